@@ -1,0 +1,218 @@
+/*
+ * io.h — parsers for the files a structure-prediction pipeline reads: FASTA, A3M and Stockholm
+ * multiple sequence alignments, and mmCIF / PDB structures.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * Common rules for every parser below:
+ *
+ *  - Two entry points per format. `ax_<format>_read(path, &out)` reads a file; gzip-compressed
+ *    files are decompressed on the fly and plain files are read as they are (zlib decides from the
+ *    first bytes, not the name). `ax_<format>_parse(buf, len, source_name, &out)` reads a memory
+ *    buffer of plain text (not gzip); `source_name` is the name used in error messages (NULL gives
+ *    "<memory>"); `buf` is not kept.
+ *  - Streaming: files are read line by line; working memory beyond the result is bounded by the
+ *    longest record (for mmCIF/PDB, by the atom table of the first model). Lines longer than
+ *    256 MiB are rejected as malformed.
+ *  - Results are plain structs owned by the caller and freed with the matching destroy function
+ *    (which accepts NULL). They are read-only views: do not free or reallocate their members.
+ *  - Errors: AX_ERR_INVALID_ARGUMENT (NULL out or path, NULL buf with len > 0), AX_ERR_IO (the OS
+ *    refused to open or read the file), AX_ERR_FORMAT (malformed content, including NUL bytes and
+ *    corrupt gzip data), AX_ERR_OUT_OF_MEMORY. For AX_ERR_FORMAT, ax_last_error() reads
+ *    "source:line:column: reason" (or "source:line: reason" when no column applies), with 1-based
+ *    line and column. On failure *out is set to NULL and nothing is leaked.
+ *  - No parser recurses, prints, exits or aborts, whatever the bytes. Each is fuzzed (fuzz/).
+ *  - Thread safety: every function is reentrant; different threads may parse at the same time.
+ *    A result may be read from several threads at once. Numbers are parsed independently of the
+ *    C locale.
+ */
+#ifndef AXIAL_IO_H
+#define AXIAL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axial/axial.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+ * FASTA
+ *
+ * Records start with a '>' header line; the sequence is the concatenation of the following lines
+ * with spaces, tabs and line endings (LF or CRLF) removed. Blank lines are ignored. Sequence
+ * characters may be any printable ASCII (letters, '*', '-', ...); they are kept as written. A file
+ * with no records is valid (zero records). Errors: sequence text before the first header, control
+ * or non-ASCII bytes in a sequence line.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct ax_fasta {
+    int64_t num_records;
+    char **headers;    /* num_records NUL-terminated header lines without the '>' (trailing blanks removed) */
+    char **sequences;  /* num_records NUL-terminated sequences */
+    int64_t *lengths;  /* num_records sequence lengths (strlen of each sequence) */
+} ax_fasta;
+
+AX_API ax_status ax_fasta_read(const char *path, ax_fasta **out);
+AX_API ax_status ax_fasta_parse(const char *buf, size_t len, const char *source_name, ax_fasta **out);
+AX_API void ax_fasta_destroy(ax_fasta *fasta);
+
+/* Record-at-a-time reading for files too large to hold (sequence databases): memory is bounded
+ * by the largest record. */
+typedef struct ax_fasta_reader ax_fasta_reader;
+
+typedef struct ax_fasta_record {
+    const char *header;   /* NUL-terminated, without the '>' */
+    const char *sequence; /* NUL-terminated */
+    int64_t length;       /* strlen(sequence) */
+} ax_fasta_record;
+
+/* Opens a file (gzip or plain) or a memory buffer (kept, not copied: it must outlive the reader).
+ * Errors as for ax_fasta_read; on failure *out is NULL. */
+AX_API ax_status ax_fasta_reader_open(const char *path, ax_fasta_reader **out);
+AX_API ax_status ax_fasta_reader_open_memory(const char *buf, size_t len, const char *source_name,
+                                             ax_fasta_reader **out);
+
+/* Reads the next record into *record and sets *has_record to 1, or sets it to 0 at the end of the
+ * input. The record's strings stay valid until the next call or ax_fasta_reader_close. After an
+ * error the reader can only be closed. */
+AX_API ax_status ax_fasta_reader_next(ax_fasta_reader *reader, ax_fasta_record *record, int *has_record);
+
+/* Closes the file and frees the reader. Accepts NULL. */
+AX_API void ax_fasta_reader_close(ax_fasta_reader *reader);
+
+/* ------------------------------------------------------------------------------------------------
+ * Multiple sequence alignments (A3M, Stockholm)
+ *
+ * Both formats produce the AlphaFold representation: one row per sequence, the query first, one
+ * column per query residue ("match column"), and for each (row, column) the number of residues
+ * that row has between the previous match column and this one (the "deletion matrix"). Residues
+ * after the last match column are not counted anywhere.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct ax_msa {
+    int64_t num_rows;     /* sequences, the query (first record) first; >= 1 */
+    int64_t num_cols;     /* match columns; >= 1 */
+    char *residues;       /* (num_rows, num_cols) row-major: 'A'..'Z' or '-' (gap); not NUL-terminated */
+    int32_t *deletions;   /* (num_rows, num_cols) row-major: residues deleted before each column
+                             (saturates at INT32_MAX) */
+    char **names;         /* num_rows NUL-terminated names (see each format) */
+} ax_msa;
+
+/* A3M (HHblits / ColabFold). Upper-case letters are match columns and '-' is a gap in a match
+ * column; lower-case letters are insertions, counted into the deletion entry of the NEXT match
+ * column; '.' and blanks are ignored. Lines starting with '#' (ColabFold's "#101\t1") are skipped,
+ * and so are HH-suite annotation records (headers ss_pred, ss_conf, ss_dssp, sa_dssp, aa_*).
+ * names[i] is the header line without the '>'. The first record is the query.
+ * Errors (AX_ERR_FORMAT): no records; a query without match columns; a record whose match-column
+ * count differs from the query's (the message names the record and its header line); a character
+ * other than the above; sequence text before the first header. */
+AX_API ax_status ax_a3m_read(const char *path, ax_msa **out);
+AX_API ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_name, ax_msa **out);
+
+/* Stockholm 1.0 (HMMER, Pfam). The "# STOCKHOLM 1.x" header is required; sequences may be split
+ * over interleaved blocks separated by blank lines; #=GF/#=GS/#=GR/#=GC markup and other '#' lines
+ * are skipped; '.' and '-' are gaps. Only the first alignment (up to the first "//") is read.
+ * Conversion as in AlphaFold: columns where the query (first sequence) has a gap are dropped, and
+ * residues of other rows in dropped columns are counted as deletions into the next kept column.
+ * Lower-case residues (insert states) are upper-cased. names[i] is the sequence name.
+ * Errors (AX_ERR_FORMAT): missing header; a sequence appearing twice in one block; a line that is
+ * not "name aligned-sequence"; a character other than letters, '.' and '-'; rows of different
+ * lengths (the message names the row); no sequences; a query that is all gaps; missing "//". */
+AX_API ax_status ax_stockholm_read(const char *path, ax_msa **out);
+AX_API ax_status ax_stockholm_parse(const char *buf, size_t len, const char *source_name, ax_msa **out);
+
+/* Frees an alignment. Accepts NULL. */
+AX_API void ax_msa_destroy(ax_msa *msa);
+
+/* ------------------------------------------------------------------------------------------------
+ * Structures (mmCIF, PDB)
+ *
+ * A structure is a list of chains keyed by the author chain id (mmCIF auth_asym_id, PDB column 22),
+ * in order of first appearance, each holding its residues (polymer residues, ligands and waters
+ * alike) and their atoms. Only the first model is read. Common conventions, as in AlphaFold:
+ *  - Alternate locations: for each atom name in a residue, the record with the highest occupancy is
+ *    kept (ties: the first). Records of an alternative residue with a different name at the same
+ *    position (point heterogeneity) are dropped: the first residue name wins.
+ *  - MSE (selenomethionine) becomes MET and its SE atom is renamed SD (its element stays "SE").
+ *  - One-letter codes: the 20 standard amino acids, MSE -> 'M', anything else 'X'.
+ *  - The polymer sequence of a chain (`sequence`) lists every residue of the polymer, resolved or
+ *    not; `resolved` says which have atoms; each residue points back with `seq_index`.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define AX_STRUCTURE_ID_CAP 8 /* ids and names are at most 7 characters (longer ones are an error) */
+
+typedef struct ax_atom {
+    char name[AX_STRUCTURE_ID_CAP];  /* atom name, e.g. "CA" (NUL-terminated) */
+    char element[4];                 /* element symbol as written ("C", "SE"), "" when the file has none */
+    float x, y, z;                   /* Cartesian coordinates, angstrom */
+    float occupancy;                 /* 1 when the file has none */
+    float b_factor;                  /* 0 when the file has none */
+} ax_atom;
+
+typedef struct ax_residue {
+    char name[AX_STRUCTURE_ID_CAP];  /* residue name (CCD id), "MET" for MSE */
+    char one_letter;                 /* 'A'..'Y' for standard amino acids, else 'X' */
+    char ins_code;                   /* insertion code, ' ' when none */
+    int32_t number;                  /* author residue number (auth_seq_id / PDB resSeq) */
+    int64_t seq_index;               /* index into the chain's sequence, or -1 outside the polymer
+                                        (ligands, waters) */
+    int64_t first_atom;              /* this residue's atoms are atoms[first_atom, first_atom + num_atoms) */
+    int64_t num_atoms;               /* >= 1 */
+} ax_residue;
+
+typedef struct ax_chain {
+    char id[AX_STRUCTURE_ID_CAP];        /* author chain id (may be " " in PDB files) */
+    char label_id[AX_STRUCTURE_ID_CAP];  /* mmCIF label_asym_id of the chain's polymer (or of its first
+                                            atom when it has no polymer); the id for PDB */
+    char entity_id[AX_STRUCTURE_ID_CAP]; /* mmCIF entity of the polymer; "" when unknown or PDB */
+    int64_t seq_len;                     /* polymer length; 0 for a chain of only ligands/waters */
+    char *sequence;                      /* seq_len one-letter codes, NUL-terminated */
+    uint8_t *resolved;                   /* seq_len flags: 1 when that residue has atoms */
+    int64_t num_residues;
+    ax_residue *residues;                /* in file order */
+    int64_t num_atoms;
+    ax_atom *atoms;
+} ax_chain;
+
+typedef struct ax_structure {
+    double resolution;   /* angstrom; 0 when the file states none */
+    int64_t num_chains;  /* >= 1 */
+    ax_chain *chains;
+} ax_structure;
+
+/* mmCIF (PDBx). Reads the first data_ block: the _atom_site table (first pdbx_PDB_model_num only),
+ * _entity_poly_seq, _struct_asym, and the resolution from _refine.ls_d_res_high, else
+ * _em_3d_reconstruction.resolution, else _reflns.d_resolution_high (the first that holds a number).
+ * The tokenizer handles loop_, quoted strings and ';' text fields, in any order of categories.
+ * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
+ * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity
+ * (two monomers at one num) keeps the first. Without _entity_poly_seq for an entity, residues with a
+ * numeric label_seq_id (or group ATOM, when label_seq_id is absent) form the sequence in file order.
+ * Only chains with atoms in the first model are listed.
+ * Errors (AX_ERR_FORMAT): tokenizer errors (unterminated quote or text field, a tag without a value,
+ * a loop whose value count is not a multiple of its tags), no data_ block, _atom_site without
+ * coordinates / atom / residue / chain columns, bad numbers, no atoms, a label_seq_id missing from
+ * _entity_poly_seq, a polymer residue appearing twice. */
+AX_API ax_status ax_mmcif_read(const char *path, ax_structure **out);
+AX_API ax_status ax_mmcif_parse(const char *buf, size_t len, const char *source_name, ax_structure **out);
+
+/* PDB format. ATOM and HETATM records up to the first ENDMDL (or END); resolution from
+ * "REMARK   2 RESOLUTION.". The polymer of a chain is its ATOM residues plus the non-water HETATM
+ * residues before its TER record (modified residues such as MSE); HETATM residues after TER and
+ * waters are outside the polymer. Residue numbers are plain integers (hybrid-36 is not supported).
+ * Errors (AX_ERR_FORMAT): ATOM/HETATM records shorter than the coordinates, fields that are not
+ * numbers, no atoms. */
+AX_API ax_status ax_pdb_read(const char *path, ax_structure **out);
+AX_API ax_status ax_pdb_parse(const char *buf, size_t len, const char *source_name, ax_structure **out);
+
+/* Frees a structure. Accepts NULL. */
+AX_API void ax_structure_destroy(ax_structure *structure);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_IO_H */

@@ -1,0 +1,138 @@
+/*
+ * cpu_features.c — what the CPU supports (CPUID + XGETBV) and which kernel path is active.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t read_xcr0(void) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+static uint32_t detect_features(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    const int has_osxsave = (ecx >> 27) & 1;
+    const int has_fma = (ecx >> 12) & 1;
+    const int has_f16c = (ecx >> 29) & 1;
+    if (!has_osxsave) return 0;
+    /* The OS must save the wide registers, or using them corrupts state across context switches. */
+    const uint64_t xcr0 = read_xcr0();
+    const int os_ymm = (xcr0 & 0x6) == 0x6;
+    const int os_zmm = (xcr0 & 0xe6) == 0xe6;
+    if (!os_ymm) return 0;
+
+    uint32_t flags = 0;
+    if (has_fma) flags |= AX_CPU_HAS_FMA;
+    if (has_f16c) flags |= AX_CPU_HAS_F16C;
+    if (__get_cpuid_max(0, NULL) < 7) return flags;
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    if ((ebx >> 5) & 1) flags |= AX_CPU_HAS_AVX2;
+    if (os_zmm) {
+        if ((ebx >> 16) & 1) flags |= AX_CPU_HAS_AVX512F;
+        if ((ebx >> 17) & 1) flags |= AX_CPU_HAS_AVX512DQ;
+        if ((ebx >> 30) & 1) flags |= AX_CPU_HAS_AVX512BW;
+        if ((ebx >> 31) & 1) flags |= AX_CPU_HAS_AVX512VL;
+        unsigned a1, b1, c1, d1;
+        __cpuid_count(7, 1, a1, b1, c1, d1);
+        if ((a1 >> 5) & 1) flags |= AX_CPU_HAS_AVX512BF16;
+    }
+    return flags;
+}
+#else
+static uint32_t detect_features(void) { return 0; }
+#endif
+
+uint32_t ax_cpu_features(void) {
+    /* Benign race: every thread computes the same value. */
+    static uint32_t cached;
+    static int known;
+    if (!known) {
+        cached = detect_features();
+        known = 1;
+    }
+    return cached;
+}
+
+static int path_supported(ax_cpu_path path) {
+    const uint32_t f = ax_cpu_features();
+    const uint32_t avx2_set = AX_CPU_HAS_AVX2 | AX_CPU_HAS_FMA | AX_CPU_HAS_F16C;
+    const uint32_t avx512_set = avx2_set | AX_CPU_HAS_AVX512F | AX_CPU_HAS_AVX512BW |
+                                AX_CPU_HAS_AVX512VL | AX_CPU_HAS_AVX512DQ;
+    switch (path) {
+    case AX_CPU_PATH_AUTO:
+    case AX_CPU_PATH_PORTABLE: return 1;
+    case AX_CPU_PATH_AVX2: return (f & avx2_set) == avx2_set;
+    case AX_CPU_PATH_AVX512: return (f & avx512_set) == avx512_set;
+    }
+    return 0;
+}
+
+static ax_cpu_path best_path(void) {
+    if (path_supported(AX_CPU_PATH_AVX512)) return AX_CPU_PATH_AVX512;
+    if (path_supported(AX_CPU_PATH_AVX2)) return AX_CPU_PATH_AVX2;
+    return AX_CPU_PATH_PORTABLE;
+}
+
+/* The cap from AXIAL_CPU_PATH; an unknown value is ignored (logged), never fatal. */
+static ax_cpu_path env_cap_read(void) {
+    const char *v = getenv("AXIAL_CPU_PATH");
+    if (v == NULL || v[0] == '\0') return AX_CPU_PATH_AUTO;
+    if (strcmp(v, "portable") == 0) return AX_CPU_PATH_PORTABLE;
+    if (strcmp(v, "avx2") == 0) return AX_CPU_PATH_AVX2;
+    if (strcmp(v, "avx512") == 0) return AX_CPU_PATH_AVX512;
+    ax_log_debug("AXIAL_CPU_PATH=%s is not one of portable, avx2, avx512; ignored", v);
+    return AX_CPU_PATH_AUTO;
+}
+
+/* Read once: kernels ask for the path per row, and getenv scans the whole environment. Benign race. */
+static ax_cpu_path env_cap(void) {
+    static int known;
+    static ax_cpu_path cached;
+    if (!known) {
+        cached = env_cap_read();
+        known = 1;
+    }
+    return cached;
+}
+
+static ax_cpu_path override_path = AX_CPU_PATH_AUTO;
+static int override_set;
+
+ax_cpu_path ax_cpu_path_resolved(void) {
+    ax_cpu_path best = best_path();
+    ax_cpu_path cap = override_set ? override_path : env_cap();
+    if (cap != AX_CPU_PATH_AUTO && cap < best) return cap;
+    return best;
+}
+
+ax_cpu_path ax_cpu_path_active(void) { return ax_cpu_path_resolved(); }
+
+ax_status ax_cpu_path_set(ax_cpu_path path) {
+    if (path < AX_CPU_PATH_AUTO || path > AX_CPU_PATH_AVX512)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: %d is not an ax_cpu_path", (int)path);
+    if (!path_supported(path))
+        return ax_set_error(AX_ERR_UNSUPPORTED, "path: this CPU does not support the %s path",
+                            ax_cpu_path_name(path));
+    override_path = path;
+    override_set = path != AX_CPU_PATH_AUTO;
+    return AX_OK;
+}
+
+const char *ax_cpu_path_name(ax_cpu_path path) {
+    switch (path) {
+    case AX_CPU_PATH_AUTO: return "auto";
+    case AX_CPU_PATH_PORTABLE: return "portable";
+    case AX_CPU_PATH_AVX2: return "avx2";
+    case AX_CPU_PATH_AVX512: return "avx512";
+    }
+    return "unknown";
+}

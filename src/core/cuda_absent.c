@@ -1,0 +1,27 @@
+/*
+ * cuda_absent.c — the CUDA runtime hooks for builds without CUDA: every request for a device says
+ * clearly that this build has none.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "core/internal.h"
+
+int ax_cuda_count_devices(void) { return 0; }
+
+ax_status ax_cuda_query_device(int32_t id, char *name, size_t name_size, int64_t *total_memory) {
+    (void)id; (void)name; (void)name_size; (void)total_memory;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA (AXIAL_CUDA=OFF)");
+}
+
+ax_status ax_cuda_context_init(ax_context *ctx) {
+    (void)ctx;
+    return ax_set_error(AX_ERR_UNSUPPORTED,
+                        "cfg->device: CUDA requested, but this build of Axial has no CUDA (rebuild with AXIAL_CUDA=ON)");
+}
+
+void ax_cuda_context_release(ax_context *ctx) { (void)ctx; }
+
+ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
+    (void)ctx; (void)bytes; (void)out;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}

@@ -1,0 +1,87 @@
+/*
+ * cuda_runtime.cu — the CUDA side of the core: device discovery, per-context cuBLAS handle and
+ * device scratch. C ABI only; nothing here throws or prints.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static ax_status cuda_error(cudaError_t err, const char *what) {
+    return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+extern "C" int ax_cuda_count_devices(void) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError(); /* a missing driver is "no device", not a sticky error */
+        return 0;
+    }
+    return count;
+}
+
+extern "C" ax_status ax_cuda_query_device(int32_t id, char *name, size_t name_size, int64_t *total_memory) {
+    cudaDeviceProp prop;
+    cudaError_t err = cudaGetDeviceProperties(&prop, id);
+    if (err != cudaSuccess) return cuda_error(err, "cudaGetDeviceProperties");
+    strncpy(name, prop.name, name_size - 1);
+    name[name_size - 1] = '\0';
+    *total_memory = (int64_t)prop.totalGlobalMem;
+    return AX_OK;
+}
+
+extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
+    const int count = ax_cuda_count_devices();
+    if (count == 0)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but no CUDA device is present");
+    if (ctx->device.id >= count)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device.id: %d, but only %d CUDA device(s) present",
+                            (int)ctx->device.id, count);
+    cudaError_t err = cudaSetDevice(ctx->device.id);
+    if (err != cudaSuccess) return cuda_error(err, "cudaSetDevice");
+    cublasHandle_t handle = NULL;
+    if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS)
+        return ax_set_error(AX_ERR_CUDA, "cublasCreate failed on device %d", (int)ctx->device.id);
+    cublasSetStream(handle, (cudaStream_t)ctx->cuda_stream);
+    ctx->cublas_handle = handle;
+    return AX_OK;
+}
+
+extern "C" void ax_cuda_context_release(ax_context *ctx) {
+    if (ctx->cublas_handle != NULL) cublasDestroy((cublasHandle_t)ctx->cublas_handle);
+    if (ctx->device_scratch != NULL) cudaFree(ctx->device_scratch);
+    ctx->cublas_handle = NULL;
+    ctx->device_scratch = NULL;
+    ctx->device_scratch_bytes = 0;
+}
+
+extern "C" ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
+    if (bytes <= ctx->device_scratch_bytes) {
+        *out = ctx->device_scratch;
+        return AX_OK;
+    }
+    if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes needed, limit is %lld", (long long)bytes,
+                            (long long)ctx->workspace_limit);
+    /* The old buffer may still be in use by queued work on the stream: wait before freeing it. */
+    if (ctx->device_scratch != NULL) {
+        cudaStreamSynchronize((cudaStream_t)ctx->cuda_stream);
+        cudaFree(ctx->device_scratch);
+        ctx->device_scratch = NULL;
+        ctx->device_scratch_bytes = 0;
+    }
+    void *p = NULL;
+    cudaError_t err = cudaMalloc(&p, (size_t)bytes);
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "cudaMalloc of %lld bytes of scratch: %s", (long long)bytes,
+                            cudaGetErrorString(err));
+    }
+    ctx->device_scratch = p;
+    ctx->device_scratch_bytes = bytes;
+    *out = p;
+    return AX_OK;
+}

@@ -1,0 +1,107 @@
+/*
+ * internal.h — private core helpers shared by every area: error reporting, logging, tensor
+ * validation, context internals. Never installed.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_CORE_INTERNAL_H
+#define AXIAL_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "axial/axial.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define AX_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#  define AX_PRINTF(fmt_index, first_arg)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records `status` and a printf-style detail message as the calling thread's last error and returns
+ * `status`, so failing paths read `return ax_set_error(AX_ERR_..., "q: ...")`. */
+ax_status ax_set_error(ax_status status, const char *fmt, ...) AX_PRINTF(2, 3);
+ax_status ax_set_errorv(ax_status status, const char *fmt, va_list args);
+
+/* Prefixes the current last-error message with "<prefix>: " (for adding context on the way up). */
+void ax_error_prefix(const char *prefix);
+
+/* Debug log to stderr, only when AXIAL_LOG=debug (read once). */
+void ax_log_debug(const char *fmt, ...) AX_PRINTF(1, 2);
+
+/* Keeps the first error: runs `call`, and on failure stores it in `st` and jumps to `label`. */
+#define AX_CHECK_GOTO(call, st, label) \
+    do {                               \
+        (st) = (call);                 \
+        if ((st) != AX_OK) goto label; \
+    } while (0)
+
+#define AX_CHECK(call)                    \
+    do {                                  \
+        ax_status ax_check_st_ = (call);  \
+        if (ax_check_st_ != AX_OK) return ax_check_st_; \
+    } while (0)
+
+/* ---- tensor validation: each sets a message naming the tensor and returns the status ---- */
+
+/* `t` is non-NULL, has `ndim` dims (described as `dims_desc`, e.g. "(B, N, S, H, D)"), non-negative
+ * sizes, a known dtype, a non-NULL data pointer when it has elements, and no element offset that
+ * overflows int64. */
+ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, const char *dims_desc);
+
+/* dim `dim` of `t` equals `expected`; `dim_name` is "S", "D", ... */
+ax_status ax_check_dim(const ax_tensor *t, const char *name, int32_t dim, const char *dim_name,
+                       int64_t expected);
+
+/* dim `dim` of `t` equals `expected` or 1 (broadcast). */
+ax_status ax_check_dim_broadcast(const ax_tensor *t, const char *name, int32_t dim,
+                                 const char *dim_name, int64_t expected);
+
+ax_status ax_check_dtype(const ax_tensor *t, const char *name, ax_dtype expected);
+ax_status ax_check_device(const ax_tensor *t, const char *name, ax_device expected);
+
+/* Strides of `t` never map two in-bounds indices to one element (required of outputs). */
+ax_status ax_check_no_self_overlap(const ax_tensor *t, const char *name);
+
+/* Element-offset span [lo, hi] of a tensor's in-bounds elements; returns 0 when it has none. */
+int ax_tensor_span(const ax_tensor *t, int64_t *lo, int64_t *hi);
+
+/* 1 when the byte ranges touched by the two tensors overlap. */
+int ax_tensors_overlap(const ax_tensor *a, const ax_tensor *b);
+
+/* ---- context internals ---- */
+
+struct ax_context {
+    ax_device device;
+    void *cuda_stream;
+    int32_t num_threads;
+    int64_t workspace_limit;
+    void *cublas_handle;      /* cublasHandle_t, NULL on CPU */
+    void *device_scratch;     /* device memory kept between ops */
+    int64_t device_scratch_bytes;
+    int64_t workspace_peak;   /* most scratch bytes one op on this context has used */
+};
+
+/* ---- CPU dispatch ---- */
+
+/* The active path as an int for quick checks in kernels (AX_CPU_PATH_* values). */
+ax_cpu_path ax_cpu_path_resolved(void);
+
+/* ---- CUDA runtime, implemented in cuda_runtime.cu or cuda_absent.c ---- */
+
+int ax_cuda_count_devices(void);
+ax_status ax_cuda_query_device(int32_t id, char *name, size_t name_size, int64_t *total_memory);
+ax_status ax_cuda_context_init(ax_context *ctx);
+void ax_cuda_context_release(ax_context *ctx);
+/* Ensures ctx->device_scratch holds at least `bytes` and returns it. */
+ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_CORE_INTERNAL_H */

@@ -1,0 +1,158 @@
+/*
+ * tensor.c — ax_tensor helpers and the validation used by every op before it touches memory.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+ax_status ax_tensor_contiguous(ax_tensor *out, void *data, ax_dtype dtype, int32_t ndim, const int64_t *shape) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    if (ndim < 0 || ndim > AX_MAX_DIMS)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ndim: %d is outside [0, %d]", (int)ndim, AX_MAX_DIMS);
+    if (ndim > 0 && shape == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "shape: NULL with ndim %d", (int)ndim);
+    if (ax_dtype_size(dtype) == 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "dtype: %d is not an ax_dtype", (int)dtype);
+    int64_t strides[AX_MAX_DIMS];
+    int64_t stride = 1;
+    for (int32_t d = ndim - 1; d >= 0; d--) {
+        if (shape[d] < 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "shape[%d]: %lld is negative", (int)d, (long long)shape[d]);
+        strides[d] = stride;
+        if (shape[d] > 0 && stride > INT64_MAX / shape[d])
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "shape: element count overflows int64");
+        stride *= shape[d] > 0 ? shape[d] : 1;
+    }
+    memset(out, 0, sizeof *out);
+    out->data = data;
+    out->dtype = dtype;
+    out->device.type = AX_CPU;
+    out->device.id = 0;
+    out->ndim = ndim;
+    for (int32_t d = 0; d < ndim; d++) {
+        out->shape[d] = shape[d];
+        out->strides[d] = strides[d];
+    }
+    return AX_OK;
+}
+
+int64_t ax_tensor_numel(const ax_tensor *t) {
+    int64_t n = 1;
+    for (int32_t d = 0; d < t->ndim; d++) n *= t->shape[d];
+    return n;
+}
+
+int ax_tensor_is_contiguous(const ax_tensor *t) {
+    int64_t expected = 1;
+    for (int32_t d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != expected) return 0;
+        expected *= t->shape[d];
+    }
+    return 1;
+}
+
+int ax_tensor_span(const ax_tensor *t, int64_t *lo, int64_t *hi) {
+    int64_t low = 0, high = 0;
+    for (int32_t d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0) return 0;
+        const int64_t reach = (t->shape[d] - 1) * t->strides[d];
+        if (reach < 0) low += reach; else high += reach;
+    }
+    *lo = low;
+    *hi = high;
+    return 1;
+}
+
+int ax_tensors_overlap(const ax_tensor *a, const ax_tensor *b) {
+    int64_t alo, ahi, blo, bhi;
+    if (a->data == NULL || b->data == NULL) return 0;
+    if (!ax_tensor_span(a, &alo, &ahi) || !ax_tensor_span(b, &blo, &bhi)) return 0;
+    const intptr_t a0 = (intptr_t)a->data + (intptr_t)(alo * (int64_t)ax_dtype_size(a->dtype));
+    const intptr_t a1 = (intptr_t)a->data + (intptr_t)((ahi + 1) * (int64_t)ax_dtype_size(a->dtype));
+    const intptr_t b0 = (intptr_t)b->data + (intptr_t)(blo * (int64_t)ax_dtype_size(b->dtype));
+    const intptr_t b1 = (intptr_t)b->data + (intptr_t)((bhi + 1) * (int64_t)ax_dtype_size(b->dtype));
+    return a0 < b1 && b0 < a1;
+}
+
+ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, const char *dims_desc) {
+    if (t == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL tensor", name);
+    if (t->ndim != ndim)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: expected %d dims %s, got %d", name, (int)ndim, dims_desc,
+                            (int)t->ndim);
+    if (ax_dtype_size(t->dtype) == 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype %d is not an ax_dtype", name, (int)t->dtype);
+    if (t->device.type != AX_CPU && t->device.type != AX_CUDA)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: device type %d is not an ax_device_type", name,
+                            (int)t->device.type);
+    int64_t numel = 1;
+    int64_t reach = 0;
+    for (int32_t d = 0; d < ndim; d++) {
+        if (t->shape[d] < 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dim %d of %s is negative (%lld)", name, (int)d,
+                                dims_desc, (long long)t->shape[d]);
+        if (t->shape[d] > 0 && numel > INT64_MAX / t->shape[d])
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: element count overflows int64", name);
+        numel *= t->shape[d];
+        const int64_t s = t->strides[d] < 0 ? -t->strides[d] : t->strides[d];
+        if (t->shape[d] > 1 && s > 0 && (t->shape[d] - 1) > (INT64_MAX / 16 - reach) / s)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: strides reach past int64 offsets", name);
+        if (t->shape[d] > 1) reach += (t->shape[d] - 1) * s;
+    }
+    if (numel > 0 && t->data == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: data is NULL for %lld elements", name, (long long)numel);
+    return AX_OK;
+}
+
+ax_status ax_check_dim(const ax_tensor *t, const char *name, int32_t dim, const char *dim_name, int64_t expected) {
+    if (t->shape[dim] != expected)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dim %d (%s) is %lld, expected %lld", name, (int)dim, dim_name,
+                            (long long)t->shape[dim], (long long)expected);
+    return AX_OK;
+}
+
+ax_status ax_check_dim_broadcast(const ax_tensor *t, const char *name, int32_t dim, const char *dim_name,
+                                 int64_t expected) {
+    if (t->shape[dim] != expected && t->shape[dim] != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dim %d (%s) is %lld, expected %lld or 1 (broadcast)", name,
+                            (int)dim, dim_name, (long long)t->shape[dim], (long long)expected);
+    return AX_OK;
+}
+
+ax_status ax_check_dtype(const ax_tensor *t, const char *name, ax_dtype expected) {
+    if (t->dtype != expected)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected %s", name, ax_dtype_name(t->dtype),
+                            ax_dtype_name(expected));
+    return AX_OK;
+}
+
+ax_status ax_check_device(const ax_tensor *t, const char *name, ax_device expected) {
+    if (t->device.type != expected.type || (expected.type == AX_CUDA && t->device.id != expected.id))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: on %s:%d, but the context runs on %s:%d", name,
+                            t->device.type == AX_CUDA ? "cuda" : "cpu", (int)t->device.id,
+                            expected.type == AX_CUDA ? "cuda" : "cpu", (int)expected.id);
+    return AX_OK;
+}
+
+ax_status ax_check_no_self_overlap(const ax_tensor *t, const char *name) {
+    /* Sufficient test: sorted by |stride|, each stride exceeds the reach of all smaller dims. */
+    int32_t order[AX_MAX_DIMS];
+    int32_t n = 0;
+    for (int32_t d = 0; d < t->ndim; d++)
+        if (t->shape[d] > 1) order[n++] = d;
+    for (int32_t i = 1; i < n; i++)
+        for (int32_t j = i; j > 0; j--) {
+            int64_t a = t->strides[order[j - 1]], b = t->strides[order[j]];
+            if ((a < 0 ? -a : a) <= (b < 0 ? -b : b)) break;
+            int32_t tmp = order[j]; order[j] = order[j - 1]; order[j - 1] = tmp;
+        }
+    int64_t reach = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const int64_t s = t->strides[order[i]] < 0 ? -t->strides[order[i]] : t->strides[order[i]];
+        if (s <= reach)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: output strides make elements overlap (dim %d, stride %lld)",
+                                name, (int)order[i], (long long)t->strides[order[i]]);
+        reach += (t->shape[order[i]] - 1) * s;
+    }
+    return AX_OK;
+}

@@ -1,0 +1,985 @@
+/*
+ * attention_cuda.cu — the CUDA backend of Evoformer attention (forward and backward), SIMT fp32
+ * arithmetic for every storage dtype. Semantics are those of include/axial/evoformer.h.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * Tiling: every kernel works on 32-query x 32-key tiles with 128 threads (4 warps). Inside a tile a
+ * warp owns 8 query rows and lane j owns key j, so each row's max and sum are warp reductions and
+ * nothing S x S ever reaches global memory. Tiles live in shared memory as fp32, converted once on
+ * load; K and V are stored transposed with a padded row (kTStride) so a warp reading one key per
+ * lane, or one dim per lane, hits 32 different banks.
+ *
+ * Kernels:
+ *   forward   grid (query tile, h, n, b): online softmax over the key tiles; writes out and lse.
+ *   delta     one warp per query row: delta = rowsum(dout * out).
+ *   dkdv      grid (key tile, h, n, b), loops over query tiles: dk, dv and, when dbias_mask is wanted,
+ *             the per-(b, n, h, j) sum of dS over the queries (into scratch).
+ *   dq        grid (query tile, h, n, b), loops over key tiles: dq.
+ *   dpair     grid over output tiles of dbias_pair, loops over the dims that broadcast into each
+ *             (n always; b, h, query, key when the bias has size 1 there), recomputing dS per tile.
+ *   dmask     32 outputs of dbias_mask per block: sums the dkdv partials over h and any broadcast
+ *             dims.
+ * Determinism: no atomics. Every sum runs in an order fixed by the shapes alone (sequential loops,
+ * butterfly shuffles whose partners add the same two values, fixed-order shared-memory combines), so
+ * two runs give identical bits.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "evoformer/evoformer_params.h"
+
+/* One dynamic shared-memory symbol for every kernel; each carves it up itself. float4 so that the
+ * float4 reads of row tiles are aligned. */
+extern __shared__ float4 evo_smem[];
+
+namespace {
+
+constexpr int kTile = 32;           /* queries per query tile = keys per key tile */
+constexpr int kThreads = 128;       /* 4 warps per tile kernel */
+constexpr int kRowsPerWarp = 8;     /* kTile / 4 warps */
+constexpr int kTStride = kTile + 1; /* padded row of a transposed tile or of a p / dS tile */
+constexpr int kMaxD = 128;
+constexpr int kDeltaThreads = 256;  /* 8 rows per block, one warp each */
+constexpr int kMaskThreads = 256;   /* 8 warps split one output's terms; 32 outputs per block */
+
+/* What every kernel receives, by value: the validated params plus a few host-derived values. */
+struct evo_dev {
+    evo_attn_params p;
+    float *delta;        /* (B, N, H, S) contiguous scratch, backward only */
+    float *mask_partial; /* (B, N, H, S) contiguous scratch: sum over i of dS; NULL unless dbias_mask */
+    int64_t n_tiles;     /* ceil(S / kTile) */
+    /* 1 when every 8-element chunk of a row starts 16-byte aligned, so it moves as 16-byte vectors */
+    int vec_q, vec_k, vec_v, vec_dout, vec_dq, vec_dk, vec_dv;
+};
+
+/* ---- element conversions ------------------------------------------------------------------- */
+
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
+
+template <typename T> __device__ __forceinline__ T from_f32(float x);
+template <> __device__ __forceinline__ float from_f32<float>(float x) { return x; }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <> __device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
+
+/* 16-bit element bits <-> fp32, for unpacking and packing 16-byte vectors. */
+__device__ __forceinline__ float bits_to_f32(unsigned bits, const __nv_bfloat16 *) { return __uint_as_float(bits << 16); }
+__device__ __forceinline__ float bits_to_f32(unsigned bits, const __half *) {
+    return __half2float(__ushort_as_half((unsigned short)bits));
+}
+__device__ __forceinline__ unsigned f32_to_bits(float x, const __nv_bfloat16 *) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(x));
+}
+__device__ __forceinline__ unsigned f32_to_bits(float x, const __half *) { return __half_as_ushort(__float2half_rn(x)); }
+
+/* Eight consecutive elements to fp32. `vec` promises 16-byte alignment of src. */
+__device__ __forceinline__ void load8(const float *src, bool vec, float v[8]) {
+    if (vec) {
+        const float4 a = reinterpret_cast<const float4 *>(src)[0];
+        const float4 b = reinterpret_cast<const float4 *>(src)[1];
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = src[e];
+    }
+}
+
+template <typename T16>
+__device__ __forceinline__ void load8(const T16 *src, bool vec, float v[8]) {
+    if (vec) {
+        const uint4 u = *reinterpret_cast<const uint4 *>(src);
+        const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            v[2 * e] = bits_to_f32(w[e] & 0xffffu, src);
+            v[2 * e + 1] = bits_to_f32(w[e] >> 16, src);
+        }
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[e] = to_f32(src[e]);
+    }
+}
+
+__device__ __forceinline__ void store8(float *dst, bool vec, const float v[8]) {
+    if (vec) {
+        reinterpret_cast<float4 *>(dst)[0] = make_float4(v[0], v[1], v[2], v[3]);
+        reinterpret_cast<float4 *>(dst)[1] = make_float4(v[4], v[5], v[6], v[7]);
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) dst[e] = v[e];
+    }
+}
+
+template <typename T16>
+__device__ __forceinline__ void store8(T16 *dst, bool vec, const float v[8]) {
+    if (vec) {
+        unsigned w[4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) w[e] = f32_to_bits(v[2 * e], dst) | (f32_to_bits(v[2 * e + 1], dst) << 16);
+        *reinterpret_cast<uint4 *>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) dst[e] = from_f32<T16>(v[e]);
+    }
+}
+
+/* A bias or bias gradient is in the activation dtype T or in fp32. */
+template <typename T>
+__device__ __forceinline__ float load_bias(const void *base, bool is_f32, int64_t off) {
+    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
+}
+template <typename T>
+__device__ __forceinline__ void store_bias(void *base, bool is_f32, int64_t off, float x) {
+    if (is_f32)
+        static_cast<float *>(base)[off] = x;
+    else
+        static_cast<T *>(base)[off] = from_f32<T>(x);
+}
+
+/* bias_mask[b, n, j] + bias_pair[b, h, i, j]; broadcast dims have stride 0. */
+template <typename T>
+__device__ __forceinline__ float bias_at(const evo_attn_params &p, int64_t b, int64_t n, int64_t h, int64_t i,
+                                         int64_t j) {
+    float x = 0.0f;
+    if (p.bias_mask != NULL)
+        x += load_bias<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
+                          b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
+    if (p.bias_pair != NULL)
+        x += load_bias<T>(p.bias_pair, p.bias_pair_dtype == AX_F32,
+                          b * p.pair_stride_b + h * p.pair_stride_h + i * p.pair_stride_i + j * p.pair_stride_j);
+    return x;
+}
+
+/* Butterfly reductions: partners always combine the same two values, so every lane ends with the
+ * same bits and the order is fixed. */
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+__device__ __forceinline__ float warp_max(float x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+    return x;
+}
+
+template <typename T>
+__device__ __forceinline__ const T *slice(const void *base, const evo_bnshd_strides &s, int64_t b, int64_t n,
+                                          int64_t h) {
+    return static_cast<const T *>(base) + b * s.b + n * s.n + h * s.h;
+}
+template <typename T>
+__device__ __forceinline__ T *slice_mut(void *base, const evo_bnshd_strides &s, int64_t b, int64_t n, int64_t h) {
+    return static_cast<T *>(base) + b * s.b + n * s.n + h * s.h;
+}
+
+/* Loads rows [row0, row0 + kTile) of one (b, n, h) slice (row r at src + r * row_stride) as fp32
+ * into rows_out ([kTile][D], row-major) and/or t_out ([D][kTStride], transposed); either may be
+ * NULL. Rows at or past S are zero, so they add nothing to any dot product. Coalesced along d. */
+template <typename T>
+__device__ void load_tile(const T *src, int64_t row_stride, int64_t row0, int64_t S, int D, bool vec,
+                          float *rows_out, float *t_out) {
+    const int chunks = D >> 3;
+    for (int idx = threadIdx.x; idx < kTile * chunks; idx += blockDim.x) {
+        const int r = idx / chunks;
+        const int c = idx - r * chunks;
+        float v[8];
+        if (row0 + r < S) {
+            load8(src + (row0 + r) * row_stride + 8 * c, vec, v);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) v[e] = 0.0f;
+        }
+        if (rows_out != NULL) store8(rows_out + r * D + 8 * c, true, v);
+        if (t_out != NULL) {
+#pragma unroll
+            for (int e = 0; e < 8; e++) t_out[(8 * c + e) * kTStride + r] = v[e];
+        }
+    }
+}
+
+/* s[r] = q[row0 + r] . k[lane] and, with kWithDp, dp[r] = dout[row0 + r] . v[lane], summed over d in
+ * ascending order. q_s / do_s are [kTile][D]; kt_s / vt_s are [D][kTStride]. */
+template <bool kWithDp>
+__device__ __forceinline__ void tile_dots(const float *q_s, const float *do_s, const float *kt_s, const float *vt_s,
+                                          int D, int row0, int lane, float s[kRowsPerWarp], float dp[kRowsPerWarp]) {
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        s[r] = 0.0f;
+        dp[r] = 0.0f;
+    }
+#pragma unroll 2
+    for (int d = 0; d < D; d += 4) {
+        float kc[4], vc[4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            kc[e] = kt_s[(d + e) * kTStride + lane];
+            vc[e] = kWithDp ? vt_s[(d + e) * kTStride + lane] : 0.0f;
+        }
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const float4 qv = *reinterpret_cast<const float4 *>(q_s + (row0 + r) * D + d);
+            s[r] = fmaf(qv.x, kc[0], s[r]);
+            s[r] = fmaf(qv.y, kc[1], s[r]);
+            s[r] = fmaf(qv.z, kc[2], s[r]);
+            s[r] = fmaf(qv.w, kc[3], s[r]);
+            if (kWithDp) {
+                const float4 ov = *reinterpret_cast<const float4 *>(do_s + (row0 + r) * D + d);
+                dp[r] = fmaf(ov.x, vc[0], dp[r]);
+                dp[r] = fmaf(ov.y, vc[1], dp[r]);
+                dp[r] = fmaf(ov.z, vc[2], dp[r]);
+                dp[r] = fmaf(ov.w, vc[3], dp[r]);
+            }
+        }
+    }
+}
+
+/* For this warp's 8 rows against key `lane`: p = exp(logit - lse) and dS = p * (dp - delta), both 0
+ * when the row or key is out of range or the row is fully masked (lse == -inf). */
+template <typename T>
+__device__ __forceinline__ void tile_p_ds(const evo_attn_params &p, const float *q_s, const float *do_s,
+                                          const float *kt_s, const float *vt_s, const float *lse_s,
+                                          const float *delta_s, int64_t b, int64_t n, int64_t h, int64_t i0,
+                                          int64_t j0, int row0, int lane, float pr[kRowsPerWarp],
+                                          float ds[kRowsPerWarp]) {
+    float s[kRowsPerWarp], dp[kRowsPerWarp];
+    tile_dots<true>(q_s, do_s, kt_s, vt_s, (int)p.D, row0, lane, s, dp);
+    const int64_t j = j0 + lane;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        const int row = row0 + r;
+        const int64_t i = i0 + row;
+        const float lse_i = lse_s[row];
+        float pv = 0.0f, dsv = 0.0f;
+        if (i < p.S && j < p.S && lse_i != -INFINITY) {
+            const float logit = p.scale * s[r] + bias_at<T>(p, b, n, h, i, j);
+            pv = expf(logit - lse_i);
+            dsv = pv * (dp[r] - delta_s[row]);
+        }
+        pr[r] = pv;
+        ds[r] = dsv;
+    }
+}
+
+/* Loads lse and delta of query rows [i0, i0 + kTile); rows past S read as fully masked. */
+__device__ __forceinline__ void load_row_stats(const evo_dev &dv, int64_t b, int64_t n, int64_t h, int64_t i0,
+                                               float *lse_s, float *delta_s) {
+    const evo_attn_params &p = dv.p;
+    if (threadIdx.x < kTile) {
+        const int64_t i = i0 + threadIdx.x;
+        const bool in = i < p.S;
+        lse_s[threadIdx.x] =
+            in ? p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] : -INFINITY;
+        delta_s[threadIdx.x] = in ? dv.delta[((b * p.N + n) * p.H + h) * p.S + i] : 0.0f;
+    }
+}
+
+/* acc[0..7] += a * src[0..7], src 16-byte aligned shared memory. */
+__device__ __forceinline__ void axpy8(float acc[8], float a, const float *src) {
+    const float4 x = reinterpret_cast<const float4 *>(src)[0];
+    const float4 y = reinterpret_cast<const float4 *>(src)[1];
+    acc[0] = fmaf(a, x.x, acc[0]);
+    acc[1] = fmaf(a, x.y, acc[1]);
+    acc[2] = fmaf(a, x.z, acc[2]);
+    acc[3] = fmaf(a, x.w, acc[3]);
+    acc[4] = fmaf(a, y.x, acc[4]);
+    acc[5] = fmaf(a, y.y, acc[5]);
+    acc[6] = fmaf(a, y.z, acc[6]);
+    acc[7] = fmaf(a, y.w, acc[7]);
+}
+
+/* Splits a tile kernel's block index into (tile, h, n, b). */
+__device__ __forceinline__ void decode_tile_block(const evo_dev &dv, int64_t *tile, int64_t *h, int64_t *n,
+                                                  int64_t *b) {
+    int64_t bid = blockIdx.x;
+    *tile = bid % dv.n_tiles;
+    bid /= dv.n_tiles;
+    *h = bid % dv.p.H;
+    bid /= dv.p.H;
+    *n = bid % dv.p.N;
+    *b = bid / dv.p.N;
+}
+
+/* ---- forward --------------------------------------------------------------------------------- */
+
+/* Shared memory: q [kTile][D], kt / vt [D][kTStride], p [kTile][kTile]. DC = ceil(D / 32): the
+ * 32-dim chunks of the output row, lane owning dims lane + 32 t. */
+template <typename T, int DC>
+__global__ void __launch_bounds__(kThreads) evo_attn_fwd_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    float *q_s = reinterpret_cast<float *>(evo_smem);
+    float *kt_s = q_s + kTile * D;
+    float *vt_s = kt_s + D * kTStride;
+    float *p_s = vt_s + D * kTStride;
+    const int lane = threadIdx.x & 31;
+    const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
+
+    int64_t it, h, n, b;
+    decode_tile_block(dv, &it, &h, &n, &b);
+    const int64_t i0 = it * kTile;
+    load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+    const T *k = slice<T>(p.k, p.k_strides, b, n, h);
+    const T *v = slice<T>(p.v, p.v_strides, b, n, h);
+
+    float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][DC];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+#pragma unroll
+        for (int t = 0; t < DC; t++) acc[r][t] = 0.0f;
+    }
+
+    for (int64_t jt = 0; jt < dv.n_tiles; jt++) {
+        const int64_t j0 = jt * kTile;
+        __syncthreads(); /* everyone is done with the previous key tile */
+        load_tile<T>(k, p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
+        load_tile<T>(v, p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
+        __syncthreads();
+
+        float s[kRowsPerWarp], unused[kRowsPerWarp];
+        tile_dots<false>(q_s, NULL, kt_s, NULL, D, row0, lane, s, unused);
+        const int64_t j = j0 + lane;
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const int64_t i = i0 + row0 + r;
+            const float logit = (i < p.S && j < p.S) ? p.scale * s[r] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
+            const float m_new = fmaxf(m[r], warp_max(logit));
+            /* A row with only -inf so far subtracts 0 instead of -inf, so exp gives 0, not NaN. */
+            const float ref = m_new == -INFINITY ? 0.0f : m_new;
+            const float pr = expf(logit - ref);
+            const float corr = expf(m[r] - ref);
+            l[r] = l[r] * corr + warp_sum(pr);
+            m[r] = m_new;
+#pragma unroll
+            for (int t = 0; t < DC; t++) acc[r][t] *= corr;
+            p_s[(row0 + r) * kTile + lane] = pr;
+        }
+        __syncwarp(); /* p rows are private to the warp */
+
+#pragma unroll 2
+        for (int jj = 0; jj < kTile; jj += 4) {
+            float vc[DC][4];
+#pragma unroll
+            for (int t = 0; t < DC; t++) {
+                const int d = lane + 32 * t;
+#pragma unroll
+                for (int e = 0; e < 4; e++) vc[t][e] = d < D ? vt_s[d * kTStride + jj + e] : 0.0f;
+            }
+#pragma unroll
+            for (int r = 0; r < kRowsPerWarp; r++) {
+                const float4 pv = *reinterpret_cast<const float4 *>(p_s + (row0 + r) * kTile + jj);
+#pragma unroll
+                for (int t = 0; t < DC; t++) {
+                    acc[r][t] = fmaf(pv.x, vc[t][0], acc[r][t]);
+                    acc[r][t] = fmaf(pv.y, vc[t][1], acc[r][t]);
+                    acc[r][t] = fmaf(pv.z, vc[t][2], acc[r][t]);
+                    acc[r][t] = fmaf(pv.w, vc[t][3], acc[r][t]);
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        const int64_t i = i0 + row0 + r;
+        if (i >= p.S) continue;
+        /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf. */
+        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        T *o = slice_mut<T>(p.out, p.out_strides, b, n, h) + i * p.out_strides.s;
+#pragma unroll
+        for (int t = 0; t < DC; t++) {
+            const int d = lane + 32 * t;
+            if (d < D) o[d] = from_f32<T>(acc[r][t] * inv);
+        }
+        if (p.lse != NULL && lane == 0)
+            p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] =
+                l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
+    }
+}
+
+/* ---- backward -------------------------------------------------------------------------------- */
+
+/* delta[b, n, h, i] = sum_d dout * out, one warp per row. */
+template <typename T>
+__global__ void __launch_bounds__(kDeltaThreads) evo_attn_bwd_delta_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int lane = threadIdx.x & 31;
+    const int64_t row = (int64_t)blockIdx.x * (kDeltaThreads / 32) + (threadIdx.x >> 5);
+    if (row >= p.B * p.N * p.H * p.S) return;
+    const int64_t i = row % p.S;
+    int64_t rest = row / p.S;
+    const int64_t h = rest % p.H;
+    rest /= p.H;
+    const int64_t n = rest % p.N;
+    const int64_t b = rest / p.N;
+    const T *o = slice<T>(p.out, p.out_strides, b, n, h) + i * p.out_strides.s;
+    const T *g = slice<T>(p.dout, p.dout_strides, b, n, h) + i * p.dout_strides.s;
+    float sum = 0.0f;
+    for (int d = lane; d < (int)p.D; d += 32) sum = fmaf(to_f32(g[d]), to_f32(o[d]), sum);
+    sum = warp_sum(sum);
+    if (lane == 0) dv.delta[row] = sum;
+}
+
+/* Shared memory: q, dout [kTile][D]; kt, vt [D][kTStride]; p, dS [kTile][kTStride]; lse, delta
+ * [kTile]. Thread t accumulates key t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
+template <typename T, int DC>
+__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dkdv_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    float *q_s = reinterpret_cast<float *>(evo_smem);
+    float *do_s = q_s + kTile * D;
+    float *kt_s = do_s + kTile * D;
+    float *vt_s = kt_s + D * kTStride;
+    float *p_s = vt_s + D * kTStride;
+    float *ds_s = p_s + kTile * kTStride;
+    float *lse_s = ds_s + kTile * kTStride;
+    float *delta_s = lse_s + kTile;
+    const int lane = threadIdx.x & 31;
+    const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
+    const int my_key = threadIdx.x >> 2;
+    const int my_dim0 = (threadIdx.x & 3) * 8;
+
+    int64_t jt, h, n, b;
+    decode_tile_block(dv, &jt, &h, &n, &b);
+    const int64_t j0 = jt * kTile;
+    load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
+    load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
+    const T *q = slice<T>(p.q, p.q_strides, b, n, h);
+    const T *dout = slice<T>(p.dout, p.dout_strides, b, n, h);
+
+    float dk_acc[DC][8], dv_acc[DC][8];
+#pragma unroll
+    for (int c = 0; c < DC; c++)
+#pragma unroll
+        for (int e = 0; e < 8; e++) dk_acc[c][e] = dv_acc[c][e] = 0.0f;
+    float ds_colsum = 0.0f;
+
+    for (int64_t it = 0; it < dv.n_tiles; it++) {
+        const int64_t i0 = it * kTile;
+        __syncthreads(); /* everyone is done with the previous query tile */
+        load_tile<T>(q, p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+        load_tile<T>(dout, p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s, NULL);
+        load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+        __syncthreads();
+
+        float pr[kRowsPerWarp], ds[kRowsPerWarp];
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            p_s[(row0 + r) * kTStride + lane] = pr[r];
+            ds_s[(row0 + r) * kTStride + lane] = ds[r];
+        }
+        __syncthreads();
+
+        const int rows = (int)(p.S - i0 < kTile ? p.S - i0 : kTile);
+        for (int r = 0; r < rows; r++) {
+            const float pv = p_s[r * kTStride + my_key];
+            const float dsv = ds_s[r * kTStride + my_key];
+            ds_colsum += dsv;
+#pragma unroll
+            for (int c = 0; c < DC; c++) {
+                const int d0 = c * 32 + my_dim0;
+                if (d0 < D) {
+                    axpy8(dv_acc[c], pv, do_s + r * D + d0);
+                    axpy8(dk_acc[c], dsv, q_s + r * D + d0);
+                }
+            }
+        }
+    }
+
+    const int64_t j = j0 + my_key;
+    if (j >= p.S) return;
+    T *dk = slice_mut<T>(p.dk, p.dk_strides, b, n, h) + j * p.dk_strides.s;
+    T *dvp = slice_mut<T>(p.dv, p.dv_strides, b, n, h) + j * p.dv_strides.s;
+#pragma unroll
+    for (int c = 0; c < DC; c++) {
+        const int d0 = c * 32 + my_dim0;
+        if (d0 < D) {
+#pragma unroll
+            for (int e = 0; e < 8; e++) dk_acc[c][e] *= p.scale;
+            store8(dk + d0, dv.vec_dk, dk_acc[c]);
+            store8(dvp + d0, dv.vec_dv, dv_acc[c]);
+        }
+    }
+    if (dv.mask_partial != NULL && my_dim0 == 0) dv.mask_partial[((b * p.N + n) * p.H + h) * p.S + j] = ds_colsum;
+}
+
+/* Shared memory: q, dout, k [kTile][D]; kt, vt [D][kTStride]; dS [kTile][kTStride]; lse, delta
+ * [kTile]. Thread t accumulates query t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
+template <typename T, int DC>
+__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dq_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    float *q_s = reinterpret_cast<float *>(evo_smem);
+    float *do_s = q_s + kTile * D;
+    float *k_s = do_s + kTile * D;
+    float *kt_s = k_s + kTile * D;
+    float *vt_s = kt_s + D * kTStride;
+    float *ds_s = vt_s + D * kTStride;
+    float *lse_s = ds_s + kTile * kTStride;
+    float *delta_s = lse_s + kTile;
+    const int lane = threadIdx.x & 31;
+    const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
+    const int my_query = threadIdx.x >> 2;
+    const int my_dim0 = (threadIdx.x & 3) * 8;
+
+    int64_t it, h, n, b;
+    decode_tile_block(dv, &it, &h, &n, &b);
+    const int64_t i0 = it * kTile;
+    load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+    load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s, NULL);
+    load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+    const T *k = slice<T>(p.k, p.k_strides, b, n, h);
+    const T *v = slice<T>(p.v, p.v_strides, b, n, h);
+
+    float dq_acc[DC][8];
+#pragma unroll
+    for (int c = 0; c < DC; c++)
+#pragma unroll
+        for (int e = 0; e < 8; e++) dq_acc[c][e] = 0.0f;
+
+    for (int64_t jt = 0; jt < dv.n_tiles; jt++) {
+        const int64_t j0 = jt * kTile;
+        __syncthreads(); /* everyone is done with the previous key tile */
+        load_tile<T>(k, p.k_strides.s, j0, p.S, D, dv.vec_k, k_s, kt_s);
+        load_tile<T>(v, p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
+        __syncthreads();
+
+        float pr[kRowsPerWarp], ds[kRowsPerWarp];
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) ds_s[(row0 + r) * kTStride + lane] = ds[r];
+        __syncthreads();
+
+        const int keys = (int)(p.S - j0 < kTile ? p.S - j0 : kTile);
+        for (int jj = 0; jj < keys; jj++) {
+            const float dsv = ds_s[my_query * kTStride + jj];
+#pragma unroll
+            for (int c = 0; c < DC; c++) {
+                const int d0 = c * 32 + my_dim0;
+                if (d0 < D) axpy8(dq_acc[c], dsv, k_s + jj * D + d0);
+            }
+        }
+    }
+
+    const int64_t i = i0 + my_query;
+    if (i >= p.S) return;
+    T *dq = slice_mut<T>(p.dq, p.dq_strides, b, n, h) + i * p.dq_strides.s;
+#pragma unroll
+    for (int c = 0; c < DC; c++) {
+        const int d0 = c * 32 + my_dim0;
+        if (d0 < D) {
+#pragma unroll
+            for (int e = 0; e < 8; e++) dq_acc[c][e] *= p.scale;
+            store8(dq + d0, dv.vec_dq, dq_acc[c]);
+        }
+    }
+}
+
+/* dbias_pair[ob, 0, oh, oi, oj] = sum of dS over n and over every dim where the gradient has size 1.
+ * Block = one output tile (or, along a broadcast query/key dim, all tiles of it). Shared memory: q,
+ * dout [kTile][D]; kt, vt [D][kTStride]; red [kTile][kTStride]; lse, delta [kTile]. */
+template <typename T>
+__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dpair_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    float *q_s = reinterpret_cast<float *>(evo_smem);
+    float *do_s = q_s + kTile * D;
+    float *kt_s = do_s + kTile * D;
+    float *vt_s = kt_s + D * kTStride;
+    float *red_s = vt_s + D * kTStride;
+    float *lse_s = red_s + kTile * kTStride;
+    float *delta_s = lse_s + kTile;
+    const int lane = threadIdx.x & 31;
+    const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
+
+    const bool sum_b = p.dpair_shape_b == 1, sum_h = p.dpair_shape_h == 1;
+    const bool sum_i = p.dpair_shape_i == 1, sum_j = p.dpair_shape_j == 1;
+    const int64_t out_i_tiles = sum_i ? 1 : dv.n_tiles, out_j_tiles = sum_j ? 1 : dv.n_tiles;
+    int64_t bid = blockIdx.x;
+    const int64_t ojt = bid % out_j_tiles;
+    bid /= out_j_tiles;
+    const int64_t oit = bid % out_i_tiles;
+    bid /= out_i_tiles;
+    const int64_t oh = bid % p.dpair_shape_h;
+    const int64_t ob = bid / p.dpair_shape_h;
+
+    const int64_t b_lo = sum_b ? 0 : ob, b_hi = sum_b ? p.B : ob + 1;
+    const int64_t h_lo = sum_h ? 0 : oh, h_hi = sum_h ? p.H : oh + 1;
+    const int64_t it_lo = sum_i ? 0 : oit, it_hi = sum_i ? dv.n_tiles : oit + 1;
+    const int64_t jt_lo = sum_j ? 0 : ojt, jt_hi = sum_j ? dv.n_tiles : ojt + 1;
+
+    /* acc[r]: this thread's element (row0 + r, lane) of the tile, summed over the loops below. */
+    float acc[kRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) acc[r] = 0.0f;
+
+    for (int64_t b = b_lo; b < b_hi; b++)
+        for (int64_t h = h_lo; h < h_hi; h++)
+            for (int64_t n = 0; n < p.N; n++)
+                for (int64_t it = it_lo; it < it_hi; it++) {
+                    const int64_t i0 = it * kTile;
+                    __syncthreads(); /* everyone is done with the previous query tile */
+                    load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+                    load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D,
+                                 dv.vec_dout, do_s, NULL);
+                    load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+                    for (int64_t jt = jt_lo; jt < jt_hi; jt++) {
+                        const int64_t j0 = jt * kTile;
+                        __syncthreads(); /* everyone is done with the previous key tile */
+                        load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL,
+                                     kt_s);
+                        load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL,
+                                     vt_s);
+                        __syncthreads();
+                        float pr[kRowsPerWarp], ds[kRowsPerWarp];
+                        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+#pragma unroll
+                        for (int r = 0; r < kRowsPerWarp; r++) acc[r] += ds[r];
+                    }
+                }
+
+    const bool f32 = p.bias_pair_dtype == AX_F32;
+    const int64_t out_base = ob * p.dpair_stride_b + oh * p.dpair_stride_h;
+    if (!sum_i && !sum_j) {
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const int64_t i = oit * kTile + row0 + r, j = ojt * kTile + lane;
+            if (i < p.S && j < p.S)
+                store_bias<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[r]);
+        }
+        return;
+    }
+    /* Out-of-range rows and keys hold exact zeros, so summing the whole tile is right. */
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) red_s[(row0 + r) * kTStride + lane] = acc[r];
+    __syncthreads();
+    const int t = threadIdx.x;
+    if (sum_i && !sum_j) {
+        const int64_t j = ojt * kTile + t;
+        if (t < kTile && j < p.S) {
+            float sum = 0.0f;
+            for (int r = 0; r < kTile; r++) sum += red_s[r * kTStride + t];
+            store_bias<T>(p.dbias_pair, f32, out_base + j * p.dpair_stride_j, sum);
+        }
+    } else if (!sum_i && sum_j) {
+        const int64_t i = oit * kTile + t;
+        if (t < kTile && i < p.S) {
+            float sum = 0.0f;
+            for (int c = 0; c < kTile; c++) sum += red_s[t * kTStride + c];
+            store_bias<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i, sum);
+        }
+    } else if (t == 0) {
+        float sum = 0.0f;
+        for (int r = 0; r < kTile; r++)
+            for (int c = 0; c < kTile; c++) sum += red_s[r * kTStride + c];
+        store_bias<T>(p.dbias_pair, f32, out_base, sum);
+    }
+}
+
+/* dbias_mask[ob, on, 0, 0, oj] = sum of the dkdv partials over h and over every dim where the
+ * gradient has size 1. Lane = output (32 consecutive outputs per block); warp w sums the w-th eighth
+ * of that output's terms in order, then warp 0 adds the eight eighths in order. */
+template <typename T>
+__global__ void __launch_bounds__(kMaskThreads) evo_attn_bwd_dmask_kernel(const evo_dev dv) {
+    __shared__ float part_s[kMaskThreads / 32][32];
+    const evo_attn_params &p = dv.p;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int64_t Bm = p.dmask_shape_b, Nm = p.dmask_shape_n, Jm = p.dmask_shape_j;
+    const int64_t o = (int64_t)blockIdx.x * 32 + lane;
+    const bool valid = o < Bm * Nm * Jm;
+    const int64_t oj = valid ? o % Jm : 0;
+    const int64_t on = valid ? (o / Jm) % Nm : 0;
+    const int64_t ob = valid ? o / (Jm * Nm) : 0;
+    float sum = 0.0f;
+    if (valid) {
+        /* Terms in order (b, n, h, j), j fastest; dims not summed have count 1. */
+        const int64_t nb = Bm == 1 ? p.B : 1, nn = Nm == 1 ? p.N : 1, nj = Jm == 1 ? p.S : 1;
+        const int64_t terms = nb * nn * p.H * nj;
+        const int64_t per_warp = (terms + kMaskThreads / 32 - 1) / (kMaskThreads / 32);
+        const int64_t lo = warp * per_warp;
+        const int64_t hi = lo + per_warp < terms ? lo + per_warp : terms;
+        if (lo < hi) {
+            int64_t ji = lo % nj, rest = lo / nj;
+            int64_t hh = rest % p.H;
+            rest /= p.H;
+            int64_t ni = rest % nn, bi = rest / nn;
+            for (int64_t t = lo; t < hi; t++) {
+                const int64_t b = Bm == 1 ? bi : ob, n = Nm == 1 ? ni : on, j = Jm == 1 ? ji : oj;
+                sum += dv.mask_partial[((b * p.N + n) * p.H + hh) * p.S + j];
+                if (++ji == nj) {
+                    ji = 0;
+                    if (++hh == p.H) {
+                        hh = 0;
+                        if (++ni == nn) {
+                            ni = 0;
+                            bi++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    part_s[warp][lane] = sum;
+    __syncthreads();
+    if (warp == 0 && valid) {
+        float total = part_s[0][lane];
+        for (int w = 1; w < kMaskThreads / 32; w++) total += part_s[w][lane];
+        store_bias<T>(p.dbias_mask, p.bias_mask_dtype == AX_F32,
+                      ob * p.dmask_stride_b + on * p.dmask_stride_n + oj * p.dmask_stride_j, total);
+    }
+}
+
+/* ---- host side ------------------------------------------------------------------------------- */
+
+size_t fwd_smem_bytes(int64_t D) { return sizeof(float) * (size_t)(kTile * D + 2 * D * kTStride + kTile * kTile); }
+size_t dkdv_smem_bytes(int64_t D) {
+    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + 2 * kTile * kTStride + 2 * kTile);
+}
+size_t dq_smem_bytes(int64_t D) {
+    return sizeof(float) * (size_t)(3 * kTile * D + 2 * D * kTStride + kTile * kTStride + 2 * kTile);
+}
+size_t dpair_smem_bytes(int64_t D) {
+    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + kTile * kTStride + 2 * kTile);
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Every 8-element chunk of every row starts 16-byte aligned: base aligned and every stride of a
+ * dim that is actually stepped a multiple of 16 bytes. */
+int vec_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_params &p) {
+    const int64_t step = 16 / (int64_t)ax_dtype_size(p.dtype);
+    if ((uintptr_t)ptr % 16 != 0) return 0;
+    if (p.B > 1 && s.b % step != 0) return 0;
+    if (p.N > 1 && s.n % step != 0) return 0;
+    if (p.S > 1 && s.s % step != 0) return 0;
+    if (p.H > 1 && s.h % step != 0) return 0;
+    return 1;
+}
+
+evo_dev make_dev(const evo_attn_params *p) {
+    evo_dev dv;
+    dv.p = *p;
+    dv.delta = NULL;
+    dv.mask_partial = NULL;
+    dv.n_tiles = ceil_div(p->S, kTile);
+    dv.vec_q = vec_aligned(p->q, p->q_strides, *p);
+    dv.vec_k = vec_aligned(p->k, p->k_strides, *p);
+    dv.vec_v = vec_aligned(p->v, p->v_strides, *p);
+    dv.vec_dout = p->dout != NULL ? vec_aligned(p->dout, p->dout_strides, *p) : 0;
+    dv.vec_dq = p->dq != NULL ? vec_aligned(p->dq, p->dq_strides, *p) : 0;
+    dv.vec_dk = p->dk != NULL ? vec_aligned(p->dk, p->dk_strides, *p) : 0;
+    dv.vec_dv = p->dv != NULL ? vec_aligned(p->dv, p->dv_strides, *p) : 0;
+    return dv;
+}
+
+ax_status cuda_failure(cudaError_t err, const char *what) {
+    return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+/* Launches one kernel on the stream and reports a failed launch under the kernel's name. */
+ax_status launch(void (*kernel)(evo_dev), const char *name, int64_t blocks, int threads, size_t smem,
+                 cudaStream_t stream, const evo_dev &dv) {
+    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        return ax_set_error(AX_ERR_CUDA, "%s: cannot set %zu bytes of dynamic shared memory: %s (%s)", name, smem,
+                            cudaGetErrorString(err), cudaGetErrorName(err));
+    }
+    kernel<<<(unsigned)blocks, threads, smem, stream>>>(dv);
+    err = cudaGetLastError();
+    if (err != cudaSuccess) return ax_set_error(AX_ERR_CUDA, "%s launch: %s (%s)", name, cudaGetErrorString(err),
+                                                cudaGetErrorName(err));
+    return AX_OK;
+}
+
+template <typename T>
+ax_status forward_typed(const evo_dev &dv, cudaStream_t stream) {
+    const evo_attn_params &p = dv.p;
+    const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
+    const size_t smem = fwd_smem_bytes(p.D);
+    const char *name = "evo_attn_fwd_kernel";
+    switch ((p.D + 31) / 32) {
+    case 1: return launch(evo_attn_fwd_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return launch(evo_attn_fwd_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return launch(evo_attn_fwd_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return launch(evo_attn_fwd_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_fwd_kernel: D = %lld reached the launcher", (long long)p.D);
+    }
+}
+
+template <typename T>
+ax_status launch_dkdv(const evo_dev &dv, cudaStream_t stream) {
+    const evo_attn_params &p = dv.p;
+    const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
+    const size_t smem = dkdv_smem_bytes(p.D);
+    const char *name = "evo_attn_bwd_dkdv_kernel";
+    switch ((p.D + 31) / 32) {
+    case 1: return launch(evo_attn_bwd_dkdv_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return launch(evo_attn_bwd_dkdv_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return launch(evo_attn_bwd_dkdv_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return launch(evo_attn_bwd_dkdv_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    default: return ax_set_error(AX_ERR_INTERNAL, "%s: D = %lld reached the launcher", name, (long long)p.D);
+    }
+}
+
+template <typename T>
+ax_status launch_dq(const evo_dev &dv, cudaStream_t stream) {
+    const evo_attn_params &p = dv.p;
+    const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
+    const size_t smem = dq_smem_bytes(p.D);
+    const char *name = "evo_attn_bwd_dq_kernel";
+    switch ((p.D + 31) / 32) {
+    case 1: return launch(evo_attn_bwd_dq_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return launch(evo_attn_bwd_dq_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return launch(evo_attn_bwd_dq_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return launch(evo_attn_bwd_dq_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    default: return ax_set_error(AX_ERR_INTERNAL, "%s: D = %lld reached the launcher", name, (long long)p.D);
+    }
+}
+
+int64_t dpair_blocks(const evo_attn_params &p, int64_t n_tiles) {
+    return (p.dpair_shape_i == 1 ? 1 : n_tiles) * (p.dpair_shape_j == 1 ? 1 : n_tiles) * p.dpair_shape_b *
+           p.dpair_shape_h;
+}
+
+template <typename T>
+ax_status backward_typed(const evo_dev &dv, cudaStream_t stream) {
+    const evo_attn_params &p = dv.p;
+    const int64_t rows = p.B * p.N * p.H * p.S;
+    AX_CHECK(launch(evo_attn_bwd_delta_kernel<T>, "evo_attn_bwd_delta_kernel", ceil_div(rows, kDeltaThreads / 32),
+                    kDeltaThreads, 0, stream, dv));
+    AX_CHECK(launch_dkdv<T>(dv, stream));
+    AX_CHECK(launch_dq<T>(dv, stream));
+    if (p.dbias_pair != NULL)
+        AX_CHECK(launch(evo_attn_bwd_dpair_kernel<T>, "evo_attn_bwd_dpair_kernel", dpair_blocks(p, dv.n_tiles),
+                        kThreads, dpair_smem_bytes(p.D), stream, dv));
+    if (p.dbias_mask != NULL)
+        AX_CHECK(launch(evo_attn_bwd_dmask_kernel<T>, "evo_attn_bwd_dmask_kernel",
+                        ceil_div(p.dmask_shape_b * p.dmask_shape_n * p.dmask_shape_j, 32), kMaskThreads, 0, stream,
+                        dv));
+    return AX_OK;
+}
+
+/* Makes the context's device current for the call and puts the caller's back afterwards. */
+struct device_scope {
+    int previous = -1;
+    ax_status enter(const ax_context *ctx) {
+        cudaError_t err = cudaGetDevice(&previous);
+        if (err != cudaSuccess) return cuda_failure(err, "cudaGetDevice");
+        if (previous != ctx->device.id) {
+            err = cudaSetDevice(ctx->device.id);
+            if (err != cudaSuccess) {
+                previous = -1;
+                return cuda_failure(err, "cudaSetDevice");
+            }
+        }
+        return AX_OK;
+    }
+    ~device_scope() {
+        int now = -1;
+        if (previous >= 0 && cudaGetDevice(&now) == cudaSuccess && now != previous) cudaSetDevice(previous);
+    }
+};
+
+ax_status check_last_dim(const evo_bnshd_strides &s, const char *name) {
+    if (s.d != 1)
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "%s: the D dimension has stride %lld; the CUDA backend needs it contiguous (stride 1)",
+                            name, (long long)s.d);
+    return AX_OK;
+}
+
+ax_status check_grid(int64_t blocks, const char *kernel) {
+    if (blocks > INT32_MAX)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld thread blocks needed, more than one CUDA grid holds (%d)",
+                            kernel, (long long)blocks, INT32_MAX);
+    return AX_OK;
+}
+
+} /* namespace */
+
+extern "C" ax_status evo_attn_cuda_supports(const evo_attn_params *p, int backward) {
+    if (p->D % 8 != 0)
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "D: %lld is not a multiple of 8 (CUDA backend needs D %% 8 == 0 and D <= %d)",
+                            (long long)p->D, kMaxD);
+    if (p->D > kMaxD)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "D: %lld is larger than %d (CUDA backend needs D %% 8 == 0 and D <= %d)",
+                            (long long)p->D, kMaxD, kMaxD);
+    if (p->dtype != AX_F32 && p->dtype != AX_BF16 && p->dtype != AX_F16)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "q: dtype %s; the CUDA backend handles f32, bf16 and f16",
+                            ax_dtype_name(p->dtype));
+    if (p->bias_mask != NULL && p->bias_mask_dtype != p->dtype && p->bias_mask_dtype != AX_F32)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "bias_mask: dtype %s; the CUDA backend needs %s or f32",
+                            ax_dtype_name(p->bias_mask_dtype), ax_dtype_name(p->dtype));
+    if (p->bias_pair != NULL && p->bias_pair_dtype != p->dtype && p->bias_pair_dtype != AX_F32)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "bias_pair: dtype %s; the CUDA backend needs %s or f32",
+                            ax_dtype_name(p->bias_pair_dtype), ax_dtype_name(p->dtype));
+    AX_CHECK(check_last_dim(p->q_strides, "q"));
+    AX_CHECK(check_last_dim(p->k_strides, "k"));
+    AX_CHECK(check_last_dim(p->v_strides, "v"));
+    AX_CHECK(check_last_dim(p->out_strides, "out"));
+    const int64_t n_tiles = ceil_div(p->S, kTile);
+    AX_CHECK(check_grid(n_tiles * p->H * p->N * p->B, "evo_attn_fwd_kernel"));
+    if (backward) {
+        AX_CHECK(check_last_dim(p->dout_strides, "dout"));
+        AX_CHECK(check_last_dim(p->dq_strides, "dq"));
+        AX_CHECK(check_last_dim(p->dk_strides, "dk"));
+        AX_CHECK(check_last_dim(p->dv_strides, "dv"));
+        AX_CHECK(check_grid(ceil_div(p->B * p->N * p->H * p->S, kDeltaThreads / 32), "evo_attn_bwd_delta_kernel"));
+        if (p->dbias_pair != NULL) AX_CHECK(check_grid(dpair_blocks(*p, n_tiles), "evo_attn_bwd_dpair_kernel"));
+        if (p->dbias_mask != NULL)
+            AX_CHECK(check_grid(ceil_div(p->dmask_shape_b * p->dmask_shape_n * p->dmask_shape_j, 32),
+                                "evo_attn_bwd_dmask_kernel"));
+    }
+    return AX_OK;
+}
+
+extern "C" ax_status evo_attn_forward_cuda(ax_context *ctx, const evo_attn_params *p) {
+    AX_CHECK(evo_attn_cuda_supports(p, 0));
+    device_scope scope;
+    AX_CHECK(scope.enter(ctx));
+    const evo_dev dv = make_dev(p);
+    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
+    switch (p->dtype) {
+    case AX_F32: return forward_typed<float>(dv, stream);
+    case AX_BF16: return forward_typed<__nv_bfloat16>(dv, stream);
+    case AX_F16: return forward_typed<__half>(dv, stream);
+    default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_forward_cuda: dtype %d", (int)p->dtype);
+    }
+}
+
+extern "C" ax_status evo_attn_backward_cuda(ax_context *ctx, const evo_attn_params *p) {
+    AX_CHECK(evo_attn_cuda_supports(p, 1));
+    if (p->lse == NULL || p->out == NULL || p->dout == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "backward: out, lse and dout are all required");
+    device_scope scope;
+    AX_CHECK(scope.enter(ctx));
+    evo_dev dv = make_dev(p);
+
+    /* Scratch: delta, then (when dbias_mask is wanted) the per-(b, n, h, j) sums of dS over queries. */
+    const int64_t rows = p->B * p->N * p->H * p->S;
+    const int64_t slab = ceil_div(rows * (int64_t)sizeof(float), 256) * 256;
+    void *scratch = NULL;
+    AX_CHECK(ax_cuda_scratch(ctx, p->dbias_mask != NULL ? 2 * slab : slab, &scratch));
+    dv.delta = static_cast<float *>(scratch);
+    dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(static_cast<char *>(scratch) + slab) : NULL;
+
+    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
+    switch (p->dtype) {
+    case AX_F32: return backward_typed<float>(dv, stream);
+    case AX_BF16: return backward_typed<__nv_bfloat16>(dv, stream);
+    case AX_F16: return backward_typed<__half>(dv, stream);
+    default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_backward_cuda: dtype %d", (int)p->dtype);
+    }
+}

@@ -1,0 +1,77 @@
+/*
+ * evoformer_params.h — the one parameter struct every Evoformer attention backend receives, filled
+ * and validated on the host by evoformer_attention.c. Plain C, no CUDA types, so the .cu files can
+ * include it too.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_EVOFORMER_PARAMS_H
+#define AXIAL_EVOFORMER_PARAMS_H
+
+#include <stdint.h>
+
+#include "axial/axial.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element strides of a (B, N, S, H, D) activation. */
+typedef struct evo_bnshd_strides {
+    int64_t b, n, s, h, d;
+} evo_bnshd_strides;
+
+typedef struct evo_attn_params {
+    /* sizes */
+    int64_t B, N, S, H, D;
+    float scale; /* 1 / sqrt(D) */
+    ax_dtype dtype; /* of q, k, v, out, dout, dq, dk, dv */
+
+    /* activations; `*_strides` are in elements */
+    const void *q, *k, *v;               /* (B, N, S, H, D) */
+    evo_bnshd_strides q_strides, k_strides, v_strides;
+    void *out;                           /* forward: written; backward: read (const) */
+    evo_bnshd_strides out_strides;
+    float *lse;                          /* (B, N, H, S) or NULL in forward */
+    int64_t lse_stride_b, lse_stride_n, lse_stride_h, lse_stride_s;
+
+    /* biases: NULL when absent. Broadcast dimensions have stride 0, so indexing with the full
+     * (b, n, j) or (b, h, i, j) is always right. */
+    const void *bias_mask;               /* (B, N, 1, 1, S) broadcastable */
+    ax_dtype bias_mask_dtype;
+    int64_t mask_stride_b, mask_stride_n, mask_stride_j;
+    const void *bias_pair;               /* (B, 1, H, S, S) broadcastable */
+    ax_dtype bias_pair_dtype;
+    int64_t pair_stride_b, pair_stride_h, pair_stride_i, pair_stride_j;
+
+    /* backward only */
+    const void *dout;
+    evo_bnshd_strides dout_strides;
+    void *dq, *dk, *dv;
+    evo_bnshd_strides dq_strides, dk_strides, dv_strides;
+
+    /* Bias gradients (NULL = not wanted). Their shapes are the bias shapes: a dimension of size 1
+     * receives the sum over that axis. Strides are the output tensor's own (for size-1 dims the
+     * stride is never used). */
+    void *dbias_mask;
+    int64_t dmask_shape_b, dmask_shape_n, dmask_shape_j;     /* B or 1, N or 1, S or 1 */
+    int64_t dmask_stride_b, dmask_stride_n, dmask_stride_j;
+    void *dbias_pair;
+    int64_t dpair_shape_b, dpair_shape_h, dpair_shape_i, dpair_shape_j;
+    int64_t dpair_stride_b, dpair_stride_h, dpair_stride_i, dpair_stride_j;
+} evo_attn_params;
+
+/* Backends. Each receives validated params; zero-sized problems never reach them. */
+struct ax_context;
+ax_status evo_attn_forward_cpu(struct ax_context *ctx, const evo_attn_params *p);
+ax_status evo_attn_backward_cpu(struct ax_context *ctx, const evo_attn_params *p);
+ax_status evo_attn_forward_cuda(struct ax_context *ctx, const evo_attn_params *p);
+ax_status evo_attn_backward_cuda(struct ax_context *ctx, const evo_attn_params *p);
+/* AX_OK when the CUDA backend can run these params, else AX_ERR_UNSUPPORTED with the reason. */
+ax_status evo_attn_cuda_supports(const evo_attn_params *p, int backward);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_EVOFORMER_PARAMS_H */

@@ -1,0 +1,155 @@
+/*
+ * a3m.c — A3M alignments (HHblits, ColabFold) to the AlphaFold MSA representation.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/io.h"
+#include "core/internal.h"
+#include "io/grow.h"
+#include "io/line_reader.h"
+#include "io/msa_builder.h"
+
+typedef struct a3m_state {
+    ax_line_reader lr;
+    ax_msa_builder msa;
+    int in_record;          /* a header was read and its record is being collected */
+    int skipping;           /* the current record is an HH-suite annotation, not a sequence */
+    char *header;           /* current record's header, without '>' */
+    int64_t header_cap;
+    size_t header_len;
+    int64_t header_line;
+    char *row_residues;     /* match columns of the current record */
+    int64_t row_residues_cap;
+    int32_t *row_deletions; /* insertions counted into each match column */
+    int64_t row_deletions_cap;
+    int64_t row_len;
+    int64_t pending_insertions; /* lower-case letters since the last match column */
+} a3m_state;
+
+/* HH-suite puts predicted/observed secondary structure and similar tracks into A3M files as
+ * records named ss_pred, ss_conf, ss_dssp, sa_dssp and aa_*; they are not sequences. */
+static int is_annotation(const char *header) {
+    static const char *const exact[] = {"ss_pred", "ss_conf", "ss_dssp", "sa_dssp"};
+    size_t word = strcspn(header, " \t");
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (word == strlen(exact[i]) && memcmp(header, exact[i], word) == 0) return 1;
+    return strncmp(header, "aa_", 3) == 0;
+}
+
+/* Ends the current record: the first one fixes the column count, the rest must match it. */
+static ax_status finish_record(a3m_state *s) {
+    if (!s->in_record || s->skipping) return AX_OK;
+    if (s->msa.num_rows == 0 && s->row_len == 0)
+        return ax_io_fail(AX_ERR_FORMAT, s->lr.source, s->header_line, 1,
+                          "query '%.80s' has no match columns", s->header);
+    if (s->msa.num_rows > 0 && s->row_len != s->msa.num_cols)
+        return ax_io_fail(AX_ERR_FORMAT, s->lr.source, s->header_line, 1,
+                          "sequence '%.80s' has %lld match columns but the query has %lld", s->header,
+                          (long long)s->row_len, (long long)s->msa.num_cols);
+    return ax_msa_builder_append(&s->msa, s->header, s->header_len, s->row_residues, s->row_deletions,
+                                 s->row_len);
+}
+
+static ax_status start_record(a3m_state *s) {
+    const char *text = s->lr.line + 1;
+    size_t len = s->lr.line_len - 1;
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r')) len--;
+    AX_CHECK(ax_grow((void **)&s->header, &s->header_cap, (int64_t)len + 1, 1));
+    memcpy(s->header, text, len);
+    s->header[len] = '\0';
+    s->header_len = len;
+    s->header_line = s->lr.line_no;
+    s->in_record = 1;
+    s->skipping = is_annotation(s->header);
+    s->row_len = 0;
+    s->pending_insertions = 0;
+    return AX_OK;
+}
+
+static ax_status add_sequence_line(a3m_state *s) {
+    const char *line = s->lr.line;
+    for (size_t i = 0; i < s->lr.line_len; i++) {
+        const char c = line[i];
+        if ((c >= 'A' && c <= 'Z') || c == '-') {
+            AX_CHECK(ax_grow((void **)&s->row_residues, &s->row_residues_cap, s->row_len + 1, 1));
+            AX_CHECK(ax_grow((void **)&s->row_deletions, &s->row_deletions_cap, s->row_len + 1,
+                             sizeof *s->row_deletions));
+            s->row_residues[s->row_len] = c;
+            s->row_deletions[s->row_len] =
+                s->pending_insertions > INT32_MAX ? INT32_MAX : (int32_t)s->pending_insertions;
+            s->row_len++;
+            s->pending_insertions = 0;
+        } else if (c >= 'a' && c <= 'z') {
+            s->pending_insertions++;
+        } else if (c == '.' || c == ' ' || c == '\t' || c == '\r') {
+            /* '.' marks gaps in insert columns (A2M-style); it is neither a column nor a deletion. */
+        } else {
+            return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
+                                "unexpected character 0x%02x in sequence '%.80s'", (unsigned char)c, s->header);
+        }
+    }
+    return AX_OK;
+}
+
+static int is_blank(const char *line, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return 0;
+    return 1;
+}
+
+static ax_status parse_lines(a3m_state *s) {
+    for (;;) {
+        int has_line = 0;
+        AX_CHECK(ax_line_reader_next(&s->lr, &has_line));
+        if (!has_line) break;
+        const char *line = s->lr.line;
+        if (line[0] == '#') continue;
+        if (line[0] == '>') {
+            AX_CHECK(finish_record(s));
+            AX_CHECK(start_record(s));
+            continue;
+        }
+        if (!s->in_record) {
+            if (is_blank(line, s->lr.line_len)) continue;
+            return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "sequence data before the first '>' header");
+        }
+        if (!s->skipping) AX_CHECK(add_sequence_line(s));
+    }
+    AX_CHECK(finish_record(s));
+    if (s->msa.num_rows == 0) return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "no sequences (not an A3M file?)");
+    return AX_OK;
+}
+
+/* Runs the parser over an opened reader and always releases it. */
+static ax_status a3m_run(a3m_state *s, ax_msa **out) {
+    ax_status st = parse_lines(s);
+    if (st == AX_OK) st = ax_msa_builder_finish(&s->msa, out);
+    ax_msa_builder_free(&s->msa);
+    ax_line_reader_close(&s->lr);
+    free(s->header);
+    free(s->row_residues);
+    free(s->row_deletions);
+    return st;
+}
+
+ax_status ax_a3m_read(const char *path, ax_msa **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    a3m_state s;
+    memset(&s, 0, sizeof s);
+    AX_CHECK(ax_line_reader_open_path(&s.lr, path));
+    return a3m_run(&s, out);
+}
+
+ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_name, ax_msa **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (buf == NULL && len > 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "buf is NULL but len is %zu", len);
+    a3m_state s;
+    memset(&s, 0, sizeof s);
+    ax_line_reader_open_memory(&s.lr, buf, len, source_name);
+    return a3m_run(&s, out);
+}

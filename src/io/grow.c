@@ -1,0 +1,41 @@
+/*
+ * grow.c — growable arrays with overflow checks.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "io/grow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+ax_status ax_grow(void **buf, int64_t *cap, int64_t need, size_t elem_size) {
+    if (need <= *cap) return AX_OK;
+    if (need < 0 || elem_size == 0) return ax_set_error(AX_ERR_INTERNAL, "ax_grow: bad request");
+    /* Cap element counts so that count * elem_size fits both size_t and int64. */
+    const int64_t max_count = (int64_t)((SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (uint64_t)INT64_MAX) /
+                                        elem_size);
+    if (need > max_count)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: %lld elements of %zu bytes",
+                            (long long)need, elem_size);
+    int64_t new_cap = *cap < 16 ? 16 : (*cap > max_count - *cap / 2 ? max_count : *cap + *cap / 2);
+    if (new_cap > max_count) new_cap = max_count;
+    if (new_cap < need) new_cap = need;
+    void *grown = realloc(*buf, (size_t)new_cap * elem_size);
+    if (grown == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: %lld bytes",
+                            (long long)((size_t)new_cap * elem_size));
+    *buf = grown;
+    *cap = new_cap;
+    return AX_OK;
+}
+
+char *ax_strndup(const char *s, size_t len) {
+    if (len == SIZE_MAX) return NULL;
+    char *copy = malloc(len + 1);
+    if (copy == NULL) return NULL;
+    if (len > 0) memcpy(copy, s, len);
+    copy[len] = '\0';
+    return copy;
+}

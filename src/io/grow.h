@@ -1,0 +1,23 @@
+/*
+ * grow.h — growable arrays for the parsers: geometric growth with overflow checks, so a hostile
+ * input can make an allocation fail but never wrap a size.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_IO_GROW_H
+#define AXIAL_IO_GROW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axial/axial.h"
+
+/* Ensures the array at *buf (capacity *cap elements of elem_size bytes) holds at least `need`
+ * elements, growing it by at least 1.5x. On failure *buf and *cap are unchanged and
+ * AX_ERR_OUT_OF_MEMORY is returned with a message. */
+ax_status ax_grow(void **buf, int64_t *cap, int64_t need, size_t elem_size);
+
+/* A NUL-terminated heap copy of the first len bytes of s, or NULL when out of memory. */
+char *ax_strndup(const char *s, size_t len);
+
+#endif /* AXIAL_IO_GROW_H */

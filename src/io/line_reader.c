@@ -1,0 +1,182 @@
+/*
+ * line_reader.c — lines from a gzip/plain file (zlib passes plain files through) or a memory buffer.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "io/line_reader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "io/grow.h"
+
+/* Big enough that zlib's per-call overhead is noise, small enough to be irrelevant in memory. */
+#define CHUNK_BYTES ((size_t)1 << 16)
+
+/* Copies the OS message for `err` into buf (strerror is not thread-safe). */
+static void os_message(int err, char *buf, size_t size) {
+#if defined(_GNU_SOURCE)
+    const char *msg = strerror_r(err, buf, size);
+    if (msg != buf) snprintf(buf, size, "%s", msg);
+#else
+    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
+#endif
+}
+
+ax_status ax_io_fail(ax_status status, const char *source, int64_t line, int64_t column, const char *fmt,
+                     ...) {
+    char reason[768];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    if (column > 0)
+        return ax_set_error(status, "%s:%lld:%lld: %s", source, (long long)line, (long long)column, reason);
+    return ax_set_error(status, "%s:%lld: %s", source, (long long)line, reason);
+}
+
+ax_status ax_line_fail(const ax_line_reader *r, ax_status status, int64_t column, const char *fmt, ...) {
+    char reason[768];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    /* Line 0 means nothing was read yet (an empty input); report it as line 1. */
+    return ax_io_fail(status, r->source, r->line_no > 0 ? r->line_no : 1, column, "%s", reason);
+}
+
+ax_status ax_line_reader_open_path(ax_line_reader *r, const char *path) {
+    memset(r, 0, sizeof *r);
+    if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path is NULL");
+    r->source = path;
+    errno = 0;
+    gzFile gz = gzopen(path, "rb");
+    if (gz == NULL) {
+        if (errno == 0) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory opening the file", path);
+        char msg[256];
+        os_message(errno, msg, sizeof msg);
+        return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, msg);
+    }
+    r->chunk = malloc(CHUNK_BYTES);
+    if (r->chunk == NULL) {
+        gzclose(gz);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    r->gz = gz;
+    return AX_OK;
+}
+
+void ax_line_reader_open_memory(ax_line_reader *r, const char *buf, size_t len, const char *source) {
+    memset(r, 0, sizeof *r);
+    r->mem = buf;
+    r->mem_len = buf == NULL ? 0 : len;
+    r->source = source != NULL ? source : AX_MEMORY_SOURCE;
+}
+
+void ax_line_reader_close(ax_line_reader *r) {
+    if (r->gz != NULL) gzclose((gzFile)r->gz);
+    free(r->chunk);
+    free(r->line);
+    memset(r, 0, sizeof *r);
+}
+
+/* Appends seg[0, len) to the current line, rejecting NUL bytes and over-long lines. */
+static ax_status append_to_line(ax_line_reader *r, const char *seg, size_t len) {
+    const char *nul = len > 0 ? memchr(seg, '\0', len) : NULL;
+    if (nul != NULL) {
+        /* The line number is that of the line being assembled: one past the last returned. */
+        return ax_io_fail(AX_ERR_FORMAT, r->source, r->line_no + 1,
+                          (int64_t)(r->line_len + (size_t)(nul - seg)) + 1,
+                          "NUL byte: this is not a text file");
+    }
+    if (len > AX_LINE_MAX - r->line_len)
+        return ax_io_fail(AX_ERR_FORMAT, r->source, r->line_no + 1, 0, "line longer than %zu bytes",
+                          AX_LINE_MAX);
+    AX_CHECK(ax_grow((void **)&r->line, &r->line_cap, (int64_t)(r->line_len + len + 1), 1));
+    if (len > 0) memcpy(r->line + r->line_len, seg, len);
+    r->line_len += len;
+    r->line[r->line_len] = '\0';
+    return AX_OK;
+}
+
+/* Refills the chunk from the gzip stream; sets source_done at the end. */
+static ax_status refill(ax_line_reader *r) {
+    gzFile gz = (gzFile)r->gz;
+    int got = gzread(gz, r->chunk, (unsigned)CHUNK_BYTES);
+    int zerr = Z_OK;
+    const char *zmsg = gzerror(gz, &zerr);
+    /* zlib hands over what it decoded before an error and reports the error on the next call. */
+    if (got > 0) {
+        r->chunk_len = (size_t)got;
+        r->chunk_pos = 0;
+        return AX_OK;
+    }
+    r->chunk_len = r->chunk_pos = 0;
+    r->source_done = 1;
+    if (got == 0 && (zerr == Z_OK || zerr == Z_STREAM_END)) return AX_OK;
+    /* The line being read when it failed is one past the last returned one. */
+    const int64_t line = r->line_no + 1;
+    switch (zerr) {
+    case Z_ERRNO: {
+        char msg[256];
+        os_message(errno, msg, sizeof msg);
+        return ax_io_fail(AX_ERR_IO, r->source, line, 0, "read failed: %s", msg);
+    }
+    case Z_MEM_ERROR: return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory decompressing", r->source);
+    case Z_BUF_ERROR:
+        return ax_io_fail(AX_ERR_FORMAT, r->source, line, 0, "truncated gzip data (%s)", zmsg ? zmsg : "");
+    default:
+        return ax_io_fail(AX_ERR_FORMAT, r->source, line, 0, "corrupt gzip data (%s)", zmsg ? zmsg : "");
+    }
+}
+
+/* Takes the next line from the memory buffer. */
+static ax_status next_from_memory(ax_line_reader *r, int *has_line) {
+    if (r->mem_pos >= r->mem_len) return AX_OK;
+    const char *start = r->mem + r->mem_pos;
+    const size_t left = r->mem_len - r->mem_pos;
+    const char *newline = memchr(start, '\n', left);
+    const size_t len = newline != NULL ? (size_t)(newline - start) : left;
+    AX_CHECK(append_to_line(r, start, len));
+    r->mem_pos += len + (newline != NULL ? 1 : 0);
+    *has_line = 1;
+    return AX_OK;
+}
+
+/* Takes the next line from the gzip stream. */
+static ax_status next_from_file(ax_line_reader *r, int *has_line) {
+    int started = 0; /* some bytes of this line were seen: a last line without '\n' still counts */
+    for (;;) {
+        if (r->chunk_pos >= r->chunk_len) {
+            if (r->source_done) break;
+            AX_CHECK(refill(r));
+            continue;
+        }
+        const char *start = (const char *)r->chunk + r->chunk_pos;
+        const size_t left = r->chunk_len - r->chunk_pos;
+        const char *newline = memchr(start, '\n', left);
+        const size_t len = newline != NULL ? (size_t)(newline - start) : left;
+        AX_CHECK(append_to_line(r, start, len));
+        started = 1;
+        r->chunk_pos += len + (newline != NULL ? 1 : 0);
+        if (newline != NULL) break;
+    }
+    *has_line = started;
+    return AX_OK;
+}
+
+ax_status ax_line_reader_next(ax_line_reader *r, int *has_line) {
+    *has_line = 0;
+    r->line_len = 0;
+    if (r->line != NULL) r->line[0] = '\0';
+    AX_CHECK(r->gz != NULL ? next_from_file(r, has_line) : next_from_memory(r, has_line));
+    if (!*has_line) return AX_OK;
+    r->line_no++;
+    /* CRLF files are common (Windows tools): the '\r' is part of the terminator, not the line. */
+    if (r->line_len > 0 && r->line[r->line_len - 1] == '\r') r->line[--r->line_len] = '\0';
+    return AX_OK;
+}

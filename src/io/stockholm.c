@@ -1,0 +1,203 @@
+/*
+ * stockholm.c — Stockholm alignments (HMMER, Pfam) to the AlphaFold MSA representation.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/io.h"
+#include "core/internal.h"
+#include "io/grow.h"
+#include "io/line_reader.h"
+#include "io/msa_builder.h"
+#include "io/strmap.h"
+
+typedef struct sto_sequence {
+    char *aligned;       /* the row as written, blocks concatenated */
+    int64_t aligned_len;
+    int64_t aligned_cap;
+    int64_t last_block;  /* block that last extended this row, to catch a name twice in one block */
+    int64_t last_line;   /* line that last extended this row, for messages */
+    int64_t name_offset; /* into names */
+} sto_sequence;
+
+typedef struct sto_state {
+    ax_line_reader lr;
+    ax_strmap index;        /* name -> position in seqs */
+    sto_sequence *seqs;
+    int64_t num_seqs;
+    int64_t seqs_cap;
+    char *names;            /* NUL-terminated names back to back */
+    int64_t names_len;
+    int64_t names_cap;
+    int64_t block;          /* current block number: blank lines separate blocks */
+    int in_block;           /* a sequence line was seen since the last blank line */
+} sto_state;
+
+static int is_gap(char c) { return c == '-' || c == '.'; }
+static int is_letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static int is_blank_char(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static ax_status add_sequence_line(sto_state *s) {
+    const char *line = s->lr.line;
+    const size_t len = s->lr.line_len;
+    if (is_blank_char(line[0]))
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "expected a sequence name at the start of the line");
+    size_t name_end = 0;
+    while (name_end < len && !is_blank_char(line[name_end])) name_end++;
+    size_t seq_start = name_end;
+    while (seq_start < len && is_blank_char(line[seq_start])) seq_start++;
+    size_t seq_end = len;
+    while (seq_end > seq_start && is_blank_char(line[seq_end - 1])) seq_end--;
+    if (seq_start == seq_end)
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)name_end + 1,
+                            "expected 'name aligned-sequence', found only '%.80s'", line);
+    for (size_t i = seq_start; i < seq_end; i++) {
+        if (is_letter(line[i]) || is_gap(line[i])) continue;
+        if (is_blank_char(line[i]))
+            return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
+                                "expected 'name aligned-sequence', found more than two fields");
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1, "unexpected character 0x%02x in sequence '%.*s'",
+                            (unsigned char)line[i], (int)(name_end < 80 ? name_end : 80), line);
+    }
+
+    int64_t index = 0;
+    if (!ax_strmap_find(&s->index, line, name_end, &index)) {
+        index = s->num_seqs;
+        AX_CHECK(ax_strmap_add(&s->index, line, name_end, index));
+        AX_CHECK(ax_grow((void **)&s->seqs, &s->seqs_cap, s->num_seqs + 1, sizeof *s->seqs));
+        AX_CHECK(ax_grow((void **)&s->names, &s->names_cap, s->names_len + (int64_t)name_end + 1, 1));
+        memset(&s->seqs[index], 0, sizeof s->seqs[index]);
+        s->seqs[index].last_block = -1;
+        s->seqs[index].name_offset = s->names_len;
+        memcpy(s->names + s->names_len, line, name_end);
+        s->names[s->names_len + (int64_t)name_end] = '\0';
+        s->names_len += (int64_t)name_end + 1;
+        s->num_seqs++;
+    }
+    sto_sequence *seq = &s->seqs[index];
+    if (seq->last_block == s->block)
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "sequence '%.80s' appears twice in one block (first on line %lld)",
+                            s->names + seq->name_offset, (long long)seq->last_line);
+    const int64_t add = (int64_t)(seq_end - seq_start);
+    AX_CHECK(ax_grow((void **)&seq->aligned, &seq->aligned_cap, seq->aligned_len + add, 1));
+    memcpy(seq->aligned + seq->aligned_len, line + seq_start, (size_t)add);
+    seq->aligned_len += add;
+    seq->last_block = s->block;
+    seq->last_line = s->lr.line_no;
+    s->in_block = 1;
+    return AX_OK;
+}
+
+/* AlphaFold's conversion: keep the query's residue columns; a residue of another row in a dropped
+ * column is a deletion, counted into the next kept column. */
+static ax_status convert(sto_state *s, ax_msa **out) {
+    if (s->num_seqs == 0) return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "alignment has no sequences");
+    const sto_sequence *query = &s->seqs[0];
+    for (int64_t i = 1; i < s->num_seqs; i++) {
+        const sto_sequence *seq = &s->seqs[i];
+        if (seq->aligned_len != query->aligned_len)
+            return ax_io_fail(AX_ERR_FORMAT, s->lr.source, seq->last_line, 0,
+                              "sequence '%.80s' has %lld aligned columns but '%.80s' (the first) has %lld",
+                              s->names + seq->name_offset, (long long)seq->aligned_len,
+                              s->names + query->name_offset, (long long)query->aligned_len);
+    }
+    int64_t num_cols = 0;
+    for (int64_t c = 0; c < query->aligned_len; c++) num_cols += !is_gap(query->aligned[c]);
+    if (num_cols == 0)
+        return ax_io_fail(AX_ERR_FORMAT, s->lr.source, query->last_line, 0, "query '%.80s' has only gaps",
+                          s->names + query->name_offset);
+
+    ax_msa_builder msa;
+    memset(&msa, 0, sizeof msa);
+    char *row = malloc((size_t)num_cols);
+    int32_t *deletions = malloc((size_t)num_cols * sizeof *deletions);
+    ax_status st = AX_OK;
+    if (row == NULL || deletions == NULL) {
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: Stockholm row of %lld columns", (long long)num_cols);
+        goto cleanup;
+    }
+    for (int64_t i = 0; i < s->num_seqs; i++) {
+        const char *aligned = s->seqs[i].aligned;
+        int64_t col = 0, pending = 0;
+        for (int64_t c = 0; c < query->aligned_len; c++) {
+            if (is_gap(query->aligned[c])) {
+                pending += !is_gap(aligned[c]);
+                continue;
+            }
+            const char r = aligned[c];
+            row[col] = is_gap(r) ? '-' : (r >= 'a' && r <= 'z') ? (char)(r - 'a' + 'A') : r;
+            deletions[col] = pending > INT32_MAX ? INT32_MAX : (int32_t)pending;
+            pending = 0;
+            col++;
+        }
+        const char *name = s->names + s->seqs[i].name_offset;
+        AX_CHECK_GOTO(ax_msa_builder_append(&msa, name, strlen(name), row, deletions, num_cols), st, cleanup);
+    }
+    st = ax_msa_builder_finish(&msa, out);
+cleanup:
+    ax_msa_builder_free(&msa);
+    free(row);
+    free(deletions);
+    return st;
+}
+
+static ax_status parse_lines(sto_state *s, ax_msa **out) {
+    int header_seen = 0;
+    for (;;) {
+        int has_line = 0;
+        AX_CHECK(ax_line_reader_next(&s->lr, &has_line));
+        if (!has_line) break;
+        const char *line = s->lr.line;
+        const size_t len = s->lr.line_len;
+        size_t first = 0;
+        while (first < len && is_blank_char(line[first])) first++;
+        if (!header_seen) {
+            if (first == len) continue;
+            if (strncmp(line, "# STOCKHOLM 1.", 14) != 0)
+                return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "expected the header '# STOCKHOLM 1.0'");
+            header_seen = 1;
+            continue;
+        }
+        if (first == len) {
+            if (s->in_block) s->block++;
+            s->in_block = 0;
+            continue;
+        }
+        if (line[0] == '#') continue; /* #=GF/#=GS/#=GR/#=GC markup and comments */
+        if (line[0] == '/' && len >= 2 && line[1] == '/') return convert(s, out);
+        AX_CHECK(add_sequence_line(s));
+    }
+    if (!header_seen) return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "empty input: expected '# STOCKHOLM 1.0'");
+    return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "missing '//' at the end of the alignment (truncated file?)");
+}
+
+static ax_status stockholm_run(sto_state *s, ax_msa **out) {
+    ax_status st = parse_lines(s, out);
+    for (int64_t i = 0; i < s->num_seqs; i++) free(s->seqs[i].aligned);
+    free(s->seqs);
+    free(s->names);
+    ax_strmap_free(&s->index);
+    ax_line_reader_close(&s->lr);
+    return st;
+}
+
+ax_status ax_stockholm_read(const char *path, ax_msa **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    sto_state s;
+    memset(&s, 0, sizeof s);
+    AX_CHECK(ax_line_reader_open_path(&s.lr, path));
+    return stockholm_run(&s, out);
+}
+
+ax_status ax_stockholm_parse(const char *buf, size_t len, const char *source_name, ax_msa **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (buf == NULL && len > 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "buf is NULL but len is %zu", len);
+    sto_state s;
+    memset(&s, 0, sizeof s);
+    ax_line_reader_open_memory(&s.lr, buf, len, source_name);
+    return stockholm_run(&s, out);
+}

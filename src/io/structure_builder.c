@@ -1,0 +1,243 @@
+/*
+ * structure_builder.c — atom table -> ax_structure, and ax_structure_destroy.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "io/structure_builder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "io/grow.h"
+#include "io/line_reader.h"
+#include "io/residues.h"
+
+typedef struct chain_build {
+    ax_chain chain;                          /* the result being filled */
+    int64_t residues_cap, atoms_cap, sequence_cap, resolved_cap;
+    int has_polymer;                         /* the polymer's asym id is known */
+    char polymer_asym[AX_STRUCTURE_ID_CAP];
+    const ax_entity_seq *entity;             /* the polymer's sequence, or NULL: built in file order */
+    /* Key of the last residue: only it can still receive atoms (records of one residue are
+     * contiguous in both formats). */
+    char last_asym[AX_STRUCTURE_ID_CAP];
+    int32_t last_num;
+    char last_ins;
+    int32_t last_label_seq;
+    char last_raw_name[AX_STRUCTURE_ID_CAP]; /* residue name as written, before MSE -> MET */
+} chain_build;
+
+typedef struct build_state {
+    const ax_structure_input *in;
+    chain_build *chains;
+    int64_t num_chains;
+    int64_t chains_cap;
+    ax_strmap chain_index;                   /* author chain id -> index into chains */
+} build_state;
+
+static void free_chain(ax_chain *c) {
+    free(c->sequence);
+    free(c->resolved);
+    free(c->residues);
+    free(c->atoms);
+}
+
+void ax_structure_destroy(ax_structure *structure) {
+    if (structure == NULL) return;
+    for (int64_t i = 0; i < structure->num_chains; i++) free_chain(&structure->chains[i]);
+    free(structure->chains);
+    free(structure);
+}
+
+static ax_status find_or_add_chain(build_state *s, const ax_atom_record *r, chain_build **out) {
+    int64_t index = 0;
+    const size_t id_len = strlen(r->chain_id);
+    if (!ax_strmap_find(&s->chain_index, r->chain_id, id_len, &index)) {
+        index = s->num_chains;
+        AX_CHECK(ax_grow((void **)&s->chains, &s->chains_cap, s->num_chains + 1, sizeof *s->chains));
+        AX_CHECK(ax_strmap_add(&s->chain_index, r->chain_id, id_len, index));
+        chain_build *c = &s->chains[index];
+        memset(c, 0, sizeof *c);
+        s->num_chains++;
+        memcpy(c->chain.id, r->chain_id, sizeof c->chain.id);
+        memcpy(c->chain.label_id, r->asym_id, sizeof c->chain.label_id);
+        AX_CHECK(ax_grow((void **)&c->chain.sequence, &c->sequence_cap, 1, 1));
+        c->chain.sequence[0] = '\0';
+    }
+    *out = &s->chains[index];
+    return AX_OK;
+}
+
+/* Fixes the chain's polymer at its first polymer record: its asym id, entity and sequence. */
+static ax_status start_polymer(const build_state *s, chain_build *c, const ax_atom_record *r) {
+    c->has_polymer = 1;
+    memcpy(c->polymer_asym, r->asym_id, sizeof c->polymer_asym);
+    memcpy(c->chain.label_id, r->asym_id, sizeof c->chain.label_id);
+    memcpy(c->chain.entity_id, r->entity_id, sizeof c->chain.entity_id);
+    int64_t entity = 0;
+    if (s->in->entity_index == NULL || r->label_seq == AX_NO_LABEL_SEQ ||
+        !ax_strmap_find(s->in->entity_index, r->entity_id, strlen(r->entity_id), &entity))
+        return AX_OK;
+    c->entity = &s->in->entities[entity];
+    const int64_t len = c->entity->len;
+    char *sequence = malloc((size_t)len + 1);
+    uint8_t *resolved = calloc((size_t)len + 1, 1);
+    if (sequence == NULL || resolved == NULL) {
+        free(sequence);
+        free(resolved);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: chain sequence of %lld", (long long)len);
+    }
+    memcpy(sequence, c->entity->one_letter, (size_t)len + 1);
+    free(c->chain.sequence);
+    c->chain.sequence = sequence;
+    c->chain.resolved = resolved;
+    c->chain.seq_len = len;
+    c->sequence_cap = len + 1;
+    c->resolved_cap = len + 1;
+    return AX_OK;
+}
+
+/* Position of `num` in the sorted nums, or -1. */
+static int64_t find_num(const int32_t *nums, int64_t len, int32_t num) {
+    int64_t lo = 0, hi = len;
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (nums[mid] < num) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < len && nums[lo] == num ? lo : -1;
+}
+
+/* The sequence index of a new polymer residue, marking it resolved. */
+static ax_status place_in_sequence(const build_state *s, chain_build *c, const ax_atom_record *r, char one_letter,
+                                   int64_t *seq_index) {
+    int64_t index;
+    if (c->entity != NULL) {
+        index = find_num(c->entity->nums, c->entity->len, r->label_seq);
+        if (index < 0)
+            return ax_io_fail(AX_ERR_FORMAT, s->in->source, r->line, 0,
+                              "residue %s %d of chain %s has label_seq_id %d, which _entity_poly_seq of entity %s "
+                              "does not list",
+                              r->res_name, r->res_num, r->chain_id, r->label_seq, r->entity_id);
+    } else {
+        index = c->chain.seq_len;
+        AX_CHECK(ax_grow((void **)&c->chain.sequence, &c->sequence_cap, index + 2, 1));
+        AX_CHECK(ax_grow((void **)&c->chain.resolved, &c->resolved_cap, index + 1, 1));
+        c->chain.sequence[index] = one_letter;
+        c->chain.sequence[index + 1] = '\0';
+        c->chain.resolved[index] = 0;
+        c->chain.seq_len = index + 1;
+    }
+    if (c->chain.resolved[index]) {
+        const char ins[2] = {r->ins_code == ' ' ? '\0' : r->ins_code, '\0'};
+        return ax_io_fail(AX_ERR_FORMAT, s->in->source, r->line, 0,
+                          "residue %s %d%s of chain %s appears twice (sequence position %lld); its atoms must be "
+                          "contiguous",
+                          r->res_name, r->res_num, ins, r->chain_id, (long long)index + 1);
+    }
+    c->chain.resolved[index] = 1;
+    *seq_index = index;
+    return AX_OK;
+}
+
+static ax_status start_residue(const build_state *s, chain_build *c, const ax_atom_record *r) {
+    AX_CHECK(ax_grow((void **)&c->chain.residues, &c->residues_cap, c->chain.num_residues + 1,
+                     sizeof *c->chain.residues));
+    const int is_mse = strcmp(r->res_name, "MSE") == 0;
+    ax_residue res;
+    memset(&res, 0, sizeof res);
+    memcpy(res.name, is_mse ? "MET" : r->res_name, is_mse ? 4 : sizeof res.name);
+    res.one_letter = ax_residue_one_letter(r->res_name);
+    res.ins_code = r->ins_code;
+    res.number = r->res_num;
+    res.seq_index = -1;
+    res.first_atom = c->chain.num_atoms;
+    if (r->polymer) {
+        if (!c->has_polymer) AX_CHECK(start_polymer(s, c, r));
+        /* A second polymer under the same author chain (rare) is kept as non-polymer residues. */
+        if (strcmp(c->polymer_asym, r->asym_id) == 0)
+            AX_CHECK(place_in_sequence(s, c, r, res.one_letter, &res.seq_index));
+    }
+    c->chain.residues[c->chain.num_residues++] = res;
+    memcpy(c->last_asym, r->asym_id, sizeof c->last_asym);
+    memcpy(c->last_raw_name, r->res_name, sizeof c->last_raw_name);
+    c->last_num = r->res_num;
+    c->last_ins = r->ins_code;
+    c->last_label_seq = r->label_seq;
+    return AX_OK;
+}
+
+static int same_residue(const chain_build *c, const ax_atom_record *r) {
+    return c->chain.num_residues > 0 && c->last_num == r->res_num && c->last_ins == r->ins_code &&
+           c->last_label_seq == r->label_seq && strcmp(c->last_asym, r->asym_id) == 0;
+}
+
+static ax_status add_record(build_state *s, const ax_atom_record *r) {
+    chain_build *c = NULL;
+    AX_CHECK(find_or_add_chain(s, r, &c));
+    if (!same_residue(c, r)) {
+        AX_CHECK(start_residue(s, c, r));
+    } else if (strcmp(c->last_raw_name, r->res_name) != 0) {
+        return AX_OK; /* another residue at the same position (point heterogeneity): first one wins */
+    }
+    ax_residue *res = &c->chain.residues[c->chain.num_residues - 1];
+    ax_atom atom;
+    memset(&atom, 0, sizeof atom);
+    const int se_to_sd = strcmp(c->last_raw_name, "MSE") == 0 && strcmp(r->atom_name, "SE") == 0;
+    memcpy(atom.name, se_to_sd ? "SD" : r->atom_name, se_to_sd ? 3 : sizeof atom.name);
+    memcpy(atom.element, r->element, sizeof atom.element);
+    atom.x = r->x;
+    atom.y = r->y;
+    atom.z = r->z;
+    atom.occupancy = r->occupancy;
+    atom.b_factor = r->b_factor;
+    /* Alternate locations: one atom per name, the most occupied (the first on ties). */
+    for (int64_t i = res->first_atom; i < res->first_atom + res->num_atoms; i++) {
+        if (strcmp(c->chain.atoms[i].name, atom.name) != 0) continue;
+        if (atom.occupancy > c->chain.atoms[i].occupancy) c->chain.atoms[i] = atom;
+        return AX_OK;
+    }
+    AX_CHECK(ax_grow((void **)&c->chain.atoms, &c->atoms_cap, c->chain.num_atoms + 1, sizeof *c->chain.atoms));
+    c->chain.atoms[c->chain.num_atoms++] = atom;
+    res->num_atoms++;
+    return AX_OK;
+}
+
+ax_status ax_structure_assemble(const ax_structure_input *in, ax_structure **out) {
+    *out = NULL;
+    build_state s;
+    memset(&s, 0, sizeof s);
+    s.in = in;
+    ax_status st = AX_OK;
+    for (int64_t i = 0; i < in->num_atoms; i++) AX_CHECK_GOTO(add_record(&s, &in->atoms[i]), st, cleanup);
+    ax_structure *structure = calloc(1, sizeof *structure);
+    ax_chain *chains = calloc((size_t)s.num_chains + 1, sizeof *chains);
+    if (structure == NULL || chains == NULL) {
+        free(structure);
+        free(chains);
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: structure");
+        goto cleanup;
+    }
+    for (int64_t i = 0; i < s.num_chains; i++) {
+        chains[i] = s.chains[i].chain;
+        if (chains[i].resolved == NULL) chains[i].resolved = calloc(1, 1); /* never NULL for callers */
+        memset(&s.chains[i].chain, 0, sizeof s.chains[i].chain);
+    }
+    structure->resolution = in->resolution;
+    structure->num_chains = s.num_chains;
+    structure->chains = chains;
+    for (int64_t i = 0; i < s.num_chains; i++) {
+        if (chains[i].resolved == NULL) {
+            ax_structure_destroy(structure);
+            st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: structure");
+            goto cleanup;
+        }
+    }
+    *out = structure;
+cleanup:
+    for (int64_t i = 0; i < s.num_chains; i++) free_chain(&s.chains[i].chain);
+    free(s.chains);
+    ax_strmap_free(&s.chain_index);
+    return st;
+}

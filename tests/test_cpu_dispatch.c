@@ -1,0 +1,94 @@
+/*
+ * test_cpu_dispatch.c — CPU feature detection and the path override (API and environment).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+
+#include "harness.h"
+
+/* /proc/cpuinfo is an independent witness of what the CPU has (Linux x86 only). */
+static int cpuinfo_has(const char *flag) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL) return -1;
+    char line[8192];
+    int found = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        char needle[64];
+        snprintf(needle, sizeof needle, " %s ", flag);
+        size_t len = strlen(line);
+        if (len > 0 && line[len - 1] == '\n') line[len - 1] = ' ';
+        found = strstr(line, needle) != NULL;
+        break;
+    }
+    fclose(f);
+    return found;
+}
+
+static void test_features_match_cpuinfo(void) {
+#if defined(__x86_64__)
+    const uint32_t f = ax_cpu_features();
+    const struct { uint32_t bit; const char *flag; } pairs[] = {
+        {AX_CPU_HAS_AVX2, "avx2"},         {AX_CPU_HAS_FMA, "fma"},           {AX_CPU_HAS_F16C, "f16c"},
+        {AX_CPU_HAS_AVX512F, "avx512f"},   {AX_CPU_HAS_AVX512BW, "avx512bw"}, {AX_CPU_HAS_AVX512VL, "avx512vl"},
+        {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512_bf16"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const int witness = cpuinfo_has(pairs[i].flag);
+        if (witness < 0) {
+            printf("  (no /proc/cpuinfo: skipped)\n");
+            return;
+        }
+        if (((f & pairs[i].bit) != 0) != witness)
+            TH_FAIL("feature %s: Axial says %d, /proc/cpuinfo says %d", pairs[i].flag, (f & pairs[i].bit) != 0, witness);
+        th_checks++;
+    }
+#else
+    printf("  (not x86-64: skipped)\n");
+#endif
+}
+
+static void test_override(void) {
+    const ax_cpu_path best = ax_cpu_path_active();
+    CHECK(best >= AX_CPU_PATH_PORTABLE && best <= AX_CPU_PATH_AVX512);
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_PORTABLE));
+    CHECK_INT_EQ(ax_cpu_path_active(), AX_CPU_PATH_PORTABLE);
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_AUTO));
+    CHECK_INT_EQ(ax_cpu_path_active(), best);
+    if (!(ax_cpu_features() & AX_CPU_HAS_AVX512F)) {
+        CHECK_STATUS(ax_cpu_path_set(AX_CPU_PATH_AVX512), AX_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ax_last_error(), "does not support the avx512 path");
+        CHECK_INT_EQ(ax_cpu_path_active(), best);
+    }
+    CHECK_STATUS(ax_cpu_path_set((ax_cpu_path)17), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STR_EQ(ax_cpu_path_name(AX_CPU_PATH_AVX2), "avx2");
+}
+
+/* The environment variable caps the path for a whole process: run this binary again with it set. */
+static void test_environment_cap(const char *self) {
+    const char *env = getenv("AXIAL_CPU_PATH");
+    if (env != NULL) return; /* we are the child */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "AXIAL_CPU_PATH=portable '%s' --print-path", self);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (p == NULL) return;
+    char out[64] = {0};
+    CHECK(fgets(out, sizeof out, p) != NULL);
+    pclose(p);
+    CHECK_STR_EQ(out, "portable\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--print-path") == 0) {
+        printf("%s\n", ax_cpu_path_name(ax_cpu_path_active()));
+        return 0;
+    }
+    RUN(test_features_match_cpuinfo);
+    RUN(test_override);
+    th_current = "test_environment_cap";
+    test_environment_cap(argv[0]);
+    printf("%s test_environment_cap\n", th_failures ? "FAIL" : "ok  ");
+    return th_finish();
+}

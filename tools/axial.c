@@ -1,0 +1,94 @@
+/*
+ * axial.c — the `axial` command-line program. Each area adds a subcommand to the table below.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "axial/axial.h"
+#include "cli.h"
+
+static int cmd_version(int argc, char **argv) {
+    (void)argc; (void)argv;
+    printf("axial %s\n", ax_version_string());
+    return 0;
+}
+
+static const char *yes_no(int v) { return v ? "yes" : "no"; }
+
+static int cmd_info(int argc, char **argv) {
+    (void)argc; (void)argv;
+    const uint32_t f = ax_cpu_features();
+    printf("axial %s\n", ax_version_string());
+    printf("build:\n");
+    printf("  cuda      %s\n", yes_no(ax_build_has_cuda()));
+    printf("  mpi       %s\n", yes_no(ax_build_has_mpi()));
+    printf("  nccl      %s\n", yes_no(ax_build_has_nccl()));
+    printf("  hdf5      %s\n", yes_no(ax_build_has_hdf5()));
+    printf("  png       %s\n", yes_no(ax_build_has_png()));
+    printf("  openmp    %s\n", yes_no(ax_build_has_openmp()));
+    printf("cpu:\n");
+    printf("  features  avx2=%s fma=%s f16c=%s avx512f=%s avx512bw=%s avx512vl=%s avx512dq=%s avx512bf16=%s\n",
+           yes_no(f & AX_CPU_HAS_AVX2), yes_no(f & AX_CPU_HAS_FMA), yes_no(f & AX_CPU_HAS_F16C),
+           yes_no(f & AX_CPU_HAS_AVX512F), yes_no(f & AX_CPU_HAS_AVX512BW), yes_no(f & AX_CPU_HAS_AVX512VL),
+           yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512BF16));
+    printf("  kernels   %s\n", ax_cpu_path_name(ax_cpu_path_active()));
+    ax_context *ctx = NULL;
+    if (ax_context_create(&ctx, NULL) == AX_OK) {
+        printf("  threads   %d\n", (int)ax_context_num_threads(ctx));
+        ax_context_destroy(ctx);
+    } else {
+        printf("  threads   unknown (%s)\n", ax_last_error());
+    }
+    printf("gpu:\n");
+    const int count = ax_cuda_device_count();
+    if (count == 0) {
+        printf("  %s\n", ax_build_has_cuda() ? "no CUDA device" : "no CUDA device (this build has no CUDA)");
+    }
+    for (int i = 0; i < count; i++) {
+        char name[256];
+        int64_t mem = 0;
+        if (ax_cuda_device_info(i, name, sizeof name, &mem) == AX_OK)
+            printf("  cuda:%d    %s, %.1f GiB\n", i, name, (double)mem / (1024.0 * 1024.0 * 1024.0));
+        else
+            printf("  cuda:%d    unavailable: %s\n", i, ax_last_error());
+    }
+    return 0;
+}
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"info", cmd_info, "build options, CPU features and kernels in use, threads, GPUs"},
+    {"attention", axial_cmd_attention, "run Evoformer attention forward+backward on random data and time it"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: axial [--version] <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+    fprintf(out, "\n`axial <command> --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) return cmd_version(argc, argv);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "axial: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
