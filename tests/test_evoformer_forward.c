@@ -143,8 +143,9 @@ static void test_out_without_lse_and_single_thread(void) {
     ax_context_destroy(one);
 }
 
-/* Working memory stays O(tile) per thread: independent of S (no S x S buffer). */
-static void test_working_memory_does_not_grow_with_s2(void) {
+/* Working memory grows at most linearly in S (packed K and V of one head per thread), never like the
+ * S x S logits: from S = 128 to 1024 it may grow up to 8x, the logits would grow 64x. */
+static void test_working_memory_is_linear_in_s(void) {
     int64_t peaks[2];
     const int64_t Ss[2] = {128, 1024};
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
@@ -166,8 +167,8 @@ static void test_working_memory_does_not_grow_with_s2(void) {
     }
     ax_context_destroy(two);
     CHECK(peaks[0] > 0);
-    CHECK_INT_EQ(peaks[1], peaks[0]);
-    CHECK(peaks[1] < 1024 * 1024 * 4 / 4); /* far below the 4 MiB of logits at S = 1024 */
+    CHECK(peaks[1] <= 8 * peaks[0]);
+    CHECK(peaks[1] < 1024 * 1024 * 4 / 4); /* far below the 4 MiB of one head's logits at S = 1024 */
 }
 
 int main(void) {
@@ -181,7 +182,7 @@ int main(void) {
     RUN(test_odd_head_dims_and_strides);
     RUN(test_every_cpu_path);
     RUN(test_out_without_lse_and_single_thread);
-    RUN(test_working_memory_does_not_grow_with_s2);
+    RUN(test_working_memory_is_linear_in_s);
     ax_context_destroy(ctx);
     return th_finish();
 }

@@ -24,9 +24,7 @@ static void attention_usage(FILE *out) {
             "usage: axial attention [--shape B,N,S,H,D] [--device auto|cpu|cuda] [--threads T] [--repeat R]\n"
             "  Runs Evoformer attention (MSA row attention with a pair bias and a mask bias) forward and\n"
             "  backward on random fp32 inputs and prints the median time, GFLOP/s and working memory.\n"
-            "  Default shape 1,32,256,8,32; --device auto uses a GPU when one is present.\n"
-            "  (The CUDA path of this command is added with the GPU benchmark; it uses the CPU for now\n"
-            "  when inputs cannot be placed on the device.)\n");
+            "  Default shape 1,32,256,8,32; --device auto uses a GPU when one is present.\n");
 }
 
 static int parse_shape(const char *s, int64_t dims[5]) {
@@ -40,9 +38,11 @@ static int parse_shape(const char *s, int64_t dims[5]) {
     return 0;
 }
 
+/* A tensor's host copy, and the tensor the op sees (host memory on the CPU, device memory on a GPU). */
 typedef struct host_tensor {
     ax_tensor t;
     float *data;
+    void *device_data;
 } host_tensor;
 
 static int host_alloc(host_tensor *h, int32_t ndim, const int64_t *shape) {
@@ -102,14 +102,7 @@ int axial_cmd_attention(int argc, char **argv) {
         fprintf(stderr, "axial attention: --device %s: expected auto, cpu or cuda\n", device);
         return 2;
     }
-    if (strcmp(device, "cuda") == 0 || (strcmp(device, "auto") == 0 && ax_cuda_device_count() > 0)) {
-        /* Device tensors need the CUDA runtime in this program; the GPU benchmark
-         * (bench/bench_evoformer_attention --gpu) measures the CUDA path. */
-        printf("note: a GPU is %s; this command times the CPU path, the GPU is measured by "
-               "bench_evoformer_attention --gpu (scripts/gpu-check.sh)\n",
-               ax_cuda_device_count() > 0 ? "present" : "not present");
-        if (strcmp(device, "cuda") == 0 && ax_cuda_device_count() == 0) return 1;
-    }
+    const int use_gpu = strcmp(device, "cuda") == 0 || (strcmp(device, "auto") == 0 && ax_cuda_device_count() > 0);
 
     const int64_t B = dims[0], N = dims[1], S = dims[2], H = dims[3], D = dims[4];
     const int64_t act[5] = {B, N, S, H, D};
@@ -118,8 +111,7 @@ int axial_cmd_attention(int argc, char **argv) {
     const int64_t lse_shape[4] = {B, N, H, S};
     host_tensor q, k, v, mask, pair, out, lse, dout, dq, dk, dv, dmask, dpair;
     host_tensor *all[] = {&q, &k, &v, &mask, &pair, &out, &lse, &dout, &dq, &dk, &dv, &dmask, &dpair};
-    memset(all[0], 0, sizeof q);
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) all[i]->data = NULL;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) memset(all[i], 0, sizeof *all[i]);
     int failed = host_alloc(&q, 5, act) || host_alloc(&k, 5, act) || host_alloc(&v, 5, act) ||
                  host_alloc(&mask, 5, mask_shape) || host_alloc(&pair, 5, pair_shape) || host_alloc(&out, 5, act) ||
                  host_alloc(&lse, 4, lse_shape) || host_alloc(&dout, 5, act) || host_alloc(&dq, 5, act) ||
@@ -143,9 +135,20 @@ int axial_cmd_attention(int argc, char **argv) {
 
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.num_threads = threads;
+    if (use_gpu) cfg.device.type = AX_CUDA;
     if (ax_context_create(&ctx, &cfg) != AX_OK) {
         fprintf(stderr, "axial attention: %s\n", ax_last_error());
         goto cleanup;
+    }
+    for (size_t i = 0; i < sizeof all / sizeof all[0] && use_gpu; i++) {
+        const size_t bytes = (size_t)ax_tensor_numel(&all[i]->t) * sizeof(float);
+        if (ax_device_alloc(ctx, bytes, &all[i]->device_data) != AX_OK ||
+            ax_copy_to_device(ctx, all[i]->device_data, all[i]->data, bytes) != AX_OK) {
+            fprintf(stderr, "axial attention: %s\n", ax_last_error());
+            goto cleanup;
+        }
+        all[i]->t.data = all[i]->device_data;
+        all[i]->t.device = ax_context_device(ctx);
     }
     fwd_times = calloc((size_t)repeat, sizeof(double));
     bwd_times = calloc((size_t)repeat, sizeof(double));
@@ -156,9 +159,17 @@ int axial_cmd_attention(int argc, char **argv) {
             fprintf(stderr, "axial attention: forward: %s\n", ax_last_error());
             goto cleanup;
         }
+        if (ax_context_synchronize(ctx) != AX_OK) {
+            fprintf(stderr, "axial attention: forward: %s\n", ax_last_error());
+            goto cleanup;
+        }
         double t1 = now_seconds();
         if (ax_evoformer_attention_backward(ctx, &q.t, &k.t, &v.t, &mask.t, &pair.t, &out.t, &lse.t, &dout.t, &dq.t,
                                             &dk.t, &dv.t, &dmask.t, &dpair.t) != AX_OK) {
+            fprintf(stderr, "axial attention: backward: %s\n", ax_last_error());
+            goto cleanup;
+        }
+        if (ax_context_synchronize(ctx) != AX_OK) {
             fprintf(stderr, "axial attention: backward: %s\n", ax_last_error());
             goto cleanup;
         }
@@ -172,6 +183,11 @@ int axial_cmd_attention(int argc, char **argv) {
     qsort(bwd_times, (size_t)repeat, sizeof(double), cmp_double);
     const double flops = 4.0 * (double)B * (double)N * (double)H * (double)S * (double)S * (double)D;
     const double fwd = fwd_times[repeat / 2], bwd = bwd_times[repeat / 2];
+    if (use_gpu && (ax_copy_to_host(ctx, out.data, out.device_data, (size_t)ax_tensor_numel(&out.t) * 4) != AX_OK ||
+                    ax_copy_to_host(ctx, dq.data, dq.device_data, (size_t)ax_tensor_numel(&dq.t) * 4) != AX_OK)) {
+        fprintf(stderr, "axial attention: %s\n", ax_last_error());
+        goto cleanup;
+    }
     double checksum = 0.0;
     int finite = 1;
     for (int64_t i = 0; i < ax_tensor_numel(&dq.t); i++) {
@@ -179,10 +195,18 @@ int axial_cmd_attention(int argc, char **argv) {
         finite &= isfinite(out.data[i]) && isfinite(dq.data[i]);
     }
     const double naive_bytes = 4.0 * (double)B * (double)N * (double)H * (double)S * (double)S;
-    printf("Evoformer attention, MSA row attention with pair bias: B=%lld N=%lld S=%lld H=%lld D=%lld fp32, %d threads, "
-           "%s kernels\n",
-           (long long)B, (long long)N, (long long)S, (long long)H, (long long)D, (int)ax_context_num_threads(ctx),
-           ax_cpu_path_name(ax_cpu_path_active()));
+    char where[300];
+    if (use_gpu) {
+        char name[256] = "?";
+        int64_t mem = 0;
+        ax_cuda_device_info(ax_context_device(ctx).id, name, sizeof name, &mem);
+        snprintf(where, sizeof where, "GPU %s", name);
+    } else {
+        snprintf(where, sizeof where, "CPU, %d threads, %s kernels", (int)ax_context_num_threads(ctx),
+                 ax_cpu_path_name(ax_cpu_path_active()));
+    }
+    printf("Evoformer attention, MSA row attention with pair bias: B=%lld N=%lld S=%lld H=%lld D=%lld fp32 on %s\n",
+           (long long)B, (long long)N, (long long)S, (long long)H, (long long)D, where);
     printf("  forward   %9.3f ms  %8.1f GFLOP/s (median of %d)\n", fwd * 1e3, flops / fwd * 1e-9, repeat);
     printf("  backward  %9.3f ms  %8.1f GFLOP/s (2.5x forward FLOPs)\n", bwd * 1e3, 2.5 * flops / bwd * 1e-9);
     printf("  working memory %.2f MiB (a naive implementation stores %.2f MiB of logits alone)\n",
@@ -192,7 +216,10 @@ int axial_cmd_attention(int argc, char **argv) {
 cleanup:
     free(fwd_times);
     free(bwd_times);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        ax_device_free(ctx, all[i]->device_data);
+        free(all[i]->data);
+    }
     ax_context_destroy(ctx);
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
     return status;
 }

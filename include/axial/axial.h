@@ -182,6 +182,23 @@ AX_API int32_t ax_context_num_threads(const ax_context *ctx);
 AX_API int64_t ax_context_workspace_peak(const ax_context *ctx);
 AX_API void ax_context_workspace_peak_reset(ax_context *ctx);
 
+/* Memory on the context's device, for callers without a CUDA toolkit of their own (the CLI, the
+ * benchmarks, Fortran codes): host memory for an AX_CPU context, device memory (cudaMalloc) for
+ * AX_CUDA. Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx/out), AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA.
+ * ax_device_free accepts NULL. */
+AX_API ax_status ax_device_alloc(ax_context *ctx, size_t bytes, void **out);
+AX_API void ax_device_free(ax_context *ctx, void *ptr);
+
+/* Copies `bytes` between host memory and the context's device memory, queued on the context's stream
+ * and waited for before returning (plain memcpy for AX_CPU). Errors: AX_ERR_INVALID_ARGUMENT for NULL
+ * pointers with bytes > 0, AX_ERR_CUDA. */
+AX_API ax_status ax_copy_to_device(ax_context *ctx, void *device_dst, const void *host_src, size_t bytes);
+AX_API ax_status ax_copy_to_host(ax_context *ctx, void *host_dst, const void *device_src, size_t bytes);
+
+/* Waits until every op queued on the context's stream has finished (no-op for AX_CPU); reports an
+ * asynchronous CUDA error from earlier work as AX_ERR_CUDA. */
+AX_API ax_status ax_context_synchronize(ax_context *ctx);
+
 /* A context may be used by one thread at a time: ops on one context serialise through its scratch
  * memory. Use one context per thread for concurrency. */
 

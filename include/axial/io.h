@@ -11,9 +11,10 @@
  *    first bytes, not the name). `ax_<format>_parse(buf, len, source_name, &out)` reads a memory
  *    buffer of plain text (not gzip); `source_name` is the name used in error messages (NULL gives
  *    "<memory>"); `buf` is not kept.
- *  - Streaming: files are read line by line; working memory beyond the result is bounded by the
- *    longest record (for mmCIF/PDB, by the atom table of the first model). Lines longer than
- *    256 MiB are rejected as malformed.
+ *  - Streaming: files are read line by line, never whole. Working memory beyond the result is
+ *    bounded by the longest record for FASTA and A3M, by the alignment as written for Stockholm
+ *    (rows are converted at "//"), and by the atom table of the first model for mmCIF and PDB.
+ *    Lines longer than 256 MiB are rejected as malformed.
  *  - Results are plain structs owned by the caller and freed with the matching destroy function
  *    (which accepts NULL). They are read-only views: do not free or reallocate their members.
  *  - Errors: AX_ERR_INVALID_ARGUMENT (NULL out or path, NULL buf with len > 0), AX_ERR_IO (the OS
@@ -55,8 +56,11 @@ typedef struct ax_fasta {
     int64_t *lengths;  /* num_records sequence lengths (strlen of each sequence) */
 } ax_fasta;
 
+/* Reads every record of a file / memory buffer into a new ax_fasta (common rules above). */
 AX_API ax_status ax_fasta_read(const char *path, ax_fasta **out);
 AX_API ax_status ax_fasta_parse(const char *buf, size_t len, const char *source_name, ax_fasta **out);
+
+/* Frees the records. Accepts NULL. */
 AX_API void ax_fasta_destroy(ax_fasta *fasta);
 
 /* Record-at-a-time reading for files too large to hold (sequence databases): memory is bounded
@@ -139,7 +143,8 @@ AX_API void ax_msa_destroy(ax_msa *msa);
  *  - MSE (selenomethionine) becomes MET and its SE atom is renamed SD (its element stays "SE").
  *  - One-letter codes: the 20 standard amino acids, MSE -> 'M', anything else 'X'.
  *  - The polymer sequence of a chain (`sequence`) lists every residue of the polymer, resolved or
- *    not; `resolved` says which have atoms; each residue points back with `seq_index`.
+ *    not; `resolved` says which have atoms; each residue points back with `seq_index`. A second
+ *    polymer under the same author chain (rare) is listed with seq_index -1, like a ligand.
  * ---------------------------------------------------------------------------------------------- */
 
 #define AX_STRUCTURE_ID_CAP 8 /* ids and names are at most 7 characters (longer ones are an error) */
@@ -154,7 +159,7 @@ typedef struct ax_atom {
 
 typedef struct ax_residue {
     char name[AX_STRUCTURE_ID_CAP];  /* residue name (CCD id), "MET" for MSE */
-    char one_letter;                 /* 'A'..'Y' for standard amino acids, else 'X' */
+    char one_letter;                 /* one of ACDEFGHIKLMNPQRSTVWY for standard amino acids, else 'X' */
     char ins_code;                   /* insertion code, ' ' when none */
     int32_t number;                  /* author residue number (auth_seq_id / PDB resSeq) */
     int64_t seq_index;               /* index into the chain's sequence, or -1 outside the polymer
@@ -195,16 +200,21 @@ typedef struct ax_structure {
  * Errors (AX_ERR_FORMAT): tokenizer errors (unterminated quote or text field, a tag without a value,
  * a loop whose value count is not a multiple of its tags), no data_ block, _atom_site without
  * coordinates / atom / residue / chain columns, bad numbers, no atoms, a label_seq_id missing from
- * _entity_poly_seq, a polymer residue appearing twice. */
+ * _entity_poly_seq, a polymer residue whose records are not contiguous (detected when the entity
+ * has an _entity_poly_seq; without one such a residue is listed twice). */
 AX_API ax_status ax_mmcif_read(const char *path, ax_structure **out);
 AX_API ax_status ax_mmcif_parse(const char *buf, size_t len, const char *source_name, ax_structure **out);
 
-/* PDB format. ATOM and HETATM records up to the first ENDMDL (or END); resolution from
- * "REMARK   2 RESOLUTION.". The polymer of a chain is its ATOM residues plus the non-water HETATM
- * residues before its TER record (modified residues such as MSE); HETATM residues after TER and
- * waters are outside the polymer. Residue numbers are plain integers (hybrid-36 is not supported).
- * Errors (AX_ERR_FORMAT): ATOM/HETATM records shorter than the coordinates, fields that are not
- * numbers, no atoms. */
+/* PDB format. ATOM and HETATM records up to the first ENDMDL (or END, or a second MODEL);
+ * resolution from "REMARK   2 RESOLUTION." ("NOT APPLICABLE" gives 0). The polymer of a chain is
+ * its ATOM residues plus the non-water HETATM residues before its TER record (modified residues
+ * such as MSE); HETATM residues after TER, and waters, are outside it. In a file without TER
+ * records, ligands inside a chain therefore count as polymer residues ('X'). SEQRES is not read:
+ * the sequence lists the residues that have atoms, so every `resolved` flag is 1. Elements come
+ * from columns 77-78 ("" when blank, never guessed from the name); a blank occupancy reads as 1.
+ * Residue numbers are plain integers (hybrid-36 is not supported).
+ * Errors (AX_ERR_FORMAT): ATOM/HETATM records that end before the coordinates, a blank atom or
+ * residue name, fields that are not numbers, no atoms. */
 AX_API ax_status ax_pdb_read(const char *path, ax_structure **out);
 AX_API ax_status ax_pdb_parse(const char *buf, size_t len, const char *source_name, ax_structure **out);
 

@@ -25,3 +25,20 @@ ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
     (void)ctx; (void)bytes; (void)out;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
 }
+
+ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out) {
+    (void)ctx; (void)bytes; (void)out;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
+void ax_cuda_free(ax_context *ctx, void *ptr) { (void)ctx; (void)ptr; }
+
+ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes, int to_device) {
+    (void)ctx; (void)dst; (void)src; (void)bytes; (void)to_device;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
+ax_status ax_cuda_synchronize(ax_context *ctx) {
+    (void)ctx;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}

@@ -85,3 +85,34 @@ extern "C" ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out)
     *out = p;
     return AX_OK;
 }
+
+extern "C" ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out) {
+    cudaError_t err = cudaSetDevice(ctx->device.id);
+    if (err != cudaSuccess) return cuda_error(err, "cudaSetDevice");
+    err = cudaMalloc(out, bytes > 0 ? bytes : 1);
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        *out = NULL;
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "cudaMalloc of %zu bytes: %s", bytes, cudaGetErrorString(err));
+    }
+    return AX_OK;
+}
+
+extern "C" void ax_cuda_free(ax_context *ctx, void *ptr) {
+    (void)ctx;
+    cudaFree(ptr);
+}
+
+extern "C" ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes, int to_device) {
+    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
+    cudaError_t err = cudaMemcpyAsync(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream);
+    if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+    if (err != cudaSuccess) return cuda_error(err, to_device ? "copy to device" : "copy to host");
+    return AX_OK;
+}
+
+extern "C" ax_status ax_cuda_synchronize(ax_context *ctx) {
+    cudaError_t err = cudaStreamSynchronize((cudaStream_t)ctx->cuda_stream);
+    if (err != cudaSuccess) return cuda_error(err, "cudaStreamSynchronize");
+    return AX_OK;
+}

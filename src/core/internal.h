@@ -97,6 +97,11 @@ int ax_cuda_count_devices(void);
 ax_status ax_cuda_query_device(int32_t id, char *name, size_t name_size, int64_t *total_memory);
 ax_status ax_cuda_context_init(ax_context *ctx);
 void ax_cuda_context_release(ax_context *ctx);
+ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out);
+void ax_cuda_free(ax_context *ctx, void *ptr);
+/* to_device: 1 host -> device, 0 device -> host; synchronous on the context's stream. */
+ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes, int to_device);
+ax_status ax_cuda_synchronize(ax_context *ctx);
 /* Ensures ctx->device_scratch holds at least `bytes` and returns it. */
 ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out);
 

@@ -54,7 +54,9 @@ ax_status ax_line_reader_open_path(ax_line_reader *r, const char *path) {
     if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path is NULL");
     r->source = path;
     errno = 0;
-    gzFile gz = gzopen(path, "rb");
+    /* 'e' (O_CLOEXEC) keeps the descriptor out of processes a multi-threaded host forks meanwhile;
+     * zlib versions without it ignore the letter. */
+    gzFile gz = gzopen(path, "rbe");
     if (gz == NULL) {
         if (errno == 0) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory opening the file", path);
         char msg[256];

@@ -41,6 +41,12 @@ namespace {
 
 constexpr int kTile = 32;           /* queries per query tile = keys per key tile */
 constexpr int kThreads = 128;       /* 4 warps per tile kernel */
+/* Minimum resident blocks per SM, given to __launch_bounds__. Without one ptxas caps itself near
+ * 128 registers and spills; 3 (at most 168 registers) leaves the fwd, dq and dpair kernels spill-free
+ * and matches what their shared memory allows. dkdv keeps dk and dv accumulators (16 * DC floats)
+ * live across the tile recompute and needs more, so it asks for 1 (ptxas then uses about 210). */
+constexpr int kMinBlocks = 3;
+constexpr int kMinBlocksDkdv = 1;
 constexpr int kRowsPerWarp = 8;     /* kTile / 4 warps */
 constexpr int kTStride = kTile + 1; /* padded row of a transposed tile or of a p / dS tile */
 constexpr int kMaxD = 128;
@@ -187,6 +193,7 @@ template <typename T>
 __device__ void load_tile(const T *src, int64_t row_stride, int64_t row0, int64_t S, int D, bool vec,
                           float *rows_out, float *t_out) {
     const int chunks = D >> 3;
+#pragma unroll 1
     for (int idx = threadIdx.x; idx < kTile * chunks; idx += blockDim.x) {
         const int r = idx / chunks;
         const int c = idx - r * chunks;
@@ -215,7 +222,7 @@ __device__ __forceinline__ void tile_dots(const float *q_s, const float *do_s, c
         s[r] = 0.0f;
         dp[r] = 0.0f;
     }
-#pragma unroll 2
+#pragma unroll 1
     for (int d = 0; d < D; d += 4) {
         float kc[4], vc[4];
 #pragma unroll
@@ -312,7 +319,7 @@ __device__ __forceinline__ void decode_tile_block(const evo_dev &dv, int64_t *ti
 /* Shared memory: q [kTile][D], kt / vt [D][kTStride], p [kTile][kTile]. DC = ceil(D / 32): the
  * 32-dim chunks of the output row, lane owning dims lane + 32 t. */
 template <typename T, int DC>
-__global__ void __launch_bounds__(kThreads) evo_attn_fwd_kernel(const evo_dev dv) {
+__global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(const evo_dev dv) {
     const evo_attn_params &p = dv.p;
     const int D = (int)p.D;
     float *q_s = reinterpret_cast<float *>(evo_smem);
@@ -432,7 +439,7 @@ __global__ void __launch_bounds__(kDeltaThreads) evo_attn_bwd_delta_kernel(const
 /* Shared memory: q, dout [kTile][D]; kt, vt [D][kTStride]; p, dS [kTile][kTStride]; lse, delta
  * [kTile]. Thread t accumulates key t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
 template <typename T, int DC>
-__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dkdv_kernel(const evo_dev dv) {
+__global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_kernel(const evo_dev dv) {
     const evo_attn_params &p = dv.p;
     const int D = (int)p.D;
     float *q_s = reinterpret_cast<float *>(evo_smem);
@@ -481,6 +488,7 @@ __global__ void __launch_bounds__(kThreads) evo_attn_bwd_dkdv_kernel(const evo_d
         __syncthreads();
 
         const int rows = (int)(p.S - i0 < kTile ? p.S - i0 : kTile);
+#pragma unroll 1
         for (int r = 0; r < rows; r++) {
             const float pv = p_s[r * kTStride + my_key];
             const float dsv = ds_s[r * kTStride + my_key];
@@ -516,7 +524,7 @@ __global__ void __launch_bounds__(kThreads) evo_attn_bwd_dkdv_kernel(const evo_d
 /* Shared memory: q, dout, k [kTile][D]; kt, vt [D][kTStride]; dS [kTile][kTStride]; lse, delta
  * [kTile]. Thread t accumulates query t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
 template <typename T, int DC>
-__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dq_kernel(const evo_dev dv) {
+__global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(const evo_dev dv) {
     const evo_attn_params &p = dv.p;
     const int D = (int)p.D;
     float *q_s = reinterpret_cast<float *>(evo_smem);
@@ -561,6 +569,7 @@ __global__ void __launch_bounds__(kThreads) evo_attn_bwd_dq_kernel(const evo_dev
         __syncthreads();
 
         const int keys = (int)(p.S - j0 < kTile ? p.S - j0 : kTile);
+#pragma unroll 2
         for (int jj = 0; jj < keys; jj++) {
             const float dsv = ds_s[my_query * kTStride + jj];
 #pragma unroll
@@ -589,7 +598,7 @@ __global__ void __launch_bounds__(kThreads) evo_attn_bwd_dq_kernel(const evo_dev
  * Block = one output tile (or, along a broadcast query/key dim, all tiles of it). Shared memory: q,
  * dout [kTile][D]; kt, vt [D][kTStride]; red [kTile][kTStride]; lse, delta [kTile]. */
 template <typename T>
-__global__ void __launch_bounds__(kThreads) evo_attn_bwd_dpair_kernel(const evo_dev dv) {
+__global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kernel(const evo_dev dv) {
     const evo_attn_params &p = dv.p;
     const int D = (int)p.D;
     float *q_s = reinterpret_cast<float *>(evo_smem);
@@ -623,30 +632,41 @@ __global__ void __launch_bounds__(kThreads) evo_attn_bwd_dpair_kernel(const evo_
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; r++) acc[r] = 0.0f;
 
-    for (int64_t b = b_lo; b < b_hi; b++)
-        for (int64_t h = h_lo; h < h_hi; h++)
-            for (int64_t n = 0; n < p.N; n++)
-                for (int64_t it = it_lo; it < it_hi; it++) {
-                    const int64_t i0 = it * kTile;
-                    __syncthreads(); /* everyone is done with the previous query tile */
-                    load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
-                    load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D,
-                                 dv.vec_dout, do_s, NULL);
-                    load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
-                    for (int64_t jt = jt_lo; jt < jt_hi; jt++) {
-                        const int64_t j0 = jt * kTile;
-                        __syncthreads(); /* everyone is done with the previous key tile */
-                        load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL,
-                                     kt_s);
-                        load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL,
-                                     vt_s);
-                        __syncthreads();
-                        float pr[kRowsPerWarp], ds[kRowsPerWarp];
-                        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+    /* One flat loop over (b, h, n, query tile, key tile), key tile fastest, so the order is fixed
+     * and the q / dout tile is reloaded only when the query tile changes. */
+    const int64_t steps = (b_hi - b_lo) * (h_hi - h_lo) * p.N * (it_hi - it_lo) * (jt_hi - jt_lo);
+    int64_t b = b_lo, h = h_lo, n = 0, it = it_lo, jt = jt_lo;
+    for (int64_t step = 0; step < steps; step++) {
+        const int64_t i0 = it * kTile, j0 = jt * kTile;
+        __syncthreads(); /* everyone is done with the previous tiles */
+        if (jt == jt_lo) {
+            load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+            load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s,
+                         NULL);
+            load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+        }
+        load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
+        load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
+        __syncthreads();
+        float pr[kRowsPerWarp], ds[kRowsPerWarp];
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
 #pragma unroll
-                        for (int r = 0; r < kRowsPerWarp; r++) acc[r] += ds[r];
+        for (int r = 0; r < kRowsPerWarp; r++) acc[r] += ds[r];
+
+        if (++jt == jt_hi) {
+            jt = jt_lo;
+            if (++it == it_hi) {
+                it = it_lo;
+                if (++n == p.N) {
+                    n = 0;
+                    if (++h == h_hi) {
+                        h = h_lo;
+                        b++;
                     }
                 }
+            }
+        }
+    }
 
     const bool f32 = p.bias_pair_dtype == AX_F32;
     const int64_t out_base = ob * p.dpair_stride_b + oh * p.dpair_stride_h;

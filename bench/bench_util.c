@@ -1,0 +1,61 @@
+/*
+ * bench_util.c — see bench_util.h.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "bench_util.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <time.h>
+
+void openblas_set_num_threads(int num_threads);
+
+double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *values, int n) {
+    qsort(values, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state) {
+    for (int64_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = lo + (hi - lo) * (float)((*state >> 40) & 0xffffff) / 16777216.0f;
+    }
+}
+
+void bench_blas_threads(int threads) { openblas_set_num_threads(threads); }
+
+double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
+    bench_blas_threads(threads);
+    float *a = malloc((size_t)(m * m) * sizeof(float));
+    float *b = malloc((size_t)(m * m) * sizeof(float));
+    float *c = malloc((size_t)(m * m) * sizeof(float));
+    double *t = malloc((size_t)repeats * sizeof(double));
+    if (!a || !b || !c || !t) {
+        free(a); free(b); free(c); free(t);
+        return 0.0;
+    }
+    uint64_t s = 1;
+    bench_fill_uniform(a, m * m, -1, 1, &s);
+    bench_fill_uniform(b, m * m, -1, 1, &s);
+    for (int r = -1; r < repeats; r++) {
+        const double t0 = bench_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0f, a, (int)m, b, (int)m, 0.0f,
+                    c, (int)m);
+        if (r >= 0) t[r] = bench_now() - t0;
+    }
+    const double gflops = 2.0 * (double)m * (double)m * (double)m / bench_median(t, repeats) * 1e-9;
+    free(a); free(b); free(c); free(t);
+    return gflops;
+}

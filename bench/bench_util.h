@@ -1,0 +1,21 @@
+/*
+ * bench_util.h — timing, medians, random fills and BLAS peak for the benchmarks.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_BENCH_UTIL_H
+#define AXIAL_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+double bench_now(void);
+/* Median of n values (sorts them in place). */
+double bench_median(double *values, int n);
+void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state);
+/* Median GFLOP/s of square cblas_sgemm of size m with `threads` BLAS threads (warm-up first). */
+double bench_sgemm_gflops(int64_t m, int threads, int repeats);
+/* Asks OpenBLAS for this many threads (no-op if the symbol is absent). */
+void bench_blas_threads(int threads);
+
+#endif /* AXIAL_BENCH_UTIL_H */

@@ -1,0 +1,230 @@
+/*
+ * evoformer_attention.c — benchmark of Evoformer attention on the CPU (and the GPU with --gpu):
+ * forward and backward time, GFLOP/s, percent of the same-run BLAS sgemm rate, working memory, and
+ * the same for a naive implementation that materialises the logits.
+ *
+ *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--gpu]
+ *
+ * FLOPs: forward 4*B*N*H*S^2*D (two matrix products), backward 2.5x that.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "axial/evoformer.h"
+#include "bench_util.h"
+#include "naive_attention.h"
+
+#ifdef AXIAL_BENCH_GPU
+int bench_evoformer_gpu(int repeats);
+#endif
+
+typedef struct shape {
+    const char *name;
+    int64_t B, N, S, H, D;
+} shape;
+
+static const shape default_shapes[] = {
+    {"msa-row (AF2 training)", 1, 128, 256, 8, 32},
+    {"triangle (AF2 training)", 1, 256, 256, 4, 32},
+    {"long S=1024", 1, 16, 1024, 8, 32},
+    {"long S=2048", 1, 16, 2048, 8, 32},
+};
+
+/* The naive baseline stores logits and their gradient: skip it past this many bytes. */
+#define NAIVE_LIMIT_BYTES (3LL << 30)
+
+typedef struct buffers {
+    float *q, *k, *v, *mask, *pair, *out, *lse, *dout, *dq, *dk, *dv, *dmask, *dpair;
+} buffers;
+
+static int alloc_buffers(buffers *bf, const shape *s) {
+    const int64_t act = s->B * s->N * s->S * s->H * s->D;
+    float **acts[] = {&bf->q, &bf->k, &bf->v, &bf->out, &bf->dout, &bf->dq, &bf->dk, &bf->dv};
+    memset(bf, 0, sizeof *bf);
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        if ((*acts[i] = malloc((size_t)act * sizeof(float))) == NULL) return -1;
+    bf->mask = malloc((size_t)(s->B * s->N * s->S) * sizeof(float));
+    bf->dmask = malloc((size_t)(s->B * s->N * s->S) * sizeof(float));
+    bf->pair = malloc((size_t)(s->B * s->H * s->S * s->S) * sizeof(float));
+    bf->dpair = malloc((size_t)(s->B * s->H * s->S * s->S) * sizeof(float));
+    bf->lse = malloc((size_t)(s->B * s->N * s->H * s->S) * sizeof(float));
+    if (!bf->mask || !bf->dmask || !bf->pair || !bf->dpair || !bf->lse) return -1;
+    uint64_t st = 7;
+    bench_fill_uniform(bf->q, act, -1, 1, &st);
+    bench_fill_uniform(bf->k, act, -1, 1, &st);
+    bench_fill_uniform(bf->v, act, -1, 1, &st);
+    bench_fill_uniform(bf->dout, act, -1, 1, &st);
+    bench_fill_uniform(bf->pair, s->B * s->H * s->S * s->S, -1, 1, &st);
+    for (int64_t i = 0; i < s->B * s->N * s->S; i++) bf->mask[i] = (i % 11 == 10) ? -1e9f : 0.0f;
+    return 0;
+}
+
+static void free_buffers(buffers *bf) {
+    float *all[] = {bf->q, bf->k, bf->v, bf->mask, bf->pair, bf->out, bf->lse, bf->dout, bf->dq, bf->dk, bf->dv,
+                    bf->dmask, bf->dpair};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+}
+
+static void bench_shape(const shape *s, int threads, int repeats, double sgemm_gflops) {
+    buffers bf;
+    if (alloc_buffers(&bf, s) != 0) {
+        printf("%-24s  out of memory for inputs\n", s->name);
+        free_buffers(&bf);
+        return;
+    }
+    const int64_t act[5] = {s->B, s->N, s->S, s->H, s->D}, mshape[5] = {s->B, s->N, 1, 1, s->S};
+    const int64_t pshape[5] = {s->B, 1, s->H, s->S, s->S}, lshape[4] = {s->B, s->N, s->H, s->S};
+    ax_tensor q, k, v, mask, pair, out, lse, dout, dq, dk, dv, dmask, dpair;
+    ax_tensor_contiguous(&q, bf.q, AX_F32, 5, act);
+    ax_tensor_contiguous(&k, bf.k, AX_F32, 5, act);
+    ax_tensor_contiguous(&v, bf.v, AX_F32, 5, act);
+    ax_tensor_contiguous(&out, bf.out, AX_F32, 5, act);
+    ax_tensor_contiguous(&dout, bf.dout, AX_F32, 5, act);
+    ax_tensor_contiguous(&dq, bf.dq, AX_F32, 5, act);
+    ax_tensor_contiguous(&dk, bf.dk, AX_F32, 5, act);
+    ax_tensor_contiguous(&dv, bf.dv, AX_F32, 5, act);
+    ax_tensor_contiguous(&mask, bf.mask, AX_F32, 5, mshape);
+    ax_tensor_contiguous(&dmask, bf.dmask, AX_F32, 5, mshape);
+    ax_tensor_contiguous(&pair, bf.pair, AX_F32, 5, pshape);
+    ax_tensor_contiguous(&dpair, bf.dpair, AX_F32, 5, pshape);
+    ax_tensor_contiguous(&lse, bf.lse, AX_F32, 4, lshape);
+
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.num_threads = threads;
+    ax_context *ctx = NULL;
+    if (ax_context_create(&ctx, &cfg) != AX_OK) {
+        printf("context: %s\n", ax_last_error());
+        free_buffers(&bf);
+        return;
+    }
+    double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
+    int64_t fwd_mem = 0, bwd_mem = 0;
+    for (int r = -1; r < repeats; r++) {
+        ax_context_workspace_peak_reset(ctx);
+        const double t0 = bench_now();
+        ax_status st = ax_evoformer_attention_forward(ctx, &q, &k, &v, &mask, &pair, &out, &lse);
+        const double t1 = bench_now();
+        fwd_mem = ax_context_workspace_peak(ctx);
+        ax_context_workspace_peak_reset(ctx);
+        if (st == AX_OK)
+            st = ax_evoformer_attention_backward(ctx, &q, &k, &v, &mask, &pair, &out, &lse, &dout, &dq, &dk, &dv,
+                                                 &dmask, &dpair);
+        const double t2 = bench_now();
+        bwd_mem = ax_context_workspace_peak(ctx);
+        if (st != AX_OK) {
+            printf("%s: %s\n", s->name, ax_last_error());
+            break;
+        }
+        if (r >= 0) {
+            tf[r] = t1 - t0;
+            tb[r] = t2 - t1;
+        }
+    }
+    const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
+    const double f_ms = bench_median(tf, repeats) * 1e3, b_ms = bench_median(tb, repeats) * 1e3;
+    const double f_gf = flops / f_ms * 1e-6, b_gf = 2.5 * flops / b_ms * 1e-6;
+    printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n", s->name, "axial", f_ms, b_ms,
+           f_gf, b_gf, 100.0 * f_gf / sgemm_gflops, 100.0 * b_gf / sgemm_gflops, b_ms / f_ms,
+           (double)fwd_mem / 1048576.0, (double)bwd_mem / 1048576.0);
+
+    /* The naive implementation: its working memory is the materialised logits (forward) plus their
+     * gradient (backward). */
+    const double logits_bytes = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S;
+    if (2.0 * logits_bytes > (double)NAIVE_LIMIT_BYTES) {
+        printf("%-24s %-6s  skipped: needs %.1f GiB for logits and their gradient\n", "", "naive",
+               2.0 * logits_bytes / (1u << 30));
+    } else {
+        float *probs = malloc((size_t)logits_bytes), *dprobs = malloc((size_t)logits_bytes);
+        if (probs && dprobs) {
+            bench_blas_threads(1);
+#ifdef _OPENMP
+            omp_set_num_threads(threads);
+#endif
+            for (int r = -1; r < repeats; r++) {
+                const double t0 = bench_now();
+                naive_forward(s->B, s->N, s->S, s->H, s->D, bf.q, bf.k, bf.v, bf.mask, bf.pair, probs, bf.out);
+                const double t1 = bench_now();
+                naive_backward(s->B, s->N, s->S, s->H, s->D, bf.q, bf.k, bf.v, probs, bf.dout, dprobs, bf.dq, bf.dk,
+                               bf.dv, bf.dmask, bf.dpair);
+                const double t2 = bench_now();
+                if (r >= 0) {
+                    tf[r] = t1 - t0;
+                    tb[r] = t2 - t1;
+                }
+            }
+            const double nf = bench_median(tf, repeats) * 1e3, nb = bench_median(tb, repeats) * 1e3;
+            printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n", "", "naive", nf, nb,
+                   flops / nf * 1e-6, 2.5 * flops / nb * 1e-6, 100.0 * flops / nf * 1e-6 / sgemm_gflops,
+                   100.0 * 2.5 * flops / nb * 1e-6 / sgemm_gflops, nb / nf, logits_bytes / 1048576.0,
+                   2.0 * logits_bytes / 1048576.0);
+        } else {
+            printf("%-24s %-6s  skipped: could not allocate %.1f GiB\n", "", "naive", 2.0 * logits_bytes / (1u << 30));
+        }
+        free(probs);
+        free(dprobs);
+    }
+    free(tf);
+    free(tb);
+    ax_context_destroy(ctx);
+    free_buffers(&bf);
+}
+
+int main(int argc, char **argv) {
+    int threads = 0, repeats = 5, gpu = 0;
+    shape custom[16];
+    int n_custom = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
+        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && n_custom < 16) {
+            shape *s = &custom[n_custom];
+            long long b, n, sq, h, d;
+            if (sscanf(argv[++i], "%lld,%lld,%lld,%lld,%lld", &b, &n, &sq, &h, &d) != 5) {
+                fprintf(stderr, "--shape: expected B,N,S,H,D\n");
+                return 2;
+            }
+            *s = (shape){"custom", b, n, sq, h, d};
+            n_custom++;
+        } else {
+            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--gpu]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (repeats < 1) repeats = 1;
+    if (gpu) {
+#ifdef AXIAL_BENCH_GPU
+        return bench_evoformer_gpu(repeats);
+#else
+        printf("GPU benchmark: this build has no CUDA\n");
+        return 0;
+#endif
+    }
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#else
+    if (threads <= 0) threads = 1;
+#endif
+    const double sgemm = bench_sgemm_gflops(1536, threads, 5);
+    printf("Evoformer attention, CPU, fp32, %d threads, %s kernels, median of %d after a warm-up\n", threads,
+           ax_cpu_path_name(ax_cpu_path_active()), repeats);
+    printf("baseline: OpenBLAS sgemm 1536^3 with %d threads = %.1f GFLOP/s (same run)\n", threads, sgemm);
+    printf("FLOPs: forward 4*B*N*H*S^2*D, backward 2.5x forward; memory = scratch beyond inputs/outputs\n\n");
+    printf("%-24s %-6s %9s %9s %8s %8s %7s %7s %7s %10s %10s\n", "shape (B,N,S,H,D)", "impl", "fwd ms", "bwd ms",
+           "fwd GF/s", "bwd GF/s", "fwd %pk", "bwd %pk", "bwd/fwd", "fwd MiB", "bwd MiB");
+    const shape *shapes = n_custom ? custom : default_shapes;
+    const int n_shapes = n_custom ? n_custom : (int)(sizeof default_shapes / sizeof default_shapes[0]);
+    for (int i = 0; i < n_shapes; i++) {
+        printf("%-24s (%lld,%lld,%lld,%lld,%lld)\n", shapes[i].name, (long long)shapes[i].B, (long long)shapes[i].N,
+               (long long)shapes[i].S, (long long)shapes[i].H, (long long)shapes[i].D);
+        bench_shape(&shapes[i], threads, repeats, sgemm);
+    }
+    return 0;
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# gpu-check.sh — everything worth doing in a few minutes on a GPU machine, in one run (see
+# /work/shared/design/GPU.md): configure and build with CUDA into build-gpu, run the tests labelled
+# gpu, run the GPU benchmark, time PyTorch's attention on the same shapes when PyTorch is there, and
+# print a summary table last. Full logs go to $AXIAL_GPU_LOG_DIR (default build-gpu/logs).
+#
+# Environment:
+#   AXIAL_CUDA_ARCHS        CMAKE_CUDA_ARCHITECTURES (default 90: H100/H200; "native" for the card found)
+#   AXIAL_GPU_LOG_DIR       where the logs go (default build-gpu/logs)
+#   AXIAL_GPU_BUDGET_S      wall-clock budget for all steps together (default 420 s)
+#   AXIAL_GPU_CMAKE_ARGS    extra arguments for the configure step
+#
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+BUILD_DIR="$ROOT/build-gpu"
+ARCHS="${AXIAL_CUDA_ARCHS:-90}"
+LOG_DIR="${AXIAL_GPU_LOG_DIR:-$BUILD_DIR/logs}"
+BUDGET_S="${AXIAL_GPU_BUDGET_S:-420}"
+mkdir -p "$LOG_DIR"
+LOG_DIR=$(cd "$LOG_DIR" && pwd)
+START_S=$(date +%s)
+
+STEP_NAMES=()
+STEP_STATUS=()
+STEP_SECONDS=()
+STEP_LOGS=()
+
+record() { # name status seconds log
+    STEP_NAMES+=("$1")
+    STEP_STATUS+=("$2")
+    STEP_SECONDS+=("$3")
+    STEP_LOGS+=("$4")
+}
+
+# run_step NAME LOG CAP_S COMMAND...: runs COMMAND with its output in LOG, killed after CAP_S seconds
+# or when the overall budget runs out, whichever is first. Never stops the script.
+run_step() {
+    local name=$1 log="$LOG_DIR/$2" cap=$3
+    shift 3
+    local now left limit t0 rc status
+    now=$(date +%s)
+    left=$((BUDGET_S - (now - START_S)))
+    if ((left < 10)); then
+        echo "budget of ${BUDGET_S}s used up before this step" >"$log"
+        record "$name" "SKIP (budget)" 0 "$log"
+        return 1
+    fi
+    limit=$((cap < left ? cap : left))
+    echo "==> $name (limit ${limit}s, log $log)"
+    t0=$(date +%s)
+    rc=0
+    timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$log" 2>&1 || rc=$?
+    if ((rc == 0)); then
+        status=PASS
+    elif ((rc == 124 || rc == 137)); then
+        status="TIMEOUT (${limit}s)"
+    else
+        status="FAIL (exit $rc)"
+    fi
+    record "$name" "$status" $(($(date +%s) - t0)) "$log"
+    echo "    $status"
+    return $rc
+}
+
+# ---- machine ------------------------------------------------------------------------------------
+DEVICE="no nvidia-smi"
+if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi >"$LOG_DIR/nvidia-smi.log" 2>&1 || true
+    DEVICE=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1 || true)
+    [[ -n "$DEVICE" ]] || DEVICE="nvidia-smi found no GPU"
+fi
+echo "device: $DEVICE"
+
+# ---- configure and build ------------------------------------------------------------------------
+EXTRA_ARGS=()
+if [[ -n "${AXIAL_GPU_CMAKE_ARGS:-}" ]]; then
+    read -r -a EXTRA_ARGS <<<"$AXIAL_GPU_CMAKE_ARGS"
+fi
+# The GPU check needs neither the CLI nor HDF5 / PNG; leaving them out makes the build shorter and
+# lets it configure on a bare GPU machine.
+CONFIGURE=(cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAXIAL_CUDA=ON
+    "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" -DAXIAL_BUILD_TESTS=ON -DAXIAL_BUILD_TOOLS=OFF -DAXIAL_HDF5=OFF
+    -DAXIAL_PNG=OFF)
+[[ -d "$ROOT/bench" ]] || CONFIGURE+=(-DAXIAL_BUILD_BENCH=OFF)
+CONFIGURE+=("${EXTRA_ARGS[@]}")
+
+BUILT=0
+if run_step "configure (CUDA archs $ARCHS)" configure.log 120 "${CONFIGURE[@]}"; then
+    if run_step "build" build.log 300 cmake --build "$BUILD_DIR" -j16; then
+        BUILT=1
+    fi
+else
+    record "build" "SKIP (configure failed)" 0 "-"
+fi
+
+# ---- tests labelled gpu -------------------------------------------------------------------------
+if ((BUILT)); then
+    run_step "ctest -L gpu" ctest-gpu.log 180 \
+        ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure --no-tests=error --timeout 150 || true
+    # A test that found no device exits 77 and ctest counts it as skipped, not passed: say so.
+    if grep -q "Not Run\|Skipped\|SKIP:" "$LOG_DIR/ctest-gpu.log" 2>/dev/null; then
+        STEP_STATUS[${#STEP_STATUS[@]} - 1]+=" (some SKIPPED)"
+    fi
+else
+    record "ctest -L gpu" "SKIP (no build)" 0 "-"
+fi
+
+# ---- benchmark ----------------------------------------------------------------------------------
+BENCH="$BUILD_DIR/bench/bench_evoformer_attention"
+if ((BUILT)) && [[ -x "$BENCH" ]]; then
+    run_step "bench_evoformer_attention --gpu" bench-gpu.log 150 "$BENCH" --gpu || true
+else
+    record "bench_evoformer_attention --gpu" "SKIP (not built)" 0 "-"
+fi
+
+# ---- PyTorch baseline on the benchmark's shapes -------------------------------------------------
+TORCH_SCRIPT="$LOG_DIR/torch_baseline.py"
+cat >"$TORCH_SCRIPT" <<'PY'
+# Eager PyTorch Evoformer attention (S x S logits materialised) and SDPA with the summed bias, on the
+# shapes of bench_evoformer_attention --gpu: CUDA events, 3 warm-ups, median of 10.
+import statistics
+import torch
+
+SHAPES = [(1, 128, 384, 8, 32), (1, 384, 384, 4, 32), (1, 128, 256, 8, 32), (1, 16, 2048, 8, 64)]
+
+def eager(q, k, v, mask, pair):
+    # q, k, v: (B, N, S, H, D) -> (B, N, H, S, D)
+    qh, kh, vh = (t.transpose(2, 3) for t in (q, k, v))
+    logits = torch.matmul(qh, kh.transpose(-1, -2)) * q.shape[-1] ** -0.5 + mask + pair
+    return torch.matmul(torch.softmax(logits, dim=-1), vh).transpose(2, 3)
+
+def sdpa(q, k, v, mask, pair):
+    B, N, S, H, D = q.shape
+    qh, kh, vh = (t.transpose(2, 3).reshape(B * N, H, S, D) for t in (q, k, v))
+    bias = (mask + pair).reshape(B * N, H, S, S)
+    o = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=bias)
+    return o.reshape(B, N, H, S, D).transpose(2, 3)
+
+def time_ms(fn, repeats=10):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    return statistics.median(times)
+
+print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}; forward / forward+backward ms, median of 10")
+print(f"{'shape (B,N,S,H,D)':22} {'dtype':5} {'impl':5} {'fwd ms':>9} {'f+b ms':>9} {'fwd TF/s':>9}")
+for (B, N, S, H, D) in SHAPES:
+    for dtype in (torch.bfloat16, torch.float32):
+        g = torch.Generator(device="cuda").manual_seed(3)
+        mk = lambda *s: (torch.rand(*s, device="cuda", generator=g, dtype=torch.float32) * 2 - 1).to(dtype)
+        q, k, v, dout = (mk(B, N, S, H, D) for _ in range(4))
+        mask, pair = mk(B, N, 1, 1, S), mk(B, 1, H, S, S)
+        flops = 4.0 * B * N * H * S * S * D
+        for name, impl in (("eager", eager), ("sdpa", sdpa)):
+            try:
+                leaves = [t.detach().requires_grad_(True) for t in (q, k, v, mask, pair)]
+                with torch.no_grad():
+                    f = time_ms(lambda: impl(q, k, v, mask, pair))
+                def fb():
+                    for t in leaves:
+                        t.grad = None
+                    impl(*leaves).backward(dout)
+                fbt = time_ms(fb)
+                print(f"{str((B, N, S, H, D)):22} {str(dtype)[6:]:5} {name:5} {f:9.3f} {fbt:9.3f} {flops / f * 1e-9:9.2f}")
+            except Exception as e:  # out of memory or an unsupported combination: say so, go on
+                print(f"{str((B, N, S, H, D)):22} {str(dtype)[6:]:5} {name:5} failed: {type(e).__name__}: {str(e)[:80]}")
+            torch.cuda.empty_cache()
+PY
+if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+    run_step "PyTorch baseline" torch-baseline.log 120 python3 "$TORCH_SCRIPT" || true
+else
+    record "PyTorch baseline" "SKIP (no PyTorch with CUDA)" 0 "-"
+fi
+
+# ---- summary (last, so it is what a truncated log still shows) ----------------------------------
+for log in bench-gpu.log torch-baseline.log; do
+    if [[ -s "$LOG_DIR/$log" ]]; then
+        echo
+        echo "---- $log ----"
+        cat "$LOG_DIR/$log"
+    fi
+done
+if [[ -s "$LOG_DIR/ctest-gpu.log" ]]; then
+    echo
+    echo "---- ctest-gpu.log (tail) ----"
+    tail -n 40 "$LOG_DIR/ctest-gpu.log"
+fi
+
+OVERALL=0
+echo
+echo "==================== gpu-check summary ===================="
+echo "device: $DEVICE"
+echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'none')   CUDA archs: $ARCHS   total: $(($(date +%s) - START_S))s"
+printf '%-36s %-28s %6s  %s\n' "step" "status" "secs" "log"
+for i in "${!STEP_NAMES[@]}"; do
+    printf '%-36s %-28s %6s  %s\n' "${STEP_NAMES[$i]}" "${STEP_STATUS[$i]}" "${STEP_SECONDS[$i]}" "${STEP_LOGS[$i]}"
+    case "${STEP_STATUS[$i]}" in
+    FAIL* | TIMEOUT*) OVERALL=1 ;;
+    esac
+done
+echo "==========================================================="
+exit $OVERALL

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang into build-fuzz/ and runs each for a number of
+# seconds on a corpus seeded from tests/data. Exits non-zero if any target finds a crash, a leak or
+# a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
+#
+# usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
+#        stockholm mmcif pdb). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
+#
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-20}
+if [ $# -gt 0 ]; then shift; fi
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb); fi
+build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
+data=$root/tests/data
+
+cmake -S "$root/fuzz" -B "$build" -DCMAKE_C_COMPILER="${CC_FUZZ:-clang}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --parallel >/dev/null
+
+# Seeds: the real files, trimmed where they are large so mutations stay fast (libFuzzer's maximum
+# input length follows the largest seed).
+seed() { # seed TARGET NAME < content
+  mkdir -p "$build/seeds/$1"
+  cat > "$build/seeds/$1/$2"
+}
+head -20 "$data/query.a3m" | seed fasta query_head.fa
+printf '>a desc\nMKV LAA\r\n\n>b\nac-*\n>\n' | seed fasta small.fa
+seed a3m query.a3m < "$data/query.a3m"
+head -20 "$data/query.a3m" | seed a3m query_head.a3m
+printf '#101\t1\n>q\nACDE\n>ss_pred\nCCHH\n>s\naAC-Ed\n' | seed a3m small.a3m
+seed stockholm globins4.sto < "$data/globins4.sto"
+seed stockholm fn3.sto < "$data/fn3.sto"
+# 1CBS without most of its atom rows: every category the parser reads, at a tenth of the size.
+zcat "$data/1cbs.cif.gz" | awk '/^(ATOM|HETATM) / { n++; if (n > 60 && n < 1190) next } { print }' |
+  seed mmcif 1cbs_trimmed.cif
+# A small file with every convention the parser implements (alt locs, MSE, microheterogeneity, a
+# text field, quotes, a second model and a second block), so the mutator starts close to them.
+seed mmcif conventions.cif <<'CIF'
+data_T
+_refine.ls_d_res_high ?
+_em_3d_reconstruction.resolution 3.2
+_struct.title
+;text
+field
+;
+loop_
+_entity_poly_seq.entity_id
+_entity_poly_seq.num
+_entity_poly_seq.mon_id
+1 1 MET 1 2 MSE 1 3 ALA 1 3 GLY 1 4 LYS
+loop_
+_struct_asym.id
+_struct_asym.entity_id
+A 1 B 2
+loop_
+_atom_site.group_PDB
+_atom_site.type_symbol
+_atom_site.label_atom_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_seq_id
+_atom_site.pdbx_PDB_ins_code
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.occupancy
+_atom_site.B_iso_or_equiv
+_atom_site.auth_seq_id
+_atom_site.auth_asym_id
+_atom_site.pdbx_PDB_model_num
+ATOM N N MET A 1 ? 1.0 2.0 3.0 1.00 10.0 1 X 1
+HETATM SE SE MSE A 2 ? 4.0 5.0 6.0 1.00 12.0 2 X 1
+ATOM C CA ALA A 3 ? 7.0 8.0 9.0 0.40 14.0 3 X 1
+ATOM C CA ALA A 3 ? 7.1 8.1 9.1 0.60 15.0 3 X 1
+ATOM C CA GLY A 3 ? 7.4 8.4 9.4 0.90 18.0 3 X 1
+HETATM O O HOH B . A 13.0 14.0 15.0 1.00 21.0 201 X 1
+ATOM N N MET A 1 ? 9 9 9 1 1 1 X 2
+data_SECOND
+_atom_site.group_PDB ATOM
+CIF
+{ grep -m1 -E '^REMARK   2 RESOLUTION' "$data/1tii.pdb"; grep -E '^(ATOM|HETATM|TER)' "$data/1tii.pdb" | sed -n '730,760p;5470,5500p'; echo END; } |
+  seed pdb 1tii_slice.pdb
+printf 'MODEL        1\nATOM      1  CA AMSE A   1A      1.000   2.000   3.000  0.50 10.00          SE\nTER\nENDMDL\n' |
+  seed pdb small.pdb
+
+# A dictionary of format keywords helps the mutator reach the structure code.
+cat > "$build/mmcif.dict" <<'DICT'
+"data_"
+"loop_"
+"save_"
+"_atom_site."
+"_entity_poly_seq."
+"_struct_asym."
+"_refine.ls_d_res_high"
+"_em_3d_reconstruction.resolution"
+"_reflns.d_resolution_high"
+"Cartn_x"
+"label_seq_id"
+"auth_asym_id"
+"pdbx_PDB_model_num"
+"\x0a;"
+"MSE"
+DICT
+
+failed=0
+for t in "${targets[@]}"; do
+  bin=$build/fuzz_$t
+  if [ ! -x "$bin" ]; then echo "no such fuzz target: $t" >&2; exit 2; fi
+  corpus=$build/corpus/$t
+  artifacts=$build/artifacts/$t/
+  mkdir -p "$corpus" "$artifacts"
+  cp -n "$build/seeds/$t"/* "$corpus"/ 2>/dev/null || true
+  dict=()
+  if [ "$t" = mmcif ]; then dict=(-dict="$build/mmcif.dict"); fi
+  log=$build/fuzz_$t.log
+  if "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" >"$log" 2>&1; then
+    runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    echo "fuzz_$t: ok, $runs runs in ${seconds}s, $cov, corpus $(ls "$corpus" | wc -l) inputs"
+  else
+    failed=1
+    echo "fuzz_$t: FAILED, see $log and $artifacts" >&2
+    grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 >&2 || true
+  fi
+done
+exit $failed

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds with warnings as errors and runs every test
+# (GPU tests skip themselves without a GPU), then rebuilds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the suite again, then runs the parser fuzzers briefly.
+#   scripts/test.sh            everything
+#   AXIAL_TEST_QUICK=1 ...     skip the sanitizer pass and the fuzzers
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+"$root/scripts/install-deps.sh"
+
+# Open MPI refuses to run as root unless told it may (CI runs as root); tests oversubscribe 2 cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+
+status=0
+passed=0
+failed=0
+# Runs ctest in a build directory and adds its counts to the totals.
+run_ctest() {
+    local dir=$1
+    shift
+    local log
+    log=$(mktemp)
+    (cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") 2>&1 | tee "$log" || status=1
+    local line
+    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        local total bad
+        total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<< "$line")
+        bad=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<< "$line")
+        passed=$((passed + total - bad))
+        failed=$((failed + bad))
+    else
+        status=1
+        failed=$((failed + 1))
+    fi
+    rm -f "$log"
+}
+
+echo "== build (warnings are errors)"
+"$root/scripts/build.sh" "$root/build-test" -DAXIAL_WERROR=ON
+echo "== tests"
+run_ctest "$root/build-test" --timeout 900
+
+if [ -z "${AXIAL_TEST_QUICK:-}" ]; then
+    echo "== sanitizer build (address,undefined; CPU only)"
+    "$root/scripts/build.sh" "$root/build-asan" -DAXIAL_WERROR=ON -DAXIAL_SANITIZE=address,undefined \
+        -DAXIAL_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAXIAL_BUILD_BENCH=OFF
+    echo "== tests under sanitizers"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        run_ctest "$root/build-asan" --timeout 1800 -LE install
+    if [ -x "$root/scripts/run-fuzzers.sh" ]; then
+        echo "== fuzzers"
+        if "$root/scripts/run-fuzzers.sh" 10; then passed=$((passed + 1)); else status=1; failed=$((failed + 1)); fi
+    fi
+fi
+
+[ $status -eq 0 ] || echo "test: FAILURES above"
+echo "axial: $passed passed, $failed failed"
+exit $status

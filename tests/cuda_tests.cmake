@@ -1,0 +1,11 @@
+# cuda_tests.cmake — tests that need a CUDA device (label gpu). Included from tests/CMakeLists.txt
+# inside if(AXIAL_WITH_CUDA); each test exits 77 (ctest SKIP) when no device is present.
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+
+add_executable(test_evoformer_cuda ${CMAKE_CURRENT_LIST_DIR}/test_evoformer_cuda.c)
+target_include_directories(test_evoformer_cuda PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/tests)
+target_link_libraries(test_evoformer_cuda PRIVATE axial CUDA::cudart m)
+target_compile_options(test_evoformer_cuda PRIVATE ${AXIAL_C_WARNINGS})
+target_compile_definitions(test_evoformer_cuda PRIVATE _POSIX_C_SOURCE=200809L)
+add_test(NAME evoformer_cuda COMMAND test_evoformer_cuda)
+set_tests_properties(evoformer_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)

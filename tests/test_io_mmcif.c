@@ -1,0 +1,411 @@
+/*
+ * test_io_mmcif.c — the CIF tokenizer and the mmCIF structure parser: 1CBS against values read off
+ * the file with zcat/grep/awk, a hand-made file for each convention, and each error.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+
+#include "axial/io.h"
+#include "harness.h"
+#include "io/cif_tokenizer.h"
+
+#define DATA AXIAL_TEST_DATA
+
+static int near(float a, double b) { return fabs((double)a - b) < 1e-4; }
+
+static const ax_residue *find_residue(const ax_chain *c, int32_t number) {
+    for (int64_t i = 0; i < c->num_residues; i++)
+        if (c->residues[i].number == number) return &c->residues[i];
+    return NULL;
+}
+
+static const ax_atom *find_atom(const ax_chain *c, const ax_residue *r, const char *name) {
+    for (int64_t i = r->first_atom; i < r->first_atom + r->num_atoms; i++)
+        if (strcmp(c->atoms[i].name, name) == 0) return &c->atoms[i];
+    return NULL;
+}
+
+/* ---- tokenizer ------------------------------------------------------------------------------ */
+
+static void test_tokenizer(void) {
+    static const char text[] =
+        "data_blk # comment\n"
+        "loop_ _a.b _a.c\n"
+        "'it's' \"say \"hi\"\" .  ?  '.'\n"
+        ";line one\n"
+        "line two\n"
+        "; bare#notcomment\n"
+        "save_frame save_ LOOP_\n";
+    ax_line_reader lr;
+    ax_line_reader_open_memory(&lr, text, sizeof text - 1, "tok.cif");
+    cif_tokenizer t;
+    cif_tokenizer_init(&t, &lr);
+    static const struct {
+        cif_token_type type;
+        const char *text;
+        int is_null;
+        int64_t line, column;
+    } expected[] = {
+        {CIF_TOKEN_DATA, "blk", 0, 1, 1},        {CIF_TOKEN_LOOP, "loop_", 0, 2, 1},
+        {CIF_TOKEN_TAG, "_a.b", 0, 2, 7},        {CIF_TOKEN_TAG, "_a.c", 0, 2, 12},
+        {CIF_TOKEN_VALUE, "it's", 0, 3, 1},      {CIF_TOKEN_VALUE, "say \"hi\"", 0, 3, 8},
+        {CIF_TOKEN_VALUE, ".", 1, 3, 19},        {CIF_TOKEN_VALUE, "?", 1, 3, 22},
+        {CIF_TOKEN_VALUE, ".", 0, 3, 25},        {CIF_TOKEN_VALUE, "line one\nline two", 0, 4, 1},
+        {CIF_TOKEN_VALUE, "bare#notcomment", 0, 6, 3}, {CIF_TOKEN_SAVE, "frame", 0, 7, 1},
+        {CIF_TOKEN_SAVE, "", 0, 7, 12},          {CIF_TOKEN_LOOP, "LOOP_", 0, 7, 18},
+        {CIF_TOKEN_END, "", 0, 7, 1},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        cif_token tok;
+        CHECK_OK(cif_tokenizer_next(&t, &tok));
+        char got[64];
+        snprintf(got, sizeof got, "%.*s", (int)tok.len, tok.text != NULL ? tok.text : "");
+        if (tok.type != expected[i].type || (tok.type != CIF_TOKEN_END && strcmp(got, expected[i].text) != 0) ||
+            tok.is_null != expected[i].is_null || tok.line != expected[i].line ||
+            (tok.type != CIF_TOKEN_END && tok.column != expected[i].column))
+            TH_FAIL("token %zu: got type %d '%s' null %d at %lld:%lld, expected type %d '%s' at %lld:%lld", i,
+                    (int)tok.type, got, tok.is_null, (long long)tok.line, (long long)tok.column,
+                    (int)expected[i].type, expected[i].text, (long long)expected[i].line,
+                    (long long)expected[i].column);
+        th_checks++;
+    }
+    cif_tokenizer_close(&t);
+
+    static const struct {
+        const char *text;
+        const char *message;
+    } bad[] = {
+        {"data_x\n_a.b 'open\n", "bad.cif:2:6: quoted string is not closed"},
+        {"data_x\n_a.b\n;never\nclosed\n", "bad.cif:3:1: text field"},
+        {"data_x\nglobal_\n", "bad.cif:2:1: reserved word 'global_'"},
+        {"data_x\nstop_\n", "bad.cif:2:1: reserved word 'stop_'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ax_line_reader_open_memory(&lr, bad[i].text, strlen(bad[i].text), "bad.cif");
+        cif_tokenizer_init(&t, &lr);
+        cif_token tok;
+        ax_status st;
+        do st = cif_tokenizer_next(&t, &tok);
+        while (st == AX_OK && tok.type != CIF_TOKEN_END);
+        CHECK_STATUS(st, AX_ERR_FORMAT);
+        CHECK_CONTAINS(ax_last_error(), bad[i].message);
+        cif_tokenizer_close(&t);
+    }
+}
+
+/* ---- 1CBS ----------------------------------------------------------------------------------- */
+
+/* Expected values, read off the file:
+ *   zcat 1cbs.cif.gz | grep -c '^ATOM'                               -> 1091
+ *   zcat 1cbs.cif.gz | grep -c '^HETATM'                             -> 122 (22 REA + 100 HOH:
+ *       grep -c '^HETATM.* REA ' / '^HETATM.* HOH ')
+ *   zcat 1cbs.cif.gz | awk '$1=="ATOM"||$1=="HETATM"{print $7"_"$17}' | uniq | wc -l -> 238 residues
+ *   zcat 1cbs.cif.gz | awk '$1=="ATOM"||$1=="HETATM"{print $21}' | sort | uniq -c   -> all model 1
+ *   auth_asym_id (column 19) is A for every atom; _entity_poly_seq lists 137 monomers (1..137),
+ *   all with CA atoms (grep -c '^ATOM.* CA ' -> 137)
+ *   sequence: _entity_poly.pdbx_seq_one_letter_code_can (the two lines joined)
+ *   _refine.ls_d_res_high 1.8; _reflns.d_resolution_high ?
+ *   coordinates copied from the ATOM/HETATM lines quoted next to each check */
+static void test_1cbs(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1cbs.cif.gz", &s));
+    if (s == NULL) return;
+    CHECK(fabs(s->resolution - 1.8) < 1e-12);
+    CHECK_INT_EQ(s->num_chains, 1);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->id, "A");
+    CHECK_STR_EQ(c->label_id, "A");
+    CHECK_STR_EQ(c->entity_id, "1");
+    CHECK_INT_EQ(c->seq_len, 137);
+    CHECK_STR_EQ(c->sequence, "PNFSGNWKIIRSENFEELLKVLGVNVMLRKIAVAAASKPAVEIKQEGDTFYIKTSTTVRTTEINFKVGEEFEEQTVDGRP"
+                              "CKSLVKWESENKMVCEQKLLKGEGPKTSWTRELTNDGELILTMTADDVVCTRVYVRE");
+    int64_t resolved = 0, polymer_atoms = 0, polymer_residues = 0;
+    for (int64_t i = 0; i < c->seq_len; i++) resolved += c->resolved[i];
+    for (int64_t i = 0; i < c->num_residues; i++) {
+        if (c->residues[i].seq_index < 0) continue;
+        polymer_residues++;
+        polymer_atoms += c->residues[i].num_atoms;
+    }
+    CHECK_INT_EQ(resolved, 137);
+    CHECK_INT_EQ(polymer_residues, 137);
+    CHECK_INT_EQ(polymer_atoms, 1091);
+    CHECK_INT_EQ(c->num_residues, 238);
+    CHECK_INT_EQ(c->num_atoms, 1213);
+    /* ATOM 1 N . PRO A 1 1 ? 16.979 13.301 44.555 1.00 30.05 ? 1 PRO A N 1 */
+    const ax_residue *r = &c->residues[0];
+    CHECK_STR_EQ(r->name, "PRO");
+    CHECK_INT_EQ(r->one_letter, 'P');
+    CHECK_INT_EQ(r->seq_index, 0);
+    CHECK_INT_EQ(r->number, 1);
+    CHECK_INT_EQ(r->ins_code, ' ');
+    CHECK_INT_EQ(r->num_atoms, 7);
+    const ax_atom *a = &c->atoms[r->first_atom];
+    CHECK_STR_EQ(a->name, "N");
+    CHECK_STR_EQ(a->element, "N");
+    CHECK(near(a->x, 16.979) && near(a->y, 13.301) && near(a->z, 44.555));
+    CHECK(near(a->occupancy, 1.0) && near(a->b_factor, 30.05));
+    /* ATOM 219 S SD . MET A 1 27 ? 24.975 28.527 4.010 1.00 37.48 ? 27 MET A SD 1 */
+    r = find_residue(c, 27);
+    CHECK(r != NULL);
+    if (r != NULL) {
+        CHECK_STR_EQ(r->name, "MET");
+        CHECK_INT_EQ(r->seq_index, 26);
+        a = find_atom(c, r, "SD");
+        CHECK(a != NULL && near(a->x, 24.975) && near(a->y, 28.527) && near(a->z, 4.010) && near(a->b_factor, 37.48));
+    }
+    /* ATOM 1091 O OXT . GLU A 1 137 ? 35.776 18.680 37.173 1.00 22.23 ? 137 GLU A OXT 1 */
+    r = find_residue(c, 137);
+    CHECK(r != NULL);
+    if (r != NULL) {
+        a = find_atom(c, r, "OXT");
+        CHECK(a != NULL && near(a->x, 35.776) && near(a->y, 18.680) && near(a->z, 37.173));
+    }
+    /* HETATM 1092-1113: REA B 2 . ? ... 200 REA A */
+    r = find_residue(c, 200);
+    CHECK(r != NULL);
+    if (r != NULL) {
+        CHECK_STR_EQ(r->name, "REA");
+        CHECK_INT_EQ(r->one_letter, 'X');
+        CHECK_INT_EQ(r->seq_index, -1);
+        CHECK_INT_EQ(r->num_atoms, 22);
+    }
+    /* HETATM 1213 O . HOH C 3 . ? 32.435 20.043 40.169 1.00 33.87 ? 399 HOH A O 1 */
+    r = &c->residues[c->num_residues - 1];
+    CHECK_STR_EQ(r->name, "HOH");
+    CHECK_INT_EQ(r->number, 399);
+    CHECK_INT_EQ(r->seq_index, -1);
+    a = &c->atoms[r->first_atom];
+    CHECK(near(a->x, 32.435) && near(a->y, 20.043) && near(a->z, 40.169) && near(a->b_factor, 33.87));
+    ax_structure_destroy(s);
+}
+
+/* ---- conventions, on a hand-made file ------------------------------------------------------- */
+
+static const char conventions_cif[] =
+    "data_TEST\n"
+    "# the resolution falls through '?' to the EM value\n"
+    "_refine.ls_d_res_high ?\n"
+    "_em_3d_reconstruction.resolution 3.2\n"
+    "_reflns.d_resolution_high 2.0\n"
+    "_struct.title\n"
+    ";A multi-line text field with 'quotes' and\n"
+    "data_ loop_ _atom_site.Cartn_x inside\n"
+    ";\n"
+    "_struct_keywords.text 'it's quoted'\n"
+    "loop_\n"
+    "_entity_poly_seq.entity_id\n"
+    "_entity_poly_seq.num\n"
+    "_entity_poly_seq.mon_id\n"
+    "_entity_poly_seq.hetero\n"
+    "1 1 MET n 1 2 MSE n\n"          /* rows may share a line */
+    "1 3 ALA y\n"
+    "1 3 GLY y\n"                    /* microheterogeneity: the first monomer wins */
+    "1 4 UNK n\n"
+    "1 5 LYS n\n"
+    "2 1 DA n\n"
+    "loop_\n"
+    "_struct_asym.id\n"
+    "_struct_asym.entity_id\n"
+    "A 1 B 3 C 4 D 2\n"
+    "loop_\n"
+    "_atom_site.group_PDB\n"
+    "_atom_site.id\n"
+    "_atom_site.type_symbol\n"
+    "_atom_site.label_atom_id\n"
+    "_atom_site.label_alt_id\n"
+    "_atom_site.label_comp_id\n"
+    "_atom_site.label_asym_id\n"
+    "_atom_site.label_seq_id\n"
+    "_atom_site.pdbx_PDB_ins_code\n"
+    "_atom_site.Cartn_x\n"
+    "_atom_site.Cartn_y\n"
+    "_atom_site.Cartn_z\n"
+    "_atom_site.occupancy\n"
+    "_atom_site.B_iso_or_equiv\n"
+    "_atom_site.auth_seq_id\n"
+    "_atom_site.auth_asym_id\n"
+    "_atom_site.pdbx_PDB_model_num\n"
+    "ATOM   1  N  N  . MET A 1 ? 1.0 2.0 3.0 1.00 10.0 1 X 1\n"
+    "ATOM   2  C  CA . MET A 1 ? 1.5 2.5 3.5 1.00 11.0 1 X 1\n"
+    "HETATM 3  SE SE . MSE A 2 ? 4.0 5.0 6.0 1.00 12.0 2 X 1\n"
+    "HETATM 4  C  CA . MSE A 2 ? 4.5 5.5 6.5 1.00 13.0 2 X 1\n"
+    "ATOM   5  C  CA A ALA A 3 ? 7.0 8.0 9.0 0.40 14.0 3 X 1\n"
+    "ATOM   6  C  CA B ALA A 3 ? 7.1 8.1 9.1 0.60 15.0 3 X 1\n"
+    "ATOM   7  C  CB A ALA A 3 ? 7.2 8.2 9.2 0.50 16.0 3 X 1\n"
+    "ATOM   8  C  CB B ALA A 3 ? 7.3 8.3 9.3 0.50 17.0 3 X 1\n"
+    "ATOM   9  C  CA C GLY A 3 ? 7.4 8.4 9.4 0.90 18.0 3 X 1\n"
+    "HETATM 10 C  C1 . LIG B . ? 10.0 11.0 12.0 1.00 20.0 101 X 1\n"
+    "HETATM 11 O  O  . HOH C . A 13.0 14.0 15.0 1.00 21.0 201 X 1\n"
+    "ATOM   12 P  P  . DA  D 1 ? 16 17 18 1 22 1 Y 1\n"
+    "ATOM   13 N  N  . MET A 1 ? 99 99 99 1 1 1 X 2\n"   /* model 2: ignored */
+    "#\n"
+    "data_SECOND\n"                                        /* a second block: ignored */
+    "_atom_site.group_PDB ATOM\n";
+
+static void test_conventions(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_parse(conventions_cif, sizeof conventions_cif - 1, "conv.cif", &s));
+    if (s == NULL) return;
+    CHECK(fabs(s->resolution - 3.2) < 1e-12);
+    CHECK_INT_EQ(s->num_chains, 2);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->id, "X");
+    CHECK_STR_EQ(c->label_id, "A");
+    CHECK_STR_EQ(c->entity_id, "1"); /* from _struct_asym: atom_site has no label_entity_id */
+    CHECK_INT_EQ(c->seq_len, 5);
+    CHECK_STR_EQ(c->sequence, "MMAXK");
+    CHECK(c->resolved[0] == 1 && c->resolved[1] == 1 && c->resolved[2] == 1 && c->resolved[3] == 0 &&
+          c->resolved[4] == 0);
+    CHECK_INT_EQ(c->num_residues, 5);
+    CHECK_INT_EQ(c->num_atoms, 8);
+    const ax_residue *r = &c->residues[1];
+    CHECK_STR_EQ(r->name, "MET"); /* MSE -> MET */
+    CHECK_INT_EQ(r->one_letter, 'M');
+    CHECK_INT_EQ(r->seq_index, 1);
+    CHECK_INT_EQ(r->num_atoms, 2);
+    CHECK_STR_EQ(c->atoms[r->first_atom].name, "SD"); /* SE -> SD, element kept */
+    CHECK_STR_EQ(c->atoms[r->first_atom].element, "SE");
+    r = &c->residues[2];
+    CHECK_STR_EQ(r->name, "ALA");
+    CHECK_INT_EQ(r->num_atoms, 2); /* GLY alternative dropped */
+    const ax_atom *ca = find_atom(c, r, "CA"), *cb = find_atom(c, r, "CB");
+    CHECK(ca != NULL && near(ca->x, 7.1) && near(ca->occupancy, 0.6)); /* higher occupancy */
+    CHECK(cb != NULL && near(cb->x, 7.2) && near(cb->b_factor, 16.0)); /* tie: the first */
+    r = &c->residues[3];
+    CHECK_STR_EQ(r->name, "LIG");
+    CHECK_INT_EQ(r->seq_index, -1);
+    CHECK_INT_EQ(r->number, 101);
+    r = &c->residues[4];
+    CHECK_STR_EQ(r->name, "HOH");
+    CHECK_INT_EQ(r->ins_code, 'A');
+    CHECK_INT_EQ(r->seq_index, -1);
+    c = &s->chains[1];
+    CHECK_STR_EQ(c->id, "Y");
+    CHECK_STR_EQ(c->sequence, "X"); /* DA: not an amino acid */
+    CHECK_INT_EQ(c->resolved[0], 1);
+    CHECK_INT_EQ(c->num_atoms, 1);
+    CHECK(near(c->atoms[0].x, 16.0) && near(c->atoms[0].b_factor, 22.0));
+    ax_structure_destroy(s);
+}
+
+/* Without _entity_poly_seq the sequence is the residues with a label_seq_id, in file order; a
+ * single atom may be written as tag/value pairs; missing auth columns fall back to label ones. */
+static void test_fallbacks(void) {
+    static const char pairs[] =
+        "data_one\n"
+        "_atom_site.group_PDB ATOM\n"
+        "_atom_site.label_atom_id CA\n"
+        "_atom_site.label_comp_id GLY\n"
+        "_atom_site.label_asym_id A\n"
+        "_atom_site.label_seq_id 7\n"
+        "_atom_site.Cartn_x 1.5\n"
+        "_atom_site.Cartn_y -2\n"
+        "_atom_site.Cartn_z 3e0\n";
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_parse(pairs, sizeof pairs - 1, "pairs.cif", &s));
+    if (s != NULL) {
+        CHECK_INT_EQ(s->num_chains, 1);
+        CHECK(s->resolution == 0.0);
+        CHECK_STR_EQ(s->chains[0].id, "A");
+        CHECK_STR_EQ(s->chains[0].sequence, "G");
+        CHECK_INT_EQ(s->chains[0].residues[0].number, 7);
+        CHECK(near(s->chains[0].atoms[0].y, -2.0) && near(s->chains[0].atoms[0].z, 3.0));
+        CHECK(near(s->chains[0].atoms[0].occupancy, 1.0));
+        CHECK_STR_EQ(s->chains[0].atoms[0].element, "");
+    }
+    ax_structure_destroy(s);
+
+    static const char no_seq[] =
+        "data_two\n"
+        "loop_\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.label_asym_id\n"
+        "_atom_site.label_seq_id\n_atom_site.auth_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n"
+        "_atom_site.Cartn_z\n"
+        "CA LYS A 1 10 0 0 0\n"
+        "CA TRP A 2 11 0 0 0\n"
+        "O  HOH A . 50 0 0 0\n";
+    CHECK_OK(ax_mmcif_parse(no_seq, sizeof no_seq - 1, "noseq.cif", &s));
+    if (s != NULL) {
+        CHECK_STR_EQ(s->chains[0].sequence, "KW");
+        CHECK_INT_EQ(s->chains[0].num_residues, 3);
+        CHECK_INT_EQ(s->chains[0].residues[1].number, 11);
+        CHECK_INT_EQ(s->chains[0].residues[2].seq_index, -1);
+    }
+    ax_structure_destroy(s);
+}
+
+static void expect_error_len(const char *text, size_t len, const char *message) {
+    ax_structure *s = (ax_structure *)&s;
+    CHECK_STATUS(ax_mmcif_parse(text, len, "bad.cif", &s), AX_ERR_FORMAT);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ax_last_error(), message);
+    if (s != NULL && s != (ax_structure *)&s) ax_structure_destroy(s);
+}
+
+static void expect_error(const char *text, const char *message) { expect_error_len(text, strlen(text), message); }
+
+#define ATOM_LOOP                                                                                   \
+    "loop_\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.label_asym_id\n"         \
+    "_atom_site.label_entity_id\n_atom_site.label_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n" \
+    "_atom_site.Cartn_z\n"
+
+static void test_errors(void) {
+    expect_error("data_x\n_cell.length_a 10\n", "bad.cif:2: no atoms");
+    expect_error("", "bad.cif:1: no data_ block");
+    expect_error("_cell.length_a 10\n", "bad.cif:1:1: expected a data_ block");
+    expect_error("data_x\n_cell.length_a\n_cell.length_b 1\n", "bad.cif:2:1: tag _cell.length_a has no value");
+    expect_error("data_x\n_cell.length_a 1 2\n", "bad.cif:2:18: value '2' without a tag");
+    expect_error("data_x\nloop_\n_a.b\n_a.c\n1 2 3\n", "loop_ (line 2) ends in the middle of a row: 1 of its 2");
+    expect_error("data_x\nloop_\n_a.b\nloop_\n", "bad.cif:2: loop_ has tags but no values");
+    expect_error("data_x\nloop_\n1\n", "bad.cif:3:1: loop_ without tags");
+    expect_error("data_x\nloop_\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.label_asym_id\n"
+                 "_atom_site.auth_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\nCA GLY A 1 0 0\n",
+                 "bad.cif:2: _atom_site has no Cartn_z column");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 abc 3\n", "bad.cif:11:18: Cartn_y 'abc' is not a number");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 ? 3\n", "bad.cif:11: atom CA of GLY 1 has no coordinates");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 x 1 2 3\n", "bad.cif:11:12: residue number 'x' is not an integer");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 ? 1 2 3\n", "residue number '?' is missing");
+    expect_error("data_x\n" ATOM_LOOP "CA GLYCINES A 1 1 1 2 3\n", "bad.cif:11:4: residue name 'GLYCINES' is too long");
+    expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+                 "1 1 GLY\n" ATOM_LOOP "CA GLY A 1 2 1 2 3\n",
+                 "bad.cif:16: residue GLY 2 of chain A has label_seq_id 2, which _entity_poly_seq of entity 1");
+    expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+                 "1 2 GLY\n1 1 ALA\n" ATOM_LOOP "CA GLY A 1 2 1 2 3\n",
+                 "bad.cif:7: _entity_poly_seq of entity 1: num 1 comes after 2");
+    expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+                 "1 1 GLY\n1 2 ALA\n" ATOM_LOOP "CA GLY A 1 1 0 0 0\nCA ALA A 1 2 0 0 0\nCB GLY A 1 1 0 0 0\n",
+                 "bad.cif:19: residue GLY 1 of chain A appears twice");
+    expect_error("data_x\n_a.b 'unterminated\n", "bad.cif:2:6: quoted string is not closed");
+    static const char elf[] = "\x7f" "ELF\x02\x01\x01\0\0\0";
+    expect_error_len(elf, sizeof elf - 1, "bad.cif:1:8: NUL byte");
+    expect_error("\x89PNG\r\n\x1a\n", "bad.cif:1:1: expected a data_ block");
+    ax_structure *s = NULL;
+    CHECK_STATUS(ax_mmcif_read(DATA "/1tii.pdb", &s), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "1tii.pdb:1:1: expected a data_ block");
+    CHECK_STATUS(ax_mmcif_read(DATA "/absent.cif", &s), AX_ERR_IO);
+    CHECK_STATUS(ax_mmcif_parse(NULL, 1, NULL, &s), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_mmcif_parse("", 0, NULL, NULL), AX_ERR_INVALID_ARGUMENT);
+    ax_structure_destroy(NULL);
+}
+
+/* Cutting 1CBS inside an _atom_site row leaves the loop with a partial row. */
+static void test_truncated(void) {
+    static const char text[] =
+        "data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 3\nCA ALA A 1 2 4 5 6\n";
+    ax_structure *s = NULL;
+    const size_t cut = strlen(text) - 2; /* "CA ALA A 1 2 4 5 " */
+    CHECK_STATUS(ax_mmcif_parse(text, cut, "cut.cif", &s), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "cut.cif:12:1: loop_ (line 2) ends in the middle of a row: 7 of its 8 values");
+    CHECK_OK(ax_mmcif_parse(text, strlen(text), "whole.cif", &s));
+    ax_structure_destroy(s);
+}
+
+int main(void) {
+    RUN(test_tokenizer);
+    RUN(test_1cbs);
+    RUN(test_conventions);
+    RUN(test_fallbacks);
+    RUN(test_errors);
+    RUN(test_truncated);
+    return th_finish();
+}

@@ -1,0 +1,178 @@
+/*
+ * test_io_pdb.c — PDB-format parsing: 1TII against values counted with grep/cut/awk, a hand-made
+ * file for each convention, and each error.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+
+#include "axial/io.h"
+#include "harness.h"
+
+#define DATA AXIAL_TEST_DATA
+
+static int near(float a, double b) { return fabs((double)a - b) < 1e-4; }
+
+/* Expected values, from the file:
+ *   grep '^ATOM' 1tii.pdb | cut -c22-27 | uniq | cut -c1 | uniq -c
+ *       -> residues per chain, in file order: D 98, E 98, F 98, G 98, H 98, A 186, C 36
+ *   grep '^ATOM' 1tii.pdb | cut -c22 | uniq -c   -> atoms: 740 x5, A 1479, C 290
+ *   grep '^HETATM' 1tii.pdb | cut -c18-22 | uniq -c -> 215 "HOH  " (chain blank), all after the TERs
+ *   sequences: grep '^ATOM' | awk '{print substr($0,22,1), substr($0,18,3), substr($0,23,5)}' | uniq,
+ *       mapped three-to-one letter with an awk table (C: TTCASLTNKLSQHDLADFKKYIKRKFTLMTLLSINN)
+ *   grep 'REMARK   2 RESOLUTION' 1tii.pdb -> 2.25 ANGSTROMS
+ *   coordinates copied from the first and last ATOM lines. */
+static void test_1tii(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_read(DATA "/1tii.pdb", &s));
+    if (s == NULL) return;
+    CHECK(fabs(s->resolution - 2.25) < 1e-12);
+    CHECK_INT_EQ(s->num_chains, 8);
+    static const struct {
+        const char *id;
+        int64_t seq_len, atoms;
+    } expected[8] = {{"D", 98, 740}, {"E", 98, 740}, {"F", 98, 740},   {"G", 98, 740},
+                     {"H", 98, 740}, {"A", 186, 1479}, {"C", 36, 290}, {" ", 0, 215}};
+    for (int i = 0; i < 8 && i < s->num_chains; i++) {
+        const ax_chain *c = &s->chains[i];
+        CHECK_STR_EQ(c->id, expected[i].id);
+        CHECK_INT_EQ(c->seq_len, expected[i].seq_len);
+        CHECK_INT_EQ(c->num_atoms, expected[i].atoms);
+        int64_t resolved = 0;
+        for (int64_t k = 0; k < c->seq_len; k++) resolved += c->resolved[k];
+        CHECK_INT_EQ(resolved, expected[i].seq_len);
+    }
+    CHECK_STR_EQ(s->chains[0].sequence,
+                 "GASQFFKDNCNRTTASLVEGVELTKYISDINNNTDGMYVVSSTGGVWRISRAKDYPDNVMTAEMRKIAMAAVLSGMRVNMCASPASSPNVIWAIELEA");
+    CHECK_STR_EQ(s->chains[6].sequence, "TTCASLTNKLSQHDLADFKKYIKRKFTLMTLLSINN");
+    CHECK_INT_EQ(s->chains[7].num_residues, 215);
+    CHECK_INT_EQ(s->chains[7].residues[0].seq_index, -1);
+    CHECK_STR_EQ(s->chains[7].residues[0].name, "HOH");
+    /* ATOM      1  N   GLY D   1      42.053  -9.336  17.867  1.00 43.86           N */
+    const ax_atom *a = &s->chains[0].atoms[0];
+    CHECK_STR_EQ(a->name, "N");
+    CHECK_STR_EQ(a->element, "N");
+    CHECK(near(a->x, 42.053) && near(a->y, -9.336) && near(a->z, 17.867));
+    CHECK(near(a->occupancy, 1.0) && near(a->b_factor, 43.86));
+    /* ATOM   5475  ND2 ASN C 230      64.683   5.397  16.815  1.00 46.19           N */
+    const ax_chain *c = &s->chains[6];
+    const ax_residue *r = &c->residues[c->num_residues - 1];
+    CHECK_STR_EQ(r->name, "ASN");
+    CHECK_INT_EQ(r->number, 230);
+    CHECK_INT_EQ(r->seq_index, 35);
+    a = &c->atoms[r->first_atom + r->num_atoms - 1];
+    CHECK_STR_EQ(a->name, "ND2");
+    CHECK(near(a->x, 64.683) && near(a->y, 5.397) && near(a->z, 16.815) && near(a->b_factor, 46.19));
+    CHECK_INT_EQ(c->residues[0].number, 195);
+    ax_structure_destroy(s);
+}
+
+/* Appends one ATOM/HETATM line in the fixed-column layout of the wwPDB format. */
+static void atom_line(char *buf, size_t cap, const char *record, int serial, const char *name, char alt,
+                      const char *res, char chain, int num, char ins, double x, double y, double z, double occ,
+                      double b, const char *element) {
+    const size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%-6s%5d %-4s%c%3s %c%4d%c   %8.3f%8.3f%8.3f%6.2f%6.2f          %2s\n", record,
+             serial, name, alt, res, chain, num, ins, x, y, z, occ, b, element);
+}
+
+static void test_conventions(void) {
+    static char text[8192];
+    text[0] = '\0';
+    strcat(text, "HEADER    TEST\nREMARK   2 RESOLUTION. NOT APPLICABLE.\nMODEL        1\n");
+    atom_line(text, sizeof text, "ATOM", 1, " N", ' ', "MET", 'A', 1, ' ', 1, 2, 3, 1, 10, "N");
+    atom_line(text, sizeof text, "ATOM", 2, " CA", ' ', "MET", 'A', 1, ' ', 1.5, 2, 3, 1, 10, "C");
+    atom_line(text, sizeof text, "HETATM", 3, " CA", ' ', "MSE", 'A', 2, ' ', 4, 5, 6, 1, 11, "C");
+    atom_line(text, sizeof text, "HETATM", 4, "SE", ' ', "MSE", 'A', 2, ' ', 4.5, 5, 6, 1, 11, "SE");
+    atom_line(text, sizeof text, "ATOM", 5, " CA", 'A', "SER", 'A', 52, ' ', 7, 8, 9, 0.3, 12, "C");
+    atom_line(text, sizeof text, "ATOM", 6, " CA", 'B', "SER", 'A', 52, ' ', 7.5, 8, 9, 0.7, 13, "C");
+    atom_line(text, sizeof text, "ATOM", 7, " CA", ' ', "GLY", 'A', 52, 'A', 10, 11, 12, 1, 14, "C"); /* 52A */
+    strcat(text, "TER       8      GLY A  52A\n");
+    atom_line(text, sizeof text, "HETATM", 9, " C1", ' ', "NAG", 'A', 301, ' ', 20, 21, 22, 1, 30, "C");
+    atom_line(text, sizeof text, "HETATM", 10, " O", ' ', "HOH", 'A', 401, ' ', 23, 24, 25, 1, 31, "O");
+    /* Short records: no element columns, no occupancy or B-factor. */
+    strcat(text, "ATOM     11  CA  LYS B   1      -1.000  -2.000  -3.000\n");
+    strcat(text, "ENDMDL\nMODEL        2\n");
+    atom_line(text, sizeof text, "ATOM", 1, " N", ' ', "MET", 'A', 1, ' ', 99, 99, 99, 1, 10, "N");
+    strcat(text, "ENDMDL\nEND\n");
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "conv.pdb", &s));
+    if (s == NULL) return;
+    CHECK(s->resolution == 0.0);
+    CHECK_INT_EQ(s->num_chains, 2);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->id, "A");
+    CHECK_STR_EQ(c->sequence, "MMSG");
+    CHECK_INT_EQ(c->seq_len, 4);
+    CHECK_INT_EQ(c->num_residues, 6);
+    CHECK_INT_EQ(c->num_atoms, 8); /* 9 records in model 1 chain A; one SER CA alternative dropped */
+    const ax_residue *r = &c->residues[1];
+    CHECK_STR_EQ(r->name, "MET");
+    CHECK_INT_EQ(r->seq_index, 1);
+    CHECK_STR_EQ(c->atoms[r->first_atom + 1].name, "SD");
+    CHECK_STR_EQ(c->atoms[r->first_atom + 1].element, "SE");
+    r = &c->residues[2];
+    CHECK_INT_EQ(r->num_atoms, 1);
+    CHECK(near(c->atoms[r->first_atom].x, 7.5) && near(c->atoms[r->first_atom].occupancy, 0.7));
+    r = &c->residues[3];
+    CHECK_INT_EQ(r->number, 52);
+    CHECK_INT_EQ(r->ins_code, 'A');
+    CHECK_INT_EQ(r->seq_index, 3);
+    CHECK_STR_EQ(c->residues[4].name, "NAG"); /* after TER: a ligand */
+    CHECK_INT_EQ(c->residues[4].seq_index, -1);
+    CHECK_INT_EQ(c->residues[5].seq_index, -1);
+    c = &s->chains[1];
+    CHECK_STR_EQ(c->sequence, "K");
+    CHECK(near(c->atoms[0].x, -1.0) && near(c->atoms[0].occupancy, 1.0) && near(c->atoms[0].b_factor, 0.0));
+    CHECK_STR_EQ(c->atoms[0].element, "");
+    ax_structure_destroy(s);
+
+    /* A second MODEL without ENDMDL also ends the first model. */
+    static const char two_models[] =
+        "MODEL        1\n"
+        "ATOM      1  CA  GLY A   1       1.000   2.000   3.000  1.00  0.00           C\n"
+        "MODEL        2\n"
+        "ATOM      1  CA  GLY A   1       9.000   9.000   9.000  1.00  0.00           C\n";
+    CHECK_OK(ax_pdb_parse(two_models, sizeof two_models - 1, "m.pdb", &s));
+    if (s != NULL) {
+        CHECK_INT_EQ(s->chains[0].num_atoms, 1);
+        CHECK(near(s->chains[0].atoms[0].x, 1.0));
+    }
+    ax_structure_destroy(s);
+}
+
+static void expect_error(const char *text, size_t len, const char *message) {
+    ax_structure *s = (ax_structure *)&s;
+    CHECK_STATUS(ax_pdb_parse(text, len, "bad.pdb", &s), AX_ERR_FORMAT);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(ax_last_error(), message);
+    if (s != NULL && s != (ax_structure *)&s) ax_structure_destroy(s);
+}
+
+#define EXPECT_ERROR(literal, message) expect_error(literal, sizeof literal - 1, message)
+
+static void test_errors(void) {
+    EXPECT_ERROR("HEADER    NOTHING\nEND\n", "bad.pdb:2: no ATOM or HETATM records");
+    EXPECT_ERROR("", "bad.pdb:1: no ATOM or HETATM records");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000\n", "bad.pdb:1:47: ATOM record ends at column 46");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.0x0   3.000\n", "bad.pdb:1:39: y '2.0x0' is not a number");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000          \n", "bad.pdb:1:31: blank coordinate");
+    EXPECT_ERROR("ATOM      1  CA  GLY AA000       1.000   2.000   3.000\n",
+                 "bad.pdb:1:23: residue number 'A000' is not an integer");
+    EXPECT_ERROR("ATOM      1      GLY A   1       1.000   2.000   3.000\n", "bad.pdb:1:13: atom name is blank");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000   3.000  x.00\n",
+                 "bad.pdb:1:55: occupancy 'x.00' is not a number");
+    EXPECT_ERROR("HEADER\nATOM   \0  1  CA  GLY A   1       1.000   2.000   3.000\n", "bad.pdb:2:8: NUL byte");
+    ax_structure *s = NULL;
+    CHECK_STATUS(ax_pdb_read(DATA "/query.a3m", &s), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "query.a3m:118: no ATOM or HETATM records");
+    CHECK_STATUS(ax_pdb_read(DATA "/nothing.pdb", &s), AX_ERR_IO);
+    CHECK_STATUS(ax_pdb_parse(NULL, 2, NULL, &s), AX_ERR_INVALID_ARGUMENT);
+}
+
+int main(void) {
+    RUN(test_1tii);
+    RUN(test_conventions);
+    RUN(test_errors);
+    return th_finish();
+}

@@ -1,0 +1,218 @@
+/*
+ * test_io_util.c — the parsers' building blocks: locale-free numbers, the line reader (plain,
+ * gzip, truncated and corrupt gzip, CRLF, NUL bytes) and the string map.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <locale.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "io/line_reader.h"
+#include "io/parse_number.h"
+#include "io/strmap.h"
+
+#define DATA AXIAL_TEST_DATA
+
+static int parses(const char *text, double *out) { return ax_parse_double(text, strlen(text), out); }
+
+static void test_numbers(void) {
+    double v = -1.0;
+    CHECK(parses("16.979", &v) && v == 16.979);
+    CHECK(parses("-9.336", &v) && v == -9.336);
+    CHECK(parses("+0.5", &v) && v == 0.5);
+    CHECK(parses("1.8", &v) && v == 1.8);
+    CHECK(parses("100", &v) && v == 100.0);
+    CHECK(parses(".25", &v) && v == 0.25);
+    CHECK(parses("7.", &v) && v == 7.0);
+    CHECK(parses("1e3", &v) && v == 1000.0);
+    CHECK(parses("2.5E-2", &v) && v == 0.025);
+    CHECK(parses("0.000123", &v) && v == 0.000123);
+    CHECK(parses("1.234(5)", &v) && v == 1.234); /* CIF standard uncertainty */
+    CHECK(parses("123456789012345678901234", &v) && fabs(v - 1.2345678901234568e23) < 1e8);
+    CHECK(parses("1e-500", &v) && v == 0.0);
+    CHECK(!parses("1e500", &v));
+    CHECK(!parses("", &v));
+    CHECK(!parses("-", &v));
+    CHECK(!parses(".", &v));
+    CHECK(!parses("?", &v));
+    CHECK(!parses("1.2.3", &v));
+    CHECK(!parses(" 1", &v));
+    CHECK(!parses("1e", &v));
+    CHECK(!parses("1(2", &v));
+    CHECK(!parses("1()", &v));
+    CHECK(!parses("nan", &v));
+    CHECK(!parses("inf", &v));
+    CHECK(!parses("1,5", &v));
+    /* The C locale's decimal point must not matter (skipped when no such locale is installed). */
+    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL) {
+        CHECK(parses("2.25", &v) && v == 2.25);
+        setlocale(LC_NUMERIC, "C");
+    }
+    int32_t i = 0;
+    CHECK(ax_parse_int32("137", 3, &i) && i == 137);
+    CHECK(ax_parse_int32("-5", 2, &i) && i == -5);
+    CHECK(ax_parse_int32("2147483647", 10, &i) && i == INT32_MAX);
+    CHECK(ax_parse_int32("-2147483648", 11, &i) && i == INT32_MIN);
+    CHECK(!ax_parse_int32("2147483648", 10, &i));
+    CHECK(!ax_parse_int32("99999999999999999999", 20, &i));
+    CHECK(!ax_parse_int32("12a", 3, &i));
+    CHECK(!ax_parse_int32("", 0, &i));
+    CHECK(!ax_parse_int32("+", 1, &i));
+    const char *text = "  ab c \t";
+    CHECK_INT_EQ(ax_trim(&text, strlen(text)), 4);
+    CHECK(strncmp(text, "ab c", 4) == 0);
+}
+
+/* Reads all lines of a reader into one '|'-joined string. */
+static ax_status join_lines(ax_line_reader *r, char *out, size_t cap) {
+    out[0] = '\0';
+    for (;;) {
+        int has = 0;
+        const ax_status st = ax_line_reader_next(r, &has);
+        if (st != AX_OK || !has) return st;
+        strncat(out, r->line, cap - strlen(out) - 2);
+        strcat(out, "|");
+    }
+}
+
+static void test_line_reader_memory(void) {
+    ax_line_reader r;
+    char joined[256];
+    static const char text[] = "a\r\nbb\n\nccc";
+    ax_line_reader_open_memory(&r, text, sizeof text - 1, "m");
+    CHECK_OK(join_lines(&r, joined, sizeof joined));
+    CHECK_STR_EQ(joined, "a|bb||ccc|");
+    CHECK_INT_EQ(r.line_no, 4);
+    ax_line_reader_close(&r);
+
+    ax_line_reader_open_memory(&r, "x\n", 2, NULL);
+    CHECK_OK(join_lines(&r, joined, sizeof joined));
+    CHECK_STR_EQ(joined, "x|");
+    CHECK_STR_EQ(r.source, "<memory>");
+    ax_line_reader_close(&r);
+
+    static const char nul[] = "ok\nab\0c\n";
+    ax_line_reader_open_memory(&r, nul, sizeof nul - 1, "nul.txt");
+    CHECK_STATUS(join_lines(&r, joined, sizeof joined), AX_ERR_FORMAT);
+    CHECK_STR_EQ(ax_last_error(), "nul.txt:2:3: NUL byte: this is not a text file");
+    ax_line_reader_close(&r);
+
+    CHECK_INT_EQ(ax_io_fail(AX_ERR_FORMAT, "f", 7, 0, "why %d", 1), AX_ERR_FORMAT);
+    CHECK_STR_EQ(ax_last_error(), "f:7: why 1");
+}
+
+/* Writes `len` bytes of gzip-compressed `text` to a new temporary file; returns its path in buf. */
+static size_t write_gzip(const char *text, size_t len, char *path) {
+    strcpy(path, "/tmp/axial_gz_XXXXXX");
+    const int fd = mkstemp(path);
+    if (fd < 0) return 0;
+    gzFile gz = gzdopen(fd, "wb");
+    if (gz == NULL) return 0;
+    gzwrite(gz, text, (unsigned)len);
+    gzclose(gz);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return 0;
+    fseek(f, 0, SEEK_END);
+    const long size = ftell(f);
+    fclose(f);
+    return size > 0 ? (size_t)size : 0;
+}
+
+static void test_line_reader_files(void) {
+    ax_line_reader r;
+    /* 1cbs.cif.gz decompresses transparently: first line "data_1CBS" (zcat 1cbs.cif.gz | head -1). */
+    CHECK_OK(ax_line_reader_open_path(&r, DATA "/1cbs.cif.gz"));
+    int has = 0;
+    CHECK_OK(ax_line_reader_next(&r, &has));
+    CHECK_INT_EQ(has, 1);
+    CHECK_STR_EQ(r.line, "data_1CBS");
+    int64_t lines = 1;
+    while (ax_line_reader_next(&r, &has) == AX_OK && has) lines++;
+    CHECK_INT_EQ(lines, 2324); /* zcat 1cbs.cif.gz | wc -l */
+    ax_line_reader_close(&r);
+
+    /* A line longer than the 64 KiB read chunk, from gzip. */
+    static char big[200001];
+    memset(big, 'A', 200000);
+    big[150000] = '\n';
+    char path[64];
+    const size_t packed = write_gzip(big, 200000, path);
+    CHECK(packed > 0);
+    CHECK_OK(ax_line_reader_open_path(&r, path));
+    CHECK_OK(ax_line_reader_next(&r, &has));
+    CHECK_INT_EQ(r.line_len, 150000);
+    CHECK_OK(ax_line_reader_next(&r, &has));
+    CHECK_INT_EQ(has, 1);
+    CHECK_INT_EQ(r.line_len, 49999);
+    CHECK_OK(ax_line_reader_next(&r, &has));
+    CHECK_INT_EQ(has, 0);
+    ax_line_reader_close(&r);
+
+    /* Truncated gzip: the data read so far, then AX_ERR_FORMAT naming the file. */
+    CHECK(truncate(path, (off_t)(packed / 2)) == 0);
+    CHECK_OK(ax_line_reader_open_path(&r, path));
+    ax_status st = AX_OK;
+    do st = ax_line_reader_next(&r, &has);
+    while (st == AX_OK && has);
+    CHECK_STATUS(st, AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK_CONTAINS(ax_last_error(), "gzip");
+    ax_line_reader_close(&r);
+
+    /* Corrupt gzip: a valid header followed by garbage. */
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        static const unsigned char bad[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0x00, 0x12};
+        fwrite(bad, 1, sizeof bad, f);
+        fclose(f);
+    }
+    CHECK_OK(ax_line_reader_open_path(&r, path));
+    st = ax_line_reader_next(&r, &has);
+    CHECK_STATUS(st, AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "corrupt gzip");
+    ax_line_reader_close(&r);
+    remove(path);
+
+    CHECK_STATUS(ax_line_reader_open_path(&r, "/nonexistent/dir/file"), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), "/nonexistent/dir/file: cannot open: ");
+    ax_line_reader_close(&r); /* harmless after a failed open */
+}
+
+static void test_strmap(void) {
+    ax_strmap m;
+    memset(&m, 0, sizeof m);
+    int64_t v = -1;
+    CHECK(!ax_strmap_find(&m, "a", 1, &v));
+    char key[16];
+    int failed_adds = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        failed_adds += ax_strmap_add(&m, key, strlen(key), i * 3) != AX_OK;
+    }
+    CHECK_INT_EQ(failed_adds, 0);
+    CHECK_OK(ax_strmap_add(&m, "", 0, 77));
+    int wrong = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        wrong += !ax_strmap_find(&m, key, strlen(key), &v) || v != i * 3;
+    }
+    CHECK_INT_EQ(wrong, 0);
+    CHECK(ax_strmap_find(&m, "", 0, &v) && v == 77);
+    CHECK(!ax_strmap_find(&m, "k1000", 5, &v));
+    CHECK(!ax_strmap_find(&m, "k1", 1, &v)); /* "k", a prefix of stored keys */
+    CHECK_INT_EQ(m.count, 1001);
+    ax_strmap_free(&m);
+    CHECK_INT_EQ(m.count, 0);
+}
+
+int main(void) {
+    RUN(test_numbers);
+    RUN(test_line_reader_memory);
+    RUN(test_line_reader_files);
+    RUN(test_strmap);
+    return th_finish();
+}
