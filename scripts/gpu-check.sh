@@ -79,16 +79,26 @@ EXTRA_ARGS=()
 if [[ -n "${AXIAL_GPU_CMAKE_ARGS:-}" ]]; then
     read -r -a EXTRA_ARGS <<<"$AXIAL_GPU_CMAKE_ARGS"
 fi
-# The GPU check needs neither the CLI nor HDF5 / PNG; leaving them out makes the build shorter and
-# lets it configure on a bare GPU machine.
 CONFIGURE=(cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAXIAL_CUDA=ON
-    "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" -DAXIAL_BUILD_TESTS=ON -DAXIAL_BUILD_TOOLS=OFF -DAXIAL_HDF5=OFF
-    -DAXIAL_PNG=OFF)
+    "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" -DAXIAL_BUILD_TESTS=ON)
 [[ -d "$ROOT/bench" ]] || CONFIGURE+=(-DAXIAL_BUILD_BENCH=OFF)
 CONFIGURE+=("${EXTRA_ARGS[@]}")
+# A bare GPU machine may lack the HDF5 / PNG development files: if the full configure fails, try
+# again without them and without the CLI (the GPU check needs none of them).
+FALLBACK=(-DAXIAL_HDF5=OFF -DAXIAL_PNG=OFF -DAXIAL_BUILD_TOOLS=OFF)
 
 BUILT=0
+CONFIGURED=0
 if run_step "configure (CUDA archs $ARCHS)" configure.log 120 "${CONFIGURE[@]}"; then
+    CONFIGURED=1
+else
+    rm -f "$BUILD_DIR/CMakeCache.txt"
+    if run_step "configure without HDF5/PNG/CLI" configure-fallback.log 120 "${CONFIGURE[@]}" "${FALLBACK[@]}"; then
+        CONFIGURED=1
+        STEP_STATUS[${#STEP_STATUS[@]} - 2]="FELL BACK (see log)"
+    fi
+fi
+if ((CONFIGURED)); then
     if run_step "build" build.log 300 cmake --build "$BUILD_DIR" -j16; then
         BUILT=1
     fi

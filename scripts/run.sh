@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds Axial, prints what it found, and runs Evoformer
-# attention (MSA row attention with pair bias, forward and backward) on an AlphaFold-sized problem,
-# on the GPU when one is present and on the CPU otherwise.
+# The main job: installs what is missing, builds Axial, prints what it found, then `axial demo`:
+# the shipped real samples (query.a3m, 1cbs.cif.gz) -> HDF5 feature store -> training batch -> MSA
+# row attention with pair bias, forward and backward (GPU when present, else CPU), timed next to a
+# naive implementation -> PNG figures under build/demo. Extra arguments go to `axial demo`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -10,4 +11,4 @@ axial=$root/build/tools/axial
 echo
 "$axial" info
 echo
-"$axial" attention --device auto "$@"
+"$axial" demo --out "$root/build/demo" "$@"

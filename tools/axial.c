@@ -66,6 +66,8 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"info", cmd_info, "build options, CPU features and kernels in use, threads, GPUs"},
     {"attention", axial_cmd_attention, "run Evoformer attention forward+backward on random data and time it"},
+    {"demo", axial_cmd_demo, "the main job: samples -> feature store -> batch -> attention -> figures"},
+    {"features", axial_cmd_features, "build, show and plot an HDF5 feature store"},
     {"version", cmd_version, "print the version"},
 };
 

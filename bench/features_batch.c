@@ -1,0 +1,136 @@
+/*
+ * features_batch.c — benchmark of ax_feature_batch_create: one training batch (crop 256,
+ * 128 cluster centres, 1,024 extra rows, AF2's defaults) from a synthetic 10,000-row MSA, on one
+ * thread. Prints the median and minimum of several runs for the vector (AVX2 when present) and the
+ * portable assignment kernel, measured in the same run. Never asserts timings.
+ *
+ * Usage: bench_features_batch [rows [length [runs]]]   (defaults 10000 512 15)
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "axial/features.h"
+
+static double clock_seconds(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static uint64_t lcg(uint64_t *state) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 33;
+}
+
+/* An MSA that looks like a real one to the batch builder: rows are mutated copies of the query
+ * (identity falling with the row index), with gap runs at the ends and inside, and sparse
+ * deletions, so clusters are unbalanced and gaps are skipped as in practice. */
+static ax_chain_features *synthetic_features(int64_t rows, int64_t length) {
+    ax_chain_features *f = NULL;
+    if (ax_chain_features_alloc(length, rows, 0, &f) != AX_OK) return NULL;
+    uint64_t state = 12345;
+    for (int64_t i = 0; i < length; i++) {
+        f->aatype[i] = (int32_t)(lcg(&state) % 20);
+        f->msa[i] = f->aatype[i];
+    }
+    for (int64_t r = 1; r < rows; r++) {
+        const int64_t mutate_per_mille = 200 + (600 * r) / rows;
+        const int64_t start = (int64_t)(lcg(&state) % (uint64_t)(length / 4 + 1));
+        const int64_t end = length - (int64_t)(lcg(&state) % (uint64_t)(length / 4 + 1));
+        int32_t *row = f->msa + r * length;
+        int32_t *del = f->deletion_matrix + r * length;
+        for (int64_t i = 0; i < length; i++) {
+            if (i < start || i >= end || lcg(&state) % 100 < 5) {
+                row[i] = AX_MSA_GAP;
+                continue;
+            }
+            row[i] = (int64_t)(lcg(&state) % 1000) < mutate_per_mille ? (int32_t)(lcg(&state) % 20) : f->msa[i];
+            if (lcg(&state) % 100 < 3) del[i] = (int32_t)(1 + lcg(&state) % 20);
+        }
+    }
+    return f;
+}
+
+static double median_of(double *values, int n) {
+    qsort(values, (size_t)n, sizeof *values, compare_double);
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/* Median and minimum milliseconds of `runs` batches (after two warm-up batches), as wall-clock time
+ * and as this thread's CPU time (which a loaded machine disturbs less). */
+static int time_batches(const ax_chain_features *f, int runs, double wall_ms[2], double cpu_ms[2]) {
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT; /* crop 256, 128 centres, 1024 extra */
+    double *times = malloc((size_t)runs * 2 * sizeof *times);
+    if (times == NULL) return -1;
+    double *cpu = times + runs;
+    for (int r = -2; r < runs; r++) {
+        cfg.seed = (uint64_t)(r + 100);
+        ax_feature_batch *b = NULL;
+        const double c0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID), t0 = clock_seconds(CLOCK_MONOTONIC);
+        const ax_status st = ax_feature_batch_create(f, &cfg, &b);
+        const double t1 = clock_seconds(CLOCK_MONOTONIC), c1 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+        if (st != AX_OK) {
+            fprintf(stderr, "ax_feature_batch_create: %s: %s\n", ax_status_string(st), ax_last_error());
+            free(times);
+            return -1;
+        }
+        ax_feature_batch_destroy(b);
+        if (r >= 0) {
+            times[r] = 1e3 * (t1 - t0);
+            cpu[r] = 1e3 * (c1 - c0);
+        }
+    }
+    wall_ms[0] = median_of(times, runs);
+    wall_ms[1] = times[0];
+    cpu_ms[0] = median_of(cpu, runs);
+    cpu_ms[1] = cpu[0];
+    free(times);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const int64_t rows = argc > 1 ? atoll(argv[1]) : 10000;
+    const int64_t length = argc > 2 ? atoll(argv[2]) : 512;
+    const int runs = argc > 3 ? atoi(argv[3]) : 15;
+    if (rows < 1 || length < 1 || runs < 1) {
+        fprintf(stderr, "usage: %s [rows [length [runs]]]\n", argv[0]);
+        return 2;
+    }
+    ax_chain_features *f = synthetic_features(rows, length);
+    if (f == NULL) {
+        fprintf(stderr, "cannot allocate the synthetic features\n");
+        return 1;
+    }
+    printf("ax_feature_batch_create: MSA %lld rows x %lld columns -> crop 256, 128 centres, 1024 extra rows\n",
+           (long long)rows, (long long)length);
+    printf("one thread, %d runs after 2 warm-ups, a different seed per run; target <= 20 ms\n\n", runs);
+    printf("%-22s %14s %14s %14s %14s\n", "assignment kernel", "wall median ms", "wall min ms", "cpu median ms",
+           "cpu min ms");
+    const ax_cpu_path paths[2] = {AX_CPU_PATH_AUTO, AX_CPU_PATH_PORTABLE};
+    int failed = 0;
+    for (int p = 0; p < 2; p++) {
+        if (ax_cpu_path_set(paths[p]) != AX_OK) continue;
+        double wall[2], cpu[2];
+        if (time_batches(f, runs, wall, cpu) != 0) {
+            failed = 1;
+            break;
+        }
+        char label[64];
+        snprintf(label, sizeof label, "%s%s", ax_cpu_path_name(ax_cpu_path_active()),
+                 paths[p] == AX_CPU_PATH_AUTO ? " (auto)" : "");
+        printf("%-22s %14.2f %14.2f %14.2f %14.2f\n", label, wall[0], wall[1], cpu[0], cpu[1]);
+    }
+    ax_cpu_path_set(AX_CPU_PATH_AUTO);
+    ax_chain_features_destroy(f);
+    return failed;
+}

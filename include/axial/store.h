@@ -1,0 +1,87 @@
+/*
+ * store.h — the HDF5 feature store: many chains' AlphaFold-style features in one file that h5py and
+ * every HDF5 tool can read. Layout and conventions: docs/feature-store.md.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * Writing is atomic. ax_store_begin creates a temporary file beside the target; ax_store_commit
+ * fsyncs it, renames it over the target and fsyncs the directory. Until then the target (if any) is
+ * untouched; on any error, or ax_store_abort, the temporary is removed. A process killed midway
+ * (kill -9) leaves the previous store intact; only its temporary "<path>.tmp.<pid>.<n>" may remain.
+ * Appending copies the existing chains into the new file first, so existing chains are never
+ * modified in place.
+ *
+ * Thread safety: HDF5 as packaged by Debian is not thread-safe; use the store from one thread at a
+ * time (any thread). Errors are captured from HDF5's error stack into ax_last_error(); HDF5 never
+ * prints.
+ *
+ * Availability: when Axial is built with AXIAL_HDF5=OFF every function returns AX_ERR_UNSUPPORTED.
+ */
+#ifndef AXIAL_STORE_H
+#define AXIAL_STORE_H
+
+#include "axial/features.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The schema version written into every store (root attribute axial_schema_version). Readers accept
+ * exactly this version. */
+#define AX_STORE_SCHEMA_VERSION 1
+
+typedef struct ax_store_writer ax_store_writer;
+
+/* Starts writing the store at `path`. append = 0 replaces any existing store at commit; append = 1
+ * keeps its chains (the existing file must be a valid store). Errors: AX_ERR_INVALID_ARGUMENT (NULL),
+ * AX_ERR_IO (the directory is missing or not writable), AX_ERR_FORMAT (append to a file that is not
+ * a valid store), AX_ERR_OUT_OF_MEMORY. */
+AX_API ax_status ax_store_begin(const char *path, int append, ax_store_writer **out);
+
+/* Adds one chain as group /chains/<name>. name: 1-255 characters from [A-Za-z0-9_-:+], unique in
+ * the store. sources: free text recorded as provenance (e.g. "query.a3m 1cbs.cif.gz:A"), may be
+ * NULL. Errors: AX_ERR_INVALID_ARGUMENT (bad or duplicate name, inconsistent features), AX_ERR_IO. On
+ * error the writer stays usable for other chains; nothing reaches the target until commit. */
+AX_API ax_status ax_store_add_chain(ax_store_writer *writer, const char *name, const ax_chain_features *features,
+                                    const char *sources);
+
+/* Makes the new store appear at `path` atomically and frees the writer (also on failure, in which
+ * case the target is untouched and the temporary removed). */
+AX_API ax_status ax_store_commit(ax_store_writer *writer);
+
+/* Discards everything written and frees the writer. Accepts NULL. */
+AX_API void ax_store_abort(ax_store_writer *writer);
+
+typedef struct ax_store ax_store;
+
+/* Opens a store read-only and validates its schema version. Errors: AX_ERR_IO (missing/unreadable),
+ * AX_ERR_FORMAT (not HDF5, not an Axial store, other schema version). */
+AX_API ax_status ax_store_open(const char *path, ax_store **out);
+AX_API void ax_store_close(ax_store *store);
+
+/* Chain names in sorted order; the pointers live as long as the store. */
+AX_API int64_t ax_store_num_chains(const ax_store *store);
+AX_API const char *ax_store_chain_name(const ax_store *store, int64_t index);
+
+/* What `axial features show` prints, without reading the big arrays. */
+typedef struct ax_store_chain_info {
+    int64_t seq_length;
+    int64_t num_alignments;
+    int has_structure;
+    double resolution;
+    char sources[512]; /* provenance, truncated to fit */
+} ax_store_chain_info;
+
+/* Errors: AX_ERR_INVALID_ARGUMENT (no such chain), AX_ERR_FORMAT (malformed group). */
+AX_API ax_status ax_store_chain_info_get(ax_store *store, const char *name, ax_store_chain_info *info);
+
+/* Reads a chain back into newly allocated features, after checking every dataset's presence, dtype
+ * and shape against the schema and the values' ranges (tokens, offsets). Errors: AX_ERR_INVALID_ARGUMENT
+ * (no such chain), AX_ERR_FORMAT naming the dataset and what is wrong, AX_ERR_OUT_OF_MEMORY. */
+AX_API ax_status ax_store_read_chain(ax_store *store, const char *name, ax_chain_features **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_STORE_H */

@@ -1,0 +1,492 @@
+/*
+ * batch.c — training batches from chain features: crop, MSA cluster sampling, BERT-style masking,
+ * cluster profiles, msa_feat and target_feat (AlphaFold2 supplement 1.2.5-1.2.9). The steps and
+ * formulas are documented in include/axial/features.h and docs/features.md.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/features.h"
+#include "core/internal.h"
+#include "io/features_batch.h"
+#include "io/features_util.h"
+#include "io/grow.h"
+
+/* Alignment of every tensor inside the batch's block (a cache line, and enough for AVX-512). */
+#define BATCH_ALIGN 64
+/* Deletion counts below this get their 2/pi*atan(d/3) from a table built once per batch. */
+#define DELETION_TABLE_SIZE 256
+/* 2/pi, written out: strict C11 headers do not define M_PI. */
+#define TWO_OVER_PI 0.636619772367581343075535053490057448
+
+/* Every tensor of the batch, in the order they are laid out in its one block of memory. */
+typedef struct tensor_plan {
+    ax_tensor *tensor;
+    ax_dtype dtype;
+    int32_t ndim;
+    int64_t shape[3];
+} tensor_plan;
+
+/* A nonzero deletion count of a remaining row (most are zero, so they are kept sparse). */
+typedef struct sparse_deletion {
+    int32_t col;
+    int32_t value;
+} sparse_deletion;
+
+/* Scratch that lives only while a batch is built. */
+typedef struct batch_work {
+    int64_t *order;                  /* (N) sampled order of source rows: query, C-1 centres, remaining */
+    uint8_t *centres_t;              /* (L, centres_stride) masked centre tokens, column-major */
+    uint8_t *remaining_tokens;       /* (R, L) cropped tokens of the remaining rows, in sampled order */
+    sparse_deletion *deletions;      /* nonzero deletions of the remaining rows, row after row */
+    int64_t deletions_capacity;
+    int64_t *deletion_start;         /* (R + 1): row r's are deletions[deletion_start[r], [r + 1]) */
+    uint32_t *totals;                /* (centres_stride) agreement per centre */
+    int64_t *cluster_start;          /* (C + 1) remaining rows grouped by centre: counting-sort offsets */
+    int64_t *cluster_rows;           /* (R) remaining-row indices, grouped by centre */
+    int32_t *counts;                 /* (L, 23) token counts of the cluster being summarised */
+    int64_t *deletion_sum;           /* (L) deletion sums of that cluster */
+} batch_work;
+
+static void work_free(batch_work *w) {
+    free(w->order);
+    free(w->centres_t);
+    free(w->remaining_tokens);
+    free(w->deletions);
+    free(w->deletion_start);
+    free(w->totals);
+    free(w->cluster_start);
+    free(w->cluster_rows);
+    free(w->counts);
+    free(w->deletion_sum);
+}
+
+/* The public struct plus the one block every tensor points into; callers only see `batch`. */
+typedef struct batch_owner {
+    ax_feature_batch batch; /* first member: a batch pointer is an owner pointer */
+    void *block;
+} batch_owner;
+
+void ax_feature_batch_destroy(ax_feature_batch *batch) {
+    if (batch == NULL) return;
+    batch_owner *owner = (batch_owner *)batch;
+    free(owner->block);
+    free(owner);
+}
+
+static ax_status check_config(const ax_feature_batch_config *cfg) {
+    if (cfg->struct_size != sizeof(ax_feature_batch_config))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "cfg->struct_size: %zu is not a known ax_feature_batch_config size (use "
+                            "AX_FEATURE_BATCH_CONFIG_INIT)",
+                            cfg->struct_size);
+    if (cfg->max_msa_clusters < 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_msa_clusters: %lld, expected >= 1",
+                            (long long)cfg->max_msa_clusters);
+    if (cfg->max_extra_msa < 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_extra_msa: %lld, expected >= 0",
+                            (long long)cfg->max_extra_msa);
+    const struct {
+        const char *name;
+        float value;
+    } probs[4] = {{"masked_msa_fraction", cfg->masked_msa_fraction},
+                  {"masked_msa_uniform_prob", cfg->masked_msa_uniform_prob},
+                  {"masked_msa_profile_prob", cfg->masked_msa_profile_prob},
+                  {"masked_msa_same_prob", cfg->masked_msa_same_prob}};
+    for (int i = 0; i < 4; i++)
+        if (!(probs[i].value >= 0.0f && probs[i].value <= 1.0f)) /* also rejects NaN */
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->%s: %g is outside [0, 1]", probs[i].name,
+                                (double)probs[i].value);
+    const double replace_sum =
+        (double)cfg->masked_msa_uniform_prob + cfg->masked_msa_profile_prob + cfg->masked_msa_same_prob;
+    if (replace_sum > 1.0 + 1e-6)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "cfg: masked_msa_uniform_prob + profile_prob + same_prob = %g exceeds 1", replace_sum);
+    return AX_OK;
+}
+
+static ax_status check_features(const ax_chain_features *f) {
+    if (f->seq_length < 1 || f->seq_length > INT32_MAX)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->seq_length: %lld is outside [1, 2^31)",
+                            (long long)f->seq_length);
+    /* Row indices are drawn with 32 random bits and cluster ids are int32. */
+    if (f->num_alignments < 1 || f->num_alignments > INT32_MAX)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->num_alignments: %lld is outside [1, 2^31)",
+                            (long long)f->num_alignments);
+    if (f->aatype == NULL || f->residue_index == NULL || f->msa == NULL || f->deletion_matrix == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "features: aatype, residue_index, msa and deletion_matrix must not be NULL");
+    if ((f->all_atom_positions == NULL) != (f->all_atom_mask == NULL))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "features: all_atom_positions and all_atom_mask must both be set or both NULL");
+    int64_t count = 0;
+    if (!ax_feat_mul(f->num_alignments, f->seq_length, sizeof(int32_t), &count))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa size overflows");
+    return AX_OK;
+}
+
+/* Lays out the tensors in one aligned block; returns NULL (with the error set) when out of memory or
+ * when the sizes overflow. */
+static void *allocate_tensors(tensor_plan *plan, int count, ax_status *st) {
+    size_t total = 0;
+    size_t offsets[32];
+    for (int i = 0; i < count; i++) {
+        int64_t numel = 1;
+        for (int32_t d = 0; d < plan[i].ndim; d++)
+            if (!ax_feat_mul(numel, plan[i].shape[d], ax_dtype_size(plan[i].dtype), &numel)) {
+                *st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: tensor size overflows");
+                return NULL;
+            }
+        /* ndim 0 marks an absent tensor (no structure): no memory, data NULL. */
+        const size_t bytes = plan[i].ndim == 0 ? 0 : (size_t)numel * ax_dtype_size(plan[i].dtype);
+        offsets[i] = total;
+        const size_t padded = (bytes + BATCH_ALIGN - 1) / BATCH_ALIGN * BATCH_ALIGN;
+        if (padded < bytes || total > SIZE_MAX - padded) {
+            *st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: total size overflows");
+            return NULL;
+        }
+        total += padded;
+    }
+    char *block = aligned_alloc(BATCH_ALIGN, total > 0 ? total : BATCH_ALIGN);
+    if (block == NULL) {
+        *st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory (%zu bytes)", total);
+        return NULL;
+    }
+    for (int i = 0; i < count; i++) {
+        int64_t numel = 1;
+        for (int32_t d = 0; d < plan[i].ndim; d++) numel *= plan[i].shape[d];
+        /* Shapes were checked above, so describing them cannot fail. */
+        const int present = plan[i].ndim > 0 && numel > 0;
+        ax_tensor_contiguous(plan[i].tensor, present ? block + offsets[i] : NULL, plan[i].dtype, plan[i].ndim,
+                             plan[i].shape);
+    }
+    *st = AX_OK;
+    return block;
+}
+
+static float deletion_value(int64_t d, const float *table) {
+    if (d < DELETION_TABLE_SIZE) return table[d];
+    return (float)(TWO_OVER_PI * atan((double)d / 3.0));
+}
+
+static ax_status bad_token(const ax_chain_features *f, int64_t row, int64_t col) {
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->msa: row %lld column %lld holds %d, expected a token in [0, 21]",
+                        (long long)row, (long long)col, (int)f->msa[row * f->seq_length + col]);
+}
+
+static ax_status bad_deletion(const ax_chain_features *f, int64_t row, int64_t col) {
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->deletion_matrix: row %lld column %lld is negative (%d)",
+                        (long long)row, (long long)col, (int)f->deletion_matrix[row * f->seq_length + col]);
+}
+
+/* Finds the first invalid entry of a row's crop once a vectorised check has seen one. */
+static ax_status report_bad_row(const ax_chain_features *f, int64_t row, int64_t crop_start, int64_t length) {
+    for (int64_t i = crop_start; i < crop_start + length; i++) {
+        if ((uint32_t)f->msa[row * f->seq_length + i] > AX_MSA_GAP) return bad_token(f, row, i);
+        if (f->deletion_matrix[row * f->seq_length + i] < 0) return bad_deletion(f, row, i);
+    }
+    return ax_set_error(AX_ERR_INTERNAL, "batch: row %lld reported invalid but is not", (long long)row);
+}
+
+/* Step 3: BERT-style masking of the centres; writes msa, true_msa, bert_mask, the centres'
+ * deletions, and the transposed centre tokens the assignment compares against. */
+static ax_status mask_centres(const ax_chain_features *f, const ax_feature_batch_config *cfg, const batch_work *w,
+                              int64_t crop_start, int64_t length, int64_t num_centres, int64_t centres_stride,
+                              ax_rng *rng, ax_feature_batch *b) {
+    int32_t *msa = b->msa.data, *true_msa = b->true_msa.data, *deletions = b->deletion_matrix.data;
+    float *bert_mask = b->bert_mask.data;
+    const int64_t full_length = f->seq_length, num_rows = f->num_alignments;
+    /* Cumulative thresholds in float, compared against 24-bit uniforms: exact and portable. */
+    const float to_uniform = cfg->masked_msa_uniform_prob;
+    const float to_profile = to_uniform + cfg->masked_msa_profile_prob;
+    const float to_same = to_profile + cfg->masked_msa_same_prob;
+    for (int64_t c = 0; c < num_centres; c++) {
+        const int64_t source = w->order[c];
+        const int32_t *row = f->msa + source * full_length + crop_start;
+        const int32_t *row_deletions = f->deletion_matrix + source * full_length + crop_start;
+        for (int64_t i = 0; i < length; i++) {
+            const int32_t original = row[i];
+            if ((uint32_t)original > AX_MSA_GAP) return bad_token(f, source, crop_start + i);
+            if (row_deletions[i] < 0) return bad_deletion(f, source, crop_start + i);
+            int32_t token = original;
+            float selected = 0.0f;
+            if (ax_rng_uniform(rng) < cfg->masked_msa_fraction) {
+                selected = 1.0f;
+                const float category = ax_rng_uniform(rng);
+                if (category < to_uniform) {
+                    token = (int32_t)ax_rng_below(rng, AX_NUM_RESTYPES);
+                } else if (category < to_profile) {
+                    /* A draw from the column's profile over all N rows is the token of a uniformly
+                     * chosen row: no profile needs to be built. */
+                    const int64_t other = (int64_t)ax_rng_below(rng, (uint64_t)num_rows);
+                    token = f->msa[other * full_length + crop_start + i];
+                    if ((uint32_t)token > AX_MSA_GAP) return bad_token(f, other, crop_start + i);
+                } else if (category >= to_same) {
+                    token = AX_MSA_MASK_TOKEN;
+                }
+            }
+            true_msa[c * length + i] = original;
+            msa[c * length + i] = token;
+            bert_mask[c * length + i] = selected;
+            deletions[c * length + i] = row_deletions[i];
+            /* Gaps and the mask token never agree with anything (AF2 weighs them 0). */
+            w->centres_t[i * centres_stride + c] = token < AX_MSA_GAP ? (uint8_t)token : AX_BATCH_NO_TOKEN;
+        }
+    }
+    return AX_OK;
+}
+
+/* Step 4: one pass over the remaining rows that validates them, keeps their cropped tokens as bytes
+ * and their nonzero deletions, and assigns each to its nearest centre. */
+static ax_status assign_rows(const ax_chain_features *f, batch_work *w, int64_t crop_start, int64_t length,
+                             int64_t num_centres, int64_t centres_stride, ax_feature_batch *b) {
+    const int64_t num_remaining = b->num_remaining, full_length = f->seq_length;
+    int32_t *assignment = b->cluster_assignment.data;
+    const ax_batch_nearest_fn nearest = ax_batch_nearest_kernel();
+    int64_t used = 0;
+    w->deletion_start[0] = 0;
+    for (int64_t r = 0; r < num_remaining; r++) {
+        const int64_t source = w->order[num_centres + r];
+        const int32_t *tokens = f->msa + source * full_length + crop_start;
+        const int32_t *deletions = f->deletion_matrix + source * full_length + crop_start;
+        if (used > w->deletions_capacity - length)
+            AX_CHECK(ax_grow((void **)&w->deletions, &w->deletions_capacity, used + length, sizeof *w->deletions));
+        uint8_t *bytes = w->remaining_tokens + r * length;
+        /* Written to vectorise: the narrowing copy and the range check. */
+        uint32_t bad = 0;
+        for (int64_t i = 0; i < length; i++) {
+            bad |= (uint32_t)tokens[i] > AX_MSA_GAP;
+            bytes[i] = (uint8_t)tokens[i];
+        }
+        /* Deletions are mostly zero: test 16 at a time and only look closer at a nonzero group. */
+        for (int64_t i0 = 0; i0 < length; i0 += 16) {
+            const int64_t i1 = length - i0 < 16 ? length : i0 + 16;
+            int32_t any = 0;
+            for (int64_t i = i0; i < i1; i++) any |= deletions[i];
+            if (any == 0) continue;
+            for (int64_t i = i0; i < i1; i++) {
+                if (deletions[i] == 0) continue;
+                bad |= deletions[i] < 0;
+                w->deletions[used].col = (int32_t)i;
+                w->deletions[used].value = deletions[i];
+                used++;
+            }
+        }
+        if (bad) return report_bad_row(f, source, crop_start, length);
+        w->deletion_start[r + 1] = used;
+        assignment[r] = nearest(w->centres_t, num_centres, centres_stride, bytes, length, w->totals);
+    }
+    return AX_OK;
+}
+
+/* Steps 5-6, one cluster at a time (its rows grouped by a counting sort) so that the cluster's
+ * (L, 23) counts stay in cache while its rows are added: cluster_profile, cluster_deletion_mean and
+ * msa_feat. */
+static void summarise_clusters(batch_work *w, int64_t length, int64_t num_centres, const float *deletion_table,
+                               ax_feature_batch *b) {
+    const int64_t num_remaining = b->num_remaining;
+    const int32_t *assignment = b->cluster_assignment.data;
+    memset(w->cluster_start, 0, (size_t)(num_centres + 1) * sizeof *w->cluster_start);
+    for (int64_t r = 0; r < num_remaining; r++) w->cluster_start[assignment[r] + 1]++;
+    for (int64_t c = 0; c < num_centres; c++) w->cluster_start[c + 1] += w->cluster_start[c];
+    for (int64_t r = 0; r < num_remaining; r++) w->cluster_rows[w->cluster_start[assignment[r]]++] = r;
+    /* The fill advanced each start to the next cluster's; shift back. */
+    for (int64_t c = num_centres; c > 0; c--) w->cluster_start[c] = w->cluster_start[c - 1];
+    w->cluster_start[0] = 0;
+
+    const int32_t *msa = b->msa.data, *centre_deletions = b->deletion_matrix.data;
+    float *profile = b->cluster_profile.data, *deletion_mean = b->cluster_deletion_mean.data;
+    float *feat = b->msa_feat.data;
+    for (int64_t c = 0; c < num_centres; c++) {
+        memset(w->counts, 0, (size_t)length * AX_MSA_NUM_TOKENS * sizeof *w->counts);
+        /* The centre counts itself (its masked token and its deletions), as in AF2. */
+        for (int64_t i = 0; i < length; i++) {
+            w->counts[i * AX_MSA_NUM_TOKENS + msa[c * length + i]]++;
+            w->deletion_sum[i] = centre_deletions[c * length + i];
+        }
+        for (int64_t k = w->cluster_start[c]; k < w->cluster_start[c + 1]; k++) {
+            const int64_t r = w->cluster_rows[k];
+            const uint8_t *tokens = w->remaining_tokens + r * length;
+            for (int64_t i = 0; i < length; i++) w->counts[i * AX_MSA_NUM_TOKENS + tokens[i]]++;
+            for (int64_t d = w->deletion_start[r]; d < w->deletion_start[r + 1]; d++)
+                w->deletion_sum[w->deletions[d].col] += w->deletions[d].value;
+        }
+        const int64_t size = 1 + w->cluster_start[c + 1] - w->cluster_start[c];
+        const double inv_size = 1.0 / (double)size;
+        for (int64_t i = 0; i < length; i++) {
+            const int64_t e = c * length + i;
+            const int32_t *count = w->counts + i * AX_MSA_NUM_TOKENS;
+            float *p = profile + e * AX_MSA_NUM_TOKENS;
+            float *out = feat + e * AX_MSA_FEAT_DIM;
+            /* msa_feat = one_hot23(msa) | has_deletion | deletion_value | profile | mean value */
+            for (int t = 0; t < AX_MSA_NUM_TOKENS; t++) {
+                p[t] = (float)((double)count[t] * inv_size);
+                out[t] = 0.0f;
+                out[25 + t] = p[t];
+            }
+            out[msa[e]] = 1.0f;
+            const int32_t d = centre_deletions[e];
+            out[23] = d > 0 ? 1.0f : 0.0f;
+            out[24] = deletion_value(d, deletion_table);
+            const double mean = (double)w->deletion_sum[i] * inv_size;
+            deletion_mean[e] = (float)mean;
+            out[48] = mean == 0.0 ? 0.0f : (float)(TWO_OVER_PI * atan(mean / 3.0));
+        }
+    }
+}
+
+static void write_extra(const batch_work *w, int64_t length, const float *deletion_table, ax_feature_batch *b) {
+    int32_t *extra = b->extra_msa.data;
+    float *has_deletion = b->extra_has_deletion.data, *value = b->extra_deletion_value.data;
+    const int64_t count = b->num_extra * length;
+    /* The extra rows are the first E remaining rows, whose bytes are already contiguous. */
+    for (int64_t e = 0; e < count; e++) extra[e] = w->remaining_tokens[e];
+    if (count > 0) {
+        memset(has_deletion, 0, (size_t)count * sizeof *has_deletion);
+        memset(value, 0, (size_t)count * sizeof *value);
+    }
+    for (int64_t r = 0; r < b->num_extra; r++)
+        for (int64_t d = w->deletion_start[r]; d < w->deletion_start[r + 1]; d++) {
+            const int64_t e = r * length + w->deletions[d].col;
+            has_deletion[e] = 1.0f;
+            value[e] = deletion_value(w->deletions[d].value, deletion_table);
+        }
+}
+
+static ax_status write_residue_features(const ax_chain_features *f, int64_t length, int64_t crop_start,
+                                        ax_feature_batch *b) {
+    int32_t *aatype = b->aatype.data, *residue_index = b->residue_index.data;
+    float *target = b->target_feat.data;
+    memset(target, 0, (size_t)length * AX_TARGET_FEAT_DIM * sizeof(float));
+    for (int64_t i = 0; i < length; i++) {
+        const int32_t a = f->aatype[crop_start + i];
+        if (a < 0 || a > AX_RESTYPE_UNKNOWN)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->aatype[%lld]: %d is outside [0, 20]",
+                                (long long)(crop_start + i), (int)a);
+        aatype[i] = a;
+        residue_index[i] = f->residue_index[crop_start + i];
+        /* Channel 0 is AF2's between_segment_residues flag: always 0 within one chain. */
+        target[i * AX_TARGET_FEAT_DIM + 1 + a] = 1.0f;
+    }
+    if (f->all_atom_positions != NULL) {
+        memcpy(b->all_atom_positions.data, f->all_atom_positions + crop_start * AX_ATOM37_COUNT * 3,
+               (size_t)length * AX_ATOM37_COUNT * 3 * sizeof(float));
+        memcpy(b->all_atom_mask.data, f->all_atom_mask + crop_start * AX_ATOM37_COUNT,
+               (size_t)length * AX_ATOM37_COUNT * sizeof(float));
+    }
+    return AX_OK;
+}
+
+ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_feature_batch_config *cfg,
+                                  ax_feature_batch **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
+    const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
+    if (cfg == NULL) cfg = &defaults;
+    AX_CHECK(check_config(cfg));
+    AX_CHECK(check_features(features));
+
+    const int64_t num_rows = features->num_alignments;
+    const int64_t full_length = features->seq_length;
+    const int64_t length = cfg->crop_size > 0 && cfg->crop_size < full_length ? cfg->crop_size : full_length;
+    const int64_t num_centres = cfg->max_msa_clusters < num_rows ? cfg->max_msa_clusters : num_rows;
+    const int64_t num_remaining = num_rows - num_centres;
+    const int64_t num_extra = cfg->max_extra_msa < num_remaining ? cfg->max_extra_msa : num_remaining;
+    const int64_t centres_stride =
+        (num_centres + AX_BATCH_CENTRE_BLOCK - 1) / AX_BATCH_CENTRE_BLOCK * AX_BATCH_CENTRE_BLOCK;
+    const int with_structure = features->all_atom_positions != NULL;
+
+    ax_rng rng;
+    ax_rng_seed(&rng, cfg->seed);
+    const int64_t crop_start = full_length > length ? (int64_t)ax_rng_below(&rng, (uint64_t)(full_length - length + 1)) : 0;
+
+    batch_owner *owner = calloc(1, sizeof *owner);
+    if (owner == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory");
+    ax_feature_batch *b = &owner->batch;
+    b->num_res = length;
+    b->crop_start = crop_start;
+    b->num_clusters = num_centres;
+    b->num_extra = num_extra;
+    b->num_remaining = num_remaining;
+
+    const int64_t L = length, C = num_centres, E = num_extra, R = num_remaining;
+    const int64_t structure_res = with_structure ? L : 0;
+    tensor_plan plan[] = {
+        {&b->aatype, AX_I32, 1, {L, 0, 0}},
+        {&b->residue_index, AX_I32, 1, {L, 0, 0}},
+        {&b->target_feat, AX_F32, 2, {L, AX_TARGET_FEAT_DIM, 0}},
+        {&b->msa, AX_I32, 2, {C, L, 0}},
+        {&b->true_msa, AX_I32, 2, {C, L, 0}},
+        {&b->bert_mask, AX_F32, 2, {C, L, 0}},
+        {&b->deletion_matrix, AX_I32, 2, {C, L, 0}},
+        {&b->cluster_profile, AX_F32, 3, {C, L, AX_MSA_NUM_TOKENS}},
+        {&b->cluster_deletion_mean, AX_F32, 2, {C, L, 0}},
+        {&b->msa_feat, AX_F32, 3, {C, L, AX_MSA_FEAT_DIM}},
+        {&b->extra_msa, AX_I32, 2, {E, L, 0}},
+        {&b->extra_has_deletion, AX_F32, 2, {E, L, 0}},
+        {&b->extra_deletion_value, AX_F32, 2, {E, L, 0}},
+        {&b->msa_row, AX_I64, 1, {C + R, 0, 0}},
+        {&b->cluster_assignment, AX_I32, 1, {R, 0, 0}},
+        {&b->all_atom_positions, AX_F32, with_structure ? 3 : 0, {structure_res, AX_ATOM37_COUNT, 3}},
+        {&b->all_atom_mask, AX_F32, with_structure ? 2 : 0, {structure_res, AX_ATOM37_COUNT, 0}},
+    };
+    ax_status st = AX_OK;
+    void *block = allocate_tensors(plan, (int)(sizeof plan / sizeof plan[0]), &st);
+    if (block == NULL) {
+        free(owner);
+        return st;
+    }
+    owner->block = block;
+
+    batch_work w;
+    memset(&w, 0, sizeof w);
+    w.order = malloc((size_t)num_rows * sizeof *w.order);
+    w.centres_t = malloc((size_t)(L * centres_stride));
+    w.remaining_tokens = malloc((size_t)(R * L) + 1);
+    w.deletion_start = malloc((size_t)(R + 1) * sizeof *w.deletion_start);
+    w.totals = malloc((size_t)centres_stride * sizeof *w.totals);
+    w.cluster_start = malloc((size_t)(C + 1) * sizeof *w.cluster_start);
+    w.cluster_rows = malloc((size_t)(R + 1) * sizeof *w.cluster_rows);
+    w.counts = malloc((size_t)L * AX_MSA_NUM_TOKENS * sizeof *w.counts);
+    w.deletion_sum = malloc((size_t)L * sizeof *w.deletion_sum);
+    if (w.order == NULL || w.centres_t == NULL || w.remaining_tokens == NULL || w.deletion_start == NULL ||
+        w.totals == NULL || w.cluster_start == NULL ||
+        w.cluster_rows == NULL || w.counts == NULL || w.deletion_sum == NULL) {
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory for scratch (%lld rows x %lld columns)",
+                          (long long)num_rows, (long long)L);
+        goto fail;
+    }
+    AX_CHECK_GOTO(write_residue_features(features, L, crop_start, b), st, fail);
+
+    /* Step 2: the query first, the other rows in a uniformly random order (Fisher-Yates). */
+    for (int64_t r = 0; r < num_rows; r++) w.order[r] = r;
+    for (int64_t r = num_rows - 1; r > 1; r--) {
+        const int64_t j = 1 + (int64_t)ax_rng_below(&rng, (uint64_t)r);
+        const int64_t tmp = w.order[r];
+        w.order[r] = w.order[j];
+        w.order[j] = tmp;
+    }
+    memcpy(b->msa_row.data, w.order, (size_t)num_rows * sizeof *w.order);
+    memset(w.centres_t, AX_BATCH_NO_TOKEN, (size_t)(L * centres_stride));
+
+    AX_CHECK_GOTO(mask_centres(features, cfg, &w, crop_start, L, C, centres_stride, &rng, b), st, fail);
+    AX_CHECK_GOTO(assign_rows(features, &w, crop_start, L, C, centres_stride, b), st, fail);
+    float deletion_table[DELETION_TABLE_SIZE];
+    for (int d = 0; d < DELETION_TABLE_SIZE; d++) deletion_table[d] = (float)(TWO_OVER_PI * atan(d / 3.0));
+    summarise_clusters(&w, L, C, deletion_table, b);
+    write_extra(&w, L, deletion_table, b);
+
+    work_free(&w);
+    *out = b;
+    return AX_OK;
+
+fail:
+    work_free(&w);
+    free(block);
+    free(owner);
+    return st;
+}

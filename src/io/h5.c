@@ -1,0 +1,588 @@
+/*
+ * h5.c — see h5.h. HDF5 is called only from here. Every call is checked; HDF5's automatic error
+ * printing is switched off and the innermost message of its error stack goes into ax_last_error().
+ *
+ * Not thread-safe: the Debian HDF5 library is built without its thread-safety option, so callers
+ * serialise store operations (documented in store.h).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "io/h5.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+struct ax_h5 {
+    hid_t file;
+    char *final_path; /* where the file is (reading) or will be (writing) */
+    char *temp_path;  /* NULL when reading */
+};
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+static void silence_hdf5(void) {
+    static int done;
+    if (!done) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
+
+typedef struct stack_message {
+    char text[256];
+} stack_message;
+
+/* Keeps the innermost description (the first entry walking downward is the outermost API call; the
+ * last one says what actually went wrong). */
+static herr_t keep_message(unsigned n, const H5E_error2_t *err, void *client) {
+    (void)n;
+    stack_message *m = client;
+    if (err->desc != NULL && err->desc[0] != '\0') snprintf(m->text, sizeof m->text, "%s", err->desc);
+    return 0;
+}
+
+/* Sets ax_last_error to "<path>: <what>: <HDF5's reason>" and clears HDF5's stack. */
+static ax_status h5_error(ax_status status, const char *path, const char *what) {
+    stack_message m;
+    m.text[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_message, &m);
+    H5Eclear2(H5E_DEFAULT);
+    if (m.text[0] != '\0') return ax_set_error(status, "%s: %s: %s", path, what, m.text);
+    return ax_set_error(status, "%s: %s", path, what);
+}
+
+static char *dup_string(const char *s) {
+    const size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL) memcpy(d, s, n);
+    return d;
+}
+
+/* ---- files ------------------------------------------------------------------------------------- */
+
+const char *ax_h5_path(const ax_h5 *h) { return h->final_path; }
+
+ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
+    static unsigned counter;
+    silence_hdf5();
+    *out = NULL;
+    if (final_path == NULL || final_path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
+    ax_h5 *h = calloc(1, sizeof *h);
+    const size_t cap = strlen(final_path) + 64;
+    if (h != NULL) {
+        h->final_path = dup_string(final_path);
+        h->temp_path = malloc(cap);
+    }
+    if (h == NULL || h->final_path == NULL || h->temp_path == NULL) {
+        if (h != NULL) {
+            free(h->final_path);
+            free(h->temp_path);
+        }
+        free(h);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", final_path);
+    }
+    snprintf(h->temp_path, cap, "%s.tmp.%ld.%u", final_path, (long)getpid(), counter++);
+    h->file = H5Fcreate(h->temp_path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (h->file < 0) {
+        ax_status st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
+        free(h->final_path);
+        free(h->temp_path);
+        free(h);
+        return st;
+    }
+    *out = h;
+    return AX_OK;
+}
+
+ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
+    silence_hdf5();
+    *out = NULL;
+    if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
+    if (access(path, R_OK) != 0) return ax_set_error(AX_ERR_IO, "%s: %s", path, strerror(errno));
+    htri_t is_h5 = H5Fis_hdf5(path);
+    if (is_h5 <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ax_set_error(AX_ERR_FORMAT, "%s: not an HDF5 file", path);
+    }
+    ax_h5 *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->final_path = dup_string(path)) == NULL) {
+        free(h);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    h->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (h->file < 0) {
+        ax_status st = h5_error(AX_ERR_FORMAT, path, "cannot open as HDF5");
+        free(h->final_path);
+        free(h);
+        return st;
+    }
+    *out = h;
+    return AX_OK;
+}
+
+static ax_status fsync_path(const char *path, int directory) {
+    const int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open for fsync: %s", path, strerror(errno));
+    const int rc = fsync(fd);
+    const int saved = errno;
+    close(fd);
+    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync: %s", path, strerror(saved));
+    return AX_OK;
+}
+
+static void directory_of(const char *path, char *dir, size_t size) {
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(dir, size, ".");
+    } else if (slash == path) {
+        snprintf(dir, size, "/");
+    } else {
+        const size_t n = (size_t)(slash - path) < size - 1 ? (size_t)(slash - path) : size - 1;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+}
+
+ax_status ax_h5_commit(ax_h5 *h) {
+    ax_status st = AX_OK;
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) st = h5_error(AX_ERR_IO, h->final_path, "flush");
+    if (H5Fclose(h->file) < 0 && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
+    h->file = -1;
+    if (st == AX_OK) st = fsync_path(h->temp_path, 0);
+    if (st == AX_OK && rename(h->temp_path, h->final_path) != 0)
+        st = ax_set_error(AX_ERR_IO, "%s: rename from %s: %s", h->final_path, h->temp_path, strerror(errno));
+    if (st == AX_OK) {
+        char dir[4096];
+        directory_of(h->final_path, dir, sizeof dir);
+        st = fsync_path(dir, 1);
+    } else {
+        unlink(h->temp_path);
+    }
+    free(h->temp_path);
+    free(h->final_path);
+    free(h);
+    return st;
+}
+
+void ax_h5_close(ax_h5 *h) {
+    if (h == NULL) return;
+    if (h->file >= 0) H5Fclose(h->file);
+    H5Eclear2(H5E_DEFAULT);
+    if (h->temp_path != NULL) unlink(h->temp_path);
+    free(h->temp_path);
+    free(h->final_path);
+    free(h);
+}
+
+/* ---- groups ------------------------------------------------------------------------------------ */
+
+ax_status ax_h5_create_group(ax_h5 *h, const char *group) {
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0) return h5_error(AX_ERR_INTERNAL, h->final_path, "property list");
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(h->file, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    if (g < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "create group %s", group);
+        return h5_error(AX_ERR_IO, h->final_path, what);
+    }
+    H5Gclose(g);
+    return AX_OK;
+}
+
+int ax_h5_exists(ax_h5 *h, const char *path) {
+    if (strcmp(path, "/") == 0) return 1;
+    /* Each component must exist in turn: H5Lexists fails (rather than saying no) on a missing parent. */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            const char saved = *p;
+            *p = '\0';
+            htri_t e = H5Lexists(h->file, buf, H5P_DEFAULT);
+            *p = saved;
+            if (e <= 0) {
+                H5Eclear2(H5E_DEFAULT);
+                return 0;
+            }
+            if (saved == '\0') return 1;
+        }
+    }
+}
+
+typedef struct name_list {
+    int64_t count, cap;
+    char **names;
+    int failed;
+} name_list;
+
+static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info, void *client) {
+    (void)group;
+    (void)info;
+    name_list *l = client;
+    if (l->count == l->cap) {
+        const int64_t cap = l->cap ? 2 * l->cap : 16;
+        char **grown = realloc(l->names, (size_t)cap * sizeof(char *));
+        if (grown == NULL) {
+            l->failed = 1;
+            return -1;
+        }
+        l->names = grown;
+        l->cap = cap;
+    }
+    if ((l->names[l->count] = dup_string(name)) == NULL) {
+        l->failed = 1;
+        return -1;
+    }
+    l->count++;
+    return 0;
+}
+
+void ax_h5_free_names(int64_t count, char **names) {
+    for (int64_t i = 0; i < count; i++) free(names[i]);
+    free(names);
+}
+
+ax_status ax_h5_list(ax_h5 *h, const char *group, int64_t *count, char ***names) {
+    *count = 0;
+    *names = NULL;
+    hid_t g = H5Gopen2(h->file, group, H5P_DEFAULT);
+    if (g < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "open group %s", group);
+        return h5_error(AX_ERR_FORMAT, h->final_path, what);
+    }
+    name_list l = {0, 0, NULL, 0};
+    /* Name order, so listings are deterministic. */
+    herr_t rc = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &l);
+    H5Gclose(g);
+    if (rc < 0 || l.failed) {
+        ax_h5_free_names(l.count, l.names);
+        if (l.failed) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory listing %s", h->final_path, group);
+        return h5_error(AX_ERR_FORMAT, h->final_path, "list group");
+    }
+    *count = l.count;
+    *names = l.names;
+    return AX_OK;
+}
+
+ax_status ax_h5_copy(ax_h5 *src, const char *src_path, ax_h5 *dst, const char *dst_path) {
+    if (H5Ocopy(src->file, src_path, dst->file, dst_path, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        char what[1024];
+        snprintf(what, sizeof what, "copy %s from %s", src_path, src->final_path);
+        return h5_error(AX_ERR_IO, dst->final_path, what);
+    }
+    return AX_OK;
+}
+
+/* ---- datasets ---------------------------------------------------------------------------------- */
+
+static hid_t file_type(ax_dtype dtype) {
+    switch (dtype) {
+    case AX_F32: return H5T_IEEE_F32LE;
+    case AX_F64: return H5T_IEEE_F64LE;
+    case AX_I32: return H5T_STD_I32LE;
+    case AX_I64: return H5T_STD_I64LE;
+    case AX_U8: return H5T_STD_U8LE;
+    case AX_I8: return H5T_STD_I8LE;
+    default: return -1;
+    }
+}
+
+static hid_t memory_type(ax_dtype dtype) {
+    switch (dtype) {
+    case AX_F32: return H5T_NATIVE_FLOAT;
+    case AX_F64: return H5T_NATIVE_DOUBLE;
+    case AX_I32: return H5T_NATIVE_INT32;
+    case AX_I64: return H5T_NATIVE_INT64;
+    case AX_U8: return H5T_NATIVE_UINT8;
+    case AX_I8: return H5T_NATIVE_INT8;
+    default: return -1;
+    }
+}
+
+/* Chunks of at most ~1 MiB: halve the leading dims until a chunk fits. */
+static void choose_chunk(int32_t ndim, const int64_t *shape, size_t elem, hsize_t *chunk) {
+    for (int32_t d = 0; d < ndim; d++) chunk[d] = (hsize_t)shape[d];
+    for (int32_t d = 0; d < ndim; d++) {
+        for (;;) {
+            double bytes = (double)elem;
+            for (int32_t e = 0; e < ndim; e++) bytes *= (double)chunk[e];
+            if (bytes <= 1048576.0 || chunk[d] == 1) break;
+            chunk[d] = (chunk[d] + 1) / 2;
+        }
+    }
+}
+
+ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
+                      const void *data) {
+    const hid_t ftype = file_type(dtype), mtype = memory_type(dtype);
+    if (ftype < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: dtype %s cannot be stored", h->final_path, path,
+                                       ax_dtype_name(dtype));
+    if (ndim < 0 || ndim > AX_MAX_DIMS) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: bad rank %d", h->final_path, path, (int)ndim);
+    hsize_t dims[AX_MAX_DIMS];
+    int64_t numel = 1;
+    for (int32_t d = 0; d < ndim; d++) {
+        dims[d] = (hsize_t)shape[d];
+        numel *= shape[d];
+    }
+    hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ax_status st = AX_OK;
+    if (space < 0 || dcpl < 0) st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataspace");
+    /* Tiny and empty datasets stay contiguous: filters need chunks, chunks need non-zero sizes. */
+    if (st == AX_OK && ndim > 0 && numel >= 64) {
+        hsize_t chunk[AX_MAX_DIMS];
+        choose_chunk(ndim, shape, ax_dtype_size(dtype), chunk);
+        if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+            H5Pset_deflate(dcpl, 4) < 0)
+            st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
+    }
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t dset = -1;
+    if (st == AX_OK) {
+        dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
+        if (dset < 0) {
+            char what[512];
+            snprintf(what, sizeof what, "create dataset %s", path);
+            st = h5_error(AX_ERR_IO, h->final_path, what);
+        }
+    }
+    if (st == AX_OK && numel > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "write dataset %s", path);
+        st = h5_error(AX_ERR_IO, h->final_path, what);
+    }
+    if (dset >= 0) H5Dclose(dset);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return st;
+}
+
+static hid_t string_type(size_t length) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    H5Tset_size(t, length > 0 ? length : 1);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value) {
+    const size_t n = strlen(value);
+    hid_t type = string_type(n);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    ax_status st = AX_OK;
+    hid_t dset = type >= 0 && space >= 0 ? H5Dcreate2(h->file, path, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    /* An empty string is stored as one NUL byte (HDF5 strings have size >= 1). */
+    const char empty[1] = {0};
+    if (dset < 0 || H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, n > 0 ? value : empty) < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "write string %s", path);
+        st = h5_error(AX_ERR_IO, h->final_path, what);
+    }
+    if (dset >= 0) H5Dclose(dset);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    return st;
+}
+
+/* Does the stored type class, size and sign agree with `dtype`? */
+static int type_matches(hid_t stored, ax_dtype dtype) {
+    const H5T_class_t cls = H5Tget_class(stored);
+    const size_t size = H5Tget_size(stored);
+    if (size != ax_dtype_size(dtype)) return 0;
+    if (dtype == AX_F32 || dtype == AX_F64) return cls == H5T_FLOAT;
+    if (cls != H5T_INTEGER) return 0;
+    const H5T_sign_t sign = H5Tget_sign(stored);
+    return dtype == AX_U8 ? sign == H5T_SGN_NONE : sign == H5T_SGN_2;
+}
+
+ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim, int64_t *shape) {
+    if (!ax_h5_exists(h, path)) return ax_set_error(AX_ERR_FORMAT, "%s: missing dataset %s", h->final_path, path);
+    hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
+    if (dset < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "open dataset %s", path);
+        return h5_error(AX_ERR_FORMAT, h->final_path, what);
+    }
+    ax_status st = AX_OK;
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+    if (type < 0 || space < 0) st = h5_error(AX_ERR_FORMAT, h->final_path, "dataset type");
+    if (st == AX_OK && !type_matches(type, dtype))
+        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is not %s", h->final_path, path, ax_dtype_name(dtype));
+    if (st == AX_OK) {
+        const int rank = H5Sget_simple_extent_ndims(space);
+        hsize_t dims[AX_MAX_DIMS];
+        if (rank < 0 || rank > AX_MAX_DIMS) {
+            st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s has an unsupported rank", h->final_path, path);
+        } else {
+            H5Sget_simple_extent_dims(space, dims, NULL);
+            *ndim = rank;
+            for (int d = 0; d < rank; d++) shape[d] = (int64_t)dims[d];
+        }
+    }
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(dset);
+    return st;
+}
+
+ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data) {
+    int32_t got_ndim = 0;
+    int64_t got[AX_MAX_DIMS];
+    AX_CHECK(ax_h5_shape(h, path, dtype, &got_ndim, got));
+    if (got_ndim != ndim)
+        return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s has %d dims, expected %d", h->final_path, path, (int)got_ndim,
+                            (int)ndim);
+    int64_t numel = 1;
+    for (int32_t d = 0; d < ndim; d++) {
+        if (got[d] != shape[d])
+            return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s dim %d is %lld, expected %lld", h->final_path, path, (int)d,
+                                (long long)got[d], (long long)shape[d]);
+        numel *= shape[d];
+    }
+    if (numel == 0) return AX_OK;
+    hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
+    if (dset < 0 || H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        if (dset >= 0) H5Dclose(dset);
+        char what[512];
+        snprintf(what, sizeof what, "read dataset %s (checksum or I/O error)", path);
+        return h5_error(AX_ERR_FORMAT, h->final_path, what);
+    }
+    H5Dclose(dset);
+    return AX_OK;
+}
+
+ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out) {
+    *out = NULL;
+    if (!ax_h5_exists(h, path)) return ax_set_error(AX_ERR_FORMAT, "%s: missing dataset %s", h->final_path, path);
+    hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
+    hid_t type = dset >= 0 ? H5Dget_type(dset) : -1;
+    ax_status st = AX_OK;
+    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+        H5Eclear2(H5E_DEFAULT);
+        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is not a fixed-length string", h->final_path, path);
+    }
+    if (st == AX_OK) {
+        const size_t size = H5Tget_size(type);
+        char *buf = calloc(size + 1, 1);
+        hid_t mem = string_type(size);
+        if (buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+        else if (H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) st = h5_error(AX_ERR_FORMAT, h->final_path, path);
+        if (mem >= 0) H5Tclose(mem);
+        if (st == AX_OK) *out = buf;
+        else free(buf);
+    }
+    if (type >= 0) H5Tclose(type);
+    if (dset >= 0) H5Dclose(dset);
+    return st;
+}
+
+/* ---- attributes -------------------------------------------------------------------------------- */
+
+static ax_status write_attr(ax_h5 *h, const char *path, const char *name, hid_t type, const void *value) {
+    hid_t obj = H5Oopen(h->file, path, H5P_DEFAULT);
+    hid_t space = H5Screate(H5S_SCALAR);
+    ax_status st = AX_OK;
+    if (obj < 0 || space < 0) st = h5_error(AX_ERR_IO, h->final_path, path);
+    hid_t attr = -1;
+    if (st == AX_OK) {
+        if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+        attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        if (attr < 0 || H5Awrite(attr, type, value) < 0) {
+            char what[512];
+            snprintf(what, sizeof what, "attribute %s on %s", name, path);
+            st = h5_error(AX_ERR_IO, h->final_path, what);
+        }
+    }
+    if (attr >= 0) H5Aclose(attr);
+    if (space >= 0) H5Sclose(space);
+    if (obj >= 0) H5Oclose(obj);
+    return st;
+}
+
+ax_status ax_h5_set_attr_int(ax_h5 *h, const char *path, const char *name, int64_t value) {
+    return write_attr(h, path, name, H5T_NATIVE_INT64, &value);
+}
+
+ax_status ax_h5_set_attr_string(ax_h5 *h, const char *path, const char *name, const char *value) {
+    const size_t n = strlen(value);
+    hid_t type = string_type(n);
+    const char empty[1] = {0};
+    ax_status st = write_attr(h, path, name, type, n > 0 ? value : empty);
+    H5Tclose(type);
+    return st;
+}
+
+static hid_t open_attr(ax_h5 *h, const char *path, const char *name, hid_t *obj) {
+    *obj = H5Oopen(h->file, path, H5P_DEFAULT);
+    if (*obj < 0) return -1;
+    if (H5Aexists(*obj, name) <= 0) return -1;
+    return H5Aopen(*obj, name, H5P_DEFAULT);
+}
+
+ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64_t *value) {
+    hid_t obj;
+    hid_t attr = open_attr(h, path, name, &obj);
+    ax_status st = AX_OK;
+    if (attr < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        st = ax_set_error(AX_ERR_FORMAT, "%s: %s has no attribute %s", h->final_path, path, name);
+    } else {
+        hid_t type = H5Aget_type(attr);
+        if (H5Tget_class(type) != H5T_INTEGER || H5Aread(attr, H5T_NATIVE_INT64, value) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not an integer", h->final_path, name, path);
+        }
+        H5Tclose(type);
+        H5Aclose(attr);
+    }
+    if (obj >= 0) H5Oclose(obj);
+    return st;
+}
+
+ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, char **out) {
+    *out = NULL;
+    hid_t obj;
+    hid_t attr = open_attr(h, path, name, &obj);
+    ax_status st = AX_OK;
+    if (attr < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        st = ax_set_error(AX_ERR_FORMAT, "%s: %s has no attribute %s", h->final_path, path, name);
+    } else {
+        hid_t type = H5Aget_type(attr);
+        if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+            H5Eclear2(H5E_DEFAULT);
+            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not a fixed-length string", h->final_path, name, path);
+        } else {
+            const size_t size = H5Tget_size(type);
+            char *buf = calloc(size + 1, 1);
+            hid_t mem = string_type(size);
+            if (buf == NULL || H5Aread(attr, mem, buf) < 0) {
+                free(buf);
+                st = h5_error(AX_ERR_FORMAT, h->final_path, name);
+            } else {
+                *out = buf;
+            }
+            H5Tclose(mem);
+        }
+        H5Tclose(type);
+        H5Aclose(attr);
+    }
+    if (obj >= 0) H5Oclose(obj);
+    return st;
+}

@@ -1,0 +1,65 @@
+/*
+ * h5.h — the one place Axial talks to HDF5. Hides hid_t, silences HDF5's own error printing and
+ * turns its error stack into ax_last_error() messages, and makes files appear atomically (temporary
+ * file in the same directory, fsync, rename, directory fsync).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_IO_H5_H
+#define AXIAL_IO_H5_H
+
+#include <stdint.h>
+
+#include "axial/axial.h"
+
+/* An open HDF5 file; groups are addressed by '/'-separated paths. */
+typedef struct ax_h5 ax_h5;
+
+/* Creates `final_path`'s temporary sibling ("<final_path>.tmp.<pid>.<n>") for writing. Nothing
+ * appears at final_path until ax_h5_commit. */
+ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out);
+/* Closes, fsyncs and renames the temporary over the final path, then fsyncs the directory. Frees
+ * the handle whatever happens; on failure the temporary is removed and final_path is untouched. */
+ax_status ax_h5_commit(ax_h5 *h);
+/* Closes and removes the temporary (or just closes a file opened for reading). Accepts NULL. */
+void ax_h5_close(ax_h5 *h);
+
+/* Opens an existing file read-only. */
+ax_status ax_h5_open_read(const char *path, ax_h5 **out);
+
+/* The path messages should name (the final path for a file being written). */
+const char *ax_h5_path(const ax_h5 *h);
+
+ax_status ax_h5_create_group(ax_h5 *h, const char *group);
+/* 1 if an object (group or dataset) exists at `path`, 0 if not. */
+int ax_h5_exists(ax_h5 *h, const char *path);
+
+/* Names of the direct children of `group`, sorted; free with ax_h5_free_names. */
+ax_status ax_h5_list(ax_h5 *h, const char *group, int64_t *count, char ***names);
+void ax_h5_free_names(int64_t count, char **names);
+
+/* Copies `src_path` (a group with everything below it) from another file into `dst_path`. */
+ax_status ax_h5_copy(ax_h5 *src, const char *src_path, ax_h5 *dst, const char *dst_path);
+
+/* Writes a dataset of `ndim` dims (0 = scalar). dtype: AX_F32, AX_F64, AX_I32, AX_I64, AX_U8 or AX_I8.
+ * Datasets with more than a few elements are chunked with shuffle + deflate + Fletcher-32. */
+ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
+                      const void *data);
+/* A UTF-8 string dataset (fixed length, stored as written). */
+ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value);
+
+/* Reads a dataset's shape (ndim <= AX_MAX_DIMS) and checks its stored type class matches `dtype`. */
+ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim, int64_t *shape);
+/* Reads a whole dataset into `data` (which holds prod(shape) elements of `dtype`), after checking
+ * that its rank and shape equal the expected ones. */
+ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data);
+/* Reads a string dataset; *out is malloc'd. */
+ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out);
+
+/* Attributes on an object (use "/" for the file). */
+ax_status ax_h5_set_attr_int(ax_h5 *h, const char *path, const char *name, int64_t value);
+ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64_t *value);
+ax_status ax_h5_set_attr_string(ax_h5 *h, const char *path, const char *name, const char *value);
+ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, char **out);
+
+#endif /* AXIAL_IO_H5_H */

@@ -1,0 +1,207 @@
+/*
+ * png_heatmap.c — heatmaps as PNG files, written atomically (temporary file in the same directory,
+ * fsync, rename) with libpng's errors captured instead of printed.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * libpng reports errors by calling an error function that must not return; ours records the
+ * message and longjmps back into encode_png(), the only function that calls setjmp. Nothing the
+ * library allocates is live across that jump except what encode_png() frees on the way out.
+ */
+#include "axial/figures.h"
+#include "core/internal.h"
+
+#if !AXIAL_WITH_PNG
+
+ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                               float vmax, ax_colormap cmap) {
+    (void)values, (void)rows, (void)cols, (void)vmin, (void)vmax, (void)cmap;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "%s: this build has no libpng (configure with AXIAL_PNG=ON)",
+                        path != NULL ? path : "(null)");
+}
+
+#else
+
+#include <errno.h>
+#include <fcntl.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/features_util.h"
+
+/* Where encoded bytes go, and what went wrong if something did. */
+typedef struct png_sink {
+    int fd;
+    int write_errno;      /* errno of a failed write(), 0 otherwise */
+    char message[256];    /* libpng's error message */
+} png_sink;
+
+static void sink_error(png_structp png, png_const_charp message) {
+    png_sink *sink = png_get_error_ptr(png);
+    snprintf(sink->message, sizeof sink->message, "%s", message != NULL ? message : "unknown error");
+    longjmp(png_jmpbuf(png), 1);
+}
+
+/* Warnings are not errors and the library never prints: dropped. */
+static void sink_warning(png_structp png, png_const_charp message) {
+    (void)png;
+    (void)message;
+}
+
+static void sink_write(png_structp png, png_bytep data, size_t length) {
+    png_sink *sink = png_get_io_ptr(png);
+    while (length > 0) {
+        const ssize_t written = write(sink->fd, data, length);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            sink->write_errno = errno;
+            png_error(png, "write failed");
+        }
+        data += written;
+        length -= (size_t)written;
+    }
+}
+
+static void sink_flush(png_structp png) { (void)png; }
+
+/* Encodes `rgb` (rows x cols x 3 bytes) to sink->fd. Returns 0, or -1 with sink->message set. */
+static int encode_png(png_sink *sink, const uint8_t *rgb, int64_t rows, int64_t cols) {
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, sink_error, sink_warning);
+    if (png == NULL) {
+        snprintf(sink->message, sizeof sink->message, "cannot create the libpng write struct");
+        return -1;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        snprintf(sink->message, sizeof sink->message, "cannot create the libpng info struct");
+        return -1;
+    }
+    /* png and info are not modified after setjmp, so they are valid after the jump. */
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return -1;
+    }
+    png_set_write_fn(png, sink, sink_write, sink_flush);
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_IHDR(png, info, (png_uint_32)cols, (png_uint_32)rows, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    /* Fixed settings (and no tIME or text chunks) make the bytes a function of the pixels only. */
+    png_set_compression_level(png, 6);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ALL_FILTERS);
+    png_write_info(png, info);
+    for (int64_t r = 0; r < rows; r++) png_write_row(png, (png_const_bytep)(rgb + r * cols * 3));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return 0;
+}
+
+static const char *errno_text(int err, char *buf, size_t size) {
+    /* XSI strerror_r (we build with _POSIX_C_SOURCE), reentrant unlike strerror. */
+    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
+    return buf;
+}
+
+/* Makes the rename durable; a failure here cannot undo the rename, so it is not reported. */
+static void sync_directory_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = NULL;
+    if (slash == NULL) dir = strdup(".");
+    else if (slash == path) dir = strdup("/");
+    else {
+        dir = malloc((size_t)(slash - path) + 1);
+        if (dir != NULL) {
+            memcpy(dir, path, (size_t)(slash - path));
+            dir[slash - path] = '\0';
+        }
+    }
+    if (dir == NULL) return;
+    const int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Creates "<path>.tmp.<pid>.<n>" exclusively (mode 0666 minus the umask, as fopen would). */
+static int create_temporary(const char *path, char *tmp_path, size_t tmp_size) {
+    static atomic_uint counter;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        const unsigned n = atomic_fetch_add(&counter, 1u);
+        snprintf(tmp_path, tmp_size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+        const int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                               float vmax, ax_colormap cmap) {
+    if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL or empty");
+    if (rows > (int64_t)PNG_UINT_31_MAX || cols > (int64_t)PNG_UINT_31_MAX)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld exceeds PNG's limit of 2^31 - 1 per side",
+                            path, (long long)rows, (long long)cols);
+    int64_t pixels = 0;
+    if (rows >= 1 && cols >= 1 && !ax_feat_mul(rows, cols, 3, &pixels))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld pixels overflow", path, (long long)rows,
+                            (long long)cols);
+    /* Rendering first validates every other argument before any file exists. */
+    uint8_t *rgb = rows >= 1 && cols >= 1 ? malloc((size_t)pixels * 3) : NULL;
+    if (rows >= 1 && cols >= 1 && rgb == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld x %lld pixels", path, (long long)rows,
+                            (long long)cols);
+    ax_status st = ax_heatmap_render_rgb(values, rows, cols, vmin, vmax, cmap, rgb);
+    if (st != AX_OK) {
+        free(rgb);
+        ax_error_prefix(path);
+        return st;
+    }
+
+    const size_t tmp_size = strlen(path) + 64;
+    char *tmp_path = malloc(tmp_size);
+    if (tmp_path == NULL) {
+        free(rgb);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    char reason[128];
+    png_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.fd = create_temporary(path, tmp_path, tmp_size);
+    if (sink.fd < 0) {
+        st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file in its directory: %s", path,
+                          errno_text(errno, reason, sizeof reason));
+        free(rgb);
+        free(tmp_path);
+        return st;
+    }
+
+    if (encode_png(&sink, rgb, rows, cols) != 0) {
+        if (sink.write_errno != 0)
+            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, errno_text(sink.write_errno, reason, sizeof reason));
+        else
+            st = ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
+    } else if (fsync(sink.fd) != 0) {
+        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, errno_text(errno, reason, sizeof reason));
+    }
+    /* close() can report a deferred write error (NFS); it counts like any other. */
+    if (close(sink.fd) != 0 && st == AX_OK)
+        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, errno_text(errno, reason, sizeof reason));
+    if (st == AX_OK && rename(tmp_path, path) != 0)
+        st = ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
+                          errno_text(errno, reason, sizeof reason));
+    if (st != AX_OK) unlink(tmp_path);
+    else sync_directory_of(path);
+    free(rgb);
+    free(tmp_path);
+    return st;
+}
+
+#endif /* AXIAL_WITH_PNG */

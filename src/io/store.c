@@ -1,0 +1,318 @@
+/*
+ * store.c — the HDF5 feature store (include/axial/store.h; layout in docs/feature-store.md).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/store.h"
+#include "core/internal.h"
+#include "io/h5.h"
+
+#define WRITER_NAME "axial " /* followed by the version */
+#define MAX_NAME 255
+
+struct ax_store_writer {
+    ax_h5 *h5;
+    char **names; /* chains in the new file, for duplicate checks */
+    int64_t num_names, cap_names;
+};
+
+struct ax_store {
+    ax_h5 *h5;
+    int64_t num_chains;
+    char **names;
+};
+
+static ax_status check_name(const char *name) {
+    if (name == NULL || name[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: empty chain name");
+    size_t n = 0;
+    for (const char *c = name; *c; c++, n++) {
+        const int ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+                       *c == '-' || *c == ':' || *c == '+';
+        if (!ok)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: '%s' has '%c' at %zu; use letters, digits and _-:+", name,
+                                *c, n + 1);
+    }
+    if (n > MAX_NAME) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: longer than %d characters", MAX_NAME);
+    return AX_OK;
+}
+
+static void chain_path(char *buf, size_t size, const char *name, const char *leaf) {
+    snprintf(buf, size, "/chains/%s%s%s", name, leaf[0] ? "/" : "", leaf);
+}
+
+static ax_status remember_name(ax_store_writer *w, const char *name) {
+    if (w->num_names == w->cap_names) {
+        const int64_t cap = w->cap_names ? 2 * w->cap_names : 16;
+        char **grown = realloc(w->names, (size_t)cap * sizeof(char *));
+        if (grown == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+        w->names = grown;
+        w->cap_names = cap;
+    }
+    const size_t n = strlen(name) + 1;
+    if ((w->names[w->num_names] = malloc(n)) == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    memcpy(w->names[w->num_names++], name, n);
+    return AX_OK;
+}
+
+static void free_writer(ax_store_writer *w) {
+    for (int64_t i = 0; i < w->num_names; i++) free(w->names[i]);
+    free(w->names);
+    free(w);
+}
+
+static ax_status check_schema(ax_h5 *h) {
+    int64_t version = 0;
+    if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK)
+        return ax_set_error(AX_ERR_FORMAT, "%s: not an Axial feature store (no axial_schema_version attribute)",
+                            ax_h5_path(h));
+    if (version != AX_STORE_SCHEMA_VERSION)
+        return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads version %d", ax_h5_path(h),
+                            (long long)version, AX_STORE_SCHEMA_VERSION);
+    if (!ax_h5_exists(h, "/chains")) return ax_set_error(AX_ERR_FORMAT, "%s: no /chains group", ax_h5_path(h));
+    return AX_OK;
+}
+
+ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL");
+    ax_store_writer *w = calloc(1, sizeof *w);
+    if (w == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    ax_status st = ax_h5_create_atomic(path, &w->h5);
+    if (st == AX_OK) st = ax_h5_set_attr_int(w->h5, "/", "axial_schema_version", AX_STORE_SCHEMA_VERSION);
+    if (st == AX_OK) {
+        char writer[64];
+        snprintf(writer, sizeof writer, WRITER_NAME "%s", ax_version_string());
+        st = ax_h5_set_attr_string(w->h5, "/", "axial_writer", writer);
+    }
+    if (st == AX_OK) st = ax_h5_create_group(w->h5, "/chains");
+    if (st == AX_OK && append) {
+        ax_store *old = NULL;
+        FILE *probe = fopen(path, "rb");
+        if (probe != NULL) {
+            fclose(probe);
+            st = ax_store_open(path, &old);
+            for (int64_t i = 0; st == AX_OK && i < old->num_chains; i++) {
+                char src[512];
+                chain_path(src, sizeof src, old->names[i], "");
+                st = ax_h5_copy(old->h5, src, w->h5, src);
+                if (st == AX_OK) st = remember_name(w, old->names[i]);
+            }
+            ax_store_close(old);
+        }
+    }
+    if (st != AX_OK) {
+        ax_h5_close(w->h5);
+        free_writer(w);
+        return st;
+    }
+    *out = w;
+    return AX_OK;
+}
+
+/* Features must be self-consistent before they are written: the reader trusts nothing, but the
+ * writer should not produce a store the reader rejects. */
+static ax_status check_features(const ax_chain_features *f) {
+    if (f == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
+    if (f->seq_length < 1 || f->num_alignments < 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: seq_length %lld and num_alignments %lld must be >= 1",
+                            (long long)f->seq_length, (long long)f->num_alignments);
+    if (f->sequence == NULL || f->aatype == NULL || f->residue_index == NULL || f->msa == NULL ||
+        f->deletion_matrix == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: a required array is NULL");
+    if ((int64_t)strlen(f->sequence) != f->seq_length)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: sequence has %zu letters, seq_length is %lld",
+                            strlen(f->sequence), (long long)f->seq_length);
+    if ((f->all_atom_positions == NULL) != (f->all_atom_mask == NULL))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: all_atom_positions and all_atom_mask come together");
+    return AX_OK;
+}
+
+ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chain_features *f, const char *sources) {
+    if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "writer: NULL");
+    AX_CHECK(check_name(name));
+    AX_CHECK(check_features(f));
+    for (int64_t i = 0; i < w->num_names; i++)
+        if (strcmp(w->names[i], name) == 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: chain '%s' is already in %s", name, ax_h5_path(w->h5));
+
+    const int64_t L = f->seq_length, N = f->num_alignments;
+    int64_t *offsets = malloc((size_t)(N + 1) * sizeof(int64_t));
+    if (offsets == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    /* Every row of an aligned MSA has L columns; CSR keeps the layout ready for ragged MSAs. */
+    for (int64_t r = 0; r <= N; r++) offsets[r] = r * L;
+
+    char group[512], p[600];
+    chain_path(group, sizeof group, name, "");
+    ax_status st = ax_h5_create_group(w->h5, group);
+    const int64_t shape_l[1] = {L}, shape_flat[1] = {N * L}, shape_off[1] = {N + 1};
+    const int64_t shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
+#define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
+    if (st == AX_OK) st = ax_h5_write_string(w->h5, PATH("sequence"), f->sequence);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("seq_length"), AX_I64, 0, NULL, &L);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("num_alignments"), AX_I64, 0, NULL, &N);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/tokens"), AX_I32, 1, shape_flat, f->msa);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
+    if (st == AX_OK && f->all_atom_positions != NULL) {
+        st = ax_h5_write(w->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
+        if (st == AX_OK) st = ax_h5_write(w->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);
+        if (st == AX_OK) st = ax_h5_write(w->h5, PATH("resolution"), AX_F64, 0, NULL, &f->resolution);
+    }
+#undef PATH
+    if (st == AX_OK) st = ax_h5_set_attr_string(w->h5, group, "sources", sources != NULL ? sources : "");
+    if (st == AX_OK) {
+        char writer[64];
+        snprintf(writer, sizeof writer, WRITER_NAME "%s", ax_version_string());
+        st = ax_h5_set_attr_string(w->h5, group, "parser_version", writer);
+    }
+    free(offsets);
+    if (st == AX_OK) st = remember_name(w, name);
+    return st;
+}
+
+ax_status ax_store_commit(ax_store_writer *w) {
+    if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "writer: NULL");
+    ax_status st = ax_h5_commit(w->h5);
+    free_writer(w);
+    return st;
+}
+
+void ax_store_abort(ax_store_writer *w) {
+    if (w == NULL) return;
+    ax_h5_close(w->h5);
+    free_writer(w);
+}
+
+ax_status ax_store_open(const char *path, ax_store **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    ax_store *s = calloc(1, sizeof *s);
+    if (s == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    ax_status st = ax_h5_open_read(path, &s->h5);
+    if (st == AX_OK) st = check_schema(s->h5);
+    if (st == AX_OK) st = ax_h5_list(s->h5, "/chains", &s->num_chains, &s->names);
+    if (st != AX_OK) {
+        ax_store_close(s);
+        return st;
+    }
+    *out = s;
+    return AX_OK;
+}
+
+void ax_store_close(ax_store *s) {
+    if (s == NULL) return;
+    ax_h5_free_names(s->num_chains, s->names);
+    ax_h5_close(s->h5);
+    free(s);
+}
+
+int64_t ax_store_num_chains(const ax_store *s) { return s->num_chains; }
+
+const char *ax_store_chain_name(const ax_store *s, int64_t index) {
+    return index >= 0 && index < s->num_chains ? s->names[index] : NULL;
+}
+
+static ax_status find_chain(ax_store *s, const char *name) {
+    if (s == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "store: NULL");
+    if (name == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: NULL");
+    for (int64_t i = 0; i < s->num_chains; i++)
+        if (strcmp(s->names[i], name) == 0) return AX_OK;
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: no chain '%s' in %s (%lld chains)", name, ax_h5_path(s->h5),
+                        (long long)s->num_chains);
+}
+
+/* A scalar int64 dataset that must be >= 1. */
+static ax_status read_count(ax_store *s, const char *name, const char *leaf, int64_t *value) {
+    char p[600];
+    chain_path(p, sizeof p, name, leaf);
+    AX_CHECK(ax_h5_read(s->h5, p, AX_I64, 0, NULL, value));
+    if (*value < 1 || *value > ((int64_t)1 << 40))
+        return ax_set_error(AX_ERR_FORMAT, "%s: %s is %lld", ax_h5_path(s->h5), p, (long long)*value);
+    return AX_OK;
+}
+
+ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_info *info) {
+    AX_CHECK(find_chain(s, name));
+    if (info == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "info: NULL");
+    memset(info, 0, sizeof *info);
+    AX_CHECK(read_count(s, name, "seq_length", &info->seq_length));
+    AX_CHECK(read_count(s, name, "num_alignments", &info->num_alignments));
+    char p[600];
+    chain_path(p, sizeof p, name, "all_atom_positions");
+    info->has_structure = ax_h5_exists(s->h5, p);
+    if (info->has_structure) {
+        chain_path(p, sizeof p, name, "resolution");
+        AX_CHECK(ax_h5_read(s->h5, p, AX_F64, 0, NULL, &info->resolution));
+    }
+    chain_path(p, sizeof p, name, "");
+    char *sources = NULL;
+    AX_CHECK(ax_h5_get_attr_string(s->h5, p, "sources", &sources));
+    snprintf(info->sources, sizeof info->sources, "%s", sources);
+    free(sources);
+    return AX_OK;
+}
+
+ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    ax_store_chain_info info;
+    AX_CHECK(ax_store_chain_info_get(s, name, &info));
+    const int64_t L = info.seq_length, N = info.num_alignments;
+    ax_chain_features *f = NULL;
+    AX_CHECK(ax_chain_features_alloc(L, N, info.has_structure, &f));
+    char p[600];
+    const int64_t shape_l[1] = {L}, shape_flat[1] = {N * L}, shape_off[1] = {N + 1};
+    const int64_t shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
+    int64_t *offsets = malloc((size_t)(N + 1) * sizeof(int64_t));
+    char *sequence = NULL;
+    ax_status st = offsets != NULL ? AX_OK : ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+#define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
+    if (st == AX_OK) st = ax_h5_read_string(s->h5, PATH("sequence"), &sequence);
+    if (st == AX_OK && (int64_t)strlen(sequence) != L)
+        st = ax_set_error(AX_ERR_FORMAT, "%s: %s has %zu letters, seq_length is %lld", ax_h5_path(s->h5), p,
+                          strlen(sequence), (long long)L);
+    if (st == AX_OK) memcpy(f->sequence, sequence, (size_t)L + 1);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
+    for (int64_t r = 0; st == AX_OK && r <= N; r++)
+        if (offsets[r] != r * L)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: %s[%lld] is %lld, expected %lld (rows of %lld columns)",
+                              ax_h5_path(s->h5), p, (long long)r, (long long)offsets[r], (long long)(r * L), (long long)L);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_I32, 1, shape_flat, f->msa);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
+    if (info.has_structure) {
+        if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
+        if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);
+        f->resolution = info.resolution;
+    }
+#undef PATH
+    /* Values the rest of Axial indexes with must be in range. */
+    for (int64_t i = 0; st == AX_OK && i < L; i++)
+        if (f->aatype[i] < 0 || f->aatype[i] > 20)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s aatype[%lld] is %d, outside 0..20", ax_h5_path(s->h5), name,
+                              (long long)i, (int)f->aatype[i]);
+    for (int64_t i = 0; st == AX_OK && i < N * L; i++) {
+        if (f->msa[i] < 0 || f->msa[i] > 21)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa token %lld is %d, outside 0..21", ax_h5_path(s->h5), name,
+                              (long long)i, (int)f->msa[i]);
+        else if (f->deletion_matrix[i] < 0)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s deletion %lld is negative", ax_h5_path(s->h5), name,
+                              (long long)i);
+    }
+    free(offsets);
+    free(sequence);
+    if (st != AX_OK) {
+        ax_chain_features_destroy(f);
+        return st;
+    }
+    *out = f;
+    return AX_OK;
+}

@@ -1,0 +1,546 @@
+/*
+ * test_batch.c — training batches: shapes and descriptors, reproducibility, the sampling and
+ * masking statistics, and every derived feature against an independent recomputation written
+ * here (brute-force cluster assignment, profiles, deletion means, msa_feat, target_feat).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "harness.h"
+
+#include "axial/features.h"
+#include "axial/io.h"
+#include "io/features_batch.h"
+
+#define DATA AXIAL_TEST_DATA
+
+/* Random features: ~25% gaps, deletions mostly small with a few above 256 (the table's end). */
+static ax_chain_features *random_features(int64_t length, int64_t rows, int with_structure, uint64_t seed) {
+    ax_chain_features *f = NULL;
+    if (ax_chain_features_alloc(length, rows, with_structure, &f) != AX_OK) return NULL;
+    th_seed(seed);
+    for (int64_t i = 0; i < length; i++) {
+        f->aatype[i] = (int32_t)(th_rand_u64() % 21);
+        f->msa[i] = f->aatype[i];
+    }
+    for (int64_t e = length; e < rows * length; e++) {
+        const uint64_t u = th_rand_u64();
+        f->msa[e] = (u % 4 == 0) ? 21 : (int32_t)((u >> 8) % 21);
+        const uint64_t d = th_rand_u64() % 100;
+        f->deletion_matrix[e] = d < 70 ? 0 : d < 97 ? (int32_t)(d - 69) : (int32_t)(250 + d);
+    }
+    if (with_structure)
+        for (int64_t e = 0; e < length * 37; e++) {
+            f->all_atom_mask[e] = (th_rand_u64() & 1) ? 1.0f : 0.0f;
+            for (int c = 0; c < 3; c++) f->all_atom_positions[e * 3 + c] = (float)th_uniform(-50, 50);
+        }
+    return f;
+}
+
+static size_t tensor_bytes(const ax_tensor *t) {
+    return t->data == NULL ? 0 : (size_t)ax_tensor_numel(t) * ax_dtype_size(t->dtype);
+}
+
+static const ax_tensor *batch_tensor(const ax_feature_batch *b, int i) {
+    const ax_tensor *all[] = {&b->aatype, &b->residue_index, &b->target_feat, &b->msa, &b->true_msa,
+                              &b->bert_mask, &b->deletion_matrix, &b->cluster_profile, &b->cluster_deletion_mean,
+                              &b->msa_feat, &b->extra_msa, &b->extra_has_deletion, &b->extra_deletion_value,
+                              &b->msa_row, &b->cluster_assignment, &b->all_atom_positions, &b->all_atom_mask};
+    return i < (int)(sizeof all / sizeof all[0]) ? all[i] : NULL;
+}
+
+/* 1 when every tensor of the two batches holds the same bytes (and the sizes agree). */
+static int batches_identical(const ax_feature_batch *a, const ax_feature_batch *b) {
+    if (a->num_res != b->num_res || a->crop_start != b->crop_start || a->num_clusters != b->num_clusters ||
+        a->num_extra != b->num_extra || a->num_remaining != b->num_remaining)
+        return 0;
+    for (int i = 0; batch_tensor(a, i) != NULL; i++) {
+        const ax_tensor *x = batch_tensor(a, i), *y = batch_tensor(b, i);
+        if (tensor_bytes(x) != tensor_bytes(y)) return 0;
+        if (tensor_bytes(x) > 0 && memcmp(x->data, y->data, tensor_bytes(x)) != 0) return 0;
+    }
+    return 1;
+}
+
+static void check_shape(const ax_tensor *t, ax_dtype dtype, int32_t ndim, int64_t d0, int64_t d1, int64_t d2) {
+    CHECK_INT_EQ(t->dtype, dtype);
+    CHECK_INT_EQ(t->ndim, ndim);
+    const int64_t dims[3] = {d0, d1, d2};
+    for (int32_t d = 0; d < ndim && d < 3; d++) CHECK_INT_EQ(t->shape[d], dims[d]);
+    CHECK(ax_tensor_is_contiguous(t));
+    CHECK(t->device.type == AX_CPU);
+    CHECK((t->data == NULL) == (ndim == 0 || ax_tensor_numel(t) == 0));
+}
+
+static double deletion_curve(double d) { return 2.0 / 3.14159265358979323846 * atan(d / 3.0); }
+
+/* Every documented property of batch b, recomputed from f independently of the library. */
+static void verify_batch(const ax_chain_features *f, const ax_feature_batch_config *cfg, const ax_feature_batch *b) {
+    const int64_t Lf = f->seq_length, N = f->num_alignments;
+    const int64_t L = cfg->crop_size > 0 && cfg->crop_size < Lf ? cfg->crop_size : Lf;
+    const int64_t C = cfg->max_msa_clusters < N ? cfg->max_msa_clusters : N;
+    const int64_t R = N - C;
+    const int64_t E = cfg->max_extra_msa < R ? cfg->max_extra_msa : R;
+    CHECK_INT_EQ(b->num_res, L);
+    CHECK_INT_EQ(b->num_clusters, C);
+    CHECK_INT_EQ(b->num_remaining, R);
+    CHECK_INT_EQ(b->num_extra, E);
+    CHECK(b->crop_start >= 0 && b->crop_start + L <= Lf);
+    const int failures_before = th_failures;
+    const int with_structure = f->all_atom_positions != NULL;
+    check_shape(&b->aatype, AX_I32, 1, L, 0, 0);
+    check_shape(&b->residue_index, AX_I32, 1, L, 0, 0);
+    check_shape(&b->target_feat, AX_F32, 2, L, 22, 0);
+    check_shape(&b->msa, AX_I32, 2, C, L, 0);
+    check_shape(&b->true_msa, AX_I32, 2, C, L, 0);
+    check_shape(&b->bert_mask, AX_F32, 2, C, L, 0);
+    check_shape(&b->deletion_matrix, AX_I32, 2, C, L, 0);
+    check_shape(&b->cluster_profile, AX_F32, 3, C, L, 23);
+    check_shape(&b->cluster_deletion_mean, AX_F32, 2, C, L, 0);
+    check_shape(&b->msa_feat, AX_F32, 3, C, L, 49);
+    check_shape(&b->extra_msa, AX_I32, 2, E, L, 0);
+    check_shape(&b->extra_has_deletion, AX_F32, 2, E, L, 0);
+    check_shape(&b->extra_deletion_value, AX_F32, 2, E, L, 0);
+    check_shape(&b->msa_row, AX_I64, 1, C + R, 0, 0);
+    check_shape(&b->cluster_assignment, AX_I32, 1, R, 0, 0);
+    check_shape(&b->all_atom_positions, AX_F32, with_structure ? 3 : 0, L, 37, 3);
+    check_shape(&b->all_atom_mask, AX_F32, with_structure ? 2 : 0, L, 37, 0);
+    if (th_failures > failures_before) return; /* the rest would read out of bounds */
+
+    const int64_t s0 = b->crop_start;
+    const int32_t *aatype = b->aatype.data, *residue_index = b->residue_index.data;
+    const float *target = b->target_feat.data;
+    int bad = 0;
+    for (int64_t i = 0; i < L; i++) {
+        bad += aatype[i] != f->aatype[s0 + i] || residue_index[i] != f->residue_index[s0 + i];
+        float sum = 0;
+        for (int ch = 0; ch < 22; ch++) sum += target[i * 22 + ch];
+        bad += target[i * 22 + 0] != 0.0f || target[i * 22 + 1 + aatype[i]] != 1.0f || sum != 1.0f;
+    }
+    CHECK_INT_EQ(bad, 0);
+
+    /* msa_row: a permutation of 0..N-1 with the query first. */
+    const int64_t *row = b->msa_row.data;
+    char *seen = calloc((size_t)N, 1);
+    bad = row[0] != 0;
+    for (int64_t r = 0; r < N; r++) {
+        if (row[r] < 0 || row[r] >= N || seen[row[r]]) bad++;
+        else seen[row[r]] = 1;
+    }
+    free(seen);
+    CHECK_INT_EQ(bad, 0);
+    if (bad) return;
+
+    /* Centres: true_msa is the source row; masking only changes selected positions. */
+    const int32_t *msa = b->msa.data, *true_msa = b->true_msa.data, *dels = b->deletion_matrix.data;
+    const float *bert = b->bert_mask.data;
+    bad = 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < L; i++) {
+            const int64_t e = c * L + i, src = row[c] * Lf + s0 + i;
+            bad += true_msa[e] != f->msa[src] || dels[e] != f->deletion_matrix[src];
+            bad += (bert[e] == 0.0f && msa[e] != true_msa[e]) || (bert[e] != 0.0f && bert[e] != 1.0f);
+            bad += msa[e] < 0 || msa[e] > 22;
+        }
+    CHECK_INT_EQ(bad, 0);
+
+    /* Brute-force nearest centre: most positions with equal tokens in 0..20; lowest index wins. */
+    const int32_t *assignment = b->cluster_assignment.data;
+    bad = 0;
+    for (int64_t r = 0; r < R; r++) {
+        const int32_t *src = f->msa + row[C + r] * Lf + s0;
+        int64_t best = -1, best_score = -1;
+        for (int64_t c = 0; c < C; c++) {
+            int64_t score = 0;
+            for (int64_t i = 0; i < L; i++) score += src[i] <= 20 && src[i] == msa[c * L + i];
+            if (score > best_score) {
+                best_score = score;
+                best = c;
+            }
+        }
+        if (assignment[r] != best) {
+            if (bad < 5) TH_FAIL("remaining row %lld: assigned %d, brute force %lld", (long long)r, assignment[r], (long long)best);
+            bad++;
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+
+    /* Profiles and deletion means, recounted. */
+    double *counts = calloc((size_t)(C * L * 23), sizeof(double));
+    double *del_sum = calloc((size_t)(C * L), sizeof(double));
+    double *size = calloc((size_t)C, sizeof(double));
+    for (int64_t c = 0; c < C; c++) {
+        size[c] = 1;
+        for (int64_t i = 0; i < L; i++) {
+            counts[(c * L + i) * 23 + msa[c * L + i]] += 1;
+            del_sum[c * L + i] += dels[c * L + i];
+        }
+    }
+    for (int64_t r = 0; r < R; r++) {
+        const int64_t c = assignment[r];
+        size[c] += 1;
+        for (int64_t i = 0; i < L; i++) {
+            counts[(c * L + i) * 23 + f->msa[row[C + r] * Lf + s0 + i]] += 1;
+            del_sum[c * L + i] += f->deletion_matrix[row[C + r] * Lf + s0 + i];
+        }
+    }
+    const float *profile = b->cluster_profile.data, *del_mean = b->cluster_deletion_mean.data;
+    const float *feat = b->msa_feat.data;
+    int bad_profile = 0, bad_sum = 0, bad_mean = 0, bad_feat = 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < L; i++) {
+            const int64_t e = c * L + i;
+            double sum = 0;
+            for (int t = 0; t < 23; t++) {
+                bad_profile += fabs(profile[e * 23 + t] - counts[e * 23 + t] / size[c]) > 1e-6;
+                sum += profile[e * 23 + t];
+            }
+            bad_sum += fabs(sum - 1.0) > 1e-5;
+            const double mean = del_sum[e] / size[c];
+            bad_mean += fabs(del_mean[e] - mean) > 1e-5 * (1 + mean);
+            /* msa_feat: one-hot 23 | has_deletion | deletion_value | profile 23 | mean value */
+            const float *x = feat + e * 49;
+            for (int t = 0; t < 23; t++) bad_feat += x[t] != (t == msa[e] ? 1.0f : 0.0f);
+            bad_feat += x[23] != (dels[e] > 0 ? 1.0f : 0.0f);
+            bad_feat += fabs(x[24] - deletion_curve(dels[e])) > 1e-6;
+            for (int t = 0; t < 23; t++) bad_feat += x[25 + t] != profile[e * 23 + t];
+            bad_feat += fabs(x[48] - deletion_curve(mean)) > 1e-6;
+        }
+    CHECK_INT_EQ(bad_profile, 0);
+    CHECK_INT_EQ(bad_sum, 0);
+    CHECK_INT_EQ(bad_mean, 0);
+    CHECK_INT_EQ(bad_feat, 0);
+    free(counts);
+    free(del_sum);
+    free(size);
+
+    /* Extra MSA: the first E remaining rows, unmasked. */
+    const int32_t *extra = b->extra_msa.data;
+    const float *has_del = b->extra_has_deletion.data, *del_value = b->extra_deletion_value.data;
+    bad = 0;
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t i = 0; i < L; i++) {
+            const int64_t src = row[C + e] * Lf + s0 + i, k = e * L + i;
+            const int32_t d = f->deletion_matrix[src];
+            bad += extra[k] != f->msa[src] || has_del[k] != (d > 0 ? 1.0f : 0.0f) ||
+                   fabs(del_value[k] - deletion_curve(d)) > 1e-6;
+        }
+    CHECK_INT_EQ(bad, 0);
+
+    if (with_structure) {
+        CHECK(memcmp(b->all_atom_positions.data, f->all_atom_positions + s0 * 37 * 3, (size_t)L * 37 * 3 * 4) == 0);
+        CHECK(memcmp(b->all_atom_mask.data, f->all_atom_mask + s0 * 37, (size_t)L * 37 * 4) == 0);
+    }
+}
+
+static void test_random_features(void) {
+    ax_chain_features *f = random_features(100, 300, 1, 7);
+    CHECK(f != NULL);
+    if (f == NULL) return;
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.crop_size = 64;
+    cfg.max_msa_clusters = 33; /* not a multiple of the 32-centre blocks */
+    cfg.max_extra_msa = 100;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        cfg.seed = seed;
+        ax_feature_batch *b = NULL;
+        CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+        if (b != NULL) verify_batch(f, &cfg, b);
+        ax_feature_batch_destroy(b);
+    }
+    /* Centres beyond one AVX2 group of 128, extra rows capped above R, no crop. */
+    cfg.crop_size = 0;
+    cfg.max_msa_clusters = 150;
+    cfg.max_extra_msa = 5000;
+    ax_feature_batch *b = NULL;
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+    if (b != NULL) {
+        CHECK_INT_EQ(b->crop_start, 0);
+        verify_batch(f, &cfg, b);
+    }
+    ax_feature_batch_destroy(b);
+    ax_chain_features_destroy(f);
+}
+
+static void test_reproducible(void) {
+    ax_chain_features *f = random_features(90, 400, 1, 11);
+    if (f == NULL) return;
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.crop_size = 50;
+    cfg.max_msa_clusters = 40;
+    cfg.max_extra_msa = 64;
+    cfg.seed = 1234;
+    ax_feature_batch *a = NULL, *b = NULL, *c = NULL, *portable = NULL;
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &a));
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+    cfg.seed = 1235;
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &c));
+    /* The portable assignment kernel gives the same bytes as the vector one. */
+    cfg.seed = 1234;
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_PORTABLE));
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &portable));
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_AUTO));
+    if (a != NULL && b != NULL && c != NULL && portable != NULL) {
+        CHECK(batches_identical(a, b));
+        CHECK(!batches_identical(a, c));
+        CHECK(memcmp(a->msa_row.data, c->msa_row.data, tensor_bytes(&a->msa_row)) != 0);
+        CHECK(memcmp(a->bert_mask.data, c->bert_mask.data, tensor_bytes(&a->bert_mask)) != 0);
+        CHECK(batches_identical(a, portable));
+    }
+    ax_feature_batch_destroy(a);
+    ax_feature_batch_destroy(b);
+    ax_feature_batch_destroy(c);
+    ax_feature_batch_destroy(portable);
+
+    /* The crop start is uniform over [0, Lf - L]: every start appears over many seeds. */
+    ax_chain_features *small = random_features(40, 2, 0, 3);
+    if (small != NULL) {
+        cfg.crop_size = 30;
+        int hit[11] = {0};
+        for (uint64_t seed = 0; seed < 1000; seed++) {
+            cfg.seed = seed;
+            ax_feature_batch *x = NULL;
+            CHECK_STATUS(ax_feature_batch_create(small, &cfg, &x), AX_OK);
+            if (x != NULL && x->crop_start >= 0 && x->crop_start <= 10) hit[x->crop_start]++;
+            ax_feature_batch_destroy(x);
+        }
+        int covered = 0;
+        for (int i = 0; i <= 10; i++) covered += hit[i] > 0;
+        CHECK_INT_EQ(covered, 11);
+    }
+    ax_chain_features_destroy(small);
+    ax_chain_features_destroy(f);
+}
+
+/* The nearest-centre kernels against each other and a naive count, including rows longer than the
+ * 255-column flush and centre counts around the 32 and 128 blocks. Rows hold tokens 0..2 and gaps
+ * (21); centres hold 0..2 and AX_BATCH_NO_TOKEN (a gap or mask), which must never agree. */
+static void test_nearest_kernels(void) {
+    th_seed(99);
+    const int64_t centre_counts[] = {1, 31, 32, 33, 128, 129, 200};
+    const int64_t L = 700;
+    for (size_t t = 0; t < sizeof centre_counts / sizeof centre_counts[0]; t++) {
+        const int64_t C = centre_counts[t];
+        const int64_t stride = (C + 31) / 32 * 32;
+        uint8_t *centres = malloc((size_t)(L * stride));
+        uint8_t *row = malloc((size_t)L);
+        uint32_t *scratch = malloc((size_t)stride * sizeof *scratch);
+        memset(centres, AX_BATCH_NO_TOKEN, (size_t)(L * stride));
+        /* Few token values make many ties and large counts. */
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t c = 0; c < C; c++)
+                centres[i * stride + c] = th_rand_u64() % 7 == 0 ? AX_BATCH_NO_TOKEN : (uint8_t)(th_rand_u64() % 3);
+        int bad = 0;
+        for (int trial = 0; trial < 20; trial++) {
+            for (int64_t i = 0; i < L; i++) row[i] = th_rand_u64() % 5 == 0 ? 21 : (uint8_t)(th_rand_u64() % 3);
+            int64_t best = 0, best_score = -1;
+            for (int64_t c = 0; c < C; c++) {
+                int64_t score = 0;
+                for (int64_t i = 0; i < L; i++) score += row[i] < 21 && centres[i * stride + c] == row[i];
+                if (score > best_score) {
+                    best_score = score;
+                    best = c;
+                }
+            }
+            bad += ax_batch_nearest_portable(centres, C, stride, row, L, scratch) != best;
+            bad += (int64_t)scratch[best] != best_score;
+            bad += ax_batch_nearest_kernel()(centres, C, stride, row, L, scratch) != best;
+            bad += (int64_t)scratch[best] != best_score;
+        }
+        CHECK_INT_EQ(bad, 0);
+        free(centres);
+        free(row);
+        free(scratch);
+    }
+}
+
+/* Masking statistics over ~10^5 centre positions. Every row is all X (20) or all gaps (21), half
+ * and half, so a column's profile is ~50/50 X/gap and each replacement kind can be told apart:
+ *   mask token 22           -> "mask"                  expected 0.70
+ *   an amino acid 0..19     -> "uniform"               expected 0.10
+ *   the other of X / gap    -> half of "profile"       expected 0.05
+ *   unchanged               -> "same" + half "profile" expected 0.15
+ * Bounds: 15% +- 1% of positions selected; each kind +- 2% of the selected ones (sigma < 0.4%). */
+static void test_masking_statistics(void) {
+    const int64_t L = 800, N = 2001;
+    ax_chain_features *f = NULL;
+    CHECK_OK(ax_chain_features_alloc(L, N, 0, &f));
+    if (f == NULL) return;
+    for (int64_t r = 0; r < N; r++)
+        for (int64_t i = 0; i < L; i++) f->msa[r * L + i] = (r == 0 || r % 2 == 1) ? 20 : 21;
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.crop_size = 0;
+    cfg.seed = 42;
+    ax_feature_batch *b = NULL;
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+    if (b != NULL) {
+        const int64_t positions = b->num_clusters * L;
+        CHECK(positions >= 100000);
+        const int32_t *msa = b->msa.data, *true_msa = b->true_msa.data;
+        const float *bert = b->bert_mask.data;
+        int64_t selected = 0, mask = 0, uniform = 0, other = 0, unchanged = 0, unselected_changed = 0;
+        for (int64_t e = 0; e < positions; e++) {
+            if (bert[e] == 0.0f) {
+                unselected_changed += msa[e] != true_msa[e];
+                continue;
+            }
+            selected++;
+            if (msa[e] == 22) mask++;
+            else if (msa[e] < 20) uniform++;
+            else if (msa[e] == true_msa[e]) unchanged++;
+            else other++;
+        }
+        CHECK_INT_EQ(unselected_changed, 0);
+        const double frac = (double)selected / (double)positions;
+        const double p_mask = (double)mask / (double)selected, p_uniform = (double)uniform / (double)selected;
+        const double p_profile = 2.0 * (double)other / (double)selected;
+        const double p_same = (double)unchanged / (double)selected - (double)other / (double)selected;
+        printf("  selected %.4f of %lld; mask %.4f uniform %.4f profile %.4f same %.4f\n", frac,
+               (long long)positions, p_mask, p_uniform, p_profile, p_same);
+        CHECK(fabs(frac - 0.15) < 0.01);
+        CHECK(fabs(p_mask - 0.70) < 0.02);
+        CHECK(fabs(p_uniform - 0.10) < 0.02);
+        CHECK(fabs(p_profile - 0.10) < 0.02);
+        CHECK(fabs(p_same - 0.10) < 0.02);
+        verify_batch(f, &cfg, b);
+    }
+    ax_feature_batch_destroy(b);
+
+    /* No masking at all: msa == true_msa, bert_mask all zero. */
+    cfg.masked_msa_fraction = 0.0f;
+    cfg.max_msa_clusters = 16;
+    b = NULL;
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+    if (b != NULL) {
+        CHECK(memcmp(b->msa.data, b->true_msa.data, tensor_bytes(&b->msa)) == 0);
+        double sum = 0;
+        for (int64_t e = 0; e < 16 * L; e++) sum += ((const float *)b->bert_mask.data)[e];
+        CHECK(sum == 0.0);
+    }
+    ax_feature_batch_destroy(b);
+    ax_chain_features_destroy(f);
+}
+
+static void test_real_data(void) {
+    ax_msa *msa = NULL;
+    CHECK_OK(ax_a3m_read(DATA "/query.a3m", &msa));
+    ax_chain_features *f = NULL;
+    if (msa != NULL) CHECK_OK(ax_chain_features_create(msa, NULL, 0.0, &f));
+    ax_msa_destroy(msa);
+    if (f != NULL) {
+        ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+        cfg.crop_size = 128;
+        cfg.max_msa_clusters = 16;
+        cfg.max_extra_msa = 20;
+        cfg.seed = 5;
+        ax_feature_batch *b = NULL;
+        CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+        if (b != NULL) {
+            CHECK_INT_EQ(b->num_clusters, 16);
+            CHECK_INT_EQ(b->num_remaining, 43);
+            CHECK_INT_EQ(b->num_extra, 20);
+            verify_batch(f, &cfg, b);
+        }
+        ax_feature_batch_destroy(b);
+        /* Defaults: 59 rows all become centres, nothing remains. */
+        b = NULL;
+        CHECK_OK(ax_feature_batch_create(f, NULL, &b));
+        if (b != NULL) {
+            const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
+            CHECK_INT_EQ(b->num_res, 256);
+            CHECK_INT_EQ(b->num_clusters, 59);
+            CHECK_INT_EQ(b->num_extra, 0);
+            CHECK(b->extra_msa.data == NULL && b->cluster_assignment.data == NULL);
+            verify_batch(f, &defaults, b);
+        }
+        ax_feature_batch_destroy(b);
+    }
+    ax_chain_features_destroy(f);
+
+    /* A structure without an alignment: one row, positions cropped with the residues. */
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1cbs.cif.gz", &s));
+    f = NULL;
+    if (s != NULL) CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
+    ax_structure_destroy(s);
+    if (f != NULL) {
+        ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+        cfg.crop_size = 64;
+        cfg.seed = 77;
+        ax_feature_batch *b = NULL;
+        CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+        if (b != NULL) {
+            CHECK_INT_EQ(b->num_clusters, 1);
+            CHECK_INT_EQ(b->num_remaining, 0);
+            verify_batch(f, &cfg, b);
+            /* Single centre: its profile is its own (masked) token. */
+            const float *profile = b->cluster_profile.data;
+            const int32_t *m = b->msa.data;
+            int bad = 0;
+            for (int64_t i = 0; i < 64; i++) bad += profile[i * 23 + m[i]] != 1.0f;
+            CHECK_INT_EQ(bad, 0);
+        }
+        ax_feature_batch_destroy(b);
+    }
+    ax_chain_features_destroy(f);
+}
+
+static void test_errors(void) {
+    ax_chain_features *f = random_features(10, 5, 0, 1);
+    if (f == NULL) return;
+    ax_feature_batch *b = (ax_feature_batch *)&b;
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+    CHECK_STATUS(ax_feature_batch_create(NULL, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK(b == NULL);
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, NULL), AX_ERR_INVALID_ARGUMENT);
+    cfg.struct_size = 8;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "struct_size");
+    cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.max_msa_clusters = 0;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "max_msa_clusters");
+    cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.max_extra_msa = -1;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.masked_msa_fraction = 1.5f;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "masked_msa_fraction");
+    cfg.masked_msa_fraction = NAN;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+    cfg.masked_msa_uniform_prob = 0.5f;
+    cfg.masked_msa_profile_prob = 0.4f;
+    cfg.masked_msa_same_prob = 0.2f;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "exceeds 1");
+    cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+
+    f->msa[3 * 10 + 7] = 22; /* the mask token is not an input token */
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "row 3 column 7");
+    f->msa[3 * 10 + 7] = 5;
+    f->deletion_matrix[2 * 10 + 1] = -4;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "row 2 column 1");
+    f->deletion_matrix[2 * 10 + 1] = 0;
+    f->aatype[4] = 21;
+    CHECK_STATUS(ax_feature_batch_create(f, &cfg, &b), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "aatype[4]");
+    f->aatype[4] = 3;
+    CHECK(b == NULL);
+    CHECK_OK(ax_feature_batch_create(f, &cfg, &b));
+    ax_feature_batch_destroy(b);
+    ax_feature_batch_destroy(NULL);
+    ax_chain_features_destroy(f);
+}
+
+int main(void) {
+    RUN(test_random_features);
+    RUN(test_reproducible);
+    RUN(test_nearest_kernels);
+    RUN(test_masking_statistics);
+    RUN(test_real_data);
+    RUN(test_errors);
+    return th_finish();
+}

@@ -1,0 +1,517 @@
+/*
+ * test_png.c — colour maps, heatmap PNG files (read back with libpng), the atomic-write and error
+ * guarantees, and the matrices figures are drawn from (MSA identity, C-alpha distances and
+ * contacts, attention probabilities of one head).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "axial/features.h"
+#include "axial/figures.h"
+#include "axial/io.h"
+
+#if AXIAL_WITH_PNG
+#include <png.h>
+#endif
+
+#define DATA AXIAL_TEST_DATA
+
+/* Anchor colours from the header documentation, written out here. */
+static const uint8_t viridis_0[3] = {0x44, 0x01, 0x54}, viridis_25[3] = {0x3B, 0x52, 0x8B},
+                     viridis_50[3] = {0x21, 0x90, 0x8C}, viridis_75[3] = {0x5D, 0xC8, 0x63},
+                     viridis_1[3] = {0xFD, 0xE7, 0x25}, nan_rgb[3] = {255, 0, 255};
+
+static int same_rgb(const uint8_t *a, const uint8_t *b) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
+
+static char temp_root[256];
+
+static void make_temp_root(void) {
+    snprintf(temp_root, sizeof temp_root, "/tmp/axial_test_png_XXXXXX");
+    if (mkdtemp(temp_root) == NULL) {
+        fprintf(stderr, "cannot create a temporary directory\n");
+        exit(1);
+    }
+}
+
+#if AXIAL_WITH_PNG
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Number of entries in a directory (without . and ..): no temporary files may be left over. */
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+static long read_file(const char *path, unsigned char **out) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return -1;
+    fseek(f, 0, SEEK_END);
+    const long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)size + 1);
+    if (*out == NULL || fread(*out, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    return size;
+}
+#endif
+
+static void remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            chmod(path, 0755);
+            remove_tree(path);
+        } else {
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ---- colour maps and rendering --------------------------------------------------------------- */
+
+static void test_colormaps(void) {
+    uint8_t rgb[3];
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.0f, rgb));
+    CHECK(same_rgb(rgb, viridis_0));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.25f, rgb));
+    CHECK(same_rgb(rgb, viridis_25));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.5f, rgb));
+    CHECK(same_rgb(rgb, viridis_50));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.75f, rgb));
+    CHECK(same_rgb(rgb, viridis_75));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 1.0f, rgb));
+    CHECK(same_rgb(rgb, viridis_1));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 7.0f, rgb)); /* clamped */
+    CHECK(same_rgb(rgb, viridis_1));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, -3.0f, rgb));
+    CHECK(same_rgb(rgb, viridis_0));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, NAN, rgb));
+    CHECK(same_rgb(rgb, nan_rgb));
+    /* Half way between anchors 0 and 1 (0x44 -> 0x3B is 68 -> 59: 63.5 rounds to 64). */
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.125f, rgb));
+    CHECK_INT_EQ(rgb[0], 64);
+    CHECK_INT_EQ(rgb[1], (1 + 0x52 + 1) / 2);
+    /* Grays: 0.5 -> 127.5 -> 128. */
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_GRAYS, 0.5f, rgb));
+    CHECK(rgb[0] == 128 && rgb[1] == 128 && rgb[2] == 128);
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_BLUE_WHITE_RED, 0.5f, rgb));
+    CHECK(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255);
+    CHECK_STATUS(ax_colormap_rgb((ax_colormap)9, 0.5f, rgb), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_colormap_rgb(AX_COLORMAP_GRAYS, 0.5f, NULL), AX_ERR_INVALID_ARGUMENT);
+
+    /* Rendering: the value -> t mapping, infinities, and a constant range. */
+    const float values[4] = {-INFINITY, INFINITY, 5.0f, 4.0f};
+    uint8_t pixels[12];
+    CHECK_OK(ax_heatmap_render_rgb(values, 1, 4, 5.0f, 5.0f, AX_COLORMAP_GRAYS, pixels));
+    CHECK(pixels[0] == 0 && pixels[3] == 255 && pixels[6] == 0 && pixels[9] == 0);
+    CHECK_OK(ax_heatmap_render_rgb(values, 2, 2, 3.0f, 5.0f, AX_COLORMAP_GRAYS, pixels));
+    CHECK(pixels[0] == 0 && pixels[3] == 255 && pixels[6] == 255 && pixels[9] == 128);
+    CHECK_STATUS(ax_heatmap_render_rgb(values, 2, 2, 5.0f, 3.0f, AX_COLORMAP_GRAYS, pixels), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_heatmap_render_rgb(values, 2, 2, NAN, 3.0f, AX_COLORMAP_GRAYS, pixels), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_heatmap_render_rgb(values, 0, 2, 0.0f, 1.0f, AX_COLORMAP_GRAYS, pixels), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_heatmap_render_rgb(values, INT64_MAX, 2, 0.0f, 1.0f, AX_COLORMAP_GRAYS, pixels),
+                 AX_ERR_INVALID_ARGUMENT);
+
+    float lo = 0, hi = 0;
+    const float mixed[5] = {NAN, 3.0f, -INFINITY, -2.0f, 7.5f};
+    CHECK_OK(ax_heatmap_range(mixed, 5, &lo, &hi));
+    CHECK(lo == -2.0f && hi == 7.5f);
+    const float none[2] = {NAN, INFINITY};
+    CHECK_OK(ax_heatmap_range(none, 2, &lo, &hi));
+    CHECK(lo == 0.0f && hi == 1.0f);
+    CHECK_STATUS(ax_heatmap_range(mixed, -1, &lo, &hi), AX_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- PNG files ------------------------------------------------------------------------------- */
+
+#if AXIAL_WITH_PNG
+/* Reads an RGB PNG back with libpng's simplified API; returns the pixels (free them) or NULL. */
+static uint8_t *read_png(const char *path, uint32_t *width, uint32_t *height) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&image, path)) return NULL;
+    image.format = PNG_FORMAT_RGB;
+    uint8_t *pixels = malloc(PNG_IMAGE_SIZE(image));
+    if (pixels == NULL || !png_image_finish_read(&image, NULL, pixels, 0, NULL)) {
+        free(pixels);
+        png_image_free(&image);
+        return NULL;
+    }
+    *width = image.width;
+    *height = image.height;
+    return pixels;
+}
+
+static void test_png_roundtrip(void) {
+    char dir[300], path[320], path2[320];
+    snprintf(dir, sizeof dir, "%s/roundtrip", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/map.png", dir);
+    snprintf(path2, sizeof path2, "%s/map2.png", dir);
+    /* 3 rows x 4 columns; vmin 0, vmax 1. */
+    const float values[12] = {0.0f,      1.0f,      NAN,  0.5f,  /* row 0 */
+                              INFINITY,  -INFINITY, 2.0f, -1.0f, /* row 1: ends and clamping */
+                              0.25f,     0.75f,     0.0f, 1.0f}; /* row 2 */
+    CHECK_OK(ax_png_write_heatmap(path, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    uint32_t w = 0, h = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL);
+    if (px != NULL) {
+        CHECK_INT_EQ(w, 4);
+        CHECK_INT_EQ(h, 3);
+        const uint8_t *expected[12] = {viridis_0, viridis_1, nan_rgb,   viridis_50, viridis_1,  viridis_0,
+                                       viridis_1, viridis_0, viridis_25, viridis_75, viridis_0, viridis_1};
+        for (int e = 0; e < 12; e++)
+            if (!same_rgb(px + 3 * e, expected[e]))
+                TH_FAIL("pixel (%d, %d): got %02x%02x%02x", e / 4, e % 4, px[3 * e], px[3 * e + 1], px[3 * e + 2]);
+        th_checks++;
+        free(px);
+    }
+    CHECK_INT_EQ(count_entries(dir), 1); /* no temporary left behind */
+
+    /* Determinism: a second write of the same data is byte-identical. */
+    CHECK_OK(ax_png_write_heatmap(path2, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    unsigned char *a = NULL, *b = NULL;
+    const long size_a = read_file(path, &a), size_b = read_file(path2, &b);
+    CHECK(size_a > 0 && size_a == size_b);
+    if (size_a > 0 && size_a == size_b) CHECK(memcmp(a, b, (size_t)size_a) == 0);
+    free(a);
+    free(b);
+
+    /* Replacing an existing file. */
+    FILE *old = fopen(path, "wb");
+    if (old != NULL) {
+        fputs("not a png", old);
+        fclose(old);
+    }
+    CHECK_OK(ax_png_write_heatmap(path, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    a = NULL;
+    CHECK_INT_EQ(read_file(path, &a), size_b);
+    if (a != NULL) CHECK(memcmp(a, "\x89PNG", 4) == 0);
+    free(a);
+    CHECK_INT_EQ(count_entries(dir), 2);
+
+    /* A larger image, many rows (exercises the row loop and compression). */
+    float *big = malloc(300 * 257 * sizeof(float));
+    for (int e = 0; e < 300 * 257; e++) big[e] = (float)(e % 1000);
+    snprintf(path2, sizeof path2, "%s/big.png", dir);
+    CHECK_OK(ax_png_write_heatmap(path2, big, 300, 257, 0.0f, 999.0f, AX_COLORMAP_GRAYS));
+    px = read_png(path2, &w, &h);
+    if (px != NULL) {
+        CHECK(w == 257 && h == 300);
+        CHECK(px[0] == 0 && px[3 * 999] == 255); /* value 999 at element 999 */
+        free(px);
+    }
+    CHECK(px != NULL);
+    free(big);
+}
+
+static void test_png_errors(void) {
+    const float values[4] = {0.0f, 1.0f, 2.0f, 3.0f};
+    char path[400];
+
+    /* A directory that does not exist. */
+    snprintf(path, sizeof path, "%s/no/such/dir/map.png", temp_root);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK(!file_exists(path));
+
+    /* A read-only directory. Root ignores permission bits, so when a probe file can be created
+     * there anyway, /sys (which refuses new files even to root) stands in. */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/readonly", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(chmod(dir, 0555) == 0);
+    char probe[320];
+    snprintf(probe, sizeof probe, "%s/probe", dir);
+    FILE *p = fopen(probe, "wb");
+    if (p == NULL) {
+        snprintf(path, sizeof path, "%s/map.png", dir);
+    } else {
+        fclose(p);
+        unlink(probe);
+        snprintf(path, sizeof path, "/sys/axial_test_heatmap_%ld.png", (long)getpid());
+        printf("  running as root: using %s as the read-only directory\n", path);
+    }
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK(!file_exists(path));
+    CHECK_INT_EQ(count_entries(dir), 0);
+    chmod(dir, 0755);
+
+    /* The temporary is written, then the rename fails (the path is a directory): it is removed. */
+    snprintf(dir, sizeof dir, "%s/rename", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/taken.png", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK_CONTAINS(ax_last_error(), "rename");
+    CHECK_INT_EQ(count_entries(dir), 1);
+
+    /* Argument errors create nothing. */
+    snprintf(dir, sizeof dir, "%s/args", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/x.png", dir);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 0, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 3.0f, 0.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 0.0f, 3.0f, (ax_colormap)42), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_heatmap(path, NULL, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_heatmap(path, values, (int64_t)1 << 31, 1, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS),
+                 AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_heatmap(NULL, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_heatmap("", values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(count_entries(dir), 0);
+}
+#else
+static void test_png_unsupported(void) {
+    const float values[1] = {0.0f};
+    CHECK_STATUS(ax_png_write_heatmap("/tmp/x.png", values, 1, 1, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "this build has no libpng");
+    CHECK(!ax_build_has_png());
+}
+#endif
+
+/* ---- matrices -------------------------------------------------------------------------------- */
+
+/* query.a3m, match columns only (awk as in test_features.c), compared with the query per column:
+ *   row 1: 180 identical, 202 different, 49 gaps
+ *   rows 1..58: 8244 identical, 10404 different, 6350 gaps
+ * so the map sums to 431 (query) + 8244 + 0.5 * 10404 = 13877. */
+static void test_identity_map(void) {
+    ax_msa *msa = NULL;
+    CHECK_OK(ax_a3m_read(DATA "/query.a3m", &msa));
+    ax_chain_features *f = NULL;
+    if (msa != NULL) CHECK_OK(ax_chain_features_create(msa, NULL, 0.0, &f));
+    ax_msa_destroy(msa);
+    if (f == NULL) return;
+    const int64_t N = f->num_alignments, L = f->seq_length;
+    float *map = malloc((size_t)(N * L) * sizeof(float));
+    CHECK_OK(ax_msa_identity_map(f, map));
+    int64_t ones = 0, halves = 0, zeros = 0, row1[3] = {0, 0, 0};
+    double sum = 0;
+    for (int64_t r = 0; r < N; r++)
+        for (int64_t i = 0; i < L; i++) {
+            const float v = map[r * L + i];
+            sum += v;
+            if (r == 0) continue;
+            ones += v == 1.0f;
+            halves += v == 0.5f;
+            zeros += v == 0.0f;
+            if (r == 1) row1[v == 1.0f ? 0 : v == 0.5f ? 1 : 2]++;
+        }
+    CHECK_INT_EQ(ones, 8244);
+    CHECK_INT_EQ(halves, 10404);
+    CHECK_INT_EQ(zeros, 6350);
+    CHECK_INT_EQ(row1[0], 180);
+    CHECK_INT_EQ(row1[1], 202);
+    CHECK_INT_EQ(row1[2], 49);
+    CHECK(sum == 13877.0);
+#if AXIAL_WITH_PNG
+    char path[320];
+    snprintf(path, sizeof path, "%s/msa_identity.png", temp_root);
+    CHECK_OK(ax_png_write_heatmap(path, map, N, L, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    uint32_t w = 0, h = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL);
+    if (px != NULL) {
+        CHECK(w == 431 && h == 59);
+        CHECK(same_rgb(px, viridis_1));                /* query row */
+        CHECK(same_rgb(px + 3 * (431 + 0), viridis_0)); /* row 1 starts with 18 gaps */
+        free(px);
+    }
+#endif
+    CHECK_STATUS(ax_msa_identity_map(NULL, map), AX_ERR_INVALID_ARGUMENT);
+    free(map);
+    ax_chain_features_destroy(f);
+}
+
+/* 1cbs: CA of PRO 1 (18.150 13.525 43.680) and PHE 50 (15.485 24.704 39.602), from the ATOM lines.
+ * CA pairs closer than 8 A, diagonal included:
+ *   zcat 1cbs.cif.gz | awk 'BEGIN{n=0} $1=="ATOM" && $4=="CA"{x[n]=$11;y[n]=$12;z[n]=$13;n++} END{
+ *     for(i=0;i<n;i++) for(j=0;j<n;j++) if (sqrt((x[i]-x[j])^2+(y[i]-y[j])^2+(z[i]-z[j])^2) < 8) c++;
+ *     print c}'  -> 1419
+ *   (no distance lies within 0.0064 A of 8, so float rounding cannot move a pair across) */
+static void test_distance_maps(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1cbs.cif.gz", &s));
+    ax_chain_features *f = NULL;
+    if (s != NULL) CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
+    ax_structure_destroy(s);
+    if (f == NULL) return;
+    const int64_t L = f->seq_length;
+    float *dist = malloc((size_t)(L * L) * sizeof(float));
+    float *contact = malloc((size_t)(L * L) * sizeof(float));
+    CHECK_OK(ax_ca_distance_map(f, dist));
+    CHECK_OK(ax_contact_map(f, 8.0f, contact));
+    const double dx = 18.150 - 15.485, dy = 13.525 - 24.704, dz = 43.680 - 39.602;
+    const double expected = sqrt(dx * dx + dy * dy + dz * dz);
+    CHECK(fabs(dist[0 * L + 49] - expected) < 1e-4);
+    CHECK(fabs(dist[49 * L + 0] - expected) < 1e-4);
+    int64_t contacts = 0, asymmetric = 0;
+    for (int64_t i = 0; i < L; i++)
+        for (int64_t j = 0; j < L; j++) {
+            contacts += contact[i * L + j] == 1.0f;
+            asymmetric += dist[i * L + j] != dist[j * L + i];
+        }
+    CHECK_INT_EQ(contacts, 1419);
+    CHECK_INT_EQ(asymmetric, 0);
+    CHECK(dist[5 * L + 5] == 0.0f);
+
+    /* A residue without CA gives NaN in its row and column. */
+    f->all_atom_mask[7 * 37 + AX_ATOM37_CA] = 0.0f;
+    CHECK_OK(ax_ca_distance_map(f, dist));
+    CHECK_OK(ax_contact_map(f, 8.0f, contact));
+    CHECK(isnan(dist[7 * L + 3]) && isnan(dist[3 * L + 7]) && isnan(contact[7 * L + 7]));
+    CHECK(!isnan(dist[6 * L + 3]));
+    CHECK_STATUS(ax_contact_map(f, 0.0f, contact), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_contact_map(f, NAN, contact), AX_ERR_INVALID_ARGUMENT);
+    ax_chain_features_destroy(f);
+
+    ax_chain_features *seq_only = NULL;
+    CHECK_OK(ax_chain_features_from_sequence("ACDE", &seq_only));
+    CHECK_STATUS(ax_ca_distance_map(seq_only, dist), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "no structure");
+    ax_chain_features_destroy(seq_only);
+    free(dist);
+    free(contact);
+}
+
+/* ---- attention probabilities ----------------------------------------------------------------- */
+
+enum { AB = 2, AN = 3, AS = 5, AH = 2, AD = 4 };
+
+static void test_attention_probabilities(void) {
+    th_seed(2024);
+    float q[AB * AN * AS * AH * AD], k[AB * AN * AS * AH * AD];
+    float mask[AB * AN * AS], pair[AH * AS * AS];
+    for (int e = 0; e < AB * AN * AS * AH * AD; e++) {
+        q[e] = (float)th_uniform(-1, 1);
+        k[e] = (float)th_uniform(-1, 1);
+    }
+    for (int e = 0; e < AB * AN * AS; e++) mask[e] = th_uniform(0, 1) < 0.2 ? -INFINITY : 0.0f;
+    for (int e = 0; e < AH * AS * AS; e++) pair[e] = (float)th_uniform(-2, 2);
+    ax_tensor tq, tk, tmask, tpair;
+    const int64_t qshape[5] = {AB, AN, AS, AH, AD}, mshape[5] = {AB, AN, 1, 1, AS}, pshape[5] = {1, 1, AH, AS, AS};
+    CHECK_OK(ax_tensor_contiguous(&tq, q, AX_F32, 5, qshape));
+    CHECK_OK(ax_tensor_contiguous(&tk, k, AX_F32, 5, qshape));
+    CHECK_OK(ax_tensor_contiguous(&tmask, mask, AX_F32, 5, mshape));
+    CHECK_OK(ax_tensor_contiguous(&tpair, pair, AX_F32, 5, pshape));
+    /* Fully mask one (b, n) so its rows must come out as zeros. */
+    for (int j = 0; j < AS; j++) mask[(1 * AN + 2) * AS + j] = -INFINITY;
+
+    float out[AS * AS];
+    int bad = 0;
+    for (int b = 0; b < AB; b++)
+        for (int n = 0; n < AN; n++)
+            for (int h = 0; h < AH; h++) {
+                CHECK_OK(ax_attention_probabilities(&tq, &tk, &tmask, &tpair, b, n, h, out));
+                for (int i = 0; i < AS; i++) {
+                    double logits[AS], mx = -INFINITY, sum = 0;
+                    for (int j = 0; j < AS; j++) {
+                        double dot = 0;
+                        for (int d = 0; d < AD; d++)
+                            dot += (double)q[(((b * AN + n) * AS + i) * AH + h) * AD + d] *
+                                   k[(((b * AN + n) * AS + j) * AH + h) * AD + d];
+                        logits[j] = dot / sqrt((double)AD) + mask[(b * AN + n) * AS + j] + pair[(h * AS + i) * AS + j];
+                        if (logits[j] > mx) mx = logits[j];
+                    }
+                    for (int j = 0; j < AS; j++) sum += mx == -INFINITY ? 0 : exp(logits[j] - mx);
+                    for (int j = 0; j < AS; j++) {
+                        const double p = mx == -INFINITY ? 0.0 : exp(logits[j] - mx) / sum;
+                        bad += fabs(out[i * AS + j] - p) > 1e-5;
+                    }
+                }
+            }
+    CHECK_INT_EQ(bad, 0);
+    CHECK_OK(ax_attention_probabilities(&tq, &tk, &tmask, &tpair, 1, 2, 0, out));
+    double masked_sum = 0;
+    for (int e = 0; e < AS * AS; e++) masked_sum += out[e];
+    CHECK(masked_sum == 0.0);
+
+    /* Without biases every row sums to 1; bf16 inputs match the f32 result of the rounded values. */
+    uint16_t q16[AB * AN * AS * AH * AD], k16[AB * AN * AS * AH * AD];
+    for (int e = 0; e < AB * AN * AS * AH * AD; e++) {
+        q16[e] = ax_f32_to_bf16(q[e]);
+        k16[e] = ax_f32_to_bf16(k[e]);
+        q[e] = ax_bf16_to_f32(q16[e]);
+        k[e] = ax_bf16_to_f32(k16[e]);
+    }
+    ax_tensor tq16, tk16;
+    CHECK_OK(ax_tensor_contiguous(&tq16, q16, AX_BF16, 5, qshape));
+    CHECK_OK(ax_tensor_contiguous(&tk16, k16, AX_BF16, 5, qshape));
+    float out16[AS * AS];
+    CHECK_OK(ax_attention_probabilities(&tq16, &tk16, NULL, NULL, 1, 1, 1, out16));
+    CHECK_OK(ax_attention_probabilities(&tq, &tk, NULL, NULL, 1, 1, 1, out));
+    bad = 0;
+    for (int i = 0; i < AS; i++) {
+        double sum = 0;
+        for (int j = 0; j < AS; j++) {
+            sum += out16[i * AS + j];
+            bad += fabs(out16[i * AS + j] - out[i * AS + j]) > 1e-6;
+        }
+        bad += fabs(sum - 1.0) > 1e-5;
+    }
+    CHECK_INT_EQ(bad, 0);
+
+    /* Errors name the tensor. */
+    CHECK_STATUS(ax_attention_probabilities(&tq, &tk, NULL, NULL, 2, 0, 0, out), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_attention_probabilities(&tq, &tk16, NULL, NULL, 0, 0, 0, out), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "k");
+    const int64_t bad_pshape[5] = {1, 1, 3, AS, AS};
+    ax_tensor tbad;
+    CHECK_OK(ax_tensor_contiguous(&tbad, pair, AX_F32, 5, bad_pshape));
+    CHECK_STATUS(ax_attention_probabilities(&tq, &tk, NULL, &tbad, 0, 0, 0, out), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "bias_pair");
+    tbad = tq;
+    tbad.device.type = AX_CUDA;
+    CHECK_STATUS(ax_attention_probabilities(&tbad, &tk, NULL, NULL, 0, 0, 0, out), AX_ERR_INVALID_ARGUMENT);
+    tbad = tq;
+    tbad.ndim = 4;
+    CHECK_STATUS(ax_attention_probabilities(&tbad, &tk, NULL, NULL, 0, 0, 0, out), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_attention_probabilities(&tq, &tk, NULL, NULL, 0, 0, 0, NULL), AX_ERR_INVALID_ARGUMENT);
+}
+
+int main(void) {
+    make_temp_root();
+    RUN(test_colormaps);
+#if AXIAL_WITH_PNG
+    RUN(test_png_roundtrip);
+    RUN(test_png_errors);
+#else
+    RUN(test_png_unsupported);
+#endif
+    RUN(test_identity_map);
+    RUN(test_distance_maps);
+    RUN(test_attention_probabilities);
+    remove_tree(temp_root);
+    return th_finish();
+}

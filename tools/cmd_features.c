@@ -1,0 +1,333 @@
+/*
+ * cmd_features.c — `axial features build|show|plot`: parse MSAs and structures into AlphaFold-style
+ * features, keep them in an HDF5 feature store, and draw them. One clear line on bad input, non-zero
+ * exit, and no output file left behind (the store and PNG writers are atomic).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/figures.h"
+#include "axial/io.h"
+#include "axial/store.h"
+#include "cli.h"
+
+static int fail(const char *what) {
+    fprintf(stderr, "axial features: %s: %s\n", what, ax_last_error());
+    return 1;
+}
+
+static int usage_error(const char *message) {
+    fprintf(stderr, "axial features: %s (see `axial features --help`)\n", message);
+    return 2;
+}
+
+static void features_usage(FILE *out) {
+    fprintf(out,
+            "usage:\n"
+            "  axial features build [--fasta F | --a3m F | --sto F]... [--mmcif F | --pdb F] [--chain ID]\n"
+            "                       --name NAME -o STORE.h5 [--replace]\n"
+            "      Parses the inputs, makes the chain's features and adds them to STORE.h5 (created if\n"
+            "      missing; --replace starts a new store). Several MSAs are concatenated (same query),\n"
+            "      identical rows dropped. With a structure, the MSA query must match the chain.\n"
+            "  axial features show STORE.h5 [--chain NAME]\n"
+            "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n");
+}
+
+/* Features whose MSA is `base`'s followed by the rows of `extra` not already present (AlphaFold
+ * deduplicates the MSAs it merges). The result has base's sequence and structure. */
+static int merge_features(const ax_chain_features *base, const ax_chain_features *extra, const char *extra_name,
+                          ax_chain_features **out) {
+    *out = NULL;
+    const int64_t L = base->seq_length;
+    if (extra->seq_length != L) {
+        fprintf(stderr, "axial features: %s: %lld columns, but the first MSA has %lld\n", extra_name,
+                (long long)extra->seq_length, (long long)L);
+        return 2;
+    }
+    ax_chain_features *m = NULL;
+    if (ax_chain_features_alloc(L, base->num_alignments + extra->num_alignments, base->all_atom_positions != NULL, &m) !=
+        AX_OK)
+        return fail("merging MSAs");
+    memcpy(m->sequence, base->sequence, (size_t)L + 1);
+    memcpy(m->aatype, base->aatype, (size_t)L * sizeof(int32_t));
+    memcpy(m->residue_index, base->residue_index, (size_t)L * sizeof(int32_t));
+    if (base->all_atom_positions != NULL) {
+        memcpy(m->all_atom_positions, base->all_atom_positions, (size_t)(L * 37 * 3) * sizeof(float));
+        memcpy(m->all_atom_mask, base->all_atom_mask, (size_t)(L * 37) * sizeof(float));
+        m->resolution = base->resolution;
+    }
+    const size_t row_bytes = (size_t)L * sizeof(int32_t);
+    memcpy(m->msa, base->msa, (size_t)base->num_alignments * row_bytes);
+    memcpy(m->deletion_matrix, base->deletion_matrix, (size_t)base->num_alignments * row_bytes);
+    int64_t rows = base->num_alignments;
+    for (int64_t r = 0; r < extra->num_alignments; r++) {
+        const int32_t *row = extra->msa + r * L;
+        int duplicate = 0;
+        for (int64_t e = 0; e < rows && !duplicate; e++) duplicate = memcmp(m->msa + e * L, row, row_bytes) == 0;
+        if (duplicate) continue;
+        memcpy(m->msa + rows * L, row, row_bytes);
+        memcpy(m->deletion_matrix + rows * L, extra->deletion_matrix + r * L, row_bytes);
+        rows++;
+    }
+    m->num_alignments = rows; /* the arrays may be longer than needed; only `rows` are used */
+    *out = m;
+    return 0;
+}
+
+static const ax_chain *pick_chain(const ax_structure *s, const char *chain_id, const char *path) {
+    for (int64_t c = 0; c < s->num_chains; c++) {
+        const ax_chain *ch = &s->chains[c];
+        if (chain_id != NULL ? strcmp(ch->id, chain_id) == 0 : ch->seq_len > 0) return ch;
+    }
+    if (chain_id != NULL) fprintf(stderr, "axial features: %s: no chain '%s'\n", path, chain_id);
+    else fprintf(stderr, "axial features: %s: no polymer chain\n", path);
+    return NULL;
+}
+
+static int cmd_build(int argc, char **argv) {
+    const char *msa_paths[16], *msa_kinds[16];
+    int n_msa = 0;
+    const char *fasta = NULL, *structure = NULL, *structure_kind = NULL, *chain_id = NULL, *name = NULL, *out = NULL;
+    int replace = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if ((strcmp(a, "--a3m") == 0 || strcmp(a, "--sto") == 0) && v) {
+            if (n_msa == 16) return usage_error("at most 16 MSAs");
+            msa_kinds[n_msa] = a + 2;
+            msa_paths[n_msa++] = v;
+            i++;
+        } else if (strcmp(a, "--fasta") == 0 && v) {
+            fasta = v;
+            i++;
+        } else if ((strcmp(a, "--mmcif") == 0 || strcmp(a, "--pdb") == 0) && v) {
+            structure = v;
+            structure_kind = a + 2;
+            i++;
+        } else if (strcmp(a, "--chain") == 0 && v) {
+            chain_id = v;
+            i++;
+        } else if (strcmp(a, "--name") == 0 && v) {
+            name = v;
+            i++;
+        } else if (strcmp(a, "-o") == 0 && v) {
+            out = v;
+            i++;
+        } else if (strcmp(a, "--replace") == 0) {
+            replace = 1;
+        } else {
+            fprintf(stderr, "axial features build: unknown or incomplete option '%s'\n", a);
+            return 2;
+        }
+    }
+    if (name == NULL || out == NULL) return usage_error("build needs --name NAME and -o STORE.h5");
+    if (n_msa == 0 && fasta == NULL && structure == NULL) return usage_error("build needs an MSA, a FASTA or a structure");
+
+    int rc = 1;
+    ax_msa *msa = NULL;
+    ax_structure *st = NULL;
+    ax_fasta *fa = NULL;
+    ax_chain_features *features = NULL;
+    ax_store_writer *writer = NULL;
+    char sources[1024] = "";
+    ax_msa *extra_msas[16] = {NULL};
+    for (int m = 0; m < n_msa; m++) {
+        ax_msa **dst = m == 0 ? &msa : &extra_msas[m];
+        const ax_status s = strcmp(msa_kinds[m], "a3m") == 0 ? ax_a3m_read(msa_paths[m], dst)
+                                                              : ax_stockholm_read(msa_paths[m], dst);
+        if (s != AX_OK) {
+            rc = fail("reading the MSA");
+            goto done;
+        }
+        strncat(sources, msa_paths[m], sizeof sources - strlen(sources) - 2);
+        strncat(sources, " ", sizeof sources - strlen(sources) - 1);
+    }
+    if (structure != NULL) {
+        const ax_status s = strcmp(structure_kind, "mmcif") == 0 ? ax_mmcif_read(structure, &st) : ax_pdb_read(structure, &st);
+        if (s != AX_OK) {
+            rc = fail("reading the structure");
+            goto done;
+        }
+        const ax_chain *chain = pick_chain(st, chain_id, structure);
+        if (chain == NULL) goto done;
+        snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s:%s", structure, chain->id);
+        if (ax_chain_features_create(msa, chain, st->resolution, &features) != AX_OK) {
+            rc = fail("making features");
+            goto done;
+        }
+    } else if (msa != NULL) {
+        if (ax_chain_features_create(msa, NULL, 0.0, &features) != AX_OK) {
+            rc = fail("making features");
+            goto done;
+        }
+    } else {
+        if (ax_fasta_read(fasta, &fa) != AX_OK) {
+            rc = fail("reading the FASTA");
+            goto done;
+        }
+        snprintf(sources, sizeof sources, "%s", fasta);
+        if (ax_chain_features_from_sequence(fa->sequences[0], &features) != AX_OK) {
+            rc = fail("making features");
+            goto done;
+        }
+    }
+    for (int m = 1; m < n_msa; m++) {
+        ax_chain_features *extra = NULL, *merged = NULL;
+        if (ax_chain_features_create(extra_msas[m], NULL, 0.0, &extra) != AX_OK) {
+            rc = fail("making features");
+            goto done;
+        }
+        rc = merge_features(features, extra, msa_paths[m], &merged);
+        ax_chain_features_destroy(extra);
+        if (rc != 0) goto done;
+        rc = 1;
+        ax_chain_features_destroy(features);
+        features = merged;
+    }
+    if (ax_store_begin(out, !replace, &writer) != AX_OK) {
+        rc = fail("opening the store");
+        goto done;
+    }
+    if (ax_store_add_chain(writer, name, features, sources) != AX_OK) {
+        rc = fail("adding the chain");
+        goto done;
+    }
+    const ax_status committed = ax_store_commit(writer);
+    writer = NULL;
+    if (committed != AX_OK) {
+        rc = fail("writing the store");
+        goto done;
+    }
+    printf("%s: chain %s, %lld residues, %lld alignments%s\n", out, name, (long long)features->seq_length,
+           (long long)features->num_alignments, features->all_atom_positions ? ", structure" : "");
+    rc = 0;
+done:
+    ax_store_abort(writer);
+    ax_chain_features_destroy(features);
+    ax_msa_destroy(msa);
+    for (int m = 1; m < n_msa; m++) ax_msa_destroy(extra_msas[m]);
+    ax_structure_destroy(st);
+    ax_fasta_destroy(fa);
+    return rc;
+}
+
+static int cmd_show(int argc, char **argv) {
+    const char *path = NULL, *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--chain") == 0 && i + 1 < argc) only = argv[++i];
+        else if (path == NULL && argv[i][0] != '-') path = argv[i];
+        else return usage_error("show takes STORE.h5 [--chain NAME]");
+    }
+    if (path == NULL) return usage_error("show needs STORE.h5");
+    ax_store *s = NULL;
+    if (ax_store_open(path, &s) != AX_OK) return fail("opening the store");
+    printf("%s: Axial feature store, schema version %d, %lld chains\n", path, AX_STORE_SCHEMA_VERSION,
+           (long long)ax_store_num_chains(s));
+    printf("%-24s %8s %10s %10s  %s\n", "chain", "length", "msa depth", "resolution", "sources");
+    int rc = 0, shown = 0;
+    for (int64_t c = 0; c < ax_store_num_chains(s); c++) {
+        const char *name = ax_store_chain_name(s, c);
+        if (only != NULL && strcmp(only, name) != 0) continue;
+        ax_store_chain_info info;
+        if (ax_store_chain_info_get(s, name, &info) != AX_OK) {
+            rc = fail("reading the chain");
+            break;
+        }
+        char res[32] = "-";
+        if (info.has_structure) snprintf(res, sizeof res, "%.2f A", info.resolution);
+        printf("%-24s %8lld %10lld %10s  %s\n", name, (long long)info.seq_length, (long long)info.num_alignments, res,
+               info.sources);
+        shown++;
+    }
+    if (rc == 0 && only != NULL && shown == 0) {
+        fprintf(stderr, "axial features: %s: no chain '%s'\n", path, only);
+        rc = 1;
+    }
+    ax_store_close(s);
+    return rc;
+}
+
+static int cmd_plot(int argc, char **argv) {
+    const char *path = NULL, *chain = NULL, *kind = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--chain") == 0 && v) chain = argv[++i];
+        else if (strcmp(argv[i], "--kind") == 0 && v) kind = argv[++i];
+        else if (strcmp(argv[i], "-o") == 0 && v) out = argv[++i];
+        else if (path == NULL && argv[i][0] != '-') path = argv[i];
+        else return usage_error("plot takes STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png");
+    }
+    if (path == NULL || chain == NULL || kind == NULL || out == NULL)
+        return usage_error("plot needs STORE.h5, --chain, --kind and -o");
+    if (strcmp(kind, "msa") != 0 && strcmp(kind, "distance") != 0 && strcmp(kind, "contact") != 0)
+        return usage_error("--kind must be msa, distance or contact");
+    return axial_plot_chain(path, chain, kind, out) == 0 ? 0 : 1;
+}
+
+int axial_plot_chain(const char *store_path, const char *chain, const char *kind, const char *out) {
+    ax_store *s = NULL;
+    ax_chain_features *f = NULL;
+    float *values = NULL;
+    int rc = 1;
+    if (ax_store_open(store_path, &s) != AX_OK) {
+        fail("opening the store");
+        goto done;
+    }
+    if (ax_store_read_chain(s, chain, &f) != AX_OK) {
+        fail("reading the chain");
+        goto done;
+    }
+    const int msa_kind = strcmp(kind, "msa") == 0;
+    const int64_t rows = msa_kind ? f->num_alignments : f->seq_length, cols = f->seq_length;
+    if (!msa_kind && f->all_atom_positions == NULL) {
+        fprintf(stderr, "axial features: chain %s has no structure to draw a %s map from\n", chain, kind);
+        goto done;
+    }
+    values = malloc((size_t)(rows * cols) * sizeof(float));
+    if (values == NULL) {
+        fprintf(stderr, "axial features: out of memory\n");
+        goto done;
+    }
+    ax_status st;
+    float vmin = 0.0f, vmax = 1.0f;
+    ax_colormap cmap = AX_COLORMAP_VIRIDIS;
+    if (msa_kind) {
+        st = ax_msa_identity_map(f, values);
+    } else if (strcmp(kind, "distance") == 0) {
+        st = ax_ca_distance_map(f, values);
+        if (st == AX_OK) st = ax_heatmap_range(values, rows * cols, &vmin, &vmax);
+    } else {
+        st = ax_contact_map(f, 8.0f, values);
+        cmap = AX_COLORMAP_GRAYS;
+    }
+    if (st != AX_OK) {
+        fail("computing the map");
+        goto done;
+    }
+    if (ax_png_write_heatmap(out, values, rows, cols, vmin, vmax, cmap) != AX_OK) {
+        fail("writing the PNG");
+        goto done;
+    }
+    printf("%s: %s map of %s, %lld x %lld\n", out, kind, chain, (long long)rows, (long long)cols);
+    rc = 0;
+done:
+    free(values);
+    ax_chain_features_destroy(f);
+    ax_store_close(s);
+    return rc;
+}
+
+int axial_cmd_features(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        features_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "build") == 0) return cmd_build(argc - 1, argv + 1);
+    if (strcmp(argv[1], "show") == 0) return cmd_show(argc - 1, argv + 1);
+    if (strcmp(argv[1], "plot") == 0) return cmd_plot(argc - 1, argv + 1);
+    fprintf(stderr, "axial features: unknown subcommand '%s'\n", argv[1]);
+    features_usage(stderr);
+    return 2;
+}
