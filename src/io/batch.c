@@ -36,32 +36,36 @@ typedef struct sparse_deletion {
     int32_t value;
 } sparse_deletion;
 
-/* Scratch that lives only while a batch is built. */
+/* Scratch of the build, freed when the batch is done. */
 typedef struct batch_work {
     int64_t *order;                  /* (N) sampled order of source rows: query, C-1 centres, remaining */
     uint8_t *centres_t;              /* (L, centres_stride) masked centre tokens, column-major */
     uint8_t *remaining_tokens;       /* (R, L) cropped tokens of the remaining rows, in sampled order */
-    sparse_deletion *deletions;      /* nonzero deletions of the remaining rows, row after row */
-    int64_t deletions_capacity;
-    int64_t *deletion_start;         /* (R + 1): row r's are deletions[deletion_start[r], [r + 1]) */
+    int64_t *deletion_begin;         /* (R): the extra row r's nonzero deletions are */
+    int64_t *deletion_end;           /* (R): deletions[deletion_begin[r], deletion_end[r]) */
+    int64_t *slot_of_row;            /* (N): position of a source row among the remaining rows, or -1 */
     uint32_t *totals;                /* (centres_stride) agreement per centre */
     int64_t *cluster_start;          /* (C + 1) remaining rows grouped by centre: counting-sort offsets */
     int64_t *cluster_rows;           /* (R) remaining-row indices, grouped by centre */
     int32_t *counts;                 /* (L, 23) token counts of the cluster being summarised */
-    int64_t *deletion_sum;           /* (L) deletion sums of that cluster */
+    int64_t *deletion_sum;           /* (C, L) deletion sums per cluster, centre included */
+    sparse_deletion *deletions;      /* nonzero deletions of the extra rows, row after row (grows) */
+    int64_t deletions_capacity;
 } batch_work;
 
 static void work_free(batch_work *w) {
     free(w->order);
     free(w->centres_t);
     free(w->remaining_tokens);
-    free(w->deletions);
-    free(w->deletion_start);
+    free(w->deletion_begin);
+    free(w->deletion_end);
+    free(w->slot_of_row);
     free(w->totals);
     free(w->cluster_start);
     free(w->cluster_rows);
     free(w->counts);
     free(w->deletion_sum);
+    free(w->deletions);
 }
 
 /* The public struct plus the one block every tensor points into; callers only see `batch`. */
@@ -128,33 +132,26 @@ static ax_status check_features(const ax_chain_features *f) {
     return AX_OK;
 }
 
-/* Lays out the tensors in one aligned block; returns NULL (with the error set) when out of memory or
- * when the sizes overflow. */
-static void *allocate_tensors(tensor_plan *plan, int count, ax_status *st) {
+/* Lays out the tensors in one aligned block, owned by `owner`. */
+static ax_status allocate_tensors(batch_owner *owner, tensor_plan *plan, int count) {
     size_t total = 0;
     size_t offsets[32];
     for (int i = 0; i < count; i++) {
         int64_t numel = 1;
         for (int32_t d = 0; d < plan[i].ndim; d++)
-            if (!ax_feat_mul(numel, plan[i].shape[d], ax_dtype_size(plan[i].dtype), &numel)) {
-                *st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: tensor size overflows");
-                return NULL;
-            }
+            if (!ax_feat_mul(numel, plan[i].shape[d], ax_dtype_size(plan[i].dtype), &numel))
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: tensor size overflows");
         /* ndim 0 marks an absent tensor (no structure): no memory, data NULL. */
         const size_t bytes = plan[i].ndim == 0 ? 0 : (size_t)numel * ax_dtype_size(plan[i].dtype);
         offsets[i] = total;
         const size_t padded = (bytes + BATCH_ALIGN - 1) / BATCH_ALIGN * BATCH_ALIGN;
-        if (padded < bytes || total > SIZE_MAX - padded) {
-            *st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: total size overflows");
-            return NULL;
-        }
+        if (padded < bytes || total > SIZE_MAX - padded)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "batch: total size overflows");
         total += padded;
     }
     char *block = aligned_alloc(BATCH_ALIGN, total > 0 ? total : BATCH_ALIGN);
-    if (block == NULL) {
-        *st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory (%zu bytes)", total);
-        return NULL;
-    }
+    if (block == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory (%zu bytes)", total);
+    owner->block = block;
     for (int i = 0; i < count; i++) {
         int64_t numel = 1;
         for (int32_t d = 0; d < plan[i].ndim; d++) numel *= plan[i].shape[d];
@@ -163,8 +160,28 @@ static void *allocate_tensors(tensor_plan *plan, int count, ax_status *st) {
         ax_tensor_contiguous(plan[i].tensor, present ? block + offsets[i] : NULL, plan[i].dtype, plan[i].ndim,
                              plan[i].shape);
     }
-    *st = AX_OK;
-    return block;
+    return AX_OK;
+}
+
+static ax_status allocate_work(batch_work *w, int64_t N, int64_t L, int64_t C, int64_t R, int64_t stride) {
+    /* + 1: malloc(0) may return NULL, which must not read as out of memory. */
+    w->order = malloc((size_t)N * sizeof *w->order + 1);
+    w->centres_t = malloc((size_t)(L * stride) + 1);
+    w->remaining_tokens = malloc((size_t)(R * L) + 1);
+    w->deletion_begin = malloc((size_t)R * sizeof *w->deletion_begin + 1);
+    w->deletion_end = malloc((size_t)R * sizeof *w->deletion_end + 1);
+    w->slot_of_row = malloc((size_t)N * sizeof *w->slot_of_row + 1);
+    w->totals = malloc((size_t)stride * sizeof *w->totals + 1);
+    w->cluster_start = malloc((size_t)(C + 1) * sizeof *w->cluster_start);
+    w->cluster_rows = malloc((size_t)R * sizeof *w->cluster_rows + 1);
+    w->counts = malloc((size_t)L * AX_MSA_NUM_TOKENS * sizeof *w->counts);
+    w->deletion_sum = malloc((size_t)(C * L) * sizeof *w->deletion_sum);
+    if (w->order == NULL || w->centres_t == NULL || w->remaining_tokens == NULL || w->deletion_begin == NULL ||
+        w->deletion_end == NULL || w->slot_of_row == NULL || w->totals == NULL || w->cluster_start == NULL ||
+        w->cluster_rows == NULL || w->counts == NULL || w->deletion_sum == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory for scratch (%lld rows x %lld columns)",
+                            (long long)N, (long long)L);
+    return AX_OK;
 }
 
 static float deletion_value(int64_t d, const float *table) {
@@ -239,22 +256,46 @@ static ax_status mask_centres(const ax_chain_features *f, const ax_feature_batch
     return AX_OK;
 }
 
+/* Prefetch hints for rows read next (the hardware prefetcher does not follow rows that are a page
+ * or more apart). Hints only: no effect on results. */
+static void prefetch_bytes(const void *start, int64_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)start + i);
+#else
+    (void)start, (void)bytes;
+#endif
+}
+
+static void prefetch_row(const int32_t *tokens, const int32_t *deletions, int64_t length) {
+    prefetch_bytes(tokens, length * (int64_t)sizeof(int32_t));
+    prefetch_bytes(deletions, length * (int64_t)sizeof(int32_t));
+}
+
 /* Step 4: one pass over the remaining rows that validates them, keeps their cropped tokens as bytes
- * and their nonzero deletions, and assigns each to its nearest centre. */
+ * and their nonzero deletions, and assigns each to its nearest centre. The rows are visited in
+ * source order, not sampled order: reading the (N, L) matrices front to back lets the hardware
+ * prefetcher stream them, which matters more than anything else here (the pass is memory-bound). */
 static ax_status assign_rows(const ax_chain_features *f, batch_work *w, int64_t crop_start, int64_t length,
                              int64_t num_centres, int64_t centres_stride, ax_feature_batch *b) {
     const int64_t num_remaining = b->num_remaining, full_length = f->seq_length;
     int32_t *assignment = b->cluster_assignment.data;
     const ax_batch_nearest_fn nearest = ax_batch_nearest_kernel();
     int64_t used = 0;
-    w->deletion_start[0] = 0;
-    for (int64_t r = 0; r < num_remaining; r++) {
-        const int64_t source = w->order[num_centres + r];
+    /* The centres count their own deletions (as in AF2). */
+    const int32_t *centre_deletions = b->deletion_matrix.data;
+    for (int64_t e = 0; e < num_centres * length; e++) w->deletion_sum[e] = centre_deletions[e];
+    for (int64_t source = 0; source < f->num_alignments; source++) w->slot_of_row[source] = -1;
+    for (int64_t r = 0; r < num_remaining; r++) w->slot_of_row[w->order[num_centres + r]] = r;
+    for (int64_t source = 0; source < f->num_alignments; source++) {
+        const int64_t r = w->slot_of_row[source];
+        if (r < 0) continue; /* a centre */
         const int32_t *tokens = f->msa + source * full_length + crop_start;
         const int32_t *deletions = f->deletion_matrix + source * full_length + crop_start;
+        if (source + 1 < f->num_alignments) prefetch_row(tokens + full_length, deletions + full_length, length);
         if (used > w->deletions_capacity - length)
             AX_CHECK(ax_grow((void **)&w->deletions, &w->deletions_capacity, used + length, sizeof *w->deletions));
         uint8_t *bytes = w->remaining_tokens + r * length;
+        w->deletion_begin[r] = used;
         /* Written to vectorise: the narrowing copy and the range check. */
         uint32_t bad = 0;
         for (int64_t i = 0; i < length; i++) {
@@ -267,17 +308,23 @@ static ax_status assign_rows(const ax_chain_features *f, batch_work *w, int64_t 
             int32_t any = 0;
             for (int64_t i = i0; i < i1; i++) any |= deletions[i];
             if (any == 0) continue;
+            /* Branch-free inside a group: which entries are nonzero is unpredictable. */
             for (int64_t i = i0; i < i1; i++) {
-                if (deletions[i] == 0) continue;
                 bad |= deletions[i] < 0;
                 w->deletions[used].col = (int32_t)i;
                 w->deletions[used].value = deletions[i];
-                used++;
+                used += deletions[i] != 0;
             }
         }
         if (bad) return report_bad_row(f, source, crop_start, length);
-        w->deletion_start[r + 1] = used;
-        assignment[r] = nearest(w->centres_t, num_centres, centres_stride, bytes, length, w->totals);
+        const int32_t centre = nearest(w->centres_t, num_centres, centres_stride, bytes, length, w->totals);
+        assignment[r] = centre;
+        /* Deletion sums go straight to the (C, L) table (small enough to stay in cache); the sparse
+         * entries are only kept for the extra rows, which report them one by one. */
+        int64_t *sum = w->deletion_sum + centre * length;
+        for (int64_t d = w->deletion_begin[r]; d < used; d++) sum[w->deletions[d].col] += w->deletions[d].value;
+        if (r >= b->num_extra) used = w->deletion_begin[r];
+        w->deletion_end[r] = used;
     }
     return AX_OK;
 }
@@ -302,17 +349,14 @@ static void summarise_clusters(batch_work *w, int64_t length, int64_t num_centre
     float *feat = b->msa_feat.data;
     for (int64_t c = 0; c < num_centres; c++) {
         memset(w->counts, 0, (size_t)length * AX_MSA_NUM_TOKENS * sizeof *w->counts);
-        /* The centre counts itself (its masked token and its deletions), as in AF2. */
-        for (int64_t i = 0; i < length; i++) {
-            w->counts[i * AX_MSA_NUM_TOKENS + msa[c * length + i]]++;
-            w->deletion_sum[i] = centre_deletions[c * length + i];
-        }
+        /* The centre counts itself (its masked token), as in AF2. */
+        for (int64_t i = 0; i < length; i++) w->counts[i * AX_MSA_NUM_TOKENS + msa[c * length + i]]++;
         for (int64_t k = w->cluster_start[c]; k < w->cluster_start[c + 1]; k++) {
             const int64_t r = w->cluster_rows[k];
             const uint8_t *tokens = w->remaining_tokens + r * length;
+            /* The rows of a cluster are scattered through remaining_tokens: fetch the next early. */
+            if (k + 1 < num_remaining) prefetch_bytes(w->remaining_tokens + w->cluster_rows[k + 1] * length, length);
             for (int64_t i = 0; i < length; i++) w->counts[i * AX_MSA_NUM_TOKENS + tokens[i]]++;
-            for (int64_t d = w->deletion_start[r]; d < w->deletion_start[r + 1]; d++)
-                w->deletion_sum[w->deletions[d].col] += w->deletions[d].value;
         }
         const int64_t size = 1 + w->cluster_start[c + 1] - w->cluster_start[c];
         const double inv_size = 1.0 / (double)size;
@@ -331,7 +375,7 @@ static void summarise_clusters(batch_work *w, int64_t length, int64_t num_centre
             const int32_t d = centre_deletions[e];
             out[23] = d > 0 ? 1.0f : 0.0f;
             out[24] = deletion_value(d, deletion_table);
-            const double mean = (double)w->deletion_sum[i] * inv_size;
+            const double mean = (double)w->deletion_sum[e] * inv_size;
             deletion_mean[e] = (float)mean;
             out[48] = mean == 0.0 ? 0.0f : (float)(TWO_OVER_PI * atan(mean / 3.0));
         }
@@ -349,7 +393,7 @@ static void write_extra(const batch_work *w, int64_t length, const float *deleti
         memset(value, 0, (size_t)count * sizeof *value);
     }
     for (int64_t r = 0; r < b->num_extra; r++)
-        for (int64_t d = w->deletion_start[r]; d < w->deletion_start[r + 1]; d++) {
+        for (int64_t d = w->deletion_begin[r]; d < w->deletion_end[r]; d++) {
             const int64_t e = r * length + w->deletions[d].col;
             has_deletion[e] = 1.0f;
             value[e] = deletion_value(w->deletions[d].value, deletion_table);
@@ -380,16 +424,17 @@ static ax_status write_residue_features(const ax_chain_features *f, int64_t leng
     return AX_OK;
 }
 
-ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_feature_batch_config *cfg,
-                                  ax_feature_batch **out) {
-    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
-    *out = NULL;
+/* Validates the arguments without touching the batch. */
+static ax_status check_arguments(const ax_chain_features *features, const ax_feature_batch_config *cfg) {
     if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
-    const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
-    if (cfg == NULL) cfg = &defaults;
     AX_CHECK(check_config(cfg));
-    AX_CHECK(check_features(features));
+    return check_features(features);
+}
 
+/* Builds a batch into `owner` (arguments already checked) with scratch `w`. On failure the caller
+ * frees both. */
+static ax_status build(batch_owner *owner, batch_work *w, const ax_chain_features *features,
+                       const ax_feature_batch_config *cfg) {
     const int64_t num_rows = features->num_alignments;
     const int64_t full_length = features->seq_length;
     const int64_t length = cfg->crop_size > 0 && cfg->crop_size < full_length ? cfg->crop_size : full_length;
@@ -402,10 +447,9 @@ ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_fe
 
     ax_rng rng;
     ax_rng_seed(&rng, cfg->seed);
-    const int64_t crop_start = full_length > length ? (int64_t)ax_rng_below(&rng, (uint64_t)(full_length - length + 1)) : 0;
+    const int64_t crop_start =
+        full_length > length ? (int64_t)ax_rng_below(&rng, (uint64_t)(full_length - length + 1)) : 0;
 
-    batch_owner *owner = calloc(1, sizeof *owner);
-    if (owner == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory");
     ax_feature_batch *b = &owner->batch;
     b->num_res = length;
     b->crop_start = crop_start;
@@ -434,59 +478,47 @@ ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_fe
         {&b->all_atom_positions, AX_F32, with_structure ? 3 : 0, {structure_res, AX_ATOM37_COUNT, 3}},
         {&b->all_atom_mask, AX_F32, with_structure ? 2 : 0, {structure_res, AX_ATOM37_COUNT, 0}},
     };
-    ax_status st = AX_OK;
-    void *block = allocate_tensors(plan, (int)(sizeof plan / sizeof plan[0]), &st);
-    if (block == NULL) {
-        free(owner);
-        return st;
-    }
-    owner->block = block;
-
-    batch_work w;
-    memset(&w, 0, sizeof w);
-    w.order = malloc((size_t)num_rows * sizeof *w.order);
-    w.centres_t = malloc((size_t)(L * centres_stride));
-    w.remaining_tokens = malloc((size_t)(R * L) + 1);
-    w.deletion_start = malloc((size_t)(R + 1) * sizeof *w.deletion_start);
-    w.totals = malloc((size_t)centres_stride * sizeof *w.totals);
-    w.cluster_start = malloc((size_t)(C + 1) * sizeof *w.cluster_start);
-    w.cluster_rows = malloc((size_t)(R + 1) * sizeof *w.cluster_rows);
-    w.counts = malloc((size_t)L * AX_MSA_NUM_TOKENS * sizeof *w.counts);
-    w.deletion_sum = malloc((size_t)L * sizeof *w.deletion_sum);
-    if (w.order == NULL || w.centres_t == NULL || w.remaining_tokens == NULL || w.deletion_start == NULL ||
-        w.totals == NULL || w.cluster_start == NULL ||
-        w.cluster_rows == NULL || w.counts == NULL || w.deletion_sum == NULL) {
-        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory for scratch (%lld rows x %lld columns)",
-                          (long long)num_rows, (long long)L);
-        goto fail;
-    }
-    AX_CHECK_GOTO(write_residue_features(features, L, crop_start, b), st, fail);
+    AX_CHECK(allocate_tensors(owner, plan, (int)(sizeof plan / sizeof plan[0])));
+    AX_CHECK(allocate_work(w, num_rows, L, C, R, centres_stride));
+    AX_CHECK(write_residue_features(features, L, crop_start, b));
 
     /* Step 2: the query first, the other rows in a uniformly random order (Fisher-Yates). */
-    for (int64_t r = 0; r < num_rows; r++) w.order[r] = r;
+    for (int64_t r = 0; r < num_rows; r++) w->order[r] = r;
     for (int64_t r = num_rows - 1; r > 1; r--) {
         const int64_t j = 1 + (int64_t)ax_rng_below(&rng, (uint64_t)r);
-        const int64_t tmp = w.order[r];
-        w.order[r] = w.order[j];
-        w.order[j] = tmp;
+        const int64_t tmp = w->order[r];
+        w->order[r] = w->order[j];
+        w->order[j] = tmp;
     }
-    memcpy(b->msa_row.data, w.order, (size_t)num_rows * sizeof *w.order);
-    memset(w.centres_t, AX_BATCH_NO_TOKEN, (size_t)(L * centres_stride));
+    memcpy(b->msa_row.data, w->order, (size_t)num_rows * sizeof *w->order);
+    memset(w->centres_t, AX_BATCH_NO_TOKEN, (size_t)(L * centres_stride));
 
-    AX_CHECK_GOTO(mask_centres(features, cfg, &w, crop_start, L, C, centres_stride, &rng, b), st, fail);
-    AX_CHECK_GOTO(assign_rows(features, &w, crop_start, L, C, centres_stride, b), st, fail);
+    AX_CHECK(mask_centres(features, cfg, w, crop_start, L, C, centres_stride, &rng, b));
+    AX_CHECK(assign_rows(features, w, crop_start, L, C, centres_stride, b));
     float deletion_table[DELETION_TABLE_SIZE];
     for (int d = 0; d < DELETION_TABLE_SIZE; d++) deletion_table[d] = (float)(TWO_OVER_PI * atan(d / 3.0));
-    summarise_clusters(&w, L, C, deletion_table, b);
-    write_extra(&w, L, deletion_table, b);
-
-    work_free(&w);
-    *out = b;
+    summarise_clusters(w, L, C, deletion_table, b);
+    write_extra(w, L, deletion_table, b);
     return AX_OK;
+}
 
-fail:
-    work_free(&w);
-    free(block);
-    free(owner);
-    return st;
+ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_feature_batch_config *cfg,
+                                  ax_feature_batch **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
+    if (cfg == NULL) cfg = &defaults;
+    AX_CHECK(check_arguments(features, cfg));
+    batch_owner *owner = calloc(1, sizeof *owner);
+    if (owner == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory");
+    batch_work work;
+    memset(&work, 0, sizeof work);
+    const ax_status st = build(owner, &work, features, cfg);
+    work_free(&work);
+    if (st != AX_OK) {
+        ax_feature_batch_destroy(&owner->batch);
+        return st;
+    }
+    *out = &owner->batch;
+    return AX_OK;
 }

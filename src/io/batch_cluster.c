@@ -5,12 +5,13 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
  * Agreement counts are accumulated in 8-bit lanes (one byte per centre, 32 centres per AVX2
- * register) for up to 255 columns at a time and then flushed into 32-bit totals, so any length
+ * register) for at most 255 columns at a time and then flushed into 32-bit totals, so any length
  * works without overflow. The centres are stored column-major (one padded row of centre tokens per
  * alignment column), so one row entry touches one contiguous run of bytes.
  */
 #include <string.h>
 
+#include "axial/features.h"
 #include "core/internal.h"
 #include "io/features_batch.h"
 
@@ -50,51 +51,92 @@ int32_t ax_batch_nearest_portable(const uint8_t *centres_t, int64_t num_centres,
 }
 
 #if AX_BATCH_HAVE_AVX2
-__attribute__((target("avx2"))) static void flush_avx2(__m256i acc, uint32_t *totals) {
-    uint8_t lanes[AX_BATCH_CENTRE_BLOCK];
-    _mm256_storeu_si256((__m256i *)lanes, acc);
-    for (int k = 0; k < AX_BATCH_CENTRE_BLOCK; k++) totals[k] += lanes[k];
+/* Columns are taken 16 at a time; a group that is all gaps is skipped. Real alignments have long
+ * gap runs (unaligned termini), so this skips much of the work without a branch per column, which
+ * scattered gaps would mispredict. */
+#define AX_BATCH_GROUP 16
+
+/* Adds the 8-bit lane counts of `acc` to 32 totals. */
+__attribute__((target("avx2"))) static inline void flush_avx2(__m256i acc, uint32_t *totals) {
+    const __m128i lo = _mm256_castsi256_si128(acc), hi = _mm256_extracti128_si256(acc, 1);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int p = 0; p < 4; p++) {
+        __m256i *dst = (__m256i *)(totals + 8 * p);
+        _mm256_storeu_si256(dst, _mm256_add_epi32(_mm256_loadu_si256(dst), _mm256_cvtepu8_epi32(parts[p])));
+    }
+}
+
+/* Agreement of one row with `blocks` (1 to 4) consecutive blocks of 32 centres starting at
+ * `first`; inlined with a constant `blocks` so the accumulators live in registers. cmpeq gives
+ * 0xFF (= -1) on a match, so subtracting it adds one. */
+__attribute__((target("avx2"), always_inline)) static inline void agree_blocks_avx2(
+    const uint8_t *centres_t, int64_t centres_stride, int64_t first, const int blocks, const uint8_t *row,
+    int64_t length, uint32_t *totals) {
+    __m256i acc[4];
+    for (int k = 0; k < blocks; k++) acc[k] = _mm256_setzero_si256();
+    const __m128i gap = _mm_set1_epi8((char)AX_MSA_GAP);
+    int64_t since_flush = 0;
+    int64_t j = 0;
+    for (; j < length; j += AX_BATCH_GROUP) {
+        const int64_t group_end = length - j < AX_BATCH_GROUP ? length : j + AX_BATCH_GROUP;
+        if (group_end - j == AX_BATCH_GROUP &&
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(row + j)), gap)) == 0xFFFF)
+            continue;
+        if (since_flush + AX_BATCH_GROUP > AX_BATCH_FLUSH_COLUMNS) {
+            for (int k = 0; k < blocks; k++) {
+                flush_avx2(acc[k], totals + first + 32 * k);
+                acc[k] = _mm256_setzero_si256();
+            }
+            since_flush = 0;
+        }
+        since_flush += group_end - j;
+        for (int64_t c = j; c < group_end; c++) {
+            const uint8_t *column = centres_t + c * centres_stride + first;
+            const __m256i token = _mm256_set1_epi8((char)row[c]);
+            for (int k = 0; k < blocks; k++)
+                acc[k] = _mm256_sub_epi8(acc[k], _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(column + 32 * k)), token));
+        }
+    }
+    for (int k = 0; k < blocks; k++) flush_avx2(acc[k], totals + first + 32 * k);
+}
+
+/* argmax_first over totals[0, num_centres) with the rest of the padded block ignored: the maximum by
+ * vector max, then the first lane that holds it. Branch-free until the end, which matters because
+ * the running maximum of near-tied agreements moves unpredictably. */
+__attribute__((target("avx2"))) static int32_t argmax_first_avx2(const uint32_t *totals, int64_t num_centres,
+                                                                 int64_t centres_stride) {
+    /* Padding lanes count nothing (their centre bytes never match), but a zero can still tie a
+     * real maximum of zero; lanes past num_centres are masked out below. */
+    __m256i best = _mm256_setzero_si256();
+    for (int64_t k = 0; k < centres_stride; k += 8)
+        best = _mm256_max_epu32(best, _mm256_loadu_si256((const __m256i *)(totals + k)));
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(best), _mm256_extracti128_si256(best, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4E));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xB1));
+    const __m256i max_all = _mm256_broadcastd_epi32(m);
+    for (int64_t k = 0; k < num_centres; k += 8) {
+        const __m256i eq = _mm256_cmpeq_epi32(_mm256_loadu_si256((const __m256i *)(totals + k)), max_all);
+        const unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(eq));
+        if (mask != 0) {
+            int lane = 0;
+            while (!(mask & (1u << lane))) lane++;
+            return (int32_t)(k + lane); /* k + lane < num_centres: padding never exceeds a real lane */
+        }
+    }
+    return 0;
 }
 
 __attribute__((target("avx2"))) static int32_t nearest_avx2(const uint8_t *centres_t, int64_t num_centres,
                                                             int64_t centres_stride, const uint8_t *row,
                                                             int64_t length, uint32_t *scratch) {
     memset(scratch, 0, (size_t)centres_stride * sizeof *scratch);
+    /* Four blocks (128 centres, AF2's default) per pass share each broadcast of the row's token. */
     int64_t block = 0;
-    /* Four blocks (128 centres, AF2's default) at a time keep every accumulator in a register and
-     * share one broadcast of the row's token. cmpeq gives 0xFF (= -1) on a match, so subtracting
-     * it adds one. */
-    for (; block + 4 * AX_BATCH_CENTRE_BLOCK <= centres_stride; block += 4 * AX_BATCH_CENTRE_BLOCK) {
-        for (int64_t j0 = 0; j0 < length; j0 += AX_BATCH_FLUSH_COLUMNS) {
-            const int64_t j1 = length - j0 < AX_BATCH_FLUSH_COLUMNS ? length : j0 + AX_BATCH_FLUSH_COLUMNS;
-            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (int64_t j = j0; j < j1; j++) {
-                const uint8_t *column = centres_t + j * centres_stride + block;
-                const __m256i token = _mm256_set1_epi8((char)row[j]);
-                acc0 = _mm256_sub_epi8(acc0, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)column), token));
-                acc1 = _mm256_sub_epi8(acc1, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(column + 32)), token));
-                acc2 = _mm256_sub_epi8(acc2, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(column + 64)), token));
-                acc3 = _mm256_sub_epi8(acc3, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(column + 96)), token));
-            }
-            flush_avx2(acc0, scratch + block);
-            flush_avx2(acc1, scratch + block + 32);
-            flush_avx2(acc2, scratch + block + 64);
-            flush_avx2(acc3, scratch + block + 96);
-        }
-    }
-    for (; block < centres_stride; block += AX_BATCH_CENTRE_BLOCK) {
-        for (int64_t j0 = 0; j0 < length; j0 += AX_BATCH_FLUSH_COLUMNS) {
-            const int64_t j1 = length - j0 < AX_BATCH_FLUSH_COLUMNS ? length : j0 + AX_BATCH_FLUSH_COLUMNS;
-            __m256i acc = _mm256_setzero_si256();
-            for (int64_t j = j0; j < j1; j++) {
-                const uint8_t *column = centres_t + j * centres_stride + block;
-                acc = _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)column),
-                                                             _mm256_set1_epi8((char)row[j])));
-            }
-            flush_avx2(acc, scratch + block);
-        }
-    }
-    return argmax_first(scratch, num_centres);
+    for (; block + 4 * AX_BATCH_CENTRE_BLOCK <= centres_stride; block += 4 * AX_BATCH_CENTRE_BLOCK)
+        agree_blocks_avx2(centres_t, centres_stride, block, 4, row, length, scratch);
+    for (; block < centres_stride; block += AX_BATCH_CENTRE_BLOCK)
+        agree_blocks_avx2(centres_t, centres_stride, block, 1, row, length, scratch);
+    return argmax_first_avx2(scratch, num_centres, centres_stride);
 }
 #endif
 
