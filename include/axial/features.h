@@ -171,7 +171,9 @@ AX_API void ax_chain_features_destroy(ax_chain_features *features);
  * No padding: shapes are the actual C, E and L (all masks would be 1).
  * Randomness: one xoshiro256** stream seeded from `seed` (through splitmix64) drives the crop, the
  * shuffle and the masking, so (features, config) -> batch is a pure function: the same seed gives
- * byte-identical batches on every platform.
+ * byte-identical batches, with either assignment kernel. The random draws (and so every integer
+ * output) are the same on every platform; the float features use the C library's atan, so they
+ * can differ in the last bit between C libraries.
  * ---------------------------------------------------------------------------------------------- */
 
 typedef struct ax_feature_batch_config {
@@ -200,7 +202,7 @@ typedef struct ax_feature_batch {
     int64_t num_extra;               /* E */
     int64_t num_remaining;           /* R = num_alignments - C (E of them are the extra MSA) */
     ax_tensor aatype;                /* (L) i32 */
-    ax_tensor residue_index;         /* (L) i32: chain positions crop_start .. crop_start + L - 1 */
+    ax_tensor residue_index;         /* (L) i32: features->residue_index of the cropped residues */
     ax_tensor target_feat;           /* (L, 22) f32 */
     ax_tensor msa;                   /* (C, L) i32: masked cluster centres (tokens 0..22) */
     ax_tensor true_msa;              /* (C, L) i32: the centres before masking (0..21) */
@@ -219,12 +221,14 @@ typedef struct ax_feature_batch {
 } ax_feature_batch;
 
 /* Builds a batch from chain features (see the steps above). cfg NULL means the defaults.
- * Cost: O(R * C * L) byte comparisons for the assignment (vectorised with AVX2 when the CPU has it,
- * same result either way) plus O((N + C) * L); one thread; memory O((C + E) * L * 49 + N).
+ * Cost: one thread; O(R * C * L) byte comparisons for the assignment (vectorised with AVX2 when the
+ * CPU has it, same result either way) plus one read of the crop of every row, O(N * L). Memory: the
+ * outputs (about 4 * L * (73 * C + 3 * E) bytes) plus about R * L bytes of scratch while building.
+ * Only the cropped columns of `features` are read and validated.
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL features/out, a bad struct_size, max_msa_clusters < 1,
  * max_extra_msa < 0, probabilities outside [0, 1] or summing above 1, features whose arrays are
- * NULL or whose tokens are outside 0..21 (naming row and column); AX_ERR_OUT_OF_MEMORY. On failure
- * *out is NULL. */
+ * NULL, whose aatype is outside 0..20, whose msa tokens are outside 0..21 or whose deletions are
+ * negative (naming the row and column); AX_ERR_OUT_OF_MEMORY. On failure *out is NULL. */
 AX_API ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_feature_batch_config *cfg,
                                          ax_feature_batch **out);
 

@@ -71,26 +71,34 @@ static ax_status start_record(a3m_state *s) {
 
 static ax_status add_sequence_line(a3m_state *s) {
     const char *line = s->lr.line;
-    for (size_t i = 0; i < s->lr.line_len; i++) {
+    const size_t n = s->lr.line_len;
+    /* A line adds at most one column per character: reserve once, not per character. */
+    AX_CHECK(ax_grow((void **)&s->row_residues, &s->row_residues_cap, s->row_len + (int64_t)n + 1, 1));
+    AX_CHECK(ax_grow((void **)&s->row_deletions, &s->row_deletions_cap, s->row_len + (int64_t)n + 1,
+                     sizeof *s->row_deletions));
+    char *restrict residues = s->row_residues;
+    int32_t *restrict deletions = s->row_deletions;
+    int64_t row_len = s->row_len, pending = s->pending_insertions;
+    for (size_t i = 0; i < n; i++) {
         const char c = line[i];
         if ((c >= 'A' && c <= 'Z') || c == '-') {
-            AX_CHECK(ax_grow((void **)&s->row_residues, &s->row_residues_cap, s->row_len + 1, 1));
-            AX_CHECK(ax_grow((void **)&s->row_deletions, &s->row_deletions_cap, s->row_len + 1,
-                             sizeof *s->row_deletions));
-            s->row_residues[s->row_len] = c;
-            s->row_deletions[s->row_len] =
-                s->pending_insertions > INT32_MAX ? INT32_MAX : (int32_t)s->pending_insertions;
-            s->row_len++;
-            s->pending_insertions = 0;
+            residues[row_len] = c;
+            deletions[row_len] = pending > INT32_MAX ? INT32_MAX : (int32_t)pending;
+            row_len++;
+            pending = 0;
         } else if (c >= 'a' && c <= 'z') {
-            s->pending_insertions++;
+            pending++;
         } else if (c == '.' || c == ' ' || c == '\t' || c == '\r') {
             /* '.' marks gaps in insert columns (A2M-style); it is neither a column nor a deletion. */
         } else {
+            s->row_len = row_len;
+            s->pending_insertions = pending;
             return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
                                 "unexpected character 0x%02x in sequence '%.80s'", (unsigned char)c, s->header);
         }
     }
+    s->row_len = row_len;
+    s->pending_insertions = pending;
     return AX_OK;
 }
 

@@ -166,8 +166,11 @@ ax_status ax_chain_features_create(const ax_msa *msa, const ax_chain *chain, dou
 
     if (msa != NULL) {
         const int64_t count = rows * length;
+        /* One table lookup per cell: MSAs have millions of cells, the mapping has 256 inputs. */
+        int32_t token_of[256];
+        for (int c = 0; c < 256; c++) token_of[c] = ax_msa_token_from_letter((char)c);
         for (int64_t e = 0; e < count; e++) {
-            const int32_t token = ax_msa_token_from_letter(msa->residues[e]);
+            const int32_t token = token_of[(unsigned char)msa->residues[e]];
             if (token < 0) {
                 st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "msa: row %lld column %lld has character 0x%02x",
                                   (long long)(e / length), (long long)(e % length),

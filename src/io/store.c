@@ -157,7 +157,19 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("num_alignments"), AX_I64, 0, NULL, &N);
-    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/tokens"), AX_I32, 1, shape_flat, f->msa);
+    /* Tokens fit a byte (0..21): a quarter of the bytes to compress and read. */
+    uint8_t *tokens = st == AX_OK ? malloc((size_t)(N * L)) : NULL;
+    if (st == AX_OK && tokens == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    for (int64_t i = 0; st == AX_OK && i < N * L; i++) {
+        if (f->msa[i] < 0 || f->msa[i] > 21) {
+            st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa token %lld is %d, outside 0..21", (long long)i,
+                              (int)f->msa[i]);
+            break;
+        }
+        tokens[i] = (uint8_t)f->msa[i];
+    }
+    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, tokens);
+    free(tokens);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
     if (st == AX_OK && f->all_atom_positions != NULL) {
@@ -286,7 +298,12 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         if (offsets[r] != r * L)
             st = ax_set_error(AX_ERR_FORMAT, "%s: %s[%lld] is %lld, expected %lld (rows of %lld columns)",
                               ax_h5_path(s->h5), p, (long long)r, (long long)offsets[r], (long long)(r * L), (long long)L);
-    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_I32, 1, shape_flat, f->msa);
+    /* Read the byte tokens into the int32 array's own storage, then widen from the end backwards. */
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, f->msa);
+    if (st == AX_OK) {
+        const uint8_t *bytes = (const uint8_t *)f->msa;
+        for (int64_t i = N * L - 1; i >= 0; i--) f->msa[i] = bytes[i];
+    }
     if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
     if (info.has_structure) {
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
