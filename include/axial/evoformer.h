@@ -27,8 +27,11 @@
  * Strides: arbitrary (in elements, as in ax_tensor); a contiguous last dimension is the fast path.
  * Outputs must not overlap each other or any input.
  *
- * Memory: working memory is O(tile) per thread plus, in backward, O(B*H*N*S) fp32 for the bias_mask
- * gradient and O(N*S*D) fp32 per thread for the key/value gradients; never O(S^2) per head.
+ * Memory (CPU): the forward holds one head's packed K and V (O(S*D) fp32) plus O(tile) buffers per
+ * thread; the backward holds, per thread, fp32 dK/dV accumulators and packed K/V for the heads of
+ * its work unit (O(N*S*D) when dbias_pair is wanted, O(S*D) otherwise) plus O(B*H*N*S) fp32 shared
+ * for the bias_mask gradient. Never O(S^2) per head beyond dbias_pair itself.
+ * ax_context_workspace_peak() reports the bytes an op used; a context's workspace_limit caps them.
  *
  * Determinism: backward never uses floating-point atomics. dbias_pair (summed over N and any
  * broadcast dimension) and dbias_mask (summed over H, the query axis and any broadcast dimension) are

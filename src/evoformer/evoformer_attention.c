@@ -168,6 +168,19 @@ static ax_status prepare_common(const ax_context *ctx, const ax_tensor *q, const
     return AX_OK;
 }
 
+/* The forward's output and lse: written by the forward, read by the backward. */
+static void set_out_and_lse(evo_attn_params *p, const ax_tensor *out, const ax_tensor *lse) {
+    p->out = out->data;
+    p->out_strides = strides_of(out);
+    if (lse != NULL) {
+        p->lse = lse->data;
+        p->lse_stride_b = lse->strides[0];
+        p->lse_stride_n = lse->strides[1];
+        p->lse_stride_h = lse->strides[2];
+        p->lse_stride_s = lse->strides[3];
+    }
+}
+
 static int is_empty(const problem_shape *ps) {
     return ps->B == 0 || ps->N == 0 || ps->S == 0 || ps->H == 0 || ps->D == 0;
 }
@@ -184,15 +197,7 @@ ax_status ax_evoformer_attention_forward(ax_context *ctx, const ax_tensor *q, co
     const named_tensor ins[] = {{q, "q"}, {k, "k"}, {v, "v"}, {bias_mask, "bias_mask"}, {bias_pair, "bias_pair"}};
     AX_CHECK(check_outputs_disjoint(outs, 2, ins, 5));
 
-    p.out = out->data;
-    p.out_strides = strides_of(out);
-    if (lse != NULL) {
-        p.lse = lse->data;
-        p.lse_stride_b = lse->strides[0];
-        p.lse_stride_n = lse->strides[1];
-        p.lse_stride_h = lse->strides[2];
-        p.lse_stride_s = lse->strides[3];
-    }
+    set_out_and_lse(&p, out, lse);
     if (is_empty(&ps)) return AX_OK;
     if (ctx->device.type == AX_CUDA) {
         AX_CHECK(evo_attn_cuda_supports(&p, 0));
@@ -224,13 +229,7 @@ ax_status ax_evoformer_attention_backward(ax_context *ctx, const ax_tensor *q, c
                                 {bias_pair, "bias_pair"}, {out, "out"}, {lse, "lse"}, {dout, "dout"}};
     AX_CHECK(check_outputs_disjoint(outs, 5, ins, 8));
 
-    p.out = out->data;
-    p.out_strides = strides_of(out);
-    p.lse = lse->data;
-    p.lse_stride_b = lse->strides[0];
-    p.lse_stride_n = lse->strides[1];
-    p.lse_stride_h = lse->strides[2];
-    p.lse_stride_s = lse->strides[3];
+    set_out_and_lse(&p, out, lse);
     p.dout = dout->data;
     p.dout_strides = strides_of(dout);
     p.dq = dq->data;
