@@ -36,6 +36,11 @@ void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state
 
 void bench_blas_threads(int threads) { openblas_set_num_threads(threads); }
 
+void bench_settle(void) {
+    const struct timespec pause = {0, 400 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
 double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
     bench_blas_threads(threads);
     float *a = malloc((size_t)(m * m) * sizeof(float));
@@ -57,5 +62,8 @@ double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
     }
     const double gflops = 2.0 * (double)m * (double)m * (double)m / bench_median(t, repeats) * 1e-9;
     free(a); free(b); free(c); free(t);
+    /* OpenBLAS's worker threads spin for a while after a call; let them go to sleep so they do not
+     * steal cores from whatever is measured next. */
+    bench_settle();
     return gflops;
 }

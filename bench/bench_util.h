@@ -15,6 +15,9 @@ double bench_median(double *values, int n);
 void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state);
 /* Median GFLOP/s of square cblas_sgemm of size m with `threads` BLAS threads (warm-up first). */
 double bench_sgemm_gflops(int64_t m, int threads, int repeats);
+/* Sleeps long enough (0.4 s) for spinning OpenBLAS/OpenMP worker threads to block, so one
+ * measurement does not slow the next. */
+void bench_settle(void);
 /* Asks OpenBLAS for this many threads (no-op if the symbol is absent). */
 void bench_blas_threads(int threads);
 

@@ -134,6 +134,7 @@ static void bench_shape(const shape *s, int threads, int repeats, double sgemm_g
            f_gf, b_gf, 100.0 * f_gf / sgemm_gflops, 100.0 * b_gf / sgemm_gflops, b_ms / f_ms,
            (double)fwd_mem / 1048576.0, (double)bwd_mem / 1048576.0);
 
+    bench_settle();
     /* The naive implementation: its working memory is the materialised logits (forward) plus their
      * gradient (backward). */
     const double logits_bytes = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S;

@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 "$root/scripts/install-deps.sh"
+"$root/scripts/python-env.sh" || echo "test: could not make .venv; the Python tests will report SKIP"
 
 # Open MPI refuses to run as root unless told it may (CI runs as root); tests oversubscribe 2 cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1

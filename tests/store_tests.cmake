@@ -6,3 +6,10 @@ if(AXIAL_WITH_HDF5)
     target_link_libraries(test_store PRIVATE PNG::PNG)
   endif()
 endif()
+
+# The command line's good and bad paths (needs the tools and the store).
+if(AXIAL_WITH_HDF5 AND AXIAL_BUILD_TOOLS)
+  add_test(NAME test_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli.sh $<TARGET_FILE:axial_cli>
+           ${PROJECT_SOURCE_DIR}/tests/data)
+  set_tests_properties(test_cli PROPERTIES LABELS store)
+endif()

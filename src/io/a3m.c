@@ -21,11 +21,7 @@ typedef struct a3m_state {
     int64_t header_cap;
     size_t header_len;
     int64_t header_line;
-    char *row_residues;     /* match columns of the current record */
-    int64_t row_residues_cap;
-    int32_t *row_deletions; /* insertions counted into each match column */
-    int64_t row_deletions_cap;
-    int64_t row_len;
+    int64_t row_len;        /* match columns of the current record so far (written into s->msa's open row) */
     int64_t pending_insertions; /* lower-case letters since the last match column */
 } a3m_state;
 
@@ -49,8 +45,7 @@ static ax_status finish_record(a3m_state *s) {
         return ax_io_fail(AX_ERR_FORMAT, s->lr.source, s->header_line, 1,
                           "sequence '%.80s' has %lld match columns but the query has %lld", s->header,
                           (long long)s->row_len, (long long)s->msa.num_cols);
-    return ax_msa_builder_append(&s->msa, s->header, s->header_len, s->row_residues, s->row_deletions,
-                                 s->row_len);
+    return ax_msa_builder_commit_row(&s->msa, s->header, s->header_len, s->row_len);
 }
 
 static ax_status start_record(a3m_state *s) {
@@ -69,33 +64,54 @@ static ax_status start_record(a3m_state *s) {
     return AX_OK;
 }
 
-static ax_status add_sequence_line(a3m_state *s) {
+/* What each byte is in a sequence line: a match column (upper case, '-'), an insertion (lower
+ * case), ignored ('.' marks gaps in insert columns, A2M-style; blanks), or not allowed. */
+enum { A3M_SKIP = 0, A3M_MATCH = 1, A3M_INSERT = 2, A3M_BAD = 4 };
+
+typedef struct a3m_kinds {
+    uint8_t of[256];
+} a3m_kinds;
+
+static a3m_kinds make_kinds(void) {
+    a3m_kinds k;
+    for (int c = 0; c < 256; c++) {
+        uint8_t v = A3M_BAD;
+        if ((c >= 'A' && c <= 'Z') || c == '-') v = A3M_MATCH;
+        else if (c >= 'a' && c <= 'z') v = A3M_INSERT;
+        else if (c == '.' || c == ' ' || c == '\t' || c == '\r') v = A3M_SKIP;
+        k.of[c] = v;
+    }
+    return k;
+}
+
+static ax_status add_sequence_line(a3m_state *s, const a3m_kinds *kinds) {
     const char *line = s->lr.line;
     const size_t n = s->lr.line_len;
-    /* A line adds at most one column per character: reserve once, not per character. */
-    AX_CHECK(ax_grow((void **)&s->row_residues, &s->row_residues_cap, s->row_len + (int64_t)n + 1, 1));
-    AX_CHECK(ax_grow((void **)&s->row_deletions, &s->row_deletions_cap, s->row_len + (int64_t)n + 1,
-                     sizeof *s->row_deletions));
-    char *restrict residues = s->row_residues;
-    int32_t *restrict deletions = s->row_deletions;
+    /* A line adds at most one column per character: make room once, not per character. */
+    AX_CHECK(ax_msa_builder_row_room(&s->msa, s->row_len + (int64_t)n));
+    const int64_t start = ax_msa_builder_row_start(&s->msa);
+    char *restrict residues = s->msa.residues + start;
+    int32_t *restrict deletions = s->msa.deletions + start;
     int64_t row_len = s->row_len, pending = s->pending_insertions;
+    unsigned bad = 0;
+    /* Branch-free: every byte is stored at the next column, and only a match column advances past
+     * it. Insertions come at random places in real alignments, so branches on them mispredict. */
     for (size_t i = 0; i < n; i++) {
         const char c = line[i];
-        if ((c >= 'A' && c <= 'Z') || c == '-') {
-            residues[row_len] = c;
-            deletions[row_len] = pending > INT32_MAX ? INT32_MAX : (int32_t)pending;
-            row_len++;
-            pending = 0;
-        } else if (c >= 'a' && c <= 'z') {
-            pending++;
-        } else if (c == '.' || c == ' ' || c == '\t' || c == '\r') {
-            /* '.' marks gaps in insert columns (A2M-style); it is neither a column nor a deletion. */
-        } else {
-            s->row_len = row_len;
-            s->pending_insertions = pending;
-            return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
-                                "unexpected character 0x%02x in sequence '%.80s'", (unsigned char)c, s->header);
-        }
+        const unsigned kind = kinds->of[(unsigned char)c];
+        const int64_t match = kind & A3M_MATCH;
+        residues[row_len] = c;
+        deletions[row_len] = pending > INT32_MAX ? INT32_MAX : (int32_t)pending;
+        row_len += match;
+        pending = (pending + ((kind >> 1) & 1)) & (match - 1);
+        bad |= kind;
+    }
+    if (bad & A3M_BAD) {
+        for (size_t i = 0; i < n; i++)
+            if (kinds->of[(unsigned char)line[i]] == A3M_BAD)
+                return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
+                                    "unexpected character 0x%02x in sequence '%.80s'", (unsigned char)line[i],
+                                    s->header);
     }
     s->row_len = row_len;
     s->pending_insertions = pending;
@@ -109,6 +125,7 @@ static int is_blank(const char *line, size_t len) {
 }
 
 static ax_status parse_lines(a3m_state *s) {
+    const a3m_kinds kinds = make_kinds();
     for (;;) {
         int has_line = 0;
         AX_CHECK(ax_line_reader_next(&s->lr, &has_line));
@@ -124,7 +141,7 @@ static ax_status parse_lines(a3m_state *s) {
             if (is_blank(line, s->lr.line_len)) continue;
             return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "sequence data before the first '>' header");
         }
-        if (!s->skipping) AX_CHECK(add_sequence_line(s));
+        if (!s->skipping) AX_CHECK(add_sequence_line(s, &kinds));
     }
     AX_CHECK(finish_record(s));
     if (s->msa.num_rows == 0) return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "no sequences (not an A3M file?)");
@@ -138,8 +155,6 @@ static ax_status a3m_run(a3m_state *s, ax_msa **out) {
     ax_msa_builder_free(&s->msa);
     ax_line_reader_close(&s->lr);
     free(s->header);
-    free(s->row_residues);
-    free(s->row_deletions);
     return st;
 }
 
@@ -159,5 +174,10 @@ ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_name, ax_
     a3m_state s;
     memset(&s, 0, sizeof s);
     ax_line_reader_open_memory(&s.lr, buf, len, source_name);
+    /* Every match column takes at least one input byte, so `len` cells always suffice: one
+     * allocation instead of a series of growths (finish gives back what is left over). Only a
+     * hint: if it fails, the arrays grow as needed. */
+    if (len > 0 && len <= (size_t)INT64_MAX && ax_msa_builder_reserve(&s.msa, (int64_t)len) != AX_OK)
+        ax_msa_builder_free(&s.msa);
     return a3m_run(&s, out);
 }

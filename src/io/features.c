@@ -22,8 +22,11 @@ void ax_chain_features_destroy(ax_chain_features *features) {
     free(features);
 }
 
-ax_status ax_chain_features_alloc(int64_t seq_length, int64_t num_alignments, int with_structure,
-                                  ax_chain_features **out) {
+/* ax_chain_features_alloc, with the (num_alignments, seq_length) msa and deletion_matrix left
+ * uninitialised when `zero_msa` is 0: for callers that overwrite every cell, zeroing hundreds of MB
+ * first would only touch the memory twice. */
+static ax_status features_alloc(int64_t seq_length, int64_t num_alignments, int with_structure, int zero_msa,
+                                ax_chain_features **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
     if (seq_length < 1)
@@ -45,8 +48,9 @@ ax_status ax_chain_features_alloc(int64_t seq_length, int64_t num_alignments, in
     f->sequence = malloc((size_t)seq_length + 1);
     f->aatype = malloc((size_t)seq_length * sizeof(int32_t));
     f->residue_index = malloc((size_t)seq_length * sizeof(int32_t));
-    f->msa = calloc((size_t)msa_count, sizeof(int32_t));
-    f->deletion_matrix = calloc((size_t)msa_count, sizeof(int32_t));
+    f->msa = zero_msa ? calloc((size_t)msa_count, sizeof(int32_t)) : malloc((size_t)msa_count * sizeof(int32_t));
+    f->deletion_matrix = zero_msa ? calloc((size_t)msa_count, sizeof(int32_t))
+                                  : malloc((size_t)msa_count * sizeof(int32_t));
     int failed = f->sequence == NULL || f->aatype == NULL || f->residue_index == NULL || f->msa == NULL ||
                  f->deletion_matrix == NULL;
     if (with_structure && !failed) {
@@ -67,6 +71,11 @@ ax_status ax_chain_features_alloc(int64_t seq_length, int64_t num_alignments, in
     }
     *out = f;
     return AX_OK;
+}
+
+ax_status ax_chain_features_alloc(int64_t seq_length, int64_t num_alignments, int with_structure,
+                                  ax_chain_features **out) {
+    return features_alloc(seq_length, num_alignments, with_structure, 1, out);
 }
 
 static char upper_ascii(char c) { return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c; }
@@ -159,7 +168,8 @@ ax_status ax_chain_features_create(const ax_msa *msa, const ax_chain *chain, dou
     const int64_t length = msa != NULL ? msa->num_cols : chain->seq_len;
     const int64_t rows = msa != NULL ? msa->num_rows : 1;
     ax_chain_features *f = NULL;
-    ax_status st = ax_chain_features_alloc(length, rows, chain != NULL, &f);
+    /* With an alignment every msa and deletion cell is written below; without one only row 0. */
+    ax_status st = features_alloc(length, rows, chain != NULL, msa == NULL, &f);
     if (st != AX_OK) return st;
     AX_CHECK_GOTO(merge_sequences(msa, chain, f), st, fail);
     for (int64_t i = 0; i < length; i++) f->aatype[i] = ax_aatype_from_letter(f->sequence[i]);
@@ -169,22 +179,31 @@ ax_status ax_chain_features_create(const ax_msa *msa, const ax_chain *chain, dou
         /* One table lookup per cell: MSAs have millions of cells, the mapping has 256 inputs. */
         int32_t token_of[256];
         for (int c = 0; c < 256; c++) token_of[c] = ax_msa_token_from_letter((char)c);
+        /* One pass converts and copies; the checks fold into one OR of sign bits, so the loop has no
+         * branches, and only a bad alignment pays for a second pass to name the first bad cell. */
+        const char *restrict residues = msa->residues;
+        const int32_t *restrict deletions = msa->deletions;
+        int32_t *restrict tokens = f->msa, *restrict deletion_matrix = f->deletion_matrix;
+        int32_t negative = 0;
         for (int64_t e = 0; e < count; e++) {
-            const int32_t token = token_of[(unsigned char)msa->residues[e]];
-            if (token < 0) {
+            const int32_t token = token_of[(unsigned char)residues[e]], deletion = deletions[e];
+            tokens[e] = token;
+            deletion_matrix[e] = deletion;
+            negative |= token | deletion;
+        }
+        for (int64_t e = 0; negative < 0 && e < count; e++) {
+            if (tokens[e] < 0) {
                 st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "msa: row %lld column %lld has character 0x%02x",
                                   (long long)(e / length), (long long)(e % length),
-                                  (unsigned)(unsigned char)msa->residues[e]);
+                                  (unsigned)(unsigned char)residues[e]);
                 goto fail;
             }
-            if (msa->deletions[e] < 0) {
+            if (deletions[e] < 0) {
                 st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "msa: row %lld column %lld has deletion count %d",
-                                  (long long)(e / length), (long long)(e % length), (int)msa->deletions[e]);
+                                  (long long)(e / length), (long long)(e % length), (int)deletions[e]);
                 goto fail;
             }
-            f->msa[e] = token;
         }
-        memcpy(f->deletion_matrix, msa->deletions, (size_t)count * sizeof(int32_t));
     } else {
         /* A chain without hits: its own sequence is the whole alignment (deletions stay 0). */
         for (int64_t i = 0; i < length; i++) f->msa[i] = ax_msa_token_from_letter(f->sequence[i]);

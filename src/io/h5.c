@@ -323,9 +323,13 @@ static void choose_chunk(int32_t ndim, const int64_t *shape, size_t elem, hsize_
     }
 }
 
-ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
-                      const void *data) {
-    const hid_t ftype = file_type(dtype), mtype = memory_type(dtype);
+/* Creates the dataset `path` (and missing groups above it) for ax_h5_write and
+ * ax_h5_write_filled. *chunk0 gets the leading chunk dimension, or the leading dimension itself
+ * for unchunked datasets. */
+static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
+                                hid_t *dset_out, int64_t *chunk0) {
+    *dset_out = -1;
+    const hid_t ftype = file_type(dtype);
     if (ftype < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: dtype %s cannot be stored", h->final_path, path,
                                        ax_dtype_name(dtype));
     if (ndim < 0 || ndim > AX_MAX_DIMS) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: bad rank %d", h->final_path, path, (int)ndim);
@@ -335,38 +339,83 @@ ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, 
         dims[d] = (hsize_t)shape[d];
         numel *= shape[d];
     }
+    if (chunk0 != NULL) *chunk0 = ndim > 0 ? shape[0] : 1;
     hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     ax_status st = AX_OK;
     if (space < 0 || dcpl < 0) st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataspace");
-    /* Tiny and empty datasets stay contiguous: filters need chunks, chunks need non-zero sizes. */
+    /* Tiny and empty datasets stay contiguous: filters need chunks, chunks need non-zero sizes.
+     * Filter order: shuffle, deflate, then Fletcher-32 over the compressed bytes, which are
+     * several times fewer than the raw ones, and a corrupt chunk fails its checksum before it
+     * reaches the decompressor. */
     if (st == AX_OK && ndim > 0 && numel >= 64) {
         hsize_t chunk[AX_MAX_DIMS];
         choose_chunk(ndim, shape, ax_dtype_size(dtype), chunk);
-        if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-            H5Pset_deflate(dcpl, 1) < 0)
+        if (chunk0 != NULL) *chunk0 = (int64_t)chunk[0];
+        if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0 ||
+            H5Pset_fletcher32(dcpl) < 0)
             st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
     }
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t dset = -1;
     if (st == AX_OK) {
-        dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
-        if (dset < 0) {
+        *dset_out = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
+        if (*dset_out < 0) {
             char what[512];
             snprintf(what, sizeof what, "create dataset %s", path);
             st = h5_error(AX_ERR_IO, h->final_path, what);
         }
     }
-    if (st == AX_OK && numel > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        char what[512];
-        snprintf(what, sizeof what, "write dataset %s", path);
-        st = h5_error(AX_ERR_IO, h->final_path, what);
-    }
-    if (dset >= 0) H5Dclose(dset);
     if (lcpl >= 0) H5Pclose(lcpl);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (space >= 0) H5Sclose(space);
+    return st;
+}
+
+static ax_status write_failed(ax_h5 *h, const char *path) {
+    char what[512];
+    snprintf(what, sizeof what, "write dataset %s", path);
+    return h5_error(AX_ERR_IO, h->final_path, what);
+}
+
+ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
+                      const void *data) {
+    hid_t dset = -1;
+    ax_status st = create_dataset(h, path, dtype, ndim, shape, &dset, NULL);
+    int64_t numel = 1;
+    for (int32_t d = 0; st == AX_OK && d < ndim; d++) numel *= shape[d];
+    if (st == AX_OK && numel > 0 && H5Dwrite(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        st = write_failed(h, path);
+    if (dset >= 0) H5Dclose(dset);
+    return st;
+}
+
+ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
+                             void *ctx) {
+    if (count < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: %lld elements", h->final_path, path, (long long)count);
+    hid_t dset = -1;
+    int64_t slab = 0;
+    ax_status st = create_dataset(h, path, dtype, 1, &count, &dset, &slab);
+    /* One chunk at a time through a chunk-sized buffer, aligned to chunk boundaries so that HDF5
+     * compresses each chunk once, straight from the buffer. */
+    void *buf = st == AX_OK && count > 0 ? malloc((size_t)slab * ax_dtype_size(dtype)) : NULL;
+    if (st == AX_OK && count > 0 && buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+    hid_t file_space = st == AX_OK ? H5Dget_space(dset) : -1;
+    if (st == AX_OK && file_space < 0) st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataspace");
+    for (int64_t first = 0; st == AX_OK && first < count; first += slab) {
+        const int64_t n = count - first < slab ? count - first : slab;
+        st = fill(ctx, first, n, buf);
+        if (st != AX_OK) break;
+        const hsize_t start = (hsize_t)first, size = (hsize_t)n;
+        hid_t mem_space = H5Screate_simple(1, &size, NULL);
+        if (mem_space < 0 || H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, NULL, &size, NULL) < 0 ||
+            H5Dwrite(dset, memory_type(dtype), mem_space, file_space, H5P_DEFAULT, buf) < 0)
+            st = write_failed(h, path);
+        if (mem_space >= 0) H5Sclose(mem_space);
+    }
+    if (file_space >= 0) H5Sclose(file_space);
+    if (dset >= 0) H5Dclose(dset);
+    free(buf);
     return st;
 }
 
@@ -440,6 +489,17 @@ ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim,
     if (space >= 0) H5Sclose(space);
     H5Dclose(dset);
     return st;
+}
+
+int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype) {
+    if (!ax_h5_exists(h, path)) return 0;
+    hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
+    hid_t type = dset >= 0 ? H5Dget_type(dset) : -1;
+    const int matches = type >= 0 && type_matches(type, dtype);
+    if (type >= 0) H5Tclose(type);
+    if (dset >= 0) H5Dclose(dset);
+    H5Eclear2(H5E_DEFAULT);
+    return matches;
 }
 
 ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data) {

@@ -42,14 +42,25 @@ void ax_h5_free_names(int64_t count, char **names);
 ax_status ax_h5_copy(ax_h5 *src, const char *src_path, ax_h5 *dst, const char *dst_path);
 
 /* Writes a dataset of `ndim` dims (0 = scalar). dtype: AX_F32, AX_F64, AX_I32, AX_I64, AX_U8 or AX_I8.
- * Datasets with more than a few elements are chunked with shuffle + deflate + Fletcher-32. */
+ * Datasets with more than a few elements are chunked with shuffle + deflate + Fletcher-32 (in
+ * that order: the checksum covers the compressed bytes). */
 ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
                       const void *data);
+/* Produces elements [first, first + count) of a dataset into buf (count elements of its dtype);
+ * an error stops the write and is returned from ax_h5_write_filled. */
+typedef ax_status (*ax_h5_fill_fn)(void *ctx, int64_t first, int64_t count, void *buf);
+/* Writes a 1-D dataset of `count` elements like ax_h5_write, but asks `fill` for the data one
+ * chunk at a time: a converted copy of a large array never exists whole, only a chunk of it. */
+ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
+                             void *ctx);
 /* A UTF-8 string dataset (fixed length, stored as written). */
 ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value);
 
 /* Reads a dataset's shape (ndim <= AX_MAX_DIMS) and checks its stored type class matches `dtype`. */
 ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim, int64_t *shape);
+/* 1 if the dataset at `path` exists and is stored as `dtype` (class, size and sign), else 0; for
+ * datasets the schema allows in more than one type. Sets no error. */
+int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype);
 /* Reads a whole dataset into `data` (which holds prod(shape) elements of `dtype`), after checking
  * that its rank and shape equal the expected ones. */
 ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data);

@@ -132,6 +132,43 @@ static ax_status check_features(const ax_chain_features *f) {
     return AX_OK;
 }
 
+/* ax_h5_write_filled sources for the MSA arrays. */
+typedef struct msa_fill {
+    const ax_chain_features *f;
+    uint32_t deletion_bits; /* OR of every deletion count, set by fill_tokens */
+} msa_fill;
+
+static ax_status fill_tokens(void *ctx, int64_t first, int64_t count, void *buf) {
+    msa_fill *fill = ctx;
+    const int32_t *restrict msa = fill->f->msa + first;
+    const int32_t *restrict deletions = fill->f->deletion_matrix + first;
+    uint8_t *restrict tokens = buf;
+    uint32_t token_max = 0, deletion_bits = 0;
+    /* Branch-free (it vectorises); an out-of-range token, negative ones included as large unsigned
+     * values, shows in the maximum, and only then is the slice searched for the first one to name. */
+    for (int64_t i = 0; i < count; i++) {
+        const uint32_t token = (uint32_t)msa[i];
+        tokens[i] = (uint8_t)token;
+        token_max = token > token_max ? token : token_max;
+        deletion_bits |= (uint32_t)deletions[i];
+    }
+    if (token_max > 21) {
+        for (int64_t i = 0; i < count; i++)
+            if (msa[i] < 0 || msa[i] > 21)
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa token %lld is %d, outside 0..21",
+                                    (long long)(first + i), (int)msa[i]);
+    }
+    fill->deletion_bits |= deletion_bits;
+    return AX_OK;
+}
+
+static ax_status fill_deletion_bytes(void *ctx, int64_t first, int64_t count, void *buf) {
+    const int32_t *restrict deletions = ((msa_fill *)ctx)->f->deletion_matrix + first;
+    uint8_t *restrict bytes = buf;
+    for (int64_t i = 0; i < count; i++) bytes[i] = (uint8_t)deletions[i];
+    return AX_OK;
+}
+
 ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chain_features *f, const char *sources) {
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "writer: NULL");
     AX_CHECK(check_name(name));
@@ -157,20 +194,15 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("num_alignments"), AX_I64, 0, NULL, &N);
-    /* Tokens fit a byte (0..21): a quarter of the bytes to compress and read. */
-    uint8_t *tokens = st == AX_OK ? malloc((size_t)(N * L)) : NULL;
-    if (st == AX_OK && tokens == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
-    for (int64_t i = 0; st == AX_OK && i < N * L; i++) {
-        if (f->msa[i] < 0 || f->msa[i] > 21) {
-            st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa token %lld is %d, outside 0..21", (long long)i,
-                              (int)f->msa[i]);
-            break;
-        }
-        tokens[i] = (uint8_t)f->msa[i];
-    }
-    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, tokens);
-    free(tokens);
-    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
+    /* Tokens fit a byte (0..21), and deletion counts nearly always do: a quarter of the bytes to
+     * compress and read. The conversions run a chunk at a time, so no converted copy of the whole
+     * MSA is ever allocated. The token pass also finds whether every deletion fits a byte. */
+    msa_fill fill = {f, 0};
+    if (st == AX_OK) st = ax_h5_write_filled(w->h5, PATH("msa/tokens"), AX_U8, N * L, fill_tokens, &fill);
+    if (st == AX_OK && (fill.deletion_bits & ~(uint32_t)UINT8_MAX) == 0)
+        st = ax_h5_write_filled(w->h5, PATH("msa/deletions"), AX_U8, N * L, fill_deletion_bytes, &fill);
+    else if (st == AX_OK)
+        st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
     if (st == AX_OK && f->all_atom_positions != NULL) {
         st = ax_h5_write(w->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
@@ -304,7 +336,17 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         const uint8_t *bytes = (const uint8_t *)f->msa;
         for (int64_t i = N * L - 1; i >= 0; i--) f->msa[i] = bytes[i];
     }
-    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
+    /* Deletions are uint8 when every count fits a byte (as the writer stores them), else int32; any
+     * other type gets the int32 read's error message. */
+    if (st == AX_OK && ax_h5_stored_as(s->h5, PATH("msa/deletions"), AX_U8)) {
+        st = ax_h5_read(s->h5, p, AX_U8, 1, shape_flat, f->deletion_matrix);
+        if (st == AX_OK) {
+            const uint8_t *bytes = (const uint8_t *)f->deletion_matrix;
+            for (int64_t i = N * L - 1; i >= 0; i--) f->deletion_matrix[i] = bytes[i];
+        }
+    } else if (st == AX_OK) {
+        st = ax_h5_read(s->h5, p, AX_I32, 1, shape_flat, f->deletion_matrix);
+    }
     if (info.has_structure) {
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);

@@ -14,8 +14,12 @@
 
 /* Query rows and key columns per tile. 64 x 64 keeps a tile's q, k, v, logits and output in L1/L2
  * for D up to 64 and amortises packing (O(tile * D)) over the O(tile^2 * D) products. */
+#ifndef EVO_CPU_BR
 #define EVO_CPU_BR 64
+#endif
+#ifndef EVO_CPU_BC
 #define EVO_CPU_BC 64
+#endif
 
 /* How the backward pass splits its work into units, and what it needs beyond the outputs. */
 typedef struct evo_cpu_backward_plan {

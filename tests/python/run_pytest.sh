@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the Python tests with the project's virtual environment. Usage: run_pytest.sh ROOT AXIAL_BIN DATA
+root=$1
+py=$root/.venv/bin/python
+if [ ! -x "$py" ] || ! "$py" -c "import h5py, numpy, pytest" 2> /dev/null; then
+    echo "SKIP: $root/.venv with h5py, numpy and pytest is missing (scripts/test.sh makes it)"
+    exit 77
+fi
+export AXIAL_BIN=$2 AXIAL_TEST_DATA=$3
+exec "$py" -m pytest -q -p no:cacheprovider "$root/tests/python"

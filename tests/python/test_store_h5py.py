@@ -1,0 +1,107 @@
+"""The HDF5 feature store as h5py sees it: the documented layout, and values checked against the
+sample files read independently here (plain Python over the A3M and mmCIF text)."""
+import gzip
+import os
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+AXIAL = os.environ.get("AXIAL_BIN", "build/tools/axial")
+DATA = os.environ.get("AXIAL_TEST_DATA", "tests/data")
+AF_ORDER = "ARNDCQEGHILKMFPSTWYV"
+
+
+def a3m_rows(path):
+    """(name, match-column letters, deletions) per record, skipping hh-suite annotation records."""
+    rows, name, seq = [], None, []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if line.startswith(">"):
+                if name is not None:
+                    rows.append((name, "".join(seq)))
+                name, seq = line[1:], []
+            else:
+                seq.append(line)
+    rows.append((name, "".join(seq)))
+    annotations = ("ss_pred", "ss_conf", "ss_dssp", "sa_dssp", "aa_")
+    out = []
+    for name, text in rows:
+        if name.startswith(annotations):
+            continue
+        letters, deletions, pending = [], [], 0
+        for c in text:
+            if c.isupper() or c == "-":
+                letters.append(c)
+                deletions.append(pending)
+                pending = 0
+            elif c.islower():
+                pending += 1
+        out.append((name, "".join(letters), deletions))
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("store") / "s.h5")
+    subprocess.run([AXIAL, "features", "build", "--a3m", f"{DATA}/query.a3m", "--name", "FAM69B", "-o", path],
+                   check=True, capture_output=True)
+    subprocess.run([AXIAL, "features", "build", "--mmcif", f"{DATA}/1cbs.cif.gz", "--chain", "A", "--name",
+                    "1cbs_A", "-o", path], check=True, capture_output=True)
+    with h5py.File(path, "r") as f:
+        yield f
+
+
+def test_root_schema(store):
+    assert int(store.attrs["axial_schema_version"]) == 1
+    assert sorted(store["chains"].keys()) == ["1cbs_A", "FAM69B"]
+
+
+def test_msa_layout_and_values(store):
+    rows = a3m_rows(f"{DATA}/query.a3m")
+    g = store["chains/FAM69B"]
+    L, N = len(rows[0][1]), len(rows)
+    assert (L, N) == (431, 59)
+    assert int(g["seq_length"][()]) == L and int(g["num_alignments"][()]) == N
+    offsets = g["msa/row_offsets"][()]
+    assert offsets.dtype == np.int64 and list(offsets) == [r * L for r in range(N + 1)]
+    tokens = g["msa/tokens"][()].astype(np.int64).reshape(N, L)
+    deletions = g["msa/deletions"][()].astype(np.int64).reshape(N, L)
+    gap = 21
+    for r, (_, letters, dels) in enumerate(rows):
+        assert list(tokens[r] == gap) == [c == "-" for c in letters], f"gaps of row {r}"
+        assert list(deletions[r]) == dels, f"deletions of row {r}"
+    query = rows[0][1]
+    expected = [AF_ORDER.index(c) if c in AF_ORDER else 20 for c in query]
+    assert list(g["aatype"][()]) == expected
+    seq = g["sequence"][()]
+    assert (seq.decode() if isinstance(seq, bytes) else seq) == query
+    assert g["msa/tokens"].fletcher32 and g["msa/tokens"].shuffle and g["msa/tokens"].compression == "gzip"
+
+
+def test_structure_values(store):
+    g = store["chains/1cbs_A"]
+    assert float(g["resolution"][()]) == pytest.approx(1.8)
+    pos, mask = g["all_atom_positions"][()], g["all_atom_mask"][()]
+    assert pos.shape == (137, 37, 3) and mask.shape == (137, 37)
+    # Independently: every polymer ATOM record of chain A, first model, as (residue number, atom).
+    atoms = {}
+    with gzip.open(f"{DATA}/1cbs.cif.gz", "rt") as f:
+        header = []
+        for line in f:
+            if line.startswith("_atom_site."):
+                header.append(line.strip().split(".", 1)[1])
+            elif line.startswith("ATOM") and header:
+                v = dict(zip(header, line.split()))
+                if v["auth_asym_id"] == "A" and v.get("pdbx_PDB_model_num", "1") == "1":
+                    atoms[(int(v["label_seq_id"]), v["label_atom_id"])] = tuple(
+                        float(v[k]) for k in ("Cartn_x", "Cartn_y", "Cartn_z"))
+    ca = 1  # atom37 index of CA
+    first_ca = atoms[(1, "CA")]
+    assert tuple(pos[0, ca]) == pytest.approx(first_ca, abs=1e-3)
+    assert mask[:, ca].sum() == sum(1 for (_, name) in atoms if name == "CA")
+    assert mask.sum() == len(atoms)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The `axial features` command line: good input works; bad input gives a non-zero exit, one line on
+# stderr naming the problem, and no output file. Usage: test_cli.sh AXIAL_BINARY DATA_DIR
+set -u
+axial=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+check() { # description, condition (already evaluated: 0 = true)
+    if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1"; fi
+}
+
+# Good input: two chains into one store, shown and plotted.
+"$axial" features build --a3m "$data/query.a3m" --name FAM69B -o "$work/s.h5" > "$work/out1" 2>&1
+check "build from A3M succeeds" $?
+"$axial" features build --mmcif "$data/1cbs.cif.gz" --chain A --name 1cbs_A -o "$work/s.h5" > "$work/out2" 2>&1
+check "build from mmCIF appends" $?
+"$axial" features show "$work/s.h5" > "$work/show" 2>&1
+check "show succeeds" $?
+grep -Eq '^FAM69B +431 +59 ' "$work/show"; check "show lists FAM69B: 431 residues, 59 sequences" $?
+grep -Eq '^1cbs_A +137 +1 +1.80 A ' "$work/show"; check "show lists 1cbs_A: 137 residues, 1.80 A" $?
+"$axial" features plot "$work/s.h5" --chain 1cbs_A --kind contact -o "$work/c.png" > /dev/null 2>&1
+check "plot contact map succeeds" $?
+[ "$(head -c 8 "$work/c.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; check "the plot is a PNG" $?
+
+# Bad input: each fails with one line on stderr and leaves no file.
+expect_failure() { # description, expected text, output file that must not exist, command...
+    local what=$1 text=$2 out=$3
+    shift 3
+    "$@" > "$work/stdout" 2> "$work/stderr"
+    local rc=$?
+    [ $rc -ne 0 ]; check "$what: non-zero exit" $?
+    [ "$(wc -l < "$work/stderr")" -eq 1 ]; check "$what: one line on stderr" $?
+    grep -q -- "$text" "$work/stderr"; check "$what: message mentions '$text'" $?
+    [ ! -e "$out" ]; check "$what: no output file" $?
+    [ -z "$(ls "$work" | grep '\.tmp\.')" ]; check "$what: no temporary left" $?
+}
+expect_failure "missing input" "no-such.a3m" "$work/x.h5" "$axial" features build --a3m "$work/no-such.a3m" --name x -o "$work/x.h5"
+printf '>q\nACDE\n>r\nAC\n' > "$work/ragged.a3m"
+expect_failure "ragged A3M" "ragged.a3m:3:1: sequence .r. has 2 match columns" "$work/x.h5" "$axial" features build --a3m "$work/ragged.a3m" --name x -o "$work/x.h5"
+head -c 3000 /dev/urandom > "$work/garbage.cif"
+expect_failure "binary garbage as mmCIF" "garbage.cif" "$work/x.h5" "$axial" features build --mmcif "$work/garbage.cif" --name x -o "$work/x.h5"
+expect_failure "bad chain name" "name" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name "a/b" -o "$work/x.h5"
+expect_failure "missing directory" "no/such/dir" "$work/no/such/dir/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/no/such/dir/x.h5"
+expect_failure "plot without structure" "no structure" "$work/d.png" "$axial" features plot "$work/s.h5" --chain FAM69B --kind distance -o "$work/d.png"
+expect_failure "show of a non-store" "not an HDF5 file" "$work/none" "$axial" features show "$work/ragged.a3m"
+# A failed append leaves the existing store as it was.
+before=$(md5sum < "$work/s.h5")
+"$axial" features build --a3m "$data/query.a3m" --name FAM69B -o "$work/s.h5" > /dev/null 2>&1
+[ $? -ne 0 ]; check "adding an existing chain name fails" $?
+[ "$(md5sum < "$work/s.h5")" = "$before" ]; check "the store is unchanged after the failed append" $?
+
+echo "cli: $passed passed, $failed failed"
+[ $failed -eq 0 ]
