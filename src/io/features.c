@@ -9,6 +9,7 @@
 #include "axial/features.h"
 #include "core/internal.h"
 #include "io/features_util.h"
+#include "io/grow.h"
 
 void ax_chain_features_destroy(ax_chain_features *features) {
     if (features == NULL) return;
@@ -51,6 +52,8 @@ static ax_status features_alloc(int64_t seq_length, int64_t num_alignments, int 
     f->msa = zero_msa ? calloc((size_t)msa_count, sizeof(int32_t)) : malloc((size_t)msa_count * sizeof(int32_t));
     f->deletion_matrix = zero_msa ? calloc((size_t)msa_count, sizeof(int32_t))
                                   : malloc((size_t)msa_count * sizeof(int32_t));
+    ax_advise_huge_pages(f->msa, (size_t)msa_count * sizeof(int32_t));
+    ax_advise_huge_pages(f->deletion_matrix, (size_t)msa_count * sizeof(int32_t));
     int failed = f->sequence == NULL || f->aatype == NULL || f->residue_index == NULL || f->msa == NULL ||
                  f->deletion_matrix == NULL;
     if (with_structure && !failed) {

@@ -3,10 +3,15 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+/* MADV_HUGEPAGE is a Linux extension, outside the POSIX names the build asks for. */
+#define _DEFAULT_SOURCE 1
+
 #include "io/grow.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/internal.h"
 
@@ -28,7 +33,24 @@ ax_status ax_grow(void **buf, int64_t *cap, int64_t need, size_t elem_size) {
                             (long long)((size_t)new_cap * elem_size));
     *buf = grown;
     *cap = new_cap;
+    ax_advise_huge_pages(grown, (size_t)new_cap * elem_size);
     return AX_OK;
+}
+
+void ax_advise_huge_pages(void *p, size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+    /* Below a few huge pages the saving is small and the unaligned ends would be most of it. */
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p == NULL || bytes < 8 * huge) return;
+    const uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    const uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
+    /* Only the whole huge pages inside the block: the advice must not reach memory the block
+     * does not own. Advice only: a kernel without transparent huge pages refuses, which is fine. */
+    if (end > begin) (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }
 
 char *ax_strndup(const char *s, size_t len) {

@@ -17,6 +17,12 @@
  * AX_ERR_OUT_OF_MEMORY is returned with a message. */
 ax_status ax_grow(void **buf, int64_t *cap, int64_t need, size_t elem_size);
 
+/* Asks the kernel to back the large heap block [p, p + bytes) with transparent huge pages where
+ * the system allows it (Linux with THP in "madvise" mode). Arrays of hundreds of MB that are
+ * written once otherwise take a page fault every 4 KiB, which costs more than writing them.
+ * Ignored for small blocks and where unsupported. ax_grow applies it to the blocks it grows. */
+void ax_advise_huge_pages(void *p, size_t bytes);
+
 /* A NUL-terminated heap copy of the first len bytes of s, or NULL when out of memory. */
 char *ax_strndup(const char *s, size_t len);
 
