@@ -230,6 +230,39 @@ static void test_rejects_bad_shapes_and_values(void) {
     ax_store_close(s);
 }
 
+/* Deletion counts that do not fit a byte are stored as int32, the others as uint8; both read back. */
+static void test_wide_deletions_round_trip(void) {
+    char path[512];
+    path_in_dir(path, sizeof path, "wide.h5");
+    ax_chain_features *narrow = NULL, *wide = NULL;
+    CHECK_OK(ax_chain_features_alloc(4, 2, 0, &narrow));
+    CHECK_OK(ax_chain_features_alloc(4, 2, 0, &wide));
+    if (narrow == NULL || wide == NULL) return;
+    for (int i = 0; i < 8; i++) {
+        narrow->deletion_matrix[i] = i * 30;  /* up to 210: fits a byte */
+        wide->deletion_matrix[i] = i * 1000;  /* up to 7000: needs int32 */
+        narrow->msa[i] = wide->msa[i] = i % 22;
+    }
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(path, 0, &w));
+    CHECK_OK(ax_store_add_chain(w, "narrow", narrow, NULL));
+    CHECK_OK(ax_store_add_chain(w, "wide", wide, NULL));
+    CHECK_OK(ax_store_commit(w));
+    ax_store *s = NULL;
+    CHECK_OK(ax_store_open(path, &s));
+    if (s == NULL) return;
+    ax_chain_features *back = NULL;
+    CHECK_OK(ax_store_read_chain(s, "narrow", &back));
+    CHECK(back != NULL && features_equal(narrow, back));
+    ax_chain_features_destroy(back);
+    CHECK_OK(ax_store_read_chain(s, "wide", &back));
+    CHECK(back != NULL && features_equal(wide, back));
+    ax_chain_features_destroy(back);
+    ax_store_close(s);
+    ax_chain_features_destroy(narrow);
+    ax_chain_features_destroy(wide);
+}
+
 /* A writer killed with SIGKILL in the middle of appending leaves the previous store readable and
  * unchanged. */
 static void test_kill_midway_keeps_previous_store(void) {
@@ -316,6 +349,7 @@ int main(void) {
     RUN(test_abort_and_errors_leave_nothing);
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
+    RUN(test_wide_deletions_round_trip);
     RUN(test_kill_midway_keeps_previous_store);
     RUN(test_layout_in_h5dump);
     char cmd[400];
