@@ -15,9 +15,11 @@
 
 #include "axial/axial.h"
 
-static int th_failures;
-static int th_checks;
-static const char *th_current = "";
+/* Shared by every translation unit of a test program (weak definitions merge at link time), so a
+ * check failing in a helper file (e.g. evoformer_reference.c) counts in the program's summary. */
+__attribute__((weak)) int th_failures;
+__attribute__((weak)) int th_checks;
+__attribute__((weak)) const char *th_current = "";
 
 #define TH_FAIL(...)                                                        \
     do {                                                                    \
@@ -81,7 +83,7 @@ static inline int th_finish(void) {
 }
 
 /* Deterministic pseudo-random numbers (splitmix64), so a failure reproduces. */
-static uint64_t th_rng_state = 0x9e3779b97f4a7c15ull;
+__attribute__((weak)) uint64_t th_rng_state = 0x9e3779b97f4a7c15ull;
 static inline void th_seed(uint64_t seed) { th_rng_state = seed; }
 static inline uint64_t th_rand_u64(void) {
     uint64_t z = (th_rng_state += 0x9e3779b97f4a7c15ull);
