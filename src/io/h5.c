@@ -181,12 +181,18 @@ void ax_h5_close(ax_h5 *h) {
     free(h);
 }
 
+/* A link-creation property list that makes missing parent groups on the way (close it after). */
+static hid_t intermediate_groups(void) {
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    return lcpl;
+}
+
 /* ---- groups ------------------------------------------------------------------------------------ */
 
 ax_status ax_h5_create_group(ax_h5 *h, const char *group) {
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    hid_t lcpl = intermediate_groups();
     if (lcpl < 0) return h5_error(AX_ERR_INTERNAL, h->final_path, "property list");
-    H5Pset_create_intermediate_group(lcpl, 1);
     hid_t g = H5Gcreate2(h->file, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Pclose(lcpl);
     if (g < 0) {
@@ -356,8 +362,7 @@ static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int3
             H5Pset_fletcher32(dcpl) < 0)
             st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
     }
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t lcpl = intermediate_groups();
     if (st == AX_OK) {
         *dset_out = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
         if (*dset_out < 0) {
@@ -432,8 +437,7 @@ ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value) {
     const size_t n = strlen(value);
     hid_t type = string_type(n);
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t lcpl = intermediate_groups();
     ax_status st = AX_OK;
     hid_t dset = type >= 0 && space >= 0 ? H5Dcreate2(h->file, path, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT) : -1;
     /* An empty string is stored as one NUL byte (HDF5 strings have size >= 1). */
