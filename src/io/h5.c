@@ -18,6 +18,17 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/chunk_codec.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ax_h5_write_filled hands HDF5 ready-encoded chunks in the file's byte order (little-endian types,
+ * see file_type), which is the host's only on little-endian machines. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the feature store's direct chunk writes assume a little-endian host"
+#endif
 
 struct ax_h5 {
     hid_t file;
@@ -330,8 +341,7 @@ static void choose_chunk(int32_t ndim, const int64_t *shape, size_t elem, hsize_
 }
 
 /* Creates the dataset `path` (and missing groups above it) for ax_h5_write and
- * ax_h5_write_filled. *chunk0 gets the leading chunk dimension, or the leading dimension itself
- * for unchunked datasets. */
+ * ax_h5_write_filled. *chunk0 gets the leading chunk dimension, or 0 for unchunked datasets. */
 static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
                                 hid_t *dset_out, int64_t *chunk0) {
     *dset_out = -1;
@@ -345,7 +355,7 @@ static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int3
         dims[d] = (hsize_t)shape[d];
         numel *= shape[d];
     }
-    if (chunk0 != NULL) *chunk0 = ndim > 0 ? shape[0] : 1;
+    if (chunk0 != NULL) *chunk0 = 0;
     hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     ax_status st = AX_OK;
@@ -395,32 +405,83 @@ ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, 
     return st;
 }
 
+/* Chunks encoded per round of ax_h5_write_filled's direct path: enough for every thread. */
+static int encode_threads(void) {
+#ifdef _OPENMP
+    const int t = omp_get_max_threads();
+    return t < 1 ? 1 : t > 16 ? 16 : t;
+#else
+    return 1;
+#endif
+}
+
+/* ax_h5_write_filled for a chunked 1-D dataset: HDF5 compresses chunks one after another on the
+ * calling thread, which made compression most of a store write. Here each round fills up to
+ * `threads` chunks in order on this thread (fill callbacks need not be thread-safe), encodes them
+ * in parallel exactly as the dataset's filters would (chunk_codec.h), and hands them to HDF5 in
+ * order (HDF5 itself is only ever called from this thread). The last chunk is zero-padded to the
+ * full chunk size, as HDF5 stores edge chunks. */
+static ax_status write_chunks_direct(ax_h5 *h, const char *path, hid_t dset, ax_dtype dtype, int64_t count,
+                                     int64_t chunk, ax_h5_fill_fn fill, void *ctx) {
+    const size_t elem = ax_dtype_size(dtype), raw_bytes = (size_t)chunk * elem;
+    const size_t cap = ax_chunk_encoded_bound(raw_bytes), work_bytes = ax_chunk_work_bytes(raw_bytes);
+    const int64_t nchunks = (count + chunk - 1) / chunk;
+    const int threads = (int)(nchunks < encode_threads() ? nchunks : encode_threads());
+    uint8_t *raw = malloc((size_t)threads * raw_bytes), *enc = malloc((size_t)threads * cap);
+    uint8_t *work = malloc((size_t)threads * work_bytes);
+    size_t *sizes = calloc((size_t)threads, sizeof(size_t));
+    ax_status st = AX_OK;
+    if (raw == NULL || enc == NULL || work == NULL || sizes == NULL)
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+    for (int64_t c0 = 0; st == AX_OK && c0 < nchunks; c0 += threads) {
+        const int k = (int)(nchunks - c0 < threads ? nchunks - c0 : threads);
+        for (int j = 0; st == AX_OK && j < k; j++) {
+            const int64_t first = (c0 + j) * chunk, n = count - first < chunk ? count - first : chunk;
+            uint8_t *buf = raw + (size_t)j * raw_bytes;
+            st = fill(ctx, first, n, buf);
+            if (n < chunk) memset(buf + (size_t)n * elem, 0, (size_t)(chunk - n) * elem);
+        }
+        if (st != AX_OK) break;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(k) schedule(static, 1) if (k > 1)
+#endif
+        for (int j = 0; j < k; j++)
+            sizes[j] = ax_chunk_encode(raw + (size_t)j * raw_bytes, raw_bytes, elem, enc + (size_t)j * cap, cap,
+                                       work + (size_t)j * work_bytes);
+        for (int j = 0; st == AX_OK && j < k; j++) {
+            const hsize_t offset = (hsize_t)((c0 + j) * chunk);
+            if (sizes[j] == 0)
+                st = ax_set_error(AX_ERR_INTERNAL, "%s: %s: chunk %lld did not fit its encoding bound", h->final_path,
+                                  path, (long long)(c0 + j));
+            else if (H5Dwrite_chunk(dset, H5P_DEFAULT, 0, &offset, sizes[j], enc + (size_t)j * cap) < 0)
+                st = write_failed(h, path);
+        }
+    }
+    free(raw);
+    free(enc);
+    free(work);
+    free(sizes);
+    return st;
+}
+
 ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
                              void *ctx) {
     if (count < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: %lld elements", h->final_path, path, (long long)count);
     hid_t dset = -1;
-    int64_t slab = 0;
-    ax_status st = create_dataset(h, path, dtype, 1, &count, &dset, &slab);
-    /* One chunk at a time through a chunk-sized buffer, aligned to chunk boundaries so that HDF5
-     * compresses each chunk once, straight from the buffer. */
-    void *buf = st == AX_OK && count > 0 ? malloc((size_t)slab * ax_dtype_size(dtype)) : NULL;
-    if (st == AX_OK && count > 0 && buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
-    hid_t file_space = st == AX_OK ? H5Dget_space(dset) : -1;
-    if (st == AX_OK && file_space < 0) st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataspace");
-    for (int64_t first = 0; st == AX_OK && first < count; first += slab) {
-        const int64_t n = count - first < slab ? count - first : slab;
-        st = fill(ctx, first, n, buf);
-        if (st != AX_OK) break;
-        const hsize_t start = (hsize_t)first, size = (hsize_t)n;
-        hid_t mem_space = H5Screate_simple(1, &size, NULL);
-        if (mem_space < 0 || H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, NULL, &size, NULL) < 0 ||
-            H5Dwrite(dset, memory_type(dtype), mem_space, file_space, H5P_DEFAULT, buf) < 0)
+    int64_t chunk = 0;
+    ax_status st = create_dataset(h, path, dtype, 1, &count, &dset, &chunk);
+    if (st == AX_OK && chunk > 0) {
+        st = write_chunks_direct(h, path, dset, dtype, count, chunk, fill, ctx);
+    } else if (st == AX_OK && count > 0) {
+        /* Small enough to stay contiguous: one fill, one write. */
+        void *buf = malloc((size_t)count * ax_dtype_size(dtype));
+        if (buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+        if (st == AX_OK) st = fill(ctx, 0, count, buf);
+        if (st == AX_OK && H5Dwrite(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
             st = write_failed(h, path);
-        if (mem_space >= 0) H5Sclose(mem_space);
+        free(buf);
     }
-    if (file_space >= 0) H5Sclose(file_space);
     if (dset >= 0) H5Dclose(dset);
-    free(buf);
     return st;
 }
 
