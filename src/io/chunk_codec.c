@@ -9,7 +9,9 @@
 
 size_t ax_chunk_encoded_bound(size_t bytes) { return ax_deflate_rle_bound(bytes) + 4; }
 
-size_t ax_chunk_work_bytes(size_t bytes) { return AX_DEFLATE_RLE_WORK_BYTES + bytes; }
+/* Rounded to 64 bytes: one thread's work buffer follows another's, and the encoder's symbol array
+ * at its start needs (at least) 2-byte alignment. */
+size_t ax_chunk_work_bytes(size_t bytes) { return (AX_DEFLATE_RLE_WORK_BYTES + bytes + 63) / 64 * 64; }
 
 uint32_t ax_fletcher32(const uint8_t *data, size_t len) {
     uint32_t sum1 = 0, sum2 = 0;
