@@ -107,6 +107,8 @@ else
 fi
 
 # ---- tests labelled gpu -------------------------------------------------------------------------
+# The NCCL test (labels gpu, mpi) runs under mpiexec; Open MPI refuses root without these.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 if ((BUILT)); then
     run_step "ctest -L gpu" ctest-gpu.log 180 \
         ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure --no-tests=error --timeout 150 || true
@@ -191,6 +193,18 @@ if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
     run_step "PyTorch baseline" torch-baseline.log 120 python3 "$TORCH_SCRIPT" || true
 else
     record "PyTorch baseline" "SKIP (no PyTorch with CUDA)" 0 "-"
+fi
+
+# ---- Python bindings on the GPU (when the machine's Python has torch with CUDA and scikit-build-core)
+if python3 -c "import torch, scikit_build_core, pytest, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
+    >/dev/null 2>&1; then
+    PYDIR="$BUILD_DIR/python"
+    run_step "python bindings: build + pytest (torch CUDA)" python-gpu.log 240 bash -c "
+        python3 -m venv --system-site-packages '$PYDIR' &&
+        AXIAL_CUDA=ON '$PYDIR/bin/python' -m pip install --no-build-isolation --no-deps -q '$ROOT/python_bindings' &&
+        cd /tmp && '$PYDIR/bin/python' -m pytest -q -rs -p no:cacheprovider '$ROOT/python_bindings/tests'" || true
+else
+    record "python bindings on GPU" "SKIP (no torch+CUDA with scikit-build-core)" 0 "-"
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------

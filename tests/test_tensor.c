@@ -81,6 +81,9 @@ static void test_overlap_checks(void) {
     CHECK_CONTAINS(ax_last_error(), "out: output strides make elements overlap");
     a.strides[0] = 0; /* broadcast is fine for inputs, not outputs */
     CHECK_STATUS(ax_check_no_self_overlap(&a, "out"), AX_ERR_INVALID_ARGUMENT);
+    a.shape[1] = 0; /* ... unless there are no elements at all */
+    CHECK_OK(ax_check_no_self_overlap(&a, "out"));
+    a.shape[1] = 5;
     a.strides[0] = 5;
     CHECK_OK(ax_tensor_contiguous(&b, buf + 20, AX_F32, 2, shape));
     CHECK(!ax_tensors_overlap(&a, &b));

@@ -1,0 +1,188 @@
+/*
+ * agree.c — the argument agreement check: one MPI_Allreduce of a fixed-size int64 descriptor on
+ * Axial's own communicator, before any data moves, so a mismatch is an error on every rank instead
+ * of a hang or a crash. The reduction takes the minimum over one part of the descriptor (each value
+ * and its negation: smallest and largest across ranks; the lowest failing rank) and the sum over the
+ * other (the local lengths of split dimensions, plain and weighted by rank), which is enough to
+ * verify the shard rule without knowing the totals beforehand.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "seqpar/seqpar_internal.h"
+
+/* Layout of the reduced buffer. */
+#define MIN_SLOTS (1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * SEQPAR_AGREE_MAX_SHARDS)
+#define SUM_SLOTS (2 * SEQPAR_AGREE_MAX_SHARDS)
+#define ALL_SLOTS (MIN_SLOTS + SUM_SLOTS)
+#define NO_FAILURE INT64_MAX
+/* A failing rank reports rank * STATUS_RADIX + status: the minimum is the lowest failing rank. */
+#define STATUS_RADIX 16
+
+/* The MPI_Op of the check, over `len` whole descriptors. */
+static void agree_reduce(void *in, void *inout, int *len, MPI_Datatype *type) {
+    (void)type;
+    const int64_t *a = in;
+    int64_t *b = inout;
+    for (int64_t i = 0; i < (int64_t)*len * ALL_SLOTS; i++) {
+        if (i % ALL_SLOTS < MIN_SLOTS) b[i] = a[i] < b[i] ? a[i] : b[i];
+        else b[i] += a[i];
+    }
+}
+
+ax_status seqpar_agree_setup(ax_comm *comm) {
+    int rc = MPI_Type_contiguous(ALL_SLOTS, MPI_INT64_T, &comm->agree_type);
+    if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&comm->agree_type);
+    if (rc != MPI_SUCCESS) {
+        comm->agree_type = MPI_DATATYPE_NULL;
+        return seqpar_mpi_error(rc, "MPI_Type_contiguous (agreement descriptor)");
+    }
+    rc = MPI_Op_create(agree_reduce, 1, &comm->agree_op);
+    if (rc != MPI_SUCCESS) {
+        comm->agree_op = MPI_OP_NULL;
+        return seqpar_mpi_error(rc, "MPI_Op_create (agreement check)");
+    }
+    return AX_OK;
+}
+
+void seqpar_agree_teardown(ax_comm *comm) {
+    if (comm->agree_op != MPI_OP_NULL) MPI_Op_free(&comm->agree_op);
+    if (comm->agree_type != MPI_DATATYPE_NULL) MPI_Type_free(&comm->agree_type);
+}
+
+void seqpar_agree_init(seqpar_agreement *a, const char *op_name, int op_id) {
+    memset(a, 0, sizeof *a);
+    a->op_name = op_name;
+    a->local_status = AX_OK;
+    seqpar_agree_value(a, "the operation called", op_id);
+}
+
+void seqpar_agree_dim(seqpar_agreement *a, const char *name, int dim, int64_t value) {
+    if (a->n_values >= SEQPAR_AGREE_MAX_VALUES) {
+        seqpar_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
+        return;
+    }
+    a->value_names[a->n_values] = name;
+    a->value_dims[a->n_values] = dim;
+    a->values[a->n_values++] = value;
+}
+
+void seqpar_agree_value(seqpar_agreement *a, const char *name, int64_t value) { seqpar_agree_dim(a, name, -1, value); }
+
+void seqpar_agree_tensor(seqpar_agreement *a, const char *name, const ax_tensor *t, unsigned agreed_dims) {
+    seqpar_agree_dim(a, name, -2, t != NULL);
+    if (t == NULL) return;
+    seqpar_agree_dim(a, name, -3, t->dtype);
+    seqpar_agree_dim(a, name, -4, t->ndim);
+    for (int d = 0; d < t->ndim; d++)
+        if (agreed_dims & (1u << d)) seqpar_agree_dim(a, name, d, t->shape[d]);
+}
+
+/* "q: dim 2", "bias_pair: presence (1 = given)", ... */
+static void describe_value(const seqpar_agreement *a, int i, char *buf, size_t size) {
+    const int dim = a->value_dims[i];
+    if (dim >= 0) snprintf(buf, size, "%s: dim %d", a->value_names[i], dim);
+    else if (dim == -2) snprintf(buf, size, "%s: presence (1 = given, 0 = NULL)", a->value_names[i]);
+    else if (dim == -3) snprintf(buf, size, "%s: dtype (ax_dtype value)", a->value_names[i]);
+    else if (dim == -4) snprintf(buf, size, "%s: number of dims", a->value_names[i]);
+    else snprintf(buf, size, "%s", a->value_names[i]);
+}
+
+int seqpar_agree_shard(seqpar_agreement *a, const char *name, int64_t local_length) {
+    if (a->n_shards >= SEQPAR_AGREE_MAX_SHARDS) {
+        seqpar_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
+        return 0;
+    }
+    a->shard_names[a->n_shards] = name;
+    a->shards[a->n_shards] = local_length;
+    return a->n_shards++;
+}
+
+void seqpar_agree_fail(seqpar_agreement *a, ax_status status) {
+    if (a->local_status == AX_OK) a->local_status = status;
+}
+
+/* Rank r's shard of total T over P ranks is T/P + (r < T%P). Given every rank's length c_r only
+ * through min, max, sum and the rank-weighted sum: the lengths are valid iff min >= T/P,
+ * max <= T/P + (T%P > 0), and the ranks holding the larger length are 0 .. T%P - 1, i.e. the
+ * weighted sum is (T/P) P(P-1)/2 + k(k-1)/2 with k = T%P (any other set of k ranks sums higher). */
+static int shard_rule_holds(int64_t min, int64_t max, int64_t total, int64_t weighted, int64_t P) {
+    const int64_t base = total / P, k = total % P;
+    return min >= base && max <= base + (k > 0 ? 1 : 0) && weighted == base * (P * (P - 1) / 2) + k * (k - 1) / 2;
+}
+
+ax_status seqpar_agree(ax_comm *comm, seqpar_agreement *a) {
+    int64_t buf[ALL_SLOTS];
+    for (int i = 0; i < MIN_SLOTS; i++) buf[i] = NO_FAILURE; /* unused slots: neutral for min */
+    for (int i = MIN_SLOTS; i < ALL_SLOTS; i++) buf[i] = 0;
+    if (a->local_status != AX_OK) {
+        buf[0] = (int64_t)comm->rank * STATUS_RADIX + (int64_t)a->local_status;
+    } else {
+        for (int i = 0; i < a->n_values; i++) {
+            buf[1 + 2 * i] = a->values[i];
+            buf[2 + 2 * i] = -a->values[i];
+        }
+        for (int i = 0; i < a->n_shards; i++) {
+            buf[1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i] = a->shards[i];
+            buf[2 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i] = -a->shards[i];
+            buf[MIN_SLOTS + 2 * i] = a->shards[i];
+            buf[MIN_SLOTS + 2 * i + 1] = a->shards[i] * comm->rank;
+        }
+    }
+    const int rc = MPI_Allreduce(MPI_IN_PLACE, buf, 1, comm->agree_type, comm->agree_op, comm->mpi);
+    if (rc != MPI_SUCCESS) return seqpar_mpi_error(rc, "agreement check (MPI_Allreduce)");
+
+    if (buf[0] != NO_FAILURE) {
+        const int64_t failing_rank = buf[0] / STATUS_RADIX;
+        const ax_status status = (ax_status)(buf[0] % STATUS_RADIX);
+        if (a->local_status != AX_OK) return a->local_status; /* keep this rank's own message */
+        return ax_set_error(status,
+                            "%s: rank %lld rejected its arguments or scratch (%s; its ax_last_error() names the "
+                            "argument); no data was exchanged",
+                            a->op_name, (long long)failing_rank, ax_status_string(status));
+    }
+    for (int i = 0; i < a->n_values; i++) {
+        const int64_t min = buf[1 + 2 * i], max = -buf[2 + 2 * i];
+        if (min != max) {
+            if (i == 0)
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                    "%s: the ranks called different distributed operations (ids %lld to %lld)",
+                                    a->op_name, (long long)min, (long long)max);
+        {
+            char what[160];
+            describe_value(a, i, what, sizeof what);
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: %s differs across ranks (smallest %lld, largest %lld; this rank %lld)",
+                                a->op_name, what, (long long)min, (long long)max, (long long)a->values[i]);
+        }
+        }
+    }
+    const int64_t P = comm->size;
+    for (int i = 0; i < a->n_shards; i++) {
+        const int64_t min = buf[1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i];
+        const int64_t max = -buf[2 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i];
+        const int64_t total = buf[MIN_SLOTS + 2 * i], weighted = buf[MIN_SLOTS + 2 * i + 1];
+        if (!shard_rule_holds(min, max, total, weighted, P))
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: %s does not follow the shard rule: the ranks hold %lld to %lld of %lld in all, "
+                                "but rank r must hold %lld + (r < %lld ? 1 : 0), the larger shards first (this rank "
+                                "%d holds %lld, expected %lld)",
+                                a->op_name, a->shard_names[i], (long long)min, (long long)max, (long long)total,
+                                (long long)(total / P), (long long)(total % P), comm->rank, (long long)a->shards[i],
+                                (long long)seqpar_shard_count(comm, total, comm->rank));
+        a->shard_totals[i] = total;
+    }
+    return AX_OK;
+}
+
+ax_status seqpar_agree_status(ax_comm *comm, const char *op_name, ax_status local) {
+    int64_t key = local == AX_OK ? NO_FAILURE : (int64_t)comm->rank * STATUS_RADIX + (int64_t)local;
+    const int rc = MPI_Allreduce(MPI_IN_PLACE, &key, 1, MPI_INT64_T, MPI_MIN, comm->mpi);
+    if (rc != MPI_SUCCESS) return seqpar_mpi_error(rc, "status agreement (MPI_Allreduce)");
+    if (key == NO_FAILURE || local != AX_OK) return local;
+    const ax_status status = (ax_status)(key % STATUS_RADIX);
+    return ax_set_error(status, "%s: rank %lld failed (%s; see its ax_last_error()); the exchange was abandoned",
+                        op_name, (long long)(key / STATUS_RADIX), ax_status_string(status));
+}

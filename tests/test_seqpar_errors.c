@@ -1,0 +1,222 @@
+/*
+ * test_seqpar_errors.c — the agreement check under `mpiexec -n P`: a shape that differs on one rank,
+ * a dtype that differs, a split that breaks the shard rule, one rank rejecting its own arguments, and
+ * ranks calling different operations all return an error on every rank (never a hang: ctest's timeout
+ * fails the test otherwise), with a message naming the tensor and dimension, outputs untouched, and
+ * the communicator still usable afterwards.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include "seqpar_test_util.h"
+
+/* The rank that misbehaves: the last one (with P = 1 the mismatch cases degenerate to local ones). */
+static int odd_rank(void) { return sp_size - 1; }
+
+/* Every rank got `expected`; returns 1 when so. */
+static int all_ranks_got(ax_status st, ax_status expected) {
+    int mine = st == expected, all = 0;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}
+
+static void test_gather_shape_mismatch(void) {
+    const int64_t full[3] = {4, 6, 5};
+    int64_t out_shape[3] = {4, 6, 5};
+    if (sp_rank == odd_rank() && sp_size > 1) out_shape[2] = 6; /* this rank thinks dim 2 is longer */
+    int64_t in_shape[3] = {4, 0, out_shape[2]};
+    ax_shard_range(full[1], sp_size, sp_rank, NULL, &in_shape[1]);
+    test_tensor in, out;
+    tt_alloc(&in, AX_F32, 3, in_shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&out, AX_F32, 3, out_shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&in, -1, 1);
+    tt_poison(&out);
+    const ax_status st = ax_all_gather(sp_ctx, sp_comm, &in.t, 1, &out.t);
+    if (sp_size > 1) {
+        CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+        CHECK_CONTAINS(ax_last_error(), "out: dim 2 differs across ranks (smallest 5, largest 6");
+        CHECK(sp_all_nan(&out.t));
+    } else {
+        CHECK_OK(st);
+    }
+    tt_free(&in);
+    tt_free(&out);
+}
+
+static void test_dtype_mismatch(void) {
+    const int64_t shape[2] = {3, 4};
+    const ax_dtype dtype = (sp_rank == odd_rank() && sp_size > 1) ? AX_BF16 : AX_F32;
+    test_tensor in, out;
+    tt_alloc(&in, dtype, 2, shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&out, dtype, 2, shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&in, -1, 1);
+    tt_poison(&out);
+    const ax_status st = ax_all_reduce(sp_ctx, sp_comm, &in.t, &out.t);
+    if (sp_size > 1) {
+        CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+        CHECK_CONTAINS(ax_last_error(), "in: dtype");
+        CHECK_CONTAINS(ax_last_error(), "differs across ranks");
+        CHECK(sp_all_nan(&out.t));
+    } else {
+        CHECK_OK(st);
+    }
+    tt_free(&in);
+    tt_free(&out);
+}
+
+/* q, k, v, out of DAP with N_local rows on this rank. */
+static ax_status dap_forward_with_rows(int64_t n_local, int64_t S, int null_q, test_tensor *out) {
+    const int64_t act[5] = {1, n_local, S, 2, 4};
+    int64_t s_off, s_cnt;
+    ax_shard_range(S, sp_size, sp_rank, &s_off, &s_cnt);
+    const int64_t pair_shape[5] = {1, 1, 2, s_cnt, S};
+    test_tensor q, k, v, pair;
+    tt_alloc(&q, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&k, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&v, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&pair, AX_F32, 5, pair_shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&q, -1, 1);
+    tt_fill_uniform(&k, -1, 1);
+    tt_fill_uniform(&v, -1, 1);
+    tt_fill_uniform(&pair, -1, 1);
+    tt_alloc(out, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_poison(out);
+    const ax_status st = ax_evoformer_attention_forward_dap(sp_ctx, sp_comm, null_q ? NULL : &q.t, &k.t, &v.t, NULL,
+                                                            &pair.t, &out->t, NULL);
+    tt_free(&q);
+    tt_free(&k);
+    tt_free(&v);
+    tt_free(&pair);
+    return st;
+}
+
+static void test_dap_shard_rule_violation(void) {
+    /* N = 2P + 1 split the wrong way round: the last rank takes the extra row instead of the first. */
+    int64_t n_local = 2;
+    if (sp_size == 1) n_local = 3;
+    else if (sp_rank == odd_rank()) n_local = 3;
+    test_tensor out;
+    const ax_status st = dap_forward_with_rows(n_local, 6, 0, &out);
+    if (sp_size > 1) {
+        CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+        CHECK_CONTAINS(ax_last_error(), "q: dim 1 (N_local) does not follow the shard rule");
+        CHECK(sp_all_nan(&out.t));
+    } else {
+        CHECK_OK(st);
+    }
+    tt_free(&out);
+}
+
+static void test_dap_sequence_mismatch(void) {
+    /* One rank's S differs: caught as q's dim 2 before the bias is gathered. */
+    int64_t n_local;
+    ax_shard_range(5, sp_size, sp_rank, NULL, &n_local);
+    const int64_t S = (sp_rank == odd_rank() && sp_size > 1) ? 8 : 7;
+    test_tensor out;
+    const ax_status st = dap_forward_with_rows(n_local, S, 0, &out);
+    if (sp_size > 1) {
+        CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+        CHECK_CONTAINS(ax_last_error(), "q: dim 2 differs across ranks (smallest 7, largest 8");
+        CHECK(sp_all_nan(&out.t));
+    } else {
+        CHECK_OK(st);
+    }
+    tt_free(&out);
+}
+
+static void test_one_rank_rejects_its_arguments(void) {
+    int64_t n_local;
+    ax_shard_range(5, sp_size, sp_rank, NULL, &n_local);
+    test_tensor out;
+    const int culprit = sp_rank == odd_rank();
+    const ax_status st = dap_forward_with_rows(n_local, 7, culprit, &out);
+    CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+    if (culprit) {
+        CHECK_CONTAINS(ax_last_error(), "q: NULL tensor");
+    } else {
+        char expected[64];
+        snprintf(expected, sizeof expected, "rank %d rejected its arguments", odd_rank());
+        CHECK_CONTAINS(ax_last_error(), expected);
+    }
+    CHECK(sp_all_nan(&out.t));
+    tt_free(&out);
+}
+
+static void test_different_operations(void) {
+    if (sp_size == 1) return;
+    const int64_t shape[1] = {(int64_t)sp_size * 2};
+    const int64_t shard[1] = {2};
+    test_tensor full, part;
+    tt_alloc(&full, AX_F32, 1, shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&part, AX_F32, 1, shard, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&full, -1, 1);
+    tt_fill_uniform(&part, -1, 1);
+    ax_status st;
+    if (sp_rank == odd_rank()) st = ax_reduce_scatter(sp_ctx, sp_comm, &full.t, 0, &part.t);
+    else st = ax_all_gather(sp_ctx, sp_comm, &part.t, 0, &full.t);
+    CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+    CHECK_CONTAINS(ax_last_error(), "different distributed operations");
+    tt_free(&full);
+    tt_free(&part);
+}
+
+static void test_local_errors(void) {
+    const int64_t shape[2] = {sp_size, 3};
+    test_tensor in, out;
+    tt_alloc(&in, AX_F32, 2, shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&out, AX_F32, 2, shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&in, -1, 1);
+    /* The same mistake on every rank: each names it itself. */
+    CHECK_STATUS(ax_all_gather(sp_ctx, sp_comm, &in.t, 5, &out.t), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "dim: 5 is not a dim");
+    CHECK_STATUS(ax_all_to_all(sp_ctx, sp_comm, &in.t, 1, 1, &out.t), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "must differ");
+    CHECK_STATUS(ax_all_reduce(sp_ctx, sp_comm, &in.t, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "out: NULL tensor");
+    CHECK_STATUS(ax_all_reduce(NULL, NULL, &in.t, &out.t), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "comm: NULL");
+    CHECK_STATUS(ax_all_reduce(NULL, sp_comm, &in.t, &out.t), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "ctx: NULL");
+    /* out overlapping in (not the same view) */
+    ax_tensor shifted = in.t;
+    shifted.data = (float *)in.t.data + 1;
+    shifted.shape[0] = 1;
+    ax_tensor first_row = in.t;
+    first_row.shape[0] = 1;
+    CHECK_STATUS(ax_all_reduce(sp_ctx, sp_comm, &first_row, &shifted), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "overlaps");
+    /* A CUDA communicator cannot exist here (no NCCL or no device): an error on every rank, no hang. */
+    ax_comm *cuda_comm = sp_comm; /* any non-NULL value: a failing create must reset it */
+    const ax_status st = ax_comm_create_nccl(&cuda_comm, MPI_COMM_WORLD, 0);
+    CHECK(st != AX_OK || ax_cuda_device_count() > 0);
+    if (st != AX_OK) CHECK(cuda_comm == NULL);
+    ax_comm_destroy(st == AX_OK ? cuda_comm : NULL);
+    CHECK_STATUS(ax_comm_create_mpi(NULL, MPI_COMM_WORLD), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_comm_create_mpi(&cuda_comm, MPI_COMM_NULL), AX_ERR_INVALID_ARGUMENT);
+    tt_free(&in);
+    tt_free(&out);
+}
+
+/* After every failure above the communicator still works. */
+static void test_usable_after_errors(void) {
+    const int64_t shape[1] = {3};
+    test_tensor x;
+    tt_alloc(&x, AX_F32, 1, shape, LAYOUT_CONTIGUOUS);
+    for (int64_t i = 0; i < 3; i++) ((float *)x.storage)[i] = (float)(sp_rank + 1);
+    CHECK_OK(ax_all_reduce(sp_ctx, sp_comm, &x.t, &x.t));
+    const float want = (float)(sp_size * (sp_size + 1) / 2);
+    for (int64_t i = 0; i < 3; i++) CHECK(((float *)x.storage)[i] == want);
+    tt_free(&x);
+}
+
+int main(int argc, char **argv) {
+    if (sp_init(&argc, &argv) != 0) return 1;
+    SP_RUN(test_gather_shape_mismatch);
+    SP_RUN(test_dtype_mismatch);
+    SP_RUN(test_dap_shard_rule_violation);
+    SP_RUN(test_dap_sequence_mismatch);
+    SP_RUN(test_one_rank_rejects_its_arguments);
+    SP_RUN(test_different_operations);
+    SP_RUN(test_local_errors);
+    SP_RUN(test_usable_after_errors);
+    return sp_finish();
+}
