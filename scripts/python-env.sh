@@ -1,20 +1,52 @@
 #!/usr/bin/env bash
-# Makes the project-local Python environment (.venv) the tests use (h5py, numpy, pytest), once:
-# later runs find the packages importable and do nothing.
+# Makes the project-local Python environments the tests use, once; later runs find the packages
+# importable and do nothing.
+#  .venv        h5py, numpy, pytest (store checks); scikit-build-core (builds python_bindings without
+#               build isolation), ml_dtypes (bfloat16 arrays), matplotlib, nbclient, nbformat,
+#               ipykernel (the notebooks). From PyPI.
+#  .venv-torch  Debian's python3-torch (CPU build of PyTorch 1.13) and python3-pytest, seen through
+#               --system-site-packages of /usr/bin/python3, for the axial.torch tests (gradcheck).
+#               PyPI's torch wheel is a multi-GB CUDA build, too big for the test command; Debian's
+#               installs in about a minute. Installed with apt-get when running as root; set
+#               AXIAL_PYTHON_TORCH=0 to skip it (the PyTorch tests then report SKIP).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
-packages=(h5py numpy pytest)
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import h5py, numpy, pytest" 2> /dev/null; then
+packages=(h5py numpy pytest scikit-build-core ml_dtypes matplotlib nbclient nbformat ipykernel)
+modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, matplotlib, nbclient, nbformat, ipykernel"
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $modules" 2> /dev/null; then
     echo "python-env: $venv has ${packages[*]}"
+else
+    python=$(command -v python3 || true)
+    if [ -z "$python" ]; then
+        echo "python-env: no python3; the Python tests will be skipped" >&2
+        exit 0
+    fi
+    echo "python-env: creating $venv with ${packages[*]}"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]}"
+    echo "python-env: done"
+fi
+
+if [ "${AXIAL_PYTHON_TORCH:-1}" = 0 ]; then
+    echo "python-env: AXIAL_PYTHON_TORCH=0, no PyTorch environment"
     exit 0
 fi
-python=$(command -v python3 || true)
-if [ -z "$python" ]; then
-    echo "python-env: no python3; the Python tests will be skipped" >&2
+tvenv=$root/.venv-torch
+if [ -x "$tvenv/bin/python" ] && "$tvenv/bin/python" -c "import torch, numpy, pytest" 2> /dev/null; then
+    echo "python-env: $tvenv has torch (Debian)"
     exit 0
 fi
-echo "python-env: creating $venv with ${packages[*]}"
-"$python" -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]}"
-echo "python-env: done"
+if ! /usr/bin/python3 -c "import torch, pytest" 2> /dev/null; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get > /dev/null; then
+        echo "python-env: Debian's python3-torch python3-pytest are missing (not root); the PyTorch tests will be skipped" >&2
+        exit 0
+    fi
+    echo "python-env: installing Debian's python3-torch python3-pytest (about a minute)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || true
+    apt-get install -y -qq --no-install-recommends python3-torch python3-pytest > /dev/null ||
+        { echo "python-env: could not install python3-torch; the PyTorch tests will be skipped" >&2; exit 0; }
+fi
+/usr/bin/python3 -m venv --system-site-packages "$tvenv"
+echo "python-env: made $tvenv (Debian's torch $("$tvenv/bin/python" -c 'import torch; print(torch.__version__)'))"

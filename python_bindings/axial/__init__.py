@@ -1,0 +1,41 @@
+"""Axial for Python: Evoformer attention (CPU and CUDA) with two bias terms, forward and backward,
+without the S×S logits; AlphaFold-style protein features, an HDF5 feature store and training batches
+(:mod:`axial.io`); and a drop-in for DeepSpeed's ``DS4Sci_EvoformerAttention`` (:mod:`axial.torch`).
+
+Arrays go in through the buffer protocol (NumPy, any strides, no copy) or DLPack (PyTorch, CuPy, JAX,
+on the CPU or CUDA). Errors are :class:`AxialError` subclasses carrying the C status and message.
+See docs/python.md in the repository.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from . import _axial
+from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
+from ._tensor import BFLOAT16, Tensor, from_dlpack
+from .errors import (AxialError, CudaError, FileError, FormatError, InternalError, InvalidArgumentError, MPIError,
+                     NCCLError, OutOfMemoryError, UnsupportedError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AxialError", "BFLOAT16", "Context", "CudaError", "FileError", "FormatError", "InternalError",
+    "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
+    "attention_probabilities", "evoformer_attention", "evoformer_attention_backward", "from_dlpack", "info",
+]
+
+
+def info() -> Dict[str, Any]:
+    """Build options and devices of the Axial library inside this package.
+
+    Returns:
+        dict with ``version`` (library), ``package_version``, booleans ``cuda``, ``mpi``, ``nccl``,
+        ``hdf5``, ``png``, ``openmp``, ``stable_abi`` (the extension uses CPython's stable ABI),
+        ``bfloat16_numpy`` (ml_dtypes is importable), ``cpu_features`` (list of ISA extensions),
+        ``cpu_path`` (the CPU kernel path in use) and ``cuda_devices`` (list of dicts with ``id``,
+        ``name``, ``total_memory`` in bytes; empty without CUDA or a GPU).
+    """
+    d = _axial.build_info()
+    d["package_version"] = __version__
+    d["bfloat16_numpy"] = BFLOAT16 is not None
+    return d

@@ -1,0 +1,83 @@
+"""Exceptions raised by Axial: one class per ``ax_status``, all subclasses of :class:`AxialError`.
+
+Each carries the status code (``status``), its C name (``status_name``, e.g.
+``"AX_ERR_INVALID_ARGUMENT"``) and the library's message (``message``, the text of
+``ax_last_error()``, naming the argument and the reason).
+"""
+from __future__ import annotations
+
+from . import _axial
+
+__all__ = [
+    "AxialError", "InvalidArgumentError", "UnsupportedError", "OutOfMemoryError", "FileError", "FormatError",
+    "CudaError", "MPIError", "NCCLError", "InternalError",
+]
+
+STATUS_NAMES = {
+    0: "AX_OK", 1: "AX_ERR_INVALID_ARGUMENT", 2: "AX_ERR_UNSUPPORTED", 3: "AX_ERR_OUT_OF_MEMORY", 4: "AX_ERR_IO",
+    5: "AX_ERR_FORMAT", 6: "AX_ERR_CUDA", 7: "AX_ERR_MPI", 8: "AX_ERR_NCCL", 9: "AX_ERR_INTERNAL",
+}
+
+
+class AxialError(RuntimeError):
+    """Base class of every error Axial reports.
+
+    Attributes:
+        message: the library's detail message (``ax_last_error()``).
+        status: the ``ax_status`` code (1..9).
+        status_name: the code's C name, e.g. ``"AX_ERR_INVALID_ARGUMENT"``.
+    """
+
+    def __init__(self, message: str, status: int = 9) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = int(status)
+        self.status_name = STATUS_NAMES.get(self.status, "AX_ERR_UNKNOWN")
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.status))
+
+
+class InvalidArgumentError(AxialError, ValueError):
+    """AX_ERR_INVALID_ARGUMENT: a bad shape, dtype, stride, device, pointer or value."""
+
+
+class UnsupportedError(AxialError, NotImplementedError):
+    """AX_ERR_UNSUPPORTED: valid, but not supported by this build or device."""
+
+
+class OutOfMemoryError(AxialError, MemoryError):
+    """AX_ERR_OUT_OF_MEMORY: an allocation failed, or the context's workspace limit was reached."""
+
+
+class FileError(AxialError, OSError):
+    """AX_ERR_IO: the operating system refused a file operation."""
+
+
+class FormatError(AxialError, ValueError):
+    """AX_ERR_FORMAT: a file's contents are malformed (the message gives file, line and column)."""
+
+
+class CudaError(AxialError):
+    """AX_ERR_CUDA: the CUDA runtime or cuBLAS reported an error."""
+
+
+class MPIError(AxialError):
+    """AX_ERR_MPI: MPI reported an error."""
+
+
+class NCCLError(AxialError):
+    """AX_ERR_NCCL: NCCL reported an error."""
+
+
+class InternalError(AxialError):
+    """AX_ERR_INTERNAL: a bug in Axial; please report it with the message."""
+
+
+_axial.register_errors({
+    1: InvalidArgumentError, 2: UnsupportedError, 3: OutOfMemoryError, 4: FileError, 5: FormatError,
+    6: CudaError, 7: MPIError, 8: NCCLError, 9: InternalError,
+})

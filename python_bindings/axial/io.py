@@ -1,0 +1,293 @@
+"""Protein data for Axial: parse alignments and structures into AlphaFold-style chain features, keep
+them in the HDF5 feature store, make training batches and draw maps (``features.h``, ``store.h``,
+``figures.h``). File and HDF5 work runs with the GIL released. Conventions: docs/features.md and
+docs/feature-store.md in the repository.
+
+Features and batches are dicts of NumPy arrays; those read from C objects are views of the C
+memory (no copy), kept alive by the arrays themselves.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+
+from . import _axial
+from ._tensor import host_array
+from .errors import InvalidArgumentError
+
+__all__ = [
+    "Store", "build_features", "features_from_sequence", "write_chain", "list_chains", "read_chain", "make_batch",
+    "batch_from_features", "msa_identity_map", "ca_distance_map", "contact_map", "plot", "write_heatmap",
+    "render_heatmap", "COLORMAPS",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+COLORMAPS = {"viridis": 0, "grays": 1, "blue_white_red": 2}
+_FEATURE_ARRAYS = ("aatype", "residue_index", "msa", "deletion_matrix", "all_atom_positions", "all_atom_mask")
+
+
+def _features_dict(capsule: Any) -> Dict[str, Any]:
+    raw = _axial.features_arrays(capsule)
+    out: Dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _FEATURE_ARRAYS:
+            out[key] = None if value is None else host_array(capsule, value[0], value[1], value[2])
+        else:
+            out[key] = value
+    return out
+
+
+def _features_capsule(features: Dict[str, Any]) -> Any:
+    """A C feature set from a features dict (a copy), for the functions that take one."""
+    try:
+        return _axial.features_from_arrays(
+            str(features["sequence"]),
+            np.ascontiguousarray(features["aatype"], np.int32),
+            np.ascontiguousarray(features["residue_index"], np.int32),
+            np.ascontiguousarray(features["msa"], np.int32),
+            np.ascontiguousarray(features["deletion_matrix"], np.int32),
+            None if features.get("all_atom_positions") is None
+            else np.ascontiguousarray(features["all_atom_positions"], np.float32),
+            None if features.get("all_atom_mask") is None
+            else np.ascontiguousarray(features["all_atom_mask"], np.float32),
+            float(features.get("resolution", 0.0) or 0.0))
+    except KeyError as missing:
+        raise InvalidArgumentError(f"features: missing key {missing}", 1) from None
+
+
+class Store:
+    """An open HDF5 feature store (read-only), for reading many chains without reopening the file.
+    Usable as a context manager. Use one Store per thread (HDF5 calls are serialised anyway)."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = os.fspath(path)
+        self._capsule: Any = _axial.store_open(self.path)
+
+    def chains(self) -> List[str]:
+        """Chain names, sorted."""
+        return _axial.store_chains(self._capsule)
+
+    def info(self, name: str) -> Dict[str, Any]:
+        """``{name, seq_length, num_alignments, has_structure, resolution, sources}`` of one chain,
+        without reading its arrays."""
+        return _axial.store_chain_info(self._capsule, name)
+
+    def read_chain(self, name: str) -> Dict[str, Any]:
+        """One chain's features (see :func:`read_chain`)."""
+        return _features_dict(_axial.store_read_chain(self._capsule, name))
+
+    def close(self) -> None:
+        """Closes the file (also done when the object is garbage-collected)."""
+        self._capsule = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _open(store: Union[PathLike, Store]) -> Store:
+    return store if isinstance(store, Store) else Store(store)
+
+
+def build_features(*, a3m: Optional[PathLike] = None, sto: Optional[PathLike] = None,
+                   fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
+                   pdb: Optional[PathLike] = None, chain: Optional[str] = None,
+                   store: Optional[PathLike] = None, name: Optional[str] = None,
+                   replace: bool = False) -> Dict[str, Any]:
+    """Parses an alignment and/or a structure into one chain's features, as ``axial features build``.
+
+    Give at most one MSA (``a3m`` or ``sto``), at most one structure (``mmcif`` or ``pdb``, with
+    ``chain`` = author chain id; default the first polymer chain), or a ``fasta`` (its first record).
+    Files may be gzip-compressed. With a structure and an MSA, the MSA's query must match the chain.
+
+    With ``store`` and ``name`` the chain is also added to that HDF5 store (created if missing; kept
+    chains are copied, the write is atomic; ``replace=True`` starts a new store).
+
+    Returns:
+        The features dict (see :func:`read_chain`).
+
+    Raises:
+        FileError: a file cannot be opened. FormatError: malformed content (file:line:column: reason).
+        InvalidArgumentError: bad combinations, a missing chain, a query/chain mismatch, a bad name.
+    """
+    if a3m is not None and sto is not None:
+        raise InvalidArgumentError("build_features: give one MSA (a3m or sto), not both", 1)
+    if mmcif is not None and pdb is not None:
+        raise InvalidArgumentError("build_features: give one structure (mmcif or pdb), not both", 1)
+    if fasta is not None and (a3m is not None or sto is not None or mmcif is not None or pdb is not None):
+        raise InvalidArgumentError("build_features: a fasta goes alone (without an MSA or a structure)", 1)
+    if (store is None) != (name is None):
+        raise InvalidArgumentError("build_features: store and name go together", 1)
+    msa_kind, msa_path = ("sto", sto) if sto is not None else ("a3m", a3m)
+    st_kind, st_path = ("pdb", pdb) if pdb is not None else ("mmcif", mmcif)
+    capsule, chain_id = _axial.features_build(
+        msa_kind if msa_path is not None else None, None if msa_path is None else os.fspath(msa_path),
+        st_kind if st_path is not None else None, None if st_path is None else os.fspath(st_path), chain,
+        None if fasta is None else os.fspath(fasta))
+    if store is not None:
+        sources = " ".join(os.fspath(p) for p in (msa_path, fasta) if p is not None)
+        if st_path is not None:
+            sources = (sources + " " if sources else "") + f"{os.fspath(st_path)}:{chain_id}"
+        _axial.store_write(os.fspath(store), not replace, [(name, capsule, sources)])
+    return _features_dict(capsule)
+
+
+def features_from_sequence(sequence: str) -> Dict[str, Any]:
+    """Features of a bare sequence (``ax_chain_features_from_sequence``): a one-row MSA, no structure.
+    Raises InvalidArgumentError for an empty sequence or a character that is not a letter."""
+    return _features_dict(_axial.features_from_sequence(sequence))
+
+
+def write_chain(store: PathLike, name: str, features: Dict[str, Any], *, sources: Optional[str] = None,
+                replace: bool = False) -> None:
+    """Adds a features dict as chain ``name`` to an HDF5 store (atomic; existing chains kept unless
+    ``replace``). Raises InvalidArgumentError for a bad or duplicate name or inconsistent arrays."""
+    _axial.store_write(os.fspath(store), not replace, [(name, _features_capsule(features), sources)])
+
+
+def list_chains(store: Union[PathLike, Store]) -> List[Dict[str, Any]]:
+    """Every chain's summary (name, seq_length, num_alignments, has_structure, resolution, sources)."""
+    s = _open(store)
+    return [s.info(name) for name in s.chains()]
+
+
+def read_chain(store: Union[PathLike, Store], name: str) -> Dict[str, Any]:
+    """Reads one chain of an HDF5 feature store (validated against the schema).
+
+    Returns:
+        dict with ``sequence`` (str), ``seq_length`` L, ``num_alignments`` N, ``aatype`` int32 (L),
+        ``residue_index`` int32 (L), ``msa`` int32 (N, L), ``deletion_matrix`` int32 (N, L),
+        ``all_atom_positions`` float32 (L, 37, 3) and ``all_atom_mask`` float32 (L, 37) (None
+        without a structure), ``resolution`` (Å, 0 when unknown).
+
+    Raises:
+        FileError, FormatError: the store cannot be read; InvalidArgumentError: no such chain.
+    """
+    return _open(store).read_chain(name)
+
+
+def _batch_dict(capsule: Any) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in _axial.batch_arrays(capsule).items():
+        if isinstance(value, tuple):
+            out[key] = host_array(capsule, value[0], value[1], value[2])
+        else:
+            out[key] = value
+    return out
+
+
+def batch_from_features(features: Dict[str, Any], *, crop: int = 256, msa_clusters: int = 128,
+                        extra_msa: int = 1024, seed: int = 0, masked_msa_fraction: float = 0.15,
+                        uniform_prob: float = 0.1, profile_prob: float = 0.1, same_prob: float = 0.1
+                        ) -> Dict[str, Any]:
+    """A training batch from a features dict (see :func:`make_batch`)."""
+    capsule = _features_capsule(features)
+    return _batch_dict(_axial.batch_create(capsule, int(seed), int(crop), int(msa_clusters), int(extra_msa),
+                                           float(masked_msa_fraction), float(uniform_prob), float(profile_prob),
+                                           float(same_prob)))
+
+
+def make_batch(store: Union[PathLike, Store], name: str, *, crop: int = 256, msa_clusters: int = 128,
+               extra_msa: int = 1024, seed: int = 0, masked_msa_fraction: float = 0.15, uniform_prob: float = 0.1,
+               profile_prob: float = 0.1, same_prob: float = 0.1) -> Dict[str, Any]:
+    """An AlphaFold2-style training batch of one stored chain (``ax_feature_batch_create``): crop to
+    ``crop`` residues (<= 0 keeps all), sample ``msa_clusters`` cluster centres and ``extra_msa`` extra
+    rows, BERT-mask the centres, assign and summarise clusters. The same seed gives the same batch.
+
+    Returns:
+        dict of NumPy arrays: ``aatype`` (L), ``residue_index`` (L), ``target_feat`` (L, 22), ``msa``,
+        ``true_msa``, ``bert_mask``, ``deletion_matrix`` (C, L), ``cluster_profile`` (C, L, 23),
+        ``cluster_deletion_mean`` (C, L), ``msa_feat`` (C, L, 49), ``extra_msa``,
+        ``extra_has_deletion``, ``extra_deletion_value`` (E, L), ``msa_row`` (C + R),
+        ``cluster_assignment`` (R), ``all_atom_positions``/``all_atom_mask`` (None without a
+        structure), and ints ``num_res``, ``crop_start``, ``num_clusters``, ``num_extra``,
+        ``num_remaining``.
+
+    Raises:
+        InvalidArgumentError: bad sizes or probabilities (the message names the field).
+    """
+    s = _open(store)
+    capsule = _axial.store_read_chain(s._capsule, name)
+    return _batch_dict(_axial.batch_create(capsule, int(seed), int(crop), int(msa_clusters), int(extra_msa),
+                                           float(masked_msa_fraction), float(uniform_prob), float(profile_prob),
+                                           float(same_prob)))
+
+
+def _map(kind: int, features: Dict[str, Any], cutoff: float = 8.0) -> np.ndarray:
+    capsule = _features_capsule(features)
+    rows = int(np.shape(features["msa"])[0]) if kind == 0 else len(features["sequence"])
+    out = np.empty((rows, len(features["sequence"])), np.float32)
+    _axial.feature_map(kind, capsule, float(cutoff), out)
+    return out
+
+
+def msa_identity_map(features: Dict[str, Any]) -> np.ndarray:
+    """(N, L) float32: 1 where a row has the query's token, 0.5 another residue, 0 a gap."""
+    return _map(0, features)
+
+
+def ca_distance_map(features: Dict[str, Any]) -> np.ndarray:
+    """(L, L) float32 Cα–Cα distances in Å, NaN where a Cα is missing. Needs a structure."""
+    return _map(1, features)
+
+
+def contact_map(features: Dict[str, Any], cutoff: float = 8.0) -> np.ndarray:
+    """(L, L) float32: 1 where the Cα distance is below ``cutoff`` Å, 0 above, NaN unknown."""
+    return _map(2, features, cutoff)
+
+
+def write_heatmap(path: PathLike, values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
+                  cmap: str = "viridis") -> None:
+    """Writes a 2-D matrix as a PNG (one pixel per value, atomic write, ``ax_png_write_heatmap``).
+    vmin/vmax default to the finite range. cmap: viridis, grays or blue_white_red."""
+    values = np.ascontiguousarray(values, np.float32)
+    lo, hi = _axial.heatmap_range(values) if vmin is None or vmax is None else (vmin, vmax)
+    _axial.png_write_heatmap(os.fspath(path), values, float(lo if vmin is None else vmin),
+                             float(hi if vmax is None else vmax), _cmap(cmap))
+
+
+def render_heatmap(values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
+                   cmap: str = "viridis") -> np.ndarray:
+    """The (rows, cols, 3) uint8 RGB pixels :func:`write_heatmap` would write."""
+    values = np.ascontiguousarray(values, np.float32)
+    lo, hi = _axial.heatmap_range(values)
+    out = np.empty(values.shape + (3,), np.uint8)
+    _axial.heatmap_render_rgb(values, float(lo if vmin is None else vmin), float(hi if vmax is None else vmax),
+                              _cmap(cmap), out)
+    return out
+
+
+def _cmap(name: str) -> int:
+    if name not in COLORMAPS:
+        raise InvalidArgumentError(f"cmap: {name!r} is not one of {sorted(COLORMAPS)}", 1)
+    return COLORMAPS[name]
+
+
+def plot(store: Union[PathLike, Store], name: str, kind: str = "msa", path: Optional[PathLike] = None,
+         *, cutoff: float = 8.0) -> np.ndarray:
+    """The map ``axial features plot`` draws for a stored chain: ``kind`` is ``"msa"`` (identity
+    map, viridis 0..1), ``"distance"`` (Cα distances, viridis over their range) or ``"contact"``
+    (grays). With ``path`` the PNG is written there. Returns the matrix (for matplotlib).
+
+    Raises:
+        InvalidArgumentError: unknown kind, or a distance/contact map of a chain without a structure.
+    """
+    kinds = {"msa": 0, "distance": 1, "contact": 2}
+    if kind not in kinds:
+        raise InvalidArgumentError(f"kind: {kind!r} is not msa, distance or contact", 1)
+    features = read_chain(store, name)
+    if kind != "msa" and features["all_atom_positions"] is None:
+        raise InvalidArgumentError(f"chain {name} has no structure to draw a {kind} map from", 1)
+    values = _map(kinds[kind], features, cutoff)
+    if path is not None:
+        if kind == "msa":
+            write_heatmap(path, values, 0.0, 1.0, "viridis")
+        elif kind == "distance":
+            write_heatmap(path, values, cmap="viridis")
+        else:
+            write_heatmap(path, values, 0.0, 1.0, "grays")
+    return values

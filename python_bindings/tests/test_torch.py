@@ -1,0 +1,131 @@
+"""axial.torch: the autograd Function and DS4Sci_EvoformerAttention against torch.autograd.gradcheck
+(float64 inputs; Axial computes in float32, hence eps and tolerances suited to float32, see below) and
+against PyTorch autograd through a naive float64 attention."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is not importable here; scripts/python-env.sh makes .venv-torch with Debian's "
+                    "python3-torch, where these tests run (ctest test_python_torch)")
+import axial  # noqa: E402
+from axial.torch import DS4Sci_EvoformerAttention, EvoformerAttentionFunction, evoformer_attention  # noqa: E402
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() and axial.info()["cuda_devices"] else [])
+
+
+def naive(q, k, v, bm=None, bp=None):
+    """Attention written with PyTorch ops in float64 (forms the logits)."""
+    q, k, v = q.double(), k.double(), v.double()
+    logits = torch.einsum("bnihd,bnjhd->bnhij", q, k) / q.shape[-1] ** 0.5
+    if bm is not None:
+        logits = logits + bm.double()
+    if bp is not None:
+        logits = logits + bp.double()
+    return torch.einsum("bnhij,bnjhd->bnihd", torch.softmax(logits, dim=-1), v)
+
+
+def rand(*shape, dtype=torch.float32, device="cpu", grad=True):
+    t = torch.randn(*shape, dtype=torch.float64).to(dtype=dtype, device=device)
+    return t.requires_grad_(grad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gradcheck_float64(device):
+    """gradcheck compares our backward with central differences of our forward. The forward runs in
+    float32, so eps=1e-3 (float32 rounding of the outputs, ~1e-7, divided by 2*eps stays ~1e-4 below
+    the tolerance) and atol=rtol=2e-3; a wrong gradient term is off by O(0.1) and fails."""
+    torch.manual_seed(0)
+    B, N, S, H, D = 1, 2, 5, 2, 4
+    q, k, v = (rand(B, N, S, H, D, dtype=torch.float64, device=device) for _ in range(3))
+    bm = rand(B, N, 1, 1, S, dtype=torch.float64, device=device)
+    bp = rand(B, 1, H, S, S, dtype=torch.float64, device=device)
+    assert torch.autograd.gradcheck(evoformer_attention, (q, k, v, bm, bp), eps=1e-3, atol=2e-3, rtol=2e-3)
+
+
+def test_gradcheck_detects_a_wrong_gradient():
+    """The gradcheck settings above are tight enough to reject a backward that is slightly wrong."""
+
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v, bm, bp):
+            return EvoformerAttentionFunction.forward(ctx, q, k, v, bm, bp)
+
+        @staticmethod
+        def backward(ctx, dout):
+            grads = EvoformerAttentionFunction.backward(ctx, dout)
+            return (grads[0] * 1.02,) + tuple(grads[1:])
+
+    torch.manual_seed(0)
+    q, k, v = (rand(1, 1, 4, 1, 4, dtype=torch.float64) for _ in range(3))
+    bp = rand(1, 1, 1, 4, 4, dtype=torch.float64)
+    assert not torch.autograd.gradcheck(lambda *a: Wrong.apply(*a), (q, k, v, None, bp), eps=1e-3, atol=2e-3,
+                                        rtol=2e-3, raise_exception=False)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-4), (torch.bfloat16, 4e-2)])
+def test_gradients_match_naive_float64(device, dtype, tol):
+    torch.manual_seed(1)
+    B, N, S, H, D = 2, 3, 16, 2, 8
+    q, k, v = (rand(B, N, S, H, D, dtype=dtype, device=device) for _ in range(3))
+    bm = rand(B, N, 1, 1, S, dtype=dtype, device=device)
+    bp = rand(B, 1, H, S, S, dtype=torch.float32, device=device)  # bias in float32 with bf16 inputs is allowed
+    dout = torch.randn(B, N, S, H, D, dtype=torch.float64, device=device)
+    out = evoformer_attention(q, k, v, bm, bp)
+    assert out.dtype == dtype and out.device.type == device
+    want = naive(q, k, v, bm, bp)
+    assert (out.double() - want).abs().max() / want.abs().max() < tol
+    got = torch.autograd.grad(out, (q, k, v, bm, bp), dout.to(dtype))
+    ref = torch.autograd.grad(want, (q, k, v, bm, bp), dout.to(dtype).double())
+    for name, g, r in zip(("q", "k", "v", "bias_mask", "bias_pair"), got, ref):
+        assert g.dtype == {"bias_pair": torch.float32}.get(name, dtype), name
+        assert (g.double() - r).abs().max() / r.abs().max() < tol, name
+
+
+def test_ds4sci_signature_and_semantics():
+    torch.manual_seed(2)
+    B, N, S, H, D = 1, 4, 18, 2, 8
+    Q, K, V = (rand(B, N, S, H, D) for _ in range(3))
+    mask = rand(B, N, 1, 1, S)
+    pair = rand(B, 1, H, S, S)
+    biases = [mask, pair]
+    out = DS4Sci_EvoformerAttention(Q, K, V, biases)
+    assert biases == [mask, pair]
+    assert (out.double() - naive(Q, K, V, mask, pair)).abs().max() < 1e-5
+    out.sum().backward()
+    assert all(t.grad is not None for t in (Q, K, V, mask, pair))
+    # Missing biases count as zero, like DeepSpeed's zero-filled ones.
+    for bs, m, p in (([], None, None), ([mask], mask, None), ([None, pair], None, pair)):
+        got = DS4Sci_EvoformerAttention(Q, K, V, bs)
+        assert (got.double() - naive(Q, K, V, m, p)).abs().max() < 1e-5
+    with pytest.raises(axial.InvalidArgumentError, match=r"biases\[1\] \(pair bias\)"):
+        DS4Sci_EvoformerAttention(Q, K, V, [mask, rand(B, 1, H, S, 1)])
+    with pytest.raises(axial.InvalidArgumentError, match="at most 2"):
+        DS4Sci_EvoformerAttention(Q, K, V, [mask, pair, pair])
+
+
+def test_non_contiguous_torch_inputs():
+    torch.manual_seed(3)
+    B, N, S, H, D = 1, 2, 12, 2, 8
+    q = rand(B, S, N, H, D, grad=False).transpose(1, 2)
+    k = rand(B, N, S, H, 2 * D, grad=False)[..., ::2]
+    v = rand(B, N, S, H, D, grad=False)
+    assert not q.is_contiguous() and not k.is_contiguous()
+    out = axial.evoformer_attention(q, k, v)
+    assert isinstance(out, torch.Tensor)
+    assert (out.double() - naive(q, k, v)).abs().max() < 1e-5
+
+
+def test_dlpack_round_trip_shares_memory_with_torch():
+    t = torch.zeros(3, 4)
+    a = axial.from_dlpack(t)
+    assert a.data_ptr == t.data_ptr()
+    back = torch.from_dlpack(a)
+    back[1, 2] = 7.0
+    assert t[1, 2] == 7.0
+    n = np.from_dlpack(a)
+    if n.flags.writeable:
+        n[0, 0] = -1.0
+    else:  # NumPy < 2 makes DLPack imports read-only: write through torch, read through NumPy
+        t[0, 0] = -1.0
+    assert t[0, 0] == -1.0 and n[0, 0] == -1.0

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The Python bindings' checks, run by ctest (tests/python_bindings_tests.cmake) with the project's
+# virtual environments (scripts/python-env.sh makes them). Usage: run_bindings.sh ROOT STEP [CUDA]
+#   install    builds the wheel of python_bindings/ (scikit-build-core, same CMake project; the build
+#              folder python_bindings/build/ persists, so rebuilds are incremental) and installs it into
+#              .venv and, when present, .venv-torch. CUDA (ON/OFF) mirrors the C build's backend.
+#   pytest     python_bindings/tests in .venv (NumPy 2, ml_dtypes, h5py; the PyTorch tests skip there)
+#   torch      python_bindings/tests in .venv-torch (Debian's PyTorch and NumPy 1.x)
+#   notebooks  executes notebooks/*.ipynb top to bottom with nbclient; any cell error fails
+# Exit 77 (ctest SKIP) with a reason when an environment is missing.
+set -uo pipefail
+root=$1
+step=$2
+cuda=${3:-AUTO}
+py=$root/.venv/bin/python
+tpy=$root/.venv-torch/bin/python
+dist=$root/python_bindings/build/dist
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+case $step in
+install)
+    [ -x "$py" ] && "$py" -c "import numpy, scikit_build_core" 2> /dev/null ||
+        skip "$root/.venv with numpy and scikit-build-core is missing (scripts/python-env.sh makes it)"
+    if ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+    rm -rf "$dist"
+    AXIAL_CUDA=$cuda "$py" -m pip wheel --no-build-isolation --no-deps -q --disable-pip-version-check \
+        -w "$dist" "$root/python_bindings" || exit 1
+    wheel=$(ls "$dist"/axial-*.whl) || exit 1
+    echo "built $(basename "$wheel") (CUDA=$cuda)"
+    "$py" -m pip install --no-deps --force-reinstall -q --disable-pip-version-check "$wheel" || exit 1
+    echo "installed into $root/.venv"
+    if [ -x "$tpy" ]; then
+        if "$tpy" -m pip install --no-deps --force-reinstall -q --disable-pip-version-check "$wheel"; then
+            echo "installed into $root/.venv-torch"
+        else
+            echo "note: the wheel does not fit .venv-torch's Python; test_python_torch will skip"
+            "$tpy" -m pip uninstall -y -q axial 2> /dev/null || true
+        fi
+    fi
+    cd /tmp && "$py" -c "import axial, json; print(json.dumps(axial.info()))"
+    ;;
+pytest)
+    [ -x "$py" ] && "$py" -c "import axial, numpy, pytest" 2> /dev/null ||
+        skip "$root/.venv with the axial package is missing (scripts/python-env.sh, then test_python_bindings_install)"
+    cd /tmp && exec "$py" -m pytest -q -rs -p no:cacheprovider "$root/python_bindings/tests"
+    ;;
+torch)
+    [ -x "$tpy" ] || skip "$root/.venv-torch is missing (scripts/python-env.sh makes it from Debian's python3-torch; AXIAL_PYTHON_TORCH=0 turns it off)"
+    "$tpy" -c "import torch, pytest" 2> /dev/null || skip ".venv-torch cannot import torch and pytest"
+    "$tpy" -c "import axial" 2> /dev/null || skip "the axial wheel is not installed in .venv-torch (its Python differs from .venv's)"
+    cd /tmp && exec "$tpy" -m pytest -q -rs -p no:cacheprovider "$root/python_bindings/tests"
+    ;;
+notebooks)
+    [ -x "$py" ] && "$py" -c "import axial, nbclient, nbformat, ipykernel, matplotlib" 2> /dev/null ||
+        skip "$root/.venv with axial, nbclient, nbformat, ipykernel and matplotlib is missing"
+    exec "$py" "$root/python_bindings/tests/run_notebooks.py" "$root/notebooks"/*.ipynb
+    ;;
+*)
+    echo "run_bindings.sh: unknown step '$step'" >&2
+    exit 2
+    ;;
+esac
