@@ -309,6 +309,15 @@ static void test_determinism(void) {
     }
 }
 
+/* Long enough (S * S > 256K) that the backward runs its query tiles outer and keeps only a tile of
+ * pair-gradient rows (the grid's shorter S run heads outer): both orders against the reference. */
+static void test_long_sequence_order(void) {
+    evo_case c = {1, 3, 520, 2, 8, AX_F32, AX_F32, BIAS_FULL, BIAS_FULL, MASK_NEG_INF, LAYOUT_CONTIGUOUS};
+    run_backward_case(&c);
+    evo_case bf = {1, 2, 530, 1, 16, AX_BF16, AX_F32, BIAS_BROADCAST, BIAS_FULL, MASK_RANDOM, LAYOUT_STRIDED};
+    run_backward_case(&bf);
+}
+
 static void test_every_cpu_path(void) {
     const ax_cpu_path paths[] = {AX_CPU_PATH_PORTABLE, AX_CPU_PATH_AVX2, AX_CPU_PATH_AVX512};
     for (size_t i = 0; i < 3; i++) {
@@ -337,6 +346,7 @@ int main(int argc, char **argv) {
         RUN(test_broadcast_gradients);
         RUN(test_finite_differences);
         RUN(test_determinism);
+        RUN(test_long_sequence_order);
         RUN(test_every_cpu_path);
     }
     ax_context_destroy(ctx);
