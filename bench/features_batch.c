@@ -2,8 +2,8 @@
  * features_batch.c — benchmark of ax_feature_batch_create: one training batch (crop 256,
  * 128 cluster centres, 1,024 extra rows, AF2's defaults) from a synthetic 10,000-row MSA, on one
  * thread. Prints the median and minimum of several runs, wall-clock and thread CPU time, with the
- * vector (AVX2 when present) and the portable assignment kernel, measured in the same run. Never
- * asserts timings.
+ * vector (AVX2 when present) and the portable assignment kernel, measured in the same run; then
+ * the same MSA from an HDF5 store (read the chain, and read + batch). Never asserts timings.
  *
  * Usage: bench_features_batch [rows [length [runs]]]   (defaults 10000 512 15)
  *
@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "axial/features.h"
+#include "axial/store.h"
 
 static double clock_seconds(clockid_t clock) {
     struct timespec ts;
@@ -99,6 +101,62 @@ static int time_batches(const ax_chain_features *f, int runs, double wall_ms[2],
     return 0;
 }
 
+/* The same MSA written to an HDF5 store: reading the chain back (decompressing its arrays), and
+ * reading it plus making one batch, as a loader that does not keep chains in memory would. */
+static int time_from_store(const ax_chain_features *f, int runs) {
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/axial-bench-batch-%ld.h5", (long)getpid());
+    ax_store_writer *w = NULL;
+    ax_status st = ax_store_begin(path, 0, &w);
+    if (st == AX_ERR_UNSUPPORTED) {
+        printf("store: not built (no HDF5): skipped\n");
+        return 0;
+    }
+    if (st == AX_OK) st = ax_store_add_chain(w, "bench", f, "synthetic");
+    if (st == AX_OK) st = ax_store_commit(w);
+    else ax_store_abort(w);
+    if (st != AX_OK) {
+        fprintf(stderr, "store: %s\n", ax_last_error());
+        return 1;
+    }
+    ax_store *store = NULL;
+    if (ax_store_open(path, &store) != AX_OK) {
+        fprintf(stderr, "store: %s\n", ax_last_error());
+        remove(path);
+        return 1;
+    }
+    double *read_ms = malloc((size_t)runs * 2 * sizeof(double)), *both_ms = read_ms + runs;
+    int failed = read_ms == NULL;
+    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+    for (int r = -2; r < runs && !failed; r++) {
+        ax_chain_features *g = NULL;
+        ax_feature_batch *b = NULL;
+        cfg.seed = (uint64_t)(r + 100);
+        const double t0 = clock_seconds(CLOCK_MONOTONIC);
+        failed = ax_store_read_chain(store, "bench", &g) != AX_OK;
+        const double t1 = clock_seconds(CLOCK_MONOTONIC);
+        failed = failed || ax_feature_batch_create(g, &cfg, &b) != AX_OK;
+        const double t2 = clock_seconds(CLOCK_MONOTONIC);
+        if (failed) fprintf(stderr, "from the store: %s\n", ax_last_error());
+        ax_feature_batch_destroy(b);
+        ax_chain_features_destroy(g);
+        if (r >= 0) {
+            read_ms[r] = 1e3 * (t1 - t0);
+            both_ms[r] = 1e3 * (t2 - t0);
+        }
+    }
+    if (!failed) {
+        const double read_median = median_of(read_ms, runs), read_min = read_ms[0];
+        const double both_median = median_of(both_ms, runs), both_min = both_ms[0];
+        printf("%-30s %14.2f %14.2f\n", "store: read the chain", read_median, read_min);
+        printf("%-30s %14.2f %14.2f\n", "store: read + create (auto)", both_median, both_min);
+    }
+    free(read_ms);
+    ax_store_close(store);
+    remove(path);
+    return failed;
+}
+
 int main(int argc, char **argv) {
     const int64_t rows = argc > 1 ? atoll(argv[1]) : 10000;
     const int64_t length = argc > 2 ? atoll(argv[2]) : 512;
@@ -131,6 +189,7 @@ int main(int argc, char **argv) {
         printf("%-30s %14.2f %14.2f %14.2f %14.2f\n", label, wall[0], wall[1], cpu[0], cpu[1]);
     }
     ax_cpu_path_set(AX_CPU_PATH_AUTO);
+    if (!failed) failed = time_from_store(f, runs);
     ax_chain_features_destroy(f);
     return failed;
 }

@@ -231,6 +231,42 @@ static void test_rejects_bad_shapes_and_values(void) {
 }
 
 /* Deletion counts that do not fit a byte are stored as int32, the others as uint8; both read back. */
+/* A store whose shapes are right but whose values are not: a token past the gap (21) and, with
+ * int32 deletions, a negative count. Each is named with its flat index. */
+static void test_rejects_out_of_range_values(void) {
+    for (int which = 0; which < 2; which++) {
+        char path[512];
+        path_in_dir(path, sizeof path, which == 0 ? "bad_token.h5" : "bad_deletion.h5");
+        ax_h5 *h = NULL;
+        CHECK_OK(ax_h5_create_atomic(path, &h));
+        CHECK_OK(ax_h5_set_attr_int(h, "/", "axial_schema_version", AX_STORE_SCHEMA_VERSION));
+        CHECK_OK(ax_h5_create_group(h, "/chains/c"));
+        CHECK_OK(ax_h5_set_attr_string(h, "/chains/c", "sources", ""));
+        const int64_t one = 1, three = 3, flat[1] = {3}, off_shape[1] = {2}, offsets[2] = {0, 3};
+        const int32_t aatype[3] = {0, 1, 2}, dels[3] = {0, -1, 0};
+        const uint8_t tokens_bad[3] = {0, 1, 25}, tokens_ok[3] = {0, 1, 21}, dels_ok[3] = {0, 0, 0};
+        CHECK_OK(ax_h5_write(h, "/chains/c/seq_length", AX_I64, 0, NULL, &three));
+        CHECK_OK(ax_h5_write(h, "/chains/c/num_alignments", AX_I64, 0, NULL, &one));
+        CHECK_OK(ax_h5_write_string(h, "/chains/c/sequence", "ARN"));
+        CHECK_OK(ax_h5_write(h, "/chains/c/aatype", AX_I32, 1, flat, aatype));
+        CHECK_OK(ax_h5_write(h, "/chains/c/residue_index", AX_I32, 1, flat, aatype));
+        CHECK_OK(ax_h5_write(h, "/chains/c/msa/tokens", AX_U8, 1, flat, which == 0 ? tokens_bad : tokens_ok));
+        if (which == 0) CHECK_OK(ax_h5_write(h, "/chains/c/msa/deletions", AX_U8, 1, flat, dels_ok));
+        else CHECK_OK(ax_h5_write(h, "/chains/c/msa/deletions", AX_I32, 1, flat, dels));
+        CHECK_OK(ax_h5_write(h, "/chains/c/msa/row_offsets", AX_I64, 1, off_shape, offsets));
+        CHECK_OK(ax_h5_commit(h));
+        ax_store *s = NULL;
+        CHECK_OK(ax_store_open(path, &s));
+        if (s == NULL) return;
+        ax_chain_features *f = NULL;
+        CHECK_STATUS(ax_store_read_chain(s, "c", &f), AX_ERR_FORMAT);
+        CHECK_CONTAINS(ax_last_error(), which == 0 ? "chain c msa token 2 is 25, outside 0..21"
+                                                   : "chain c deletion 1 is negative");
+        CHECK(f == NULL);
+        ax_store_close(s);
+    }
+}
+
 static void test_wide_deletions_round_trip(void) {
     char path[512];
     path_in_dir(path, sizeof path, "wide.h5");
@@ -349,6 +385,7 @@ int main(void) {
     RUN(test_abort_and_errors_leave_nothing);
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
+    RUN(test_rejects_out_of_range_values);
     RUN(test_wide_deletions_round_trip);
     RUN(test_kill_midway_keeps_previous_store);
     RUN(test_layout_in_h5dump);

@@ -330,23 +330,36 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         if (offsets[r] != r * L)
             st = ax_set_error(AX_ERR_FORMAT, "%s: %s[%lld] is %lld, expected %lld (rows of %lld columns)",
                               ax_h5_path(s->h5), p, (long long)r, (long long)offsets[r], (long long)(r * L), (long long)L);
-    /* Read the byte tokens into the int32 array's own storage, then widen from the end backwards. */
-    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, f->msa);
+    /* Tokens (and deletions stored as bytes) are read into one byte buffer and widened in a single
+     * forward pass that also finds the largest token, so the range check costs a compare per
+     * element only when something is out of range. */
+    uint8_t *bytes = st == AX_OK ? malloc((size_t)(N * L > 0 ? N * L : 1)) : NULL;
+    if (st == AX_OK && bytes == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, bytes);
     if (st == AX_OK) {
-        const uint8_t *bytes = (const uint8_t *)f->msa;
-        for (int64_t i = N * L - 1; i >= 0; i--) f->msa[i] = bytes[i];
-    }
-    /* Deletions are uint8 when every count fits a byte (as the writer stores them), else int32; any
-     * other type gets the int32 read's error message. */
-    if (st == AX_OK && ax_h5_stored_as(s->h5, PATH("msa/deletions"), AX_U8)) {
-        st = ax_h5_read(s->h5, p, AX_U8, 1, shape_flat, f->deletion_matrix);
-        if (st == AX_OK) {
-            const uint8_t *bytes = (const uint8_t *)f->deletion_matrix;
-            for (int64_t i = N * L - 1; i >= 0; i--) f->deletion_matrix[i] = bytes[i];
+        uint8_t token_max = 0;
+        for (int64_t i = 0; i < N * L; i++) {
+            f->msa[i] = bytes[i];
+            token_max = bytes[i] > token_max ? bytes[i] : token_max;
         }
+        for (int64_t i = 0; token_max > 21 && i < N * L; i++)
+            if (bytes[i] > 21) {
+                st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa token %lld is %d, outside 0..21", ax_h5_path(s->h5),
+                                  name, (long long)i, (int)bytes[i]);
+                break;
+            }
+    }
+    /* Deletions are uint8 when every count fits a byte (as the writer stores them; never negative),
+     * else int32 (checked below); any other type gets the int32 read's error message. */
+    int wide_deletions = 0;
+    if (st == AX_OK && ax_h5_stored_as(s->h5, PATH("msa/deletions"), AX_U8)) {
+        st = ax_h5_read(s->h5, p, AX_U8, 1, shape_flat, bytes);
+        for (int64_t i = 0; st == AX_OK && i < N * L; i++) f->deletion_matrix[i] = bytes[i];
     } else if (st == AX_OK) {
         st = ax_h5_read(s->h5, p, AX_I32, 1, shape_flat, f->deletion_matrix);
+        wide_deletions = 1;
     }
+    free(bytes);
     if (info.has_structure) {
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);
@@ -358,14 +371,10 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         if (f->aatype[i] < 0 || f->aatype[i] > 20)
             st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s aatype[%lld] is %d, outside 0..20", ax_h5_path(s->h5), name,
                               (long long)i, (int)f->aatype[i]);
-    for (int64_t i = 0; st == AX_OK && i < N * L; i++) {
-        if (f->msa[i] < 0 || f->msa[i] > 21)
-            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa token %lld is %d, outside 0..21", ax_h5_path(s->h5), name,
-                              (long long)i, (int)f->msa[i]);
-        else if (f->deletion_matrix[i] < 0)
+    for (int64_t i = 0; st == AX_OK && wide_deletions && i < N * L; i++)
+        if (f->deletion_matrix[i] < 0)
             st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s deletion %lld is negative", ax_h5_path(s->h5), name,
                               (long long)i);
-    }
     free(offsets);
     free(sequence);
     if (st != AX_OK) {
