@@ -49,8 +49,10 @@
  * internally; contiguous ones skip the copy where the layout allows). Outputs must not overlap
  * themselves, each other or an input (checked), except the in-place ax_all_reduce below.
  *
- * Memory: scratch for packed send and receive buffers (host memory for MPI, stream-ordered device
- * memory for NCCL) of about the size of the tensors moved, allocated and freed inside each call. The
+ * Memory: scratch for packed send and receive buffers of about the size of the tensors moved: host
+ * memory for MPI, kept by the communicator and reused by later calls (grown when a call needs more,
+ * freed by ax_comm_destroy), and stream-ordered device memory for NCCL, allocated and freed inside
+ * each call. The
  * distributed attention additionally holds the gathered bias and, in head mode, the head-split q, k,
  * v, out (and gradients). A context's workspace_limit caps this scratch (AX_ERR_OUT_OF_MEMORY).
  *

@@ -1,6 +1,7 @@
 /*
- * scratch.c — one scratch allocation per distributed call, carved into aligned pieces: host memory
- * for MPI, stream-ordered device memory for NCCL. Counted against the context's workspace limit.
+ * scratch.c — one scratch region per distributed call, carved into aligned pieces: host memory for
+ * MPI (the communicator's buffer, reused across calls: fresh pages cost page faults on every call),
+ * stream-ordered device memory for NCCL. Counted against the context's workspace limit.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
