@@ -52,21 +52,22 @@ class _HostView:
     __slots__ = ("__array_interface__", "_owner")
 
     def __init__(self, owner: Any, ptr: int, code: int, shape: Tuple[int, ...],
-                 strides: Optional[Tuple[int, ...]]) -> None:
+                 strides: Optional[Tuple[int, ...]], readonly: bool = False) -> None:
         itemsize = DTYPES[code][2]
         self._owner = owner
         self.__array_interface__ = {
-            "version": 3, "data": (ptr, False), "shape": tuple(shape), "typestr": _TYPESTR[code],
+            "version": 3, "data": (ptr, bool(readonly)), "shape": tuple(shape), "typestr": _TYPESTR[code],
             "strides": None if strides is None else tuple(s * itemsize for s in strides),
         }
 
 
 def host_array(owner: Any, ptr: int, code: int, shape: Tuple[int, ...],
-               strides: Optional[Tuple[int, ...]] = None) -> np.ndarray:
-    """A NumPy array over host memory at ``ptr`` owned by ``owner`` (no copy)."""
+               strides: Optional[Tuple[int, ...]] = None, readonly: bool = False) -> np.ndarray:
+    """A NumPy array over host memory at ``ptr`` owned by ``owner`` (no copy); read-only when the
+    memory is."""
     if ptr == 0 and math.prod(shape) == 0:
         return np.empty(shape, numpy_dtype(code))
-    a = np.asarray(_HostView(owner, ptr, code, shape, strides))
+    a = np.asarray(_HostView(owner, ptr, code, shape, strides, readonly))
     if code == _axial.BF16:
         a = a.view(numpy_dtype(code))
     return a
@@ -88,10 +89,11 @@ class Tensor:
         device: ``("cpu", 0)`` or ``("cuda", id)``.
     """
 
-    __slots__ = ("_owner", "_ptr", "_code", "shape", "strides", "device", "_context")
+    __slots__ = ("_owner", "_ptr", "_code", "shape", "strides", "device", "_context", "_readonly")
 
     def __init__(self, owner: Any, ptr: int, code: int, shape: Tuple[int, ...], strides: Tuple[int, ...],
-                 device: Tuple[str, int], context: Any = None) -> None:
+                 device: Tuple[str, int], context: Any = None, readonly: bool = False) -> None:
+        self._readonly = bool(readonly)
         self._owner = owner
         self._ptr = ptr
         self._code = code
@@ -137,14 +139,18 @@ class Tensor:
         if self.device[0] == "cuda" and self._context is not None and stream != self._context.stream_ptr:
             self._context.synchronize()
         versioned = max_version is not None and tuple(max_version)[0] >= 1
+        if self._readonly and not versioned:
+            # A legacy capsule has no read-only flag: the consumer would take the memory as writable.
+            raise BufferError("axial.Tensor: read-only memory can only be exported as DLPack >= 1.0 "
+                              "(pass max_version=(1, 0))")
         device_type = CUDA if self.device[0] == "cuda" else CPU
         return _axial.dlpack_export(self._owner, self._ptr, self._code, device_type, self.device[1], self.shape,
-                                    self.strides, versioned, False)
+                                    self.strides, versioned, self._readonly)
 
     def numpy(self) -> np.ndarray:
         """This tensor as a NumPy array: a view of host memory, or a copy of CUDA memory."""
         if self.device[0] == "cpu":
-            return host_array(self, self._ptr, self._code, self.shape, self.strides)
+            return host_array(self, self._ptr, self._code, self.shape, self.strides, self._readonly)
         from ._attention import context_for  # late import: _attention imports this module
 
         contiguous = all(
@@ -174,9 +180,9 @@ def from_dlpack(x: Any, *, stream: Optional[int] = None) -> Tensor:
     flags = 0
     if BFLOAT16 is not None and isinstance(x, np.ndarray) and x.dtype == BFLOAT16:
         x, flags = x.view(np.uint16), _axial.U16_BF16  # NumPy's buffer protocol cannot carry bfloat16
-    holder, ptr, code, device_type, device_id, shape, strides = _axial.borrow(x, "x", flags, stream)
+    holder, ptr, code, device_type, device_id, shape, strides, readonly = _axial.borrow(x, "x", flags, stream)
     device = ("cuda", device_id) if device_type == CUDA else ("cpu", 0)
-    return Tensor(holder, ptr, code, shape, strides, device)
+    return Tensor(holder, ptr, code, shape, strides, device, readonly=readonly)
 
 
 def describe(x: Any, name: str) -> Tuple[int, Tuple[str, int], Tuple[int, ...]]:
@@ -184,9 +190,9 @@ def describe(x: Any, name: str) -> Tuple[int, Tuple[str, int], Tuple[int, ...]]:
     if isinstance(x, np.ndarray):
         if BFLOAT16 is not None and x.dtype == BFLOAT16:
             return _axial.BF16, ("cpu", 0), x.shape
-        _, _, code, _, _, shape, _ = _axial.borrow(x, name, 0, None)
+        _, _, code, _, _, shape, _, _ = _axial.borrow(x, name, 0, None)
         return code, ("cpu", 0), shape
     if isinstance(x, Tensor):
         return x._code, x.device, x.shape
-    _, _, code, device_type, device_id, shape, _ = _axial.borrow(x, name, 0, None)
+    _, _, code, device_type, device_id, shape, _, _ = _axial.borrow(x, name, 0, None)
     return code, (("cuda", device_id) if device_type == CUDA else ("cpu", 0)), shape

@@ -23,8 +23,8 @@ static int buffer_dtype(const char *format, Py_ssize_t itemsize, int flags) {
     case 'd': return itemsize == 8 ? AX_F64 : -1;
     case 'e': return itemsize == 2 ? AX_F16 : -1;
     case 'H': return itemsize == 2 && (flags & AXPY_U16_BF16) ? AX_BF16 : -1;
-    case 'b': return AX_I8;
-    case 'B': return AX_U8;
+    case 'b': return itemsize == 1 ? AX_I8 : -1;
+    case 'B': return itemsize == 1 ? AX_U8 : -1;
     case 'h': return -1;
     case 'i': case 'l': case 'q': case 'n':
         return itemsize == 4 ? AX_I32 : itemsize == 8 ? AX_I64 : -1;
@@ -46,6 +46,7 @@ static int from_buffer(PyObject *obj, const char *name, int flags, axpy_array *o
     }
     out->has_view = 1;
     const Py_buffer *v = &out->view;
+    out->readonly = v->readonly != 0;
     if (v->format != NULL && (v->format[0] == '>' || v->format[0] == '!')) {
         axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: big-endian data is not supported", name);
         goto fail;
@@ -67,14 +68,20 @@ static int from_buffer(PyObject *obj, const char *name, int flags, axpy_array *o
     t->device.type = AX_CPU;
     t->device.id = 0;
     t->ndim = v->ndim;
-    for (int d = 0; d < v->ndim; d++) {
-        t->shape[d] = v->shape[d];
-        if (v->strides[d] % v->itemsize != 0) {
+    /* Exporters may leave strides NULL for C-contiguous data (ctypes arrays do, even when asked
+     * for PyBUF_STRIDES), and shape NULL for a single element: fill in row-major defaults. */
+    Py_ssize_t contiguous_step = v->itemsize;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        const Py_ssize_t extent = v->shape != NULL ? v->shape[d] : 1;
+        const Py_ssize_t byte_stride = v->strides != NULL ? v->strides[d] : contiguous_step;
+        contiguous_step *= extent;
+        t->shape[d] = extent;
+        if (byte_stride % v->itemsize != 0) {
             axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: byte stride %zd of dim %d is not a multiple of the element size %zd",
-                       name, v->strides[d], d, v->itemsize);
+                       name, byte_stride, d, v->itemsize);
             goto fail;
         }
-        t->strides[d] = v->strides[d] / v->itemsize;
+        t->strides[d] = byte_stride / v->itemsize;
     }
     return 0;
 fail:
@@ -169,6 +176,7 @@ static int from_dlpack(PyObject *obj, PyObject *method, const char *name, int fl
                        (unsigned)m->version.major, (unsigned)m->version.minor);
             goto fail;
         }
+        out->readonly = (m->flags & AXPY_DL_FLAG_READ_ONLY) != 0;
         if ((flags & AXPY_WRITABLE) && (m->flags & AXPY_DL_FLAG_READ_ONLY)) {
             Py_DECREF(capsule);
             axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: the DLPack producer marked the array read-only", name);
@@ -229,7 +237,9 @@ int axpy_array_get(PyObject *obj, const char *name, int flags, PyObject *stream,
     PyObject *method = PyObject_GetAttrString(obj, "__dlpack__");
     if (method == NULL) {
         PyErr_Clear();
-        PyObject *type_name = PyType_GetName(Py_TYPE(obj));
+        /* PyType_GetName is 3.11+; the type's __name__ attribute works on every version. */
+        PyObject *type_name = PyObject_GetAttrString((PyObject *)Py_TYPE(obj), "__name__");
+        if (type_name == NULL) PyErr_Clear();
         axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected an array (buffer protocol or __dlpack__), got %S", name,
                    type_name != NULL ? type_name : Py_None);
         Py_XDECREF(type_name);
@@ -367,8 +377,9 @@ static PyObject *tuple_of(const int64_t *values, int n) {
     return t;
 }
 
-/* borrow(obj, name, flags, stream) -> (holder, data_ptr, dtype, device_type, device_id, shape, strides):
- * keeps the array's memory (buffer view or consumed DLPack capsule) until `holder` is destroyed. */
+/* borrow(obj, name, flags, stream) -> (holder, data_ptr, dtype, device_type, device_id, shape, strides,
+ * readonly): keeps the array's memory (buffer view or consumed DLPack capsule) until `holder` is
+ * destroyed; readonly is what the producer said (a legacy DLPack capsule cannot say, so False). */
 static PyObject *py_borrow(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("borrow", nargs, 4) < 0) return NULL;
     const char *name;
@@ -390,8 +401,8 @@ static PyObject *py_borrow(PyObject *self, PyObject *const *args, Py_ssize_t nar
     PyObject *shape = tuple_of(t->shape, t->ndim), *strides = tuple_of(t->strides, t->ndim);
     PyObject *result = NULL;
     if (shape != NULL && strides != NULL)
-        result = Py_BuildValue("(ONiiiOO)", holder, PyLong_FromVoidPtr(t->data), (int)t->dtype, (int)t->device.type,
-                               (int)t->device.id, shape, strides);
+        result = Py_BuildValue("(ONiiiOOO)", holder, PyLong_FromVoidPtr(t->data), (int)t->dtype, (int)t->device.type,
+                               (int)t->device.id, shape, strides, array->readonly ? Py_True : Py_False);
     Py_DECREF(holder);
     Py_XDECREF(shape);
     Py_XDECREF(strides);

@@ -39,6 +39,7 @@ typedef struct axpy_array {
     int has_view;
     void *managed;  /* axpy_dl_managed or axpy_dl_managed_versioned to release */
     int versioned;
+    int readonly;   /* the producer marked the memory read-only (buffer view, or DLPack 1.x flag) */
 } axpy_array;
 
 /* Flags for axpy_array_get. */

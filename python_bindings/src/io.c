@@ -265,7 +265,11 @@ static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_
     const int append = PyObject_IsTrue(args[1]);
     if (append < 0) return NULL;
     if (!PyList_Check(args[2])) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "entries: expected a list");
-    const Py_ssize_t n = PyList_Size(args[2]);
+    /* A tuple snapshot holds every entry (and through it the names, capsules and sources) while the
+     * GIL is released below: another thread may change the caller's list meanwhile. */
+    PyObject *entries = PySequence_Tuple(args[2]);
+    if (entries == NULL) return NULL;
+    const Py_ssize_t n = PyTuple_Size(entries);
     const char **names = calloc((size_t)n + 1, sizeof *names), **sources = calloc((size_t)n + 1, sizeof *sources);
     const ax_chain_features **features = calloc((size_t)n + 1, sizeof *features);
     PyObject *result = NULL;
@@ -274,7 +278,7 @@ static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *e = PyList_GetItem(args[2], i);
+        PyObject *e = PyTuple_GetItem(entries, i);
         if (!PyTuple_Check(e) || PyTuple_Size(e) != 3) {
             axpy_raise(AX_ERR_INVALID_ARGUMENT, "entries[%zd]: expected (name, features, sources)", i);
             goto done;
@@ -296,8 +300,10 @@ static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_
         axpy_raise_status(st);
         goto done;
     }
-    result = Py_NewRef(Py_None);
+    Py_INCREF(Py_None);
+    result = Py_None;
 done:
+    Py_DECREF(entries);
     free(names);
     free(sources);
     free((void *)features);
@@ -543,11 +549,13 @@ static PyObject *py_heatmap_render_rgb(PyObject *self, PyObject *const *args, Py
         return NULL;
     }
     const int64_t rows = values.tensor.shape[0], cols = values.tensor.shape[1];
-    if (out.tensor.dtype != AX_U8 || !ax_tensor_is_contiguous(&out.tensor) || ax_tensor_numel(&out.tensor) != rows * cols * 3) {
+    if (out.tensor.dtype != AX_U8 || out.tensor.device.type != AX_CPU || out.tensor.ndim != 3 ||
+        out.tensor.shape[0] != rows || out.tensor.shape[1] != cols || out.tensor.shape[2] != 3 ||
+        !ax_tensor_is_contiguous(&out.tensor)) {
         axpy_array_release(&values);
         axpy_array_release(&out);
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: expected a contiguous uint8 array of %lld elements",
-                          (long long)(rows * cols * 3));
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: expected a contiguous uint8 host array of shape (%lld, %lld, 3)",
+                          (long long)rows, (long long)cols);
     }
     const ax_status st =
         ax_heatmap_render_rgb(values.tensor.data, rows, cols, (float)vmin, (float)vmax, (ax_colormap)cmap, out.tensor.data);

@@ -178,9 +178,12 @@ static PyObject *py_context_info(PyObject *self, PyObject *capsule) {
 static PyObject *py_context_peak_reset(PyObject *self, PyObject *capsule) {
     axpy_context *c = axpy_context_from(capsule);
     if (c == NULL) return NULL;
+    /* Waiting for the lock (an op may be running) must not hold the GIL. */
+    Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(c->lock, WAIT_LOCK);
     ax_context_workspace_peak_reset(c->ctx);
     PyThread_release_lock(c->lock);
+    Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
@@ -335,9 +338,9 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
         set_item(info, "cpu_path", PyUnicode_FromString(ax_cpu_path_name(ax_cpu_path_active()))) < 0 ||
         set_item(info, "cuda_devices", devices) < 0 ||
 #ifdef Py_LIMITED_API
-        set_item(info, "stable_abi", Py_NewRef(Py_True)) < 0
+        set_item(info, "stable_abi", PyBool_FromLong(1)) < 0
 #else
-        set_item(info, "stable_abi", Py_NewRef(Py_False)) < 0
+        set_item(info, "stable_abi", PyBool_FromLong(0)) < 0
 #endif
     )
         goto fail;

@@ -107,11 +107,13 @@ static PyObject *py_attention_probabilities(PyObject *self, PyObject *const *arg
         return NULL;
     }
     const int64_t S = t[0]->ndim == 5 ? t[0]->shape[2] : 0;
-    if (out.tensor.dtype != AX_F32 || !ax_tensor_is_contiguous(&out.tensor) || ax_tensor_numel(&out.tensor) != S * S) {
+    /* (S, S) exactly, checked dimension by dimension: S * S itself could overflow. */
+    if (out.tensor.dtype != AX_F32 || out.tensor.device.type != AX_CPU || out.tensor.ndim != 2 ||
+        out.tensor.shape[0] != S || out.tensor.shape[1] != S || !ax_tensor_is_contiguous(&out.tensor)) {
         release_all(arrays, 4);
         axpy_array_release(&out);
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: expected a contiguous float32 array of %lld elements",
-                          (long long)(S * S));
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: expected a contiguous float32 host array of shape (%lld, %lld)",
+                          (long long)S, (long long)S);
     }
     ax_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -141,8 +143,11 @@ static PyObject *py_bench_forward(PyObject *self, PyObject *const *args, Py_ssiz
     ax_status st = AX_OK;
     if (t0 != NULL) {
         Py_BEGIN_ALLOW_THREADS
+        /* The context serves one thread at a time, like every other op's use of it. */
+        PyThread_acquire_lock(c->lock, WAIT_LOCK);
         for (int64_t i = 0; i < repeats && st == AX_OK; i++)
             st = ax_evoformer_attention_forward(c->ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+        PyThread_release_lock(c->lock);
         Py_END_ALLOW_THREADS
     }
     PyObject *t1 = t0 != NULL ? PyObject_CallNoArgs(perf) : NULL;

@@ -127,3 +127,38 @@ def test_contiguous_inputs_are_not_copied(rng):
     second = axial.evoformer_attention(q, q, q)
     assert rel_err(second, reference_forward(q, q, q)[0]) < 2e-5
     assert not np.allclose(first, second)
+
+
+def test_buffer_without_strides_ctypes():
+    """ctypes arrays export a buffer with no strides (C-contiguous implied): read as row-major."""
+    import ctypes
+
+    raw = (ctypes.c_float * 6)(*[float(i) for i in range(6)])
+    t = axial.from_dlpack(raw)
+    assert t.shape == (6,) and t.strides == (1,) and t.dtype == "float32"
+    assert t.numpy().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    grid = ((ctypes.c_float * 3) * 2)()
+    grid[1][2] = 5.0
+    t2 = axial.from_dlpack(grid)
+    assert t2.shape == (2, 3) and t2.strides == (3, 1) and t2.numpy()[1, 2] == 5.0
+
+
+def test_read_only_memory_stays_read_only():
+    """Memory the producer marked read-only is never handed back out as writable."""
+    t = axial.from_dlpack(b"hello world!")
+    view = t.numpy()
+    assert not view.flags.writeable
+    with pytest.raises(ValueError):
+        view[0] = ord("J")
+    a = np.arange(4, dtype=np.float32)
+    a.flags.writeable = False
+    ro = axial.from_dlpack(a)
+    with pytest.raises(BufferError):
+        ro.__dlpack__()  # a legacy capsule cannot say read-only
+    capsule = ro.__dlpack__(max_version=(1, 0))
+    assert capsule is not None
+    if tuple(int(x) for x in np.__version__.split(".")[:2]) >= (2, 1):
+        b = np.from_dlpack(ro)
+        assert not b.flags.writeable and b.tolist() == [0.0, 1.0, 2.0, 3.0]
+    w = axial.from_dlpack(np.arange(3, dtype=np.float32))
+    assert w.numpy().flags.writeable
