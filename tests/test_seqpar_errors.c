@@ -141,6 +141,66 @@ static void test_one_rank_rejects_its_arguments(void) {
     tt_free(&out);
 }
 
+/* DAP backward with N = 1, so every rank but the first holds no rows (and would write a zero mask
+ * gradient itself): a dbias_mask without a bias_mask is rejected on every rank and left untouched
+ * everywhere, the empty ranks included. */
+static void test_dap_backward_mask_gradient_without_mask(void) {
+    const int64_t S = 6;
+    int64_t n_local, s_off, s_cnt;
+    ax_shard_range(1, sp_size, sp_rank, NULL, &n_local);
+    ax_shard_range(S, sp_size, sp_rank, &s_off, &s_cnt);
+    const int64_t act[5] = {1, n_local, S, 2, 4}, lse_shape[4] = {1, n_local, 2, S}, mask_shape[5] = {1, 1, 1, 1, S};
+    test_tensor t[8], lse, dmask;
+    for (int i = 0; i < 8; i++) {
+        tt_alloc(&t[i], AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+        tt_fill_uniform(&t[i], -1, 1);
+    }
+    tt_alloc(&lse, AX_F32, 4, lse_shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&lse, 1, 2);
+    tt_alloc(&dmask, AX_F32, 5, mask_shape, LAYOUT_CONTIGUOUS);
+    tt_poison(&dmask);
+    /* t: q k v out dout dq dk dv */
+    const ax_status st = ax_evoformer_attention_backward_dap(sp_ctx, sp_comm, &t[0].t, &t[1].t, &t[2].t, NULL, NULL,
+                                                             &t[3].t, &lse.t, &t[4].t, &t[5].t, &t[6].t, &t[7].t,
+                                                             &dmask.t, NULL);
+    CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+    if (sp_rank == 0) CHECK_CONTAINS(ax_last_error(), "dbias_mask: given, but bias_mask is NULL");
+    CHECK(sp_all_nan(&dmask.t));
+    for (int i = 0; i < 8; i++) tt_free(&t[i]);
+    tt_free(&lse);
+    tt_free(&dmask);
+}
+
+/* Ulysses forward with lse written over out's memory: rejected on every rank, as the single-rank op
+ * rejects it. */
+static void test_ulysses_outputs_overlap(void) {
+    const int64_t S = 2 * (int64_t)sp_size + 1;
+    int64_t s_local;
+    ax_shard_range(S, sp_size, sp_rank, NULL, &s_local);
+    const int64_t act[5] = {1, 2, s_local, 3, 4}, lse_shape[4] = {1, 2, 3, s_local};
+    test_tensor q, k, v, out;
+    tt_alloc(&q, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&k, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&v, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&out, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&q, -1, 1);
+    tt_fill_uniform(&k, -1, 1);
+    tt_fill_uniform(&v, -1, 1);
+    tt_poison(&out);
+    ax_tensor lse;
+    CHECK_OK(ax_tensor_contiguous(&lse, out.t.data, AX_F32, 4, lse_shape));
+    const ax_status st =
+        ax_evoformer_attention_forward_ulysses(sp_ctx, sp_comm, &q.t, &k.t, &v.t, NULL, NULL, &out.t, &lse);
+    if (s_local > 0) {
+        CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+        CHECK(sp_all_nan(&out.t));
+    }
+    tt_free(&q);
+    tt_free(&k);
+    tt_free(&v);
+    tt_free(&out);
+}
+
 static void test_different_operations(void) {
     if (sp_size == 1) return;
     const int64_t shape[1] = {(int64_t)sp_size * 2};
@@ -215,6 +275,8 @@ int main(int argc, char **argv) {
     SP_RUN(test_dap_shard_rule_violation);
     SP_RUN(test_dap_sequence_mismatch);
     SP_RUN(test_one_rank_rejects_its_arguments);
+    SP_RUN(test_dap_backward_mask_gradient_without_mask);
+    SP_RUN(test_ulysses_outputs_overlap);
     SP_RUN(test_different_operations);
     SP_RUN(test_local_errors);
     SP_RUN(test_usable_after_errors);

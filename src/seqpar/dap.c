@@ -122,6 +122,19 @@ ax_status ax_evoformer_attention_backward_dap(ax_context *ctx, ax_comm *comm, co
     if (st == AX_OK) st = seqpar_check_like(ctx, dq, "dq", q, "q");
     if (st == AX_OK) st = seqpar_check_like(ctx, dk, "dk", q, "q");
     if (st == AX_OK) st = seqpar_check_like(ctx, dv, "dv", q, "q");
+    /* dbias_mask is checked here, before the agreement, because a rank with no rows writes it (zeros)
+     * itself instead of leaving it to the local op's validation. */
+    seqpar_agree_value(&a, "dbias_mask: presence (1 = given, 0 = NULL)", dbias_mask != NULL);
+    if (st == AX_OK && dbias_mask != NULL) {
+        if (bias_mask == NULL) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "dbias_mask: given, but bias_mask is NULL");
+        else st = seqpar_check_like(ctx, dbias_mask, "dbias_mask", bias_mask, "bias_mask");
+        if (st == AX_OK) {
+            const ax_tensor *ins[] = {q, k, v, bias_mask, bias_pair_shard, out, lse, dout, dq, dk, dv};
+            const char *const names[] = {"q", "k", "v", "bias_mask", "bias_pair_shard", "out",
+                                         "lse", "dout", "dq", "dk", "dv"};
+            st = seqpar_check_output(dbias_mask, "dbias_mask", ins, names, 11);
+        }
+    }
     seqpar_agree_value(&a, "dbias_pair_shard: presence (1 = given, 0 = NULL)", dbias_pair_shard != NULL);
     if (st == AX_OK && dbias_pair_shard != NULL) {
         if (bias_pair_shard == NULL)

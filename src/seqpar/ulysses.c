@@ -135,6 +135,8 @@ ax_status ax_evoformer_attention_forward_ulysses(ax_context *ctx, ax_comm *comm,
         const char *const names[] = {"q", "k", "v", "bias_mask_shard", "bias_pair_shard"};
         st = seqpar_check_output(out, "out", ins, names, 5);
         if (st == AX_OK && lse != NULL) st = seqpar_check_output(lse, "lse", ins, names, 5);
+        if (st == AX_OK && lse != NULL && ax_tensors_overlap(out, lse))
+            st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "lse: overlaps the output out");
     }
     seqpar_agree_value(&a, "lse: presence (1 = given, 0 = NULL)", lse != NULL);
     seqpar_agree_fail(&a, st);
@@ -160,7 +162,9 @@ ax_status ax_evoformer_attention_forward_ulysses(ax_context *ctx, ax_comm *comm,
             exchange = max64(exchange, seqpar_gather_bytes(comm, bias_mask_shard, 4, &maskf, maskf.dtype));
         if (bias_pair_shard != NULL) exchange = max64(exchange, bias_in_bytes(comm, &u, bias_pair_shard, &biash));
         const int64_t full = 3 * bytes_of(&qh) + bytes_of(&outh) + bytes_of(&lseh) + bytes_of(&maskf) + bytes_of(&biash);
-        st = seqpar_check_message_size(comm, u.B * u.N * u.S * u.H * u.D, "q");
+        /* q, k and v travel together in one all-to-all: three activations' worth per message. Checked
+         * on the global size, which every rank knows, so all ranks decide alike. */
+        st = seqpar_check_message_size(comm, 3 * u.B * u.N * u.S * u.H * u.D, "q");
         if (st == AX_OK && bias_pair_shard != NULL)
             st = seqpar_check_message_size(comm, bias_pair_shard->shape[0] * bias_pair_shard->shape[2] * u.S *
                                                      bias_pair_shard->shape[4], "bias_pair_shard");
