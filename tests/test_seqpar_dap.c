@@ -11,12 +11,15 @@
 typedef enum { MASK_NONE, MASK_ROWS, MASK_SHARED } mask_kind;  /* (B, N, 1, 1, S) or (B, 1, 1, 1, S) */
 typedef enum { PAIR_NONE, PAIR_HEADS, PAIR_SHARED } pair_kind; /* (B, 1, H, S, S) or (B, 1, 1, S, S) */
 
+typedef struct test_tensor test_tensor;
 typedef struct dap_case {
     int64_t B, N, S, H, D;
     ax_dtype dtype, bias_dtype;
     mask_kind mask;
     pair_kind pair;
     test_layout layout;
+    /* Optional: rewrites the random global q, k, v, dout before anything runs. */
+    void (*prepare)(test_tensor *q, test_tensor *k, test_tensor *v, test_tensor *dout);
 } dap_case;
 
 static void run_case(const dap_case *c) {
@@ -42,6 +45,7 @@ static void run_case(const dap_case *c) {
     tt_fill_uniform(&k, -1.5, 1.5);
     tt_fill_uniform(&v, -1.0, 1.0);
     tt_fill_uniform(&dout, -1.0, 1.0);
+    if (c->prepare != NULL) c->prepare(&q, &k, &v, &dout);
     tt_alloc(&mask, c->bias_dtype, 5, mask_shape, c->layout);
     tt_alloc(&pair, c->bias_dtype, 5, pair_shape, c->layout);
     tt_fill_uniform(&mask, -1.0, 1.0);
@@ -117,7 +121,7 @@ static void test_dap_grid(void) {
     for (int mk = 0; mk < 3; mk++)
         for (int pk = 0; pk < 3; pk++)
             for (int di = 0; di < 3; di++, counter++) {
-                dap_case c = {1, 5, 7, 2, 8, dts[di], dts[di], (mask_kind)mk, (pair_kind)pk, LAYOUT_CONTIGUOUS};
+                dap_case c = {1, 5, 7, 2, 8, dts[di], dts[di], (mask_kind)mk, (pair_kind)pk, LAYOUT_CONTIGUOUS, NULL};
                 if (counter % 4 == 1) c.bias_dtype = AX_F32;
                 if (counter % 3 == 2) c.layout = LAYOUT_STRIDED;
                 if (counter % 5 == 3) c.B = 2;
@@ -127,15 +131,41 @@ static void test_dap_grid(void) {
 
 /* Fewer rows than ranks (a rank holds none at P = 4) and S smaller than P as well. */
 static void test_dap_tiny_shards(void) {
-    dap_case a = {1, 3, 3, 3, 4, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED};
+    dap_case a = {1, 3, 3, 3, 4, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED, NULL};
     run_case(&a);
-    dap_case b = {2, 2, 9, 1, 16, AX_BF16, AX_F32, MASK_SHARED, PAIR_SHARED, LAYOUT_CONTIGUOUS};
+    dap_case b = {2, 2, 9, 1, 16, AX_BF16, AX_F32, MASK_SHARED, PAIR_SHARED, LAYOUT_CONTIGUOUS, NULL};
     run_case(&b);
+}
+
+/* Rows 0 and 2 of a contiguous (1, 3, S, H, D) 16-bit tensor: copy, negate, scale by a power of 2
+ * (all exact in bf16). */
+static uint16_t *row_of(test_tensor *t, int64_t n) {
+    return (uint16_t *)t->t.data + n * t->t.strides[1];
+}
+static void make_cancelling_rows(test_tensor *q, test_tensor *k, test_tensor *v, test_tensor *dout) {
+    const int64_t row = q->t.strides[1];
+    test_tensor *same[3] = {q, k, v};
+    for (int i = 0; i < 3; i++) memcpy(row_of(same[i], 2), row_of(same[i], 0), (size_t)row * 2);
+    for (int64_t e = 0; e < row; e++) {
+        row_of(dout, 2)[e] = (uint16_t)(row_of(dout, 0)[e] ^ 0x8000u);
+        row_of(dout, 1)[e] = ax_f32_to_bf16(ax_bf16_to_f32(row_of(dout, 1)[e]) / 64.0f);
+    }
+}
+
+/* The pair-bias gradient is a sum over rows n that DAP splits across ranks: each rank's partial sum
+ * must meet the others in fp32 and be rounded to the bias dtype once. Rows 0 and 2 (on different
+ * ranks for P = 2 and 4) get identical q, k, v and opposite dout, so their dS cancel exactly and the
+ * gradient is row 1's, 64 times smaller: a partial rounded to bf16 on its rank would be off by about
+ * 64 bf16 ulps of the result, far outside the tolerance. */
+static void test_dap_pair_gradient_rounds_once(void) {
+    dap_case c = {1, 3, 8, 1, 8, AX_BF16, AX_BF16, MASK_NONE, PAIR_HEADS, LAYOUT_CONTIGUOUS, make_cancelling_rows};
+    run_case(&c);
 }
 
 int main(int argc, char **argv) {
     if (sp_init(&argc, &argv) != 0) return 1;
     SP_RUN(test_dap_grid);
     SP_RUN(test_dap_tiny_shards);
+    SP_RUN(test_dap_pair_gradient_rounds_once);
     return sp_finish();
 }
