@@ -11,12 +11,15 @@
 typedef enum { MASK_NONE, MASK_ROWS, MASK_SHARED } mask_kind;  /* (B, N, 1, 1, S) or (1, 1, 1, 1, S) */
 typedef enum { PAIR_NONE, PAIR_HEADS, PAIR_SHARED } pair_kind; /* (B, 1, H, S, S) or (B, 1, 1, S, S) */
 
+typedef struct test_tensor test_tensor;
 typedef struct ulysses_case {
     int64_t B, N, S, H, D;
     ax_dtype dtype, bias_dtype;
     mask_kind mask;
     pair_kind pair;
     test_layout layout;
+    /* Optional: rewrites the random global q, k, v, dout before anything runs. */
+    void (*prepare)(test_tensor *q, test_tensor *k, test_tensor *v, test_tensor *dout);
 } ulysses_case;
 
 static void run_case(const ulysses_case *c) {
@@ -41,6 +44,7 @@ static void run_case(const ulysses_case *c) {
     tt_fill_uniform(&k, -1.5, 1.5);
     tt_fill_uniform(&v, -1.0, 1.0);
     tt_fill_uniform(&dout, -1.0, 1.0);
+    if (c->prepare != NULL) c->prepare(&q, &k, &v, &dout);
     tt_alloc(&mask, c->bias_dtype, 5, mask_shape, c->layout);
     tt_alloc(&pair, c->bias_dtype, 5, pair_shape, c->layout);
     tt_fill_uniform(&mask, -1.0, 1.0);
@@ -107,7 +111,7 @@ static void test_ulysses_grid(void) {
         for (int pk = 0; pk < 3; pk++)
             for (int di = 0; di < 3; di++, counter++) {
                 /* H = 3: uneven head shards at P = 2, and an empty one at P = 4 */
-                ulysses_case c = {1, 2, 7, 3, 8, dts[di], dts[di], (mask_kind)mk, (pair_kind)pk, LAYOUT_CONTIGUOUS};
+                ulysses_case c = {1, 2, 7, 3, 8, dts[di], dts[di], (mask_kind)mk, (pair_kind)pk, LAYOUT_CONTIGUOUS, NULL};
                 if (counter % 4 == 1) c.bias_dtype = AX_F32;
                 if (counter % 3 == 2) c.layout = LAYOUT_STRIDED;
                 if (counter % 5 == 3) c.B = 2;
@@ -117,15 +121,43 @@ static void test_ulysses_grid(void) {
 
 /* A single head (only rank 0 computes) and S = 9 with P = 4 (shards 3, 2, 2, 2). */
 static void test_ulysses_odd_sizes(void) {
-    ulysses_case a = {1, 3, 9, 1, 4, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED};
+    ulysses_case a = {1, 3, 9, 1, 4, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED, NULL};
     run_case(&a);
-    ulysses_case b = {2, 1, 5, 5, 16, AX_BF16, AX_F32, MASK_SHARED, PAIR_SHARED, LAYOUT_CONTIGUOUS};
+    ulysses_case b = {2, 1, 5, 5, 16, AX_BF16, AX_F32, MASK_SHARED, PAIR_SHARED, LAYOUT_CONTIGUOUS, NULL};
     run_case(&b);
+}
+
+/* Heads 0 and 2 of contiguous (1, 1, S, 3, D) bf16 tensors: identical q, k, v and opposite dout, so
+ * their dS cancel exactly; head 1's dout is scaled by 1/64 (all exact in bf16). */
+static void make_cancelling_heads(test_tensor *q, test_tensor *k, test_tensor *v, test_tensor *dout) {
+    const int64_t S = q->t.shape[2], D = q->t.shape[4];
+    test_tensor *same[3] = {q, k, v};
+    for (int64_t i = 0; i < S; i++) {
+        for (int t = 0; t < 3; t++) {
+            uint16_t *row = (uint16_t *)same[t]->t.data + i * same[t]->t.strides[2];
+            memcpy(row + 2 * D, row, (size_t)D * 2);
+        }
+        uint16_t *g = (uint16_t *)dout->t.data + i * dout->t.strides[2];
+        for (int64_t d = 0; d < D; d++) {
+            g[2 * D + d] = (uint16_t)(g[d] ^ 0x8000u);
+            g[D + d] = ax_f32_to_bf16(ax_bf16_to_f32(g[D + d]) / 64.0f);
+        }
+    }
+}
+
+/* A pair bias shared by all heads gets its gradient summed over heads, which Ulysses splits across
+ * ranks (heads 0 and 2 on different ranks for P = 2 and 4): the ranks' partial sums must meet in
+ * fp32 and be rounded once. With heads 0 and 2 cancelling, the gradient is head 1's, 64 times
+ * smaller than either: a partial rounded to bf16 per rank would miss by tens of its ulps. */
+static void test_ulysses_shared_pair_gradient_rounds_once(void) {
+    ulysses_case c = {1, 1, 8, 3, 8, AX_BF16, AX_BF16, MASK_NONE, PAIR_SHARED, LAYOUT_CONTIGUOUS, make_cancelling_heads};
+    run_case(&c);
 }
 
 int main(int argc, char **argv) {
     if (sp_init(&argc, &argv) != 0) return 1;
     SP_RUN(test_ulysses_grid);
     SP_RUN(test_ulysses_odd_sizes);
+    SP_RUN(test_ulysses_shared_pair_gradient_rounds_once);
     return sp_finish();
 }
