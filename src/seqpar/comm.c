@@ -49,6 +49,16 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, seqpar_backend backen
             st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm: count arrays for %d ranks", c->size);
     }
     if (st == AX_OK) st = seqpar_agree_setup(c);
+    /* Every rank holds the duplicate now: share whether the local setup worked, so that a rank that
+     * failed (out of memory, say) does not return alone and leave the others with a communicator
+     * whose first call waits for it forever. */
+    const int mine = (int)st;
+    int worst = 0;
+    rc = MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, c->mpi);
+    if (st == AX_OK && rc != MPI_SUCCESS) st = seqpar_mpi_error(rc, "comm: sharing the setup status");
+    else if (st == AX_OK && worst != AX_OK)
+        st = ax_set_error((ax_status)worst, "comm: another rank failed to set up its communicator (%s)",
+                          ax_status_string((ax_status)worst));
     if (st != AX_OK) {
         ax_comm_destroy(c);
         return st;
