@@ -152,7 +152,7 @@ class _Call:
     def host(self, x: Any) -> Any:
         """NumPy bfloat16 arrays go to C as their uint16 view (NumPy's buffer protocol cannot carry the
         ml_dtypes type); everything else as it is."""
-        if BFLOAT16 is not None and type(x) is np.ndarray and x.dtype == BFLOAT16:
+        if BFLOAT16 is not None and isinstance(x, np.ndarray) and x.dtype == BFLOAT16:
             self.flags = _axial.U16_BF16
             return x.view(np.uint16)
         return x

@@ -159,7 +159,7 @@ class Tensor:
             raise InvalidArgumentError("Tensor.numpy: only contiguous CUDA tensors can be copied to the host", 1)
         host = np.empty(self.shape, numpy_dtype(self._code))
         ctx = self._context or context_for(("cuda", self.device[1]), None)
-        _axial.copy(ctx._capsule, 1, self._ptr, host.view(np.uint8).reshape(-1) if host.size else host, host.nbytes)
+        _axial.copy(ctx._capsule, 1, self._ptr, host.reshape(-1).view(np.uint8) if host.size else host, host.nbytes)
         return host
 
     @staticmethod
