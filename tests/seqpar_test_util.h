@@ -169,4 +169,55 @@ static inline int sp_all_nan(const ax_tensor *t) {
     return 1;
 }
 
+/* A global Evoformer attention problem, identical on every rank (same seed), with the single-rank
+ * op's forward and backward results: the reference the distributed modes are judged against. */
+typedef struct sp_problem {
+    test_tensor q, k, v, mask, pair, out, lse, dout, dq, dk, dv, dmask, dpair;
+    int has_mask, has_pair;
+} sp_problem;
+
+/* Activations (B, N, S, H, D) `act` in `dtype` and `layout`, biases of the given shapes in
+ * `bias_dtype` (used when has_*), fresh uniform values from `seed`; `prepare` (may be NULL) rewrites
+ * q, k, v, dout before the reference runs. */
+static inline void sp_problem_build(sp_problem *p, const int64_t act[5], const int64_t mask_shape[5],
+                                    const int64_t pair_shape[5], ax_dtype dtype, ax_dtype bias_dtype,
+                                    test_layout layout, int has_mask, int has_pair, uint64_t seed,
+                                    void (*prepare)(test_tensor *, test_tensor *, test_tensor *, test_tensor *)) {
+    const int64_t lse_shape[4] = {act[0], act[1], act[3], act[2]};
+    p->has_mask = has_mask;
+    p->has_pair = has_pair;
+    tt_seed(seed);
+    tt_alloc(&p->q, dtype, 5, act, layout);
+    tt_alloc(&p->k, dtype, 5, act, layout);
+    tt_alloc(&p->v, dtype, 5, act, layout);
+    tt_alloc(&p->dout, dtype, 5, act, layout);
+    tt_fill_uniform(&p->q, -1.5, 1.5);
+    tt_fill_uniform(&p->k, -1.5, 1.5);
+    tt_fill_uniform(&p->v, -1.0, 1.0);
+    tt_fill_uniform(&p->dout, -1.0, 1.0);
+    if (prepare != NULL) prepare(&p->q, &p->k, &p->v, &p->dout);
+    tt_alloc(&p->mask, bias_dtype, 5, mask_shape, layout);
+    tt_alloc(&p->pair, bias_dtype, 5, pair_shape, layout);
+    tt_fill_uniform(&p->mask, -1.0, 1.0);
+    tt_fill_uniform(&p->pair, -1.0, 1.0);
+    tt_alloc(&p->out, dtype, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->lse, AX_F32, 4, lse_shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->dq, dtype, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->dk, dtype, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->dv, dtype, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->dmask, bias_dtype, 5, mask_shape, LAYOUT_CONTIGUOUS);
+    tt_alloc(&p->dpair, bias_dtype, 5, pair_shape, LAYOUT_CONTIGUOUS);
+    const ax_tensor *m = has_mask ? &p->mask.t : NULL, *b = has_pair ? &p->pair.t : NULL;
+    CHECK_OK(ax_evoformer_attention_forward(sp_ctx, &p->q.t, &p->k.t, &p->v.t, m, b, &p->out.t, &p->lse.t));
+    CHECK_OK(ax_evoformer_attention_backward(sp_ctx, &p->q.t, &p->k.t, &p->v.t, m, b, &p->out.t, &p->lse.t,
+                                             &p->dout.t, &p->dq.t, &p->dk.t, &p->dv.t, has_mask ? &p->dmask.t : NULL,
+                                             has_pair ? &p->dpair.t : NULL));
+}
+
+static inline void sp_problem_free(sp_problem *p) {
+    test_tensor *all[] = {&p->q,   &p->k,  &p->v,  &p->mask, &p->pair,  &p->out,  &p->lse,
+                          &p->dout, &p->dq, &p->dk, &p->dv,   &p->dmask, &p->dpair};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tt_free(all[i]);
+}
+
 #endif /* AXIAL_TESTS_SEQPAR_TEST_UTIL_H */

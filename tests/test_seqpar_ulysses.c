@@ -11,7 +11,6 @@
 typedef enum { MASK_NONE, MASK_ROWS, MASK_SHARED } mask_kind;  /* (B, N, 1, 1, S) or (1, 1, 1, 1, S) */
 typedef enum { PAIR_NONE, PAIR_HEADS, PAIR_SHARED } pair_kind; /* (B, 1, H, S, S) or (B, 1, 1, S, S) */
 
-typedef struct test_tensor test_tensor;
 typedef struct ulysses_case {
     int64_t B, N, S, H, D;
     ax_dtype dtype, bias_dtype;
@@ -29,42 +28,19 @@ static void run_case(const ulysses_case *c) {
              ax_dtype_name(c->bias_dtype), (int)c->mask, (int)c->pair,
              c->layout == LAYOUT_STRIDED ? "strided" : "contiguous");
     const int64_t act[5] = {c->B, c->N, c->S, c->H, c->D};
-    const int64_t lse_shape[4] = {c->B, c->N, c->H, c->S};
     const int64_t mask_shape[5] = {c->mask == MASK_ROWS ? c->B : 1, c->mask == MASK_ROWS ? c->N : 1, 1, 1, c->S};
     const int64_t pair_shape[5] = {c->B, 1, c->pair == PAIR_HEADS ? c->H : 1, c->S, c->S};
     const int has_mask = c->mask != MASK_NONE, has_pair = c->pair != PAIR_NONE;
 
-    tt_seed(11 + (uint64_t)c->S * 31 + (uint64_t)c->H * 7 + (uint64_t)c->mask * 3 + (uint64_t)c->pair);
-    test_tensor q, k, v, mask, pair, out, lse, dout, dq, dk, dv, dmask, dpair;
-    tt_alloc(&q, c->dtype, 5, act, c->layout);
-    tt_alloc(&k, c->dtype, 5, act, c->layout);
-    tt_alloc(&v, c->dtype, 5, act, c->layout);
-    tt_alloc(&dout, c->dtype, 5, act, c->layout);
-    tt_fill_uniform(&q, -1.5, 1.5);
-    tt_fill_uniform(&k, -1.5, 1.5);
-    tt_fill_uniform(&v, -1.0, 1.0);
-    tt_fill_uniform(&dout, -1.0, 1.0);
-    if (c->prepare != NULL) c->prepare(&q, &k, &v, &dout);
-    tt_alloc(&mask, c->bias_dtype, 5, mask_shape, c->layout);
-    tt_alloc(&pair, c->bias_dtype, 5, pair_shape, c->layout);
-    tt_fill_uniform(&mask, -1.0, 1.0);
-    tt_fill_uniform(&pair, -1.0, 1.0);
-    tt_alloc(&out, c->dtype, 5, act, LAYOUT_CONTIGUOUS);
-    tt_alloc(&lse, AX_F32, 4, lse_shape, LAYOUT_CONTIGUOUS);
-    tt_alloc(&dq, c->dtype, 5, act, LAYOUT_CONTIGUOUS);
-    tt_alloc(&dk, c->dtype, 5, act, LAYOUT_CONTIGUOUS);
-    tt_alloc(&dv, c->dtype, 5, act, LAYOUT_CONTIGUOUS);
-    tt_alloc(&dmask, c->bias_dtype, 5, mask_shape, LAYOUT_CONTIGUOUS);
-    tt_alloc(&dpair, c->bias_dtype, 5, pair_shape, LAYOUT_CONTIGUOUS);
-    const ax_tensor *m = has_mask ? &mask.t : NULL, *p = has_pair ? &pair.t : NULL;
-    CHECK_OK(ax_evoformer_attention_forward(sp_ctx, &q.t, &k.t, &v.t, m, p, &out.t, &lse.t));
-    CHECK_OK(ax_evoformer_attention_backward(sp_ctx, &q.t, &k.t, &v.t, m, p, &out.t, &lse.t, &dout.t, &dq.t, &dk.t,
-                                             &dv.t, has_mask ? &dmask.t : NULL, has_pair ? &dpair.t : NULL));
+    sp_problem g;
+    sp_problem_build(&g, act, mask_shape, pair_shape, c->dtype, c->bias_dtype, c->layout, has_mask, has_pair,
+                     11 + (uint64_t)c->S * 31 + (uint64_t)c->H * 7 + (uint64_t)c->mask * 3 + (uint64_t)c->pair,
+                     c->prepare);
 
     /* This rank's sequence shard of everything. */
-    const ax_tensor lq = sp_my_view(&q.t, 2), lk = sp_my_view(&k.t, 2), lv = sp_my_view(&v.t, 2);
-    const ax_tensor ldout = sp_my_view(&dout.t, 2), lmask = sp_my_view(&mask.t, 4), lpair = sp_my_view(&pair.t, 3);
-    const ax_tensor want_out = sp_my_view(&out.t, 2), want_lse = sp_my_view(&lse.t, 3);
+    const ax_tensor lq = sp_my_view(&g.q.t, 2), lk = sp_my_view(&g.k.t, 2), lv = sp_my_view(&g.v.t, 2);
+    const ax_tensor ldout = sp_my_view(&g.dout.t, 2), lmask = sp_my_view(&g.mask.t, 4), lpair = sp_my_view(&g.pair.t, 3);
+    const ax_tensor want_out = sp_my_view(&g.out.t, 2), want_lse = sp_my_view(&g.lse.t, 3);
     test_tensor got_out, got_lse, got_dq, got_dk, got_dv, got_dmask, got_dpair;
     tt_alloc(&got_out, c->dtype, 5, lq.shape, c->layout);
     tt_alloc(&got_lse, AX_F32, 4, want_lse.shape, c->layout);
@@ -85,22 +61,21 @@ static void run_case(const ulysses_case *c) {
                                                      has_pair ? &lpair : NULL, &want_out, &want_lse, &ldout,
                                                      &got_dq.t, &got_dk.t, &got_dv.t,
                                                      has_mask ? &got_dmask.t : NULL, has_pair ? &got_dpair.t : NULL));
-    const ax_tensor want_dq = sp_my_view(&dq.t, 2), want_dk = sp_my_view(&dk.t, 2), want_dv = sp_my_view(&dv.t, 2);
+    const ax_tensor want_dq = sp_my_view(&g.dq.t, 2), want_dk = sp_my_view(&g.dk.t, 2), want_dv = sp_my_view(&g.dv.t, 2);
     ok &= sp_compare("ulysses dq", &got_dq.t, &want_dq, rel, rel / 4);
     ok &= sp_compare("ulysses dk", &got_dk.t, &want_dk, rel, rel / 4);
     ok &= sp_compare("ulysses dv", &got_dv.t, &want_dv, rel, rel / 4);
     if (has_mask) {
-        const ax_tensor want = sp_my_view(&dmask.t, 4);
+        const ax_tensor want = sp_my_view(&g.dmask.t, 4);
         ok &= sp_compare("ulysses dbias_mask_shard", &got_dmask.t, &want, bias_rel, bias_rel / 4 + 2e-5);
     }
     if (has_pair) {
-        const ax_tensor want = sp_my_view(&dpair.t, 3);
+        const ax_tensor want = sp_my_view(&g.dpair.t, 3);
         ok &= sp_compare("ulysses dbias_pair_shard", &got_dpair.t, &want, bias_rel, bias_rel / 4 + 2e-5);
     }
     if (!ok) fprintf(stderr, "     [rank %d] in case %s\n", sp_rank, name);
 
-    test_tensor *all[] = {&q, &k, &v, &mask, &pair, &out, &lse, &dout, &dq, &dk, &dv, &dmask, &dpair};
-    for (int i = 0; i < 13; i++) tt_free(all[i]);
+    sp_problem_free(&g);
     for (int i = 0; i < 7; i++) tt_free(outs[i]);
 }
 
