@@ -14,8 +14,10 @@ if(NOT AXIAL_SANITIZE)
   add_test(NAME test_python_bindings COMMAND ${_axpy_run} pytest)
   add_test(NAME test_python_torch COMMAND ${_axpy_run} torch)
   add_test(NAME test_python_notebooks COMMAND ${_axpy_run} notebooks)
+  add_test(NAME test_python_root_install COMMAND ${_axpy_run} root)
   set_tests_properties(test_python_bindings_install test_python_bindings test_python_torch test_python_notebooks
-                       PROPERTIES LABELS python SKIP_RETURN_CODE 77)
+                       test_python_root_install PROPERTIES LABELS python SKIP_RETURN_CODE 77)
+  set_tests_properties(test_python_root_install PROPERTIES TIMEOUT 1200)
   set_tests_properties(test_python_bindings test_python_torch test_python_notebooks
                        PROPERTIES DEPENDS test_python_bindings_install)
   set_tests_properties(test_python_bindings_install PROPERTIES TIMEOUT 1200)

@@ -7,6 +7,8 @@
 #   pytest     python_bindings/tests in .venv (NumPy 2, ml_dtypes, h5py; the PyTorch tests skip there)
 #   torch      python_bindings/tests in .venv-torch (Debian's PyTorch and NumPy 1.x)
 #   notebooks  executes notebooks/*.ipynb top to bottom with nbclient; any cell error fails
+#   root       builds the wheel from the repository root (pyproject.toml there; CPU only, to stay quick)
+#              into a temporary folder and checks one op of it against a float64 NumPy reference
 # Exit 77 (ctest SKIP) with a reason when an environment is missing.
 set -uo pipefail
 root=$1
@@ -55,6 +57,31 @@ notebooks)
     [ -x "$py" ] && "$py" -c "import axial, nbclient, nbformat, ipykernel, matplotlib" 2> /dev/null ||
         skip "$root/.venv with axial, nbclient, nbformat, ipykernel and matplotlib is missing"
     exec "$py" "$root/python_bindings/tests/run_notebooks.py" "$root/notebooks"/*.ipynb
+    ;;
+root)
+    [ -x "$py" ] && "$py" -c "import numpy, scikit_build_core" 2> /dev/null ||
+        skip "$root/.venv with numpy and scikit-build-core is missing (scripts/python-env.sh makes it)"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    AXIAL_CUDA=OFF "$py" -m pip wheel --no-build-isolation --no-deps -q --disable-pip-version-check -w "$tmp/dist" \
+        "$root" || exit 1
+    (cd "$tmp" && "$py" -m zipfile -e dist/axial-*.whl site) || exit 1
+    cd "$tmp" && PYTHONPATH="$tmp/site" "$py" - <<'PY' || exit 1
+import numpy as np
+import axial
+rng = np.random.default_rng(5)
+q, k, v = (rng.uniform(-1, 1, (1, 2, 9, 3, 8)).astype(np.float32) for _ in range(3))
+pair = rng.uniform(-1, 1, (1, 1, 3, 9, 9)).astype(np.float32)
+out = axial.evoformer_attention(q, k, v, bias_pair=pair)
+qd, kd, vd = (x.astype(np.float64).transpose(0, 1, 3, 2, 4) for x in (q, k, v))
+logits = qd @ kd.swapaxes(-1, -2) / np.sqrt(8) + pair.astype(np.float64)
+p = np.exp(logits - logits.max(-1, keepdims=True))
+ref = ((p / p.sum(-1, keepdims=True)) @ vd).transpose(0, 1, 3, 2, 4)
+err = np.abs(out - ref).max() / np.abs(ref).max()
+assert err < 1e-5, err
+assert axial.__file__.startswith(__import__("os").getcwd()), axial.__file__
+print(f"root wheel: {axial.__file__}, max relative error {err:.2e}")
+PY
     ;;
 *)
     echo "run_bindings.sh: unknown step '$step'" >&2
