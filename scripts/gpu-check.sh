@@ -124,6 +124,9 @@ fi
 BENCH="$BUILD_DIR/bench/bench_evoformer_attention"
 if ((BUILT)) && [[ -x "$BENCH" ]]; then
     run_step "bench_evoformer_attention --gpu" bench-gpu.log 150 "$BENCH" --gpu || true
+    # The experimental tensor-core forward (opt-in until this run shows it matches: see ctest's
+    # evoformer_cuda_tensor_cores above).
+    run_step "bench --gpu, tensor-core forward" bench-gpu-tc.log 150 env AXIAL_CUDA_TENSOR_CORES=1 "$BENCH" --gpu || true
 else
     record "bench_evoformer_attention --gpu" "SKIP (not built)" 0 "-"
 fi
@@ -208,7 +211,7 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-for log in bench-gpu.log torch-baseline.log; do
+for log in bench-gpu.log bench-gpu-tc.log torch-baseline.log; do
     if [[ -s "$LOG_DIR/$log" ]]; then
         echo
         echo "---- $log ----"

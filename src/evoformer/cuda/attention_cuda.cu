@@ -28,7 +28,11 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
+#include <mma.h>
+#include <type_traits>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
@@ -411,6 +415,149 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
             p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] =
                 l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
     }
+}
+
+
+/* ---- forward on tensor cores (bf16 / fp16, D a multiple of 16 up to 128) ------------------- */
+
+/* EXPERIMENTAL, opt-in (AXIAL_CUDA_TENSOR_CORES=1) until a GPU run has checked it against the CPU
+ * backend: the tests and the benchmark of scripts/gpu-check.sh run it with the variable set. Same
+ * tiling as the SIMT kernel (32 queries x 32 keys, 4 warps, online softmax), with the two products
+ * on WMMA 16x16x16 fragments (fp32 accumulation) and everything else in SIMT through shared
+ * memory: S = Q K^T into an fp32 tile, the softmax by the warp owning each row (p rounded to the
+ * 16-bit dtype for the second product, as flash-attention does; l sums the unrounded p), and the
+ * output accumulated in an fp32 tile in shared memory, which the softmax rescales before each
+ * P V product adds to it. Determinism: fixed fragment assignment and order, no atomics. */
+namespace wmma = nvcuda::wmma;
+
+/* Rows [row0, row0 + kTile) x D of one (b, n, h) slice into a [kTile][D] 16-bit tile; rows past S
+ * are zero. */
+template <typename T>
+__device__ void load_tile_h(const T *src, int64_t row_stride, int64_t row0, int64_t S, int D, T *dst) {
+#pragma unroll 1
+    for (int e = threadIdx.x; e < kTile * D; e += blockDim.x) {
+        const int r = e / D, d = e - r * D;
+        const int64_t i = row0 + r;
+        dst[e] = i < S ? src[i * row_stride + d] : from_f32<T>(0.0f);
+    }
+}
+
+size_t fwd_wmma_smem_bytes(int64_t D) {
+    /* q, k, v tiles (16-bit), S (fp32), P (16-bit), O (fp32), then per-row rescale factors */
+    return (size_t)(3 * kTile * D) * 2 + (size_t)(kTile * kTile) * 4 + (size_t)(kTile * kTile) * 2 +
+           (size_t)(kTile * D) * 4 + (size_t)kTile * 4;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) evo_attn_fwd_wmma_kernel(const evo_dev dv) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    T *q_h = reinterpret_cast<T *>(evo_smem);
+    T *k_h = q_h + kTile * D;
+    T *v_h = k_h + kTile * D;
+    float *s_f = reinterpret_cast<float *>(v_h + kTile * D);
+    T *p_h = reinterpret_cast<T *>(s_f + kTile * kTile);
+    float *o_f = reinterpret_cast<float *>(p_h + kTile * kTile);
+    float *corr_s = o_f + kTile * D;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int row0 = warp * kRowsPerWarp;
+
+    int64_t it, h, n, b;
+    decode_tile_block(dv, &it, &h, &n, &b);
+    const int64_t i0 = it * kTile;
+    load_tile_h<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, q_h);
+    for (int e = threadIdx.x; e < kTile * D; e += blockDim.x) o_f[e] = 0.0f;
+    const T *k = slice<T>(p.k, p.k_strides, b, n, h);
+    const T *v = slice<T>(p.v, p.v_strides, b, n, h);
+
+    float m[kRowsPerWarp], l[kRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+    }
+    const int d_blocks = D / 16;
+
+    for (int64_t jt = 0; jt < dv.n_tiles; jt++) {
+        const int64_t j0 = jt * kTile;
+        __syncthreads(); /* the previous tile's products are done with k_h, v_h, p_h */
+        load_tile_h<T>(k, p.k_strides.s, j0, p.S, D, k_h);
+        load_tile_h<T>(v, p.v_strides.s, j0, p.S, D, v_h);
+        __syncthreads();
+
+        /* S = Q K^T: warp w computes the 16 x 16 block (w / 2, w % 2). */
+        {
+            const int rb = warp >> 1, cb = warp & 1;
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::fill_fragment(acc, 0.0f);
+            for (int kb = 0; kb < d_blocks; kb++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> bf;
+                wmma::load_matrix_sync(a, q_h + rb * 16 * D + kb * 16, D);
+                wmma::load_matrix_sync(bf, k_h + cb * 16 * D + kb * 16, D); /* B(d, j) = K[j][d] */
+                wmma::mma_sync(acc, a, bf, acc);
+            }
+            wmma::store_matrix_sync(s_f + rb * 16 * kTile + cb * 16, acc, kTile, wmma::mem_row_major);
+        }
+        __syncthreads();
+
+        /* Softmax of the warp's rows; lane = key. */
+        const int64_t j = j0 + lane;
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const int row = row0 + r;
+            const int64_t i = i0 + row;
+            const float logit =
+                (i < p.S && j < p.S) ? p.scale * s_f[row * kTile + lane] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
+            const float m_new = fmaxf(m[r], warp_max(logit));
+            const float ref = m_new == -INFINITY ? 0.0f : m_new;
+            const float pr = expf(logit - ref);
+            const float corr = expf(m[r] - ref);
+            l[r] = l[r] * corr + warp_sum(pr);
+            m[r] = m_new;
+            p_h[row * kTile + lane] = from_f32<T>(pr);
+            if (lane == 0) corr_s[row] = corr;
+        }
+        __syncwarp();
+        /* Rescale the warp's output rows before the product adds to them. */
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const float corr = corr_s[row0 + r];
+            for (int d = lane; d < D; d += 32) o_f[(row0 + r) * D + d] *= corr;
+        }
+        __syncthreads();
+
+        /* O += P V: 2 x d_blocks output blocks of 16 x 16, dealt to the warps in a fixed order. */
+        for (int blk = warp; blk < 2 * d_blocks; blk += kThreads / 32) {
+            const int rb = blk / d_blocks, cb = blk - rb * d_blocks;
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+            wmma::load_matrix_sync(acc, o_f + rb * 16 * D + cb * 16, D, wmma::mem_row_major);
+#pragma unroll
+            for (int kb = 0; kb < kTile / 16; kb++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bf;
+                wmma::load_matrix_sync(a, p_h + rb * 16 * kTile + kb * 16, kTile);
+                wmma::load_matrix_sync(bf, v_h + kb * 16 * D + cb * 16, D); /* B(j, d) = V[j][d] */
+                wmma::mma_sync(acc, a, bf, acc);
+            }
+            wmma::store_matrix_sync(o_f + rb * 16 * D + cb * 16, acc, D, wmma::mem_row_major);
+        }
+    }
+    __syncthreads();
+
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        const int64_t i = i0 + row0 + r;
+        if (i >= p.S) continue;
+        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        T *o = slice_mut<T>(p.out, p.out_strides, b, n, h) + i * p.out_strides.s;
+        for (int d = lane; d < D; d += 32) o[d] = from_f32<T>(o_f[(row0 + r) * D + d] * inv);
+        if (p.lse != NULL && lane == 0)
+            p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] =
+                l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
+    }
+#endif
 }
 
 /* ---- backward -------------------------------------------------------------------------------- */
@@ -822,10 +969,28 @@ ax_status launch(void (*kernel)(evo_dev), const char *name, int64_t blocks, int 
     return AX_OK;
 }
 
+/* The tensor-core forward is opt-in until verified on a GPU (see evo_attn_fwd_wmma_kernel). */
+bool tensor_cores_requested() {
+    const char *v = getenv("AXIAL_CUDA_TENSOR_CORES");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* Compute capability >= 8.0 of the current device (bf16 WMMA). */
+bool device_has_sm80() {
+    int dev = 0, major = 0;
+    return cudaGetDevice(&dev) == cudaSuccess &&
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 8;
+}
+
 template <typename T>
 ax_status forward_typed(const evo_dev &dv, cudaStream_t stream) {
     const evo_attn_params &p = dv.p;
     const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
+    if constexpr (!std::is_same<T, float>::value) {
+        if (p.D % 16 == 0 && tensor_cores_requested() && device_has_sm80())
+            return launch(evo_attn_fwd_wmma_kernel<T>, "evo_attn_fwd_wmma_kernel", blocks, kThreads,
+                          fwd_wmma_smem_bytes(p.D), stream, dv);
+    }
     const size_t smem = fwd_smem_bytes(p.D);
     const char *name = "evo_attn_fwd_kernel";
     switch ((p.D + 31) / 32) {
