@@ -353,6 +353,45 @@ static void test_nearest_kernels(void) {
     }
 }
 
+/* The sparse deletion scan, portable and active kernels, against a plain loop: lengths around the
+ * kernels' 8- and 16-wide steps, densities from none to all, and negative values anywhere. */
+static void test_sparse_kernels(void) {
+    th_seed(123);
+    const int64_t lengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 64, 255, 256, 257, 700};
+    const int densities[] = {0, 3, 30, 100};
+    int bad = 0;
+    for (size_t a = 0; a < sizeof lengths / sizeof lengths[0]; a++)
+        for (size_t b = 0; b < sizeof densities / sizeof densities[0]; b++)
+            for (int neg = 0; neg < 2; neg++) {
+                const int64_t n = lengths[a];
+                int32_t *d = malloc((size_t)(n + 1) * sizeof *d);
+                ax_batch_deletion *want = malloc((size_t)(n + 1) * sizeof *want);
+                ax_batch_deletion *got = malloc((size_t)(n + 1) * sizeof *got);
+                int64_t expect = 0;
+                int expect_neg = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    d[i] = (int)(th_rand_u64() % 100) < densities[b] ? (int32_t)(1 + th_rand_u64() % 300) : 0;
+                    if (neg && n > 0 && i == (int64_t)(th_rand_u64() % (uint64_t)n)) d[i] = -(int32_t)(1 + i % 5);
+                }
+                for (int64_t i = 0; i < n; i++) {
+                    expect_neg |= d[i] < 0;
+                    if (d[i] != 0) want[expect++] = (ax_batch_deletion){(int32_t)i, d[i]};
+                }
+                const ax_batch_sparse_fn kernels[2] = {ax_batch_sparse_portable, ax_batch_sparse_kernel()};
+                for (int k = 0; k < 2; k++) {
+                    int negative = -1;
+                    const int64_t kept = kernels[k](d, n, got, &negative);
+                    bad += kept != expect || negative != expect_neg;
+                    for (int64_t e = 0; kept == expect && e < kept; e++)
+                        bad += got[e].col != want[e].col || got[e].value != want[e].value;
+                }
+                free(d);
+                free(want);
+                free(got);
+            }
+    CHECK_INT_EQ(bad, 0);
+}
+
 /* Masking statistics over ~10^5 centre positions. Every row is all X (20) or all gaps (21), half
  * and half, so a column's profile is ~50/50 X/gap and each replacement kind can be told apart:
  *   mask token 22           -> "mask"                  expected 0.70
@@ -539,6 +578,7 @@ int main(void) {
     RUN(test_random_features);
     RUN(test_reproducible);
     RUN(test_nearest_kernels);
+    RUN(test_sparse_kernels);
     RUN(test_masking_statistics);
     RUN(test_real_data);
     RUN(test_errors);

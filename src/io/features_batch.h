@@ -33,4 +33,21 @@ ax_batch_nearest_fn ax_batch_nearest_kernel(void);
 int32_t ax_batch_nearest_portable(const uint8_t *centres_t, int64_t num_centres, int64_t centres_stride,
                                   const uint8_t *row, int64_t length, uint32_t *scratch);
 
+/* A nonzero deletion count of an MSA row: its column and value. */
+typedef struct ax_batch_deletion {
+    int32_t col;
+    int32_t value;
+} ax_batch_deletion;
+
+/* Appends the nonzero entries of deletions[0, length) to out (room for `length`), in column order,
+ * and returns their number; *negative is set to 1 when any entry is negative, else 0. Deletions
+ * are mostly zero and the nonzero ones fall anywhere, so the kernels look at 8 or 16 at a time and
+ * only touch the nonzero ones. */
+typedef int64_t (*ax_batch_sparse_fn)(const int32_t *deletions, int64_t length, ax_batch_deletion *out,
+                                      int *negative);
+
+/* For the active CPU path, and the portable one (the tests compare them); same results. */
+ax_batch_sparse_fn ax_batch_sparse_kernel(void);
+int64_t ax_batch_sparse_portable(const int32_t *deletions, int64_t length, ax_batch_deletion *out, int *negative);
+
 #endif /* AXIAL_IO_FEATURES_BATCH_H */
