@@ -30,9 +30,6 @@ typedef struct tensor_plan {
     int64_t shape[3];
 } tensor_plan;
 
-/* A nonzero deletion count of a remaining row (most are zero, so they are kept sparse). */
-typedef ax_batch_deletion sparse_deletion;
-
 /* Scratch of the build, freed when the batch is done. */
 typedef struct batch_work {
     int64_t *order;                  /* (N) sampled order of source rows: query, C-1 centres, remaining */
@@ -46,7 +43,7 @@ typedef struct batch_work {
     int64_t *cluster_rows;           /* (R) remaining-row indices, grouped by centre */
     int32_t *counts;                 /* (L, 23) token counts of the cluster being summarised */
     int64_t *deletion_sum;           /* (C, L) deletion sums per cluster, centre included */
-    sparse_deletion *deletions;      /* nonzero deletions of the extra rows, row after row (grows) */
+    ax_batch_deletion *deletions;    /* nonzero deletions of the extra rows, row after row (grows) */
     int64_t deletions_capacity;
 } batch_work;
 
