@@ -461,6 +461,15 @@ static const cuda_case k_cases[] = {
     {2, 1, 257, 1, 64, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0},
     {1, 5, 17, 3, 96, AX_F16, AX_F16, MASK_KEYSUM, PAIR_SCALAR, 0, 0},
     {2, 5, 33, 3, 64, AX_F16, AX_F32, MASK_FULL, PAIR_QBCAST, 1, 0},
+    /* Several 64-row tiles of the tensor-core kernels, head dims padded up to 64 and 128, an odd S
+     * (the last key has no pair partner), a pair-bias gradient summed over b on tensor cores (its sum split across blocks) and one
+     * broadcast over h (SIMT dpair next to tensor-core dk / dv / dq). */
+    {1, 3, 200, 2, 48, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0},
+    {1, 2, 150, 2, 80, AX_F16, AX_F16, MASK_SHARED, PAIR_FULL, 0, 0},
+    {2, 2, 97, 3, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_SHARED, 0, 0},
+    {1, 2, 70, 2, 64, AX_BF16, AX_BF16, MASK_SHARED, PAIR_HEADS1, 0, 0},
+    {1, 4, 129, 2, 128, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0},
+    {1, 1, 100, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0}, /* one (b, n): dpair unsplit */
 };
 
 static void test_against_cpu(void) {

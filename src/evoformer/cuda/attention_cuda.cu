@@ -1,6 +1,8 @@
 /*
- * attention_cuda.cu — the CUDA backend of Evoformer attention (forward and backward), SIMT fp32
- * arithmetic for every storage dtype. Semantics are those of include/axial/evoformer.h.
+ * attention_cuda.cu — the CUDA backend of Evoformer attention (forward and backward): the C entry
+ * points, and the SIMT fp32 kernels that serve every case the tensor-core kernels of attention_mma.cu
+ * do not take (fp32, D not a multiple of 16, misaligned rows, broadcast pair-bias gradients, pre-sm_80
+ * devices, or AXIAL_CUDA_TENSOR_CORES=0). Semantics are those of include/axial/evoformer.h.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
@@ -28,14 +30,13 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
-#include <mma.h>
-#include <type_traits>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
+#include "evoformer/cuda/attention_mma.h"
 
 /* One dynamic shared-memory symbol for every kernel; each carves it up itself. float4 so that the
  * float4 reads of row tiles are aligned. */
@@ -62,6 +63,8 @@ struct evo_dev {
     evo_attn_params p;
     float *delta;        /* (B, N, H, S) contiguous scratch, backward only */
     float *mask_partial; /* (B, N, H, S) contiguous scratch: sum over i of dS; NULL unless dbias_mask */
+    int64_t dpair_chunks; /* > 0: dbias_pair on tensor cores, its (b, n) sum split this many ways */
+    float *dpair_partial; /* their partial sums, when dpair_chunks > 1 */
     int64_t n_tiles;     /* ceil(S / kTile) */
     /* 1 when every 8-element chunk of a row starts 16-byte aligned, so it moves as 16-byte vectors */
     int vec_q, vec_k, vec_v, vec_dout, vec_dq, vec_dk, vec_dv;
@@ -417,148 +420,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
     }
 }
 
-
-/* ---- forward on tensor cores (bf16 / fp16, D a multiple of 16 up to 128) ------------------- */
-
-/* EXPERIMENTAL, opt-in (AXIAL_CUDA_TENSOR_CORES=1) until a GPU run has checked it against the CPU
- * backend: the tests and the benchmark of scripts/gpu-check.sh run it with the variable set. Same
- * tiling as the SIMT kernel (32 queries x 32 keys, 4 warps, online softmax), with the two products
- * on WMMA 16x16x16 fragments (fp32 accumulation) and everything else in SIMT through shared
- * memory: S = Q K^T into an fp32 tile, the softmax by the warp owning each row (p rounded to the
- * 16-bit dtype for the second product, as flash-attention does; l sums the unrounded p), and the
- * output accumulated in an fp32 tile in shared memory, which the softmax rescales before each
- * P V product adds to it. Determinism: fixed fragment assignment and order, no atomics. */
-namespace wmma = nvcuda::wmma;
-
-/* Rows [row0, row0 + kTile) x D of one (b, n, h) slice into a [kTile][D] 16-bit tile; rows past S
- * are zero. */
-template <typename T>
-__device__ void load_tile_h(const T *src, int64_t row_stride, int64_t row0, int64_t S, int D, T *dst) {
-#pragma unroll 1
-    for (int e = threadIdx.x; e < kTile * D; e += blockDim.x) {
-        const int r = e / D, d = e - r * D;
-        const int64_t i = row0 + r;
-        dst[e] = i < S ? src[i * row_stride + d] : from_f32<T>(0.0f);
-    }
-}
-
-size_t fwd_wmma_smem_bytes(int64_t D) {
-    /* q, k, v tiles (16-bit), S (fp32), P (16-bit), O (fp32), then per-row rescale factors */
-    return (size_t)(3 * kTile * D) * 2 + (size_t)(kTile * kTile) * 4 + (size_t)(kTile * kTile) * 2 +
-           (size_t)(kTile * D) * 4 + (size_t)kTile * 4;
-}
-
-template <typename T>
-__global__ void __launch_bounds__(kThreads) evo_attn_fwd_wmma_kernel(const evo_dev dv) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const evo_attn_params &p = dv.p;
-    const int D = (int)p.D;
-    T *q_h = reinterpret_cast<T *>(evo_smem);
-    T *k_h = q_h + kTile * D;
-    T *v_h = k_h + kTile * D;
-    float *s_f = reinterpret_cast<float *>(v_h + kTile * D);
-    T *p_h = reinterpret_cast<T *>(s_f + kTile * kTile);
-    float *o_f = reinterpret_cast<float *>(p_h + kTile * kTile);
-    float *corr_s = o_f + kTile * D;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int row0 = warp * kRowsPerWarp;
-
-    int64_t it, h, n, b;
-    decode_tile_block(dv, &it, &h, &n, &b);
-    const int64_t i0 = it * kTile;
-    load_tile_h<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, q_h);
-    for (int e = threadIdx.x; e < kTile * D; e += blockDim.x) o_f[e] = 0.0f;
-    const T *k = slice<T>(p.k, p.k_strides, b, n, h);
-    const T *v = slice<T>(p.v, p.v_strides, b, n, h);
-
-    float m[kRowsPerWarp], l[kRowsPerWarp];
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
-    }
-    const int d_blocks = D / 16;
-
-    for (int64_t jt = 0; jt < dv.n_tiles; jt++) {
-        const int64_t j0 = jt * kTile;
-        __syncthreads(); /* the previous tile's products are done with k_h, v_h, p_h */
-        load_tile_h<T>(k, p.k_strides.s, j0, p.S, D, k_h);
-        load_tile_h<T>(v, p.v_strides.s, j0, p.S, D, v_h);
-        __syncthreads();
-
-        /* S = Q K^T: warp w computes the 16 x 16 block (w / 2, w % 2). */
-        {
-            const int rb = warp >> 1, cb = warp & 1;
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.0f);
-            for (int kb = 0; kb < d_blocks; kb++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> bf;
-                wmma::load_matrix_sync(a, q_h + rb * 16 * D + kb * 16, D);
-                wmma::load_matrix_sync(bf, k_h + cb * 16 * D + kb * 16, D); /* B(d, j) = K[j][d] */
-                wmma::mma_sync(acc, a, bf, acc);
-            }
-            wmma::store_matrix_sync(s_f + rb * 16 * kTile + cb * 16, acc, kTile, wmma::mem_row_major);
-        }
-        __syncthreads();
-
-        /* Softmax of the warp's rows; lane = key. */
-        const int64_t j = j0 + lane;
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; r++) {
-            const int row = row0 + r;
-            const int64_t i = i0 + row;
-            const float logit =
-                (i < p.S && j < p.S) ? p.scale * s_f[row * kTile + lane] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
-            const float m_new = fmaxf(m[r], warp_max(logit));
-            const float ref = m_new == -INFINITY ? 0.0f : m_new;
-            const float pr = expf(logit - ref);
-            const float corr = expf(m[r] - ref);
-            l[r] = l[r] * corr + warp_sum(pr);
-            m[r] = m_new;
-            p_h[row * kTile + lane] = from_f32<T>(pr);
-            if (lane == 0) corr_s[row] = corr;
-        }
-        __syncwarp();
-        /* Rescale the warp's output rows before the product adds to them. */
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; r++) {
-            const float corr = corr_s[row0 + r];
-            for (int d = lane; d < D; d += 32) o_f[(row0 + r) * D + d] *= corr;
-        }
-        __syncthreads();
-
-        /* O += P V: 2 x d_blocks output blocks of 16 x 16, dealt to the warps in a fixed order. */
-        for (int blk = warp; blk < 2 * d_blocks; blk += kThreads / 32) {
-            const int rb = blk / d_blocks, cb = blk - rb * d_blocks;
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::load_matrix_sync(acc, o_f + rb * 16 * D + cb * 16, D, wmma::mem_row_major);
-#pragma unroll
-            for (int kb = 0; kb < kTile / 16; kb++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bf;
-                wmma::load_matrix_sync(a, p_h + rb * 16 * kTile + kb * 16, kTile);
-                wmma::load_matrix_sync(bf, v_h + kb * 16 * D + cb * 16, D); /* B(j, d) = V[j][d] */
-                wmma::mma_sync(acc, a, bf, acc);
-            }
-            wmma::store_matrix_sync(o_f + rb * 16 * D + cb * 16, acc, D, wmma::mem_row_major);
-        }
-    }
-    __syncthreads();
-
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; r++) {
-        const int64_t i = i0 + row0 + r;
-        if (i >= p.S) continue;
-        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-        T *o = slice_mut<T>(p.out, p.out_strides, b, n, h) + i * p.out_strides.s;
-        for (int d = lane; d < D; d += 32) o[d] = from_f32<T>(o_f[(row0 + r) * D + d] * inv);
-        if (p.lse != NULL && lane == 0)
-            p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] =
-                l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
-    }
-#endif
-}
 
 /* ---- backward -------------------------------------------------------------------------------- */
 
@@ -938,6 +799,8 @@ evo_dev make_dev(const evo_attn_params *p) {
     dv.p = *p;
     dv.delta = NULL;
     dv.mask_partial = NULL;
+    dv.dpair_chunks = 0;
+    dv.dpair_partial = NULL;
     dv.n_tiles = ceil_div(p->S, kTile);
     dv.vec_q = vec_aligned(p->q, p->q_strides, *p);
     dv.vec_k = vec_aligned(p->k, p->k_strides, *p);
@@ -969,28 +832,11 @@ ax_status launch(void (*kernel)(evo_dev), const char *name, int64_t blocks, int 
     return AX_OK;
 }
 
-/* The tensor-core forward is opt-in until verified on a GPU (see evo_attn_fwd_wmma_kernel). */
-bool tensor_cores_requested() {
-    const char *v = getenv("AXIAL_CUDA_TENSOR_CORES");
-    return v != NULL && strcmp(v, "1") == 0;
-}
-
-/* Compute capability >= 8.0 of the current device (bf16 WMMA). */
-bool device_has_sm80() {
-    int dev = 0, major = 0;
-    return cudaGetDevice(&dev) == cudaSuccess &&
-           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 8;
-}
-
 template <typename T>
 ax_status forward_typed(const evo_dev &dv, cudaStream_t stream) {
     const evo_attn_params &p = dv.p;
+    if (evo_mma_usable(p, false)) return evo_mma_forward(p, stream);
     const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
-    if constexpr (!std::is_same<T, float>::value) {
-        if (p.D % 16 == 0 && tensor_cores_requested() && device_has_sm80())
-            return launch(evo_attn_fwd_wmma_kernel<T>, "evo_attn_fwd_wmma_kernel", blocks, kThreads,
-                          fwd_wmma_smem_bytes(p.D), stream, dv);
-    }
     const size_t smem = fwd_smem_bytes(p.D);
     const char *name = "evo_attn_fwd_kernel";
     switch ((p.D + 31) / 32) {
@@ -1041,11 +887,19 @@ template <typename T>
 ax_status backward_typed(const evo_dev &dv, cudaStream_t stream) {
     const evo_attn_params &p = dv.p;
     const int64_t rows = p.B * p.N * p.H * p.S;
-    AX_CHECK(launch(evo_attn_bwd_delta_kernel<T>, "evo_attn_bwd_delta_kernel", ceil_div(rows, kDeltaThreads / 32),
-                    kDeltaThreads, 0, stream, dv));
-    AX_CHECK(launch_dkdv<T>(dv, stream));
-    AX_CHECK(launch_dq<T>(dv, stream));
-    if (p.dbias_pair != NULL)
+    if (evo_mma_usable(p, true)) {
+        AX_CHECK(evo_mma_delta(p, dv.delta, stream));
+        AX_CHECK(evo_mma_dkdv(p, dv.delta, dv.mask_partial, stream));
+        AX_CHECK(evo_mma_dq(p, dv.delta, stream));
+    } else {
+        AX_CHECK(launch(evo_attn_bwd_delta_kernel<T>, "evo_attn_bwd_delta_kernel", ceil_div(rows, kDeltaThreads / 32),
+                        kDeltaThreads, 0, stream, dv));
+        AX_CHECK(launch_dkdv<T>(dv, stream));
+        AX_CHECK(launch_dq<T>(dv, stream));
+    }
+    if (p.dbias_pair != NULL && dv.dpair_chunks > 0)
+        AX_CHECK(evo_mma_dpair(p, dv.delta, dv.dpair_chunks, dv.dpair_partial, stream));
+    else if (p.dbias_pair != NULL)
         AX_CHECK(launch(evo_attn_bwd_dpair_kernel<T>, "evo_attn_bwd_dpair_kernel", dpair_blocks(p, dv.n_tiles),
                         kThreads, dpair_smem_bytes(p.D), stream, dv));
     if (p.dbias_mask != NULL)
@@ -1152,13 +1006,19 @@ extern "C" ax_status evo_attn_backward_cuda(ax_context *ctx, const evo_attn_para
     AX_CHECK(scope.enter(ctx));
     evo_dev dv = make_dev(p);
 
-    /* Scratch: delta, then (when dbias_mask is wanted) the per-(b, n, h, j) sums of dS over queries. */
+    /* Scratch: delta, then (when dbias_mask is wanted) the per-(b, n, h, j) sums of dS over queries,
+     * then (when the tensor-core dbias_pair splits its sum) the chunks' partial sums. */
     const int64_t rows = p->B * p->N * p->H * p->S;
     const int64_t slab = ceil_div(rows * (int64_t)sizeof(float), 256) * 256;
+    const int64_t mask_slab = p->dbias_mask != NULL ? slab : 0;
+    if (p->dbias_pair != NULL && evo_mma_dpair_usable(*p)) dv.dpair_chunks = evo_mma_dpair_chunks(*p);
+    const int64_t pair_bytes =
+        dv.dpair_chunks > 1 ? dv.dpair_chunks * p->dpair_shape_b * p->H * p->S * p->S * (int64_t)sizeof(float) : 0;
     void *scratch = NULL;
-    AX_CHECK(ax_cuda_scratch(ctx, p->dbias_mask != NULL ? 2 * slab : slab, &scratch));
+    AX_CHECK(ax_cuda_scratch(ctx, slab + mask_slab + pair_bytes, &scratch));
     dv.delta = static_cast<float *>(scratch);
     dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(static_cast<char *>(scratch) + slab) : NULL;
+    if (pair_bytes > 0) dv.dpair_partial = reinterpret_cast<float *>(static_cast<char *>(scratch) + slab + mask_slab);
 
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     switch (p->dtype) {
