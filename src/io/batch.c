@@ -45,6 +45,8 @@ typedef struct batch_work {
     int64_t *deletion_sum;           /* (C, L) deletion sums per cluster, centre included */
     ax_batch_deletion *deletions;    /* nonzero deletions of the extra rows, row after row (grows) */
     int64_t deletions_capacity;
+    uint8_t *centre_tokens;          /* (L) the crop of the centre being masked */
+    int32_t *centre_deletions;       /* (L) its deletions */
 } batch_work;
 
 static void work_free(batch_work *w) {
@@ -60,6 +62,8 @@ static void work_free(batch_work *w) {
     free(w->counts);
     free(w->deletion_sum);
     free(w->deletions);
+    free(w->centre_tokens);
+    free(w->centre_deletions);
 }
 
 /* The public struct plus the one block every tensor points into; callers only see `batch`. */
@@ -75,7 +79,7 @@ void ax_feature_batch_destroy(ax_feature_batch *batch) {
     free(owner);
 }
 
-static ax_status check_config(const ax_feature_batch_config *cfg) {
+ax_status ax_batch_check_config(const ax_feature_batch_config *cfg) {
     if (cfg->struct_size != sizeof(ax_feature_batch_config))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "cfg->struct_size: %zu is not a known ax_feature_batch_config size (use "
@@ -170,58 +174,116 @@ static ax_status allocate_work(batch_work *w, int64_t N, int64_t L, int64_t C, i
     w->cluster_rows = malloc((size_t)R * sizeof *w->cluster_rows + 1);
     w->counts = malloc((size_t)L * AX_MSA_NUM_TOKENS * sizeof *w->counts);
     w->deletion_sum = malloc((size_t)(C * L) * sizeof *w->deletion_sum);
+    w->centre_tokens = malloc((size_t)L);
+    w->centre_deletions = malloc((size_t)L * sizeof *w->centre_deletions);
     if (w->order == NULL || w->centres_t == NULL || w->remaining_tokens == NULL || w->deletion_begin == NULL ||
         w->deletion_end == NULL || w->slot_of_row == NULL || w->totals == NULL || w->cluster_start == NULL ||
-        w->cluster_rows == NULL || w->counts == NULL || w->deletion_sum == NULL)
+        w->cluster_rows == NULL || w->counts == NULL || w->deletion_sum == NULL || w->centre_tokens == NULL ||
+        w->centre_deletions == NULL)
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory for scratch (%lld rows x %lld columns)",
                             (long long)N, (long long)L);
     return AX_OK;
 }
+
 
 static float deletion_value(int64_t d, const float *table) {
     if (d < DELETION_TABLE_SIZE) return table[d];
     return (float)(TWO_OVER_PI * atan((double)d / 3.0));
 }
 
-static ax_status bad_token(const ax_chain_features *f, int64_t row, int64_t col) {
-    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->msa: row %lld column %lld holds %d, expected a token in [0, 21]",
-                        (long long)row, (long long)col, (int)f->msa[row * f->seq_length + col]);
+/* ---- reading the source's MSA ----------------------------------------------------------------
+ * Columns below are indices into the source's MSA arrays (chain column - msa_first_column). */
+
+static int32_t token_at(const ax_batch_source *s, int64_t row, int64_t column) {
+    const int64_t e = row * s->msa_stride + column;
+    return s->msa_bytes != NULL ? (int32_t)s->msa_bytes[e] : s->msa[e];
 }
 
-static ax_status bad_deletion(const ax_chain_features *f, int64_t row, int64_t col) {
-    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->deletion_matrix: row %lld column %lld is negative (%d)",
-                        (long long)row, (long long)col, (int)f->deletion_matrix[row * f->seq_length + col]);
+static int32_t deletion_at(const ax_batch_source *s, int64_t row, int64_t column) {
+    const int64_t e = row * s->msa_stride + column;
+    return s->deletion_bytes != NULL ? (int32_t)s->deletion_bytes[e] : s->deletions[e];
+}
+
+static ax_status bad_token(const ax_batch_source *s, int64_t row, int64_t column) {
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: row %lld column %lld holds %d, expected a token in [0, 21]",
+                        s->msa_name, (long long)row, (long long)(s->msa_first_column + column),
+                        (int)token_at(s, row, column));
+}
+
+static ax_status bad_deletion(const ax_batch_source *s, int64_t row, int64_t column) {
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: row %lld column %lld is negative (%d)", s->deletions_name,
+                        (long long)row, (long long)(s->msa_first_column + column), (int)deletion_at(s, row, column));
 }
 
 /* Finds the first invalid entry of a row's crop once a vectorised check has seen one. */
-static ax_status report_bad_row(const ax_chain_features *f, int64_t row, int64_t crop_start, int64_t length) {
-    for (int64_t i = crop_start; i < crop_start + length; i++) {
-        if ((uint32_t)f->msa[row * f->seq_length + i] > AX_MSA_GAP) return bad_token(f, row, i);
-        if (f->deletion_matrix[row * f->seq_length + i] < 0) return bad_deletion(f, row, i);
+static ax_status report_bad_row(const ax_batch_source *s, int64_t row, int64_t first, int64_t length) {
+    for (int64_t i = first; i < first + length; i++) {
+        if ((uint32_t)token_at(s, row, i) > AX_MSA_GAP) return bad_token(s, row, i);
+        if (deletion_at(s, row, i) < 0) return bad_deletion(s, row, i);
     }
     return ax_set_error(AX_ERR_INTERNAL, "batch: row %lld reported invalid but is not", (long long)row);
 }
 
+/* Copies a row's crop of tokens into out as bytes; nonzero when one is outside 0..21. Both loops
+ * are written to vectorise (copy or narrowing, and the range check). */
+static uint32_t load_tokens(const ax_batch_source *s, int64_t row, int64_t first, int64_t length,
+                            uint8_t *restrict out) {
+    uint32_t bad = 0;
+    if (s->msa_bytes != NULL) {
+        const uint8_t *restrict tokens = s->msa_bytes + row * s->msa_stride + first;
+        for (int64_t i = 0; i < length; i++) {
+            bad |= tokens[i] > AX_MSA_GAP;
+            out[i] = tokens[i];
+        }
+    } else {
+        const int32_t *restrict tokens = s->msa + row * s->msa_stride + first;
+        for (int64_t i = 0; i < length; i++) {
+            bad |= (uint32_t)tokens[i] > AX_MSA_GAP;
+            out[i] = (uint8_t)tokens[i];
+        }
+    }
+    return bad;
+}
+
+/* Copies a row's crop of deletions into out; nonzero when one is negative. */
+static uint32_t load_deletions(const ax_batch_source *s, int64_t row, int64_t first, int64_t length,
+                               int32_t *restrict out) {
+    int32_t any = 0;
+    if (s->deletion_bytes != NULL) {
+        const uint8_t *restrict deletions = s->deletion_bytes + row * s->msa_stride + first;
+        for (int64_t i = 0; i < length; i++) out[i] = deletions[i];
+        return 0;
+    }
+    const int32_t *restrict deletions = s->deletions + row * s->msa_stride + first;
+    for (int64_t i = 0; i < length; i++) {
+        any |= deletions[i];
+        out[i] = deletions[i];
+    }
+    return any < 0;
+}
+
 /* Step 3: BERT-style masking of the centres; writes msa, true_msa, bert_mask, the centres'
- * deletions, and the transposed centre tokens the assignment compares against. */
-static ax_status mask_centres(const ax_chain_features *f, const ax_feature_batch_config *cfg, const batch_work *w,
-                              int64_t crop_start, int64_t length, int64_t num_centres, int64_t centres_stride,
+ * deletions, and the transposed centre tokens the assignment compares against. `first` is the
+ * crop's first column in the source's MSA arrays. */
+static ax_status mask_centres(const ax_batch_source *s, const ax_feature_batch_config *cfg, const batch_work *w,
+                              int64_t first, int64_t length, int64_t num_centres, int64_t centres_stride,
                               ax_rng *rng, ax_feature_batch *b) {
     int32_t *msa = b->msa.data, *true_msa = b->true_msa.data, *deletions = b->deletion_matrix.data;
     float *bert_mask = b->bert_mask.data;
-    const int64_t full_length = f->seq_length, num_rows = f->num_alignments;
+    const int64_t num_rows = s->num_alignments;
     /* Cumulative thresholds in float, compared against 24-bit uniforms: exact and portable. */
     const float to_uniform = cfg->masked_msa_uniform_prob;
     const float to_profile = to_uniform + cfg->masked_msa_profile_prob;
     const float to_same = to_profile + cfg->masked_msa_same_prob;
     for (int64_t c = 0; c < num_centres; c++) {
         const int64_t source = w->order[c];
-        const int32_t *row = f->msa + source * full_length + crop_start;
-        const int32_t *row_deletions = f->deletion_matrix + source * full_length + crop_start;
+        const uint8_t *row = w->centre_tokens;
+        const int32_t *row_deletions = w->centre_deletions;
+        if (load_tokens(s, source, first, length, w->centre_tokens) |
+            load_deletions(s, source, first, length, w->centre_deletions))
+            return report_bad_row(s, source, first, length);
         for (int64_t i = 0; i < length; i++) {
             const int32_t original = row[i];
-            if ((uint32_t)original > AX_MSA_GAP) return bad_token(f, source, crop_start + i);
-            if (row_deletions[i] < 0) return bad_deletion(f, source, crop_start + i);
             int32_t token = original;
             float selected = 0.0f;
             if (ax_rng_uniform(rng) < cfg->masked_msa_fraction) {
@@ -233,8 +295,8 @@ static ax_status mask_centres(const ax_chain_features *f, const ax_feature_batch
                     /* A draw from the column's profile over all N rows is the token of a uniformly
                      * chosen row: no profile needs to be built. */
                     const int64_t other = (int64_t)ax_rng_below(rng, (uint64_t)num_rows);
-                    token = f->msa[other * full_length + crop_start + i];
-                    if ((uint32_t)token > AX_MSA_GAP) return bad_token(f, other, crop_start + i);
+                    token = token_at(s, other, first + i);
+                    if ((uint32_t)token > AX_MSA_GAP) return bad_token(s, other, first + i);
                 } else if (category >= to_same) {
                     token = AX_MSA_MASK_TOKEN;
                 }
@@ -251,8 +313,15 @@ static ax_status mask_centres(const ax_chain_features *f, const ax_feature_batch
 }
 
 /* Prefetch hints for rows read next (the hardware prefetcher does not follow rows that are a page
- * or more apart). Hints only: no effect on results. */
-static void prefetch_bytes(const void *start, int64_t bytes) {
+ * or more apart). Hints only: no effect on results. Always inlined: GCC otherwise finds that these
+ * functions have no side effects and deletes the calls (measured: 1-3 ms per batch lost). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define AX_BATCH_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#  define AX_BATCH_ALWAYS_INLINE inline
+#endif
+
+static AX_BATCH_ALWAYS_INLINE void prefetch_bytes(const void *start, int64_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
     for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)start + i);
 #else
@@ -260,49 +329,53 @@ static void prefetch_bytes(const void *start, int64_t bytes) {
 #endif
 }
 
-static void prefetch_row(const int32_t *tokens, const int32_t *deletions, int64_t length) {
-    prefetch_bytes(tokens, length * (int64_t)sizeof(int32_t));
-    prefetch_bytes(deletions, length * (int64_t)sizeof(int32_t));
+static AX_BATCH_ALWAYS_INLINE void prefetch_row(const ax_batch_source *s, int64_t row, int64_t first, int64_t length) {
+    const int64_t e = row * s->msa_stride + first;
+    const int64_t token_size = s->msa_bytes != NULL ? 1 : (int64_t)sizeof(int32_t);
+    const int64_t deletion_size = s->deletion_bytes != NULL ? 1 : (int64_t)sizeof(int32_t);
+    const char *tokens = s->msa_bytes != NULL ? (const char *)s->msa_bytes : (const char *)s->msa;
+    const char *deletions = s->deletion_bytes != NULL ? (const char *)s->deletion_bytes : (const char *)s->deletions;
+    prefetch_bytes(tokens + e * token_size, length * token_size);
+    prefetch_bytes(deletions + e * deletion_size, length * deletion_size);
 }
 
 /* Step 4: one pass over the remaining rows that validates them, keeps their cropped tokens as bytes
  * and their nonzero deletions, and assigns each to its nearest centre. The rows are visited in
  * source order, not sampled order: reading the (N, L) matrices front to back lets the hardware
  * prefetcher stream them, which matters more than anything else here (the pass is memory-bound). */
-static ax_status assign_rows(const ax_chain_features *f, batch_work *w, int64_t crop_start, int64_t length,
+static ax_status assign_rows(const ax_batch_source *s, batch_work *w, int64_t first, int64_t length,
                              int64_t num_centres, int64_t centres_stride, ax_feature_batch *b) {
-    const int64_t num_remaining = b->num_remaining, full_length = f->seq_length;
+    const int64_t num_remaining = b->num_remaining, num_rows = s->num_alignments;
     int32_t *assignment = b->cluster_assignment.data;
     const ax_batch_nearest_fn nearest = ax_batch_nearest_kernel();
     const ax_batch_sparse_fn sparse = ax_batch_sparse_kernel();
+    const ax_batch_sparse_bytes_fn sparse_bytes = ax_batch_sparse_bytes_kernel();
     int64_t used = 0;
     /* The centres count their own deletions (as in AF2). */
     const int32_t *centre_deletions = b->deletion_matrix.data;
     for (int64_t e = 0; e < num_centres * length; e++) w->deletion_sum[e] = centre_deletions[e];
-    for (int64_t source = 0; source < f->num_alignments; source++) w->slot_of_row[source] = -1;
+    for (int64_t source = 0; source < num_rows; source++) w->slot_of_row[source] = -1;
     for (int64_t r = 0; r < num_remaining; r++) w->slot_of_row[w->order[num_centres + r]] = r;
-    for (int64_t source = 0; source < f->num_alignments; source++) {
+    for (int64_t source = 0; source < num_rows; source++) {
         const int64_t r = w->slot_of_row[source];
         if (r < 0) continue; /* a centre */
-        const int32_t *tokens = f->msa + source * full_length + crop_start;
-        const int32_t *deletions = f->deletion_matrix + source * full_length + crop_start;
-        if (source + 1 < f->num_alignments) prefetch_row(tokens + full_length, deletions + full_length, length);
+        if (source + 1 < num_rows) prefetch_row(s, source + 1, first, length);
         if (used > w->deletions_capacity - length)
             AX_CHECK(ax_grow((void **)&w->deletions, &w->deletions_capacity, used + length, sizeof *w->deletions));
         uint8_t *bytes = w->remaining_tokens + r * length;
         w->deletion_begin[r] = used;
-        /* Written to vectorise: the narrowing copy and the range check. */
-        uint32_t bad = 0;
-        for (int64_t i = 0; i < length; i++) {
-            bad |= (uint32_t)tokens[i] > AX_MSA_GAP;
-            bytes[i] = (uint8_t)tokens[i];
-        }
+        uint32_t bad = load_tokens(s, source, first, length, bytes);
         /* Deletions are mostly zero: keep the nonzero ones (measured: most of this pass's time went
-         * here before the vector kernel). */
-        int negative = 0;
-        used += sparse(deletions, length, w->deletions + used, &negative);
-        bad |= (uint32_t)negative;
-        if (bad) return report_bad_row(f, source, crop_start, length);
+         * here before the vector kernels). */
+        const int64_t e = source * s->msa_stride + first;
+        if (s->deletion_bytes != NULL) {
+            used += sparse_bytes(s->deletion_bytes + e, length, w->deletions + used);
+        } else {
+            int negative = 0;
+            used += sparse(s->deletions + e, length, w->deletions + used, &negative);
+            bad |= (uint32_t)negative;
+        }
+        if (bad) return report_bad_row(s, source, first, length);
         const int32_t centre = nearest(w->centres_t, num_centres, centres_stride, bytes, length, w->totals);
         assignment[r] = centre;
         /* Deletion sums go straight to the (C, L) table (small enough to stay in cache); the sparse
@@ -314,6 +387,7 @@ static ax_status assign_rows(const ax_chain_features *f, batch_work *w, int64_t 
     }
     return AX_OK;
 }
+
 
 /* Steps 5-6, one cluster at a time (its rows grouped by a counting sort) so that the cluster's
  * (L, 23) counts stay in cache while its rows are added: cluster_profile, cluster_deletion_mean and
@@ -386,55 +460,67 @@ static void write_extra(const batch_work *w, int64_t length, const float *deleti
         }
 }
 
-static ax_status write_residue_features(const ax_chain_features *f, int64_t length, int64_t crop_start,
+static ax_status write_residue_features(const ax_batch_source *s, int64_t length, int64_t crop_start,
                                         ax_feature_batch *b) {
     int32_t *aatype = b->aatype.data, *residue_index = b->residue_index.data;
     float *target = b->target_feat.data;
     memset(target, 0, (size_t)length * AX_TARGET_FEAT_DIM * sizeof(float));
     for (int64_t i = 0; i < length; i++) {
-        const int32_t a = f->aatype[crop_start + i];
+        const int32_t a = s->aatype[crop_start + i];
         if (a < 0 || a > AX_RESTYPE_UNKNOWN)
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features->aatype[%lld]: %d is outside [0, 20]",
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s[%lld]: %d is outside [0, 20]", s->aatype_name,
                                 (long long)(crop_start + i), (int)a);
         aatype[i] = a;
-        residue_index[i] = f->residue_index[crop_start + i];
+        residue_index[i] = s->residue_index[crop_start + i];
         /* Channel 0 is AF2's between_segment_residues flag: always 0 within one chain. */
         target[i * AX_TARGET_FEAT_DIM + 1 + a] = 1.0f;
     }
-    if (f->all_atom_positions != NULL) {
-        memcpy(b->all_atom_positions.data, f->all_atom_positions + crop_start * AX_ATOM37_COUNT * 3,
+    if (s->all_atom_positions != NULL) {
+        memcpy(b->all_atom_positions.data, s->all_atom_positions + crop_start * AX_ATOM37_COUNT * 3,
                (size_t)length * AX_ATOM37_COUNT * 3 * sizeof(float));
-        memcpy(b->all_atom_mask.data, f->all_atom_mask + crop_start * AX_ATOM37_COUNT,
+        memcpy(b->all_atom_mask.data, s->all_atom_mask + crop_start * AX_ATOM37_COUNT,
                (size_t)length * AX_ATOM37_COUNT * sizeof(float));
     }
     return AX_OK;
 }
 
-/* Validates the arguments without touching the batch. */
-static ax_status check_arguments(const ax_chain_features *features, const ax_feature_batch_config *cfg) {
-    if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
-    AX_CHECK(check_config(cfg));
-    return check_features(features);
+/* Step 1, the first draw of the batch's random stream. */
+static void draw_crop(ax_rng *rng, const ax_feature_batch_config *cfg, int64_t full_length, int64_t *crop_start,
+                      int64_t *length) {
+    *length = cfg->crop_size > 0 && cfg->crop_size < full_length ? cfg->crop_size : full_length;
+    *crop_start = full_length > *length ? (int64_t)ax_rng_below(rng, (uint64_t)(full_length - *length + 1)) : 0;
+}
+
+void ax_batch_crop_window(const ax_feature_batch_config *cfg, int64_t seq_length, int64_t *crop_start,
+                          int64_t *crop_length) {
+    ax_rng rng;
+    ax_rng_seed(&rng, cfg->seed);
+    draw_crop(&rng, cfg, seq_length, crop_start, crop_length);
 }
 
 /* Builds a batch into `owner` (arguments already checked) with scratch `w`. On failure the caller
  * frees both. */
-static ax_status build(batch_owner *owner, batch_work *w, const ax_chain_features *features,
+static ax_status build(batch_owner *owner, batch_work *w, const ax_batch_source *source,
                        const ax_feature_batch_config *cfg) {
-    const int64_t num_rows = features->num_alignments;
-    const int64_t full_length = features->seq_length;
-    const int64_t length = cfg->crop_size > 0 && cfg->crop_size < full_length ? cfg->crop_size : full_length;
+    const int64_t num_rows = source->num_alignments;
     const int64_t num_centres = cfg->max_msa_clusters < num_rows ? cfg->max_msa_clusters : num_rows;
     const int64_t num_remaining = num_rows - num_centres;
     const int64_t num_extra = cfg->max_extra_msa < num_remaining ? cfg->max_extra_msa : num_remaining;
     const int64_t centres_stride =
         (num_centres + AX_BATCH_CENTRE_BLOCK - 1) / AX_BATCH_CENTRE_BLOCK * AX_BATCH_CENTRE_BLOCK;
-    const int with_structure = features->all_atom_positions != NULL;
+    const int with_structure = source->all_atom_positions != NULL;
 
     ax_rng rng;
     ax_rng_seed(&rng, cfg->seed);
-    const int64_t crop_start =
-        full_length > length ? (int64_t)ax_rng_below(&rng, (uint64_t)(full_length - length + 1)) : 0;
+    int64_t crop_start = 0, length = 0;
+    draw_crop(&rng, cfg, source->seq_length, &crop_start, &length);
+    /* Where the crop's first column sits in the source's MSA arrays. */
+    const int64_t first = crop_start - source->msa_first_column;
+    if (first < 0 || first + length > source->msa_columns)
+        return ax_set_error(AX_ERR_INTERNAL, "batch: the crop [%lld, %lld) is not in the MSA columns held [%lld, %lld)",
+                            (long long)crop_start, (long long)(crop_start + length),
+                            (long long)source->msa_first_column,
+                            (long long)(source->msa_first_column + source->msa_columns));
 
     ax_feature_batch *b = &owner->batch;
     b->num_res = length;
@@ -466,7 +552,7 @@ static ax_status build(batch_owner *owner, batch_work *w, const ax_chain_feature
     };
     AX_CHECK(allocate_tensors(owner, plan, (int)(sizeof plan / sizeof plan[0])));
     AX_CHECK(allocate_work(w, num_rows, L, C, R, centres_stride));
-    AX_CHECK(write_residue_features(features, L, crop_start, b));
+    AX_CHECK(write_residue_features(source, L, crop_start, b));
 
     /* Step 2: the query first, the other rows in a uniformly random order (Fisher-Yates). */
     for (int64_t r = 0; r < num_rows; r++) w->order[r] = r;
@@ -479,12 +565,36 @@ static ax_status build(batch_owner *owner, batch_work *w, const ax_chain_feature
     memcpy(b->msa_row.data, w->order, (size_t)num_rows * sizeof *w->order);
     memset(w->centres_t, AX_BATCH_NO_TOKEN, (size_t)(L * centres_stride));
 
-    AX_CHECK(mask_centres(features, cfg, w, crop_start, L, C, centres_stride, &rng, b));
-    AX_CHECK(assign_rows(features, w, crop_start, L, C, centres_stride, b));
+    AX_CHECK(mask_centres(source, cfg, w, first, L, C, centres_stride, &rng, b));
+    AX_CHECK(assign_rows(source, w, first, L, C, centres_stride, b));
     float deletion_table[DELETION_TABLE_SIZE];
     for (int d = 0; d < DELETION_TABLE_SIZE; d++) deletion_table[d] = (float)(TWO_OVER_PI * atan(d / 3.0));
     summarise_clusters(w, L, C, deletion_table, b);
     write_extra(w, L, deletion_table, b);
+    return AX_OK;
+}
+
+ax_status ax_batch_build(const ax_batch_source *source, const ax_feature_batch_config *cfg,
+                         ax_feature_batch **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    AX_CHECK(ax_batch_check_config(cfg));
+    /* Row indices are drawn with 32 random bits and cluster ids are int32. */
+    if (source->seq_length < 1 || source->seq_length > INT32_MAX || source->num_alignments < 1 ||
+        source->num_alignments > INT32_MAX)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld rows x %lld columns is outside [1, 2^31) x [1, 2^31)",
+                            source->msa_name, (long long)source->num_alignments, (long long)source->seq_length);
+    batch_owner *owner = calloc(1, sizeof *owner);
+    if (owner == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory");
+    batch_work work;
+    memset(&work, 0, sizeof work);
+    const ax_status st = build(owner, &work, source, cfg);
+    work_free(&work);
+    if (st != AX_OK) {
+        ax_feature_batch_destroy(&owner->batch);
+        return st;
+    }
+    *out = &owner->batch;
     return AX_OK;
 }
 
@@ -494,17 +604,24 @@ ax_status ax_feature_batch_create(const ax_chain_features *features, const ax_fe
     *out = NULL;
     const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
     if (cfg == NULL) cfg = &defaults;
-    AX_CHECK(check_arguments(features, cfg));
-    batch_owner *owner = calloc(1, sizeof *owner);
-    if (owner == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "batch: out of memory");
-    batch_work work;
-    memset(&work, 0, sizeof work);
-    const ax_status st = build(owner, &work, features, cfg);
-    work_free(&work);
-    if (st != AX_OK) {
-        ax_feature_batch_destroy(&owner->batch);
-        return st;
-    }
-    *out = &owner->batch;
-    return AX_OK;
+    if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
+    AX_CHECK(ax_batch_check_config(cfg));
+    AX_CHECK(check_features(features));
+    const ax_batch_source source = {
+        .seq_length = features->seq_length,
+        .num_alignments = features->num_alignments,
+        .aatype = features->aatype,
+        .residue_index = features->residue_index,
+        .all_atom_positions = features->all_atom_positions,
+        .all_atom_mask = features->all_atom_mask,
+        .msa_first_column = 0,
+        .msa_columns = features->seq_length,
+        .msa_stride = features->seq_length,
+        .msa = features->msa,
+        .deletions = features->deletion_matrix,
+        .aatype_name = "features->aatype",
+        .msa_name = "features->msa",
+        .deletions_name = "features->deletion_matrix",
+    };
+    return ax_batch_build(&source, cfg, out);
 }

@@ -198,6 +198,58 @@ __attribute__((target("avx2,bmi"))) static int64_t sparse_avx2(const int32_t *de
 }
 #endif
 
+int64_t ax_batch_sparse_bytes_portable(const uint8_t *deletions, int64_t length, ax_batch_deletion *out) {
+    int64_t kept = 0;
+    /* As the int32 version: a group's OR vectorises, and only nonzero groups are compacted. */
+    for (int64_t i0 = 0; i0 < length; i0 += 16) {
+        const int64_t i1 = length - i0 < 16 ? length : i0 + 16;
+        uint8_t any = 0;
+        for (int64_t i = i0; i < i1; i++) any |= deletions[i];
+        if (any == 0) continue;
+        for (int64_t i = i0; i < i1; i++) {
+            out[kept].col = (int32_t)i;
+            out[kept].value = deletions[i];
+            kept += deletions[i] != 0;
+        }
+    }
+    return kept;
+}
+
+#if AX_BATCH_HAVE_AVX2
+/* 32 bytes per compare; only the nonzero lanes' bits are visited. */
+__attribute__((target("avx2,bmi"))) static int64_t sparse_bytes_avx2(const uint8_t *deletions, int64_t length,
+                                                                     ax_batch_deletion *out) {
+    const __m256i zero = _mm256_setzero_si256();
+    int64_t kept = 0, i = 0;
+    for (; i + 32 <= length; i += 32) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(deletions + i));
+        unsigned bits = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero));
+        while (bits != 0) {
+            const unsigned lane = (unsigned)__builtin_ctz(bits);
+            out[kept].col = (int32_t)(i + lane);
+            out[kept].value = deletions[i + lane];
+            kept++;
+            bits &= bits - 1;
+        }
+    }
+    for (; i < length; i++) {
+        if (deletions[i] != 0) {
+            out[kept].col = (int32_t)i;
+            out[kept].value = deletions[i];
+            kept++;
+        }
+    }
+    return kept;
+}
+#endif
+
+ax_batch_sparse_bytes_fn ax_batch_sparse_bytes_kernel(void) {
+#if AX_BATCH_HAVE_AVX2
+    if (ax_cpu_path_resolved() >= AX_CPU_PATH_AVX2) return sparse_bytes_avx2;
+#endif
+    return ax_batch_sparse_bytes_portable;
+}
+
 ax_batch_sparse_fn ax_batch_sparse_kernel(void) {
 #if AX_BATCH_HAVE_AVX2
     if (ax_cpu_path_resolved() >= AX_CPU_PATH_AVX2) return sparse_avx2;

@@ -25,7 +25,10 @@ size_t ax_chunk_work_bytes(size_t bytes);
  * Returns the encoded size, or 0 if `cap` is too small. */
 size_t ax_chunk_encode(const uint8_t *raw, size_t bytes, size_t elem, uint8_t *out, size_t cap, void *work);
 
-/* HDF5's Fletcher-32: over 16-bit big-endian words, an odd last byte as the high half of a word. */
+/* HDF5's Fletcher-32: over 16-bit big-endian words, an odd last byte as the high half of a word.
+ * Vectorised with AVX2 when the active CPU path allows (readers verify every chunk they fetch
+ * directly); ax_fletcher32_portable is the plain loop, always available. Same results. */
 uint32_t ax_fletcher32(const uint8_t *data, size_t len);
+uint32_t ax_fletcher32_portable(const uint8_t *data, size_t len);
 
 #endif

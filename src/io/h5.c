@@ -485,6 +485,49 @@ ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t
     return st;
 }
 
+ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t rows, int64_t cols,
+                             int64_t chunk_rows, int64_t chunk_cols, ax_h5_fill_rows_fn fill, void *ctx) {
+    const hid_t ftype = file_type(dtype);
+    if (ftype < 0 || rows < 1 || cols < 1 || chunk_rows < 1 || chunk_cols < 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: cannot store a (%lld, %lld) %s matrix in (%lld, %lld) chunks",
+                            h->final_path, path, (long long)rows, (long long)cols, ax_dtype_name(dtype),
+                            (long long)chunk_rows, (long long)chunk_cols);
+    if (chunk_rows > rows) chunk_rows = rows;
+    if (chunk_cols > cols) chunk_cols = cols;
+    const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols}, chunk[2] = {(hsize_t)chunk_rows, (hsize_t)chunk_cols};
+    const size_t elem = ax_dtype_size(dtype);
+    hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = intermediate_groups();
+    hid_t dset = -1;
+    ax_status st = AX_OK;
+    if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0)
+        st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset properties");
+    if (st == AX_OK && (dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT)) < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "create dataset %s", path);
+        st = h5_error(AX_ERR_IO, h->final_path, what);
+    }
+    void *buf = st == AX_OK ? malloc((size_t)chunk_rows * (size_t)cols * elem) : NULL;
+    if (st == AX_OK && buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+    /* One band of whole chunks per write: HDF5 never has to read a chunk back to merge a part. */
+    for (int64_t r0 = 0; st == AX_OK && r0 < rows; r0 += chunk_rows) {
+        const int64_t n = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
+        st = fill(ctx, r0, n, buf);
+        if (st != AX_OK) break;
+        const hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)n, (hsize_t)cols};
+        hid_t mspace = H5Screate_simple(2, count, NULL);
+        const int ok = mspace >= 0 && H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+                       H5Dwrite(dset, memory_type(dtype), mspace, space, H5P_DEFAULT, buf) >= 0;
+        if (mspace >= 0) H5Sclose(mspace);
+        if (!ok) st = write_failed(h, path);
+    }
+    free(buf);
+    if (dset >= 0) H5Dclose(dset);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return st;
+}
+
 static hid_t string_type(size_t length) {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
@@ -591,6 +634,144 @@ ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, c
     }
     H5Dclose(dset);
     return AX_OK;
+}
+
+/* The layout ax_h5_read_columns reads chunk by chunk: 2-D, chunked, and Fletcher-32 the only filter
+ * (*checksum = 1) or no filter (*checksum = 0). Returns 0 for anything else. */
+static int direct_layout(hid_t dset, hsize_t chunk[2], int *checksum) {
+    hid_t dcpl = H5Dget_create_plist(dset);
+    int ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 2, chunk) == 2;
+    const int nfilters = ok ? H5Pget_nfilters(dcpl) : -1;
+    *checksum = 0;
+    if (nfilters == 1) {
+        unsigned flags = 0, config = 0;
+        size_t nvalues = 0;
+        char name[64];
+        *checksum = H5Pget_filter2(dcpl, 0, &flags, &nvalues, NULL, sizeof name, name, &config) == H5Z_FILTER_FLETCHER32;
+        ok = *checksum;
+    } else if (nfilters != 0) {
+        ok = 0;
+    }
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+/* ax_h5_read_columns for direct_layout datasets of 1-byte elements: HDF5's filtered read copies
+ * every chunk through its cache and checksums it at about 1 GB/s, which was most of the time to
+ * read a crop. Returns 1 when a chunk is not as the layout promises (never written, stored with a
+ * filter skipped, an unexpected size): the caller then lets HDF5 read the dataset. */
+static int read_columns_direct(ax_h5 *h, const char *path, hid_t dset, const hsize_t chunk[2], int checksum,
+                               int64_t rows, int64_t col_start, int64_t col_count, uint8_t *out, ax_status *st) {
+    const int64_t chunk_rows = (int64_t)chunk[0], chunk_cols = (int64_t)chunk[1];
+    const size_t raw = (size_t)chunk_rows * (size_t)chunk_cols, stored_bytes = raw + (checksum ? 4 : 0);
+    uint8_t *buf = malloc(stored_bytes);
+    *st = AX_OK;
+    if (buf == NULL) {
+        *st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
+        return 0;
+    }
+    int fall_back = 0;
+    const int64_t col_end = col_start + col_count;
+    for (int64_t r0 = 0; *st == AX_OK && !fall_back && r0 < rows; r0 += chunk_rows) {
+        for (int64_t c0 = col_start / chunk_cols * chunk_cols; *st == AX_OK && !fall_back && c0 < col_end;
+             c0 += chunk_cols) {
+            const hsize_t offset[2] = {(hsize_t)r0, (hsize_t)c0};
+            hsize_t stored = 0;
+            uint32_t skipped = 0;
+            if (H5Dget_chunk_storage_size(dset, offset, &stored) < 0 || stored != stored_bytes) {
+                H5Eclear2(H5E_DEFAULT);
+                fall_back = 1;
+                break;
+            }
+            if (H5Dread_chunk(dset, H5P_DEFAULT, offset, &skipped, buf) < 0) {
+                char what[512];
+                snprintf(what, sizeof what, "read dataset %s (I/O error)", path);
+                *st = h5_error(AX_ERR_FORMAT, h->final_path, what);
+                break;
+            }
+            if (skipped != 0) {
+                fall_back = 1;
+                break;
+            }
+            if (checksum) {
+                const uint32_t want = (uint32_t)buf[raw] | (uint32_t)buf[raw + 1] << 8 | (uint32_t)buf[raw + 2] << 16 |
+                                      (uint32_t)buf[raw + 3] << 24;
+                if (ax_fletcher32(buf, raw) != want) {
+                    *st = ax_set_error(AX_ERR_FORMAT,
+                                       "%s: dataset %s: the chunk at row %lld, column %lld fails its Fletcher-32 "
+                                       "checksum (the file is corrupt)",
+                                       h->final_path, path, (long long)r0, (long long)c0);
+                    break;
+                }
+            }
+            const int64_t lo = c0 > col_start ? c0 : col_start;
+            const int64_t hi = c0 + chunk_cols < col_end ? c0 + chunk_cols : col_end;
+            const int64_t n = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
+            for (int64_t r = 0; r < n; r++)
+                memcpy(out + (r0 + r) * col_count + (lo - col_start), buf + r * chunk_cols + (lo - c0), (size_t)(hi - lo));
+        }
+    }
+    free(buf);
+    return fall_back;
+}
+
+ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, int64_t rows, int64_t cols,
+                             int64_t col_start, int64_t col_count, void *out) {
+    if ((ndim != 1 && ndim != 2) || rows < 1 || cols < 1 || col_start < 0 || col_count < 1 ||
+        col_start > cols - col_count)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: columns [%lld, %lld) of a (%lld, %lld) matrix", h->final_path,
+                            path, (long long)col_start, (long long)(col_start + col_count), (long long)rows, (long long)cols);
+    int32_t got_ndim = 0;
+    int64_t got[AX_MAX_DIMS];
+    AX_CHECK(ax_h5_shape(h, path, dtype, &got_ndim, got));
+    const int64_t want[2] = {ndim == 2 ? rows : rows * cols, cols};
+    if (got_ndim != ndim)
+        return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s has %d dims, expected %d", h->final_path, path, (int)got_ndim,
+                            (int)ndim);
+    for (int32_t d = 0; d < ndim; d++)
+        if (got[d] != want[d])
+            return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s dim %d is %lld, expected %lld", h->final_path, path, (int)d,
+                                (long long)got[d], (long long)want[d]);
+    hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
+    if (dset < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "open dataset %s", path);
+        return h5_error(AX_ERR_FORMAT, h->final_path, what);
+    }
+    hsize_t chunk[2];
+    int checksum = 0;
+    if (ndim == 2 && ax_dtype_size(dtype) == 1 && direct_layout(dset, chunk, &checksum)) {
+        ax_status st = AX_OK;
+        if (!read_columns_direct(h, path, dset, chunk, checksum, rows, col_start, col_count, out, &st)) {
+            H5Dclose(dset);
+            return st;
+        }
+    }
+    /* HDF5's own read: a block of columns of the matrix, or the same block picked out of each row
+     * of the flat layout (count rows, stride cols). */
+    hid_t fspace = H5Dget_space(dset);
+    const hsize_t mdims[1] = {(hsize_t)(rows * col_count)};
+    hid_t mspace = H5Screate_simple(1, mdims, NULL);
+    herr_t selected = -1;
+    if (fspace >= 0 && ndim == 2) {
+        const hsize_t start[2] = {0, (hsize_t)col_start}, count[2] = {(hsize_t)rows, (hsize_t)col_count};
+        selected = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else if (fspace >= 0) {
+        const hsize_t start[1] = {(hsize_t)col_start}, stride[1] = {(hsize_t)cols}, count[1] = {(hsize_t)rows},
+                      block[1] = {(hsize_t)col_count};
+        selected = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, stride, count, block);
+    }
+    ax_status st = AX_OK;
+    if (mspace < 0 || selected < 0 || H5Dread(dset, memory_type(dtype), mspace, fspace, H5P_DEFAULT, out) < 0) {
+        char what[512];
+        snprintf(what, sizeof what, "read dataset %s (checksum or I/O error)", path);
+        st = h5_error(AX_ERR_FORMAT, h->final_path, what);
+    }
+    if (mspace >= 0) H5Sclose(mspace);
+    if (fspace >= 0) H5Sclose(fspace);
+    H5Dclose(dset);
+    return st;
 }
 
 ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out) {

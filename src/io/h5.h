@@ -53,6 +53,14 @@ typedef ax_status (*ax_h5_fill_fn)(void *ctx, int64_t first, int64_t count, void
  * chunk at a time: a converted copy of a large array never exists whole, only a chunk of it. */
 ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
                              void *ctx);
+/* Fills rows [first_row, first_row + count) of a (rows, cols) matrix into buf, row after row. */
+typedef ax_status (*ax_h5_fill_rows_fn)(void *ctx, int64_t first_row, int64_t count, void *buf);
+/* Writes a (rows, cols) dataset chunked in (chunk_rows, chunk_cols) blocks with Fletcher-32 as its
+ * only filter (no compression: every chunk is its raw bytes plus a 4-byte checksum, so a reader can
+ * fetch a block of columns cheaply; see ax_h5_read_columns). Asks `fill` for chunk_rows rows at a
+ * time, so only that many rows of a converted copy exist at once. */
+ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t rows, int64_t cols,
+                             int64_t chunk_rows, int64_t chunk_cols, ax_h5_fill_rows_fn fill, void *ctx);
 /* A UTF-8 string dataset (fixed length, stored as written). */
 ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value);
 
@@ -64,6 +72,16 @@ int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype);
 /* Reads a whole dataset into `data` (which holds prod(shape) elements of `dtype`), after checking
  * that its rank and shape equal the expected ones. */
 ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data);
+/* Reads columns [col_start, col_start + col_count) of every row of a (rows, cols) matrix into `out`
+ * (rows x col_count elements of `dtype`, row after row), after checking the stored type and shape
+ * like ax_h5_read. ndim 2: the dataset is that matrix; ndim 1: it holds the matrix flat, rows*cols
+ * elements. Chunked 1-byte datasets whose filters are Fletcher-32 alone (or none), as
+ * ax_h5_write_matrix writes them, are read one chunk at a time with H5Dread_chunk, touching only
+ * the chunks that hold the columns, and each chunk's checksum is verified here (AX_ERR_FORMAT
+ * naming the dataset and chunk on a mismatch); everything else goes through HDF5's own reads and
+ * filters. */
+ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, int64_t rows, int64_t cols,
+                             int64_t col_start, int64_t col_count, void *out);
 /* Reads a string dataset; *out is malloc'd. */
 ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out);
 

@@ -9,10 +9,16 @@
 
 #include "axial/store.h"
 #include "core/internal.h"
+#include "io/features_batch.h"
 #include "io/h5.h"
 
 #define WRITER_NAME "axial " /* followed by the version */
 #define MAX_NAME 255
+/* MSA chunks (schema 2): 64 columns, so a batch's crop of C columns reads at most C + 63 of them
+ * (the chunks are uncompressed, so the reader copies out exactly the columns it wants), and up to
+ * 4,096 rows, 256 KiB of tokens: few chunks per read, little memory per chunk. */
+#define MSA_CHUNK_COLS 64
+#define MSA_CHUNK_ROWS 4096
 
 struct ax_store_writer {
     ax_h5 *h5;
@@ -69,9 +75,9 @@ static ax_status check_schema(ax_h5 *h) {
     if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK)
         return ax_set_error(AX_ERR_FORMAT, "%s: not an Axial feature store (no axial_schema_version attribute)",
                             ax_h5_path(h));
-    if (version != AX_STORE_SCHEMA_VERSION)
-        return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads version %d", ax_h5_path(h),
-                            (long long)version, AX_STORE_SCHEMA_VERSION);
+    if (version < AX_STORE_SCHEMA_VERSION_MIN || version > AX_STORE_SCHEMA_VERSION)
+        return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads versions %d to %d", ax_h5_path(h),
+                            (long long)version, AX_STORE_SCHEMA_VERSION_MIN, AX_STORE_SCHEMA_VERSION);
     if (!ax_h5_exists(h, "/chains")) return ax_set_error(AX_ERR_FORMAT, "%s: no /chains group", ax_h5_path(h));
     return AX_OK;
 }
@@ -132,20 +138,21 @@ static ax_status check_features(const ax_chain_features *f) {
     return AX_OK;
 }
 
-/* ax_h5_write_filled sources for the MSA arrays. */
+/* ax_h5_write_matrix sources for the MSA arrays: rows converted to bytes, a band of rows at a time. */
 typedef struct msa_fill {
     const ax_chain_features *f;
     uint32_t deletion_bits; /* OR of every deletion count, set by fill_tokens */
 } msa_fill;
 
-static ax_status fill_tokens(void *ctx, int64_t first, int64_t count, void *buf) {
+static ax_status fill_tokens(void *ctx, int64_t first_row, int64_t rows, void *buf) {
     msa_fill *fill = ctx;
+    const int64_t first = first_row * fill->f->seq_length, count = rows * fill->f->seq_length;
     const int32_t *restrict msa = fill->f->msa + first;
     const int32_t *restrict deletions = fill->f->deletion_matrix + first;
     uint8_t *restrict tokens = buf;
     uint32_t token_max = 0, deletion_bits = 0;
     /* Branch-free (it vectorises); an out-of-range token, negative ones included as large unsigned
-     * values, shows in the maximum, and only then is the slice searched for the first one to name. */
+     * values, shows in the maximum, and only then is the band searched for the first one to name. */
     for (int64_t i = 0; i < count; i++) {
         const uint32_t token = (uint32_t)msa[i];
         tokens[i] = (uint8_t)token;
@@ -155,15 +162,18 @@ static ax_status fill_tokens(void *ctx, int64_t first, int64_t count, void *buf)
     if (token_max > 21) {
         for (int64_t i = 0; i < count; i++)
             if (msa[i] < 0 || msa[i] > 21)
-                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa token %lld is %d, outside 0..21",
-                                    (long long)(first + i), (int)msa[i]);
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa row %lld column %lld is %d, outside 0..21",
+                                    (long long)((first + i) / fill->f->seq_length),
+                                    (long long)((first + i) % fill->f->seq_length), (int)msa[i]);
     }
     fill->deletion_bits |= deletion_bits;
     return AX_OK;
 }
 
-static ax_status fill_deletion_bytes(void *ctx, int64_t first, int64_t count, void *buf) {
-    const int32_t *restrict deletions = ((msa_fill *)ctx)->f->deletion_matrix + first;
+static ax_status fill_deletion_bytes(void *ctx, int64_t first_row, int64_t rows, void *buf) {
+    const ax_chain_features *f = ((msa_fill *)ctx)->f;
+    const int64_t count = rows * f->seq_length;
+    const int32_t *restrict deletions = f->deletion_matrix + first_row * f->seq_length;
     uint8_t *restrict bytes = buf;
     for (int64_t i = 0; i < count; i++) bytes[i] = (uint8_t)deletions[i];
     return AX_OK;
@@ -178,15 +188,10 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: chain '%s' is already in %s", name, ax_h5_path(w->h5));
 
     const int64_t L = f->seq_length, N = f->num_alignments;
-    int64_t *offsets = malloc((size_t)(N + 1) * sizeof(int64_t));
-    if (offsets == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
-    /* Every row of an aligned MSA has L columns; CSR keeps the layout ready for ragged MSAs. */
-    for (int64_t r = 0; r <= N; r++) offsets[r] = r * L;
-
     char group[512], p[600];
     chain_path(group, sizeof group, name, "");
     ax_status st = ax_h5_create_group(w->h5, group);
-    const int64_t shape_l[1] = {L}, shape_flat[1] = {N * L}, shape_off[1] = {N + 1};
+    const int64_t shape_l[1] = {L}, shape_msa[2] = {N, L};
     const int64_t shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
 #define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
     if (st == AX_OK) st = ax_h5_write_string(w->h5, PATH("sequence"), f->sequence);
@@ -194,16 +199,21 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("num_alignments"), AX_I64, 0, NULL, &N);
-    /* Tokens fit a byte (0..21), and deletion counts nearly always do: a quarter of the bytes to
-     * compress and read. The conversions run a chunk at a time, so no converted copy of the whole
-     * MSA is ever allocated. The token pass also finds whether every deletion fits a byte. */
+    /* Tokens fit a byte (0..21), and deletion counts nearly always do. Both are stored
+     * uncompressed in column blocks (MSA_CHUNK_COLS), checksummed: a training batch reads only its
+     * crop's columns and copies them, where inflating them cost several times the batch itself
+     * (docs/feature-store.md has the file-size side of that trade). The conversions run a band of
+     * rows at a time, so no converted copy of the whole MSA is ever allocated. The token pass also
+     * finds whether every deletion fits a byte. */
     msa_fill fill = {f, 0};
-    if (st == AX_OK) st = ax_h5_write_filled(w->h5, PATH("msa/tokens"), AX_U8, N * L, fill_tokens, &fill);
+    if (st == AX_OK)
+        st = ax_h5_write_matrix(w->h5, PATH("msa/tokens"), AX_U8, N, L, MSA_CHUNK_ROWS, MSA_CHUNK_COLS, fill_tokens,
+                                &fill);
     if (st == AX_OK && (fill.deletion_bits & ~(uint32_t)UINT8_MAX) == 0)
-        st = ax_h5_write_filled(w->h5, PATH("msa/deletions"), AX_U8, N * L, fill_deletion_bytes, &fill);
-    else if (st == AX_OK)
-        st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 1, shape_flat, f->deletion_matrix);
-    if (st == AX_OK) st = ax_h5_write(w->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
+        st = ax_h5_write_matrix(w->h5, PATH("msa/deletions"), AX_U8, N, L, MSA_CHUNK_ROWS, MSA_CHUNK_COLS,
+                                fill_deletion_bytes, &fill);
+    else if (st == AX_OK) /* rare: any count above 255; compressed, read through HDF5's filters */
+        st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 2, shape_msa, f->deletion_matrix);
     if (st == AX_OK && f->all_atom_positions != NULL) {
         st = ax_h5_write(w->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
         if (st == AX_OK) st = ax_h5_write(w->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);
@@ -216,7 +226,6 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
         snprintf(writer, sizeof writer, WRITER_NAME "%s", ax_version_string());
         st = ax_h5_set_attr_string(w->h5, group, "parser_version", writer);
     }
-    free(offsets);
     if (st == AX_OK) st = remember_name(w, name);
     return st;
 }
@@ -303,6 +312,57 @@ ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_
     return AX_OK;
 }
 
+/* The chain's MSA layout: schema 1 stored it flat, (N * L) with row_offsets; schema 2 as (N, L)
+ * matrices. A schema 2 file can hold schema 1 chains (appending copies chains as they are), so
+ * the layout is decided per chain, by the presence of row_offsets. Flat offsets are checked: rows
+ * of L columns each. */
+static ax_status msa_layout(ax_store *s, const char *name, int64_t N, int64_t L, int32_t *ndim) {
+    char p[600];
+    chain_path(p, sizeof p, name, "msa/row_offsets");
+    *ndim = 2;
+    if (!ax_h5_exists(s->h5, p)) return AX_OK;
+    *ndim = 1;
+    int64_t *offsets = malloc((size_t)(N + 1) * sizeof(int64_t));
+    if (offsets == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    const int64_t shape_off[1] = {N + 1};
+    ax_status st = ax_h5_read(s->h5, p, AX_I64, 1, shape_off, offsets);
+    for (int64_t r = 0; st == AX_OK && r <= N; r++)
+        if (offsets[r] != r * L)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: %s[%lld] is %lld, expected %lld (rows of %lld columns)",
+                              ax_h5_path(s->h5), p, (long long)r, (long long)offsets[r], (long long)(r * L), (long long)L);
+    free(offsets);
+    return st;
+}
+
+/* Reads columns [first, first + count) of the chain's tokens and deletions, every row: tokens
+ * into `tokens` (N x count bytes); deletions into `deletion_bytes` when stored as uint8, else
+ * into `*wide` (allocated here, N x count int32, checked >= 0). Tokens are not range-checked
+ * here: whoever uses them reports a bad one with its row and column. */
+static ax_status read_msa_columns(ax_store *s, const char *name, int64_t N, int64_t L, int32_t ndim, int64_t first,
+                                  int64_t count, uint8_t *tokens, uint8_t *deletion_bytes, int32_t **wide) {
+    char p[600];
+    *wide = NULL;
+    chain_path(p, sizeof p, name, "msa/tokens");
+    AX_CHECK(ax_h5_read_columns(s->h5, p, AX_U8, ndim, N, L, first, count, tokens));
+    /* Deletions are uint8 when every count fits a byte (as the writer stores them; never
+     * negative), else int32; any other type gets the int32 read's error message. */
+    chain_path(p, sizeof p, name, "msa/deletions");
+    if (ax_h5_stored_as(s->h5, p, AX_U8)) return ax_h5_read_columns(s->h5, p, AX_U8, ndim, N, L, first, count, deletion_bytes);
+    int32_t *d = malloc((size_t)(N * count) * sizeof *d);
+    if (d == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    ax_status st = ax_h5_read_columns(s->h5, p, AX_I32, ndim, N, L, first, count, d);
+    for (int64_t i = 0; st == AX_OK && i < N * count; i++)
+        if (d[i] < 0)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa/deletions row %lld column %lld is negative (%d)",
+                              ax_h5_path(s->h5), name, (long long)(i / count), (long long)(first + i % count), (int)d[i]);
+    if (st != AX_OK) {
+        free(d);
+        return st;
+    }
+    *wide = d;
+    return AX_OK;
+}
+
 ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
@@ -312,11 +372,10 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
     ax_chain_features *f = NULL;
     AX_CHECK(ax_chain_features_alloc(L, N, info.has_structure, &f));
     char p[600];
-    const int64_t shape_l[1] = {L}, shape_flat[1] = {N * L}, shape_off[1] = {N + 1};
-    const int64_t shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
-    int64_t *offsets = malloc((size_t)(N + 1) * sizeof(int64_t));
+    const int64_t shape_l[1] = {L}, shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
     char *sequence = NULL;
-    ax_status st = offsets != NULL ? AX_OK : ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    int32_t msa_ndim = 2, *wide = NULL;
+    ax_status st = AX_OK;
 #define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
     if (st == AX_OK) st = ax_h5_read_string(s->h5, PATH("sequence"), &sequence);
     if (st == AX_OK && (int64_t)strlen(sequence) != L)
@@ -325,17 +384,14 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
     if (st == AX_OK) memcpy(f->sequence, sequence, (size_t)L + 1);
     if (st == AX_OK) st = ax_h5_read(s->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
     if (st == AX_OK) st = ax_h5_read(s->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
-    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/row_offsets"), AX_I64, 1, shape_off, offsets);
-    for (int64_t r = 0; st == AX_OK && r <= N; r++)
-        if (offsets[r] != r * L)
-            st = ax_set_error(AX_ERR_FORMAT, "%s: %s[%lld] is %lld, expected %lld (rows of %lld columns)",
-                              ax_h5_path(s->h5), p, (long long)r, (long long)offsets[r], (long long)(r * L), (long long)L);
-    /* Tokens (and deletions stored as bytes) are read into one byte buffer and widened in a single
-     * forward pass that also finds the largest token, so the range check costs a compare per
-     * element only when something is out of range. */
-    uint8_t *bytes = st == AX_OK ? malloc((size_t)(N * L > 0 ? N * L : 1)) : NULL;
+    if (st == AX_OK) st = msa_layout(s, name, N, L, &msa_ndim);
+    /* Tokens and byte deletions are read into byte buffers and widened in one forward pass that
+     * also finds the largest token, so the range check costs a compare per element only when
+     * something is out of range. */
+    uint8_t *bytes = st == AX_OK ? malloc((size_t)(2 * N * L)) : NULL;
     if (st == AX_OK && bytes == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
-    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("msa/tokens"), AX_U8, 1, shape_flat, bytes);
+    uint8_t *deletion_bytes = bytes != NULL ? bytes + N * L : NULL;
+    if (st == AX_OK) st = read_msa_columns(s, name, N, L, msa_ndim, 0, L, bytes, deletion_bytes, &wide);
     if (st == AX_OK) {
         uint8_t token_max = 0;
         for (int64_t i = 0; i < N * L; i++) {
@@ -344,22 +400,16 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         }
         for (int64_t i = 0; token_max > 21 && i < N * L; i++)
             if (bytes[i] > 21) {
-                st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa token %lld is %d, outside 0..21", ax_h5_path(s->h5),
-                                  name, (long long)i, (int)bytes[i]);
+                st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s msa/tokens row %lld column %lld is %d, outside 0..21",
+                                  ax_h5_path(s->h5), name, (long long)(i / L), (long long)(i % L), (int)bytes[i]);
                 break;
             }
-    }
-    /* Deletions are uint8 when every count fits a byte (as the writer stores them; never negative),
-     * else int32 (checked below); any other type gets the int32 read's error message. */
-    int wide_deletions = 0;
-    if (st == AX_OK && ax_h5_stored_as(s->h5, PATH("msa/deletions"), AX_U8)) {
-        st = ax_h5_read(s->h5, p, AX_U8, 1, shape_flat, bytes);
-        for (int64_t i = 0; st == AX_OK && i < N * L; i++) f->deletion_matrix[i] = bytes[i];
-    } else if (st == AX_OK) {
-        st = ax_h5_read(s->h5, p, AX_I32, 1, shape_flat, f->deletion_matrix);
-        wide_deletions = 1;
+        if (wide != NULL) memcpy(f->deletion_matrix, wide, (size_t)(N * L) * sizeof *wide);
+        else
+            for (int64_t i = 0; i < N * L; i++) f->deletion_matrix[i] = deletion_bytes[i];
     }
     free(bytes);
+    free(wide);
     if (info.has_structure) {
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, f->all_atom_positions);
         if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, f->all_atom_mask);
@@ -371,11 +421,6 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
         if (f->aatype[i] < 0 || f->aatype[i] > 20)
             st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s aatype[%lld] is %d, outside 0..20", ax_h5_path(s->h5), name,
                               (long long)i, (int)f->aatype[i]);
-    for (int64_t i = 0; st == AX_OK && wide_deletions && i < N * L; i++)
-        if (f->deletion_matrix[i] < 0)
-            st = ax_set_error(AX_ERR_FORMAT, "%s: chain %s deletion %lld is negative", ax_h5_path(s->h5), name,
-                              (long long)i);
-    free(offsets);
     free(sequence);
     if (st != AX_OK) {
         ax_chain_features_destroy(f);
@@ -383,4 +428,75 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
     }
     *out = f;
     return AX_OK;
+}
+
+ax_status ax_store_read_batch(ax_store *s, const char *name, const ax_feature_batch_config *cfg,
+                              ax_feature_batch **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    const ax_feature_batch_config defaults = AX_FEATURE_BATCH_CONFIG_INIT;
+    if (cfg == NULL) cfg = &defaults;
+    AX_CHECK(ax_batch_check_config(cfg));
+    ax_store_chain_info info;
+    AX_CHECK(ax_store_chain_info_get(s, name, &info));
+    const int64_t L = info.seq_length, N = info.num_alignments;
+    int64_t crop_start = 0, crop_length = 0;
+    ax_batch_crop_window(cfg, L, &crop_start, &crop_length);
+
+    char p[600];
+    const int64_t shape_l[1] = {L}, shape_pos[3] = {L, 37, 3}, shape_mask[2] = {L, 37};
+    /* The per-residue arrays are small and read whole; of the MSA, only the crop's columns. */
+    int32_t *residues = malloc((size_t)(2 * L) * sizeof *residues);
+    float *atoms = info.has_structure ? malloc((size_t)(L * 37 * 4) * sizeof *atoms) : NULL;
+    uint8_t *bytes = malloc((size_t)(2 * N * crop_length));
+    int32_t msa_ndim = 2, *wide = NULL;
+    ax_status st = AX_OK;
+    if (residues == NULL || bytes == NULL || (info.has_structure && atoms == NULL))
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory for chain %s", name);
+#define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("aatype"), AX_I32, 1, shape_l, residues);
+    if (st == AX_OK) st = ax_h5_read(s->h5, PATH("residue_index"), AX_I32, 1, shape_l, residues + L);
+    if (st == AX_OK && info.has_structure) {
+        st = ax_h5_read(s->h5, PATH("all_atom_positions"), AX_F32, 3, shape_pos, atoms);
+        if (st == AX_OK) st = ax_h5_read(s->h5, PATH("all_atom_mask"), AX_F32, 2, shape_mask, atoms + L * 37 * 3);
+    }
+#undef PATH
+    if (st == AX_OK) st = msa_layout(s, name, N, L, &msa_ndim);
+    if (st == AX_OK)
+        st = read_msa_columns(s, name, N, L, msa_ndim, crop_start, crop_length, bytes, bytes + N * crop_length, &wide);
+    if (st == AX_OK) {
+        char aatype_name[700], msa_name[700], deletions_name[700];
+        snprintf(aatype_name, sizeof aatype_name, "%s: chain %s aatype", ax_h5_path(s->h5), name);
+        snprintf(msa_name, sizeof msa_name, "%s: chain %s msa/tokens", ax_h5_path(s->h5), name);
+        snprintf(deletions_name, sizeof deletions_name, "%s: chain %s msa/deletions", ax_h5_path(s->h5), name);
+        const ax_batch_source source = {
+            .seq_length = L,
+            .num_alignments = N,
+            .aatype = residues,
+            .residue_index = residues + L,
+            .all_atom_positions = atoms,
+            .all_atom_mask = atoms != NULL ? atoms + L * 37 * 3 : NULL,
+            .msa_first_column = crop_start,
+            .msa_columns = crop_length,
+            .msa_stride = crop_length,
+            .msa_bytes = bytes,
+            .deletion_bytes = wide == NULL ? bytes + N * crop_length : NULL,
+            .deletions = wide,
+            .aatype_name = aatype_name,
+            .msa_name = msa_name,
+            .deletions_name = deletions_name,
+        };
+        st = ax_batch_build(&source, cfg, out);
+        /* A bad value here is the file's fault, not the caller's. */
+        if (st == AX_ERR_INVALID_ARGUMENT) {
+            char message[1024];
+            snprintf(message, sizeof message, "%s", ax_last_error());
+            st = ax_set_error(AX_ERR_FORMAT, "%s", message);
+        }
+    }
+    free(residues);
+    free(atoms);
+    free(bytes);
+    free(wide);
+    return st;
 }

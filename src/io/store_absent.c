@@ -48,3 +48,10 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
     if (out != NULL) *out = NULL;
     return no_hdf5();
 }
+
+ax_status ax_store_read_batch(ax_store *s, const char *name, const ax_feature_batch_config *cfg,
+                              ax_feature_batch **out) {
+    (void)s; (void)name; (void)cfg;
+    if (out != NULL) *out = NULL;
+    return no_hdf5();
+}

@@ -57,7 +57,7 @@ def store(tmp_path_factory):
 
 
 def test_root_schema(store):
-    assert int(store.attrs["axial_schema_version"]) == 1
+    assert int(store.attrs["axial_schema_version"]) == 2
     assert sorted(store["chains"].keys()) == ["1cbs_A", "FAM69B"]
 
 
@@ -67,10 +67,11 @@ def test_msa_layout_and_values(store):
     L, N = len(rows[0][1]), len(rows)
     assert (L, N) == (431, 59)
     assert int(g["seq_length"][()]) == L and int(g["num_alignments"][()]) == N
-    offsets = g["msa/row_offsets"][()]
-    assert offsets.dtype == np.int64 and list(offsets) == [r * L for r in range(N + 1)]
-    tokens = g["msa/tokens"][()].astype(np.int64).reshape(N, L)
-    deletions = g["msa/deletions"][()].astype(np.int64).reshape(N, L)
+    assert "row_offsets" not in g["msa"]  # schema 1 only
+    assert g["msa/tokens"].shape == (N, L) and g["msa/tokens"].dtype == np.uint8
+    assert g["msa/deletions"].shape == (N, L) and g["msa/deletions"].dtype == np.uint8
+    tokens = g["msa/tokens"][()].astype(np.int64)
+    deletions = g["msa/deletions"][()].astype(np.int64)
     gap = 21
     for r, (_, letters, dels) in enumerate(rows):
         assert list(tokens[r] == gap) == [c == "-" for c in letters], f"gaps of row {r}"
@@ -80,7 +81,14 @@ def test_msa_layout_and_values(store):
     assert list(g["aatype"][()]) == expected
     seq = g["sequence"][()]
     assert (seq.decode() if isinstance(seq, bytes) else seq) == query
-    assert g["msa/tokens"].fletcher32 and g["msa/tokens"].shuffle and g["msa/tokens"].compression == "gzip"
+    # Schema 2: column blocks of 64, checksummed, not compressed (docs/feature-store.md).
+    for name in ("msa/tokens", "msa/deletions"):
+        d = g[name]
+        assert d.chunks == (N, 64) and d.fletcher32 and d.compression is None and not d.shuffle
+    # A crop window, as a training loader reads it, straight from h5py.
+    window = g["msa/tokens"][:, 380:431].astype(np.int64)
+    for r, (_, letters, _) in enumerate(rows):
+        assert list(window[r] == gap) == [c == "-" for c in letters[380:431]], f"gaps of row {r} in the window"
 
 
 def test_structure_values(store):
