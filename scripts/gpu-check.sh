@@ -9,6 +9,8 @@
 #   AXIAL_GPU_LOG_DIR       where the logs go (default build-gpu/logs)
 #   AXIAL_GPU_BUDGET_S      wall-clock budget for all steps together (default 420 s)
 #   AXIAL_GPU_CMAKE_ARGS    extra arguments for the configure step
+#   AXIAL_GPU_QUICK=1       skip the comparison runs (SIMT-only benchmark, PyTorch baseline), for a
+#                           re-check with little device time left
 #   AXIAL_GPU_DEPS          folder of Debian packages (.deb) for a machine with no package registry:
 #                           used only when the plain configure fails, unpacked into build-gpu/deps
 #                           (never into /). scripts/gpu-deps.sh fills the default, .gpu-deps/.
@@ -157,7 +159,7 @@ BENCH="$BUILD_DIR/bench/bench_evoformer_attention"
 if ((BUILT)) && [[ -x "$BENCH" ]]; then
     run_step "bench_evoformer_attention --gpu" bench-gpu.log 150 "$BENCH" --gpu || true
     # The SIMT kernels alone (what fp32, odd head dims and pre-sm_80 devices get), for comparison.
-    run_step "bench --gpu, SIMT kernels only" bench-gpu-simt.log 150 env AXIAL_CUDA_TENSOR_CORES=0 "$BENCH" --gpu || true
+    [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]] || run_step "bench --gpu, SIMT kernels only" bench-gpu-simt.log 150 env AXIAL_CUDA_TENSOR_CORES=0 "$BENCH" --gpu || true
 else
     record "bench_evoformer_attention --gpu" "SKIP (not built)" 0 "-"
 fi
@@ -223,7 +225,9 @@ for (B, N, S, H, D) in SHAPES:
                 print(f"{str((B, N, S, H, D)):22} {str(dtype)[6:]:5} {name:5} failed: {type(e).__name__}: {str(e)[:80]}")
             torch.cuda.empty_cache()
 PY
-if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+if [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]]; then
+    record "PyTorch baseline" "SKIP (AXIAL_GPU_QUICK=1)" 0 "-"
+elif python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
     run_step "PyTorch baseline" torch-baseline.log 120 python3 "$TORCH_SCRIPT" || true
 else
     record "PyTorch baseline" "SKIP (no PyTorch with CUDA)" 0 "-"
@@ -238,6 +242,8 @@ if python3 -c "import torch, scikit_build_core, pytest, numpy, sys; sys.exit(0 i
     PY_TESTS="'$ROOT/python_bindings/tests'"
     if [[ "${STEP_STATUS[*]}" == *"FELL BACK"* ]]; then
         PY_ENV+=" AXIAL_HDF5=OFF AXIAL_PNG=OFF"
+    fi
+    if [[ "${STEP_STATUS[*]}" == *"FELL BACK"* || "${AXIAL_GPU_QUICK:-0}" == 1 ]]; then
         PY_TESTS="'$ROOT/python_bindings/tests/test_attention.py' '$ROOT/python_bindings/tests/test_dlpack.py' '$ROOT/python_bindings/tests/test_torch.py'"
     fi
     # Installed into a folder of its own on PYTHONPATH, so the machine's Python (whose torch may live in

@@ -65,9 +65,10 @@ def test_gradcheck_detects_a_wrong_gradient():
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-4), (torch.bfloat16, 4e-2)])
-def test_gradients_match_naive_float64(device, dtype, tol):
+@pytest.mark.parametrize("S,D", [(16, 8), (40, 32)])  # on CUDA, bf16 with D = 32 runs on tensor cores
+def test_gradients_match_naive_float64(device, dtype, tol, S, D):
     torch.manual_seed(1)
-    B, N, S, H, D = 2, 3, 16, 2, 8
+    B, N, H = 2, 3, 2
     q, k, v = (rand(B, N, S, H, D, dtype=dtype, device=device) for _ in range(3))
     bm = rand(B, N, 1, 1, S, dtype=dtype, device=device)
     bp = rand(B, 1, H, S, S, dtype=torch.float32, device=device)  # bias in float32 with bf16 inputs is allowed
@@ -130,3 +131,37 @@ def test_dlpack_round_trip_shares_memory_with_torch():
     else:  # NumPy < 2 makes DLPack imports read-only: write through torch, read through NumPy
         t[0, 0] = -1.0
     assert t[0, 0] == -1.0 and n[0, 0] == -1.0
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="needs a CUDA device and an Axial build with CUDA")
+def test_cuda_work_follows_the_callers_stream():
+    """The inputs are written on a side stream behind a long GPU sleep, and the attention is called
+    with that stream current: only if Axial queues its kernels on it do they see the written inputs
+    (PyTorch's side streams do not synchronise with the legacy default stream)."""
+    torch.manual_seed(4)
+    B, N, S, H, D = 1, 3, 70, 2, 32
+    src = [rand(B, N, S, H, D, dtype=torch.bfloat16, device="cuda", grad=False) for _ in range(3)]
+    bm = rand(B, N, 1, 1, S, dtype=torch.bfloat16, device="cuda", grad=False)
+    bp = rand(B, 1, H, S, S, dtype=torch.bfloat16, device="cuda", grad=False)
+    q, k, v = (torch.zeros_like(t) for t in src)
+    torch.cuda.synchronize()
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(200_000_000)  # a few tens of milliseconds of GPU time on `side`
+        for dst, t in zip((q, k, v), src):
+            dst.copy_(t)
+        out = axial.evoformer_attention(q, k, v, bm, bp)
+    side.synchronize()
+    want = naive(*src, bm, bp)
+    assert (out.double() - want).abs().max() / want.abs().max() < 4e-2
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="needs a CUDA device and an Axial build with CUDA")
+def test_cuda_dlpack_round_trip_shares_memory_with_torch():
+    t = torch.zeros(3, 4, device="cuda")
+    a = axial.from_dlpack(t)
+    assert a.data_ptr == t.data_ptr() and a.__dlpack_device__()[0] == 2  # kDLCUDA
+    back = torch.from_dlpack(a)
+    assert back.device == t.device
+    back[1, 2] = 7.0
+    assert t[1, 2].item() == 7.0
