@@ -180,6 +180,35 @@ __device__ __forceinline__ void frag_b_trans(uint32_t r[4], const T *tile, int r
     ldsm_x4_t(r, tile + (row0 + (mi & 1) * 8 + (lane & 7)) * (kD + 8) + dp * 16 + (mi >> 1) * 8);
 }
 
+/* c1 = A1 B1^T and c2 = A2 B2^T for the warp's 16 rows (row0 ..) of the A tiles against rows
+ * 0 .. kCols - 1 of the B tiles, over kD dims; c1 / c2 are zeroed first. The two products share
+ * the loop so their loads and tensor-core work interleave. Each element sums over dims in
+ * ascending 16-blocks, whichever caller, so results do not depend on which kernel made them. */
+template <typename T, int kD, int kCols>
+__device__ __forceinline__ void dual_products(const T *a1, const T *a2, const T *b1, const T *b2, int row0,
+                                              float c1[kCols / 8][4], float c2[kCols / 8][4]) {
+#pragma unroll
+    for (int t = 0; t < kCols / 8; t++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) c1[t][e] = c2[t][e] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; kk++) {
+        uint32_t f1[4], f2[4];
+        frag_a<kD>(f1, a1, row0, kk);
+        frag_a<kD>(f2, a2, row0, kk);
+#pragma unroll
+        for (int cp = 0; cp < kCols / 16; cp++) {
+            uint32_t r[4];
+            frag_b_rows<kD>(r, b1, cp * 16, kk);
+            mma16816(c1[2 * cp], f1, r[0], r[1], (const T *)0);
+            mma16816(c1[2 * cp + 1], f1, r[2], r[3], (const T *)0);
+            frag_b_rows<kD>(r, b2, cp * 16, kk);
+            mma16816(c2[2 * cp], f2, r[0], r[1], (const T *)0);
+            mma16816(c2[2 * cp + 1], f2, r[2], r[3], (const T *)0);
+        }
+    }
+}
+
 /* ---- biases ---------------------------------------------------------------------------------- */
 
 template <typename T>
@@ -533,28 +562,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
             }
         }
 
-        /* S^T (keys x queries) and dP^T. */
+        /* S^T = K Q^T (keys x queries) and dP^T = V dO^T. */
         float st[kInner / 8][4], dpt[kInner / 8][4];
-#pragma unroll
-        for (int t = 0; t < kInner / 8; t++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) st[t][e] = dpt[t][e] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kDB; kk++) {
-            uint32_t ka[4], va[4];
-            frag_a<kD>(ka, k_s, warp * 16, kk);
-            frag_a<kD>(va, v_s, warp * 16, kk);
-#pragma unroll
-            for (int qp = 0; qp < kInner / 16; qp++) {
-                uint32_t r[4];
-                frag_b_rows<kD>(r, qb, qp * 16, kk);
-                mma16816(st[2 * qp], ka, r[0], r[1], (const T *)0);
-                mma16816(st[2 * qp + 1], ka, r[2], r[3], (const T *)0);
-                frag_b_rows<kD>(r, db, qp * 16, kk);
-                mma16816(dpt[2 * qp], va, r[0], r[1], (const T *)0);
-                mma16816(dpt[2 * qp + 1], va, r[2], r[3], (const T *)0);
-            }
-        }
+        dual_products<T, kD, kInner>(k_s, v_s, qb, db, warp * 16, st, dpt);
 
         /* P^T and dS^T in place: element e of tile t is key key[e / 2], query i0 + t*8 + 2*tig + e%2. */
 #pragma unroll
@@ -694,27 +704,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
 #pragma unroll
         for (int t = 0; t < kInner / 8; t++) bias_rows<T>(a, b, n, h, ia, ib, j0 + t * 8 + 2 * tig, bias[t]);
 
+        /* S = Q K^T and dP = dO V^T. */
         float s[kInner / 8][4], dp[kInner / 8][4];
-#pragma unroll
-        for (int t = 0; t < kInner / 8; t++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) s[t][e] = dp[t][e] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kDB; kk++) {
-            uint32_t qa[4], da[4];
-            frag_a<kD>(qa, q_s, warp * 16, kk);
-            frag_a<kD>(da, do_s, warp * 16, kk);
-#pragma unroll
-            for (int kp = 0; kp < kInner / 16; kp++) {
-                uint32_t r[4];
-                frag_b_rows<kD>(r, kb, kp * 16, kk);
-                mma16816(s[2 * kp], qa, r[0], r[1], (const T *)0);
-                mma16816(s[2 * kp + 1], qa, r[2], r[3], (const T *)0);
-                frag_b_rows<kD>(r, vb, kp * 16, kk);
-                mma16816(dp[2 * kp], da, r[0], r[1], (const T *)0);
-                mma16816(dp[2 * kp + 1], da, r[2], r[3], (const T *)0);
-            }
-        }
+        dual_products<T, kD, kInner>(q_s, do_s, kb, vb, warp * 16, s, dp);
         const float sl2 = p.scale * kLog2e;
 #pragma unroll
         for (int t = 0; t < kInner / 8; t++) p_and_ds(sl2, bias[t], lse2, dl, s[t], dp[t]);
@@ -759,7 +751,7 @@ constexpr size_t dpair_smem() {
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpair_kernel(const mma_args a) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    constexpr int kS = kD + 8, kDB = kD / 16, kNT = kPairKeys / 8;
+    constexpr int kS = kD + 8, kNT = kPairKeys / 8;
     constexpr int kStage = (2 * kRowTile + 2 * kPairKeys) * kS; /* elements per buffer */
     const evo_attn_params &p = a.p;
     const int D = (int)p.D;
@@ -866,26 +858,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         const T *v_s = k_s + kPairKeys * kS;
 
         float s[kNT][4], dp[kNT][4];
-#pragma unroll
-        for (int t = 0; t < kNT; t++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) s[t][e] = dp[t][e] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kDB; kk++) {
-            uint32_t qa[4], da[4];
-            frag_a<kD>(qa, q_s, warp * 16, kk);
-            frag_a<kD>(da, do_s, warp * 16, kk);
-#pragma unroll
-            for (int kp = 0; kp < kPairKeys / 16; kp++) {
-                uint32_t r[4];
-                frag_b_rows<kD>(r, k_s, kp * 16, kk);
-                mma16816(s[2 * kp], qa, r[0], r[1], (const T *)0);
-                mma16816(s[2 * kp + 1], qa, r[2], r[3], (const T *)0);
-                frag_b_rows<kD>(r, v_s, kp * 16, kk);
-                mma16816(dp[2 * kp], da, r[0], r[1], (const T *)0);
-                mma16816(dp[2 * kp + 1], da, r[2], r[3], (const T *)0);
-            }
-        }
+        dual_products<T, kD, kPairKeys>(q_s, do_s, k_s, v_s, warp * 16, s, dp);
         const float *mk = mask_s + buf * kPairKeys, *l2r = lse2_s + buf * kRowTile, *dlr = dl_s + buf * kRowTile;
         const float l2[2] = {l2r[warp * 16 + g], l2r[warp * 16 + g + 8]};
         const float dl[2] = {dlr[warp * 16 + g], dlr[warp * 16 + g + 8]};
