@@ -4,7 +4,7 @@
 # a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
 # usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
-#        stockholm mmcif pdb deflate). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
+#        stockholm mmcif pdb). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
 #
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb deflate); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb); fi
 build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
 data=$root/tests/data
 
@@ -83,9 +83,6 @@ _atom_site.group_PDB ATOM
 CIF
 { grep -m1 -E '^REMARK   2 RESOLUTION' "$data/1tii.pdb"; grep -E '^(ATOM|HETATM|TER)' "$data/1tii.pdb" | sed -n '730,760p;5470,5500p'; echo END; } |
   seed pdb 1tii_slice.pdb
-# The compressor: real MSA text and a run-heavy block.
-head -c 20000 "$data/query.a3m" | seed deflate query_head.a3m
-head -c 3000 /dev/zero | seed deflate zeros
 printf 'MODEL        1\nATOM      1  CA AMSE A   1A      1.000   2.000   3.000  0.50 10.00          SE\nTER\nENDMDL\n' |
   seed pdb small.pdb
 

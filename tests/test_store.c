@@ -3,10 +3,13 @@
  * against kill -9), schema and shape validation, error messages, the on-disk layout as h5dump
  * shows it, reading a store written by the previous schema (tests/data/store_v1.h5), and training
  * batches read straight from a store (ax_store_read_batch) checked against the parsed A3M and
- * mmCIF, with crop windows at both ends, corrupt chunks and bad values.
+ * mmCIF, with crop windows at both ends, corrupt chunks and bad values; stores whose MSA arrays the
+ * writer was asked to compress, their filters as HDF5 reports them, and the same chains and
+ * batches from them as from uncompressed stores.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <hdf5.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -93,6 +96,9 @@ static void test_round_trip(void) {
     CHECK_OK(ax_store_open(path, &s));
     if (s == NULL) return;
     CHECK_INT_EQ(ax_store_num_chains(s), 2);
+    CHECK_INT_EQ(ax_store_schema_version(s), AX_STORE_SCHEMA_VERSION);
+    CHECK_INT_EQ(ax_store_schema_version(s), 2);
+    CHECK_INT_EQ(ax_store_schema_version(NULL), 0);
     CHECK_STR_EQ(ax_store_chain_name(s, 0), "1cbs_A"); /* sorted */
     CHECK_STR_EQ(ax_store_chain_name(s, 1), "FAM69B_HUMAN");
     ax_store_chain_info info;
@@ -514,6 +520,7 @@ static void test_reads_schema_1_fixture(void) {
     ax_store *s = NULL;
     CHECK_OK(ax_store_open(fixture, &s));
     if (s != NULL) {
+        CHECK_INT_EQ(ax_store_schema_version(s), 1); /* the file's, not this Axial's */
         ax_chain_features *back = NULL;
         CHECK_OK(ax_store_read_chain(s, "FAM69B", &back));
         CHECK(back != NULL && features_equal(a3m, back));
@@ -543,6 +550,7 @@ static void test_reads_schema_1_fixture(void) {
     CHECK_OK(ax_store_open(path, &s));
     if (s != NULL) {
         CHECK_INT_EQ(ax_store_num_chains(s), 3);
+        CHECK_INT_EQ(ax_store_schema_version(s), AX_STORE_SCHEMA_VERSION);
         const char *names[2] = {"FAM69B", "new"};
         for (int i = 0; i < 2; i++) {
             ax_chain_features *back = NULL;
@@ -689,12 +697,12 @@ static void test_read_batch_rejects_bad_stores(void) {
         CHECK_OK(ax_h5_write(h, "/chains/c/residue_index", AX_I32, 1, flat, aatype_ok));
         if (which == BAD_SHAPE) {
             const uint8_t four_columns[8] = {0};
-            CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/tokens", AX_U8, 2, 4, 64, 64, fill_from, (void *)four_columns));
+            CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/tokens", AX_U8, 2, 4, 64, 64, 0, fill_from, (void *)four_columns));
         } else {
-            CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/tokens", AX_U8, 2, 3, 64, 64, fill_from, tokens));
+            CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/tokens", AX_U8, 2, 3, 64, 64, 0, fill_from, tokens));
         }
         if (which == WIDE_NEGATIVE) CHECK_OK(ax_h5_write(h, "/chains/c/msa/deletions", AX_I32, 2, wide_shape, wide));
-        else CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/deletions", AX_U8, 2, 3, 64, 64, fill_from, deletions));
+        else CHECK_OK(ax_h5_write_matrix(h, "/chains/c/msa/deletions", AX_U8, 2, 3, 64, 64, 0, fill_from, deletions));
         CHECK_OK(ax_h5_commit(h));
         ax_store *s = NULL;
         CHECK_OK(ax_store_open(path, &s));
@@ -766,6 +774,210 @@ static void test_reads_store_recompressed_by_h5repack(void) {
     ax_chain_features_destroy(cbs);
 }
 
+/* ---- compressed MSA arrays ------------------------------------------------------------------ */
+
+/* The filter pipeline and chunk shape of a dataset, as HDF5 itself reports them. */
+typedef struct stored_filters {
+    int count;
+    H5Z_filter_t ids[4];
+    unsigned deflate_level; /* the deflate filter's parameter, when present */
+    hsize_t chunk[2];
+    hsize_t storage_bytes; /* what the chunks take in the file */
+} stored_filters;
+
+static int read_filters(const char *path, const char *dataset, stored_filters *out) {
+    memset(out, 0, sizeof *out);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t dset = file >= 0 ? H5Dopen2(file, dataset, H5P_DEFAULT) : -1;
+    hid_t dcpl = dset >= 0 ? H5Dget_create_plist(dset) : -1;
+    int ok = dcpl >= 0 && H5Pget_chunk(dcpl, 2, out->chunk) == 2;
+    out->count = ok ? H5Pget_nfilters(dcpl) : -1;
+    ok = ok && out->count >= 0 && out->count <= 4;
+    for (int i = 0; ok && i < out->count; i++) {
+        unsigned flags = 0, values[8] = {0};
+        size_t nvalues = 8;
+        char name[64];
+        out->ids[i] = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvalues, values, sizeof name, name, NULL);
+        if (out->ids[i] == H5Z_FILTER_DEFLATE && nvalues >= 1) out->deflate_level = values[0];
+    }
+    if (ok) out->storage_bytes = H5Dget_storage_size(dset);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (dset >= 0) H5Dclose(dset);
+    if (file >= 0) H5Fclose(file);
+    return ok;
+}
+
+/* Checks the MSA arrays of `chain`: shuffle, deflate at `level`, Fletcher-32 (in that order), or
+ * Fletcher-32 alone for level 0; (rows, 64) column-block chunks either way. */
+static void check_msa_filters(const char *path, const char *chain, int level, int64_t chunk_rows,
+                              hsize_t *storage_bytes) {
+    const char *leaves[2] = {"tokens", "deletions"};
+    *storage_bytes = 0;
+    for (int k = 0; k < 2; k++) {
+        char dataset[300];
+        snprintf(dataset, sizeof dataset, "/chains/%s/msa/%s", chain, leaves[k]);
+        stored_filters got;
+        th_checks++;
+        if (!read_filters(path, dataset, &got)) {
+            TH_FAIL("%s: HDF5 could not report the filters of %s", path, dataset);
+            continue;
+        }
+        *storage_bytes += got.storage_bytes;
+        CHECK_INT_EQ((int64_t)got.chunk[0], chunk_rows);
+        CHECK_INT_EQ((int64_t)got.chunk[1], 64);
+        if (level == 0) {
+            CHECK_INT_EQ(got.count, 1);
+            CHECK(got.ids[0] == H5Z_FILTER_FLETCHER32);
+        } else {
+            CHECK_INT_EQ(got.count, 3);
+            CHECK(got.ids[0] == H5Z_FILTER_SHUFFLE && got.ids[1] == H5Z_FILTER_DEFLATE &&
+                  got.ids[2] == H5Z_FILTER_FLETCHER32);
+            CHECK_INT_EQ(got.deflate_level, level);
+        }
+    }
+}
+
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* One store written uncompressed and the same chains written with MSA compression: HDF5 reports
+ * the filters asked for; both read back to the features parsed from the A3M and mmCIF (and a
+ * generated MSA spanning several row and column chunks); ax_store_read_batch gives byte-identical
+ * batches from both, which also match the batches built from the parsed features; and the
+ * compressed file is smaller. */
+static void test_msa_compression(void) {
+    ax_chain_features *a3m = features_from_a3m(), *cbs = features_from_1cbs(), *big = NULL;
+    const int64_t L = 300, N = 5000;
+    CHECK_OK(ax_chain_features_alloc(L, N, 0, &big));
+    if (a3m == NULL || cbs == NULL || big == NULL) return;
+    th_seed(314);
+    for (int64_t i = 0; i < L; i++) big->msa[i] = big->aatype[i] = (int32_t)(th_rand_u64() % 20);
+    for (int64_t e = L; e < N * L; e++) {
+        const uint64_t u = th_rand_u64();
+        big->msa[e] = u % 5 == 0 ? 21 : (int32_t)((u >> 8) % 21);
+        big->deletion_matrix[e] = (u >> 20) % 20 == 0 ? (int32_t)(1 + (u >> 30) % 255) : 0;
+    }
+    const char *names[3] = {"FAM69B_HUMAN", "1cbs_A", "big"};
+    const ax_chain_features *parsed[3] = {a3m, cbs, big};
+    const int64_t chunk_rows[3] = {59, 1, 4096};
+    char paths[2][512];
+    path_in_dir(paths[0], sizeof paths[0], "plain.h5");
+    path_in_dir(paths[1], sizeof paths[1], "deflated.h5");
+    for (int compressed = 0; compressed < 2; compressed++) {
+        ax_store_writer *w = NULL;
+        CHECK_OK(ax_store_begin(paths[compressed], 0, &w));
+        if (w == NULL) return;
+        if (compressed) CHECK_OK(ax_store_writer_set_msa_compression(w, 1));
+        for (int c = 0; c < 3; c++) CHECK_OK(ax_store_add_chain(w, names[c], parsed[c], NULL));
+        CHECK_OK(ax_store_commit(w));
+    }
+    hsize_t plain_bytes = 0, deflated_bytes = 0;
+    for (int c = 0; c < 3; c++) {
+        hsize_t a = 0, b = 0;
+        check_msa_filters(paths[0], names[c], 0, chunk_rows[c], &a);
+        check_msa_filters(paths[1], names[c], 1, chunk_rows[c], &b);
+        plain_bytes += a;
+        deflated_bytes += b;
+    }
+    const long plain_size = file_size(paths[0]), deflated_size = file_size(paths[1]);
+    printf("  MSA arrays %llu -> %llu bytes; files %ld -> %ld bytes\n", (unsigned long long)plain_bytes,
+           (unsigned long long)deflated_bytes, plain_size, deflated_size);
+    CHECK(deflated_bytes > 0 && deflated_bytes < plain_bytes);
+    CHECK(deflated_size > 0 && deflated_size < plain_size);
+
+    ax_store *plain = NULL, *deflated = NULL;
+    CHECK_OK(ax_store_open(paths[0], &plain));
+    CHECK_OK(ax_store_open(paths[1], &deflated));
+    if (plain != NULL && deflated != NULL) {
+        CHECK_INT_EQ(ax_store_schema_version(deflated), 2); /* same schema: only the filters differ */
+        for (int c = 0; c < 3; c++) {
+            ax_chain_features *from_plain = NULL, *from_deflated = NULL;
+            CHECK_OK(ax_store_read_chain(plain, names[c], &from_plain));
+            CHECK_OK(ax_store_read_chain(deflated, names[c], &from_deflated));
+            CHECK(from_deflated != NULL && features_equal(parsed[c], from_deflated));
+            CHECK(from_plain != NULL && from_deflated != NULL && features_equal(from_plain, from_deflated));
+            ax_chain_features_destroy(from_plain);
+            ax_chain_features_destroy(from_deflated);
+            const int64_t crops[] = {1, 64, 100, 0};
+            for (size_t k = 0; k < sizeof crops / sizeof crops[0]; k++)
+                for (uint64_t seed = 0; seed < 3; seed++) {
+                    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+                    cfg.crop_size = crops[k];
+                    cfg.seed = seed;
+                    cfg.max_msa_clusters = 16;
+                    cfg.max_extra_msa = 24;
+                    ax_feature_batch *bp = NULL, *bd = NULL;
+                    CHECK_OK(ax_store_read_batch(plain, names[c], &cfg, &bp));
+                    CHECK_OK(ax_store_read_batch(deflated, names[c], &cfg, &bd));
+                    CHECK(bp != NULL && bd != NULL && batches_identical(bp, bd));
+                    ax_feature_batch_destroy(bp);
+                    ax_feature_batch_destroy(bd);
+                    check_store_batch(deflated, names[c], parsed[c], &cfg);
+                }
+        }
+    }
+    ax_store_close(plain);
+    ax_store_close(deflated);
+
+    /* The setting applies to chains added after it, at the level given, and 0 turns it off;
+     * appending copies existing chains with their storage as it was. */
+    char mixed[512];
+    path_in_dir(mixed, sizeof mixed, "mixed.h5");
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(mixed, 0, &w));
+    if (w != NULL) {
+        CHECK_OK(ax_store_add_chain(w, "before", a3m, NULL));
+        CHECK_OK(ax_store_writer_set_msa_compression(w, 9));
+        CHECK_OK(ax_store_add_chain(w, "at9", a3m, NULL));
+        CHECK_OK(ax_store_writer_set_msa_compression(w, 0));
+        CHECK_OK(ax_store_add_chain(w, "off", a3m, NULL));
+        CHECK_OK(ax_store_commit(w));
+    }
+    CHECK_OK(ax_store_begin(mixed, 1, &w));
+    if (w != NULL) {
+        CHECK_OK(ax_store_writer_set_msa_compression(w, 4));
+        CHECK_OK(ax_store_add_chain(w, "at4", a3m, NULL));
+        CHECK_OK(ax_store_commit(w));
+    }
+    hsize_t ignored = 0;
+    check_msa_filters(mixed, "before", 0, 59, &ignored);
+    check_msa_filters(mixed, "at9", 9, 59, &ignored);
+    check_msa_filters(mixed, "off", 0, 59, &ignored);
+    check_msa_filters(mixed, "at4", 4, 59, &ignored);
+    ax_store *s = NULL;
+    CHECK_OK(ax_store_open(mixed, &s));
+    if (s != NULL) {
+        const char *mixed_names[4] = {"before", "at9", "off", "at4"};
+        for (int c = 0; c < 4; c++) {
+            ax_chain_features *back = NULL;
+            CHECK_OK(ax_store_read_chain(s, mixed_names[c], &back));
+            CHECK(back != NULL && features_equal(a3m, back));
+            ax_chain_features_destroy(back);
+        }
+        ax_store_close(s);
+    }
+
+    /* Bad levels are the caller's mistake, named, and leave the setting as it was. */
+    CHECK_OK(ax_store_begin(mixed, 0, &w));
+    if (w != NULL) {
+        const int bad[] = {-1, 10, 100};
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            CHECK_STATUS(ax_store_writer_set_msa_compression(w, bad[k]), AX_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ax_last_error(), "level");
+        }
+        CHECK_OK(ax_store_add_chain(w, "still_plain", a3m, NULL));
+        CHECK_OK(ax_store_commit(w));
+        check_msa_filters(mixed, "still_plain", 0, 59, &ignored);
+    }
+    CHECK_STATUS(ax_store_writer_set_msa_compression(NULL, 1), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "writer");
+    ax_chain_features_destroy(a3m);
+    ax_chain_features_destroy(cbs);
+    ax_chain_features_destroy(big);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/axial-store-test-XXXXXX");
     if (mkdtemp(dir) == NULL) return 1;
@@ -784,6 +996,7 @@ int main(void) {
     RUN(test_corrupt_chunk_is_an_error);
     RUN(test_read_batch_rejects_bad_stores);
     RUN(test_reads_store_recompressed_by_h5repack);
+    RUN(test_msa_compression);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("  (could not remove %s)\n", dir);

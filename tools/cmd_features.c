@@ -28,10 +28,12 @@ static void features_usage(FILE *out) {
     fprintf(out,
             "usage:\n"
             "  axial features build [--fasta F | --a3m F | --sto F]... [--mmcif F | --pdb F] [--chain ID]\n"
-            "                       --name NAME -o STORE.h5 [--replace]\n"
+            "                       --name NAME -o STORE.h5 [--replace] [--compress-msa[=LEVEL]]\n"
             "      Parses the inputs, makes the chain's features and adds them to STORE.h5 (created if\n"
             "      missing; --replace starts a new store). Several MSAs are concatenated (same query),\n"
             "      identical rows dropped. With a structure, the MSA query must match the chain.\n"
+            "      --compress-msa deflates the chain's MSA arrays (LEVEL 1..9, default 1): 3-5x\n"
+            "      smaller, slower to read training batches from (docs/feature-store.md).\n"
             "  axial features show STORE.h5 [--chain NAME]\n"
             "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n");
 }
@@ -91,7 +93,7 @@ static int cmd_build(int argc, char **argv) {
     const char *msa_paths[16], *msa_kinds[16];
     int n_msa = 0;
     const char *fasta = NULL, *structure = NULL, *structure_kind = NULL, *chain_id = NULL, *name = NULL, *out = NULL;
-    int replace = 0;
+    int replace = 0, msa_level = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((strcmp(a, "--a3m") == 0 || strcmp(a, "--sto") == 0) && v) {
@@ -117,6 +119,14 @@ static int cmd_build(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--replace") == 0) {
             replace = 1;
+        } else if (strcmp(a, "--compress-msa") == 0) {
+            msa_level = 1;
+        } else if (strncmp(a, "--compress-msa=", 15) == 0) {
+            /* One digit, so "--compress-msa=" alone, "=1x" or "=10" are not read as something else. */
+            const char *level = a + 15;
+            if (level[0] < '1' || level[0] > '9' || level[1] != '\0')
+                return usage_error("--compress-msa=LEVEL takes a deflate level 1..9");
+            msa_level = level[0] - '0';
         } else {
             fprintf(stderr, "axial features build: unknown or incomplete option '%s'\n", a);
             return 2;
@@ -190,6 +200,10 @@ static int cmd_build(int argc, char **argv) {
         rc = fail("opening the store");
         goto done;
     }
+    if (ax_store_writer_set_msa_compression(writer, msa_level) != AX_OK) {
+        rc = fail("--compress-msa");
+        goto done;
+    }
     if (ax_store_add_chain(writer, name, features, sources) != AX_OK) {
         rc = fail("adding the chain");
         goto done;
@@ -223,8 +237,8 @@ static int cmd_show(int argc, char **argv) {
     if (path == NULL) return usage_error("show needs STORE.h5");
     ax_store *s = NULL;
     if (ax_store_open(path, &s) != AX_OK) return fail("opening the store");
-    printf("%s: Axial feature store, schema version %d, %lld chains\n", path, AX_STORE_SCHEMA_VERSION,
-           (long long)ax_store_num_chains(s));
+    printf("%s: Axial feature store, schema version %lld, %lld chains\n", path,
+           (long long)ax_store_schema_version(s), (long long)ax_store_num_chains(s));
     printf("%-24s %8s %10s %10s  %s\n", "chain", "length", "msa depth", "resolution", "sources");
     int rc = 0, shown = 0;
     for (int64_t c = 0; c < ax_store_num_chains(s); c++) {

@@ -15,7 +15,8 @@
  * time (any thread). Errors are captured from HDF5's error stack into ax_last_error(); HDF5 never
  * prints.
  *
- * Availability: when Axial is built with AXIAL_HDF5=OFF every function returns AX_ERR_UNSUPPORTED.
+ * Availability: when Axial is built with AXIAL_HDF5=OFF every function returns AX_ERR_UNSUPPORTED
+ * (those returning a value return 0 or NULL: no store can be opened).
  */
 #ifndef AXIAL_STORE_H
 #define AXIAL_STORE_H
@@ -28,7 +29,8 @@ extern "C" {
 
 /* The schema version written into every store (root attribute axial_schema_version). Readers accept
  * this version and every earlier one (1: MSA arrays flat and compressed; 2: MSA arrays (N, L),
- * chunked by column blocks, uncompressed; docs/feature-store.md). */
+ * chunked by column blocks, uncompressed unless the writer asks otherwise, see
+ * ax_store_writer_set_msa_compression; docs/feature-store.md). */
 #define AX_STORE_SCHEMA_VERSION 2
 /* The oldest schema version readers accept. */
 #define AX_STORE_SCHEMA_VERSION_MIN 1
@@ -48,6 +50,17 @@ AX_API ax_status ax_store_begin(const char *path, int append, ax_store_writer **
 AX_API ax_status ax_store_add_chain(ax_store_writer *writer, const char *name, const ax_chain_features *features,
                                     const char *sources);
 
+/* Compresses the MSA arrays (msa/tokens and uint8 msa/deletions) of the chains added after this
+ * call. level 0 (the default): no compression; each chunk is stored as its raw bytes plus a
+ * Fletcher-32 checksum, which ax_store_read_batch reads fastest. level 1..9: shuffle + deflate at
+ * that zlib level + Fletcher-32, as the store's other arrays: MSA arrays 3-5x smaller, but every
+ * read inflates through HDF5's filters, ax_store_read_batch about 2.5x slower (measurements in
+ * docs/feature-store.md). Either way the arrays keep their (N, L) shape and column-
+ * block chunks: the store stays schema version AX_STORE_SCHEMA_VERSION and every reader (any HDF5
+ * tool too) reads it. Chains copied from an existing store when appending keep their storage.
+ * Errors: AX_ERR_INVALID_ARGUMENT (NULL writer; level outside 0..9, naming 'level'). */
+AX_API ax_status ax_store_writer_set_msa_compression(ax_store_writer *writer, int level);
+
 /* Makes the new store appear at `path` atomically and frees the writer (also on failure, in which
  * case the target is untouched and the temporary removed). */
 AX_API ax_status ax_store_commit(ax_store_writer *writer);
@@ -62,6 +75,11 @@ typedef struct ax_store ax_store;
  * Axial store, another schema version). */
 AX_API ax_status ax_store_open(const char *path, ax_store **out);
 AX_API void ax_store_close(ax_store *store);
+
+/* The schema version of the open file (its axial_schema_version attribute, read and checked by
+ * ax_store_open): 1 or 2 for files this Axial reads. A store appended to by this version of Axial is
+ * version AX_STORE_SCHEMA_VERSION even where some chains keep an older layout. 0 for NULL. */
+AX_API int64_t ax_store_schema_version(const ax_store *store);
 
 /* Chain names in sorted order; the pointers live as long as the store. */
 AX_API int64_t ax_store_num_chains(const ax_store *store);
@@ -89,8 +107,10 @@ AX_API ax_status ax_store_read_chain(ax_store *store, const char *name, ax_chain
  * the defaults), but reading from the MSA only the columns of the batch's crop window, which the
  * seed decides before anything is read, straight into the builder as bytes. Cost for 10,000 rows,
  * crop 256: a few milliseconds of reading on top of the batch itself (docs/performance.md), where
- * ax_store_read_chain + ax_feature_batch_create read every column. Stores of schema version 1 work
- * too, only without the saving (their MSA chunks hold whole rows, compressed).
+ * ax_store_read_chain + ax_feature_batch_create read every column. Chains written with MSA
+ * compression (ax_store_writer_set_msa_compression) still read only the crop's column chunks, but
+ * inflate them through HDF5's filters; stores of schema version 1 work too, only without the
+ * saving (their MSA chunks hold whole rows, compressed).
  * Validated: the shapes and types of what it reads, as ax_store_read_chain; tokens 0..21, deletions
  * >= 0 and aatype 0..20 inside the window; Fletcher-32 checksums of every chunk read.
  * Errors: AX_ERR_INVALID_ARGUMENT (NULL store, name or out, no such chain, a bad cfg as

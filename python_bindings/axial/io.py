@@ -194,9 +194,11 @@ def batch_from_features(features: Dict[str, Any], *, crop: int = 256, msa_cluste
 def make_batch(store: Union[PathLike, Store], name: str, *, crop: int = 256, msa_clusters: int = 128,
                extra_msa: int = 1024, seed: int = 0, masked_msa_fraction: float = 0.15, uniform_prob: float = 0.1,
                profile_prob: float = 0.1, same_prob: float = 0.1) -> Dict[str, Any]:
-    """An AlphaFold2-style training batch of one stored chain (``ax_feature_batch_create``): crop to
-    ``crop`` residues (<= 0 keeps all), sample ``msa_clusters`` cluster centres and ``extra_msa`` extra
-    rows, BERT-mask the centres, assign and summarise clusters. The same seed gives the same batch.
+    """An AlphaFold2-style training batch of one stored chain: crop to ``crop`` residues (<= 0 keeps
+    all), sample ``msa_clusters`` cluster centres and ``extra_msa`` extra rows, BERT-mask the centres,
+    assign and summarise clusters. The same seed gives the same batch. Reads only the crop's MSA
+    columns from the store (``ax_store_read_batch``); the batch is the one
+    :func:`batch_from_features` makes from :func:`read_chain`'s features, byte for byte.
 
     Returns:
         dict of NumPy arrays: ``aatype`` (L), ``residue_index`` (L), ``target_feat`` (L, 22), ``msa``,
@@ -208,13 +210,13 @@ def make_batch(store: Union[PathLike, Store], name: str, *, crop: int = 256, msa
         ``num_remaining``.
 
     Raises:
-        InvalidArgumentError: bad sizes or probabilities (the message names the field).
+        InvalidArgumentError: no such chain; bad sizes or probabilities (the message names the field).
+        FileError, FormatError: the store cannot be read, or the chain's data is malformed or corrupt.
     """
     s = _open(store)
-    capsule = _axial.store_read_chain(s._capsule, name)
-    return _batch_dict(_axial.batch_create(capsule, int(seed), int(crop), int(msa_clusters), int(extra_msa),
-                                           float(masked_msa_fraction), float(uniform_prob), float(profile_prob),
-                                           float(same_prob)))
+    return _batch_dict(_axial.store_read_batch(s._capsule, name, int(seed), int(crop), int(msa_clusters),
+                                               int(extra_msa), float(masked_msa_fraction), float(uniform_prob),
+                                               float(profile_prob), float(same_prob)))
 
 
 def _map(kind: int, features: Dict[str, Any], cutoff: float = 8.0) -> np.ndarray:

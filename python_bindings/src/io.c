@@ -375,35 +375,65 @@ static PyObject *py_store_read_chain(PyObject *self, PyObject *const *args, Py_s
 
 /* ---- batches ----------------------------------------------------------------------------------- */
 
+/* The batch configuration from args[0..7]: seed, crop_size, max_msa_clusters, max_extra_msa,
+ * masked_msa_fraction, uniform_prob, profile_prob, same_prob. -1 with a Python error set. */
+static int batch_config(PyObject *const *args, ax_feature_batch_config *cfg) {
+    *cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
+    const unsigned long long seed = PyLong_AsUnsignedLongLongMask(args[0]);
+    if (seed == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    cfg->seed = seed;
+    if (axpy_int64(args[1], "crop", &cfg->crop_size) < 0 || axpy_int64(args[2], "msa_clusters", &cfg->max_msa_clusters) < 0 ||
+        axpy_int64(args[3], "extra_msa", &cfg->max_extra_msa) < 0)
+        return -1;
+    float *probs[4] = {&cfg->masked_msa_fraction, &cfg->masked_msa_uniform_prob, &cfg->masked_msa_profile_prob,
+                       &cfg->masked_msa_same_prob};
+    for (int i = 0; i < 4; i++) {
+        const double p = PyFloat_AsDouble(args[4 + i]);
+        if (p == -1.0 && PyErr_Occurred()) return -1;
+        *probs[i] = (float)p;
+    }
+    return 0;
+}
+
+static PyObject *wrap_batch(ax_feature_batch *batch) {
+    PyObject *capsule = PyCapsule_New(batch, BATCH_CAPSULE, batch_destructor);
+    if (capsule == NULL) ax_feature_batch_destroy(batch);
+    return capsule;
+}
+
 /* batch_create(features, seed, crop_size, max_msa_clusters, max_extra_msa, masked_msa_fraction,
  *              uniform_prob, profile_prob, same_prob) -> batch capsule */
 static PyObject *py_batch_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("batch_create", nargs, 9) < 0) return NULL;
     const ax_chain_features *f = unwrap(args[0], FEATURES_CAPSULE, "features");
-    if (f == NULL) return NULL;
-    ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
-    const unsigned long long seed = PyLong_AsUnsignedLongLongMask(args[1]);
-    if (seed == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-    cfg.seed = seed;
-    if (axpy_int64(args[2], "crop", &cfg.crop_size) < 0 || axpy_int64(args[3], "msa_clusters", &cfg.max_msa_clusters) < 0 ||
-        axpy_int64(args[4], "extra_msa", &cfg.max_extra_msa) < 0)
-        return NULL;
-    float *probs[4] = {&cfg.masked_msa_fraction, &cfg.masked_msa_uniform_prob, &cfg.masked_msa_profile_prob,
-                       &cfg.masked_msa_same_prob};
-    for (int i = 0; i < 4; i++) {
-        const double p = PyFloat_AsDouble(args[5 + i]);
-        if (p == -1.0 && PyErr_Occurred()) return NULL;
-        *probs[i] = (float)p;
-    }
+    ax_feature_batch_config cfg;
+    if (f == NULL || batch_config(args + 1, &cfg) < 0) return NULL;
     ax_feature_batch *batch = NULL;
     ax_status st;
     Py_BEGIN_ALLOW_THREADS
     st = ax_feature_batch_create(f, &cfg, &batch);
     Py_END_ALLOW_THREADS
     if (st != AX_OK) return axpy_raise_status(st);
-    PyObject *capsule = PyCapsule_New(batch, BATCH_CAPSULE, batch_destructor);
-    if (capsule == NULL) ax_feature_batch_destroy(batch);
-    return capsule;
+    return wrap_batch(batch);
+}
+
+/* store_read_batch(store, name, seed, crop_size, max_msa_clusters, max_extra_msa,
+ *                  masked_msa_fraction, uniform_prob, profile_prob, same_prob) -> batch capsule.
+ * The batch batch_create makes from store_read_chain's features, reading only the crop's MSA
+ * columns (ax_store_read_batch). */
+static PyObject *py_store_read_batch(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (axpy_check_nargs("store_read_batch", nargs, 10) < 0) return NULL;
+    ax_store *store = unwrap(args[0], STORE_CAPSULE, "store");
+    const char *name;
+    ax_feature_batch_config cfg;
+    if (store == NULL || axpy_utf8(args[1], "name", 0, &name) < 0 || batch_config(args + 2, &cfg) < 0) return NULL;
+    ax_feature_batch *batch = NULL;
+    ax_status st;
+    HDF5_BEGIN
+    st = ax_store_read_batch(store, name, &cfg, &batch);
+    HDF5_END
+    if (st != AX_OK) return axpy_raise_status(st);
+    return wrap_batch(batch);
 }
 
 static PyObject *tensor_entry(const ax_tensor *t) {
@@ -580,6 +610,8 @@ PyMethodDef axpy_io_methods[] = {
     {"store_chains", py_store_chains, METH_O, "store_chains(store) -> sorted chain names"},
     {"store_chain_info", FASTCALL(py_store_chain_info), "store_chain_info(store, name) -> dict"},
     {"store_read_chain", FASTCALL(py_store_read_chain), "store_read_chain(store, name) -> features"},
+    {"store_read_batch", FASTCALL(py_store_read_batch),
+     "store_read_batch(store, name, seed, crop, clusters, extra, fraction, uniform, profile, same) -> batch"},
     {"batch_create", FASTCALL(py_batch_create),
      "batch_create(features, seed, crop, clusters, extra, fraction, uniform, profile, same) -> batch"},
     {"batch_arrays", py_batch_arrays, METH_O, "batch_arrays(batch) -> dict of (ptr, dtype, shape) and scalars"},

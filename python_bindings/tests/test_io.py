@@ -155,6 +155,26 @@ def test_make_batch_is_deterministic_and_consistent(store):
     assert b1["all_atom_positions"] is None
 
 
+def test_make_batch_equals_batch_from_read_chain(store):
+    # make_batch reads only the crop's columns (ax_store_read_batch); the batch must be the one built
+    # from the whole chain, byte for byte, with and without a structure, cropped or not.
+    for name, crop, seed in [("FAM69B", 64, 5), ("FAM69B", 0, 2), ("FAM69B", 1000, 3), ("1cbs_A", 40, 1)]:
+        got = axial.io.make_batch(store, name, crop=crop, msa_clusters=16, extra_msa=8, seed=seed)
+        want = axial.io.batch_from_features(axial.io.read_chain(store, name), crop=crop, msa_clusters=16,
+                                            extra_msa=8, seed=seed)
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if isinstance(value, np.ndarray):
+                assert got[key].dtype == value.dtype, key
+                np.testing.assert_array_equal(got[key], value, err_msg=f"{name} crop {crop}: {key}")
+            else:
+                assert got[key] == value, key
+    with pytest.raises(axial.InvalidArgumentError, match="no chain 'nope'"):
+        axial.io.make_batch(store, "nope")
+    with pytest.raises(axial.InvalidArgumentError, match="max_msa_clusters"):
+        axial.io.make_batch(store, "FAM69B", msa_clusters=0)
+
+
 def test_batch_from_features_with_structure(store):
     f = axial.io.read_chain(store, "1cbs_A")
     b = axial.io.batch_from_features(f, crop=40, seed=1)

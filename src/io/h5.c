@@ -18,17 +18,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "io/chunk_codec.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* ax_h5_write_filled hands HDF5 ready-encoded chunks in the file's byte order (little-endian types,
- * see file_type), which is the host's only on little-endian machines. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the feature store's direct chunk writes assume a little-endian host"
-#endif
+#include "io/fletcher32.h"
 
 struct ax_h5 {
     hid_t file;
@@ -340,10 +330,9 @@ static void choose_chunk(int32_t ndim, const int64_t *shape, size_t elem, hsize_
     }
 }
 
-/* Creates the dataset `path` (and missing groups above it) for ax_h5_write and
- * ax_h5_write_filled. *chunk0 gets the leading chunk dimension, or 0 for unchunked datasets. */
+/* Creates the dataset `path` (and missing groups above it) for ax_h5_write. */
 static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
-                                hid_t *dset_out, int64_t *chunk0) {
+                                hid_t *dset_out) {
     *dset_out = -1;
     const hid_t ftype = file_type(dtype);
     if (ftype < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: dtype %s cannot be stored", h->final_path, path,
@@ -355,7 +344,6 @@ static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int3
         dims[d] = (hsize_t)shape[d];
         numel *= shape[d];
     }
-    if (chunk0 != NULL) *chunk0 = 0;
     hid_t space = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     ax_status st = AX_OK;
@@ -367,7 +355,6 @@ static ax_status create_dataset(ax_h5 *h, const char *path, ax_dtype dtype, int3
     if (st == AX_OK && ndim > 0 && numel >= 64) {
         hsize_t chunk[AX_MAX_DIMS];
         choose_chunk(ndim, shape, ax_dtype_size(dtype), chunk);
-        if (chunk0 != NULL) *chunk0 = (int64_t)chunk[0];
         if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0 ||
             H5Pset_fletcher32(dcpl) < 0)
             st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
@@ -396,7 +383,7 @@ static ax_status write_failed(ax_h5 *h, const char *path) {
 ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
                       const void *data) {
     hid_t dset = -1;
-    ax_status st = create_dataset(h, path, dtype, ndim, shape, &dset, NULL);
+    ax_status st = create_dataset(h, path, dtype, ndim, shape, &dset);
     int64_t numel = 1;
     for (int32_t d = 0; st == AX_OK && d < ndim; d++) numel *= shape[d];
     if (st == AX_OK && numel > 0 && H5Dwrite(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -405,93 +392,17 @@ ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, 
     return st;
 }
 
-/* Chunks encoded per round of ax_h5_write_filled's direct path: enough for every thread. */
-static int encode_threads(void) {
-#ifdef _OPENMP
-    const int t = omp_get_max_threads();
-    return t < 1 ? 1 : t > 16 ? 16 : t;
-#else
-    return 1;
-#endif
-}
-
-/* ax_h5_write_filled for a chunked 1-D dataset: HDF5 compresses chunks one after another on the
- * calling thread, which made compression most of a store write. Here each round fills up to
- * `threads` chunks in order on this thread (fill callbacks need not be thread-safe), encodes them
- * in parallel exactly as the dataset's filters would (chunk_codec.h), and hands them to HDF5 in
- * order (HDF5 itself is only ever called from this thread). The last chunk is zero-padded to the
- * full chunk size, as HDF5 stores edge chunks. */
-static ax_status write_chunks_direct(ax_h5 *h, const char *path, hid_t dset, ax_dtype dtype, int64_t count,
-                                     int64_t chunk, ax_h5_fill_fn fill, void *ctx) {
-    const size_t elem = ax_dtype_size(dtype), raw_bytes = (size_t)chunk * elem;
-    const size_t cap = ax_chunk_encoded_bound(raw_bytes), work_bytes = ax_chunk_work_bytes(raw_bytes);
-    const int64_t nchunks = (count + chunk - 1) / chunk;
-    const int threads = (int)(nchunks < encode_threads() ? nchunks : encode_threads());
-    uint8_t *raw = malloc((size_t)threads * raw_bytes), *enc = malloc((size_t)threads * cap);
-    uint8_t *work = malloc((size_t)threads * work_bytes);
-    size_t *sizes = calloc((size_t)threads, sizeof(size_t));
-    ax_status st = AX_OK;
-    if (raw == NULL || enc == NULL || work == NULL || sizes == NULL)
-        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
-    for (int64_t c0 = 0; st == AX_OK && c0 < nchunks; c0 += threads) {
-        const int k = (int)(nchunks - c0 < threads ? nchunks - c0 : threads);
-        for (int j = 0; st == AX_OK && j < k; j++) {
-            const int64_t first = (c0 + j) * chunk, n = count - first < chunk ? count - first : chunk;
-            uint8_t *buf = raw + (size_t)j * raw_bytes;
-            st = fill(ctx, first, n, buf);
-            if (n < chunk) memset(buf + (size_t)n * elem, 0, (size_t)(chunk - n) * elem);
-        }
-        if (st != AX_OK) break;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(k) schedule(static, 1) if (k > 1)
-#endif
-        for (int j = 0; j < k; j++)
-            sizes[j] = ax_chunk_encode(raw + (size_t)j * raw_bytes, raw_bytes, elem, enc + (size_t)j * cap, cap,
-                                       work + (size_t)j * work_bytes);
-        for (int j = 0; st == AX_OK && j < k; j++) {
-            const hsize_t offset = (hsize_t)((c0 + j) * chunk);
-            if (sizes[j] == 0)
-                st = ax_set_error(AX_ERR_INTERNAL, "%s: %s: chunk %lld did not fit its encoding bound", h->final_path,
-                                  path, (long long)(c0 + j));
-            else if (H5Dwrite_chunk(dset, H5P_DEFAULT, 0, &offset, sizes[j], enc + (size_t)j * cap) < 0)
-                st = write_failed(h, path);
-        }
-    }
-    free(raw);
-    free(enc);
-    free(work);
-    free(sizes);
-    return st;
-}
-
-ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
-                             void *ctx) {
-    if (count < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: %lld elements", h->final_path, path, (long long)count);
-    hid_t dset = -1;
-    int64_t chunk = 0;
-    ax_status st = create_dataset(h, path, dtype, 1, &count, &dset, &chunk);
-    if (st == AX_OK && chunk > 0) {
-        st = write_chunks_direct(h, path, dset, dtype, count, chunk, fill, ctx);
-    } else if (st == AX_OK && count > 0) {
-        /* Small enough to stay contiguous: one fill, one write. */
-        void *buf = malloc((size_t)count * ax_dtype_size(dtype));
-        if (buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
-        if (st == AX_OK) st = fill(ctx, 0, count, buf);
-        if (st == AX_OK && H5Dwrite(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-            st = write_failed(h, path);
-        free(buf);
-    }
-    if (dset >= 0) H5Dclose(dset);
-    return st;
-}
-
 ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t rows, int64_t cols,
-                             int64_t chunk_rows, int64_t chunk_cols, ax_h5_fill_rows_fn fill, void *ctx) {
+                             int64_t chunk_rows, int64_t chunk_cols, int deflate_level, ax_h5_fill_rows_fn fill,
+                             void *ctx) {
     const hid_t ftype = file_type(dtype);
     if (ftype < 0 || rows < 1 || cols < 1 || chunk_rows < 1 || chunk_cols < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: cannot store a (%lld, %lld) %s matrix in (%lld, %lld) chunks",
                             h->final_path, path, (long long)rows, (long long)cols, ax_dtype_name(dtype),
                             (long long)chunk_rows, (long long)chunk_cols);
+    if (deflate_level < 0 || deflate_level > 9)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: deflate level %d, expected 0 (none) to 9", h->final_path,
+                            path, deflate_level);
     if (chunk_rows > rows) chunk_rows = rows;
     if (chunk_cols > cols) chunk_cols = cols;
     const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols}, chunk[2] = {(hsize_t)chunk_rows, (hsize_t)chunk_cols};
@@ -499,8 +410,14 @@ ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t
     hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = intermediate_groups();
     hid_t dset = -1;
     ax_status st = AX_OK;
-    if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0)
+    if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0)
         st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset properties");
+    /* The same pipeline, in the same order, as create_dataset's: the checksum covers the bytes as
+     * stored. Shuffle does nothing to 1-byte elements but keeps the filter list the one every
+     * compressed dataset of the store has. */
+    if (st == AX_OK && deflate_level > 0 && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)deflate_level) < 0))
+        st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
+    if (st == AX_OK && H5Pset_fletcher32(dcpl) < 0) st = h5_error(AX_ERR_INTERNAL, h->final_path, "dataset filters");
     if (st == AX_OK && (dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT)) < 0) {
         char what[512];
         snprintf(what, sizeof what, "create dataset %s", path);
@@ -660,7 +577,9 @@ static int direct_layout(hid_t dset, hsize_t chunk[2], int *checksum) {
 /* ax_h5_read_columns for direct_layout datasets of 1-byte elements: HDF5's filtered read copies
  * every chunk through its cache and checksums it at about 1 GB/s, which was most of the time to
  * read a crop. Returns 1 when a chunk is not as the layout promises (never written, stored with a
- * filter skipped, an unexpected size): the caller then lets HDF5 read the dataset. */
+ * filter skipped, an unexpected size): the caller then lets HDF5 read the dataset. Nothing here
+ * depends on the host's byte order: the elements are single bytes and the stored checksum is
+ * decoded byte by byte (HDF5 appends it little-endian). */
 static int read_columns_direct(ax_h5 *h, const char *path, hid_t dset, const hsize_t chunk[2], int checksum,
                                int64_t rows, int64_t col_start, int64_t col_count, uint8_t *out, ax_status *st) {
     const int64_t chunk_rows = (int64_t)chunk[0], chunk_cols = (int64_t)chunk[1];
@@ -749,10 +668,12 @@ ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t
         }
     }
     /* HDF5's own read: a block of columns of the matrix, or the same block picked out of each row
-     * of the flat layout (count rows, stride cols). */
+     * of the flat layout (count rows, stride cols). The matrix's memory space has the block's own
+     * 2-D shape: HDF5 1.10 then maps each chunk's part to memory a block at a time, where a 1-D
+     * memory space made it walk the selection element by element (10x the inflating itself). */
     hid_t fspace = H5Dget_space(dset);
-    const hsize_t mdims[1] = {(hsize_t)(rows * col_count)};
-    hid_t mspace = H5Screate_simple(1, mdims, NULL);
+    const hsize_t mdims[2] = {(hsize_t)rows, (hsize_t)col_count}, mflat[1] = {(hsize_t)(rows * col_count)};
+    hid_t mspace = ndim == 2 ? H5Screate_simple(2, mdims, NULL) : H5Screate_simple(1, mflat, NULL);
     herr_t selected = -1;
     if (fspace >= 0 && ndim == 2) {
         const hsize_t start[2] = {0, (hsize_t)col_start}, count[2] = {(hsize_t)rows, (hsize_t)col_count};

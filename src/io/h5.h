@@ -46,21 +46,17 @@ ax_status ax_h5_copy(ax_h5 *src, const char *src_path, ax_h5 *dst, const char *d
  * that order: the checksum covers the compressed bytes). */
 ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
                       const void *data);
-/* Produces elements [first, first + count) of a dataset into buf (count elements of its dtype);
- * an error stops the write and is returned from ax_h5_write_filled. */
-typedef ax_status (*ax_h5_fill_fn)(void *ctx, int64_t first, int64_t count, void *buf);
-/* Writes a 1-D dataset of `count` elements like ax_h5_write, but asks `fill` for the data one
- * chunk at a time: a converted copy of a large array never exists whole, only a chunk of it. */
-ax_status ax_h5_write_filled(ax_h5 *h, const char *path, ax_dtype dtype, int64_t count, ax_h5_fill_fn fill,
-                             void *ctx);
 /* Fills rows [first_row, first_row + count) of a (rows, cols) matrix into buf, row after row. */
 typedef ax_status (*ax_h5_fill_rows_fn)(void *ctx, int64_t first_row, int64_t count, void *buf);
-/* Writes a (rows, cols) dataset chunked in (chunk_rows, chunk_cols) blocks with Fletcher-32 as its
- * only filter (no compression: every chunk is its raw bytes plus a 4-byte checksum, so a reader can
- * fetch a block of columns cheaply; see ax_h5_read_columns). Asks `fill` for chunk_rows rows at a
- * time, so only that many rows of a converted copy exist at once. */
+/* Writes a (rows, cols) dataset chunked in (chunk_rows, chunk_cols) blocks (clamped to the shape).
+ * deflate_level 0: Fletcher-32 is the only filter (no compression: every chunk is its raw bytes plus
+ * a 4-byte checksum, so a reader can fetch a block of columns cheaply; see ax_h5_read_columns).
+ * deflate_level 1..9: shuffle + deflate at that level + Fletcher-32, like ax_h5_write (smaller,
+ * read through HDF5's filters). Asks `fill` for chunk_rows rows at a time, so only that many rows
+ * of a converted copy exist at once; an error from `fill` stops the write and is returned. */
 ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t rows, int64_t cols,
-                             int64_t chunk_rows, int64_t chunk_cols, ax_h5_fill_rows_fn fill, void *ctx);
+                             int64_t chunk_rows, int64_t chunk_cols, int deflate_level, ax_h5_fill_rows_fn fill,
+                             void *ctx);
 /* A UTF-8 string dataset (fixed length, stored as written). */
 ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value);
 
@@ -76,10 +72,10 @@ ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, c
  * (rows x col_count elements of `dtype`, row after row), after checking the stored type and shape
  * like ax_h5_read. ndim 2: the dataset is that matrix; ndim 1: it holds the matrix flat, rows*cols
  * elements. Chunked 1-byte datasets whose filters are Fletcher-32 alone (or none), as
- * ax_h5_write_matrix writes them, are read one chunk at a time with H5Dread_chunk, touching only
- * the chunks that hold the columns, and each chunk's checksum is verified here (AX_ERR_FORMAT
- * naming the dataset and chunk on a mismatch); everything else goes through HDF5's own reads and
- * filters. */
+ * ax_h5_write_matrix writes them at deflate_level 0, are read one chunk at a time with
+ * H5Dread_chunk, touching only the chunks that hold the columns, and each chunk's checksum is
+ * verified here (AX_ERR_FORMAT naming the dataset and chunk on a mismatch); everything else
+ * (compressed chunks included) goes through HDF5's own reads and filters. */
 ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, int64_t rows, int64_t cols,
                              int64_t col_start, int64_t col_count, void *out);
 /* Reads a string dataset; *out is malloc'd. */

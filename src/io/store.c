@@ -15,19 +15,21 @@
 #define WRITER_NAME "axial " /* followed by the version */
 #define MAX_NAME 255
 /* MSA chunks (schema 2): 64 columns, so a batch's crop of C columns reads at most C + 63 of them
- * (the chunks are uncompressed, so the reader copies out exactly the columns it wants), and up to
+ * (uncompressed by default, so the reader copies out exactly the columns it wants), and up to
  * 4,096 rows, 256 KiB of tokens: few chunks per read, little memory per chunk. */
 #define MSA_CHUNK_COLS 64
 #define MSA_CHUNK_ROWS 4096
 
 struct ax_store_writer {
     ax_h5 *h5;
+    int msa_deflate_level; /* 0: MSA arrays uncompressed (the default); 1..9: deflated */
     char **names; /* chains in the new file, for duplicate checks */
     int64_t num_names, cap_names;
 };
 
 struct ax_store {
     ax_h5 *h5;
+    int64_t schema_version; /* as read from the file */
     int64_t num_chains;
     char **names;
 };
@@ -70,7 +72,7 @@ static void free_writer(ax_store_writer *w) {
     free(w);
 }
 
-static ax_status check_schema(ax_h5 *h) {
+static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
     int64_t version = 0;
     if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK)
         return ax_set_error(AX_ERR_FORMAT, "%s: not an Axial feature store (no axial_schema_version attribute)",
@@ -79,6 +81,7 @@ static ax_status check_schema(ax_h5 *h) {
         return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads versions %d to %d", ax_h5_path(h),
                             (long long)version, AX_STORE_SCHEMA_VERSION_MIN, AX_STORE_SCHEMA_VERSION);
     if (!ax_h5_exists(h, "/chains")) return ax_set_error(AX_ERR_FORMAT, "%s: no /chains group", ax_h5_path(h));
+    *schema_version = version;
     return AX_OK;
 }
 
@@ -199,19 +202,20 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("aatype"), AX_I32, 1, shape_l, f->aatype);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("residue_index"), AX_I32, 1, shape_l, f->residue_index);
     if (st == AX_OK) st = ax_h5_write(w->h5, PATH("num_alignments"), AX_I64, 0, NULL, &N);
-    /* Tokens fit a byte (0..21), and deletion counts nearly always do. Both are stored
-     * uncompressed in column blocks (MSA_CHUNK_COLS), checksummed: a training batch reads only its
-     * crop's columns and copies them, where inflating them cost several times the batch itself
-     * (docs/feature-store.md has the file-size side of that trade). The conversions run a band of
-     * rows at a time, so no converted copy of the whole MSA is ever allocated. The token pass also
-     * finds whether every deletion fits a byte. */
+    /* Tokens fit a byte (0..21), and deletion counts nearly always do. Both are stored in column
+     * blocks (MSA_CHUNK_COLS), checksummed, and by default uncompressed: a training batch reads
+     * only its crop's columns and copies them, where inflating them cost several times the batch
+     * itself (docs/feature-store.md has the file-size side of that trade, and the writer can choose
+     * the other side: msa_deflate_level). The conversions run a band of rows at a time, so no
+     * converted copy of the whole MSA is ever allocated. The token pass also finds whether every
+     * deletion fits a byte. */
     msa_fill fill = {f, 0};
     if (st == AX_OK)
-        st = ax_h5_write_matrix(w->h5, PATH("msa/tokens"), AX_U8, N, L, MSA_CHUNK_ROWS, MSA_CHUNK_COLS, fill_tokens,
-                                &fill);
+        st = ax_h5_write_matrix(w->h5, PATH("msa/tokens"), AX_U8, N, L, MSA_CHUNK_ROWS, MSA_CHUNK_COLS,
+                                w->msa_deflate_level, fill_tokens, &fill);
     if (st == AX_OK && (fill.deletion_bits & ~(uint32_t)UINT8_MAX) == 0)
         st = ax_h5_write_matrix(w->h5, PATH("msa/deletions"), AX_U8, N, L, MSA_CHUNK_ROWS, MSA_CHUNK_COLS,
-                                fill_deletion_bytes, &fill);
+                                w->msa_deflate_level, fill_deletion_bytes, &fill);
     else if (st == AX_OK) /* rare: any count above 255; compressed, read through HDF5's filters */
         st = ax_h5_write(w->h5, PATH("msa/deletions"), AX_I32, 2, shape_msa, f->deletion_matrix);
     if (st == AX_OK && f->all_atom_positions != NULL) {
@@ -228,6 +232,15 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     }
     if (st == AX_OK) st = remember_name(w, name);
     return st;
+}
+
+ax_status ax_store_writer_set_msa_compression(ax_store_writer *w, int level) {
+    if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "writer: NULL");
+    if (level < 0 || level > 9)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "level: %d, expected 0 (no MSA compression) or a deflate level 1..9",
+                            level);
+    w->msa_deflate_level = level;
+    return AX_OK;
 }
 
 ax_status ax_store_commit(ax_store_writer *w) {
@@ -249,7 +262,7 @@ ax_status ax_store_open(const char *path, ax_store **out) {
     ax_store *s = calloc(1, sizeof *s);
     if (s == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
     ax_status st = ax_h5_open_read(path, &s->h5);
-    if (st == AX_OK) st = check_schema(s->h5);
+    if (st == AX_OK) st = check_schema(s->h5, &s->schema_version);
     if (st == AX_OK) st = ax_h5_list(s->h5, "/chains", &s->num_chains, &s->names);
     if (st != AX_OK) {
         ax_store_close(s);
@@ -265,6 +278,8 @@ void ax_store_close(ax_store *s) {
     ax_h5_close(s->h5);
     free(s);
 }
+
+int64_t ax_store_schema_version(const ax_store *s) { return s != NULL ? s->schema_version : 0; }
 
 int64_t ax_store_num_chains(const ax_store *s) { return s->num_chains; }
 

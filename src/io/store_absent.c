@@ -20,6 +20,10 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     (void)w; (void)name; (void)f; (void)sources;
     return no_hdf5();
 }
+ax_status ax_store_writer_set_msa_compression(ax_store_writer *w, int level) {
+    (void)w; (void)level;
+    return no_hdf5();
+}
 ax_status ax_store_commit(ax_store_writer *w) {
     (void)w;
     return no_hdf5();
@@ -31,6 +35,10 @@ ax_status ax_store_open(const char *path, ax_store **out) {
     return no_hdf5();
 }
 void ax_store_close(ax_store *s) { (void)s; }
+int64_t ax_store_schema_version(const ax_store *s) {
+    (void)s;
+    return 0;
+}
 int64_t ax_store_num_chains(const ax_store *s) {
     (void)s;
     return 0;

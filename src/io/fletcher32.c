@@ -1,25 +1,18 @@
 /*
- * chunk_codec.c — see chunk_codec.h.
+ * fletcher32.c — see fletcher32.h.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include "io/chunk_codec.h"
+#include "io/fletcher32.h"
 
 #include "core/internal.h"
-#include "io/deflate_rle.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#  define AX_CODEC_HAVE_AVX2 1
+#  define AX_FLETCHER32_HAVE_AVX2 1
 #  include <immintrin.h>
 #else
-#  define AX_CODEC_HAVE_AVX2 0
+#  define AX_FLETCHER32_HAVE_AVX2 0
 #endif
-
-size_t ax_chunk_encoded_bound(size_t bytes) { return ax_deflate_rle_bound(bytes) + 4; }
-
-/* Rounded to 64 bytes: one thread's work buffer follows another's, and the encoder's symbol array
- * at its start needs (at least) 2-byte alignment. */
-size_t ax_chunk_work_bytes(size_t bytes) { return (AX_DEFLATE_RLE_WORK_BYTES + bytes + 63) / 64 * 64; }
 
 uint32_t ax_fletcher32_portable(const uint8_t *data, size_t len) {
     uint32_t sum1 = 0, sum2 = 0;
@@ -46,7 +39,7 @@ uint32_t ax_fletcher32_portable(const uint8_t *data, size_t len) {
     return (sum2 << 16) | sum1;
 }
 
-#if AX_CODEC_HAVE_AVX2
+#if AX_FLETCHER32_HAVE_AVX2
 /* The same checksum 16 words per step. With words w_0..w_{n-1}, HDF5's two sums are
  * sum1 = sum(w_i) and sum2 = sum((n - i) * w_i), each folded mod 65535; folding keeps every
  * nonzero sum nonzero, so the result is the residue, with 0xffff standing for a nonzero multiple of
@@ -117,30 +110,8 @@ __attribute__((target("avx2"))) static uint32_t fletcher32_avx2(const uint8_t *d
 #endif
 
 uint32_t ax_fletcher32(const uint8_t *data, size_t len) {
-#if AX_CODEC_HAVE_AVX2
+#if AX_FLETCHER32_HAVE_AVX2
     if (ax_cpu_path_resolved() >= AX_CPU_PATH_AVX2) return fletcher32_avx2(data, len);
 #endif
     return ax_fletcher32_portable(data, len);
-}
-
-size_t ax_chunk_encode(const uint8_t *raw, size_t bytes, size_t elem, uint8_t *out, size_t cap, void *work) {
-    if (cap < 4) return 0;
-    const uint8_t *src = raw;
-    if (elem > 1) {
-        /* Byte k of every element together, k = 0..elem-1; a ragged tail (bytes % elem) stays as is. */
-        uint8_t *shuffled = (uint8_t *)work + AX_DEFLATE_RLE_WORK_BYTES;
-        const size_t count = bytes / elem;
-        for (size_t k = 0; k < elem; k++)
-            for (size_t i = 0; i < count; i++) shuffled[k * count + i] = raw[i * elem + k];
-        for (size_t i = count * elem; i < bytes; i++) shuffled[i] = raw[i];
-        src = shuffled;
-    }
-    const size_t n = ax_deflate_rle(src, bytes, out, cap - 4, work);
-    if (n == 0) return 0;
-    const uint32_t sum = ax_fletcher32(out, n);
-    out[n] = (uint8_t)sum;
-    out[n + 1] = (uint8_t)(sum >> 8);
-    out[n + 2] = (uint8_t)(sum >> 16);
-    out[n + 3] = (uint8_t)(sum >> 24);
-    return n + 4;
 }
