@@ -21,12 +21,12 @@ def build_features(*, a3m: Optional[PathLike] = None, sto: Optional[PathLike] = 
                    fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
                    pdb: Optional[PathLike] = None, chain: Optional[str] = None,
                    store: Optional[PathLike] = None, name: Optional[str] = None,
-                   replace: bool = False) -> Dict[str, Any]:
+                   replace: bool = False, compress_msa: int = 0) -> Dict[str, Any]:
     """Parse an MSA and/or structure into chain features; optionally add them to a store."""
 def features_from_sequence(sequence: str) -> Dict[str, Any]:
     """Features of a bare sequence."""
 def write_chain(store: PathLike, name: str, features: Dict[str, Any], *, sources: Optional[str] = None,
-                replace: bool = False) -> None:
+                replace: bool = False, compress_msa: int = 0) -> None:
     """Add a features dict to a store."""
 def list_chains(store: Union[PathLike, Store]) -> List[Dict[str, Any]]:
     """Every chain's summary."""

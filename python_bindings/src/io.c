@@ -256,14 +256,20 @@ done:
 
 /* ---- store ------------------------------------------------------------------------------------- */
 
-/* store_write(path, append, entries): entries is a list of (name, features capsule, sources or None);
- * all chains are added in one atomic write. */
+/* store_write(path, append, entries, compress_msa): entries is a list of (name, features capsule,
+ * sources or None); all chains are added in one atomic write; compress_msa is the deflate level of
+ * their MSA arrays (0 = uncompressed, see ax_store_writer_set_msa_compression). */
 static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (axpy_check_nargs("store_write", nargs, 3) < 0) return NULL;
+    if (axpy_check_nargs("store_write", nargs, 4) < 0) return NULL;
     const char *path;
     if (axpy_utf8(args[0], "store", 0, &path) < 0) return NULL;
     const int append = PyObject_IsTrue(args[1]);
     if (append < 0) return NULL;
+    const long level = PyLong_AsLong(args[3]);
+    if (level == -1 && PyErr_Occurred()) return NULL;
+    /* The C call names the argument `level`; Python callers know it as compress_msa. */
+    if (level < 0 || level > 9)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "compress_msa: %ld is not a deflate level (0 = off, 1..9)", level);
     if (!PyList_Check(args[2])) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "entries: expected a list");
     /* A tuple snapshot holds every entry (and through it the names, capsules and sources) while the
      * GIL is released below: another thread may change the caller's list meanwhile. */
@@ -292,6 +298,7 @@ static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_
     HDF5_BEGIN
     ax_store_writer *writer = NULL;
     st = ax_store_begin(path, append, &writer);
+    if (st == AX_OK && level > 0) st = ax_store_writer_set_msa_compression(writer, (int)level);
     for (Py_ssize_t i = 0; st == AX_OK && i < n; i++) st = ax_store_add_chain(writer, names[i], features[i], sources[i]);
     if (st == AX_OK) st = ax_store_commit(writer);
     else ax_store_abort(writer);
