@@ -222,6 +222,9 @@ typedef struct cuda_case {
     pair_mode pair;
     int strided;  /* padded, permuted, 16-byte-misaligned activation rows */
     int no_dbias; /* biases present but their gradients not asked for */
+    /* masked keys get -3e38 (torch.finfo(float32).min-like) instead of -inf: finite, so a row masked
+     * that way everywhere is a uniform softmax, not an empty one, in every backend */
+    int huge_mask;
 } cuda_case;
 
 static void mask_shape(const cuda_case *c, int64_t shape[5]) {
@@ -254,10 +257,10 @@ static int64_t masked_row(const cuda_case *c) {
 static void case_desc(const cuda_case *c, char *buf, size_t size) {
     static const char *masks[] = {"none", "full", "shared", "all1", "keysum"};
     static const char *pairs[] = {"none", "full", "shared", "heads1", "qbcast", "kbcast", "scalar"};
-    snprintf(buf, size, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias=%s mask=%s pair=%s%s%s", (long long)c->B,
+    snprintf(buf, size, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias=%s mask=%s pair=%s%s%s%s", (long long)c->B,
              (long long)c->N, (long long)c->S, (long long)c->H, (long long)c->D, ax_dtype_name(c->dtype),
              ax_dtype_name(c->bias_dtype), masks[c->mask], pairs[c->pair], c->strided ? " strided" : "",
-             c->no_dbias ? " no-dbias" : "");
+             c->no_dbias ? " no-dbias" : "", c->huge_mask ? " huge-mask" : "");
 }
 
 static void activation_alloc(twin *t, const cuda_case *c) {
@@ -313,7 +316,7 @@ static void run_case(const cuda_case *c) {
             const int64_t n_idx = (e / shape[4]) % shape[1];
             const int whole_row = c->mask == MASK_FULL && c->N > 1 && e < shape[1] * shape[4] && n_idx == c->N - 1;
             if (whole_row || th_uniform(0.0, 1.0) < 0.2)
-                elem_set(mask.host.data, c->bias_dtype, offset_of(&mask.host, e), -INFINITY);
+                elem_set(mask.host.data, c->bias_dtype, offset_of(&mask.host, e), c->huge_mask ? -3.0e38 : -INFINITY);
         }
         twin_upload(&mask);
         if (!c->no_dbias) twin_alloc(&dmask, c->bias_dtype, 5, shape, NULL);
@@ -436,40 +439,44 @@ static void run_case(const cuda_case *c) {
 /* Every S, D, H, N, B of the brief appears; D = 40, 72, 96, 120 cover partial and 3-chunk head dims.
  * Each dtype meets several bias shapes, -inf patterns and both layouts. */
 static const cuda_case k_cases[] = {
-    /*  B  N    S  H    D  dtype    bias     mask         pair         strided no_dbias */
-    {1, 1, 1, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_NONE, 0, 0},
-    {1, 1, 7, 1, 8, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0},
-    {2, 5, 16, 3, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0},
-    {1, 5, 17, 3, 64, AX_F32, AX_F32, MASK_SHARED, PAIR_SHARED, 1, 0},
-    {2, 1, 130, 1, 128, AX_F32, AX_F32, MASK_FULL, PAIR_HEADS1, 0, 0},
-    {1, 5, 257, 3, 32, AX_F32, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0},
-    {2, 5, 33, 3, 96, AX_F32, AX_F32, MASK_KEYSUM, PAIR_QBCAST, 0, 0},
-    {2, 5, 33, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_FULL, 1, 0},
-    {1, 1, 65, 3, 128, AX_F32, AX_F32, MASK_FULL, PAIR_NONE, 0, 0},
-    {2, 5, 40, 3, 40, AX_F32, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0},
-    {1, 1, 7, 3, 40, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0},
-    {2, 5, 16, 1, 64, AX_BF16, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0},
-    {1, 5, 17, 3, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_SHARED, 1, 0},
-    {2, 1, 130, 3, 72, AX_BF16, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0},
-    {1, 5, 257, 1, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0},
-    {2, 5, 1, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0},
-    {2, 3, 40, 2, 16, AX_BF16, AX_BF16, MASK_KEYSUM, PAIR_SCALAR, 0, 0},
-    {1, 5, 33, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 1},
-    {1, 1, 16, 1, 8, AX_F16, AX_F16, MASK_NONE, PAIR_NONE, 0, 0},
-    {2, 5, 7, 3, 120, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 1, 0},
-    {1, 5, 130, 3, 32, AX_F16, AX_F32, MASK_SHARED, PAIR_SHARED, 0, 0},
-    {2, 1, 257, 1, 64, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0},
-    {1, 5, 17, 3, 96, AX_F16, AX_F16, MASK_KEYSUM, PAIR_SCALAR, 0, 0},
-    {2, 5, 33, 3, 64, AX_F16, AX_F32, MASK_FULL, PAIR_QBCAST, 1, 0},
+    /*  B  N    S  H    D  dtype    bias     mask         pair         strided no_dbias huge_mask */
+    {1, 1, 1, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_NONE, 0, 0, 0},
+    {1, 1, 7, 1, 8, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {2, 5, 16, 3, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {1, 5, 17, 3, 64, AX_F32, AX_F32, MASK_SHARED, PAIR_SHARED, 1, 0, 0},
+    {2, 1, 130, 1, 128, AX_F32, AX_F32, MASK_FULL, PAIR_HEADS1, 0, 0, 0},
+    {1, 5, 257, 3, 32, AX_F32, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, 0},
+    {2, 5, 33, 3, 96, AX_F32, AX_F32, MASK_KEYSUM, PAIR_QBCAST, 0, 0, 0},
+    {2, 5, 33, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_FULL, 1, 0, 0},
+    {1, 1, 65, 3, 128, AX_F32, AX_F32, MASK_FULL, PAIR_NONE, 0, 0, 0},
+    {2, 5, 40, 3, 40, AX_F32, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, 0},
+    {1, 1, 7, 3, 40, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {2, 5, 16, 1, 64, AX_BF16, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, 0},
+    {1, 5, 17, 3, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_SHARED, 1, 0, 0},
+    {2, 1, 130, 3, 72, AX_BF16, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, 0},
+    {1, 5, 257, 1, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {2, 5, 1, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {2, 3, 40, 2, 16, AX_BF16, AX_BF16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, 0},
+    {1, 5, 33, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 1, 0},
+    {1, 1, 16, 1, 8, AX_F16, AX_F16, MASK_NONE, PAIR_NONE, 0, 0, 0},
+    {2, 5, 7, 3, 120, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 1, 0, 0},
+    {1, 5, 130, 3, 32, AX_F16, AX_F32, MASK_SHARED, PAIR_SHARED, 0, 0, 0},
+    {2, 1, 257, 1, 64, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {1, 5, 17, 3, 96, AX_F16, AX_F16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, 0},
+    {2, 5, 33, 3, 64, AX_F16, AX_F32, MASK_FULL, PAIR_QBCAST, 1, 0, 0},
     /* Several 64-row tiles of the tensor-core kernels, head dims padded up to 64 and 128, an odd S
      * (the last key has no pair partner), a pair-bias gradient summed over b on tensor cores (its sum split across blocks) and one
      * broadcast over h (SIMT dpair next to tensor-core dk / dv / dq). */
-    {1, 3, 200, 2, 48, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0},
-    {1, 2, 150, 2, 80, AX_F16, AX_F16, MASK_SHARED, PAIR_FULL, 0, 0},
-    {2, 2, 97, 3, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_SHARED, 0, 0},
-    {1, 2, 70, 2, 64, AX_BF16, AX_BF16, MASK_SHARED, PAIR_HEADS1, 0, 0},
-    {1, 4, 129, 2, 128, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0},
-    {1, 1, 100, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0}, /* one (b, n): dpair unsplit */
+    {1, 3, 200, 2, 48, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {1, 2, 150, 2, 80, AX_F16, AX_F16, MASK_SHARED, PAIR_FULL, 0, 0, 0},
+    {2, 2, 97, 3, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_SHARED, 0, 0, 0},
+    {1, 2, 70, 2, 64, AX_BF16, AX_BF16, MASK_SHARED, PAIR_HEADS1, 0, 0, 0},
+    {1, 4, 129, 2, 128, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, 0},
+    {1, 1, 100, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0}, /* one (b, n): dpair unsplit */
+    /* Masks of -3e38 (finite; beyond -FLT_MAX / log2(e), where the tensor-core kernels' log2-domain
+     * scaling must not turn them into -inf), on tensor cores and on SIMT. */
+    {1, 3, 40, 2, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 1},
+    {1, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 1},
 };
 
 static void test_against_cpu(void) {

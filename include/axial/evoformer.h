@@ -35,8 +35,9 @@
  *
  * Determinism: backward never uses floating-point atomics. dbias_pair (summed over N and any
  * broadcast dimension) and dbias_mask (summed over H, the query axis and any broadcast dimension) are
- * reduced in a fixed order: two runs with the same build, inputs and thread count give bitwise
- * identical gradients (all of them).
+ * reduced in a fixed order: two runs with the same build, inputs and thread count (CUDA: the same
+ * device model, whose SM count sets how the dbias_pair sum is split) give bitwise identical
+ * gradients (all of them).
  *
  * Device: the context's device. All tensors must live there (host pointers for AX_CPU, device
  * pointers for AX_CUDA). CUDA ops are queued on the context's stream and do not synchronise the

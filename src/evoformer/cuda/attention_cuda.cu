@@ -1012,10 +1012,18 @@ extern "C" ax_status evo_attn_backward_cuda(ax_context *ctx, const evo_attn_para
     const int64_t slab = ceil_div(rows * (int64_t)sizeof(float), 256) * 256;
     const int64_t mask_slab = p->dbias_mask != NULL ? slab : 0;
     if (p->dbias_pair != NULL && evo_mma_dpair_usable(*p)) dv.dpair_chunks = evo_mma_dpair_chunks(*p);
-    const int64_t pair_bytes =
+    int64_t pair_bytes =
         dv.dpair_chunks > 1 ? dv.dpair_chunks * p->dpair_shape_b * p->H * p->S * p->S * (int64_t)sizeof(float) : 0;
     void *scratch = NULL;
-    AX_CHECK(ax_cuda_scratch(ctx, slab + mask_slab + pair_bytes, &scratch));
+    ax_status st = ax_cuda_scratch(ctx, slab + mask_slab + pair_bytes, &scratch);
+    if (st != AX_OK && pair_bytes > 0) {
+        /* The split dbias_pair sum is an optimisation: without room for its partial sums (a
+         * workspace limit, a full device), one block per output tile sums everything itself. */
+        dv.dpair_chunks = 1;
+        pair_bytes = 0;
+        st = ax_cuda_scratch(ctx, slab + mask_slab, &scratch);
+    }
+    AX_CHECK(st);
     dv.delta = static_cast<float *>(scratch);
     dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(static_cast<char *>(scratch) + slab) : NULL;
     if (pair_bytes > 0) dv.dpair_partial = reinterpret_cast<float *>(static_cast<char *>(scratch) + slab + mask_slab);

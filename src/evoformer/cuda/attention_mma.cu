@@ -28,6 +28,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <float.h>
 #include <initializer_list>
 #include <math.h>
 #include <stdint.h>
@@ -47,7 +48,8 @@ constexpr int kFwdKeys = 64;  /* key tile of the forward */
 constexpr int kInner = 32;    /* inner tile of the backward loops (queries in dkdv, keys in dq) */
 constexpr int kPairKeys = 32; /* key tile of dpair */
 /* dpair is latency-bound (a short product per (b, n) step, then a barrier): it wants several blocks
- * per SM, so ptxas is asked to fit 4 at kD = 32 (128 registers), 3 at 64 and 2 at 128, without spills. */
+ * per SM, so ptxas is asked to fit 4 at kD = 32 (128 registers), 3 at 64 and 2 at 128. That costs
+ * small spills in some builds (8 bytes at kD = 64; 28 bytes at kD = 32 for sm_80, none for sm_90). */
 template <int kD> constexpr int dpair_min_blocks() { return kD == 32 ? 4 : kD == 64 ? 3 : 2; }
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
@@ -131,6 +133,15 @@ __device__ __forceinline__ void acc_to_a(const float lo[4], const float hi[4], u
     a[1] = pack2(lo[2], lo[3], (const T *)0);
     a[2] = pack2(hi[0], hi[1], (const T *)0);
     a[3] = pack2(hi[2], hi[3], (const T *)0);
+}
+
+/* x * log2(e) for a bias or an lse, keeping finite values finite: a value below -FLT_MAX / log2(e)
+ * (-2.4e38, e.g. torch.finfo(float32).min as a mask) would otherwise become -inf, and a row masked
+ * with it would count as fully masked (out 0) where the natural-log backends give a uniform softmax.
+ * -inf stays -inf. */
+__device__ __forceinline__ float to_log2(float x) {
+    const float y = x * kLog2e;
+    return y == -INFINITY && x != -INFINITY ? -FLT_MAX : y;
 }
 
 __device__ __forceinline__ float quad_max(float x) {
@@ -257,10 +268,10 @@ __device__ __forceinline__ void bias_rows(const mma_args &a, int64_t b, int64_t 
         }
     }
     const bool ra = ia < p.S, rb = ib < p.S;
-    out[0] = ra && jin ? (mk.x + pa.x) * kLog2e : -INFINITY;
-    out[1] = ra && both ? (mk.y + pa.y) * kLog2e : -INFINITY;
-    out[2] = rb && jin ? (mk.x + pb.x) * kLog2e : -INFINITY;
-    out[3] = rb && both ? (mk.y + pb.y) * kLog2e : -INFINITY;
+    out[0] = ra && jin ? to_log2(mk.x + pa.x) : -INFINITY;
+    out[1] = ra && both ? to_log2(mk.y + pa.y) : -INFINITY;
+    out[2] = rb && jin ? to_log2(mk.x + pb.x) : -INFINITY;
+    out[3] = rb && both ? to_log2(mk.y + pb.y) : -INFINITY;
 }
 
 template <typename T>
@@ -428,6 +439,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
         if (ia < p.S) lse[ia * p.lse_stride_s] = l[0] > 0.0f ? (m[0] + log2f(l[0])) * kLn2 : -INFINITY;
         if (ib < p.S) lse[ib * p.lse_stride_s] = l[1] > 0.0f ? (m[1] + log2f(l[1])) * kLn2 : -INFINITY;
     }
+#elif defined(__CUDA_ARCH__)
+    __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
 #endif
 }
 
@@ -468,7 +481,7 @@ constexpr size_t dkdv_smem() {
     return (size_t)(2 * kRowTile + 4 * kInner) * (kD + 8) * 2 + (size_t)4 * kInner * sizeof(float);
 }
 
-/* lse (times log2 e; -inf past S) and delta (0 past S) of query rows [i0, i0 + kInner) into shared
+/* lse (log2 domain, to_log2; -inf past S) and delta (0 past S) of query rows [i0, i0 + kInner) into shared
  * memory, by the first warp, with plain loads. */
 __device__ __forceinline__ void load_row_stats(const mma_args &a, int64_t b, int64_t n, int64_t h, int64_t i0,
                                                float *lse2_s, float *delta_s) {
@@ -477,7 +490,7 @@ __device__ __forceinline__ void load_row_stats(const mma_args &a, int64_t b, int
         const int64_t i = i0 + threadIdx.x;
         float l2 = -INFINITY, dl = 0.0f;
         if (i < p.S) {
-            l2 = p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] * kLog2e;
+            l2 = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s]);
             dl = a.delta[((b * p.N + n) * p.H + h) * p.S + i];
         }
         lse2_s[threadIdx.x] = l2;
@@ -575,7 +588,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
                 const float l2 = l2b[col];
                 float pv = 0.0f, dsv = 0.0f;
                 if (key_ok[e >> 1] && l2 != -INFINITY) {
-                    pv = exp2f(fmaf(st[t][e], sl2, (mk[e >> 1] + pbt[t][e]) * kLog2e) - l2);
+                    /* P <= 1 exactly; the clamp keeps a rounding of lse (or of a huge bias) from making it
+                     * overflow. */
+                    pv = exp2f(fminf(fmaf(st[t][e], sl2, to_log2(mk[e >> 1] + pbt[t][e])) - l2, 0.0f));
                     dsv = pv * (dpt[t][e] - dlb[col]);
                 }
                 st[t][e] = pv;
@@ -615,6 +630,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
         if (tig == 0 && key_ok[0]) mp[ja] = sa;
         if (tig == 0 && key_ok[1]) mp[jb] = sb;
     }
+#elif defined(__CUDA_ARCH__)
+    __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
 #endif
 }
 
@@ -630,7 +647,9 @@ __device__ __forceinline__ void p_and_ds(float sl2, const float bias[4], const f
         const float l2 = lse2[e >> 1];
         /* -inf logits (masked, or past S) and fully masked rows give exactly 0. */
         const float x = fmaf(s[e], sl2, bias[e]);
-        const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(x - l2);
+        /* P <= 1 exactly; the clamp keeps a rounding of lse (or of a huge bias) from making it
+         * overflow. */
+        const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(fminf(x - l2, 0.0f));
         s[e] = pv;
         dp[e] = pv * (dp[e] - dl[e >> 1]);
     }
@@ -651,8 +670,7 @@ __device__ __forceinline__ void row_stats(const mma_args &a, int64_t b, int64_t 
         lse2[r] = -INFINITY;
         dl[r] = 0.0f;
         if (rows[r] < p.S) {
-            lse2[r] = p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + rows[r] * p.lse_stride_s] *
-                      kLog2e;
+            lse2[r] = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + rows[r] * p.lse_stride_s]);
             dl[r] = a.delta[((b * p.N + n) * p.H + h) * p.S + rows[r]];
         }
     }
@@ -731,6 +749,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
     T *dqp = slice_mut<T>(p.dq, p.dq_strides, b, n, h);
     store_rows<T, kD>(dqp + ia * p.dq_strides.s, dqp + ib * p.dq_strides.s, ia < p.S, ib < p.S, D, dq, p.scale,
                       p.scale);
+#elif defined(__CUDA_ARCH__)
+    __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
 #endif
 }
 
@@ -756,7 +776,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
     const evo_attn_params &p = a.p;
     const int D = (int)p.D;
     T *smem = reinterpret_cast<T *>(evo_mma_smem);
-    float *mask_s = reinterpret_cast<float *>(smem + 2 * kStage); /* [2][kPairKeys], times log2 e */
+    float *mask_s = reinterpret_cast<float *>(smem + 2 * kStage); /* [2][kPairKeys], as stored */
     float *lse2_s = mask_s + 2 * kPairKeys;                        /* [2][kRowTile] */
     float *dl_s = lse2_s + 2 * kRowTile;                           /* [2][kRowTile] */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
@@ -786,7 +806,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         cp_async_commit();
     };
     /* Thread t < 64 fetches row i0 + t's lse (log2 domain; -inf past S) and delta, and thread
-     * t < 32 key j0 + t's mask (log2 domain; -inf past S), into registers. */
+     * t < 32 key j0 + t's mask (as stored; -inf past S), into registers. */
     const int tid = threadIdx.x;
     auto fetch_stats = [&](int64_t b, int64_t n, float st[3]) {
         st[0] = -INFINITY;
@@ -794,14 +814,13 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         st[2] = -INFINITY;
         const int64_t i = i0 + tid, j = j0 + tid;
         if (tid < kRowTile && i < p.S) {
-            st[0] = p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] * kLog2e;
+            st[0] = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s]);
             st[1] = a.delta[((b * p.N + n) * p.H + h) * p.S + i];
         }
         if (tid < kPairKeys && j < p.S)
             st[2] = p.bias_mask == NULL ? 0.0f
                                         : bias1<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
-                                                   b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j) *
-                                              kLog2e;
+                                                   b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
     };
     auto store_stats = [&](int buf, const float st[3]) {
         if (tid < kRowTile) {
@@ -811,7 +830,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         if (tid < kPairKeys) mask_s[buf * kPairKeys + tid] = st[2];
     };
 
-    /* The pair bias of this tile (log2 domain), once; -inf past S (so P is 0 there). */
+    /* The pair bias of this tile (as stored), once; -inf past S (so P is 0 there). */
     float pb[kNT][4];
     {
         const bool f32 = p.bias_pair_dtype == AX_F32;
@@ -826,7 +845,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
                 const float v = bias1<T>(p.bias_pair, f32,
                                          ob * p.pair_stride_b + h * p.pair_stride_h + ic * p.pair_stride_i +
                                              jc * p.pair_stride_j);
-                pb[t][e] = i < p.S && j < p.S ? v * kLog2e : -INFINITY;
+                pb[t][e] = i < p.S && j < p.S ? v : -INFINITY;
             }
         }
     }
@@ -865,7 +884,10 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
 #pragma unroll
         for (int t = 0; t < kNT; t++) {
             const float m0 = mk[t * 8 + 2 * tig], m1 = mk[t * 8 + 2 * tig + 1];
-            const float bias[4] = {pb[t][0] + m0, pb[t][1] + m1, pb[t][2] + m0, pb[t][3] + m1};
+            /* (mask + pair) rounded, then scaled, exactly as bias_rows does for the forward: P here
+             * must be the forward's P bit for bit when both biases are huge and nearly cancel. */
+            const float bias[4] = {to_log2(m0 + pb[t][0]), to_log2(m1 + pb[t][1]), to_log2(m0 + pb[t][2]),
+                                   to_log2(m1 + pb[t][3])};
             p_and_ds(sl2, bias, l2, dl, s[t], dp[t]);
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[t][e] += dp[t][e];
@@ -904,6 +926,8 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
                 static_cast<T *>(p.dbias_pair)[off] = from_f32(acc[t][e], (const T *)0);
         }
     }
+#elif defined(__CUDA_ARCH__)
+    __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
 #endif
 }
 
@@ -1092,7 +1116,12 @@ ax_status dispatch(which_kernel w, const mma_args &a, cudaStream_t stream) {
 
 } /* namespace */
 
+#ifndef AXIAL_CUDA_MMA
+#define AXIAL_CUDA_MMA 1 /* CMakeLists.txt sets 0 when no architecture of the build is sm_80+ */
+#endif
+
 bool evo_mma_usable(const evo_attn_params &p, bool backward) {
+    if (!AXIAL_CUDA_MMA) return false;
     if (p.dtype != AX_BF16 && p.dtype != AX_F16) return false;
     if (p.D % 16 != 0 || p.D > 128) return false;
     if (disabled_by_env() || !device_sm80()) return false;
