@@ -154,6 +154,16 @@ else
     record "ctest -L gpu" "SKIP (no build)" 0 "-"
 fi
 
+# ---- the main job on the GPU -------------------------------------------------------------------------
+# `axial demo` is the README's main job; on a machine with a GPU it runs the attention there.
+DEMO="$BUILD_DIR/tools/axial"
+if ((BUILT)) && [[ -x "$DEMO" ]]; then
+    run_step "axial demo --device cuda" demo-gpu.log 120 "$DEMO" demo --device cuda --data "$ROOT/tests/data" \
+        --out "$BUILD_DIR/demo" || true
+else
+    record "axial demo --device cuda" "SKIP (CLI not built)" 0 "-"
+fi
+
 # ---- the CPU kernels on this machine's CPU -------------------------------------------------------
 # GPU hosts usually have AVX-512 (and often AVX512_BF16), which development machines here lack: run
 # the CPU Evoformer tests there too, so those kernel paths are exercised (the default path is the
@@ -271,7 +281,7 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-for log in bench-gpu.log bench-gpu-simt.log torch-baseline.log; do
+for log in demo-gpu.log bench-gpu.log bench-gpu-simt.log torch-baseline.log; do
     if [[ -s "$LOG_DIR/$log" ]]; then
         echo
         echo "---- $log ----"
