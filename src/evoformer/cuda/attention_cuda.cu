@@ -31,12 +31,11 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
 #include "evoformer/cuda/attention_mma.h"
+#include "evoformer/cuda/cuda_common.cuh"
 
 /* One dynamic shared-memory symbol for every kernel; each carves it up itself. float4 so that the
  * float4 reads of row tiles are aligned. */
@@ -70,16 +69,7 @@ struct evo_dev {
     int vec_q, vec_k, vec_v, vec_dout, vec_dq, vec_dk, vec_dv;
 };
 
-/* ---- element conversions ------------------------------------------------------------------- */
-
-__device__ __forceinline__ float to_f32(float x) { return x; }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
-
-template <typename T> __device__ __forceinline__ T from_f32(float x);
-template <> __device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <> __device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
+/* ---- element conversions (to_f32 / from_f32: cuda_common.cuh) ---------------------------------- */
 
 /* 16-bit element bits <-> fp32, for unpacking and packing 16-byte vectors. */
 __device__ __forceinline__ float bits_to_f32(unsigned bits, const __nv_bfloat16 *) { return __uint_as_float(bits << 16); }
@@ -143,19 +133,6 @@ __device__ __forceinline__ void store8(T16 *dst, bool vec, const float v[8]) {
     }
 }
 
-/* A bias or bias gradient is in the activation dtype T or in fp32. */
-template <typename T>
-__device__ __forceinline__ float load_bias(const void *base, bool is_f32, int64_t off) {
-    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
-}
-template <typename T>
-__device__ __forceinline__ void store_bias(void *base, bool is_f32, int64_t off, float x) {
-    if (is_f32)
-        static_cast<float *>(base)[off] = x;
-    else
-        static_cast<T *>(base)[off] = from_f32<T>(x);
-}
-
 /* bias_mask[b, n, j] + bias_pair[b, h, i, j]; broadcast dims have stride 0. */
 template <typename T>
 __device__ __forceinline__ float bias_at(const evo_attn_params &p, int64_t b, int64_t n, int64_t h, int64_t i,
@@ -181,16 +158,6 @@ __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
     return x;
-}
-
-template <typename T>
-__device__ __forceinline__ const T *slice(const void *base, const evo_bnshd_strides &s, int64_t b, int64_t n,
-                                          int64_t h) {
-    return static_cast<const T *>(base) + b * s.b + n * s.n + h * s.h;
-}
-template <typename T>
-__device__ __forceinline__ T *slice_mut(void *base, const evo_bnshd_strides &s, int64_t b, int64_t n, int64_t h) {
-    return static_cast<T *>(base) + b * s.b + n * s.n + h * s.h;
 }
 
 /* Loads rows [row0, row0 + kTile) of one (b, n, h) slice (row r at src + r * row_stride) as fp32
@@ -309,18 +276,6 @@ __device__ __forceinline__ void axpy8(float acc[8], float a, const float *src) {
     acc[7] = fmaf(a, y.w, acc[7]);
 }
 
-/* Splits a tile kernel's block index into (tile, h, n, b). */
-__device__ __forceinline__ void decode_tile_block(const evo_dev &dv, int64_t *tile, int64_t *h, int64_t *n,
-                                                  int64_t *b) {
-    int64_t bid = blockIdx.x;
-    *tile = bid % dv.n_tiles;
-    bid /= dv.n_tiles;
-    *h = bid % dv.p.H;
-    bid /= dv.p.H;
-    *n = bid % dv.p.N;
-    *b = bid / dv.p.N;
-}
-
 /* ---- forward --------------------------------------------------------------------------------- */
 
 /* Shared memory: q [kTile][D], kt / vt [D][kTStride], p [kTile][kTile]. DC = ceil(D / 32): the
@@ -337,7 +292,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
     const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
 
     int64_t it, h, n, b;
-    decode_tile_block(dv, &it, &h, &n, &b);
+    decode_tile_block(dv.n_tiles, dv.p, &it, &h, &n, &b);
     const int64_t i0 = it * kTile;
     load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
     const T *k = slice<T>(p.k, p.k_strides, b, n, h);
@@ -464,7 +419,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_ke
     const int my_dim0 = (threadIdx.x & 3) * 8;
 
     int64_t jt, h, n, b;
-    decode_tile_block(dv, &jt, &h, &n, &b);
+    decode_tile_block(dv.n_tiles, dv.p, &jt, &h, &n, &b);
     const int64_t j0 = jt * kTile;
     load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
     load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
@@ -549,7 +504,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(c
     const int my_dim0 = (threadIdx.x & 3) * 8;
 
     int64_t it, h, n, b;
-    decode_tile_block(dv, &it, &h, &n, &b);
+    decode_tile_block(dv.n_tiles, dv.p, &it, &h, &n, &b);
     const int64_t i0 = it * kTile;
     load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
     load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s, NULL);
@@ -780,20 +735,6 @@ size_t dpair_smem_bytes(int64_t D) {
     return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + kTile * kTStride + 2 * kTile);
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/* Every 8-element chunk of every row starts 16-byte aligned: base aligned and every stride of a
- * dim that is actually stepped a multiple of 16 bytes. */
-int vec_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_params &p) {
-    const int64_t step = 16 / (int64_t)ax_dtype_size(p.dtype);
-    if ((uintptr_t)ptr % 16 != 0) return 0;
-    if (p.B > 1 && s.b % step != 0) return 0;
-    if (p.N > 1 && s.n % step != 0) return 0;
-    if (p.S > 1 && s.s % step != 0) return 0;
-    if (p.H > 1 && s.h % step != 0) return 0;
-    return 1;
-}
-
 evo_dev make_dev(const evo_attn_params *p) {
     evo_dev dv;
     dv.p = *p;
@@ -814,22 +755,6 @@ evo_dev make_dev(const evo_attn_params *p) {
 
 ax_status cuda_failure(cudaError_t err, const char *what) {
     return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
-}
-
-/* Launches one kernel on the stream and reports a failed launch under the kernel's name. */
-ax_status launch(void (*kernel)(evo_dev), const char *name, int64_t blocks, int threads, size_t smem,
-                 cudaStream_t stream, const evo_dev &dv) {
-    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    if (err != cudaSuccess) {
-        cudaGetLastError();
-        return ax_set_error(AX_ERR_CUDA, "%s: cannot set %zu bytes of dynamic shared memory: %s (%s)", name, smem,
-                            cudaGetErrorString(err), cudaGetErrorName(err));
-    }
-    kernel<<<(unsigned)blocks, threads, smem, stream>>>(dv);
-    err = cudaGetLastError();
-    if (err != cudaSuccess) return ax_set_error(AX_ERR_CUDA, "%s launch: %s (%s)", name, cudaGetErrorString(err),
-                                                cudaGetErrorName(err));
-    return AX_OK;
 }
 
 template <typename T>

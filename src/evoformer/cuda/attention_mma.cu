@@ -37,6 +37,7 @@
 
 #include "core/internal.h"
 #include "evoformer/cuda/attention_mma.h"
+#include "evoformer/cuda/cuda_common.cuh"
 
 extern __shared__ float4 evo_mma_smem[];
 
@@ -120,10 +121,6 @@ __device__ __forceinline__ float2 unpack2(uint32_t u, const __nv_bfloat16 *) {
 __device__ __forceinline__ float2 unpack2(uint32_t u, const __half *) {
     return __half22float2(*reinterpret_cast<__half2 *>(&u));
 }
-__device__ __forceinline__ __nv_bfloat16 from_f32(float x, const __nv_bfloat16 *) { return __float2bfloat16_rn(x); }
-__device__ __forceinline__ __half from_f32(float x, const __half *) { return __float2half_rn(x); }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
 
 /* The accumulators of two adjacent 16x8 tiles (columns 16c .. 16c + 15) as the A fragment of a
  * product over those 16 columns. */
@@ -222,10 +219,6 @@ __device__ __forceinline__ void dual_products(const T *a1, const T *a2, const T 
 
 /* ---- biases ---------------------------------------------------------------------------------- */
 
-template <typename T>
-__device__ __forceinline__ float bias1(const void *base, bool f32, int64_t off) {
-    return f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
-}
 /* Elements off and off + step; one aligned load when vec2 (then step == 1). */
 template <typename T>
 __device__ __forceinline__ float2 bias2(const void *base, bool f32, bool vec2, int64_t off, int64_t step) {
@@ -233,7 +226,7 @@ __device__ __forceinline__ float2 bias2(const void *base, bool f32, bool vec2, i
         if (f32) return *reinterpret_cast<const float2 *>(static_cast<const float *>(base) + off);
         return unpack2(*reinterpret_cast<const uint32_t *>(static_cast<const T *>(base) + off), (const T *)0);
     }
-    return make_float2(bias1<T>(base, f32, off), bias1<T>(base, f32, off + step));
+    return make_float2(load_bias<T>(base, f32, off), load_bias<T>(base, f32, off + step));
 }
 
 /* The log2-domain bias of one accumulator tile of a row-major product (rows = queries ia, ib; keys
@@ -261,10 +254,10 @@ __device__ __forceinline__ void bias_rows(const mma_args &a, int64_t b, int64_t 
                           p.pair_stride_j);
         }
     } else {
-        if (p.bias_mask != NULL) mk.x = bias1<T>(p.bias_mask, mf32, moff + jc * p.mask_stride_j);
+        if (p.bias_mask != NULL) mk.x = load_bias<T>(p.bias_mask, mf32, moff + jc * p.mask_stride_j);
         if (p.bias_pair != NULL) {
-            pa.x = bias1<T>(p.bias_pair, pf32, poff + iac * p.pair_stride_i + jc * p.pair_stride_j);
-            pb.x = bias1<T>(p.bias_pair, pf32, poff + ibc * p.pair_stride_i + jc * p.pair_stride_j);
+            pa.x = load_bias<T>(p.bias_pair, pf32, poff + iac * p.pair_stride_i + jc * p.pair_stride_j);
+            pb.x = load_bias<T>(p.bias_pair, pf32, poff + ibc * p.pair_stride_i + jc * p.pair_stride_j);
         }
     }
     const bool ra = ia < p.S, rb = ib < p.S;
@@ -272,27 +265,6 @@ __device__ __forceinline__ void bias_rows(const mma_args &a, int64_t b, int64_t 
     out[1] = ra && both ? to_log2(mk.y + pa.y) : -INFINITY;
     out[2] = rb && jin ? to_log2(mk.x + pb.x) : -INFINITY;
     out[3] = rb && both ? to_log2(mk.y + pb.y) : -INFINITY;
-}
-
-template <typename T>
-__device__ __forceinline__ const T *slice(const void *base, const evo_bnshd_strides &s, int64_t b, int64_t n,
-                                          int64_t h) {
-    return static_cast<const T *>(base) + b * s.b + n * s.n + h * s.h;
-}
-template <typename T>
-__device__ __forceinline__ T *slice_mut(void *base, const evo_bnshd_strides &s, int64_t b, int64_t n, int64_t h) {
-    return static_cast<T *>(base) + b * s.b + n * s.n + h * s.h;
-}
-
-/* Block index -> (tile, h, n, b), tile fastest. */
-__device__ __forceinline__ void decode(const mma_args &a, int64_t *tile, int64_t *h, int64_t *n, int64_t *b) {
-    int64_t bid = blockIdx.x;
-    *tile = bid % a.row_tiles;
-    bid /= a.row_tiles;
-    *h = bid % a.p.H;
-    bid /= a.p.H;
-    *n = bid % a.p.N;
-    *b = bid / a.p.N;
 }
 
 /* Stores the accumulator tiles of 16 rows (ra, rb = ra + 8) x kD dims, scaled, as T; dims < D. */
@@ -328,7 +300,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
 
     int64_t it, h, n, b;
-    decode(a, &it, &h, &n, &b);
+    decode_tile_block(a.row_tiles, a.p, &it, &h, &n, &b);
     const int64_t i0 = it * kRowTile;
     const T *k = slice<T>(p.k, p.k_strides, b, n, h), *v = slice<T>(p.v, p.v_strides, b, n, h);
     load_rows<T, kD>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
@@ -513,7 +485,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
 
     int64_t jt, h, n, b;
-    decode(a, &jt, &h, &n, &b);
+    decode_tile_block(a.row_tiles, a.p, &jt, &h, &n, &b);
     const int64_t j0 = jt * kRowTile;
     const T *q = slice<T>(p.q, p.q_strides, b, n, h), *dout = slice<T>(p.dout, p.dout_strides, b, n, h);
     load_rows<T, kD>(k_s, slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, kRowTile, p.S, D);
@@ -531,8 +503,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     if (p.bias_mask != NULL) {
         const bool f32 = p.bias_mask_dtype == AX_F32;
         const int64_t base = b * p.mask_stride_b + n * p.mask_stride_n;
-        if (ja < p.S) mk[0] = bias1<T>(p.bias_mask, f32, base + ja * p.mask_stride_j);
-        if (jb < p.S) mk[1] = bias1<T>(p.bias_mask, f32, base + jb * p.mask_stride_j);
+        if (ja < p.S) mk[0] = load_bias<T>(p.bias_mask, f32, base + ja * p.mask_stride_j);
+        if (jb < p.S) mk[1] = load_bias<T>(p.bias_mask, f32, base + jb * p.mask_stride_j);
     }
     const bool key_ok[2] = {ja < p.S, jb < p.S};
     const int64_t key_c[2] = {ja < p.S ? ja : p.S - 1, jb < p.S ? jb : p.S - 1};
@@ -569,7 +541,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
             for (int e = 0; e < 4; e++) {
                 const int64_t i = i0 + t * 8 + 2 * tig + (e & 1);
                 pbt[t][e] = p.bias_pair == NULL ? 0.0f
-                                                : bias1<T>(p.bias_pair, pair_f32,
+                                                : load_bias<T>(p.bias_pair, pair_f32,
                                                            pair_base + (i < p.S ? i : p.S - 1) * p.pair_stride_i +
                                                                key_c[e >> 1] * p.pair_stride_j);
             }
@@ -689,7 +661,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
 
     int64_t it, h, n, b;
-    decode(a, &it, &h, &n, &b);
+    decode_tile_block(a.row_tiles, a.p, &it, &h, &n, &b);
     const int64_t i0 = it * kRowTile;
     const T *k = slice<T>(p.k, p.k_strides, b, n, h), *v = slice<T>(p.v, p.v_strides, b, n, h);
     load_rows<T, kD>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
@@ -819,7 +791,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         }
         if (tid < kPairKeys && j < p.S)
             st[2] = p.bias_mask == NULL ? 0.0f
-                                        : bias1<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
+                                        : load_bias<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
                                                    b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
     };
     auto store_stats = [&](int buf, const float st[3]) {
@@ -842,7 +814,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
                 const int64_t ic = i < p.S ? i : p.S - 1, jc = j < p.S ? j : p.S - 1;
                 /* ob is 0 when the gradient sums over b; the bias itself may still vary with b, but
                  * then the gradient does too (it has the bias's shape), so b == ob here. */
-                const float v = bias1<T>(p.bias_pair, f32,
+                const float v = load_bias<T>(p.bias_pair, f32,
                                          ob * p.pair_stride_b + h * p.pair_stride_h + ic * p.pair_stride_i +
                                              jc * p.pair_stride_j);
                 pb[t][e] = i < p.S && j < p.S ? v : -INFINITY;
@@ -899,18 +871,9 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         __syncthreads();
     }
 
-    if (a.dpair_chunks > 1) {
-        float *part = a.dpair_partial + ((chunk * p.dpair_shape_b + ob) * p.H + h) * p.S * p.S;
-#pragma unroll
-        for (int t = 0; t < kNT; t++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int64_t i = e < 2 ? ia : ib, j = j0 + t * 8 + 2 * tig + (e & 1);
-                if (i < p.S && j < p.S) part[i * p.S + j] = acc[t][e];
-            }
-        }
-        return;
-    }
+    /* One chunk: the gradient itself. Several: this chunk's fp32 partial sum, (S, S) contiguous. */
+    const bool split = a.dpair_chunks > 1;
+    float *part = split ? a.dpair_partial + ((chunk * p.dpair_shape_b + ob) * p.H + h) * p.S * p.S : NULL;
     const bool f32 = p.bias_pair_dtype == AX_F32;
     const int64_t base = ob * p.dpair_stride_b + h * p.dpair_stride_h;
 #pragma unroll
@@ -919,11 +882,10 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         for (int e = 0; e < 4; e++) {
             const int64_t i = e < 2 ? ia : ib, j = j0 + t * 8 + 2 * tig + (e & 1);
             if (i >= p.S || j >= p.S) continue;
-            const int64_t off = base + i * p.dpair_stride_i + j * p.dpair_stride_j;
-            if (f32)
-                static_cast<float *>(p.dbias_pair)[off] = acc[t][e];
+            if (split)
+                part[i * p.S + j] = acc[t][e];
             else
-                static_cast<T *>(p.dbias_pair)[off] = from_f32(acc[t][e], (const T *)0);
+                store_bias<T>(p.dbias_pair, f32, base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[t][e]);
         }
     }
 #elif defined(__CUDA_ARCH__)
@@ -941,24 +903,15 @@ __global__ void __launch_bounds__(256) evo_mma_dpair_reduce_kernel(const mma_arg
     float sum = 0.0f;
     for (int64_t c = 0; c < a.dpair_chunks; c++) sum += a.dpair_partial[c * per_chunk + idx];
     const int64_t j = idx % p.S, i = (idx / p.S) % p.S, h = (idx / (p.S * p.S)) % p.H, ob = idx / (p.S * p.S * p.H);
-    const int64_t off = ob * p.dpair_stride_b + h * p.dpair_stride_h + i * p.dpair_stride_i + j * p.dpair_stride_j;
-    if (p.bias_pair_dtype == AX_F32)
-        static_cast<float *>(p.dbias_pair)[off] = sum;
-    else
-        static_cast<T *>(p.dbias_pair)[off] = from_f32(sum, (const T *)0);
+    store_bias<T>(p.dbias_pair, p.bias_pair_dtype == AX_F32,
+                  ob * p.dpair_stride_b + h * p.dpair_stride_h + i * p.dpair_stride_i + j * p.dpair_stride_j, sum);
 }
 
 /* ---- host side ------------------------------------------------------------------------------- */
 
-int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
-
-/* Every 16-byte chunk of every row starts 16-byte aligned. */
+/* Every 8-element (16-byte) chunk of every row starts 16-byte aligned, D contiguous. */
 bool rows_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_params &p) {
-    if (ptr == NULL) return true;
-    if ((uintptr_t)ptr % 16 != 0 || s.d != 1) return false;
-    const int64_t step = 8; /* 16 bytes of a 16-bit dtype */
-    return (p.B == 1 || s.b % step == 0) && (p.N == 1 || s.n % step == 0) && (p.S == 1 || s.s % step == 0) &&
-           (p.H == 1 || s.h % step == 0);
+    return ptr == NULL || (s.d == 1 && vec_aligned(ptr, s, p));
 }
 
 /* Two adjacent elements along j form one aligned load: unit stride along j and every other offset
@@ -1036,67 +989,28 @@ bool smem_fits(const evo_attn_params &p, which_kernel w) {
     return device_smem_optin() >= need;
 }
 
-ax_status launch(void (*kernel)(mma_args), const char *name, int64_t blocks, size_t smem, cudaStream_t stream,
-                 const mma_args &a) {
-    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    if (err != cudaSuccess) {
-        cudaGetLastError();
-        return ax_set_error(AX_ERR_CUDA, "%s: cannot set %zu bytes of dynamic shared memory: %s (%s)", name, smem,
-                            cudaGetErrorString(err), cudaGetErrorName(err));
-    }
-    if (blocks > INT32_MAX)
-        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld thread blocks needed, more than one CUDA grid holds", name,
-                            (long long)blocks);
-    kernel<<<(unsigned)blocks, kThreads, smem, stream>>>(a);
-    err = cudaGetLastError();
-    if (err != cudaSuccess)
-        return ax_set_error(AX_ERR_CUDA, "%s launch: %s (%s)", name, cudaGetErrorString(err), cudaGetErrorName(err));
-    return AX_OK;
-}
-
-template <typename T>
-ax_status launch_reduce(const mma_args &a, cudaStream_t stream) {
-    const int64_t n = a.p.dpair_shape_b * a.p.H * a.p.S * a.p.S;
-    const int64_t blocks = ceil_div(n, 256);
-    if (blocks > INT32_MAX)
-        return ax_set_error(AX_ERR_UNSUPPORTED, "evo_mma_dpair_reduce_kernel: %lld thread blocks needed, more than one "
-                            "CUDA grid holds", (long long)blocks);
-    evo_mma_dpair_reduce_kernel<T><<<(unsigned)blocks, 256, 0, stream>>>(a);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess)
-        return ax_set_error(AX_ERR_CUDA, "evo_mma_dpair_reduce_kernel launch: %s (%s)", cudaGetErrorString(err),
-                            cudaGetErrorName(err));
-    return AX_OK;
-}
-
 template <typename T, int kD>
 ax_status launch_typed(which_kernel w, const mma_args &a, cudaStream_t stream) {
     const evo_attn_params &p = a.p;
     const int64_t per_slice = a.row_tiles * p.H * p.N * p.B;
     switch (w) {
-    case K_FWD: return launch(evo_mma_fwd_kernel<T, kD>, "evo_mma_fwd_kernel", per_slice, fwd_smem<kD>(), stream, a);
+    case K_FWD:
+        return launch(evo_mma_fwd_kernel<T, kD>, "evo_mma_fwd_kernel", per_slice, kThreads, fwd_smem<kD>(), stream, a);
     case K_DKDV:
-        return launch(evo_mma_dkdv_kernel<T, kD>, "evo_mma_dkdv_kernel", per_slice, dkdv_smem<kD>(), stream, a);
-    case K_DQ: return launch(evo_mma_dq_kernel<T, kD>, "evo_mma_dq_kernel", per_slice, dq_smem<kD>(), stream, a);
-    case K_DELTA: {
-        const int64_t rows = p.B * p.N * p.H * p.S;
-        const int64_t blocks = ceil_div(rows, 256);
-        if (blocks > INT32_MAX)
-            return ax_set_error(AX_ERR_UNSUPPORTED, "evo_mma_delta_kernel: %lld thread blocks needed, more than one "
-                                "CUDA grid holds", (long long)blocks);
-        evo_mma_delta_kernel<T><<<(unsigned)blocks, 256, 0, stream>>>(a);
-        const cudaError_t err = cudaGetLastError();
-        if (err != cudaSuccess)
-            return ax_set_error(AX_ERR_CUDA, "evo_mma_delta_kernel launch: %s (%s)", cudaGetErrorString(err),
-                                cudaGetErrorName(err));
-        return AX_OK;
-    }
+        return launch(evo_mma_dkdv_kernel<T, kD>, "evo_mma_dkdv_kernel", per_slice, kThreads, dkdv_smem<kD>(), stream,
+                      a);
+    case K_DQ:
+        return launch(evo_mma_dq_kernel<T, kD>, "evo_mma_dq_kernel", per_slice, kThreads, dq_smem<kD>(), stream, a);
+    case K_DELTA:
+        return launch(evo_mma_delta_kernel<T>, "evo_mma_delta_kernel", ceil_div(p.B * p.N * p.H * p.S, 256), 256, 0,
+                      stream, a);
     default:
         AX_CHECK(launch(evo_mma_dpair_kernel<T, kD>, "evo_mma_dpair_kernel",
-                        ceil_div(p.S, kPairKeys) * a.row_tiles * p.H * p.dpair_shape_b * a.dpair_chunks,
+                        ceil_div(p.S, kPairKeys) * a.row_tiles * p.H * p.dpair_shape_b * a.dpair_chunks, kThreads,
                         dpair_smem<kD>(), stream, a));
         if (a.dpair_chunks == 1) return AX_OK;
-        return launch_reduce<T>(a, stream);
+        return launch(evo_mma_dpair_reduce_kernel<T>, "evo_mma_dpair_reduce_kernel",
+                      ceil_div(p.dpair_shape_b * p.H * p.S * p.S, 256), 256, 0, stream, a);
     }
 }
 

@@ -1,0 +1,108 @@
+/*
+ * cuda_common.cuh — helpers both CUDA Evoformer attention files use (attention_cuda.cu, the SIMT
+ * kernels and entry points; attention_mma.cu, the tensor-core kernels): element conversions, bias
+ * loads and stores, slice addressing, block decoding, row alignment and the launch wrapper. C++,
+ * included by .cu files only; everything is internal to the including file.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_EVOFORMER_CUDA_COMMON_CUH
+#define AXIAL_EVOFORMER_CUDA_COMMON_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "evoformer/evoformer_params.h"
+
+namespace {
+
+/* ---- element conversions ------------------------------------------------------------------- */
+
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
+
+template <typename T> __device__ __forceinline__ T from_f32(float x);
+template <> __device__ __forceinline__ float from_f32<float>(float x) { return x; }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <> __device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
+
+/* A bias or bias gradient is in the activation dtype T or in fp32. */
+template <typename T>
+__device__ __forceinline__ float load_bias(const void *base, bool is_f32, int64_t off) {
+    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
+}
+template <typename T>
+__device__ __forceinline__ void store_bias(void *base, bool is_f32, int64_t off, float x) {
+    if (is_f32)
+        static_cast<float *>(base)[off] = x;
+    else
+        static_cast<T *>(base)[off] = from_f32<T>(x);
+}
+
+/* The (b, n, h) slice of a (B, N, S, H, D) activation: row i at + i * s.s. */
+template <typename T>
+__device__ __forceinline__ const T *slice(const void *base, const evo_bnshd_strides &s, int64_t b, int64_t n,
+                                          int64_t h) {
+    return static_cast<const T *>(base) + b * s.b + n * s.n + h * s.h;
+}
+template <typename T>
+__device__ __forceinline__ T *slice_mut(void *base, const evo_bnshd_strides &s, int64_t b, int64_t n, int64_t h) {
+    return static_cast<T *>(base) + b * s.b + n * s.n + h * s.h;
+}
+
+/* Splits a tile kernel's block index into (tile, h, n, b), tile fastest, `tiles` tiles per slice. */
+__device__ __forceinline__ void decode_tile_block(int64_t tiles, const evo_attn_params &p, int64_t *tile, int64_t *h,
+                                                  int64_t *n, int64_t *b) {
+    int64_t bid = blockIdx.x;
+    *tile = bid % tiles;
+    bid /= tiles;
+    *h = bid % p.H;
+    bid /= p.H;
+    *n = bid % p.N;
+    *b = bid / p.N;
+}
+
+/* ---- host side ------------------------------------------------------------------------------- */
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Every 8-element chunk of every row starts 16-byte aligned: base aligned and every stride of a
+ * dim that is actually stepped a multiple of 16 bytes. */
+int vec_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_params &p) {
+    const int64_t step = 16 / (int64_t)ax_dtype_size(p.dtype);
+    if ((uintptr_t)ptr % 16 != 0) return 0;
+    if (p.B > 1 && s.b % step != 0) return 0;
+    if (p.N > 1 && s.n % step != 0) return 0;
+    if (p.S > 1 && s.s % step != 0) return 0;
+    if (p.H > 1 && s.h % step != 0) return 0;
+    return 1;
+}
+
+/* Launches one kernel on the stream (setting its dynamic shared memory first) and reports a grid
+ * too large for CUDA or a failed launch under the kernel's name. */
+template <typename Args>
+ax_status launch(void (*kernel)(Args), const char *name, int64_t blocks, int threads, size_t smem,
+                 cudaStream_t stream, const Args &args) {
+    if (blocks > INT32_MAX)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld thread blocks needed, more than one CUDA grid holds (%d)",
+                            name, (long long)blocks, INT32_MAX);
+    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (err != cudaSuccess) {
+        cudaGetLastError();
+        return ax_set_error(AX_ERR_CUDA, "%s: cannot set %zu bytes of dynamic shared memory: %s (%s)", name, smem,
+                            cudaGetErrorString(err), cudaGetErrorName(err));
+    }
+    kernel<<<(unsigned)blocks, threads, smem, stream>>>(args);
+    err = cudaGetLastError();
+    if (err != cudaSuccess)
+        return ax_set_error(AX_ERR_CUDA, "%s launch: %s (%s)", name, cudaGetErrorString(err), cudaGetErrorName(err));
+    return AX_OK;
+}
+
+} /* namespace */
+
+#endif /* AXIAL_EVOFORMER_CUDA_COMMON_CUH */
