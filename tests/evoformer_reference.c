@@ -149,11 +149,26 @@ static int64_t at4(const ref_tensor *r, int64_t i0, int64_t i1, int64_t i2, int6
     return ((i0 * r->shape[1] + i1) * r->shape[2] + i2) * r->shape[3] + i3;
 }
 
+/* The largest value of the (b, n) row of the mask, or 0 when that is not finite (no mask, all -inf).
+ * Softmax does not change when a row's logits all move by one constant, so subtracting it is exact
+ * math; it keeps q.k from vanishing next to a huge mask even in double (-3e38 + q.k is -3e38 in any
+ * float format), so the reference is the true function for every finite mask. */
+static double mask_row_max(const ref_tensor *bias_mask, int64_t b, int64_t n, int64_t S) {
+    if (bias_mask == NULL) return 0.0;
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < S; j++) {
+        const double x = bias_mask->v[at5(bias_mask, b, n, 0, 0, j)];
+        if (x > mx) mx = x;
+    }
+    return isfinite(mx) ? mx : 0.0;
+}
+
 /* The probabilities of one (b, n, h) head, S x S, and the row log-sum-exps. */
 static void head_probs(const ref_tensor *q, const ref_tensor *k, const ref_tensor *bias_mask,
                        const ref_tensor *bias_pair, int64_t b, int64_t n, int64_t h, double *prob, double *lse) {
     const int64_t S = q->shape[2], D = q->shape[4];
     const double scale = 1.0 / sqrt((double)D);
+    const double shift = mask_row_max(bias_mask, b, n, S);
     for (int64_t i = 0; i < S; i++) {
         double *row = prob + i * S;
         double mx = -INFINITY;
@@ -161,7 +176,7 @@ static void head_probs(const ref_tensor *q, const ref_tensor *k, const ref_tenso
             double dot = 0.0;
             for (int64_t d = 0; d < D; d++) dot += q->v[at5(q, b, n, i, h, d)] * k->v[at5(k, b, n, j, h, d)];
             double logit = dot * scale;
-            if (bias_mask) logit += bias_mask->v[at5(bias_mask, b, n, 0, 0, j)];
+            if (bias_mask) logit += bias_mask->v[at5(bias_mask, b, n, 0, 0, j)] - shift;
             if (bias_pair) logit += bias_pair->v[at5(bias_pair, b, 0, h, i, j)];
             row[j] = logit;
             if (logit > mx) mx = logit;
@@ -174,7 +189,7 @@ static void head_probs(const ref_tensor *q, const ref_tensor *k, const ref_tenso
         double sum = 0.0;
         for (int64_t j = 0; j < S; j++) sum += exp(row[j] - mx);
         for (int64_t j = 0; j < S; j++) row[j] = exp(row[j] - mx) / sum;
-        lse[i] = mx + log(sum);
+        lse[i] = mx + log(sum) + shift;
     }
 }
 

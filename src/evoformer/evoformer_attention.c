@@ -246,6 +246,7 @@ ax_status ax_evoformer_attention_backward(ax_context *ctx, const ax_tensor *q, c
         p.dmask_stride_b = dbias_mask->strides[0];
         p.dmask_stride_n = dbias_mask->strides[1];
         p.dmask_stride_j = dbias_mask->strides[4];
+        p.dbias_mask_dtype = dbias_mask->dtype;
     }
     if (dbias_pair != NULL) {
         p.dbias_pair = dbias_pair->data;

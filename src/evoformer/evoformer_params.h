@@ -59,7 +59,26 @@ typedef struct evo_attn_params {
     void *dbias_pair;
     int64_t dpair_shape_b, dpair_shape_h, dpair_shape_i, dpair_shape_j;
     int64_t dpair_stride_b, dpair_stride_h, dpair_stride_i, dpair_stride_j;
+    ax_dtype dbias_mask_dtype; /* of dbias_mask: the bias's own dtype (a backend may swap bias_mask) */
+
+    /* Backend-internal, never set by the entry points (zero there): the CUDA backend hands its
+     * kernels a copy of bias_mask already shifted by each row's maximum (see EVO_MASK_SHIFT below)
+     * and these per-(b, n) shifts, which a forward kernel adds back to the lse it writes. */
+    const float *lse_shift;
+    int64_t lse_shift_stride_b, lse_shift_stride_n;
 } evo_attn_params;
+
+/* Huge masks. Softmax is unchanged by a constant added to a row, so every backend subtracts from
+ * each (b, n) row of bias_mask its largest value over the keys (when that is finite) before adding
+ * it to q.k: a row masked entirely with -1e9 or -3e38 then attends exactly as its float64 value
+ * does (softmax of q.k + bias_pair) instead of losing q.k to fp32 rounding, and the +1e9 of
+ * `1e9 * mask - 1` cancels out. The lse written is that of the unshifted logits.
+ *
+ * A public lse of magnitude EVO_LSE_EXACT_LIMIT or more has lost more than ~2^-18 of absolute
+ * precision to fp32 (it is -1e9 + log S rounded to -1e9 for a padded row), so the backward does not
+ * trust it: it recomputes those rows' softmax statistics from q, k and the biases. Smaller lse
+ * values are used as given (shifted like the mask). */
+#define EVO_LSE_EXACT_LIMIT 64.0f
 
 /* Backends. Each receives validated params; zero-sized problems never reach them. */
 struct ax_context;

@@ -85,8 +85,8 @@ static void reduce_mask_gradient(const evo_attn_params *p, const float *partial)
                             for (int64_t j = jo; j < jo + nj; j++) sum += row[j];
                         }
                 const int64_t idx = bo * p->dmask_stride_b + no * p->dmask_stride_n + jo * p->dmask_stride_j;
-                if (p->bias_mask_dtype == AX_F32) ((float *)p->dbias_mask)[idx] = sum;
-                else if (p->bias_mask_dtype == AX_BF16) ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_bf16(sum);
+                if (p->dbias_mask_dtype == AX_F32) ((float *)p->dbias_mask)[idx] = sum;
+                else if (p->dbias_mask_dtype == AX_BF16) ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_bf16(sum);
                 else ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_f16(sum);
             }
 }
