@@ -3,7 +3,11 @@
  * forward and backward time, GFLOP/s, percent of the same-run BLAS sgemm rate, working memory, and
  * the same for a naive implementation that materialises the logits.
  *
- *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--gpu]
+ *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--gpu]
+ *
+ * The mask is AlphaFold's 1e9 * (mask - 1) with every 11th key masked; --padded F also masks every key
+ * of the last F * N MSA rows (padded rows, whose lse is -1e9 + log S: the backward recomputes their
+ * softmax statistics instead of trusting it), to measure what OpenFold's padding costs.
  *
  * FLOPs: forward 4*B*N*H*S^2*D (two matrix products), backward 2.5x that.
  *
@@ -40,6 +44,8 @@ static const shape default_shapes[] = {
 /* The naive baseline stores logits and their gradient: skip it past this many bytes. */
 #define NAIVE_LIMIT_BYTES (3LL << 30)
 
+static double padded_fraction = 0.0; /* --padded */
+
 typedef struct buffers {
     float *q, *k, *v, *mask, *pair, *out, *lse, *dout, *dq, *dk, *dv, *dmask, *dpair;
 } buffers;
@@ -62,7 +68,11 @@ static int alloc_buffers(buffers *bf, const shape *s) {
     bench_fill_uniform(bf->v, act, -1, 1, &st);
     bench_fill_uniform(bf->dout, act, -1, 1, &st);
     bench_fill_uniform(bf->pair, s->B * s->H * s->S * s->S, -1, 1, &st);
-    for (int64_t i = 0; i < s->B * s->N * s->S; i++) bf->mask[i] = (i % 11 == 10) ? -1e9f : 0.0f;
+    const int64_t first_padded = s->N - (int64_t)(padded_fraction * (double)s->N + 0.5);
+    for (int64_t i = 0; i < s->B * s->N * s->S; i++) {
+        const int64_t n = (i / s->S) % s->N;
+        bf->mask[i] = (i % 11 == 10 || n >= first_padded) ? -1e9f : 0.0f;
+    }
     return 0;
 }
 
@@ -185,6 +195,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
+        else if (strcmp(argv[i], "--padded") == 0 && i + 1 < argc) padded_fraction = atof(argv[++i]);
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && n_custom < 16) {
             shape *s = &custom[n_custom];
             long long b, n, sq, h, d;
@@ -195,7 +206,8 @@ int main(int argc, char **argv) {
             *s = (shape){"custom", b, n, sq, h, d};
             n_custom++;
         } else {
-            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--gpu]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--gpu]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -217,7 +229,9 @@ int main(int argc, char **argv) {
            ax_cpu_path_name(ax_cpu_path_active()), repeats);
     printf("baseline: OpenBLAS sgemm 1536^3 with %d threads, measured again just before each shape (%%pk columns)\n",
            threads);
-    printf("FLOPs: forward 4*B*N*H*S^2*D, backward 2.5x forward; memory = scratch beyond inputs/outputs\n\n");
+    printf("FLOPs: forward 4*B*N*H*S^2*D, backward 2.5x forward; memory = scratch beyond inputs/outputs\n");
+    printf("mask: 1e9 * (mask - 1), every 11th key masked; padded MSA rows (every key masked): %.0f%%\n\n",
+           100.0 * padded_fraction);
     printf("%-24s %-6s %9s %9s %8s %8s %7s %7s %7s %10s %10s\n", "shape (B,N,S,H,D)", "impl", "fwd ms", "bwd ms",
            "fwd GF/s", "bwd GF/s", "fwd %pk", "bwd %pk", "bwd/fwd", "fwd MiB", "bwd MiB");
     const shape *shapes = n_custom ? custom : default_shapes;

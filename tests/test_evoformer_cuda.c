@@ -1,8 +1,9 @@
 /*
  * test_evoformer_cuda.c — the CUDA backend of Evoformer attention against the CPU backend (the
  * reference), on fresh random inputs: forward and backward, f32 / bf16 / f16, biases absent, full or
- * broadcast (in every dimension a bias may broadcast), -inf masks with fully masked rows, contiguous
- * and strided (16-byte-misaligned) layouts. CUDA outputs are poisoned with NaN bytes first, so an
+ * broadcast (in every dimension a bias may broadcast), -inf masks with fully masked rows, OpenFold's
+ * huge finite masks (1e9 * (mask - 1), 1e9 * mask - 1, -3e38) with padded MSA rows and pair-bias rows
+ * of -1e9, contiguous and strided (16-byte-misaligned) layouts. CUDA outputs are poisoned with NaN bytes first, so an
  * element the kernels never write fails the comparison; a second backward run must give identical
  * bits. Skips (exit 77) without a CUDA device.
  *
@@ -17,6 +18,7 @@
 
 #include "axial/evoformer.h"
 #include "harness.h"
+#include "mask_forms.h"
 
 /* A CUDA runtime failure means the test itself cannot go on. */
 #define CUDA_OR_DIE(call)                                                                                   \
@@ -222,9 +224,12 @@ typedef struct cuda_case {
     pair_mode pair;
     int strided;  /* padded, permuted, 16-byte-misaligned activation rows */
     int no_dbias; /* biases present but their gradients not asked for */
-    /* masked keys get -3e38 (torch.finfo(float32).min-like) instead of -inf: finite, so a row masked
-     * that way everywhere is a uniform softmax, not an empty one, in every backend */
-    int huge_mask;
+    /* what masked keys get (mask_forms.h; FORM_NEG_INF = 0 is -inf); with a finite form a padded row
+     * (every key masked) is softmax(q.k + pair), as in float64, not an empty row */
+    mask_form form;
+    /* the pair bias's whole row (b = 0, h = 0, i = S / 2) is -1e9 rather than -inf: fp32 loses q.k
+     * there and the backward must follow that forward (the row's lse is not exact) */
+    int huge_pair_row;
 } cuda_case;
 
 static void mask_shape(const cuda_case *c, int64_t shape[5]) {
@@ -254,13 +259,17 @@ static int64_t masked_row(const cuda_case *c) {
     return c->S / 2;
 }
 
+/* masked_row(c) when it is masked with -inf (an empty row: out 0, lse -inf), else -1. */
+static int64_t empty_row(const cuda_case *c) { return c->huge_pair_row ? -1 : masked_row(c); }
+
 static void case_desc(const cuda_case *c, char *buf, size_t size) {
     static const char *masks[] = {"none", "full", "shared", "all1", "keysum"};
     static const char *pairs[] = {"none", "full", "shared", "heads1", "qbcast", "kbcast", "scalar"};
-    snprintf(buf, size, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias=%s mask=%s pair=%s%s%s%s", (long long)c->B,
-             (long long)c->N, (long long)c->S, (long long)c->H, (long long)c->D, ax_dtype_name(c->dtype),
-             ax_dtype_name(c->bias_dtype), masks[c->mask], pairs[c->pair], c->strided ? " strided" : "",
-             c->no_dbias ? " no-dbias" : "", c->huge_mask ? " huge-mask" : "");
+    snprintf(buf, size, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias=%s mask=%s pair=%s%s%s masked=%s%s",
+             (long long)c->B, (long long)c->N, (long long)c->S, (long long)c->H, (long long)c->D,
+             ax_dtype_name(c->dtype), ax_dtype_name(c->bias_dtype), masks[c->mask], pairs[c->pair],
+             c->strided ? " strided" : "", c->no_dbias ? " no-dbias" : "", mask_form_name(c->form),
+             c->huge_pair_row ? " pair-row=-1e9" : "");
 }
 
 static void activation_alloc(twin *t, const cuda_case *c) {
@@ -311,12 +320,14 @@ static void run_case(const cuda_case *c) {
         mask_shape(c, shape);
         twin_alloc(&mask, c->bias_dtype, 5, shape, NULL);
         twin_fill_uniform(&mask, -1.0, 1.0);
-        /* about a fifth of the keys -inf, and, with a full N dim, every key of (b = 0, n = N - 1) */
+        /* about a fifth of the keys masked, and, with a full N dim, every key of (b = 0, n = N - 1) */
         for (int64_t e = 0; e < twin_numel(&mask); e++) {
             const int64_t n_idx = (e / shape[4]) % shape[1];
             const int whole_row = c->mask == MASK_FULL && c->N > 1 && e < shape[1] * shape[4] && n_idx == c->N - 1;
-            if (whole_row || th_uniform(0.0, 1.0) < 0.2)
-                elem_set(mask.host.data, c->bias_dtype, offset_of(&mask.host, e), c->huge_mask ? -3.0e38 : -INFINITY);
+            const int masked = whole_row || th_uniform(0.0, 1.0) < 0.2;
+            /* kept keys keep their random value, except under 1e9 * mask - 1, where they are 1e9 - 1 */
+            if (masked || c->form == FORM_PLUS_1E9)
+                elem_set(mask.host.data, c->bias_dtype, offset_of(&mask.host, e), mask_form_value(c->form, !masked));
         }
         twin_upload(&mask);
         if (!c->no_dbias) twin_alloc(&dmask, c->bias_dtype, 5, shape, NULL);
@@ -334,7 +345,9 @@ static void run_case(const cuda_case *c) {
                 const int64_t h = (e / (shape[4] * shape[3])) % shape[2];
                 const int64_t b = e / (shape[4] * shape[3] * shape[2]);
                 const int whole_row = b == 0 && h == 0 && i == row_masked;
-                if (whole_row || th_uniform(0.0, 1.0) < 0.1)
+                if (whole_row && c->huge_pair_row)
+                    elem_set(pair.host.data, c->bias_dtype, offset_of(&pair.host, e), -1e9);
+                else if (whole_row || th_uniform(0.0, 1.0) < 0.1)
                     elem_set(pair.host.data, c->bias_dtype, offset_of(&pair.host, e), -INFINITY);
             }
             twin_upload(&pair);
@@ -388,7 +401,7 @@ static void run_case(const cuda_case *c) {
     if (dpair_d != NULL) compare_twin("dbias_pair", desc, &dpair, tol, pair_zero ? 1.0 : 1e-2);
 
     /* A fully masked row: out 0, lse -inf, dq 0, on the CUDA side, whatever the CPU says. */
-    const int64_t row_masked = masked_row(c);
+    const int64_t row_masked = empty_row(c);
     if (row_masked >= 0) {
         float *lse_got = (float *)twin_download(&lse);
         void *out_got = twin_download(&out), *dq_got = twin_download(&dq);
@@ -439,44 +452,56 @@ static void run_case(const cuda_case *c) {
 /* Every S, D, H, N, B of the brief appears; D = 40, 72, 96, 120 cover partial and 3-chunk head dims.
  * Each dtype meets several bias shapes, -inf patterns and both layouts. */
 static const cuda_case k_cases[] = {
-    /*  B  N    S  H    D  dtype    bias     mask         pair         strided no_dbias huge_mask */
-    {1, 1, 1, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_NONE, 0, 0, 0},
-    {1, 1, 7, 1, 8, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {2, 5, 16, 3, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {1, 5, 17, 3, 64, AX_F32, AX_F32, MASK_SHARED, PAIR_SHARED, 1, 0, 0},
-    {2, 1, 130, 1, 128, AX_F32, AX_F32, MASK_FULL, PAIR_HEADS1, 0, 0, 0},
-    {1, 5, 257, 3, 32, AX_F32, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, 0},
-    {2, 5, 33, 3, 96, AX_F32, AX_F32, MASK_KEYSUM, PAIR_QBCAST, 0, 0, 0},
-    {2, 5, 33, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_FULL, 1, 0, 0},
-    {1, 1, 65, 3, 128, AX_F32, AX_F32, MASK_FULL, PAIR_NONE, 0, 0, 0},
-    {2, 5, 40, 3, 40, AX_F32, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, 0},
-    {1, 1, 7, 3, 40, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {2, 5, 16, 1, 64, AX_BF16, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, 0},
-    {1, 5, 17, 3, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_SHARED, 1, 0, 0},
-    {2, 1, 130, 3, 72, AX_BF16, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, 0},
-    {1, 5, 257, 1, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {2, 5, 1, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {2, 3, 40, 2, 16, AX_BF16, AX_BF16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, 0},
-    {1, 5, 33, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 1, 0},
-    {1, 1, 16, 1, 8, AX_F16, AX_F16, MASK_NONE, PAIR_NONE, 0, 0, 0},
-    {2, 5, 7, 3, 120, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 1, 0, 0},
-    {1, 5, 130, 3, 32, AX_F16, AX_F32, MASK_SHARED, PAIR_SHARED, 0, 0, 0},
-    {2, 1, 257, 1, 64, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {1, 5, 17, 3, 96, AX_F16, AX_F16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, 0},
-    {2, 5, 33, 3, 64, AX_F16, AX_F32, MASK_FULL, PAIR_QBCAST, 1, 0, 0},
+    /*  B  N    S  H    D  dtype    bias     mask         pair         strided no_dbias form huge_pair_row */
+    {1, 1, 1, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_NONE, 0, 0, FORM_NEG_INF, 0},
+    {1, 1, 7, 1, 8, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 16, 3, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 17, 3, 64, AX_F32, AX_F32, MASK_SHARED, PAIR_SHARED, 1, 0, FORM_NEG_INF, 0},
+    {2, 1, 130, 1, 128, AX_F32, AX_F32, MASK_FULL, PAIR_HEADS1, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 257, 3, 32, AX_F32, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 33, 3, 96, AX_F32, AX_F32, MASK_KEYSUM, PAIR_QBCAST, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 33, 1, 8, AX_F32, AX_F32, MASK_NONE, PAIR_FULL, 1, 0, FORM_NEG_INF, 0},
+    {1, 1, 65, 3, 128, AX_F32, AX_F32, MASK_FULL, PAIR_NONE, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 40, 3, 40, AX_F32, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, FORM_NEG_INF, 0},
+    {1, 1, 7, 3, 40, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 16, 1, 64, AX_BF16, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 17, 3, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_SHARED, 1, 0, FORM_NEG_INF, 0},
+    {2, 1, 130, 3, 72, AX_BF16, AX_F32, MASK_ALL1, PAIR_KBCAST, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 257, 1, 128, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 1, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 3, 40, 2, 16, AX_BF16, AX_BF16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 33, 3, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 1, FORM_NEG_INF, 0},
+    {1, 1, 16, 1, 8, AX_F16, AX_F16, MASK_NONE, PAIR_NONE, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 7, 3, 120, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 1, 0, FORM_NEG_INF, 0},
+    {1, 5, 130, 3, 32, AX_F16, AX_F32, MASK_SHARED, PAIR_SHARED, 0, 0, FORM_NEG_INF, 0},
+    {2, 1, 257, 1, 64, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {1, 5, 17, 3, 96, AX_F16, AX_F16, MASK_KEYSUM, PAIR_SCALAR, 0, 0, FORM_NEG_INF, 0},
+    {2, 5, 33, 3, 64, AX_F16, AX_F32, MASK_FULL, PAIR_QBCAST, 1, 0, FORM_NEG_INF, 0},
     /* Several 64-row tiles of the tensor-core kernels, head dims padded up to 64 and 128, an odd S
      * (the last key has no pair partner), a pair-bias gradient summed over b on tensor cores (its sum split across blocks) and one
      * broadcast over h (SIMT dpair next to tensor-core dk / dv / dq). */
-    {1, 3, 200, 2, 48, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {1, 2, 150, 2, 80, AX_F16, AX_F16, MASK_SHARED, PAIR_FULL, 0, 0, 0},
-    {2, 2, 97, 3, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_SHARED, 0, 0, 0},
-    {1, 2, 70, 2, 64, AX_BF16, AX_BF16, MASK_SHARED, PAIR_HEADS1, 0, 0, 0},
-    {1, 4, 129, 2, 128, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, 0},
-    {1, 1, 100, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, 0}, /* one (b, n): dpair unsplit */
+    {1, 3, 200, 2, 48, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {1, 2, 150, 2, 80, AX_F16, AX_F16, MASK_SHARED, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {2, 2, 97, 3, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_SHARED, 0, 0, FORM_NEG_INF, 0},
+    {1, 2, 70, 2, 64, AX_BF16, AX_BF16, MASK_SHARED, PAIR_HEADS1, 0, 0, FORM_NEG_INF, 0},
+    {1, 4, 129, 2, 128, AX_F16, AX_F16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0},
+    {1, 1, 100, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_INF, 0}, /* one (b, n): dpair unsplit */
     /* Masks of -3e38 (finite; beyond -FLT_MAX / log2(e), where the tensor-core kernels' log2-domain
      * scaling must not turn them into -inf), on tensor cores and on SIMT. */
-    {1, 3, 40, 2, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 1},
-    {1, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, 1},
+    {1, 3, 40, 2, 32, AX_BF16, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_3E38, 0},
+    {1, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_NEG_3E38, 0},
+    /* OpenFold's masks with a padded MSA row (b = 0, n = N - 1): tensor cores (bf16, f16 with fp32
+     * biases, which f16 could not hold), SIMT (f32, D not a multiple of 16), two key tiles, a mask
+     * broadcast over n, and pair-bias rows of -1e9 whose lse is not exact. */
+    {2, 3, 40, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_PAD_1E9, 0},
+    {2, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_PAD_1E9, 0},
+    {1, 3, 70, 2, 64, AX_F16, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_PAD_1E9, 0},
+    {1, 3, 70, 2, 40, AX_BF16, AX_F32, MASK_FULL, PAIR_FULL, 1, 0, FORM_PAD_1E9, 0},
+    {2, 3, 40, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_PLUS_1E9, 0},
+    {2, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_PLUS_1E9, 0},
+    {1, 3, 130, 2, 32, AX_F16, AX_F32, MASK_SHARED, PAIR_FULL, 0, 0, FORM_PLUS_1E9, 0},
+    {1, 3, 40, 2, 32, AX_BF16, AX_BF16, MASK_FULL, PAIR_FULL, 0, 0, FORM_PAD_1E9, 1},
+    {1, 3, 40, 2, 32, AX_F32, AX_F32, MASK_FULL, PAIR_FULL, 0, 0, FORM_PAD_1E9, 1},
 };
 
 static void test_against_cpu(void) {

@@ -17,6 +17,13 @@
  * Fully masked rows: a query row whose every logit is -inf gets out = 0, lse = -inf, and zero
  * gradients for everything it touches. No NaN is produced from -inf biases.
  *
+ * Huge finite masks (1e9 * (mask - 1), 1e9 * mask - 1, -3e38): each (b, n) row of bias_mask is used
+ * less its largest value (when finite), which softmax does not see, so a row masked on every key
+ * attends as in float64 (softmax of q.k / sqrt(D) + bias_pair) rather than losing q.k to fp32
+ * rounding; lse is still the log-sum-exp of the logits above. The backward recomputes the softmax
+ * statistics of rows whose |lse| >= 64 (too large to be exact in fp32) instead of reading lse, so
+ * its gradients are those of the forward for any finite biases (docs/evoformer-attention.md).
+ *
  * dtypes: q, k, v, out (and dout, dq, dk, dv) share one dtype: AX_F32, AX_BF16 or AX_F16. Each bias
  * (and its gradient) is in that dtype or AX_F32. lse is always AX_F32. Accumulation is fp32.
  *

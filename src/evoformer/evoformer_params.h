@@ -66,6 +66,10 @@ typedef struct evo_attn_params {
      * and these per-(b, n) shifts, which a forward kernel adds back to the lse it writes. */
     const float *lse_shift;
     int64_t lse_shift_stride_b, lse_shift_stride_n;
+    /* Backend-internal, backward: the CUDA backend points `lse` at each row's reference (the lse
+     * less the mask shift, or a recomputed row maximum) and this at a factor per row at the same
+     * offsets (1, or 1 / sum for recomputed rows): p = exp(logit - lse) * row_mul. */
+    const float *row_mul;
 } evo_attn_params;
 
 /* Huge masks. Softmax is unchanged by a constant added to a row, so every backend subtracts from

@@ -13,7 +13,12 @@
  * lane, or one dim per lane, hits 32 different banks.
  *
  * Kernels:
+ *   shift     one block per (b, n) row of bias_mask: the row less its largest value, into scratch
+ *             (fp32), and that value, which the lse gets back (evoformer_params.h: huge masks).
  *   forward   grid (query tile, h, n, b): online softmax over the key tiles; writes out and lse.
+ *   rowref    grid (query tile, h, n, b): each row's reference for the backward (row_sub, row_mul):
+ *             the lse less the shift where the lse is exact, else the row's maximum and 1 / sum,
+ *             recomputed as the forward computes them (only blocks holding such a row do work).
  *   delta     one warp per query row: delta = rowsum(dout * out).
  *   dkdv      grid (key tile, h, n, b), loops over query tiles: dk, dv and, when dbias_mask is wanted,
  *             the per-(b, n, h, j) sum of dS over the queries (into scratch).
@@ -56,6 +61,7 @@ constexpr int kTStride = kTile + 1; /* padded row of a transposed tile or of a p
 constexpr int kMaxD = 128;
 constexpr int kDeltaThreads = 256;  /* 8 rows per block, one warp each */
 constexpr int kMaskThreads = 256;   /* 8 warps split one output's terms; 32 outputs per block */
+constexpr int kShiftThreads = 256;  /* one (b, n) mask row per block */
 
 /* What every kernel receives, by value: the validated params plus a few host-derived values. */
 struct evo_dev {
@@ -64,6 +70,9 @@ struct evo_dev {
     float *mask_partial; /* (B, N, H, S) contiguous scratch: sum over i of dS; NULL unless dbias_mask */
     int64_t dpair_chunks; /* > 0: dbias_pair on tensor cores, its (b, n) sum split this many ways */
     float *dpair_partial; /* their partial sums, when dpair_chunks > 1 */
+    float *mask_copy;    /* shift kernel: (Bm, Nm, S) fp32, the mask less each row's shift */
+    float *mask_shift;   /* shift kernel: (Bm, Nm), each row's shift */
+    float *row_sub, *row_mul; /* rowref kernel: (B, N, H, S) contiguous, each row's reference */
     int64_t n_tiles;     /* ceil(S / kTile) */
     /* 1 when every 8-element chunk of a row starts 16-byte aligned, so it moves as 16-byte vectors */
     int vec_q, vec_k, vec_v, vec_dout, vec_dq, vec_dk, vec_dv;
@@ -222,12 +231,14 @@ __device__ __forceinline__ void tile_dots(const float *q_s, const float *do_s, c
     }
 }
 
-/* For this warp's 8 rows against key `lane`: p = exp(logit - lse) and dS = p * (dp - delta), both 0
- * when the row or key is out of range or the row is fully masked (lse == -inf). */
+/* For this warp's 8 rows against key `lane`: p = exp(logit - lse) * mul and dS = p * (dp - delta), both
+ * 0 when the row or key is out of range or the row is fully masked (lse == -inf). lse and mul are
+ * the rows' references (rowref kernel). */
 template <typename T>
 __device__ __forceinline__ void tile_p_ds(const evo_attn_params &p, const float *q_s, const float *do_s,
                                           const float *kt_s, const float *vt_s, const float *lse_s,
-                                          const float *delta_s, int64_t b, int64_t n, int64_t h, int64_t i0,
+                                          const float *mul_s, const float *delta_s, int64_t b, int64_t n, int64_t h,
+                                          int64_t i0,
                                           int64_t j0, int row0, int lane, float pr[kRowsPerWarp],
                                           float ds[kRowsPerWarp]) {
     float s[kRowsPerWarp], dp[kRowsPerWarp];
@@ -241,7 +252,7 @@ __device__ __forceinline__ void tile_p_ds(const evo_attn_params &p, const float 
         float pv = 0.0f, dsv = 0.0f;
         if (i < p.S && j < p.S && lse_i != -INFINITY) {
             const float logit = p.scale * s[r] + bias_at<T>(p, b, n, h, i, j);
-            pv = expf(logit - lse_i);
+            pv = expf(logit - lse_i) * mul_s[row];
             dsv = pv * (dp[r] - delta_s[row]);
         }
         pr[r] = pv;
@@ -249,15 +260,16 @@ __device__ __forceinline__ void tile_p_ds(const evo_attn_params &p, const float 
     }
 }
 
-/* Loads lse and delta of query rows [i0, i0 + kTile); rows past S read as fully masked. */
+/* Loads the references (lse, mul) and delta of query rows [i0, i0 + kTile); rows past S read as
+ * fully masked. */
 __device__ __forceinline__ void load_row_stats(const evo_dev &dv, int64_t b, int64_t n, int64_t h, int64_t i0,
-                                               float *lse_s, float *delta_s) {
+                                               float *lse_s, float *mul_s, float *delta_s) {
     const evo_attn_params &p = dv.p;
     if (threadIdx.x < kTile) {
         const int64_t i = i0 + threadIdx.x;
         const bool in = i < p.S;
-        lse_s[threadIdx.x] =
-            in ? p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] : -INFINITY;
+        lse_s[threadIdx.x] = in ? p.lse[lse_offset(p, b, n, h, i)] : -INFINITY;
+        mul_s[threadIdx.x] = in ? p.row_mul[lse_offset(p, b, n, h, i)] : 0.0f;
         delta_s[threadIdx.x] = in ? dv.delta[((b * p.N + n) * p.H + h) * p.S + i] : 0.0f;
     }
 }
@@ -370,8 +382,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
             if (d < D) o[d] = from_f32<T>(acc[r][t] * inv);
         }
         if (p.lse != NULL && lane == 0)
-            p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s] =
-                l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
+            p.lse[lse_offset(p, b, n, h, i)] = l[r] > 0.0f ? m[r] + logf(l[r]) + lse_shift_at(p, b, n) : -INFINITY;
     }
 }
 
@@ -399,7 +410,7 @@ __global__ void __launch_bounds__(kDeltaThreads) evo_attn_bwd_delta_kernel(const
     if (lane == 0) dv.delta[row] = sum;
 }
 
-/* Shared memory: q, dout [kTile][D]; kt, vt [D][kTStride]; p, dS [kTile][kTStride]; lse, delta
+/* Shared memory: q, dout [kTile][D]; kt, vt [D][kTStride]; p, dS [kTile][kTStride]; lse, mul, delta
  * [kTile]. Thread t accumulates key t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
 template <typename T, int DC>
 __global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_kernel(const evo_dev dv) {
@@ -412,7 +423,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_ke
     float *p_s = vt_s + D * kTStride;
     float *ds_s = p_s + kTile * kTStride;
     float *lse_s = ds_s + kTile * kTStride;
-    float *delta_s = lse_s + kTile;
+    float *mul_s = lse_s + kTile;
+    float *delta_s = mul_s + kTile;
     const int lane = threadIdx.x & 31;
     const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
     const int my_key = threadIdx.x >> 2;
@@ -438,11 +450,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_ke
         __syncthreads(); /* everyone is done with the previous query tile */
         load_tile<T>(q, p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
         load_tile<T>(dout, p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s, NULL);
-        load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+        load_row_stats(dv, b, n, h, i0, lse_s, mul_s, delta_s);
         __syncthreads();
 
         float pr[kRowsPerWarp], ds[kRowsPerWarp];
-        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, mul_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; r++) {
             p_s[(row0 + r) * kTStride + lane] = pr[r];
@@ -484,7 +496,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksDkdv) evo_attn_bwd_dkdv_ke
     if (dv.mask_partial != NULL && my_dim0 == 0) dv.mask_partial[((b * p.N + n) * p.H + h) * p.S + j] = ds_colsum;
 }
 
-/* Shared memory: q, dout, k [kTile][D]; kt, vt [D][kTStride]; dS [kTile][kTStride]; lse, delta
+/* Shared memory: q, dout, k [kTile][D]; kt, vt [D][kTStride]; dS [kTile][kTStride]; lse, mul, delta
  * [kTile]. Thread t accumulates query t / 4 of the tile, dims c * 32 + (t % 4) * 8 + [0, 8). */
 template <typename T, int DC>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(const evo_dev dv) {
@@ -497,7 +509,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(c
     float *vt_s = kt_s + D * kTStride;
     float *ds_s = vt_s + D * kTStride;
     float *lse_s = ds_s + kTile * kTStride;
-    float *delta_s = lse_s + kTile;
+    float *mul_s = lse_s + kTile;
+    float *delta_s = mul_s + kTile;
     const int lane = threadIdx.x & 31;
     const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
     const int my_query = threadIdx.x >> 2;
@@ -508,7 +521,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(c
     const int64_t i0 = it * kTile;
     load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
     load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s, NULL);
-    load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+    load_row_stats(dv, b, n, h, i0, lse_s, mul_s, delta_s);
     const T *k = slice<T>(p.k, p.k_strides, b, n, h);
     const T *v = slice<T>(p.v, p.v_strides, b, n, h);
 
@@ -526,7 +539,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(c
         __syncthreads();
 
         float pr[kRowsPerWarp], ds[kRowsPerWarp];
-        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, mul_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; r++) ds_s[(row0 + r) * kTStride + lane] = ds[r];
         __syncthreads();
@@ -559,7 +572,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dq_kernel(c
 
 /* dbias_pair[ob, 0, oh, oi, oj] = sum of dS over n and over every dim where the gradient has size 1.
  * Block = one output tile (or, along a broadcast query/key dim, all tiles of it). Shared memory: q,
- * dout [kTile][D]; kt, vt [D][kTStride]; red [kTile][kTStride]; lse, delta [kTile]. */
+ * dout [kTile][D]; kt, vt [D][kTStride]; red [kTile][kTStride]; lse, mul, delta [kTile]. */
 template <typename T>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kernel(const evo_dev dv) {
     const evo_attn_params &p = dv.p;
@@ -570,7 +583,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kerne
     float *vt_s = kt_s + D * kTStride;
     float *red_s = vt_s + D * kTStride;
     float *lse_s = red_s + kTile * kTStride;
-    float *delta_s = lse_s + kTile;
+    float *mul_s = lse_s + kTile;
+    float *delta_s = mul_s + kTile;
     const int lane = threadIdx.x & 31;
     const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
 
@@ -606,13 +620,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kerne
             load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
             load_tile<T>(slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, p.S, D, dv.vec_dout, do_s,
                          NULL);
-            load_row_stats(dv, b, n, h, i0, lse_s, delta_s);
+            load_row_stats(dv, b, n, h, i0, lse_s, mul_s, delta_s);
         }
         load_tile<T>(slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
         load_tile<T>(slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, p.S, D, dv.vec_v, NULL, vt_s);
         __syncthreads();
         float pr[kRowsPerWarp], ds[kRowsPerWarp];
-        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
+        tile_p_ds<T>(p, q_s, do_s, kt_s, vt_s, lse_s, mul_s, delta_s, b, n, h, i0, j0, row0, lane, pr, ds);
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; r++) acc[r] += ds[r];
 
@@ -717,8 +731,113 @@ __global__ void __launch_bounds__(kMaskThreads) evo_attn_bwd_dmask_kernel(const 
     if (warp == 0 && valid) {
         float total = part_s[0][lane];
         for (int w = 1; w < kMaskThreads / 32; w++) total += part_s[w][lane];
-        store_bias<T>(p.dbias_mask, p.bias_mask_dtype == AX_F32,
+        store_bias<T>(p.dbias_mask, p.dbias_mask_dtype == AX_F32,
                       ob * p.dmask_stride_b + on * p.dmask_stride_n + oj * p.dmask_stride_j, total);
+    }
+}
+
+/* ---- huge masks (evoformer_params.h) --------------------------------------------------------- */
+
+/* Row (bm, nm) of bias_mask, as the caller gave it (p.bias_mask not yet swapped): its largest value
+ * over the keys (0 unless finite and non-zero; NaN is passed over, as on the CPU) into
+ * mask_shift[row], and the row less that value, fp32, into mask_copy[row * S ..]. A mask broadcast
+ * over keys is copied out to all S. Rows are (bm, nm) over the mask's own b and n extents. */
+template <typename T>
+__global__ void __launch_bounds__(kShiftThreads) evo_attn_mask_shift_kernel(const evo_dev dv) {
+    __shared__ float red_s[kShiftThreads / 32];
+    const evo_attn_params &p = dv.p;
+    const int64_t rows_n = p.mask_stride_n == 0 ? 1 : p.N;
+    const int64_t row = blockIdx.x, bm = row / rows_n, nm = row % rows_n;
+    const int64_t base = bm * p.mask_stride_b + nm * p.mask_stride_n;
+    const bool f32 = p.bias_mask_dtype == AX_F32;
+    float mx = -INFINITY;
+    for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
+        mx = fmaxf(mx, load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j));
+    mx = warp_max(mx);
+    if ((threadIdx.x & 31) == 0) red_s[threadIdx.x >> 5] = mx;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float m = red_s[0];
+        for (int w = 1; w < kShiftThreads / 32; w++) m = fmaxf(m, red_s[w]);
+        red_s[0] = isfinite(m) && m != 0.0f ? m : 0.0f;
+        dv.mask_shift[row] = red_s[0];
+    }
+    __syncthreads();
+    const float shift = red_s[0];
+    for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
+        dv.mask_copy[row * p.S + j] = load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j) - shift;
+}
+
+/* The backward's reference of each query row (b, n, h, i) into row_sub / row_mul, (B, N, H, S)
+ * contiguous: p = exp(logit - row_sub) * row_mul. An lse small enough to be exact gives (lse less
+ * the mask shift, 1); a huge one (a padded row's -1e9 + log S, rounded to -1e9) is not trusted: the
+ * block recomputes its rows' maximum m and sum l exactly as the forward kernel does and gives
+ * (m, 1 / l). Blocks without such a row only copy. Here p.lse is the caller's and p.bias_mask the
+ * shifted copy. Shared memory: q [kTile][D], kt [D][kTStride]. */
+template <typename T>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_rowref_kernel(const evo_dev dv) {
+    const evo_attn_params &p = dv.p;
+    const int D = (int)p.D;
+    float *q_s = reinterpret_cast<float *>(evo_smem);
+    float *kt_s = q_s + kTile * D;
+    int64_t it, h, n, b;
+    decode_tile_block(dv.n_tiles, dv.p, &it, &h, &n, &b);
+    const int64_t i0 = it * kTile;
+    const int64_t out0 = ((b * p.N + n) * p.H + h) * p.S;
+    const float shift = lse_shift_at(p, b, n);
+    /* 1 when the row's lse is not exact and its statistics must be recomputed */
+    auto untrusted = [&](int64_t i) {
+        const float lse = p.lse[lse_offset(p, b, n, h, i)];
+        return lse != -INFINITY && !(fabsf(lse) < EVO_LSE_EXACT_LIMIT && fabsf(shift) < EVO_LSE_EXACT_LIMIT);
+    };
+    bool mine = false;
+    if (threadIdx.x < kTile && i0 + threadIdx.x < p.S) {
+        const int64_t i = i0 + threadIdx.x;
+        mine = untrusted(i);
+        if (!mine) {
+            const float lse = p.lse[lse_offset(p, b, n, h, i)];
+            dv.row_sub[out0 + i] = lse == -INFINITY ? -INFINITY : lse - shift;
+            dv.row_mul[out0 + i] = 1.0f;
+        }
+    }
+    if (!__syncthreads_or(mine)) return;
+
+    const int lane = threadIdx.x & 31;
+    const int row0 = (threadIdx.x >> 5) * kRowsPerWarp;
+    load_tile<T>(slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, p.S, D, dv.vec_q, q_s, NULL);
+    const T *k = slice<T>(p.k, p.k_strides, b, n, h);
+    float m[kRowsPerWarp], l[kRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+    }
+    for (int64_t jt = 0; jt < dv.n_tiles; jt++) {
+        const int64_t j0 = jt * kTile;
+        __syncthreads(); /* everyone is done with the previous key tile */
+        load_tile<T>(k, p.k_strides.s, j0, p.S, D, dv.vec_k, NULL, kt_s);
+        __syncthreads();
+        float sdot[kRowsPerWarp], unused[kRowsPerWarp];
+        tile_dots<false>(q_s, NULL, kt_s, NULL, D, row0, lane, sdot, unused);
+        const int64_t j = j0 + lane;
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const int64_t i = i0 + row0 + r;
+            const float logit = (i < p.S && j < p.S) ? p.scale * sdot[r] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
+            const float m_new = fmaxf(m[r], warp_max(logit));
+            const float ref = m_new == -INFINITY ? 0.0f : m_new;
+            l[r] = l[r] * expf(m[r] - ref) + warp_sum(expf(logit - ref));
+            m[r] = m_new;
+        }
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; r++) {
+            const int64_t i = i0 + row0 + r;
+            if (i >= p.S || !untrusted(i)) continue;
+            dv.row_sub[out0 + i] = l[r] > 0.0f ? m[r] : -INFINITY;
+            dv.row_mul[out0 + i] = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        }
     }
 }
 
@@ -726,14 +845,15 @@ __global__ void __launch_bounds__(kMaskThreads) evo_attn_bwd_dmask_kernel(const 
 
 size_t fwd_smem_bytes(int64_t D) { return sizeof(float) * (size_t)(kTile * D + 2 * D * kTStride + kTile * kTile); }
 size_t dkdv_smem_bytes(int64_t D) {
-    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + 2 * kTile * kTStride + 2 * kTile);
+    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + 2 * kTile * kTStride + 3 * kTile);
 }
 size_t dq_smem_bytes(int64_t D) {
-    return sizeof(float) * (size_t)(3 * kTile * D + 2 * D * kTStride + kTile * kTStride + 2 * kTile);
+    return sizeof(float) * (size_t)(3 * kTile * D + 2 * D * kTStride + kTile * kTStride + 3 * kTile);
 }
 size_t dpair_smem_bytes(int64_t D) {
-    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + kTile * kTStride + 2 * kTile);
+    return sizeof(float) * (size_t)(2 * kTile * D + 2 * D * kTStride + kTile * kTStride + 3 * kTile);
 }
+size_t rowref_smem_bytes(int64_t D) { return sizeof(float) * (size_t)(kTile * D + D * kTStride); }
 
 evo_dev make_dev(const evo_attn_params *p) {
     evo_dev dv;
@@ -742,6 +862,10 @@ evo_dev make_dev(const evo_attn_params *p) {
     dv.mask_partial = NULL;
     dv.dpair_chunks = 0;
     dv.dpair_partial = NULL;
+    dv.mask_copy = NULL;
+    dv.mask_shift = NULL;
+    dv.row_sub = NULL;
+    dv.row_mul = NULL;
     dv.n_tiles = ceil_div(p->S, kTile);
     dv.vec_q = vec_aligned(p->q, p->q_strides, *p);
     dv.vec_k = vec_aligned(p->k, p->k_strides, *p);
@@ -757,8 +881,44 @@ ax_status cuda_failure(cudaError_t err, const char *what) {
     return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
+int64_t slab_bytes(int64_t floats) { return ceil_div(floats * (int64_t)sizeof(float), 256) * 256; }
+
+/* (b, n) rows of bias_mask: its own b and n extents (a broadcast dim has stride 0). */
+int64_t mask_rows(const evo_attn_params &p) {
+    return (p.mask_stride_b == 0 ? 1 : p.B) * (p.mask_stride_n == 0 ? 1 : p.N);
+}
+
+/* Scratch for the shifted mask: the (rows, S) copy, then the rows' shifts. */
+int64_t mask_scratch_bytes(const evo_attn_params &p) {
+    return p.bias_mask == NULL ? 0 : slab_bytes(mask_rows(p) * p.S) + slab_bytes(mask_rows(p));
+}
+
+/* Queues the shift kernel on the caller's mask (into `scratch`, mask_scratch_bytes long) and points
+ * dv's params at the shifted fp32 copy and at the shifts the forward adds back to its lse. */
 template <typename T>
-ax_status forward_typed(const evo_dev &dv, cudaStream_t stream) {
+ax_status shift_mask(evo_dev &dv, char *scratch, cudaStream_t stream) {
+    evo_attn_params &p = dv.p;
+    if (p.bias_mask == NULL) return AX_OK;
+    const int64_t rows = mask_rows(p);
+    const bool bcast_b = p.mask_stride_b == 0, bcast_n = p.mask_stride_n == 0;
+    const int64_t rows_n = bcast_n ? 1 : p.N;
+    dv.mask_copy = reinterpret_cast<float *>(scratch);
+    dv.mask_shift = reinterpret_cast<float *>(scratch + slab_bytes(rows * p.S));
+    AX_CHECK(launch(evo_attn_mask_shift_kernel<T>, "evo_attn_mask_shift_kernel", rows, kShiftThreads, 0, stream, dv));
+    p.bias_mask = dv.mask_copy;
+    p.bias_mask_dtype = AX_F32;
+    p.mask_stride_b = bcast_b ? 0 : rows_n * p.S;
+    p.mask_stride_n = bcast_n ? 0 : p.S;
+    p.mask_stride_j = 1;
+    p.lse_shift = dv.mask_shift;
+    p.lse_shift_stride_b = bcast_b ? 0 : rows_n;
+    p.lse_shift_stride_n = bcast_n ? 0 : 1;
+    return AX_OK;
+}
+
+template <typename T>
+ax_status forward_typed(evo_dev dv, char *mask_scratch, cudaStream_t stream) {
+    AX_CHECK(shift_mask<T>(dv, mask_scratch, stream));
     const evo_attn_params &p = dv.p;
     if (evo_mma_usable(p, false)) return evo_mma_forward(p, stream);
     const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
@@ -809,7 +969,17 @@ int64_t dpair_blocks(const evo_attn_params &p, int64_t n_tiles) {
 }
 
 template <typename T>
-ax_status backward_typed(const evo_dev &dv, cudaStream_t stream) {
+ax_status backward_typed(evo_dev dv, char *mask_scratch, cudaStream_t stream) {
+    AX_CHECK(shift_mask<T>(dv, mask_scratch, stream));
+    /* Each row's reference from the caller's lse; every later kernel reads it in the lse's place. */
+    AX_CHECK(launch(evo_attn_bwd_rowref_kernel<T>, "evo_attn_bwd_rowref_kernel", dv.n_tiles * dv.p.H * dv.p.N * dv.p.B,
+                    kThreads, rowref_smem_bytes(dv.p.D), stream, dv));
+    dv.p.lse = dv.row_sub;
+    dv.p.lse_stride_s = 1;
+    dv.p.lse_stride_h = dv.p.S;
+    dv.p.lse_stride_n = dv.p.H * dv.p.S;
+    dv.p.lse_stride_b = dv.p.N * dv.p.H * dv.p.S;
+    dv.p.row_mul = dv.row_mul;
     const evo_attn_params &p = dv.p;
     const int64_t rows = p.B * p.N * p.H * p.S;
     if (evo_mma_usable(p, true)) {
@@ -914,11 +1084,15 @@ extern "C" ax_status evo_attn_forward_cuda(ax_context *ctx, const evo_attn_param
     device_scope scope;
     AX_CHECK(scope.enter(ctx));
     const evo_dev dv = make_dev(p);
+    void *scratch = NULL;
+    const int64_t mask_bytes = mask_scratch_bytes(*p);
+    if (mask_bytes > 0) AX_CHECK(ax_cuda_scratch(ctx, mask_bytes, &scratch));
+    char *mask_scratch = static_cast<char *>(scratch);
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     switch (p->dtype) {
-    case AX_F32: return forward_typed<float>(dv, stream);
-    case AX_BF16: return forward_typed<__nv_bfloat16>(dv, stream);
-    case AX_F16: return forward_typed<__half>(dv, stream);
+    case AX_F32: return forward_typed<float>(dv, mask_scratch, stream);
+    case AX_BF16: return forward_typed<__nv_bfloat16>(dv, mask_scratch, stream);
+    case AX_F16: return forward_typed<__half>(dv, mask_scratch, stream);
     default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_forward_cuda: dtype %d", (int)p->dtype);
     }
 }
@@ -931,33 +1105,39 @@ extern "C" ax_status evo_attn_backward_cuda(ax_context *ctx, const evo_attn_para
     AX_CHECK(scope.enter(ctx));
     evo_dev dv = make_dev(p);
 
-    /* Scratch: delta, then (when dbias_mask is wanted) the per-(b, n, h, j) sums of dS over queries,
-     * then (when the tensor-core dbias_pair splits its sum) the chunks' partial sums. */
+    /* Scratch: delta, the rows' references (row_sub, row_mul), then (when dbias_mask is wanted) the
+     * per-(b, n, h, j) sums of dS over queries, the shifted mask, and (when the tensor-core
+     * dbias_pair splits its sum) the chunks' partial sums. */
     const int64_t rows = p->B * p->N * p->H * p->S;
-    const int64_t slab = ceil_div(rows * (int64_t)sizeof(float), 256) * 256;
+    const int64_t slab = slab_bytes(rows);
     const int64_t mask_slab = p->dbias_mask != NULL ? slab : 0;
+    const int64_t fixed = 3 * slab + mask_slab + mask_scratch_bytes(*p);
     if (p->dbias_pair != NULL && evo_mma_dpair_usable(*p)) dv.dpair_chunks = evo_mma_dpair_chunks(*p);
     int64_t pair_bytes =
         dv.dpair_chunks > 1 ? dv.dpair_chunks * p->dpair_shape_b * p->H * p->S * p->S * (int64_t)sizeof(float) : 0;
     void *scratch = NULL;
-    ax_status st = ax_cuda_scratch(ctx, slab + mask_slab + pair_bytes, &scratch);
+    ax_status st = ax_cuda_scratch(ctx, fixed + pair_bytes, &scratch);
     if (st != AX_OK && pair_bytes > 0) {
         /* The split dbias_pair sum is an optimisation: without room for its partial sums (a
          * workspace limit, a full device), one block per output tile sums everything itself. */
         dv.dpair_chunks = 1;
         pair_bytes = 0;
-        st = ax_cuda_scratch(ctx, slab + mask_slab, &scratch);
+        st = ax_cuda_scratch(ctx, fixed, &scratch);
     }
     AX_CHECK(st);
-    dv.delta = static_cast<float *>(scratch);
-    dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(static_cast<char *>(scratch) + slab) : NULL;
-    if (pair_bytes > 0) dv.dpair_partial = reinterpret_cast<float *>(static_cast<char *>(scratch) + slab + mask_slab);
+    char *base = static_cast<char *>(scratch);
+    dv.delta = reinterpret_cast<float *>(base);
+    dv.row_sub = reinterpret_cast<float *>(base + slab);
+    dv.row_mul = reinterpret_cast<float *>(base + 2 * slab);
+    dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(base + 3 * slab) : NULL;
+    char *mask_scratch = base + 3 * slab + mask_slab;
+    if (pair_bytes > 0) dv.dpair_partial = reinterpret_cast<float *>(base + fixed);
 
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     switch (p->dtype) {
-    case AX_F32: return backward_typed<float>(dv, stream);
-    case AX_BF16: return backward_typed<__nv_bfloat16>(dv, stream);
-    case AX_F16: return backward_typed<__half>(dv, stream);
+    case AX_F32: return backward_typed<float>(dv, mask_scratch, stream);
+    case AX_BF16: return backward_typed<__nv_bfloat16>(dv, mask_scratch, stream);
+    case AX_F16: return backward_typed<__half>(dv, mask_scratch, stream);
     default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_backward_cuda: dtype %d", (int)p->dtype);
     }
 }

@@ -408,8 +408,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
                       inv[1]);
     if (p.lse != NULL && tig == 0) {
         float *lse = p.lse + b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h;
-        if (ia < p.S) lse[ia * p.lse_stride_s] = l[0] > 0.0f ? (m[0] + log2f(l[0])) * kLn2 : -INFINITY;
-        if (ib < p.S) lse[ib * p.lse_stride_s] = l[1] > 0.0f ? (m[1] + log2f(l[1])) * kLn2 : -INFINITY;
+        const float shift = lse_shift_at(p, b, n); /* what the shifted mask took off (evoformer_params.h) */
+        if (ia < p.S) lse[ia * p.lse_stride_s] = l[0] > 0.0f ? (m[0] + log2f(l[0])) * kLn2 + shift : -INFINITY;
+        if (ib < p.S) lse[ib * p.lse_stride_s] = l[1] > 0.0f ? (m[1] + log2f(l[1])) * kLn2 + shift : -INFINITY;
     }
 #elif defined(__CUDA_ARCH__)
     __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
@@ -450,22 +451,25 @@ __global__ void __launch_bounds__(256) evo_mma_delta_kernel(const mma_args a) {
 
 template <int kD>
 constexpr size_t dkdv_smem() {
-    return (size_t)(2 * kRowTile + 4 * kInner) * (kD + 8) * 2 + (size_t)4 * kInner * sizeof(float);
+    return (size_t)(2 * kRowTile + 4 * kInner) * (kD + 8) * 2 + (size_t)6 * kInner * sizeof(float);
 }
 
-/* lse (log2 domain, to_log2; -inf past S) and delta (0 past S) of query rows [i0, i0 + kInner) into shared
- * memory, by the first warp, with plain loads. */
+/* The rows' references (p.lse, the backward's row_sub, in the log2 domain through to_log2, -inf past
+ * S; p.row_mul, 0 past S) and delta (0 past S) of query rows [i0, i0 + kInner) into shared memory,
+ * by the first warp, with plain loads. */
 __device__ __forceinline__ void load_row_stats(const mma_args &a, int64_t b, int64_t n, int64_t h, int64_t i0,
-                                               float *lse2_s, float *delta_s) {
+                                               float *lse2_s, float *mul_s, float *delta_s) {
     const evo_attn_params &p = a.p;
     if (threadIdx.x < kInner) {
         const int64_t i = i0 + threadIdx.x;
-        float l2 = -INFINITY, dl = 0.0f;
+        float l2 = -INFINITY, mul = 0.0f, dl = 0.0f;
         if (i < p.S) {
-            l2 = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s]);
+            l2 = to_log2(p.lse[lse_offset(p, b, n, h, i)]);
+            mul = p.row_mul[lse_offset(p, b, n, h, i)];
             dl = a.delta[((b * p.N + n) * p.H + h) * p.S + i];
         }
         lse2_s[threadIdx.x] = l2;
+        mul_s[threadIdx.x] = mul;
         delta_s[threadIdx.x] = dl;
     }
 }
@@ -481,7 +485,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     T *q_s = v_s + kRowTile * kS;  /* [2][kInner][kS] */
     T *do_s = q_s + 2 * kInner * kS; /* [2][kInner][kS] */
     float *lse2_s = reinterpret_cast<float *>(do_s + 2 * kInner * kS); /* [2][kInner] */
-    float *delta_s = lse2_s + 2 * kInner;                              /* [2][kInner] */
+    float *mul_s = lse2_s + 2 * kInner;                                /* [2][kInner] */
+    float *delta_s = mul_s + 2 * kInner;                               /* [2][kInner] */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
 
     int64_t jt, h, n, b;
@@ -493,7 +498,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     load_rows<T, kD>(q_s, q, p.q_strides.s, 0, kInner, p.S, D);
     load_rows<T, kD>(do_s, dout, p.dout_strides.s, 0, kInner, p.S, D);
     cp_async_commit();
-    load_row_stats(a, b, n, h, 0, lse2_s, delta_s);
+    load_row_stats(a, b, n, h, 0, lse2_s, mul_s, delta_s);
     cp_async_wait_all();
     __syncthreads();
 
@@ -527,10 +532,11 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
             load_rows<T, kD>(q_s + (buf ^ 1) * kInner * kS, q, p.q_strides.s, next, kInner, p.S, D);
             load_rows<T, kD>(do_s + (buf ^ 1) * kInner * kS, dout, p.dout_strides.s, next, kInner, p.S, D);
             cp_async_commit();
-            load_row_stats(a, b, n, h, next, lse2_s + (buf ^ 1) * kInner, delta_s + (buf ^ 1) * kInner);
+            load_row_stats(a, b, n, h, next, lse2_s + (buf ^ 1) * kInner, mul_s + (buf ^ 1) * kInner,
+                           delta_s + (buf ^ 1) * kInner);
         }
         const T *qb = q_s + buf * kInner * kS, *db = do_s + buf * kInner * kS;
-        const float *l2b = lse2_s + buf * kInner, *dlb = delta_s + buf * kInner;
+        const float *l2b = lse2_s + buf * kInner, *mlb = mul_s + buf * kInner, *dlb = delta_s + buf * kInner;
         const int64_t i0 = qt * kInner;
         /* bias_pair[b, h, i, key] for this tile's elements, loaded before the products (clamped
          * indices; rows and keys out of range are zeroed below through lse and key_ok). */
@@ -560,9 +566,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
                 const float l2 = l2b[col];
                 float pv = 0.0f, dsv = 0.0f;
                 if (key_ok[e >> 1] && l2 != -INFINITY) {
-                    /* P <= 1 exactly; the clamp keeps a rounding of lse (or of a huge bias) from making it
-                     * overflow. */
-                    pv = exp2f(fminf(fmaf(st[t][e], sl2, to_log2(mk[e >> 1] + pbt[t][e])) - l2, 0.0f));
+                    /* P <= row_mul; the clamp keeps a rounding of the reference (or of a huge bias) from
+                     * making it overflow. */
+                    pv = exp2f(fminf(fmaf(st[t][e], sl2, to_log2(mk[e >> 1] + pbt[t][e])) - l2, 0.0f)) * mlb[col];
                     dsv = pv * (dpt[t][e] - dlb[col]);
                 }
                 st[t][e] = pv;
@@ -610,18 +616,18 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
 /* ---- backward: dQ and dbias_pair (row-major products over key tiles) ------------------------- */
 
 /* P and dS of one row-major tile pair: s holds Q K^T, dp holds dO V^T on entry; on exit s holds P
- * and dp holds dS. bias is bias_rows' output; lse2 / dl are the rows' (ia, ib) log2-domain lse and
- * delta. */
-__device__ __forceinline__ void p_and_ds(float sl2, const float bias[4], const float lse2[2], const float dl[2],
-                                         float s[4], float dp[4]) {
+ * and dp holds dS. bias is bias_rows' output; lse2 / mul / dl are the rows' (ia, ib) log2-domain
+ * reference, its factor (row_mul) and delta. */
+__device__ __forceinline__ void p_and_ds(float sl2, const float bias[4], const float lse2[2], const float mul[2],
+                                         const float dl[2], float s[4], float dp[4]) {
 #pragma unroll
     for (int e = 0; e < 4; e++) {
         const float l2 = lse2[e >> 1];
         /* -inf logits (masked, or past S) and fully masked rows give exactly 0. */
         const float x = fmaf(s[e], sl2, bias[e]);
-        /* P <= 1 exactly; the clamp keeps a rounding of lse (or of a huge bias) from making it
-         * overflow. */
-        const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(fminf(x - l2, 0.0f));
+        /* P <= row_mul; the clamp keeps a rounding of the reference (or of a huge bias) from making
+         * it overflow. */
+        const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(fminf(x - l2, 0.0f)) * mul[e >> 1];
         s[e] = pv;
         dp[e] = pv * (dp[e] - dl[e >> 1]);
     }
@@ -632,17 +638,19 @@ constexpr size_t dq_smem() {
     return (size_t)(2 * kRowTile + 4 * kInner) * (kD + 8) * 2;
 }
 
-/* This thread's two query rows' lse (log2 domain, -inf past S) and delta. */
+/* This thread's two query rows' reference (log2 domain, -inf past S), its factor and delta. */
 __device__ __forceinline__ void row_stats(const mma_args &a, int64_t b, int64_t n, int64_t h, int64_t ia,
-                                          int64_t ib, float lse2[2], float dl[2]) {
+                                          int64_t ib, float lse2[2], float mul[2], float dl[2]) {
     const evo_attn_params &p = a.p;
     const int64_t rows[2] = {ia, ib};
 #pragma unroll
     for (int r = 0; r < 2; r++) {
         lse2[r] = -INFINITY;
+        mul[r] = 0.0f;
         dl[r] = 0.0f;
         if (rows[r] < p.S) {
-            lse2[r] = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + rows[r] * p.lse_stride_s]);
+            lse2[r] = to_log2(p.lse[lse_offset(p, b, n, h, rows[r])]);
+            mul[r] = p.row_mul[lse_offset(p, b, n, h, rows[r])];
             dl[r] = a.delta[((b * p.N + n) * p.H + h) * p.S + rows[r]];
         }
     }
@@ -670,8 +678,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
     load_rows<T, kD>(v_s, v, p.v_strides.s, 0, kInner, p.S, D);
     cp_async_commit();
     const int64_t ia = i0 + warp * 16 + g, ib = ia + 8;
-    float lse2[2], dl[2];
-    row_stats(a, b, n, h, ia, ib, lse2, dl);
+    float lse2[2], mul[2], dl[2];
+    row_stats(a, b, n, h, ia, ib, lse2, mul, dl);
     cp_async_wait_all();
     __syncthreads();
 
@@ -699,7 +707,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
         dual_products<T, kD, kInner>(q_s, do_s, kb, vb, warp * 16, s, dp);
         const float sl2 = p.scale * kLog2e;
 #pragma unroll
-        for (int t = 0; t < kInner / 8; t++) p_and_ds(sl2, bias[t], lse2, dl, s[t], dp[t]);
+        for (int t = 0; t < kInner / 8; t++) p_and_ds(sl2, bias[t], lse2, mul, dl, s[t], dp[t]);
 
         /* dQ += dS K (reduction over this tile's keys). */
 #pragma unroll
@@ -729,8 +737,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
 template <int kD>
 constexpr size_t dpair_smem() {
     /* two stages of q, dout (64 rows), k, v (32 rows); then two stages of the mask (32 keys) and of
-     * lse and delta (64 rows) */
-    return (size_t)2 * (2 * kRowTile + 2 * kPairKeys) * (kD + 8) * 2 + (size_t)2 * (kPairKeys + 2 * kRowTile) * 4;
+     * the rows' reference, its factor and delta (64 rows) */
+    return (size_t)2 * (2 * kRowTile + 2 * kPairKeys) * (kD + 8) * 2 + (size_t)2 * (kPairKeys + 3 * kRowTile) * 4;
 }
 
 /* dbias_pair[ob, h, i, j] for a 64-query x 32-key tile: dS summed over n, and over b when the
@@ -751,6 +759,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
     float *mask_s = reinterpret_cast<float *>(smem + 2 * kStage); /* [2][kPairKeys], as stored */
     float *lse2_s = mask_s + 2 * kPairKeys;                        /* [2][kRowTile] */
     float *dl_s = lse2_s + 2 * kRowTile;                           /* [2][kRowTile] */
+    float *mul_s = dl_s + 2 * kRowTile;                            /* [2][kRowTile] */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
 
     const int64_t key_tiles = (p.S + kPairKeys - 1) / kPairKeys;
@@ -777,27 +786,30 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         load_rows<T, kD>(v_s, slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, kPairKeys, p.S, D);
         cp_async_commit();
     };
-    /* Thread t < 64 fetches row i0 + t's lse (log2 domain; -inf past S) and delta, and thread
-     * t < 32 key j0 + t's mask (as stored; -inf past S), into registers. */
+    /* Thread t < 64 fetches row i0 + t's reference (log2 domain; -inf past S), delta and factor,
+     * and thread t < 32 key j0 + t's mask (as stored; -inf past S), into registers. */
     const int tid = threadIdx.x;
-    auto fetch_stats = [&](int64_t b, int64_t n, float st[3]) {
+    auto fetch_stats = [&](int64_t b, int64_t n, float st[4]) {
         st[0] = -INFINITY;
         st[1] = 0.0f;
         st[2] = -INFINITY;
+        st[3] = 0.0f;
         const int64_t i = i0 + tid, j = j0 + tid;
         if (tid < kRowTile && i < p.S) {
-            st[0] = to_log2(p.lse[b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s]);
+            st[0] = to_log2(p.lse[lse_offset(p, b, n, h, i)]);
             st[1] = a.delta[((b * p.N + n) * p.H + h) * p.S + i];
+            st[3] = p.row_mul[lse_offset(p, b, n, h, i)];
         }
         if (tid < kPairKeys && j < p.S)
             st[2] = p.bias_mask == NULL ? 0.0f
                                         : load_bias<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
                                                    b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
     };
-    auto store_stats = [&](int buf, const float st[3]) {
+    auto store_stats = [&](int buf, const float st[4]) {
         if (tid < kRowTile) {
             lse2_s[buf * kRowTile + tid] = st[0];
             dl_s[buf * kRowTile + tid] = st[1];
+            mul_s[buf * kRowTile + tid] = st[3];
         }
         if (tid < kPairKeys) mask_s[buf * kPairKeys + tid] = st[2];
     };
@@ -829,7 +841,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
     const int64_t steps = (b_hi - b_lo) * p.N;
     const int64_t s_lo = chunk * steps / a.dpair_chunks, s_hi = (chunk + 1) * steps / a.dpair_chunks;
     if (s_lo < s_hi) {
-        float st[3];
+        float st[4];
         load_tiles(0, b_lo + s_lo / p.N, s_lo % p.N);
         fetch_stats(b_lo + s_lo / p.N, s_lo % p.N, st);
         store_stats(0, st);
@@ -839,7 +851,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
     const float sl2 = p.scale * kLog2e;
     for (int64_t step = s_lo; step < s_hi; step++) {
         const int buf = (int)((step - s_lo) & 1);
-        float next[3];
+        float next[4];
         const bool more = step + 1 < s_hi;
         if (more) {
             load_tiles(buf ^ 1, b_lo + (step + 1) / p.N, (step + 1) % p.N);
@@ -851,7 +863,9 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         float s[kNT][4], dp[kNT][4];
         dual_products<T, kD, kPairKeys>(q_s, do_s, k_s, v_s, warp * 16, s, dp);
         const float *mk = mask_s + buf * kPairKeys, *l2r = lse2_s + buf * kRowTile, *dlr = dl_s + buf * kRowTile;
+        const float *mlr = mul_s + buf * kRowTile;
         const float l2[2] = {l2r[warp * 16 + g], l2r[warp * 16 + g + 8]};
+        const float ml[2] = {mlr[warp * 16 + g], mlr[warp * 16 + g + 8]};
         const float dl[2] = {dlr[warp * 16 + g], dlr[warp * 16 + g + 8]};
 #pragma unroll
         for (int t = 0; t < kNT; t++) {
@@ -860,7 +874,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
              * must be the forward's P bit for bit when both biases are huge and nearly cancel. */
             const float bias[4] = {to_log2(m0 + pb[t][0]), to_log2(m1 + pb[t][1]), to_log2(m0 + pb[t][2]),
                                    to_log2(m1 + pb[t][3])};
-            p_and_ds(sl2, bias, l2, dl, s[t], dp[t]);
+            p_and_ds(sl2, bias, l2, ml, dl, s[t], dp[t]);
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[t][e] += dp[t][e];
         }

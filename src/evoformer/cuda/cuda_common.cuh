@@ -66,6 +66,17 @@ __device__ __forceinline__ void decode_tile_block(int64_t tiles, const evo_attn_
     *b = bid / p.N;
 }
 
+/* What the forward adds back to the lse of a (b, n) row: the shift the backend took off that row of
+ * bias_mask (evoformer_params.h), 0 without a mask. */
+__device__ __forceinline__ float lse_shift_at(const evo_attn_params &p, int64_t b, int64_t n) {
+    return p.lse_shift == NULL ? 0.0f : p.lse_shift[b * p.lse_shift_stride_b + n * p.lse_shift_stride_n];
+}
+
+/* The offset of row (b, n, h, i) in lse (and in row_mul, which shares its layout in the backward). */
+__device__ __forceinline__ int64_t lse_offset(const evo_attn_params &p, int64_t b, int64_t n, int64_t h, int64_t i) {
+    return b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h + i * p.lse_stride_s;
+}
+
 /* ---- host side ------------------------------------------------------------------------------- */
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
