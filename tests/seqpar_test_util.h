@@ -1,7 +1,8 @@
 /*
  * seqpar_test_util.h — shared pieces of the MPI tests of sequence parallelism: start-up (MPI, one
  * communicator, a one-thread context), a runner that sums failures over the ranks, element access on
- * any ax_tensor, views, and comparisons. Header-only, like harness.h.
+ * any ax_tensor, views, comparisons, and a global attention problem (random, or with a mask from
+ * mask_forms.h) with its single-rank and float64 results. Header-only, like harness.h.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -13,6 +14,7 @@
 #include "axial/seqpar.h"
 #include "evoformer_reference.h"
 #include "harness.h"
+#include "mask_forms.h"
 
 static ax_comm *sp_comm;
 static ax_context *sp_ctx;
@@ -178,11 +180,11 @@ typedef struct sp_problem {
 
 /* Activations (B, N, S, H, D) `act` in `dtype` and `layout`, biases of the given shapes in
  * `bias_dtype` (used when has_*), fresh uniform values from `seed`; `prepare` (may be NULL) rewrites
- * q, k, v, dout before the reference runs. */
-static inline void sp_problem_build(sp_problem *p, const int64_t act[5], const int64_t mask_shape[5],
-                                    const int64_t pair_shape[5], ax_dtype dtype, ax_dtype bias_dtype,
-                                    test_layout layout, int has_mask, int has_pair, uint64_t seed,
-                                    void (*prepare)(test_tensor *, test_tensor *, test_tensor *, test_tensor *)) {
+ * q, k, v, dout. The outputs are allocated but not computed: sp_problem_solve does that. */
+static inline void sp_problem_inputs(sp_problem *p, const int64_t act[5], const int64_t mask_shape[5],
+                                     const int64_t pair_shape[5], ax_dtype dtype, ax_dtype bias_dtype,
+                                     test_layout layout, int has_mask, int has_pair, uint64_t seed,
+                                     void (*prepare)(test_tensor *, test_tensor *, test_tensor *, test_tensor *)) {
     const int64_t lse_shape[4] = {act[0], act[1], act[3], act[2]};
     p->has_mask = has_mask;
     p->has_pair = has_pair;
@@ -207,17 +209,148 @@ static inline void sp_problem_build(sp_problem *p, const int64_t act[5], const i
     tt_alloc(&p->dv, dtype, 5, act, LAYOUT_CONTIGUOUS);
     tt_alloc(&p->dmask, bias_dtype, 5, mask_shape, LAYOUT_CONTIGUOUS);
     tt_alloc(&p->dpair, bias_dtype, 5, pair_shape, LAYOUT_CONTIGUOUS);
-    const ax_tensor *m = has_mask ? &p->mask.t : NULL, *b = has_pair ? &p->pair.t : NULL;
+}
+
+/* Rewrites bias_mask with the values of `form` over mask_forms.h's pattern of kept keys: row n = N_mask
+ * - 1 of batch 0 is padded (every key masked), N_mask being the mask's dim 1; a mask shared by all
+ * rows (N_mask = 1) thus pads every row of batch 0. Call before sp_problem_solve. */
+static inline void sp_problem_set_mask_form(sp_problem *p, mask_form form) {
+    const ax_tensor *m = &p->mask.t;
+    int64_t idx[5] = {0, 0, 0, 0, 0};
+    for (idx[0] = 0; idx[0] < m->shape[0]; idx[0]++)
+        for (idx[1] = 0; idx[1] < m->shape[1]; idx[1]++)
+            for (idx[4] = 0; idx[4] < m->shape[4]; idx[4]++)
+                tt_set(&p->mask, idx, mask_form_value(form, mask_keep(idx[0], idx[1], idx[4], m->shape[1])));
+}
+
+/* FNV-1a over the bytes of a test tensor's storage (padding included: calloc'd, so deterministic). */
+static inline uint64_t sp_hash_storage(uint64_t h, const test_tensor *t) {
+    const unsigned char *bytes = (const unsigned char *)t->storage;
+    const size_t n = (size_t)t->storage_elems * ax_dtype_size(t->t.dtype);
+    for (size_t i = 0; i < n; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The single-rank op's forward and backward on p's inputs, after checking that every rank built the
+ * same inputs (the distributed ops take their shards of them, so a rank that drew other values would
+ * make the comparison meaningless). */
+static inline void sp_problem_solve(sp_problem *p) {
+    const test_tensor *inputs[] = {&p->q, &p->k, &p->v, &p->dout, &p->mask, &p->pair};
+    uint64_t h = 0xcbf29ce484222325ull, lowest = 0, highest = 0;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) h = sp_hash_storage(h, inputs[i]);
+    MPI_Allreduce(&h, &lowest, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&h, &highest, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    th_checks++;
+    if (lowest != highest)
+        SP_FAIL("the ranks built different global problems (this rank's input hash %016llx)", (unsigned long long)h);
+    const ax_tensor *m = p->has_mask ? &p->mask.t : NULL, *b = p->has_pair ? &p->pair.t : NULL;
     CHECK_OK(ax_evoformer_attention_forward(sp_ctx, &p->q.t, &p->k.t, &p->v.t, m, b, &p->out.t, &p->lse.t));
     CHECK_OK(ax_evoformer_attention_backward(sp_ctx, &p->q.t, &p->k.t, &p->v.t, m, b, &p->out.t, &p->lse.t,
-                                             &p->dout.t, &p->dq.t, &p->dk.t, &p->dv.t, has_mask ? &p->dmask.t : NULL,
-                                             has_pair ? &p->dpair.t : NULL));
+                                             &p->dout.t, &p->dq.t, &p->dk.t, &p->dv.t,
+                                             p->has_mask ? &p->dmask.t : NULL, p->has_pair ? &p->dpair.t : NULL));
 }
 
 static inline void sp_problem_free(sp_problem *p) {
     test_tensor *all[] = {&p->q,   &p->k,  &p->v,  &p->mask, &p->pair,  &p->out,  &p->lse,
                           &p->dout, &p->dq, &p->dk, &p->dv,   &p->dmask, &p->dpair};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tt_free(all[i]);
+}
+
+/* The float64 reference (evoformer_reference.h) of a global problem: the forward of its inputs, and
+ * the backward given the single-rank op's out (the out the distributed backwards are given, which
+ * delta = rowsum(dout * out) reads). dmask, dpair stay zero when the problem has no such bias. */
+typedef struct sp_reference {
+    ref_tensor out, lse, dq, dk, dv, dmask, dpair;
+} sp_reference;
+
+static inline void sp_reference_build(sp_reference *r, const sp_problem *p) {
+    ref_tensor q, k, v, mask, pair, op_out, dout;
+    ref_from_tt(&q, &p->q);
+    ref_from_tt(&k, &p->k);
+    ref_from_tt(&v, &p->v);
+    ref_from_tt(&mask, &p->mask);
+    ref_from_tt(&pair, &p->pair);
+    ref_from_tt(&op_out, &p->out);
+    ref_from_tt(&dout, &p->dout);
+    ref_alloc(&r->out, 5, p->q.t.shape);
+    ref_alloc(&r->lse, 4, p->lse.t.shape);
+    ref_alloc(&r->dq, 5, p->q.t.shape);
+    ref_alloc(&r->dk, 5, p->q.t.shape);
+    ref_alloc(&r->dv, 5, p->q.t.shape);
+    ref_alloc(&r->dmask, 5, p->mask.t.shape);
+    ref_alloc(&r->dpair, 5, p->pair.t.shape);
+    const ref_tensor *m = p->has_mask ? &mask : NULL, *b = p->has_pair ? &pair : NULL;
+    ref_forward(&q, &k, &v, m, b, &r->out, &r->lse);
+    ref_backward(&q, &k, &v, m, b, &op_out, &dout, &r->dq, &r->dk, &r->dv, p->has_mask ? &r->dmask : NULL,
+                 p->has_pair ? &r->dpair : NULL);
+    ref_tensor *temporaries[] = {&q, &k, &v, &mask, &pair, &op_out, &dout};
+    for (size_t i = 0; i < sizeof temporaries / sizeof temporaries[0]; i++) ref_free(temporaries[i]);
+}
+
+static inline void sp_reference_free(sp_reference *r) {
+    ref_tensor *all[] = {&r->out, &r->lse, &r->dq, &r->dk, &r->dv, &r->dmask, &r->dpair};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ref_free(all[i]);
+}
+
+/* This rank's shard along `dim` of a reference tensor (all of it when dim < 0), as a reference
+ * tensor of its own. */
+static inline void sp_ref_my_shard(ref_tensor *shard, const ref_tensor *full, int32_t dim) {
+    int64_t shape[5], offset = 0, count = 0;
+    for (int32_t d = 0; d < full->ndim; d++) shape[d] = full->shape[d];
+    if (dim >= 0) {
+        sp_shard(full->shape[dim], sp_rank, &offset, &count);
+        shape[dim] = count;
+    }
+    ref_alloc(shard, full->ndim, shape);
+    const int64_t n = ref_numel(shard);
+    int64_t idx[5] = {0, 0, 0, 0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t flat = 0;
+        for (int32_t d = 0; d < full->ndim; d++) flat = flat * full->shape[d] + idx[d] + (d == dim ? offset : 0);
+        shard->v[i] = full->v[flat];
+        for (int32_t d = full->ndim - 1; d >= 0 && ++idx[d] == shape[d]; d--) idx[d] = 0;
+    }
+}
+
+/* A distributed output against this rank's shard (along `dim`; all of it when dim < 0) of a float64
+ * reference, with compare_to_ref's tolerance. */
+static inline int sp_compare_ref(const char *what, const test_tensor *got, const ref_tensor *full, int32_t dim,
+                                 double rtol_f32) {
+    ref_tensor mine;
+    sp_ref_my_shard(&mine, full, dim);
+    th_checks++;
+    const int ok = compare_to_ref(what, got, &mine, rtol_f32);
+    if (!ok) fprintf(stderr, "     [rank %d] saw the failure above\n", sp_rank);
+    ref_free(&mine);
+    return ok;
+}
+
+/* A distributed lse (B, N, H, S) against this rank's shard along `dim` of `want_full`, element by
+ * element: an infinite want (a row whose every key is -inf) must be matched exactly, a finite one
+ * within 2e-5 (1 + |want|) + 1e-7 |want| (an lse near -1e9, 1e9 or -3e38 is checkable only to its
+ * fp32 rounding; a largest-|lse| scale would wave every other row through). */
+static inline int sp_compare_lse(const char *what, const ax_tensor *got, const ref_tensor *want_full, int32_t dim) {
+    ref_tensor want;
+    sp_ref_my_shard(&want, want_full, dim);
+    th_checks++;
+    int64_t idx[4] = {0, 0, 0, 0}, bad = 0, first = -1;
+    double first_got = 0;
+    const int64_t n = ref_numel(&want);
+    for (int64_t i = 0; i < n; i++) {
+        const double w = want.v[i], g = sp_get(got, idx);
+        const int ok = isinf(w) ? g == w : fabs(g - w) <= 2e-5 * (1.0 + fabs(w)) + 1e-7 * fabs(w);
+        if (!ok && first < 0) {
+            first = i;
+            first_got = g;
+        }
+        bad += !ok;
+        for (int d = 3; d >= 0 && ++idx[d] == want.shape[d]; d--) idx[d] = 0;
+    }
+    if (bad > 0)
+        SP_FAIL("%s: %lld rows off; first at flat index %lld of this rank's shard: got %.9g, want %.9g", what,
+                (long long)bad, (long long)first, first_got, want.v[first]);
+    ref_free(&want);
+    return bad == 0;
 }
 
 #endif /* AXIAL_TESTS_SEQPAR_TEST_UTIL_H */

@@ -2,7 +2,8 @@
  * test_seqpar_dap.c — Evoformer attention in axial (DAP) mode under `mpiexec -n P`, forward and
  * backward, against the single-rank op on the gathered (global) tensors: N and S not divisible by P
  * (including a rank with no rows), each bias present or absent or broadcast, f32 / bf16 / f16, and
- * strided (non-contiguous) shards.
+ * strided (non-contiguous) shards; and under OpenFold's huge masks (mask_forms.h, a padded MSA row
+ * included), also against the float64 reference.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -21,21 +22,45 @@ typedef struct dap_case {
     void (*prepare)(test_tensor *q, test_tensor *k, test_tensor *v, test_tensor *dout);
 } dap_case;
 
-static void run_case(const dap_case *c) {
+/* run_case's mask values: uniform random ones, or a mask_form (FORM_NEG_INF ...) over mask_forms.h's
+ * kept keys (row n = N - 1 of batch 0 padded), with every output also checked against the float64
+ * reference. */
+#define UNIFORM_MASK (-1)
+
+static void run_case(const dap_case *c, int mask_values) {
+    const int huge_mask = mask_values != UNIFORM_MASK;
+    const mask_form form = huge_mask ? (mask_form)mask_values : FORM_NEG_INF;
     char name[200];
-    snprintf(name, sizeof name, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias %s mask %d pair %d %s", (long long)c->B,
+    snprintf(name, sizeof name, "B=%lld N=%lld S=%lld H=%lld D=%lld %s bias %s mask %d pair %d %s%s%s", (long long)c->B,
              (long long)c->N, (long long)c->S, (long long)c->H, (long long)c->D, ax_dtype_name(c->dtype),
              ax_dtype_name(c->bias_dtype), (int)c->mask, (int)c->pair,
-             c->layout == LAYOUT_STRIDED ? "strided" : "contiguous");
+             c->layout == LAYOUT_STRIDED ? "strided" : "contiguous", huge_mask ? ", mask form " : "",
+             huge_mask ? mask_form_name(form) : "");
     const int64_t act[5] = {c->B, c->N, c->S, c->H, c->D};
     const int64_t mask_shape[5] = {c->B, c->mask == MASK_ROWS ? c->N : 1, 1, 1, c->S};
     const int64_t pair_shape[5] = {c->B, 1, c->pair == PAIR_HEADS ? c->H : 1, c->S, c->S};
     const int has_mask = c->mask != MASK_NONE, has_pair = c->pair != PAIR_NONE;
 
     sp_problem g;
-    sp_problem_build(&g, act, mask_shape, pair_shape, c->dtype, c->bias_dtype, c->layout, has_mask, has_pair,
-                     7 + (uint64_t)c->N * 31 + (uint64_t)c->S * 7 + (uint64_t)c->mask * 3 + (uint64_t)c->pair,
-                     c->prepare);
+    sp_problem_inputs(&g, act, mask_shape, pair_shape, c->dtype, c->bias_dtype, c->layout, has_mask, has_pair,
+                      7 + (uint64_t)c->N * 31 + (uint64_t)c->S * 7 + (uint64_t)c->mask * 3 + (uint64_t)c->pair,
+                      c->prepare);
+    if (huge_mask) sp_problem_set_mask_form(&g, form);
+    sp_problem_solve(&g);
+    sp_reference ref = {0};
+    ref_tensor op_lse = {0};
+    if (huge_mask) {
+        sp_reference_build(&ref, &g);
+        ref_from_tt(&op_lse, &g.lse);
+    }
+    if (huge_mask && c->mask == MASK_ROWS) {
+        /* The padded row (b = 0, n = N - 1) is some rank's, exactly one's: that rank's shard is tested. */
+        int64_t first_row, rows;
+        sp_shard(c->N, sp_rank, &first_row, &rows);
+        int holds_padded = first_row <= c->N - 1 && c->N - 1 < first_row + rows, holders = 0;
+        MPI_Allreduce(&holds_padded, &holders, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        CHECK_INT_EQ(holders, 1);
+    }
 
     /* This rank's shards: views into the global tensors (strided when the layout is). */
     const ax_tensor lq = sp_my_view(&g.q.t, 1), lk = sp_my_view(&g.k.t, 1), lv = sp_my_view(&g.v.t, 1);
@@ -58,7 +83,15 @@ static void run_case(const dap_case *c) {
     CHECK_OK(ax_evoformer_attention_forward_dap(sp_ctx, sp_comm, &lq, &lk, &lv, has_mask ? &lmask : NULL,
                                                 has_pair ? &lpair : NULL, &got_out.t, &got_lse.t));
     int ok = sp_compare("dap out", &got_out.t, &want_out, rel, rel / 4);
-    ok &= sp_compare("dap lse", &got_lse.t, &want_lse, 1e-5, 1e-6);
+    if (huge_mask) {
+        /* lse is -inf, about -1e9 or -3e38 on the padded row (1e9 everywhere under 1e9 * mask - 1):
+         * judged per element, not against the largest |lse|. */
+        ok &= sp_compare_lse("dap lse", &got_lse.t, &op_lse, 1);
+        ok &= sp_compare_lse("dap lse vs float64", &got_lse.t, &ref.lse, 1);
+        ok &= sp_compare_ref("dap out vs float64", &got_out, &ref.out, 1, 2e-5);
+    } else {
+        ok &= sp_compare("dap lse", &got_lse.t, &want_lse, 1e-5, 1e-6);
+    }
 
     /* The backward reads the forward's out and lse: the single-rank op's, so it is judged on its own. */
     CHECK_OK(ax_evoformer_attention_backward_dap(sp_ctx, sp_comm, &lq, &lk, &lv, has_mask ? &lmask : NULL,
@@ -83,9 +116,20 @@ static void run_case(const dap_case *c) {
         const ax_tensor want = sp_my_view(&g.dpair.t, 3);
         ok &= sp_compare("dap dbias_pair_shard", &got_dpair.t, &want, bias_rel, bias_rel / 4 + 2e-5);
     }
+    if (huge_mask) {
+        ok &= sp_compare_ref("dap dq vs float64", &got_dq, &ref.dq, 1, 2e-5);
+        ok &= sp_compare_ref("dap dk vs float64", &got_dk, &ref.dk, 1, 2e-5);
+        ok &= sp_compare_ref("dap dv vs float64", &got_dv, &ref.dv, 1, 2e-5);
+        /* A shared mask's gradient was summed over the ranks above (its cases keep it fp32, so the
+         * ranks' partial sums are not each rounded to 16 bits). */
+        ok &= sp_compare_ref("dap dbias_mask vs float64", &got_dmask, &ref.dmask, c->mask == MASK_ROWS ? 1 : -1, 2e-5);
+        if (has_pair) ok &= sp_compare_ref("dap dbias_pair_shard vs float64", &got_dpair, &ref.dpair, 3, 2e-5);
+    }
     if (!ok) fprintf(stderr, "     [rank %d] in case %s\n", sp_rank, name);
 
     sp_problem_free(&g);
+    sp_reference_free(&ref);
+    ref_free(&op_lse);
     for (int i = 0; i < 7; i++) tt_free(outs[i]);
 }
 
@@ -99,16 +143,16 @@ static void test_dap_grid(void) {
                 if (counter % 4 == 1) c.bias_dtype = AX_F32;
                 if (counter % 3 == 2) c.layout = LAYOUT_STRIDED;
                 if (counter % 5 == 3) c.B = 2;
-                run_case(&c);
+                run_case(&c, UNIFORM_MASK);
             }
 }
 
 /* Fewer rows than ranks (a rank holds none at P = 4) and S smaller than P as well. */
 static void test_dap_tiny_shards(void) {
     dap_case a = {1, 3, 3, 3, 4, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED, NULL};
-    run_case(&a);
+    run_case(&a, UNIFORM_MASK);
     dap_case b = {2, 2, 9, 1, 16, AX_BF16, AX_F32, MASK_SHARED, PAIR_SHARED, LAYOUT_CONTIGUOUS, NULL};
-    run_case(&b);
+    run_case(&b, UNIFORM_MASK);
 }
 
 /* Rows 0 and 2 of a contiguous (1, 3, S, H, D) 16-bit tensor: copy, negate, scale by a power of 2
@@ -133,7 +177,24 @@ static void make_cancelling_rows(test_tensor *q, test_tensor *k, test_tensor *v,
  * 64 bf16 ulps of the result, far outside the tolerance. */
 static void test_dap_pair_gradient_rounds_once(void) {
     dap_case c = {1, 3, 8, 1, 8, AX_BF16, AX_BF16, MASK_NONE, PAIR_HEADS, LAYOUT_CONTIGUOUS, make_cancelling_rows};
-    run_case(&c);
+    run_case(&c, UNIFORM_MASK);
+}
+
+/* OpenFold's masks (mask_forms.h) with a non-zero dout on every row, the padded one included, against
+ * the single-rank op and the float64 reference. The padded row is the last rank's with rows (N = 5:
+ * rank 1 of 2, rank 3 of 4; N = 3 at P = 4: rank 2, while rank 3 holds none); S = 70 spans two key
+ * tiles; f16 takes fp32 biases (it cannot hold 1e9); a mask shared by all rows pads every row of
+ * batch 0 on every rank, and its gradient is summed over the ranks' rows. */
+static void test_dap_huge_masks(void) {
+    for (int f = 0; f < FORM_COUNT; f++) {
+        const dap_case cases[] = {
+            {2, 5, 9, 2, 8, AX_F32, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_STRIDED, NULL},
+            {1, 3, 70, 2, 8, AX_BF16, AX_BF16, MASK_ROWS, PAIR_SHARED, LAYOUT_CONTIGUOUS, NULL},
+            {2, 5, 9, 2, 16, AX_F16, AX_F32, MASK_ROWS, PAIR_HEADS, LAYOUT_CONTIGUOUS, NULL},
+            {2, 3, 9, 2, 8, AX_BF16, AX_F32, MASK_SHARED, PAIR_HEADS, LAYOUT_STRIDED, NULL},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], f);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -141,5 +202,6 @@ int main(int argc, char **argv) {
     SP_RUN(test_dap_grid);
     SP_RUN(test_dap_tiny_shards);
     SP_RUN(test_dap_pair_gradient_rounds_once);
+    SP_RUN(test_dap_huge_masks);
     return sp_finish();
 }
