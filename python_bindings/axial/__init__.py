@@ -13,14 +13,14 @@ from typing import Any, Dict
 from . import _axial
 from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
 from ._tensor import BFLOAT16, Tensor, from_dlpack
-from .errors import (AxialError, CudaError, FileError, FormatError, InternalError, InvalidArgumentError, MPIError,
-                     NCCLError, OutOfMemoryError, UnsupportedError)
+from .errors import (AxialError, CudaError, DS4SciInvalidArgumentError, FileError, FormatError, InternalError,
+                     InvalidArgumentError, MPIError, NCCLError, OutOfMemoryError, UnsupportedError)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AxialError", "BFLOAT16", "Context", "CudaError", "FileError", "FormatError", "InternalError",
-    "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
+    "AxialError", "BFLOAT16", "Context", "CudaError", "DS4SciInvalidArgumentError", "FileError", "FormatError",
+    "InternalError", "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
     "attention_probabilities", "evoformer_attention", "evoformer_attention_backward", "from_dlpack", "info",
 ]
 

@@ -4,7 +4,8 @@ import numpy as np
 
 from ._attention import Context as Context
 from ._tensor import Tensor as Tensor
-from .errors import (AxialError as AxialError, CudaError as CudaError, FileError as FileError,
+from .errors import (AxialError as AxialError, CudaError as CudaError,
+                     DS4SciInvalidArgumentError as DS4SciInvalidArgumentError, FileError as FileError,
                      FormatError as FormatError, InternalError as InternalError,
                      InvalidArgumentError as InvalidArgumentError, MPIError as MPIError, NCCLError as NCCLError,
                      OutOfMemoryError as OutOfMemoryError, UnsupportedError as UnsupportedError)

@@ -87,16 +87,30 @@ class Context:
 _local = threading.local()
 
 
-def context_for(device: Tuple[str, int], stream: Any) -> Context:
-    """The calling thread's context for (device, stream), made on first use."""
+def context_for(device: Tuple[str, int], stream: Any, num_threads: int = 0) -> Context:
+    """The calling thread's context for (device, stream, num_threads), made on first use.
+
+    A context's thread count is fixed when it is made (``ax_context_config``), so each count asked for
+    gets a context of its own; a CPU context is a few bytes and holds no scratch between calls, so
+    keeping one per count is cheaper than remaking one whenever the count changes. ``num_threads``
+    matters on the CPU only (``<= 0``: OpenMP's default when the context is made)."""
     cache = getattr(_local, "contexts", None)
     if cache is None:
         cache = _local.contexts = {}
-    key = (device, _stream_ptr(stream) if device[0] == "cuda" else 0)
+    cuda = device[0] == "cuda"
+    key = (device, _stream_ptr(stream) if cuda else 0, 0 if cuda else max(int(num_threads), 0))
     ctx = cache.get(key)
     if ctx is None:
-        ctx = cache[key] = Context(device, stream=key[1])
+        ctx = cache[key] = Context(device, stream=key[1], num_threads=key[2])
     return ctx
+
+
+def _torch_num_threads() -> int:
+    """PyTorch's intra-op thread count now. Read at every call on PyTorch CPU tensors, so Axial follows
+    ``torch.set_num_threads`` as PyTorch's own ops do, whenever it is called."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _dlpack_stream(ctx: Context) -> Optional[int]:
@@ -146,7 +160,10 @@ class _Call:
             self.code, self.device, _ = describe(ref, name)
         if stream is None and self.device[0] == "cuda":
             stream = _current_stream(ref, self.library)
-        self.ctx = context if context is not None else context_for(self.device, stream)
+        if context is None:
+            threads = _torch_num_threads() if self.library == "torch" and self.device[0] == "cpu" else 0
+            context = context_for(self.device, stream, threads)
+        self.ctx = context
         self.flags = 0
 
     def host(self, x: Any) -> Any:
@@ -197,7 +214,8 @@ def evoformer_attention(q: Any, k: Any, v: Any, bias_mask: Any = None, bias_pair
         bias_pair: None or broadcastable to (B, 1, H, S, S), in q's dtype or float32.
         return_lse: also return the (B, N, H, S) float32 log-sum-exp the backward pass needs.
         out, lse: optional preallocated outputs (written in place and returned).
-        context: an :class:`axial.Context`; default: the calling thread's context for q's device.
+        context: an :class:`axial.Context`; default: the calling thread's context for q's device, which
+            for PyTorch CPU tensors runs ``torch.get_num_threads()`` threads, read at each call.
         stream: CUDA stream (int, ``torch.cuda.Stream`` or CuPy stream); default: the caller's current
             PyTorch/CuPy stream, else the legacy default stream.
 

@@ -1,4 +1,5 @@
-"""Exceptions raised by Axial: one class per ``ax_status``, all subclasses of :class:`AxialError`.
+"""Exceptions raised by Axial: one class per ``ax_status``, all subclasses of :class:`AxialError`, and
+:class:`DS4SciInvalidArgumentError`, the DeepSpeed drop-in's form of :class:`InvalidArgumentError`.
 
 Each carries the status code (``status``), its C name (``status_name``, e.g.
 ``"AX_ERR_INVALID_ARGUMENT"``) and the library's message (``message``, the text of
@@ -10,7 +11,7 @@ from . import _axial
 
 __all__ = [
     "AxialError", "InvalidArgumentError", "UnsupportedError", "OutOfMemoryError", "FileError", "FormatError",
-    "CudaError", "MPIError", "NCCLError", "InternalError",
+    "CudaError", "MPIError", "NCCLError", "InternalError", "DS4SciInvalidArgumentError",
 ]
 
 STATUS_NAMES = {
@@ -43,6 +44,15 @@ class AxialError(RuntimeError):
 
 class InvalidArgumentError(AxialError, ValueError):
     """AX_ERR_INVALID_ARGUMENT: a bad shape, dtype, stride, device, pointer or value."""
+
+
+class DS4SciInvalidArgumentError(InvalidArgumentError, AssertionError):
+    """AX_ERR_INVALID_ARGUMENT raised by the DeepSpeed drop-in (``axial.torch.DS4Sci_EvoformerAttention``
+    and ``axial.torch.EvoformerFusedAttention``): DeepSpeed checks its arguments with ``assert``, so code
+    written for it catches ``AssertionError``; this class is that and Axial's ``InvalidArgumentError``
+    (a ``ValueError``) at once. Errors the C library reports through the drop-in are re-raised as this
+    class with the same message and status, the original chained as ``__cause__``. Axial's own
+    functions raise plain :class:`InvalidArgumentError`."""
 
 
 class UnsupportedError(AxialError, NotImplementedError):

@@ -1,12 +1,19 @@
-"""PyTorch integration: :class:`EvoformerAttentionFunction` (a ``torch.autograd.Function``) and
-:func:`DS4Sci_EvoformerAttention`, a drop-in for DeepSpeed's function of that name (same signature,
-shapes and semantics), so OpenFold-style code switches by changing one import::
+"""PyTorch integration: :class:`EvoformerAttentionFunction` (a ``torch.autograd.Function``), and a
+drop-in for DeepSpeed's ``deepspeed.ops.deepspeed4science`` Evoformer attention:
+:func:`DS4Sci_EvoformerAttention` and :class:`EvoformerFusedAttention`, with the same names,
+signatures, shapes and semantics, so OpenFold-style code switches by changing one import::
 
     # from deepspeed.ops.deepspeed4science import DS4Sci_EvoformerAttention
     from axial.torch import DS4Sci_EvoformerAttention
 
 Tensors are exchanged through DLPack without copies, on the CPU or CUDA; CUDA work is queued on
-PyTorch's current stream. Gradients flow to q, k, v and both biases.
+PyTorch's current stream, CPU work runs ``torch.get_num_threads()`` threads (read at every call, so
+``torch.set_num_threads`` takes effect at once). Gradients flow to q, k, v and both biases.
+
+The drop-in differs from Axial's own functions only where DeepSpeed's code shows through:
+bad arguments raise :class:`~axial.errors.DS4SciInvalidArgumentError` (an ``InvalidArgumentError``
+that is also the ``AssertionError`` DeepSpeed's asserts raise), and bias gradients are returned in the
+output gradient's dtype (see :class:`EvoformerFusedAttention`).
 
 float64: Axial's kernels compute in float32 (storage float32, bfloat16 or float16). float64 tensors
 are accepted here so that ``torch.autograd.gradcheck`` and float64 models run: they are converted
@@ -21,9 +28,13 @@ import torch
 
 from ._attention import evoformer_attention as _forward
 from ._attention import evoformer_attention_backward as _backward
-from .errors import InvalidArgumentError
+from .errors import DS4SciInvalidArgumentError, InvalidArgumentError
 
-__all__ = ["EvoformerAttentionFunction", "evoformer_attention", "DS4Sci_EvoformerAttention"]
+__all__ = ["EvoformerAttentionFunction", "EvoformerFusedAttention", "evoformer_attention",
+           "DS4Sci_EvoformerAttention", "DS4SciInvalidArgumentError"]
+
+_Gradients = Tuple[Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor],
+                   Optional[torch.Tensor]]
 
 
 def _compute(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
@@ -35,69 +46,157 @@ def _compute(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
     return t.float() if t.dtype == torch.float64 else t
 
 
+def _attention_forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_mask: Optional[torch.Tensor],
+                       bias_pair: Optional[torch.Tensor]) -> torch.Tensor:
+    """ax_evoformer_attention_forward on the compute tensors; keeps in ctx what the backward needs
+    (the compute inputs, out and lse) and the inputs' dtypes."""
+    cq, ck, cv, cbm, cbp = (_compute(t) for t in (q, k, v, bias_mask, bias_pair))
+    out, lse = _forward(cq, ck, cv, cbm, cbp, return_lse=True)
+    ctx.save_for_backward(cq, ck, cv, cbm, cbp, out, lse)
+    ctx.dtypes = tuple(None if t is None else t.dtype for t in (q, k, v, bias_mask, bias_pair))
+    return out.to(q.dtype) if out.dtype != q.dtype else out
+
+
+def _attention_backward(ctx, dout: torch.Tensor) -> _Gradients:
+    """ax_evoformer_attention_backward: (dq, dk, dv, dbias_mask, dbias_pair) in the dtypes Axial computed
+    in, bias gradients summed over broadcast dimensions; None for an input that was not given to
+    ``apply`` or needs no gradient."""
+    # Saved tensors come back attached to the graph (out is the Function's own output), and DLPack
+    # refuses tensors that require grad.
+    cq, ck, cv, cbm, cbp, out, lse = (None if t is None else t.detach() for t in ctx.saved_tensors)
+    # needs_input_grad has one entry per argument given to apply(), which may omit the biases.
+    needed = tuple(ctx.needs_input_grad) + (False,) * (5 - len(ctx.needs_input_grad))
+    want_bm = cbm is not None and needed[3]
+    want_bp = cbp is not None and needed[4]
+    grads = (torch.empty_like(cq), torch.empty_like(ck), torch.empty_like(cv),
+             torch.empty_like(cbm) if want_bm else None, torch.empty_like(cbp) if want_bp else None)
+    computed = _backward(cq, ck, cv, cbm, cbp, out, lse, dout.detach().to(out.dtype), grads=grads)
+    dq, dk, dv, dbm, dbp = (g if need else None for g, need in zip(computed, needed))
+    return dq, dk, dv, dbm, dbp
+
+
+def _cast(g: Optional[torch.Tensor], dtype: Optional[torch.dtype]) -> Optional[torch.Tensor]:
+    return None if g is None or dtype is None else g.to(dtype)
+
+
 class EvoformerAttentionFunction(torch.autograd.Function):
-    """``out = EvoformerAttentionFunction.apply(q, k, v, bias_mask, bias_pair)`` with Axial's forward
-    and backward. Biases may be None; gradients are returned for every input that requires them."""
+    """``out = EvoformerAttentionFunction.apply(q, k, v[, bias_mask[, bias_pair]])`` with Axial's forward
+    and backward. Biases may be None or left out; they may broadcast (see :func:`evoformer_attention`).
+    Each gradient is returned in its input's dtype; errors are Axial's own (:class:`InvalidArgumentError`
+    for bad arguments)."""
 
     @staticmethod
-    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_mask: Optional[torch.Tensor],
-                bias_pair: Optional[torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_mask: Optional[torch.Tensor] = None,
+                bias_pair: Optional[torch.Tensor] = None) -> torch.Tensor:  # type: ignore[override]
         """Runs ax_evoformer_attention_forward and keeps what the backward needs (out and lse)."""
-        cq, ck, cv, cbm, cbp = (_compute(t) for t in (q, k, v, bias_mask, bias_pair))
-        out, lse = _forward(cq, ck, cv, cbm, cbp, return_lse=True)
-        ctx.save_for_backward(cq, ck, cv, cbm, cbp, out, lse)
-        ctx.dtypes = (q.dtype, k.dtype, v.dtype, None if bias_mask is None else bias_mask.dtype,
-                      None if bias_pair is None else bias_pair.dtype)
-        return out.to(q.dtype) if out.dtype != q.dtype else out
+        return _attention_forward(ctx, q, k, v, bias_mask, bias_pair)
 
     @staticmethod
-    def backward(ctx, dout: torch.Tensor):  # type: ignore[override]
-        """Runs ax_evoformer_attention_backward; bias gradients are summed over broadcast dimensions."""
-        cq, ck, cv, cbm, cbp, out, lse = (None if t is None else t.detach() for t in ctx.saved_tensors)
-        dout = dout.to(out.dtype)
-        want_bm = cbm is not None and ctx.needs_input_grad[3]
-        want_bp = cbp is not None and ctx.needs_input_grad[4]
-        grads = (torch.empty_like(cq), torch.empty_like(ck), torch.empty_like(cv),
-                 torch.empty_like(cbm) if want_bm else None, torch.empty_like(cbp) if want_bp else None)
-        dq, dk, dv, dbm, dbp = _backward(cq, ck, cv, cbm, cbp, out, lse, dout.detach(), grads=grads)
-        result = []
-        for g, dtype, needed in zip((dq, dk, dv, dbm, dbp), ctx.dtypes, ctx.needs_input_grad):
-            result.append(None if g is None or not needed else g.to(dtype))
-        return tuple(result)
+    def backward(ctx, dout: torch.Tensor) -> _Gradients:  # type: ignore[override]
+        """Runs ax_evoformer_attention_backward; bias gradients are summed over broadcast dimensions and,
+        like the others, returned in their input's dtype."""
+        grads = _attention_backward(ctx, dout)
+        dq, dk, dv, dbm, dbp = (_cast(g, dtype) for g, dtype in zip(grads, ctx.dtypes))
+        return dq, dk, dv, dbm, dbp
+
+
+class EvoformerFusedAttention(EvoformerAttentionFunction):
+    """DeepSpeed's ``EvoformerFusedAttention``: ``EvoformerFusedAttention.apply(q, k, v, bias1, bias2)``,
+    the autograd Function behind :func:`DS4Sci_EvoformerAttention`, computed by Axial.
+
+    A subclass of :class:`EvoformerAttentionFunction` (same forward and backward, and CPU tensors,
+    broadcastable biases and float32 biases with bfloat16/float16 q are accepted as there) that behaves
+    like DeepSpeed's class where the difference can be seen:
+
+    * Bad arguments, including those the C library reports, raise :class:`DS4SciInvalidArgumentError`
+      (also an ``AssertionError``, as DeepSpeed's asserts raise), with the library's message and the
+      original error as ``__cause__``.
+    * Bias gradients are returned in ``grad_output``'s dtype, as DeepSpeed's backward returns
+      ``dB.to(dO.dtype)``. PyTorch's autograd casts every gradient a Function returns to its input's
+      dtype, so ``bias.grad`` always has the bias's dtype. For the inputs DeepSpeed accepts (biases in
+      q's dtype, which is also grad_output's) this is the same as Axial's rule; it shows when
+      ``backward`` is called directly, and with float32 biases and bfloat16/float16 q (which DeepSpeed
+      rejects), whose bias gradients are then rounded to q's precision before autograd widens them.
+      :class:`EvoformerAttentionFunction` keeps them in float32.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias1: Optional[torch.Tensor] = None,
+                bias2: Optional[torch.Tensor] = None) -> torch.Tensor:  # type: ignore[override]
+        """Runs ax_evoformer_attention_forward. bias1: the mask bias (B, N, 1, 1, S), bias2: the pair
+        bias (B, 1, H, S, S), or None."""
+        try:
+            return _attention_forward(ctx, q, k, v, bias1, bias2)
+        except InvalidArgumentError as e:
+            raise DS4SciInvalidArgumentError(e.message, e.status) from e
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> _Gradients:  # type: ignore[override]
+        """Runs ax_evoformer_attention_backward: dq, dk, dv in their inputs' dtypes, the bias gradients in
+        grad_output's dtype (as DeepSpeed)."""
+        try:
+            grads = _attention_backward(ctx, grad_output)
+        except InvalidArgumentError as e:
+            raise DS4SciInvalidArgumentError(e.message, e.status) from e
+        dq, dk, dv = (_cast(g, dtype) for g, dtype in zip(grads[:3], ctx.dtypes[:3]))
+        db1, db2 = (_cast(g, grad_output.dtype) for g in grads[3:])
+        return dq, dk, dv, db1, db2
 
 
 def evoformer_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                         bias_mask: Optional[torch.Tensor] = None,
                         bias_pair: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Differentiable Evoformer attention on PyTorch tensors (B, N, S, H, D); biases broadcastable to
-    (B, N, 1, 1, S) and (B, 1, H, S, S), or None."""
+    """Differentiable Evoformer attention on PyTorch tensors,
+    ``softmax(q·kᵀ/√D + bias_mask + bias_pair)·v`` (:class:`EvoformerAttentionFunction`).
+
+    Args:
+        q, k, v: (B, N, S, H, D) tensors of one dtype (float32, bfloat16, float16, or float64 computed in
+            float32), on the CPU or a CUDA device, any strides.
+        bias_mask: None or broadcastable to (B, N, 1, 1, S), in q's dtype or float32.
+        bias_pair: None or broadcastable to (B, 1, H, S, S), in q's dtype or float32.
+
+    Returns:
+        (B, N, S, H, D) tensor in q's dtype. Differentiable with respect to all five inputs; each
+        gradient has its input's dtype, a bias's summed over its broadcast dimensions.
+
+    Raises:
+        InvalidArgumentError: wrong shapes, dtypes, devices or strides (the message names the tensor).
+        UnsupportedError: limits of the device (e.g. D > 128 on CUDA).
+    """
     return EvoformerAttentionFunction.apply(q, k, v, bias_mask, bias_pair)
 
 
 def DS4Sci_EvoformerAttention(Q: torch.Tensor, K: torch.Tensor, V: torch.Tensor,
                               biases: Sequence[Optional[torch.Tensor]]) -> torch.Tensor:
-    """DeepSpeed's ``DS4Sci_EvoformerAttention(Q, K, V, biases)``, computed by Axial.
+    """DeepSpeed's ``DS4Sci_EvoformerAttention(Q, K, V, biases)``, computed by Axial
+    (``EvoformerFusedAttention.apply(Q, K, V, biases[0], biases[1])``).
 
     Args:
         Q, K, V: (B, N, S, H, D) tensors ([batch, n_seq or n_res, n_res, heads, head_dim]).
         biases: a list of at most two tensors (or None entries): the mask bias of shape (B, N, 1, 1, S)
             and the pair bias of shape (B, 1, H, S, S), as in DeepSpeed (missing ones count as zero).
+            The list is not modified (DeepSpeed appends None to a short one).
 
     Returns:
-        (B, N, S, H, D) tensor in Q's dtype. Differentiable with respect to Q, K, V and both biases.
+        (B, N, S, H, D) tensor in Q's dtype. Differentiable with respect to Q, K, V and both biases
+        (bias gradients as described in :class:`EvoformerFusedAttention`).
 
     Raises:
-        InvalidArgumentError: more than two biases, or a bias of another shape than DeepSpeed allows
-            (DeepSpeed asserts the same shapes).
+        DS4SciInvalidArgumentError: more than two biases, a bias of another shape than DeepSpeed allows
+            (DeepSpeed asserts the same), or any argument the library rejects. It is both Axial's
+            ``InvalidArgumentError`` and an ``AssertionError``.
+        UnsupportedError: limits of the device (e.g. D > 128 on CUDA).
     """
     if len(biases) > 2:
-        raise InvalidArgumentError(f"biases: at most 2 (mask bias, pair bias), got {len(biases)}", 1)
+        raise DS4SciInvalidArgumentError(f"biases: at most 2 (mask bias, pair bias), got {len(biases)}", 1)
     padded: List[Optional[torch.Tensor]] = list(biases) + [None] * (2 - len(biases))
-    b, n, s, h = Q.shape[0], Q.shape[1], Q.shape[2], Q.shape[3]
-    expected = ((b, n, 1, 1, s), (b, 1, h, s, s))
-    for i, (bias, shape) in enumerate(zip(padded, expected)):
-        if bias is not None and tuple(bias.shape) != shape:
-            what = "mask bias" if i == 0 else "pair bias"
-            raise InvalidArgumentError(
-                f"biases[{i}] ({what}): shape {tuple(bias.shape)}, expected {shape} (DS4Sci_EvoformerAttention)", 1)
-    return EvoformerAttentionFunction.apply(Q, K, V, padded[0], padded[1])
+    if Q.dim() == 5:  # otherwise the library names Q's problem (re-raised by EvoformerFusedAttention)
+        b, n, s, h = Q.shape[0], Q.shape[1], Q.shape[2], Q.shape[3]
+        expected = ((b, n, 1, 1, s), (b, 1, h, s, s))
+        for i, (bias, shape) in enumerate(zip(padded, expected)):
+            if bias is not None and tuple(bias.shape) != shape:
+                what = "mask bias" if i == 0 else "pair bias"
+                raise DS4SciInvalidArgumentError(
+                    f"biases[{i}] ({what}): shape {tuple(bias.shape)}, expected {shape} (DS4Sci_EvoformerAttention)",
+                    1)
+    return EvoformerFusedAttention.apply(Q, K, V, padded[0], padded[1])

@@ -1,14 +1,29 @@
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 
+from .errors import DS4SciInvalidArgumentError as DS4SciInvalidArgumentError
+
+_Gradients = Tuple[Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor],
+                   Optional[torch.Tensor]]
+
 class EvoformerAttentionFunction(torch.autograd.Function):
-    """Axial's forward and backward as a torch.autograd.Function."""
+    """Axial's forward and backward as a torch.autograd.Function; biases may be left out."""
     @staticmethod
-    def forward(ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_mask: Optional[torch.Tensor],
-                bias_pair: Optional[torch.Tensor]) -> torch.Tensor: ...
+    def forward(ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                bias_mask: Optional[torch.Tensor] = None,
+                bias_pair: Optional[torch.Tensor] = None) -> torch.Tensor: ...
     @staticmethod
-    def backward(ctx: Any, dout: torch.Tensor) -> Any: ...
+    def backward(ctx: Any, dout: torch.Tensor) -> _Gradients: ...
+
+class EvoformerFusedAttention(EvoformerAttentionFunction):
+    """DeepSpeed's EvoformerFusedAttention: DS4SciInvalidArgumentError for bad arguments, bias gradients
+    in grad_output's dtype."""
+    @staticmethod
+    def forward(ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias1: Optional[torch.Tensor] = None,
+                bias2: Optional[torch.Tensor] = None) -> torch.Tensor: ...
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> _Gradients: ...
 
 def evoformer_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                         bias_mask: Optional[torch.Tensor] = None,

@@ -20,6 +20,17 @@ def test_error_hierarchy():
     assert issubclass(axial.UnsupportedError, NotImplementedError)
 
 
+def test_drop_in_error_is_also_an_assertion_error():
+    """DeepSpeed-era code catches AssertionError, Axial code InvalidArgumentError: one raise reaches both."""
+    import pickle
+
+    cls = axial.DS4SciInvalidArgumentError
+    assert issubclass(cls, axial.InvalidArgumentError) and issubclass(cls, ValueError)
+    assert issubclass(cls, AssertionError) and not issubclass(axial.InvalidArgumentError, AssertionError)
+    e = pickle.loads(pickle.dumps(cls("biases: at most 2 (mask bias, pair bias), got 3", 1)))
+    assert type(e) is cls and e.status_name == "AX_ERR_INVALID_ARGUMENT" and str(e).startswith("biases:")
+
+
 def test_wrong_ndim_gives_c_message():
     q, k, v = qkv()
     with pytest.raises(axial.InvalidArgumentError) as e:

@@ -1,5 +1,7 @@
-"""The .pyi stubs describe the runtime: every public function of axial, axial.io and the C extension
-has a stub with the same parameters (names, kinds, defaults), and every public function a docstring."""
+"""The .pyi stubs describe the runtime: every public function of axial, axial.io, axial.torch (where
+PyTorch is importable) and the C extension has a stub with the same parameters (names, kinds,
+defaults), every method stubbed in a class has the runtime's parameters, and every public function a
+docstring."""
 import ast
 import importlib
 import inspect
@@ -12,10 +14,17 @@ import axial
 PKG = pathlib.Path(axial.__file__).parent
 
 
-def stub_functions(module_name):
+def stub_tree(module_name):
     path = PKG / (module_name.split(".")[-1] + ".pyi" if module_name != "axial" else "__init__.pyi")
-    tree = ast.parse(path.read_text())
-    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return ast.parse(path.read_text())
+
+
+def stub_functions(module_name):
+    return {n.name: n for n in stub_tree(module_name).body if isinstance(n, ast.FunctionDef)}
+
+
+def stub_classes(module_name):
+    return {n.name: n for n in stub_tree(module_name).body if isinstance(n, ast.ClassDef)}
 
 
 def stub_params(fn):
@@ -25,9 +34,22 @@ def stub_params(fn):
     return names, kw
 
 
-@pytest.mark.parametrize("module_name", ["axial", "axial.io", "axial._axial"])
+def runtime_params(fn):
+    sig = inspect.signature(fn)
+    positional = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keyword = [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
+    return positional, keyword
+
+
+def import_module(module_name):
+    if module_name == "axial.torch":
+        pytest.importorskip("torch", reason="axial.torch needs PyTorch (.venv-torch has it)")
+    return importlib.import_module(module_name)
+
+
+@pytest.mark.parametrize("module_name", ["axial", "axial.io", "axial.torch", "axial._axial"])
 def test_stubs_match_runtime(module_name):
-    module = importlib.import_module(module_name)
+    module = import_module(module_name)
     stubs = stub_functions(module_name)
     public = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))
               and not isinstance(getattr(module, n), type)]
@@ -40,12 +62,26 @@ def test_stubs_match_runtime(module_name):
         names, kw = stub_params(stubs[name])
         if module_name == "axial._axial":
             continue  # builtins have no introspectable signature; presence is checked
-        sig = inspect.signature(fn)
-        positional = [p.name for p in sig.parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        keyword = [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
-        assert (positional, keyword) == (names, kw), f"{module_name}.{name}"
+        assert runtime_params(fn) == (names, kw), f"{module_name}.{name}"
         assert inspect.getdoc(fn), f"{module_name}.{name} has no docstring"
+
+
+@pytest.mark.parametrize("module_name", ["axial.io", "axial.torch"])
+def test_stubbed_classes_match_runtime(module_name):
+    module = import_module(module_name)
+    classes = stub_classes(module_name)
+    assert classes
+    for class_name, stub in classes.items():
+        cls = getattr(module, class_name)
+        assert inspect.getdoc(cls), f"{module_name}.{class_name} has no docstring"
+        for method in (n for n in stub.body if isinstance(n, ast.FunctionDef)):
+            where = f"{module_name}.{class_name}.{method.name}"
+            fn = inspect.getattr_static(cls, method.name)
+            if isinstance(fn, staticmethod):
+                fn = fn.__func__
+            assert runtime_params(fn) == stub_params(method), where
+            assert any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.decorator_list) == \
+                isinstance(inspect.getattr_static(cls, method.name), staticmethod), where
 
 
 def test_extension_functions_have_docstrings():

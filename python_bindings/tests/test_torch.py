@@ -84,6 +84,55 @@ def test_gradients_match_naive_float64(device, dtype, tol, S, D):
         assert (g.double() - r).abs().max() / r.abs().max() < tol, name
 
 
+def test_apply_without_biases():
+    """EvoformerAttentionFunction.apply(q, k, v[, bias_mask]): the biases default to None, and backward
+    returns gradients for the inputs given only."""
+    torch.manual_seed(5)
+    B, N, S, H, D = 1, 2, 9, 2, 8
+    q, k, v = (rand(B, N, S, H, D) for _ in range(3))
+    bm = rand(B, N, 1, 1, S)
+    for biases in ((), (bm,)):
+        out = EvoformerAttentionFunction.apply(q, k, v, *biases)
+        want = naive(q, k, v, *biases)
+        assert (out.double() - want).abs().max() < 1e-5
+        given = (q, k, v) + biases
+        got = torch.autograd.grad(out.sum(), given)
+        ref = torch.autograd.grad(want.sum(), given)
+        assert all((g.double() - r).abs().max() < 1e-5 for g, r in zip(got, ref))
+
+
+def test_cpu_calls_follow_torch_set_num_threads(monkeypatch):
+    """Every call on CPU tensors runs as many threads as torch.get_num_threads() says at that moment:
+    the thread count of the context each extension call receives is recorded."""
+    from axial import _axial
+
+    seen = []
+
+    def recording(name):
+        original = getattr(_axial, name)
+
+        def call(ctx, *args):
+            seen.append((name, _axial.context_info(ctx)[2]))
+            return original(ctx, *args)
+
+        monkeypatch.setattr(_axial, name, call)
+
+    recording("attention_forward")
+    recording("attention_backward")
+    torch.manual_seed(6)
+    q, k, v = (rand(1, 2, 9, 2, 8) for _ in range(3))
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2, 1, 3):
+            torch.set_num_threads(n)
+            seen.clear()
+            evoformer_attention(q, k, v).sum().backward()
+            axial.evoformer_attention(q.detach(), k.detach(), v.detach())
+            assert seen == [("attention_forward", n), ("attention_backward", n), ("attention_forward", n)]
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_ds4sci_signature_and_semantics():
     torch.manual_seed(2)
     B, N, S, H, D = 1, 4, 18, 2, 8
