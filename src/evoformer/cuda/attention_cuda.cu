@@ -274,6 +274,21 @@ __device__ __forceinline__ void load_row_stats(const evo_dev &dv, int64_t b, int
     }
 }
 
+/* One key tile of the online softmax for one of a warp's rows (lane = key): folds this lane's logit into
+ * the row's running maximum m and sum l (warp-uniform), sets pr = exp(logit - new maximum) and returns
+ * the factor the row's earlier terms shrink by. The forward and the backward's recomputed row
+ * statistics (rowref kernel) both run it, so they agree bit for bit. */
+__device__ __forceinline__ float online_softmax_step(float logit, float &m, float &l, float &pr) {
+    const float m_new = fmaxf(m, warp_max(logit));
+    /* A row with only -inf so far subtracts 0 instead of -inf, so exp gives 0, not NaN. */
+    const float ref = m_new == -INFINITY ? 0.0f : m_new;
+    pr = expf(logit - ref);
+    const float corr = expf(m - ref);
+    l = l * corr + warp_sum(pr);
+    m = m_new;
+    return corr;
+}
+
 /* acc[0..7] += a * src[0..7], src 16-byte aligned shared memory. */
 __device__ __forceinline__ void axpy8(float acc[8], float a, const float *src) {
     const float4 x = reinterpret_cast<const float4 *>(src)[0];
@@ -333,13 +348,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
         for (int r = 0; r < kRowsPerWarp; r++) {
             const int64_t i = i0 + row0 + r;
             const float logit = (i < p.S && j < p.S) ? p.scale * s[r] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
-            const float m_new = fmaxf(m[r], warp_max(logit));
-            /* A row with only -inf so far subtracts 0 instead of -inf, so exp gives 0, not NaN. */
-            const float ref = m_new == -INFINITY ? 0.0f : m_new;
-            const float pr = expf(logit - ref);
-            const float corr = expf(m[r] - ref);
-            l[r] = l[r] * corr + warp_sum(pr);
-            m[r] = m_new;
+            float pr;
+            const float corr = online_softmax_step(logit, m[r], l[r], pr);
 #pragma unroll
             for (int t = 0; t < DC; t++) acc[r][t] *= corr;
             p_s[(row0 + r) * kTile + lane] = pr;
@@ -824,10 +834,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_rowref_kern
         for (int r = 0; r < kRowsPerWarp; r++) {
             const int64_t i = i0 + row0 + r;
             const float logit = (i < p.S && j < p.S) ? p.scale * sdot[r] + bias_at<T>(p, b, n, h, i, j) : -INFINITY;
-            const float m_new = fmaxf(m[r], warp_max(logit));
-            const float ref = m_new == -INFINITY ? 0.0f : m_new;
-            l[r] = l[r] * expf(m[r] - ref) + warp_sum(expf(logit - ref));
-            m[r] = m_new;
+            float pr;
+            online_softmax_step(logit, m[r], l[r], pr);
         }
     }
     if (lane == 0) {
