@@ -47,11 +47,16 @@ static inline void fuzz_check_structure(const ax_structure *s) {
     for (int64_t c = 0; c < s->num_chains; c++) {
         const ax_chain *chain = &s->chains[c];
         if ((int64_t)strlen(chain->sequence) != chain->seq_len || chain->num_residues < 1) __builtin_trap();
+        /* A polymer type exactly when there is a polymer. */
+        if ((chain->seq_len > 0) != (chain->polymer_type != AX_POLYMER_NONE) ||
+            (int)chain->polymer_type < 0 || chain->polymer_type > AX_POLYMER_OTHER)
+            __builtin_trap();
         int64_t atoms = 0;
         for (int64_t r = 0; r < chain->num_residues; r++) {
             const ax_residue *res = &chain->residues[r];
             if (res->first_atom != atoms || res->num_atoms < 1 || res->seq_index >= chain->seq_len) __builtin_trap();
             if (res->seq_index >= 0 && !chain->resolved[res->seq_index]) __builtin_trap();
+            if (res->one_letter != 'X' && strchr("ACDEFGHIKLMNPQRSTVWY", res->one_letter) == NULL) __builtin_trap();
             atoms += res->num_atoms;
         }
         if (atoms != chain->num_atoms) __builtin_trap();

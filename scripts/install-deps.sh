@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev hdf5-tools libopenmpi-dev openmpi-bin
           libpng-dev zlib1g-dev)
+# Figures: cairo draws their text and lines; DejaVu Sans is the font they name.
+packages+=(libcairo2-dev fonts-dejavu-core)
 # The fuzzers and the sanitizer runtime for clang; Python for the h5py checks of the store.
 packages+=(clang libclang-rt-dev python3 python3-venv)
 

@@ -85,6 +85,48 @@ CIF
   seed pdb 1tii_slice.pdb
 printf 'MODEL        1\nATOM      1  CA AMSE A   1A      1.000   2.000   3.000  0.50 10.00          SE\nTER\nENDMDL\n' |
   seed pdb small.pdb
+# Parents of modified residues (MODRES) and nucleotides, for the polymer types.
+grep -E '^(MODRES|SEQRES)' "$data/2n0n_M1.pdb" | seed pdb modres.pdb
+grep -E '^(ATOM|HETATM|TER)' "$data/2n0n_M1.pdb" | sed -n '15,40p;150,184p' >> "$build/seeds/pdb/modres.pdb"
+printf 'ATOM      1  P    DA B   1       4.000   4.000   4.000  1.00  0.00           P\nATOM      2  P     U C   1       6.000   6.000   6.000  1.00  0.00           P\n' |
+  seed pdb nucleotides.pdb
+# _entity_poly types and the two sources of parents an mmCIF file may carry.
+seed mmcif modified.cif <<'CIF'
+data_M
+loop_
+_entity_poly.entity_id
+_entity_poly.type
+1 'polypeptide(L)'
+2 polydeoxyribonucleotide
+loop_
+_chem_comp.id
+_chem_comp.mon_nstd_parent_comp_id
+AIB ALA
+FOO ALA,GLY
+loop_
+_entity_poly_seq.entity_id
+_entity_poly_seq.num
+_entity_poly_seq.mon_id
+1 1 AIB 1 2 HYP 1 3 ARG 2 1 DA
+loop_
+_atom_site.label_atom_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_entity_id
+_atom_site.label_seq_id
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.auth_asym_id
+CA AIB A 1 1 1 1 1 A
+CA HYP A 1 2 2 2 2 A
+CD ARG A 1 3 3 3 3 A
+P DA B 2 1 4 4 4 B
+loop_
+_pdbx_struct_mod_residue.label_comp_id
+_pdbx_struct_mod_residue.parent_comp_id
+HYP PRO
+CIF
 
 # A dictionary of format keywords helps the mutator reach the structure code.
 cat > "$build/mmcif.dict" <<'DICT'
@@ -103,6 +145,10 @@ cat > "$build/mmcif.dict" <<'DICT'
 "pdbx_PDB_model_num"
 "\x0a;"
 "MSE"
+"_entity_poly.type"
+"_chem_comp.mon_nstd_parent_comp_id"
+"_pdbx_struct_mod_residue.parent_comp_id"
+"polydeoxyribonucleotide"
 DICT
 
 failed=0

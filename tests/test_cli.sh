@@ -24,6 +24,9 @@ grep -Eq '^1cbs_A +137 +1 +1.80 A ' "$work/show"; check "show lists 1cbs_A: 137 
 "$axial" features plot "$work/s.h5" --chain 1cbs_A --kind contact -o "$work/c.png" > /dev/null 2>&1
 check "plot contact map succeeds" $?
 [ "$(head -c 8 "$work/c.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; check "the plot is a PNG" $?
+# A labelled figure, not one pixel per residue: IHDR's width (bytes 16..19) is well above 137.
+width=$(od -An -tu1 -j16 -N4 "$work/c.png" | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}')
+[ "${width:-0}" -ge 785 ]; check "the plot is scaled up with room for axes (width $width)" $?
 
 # show prints the file's schema version: 2 for a new store, 1 for the schema 1 fixture.
 grep -q '^'"$work/s.h5"': Axial feature store, schema version 2, 2 chains$' "$work/show"; check "show: new store is schema version 2" $?
@@ -71,10 +74,34 @@ expect_failure "binary garbage as mmCIF" "garbage.cif" "$work/x.h5" "$axial" fea
 expect_failure "bad chain name" "name" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name "a/b" -o "$work/x.h5"
 expect_failure "missing directory" "no/such/dir" "$work/no/such/dir/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/no/such/dir/x.h5"
 expect_failure "plot without structure" "no structure" "$work/d.png" "$axial" features plot "$work/s.h5" --chain FAM69B --kind distance -o "$work/d.png"
+# A protein-DNA complex (1LCD: its DNA chains B and C come before protein chain A, 51 residues):
+# without --chain the first protein chain is taken; naming a DNA chain is refused.
+"$axial" features build --mmcif "$data/1lcd.cif.gz" --name lcd -o "$work/dna.h5" > "$work/out_dna" 2>&1
+check "build from 1LCD without --chain succeeds" $?
+grep -q ': chain lcd, 51 residues, 1 alignments, structure$' "$work/out_dna"; check "1LCD: protein chain A is taken" $?
+"$axial" features show "$work/dna.h5" | grep -q '1lcd.cif.gz:A$'; check "1LCD: the sources name chain A" $?
+expect_failure "a DNA chain" "chain B: polymer type DNA, not protein" "$work/x.h5" "$axial" features build --mmcif "$data/1lcd.cif.gz" --chain B --name x -o "$work/x.h5"
 expect_failure "show of a non-store" "not an HDF5 file" "$work/none" "$axial" features show "$work/ragged.a3m"
 for level in 0 10 x ""; do
     expect_failure "--compress-msa=$level" "compress-msa=LEVEL" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/x.h5" "--compress-msa=$level"
 done
+# Several MSAs: rows in the order given, duplicates dropped as AlphaFold does (within one MSA and
+# across MSAs, comparing letters, insertions ignored); --no-dedup keeps every row. By hand: one.a3m
+# is q, a (q's letters plus an insertion), b; two.a3m is q, c (b's letters), d (B where q has K).
+# Distinct: q, b, d.
+printf '>q\nMKVL\n>a\nMKgVL\n>b\nM-VL\n' > "$work/one.a3m"
+printf '>q\nMKVL\n>c\nM-VL\n>d\nMBVL\n' > "$work/two.a3m"
+printf '>q\nMKV\n' > "$work/three.a3m"
+"$axial" features build --a3m "$work/one.a3m" --a3m "$work/two.a3m" --name m -o "$work/m.h5" > "$work/out_m" 2>&1
+check "build from two MSAs succeeds" $?
+grep -q ': chain m, 4 residues, 3 alignments$' "$work/out_m"; check "two MSAs: 3 distinct rows of 6" $?
+"$axial" features build --a3m "$work/one.a3m" --a3m "$work/two.a3m" --name m -o "$work/m.h5" --replace --no-dedup > "$work/out_m" 2>&1
+check "build --no-dedup succeeds" $?
+grep -q ': chain m, 4 residues, 6 alignments$' "$work/out_m"; check "--no-dedup keeps all 6 rows" $?
+"$axial" features build --a3m "$work/one.a3m" --name m -o "$work/m.h5" --replace > "$work/out_m" 2>&1
+grep -q ': chain m, 4 residues, 2 alignments$' "$work/out_m"; check "one MSA: its duplicate row is dropped too" $?
+expect_failure "MSAs of different lengths" "three.a3m: 3 columns, but the first MSA" "$work/x.h5" "$axial" features build --a3m "$work/one.a3m" --a3m "$work/three.a3m" --name x -o "$work/x.h5"
+
 # A failed append leaves the existing store as it was.
 before=$(md5sum < "$work/s.h5")
 "$axial" features build --a3m "$data/query.a3m" --name FAM69B -o "$work/s.h5" > /dev/null 2>&1

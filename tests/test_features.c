@@ -63,6 +63,26 @@ static void test_orders(void) {
     CHECK_INT_EQ(ax_atom37_index(NULL), -1);
     CHECK_INT_EQ(ax_atom37_index("CA"), AX_ATOM37_CA);
     CHECK_INT_EQ(ax_atom37_index("OXT"), AX_ATOM37_OXT);
+
+    /* Heavy atoms of each residue type in restype order (ALA 5 ... VAL 7: the atom counts of the
+     * amino acids without OXT, as in AlphaFold's atom14 table). */
+    const int heavy[20] = {5, 11, 8, 8, 6, 9, 9, 4, 10, 8, 8, 9, 8, 11, 7, 6, 7, 14, 12, 7};
+    for (int t = 0; t < 20; t++) {
+        int count = 0;
+        for (int a = 0; a < AX_ATOM37_COUNT; a++) count += ax_restype_has_atom37(t, a);
+        CHECK_INT_EQ(count, heavy[t]);
+        CHECK_INT_EQ(ax_restype_has_atom37(t, AX_ATOM37_OXT), 0);
+        CHECK_INT_EQ(ax_restype_has_atom37(t, AX_ATOM37_CA), 1);
+    }
+    CHECK_INT_EQ(ax_restype_has_atom37(1, ax_atom37_index("NH1")), 1);  /* ARG */
+    CHECK_INT_EQ(ax_restype_has_atom37(7, AX_ATOM37_CB), 0);            /* GLY */
+    CHECK_INT_EQ(ax_restype_has_atom37(11, ax_atom37_index("CD")), 1);  /* LYS CD ... */
+    CHECK_INT_EQ(ax_restype_has_atom37(11, ax_atom37_index("CD1")), 0); /* ... but no CD1 */
+    CHECK_INT_EQ(ax_restype_has_atom37(9, ax_atom37_index("CD")), 0);   /* ILE has CD1 only */
+    CHECK_INT_EQ(ax_restype_has_atom37(14, ax_atom37_index("OD1")), 0); /* PRO */
+    CHECK_INT_EQ(ax_restype_has_atom37(20, AX_ATOM37_N), 0);            /* X */
+    CHECK_INT_EQ(ax_restype_has_atom37(-1, 0), 0);
+    CHECK_INT_EQ(ax_restype_has_atom37(0, 37), 0);
 }
 
 /* ---- query.a3m ------------------------------------------------------------------------------- */
@@ -308,6 +328,7 @@ static const char unresolved_cif[] =
     "HETATM 6 N  N   . SEP A 1 3 1.0 1.0 1.0 12 B\n"
     "HETATM 7 P  P   . SEP A 1 3 2.0 2.0 2.0 12 B\n"
     "HETATM 8 O  OG  . SEP A 1 3 3.0 3.0 3.0 12 B\n"
+    "HETATM 8 O  OXT . SEP A 1 3 4.0 4.0 4.0 12 B\n"
     "ATOM   9 C  CA  . LYS A 1 5 9.0 9.0 9.0 14 B\n"
     "HETATM 10 O O   . HOH C . . 5.0 5.0 5.0 99 B\n";
 
@@ -319,25 +340,26 @@ static void test_unresolved(void) {
     CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
     if (f != NULL) {
         CHECK_INT_EQ(f->seq_length, 5);
-        CHECK_STR_EQ(f->sequence, "GMXAK"); /* SEP is not standard: X */
-        CHECK_INT_EQ(f->aatype[2], 20);
+        CHECK_STR_EQ(f->sequence, "GMSAK"); /* SEP reads as its parent SER (built-in table) */
+        CHECK_INT_EQ(f->aatype[2], 15);
         CHECK(fabs(f->resolution - 2.5) < 1e-12);
         int per_residue[5] = {0};
         for (int i = 0; i < 5; i++)
             for (int a = 0; a < 37; a++) per_residue[i] += f->all_atom_mask[i * 37 + a] == 1.0f;
         CHECK_INT_EQ(per_residue[0], 2); /* N, CA; the hydrogen has no atom37 slot */
         CHECK_INT_EQ(per_residue[1], 2); /* CA, and SE renamed SD */
-        CHECK_INT_EQ(per_residue[2], 2); /* N, OG; P has no slot */
+        CHECK_INT_EQ(per_residue[2], 3); /* N, OG, OXT; P has no slot */
         CHECK_INT_EQ(per_residue[3], 0); /* ALA 4 unresolved */
         CHECK_INT_EQ(per_residue[4], 1);
         check_atom(f, 1, 18, 7.0, 8.0, 9.0); /* MSE SE in the SD slot */
         check_atom(f, 2, 8, 3.0, 3.0, 3.0);  /* SEP OG */
+        check_atom(f, 2, 36, 4.0, 4.0, 4.0); /* SEP OXT: a modified residue keeps OXT */
         check_atom(f, 4, 1, 9.0, 9.0, 9.0);
         for (int a = 0; a < 37 * 3; a++) CHECK(f->all_atom_positions[3 * 37 * 3 + a] == 0.0f);
     }
     ax_chain_features_destroy(f);
 
-    /* The query from a sequence database says S where the structure has SEP (X): accepted. */
+    /* The query from a sequence database says S where the structure has SEP: the same letter. */
     const char a3m[] = ">q\nGMSAK\n>h\nG-SAR\n";
     ax_msa *msa = NULL;
     f = NULL;
@@ -378,6 +400,175 @@ static void test_1tii(void) {
         CHECK_INT_EQ((int64_t)total, 1479);
         check_atom(f, 0, 1, 39.248, 28.780, 6.904);
         CHECK_INT_EQ(f->aatype[0], 2); /* N */
+    }
+    ax_chain_features_destroy(f);
+    ax_structure_destroy(s);
+}
+
+/* ---- 4zhl.cif.gz: arginines named the other way round ---------------------------------------- */
+
+/* PDB entry 4ZHL (urokinase chain U with a peptide, chain P; X-ray 2.06 A). For every ARG of
+ * chain U, the distances of NH1 and NH2 from CD, worked out with awk alone:
+ *   zcat 4zhl.cif.gz | awk '$1=="ATOM" && $6=="ARG" && $24=="U" && ($4=="CD"||$4=="NH1"||$4=="NH2")
+ *     {k=$9; x[k,$4]=$11; y[k,$4]=$12; z[k,$4]=$13; a[k]=$22 ($10=="?"?"":$10)} END {for (k in a) {
+ *     d1=sqrt((x[k,"NH1"]-x[k,"CD"])^2+(y[k,"NH1"]-y[k,"CD"])^2+(z[k,"NH1"]-z[k,"CD"])^2);
+ *     d2=sqrt((x[k,"NH2"]-x[k,"CD"])^2+(y[k,"NH2"]-y[k,"CD"])^2+(z[k,"NH2"]-z[k,"CD"])^2);
+ *     printf "%s %s %.3f %.3f\n", k, a[k], d1, d2}}' | sort -n
+ *   -> 13 arginines (label_seq_id, author number, |NH1-CD|, |NH2-CD|); NH1 is the farther one at
+ *      five: 20 35 3.623 2.729, 21 36 3.625 2.766, 23 37A 3.674 2.836, 104 109 3.643 2.817,
+ *      220 217 3.677 2.848; e.g. 63 70 2.877 3.632 is named AlphaFold's way.
+ *   (no alternate locations among them: awk '$1=="ATOM" && $6=="ARG" && $5!="."' prints nothing)
+ * The NH1/NH2 lines (x y z), from zcat 4zhl.cif.gz | awk '$1=="ATOM" && $6=="ARG" && $24=="U"': */
+static const struct {
+    int64_t index;          /* label_seq_id - 1 */
+    double nh1[3], nh2[3];  /* as written in the file */
+} arginines_4zhl[6] = {
+    {19, {0.532, -17.500, -20.300}, {1.370, -18.932, -18.740}},    /* ARG U 35: swapped */
+    {20, {-3.550, -14.698, -8.118}, {-1.956, -14.219, -9.667}},    /* ARG U 36: swapped */
+    {22, {0.208, -2.279, -16.447}, {0.641, -3.461, -18.356}},      /* ARG U 37A: swapped */
+    {103, {-0.671, -15.200, 2.289}, {-1.127, -16.376, 4.179}},     /* ARG U 109: swapped */
+    {219, {6.649, -38.039, -36.837}, {6.749, -39.913, -35.526}},   /* ARG U 217: swapped */
+    {62, {-13.512, -21.750, -11.642}, {-13.051, -21.684, -13.881}}, /* ARG U 70: kept */
+};
+
+static void test_4zhl_arginines(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/4zhl.cif.gz", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 2);
+    CHECK_STR_EQ(s->chains[0].id, "U");
+    ax_chain_features *f = NULL;
+    CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
+    if (f != NULL) {
+        CHECK_INT_EQ(f->seq_length, 247); /* _entity_poly_seq of entity 1 */
+        const int nh1 = 29, nh2 = 30;
+        for (int i = 0; i < 6; i++) {
+            const int64_t r = arginines_4zhl[i].index;
+            CHECK_INT_EQ(f->aatype[r], 1); /* R */
+            const double *first = i < 5 ? arginines_4zhl[i].nh2 : arginines_4zhl[i].nh1;
+            const double *second = i < 5 ? arginines_4zhl[i].nh1 : arginines_4zhl[i].nh2;
+            check_atom(f, r, nh1, first[0], first[1], first[2]);
+            check_atom(f, r, nh2, second[0], second[1], second[2]);
+        }
+        /* Afterwards no arginine of the chain has NH1 farther from CD than NH2. */
+        int arginines = 0, farther = 0;
+        for (int64_t r = 0; r < f->seq_length; r++) {
+            const float *m = f->all_atom_mask + r * 37, *p = f->all_atom_positions + r * 37 * 3;
+            if (f->aatype[r] != 1 || m[11] != 1.0f || m[nh1] != 1.0f || m[nh2] != 1.0f) continue;
+            arginines++;
+            double d1 = 0, d2 = 0;
+            for (int k = 0; k < 3; k++) {
+                d1 += (p[nh1 * 3 + k] - p[11 * 3 + k]) * (p[nh1 * 3 + k] - p[11 * 3 + k]);
+                d2 += (p[nh2 * 3 + k] - p[11 * 3 + k]) * (p[nh2 * 3 + k] - p[11 * 3 + k]);
+            }
+            farther += d1 > d2;
+        }
+        CHECK_INT_EQ(arginines, 13);
+        CHECK_INT_EQ(farther, 0);
+    }
+    ax_chain_features_destroy(f);
+    ax_structure_destroy(s);
+}
+
+/* ---- 1as5.cif.gz: hydroxyproline ------------------------------------------------------------- */
+
+/* PDB entry 1AS5 (conotoxin with three HYP, NMR; the first model is read):
+ *   zcat 1as5.cif.gz | grep _entity_poly.pdbx_seq_one_letter_code_can -> HPPCCLYGKCRRYPGCSSASCCQRX
+ *   HYP's heavy atoms: N CA C O CB CG CD, as PRO's, and OD1, which PRO has not (model 1, HYP 2):
+ *     zcat 1as5.cif.gz | awk '$6=="HYP" && $9==2 && $NF==1 && $3!="H" {print $4, $11, $12, $13}'
+ *     -> N 8.215 2.572 1.789 ... CD 7.898 1.161 2.095, OD1 9.612 -0.073 0.965
+ *   HYP 14: CG 2.793 6.582 6.662; NH2 25 (the C-terminal cap, 'X'): N -8.022 -6.229 -9.939
+ *   atoms with atom37 names in model 1, less the three HYP OD1:
+ *     A37="N CA C CB O CG CG1 CG2 OG OG1 SG CD CD1 CD2 ND1 ND2 OD1 OD2 SD CE CE1 CE2 CE3 NE NE1 NE2
+ *          OE1 OE2 CH2 NH1 NH2 OH CZ CZ2 CZ3 NZ OXT"
+ *     zcat 1as5.cif.gz | awk -v a37="$A37" 'BEGIN{n=split(a37,t," "); for(i=1;i<=n;i++) ok[t[i]]=1}
+ *       ($1=="ATOM"||$1=="HETATM") && $NF==1 && ($4 in ok) {all++; if ($6=="HYP" && $4=="OD1") od1++}
+ *       END{print all, od1, all-od1}'  -> 185 3 182 */
+static void test_1as5_hydroxyproline(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1as5.cif.gz", &s));
+    if (s == NULL) return;
+    ax_chain_features *f = NULL;
+    CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
+    if (f != NULL) {
+        CHECK_STR_EQ(f->sequence, "HPPCCLYGKCRRYPGCSSASCCQRX");
+        CHECK_INT_EQ(f->aatype[1], 14); /* HYP as P */
+        CHECK_INT_EQ(f->aatype[13], 14);
+        CHECK_INT_EQ(f->aatype[24], 20); /* NH2: X */
+        CHECK_INT_EQ(f->msa[1], 14);
+        int hyp2 = 0;
+        for (int a = 0; a < 37; a++) hyp2 += f->all_atom_mask[1 * 37 + a] == 1.0f;
+        CHECK_INT_EQ(hyp2, 7);
+        CHECK(f->all_atom_mask[1 * 37 + 16] == 0.0f); /* no OD1 on a proline */
+        CHECK(f->all_atom_mask[13 * 37 + 16] == 0.0f);
+        check_atom(f, 1, 0, 8.215, 2.572, 1.789);   /* HYP 2 N */
+        check_atom(f, 1, 11, 7.898, 1.161, 2.095);  /* HYP 2 CD */
+        check_atom(f, 13, 5, 2.793, 6.582, 6.662);  /* HYP 14 CG */
+        check_atom(f, 24, 0, -8.022, -6.229, -9.939); /* NH2 25 N: an 'X' keeps its atom37 names */
+        double total = 0;
+        for (int64_t e = 0; e < f->seq_length * 37; e++) total += f->all_atom_mask[e];
+        CHECK_INT_EQ((int64_t)total, 182);
+    }
+    ax_chain_features_destroy(f);
+    ax_structure_destroy(s);
+}
+
+/* ---- 2n0n_M1.pdb: a MODRES parent in a PDB file ---------------------------------------------- */
+
+/* MODRES 2N0N AIB A 2 ALA: AIB's heavy atoms are N CA C O CB1 CB2 (CB1/CB2 have no atom37 slot);
+ * PH8 11 has no parent ('X') and keeps its atom37 names C N O CA CB CG CZ CD1 CD2 CE1 CE2 (CI, CJ
+ * have none): grep -E '^(ATOM|HETATM).{11}(AIB|PH8)' 2n0n_M1.pdb | cut -c13-16 | tr -s ' \n' ' ' */
+static void test_2n0n_modres(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_read(DATA "/2n0n_M1.pdb", &s));
+    if (s == NULL) return;
+    ax_chain_features *f = NULL;
+    CHECK_OK(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f));
+    if (f != NULL) {
+        CHECK_STR_EQ(f->sequence, "HAEGKFTSEFXX");
+        CHECK_INT_EQ(f->aatype[1], 0); /* A */
+        int counts[12] = {0};
+        for (int i = 0; i < 12; i++)
+            for (int a = 0; a < 37; a++) counts[i] += f->all_atom_mask[i * 37 + a] == 1.0f;
+        CHECK_INT_EQ(counts[1], 4);
+        CHECK_INT_EQ(counts[10], 11);
+        CHECK_INT_EQ(counts[11], 1);
+        /* HETATM   22  CA  AIB A   2       8.054  -7.818   1.817 */
+        check_atom(f, 1, 1, 8.054, -7.818, 1.817);
+    }
+    ax_chain_features_destroy(f);
+    ax_structure_destroy(s);
+}
+
+/* ---- 1lcd.cif.gz: DNA chains are refused ----------------------------------------------------- */
+
+/* PDB entry 1LCD: chains B and C are polydeoxyribonucleotide, A the 51-residue headpiece
+ * (zcat 1lcd.cif.gz | grep -A9 '^_entity_poly.entity_id'). */
+static void test_1lcd_dna(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1lcd.cif.gz", &s));
+    if (s == NULL || s->num_chains != 3) {
+        CHECK(s != NULL && s->num_chains == 3);
+        ax_structure_destroy(s);
+        return;
+    }
+    ax_chain_features *f = (ax_chain_features *)&f;
+    CHECK_STR_EQ(s->chains[0].id, "B");
+    CHECK_STATUS(ax_chain_features_create(NULL, &s->chains[0], s->resolution, &f), AX_ERR_INVALID_ARGUMENT);
+    CHECK(f == NULL);
+    CHECK_CONTAINS(ax_last_error(), "chain B: polymer type DNA, not protein");
+    CHECK_STATUS(ax_chain_features_create(NULL, &s->chains[1], s->resolution, &f), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "chain C: polymer type DNA");
+    /* An alignment does not make a DNA chain a protein either. */
+    const char a3m[] = ">q\nXXXXXXXXXXX\n";
+    ax_msa *msa = NULL;
+    CHECK_OK(ax_a3m_parse(a3m, sizeof a3m - 1, "dna.a3m", &msa));
+    CHECK_STATUS(ax_chain_features_create(msa, &s->chains[0], s->resolution, &f), AX_ERR_INVALID_ARGUMENT);
+    ax_msa_destroy(msa);
+    CHECK_OK(ax_chain_features_create(NULL, &s->chains[2], s->resolution, &f));
+    if (f != NULL) {
+        CHECK_INT_EQ(f->seq_length, 51);
+        CHECK_INT_EQ(f->aatype[0], 12); /* M */
     }
     ax_chain_features_destroy(f);
     ax_structure_destroy(s);
@@ -472,6 +663,10 @@ int main(void) {
     RUN(test_1cbs);
     RUN(test_unresolved);
     RUN(test_1tii);
+    RUN(test_4zhl_arginines);
+    RUN(test_1as5_hydroxyproline);
+    RUN(test_2n0n_modres);
+    RUN(test_1lcd_dna);
     RUN(test_from_sequence);
     RUN(test_errors);
     return th_finish();

@@ -117,6 +117,7 @@ static void test_1cbs(void) {
     CHECK_STR_EQ(c->id, "A");
     CHECK_STR_EQ(c->label_id, "A");
     CHECK_STR_EQ(c->entity_id, "1");
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_PROTEIN); /* _entity_poly.type 'polypeptide(L)' */
     CHECK_INT_EQ(c->seq_len, 137);
     CHECK_STR_EQ(c->sequence, "PNFSGNWKIIRSENFEELLKVLGVNVMLRKIAVAAASKPAVEIKQEGDTFYIKTSTTVRTTEINFKVGEEFEEQTVDGRP"
                               "CKSLVKWESENKMVCEQKLLKGEGPKTSWTRELTNDGELILTMTADDVVCTRVYVRE");
@@ -253,6 +254,7 @@ static void test_conventions(void) {
     CHECK_STR_EQ(c->id, "X");
     CHECK_STR_EQ(c->label_id, "A");
     CHECK_STR_EQ(c->entity_id, "1"); /* from _struct_asym: atom_site has no label_entity_id */
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_PROTEIN); /* no _entity_poly: told by the residue names */
     CHECK_INT_EQ(c->seq_len, 5);
     CHECK_STR_EQ(c->sequence, "MMAXK");
     CHECK(c->resolved[0] == 1 && c->resolved[1] == 1 && c->resolved[2] == 1 && c->resolved[3] == 0 &&
@@ -283,10 +285,145 @@ static void test_conventions(void) {
     c = &s->chains[1];
     CHECK_STR_EQ(c->id, "Y");
     CHECK_STR_EQ(c->sequence, "X"); /* DA: not an amino acid */
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_DNA);
     CHECK_INT_EQ(c->resolved[0], 1);
     CHECK_INT_EQ(c->num_atoms, 1);
     CHECK(near(c->atoms[0].x, 16.0) && near(c->atoms[0].b_factor, 22.0));
     ax_structure_destroy(s);
+}
+
+/* ---- 1AS5: hydroxyproline ------------------------------------------------------------------- */
+
+/* PDB entry 1AS5 (conotoxin, NMR, 14 models), from its own records:
+ *   zcat 1as5.cif.gz | grep _entity_poly.pdbx_seq_one_letter_code_can -> HPPCCLYGKCRRYPGCSSASCCQRX
+ *   (the PDB's canonical sequence: HYP as P, the C-terminal NH2 cap as X)
+ *   zcat 1as5.cif.gz | grep -A12 _pdbx_struct_mod_residue.id -> HYP A 2, 3, 14, parent_comp_id PRO
+ *   zcat 1as5.cif.gz | awk '($1=="ATOM"||$1=="HETATM") && $NF==1 {print $9":"$6}' | uniq
+ *       -> 1:HIS 2:HYP 3:HYP 4:CYS ... 24:ARG 25:NH2, author chain ($(NF-2)) A throughout
+ *   ATOM 28 O OD1 . HYP A 1 2 ? 9.612 -0.073 0.965 1.00 0.00 ? ? ? ? ? ? 2 HYP A OD1 1 */
+static void test_1as5(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1as5.cif.gz", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 1);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->id, "A");
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_PROTEIN);
+    CHECK_STR_EQ(c->sequence, "HPPCCLYGKCRRYPGCSSASCCQRX");
+    const ax_residue *r = find_residue(c, 2);
+    CHECK(r != NULL);
+    if (r != NULL) {
+        CHECK_STR_EQ(r->name, "HYP"); /* the name stays; only the letter is the parent's */
+        CHECK_INT_EQ(r->one_letter, 'P');
+        const ax_atom *od1 = find_atom(c, r, "OD1"); /* the parser keeps every atom */
+        CHECK(od1 != NULL && near(od1->x, 9.612) && near(od1->y, -0.073) && near(od1->z, 0.965));
+    }
+    r = find_residue(c, 25);
+    CHECK(r != NULL && strcmp(r->name, "NH2") == 0 && r->one_letter == 'X' && r->seq_index == 24);
+    ax_structure_destroy(s);
+}
+
+/* ---- 1LCD: a protein-DNA complex ------------------------------------------------------------ */
+
+/* PDB entry 1LCD (lac repressor headpiece bound to DNA, NMR, 3 models):
+ *   zcat 1lcd.cif.gz | grep -A9 '^_entity_poly.entity_id' -> entity 1 polydeoxyribonucleotide
+ *       (strand B), 2 polydeoxyribonucleotide (C), 3 'polypeptide(L)' (A),
+ *       MKPVTLYDVAEYAGVSYQTVSRVVNQASHVSAKTREKVEAAMAELNYIPNR
+ *   zcat 1lcd.cif.gz | awk '($1=="ATOM"||$1=="HETATM") && $NF==1 {print $(NF-2)}' | uniq
+ *       -> B C A C A B C: author chains in order of first appearance B, C, A
+ *   zcat 1lcd.cif.gz | awk '$1=="ATOM" && $NF==1 {print $(NF-2), $9}' | uniq | awk '{print $1}' | uniq -c
+ *       -> 11 residues in B, 11 in C, 51 in A; B and C are DA/DC/DG/DT only, so 'X' each */
+static void test_1lcd(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_read(DATA "/1lcd.cif.gz", &s));
+    if (s == NULL) return;
+    CHECK(s->resolution == 0.0);
+    CHECK_INT_EQ(s->num_chains, 3);
+    static const struct {
+        const char *id, *sequence;
+        ax_polymer_type type;
+    } expected[3] = {{"B", "XXXXXXXXXXX", AX_POLYMER_DNA},
+                     {"C", "XXXXXXXXXXX", AX_POLYMER_DNA},
+                     {"A", "MKPVTLYDVAEYAGVSYQTVSRVVNQASHVSAKTREKVEAAMAELNYIPNR", AX_POLYMER_PROTEIN}};
+    for (int i = 0; i < 3 && i < s->num_chains; i++) {
+        CHECK_STR_EQ(s->chains[i].id, expected[i].id);
+        CHECK_STR_EQ(s->chains[i].sequence, expected[i].sequence);
+        CHECK_INT_EQ(s->chains[i].polymer_type, expected[i].type);
+    }
+    CHECK_STR_EQ(ax_polymer_type_name(s->chains[0].polymer_type), "DNA");
+    ax_structure_destroy(s);
+}
+
+/* ---- parents of modified residues and polymer types, on a hand-made file --------------------- */
+
+/* The file's own records come first (_pdbx_struct_mod_residue before _chem_comp), then the
+ * built-in table; a parent list ("ALA,GLY") names no single parent. _entity_poly.type decides the
+ * polymer type where present, whatever the residue names say. */
+static const char modified_cif[] =
+    "data_MOD\n"
+    "loop_\n"
+    "_entity_poly.entity_id\n"
+    "_entity_poly.type\n"
+    "1 'polypeptide(L)'\n"
+    "2 polyribonucleotide\n"
+    "3 'polydeoxyribonucleotide/polyribonucleotide hybrid'\n"
+    "loop_\n"
+    "_chem_comp.id\n"
+    "_chem_comp.type\n"
+    "_chem_comp.mon_nstd_parent_comp_id\n"
+    "AIB 'L-peptide linking' ALA\n"
+    "PCA 'L-peptide linking' GLN\n"
+    "FOO 'L-peptide linking' ALA,GLY\n"
+    "GLY 'peptide linking' ?\n"
+    "loop_\n"
+    "_entity_poly_seq.entity_id\n"
+    "_entity_poly_seq.num\n"
+    "_entity_poly_seq.mon_id\n"
+    "1 1 AIB 1 2 PCA 1 3 SEP 1 4 FOO 1 5 MSE 1 6 GLY\n"
+    "2 1 GLY\n"
+    "3 1 DA 3 2 U\n"
+    "loop_\n"
+    "_atom_site.group_PDB\n"
+    "_atom_site.label_atom_id\n"
+    "_atom_site.label_comp_id\n"
+    "_atom_site.label_asym_id\n"
+    "_atom_site.label_entity_id\n"
+    "_atom_site.label_seq_id\n"
+    "_atom_site.Cartn_x\n"
+    "_atom_site.Cartn_y\n"
+    "_atom_site.Cartn_z\n"
+    "_atom_site.auth_seq_id\n"
+    "_atom_site.auth_asym_id\n"
+    "HETATM CA AIB A 1 1 1 1 1 1 P\n"
+    "HETATM CA PCA A 1 2 2 2 2 2 P\n"
+    "ATOM   CA GLY B 2 1 3 3 3 1 R\n"
+    "ATOM   P  DA  C 3 1 4 4 4 1 H\n"
+    "#\n"
+    "loop_\n"
+    "_pdbx_struct_mod_residue.id\n"
+    "_pdbx_struct_mod_residue.label_comp_id\n"
+    "_pdbx_struct_mod_residue.parent_comp_id\n"
+    "1 PCA GLU\n";
+
+static void test_modified_residues(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_parse(modified_cif, sizeof modified_cif - 1, "mod.cif", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 3);
+    const ax_chain *c = &s->chains[0];
+    /* AIB: _chem_comp ALA; PCA: _pdbx_struct_mod_residue GLU before _chem_comp GLN (and the
+     * built-in GLN); SEP: built-in SER; FOO: a list, so X; MSE: M. */
+    CHECK_STR_EQ(c->sequence, "AESXMG");
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_PROTEIN);
+    CHECK_STR_EQ(c->residues[0].name, "AIB");
+    CHECK_INT_EQ(c->residues[0].one_letter, 'A');
+    CHECK_INT_EQ(c->residues[1].one_letter, 'E');
+    CHECK_INT_EQ(s->chains[1].polymer_type, AX_POLYMER_RNA); /* a glycine, but the file says RNA */
+    CHECK_INT_EQ(s->chains[2].polymer_type, AX_POLYMER_DNA_RNA_HYBRID);
+    ax_structure_destroy(s);
+    CHECK_STR_EQ(ax_polymer_type_name(AX_POLYMER_NONE), "none");
+    CHECK_STR_EQ(ax_polymer_type_name(AX_POLYMER_DNA_RNA_HYBRID), "DNA/RNA hybrid");
+    CHECK_STR_EQ(ax_polymer_type_name((ax_polymer_type)99), "unknown");
 }
 
 /* Without _entity_poly_seq the sequence is the residues with a label_seq_id, in file order; a
@@ -404,6 +541,9 @@ int main(void) {
     RUN(test_tokenizer);
     RUN(test_1cbs);
     RUN(test_conventions);
+    RUN(test_1as5);
+    RUN(test_1lcd);
+    RUN(test_modified_residues);
     RUN(test_fallbacks);
     RUN(test_errors);
     RUN(test_truncated);

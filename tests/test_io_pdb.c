@@ -41,6 +41,7 @@ static void test_1tii(void) {
         int64_t resolved = 0;
         for (int64_t k = 0; k < c->seq_len; k++) resolved += c->resolved[k];
         CHECK_INT_EQ(resolved, expected[i].seq_len);
+        CHECK_INT_EQ(c->polymer_type, i < 7 ? AX_POLYMER_PROTEIN : AX_POLYMER_NONE);
     }
     CHECK_STR_EQ(s->chains[0].sequence,
                  "GASQFFKDNCNRTTASLVEGVELTKYISDINNNTDGMYVVSSTGGVWRISRAKDYPDNVMTAEMRKIAMAAVLSGMRVNMCASPASSPNVIWAIELEA");
@@ -141,6 +142,80 @@ static void test_conventions(void) {
     ax_structure_destroy(s);
 }
 
+/* ---- 2N0N, first model: a MODRES record --------------------------------------------------- */
+
+/* 2n0n_M1.pdb (PDB entry 2N0N, first model; PHE 10 renumbered 9A by Biopython's tests):
+ *   grep '^MODRES' 2n0n_M1.pdb        -> MODRES 2N0N AIB A    2  ALA  ALPHA-AMINOISOBUTYRIC ACID
+ *   grep -E '^(ATOM|HETATM)' 2n0n_M1.pdb | cut -c18-27 | uniq
+ *       -> HIS 1, AIB 2, GLU 3, GLY 4, LYS 5, PHE 6, THR 7, SER 8, GLU 9, PHE 9A, PH8 11, NH2 12,
+ *          all chain A and before the TER record (183 records)
+ *   AIB is read as its MODRES parent ALA ('A'); PH8 (no MODRES) and the NH2 cap are 'X'. */
+static void test_2n0n(void) {
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_read(DATA "/2n0n_M1.pdb", &s));
+    if (s == NULL) return;
+    CHECK(s->resolution == 0.0);
+    CHECK_INT_EQ(s->num_chains, 1);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->id, "A");
+    CHECK_INT_EQ(c->polymer_type, AX_POLYMER_PROTEIN);
+    CHECK_STR_EQ(c->sequence, "HAEGKFTSEFXX");
+    CHECK_INT_EQ(c->num_residues, 12);
+    CHECK_INT_EQ(c->num_atoms, 183);
+    if (c->num_residues == 12) {
+        CHECK_STR_EQ(c->residues[1].name, "AIB");
+        CHECK_INT_EQ(c->residues[1].one_letter, 'A');
+        CHECK_INT_EQ(c->residues[9].number, 9);
+        CHECK_INT_EQ(c->residues[9].ins_code, 'A');
+        CHECK_STR_EQ(c->residues[10].name, "PH8");
+        CHECK_INT_EQ(c->residues[10].one_letter, 'X');
+    }
+    ax_structure_destroy(s);
+}
+
+/* Polymer types from residue names, and MODRES records that say nothing (blank fields). */
+static void test_polymer_types(void) {
+    static char text[8192];
+    text[0] = '\0';
+    strcat(text, "MODRES 1ABC 5CM B    2  DC   5-METHYL-2'-DEOXY-CYTIDINE-5'-MONOPHOSPHATE\n");
+    strcat(text, "MODRES 1ABC FOO A    3       NO PARENT\n");
+    strcat(text, "MODRES\n");
+    atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "HYP", 'A', 1, ' ', 1, 1, 1, 1, 0, "C");
+    atom_line(text, sizeof text, "ATOM", 2, " CA", ' ', "UNK", 'A', 2, ' ', 2, 2, 2, 1, 0, "C");
+    atom_line(text, sizeof text, "HETATM", 3, " C1", ' ', "FOO", 'A', 3, ' ', 3, 3, 3, 1, 0, "C");
+    strcat(text, "TER       4      FOO A   3\n");
+    atom_line(text, sizeof text, "ATOM", 5, " P", ' ', " DA", 'B', 1, ' ', 4, 4, 4, 1, 0, "P");
+    atom_line(text, sizeof text, "HETATM", 6, " P", ' ', "5CM", 'B', 2, ' ', 5, 5, 5, 1, 0, "P");
+    strcat(text, "TER       7      5CM B   2\n");
+    atom_line(text, sizeof text, "ATOM", 8, " P", ' ', "  U", 'C', 1, ' ', 6, 6, 6, 1, 0, "P");
+    atom_line(text, sizeof text, "ATOM", 9, " P", ' ', "  G", 'C', 2, ' ', 7, 7, 7, 1, 0, "P");
+    atom_line(text, sizeof text, "ATOM", 10, " P", ' ', " DT", 'D', 1, ' ', 8, 8, 8, 1, 0, "P");
+    atom_line(text, sizeof text, "ATOM", 11, " P", ' ', "  A", 'D', 2, ' ', 9, 9, 9, 1, 0, "P");
+    atom_line(text, sizeof text, "ATOM", 12, " C1", ' ', "GLC", 'E', 1, ' ', 0, 0, 0, 1, 0, "C");
+    atom_line(text, sizeof text, "HETATM", 13, " O", ' ', "HOH", 'F', 1, ' ', 0, 0, 0, 1, 0, "O");
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "types.pdb", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 6);
+    static const struct {
+        const char *id, *sequence;
+        ax_polymer_type type;
+    } expected[6] = {
+        {"A", "PXX", AX_POLYMER_PROTEIN},      /* HYP from the built-in table, UNK, FOO (blank parent) */
+        {"B", "XX", AX_POLYMER_DNA},           /* DA, and 5CM by its MODRES parent DC */
+        {"C", "XX", AX_POLYMER_RNA},           /* U, G */
+        {"D", "XX", AX_POLYMER_DNA_RNA_HYBRID}, /* DT, A */
+        {"E", "X", AX_POLYMER_OTHER},          /* a sugar */
+        {"F", "", AX_POLYMER_NONE},            /* a water: no polymer */
+    };
+    for (int i = 0; i < 6 && i < s->num_chains; i++) {
+        CHECK_STR_EQ(s->chains[i].id, expected[i].id);
+        CHECK_STR_EQ(s->chains[i].sequence, expected[i].sequence);
+        CHECK_INT_EQ(s->chains[i].polymer_type, expected[i].type);
+    }
+    ax_structure_destroy(s);
+}
+
 static void expect_error(const char *text, size_t len, const char *message) {
     ax_structure *s = (ax_structure *)&s;
     CHECK_STATUS(ax_pdb_parse(text, len, "bad.pdb", &s), AX_ERR_FORMAT);
@@ -173,6 +248,8 @@ static void test_errors(void) {
 int main(void) {
     RUN(test_1tii);
     RUN(test_conventions);
+    RUN(test_2n0n);
+    RUN(test_polymer_types);
     RUN(test_errors);
     return th_finish();
 }

@@ -1,6 +1,6 @@
 /*
  * test_io_stockholm.c — Stockholm parsing against values computed independently with awk, plus
- * hand-made cases for interleaving, the AlphaFold column conversion and each error.
+ * hand-made cases for interleaving, the AlphaFold column conversion, markup and each error.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -181,6 +181,79 @@ static void test_errors(void) {
     CHECK_STATUS(ax_stockholm_parse(NULL, 3, NULL, &m), AX_ERR_INVALID_ARGUMENT);
 }
 
+/* Markup lines are checked as HMMER's parser checks them. Accepted: #=GS lines before the
+ * sequences they name (Pfam's layout), a #=GS line with an empty text, comments. */
+static void test_markup_accepted(void) {
+    static const char text[] =
+        "# STOCKHOLM 1.0\n"
+        "# a comment line\n"
+        "#=GF ID  test\n"
+        "#=GS s   AC P12345.1\n"
+        "#=GS q   DE\n"
+        "\n"
+        "q  ACDE\n"
+        "#=GR q SS HHHH\n"
+        "s  AC-E\n"
+        "#=GC SS_cons HHHH\n"
+        "//\n";
+    ax_msa *m = NULL;
+    CHECK_OK(ax_stockholm_parse(text, sizeof text - 1, "markup.sto", &m));
+    if (m == NULL) return;
+    CHECK_INT_EQ(m->num_rows, 2);
+    CHECK(memcmp(m->residues, "ACDEAC-E", 8) == 0);
+    ax_msa_destroy(m);
+}
+
+/* Each refused markup line: the status, and a message naming the file, the line (and column where
+ * one applies) and the reason. Line numbers are counted by hand in each text. */
+static void test_markup_errors(void) {
+    ax_msa *m = NULL;
+    /* #=GS for a sequence that is not in the alignment (lines 3 and 5); the first is reported. */
+    static const char gs_ghost[] = "# STOCKHOLM 1.0\n#=GS q AC P1\n#=GS ghost AC P2\nq  ACDE\n#=GS other DE x\n"
+                                   "s  AC-E\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gs_ghost, sizeof gs_ghost - 1, "gs.sto", &m), AX_ERR_FORMAT);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(ax_last_error(), "gs.sto:3: ");
+    CHECK_CONTAINS(ax_last_error(), "#=GS line names sequence 'ghost', which has no sequence lines");
+
+    /* #=GR for a sequence that is not in the alignment (line 4). */
+    static const char gr_ghost[] = "# STOCKHOLM 1.0\nq  ACDE\ns  AC-E\n#=GR x SS ....\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gr_ghost, sizeof gr_ghost - 1, "gr.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gr.sto:4: ");
+    CHECK_CONTAINS(ax_last_error(), "#=GR line names sequence 'x'");
+
+    /* #=GF without a tag (line 2; trailing blanks do not make a tag), without a value (line 3). */
+    static const char gf_no_tag[] = "# STOCKHOLM 1.0\n#=GF   \nq  ACDE\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gf_no_tag, sizeof gf_no_tag - 1, "gf.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gf.sto:2:5: ");
+    CHECK_CONTAINS(ax_last_error(), "#=GF line without a tag");
+    static const char gf_no_value[] = "# STOCKHOLM 1.0\n#=GF ID fine\n#=GF AC\nq  ACDE\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gf_no_value, sizeof gf_no_value - 1, "gf2.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gf2.sto:3:8: ");
+    CHECK_CONTAINS(ax_last_error(), "#=GF line without a value after its tag");
+
+    /* Unknown markup (line 3): a misspelt kind, and one that is not Stockholm at all (line 2). */
+    static const char gfx[] = "# STOCKHOLM 1.0\n#=GF ID ok\n#=GFX ID test\nq  ACDE\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gfx, sizeof gfx - 1, "x.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "x.sto:3:1: ");
+    CHECK_CONTAINS(ax_last_error(), "unknown markup '#=GFX'");
+    static const char xx[] = "# STOCKHOLM 1.0\n#=XX whatever\nq  ACDE\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(xx, sizeof xx - 1, "xx.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "xx.sto:2:1: unknown markup '#=XX'");
+
+    /* Missing fields of #=GS, #=GR and #=GC (each on line 3, after the sequence line). */
+    static const char gs_no_tag[] = "# STOCKHOLM 1.0\nq  ACDE\n#=GS q\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gs_no_tag, sizeof gs_no_tag - 1, "gs2.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gs2.sto:3:7: #=GS line without a tag after the sequence name");
+    static const char gr_no_annotation[] = "# STOCKHOLM 1.0\nq  ACDE\n#=GR q SS\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gr_no_annotation, sizeof gr_no_annotation - 1, "gr2.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gr2.sto:3:10: #=GR line without annotation after its tag");
+    static const char gc_no_annotation[] = "# STOCKHOLM 1.0\nq  ACDE\n#=GC SS_cons\n//\n";
+    CHECK_STATUS(ax_stockholm_parse(gc_no_annotation, sizeof gc_no_annotation - 1, "gc.sto", &m), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "gc.sto:3:13: #=GC line without annotation after its tag");
+    CHECK(m == NULL);
+}
+
 /* Every prefix of globins4.sto that cuts before "//" is an error naming the file; none crash. */
 static void test_truncated(void) {
     FILE *f = fopen(DATA "/globins4.sto", "rb");
@@ -210,6 +283,8 @@ int main(void) {
     RUN(test_fn3);
     RUN(test_interleaved);
     RUN(test_errors);
+    RUN(test_markup_accepted);
+    RUN(test_markup_errors);
     RUN(test_truncated);
     return th_finish();
 }

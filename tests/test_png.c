@@ -1,6 +1,7 @@
 /*
- * test_png.c — colour maps, heatmap PNG files (read back with libpng), the atomic-write and error
- * guarantees, and the matrices figures are drawn from (MSA identity, C-alpha distances and
+ * test_png.c — colour maps, bare heatmap PNG files and annotated figures (read back with libpng and
+ * checked pixel by pixel: cells, frame, colour bar, text regions), the atomic-write, determinism and
+ * error guarantees, and the matrices figures are drawn from (MSA identity, C-alpha distances and
  * contacts, attention probabilities of one head).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
@@ -15,8 +16,11 @@
 #include "axial/features.h"
 #include "axial/figures.h"
 #include "axial/io.h"
+#include "io/figure_util.h"
 
 #if AXIAL_WITH_PNG
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <png.h>
 #endif
 
@@ -291,14 +295,263 @@ static void test_png_errors(void) {
     CHECK_STATUS(ax_png_write_heatmap("", values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(count_entries(dir), 0);
 }
+/* ---- annotated figures ---------------------------------------------------------------------- */
+
+static int near_rgb(const uint8_t *a, const uint8_t *b, int tolerance) {
+    for (int ch = 0; ch < 3; ch++)
+        if (abs((int)a[ch] - (int)b[ch]) > tolerance) return 0;
+    return 1;
+}
+
+/* Text and lines are black on white with grey antialiasing: ink is a grey noticeably darker than
+ * the background. No colour map used here contains a grey (viridis has none; the tests that need it
+ * do not use grays). */
+static int is_ink(const uint8_t *p) { return p[0] == p[1] && p[1] == p[2] && p[0] < 160; }
+
+static int count_ink(const uint8_t *px, uint32_t w, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1) {
+    int n = 0;
+    for (uint32_t y = y0; y < y1; y++)
+        for (uint32_t x = x0; x < x1; x++) n += is_ink(px + 3 * ((size_t)y * w + x));
+    return n;
+}
+
+/* The first pixel in raster order of exactly colour c: the map's top-left corner when cell (0, 0)
+ * has that colour (the title and numbers above the map are grey). */
+static int find_first(const uint8_t *px, uint32_t w, uint32_t h, const uint8_t c[3], uint32_t *x, uint32_t *y) {
+    for (uint32_t j = 0; j < h; j++)
+        for (uint32_t i = 0; i < w; i++)
+            if (same_rgb(px + 3 * ((size_t)j * w + i), c)) {
+                *x = i;
+                *y = j;
+                return 1;
+            }
+    return 0;
+}
+
+/* Every pixel of a cell block has colour c. */
+static int block_is(const uint8_t *px, uint32_t w, uint32_t x, uint32_t y, uint32_t cw, uint32_t ch, const uint8_t c[3]) {
+    for (uint32_t j = y; j < y + ch; j++)
+        for (uint32_t i = x; i < x + cw; i++)
+            if (!same_rgb(px + 3 * ((size_t)j * w + i), c)) return 0;
+    return 1;
+}
+
+static int same_file(const char *a_path, const char *b_path) {
+    unsigned char *a = NULL, *b = NULL;
+    const long size_a = read_file(a_path, &a), size_b = read_file(b_path, &b);
+    const int same = size_a > 0 && size_a == size_b && memcmp(a, b, (size_t)size_a) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+static void test_figure_layout(void) {
+    char dir[300], path[320], path2[320];
+    snprintf(dir, sizeof dir, "%s/figure", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/fig.png", dir);
+    snprintf(path2, sizeof path2, "%s/fig2.png", dir);
+    /* The round-trip matrix: 3 x 4, NaN at (0, 2), values on the viridis anchors. */
+    const float values[12] = {0.0f, 1.0f, NAN, 0.5f, INFINITY, -INFINITY, 2.0f, -1.0f, 0.25f, 0.75f, 0.0f, 1.0f};
+    const uint8_t *expected[12] = {viridis_0, viridis_1, nan_rgb,   viridis_50, viridis_1,  viridis_0,
+                                   viridis_1, viridis_0, viridis_25, viridis_75, viridis_0, viridis_1};
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    cfg.title = "Test figure \xCE\xB1";
+    cfg.x_label = "column";
+    cfg.y_label = "row";
+    cfg.value_label = "value (\xC3\x85)";
+    cfg.x_first = 1;
+    cfg.cell_width = 40;
+    cfg.cell_height = 40;
+    CHECK_OK(ax_png_write_figure(path, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, &cfg));
+    CHECK_INT_EQ(count_entries(dir), 1); /* no temporary left behind */
+    uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL);
+    if (px == NULL) return;
+    /* Room around the 160 x 120 map for the numbers, labels and colour bar. */
+    CHECK(w > 160 + 100 && h > 120 + 60);
+    CHECK(find_first(px, w, h, viridis_0, &x0, &y0));
+    CHECK(x0 > 30 && y0 > 20 && x0 + 160 < w && y0 + 120 < h);
+    if (!(x0 > 30 && y0 > 20 && x0 + 160 < w && y0 + 120 < h)) {
+        free(px);
+        return;
+    }
+    /* Each cell is a 40 x 40 block of exactly its colour (nearest neighbour, nothing blended). */
+    for (int e = 0; e < 12; e++)
+        if (!block_is(px, w, x0 + 40 * (e % 4), y0 + 40 * (e / 4), 40, 40, expected[e]))
+            TH_FAIL("cell (%d, %d) is not uniformly its colour", e / 4, e % 4);
+    th_checks++;
+    /* A one-pixel black frame just outside the map. */
+    const uint8_t black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
+    CHECK(same_rgb(px + 3 * ((size_t)(y0 + 60) * w + x0 - 1), black));
+    CHECK(same_rgb(px + 3 * ((size_t)(y0 + 60) * w + x0 + 160), black));
+    CHECK(same_rgb(px + 3 * ((size_t)(y0 - 1) * w + x0 + 60), black));
+    CHECK(same_rgb(px + 3 * ((size_t)(y0 + 120) * w + x0 + 60), black));
+    CHECK(same_rgb(px, white) && same_rgb(px + 3 * ((size_t)h * w - 1), white));
+    /* The title above the map, the numbers and labels left of and below it. */
+    CHECK(count_ink(px, w, 0, 0, w, y0 - 8) > 100);
+    CHECK(count_ink(px, w, 0, y0, x0 - 8, y0 + 120) > 100);
+    CHECK(count_ink(px, w, x0, y0 + 128, x0 + 160, h) > 100);
+    /* The colour bar right of the map, as tall as the map: vmax at the top, vmin at the bottom. */
+    uint32_t bar_x = 0;
+    for (uint32_t x = x0 + 161; x < w && bar_x == 0; x++) {
+        const uint8_t *p = px + 3 * ((size_t)(y0 + 60) * w + x);
+        if (!same_rgb(p, white) && !is_ink(p)) bar_x = x;
+    }
+    CHECK(bar_x > 0 && bar_x + 10 < w);
+    if (bar_x > 0 && bar_x + 10 < w) {
+        CHECK(near_rgb(px + 3 * ((size_t)y0 * w + bar_x + 5), viridis_1, 3));
+        CHECK(near_rgb(px + 3 * ((size_t)(y0 + 119) * w + bar_x + 5), viridis_0, 3));
+        CHECK(near_rgb(px + 3 * ((size_t)(y0 + 60) * w + bar_x + 5), viridis_50, 3));
+        CHECK(same_rgb(px + 3 * ((size_t)(y0 - 2) * w + bar_x + 5), white));
+        /* Its numbers and the value label to its right. */
+        CHECK(count_ink(px, w, bar_x + 36, y0, w, y0 + 120) > 100);
+        /* The NaN swatch under the bar: magenta pixels besides the NaN cell's 1600. */
+        int magenta = 0;
+        for (size_t e = 0; e < (size_t)w * h; e++) magenta += same_rgb(px + 3 * e, nan_rgb);
+        CHECK(magenta > 1600 + 50);
+        CHECK(same_rgb(px + 3 * ((size_t)(y0 + 120 + 16) * w + bar_x + 5), nan_rgb));
+    }
+    free(px);
+
+    /* Determinism: the same figure again is byte-identical; a different title is not. */
+    CHECK_OK(ax_png_write_figure(path2, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, &cfg));
+    CHECK(same_file(path, path2));
+    cfg.title = "Test figure";
+    CHECK_OK(ax_png_write_figure(path2, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, &cfg));
+    CHECK(!same_file(path, path2));
+
+    /* No config: no text above the map, numbers from 0, automatic cells (720 / 4 = 180 -> 64 at most). */
+    const float plain[4] = {0.0f, 1.0f, 1.0f, 0.0f};
+    CHECK_OK(ax_png_write_figure(path2, plain, 2, 2, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, NULL));
+    px = read_png(path2, &w, &h);
+    CHECK(px != NULL);
+    if (px != NULL && find_first(px, w, h, viridis_0, &x0, &y0)) {
+        CHECK(block_is(px, w, x0, y0, 64, 64, viridis_0) && block_is(px, w, x0 + 64, y0, 64, 64, viridis_1));
+        CHECK(block_is(px, w, x0 + 64, y0 + 64, 64, 64, viridis_0));
+        CHECK(same_rgb(px + 3 * ((size_t)(y0 + 128) * w + x0 + 10), black)); /* frame: the map is 128 tall */
+        CHECK_INT_EQ(count_ink(px, w, 0, 0, w, 10), 0);
+        int magenta = 0;
+        for (size_t e = 0; e < (size_t)w * h; e++) magenta += same_rgb(px + 3 * e, nan_rgb);
+        CHECK_INT_EQ(magenta, 0); /* no NaN, no "no value" swatch */
+    } else {
+        CHECK(0);
+    }
+    free(px);
+}
+
+static void test_figure_errors(void) {
+    char dir[300], path[320];
+    snprintf(dir, sizeof dir, "%s/figure_errors", temp_root);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(path, sizeof path, "%s/x.png", dir);
+    const float values[4] = {0.0f, 1.0f, 2.0f, 3.0f};
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    cfg.title = "bad \xC3\x28 byte";
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "title");
+    CHECK_CONTAINS(ax_last_error(), path);
+    cfg.title = NULL;
+    cfg.value_label = "\xED\xA0\x80"; /* a UTF-16 surrogate */
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "value_label");
+    cfg.value_label = NULL;
+    cfg.cell_width = 65;
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    cfg.cell_width = 0;
+    cfg.x_first = INT64_MAX;
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    cfg.x_first = 0;
+    cfg.struct_size = 0;
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "struct_size");
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 3.0f, 0.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), path);
+    CHECK_STATUS(ax_png_write_figure(path, NULL, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_figure("", values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_INVALID_ARGUMENT);
+    /* Beyond cairo's 32767 pixels per side: the message points to the bare writer. */
+    CHECK_STATUS(ax_png_write_figure(path, values, 40000, 1, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL),
+                 AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "ax_png_write_heatmap");
+    float *wide = calloc(1000, sizeof(float));
+    ax_figure_config big = AX_FIGURE_CONFIG_INIT;
+    big.cell_width = 64;
+    CHECK_STATUS(ax_png_write_figure(path, wide, 1, 1000, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, &big), AX_ERR_INVALID_ARGUMENT);
+    free(wide);
+    CHECK_INT_EQ(count_entries(dir), 0); /* argument errors create nothing */
+
+    /* The temporary is drawn and written, then the rename fails (the path is a directory). */
+    snprintf(path, sizeof path, "%s/taken.png", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), "rename");
+    CHECK_INT_EQ(count_entries(dir), 1);
+    snprintf(path, sizeof path, "%s/no/such/dir/x.png", temp_root);
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), path);
+}
+
+/* One head's probabilities: the largest value takes the top colour, zeros the bottom one. */
+static void test_attention_figure(void) {
+    enum { S = 6 };
+    float probs[S * S];
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++) probs[i * S + j] = i == j ? 0.6f : (j == 0 ? 0.4f : 0.0f);
+    probs[0] = 1.0f;  /* row 0 attends only to itself */
+    probs[1 * S + 0] = 0.4f;
+    char path[320];
+    snprintf(path, sizeof path, "%s/attention.png", temp_root);
+    CHECK_OK(ax_png_write_attention_map(path, probs, S, NULL, 1));
+    uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL);
+    if (px == NULL) return;
+    /* Automatic cells: 720 / 6 = 120 -> 64 pixels, the most. Cell (0, 0) = 1.0 = vmax. */
+    CHECK(find_first(px, w, h, viridis_1, &x0, &y0));
+    uint8_t c04[3], c11[3];
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.4f, c04));
+    CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, 0.6f, c11));
+    CHECK(block_is(px, w, x0, y0, 64, 64, viridis_1));
+    CHECK(block_is(px, w, x0 + 64, y0, 64, 64, viridis_0));
+    CHECK(block_is(px, w, x0, y0 + 64, 64, 64, c04));
+    CHECK(block_is(px, w, x0 + 64, y0 + 64, 64, 64, c11));
+    CHECK(count_ink(px, w, 0, 0, w, y0 - 8) > 100); /* the default title */
+    free(px);
+    CHECK_STATUS(ax_png_write_attention_map(path, NULL, S, NULL, 1), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_attention_map(path, probs, 0, NULL, 1), AX_ERR_INVALID_ARGUMENT);
+}
 #else
 static void test_png_unsupported(void) {
     const float values[1] = {0.0f};
     CHECK_STATUS(ax_png_write_heatmap("/tmp/x.png", values, 1, 1, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS), AX_ERR_UNSUPPORTED);
     CHECK_CONTAINS(ax_last_error(), "this build has no libpng");
+    CHECK_STATUS(ax_png_write_figure("/tmp/x.png", values, 1, 1, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, NULL),
+                 AX_ERR_UNSUPPORTED);
     CHECK(!ax_build_has_png());
 }
 #endif
+
+/* The private text helpers: labels are checked as UTF-8, and numbers never take a locale's comma. */
+static void test_figure_text(void) {
+    CHECK(ax_utf8_valid("") && ax_utf8_valid("residue") && ax_utf8_valid("C\xCE\xB1 (\xC3\x85)"));
+    CHECK(ax_utf8_valid("\xF0\x9F\x99\x82")); /* U+1F642, four bytes */
+    CHECK(!ax_utf8_valid("\xC3"));             /* truncated */
+    CHECK(!ax_utf8_valid("\xC0\xAF"));         /* overlong '/' */
+    CHECK(!ax_utf8_valid("\xED\xA0\x80"));     /* surrogate */
+    CHECK(!ax_utf8_valid("\xF4\x90\x80\x80")); /* above U+10FFFF */
+    CHECK(!ax_utf8_valid("\xFF"));
+    char number[32];
+    snprintf(number, sizeof number, "3,25");
+    ax_fix_decimal_point(number);
+    CHECK_STR_EQ(number, "3.25");
+    snprintf(number, sizeof number, "-1\xD9\xAB" "5"); /* Arabic decimal separator U+066B */
+    ax_fix_decimal_point(number);
+    CHECK_STR_EQ(number, "-1.5");
+    snprintf(number, sizeof number, "1.5e+07");
+    ax_fix_decimal_point(number);
+    CHECK_STR_EQ(number, "1.5e+07");
+}
 
 /* ---- matrices -------------------------------------------------------------------------------- */
 
@@ -336,6 +589,34 @@ static void test_identity_map(void) {
     CHECK_INT_EQ(row1[2], 49);
     CHECK(sum == 13877.0);
 #if AXIAL_WITH_PNG
+    {
+        /* The labelled figure: automatic cells of 720 / 431 -> 2 by 720 / 59 -> 12 pixels. */
+        char fig[320];
+        snprintf(fig, sizeof fig, "%s/msa_figure.png", temp_root);
+        CHECK_OK(ax_png_write_chain_map(fig, f, "FAM69B_HUMAN", AX_CHAIN_MAP_MSA_IDENTITY, 8.0f));
+        uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+        uint8_t *px = read_png(fig, &w, &h);
+        CHECK(px != NULL && find_first(px, w, h, viridis_1, &x0, &y0)); /* query row, column 0 */
+        if (px != NULL && x0 + 862 < w && y0 + 708 < h) {
+            int bad = 0;
+            for (int64_t r = 0; r < N; r++)
+                for (int64_t i = 0; i < L; i++) {
+                    const float v = map[r * L + i];
+                    const uint8_t *want = v == 1.0f ? viridis_1 : v == 0.5f ? viridis_50 : viridis_0;
+                    bad += !block_is(px, w, x0 + 2 * (uint32_t)i, y0 + 12 * (uint32_t)r, 2, 12, want);
+                }
+            CHECK_INT_EQ(bad, 0);
+            CHECK(count_ink(px, w, 0, 0, w, y0 - 8) > 100); /* title */
+        } else {
+            CHECK(0);
+        }
+        free(px);
+        CHECK_STATUS(ax_png_write_chain_map(fig, f, "bad\xFF", AX_CHAIN_MAP_MSA_IDENTITY, 8.0f), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "chain_name");
+        CHECK_STATUS(ax_png_write_chain_map(fig, f, NULL, (ax_chain_map)7, 8.0f), AX_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ax_png_write_chain_map(fig, f, NULL, AX_CHAIN_MAP_CA_DISTANCE, 8.0f), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "no structure");
+    }
     char path[320];
     snprintf(path, sizeof path, "%s/msa_identity.png", temp_root);
     CHECK_OK(ax_png_write_heatmap(path, map, N, L, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
@@ -385,6 +666,67 @@ static void test_distance_maps(void) {
     CHECK_INT_EQ(contacts, 1419);
     CHECK_INT_EQ(asymmetric, 0);
     CHECK(dist[5 * L + 5] == 0.0f);
+#if AXIAL_WITH_PNG
+    {
+        /* The labelled distance figure: 137 residues scaled up to 5 x 5 pixel cells (685 pixels),
+         * viridis over [0, the largest distance]. */
+        char fig[320], fig2[320];
+        snprintf(fig, sizeof fig, "%s/distance_figure.png", temp_root);
+        snprintf(fig2, sizeof fig2, "%s/distance_figure2.png", temp_root);
+        CHECK_OK(ax_png_write_chain_map(fig, f, "1cbs_A", AX_CHAIN_MAP_CA_DISTANCE, 8.0f));
+        float dmax = 0.0f;
+        for (int64_t e = 0; e < L * L; e++) dmax = fmaxf(dmax, dist[e]);
+        uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+        uint8_t *px = read_png(fig, &w, &h);
+        CHECK(px != NULL && w >= 685 + 100 && w <= 1100 && h >= 685 + 60 && h <= 1100);
+        CHECK(px != NULL && find_first(px, w, h, viridis_0, &x0, &y0)); /* residue 1 to itself: 0 A */
+        if (px != NULL && x0 + 685 < w && y0 + 685 < h) {
+            int bad = 0;
+            for (uint32_t i = 0; i < 137; i++) bad += !block_is(px, w, x0 + 5 * i, y0 + 5 * i, 5, 5, viridis_0);
+            CHECK_INT_EQ(bad, 0);
+            /* PRO 1 - PHE 50, from the coordinates above; colour within one unit (t rounds in float). */
+            uint8_t want[3];
+            CHECK_OK(ax_colormap_rgb(AX_COLORMAP_VIRIDIS, (float)(expected / dmax), want));
+            const uint8_t *cell = px + 3 * ((size_t)y0 * w + x0 + 5 * 49);
+            CHECK(near_rgb(cell, want, 1));
+            CHECK(block_is(px, w, x0 + 5 * 49, y0, 5, 5, cell) && block_is(px, w, x0, y0 + 5 * 49, 5, 5, cell));
+            CHECK(count_ink(px, w, 0, 0, w, y0 - 8) > 100);
+        } else {
+            CHECK(0);
+        }
+        free(px);
+        CHECK_OK(ax_png_write_chain_map(fig2, f, "1cbs_A", AX_CHAIN_MAP_CA_DISTANCE, 8.0f));
+        CHECK(same_file(fig, fig2));
+        /* Contacts in grays: a contact is white, the diagonal too. */
+        CHECK_OK(ax_png_write_chain_map(fig2, f, "1cbs_A", AX_CHAIN_MAP_CONTACT, 8.0f));
+        px = read_png(fig2, &w, &h);
+        const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+        CHECK(px != NULL);
+        if (px != NULL) {
+            /* White is also the background, so the map is found by its frame: the first pixel where a
+             * black row and a black column of the frame's size (685 + 2) meet is its corner. */
+            uint32_t fx = 0, fy = 0;
+            int found = 0;
+            for (uint32_t y = 0; y + 1 < h && !found; y++)
+                for (uint32_t x = 0; x + 700 < w && !found; x++)
+                    if (block_is(px, w, x, y, 687, 1, black) && block_is(px, w, x, y, 1, 687, black)) {
+                        fx = x + 1;
+                        fy = y + 1;
+                        found = 1;
+                    }
+            CHECK(found);
+            if (found) {
+                int bad = 0;
+                for (int64_t i = 0; i < L; i++)
+                    for (int64_t j = 0; j < L; j++)
+                        bad += !block_is(px, w, fx + 5 * (uint32_t)j, fy + 5 * (uint32_t)i, 5, 5,
+                                         contact[i * L + j] == 1.0f ? white : black);
+                CHECK_INT_EQ(bad, 0);
+            }
+        }
+        free(px);
+    }
+#endif
 
     /* A residue without CA gives NaN in its row and column. */
     f->all_atom_mask[7 * 37 + AX_ATOM37_CA] = 0.0f;
@@ -506,12 +848,22 @@ int main(void) {
 #if AXIAL_WITH_PNG
     RUN(test_png_roundtrip);
     RUN(test_png_errors);
+    RUN(test_figure_layout);
+    RUN(test_figure_errors);
+    RUN(test_attention_figure);
 #else
     RUN(test_png_unsupported);
 #endif
+    RUN(test_figure_text);
     RUN(test_identity_map);
     RUN(test_distance_maps);
     RUN(test_attention_probabilities);
     remove_tree(temp_root);
+#if AXIAL_WITH_PNG
+    /* The library must leave these caches to the host program (it may use fontconfig itself); the test
+     * owns the process, so it frees them and LeakSanitizer checks the rest. */
+    cairo_debug_reset_static_data();
+    FcFini();
+#endif
     return th_finish();
 }

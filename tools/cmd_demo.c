@@ -231,10 +231,11 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
     hp.data = d.host[PAIR];
     hq.device = hk.device = hp.device = (ax_device){AX_CPU, 0};
     float *map = malloc((size_t)(S * S) * sizeof(float));
-    float vmin = 0.0f, vmax = 1.0f;
+    char title[160];
+    snprintf(title, sizeof title, "MSA row attention of the query row, head 3 of %lld", (long long)H);
+    /* Positions are numbered as residues of the chain: the crop starts at crop_start. */
     if (map == NULL || ax_attention_probabilities(&hq, &hk, NULL, &hp, 0, 0, 3, map) != AX_OK ||
-        ax_heatmap_range(map, S * S, &vmin, &vmax) != AX_OK ||
-        ax_png_write_heatmap(attention_png, map, S, S, 0.0f, vmax, AX_COLORMAP_VIRIDIS) != AX_OK) {
+        ax_png_write_attention_map(attention_png, map, S, title, batch->crop_start + 1) != AX_OK) {
         free(map);
         rc = demo_fail("attention map");
         goto done;

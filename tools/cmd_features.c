@@ -28,64 +28,27 @@ static void features_usage(FILE *out) {
     fprintf(out,
             "usage:\n"
             "  axial features build [--fasta F | --a3m F | --sto F]... [--mmcif F | --pdb F] [--chain ID]\n"
-            "                       --name NAME -o STORE.h5 [--replace] [--compress-msa[=LEVEL]]\n"
+            "                       --name NAME -o STORE.h5 [--replace] [--compress-msa[=LEVEL]] [--no-dedup]\n"
             "      Parses the inputs, makes the chain's features and adds them to STORE.h5 (created if\n"
-            "      missing; --replace starts a new store). Several MSAs are concatenated (same query),\n"
-            "      identical rows dropped. With a structure, the MSA query must match the chain.\n"
+            "      missing; --replace starts a new store). Several MSAs are concatenated in the order\n"
+            "      given (same query); as in AlphaFold, a row whose aligned letters repeat an earlier\n"
+            "      row, in the same MSA or an earlier one, is dropped (--no-dedup keeps every row).\n"
+            "      With a structure, the first MSA's query must match the chain.\n"
             "      --compress-msa deflates the chain's MSA arrays (LEVEL 1..9, default 1): 3-5x\n"
             "      smaller, slower to read training batches from (docs/feature-store.md).\n"
             "  axial features show STORE.h5 [--chain NAME]\n"
             "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n");
 }
 
-/* Features whose MSA is `base`'s followed by the rows of `extra` not already present (AlphaFold
- * deduplicates the MSAs it merges). The result has base's sequence and structure. */
-static int merge_features(const ax_chain_features *base, const ax_chain_features *extra, const char *extra_name,
-                          ax_chain_features **out) {
-    *out = NULL;
-    const int64_t L = base->seq_length;
-    if (extra->seq_length != L) {
-        fprintf(stderr, "axial features: %s: %lld columns, but the first MSA has %lld\n", extra_name,
-                (long long)extra->seq_length, (long long)L);
-        return 2;
-    }
-    ax_chain_features *m = NULL;
-    if (ax_chain_features_alloc(L, base->num_alignments + extra->num_alignments, base->all_atom_positions != NULL, &m) !=
-        AX_OK)
-        return fail("merging MSAs");
-    memcpy(m->sequence, base->sequence, (size_t)L + 1);
-    memcpy(m->aatype, base->aatype, (size_t)L * sizeof(int32_t));
-    memcpy(m->residue_index, base->residue_index, (size_t)L * sizeof(int32_t));
-    if (base->all_atom_positions != NULL) {
-        memcpy(m->all_atom_positions, base->all_atom_positions, (size_t)(L * 37 * 3) * sizeof(float));
-        memcpy(m->all_atom_mask, base->all_atom_mask, (size_t)(L * 37) * sizeof(float));
-        m->resolution = base->resolution;
-    }
-    const size_t row_bytes = (size_t)L * sizeof(int32_t);
-    memcpy(m->msa, base->msa, (size_t)base->num_alignments * row_bytes);
-    memcpy(m->deletion_matrix, base->deletion_matrix, (size_t)base->num_alignments * row_bytes);
-    int64_t rows = base->num_alignments;
-    for (int64_t r = 0; r < extra->num_alignments; r++) {
-        const int32_t *row = extra->msa + r * L;
-        int duplicate = 0;
-        for (int64_t e = 0; e < rows && !duplicate; e++) duplicate = memcmp(m->msa + e * L, row, row_bytes) == 0;
-        if (duplicate) continue;
-        memcpy(m->msa + rows * L, row, row_bytes);
-        memcpy(m->deletion_matrix + rows * L, extra->deletion_matrix + r * L, row_bytes);
-        rows++;
-    }
-    m->num_alignments = rows; /* the arrays may be longer than needed; only `rows` are used */
-    *out = m;
-    return 0;
-}
-
+/* The chain named, or without a name the first protein chain: DNA and RNA chains are skipped, as
+ * AlphaFold's pipeline skips them (naming one gets the features' refusal instead). */
 static const ax_chain *pick_chain(const ax_structure *s, const char *chain_id, const char *path) {
     for (int64_t c = 0; c < s->num_chains; c++) {
         const ax_chain *ch = &s->chains[c];
-        if (chain_id != NULL ? strcmp(ch->id, chain_id) == 0 : ch->seq_len > 0) return ch;
+        if (chain_id != NULL ? strcmp(ch->id, chain_id) == 0 : ch->polymer_type == AX_POLYMER_PROTEIN) return ch;
     }
     if (chain_id != NULL) fprintf(stderr, "axial features: %s: no chain '%s'\n", path, chain_id);
-    else fprintf(stderr, "axial features: %s: no polymer chain\n", path);
+    else fprintf(stderr, "axial features: %s: no protein chain\n", path);
     return NULL;
 }
 
@@ -93,7 +56,7 @@ static int cmd_build(int argc, char **argv) {
     const char *msa_paths[16], *msa_kinds[16];
     int n_msa = 0;
     const char *fasta = NULL, *structure = NULL, *structure_kind = NULL, *chain_id = NULL, *name = NULL, *out = NULL;
-    int replace = 0, msa_level = 0;
+    int replace = 0, msa_level = 0, keep_duplicate_rows = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((strcmp(a, "--a3m") == 0 || strcmp(a, "--sto") == 0) && v) {
@@ -119,6 +82,8 @@ static int cmd_build(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--replace") == 0) {
             replace = 1;
+        } else if (strcmp(a, "--no-dedup") == 0) {
+            keep_duplicate_rows = 1;
         } else if (strcmp(a, "--compress-msa") == 0) {
             msa_level = 1;
         } else if (strncmp(a, "--compress-msa=", 15) == 0) {
@@ -136,24 +101,32 @@ static int cmd_build(int argc, char **argv) {
     if (n_msa == 0 && fasta == NULL && structure == NULL) return usage_error("build needs an MSA, a FASTA or a structure");
 
     int rc = 1;
-    ax_msa *msa = NULL;
+    ax_msa *msas[16] = {NULL};
     ax_structure *st = NULL;
     ax_fasta *fa = NULL;
     ax_chain_features *features = NULL;
     ax_store_writer *writer = NULL;
     char sources[1024] = "";
-    ax_msa *extra_msas[16] = {NULL};
     for (int m = 0; m < n_msa; m++) {
-        ax_msa **dst = m == 0 ? &msa : &extra_msas[m];
-        const ax_status s = strcmp(msa_kinds[m], "a3m") == 0 ? ax_a3m_read(msa_paths[m], dst)
-                                                              : ax_stockholm_read(msa_paths[m], dst);
+        const ax_status s = strcmp(msa_kinds[m], "a3m") == 0 ? ax_a3m_read(msa_paths[m], &msas[m])
+                                                              : ax_stockholm_read(msa_paths[m], &msas[m]);
         if (s != AX_OK) {
             rc = fail("reading the MSA");
+            goto done;
+        }
+        /* Checked here too, so the message names the files rather than the library's msas[m]. */
+        if (msas[m]->num_cols != msas[0]->num_cols) {
+            fprintf(stderr, "axial features: %s: %lld columns, but the first MSA (%s) has %lld\n", msa_paths[m],
+                    (long long)msas[m]->num_cols, msa_paths[0], (long long)msas[0]->num_cols);
+            rc = 2;
             goto done;
         }
         strncat(sources, msa_paths[m], sizeof sources - strlen(sources) - 2);
         strncat(sources, " ", sizeof sources - strlen(sources) - 1);
     }
+    ax_chain_features_config features_cfg = AX_CHAIN_FEATURES_CONFIG_INIT;
+    features_cfg.keep_duplicate_rows = keep_duplicate_rows;
+    const ax_msa *const *msa_list = (const ax_msa *const *)msas;
     if (structure != NULL) {
         const ax_status s = strcmp(structure_kind, "mmcif") == 0 ? ax_mmcif_read(structure, &st) : ax_pdb_read(structure, &st);
         if (s != AX_OK) {
@@ -163,12 +136,12 @@ static int cmd_build(int argc, char **argv) {
         const ax_chain *chain = pick_chain(st, chain_id, structure);
         if (chain == NULL) goto done;
         snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s:%s", structure, chain->id);
-        if (ax_chain_features_create(msa, chain, st->resolution, &features) != AX_OK) {
+        if (ax_chain_features_from_msas(msa_list, n_msa, chain, st->resolution, &features_cfg, &features) != AX_OK) {
             rc = fail("making features");
             goto done;
         }
-    } else if (msa != NULL) {
-        if (ax_chain_features_create(msa, NULL, 0.0, &features) != AX_OK) {
+    } else if (n_msa > 0) {
+        if (ax_chain_features_from_msas(msa_list, n_msa, NULL, 0.0, &features_cfg, &features) != AX_OK) {
             rc = fail("making features");
             goto done;
         }
@@ -182,19 +155,6 @@ static int cmd_build(int argc, char **argv) {
             rc = fail("making features");
             goto done;
         }
-    }
-    for (int m = 1; m < n_msa; m++) {
-        ax_chain_features *extra = NULL, *merged = NULL;
-        if (ax_chain_features_create(extra_msas[m], NULL, 0.0, &extra) != AX_OK) {
-            rc = fail("making features");
-            goto done;
-        }
-        rc = merge_features(features, extra, msa_paths[m], &merged);
-        ax_chain_features_destroy(extra);
-        if (rc != 0) goto done;
-        rc = 1;
-        ax_chain_features_destroy(features);
-        features = merged;
     }
     if (ax_store_begin(out, !replace, &writer) != AX_OK) {
         rc = fail("opening the store");
@@ -220,8 +180,7 @@ static int cmd_build(int argc, char **argv) {
 done:
     ax_store_abort(writer);
     ax_chain_features_destroy(features);
-    ax_msa_destroy(msa);
-    for (int m = 1; m < n_msa; m++) ax_msa_destroy(extra_msas[m]);
+    for (int m = 0; m < n_msa; m++) ax_msa_destroy(msas[m]);
     ax_structure_destroy(st);
     ax_fasta_destroy(fa);
     return rc;
@@ -283,7 +242,6 @@ static int cmd_plot(int argc, char **argv) {
 int axial_plot_chain(const char *store_path, const char *chain, const char *kind, const char *out) {
     ax_store *s = NULL;
     ax_chain_features *f = NULL;
-    float *values = NULL;
     int rc = 1;
     if (ax_store_open(store_path, &s) != AX_OK) {
         fail("opening the store");
@@ -299,35 +257,16 @@ int axial_plot_chain(const char *store_path, const char *chain, const char *kind
         fprintf(stderr, "axial features: chain %s has no structure to draw a %s map from\n", chain, kind);
         goto done;
     }
-    values = malloc((size_t)(rows * cols) * sizeof(float));
-    if (values == NULL) {
-        fprintf(stderr, "axial features: out of memory\n");
-        goto done;
-    }
-    ax_status st;
-    float vmin = 0.0f, vmax = 1.0f;
-    ax_colormap cmap = AX_COLORMAP_VIRIDIS;
-    if (msa_kind) {
-        st = ax_msa_identity_map(f, values);
-    } else if (strcmp(kind, "distance") == 0) {
-        st = ax_ca_distance_map(f, values);
-        if (st == AX_OK) st = ax_heatmap_range(values, rows * cols, &vmin, &vmax);
-    } else {
-        st = ax_contact_map(f, 8.0f, values);
-        cmap = AX_COLORMAP_GRAYS;
-    }
-    if (st != AX_OK) {
-        fail("computing the map");
-        goto done;
-    }
-    if (ax_png_write_heatmap(out, values, rows, cols, vmin, vmax, cmap) != AX_OK) {
+    const ax_chain_map map = msa_kind ? AX_CHAIN_MAP_MSA_IDENTITY
+                             : strcmp(kind, "distance") == 0 ? AX_CHAIN_MAP_CA_DISTANCE
+                                                             : AX_CHAIN_MAP_CONTACT;
+    if (ax_png_write_chain_map(out, f, chain, map, 8.0f) != AX_OK) {
         fail("writing the PNG");
         goto done;
     }
     printf("%s: %s map of %s, %lld x %lld\n", out, kind, chain, (long long)rows, (long long)cols);
     rc = 0;
 done:
-    free(values);
     ax_chain_features_destroy(f);
     ax_store_close(s);
     return rc;

@@ -73,6 +73,11 @@ AX_API int32_t ax_atom37_index(const char *atom_name);
 /* Name of atom37 index `index` ("N", "CA", ...), or NULL outside [0, 37). Static string. */
 AX_API const char *ax_atom37_name(int32_t index);
 
+/* 1 when the standard residue type `aatype` (0..19) has the heavy atom at atom37 index
+ * `atom37_index` (AlphaFold's restype_atom37_mask: ARG has NH1, GLY has no CB; OXT is not counted
+ * for any type), else 0; always 0 for aatype 20 (X) and out-of-range arguments. */
+AX_API int ax_restype_has_atom37(int32_t aatype, int32_t atom37_index);
+
 /* ------------------------------------------------------------------------------------------------
  * Chain features
  * ---------------------------------------------------------------------------------------------- */
@@ -98,26 +103,75 @@ typedef struct ax_chain_features {
 
 /* Builds features from an alignment and/or a structure chain; at least one must be non-NULL.
  *
- *  - msa: its rows become `msa` / `deletion_matrix` (mapped as above). Without an msa, the MSA is
- *    the single row of the sequence (deletions 0), as AlphaFold does for a chain with no hits.
- *    The query (row 0) must be gap-free.
- *  - chain: its polymer sequence (`sequence`, every residue, resolved or not) is the sequence;
- *    atoms of residues with seq_index >= 0 are placed at [seq_index][atom37_index(name)] with mask
- *    1; names outside atom37 (hydrogens, ...) are skipped, unresolved residues keep mask 0. MSE's
- *    selenium is already named SD by the parsers. Coordinates are copied as written (no renaming
- *    of ARG NH1/NH2, no alternate-location choice beyond the parser's).
+ *  - msa: its rows become `msa` / `deletion_matrix` (mapped as above), every row in order, with
+ *    no deduplication (ax_chain_features_from_msas drops duplicate rows as AlphaFold does).
+ *    Without an msa, the MSA is the single row of the sequence (deletions 0), as AlphaFold does for
+ *    a chain with no hits. The query (row 0) must be gap-free.
+ *  - chain: a protein chain (polymer_type AX_POLYMER_PROTEIN, or AX_POLYMER_NONE with residues, as
+ *    in a chain built by hand); DNA, RNA and other polymers are refused, as AlphaFold skips them.
+ *    Its polymer sequence (`sequence`, every residue, resolved or not) is the sequence; atoms of
+ *    residues with seq_index >= 0 are placed at [seq_index][atom37_index(name)] with mask 1;
+ *    names outside atom37 (hydrogens, ...) are skipped, unresolved residues keep mask 0. A
+ *    modified residue read as its parent (a name that is not one of the 20 with a one_letter
+ *    other than 'X', e.g. HYP as 'P') keeps only the atoms its parent has (ax_restype_has_atom37)
+ *    and OXT. MSE's selenium is already named SD by the parsers. Arginines (one_letter 'R') follow
+ *    AlphaFold's naming: when CD, NH1 and NH2 are all resolved and NH1 is farther from CD than
+ *    NH2, the two nitrogens' positions are swapped. Coordinates are otherwise copied as written
+ *    (no alternate-location choice beyond the parser's).
  *  - With both, the query must have the chain's length and letters, except that an 'X' on either
- *    side matches any letter (modified residues read as 'X' from a structure); the sequence then
- *    takes the letter that is not 'X'. Without a chain, the sequence is the query row.
+ *    side matches any letter (a residue without a known parent reads as 'X' from a structure); the
+ *    sequence then takes the letter that is not 'X'. Without a chain, the sequence is the query row.
  *  - resolution: stored as given (pass ax_structure.resolution); ignored without a chain.
  *
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL out, both inputs NULL, a chain without polymer
- * residues, a query with a gap ("msa: query row has a gap at position 5 (1-based)"), a length or
- * letter mismatch ("msa query and chain A differ at position 12 (1-based): msa 'K', chain 'R'",
+ * residues, a chain that is not a protein ("chain B: polymer type DNA, not protein; ..."), a
+ * query with a gap ("msa: query row has a gap at position 5 (1-based)"), a length or letter
+ * mismatch ("msa query and chain A differ at position 12 (1-based): msa 'K', chain 'R'",
  * "msa query has 431 columns but chain A has 137 residues"), a residue's seq_index outside the
  * sequence; AX_ERR_OUT_OF_MEMORY. On failure *out is NULL and nothing is leaked. */
 AX_API ax_status ax_chain_features_create(const ax_msa *msa, const ax_chain *chain, double resolution,
                                           ax_chain_features **out);
+
+/* How ax_chain_features_from_msas merges alignments. NULL means the defaults (AlphaFold's rules);
+ * start from AX_CHAIN_FEATURES_CONFIG_INIT so that fields added later get their defaults. */
+typedef struct ax_chain_features_config {
+    size_t struct_size;      /* sizeof(ax_chain_features_config); set by the _INIT macro */
+    int keep_duplicate_rows; /* nonzero: keep every row of every alignment (no deduplication). Default 0 */
+} ax_chain_features_config;
+
+#define AX_CHAIN_FEATURES_CONFIG_INIT { sizeof(ax_chain_features_config), 0 }
+
+/* Builds features from several alignments of the same query (say uniref90.sto, bfd.a3m,
+ * mgnify.sto) and/or a structure chain, as AlphaFold's make_msa_features does:
+ *
+ *  - Rows are taken in order: every row of msas[0], then of msas[1], ... Row 0 is msas[0]'s query,
+ *    checked against `chain` exactly as ax_chain_features_create checks its msa (same rules, same
+ *    messages); the queries of the other alignments are ordinary rows.
+ *  - Deduplication (unless cfg->keep_duplicate_rows): a row is dropped when an earlier kept row,
+ *    in the same alignment or an earlier one, has the same aligned letters, i.e. the same
+ *    ax_msa.residues bytes (match columns only: insertions are already counted as deletions, so
+ *    rows that differ only in inserted residues are duplicates). Letters are compared, not
+ *    tokens: 'B' and 'D' both become token 3, but rows "ACDE" and "ACBE" are both kept. The
+ *    deletions of the first occurrence are kept. Later copies of the query are therefore dropped.
+ *  - num_msas == 0 (msas may then be NULL) gives the features of the chain alone, as
+ *    ax_chain_features_create(NULL, chain, ...) does.
+ *
+ * ax_chain_features_create(msa, ...) is this function with one alignment and
+ * keep_duplicate_rows = 1; call this one to match AlphaFold for one alignment too.
+ *
+ * Cost: one pass over every input row (a 64-bit hash of its num_cols letters, a comparison with
+ * earlier rows of equal hash only), so O(total rows x num_cols); one thread. Memory: the features
+ * plus at most 80 bytes per input row while building. The inputs are only read.
+ *
+ * Errors: AX_ERR_INVALID_ARGUMENT for NULL out, num_msas < 0, NULL msas with num_msas > 0, a NULL
+ * or empty alignment ("msas[1]: NULL"), alignments with different column counts ("msas[2] has 120
+ * columns but msas[0] has 431"), a character outside letters, '-' and '.' or a negative deletion
+ * in any row ("msas[1]: row 7 column 3 has character 0x2a", 0-based), a bad cfg->struct_size,
+ * num_msas == 0 without a chain, and every error of ax_chain_features_create; AX_ERR_OUT_OF_MEMORY.
+ * On failure *out is NULL and nothing is leaked. */
+AX_API ax_status ax_chain_features_from_msas(const ax_msa *const *msas, int64_t num_msas, const ax_chain *chain,
+                                             double resolution, const ax_chain_features_config *cfg,
+                                             ax_chain_features **out);
 
 /* Features of a bare sequence (a FASTA record): the MSA is that one row. Letters A-Z in either case
  * are accepted (upper-cased); anything else is AX_ERR_INVALID_ARGUMENT naming the 1-based position

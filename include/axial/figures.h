@@ -1,12 +1,14 @@
 /*
- * figures.h — heatmaps people look at: PNG writing with colour maps, and the helpers that turn
- * features and attention inputs into matrices (MSA identity, C-alpha distances and contacts,
- * attention probabilities of one head).
+ * figures.h — heatmaps people look at: annotated PNG figures (title, axes with ticks and labels,
+ * a colour bar with its values and units, small maps scaled up), bare one-pixel-per-value PNGs,
+ * colour maps, and the helpers that turn features and attention inputs into matrices (MSA identity,
+ * C-alpha distances and contacts, attention probabilities of one head) and into labelled figures.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
- * Only ax_png_write_heatmap needs libpng; without it (a build with AXIAL_PNG=OFF) it returns
- * AX_ERR_UNSUPPORTED ("this build has no libpng"). Everything else is always available.
+ * The PNG writers need a build with AXIAL_PNG=ON (libpng for encoding, cairo for drawing the
+ * figures' lines and text); without it they return AX_ERR_UNSUPPORTED ("this build has no libpng").
+ * Everything else is always available.
  * Matrices are row-major float arrays that the caller allocates, of the size given per function.
  * Thread safety: every function is reentrant; none keeps state between calls.
  */
@@ -63,8 +65,9 @@ AX_API ax_status ax_heatmap_render_rgb(const float *values, int64_t rows, int64_
  * pointers or count < 0 (count 0 gives 0 and 1). */
 AX_API ax_status ax_heatmap_range(const float *values, int64_t count, float *vmin, float *vmax);
 
-/* Writes a (rows, cols) matrix as a PNG image of cols x rows pixels (one pixel per value, row 0 at
- * the top), 8-bit RGB, coloured as ax_heatmap_render_rgb does.
+/* Writes a (rows, cols) matrix as a bare PNG image of cols x rows pixels (one pixel per value, row 0
+ * at the top, no text), 8-bit RGB, coloured as ax_heatmap_render_rgb does: the raw data for other
+ * tools. ax_png_write_figure (below) draws the figure a person reads.
  *
  * The output is deterministic (no time or text chunks; fixed compression settings): the same
  * inputs give byte-identical files with the same libpng/zlib. The write is atomic: the image goes to
@@ -80,6 +83,71 @@ AX_API ax_status ax_heatmap_range(const float *values, int64_t count, float *vmi
  * writing the same path each write a complete file and the last rename wins. */
 AX_API ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
                                       float vmax, ax_colormap cmap);
+
+/* ------------------------------------------------------------------------------------------------
+ * Annotated figures
+ *
+ * ax_png_write_figure draws the matrix as a grid of cells (row 0 at the top, column 0 at the left),
+ * each cell a block of cell_width x cell_height pixels of exactly the colour ax_heatmap_render_rgb
+ * gives its value (nearest neighbour: no smoothing across cells), framed by a one-pixel line, with:
+ *   - the title centred above it;
+ *   - tick marks and numbers on the left (rows) and bottom (columns) axes at the cell centres,
+ *     numbered from y_first / x_first in steps of 1, 2 or 5 times a power of ten so the numbers do
+ *     not collide (the first number is also shown when it is not too close to the next tick);
+ *   - the axis labels below the numbers and, rotated, left of them;
+ *   - a vertical colour bar right of the map, as tall as the map, vmin at the bottom and vmax at the
+ *     top, with ticks and numbers at round values and value_label (what a colour means, with its
+ *     unit) rotated beside it; when vmin == vmax the bar's lower half has the colour of values <= vmin
+ *     and its upper half that of larger values, with one tick at vmin between them;
+ *   - when any value is NaN, a magenta swatch labelled "no value" under the colour bar.
+ * Text is black DejaVu Sans (through fontconfig; Debian's fonts-dejavu-core) on a white background,
+ * antialiased in grey, unhinted. The image is 8-bit RGB.
+ *
+ * Automatic cell size (cell_width or cell_height 0): per axis, the integer nearest 720 / cells, at
+ * least 1, so a 137 x 137 map is drawn with 5 x 5 pixel cells (685 px) and a 59 x 431 MSA map with
+ * cells 2 pixels wide and 12 tall (862 x 708 px); square matrices keep square cells. Axes of more than 480 cells get one pixel
+ * per cell (nothing is ever averaged away), and small matrices at most 64 pixels per cell.
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Labels and layout of a figure. Zero-initialisable apart from struct_size: every other field's zero
+ * (NULL, 0) is its default, and a struct_size of an older, smaller version leaves the fields it lacks
+ * at their defaults. Strings are UTF-8 (so "Å" and "α" work) and are only read during the call;
+ * NULL or "" draws nothing and leaves no room for it. */
+typedef struct ax_figure_config {
+    size_t struct_size;         /* sizeof(ax_figure_config); set by AX_FIGURE_CONFIG_INIT */
+    const char *title;          /* above the map, e.g. "Cα distance map, chain 1cbs_A" */
+    const char *x_label;        /* under the column numbers, e.g. "residue" */
+    const char *y_label;        /* left of the row numbers, rotated, e.g. "MSA row (0 = query)" */
+    const char *value_label;    /* beside the colour bar: meaning and unit, e.g. "distance (Å)" */
+    int64_t x_first;            /* number of column 0 on the x axis (1 for 1-based residue numbers);
+                                 * within +-10^15 */
+    int64_t y_first;            /* number of row 0 on the y axis; within +-10^15 */
+    int32_t cell_width;         /* pixels per cell horizontally, 0 = automatic, at most 64 */
+    int32_t cell_height;        /* pixels per cell vertically, 0 = automatic, at most 64 */
+} ax_figure_config;
+
+#define AX_FIGURE_CONFIG_INIT \
+    { sizeof(ax_figure_config), NULL, NULL, NULL, NULL, 0, 0, 0, 0 }
+
+/* Writes a (rows, cols) matrix as the annotated figure described above; colours as
+ * ax_heatmap_render_rgb gives them for [vmin, vmax] and cmap. config may be NULL (no text, numbers
+ * from 0, automatic cell size).
+ *
+ * The output is deterministic: the same inputs give byte-identical files with the same cairo,
+ * libpng, zlib, fonts and fontconfig configuration (no time or text chunks; fixed encoder settings;
+ * numbers formatted without the C locale). The write is atomic as for ax_png_write_heatmap
+ * ("<path>.tmp.<pid>.<n>", fsync, rename, directory fsync; on failure the temporary is removed and
+ * `path` is untouched).
+ *
+ * Errors: AX_ERR_INVALID_ARGUMENT for a NULL or empty path, the arguments ax_heatmap_render_rgb
+ * rejects, a config with an unknown struct_size, a cell size outside [0, 64], x_first or y_first
+ * beyond +-10^15, a label that is not valid UTF-8 (naming the field), or a figure above 32767 pixels
+ * on a side (cairo's limit; write the bare pixels with ax_png_write_heatmap instead);
+ * AX_ERR_UNSUPPORTED when the build has no libpng/cairo, or when no installed font can draw digits
+ * (install fonts-dejavu-core); AX_ERR_OUT_OF_MEMORY; AX_ERR_IO and AX_ERR_FORMAT as for
+ * ax_png_write_heatmap. Every message names the path. Reentrant. */
+AX_API ax_status ax_png_write_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                                     float vmax, ax_colormap cmap, const ax_figure_config *config);
 
 /* ------------------------------------------------------------------------------------------------
  * Matrices from features and attention inputs
@@ -117,6 +185,41 @@ AX_API ax_status ax_attention_probabilities(const ax_tensor *q,         /* (B, N
                                             const ax_tensor *bias_pair, /* NULL or (B|1, 1, H|1, S|1, S|1) */
                                             int64_t b, int64_t n, int64_t h,
                                             float *out);                /* (S, S) */
+
+/* ------------------------------------------------------------------------------------------------
+ * Labelled figures of chains and attention (ax_png_write_figure with the labels filled in)
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum ax_chain_map {
+    AX_CHAIN_MAP_MSA_IDENTITY = 0, /* ax_msa_identity_map, (N, L) */
+    AX_CHAIN_MAP_CA_DISTANCE = 1,  /* ax_ca_distance_map, (L, L) */
+    AX_CHAIN_MAP_CONTACT = 2       /* ax_contact_map at contact_cutoff, (L, L) */
+} ax_chain_map;
+
+/* Computes one map of a chain and writes it as a labelled figure:
+ *   MSA_IDENTITY  title "MSA identity to the query, chain NAME", x "residue" (1-based), y "MSA row
+ *                 (0 = query)", colour bar "0 gap, 0.5 other residue, 1 query's residue", viridis
+ *                 over [0, 1];
+ *   CA_DISTANCE   title "Cα distance map, chain NAME", both axes "residue" (1-based), colour bar
+ *                 "Cα-Cα distance (Å)", viridis over the finite range of the distances;
+ *   CONTACT       title "Cα contact map (< CUTOFF Å), chain NAME", both axes "residue",
+ *                 colour bar "contact (1 = Cα-Cα distance < CUTOFF Å)", grays over [0, 1].
+ * chain_name may be NULL (the title then has no ", chain NAME"); contact_cutoff is only read for
+ * CONTACT. Residues are numbered by position in the sequence (residue_index + 1).
+ * Errors: those of the map's function (a chain without an msa or structure: AX_ERR_INVALID_ARGUMENT
+ * "features: no structure ..."), an unknown kind, chain_name that is not valid UTF-8 or longer than
+ * 200 bytes, and those of ax_png_write_figure; AX_ERR_OUT_OF_MEMORY. Reentrant. */
+AX_API ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *features, const char *chain_name,
+                                        ax_chain_map kind, float contact_cutoff);
+
+/* Writes one head's attention probabilities (ax_attention_probabilities' (S, S) output) as a
+ * labelled figure: title as given (NULL: "Attention probabilities"), y "query position", x "key
+ * position", both numbered from first_position (1 for a whole chain, crop_start + 1 for a crop),
+ * colour bar "probability" in viridis over [0, the largest finite value] (so a diffuse head still
+ * shows its pattern; the bar's numbers say how large the largest probability is).
+ * Errors: NULL probs, S < 1, and those of ax_png_write_figure. Reentrant. */
+AX_API ax_status ax_png_write_attention_map(const char *path, const float *probs, /* (S, S) */
+                                            int64_t S, const char *title, int64_t first_position);
 
 #ifdef __cplusplus
 }

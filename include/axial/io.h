@@ -117,14 +117,21 @@ AX_API ax_status ax_a3m_read(const char *path, ax_msa **out);
 AX_API ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_name, ax_msa **out);
 
 /* Stockholm 1.0 (HMMER, Pfam). The "# STOCKHOLM 1.x" header is required; sequences may be split
- * over interleaved blocks separated by blank lines; #=GF/#=GS/#=GR/#=GC markup and other '#' lines
- * are skipped; '.' and '-' are gaps. Only the first alignment (up to the first "//") is read.
+ * over interleaved blocks separated by blank lines; '.' and '-' are gaps. Markup is checked as
+ * HMMER's parser checks it (and every #=GF line needs its text), then skipped:
+ * "#=GF tag text", "#=GS seqname tag [text]", "#=GR seqname tag annotation", "#=GC tag annotation",
+ * where a #=GS/#=GR seqname must be a sequence of the alignment (its #=GS lines may come before its
+ * first sequence line). Other '#' lines are comments. Only the first alignment (up to the first
+ * "//") is read.
  * Conversion as in AlphaFold: columns where the query (first sequence) has a gap are dropped, and
  * residues of other rows in dropped columns are counted as deletions into the next kept column.
  * Lower-case residues (insert states) are upper-cased. names[i] is the sequence name.
  * Errors (AX_ERR_FORMAT): missing header; a sequence appearing twice in one block; a line that is
  * not "name aligned-sequence"; a character other than letters, '.' and '-'; rows of different
- * lengths (the message names the row); no sequences; a query that is all gaps; missing "//". */
+ * lengths (the message names the row); no sequences; a query that is all gaps; missing "//";
+ * markup other than #=GF/#=GS/#=GR/#=GC ("#=GFX"); a markup line missing a field above; a
+ * #=GS/#=GR line naming a sequence that has no sequence lines (reported at that line, when "//"
+ * is reached). */
 AX_API ax_status ax_stockholm_read(const char *path, ax_msa **out);
 AX_API ax_status ax_stockholm_parse(const char *buf, size_t len, const char *source_name, ax_msa **out);
 
@@ -141,13 +148,39 @@ AX_API void ax_msa_destroy(ax_msa *msa);
  *    kept (ties: the first). Records of an alternative residue with a different name at the same
  *    position (point heterogeneity) are dropped: the first residue name wins.
  *  - MSE (selenomethionine) becomes MET and its SE atom is renamed SD (its element stays "SE").
- *  - One-letter codes: the 20 standard amino acids, MSE -> 'M', anything else 'X'.
+ *  - Modified amino acids keep their name (HYP stays HYP) and read as their parent's one-letter
+ *    code (HYP -> 'P'). The parent is the one the file states (mmCIF _pdbx_struct_mod_residue
+ *    parent_comp_id, then _chem_comp.mon_nstd_parent_comp_id; PDB MODRES), else the one a
+ *    built-in table of common modified residues gives (docs/features.md lists it, with each
+ *    parent as the wwPDB Chemical Component Dictionary states it). A parent that is not one of the
+ *    20 standard amino acids counts as none; a record that names no single parent (a blank, or a
+ *    list such as "ALA,GLY") is ignored.
+ *  - One-letter codes: the 20 standard amino acids, modified residues as their parent, anything
+ *    else (nucleotides, ligands, UNK, a modified residue without a known parent) 'X'.
+ *  - Polymer type (`polymer_type`): what the file states (mmCIF _entity_poly.type of the chain's
+ *    polymer entity), else what the polymer's residue names tell: protein when any is an amino acid
+ *    (standard, modified with a known parent, or UNK), else DNA (DA DC DG DT DI DU DN) and/or RNA
+ *    (A C G U I N; a modified nucleotide counts by the parent its file states), else other.
  *  - The polymer sequence of a chain (`sequence`) lists every residue of the polymer, resolved or
  *    not; `resolved` says which have atoms; each residue points back with `seq_index`. A second
  *    polymer under the same author chain (rare) is listed with seq_index -1, like a ligand.
  * ---------------------------------------------------------------------------------------------- */
 
 #define AX_STRUCTURE_ID_CAP 8 /* ids and names are at most 7 characters (longer ones are an error) */
+
+/* What a chain's polymer is. Features are made for protein chains only (features.h). */
+typedef enum ax_polymer_type {
+    AX_POLYMER_NONE = 0,           /* no polymer (ligands and waters only); also a zeroed ax_chain */
+    AX_POLYMER_PROTEIN = 1,        /* mmCIF polypeptide(L), polypeptide(D), cyclic-pseudo-peptide */
+    AX_POLYMER_DNA = 2,            /* polydeoxyribonucleotide */
+    AX_POLYMER_RNA = 3,            /* polyribonucleotide */
+    AX_POLYMER_DNA_RNA_HYBRID = 4, /* polydeoxyribonucleotide/polyribonucleotide hybrid */
+    AX_POLYMER_OTHER = 5           /* polysaccharides, peptide nucleic acid, 'other', unknown residues */
+} ax_polymer_type;
+
+/* A short name of a polymer type for messages: "none", "protein", "DNA", "RNA", "DNA/RNA hybrid",
+ * "other" ("unknown" for a value outside the enum). Static string. */
+AX_API const char *ax_polymer_type_name(ax_polymer_type type);
 
 typedef struct ax_atom {
     char name[AX_STRUCTURE_ID_CAP];  /* atom name, e.g. "CA" (NUL-terminated) */
@@ -158,8 +191,9 @@ typedef struct ax_atom {
 } ax_atom;
 
 typedef struct ax_residue {
-    char name[AX_STRUCTURE_ID_CAP];  /* residue name (CCD id), "MET" for MSE */
-    char one_letter;                 /* one of ACDEFGHIKLMNPQRSTVWY for standard amino acids, else 'X' */
+    char name[AX_STRUCTURE_ID_CAP];  /* residue name (CCD id), "MET" for MSE, as written otherwise */
+    char one_letter;                 /* one of ACDEFGHIKLMNPQRSTVWY for standard amino acids and
+                                        modified ones with a known parent (HYP 'P'), else 'X' */
     char ins_code;                   /* insertion code, ' ' when none */
     int32_t number;                  /* author residue number (auth_seq_id / PDB resSeq) */
     int64_t seq_index;               /* index into the chain's sequence, or -1 outside the polymer
@@ -180,6 +214,7 @@ typedef struct ax_chain {
     ax_residue *residues;                /* in file order */
     int64_t num_atoms;
     ax_atom *atoms;
+    ax_polymer_type polymer_type;        /* of the polymer; AX_POLYMER_NONE when seq_len is 0 */
 } ax_chain;
 
 typedef struct ax_structure {
@@ -189,7 +224,8 @@ typedef struct ax_structure {
 } ax_structure;
 
 /* mmCIF (PDBx). Reads the first data_ block: the _atom_site table (first pdbx_PDB_model_num only),
- * _entity_poly_seq, _struct_asym, and the resolution from _refine.ls_d_res_high, else
+ * _entity_poly_seq, _entity_poly (type), _struct_asym, _pdbx_struct_mod_residue and _chem_comp
+ * (parents of modified residues), and the resolution from _refine.ls_d_res_high, else
  * _em_3d_reconstruction.resolution, else _reflns.d_resolution_high (the first that holds a number).
  * The tokenizer handles loop_, quoted strings and ';' text fields, in any order of categories.
  * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
@@ -209,7 +245,9 @@ AX_API ax_status ax_mmcif_parse(const char *buf, size_t len, const char *source_
  * resolution from "REMARK   2 RESOLUTION." ("NOT APPLICABLE" gives 0). The polymer of a chain is
  * its ATOM residues plus the non-water HETATM residues before its TER record (modified residues
  * such as MSE); HETATM residues after TER, and waters, are outside it. In a file without TER
- * records, ligands inside a chain therefore count as polymer residues ('X'). SEQRES is not read:
+ * records, ligands inside a chain therefore count as polymer residues ('X'). MODRES records give
+ * the parents of modified residues (columns 13-15 and 25-27; records with a blank name or parent
+ * are ignored). The polymer type comes from the residue names (see above). SEQRES is not read:
  * the sequence lists the residues that have atoms, so every `resolved` flag is 1. Elements come
  * from columns 77-78 ("" when blank, never guessed from the name); a blank occupancy reads as 1.
  * Residue numbers are plain integers (hybrid-36 is not supported).

@@ -9,7 +9,7 @@ memory (no copy), kept alive by the arrays themselves.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from .errors import InvalidArgumentError
 
 __all__ = [
     "Store", "build_features", "features_from_sequence", "write_chain", "list_chains", "read_chain", "make_batch",
-    "batch_from_features", "msa_identity_map", "ca_distance_map", "contact_map", "plot", "write_heatmap",
-    "render_heatmap", "COLORMAPS",
+    "batch_from_features", "msa_identity_map", "ca_distance_map", "contact_map", "plot", "write_figure",
+    "write_heatmap", "render_heatmap", "COLORMAPS",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -93,16 +93,30 @@ def _open(store: Union[PathLike, Store]) -> Store:
     return store if isinstance(store, Store) else Store(store)
 
 
-def build_features(*, a3m: Optional[PathLike] = None, sto: Optional[PathLike] = None,
+def _paths(value: Union[PathLike, Sequence[PathLike], None]) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [os.fspath(value)]
+    return [os.fspath(p) for p in value]
+
+
+def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
+                   sto: Union[PathLike, Sequence[PathLike], None] = None,
                    fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
                    pdb: Optional[PathLike] = None, chain: Optional[str] = None,
                    store: Optional[PathLike] = None, name: Optional[str] = None,
-                   replace: bool = False, compress_msa: int = 0) -> Dict[str, Any]:
-    """Parses an alignment and/or a structure into one chain's features, as ``axial features build``.
+                   replace: bool = False, compress_msa: int = 0, dedup: bool = True) -> Dict[str, Any]:
+    """Parses alignments and/or a structure into one chain's features, as ``axial features build``.
 
-    Give at most one MSA (``a3m`` or ``sto``), at most one structure (``mmcif`` or ``pdb``, with
-    ``chain`` = author chain id; default the first polymer chain), or a ``fasta`` (its first record).
-    Files may be gzip-compressed. With a structure and an MSA, the MSA's query must match the chain.
+    ``a3m`` and ``sto`` each take one path or a list of paths: MSAs of the same query, merged in
+    order (the ``a3m`` files, then the ``sto`` files; the first one's query is row 0) by
+    ``ax_chain_features_from_msas``. With ``dedup`` (the default) a row whose aligned letters repeat
+    an earlier row, in the same MSA or an earlier one, is dropped as AlphaFold does, one MSA or
+    several; ``dedup=False`` keeps every row. Give at most one structure (``mmcif`` or ``pdb``, with
+    ``chain`` = author chain id; default the first protein chain: DNA and RNA chains are skipped
+    and refused by name), or a ``fasta`` (its first record). Files may be gzip-compressed. With a
+    structure and an MSA, the first MSA's query must match the chain.
 
     With ``store`` and ``name`` the chain is also added to that HDF5 store (created if missing; kept
     chains are copied, the write is atomic; ``replace=True`` starts a new store). ``compress_msa``
@@ -116,22 +130,19 @@ def build_features(*, a3m: Optional[PathLike] = None, sto: Optional[PathLike] = 
         FileError: a file cannot be opened. FormatError: malformed content (file:line:column: reason).
         InvalidArgumentError: bad combinations, a missing chain, a query/chain mismatch, a bad name.
     """
-    if a3m is not None and sto is not None:
-        raise InvalidArgumentError("build_features: give one MSA (a3m or sto), not both", 1)
+    msa_paths = [("a3m", p) for p in _paths(a3m)] + [("sto", p) for p in _paths(sto)]
     if mmcif is not None and pdb is not None:
         raise InvalidArgumentError("build_features: give one structure (mmcif or pdb), not both", 1)
-    if fasta is not None and (a3m is not None or sto is not None or mmcif is not None or pdb is not None):
+    if fasta is not None and (msa_paths or mmcif is not None or pdb is not None):
         raise InvalidArgumentError("build_features: a fasta goes alone (without an MSA or a structure)", 1)
     if (store is None) != (name is None):
         raise InvalidArgumentError("build_features: store and name go together", 1)
-    msa_kind, msa_path = ("sto", sto) if sto is not None else ("a3m", a3m)
     st_kind, st_path = ("pdb", pdb) if pdb is not None else ("mmcif", mmcif)
     capsule, chain_id = _axial.features_build(
-        msa_kind if msa_path is not None else None, None if msa_path is None else os.fspath(msa_path),
-        st_kind if st_path is not None else None, None if st_path is None else os.fspath(st_path), chain,
-        None if fasta is None else os.fspath(fasta))
+        msa_paths, st_kind if st_path is not None else None, None if st_path is None else os.fspath(st_path), chain,
+        None if fasta is None else os.fspath(fasta), bool(dedup))
     if store is not None:
-        sources = " ".join(os.fspath(p) for p in (msa_path, fasta) if p is not None)
+        sources = " ".join([p for _, p in msa_paths] + ([os.fspath(fasta)] if fasta is not None else []))
         if st_path is not None:
             sources = (sources + " " if sources else "") + f"{os.fspath(st_path)}:{chain_id}"
         _axial.store_write(os.fspath(store), not replace, [(name, capsule, sources)], compress_msa)
@@ -246,9 +257,30 @@ def contact_map(features: Dict[str, Any], cutoff: float = 8.0) -> np.ndarray:
     return _map(2, features, cutoff)
 
 
+def write_figure(path: PathLike, values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
+                 cmap: str = "viridis", *, title: Optional[str] = None, x_label: Optional[str] = None,
+                 y_label: Optional[str] = None, value_label: Optional[str] = None, x_first: int = 0,
+                 y_first: int = 0) -> None:
+    """Writes a 2-D matrix as a figure a person can read (``ax_png_write_figure``): cells scaled up to
+    whole pixels, the title, ticks numbered from ``x_first``/``y_first`` with the axis labels, and a
+    colour bar with its values and ``value_label`` (meaning and unit, e.g. ``"distance (Å)"``).
+    Atomic write, deterministic bytes. vmin/vmax default to the finite range.
+
+    Raises:
+        InvalidArgumentError: bad values, range, colour map, or a figure above 32767 pixels a side.
+        FileError: the file cannot be written.
+    """
+    values = np.ascontiguousarray(values, np.float32)
+    lo, hi = _axial.heatmap_range(values) if vmin is None or vmax is None else (vmin, vmax)
+    _axial.png_write_figure(os.fspath(path), values, float(lo if vmin is None else vmin),
+                            float(hi if vmax is None else vmax), _cmap(cmap), title, x_label, y_label, value_label,
+                            int(x_first), int(y_first))
+
+
 def write_heatmap(path: PathLike, values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
                   cmap: str = "viridis") -> None:
-    """Writes a 2-D matrix as a PNG (one pixel per value, atomic write, ``ax_png_write_heatmap``).
+    """Writes a 2-D matrix as a bare PNG (one pixel per value, no text: raw data for other tools;
+    atomic write, ``ax_png_write_heatmap``). :func:`write_figure` draws the labelled figure.
     vmin/vmax default to the finite range. cmap: viridis, grays or blue_white_red."""
     values = np.ascontiguousarray(values, np.float32)
     lo, hi = _axial.heatmap_range(values) if vmin is None or vmax is None else (vmin, vmax)
@@ -277,7 +309,8 @@ def plot(store: Union[PathLike, Store], name: str, kind: str = "msa", path: Opti
          *, cutoff: float = 8.0) -> np.ndarray:
     """The map ``axial features plot`` draws for a stored chain: ``kind`` is ``"msa"`` (identity
     map, viridis 0..1), ``"distance"`` (Cα distances, viridis over their range) or ``"contact"``
-    (grays). With ``path`` the PNG is written there. Returns the matrix (for matplotlib).
+    (grays). With ``path`` the labelled figure (title with the chain's name, residue numbers, colour
+    bar with units; ``ax_png_write_chain_map``) is written there. Returns the matrix (for matplotlib).
 
     Raises:
         InvalidArgumentError: unknown kind, or a distance/contact map of a chain without a structure.
@@ -290,10 +323,5 @@ def plot(store: Union[PathLike, Store], name: str, kind: str = "msa", path: Opti
         raise InvalidArgumentError(f"chain {name} has no structure to draw a {kind} map from", 1)
     values = _map(kinds[kind], features, cutoff)
     if path is not None:
-        if kind == "msa":
-            write_heatmap(path, values, 0.0, 1.0, "viridis")
-        elif kind == "distance":
-            write_heatmap(path, values, cmap="viridis")
-        else:
-            write_heatmap(path, values, 0.0, 1.0, "grays")
+        _axial.png_write_chain_map(os.fspath(path), _features_capsule(features), name, kinds[kind], float(cutoff))
     return values

@@ -1,5 +1,5 @@
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -17,12 +17,14 @@ class Store:
     def __enter__(self) -> "Store": ...
     def __exit__(self, *exc: Any) -> None: ...
 
-def build_features(*, a3m: Optional[PathLike] = None, sto: Optional[PathLike] = None,
+def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
+                   sto: Union[PathLike, Sequence[PathLike], None] = None,
                    fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
                    pdb: Optional[PathLike] = None, chain: Optional[str] = None,
                    store: Optional[PathLike] = None, name: Optional[str] = None,
-                   replace: bool = False, compress_msa: int = 0) -> Dict[str, Any]:
-    """Parse an MSA and/or structure into chain features; optionally add them to a store."""
+                   replace: bool = False, compress_msa: int = 0, dedup: bool = True) -> Dict[str, Any]:
+    """Parse MSAs (merged, duplicate rows dropped unless dedup=False) and/or a structure into chain
+    features; optionally add them to a store."""
 def features_from_sequence(sequence: str) -> Dict[str, Any]:
     """Features of a bare sequence."""
 def write_chain(store: PathLike, name: str, features: Dict[str, Any], *, sources: Optional[str] = None,
@@ -47,12 +49,17 @@ def ca_distance_map(features: Dict[str, Any]) -> np.ndarray:
     """(L, L) Cα distances."""
 def contact_map(features: Dict[str, Any], cutoff: float = 8.0) -> np.ndarray:
     """(L, L) contacts."""
+def write_figure(path: PathLike, values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
+                 cmap: str = "viridis", *, title: Optional[str] = None, x_label: Optional[str] = None,
+                 y_label: Optional[str] = None, value_label: Optional[str] = None, x_first: int = 0,
+                 y_first: int = 0) -> None:
+    """Write a matrix as a labelled figure (title, axes, colour bar) PNG."""
 def write_heatmap(path: PathLike, values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
                   cmap: str = "viridis") -> None:
-    """Write a matrix as a PNG."""
+    """Write a matrix as a bare PNG, one pixel per value."""
 def render_heatmap(values: Any, vmin: Optional[float] = None, vmax: Optional[float] = None,
                    cmap: str = "viridis") -> np.ndarray:
     """RGB pixels of a heatmap."""
 def plot(store: Union[PathLike, Store], name: str, kind: str = "msa", path: Optional[PathLike] = None,
          *, cutoff: float = 8.0) -> np.ndarray:
-    """The msa/distance/contact map of a stored chain; PNG with path."""
+    """The msa/distance/contact map of a stored chain; a labelled PNG figure with path."""

@@ -76,27 +76,77 @@ static int put(PyObject *dict, const char *key, PyObject *value) {
 
 /* ---- features ---------------------------------------------------------------------------------- */
 
+/* As `axial features build`: the chain named, or the first protein chain (DNA/RNA are skipped). */
 static const ax_chain *pick_chain(const ax_structure *s, const char *chain_id) {
     for (int64_t c = 0; c < s->num_chains; c++) {
         const ax_chain *ch = &s->chains[c];
-        if (chain_id != NULL ? strcmp(ch->id, chain_id) == 0 : ch->seq_len > 0) return ch;
+        if (chain_id != NULL ? strcmp(ch->id, chain_id) == 0 : ch->polymer_type == AX_POLYMER_PROTEIN) return ch;
     }
     return NULL;
 }
 
-/* features_build(msa_kind, msa_path, structure_kind, structure_path, chain_id, fasta_path)
- *   -> (features capsule, chain id or None). Kinds: "a3m"/"sto", "mmcif"/"pdb"; None where absent. */
+/* The (kind, path) pairs of features_build's MSA list, as C strings owned by `*pairs` (a tuple copy
+ * of the list, so no other thread can change it while the GIL is released). Returns -1 with an
+ * exception set. */
+static int msa_list_get(PyObject *list, PyObject **pairs, Py_ssize_t *count, const char ***kinds,
+                        const char ***paths) {
+    *pairs = PySequence_Tuple(list);
+    if (*pairs == NULL) return -1;
+    const Py_ssize_t n = PyTuple_Size(*pairs);
+    *kinds = PyMem_Calloc((size_t)n + 1, sizeof **kinds);
+    *paths = PyMem_Calloc((size_t)n + 1, sizeof **paths);
+    if (*kinds == NULL || *paths == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyTuple_GetItem(*pairs, i);
+        if (pair == NULL || !PyTuple_Check(pair) || PyTuple_Size(pair) != 2) {
+            axpy_raise(AX_ERR_INVALID_ARGUMENT, "msas[%zd]: expected a (kind, path) pair", i);
+            return -1;
+        }
+        if (axpy_utf8(PyTuple_GetItem(pair, 0), "msa kind", 0, &(*kinds)[i]) < 0 ||
+            axpy_utf8(PyTuple_GetItem(pair, 1), "msa path", 0, &(*paths)[i]) < 0)
+            return -1;
+    }
+    *count = n;
+    return 0;
+}
+
+/* features_build(msas, structure_kind, structure_path, chain_id, fasta_path, dedup)
+ *   -> (features capsule, chain id or None). msas: list of (kind, path), kind "a3m" or "sto", merged
+ * in order by ax_chain_features_from_msas (duplicate rows dropped when dedup is true); structure
+ * kind "mmcif"/"pdb"; None where absent. */
 static PyObject *py_features_build(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("features_build", nargs, 6) < 0) return NULL;
-    const char *msa_kind, *msa_path, *structure_kind, *structure_path, *chain_id, *fasta_path;
-    if (axpy_utf8(args[0], "msa_kind", 1, &msa_kind) < 0 || axpy_utf8(args[1], "msa", 1, &msa_path) < 0 ||
-        axpy_utf8(args[2], "structure_kind", 1, &structure_kind) < 0 ||
-        axpy_utf8(args[3], "structure", 1, &structure_path) < 0 || axpy_utf8(args[4], "chain", 1, &chain_id) < 0 ||
-        axpy_utf8(args[5], "fasta", 1, &fasta_path) < 0)
+    const char *structure_kind, *structure_path, *chain_id, *fasta_path;
+    if (axpy_utf8(args[1], "structure_kind", 1, &structure_kind) < 0 ||
+        axpy_utf8(args[2], "structure", 1, &structure_path) < 0 || axpy_utf8(args[3], "chain", 1, &chain_id) < 0 ||
+        axpy_utf8(args[4], "fasta", 1, &fasta_path) < 0)
         return NULL;
-    if (msa_path == NULL && structure_path == NULL && fasta_path == NULL)
+    const int dedup = PyObject_IsTrue(args[5]);
+    if (dedup < 0) return NULL;
+    PyObject *pairs = NULL;
+    const char **msa_kinds = NULL, **msa_paths = NULL;
+    Py_ssize_t num_msas = 0;
+    ax_msa **msas = NULL;
+    if (msa_list_get(args[0], &pairs, &num_msas, &msa_kinds, &msa_paths) < 0 ||
+        (msas = PyMem_Calloc((size_t)num_msas + 1, sizeof *msas)) == NULL) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        Py_XDECREF(pairs);
+        PyMem_Free(msa_kinds);
+        PyMem_Free(msa_paths);
+        return NULL;
+    }
+    if (num_msas == 0 && structure_path == NULL && fasta_path == NULL) {
+        Py_DECREF(pairs);
+        PyMem_Free(msa_kinds);
+        PyMem_Free(msa_paths);
+        PyMem_Free(msas);
         return axpy_raise(AX_ERR_INVALID_ARGUMENT, "build_features: needs an MSA (a3m/sto), a FASTA or a structure");
-    ax_msa *msa = NULL;
+    }
+    ax_chain_features_config features_cfg = AX_CHAIN_FEATURES_CONFIG_INIT;
+    features_cfg.keep_duplicate_rows = !dedup;
     ax_structure *st = NULL;
     ax_fasta *fa = NULL;
     ax_chain_features *features = NULL;
@@ -104,8 +154,9 @@ static PyObject *py_features_build(PyObject *self, PyObject *const *args, Py_ssi
     int missing_chain = 0, empty_fasta = 0;
     char found_chain[AX_STRUCTURE_ID_CAP] = "";
     Py_BEGIN_ALLOW_THREADS
-    if (msa_path != NULL)
-        status = strcmp(msa_kind, "sto") == 0 ? ax_stockholm_read(msa_path, &msa) : ax_a3m_read(msa_path, &msa);
+    for (Py_ssize_t m = 0; m < num_msas && status == AX_OK; m++)
+        status = strcmp(msa_kinds[m], "sto") == 0 ? ax_stockholm_read(msa_paths[m], &msas[m])
+                                                  : ax_a3m_read(msa_paths[m], &msas[m]);
     if (status == AX_OK && structure_path != NULL) {
         status = strcmp(structure_kind, "pdb") == 0 ? ax_pdb_read(structure_path, &st)
                                                     : ax_mmcif_read(structure_path, &st);
@@ -115,24 +166,30 @@ static PyObject *py_features_build(PyObject *self, PyObject *const *args, Py_ssi
                 missing_chain = 1;
             } else {
                 memcpy(found_chain, chain->id, sizeof found_chain);
-                status = ax_chain_features_create(msa, chain, st->resolution, &features);
+                status = ax_chain_features_from_msas((const ax_msa *const *)msas, num_msas, chain, st->resolution,
+                                                     &features_cfg, &features);
             }
         }
-    } else if (status == AX_OK && msa != NULL) {
-        status = ax_chain_features_create(msa, NULL, 0.0, &features);
+    } else if (status == AX_OK && num_msas > 0) {
+        status = ax_chain_features_from_msas((const ax_msa *const *)msas, num_msas, NULL, 0.0, &features_cfg,
+                                             &features);
     } else if (status == AX_OK) {
         status = ax_fasta_read(fasta_path, &fa);
         if (status == AX_OK && fa->num_records == 0) empty_fasta = 1;
         else if (status == AX_OK) status = ax_chain_features_from_sequence(fa->sequences[0], &features);
     }
     Py_END_ALLOW_THREADS
-    ax_msa_destroy(msa);
+    for (Py_ssize_t m = 0; m < num_msas; m++) ax_msa_destroy(msas[m]);
+    PyMem_Free(msas);
+    PyMem_Free(msa_kinds);
+    PyMem_Free(msa_paths);
+    Py_DECREF(pairs);
     ax_structure_destroy(st);
     ax_fasta_destroy(fa);
     if (missing_chain) {
         if (chain_id != NULL)
             return axpy_raise(AX_ERR_INVALID_ARGUMENT, "chain: %s has no chain '%s'", structure_path, chain_id);
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "chain: %s has no polymer chain", structure_path);
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "chain: %s has no protein chain", structure_path);
     }
     if (empty_fasta) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "fasta: %s has no records", fasta_path);
     if (status != AX_OK) return axpy_raise_status(status);
@@ -561,6 +618,54 @@ static PyObject *py_png_write_heatmap(PyObject *self, PyObject *const *args, Py_
     Py_RETURN_NONE;
 }
 
+/* png_write_figure(path, values, vmin, vmax, cmap, title, x_label, y_label, value_label, x_first, y_first):
+ * the annotated figure (ax_png_write_figure); each label may be None. */
+static PyObject *py_png_write_figure(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (axpy_check_nargs("png_write_figure", nargs, 11) < 0) return NULL;
+    const char *path;
+    int64_t cmap;
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    if (axpy_utf8(args[0], "path", 0, &path) < 0 || axpy_int64(args[4], "cmap", &cmap) < 0 ||
+        axpy_utf8(args[5], "title", 1, &cfg.title) < 0 || axpy_utf8(args[6], "x_label", 1, &cfg.x_label) < 0 ||
+        axpy_utf8(args[7], "y_label", 1, &cfg.y_label) < 0 ||
+        axpy_utf8(args[8], "value_label", 1, &cfg.value_label) < 0 ||
+        axpy_int64(args[9], "x_first", &cfg.x_first) < 0 || axpy_int64(args[10], "y_first", &cfg.y_first) < 0)
+        return NULL;
+    const double vmin = PyFloat_AsDouble(args[2]), vmax = PyFloat_AsDouble(args[3]);
+    if (PyErr_Occurred()) return NULL;
+    axpy_array values;
+    if (float_matrix(args[1], "values", &values) < 0) return NULL;
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ax_png_write_figure(path, values.tensor.data, values.tensor.shape[0], values.tensor.shape[1], (float)vmin,
+                             (float)vmax, (ax_colormap)cmap, &cfg);
+    Py_END_ALLOW_THREADS
+    axpy_array_release(&values);
+    if (st != AX_OK) return axpy_raise_status(st);
+    Py_RETURN_NONE;
+}
+
+/* png_write_chain_map(path, features, name, kind, cutoff): kind 0 msa, 1 distance, 2 contact
+ * (ax_png_write_chain_map); name may be None. */
+static PyObject *py_png_write_chain_map(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (axpy_check_nargs("png_write_chain_map", nargs, 5) < 0) return NULL;
+    const char *path, *name;
+    int64_t kind;
+    if (axpy_utf8(args[0], "path", 0, &path) < 0 || axpy_utf8(args[2], "name", 1, &name) < 0 ||
+        axpy_int64(args[3], "kind", &kind) < 0)
+        return NULL;
+    const ax_chain_features *f = unwrap(args[1], FEATURES_CAPSULE, "features");
+    if (f == NULL) return NULL;
+    const double cutoff = PyFloat_AsDouble(args[4]);
+    if (cutoff == -1.0 && PyErr_Occurred()) return NULL;
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ax_png_write_chain_map(path, f, name, (ax_chain_map)kind, (float)cutoff);
+    Py_END_ALLOW_THREADS
+    if (st != AX_OK) return axpy_raise_status(st);
+    Py_RETURN_NONE;
+}
+
 /* heatmap_range(values) -> (vmin, vmax) over the finite values */
 static PyObject *py_heatmap_range(PyObject *self, PyObject *obj) {
     axpy_array values;
@@ -606,7 +711,7 @@ static PyObject *py_heatmap_render_rgb(PyObject *self, PyObject *const *args, Py
 
 PyMethodDef axpy_io_methods[] = {
     {"features_build", FASTCALL(py_features_build),
-     "features_build(msa_kind, msa, structure_kind, structure, chain, fasta) -> (features, chain id or None)"},
+     "features_build(msas, structure_kind, structure, chain, fasta, dedup) -> (features, chain id or None)"},
     {"features_from_sequence", py_features_from_sequence, METH_O, "features_from_sequence(sequence) -> features"},
     {"features_arrays", py_features_arrays, METH_O, "features_arrays(features) -> dict of (ptr, dtype, shape) and scalars"},
     {"features_from_arrays", FASTCALL(py_features_from_arrays),
@@ -624,6 +729,10 @@ PyMethodDef axpy_io_methods[] = {
     {"batch_arrays", py_batch_arrays, METH_O, "batch_arrays(batch) -> dict of (ptr, dtype, shape) and scalars"},
     {"feature_map", FASTCALL(py_feature_map), "feature_map(kind, features, cutoff, out): 0 msa, 1 distance, 2 contact"},
     {"png_write_heatmap", FASTCALL(py_png_write_heatmap), "png_write_heatmap(path, values, vmin, vmax, cmap)"},
+    {"png_write_figure", FASTCALL(py_png_write_figure),
+     "png_write_figure(path, values, vmin, vmax, cmap, title, x_label, y_label, value_label, x_first, y_first)"},
+    {"png_write_chain_map", FASTCALL(py_png_write_chain_map),
+     "png_write_chain_map(path, features, name, kind, cutoff): 0 msa, 1 distance, 2 contact"},
     {"heatmap_range", py_heatmap_range, METH_O, "heatmap_range(values) -> (vmin, vmax)"},
     {"heatmap_render_rgb", FASTCALL(py_heatmap_render_rgb), "heatmap_render_rgb(values, vmin, vmax, cmap, out)"},
     {NULL, NULL, 0, NULL}};

@@ -84,6 +84,29 @@ def test_a3m_features_match_the_text(data_dir):
     assert f["all_atom_positions"] is None and f["resolution"] == 0.0
 
 
+def test_build_features_merges_msas_and_drops_duplicates(tmp_path):
+    # Rows in order (a3m files, then sto files); a row whose aligned letters repeat an earlier one,
+    # in the same MSA or an earlier one, is dropped unless dedup=False. By hand: one.a3m is q, a (q's
+    # letters plus an insertion), b; two.a3m is q, c (b's letters), d (B: token 3 like D, other letters).
+    one, two, sto = tmp_path / "one.a3m", tmp_path / "two.a3m", tmp_path / "s.sto"
+    one.write_text(">q\nMKVL\n>a\nMKgVL\n>b\nM-VL\n")
+    two.write_text(">q\nMKVL\n>c\nM-VL\n>d\nMBVL\n")
+    sto.write_text("# STOCKHOLM 1.0\nq MKVL\ne MRVL\nf M-VL\n//\n")
+    M, K, V, L, D, R, GAP = 12, 11, 19, 10, 3, 1, 21
+    f = axial.io.build_features(a3m=[one, two])
+    np.testing.assert_array_equal(f["msa"], [[M, K, V, L], [M, GAP, V, L], [M, D, V, L]])
+    np.testing.assert_array_equal(f["deletion_matrix"], np.zeros((3, 4), np.int32))
+    f = axial.io.build_features(a3m=[one, two], dedup=False)
+    assert f["msa"].shape == (6, 4)
+    np.testing.assert_array_equal(f["deletion_matrix"][1], [0, 0, 1, 0])  # a: 'g' before V
+    f = axial.io.build_features(a3m=one)  # one MSA: its duplicate row goes too
+    np.testing.assert_array_equal(f["msa"], [[M, K, V, L], [M, GAP, V, L]])
+    store = tmp_path / "m.h5"
+    f = axial.io.build_features(a3m=one, sto=sto, store=store, name="m")  # q, b, then e (f repeats b)
+    np.testing.assert_array_equal(f["msa"], [[M, K, V, L], [M, GAP, V, L], [M, R, V, L]])
+    assert axial.io.list_chains(store)[0]["sources"] == f"{one} {sto}"
+
+
 def test_mmcif_features_match_the_atom_table(data_dir):
     f = axial.io.build_features(mmcif=data_dir / "1cbs.cif.gz", chain="A")
     assert f["seq_length"] == 137 and f["num_alignments"] == 1
@@ -95,6 +118,15 @@ def test_mmcif_features_match_the_atom_table(data_dir):
     for seq_id, xyz in ca.items():
         np.testing.assert_allclose(pos[seq_id - 1, 1], xyz, atol=1e-4)
         assert mask[seq_id - 1, 1] == 1.0
+
+
+def test_dna_chains_are_skipped_or_refused(data_dir):
+    # 1LCD: DNA chains B and C come first, then protein chain A (51 residues, entity 3 of
+    # `zcat 1lcd.cif.gz | grep -A9 '^_entity_poly.entity_id'`).
+    f = axial.io.build_features(mmcif=data_dir / "1lcd.cif.gz")
+    assert f["seq_length"] == 51 and f["sequence"].startswith("MKPVTLYDV")
+    with pytest.raises(axial.InvalidArgumentError, match="chain B: polymer type DNA, not protein"):
+        axial.io.build_features(mmcif=data_dir / "1lcd.cif.gz", chain="B")
 
 
 def test_read_chain_round_trip_and_h5py(store, data_dir):
@@ -222,19 +254,101 @@ def test_maps_match_numpy(store):
     np.testing.assert_array_equal(m, want_m)
 
 
+def read_png_rgb(path):
+    """(height, width, 3) uint8 pixels of an 8-bit RGB, non-interlaced PNG, decoded here with zlib
+    (PNG's five row filters undone by hand), independently of the library's encoder."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    assert (depth, colour, interlace) == (8, 2, 0)
+    raw, stride = zlib.decompress(idat), width * 3
+    out = np.zeros((height, stride), np.int32)
+    for y in range(height):
+        filt = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        prior = out[y - 1] if y > 0 else np.zeros(stride, np.int32)
+        if filt in (0, 2):
+            out[y] = (line + (prior if filt == 2 else 0)) & 255
+        else:
+            row = np.zeros(stride, np.int32)
+            for x in range(stride):
+                a = row[x - 3] if x >= 3 else 0
+                b, c = prior[x], (prior[x - 3] if x >= 3 else 0)
+                if filt == 1:
+                    pred = a
+                elif filt == 3:
+                    pred = (a + b) // 2
+                else:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                row[x] = (line[x] + pred) & 255
+            out[y] = row
+    return out.reshape(height, width, 3).astype(np.uint8)
+
+
 def test_plot_writes_png(tmp_path, store):
     path = tmp_path / "d.png"
     values = axial.io.plot(store, "1cbs_A", "distance", path)
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
-    assert (width, height) == (137, 137) == values.shape
+    assert values.shape == (137, 137)
+    px = read_png_rgb(path)
+    # A readable figure: 137 residues scaled up to 5-pixel cells (685 pixels) plus axes and a colour bar.
+    assert 685 + 100 <= px.shape[1] <= 1100 and 685 + 60 <= px.shape[0] <= 1100
+    # Cell colours are those of the bare renderer; the first pixel of residue 1's self-distance (0 A,
+    # the bottom colour) is the map's corner.
+    cells = axial.io.render_heatmap(values, cmap="viridis")
+    ys, xs = np.nonzero((px == cells[0, 0]).all(axis=2))
+    y0, x0 = ys[0], xs[0]
+    for i, j in [(0, 0), (0, 49), (49, 0), (100, 3), (136, 136)]:
+        block = px[y0 + 5 * i:y0 + 5 * i + 5, x0 + 5 * j:x0 + 5 * j + 5]
+        assert (block == cells[i, j]).all(), (i, j)
+    ink = lambda region: ((region[..., 0] < 160) & (region[..., 0] == region[..., 1])).sum()  # noqa: E731
+    assert ink(px[:y0 - 8]) > 100  # the title
+    assert ink(px[y0 + 690:]) > 100  # residue numbers and the axis label
+    # Deterministic: the same figure again, byte for byte.
+    again = tmp_path / "d2.png"
+    axial.io.plot(store, "1cbs_A", "distance", again)
+    assert again.read_bytes() == path.read_bytes()
     msa = axial.io.plot(store, "FAM69B", "msa")
     assert msa.shape == (59, 431)
     with pytest.raises(axial.InvalidArgumentError, match="no structure"):
         axial.io.plot(store, "FAM69B", "contact")
     rgb = axial.io.render_heatmap(np.array([[0.0, 1.0]], np.float32), 0.0, 1.0, "grays")
     np.testing.assert_array_equal(rgb, [[[0, 0, 0], [255, 255, 255]]])
+
+
+def test_write_figure(tmp_path):
+    values = np.array([[0.0, 0.5], [1.0, np.nan]], np.float32)
+    path = tmp_path / "f.png"
+    axial.io.write_figure(path, values, 0.0, 1.0, "blue_white_red", title="Signed map", x_label="column",
+                          y_label="row", value_label="distance (Å)", x_first=1, y_first=1)
+    px = read_png_rgb(path)
+    # 2 x 2 cells: automatic size 720 / 2 -> 64 pixels at most. Cell (1, 1) is NaN: magenta.
+    blue = np.array([0x28, 0x50, 0xAA], np.uint8)
+    ys, xs = np.nonzero((px == blue).all(axis=2))
+    y0, x0 = ys[0], xs[0]
+    assert (px[y0:y0 + 64, x0:x0 + 64] == blue).all()
+    assert (px[y0:y0 + 64, x0 + 64:x0 + 128] == 255).all()  # 0.5: the white middle
+    assert (px[y0 + 64:y0 + 128, x0 + 64:x0 + 128] == [255, 0, 255]).all()
+    # The bare writer keeps one pixel per value.
+    bare = tmp_path / "b.png"
+    axial.io.write_heatmap(bare, values, 0.0, 1.0, "blue_white_red")
+    assert read_png_rgb(bare).shape == (2, 2, 3)
+    with pytest.raises(axial.InvalidArgumentError, match="32767"):
+        axial.io.write_figure(tmp_path / "tall.png", np.zeros((40000, 1), np.float32))
+    assert not (tmp_path / "tall.png").exists()
 
 
 def test_arrays_are_views_that_keep_the_c_memory(store, data_dir):

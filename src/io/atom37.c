@@ -15,6 +15,31 @@ static const char *const atom37_names[AX_ATOM37_COUNT] = {
     "CD2", "ND1", "ND2", "OD1", "OD2", "SD",  "CE",  "CE1", "CE2", "CE3", "NE",  "NE1", "NE2",
     "OE1", "OE2", "CH2", "NH1", "NH2", "OH",  "CZ",  "CZ2", "CZ3", "NZ",  "OXT"};
 
+/* Heavy atoms of each standard residue type in restype order, by their PDB names (OXT, which any
+ * residue ending a chain may have, is not listed, as in AlphaFold's restype_atom37_mask). */
+static const char *const restype_atoms[AX_NUM_RESTYPES] = {
+    "N CA C O CB",                                  /* ALA */
+    "N CA C O CB CG CD NE CZ NH1 NH2",              /* ARG */
+    "N CA C O CB CG OD1 ND2",                       /* ASN */
+    "N CA C O CB CG OD1 OD2",                       /* ASP */
+    "N CA C O CB SG",                               /* CYS */
+    "N CA C O CB CG CD OE1 NE2",                    /* GLN */
+    "N CA C O CB CG CD OE1 OE2",                    /* GLU */
+    "N CA C O",                                     /* GLY */
+    "N CA C O CB CG ND1 CD2 CE1 NE2",               /* HIS */
+    "N CA C O CB CG1 CG2 CD1",                      /* ILE */
+    "N CA C O CB CG CD1 CD2",                       /* LEU */
+    "N CA C O CB CG CD CE NZ",                      /* LYS */
+    "N CA C O CB CG SD CE",                         /* MET */
+    "N CA C O CB CG CD1 CD2 CE1 CE2 CZ",            /* PHE */
+    "N CA C O CB CG CD",                            /* PRO */
+    "N CA C O CB OG",                               /* SER */
+    "N CA C O CB OG1 CG2",                          /* THR */
+    "N CA C O CB CG CD1 CD2 NE1 CE2 CE3 CZ2 CZ3 CH2", /* TRP */
+    "N CA C O CB CG CD1 CD2 CE1 CE2 CZ OH",         /* TYR */
+    "N CA C O CB CG1 CG2",                          /* VAL */
+};
+
 static char upper_ascii(char c) { return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c; }
 
 int32_t ax_aatype_from_letter(char letter) {
@@ -53,4 +78,19 @@ int32_t ax_atom37_index(const char *atom_name) {
 const char *ax_atom37_name(int32_t index) {
     if (index < 0 || index >= AX_ATOM37_COUNT) return NULL;
     return atom37_names[index];
+}
+
+int ax_restype_has_atom37(int32_t aatype, int32_t atom37_index) {
+    if (aatype < 0 || aatype >= AX_NUM_RESTYPES || atom37_index < 0 || atom37_index >= AX_ATOM37_COUNT) return 0;
+    const char *name = atom37_names[atom37_index];
+    const size_t len = strlen(name);
+    /* A whole-word match in the space-separated list ("CD" must not match "CD1"). */
+    for (const char *p = restype_atoms[aatype]; *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        const size_t word = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (word == len && memcmp(p, name, len) == 0) return 1;
+        p += word;
+        while (*p == ' ') p++;
+    }
+    return 0;
 }

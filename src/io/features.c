@@ -10,6 +10,7 @@
 #include "core/internal.h"
 #include "io/features_util.h"
 #include "io/grow.h"
+#include "io/residues.h"
 
 void ax_chain_features_destroy(ax_chain_features *features) {
     if (features == NULL) return;
@@ -124,6 +125,37 @@ static ax_status merge_sequences(const ax_msa *msa, const ax_chain *chain, ax_ch
     return AX_OK;
 }
 
+/* The residue type whose atoms a residue may fill, or -1 for any atom37 name. Standard residues
+ * and those without a known parent keep every atom37 name, as AlphaFold does; a modified residue
+ * read as its parent keeps only the parent's atoms, so that HYP's hydroxyl oxygen OD1 does not
+ * pose as an aspartate oxygen on a proline. */
+static int32_t atom_filter_of(const ax_residue *res) {
+    if (ax_residue_is_standard(res->name)) return -1;
+    const int32_t parent = ax_aatype_from_letter(res->one_letter);
+    return parent == AX_RESTYPE_UNKNOWN ? -1 : parent;
+}
+
+static float squared_distance(const float *a, const float *b) {
+    const float dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+    return dx * dx + dy * dy + dz * dz;
+}
+
+/* AlphaFold's arginine convention: NH1 is the guanidinium nitrogen nearer CD. The two are
+ * chemically equivalent and files name them either way; a model predicting atom37 positions needs
+ * one choice, so a pair named the other way round is swapped (masks are all 1 here). */
+static void order_arginine_nh(float *positions, const float *mask) {
+    const int32_t cd = ax_atom37_index("CD"), nh1 = ax_atom37_index("NH1"), nh2 = ax_atom37_index("NH2");
+    if (mask[cd] != 1.0f || mask[nh1] != 1.0f || mask[nh2] != 1.0f) return;
+    if (squared_distance(positions + nh1 * 3, positions + cd * 3) <=
+        squared_distance(positions + nh2 * 3, positions + cd * 3))
+        return;
+    for (int k = 0; k < 3; k++) {
+        const float t = positions[nh1 * 3 + k];
+        positions[nh1 * 3 + k] = positions[nh2 * 3 + k];
+        positions[nh2 * 3 + k] = t;
+    }
+}
+
 static ax_status place_atoms(const ax_chain *chain, ax_chain_features *f) {
     for (int64_t r = 0; r < chain->num_residues; r++) {
         const ax_residue *res = &chain->residues[r];
@@ -138,15 +170,18 @@ static ax_status place_atoms(const ax_chain *chain, ax_chain_features *f) {
                                 chain->id, (long long)r);
         float *positions = f->all_atom_positions + res->seq_index * AX_ATOM37_COUNT * 3;
         float *mask = f->all_atom_mask + res->seq_index * AX_ATOM37_COUNT;
+        const int32_t filter = atom_filter_of(res);
         for (int64_t a = 0; a < res->num_atoms; a++) {
             const ax_atom *atom = &chain->atoms[res->first_atom + a];
             const int32_t slot = ax_atom37_index(atom->name);
             if (slot < 0) continue;
+            if (filter >= 0 && slot != AX_ATOM37_OXT && !ax_restype_has_atom37(filter, slot)) continue;
             positions[slot * 3 + 0] = atom->x;
             positions[slot * 3 + 1] = atom->y;
             positions[slot * 3 + 2] = atom->z;
             mask[slot] = 1.0f;
         }
+        if (res->one_letter == 'R') order_arginine_nh(positions, mask);
     }
     return AX_OK;
 }
@@ -162,6 +197,11 @@ ax_status ax_chain_features_create(const ax_msa *msa, const ax_chain *chain, dou
                             (long long)msa->num_rows, (long long)msa->num_cols);
     if (chain != NULL && (chain->seq_len < 1 || chain->sequence == NULL))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chain %s: has no polymer residues", chain->id);
+    if (chain != NULL && chain->polymer_type != AX_POLYMER_PROTEIN && chain->polymer_type != AX_POLYMER_NONE)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "chain %s: polymer type %s, not protein; features are made for protein chains only "
+                            "(AlphaFold skips the others)",
+                            chain->id, ax_polymer_type_name(chain->polymer_type));
     if (chain != NULL && chain->num_residues > 0 && (chain->residues == NULL || chain->atoms == NULL))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chain %s: NULL residues or atoms", chain->id);
     if (msa != NULL && chain != NULL && msa->num_cols != chain->seq_len)

@@ -1,7 +1,8 @@
 /*
  * features_figures.c — colour maps, RGB rendering and the matrices figures are drawn from (MSA
- * identity, C-alpha distances and contacts, one head's attention probabilities). None of this
- * needs libpng; png_heatmap.c only encodes what ax_heatmap_render_rgb produces.
+ * identity, C-alpha distances and contacts, one head's attention probabilities), and the labelled
+ * figures of chains and attention (titles, axes, units) that png_figure.c draws. Nothing here
+ * calls libpng or cairo directly; without them the figure writers return AX_ERR_UNSUPPORTED.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -12,6 +13,7 @@
 #include "axial/figures.h"
 #include "core/internal.h"
 #include "io/features_util.h"
+#include "io/figure_util.h"
 
 /* ---- colour maps ---------------------------------------------------------------------------- */
 
@@ -260,4 +262,96 @@ ax_status ax_attention_probabilities(const ax_tensor *q, const ax_tensor *k, con
         for (int64_t j = 0; j < S; j++) row[j] = (float)(row[j] * inv);
     }
     return AX_OK;
+}
+
+/* ---- labelled figures of chains and attention ------------------------------------------------ */
+
+enum { MAX_CHAIN_NAME = 200 };
+
+ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *features, const char *chain_name,
+                                 ax_chain_map kind, float contact_cutoff) {
+    if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
+    if (kind != AX_CHAIN_MAP_MSA_IDENTITY && kind != AX_CHAIN_MAP_CA_DISTANCE && kind != AX_CHAIN_MAP_CONTACT)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "kind: %d is not an ax_chain_map", (int)kind);
+    /* The name goes into a fixed title buffer: checked here so the message names it, not the title. */
+    if (chain_name != NULL && (strlen(chain_name) > MAX_CHAIN_NAME || !ax_utf8_valid(chain_name)))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chain_name: not valid UTF-8 or longer than %d bytes",
+                            MAX_CHAIN_NAME);
+    const int64_t rows = kind == AX_CHAIN_MAP_MSA_IDENTITY ? features->num_alignments : features->seq_length;
+    const int64_t cols = features->seq_length;
+    int64_t count = 0;
+    if (rows < 1 || cols < 1 || !ax_feat_mul(rows, cols, sizeof(float), &count))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: %lld x %lld map is empty or too large",
+                            (long long)rows, (long long)cols);
+    float *values = malloc((size_t)count * sizeof(float));
+    if (values == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory for a %lld x %lld map", (long long)rows,
+                            (long long)cols);
+
+    char title[MAX_CHAIN_NAME + 96], value_label[96], cutoff_text[32] = "";
+    const char *name_sep = chain_name != NULL ? ", chain " : "", *name = chain_name != NULL ? chain_name : "";
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    cfg.title = title;
+    cfg.value_label = value_label;
+    cfg.x_label = "residue";
+    cfg.x_first = 1;
+    cfg.y_first = 1;
+    float vmin = 0.0f, vmax = 1.0f;
+    ax_colormap cmap = AX_COLORMAP_VIRIDIS;
+    ax_status st;
+    switch (kind) {
+    case AX_CHAIN_MAP_MSA_IDENTITY:
+        st = ax_msa_identity_map(features, values);
+        snprintf(title, sizeof title, "MSA identity to the query%s%s", name_sep, name);
+        snprintf(value_label, sizeof value_label, "0 gap, 0.5 other residue, 1 query's residue");
+        cfg.y_label = "MSA row (0 = query)";
+        cfg.y_first = 0;
+        break;
+    case AX_CHAIN_MAP_CA_DISTANCE:
+        st = ax_ca_distance_map(features, values);
+        if (st == AX_OK) st = ax_heatmap_range(values, count, &vmin, &vmax);
+        snprintf(title, sizeof title, "C\xCE\xB1 distance map%s%s", name_sep, name);
+        snprintf(value_label, sizeof value_label, "C\xCE\xB1-C\xCE\xB1 distance (\xC3\x85)");
+        cfg.y_label = "residue";
+        break;
+    default: /* AX_CHAIN_MAP_CONTACT */
+        st = ax_contact_map(features, contact_cutoff, values);
+        /* %g would print a locale's decimal comma; the cutoff is shown to two decimals at most. */
+        snprintf(cutoff_text, sizeof cutoff_text, "%.2f", (double)contact_cutoff);
+        ax_fix_decimal_point(cutoff_text);
+        for (size_t n = strlen(cutoff_text); n > 0 && (cutoff_text[n - 1] == '0' || cutoff_text[n - 1] == '.'); n--) {
+            const int point = cutoff_text[n - 1] == '.';
+            cutoff_text[n - 1] = '\0';
+            if (point) break;
+        }
+        snprintf(title, sizeof title, "C\xCE\xB1 contact map (< %s \xC3\x85)%s%s", cutoff_text, name_sep, name);
+        snprintf(value_label, sizeof value_label, "contact (1 = C\xCE\xB1-C\xCE\xB1 distance < %s \xC3\x85)",
+                 cutoff_text);
+        cfg.y_label = "residue";
+        cmap = AX_COLORMAP_GRAYS;
+        break;
+    }
+    if (st == AX_OK) st = ax_png_write_figure(path, values, rows, cols, vmin, vmax, cmap, &cfg);
+    free(values);
+    return st;
+}
+
+ax_status ax_png_write_attention_map(const char *path, const float *probs, int64_t S, const char *title,
+                                     int64_t first_position) {
+    if (probs == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "probs: NULL");
+    int64_t count = 0;
+    if (S < 1 || !ax_feat_mul(S, S, sizeof(float), &count))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "S: %lld, expected at least 1 (and S x S to fit in memory)",
+                            (long long)S);
+    float lo = 0.0f, hi = 1.0f;
+    AX_CHECK(ax_heatmap_range(probs, count, &lo, &hi));
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    cfg.title = title != NULL ? title : "Attention probabilities";
+    cfg.x_label = "key position";
+    cfg.y_label = "query position";
+    cfg.value_label = "probability";
+    cfg.x_first = first_position;
+    cfg.y_first = first_position;
+    /* From 0, not the smallest value: a probability's distance from zero is what the eye compares. */
+    return ax_png_write_figure(path, probs, S, S, 0.0f, hi > 0.0f ? hi : 1.0f, AX_COLORMAP_VIRIDIS, &cfg);
 }

@@ -19,7 +19,10 @@
 
 /* ---- the categories and items we read ------------------------------------------------------- */
 
-enum category { CAT_OTHER, CAT_ATOM_SITE, CAT_ENTITY_POLY_SEQ, CAT_STRUCT_ASYM, CAT_REFINE, CAT_EM_3D, CAT_REFLNS };
+enum category {
+    CAT_OTHER, CAT_ATOM_SITE, CAT_ENTITY_POLY_SEQ, CAT_STRUCT_ASYM, CAT_REFINE, CAT_EM_3D, CAT_REFLNS,
+    CAT_ENTITY_POLY, CAT_MOD_RESIDUE, CAT_CHEM_COMP
+};
 
 enum atom_site_item {
     AS_GROUP, AS_TYPE_SYMBOL, AS_LABEL_ATOM, AS_AUTH_ATOM, AS_LABEL_COMP, AS_AUTH_COMP, AS_LABEL_ASYM,
@@ -28,6 +31,9 @@ enum atom_site_item {
 };
 enum entity_poly_seq_item { EPS_ENTITY, EPS_NUM, EPS_MON };
 enum struct_asym_item { SA_ID, SA_ENTITY };
+enum entity_poly_item { EP_ENTITY, EP_TYPE };
+enum mod_residue_item { MR_LABEL_COMP, MR_AUTH_COMP, MR_PARENT };
+enum chem_comp_item { CC_ID, CC_PARENT };
 
 #define MAX_FIELDS 18
 
@@ -37,6 +43,7 @@ static const struct {
 } categories[] = {
     {CAT_ATOM_SITE, "_atom_site"}, {CAT_ENTITY_POLY_SEQ, "_entity_poly_seq"}, {CAT_STRUCT_ASYM, "_struct_asym"},
     {CAT_REFINE, "_refine"},       {CAT_EM_3D, "_em_3d_reconstruction"},       {CAT_REFLNS, "_reflns"},
+    {CAT_ENTITY_POLY, "_entity_poly"}, {CAT_MOD_RESIDUE, "_pdbx_struct_mod_residue"}, {CAT_CHEM_COMP, "_chem_comp"},
 };
 
 static const struct {
@@ -70,6 +77,13 @@ static const struct {
     {CAT_REFINE, "ls_d_res_high", 0},
     {CAT_EM_3D, "resolution", 0},
     {CAT_REFLNS, "d_resolution_high", 0},
+    {CAT_ENTITY_POLY, "entity_id", EP_ENTITY},
+    {CAT_ENTITY_POLY, "type", EP_TYPE},
+    {CAT_MOD_RESIDUE, "label_comp_id", MR_LABEL_COMP},
+    {CAT_MOD_RESIDUE, "auth_comp_id", MR_AUTH_COMP},
+    {CAT_MOD_RESIDUE, "parent_comp_id", MR_PARENT},
+    {CAT_CHEM_COMP, "id", CC_ID},
+    {CAT_CHEM_COMP, "mon_nstd_parent_comp_id", CC_PARENT},
 };
 
 static int equal_nocase(const char *a, size_t a_len, const char *lower) {
@@ -158,6 +172,13 @@ typedef struct mmcif_state {
     int64_t asym_entities_cap;
     int have_resolution[CAT_REFLNS + 1];
     double resolution[CAT_REFLNS + 1];
+    ax_strmap poly_type_index;        /* _entity_poly entity id -> index into poly_types */
+    ax_polymer_type *poly_types;
+    int64_t poly_types_cap;
+    /* Parents of modified residues: _pdbx_struct_mod_residue first (it names the residues of this
+     * entry), then _chem_comp (the dictionary's word); merged in that order once all is read. */
+    ax_parent_map mod_residue_parents;
+    ax_parent_map chem_comp_parents;
 } mmcif_state;
 
 /* ---- row helpers ---------------------------------------------------------------------------- */
@@ -339,6 +360,36 @@ static ax_status consume_struct_asym(mmcif_state *s) {
     return AX_OK;
 }
 
+static ax_status consume_entity_poly(mmcif_state *s) {
+    const cif_row *row = &s->row;
+    if (!row->present[EP_ENTITY] || !row->present[EP_TYPE]) return AX_OK; /* nothing to record */
+    const char *entity = row_value(row, EP_ENTITY);
+    int64_t existing = 0;
+    if (ax_strmap_find(&s->poly_type_index, entity, row->len[EP_ENTITY], &existing)) return AX_OK; /* first wins */
+    const int64_t index = s->poly_type_index.count;
+    AX_CHECK(ax_grow((void **)&s->poly_types, &s->poly_types_cap, index + 1, sizeof *s->poly_types));
+    AX_CHECK(ax_strmap_add(&s->poly_type_index, entity, row->len[EP_ENTITY], index));
+    s->poly_types[index] = ax_polymer_type_from_mmcif(row_value(row, EP_TYPE), row->len[EP_TYPE]);
+    return AX_OK;
+}
+
+/* Parent records are hints, not structure: values that cannot name one parent are skipped
+ * (ax_parent_map_add) rather than failing the file. */
+static ax_status consume_mod_residue(mmcif_state *s) {
+    const cif_row *row = &s->row;
+    const int comp = pick(row, MR_LABEL_COMP, MR_AUTH_COMP);
+    if (!row->present[comp] || !row->present[MR_PARENT]) return AX_OK;
+    return ax_parent_map_add(&s->mod_residue_parents, row_value(row, comp), row->len[comp],
+                             row_value(row, MR_PARENT), row->len[MR_PARENT]);
+}
+
+static ax_status consume_chem_comp(mmcif_state *s) {
+    const cif_row *row = &s->row;
+    if (!row->present[CC_ID] || !row->present[CC_PARENT]) return AX_OK;
+    return ax_parent_map_add(&s->chem_comp_parents, row_value(row, CC_ID), row->len[CC_ID],
+                             row_value(row, CC_PARENT), row->len[CC_PARENT]);
+}
+
 static ax_status consume_resolution(mmcif_state *s, enum category category) {
     /* Only a number counts: '?' or '.' means the next source in the priority order applies. */
     if (s->have_resolution[category] || !s->row.present[0]) return AX_OK;
@@ -358,6 +409,9 @@ static ax_status consume_row(mmcif_state *s, enum category category) {
     case CAT_REFINE:
     case CAT_EM_3D:
     case CAT_REFLNS: return consume_resolution(s, category);
+    case CAT_ENTITY_POLY: return consume_entity_poly(s);
+    case CAT_MOD_RESIDUE: return consume_mod_residue(s);
+    case CAT_CHEM_COMP: return consume_chem_comp(s);
     case CAT_OTHER: break;
     }
     return AX_OK;
@@ -545,7 +599,7 @@ static ax_status build_entities(mmcif_state *s, ax_entity_seq **out, int64_t *nu
                 goto cleanup;
             }
             seq->nums[seq->len] = p->num;
-            seq->one_letter[seq->len] = ax_residue_one_letter(p->mon_id);
+            seq->one_letter[seq->len] = ax_residue_one_letter(&s->mod_residue_parents, p->mon_id);
             seq->len++;
         }
         seq->one_letter[seq->len] = '\0';
@@ -588,10 +642,22 @@ static void resolve_entities(mmcif_state *s) {
     }
 }
 
+/* The file's own word on each chain's polymer type, where its entity has an _entity_poly row. */
+static void apply_polymer_types(const mmcif_state *s, ax_structure *structure) {
+    for (int64_t c = 0; c < structure->num_chains; c++) {
+        ax_chain *chain = &structure->chains[c];
+        int64_t index = 0;
+        if (chain->polymer_type != AX_POLYMER_NONE &&
+            ax_strmap_find(&s->poly_type_index, chain->entity_id, strlen(chain->entity_id), &index))
+            chain->polymer_type = s->poly_types[index];
+    }
+}
+
 static ax_status assemble(mmcif_state *s, ax_structure **out) {
     if (s->num_atoms == 0)
         return ax_io_fail(AX_ERR_FORMAT, s->source, s->tok.lr.line_no > 0 ? s->tok.lr.line_no : 1, 0,
                           "no atoms: the first data block has no _atom_site records");
+    AX_CHECK(ax_parent_map_merge(&s->mod_residue_parents, &s->chem_comp_parents));
     ax_entity_seq *entities = NULL;
     int64_t num_entities = 0;
     AX_CHECK(build_entities(s, &entities, &num_entities));
@@ -603,11 +669,13 @@ static ax_status assemble(mmcif_state *s, ax_structure **out) {
     in.num_atoms = s->num_atoms;
     in.entities = entities;
     in.entity_index = entities != NULL ? &s->poly_entity_index : NULL;
+    in.parents = &s->mod_residue_parents;
     /* Resolution priority as in AlphaFold: refinement, then EM reconstruction, then reflections. */
     if (s->have_resolution[CAT_REFINE]) in.resolution = s->resolution[CAT_REFINE];
     else if (s->have_resolution[CAT_EM_3D]) in.resolution = s->resolution[CAT_EM_3D];
     else if (s->have_resolution[CAT_REFLNS]) in.resolution = s->resolution[CAT_REFLNS];
     const ax_status st = ax_structure_assemble(&in, out);
+    if (st == AX_OK) apply_polymer_types(s, *out);
     for (int64_t e = 0; e < num_entities; e++) {
         free(entities[e].nums);
         free(entities[e].one_letter);
@@ -629,6 +697,10 @@ static ax_status mmcif_run(mmcif_state *s, ax_structure **out) {
     free(s->asym_entities);
     ax_strmap_free(&s->poly_entity_index);
     ax_strmap_free(&s->asym_entity_index);
+    ax_strmap_free(&s->poly_type_index);
+    free(s->poly_types);
+    ax_parent_map_free(&s->mod_residue_parents);
+    ax_parent_map_free(&s->chem_comp_parents);
     return st;
 }
 

@@ -23,6 +23,7 @@ typedef struct pdb_state {
     char last_chain;               /* chain of the last atom, for TER records without a chain id */
     double resolution;
     int64_t models;                /* MODEL records seen */
+    ax_parent_map parents;         /* from MODRES records */
 } pdb_state;
 
 /* Columns [first, last] (1-based, inclusive, as the format specification numbers them) of the
@@ -118,6 +119,15 @@ static void parse_resolution(pdb_state *s) {
     if (ax_parse_double(text, word, &value)) s->resolution = value;
 }
 
+/* "MODRES 2N0N AIB A    2  ALA  ALPHA-AMINOISOBUTYRIC ACID": residue name in columns 13-15, its
+ * standard parent in 25-27. A record with either blank says nothing and is skipped. */
+static ax_status parse_modres(pdb_state *s) {
+    const char *name, *parent;
+    const size_t name_len = columns(&s->lr, 13, 15, &name);
+    const size_t parent_len = columns(&s->lr, 25, 27, &parent);
+    return ax_parent_map_add(&s->parents, name, name_len, parent, parent_len);
+}
+
 static ax_status parse_lines(pdb_state *s) {
     for (;;) {
         int has_line = 0;
@@ -137,6 +147,8 @@ static ax_status parse_lines(pdb_state *s) {
             break;
         } else if (starts_with(lr, "REMARK   2 RESOLUTION.")) {
             parse_resolution(s);
+        } else if (starts_with(lr, "MODRES")) {
+            AX_CHECK(parse_modres(s));
         }
     }
     if (s->num_atoms == 0)
@@ -153,10 +165,12 @@ static ax_status pdb_run(pdb_state *s, ax_structure **out) {
         in.atoms = s->atoms;
         in.num_atoms = s->num_atoms;
         in.resolution = s->resolution;
+        in.parents = &s->parents;
         st = ax_structure_assemble(&in, out);
     }
     ax_line_reader_close(&s->lr);
     free(s->atoms);
+    ax_parent_map_free(&s->parents);
     return st;
 }
 

@@ -1,6 +1,8 @@
 /*
- * png_heatmap.c — heatmaps as PNG files, written atomically (temporary file in the same directory,
- * fsync, rename) with libpng's errors captured instead of printed.
+ * png_heatmap.c — the PNG encoder and atomic writer of the figures area (ax_png_write_rgb: temporary
+ * file in the same directory, fsync, rename, with libpng's errors captured instead of printed), and
+ * the bare one-pixel-per-value heatmap on top of it. png_figure.c draws annotated figures and hands
+ * their pixels to the same writer.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
@@ -34,6 +36,7 @@ ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t ro
 #include <unistd.h>
 
 #include "io/features_util.h"
+#include "io/png_write.h"
 
 /* Where encoded bytes go, and what went wrong if something did. */
 typedef struct png_sink {
@@ -143,6 +146,42 @@ static int create_temporary(const char *path, char *tmp_path, size_t tmp_size) {
     return -1;
 }
 
+ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, int64_t height) {
+    const size_t tmp_size = strlen(path) + 64;
+    char *tmp_path = malloc(tmp_size);
+    if (tmp_path == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    char reason[128];
+    ax_status st = AX_OK;
+    png_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.fd = create_temporary(path, tmp_path, tmp_size);
+    if (sink.fd < 0) {
+        st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file in its directory: %s", path,
+                          errno_text(errno, reason, sizeof reason));
+        free(tmp_path);
+        return st;
+    }
+
+    if (encode_png(&sink, rgb, height, width) != 0) {
+        if (sink.write_errno != 0)
+            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, errno_text(sink.write_errno, reason, sizeof reason));
+        else
+            st = ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
+    } else if (fsync(sink.fd) != 0) {
+        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, errno_text(errno, reason, sizeof reason));
+    }
+    /* close() can report a deferred write error (NFS); it counts like any other. */
+    if (close(sink.fd) != 0 && st == AX_OK)
+        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, errno_text(errno, reason, sizeof reason));
+    if (st == AX_OK && rename(tmp_path, path) != 0)
+        st = ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
+                          errno_text(errno, reason, sizeof reason));
+    if (st != AX_OK) unlink(tmp_path);
+    else sync_directory_of(path);
+    free(tmp_path);
+    return st;
+}
+
 ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
                                float vmax, ax_colormap cmap) {
     if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL or empty");
@@ -159,48 +198,9 @@ ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t ro
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld x %lld pixels", path, (long long)rows,
                             (long long)cols);
     ax_status st = ax_heatmap_render_rgb(values, rows, cols, vmin, vmax, cmap, rgb);
-    if (st != AX_OK) {
-        free(rgb);
-        ax_error_prefix(path);
-        return st;
-    }
-
-    const size_t tmp_size = strlen(path) + 64;
-    char *tmp_path = malloc(tmp_size);
-    if (tmp_path == NULL) {
-        free(rgb);
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    }
-    char reason[128];
-    png_sink sink;
-    memset(&sink, 0, sizeof sink);
-    sink.fd = create_temporary(path, tmp_path, tmp_size);
-    if (sink.fd < 0) {
-        st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file in its directory: %s", path,
-                          errno_text(errno, reason, sizeof reason));
-        free(rgb);
-        free(tmp_path);
-        return st;
-    }
-
-    if (encode_png(&sink, rgb, rows, cols) != 0) {
-        if (sink.write_errno != 0)
-            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, errno_text(sink.write_errno, reason, sizeof reason));
-        else
-            st = ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
-    } else if (fsync(sink.fd) != 0) {
-        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, errno_text(errno, reason, sizeof reason));
-    }
-    /* close() can report a deferred write error (NFS); it counts like any other. */
-    if (close(sink.fd) != 0 && st == AX_OK)
-        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, errno_text(errno, reason, sizeof reason));
-    if (st == AX_OK && rename(tmp_path, path) != 0)
-        st = ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
-                          errno_text(errno, reason, sizeof reason));
-    if (st != AX_OK) unlink(tmp_path);
-    else sync_directory_of(path);
+    if (st != AX_OK) ax_error_prefix(path);
+    else st = ax_png_write_rgb(path, rgb, cols, rows);
     free(rgb);
-    free(tmp_path);
     return st;
 }
 

@@ -25,6 +25,7 @@ typedef struct sto_sequence {
 typedef struct sto_state {
     ax_line_reader lr;
     ax_strmap index;        /* name -> position in seqs */
+    ax_strmap markup_names; /* names on #=GS/#=GR lines not (yet) seen as sequences -> 2 * line + is_gr */
     sto_sequence *seqs;
     int64_t num_seqs;
     int64_t seqs_cap;
@@ -88,6 +89,91 @@ static ax_status add_sequence_line(sto_state *s) {
     seq->last_line = s->lr.line_no;
     s->in_block = 1;
     return AX_OK;
+}
+
+/* The blank-separated field of `line` that starts at or after `from`: [*start, *end). Returns 0 when
+ * only blanks remain. */
+static int next_field(const char *line, size_t len, size_t from, size_t *start, size_t *end) {
+    while (from < len && is_blank_char(line[from])) from++;
+    if (from == len) return 0;
+    *start = from;
+    while (from < len && !is_blank_char(line[from])) from++;
+    *end = from;
+    return 1;
+}
+
+/* A markup line ("#=" first), checked as HMMER's parser checks it; the content is not kept (the
+ * features need none of it), but a malformed line means the file is not what it claims to be:
+ *   #=GF <tag> <text>    #=GS <seqname> <tag> <text>    #=GR <seqname> <tag> <annotation>
+ *   #=GC <tag> <annotation>
+ * The text of a #=GS line may be empty, as HMMER allows for its DE and custom tags. Stricter than
+ * HMMER on one point: every #=GF line needs a value, where HMMER insists only for ID, AC and its
+ * score cutoffs; a tag alone is most likely a cut line. A #=GS/#=GR name may come before its
+ * sequence's first line (Pfam puts every #=GS line first), so names not yet seen are remembered and
+ * checked at "//" (check_markup_names). */
+static ax_status check_markup(sto_state *s) {
+    const char *line = s->lr.line;
+    const size_t len = s->lr.line_len;
+    size_t kind_end = 0;
+    while (kind_end < len && !is_blank_char(line[kind_end])) kind_end++;
+    static const struct {
+        const char *kind;
+        int names_sequence; /* the first field after the kind is a sequence name */
+        int fields;         /* fields required after the kind */
+        const char *field_names[3];
+    } kinds[4] = {
+        {"#=GF", 0, 2, {"a tag", "a value after its tag", NULL}},
+        {"#=GS", 1, 2, {"a sequence name", "a tag after the sequence name", NULL}},
+        {"#=GR", 1, 3, {"a sequence name", "a tag after the sequence name", "annotation after its tag"}},
+        {"#=GC", 0, 2, {"a tag", "annotation after its tag", NULL}},
+    };
+    int k = 0;
+    while (k < 4 && !(kind_end == 4 && memcmp(line, kinds[k].kind, 4) == 0)) k++;
+    if (k == 4)
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1,
+                            "unknown markup '%.*s' (Stockholm markup is #=GF, #=GS, #=GR or #=GC)",
+                            (int)(kind_end < 40 ? kind_end : 40), line);
+    size_t start = 0, end = kind_end, name_start = 0, name_end = 0;
+    for (int f = 0; f < kinds[k].fields; f++) {
+        if (!next_field(line, len, end, &start, &end))
+            return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)end + 1, "%s line without %s", kinds[k].kind,
+                                kinds[k].field_names[f]);
+        if (f == 0) {
+            name_start = start;
+            name_end = end;
+        }
+    }
+    if (!kinds[k].names_sequence) return AX_OK;
+    const char *name = line + name_start;
+    const size_t name_len = name_end - name_start;
+    int64_t unused = 0;
+    if (ax_strmap_find(&s->index, name, name_len, &unused) || ax_strmap_find(&s->markup_names, name, name_len, &unused))
+        return AX_OK;
+    return ax_strmap_add(&s->markup_names, name, name_len, 2 * s->lr.line_no + (k == 2));
+}
+
+/* At "//": every #=GS/#=GR line must name a sequence of the alignment (HMMER refuses the file
+ * otherwise). Reports the earliest such line. */
+static ax_status check_markup_names(const sto_state *s) {
+    const ax_strmap *names = &s->markup_names;
+    int64_t first = -1, first_slot = -1;
+    for (int64_t i = 0; i < names->num_slots; i++) {
+        const ax_strmap_slot *slot = &names->slots[i];
+        int64_t unused = 0;
+        if (slot->key_offset < 0 ||
+            ax_strmap_find(&s->index, names->keys + slot->key_offset, (size_t)slot->key_len, &unused))
+            continue;
+        if (first < 0 || slot->value < first) {
+            first = slot->value;
+            first_slot = i;
+        }
+    }
+    if (first < 0) return AX_OK;
+    const ax_strmap_slot *slot = &names->slots[first_slot];
+    return ax_io_fail(AX_ERR_FORMAT, s->lr.source, first / 2, 0,
+                      "%s line names sequence '%.*s', which has no sequence lines in the alignment",
+                      first % 2 ? "#=GR" : "#=GS", (int)(slot->key_len < 80 ? slot->key_len : 80),
+                      names->keys + slot->key_offset);
 }
 
 /* AlphaFold's conversion: keep the query's residue columns; a residue of another row in a dropped
@@ -165,8 +251,14 @@ static ax_status parse_lines(sto_state *s, ax_msa **out) {
             s->in_block = 0;
             continue;
         }
-        if (line[0] == '#') continue; /* #=GF/#=GS/#=GR/#=GC markup and comments */
-        if (line[0] == '/' && len >= 2 && line[1] == '/') return convert(s, out);
+        if (line[0] == '#') { /* markup, or a comment (any other '#' line) */
+            if (len >= 2 && line[1] == '=') AX_CHECK(check_markup(s));
+            continue;
+        }
+        if (line[0] == '/' && len >= 2 && line[1] == '/') {
+            AX_CHECK(check_markup_names(s));
+            return convert(s, out);
+        }
         AX_CHECK(add_sequence_line(s));
     }
     if (!header_seen) return ax_line_fail(&s->lr, AX_ERR_FORMAT, 0, "empty input: expected '# STOCKHOLM 1.0'");
@@ -179,6 +271,7 @@ static ax_status stockholm_run(sto_state *s, ax_msa **out) {
     free(s->seqs);
     free(s->names);
     ax_strmap_free(&s->index);
+    ax_strmap_free(&s->markup_names);
     ax_line_reader_close(&s->lr);
     return st;
 }

@@ -26,6 +26,7 @@ typedef struct chain_build {
     char last_ins;
     int32_t last_label_seq;
     char last_raw_name[AX_STRUCTURE_ID_CAP]; /* residue name as written, before MSE -> MET */
+    ax_polymer_census census;                /* the polymer's residues by kind */
 } chain_build;
 
 typedef struct build_state {
@@ -148,7 +149,7 @@ static ax_status start_residue(const build_state *s, chain_build *c, const ax_at
     ax_residue res;
     memset(&res, 0, sizeof res);
     memcpy(res.name, is_mse ? "MET" : r->res_name, is_mse ? 4 : sizeof res.name);
-    res.one_letter = ax_residue_one_letter(r->res_name);
+    res.one_letter = ax_residue_one_letter(s->in->parents, r->res_name);
     res.ins_code = r->ins_code;
     res.number = r->res_num;
     res.seq_index = -1;
@@ -156,8 +157,10 @@ static ax_status start_residue(const build_state *s, chain_build *c, const ax_at
     if (r->polymer) {
         if (!c->has_polymer) AX_CHECK(start_polymer(s, c, r));
         /* A second polymer under the same author chain (rare) is kept as non-polymer residues. */
-        if (strcmp(c->polymer_asym, r->asym_id) == 0)
+        if (strcmp(c->polymer_asym, r->asym_id) == 0) {
             AX_CHECK(place_in_sequence(s, c, r, res.one_letter, &res.seq_index));
+            ax_polymer_census_add(&c->census, s->in->parents, r->res_name);
+        }
     }
     c->chain.residues[c->chain.num_residues++] = res;
     memcpy(c->last_asym, r->asym_id, sizeof c->last_asym);
@@ -221,6 +224,8 @@ ax_status ax_structure_assemble(const ax_structure_input *in, ax_structure **out
     }
     for (int64_t i = 0; i < s.num_chains; i++) {
         chains[i] = s.chains[i].chain;
+        chains[i].polymer_type =
+            s.chains[i].has_polymer ? ax_polymer_census_type(&s.chains[i].census) : AX_POLYMER_NONE;
         if (chains[i].resolved == NULL) chains[i].resolved = calloc(1, 1); /* never NULL for callers */
         memset(&s.chains[i].chain, 0, sizeof s.chains[i].chain);
     }

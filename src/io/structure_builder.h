@@ -1,7 +1,8 @@
 /*
  * structure_builder.h — turns the flat atom table that the mmCIF and PDB parsers collect into an
  * ax_structure (chains -> residues -> atoms, polymer sequence and resolved mask), applying the
- * shared conventions: alternate locations, MSE -> MET, one-letter codes.
+ * shared conventions: alternate locations, MSE -> MET, one-letter codes (modified residues as their
+ * parent), and the polymer type told by the residue names.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "axial/io.h"
+#include "io/residues.h"
 #include "io/strmap.h"
 
 #define AX_NO_LABEL_SEQ INT32_MIN
@@ -45,13 +47,16 @@ typedef struct ax_structure_input {
     int64_t num_atoms;
     const ax_entity_seq *entities;      /* may be NULL (PDB) */
     const ax_strmap *entity_index;      /* entity id -> index into entities; NULL with entities */
+    const ax_parent_map *parents;       /* parents of modified residues the file states; may be NULL */
     double resolution;
 } ax_structure_input;
 
 /* Builds the structure from at least one atom (the parsers report an empty table themselves, with
  * its line). A polymer record whose label_seq is AX_NO_LABEL_SEQ, or whose entity has no sequence,
- * extends the chain's sequence in file order. Errors (AX_ERR_FORMAT, naming the record's line): a
- * label_seq missing from the entity's sequence; a polymer residue that appears twice. */
+ * extends the chain's sequence in file order. Each chain's polymer_type is the one its polymer
+ * residues' names tell (ax_polymer_census_type); the mmCIF parser then puts the file's own
+ * _entity_poly.type in its place where there is one. Errors (AX_ERR_FORMAT, naming the record's
+ * line): a label_seq missing from the entity's sequence; a polymer residue that appears twice. */
 ax_status ax_structure_assemble(const ax_structure_input *in, ax_structure **out);
 
 #endif /* AXIAL_IO_STRUCTURE_BUILDER_H */
