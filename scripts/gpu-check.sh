@@ -166,12 +166,13 @@ fi
 
 # ---- the CPU kernels on this machine's CPU -------------------------------------------------------
 # GPU hosts usually have AVX-512 (and often AVX512_BF16), which development machines here lack: run
-# the CPU Evoformer tests there too, so those kernel paths are exercised (the default path is the
-# best the CPU has; the tests compare against a double-precision reference).
+# the CPU Evoformer and GEMM tests there too, so those kernel paths (and OpenBLAS's AVX-512 kernels)
+# are exercised (the default path is the best the CPU has; the tests compare against a
+# double-precision reference).
 CPU_FLAGS="$(grep -o -w 'avx512f\|avx512_bf16' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
 if ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
     run_step "CPU evoformer tests (${CPU_FLAGS% })" ctest-cpu-avx512.log 120 \
-        ctest --test-dir "$BUILD_DIR" -R "evoformer_forward|evoformer_backward|cpu_dispatch" -LE gpu \
+        ctest --test-dir "$BUILD_DIR" -R "evoformer_forward|evoformer_backward|cpu_dispatch|test_gemm" -LE gpu \
         --output-on-failure --timeout 110 || true
 else
     record "CPU evoformer tests (AVX-512)" "SKIP (no AVX-512 here)" 0 "-"
@@ -185,6 +186,13 @@ if ((BUILT)) && [[ -x "$BENCH" ]]; then
     [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]] || run_step "bench --gpu, SIMT kernels only" bench-gpu-simt.log 150 env AXIAL_CUDA_TENSOR_CORES=0 "$BENCH" --gpu || true
 else
     record "bench_evoformer_attention --gpu" "SKIP (not built)" 0 "-"
+fi
+# ax_gemm through cuBLAS (f32 without TF32, bf16/f16 on tensor cores).
+BENCH_GEMM="$BUILD_DIR/bench/bench_gemm"
+if ((BUILT)) && [[ -x "$BENCH_GEMM" ]]; then
+    run_step "bench_gemm --gpu" bench-gemm-gpu.log 90 "$BENCH_GEMM" --gpu --repeats 5 || true
+else
+    record "bench_gemm --gpu" "SKIP (not built)" 0 "-"
 fi
 
 # ---- PyTorch baseline on the benchmark's shapes -------------------------------------------------
@@ -281,7 +289,7 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-for log in demo-gpu.log bench-gpu.log bench-gpu-simt.log torch-baseline.log; do
+for log in demo-gpu.log bench-gpu.log bench-gpu-simt.log bench-gemm-gpu.log torch-baseline.log; do
     if [[ -s "$LOG_DIR/$log" ]]; then
         echo
         echo "---- $log ----"

@@ -2,7 +2,8 @@
 # Makes the project-local Python environments the tests use, once; later runs find the packages
 # importable and do nothing.
 #  .venv        h5py, numpy, pytest (store checks); scikit-build-core (builds python_bindings without
-#               build isolation), ml_dtypes (bfloat16 arrays), matplotlib, nbclient, nbformat,
+#               build isolation), ml_dtypes (bfloat16 arrays; the fp8 reference), gguf (GGML's block
+#               quantizers, the reference for the quantized dtypes), matplotlib, nbclient, nbformat,
 #               ipykernel (the notebooks). From PyPI.
 #  .venv-torch  Debian's python3-torch (CPU build of PyTorch 1.13) and python3-pytest, seen through
 #               --system-site-packages of /usr/bin/python3, for the axial.torch tests (gradcheck).
@@ -12,8 +13,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
-packages=(h5py numpy pytest scikit-build-core ml_dtypes matplotlib nbclient nbformat ipykernel)
-modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, matplotlib, nbclient, nbformat, ipykernel"
+packages=(h5py numpy pytest scikit-build-core ml_dtypes "gguf>=0.10" matplotlib nbclient nbformat ipykernel)
+modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nbclient, nbformat, ipykernel"
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $modules" 2> /dev/null; then
     echo "python-env: $venv has ${packages[*]}"
 else

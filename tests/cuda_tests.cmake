@@ -15,3 +15,11 @@ set_tests_properties(evoformer_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TI
 add_test(NAME evoformer_cuda_simt COMMAND test_evoformer_cuda)
 set_tests_properties(evoformer_cuda_simt PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300
                      ENVIRONMENT "AXIAL_CUDA_TENSOR_CORES=0")
+
+# ax_tensor_copy on the device against the CPU, bit for bit (every dtype pair, strided views).
+add_executable(test_tensor_copy_cuda ${CMAKE_CURRENT_LIST_DIR}/test_tensor_copy_cuda.c)
+target_include_directories(test_tensor_copy_cuda PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/tests)
+target_link_libraries(test_tensor_copy_cuda PRIVATE axial m)
+target_compile_options(test_tensor_copy_cuda PRIVATE ${AXIAL_C_WARNINGS})
+add_test(NAME tensor_copy_cuda COMMAND test_tensor_copy_cuda)
+set_tests_properties(tensor_copy_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -83,13 +83,50 @@ typedef enum ax_dtype {
     AX_I32 = 4,
     AX_I64 = 5,
     AX_U8 = 6,
-    AX_I8 = 7
+    AX_I8 = 7,
+    /* 8-bit floats, one byte per element, bit for bit as the ml_dtypes package (and the OCP FP8
+     * specification) define them. */
+    AX_F8_E4M3FN = 8, /* 1 sign, 4 exponent (bias 7), 3 mantissa bits; no Inf; NaN = 0x7f/0xff; max 448 */
+    AX_F8_E5M2 = 9,   /* 1 sign, 5 exponent (bias 15), 2 mantissa bits; IEEE-like: Inf and NaN; max 57344 */
+    /* Block-quantized types of GGML/GGUF, byte for byte as a GGUF file stores them (little-endian fp16
+     * scales). A block of ax_dtype_block_elems() consecutive elements is stored in
+     * ax_dtype_block_bytes() bytes:
+     *   Q4_0  32 elements in 18 bytes:  fp16 d, 16 bytes of 4-bit q;       x = d * (q - 8)
+     *   Q4_1  32 elements in 20 bytes:  fp16 d, fp16 m, 16 bytes of 4-bit q; x = d * q + m
+     *   Q8_0  32 elements in 34 bytes:  fp16 d, 32 int8 q;                  x = d * q
+     *   Q4_K 256 elements in 144 bytes: fp16 d, fp16 dmin, 8 pairs of 6-bit (scale, min) packed in 12
+     *        bytes, 128 bytes of 4-bit q; sub-block j of 32: x = (d * scale_j) * q - dmin * min_j
+     *   Q6_K 256 elements in 210 bytes: 128 bytes of low 4 bits, 64 bytes of high 2 bits, 16 int8
+     *        scales, fp16 d; sub-block j of 16: x = (d * scale_j) * (q - 32)
+     * New block types are appended after these. See "Block-quantized tensors" below for the layout
+     * rule, and ax_convert for how values are rounded. */
+    AX_Q4_0 = 10,
+    AX_Q4_1 = 11,
+    AX_Q8_0 = 12,
+    AX_Q4_K = 13,
+    AX_Q6_K = 14
 } ax_dtype;
 
-/* Bytes per element of `dtype`, or 0 for a value outside the enum. */
+/* Bytes per element of `dtype` (1 for the fp8 types), or 0 when an element has no size of its own:
+ * for the block-quantized types (use ax_dtype_block_bytes / ax_dtype_bytes) and for a value outside
+ * the enum. Thread-safe, no errors. */
 AX_API size_t ax_dtype_size(ax_dtype dtype);
 
-/* Short lower-case name ("f32", "bf16", ...), or "unknown". Never NULL. */
+/* Elements per block: 32 for Q4_0, Q4_1, Q8_0; 256 for Q4_K, Q6_K; 1 for every other dtype; 0 for
+ * a value outside the enum. Thread-safe, no errors. */
+AX_API int64_t ax_dtype_block_elems(ax_dtype dtype);
+
+/* Bytes per block: 18 (Q4_0), 20 (Q4_1), 34 (Q8_0), 144 (Q4_K), 210 (Q6_K); the element size for
+ * every other dtype (whose blocks are single elements); 0 for a value outside the enum. Thread-safe,
+ * no errors. */
+AX_API int64_t ax_dtype_block_bytes(ax_dtype dtype);
+
+/* Bytes that `count` consecutive elements of `dtype` occupy, or -1 when count is negative, not a
+ * whole number of blocks, the byte count overflows int64, or dtype is outside the enum.
+ * Thread-safe, no errors. */
+AX_API int64_t ax_dtype_bytes(ax_dtype dtype, int64_t count);
+
+/* Short lower-case name ("f32", "bf16", "f8_e4m3fn", "q4_k", ...), or "unknown". Never NULL. */
 AX_API const char *ax_dtype_name(ax_dtype dtype);
 
 /* Scalar conversions. fp32 -> 16-bit rounds to nearest, ties to even; Inf and signed zeros are
@@ -100,11 +137,56 @@ AX_API float ax_bf16_to_f32(uint16_t bits);
 AX_API uint16_t ax_f32_to_f16(float value);
 AX_API float ax_f16_to_f32(uint16_t bits);
 
+/* fp8 scalar conversions, bit for bit as ml_dtypes' astype. fp32 -> fp8 rounds to nearest, ties to
+ * even, producing subnormals and keeping the sign of zeros and NaNs. E4M3FN has no Inf: a magnitude
+ * that rounds above 448 (that is, >= 464), and +-Inf, become NaN (0x7f, or 0xff when negative).
+ * E5M2 overflows to Inf like IEEE formats (magnitudes >= 61440), and every NaN becomes the quiet
+ * NaN 0x7e (0xfe when negative). fp8 -> fp32 is exact; NaN codes read as the quiet NaN 0x7fc00000
+ * with their sign. Thread-safe, no errors. */
+AX_API uint8_t ax_f32_to_f8_e4m3fn(float value);
+AX_API float ax_f8_e4m3fn_to_f32(uint8_t bits);
+AX_API uint8_t ax_f32_to_f8_e5m2(float value);
+AX_API float ax_f8_e5m2_to_f32(uint8_t bits);
+
 /* Converts `count` contiguous host elements from `src` (dtype src_dtype) to `dst` (dtype
- * dst_dtype), with the rounding above. Supported pairs: any of f32/f16/bf16/f64 to any of them.
- * Vectorised (AVX2/F16C, AVX-512) when the CPU has it. src and dst must not overlap.
- * Errors: AX_ERR_INVALID_ARGUMENT for NULL pointers with count > 0, negative count or an
- * unsupported dtype pair. Thread-safe. */
+ * dst_dtype). Supported: every pair among f32, f16, bf16, f64, f8_e4m3fn, f8_e5m2 and the
+ * block-quantized types; a block-quantized side needs `count` to be a whole number of its blocks.
+ * src and dst must not overlap. Thread-safe.
+ *
+ * Rounding. Between the float types (f32, f16, bf16, f64, fp8) each value is rounded once, to
+ * nearest with ties to even (f64 -> 16 or 8 bits is rounded once, not through f32), with the
+ * special values described at the scalar conversions above. Vectorised (AVX2/F16C) for f32 <->
+ * bf16/f16 when the CPU has it; the results are the same bits on every path.
+ *
+ * Quantizing (any float type -> a block type) goes through fp32: an f64 source is first rounded to
+ * fp32. Q4_0, Q4_1 and Q8_0 give the same bytes as GGML's reference quantizer (and the `gguf`
+ * Python package): the scale is computed in fp32, its reciprocal is multiplied in and offsets
+ * added with one rounding each (never fused), and scales are stored as fp16 rounded to nearest
+ * even. Q4_K and Q6_K use Axial's own quantizer (GGML's is not reproduced): the scales of each
+ * sub-block are rounded up so the sub-block's range is covered, then each element goes to the
+ * nearest level. Per element, |x - dequantized x| is at most half the sub-block's step, which is at
+ * most 0.07 * A + 2^-20 for Q4_K and 0.017 * A + 2^-20 for Q6_K, where A is the largest magnitude in
+ * the 256-element block (the 2^-20 covers the smallest fp16 scales).
+ * Special cases, the same for every block type:
+ *  - a block holding a NaN or an Inf is stored with NaN scales and zero quants, so all its elements
+ *    read back as NaN (GGML's reference leaves such blocks undefined); other blocks are unaffected;
+ *  - finite values too large for the fp16 scales (about |x| > 5.2e5 for Q4_0, |min| > 65504 or a
+ *    range > 9.8e5 for Q4_1, |x| > 8.3e6 for Q8_0, 4e6 for Q4_K, 2.5e8 for Q6_K) get Inf scales, as
+ *    in GGML, and read back as Inf or NaN;
+ *  - a block so small that GGML's fp32 reciprocal scale overflows (largest magnitude below about
+ *    2e-38 for Q4_0 or 4e-37 for Q8_0, range below about 4e-38 for Q4_1) is stored with zero quants:
+ *    its scale is an fp16 zero either way, so it reads back as zeros exactly as GGML's bytes do,
+ *    though the quant bits (which GGML leaves undefined) differ;
+ *  - signed zeros: an all-zero Q4_0 block takes the sign of its first element for its scale, as the
+ *    `gguf` package does (GGML's C reference always takes +0); the sign of a zero Q4_1 minimum is
+ *    that of the first zero among the minima, as in GGML (the `gguf` package's NumPy reduction may
+ *    store the other sign, which changes no value).
+ * Dequantizing (block -> float) computes each value in fp32 with one rounding per multiply and add
+ * (never fused), exactly as the `gguf` package does, then converts to the destination (exact for
+ * f32 and f64, rounded to nearest even for the narrower types).
+ *
+ * Errors: AX_ERR_INVALID_ARGUMENT for NULL pointers with count > 0, a negative count, a count that
+ * is not a whole number of blocks, or a dtype outside those above (integers are not converted). */
 AX_API ax_status ax_convert(const void *src, ax_dtype src_dtype, void *dst, ax_dtype dst_dtype,
                             int64_t count);
 
@@ -123,7 +205,16 @@ typedef struct ax_device {
 
 /* A caller-owned tensor descriptor; Axial never frees `data`. Element (i0, ..., i{n-1}) lives at
  * `(char *)data + ax_dtype_size(dtype) * sum_k i_k * strides[k]`. Strides are in elements and may be
- * zero (broadcast) for inputs; outputs must not alias themselves. Entries past ndim are ignored. */
+ * zero (broadcast) for inputs; outputs must not alias themselves. Entries past ndim are ignored.
+ *
+ * Block-quantized tensors (ax_dtype_block_elems(dtype) > 1). The quantized dimension is the
+ * innermost one: a tensor has ndim >= 1, shape[ndim-1] is a multiple of the block size,
+ * strides[ndim-1] is 1 (blocks are contiguous runs of memory), and every other stride of a dim
+ * larger than 1 is a whole number of blocks (a multiple of the block size; it stays counted in
+ * elements). With B = ax_dtype_block_elems(dtype), the element at offset o = sum_k i_k * strides[k]
+ * is number o - B * floor(o / B) of the block at
+ * `(char *)data + floor(o / B) * ax_dtype_block_bytes(dtype)`.
+ * Ops check this rule and name the tensor that breaks it. */
 typedef struct ax_tensor {
     void *data;
     ax_dtype dtype;
@@ -135,8 +226,10 @@ typedef struct ax_tensor {
 
 /* Fills `out` to describe a row-major contiguous tensor of `ndim` dims at `data` on the CPU
  * (set out->device afterwards for CUDA memory). Errors: AX_ERR_INVALID_ARGUMENT when out is NULL,
- * ndim is outside [0, AX_MAX_DIMS], shape is NULL with ndim > 0, a size is negative, or the element
- * count overflows int64. `data` may be NULL (for describing before allocating). Thread-safe. */
+ * ndim is outside [0, AX_MAX_DIMS], shape is NULL with ndim > 0, a size is negative, the element
+ * count overflows int64, dtype is outside the enum, or (block-quantized dtypes) ndim is 0 or the
+ * last dim is not a multiple of the block size. `data` may be NULL (for describing before
+ * allocating). Thread-safe. */
 AX_API ax_status ax_tensor_contiguous(ax_tensor *out, void *data, ax_dtype dtype, int32_t ndim,
                                       const int64_t *shape);
 
@@ -163,14 +256,16 @@ typedef struct ax_context_config {
 #define AX_CONTEXT_CONFIG_INIT \
     { sizeof(ax_context_config), { AX_CPU, 0 }, NULL, 0, 0 }
 
-/* Creates a context. cfg == NULL means the CPU with all cores. For AX_CUDA the device is selected and
- * a cuBLAS handle is created on it. Errors: AX_ERR_INVALID_ARGUMENT (NULL out, bad struct_size,
- * negative device id), AX_ERR_UNSUPPORTED (CUDA requested but this build has no CUDA, or no CUDA
- * device is present), AX_ERR_CUDA (the runtime failed), AX_ERR_OUT_OF_MEMORY. On failure *out is
- * set to NULL. Thread-safe. */
+/* Creates a context. cfg == NULL means the CPU with all cores. For AX_CUDA the device is selected; the
+ * context's cuBLAS handle is made only at its first GEMM (linalg.h) and released with it.
+ * Errors: AX_ERR_INVALID_ARGUMENT (NULL out, bad struct_size, negative device id),
+ * AX_ERR_UNSUPPORTED (CUDA requested but this build has no CUDA, or no CUDA device is present),
+ * AX_ERR_CUDA (the runtime failed), AX_ERR_OUT_OF_MEMORY. On failure *out is set to NULL.
+ * Thread-safe. */
 AX_API ax_status ax_context_create(ax_context **out, const ax_context_config *cfg);
 
-/* Releases a context and its scratch memory. Accepts NULL. Must not race with ops on the context. */
+/* Releases a context, its scratch memory and its cuBLAS handle. Accepts NULL. Must not race with ops
+ * on the context. */
 AX_API void ax_context_destroy(ax_context *ctx);
 
 /* The context's device, and its CPU thread count (the value ops use). No errors; ctx must be valid. */
@@ -201,6 +296,22 @@ AX_API ax_status ax_context_synchronize(ax_context *ctx);
 
 /* A context may be used by one thread at a time: ops on one context serialise through its scratch
  * memory. Use one context per thread for concurrency. */
+
+/* Copies every element of `src` into `dst`, converting between dtypes: dst[i] = src[i] for every
+ * index of their common shape.
+ *  src, dst: the same ndim and shape; any strides (src may broadcast with stride 0; dst must not
+ *            overlap itself or src); block-quantized tensors follow the layout rule above.
+ *  dtypes:   any pair among f32, f16, bf16, f64, f8_e4m3fn, f8_e5m2 and the block-quantized types,
+ *            rounded exactly as ax_convert describes (the same bits whatever the strides); equal
+ *            dtypes (integers included) are copied bit for bit.
+ *  device:   both tensors on the context's device. CPU: uses the context's threads. CUDA: one
+ *            kernel queued on the context's stream, no host synchronisation; same results as the
+ *            CPU bit for bit. Copies between host and device memory are ax_copy_to_device's job.
+ * Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx or tensor, shapes or ndims differ, a dtype pair that does
+ * not convert, a tensor on another device, a block layout broken, dst overlapping itself or src),
+ * AX_ERR_UNSUPPORTED (a CUDA context in a build without CUDA), AX_ERR_CUDA (the launch failed).
+ * Nothing is written on an argument error. One context per thread (see "Context"). */
+AX_API ax_status ax_tensor_copy(ax_context *ctx, const ax_tensor *src, ax_tensor *dst);
 
 /* ------------------------------------------------------------------------------------------------
  * Build and machine information

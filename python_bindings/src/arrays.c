@@ -304,6 +304,7 @@ static axpy_dl_dtype ax_to_dl_dtype(ax_dtype dtype) {
     case AX_I64: dt.code = AXPY_DL_INT; dt.bits = 64; break;
     case AX_U8: dt.code = AXPY_DL_UINT; dt.bits = 8; break;
     case AX_I8: dt.code = AXPY_DL_INT; dt.bits = 8; break;
+    default: break; /* fp8 and block-quantized dtypes never reach Python arrays (dlpack_export refuses them) */
     }
     return dt;
 }

@@ -64,6 +64,7 @@ ax_status ax_context_create(ax_context **out, const ax_context_config *cfg) {
 void ax_context_destroy(ax_context *ctx) {
     if (ctx == NULL) return;
     if (ctx->device.type == AX_CUDA) ax_cuda_context_release(ctx);
+    free(ctx->host_scratch);
     free(ctx);
 }
 
@@ -71,6 +72,30 @@ ax_device ax_context_device(const ax_context *ctx) { return ctx->device; }
 int32_t ax_context_num_threads(const ax_context *ctx) { return ctx->num_threads; }
 int64_t ax_context_workspace_peak(const ax_context *ctx) { return ctx->workspace_peak; }
 void ax_context_workspace_peak_reset(ax_context *ctx) { ctx->workspace_peak = 0; }
+
+ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes) {
+    if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY,
+                            "workspace: this call needs %lld bytes of scratch, the context's limit is %lld",
+                            (long long)bytes, (long long)ctx->workspace_limit);
+    if (bytes > ctx->workspace_peak) ctx->workspace_peak = bytes;
+    return AX_OK;
+}
+
+ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out) {
+    AX_CHECK(ax_context_reserve_workspace(ctx, bytes));
+    if (bytes > ctx->host_scratch_bytes) {
+        const int64_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
+        void *p = aligned_alloc(64, (size_t)rounded);
+        if (p == NULL)
+            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "scratch: %lld bytes of host memory", (long long)bytes);
+        free(ctx->host_scratch);
+        ctx->host_scratch = p;
+        ctx->host_scratch_bytes = rounded;
+    }
+    *out = ctx->host_scratch;
+    return AX_OK;
+}
 
 int ax_build_has_cuda(void) { return AXIAL_WITH_CUDA; }
 int ax_build_has_mpi(void) { return AXIAL_WITH_MPI; }

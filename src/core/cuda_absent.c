@@ -5,6 +5,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include "core/internal.h"
+#include "core/tensor_copy.h"
 
 int ax_cuda_count_devices(void) { return 0; }
 
@@ -26,6 +27,11 @@ ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
 }
 
+ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
+    (void)ctx; (void)out;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
 ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out) {
     (void)ctx; (void)bytes; (void)out;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
@@ -41,4 +47,10 @@ ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes
 ax_status ax_cuda_synchronize(ax_context *ctx) {
     (void)ctx;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
+ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *plan, const void *src, ax_dtype src_dtype,
+                              void *dst, ax_dtype dst_dtype) {
+    (void)ctx; (void)plan; (void)src; (void)src_dtype; (void)dst; (void)dst_dtype;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "ax_tensor_copy: this build of Axial has no CUDA");
 }

@@ -1,6 +1,6 @@
 /*
- * cuda_runtime.cu — the CUDA side of the core: device discovery, per-context cuBLAS handle and
- * device scratch. C ABI only; nothing here throws or prints.
+ * cuda_runtime.cu — the CUDA side of the core: device discovery, per-context cuBLAS handle (made
+ * lazily) and device scratch. C ABI only; nothing here throws or prints.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -42,16 +42,45 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
                             (int)ctx->device.id, count);
     cudaError_t err = cudaSetDevice(ctx->device.id);
     if (err != cudaSuccess) return cuda_error(err, "cudaSetDevice");
-    cublasHandle_t handle = NULL;
-    if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS)
-        return ax_set_error(AX_ERR_CUDA, "cublasCreate failed on device %d", (int)ctx->device.id);
-    cublasSetStream(handle, (cudaStream_t)ctx->cuda_stream);
-    ctx->cublas_handle = handle;
+    /* No cuBLAS handle here: creating one costs time and device memory, and most contexts never run
+     * a GEMM. ax_cuda_blas_handle makes it at the first cuBLAS op. */
+    return AX_OK;
+}
+
+extern "C" ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
+    if (ctx->cublas_handle == NULL) {
+        cublasHandle_t handle = NULL;
+        cublasStatus_t st = cublasCreate(&handle);
+        if (st != CUBLAS_STATUS_SUCCESS)
+            return ax_set_error(st == CUBLAS_STATUS_ALLOC_FAILED ? AX_ERR_OUT_OF_MEMORY : AX_ERR_CUDA,
+                                "cublasCreate on device %d: %s", (int)ctx->device.id, cublasGetStatusString(st));
+        st = cublasSetStream(handle, (cudaStream_t)ctx->cuda_stream);
+        /* Tensor cores for bf16/fp16 (the default math mode), but every reduction in fp32: cuBLAS may
+         * otherwise sum split-K partials in the output's 16-bit type. fp32 GEMMs ask for
+         * CUBLAS_COMPUTE_32F, which never uses TF32 whatever the math mode. */
+        if (st == CUBLAS_STATUS_SUCCESS)
+            st = cublasSetMathMode(handle, (cublasMath_t)(CUBLAS_DEFAULT_MATH |
+                                                          CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION));
+        if (st != CUBLAS_STATUS_SUCCESS) {
+            cublasDestroy(handle);
+            return ax_set_error(AX_ERR_CUDA, "configuring the cuBLAS handle on device %d: %s", (int)ctx->device.id,
+                                cublasGetStatusString(st));
+        }
+        ctx->cublas_handle = handle;
+    }
+    *out = ctx->cublas_handle;
     return AX_OK;
 }
 
 extern "C" void ax_cuda_context_release(ax_context *ctx) {
-    if (ctx->cublas_handle != NULL) cublasDestroy((cublasHandle_t)ctx->cublas_handle);
+    if (ctx->cublas_handle != NULL) {
+        /* The handle belongs to the context's device, which need not be the caller's current one. */
+        int previous = -1;
+        const int switched = cudaGetDevice(&previous) == cudaSuccess && previous != ctx->device.id &&
+                             cudaSetDevice(ctx->device.id) == cudaSuccess;
+        cublasDestroy((cublasHandle_t)ctx->cublas_handle);
+        if (switched) cudaSetDevice(previous);
+    }
     if (ctx->device_scratch != NULL) cudaFree(ctx->device_scratch);
     ctx->cublas_handle = NULL;
     ctx->device_scratch = NULL;

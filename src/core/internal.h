@@ -80,11 +80,23 @@ struct ax_context {
     void *cuda_stream;
     int32_t num_threads;
     int64_t workspace_limit;
-    void *cublas_handle;      /* cublasHandle_t, NULL on CPU */
+    void *cublas_handle;      /* cublasHandle_t, NULL until the first cuBLAS op (ax_cuda_blas_handle) */
     void *device_scratch;     /* device memory kept between ops */
     int64_t device_scratch_bytes;
     int64_t workspace_peak;   /* most scratch bytes one op on this context has used */
+    void *host_scratch;       /* host memory kept between ops (ax_context_host_scratch) */
+    int64_t host_scratch_bytes;
 };
+
+/* Records that the calling op needs `bytes` of scratch memory: AX_ERR_OUT_OF_MEMORY (message naming
+ * both sizes) past the context's workspace limit, else raises the context's workspace peak. */
+ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes);
+
+/* Reserves `bytes` (as above) and returns the context's host scratch buffer, at least that large and
+ * 64-byte aligned. The buffer is kept between ops and only grows, so repeated calls do not map and
+ * fault in fresh pages each time (glibc serves blocks over 32 MiB with mmap); ax_context_destroy
+ * frees it. Its contents are undefined at each call. */
+ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out);
 
 /* ---- CPU dispatch ---- */
 
@@ -104,6 +116,9 @@ ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes
 ax_status ax_cuda_synchronize(ax_context *ctx);
 /* Ensures ctx->device_scratch holds at least `bytes` and returns it. */
 ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out);
+/* The context's cuBLAS handle (a cublasHandle_t), created at the first call: only contexts that run a
+ * cuBLAS op ever hold one. The context's device must be current. Its stream is the context's. */
+ax_status ax_cuda_blas_handle(ax_context *ctx, void **out);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/dtype_convert.h"
 #include "core/internal.h"
 
 ax_status ax_tensor_contiguous(ax_tensor *out, void *data, ax_dtype dtype, int32_t ndim, const int64_t *shape) {
@@ -13,7 +14,15 @@ ax_status ax_tensor_contiguous(ax_tensor *out, void *data, ax_dtype dtype, int32
     if (ndim < 0 || ndim > AX_MAX_DIMS)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ndim: %d is outside [0, %d]", (int)ndim, AX_MAX_DIMS);
     if (ndim > 0 && shape == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "shape: NULL with ndim %d", (int)ndim);
-    if (ax_dtype_size(dtype) == 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "dtype: %d is not an ax_dtype", (int)dtype);
+    if (ax_dtype_block_elems(dtype) == 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "dtype: %d is not an ax_dtype", (int)dtype);
+    const int64_t block = ax_dtype_block_elems(dtype);
+    if (block > 1 && ndim == 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ndim: 0, but a %s tensor needs a last dim of whole blocks",
+                            ax_dtype_name(dtype));
+    if (block > 1 && shape[ndim - 1] % block != 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "shape[%d]: %lld is not a multiple of the %s block size %lld",
+                            (int)(ndim - 1), (long long)shape[ndim - 1], ax_dtype_name(dtype), (long long)block);
     int64_t strides[AX_MAX_DIMS];
     int64_t stride = 1;
     for (int32_t d = ndim - 1; d >= 0; d--) {
@@ -68,11 +77,37 @@ int ax_tensors_overlap(const ax_tensor *a, const ax_tensor *b) {
     int64_t alo, ahi, blo, bhi;
     if (a->data == NULL || b->data == NULL) return 0;
     if (!ax_tensor_span(a, &alo, &ahi) || !ax_tensor_span(b, &blo, &bhi)) return 0;
-    const intptr_t a0 = (intptr_t)a->data + (intptr_t)(alo * (int64_t)ax_dtype_size(a->dtype));
-    const intptr_t a1 = (intptr_t)a->data + (intptr_t)((ahi + 1) * (int64_t)ax_dtype_size(a->dtype));
-    const intptr_t b0 = (intptr_t)b->data + (intptr_t)(blo * (int64_t)ax_dtype_size(b->dtype));
-    const intptr_t b1 = (intptr_t)b->data + (intptr_t)((bhi + 1) * (int64_t)ax_dtype_size(b->dtype));
+    /* Byte ranges: for block types, [first block, end of the last block) (hi + 1 ends a block). */
+    const intptr_t a0 = (intptr_t)a->data + (intptr_t)ax_dtype_offset_bytes(a->dtype, alo);
+    const intptr_t a1 = (intptr_t)a->data + (intptr_t)ax_dtype_offset_bytes(a->dtype, ahi + 1);
+    const intptr_t b0 = (intptr_t)b->data + (intptr_t)ax_dtype_offset_bytes(b->dtype, blo);
+    const intptr_t b1 = (intptr_t)b->data + (intptr_t)ax_dtype_offset_bytes(b->dtype, bhi + 1);
     return a0 < b1 && b0 < a1;
+}
+
+/* The layout rule of block-quantized tensors (axial.h): the last dim holds whole blocks, contiguously,
+ * and every other dim steps by whole blocks. */
+static ax_status check_block_layout(const ax_tensor *t, const char *name) {
+    const int64_t block = ax_dtype_block_elems(t->dtype);
+    if (block == 1) return AX_OK;
+    const char *dt = ax_dtype_name(t->dtype);
+    if (t->ndim == 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: a %s tensor needs at least one dim (whole blocks)", name, dt);
+    const int32_t last = t->ndim - 1;
+    if (t->shape[last] % block != 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "%s: last dim is %lld, not a multiple of the %s block size %lld (the quantized dim is "
+                            "the innermost one)",
+                            name, (long long)t->shape[last], dt, (long long)block);
+    if (t->shape[last] > 0 && t->strides[last] != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: last dim has stride %lld; a %s tensor's blocks are contiguous "
+                            "(stride 1)", name, (long long)t->strides[last], dt);
+    for (int32_t d = 0; d < last; d++)
+        if (t->shape[d] > 1 && t->strides[d] % block != 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: stride %lld of dim %d is not a whole number of %s blocks (%lld elements)", name,
+                                (long long)t->strides[d], (int)d, dt, (long long)block);
+    return AX_OK;
 }
 
 ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, const char *dims_desc) {
@@ -80,7 +115,7 @@ ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, co
     if (t->ndim != ndim)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: expected %d dims %s, got %d", name, (int)ndim, dims_desc,
                             (int)t->ndim);
-    if (ax_dtype_size(t->dtype) == 0)
+    if (ax_dtype_block_elems(t->dtype) == 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype %d is not an ax_dtype", name, (int)t->dtype);
     if (t->device.type != AX_CPU && t->device.type != AX_CUDA)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: device type %d is not an ax_device_type", name,
@@ -101,7 +136,7 @@ ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, co
     }
     if (numel > 0 && t->data == NULL)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: data is NULL for %lld elements", name, (long long)numel);
-    return AX_OK;
+    return check_block_layout(t, name);
 }
 
 ax_status ax_check_dim(const ax_tensor *t, const char *name, int32_t dim, const char *dim_name, int64_t expected) {

@@ -31,19 +31,10 @@ static int threads_for(const ax_context *ctx, int64_t units) {
     return (int)t;
 }
 
-static ax_status reserve_workspace(ax_context *ctx, int64_t bytes) {
-    if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY,
-                            "workspace: this call needs %lld bytes of scratch, the context's limit is %lld",
-                            (long long)bytes, (long long)ctx->workspace_limit);
-    if (bytes > ctx->workspace_peak) ctx->workspace_peak = bytes;
-    return AX_OK;
-}
-
 ax_status evo_attn_forward_cpu(ax_context *ctx, const evo_attn_params *p) {
     const int64_t units = p->B * p->N * p->H * ((p->S + EVO_CPU_BR - 1) / EVO_CPU_BR);
     const int threads = threads_for(ctx, units);
-    AX_CHECK(reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, NULL, 0)));
+    AX_CHECK(ax_context_reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, NULL, 0)));
     if (units == 0) return AX_OK;
     if (active_kernels()->forward(p, threads) != 0)
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "evoformer attention forward: a thread's tile buffers could not be allocated");
@@ -96,7 +87,7 @@ ax_status evo_attn_backward_cpu(ax_context *ctx, const evo_attn_params *p) {
     const int64_t units = plan.units_b * plan.units_h * plan.units_n;
     const int threads = threads_for(ctx, units);
     const int64_t partial_floats = p->dbias_mask != NULL ? p->B * p->H * p->N * p->S : 0;
-    AX_CHECK(reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, &plan, 1) + partial_floats * (int64_t)sizeof(float)));
+    AX_CHECK(ax_context_reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, &plan, 1) + partial_floats * (int64_t)sizeof(float)));
     if (partial_floats > 0) {
         plan.mask_partial = calloc((size_t)partial_floats, sizeof(float));
         if (plan.mask_partial == NULL)
