@@ -3,9 +3,19 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#if defined(__x86_64__) && defined(__linux__)
+/* syscall() is outside the POSIX names the build asks for. */
+#define _DEFAULT_SOURCE 1
+#endif
+
 #include <stdio.h>
 
 #include "harness.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* /proc/cpuinfo is an independent witness of what the CPU has (Linux x86 only). */
 static int cpuinfo_has(const char *flag) {
@@ -49,6 +59,54 @@ static void test_features_match_cpuinfo(void) {
 #endif
 }
 
+/* Rules any honest detection obeys on every machine, whatever the CPU has. */
+static void test_feature_implications(void) {
+    const uint32_t f = ax_cpu_features();
+    CHECK_INT_EQ(ax_cpu_features(), f); /* cached: the same answer every call */
+    if (f & AX_CPU_HAS_AVX512BF16) CHECK(f & AX_CPU_HAS_AVX512F);
+    if (f & AX_CPU_AMX_GRANTED) CHECK(f & AX_CPU_HAS_AMX_TILE);
+    const uint32_t known = AX_CPU_HAS_AVX2 | AX_CPU_HAS_FMA | AX_CPU_HAS_F16C | AX_CPU_HAS_AVX512F |
+                           AX_CPU_HAS_AVX512BW | AX_CPU_HAS_AVX512VL | AX_CPU_HAS_AVX512DQ |
+                           AX_CPU_HAS_AVX512BF16 | AX_CPU_HAS_AMX_TILE | AX_CPU_HAS_AMX_BF16 |
+                           AX_CPU_HAS_AMX_INT8 | AX_CPU_AMX_GRANTED;
+    CHECK_INT_EQ(f & ~known, 0);
+#if !defined(__x86_64__) && !defined(__i386__)
+    CHECK_INT_EQ(f, 0);
+#elif !(defined(__x86_64__) && defined(__linux__))
+    CHECK_INT_EQ(f & AX_CPU_AMX_GRANTED, 0);
+#endif
+}
+
+/* AMX against two witnesses Axial does not consult: /proc/cpuinfo, and the kernel's own record of
+ * what this process may use (ARCH_GET_XCOMP_PERM). cpuinfo can hide AMX the CPU has (a kernel
+ * without tile support drops the flag), so that comparison runs one way only. */
+static void test_amx_matches_kernel(void) {
+#if defined(__x86_64__) && defined(__linux__)
+    const uint32_t f = ax_cpu_features();
+    const int granted = (f & AX_CPU_AMX_GRANTED) != 0;
+    const int tile = cpuinfo_has("amx_tile");
+    if (tile < 0) {
+        printf("  (no /proc/cpuinfo: cpuinfo comparison skipped)\n");
+    } else {
+        if (tile) CHECK(f & AX_CPU_HAS_AMX_TILE);
+        if (cpuinfo_has("amx_bf16") == 1) CHECK(f & AX_CPU_HAS_AMX_BF16);
+        if (cpuinfo_has("amx_int8") == 1) CHECK(f & AX_CPU_HAS_AMX_INT8);
+        if (granted) CHECK_INT_EQ(tile, 1);
+    }
+    /* Kernel ABI: ARCH_GET_XCOMP_PERM = 0x1022 stores the permitted XSAVE features; bit 18 is tile
+     * data. Before Linux 5.16 the call fails, and then nothing can have been granted. */
+    unsigned long long permitted = 0;
+    const int queried = syscall(SYS_arch_prctl, 0x1022, &permitted) == 0;
+    const int kernel_says_granted = queried && ((permitted >> 18) & 1);
+    if (granted != kernel_says_granted)
+        TH_FAIL("AMX granted: Axial says %d, arch_prctl(ARCH_GET_XCOMP_PERM) says %d (mask 0x%llx)", granted,
+                kernel_says_granted, permitted);
+    th_checks++;
+#else
+    printf("  (not Linux x86-64: skipped)\n");
+#endif
+}
+
 static void test_override(void) {
     const ax_cpu_path best = ax_cpu_path_active();
     CHECK(best >= AX_CPU_PATH_PORTABLE && best <= AX_CPU_PATH_AVX512);
@@ -86,6 +144,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     RUN(test_features_match_cpuinfo);
+    RUN(test_feature_implications);
+    RUN(test_amx_matches_kernel);
     RUN(test_override);
     th_current = "test_environment_cap";
     test_environment_cap(argv[0]);

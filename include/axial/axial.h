@@ -322,10 +322,12 @@ typedef enum ax_cpu_path {
     AX_CPU_PATH_AUTO = -1,
     AX_CPU_PATH_PORTABLE = 0,
     AX_CPU_PATH_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    AX_CPU_PATH_AVX512 = 2  /* AVX-512F (+ BW, VL, DQ; BF16 used when present) */
+    AX_CPU_PATH_AVX512 = 2  /* AVX-512F + BW + VL + DQ */
 } ax_cpu_path;
 
-/* Flags of what the running CPU supports. */
+/* Flags of what the running CPU supports. The AVX flags are set only when the OS also saves the
+ * registers (XGETBV), so a set flag means usable. AVX-512 BF16 and AMX are detected and reported
+ * only: no kernel uses them yet, and they do not change the path. */
 #define AX_CPU_HAS_AVX2 0x1u
 #define AX_CPU_HAS_FMA 0x2u
 #define AX_CPU_HAS_F16C 0x4u
@@ -334,7 +336,20 @@ typedef enum ax_cpu_path {
 #define AX_CPU_HAS_AVX512VL 0x20u
 #define AX_CPU_HAS_AVX512DQ 0x40u
 #define AX_CPU_HAS_AVX512BF16 0x80u
+/* AMX as the CPU reports it (CPUID), whether or not the OS lets this process use it. */
+#define AX_CPU_HAS_AMX_TILE 0x100u
+#define AX_CPU_HAS_AMX_BF16 0x200u
+#define AX_CPU_HAS_AMX_INT8 0x400u
+/* The OS lets this process use AMX tiles: Linux on x86-64 only, where the first ax_cpu_features()
+ * call on a CPU with AMX-TILE asks for it with arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA). That
+ * permission is process-wide and cannot be dropped; its visible effect is that sigaltstack() then
+ * refuses (ENOMEM) a stack too small for a signal frame holding the 8 KiB of tile data. With the
+ * environment variable AXIAL_AMX=0 Axial never asks (and this flag stays clear). Never set without
+ * AX_CPU_HAS_AMX_TILE. */
+#define AX_CPU_AMX_GRANTED 0x800u
 
+/* The flags above for the running CPU and OS; x86-64 and i386 builds with GCC or Clang detect them,
+ * other builds report none. Detected once, then cached. */
 AX_API uint32_t ax_cpu_features(void);
 
 /* The path CPU kernels use. By default the best the CPU supports; the environment variable

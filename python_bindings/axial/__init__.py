@@ -31,7 +31,9 @@ def info() -> Dict[str, Any]:
     Returns:
         dict with ``version`` (library), ``package_version``, booleans ``cuda``, ``mpi``, ``nccl``,
         ``hdf5``, ``png``, ``openmp``, ``stable_abi`` (the extension uses CPython's stable ABI),
-        ``bfloat16_numpy`` (ml_dtypes is importable), ``cpu_features`` (list of ISA extensions),
+        ``bfloat16_numpy`` (ml_dtypes is importable), ``cpu_features`` (list of ISA extensions;
+        ``amx_tile``/``amx_bf16``/``amx_int8`` as the CPU reports them), ``amx_granted`` (the OS lets
+        this process use AMX tiles; detected and reported, no kernel uses AMX or AVX-512 BF16 yet),
         ``cpu_path`` (the CPU kernel path in use) and ``cuda_devices`` (list of dicts with ``id``,
         ``name``, ``total_memory`` in bytes; empty without CUDA or a GPU).
     """

@@ -294,7 +294,8 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
     static const struct { uint32_t flag; const char *name; } features[] = {
         {AX_CPU_HAS_AVX2, "avx2"},         {AX_CPU_HAS_FMA, "fma"},           {AX_CPU_HAS_F16C, "f16c"},
         {AX_CPU_HAS_AVX512F, "avx512f"},   {AX_CPU_HAS_AVX512BW, "avx512bw"}, {AX_CPU_HAS_AVX512VL, "avx512vl"},
-        {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512bf16"}};
+        {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512bf16"},
+        {AX_CPU_HAS_AMX_TILE, "amx_tile"}, {AX_CPU_HAS_AMX_BF16, "amx_bf16"},   {AX_CPU_HAS_AMX_INT8, "amx_int8"}};
     PyObject *cpu = PyList_New(0);
     if (cpu == NULL) goto fail;
     const uint32_t have = ax_cpu_features();
@@ -335,6 +336,7 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
         set_item(info, "png", PyBool_FromLong(ax_build_has_png())) < 0 ||
         set_item(info, "openmp", PyBool_FromLong(ax_build_has_openmp())) < 0 ||
         set_item(info, "cpu_features", cpu) < 0 ||
+        set_item(info, "amx_granted", PyBool_FromLong((ax_cpu_features() & AX_CPU_AMX_GRANTED) != 0)) < 0 ||
         set_item(info, "cpu_path", PyUnicode_FromString(ax_cpu_path_name(ax_cpu_path_active()))) < 0 ||
         set_item(info, "cuda_devices", devices) < 0 ||
 #ifdef Py_LIMITED_API

@@ -3,10 +3,44 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#if defined(__x86_64__) && defined(__linux__)
+/* syscall() is outside the POSIX names the build asks for. */
+#define _DEFAULT_SOURCE 1
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Kernel ABI values (asm/prctl.h and the XSAVE state numbering, Linux 5.16+), spelled out because
+ * older kernel headers lack them; an older kernel answers EINVAL, which reads as "not granted". */
+#define AX_ARCH_REQ_XCOMP_PERM 0x1023
+#define AX_XFEATURE_XTILEDATA 18
+
+/* Linux enables the 8 KiB tile state lazily: a process that touches a tile register without having
+ * asked gets SIGILL. Asking is process-wide and idempotent, so concurrent first calls are harmless,
+ * but it cannot be undone and afterwards the kernel refuses signal stacks too small for the tile
+ * state: an application that cannot accept that sets AXIAL_AMX=0 and AMX is reported not granted.
+ * errno is restored because a failed ask is an answer here, not an error for the caller. */
+static int amx_request_permission(void) {
+    const char *opt = getenv("AXIAL_AMX");
+    if (opt != NULL && strcmp(opt, "0") == 0) return 0;
+    const int saved_errno = errno;
+    const int granted = syscall(SYS_arch_prctl, AX_ARCH_REQ_XCOMP_PERM, AX_XFEATURE_XTILEDATA) == 0;
+    errno = saved_errno;
+    return granted;
+}
+#elif defined(__x86_64__) || defined(__i386__)
+/* Elsewhere there is no per-process grant to check (and 32-bit code cannot use tiles), so AMX is
+ * never reported usable. */
+static int amx_request_permission(void) { return 0; }
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -15,6 +49,19 @@ static uint64_t read_xcr0(void) {
     uint32_t eax, edx;
     __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
     return ((uint64_t)edx << 32) | eax;
+}
+
+/* AMX flags from CPUID leaf 7 EDX, and the grant. A future AMX kernel must also load a tile
+ * configuration (LDTILECFG) on every thread that runs it, since the configuration is per-thread
+ * state that starts empty, and release it (TILERELEASE) when done; the grant alone is not enough. */
+static uint32_t detect_amx(unsigned leaf7_edx, int os_tiles) {
+    uint32_t flags = 0;
+    if ((leaf7_edx >> 24) & 1) flags |= AX_CPU_HAS_AMX_TILE;
+    if ((leaf7_edx >> 22) & 1) flags |= AX_CPU_HAS_AMX_BF16;
+    if ((leaf7_edx >> 25) & 1) flags |= AX_CPU_HAS_AMX_INT8;
+    /* Only ask on a CPU and OS with tiles, so other machines never take on the grant's cost. */
+    if ((flags & AX_CPU_HAS_AMX_TILE) && os_tiles && amx_request_permission()) flags |= AX_CPU_AMX_GRANTED;
+    return flags;
 }
 
 static uint32_t detect_features(void) {
@@ -28,6 +75,7 @@ static uint32_t detect_features(void) {
     const uint64_t xcr0 = read_xcr0();
     const int os_ymm = (xcr0 & 0x6) == 0x6;
     const int os_zmm = (xcr0 & 0xe6) == 0xe6;
+    const int os_tiles = (xcr0 & 0x60000) == 0x60000; /* XTILECFG (17) and XTILEDATA (18) */
     if (!os_ymm) return 0;
 
     uint32_t flags = 0;
@@ -35,17 +83,21 @@ static uint32_t detect_features(void) {
     if (has_f16c) flags |= AX_CPU_HAS_F16C;
     if (__get_cpuid_max(0, NULL) < 7) return flags;
     __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned leaf7_max_subleaf = eax;
     if ((ebx >> 5) & 1) flags |= AX_CPU_HAS_AVX2;
     if (os_zmm) {
         if ((ebx >> 16) & 1) flags |= AX_CPU_HAS_AVX512F;
         if ((ebx >> 17) & 1) flags |= AX_CPU_HAS_AVX512DQ;
         if ((ebx >> 30) & 1) flags |= AX_CPU_HAS_AVX512BW;
         if ((ebx >> 31) & 1) flags |= AX_CPU_HAS_AVX512VL;
-        unsigned a1, b1, c1, d1;
-        __cpuid_count(7, 1, a1, b1, c1, d1);
-        if ((a1 >> 5) & 1) flags |= AX_CPU_HAS_AVX512BF16;
+        /* Subleaf 1 exists only when subleaf 0 says so; otherwise its registers are not defined. */
+        if (leaf7_max_subleaf >= 1) {
+            unsigned a1, b1, c1, d1;
+            __cpuid_count(7, 1, a1, b1, c1, d1);
+            if ((a1 >> 5) & 1) flags |= AX_CPU_HAS_AVX512BF16;
+        }
     }
-    return flags;
+    return flags | detect_amx(edx, os_tiles);
 }
 #else
 static uint32_t detect_features(void) { return 0; }

@@ -1,0 +1,41 @@
+"""axial.info(): the CPU features agree with each other and with /proc/cpuinfo where it exists."""
+import os
+
+import pytest
+
+import axial
+
+KNOWN = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512bf16",
+         "amx_tile", "amx_bf16", "amx_int8"}
+
+
+def _cpuinfo_flags():
+    if not os.path.exists("/proc/cpuinfo"):
+        return None
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return None
+
+
+def test_cpu_features_are_consistent():
+    d = axial.info()
+    features = set(d["cpu_features"])
+    assert features <= KNOWN
+    assert isinstance(d["amx_granted"], bool)
+    if d["amx_granted"]:
+        assert "amx_tile" in features
+    if "avx512bf16" in features:
+        assert "avx512f" in features
+
+
+def test_cpu_features_match_cpuinfo():
+    flags = _cpuinfo_flags()
+    if flags is None or "fpu" not in flags or "sse2" not in flags:
+        pytest.skip("no x86 /proc/cpuinfo to compare with")
+    features = set(axial.info()["cpu_features"])
+    assert ("avx512bf16" in features) == ("avx512_bf16" in flags)
+    # The kernel drops amx_tile when it cannot use tiles, so only "cpuinfo has it" is binding.
+    if "amx_tile" in flags:
+        assert "amx_tile" in features
