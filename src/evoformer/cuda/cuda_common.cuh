@@ -1,7 +1,7 @@
 /*
  * cuda_common.cuh — helpers both CUDA Evoformer attention files use (attention_cuda.cu, the SIMT
  * kernels and entry points; attention_mma.cu, the tensor-core kernels): element conversions, bias
- * loads and stores, slice addressing, block decoding, row alignment and the launch wrapper. C++,
+ * loads and stores (conversions: core/cuda/convert.cuh), slice addressing, block decoding, row alignment and the launch wrapper. C++,
  * included by .cu files only; everything is internal to the including file.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
@@ -14,21 +14,11 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "core/cuda/convert.cuh"
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
 
 namespace {
-
-/* ---- element conversions ------------------------------------------------------------------- */
-
-__device__ __forceinline__ float to_f32(float x) { return x; }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
-
-template <typename T> __device__ __forceinline__ T from_f32(float x);
-template <> __device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <> __device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
 
 /* A bias or bias gradient is in the activation dtype T or in fp32. */
 template <typename T>

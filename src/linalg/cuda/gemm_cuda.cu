@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "core/cuda/convert.cuh"
 #include "core/internal.h"
 #include "linalg/gemm_params.h"
 
@@ -62,15 +63,6 @@ cudaDataType cuda_type(ax_dtype dt) {
 size_t element_size(ax_dtype dt) { return dt == AX_F32 ? 4 : 2; }
 
 cublasOperation_t cublas_op(int transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
-
-__device__ __forceinline__ float to_f32(float x) { return x; }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
-
-template <typename T> __device__ __forceinline__ T from_f32(float x);
-template <> __device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
-template <> __device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
 
 /* c = beta * c over `batch` column-major m x n matrices; beta == 0 writes zeros without reading. */
 template <typename T>
