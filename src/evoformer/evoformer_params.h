@@ -8,6 +8,7 @@
 #ifndef AXIAL_EVOFORMER_PARAMS_H
 #define AXIAL_EVOFORMER_PARAMS_H
 
+#include <math.h> /* EVO_LSE_TRUSTED */
 #include <stdint.h>
 
 #include "axial/axial.h"
@@ -62,7 +63,7 @@ typedef struct evo_attn_params {
     ax_dtype dbias_mask_dtype; /* of dbias_mask: the bias's own dtype (a backend may swap bias_mask) */
 
     /* Backend-internal, never set by the entry points (zero there): the CUDA backend hands its
-     * kernels a copy of bias_mask already shifted by each row's maximum (see EVO_MASK_SHIFT below)
+     * kernels a copy of bias_mask already shifted by each row's maximum (see "Huge masks" below)
      * and these per-(b, n) shifts, which a forward kernel adds back to the lse it writes. */
     const float *lse_shift;
     int64_t lse_shift_stride_b, lse_shift_stride_n;
@@ -83,6 +84,12 @@ typedef struct evo_attn_params {
  * trust it: it recomputes those rows' softmax statistics from q, k and the biases. Smaller lse
  * values are used as given (shifted like the mask). */
 #define EVO_LSE_EXACT_LIMIT 64.0f
+
+/* Nonzero when a row's public lse (and the mask shift of its (b, n)) are small enough to use as the
+ * backward's reference; -inf counts as trusted (a fully masked row). One rule for every backend. A
+ * macro, so the CUDA kernels can use it in device code. */
+#define EVO_LSE_TRUSTED(lse, shift)                                                                   \
+    ((lse) == -INFINITY || (fabsf(lse) < EVO_LSE_EXACT_LIMIT && fabsf(shift) < EVO_LSE_EXACT_LIMIT))
 
 /* Backends. Each receives validated params; zero-sized problems never reach them. */
 struct ax_context;

@@ -31,7 +31,6 @@ ax_status ax_png_write_figure(const char *path, const float *values, int64_t row
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/features_util.h"
 #include "io/figure_util.h"
 #include "io/png_write.h"
 
@@ -455,21 +454,10 @@ ax_status ax_png_write_figure(const char *path, const float *values, int64_t row
                             "%s: %lld x %lld cells cannot be drawn within cairo's %d pixels per side (write the bare "
                             "pixels with ax_png_write_heatmap)",
                             path, (long long)rows, (long long)cols, MAX_SIDE);
-    int64_t count = 0;
-    if (rows >= 1 && cols >= 1 && !ax_feat_mul(rows, cols, 3, &count))
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld cells overflow", path, (long long)rows,
-                            (long long)cols);
-    uint8_t *rgb = rows >= 1 && cols >= 1 ? malloc((size_t)count * 3) : NULL;
-    if (rows >= 1 && cols >= 1 && rgb == NULL)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld x %lld cells", path, (long long)rows,
-                            (long long)cols);
     /* Validates values, sizes, the range and the map before anything is drawn or created. */
-    ax_status st = ax_heatmap_render_rgb(values, rows, cols, vmin, vmax, cmap, rgb);
-    if (st != AX_OK) {
-        free(rgb);
-        ax_error_prefix(path);
-        return st;
-    }
+    uint8_t *rgb = NULL;
+    ax_status st = ax_png_render_cells(path, values, rows, cols, vmin, vmax, cmap, "cells", &rgb);
+    if (st != AX_OK) return st;
 
     figure_layout *layout = calloc(1, sizeof *layout);
     cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);

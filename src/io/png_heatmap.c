@@ -188,20 +188,33 @@ ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t ro
     if (rows > (int64_t)PNG_UINT_31_MAX || cols > (int64_t)PNG_UINT_31_MAX)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld exceeds PNG's limit of 2^31 - 1 per side",
                             path, (long long)rows, (long long)cols);
-    int64_t pixels = 0;
-    if (rows >= 1 && cols >= 1 && !ax_feat_mul(rows, cols, 3, &pixels))
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld pixels overflow", path, (long long)rows,
-                            (long long)cols);
     /* Rendering first validates every other argument before any file exists. */
-    uint8_t *rgb = rows >= 1 && cols >= 1 ? malloc((size_t)pixels * 3) : NULL;
-    if (rows >= 1 && cols >= 1 && rgb == NULL)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld x %lld pixels", path, (long long)rows,
-                            (long long)cols);
-    ax_status st = ax_heatmap_render_rgb(values, rows, cols, vmin, vmax, cmap, rgb);
-    if (st != AX_OK) ax_error_prefix(path);
-    else st = ax_png_write_rgb(path, rgb, cols, rows);
+    uint8_t *rgb = NULL;
+    AX_CHECK(ax_png_render_cells(path, values, rows, cols, vmin, vmax, cmap, "pixels", &rgb));
+    const ax_status st = ax_png_write_rgb(path, rgb, cols, rows);
     free(rgb);
     return st;
+}
+
+ax_status ax_png_render_cells(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                              float vmax, ax_colormap cmap, const char *unit, uint8_t **rgb) {
+    *rgb = NULL;
+    int64_t count = 0;
+    if (rows >= 1 && cols >= 1 && !ax_feat_mul(rows, cols, 3, &count))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld x %lld %s overflow", path, (long long)rows,
+                            (long long)cols, unit);
+    uint8_t *buf = rows >= 1 && cols >= 1 ? malloc((size_t)count * 3) : NULL;
+    if (rows >= 1 && cols >= 1 && buf == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld x %lld %s", path, (long long)rows,
+                            (long long)cols, unit);
+    const ax_status st = ax_heatmap_render_rgb(values, rows, cols, vmin, vmax, cmap, buf);
+    if (st != AX_OK) {
+        free(buf);
+        ax_error_prefix(path);
+        return st;
+    }
+    *rgb = buf;
+    return AX_OK;
 }
 
 #endif /* AXIAL_WITH_PNG */

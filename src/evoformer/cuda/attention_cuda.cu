@@ -796,16 +796,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_rowref_kern
     const int64_t out0 = ((b * p.N + n) * p.H + h) * p.S;
     const float shift = lse_shift_at(p, b, n);
     /* 1 when the row's lse is not exact and its statistics must be recomputed */
-    auto untrusted = [&](int64_t i) {
-        const float lse = p.lse[lse_offset(p, b, n, h, i)];
-        return lse != -INFINITY && !(fabsf(lse) < EVO_LSE_EXACT_LIMIT && fabsf(shift) < EVO_LSE_EXACT_LIMIT);
-    };
+    auto untrusted = [&](int64_t i) { return !EVO_LSE_TRUSTED(p.lse[lse_offset(p, b, n, h, i)], shift); };
     bool mine = false;
     if (threadIdx.x < kTile && i0 + threadIdx.x < p.S) {
         const int64_t i = i0 + threadIdx.x;
-        mine = untrusted(i);
+        const float lse = p.lse[lse_offset(p, b, n, h, i)];
+        mine = !EVO_LSE_TRUSTED(lse, shift);
         if (!mine) {
-            const float lse = p.lse[lse_offset(p, b, n, h, i)];
             dv.row_sub[out0 + i] = lse == -INFINITY ? -INFINITY : lse - shift;
             dv.row_mul[out0 + i] = 1.0f;
         }
