@@ -23,3 +23,13 @@ target_link_libraries(test_tensor_copy_cuda PRIVATE axial m)
 target_compile_options(test_tensor_copy_cuda PRIVATE ${AXIAL_C_WARNINGS})
 add_test(NAME tensor_copy_cuda COMMAND test_tensor_copy_cuda)
 set_tests_properties(tensor_copy_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Evoformer forward + backward captured into a CUDA graph (cudaStreamCaptureModeGlobal, so any
+# host-synchronising call fails the capture), replayed and compared with the eager run bit for bit.
+add_executable(test_cuda_graph ${CMAKE_CURRENT_LIST_DIR}/test_cuda_graph.c)
+target_include_directories(test_cuda_graph PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/tests)
+target_link_libraries(test_cuda_graph PRIVATE axial CUDA::cudart m)
+target_compile_options(test_cuda_graph PRIVATE ${AXIAL_C_WARNINGS})
+target_compile_definitions(test_cuda_graph PRIVATE _POSIX_C_SOURCE=200809L)
+add_test(NAME cuda_graph COMMAND test_cuda_graph)
+set_tests_properties(cuda_graph PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -1,5 +1,6 @@
-# MPI tests of sequence parallelism (label mpi): each test program runs under real `mpiexec` with 1, 2
-# and 4 ranks (oversubscribed on small machines). Included from tests/CMakeLists.txt.
+# MPI tests of the communicator layer and sequence parallelism (label mpi): each test program runs
+# under real `mpiexec` with 1, 2 and 4 ranks (oversubscribed on small machines). Included from
+# tests/CMakeLists.txt.
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 if(NOT AXIAL_WITH_MPI)
   message(STATUS "seqpar tests: skipped (no MPI)")
@@ -25,23 +26,28 @@ if(AXIAL_SANITIZE MATCHES "address")
     "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/seqpar_lsan.supp:print_suppressions=0")
 endif()
 
-foreach(name collectives dap ulysses errors)
-  set(target test_seqpar_${name})
-  add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/test_seqpar_${name}.c
-                 ${CMAKE_CURRENT_SOURCE_DIR}/evoformer_reference.c)
+# One test program under real mpiexec with 1, 2 and 4 ranks, as tests `<test_prefix>_np<P>`.
+function(axial_add_mpi_test target source test_prefix labels)
+  add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/${source} ${CMAKE_CURRENT_SOURCE_DIR}/evoformer_reference.c)
   target_link_libraries(${target} PRIVATE axial_static MPI::MPI_C m)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_options(${target} PRIVATE ${AXIAL_C_WARNINGS})
   target_compile_definitions(${target} PRIVATE _POSIX_C_SOURCE=200809L)
   foreach(np 1 2 4)
-    add_test(NAME seqpar_${name}_np${np}
+    add_test(NAME ${test_prefix}_np${np}
              COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} ${MPIEXEC_PREFLAGS}
                      $<TARGET_FILE:${target}> ${MPIEXEC_POSTFLAGS})
     # The timeout turns a hang (a rank left waiting in a collective) into a failure.
-    set_tests_properties(seqpar_${name}_np${np} PROPERTIES LABELS "mpi;seqpar" TIMEOUT 120
+    set_tests_properties(${test_prefix}_np${np} PROPERTIES LABELS "${labels}" TIMEOUT 120
                          PROCESSORS ${np} ENVIRONMENT "${AXIAL_SEQPAR_TEST_ENV}")
   endforeach()
+endfunction()
+
+foreach(name collectives dap ulysses errors)
+  axial_add_mpi_test(test_seqpar_${name} test_seqpar_${name}.c seqpar_${name} "mpi;seqpar")
 endforeach()
+# The communicator layer's own (src/comm): all-to-all-v with counts exchanged first.
+axial_add_mpi_test(test_comm_alltoallv test_comm_alltoallv.c comm_alltoallv "mpi;seqpar;comm")
 
 # The NCCL path on CUDA tensors (label gpu): one GPU per rank, so one rank on a one-GPU machine;
 # skipped (exit 77) without NCCL or a device.
@@ -59,8 +65,8 @@ if(AXIAL_WITH_NCCL)
                        ENVIRONMENT "${AXIAL_SEQPAR_TEST_ENV}")
 endif()
 
-# axial/seqpar.h with MPI's include path: the MPI half of the header compiles on its own as strict
-# C11 and as C++ (tests/check_headers.sh covers the half that needs no MPI).
+# axial/comm.h and axial/seqpar.h with MPI's include path: the MPI half of each header compiles on its
+# own as strict C11 and as C++ (tests/check_headers.sh covers the half that needs no MPI).
 set(AXIAL_SEQPAR_HEADER_CHECK_DIR ${CMAKE_CURRENT_BINARY_DIR}/seqpar_header_check)
 file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check.c
      "#include <axial/seqpar.h>\n#include <axial/seqpar.h>\n"
@@ -68,11 +74,17 @@ file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check.c
 file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check.cpp
      "#include <axial/seqpar.h>\n"
      "int main() { ax_comm *c = nullptr; (void)ax_comm_create_nccl(&c, MPI_COMM_WORLD, 0); return 0; }\n")
+file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check_comm.c
+     "#include <axial/comm.h>\n#include <axial/comm.h>\n"
+     "int main(void) { ax_comm *c = 0; (void)ax_comm_create_mpi(&c, MPI_COMM_WORLD); return 0; }\n")
+file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check_comm.cpp
+     "#include <axial/comm.h>\n"
+     "int main() { ax_comm *c = nullptr; (void)ax_comm_create_nccl(&c, MPI_COMM_WORLD, 0); return 0; }\n")
 set(AXIAL_SEQPAR_MPI_INCLUDES "")
 foreach(dir ${MPI_C_INCLUDE_DIRS})
   string(APPEND AXIAL_SEQPAR_MPI_INCLUDES " -I${dir}")
 endforeach()
 add_test(NAME test_seqpar_header
          COMMAND ${CMAKE_COMMAND} -E chdir ${AXIAL_SEQPAR_HEADER_CHECK_DIR} sh -c
-                 "${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.c -o check_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.cpp -o check_cpp.o")
+                 "${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.c -o check_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.cpp -o check_cpp.o && ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.c -o check_comm_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.cpp -o check_comm_cpp.o")
 set_tests_properties(test_seqpar_header PROPERTIES LABELS "mpi;seqpar;core")

@@ -1,8 +1,9 @@
 /*
- * test_seqpar_nccl.c — the NCCL path on CUDA tensors (label gpu): collectives and DAP / Ulysses
- * attention, forward and backward, against the CPU single-rank op on the gathered tensors. Needs one
- * GPU per rank (NCCL refuses two ranks on one device); exits 77 (skip) without a device or without
- * NCCL in the build. Run it as `mpiexec -n 1` on a one-GPU machine, `-n G` with G GPUs.
+ * test_seqpar_nccl.c — the NCCL path on CUDA tensors (label gpu): the collectives (all-to-all-v too)
+ * and DAP / Ulysses attention, forward and backward, against the CPU single-rank op on the gathered
+ * tensors. Needs one GPU per rank (NCCL refuses two ranks on one device); exits 77 (skip) without a
+ * device or without NCCL in the build. Run it as `mpiexec -n 1` on a one-GPU machine, `-n G` with G
+ * GPUs.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -74,6 +75,59 @@ static void test_nccl_all_to_all(void) {
         ax_device_free(gpu, gathered.data);
         tt_free(&global);
     }
+}
+
+/* All-to-all-v over NCCL: rank s sends (s + r) % 3 + (s == r) rows to rank r (uneven, zero for some
+ * pairs with P > 1), from a strided device view (packed by ax_tensor_copy on the device), into a recv
+ * with two spare rows that must keep their NaN poison. Row values name (source, destination, row). */
+static int64_t nccl_rows_between(int from, int to) { return (from + to) % 3 + (from == to); }
+
+static void test_nccl_all_to_all_v(void) {
+    const int P = sp_size, me = sp_rank;
+    int64_t send_counts[64], recv_counts[64], rows = 0, arriving = 0;
+    if (P > 64) return;
+    for (int r = 0; r < P; r++) {
+        send_counts[r] = nccl_rows_between(me, r);
+        rows += send_counts[r];
+        arriving += nccl_rows_between(r, me);
+    }
+    const int64_t wide_shape[2] = {rows, 5}, recv_shape[2] = {arriving + 2, 3};
+    test_tensor wide;
+    tt_alloc(&wide, AX_F32, 2, wide_shape, LAYOUT_CONTIGUOUS);
+    int64_t row = 0;
+    for (int to = 0; to < P; to++)
+        for (int64_t j = 0; j < send_counts[to]; j++, row++)
+            for (int64_t e = 0; e < 5; e++) {
+                const int64_t idx[2] = {row, e};
+                tt_set(&wide, idx, me * 1000 + to * 100 + j * 5 + e);
+            }
+    const ax_tensor wide_dev = to_device(&wide.t);
+    ax_tensor send = wide_dev;
+    send.shape[1] = 3; /* rows 5 elements apart: not contiguous */
+    ax_tensor recv = device_poisoned(AX_F32, 2, recv_shape);
+    CHECK_OK(ax_all_to_all_v(gpu, nccl, &send, send_counts, &recv, recv_counts));
+    test_tensor want;
+    const int64_t want_shape[2] = {arriving, 3};
+    tt_alloc(&want, AX_F32, 2, want_shape, LAYOUT_CONTIGUOUS);
+    row = 0;
+    for (int from = 0; from < P; from++) {
+        CHECK_INT_EQ(recv_counts[from], nccl_rows_between(from, me));
+        for (int64_t j = 0; j < nccl_rows_between(from, me); j++, row++)
+            for (int64_t e = 0; e < 3; e++) {
+                const int64_t idx[2] = {row, e};
+                tt_set(&want, idx, from * 1000 + me * 100 + j * 5 + e);
+            }
+    }
+    ax_tensor received = recv;
+    received.shape[0] = arriving;
+    compare_device("nccl all_to_all_v", &received, &want.t, 0);
+    float spare[6];
+    CHECK_OK(ax_copy_to_host(gpu, spare, (float *)recv.data + arriving * 3, sizeof spare));
+    for (int i = 0; i < 6; i++) CHECK(isnan(spare[i]));
+    ax_device_free(gpu, wide_dev.data);
+    ax_device_free(gpu, recv.data);
+    tt_free(&wide);
+    tt_free(&want);
 }
 
 /* DAP (mode 0) or Ulysses (mode 1), forward and backward, f32 or bf16, with both biases. */
@@ -168,6 +222,7 @@ int main(int argc, char **argv) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     SP_RUN(test_nccl_all_to_all);
+    SP_RUN(test_nccl_all_to_all_v);
     SP_RUN(test_nccl_dap);
     SP_RUN(test_nccl_ulysses);
     ax_comm_destroy(nccl);

@@ -272,10 +272,25 @@ AX_API void ax_context_destroy(ax_context *ctx);
 AX_API ax_device ax_context_device(const ax_context *ctx);
 AX_API int32_t ax_context_num_threads(const ax_context *ctx);
 
-/* The most scratch memory (host and device bytes, beyond the caller's tensors) any single op on this
- * context has used since creation or the last reset. For memory benchmarks and capacity planning. */
+/* The most scratch memory (host and device bytes together, beyond the caller's tensors) any single
+ * op on this context has used since creation or the last reset. For memory benchmarks and capacity
+ * planning. Every op takes its scratch from one workspace per context: a host arena and (CUDA) a
+ * stream-ordered device pool, both kept between ops; `workspace_limit` bounds one op's host plus
+ * device bytes. */
 AX_API int64_t ax_context_workspace_peak(const ax_context *ctx);
+/* The same peak split by kind: the most host bytes and the most device bytes one op has used (the two
+ * maxima may come from different ops). NULL pointers are skipped. */
+AX_API void ax_context_workspace_peaks(const ax_context *ctx, int64_t *host_bytes, int64_t *device_bytes);
 AX_API void ax_context_workspace_peak_reset(ax_context *ctx);
+
+/* Measure mode. While on (on != 0), every op called on ctx validates its arguments exactly as usual
+ * (same errors) and records the scratch it would need in the workspace peak and against the limit,
+ * but runs nothing: no kernel, no output written, no memory taken, nothing queued on the stream.
+ * Collectives over a communicator (seqpar.h, comm.h) still agree on their arguments across ranks, so
+ * every rank must measure alike. Use it to size `workspace_limit` or a memory budget before a run.
+ * Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx). Not thread-safe with ops on the same context. */
+AX_API ax_status ax_context_set_measure(ax_context *ctx, int on);
+AX_API int ax_context_measuring(const ax_context *ctx);
 
 /* Memory on the context's device, for callers without a CUDA toolkit of their own (the CLI, the
  * benchmarks, Fortran codes): host memory for an AX_CPU context, device memory (cudaMalloc) for

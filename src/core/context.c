@@ -71,30 +71,56 @@ void ax_context_destroy(ax_context *ctx) {
 ax_device ax_context_device(const ax_context *ctx) { return ctx->device; }
 int32_t ax_context_num_threads(const ax_context *ctx) { return ctx->num_threads; }
 int64_t ax_context_workspace_peak(const ax_context *ctx) { return ctx->workspace_peak; }
-void ax_context_workspace_peak_reset(ax_context *ctx) { ctx->workspace_peak = 0; }
+void ax_context_workspace_peak_reset(ax_context *ctx) {
+    ctx->workspace_peak = ctx->workspace_peak_host = ctx->workspace_peak_device = 0;
+}
 
-ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes) {
+ax_status ax_context_reserve_workspace2(ax_context *ctx, int64_t host_bytes, int64_t device_bytes) {
+    const int64_t bytes = host_bytes + device_bytes;
     if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
         return ax_set_error(AX_ERR_OUT_OF_MEMORY,
                             "workspace: this call needs %lld bytes of scratch, the context's limit is %lld",
                             (long long)bytes, (long long)ctx->workspace_limit);
     if (bytes > ctx->workspace_peak) ctx->workspace_peak = bytes;
+    if (host_bytes > ctx->workspace_peak_host) ctx->workspace_peak_host = host_bytes;
+    if (device_bytes > ctx->workspace_peak_device) ctx->workspace_peak_device = device_bytes;
     return AX_OK;
 }
 
-ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out) {
-    AX_CHECK(ax_context_reserve_workspace(ctx, bytes));
+ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes) {
+    return ax_context_reserve_workspace2(ctx, bytes, 0);
+}
+
+ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out) {
     if (bytes > ctx->host_scratch_bytes) {
         const int64_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
         void *p = aligned_alloc(64, (size_t)rounded);
         if (p == NULL)
-            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "scratch: %lld bytes of host memory", (long long)bytes);
+            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes of host memory", (long long)bytes);
         free(ctx->host_scratch);
         ctx->host_scratch = p;
         ctx->host_scratch_bytes = rounded;
     }
     *out = ctx->host_scratch;
     return AX_OK;
+}
+
+ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out) {
+    AX_CHECK(ax_context_reserve_workspace(ctx, bytes));
+    return ax_context_host_arena(ctx, bytes, out);
+}
+
+ax_status ax_context_set_measure(ax_context *ctx, int on) {
+    if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
+    ctx->measure = on != 0;
+    return AX_OK;
+}
+
+int ax_context_measuring(const ax_context *ctx) { return ctx->measure; }
+
+void ax_context_workspace_peaks(const ax_context *ctx, int64_t *host_bytes, int64_t *device_bytes) {
+    if (host_bytes != NULL) *host_bytes = ctx->workspace_peak_host;
+    if (device_bytes != NULL) *device_bytes = ctx->workspace_peak_device;
 }
 
 int ax_build_has_cuda(void) { return AXIAL_WITH_CUDA; }

@@ -4,6 +4,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include "core/cuda/device.h"
 #include "core/internal.h"
 #include "core/tensor_copy.h"
 
@@ -22,10 +23,36 @@ ax_status ax_cuda_context_init(ax_context *ctx) {
 
 void ax_cuda_context_release(ax_context *ctx) { (void)ctx; }
 
-ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
-    (void)ctx; (void)bytes; (void)out;
+ax_status ax_cuda_scope_enter(const ax_context *ctx, int *saved) {
+    (void)ctx;
+    *saved = -1;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
 }
+
+void ax_cuda_scope_leave(const ax_context *ctx, int saved) { (void)ctx; (void)saved; }
+
+ax_status ax_cuda_device_enter(int32_t device, int *saved) {
+    (void)device;
+    *saved = -1;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
+void ax_cuda_device_leave(int32_t device, int saved) { (void)device; (void)saved; }
+
+ax_status ax_cuda_ws_alloc(ax_context *ctx, int64_t bytes, void **out) {
+    (void)ctx; (void)bytes;
+    *out = NULL;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
+void ax_cuda_ws_free(ax_context *ctx, void *ptr) { (void)ctx; (void)ptr; }
+
+const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx) {
+    (void)ctx;
+    return NULL;
+}
+
+int ax_cuda_tensor_cores_enabled(void) { return 0; }
 
 ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
     (void)ctx; (void)out;

@@ -1,18 +1,87 @@
 /*
- * cuda_runtime.cu — the CUDA side of the core: device discovery, per-context cuBLAS handle (made
- * lazily) and device scratch. C ABI only; nothing here throws or prints.
+ * cuda_runtime.cu — the CUDA side of the core: device discovery, the per-context CUDA state (the
+ * device's props, read once; a stream-ordered memory pool for op workspace; the cuBLAS handle, made
+ * lazily), the device scope, and the public allocation, copy and synchronisation helpers. C ABI only;
+ * nothing here throws or prints.
+ *
+ * Host synchronisation happens only where the caller asked for it: context creation and
+ * destruction, ax_cuda_alloc / ax_cuda_free (ax_device_alloc / ax_device_free), ax_cuda_copy and
+ * ax_cuda_synchronize. Op workspace never synchronises (ax_cuda_ws_alloc / ax_cuda_ws_free), which is
+ * what lets a CUDA graph capture the ops (tests/test_no_host_sync.sh keeps it so).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <cublas_v2.h>
+#include <atomic>
 #include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/cuda/check.cuh"
+#include "core/cuda/device.h"
 #include "core/internal.h"
 
-static ax_status cuda_error(cudaError_t err, const char *what) {
-    return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
+namespace {
+
+/* What ctx->cuda points at. */
+struct cuda_state {
+    ax_cuda_device_props props;
+    cudaMemPool_t pool; /* op workspace; NULL when the device has no memory pools */
+};
+
+cuda_state *state_of(const ax_context *ctx) { return static_cast<cuda_state *>(ctx->cuda); }
+
+cudaStream_t stream_of(const ax_context *ctx) { return static_cast<cudaStream_t>(ctx->cuda_stream); }
+
+ax_status read_props(int32_t device, ax_cuda_device_props *props) {
+    cudaDeviceProp prop;
+    AX_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    memset(props, 0, sizeof *props);
+    props->device = device;
+    props->cc_major = prop.major;
+    props->cc_minor = prop.minor;
+    props->sm_count = prop.multiProcessorCount;
+    props->smem_optin_per_block = (int64_t)prop.sharedMemPerBlockOptin;
+    props->smem_per_sm = (int64_t)prop.sharedMemPerMultiprocessor;
+    props->total_memory = (int64_t)prop.totalGlobalMem;
+    props->memory_pools = prop.memoryPoolsSupported != 0;
+    static_assert(sizeof props->name == sizeof prop.name, "ax_cuda_device_props::name: cudaDeviceProp's size");
+    memcpy(props->name, prop.name, sizeof props->name);
+    props->name[sizeof props->name - 1] = '\0';
+    return AX_OK;
 }
+
+/* A pool of the device's memory that keeps what it has grown to (release threshold: all of it), so
+ * ops reuse blocks without going back to the driver and nothing is returned at synchronisations.
+ * Context-owned rather than the device's default pool, so the threshold does not change what other
+ * code in the process gets from cudaMallocAsync, and ax_context_destroy hands the memory back. */
+ax_status create_pool(int32_t device, cudaMemPool_t *out) {
+    cudaMemPoolProps pp;
+    memset(&pp, 0, sizeof pp);
+    pp.allocType = cudaMemAllocationTypePinned;
+    pp.handleTypes = cudaMemHandleTypeNone;
+    pp.location.type = cudaMemLocationTypeDevice;
+    pp.location.id = device;
+    cudaMemPool_t pool = NULL;
+    AX_CUDA_CHECK(cudaMemPoolCreate(&pool, &pp));
+    uint64_t keep_all = UINT64_MAX;
+    const cudaError_t err = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all);
+    if (err != cudaSuccess) {
+        const ax_status st = ax_cuda_error(err, "cudaMemPoolSetAttribute(cudaMemPoolAttrReleaseThreshold)");
+        cudaMemPoolDestroy(pool);
+        return st;
+    }
+    *out = pool;
+    return AX_OK;
+}
+
+int read_tensor_cores_env() {
+    const char *v = getenv("AXIAL_CUDA_TENSOR_CORES");
+    return !(v != NULL && strcmp(v, "0") == 0);
+}
+
+} /* namespace */
 
 extern "C" int ax_cuda_count_devices(void) {
     int count = 0;
@@ -25,13 +94,54 @@ extern "C" int ax_cuda_count_devices(void) {
 
 extern "C" ax_status ax_cuda_query_device(int32_t id, char *name, size_t name_size, int64_t *total_memory) {
     cudaDeviceProp prop;
-    cudaError_t err = cudaGetDeviceProperties(&prop, id);
-    if (err != cudaSuccess) return cuda_error(err, "cudaGetDeviceProperties");
+    AX_CUDA_CHECK(cudaGetDeviceProperties(&prop, id));
     strncpy(name, prop.name, name_size - 1);
     name[name_size - 1] = '\0';
     *total_memory = (int64_t)prop.totalGlobalMem;
     return AX_OK;
 }
+
+extern "C" int ax_cuda_tensor_cores_enabled(void) {
+    /* -1 until the first call. Two threads may both read the environment; they store the same value.
+     * An atomic rather than a function-local static: the latter needs libstdc++'s guard functions,
+     * which C programs linking the static library do not link. */
+    static std::atomic<int> enabled(-1);
+    int value = enabled.load(std::memory_order_acquire);
+    if (value < 0) {
+        value = read_tensor_cores_env();
+        enabled.store(value, std::memory_order_release);
+    }
+    return value;
+}
+
+extern "C" const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx) {
+    const cuda_state *s = ctx != NULL ? state_of(ctx) : NULL;
+    return s != NULL ? &s->props : NULL;
+}
+
+/* ---- the device scope ------------------------------------------------------------------------- */
+
+extern "C" ax_status ax_cuda_device_enter(int32_t device, int *saved) {
+    *saved = -1;
+    int current = -1;
+    AX_CUDA_CHECK(cudaGetDevice(&current));
+    if (current != device) AX_CUDA_CHECK(cudaSetDevice(device));
+    *saved = current;
+    return AX_OK;
+}
+
+extern "C" void ax_cuda_device_leave(int32_t device, int saved) {
+    if (saved < 0 || saved == device) return;
+    if (cudaSetDevice(saved) != cudaSuccess) cudaGetLastError(); /* nothing to report it to */
+}
+
+extern "C" ax_status ax_cuda_scope_enter(const ax_context *ctx, int *saved) {
+    return ax_cuda_device_enter(ctx->device.id, saved);
+}
+
+extern "C" void ax_cuda_scope_leave(const ax_context *ctx, int saved) { ax_cuda_device_leave(ctx->device.id, saved); }
+
+/* ---- context lifetime ------------------------------------------------------------------------- */
 
 extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
     const int count = ax_cuda_count_devices();
@@ -40,10 +150,24 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
     if (ctx->device.id >= count)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device.id: %d, but only %d CUDA device(s) present",
                             (int)ctx->device.id, count);
-    cudaError_t err = cudaSetDevice(ctx->device.id);
-    if (err != cudaSuccess) return cuda_error(err, "cudaSetDevice");
+    cuda_state *s = static_cast<cuda_state *>(calloc(1, sizeof *s));
+    if (s == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_context_create: out of host memory");
+    int saved = -1;
+    ax_status st = ax_cuda_scope_enter(ctx, &saved);
+    if (st == AX_OK) {
+        st = read_props(ctx->device.id, &s->props);
+        /* Without pools (rare: some virtualised or old drivers) the context still works; only ops
+         * that need device workspace report it (ax_cuda_ws_alloc). */
+        if (st == AX_OK && s->props.memory_pools) st = create_pool(ctx->device.id, &s->pool);
+        ax_cuda_scope_leave(ctx, saved);
+    }
+    if (st != AX_OK) {
+        free(s);
+        return st;
+    }
     /* No cuBLAS handle here: creating one costs time and device memory, and most contexts never run
      * a GEMM. ax_cuda_blas_handle makes it at the first cuBLAS op. */
+    ctx->cuda = s;
     return AX_OK;
 }
 
@@ -54,7 +178,7 @@ extern "C" ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
         if (st != CUBLAS_STATUS_SUCCESS)
             return ax_set_error(st == CUBLAS_STATUS_ALLOC_FAILED ? AX_ERR_OUT_OF_MEMORY : AX_ERR_CUDA,
                                 "cublasCreate on device %d: %s", (int)ctx->device.id, cublasGetStatusString(st));
-        st = cublasSetStream(handle, (cudaStream_t)ctx->cuda_stream);
+        st = cublasSetStream(handle, stream_of(ctx));
         /* Tensor cores for bf16/fp16 (the default math mode), but every reduction in fp32: cuBLAS may
          * otherwise sum split-K partials in the output's 16-bit type. fp32 GEMMs ask for
          * CUBLAS_COMPUTE_32F, which never uses TF32 whatever the math mode. */
@@ -73,75 +197,92 @@ extern "C" ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
 }
 
 extern "C" void ax_cuda_context_release(ax_context *ctx) {
-    if (ctx->cublas_handle != NULL) {
-        /* The handle belongs to the context's device, which need not be the caller's current one. */
-        int previous = -1;
-        const int switched = cudaGetDevice(&previous) == cudaSuccess && previous != ctx->device.id &&
-                             cudaSetDevice(ctx->device.id) == cudaSuccess;
-        cublasDestroy((cublasHandle_t)ctx->cublas_handle);
-        if (switched) cudaSetDevice(previous);
-    }
-    if (ctx->device_scratch != NULL) cudaFree(ctx->device_scratch);
+    cuda_state *s = state_of(ctx);
+    /* The handle and the pool belong to the context's device, which need not be the caller's current
+     * one; failures here have no one to report to and are cleared. */
+    int saved = -1;
+    const ax_status entered = ax_cuda_scope_enter(ctx, &saved);
+    if (ctx->cublas_handle != NULL) cublasDestroy((cublasHandle_t)ctx->cublas_handle);
+    /* Blocks still in use by queued work go back when that work is done: cudaMemPoolDestroy defers
+     * releasing the pool's memory until then, so no wait is needed here. */
+    if (s != NULL && s->pool != NULL && cudaMemPoolDestroy(s->pool) != cudaSuccess) cudaGetLastError();
+    if (entered == AX_OK) ax_cuda_scope_leave(ctx, saved);
     ctx->cublas_handle = NULL;
-    ctx->device_scratch = NULL;
-    ctx->device_scratch_bytes = 0;
+    free(s);
+    ctx->cuda = NULL;
 }
 
-extern "C" ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out) {
-    if (bytes <= ctx->device_scratch_bytes) {
-        *out = ctx->device_scratch;
-        return AX_OK;
-    }
-    if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes needed, limit is %lld", (long long)bytes,
-                            (long long)ctx->workspace_limit);
-    /* The old buffer may still be in use by queued work on the stream: wait before freeing it. */
-    if (ctx->device_scratch != NULL) {
-        cudaStreamSynchronize((cudaStream_t)ctx->cuda_stream);
-        cudaFree(ctx->device_scratch);
-        ctx->device_scratch = NULL;
-        ctx->device_scratch_bytes = 0;
-    }
+/* ---- op workspace ------------------------------------------------------------------------------ */
+
+extern "C" ax_status ax_cuda_ws_alloc(ax_context *ctx, int64_t bytes, void **out) {
+    *out = NULL;
+    if (bytes <= 0) return AX_OK;
+    const cuda_state *s = state_of(ctx);
+    if (s == NULL || s->pool == NULL)
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "device workspace: CUDA device %d has no stream-ordered memory pools "
+                            "(cudaDevAttrMemoryPoolsSupported is 0), which this op needs for %lld bytes of scratch",
+                            (int)ctx->device.id, (long long)bytes);
     void *p = NULL;
-    cudaError_t err = cudaMalloc(&p, (size_t)bytes);
+    const cudaError_t err = cudaMallocFromPoolAsync(&p, (size_t)bytes, s->pool, stream_of(ctx));
     if (err != cudaSuccess) {
         cudaGetLastError();
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "cudaMalloc of %lld bytes of scratch: %s", (long long)bytes,
-                            cudaGetErrorString(err));
+        const ax_status code = err == cudaErrorMemoryAllocation ? AX_ERR_OUT_OF_MEMORY : AX_ERR_CUDA;
+        return ax_set_error(code, "device workspace: %lld bytes on CUDA device %d: %s (%s)", (long long)bytes,
+                            (int)ctx->device.id, cudaGetErrorString(err), cudaGetErrorName(err));
     }
-    ctx->device_scratch = p;
-    ctx->device_scratch_bytes = bytes;
     *out = p;
     return AX_OK;
 }
 
+extern "C" void ax_cuda_ws_free(ax_context *ctx, void *ptr) {
+    if (ptr == NULL) return;
+    /* Queued behind the work already on the stream, so the block is reused only once that is done. */
+    if (cudaFreeAsync(ptr, stream_of(ctx)) != cudaSuccess) cudaGetLastError();
+}
+
+/* ---- the public helpers (these synchronise, as documented in axial.h) --------------------------- */
+
 extern "C" ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out) {
-    cudaError_t err = cudaSetDevice(ctx->device.id);
-    if (err != cudaSuccess) return cuda_error(err, "cudaSetDevice");
-    err = cudaMalloc(out, bytes > 0 ? bytes : 1);
+    *out = NULL;
+    int saved = -1;
+    AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
+    const cudaError_t err = cudaMalloc(out, bytes > 0 ? bytes : 1);
+    ax_cuda_scope_leave(ctx, saved);
     if (err != cudaSuccess) {
         cudaGetLastError();
         *out = NULL;
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "cudaMalloc of %zu bytes: %s", bytes, cudaGetErrorString(err));
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "cudaMalloc of %zu bytes on CUDA device %d: %s (%s)", bytes,
+                            (int)ctx->device.id, cudaGetErrorString(err), cudaGetErrorName(err));
     }
     return AX_OK;
 }
 
 extern "C" void ax_cuda_free(ax_context *ctx, void *ptr) {
-    (void)ctx;
-    cudaFree(ptr);
+    if (ptr == NULL) return;
+    int saved = -1;
+    const ax_status entered = ax_cuda_scope_enter(ctx, &saved);
+    if (cudaFree(ptr) != cudaSuccess) cudaGetLastError();
+    if (entered == AX_OK) ax_cuda_scope_leave(ctx, saved);
 }
 
+/* The scope matters here too: with no stream of its own the context uses the legacy default stream,
+ * which is the current device's. */
 extern "C" ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes, int to_device) {
-    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
-    cudaError_t err = cudaMemcpyAsync(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream);
+    int saved = -1;
+    AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
+    cudaStream_t stream = stream_of(ctx);
+    cudaError_t err =
+        cudaMemcpyAsync(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream);
     if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
-    if (err != cudaSuccess) return cuda_error(err, to_device ? "copy to device" : "copy to host");
-    return AX_OK;
+    ax_cuda_scope_leave(ctx, saved);
+    return err == cudaSuccess ? AX_OK : ax_cuda_error(err, to_device ? "copy to device" : "copy to host");
 }
 
 extern "C" ax_status ax_cuda_synchronize(ax_context *ctx) {
-    cudaError_t err = cudaStreamSynchronize((cudaStream_t)ctx->cuda_stream);
-    if (err != cudaSuccess) return cuda_error(err, "cudaStreamSynchronize");
-    return AX_OK;
+    int saved = -1;
+    AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
+    const cudaError_t err = cudaStreamSynchronize(stream_of(ctx));
+    ax_cuda_scope_leave(ctx, saved);
+    return err == cudaSuccess ? AX_OK : ax_cuda_error(err, "cudaStreamSynchronize");
 }

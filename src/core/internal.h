@@ -81,16 +81,23 @@ struct ax_context {
     int32_t num_threads;
     int64_t workspace_limit;
     void *cublas_handle;      /* cublasHandle_t, NULL until the first cuBLAS op (ax_cuda_blas_handle) */
-    void *device_scratch;     /* device memory kept between ops */
-    int64_t device_scratch_bytes;
-    int64_t workspace_peak;   /* most scratch bytes one op on this context has used */
-    void *host_scratch;       /* host memory kept between ops (ax_context_host_scratch) */
+    int64_t workspace_peak;   /* most scratch bytes (host + device) one op on this context has used */
+    int64_t workspace_peak_host, workspace_peak_device; /* the same, per kind */
+    int measure;              /* ax_context_set_measure: ops stop after accounting their workspace */
+    void *host_scratch;       /* the host arena: kept between ops, only grows (ax_context_host_scratch) */
     int64_t host_scratch_bytes;
+    void *cuda;               /* CUDA state owned by cuda_runtime.cu (device properties, pool), or NULL */
 };
 
 /* Records that the calling op needs `bytes` of scratch memory: AX_ERR_OUT_OF_MEMORY (message naming
  * both sizes) past the context's workspace limit, else raises the context's workspace peak. */
 ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes);
+/* The same for an op needing host and device bytes at once: one limit on their sum, one peak of it. */
+ax_status ax_context_reserve_workspace2(ax_context *ctx, int64_t host_bytes, int64_t device_bytes);
+
+/* The context's host arena, at least `bytes` long and 64-byte aligned, without accounting (the op
+ * runner has already reserved it). Kept between ops, only grows; contents undefined. */
+ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out);
 
 /* Reserves `bytes` (as above) and returns the context's host scratch buffer, at least that large and
  * 64-byte aligned. The buffer is kept between ops and only grows, so repeated calls do not map and
@@ -114,8 +121,19 @@ void ax_cuda_free(ax_context *ctx, void *ptr);
 /* to_device: 1 host -> device, 0 device -> host; synchronous on the context's stream. */
 ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes, int to_device);
 ax_status ax_cuda_synchronize(ax_context *ctx);
-/* Ensures ctx->device_scratch holds at least `bytes` and returns it. */
-ax_status ax_cuda_scratch(ax_context *ctx, int64_t bytes, void **out);
+/* The device scope: makes the context's device current and stores the caller's current device in
+ * *saved (restored by ax_cuda_scope_leave, which does nothing when no switch was made). */
+ax_status ax_cuda_scope_enter(const ax_context *ctx, int *saved);
+void ax_cuda_scope_leave(const ax_context *ctx, int saved);
+/* The same scope for a bare device ordinal (code that holds no context, e.g. NCCL communicator set-up). */
+ax_status ax_cuda_device_enter(int32_t device, int *saved);
+void ax_cuda_device_leave(int32_t device, int saved);
+/* Stream-ordered device workspace from the context's memory pool (cudaMallocAsync on the context's
+ * stream, memory kept by the pool between ops): no host synchronisation, capturable in a CUDA graph.
+ * ax_cuda_ws_free queues the release behind the work already on the stream. The device must be
+ * current (inside the scope). */
+ax_status ax_cuda_ws_alloc(ax_context *ctx, int64_t bytes, void **out);
+void ax_cuda_ws_free(ax_context *ctx, void *ptr);
 /* The context's cuBLAS handle (a cublasHandle_t), created at the first call: only contexts that run a
  * cuBLAS op ever hold one. The context's device must be current. Its stream is the context's. */
 ax_status ax_cuda_blas_handle(ax_context *ctx, void **out);

@@ -8,6 +8,7 @@
  */
 #include "core/dtype_convert.h"
 #include "core/dtype_traits.h"
+#include "core/op.h"
 #include "core/tensor_copy.h"
 
 /* Elements per piece of work: bounds the fp32 staging buffer of block conversions (16 KiB of
@@ -111,13 +112,38 @@ static ax_status check_args(const ax_context *ctx, const ax_tensor *src, const a
     return AX_OK;
 }
 
+typedef struct copy_params {
+    ax_copy_plan plan;
+    const ax_tensor *src, *dst;
+} copy_params;
+
+/* The conversions pick their own instruction set inside (ax_convert_run), so one kernel serves
+ * every path. */
+static ax_status copy_cpu_kernel(const ax_op_call *call) {
+    const copy_params *p = call->params;
+    copy_cpu(&p->plan, p->src, p->dst, call->ctx->num_threads);
+    return AX_OK;
+}
+
+#if AXIAL_WITH_CUDA
+static ax_status copy_cuda_kernel(const ax_op_call *call) {
+    const copy_params *p = call->params;
+    return ax_cuda_tensor_copy(call->ctx, &p->plan, p->src->data, p->src->dtype, p->dst->data, p->dst->dtype);
+}
+#endif
+
+static const ax_op copy_op = {
+    .name = "tensor_copy",
+    .cpu = {copy_cpu_kernel, NULL, NULL},
+    .cuda = AX_CUDA_KERNEL(copy_cuda_kernel),
+};
+
 ax_status ax_tensor_copy(ax_context *ctx, const ax_tensor *src, ax_tensor *dst) {
     AX_CHECK(check_args(ctx, src, dst));
     if (ax_tensor_numel(src) == 0) return AX_OK;
-    ax_copy_plan plan;
-    plan_copy(src, dst, &plan);
-    if (ctx->device.type == AX_CUDA)
-        return ax_cuda_tensor_copy(ctx, &plan, src->data, src->dtype, dst->data, dst->dtype);
-    copy_cpu(&plan, src, dst, ctx->num_threads);
-    return AX_OK;
+    copy_params p;
+    plan_copy(src, dst, &p.plan);
+    p.src = src;
+    p.dst = dst;
+    return ax_op_run(&copy_op, ctx, &p);
 }

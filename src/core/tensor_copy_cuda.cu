@@ -10,6 +10,8 @@
  */
 #include <cuda_runtime.h>
 
+#include "core/cuda/launch.cuh"
+#include "core/cuda/scope.cuh"
 #include "core/quant_blocks.h"
 #include "core/tensor_copy.h"
 
@@ -71,10 +73,6 @@ __global__ void __launch_bounds__(256) tensor_copy_kernel(const copy_params p) {
     }
 }
 
-ax_status cuda_error(cudaError_t err, const char *what) {
-    return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
-}
-
 } // namespace
 
 extern "C" ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *plan, const void *src,
@@ -94,17 +92,12 @@ extern "C" ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *pl
     p.pieces = rows * p.pieces_per_run;
     if (p.pieces == 0) return AX_OK;
 
-    int previous = -1;
-    cudaError_t err = cudaGetDevice(&previous);
-    if (err != cudaSuccess) return cuda_error(err, "cudaGetDevice");
-    if (previous != ctx->device.id && (err = cudaSetDevice(ctx->device.id)) != cudaSuccess)
-        return cuda_error(err, "cudaSetDevice");
+    ax_cuda_device_guard device(ctx);
+    AX_CHECK(device.enter());
     /* Pieces of whole blocks keep 1 KiB of values per thread: smaller thread blocks for them. */
     const int threads = p.piece == 1 ? 256 : 64;
-    const int64_t wanted = (p.pieces + threads - 1) / threads;
-    const int blocks = (int)(wanted < 65535 ? wanted : 65535);
-    tensor_copy_kernel<<<blocks, threads, 0, (cudaStream_t)ctx->cuda_stream>>>(p);
-    err = cudaGetLastError();
-    if (previous >= 0 && previous != ctx->device.id) cudaSetDevice(previous);
-    return err == cudaSuccess ? AX_OK : cuda_error(err, "ax_tensor_copy kernel launch");
+    const int64_t wanted = ceil_div(p.pieces, threads);
+    const int64_t blocks = wanted < 65535 ? wanted : 65535; /* grid-stride past this */
+    return ax_cuda_launch(tensor_copy_kernel, "ax_tensor_copy kernel", blocks, threads, 0,
+                          (cudaStream_t)ctx->cuda_stream, p);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "axial/axial.h"
+#include "core/op.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,14 +92,24 @@ typedef struct evo_attn_params {
 #define EVO_LSE_TRUSTED(lse, shift)                                                                   \
     ((lse) == -INFINITY || (fabsf(lse) < EVO_LSE_EXACT_LIMIT && fabsf(shift) < EVO_LSE_EXACT_LIMIT))
 
-/* Backends. Each receives validated params; zero-sized problems never reach them. */
-struct ax_context;
-ax_status evo_attn_forward_cpu(struct ax_context *ctx, const evo_attn_params *p);
-ax_status evo_attn_backward_cpu(struct ax_context *ctx, const evo_attn_params *p);
-ax_status evo_attn_forward_cuda(struct ax_context *ctx, const evo_attn_params *p);
-ax_status evo_attn_backward_cuda(struct ax_context *ctx, const evo_attn_params *p);
-/* AX_OK when the CUDA backend can run these params, else AX_ERR_UNSUPPORTED with the reason. */
-ax_status evo_attn_cuda_supports(const evo_attn_params *p, int backward);
+/* Backends, registered in the op table (evoformer_attention.c). Each kernel's call->params is an
+ * evo_attn_params, validated; zero-sized problems never reach them. */
+AX_DECLARE_CPU_KERNELS(evo_attn_forward_cpu);  /* cpu/attention_cpu_body.inc, once per path */
+AX_DECLARE_CPU_KERNELS(evo_attn_backward_cpu);
+ax_status evo_attn_forward_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+ax_status evo_attn_backward_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+
+
+/* The CUDA backend (cuda/attention_cuda.cu; CUDA builds only, registered through AX_CUDA_KERNEL).
+ * supports: AX_OK when it can run the params, else AX_ERR_UNSUPPORTED with the reason. workspace:
+ * the device bytes a call takes from the context's pool (the backward may take a second, optional
+ * block for its split pair-bias sum itself, and falls back without it). */
+ax_status evo_attn_forward_cuda(const ax_op_call *call);
+ax_status evo_attn_backward_cuda(const ax_op_call *call);
+ax_status evo_attn_forward_cuda_supports(const struct ax_context *ctx, const void *params);
+ax_status evo_attn_backward_cuda_supports(const struct ax_context *ctx, const void *params);
+ax_status evo_attn_forward_cuda_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+ax_status evo_attn_backward_cuda_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 
 #include "axial/linalg.h"
 #include "core/internal.h"
+#include "core/op.h"
 #include "linalg/gemm_params.h"
 
 /* One matrix operand as the caller described it, after its checks. */
@@ -129,6 +130,14 @@ static gemm_operand operand_of(const matrix_view *v, int transpose) {
     return o;
 }
 
+/* OpenBLAS picks its own instruction set, so one CPU kernel serves every path. */
+static const ax_op gemm_op = {
+    .name = "gemm",
+    .cpu = {gemm_cpu, NULL, NULL},
+    .cuda = AX_CUDA_KERNEL(gemm_cuda),
+    .cpu_workspace = gemm_cpu_workspace,
+};
+
 ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose trans_b, float alpha, const ax_tensor *a,
                   const ax_tensor *b, float beta, ax_tensor *c) {
     if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL");
@@ -196,10 +205,5 @@ ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose trans_b, f
     p.ldc = vc.ld;
     p.c_batch_stride = vc.batch_stride;
 
-    if (ctx->device.type == AX_CPU) return gemm_cpu(ctx, &p);
-#if AXIAL_WITH_CUDA
-    return gemm_cuda(ctx, &p);
-#else
-    return ax_set_error(AX_ERR_UNSUPPORTED, "ctx: a CUDA context, but this build of Axial has no CUDA");
-#endif
+    return ax_op_run(&gemm_op, ctx, &p);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "axial/axial.h"
+#include "core/op.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,9 +44,11 @@ typedef struct gemm_params {
     int64_t c_batch_stride;
 } gemm_params;
 
-/* Both also handle alpha == 0 or k == 0 (c = beta * c, a and b not read). */
-ax_status gemm_cpu(ax_context *ctx, const gemm_params *p);
-ax_status gemm_cuda(ax_context *ctx, const gemm_params *p);
+/* The backends, registered in the op table (gemm.c); call->params is a gemm_params. Both also handle
+ * alpha == 0 or k == 0 (c = beta * c, a and b not read). */
+ax_status gemm_cpu(const ax_op_call *call);
+ax_status gemm_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+ax_status gemm_cuda(const ax_op_call *call);
 
 #ifdef __cplusplus
 }

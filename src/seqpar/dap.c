@@ -1,102 +1,161 @@
 /*
  * dap.c — Evoformer attention in axial (DAP) mode: q, k, v and the mask sharded by rows (dim 1),
  * the pair bias by its query rows. The forward all-gathers the bias and runs the single-rank op on
- * this rank's rows; the backward also reduce-scatters the bias gradient, formed in fp32.
+ * this rank's rows; the backward also reduce-scatters the bias gradient, formed in fp32. The axis
+ * switch (ax_dap_row_to_col / col_to_row) is an all-to-all between the row and the column split.
+ *
+ * Each call: the local contract (seqpar_check) and the scratch, then the agreement on every rank,
+ * then ax_op_run, whose kernel is everything after the agreement (the exchanges, the single-rank op
+ * and the status agreement). The scratch is the communicator's, not the op's workspace: it stays
+ * live across the single-rank op, which takes the context's arena.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include "axial/evoformer.h"
+#include "core/op.h"
 #include "seqpar/seqpar_internal.h"
 
-#define BNSHD "(B, N_local, S, H, D)"
+static const char FORWARD[] = "ax_evoformer_attention_forward_dap";
+static const char BACKWARD[] = "ax_evoformer_attention_backward_dap";
 
-typedef struct dap_args {
-    int64_t B, N_local, S, H, D;
-    int64_t S_local;
-} dap_args;
+/* The mask is handed to the single-rank op as it is, so it follows that op's rules (broadcast over
+ * B, N and keys; q's dtype or f32); the pair bias is gathered (converted to fp32 in the backward) and
+ * may be any float dtype. */
+static const seqpar_contract dap_contract = {
+    .act = {"B", "N_local", "S", "H", "D"},
+    .lse = {"B", "N_local", "H", "S"},
+    .mask = {.name = "bias_mask", .ndim = 5, .dims = {"B", "N_local", "1", "1", "S"},
+             .broadcast = 1u << 0 | 1u << 1 | 1u << 4, .dtype_as = SP_Q, .dtypes = AX_DTYPE_BIT(AX_F32),
+             .like = -1, .flags = AX_SPEC_OPTIONAL},
+    .pair = {.name = "bias_pair_shard", .ndim = 5, .dims = {"B", "1", "H", "S_local", "S (key)"},
+             .broadcast = 1u << 0 | 1u << 2 | 1u << 4, .dtype_as = -1, .dtypes = AX_DTYPES_FLOAT, .like = -1,
+             .flags = AX_SPEC_OPTIONAL, .layout = "(B, 1, H, S_local, S)"},
+    .dmask_name = "dbias_mask",
+    .dpair_name = "dbias_pair_shard",
+};
 
-/* q, k, v, bias_mask and bias_pair_shard: local checks, and what every rank must agree on. */
-static ax_status check_inputs(const ax_context *ctx, const ax_comm *comm, const ax_tensor *q, const ax_tensor *k,
-                              const ax_tensor *v, const ax_tensor *bias_mask, const ax_tensor *bias_pair_shard,
-                              seqpar_agreement *a, dap_args *d) {
-    AX_CHECK(seqpar_check_comm_ctx(ctx, comm));
-    AX_CHECK(ax_check_tensor(q, "q", 5, BNSHD));
-    AX_CHECK(seqpar_check_float_dtype(q, "q"));
-    AX_CHECK(ax_check_device(q, "q", ctx->device));
-    d->B = q->shape[0];
-    d->N_local = q->shape[1];
-    d->S = q->shape[2];
-    d->H = q->shape[3];
-    d->D = q->shape[4];
-    d->S_local = seqpar_shard_count(comm, d->S, comm->rank);
-    seqpar_agree_tensor(a, "q", q, 0x1du); /* B, S, H, D; N is split */
-    seqpar_agree_shard(a, "q: dim 1 (N_local)", d->N_local);
-    AX_CHECK(seqpar_check_like(ctx, k, "k", q, "q"));
-    AX_CHECK(seqpar_check_like(ctx, v, "v", q, "q"));
-    seqpar_agree_tensor(a, "bias_mask", bias_mask, 0);
-    if (bias_mask != NULL) {
-        AX_CHECK(ax_check_tensor(bias_mask, "bias_mask", 5, "(B, N_local, 1, 1, S)"));
-        AX_CHECK(ax_check_dim_broadcast(bias_mask, "bias_mask", 1, "N_local", d->N_local));
-    }
-    seqpar_agree_tensor(a, "bias_pair_shard", bias_pair_shard, 0x15u); /* B, H, S (key) */
-    if (bias_pair_shard != NULL) {
-        const ax_tensor *bp = bias_pair_shard;
-        AX_CHECK(ax_check_tensor(bp, "bias_pair_shard", 5, "(B, 1, H, S_local, S)"));
-        AX_CHECK(seqpar_check_float_dtype(bp, "bias_pair_shard"));
-        AX_CHECK(ax_check_device(bp, "bias_pair_shard", ctx->device));
-        AX_CHECK(ax_check_dim_broadcast(bp, "bias_pair_shard", 0, "B", d->B));
-        AX_CHECK(ax_check_dim(bp, "bias_pair_shard", 1, "1", 1));
-        AX_CHECK(ax_check_dim_broadcast(bp, "bias_pair_shard", 2, "H", d->H));
-        AX_CHECK(ax_check_dim(bp, "bias_pair_shard", 3, "S_local: this rank's shard of S", d->S_local));
-        AX_CHECK(ax_check_dim_broadcast(bp, "bias_pair_shard", 4, "S (key)", d->S));
-    }
+/* What runs after the agreement needs. */
+typedef struct dap_forward_params {
+    ax_comm *comm;
+    comm_scratch *s;
+    int empty; /* no rows here (or another size is 0): nothing to compute, and its tensors may carry any strides */
+    const ax_tensor *q, *k, *v, *bias_mask, *bias_pair_shard;
+    ax_tensor *out, *lse;
+    ax_tensor bias; /* the gathered bias, in scratch */
+} dap_forward_params;
+
+typedef struct dap_backward_params {
+    ax_comm *comm;
+    comm_scratch *s;
+    int empty;
+    const ax_tensor *q, *k, *v, *bias_mask, *bias_pair_shard, *out, *lse, *dout;
+    ax_tensor *dq, *dk, *dv, *dbias_mask, *dbias_pair_shard;
+    ax_tensor bias, dbias; /* the gathered fp32 bias and the whole fp32 bias gradient, in scratch */
+    float *zero;           /* 4 bytes of scratch for comm_fill_zero */
+} dap_backward_params;
+
+/* The local contract, then what every rank must agree on (recorded only when the contract holds: a
+ * rank that rejects its arguments fails the agreement whatever it records). */
+static ax_status check_and_agree(const ax_context *ctx, const ax_comm *comm, const ax_tensor *const *t, int backward,
+                                 comm_agreement *a) {
+    ax_dims dims = {0};
+    AX_CHECK(seqpar_check(ctx, comm, &dap_contract, t, backward, &dims));
+    /* The pair bias holds this rank's shard of the S query rows: a size the table cannot derive. */
+    if (t[SP_PAIR] != NULL)
+        AX_CHECK(ax_check_dim(t[SP_PAIR], "bias_pair_shard", 3, "S_local: this rank's shard of S",
+                              comm_shard_count(comm, ax_dims_get(&dims, "S"), comm->rank)));
+    comm_agree_tensor(a, "q", t[SP_Q], 0x1du); /* B, S, H, D; N is split */
+    comm_agree_shard(a, "q: dim 1 (N_local)", ax_dims_get(&dims, "N_local"));
+    comm_agree_tensor(a, "bias_mask", t[SP_MASK], 0);
+    comm_agree_tensor(a, "bias_pair_shard", t[SP_PAIR], 0x15u); /* B, H, S (key) */
     return AX_OK;
 }
 
 /* The gathered bias: bias_pair_shard's shape with all S query rows, contiguous, in `dtype`. */
-static ax_tensor full_bias(const ax_tensor *shard, const dap_args *d, ax_dtype dtype) {
-    const int64_t shape[5] = {shard->shape[0], 1, shard->shape[2], d->S, shard->shape[4]};
-    return seqpar_contiguous(NULL, dtype, shard->device, 5, shape);
+static ax_tensor full_bias(const ax_tensor *shard, int64_t S, ax_dtype dtype) {
+    const int64_t shape[5] = {shard->shape[0], 1, shard->shape[2], S, shard->shape[4]};
+    return comm_contiguous(NULL, dtype, shard->device, 5, shape);
 }
 
-static int local_empty(const dap_args *d) { return d->B == 0 || d->N_local == 0 || d->S == 0 || d->H == 0 || d->D == 0; }
+static ax_status dap_forward_kernel(const ax_op_call *call) {
+    const dap_forward_params *p = call->params;
+    ax_context *ctx = call->ctx;
+    ax_tensor bias = p->bias;
+    ax_status st = AX_OK;
+    if (p->bias_pair_shard != NULL) st = comm_gather_body(ctx, p->comm, p->bias_pair_shard, 3, &bias, bias.dtype, p->s);
+    if (st != AX_OK) return st;
+    if (!p->empty)
+        st = ax_evoformer_attention_forward(ctx, p->q, p->k, p->v, p->bias_mask,
+                                            p->bias_pair_shard != NULL ? &bias : NULL, p->out, p->lse);
+    /* Every rank returns the same status, so a caller's error handling stays collective. */
+    return comm_agree_status(p->comm, FORWARD, st);
+}
+
+static ax_status dap_backward_kernel(const ax_op_call *call) {
+    const dap_backward_params *p = call->params;
+    ax_context *ctx = call->ctx;
+    ax_tensor bias = p->bias, dbias = p->dbias;
+    const int64_t exchange_mark = p->s->used; /* the gather's and the reduce-scatter's buffers share this space */
+    ax_status st = AX_OK;
+    if (p->bias_pair_shard != NULL)
+        st = comm_gather_body(ctx, p->comm, p->bias_pair_shard, 3, &bias, p->bias_pair_shard->dtype, p->s);
+    if (st != AX_OK) return st;
+    if (p->empty) {
+        /* The single-rank op writes nothing for an empty problem; here no rows means a zero contribution
+         * (and a zero gradient for a mask that broadcasts over N). */
+        if (p->dbias_pair_shard != NULL) st = comm_zero(ctx, dbias.data, ax_tensor_numel(&dbias) * 4);
+        if (st == AX_OK && p->dbias_mask != NULL) st = comm_fill_zero(ctx, p->dbias_mask, p->zero);
+    } else {
+        st = ax_evoformer_attention_backward(ctx, p->q, p->k, p->v, p->bias_mask,
+                                             p->bias_pair_shard != NULL ? &bias : NULL, p->out, p->lse, p->dout, p->dq,
+                                             p->dk, p->dv, p->dbias_mask, p->dbias_pair_shard != NULL ? &dbias : NULL);
+    }
+    st = comm_agree_status(p->comm, BACKWARD, st);
+    p->s->used = exchange_mark;
+    if (st == AX_OK && p->dbias_pair_shard != NULL)
+        st = comm_reduce_scatter_body(ctx, p->comm, &dbias, 3, p->dbias_pair_shard, p->s);
+    return st;
+}
+
+/* The transport follows the communicator, so one C function serves as both kernels. */
+static const ax_op dap_forward_op = {
+    .name = "evoformer_attention_forward_dap",
+    .cpu = {dap_forward_kernel, NULL, NULL},
+    .cuda = AX_CUDA_KERNEL(dap_forward_kernel),
+};
+
+static const ax_op dap_backward_op = {
+    .name = "evoformer_attention_backward_dap",
+    .cpu = {dap_backward_kernel, NULL, NULL},
+    .cuda = AX_CUDA_KERNEL(dap_backward_kernel),
+};
 
 ax_status ax_evoformer_attention_forward_dap(ax_context *ctx, ax_comm *comm, const ax_tensor *q, const ax_tensor *k,
                                              const ax_tensor *v, const ax_tensor *bias_mask,
                                              const ax_tensor *bias_pair_shard, ax_tensor *out, ax_tensor *lse) {
-    static const char op[] = "ax_evoformer_attention_forward_dap";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_DAP_FORWARD);
-    seqpar_scratch s = {0};
-    dap_args d = {0};
-    ax_tensor bias = {0};
-    ax_status st = check_inputs(ctx, comm, q, k, v, bias_mask, bias_pair_shard, &a, &d);
-    if (st == AX_OK) st = seqpar_check_like(ctx, out, "out", q, "q");
-    if (st == AX_OK && lse != NULL) st = seqpar_check_lse(ctx, lse, "lse", d.B, d.N_local, d.H, d.S);
+    comm_agreement a;
+    comm_agree_init(&a, FORWARD, SEQPAR_OP_DAP_FORWARD, ctx);
+    comm_scratch s = {0};
+    dap_forward_params p = {.comm = comm, .s = &s, .q = q, .k = k, .v = v, .bias_mask = bias_mask,
+                            .bias_pair_shard = bias_pair_shard, .out = out, .lse = lse};
+    const ax_tensor *t[SP_COUNT] = {q, k, v, bias_mask, bias_pair_shard, out, lse};
+    ax_status st = check_and_agree(ctx, comm, t, 0, &a);
+    if (st == AX_OK) p.empty = ax_tensor_numel(q) == 0;
     if (st == AX_OK && bias_pair_shard != NULL) {
-        bias = full_bias(bias_pair_shard, &d, bias_pair_shard->dtype);
-        st = seqpar_check_message_size(comm, ax_tensor_numel(&bias), "bias_pair_shard");
-        if (st == AX_OK)
-            st = seqpar_scratch_alloc(ctx, comm, &s,
-                                      seqpar_align(ax_tensor_numel(&bias) * (int64_t)ax_dtype_size(bias.dtype)) +
-                                          seqpar_gather_bytes(comm, bias_pair_shard, 3, &bias, bias.dtype));
-        if (st == AX_OK)
-            bias.data = seqpar_scratch_take(&s, ax_tensor_numel(&bias) * (int64_t)ax_dtype_size(bias.dtype));
+        p.bias = full_bias(bias_pair_shard, q->shape[2], bias_pair_shard->dtype);
+        const int64_t bias_bytes = ax_tensor_numel(&p.bias) * (int64_t)ax_dtype_size(p.bias.dtype);
+        const int64_t gather = comm_gather_bytes(comm, bias_pair_shard, 3, &p.bias, p.bias.dtype);
+        st = comm_check_message_size(comm, ax_tensor_numel(&p.bias), "bias_pair_shard");
+        if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s, comm_align(bias_bytes) + gather);
+        if (st == AX_OK) p.bias.data = comm_scratch_take(&s, bias_bytes);
     }
-    seqpar_agree_fail(&a, st);
-    st = seqpar_agree(comm, &a);
-    if (st == AX_OK && bias_pair_shard != NULL)
-        st = seqpar_gather_body(ctx, comm, bias_pair_shard, 3, &bias, bias.dtype, &s);
-    if (st == AX_OK) {
-        /* A rank without rows has nothing to compute (and its empty tensors may carry any strides). */
-        if (!local_empty(&d))
-            st = ax_evoformer_attention_forward(ctx, q, k, v, bias_mask, bias_pair_shard != NULL ? &bias : NULL, out,
-                                                lse);
-        /* Every rank returns the same status, so a caller's error handling stays collective. */
-        st = seqpar_agree_status(comm, op, st);
-    }
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    comm_agree_fail(&a, st);
+    st = comm_agree(comm, &a);
+    /* Agreed, so every rank goes on alike: in measure mode ax_op_run stops before the kernel (the
+     * scratch was counted, not taken). */
+    if (st == AX_OK) st = ax_op_run(&dap_forward_op, ctx, &p);
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
 }
 
@@ -106,90 +165,56 @@ ax_status ax_evoformer_attention_backward_dap(ax_context *ctx, ax_comm *comm, co
                                               const ax_tensor *lse, const ax_tensor *dout, ax_tensor *dq,
                                               ax_tensor *dk, ax_tensor *dv, ax_tensor *dbias_mask,
                                               ax_tensor *dbias_pair_shard) {
-    static const char op[] = "ax_evoformer_attention_backward_dap";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_DAP_BACKWARD);
-    seqpar_scratch s = {0};
-    dap_args d = {0};
-    ax_tensor bias = {0}, dbias = {0};
-    float *zero = NULL;
-    ax_status st = check_inputs(ctx, comm, q, k, v, bias_mask, bias_pair_shard, &a, &d);
-    if (st == AX_OK) st = seqpar_check_like(ctx, out, "out", q, "q");
-    if (st == AX_OK && lse == NULL) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "lse: NULL (backward needs the forward's lse)");
-    if (st == AX_OK) st = seqpar_check_lse(ctx, lse, "lse", d.B, d.N_local, d.H, d.S);
-    if (st == AX_OK) st = seqpar_check_like(ctx, dout, "dout", q, "q");
-    if (st == AX_OK) st = seqpar_check_like(ctx, dq, "dq", q, "q");
-    if (st == AX_OK) st = seqpar_check_like(ctx, dk, "dk", q, "q");
-    if (st == AX_OK) st = seqpar_check_like(ctx, dv, "dv", q, "q");
-    /* dbias_mask is checked here, before the agreement, because a rank with no rows writes it (zeros)
-     * itself instead of leaving it to the local op's validation. */
-    seqpar_agree_value(&a, "dbias_mask: presence (1 = given, 0 = NULL)", dbias_mask != NULL);
-    if (st == AX_OK && dbias_mask != NULL) {
-        if (bias_mask == NULL) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "dbias_mask: given, but bias_mask is NULL");
-        else st = seqpar_check_like(ctx, dbias_mask, "dbias_mask", bias_mask, "bias_mask");
-        if (st == AX_OK) {
-            const ax_tensor *ins[] = {q, k, v, bias_mask, bias_pair_shard, out, lse, dout, dq, dk, dv};
-            const char *const names[] = {"q", "k", "v", "bias_mask", "bias_pair_shard", "out",
-                                         "lse", "dout", "dq", "dk", "dv"};
-            st = seqpar_check_output(dbias_mask, "dbias_mask", ins, names, 11);
-        }
-    }
-    seqpar_agree_value(&a, "dbias_pair_shard: presence (1 = given, 0 = NULL)", dbias_pair_shard != NULL);
-    if (st == AX_OK && dbias_pair_shard != NULL) {
-        if (bias_pair_shard == NULL)
-            st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "dbias_pair_shard: given, but bias_pair_shard is NULL");
-        else
-            st = seqpar_check_like(ctx, dbias_pair_shard, "dbias_pair_shard", bias_pair_shard, "bias_pair_shard");
-        if (st == AX_OK) {
-            const ax_tensor *ins[] = {q, k, v, bias_mask, bias_pair_shard, out, lse, dout, dq, dk, dv, dbias_mask};
-            const char *const names[] = {"q", "k", "v", "bias_mask", "bias_pair_shard", "out",
-                                         "lse", "dout", "dq", "dk", "dv", "dbias_mask"};
-            st = seqpar_check_output(dbias_pair_shard, "dbias_pair_shard", ins, names, 12);
-        }
-    }
+    comm_agreement a;
+    comm_agree_init(&a, BACKWARD, SEQPAR_OP_DAP_BACKWARD, ctx);
+    comm_scratch s = {0};
+    dap_backward_params p = {.comm = comm, .s = &s, .q = q, .k = k, .v = v, .bias_mask = bias_mask,
+                             .bias_pair_shard = bias_pair_shard, .out = out, .lse = lse, .dout = dout,
+                             .dq = dq, .dk = dk, .dv = dv, .dbias_mask = dbias_mask,
+                             .dbias_pair_shard = dbias_pair_shard};
+    const ax_tensor *t[SP_COUNT] = {q,  k,  v,  bias_mask, bias_pair_shard, out, lse,
+                                    dout, dq, dk, dv, dbias_mask, dbias_pair_shard};
+    /* The gradients' presence is agreed too: a rank with no rows writes them itself (zeros), so every
+     * rank must mean the same call. */
+    ax_status st = check_and_agree(ctx, comm, t, 1, &a);
+    comm_agree_value(&a, "dbias_mask: presence (1 = given, 0 = NULL)", dbias_mask != NULL);
+    comm_agree_value(&a, "dbias_pair_shard: presence (1 = given, 0 = NULL)", dbias_pair_shard != NULL);
+    if (st == AX_OK) p.empty = ax_tensor_numel(q) == 0;
     if (st == AX_OK && bias_pair_shard != NULL) {
         /* The local backward sees an fp32 bias so its bias gradient may be fp32 too: the ranks' partial
          * sums then meet in fp32 and are rounded once. */
-        bias = full_bias(bias_pair_shard, &d, AX_F32);
-        dbias = bias;
-        const int64_t full_bytes = seqpar_align(ax_tensor_numel(&bias) * 4);
-        const int64_t gather = seqpar_gather_bytes(comm, bias_pair_shard, 3, &bias, bias_pair_shard->dtype);
+        p.bias = full_bias(bias_pair_shard, q->shape[2], AX_F32);
+        p.dbias = p.bias;
+        const int64_t full_bytes = comm_align(ax_tensor_numel(&p.bias) * 4);
+        const int64_t gather = comm_gather_bytes(comm, bias_pair_shard, 3, &p.bias, bias_pair_shard->dtype);
         const int64_t reduce =
-            dbias_pair_shard != NULL ? seqpar_reduce_scatter_bytes(comm, &dbias, 3, dbias_pair_shard) : 0;
-        st = seqpar_check_message_size(comm, ax_tensor_numel(&bias), "bias_pair_shard");
+            dbias_pair_shard != NULL ? comm_reduce_scatter_bytes(comm, &p.dbias, 3, dbias_pair_shard) : 0;
+        st = comm_check_message_size(comm, ax_tensor_numel(&p.bias), "bias_pair_shard");
         if (st == AX_OK)
-            st = seqpar_scratch_alloc(ctx, comm, &s, seqpar_align(4) + full_bytes * (dbias_pair_shard != NULL ? 2 : 1) +
-                                                   (gather > reduce ? gather : reduce));
+            st = comm_scratch_alloc(ctx, comm, &s, comm_align(4) + full_bytes * (dbias_pair_shard != NULL ? 2 : 1) +
+                                                     (gather > reduce ? gather : reduce));
         if (st == AX_OK) {
-            bias.data = seqpar_scratch_take(&s, ax_tensor_numel(&bias) * 4);
-            if (dbias_pair_shard != NULL) dbias.data = seqpar_scratch_take(&s, ax_tensor_numel(&dbias) * 4);
+            p.bias.data = comm_scratch_take(&s, ax_tensor_numel(&p.bias) * 4);
+            if (dbias_pair_shard != NULL) p.dbias.data = comm_scratch_take(&s, ax_tensor_numel(&p.dbias) * 4);
         }
     } else if (st == AX_OK) {
-        st = seqpar_scratch_alloc(ctx, comm, &s, seqpar_align(4));
+        st = comm_scratch_alloc(ctx, comm, &s, comm_align(4));
     }
-    if (st == AX_OK) zero = seqpar_scratch_take(&s, 4);
-    seqpar_agree_fail(&a, st);
-    st = seqpar_agree(comm, &a);
-    const int64_t exchange_mark = s.used; /* the gather's and the reduce-scatter's buffers share this space */
-    if (st == AX_OK && bias_pair_shard != NULL)
-        st = seqpar_gather_body(ctx, comm, bias_pair_shard, 3, &bias, bias_pair_shard->dtype, &s);
-    if (st == AX_OK && local_empty(&d)) {
-        /* The single-rank op writes nothing for an empty problem; here no rows means a zero contribution
-         * (and a zero gradient for a mask that broadcasts over N). */
-        if (dbias_pair_shard != NULL) st = seqpar_zero(ctx, dbias.data, ax_tensor_numel(&dbias) * 4);
-        if (st == AX_OK && dbias_mask != NULL) st = seqpar_fill_zero(ctx, dbias_mask, zero);
-    }
-    if (st == AX_OK) {
-        if (!local_empty(&d))
-            st = ax_evoformer_attention_backward(ctx, q, k, v, bias_mask, bias_pair_shard != NULL ? &bias : NULL, out,
-                                                 lse, dout, dq, dk, dv, dbias_mask,
-                                                 dbias_pair_shard != NULL ? &dbias : NULL);
-        st = seqpar_agree_status(comm, op, st);
-    }
-    s.used = exchange_mark;
-    if (st == AX_OK && dbias_pair_shard != NULL)
-        st = seqpar_reduce_scatter_body(ctx, comm, &dbias, 3, dbias_pair_shard, &s);
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    if (st == AX_OK) p.zero = comm_scratch_take(&s, 4);
+    comm_agree_fail(&a, st);
+    st = comm_agree(comm, &a);
+    if (st == AX_OK) st = ax_op_run(&dap_backward_op, ctx, &p); /* measure mode: stops before the kernel */
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
+}
+
+/* Row split is dim 1, column split dim 2; a tensor with fewer than 3 dims fails dim-index validation
+ * inside ax_all_to_all, which still takes part in the agreement. */
+ax_status ax_dap_row_to_col(ax_context *ctx, ax_comm *comm, const ax_tensor *in, ax_tensor *out) {
+    return ax_all_to_all(ctx, comm, in, 2, 1, out);
+}
+
+ax_status ax_dap_col_to_row(ax_context *ctx, ax_comm *comm, const ax_tensor *in, ax_tensor *out) {
+    return ax_all_to_all(ctx, comm, in, 1, 2, out);
 }

@@ -1,118 +1,57 @@
 /*
- * validate.c — checks and tensor views shared by the collectives and the distributed attention.
+ * validate.c — the local tensor contract of the distributed attention, one spec table for both modes
+ * and both directions (the generic checks are in src/comm/validate.c, the checker in
+ * src/core/tensor_spec.c).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include <limits.h>
-#include <stddef.h>
-#include <string.h>
-
 #include "seqpar/seqpar_internal.h"
 
-ax_status seqpar_check_comm_ctx(const ax_context *ctx, const ax_comm *comm) {
-    if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
-    if (comm->backend == SEQPAR_MPI && ctx->device.type != AX_CPU)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                            "ctx: a CUDA context with an MPI communicator (use ax_comm_create_nccl for CUDA tensors)");
-    if (comm->backend == SEQPAR_NCCL &&
-        (ctx->device.type != AX_CUDA || ctx->device.id != comm->cuda_device))
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                            "ctx: an NCCL communicator on CUDA device %d needs a CUDA context on that device",
-                            comm->cuda_device);
-    return AX_OK;
+/* A tensor laid out like q: the mode's activation dims, q's dtype. */
+static void activation(ax_tensor_spec *s, const char *name, const ax_tensor *t, const seqpar_contract *c,
+                       unsigned flags) {
+    const ax_tensor_spec spec = AX_SPEC(name, t, 5, c->act[0], c->act[1], c->act[2], c->act[3], c->act[4]);
+    *s = spec;
+    s->dtype_as = SP_Q;
+    s->flags = flags;
 }
 
-ax_status seqpar_check_float_dtype(const ax_tensor *t, const char *name) {
-    if (t->dtype != AX_F32 && t->dtype != AX_BF16 && t->dtype != AX_F16)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected f32, bf16 or f16", name,
-                            ax_dtype_name(t->dtype));
-    return AX_OK;
+/* A bias gradient: exactly its bias's shape and dtype, NULL when the bias is. */
+static void gradient(ax_tensor_spec *s, const char *name, const ax_tensor *t, int32_t of) {
+    const ax_tensor_spec spec = AX_SPEC(name, t, 5, NULL);
+    *s = spec;
+    s->like = of;
+    s->flags = AX_SPEC_OUTPUT | AX_SPEC_OPTIONAL;
 }
 
-int64_t seqpar_shard_count(const ax_comm *comm, int64_t length, int rank) {
-    return length / comm->size + (rank < length % comm->size ? 1 : 0);
-}
-
-int64_t seqpar_shard_offset(const ax_comm *comm, int64_t length, int rank) {
-    const int64_t larger = length % comm->size;
-    return rank * (length / comm->size) + (rank < larger ? rank : larger);
-}
-
-ax_tensor seqpar_narrow(const ax_tensor *t, int32_t dim, int64_t offset, int64_t count) {
-    ax_tensor v = *t;
-    if (count > 0) v.data = (char *)t->data + (ptrdiff_t)(offset * t->strides[dim]) * (ptrdiff_t)ax_dtype_size(t->dtype);
-    v.shape[dim] = count;
-    return v;
-}
-
-ax_tensor seqpar_contiguous(void *data, ax_dtype dtype, ax_device device, int32_t ndim, const int64_t *shape) {
-    ax_tensor t;
-    memset(&t, 0, sizeof t);
-    t.data = data;
-    t.dtype = dtype;
-    t.device = device;
-    t.ndim = ndim;
-    int64_t stride = 1;
-    for (int32_t d = ndim - 1; d >= 0; d--) {
-        t.shape[d] = shape[d];
-        t.strides[d] = stride;
-        stride *= shape[d] > 0 ? shape[d] : 1;
-    }
-    return t;
-}
-
-int seqpar_blocks_contiguous(const ax_tensor *t, int32_t dim) {
-    for (int32_t d = 0; d < dim; d++)
-        if (t->shape[d] != 1) return 0;
-    return ax_tensor_is_contiguous(t);
-}
-
-ax_status seqpar_check_message_size(const ax_comm *comm, int64_t full_elements, const char *name) {
-    if (comm->backend == SEQPAR_MPI && full_elements > INT_MAX)
-        return ax_set_error(AX_ERR_UNSUPPORTED,
-                            "%s: %lld elements in all exceed what one MPI call can move (INT_MAX); split the tensor",
-                            name, (long long)full_elements);
-    return AX_OK;
-}
-
-ax_status seqpar_check_float_tensor(const ax_context *ctx, const ax_tensor *t, const char *name) {
-    if (t == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL tensor", name);
-    if (t->ndim < 1 || t->ndim > AX_MAX_DIMS)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %d dims, expected 1 to %d", name, (int)t->ndim, AX_MAX_DIMS);
-    AX_CHECK(ax_check_tensor(t, name, t->ndim, "(any shape)"));
-    AX_CHECK(seqpar_check_float_dtype(t, name));
-    return ctx != NULL ? ax_check_device(t, name, ctx->device) : AX_OK;
-}
-
-ax_status seqpar_check_output(const ax_tensor *out, const char *name, const ax_tensor *const *ins,
-                              const char *const *in_names, int n) {
-    if (ax_tensor_numel(out) == 0) return AX_OK; /* no elements, nothing to overlap (strides may be 0) */
-    AX_CHECK(ax_check_no_self_overlap(out, name));
-    for (int i = 0; i < n; i++)
-        if (ins[i] != NULL && ax_tensors_overlap(out, ins[i]))
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: overlaps %s", name, in_names[i]);
-    return AX_OK;
-}
-
-ax_status seqpar_check_like(const ax_context *ctx, const ax_tensor *t, const char *name, const ax_tensor *ref,
-                            const char *ref_name) {
-    AX_CHECK(ax_check_tensor(t, name, ref->ndim, "(as its reference)"));
-    for (int32_t d = 0; d < ref->ndim; d++)
-        if (t->shape[d] != ref->shape[d])
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dim %d is %lld, expected %lld (as %s)", name, (int)d,
-                                (long long)t->shape[d], (long long)ref->shape[d], ref_name);
-    AX_CHECK(ax_check_dtype(t, name, ref->dtype));
-    return ax_check_device(t, name, ctx->device);
-}
-
-ax_status seqpar_check_lse(const ax_context *ctx, const ax_tensor *t, const char *name, int64_t B, int64_t N, int64_t H,
-                           int64_t S) {
-    AX_CHECK(ax_check_tensor(t, name, 4, "(B, N, H, S)"));
-    AX_CHECK(ax_check_dim(t, name, 0, "B", B));
-    AX_CHECK(ax_check_dim(t, name, 1, "N", N));
-    AX_CHECK(ax_check_dim(t, name, 2, "H", H));
-    AX_CHECK(ax_check_dim(t, name, 3, "S", S));
-    AX_CHECK(ax_check_dtype(t, name, AX_F32));
-    return ax_check_device(t, name, ctx->device);
+ax_status seqpar_check(const ax_context *ctx, const ax_comm *comm, const seqpar_contract *c,
+                       const ax_tensor *const *t, int backward, ax_dims *dims) {
+    AX_CHECK(comm_check_ctx(ctx, comm));
+    /* Before the table, so the message says why (the table would only call it a NULL tensor). */
+    if (backward && t[SP_LSE] == NULL && t[SP_Q] != NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "lse: NULL (backward needs the forward's lse)");
+    ax_tensor_spec s[SP_COUNT];
+    activation(&s[SP_Q], "q", t[SP_Q], c, 0);
+    s[SP_Q].dtype_as = -1;
+    s[SP_Q].dtypes = AX_DTYPES_FLOAT;
+    activation(&s[SP_K], "k", t[SP_K], c, 0);
+    activation(&s[SP_V], "v", t[SP_V], c, 0);
+    s[SP_MASK] = c->mask;
+    s[SP_MASK].t = t[SP_MASK];
+    s[SP_PAIR] = c->pair;
+    s[SP_PAIR].t = t[SP_PAIR];
+    /* The forward writes out and lse; the backward reads them. */
+    activation(&s[SP_OUT], "out", t[SP_OUT], c, backward ? 0u : AX_SPEC_OUTPUT);
+    const ax_tensor_spec lse = AX_SPEC("lse", t[SP_LSE], 4, c->lse[0], c->lse[1], c->lse[2], c->lse[3]);
+    s[SP_LSE] = lse;
+    s[SP_LSE].dtypes = AX_DTYPE_BIT(AX_F32);
+    s[SP_LSE].flags = backward ? 0u : AX_SPEC_OUTPUT | AX_SPEC_OPTIONAL;
+    if (!backward) return ax_check_specs(ctx, s, SP_LSE + 1, dims);
+    activation(&s[SP_DOUT], "dout", t[SP_DOUT], c, 0);
+    activation(&s[SP_DQ], "dq", t[SP_DQ], c, AX_SPEC_OUTPUT);
+    activation(&s[SP_DK], "dk", t[SP_DK], c, AX_SPEC_OUTPUT);
+    activation(&s[SP_DV], "dv", t[SP_DV], c, AX_SPEC_OUTPUT);
+    gradient(&s[SP_DMASK], c->dmask_name, t[SP_DMASK], SP_MASK);
+    gradient(&s[SP_DPAIR], c->dpair_name, t[SP_DPAIR], SP_PAIR);
+    return ax_check_specs(ctx, s, SP_COUNT, dims);
 }

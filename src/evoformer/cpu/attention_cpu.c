@@ -1,28 +1,20 @@
 /*
- * attention_cpu.c — the CPU backend of Evoformer attention: picks the instruction-set build, plans
- * the deterministic backward split, accounts for working memory, and reduces the bias_mask gradient.
+ * attention_cpu.c — the parts of the CPU Evoformer attention backend that do not depend on the
+ * instruction set: the work split and thread count, the layout and size of the per-thread scratch
+ * (the op's workspace functions), and the bias_mask gradient's reduction. The kernels themselves are
+ * attention_cpu_body.inc, compiled once per path.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include <stdlib.h>
 #include <string.h>
 
-#include "core/dtype_convert.h"
 #include "core/internal.h"
 #include "evoformer/cpu/attention_cpu.h"
 
-int64_t evo_cpu_thread_bytes(const evo_attn_params *p, const evo_cpu_backward_plan *plan, int backward);
+#define BR EVO_CPU_BR
+#define BC EVO_CPU_BC
 
-static const evo_cpu_kernels *active_kernels(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    switch (ax_cpu_path_resolved()) {
-    case AX_CPU_PATH_AVX512: return &evo_cpu_kernels_avx512;
-    case AX_CPU_PATH_AVX2: return &evo_cpu_kernels_avx2;
-    default: break;
-    }
-#endif
-    return &evo_cpu_kernels_portable;
-}
+/* ---- the work split ------------------------------------------------------------------------------ */
 
 /* Threads actually used: no more than there are units of work. */
 static int threads_for(const ax_context *ctx, int64_t units) {
@@ -31,19 +23,13 @@ static int threads_for(const ax_context *ctx, int64_t units) {
     return (int)t;
 }
 
-ax_status evo_attn_forward_cpu(ax_context *ctx, const evo_attn_params *p) {
-    const int64_t units = p->B * p->N * p->H * ((p->S + EVO_CPU_BR - 1) / EVO_CPU_BR);
-    const int threads = threads_for(ctx, units);
-    AX_CHECK(ax_context_reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, NULL, 0)));
-    if (units == 0) return AX_OK;
-    if (active_kernels()->forward(p, threads) != 0)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "evoformer attention forward: a thread's tile buffers could not be allocated");
-    return AX_OK;
+int evo_cpu_forward_threads(const ax_context *ctx, const evo_attn_params *p) {
+    return threads_for(ctx, p->B * p->N * p->H * ((p->S + BR - 1) / BR));
 }
 
 /* Units must not share an output element. dbias_pair sums over n (and over b or h where it
  * broadcasts), so with it one unit takes every n of a (b, h) pair; without it each (b, h, n) is a unit. */
-static evo_cpu_backward_plan plan_backward(const evo_attn_params *p) {
+evo_cpu_backward_plan evo_cpu_plan_backward(const evo_attn_params *p) {
     evo_cpu_backward_plan plan;
     memset(&plan, 0, sizeof plan);
     if (p->dbias_pair != NULL) {
@@ -59,9 +45,158 @@ static evo_cpu_backward_plan plan_backward(const evo_attn_params *p) {
     return plan;
 }
 
+int evo_cpu_backward_threads(const ax_context *ctx, const evo_cpu_backward_plan *plan) {
+    return threads_for(ctx, plan->units_b * plan->units_h * plan->units_n);
+}
+
+/* ---- per-thread scratch ---------------------------------------------------------------------------- */
+
+static int64_t padded_d(const evo_attn_params *p) { return evo_cpu_round_up(p->D, EVO_CPU_D_ALIGN); }
+static int64_t padded_s(const evo_attn_params *p) { return evo_cpu_round_up(p->S, EVO_CPU_COL_ALIGN); }
+
+/* Hands out `count` floats at the cursor, keeping every buffer 64-byte aligned (16 floats). */
+static void carve(float **cursor, float **out, int64_t count) {
+    *out = *cursor;
+    *cursor += evo_cpu_round_up(count, 16);
+}
+
+int64_t evo_cpu_tiled_floats(const evo_attn_params *p) { return evo_cpu_round_up(p->S, BC) * padded_d(p); }
+
+int64_t evo_cpu_forward_thread_bytes(const evo_attn_params *p) {
+    const int64_t dp = padded_d(p), s_pad = padded_s(p);
+    const int64_t row = BC > dp ? BC : dp;
+    /* The twelve buffers evo_cpu_forward_carve hands out, plus up to 15 floats of alignment each. */
+    const int64_t floats = BR * dp /* q */ + evo_cpu_tiled_floats(p) /* kt */ + s_pad * dp /* v */ +
+                           BR * BC /* s */ + BR * dp /* o */ + 4 * BR /* m, l, tile_max, alpha */ +
+                           s_pad /* mask */ + 2 * row /* bias_row, row */ + 16 * 13;
+    return evo_cpu_round_up(floats, 16) * (int64_t)sizeof(float);
+}
+
+void evo_cpu_forward_carve(const evo_attn_params *p, void *slice, evo_cpu_fwd_buffers *w) {
+    const int64_t dp = padded_d(p), s_pad = padded_s(p);
+    const int64_t row = BC > dp ? BC : dp;
+    float *cur = slice;
+    memset(w, 0, sizeof *w);
+    carve(&cur, &w->q, BR * dp);
+    carve(&cur, &w->kt, evo_cpu_tiled_floats(p));
+    carve(&cur, &w->v, s_pad * dp);
+    carve(&cur, &w->s, BR * BC);
+    carve(&cur, &w->o, BR * dp);
+    carve(&cur, &w->m, BR);
+    carve(&cur, &w->l, BR);
+    carve(&cur, &w->tile_max, BR);
+    carve(&cur, &w->alpha, BR);
+    carve(&cur, &w->mask, s_pad);
+    carve(&cur, &w->bias_row, row);
+    carve(&cur, &w->row, row);
+}
+
+int64_t evo_cpu_head_cache_floats(const evo_attn_params *p) {
+    const int64_t dp = padded_d(p), s_pad = padded_s(p);
+    return evo_cpu_round_up(evo_cpu_tiled_floats(p), 16) * 2 + evo_cpu_round_up(s_pad * dp, 16) +
+           evo_cpu_round_up(s_pad, 16);
+}
+
+static int64_t bwd_heads(const evo_cpu_backward_plan *plan) { return plan->unit_nb * plan->unit_nh * plan->unit_nn; }
+
+/* The two orders a unit's heads and query tiles can run in. Heads outer (each head's tiles in a
+ * row) keeps one head's packed K/V and dK/dV accumulators in L2 for all its tiles, but needs the
+ * pair-bias gradient accumulator for every row (S x S); tiles outer needs it for one tile of rows
+ * only, but streams every head's caches and accumulators through memory once per tile. Heads
+ * outer wherever the full accumulator is small. Both add each element's terms in the same order
+ * (n ascending, then query tiles), so the results are bitwise identical either way. */
+#define BWD_HEADS_OUTER_MAX_FLOATS (256 * 1024)
+int evo_cpu_bwd_heads_outer(const evo_attn_params *p) {
+    return p->dbias_pair == NULL || p->dpair_shape_i == 1 || p->S * p->dpair_shape_j <= BWD_HEADS_OUTER_MAX_FLOATS;
+}
+
+/* Heads whose caches and dK/dV accumulators a thread holds at once. */
+static int64_t bwd_live_heads(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    return evo_cpu_bwd_heads_outer(p) ? 1 : bwd_heads(plan);
+}
+
+/* The pair-bias gradient accumulator: every row in the heads-outer order, one tile of rows in the
+ * tiles-outer order, one row when the gradient broadcasts over rows. */
+int64_t evo_cpu_bwd_pair_floats(const evo_attn_params *p) {
+    if (p->dbias_pair == NULL) return 0;
+    if (p->dpair_shape_i == 1) return p->dpair_shape_j;
+    return (evo_cpu_bwd_heads_outer(p) ? p->S : BR) * p->dpair_shape_j;
+}
+
+/* The fp32 part of a backward thread's slice; the head caches' descriptors follow it. */
+static int64_t bwd_floats(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    const int64_t dp = padded_d(p), acc_rows = padded_s(p), row = BC > dp ? BC : dp;
+    const int64_t heads = bwd_live_heads(p, plan);
+    /* The sixteen buffers evo_cpu_backward_carve hands out, plus up to 15 floats of alignment each. */
+    const int64_t floats = BR * dp * 3 /* q, dout, dq */ + dp /* o_row */ + BR * BC * 2 /* s, ds */ +
+                           3 * BR /* delta, sub, mul */ + 4 * BR /* stats */ + 2 * row /* bias_row, row */ +
+                           2 * heads * acc_rows * dp /* dk, dv */ + evo_cpu_bwd_pair_floats(p) +
+                           heads * evo_cpu_head_cache_floats(p) + 16 * 15;
+    return evo_cpu_round_up(floats, 16);
+}
+
+int64_t evo_cpu_backward_thread_bytes(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    return ax_ws_round(bwd_floats(p, plan) * (int64_t)sizeof(float) +
+                       bwd_live_heads(p, plan) * (int64_t)sizeof(evo_cpu_head_cache));
+}
+
+void evo_cpu_backward_carve(const evo_attn_params *p, const evo_cpu_backward_plan *plan, void *slice,
+                            evo_cpu_bwd_buffers *w) {
+    const int64_t dp = padded_d(p), acc_rows = padded_s(p), row = BC > dp ? BC : dp;
+    const int64_t heads = bwd_live_heads(p, plan);
+    float *cur = slice;
+    memset(w, 0, sizeof *w);
+    carve(&cur, &w->q, BR * dp);
+    carve(&cur, &w->dout, BR * dp);
+    carve(&cur, &w->dq, BR * dp);
+    carve(&cur, &w->o_row, dp);
+    carve(&cur, &w->s, BR * BC);
+    carve(&cur, &w->ds, BR * BC);
+    carve(&cur, &w->delta, BR);
+    carve(&cur, &w->sub, BR);
+    carve(&cur, &w->mul, BR);
+    carve(&cur, &w->stats, 4 * BR);
+    carve(&cur, &w->bias_row, row);
+    carve(&cur, &w->row, row);
+    carve(&cur, &w->dk, heads * acc_rows * dp);
+    carve(&cur, &w->dv, heads * acc_rows * dp);
+    carve(&cur, &w->dpair, evo_cpu_bwd_pair_floats(p));
+    carve(&cur, &w->cache_mem, heads * evo_cpu_head_cache_floats(p));
+    w->caches = (evo_cpu_head_cache *)((float *)slice + bwd_floats(p, plan));
+}
+
+int64_t evo_cpu_mask_partial_bytes(const evo_attn_params *p) {
+    return p->dbias_mask != NULL ? p->B * p->H * p->N * p->S * (int64_t)sizeof(float) : 0;
+}
+
+ax_status evo_cpu_check_workspace(const ax_op_call *call, int64_t need, const char *op) {
+    if (need > 0 && (call->host_ws == NULL || call->workspace.host_bytes < need))
+        return ax_set_error(AX_ERR_INTERNAL, "%s: the kernel needs %lld bytes of host workspace, the call has %lld",
+                            op, (long long)need, (long long)(call->host_ws != NULL ? call->workspace.host_bytes : 0));
+    return AX_OK;
+}
+
+/* ---- the op's workspace functions ------------------------------------------------------------------ */
+
+ax_status evo_attn_forward_cpu_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    const evo_attn_params *p = params;
+    need->host_bytes = evo_cpu_forward_threads(ctx, p) * evo_cpu_forward_thread_bytes(p);
+    return AX_OK;
+}
+
+ax_status evo_attn_backward_cpu_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    const evo_attn_params *p = params;
+    const evo_cpu_backward_plan plan = evo_cpu_plan_backward(p);
+    need->host_bytes = evo_cpu_backward_threads(ctx, &plan) * evo_cpu_backward_thread_bytes(p, &plan) +
+                       evo_cpu_mask_partial_bytes(p);
+    return AX_OK;
+}
+
+/* ---- the bias_mask gradient ------------------------------------------------------------------------ */
+
 /* dbias_mask[bo, no, 0, 0, jo] = sum over its broadcast b, n, j and over every h of the partial column
  * sums, always in the same order. */
-static void reduce_mask_gradient(const evo_attn_params *p, const float *partial) {
+void evo_cpu_reduce_mask_gradient(const evo_attn_params *p, const float *partial) {
     const int64_t nb = p->dmask_shape_b == 1 ? p->B : 1;
     const int64_t nn = p->dmask_shape_n == 1 ? p->N : 1;
     const int64_t nj = p->dmask_shape_j == 1 ? p->S : 1;
@@ -80,25 +215,4 @@ static void reduce_mask_gradient(const evo_attn_params *p, const float *partial)
                 else if (p->dbias_mask_dtype == AX_BF16) ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_bf16(sum);
                 else ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_f16(sum);
             }
-}
-
-ax_status evo_attn_backward_cpu(ax_context *ctx, const evo_attn_params *p) {
-    evo_cpu_backward_plan plan = plan_backward(p);
-    const int64_t units = plan.units_b * plan.units_h * plan.units_n;
-    const int threads = threads_for(ctx, units);
-    const int64_t partial_floats = p->dbias_mask != NULL ? p->B * p->H * p->N * p->S : 0;
-    AX_CHECK(ax_context_reserve_workspace(ctx, threads * evo_cpu_thread_bytes(p, &plan, 1) + partial_floats * (int64_t)sizeof(float)));
-    if (partial_floats > 0) {
-        plan.mask_partial = calloc((size_t)partial_floats, sizeof(float));
-        if (plan.mask_partial == NULL)
-            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "evoformer attention backward: %lld bytes for the bias_mask gradient",
-                                (long long)(partial_floats * (int64_t)sizeof(float)));
-    }
-    if (units > 0 && active_kernels()->backward(p, &plan, threads) != 0) {
-        free(plan.mask_partial);
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "evoformer attention backward: a thread's buffers could not be allocated");
-    }
-    if (p->dbias_mask != NULL) reduce_mask_gradient(p, plan.mask_partial);
-    free(plan.mask_partial);
-    return AX_OK;
 }

@@ -37,6 +37,11 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "core/cuda/device.h"
+#include "core/cuda/launch.cuh"
+#include "core/cuda/reduce.cuh"
+#include "core/cuda/scope.cuh"
+#include "core/cuda/vec.cuh"
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
 #include "evoformer/cuda/attention_mma.h"
@@ -78,70 +83,6 @@ struct evo_dev {
     int vec_q, vec_k, vec_v, vec_dout, vec_dq, vec_dk, vec_dv;
 };
 
-/* ---- element conversions (to_f32 / from_f32: cuda_common.cuh) ---------------------------------- */
-
-/* 16-bit element bits <-> fp32, for unpacking and packing 16-byte vectors. */
-__device__ __forceinline__ float bits_to_f32(unsigned bits, const __nv_bfloat16 *) { return __uint_as_float(bits << 16); }
-__device__ __forceinline__ float bits_to_f32(unsigned bits, const __half *) {
-    return __half2float(__ushort_as_half((unsigned short)bits));
-}
-__device__ __forceinline__ unsigned f32_to_bits(float x, const __nv_bfloat16 *) {
-    return __bfloat16_as_ushort(__float2bfloat16_rn(x));
-}
-__device__ __forceinline__ unsigned f32_to_bits(float x, const __half *) { return __half_as_ushort(__float2half_rn(x)); }
-
-/* Eight consecutive elements to fp32. `vec` promises 16-byte alignment of src. */
-__device__ __forceinline__ void load8(const float *src, bool vec, float v[8]) {
-    if (vec) {
-        const float4 a = reinterpret_cast<const float4 *>(src)[0];
-        const float4 b = reinterpret_cast<const float4 *>(src)[1];
-        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-    } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) v[e] = src[e];
-    }
-}
-
-template <typename T16>
-__device__ __forceinline__ void load8(const T16 *src, bool vec, float v[8]) {
-    if (vec) {
-        const uint4 u = *reinterpret_cast<const uint4 *>(src);
-        const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            v[2 * e] = bits_to_f32(w[e] & 0xffffu, src);
-            v[2 * e + 1] = bits_to_f32(w[e] >> 16, src);
-        }
-    } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) v[e] = to_f32(src[e]);
-    }
-}
-
-__device__ __forceinline__ void store8(float *dst, bool vec, const float v[8]) {
-    if (vec) {
-        reinterpret_cast<float4 *>(dst)[0] = make_float4(v[0], v[1], v[2], v[3]);
-        reinterpret_cast<float4 *>(dst)[1] = make_float4(v[4], v[5], v[6], v[7]);
-    } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) dst[e] = v[e];
-    }
-}
-
-template <typename T16>
-__device__ __forceinline__ void store8(T16 *dst, bool vec, const float v[8]) {
-    if (vec) {
-        unsigned w[4];
-#pragma unroll
-        for (int e = 0; e < 4; e++) w[e] = f32_to_bits(v[2 * e], dst) | (f32_to_bits(v[2 * e + 1], dst) << 16);
-        *reinterpret_cast<uint4 *>(dst) = make_uint4(w[0], w[1], w[2], w[3]);
-    } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) dst[e] = from_f32<T16>(v[e]);
-    }
-}
-
 /* bias_mask[b, n, j] + bias_pair[b, h, i, j]; broadcast dims have stride 0. */
 template <typename T>
 __device__ __forceinline__ float bias_at(const evo_attn_params &p, int64_t b, int64_t n, int64_t h, int64_t i,
@@ -153,19 +94,6 @@ __device__ __forceinline__ float bias_at(const evo_attn_params &p, int64_t b, in
     if (p.bias_pair != NULL)
         x += load_bias<T>(p.bias_pair, p.bias_pair_dtype == AX_F32,
                           b * p.pair_stride_b + h * p.pair_stride_h + i * p.pair_stride_i + j * p.pair_stride_j);
-    return x;
-}
-
-/* Butterfly reductions: partners always combine the same two values, so every lane ends with the
- * same bits and the order is fixed. */
-__device__ __forceinline__ float warp_sum(float x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-    return x;
-}
-__device__ __forceinline__ float warp_max(float x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
     return x;
 }
 
@@ -287,20 +215,6 @@ __device__ __forceinline__ float online_softmax_step(float logit, float &m, floa
     l = l * corr + warp_sum(pr);
     m = m_new;
     return corr;
-}
-
-/* acc[0..7] += a * src[0..7], src 16-byte aligned shared memory. */
-__device__ __forceinline__ void axpy8(float acc[8], float a, const float *src) {
-    const float4 x = reinterpret_cast<const float4 *>(src)[0];
-    const float4 y = reinterpret_cast<const float4 *>(src)[1];
-    acc[0] = fmaf(a, x.x, acc[0]);
-    acc[1] = fmaf(a, x.y, acc[1]);
-    acc[2] = fmaf(a, x.z, acc[2]);
-    acc[3] = fmaf(a, x.w, acc[3]);
-    acc[4] = fmaf(a, y.x, acc[4]);
-    acc[5] = fmaf(a, y.y, acc[5]);
-    acc[6] = fmaf(a, y.z, acc[6]);
-    acc[7] = fmaf(a, y.w, acc[7]);
 }
 
 /* ---- forward --------------------------------------------------------------------------------- */
@@ -763,17 +677,9 @@ __global__ void __launch_bounds__(kShiftThreads) evo_attn_mask_shift_kernel(cons
     float mx = -INFINITY;
     for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
         mx = fmaxf(mx, load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j));
-    mx = warp_max(mx);
-    if ((threadIdx.x & 31) == 0) red_s[threadIdx.x >> 5] = mx;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        float m = red_s[0];
-        for (int w = 1; w < kShiftThreads / 32; w++) m = fmaxf(m, red_s[w]);
-        red_s[0] = isfinite(m) && m != 0.0f ? m : 0.0f;
-        dv.mask_shift[row] = red_s[0];
-    }
-    __syncthreads();
-    const float shift = red_s[0];
+    const float m = block_max<kShiftThreads>(mx, red_s);
+    const float shift = isfinite(m) && m != 0.0f ? m : 0.0f;
+    if (threadIdx.x == 0) dv.mask_shift[row] = shift;
     for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
         dv.mask_copy[row * p.S + j] = load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j) - shift;
 }
@@ -882,10 +788,6 @@ evo_dev make_dev(const evo_attn_params *p) {
     return dv;
 }
 
-ax_status cuda_failure(cudaError_t err, const char *what) {
-    return ax_set_error(AX_ERR_CUDA, "%s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
-}
-
 int64_t slab_bytes(int64_t floats) { return ceil_div(floats * (int64_t)sizeof(float), 256) * 256; }
 
 /* (b, n) rows of bias_mask: its own b and n extents (a broadcast dim has stride 0). */
@@ -909,7 +811,8 @@ ax_status shift_mask(evo_dev &dv, char *scratch, cudaStream_t stream) {
     const int64_t rows_n = bcast_n ? 1 : p.N;
     dv.mask_copy = reinterpret_cast<float *>(scratch);
     dv.mask_shift = reinterpret_cast<float *>(scratch + slab_bytes(rows * p.S));
-    AX_CHECK(launch(evo_attn_mask_shift_kernel<T>, "evo_attn_mask_shift_kernel", rows, kShiftThreads, 0, stream, dv));
+    AX_CHECK(ax_cuda_launch(evo_attn_mask_shift_kernel<T>, "evo_attn_mask_shift_kernel", rows, kShiftThreads, 0,
+                            stream, dv));
     p.bias_mask = dv.mask_copy;
     p.bias_mask_dtype = AX_F32;
     p.mask_stride_b = bcast_b ? 0 : rows_n * p.S;
@@ -922,18 +825,18 @@ ax_status shift_mask(evo_dev &dv, char *scratch, cudaStream_t stream) {
 }
 
 template <typename T>
-ax_status forward_typed(evo_dev dv, char *mask_scratch, cudaStream_t stream) {
+ax_status forward_typed(const ax_cuda_device_props &dev, evo_dev dv, char *mask_scratch, cudaStream_t stream) {
     AX_CHECK(shift_mask<T>(dv, mask_scratch, stream));
     const evo_attn_params &p = dv.p;
-    if (evo_mma_usable(p, false)) return evo_mma_forward(p, stream);
+    if (evo_mma_usable(dev, p, false)) return evo_mma_forward(p, stream);
     const int64_t blocks = dv.n_tiles * p.H * p.N * p.B;
     const size_t smem = fwd_smem_bytes(p.D);
     const char *name = "evo_attn_fwd_kernel";
     switch ((p.D + 31) / 32) {
-    case 1: return launch(evo_attn_fwd_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
-    case 2: return launch(evo_attn_fwd_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
-    case 3: return launch(evo_attn_fwd_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
-    case 4: return launch(evo_attn_fwd_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    case 1: return ax_cuda_launch(evo_attn_fwd_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return ax_cuda_launch(evo_attn_fwd_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return ax_cuda_launch(evo_attn_fwd_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return ax_cuda_launch(evo_attn_fwd_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
     default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_fwd_kernel: D = %lld reached the launcher", (long long)p.D);
     }
 }
@@ -945,10 +848,10 @@ ax_status launch_dkdv(const evo_dev &dv, cudaStream_t stream) {
     const size_t smem = dkdv_smem_bytes(p.D);
     const char *name = "evo_attn_bwd_dkdv_kernel";
     switch ((p.D + 31) / 32) {
-    case 1: return launch(evo_attn_bwd_dkdv_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
-    case 2: return launch(evo_attn_bwd_dkdv_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
-    case 3: return launch(evo_attn_bwd_dkdv_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
-    case 4: return launch(evo_attn_bwd_dkdv_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    case 1: return ax_cuda_launch(evo_attn_bwd_dkdv_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return ax_cuda_launch(evo_attn_bwd_dkdv_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return ax_cuda_launch(evo_attn_bwd_dkdv_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return ax_cuda_launch(evo_attn_bwd_dkdv_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
     default: return ax_set_error(AX_ERR_INTERNAL, "%s: D = %lld reached the launcher", name, (long long)p.D);
     }
 }
@@ -960,10 +863,10 @@ ax_status launch_dq(const evo_dev &dv, cudaStream_t stream) {
     const size_t smem = dq_smem_bytes(p.D);
     const char *name = "evo_attn_bwd_dq_kernel";
     switch ((p.D + 31) / 32) {
-    case 1: return launch(evo_attn_bwd_dq_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
-    case 2: return launch(evo_attn_bwd_dq_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
-    case 3: return launch(evo_attn_bwd_dq_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
-    case 4: return launch(evo_attn_bwd_dq_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
+    case 1: return ax_cuda_launch(evo_attn_bwd_dq_kernel<T, 1>, name, blocks, kThreads, smem, stream, dv);
+    case 2: return ax_cuda_launch(evo_attn_bwd_dq_kernel<T, 2>, name, blocks, kThreads, smem, stream, dv);
+    case 3: return ax_cuda_launch(evo_attn_bwd_dq_kernel<T, 3>, name, blocks, kThreads, smem, stream, dv);
+    case 4: return ax_cuda_launch(evo_attn_bwd_dq_kernel<T, 4>, name, blocks, kThreads, smem, stream, dv);
     default: return ax_set_error(AX_ERR_INTERNAL, "%s: D = %lld reached the launcher", name, (long long)p.D);
     }
 }
@@ -974,11 +877,11 @@ int64_t dpair_blocks(const evo_attn_params &p, int64_t n_tiles) {
 }
 
 template <typename T>
-ax_status backward_typed(evo_dev dv, char *mask_scratch, cudaStream_t stream) {
+ax_status backward_typed(const ax_cuda_device_props &dev, evo_dev dv, char *mask_scratch, cudaStream_t stream) {
     AX_CHECK(shift_mask<T>(dv, mask_scratch, stream));
     /* Each row's reference from the caller's lse; every later kernel reads it in the lse's place. */
-    AX_CHECK(launch(evo_attn_bwd_rowref_kernel<T>, "evo_attn_bwd_rowref_kernel", dv.n_tiles * dv.p.H * dv.p.N * dv.p.B,
-                    kThreads, rowref_smem_bytes(dv.p.D), stream, dv));
+    AX_CHECK(ax_cuda_launch(evo_attn_bwd_rowref_kernel<T>, "evo_attn_bwd_rowref_kernel",
+                            dv.n_tiles * dv.p.H * dv.p.N * dv.p.B, kThreads, rowref_smem_bytes(dv.p.D), stream, dv));
     dv.p.lse = dv.row_sub;
     dv.p.lse_stride_s = 1;
     dv.p.lse_stride_h = dv.p.S;
@@ -987,48 +890,27 @@ ax_status backward_typed(evo_dev dv, char *mask_scratch, cudaStream_t stream) {
     dv.p.row_mul = dv.row_mul;
     const evo_attn_params &p = dv.p;
     const int64_t rows = p.B * p.N * p.H * p.S;
-    if (evo_mma_usable(p, true)) {
+    if (evo_mma_usable(dev, p, true)) {
         AX_CHECK(evo_mma_delta(p, dv.delta, stream));
         AX_CHECK(evo_mma_dkdv(p, dv.delta, dv.mask_partial, stream));
         AX_CHECK(evo_mma_dq(p, dv.delta, stream));
     } else {
-        AX_CHECK(launch(evo_attn_bwd_delta_kernel<T>, "evo_attn_bwd_delta_kernel", ceil_div(rows, kDeltaThreads / 32),
-                        kDeltaThreads, 0, stream, dv));
+        AX_CHECK(ax_cuda_launch(evo_attn_bwd_delta_kernel<T>, "evo_attn_bwd_delta_kernel",
+                                ceil_div(rows, kDeltaThreads / 32), kDeltaThreads, 0, stream, dv));
         AX_CHECK(launch_dkdv<T>(dv, stream));
         AX_CHECK(launch_dq<T>(dv, stream));
     }
     if (p.dbias_pair != NULL && dv.dpair_chunks > 0)
         AX_CHECK(evo_mma_dpair(p, dv.delta, dv.dpair_chunks, dv.dpair_partial, stream));
     else if (p.dbias_pair != NULL)
-        AX_CHECK(launch(evo_attn_bwd_dpair_kernel<T>, "evo_attn_bwd_dpair_kernel", dpair_blocks(p, dv.n_tiles),
-                        kThreads, dpair_smem_bytes(p.D), stream, dv));
+        AX_CHECK(ax_cuda_launch(evo_attn_bwd_dpair_kernel<T>, "evo_attn_bwd_dpair_kernel",
+                                dpair_blocks(p, dv.n_tiles), kThreads, dpair_smem_bytes(p.D), stream, dv));
     if (p.dbias_mask != NULL)
-        AX_CHECK(launch(evo_attn_bwd_dmask_kernel<T>, "evo_attn_bwd_dmask_kernel",
-                        ceil_div(p.dmask_shape_b * p.dmask_shape_n * p.dmask_shape_j, 32), kMaskThreads, 0, stream,
-                        dv));
+        AX_CHECK(ax_cuda_launch(evo_attn_bwd_dmask_kernel<T>, "evo_attn_bwd_dmask_kernel",
+                                ceil_div(p.dmask_shape_b * p.dmask_shape_n * p.dmask_shape_j, 32), kMaskThreads, 0,
+                                stream, dv));
     return AX_OK;
 }
-
-/* Makes the context's device current for the call and puts the caller's back afterwards. */
-struct device_scope {
-    int previous = -1;
-    ax_status enter(const ax_context *ctx) {
-        cudaError_t err = cudaGetDevice(&previous);
-        if (err != cudaSuccess) return cuda_failure(err, "cudaGetDevice");
-        if (previous != ctx->device.id) {
-            err = cudaSetDevice(ctx->device.id);
-            if (err != cudaSuccess) {
-                previous = -1;
-                return cuda_failure(err, "cudaSetDevice");
-            }
-        }
-        return AX_OK;
-    }
-    ~device_scope() {
-        int now = -1;
-        if (previous >= 0 && cudaGetDevice(&now) == cudaSuccess && now != previous) cudaSetDevice(previous);
-    }
-};
 
 ax_status check_last_dim(const evo_bnshd_strides &s, const char *name) {
     if (s.d != 1)
@@ -1045,9 +927,9 @@ ax_status check_grid(int64_t blocks, const char *kernel) {
     return AX_OK;
 }
 
-} /* namespace */
-
-extern "C" ax_status evo_attn_cuda_supports(const evo_attn_params *p, int backward) {
+/* AX_OK when this backend can run the params (forward, or backward when `backward`), else
+ * AX_ERR_UNSUPPORTED with the reason. */
+ax_status cuda_supports(const evo_attn_params *p, int backward) {
     if (p->D % 8 != 0)
         return ax_set_error(AX_ERR_UNSUPPORTED,
                             "D: %lld is not a multiple of 8 (CUDA backend needs D %% 8 == 0 and D <= %d)",
@@ -1084,65 +966,134 @@ extern "C" ax_status evo_attn_cuda_supports(const evo_attn_params *p, int backwa
     return AX_OK;
 }
 
-extern "C" ax_status evo_attn_forward_cuda(ax_context *ctx, const evo_attn_params *p) {
-    AX_CHECK(evo_attn_cuda_supports(p, 0));
-    device_scope scope;
-    AX_CHECK(scope.enter(ctx));
-    const evo_dev dv = make_dev(p);
-    void *scratch = NULL;
+/* The props of the context's device; every CUDA context has them (ax_cuda_context_init). */
+ax_status device_props(const ax_context *ctx, const ax_cuda_device_props **out) {
+    *out = ax_cuda_props(ctx);
+    if (*out == NULL)
+        return ax_set_error(AX_ERR_INTERNAL, "evoformer attention: the CUDA context has no device properties");
+    return AX_OK;
+}
+
+/* 1 when `bytes` of scratch are more than the context's workspace limit allows. */
+bool over_limit(const ax_context *ctx, int64_t bytes) {
+    return ctx->workspace_limit > 0 && bytes > ctx->workspace_limit;
+}
+
+/* The backward's device scratch. The main block (ax_op_run's, `fixed` bytes): delta, the rows'
+ * references (row_sub, row_mul), then (when dbias_mask is wanted) the per-(b, n, h, j) sums of dS
+ * over queries, then the shifted mask. When the tensor-core dbias_pair splits its (b, n) sum over
+ * `chunks` blocks per output tile, their partial sums (pair_bytes) take a second block. */
+struct bwd_layout {
+    int64_t slab;       /* one (B, N, H, S) fp32 array, rounded up to 256 bytes */
+    int64_t mask_slab;  /* slab with dbias_mask, else 0 */
+    int64_t fixed;      /* the main block */
+    int64_t chunks;     /* evo_dev::dpair_chunks: 0 for the SIMT dbias_pair */
+    int64_t pair_bytes; /* chunks > 1: the partial sums; else 0 */
+};
+
+bwd_layout backward_layout(const ax_cuda_device_props &dev, const evo_attn_params &p) {
+    bwd_layout l;
+    l.slab = slab_bytes(p.B * p.N * p.H * p.S);
+    l.mask_slab = p.dbias_mask != NULL ? l.slab : 0;
+    l.fixed = 3 * l.slab + l.mask_slab + mask_scratch_bytes(p);
+    l.chunks = p.dbias_pair != NULL && evo_mma_dpair_usable(dev, p) ? evo_mma_dpair_chunks(dev, p) : 0;
+    l.pair_bytes = l.chunks > 1 ? l.chunks * p.dpair_shape_b * p.H * p.S * p.S * (int64_t)sizeof(float) : 0;
+    return l;
+}
+
+const evo_attn_params *params_of(const void *params) { return static_cast<const evo_attn_params *>(params); }
+
+} /* namespace */
+
+extern "C" ax_status evo_attn_forward_cuda_supports(const ax_context *ctx, const void *params) {
+    (void)ctx;
+    return cuda_supports(params_of(params), 0);
+}
+
+extern "C" ax_status evo_attn_backward_cuda_supports(const ax_context *ctx, const void *params) {
+    (void)ctx;
+    const evo_attn_params *p = params_of(params);
+    AX_CHECK(cuda_supports(p, 1));
+    if (p->lse == NULL || p->out == NULL || p->dout == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "backward: out, lse and dout are all required");
+    return AX_OK;
+}
+
+/* The forward's scratch: the shifted mask (evoformer_params.h), when there is a mask. */
+extern "C" ax_status evo_attn_forward_cuda_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    (void)ctx;
+    need->device_bytes = mask_scratch_bytes(*params_of(params));
+    return AX_OK;
+}
+
+/* The main block only: the partial sums are optional and taken by the kernel itself, which does
+ * without them when they do not fit (evo_attn_backward_cuda). In measure mode, which allocates
+ * nothing, the answer is what a run takes when they fit the workspace limit. */
+extern "C" ax_status evo_attn_backward_cuda_workspace(const ax_context *ctx, const void *params,
+                                                      ax_op_workspace *need) {
+    const ax_cuda_device_props *dev = NULL;
+    AX_CHECK(device_props(ctx, &dev));
+    const bwd_layout l = backward_layout(*dev, *params_of(params));
+    const bool with_pair = ctx->measure && l.pair_bytes > 0 && !over_limit(ctx, l.fixed + l.pair_bytes);
+    need->device_bytes = l.fixed + (with_pair ? l.pair_bytes : 0);
+    return AX_OK;
+}
+
+/* ax_op_run has made the context's device current and taken the workspace from its pool. */
+extern "C" ax_status evo_attn_forward_cuda(const ax_op_call *call) {
+    const evo_attn_params *p = params_of(call->params);
+    const ax_cuda_device_props *dev = NULL;
+    AX_CHECK(device_props(call->ctx, &dev));
     const int64_t mask_bytes = mask_scratch_bytes(*p);
-    if (mask_bytes > 0) AX_CHECK(ax_cuda_scratch(ctx, mask_bytes, &scratch));
-    char *mask_scratch = static_cast<char *>(scratch);
-    cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
+    if (call->workspace.device_bytes < mask_bytes || (mask_bytes > 0 && call->device_ws == NULL))
+        return ax_set_error(AX_ERR_INTERNAL, "evo_attn_forward_cuda: %lld bytes of device workspace, %lld needed",
+                            (long long)call->workspace.device_bytes, (long long)mask_bytes);
+    const evo_dev dv = make_dev(p);
+    char *mask_scratch = static_cast<char *>(call->device_ws);
+    cudaStream_t stream = (cudaStream_t)call->ctx->cuda_stream;
     switch (p->dtype) {
-    case AX_F32: return forward_typed<float>(dv, mask_scratch, stream);
-    case AX_BF16: return forward_typed<__nv_bfloat16>(dv, mask_scratch, stream);
-    case AX_F16: return forward_typed<__half>(dv, mask_scratch, stream);
+    case AX_F32: return forward_typed<float>(*dev, dv, mask_scratch, stream);
+    case AX_BF16: return forward_typed<__nv_bfloat16>(*dev, dv, mask_scratch, stream);
+    case AX_F16: return forward_typed<__half>(*dev, dv, mask_scratch, stream);
     default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_forward_cuda: dtype %d", (int)p->dtype);
     }
 }
 
-extern "C" ax_status evo_attn_backward_cuda(ax_context *ctx, const evo_attn_params *p) {
-    AX_CHECK(evo_attn_cuda_supports(p, 1));
-    if (p->lse == NULL || p->out == NULL || p->dout == NULL)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "backward: out, lse and dout are all required");
-    device_scope scope;
-    AX_CHECK(scope.enter(ctx));
+extern "C" ax_status evo_attn_backward_cuda(const ax_op_call *call) {
+    ax_context *ctx = call->ctx;
+    const evo_attn_params *p = params_of(call->params);
+    const ax_cuda_device_props *dev = NULL;
+    AX_CHECK(device_props(ctx, &dev));
+    const bwd_layout l = backward_layout(*dev, *p);
+    if (call->workspace.device_bytes < l.fixed || call->device_ws == NULL)
+        return ax_set_error(AX_ERR_INTERNAL, "evo_attn_backward_cuda: %lld bytes of device workspace, %lld needed",
+                            (long long)call->workspace.device_bytes, (long long)l.fixed);
     evo_dev dv = make_dev(p);
-
-    /* Scratch: delta, the rows' references (row_sub, row_mul), then (when dbias_mask is wanted) the
-     * per-(b, n, h, j) sums of dS over queries, the shifted mask, and (when the tensor-core
-     * dbias_pair splits its sum) the chunks' partial sums. */
-    const int64_t rows = p->B * p->N * p->H * p->S;
-    const int64_t slab = slab_bytes(rows);
-    const int64_t mask_slab = p->dbias_mask != NULL ? slab : 0;
-    const int64_t fixed = 3 * slab + mask_slab + mask_scratch_bytes(*p);
-    if (p->dbias_pair != NULL && evo_mma_dpair_usable(*p)) dv.dpair_chunks = evo_mma_dpair_chunks(*p);
-    int64_t pair_bytes =
-        dv.dpair_chunks > 1 ? dv.dpair_chunks * p->dpair_shape_b * p->H * p->S * p->S * (int64_t)sizeof(float) : 0;
-    void *scratch = NULL;
-    ax_status st = ax_cuda_scratch(ctx, fixed + pair_bytes, &scratch);
-    if (st != AX_OK && pair_bytes > 0) {
-        /* The split dbias_pair sum is an optimisation: without room for its partial sums (a
-         * workspace limit, a full device), one block per output tile sums everything itself. */
-        dv.dpair_chunks = 1;
-        pair_bytes = 0;
-        st = ax_cuda_scratch(ctx, fixed, &scratch);
+    dv.dpair_chunks = l.chunks;
+    /* The split dbias_pair sum is an optimisation: without room for its partial sums (the workspace
+     * limit, or a full device) one block per output tile sums everything itself. The block goes
+     * back to the pool on the stream behind the kernels, at every return. */
+    ax_cuda_workspace pair(ctx);
+    if (l.pair_bytes > 0) {
+        if (!over_limit(ctx, l.fixed + l.pair_bytes) && pair.alloc(l.pair_bytes) == AX_OK) {
+            AX_CHECK(ax_context_reserve_workspace2(ctx, 0, l.fixed + l.pair_bytes));
+            dv.dpair_partial = reinterpret_cast<float *>(pair.bytes());
+        } else {
+            dv.dpair_chunks = 1;
+        }
     }
-    AX_CHECK(st);
-    char *base = static_cast<char *>(scratch);
+    char *base = static_cast<char *>(call->device_ws);
     dv.delta = reinterpret_cast<float *>(base);
-    dv.row_sub = reinterpret_cast<float *>(base + slab);
-    dv.row_mul = reinterpret_cast<float *>(base + 2 * slab);
-    dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(base + 3 * slab) : NULL;
-    char *mask_scratch = base + 3 * slab + mask_slab;
-    if (pair_bytes > 0) dv.dpair_partial = reinterpret_cast<float *>(base + fixed);
+    dv.row_sub = reinterpret_cast<float *>(base + l.slab);
+    dv.row_mul = reinterpret_cast<float *>(base + 2 * l.slab);
+    dv.mask_partial = p->dbias_mask != NULL ? reinterpret_cast<float *>(base + 3 * l.slab) : NULL;
+    char *mask_scratch = base + 3 * l.slab + l.mask_slab;
 
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     switch (p->dtype) {
-    case AX_F32: return backward_typed<float>(dv, mask_scratch, stream);
-    case AX_BF16: return backward_typed<__nv_bfloat16>(dv, mask_scratch, stream);
-    case AX_F16: return backward_typed<__half>(dv, mask_scratch, stream);
+    case AX_F32: return backward_typed<float>(*dev, dv, mask_scratch, stream);
+    case AX_BF16: return backward_typed<__nv_bfloat16>(*dev, dv, mask_scratch, stream);
+    case AX_F16: return backward_typed<__half>(*dev, dv, mask_scratch, stream);
     default: return ax_set_error(AX_ERR_INTERNAL, "evo_attn_backward_cuda: dtype %d", (int)p->dtype);
     }
 }

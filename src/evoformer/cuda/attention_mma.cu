@@ -32,9 +32,11 @@
 #include <initializer_list>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "core/cuda/device.h"
+#include "core/cuda/launch.cuh"
+#include "core/cuda/ptx.cuh"
+#include "core/cuda/reduce.cuh"
 #include "core/internal.h"
 #include "evoformer/cuda/attention_mma.h"
 #include "evoformer/cuda/cuda_common.cuh"
@@ -67,71 +69,6 @@ struct mma_args {
     float *dpair_partial;  /* dpair with chunks > 1: (chunks, B_out, H, S, S) fp32 partial sums */
 };
 
-/* ---- PTX wrappers ------------------------------------------------------------------------ */
-
-__device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-/* 16 bytes global -> shared, asynchronously; zero-filled when !valid (src is then not read). */
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
-                 "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-/* Four 8x8 16-bit matrices; lane l gives the address of row l % 8 of matrix l / 8. */
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
-}
-
-/* c (16x8 fp32) += a (16x16, row) * b (16x8, col). */
-__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1,
-                                         const __nv_bfloat16 *) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-                 "{%8, %9}, {%0, %1, %2, %3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1, const __half *) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-                 "{%8, %9}, {%0, %1, %2, %3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* Two floats as two 16-bit values in one register, `lo` in the low half (the lower column). */
-__device__ __forceinline__ uint32_t pack2(float lo, float hi, const __nv_bfloat16 *) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
-__device__ __forceinline__ uint32_t pack2(float lo, float hi, const __half *) {
-    __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
-__device__ __forceinline__ float2 unpack2(uint32_t u, const __nv_bfloat16 *) {
-    return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
-}
-__device__ __forceinline__ float2 unpack2(uint32_t u, const __half *) {
-    return __half22float2(*reinterpret_cast<__half2 *>(&u));
-}
-
-/* The accumulators of two adjacent 16x8 tiles (columns 16c .. 16c + 15) as the A fragment of a
- * product over those 16 columns. */
-template <typename T>
-__device__ __forceinline__ void acc_to_a(const float lo[4], const float hi[4], uint32_t a[4]) {
-    a[0] = pack2(lo[0], lo[1], (const T *)0);
-    a[1] = pack2(lo[2], lo[3], (const T *)0);
-    a[2] = pack2(hi[0], hi[1], (const T *)0);
-    a[3] = pack2(hi[2], hi[3], (const T *)0);
-}
-
 /* x * log2(e) for a bias or an lse, keeping finite values finite: a value below -FLT_MAX / log2(e)
  * (-2.4e38, e.g. torch.finfo(float32).min as a mask) would otherwise become -inf, and a row masked
  * with it would count as fully masked (out 0) where the natural-log backends give a uniform softmax.
@@ -139,15 +76,6 @@ __device__ __forceinline__ void acc_to_a(const float lo[4], const float hi[4], u
 __device__ __forceinline__ float to_log2(float x) {
     const float y = x * kLog2e;
     return y == -INFINITY && x != -INFINITY ? -FLT_MAX : y;
-}
-
-__device__ __forceinline__ float quad_max(float x) {
-    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
 /* ---- tiles ----------------------------------------------------------------------------------- */
@@ -954,35 +882,7 @@ mma_args make_args(const evo_attn_params &p, const float *delta, float *mask_par
 
 int padded_d(int64_t D) { return D <= 32 ? 32 : D <= 64 ? 64 : 128; }
 
-/* The most dynamic shared memory one block may use on the current device (0 when unknown). */
-size_t device_smem_optin() {
-    int dev = 0, bytes = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
-        return 0;
-    return (size_t)bytes;
-}
-
-bool device_sm80() {
-    int dev = 0, major = 0;
-    return cudaGetDevice(&dev) == cudaSuccess &&
-           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major >= 8;
-}
-
-bool disabled_by_env() {
-    const char *v = getenv("AXIAL_CUDA_TENSOR_CORES");
-    return v != NULL && strcmp(v, "0") == 0;
-}
-
 enum which_kernel { K_FWD, K_DKDV, K_DQ, K_DPAIR, K_DELTA };
-
-int device_sm_count() {
-    int dev = 0, sms = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
-        return 0;
-    return sms;
-}
 
 template <int kD>
 size_t smem_of(which_kernel w) {
@@ -997,10 +897,10 @@ size_t smem_of(which_kernel w) {
 
 /* The device lets a block have the shared memory of kernel w (consumer Ampere / Ada parts offer
  * 99 KiB, less than dpair needs at D > 64). */
-bool smem_fits(const evo_attn_params &p, which_kernel w) {
+bool smem_fits(const ax_cuda_device_props &dev, const evo_attn_params &p, which_kernel w) {
     const int kD = padded_d(p.D);
     const size_t need = kD == 32 ? smem_of<32>(w) : kD == 64 ? smem_of<64>(w) : smem_of<128>(w);
-    return device_smem_optin() >= need;
+    return dev.smem_optin_per_block >= (int64_t)need;
 }
 
 template <typename T, int kD>
@@ -1009,22 +909,24 @@ ax_status launch_typed(which_kernel w, const mma_args &a, cudaStream_t stream) {
     const int64_t per_slice = a.row_tiles * p.H * p.N * p.B;
     switch (w) {
     case K_FWD:
-        return launch(evo_mma_fwd_kernel<T, kD>, "evo_mma_fwd_kernel", per_slice, kThreads, fwd_smem<kD>(), stream, a);
+        return ax_cuda_launch(evo_mma_fwd_kernel<T, kD>, "evo_mma_fwd_kernel", per_slice, kThreads, fwd_smem<kD>(),
+                              stream, a);
     case K_DKDV:
-        return launch(evo_mma_dkdv_kernel<T, kD>, "evo_mma_dkdv_kernel", per_slice, kThreads, dkdv_smem<kD>(), stream,
-                      a);
+        return ax_cuda_launch(evo_mma_dkdv_kernel<T, kD>, "evo_mma_dkdv_kernel", per_slice, kThreads,
+                              dkdv_smem<kD>(), stream, a);
     case K_DQ:
-        return launch(evo_mma_dq_kernel<T, kD>, "evo_mma_dq_kernel", per_slice, kThreads, dq_smem<kD>(), stream, a);
+        return ax_cuda_launch(evo_mma_dq_kernel<T, kD>, "evo_mma_dq_kernel", per_slice, kThreads, dq_smem<kD>(),
+                              stream, a);
     case K_DELTA:
-        return launch(evo_mma_delta_kernel<T>, "evo_mma_delta_kernel", ceil_div(p.B * p.N * p.H * p.S, 256), 256, 0,
-                      stream, a);
+        return ax_cuda_launch(evo_mma_delta_kernel<T>, "evo_mma_delta_kernel", ceil_div(p.B * p.N * p.H * p.S, 256),
+                              256, 0, stream, a);
     default:
-        AX_CHECK(launch(evo_mma_dpair_kernel<T, kD>, "evo_mma_dpair_kernel",
-                        ceil_div(p.S, kPairKeys) * a.row_tiles * p.H * p.dpair_shape_b * a.dpair_chunks, kThreads,
-                        dpair_smem<kD>(), stream, a));
+        AX_CHECK(ax_cuda_launch(evo_mma_dpair_kernel<T, kD>, "evo_mma_dpair_kernel",
+                                ceil_div(p.S, kPairKeys) * a.row_tiles * p.H * p.dpair_shape_b * a.dpair_chunks,
+                                kThreads, dpair_smem<kD>(), stream, a));
         if (a.dpair_chunks == 1) return AX_OK;
-        return launch(evo_mma_dpair_reduce_kernel<T>, "evo_mma_dpair_reduce_kernel",
-                      ceil_div(p.dpair_shape_b * p.H * p.S * p.S, 256), 256, 0, stream, a);
+        return ax_cuda_launch(evo_mma_dpair_reduce_kernel<T>, "evo_mma_dpair_reduce_kernel",
+                              ceil_div(p.dpair_shape_b * p.H * p.S * p.S, 256), 256, 0, stream, a);
     }
 }
 
@@ -1048,12 +950,13 @@ ax_status dispatch(which_kernel w, const mma_args &a, cudaStream_t stream) {
 #define AXIAL_CUDA_MMA 1 /* CMakeLists.txt sets 0 when no architecture of the build is sm_80+ */
 #endif
 
-bool evo_mma_usable(const evo_attn_params &p, bool backward) {
+bool evo_mma_usable(const ax_cuda_device_props &dev, const evo_attn_params &p, bool backward) {
     if (!AXIAL_CUDA_MMA) return false;
     if (p.dtype != AX_BF16 && p.dtype != AX_F16) return false;
     if (p.D % 16 != 0 || p.D > 128) return false;
-    if (disabled_by_env() || !device_sm80()) return false;
-    if (!backward ? !smem_fits(p, K_FWD) : !smem_fits(p, K_DKDV) || !smem_fits(p, K_DQ)) return false;
+    if (!ax_cuda_tensor_cores_enabled() || dev.cc_major < 8) return false;
+    if (!backward ? !smem_fits(dev, p, K_FWD) : !smem_fits(dev, p, K_DKDV) || !smem_fits(dev, p, K_DQ))
+        return false;
     if (!rows_aligned(p.q, p.q_strides, p) || !rows_aligned(p.k, p.k_strides, p) ||
         !rows_aligned(p.v, p.v_strides, p))
         return false;
@@ -1063,9 +966,9 @@ bool evo_mma_usable(const evo_attn_params &p, bool backward) {
            rows_aligned(p.dk, p.dk_strides, p) && rows_aligned(p.dv, p.dv_strides, p);
 }
 
-bool evo_mma_dpair_usable(const evo_attn_params &p) {
+bool evo_mma_dpair_usable(const ax_cuda_device_props &dev, const evo_attn_params &p) {
     return p.dbias_pair != NULL && p.dpair_shape_h == p.H && p.dpair_shape_i == p.S && p.dpair_shape_j == p.S &&
-           evo_mma_usable(p, true) && smem_fits(p, K_DPAIR);
+           evo_mma_usable(dev, p, true) && smem_fits(dev, p, K_DPAIR);
 }
 
 ax_status evo_mma_forward(const evo_attn_params &p, cudaStream_t stream) {
@@ -1080,11 +983,11 @@ ax_status evo_mma_dkdv(const evo_attn_params &p, const float *delta, float *mask
 ax_status evo_mma_dq(const evo_attn_params &p, const float *delta, cudaStream_t stream) {
     return dispatch(K_DQ, make_args(p, delta, NULL), stream);
 }
-int64_t evo_mma_dpair_chunks(const evo_attn_params &p) {
+int64_t evo_mma_dpair_chunks(const ax_cuda_device_props &dev, const evo_attn_params &p) {
     /* Enough blocks for about four per SM; never more chunks than (b, n) steps, nor than 16. */
     const int64_t tiles = ceil_div(p.S, kPairKeys) * ceil_div(p.S, kRowTile) * p.H * p.dpair_shape_b;
     const int64_t steps = (p.dpair_shape_b == 1 ? p.B : 1) * p.N;
-    int64_t chunks = ceil_div(4 * (int64_t)device_sm_count(), tiles);
+    int64_t chunks = ceil_div(4 * (int64_t)dev.sm_count, tiles);
     if (chunks > steps) chunks = steps;
     if (chunks > 16) chunks = 16;
     return chunks < 1 ? 1 : chunks;

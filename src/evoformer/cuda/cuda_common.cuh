@@ -1,7 +1,9 @@
 /*
- * cuda_common.cuh — helpers both CUDA Evoformer attention files use (attention_cuda.cu, the SIMT
- * kernels and entry points; attention_mma.cu, the tensor-core kernels): element conversions, bias
- * loads and stores (conversions: core/cuda/convert.cuh), slice addressing, block decoding, row alignment and the launch wrapper. C++,
+ * cuda_common.cuh — the Evoformer-specific helpers both CUDA attention files use (attention_cuda.cu,
+ * the SIMT kernels and entry points; attention_mma.cu, the tensor-core kernels): bias loads and
+ * stores in the activation dtype or fp32, (b, n, h) slice addressing, tile-block decoding, lse
+ * offsets and shifts, and the host-side row alignment test. Everything generic (conversions, vector
+ * loads, reductions, PTX wrappers, launching, error checks, the device scope) is in core/cuda/. C++,
  * included by .cu files only; everything is internal to the including file.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/cuda/convert.cuh"
+#include "core/cuda/launch.cuh"
 #include "core/internal.h"
 #include "evoformer/evoformer_params.h"
 
@@ -69,8 +72,6 @@ __device__ __forceinline__ int64_t lse_offset(const evo_attn_params &p, int64_t 
 
 /* ---- host side ------------------------------------------------------------------------------- */
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 /* Every 8-element chunk of every row starts 16-byte aligned: base aligned and every stride of a
  * dim that is actually stepped a multiple of 16 bytes. */
 int vec_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_params &p) {
@@ -81,27 +82,6 @@ int vec_aligned(const void *ptr, const evo_bnshd_strides &s, const evo_attn_para
     if (p.S > 1 && s.s % step != 0) return 0;
     if (p.H > 1 && s.h % step != 0) return 0;
     return 1;
-}
-
-/* Launches one kernel on the stream (setting its dynamic shared memory first) and reports a grid
- * too large for CUDA or a failed launch under the kernel's name. */
-template <typename Args>
-ax_status launch(void (*kernel)(Args), const char *name, int64_t blocks, int threads, size_t smem,
-                 cudaStream_t stream, const Args &args) {
-    if (blocks > INT32_MAX)
-        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld thread blocks needed, more than one CUDA grid holds (%d)",
-                            name, (long long)blocks, INT32_MAX);
-    cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    if (err != cudaSuccess) {
-        cudaGetLastError();
-        return ax_set_error(AX_ERR_CUDA, "%s: cannot set %zu bytes of dynamic shared memory: %s (%s)", name, smem,
-                            cudaGetErrorString(err), cudaGetErrorName(err));
-    }
-    kernel<<<(unsigned)blocks, threads, smem, stream>>>(args);
-    err = cudaGetLastError();
-    if (err != cudaSuccess)
-        return ax_set_error(AX_ERR_CUDA, "%s launch: %s (%s)", name, cudaGetErrorString(err), cudaGetErrorName(err));
-    return AX_OK;
 }
 
 } /* namespace */

@@ -71,26 +71,39 @@ static void scale_c(const gemm_params *p) {
 
 static enum CBLAS_TRANSPOSE cblas_op(int transpose) { return transpose ? CblasTrans : CblasNoTrans; }
 
-ax_status gemm_cpu(ax_context *ctx, const gemm_params *p) {
+/* fp32 copies of the 16-bit operands (and of a 16-bit c): OpenBLAS multiplies fp32 only. */
+static void widened_floats(const gemm_params *p, int64_t *x_floats, int64_t *y_floats, int64_t *c_floats) {
+    const int none = p->alpha == 0.0f || p->k == 0; /* c = beta * c reads neither operand */
+    *x_floats = !none && p->first.dtype != AX_F32 ? p->first.rows * p->first.cols : 0;
+    *y_floats = !none && p->second.dtype != AX_F32 ? p->second.rows * p->second.cols : 0;
+    *c_floats = !none && p->c_dtype != AX_F32 ? p->m * p->n : 0;
+}
+
+ax_status gemm_cpu_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    (void)ctx;
+    int64_t x_floats, y_floats, c_floats;
+    widened_floats(params, &x_floats, &y_floats, &c_floats);
+    need->host_bytes = (x_floats + y_floats + c_floats) * (int64_t)sizeof(float);
+    return AX_OK;
+}
+
+ax_status gemm_cpu(const ax_op_call *call) {
+    const gemm_params *p = call->params;
     if (p->alpha == 0.0f || p->k == 0) {
         scale_c(p);
         return AX_OK;
     }
     const gemm_operand *x = &p->first, *y = &p->second;
     const int widen_x = x->dtype != AX_F32, widen_y = y->dtype != AX_F32, widen_c = p->c_dtype != AX_F32;
-    const int64_t x_floats = widen_x ? x->rows * x->cols : 0;
-    const int64_t y_floats = widen_y ? y->rows * y->cols : 0;
-    const int64_t c_floats = widen_c ? p->m * p->n : 0;
-    const int64_t scratch_bytes = (x_floats + y_floats + c_floats) * (int64_t)sizeof(float);
-    void *buffer = NULL;
-    if (scratch_bytes > 0) AX_CHECK(ax_context_host_scratch(ctx, scratch_bytes, &buffer));
-    float *scratch = buffer;
+    int64_t x_floats, y_floats, c_floats;
+    widened_floats(p, &x_floats, &y_floats, &c_floats);
+    float *scratch = call->host_ws;
     float *x32 = scratch, *y32 = scratch + x_floats, *c32 = scratch + x_floats + y_floats;
     const ax_convert_kernels *kernels = ax_convert_kernels_active();
 
     /* OpenBLAS has one process-wide thread count; set the context's for this call only. */
     const int previous_threads = openblas_get_num_threads();
-    const int threads = (int)ctx->num_threads;
+    const int threads = (int)call->ctx->num_threads;
     if (threads != previous_threads) openblas_set_num_threads(threads);
 
     const int m = (int)p->m, n = (int)p->n, k = (int)p->k;

@@ -18,15 +18,12 @@
 #include <stdint.h>
 
 #include "core/cuda/convert.cuh"
+#include "core/cuda/launch.cuh"
+#include "core/cuda/scope.cuh"
 #include "core/internal.h"
 #include "linalg/gemm_params.h"
 
 namespace {
-
-ax_status cuda_failure(cudaError_t err, const char *what) {
-    cudaGetLastError(); /* clear a non-sticky error so the next call does not report it again */
-    return ax_set_error(AX_ERR_CUDA, "gemm: %s: %s (%s)", what, cudaGetErrorString(err), cudaGetErrorName(err));
-}
 
 ax_status cublas_failure(cublasStatus_t st, const char *what) {
     ax_status code = AX_ERR_CUDA;
@@ -34,27 +31,6 @@ ax_status cublas_failure(cublasStatus_t st, const char *what) {
     if (st == CUBLAS_STATUS_ALLOC_FAILED) code = AX_ERR_OUT_OF_MEMORY;
     return ax_set_error(code, "gemm: %s: %s (%s)", what, cublasGetStatusString(st), cublasGetStatusName(st));
 }
-
-/* Makes the context's device current for the call and puts the caller's back afterwards. */
-struct current_device {
-    int previous = -1;
-    ax_status enter(const ax_context *ctx) {
-        cudaError_t err = cudaGetDevice(&previous);
-        if (err != cudaSuccess) {
-            previous = -1;
-            return cuda_failure(err, "cudaGetDevice");
-        }
-        if (previous != ctx->device.id && (err = cudaSetDevice(ctx->device.id)) != cudaSuccess) {
-            previous = -1;
-            return cuda_failure(err, "cudaSetDevice");
-        }
-        return AX_OK;
-    }
-    ~current_device() {
-        int now = -1;
-        if (previous >= 0 && cudaGetDevice(&now) == cudaSuccess && now != previous) cudaSetDevice(previous);
-    }
-};
 
 cudaDataType cuda_type(ax_dtype dt) {
     return dt == AX_BF16 ? CUDA_R_16BF : dt == AX_F16 ? CUDA_R_16F : CUDA_R_32F;
@@ -64,45 +40,53 @@ size_t element_size(ax_dtype dt) { return dt == AX_F32 ? 4 : 2; }
 
 cublasOperation_t cublas_op(int transpose) { return transpose ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
+/* What scale_c_kernel receives by value (one params struct, so ax_cuda_launch can pass it). */
+template <typename T> struct scale_args {
+    T *c;
+    int64_t m, n, ldc, batch_stride, total;
+    float beta;
+};
+
 /* c = beta * c over `batch` column-major m x n matrices; beta == 0 writes zeros without reading. */
+
 template <typename T>
-__global__ void scale_c_kernel(T *c, int64_t m, int64_t n, int64_t ldc, int64_t batch_stride, int64_t total,
-                               float beta) {
+__global__ void scale_c_kernel(const scale_args<T> a) {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += step) {
-        const int64_t i = idx % m, rest = idx / m;
-        const int64_t j = rest % n, bt = rest / n;
-        T *e = c + bt * batch_stride + j * ldc + i;
-        *e = from_f32<T>(beta == 0.0f ? 0.0f : beta * to_f32(*e));
+    for (int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; idx < a.total; idx += step) {
+        const int64_t i = idx % a.m, rest = idx / a.m;
+        const int64_t j = rest % a.n, bt = rest / a.n;
+        T *e = a.c + bt * a.batch_stride + j * a.ldc + i;
+        *e = from_f32<T>(a.beta == 0.0f ? 0.0f : a.beta * to_f32(*e));
     }
 }
 
-template <typename T> void launch_scale(const gemm_params *p, cudaStream_t stream) {
+template <typename T> ax_status launch_scale(const gemm_params *p, cudaStream_t stream) {
     const int threads = 256;
-    const int64_t total = p->batch * p->m * p->n;
-    const int64_t wanted = (total + threads - 1) / threads;
-    const unsigned blocks = (unsigned)(wanted < (1 << 20) ? wanted : (1 << 20)); /* grid-stride past this */
-    scale_c_kernel<T><<<blocks, threads, 0, stream>>>(static_cast<T *>(p->c), p->m, p->n, p->ldc, p->c_batch_stride,
-                                                      total, p->beta);
+    scale_args<T> a;
+    a.c = static_cast<T *>(p->c);
+    a.m = p->m;
+    a.n = p->n;
+    a.ldc = p->ldc;
+    a.batch_stride = p->c_batch_stride;
+    a.total = p->batch * p->m * p->n;
+    a.beta = p->beta;
+    const int64_t wanted = ceil_div(a.total, threads);
+    const int64_t blocks = wanted < (1 << 20) ? wanted : (1 << 20); /* grid-stride past this */
+    return ax_cuda_launch(scale_c_kernel<T>, "gemm: scale_c_kernel", blocks, threads, 0, stream, a);
 }
 
 } // namespace
 
-extern "C" ax_status gemm_cuda(ax_context *ctx, const gemm_params *p) {
-    current_device device;
-    AX_CHECK(device.enter(ctx));
+/* The op table (ax_op_run) has made the context's device current. */
+extern "C" ax_status gemm_cuda(const ax_op_call *call) {
+    ax_context *ctx = call->ctx;
+    const gemm_params *p = static_cast<const gemm_params *>(call->params);
     cudaStream_t stream = (cudaStream_t)ctx->cuda_stream;
     if (p->alpha == 0.0f || p->k == 0) {
         if (p->beta == 1.0f) return AX_OK;
-        if (p->c_dtype == AX_BF16)
-            launch_scale<__nv_bfloat16>(p, stream);
-        else if (p->c_dtype == AX_F16)
-            launch_scale<__half>(p, stream);
-        else
-            launch_scale<float>(p, stream);
-        const cudaError_t err = cudaGetLastError();
-        if (err != cudaSuccess) return cuda_failure(err, "scale_c_kernel launch");
-        return AX_OK;
+        if (p->c_dtype == AX_BF16) return launch_scale<__nv_bfloat16>(p, stream);
+        if (p->c_dtype == AX_F16) return launch_scale<__half>(p, stream);
+        return launch_scale<float>(p, stream);
     }
 
     void *handle = NULL;

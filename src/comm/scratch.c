@@ -1,30 +1,31 @@
 /*
  * scratch.c — one scratch region per distributed call, carved into aligned pieces: host memory for
  * MPI (the communicator's buffer, reused across calls: fresh pages cost page faults on every call),
- * stream-ordered device memory for NCCL. Counted against the context's workspace limit.
+ * stream-ordered device memory for NCCL (the context's pool: ax_cuda_ws_alloc, no host
+ * synchronisation). Counted against the context's workspace limit and peak.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "seqpar/seqpar_internal.h"
+#include "comm/comm_internal.h"
 
-#define SEQPAR_ALIGN 256
+#define COMM_ALIGN 256
 
-int64_t seqpar_align(int64_t bytes) { return (bytes + SEQPAR_ALIGN - 1) / SEQPAR_ALIGN * SEQPAR_ALIGN; }
+int64_t comm_align(int64_t bytes) { return (bytes + COMM_ALIGN - 1) / COMM_ALIGN * COMM_ALIGN; }
 
-ax_status seqpar_scratch_alloc(ax_context *ctx, ax_comm *comm, seqpar_scratch *s, int64_t bytes) {
+ax_status comm_scratch_alloc(ax_context *ctx, ax_comm *comm, comm_scratch *s, int64_t bytes) {
     memset(s, 0, sizeof *s);
     if (bytes <= 0) return AX_OK;
-    if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY,
-                            "workspace: this call needs %lld bytes of scratch, the context's limit is %lld",
-                            (long long)bytes, (long long)ctx->workspace_limit);
+    /* The limit, and the peak (per kind: device bytes on a CUDA context, host bytes otherwise). */
+    const int on_device = ctx->device.type == AX_CUDA;
+    AX_CHECK(ax_context_reserve_workspace2(ctx, on_device ? 0 : bytes, on_device ? bytes : 0));
+    if (ctx->measure) return AX_OK; /* measure mode: counted, not taken (the ops stop after the agreement) */
     void *p = NULL;
-    if (ctx->device.type == AX_CUDA) {
+    if (on_device) {
 #if AXIAL_WITH_CUDA
-        AX_CHECK(seqpar_cuda_alloc(ctx, bytes, &p));
+        AX_CHECK(comm_cuda_alloc(ctx, bytes, &p));
 #else
         return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
 #endif
@@ -32,31 +33,30 @@ ax_status seqpar_scratch_alloc(ax_context *ctx, ax_comm *comm, seqpar_scratch *s
         if (comm->host_scratch_bytes < bytes) {
             free(comm->host_scratch);
             comm->host_scratch_bytes = 0;
-            comm->host_scratch = aligned_alloc(SEQPAR_ALIGN, (size_t)seqpar_align(bytes));
+            comm->host_scratch = aligned_alloc(COMM_ALIGN, (size_t)comm_align(bytes));
             if (comm->host_scratch == NULL)
                 return ax_set_error(AX_ERR_OUT_OF_MEMORY, "scratch: %lld bytes of host memory", (long long)bytes);
-            comm->host_scratch_bytes = seqpar_align(bytes);
+            comm->host_scratch_bytes = comm_align(bytes);
         }
         p = comm->host_scratch;
     }
-    if (bytes > ctx->workspace_peak) ctx->workspace_peak = bytes;
     s->base = p;
     s->bytes = bytes;
     return AX_OK;
 }
 
-void *seqpar_scratch_take(seqpar_scratch *s, int64_t bytes) {
+void *comm_scratch_take(comm_scratch *s, int64_t bytes) {
     if (s->base == NULL) return NULL;
     void *p = s->base + s->used;
-    s->used += seqpar_align(bytes);
+    s->used += comm_align(bytes);
     return p;
 }
 
-void seqpar_scratch_free(ax_context *ctx, seqpar_scratch *s) {
+void comm_scratch_free(ax_context *ctx, comm_scratch *s) {
     if (s->base == NULL) return;
 #if AXIAL_WITH_CUDA
     if (ctx->device.type == AX_CUDA) {
-        seqpar_cuda_free(ctx, s->base);
+        comm_cuda_free(ctx, s->base);
         s->base = NULL;
         return;
     }
@@ -64,10 +64,10 @@ void seqpar_scratch_free(ax_context *ctx, seqpar_scratch *s) {
     s->base = NULL; /* host scratch stays with the communicator */
 }
 
-ax_status seqpar_zero(ax_context *ctx, void *p, int64_t bytes) {
+ax_status comm_zero(ax_context *ctx, void *p, int64_t bytes) {
     if (bytes <= 0) return AX_OK;
 #if AXIAL_WITH_CUDA
-    if (ctx->device.type == AX_CUDA) return seqpar_cuda_zero(ctx, p, bytes);
+    if (ctx->device.type == AX_CUDA) return comm_cuda_zero(ctx, p, bytes);
 #endif
     memset(p, 0, (size_t)bytes);
     return AX_OK;

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "seqpar/seqpar_internal.h"
+#include "comm/comm_internal.h"
 
 /* Layout of the reduced buffer. */
-#define MIN_SLOTS (1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * SEQPAR_AGREE_MAX_SHARDS)
-#define SUM_SLOTS (2 * SEQPAR_AGREE_MAX_SHARDS)
+#define MIN_SLOTS (1 + 2 * COMM_AGREE_MAX_VALUES + 2 * COMM_AGREE_MAX_SHARDS)
+#define SUM_SLOTS (2 * COMM_AGREE_MAX_SHARDS)
 #define ALL_SLOTS (MIN_SLOTS + SUM_SLOTS)
 #define NO_FAILURE INT64_MAX
 /* A failing rank reports rank * STATUS_RADIX + status: the minimum is the lowest failing rank. */
@@ -32,36 +32,39 @@ static void agree_reduce(void *in, void *inout, int *len, MPI_Datatype *type) {
     }
 }
 
-ax_status seqpar_agree_setup(ax_comm *comm) {
+ax_status comm_agree_setup(ax_comm *comm) {
     int rc = MPI_Type_contiguous(ALL_SLOTS, MPI_INT64_T, &comm->agree_type);
     if (rc == MPI_SUCCESS) rc = MPI_Type_commit(&comm->agree_type);
     if (rc != MPI_SUCCESS) {
         comm->agree_type = MPI_DATATYPE_NULL;
-        return seqpar_mpi_error(rc, "MPI_Type_contiguous (agreement descriptor)");
+        return comm_mpi_error(rc, "MPI_Type_contiguous (agreement descriptor)");
     }
     rc = MPI_Op_create(agree_reduce, 1, &comm->agree_op);
     if (rc != MPI_SUCCESS) {
         comm->agree_op = MPI_OP_NULL;
-        return seqpar_mpi_error(rc, "MPI_Op_create (agreement check)");
+        return comm_mpi_error(rc, "MPI_Op_create (agreement check)");
     }
     return AX_OK;
 }
 
-void seqpar_agree_teardown(ax_comm *comm) {
+void comm_agree_teardown(ax_comm *comm) {
     if (comm->agree_op != MPI_OP_NULL) MPI_Op_free(&comm->agree_op);
     if (comm->agree_type != MPI_DATATYPE_NULL) MPI_Type_free(&comm->agree_type);
 }
 
-void seqpar_agree_init(seqpar_agreement *a, const char *op_name, int op_id) {
+void comm_agree_init(comm_agreement *a, const char *op_name, int op_id, const ax_context *ctx) {
     memset(a, 0, sizeof *a);
     a->op_name = op_name;
     a->local_status = AX_OK;
-    seqpar_agree_value(a, "the operation called", op_id);
+    comm_agree_value(a, "the operation called", op_id);
+    /* A measuring rank stops after the agreement while the others go on to exchange: a hang, unless
+     * the ranks agree on it. (A NULL ctx fails the op's own checks.) */
+    comm_agree_value(a, "the context's measure mode (ax_context_set_measure)", ctx != NULL && ctx->measure);
 }
 
-void seqpar_agree_dim(seqpar_agreement *a, const char *name, int dim, int64_t value) {
-    if (a->n_values >= SEQPAR_AGREE_MAX_VALUES) {
-        seqpar_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
+void comm_agree_dim(comm_agreement *a, const char *name, int dim, int64_t value) {
+    if (a->n_values >= COMM_AGREE_MAX_VALUES) {
+        comm_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
         return;
     }
     a->value_names[a->n_values] = name;
@@ -69,19 +72,19 @@ void seqpar_agree_dim(seqpar_agreement *a, const char *name, int dim, int64_t va
     a->values[a->n_values++] = value;
 }
 
-void seqpar_agree_value(seqpar_agreement *a, const char *name, int64_t value) { seqpar_agree_dim(a, name, -1, value); }
+void comm_agree_value(comm_agreement *a, const char *name, int64_t value) { comm_agree_dim(a, name, -1, value); }
 
-void seqpar_agree_tensor(seqpar_agreement *a, const char *name, const ax_tensor *t, unsigned agreed_dims) {
-    seqpar_agree_dim(a, name, -2, t != NULL);
+void comm_agree_tensor(comm_agreement *a, const char *name, const ax_tensor *t, unsigned agreed_dims) {
+    comm_agree_dim(a, name, -2, t != NULL);
     if (t == NULL) return;
-    seqpar_agree_dim(a, name, -3, t->dtype);
-    seqpar_agree_dim(a, name, -4, t->ndim);
+    comm_agree_dim(a, name, -3, t->dtype);
+    comm_agree_dim(a, name, -4, t->ndim);
     for (int d = 0; d < t->ndim; d++)
-        if (agreed_dims & (1u << d)) seqpar_agree_dim(a, name, d, t->shape[d]);
+        if (agreed_dims & (1u << d)) comm_agree_dim(a, name, d, t->shape[d]);
 }
 
 /* "q: dim 2", "bias_pair: presence (1 = given)", ... */
-static void describe_value(const seqpar_agreement *a, int i, char *buf, size_t size) {
+static void describe_value(const comm_agreement *a, int i, char *buf, size_t size) {
     const int dim = a->value_dims[i];
     if (dim >= 0) snprintf(buf, size, "%s: dim %d", a->value_names[i], dim);
     else if (dim == -2) snprintf(buf, size, "%s: presence (1 = given, 0 = NULL)", a->value_names[i]);
@@ -90,9 +93,9 @@ static void describe_value(const seqpar_agreement *a, int i, char *buf, size_t s
     else snprintf(buf, size, "%s", a->value_names[i]);
 }
 
-int seqpar_agree_shard(seqpar_agreement *a, const char *name, int64_t local_length) {
-    if (a->n_shards >= SEQPAR_AGREE_MAX_SHARDS) {
-        seqpar_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
+int comm_agree_shard(comm_agreement *a, const char *name, int64_t local_length) {
+    if (a->n_shards >= COMM_AGREE_MAX_SHARDS) {
+        comm_agree_fail(a, ax_set_error(AX_ERR_INTERNAL, "agreement descriptor of %s is full", a->op_name));
         return 0;
     }
     a->shard_names[a->n_shards] = name;
@@ -100,7 +103,7 @@ int seqpar_agree_shard(seqpar_agreement *a, const char *name, int64_t local_leng
     return a->n_shards++;
 }
 
-void seqpar_agree_fail(seqpar_agreement *a, ax_status status) {
+void comm_agree_fail(comm_agreement *a, ax_status status) {
     if (a->local_status == AX_OK) a->local_status = status;
 }
 
@@ -113,7 +116,7 @@ static int shard_rule_holds(int64_t min, int64_t max, int64_t total, int64_t wei
     return min >= base && max <= base + (k > 0 ? 1 : 0) && weighted == base * (P * (P - 1) / 2) + k * (k - 1) / 2;
 }
 
-ax_status seqpar_agree(ax_comm *comm, seqpar_agreement *a) {
+ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
     int64_t buf[ALL_SLOTS];
     for (int i = 0; i < MIN_SLOTS; i++) buf[i] = NO_FAILURE; /* unused slots: neutral for min */
     for (int i = MIN_SLOTS; i < ALL_SLOTS; i++) buf[i] = 0;
@@ -125,14 +128,14 @@ ax_status seqpar_agree(ax_comm *comm, seqpar_agreement *a) {
             buf[2 + 2 * i] = -a->values[i];
         }
         for (int i = 0; i < a->n_shards; i++) {
-            buf[1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i] = a->shards[i];
-            buf[2 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i] = -a->shards[i];
+            buf[1 + 2 * COMM_AGREE_MAX_VALUES + 2 * i] = a->shards[i];
+            buf[2 + 2 * COMM_AGREE_MAX_VALUES + 2 * i] = -a->shards[i];
             buf[MIN_SLOTS + 2 * i] = a->shards[i];
             buf[MIN_SLOTS + 2 * i + 1] = a->shards[i] * comm->rank;
         }
     }
     const int rc = MPI_Allreduce(MPI_IN_PLACE, buf, 1, comm->agree_type, comm->agree_op, comm->mpi);
-    if (rc != MPI_SUCCESS) return seqpar_mpi_error(rc, "agreement check (MPI_Allreduce)");
+    if (rc != MPI_SUCCESS) return comm_mpi_error(rc, "agreement check (MPI_Allreduce)");
 
     if (buf[0] != NO_FAILURE) {
         const int64_t failing_rank = buf[0] / STATUS_RADIX;
@@ -161,8 +164,8 @@ ax_status seqpar_agree(ax_comm *comm, seqpar_agreement *a) {
     }
     const int64_t P = comm->size;
     for (int i = 0; i < a->n_shards; i++) {
-        const int64_t min = buf[1 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i];
-        const int64_t max = -buf[2 + 2 * SEQPAR_AGREE_MAX_VALUES + 2 * i];
+        const int64_t min = buf[1 + 2 * COMM_AGREE_MAX_VALUES + 2 * i];
+        const int64_t max = -buf[2 + 2 * COMM_AGREE_MAX_VALUES + 2 * i];
         const int64_t total = buf[MIN_SLOTS + 2 * i], weighted = buf[MIN_SLOTS + 2 * i + 1];
         if (!shard_rule_holds(min, max, total, weighted, P))
             return ax_set_error(AX_ERR_INVALID_ARGUMENT,
@@ -171,16 +174,16 @@ ax_status seqpar_agree(ax_comm *comm, seqpar_agreement *a) {
                                 "%d holds %lld, expected %lld)",
                                 a->op_name, a->shard_names[i], (long long)min, (long long)max, (long long)total,
                                 (long long)(total / P), (long long)(total % P), comm->rank, (long long)a->shards[i],
-                                (long long)seqpar_shard_count(comm, total, comm->rank));
+                                (long long)comm_shard_count(comm, total, comm->rank));
         a->shard_totals[i] = total;
     }
     return AX_OK;
 }
 
-ax_status seqpar_agree_status(ax_comm *comm, const char *op_name, ax_status local) {
+ax_status comm_agree_status(ax_comm *comm, const char *op_name, ax_status local) {
     int64_t key = local == AX_OK ? NO_FAILURE : (int64_t)comm->rank * STATUS_RADIX + (int64_t)local;
     const int rc = MPI_Allreduce(MPI_IN_PLACE, &key, 1, MPI_INT64_T, MPI_MIN, comm->mpi);
-    if (rc != MPI_SUCCESS) return seqpar_mpi_error(rc, "status agreement (MPI_Allreduce)");
+    if (rc != MPI_SUCCESS) return comm_mpi_error(rc, "status agreement (MPI_Allreduce)");
     if (key == NO_FAILURE || local != AX_OK) return local;
     const ax_status status = (ax_status)(key % STATUS_RADIX);
     return ax_set_error(status, "%s: rank %lld failed (%s; see its ax_last_error()); the exchange was abandoned",

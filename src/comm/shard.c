@@ -3,7 +3,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include "axial/seqpar.h"
+#include "axial/comm.h"
 #include "core/internal.h"
 
 ax_status ax_shard_range(int64_t length, int64_t parts, int64_t index, int64_t *offset, int64_t *count) {

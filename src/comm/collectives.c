@@ -1,10 +1,11 @@
 /*
  * collectives.c — the public collectives on tensors: validate locally, size the scratch, agree
- * across ranks, then run the shared bodies (collectives_core.c).
+ * across ranks, then run the shared bodies (collectives_core.c), except in measure mode, which stops
+ * after the agreement with the scratch counted.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include "seqpar/seqpar_internal.h"
+#include "comm/comm_internal.h"
 
 #define ALL_DIMS 0xffu
 
@@ -35,60 +36,60 @@ static ax_status check_shard_of(const ax_tensor *shard, const char *shard_name, 
 }
 
 /* Runs the agreement with this rank's verdict so far and returns the common status. */
-static ax_status agree(ax_comm *comm, seqpar_agreement *a, ax_status local) {
-    seqpar_agree_fail(a, local);
-    return seqpar_agree(comm, a);
+static ax_status agree(ax_comm *comm, comm_agreement *a, ax_status local) {
+    comm_agree_fail(a, local);
+    return comm_agree(comm, a);
 }
 
 ax_status ax_all_gather(ax_context *ctx, ax_comm *comm, const ax_tensor *in, int32_t dim, ax_tensor *out) {
     static const char op[] = "ax_all_gather";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_ALL_GATHER);
-    seqpar_scratch s = {0};
-    ax_status st = seqpar_check_comm_ctx(ctx, comm);
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, in, "in");
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, out, "out");
+    comm_agreement a;
+    comm_agree_init(&a, op, COMM_OP_ALL_GATHER, ctx);
+    comm_scratch s = {0};
+    ax_status st = comm_check_ctx(ctx, comm);
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, in, "in");
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, out, "out");
     if (st == AX_OK) st = check_dim_index(out, dim, "dim");
     if (st == AX_OK) {
-        seqpar_agree_value(&a, "dim", dim);
-        seqpar_agree_tensor(&a, "out", out, ALL_DIMS);
-        st = check_shard_of(in, "in", out, "out", dim, seqpar_shard_count(comm, out->shape[dim], comm->rank));
+        comm_agree_value(&a, "dim", dim);
+        comm_agree_tensor(&a, "out", out, ALL_DIMS);
+        st = check_shard_of(in, "in", out, "out", dim, comm_shard_count(comm, out->shape[dim], comm->rank));
     }
     const ax_tensor *ins[] = {in};
     const char *const in_names[] = {"in"};
-    if (st == AX_OK) st = seqpar_check_output(out, "out", ins, in_names, 1);
-    if (st == AX_OK) st = seqpar_check_message_size(comm, ax_tensor_numel(out), "out");
-    if (st == AX_OK) st = seqpar_scratch_alloc(ctx, comm, &s, seqpar_gather_bytes(comm, in, dim, out, out->dtype));
+    if (st == AX_OK) st = comm_check_output(out, "out", ins, in_names, 1);
+    if (st == AX_OK) st = comm_check_message_size(comm, ax_tensor_numel(out), "out");
+    if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s, comm_gather_bytes(comm, in, dim, out, out->dtype));
     st = agree(comm, &a, st);
-    if (st == AX_OK) st = seqpar_gather_body(ctx, comm, in, dim, out, out->dtype, &s);
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    if (st == AX_OK && !ctx->measure) st = comm_gather_body(ctx, comm, in, dim, out, out->dtype, &s);
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
 }
 
 ax_status ax_reduce_scatter(ax_context *ctx, ax_comm *comm, const ax_tensor *in, int32_t dim, ax_tensor *out) {
     static const char op[] = "ax_reduce_scatter";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_REDUCE_SCATTER);
-    seqpar_scratch s = {0};
-    ax_status st = seqpar_check_comm_ctx(ctx, comm);
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, in, "in");
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, out, "out");
+    comm_agreement a;
+    comm_agree_init(&a, op, COMM_OP_REDUCE_SCATTER, ctx);
+    comm_scratch s = {0};
+    ax_status st = comm_check_ctx(ctx, comm);
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, in, "in");
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, out, "out");
     if (st == AX_OK) st = check_dim_index(in, dim, "dim");
     if (st == AX_OK) {
-        seqpar_agree_value(&a, "dim", dim);
-        seqpar_agree_tensor(&a, "in", in, ALL_DIMS);
-        st = check_shard_of(out, "out", in, "in", dim, seqpar_shard_count(comm, in->shape[dim], comm->rank));
+        comm_agree_value(&a, "dim", dim);
+        comm_agree_tensor(&a, "in", in, ALL_DIMS);
+        st = check_shard_of(out, "out", in, "in", dim, comm_shard_count(comm, in->shape[dim], comm->rank));
     }
     const ax_tensor *ins[] = {in};
     const char *const in_names[] = {"in"};
-    if (st == AX_OK) st = seqpar_check_output(out, "out", ins, in_names, 1);
-    if (st == AX_OK) st = seqpar_check_message_size(comm, ax_tensor_numel(in), "in");
-    if (st == AX_OK) st = seqpar_scratch_alloc(ctx, comm, &s, seqpar_reduce_scatter_bytes(comm, in, dim, out));
+    if (st == AX_OK) st = comm_check_output(out, "out", ins, in_names, 1);
+    if (st == AX_OK) st = comm_check_message_size(comm, ax_tensor_numel(in), "in");
+    if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s, comm_reduce_scatter_bytes(comm, in, dim, out));
     st = agree(comm, &a, st);
-    if (st == AX_OK) st = seqpar_reduce_scatter_body(ctx, comm, in, dim, out, &s);
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    if (st == AX_OK && !ctx->measure) st = comm_reduce_scatter_body(ctx, comm, in, dim, out, &s);
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
 }
 
@@ -102,38 +103,38 @@ static int same_view(const ax_tensor *a, const ax_tensor *b) {
 ax_status ax_all_reduce(ax_context *ctx, ax_comm *comm, const ax_tensor *in, ax_tensor *out) {
     static const char op[] = "ax_all_reduce";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_ALL_REDUCE);
-    seqpar_scratch s = {0};
-    ax_status st = seqpar_check_comm_ctx(ctx, comm);
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, in, "in");
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, out, "out");
+    comm_agreement a;
+    comm_agree_init(&a, op, COMM_OP_ALL_REDUCE, ctx);
+    comm_scratch s = {0};
+    ax_status st = comm_check_ctx(ctx, comm);
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, in, "in");
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, out, "out");
     if (st == AX_OK) {
-        seqpar_agree_tensor(&a, "in", in, ALL_DIMS);
+        comm_agree_tensor(&a, "in", in, ALL_DIMS);
         st = check_shard_of(out, "out", in, "in", -1, 0);
     }
     const int in_place = st == AX_OK && same_view(in, out);
     if (st == AX_OK) {
         const ax_tensor *ins[] = {in};
         const char *const in_names[] = {"in"};
-        st = seqpar_check_output(out, "out", ins, in_names, in_place ? 0 : 1);
+        st = comm_check_output(out, "out", ins, in_names, in_place ? 0 : 1);
     }
     const int64_t n = st == AX_OK ? ax_tensor_numel(in) : 0;
     const int send_direct = st == AX_OK && in->dtype == AX_F32 && ax_tensor_is_contiguous(in);
     const int recv_direct = st == AX_OK && out->dtype == AX_F32 && ax_tensor_is_contiguous(out);
-    if (st == AX_OK) st = seqpar_check_message_size(comm, n, "in");
-    if (st == AX_OK) st = seqpar_scratch_alloc(ctx, comm, &s, (send_direct && recv_direct) ? 0 : seqpar_align(n * 4));
+    if (st == AX_OK) st = comm_check_message_size(comm, n, "in");
+    if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s, (send_direct && recv_direct) ? 0 : comm_align(n * 4));
     st = agree(comm, &a, st);
-    if (st == AX_OK && n > 0) {
+    if (st == AX_OK && n > 0 && !ctx->measure) {
         /* One fp32 buffer serves as both send and receive (in place) whenever a copy is needed. */
-        float *buf = (send_direct && recv_direct) ? NULL : seqpar_scratch_take(&s, n * 4);
+        float *buf = (send_direct && recv_direct) ? NULL : comm_scratch_take(&s, n * 4);
         const float *send = buf != NULL ? buf : in->data;
         float *recv = buf != NULL ? buf : out->data;
-        if (buf != NULL) st = seqpar_pack(ctx, in, buf, AX_F32);
-        if (st == AX_OK) st = seqpar_allreduce_f32(ctx, comm, send, recv, n);
-        if (st == AX_OK && buf != NULL) st = seqpar_unpack(ctx, buf, AX_F32, out);
+        if (buf != NULL) st = comm_pack(ctx, in, buf, AX_F32);
+        if (st == AX_OK) st = comm_allreduce_f32(ctx, comm, send, recv, n);
+        if (st == AX_OK && buf != NULL) st = comm_unpack(ctx, buf, AX_F32, out);
     }
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
 }
 
@@ -141,12 +142,12 @@ ax_status ax_all_to_all(ax_context *ctx, ax_comm *comm, const ax_tensor *in, int
                         ax_tensor *out) {
     static const char op[] = "ax_all_to_all";
     if (comm == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: NULL communicator");
-    seqpar_agreement a;
-    seqpar_agree_init(&a, op, SEQPAR_OP_ALL_TO_ALL);
-    seqpar_scratch s = {0};
-    ax_status st = seqpar_check_comm_ctx(ctx, comm);
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, in, "in");
-    if (st == AX_OK) st = seqpar_check_float_tensor(ctx, out, "out");
+    comm_agreement a;
+    comm_agree_init(&a, op, COMM_OP_ALL_TO_ALL, ctx);
+    comm_scratch s = {0};
+    ax_status st = comm_check_ctx(ctx, comm);
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, in, "in");
+    if (st == AX_OK) st = comm_check_float_tensor(ctx, out, "out");
     if (st == AX_OK) st = check_dim_index(in, split_dim, "split_dim");
     if (st == AX_OK) st = check_dim_index(in, concat_dim, "concat_dim");
     if (st == AX_OK && split_dim == concat_dim)
@@ -155,54 +156,45 @@ ax_status ax_all_to_all(ax_context *ctx, ax_comm *comm, const ax_tensor *in, int
         st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: %d dims, but in has %d", (int)out->ndim, (int)in->ndim);
     if (st == AX_OK) st = ax_check_dtype(out, "out", in->dtype);
     if (st == AX_OK) {
-        seqpar_agree_value(&a, "split_dim", split_dim);
-        seqpar_agree_value(&a, "concat_dim", concat_dim);
+        comm_agree_value(&a, "split_dim", split_dim);
+        comm_agree_value(&a, "concat_dim", concat_dim);
         /* The full sizes: in's along split_dim and every other dim except concat_dim, out's along concat_dim. */
-        seqpar_agree_tensor(&a, "in", in, ALL_DIMS & ~(1u << concat_dim));
-        seqpar_agree_dim(&a, "out", concat_dim, out->shape[concat_dim]);
+        comm_agree_tensor(&a, "in", in, ALL_DIMS & ~(1u << concat_dim));
+        comm_agree_dim(&a, "out", concat_dim, out->shape[concat_dim]);
         for (int32_t d = 0; d < in->ndim && st == AX_OK; d++) {
             int64_t expected = in->shape[d];
-            if (d == split_dim) expected = seqpar_shard_count(comm, in->shape[d], comm->rank);
+            if (d == split_dim) expected = comm_shard_count(comm, in->shape[d], comm->rank);
             if (d == concat_dim) expected = out->shape[d];
             if (out->shape[d] != expected)
                 st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: dim %d is %lld, expected %lld%s", (int)d,
                                   (long long)out->shape[d], (long long)expected,
                                   d == split_dim ? " (this rank's shard of in's split dim)" : " (as in)");
         }
-        if (st == AX_OK && in->shape[concat_dim] != seqpar_shard_count(comm, out->shape[concat_dim], comm->rank))
+        if (st == AX_OK && in->shape[concat_dim] != comm_shard_count(comm, out->shape[concat_dim], comm->rank))
             st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
                               "in: dim %d (concat_dim) is %lld, expected %lld (this rank's shard of out's %lld)",
                               (int)concat_dim, (long long)in->shape[concat_dim],
-                              (long long)seqpar_shard_count(comm, out->shape[concat_dim], comm->rank),
+                              (long long)comm_shard_count(comm, out->shape[concat_dim], comm->rank),
                               (long long)out->shape[concat_dim]);
     }
     const ax_tensor *ins[] = {in};
     const char *const in_names[] = {"in"};
-    if (st == AX_OK) st = seqpar_check_output(out, "out", ins, in_names, 1);
+    if (st == AX_OK) st = comm_check_output(out, "out", ins, in_names, 1);
     if (st == AX_OK) {
         /* The full tensor: in with concat_dim whole. */
         const int64_t full = in->shape[concat_dim] > 0
                                  ? ax_tensor_numel(in) / in->shape[concat_dim] * out->shape[concat_dim]
                                  : ax_tensor_numel(out) * comm->size;
-        st = seqpar_check_message_size(comm, full, "in");
+        st = comm_check_message_size(comm, full, "in");
     }
     const ax_tensor *in_list[] = {in};
     const ax_tensor *out_list[] = {out};
     if (st == AX_OK)
-        st = seqpar_scratch_alloc(ctx, comm, &s, seqpar_all_to_all_bytes(comm, 1, in_list, split_dim, out_list, concat_dim,
-                                                                   in->dtype));
+        st = comm_scratch_alloc(ctx, comm, &s,
+                                comm_all_to_all_bytes(comm, 1, in_list, split_dim, out_list, concat_dim, in->dtype));
     st = agree(comm, &a, st);
-    if (st == AX_OK) st = seqpar_all_to_all_body(ctx, comm, 1, in_list, split_dim, concat_dim, out_list, in->dtype, &s);
-    if (ctx != NULL) seqpar_scratch_free(ctx, &s);
+    if (st == AX_OK && !ctx->measure)
+        st = comm_all_to_all_body(ctx, comm, 1, in_list, split_dim, concat_dim, out_list, in->dtype, &s);
+    if (ctx != NULL) comm_scratch_free(ctx, &s);
     return st;
-}
-
-/* Row split is dim 1, column split dim 2; a tensor with fewer than 3 dims fails dim-index validation
- * inside ax_all_to_all, which still takes part in the agreement. */
-ax_status ax_dap_row_to_col(ax_context *ctx, ax_comm *comm, const ax_tensor *in, ax_tensor *out) {
-    return ax_all_to_all(ctx, comm, in, 2, 1, out);
-}
-
-ax_status ax_dap_col_to_row(ax_context *ctx, ax_comm *comm, const ax_tensor *in, ax_tensor *out) {
-    return ax_all_to_all(ctx, comm, in, 1, 2, out);
 }

@@ -8,8 +8,9 @@
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <string.h>
 
-#include "seqpar/seqpar_internal.h"
+#include "comm/comm_internal.h"
 
 static ax_status nccl_error(ncclResult_t r, const char *what) {
     return ax_set_error(AX_ERR_NCCL, "%s: %s (ncclResult_t %d)", what, ncclGetErrorString(r), (int)r);
@@ -27,45 +28,51 @@ static ax_status nccl_error(ncclResult_t r, const char *what) {
 static ncclComm_t nccl_of(const ax_comm *comm) { return (ncclComm_t)comm->nccl; }
 static cudaStream_t stream_of(const ax_context *ctx) { return (cudaStream_t)ctx->cuda_stream; }
 
-ax_status seqpar_nccl_init(ax_comm *comm, ax_status pre) {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-        cudaGetLastError();
-        count = 0;
-    }
+ax_status comm_nccl_init(ax_comm *comm, ax_status pre) {
+    const int count = ax_cuda_count_devices(); /* 0 without a driver */
     ax_status st = pre;
     if (st == AX_OK && comm->cuda_device >= count)
         st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "cuda_device: %d, but this process sees %d CUDA device(s)",
                           comm->cuda_device, count);
+    /* ncclCommInitRank binds the communicator to the current device: make it comm->cuda_device for
+     * the set-up only, and give the caller's back afterwards. */
+    int saved = -1;
+    int entered = 0;
     if (st == AX_OK) {
-        const cudaError_t err = cudaSetDevice(comm->cuda_device);
-        if (err != cudaSuccess)
-            st = ax_set_error(AX_ERR_CUDA, "cudaSetDevice(%d): %s", comm->cuda_device, cudaGetErrorString(err));
+        st = ax_cuda_device_enter(comm->cuda_device, &saved);
+        entered = st == AX_OK;
     }
     ncclUniqueId id;
+    memset(&id, 0, sizeof id);
     if (st == AX_OK && comm->rank == 0) {
         const ncclResult_t r = ncclGetUniqueId(&id);
         if (r != ncclSuccess) st = nccl_error(r, "ncclGetUniqueId");
     }
     /* Every rank must enter ncclCommInitRank or none: share the verdict first. */
-    st = seqpar_agree_status(comm, "ax_comm_create_nccl", st);
-    if (st != AX_OK) return st;
-    const int rc = MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, comm->mpi);
-    if (rc != MPI_SUCCESS) return seqpar_mpi_error(rc, "MPI_Bcast of the NCCL unique id");
-    ncclComm_t nccl = NULL;
-    const ncclResult_t r = ncclCommInitRank(&nccl, comm->size, id, comm->rank);
-    if (r != ncclSuccess) return nccl_error(r, "ncclCommInitRank");
-    comm->nccl = nccl;
-    return AX_OK;
+    st = comm_agree_status(comm, "ax_comm_create_nccl", st);
+    if (st == AX_OK) {
+        const int rc = MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, comm->mpi);
+        if (rc != MPI_SUCCESS) st = comm_mpi_error(rc, "MPI_Bcast of the NCCL unique id");
+    }
+    if (st == AX_OK) {
+        ncclComm_t nccl = NULL;
+        const ncclResult_t r = ncclCommInitRank(&nccl, comm->size, id, comm->rank);
+        if (r != ncclSuccess)
+            st = nccl_error(r, "ncclCommInitRank");
+        else
+            comm->nccl = nccl;
+    }
+    if (entered) ax_cuda_device_leave(comm->cuda_device, saved);
+    return st;
 }
 
-void seqpar_nccl_destroy(ax_comm *comm) {
+void comm_nccl_destroy(ax_comm *comm) {
     ncclCommDestroy(nccl_of(comm));
     comm->nccl = NULL;
 }
 
-ax_status seqpar_nccl_allgatherv(ax_context *ctx, ax_comm *comm, const void *send, void *recv, const int64_t *counts,
-                                 const int64_t *displs, size_t elem_size) {
+ax_status comm_nccl_allgatherv(ax_context *ctx, ax_comm *comm, const void *send, void *recv, const int64_t *counts,
+                               const int64_t *displs, size_t elem_size) {
     ax_status st = AX_OK;
     const int me = comm->rank;
     NCCL_CHECK_GOTO(ncclGroupStart(), st, done);
@@ -86,9 +93,9 @@ done:
     return st;
 }
 
-ax_status seqpar_nccl_alltoallv(ax_context *ctx, ax_comm *comm, const void *send, const int64_t *send_counts,
-                                const int64_t *send_displs, void *recv, const int64_t *recv_counts,
-                                const int64_t *recv_displs, size_t elem_size) {
+ax_status comm_nccl_alltoallv(ax_context *ctx, ax_comm *comm, const void *send, const int64_t *send_counts,
+                              const int64_t *send_displs, void *recv, const int64_t *recv_counts,
+                              const int64_t *recv_displs, size_t elem_size) {
     ax_status st = AX_OK;
     NCCL_CHECK_GOTO(ncclGroupStart(), st, done);
     for (int r = 0; r < comm->size; r++) {
@@ -110,8 +117,8 @@ done:
     return st;
 }
 
-ax_status seqpar_nccl_reduce_scatterv_f32(ax_context *ctx, ax_comm *comm, const float *send, float *recv,
-                                          const int64_t *counts) {
+ax_status comm_nccl_reduce_scatterv_f32(ax_context *ctx, ax_comm *comm, const float *send, float *recv,
+                                        const int64_t *counts) {
     ax_status st = AX_OK;
     int64_t offset = 0;
     NCCL_CHECK_GOTO(ncclGroupStart(), st, done);
@@ -132,7 +139,7 @@ done:
     return st;
 }
 
-ax_status seqpar_nccl_allreduce_f32(ax_context *ctx, ax_comm *comm, const float *send, float *recv, int64_t count) {
+ax_status comm_nccl_allreduce_f32(ax_context *ctx, ax_comm *comm, const float *send, float *recv, int64_t count) {
     const ncclResult_t r =
         ncclAllReduce(send, recv, (size_t)count, ncclFloat32, ncclSum, nccl_of(comm), stream_of(ctx));
     return r == ncclSuccess ? AX_OK : nccl_error(r, "ncclAllReduce");

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "seqpar/seqpar_internal.h"
+#include "comm/comm_internal.h"
 
 static ax_status check_mpi_running(void) {
     int initialized = 0, finalized = 0;
@@ -20,7 +20,7 @@ static ax_status check_mpi_running(void) {
 }
 
 /* Duplicates `comm` and sets up everything but NCCL. Collective over `comm`. */
-static ax_status comm_create(ax_comm **out, MPI_Comm comm, seqpar_backend backend) {
+static ax_status comm_create(ax_comm **out, MPI_Comm comm, comm_backend backend) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
     if (comm == MPI_COMM_NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: MPI_COMM_NULL");
@@ -35,27 +35,27 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, seqpar_backend backen
     int rc = MPI_Comm_dup(comm, &c->mpi);
     if (rc != MPI_SUCCESS) {
         free(c);
-        return seqpar_mpi_error(rc, "comm: MPI_Comm_dup");
+        return comm_mpi_error(rc, "comm: MPI_Comm_dup");
     }
     ax_status st = AX_OK;
     rc = MPI_Comm_set_errhandler(c->mpi, MPI_ERRORS_RETURN);
     if (rc == MPI_SUCCESS) rc = MPI_Comm_rank(c->mpi, &c->rank);
     if (rc == MPI_SUCCESS) rc = MPI_Comm_size(c->mpi, &c->size);
-    if (rc != MPI_SUCCESS) st = seqpar_mpi_error(rc, "comm: setting up the duplicate");
+    if (rc != MPI_SUCCESS) st = comm_mpi_error(rc, "comm: setting up the duplicate");
     if (st == AX_OK) {
         c->counts = malloc(sizeof(int64_t) * 4 * (size_t)c->size);
         c->mpi_counts = malloc(sizeof(int) * 4 * (size_t)c->size);
         if (c->counts == NULL || c->mpi_counts == NULL)
             st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm: count arrays for %d ranks", c->size);
     }
-    if (st == AX_OK) st = seqpar_agree_setup(c);
+    if (st == AX_OK) st = comm_agree_setup(c);
     /* Every rank holds the duplicate now: share whether the local setup worked, so that a rank that
      * failed (out of memory, say) does not return alone and leave the others with a communicator
      * whose first call waits for it forever. */
     const int mine = (int)st;
     int worst = 0;
     rc = MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, c->mpi);
-    if (st == AX_OK && rc != MPI_SUCCESS) st = seqpar_mpi_error(rc, "comm: sharing the setup status");
+    if (st == AX_OK && rc != MPI_SUCCESS) st = comm_mpi_error(rc, "comm: sharing the setup status");
     else if (st == AX_OK && worst != AX_OK)
         st = ax_set_error((ax_status)worst, "comm: another rank failed to set up its communicator (%s)",
                           ax_status_string((ax_status)worst));
@@ -67,24 +67,24 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, seqpar_backend backen
     return AX_OK;
 }
 
-ax_status ax_comm_create_mpi(ax_comm **out, MPI_Comm comm) { return comm_create(out, comm, SEQPAR_MPI); }
+ax_status ax_comm_create_mpi(ax_comm **out, MPI_Comm comm) { return comm_create(out, comm, COMM_MPI); }
 
 ax_status ax_comm_create_nccl(ax_comm **out, MPI_Comm comm, int cuda_device) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
     ax_comm *c = NULL;
-    AX_CHECK(comm_create(&c, comm, SEQPAR_NCCL));
+    AX_CHECK(comm_create(&c, comm, COMM_NCCL));
     /* From here on every rank holds a working MPI duplicate: failures are shared, never a hang. */
     ax_status st = AX_OK;
     if (cuda_device < 0) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "cuda_device: %d is negative", cuda_device);
 #if AXIAL_WITH_NCCL
     c->cuda_device = cuda_device;
-    st = seqpar_nccl_init(c, st);
+    st = comm_nccl_init(c, st);
 #else
     if (st == AX_OK)
         st = ax_set_error(AX_ERR_UNSUPPORTED, "ax_comm_create_nccl: this build of Axial has no NCCL (AXIAL_NCCL)");
 #endif
-    st = seqpar_agree_status(c, "ax_comm_create_nccl", st);
+    st = comm_agree_status(c, "ax_comm_create_nccl", st);
     if (st != AX_OK) {
         ax_comm_destroy(c);
         return st;
@@ -96,12 +96,12 @@ ax_status ax_comm_create_nccl(ax_comm **out, MPI_Comm comm, int cuda_device) {
 void ax_comm_destroy(ax_comm *comm) {
     if (comm == NULL) return;
 #if AXIAL_WITH_NCCL
-    if (comm->nccl != NULL) seqpar_nccl_destroy(comm);
+    if (comm->nccl != NULL) comm_nccl_destroy(comm);
 #endif
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) {
-        seqpar_agree_teardown(comm);
+        comm_agree_teardown(comm);
         if (comm->mpi != MPI_COMM_NULL) MPI_Comm_free(&comm->mpi);
     }
     free(comm->host_scratch);

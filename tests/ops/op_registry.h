@@ -1,0 +1,24 @@
+/*
+ * op_registry.h — the op tables test_ops runs, one line each. Adding an op: write
+ * tests/ops/cases_<op>.c defining `const op_table op_table_<op>` and add `X(<op>)` below (see
+ * op_driver.h).
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_TESTS_OPS_OP_REGISTRY_H
+#define AXIAL_TESTS_OPS_OP_REGISTRY_H
+
+#include "op_driver.h"
+
+#define OP_REGISTRY(X)      \
+    X(convert)              \
+    X(gemm)                 \
+    X(evoformer_forward)    \
+    X(evoformer_backward)
+
+/* A declaration for every table, seen by the file that defines it and by test_ops.c. */
+#define OP_DECLARE_TABLE(op) extern const op_table op_table_##op;
+OP_REGISTRY(OP_DECLARE_TABLE)
+#undef OP_DECLARE_TABLE
+
+#endif /* AXIAL_TESTS_OPS_OP_REGISTRY_H */

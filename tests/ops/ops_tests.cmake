@@ -1,0 +1,18 @@
+# The op test driver (tests/ops/op_driver.h): every op table (tests/ops/cases_*.c, picked up here
+# by the glob, so a new op needs no edit of this file) on every CPU path and, with a device, CUDA.
+# Included from tests/CMakeLists.txt.
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+
+file(GLOB AXIAL_OP_CASE_TABLES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/cases_*.c)
+axial_add_c_test(test_ops
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_ops.c ${CMAKE_CURRENT_LIST_DIR}/op_driver.c
+          ${CMAKE_CURRENT_LIST_DIR}/op_dtype.c ${AXIAL_OP_CASE_TABLES}
+          ${CMAKE_CURRENT_SOURCE_DIR}/evoformer_reference.c
+  LABELS core)
+target_include_directories(test_ops PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(test_ops PROPERTIES TIMEOUT 600)
+
+# The CUDA backend alone (label gpu): exits 77 (skipped) with a message when the build has no CUDA
+# or no device is present.
+add_test(NAME test_ops_gpu COMMAND test_ops -b cuda)
+set_tests_properties(test_ops_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
