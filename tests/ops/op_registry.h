@@ -14,7 +14,8 @@
     X(convert)              \
     X(gemm)                 \
     X(evoformer_forward)    \
-    X(evoformer_backward)
+    X(evoformer_backward)   \
+    X(rms_norm)
 
 /* A declaration for every table, seen by the file that defines it and by test_ops.c. */
 #define OP_DECLARE_TABLE(op) extern const op_table op_table_##op;
