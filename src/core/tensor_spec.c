@@ -156,7 +156,8 @@ static ax_status check_one(const ax_context *ctx, const ax_tensor_spec *specs, c
         t->strides[t->ndim - 1] != 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: the last dim has stride %lld, expected 1 (contiguous)",
                             s->name, (long long)t->strides[t->ndim - 1]);
-    return ax_check_device(t, s->name, ctx->device);
+    const ax_device host = {AX_CPU, 0};
+    return ax_check_device(t, s->name, ctx != NULL ? ctx->device : host);
 }
 
 /* Exactly the same elements in the same dtype. */
@@ -186,7 +187,6 @@ static ax_status check_overlaps(const ax_tensor_spec *specs, int32_t n) {
 }
 
 ax_status ax_check_specs(const ax_context *ctx, const ax_tensor_spec *specs, int32_t n, ax_dims *dims) {
-    if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
     for (int32_t i = 0; i < n; i++) {
         const ax_tensor_spec *s = &specs[i];
         if (s->t == NULL) {

@@ -64,8 +64,10 @@ typedef struct ax_dims {
 #define AX_SPEC(name_, t_, ndim_, ...) \
     { (name_), (t_), (ndim_), { __VA_ARGS__ }, 0u, -1, 0u, -1, 0u, NULL }
 
-/* Checks `specs` in order (each tensor fully, then the overlaps) on ctx's device; `dims` may
- * already hold names bound by the caller. Returns AX_OK or the first failure, with its message. */
+/* Checks `specs` in order (each tensor fully, then the overlaps) on ctx's device (ctx NULL: host
+ * functions, every tensor on the CPU); `dims` may already hold names bound by the caller. Returns
+ * AX_OK or the first failure, with its message. Ops check ctx themselves first (NULL is an error
+ * there). */
 ax_status ax_check_specs(const struct ax_context *ctx, const ax_tensor_spec *specs, int32_t n, ax_dims *dims);
 
 /* The size bound to `name`, or -1 when unbound. */

@@ -12,6 +12,7 @@
 
 #include "axial/figures.h"
 #include "core/internal.h"
+#include "core/tensor_spec.h"
 #include "io/features_util.h"
 #include "io/figure_util.h"
 
@@ -184,46 +185,32 @@ static float load_element(const ax_tensor *t, int64_t offset) {
 /* Index along a dimension that may broadcast (size 1). */
 static int64_t bcast(const ax_tensor *t, int32_t dim, int64_t index) { return t->shape[dim] == 1 ? 0 : index; }
 
-static ax_status check_bias(const ax_tensor *bias, const char *name, const ax_tensor *q, const int64_t *expected,
-                            const char *const *dim_names) {
-    AX_CHECK(ax_check_tensor(bias, name, 5, "broadcastable to its shape in evoformer.h"));
-    const ax_device cpu = {AX_CPU, 0};
-    AX_CHECK(ax_check_device(bias, name, cpu));
-    if (bias->dtype != AX_F32 && bias->dtype != q->dtype)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype %s, expected f32 or q's dtype %s", name,
-                            ax_dtype_name(bias->dtype), ax_dtype_name(q->dtype));
-    for (int32_t d = 0; d < 5; d++) AX_CHECK(ax_check_dim_broadcast(bias, name, d, dim_names[d], expected[d]));
-    return AX_OK;
-}
-
 ax_status ax_attention_probabilities(const ax_tensor *q, const ax_tensor *k, const ax_tensor *bias_mask,
                                      const ax_tensor *bias_pair, int64_t b, int64_t n, int64_t h, float *out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
-    AX_CHECK(ax_check_tensor(q, "q", 5, "(B, N, S, H, D)"));
-    AX_CHECK(ax_check_tensor(k, "k", 5, "(B, N, S, H, D)"));
-    const ax_device cpu = {AX_CPU, 0};
-    AX_CHECK(ax_check_device(q, "q", cpu));
-    AX_CHECK(ax_check_device(k, "k", cpu));
-    if (q->dtype != AX_F32 && q->dtype != AX_BF16 && q->dtype != AX_F16)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "q: dtype %s, expected f32, bf16 or f16", ax_dtype_name(q->dtype));
-    AX_CHECK(ax_check_dtype(k, "k", q->dtype));
-    static const char *const qk_dims[5] = {"B", "N", "S", "H", "D"};
-    for (int32_t d = 0; d < 5; d++) AX_CHECK(ax_check_dim(k, "k", d, qk_dims[d], q->shape[d]));
+    /* Evoformer attention's contract (evoformer.h), on host tensors. */
+    ax_tensor_spec specs[4] = {
+        AX_SPEC("q", q, 5, "B", "N", "S", "H", "D"),
+        AX_SPEC("k", k, 5, "B", "N", "S", "H", "D"),
+        AX_SPEC("bias_mask", bias_mask, 5, "B", "N", "1", "1", "S (key)"),
+        AX_SPEC("bias_pair", bias_pair, 5, "B", "1", "H", "S (query)", "S (key)"),
+    };
+    specs[0].dtypes = AX_DTYPES_FLOAT;
+    specs[1].dtype_as = 0;
+    specs[2].broadcast = 1u << 0 | 1u << 1 | 1u << 4;
+    specs[3].broadcast = 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4;
+    for (int i = 2; i < 4; i++) {
+        specs[i].dtype_as = 0;
+        specs[i].dtypes = AX_DTYPE_BIT(AX_F32);
+        specs[i].flags = AX_SPEC_OPTIONAL;
+    }
+    ax_dims dims = {0};
+    AX_CHECK(ax_check_specs(NULL, specs, 4, &dims));
     const int64_t B = q->shape[0], N = q->shape[1], S = q->shape[2], H = q->shape[3], D = q->shape[4];
     if (b < 0 || b >= B || n < 0 || n >= N || h < 0 || h >= H)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "(b, n, h) = (%lld, %lld, %lld) is outside (%lld, %lld, %lld)",
                             (long long)b, (long long)n, (long long)h, (long long)B, (long long)N, (long long)H);
     if (D < 1) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "q: D is 0");
-    if (bias_mask != NULL) {
-        static const char *const names[5] = {"B", "N", "1", "1", "S (key)"};
-        const int64_t expected[5] = {B, N, 1, 1, S};
-        AX_CHECK(check_bias(bias_mask, "bias_mask", q, expected, names));
-    }
-    if (bias_pair != NULL) {
-        static const char *const names[5] = {"B", "1", "H", "S (query)", "S (key)"};
-        const int64_t expected[5] = {B, 1, H, S, S};
-        AX_CHECK(check_bias(bias_pair, "bias_pair", q, expected, names));
-    }
 
     const double scale = 1.0 / sqrt((double)D);
     const int64_t q_base = b * q->strides[0] + n * q->strides[1] + h * q->strides[3];
