@@ -287,7 +287,9 @@ AX_API void ax_context_workspace_peak_reset(ax_context *ctx);
  * (same errors) and records the scratch it would need in the workspace peak and against the limit,
  * but runs nothing: no kernel, no output written, no memory taken, nothing queued on the stream.
  * Collectives over a communicator (seqpar.h, comm.h) still agree on their arguments across ranks, so
- * every rank must measure alike. Use it to size `workspace_limit` or a memory budget before a run.
+ * every rank must measure alike. The memory helpers below (ax_device_alloc, ax_copy_*,
+ * ax_context_synchronize) are not ops and act as usual. Use it to size `workspace_limit` or a memory
+ * budget before a run.
  * Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx). Not thread-safe with ops on the same context. */
 AX_API ax_status ax_context_set_measure(ax_context *ctx, int on);
 AX_API int ax_context_measuring(const ax_context *ctx);
