@@ -2,8 +2,9 @@
 DLPack producers (PyTorch, CuPy, JAX) and :class:`axial.Tensor`, with contexts per thread."""
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
@@ -71,9 +72,31 @@ class Context:
         """Most scratch bytes one op has used since creation or :meth:`reset_workspace_peak`."""
         return _axial.context_info(self._capsule)[3]
 
+    @property
+    def workspace_peaks(self) -> "tuple[int, int]":
+        """The peak split by kind: (most host bytes, most device bytes) one op has used."""
+        info = _axial.context_info(self._capsule)
+        return int(info[4]), int(info[5])
+
     def reset_workspace_peak(self) -> None:
         """Starts a new workspace-peak measurement."""
         _axial.context_peak_reset(self._capsule)
+
+    @contextlib.contextmanager
+    def measure(self) -> "Iterator[Context]":
+        """Measure mode for the ``with`` block: ops given this context check their arguments as usual
+        (same errors) and record the scratch they would need in :attr:`workspace_peak`, but run
+        nothing, so the arrays they return hold undefined values. For sizing ``workspace_limit``::
+
+            with ctx.measure():
+                axial.evoformer_attention(q, k, v, None, bias, context=ctx)
+            need = ctx.workspace_peak
+        """
+        _axial.context_set_measure(self._capsule, True)
+        try:
+            yield self
+        finally:
+            _axial.context_set_measure(self._capsule, False)
 
     def synchronize(self) -> None:
         """Waits for every op queued on the context's stream (no-op on the CPU)."""

@@ -166,13 +166,38 @@ static PyObject *py_context_create(PyObject *self, PyObject *const *args, Py_ssi
     return capsule;
 }
 
-/* context_info(ctx) -> (device_type, device_id, num_threads, workspace_peak) */
+/* context_info(ctx) -> (device_type, device_id, num_threads, workspace_peak, host_peak, device_peak,
+ * measuring) */
 static PyObject *py_context_info(PyObject *self, PyObject *capsule) {
     axpy_context *c = axpy_context_from(capsule);
     if (c == NULL) return NULL;
     const ax_device d = ax_context_device(c->ctx);
-    return Py_BuildValue("(iiiL)", (int)d.type, (int)d.id, (int)ax_context_num_threads(c->ctx),
-                         (long long)ax_context_workspace_peak(c->ctx));
+    int64_t host = 0, device = 0;
+    ax_context_workspace_peaks(c->ctx, &host, &device);
+    return Py_BuildValue("(iiiLLLi)", (int)d.type, (int)d.id, (int)ax_context_num_threads(c->ctx),
+                         (long long)ax_context_workspace_peak(c->ctx), (long long)host, (long long)device,
+                         ax_context_measuring(c->ctx));
+}
+
+/* context_set_measure(ctx, on) */
+static PyObject *py_context_set_measure(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "context_set_measure(ctx, on) takes 2 arguments");
+        return NULL;
+    }
+    axpy_context *c = axpy_context_from(args[0]);
+    if (c == NULL) return NULL;
+    const int on = PyObject_IsTrue(args[1]);
+    if (on < 0) return NULL;
+    /* The flag must not change under a running op: take the context's lock, without the GIL. */
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(c->lock, WAIT_LOCK);
+    st = ax_context_set_measure(c->ctx, on);
+    PyThread_release_lock(c->lock);
+    Py_END_ALLOW_THREADS
+    if (st != AX_OK) return axpy_raise_status(st);
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_context_peak_reset(PyObject *self, PyObject *capsule) {
@@ -361,8 +386,10 @@ static PyMethodDef core_methods[] = {
     {"context_create", (PyCFunction)(void (*)(void))py_context_create, METH_FASTCALL,
      "context_create(device_type, device_id, stream_ptr, num_threads, workspace_limit) -> context capsule"},
     {"context_info", py_context_info, METH_O,
-     "context_info(ctx) -> (device_type, device_id, num_threads, workspace_peak_bytes)"},
+     "context_info(ctx) -> (device_type, device_id, num_threads, workspace_peak, host_peak, device_peak, measuring)"},
     {"context_peak_reset", py_context_peak_reset, METH_O, "context_peak_reset(ctx): resets the workspace peak."},
+    {"context_set_measure", (PyCFunction)(void (*)(void))py_context_set_measure, METH_FASTCALL,
+     "context_set_measure(ctx, on): measure mode (ops validate and record their workspace, run nothing)."},
     {"context_synchronize", py_context_synchronize, METH_O, "context_synchronize(ctx): waits for queued work."},
     {"device_alloc", (PyCFunction)(void (*)(void))py_device_alloc, METH_FASTCALL,
      "device_alloc(ctx, nbytes) -> (memory capsule, data_ptr)"},

@@ -203,6 +203,25 @@ def test_context_reports_workspace_and_threads(rng):
     assert ctx.workspace_peak > 0
 
 
+def test_measure_mode_records_without_running(rng):
+    ctx = axial.Context("cpu", num_threads=2)
+    q, k, v, bm, bp = inputs(rng, pair_shape=(2, 1, 2, 17, 17))
+    with ctx.measure():
+        axial.evoformer_attention(q, k, v, None, bp, context=ctx)
+        measured = ctx.workspace_peak
+        # Errors are the same while measuring.
+        with pytest.raises(axial.InvalidArgumentError, match="k: dim 2"):
+            axial.evoformer_attention(q, k[:, :, :5], v, None, bp, context=ctx)
+    assert measured > 0
+    assert ctx.workspace_peaks == (measured, 0)
+    # Outside the block ops run again, and a real run needs what the measurement said.
+    ctx.reset_workspace_peak()
+    out = axial.evoformer_attention(q, k, v, None, bp, context=ctx)
+    assert ctx.workspace_peak == measured
+    want = reference_forward(q, k, v, None, bp)[0]
+    assert rel_err(out, want) < TOL["float32"]
+
+
 def test_attention_probabilities_match_reference(rng):
     q, k, v, bm, bp = inputs(rng, mask_shape=(2, 3, 1, 1, 17), pair_shape=(2, 1, 2, 17, 17))
     p = axial.attention_probabilities(q, k, bm, bp, b=1, n=2, h=1)

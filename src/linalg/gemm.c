@@ -136,6 +136,7 @@ static const ax_op gemm_op = {
     .cpu = {gemm_cpu, NULL, NULL},
     .cuda = AX_CUDA_KERNEL(gemm_cuda),
     .cpu_workspace = gemm_cpu_workspace,
+    .cuda_workspace = AX_CUDA_KERNEL(gemm_cuda_workspace),
 };
 
 ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose trans_b, float alpha, const ax_tensor *a,

@@ -49,6 +49,7 @@ typedef struct gemm_params {
 ax_status gemm_cpu(const ax_op_call *call);
 ax_status gemm_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
 ax_status gemm_cuda(const ax_op_call *call);
+ax_status gemm_cuda_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 
 #include "core/cuda/convert.cuh"
 #include "core/cuda/launch.cuh"
+#include "core/cuda/device.h"
 #include "core/cuda/scope.cuh"
 #include "core/internal.h"
 #include "linalg/gemm_params.h"
@@ -77,6 +78,18 @@ template <typename T> ax_status launch_scale(const gemm_params *p, cudaStream_t 
 
 } // namespace
 
+/* The workspace cuBLAS is given: what NVIDIA recommends for its GEMM heuristics (32 MiB on Hopper,
+ * 4 MiB before), within the context's limit. None when only c is scaled. */
+extern "C" ax_status gemm_cuda_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    const gemm_params *p = static_cast<const gemm_params *>(params);
+    if (p->alpha == 0.0f || p->k == 0) return AX_OK;
+    const ax_cuda_device_props *props = ax_cuda_props(ctx);
+    need->device_bytes = (props != NULL && props->cc_major >= 9 ? 32 : 4) * ((int64_t)1 << 20);
+    /* cuBLAS runs with less (or none), so a tight workspace limit shrinks it rather than failing. */
+    if (ctx->workspace_limit > 0 && need->device_bytes > ctx->workspace_limit) need->device_bytes = ctx->workspace_limit;
+    return AX_OK;
+}
+
 /* The op table (ax_op_run) has made the context's device current. */
 extern "C" ax_status gemm_cuda(const ax_op_call *call) {
     ax_context *ctx = call->ctx;
@@ -91,6 +104,11 @@ extern "C" ax_status gemm_cuda(const ax_op_call *call) {
 
     void *handle = NULL;
     AX_CHECK(ax_cuda_blas_handle(ctx, &handle));
+    /* cuBLAS's own workspace is the block the op table took from the context's pool: counted in
+     * the workspace peak and limit, and no cudaMalloc of cuBLAS's inside a CUDA-graph capture. */
+    cublasStatus_t ws_st = cublasSetWorkspace(static_cast<cublasHandle_t>(handle), call->device_ws,
+                                              (size_t)call->workspace.device_bytes);
+    if (ws_st != CUBLAS_STATUS_SUCCESS) return cublas_failure(ws_st, "cublasSetWorkspace");
     const gemm_operand *x = &p->first, *y = &p->second;
     const cudaDataType ab_type = cuda_type(x->dtype), c_type = cuda_type(p->c_dtype);
     for (int64_t done = 0; done < p->batch;) {
