@@ -166,13 +166,13 @@ fi
 
 # ---- the CPU kernels on this machine's CPU -------------------------------------------------------
 # GPU hosts usually have AVX-512 (and often AVX512_BF16), which development machines here lack: run
-# the CPU Evoformer and GEMM tests there too, so those kernel paths (and OpenBLAS's AVX-512 kernels)
-# are exercised (the default path is the best the CPU has; the tests compare against a
+# the CPU Evoformer and GEMM tests, the vector layer's test and the op driver (every op on every CPU
+# path) there too, so those kernel paths (16-lane vectors, OpenBLAS's AVX-512 kernels) are exercised (the default path is the best the CPU has; the tests compare against a
 # double-precision reference).
 CPU_FLAGS="$(grep -o -w 'avx512f\|avx512_bf16' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
 if ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
     run_step "CPU evoformer tests (${CPU_FLAGS% })" ctest-cpu-avx512.log 120 \
-        ctest --test-dir "$BUILD_DIR" -R "evoformer_forward|evoformer_backward|cpu_dispatch|test_gemm" -LE gpu \
+        ctest --test-dir "$BUILD_DIR" -R "evoformer_forward|evoformer_backward|cpu_dispatch|test_gemm|test_cpu_vec|^test_ops$" -LE gpu \
         --output-on-failure --timeout 110 || true
 else
     record "CPU evoformer tests (AVX-512)" "SKIP (no AVX-512 here)" 0 "-"
