@@ -10,30 +10,16 @@
 #include "core/dtype_traits.h"
 #include "core/internal.h"
 
-/* ---- array kernels of the portable path (the vector paths fall back on them for tails) ---- */
-
-void ax_convert_f32_to_bf16_portable(const float *src, uint16_t *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dst[i] = ax_cvt_f32_to_bf16(src[i]);
-}
-void ax_convert_bf16_to_f32_portable(const uint16_t *src, float *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dst[i] = ax_cvt_bf16_to_f32(src[i]);
-}
-void ax_convert_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dst[i] = ax_cvt_f32_to_f16(src[i]);
-}
-void ax_convert_f16_to_f32_portable(const uint16_t *src, float *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dst[i] = ax_cvt_f16_to_f32(src[i]);
-}
-
-static const ax_convert_kernels portable_kernels = {
-    ax_convert_f32_to_bf16_portable, ax_convert_bf16_to_f32_portable,
-    ax_convert_f32_to_f16_portable, ax_convert_f16_to_f32_portable};
-
+/* The array kernels: one table per CPU path (cpu/convert_rows.inc), chosen by the active path. */
 const ax_convert_kernels *ax_convert_kernels_active(void) {
 #if AXIAL_HAVE_X86_KERNELS
-    if (ax_cpu_path_resolved() >= AX_CPU_PATH_AVX2) return &ax_convert_kernels_avx2;
+    switch (ax_cpu_path_resolved()) {
+    case AX_CPU_PATH_AVX512: return &ax_convert_kernels_avx512;
+    case AX_CPU_PATH_AVX2: return &ax_convert_kernels_avx2;
+    default: break;
+    }
 #endif
-    return &portable_kernels;
+    return &ax_convert_kernels_portable;
 }
 
 /* ---- contiguous runs ---- */

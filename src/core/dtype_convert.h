@@ -28,18 +28,14 @@ typedef struct ax_convert_kernels {
     void (*f16_to_f32)(const uint16_t *src, float *dst, int64_t n);
 } ax_convert_kernels;
 
-/* The table for the active CPU path. */
+/* The table for the active CPU path. One table per path, built from cpu/convert_rows.inc. */
 const ax_convert_kernels *ax_convert_kernels_active(void);
 
+extern const ax_convert_kernels ax_convert_kernels_portable;
 #if AXIAL_HAVE_X86_KERNELS
 extern const ax_convert_kernels ax_convert_kernels_avx2;
+extern const ax_convert_kernels ax_convert_kernels_avx512;
 #endif
-
-/* Scalar tails shared by the vector kernels. */
-void ax_convert_f32_to_bf16_portable(const float *src, uint16_t *dst, int64_t n);
-void ax_convert_bf16_to_f32_portable(const uint16_t *src, float *dst, int64_t n);
-void ax_convert_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
-void ax_convert_f16_to_f32_portable(const uint16_t *src, float *dst, int64_t n);
 
 /* Correctly rounded f64 -> 16-bit (nearest even, one rounding). */
 uint16_t ax_f64_to_f16(double x);
