@@ -176,6 +176,13 @@ static void test_measure_mode(void) {
 
 /* ---- tensor specs ---- */
 
+/* The specs fail (with fresh dims) with a message containing `needle`. */
+static void expect_spec_error(const ax_context *ctx, const ax_tensor_spec *specs, int32_t n, const char *needle) {
+    ax_dims dims = {0};
+    CHECK_STATUS(ax_check_specs(ctx, specs, n, &dims), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), needle);
+}
+
 static void test_specs(void) {
     ax_context *ctx = NULL;
     CHECK_OK(ax_context_create(&ctx, NULL));
@@ -217,68 +224,50 @@ static void test_specs(void) {
     ax_tensor bad = tb;
     bad.shape[1] = 5;
     specs[1].t = &bad;
-    ax_dims d2 = {0};
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "y: dim 1 (M (rows)) is 5, expected 3");
+    expect_spec_error(ctx, specs, 5, "y: dim 1 (M (rows)) is 5, expected 3");
     specs[1].t = &tb;
 
     /* Broadcast: 1 or the bound size only. */
     bad = tc;
     bad.shape[0] = 3;
     specs[2].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "bias: dim 0 (B) is 3, expected 2 or 1 (broadcast)");
+    expect_spec_error(ctx, specs, 5, "bias: dim 0 (B) is 3, expected 2 or 1 (broadcast)");
     specs[2].t = &tc;
 
     /* dtype rules. */
     bad = tb;
     bad.dtype = AX_F16;
     specs[1].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "y: dtype is f16, expected f32");
+    expect_spec_error(ctx, specs, 5, "y: dtype is f16, expected f32");
     specs[1].t = &tb;
     bad = ta;
     bad.dtype = AX_I32;
     specs[0].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "x: dtype is i32, expected f32, bf16 or f16");
+    expect_spec_error(ctx, specs, 5, "x: dtype is i32, expected f32, bf16 or f16");
     specs[0].t = &ta;
     bad = th;
     bad.dtype = AX_F16;
     specs[4].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "out: dtype is f16, expected f32 (as x) or bf16");
+    expect_spec_error(ctx, specs, 5, "out: dtype is f16, expected f32 (as x) or bf16");
     specs[4].t = &th;
 
     /* Gradient-like: shape of its input, and only when that input is given. */
     specs[2].t = NULL;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "dbias: given, but bias is NULL (no gradient exists)");
+    expect_spec_error(ctx, specs, 5, "dbias: given, but bias is NULL (no gradient exists)");
     specs[2].t = &tc;
     bad = tg;
     bad.shape[2] = 2;
     specs[3].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "dbias: dim 2 is 2, but bias has 4 there");
+    expect_spec_error(ctx, specs, 5, "dbias: dim 2 is 2, but bias has 4 there");
     specs[3].t = &tg;
 
     /* A required tensor missing; the ndim message uses the labels. */
     specs[0].t = NULL;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "x: NULL tensor");
+    expect_spec_error(ctx, specs, 5, "x: NULL tensor");
     bad = ta;
     bad.ndim = 2;
     specs[0].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "x: expected 3 dims (B, M, K), got 2");
+    expect_spec_error(ctx, specs, 5, "x: expected 3 dims (B, M, K), got 2");
     specs[0].t = &ta;
 
     /* Last dim contiguous. */
@@ -287,40 +276,30 @@ static void test_specs(void) {
     bad.strides[2] = 2;
     ax_tensor_spec one[1] = {AX_SPEC("out", &bad, 3, "B", "M", "K")};
     one[0].flags = AX_SPEC_OUTPUT | AX_SPEC_LAST_CONTIGUOUS;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, one, 1, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "out: the last dim has stride 2, expected 1 (contiguous)");
+    expect_spec_error(ctx, one, 1, "out: the last dim has stride 2, expected 1 (contiguous)");
 
     /* Overlaps: an output over an input, over another output, over itself. */
     ax_tensor over = ta;
     over.dtype = AX_BF16; /* same bytes as x, seen as the output */
     specs[4].t = &over;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "out: overlaps the input x");
+    expect_spec_error(ctx, specs, 5, "out: overlaps the input x");
     specs[4].t = &th;
     ax_tensor gover = tg;
     gover.data = h16; /* dbias inside out's bytes */
     specs[3].t = &gover;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "dbias: overlaps the output out");
+    expect_spec_error(ctx, specs, 5, "dbias: overlaps the output out");
     specs[3].t = &tg;
     ax_tensor self = th;
     self.strides[0] = 0; /* both batches write the same elements */
     specs[4].t = &self;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "out: output strides make elements overlap");
+    expect_spec_error(ctx, specs, 5, "out: output strides make elements overlap");
     specs[4].t = &th;
 
     /* Device: every tensor on the context's. */
     bad = tb;
     bad.device.type = AX_CUDA;
     specs[1].t = &bad;
-    memset(&d2, 0, sizeof d2);
-    CHECK_STATUS(ax_check_specs(ctx, specs, 5, &d2), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "y: on cuda:0, but the context runs on cpu:0");
+    expect_spec_error(ctx, specs, 5, "y: on cuda:0, but the context runs on cpu:0");
     ax_context_destroy(ctx);
 }
 

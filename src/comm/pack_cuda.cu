@@ -13,9 +13,9 @@
 static cudaStream_t stream_of(const ax_context *ctx) { return (cudaStream_t)ctx->cuda_stream; }
 
 /* Each helper makes the context's device current for its own call and puts the caller's back, so a
- * distributed call never leaves the caller's device changed. Plain calls rather than the guards of
- * core/cuda/scope.cuh: this file has no kernels, and without destructors its object needs nothing
- * from the C++ runtime. */
+ * distributed call never leaves the caller's device changed (the communicator's scratch is taken
+ * outside ax_op_run, whose scope covers only kernels). Plain calls, no C++ guards: without
+ * destructors this object needs nothing from the C++ runtime. */
 
 extern "C" ax_status comm_cuda_alloc(ax_context *ctx, int64_t bytes, void **out) {
     *out = NULL;

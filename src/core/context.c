@@ -75,7 +75,7 @@ void ax_context_workspace_peak_reset(ax_context *ctx) {
     ctx->workspace_peak = ctx->workspace_peak_host = ctx->workspace_peak_device = 0;
 }
 
-ax_status ax_context_reserve_workspace2(ax_context *ctx, int64_t host_bytes, int64_t device_bytes) {
+ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int64_t device_bytes) {
     const int64_t bytes = host_bytes + device_bytes;
     if (ctx->workspace_limit > 0 && bytes > ctx->workspace_limit)
         return ax_set_error(AX_ERR_OUT_OF_MEMORY,
@@ -85,10 +85,6 @@ ax_status ax_context_reserve_workspace2(ax_context *ctx, int64_t host_bytes, int
     if (host_bytes > ctx->workspace_peak_host) ctx->workspace_peak_host = host_bytes;
     if (device_bytes > ctx->workspace_peak_device) ctx->workspace_peak_device = device_bytes;
     return AX_OK;
-}
-
-ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes) {
-    return ax_context_reserve_workspace2(ctx, bytes, 0);
 }
 
 ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out) {
@@ -103,11 +99,6 @@ ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out) {
     }
     *out = ctx->host_scratch;
     return AX_OK;
-}
-
-ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out) {
-    AX_CHECK(ax_context_reserve_workspace(ctx, bytes));
-    return ax_context_host_arena(ctx, bytes, out);
 }
 
 ax_status ax_context_set_measure(ax_context *ctx, int on) {

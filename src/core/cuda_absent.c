@@ -6,7 +6,6 @@
  */
 #include "core/cuda/device.h"
 #include "core/internal.h"
-#include "core/tensor_copy.h"
 
 int ax_cuda_count_devices(void) { return 0; }
 
@@ -74,10 +73,4 @@ ax_status ax_cuda_copy(ax_context *ctx, void *dst, const void *src, size_t bytes
 ax_status ax_cuda_synchronize(ax_context *ctx) {
     (void)ctx;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
-}
-
-ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *plan, const void *src, ax_dtype src_dtype,
-                              void *dst, ax_dtype dst_dtype) {
-    (void)ctx; (void)plan; (void)src; (void)src_dtype; (void)dst; (void)dst_dtype;
-    return ax_set_error(AX_ERR_UNSUPPORTED, "ax_tensor_copy: this build of Axial has no CUDA");
 }

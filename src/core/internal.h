@@ -84,26 +84,20 @@ struct ax_context {
     int64_t workspace_peak;   /* most scratch bytes (host + device) one op on this context has used */
     int64_t workspace_peak_host, workspace_peak_device; /* the same, per kind */
     int measure;              /* ax_context_set_measure: ops stop after accounting their workspace */
-    void *host_scratch;       /* the host arena: kept between ops, only grows (ax_context_host_scratch) */
+    void *host_scratch;       /* the host arena: kept between ops, only grows (ax_context_host_arena) */
     int64_t host_scratch_bytes;
     void *cuda;               /* CUDA state owned by cuda_runtime.cu (device properties, pool), or NULL */
 };
 
-/* Records that the calling op needs `bytes` of scratch memory: AX_ERR_OUT_OF_MEMORY (message naming
- * both sizes) past the context's workspace limit, else raises the context's workspace peak. */
-ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t bytes);
-/* The same for an op needing host and device bytes at once: one limit on their sum, one peak of it. */
-ax_status ax_context_reserve_workspace2(ax_context *ctx, int64_t host_bytes, int64_t device_bytes);
+/* Records that the calling op needs `host_bytes` of host and `device_bytes` of device scratch: one
+ * limit on their sum (AX_ERR_OUT_OF_MEMORY, message naming both sizes), else the context's peaks
+ * (the sum and each kind) are raised. */
+ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int64_t device_bytes);
 
 /* The context's host arena, at least `bytes` long and 64-byte aligned, without accounting (the op
- * runner has already reserved it). Kept between ops, only grows; contents undefined. */
+ * runner has already reserved it). Kept between ops and only grown, so repeated calls do not map and
+ * fault in fresh pages each time; ax_context_destroy frees it. Contents undefined at each call. */
 ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out);
-
-/* Reserves `bytes` (as above) and returns the context's host scratch buffer, at least that large and
- * 64-byte aligned. The buffer is kept between ops and only grows, so repeated calls do not map and
- * fault in fresh pages each time (glibc serves blocks over 32 MiB with mmap); ax_context_destroy
- * frees it. Its contents are undefined at each call. */
-ax_status ax_context_host_scratch(ax_context *ctx, int64_t bytes, void **out);
 
 /* ---- CPU dispatch ---- */
 

@@ -20,19 +20,26 @@ static ax_op_kernel cpu_kernel(const ax_op *op, int *path) {
     return NULL;
 }
 
+/* What every backend does before its kernel: supports(), the workspace size, the limit and peak,
+ * and the host block. Sets *stop when measure mode ends the call here. */
+static ax_status prepare(ax_context *ctx, ax_op_call *call, ax_op_supports_fn supports,
+                         ax_op_workspace_fn workspace, int *stop) {
+    if (supports != NULL) AX_CHECK(supports(ctx, call->params));
+    if (workspace != NULL) AX_CHECK(workspace(ctx, call->params, &call->workspace));
+    AX_CHECK(ax_context_reserve_workspace(ctx, call->workspace.host_bytes, call->workspace.device_bytes));
+    *stop = ctx->measure;
+    if (*stop || call->workspace.host_bytes == 0) return AX_OK;
+    return ax_context_host_arena(ctx, call->workspace.host_bytes, &call->host_ws);
+}
+
 static ax_status run_cpu(const ax_op *op, ax_context *ctx, ax_op_call *call) {
     int path = (int)ax_cpu_path_resolved();
     if (path < 0 || path >= AX_CPU_PATH_COUNT) path = AX_CPU_PATH_PORTABLE;
     const ax_op_kernel kernel = cpu_kernel(op, &path);
     if (kernel == NULL) return ax_set_error(AX_ERR_UNSUPPORTED, "%s: this op has no CPU backend", op->name);
-    if (op->cpu_supports != NULL) AX_CHECK(op->cpu_supports(ctx, call->params));
-    if (op->cpu_workspace != NULL) AX_CHECK(op->cpu_workspace(ctx, call->params, &call->workspace));
-    AX_CHECK(ax_context_reserve_workspace2(ctx, call->workspace.host_bytes, call->workspace.device_bytes));
-    if (ctx->measure) return AX_OK;
-    if (call->workspace.host_bytes > 0) {
-        /* The arena is the context's host scratch; reserve_workspace2 has already counted it. */
-        AX_CHECK(ax_context_host_arena(ctx, call->workspace.host_bytes, &call->host_ws));
-    }
+    int stop = 0;
+    AX_CHECK(prepare(ctx, call, op->cpu_supports, op->cpu_workspace, &stop));
+    if (stop) return AX_OK;
     call->cpu_path = path;
     ax_log_debug("%s: cpu path %s, %lld bytes of workspace", op->name, ax_cpu_path_name((ax_cpu_path)path),
                  (long long)call->workspace.host_bytes);
@@ -43,11 +50,9 @@ static ax_status run_cuda(const ax_op *op, ax_context *ctx, ax_op_call *call) {
     if (!AXIAL_WITH_CUDA)
         return ax_set_error(AX_ERR_UNSUPPORTED, "%s: a CUDA context, but this build of Axial has no CUDA", op->name);
     if (op->cuda == NULL) return ax_set_error(AX_ERR_UNSUPPORTED, "%s: this op has no CUDA backend yet", op->name);
-    if (op->cuda_supports != NULL) AX_CHECK(op->cuda_supports(ctx, call->params));
-    if (op->cuda_workspace != NULL) AX_CHECK(op->cuda_workspace(ctx, call->params, &call->workspace));
-    AX_CHECK(ax_context_reserve_workspace2(ctx, call->workspace.host_bytes, call->workspace.device_bytes));
-    if (ctx->measure) return AX_OK;
-    if (call->workspace.host_bytes > 0) AX_CHECK(ax_context_host_arena(ctx, call->workspace.host_bytes, &call->host_ws));
+    int stop = 0;
+    AX_CHECK(prepare(ctx, call, op->cuda_supports, op->cuda_workspace, &stop));
+    if (stop) return AX_OK;
     int saved = -1;
     AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
     ax_status st = AX_OK;

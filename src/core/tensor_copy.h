@@ -19,8 +19,9 @@ typedef struct ax_copy_plan {
     int64_t src_strides[AX_MAX_DIMS], dst_strides[AX_MAX_DIMS]; /* in elements */
 } ax_copy_plan;
 
-/* The CUDA half (tensor_copy_cuda.cu; cuda_absent.c says no): both tensors on the context's device,
- * already validated; queued on the context's stream. */
+/* The CUDA half (tensor_copy_cuda.cu; CUDA builds only): both tensors on the context's device,
+ * already validated; called by the op table with that device current; queued on the context's
+ * stream. */
 ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *plan, const void *src, ax_dtype src_dtype,
                               void *dst, ax_dtype dst_dtype);
 

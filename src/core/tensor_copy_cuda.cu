@@ -11,7 +11,6 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda/launch.cuh"
-#include "core/cuda/scope.cuh"
 #include "core/quant_blocks.h"
 #include "core/tensor_copy.h"
 
@@ -92,8 +91,6 @@ extern "C" ax_status ax_cuda_tensor_copy(ax_context *ctx, const ax_copy_plan *pl
     p.pieces = rows * p.pieces_per_run;
     if (p.pieces == 0) return AX_OK;
 
-    ax_cuda_device_guard device(ctx);
-    AX_CHECK(device.enter());
     /* Pieces of whole blocks keep 1 KiB of values per thread: smaller thread blocks for them. */
     const int threads = p.piece == 1 ? 256 : 64;
     const int64_t wanted = ceil_div(p.pieces, threads);

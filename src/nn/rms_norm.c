@@ -10,27 +10,11 @@
 #endif
 
 #include "axial/nn.h"
-#include "core/dtype_convert.h"
+#include "core/dtype_traits.h"
 #include "core/internal.h"
 #include "core/op.h"
 #include "core/tensor_spec.h"
 #include "nn/nn_params.h"
-
-static float load(const void *base, ax_dtype dt, int64_t i) {
-    switch (dt) {
-    case AX_BF16: return ax_bf16_to_f32(((const uint16_t *)base)[i]);
-    case AX_F16: return ax_f16_to_f32(((const uint16_t *)base)[i]);
-    default: return ((const float *)base)[i];
-    }
-}
-
-static void store(void *base, ax_dtype dt, int64_t i, float v) {
-    switch (dt) {
-    case AX_BF16: ((uint16_t *)base)[i] = ax_f32_to_bf16(v); break;
-    case AX_F16: ((uint16_t *)base)[i] = ax_f32_to_f16(v); break;
-    default: ((float *)base)[i] = v; break;
-    }
-}
 
 /* Rows are independent: one per thread at a time. The row is widened once into fp32 so the sum of
  * squares (eight partial sums, which the compiler keeps in one vector) and the scaling read it from
@@ -47,18 +31,17 @@ static ax_status rms_norm_cpu(const ax_op_call *call) {
 #else
         float *row = rows_f32;
 #endif
-        const char *x = (const char *)p->x + nn_row_offset(&p->layout, r, 0) * (int64_t)ax_dtype_size(p->x_dtype);
-        void *out = (char *)p->out + nn_row_offset(&p->layout, r, 1) * (int64_t)ax_dtype_size(p->out_dtype);
+        const int64_t x0 = nn_row_offset(&p->layout, r, 0), out0 = nn_row_offset(&p->layout, r, 1);
         float part[8] = {0};
         for (int64_t j = 0; j < D; j++) {
-            row[j] = load(x, p->x_dtype, j);
+            row[j] = ax_elem_load_f32(p->x, x0 + j, p->x_dtype);
             part[j & 7] += row[j] * row[j];
         }
         const float sum = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
         const float inv = 1.0f / sqrtf(sum / (float)D + p->eps);
         for (int64_t j = 0; j < D; j++) {
-            const float w = p->weight != NULL ? load(p->weight, p->weight_dtype, j) : 1.0f;
-            store(out, p->out_dtype, j, row[j] * inv * w);
+            const float w = p->weight != NULL ? ax_elem_load_f32(p->weight, j, p->weight_dtype) : 1.0f;
+            ax_elem_store_f32(p->out, out0 + j, p->out_dtype, row[j] * inv * w);
         }
     }
     return AX_OK;

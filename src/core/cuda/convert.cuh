@@ -6,7 +6,7 @@
  * held as the low bits of an integer (unpacking and packing 16-byte vectors, vec.cuh); pack2 /
  * unpack2 for two 16-bit elements in one 32-bit register, the lower column in the low half (the
  * layout of mma.sync fragments, ptx.cuh). The 16-bit overloads take a null `const T *` tag to pick
- * the dtype. The rest of the toolkit: check.cuh, launch.cuh, scope.cuh, vec.cuh, reduce.cuh, ptx.cuh.
+ * the dtype. The rest of the toolkit: check.cuh, launch.cuh, scope.cuh (workspace guard), vec.cuh, reduce.cuh, ptx.cuh.
  *
  * C++, .cu files only; everything is internal to the including file.
  *

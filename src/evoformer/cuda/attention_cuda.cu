@@ -1012,11 +1012,7 @@ extern "C" ax_status evo_attn_forward_cuda_supports(const ax_context *ctx, const
 
 extern "C" ax_status evo_attn_backward_cuda_supports(const ax_context *ctx, const void *params) {
     (void)ctx;
-    const evo_attn_params *p = params_of(params);
-    AX_CHECK(cuda_supports(p, 1));
-    if (p->lse == NULL || p->out == NULL || p->dout == NULL)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "backward: out, lse and dout are all required");
-    return AX_OK;
+    return cuda_supports(params_of(params), 1); /* out, lse and dout: required by the entry's specs */
 }
 
 /* The forward's scratch: the shifted mask (evoformer_params.h), when there is a mask. */
@@ -1076,7 +1072,7 @@ extern "C" ax_status evo_attn_backward_cuda(const ax_op_call *call) {
     ax_cuda_workspace pair(ctx);
     if (l.pair_bytes > 0) {
         if (!over_limit(ctx, l.fixed + l.pair_bytes) && pair.alloc(l.pair_bytes) == AX_OK) {
-            AX_CHECK(ax_context_reserve_workspace2(ctx, 0, l.fixed + l.pair_bytes));
+            AX_CHECK(ax_context_reserve_workspace(ctx, 0, l.fixed + l.pair_bytes));
             dv.dpair_partial = reinterpret_cast<float *>(pair.bytes());
         } else {
             dv.dpair_chunks = 1;

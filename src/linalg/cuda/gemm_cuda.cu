@@ -20,7 +20,6 @@
 #include "core/cuda/convert.cuh"
 #include "core/cuda/launch.cuh"
 #include "core/cuda/device.h"
-#include "core/cuda/scope.cuh"
 #include "core/internal.h"
 #include "linalg/gemm_params.h"
 
