@@ -3,8 +3,10 @@
 # OpenBLAS and cuBLAS are already among its libraries.
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 
-set(AXIAL_LINALG_SOURCES src/linalg/gemm.c src/linalg/cpu/gemm_cpu.c)
+set(AXIAL_LINALG_SOURCES src/linalg/gemm.c src/linalg/cpu/gemm_cpu.c src/linalg/qmatmul.c)
+# ax_qmatmul's CPU kernel, once per instruction-set path (cmake/isa.cmake).
+axial_isa_sources(src/linalg/cpu/qmatmul.isa.inc FLAGS -ffp-contract=fast -Wno-psabi OUTPUT AXIAL_LINALG_SOURCES)
 if(AXIAL_WITH_CUDA)
-  list(APPEND AXIAL_LINALG_SOURCES src/linalg/cuda/gemm_cuda.cu)
+  list(APPEND AXIAL_LINALG_SOURCES src/linalg/cuda/gemm_cuda.cu src/linalg/cuda/qmatmul.cu)
 endif()
 target_sources(axial_objects PRIVATE ${AXIAL_LINALG_SOURCES})

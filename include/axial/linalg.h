@@ -1,5 +1,6 @@
 /*
- * linalg.h — dense linear algebra on Axial tensors: GEMM on OpenBLAS (CPU) and cuBLAS (CUDA).
+ * linalg.h — dense linear algebra on Axial tensors: GEMM on OpenBLAS (CPU) and cuBLAS (CUDA), and the
+ * quantized matrix product of GGUF weights (ax_qmatmul).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
@@ -100,6 +101,73 @@ typedef enum ax_transpose {
  */
 AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose trans_b, float alpha,
                          const ax_tensor *a, const ax_tensor *b, float beta, ax_tensor *c);
+
+/* Quantized matrix product, the linear layer of a GGUF model: for every row m of x and n of w,
+ *
+ *     y[m, n] = sum_k x[m, k] * w[n, k] + bias[n]
+ *
+ * with w stored as GGUF stores a weight matrix: (N, K), each row a run of whole blocks.
+ *
+ *   ax_context *ctx         CPU or CUDA context; every tensor must live on its device
+ *   const ax_tensor *x      (M, K) or (..., K): f32 or bf16; the leading dims are the M rows
+ *   const ax_tensor *w      (N, K): q4_0, q4_1, q8_0, q4_k, q6_k, f16, bf16 or f32
+ *   const ax_tensor *bias   (N) f32, or NULL for none
+ *   ax_tensor *y            (M, N) or (..., N) with x's leading dims: f32 or bf16; written, never read
+ *
+ * Layout: K is contiguous in x and w (stride 1), N in y and bias. x's and y's leading dims must
+ * collapse into one row stride (each leading stride is the next one times its size, as in any
+ * row-major tensor whose rows may be padded); x's row stride is at least K and y's at least N when
+ * there are two or more rows. w's rows step by whole blocks (the block-layout rule of axial.h), so
+ * K is a multiple of the block: 32 for q4_0, q4_1, q8_0; 256 for q4_k, q6_k. y may not overlap x,
+ * w or bias. After validation, M or N of 0 does nothing and K of 0 writes bias (or zeros) to y.
+ *
+ * Arithmetic. For the block-quantized w the CPU quantizes each row of x once per call to int8, in
+ * groups of G elements sharing one fp32 scale amax / 127 (G = the largest of 256, 128, 64, 32 that
+ * divides K; levels rounded to nearest), multiplies those integers with w's integer levels exactly
+ * (int32), then applies w's and x's scales and w's offsets in fp32 and sums in fp32. The result
+ * therefore differs from the product with the exactly dequantized w by at most half an x step per
+ * element:
+ *     |error| <= sum over x groups g of (amax_g / 254) * sum_{k in g} |w[n, k]|
+ * plus fp32 accumulation error (about K/16 units of 2^-24 relative to the summed magnitudes). With
+ * f16, bf16 or f32 w, x is not quantized: w is widened to fp32 and the products summed in fp32. The
+ * CUDA backend never quantizes x: it decodes w's blocks in registers (M <= 8) or into an fp32 copy
+ * in device workspace for cuBLAS (larger M; fp32 compute, no TF32), so CPU and CUDA results differ
+ * by up to the x-quantization bound above. y gets one rounding to its dtype (nearest even). Results
+ * do not depend on the thread count.
+ *
+ * Backends:
+ *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time, into integer
+ *     levels plus fp32 scales and offsets (an L1-sized panel per thread) and dotted with every row
+ *     of the quantized x, so one pass over w serves all M rows (decode, M = 1: one streaming pass
+ *     over w; prefill: each panel is reused across all rows). Parallel over N with the context's
+ *     OpenMP threads. The avx2 and avx512 paths use AVX2 integer dot products (vpmaddubsw; no
+ *     AVX512-VNNI or AMX path yet); the portable path does the same integer sums in scalar C.
+ *     Scratch (the quantized x, per-thread panels) comes from the context's host workspace and
+ *     counts in its peak and limit.
+ *   - CUDA: asynchronous on the context's stream, never synchronises the host. M <= 8: one warp
+ *     per output column n reads w's row once and serves every row of x. M > 8: w is decoded into
+ *     an fp32 scratch (slices of at most 64 MiB, with the fp32 product) in the context's device
+ *     pool, x too when it is bf16, and cuBLAS (the context's handle, whose workspace is set to a
+ *     part of ours for the call) multiplies; an epilogue adds bias and rounds into y.
+ *   All pointers are host pointers for a CPU context, device pointers for a CUDA context.
+ *
+ * Limits: M, N, K and the row strides up to 2^31 - 1 on CUDA's cuBLAS path; any on the CPU.
+ *
+ * Thread-safety: a context serves one call at a time (axial.h); different contexts may be used from
+ * different threads at once.
+ *
+ * Errors (all but AX_ERR_CUDA are found before any work; y is then left untouched):
+ *   AX_ERR_INVALID_ARGUMENT  NULL ctx, x, w or y; a dtype outside the lists above (named with the
+ *                            argument); w not 2-D; K of x and w differing, or K not a multiple of
+ *                            w's block ("w: last dim is 100, not a multiple of the q4_0 block size
+ *                            32"); N of w, bias and y differing; y's leading dims not x's; a stride
+ *                            rule above broken; y overlapping an input; a tensor on another device.
+ *   AX_ERR_UNSUPPORTED       a CUDA context in a build without CUDA; a size above cuBLAS's 2^31 - 1.
+ *   AX_ERR_OUT_OF_MEMORY     the scratch exceeds the context's workspace limit or cannot be had.
+ *   AX_ERR_CUDA              a CUDA launch or cuBLAS failed.
+ */
+AX_API ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_tensor *bias,
+                            ax_tensor *y);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -35,3 +35,103 @@ def attention_probabilities(q: Any, k: Any, bias_mask: Any = None, bias_pair: An
 
 def from_dlpack(x: Any, *, stream: Optional[int] = None) -> Tensor:
     """A zero-copy axial.Tensor view of any DLPack or buffer-protocol array."""
+
+def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int, int] = (-1, -1),
+              bias: Any = None, scale: Optional[float] = None, softcap: float = 0.0, cu_seqlens_q: Any = None,
+              cu_seqlens_k: Any = None, max_seqlen_q: int = 0, max_seqlen_k: int = 0, return_lse: bool = False,
+              out: Any = None, lse: Any = None, context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Flash attention forward (causal, window, GQA, packed batches, bias, soft-cap); ``(out, lse)``
+    with ``return_lse``."""
+
+def attention_backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, *, causal: bool = False,
+                       window: Tuple[int, int] = (-1, -1), bias: Any = None, scale: Optional[float] = None,
+                       softcap: float = 0.0, cu_seqlens_q: Any = None, cu_seqlens_k: Any = None,
+                       max_seqlen_q: int = 0, max_seqlen_k: int = 0, want_dbias: bool = True,
+                       grads: Optional[Tuple[Any, Any, Any, Any]] = None, context: Optional[Context] = None,
+                       stream: Any = None) -> Tuple[Any, Any, Any, Optional[Any]]:
+    """(dq, dk, dv, dbias) of :func:`attention`; deterministic."""
+
+def paged_attention(q: Any, k_cache: Any, v_cache: Any, block_table: Any, context_lens: Any, cu_seqlens_q: Any, *,
+                    causal: bool = True, window: Tuple[int, int] = (-1, -1), scale: Optional[float] = None,
+                    softcap: float = 0.0, k_scales: Any = None, v_scales: Any = None, num_splits: int = 0,
+                    max_seqlen_q: int = 0, max_context_len: int = 0, return_lse: bool = False, out: Any = None,
+                    lse: Any = None, context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Attention of a ragged batch of query tokens over a blocked KV cache."""
+
+def kv_cache_append(k: Any, v: Any, slot_mapping: Any, k_cache: Any, v_cache: Any, *, k_scales: Any = None,
+                    v_scales: Any = None, context: Optional[Context] = None, stream: Any = None) -> None:
+    """Writes new K/V rows into their cache slots (int8/fp8 caches with per-block scales)."""
+
+def rms_norm(x: Any, weight: Any = None, eps: float = 1e-05, *, residual: Any = None, return_residual: bool = False,
+             out: Any = None, context: Optional[Context] = None, stream: Any = None) -> Any:
+    """RMSNorm over the last dim (``ax_rms_norm``; with ``residual``, ``ax_rms_norm_residual``: the norm of ``x +
+    residual``, the Llama pre-norm pattern). Returns ``out`` in x's dtype, or ``(out, h)`` with
+    ``return_residual`` (h = x + residual, the next layer's residual stream)."""
+
+def rms_norm_backward(x: Any, weight: Any, dout: Any, eps: float = 1e-05, *, context: Optional[Context] = None,
+                      stream: Any = None) -> Tuple[Any, Any]:
+    """Gradients of :func:`rms_norm` (``ax_rms_norm_backward``): ``(dx, dweight)``; dweight (float32 rows summed in
+    a fixed order, so deterministic) is None without a weight."""
+
+def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-05, *, residual: Any = None,
+               return_residual: bool = False, return_stats: bool = False, out: Any = None,
+               context: Optional[Context] = None, stream: Any = None) -> Any:
+    """LayerNorm over the last dim (``ax_layer_norm``), optionally of ``x + residual``. Returns ``out``, followed
+    by h = x + residual with ``return_residual`` and by the float32 ``(mean, rstd)`` of each row with
+    ``return_stats``."""
+
+def layer_norm_backward(x: Any, weight: Any, dout: Any, eps: float = 1e-05, *, want_dbias: bool = True,
+                        context: Optional[Context] = None, stream: Any = None) -> Tuple[Any, Any, Any]:
+    """Gradients of :func:`layer_norm` (``ax_layer_norm_backward``): ``(dx, dweight, dbias)``, None where not
+    wanted or without a weight."""
+
+def rope(x: Any, positions: Any, *, rotary_dim: int = 0, layout: str = 'adjacent', base: float = 10000.0,
+         linear_factor: float = 1.0, ntk_factor: float = 1.0, backward: bool = False, out: Any = None,
+         context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Rotary position embedding of x (T, H, D) at int32/int64 ``positions`` (T,) (``ax_rope``): ``layout``
+    "adjacent" (pairs (2i, 2i+1), as GGUF stores Llama's Q/K) or "neox" (pairs (i, i+d/2)); the first
+    ``rotary_dim`` (0 = D) elements of each head rotate. ``backward=True`` applies the inverse rotation
+    (``ax_rope_backward``: the gradient). ``out`` may be x (in place)."""
+
+def activation(x: Any, kind: str = 'silu', *, dout: Any = None, out: Any = None, context: Optional[Context] = None,
+               stream: Any = None) -> Any:
+    """Elementwise activation (``ax_activation``): kind "silu", "gelu_tanh" ("gelu") or "gelu_erf". With ``dout``,
+    the gradient with respect to x instead (``ax_activation_backward``)."""
+
+def glu(gate: Any, up: Any, kind: str = 'silu', *, out: Any = None, context: Optional[Context] = None,
+        stream: Any = None) -> Any:
+    """Gated linear unit ``act(gate) * up`` (``ax_glu``): SwiGLU with "silu", GeGLU with "gelu_tanh" / "gelu_erf"."""
+
+def glu_backward(gate: Any, up: Any, dout: Any, kind: str = 'silu', *, context: Optional[Context] = None,
+                 stream: Any = None) -> Tuple[Any, Any]:
+    """Gradients of :func:`glu` (``ax_glu_backward``): ``(dgate, dup)``."""
+
+def embedding(ids: Any, table: Any, *, table_dtype: Optional[str] = None, out: Any = None,
+              context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Rows of ``table`` at int32/int64 ``ids`` (T,) -> (T, D) (``ax_embedding``). ``table`` is (V, D)
+    float32/bfloat16/float16, or with ``table_dtype`` one of "q4_0", "q4_1", "q8_0", "q4_k", "q6_k" a (V,
+    row_bytes) uint8 array of GGUF blocks, dequantized row by row. Returns float32 (T, D) unless ``out``
+    (float32, bfloat16 or float16) is given. Ids out of range are an error."""
+
+def softmax(x: Any, scale: float = 1.0, *, dout: Any = None, out: Any = None, context: Optional[Context] = None,
+            stream: Any = None) -> Any:
+    """Softmax of ``scale * x`` over the last dim (``ax_softmax``). With ``dout``, x must be the softmax output y
+    and the result is the gradient with respect to the input (``ax_softmax_backward``)."""
+
+def sample(logits: Any, *, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 1.0, min_p: Any = 0.0,
+           repetition_penalty: Any = 1.0, frequency_penalty: Any = 0.0, presence_penalty: Any = 0.0, seed: Any = 0,
+           counter: Any = 0, history: Optional[Sequence[Sequence[int]]] = None, return_probs: bool = False,
+           context: Optional[Context] = None, stream: Any = None) -> Any:
+    """One token per row of ``logits`` (N, V) (``ax_sample``): penalties over each row's ``history``, temperature
+    (0 = greedy), top-k, softmax, top-p, min-p, then a draw with the counter-based uniform of (seed,
+    counter), so the same seed and counter give the same token in any batch. Every setting is a scalar for
+    all rows or a sequence of N values. Returns int32 tokens (N,) (-1 for a row with every logit -inf), or
+    ``(tokens, probs)`` with the chosen tokens' float32 probabilities. CUDA logits must be PyTorch or CuPy
+    tensors (the settings are copied to the device with that library)."""
+
+def qmatmul(x: Any, w: Any, bias: Any = None, *, w_dtype: Optional[str] = None, out: Any = None,
+            context: Optional[Context] = None, stream: Any = None) -> Any:
+    """``y = x · wᵀ (+ bias)`` with w in GGUF layout (``ax_qmatmul``): x (M, K) float32 or bfloat16; w (N, K)
+    float32/bfloat16/float16, or with ``w_dtype`` one of "q4_0", "q4_1", "q8_0", "q4_k", "q6_k" a (N,
+    row_bytes) uint8 array of GGUF blocks (as ``gguf.quants.quantize`` returns). Returns y (M, N) float32
+    unless ``out`` is given."""

@@ -28,10 +28,13 @@ import torch
 
 from ._attention import evoformer_attention as _forward
 from ._attention import evoformer_attention_backward as _backward
-from .errors import DS4SciInvalidArgumentError, InvalidArgumentError
+from ._transformer import attention as _flash_forward
+from ._transformer import attention_backward as _flash_backward
+from .errors import DS4SciInvalidArgumentError, InvalidArgumentError, UnsupportedError
 
 __all__ = ["EvoformerAttentionFunction", "EvoformerFusedAttention", "evoformer_attention",
-           "DS4Sci_EvoformerAttention", "DS4SciInvalidArgumentError"]
+           "DS4Sci_EvoformerAttention", "DS4SciInvalidArgumentError", "FlashAttentionFunction", "flash_attn_func",
+           "flash_attn_varlen_func"]
 
 _Gradients = Tuple[Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor], Optional[torch.Tensor],
                    Optional[torch.Tensor]]
@@ -200,3 +203,106 @@ def DS4Sci_EvoformerAttention(Q: torch.Tensor, K: torch.Tensor, V: torch.Tensor,
                     f"biases[{i}] ({what}): shape {tuple(bias.shape)}, expected {shape} (DS4Sci_EvoformerAttention)",
                     1)
     return EvoformerFusedAttention.apply(Q, K, V, padded[0], padded[1])
+
+
+# ---- flash_attn drop-ins -----------------------------------------------------------------------------
+
+
+class FlashAttentionFunction(torch.autograd.Function):
+    """``FlashAttentionFunction.apply(q, k, v, bias, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+    max_seqlen_k, scale, causal, window_left, window_right, softcap)`` -> ``(out, lse)`` with Axial's
+    attention forward and backward (``ax_attention_forward`` / ``ax_attention_backward``). Gradients
+    flow to q, k, v and the bias; float64 tensors are computed in float32 (see the module notes)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, scale, causal,
+                window_left, window_right, softcap):  # type: ignore[override]
+        """Runs ax_attention_forward and keeps what the backward needs."""
+        cq, ck, cv, cb = (_compute(t) for t in (q, k, v, bias))
+        opts = dict(causal=bool(causal), window=(int(window_left), int(window_right)), scale=scale,
+                    softcap=float(softcap), cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
+                    max_seqlen_q=int(max_seqlen_q or 0), max_seqlen_k=int(max_seqlen_k or 0))
+        out, lse = _flash_forward(cq, ck, cv, bias=cb, return_lse=True, **opts)
+        ctx.save_for_backward(cq, ck, cv, cb, out, lse)
+        ctx.opts = opts
+        ctx.dtypes = tuple(None if t is None else t.dtype for t in (q, k, v, bias))
+        ctx.mark_non_differentiable(lse)
+        return (out.to(q.dtype) if out.dtype != q.dtype else out), lse
+
+    @staticmethod
+    def backward(ctx, dout, dlse):  # type: ignore[override]
+        """Runs ax_attention_backward; each gradient in its input's dtype, the bias's summed over its
+        broadcast dimensions. The lse output is not differentiable (its gradient is ignored)."""
+        cq, ck, cv, cb, out, lse = (None if t is None else t.detach() for t in ctx.saved_tensors)
+        want_bias = cb is not None and ctx.needs_input_grad[3]
+        dq, dk, dv, db = _flash_backward(cq, ck, cv, out, lse, dout.detach().to(out.dtype).contiguous(), bias=cb,
+                                         want_dbias=want_bias, **ctx.opts)
+        grads = [_cast(g, dt) if need else None
+                 for g, dt, need in zip((dq, dk, dv, db), ctx.dtypes, ctx.needs_input_grad[:4])]
+        return (*grads, None, None, None, None, None, None, None, None, None)
+
+
+def _flash_check(dropout_p: float, alibi_slopes: Optional[torch.Tensor]) -> None:
+    if dropout_p != 0.0:
+        raise UnsupportedError(f"dropout_p: {dropout_p}; Axial's attention has no dropout (use 0.0)", 2)
+    if alibi_slopes is not None:
+        raise UnsupportedError("alibi_slopes: ALiBi is not supported; pass the ALiBi term as an additive bias "
+                               "with axial.attention(..., bias=...)", 2)
+
+
+def _flash_return(out: torch.Tensor, lse: torch.Tensor, return_attn_probs: bool):
+    # flash_attn returns (out, softmax_lse, S_dmask); S_dmask exists only with dropout, which Axial has not.
+    return (out, lse, None) if return_attn_probs else out
+
+
+def flash_attn_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float = 0.0,
+                    softmax_scale: Optional[float] = None, causal: bool = False,
+                    window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                    alibi_slopes: Optional[torch.Tensor] = None, deterministic: bool = False,
+                    return_attn_probs: bool = False):
+    """``flash_attn.flash_attn_func`` with the same signature and semantics, computed by Axial, on CUDA
+    or CPU tensors (``flash_attn`` itself runs on CUDA only).
+
+    Args:
+        q: (batch, seqlen_q, nheads, headdim); k, v: (batch, seqlen_k, nheads_k, headdim), nheads a
+            multiple of nheads_k (GQA/MQA). float32, bfloat16, float16 (float64 computed in float32).
+        dropout_p: must be 0.0 (no dropout). softmax_scale: None = 1/sqrt(headdim).
+        causal: bottom-right aligned causal mask. window_size: (left, right), -1 = unbounded.
+        softcap: 0 = none. alibi_slopes: not supported (None). deterministic: accepted; Axial's
+            backward is always deterministic.
+        return_attn_probs: also return (softmax_lse (batch, nheads, seqlen_q) float32, None).
+
+    Returns:
+        out like q, or ``(out, softmax_lse, None)``. Differentiable with respect to q, k, v.
+    """
+    _flash_check(dropout_p, alibi_slopes)
+    out, lse = FlashAttentionFunction.apply(q, k, v, None, None, None, 0, 0, softmax_scale, causal, window_size[0],
+                                            window_size[1], softcap)
+    return _flash_return(out, lse, return_attn_probs)
+
+
+def flash_attn_varlen_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seqlens_q: torch.Tensor,
+                           cu_seqlens_k: torch.Tensor, max_seqlen_q: int, max_seqlen_k: int, dropout_p: float = 0.0,
+                           softmax_scale: Optional[float] = None, causal: bool = False,
+                           window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                           alibi_slopes: Optional[torch.Tensor] = None, deterministic: bool = False,
+                           return_attn_probs: bool = False, block_table: Optional[torch.Tensor] = None):
+    """``flash_attn.flash_attn_varlen_func`` with the same signature and semantics, computed by Axial,
+    on CUDA or CPU tensors.
+
+    Args:
+        q: (total_q, nheads, headdim); k, v: (total_k, nheads_k, headdim).
+        cu_seqlens_q, cu_seqlens_k: int32 (batch + 1,) cumulative lengths, on q's device.
+        max_seqlen_q, max_seqlen_k: the longest sequences (grid sizes on CUDA).
+        Others as :func:`flash_attn_func`. block_table: not supported here (use
+        :func:`axial.paged_attention`).
+
+    Returns:
+        out (total_q, nheads, headdim), or ``(out, softmax_lse (nheads, total_q), None)``.
+    """
+    _flash_check(dropout_p, alibi_slopes)
+    if block_table is not None:
+        raise UnsupportedError("block_table: use axial.paged_attention for paged KV caches", 2)
+    out, lse = FlashAttentionFunction.apply(q, k, v, None, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                                            softmax_scale, causal, window_size[0], window_size[1], softcap)
+    return _flash_return(out, lse, return_attn_probs)

@@ -5,10 +5,10 @@
  *
  * Reference: float64, out = x / sqrt(mean(x^2) + eps) * weight, from the stored (rounded) inputs.
  * Bound: the fp32 sum of D positive squares has a relative error below (D + 2) u32 however it is
- * ordered (CPU: eight partial sums; CUDA: per-thread sums and a tree); the mean, the square root
- * (which halves a relative error), the reciprocal and the two products add a few u32 more; then one
- * rounding into out's dtype (u_out). So |got - want| <= ((D + 16) u32 + u_out) |want| + tiny, with
- * tiny half the smallest f16 subnormal step for an f16 out.
+ * ordered (CPU: one partial sum per vector lane; CUDA: per-thread sums and a tree); the mean, the
+ * square root (which halves a relative error), the reciprocal and the two products add a few u32
+ * more; then one rounding into out's dtype (u_out). So |got - want| <= ((D + 16) u32 + u_out) |want|
+ * + tiny, with tiny half the smallest f16 subnormal step for an f16 out.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */

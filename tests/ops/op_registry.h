@@ -15,7 +15,22 @@
     X(gemm)                 \
     X(evoformer_forward)    \
     X(evoformer_backward)   \
-    X(rms_norm)
+    X(rms_norm)             \
+    X(attention_forward)    \
+    X(attention_backward)   \
+    X(rms_norm_residual)    \
+    X(layer_norm)           \
+    X(rms_norm_backward)    \
+    X(layer_norm_backward)  \
+    X(rope)                 \
+    X(activation)           \
+    X(glu)                  \
+    X(embedding)            \
+    X(softmax)              \
+    X(qmatmul)              \
+    X(sampling)             \
+    X(paged_attention)      \
+    X(kv_cache_append)
 
 /* A declaration for every table, seen by the file that defines it and by test_ops.c. */
 #define OP_DECLARE_TABLE(op) extern const op_table op_table_##op;

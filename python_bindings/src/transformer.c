@@ -1,0 +1,306 @@
+/*
+ * transformer.c — the transformer-kernel ops (attention.h, nn.h, sampling.h, linalg.h's qmatmul)
+ * behind one METH_FASTCALL entry, op(ctx, name, arrays, ints, floats, stream, flags): a table names
+ * each op's arrays (which may be None, which are written), its integer and float arguments, and a
+ * small adapter to the C function. The Python layer (axial/_transformer.py) allocates outputs and
+ * documents each op; the C library checks every argument. The GIL is released while the op runs.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <string.h>
+
+#include "axial/attention.h"
+#include "axial/linalg.h"
+#include "axial/nn.h"
+#include "axial/sampling.h"
+#include "bindings.h"
+
+#define OP_MAX_ARRAYS 16
+#define OP_MAX_SCALARS 16
+
+typedef ax_status (*op_adapter)(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv);
+
+typedef struct op_entry {
+    const char *name;
+    const char *arrays[OP_MAX_ARRAYS]; /* names for messages; the count is the first NULL */
+    unsigned optional;                 /* bit i: arrays[i] may be None */
+    unsigned outputs;                  /* bit i: arrays[i] is written */
+    int n_ints, n_floats;
+    op_adapter fn;
+} op_entry;
+
+/* ---- attention.h ---- */
+
+static ax_attention_options attention_options(ax_tensor *cu_q, ax_tensor *cu_k, const int64_t *iv,
+                                              const double *fv) {
+    ax_attention_options o = ax_attention_options_default();
+    o.causal = (int)iv[0];
+    o.window_left = iv[1];
+    o.window_right = iv[2];
+    o.max_seqlen_q = iv[3];
+    o.max_seqlen_k = iv[4];
+    o.scale = (float)fv[0];
+    o.softcap = (float)fv[1];
+    o.cu_seqlens_q = cu_q;
+    o.cu_seqlens_k = cu_k;
+    return o;
+}
+
+/* q k v bias cu_q cu_k | out lse */
+static ax_status run_attention_forward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_attention_options o = attention_options(t[4], t[5], iv, fv);
+    return ax_attention_forward(ctx, t[0], t[1], t[2], t[3], &o, t[6], t[7]);
+}
+
+/* q k v bias out lse dout cu_q cu_k | dq dk dv dbias */
+static ax_status run_attention_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_attention_options o = attention_options(t[7], t[8], iv, fv);
+    return ax_attention_backward(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], &o, t[9], t[10], t[11], t[12]);
+}
+
+/* q k_cache v_cache block_table context_lens cu_seqlens_q k_scales v_scales | out lse */
+static ax_status run_paged_attention(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    ax_paged_attention_options o = ax_paged_attention_options_default();
+    o.causal = (int)iv[0];
+    o.window_left = iv[1];
+    o.window_right = iv[2];
+    o.num_splits = (int32_t)iv[3];
+    o.max_seqlen_q = iv[4];
+    o.max_context_len = iv[5];
+    o.scale = (float)fv[0];
+    o.softcap = (float)fv[1];
+    return ax_paged_attention(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], &o, t[8], t[9]);
+}
+
+/* k v slot_mapping | k_cache v_cache k_scales v_scales (read and written) */
+static ax_status run_kv_cache_append(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv, (void)fv;
+    return ax_kv_cache_append(ctx, t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+}
+
+/* ---- nn.h ---- */
+
+/* x residual weight | out residual_out */
+static ax_status run_rms_norm(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv;
+    if (t[1] == NULL) return ax_rms_norm(ctx, t[0], t[2], (float)fv[0], t[3]);
+    return ax_rms_norm_residual(ctx, t[0], t[1], t[2], (float)fv[0], t[3], t[4]);
+}
+
+/* x weight dout | dx dweight */
+static ax_status run_rms_norm_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv;
+    return ax_rms_norm_backward(ctx, t[0], t[1], t[2], (float)fv[0], t[3], t[4]);
+}
+
+/* x residual weight bias | out residual_out mean rstd */
+static ax_status run_layer_norm(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv;
+    return ax_layer_norm(ctx, t[0], t[1], t[2], t[3], (float)fv[0], t[4], t[5], t[6], t[7]);
+}
+
+/* x weight dout | dx dweight dbias */
+static ax_status run_layer_norm_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv;
+    return ax_layer_norm_backward(ctx, t[0], t[1], t[2], (float)fv[0], t[3], t[4], t[5]);
+}
+
+static ax_rope_options rope_options(const int64_t *iv, const double *fv) {
+    ax_rope_options o;
+    memset(&o, 0, sizeof o);
+    o.rotary_dim = iv[0];
+    o.layout = (ax_rope_layout)iv[1];
+    o.base = (float)fv[0];
+    o.linear_factor = (float)fv[1];
+    o.ntk_factor = (float)fv[2];
+    return o;
+}
+
+/* x positions | out  (ints: rotary_dim, layout, backward; floats: base, linear, ntk) */
+static ax_status run_rope(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_rope_options o = rope_options(iv, fv);
+    return iv[2] ? ax_rope_backward(ctx, t[0], t[1], &o, t[2]) : ax_rope(ctx, t[0], t[1], &o, t[2]);
+}
+
+/* x dout | out  (ints: kind, backward) */
+static ax_status run_activation(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    const ax_activation_kind kind = (ax_activation_kind)iv[0];
+    return iv[1] ? ax_activation_backward(ctx, kind, t[0], t[1], t[2]) : ax_activation(ctx, kind, t[0], t[2]);
+}
+
+/* gate up dout | out_or_dgate dup  (ints: kind, backward) */
+static ax_status run_glu(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    const ax_activation_kind kind = (ax_activation_kind)iv[0];
+    return iv[1] ? ax_glu_backward(ctx, kind, t[0], t[1], t[2], t[3], t[4]) : ax_glu(ctx, kind, t[0], t[1], t[3]);
+}
+
+/* A block-quantized matrix comes from Python as (rows, row_bytes) uint8 rows of raw GGUF blocks; this
+ * describes it as (rows, K) of the block dtype `code`, K = row_bytes / block_bytes * block_elems, its
+ * row stride in elements alike. Returns 0, or -1 when it is not such an array (then the library gets
+ * it as it is and names its problem; the Python layer checks the shape first for a clearer message). */
+static int as_blocks(const ax_tensor *in, int64_t code, ax_tensor *out) {
+    const ax_dtype dt = (ax_dtype)code;
+    const int64_t be = ax_dtype_block_elems(dt), bb = ax_dtype_block_bytes(dt);
+    if (be <= 1 || bb <= 0 || in->dtype != AX_U8 || in->ndim != 2 || in->strides[1] != 1 || in->shape[1] % bb != 0 ||
+        in->strides[0] % bb != 0)
+        return -1;
+    *out = *in;
+    out->dtype = dt;
+    out->shape[1] = in->shape[1] / bb * be;
+    out->strides[0] = in->strides[0] / bb * be;
+    return 0;
+}
+
+/* ids table | out  (ints: the table's block dtype code, or -1 to take it as it is) */
+static ax_status run_embedding(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    ax_tensor table;
+    if (iv[0] < 0 || as_blocks(t[1], iv[0], &table) < 0) return ax_embedding(ctx, t[0], t[1], t[2]);
+    return ax_embedding(ctx, t[0], &table, t[2]);
+}
+
+/* y_or_x dout | out_or_dx  (ints: backward; floats: scale) */
+static ax_status run_softmax(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    return iv[0] ? ax_softmax_backward(ctx, t[0], t[1], (float)fv[0], t[2]) : ax_softmax(ctx, t[0], (float)fv[0], t[2]);
+}
+
+/* ---- sampling.h ---- */
+
+/* logits settings history_ids history_offsets | tokens probs */
+static ax_status run_sample(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv, (void)fv;
+    return ax_sample(ctx, t[0], t[1], t[2], t[3], t[4], t[5]);
+}
+
+/* ---- linalg.h: quantized matmul ---- */
+
+/* x w bias | y  (ints: w's block dtype code, or -1 to take it as it is) */
+static ax_status run_qmatmul(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    ax_tensor w;
+    if (iv[0] < 0 || as_blocks(t[1], iv[0], &w) < 0) return ax_qmatmul(ctx, t[0], t[1], t[2], t[3]);
+    return ax_qmatmul(ctx, t[0], &w, t[2], t[3]);
+}
+
+#define BIT(i) (1u << (i))
+
+static const op_entry ops[] = {
+    {"attention_forward", {"q", "k", "v", "bias", "cu_seqlens_q", "cu_seqlens_k", "out", "lse"},
+     BIT(3) | BIT(4) | BIT(5) | BIT(7), BIT(6) | BIT(7), 5, 2, run_attention_forward},
+    {"attention_backward",
+     {"q", "k", "v", "bias", "out", "lse", "dout", "cu_seqlens_q", "cu_seqlens_k", "dq", "dk", "dv", "dbias"},
+     BIT(3) | BIT(7) | BIT(8) | BIT(12), BIT(9) | BIT(10) | BIT(11) | BIT(12), 5, 2, run_attention_backward},
+    {"paged_attention",
+     {"q", "k_cache", "v_cache", "block_table", "context_lens", "cu_seqlens_q", "k_scales", "v_scales", "out",
+      "lse"},
+     BIT(6) | BIT(7) | BIT(9), BIT(8) | BIT(9), 6, 2, run_paged_attention},
+    {"kv_cache_append", {"k", "v", "slot_mapping", "k_cache", "v_cache", "k_scales", "v_scales"}, BIT(5) | BIT(6),
+     BIT(3) | BIT(4) | BIT(5) | BIT(6), 0, 0, run_kv_cache_append},
+    {"rms_norm", {"x", "residual", "weight", "out", "residual_out"}, BIT(1) | BIT(2) | BIT(4), BIT(3) | BIT(4), 0, 1,
+     run_rms_norm},
+    {"rms_norm_backward", {"x", "weight", "dout", "dx", "dweight"}, BIT(1) | BIT(4), BIT(3) | BIT(4), 0, 1,
+     run_rms_norm_backward},
+    {"layer_norm", {"x", "residual", "weight", "bias", "out", "residual_out", "mean", "rstd"},
+     BIT(1) | BIT(2) | BIT(3) | BIT(5) | BIT(6) | BIT(7), BIT(4) | BIT(5) | BIT(6) | BIT(7), 0, 1, run_layer_norm},
+    {"layer_norm_backward", {"x", "weight", "dout", "dx", "dweight", "dbias"}, BIT(1) | BIT(4) | BIT(5),
+     BIT(3) | BIT(4) | BIT(5), 0, 1, run_layer_norm_backward},
+    {"rope", {"x", "positions", "out"}, 0, BIT(2), 3, 3, run_rope},
+    {"activation", {"x", "dout", "out"}, BIT(1), BIT(2), 2, 0, run_activation},
+    {"glu", {"gate", "up", "dout", "out", "dup"}, BIT(2) | BIT(4), BIT(3) | BIT(4), 2, 0, run_glu},
+    {"embedding", {"ids", "table", "out"}, 0, BIT(2), 1, 0, run_embedding},
+    {"softmax", {"x", "dout", "out"}, BIT(1), BIT(2), 1, 1, run_softmax},
+    {"sample", {"logits", "settings", "history_ids", "history_offsets", "tokens", "probs"}, BIT(2) | BIT(3) | BIT(5),
+     BIT(4) | BIT(5), 0, 0, run_sample},
+    {"qmatmul", {"x", "w", "bias", "y"}, BIT(2), BIT(3), 1, 0, run_qmatmul},
+};
+
+static const op_entry *find_op(const char *name) {
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(ops[i].name, name) == 0) return &ops[i];
+    return NULL;
+}
+
+static int count_arrays(const op_entry *e) {
+    int n = 0;
+    while (n < OP_MAX_ARRAYS && e->arrays[n] != NULL) n++;
+    return n;
+}
+
+/* Reads a tuple of `want` Python numbers into out[] (ints or floats). */
+static int read_scalars(PyObject *tuple, const char *what, int want, int floats, int64_t *iv, double *fv) {
+    if (!PyTuple_Check(tuple) || PyTuple_Size(tuple) != want) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected a tuple of %d numbers", what, want);
+        return -1;
+    }
+    for (int i = 0; i < want; i++) {
+        PyObject *x = PyTuple_GetItem(tuple, i);
+        if (floats) {
+            fv[i] = PyFloat_AsDouble(x);
+            if (fv[i] == -1.0 && PyErr_Occurred()) return -1;
+        } else if (axpy_int64(x, what, &iv[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* op(ctx, name, arrays, ints, floats, stream, flags) */
+static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (axpy_check_nargs("op", nargs, 7) < 0) return NULL;
+    axpy_context *c = axpy_context_from(args[0]);
+    const char *name;
+    int64_t flags;
+    if (c == NULL || axpy_utf8(args[1], "name", 0, &name) < 0 || axpy_int64(args[6], "flags", &flags) < 0) return NULL;
+    const op_entry *e = find_op(name);
+    if (e == NULL) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "op: no op named '%s'", name);
+    const int n = count_arrays(e);
+    if (!PyTuple_Check(args[2]) || PyTuple_Size(args[2]) != n)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected a tuple of %d arrays", name, n);
+    int64_t iv[OP_MAX_SCALARS] = {0};
+    double fv[OP_MAX_SCALARS] = {0};
+    if (read_scalars(args[3], "ints", e->n_ints, 0, iv, fv) < 0 || read_scalars(args[4], "floats", e->n_floats, 1, iv, fv) < 0)
+        return NULL;
+    axpy_array arrays[OP_MAX_ARRAYS];
+    ax_tensor *t[OP_MAX_ARRAYS];
+    memset(arrays, 0, sizeof arrays);
+    for (int i = 0; i < n; i++) {
+        PyObject *obj = PyTuple_GetItem(args[2], i);
+        t[i] = NULL;
+        int failed = 0;
+        if (obj == Py_None) {
+            if (!(e->optional & BIT(i))) {
+                axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: is required (got None)", e->arrays[i]);
+                failed = 1;
+            }
+        } else if (axpy_array_get(obj, e->arrays[i], (int)(flags & AXPY_U16_BF16) | ((e->outputs & BIT(i)) ? AXPY_WRITABLE : 0),
+                                  args[5], &arrays[i]) == 0) {
+            t[i] = &arrays[i].tensor;
+        } else {
+            failed = 1;
+        }
+        if (failed) {
+            for (int j = 0; j < i; j++) axpy_array_release(&arrays[j]);
+            return NULL;
+        }
+    }
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(c->lock, WAIT_LOCK);
+    st = e->fn(c->ctx, t, iv, fv);
+    PyThread_release_lock(c->lock);
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < n; i++) axpy_array_release(&arrays[i]);
+    if (st != AX_OK) return axpy_raise_status(st);
+    Py_RETURN_NONE;
+}
+
+PyMethodDef axpy_transformer_methods[] = {
+    {"op", (PyCFunction)(void (*)(void))py_op, METH_FASTCALL,
+     "op(ctx, name, arrays, ints, floats, stream, flags)\n\n"
+     "Runs the transformer op `name` (attention_forward, attention_backward, paged_attention,\n"
+     "kv_cache_append, ...) on a tuple of arrays (None where optional) and its integer and float\n"
+     "arguments; outputs are caller-provided arrays, written in place."},
+    {NULL, NULL, 0, NULL}};

@@ -1,0 +1,355 @@
+"""axial.attention / attention_backward / paged_attention / kv_cache_append and the flash_attn drop-ins
+of axial.torch, judged by float64 NumPy references written here (and by PyTorch's own autograd of a
+float64 naive attention, where PyTorch is installed)."""
+import math
+
+import numpy as np
+import pytest
+
+import axial
+
+
+def ref_attention(q, k, v, causal=False, window=(-1, -1), bias=None, scale=None, softcap=0.0):
+    """float64 attention of one padded batch (B, Sq, H, D) x (B, Sk, Hkv, D); returns out, lse, p."""
+    q, k, v = (np.asarray(x, np.float64) for x in (q, k, v))
+    B, Sq, H, D = q.shape
+    Sk, Hkv = k.shape[1], k.shape[2]
+    g = H // Hkv
+    scale = 1.0 / math.sqrt(D) if scale is None else scale
+    kk = np.repeat(k, g, axis=2)
+    vv = np.repeat(v, g, axis=2)
+    s = np.einsum("bihd,bjhd->bhij", q, kk) * scale
+    if softcap > 0:
+        s = softcap * np.tanh(s / softcap)
+    if bias is not None:
+        s = s + np.broadcast_to(np.asarray(bias, np.float64), s.shape)
+    pos = np.arange(Sq)[:, None] + Sk - Sq
+    j = np.arange(Sk)[None, :]
+    left, right = window
+    if causal:
+        right = 0
+    keep = np.ones((Sq, Sk), bool)
+    if left >= 0:
+        keep &= j >= pos - left
+    if right >= 0:
+        keep &= j <= pos + right
+    s = np.where(keep, s, -np.inf)
+    m = s.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(s - m)
+    l = e.sum(axis=-1, keepdims=True)
+    p = np.where(l > 0, e / np.where(l > 0, l, 1), 0.0)
+    out = np.einsum("bhij,bjhd->bihd", p, vv)
+    with np.errstate(divide="ignore"):
+        lse = np.where(l[..., 0] > 0, np.log(np.where(l[..., 0] > 0, l[..., 0], 1)) + m[..., 0], -np.inf)
+    return out, lse, p
+
+
+def rand(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("causal,window,H,Hkv,Sq,Sk", [
+    (False, (-1, -1), 4, 4, 7, 7), (True, (-1, -1), 4, 2, 5, 9), (False, (3, 1), 6, 1, 8, 8), (True, (2, -1), 4, 2, 9, 6),
+])
+def test_attention_forward_matches_float64(causal, window, H, Hkv, Sq, Sk):
+    rng = np.random.default_rng(1)
+    q, k, v = rand(rng, 2, Sq, H, 16), rand(rng, 2, Sk, Hkv, 16), rand(rng, 2, Sk, Hkv, 16)
+    bias = rand(rng, 1, H, Sq, Sk)
+    out, lse = axial.attention(q, k, v, causal=causal, window=window, bias=bias, softcap=3.0, return_lse=True)
+    want, want_lse, _ = ref_attention(q, k, v, causal, window, bias, softcap=3.0)
+    assert out.dtype == np.float32 and out.shape == q.shape and lse.shape == (2, H, Sq)
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(lse, want_lse, rtol=1e-5, atol=1e-5)
+
+
+def test_attention_varlen_matches_per_sequence():
+    rng = np.random.default_rng(2)
+    lq, lk = [3, 0, 5], [4, 2, 5]
+    cq = np.concatenate([[0], np.cumsum(lq)]).astype(np.int32)
+    ck = np.concatenate([[0], np.cumsum(lk)]).astype(np.int32)
+    q, k, v = rand(rng, cq[-1], 4, 8), rand(rng, ck[-1], 2, 8), rand(rng, ck[-1], 2, 8)
+    out, lse = axial.attention(q, k, v, causal=True, cu_seqlens_q=cq, cu_seqlens_k=ck, return_lse=True)
+    assert lse.shape == (4, cq[-1])
+    for b in range(3):
+        if lq[b] == 0:
+            continue
+        sl_q, sl_k = slice(cq[b], cq[b + 1]), slice(ck[b], ck[b + 1])
+        want, want_lse, _ = ref_attention(q[None, sl_q], k[None, sl_k], v[None, sl_k], causal=True)
+        np.testing.assert_allclose(out[sl_q], want[0], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(lse[:, sl_q], want_lse[0], rtol=1e-5, atol=1e-5)
+
+
+def test_attention_backward_matches_finite_differences():
+    """The gradients of L = sum(out * w) against central differences of the float64 reference."""
+    rng = np.random.default_rng(3)
+    q, k, v = rand(rng, 1, 4, 2, 8), rand(rng, 1, 6, 1, 8), rand(rng, 1, 6, 1, 8)
+    bias = rand(rng, 1, 1, 4, 6)
+    w = rand(rng, 1, 4, 2, 8)
+    opts = dict(causal=True, window=(3, -1), bias=bias)
+    out, lse = axial.attention(q, k, v, return_lse=True, **opts)
+    dq, dk, dv, db = axial.attention_backward(q, k, v, out, lse, w, **opts)
+
+    def loss(qq, kk, vv, bb):
+        return float((ref_attention(qq, kk, vv, True, (3, -1), bb)[0] * w).sum())
+
+    args = [q.astype(np.float64), k.astype(np.float64), v.astype(np.float64), bias.astype(np.float64)]
+    for idx, got in enumerate((dq, dk, dv, db)):
+        num = np.zeros_like(args[idx])
+        for i in np.ndindex(args[idx].shape):
+            plus = [a.copy() for a in args]
+            minus = [a.copy() for a in args]
+            plus[idx][i] += 1e-6
+            minus[idx][i] -= 1e-6
+            num[i] = (loss(*plus) - loss(*minus)) / 2e-6
+        np.testing.assert_allclose(got, num, rtol=1e-3, atol=1e-4)
+
+
+def test_attention_errors_name_the_argument():
+    q = np.zeros((1, 4, 3, 8), np.float32)
+    k = np.zeros((1, 4, 2, 8), np.float32)
+    with pytest.raises(axial.InvalidArgumentError, match="H"):
+        axial.attention(q, k, k)
+    with pytest.raises(axial.InvalidArgumentError, match="window"):
+        axial.attention(q, q, q, causal=True, window=(-1, 2))
+    with pytest.raises(axial.InvalidArgumentError, match="cu_seqlens"):
+        axial.attention(q[0], q[0], q[0], cu_seqlens_q=np.array([0, 3, 2], np.int32),
+                        cu_seqlens_k=np.array([0, 2, 4], np.int32))
+
+
+def test_paged_attention_matches_gathered_reference():
+    rng = np.random.default_rng(4)
+    bs, nblk, Hkv, H, D = 16, 12, 2, 4, 8
+    kc, vc = rand(rng, nblk, bs, Hkv, D), rand(rng, nblk, bs, Hkv, D)
+    ctx_lens = np.array([20, 33, 16], np.int32)
+    nq = [1, 5, 16]  # decode, a prefill chunk, a whole prompt
+    table = np.array([[5, 2, 0], [7, 1, 9], [3, 0, 0]], np.int32)
+    cu = np.concatenate([[0], np.cumsum(nq)]).astype(np.int32)
+    q = rand(rng, cu[-1], H, D)
+    out = axial.paged_attention(q, kc, vc, table, ctx_lens, cu)
+    for s in range(3):
+        n = int(ctx_lens[s])
+        rows = [(table[s, t // bs], t % bs) for t in range(n)]
+        k = np.stack([kc[b, r] for b, r in rows])[None]
+        v = np.stack([vc[b, r] for b, r in rows])[None]
+        want, _, _ = ref_attention(q[None, cu[s]:cu[s + 1]], k, v, causal=True)
+        np.testing.assert_allclose(out[cu[s]:cu[s + 1]], want[0], rtol=1e-4, atol=1e-5)
+
+
+def test_kv_cache_append_writes_slots():
+    rng = np.random.default_rng(5)
+    kc = np.zeros((4, 16, 2, 8), np.float32)
+    vc = np.zeros_like(kc)
+    k, v = rand(rng, 3, 2, 8), rand(rng, 3, 2, 8)
+    slots = np.array([17, -1, 63], np.int64)
+    axial.kv_cache_append(k, v, slots, kc, vc)
+    np.testing.assert_array_equal(kc[1, 1], k[0])
+    np.testing.assert_array_equal(vc[3, 15], v[2])
+    assert np.count_nonzero(kc) == 2 * k[0].size
+
+
+def test_rms_norm_residual_and_backward():
+    rng = np.random.default_rng(8)
+    x, r, w = rand(rng, 5, 24), rand(rng, 5, 24), rand(rng, 24)
+    out, h = axial.rms_norm(x, w, 1e-5, residual=r, return_residual=True)
+    hh = x.astype(np.float64) + r
+    want = hh / np.sqrt((hh * hh).mean(-1, keepdims=True) + 1e-5) * w
+    np.testing.assert_allclose(h, hh, rtol=1e-6)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    dout = rand(rng, 5, 24)
+    dx, dw = axial.rms_norm_backward(x, w, dout, 1e-5)
+    x64 = x.astype(np.float64)
+    inv = 1 / np.sqrt((x64 * x64).mean(-1, keepdims=True) + 1e-5)
+    g = dout * w
+    want_dx = inv * g - x64 * inv ** 3 * (g * x64).mean(-1, keepdims=True)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dw, (dout * x64 * inv).sum(0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["adjacent", "neox"])
+def test_rope_matches_float64_rotation(layout):
+    rng = np.random.default_rng(9)
+    T, H, D, d = 6, 3, 16, 12
+    x = rand(rng, T, H, D)
+    pos = np.array([0, 1, 7, 100, 5000, 3], np.int32)
+    out = axial.rope(x, pos, rotary_dim=d, layout=layout, base=100000.0)
+    want = x.astype(np.float64).copy()
+    for i in range(d // 2):
+        theta = pos[:, None].astype(np.float64) * 100000.0 ** (-2 * i / d)
+        a, b = (2 * i, 2 * i + 1) if layout == "adjacent" else (i, i + d // 2)
+        xa, xb = x[:, :, a].astype(np.float64), x[:, :, b].astype(np.float64)
+        want[:, :, a] = xa * np.cos(theta) - xb * np.sin(theta)
+        want[:, :, b] = xa * np.sin(theta) + xb * np.cos(theta)
+    # fp32 angles: |pos * freq| up to 5000 rad is rounded to ~2.4e-4 rad
+    np.testing.assert_allclose(out, want, atol=2e-3)
+    back = axial.rope(out, pos, rotary_dim=d, layout=layout, base=100000.0, backward=True)
+    np.testing.assert_allclose(back, x, atol=1e-5)
+
+
+def test_glu_activation_softmax():
+    rng = np.random.default_rng(10)
+    g, u = rand(rng, 4, 33), rand(rng, 4, 33)
+    g64 = g.astype(np.float64)
+    silu = g64 / (1 + np.exp(-g64))
+    np.testing.assert_allclose(axial.glu(g, u), silu * u, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(axial.activation(g, "silu"), silu, rtol=1e-5, atol=1e-6)
+    gelu = 0.5 * g64 * (1 + np.tanh(math.sqrt(2 / math.pi) * (g64 + 0.044715 * g64 ** 3)))
+    np.testing.assert_allclose(axial.activation(g, "gelu_tanh"), gelu, rtol=1e-5, atol=1e-6)
+    e = np.exp(2.0 * g64 - (2.0 * g64).max(-1, keepdims=True))
+    np.testing.assert_allclose(axial.softmax(g, 2.0), e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-7)
+
+
+def test_embedding_q8_0_rows_match_gguf():
+    gguf = pytest.importorskip("gguf")
+    from gguf.quants import dequantize, quantize
+
+    rng = np.random.default_rng(11)
+    V, D = 10, 64
+    table = rng.standard_normal((V, D)).astype(np.float32)
+    raw = quantize(table, gguf.GGMLQuantizationType.Q8_0)  # (V, D / 32 * 34) uint8
+    ids = np.array([3, 0, 9, 3], np.int64)
+    out = axial.embedding(ids, raw, table_dtype="q8_0")
+    want = dequantize(raw, gguf.GGMLQuantizationType.Q8_0)[ids]
+    np.testing.assert_array_equal(out, want)
+    with pytest.raises(axial.InvalidArgumentError, match="ids"):
+        axial.embedding(np.array([10], np.int64), raw, table_dtype="q8_0")
+
+
+def test_sample_greedy_and_reproducible():
+    rng = np.random.default_rng(12)
+    logits = rand(rng, 4, 1000)
+    tokens = axial.sample(logits, temperature=0.0)
+    np.testing.assert_array_equal(tokens, logits.argmax(-1))
+    a = axial.sample(logits, temperature=0.8, top_p=0.9, seed=[1, 2, 3, 4], counter=7)
+    b = axial.sample(logits[::-1].copy(), temperature=0.8, top_p=0.9, seed=[4, 3, 2, 1], counter=7)
+    np.testing.assert_array_equal(a, b[::-1])  # a row's draw does not depend on the batch
+    tokens, probs = axial.sample(logits, top_k=1, return_probs=True)
+    np.testing.assert_array_equal(tokens, logits.argmax(-1))
+    np.testing.assert_array_equal(probs, np.ones(4, np.float32))
+
+
+def test_sample_frequencies_follow_float64_probabilities():
+    """Top-k 3 at temperature 1: over 2000 counters, each kept id is drawn about as often as its float64
+    softmax probability among the kept ids (a fixed seed, so the check is deterministic; 0.05 is more
+    than 4 standard deviations of a frequency here), and no other id ever appears."""
+    logits = np.array([[0.0, 2.0, 1.0, -1.0, 1.5]], np.float32)
+    kept = [1, 2, 4]
+    p = np.exp(logits[0, kept].astype(np.float64))
+    p /= p.sum()
+    draws = [int(axial.sample(logits, top_k=3, seed=99, counter=c)[0]) for c in range(2000)]
+    assert set(draws) <= set(kept)
+    freq = np.array([draws.count(t) for t in kept]) / 2000.0
+    np.testing.assert_allclose(freq, p, atol=0.05)
+
+
+@pytest.mark.parametrize("qtype", ["q4_1", "q8_0", "q4_k"])
+def test_qmatmul_matches_gguf_dequantize(qtype):
+    gguf = pytest.importorskip("gguf")
+    from gguf.quants import dequantize, quantize
+
+    Q = getattr(gguf.GGMLQuantizationType, qtype.upper())
+    rng = np.random.default_rng(13)
+    N, K = 7, 512
+    wf = rng.standard_normal((N, K)).astype(np.float32)
+    if qtype == "q4_k":  # gguf cannot quantize K-quants: random bytes with finite fp16 scales
+        raw = random_q4_k_blocks(rng, N, K)
+    else:
+        raw = quantize(wf, Q)
+    w64 = dequantize(raw, Q).astype(np.float64)
+    for M in (1, 33):
+        x = rng.standard_normal((M, K)).astype(np.float32)
+        bias = rng.standard_normal(N).astype(np.float32)
+        y = axial.qmatmul(x, raw, bias, w_dtype=qtype)
+        want = x.astype(np.float64) @ w64.T + bias
+        # Activations may be quantized to 8 bits per 32-block (docs/linalg.md): a relative error of about
+        # 2^-8 of sum |x w| per output
+        bound = np.abs(x).astype(np.float64) @ np.abs(w64).T * 2e-2 + 1e-4
+        assert np.all(np.abs(y - want) <= bound), np.max(np.abs(y - want) / bound)
+
+
+def random_q4_k_blocks(rng, rows, K):
+    """(rows, K / 256 * 144) uint8 Q4_K blocks: random quants and 6-bit scales, small finite fp16 d and
+    dmin (bytes 0..3 of each block), as valid as any block a GGUF file holds."""
+    n = rows * (K // 256)
+    out = rng.integers(0, 256, size=(n, 144), dtype=np.uint8)
+    out[:, 0:4] = np.frombuffer(np.array([0.01, 0.005] * n, np.float16).tobytes(), np.uint8).reshape(n, 4)
+    return out.reshape(rows, K // 256 * 144)
+
+
+try:
+    import torch
+except ImportError:  # .venv has no PyTorch; .venv-torch runs these
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="the flash_attn drop-ins need PyTorch (.venv-torch has it)")
+
+
+def torch_reference(q, k, v, causal, window, scale):
+    """Naive float64 attention written with torch ops, differentiated by PyTorch's autograd."""
+    B, Sq, H, D = q.shape
+    Sk, Hkv = k.shape[1], k.shape[2]
+    kk = k.repeat_interleave(H // Hkv, dim=2)
+    vv = v.repeat_interleave(H // Hkv, dim=2)
+    s = torch.einsum("bihd,bjhd->bhij", q, kk) * scale
+    pos = torch.arange(Sq)[:, None] + Sk - Sq
+    j = torch.arange(Sk)[None, :]
+    keep = torch.ones(Sq, Sk, dtype=torch.bool)
+    left, right = window
+    if causal:
+        right = 0
+    if left >= 0:
+        keep &= j >= pos - left
+    if right >= 0:
+        keep &= j <= pos + right
+    s = s.masked_fill(~keep, float("-inf"))
+    out = torch.einsum("bhij,bjhd->bihd", torch.softmax(s, dim=-1), vv)
+    return out
+
+
+@needs_torch
+@pytest.mark.parametrize("causal,window", [(False, (-1, -1)), (True, (-1, -1)), (False, (2, 1))])
+def test_flash_attn_func_forward_and_grads(causal, window):
+    from axial.torch import flash_attn_func
+
+    g = torch.Generator().manual_seed(6)
+    q = torch.randn(2, 5, 4, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 7, 2, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 7, 2, 16, generator=g, dtype=torch.float64, requires_grad=True)
+    out = flash_attn_func(q.float(), k.float(), v.float(), causal=causal, window_size=window)
+    want = torch_reference(q, k, v, causal, window, 0.25)
+    torch.testing.assert_close(out.double(), want, rtol=1e-4, atol=1e-5)
+    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
+    (out.double() * w).sum().backward()
+    got = [t.grad.clone() for t in (q, k, v)]
+    for t in (q, k, v):
+        t.grad = None
+    (want * w).sum().backward()
+    for a, b in zip(got, (q.grad, k.grad, v.grad)):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+@needs_torch
+def test_flash_attn_varlen_func_lse_shape_and_values():
+    from axial.torch import flash_attn_varlen_func
+
+    g = torch.Generator().manual_seed(7)
+    q = torch.randn(9, 4, 8, generator=g)
+    k = torch.randn(11, 4, 8, generator=g)
+    v = torch.randn(11, 4, 8, generator=g)
+    cq = torch.tensor([0, 4, 9], dtype=torch.int32)
+    ck = torch.tensor([0, 5, 11], dtype=torch.int32)
+    out, lse, probs = flash_attn_varlen_func(q, k, v, cq, ck, 5, 6, causal=True, return_attn_probs=True)
+    assert probs is None and lse.shape == (4, 9)
+    for b in range(2):
+        sq, sk = slice(int(cq[b]), int(cq[b + 1])), slice(int(ck[b]), int(ck[b + 1]))
+        want = torch_reference(q[sq][None].double(), k[sk][None].double(), v[sk][None].double(), True, (-1, -1),
+                               1 / math.sqrt(8))
+        torch.testing.assert_close(out[sq].double(), want[0], rtol=1e-4, atol=1e-5)
+
+
+@needs_torch
+def test_flash_attn_func_rejects_dropout():
+    from axial.torch import flash_attn_func
+
+    q = torch.zeros(1, 2, 1, 8)
+    with pytest.raises(axial.UnsupportedError, match="dropout"):
+        flash_attn_func(q, q, q, dropout_p=0.1)

@@ -1,0 +1,301 @@
+/*
+ * attention_tile.h — the pieces both CPU flash-attention bodies (attention_fwd.isa.inc,
+ * attention_bwd.isa.inc) are built from: row loads and stores with dtype conversion, packing of
+ * query tiles (rows and transposed), a register-blocked fp32 GEMM, the vector tanh of the soft-cap,
+ * and the per-query visible key ranges. Static inline only, and included only by bodies that
+ * axial_isa_sources() compiles once per path, so each path gets its own copy at its own width.
+ *
+ * Conventions of a tile: BR query rows, BC key columns. Logits are held transposed, s[j * BR + r]
+ * for key j and query r, so the softmax's per-query statistics are vectors over the BR query lanes.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_ATTENTION_TILE_H
+#define AXIAL_ATTENTION_TILE_H
+
+#ifndef AX_ISA
+#error "attention_tile.h belongs to the kernel bodies compiled through axial_isa_sources()"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "attention/cpu/attention_cpu.h"
+#include "core/cpu/vec.h"
+
+#define BR ATTN_CPU_BR
+#define BC ATTN_CPU_BC
+#define VW AX_VF_LANES
+
+_Static_assert(BR % (2 * VW) == 0, "a query tile must be whole pairs of vectors");
+_Static_assert(ATTN_CPU_D_ALIGN % 8 == 0, "padded head dims must be whole 8-lane steps");
+
+static inline int attn_thread_index(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ---- rows --------------------------------------------------------------------------------------- */
+
+static inline float attn_load(const void *base, ax_dtype dtype, int64_t i) {
+    switch (dtype) {
+    case AX_BF16: return ax_cvt_bf16_to_f32(((const uint16_t *)base)[i]);
+    case AX_F16: return ax_cvt_f16_to_f32(((const uint16_t *)base)[i]);
+    default: return ((const float *)base)[i];
+    }
+}
+
+/* An fp32 row copy that stays inline: GCC otherwise turns the copy loop into a memmove call, whose
+ * fixed cost per 64-float row was a tenth of the forward's time (perf). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void attn_copy_row(float *restrict dst, const float *restrict src, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) ax_vf_store(dst + i, ax_vf_load(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* dst[0..n) = base[off ..] in fp32 (the row is contiguous). */
+static inline void attn_load_row(const void *base, ax_dtype dtype, int64_t off, int64_t n, float *restrict dst) {
+    switch (dtype) {
+    case AX_BF16: ax_row_bf16_to_f32((const uint16_t *)base + off, dst, n); return;
+    case AX_F16: ax_row_f16_to_f32((const uint16_t *)base + off, dst, n); return;
+    default: attn_copy_row(dst, (const float *)base + off, n); return;
+    }
+}
+
+/* base[off ..] = src[0..n), rounded once to dtype. */
+static inline void attn_store_row(void *base, ax_dtype dtype, int64_t off, int64_t n, const float *restrict src) {
+    switch (dtype) {
+    case AX_BF16: ax_row_f32_to_bf16(src, (uint16_t *)base + off, n); return;
+    case AX_F16: ax_row_f32_to_f16(src, (uint16_t *)base + off, n); return;
+    default: attn_copy_row((float *)base + off, src, n); return;
+    }
+}
+
+static inline int64_t attn_offset(const attn_strides *s, int64_t b, int64_t row, int64_t h) {
+    return b * s->b + row * s->s + h * s->h;
+}
+
+/* rows x D of an activation (rows row0.. of sequence position, head h) into dst with row stride
+ * dp, times mul, the columns D..dp zero. */
+static inline void attn_pack_rows(const void *base, ax_dtype dtype, const attn_strides *st, int64_t b, int64_t row0,
+                                  int64_t h, int64_t rows, int64_t D, int64_t dp, float mul, float *restrict dst) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict d = dst + r * dp;
+        attn_load_row(base, dtype, attn_offset(st, b, row0 + r, h), D, d);
+        if (mul != 1.0f)
+            for (int64_t c = 0; c < D; c++) d[c] *= mul;
+        for (int64_t c = D; c < dp; c++) d[c] = 0.0f;
+    }
+}
+
+/* The transpose of `rows` packed rows (row stride dp) into dst (D x BR), lanes rows..BR zero. */
+static inline void attn_transpose_rows(const float *restrict src, int64_t rows, int64_t D, int64_t dp,
+                                       float *restrict dst) {
+    if (rows < BR)
+        for (int64_t d = 0; d < D; d++) memset(dst + d * BR + rows, 0, (size_t)(BR - rows) * sizeof(float));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t d = 0; d < D; d++) dst[d * BR + r] = src[r * dp + d];
+}
+
+/* ---- GEMM --------------------------------------------------------------------------------------- */
+
+/* Rows per register block: a block of MR rows x two vectors of C lives in 2 * MR accumulators beside
+ * two vectors of B and one broadcast. AVX2 (16 ymm): MR = 6 keeps 12 FMAs in flight; AVX-512 (32
+ * zmm): 8; the portable build's 8-lane vector is two SSE registers, so it stays at 4. */
+#if VW == 16
+#define MR 8
+#elif defined(__AVX2__)
+#define MR 6
+#else
+#define MR 4
+#endif
+
+static inline __attribute__((always_inline)) void attn_gemm_block(const int rows, const int vecs, int64_t k,
+                                                                 const float *restrict a, int64_t a_rs, int64_t a_cs,
+                                                                 const float *restrict b, int64_t ldb,
+                                                                 float *restrict c, int64_t ldc, int accumulate,
+                                                                 const float *restrict row_scale) {
+    ax_vf x[MR][2];
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < vecs; v++) {
+            x[r][v] = accumulate ? ax_vf_load(c + r * ldc + VW * v) : ax_vf_splat(0.0f);
+            if (accumulate && row_scale != NULL) x[r][v] *= ax_vf_splat(row_scale[r]);
+        }
+    const float *bp = b;
+    const float *ap = a;
+    for (int64_t p = 0; p < k; p++, bp += ldb, ap += a_cs) {
+        ax_vf bv[2];
+        for (int v = 0; v < vecs; v++) bv[v] = ax_vf_load(bp + VW * v);
+        for (int r = 0; r < rows; r++) {
+            const ax_vf s = ax_vf_splat(ap[r * a_rs]);
+            for (int v = 0; v < vecs; v++) x[r][v] = ax_vf_fma(s, bv[v], x[r][v]);
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < vecs; v++) ax_vf_store(c + r * ldc + VW * v, x[r][v]);
+}
+
+#if VW > 8
+/* The last 8 columns of a row padded to 8 but not to 16 (D = 40 on the 16-lane path). */
+static inline __attribute__((always_inline)) void attn_gemm_block8(const int rows, int64_t k, const float *restrict a,
+                                                                  int64_t a_rs, int64_t a_cs, const float *restrict b,
+                                                                  int64_t ldb, float *restrict c, int64_t ldc,
+                                                                  int accumulate, const float *restrict row_scale) {
+    ax_vf8 x[MR];
+    for (int r = 0; r < rows; r++) {
+        x[r] = accumulate ? ax_vf8_load(c + r * ldc) : ax_vf8_splat(0.0f);
+        if (accumulate && row_scale != NULL) x[r] *= ax_vf8_splat(row_scale[r]);
+    }
+    const float *bp = b;
+    const float *ap = a;
+    for (int64_t p = 0; p < k; p++, bp += ldb, ap += a_cs) {
+        const ax_vf8 bv = ax_vf8_load(bp);
+        for (int r = 0; r < rows; r++) x[r] += ax_vf8_splat(ap[r * a_rs]) * bv;
+    }
+    for (int r = 0; r < rows; r++) ax_vf8_store(c + r * ldc, x[r]);
+}
+#endif
+
+static inline __attribute__((always_inline)) void attn_gemm_rows(const int rows, int64_t n, int64_t k,
+                                                                const float *restrict a, int64_t a_rs, int64_t a_cs,
+                                                                const float *restrict b, int64_t ldb,
+                                                                float *restrict c, int64_t ldc, int accumulate,
+                                                                const float *restrict row_scale) {
+    int64_t j = 0;
+    for (; j + 2 * VW <= n; j += 2 * VW)
+        attn_gemm_block(rows, 2, k, a, a_rs, a_cs, b + j, ldb, c + j, ldc, accumulate, row_scale);
+    if (j + VW <= n) {
+        attn_gemm_block(rows, 1, k, a, a_rs, a_cs, b + j, ldb, c + j, ldc, accumulate, row_scale);
+        j += VW;
+    }
+#if VW > 8
+    if (j < n) attn_gemm_block8(rows, k, a, a_rs, a_cs, b + j, ldb, c + j, ldc, accumulate, row_scale);
+#endif
+}
+
+/* C (m x n) = A (m x k) . B (k x n), or C = diag(row_scale) C + A . B when accumulate (row_scale
+ * may be NULL). A's element (i, p) is a[i * a_rs + p * a_cs], so a transposed A costs nothing; B
+ * and C are row-major; n is a multiple of 8. k = 0 leaves C = 0 (or its scaled self). */
+static void attn_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t a_rs, int64_t a_cs,
+                      const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, int accumulate,
+                      const float *restrict row_scale) {
+    int64_t i = 0;
+    for (; i + MR <= m; i += MR)
+        attn_gemm_rows(MR, n, k, a + i * a_rs, a_rs, a_cs, b, ldb, c + i * ldc, ldc, accumulate,
+                       row_scale != NULL ? row_scale + i : NULL);
+    const float *ai = a + i * a_rs;
+    float *ci = c + i * ldc;
+    const float *si = row_scale != NULL ? row_scale + i : NULL;
+    switch (m - i) {
+#if MR > 7
+    case 7: attn_gemm_rows(7, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+#endif
+#if MR > 6
+    case 6: attn_gemm_rows(6, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+#endif
+#if MR > 5
+    case 5: attn_gemm_rows(5, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+#endif
+#if MR > 4
+    case 4: attn_gemm_rows(4, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+#endif
+    case 3: attn_gemm_rows(3, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+    case 2: attn_gemm_rows(2, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+    case 1: attn_gemm_rows(1, n, k, ai, a_rs, a_cs, b, ldb, ci, ldc, accumulate, si); break;
+    default: break;
+    }
+}
+
+/* ---- logits ------------------------------------------------------------------------------------- */
+
+/* tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1, so only the softmax's exp for
+ * non-positive arguments is needed; +-inf give +-1. */
+static inline ax_vf attn_vf_tanh(ax_vf x) {
+    const ax_vi sign = (ax_vi)x & ax_vi_splat((int32_t)0x80000000u);
+    const ax_vf ax = (ax_vf)((ax_vi)x & ax_vi_splat(0x7fffffff));
+    const ax_vf e = ax_vf_exp_neg(ax * ax_vf_splat(-2.0f));
+    const ax_vf one = ax_vf_splat(1.0f);
+    const ax_vf t = (one - e) / (one + e);
+    return (ax_vf)((ax_vi)t | sign);
+}
+
+/* Each query row's visible keys [lo, hi) within its sequence (an empty row gets lo = hi = 0), rows
+ * br..BR empty; returns the union [*kmin, *kmax) of the non-empty rows (kmin = kmax = 0 if none). */
+static inline void attn_tile_ranges(const attn_params *p, int64_t i0, int64_t br, int64_t nq, int64_t nk, int64_t *lo,
+                                    int64_t *hi, int64_t *kmin, int64_t *kmax) {
+    int64_t a = nk, e = 0;
+    for (int64_t r = 0; r < BR; r++) {
+        lo[r] = hi[r] = 0;
+        if (r >= br) continue;
+        attn_key_range(p, i0 + r, nq, nk, &lo[r], &hi[r]);
+        if (lo[r] >= hi[r]) {
+            lo[r] = hi[r] = 0;
+            continue;
+        }
+        if (lo[r] < a) a = lo[r];
+        if (hi[r] > e) e = hi[r];
+    }
+    if (a >= e) a = e = 0;
+    *kmin = a, *kmax = e;
+}
+
+/* 1 when every row r < br sees all keys j0 .. j0 + bc - 1 (no masking inside the tile). */
+static inline int attn_tile_unmasked(const int64_t *lo, const int64_t *hi, int64_t br, int64_t j0, int64_t bc) {
+    for (int64_t r = 0; r < br; r++)
+        if (lo[r] > j0 || hi[r] < j0 + bc) return 0;
+    return 1;
+}
+
+/* The logits of one tile, after the product: soft-cap (keeping 1 - tanh^2 in g when g is not NULL),
+ * bias, then the mask (-inf outside each row's [lo, hi), and in rows br..BR). s is (bc x BR). */
+static inline void attn_tile_finish_logits(const attn_params *p, int64_t b, int64_t h, int64_t i0, int64_t br,
+                                           int64_t j0, int64_t bc, int masked, const int64_t *lo, const int64_t *hi,
+                                           float *restrict s, float *restrict g, float *restrict row) {
+    if (p->softcap > 0.0f) {
+        const ax_vf cap = ax_vf_splat(p->softcap), inv = ax_vf_splat(1.0f / p->softcap);
+        for (int64_t x = 0; x < bc * BR; x += VW) {
+            const ax_vf t = attn_vf_tanh(ax_vf_load(s + x) * inv);
+            ax_vf_store(s + x, cap * t);
+            if (g != NULL) ax_vf_store(g + x, ax_vf_splat(1.0f) - t * t);
+        }
+    }
+    if (p->bias != NULL) {
+        for (int64_t r = 0; r < br; r++) {
+            const int64_t off = b * p->bias_stride_b + h * p->bias_stride_h + (i0 + r) * p->bias_stride_i +
+                                j0 * p->bias_stride_j;
+            if (p->bias_stride_j == 0) {
+                const float x = attn_load(p->bias, p->bias_dtype, off);
+                for (int64_t j = 0; j < bc; j++) s[j * BR + r] += x;
+                continue;
+            }
+            const float *brow;
+            if (p->bias_dtype == AX_F32) brow = (const float *)p->bias + off;
+            else {
+                attn_load_row(p->bias, p->bias_dtype, off, bc, row);
+                brow = row;
+            }
+            for (int64_t j = 0; j < bc; j++) s[j * BR + r] += brow[j];
+        }
+    }
+    if (!masked) return;
+    for (int64_t r = 0; r < BR; r++) {
+        int64_t a = lo[r] - j0, e = hi[r] - j0; /* visible columns [a, e) of this tile */
+        if (r >= br || lo[r] >= hi[r]) a = e = 0;
+        a = a < 0 ? 0 : a > bc ? bc : a;
+        e = e < a ? a : e > bc ? bc : e;
+        for (int64_t j = 0; j < a; j++) s[j * BR + r] = -INFINITY;
+        for (int64_t j = e; j < bc; j++) s[j * BR + r] = -INFINITY;
+    }
+}
+
+#endif /* AXIAL_ATTENTION_TILE_H */

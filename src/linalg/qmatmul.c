@@ -1,0 +1,113 @@
+/*
+ * qmatmul.c — ax_qmatmul: its tensor contract, its op-table registration and the CPU workspace
+ * plan. The kernels are in cpu/qmatmul.isa.inc (one build per instruction-set path) and
+ * cuda/qmatmul.cu.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <string.h>
+
+#include "axial/linalg.h"
+#include "core/internal.h"
+#include "core/op.h"
+#include "core/tensor_spec.h"
+#include "linalg/qmatmul_params.h"
+
+/* The quantized x (or widened x) once, then one panel and M x QMM_NR sums per thread. */
+static ax_status qmatmul_cpu_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
+    const qmatmul_params *p = params;
+    const qmm_plan plan = qmm_plan_for(p, ctx->num_threads);
+    need->host_bytes = plan.xq_bytes + plan.threads * plan.thread_bytes;
+    return AX_OK;
+}
+
+static const ax_op qmatmul_op = {
+    .name = "qmatmul",
+    .cpu = AX_CPU_KERNELS(qmatmul_cpu),
+    .cuda = AX_CUDA_KERNEL(qmatmul_cuda),
+    .cpu_workspace = qmatmul_cpu_workspace,
+    .cuda_workspace = AX_CUDA_KERNEL(qmatmul_cuda_workspace),
+};
+
+/* The one row stride of a tensor's leading dims (all but the last), which must collapse: each
+ * leading dim of size > 1 steps by the next such dim's stride times its size. Sets *rows and
+ * *stride (`fallback` when no leading dim has two or more elements). */
+static ax_status leading_rows(const ax_tensor *t, const char *name, int64_t fallback, int64_t *rows,
+                              int64_t *stride) {
+    *rows = 1;
+    *stride = fallback;
+    int64_t span = -1;
+    for (int32_t d = t->ndim - 2; d >= 0; d--) {
+        *rows *= t->shape[d];
+        if (t->shape[d] <= 1) continue;
+        if (span < 0) {
+            *stride = t->strides[d];
+        } else if (t->strides[d] != span) {
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: stride %lld of dim %d does not continue the rows (expected %lld): the leading "
+                                "dims must collapse into one row stride",
+                                name, (long long)t->strides[d], (int)d, (long long)span);
+        }
+        span = t->strides[d] * t->shape[d];
+    }
+    return AX_OK;
+}
+
+ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_tensor *bias, ax_tensor *y) {
+    if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
+    if (x == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "x: NULL tensor");
+    if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL tensor");
+    if (y == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y: NULL tensor");
+    if (x->ndim < 1 || x->ndim > AX_MAX_DIMS)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "x: expected 1 to %d dims (..., K), got %d", AX_MAX_DIMS,
+                            (int)x->ndim);
+    static const char *lead[AX_MAX_DIMS] = {"L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7"};
+    const int32_t nd = x->ndim;
+    ax_tensor_spec specs[4] = {AX_SPEC("x", x, nd, NULL), AX_SPEC("w", w, 2, "N", "K"), AX_SPEC("bias", bias, 1, "N"),
+                               AX_SPEC("y", y, nd, NULL)};
+    for (int32_t d = 0; d + 1 < nd; d++) specs[0].dims[d] = specs[3].dims[d] = lead[d];
+    specs[0].dims[nd - 1] = "K";
+    specs[3].dims[nd - 1] = "N";
+    specs[0].dtypes = AX_DTYPE_BIT(AX_F32) | AX_DTYPE_BIT(AX_BF16);
+    specs[0].flags = AX_SPEC_LAST_CONTIGUOUS;
+    specs[0].layout = "(..., K)";
+    specs[1].dtypes = AX_DTYPE_BIT(AX_Q4_0) | AX_DTYPE_BIT(AX_Q4_1) | AX_DTYPE_BIT(AX_Q8_0) | AX_DTYPE_BIT(AX_Q4_K) |
+                      AX_DTYPE_BIT(AX_Q6_K) | AX_DTYPE_BIT(AX_F16) | AX_DTYPE_BIT(AX_BF16) | AX_DTYPE_BIT(AX_F32);
+    specs[1].flags = AX_SPEC_LAST_CONTIGUOUS;
+    specs[2].dtypes = AX_DTYPE_BIT(AX_F32);
+    specs[2].flags = AX_SPEC_OPTIONAL | AX_SPEC_LAST_CONTIGUOUS;
+    specs[3].dtypes = AX_DTYPE_BIT(AX_F32) | AX_DTYPE_BIT(AX_BF16);
+    specs[3].flags = AX_SPEC_OUTPUT | AX_SPEC_LAST_CONTIGUOUS;
+    specs[3].layout = "(..., N) with x's leading dims";
+    ax_dims dims = {0};
+    AX_CHECK(ax_check_specs(ctx, specs, 4, &dims));
+
+    qmatmul_params p;
+    memset(&p, 0, sizeof p);
+    p.K = x->shape[nd - 1];
+    p.N = w->shape[0];
+    int64_t y_rows = 1;
+    AX_CHECK(leading_rows(x, "x", p.K, &p.M, &p.x_row_stride));
+    AX_CHECK(leading_rows(y, "y", p.N, &y_rows, &p.y_row_stride));
+    if (p.M > 1 && p.x_row_stride < p.K)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "x: row stride %lld is below K = %lld", (long long)p.x_row_stride,
+                            (long long)p.K);
+    if (p.M > 1 && p.y_row_stride < p.N)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y: row stride %lld is below N = %lld", (long long)p.y_row_stride,
+                            (long long)p.N);
+    const int64_t block = ax_dtype_block_elems(w->dtype), block_bytes = ax_dtype_block_bytes(w->dtype);
+    const int64_t w_stride = p.N > 1 ? w->strides[0] : p.K;
+    if (p.N > 1 && w_stride < p.K)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: row stride %lld is below K = %lld", (long long)w_stride,
+                            (long long)p.K);
+    p.x = x->data;
+    p.w = w->data;
+    p.bias = bias != NULL ? (const float *)bias->data : NULL;
+    p.y = y->data;
+    p.x_dtype = x->dtype;
+    p.w_dtype = w->dtype;
+    p.y_dtype = y->dtype;
+    p.w_row_bytes = w_stride / block * block_bytes;
+    if (p.M == 0 || p.N == 0) return AX_OK;
+    return ax_op_run(&qmatmul_op, ctx, &p);
+}

@@ -1,0 +1,98 @@
+/*
+ * qmatmul_params.h — the parameter struct of ax_qmatmul (include/axial/linalg.h), filled and
+ * validated on the host by qmatmul.c and read by its CPU kernels (cpu/qmatmul.isa.inc) and its CUDA
+ * kernels (cuda/qmatmul.cu). Plain C, so the .cu file includes it too.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_LINALG_QMATMUL_PARAMS_H
+#define AXIAL_LINALG_QMATMUL_PARAMS_H
+
+#include <stdint.h>
+
+#include "axial/axial.h"
+#include "core/op.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y[m, n] = sum_k x[m, k] * w[n, k] + bias[n]. Row strides are in elements of the tensor's own
+ * dtype; w's row n starts w_row_bytes * n bytes after w. */
+typedef struct qmatmul_params {
+    const void *x;        /* (M, K), K contiguous, row m at x + m * x_row_stride elements */
+    const void *w;        /* (N, K) in w_dtype: rows of whole blocks */
+    const float *bias;    /* (N) f32, or NULL */
+    void *y;              /* (M, N), N contiguous, row m at y + m * y_row_stride elements */
+    ax_dtype x_dtype;     /* AX_F32 or AX_BF16 */
+    ax_dtype w_dtype;     /* a block type, AX_F16, AX_BF16 or AX_F32 */
+    ax_dtype y_dtype;     /* AX_F32 or AX_BF16 */
+    int64_t M, N, K;
+    int64_t x_row_stride, y_row_stride;
+    int64_t w_row_bytes;
+} qmatmul_params;
+
+/* The CPU kernels compiled once per instruction-set path (cpu/qmatmul.isa.inc). */
+AX_DECLARE_CPU_KERNELS(qmatmul_cpu);
+
+/* The CUDA backend (cuda/qmatmul.cu). */
+ax_status qmatmul_cuda(const ax_op_call *call);
+ax_status qmatmul_cuda_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+
+/* ---- the CPU's scratch layout (one plan for qmatmul.c's workspace function and the kernels) ----
+ * x quantized (block-quantized w): per row, K int8 levels, K/32 fp32 scales and, per block of 32,
+ * 8 fp32 lanes holding the block's two 16-element level sums times its scale, each 4 times (the
+ * lanes the kernel multiplies with the panel's offsets); or x widened to fp32 (float w): K floats
+ * per row. Then one piece per thread: a panel of QMM_NR rows of w unpacked over a K chunk, and
+ * QMM_NR accumulators per row of x. */
+#define QMM_NR 4          /* rows of w unpacked together (the kernels' lanes assume 4) */
+#define QMM_KC 4096       /* elements of K per panel chunk (a multiple of 256) */
+
+typedef struct qmm_plan {
+    int64_t xq_bytes;     /* quantized (or widened) x, all rows */
+    int64_t thread_bytes; /* one thread's piece, a multiple of 64 */
+    int64_t threads;
+} qmm_plan;
+
+/* 1 for the block-quantized dtypes, whose x is quantized. */
+AX_HOST_DEVICE static inline int qmm_w_is_quant(ax_dtype dt) {
+    return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0 || dt == AX_Q4_K || dt == AX_Q6_K;
+}
+
+static inline int64_t qmm_round64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Bytes per row of quantized x: K levels, K/32 scales, K/32 x 8 sum lanes, each part 64-byte rounded. */
+static inline int64_t qmm_xq_row_bytes(int64_t K) {
+    return qmm_round64(K) + qmm_round64(K / 32 * 4) + qmm_round64(K / 32 * 32);
+}
+
+/* Elements of x that share one quantization scale: the largest of 256, 128, 64, 32 dividing K (K is
+ * a multiple of 32 for block-quantized w; QMM_KC is a multiple of 256, so groups never straddle
+ * chunks). */
+static inline int64_t qmm_x_group(int64_t K) {
+    return K % 256 == 0 ? 256 : K % 128 == 0 ? 128 : K % 64 == 0 ? 64 : 32;
+}
+
+static inline int64_t qmm_kc(int64_t K) { return K < QMM_KC ? K : QMM_KC; }
+
+/* One thread's panel over kc elements: per row kc levels and kc/32 x 8 lane scales, then kc/32 x 8
+ * offset lanes for the QMM_NR rows together (quantized w); or kc floats per row (float w). */
+static inline int64_t qmm_panel_bytes(int quant, int64_t kc) {
+    return quant ? QMM_NR * qmm_round64(kc + kc / 32 * 32) + qmm_round64(kc / 32 * 32) : qmm_round64(QMM_NR * kc * 4);
+}
+
+static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
+    qmm_plan plan;
+    const int quant = qmm_w_is_quant(p->w_dtype);
+    const int64_t kc = qmm_kc(p->K);
+    plan.threads = threads > 0 ? threads : 1;
+    plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
+    plan.thread_bytes = qmm_panel_bytes(quant, kc) + qmm_round64(p->M * QMM_NR * 4);
+    return plan;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_LINALG_QMATMUL_PARAMS_H */

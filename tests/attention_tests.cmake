@@ -1,0 +1,9 @@
+# Tests of flash attention (attention.h) beyond the op test driver's value checks
+# (tests/ops/cases_attention_*.c). Included from tests/CMakeLists.txt.
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+
+# Every invalid call returns the right status with a message naming the argument, and writes nothing.
+axial_add_c_test(test_attention_errors SOURCES test_attention_errors.c LABELS core)
+
+# The backward's bits repeat run to run for a given thread count (no atomics, fixed sum orders).
+axial_add_c_test(test_attention_determinism SOURCES test_attention_determinism.c LABELS core)

@@ -1,0 +1,18 @@
+# Tests of ax_qmatmul beyond the op driver (tests/ops/cases_qmatmul.c): argument errors, and the
+# product against the `gguf` package's dequantizer and a float64 NumPy matmul. Included from
+# tests/CMakeLists.txt.
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+axial_add_c_test(test_qmatmul_errors SOURCES test_qmatmul_errors.c LABELS core)
+
+# qmatmul_helper runs ax_qmatmul on files of raw bytes for tests/python/test_qmatmul_gguf.py; the
+# test is skipped (77) when the .venv lacks gguf, numpy or pytest.
+add_executable(qmatmul_helper qmatmul_helper.c)
+target_link_libraries(qmatmul_helper PRIVATE axial_static Threads::Threads ${AXIAL_BLAS_LIBRARIES} m)
+if(OpenMP_C_FOUND)
+  target_link_libraries(qmatmul_helper PRIVATE OpenMP::OpenMP_C)
+endif()
+target_compile_options(qmatmul_helper PRIVATE ${AXIAL_C_WARNINGS})
+add_test(NAME test_qmatmul_gguf
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/python/run_qmatmul_gguf.sh ${PROJECT_SOURCE_DIR}
+                 $<TARGET_FILE:qmatmul_helper>)
+set_tests_properties(test_qmatmul_gguf PROPERTIES LABELS "core;python" SKIP_RETURN_CODE 77)
