@@ -19,5 +19,8 @@ foreach(area nn attention sampling)
   if(AXIAL_WITH_CUDA)
     file(GLOB area_cu CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${area}/cuda/*.cu)
     target_sources(axial_objects PRIVATE ${area_cu})
+    # Tensor-core kernels have bodies only in sm_80+ device code; a build for older architectures
+    # alone turns them off (CMakeLists.txt sets AXIAL_CUDA_MMA) so a newer device never runs them empty.
+    set_source_files_properties(${area_cu} PROPERTIES COMPILE_DEFINITIONS AXIAL_CUDA_MMA=${AXIAL_CUDA_MMA})
   endif()
 endforeach()

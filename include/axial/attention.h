@@ -53,7 +53,10 @@ typedef struct ax_attention_options {
     const ax_tensor *cu_seqlens_q;
     const ax_tensor *cu_seqlens_k;
     /* Packed batches on CUDA: the longest sequence lengths (they size the grid without reading
-     * cu_seqlens). 0 = Tq / Tk, always safe, at the cost of idle blocks. Ignored on CPU. */
+     * cu_seqlens). 0 = Tq / Tk, always safe, at the cost of idle blocks. Trusted: a sequence longer
+     * than them is cut to its first max_seqlen_q queries / max_seqlen_k keys (what it loses is
+     * unspecified, but nothing is read or written out of bounds). A packed bias must cover them.
+     * Ignored on CPU, where the lengths are measured from cu_seqlens. */
     int64_t max_seqlen_q, max_seqlen_k;
 } ax_attention_options;
 

@@ -165,15 +165,19 @@ static ax_status check_common(ax_context *ctx, ax_tensor_spec *specs, int32_t n,
         if (ctx->device.type == AX_CPU) {
             AX_CHECK(check_cu_seqlens("opt->cu_seqlens_q", o->cu_seqlens_q, p->Sq, "Tq", &p->max_seqlen_q));
             AX_CHECK(check_cu_seqlens("opt->cu_seqlens_k", o->cu_seqlens_k, p->Sk, "Tk", &p->max_seqlen_k));
-            if (bias != NULL && bias->shape[2] != 1 && bias->shape[2] < p->max_seqlen_q)
-                return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                                    "bias: dim 2 (max Sq) is %lld, below the longest query sequence (%lld)",
-                                    (long long)bias->shape[2], (long long)p->max_seqlen_q);
-            if (bias != NULL && bias->shape[3] != 1 && bias->shape[3] < p->max_seqlen_k)
-                return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                                    "bias: dim 3 (max Sk) is %lld, below the longest key sequence (%lld)",
-                                    (long long)bias->shape[3], (long long)p->max_seqlen_k);
         }
+        /* CPU: the longest sequences just measured; CUDA: the hints, to which the kernels cut every
+         * sequence (attn_sequence), so a bias covering them is never read past its end. */
+        if (bias != NULL && bias->shape[2] != 1 && bias->shape[2] < p->max_seqlen_q)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "bias: dim 2 (max Sq) is %lld, below the longest query sequence (%lld; on CUDA "
+                                "opt->max_seqlen_q, or Tq when 0)",
+                                (long long)bias->shape[2], (long long)p->max_seqlen_q);
+        if (bias != NULL && bias->shape[3] != 1 && bias->shape[3] < p->max_seqlen_k)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "bias: dim 3 (max Sk) is %lld, below the longest key sequence (%lld; on CUDA "
+                                "opt->max_seqlen_k, or Tk when 0)",
+                                (long long)bias->shape[3], (long long)p->max_seqlen_k);
     } else {
         p->max_seqlen_q = p->Sq;
         p->max_seqlen_k = p->Sk;

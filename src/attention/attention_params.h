@@ -70,7 +70,8 @@ typedef struct attn_seq {
     int64_t k0, nk;
 } attn_seq;
 
-/* Sequence b's rows; for packed batches clipped to [0, Sq] / [0, Sk] (CUDA trusts cu_seqlens). */
+/* Sequence b's rows; for packed batches clipped to [0, Sq] / [0, Sk] and to the max_seqlen hints
+ * (CUDA trusts cu_seqlens and the hints; on CPU the entry checked both, so nothing is cut). */
 AX_HOST_DEVICE static inline attn_seq attn_sequence(const attn_params *p, int64_t b) {
     attn_seq s;
     if (p->cu_seqlens_q == 0) {
@@ -85,6 +86,10 @@ AX_HOST_DEVICE static inline attn_seq attn_sequence(const attn_params *p, int64_
     a = a < 0 ? 0 : a > p->Sk ? p->Sk : a;
     e = e < a ? a : e > p->Sk ? p->Sk : e;
     s.k0 = a, s.nk = e - a;
+    /* A sequence longer than the max_seqlen hints (possible only on CUDA, where the host trusts them)
+     * is cut to them, so no grid, tile or bias index goes past what the host sized and checked. */
+    if (s.nq > p->max_seqlen_q) s.nq = p->max_seqlen_q;
+    if (s.nk > p->max_seqlen_k) s.nk = p->max_seqlen_k;
     return s;
 }
 
