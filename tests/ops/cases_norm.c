@@ -352,7 +352,7 @@ static int norm_check_reference(const op_case *c, op_dtype_pair dt, const op_pro
     const norm_case *r = c->params;
     const int layer = is_layer(r);
     const int64_t D = case_D(r);
-    if (D > 300) return 1; /* the check is O(D^2): the small cases cover it */
+    if (D <= 0 || D > 300) return 1; /* the check is O(D^2): the small cases cover it */
     const op_tensor *x = NULL, *g = NULL, *wt = NULL;
     for (int i = 0; i < p->n_tensors; i++) {
         if (strcmp(p->tensors[i].name, "x") == 0) x = &p->tensors[i];
@@ -360,10 +360,15 @@ static int norm_check_reference(const op_case *c, op_dtype_pair dt, const op_pro
         if (strcmp(p->tensors[i].name, "weight") == 0) wt = &p->tensors[i];
     }
     const double *w = wt != NULL ? wt->value : NULL;
-    double *xs = malloc(sizeof(double) * (size_t)D), *ws = malloc(sizeof(double) * (size_t)D);
+    double *xs = malloc(sizeof(double) * (size_t)D), *ws = calloc((size_t)D, sizeof(double));
     double *h = malloc(sizeof(double) * (size_t)D), *y = malloc(sizeof(double) * (size_t)D);
     double *dx = malloc(sizeof(double) * (size_t)D), *dw = calloc((size_t)D, sizeof(double));
     int ok = 1;
+    if (xs == NULL || ws == NULL || h == NULL || y == NULL || dx == NULL || dw == NULL || x == NULL || g == NULL) {
+        snprintf(msg, msg_size, "finite-difference check: out of memory or a tensor missing");
+        ok = 0;
+        goto done;
+    }
     memcpy(xs, x->value, sizeof(double) * (size_t)D);
     for (int64_t j = 0; j < D; j++) ws[j] = w != NULL ? w[j] : 1.0;
     ref_row_backward(layer, xs, g->value, ws, r->eps, D, dx, dw, NULL, NULL);
@@ -388,6 +393,7 @@ static int norm_check_reference(const op_case *c, op_dtype_pair dt, const op_pro
             }
         }
     }
+done:
     free(xs);
     free(ws);
     free(h);
