@@ -470,33 +470,6 @@ __global__ void __launch_bounds__(kTailThreads) attn_kv_tail_kernel(const attn_d
 
 constexpr int kInner = 32; /* inner tile: queries of dkdv's steps, keys of dq's steps */
 
-/* c1 = A1 B1^T and c2 = A2 B2^T for the warp's 16 rows (row0 ..) of the A tiles against rows
- * 0 .. kCols - 1 of the B tiles, over kD dims in ascending 16-blocks; c1 / c2 are zeroed first. */
-template <typename T, int kD, int kCols>
-__device__ __forceinline__ void dual_products(const T *a1, const T *a2, const T *b1, const T *b2, int row0,
-                                              float c1[kCols / 8][4], float c2[kCols / 8][4]) {
-#pragma unroll
-    for (int t = 0; t < kCols / 8; t++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) c1[t][e] = c2[t][e] = 0.0f;
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; kk++) {
-        uint32_t f1[4], f2[4];
-        frag_a<kD>(f1, a1, row0, kk);
-        frag_a<kD>(f2, a2, row0, kk);
-#pragma unroll
-        for (int cp = 0; cp < kCols / 16; cp++) {
-            uint32_t r[4];
-            frag_b_rows<kD>(r, b1, cp * 16, kk);
-            mma16816(c1[2 * cp], f1, r[0], r[1], (const T *)0);
-            mma16816(c1[2 * cp + 1], f1, r[2], r[3], (const T *)0);
-            frag_b_rows<kD>(r, b2, cp * 16, kk);
-            mma16816(c2[2 * cp], f2, r[0], r[1], (const T *)0);
-            mma16816(c2[2 * cp + 1], f2, r[2], r[3], (const T *)0);
-        }
-    }
-}
-
 /* Stores the accumulator tiles of rows ra, rb (= ra + 8) x kD dims, scaled, as T, dims < D, as
  * 4-byte pairs (rows are 16-byte aligned: mma_bwd_usable). NULL rows are skipped. */
 template <typename T, int kD>
@@ -555,9 +528,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_dkdv_mma_kernel(const attn_d
 
     auto load_step = [&](int buf, int64_t step) {
         const int64_t h = g * p.group + step / q_steps, i0 = qlo + (step % q_steps) * kInner;
-        mma_load_rows<T, kD>(q_s + buf * kInner * kS, act_row<T>(p.q, p.q_strides, ab, seq.q0, h), p.q_strides.s, i0,
+        mma_load_rows<T, kD, kMmaThreads>(q_s + buf * kInner * kS, act_row<T>(p.q, p.q_strides, ab, seq.q0, h),
+                                          p.q_strides.s, i0,
                              kInner, seq.nq, D);
-        mma_load_rows<T, kD>(do_s + buf * kInner * kS, act_row<T>(p.dout, p.dout_strides, ab, seq.q0, h),
+        mma_load_rows<T, kD, kMmaThreads>(do_s + buf * kInner * kS, act_row<T>(p.dout, p.dout_strides, ab, seq.q0, h),
                              p.dout_strides.s, i0, kInner, seq.nq, D);
         cp_async_commit();
         /* lse and delta of the step's rows, plain loads by the first warp (-inf / 0 past nq) */
@@ -573,8 +547,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_dkdv_mma_kernel(const attn_d
         }
     };
 
-    mma_load_rows<T, kD>(k_s, act_row<T>(p.k, p.k_strides, ab, seq.k0, g), p.k_strides.s, j0, kMmaRows, seq.nk, D);
-    mma_load_rows<T, kD>(v_s, act_row<T>(p.v, p.v_strides, ab, seq.k0, g), p.v_strides.s, j0, kMmaRows, seq.nk, D);
+    mma_load_rows<T, kD, kMmaThreads>(k_s, act_row<T>(p.k, p.k_strides, ab, seq.k0, g), p.k_strides.s, j0, kMmaRows,
+                                      seq.nk, D);
+    mma_load_rows<T, kD, kMmaThreads>(v_s, act_row<T>(p.v, p.v_strides, ab, seq.k0, g), p.v_strides.s, j0, kMmaRows,
+                                      seq.nk, D);
     if (steps > 0)
         load_step(0, 0);
     else
@@ -683,12 +659,14 @@ __global__ void __launch_bounds__(kMmaThreads) attn_dq_mma_kernel(const attn_dev
     const int64_t jt_first = lo < hi ? lo / kInner : 0, jt_end = lo < hi ? (hi + kInner - 1) / kInner : 0;
 
     const T *k = act_row<T>(p.k, p.k_strides, ab, seq.k0, g), *v = act_row<T>(p.v, p.v_strides, ab, seq.k0, g);
-    mma_load_rows<T, kD>(q_s, act_row<T>(p.q, p.q_strides, ab, seq.q0, h), p.q_strides.s, i0, kMmaRows, seq.nq, D);
-    mma_load_rows<T, kD>(do_s, act_row<T>(p.dout, p.dout_strides, ab, seq.q0, h), p.dout_strides.s, i0, kMmaRows,
+    mma_load_rows<T, kD, kMmaThreads>(q_s, act_row<T>(p.q, p.q_strides, ab, seq.q0, h), p.q_strides.s, i0, kMmaRows,
+                                      seq.nq, D);
+    mma_load_rows<T, kD, kMmaThreads>(do_s, act_row<T>(p.dout, p.dout_strides, ab, seq.q0, h), p.dout_strides.s, i0,
+                                      kMmaRows,
                          seq.nq, D);
     if (jt_first < jt_end) {
-        mma_load_rows<T, kD>(k_s, k, p.k_strides.s, jt_first * kInner, kInner, seq.nk, D);
-        mma_load_rows<T, kD>(v_s, v, p.v_strides.s, jt_first * kInner, kInner, seq.nk, D);
+        mma_load_rows<T, kD, kMmaThreads>(k_s, k, p.k_strides.s, jt_first * kInner, kInner, seq.nk, D);
+        mma_load_rows<T, kD, kMmaThreads>(v_s, v, p.v_strides.s, jt_first * kInner, kInner, seq.nk, D);
     }
     cp_async_commit();
 
@@ -712,8 +690,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_dq_mma_kernel(const attn_dev
     for (int64_t jt = jt_first; jt < jt_end; jt++) {
         const int buf = (int)((jt - jt_first) & 1);
         if (jt + 1 < jt_end) {
-            mma_load_rows<T, kD>(k_s + (buf ^ 1) * kInner * kS, k, p.k_strides.s, (jt + 1) * kInner, kInner, seq.nk, D);
-            mma_load_rows<T, kD>(v_s + (buf ^ 1) * kInner * kS, v, p.v_strides.s, (jt + 1) * kInner, kInner, seq.nk, D);
+            mma_load_rows<T, kD, kMmaThreads>(k_s + (buf ^ 1) * kInner * kS, k, p.k_strides.s, (jt + 1) * kInner,
+                                              kInner, seq.nk, D);
+            mma_load_rows<T, kD, kMmaThreads>(v_s + (buf ^ 1) * kInner * kS, v, p.v_strides.s, (jt + 1) * kInner,
+                                              kInner, seq.nk, D);
             cp_async_commit();
         }
         const T *kb = k_s + buf * kInner * kS, *vb = v_s + buf * kInner * kS;

@@ -225,10 +225,11 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_mma_kernel(const attn_de
     const int64_t jt_first = lo < hi ? lo / kKeys : 0, jt_end = lo < hi ? (hi + kKeys - 1) / kKeys : 0;
 
     const T *k = act_row<T>(p.k, p.k_strides, ab, seq.k0, g), *v = act_row<T>(p.v, p.v_strides, ab, seq.k0, g);
-    mma_load_rows<T, kD>(q_s, act_row<T>(p.q, p.q_strides, ab, seq.q0, h), p.q_strides.s, i0, kMmaRows, seq.nq, D);
+    mma_load_rows<T, kD, kMmaThreads>(q_s, act_row<T>(p.q, p.q_strides, ab, seq.q0, h), p.q_strides.s, i0, kMmaRows,
+                                      seq.nq, D);
     if (jt_first < jt_end) {
-        mma_load_rows<T, kD>(k_s, k, p.k_strides.s, jt_first * kKeys, kKeys, seq.nk, D);
-        mma_load_rows<T, kD>(v_s, v, p.v_strides.s, jt_first * kKeys, kKeys, seq.nk, D);
+        mma_load_rows<T, kD, kMmaThreads>(k_s, k, p.k_strides.s, jt_first * kKeys, kKeys, seq.nk, D);
+        mma_load_rows<T, kD, kMmaThreads>(v_s, v, p.v_strides.s, jt_first * kKeys, kKeys, seq.nk, D);
     }
     cp_async_commit();
 
@@ -246,8 +247,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_mma_kernel(const attn_de
     for (int64_t jt = jt_first; jt < jt_end; jt++) {
         const int buf = (int)((jt - jt_first) & 1);
         if (jt + 1 < jt_end) { /* prefetch the next tile into the other buffer */
-            mma_load_rows<T, kD>(k_s + (buf ^ 1) * kKeys * kS, k, p.k_strides.s, (jt + 1) * kKeys, kKeys, seq.nk, D);
-            mma_load_rows<T, kD>(v_s + (buf ^ 1) * kKeys * kS, v, p.v_strides.s, (jt + 1) * kKeys, kKeys, seq.nk, D);
+            mma_load_rows<T, kD, kMmaThreads>(k_s + (buf ^ 1) * kKeys * kS, k, p.k_strides.s, (jt + 1) * kKeys,
+                                              kKeys, seq.nk, D);
+            mma_load_rows<T, kD, kMmaThreads>(v_s + (buf ^ 1) * kKeys * kS, v, p.v_strides.s, (jt + 1) * kKeys,
+                                              kKeys, seq.nk, D);
             cp_async_commit();
         }
         const T *kb = k_s + buf * kKeys * kS, *vb = v_s + buf * kKeys * kS;

@@ -35,6 +35,7 @@
 
 #include "core/cuda/device.h"
 #include "core/cuda/launch.cuh"
+#include "core/cuda/mma_tile.cuh"
 #include "core/cuda/ptx.cuh"
 #include "core/cuda/reduce.cuh"
 #include "core/internal.h"
@@ -79,71 +80,6 @@ __device__ __forceinline__ float to_log2(float x) {
 }
 
 /* ---- tiles ----------------------------------------------------------------------------------- */
-
-/* Rows [row0, row0 + rows) x [0, kD) of one (b, n, h) slice into dst ([rows][kD + 8]), async. */
-template <typename T, int kD>
-__device__ __forceinline__ void load_rows(T *dst, const T *src, int64_t row_stride, int64_t row0, int rows,
-                                          int64_t S, int D) {
-    constexpr int chunks = kD / 8;
-#pragma unroll 4
-    for (int idx = threadIdx.x; idx < rows * chunks; idx += kThreads) {
-        const int r = idx / chunks, c = idx % chunks;
-        const int64_t row = row0 + r;
-        const bool ok = row < S && c * 8 < D;
-        cp_async16(dst + r * (kD + 8) + c * 8, ok ? src + row * row_stride + c * 8 : src, ok);
-    }
-}
-
-/* A fragment (16 rows x 16 dims at dim kk * 16) of rows row0.. of a [.][kD + 8] tile. */
-template <int kD, typename T>
-__device__ __forceinline__ void frag_a(uint32_t a[4], const T *tile, int row0, int kk) {
-    const int lane = threadIdx.x & 31;
-    ldsm_x4(a, tile + (row0 + (lane & 15)) * (kD + 8) + kk * 16 + (lane >> 4) * 8);
-}
-/* B fragments for two 8-row n-tiles (rows row0 .. row0 + 15 of the tile, dims kk * 16 ..): the
- * tile's rows are the product's columns (K for Q K^T, V for dO V^T, Q / dO for the transposed
- * products of dkdv). r[0..1] serve rows row0 .. row0 + 7, r[2..3] rows row0 + 8 .. */
-template <int kD, typename T>
-__device__ __forceinline__ void frag_b_rows(uint32_t r[4], const T *tile, int row0, int kk) {
-    const int lane = threadIdx.x & 31, mi = lane >> 3;
-    ldsm_x4(r, tile + (row0 + (mi >> 1) * 8 + (lane & 7)) * (kD + 8) + kk * 16 + (mi & 1) * 8);
-}
-/* B fragments over 16 tile rows (the reduction dim: keys for P V, queries for P^T dO) for two 8-dim
- * n-tiles at dims dp * 16: r[0..1] dims dp*16 .. +7, r[2..3] dims dp*16 + 8 .. */
-template <int kD, typename T>
-__device__ __forceinline__ void frag_b_trans(uint32_t r[4], const T *tile, int row0, int dp) {
-    const int lane = threadIdx.x & 31, mi = lane >> 3;
-    ldsm_x4_t(r, tile + (row0 + (mi & 1) * 8 + (lane & 7)) * (kD + 8) + dp * 16 + (mi >> 1) * 8);
-}
-
-/* c1 = A1 B1^T and c2 = A2 B2^T for the warp's 16 rows (row0 ..) of the A tiles against rows
- * 0 .. kCols - 1 of the B tiles, over kD dims; c1 / c2 are zeroed first. The two products share
- * the loop so their loads and tensor-core work interleave. Each element sums over dims in
- * ascending 16-blocks, whichever caller, so results do not depend on which kernel made them. */
-template <typename T, int kD, int kCols>
-__device__ __forceinline__ void dual_products(const T *a1, const T *a2, const T *b1, const T *b2, int row0,
-                                              float c1[kCols / 8][4], float c2[kCols / 8][4]) {
-#pragma unroll
-    for (int t = 0; t < kCols / 8; t++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) c1[t][e] = c2[t][e] = 0.0f;
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; kk++) {
-        uint32_t f1[4], f2[4];
-        frag_a<kD>(f1, a1, row0, kk);
-        frag_a<kD>(f2, a2, row0, kk);
-#pragma unroll
-        for (int cp = 0; cp < kCols / 16; cp++) {
-            uint32_t r[4];
-            frag_b_rows<kD>(r, b1, cp * 16, kk);
-            mma16816(c1[2 * cp], f1, r[0], r[1], (const T *)0);
-            mma16816(c1[2 * cp + 1], f1, r[2], r[3], (const T *)0);
-            frag_b_rows<kD>(r, b2, cp * 16, kk);
-            mma16816(c2[2 * cp], f2, r[0], r[1], (const T *)0);
-            mma16816(c2[2 * cp + 1], f2, r[2], r[3], (const T *)0);
-        }
-    }
-}
 
 /* ---- biases ---------------------------------------------------------------------------------- */
 
@@ -231,9 +167,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
     decode_tile_block(a.row_tiles, a.p, &it, &h, &n, &b);
     const int64_t i0 = it * kRowTile;
     const T *k = slice<T>(p.k, p.k_strides, b, n, h), *v = slice<T>(p.v, p.v_strides, b, n, h);
-    load_rows<T, kD>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
-    load_rows<T, kD>(k_s, k, p.k_strides.s, 0, kFwdKeys, p.S, D);
-    load_rows<T, kD>(v_s, v, p.v_strides.s, 0, kFwdKeys, p.S, D);
+    mma_load_rows<T, kD, kThreads>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
+    mma_load_rows<T, kD, kThreads>(k_s, k, p.k_strides.s, 0, kFwdKeys, p.S, D);
+    mma_load_rows<T, kD, kThreads>(v_s, v, p.v_strides.s, 0, kFwdKeys, p.S, D);
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
@@ -252,8 +188,10 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
     for (int64_t jt = 0; jt < key_tiles; jt++) {
         const int buf = (int)(jt & 1);
         if (jt + 1 < key_tiles) {
-            load_rows<T, kD>(k_s + (buf ^ 1) * kFwdKeys * kS, k, p.k_strides.s, (jt + 1) * kFwdKeys, kFwdKeys, p.S, D);
-            load_rows<T, kD>(v_s + (buf ^ 1) * kFwdKeys * kS, v, p.v_strides.s, (jt + 1) * kFwdKeys, kFwdKeys, p.S, D);
+            mma_load_rows<T, kD, kThreads>(k_s + (buf ^ 1) * kFwdKeys * kS, k, p.k_strides.s, (jt + 1) * kFwdKeys,
+                                           kFwdKeys, p.S, D);
+            mma_load_rows<T, kD, kThreads>(v_s + (buf ^ 1) * kFwdKeys * kS, v, p.v_strides.s, (jt + 1) * kFwdKeys,
+                                           kFwdKeys, p.S, D);
             cp_async_commit();
         }
         const T *kb = k_s + buf * kFwdKeys * kS, *vb = v_s + buf * kFwdKeys * kS;
@@ -421,10 +359,10 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     decode_tile_block(a.row_tiles, a.p, &jt, &h, &n, &b);
     const int64_t j0 = jt * kRowTile;
     const T *q = slice<T>(p.q, p.q_strides, b, n, h), *dout = slice<T>(p.dout, p.dout_strides, b, n, h);
-    load_rows<T, kD>(k_s, slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, kRowTile, p.S, D);
-    load_rows<T, kD>(v_s, slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, kRowTile, p.S, D);
-    load_rows<T, kD>(q_s, q, p.q_strides.s, 0, kInner, p.S, D);
-    load_rows<T, kD>(do_s, dout, p.dout_strides.s, 0, kInner, p.S, D);
+    mma_load_rows<T, kD, kThreads>(k_s, slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, kRowTile, p.S, D);
+    mma_load_rows<T, kD, kThreads>(v_s, slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, kRowTile, p.S, D);
+    mma_load_rows<T, kD, kThreads>(q_s, q, p.q_strides.s, 0, kInner, p.S, D);
+    mma_load_rows<T, kD, kThreads>(do_s, dout, p.dout_strides.s, 0, kInner, p.S, D);
     cp_async_commit();
     load_row_stats(a, b, n, h, 0, lse2_s, mul_s, delta_s);
     cp_async_wait_all();
@@ -457,8 +395,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
         const int buf = (int)(qt & 1);
         if (qt + 1 < q_tiles) {
             const int64_t next = (qt + 1) * kInner;
-            load_rows<T, kD>(q_s + (buf ^ 1) * kInner * kS, q, p.q_strides.s, next, kInner, p.S, D);
-            load_rows<T, kD>(do_s + (buf ^ 1) * kInner * kS, dout, p.dout_strides.s, next, kInner, p.S, D);
+            mma_load_rows<T, kD, kThreads>(q_s + (buf ^ 1) * kInner * kS, q, p.q_strides.s, next, kInner, p.S, D);
+            mma_load_rows<T, kD, kThreads>(do_s + (buf ^ 1) * kInner * kS, dout, p.dout_strides.s, next, kInner, p.S,
+                                           D);
             cp_async_commit();
             load_row_stats(a, b, n, h, next, lse2_s + (buf ^ 1) * kInner, mul_s + (buf ^ 1) * kInner,
                            delta_s + (buf ^ 1) * kInner);
@@ -600,10 +539,11 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
     decode_tile_block(a.row_tiles, a.p, &it, &h, &n, &b);
     const int64_t i0 = it * kRowTile;
     const T *k = slice<T>(p.k, p.k_strides, b, n, h), *v = slice<T>(p.v, p.v_strides, b, n, h);
-    load_rows<T, kD>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
-    load_rows<T, kD>(do_s, slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, kRowTile, p.S, D);
-    load_rows<T, kD>(k_s, k, p.k_strides.s, 0, kInner, p.S, D);
-    load_rows<T, kD>(v_s, v, p.v_strides.s, 0, kInner, p.S, D);
+    mma_load_rows<T, kD, kThreads>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
+    mma_load_rows<T, kD, kThreads>(do_s, slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, kRowTile,
+                                   p.S, D);
+    mma_load_rows<T, kD, kThreads>(k_s, k, p.k_strides.s, 0, kInner, p.S, D);
+    mma_load_rows<T, kD, kThreads>(v_s, v, p.v_strides.s, 0, kInner, p.S, D);
     cp_async_commit();
     const int64_t ia = i0 + warp * 16 + g, ib = ia + 8;
     float lse2[2], mul[2], dl[2];
@@ -620,8 +560,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dq_kernel(const mma_args a) 
         const int buf = (int)(kt & 1);
         if (kt + 1 < key_tiles) {
             const int64_t next = (kt + 1) * kInner;
-            load_rows<T, kD>(k_s + (buf ^ 1) * kInner * kS, k, p.k_strides.s, next, kInner, p.S, D);
-            load_rows<T, kD>(v_s + (buf ^ 1) * kInner * kS, v, p.v_strides.s, next, kInner, p.S, D);
+            mma_load_rows<T, kD, kThreads>(k_s + (buf ^ 1) * kInner * kS, k, p.k_strides.s, next, kInner, p.S, D);
+            mma_load_rows<T, kD, kThreads>(v_s + (buf ^ 1) * kInner * kS, v, p.v_strides.s, next, kInner, p.S, D);
             cp_async_commit();
         }
         const T *kb = k_s + buf * kInner * kS, *vb = v_s + buf * kInner * kS;
@@ -708,10 +648,11 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
     auto load_tiles = [&](int buf, int64_t b, int64_t n) {
         T *q_s = smem + buf * kStage, *do_s = q_s + kRowTile * kS, *k_s = do_s + kRowTile * kS;
         T *v_s = k_s + kPairKeys * kS;
-        load_rows<T, kD>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
-        load_rows<T, kD>(do_s, slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0, kRowTile, p.S, D);
-        load_rows<T, kD>(k_s, slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, kPairKeys, p.S, D);
-        load_rows<T, kD>(v_s, slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, kPairKeys, p.S, D);
+        mma_load_rows<T, kD, kThreads>(q_s, slice<T>(p.q, p.q_strides, b, n, h), p.q_strides.s, i0, kRowTile, p.S, D);
+        mma_load_rows<T, kD, kThreads>(do_s, slice<T>(p.dout, p.dout_strides, b, n, h), p.dout_strides.s, i0,
+                                       kRowTile, p.S, D);
+        mma_load_rows<T, kD, kThreads>(k_s, slice<T>(p.k, p.k_strides, b, n, h), p.k_strides.s, j0, kPairKeys, p.S, D);
+        mma_load_rows<T, kD, kThreads>(v_s, slice<T>(p.v, p.v_strides, b, n, h), p.v_strides.s, j0, kPairKeys, p.S, D);
         cp_async_commit();
     };
     /* Thread t < 64 fetches row i0 + t's reference (log2 domain; -inf past S), delta and factor,
