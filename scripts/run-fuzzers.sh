@@ -4,7 +4,7 @@
 # a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
 # usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
-#        stockholm mmcif pdb). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
+#        stockholm mmcif pdb gguf tokenizer). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
 #
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer); fi
 build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
 data=$root/tests/data
 
@@ -128,6 +128,53 @@ _pdbx_struct_mod_residue.parent_comp_id
 HYP PRO
 CIF
 
+# Tokenizer seeds: the first byte holds the flags (add special, parse special), the rest is text.
+printf '\003<|im_start|>user\nHello 123,  world!\r\n\t\xce\xb1\xce\xb2 \xf0\x9f\x98\x80\xff' | seed tokenizer mixed.txt
+printf '\000  def f(x):\n    return x**2  # 12345\n' | seed tokenizer code.txt
+
+# GGUF seeds: small files with every value type, nested arrays and a few tensor types, written by the
+# `gguf` package when the .venv has it; a bare header otherwise.
+mkdir -p "$build/seeds/gguf"
+printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' |
+  seed gguf empty_v3.gguf
+if [ -x "$root/.venv/bin/python" ] && "$root/.venv/bin/python" -c "import gguf, numpy" 2>/dev/null; then
+  "$root/.venv/bin/python" - "$build/seeds/gguf" <<'PY'
+import sys
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as QT, GGUFValueType as VT
+out = sys.argv[1]
+for name, alignment in [("types", 0), ("aligned64", 64)]:
+    w = gguf.GGUFWriter(f"{out}/{name}.gguf", arch="llama")
+    if alignment:
+        w.add_custom_alignment(alignment)
+    for vt, v in [(VT.UINT8, 1), (VT.INT8, -1), (VT.UINT16, 2), (VT.INT16, -2), (VT.UINT32, 3), (VT.INT32, -3),
+                  (VT.FLOAT32, 0.5), (VT.BOOL, True), (VT.STRING, "s"), (VT.UINT64, 4), (VT.INT64, -4),
+                  (VT.FLOAT64, 0.25)]:
+        w.add_key_value("k." + vt.name.lower(), v, vt)
+    w.add_key_value("tokenizer.ggml.tokens", ["a", "b", "ab"], VT.ARRAY, sub_type=VT.STRING)
+    w.add_key_value("a.i32", [1, -2, 3], VT.ARRAY, sub_type=VT.INT32)
+    w.add_key_value("a.nested", [[1, 2], [3]], VT.ARRAY, sub_type=VT.ARRAY)
+    for qt in (QT.F32, QT.Q4_1, QT.Q8_0, QT.Q4_K):
+        block, nbytes = gguf.GGML_QUANT_SIZES[qt]
+        w.add_tensor(f"t.{qt.name.lower()}", np.arange(nbytes, dtype=np.uint8).reshape(1, nbytes), raw_dtype=qt)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+PY
+fi
+cat > "$build/gguf.dict" <<'DICT'
+"GGUF"
+"general.alignment"
+"\x02\x00\x00\x00"
+"\x03\x00\x00\x00"
+"\x08\x00\x00\x00"
+"\x09\x00\x00\x00"
+"\x20\x00\x00\x00"
+"\xff\xff\xff\xff\xff\xff\xff\x7f"
+DICT
+
 # A dictionary of format keywords helps the mutator reach the structure code.
 cat > "$build/mmcif.dict" <<'DICT'
 "data_"
@@ -160,7 +207,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -n "$build/seeds/$t"/* "$corpus"/ 2>/dev/null || true
   dict=()
-  if [ "$t" = mmcif ]; then dict=(-dict="$build/mmcif.dict"); fi
+  if [ "$t" = mmcif ] || [ "$t" = gguf ]; then dict=(-dict="$build/$t.dict"); fi
   log=$build/fuzz_$t.log
   if "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" >"$log" 2>&1; then

@@ -76,6 +76,9 @@ static const subcommand subcommands[] = {
     {"attention", axial_cmd_attention, "run Evoformer attention forward+backward on random data and time it"},
     {"demo", axial_cmd_demo, "the main job: samples -> feature store -> batch -> attention -> figures"},
     {"features", axial_cmd_features, "build, show and plot an HDF5 feature store"},
+    {"gguf", axial_cmd_gguf, "show a GGUF model file's metadata and tensors"},
+    {"tokenize", axial_cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
+    {"generate", axial_cmd_generate, "generate text with a GGUF model (CPU or CUDA)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -6,10 +6,20 @@
 #ifndef AXIAL_TOOLS_CLI_H
 #define AXIAL_TOOLS_CLI_H
 
+#include <stddef.h>
+
 /* Each takes argv with argv[0] = the subcommand's name and returns the process exit status. */
 int axial_cmd_attention(int argc, char **argv);
 int axial_cmd_features(int argc, char **argv);
 int axial_cmd_demo(int argc, char **argv);
+int axial_cmd_gguf(int argc, char **argv);     /* cmd_gguf.c: `axial gguf show F` */
+int axial_cmd_tokenize(int argc, char **argv); /* cmd_llm.c */
+int axial_cmd_generate(int argc, char **argv); /* cmd_llm.c */
+
+/* The model `--model` defaults to: $AXIAL_MODEL, else the SmolLM2 file that scripts/fetch-model.sh
+ * installs into the source tree's .venv. Writes the path into buf; 0 if found, -1 (with a message on
+ * stderr saying how to fetch it) if not. cmd_llm.c. */
+int axial_default_model(char *buf, size_t size);
 
 /* Draws a stored chain as a PNG (kind: msa, distance or contact); prints one line; 0 on success. */
 int axial_plot_chain(const char *store_path, const char *chain, const char *kind, const char *out);

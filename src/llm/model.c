@@ -1,0 +1,352 @@
+/*
+ * model.c — loading a Llama-family GGUF model: the hyperparameters from <arch>.* metadata, every
+ * weight the forward needs checked for shape and type, the tokenizer, and on CUDA one upload of the
+ * weights. The forward itself is in session.c.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "llm/model_internal.h"
+
+/* Longest metadata key or tensor name built here ("blk.4095.attn_output.weight", "llama.rope...") */
+#define MODEL_NAME_MAX 96
+
+typedef struct model_loader {
+    const ax_gguf *g;
+    const char *file;
+    const char *arch;   /* NUL-terminated copy of general.architecture */
+} model_loader;
+
+/* Re-labels a failed typed read of key `key` as a format error of the file: a value of the wrong
+ * kind is the file's fault, not the caller's. */
+static ax_status model_key_error(const model_loader *ld, const char *key) {
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", ax_last_error());
+    return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s': %s", ld->file, key, detail);
+}
+
+/* <arch>.<suffix> as an integer in [lo, hi]; `def` when absent and not required. */
+static ax_status model_meta_int(const model_loader *ld, const char *suffix, int required, int64_t def, int64_t lo,
+                                int64_t hi, int64_t *out) {
+    char key[MODEL_NAME_MAX];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, suffix);
+    const int64_t i = ax_gguf_find_key(ld->g, key);
+    if (i < 0) {
+        if (required) return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is missing", ld->file, key);
+        *out = def;
+        return AX_OK;
+    }
+    int64_t v;
+    if (ax_gguf_get_i64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
+    if (v < lo || v > hi)
+        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %lld, expected a value in [%lld, %lld]", ld->file,
+                            key, (long long)v, (long long)lo, (long long)hi);
+    *out = v;
+    return AX_OK;
+}
+
+/* <arch>.<suffix> as a finite float > 0 (or `def` when absent). */
+static ax_status model_meta_positive(const model_loader *ld, const char *suffix, double def, float *out) {
+    char key[MODEL_NAME_MAX];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, suffix);
+    const int64_t i = ax_gguf_find_key(ld->g, key);
+    double v = def;
+    if (i >= 0 && ax_gguf_get_f64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
+    if (!(v > 0.0 && v < 1e30))
+        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected a finite value > 0", ld->file, key, v);
+    *out = (float)v;
+    return AX_OK;
+}
+
+/* Copies a string value into buf (NUL-terminated, truncated); "" when the key is absent. */
+static ax_status model_meta_string(const model_loader *ld, const char *key, char *buf, size_t size, int *found) {
+    const int64_t i = ax_gguf_find_key(ld->g, key);
+    buf[0] = '\0';
+    *found = i >= 0;
+    if (i < 0) return AX_OK;
+    ax_gguf_string s;
+    if (ax_gguf_get_string(ld->g, i, &s) != AX_OK) return model_key_error(ld, key);
+    const size_t n = s.len < size - 1 ? (size_t)s.len : size - 1;
+    memcpy(buf, s.data, n);
+    buf[n] = '\0';
+    return AX_OK;
+}
+
+static int model_dtype_is_matrix(ax_dtype dt) {
+    return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0 || dt == AX_Q4_K || dt == AX_Q6_K || dt == AX_F16 ||
+           dt == AX_BF16 || dt == AX_F32;
+}
+
+/* Finds tensor `name` and checks it is (rows, cols) — or (cols) when rows is 0 — of a matrix type
+ * (`matrix`) or f32. *found 0 with AX_OK when absent and optional. */
+static ax_status model_tensor(const model_loader *ld, const char *name, int64_t rows, int64_t cols, int matrix,
+                              int optional, ax_tensor *out, int *found) {
+    const int64_t i = ax_gguf_find_tensor(ld->g, name);
+    if (found != NULL) *found = i >= 0;
+    if (i < 0) {
+        if (optional) return AX_OK;
+        if (rows)
+            return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected a (%lld, %lld) matrix)", ld->file,
+                                name, (long long)rows, (long long)cols);
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected an f32 vector of %lld)", ld->file,
+                            name, (long long)cols);
+    }
+    ax_gguf_tensor_info info;
+    AX_CHECK(ax_gguf_tensor_info_get(ld->g, i, &info));
+    const int want_dims = rows ? 2 : 1;
+    const int shape_ok = info.n_dims == want_dims && info.ne[0] == cols && (!rows || info.ne[1] == rows);
+    if (!shape_ok) {
+        char got[96] = "(";
+        for (int d = info.n_dims - 1; d >= 0; d--) {
+            char part[24];
+            snprintf(part, sizeof part, "%lld%s", (long long)info.ne[d], d ? ", " : ")");
+            strncat(got, part, sizeof got - strlen(got) - 1);
+        }
+        if (rows)
+            return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected (%lld, %lld)", ld->file, name,
+                                got, (long long)rows, (long long)cols);
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected (%lld)", ld->file, name, got,
+                            (long long)cols);
+    }
+    const int type_ok = info.dtype >= 0 && (matrix ? model_dtype_is_matrix((ax_dtype)info.dtype)
+                                                   : info.dtype == (int)AX_F32);
+    if (!type_ok)
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has type %s, expected %s", ld->file, name,
+                            ax_ggml_type_name(info.ggml_type),
+                            matrix ? "one of q4_0, q4_1, q8_0, q4_k, q6_k, f16, bf16, f32" : "f32");
+    if (matrix && cols % ax_dtype_block_elems((ax_dtype)info.dtype) != 0)
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s': %lld columns are not a whole number of %s blocks",
+                            ld->file, name, (long long)cols, ax_dtype_name((ax_dtype)info.dtype));
+    ax_status st = ax_gguf_tensor_view(ld->g, i, out);
+    if (st != AX_OK) return st;
+    return AX_OK;
+}
+
+/* Moves a CPU view onto the model's CUDA device (one allocation and copy), recording the buffer. */
+static ax_status model_upload(ax_llm_model *m, ax_tensor *t) {
+    if (m->device.type == AX_CPU) return AX_OK;
+    const int64_t bytes = ax_dtype_bytes(t->dtype, ax_tensor_numel(t));
+    void *buf = NULL;
+    AX_CHECK(ax_device_alloc(m->ctx, (size_t)bytes, &buf));
+    m->device_buffers[m->n_device_buffers++] = buf;
+    AX_CHECK(ax_copy_to_device(m->ctx, buf, t->data, (size_t)bytes));
+    t->data = buf;
+    t->device = m->device;
+    return AX_OK;
+}
+
+static ax_status model_read_hparams(const model_loader *ld, ax_llm_model *m) {
+    ax_llm_model_info *in = &m->info;
+    int64_t v = 0, n_vocab_meta = 0;
+    AX_CHECK(model_meta_int(ld, "block_count", 1, 0, 1, 4096, &v));
+    in->n_layer = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "embedding_length", 1, 0, 1, 1 << 20, &v));
+    in->n_embd = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "feed_forward_length", 1, 0, 1, 1 << 22, &v));
+    in->n_ff = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "attention.head_count", 1, 0, 1, 4096, &v));
+    in->n_head = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "attention.head_count_kv", 0, in->n_head, 1, in->n_head, &v));
+    in->n_head_kv = (int32_t)v;
+    if (in->n_head % in->n_head_kv != 0)
+        return ax_set_error(AX_ERR_FORMAT, "%s: %d heads are not a multiple of %d KV heads", ld->file, in->n_head,
+                            in->n_head_kv);
+    const int64_t default_head_dim = in->n_embd % in->n_head == 0 ? in->n_embd / in->n_head : 0;
+    AX_CHECK(model_meta_int(ld, "attention.key_length", default_head_dim == 0, default_head_dim, 2, 1024, &v));
+    in->head_dim = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "attention.value_length", 0, in->head_dim, in->head_dim, in->head_dim, &v));
+    if (in->head_dim % 2 != 0)
+        return ax_set_error(AX_ERR_FORMAT, "%s: head dimension %d is odd (RoPE rotates pairs)", ld->file,
+                            in->head_dim);
+    AX_CHECK(model_meta_int(ld, "rope.dimension_count", 0, in->head_dim, 2, in->head_dim, &v));
+    if (v % 2 != 0) return ax_set_error(AX_ERR_FORMAT, "%s: rope dimension count %lld is odd", ld->file, (long long)v);
+    m->rope_dim = (int32_t)v;
+    AX_CHECK(model_meta_int(ld, "context_length", 0, 4096, 1, INT32_MAX, &v));
+    in->n_ctx_train = (int32_t)v;
+    AX_CHECK(model_meta_positive(ld, "rope.freq_base", 10000.0, &in->rope_base));
+    AX_CHECK(model_meta_positive(ld, "attention.layer_norm_rms_epsilon", 1e-5, &in->rms_eps));
+    AX_CHECK(model_meta_int(ld, "vocab_size", 0, 0, 0, INT32_MAX, &n_vocab_meta));
+    in->n_vocab = (int32_t)n_vocab_meta; /* 0 when absent: taken from token_embd below */
+
+    /* Only linear position scaling is a plain rescale of the angles; YaRN and the rest change the
+     * frequencies per dimension, which ax_rope does not do. */
+    char key[MODEL_NAME_MAX], scaling[32];
+    int found;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", ld->arch);
+    AX_CHECK(model_meta_string(ld, key, scaling, sizeof scaling, &found));
+    m->rope_linear = 1.0f;
+    if (found && strcmp(scaling, "none") != 0) {
+        if (strcmp(scaling, "linear") != 0)
+            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: rope scaling '%s' is not supported (only linear)", ld->file,
+                                scaling);
+        AX_CHECK(model_meta_positive(ld, "rope.scaling.factor", 1.0, &m->rope_linear));
+    }
+    return AX_OK;
+}
+
+static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
+    ax_llm_model_info *in = &m->info;
+    const int64_t E = in->n_embd, F = in->n_ff;
+    const int64_t q_rows = (int64_t)in->n_head * in->head_dim, kv_rows = (int64_t)in->n_head_kv * in->head_dim;
+
+    /* The vocabulary size is token_embd's row count; check it against the metadata when given. */
+    const int64_t ti = ax_gguf_find_tensor(ld->g, "token_embd.weight");
+    if (ti < 0) return ax_set_error(AX_ERR_FORMAT, "%s: tensor 'token_embd.weight' is missing", ld->file);
+    ax_gguf_tensor_info tinfo;
+    AX_CHECK(ax_gguf_tensor_info_get(ld->g, ti, &tinfo));
+    const int64_t V = tinfo.n_dims == 2 ? tinfo.ne[1] : -1;
+    if (in->n_vocab != 0 && V != in->n_vocab)
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor 'token_embd.weight' has %lld rows, but %s.vocab_size is %d",
+                            ld->file, (long long)V, ld->arch, in->n_vocab);
+    if (V < 1 || V > INT32_MAX)
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor 'token_embd.weight' is not a (n_vocab, %lld) matrix",
+                            ld->file, (long long)E);
+    in->n_vocab = (int32_t)V;
+    AX_CHECK(model_tensor(ld, "token_embd.weight", V, E, 1, 0, &m->token_embd, NULL));
+    int has_output = 0;
+    AX_CHECK(model_tensor(ld, "output.weight", V, E, 1, 1, &m->output, &has_output));
+    if (!has_output) m->output = m->token_embd; /* tied embeddings (SmolLM2) */
+    AX_CHECK(model_tensor(ld, "output_norm.weight", 0, E, 0, 0, &m->output_norm, NULL));
+
+    m->layers = calloc((size_t)in->n_layer, sizeof *m->layers);
+    if (m->layers == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: %d layers", ld->file, in->n_layer);
+    for (int32_t l = 0; l < in->n_layer; l++) {
+        llm_layer *L = &m->layers[l];
+        struct {
+            const char *suffix;
+            int64_t rows, cols;
+            int matrix;
+            ax_tensor *dst;
+        } want[] = {
+            {"attn_norm", 0, E, 0, &L->attn_norm}, {"attn_q", q_rows, E, 1, &L->wq},
+            {"attn_k", kv_rows, E, 1, &L->wk},     {"attn_v", kv_rows, E, 1, &L->wv},
+            {"attn_output", E, q_rows, 1, &L->wo}, {"ffn_norm", 0, E, 0, &L->ffn_norm},
+            {"ffn_gate", F, E, 1, &L->w_gate},     {"ffn_up", F, E, 1, &L->w_up},
+            {"ffn_down", E, F, 1, &L->w_down},
+        };
+        for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+            char name[MODEL_NAME_MAX];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, want[w].suffix);
+            AX_CHECK(model_tensor(ld, name, want[w].rows, want[w].cols, want[w].matrix, 0, want[w].dst, NULL));
+        }
+    }
+    return AX_OK;
+}
+
+/* Every weight tensor of the model, for uploading and counting (the tied output counted once). */
+static int64_t model_weight_list(ax_llm_model *m, ax_tensor **list) {
+    int64_t n = 0;
+    list[n++] = &m->token_embd;
+    list[n++] = &m->output_norm;
+    for (int32_t l = 0; l < m->info.n_layer; l++) {
+        llm_layer *L = &m->layers[l];
+        ax_tensor *per[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo,
+                            &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) list[n++] = per[i];
+    }
+    return n;
+}
+
+static ax_status model_place_weights(ax_llm_model *m, int tied) {
+    const int64_t max_tensors = 3 + 9 * (int64_t)m->info.n_layer;
+    ax_tensor **list = malloc((size_t)max_tensors * sizeof *list);
+    if (list == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "model: weight list");
+    int64_t n = model_weight_list(m, list);
+    if (!tied) list[n++] = &m->output;
+    ax_status st = AX_OK;
+    if (m->device.type != AX_CPU) {
+        m->device_buffers = calloc((size_t)n, sizeof *m->device_buffers);
+        if (m->device_buffers == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "model: %lld buffers", (long long)n);
+    }
+    m->info.weight_bytes = 0;
+    for (int64_t i = 0; i < n && st == AX_OK; i++) {
+        m->info.weight_bytes += ax_dtype_bytes(list[i]->dtype, ax_tensor_numel(list[i]));
+        st = model_upload(m, list[i]);
+    }
+    if (st == AX_OK && tied) m->output = m->token_embd; /* follows the upload */
+    free(list);
+    return st;
+}
+
+ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax_llm_model **out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = NULL;
+    if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL");
+    ax_llm_model_config c = AX_LLM_MODEL_CONFIG_INIT;
+    if (cfg != NULL) {
+        if (cfg->struct_size < sizeof c)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->struct_size: %zu, expected %zu (use AX_LLM_MODEL_CONFIG_INIT)",
+                                cfg->struct_size, sizeof c);
+        c = *cfg;
+    }
+    if (c.device.type != AX_CPU && c.device.type != AX_CUDA)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device: unknown device type %d", (int)c.device.type);
+
+    ax_llm_model *m = calloc(1, sizeof *m);
+    if (m == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "model: %zu bytes", sizeof *m);
+    m->device = c.device;
+    m->num_threads = c.num_threads;
+    ax_status st;
+    ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+    cc.device = c.device;
+    cc.num_threads = c.num_threads;
+    AX_CHECK_GOTO(ax_context_create(&m->ctx, &cc), st, fail);
+    AX_CHECK_GOTO(ax_gguf_open(path, &m->gguf), st, fail);
+
+    model_loader ld = {m->gguf, path, m->info.architecture};
+    int found;
+    AX_CHECK_GOTO(model_meta_string(&ld, "general.architecture", m->info.architecture, sizeof m->info.architecture,
+                                    &found), st, fail);
+    if (!found) {
+        st = ax_set_error(AX_ERR_FORMAT, "%s: metadata 'general.architecture' is missing", path);
+        goto fail;
+    }
+    if (strcmp(m->info.architecture, "llama") != 0) {
+        st = ax_set_error(AX_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (Axial runs 'llama')", path,
+                          m->info.architecture);
+        goto fail;
+    }
+    AX_CHECK_GOTO(model_meta_string(&ld, "general.name", m->info.name, sizeof m->info.name, &found), st, fail);
+    AX_CHECK_GOTO(model_read_hparams(&ld, m), st, fail);
+    AX_CHECK_GOTO(model_find_weights(&ld, m), st, fail);
+    AX_CHECK_GOTO(llm_tokenizer_create(m->gguf, path, &m->tok), st, fail);
+    if (llm_tokenizer_vocab_size(m->tok) != m->info.n_vocab) {
+        st = ax_set_error(AX_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,
+                          llm_tokenizer_vocab_size(m->tok), m->info.n_vocab);
+        goto fail;
+    }
+    m->info.bos_id = llm_tokenizer_bos(m->tok);
+    m->info.eos_id = llm_tokenizer_eos(m->tok);
+    m->info.add_bos = llm_tokenizer_add_bos(m->tok);
+    m->info.add_eos = llm_tokenizer_add_eos(m->tok);
+    AX_CHECK_GOTO(model_place_weights(m, m->output.data == m->token_embd.data), st, fail);
+    *out = m;
+    return AX_OK;
+fail:
+    ax_llm_model_free(m);
+    return st;
+}
+
+void ax_llm_model_free(ax_llm_model *model) {
+    if (model == NULL) return;
+    for (int64_t i = 0; i < model->n_device_buffers; i++) ax_device_free(model->ctx, model->device_buffers[i]);
+    free(model->device_buffers);
+    free(model->layers);
+    llm_tokenizer_free(model->tok);
+    ax_gguf_close(model->gguf);
+    ax_context_destroy(model->ctx);
+    free(model);
+}
+
+ax_status ax_llm_model_get_info(const ax_llm_model *model, ax_llm_model_info *out) {
+    if (model == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "model: NULL");
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    *out = model->info;
+    return AX_OK;
+}
+
+const llm_tokenizer *llm_model_tokenizer(const ax_llm_model *model) { return model->tok; }

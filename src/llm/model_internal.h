@@ -1,0 +1,47 @@
+/*
+ * model_internal.h — the loaded Llama model as the session's forward sees it (internal): the
+ * hyperparameters, one ax_tensor per weight on the model's device, and the tokenizer.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_LLM_MODEL_INTERNAL_H
+#define AXIAL_LLM_MODEL_INTERNAL_H
+
+#include "axial/axial.h"
+#include "axial/gguf.h"
+#include "axial/llm.h"
+#include "llm/tokenizer.h"
+
+/* The model's tokenizer (never NULL for a loaded model). */
+const llm_tokenizer *llm_model_tokenizer(const ax_llm_model *model);
+
+/* The weights of one decoder block; matrices are (out, in) as ax_qmatmul's w. */
+typedef struct llm_layer {
+    ax_tensor attn_norm;  /* (E) f32 */
+    ax_tensor wq;         /* (H * Dh, E) */
+    ax_tensor wk, wv;     /* (Hkv * Dh, E) */
+    ax_tensor wo;         /* (E, H * Dh) */
+    ax_tensor ffn_norm;   /* (E) f32 */
+    ax_tensor w_gate;     /* (F, E) */
+    ax_tensor w_up;       /* (F, E) */
+    ax_tensor w_down;     /* (E, F) */
+} llm_layer;
+
+struct ax_llm_model {
+    ax_llm_model_info info;
+    int32_t rope_dim;        /* leading elements of a head that rotate (<arch>.rope.dimension_count) */
+    float rope_linear;       /* linear position scaling factor (1 = none) */
+    ax_device device;
+    int32_t num_threads;
+    ax_gguf *gguf;           /* the mapping: CPU weights are views into it */
+    llm_tokenizer *tok;
+    ax_context *ctx;         /* owns the uploaded weights on CUDA (ax_device_alloc / free) */
+    ax_tensor token_embd;    /* (V, E): the embedding table */
+    ax_tensor output;        /* (V, E): the LM head (token_embd's tensor when tied) */
+    ax_tensor output_norm;   /* (E) f32 */
+    llm_layer *layers;       /* n_layer */
+    void **device_buffers;   /* CUDA: one ax_device_alloc per uploaded tensor; NULL on the CPU */
+    int64_t n_device_buffers;
+};
+
+#endif /* AXIAL_LLM_MODEL_INTERNAL_H */

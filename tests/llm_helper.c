@@ -1,0 +1,97 @@
+/*
+ * llm_helper.c — a small command the Python check (tests/python/test_llm_reference.py) drives: it
+ * loads a GGUF model with ax_llm_model_load and runs a session, so a float64 NumPy decoder can judge
+ * the logits and the greedy tokens. Not a test on its own.
+ *
+ *   llm_helper logits MODEL OUT N_BATCH ID...   the logits of every position of ID... as raw f32
+ *                                               (n x n_vocab, row-major) in OUT; the prompt is fed
+ *                                               in chunks of N_BATCH tokens (1 = token by token)
+ *   llm_helper greedy MODEL N_NEW ID...         prints N_NEW greedy token ids after the prompt on one
+ *                                               line (end tokens do not stop it)
+ *
+ * AXIAL_THREADS in the environment sets the thread count. Exit 0 on success, 3 when Axial reports an
+ * error (printed as "STATUS: message"), 2 for usage or file errors.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axial/llm.h"
+
+static int fail(ax_status st) {
+    fprintf(stderr, "%s: %s\n", ax_status_string(st), ax_last_error());
+    return 3;
+}
+
+int main(int argc, char **argv) {
+    const int is_logits = argc >= 6 && strcmp(argv[1], "logits") == 0;
+    const int is_greedy = argc >= 5 && strcmp(argv[1], "greedy") == 0;
+    if (!is_logits && !is_greedy) {
+        fprintf(stderr, "usage: llm_helper logits MODEL OUT N_BATCH ID... | llm_helper greedy MODEL N_NEW ID...\n");
+        return 2;
+    }
+    const int first_id = is_logits ? 5 : 4;
+    const int64_t n = argc - first_id;
+    int32_t *ids = malloc((size_t)(n + 1) * sizeof *ids);
+    if (ids == NULL) return 2;
+    for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)atol(argv[first_id + i]);
+
+    ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
+    const char *threads = getenv("AXIAL_THREADS");
+    mc.num_threads = threads != NULL ? atoi(threads) : 0;
+    ax_llm_model *model = NULL;
+    ax_llm_session *session = NULL;
+    ax_status st = ax_llm_model_load(argv[2], &mc, &model);
+    int rc = 0;
+    if (st != AX_OK) {
+        rc = fail(st);
+        goto done;
+    }
+    ax_llm_model_info info;
+    ax_llm_model_get_info(model, &info);
+    ax_llm_session_config sc = AX_LLM_SESSION_CONFIG_INIT;
+    sc.n_ctx = 512;
+    sc.n_batch = is_logits ? atoi(argv[4]) : 0;
+    st = ax_llm_session_create(model, &sc, &session);
+    if (st != AX_OK) {
+        rc = fail(st);
+        goto done;
+    }
+    if (is_logits) {
+        st = ax_llm_session_eval(session, ids, n, 1);
+        if (st != AX_OK) {
+            rc = fail(st);
+            goto done;
+        }
+        FILE *f = fopen(argv[3], "wb");
+        if (f == NULL) {
+            rc = 2;
+            goto done;
+        }
+        for (int64_t i = 0; i < n; i++)
+            if (fwrite(ax_llm_session_logits(session, i), sizeof(float), (size_t)info.n_vocab, f) !=
+                (size_t)info.n_vocab)
+                rc = 2;
+        if (fclose(f) != 0) rc = 2;
+        goto done;
+    }
+    const long n_new = atol(argv[3]);
+    st = ax_llm_session_eval(session, ids, n, 0);
+    for (long g = 0; g < n_new && st == AX_OK; g++) {
+        int32_t tok;
+        st = ax_llm_session_sample(session, NULL, 0, &tok, NULL);
+        if (st == AX_OK) {
+            printf("%s%d", g ? " " : "", (int)tok);
+            st = ax_llm_session_eval(session, &tok, 1, 0);
+        }
+    }
+    printf("\n");
+    if (st != AX_OK) rc = fail(st);
+done:
+    ax_llm_session_free(session);
+    ax_llm_model_free(model);
+    free(ids);
+    return rc;
+}

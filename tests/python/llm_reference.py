@@ -1,0 +1,149 @@
+"""A float64 NumPy Llama decoder, the independent reference of tests/python/test_llm_reference.py.
+
+Everything here is written from the model's definition (Llama: pre-norm RMSNorm blocks, rotary
+position embeddings, grouped-query causal attention, SwiGLU feed-forward, a final RMSNorm and a
+linear head), not from Axial's code. Weights come from the `gguf` package: GGUFReader reads the file,
+gguf.quants.dequantize turns the Q4_1 / Q8_0 blocks into floats (GGML's own Python code), and every
+product, norm, rotation and softmax is then computed in float64.
+
+GGUF stores Llama's Q and K projections with their output rows permuted so that llama.cpp's
+"normal" RoPE, which rotates adjacent pairs (2i, 2i+1) of a head, gives the same result as Hugging
+Face's rotate-half on the original rows; the reference therefore rotates adjacent pairs.
+"""
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+
+LAYER_WEIGHTS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
+                 "ffn_down")
+
+
+def _field(reader, key, default=None):
+    f = reader.fields.get(key)
+    if f is None:
+        return default
+    return f.contents()
+
+
+class Llama:
+    def __init__(self, path):
+        reader = GGUFReader(path)
+        arch = _field(reader, "general.architecture")
+        assert arch == "llama", arch
+        self.n_layer = int(_field(reader, "llama.block_count"))
+        self.n_embd = int(_field(reader, "llama.embedding_length"))
+        self.n_head = int(_field(reader, "llama.attention.head_count"))
+        self.n_head_kv = int(_field(reader, "llama.attention.head_count_kv", self.n_head))
+        self.head_dim = self.n_embd // self.n_head
+        self.rope_base = float(_field(reader, "llama.rope.freq_base", 10000.0))
+        self.eps = float(_field(reader, "llama.attention.layer_norm_rms_epsilon"))
+        tensors = {t.name: t for t in reader.tensors}
+
+        def weight(name):
+            t = tensors[name]
+            return np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float64)
+
+        self.embd = weight("token_embd.weight")  # (V, E)
+        self.output = weight("output.weight") if "output.weight" in tensors else self.embd
+        self.output_norm = weight("output_norm.weight")
+        self.layers = [{k: weight(f"blk.{layer}.{k}.weight") for k in LAYER_WEIGHTS} for layer in range(self.n_layer)]
+        self.n_vocab = self.embd.shape[0]
+        self.tokens = [bytes(t) if not isinstance(t, str) else t for t in _field(reader, "tokenizer.ggml.tokens")]
+        self.token_type = list(_field(reader, "tokenizer.ggml.token_type"))
+        self.chat_template = _field(reader, "tokenizer.chat_template")
+        self.eos_id = int(_field(reader, "tokenizer.ggml.eos_token_id", -1))
+
+    def rms_norm(self, x, w):
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * w
+
+    def rope(self, x, positions):
+        """x (T, heads, D): rotate adjacent pairs (2i, 2i+1) by pos * base^(-2i/D)."""
+        d = x.shape[-1]
+        inv_freq = self.rope_base ** (-np.arange(0, d, 2, dtype=np.float64) / d)  # (D/2)
+        angle = np.asarray(positions, np.float64)[:, None] * inv_freq[None, :]  # (T, D/2)
+        cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
+        a, b = x[..., 0::2], x[..., 1::2]
+        out = np.empty_like(x)
+        out[..., 0::2] = a * cos - b * sin
+        out[..., 1::2] = a * sin + b * cos
+        return out
+
+    def new_cache(self):
+        return {"pos": 0, "k": [np.zeros((0, self.n_head_kv, self.head_dim)) for _ in range(self.n_layer)],
+                "v": [np.zeros((0, self.n_head_kv, self.head_dim)) for _ in range(self.n_layer)]}
+
+    def forward(self, ids, cache):
+        """Appends ids to the cache; returns the float64 logits of every new token, (T, V)."""
+        T, H, Hkv, D = len(ids), self.n_head, self.n_head_kv, self.head_dim
+        p0 = cache["pos"]
+        positions = np.arange(p0, p0 + T)
+        x = self.embd[np.asarray(ids)]
+        group = H // Hkv
+        for li, w in enumerate(self.layers):
+            h = self.rms_norm(x, w["attn_norm"])
+            q = self.rope((h @ w["attn_q"].T).reshape(T, H, D), positions)
+            k = self.rope((h @ w["attn_k"].T).reshape(T, Hkv, D), positions)
+            v = (h @ w["attn_v"].T).reshape(T, Hkv, D)
+            cache["k"][li] = np.concatenate([cache["k"][li], k])
+            cache["v"][li] = np.concatenate([cache["v"][li], v])
+            K, Vv = cache["k"][li], cache["v"][li]  # (S, Hkv, D)
+            S = K.shape[0]
+            attn = np.empty((T, H, D))
+            mask = np.arange(S)[None, :] > positions[:, None]  # key after the query: hidden
+            for hh in range(H):
+                kv = hh // group
+                scores = q[:, hh, :] @ K[:, kv, :].T / np.sqrt(D)  # (T, S)
+                scores[mask] = -np.inf
+                scores -= scores.max(axis=1, keepdims=True)
+                p = np.exp(scores)
+                p /= p.sum(axis=1, keepdims=True)
+                attn[:, hh, :] = p @ Vv[:, kv, :]
+            x = x + attn.reshape(T, H * D) @ w["attn_output"].T
+            h = self.rms_norm(x, w["ffn_norm"])
+            gate, up = h @ w["ffn_gate"].T, h @ w["ffn_up"].T
+            x = x + (gate / (1.0 + np.exp(-gate)) * up) @ w["ffn_down"].T
+        cache["pos"] = p0 + T
+        return self.rms_norm(x, self.output_norm) @ self.output.T
+
+    def greedy(self, prompt, n_new):
+        """Greedy continuation: (the n_new ids, the top-1 minus top-2 logit gap at each step)."""
+        cache = self.new_cache()
+        logits = self.forward(prompt, cache)[-1]
+        out, gaps = [], []
+        for _ in range(n_new):
+            top2 = np.sort(logits)[-2:]
+            gaps.append(float(top2[1] - top2[0]))
+            tok = int(np.argmax(logits))
+            out.append(tok)
+            logits = self.forward([tok], cache)[-1]
+        return out, gaps
+
+    def is_end(self, tok):
+        return tok == self.eos_id or self.token_bytes(tok) in (b"<|im_end|>", b"<|endoftext|>")
+
+    def token_bytes(self, tok):
+        """GPT-2 byte-level decoding of one token: each character of the vocabulary string stands for
+        one byte (printable bytes as themselves, the others shifted to U+0100 and up)."""
+        s = self.tokens[tok]
+        s = s.decode("utf-8") if isinstance(s, bytes) else s
+        if self.token_type[tok] == 3:  # control tokens are their text
+            return s.encode("utf-8")
+        return bytes(_UNICODE_TO_BYTE[c] for c in s)
+
+    def decode(self, ids):
+        return b"".join(self.token_bytes(t) for t in ids)
+
+
+def _byte_level_map():
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[chr(b)] = b
+        else:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+_UNICODE_TO_BYTE = _byte_level_map()

@@ -1,0 +1,149 @@
+/*
+ * test_tokenizer_errors.c — the byte-level BPE tokenizer's argument and buffer contracts
+ * (src/llm/tokenizer.h, the same as llm.h's ax_llm_tokenize family) on a tiny GGUF built in memory:
+ * NULL arguments, short buffers (the count still reported, the first ids written), ids out of range
+ * named by position, missing keys, and the ChatML rendering with a default system message. The
+ * agreement with Hugging Face tokenizers on real text is tests/python/test_tokenizer_hf.py's job.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "axial/gguf.h"
+#include "harness.h"
+#include "llm/tokenizer.h"
+#include "tokenizer_tiny_gguf.h"
+
+static tiny_buf file_buf;
+
+static llm_tokenizer *open_tiny(ax_gguf **g) {
+    tiny_gguf(&file_buf, NULL);
+    llm_tokenizer *tok = NULL;
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "tiny.gguf", g));
+    CHECK_OK(llm_tokenizer_create(*g, "tiny.gguf", &tok));
+    return tok;
+}
+
+static void test_create_errors(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = (llm_tokenizer *)1;
+    tiny_gguf(&file_buf, "tokens");
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "tiny.gguf", &g));
+    CHECK_STATUS(llm_tokenizer_create(g, "tiny.gguf", &tok), AX_ERR_FORMAT);
+    CHECK(tok == NULL);
+    CHECK_CONTAINS(ax_last_error(), "tiny.gguf: tokenizer.ggml.tokens is missing");
+    ax_gguf_close(g);
+    tiny_gguf(&file_buf, "model");
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "tiny.gguf", &g));
+    CHECK_STATUS(llm_tokenizer_create(g, "tiny.gguf", &tok), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "tokenizer.ggml.model is missing");
+    CHECK_STATUS(llm_tokenizer_create(g, "tiny.gguf", NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(llm_tokenizer_create(NULL, "tiny.gguf", &tok), AX_ERR_INVALID_ARGUMENT);
+    ax_gguf_close(g);
+    llm_tokenizer_free(NULL);
+}
+
+static void test_encode_buffers(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = open_tiny(&g);
+    ax_gguf_close(g); /* the tokenizer keeps its own copies */
+    if (tok == NULL) return;
+    CHECK_INT_EQ(llm_tokenizer_vocab_size(tok), N_TOKENS);
+    int32_t ids[8] = {-7, -7, -7, -7, -7, -7, -7, -7};
+    int64_t n = -1;
+    /* "ab a": "ab" merges, " a" is two byte tokens (no merge for them) */
+    CHECK_OK(llm_tokenizer_encode(tok, "ab a", 4, 0, ids, 8, &n));
+    CHECK_INT_EQ(n, 3);
+    CHECK_INT_EQ(ids[0], ID_AB);
+    CHECK_INT_EQ(ids[1], N_SPECIAL + ' '); /* the byte tokens are in byte order */
+    CHECK_INT_EQ(ids[2], N_SPECIAL + 'a');
+    n = -1;
+    CHECK_STATUS(llm_tokenizer_encode(tok, "ab a", 4, 0, ids, 1, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(n, 3);
+    CHECK_CONTAINS(ax_last_error(), "tokens: capacity 1 < 3 needed");
+    CHECK_STATUS(llm_tokenizer_encode(tok, "ab", 2, 0, NULL, 0, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(n, 1);
+    CHECK_OK(llm_tokenizer_encode(tok, "", 0, AX_LLM_TOKENIZE_ADD_SPECIAL, NULL, 0, &n));
+    CHECK_INT_EQ(n, 0); /* add_bos_token absent: no BOS */
+    CHECK_OK(llm_tokenizer_encode(tok, NULL, 0, 0, NULL, 0, &n));
+    CHECK_STATUS(llm_tokenizer_encode(tok, NULL, 3, 0, ids, 8, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(llm_tokenizer_encode(tok, "ab", 2, 0, NULL, 4, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(llm_tokenizer_encode(tok, "ab", 2, 0, ids, 8, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(llm_tokenizer_encode(NULL, "ab", 2, 0, ids, 8, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_OK(llm_tokenizer_encode(tok, "x<|im_end|>", 11, AX_LLM_TOKENIZE_PARSE_SPECIAL, ids, 8, &n));
+    CHECK_INT_EQ(n, 2);
+    CHECK_INT_EQ(ids[1], 2);
+    /* without PARSE_SPECIAL it is 11 bytes, and the tiny vocabulary merges none of them */
+    CHECK_STATUS(llm_tokenizer_encode(tok, "x<|im_end|>", 11, 0, NULL, 0, &n), AX_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(n, 11);
+    llm_tokenizer_free(tok);
+}
+
+static void test_decode_buffers(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = open_tiny(&g);
+    ax_gguf_close(g);
+    if (tok == NULL) return;
+    const int32_t ids[3] = {1, ID_AB, 2};
+    char text[32];
+    size_t len = 99;
+    CHECK_OK(llm_tokenizer_decode(tok, ids, 3, 0, text, sizeof text, &len));
+    CHECK_INT_EQ(len, 24);
+    CHECK_STR_EQ(text, "<|im_start|>ab<|im_end|>");
+    CHECK_OK(llm_tokenizer_decode(tok, ids, 3, AX_LLM_DETOKENIZE_SKIP_SPECIAL, text, sizeof text, &len));
+    CHECK_STR_EQ(text, "ab");
+    memset(text, 'z', sizeof text);
+    CHECK_STATUS(llm_tokenizer_decode(tok, ids, 3, 0, text, 24, &len), AX_ERR_INVALID_ARGUMENT); /* no room for NUL */
+    CHECK_INT_EQ(len, 24);
+    CHECK(memcmp(text, "<|im_start|>ab<|im_end|>", 24) == 0);
+    CHECK(text[24] == 'z');
+    const int32_t bad[2] = {0, N_TOKENS};
+    CHECK_STATUS(llm_tokenizer_decode(tok, bad, 2, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "tokens[1]: id 260");
+    CHECK_STATUS(llm_tokenizer_decode(tok, NULL, 2, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(llm_tokenizer_decode(tok, ids, -1, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
+    size_t tlen = 99;
+    CHECK(llm_tokenizer_token_text(tok, N_TOKENS, &tlen) == NULL);
+    CHECK_INT_EQ(tlen, 0);
+    CHECK(llm_tokenizer_token_text(tok, -1, &tlen) == NULL);
+    const char *sp = llm_tokenizer_token_text(tok, N_SPECIAL + ' ', &tlen); /* byte 0x20's token "Ġ" */
+    CHECK(sp != NULL && tlen == 1 && sp[0] == ' ');
+    CHECK(llm_tokenizer_is_control(tok, 1) && !llm_tokenizer_is_control(tok, ID_AB));
+    CHECK(llm_tokenizer_is_end(tok, 0) && llm_tokenizer_is_end(tok, 2) && !llm_tokenizer_is_end(tok, 1));
+    CHECK(!llm_tokenizer_is_end(tok, -1) && !llm_tokenizer_is_control(tok, N_TOKENS));
+    llm_tokenizer_free(tok);
+}
+
+static void test_chat(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = open_tiny(&g);
+    ax_gguf_close(g);
+    if (tok == NULL) return;
+    const ax_llm_chat_message msgs[2] = {{"user", "Hi"}, {"assistant", "Yo"}};
+    char text[256];
+    size_t len = 0;
+    CHECK_OK(llm_tokenizer_chat_apply(tok, msgs, 2, 1, text, sizeof text, &len));
+    CHECK_STR_EQ(text, "<|im_start|>system\nDefault.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                       "<|im_start|>assistant\nYo<|im_end|>\n<|im_start|>assistant\n");
+    CHECK_INT_EQ(len, strlen(text));
+    const ax_llm_chat_message sys[1] = {{"system", "S"}};
+    CHECK_OK(llm_tokenizer_chat_apply(tok, sys, 1, 0, text, sizeof text, &len));
+    CHECK_STR_EQ(text, "<|im_start|>system\nS<|im_end|>\n");
+    CHECK_STATUS(llm_tokenizer_chat_apply(tok, sys, 1, 0, text, len, &len), AX_ERR_INVALID_ARGUMENT);
+    const ax_llm_chat_message null_role[1] = {{NULL, "x"}};
+    CHECK_STATUS(llm_tokenizer_chat_apply(tok, null_role, 1, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "messages[0]: role is NULL");
+    CHECK_STATUS(llm_tokenizer_chat_apply(tok, NULL, 1, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
+    CHECK_OK(llm_tokenizer_chat_apply(tok, NULL, 0, 0, text, sizeof text, &len));
+    CHECK_INT_EQ(len, 0);
+    llm_tokenizer_free(tok);
+}
+
+int main(void) {
+    RUN(test_create_errors);
+    RUN(test_encode_buffers);
+    RUN(test_decode_buffers);
+    RUN(test_chat);
+    return th_finish();
+}
