@@ -193,7 +193,8 @@ static double llm_bench_bandwidth(int threads, int repeats) {
 int main(int argc, char **argv) {
     llm_bench_args a = {NULL, 0, 5, 512, 128, 0};
     if (llm_bench_parse(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: bench_llm --model F.gguf [--threads T] [--repeats R] [--prompt N] [--gen N] [--json]\n");
+        fprintf(stderr,
+                "usage: bench_llm --model F.gguf [--threads T] [--repeats R] [--prompt N] [--gen N] [--json]\n");
         return 2;
     }
     int64_t file_weight_bytes = 0;

@@ -32,7 +32,7 @@ repack=""
 format=md
 build_only=0
 axial_bench=""
-usage() { sed -n '13,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '13,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) model=$2; shift 2 ;;

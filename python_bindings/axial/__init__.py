@@ -1,6 +1,7 @@
 """Axial for Python: Evoformer attention (CPU and CUDA) with two bias terms, forward and backward,
 without the S×S logits; AlphaFold-style protein features, an HDF5 feature store and training batches
-(:mod:`axial.io`); and a drop-in for DeepSpeed's ``DS4Sci_EvoformerAttention`` (:mod:`axial.torch`).
+(:mod:`axial.io`); LLM inference on GGUF files (:mod:`axial.llm`); and a drop-in for DeepSpeed's
+``DS4Sci_EvoformerAttention`` (:mod:`axial.torch`).
 
 Arrays go in through the buffer protocol (NumPy, any strides, no copy) or DLPack (PyTorch, CuPy, JAX,
 on the CPU or CUDA). Errors are :class:`AxialError` subclasses carrying the C status and message.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from . import _axial
+from . import _axial, llm
 from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
 from ._tensor import BFLOAT16, Tensor, from_dlpack
 from ._transformer import (activation, attention, attention_backward, embedding, glu, glu_backward, kv_cache_append,
@@ -26,7 +27,8 @@ __all__ = [
     "InternalError", "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
     "activation", "attention", "attention_backward", "attention_probabilities", "embedding", "evoformer_attention",
     "evoformer_attention_backward", "from_dlpack", "glu", "glu_backward", "info", "kv_cache_append", "layer_norm",
-    "layer_norm_backward", "paged_attention", "qmatmul", "rms_norm", "rms_norm_backward", "rope", "sample", "softmax",
+    "layer_norm_backward", "llm", "paged_attention", "qmatmul", "rms_norm", "rms_norm_backward", "rope", "sample",
+    "softmax",
 ]
 
 

@@ -2,6 +2,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import llm as llm
 from ._attention import Context as Context
 from ._tensor import Tensor as Tensor
 from .errors import (AxialError as AxialError, CudaError as CudaError,

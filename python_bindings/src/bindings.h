@@ -81,6 +81,7 @@ extern PyMethodDef axpy_ops_methods[];   /* ops.c: attention */
 extern PyMethodDef axpy_io_methods[];    /* io.c: parsers, features, store, batches, figures */
 extern PyMethodDef axpy_array_methods[]; /* arrays.c: DLPack export helpers */
 extern PyMethodDef axpy_transformer_methods[]; /* transformer.c: attention, nn, sampling, qmatmul */
+extern PyMethodDef axpy_llm_methods[];  /* llm.c: GGUF models, tokenizer, sessions */
 
 /* Serialises HDF5 calls (Debian's HDF5 is not thread-safe) while the GIL is released. */
 extern PyThread_type_lock axpy_hdf5_lock;

@@ -413,7 +413,7 @@ PyMODINIT_FUNC PyInit__axial(void) {
     if (m == NULL) return NULL;
     if (add_methods(m, core_methods) < 0 || add_methods(m, axpy_array_methods) < 0 ||
         add_methods(m, axpy_ops_methods) < 0 || add_methods(m, axpy_io_methods) < 0 ||
-        add_methods(m, axpy_transformer_methods) < 0 ||
+        add_methods(m, axpy_transformer_methods) < 0 || add_methods(m, axpy_llm_methods) < 0 ||
         PyModule_AddIntConstant(m, "F32", AX_F32) < 0 || PyModule_AddIntConstant(m, "F16", AX_F16) < 0 ||
         PyModule_AddIntConstant(m, "BF16", AX_BF16) < 0 || PyModule_AddIntConstant(m, "F64", AX_F64) < 0 ||
         PyModule_AddIntConstant(m, "I32", AX_I32) < 0 || PyModule_AddIntConstant(m, "I64", AX_I64) < 0 ||
