@@ -13,6 +13,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Open MPI refuses to run as root unless told it may (CI runs as root); tests oversubscribe 2 cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
+# ctest runs two tests at once on two cores, each with OpenMP threads: spinning waiters would hold a
+# core its partner needs (a 2-thread LLM decode fell from 78 to 2.6 tok/s that way), so waiting
+# threads sleep. Only the tests' speed depends on it, never a result.
+export OMP_WAIT_POLICY=PASSIVE
+
 status=0
 passed=0
 failed=0
