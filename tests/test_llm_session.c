@@ -40,7 +40,7 @@ static void test_eval_errors_keep_cache(void) {
     CHECK_STATUS(ax_llm_session_eval(s, bad, 2, 0), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "tokens[1]");
     CHECK_STATUS(ax_llm_session_eval(s, g_prompt, 5, 0), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "11 tokens do not fit the context of 10");
+    CHECK_CONTAINS(ax_last_error(), "5 new tokens after 6 do not fit the context of 10");
     CHECK_STATUS(ax_llm_session_eval(s, g_prompt, 0, 0), AX_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(ax_llm_session_position(s), 6);
     CHECK_STATUS(ax_llm_session_rewind(s, 7), AX_ERR_INVALID_ARGUMENT);

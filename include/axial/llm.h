@@ -133,8 +133,9 @@ AX_API ax_status ax_llm_session_rewind(ax_llm_session *session, int64_t position
 /* Runs the decoder over n tokens appended at the current position (chunks of n_batch tokens), adding
  * them to the cache. all_logits != 0 keeps the logits of every one of the n tokens, else only the
  * last's. Errors: AX_ERR_INVALID_ARGUMENT (n < 1, an id out of range naming its position, the cache
- * full: "tokens: 4100 tokens do not fit the context of 4096"), AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA.
- * On error the cache is as before the call. */
+ * full: "tokens: 8 new tokens after 4092 do not fit the context of 4096"), AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA.
+ * On an argument error nothing changes. On a failure while running (memory, CUDA) the cache position is
+ * as before the call and the previous eval's logits are gone (ax_llm_session_logits gives NULL). */
 AX_API ax_status ax_llm_session_eval(ax_llm_session *session, const int32_t *tokens, int64_t n, int all_logits);
 
 /* The logits (n_vocab floats, host memory) of token i of the last eval: i in [0, n) with all_logits,

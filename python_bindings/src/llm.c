@@ -65,9 +65,10 @@ static int llm_py_ids_get(PyObject *obj, Py_buffer *view, const int32_t **ids, i
     const char *f = view->format != NULL ? view->format : "B";
     if (*f == '=' || *f == '<' || *f == '@') f++;
     if (view->itemsize != 4 || (strcmp(f, "i") != 0 && strcmp(f, "l") != 0)) {
-        PyBuffer_Release(view);
+        /* The message is made before the release: the exporter may free its format string. */
         axpy_raise(AX_ERR_INVALID_ARGUMENT, "tokens: expected a contiguous int32 buffer, got format '%s' itemsize %zd",
                    view->format != NULL ? view->format : "B", view->itemsize);
+        PyBuffer_Release(view);
         return -1;
     }
     *ids = view->buf;
@@ -83,6 +84,11 @@ static PyObject *py_llm_load(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (axpy_utf8(args[0], "path", 0, &path) < 0 || axpy_int64(args[1], "device_type", &type) < 0 ||
         axpy_int64(args[2], "device_id", &id) < 0 || axpy_int64(args[3], "threads", &threads) < 0)
         return NULL;
+    if (type != AX_CPU && type != AX_CUDA)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device_type: %lld is neither CPU (0) nor CUDA (1)", (long long)type);
+    if (id < 0 || id > INT32_MAX || threads < INT32_MIN || threads > INT32_MAX)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device_id/threads: %lld/%lld out of range", (long long)id,
+                          (long long)threads);
     ax_llm_model_config cfg = AX_LLM_MODEL_CONFIG_INIT;
     cfg.device.type = type == AX_CUDA ? AX_CUDA : AX_CPU;
     cfg.device.id = (int32_t)id;
@@ -301,8 +307,8 @@ static PyObject *py_llm_session_create(PyObject *self, PyObject *const *args, Py
     int64_t n_ctx, n_batch;
     if (m == NULL || axpy_int64(args[1], "n_ctx", &n_ctx) < 0 || axpy_int64(args[2], "n_batch", &n_batch) < 0)
         return NULL;
-    if (n_ctx > INT32_MAX || n_batch > INT32_MAX)
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "n_ctx/n_batch: %lld/%lld exceed int32",
+    if (n_ctx < 0 || n_batch < 0 || n_ctx > INT32_MAX || n_batch > INT32_MAX)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "n_ctx/n_batch: %lld/%lld outside [0, 2^31)",
                           (long long)n_ctx, (long long)n_batch);
     ax_llm_model_info info;
     ax_status st = ax_llm_model_get_info(m, &info);
@@ -369,15 +375,17 @@ static PyObject *py_llm_session_logits(PyObject *self, PyObject *const *args, Py
     int64_t first, count;
     if (s == NULL || axpy_int64(args[1], "first", &first) < 0 || axpy_int64(args[2], "count", &count) < 0)
         return NULL;
-    if (count < 0 || (first == -1 && count > 1))
+    if (count < 0 || first < -1 || (first == -1 && count > 1) || (first >= 0 && first > INT64_MAX - count))
         return axpy_raise(AX_ERR_INVALID_ARGUMENT, "logits: rows [%lld, +%lld) are not a valid range",
                           (long long)first, (long long)count);
     Py_buffer view;
     if (PyObject_GetBuffer(args[3], &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
     const int64_t row_bytes = s->n_vocab * (int64_t)sizeof(float);
     PyObject *result = NULL;
-    if ((int64_t)view.len < count * row_bytes) {
-        axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: %zd bytes, need %lld", view.len, (long long)(count * row_bytes));
+    /* count comes from Python: compare by division so the product cannot overflow. */
+    if (count > (int64_t)view.len / row_bytes) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: %zd bytes, need %lld rows of %lld", view.len, (long long)count,
+                   (long long)row_bytes);
         goto done;
     }
     /* The rows live in the session until its next eval: read them under its lock. */

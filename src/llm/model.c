@@ -123,6 +123,10 @@ static ax_status model_tensor(const model_loader *ld, const char *name, int64_t 
                             ld->file, name, (long long)cols, ax_dtype_name((ax_dtype)info.dtype));
     ax_status st = ax_gguf_tensor_view(ld->g, i, out);
     if (st != AX_OK) return st;
+    /* GGUF allows any power-of-two alignment; the kernels read f32 rows through float pointers. */
+    if ((uintptr_t)out->data % 4 != 0)
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s': data at file offset %llu is not 4-byte aligned", ld->file,
+                            name, (unsigned long long)((const char *)out->data - (const char *)ax_gguf_file_data(ld->g)));
     return AX_OK;
 }
 
@@ -159,9 +163,8 @@ static ax_status model_read_hparams(const model_loader *ld, ax_llm_model *m) {
     AX_CHECK(model_meta_int(ld, "attention.key_length", default_head_dim == 0, default_head_dim, 2, 1024, &v));
     in->head_dim = (int32_t)v;
     AX_CHECK(model_meta_int(ld, "attention.value_length", 0, in->head_dim, in->head_dim, in->head_dim, &v));
-    if (in->head_dim % 2 != 0)
-        return ax_set_error(AX_ERR_FORMAT, "%s: head dimension %d is odd (RoPE rotates pairs)", ld->file,
-                            in->head_dim);
+    if (in->head_dim % 2 != 0 || in->head_dim > 1024)
+        return ax_set_error(AX_ERR_FORMAT, "%s: head dimension %d is odd or above 1024", ld->file, in->head_dim);
     AX_CHECK(model_meta_int(ld, "rope.dimension_count", 0, in->head_dim, 2, in->head_dim, &v));
     if (v % 2 != 0) return ax_set_error(AX_ERR_FORMAT, "%s: rope dimension count %lld is odd", ld->file, (long long)v);
     m->rope_dim = (int32_t)v;
@@ -312,6 +315,12 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     }
     AX_CHECK_GOTO(model_meta_string(&ld, "general.name", m->info.name, sizeof m->info.name, &found), st, fail);
     AX_CHECK_GOTO(model_read_hparams(&ld, m), st, fail);
+    if (m->device.type == AX_CUDA && m->info.head_dim > 256) {
+        /* Found here rather than at the first eval: CUDA paged attention takes D <= 256. */
+        st = ax_set_error(AX_ERR_UNSUPPORTED, "%s: head dimension %d, CUDA attention supports at most 256", path,
+                          m->info.head_dim);
+        goto fail;
+    }
     AX_CHECK_GOTO(model_find_weights(&ld, m), st, fail);
     AX_CHECK_GOTO(llm_tokenizer_create(m->gguf, path, &m->tok), st, fail);
     if (llm_tokenizer_vocab_size(m->tok) != m->info.n_vocab) {

@@ -145,8 +145,18 @@ ax_status ax_llm_session_create(ax_llm_model *model, const ax_llm_session_config
     cc.num_threads = model->num_threads;
     AX_CHECK_GOTO(ax_context_create(&s->ctx, &cc), st, fail);
 
-    const size_t kv_bytes = (size_t)2 * (size_t)in->n_layer * (size_t)s->num_blocks * SESSION_BLOCK *
-                            (size_t)in->n_head_kv * (size_t)in->head_dim * sizeof(float);
+    /* n_layer, n_ctx, Hkv and Dh are each below 2^31: the product is checked, not trusted. */
+    size_t kv_bytes = 2 * sizeof(float);
+    const size_t kv_factors[4] = {(size_t)in->n_layer, (size_t)s->num_blocks * SESSION_BLOCK, (size_t)in->n_head_kv,
+                                  (size_t)in->head_dim};
+    for (int i = 0; i < 4; i++) {
+        if (kv_factors[i] != 0 && kv_bytes > SIZE_MAX / kv_factors[i]) {
+            st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "n_ctx: a KV cache of %d tokens overflows the address space",
+                              (int)n_ctx);
+            goto fail;
+        }
+        kv_bytes *= kv_factors[i];
+    }
     AX_CHECK_GOTO(ax_device_alloc(s->ctx, kv_bytes, &s->kv_mem), st, fail);
     session_carve measure = {NULL, 0};
     session_carve_activations(s, &measure);
@@ -244,7 +254,10 @@ static ax_status session_forward(ax_llm_session *s, const int32_t *tokens, int64
     rope.layout = AX_ROPE_ADJACENT; /* GGUF's Llama Q/K rows are permuted for adjacent pairs */
     rope.base = in->rope_base;
     rope.linear_factor = m->rope_linear;
-    const ax_paged_attention_options attn_opt = ax_paged_attention_options_default();
+    ax_paged_attention_options attn_opt = ax_paged_attention_options_default();
+    /* CUDA sizes its grid and split-K from these hints, not from the whole cache. */
+    attn_opt.max_seqlen_q = T;
+    attn_opt.max_context_len = p0 + T;
     const float eps = in->rms_eps;
 
     AX_CHECK(ax_embedding(ctx, &ids, &m->token_embd, &x));
@@ -292,13 +305,14 @@ ax_status ax_llm_session_eval(ax_llm_session *session, const int32_t *tokens, in
     if (tokens == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens: NULL");
     if (n < 1) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "n: %lld, expected at least 1 token", (long long)n);
     const int64_t V = s->model->info.n_vocab;
+    if (n > s->n_ctx - s->pos)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "tokens: %lld new tokens after %lld do not fit the context of %lld", (long long)n,
+                            (long long)s->pos, (long long)s->n_ctx);
     for (int64_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= V)
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens[%lld]: id %d, expected an id in [0, %lld)",
                                 (long long)i, tokens[i], (long long)V);
-    if (n > s->n_ctx - s->pos)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens: %lld tokens do not fit the context of %lld",
-                            (long long)(s->pos + n), (long long)s->n_ctx);
     const int64_t rows = all_logits ? n : 1;
     if (rows > s->host_logit_capacity) {
         float *grown = realloc(s->host_logits, (size_t)rows * (size_t)V * sizeof(float));
