@@ -67,3 +67,13 @@ double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
     bench_settle();
     return gflops;
 }
+
+uint64_t bench_stream_sum(const uint64_t *words, int64_t n, int threads) {
+    uint64_t sum = 0;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) reduction(+ : sum) schedule(static)
+#endif
+    for (int64_t i = 0; i < n; i++) sum += words[i];
+    return sum;
+}

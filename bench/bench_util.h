@@ -18,6 +18,10 @@ double bench_sgemm_gflops(int64_t m, int threads, int repeats);
 /* Sleeps long enough (0.4 s) for spinning OpenBLAS/OpenMP worker threads to block, so one
  * measurement does not slow the next. */
 void bench_settle(void);
+/* The sum of n words read in order with `threads` OpenMP threads (one thread in a target built without
+ * OpenMP): the streaming read behind the benchmarks' memory-bandwidth lines. Return it to a sink so
+ * the read is not optimised away. */
+uint64_t bench_stream_sum(const uint64_t *words, int64_t n, int threads);
 /* Asks OpenBLAS for this many threads (no-op if the symbol is absent). */
 void bench_blas_threads(int threads);
 

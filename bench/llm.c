@@ -73,12 +73,9 @@ static double llm_bench_stream_seconds(const uint64_t *words, int64_t n_words, i
     if (t == NULL) return -1.0;
     volatile uint64_t sink = 0;
     for (int r = -2; r < repeats; r++) {
-        uint64_t sum = 0;
         const double t0 = bench_now();
-#pragma omp parallel for num_threads(threads) reduction(+ : sum) schedule(static)
-        for (int64_t i = 0; i < n_words; i++) sum += words[i];
+        sink += bench_stream_sum(words, n_words, threads);
         const double dt = bench_now() - t0;
-        sink += sum;
         if (r >= 0) t[r] = dt;
     }
     (void)sink;

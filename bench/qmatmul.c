@@ -90,12 +90,7 @@ static int run_sgemm(bench_case *bc) {
 }
 
 static int run_stream(bench_case *bc) {
-    uint64_t sum = 0;
-    const uint64_t *words = bc->words;
-    const int64_t n = bc->n_words;
-#pragma omp parallel for num_threads(bc->threads) reduction(+ : sum) schedule(static)
-    for (int64_t i = 0; i < n; i++) sum += words[i];
-    bc->sink = sum;
+    bc->sink = bench_stream_sum(bc->words, bc->n_words, bc->threads);
     return 0;
 }
 
