@@ -56,7 +56,8 @@ typedef enum ax_status {
     AX_ERR_CUDA = 6,             /* the CUDA runtime or cuBLAS reported an error */
     AX_ERR_MPI = 7,              /* MPI reported an error */
     AX_ERR_NCCL = 8,             /* NCCL reported an error */
-    AX_ERR_INTERNAL = 9          /* a bug in Axial: please report it with ax_last_error() */
+    AX_ERR_INTERNAL = 9,         /* a bug in Axial: please report it with ax_last_error() */
+    AX_ERR_BUSY = 10             /* a bounded queue is full: try again later (serving.h) */
 } ax_status;
 
 /* A short constant name for a status ("AX_ERR_INVALID_ARGUMENT"); "AX_ERR_UNKNOWN" for values

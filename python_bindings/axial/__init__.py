@@ -1,6 +1,7 @@
 """Axial for Python: Evoformer attention (CPU and CUDA) with two bias terms, forward and backward,
 without the S×S logits; AlphaFold-style protein features, an HDF5 feature store and training batches
-(:mod:`axial.io`); LLM inference on GGUF files (:mod:`axial.llm`); and a drop-in for DeepSpeed's
+(:mod:`axial.io`); LLM inference on GGUF files (:mod:`axial.llm`) and a serving engine with continuous
+batching (:mod:`axial.serving`); and a drop-in for DeepSpeed's
 ``DS4Sci_EvoformerAttention`` (:mod:`axial.torch`).
 
 Arrays go in through the buffer protocol (NumPy, any strides, no copy) or DLPack (PyTorch, CuPy, JAX,
@@ -11,24 +12,24 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from . import _axial, llm
+from . import _axial, llm, serving
 from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
 from ._tensor import BFLOAT16, Tensor, from_dlpack
 from ._transformer import (activation, attention, attention_backward, embedding, glu, glu_backward, kv_cache_append,
                            layer_norm, layer_norm_backward, paged_attention, qmatmul, rms_norm, rms_norm_backward, rope,
                            sample, softmax)
-from .errors import (AxialError, CudaError, DS4SciInvalidArgumentError, FileError, FormatError, InternalError,
+from .errors import (AxialError, BusyError, CudaError, DS4SciInvalidArgumentError, FileError, FormatError, InternalError,
                      InvalidArgumentError, MPIError, NCCLError, OutOfMemoryError, UnsupportedError)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AxialError", "BFLOAT16", "Context", "CudaError", "DS4SciInvalidArgumentError", "FileError", "FormatError",
+    "AxialError", "BFLOAT16", "BusyError", "Context", "CudaError", "DS4SciInvalidArgumentError", "FileError", "FormatError",
     "InternalError", "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
     "activation", "attention", "attention_backward", "attention_probabilities", "embedding", "evoformer_attention",
     "evoformer_attention_backward", "from_dlpack", "glu", "glu_backward", "info", "kv_cache_append", "layer_norm",
     "layer_norm_backward", "llm", "paged_attention", "qmatmul", "rms_norm", "rms_norm_backward", "rope", "sample",
-    "softmax",
+    "serving", "softmax",
 ]
 
 

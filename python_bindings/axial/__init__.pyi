@@ -3,9 +3,10 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import llm as llm
+from . import serving as serving
 from ._attention import Context as Context
 from ._tensor import Tensor as Tensor
-from .errors import (AxialError as AxialError, CudaError as CudaError,
+from .errors import (AxialError as AxialError, BusyError as BusyError, CudaError as CudaError,
                      DS4SciInvalidArgumentError as DS4SciInvalidArgumentError, FileError as FileError,
                      FormatError as FormatError, InternalError as InternalError,
                      InvalidArgumentError as InvalidArgumentError, MPIError as MPIError, NCCLError as NCCLError,

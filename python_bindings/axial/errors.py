@@ -11,12 +11,12 @@ from . import _axial
 
 __all__ = [
     "AxialError", "InvalidArgumentError", "UnsupportedError", "OutOfMemoryError", "FileError", "FormatError",
-    "CudaError", "MPIError", "NCCLError", "InternalError", "DS4SciInvalidArgumentError",
+    "CudaError", "MPIError", "NCCLError", "InternalError", "BusyError", "DS4SciInvalidArgumentError",
 ]
 
 STATUS_NAMES = {
     0: "AX_OK", 1: "AX_ERR_INVALID_ARGUMENT", 2: "AX_ERR_UNSUPPORTED", 3: "AX_ERR_OUT_OF_MEMORY", 4: "AX_ERR_IO",
-    5: "AX_ERR_FORMAT", 6: "AX_ERR_CUDA", 7: "AX_ERR_MPI", 8: "AX_ERR_NCCL", 9: "AX_ERR_INTERNAL",
+    5: "AX_ERR_FORMAT", 6: "AX_ERR_CUDA", 7: "AX_ERR_MPI", 8: "AX_ERR_NCCL", 9: "AX_ERR_INTERNAL", 10: "AX_ERR_BUSY",
 }
 
 
@@ -25,7 +25,7 @@ class AxialError(RuntimeError):
 
     Attributes:
         message: the library's detail message (``ax_last_error()``).
-        status: the ``ax_status`` code (1..9).
+        status: the ``ax_status`` code (1..10).
         status_name: the code's C name, e.g. ``"AX_ERR_INVALID_ARGUMENT"``.
     """
 
@@ -87,7 +87,12 @@ class InternalError(AxialError):
     """AX_ERR_INTERNAL: a bug in Axial; please report it with the message."""
 
 
+class BusyError(AxialError):
+    """AX_ERR_BUSY: a bounded queue is full (``axial.serving.Engine.submit`` beyond ``max_queue``
+    waiting requests); nothing was queued: try again later."""
+
+
 _axial.register_errors({
     1: InvalidArgumentError, 2: UnsupportedError, 3: OutOfMemoryError, 4: FileError, 5: FormatError,
-    6: CudaError, 7: MPIError, 8: NCCLError, 9: InternalError,
+    6: CudaError, 7: MPIError, 8: NCCLError, 9: InternalError, 10: BusyError,
 })

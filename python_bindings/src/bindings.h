@@ -82,6 +82,7 @@ extern PyMethodDef axpy_io_methods[];    /* io.c: parsers, features, store, batc
 extern PyMethodDef axpy_array_methods[]; /* arrays.c: DLPack export helpers */
 extern PyMethodDef axpy_transformer_methods[]; /* transformer.c: attention, nn, sampling, qmatmul */
 extern PyMethodDef axpy_llm_methods[];  /* llm.c: GGUF models, tokenizer, sessions */
+extern PyMethodDef axpy_serving_methods[]; /* serving.c: the serving engine (continuous batching) */
 
 /* Serialises HDF5 calls (Debian's HDF5 is not thread-safe) while the GIL is released. */
 extern PyThread_type_lock axpy_hdf5_lock;

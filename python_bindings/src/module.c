@@ -12,7 +12,7 @@
 
 /* ---- errors ------------------------------------------------------------------------------------ */
 
-#define NUM_STATUS 10
+#define NUM_STATUS 11 /* AX_OK .. AX_ERR_BUSY */
 static PyObject *error_classes[NUM_STATUS]; /* registered by axial/errors.py at import */
 
 static PyObject *error_class(ax_status status) {
@@ -57,7 +57,7 @@ static PyObject *py_register_errors(PyObject *self, PyObject *mapping) {
     while (PyDict_Next(mapping, &pos, &key, &value)) {
         const long status = PyLong_AsLong(key);
         if (status <= 0 || status >= NUM_STATUS) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "register_errors: status outside 1..9");
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "register_errors: status outside 1..10");
             return NULL;
         }
         Py_INCREF(value);
@@ -414,6 +414,7 @@ PyMODINIT_FUNC PyInit__axial(void) {
     if (add_methods(m, core_methods) < 0 || add_methods(m, axpy_array_methods) < 0 ||
         add_methods(m, axpy_ops_methods) < 0 || add_methods(m, axpy_io_methods) < 0 ||
         add_methods(m, axpy_transformer_methods) < 0 || add_methods(m, axpy_llm_methods) < 0 ||
+        add_methods(m, axpy_serving_methods) < 0 ||
         PyModule_AddIntConstant(m, "F32", AX_F32) < 0 || PyModule_AddIntConstant(m, "F16", AX_F16) < 0 ||
         PyModule_AddIntConstant(m, "BF16", AX_BF16) < 0 || PyModule_AddIntConstant(m, "F64", AX_F64) < 0 ||
         PyModule_AddIntConstant(m, "I32", AX_I32) < 0 || PyModule_AddIntConstant(m, "I64", AX_I64) < 0 ||

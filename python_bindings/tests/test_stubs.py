@@ -1,7 +1,7 @@
 """The .pyi stubs describe the runtime: every public function of axial, axial.io, axial.torch (where
 PyTorch is importable) and the C extension has a stub with the same parameters (names, kinds,
-defaults), every method stubbed in a class (axial.io, axial.llm, axial.torch) has the runtime's
-parameters, and every public function a docstring."""
+defaults), every method stubbed in a class (axial.io, axial.llm, axial.serving, axial.torch) has the
+runtime's parameters, and every public function a docstring."""
 import ast
 import importlib
 import inspect
@@ -66,7 +66,7 @@ def test_stubs_match_runtime(module_name):
         assert inspect.getdoc(fn), f"{module_name}.{name} has no docstring"
 
 
-@pytest.mark.parametrize("module_name", ["axial.io", "axial.llm", "axial.torch"])
+@pytest.mark.parametrize("module_name", ["axial.io", "axial.llm", "axial.serving", "axial.torch"])
 def test_stubbed_classes_match_runtime(module_name):
     module = import_module(module_name)
     classes = stub_classes(module_name)

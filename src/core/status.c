@@ -26,6 +26,7 @@ const char *ax_status_string(ax_status status) {
     case AX_ERR_MPI: return "AX_ERR_MPI";
     case AX_ERR_NCCL: return "AX_ERR_NCCL";
     case AX_ERR_INTERNAL: return "AX_ERR_INTERNAL";
+    case AX_ERR_BUSY: return "AX_ERR_BUSY";
     }
     return "AX_ERR_UNKNOWN";
 }

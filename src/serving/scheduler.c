@@ -1,0 +1,131 @@
+/*
+ * scheduler.c — admission and the three batching policies. A step is one forward pass of at most
+ * `budget` token rows; the policy decides which sequences run how many tokens in it.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ *
+ * KV admission by reservation: a request is admitted only when the pool can give it every block it
+ * may ever need (prompt + max_tokens, capped at n_ctx), less the prefix blocks it shares and will not
+ * write. The blocks are then taken as the sequence grows, but they are promised, so a running
+ * sequence never runs out of room and nothing is ever preempted. The price is admitting fewer
+ * sequences than a preempting scheduler when most requests stop long before max_tokens.
+ */
+#include <string.h>
+
+#include "core/internal.h"
+#include "serving/engine_internal.h"
+
+static int64_t blocks_for(const ax_serving_engine *e, int64_t tokens) {
+    return (tokens + e->block_size - 1) / e->block_size;
+}
+
+int srv_try_admit(ax_serving_engine *e, srv_seq *s) {
+    if (e->n_running >= e->max_running) return 0;
+    int32_t matched_blocks = 0;
+    int64_t matched = 0;
+    if (e->cfg.prefix_sharing)
+        matched_blocks = kvb_match(e->pool, s->tokens, s->n_prompt, (int32_t)e->max_blocks_per_seq, s->blocks, &matched);
+    /* The last prompt token is always computed: its logits give the first generated token. */
+    const int64_t computed = matched < s->n_prompt ? matched : s->n_prompt - 1;
+    /* Blocks from the one holding position `computed` on will be written (or copied first). */
+    const int64_t kept = computed / e->block_size;
+    const int64_t need = blocks_for(e, s->max_total) - kept;
+    if (kvb_available(e->pool) - e->reserved < need) {
+        for (int32_t b = 0; b < matched_blocks; b++) kvb_release(e->pool, s->blocks[b]);
+        return 0;
+    }
+    s->n_blocks = matched_blocks;
+    s->n_computed = computed;
+    s->n_cached = computed;
+    s->n_registered = matched_blocks; /* the shared blocks are in the index already */
+    s->reserved = need;
+    e->reserved += need;
+    s->state = SRV_RUNNING;
+    s->t_admit = srv_now();
+    e->running[e->n_running++] = s;
+    e->stats.prompt_tokens += s->n_prompt;
+    e->stats.cached_prompt_tokens += computed;
+    return 1;
+}
+
+static void plan_add(ax_serving_engine *e, srv_seq *s, int64_t n, int64_t *left) {
+    s->plan_tokens = n;
+    /* Only the chunk that completes the prompt (or a decode token) samples. */
+    s->plan_sample = s->n_computed + n == s->n_total;
+    e->plan[e->n_plan++] = s;
+    *left -= n;
+}
+
+static int is_decoding(const srv_seq *s) { return s->n_computed == s->n_total - 1 && s->n_total > s->n_prompt; }
+static int is_prefilling(const srv_seq *s) { return s->n_computed < s->n_prompt; }
+
+/* Prompt chunks of admitted sequences, in admission order; whole_only: a chunk is the whole rest of
+ * the prompt, or nothing unless the step is still empty (a prompt longer than the budget then runs
+ * alone, over several steps). */
+static void plan_prefills(ax_serving_engine *e, int64_t *left, int whole_only) {
+    for (int64_t i = 0; i < e->n_running && *left > 0; i++) {
+        srv_seq *s = e->running[i];
+        if (!is_prefilling(s)) continue;
+        const int64_t rest = s->n_prompt - s->n_computed;
+        if (whole_only && rest > *left && e->n_plan > 0) continue;
+        plan_add(e, s, rest < *left ? rest : *left, left);
+    }
+}
+
+/* Admits waiting requests in FIFO order while they fit (stops at the first that does not, so no
+ * request is overtaken forever) and plans their first chunk. */
+static void admit_and_plan(ax_serving_engine *e, int64_t *left, int whole_only, int64_t limit) {
+    int64_t admitted = 0;
+    while (e->n_waiting > 0 && *left > 0 && admitted < limit) {
+        srv_seq *s = e->waiting[0];
+        const int64_t rest = s->n_prompt; /* before admission: the prompt less what sharing covers */
+        if (whole_only && e->n_plan > 0 && rest > *left) break;
+        if (!srv_try_admit(e, s)) break;
+        memmove(e->waiting, e->waiting + 1, (size_t)(e->n_waiting - 1) * sizeof *e->waiting);
+        e->n_waiting--;
+        e->stats.waiting = e->n_waiting;
+        admitted++;
+        const int64_t chunk = s->n_prompt - s->n_computed;
+        plan_add(e, s, chunk < *left ? chunk : *left, left);
+    }
+}
+
+static void plan_decodes(ax_serving_engine *e, int64_t *left) {
+    for (int64_t i = 0; i < e->n_running && *left > 0; i++)
+        if (is_decoding(e->running[i])) plan_add(e, e->running[i], 1, left);
+}
+
+void srv_schedule(ax_serving_engine *e) {
+    e->n_plan = 0;
+    int64_t left = e->budget;
+    switch (e->cfg.policy) {
+    case AX_SERVING_SPLITFUSE:
+        plan_decodes(e, &left);
+        plan_prefills(e, &left, 0);
+        admit_and_plan(e, &left, 0, INT64_MAX);
+        break;
+    case AX_SERVING_PREFILL_FIRST: {
+        plan_prefills(e, &left, 1);
+        admit_and_plan(e, &left, 1, INT64_MAX);
+        if (e->n_plan == 0) plan_decodes(e, &left);
+        break;
+    }
+    case AX_SERVING_STATIC:
+        if (e->n_running == 0) {
+            e->static_batch_open = 0;
+            admit_and_plan(e, &left, 1, e->static_batch);
+            /* The rest of the batch is admitted now too, its prompts run in the next steps. */
+            while (e->n_waiting > 0 && e->n_running < e->static_batch && srv_try_admit(e, e->waiting[0])) {
+                memmove(e->waiting, e->waiting + 1, (size_t)(e->n_waiting - 1) * sizeof *e->waiting);
+                e->n_waiting--;
+                e->stats.waiting = e->n_waiting;
+            }
+            e->static_batch_open = e->n_running > 0;
+        } else {
+            plan_prefills(e, &left, 1);
+        }
+        if (e->n_plan == 0) plan_decodes(e, &left);
+        break;
+    }
+    e->stats.running = e->n_running;
+}
