@@ -133,7 +133,9 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * CUDA backend never quantizes x: it decodes w's blocks in registers (M <= 8) or into an fp32 copy
  * in device workspace for cuBLAS (larger M; fp32 compute, no TF32), so CPU and CUDA results differ
  * by up to the x-quantization bound above. y gets one rounding to its dtype (nearest even). Results
- * do not depend on the thread count.
+ * do not depend on the thread count, and on the CPU row m of y does not depend on M or on the row's
+ * place in the batch (bit for bit, within one instruction-set path: what the serving engine's
+ * deterministic batching relies on; CUDA's M <= 8 kernel and its cuBLAS path sum in other orders).
  *
  * Backends:
  *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time, into integer
