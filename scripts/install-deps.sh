@@ -9,6 +9,8 @@ packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev hdf5-tool
 packages+=(libcairo2-dev fonts-dejavu-core)
 # The fuzzers and the sanitizer runtime for clang; Python for the h5py checks of the store.
 packages+=(clang libclang-rt-dev python3 python3-venv)
+# `axial serve`: HTTP and JSON libraries; curl drives its tests.
+packages+=(libmicrohttpd-dev libcjson-dev curl)
 
 missing=()
 for p in "${packages[@]}"; do

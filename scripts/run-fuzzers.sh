@@ -4,7 +4,7 @@
 # a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
 # usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
-#        stockholm mmcif pdb gguf tokenizer). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
+#        stockholm mmcif pdb gguf tokenizer serve_request). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
 #
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer serve_request); fi
 build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
 data=$root/tests/data
 
@@ -132,6 +132,15 @@ CIF
 printf '\003<|im_start|>user\nHello 123,  world!\r\n\t\xce\xb1\xce\xb2 \xf0\x9f\x98\x80\xff' | seed tokenizer mixed.txt
 printf '\000  def f(x):\n    return x**2  # 12345\n' | seed tokenizer code.txt
 
+# `axial serve` request seeds: the first byte picks the endpoint (0 completions, 1 chat).
+printf '\000{"model":"m","prompt":"Once upon","max_tokens":8,"temperature":0,"stop":["\\n","x"],"stream":true,'\
+'"stream_options":{"include_usage":true},"seed":-3,"top_p":0.9,"top_k":40,"min_p":0.05}' | seed serve_request completion.json
+printf '\000{"model":"m","prompt":[[1,2,3]],"n":1,"echo":false,"logprobs":null,"presence_penalty":-2,'\
+'"frequency_penalty":2,"repetition_penalty":1.1,"best_of":1,"suffix":null}' | seed serve_request tokens.json
+printf '\001{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":'\
+'[{"type":"text","text":"Hi \\u00e9\\ud83d\\ude00"}]},{"role":"developer","content":null}],'\
+'"max_completion_tokens":4,"logprobs":false,"response_format":{"type":"text"},"stop":"\\n\\n"}' | seed serve_request chat.json
+
 # GGUF seeds: small files with every value type, nested arrays and a few tensor types, written by the
 # `gguf` package when the .venv has it; a bare header otherwise.
 mkdir -p "$build/seeds/gguf"
@@ -198,6 +207,32 @@ cat > "$build/mmcif.dict" <<'DICT'
 "polydeoxyribonucleotide"
 DICT
 
+cat > "$build/serve_request.dict" <<'DICT'
+"\"model\""
+"\"prompt\""
+"\"messages\""
+"\"role\""
+"\"content\""
+"\"max_tokens\""
+"\"max_completion_tokens\""
+"\"temperature\""
+"\"stop\""
+"\"stream\""
+"\"stream_options\""
+"\"include_usage\""
+"\"seed\""
+"\"logprobs\""
+"\"tools\""
+"\"type\""
+"\"text\""
+"null"
+"true"
+"1e400"
+"-0"
+"\\u0000"
+"\\ud800"
+DICT
+
 failed=0
 for t in "${targets[@]}"; do
   bin=$build/fuzz_$t
@@ -207,7 +242,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -n "$build/seeds/$t"/* "$corpus"/ 2>/dev/null || true
   dict=()
-  if [ "$t" = mmcif ] || [ "$t" = gguf ]; then dict=(-dict="$build/$t.dict"); fi
+  if [ "$t" = mmcif ] || [ "$t" = gguf ] || [ "$t" = serve_request ]; then dict=(-dict="$build/$t.dict"); fi
   log=$build/fuzz_$t.log
   if "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" >"$log" 2>&1; then

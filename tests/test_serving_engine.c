@@ -376,7 +376,7 @@ static void test_errors(void) {
     ax_serving_config got;
     CHECK_OK(ax_serving_get_config(e, &got));
     CHECK_INT_EQ(got.block_size, 32);
-    CHECK_INT_EQ(got.max_batch_tokens, 256);
+    CHECK_INT_EQ(got.max_batch_tokens, 64);
     int64_t id = 0;
     ax_serving_request r = AX_SERVING_REQUEST_INIT;
     r.prompt = "";

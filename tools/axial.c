@@ -79,6 +79,7 @@ static const subcommand subcommands[] = {
     {"gguf", axial_cmd_gguf, "show a GGUF model file's metadata and tensors"},
     {"tokenize", axial_cmd_tokenize, "print the token ids of a text under a model's tokenizer"},
     {"generate", axial_cmd_generate, "generate text with a GGUF model (CPU or CUDA)"},
+    {"serve", axial_cmd_serve, "serve a GGUF model over HTTP with an OpenAI-compatible API"},
     {"version", cmd_version, "print the version"},
 };
 

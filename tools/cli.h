@@ -15,6 +15,7 @@ int axial_cmd_demo(int argc, char **argv);
 int axial_cmd_gguf(int argc, char **argv);     /* cmd_gguf.c: `axial gguf show F` */
 int axial_cmd_tokenize(int argc, char **argv); /* cmd_llm.c */
 int axial_cmd_generate(int argc, char **argv); /* cmd_llm.c */
+int axial_cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compatible HTTP server */
 
 /* The model `--model` defaults to: $AXIAL_MODEL, else the SmolLM2 file that scripts/fetch-model.sh
  * installs into the source tree's .venv. Writes the path into buf; 0 if found, -1 (with a message on

@@ -65,7 +65,7 @@ typedef struct ax_serving_config {
     int32_t block_size;         /* tokens per KV block, >= 16; <= 0: 32 */
     int64_t num_blocks;         /* blocks in the pool; <= 0: enough for 8 full contexts (CPU),
                                    32 (CUDA) */
-    int32_t max_batch_tokens;   /* token budget of one step (forward rows); <= 0: 256 on the CPU, 2048 on CUDA */
+    int32_t max_batch_tokens;   /* token budget of one step (forward rows); <= 0: 64 on the CPU, 2048 on CUDA */
     int32_t max_running;        /* most sequences admitted at once; <= 0: 64 */
     int32_t max_queue;          /* most requests waiting for admission; submit beyond it is
                                    AX_ERR_BUSY; <= 0: 1024 */

@@ -113,7 +113,7 @@ static ax_status check_config(const ax_llm_model *model, ax_serving_config *c) {
     if (c->num_blocks > INT32_MAX / c->block_size)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->num_blocks: %lld blocks of %d slots exceed 2^31 slots",
                             (long long)c->num_blocks, c->block_size);
-    if (c->max_batch_tokens <= 0) c->max_batch_tokens = cuda ? 2048 : 256;
+    if (c->max_batch_tokens <= 0) c->max_batch_tokens = cuda ? 2048 : 64;
     if (c->max_running <= 0) c->max_running = 64;
     if (c->max_running > 4096)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_running: %d, expected at most 4096", c->max_running);

@@ -1,0 +1,36 @@
+/*
+ * serve_http.h — the HTTP side of `axial serve`: a libmicrohttpd daemon (a thread per connection)
+ * that routes the OpenAI-compatible endpoints to a serving engine, streams server-sent events, and
+ * serves /health, /v1/models and /metrics.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_TOOLS_SERVE_HTTP_H
+#define AXIAL_TOOLS_SERVE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axial/serving.h"
+
+#define SRV_MAX_BODY_BYTES (1 << 20) /* larger request bodies are answered 413 */
+
+typedef struct srv_server srv_server;
+
+typedef struct srv_server_config {
+    const char *host;            /* address to bind, numeric or a name ("127.0.0.1", "::1", "localhost") */
+    int port;                    /* 0: the system picks a free one */
+    const char *model_id;        /* the name clients must send as "model" */
+    ax_llm_model *model;         /* tokenizer and chat template */
+    ax_serving_engine *engine;   /* with its background loop running */
+} srv_server_config;
+
+/* Starts the daemon; *port_out receives the bound port. 0 on success; -1 with the reason in err. */
+int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_out, char *err, size_t err_size);
+
+/* Refuses new requests (503), cancels the live ones, waits for their final events (so the engine's
+ * background loop must still run), then stops the daemon. The engine is left to the caller (free it
+ * afterwards). NULL is a no-op. */
+void srv_server_stop(srv_server *srv);
+
+#endif /* AXIAL_TOOLS_SERVE_HTTP_H */
