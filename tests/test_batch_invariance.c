@@ -33,6 +33,7 @@
 #include "axial/llm.h"
 #include "axial/nn.h"
 #include "harness.h"
+#include "model_path.h"
 
 static ax_context *ctx1, *ctx2; /* one and two threads */
 
@@ -612,21 +613,7 @@ static void test_model_logits_do_not_depend_on_chunking(void) {
 
 static int run_model_tests(void) {
     static char path[4096];
-    const char *env = getenv("AXIAL_MODEL");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(path, sizeof path, "%s", env);
-    } else {
-        FILE *p = popen(AXIAL_TEST_DATA "/../../scripts/fetch-model.sh 2> /dev/null", "r");
-        if (p != NULL) {
-            if (fgets(path, sizeof path, p) == NULL) path[0] = '\0';
-            pclose(p);
-        }
-        path[strcspn(path, "\n")] = '\0';
-    }
-    if (path[0] == '\0') {
-        printf("SKIP: no model (run scripts/fetch-model.sh or set AXIAL_MODEL)\n");
-        return 77;
-    }
+    if (!th_model_path(path, sizeof path)) return 77;
     g_model_path = path;
     RUN(test_model_logits_do_not_depend_on_chunking);
     return th_finish();

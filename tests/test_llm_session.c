@@ -13,6 +13,7 @@
 
 #include "axial/llm.h"
 #include "harness.h"
+#include "model_path.h"
 
 static ax_llm_model *g_model;
 static ax_llm_model_info g_info;
@@ -130,22 +131,8 @@ static void test_chunked_prefill_matches(void) {
 }
 
 int main(void) {
-    char path[4096] = "";
-    const char *env = getenv("AXIAL_MODEL");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(path, sizeof path, "%s", env);
-    } else {
-        FILE *p = popen(AXIAL_TEST_DATA "/../../scripts/fetch-model.sh 2> /dev/null", "r");
-        if (p != NULL) {
-            if (fgets(path, sizeof path, p) == NULL) path[0] = '\0';
-            pclose(p);
-        }
-        path[strcspn(path, "\n")] = '\0';
-    }
-    if (path[0] == '\0') {
-        printf("SKIP: no model (run scripts/fetch-model.sh or set AXIAL_MODEL)\n");
-        return 77;
-    }
+    char path[4096];
+    if (!th_model_path(path, sizeof path)) return 77;
     if (ax_llm_model_load(path, NULL, &g_model) != AX_OK) {
         fprintf(stderr, "FAIL: loading %s: %s\n", path, ax_last_error());
         return 1;

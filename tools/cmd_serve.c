@@ -33,7 +33,7 @@ static void serve_usage(FILE *out) {
             "  clients send (default: the file's base name without .gguf). --policy splitfuse (default),\n"
             "  prefill-first or static. --ctx-size: tokens per sequence (default min(training context,\n"
             "  4096)); --max-queue: waiting requests before 503 (default 1024); --max-running: sequences\n"
-            "  at once (64); --batch-tokens: tokens per step (256 on the CPU); --block-size: tokens per KV\n"
+            "  at once (64); --batch-tokens: tokens per step (64 on the CPU); --block-size: tokens per KV\n"
             "  block (32); --blocks: KV blocks in the pool (enough for 8 full contexts). --threads: CPU\n"
             "  threads (0 = all cores).\n");
 }

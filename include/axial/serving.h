@@ -66,7 +66,8 @@ typedef struct ax_serving_config {
     int64_t num_blocks;         /* blocks in the pool; <= 0: enough for 8 full contexts (CPU),
                                    32 (CUDA) */
     int32_t max_batch_tokens;   /* token budget of one step (forward rows); <= 0: 64 on the CPU, 2048 on CUDA */
-    int32_t max_running;        /* most sequences admitted at once; <= 0: 64 */
+    int32_t max_running;        /* most sequences admitted at once; <= 0: 64; at most max_batch_tokens
+                                   (every running sequence decodes in every step): larger is lowered */
     int32_t max_queue;          /* most requests waiting for admission; submit beyond it is
                                    AX_ERR_BUSY; <= 0: 1024 */
     int32_t static_batch;       /* AX_SERVING_STATIC batch size; <= 0: max_running */
@@ -87,7 +88,9 @@ typedef enum ax_serving_finish {
 AX_API const char *ax_serving_finish_name(ax_serving_finish reason);
 
 /* What a request produced since the previous event (callback) or poll. Pointers are valid during
- * the callback, or until the next poll of the same request. */
+ * the callback; for a polled event, until the next poll of the same request, and for a polled final
+ * event (finish != AX_SERVING_RUNNING) until the polling thread's next ax_serving_poll call (on any
+ * request) or its exit. */
 typedef struct ax_serving_event {
     int64_t request_id;
     const int32_t *tokens;      /* new generated tokens (stop strings do not remove tokens) */
@@ -140,7 +143,8 @@ typedef struct ax_serving_request {
 AX_API ax_status ax_serving_create(ax_llm_model *model, const ax_serving_config *cfg, ax_serving_engine **out);
 
 /* Stops the background loop, ends every unfinished request with AX_SERVING_CANCELLED (callbacks
- * run), and frees everything. NULL is a no-op. */
+ * run, in the calling thread), and frees everything; unfinished polled requests are dropped, so no
+ * thread may be inside ax_serving_poll (or any other call on the engine) then. NULL is a no-op. */
 AX_API void ax_serving_free(ax_serving_engine *engine);
 
 /* The configuration in effect (defaults filled in). */
@@ -155,9 +159,9 @@ AX_API ax_status ax_serving_get_config(const ax_serving_engine *engine, ax_servi
  * AX_ERR_INVALID_ARGUMENT too. Thread-safe. */
 AX_API ax_status ax_serving_submit(ax_serving_engine *engine, const ax_serving_request *request, int64_t *id);
 
-/* Cancels a request: it ends with AX_SERVING_CANCELLED at the next step (or at once when it has not
- * been admitted) and its blocks return to the pool. Cancelling a finished or unknown id is
- * AX_ERR_INVALID_ARGUMENT. Thread-safe. */
+/* Cancels a request: it ends with AX_SERVING_CANCELLED at the next step, whether it runs or still
+ * waits (until then it counts toward max_queue), and its blocks return to the pool. Cancelling a
+ * finished or unknown id is AX_ERR_INVALID_ARGUMENT. Thread-safe. */
 AX_API ax_status ax_serving_cancel(ax_serving_engine *engine, int64_t id);
 
 /* For requests submitted without a callback: fills *event with everything produced since the last
@@ -178,7 +182,8 @@ AX_API ax_status ax_serving_step(ax_serving_engine *engine, int *did_work);
 /* Starts a background thread that steps while there is work and sleeps when there is none.
  * Starting it twice is a no-op. Errors: AX_ERR_OUT_OF_MEMORY (no thread). */
 AX_API ax_status ax_serving_start(ax_serving_engine *engine);
-/* Stops the background thread after its current step; requests stay queued. No-op when stopped. */
+/* Stops the background thread after its current step; requests stay queued. No-op when stopped.
+ * Not from inside a callback (the loop would wait for itself) and not from two threads at once. */
 AX_API void ax_serving_stop(ax_serving_engine *engine);
 
 typedef struct ax_serving_stats {

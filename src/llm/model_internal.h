@@ -7,6 +7,7 @@
 #ifndef AXIAL_LLM_MODEL_INTERNAL_H
 #define AXIAL_LLM_MODEL_INTERNAL_H
 
+#include "axial/attention.h"
 #include "axial/axial.h"
 #include "axial/gguf.h"
 #include "axial/llm.h"
@@ -43,5 +44,33 @@ struct ax_llm_model {
     void **device_buffers;   /* CUDA: one ax_device_alloc per uploaded tensor; NULL on the CPU */
     int64_t n_device_buffers;
 };
+
+/* ---- the decoder over a batch of token rows (decoder.c) ---- */
+
+/* Activations, each (rows, width) f32 on the model's device, rows >= the batch's T. */
+typedef struct llm_decoder_buffers {
+    float *x, *h, *o;   /* (T, E): residual stream, normed input of a sub-block, a sub-block's output */
+    float *q, *attn;    /* (T, H * Dh) */
+    float *k, *v;       /* (T, Hkv * Dh) */
+    float *gate, *up;   /* (T, F) */
+} llm_decoder_buffers;
+
+typedef struct llm_decoder_batch {
+    int64_t T;                       /* token rows */
+    const ax_tensor *ids;            /* (T) i32 token ids */
+    const ax_tensor *positions;      /* (T) i32 positions (RoPE) */
+    const ax_tensor *slots;          /* (T) i32 cache slot of each row (ax_kv_cache_append) */
+    const ax_tensor *block_table;    /* (S, max_blocks) i32 */
+    const ax_tensor *context_lens;   /* (S) i32 */
+    const ax_tensor *cu_seqlens;     /* (S + 1) i32 */
+    ax_paged_attention_options attn; /* hints and split-K as the caller wants them */
+    float *kv;                       /* the cache: per layer K then V, each (num_blocks, block_size, Hkv, Dh) */
+    int64_t num_blocks, block_size;
+    llm_decoder_buffers buf;
+} llm_decoder_batch;
+
+/* Runs the decoder over b's rows, writing their K/V into the cache; on return buf.h holds the final
+ * RMSNorm of every row (the LM head's input). Errors: those of the ops. */
+ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_decoder_batch *b);
 
 #endif /* AXIAL_LLM_MODEL_INTERNAL_H */

@@ -104,18 +104,6 @@ static ax_tensor session_tensor(const ax_llm_session *s, const void *data, ax_dt
     return t;
 }
 
-/* The K (which 0) or V (1) cache of layer l: (num_blocks, SESSION_BLOCK, Hkv, Dh) f32. */
-static ax_tensor session_cache(const ax_llm_session *s, int32_t l, int which) {
-    const ax_llm_model_info *in = &s->model->info;
-    const int64_t per = s->num_blocks * SESSION_BLOCK * in->n_head_kv * in->head_dim;
-    const float *base = (const float *)s->kv_mem + (2 * (int64_t)l + which) * per;
-    const int64_t shape[4] = {s->num_blocks, SESSION_BLOCK, in->n_head_kv, in->head_dim};
-    ax_tensor t;
-    (void)ax_tensor_contiguous(&t, (void *)base, AX_F32, 4, shape);
-    t.device = s->model->device;
-    return t;
-}
-
 ax_status ax_llm_session_create(ax_llm_model *model, const ax_llm_session_config *cfg, ax_llm_session **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
@@ -220,7 +208,7 @@ static ax_status session_forward(ax_llm_session *s, const int32_t *tokens, int64
     const ax_llm_model *m = s->model;
     const ax_llm_model_info *in = &m->info;
     ax_context *ctx = s->ctx;
-    const int64_t E = in->n_embd, F = in->n_ff, H = in->n_head, Hkv = in->n_head_kv, Dh = in->head_dim;
+    const int64_t E = in->n_embd;
     const int64_t V = in->n_vocab, p0 = s->pos;
 
     AX_CHECK(ax_copy_to_device(ctx, s->ids, tokens, (size_t)T * sizeof(int32_t)));
@@ -235,56 +223,23 @@ static ax_status session_forward(ax_llm_session *s, const int32_t *tokens, int64
     const ax_tensor block_table = session_tensor(s, s->block_table, AX_I32, 2, 1, s->num_blocks, 0);
     const ax_tensor context_len = session_tensor(s, s->context_len, AX_I32, 1, 1, 0, 0);
     const ax_tensor cu_seqlens = session_tensor(s, s->cu_seqlens, AX_I32, 1, 2, 0, 0);
-    ax_tensor x = session_tensor(s, s->x, AX_F32, 2, T, E, 0);
-    ax_tensor h = session_tensor(s, s->h, AX_F32, 2, T, E, 0);
-    ax_tensor o = session_tensor(s, s->o, AX_F32, 2, T, E, 0);
-    ax_tensor q = session_tensor(s, s->q, AX_F32, 2, T, H * Dh, 0);
-    ax_tensor q3 = session_tensor(s, s->q, AX_F32, 3, T, H, Dh);
-    ax_tensor k = session_tensor(s, s->k, AX_F32, 2, T, Hkv * Dh, 0);
-    ax_tensor k3 = session_tensor(s, s->k, AX_F32, 3, T, Hkv, Dh);
-    ax_tensor v = session_tensor(s, s->v, AX_F32, 2, T, Hkv * Dh, 0);
-    ax_tensor v3 = session_tensor(s, s->v, AX_F32, 3, T, Hkv, Dh);
-    ax_tensor attn = session_tensor(s, s->attn, AX_F32, 2, T, H * Dh, 0);
-    ax_tensor attn3 = session_tensor(s, s->attn, AX_F32, 3, T, H, Dh);
-    ax_tensor gate = session_tensor(s, s->gate, AX_F32, 2, T, F, 0);
-    ax_tensor up = session_tensor(s, s->up, AX_F32, 2, T, F, 0);
-
-    ax_rope_options rope = {0};
-    rope.rotary_dim = m->rope_dim;
-    rope.layout = AX_ROPE_ADJACENT; /* GGUF's Llama Q/K rows are permuted for adjacent pairs */
-    rope.base = in->rope_base;
-    rope.linear_factor = m->rope_linear;
-    ax_paged_attention_options attn_opt = ax_paged_attention_options_default();
+    llm_decoder_batch b = {0};
+    b.T = T;
+    b.ids = &ids;
+    b.positions = &positions;
+    b.slots = &positions; /* the identity block table: token p lives in slot p */
+    b.block_table = &block_table;
+    b.context_lens = &context_len;
+    b.cu_seqlens = &cu_seqlens;
+    b.attn = ax_paged_attention_options_default();
     /* CUDA sizes its grid and split-K from these hints, not from the whole cache. */
-    attn_opt.max_seqlen_q = T;
-    attn_opt.max_context_len = p0 + T;
-    const float eps = in->rms_eps;
-
-    AX_CHECK(ax_embedding(ctx, &ids, &m->token_embd, &x));
-    for (int32_t l = 0; l < in->n_layer; l++) {
-        const llm_layer *L = &m->layers[l];
-        /* x holds the residual stream; o the last sub-block's output, not yet added (none at l = 0). */
-        if (l == 0)
-            AX_CHECK(ax_rms_norm(ctx, &x, &L->attn_norm, eps, &h));
-        else
-            AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->attn_norm, eps, &h, &x));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wq, NULL, &q));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wk, NULL, &k));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wv, NULL, &v));
-        AX_CHECK(ax_rope(ctx, &q3, &positions, &rope, &q3));
-        AX_CHECK(ax_rope(ctx, &k3, &positions, &rope, &k3));
-        ax_tensor kc = session_cache(s, l, 0), vc = session_cache(s, l, 1);
-        AX_CHECK(ax_kv_cache_append(ctx, &k3, &v3, &positions, &kc, &vc, NULL, NULL));
-        AX_CHECK(ax_paged_attention(ctx, &q3, &kc, &vc, &block_table, &context_len, &cu_seqlens, NULL, NULL,
-                                    &attn_opt, &attn3, NULL));
-        AX_CHECK(ax_qmatmul(ctx, &attn, &L->wo, NULL, &o));
-        AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->ffn_norm, eps, &h, &x));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_gate, NULL, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_up, NULL, &up));
-        AX_CHECK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &gate, &L->w_down, NULL, &o));
-    }
-    AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &m->output_norm, eps, &h, &x));
+    b.attn.max_seqlen_q = T;
+    b.attn.max_context_len = p0 + T;
+    b.kv = s->kv_mem;
+    b.num_blocks = s->num_blocks;
+    b.block_size = SESSION_BLOCK;
+    b.buf = (llm_decoder_buffers){s->x, s->h, s->o, s->q, s->attn, s->k, s->v, s->gate, s->up};
+    AX_CHECK(llm_decoder_run(m, ctx, &b));
 
     const int64_t slice_rows = s->n_batch < SESSION_LOGIT_ROWS ? s->n_batch : SESSION_LOGIT_ROWS;
     for (int64_t r0 = first_logit; r0 < T; r0 += slice_rows) {

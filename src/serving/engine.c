@@ -120,7 +120,11 @@ static ax_status check_config(const ax_llm_model *model, ax_serving_config *c) {
     if (c->max_batch_tokens > 65536)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_batch_tokens: %d, expected at most 65536",
                             c->max_batch_tokens);
+    /* Every running sequence decodes in every step: no more of them than the step has rows. */
+    if (c->max_running > c->max_batch_tokens) c->max_running = c->max_batch_tokens;
     if (c->max_queue <= 0) c->max_queue = 1024;
+    if (c->max_queue > 1 << 20)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_queue: %d, expected at most 2^20", c->max_queue);
     if (c->static_batch <= 0 || c->static_batch > c->max_running) c->static_batch = c->max_running;
     if (c->prefix_sharing != 0 && c->prefix_sharing != 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->prefix_sharing: %d, expected 0 or 1", c->prefix_sharing);
@@ -173,7 +177,8 @@ ax_status ax_serving_create(ax_llm_model *model, const ax_serving_config *cfg, a
     AX_CHECK_GOTO(kvb_create(e->num_blocks, (int32_t)e->block_size, &e->pool), st, fail);
     e->running = calloc((size_t)e->max_running, sizeof *e->running);
     e->plan = calloc((size_t)e->max_running, sizeof *e->plan);
-    if (e->running == NULL || e->plan == NULL) {
+    e->done = calloc((size_t)(e->max_running + e->max_queue), sizeof *e->done);
+    if (e->running == NULL || e->plan == NULL || e->done == NULL) {
         st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "engine: tables of %lld sequences", (long long)e->max_running);
         goto fail;
     }
@@ -482,8 +487,10 @@ static void retire_locked(ax_serving_engine *e, srv_seq *s) {
 }
 
 static ax_status step(ax_serving_engine *e, int *did_work) {
-    srv_seq **done = NULL; /* sequences that leave this step, for their final events */
-    int64_t n_done = 0, cap_done = 0, prompt_computed = 0;
+    /* Sequences that leave this step, for their final events: e->done holds max_queue + max_running,
+     * every request there can be, so adding to it never fails. */
+    srv_seq **done = e->done;
+    int64_t n_done = 0, prompt_computed = 0;
     ax_status st = AX_OK;
 
     pthread_mutex_lock(&e->mu);
@@ -491,7 +498,8 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
     if (e->cancel_pending > 0) {
         for (int64_t i = 0; i < e->n_waiting;) {
             srv_seq *s = e->waiting[i];
-            if (s->cancel && ptrs_push(&done, &n_done, &cap_done, s) == AX_OK) {
+            if (s->cancel) {
+                done[n_done++] = s;
                 memmove(e->waiting + i, e->waiting + i + 1, (size_t)(e->n_waiting - i - 1) * sizeof *e->waiting);
                 e->n_waiting--;
                 finish_seq(s, AX_SERVING_CANCELLED, s->text.len);
@@ -501,7 +509,8 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
         }
         for (int64_t i = 0; i < e->n_running;) {
             srv_seq *s = e->running[i];
-            if (s->cancel && ptrs_push(&done, &n_done, &cap_done, s) == AX_OK) {
+            if (s->cancel) {
+                done[n_done++] = s;
                 release_seq(e, s);
                 memmove(e->running + i, e->running + i + 1, (size_t)(e->n_running - i - 1) * sizeof *e->running);
                 e->n_running--;
@@ -557,7 +566,7 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
             release_seq(e, s);
             ptrs_remove(e->running, &e->n_running, s);
             retire_locked(e, s);
-            if (ptrs_push(&done, &n_done, &cap_done, s) != AX_OK) s->callback = NULL; /* cannot be told: drop */
+            done[n_done++] = s;
         }
     }
     e->stats.running = e->n_running;
@@ -572,20 +581,23 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
         if (s->callback != NULL && s->finish == AX_SERVING_RUNNING && (s->n_new > 0 || s->text.out_len > 0))
             e->plan[n_tell++] = s;
     }
+    /* Likewise only callback requests stay on the done list: a finished poll request belongs to its
+     * poller once the lock is released. */
+    int64_t n_final = 0;
+    for (int64_t i = 0; i < n_done; i++)
+        if (done[i]->callback != NULL) done[n_final++] = done[i];
+    e->stats.copy_on_write += e->cow_step;
+    e->cow_step = 0;
     pthread_cond_broadcast(&e->poll_cv);
     pthread_mutex_unlock(&e->mu);
 
     /* Callbacks without the lock: running sequences' new tokens, then the finished ones' last events. */
     for (int64_t i = 0; i < n_tell; i++) deliver_callback(e->plan[i]);
     e->n_plan = 0;
-    for (int64_t i = 0; i < n_done; i++) {
-        srv_seq *s = done[i];
-        if (s->callback != NULL) {
-            deliver_callback(s);
-            seq_free(s);
-        }
+    for (int64_t i = 0; i < n_final; i++) {
+        deliver_callback(done[i]);
+        seq_free(done[i]);
     }
-    free(done);
     return st;
 }
 
@@ -767,6 +779,7 @@ void ax_serving_free(ax_serving_engine *engine) {
     free(e->waiting);
     free(e->running);
     free(e->plan);
+    free(e->done);
     srv_forward_free(e);
     kvb_free(e->pool);
     ax_context_destroy(e->ctx);

@@ -136,6 +136,8 @@ struct ax_serving_engine {
     int64_t reserved;           /* sum of running sequences' reservations */
     srv_seq **plan;             /* the step's sequences, in batch order */
     int64_t n_plan;
+    srv_seq **done;             /* the step's leaving sequences (max_queue + max_running) */
+    int64_t cow_step;           /* copies made this step, published under mu */
 
     /* device */
     ax_context *ctx;

@@ -5,10 +5,11 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
- * The decoder is session.c's (llm.h) with three differences: the KV cache is the engine's pool
- * addressed through per-sequence block tables and a slot mapping, the rows belong to many sequences
- * (cu_seqlens), and only the sampling rows reach the LM head (gathered with ax_embedding, which
- * copies rows of a plain table). Every index array of a step goes to the device in one copy.
+ * The decoder is the session's (src/llm/decoder.c, llm_decoder_run); what differs here: the KV cache
+ * is the engine's pool addressed through per-sequence block tables and a slot mapping, the rows
+ * belong to many sequences (cu_seqlens), and only the sampling rows reach the LM head (gathered with
+ * ax_embedding, which copies rows of a plain table). Every index array of a step goes to the device
+ * in one copy.
  * Paged attention runs without split-K (num_splits 1) so a row's result never depends on the batch
  * it is in.
  */
@@ -78,15 +79,6 @@ static float *cache_base(const ax_serving_engine *e, int32_t l, int which) {
     const ax_llm_model_info *in = &e->model->info;
     const int64_t per = e->num_blocks * e->block_size * in->n_head_kv * in->head_dim;
     return (float *)e->kv_mem + (2 * (int64_t)l + which) * per;
-}
-
-static ax_tensor cache_tensor(const ax_serving_engine *e, int32_t l, int which) {
-    const ax_llm_model_info *in = &e->model->info;
-    const int64_t shape[4] = {e->num_blocks, e->block_size, in->n_head_kv, in->head_dim};
-    ax_tensor t;
-    (void)ax_tensor_contiguous(&t, cache_base(e, l, which), AX_F32, 4, shape);
-    t.device = e->model->device;
-    return t;
 }
 
 ax_status srv_forward_alloc(ax_serving_engine *e) {
@@ -194,7 +186,7 @@ ax_status srv_prepare_blocks(ax_serving_engine *e) {
                     const ax_status st = copy_block(e, s->blocks[j], fresh);
                     kvb_release(e->pool, s->blocks[j]);
                     s->blocks[j] = fresh;
-                    e->stats.copy_on_write++;
+                    e->cow_step++;
                     AX_CHECK(st);
                 }
                 /* A block this sequence writes is no longer the registered prefix it was. */
@@ -241,69 +233,32 @@ static void build_index(ax_serving_engine *e, int64_t *T_out, int64_t *ns_out, i
 }
 
 static ax_status run_decoder(ax_serving_engine *e, int64_t T, int64_t S, int64_t max_q, int64_t max_ctx) {
-    const ax_llm_model *m = e->model;
-    const ax_llm_model_info *in = &m->info;
-    ax_context *ctx = e->ctx;
     const int64_t B = e->budget, R = e->max_running;
-    const int64_t E = in->n_embd, F = in->n_ff, H = in->n_head, Hkv = in->n_head_kv, Dh = in->head_dim;
     int32_t *d_ids = e->index, *d_pos = d_ids + B, *d_slots = d_pos + B, *d_ctx = d_slots + B, *d_cu = d_ctx + R;
     int32_t *d_table = d_cu + R + 1 + R;
-
     const ax_tensor ids = dev_tensor(e, d_ids, AX_I32, 1, T, 0, 0);
     const ax_tensor positions = dev_tensor(e, d_pos, AX_I32, 1, T, 0, 0);
     const ax_tensor slots = dev_tensor(e, d_slots, AX_I32, 1, T, 0, 0);
     const ax_tensor context_lens = dev_tensor(e, d_ctx, AX_I32, 1, S, 0, 0);
     const ax_tensor cu_seqlens = dev_tensor(e, d_cu, AX_I32, 1, S + 1, 0, 0);
     const ax_tensor block_table = dev_tensor(e, d_table, AX_I32, 2, S, e->max_blocks_per_seq, 0);
-    ax_tensor x = dev_tensor(e, e->x, AX_F32, 2, T, E, 0);
-    ax_tensor h = dev_tensor(e, e->h, AX_F32, 2, T, E, 0);
-    ax_tensor o = dev_tensor(e, e->o, AX_F32, 2, T, E, 0);
-    ax_tensor q = dev_tensor(e, e->q, AX_F32, 2, T, H * Dh, 0);
-    ax_tensor q3 = dev_tensor(e, e->q, AX_F32, 3, T, H, Dh);
-    ax_tensor k = dev_tensor(e, e->k, AX_F32, 2, T, Hkv * Dh, 0);
-    ax_tensor k3 = dev_tensor(e, e->k, AX_F32, 3, T, Hkv, Dh);
-    ax_tensor v = dev_tensor(e, e->v, AX_F32, 2, T, Hkv * Dh, 0);
-    ax_tensor v3 = dev_tensor(e, e->v, AX_F32, 3, T, Hkv, Dh);
-    ax_tensor attn = dev_tensor(e, e->attn, AX_F32, 2, T, H * Dh, 0);
-    ax_tensor attn3 = dev_tensor(e, e->attn, AX_F32, 3, T, H, Dh);
-    ax_tensor gate = dev_tensor(e, e->gate, AX_F32, 2, T, F, 0);
-    ax_tensor up = dev_tensor(e, e->up, AX_F32, 2, T, F, 0);
-
-    ax_rope_options rope = {0};
-    rope.rotary_dim = m->rope_dim;
-    rope.layout = AX_ROPE_ADJACENT;
-    rope.base = in->rope_base;
-    rope.linear_factor = m->rope_linear;
-    ax_paged_attention_options attn_opt = ax_paged_attention_options_default();
-    attn_opt.num_splits = 1; /* batch-invariant rows (see the top of this file) */
-    attn_opt.max_seqlen_q = max_q;
-    attn_opt.max_context_len = max_ctx;
-    const float eps = in->rms_eps;
-
-    AX_CHECK(ax_embedding(ctx, &ids, &m->token_embd, &x));
-    for (int32_t l = 0; l < in->n_layer; l++) {
-        const llm_layer *L = &m->layers[l];
-        if (l == 0)
-            AX_CHECK(ax_rms_norm(ctx, &x, &L->attn_norm, eps, &h));
-        else
-            AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->attn_norm, eps, &h, &x));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wq, NULL, &q));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wk, NULL, &k));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wv, NULL, &v));
-        AX_CHECK(ax_rope(ctx, &q3, &positions, &rope, &q3));
-        AX_CHECK(ax_rope(ctx, &k3, &positions, &rope, &k3));
-        ax_tensor kc = cache_tensor(e, l, 0), vc = cache_tensor(e, l, 1);
-        AX_CHECK(ax_kv_cache_append(ctx, &k3, &v3, &slots, &kc, &vc, NULL, NULL));
-        AX_CHECK(ax_paged_attention(ctx, &q3, &kc, &vc, &block_table, &context_lens, &cu_seqlens, NULL, NULL,
-                                    &attn_opt, &attn3, NULL));
-        AX_CHECK(ax_qmatmul(ctx, &attn, &L->wo, NULL, &o));
-        AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->ffn_norm, eps, &h, &x));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_gate, NULL, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_up, NULL, &up));
-        AX_CHECK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &gate, &L->w_down, NULL, &o));
-    }
-    return ax_rms_norm_residual(ctx, &o, &x, &m->output_norm, eps, &h, &x);
+    llm_decoder_batch b = {0};
+    b.T = T;
+    b.ids = &ids;
+    b.positions = &positions;
+    b.slots = &slots;
+    b.block_table = &block_table;
+    b.context_lens = &context_lens;
+    b.cu_seqlens = &cu_seqlens;
+    b.attn = ax_paged_attention_options_default();
+    b.attn.num_splits = 1; /* batch-invariant rows (see the top of this file) */
+    b.attn.max_seqlen_q = max_q;
+    b.attn.max_context_len = max_ctx;
+    b.kv = e->kv_mem;
+    b.num_blocks = e->num_blocks;
+    b.block_size = e->block_size;
+    b.buf = (llm_decoder_buffers){e->x, e->h, e->o, e->q, e->attn, e->k, e->v, e->gate, e->up};
+    return llm_decoder_run(e->model, e->ctx, &b);
 }
 
 /* Logits of the sampling rows and one draw per row. */

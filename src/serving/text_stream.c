@@ -90,6 +90,13 @@ static size_t utf8_incomplete_tail(const char *b, size_t n) {
 }
 
 ax_status srv_text_take(srv_text *t, char *const *stop, int32_t n_stop, int final, size_t limit) {
+    if (t->bytes == NULL || limit < t->emitted) limit = t->emitted; /* nothing generated (yet) */
+    if (t->bytes == NULL) {
+        AX_CHECK(text_reserve(&t->out, &t->out_cap, 1));
+        t->out[0] = '\0';
+        t->out_len = 0;
+        return AX_OK;
+    }
     size_t end = final ? limit : t->len;
     if (!final) {
         /* Hold back the longest suffix that is a proper prefix of a stop string. */
