@@ -2,6 +2,7 @@
 here from the formula in include/axial/evoformer.h, independently of the library."""
 import os
 import pathlib
+import subprocess
 
 import numpy as np
 import pytest
@@ -74,3 +75,19 @@ def rng():
 @pytest.fixture(scope="session")
 def data_dir():
     return DATA
+
+
+@pytest.fixture(scope="session")
+def model_file():
+    """The real GGUF model: $AXIAL_MODEL, else the file scripts/fetch-model.sh reports; skips without one."""
+    p = os.environ.get("AXIAL_MODEL") or None
+    script = ROOT / "scripts" / "fetch-model.sh"
+    if p is None and script.exists():
+        try:
+            r = subprocess.run([str(script)], capture_output=True, text=True, timeout=300)
+            p = r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+        except (OSError, subprocess.TimeoutExpired):
+            p = None
+    if p is None or not os.path.exists(p):
+        pytest.skip("the model is missing: run scripts/fetch-model.sh or set AXIAL_MODEL")
+    return p

@@ -3,9 +3,6 @@ named by AXIAL_MODEL), against independent references: Hugging Face `tokenizers`
 GGUF's vocabulary and merges, the GGUF's own Jinja chat template rendered by jinja2, and a float64
 NumPy forward pass over weights dequantized by the `gguf` package (llm_reference.py). Skips with
 the reason when the model or a reference package is missing."""
-import os
-import pathlib
-import subprocess
 import threading
 
 import numpy as np
@@ -14,7 +11,6 @@ import pytest
 import axial
 from axial.llm import Model
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 TEXTS = [
     "Hello, world!",
@@ -27,26 +23,9 @@ TEXTS = [
 ]
 
 
-def model_path():
-    env = os.environ.get("AXIAL_MODEL")
-    if env:
-        return env
-    script = ROOT / "scripts" / "fetch-model.sh"
-    if not script.exists():
-        return None
-    try:
-        r = subprocess.run([str(script)], capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
-
-
 @pytest.fixture(scope="module")
-def path():
-    p = model_path()
-    if p is None or not os.path.exists(p):
-        pytest.skip("the model is missing: run scripts/fetch-model.sh or set AXIAL_MODEL")
-    return p
+def path(model_file):
+    return model_file
 
 
 @pytest.fixture(scope="module")

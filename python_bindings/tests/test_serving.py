@@ -5,9 +5,6 @@ path independent of the engine's (paged KV blocks shared between sequences, ragg
 per-request sampling in the step). Greedy ids must be equal whatever the batch, thread or policy;
 texts are compared with Model.detokenize of the reference ids."""
 import asyncio
-import os
-import pathlib
-import subprocess
 import threading
 import time
 import _thread
@@ -19,7 +16,6 @@ import axial
 from axial.llm import Model
 from axial.serving import POLICIES, Completion, Engine, Event
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 PROMPTS = [
     "The capital of France is",
@@ -33,26 +29,9 @@ PROMPTS = [
 SMALL = dict(n_ctx=256, block_size=32, num_blocks=48)
 
 
-def model_path():
-    env = os.environ.get("AXIAL_MODEL")
-    if env:
-        return env
-    script = ROOT / "scripts" / "fetch-model.sh"
-    if not script.exists():
-        return None
-    try:
-        r = subprocess.run([str(script)], capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
-
-
 @pytest.fixture(scope="module")
-def model():
-    p = model_path()
-    if p is None or not os.path.exists(p):
-        pytest.skip("the model is missing: run scripts/fetch-model.sh or set AXIAL_MODEL")
-    return Model(p, threads=2)
+def model(model_file):
+    return Model(model_file, threads=2)
 
 
 @pytest.fixture(scope="module")
