@@ -7,7 +7,7 @@
 #                         AX_CUDA_KERNEL, so a build without CUDA needs no stub)
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 
-foreach(area nn attention sampling llm serving)
+foreach(area nn attention sampling llm serving moe)
   file(GLOB area_c CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${area}/*.c)
   target_sources(axial_objects PRIVATE ${area_c})
   file(GLOB area_isa CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${area}/cpu/*.isa.inc)

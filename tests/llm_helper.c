@@ -8,6 +8,8 @@
  *                                               in chunks of N_BATCH tokens (1 = token by token)
  *   llm_helper greedy MODEL N_NEW ID...         prints N_NEW greedy token ids after the prompt on one
  *                                               line (end tokens do not stop it)
+ *   llm_helper info MODEL                       prints "n_layer n_embd n_ff n_expert n_expert_used
+ *                                               weight_bytes" of ax_llm_model_get_info
  *
  * AXIAL_THREADS in the environment sets the thread count. Exit 0 on success, 3 when Axial reports an
  * error (printed as "STATUS: message"), 2 for usage or file errors.
@@ -28,11 +30,13 @@ static int fail(ax_status st) {
 int main(int argc, char **argv) {
     const int is_logits = argc >= 6 && strcmp(argv[1], "logits") == 0;
     const int is_greedy = argc >= 5 && strcmp(argv[1], "greedy") == 0;
-    if (!is_logits && !is_greedy) {
-        fprintf(stderr, "usage: llm_helper logits MODEL OUT N_BATCH ID... | llm_helper greedy MODEL N_NEW ID...\n");
+    const int is_info = argc == 3 && strcmp(argv[1], "info") == 0;
+    if (!is_logits && !is_greedy && !is_info) {
+        fprintf(stderr, "usage: llm_helper logits MODEL OUT N_BATCH ID... | llm_helper greedy MODEL N_NEW ID... | "
+                        "llm_helper info MODEL\n");
         return 2;
     }
-    const int first_id = is_logits ? 5 : 4;
+    const int first_id = is_logits ? 5 : is_greedy ? 4 : 3;
     const int64_t n = argc - first_id;
     int32_t *ids = malloc((size_t)(n + 1) * sizeof *ids);
     if (ids == NULL) return 2;
@@ -51,6 +55,11 @@ int main(int argc, char **argv) {
     }
     ax_llm_model_info info;
     ax_llm_model_get_info(model, &info);
+    if (is_info) {
+        printf("%d %d %d %d %d %lld\n", info.n_layer, info.n_embd, info.n_ff, info.n_expert, info.n_expert_used,
+               (long long)info.weight_bytes);
+        goto done;
+    }
     ax_llm_session_config sc = AX_LLM_SESSION_CONFIG_INIT;
     sc.n_ctx = 512;
     sc.n_batch = is_logits ? atoi(argv[4]) : 0;

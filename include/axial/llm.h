@@ -49,13 +49,20 @@ typedef struct ax_llm_model_info {
     int32_t bos_id, eos_id;  /* -1 when the file names none */
     int32_t add_bos, add_eos;
     int64_t weight_bytes;    /* bytes of the weights as stored (on the model's device) */
+    /* Mixture of Experts (<arch>.expert_count / expert_used_count; docs/llm.md "Mixture-of-Experts
+     * files"): every block's feed-forward is n_expert SwiGLU experts of width n_ff, each token
+     * running the n_expert_used its router picks. 0 and 0 for a dense model. */
+    int32_t n_expert, n_expert_used;
 } ax_llm_model_info;
 
 /* Loads a GGUF model: checks the architecture ("llama"; others are AX_ERR_UNSUPPORTED naming it), finds
  * every tensor the forward needs (a missing one, or one whose shape or type does not fit, is
  * AX_ERR_FORMAT naming the tensor), builds the tokenizer from the metadata, and on CUDA uploads the
- * weights once. cfg NULL = CPU with all cores. Errors: AX_ERR_INVALID_ARGUMENT, AX_ERR_IO,
- * AX_ERR_FORMAT, AX_ERR_UNSUPPORTED, AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. *out NULL on failure. */
+ * weights once. A file with <arch>.expert_count is a Mixture-of-Experts model (llama.cpp's Mixtral
+ * layout: ffn_gate_inp, ffn_{gate,up,down}_exps per block); gating options it does not run are
+ * AX_ERR_UNSUPPORTED naming the key. cfg NULL = CPU with all cores. Errors: AX_ERR_INVALID_ARGUMENT,
+ * AX_ERR_IO, AX_ERR_FORMAT, AX_ERR_UNSUPPORTED, AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. *out NULL on
+ * failure. */
 AX_API ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax_llm_model **out);
 AX_API void ax_llm_model_free(ax_llm_model *model);
 AX_API ax_status ax_llm_model_get_info(const ax_llm_model *model, ax_llm_model_info *out);

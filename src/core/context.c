@@ -65,6 +65,7 @@ void ax_context_destroy(ax_context *ctx) {
     if (ctx == NULL) return;
     if (ctx->device.type == AX_CUDA) ax_cuda_context_release(ctx);
     free(ctx->host_scratch);
+    free(ctx->layer_scratch);
     free(ctx);
 }
 
@@ -87,18 +88,28 @@ ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int6
     return AX_OK;
 }
 
-ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out) {
-    if (bytes > ctx->host_scratch_bytes) {
+/* Grows one of the context's kept host arenas to `bytes` (never shrinks it). */
+static ax_status context_arena_grow(void **arena, int64_t *arena_bytes, int64_t bytes, const char *which, void **out) {
+    if (bytes > *arena_bytes) {
         const int64_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
         void *p = aligned_alloc(64, (size_t)rounded);
         if (p == NULL)
-            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes of host memory", (long long)bytes);
-        free(ctx->host_scratch);
-        ctx->host_scratch = p;
-        ctx->host_scratch_bytes = rounded;
+            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes of host memory%s", (long long)bytes,
+                                which);
+        free(*arena);
+        *arena = p;
+        *arena_bytes = rounded;
     }
-    *out = ctx->host_scratch;
+    *out = *arena;
     return AX_OK;
+}
+
+ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out) {
+    return context_arena_grow(&ctx->host_scratch, &ctx->host_scratch_bytes, bytes, "", out);
+}
+
+ax_status ax_context_layer_arena(ax_context *ctx, int64_t bytes, void **out) {
+    return context_arena_grow(&ctx->layer_scratch, &ctx->layer_scratch_bytes, bytes, " (layer arena)", out);
 }
 
 ax_status ax_context_set_measure(ax_context *ctx, int on) {

@@ -86,6 +86,8 @@ struct ax_context {
     int measure;              /* ax_context_set_measure: ops stop after accounting their workspace */
     void *host_scratch;       /* the host arena: kept between ops, only grows (ax_context_host_arena) */
     int64_t host_scratch_bytes;
+    void *layer_scratch;      /* the layer arena (ax_context_layer_arena): composite layers' buffers */
+    int64_t layer_scratch_bytes;
     void *cuda;               /* CUDA state owned by cuda_runtime.cu (device properties, pool), or NULL */
 };
 
@@ -98,6 +100,11 @@ ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int6
  * runner has already reserved it). Kept between ops and only grown, so repeated calls do not map and
  * fault in fresh pages each time; ax_context_destroy frees it. Contents undefined at each call. */
 ax_status ax_context_host_arena(ax_context *ctx, int64_t bytes, void **out);
+
+/* A second host arena with the same rules, for layers composed of public ops (the MoE layer,
+ * moe.h) whose buffers must stay live across those ops, which take the first. The caller accounts
+ * it (ax_context_reserve_workspace); only one layer may hold it at a time. */
+ax_status ax_context_layer_arena(ax_context *ctx, int64_t bytes, void **out);
 
 /* ---- CPU dispatch ---- */
 

@@ -2,12 +2,14 @@
  * decoder.c — the Llama decoder over a batch of token rows, shared by the single-sequence session
  * (session.c) and the serving engine (src/serving/forward.c): embedding, then per layer RMSNorm,
  * Q/K/V, RoPE, the K/V rows written into a paged cache, paged GQA attention, the output projection,
- * RMSNorm and SwiGLU, and the final norm. The caller owns every buffer and the index tensors.
+ * RMSNorm and SwiGLU (or, in a Mixture-of-Experts model, ax_moe_ffn_forward over the block's experts),
+ * and the final norm. The caller owns every buffer and the index tensors.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include "axial/attention.h"
 #include "axial/linalg.h"
+#include "axial/moe.h"
 #include "axial/nn.h"
 #include "core/internal.h"
 #include "llm/model_internal.h"
@@ -75,6 +77,13 @@ ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_deco
                                     &b->attn, &attn3, NULL));
         AX_CHECK(ax_qmatmul(ctx, &attn, &L->wo, NULL, &o));
         AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->ffn_norm, eps, &h, &x));
+        if (in->n_expert > 0) {
+            /* The experts' scratch (routing, sorted rows, expert activations) comes from ctx's
+             * workspace; the dense path's gate/up buffers are not used. */
+            const ax_moe_ffn_weights w = {&L->router, &L->w_gate, &L->w_up, &L->w_down, NULL, NULL, NULL};
+            AX_CHECK(ax_moe_ffn_forward(ctx, &m->moe, &h, &w, &o, NULL));
+            continue;
+        }
         AX_CHECK(ax_qmatmul(ctx, &h, &L->w_gate, NULL, &gate));
         AX_CHECK(ax_qmatmul(ctx, &h, &L->w_up, NULL, &up));
         AX_CHECK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));

@@ -81,36 +81,42 @@ static int model_dtype_is_matrix(ax_dtype dt) {
            dt == AX_BF16 || dt == AX_F32;
 }
 
-/* Finds tensor `name` and checks it is (rows, cols) — or (cols) when rows is 0 — of a matrix type
- * (`matrix`) or f32. *found 0 with AX_OK when absent and optional. */
-static ax_status model_tensor(const model_loader *ld, const char *name, int64_t rows, int64_t cols, int matrix,
-                              int optional, ax_tensor *out, int *found) {
+/* "(a, b, c)" of a row-major shape, into buf. */
+static void model_shape_text(int32_t ndim, const int64_t *shape, char *buf, size_t size) {
+    snprintf(buf, size, "(");
+    for (int32_t d = 0; d < ndim; d++) {
+        char part[32];
+        snprintf(part, sizeof part, "%lld%s", (long long)shape[d], d + 1 < ndim ? ", " : ")");
+        strncat(buf, part, size - strlen(buf) - 1);
+    }
+}
+
+/* Finds tensor `name` and checks its row-major shape is shape[0..ndim) (GGUF's ne reversed) and its
+ * type a matrix type (`matrix`) or f32. *found 0 with AX_OK when absent and optional. */
+static ax_status model_tensor_nd(const model_loader *ld, const char *name, int32_t ndim, const int64_t *shape,
+                                 int matrix, int optional, ax_tensor *out, int *found) {
     const int64_t i = ax_gguf_find_tensor(ld->g, name);
     if (found != NULL) *found = i >= 0;
+    char want[96];
+    model_shape_text(ndim, shape, want, sizeof want);
     if (i < 0) {
         if (optional) return AX_OK;
-        if (rows)
-            return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected a (%lld, %lld) matrix)", ld->file,
-                                name, (long long)rows, (long long)cols);
-        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected an f32 vector of %lld)", ld->file,
-                            name, (long long)cols);
+        if (ndim == 1)
+            return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected an f32 vector of %lld)", ld->file,
+                                name, (long long)shape[0]);
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' is missing (expected a %s %s)", ld->file, name, want,
+                            ndim == 2 ? "matrix" : "tensor");
     }
     ax_gguf_tensor_info info;
     AX_CHECK(ax_gguf_tensor_info_get(ld->g, i, &info));
-    const int want_dims = rows ? 2 : 1;
-    const int shape_ok = info.n_dims == want_dims && info.ne[0] == cols && (!rows || info.ne[1] == rows);
+    int shape_ok = info.n_dims == ndim;
+    for (int32_t d = 0; shape_ok && d < ndim; d++) shape_ok = info.ne[ndim - 1 - d] == shape[d];
     if (!shape_ok) {
-        char got[96] = "(";
-        for (int d = info.n_dims - 1; d >= 0; d--) {
-            char part[24];
-            snprintf(part, sizeof part, "%lld%s", (long long)info.ne[d], d ? ", " : ")");
-            strncat(got, part, sizeof got - strlen(got) - 1);
-        }
-        if (rows)
-            return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected (%lld, %lld)", ld->file, name,
-                                got, (long long)rows, (long long)cols);
-        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected (%lld)", ld->file, name, got,
-                            (long long)cols);
+        int64_t got_shape[AX_GGUF_MAX_DIMS];
+        for (int32_t d = 0; d < info.n_dims; d++) got_shape[d] = info.ne[info.n_dims - 1 - d];
+        char got[96];
+        model_shape_text(info.n_dims, got_shape, got, sizeof got);
+        return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s", ld->file, name, got, want);
     }
     const int type_ok = info.dtype >= 0 && (matrix ? model_dtype_is_matrix((ax_dtype)info.dtype)
                                                    : info.dtype == (int)AX_F32);
@@ -118,6 +124,7 @@ static ax_status model_tensor(const model_loader *ld, const char *name, int64_t 
         return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s' has type %s, expected %s", ld->file, name,
                             ax_ggml_type_name(info.ggml_type),
                             matrix ? "one of q4_0, q4_1, q8_0, q4_k, q6_k, f16, bf16, f32" : "f32");
+    const int64_t cols = shape[ndim - 1];
     if (matrix && cols % ax_dtype_block_elems((ax_dtype)info.dtype) != 0)
         return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s': %lld columns are not a whole number of %s blocks",
                             ld->file, name, (long long)cols, ax_dtype_name((ax_dtype)info.dtype));
@@ -128,6 +135,14 @@ static ax_status model_tensor(const model_loader *ld, const char *name, int64_t 
         return ax_set_error(AX_ERR_FORMAT, "%s: tensor '%s': data at file offset %llu is not 4-byte aligned", ld->file,
                             name, (unsigned long long)((const char *)out->data - (const char *)ax_gguf_file_data(ld->g)));
     return AX_OK;
+}
+
+/* model_tensor_nd for a (rows, cols) matrix, or a (cols) vector when rows is 0. */
+static ax_status model_tensor(const model_loader *ld, const char *name, int64_t rows, int64_t cols, int matrix,
+                              int optional, ax_tensor *out, int *found) {
+    const int64_t shape[2] = {rows ? rows : cols, cols};
+    return rows ? model_tensor_nd(ld, name, 2, shape, matrix, optional, out, found)
+                : model_tensor_nd(ld, name, 1, shape + 1, matrix, optional, out, found);
 }
 
 /* Moves a CPU view onto the model's CUDA device (one allocation and copy), recording the buffer. */
@@ -191,9 +206,106 @@ static ax_status model_read_hparams(const model_loader *ld, ax_llm_model *m) {
     return AX_OK;
 }
 
+/* Mixture of Experts metadata. llama.cpp runs a llama file with experts (Mixtral) with softmax
+ * gating and the k kept weights renormalised; the keys other architectures use to change that are
+ * honoured when they name something ax_moe_route does, and refused (naming the key) otherwise. */
+static ax_status model_read_moe(const model_loader *ld, ax_llm_model *m) {
+    ax_llm_model_info *in = &m->info;
+    int64_t v = 0;
+    AX_CHECK(model_meta_int(ld, "expert_count", 0, 0, 0, 4096, &v));
+    in->n_expert = (int32_t)v;
+    in->n_expert_used = 0;
+    ax_moe_ffn_config c = AX_MOE_FFN_CONFIG_INIT;
+    c.route.gating = AX_MOE_SOFTMAX_TOPK;
+    c.route.normalize = 1;
+    c.route.capacity_factor = 0.0f; /* inference drops no token */
+    c.act = AX_ACT_SILU;
+    m->moe = c;
+    if (in->n_expert == 0) return AX_OK;
+    AX_CHECK(model_meta_int(ld, "expert_used_count", 1, 0, 1, in->n_expert, &v));
+    in->n_expert_used = (int32_t)v;
+    m->moe.route.top_k = in->n_expert_used;
+
+    char key[MODEL_NAME_MAX];
+    snprintf(key, sizeof key, "%s.expert_weights_norm", ld->arch);
+    int64_t i = ax_gguf_find_key(ld->g, key);
+    if (i >= 0) {
+        int norm = 0;
+        if (ax_gguf_get_bool(ld->g, i, &norm) != AX_OK) return model_key_error(ld, key);
+        m->moe.route.normalize = norm != 0;
+    }
+    /* llama.cpp's llama_expert_gating_func_type: 1 softmax, 2 sigmoid (3, softmax over the kept
+     * logits only, has no ax_moe_route counterpart) */
+    snprintf(key, sizeof key, "%s.expert_gating_func", ld->arch);
+    i = ax_gguf_find_key(ld->g, key);
+    if (i >= 0) {
+        if (ax_gguf_get_i64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
+        if (v != 1 && v != 2)
+            return ax_set_error(AX_ERR_UNSUPPORTED,
+                                "%s: metadata '%s' is %lld: only 1 (softmax) and 2 (sigmoid) gating are supported",
+                                ld->file, key, (long long)v);
+        m->moe.route.gating = v == 1 ? AX_MOE_SOFTMAX_TOPK : AX_MOE_SIGMOID_TOPK;
+    }
+    snprintf(key, sizeof key, "%s.expert_weights_scale", ld->arch);
+    i = ax_gguf_find_key(ld->g, key);
+    if (i >= 0) {
+        double scale = 0.0;
+        if (ax_gguf_get_f64(ld->g, i, &scale) != AX_OK) return model_key_error(ld, key);
+        if (scale != 1.0)
+            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: metadata '%s' is %g: scaled expert weights are not supported",
+                                ld->file, key, scale);
+    }
+    snprintf(key, sizeof key, "%s.expert_shared_count", ld->arch);
+    i = ax_gguf_find_key(ld->g, key);
+    if (i >= 0) {
+        if (ax_gguf_get_i64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
+        if (v != 0)
+            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: metadata '%s' is %lld: shared experts are not supported",
+                                ld->file, key, (long long)v);
+    }
+    return AX_OK;
+}
+
+/* The feed-forward weights of block l: three (F, E) / (E, F) matrices, or with experts llama.cpp's
+ * router ffn_gate_inp (n_expert, E) f32 and the stacked experts ffn_{gate,up}_exps (n_expert, F, E)
+ * and ffn_down_exps (n_expert, E, F), experts outermost (GGUF ne = [E, F, n_expert]). */
+static ax_status model_find_ffn(const model_loader *ld, ax_llm_model *m, int32_t l) {
+    const ax_llm_model_info *in = &m->info;
+    const int64_t E = in->n_embd, F = in->n_ff, X = in->n_expert;
+    llm_layer *L = &m->layers[l];
+    char name[MODEL_NAME_MAX];
+    if (X == 0) {
+        snprintf(name, sizeof name, "blk.%d.ffn_gate.weight", (int)l);
+        AX_CHECK(model_tensor(ld, name, F, E, 1, 0, &L->w_gate, NULL));
+        snprintf(name, sizeof name, "blk.%d.ffn_up.weight", (int)l);
+        AX_CHECK(model_tensor(ld, name, F, E, 1, 0, &L->w_up, NULL));
+        snprintf(name, sizeof name, "blk.%d.ffn_down.weight", (int)l);
+        return model_tensor(ld, name, E, F, 1, 0, &L->w_down, NULL);
+    }
+    const int64_t in_shape[3] = {X, F, E}, out_shape[3] = {X, E, F};
+    snprintf(name, sizeof name, "blk.%d.ffn_gate_inp.weight", (int)l);
+    AX_CHECK(model_tensor(ld, name, X, E, 0, 0, &L->router, NULL));
+    struct {
+        const char *suffix;
+        const int64_t *shape;
+        ax_tensor *dst;
+    } experts[] = {{"ffn_gate_exps", in_shape, &L->w_gate}, {"ffn_up_exps", in_shape, &L->w_up},
+                   {"ffn_down_exps", out_shape, &L->w_down}};
+    for (size_t w = 0; w < sizeof experts / sizeof experts[0]; w++) {
+        snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, experts[w].suffix);
+        AX_CHECK(model_tensor_nd(ld, name, 3, experts[w].shape, 1, 0, experts[w].dst, NULL));
+        /* ax_moe_ffn_forward's experts are f32, bf16 or block-quantized (moe.h) */
+        if (experts[w].dst->dtype == AX_F16)
+            return ax_set_error(AX_ERR_UNSUPPORTED,
+                                "%s: tensor '%s' is f16: MoE experts must be f32, bf16 or block-quantized", ld->file,
+                                name);
+    }
+    return AX_OK;
+}
+
 static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
     ax_llm_model_info *in = &m->info;
-    const int64_t E = in->n_embd, F = in->n_ff;
+    const int64_t E = in->n_embd;
     const int64_t q_rows = (int64_t)in->n_head * in->head_dim, kv_rows = (int64_t)in->n_head_kv * in->head_dim;
 
     /* The vocabulary size is token_embd's row count; check it against the metadata when given. */
@@ -228,14 +340,13 @@ static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
             {"attn_norm", 0, E, 0, &L->attn_norm}, {"attn_q", q_rows, E, 1, &L->wq},
             {"attn_k", kv_rows, E, 1, &L->wk},     {"attn_v", kv_rows, E, 1, &L->wv},
             {"attn_output", E, q_rows, 1, &L->wo}, {"ffn_norm", 0, E, 0, &L->ffn_norm},
-            {"ffn_gate", F, E, 1, &L->w_gate},     {"ffn_up", F, E, 1, &L->w_up},
-            {"ffn_down", E, F, 1, &L->w_down},
         };
         for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
             char name[MODEL_NAME_MAX];
             snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, want[w].suffix);
             AX_CHECK(model_tensor(ld, name, want[w].rows, want[w].cols, want[w].matrix, 0, want[w].dst, NULL));
         }
+        AX_CHECK(model_find_ffn(ld, m, l));
     }
     return AX_OK;
 }
@@ -250,12 +361,13 @@ static int64_t model_weight_list(ax_llm_model *m, ax_tensor **list) {
         ax_tensor *per[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo,
                             &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) list[n++] = per[i];
+        if (L->router.data != NULL) list[n++] = &L->router;
     }
     return n;
 }
 
 static ax_status model_place_weights(ax_llm_model *m, int tied) {
-    const int64_t max_tensors = 3 + 9 * (int64_t)m->info.n_layer;
+    const int64_t max_tensors = 3 + 10 * (int64_t)m->info.n_layer;
     ax_tensor **list = malloc((size_t)max_tensors * sizeof *list);
     if (list == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "model: weight list");
     int64_t n = model_weight_list(m, list);
@@ -315,6 +427,7 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     }
     AX_CHECK_GOTO(model_meta_string(&ld, "general.name", m->info.name, sizeof m->info.name, &found), st, fail);
     AX_CHECK_GOTO(model_read_hparams(&ld, m), st, fail);
+    AX_CHECK_GOTO(model_read_moe(&ld, m), st, fail);
     if (m->device.type == AX_CUDA && m->info.head_dim > 256) {
         /* Found here rather than at the first eval: CUDA paged attention takes D <= 256. */
         st = ax_set_error(AX_ERR_UNSUPPORTED, "%s: head dimension %d, CUDA attention supports at most 256", path,

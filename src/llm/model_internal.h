@@ -11,6 +11,7 @@
 #include "axial/axial.h"
 #include "axial/gguf.h"
 #include "axial/llm.h"
+#include "axial/moe.h"
 #include "llm/tokenizer.h"
 
 /* The model's tokenizer (never NULL for a loaded model). */
@@ -23,15 +24,17 @@ typedef struct llm_layer {
     ax_tensor wk, wv;     /* (Hkv * Dh, E) */
     ax_tensor wo;         /* (E, H * Dh) */
     ax_tensor ffn_norm;   /* (E) f32 */
-    ax_tensor w_gate;     /* (F, E) */
-    ax_tensor w_up;       /* (F, E) */
-    ax_tensor w_down;     /* (E, F) */
+    ax_tensor w_gate;     /* (F, E); MoE: (n_expert, F, E), experts outermost (ffn_gate_exps) */
+    ax_tensor w_up;       /* (F, E); MoE: (n_expert, F, E) (ffn_up_exps) */
+    ax_tensor w_down;     /* (E, F); MoE: (n_expert, E, F) (ffn_down_exps) */
+    ax_tensor router;     /* MoE: (n_expert, E) f32 (ffn_gate_inp); data NULL in a dense model */
 } llm_layer;
 
 struct ax_llm_model {
     ax_llm_model_info info;
     int32_t rope_dim;        /* leading elements of a head that rotate (<arch>.rope.dimension_count) */
     float rope_linear;       /* linear position scaling factor (1 = none) */
+    ax_moe_ffn_config moe;   /* MoE models (info.n_expert > 0): k, gating and renormalisation */
     ax_device device;
     int32_t num_threads;
     ax_gguf *gguf;           /* the mapping: CPU weights are views into it */

@@ -30,7 +30,14 @@
     X(qmatmul)              \
     X(sampling)             \
     X(paged_attention)      \
-    X(kv_cache_append)
+    X(kv_cache_append)      \
+    X(moe_route)            \
+    X(moe_route_backward)   \
+    X(moe_dispatch)         \
+    X(moe_combine)          \
+    X(moe_combine_backward) \
+    X(moe_grouped_gemm)     \
+    X(moe_grouped_gemm_dw)
 
 /* A declaration for every table, seen by the file that defines it and by test_ops.c. */
 #define OP_DECLARE_TABLE(op) extern const op_table op_table_##op;

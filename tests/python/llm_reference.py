@@ -9,13 +9,25 @@ product, norm, rotation and softmax is then computed in float64.
 GGUF stores Llama's Q and K projections with their output rows permuted so that llama.cpp's
 "normal" RoPE, which rotates adjacent pairs (2i, 2i+1) of a head, gives the same result as Hugging
 Face's rotate-half on the original rows; the reference therefore rotates adjacent pairs.
+
+Mixture of Experts (a file with llama.expert_count, llama.cpp's Mixtral layout): each block's
+feed-forward is E SwiGLU experts, ffn_{gate,up}_exps (E, F, D) and ffn_down_exps (E, D, F), and a
+router ffn_gate_inp (E, D). A token's router logits h @ router^T become p = softmax (or sigmoid with
+llama.expert_gating_func = 2); the k = llama.expert_used_count largest p are kept (ties to the lower
+expert id), divided by their sum unless llama.expert_weights_norm is false, and the block's output
+is the p-weighted sum of those experts' SwiGLU outputs.
+
+write_gguf and copy_metadata write derived test models with gguf.GGUFWriter.
 """
+import gguf
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
 
 LAYER_WEIGHTS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
                  "ffn_down")
+MOE_LAYER_WEIGHTS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate_inp",
+                     "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps")
 
 
 def _field(reader, key, default=None):
@@ -37,6 +49,14 @@ class Llama:
         self.head_dim = self.n_embd // self.n_head
         self.rope_base = float(_field(reader, "llama.rope.freq_base", 10000.0))
         self.eps = float(_field(reader, "llama.attention.layer_norm_rms_epsilon"))
+        self.n_expert = int(_field(reader, "llama.expert_count", 0))
+        self.n_expert_used = int(_field(reader, "llama.expert_used_count", 0))
+        self.expert_norm = bool(_field(reader, "llama.expert_weights_norm", True))
+        self.expert_sigmoid = int(_field(reader, "llama.expert_gating_func", 1)) == 2
+        # MoE: per forward call, the router-logit gap between the k-th and (k+1)-th choice of every
+        # (layer, token), (n_layer, T); a tiny gap is a near-tie another implementation may break
+        # the other way; route_experts (n_layer, T, k) the experts chosen.
+        self.route_gaps = self.route_experts = None
         tensors = {t.name: t for t in reader.tensors}
 
         def weight(name):
@@ -46,12 +66,17 @@ class Llama:
         self.embd = weight("token_embd.weight")  # (V, E)
         self.output = weight("output.weight") if "output.weight" in tensors else self.embd
         self.output_norm = weight("output_norm.weight")
-        self.layers = [{k: weight(f"blk.{layer}.{k}.weight") for k in LAYER_WEIGHTS} for layer in range(self.n_layer)]
+        names = MOE_LAYER_WEIGHTS if self.n_expert else LAYER_WEIGHTS
+        self.layers = [{k: weight(f"blk.{layer}.{k}.weight") for k in names} for layer in range(self.n_layer)]
         self.n_vocab = self.embd.shape[0]
         self.tokens = [bytes(t) if not isinstance(t, str) else t for t in _field(reader, "tokenizer.ggml.tokens")]
         self.token_type = list(_field(reader, "tokenizer.ggml.token_type"))
         self.chat_template = _field(reader, "tokenizer.chat_template")
         self.eos_id = int(_field(reader, "tokenizer.ggml.eos_token_id", -1))
+
+    def mm(self, x, w):
+        """x @ w^T for a weight matrix w (out, in) of the file."""
+        return x @ w.T
 
     def rms_norm(self, x, w):
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * w
@@ -79,11 +104,13 @@ class Llama:
         positions = np.arange(p0, p0 + T)
         x = self.embd[np.asarray(ids)]
         group = H // Hkv
+        self.route_gaps = np.full((self.n_layer, T), np.inf)
+        self.route_experts = np.zeros((self.n_layer, T, self.n_expert_used), np.int64)
         for li, w in enumerate(self.layers):
             h = self.rms_norm(x, w["attn_norm"])
-            q = self.rope((h @ w["attn_q"].T).reshape(T, H, D), positions)
-            k = self.rope((h @ w["attn_k"].T).reshape(T, Hkv, D), positions)
-            v = (h @ w["attn_v"].T).reshape(T, Hkv, D)
+            q = self.rope(self.mm(h, w["attn_q"]).reshape(T, H, D), positions)
+            k = self.rope(self.mm(h, w["attn_k"]).reshape(T, Hkv, D), positions)
+            v = self.mm(h, w["attn_v"]).reshape(T, Hkv, D)
             cache["k"][li] = np.concatenate([cache["k"][li], k])
             cache["v"][li] = np.concatenate([cache["v"][li], v])
             K, Vv = cache["k"][li], cache["v"][li]  # (S, Hkv, D)
@@ -98,12 +125,38 @@ class Llama:
                 p = np.exp(scores)
                 p /= p.sum(axis=1, keepdims=True)
                 attn[:, hh, :] = p @ Vv[:, kv, :]
-            x = x + attn.reshape(T, H * D) @ w["attn_output"].T
+            x = x + self.mm(attn.reshape(T, H * D), w["attn_output"])
             h = self.rms_norm(x, w["ffn_norm"])
-            gate, up = h @ w["ffn_gate"].T, h @ w["ffn_up"].T
-            x = x + (gate / (1.0 + np.exp(-gate)) * up) @ w["ffn_down"].T
+            if self.n_expert:
+                x = x + self.moe_ffn(h, w, li)
+            else:
+                gate, up = self.mm(h, w["ffn_gate"]), self.mm(h, w["ffn_up"])
+                x = x + self.mm(gate / (1.0 + np.exp(-gate)) * up, w["ffn_down"])
         cache["pos"] = p0 + T
-        return self.rms_norm(x, self.output_norm) @ self.output.T
+        return self.mm(self.rms_norm(x, self.output_norm), self.output)
+
+    def moe_ffn(self, h, w, li):
+        """The experts' feed-forward of the (T, D) normed rows h in block li."""
+        k = self.n_expert_used
+        logits = h @ w["ffn_gate_inp"].T  # (T, E)
+        if self.expert_sigmoid:
+            p = 1.0 / (1.0 + np.exp(-logits))
+        else:
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+        order = np.argsort(-p, axis=1, kind="stable")  # decreasing p, ties to the lower id
+        self.route_experts[li] = order[:, :k]
+        if k < self.n_expert:
+            ranked = np.take_along_axis(logits, order, axis=1)
+            self.route_gaps[li] = ranked[:, k - 1] - ranked[:, k]
+        out = np.zeros_like(h)
+        for t in range(h.shape[0]):
+            chosen = order[t, :k]
+            weights = p[t, chosen] / (p[t, chosen].sum() if self.expert_norm else 1.0)
+            for e, we in zip(chosen, weights):
+                gate, up = self.mm(h[t], w["ffn_gate_exps"][e]), self.mm(h[t], w["ffn_up_exps"][e])
+                out[t] += we * self.mm(gate / (1.0 + np.exp(-gate)) * up, w["ffn_down_exps"][e])
+        return out
 
     def greedy(self, prompt, n_new):
         """Greedy continuation: (the n_new ids, the top-1 minus top-2 logit gap at each step)."""
@@ -132,6 +185,36 @@ class Llama:
 
     def decode(self, ids):
         return b"".join(self.token_bytes(t) for t in ids)
+
+
+def copy_metadata(reader, writer, skip=()):
+    """Every key of reader's file except GGUF.* and general.architecture (the writer sets it) and skip."""
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture" or key in skip:
+            continue
+        vtype = field.types[0]
+        sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, field.contents(), vtype, sub_type=sub)
+
+
+def write_gguf(path, arch, kv, tensors, reader=None, skip=()):
+    """Writes a GGUF file: reader's metadata (less skip), then kv {key: (value, GGUFValueType)}, then
+    tensors {name: array}, an array being float data or (raw bytes, GGMLQuantizationType) for blocks
+    copied as they are (the bytes' last axis holds whole blocks of a row)."""
+    w = gguf.GGUFWriter(path, arch)
+    if reader is not None:
+        copy_metadata(reader, w, skip)
+    for key, (value, vtype) in kv.items():
+        w.add_key_value(key, value, vtype)
+    for name, array in tensors.items():
+        if isinstance(array, tuple):
+            w.add_tensor(name, array[0], raw_dtype=array[1])
+        else:
+            w.add_tensor(name, array)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
 
 
 def _byte_level_map():

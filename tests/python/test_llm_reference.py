@@ -34,7 +34,7 @@ import pytest
 gguf = pytest.importorskip("gguf")
 jinja2 = pytest.importorskip("jinja2")
 sys.path.insert(0, os.path.dirname(__file__))
-from llm_reference import Llama  # noqa: E402
+from llm_reference import Llama, write_gguf  # noqa: E402
 
 MODEL = os.environ.get("AXIAL_LLM_MODEL")
 HELPER = os.environ.get("AXIAL_LLM_HELPER")
@@ -154,29 +154,6 @@ def test_generate_seed_reproducible():
 
 
 # ---- the derived f16 model: the forward in fp32 ------------------------------------------------
-
-def copy_metadata(reader, writer, skip=()):
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture" or key in skip:
-            continue
-        vtype = field.types[0]
-        sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(key, field.contents(), vtype, sub_type=sub)
-
-
-def write_gguf(path, arch, kv, tensors, reader=None, skip=()):
-    w = gguf.GGUFWriter(path, arch)
-    if reader is not None:
-        copy_metadata(reader, w, skip)
-    for key, (value, vtype) in kv.items():
-        w.add_key_value(key, value, vtype)
-    for name, array in tensors.items():
-        w.add_tensor(name, array)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-
 
 @functools.lru_cache(maxsize=None)
 def f16_model():

@@ -25,6 +25,7 @@
 #include "core/dtype_traits.h"
 #include "core/internal.h"
 #include "core/quant_blocks.h"
+#include "linalg/cuda/qmm_decode.cuh"
 #include "linalg/qmatmul_params.h"
 
 namespace {
@@ -33,44 +34,6 @@ constexpr int kGemvWarps = 4;        /* output columns per thread block */
 constexpr int kGemvMaxRows = 8;      /* rows of x one decode launch serves */
 constexpr int kThreads = 256;
 constexpr int64_t kSliceBytes = (int64_t)64 << 20; /* fp32 w slice plus its fp32 product */
-
-/* Elements [32 c, 32 c + 32) of row `row` of w (bytes), as fp32; past K (plain dtypes) zeros. */
-__device__ __forceinline__ void decode_piece(ax_dtype dt, const uint8_t *row, int64_t c, int64_t K, float v[32]) {
-    switch (dt) {
-    case AX_Q4_0: ax_q4_0_decode(row + c * 18, v); return;
-    case AX_Q4_1: ax_q4_1_decode(row + c * 20, v); return;
-    case AX_Q8_0: ax_q8_0_decode(row + c * 34, v); return;
-    case AX_Q4_K: {
-        const uint8_t *blk = row + (c / 8) * 144;
-        const int j = (int)(c % 8);
-        const float d = ax_get_f16(blk), dmin = ax_get_f16(blk + 2);
-        int sc, mn;
-        ax_q4_k_get_scale_min(blk + 4, j, &sc, &mn);
-        const float step = AX_FMUL(d, (float)sc), m = AX_FMUL(dmin, (float)mn);
-        const uint8_t *qs = blk + 16 + 32 * (j / 2);
-        const int shift = 4 * (j % 2);
-#pragma unroll
-        for (int i = 0; i < 32; i++) v[i] = AX_FSUB(AX_FMUL(step, (float)((qs[i] >> shift) & 0x0f)), m);
-        return;
-    }
-    case AX_Q6_K: {
-        const uint8_t *blk = row + (c / 8) * 210;
-        const int j = (int)(c % 8);
-        const float d = ax_get_f16(blk + 208);
-        const int8_t *scales = reinterpret_cast<const int8_t *>(blk + 192);
-        const float s0 = AX_FMUL(d, (float)scales[2 * j]), s1 = AX_FMUL(d, (float)scales[2 * j + 1]);
-#pragma unroll
-        for (int i = 0; i < 32; i++) v[i] = AX_FMUL(i < 16 ? s0 : s1, (float)(ax_q6_k_get_q(blk, 32 * j + i) - 32));
-        return;
-    }
-    default: {
-        const int64_t k0 = 32 * c;
-#pragma unroll
-        for (int i = 0; i < 32; i++) v[i] = k0 + i < K ? ax_elem_load_f32(row, k0 + i, dt) : 0.0f;
-        return;
-    }
-    }
-}
 
 /* One warp per column n, rows [m0, m0 + rows) of x, rows <= kGemvMaxRows. */
 struct gemv_args {

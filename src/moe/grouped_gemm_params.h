@@ -1,0 +1,140 @@
+/*
+ * grouped_gemm_params.h — the parameter structs of ax_moe_grouped_gemm and ax_moe_grouped_gemm_dw
+ * (include/axial/moe.h), filled and validated on the host by grouped_gemm.c / grouped_gemm_dw.c and
+ * read by the CPU kernels (cpu/grouped_gemm.isa.inc, grouped_gemm_dw.c) and the CUDA kernels
+ * (cuda/grouped_gemm.cu). Plain C, so the .cu file includes it too.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_MOE_GROUPED_GEMM_PARAMS_H
+#define AXIAL_MOE_GROUPED_GEMM_PARAMS_H
+
+#include <stdint.h>
+
+#include "axial/axial.h"
+#include "core/op.h"
+#include "linalg/qmatmul_params.h" /* the quantized path's panel and x layouts */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* For every expert e, rows [offsets[e], offsets[e + 1]) of x and y:
+ *     trans_w: y[s_e] = x[s_e] w[e]^T (w[e] is (N, K));  else y[s_e] = x[s_e] w[e] (w[e] is (K, N)).
+ * Strides in elements of the tensor's own dtype, except w's byte steps for block types. */
+typedef struct moe_gg_params {
+    const void *x;            /* (R, K), K contiguous */
+    const void *w;            /* (E, N, K) or (E, K, N), last dim contiguous */
+    const int64_t *offsets;   /* (E + 1), contiguous */
+    void *y;                  /* (R, N), N contiguous */
+    ax_dtype x_dtype;         /* AX_F32 or AX_BF16 */
+    ax_dtype w_dtype;         /* AX_F32, AX_BF16, AX_F16 or (trans_w) a block type */
+    ax_dtype y_dtype;         /* AX_F32 or AX_BF16 */
+    int trans_w;
+    int64_t E, R, N, K;
+    int64_t x_row_stride, y_row_stride;
+    int64_t w_expert_stride, w_row_stride; /* float w: elements */
+    int64_t w_expert_bytes, w_row_bytes;   /* block types (and float w, in bytes, for the shared panel code) */
+} moe_gg_params;
+
+/* dw[e] = dy[s_e]^T x[s_e] + beta dw[e], dw (E, N, K) f32. */
+typedef struct moe_gg_dw_params {
+    const void *dy;           /* (R, N), N contiguous */
+    const void *x;            /* (R, K), K contiguous */
+    const int64_t *offsets;   /* (E + 1) */
+    float *dw;                /* (E, N, K), K contiguous */
+    ax_dtype dtype;           /* of dy and x: AX_F32 or AX_BF16 */
+    float beta;
+    int64_t E, R, N, K;
+    int64_t dy_row_stride, x_row_stride;
+    int64_t dw_expert_stride, dw_row_stride;
+} moe_gg_dw_params;
+
+/* On the CPU: AX_OK when offsets (E + 1 host values) are nondecreasing within [0, R], else
+ * AX_ERR_INVALID_ARGUMENT naming the element (grouped_gemm.c). */
+ax_status moe_check_offsets(const int64_t *offsets, int64_t E, int64_t R);
+
+/* CPU kernels (cpu/grouped_gemm.isa.inc, one build per instruction-set path). */
+AX_DECLARE_CPU_KERNELS(moe_gg_cpu);
+ax_status moe_gg_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+
+/* The CUDA backend (cuda/grouped_gemm.cu). */
+ax_status moe_gg_cuda(const ax_op_call *call);
+ax_status moe_gg_cuda_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
+ax_status moe_gg_dw_cuda(const ax_op_call *call);
+
+/* ---- the CPU's work split, shared by the workspace functions and the kernels ----
+ * The rows the segments cover, [offsets[0], offsets[E]), and the largest segment. */
+static inline void moe_gg_row_span(const int64_t *offsets, int64_t E, int64_t *first, int64_t *count,
+                                   int64_t *largest) {
+    *first = offsets[0];
+    *count = offsets[E] - offsets[0];
+    *largest = 0;
+    for (int64_t e = 0; e < E; e++) {
+        const int64_t n = offsets[e + 1] - offsets[e];
+        *largest = n > *largest ? n : *largest;
+    }
+}
+
+/* Items [*lo, *hi) of a run of `items` equal-cost items (cost `cost` > 0 each, the first starting at
+ * cumulative cost `base`) whose start falls in thread t's share [t total / T, (t + 1) total / T) of
+ * the whole cost: a static split balanced by FLOPs, the same for every run of the same problem. */
+static inline void moe_gg_share(int64_t base, int64_t cost, int64_t items, int64_t share_lo, int64_t share_hi,
+                                int64_t *lo, int64_t *hi) {
+    int64_t a = share_lo <= base ? 0 : (share_lo - base + cost - 1) / cost;
+    int64_t b = share_hi <= base ? 0 : (share_hi - base + cost - 1) / cost;
+    *lo = a < items ? a : items;
+    *hi = b < items ? b : items;
+}
+
+/* The forward's CPU plan. Quantized w: the segments' rows of x quantized once (ax_qmatmul's layout),
+ * then per thread one panel and QMM_NR sums per row of the largest segment; work items are (expert,
+ * panel of QMM_NR columns). Float w: x widened once when bf16, then per thread a tile of w widened
+ * (bf16/f16 w) and an fp32 tile of y (bf16 y); work items are (expert, column tile of nt, row tile
+ * of rt) for OpenBLAS's single-threaded sgemm. */
+#define MOE_GG_MIN_WORK ((int64_t)1 << 18) /* multiply-adds per thread before another one is woken */
+#define MOE_GG_RT 256 /* rows of a float work item: enough for sgemm's own blocking to pay off */
+
+typedef struct moe_gg_plan {
+    int quant;
+    int64_t first, count, largest; /* moe_gg_row_span */
+    int64_t xrow_bytes;            /* one prepared row of x (quantized, or fp32 when widened) */
+    int64_t x_bytes;               /* all prepared rows (0: x is used in place) */
+    int64_t wtile_bytes, ytile_bytes, sums_bytes;
+    int64_t thread_bytes, threads;
+    int64_t nt;                    /* float w: columns per work item */
+} moe_gg_plan;
+
+static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t threads) {
+    moe_gg_plan pl;
+    pl.threads = threads > 0 ? threads : 1;
+    pl.quant = qmm_w_is_quant(p->w_dtype);
+    moe_gg_row_span(p->offsets, p->E, &pl.first, &pl.count, &pl.largest);
+    pl.wtile_bytes = pl.ytile_bytes = pl.sums_bytes = 0;
+    pl.nt = 0;
+    if (pl.quant) {
+        pl.xrow_bytes = qmm_xq_row_bytes(p->K);
+        pl.x_bytes = pl.count * pl.xrow_bytes;
+        pl.wtile_bytes = qmm_panel_bytes(1, qmm_kc(p->K));
+        pl.sums_bytes = qmm_round64(pl.largest * QMM_NR * 4);
+    } else {
+        pl.xrow_bytes = p->K * 4;
+        pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);
+        /* The widest column tile (of 512, 256, 128, 64, 32) that still gives every thread about two
+         * items, so small batches spread over the threads too. */
+        int64_t row_tiles = 0;
+        for (int64_t e = 0; e < p->E; e++) row_tiles += (p->offsets[e + 1] - p->offsets[e] + MOE_GG_RT - 1) / MOE_GG_RT;
+        pl.nt = 512;
+        while (pl.nt > 32 && row_tiles * ((p->N + pl.nt - 1) / pl.nt) < 2 * pl.threads) pl.nt /= 2;
+        if (p->w_dtype != AX_F32) pl.wtile_bytes = qmm_round64(pl.nt * p->K * 4);
+        if (p->y_dtype != AX_F32) pl.ytile_bytes = qmm_round64(MOE_GG_RT * pl.nt * 4);
+    }
+    pl.thread_bytes = pl.wtile_bytes + pl.ytile_bytes + pl.sums_bytes;
+    return pl;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXIAL_MOE_GROUPED_GEMM_PARAMS_H */

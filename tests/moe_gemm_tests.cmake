@@ -1,0 +1,5 @@
+# Tests of ax_moe_grouped_gemm / ax_moe_grouped_gemm_dw beyond the op driver
+# (tests/ops/cases_moe_grouped_gemm*.c): rows bit for bit ax_qmatmul's with quantized w, thread-count
+# independence, argument errors. Included from tests/CMakeLists.txt.
+# Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+axial_add_c_test(test_moe_grouped_gemm SOURCES test_moe_grouped_gemm.c LABELS core)

@@ -1,0 +1,382 @@
+/*
+ * test_moe_ep.c — expert parallelism (ax_moe_ffn_forward_ep / _backward_ep) under real mpiexec:
+ * every rank builds the same global layer (all E experts, the router, the dense MLP) and its own,
+ * uneven share of the tokens (some ranks none), holds its experts by the shard rule (E = 6, and E = 3
+ * so that on 4 ranks one rank holds none), and compares
+ *   - y and the losses with ax_moe_ffn_forward on its own tokens with all experts, and y with the
+ *     float64 reference layer (test_moe_ffn_reference.h);
+ *   - dx with ax_moe_ffn_backward on its own tokens; its experts' gradients with the sum over ranks
+ *     of every rank's single-rank expert gradients (the experts see every rank's rows); the router
+ *     and dense gradients summed over ranks with the single-rank ones summed likewise;
+ * with capacity on (drops), and the hybrid layout on 4 ranks: 2 expert-parallel groups x 2
+ * data-parallel (MPI_Comm_split), expert gradients all-reduced over the data-parallel comm.
+ * Errors on every rank with nothing written: E differing across ranks, k > E, local expert counts
+ * off the shard rule.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <mpi.h>
+
+#include "axial/comm.h"
+#include "axial/moe.h"
+#include "harness.h"
+#include "test_moe_ffn_reference.h"
+
+enum { D = 16, F = 12, K = 2 };
+
+static ax_context *ctx;
+static int world_rank, world_size;
+
+static ax_tensor tensor(void *data, ax_dtype dt, int32_t ndim, int64_t d0, int64_t d1, int64_t d2) {
+    ax_tensor t;
+    const int64_t shape[3] = {d0, d1, d2};
+    ax_tensor_contiguous(&t, data, dt, ndim, shape);
+    return t;
+}
+
+static float *rand_f(int64_t n, double scale) {
+    float *a = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++) a[i] = (float)th_uniform(-scale, scale);
+    return a;
+}
+
+static double *to_d(const float *a, int64_t n) {
+    double *d = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
+/* The global layer, identical on every rank (one seed). */
+typedef struct layer {
+    int64_t E, Fd;
+    float *router, *gate, *up, *down, *dgate, *dup, *ddown;
+} layer;
+
+static void layer_make(layer *l, int64_t E, int64_t Fd, uint64_t seed) {
+    th_seed(seed);
+    l->E = E, l->Fd = Fd;
+    l->router = rand_f(E * D, 2.0 / 4.0);
+    l->gate = rand_f(E * F * D, 1.5 / 4.0);
+    l->up = rand_f(E * F * D, 1.5 / 4.0);
+    l->down = rand_f(E * D * F, 1.5 / sqrt((double)F));
+    l->dgate = Fd ? rand_f(Fd * D, 1.5 / 4.0) : NULL;
+    l->dup = Fd ? rand_f(Fd * D, 1.5 / 4.0) : NULL;
+    l->ddown = Fd ? rand_f(D * Fd, 1.5 / sqrt((double)(Fd ? Fd : 1))) : NULL;
+}
+
+static void layer_free(layer *l) {
+    free(l->router), free(l->gate), free(l->up), free(l->down), free(l->dgate), free(l->dup), free(l->ddown);
+}
+
+/* Weight tensors: all experts (first = 0, count = E) or a shard. */
+typedef struct views {
+    ax_tensor router, gate, up, down, dg, du, dd;
+    ax_moe_ffn_weights w;
+} views;
+
+static void views_make(const layer *l, int64_t first, int64_t count, views *v) {
+    v->router = tensor(l->router, AX_F32, 2, l->E, D, 0);
+    v->gate = tensor(l->gate + first * F * D, AX_F32, 3, count, F, D);
+    v->up = tensor(l->up + first * F * D, AX_F32, 3, count, F, D);
+    v->down = tensor(l->down + first * D * F, AX_F32, 3, count, D, F);
+    memset(&v->w, 0, sizeof v->w);
+    v->w.router = &v->router, v->w.gate = &v->gate, v->w.up = &v->up, v->w.down = &v->down;
+    if (l->Fd) {
+        v->dg = tensor(l->dgate, AX_F32, 2, l->Fd, D, 0);
+        v->du = tensor(l->dup, AX_F32, 2, l->Fd, D, 0);
+        v->dd = tensor(l->ddown, AX_F32, 2, D, l->Fd, 0);
+        v->w.dense_gate = &v->dg, v->w.dense_up = &v->du, v->w.dense_down = &v->dd;
+    }
+}
+
+/* Gradient buffers for E_here experts. */
+typedef struct grads {
+    float *router, *gate, *up, *down, *dg, *du, *dd;
+    ax_tensor t[7];
+    ax_moe_ffn_grads g;
+    int64_t n[7];
+} grads;
+
+static void grads_make(grads *g, int64_t E, int64_t E_here, int64_t Fd) {
+    const int64_t n[7] = {E * D, E_here * F * D, E_here * F * D, E_here * D * F, Fd * D, Fd * D, D * Fd};
+    float **p[7] = {&g->router, &g->gate, &g->up, &g->down, &g->dg, &g->du, &g->dd};
+    for (int i = 0; i < 7; i++) {
+        g->n[i] = n[i];
+        *p[i] = calloc((size_t)(n[i] + 1), sizeof(float));
+    }
+    g->t[0] = tensor(g->router, AX_F32, 2, E, D, 0);
+    g->t[1] = tensor(g->gate, AX_F32, 3, E_here, F, D);
+    g->t[2] = tensor(g->up, AX_F32, 3, E_here, F, D);
+    g->t[3] = tensor(g->down, AX_F32, 3, E_here, D, F);
+    g->t[4] = tensor(g->dg, AX_F32, 2, Fd, D, 0);
+    g->t[5] = tensor(g->du, AX_F32, 2, Fd, D, 0);
+    g->t[6] = tensor(g->dd, AX_F32, 2, D, Fd, 0);
+    ax_moe_ffn_grads gg = {&g->t[0], &g->t[1], &g->t[2], &g->t[3], NULL, NULL, NULL};
+    if (Fd) gg.dense_gate = &g->t[4], gg.dense_up = &g->t[5], gg.dense_down = &g->t[6];
+    g->g = gg;
+}
+
+static void grads_free(grads *g) {
+    free(g->router), free(g->gate), free(g->up), free(g->down), free(g->dg), free(g->du), free(g->dd);
+}
+
+static void sum_over(MPI_Comm comm, float *a, int64_t n) {
+    if (n > 0) MPI_Allreduce(MPI_IN_PLACE, a, (int)n, MPI_FLOAT, MPI_SUM, comm);
+}
+
+/* EP against the single-rank op: the same fp32 operations on the same rows, grouped differently, so
+ * only summation order differs (grouped GEMM segments, the ranks' sums of expert gradients): a few
+ * units of 2^-24 of the magnitudes; 1e-5 of the largest value (+1e-6) is a wide margin that any
+ * misrouted row (an O(1) change) still fails. */
+static void check_close(const char *what, const float *got, const float *want, int64_t n) {
+    double scale = 0.0, err = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        scale = fmax(scale, fabs((double)want[i]));
+        err = fmax(err, fabs((double)got[i] - (double)want[i]));
+    }
+    th_checks++;
+    if (!(err <= 1e-5 * scale + 1e-6)) TH_FAIL("rank %d: %s: max error %.3g (max |ref| %.3g)", world_rank, what, err, scale);
+}
+
+/* The tokens of every rank (one seed on every rank); returns this rank's rows. */
+static float *tokens_of(const int64_t *T_per_rank, int P, int rank, int64_t *T_here) {
+    int64_t T_all = 0, first = 0;
+    for (int r = 0; r < P; r++) {
+        if (r == rank) first = T_all;
+        T_all += T_per_rank[r];
+    }
+    th_seed(777);
+    float *all = rand_f(T_all * D, 1.0);
+    *T_here = T_per_rank[rank];
+    float *mine = malloc(sizeof(float) * (size_t)(*T_here * D + 1));
+    memcpy(mine, all + first * D, sizeof(float) * (size_t)(*T_here * D));
+    free(all);
+    return mine;
+}
+
+/* One EP case on `comm` (rank, size of it); the data-parallel comm for the hybrid layout, or NULL. */
+static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const int64_t *T_per_rank,
+                    float capacity_factor, int expect_drops) {
+    int rank, P;
+    MPI_Comm_rank(mpi, &rank);
+    MPI_Comm_size(mpi, &P);
+    ax_comm *comm = NULL;
+    CHECK_OK(ax_comm_create_mpi(&comm, mpi));
+    layer l;
+    layer_make(&l, E, Fd, 100 + (uint64_t)E);
+    int64_t first = 0, count = 0;
+    CHECK_OK(ax_shard_range(E, P, rank, &first, &count));
+    /* the hybrid layout: the EP group's tokens are a slice of the world's, by world rank */
+    int64_t T = 0;
+    float *x = tokens_of(T_per_rank, world_size, world_rank, &T);
+    views all, mine;
+    views_make(&l, 0, E, &all);
+    views_make(&l, first, count, &mine);
+    ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
+    cfg.route.top_k = K;
+    cfg.route.capacity_factor = capacity_factor;
+    cfg.aux_coef = 0.1f, cfg.z_coef = 0.01f;
+
+    /* forward */
+    float *y = malloc(sizeof(float) * (size_t)(T * D + 1)), *y1 = malloc(sizeof(float) * (size_t)(T * D + 1));
+    float loss[2], loss1[2];
+    ax_tensor tx = tensor(x, AX_F32, 2, T, D, 0), ty = tensor(y, AX_F32, 2, T, D, 0), ty1 = tensor(y1, AX_F32, 2, T, D, 0);
+    ax_tensor tl = tensor(loss, AX_F32, 1, 2, 0, 0), tl1 = tensor(loss1, AX_F32, 1, 2, 0, 0);
+    CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &mine.w, &ty, &tl));
+    CHECK_OK(ax_moe_ffn_forward(ctx, &cfg, &tx, &all.w, &ty1, &tl1));
+    check_close("y vs ax_moe_ffn_forward", y, y1, T * D);
+    check_close("losses", loss, loss1, 2);
+    if (capacity_factor == 0.0f) {
+        /* Without capacity a token's routing does not depend on the others: rank r's y is its slice of
+         * the single-rank layer on the concatenation of every rank's tokens. */
+        int64_t T_all = 0, at = 0;
+        const int64_t *tp = T_per_rank;
+        for (int i = 0; i < world_size; i++) {
+            if (i == world_rank) at = T_all;
+            T_all += tp[i];
+        }
+        th_seed(777);
+        float *x_all = rand_f(T_all * D, 1.0), *y_all = malloc(sizeof(float) * (size_t)(T_all * D + 1));
+        ax_tensor txa = tensor(x_all, AX_F32, 2, T_all, D, 0), tya = tensor(y_all, AX_F32, 2, T_all, D, 0);
+        CHECK_OK(ax_moe_ffn_forward(ctx, &cfg, &txa, &all.w, &tya, NULL));
+        check_close("y vs the concatenation's rows", y, y_all + at * D, T * D);
+        free(x_all), free(y_all);
+    }
+    /* and against float64 */
+    ref_moe m = {.T = T, .D = D, .E = E, .F = F, .Fd = Fd, .k = K, .gating = AX_MOE_SOFTMAX_TOPK, .normalize = 1,
+                 .act = AX_ACT_SILU, .capacity_factor = capacity_factor};
+    double *xd = to_d(x, T * D), *rd = to_d(l.router, E * D), *gd = to_d(l.gate, E * F * D), *ud = to_d(l.up, E * F * D);
+    double *dd = to_d(l.down, E * D * F), *dgd = Fd ? to_d(l.dgate, Fd * D) : NULL, *dud = Fd ? to_d(l.dup, Fd * D) : NULL;
+    double *ddd = Fd ? to_d(l.ddown, D * Fd) : NULL;
+    m.x = xd, m.router = rd, m.gate = gd, m.up = ud, m.down = dd, m.dgate = dgd, m.dup = dud, m.ddown = ddd;
+    ref_out r;
+    ref_forward(&m, &r);
+    double scale = 0.0, err = 0.0;
+    for (int64_t i = 0; i < T * D; i++) {
+        scale = fmax(scale, fabs(r.y[i]));
+        err = fmax(err, fabs((double)y[i] - r.y[i]));
+    }
+    th_checks++;
+    if (!(err <= 2e-5 * scale + 1e-7)) TH_FAIL("rank %d: y vs float64: %.3g (max |y| %.3g)", world_rank, err, scale);
+    /* the case drops choices somewhere in the group when it should */
+    int64_t dropped = r.dropped;
+    MPI_Allreduce(MPI_IN_PLACE, &dropped, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (expect_drops) CHECK(dropped > 0);
+    ref_out_free(&r);
+
+    /* backward */
+    float *dy = rand_f(T * D, 1.0), *dx = malloc(sizeof(float) * (size_t)(T * D + 1));
+    float *dx1 = malloc(sizeof(float) * (size_t)(T * D + 1));
+    ax_tensor tdy = tensor(dy, AX_F32, 2, T, D, 0), tdx = tensor(dx, AX_F32, 2, T, D, 0), tdx1 = tensor(dx1, AX_F32, 2, T, D, 0);
+    grads ge, g1;
+    grads_make(&ge, E, count, Fd);
+    grads_make(&g1, E, E, Fd);
+    CHECK_OK(ax_moe_ffn_backward_ep(ctx, comm, &cfg, &tx, &mine.w, &tdy, &tdx, &ge.g));
+    CHECK_OK(ax_moe_ffn_backward(ctx, &cfg, &tx, &all.w, &tdy, &tdx1, &g1.g));
+    check_close("dx", dx, dx1, T * D);
+    /* single-rank gradients of all ranks' tokens (the world's), summed */
+    for (int i = 0; i < 7; i++) sum_over(MPI_COMM_WORLD, i == 1 ? g1.gate : i == 2 ? g1.up : i == 3 ? g1.down :
+                                                         i == 0 ? g1.router : i == 4 ? g1.dg : i == 5 ? g1.du : g1.dd, g1.n[i]);
+    /* router and dense: data parallelism sums them over the world */
+    sum_over(MPI_COMM_WORLD, ge.router, ge.n[0]);
+    sum_over(MPI_COMM_WORLD, ge.dg, ge.n[4]);
+    sum_over(MPI_COMM_WORLD, ge.du, ge.n[5]);
+    sum_over(MPI_COMM_WORLD, ge.dd, ge.n[6]);
+    check_close("grads->router (summed)", ge.router, g1.router, ge.n[0]);
+    if (Fd) {
+        check_close("grads->dense_gate (summed)", ge.dg, g1.dg, ge.n[4]);
+        check_close("grads->dense_up (summed)", ge.du, g1.du, ge.n[5]);
+        check_close("grads->dense_down (summed)", ge.dd, g1.dd, ge.n[6]);
+    }
+    /* experts: complete for the EP group's rows; the hybrid layout all-reduces them over the
+     * data-parallel group (with Axial's own all-reduce) */
+    if (dp_mpi != MPI_COMM_NULL) {
+        ax_comm *dp = NULL;
+        CHECK_OK(ax_comm_create_mpi(&dp, dp_mpi));
+        for (int i = 1; i <= 3; i++)
+            if (ge.n[i] > 0) CHECK_OK(ax_all_reduce(ctx, dp, &ge.t[i], &ge.t[i]));
+        ax_comm_destroy(dp);
+    }
+    check_close("grads->gate (this rank's experts)", ge.gate, g1.gate + first * F * D, count * F * D);
+    check_close("grads->up (this rank's experts)", ge.up, g1.up + first * F * D, count * F * D);
+    check_close("grads->down (this rank's experts)", ge.down, g1.down + first * D * F, count * D * F);
+
+    grads_free(&ge), grads_free(&g1);
+    free(dy), free(dx), free(dx1), free(y), free(y1), free(x);
+    free(xd), free(rd), free(gd), free(ud), free(dd), free(dgd), free(dud), free(ddd);
+    layer_free(&l);
+    ax_comm_destroy(comm);
+}
+
+static const int64_t *tokens_for(int P) {
+    /* uneven, with empty ranks */
+    static const int64_t t1[1] = {13}, t2[2] = {9, 0}, t4[4] = {7, 0, 11, 3};
+    return P == 1 ? t1 : P == 2 ? t2 : P == 4 ? t4 : NULL;
+}
+
+static void test_e6_dense(void) { ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 6, 8, tokens_for(world_size), 0.0f, 0); }
+static void test_e3_capacity(void) {
+    /* E = 3 over 4 ranks: rank 3 holds no expert; capacity 0.7 drops choices */
+    ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 3, 0, tokens_for(world_size), 0.7f, 1);
+}
+static void test_e6_capacity_dense(void) { ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 6, 5, tokens_for(world_size), 0.8f, 1); }
+
+/* 4 ranks: EP groups {0, 1} and {2, 3}; data-parallel groups {0, 2} and {1, 3} hold the same experts. */
+static void test_hybrid(void) {
+    if (world_size != 4) return;
+    MPI_Comm ep, dp;
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank / 2, world_rank, &ep);
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &dp);
+    ep_case(ep, dp, 5, 6, tokens_for(4), 0.9f, 1);
+    MPI_Comm_free(&ep);
+    MPI_Comm_free(&dp);
+}
+
+/* Every rank fails alike, and y is untouched. */
+static void expect_error_all(ax_comm *comm, const ax_moe_ffn_config *cfg, const ax_tensor *tx,
+                             const ax_moe_ffn_weights *w, float *y, int64_t n, const char *needle) {
+    for (int64_t i = 0; i < n; i++) y[i] = 321.0f;
+    ax_tensor ty = tensor(y, AX_F32, 2, n / D, D, 0);
+    CHECK_STATUS(ax_moe_ffn_forward_ep(ctx, comm, cfg, tx, w, &ty, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), needle);
+    int same = 1;
+    for (int64_t i = 0; i < n; i++) same &= y[i] == 321.0f;
+    CHECK(same);
+}
+
+static void test_errors(void) {
+    ax_comm *comm = NULL;
+    CHECK_OK(ax_comm_create_mpi(&comm, MPI_COMM_WORLD));
+    const int64_t E = 6, T = 4;
+    layer l;
+    layer_make(&l, E, 0, 5);
+    int64_t first = 0, count = 0;
+    ax_shard_range(E, world_size, world_rank, &first, &count);
+    th_seed(9);
+    float *x = rand_f(T * D, 1.0), y[4 * D];
+    ax_tensor tx = tensor(x, AX_F32, 2, T, D, 0);
+    views v;
+    views_make(&l, first, count, &v);
+    ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
+    /* k > E on every rank: each rank's own check, shared */
+    cfg.route.top_k = 7;
+    expect_error_all(comm, &cfg, &tx, &v.w, y, T * D, "top_k");
+    cfg.route.top_k = 2;
+    if (world_size > 1) {
+        /* E differing: rank 0 sees one expert fewer in its router */
+        views v2 = v;
+        if (world_rank == 0) v2.router.shape[0] = E - 1;
+        v2.w.router = &v2.router;
+        expect_error_all(comm, &cfg, &tx, &v2.w, y, T * D, world_rank == 0 ? "" : "E");
+        /* local expert counts off the shard rule: rank 0 one expert fewer, the last rank one more */
+        views v3;
+        int64_t c3 = count + (world_rank == 0 ? -1 : world_rank == world_size - 1 ? 1 : 0);
+        int64_t f3 = first + (world_rank == 0 ? 0 : -1);
+        if (world_rank == world_size - 1 && world_size == 2) f3 = first - 1;
+        views_make(&l, f3 < 0 ? 0 : f3, c3, &v3);
+        expect_error_all(comm, &cfg, &tx, &v3.w, y, T * D, "E_here");
+    } else {
+        /* one rank holding fewer than the router's experts */
+        views v3;
+        views_make(&l, 0, E - 1, &v3);
+        expect_error_all(comm, &cfg, &tx, &v3.w, y, T * D, "E_here");
+    }
+    /* and the communicator still works afterwards */
+    ax_tensor ty = tensor(y, AX_F32, 2, T, D, 0);
+    CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
+    free(x);
+    layer_free(&l);
+    ax_comm_destroy(comm);
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    int rc = 1;
+    if (tokens_for(world_size) == NULL) {
+        if (world_rank == 0) fprintf(stderr, "run with 1, 2 or 4 ranks\n");
+        MPI_Finalize();
+        return 77;
+    }
+    ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+    cc.num_threads = 1;
+    if (ax_context_create(&ctx, &cc) != AX_OK) {
+        fprintf(stderr, "context: %s\n", ax_last_error());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    RUN(test_e6_dense);
+    RUN(test_e3_capacity);
+    RUN(test_e6_capacity_dense);
+    RUN(test_hybrid);
+    RUN(test_errors);
+    ax_context_destroy(ctx);
+    /* one verdict for the whole job */
+    int failures = th_failures;
+    MPI_Allreduce(MPI_IN_PLACE, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (world_rank == 0) rc = th_finish();
+    else rc = 0;
+    if (failures > 0) rc = 1;
+    MPI_Finalize();
+    return rc;
+}
