@@ -76,7 +76,8 @@ class Model:
     def info(self) -> Dict[str, Any]:
         """The model's hyperparameters (``ax_llm_model_info``): architecture, name, n_layer, n_embd,
         n_ff, n_head, n_head_kv, head_dim, n_ctx_train, n_vocab, rope_base, rms_eps, bos_id, eos_id,
-        add_bos, add_eos, weight_bytes; plus path and device."""
+        add_bos, add_eos, weight_bytes, n_expert, n_expert_used (0 and 0 for a dense model);
+        plus path and device."""
         d = dict(self._info)
         d["path"] = self.path
         d["device"] = "cpu" if self.device[0] == "cpu" else f"cuda:{self.device[1]}"

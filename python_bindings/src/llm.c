@@ -130,7 +130,7 @@ static PyObject *py_llm_info(PyObject *self, PyObject *capsule) {
         {"n_layer", info.n_layer},     {"n_embd", info.n_embd},   {"n_ff", info.n_ff},
         {"n_head", info.n_head},       {"n_head_kv", info.n_head_kv}, {"head_dim", info.head_dim},
         {"n_ctx_train", info.n_ctx_train}, {"n_vocab", info.n_vocab}, {"bos_id", info.bos_id},
-        {"eos_id", info.eos_id}};
+        {"eos_id", info.eos_id},       {"n_expert", info.n_expert}, {"n_expert_used", info.n_expert_used}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (llm_py_set(d, ints[i].key, PyLong_FromLong(ints[i].value)) < 0) goto fail;
     if (llm_py_set(d, "architecture", llm_py_fixed_str(info.architecture, sizeof info.architecture)) < 0 ||

@@ -61,6 +61,9 @@ def test_info_matches_the_file(model, reader):
     assert info["n_vocab"] == len(field(reader, "tokenizer.ggml.tokens")) == 49152
     assert info["eos_id"] == field(reader, "tokenizer.ggml.eos_token_id")
     assert info["add_bos"] is False
+    # a dense file: no <arch>.expert_count key, so no experts
+    assert "llama.expert_count" not in reader.fields
+    assert info["n_expert"] == 0 and info["n_expert_used"] == 0
     assert info["device"] == "cpu"
     assert info["weight_bytes"] > 0.9 * sum(int(t.n_bytes) for t in reader.tensors)
 
