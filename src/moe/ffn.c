@@ -1,6 +1,6 @@
 /*
  * ffn.c — ax_moe_ffn_forward: the MoE feed-forward layer on one rank, composed of public ops:
- * router logits (ax_gemm, or ax_qmatmul for bf16 x), ax_moe_route, ax_moe_dispatch, the experts on
+ * router logits (ax_qmatmul: batch invariant on the CPU), ax_moe_route, ax_moe_dispatch, the experts on
  * the sorted rows (grouped GEMMs and ax_glu), ax_moe_combine, and the PR-MoE dense residual MLP
  * added through ax_rms_norm_residual's residual stream so y is rounded once.
  *
