@@ -10,7 +10,7 @@
  * token's k experts drawn uniformly without replacement (fixed seed), so R = T k rows in segments of
  * uneven length (align 1); D = 576 in, F = 1536 out (SmolLM2-135M's width and FFN width). GFLOP/s =
  * 2 R F D / time. Each number is the median of --repeats samples (default 7) after two warm-up calls;
- * a sample repeats the call for at least 20 ms. The issue's target: grouped >= 0.8x dense at 512
+ * a sample repeats the call for at least 20 ms, and the three calls take their samples in turn. The issue's target: grouped >= 0.8x dense at 512
  * tokens and 8 experts; the table says whether it is met. Never asserts timings.
  *
  * --wtype q4_1 instead measures the quantized path (w Q4_1, ax_qmatmul's kernels) at the derived
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "axial/linalg.h"
 #include "axial/moe.h"
@@ -112,26 +113,40 @@ static int run_dense(bench_ctx *b) {
     return ax_gemm(b->ctx, AX_NO_TRANS, AX_TRANS, 1.0f, &b->x, &b->w_dense, 0.0f, &b->y) != AX_OK;
 }
 
-/* Median GFLOP/s of fn over `repeats` samples of at least 20 ms each, after two warm-up calls. */
-static double measure(int (*fn)(bench_ctx *), bench_ctx *b, int repeats) {
-    double samples[64];
-    if (fn(b) || fn(b)) {
-        fprintf(stderr, "call failed: %s\n", ax_last_error());
-        return 0.0;
-    }
+/* Median GFLOP/s of each of the three calls over `repeats` rounds, after two warm-up calls of each. A
+ * round takes one sample of each call in turn (a sample repeats the call for at least 20 ms), so the
+ * three medians come from the same stretch of time: on a shared machine whose speed drifts, the
+ * ratios stay comparable. Each sample starts after a pause of 300 ms, so the worker threads of the call
+ * before have gone to sleep and do not compete for the cores: OpenBLAS's pool (the baselines run on it)
+ * keeps spinning with sched_yield for about 2^28 cycles (~0.1 s here) after its last call, and a grouped
+ * call's OpenMP barrier that shares a core with such a spinner waits a scheduler slice (a 100 ms pause
+ * measured 0.5 GFLOP/s instead of 6-8 for the one-token rows). */
+static void measure3(int (*const fn[3])(bench_ctx *), bench_ctx *b, int repeats, double rate[3]) {
+    double samples[3][64];
     const double flops = 2.0 * (double)b->pr->R * b->n * D;
-    for (int s = 0; s < repeats; s++) {
-        const double t0 = bench_now();
-        int calls = 0;
-        double t1;
-        do {
-            fn(b);
-            calls++;
-            t1 = bench_now();
-        } while (t1 - t0 < 0.02);
-        samples[s] = flops * calls / (t1 - t0) * 1e-9;
+    for (int f = 0; f < 3; f++) {
+        rate[f] = 0.0;
+        if (fn[f](b) || fn[f](b)) {
+            fprintf(stderr, "call failed: %s\n", ax_last_error());
+            return;
+        }
     }
-    return bench_median(samples, repeats);
+    const struct timespec pause = {0, 300 * 1000 * 1000};
+    for (int s = 0; s < repeats; s++) {
+        for (int f = 0; f < 3; f++) {
+            nanosleep(&pause, NULL);
+            const double t0 = bench_now();
+            int calls = 0;
+            double t1;
+            do {
+                fn[f](b);
+                calls++;
+                t1 = bench_now();
+            } while (t1 - t0 < 0.02);
+            samples[f][s] = flops * calls / (t1 - t0) * 1e-9;
+        }
+    }
+    for (int f = 0; f < 3; f++) rate[f] = bench_median(samples[f], repeats);
 }
 
 /* --wtype q4_1: the quantized path at the derived MoE's shape (see the top). */
@@ -145,7 +160,7 @@ static int quant_table(ax_context *ctx, float *x, float *y, const float *w, int 
     }
     printf("ax_moe_grouped_gemm, CPU Q4_1, %d threads: y (R, FQ) = x (R, D) w[e]^T per segment, D = %d, FQ = %d\n",
            (int)ax_context_num_threads(ctx), D, FQ);
-    printf("GFLOP/s = 2 R FQ D / time, median of %d samples; loop = one ax_qmatmul per expert; dense = one "
+    printf("GFLOP/s = 2 R FQ D / time, median of %d samples taken in turn; loop = one ax_qmatmul per expert; dense = one "
            "ax_qmatmul of the same R rows\n\n",
            repeats);
     printf("%6s %4s %3s %6s | %9s %9s %9s | %8s %8s\n", "tokens", "E", "k", "rows", "grouped", "loop", "dense",
@@ -171,12 +186,10 @@ static int quant_table(ax_context *ctx, float *x, float *y, const float *w, int 
         ax_tensor_contiguous(&b.w_dense, wq, AX_Q4_1, 2, (const int64_t[]){FQ, D});
         b.y = t2(y, pr.R, FQ);
         ax_tensor_contiguous(&b.offsets, pr.offsets, AX_I64, 1, (const int64_t[]){pr.E + 1});
-        bench_settle();
-        const double g = measure(run_grouped, &b, repeats);
-        bench_settle();
-        const double l = measure(run_loop_q, &b, repeats);
-        bench_settle();
-        const double d = measure(run_dense_q, &b, repeats);
+        int (*const fns[3])(bench_ctx *) = {run_grouped, run_loop_q, run_dense_q};
+        double rate[3];
+        measure3(fns, &b, repeats, rate);
+        const double g = rate[0], l = rate[1], d = rate[2];
         printf("%6lld %4lld %3lld %6lld | %9.1f %9.1f %9.1f | %7.2fx %7.2fx\n", (long long)pr.T, (long long)pr.E,
                (long long)pr.k, (long long)pr.R, g, l, d, d > 0 ? g / d : 0.0, l > 0 ? g / l : 0.0);
         fflush(stdout);
@@ -227,7 +240,7 @@ int main(int argc, char **argv) {
 
     printf("ax_moe_grouped_gemm, CPU fp32, %d threads: y (R, F) = x (R, D) w[e]^T per segment, D = %d, F = %d\n",
            (int)ax_context_num_threads(ctx), D, F);
-    printf("GFLOP/s = 2 R F D / time, median of %d samples; loop = one ax_gemm per expert; dense = one ax_gemm of "
+    printf("GFLOP/s = 2 R F D / time, median of %d samples taken in turn; loop = one ax_gemm per expert; dense = one ax_gemm of "
            "the same R rows\n\n",
            repeats);
     printf("%6s %4s %3s %6s | %9s %9s %9s | %8s %8s\n", "tokens", "E", "k", "rows", "grouped", "loop", "dense",
@@ -257,12 +270,10 @@ int main(int argc, char **argv) {
                 b.w_dense = t2(w, F, D);
                 b.y = t2(y, pr.R, F);
                 ax_tensor_contiguous(&b.offsets, pr.offsets, AX_I64, 1, (const int64_t[]){pr.E + 1});
-                bench_settle();
-                const double g = measure(run_grouped, &b, repeats);
-                bench_settle();
-                const double l = measure(run_loop, &b, repeats);
-                bench_settle();
-                const double d = measure(run_dense, &b, repeats);
+                int (*const fns[3])(bench_ctx *) = {run_grouped, run_loop, run_dense};
+                double rate[3];
+                measure3(fns, &b, repeats, rate);
+                const double g = rate[0], l = rate[1], d = rate[2];
                 printf("%6lld %4lld %3lld %6lld | %9.1f %9.1f %9.1f | %7.2fx %7.2fx\n", (long long)pr.T,
                        (long long)pr.E, (long long)pr.k, (long long)pr.R, g, l, d, d > 0 ? g / d : 0.0,
                        l > 0 ? g / l : 0.0);

@@ -6,6 +6,10 @@
  *     the whole segment (M = rows), for every quantized type, x and y in f32 and bf16, K within one
  *     and over two of the CPU's K chunks, on every CPU path this machine has;
  *   - the result does not depend on the context's thread count (1, 2, 3, 4 threads: bitwise);
+ *   - with fp32 x, w and y on a path with the own fp32 kernels (avx2, avx512), every element of y,
+ *     AX_TRANS and AX_NO_TRANS, is bit for bit the fused multiply-add chain over k = 0..K-1 in order
+ *     (fmaf from the C library as the reference): so a row's result does not depend on the rows around
+ *     it, the thread count or the tiling (the portable path runs OpenBLAS and is skipped);
  *   - invalid calls (offsets decreasing, negative or past R, quantized w with AX_NO_TRANS, K not a
  *     block multiple, offsets not of E + 1 elements, dtypes, trans_w, beta) fail with
  *     AX_ERR_INVALID_ARGUMENT, a message naming the argument, and the output untouched.
@@ -13,6 +17,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +196,55 @@ static void test_thread_count_independent(void) {
     }
 }
 
+/* fp32 rows are plain FMA chains in k order on the own kernels' paths (see the top). */
+static void test_float_rows_are_fma_chains(void) {
+    if (ax_cpu_path_active() < AX_CPU_PATH_AVX2) {
+        printf("note: CPU path %s runs OpenBLAS for float w: FMA-chain check skipped\n",
+               ax_cpu_path_name(ax_cpu_path_active()));
+        return;
+    }
+    /* A one-row segment, segments ending part way through a 16-row panel and a 6-row group, an
+     * empty expert, N over one column tile and not a multiple of 6 or 16, K not a multiple of 8. */
+    enum { E = 4, R = 90, N = 101, K = 70 };
+    static const int64_t offsets[E + 1] = {0, 1, 38, 38, 90};
+    float *x = malloc(sizeof(float) * R * K), *w = malloc(sizeof(float) * E * N * K);
+    float *y = malloc(sizeof(float) * R * N);
+    CHECK(x != NULL && w != NULL && y != NULL);
+    if (x == NULL || w == NULL || y == NULL) {
+        free(x), free(w), free(y);
+        return;
+    }
+    for (int64_t i = 0; i < R * K; i++) x[i] = (float)th_uniform(-2.0, 2.0);
+    for (int64_t i = 0; i < E * N * K; i++) w[i] = (float)th_uniform(-2.0, 2.0);
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.num_threads = 2;
+    ax_context *c = NULL;
+    CHECK_OK(ax_context_create(&c, &cfg));
+    for (int trans = 1; trans >= 0 && c != NULL; trans--) {
+        ax_tensor tx = make2(x, AX_F32, R, K), tw = trans ? make3(w, AX_F32, E, N, K) : make3(w, AX_F32, E, K, N);
+        ax_tensor ty = make2(y, AX_F32, R, N), toff;
+        ax_tensor_contiguous(&toff, (void *)offsets, AX_I64, 1, (const int64_t[]){E + 1});
+        memset(y, 0, sizeof(float) * R * N);
+        CHECK_OK(ax_moe_grouped_gemm(c, trans ? AX_TRANS : AX_NO_TRANS, &tx, &tw, &toff, &ty));
+        int64_t bad = 0;
+        for (int64_t e = 0; e < E; e++) {
+            for (int64_t r = offsets[e]; r < offsets[e + 1]; r++) {
+                for (int64_t n = 0; n < N; n++) {
+                    float want = 0.0f;
+                    for (int64_t k = 0; k < K; k++)
+                        want = fmaf(x[r * K + k], trans ? w[(e * N + n) * K + k] : w[(e * K + k) * N + n], want);
+                    if (memcmp(&want, &y[r * N + n], sizeof want) != 0 && bad++ == 0)
+                        TH_FAIL("%s: y[%lld, %lld] = %.9g, the k-ordered FMA chain gives %.9g (path %s)",
+                                trans ? "AX_TRANS" : "AX_NO_TRANS", (long long)r, (long long)n, (double)y[r * N + n],
+                                (double)want, ax_cpu_path_name(ax_cpu_path_active()));
+                }
+            }
+        }
+    }
+    ax_context_destroy(c);
+    free(x), free(w), free(y);
+}
+
 /* ---- errors ---- */
 
 enum { EE = 3, ER = 6, EN = 4, EK = 64 };
@@ -314,6 +368,7 @@ int main(void) {
     if (ax_context_create(&ctx, NULL) != AX_OK) return 1;
     RUN(test_bitwise_qmatmul);
     RUN(test_thread_count_independent);
+    RUN(test_float_rows_are_fma_chains);
     RUN(test_errors);
     ax_context_destroy(ctx);
     return th_finish();

@@ -181,7 +181,10 @@ AX_API ax_status ax_moe_combine_backward(ax_context *ctx, const ax_tensor *dy, c
  *   offsets  (E + 1) i64, nondecreasing, offsets[E] <= R (ax_moe_dispatch's output)
  *   y        (R, N) f32 or bf16, out; rows outside [offsets[0], offsets[E]) are not written
  *
- * Arithmetic: float w is widened to fp32 and summed in fp32. Quantized w is multiplied as
+ * Arithmetic: float w is widened to fp32 and summed in fp32; on the CPU paths with AVX2 and FMA
+ * (avx2, avx512) each element of y is the fused multiply-add chain over k = 0..K-1 in order, so with
+ * float w too a row's result does not depend on the rows around it or the thread count (the portable
+ * path runs OpenBLAS's sgemm per work item, which promises neither). Quantized w is multiplied as
  * ax_qmatmul does (linalg.h): on the CPU each row of y is bit for bit ax_qmatmul's result for that
  * row of x with w[e] (x quantized to int8 per row; so a token's result does not depend on the other
  * tokens routed with it); CUDA decodes w's blocks and does not quantize x.

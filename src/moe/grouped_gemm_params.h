@@ -89,11 +89,25 @@ static inline void moe_gg_share(int64_t base, int64_t cost, int64_t items, int64
 
 /* The forward's CPU plan. Quantized w: the segments' rows of x quantized once (ax_qmatmul's layout),
  * then per thread one panel and QMM_NR sums per row of the largest segment; work items are (expert,
- * panel of QMM_NR columns). Float w: x widened once when bf16, then per thread a tile of w widened
- * (bf16/f16 w) and an fp32 tile of y (bf16 y); work items are (expert, column tile of nt, row tile
- * of rt) for OpenBLAS's single-threaded sgemm. */
+ * panel of QMM_NR columns). Float w: work items are (expert, column tile of nt, row tile of rt); per
+ * thread a tile of w widened (bf16/f16 w) and an fp32 tile of y (bf16 y, OpenBLAS's kernel). x is
+ * prepared once: with AX_TRANS, packed into panels of MOE_GG_PANEL_ROWS rows per segment for the own
+ * fp32 kernel (cpu/grouped_gemm_f32.h, paths with AVX2 and FMA), else (and on the portable path,
+ * which runs OpenBLAS's sgemm per item) widened to fp32 when bf16. The workspace holds the larger of
+ * the two, since the path is chosen at run time. */
 #define MOE_GG_MIN_WORK ((int64_t)1 << 18) /* multiply-adds per thread before another one is woken */
-#define MOE_GG_RT 256 /* rows of a float work item: enough for sgemm's own blocking to pay off */
+/* Most rows of a float work item: enough for sgemm's own blocking to pay off; for the own kernel, w[e]'s
+ * tile is read from memory once per item and the item's packed x (K = 576: up to 576 KiB) from L2 or
+ * L3 once per 6 columns. */
+#define MOE_GG_RT 256
+#define MOE_GG_PANEL_ROWS 16
+
+/* Rows per tile when a segment of `rows` is cut into `tiles` even tiles: whole panels of
+ * MOE_GG_PANEL_ROWS (the own kernel's packed x), the last tile the remainder. */
+static inline int64_t moe_gg_tile_rows(int64_t rows, int64_t tiles) {
+    const int64_t even = (rows + tiles - 1) / tiles;
+    return (even + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS * MOE_GG_PANEL_ROWS;
+}
 
 typedef struct moe_gg_plan {
     int quant;
@@ -102,7 +116,7 @@ typedef struct moe_gg_plan {
     int64_t x_bytes;               /* all prepared rows (0: x is used in place) */
     int64_t wtile_bytes, ytile_bytes, sums_bytes;
     int64_t thread_bytes, threads;
-    int64_t nt;                    /* float w: columns per work item */
+    int64_t nt, rt;                /* float w: columns and rows per work item */
 } moe_gg_plan;
 
 static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t threads) {
@@ -111,7 +125,7 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     pl.quant = qmm_w_is_quant(p->w_dtype);
     moe_gg_row_span(p->offsets, p->E, &pl.first, &pl.count, &pl.largest);
     pl.wtile_bytes = pl.ytile_bytes = pl.sums_bytes = 0;
-    pl.nt = 0;
+    pl.nt = pl.rt = 0;
     if (pl.quant) {
         pl.xrow_bytes = qmm_xq_row_bytes(p->K);
         pl.x_bytes = pl.count * pl.xrow_bytes;
@@ -120,14 +134,25 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     } else {
         pl.xrow_bytes = p->K * 4;
         pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);
-        /* The widest column tile (of 512, 256, 128, 64, 32) that still gives every thread about two
-         * items, so small batches spread over the threads too. */
-        int64_t row_tiles = 0;
-        for (int64_t e = 0; e < p->E; e++) row_tiles += (p->offsets[e + 1] - p->offsets[e] + MOE_GG_RT - 1) / MOE_GG_RT;
-        pl.nt = 512;
-        while (pl.nt > 32 && row_tiles * ((p->N + pl.nt - 1) / pl.nt) < 2 * pl.threads) pl.nt /= 2;
+        pl.rt = MOE_GG_RT;
+        int64_t row_tiles = 0, panels = 0;
+        for (int64_t e = 0; e < p->E; e++) {
+            const int64_t rows = p->offsets[e + 1] - p->offsets[e];
+            row_tiles += (rows + pl.rt - 1) / pl.rt;
+            panels += (rows + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS;
+        }
+        if (p->trans_w) {
+            const int64_t panel_bytes = qmm_round64(panels * MOE_GG_PANEL_ROWS * p->K * 4);
+            pl.x_bytes = pl.x_bytes > panel_bytes ? pl.x_bytes : panel_bytes;
+        }
+        /* The widest column tile that still gives every thread about two items, so small batches
+         * spread over the threads too: of 512, 256, ... 32 for sgemm, of 768, 384, ... 48 (whole
+         * micro-tiles of 6 columns) for the own kernel. */
+        const int64_t narrowest = p->trans_w ? 48 : 32;
+        pl.nt = p->trans_w ? 768 : 512;
+        while (pl.nt > narrowest && row_tiles * ((p->N + pl.nt - 1) / pl.nt) < 2 * pl.threads) pl.nt /= 2;
         if (p->w_dtype != AX_F32) pl.wtile_bytes = qmm_round64(pl.nt * p->K * 4);
-        if (p->y_dtype != AX_F32) pl.ytile_bytes = qmm_round64(MOE_GG_RT * pl.nt * 4);
+        if (p->y_dtype != AX_F32) pl.ytile_bytes = qmm_round64(pl.rt * pl.nt * 4);
     }
     pl.thread_bytes = pl.wtile_bytes + pl.ytile_bytes + pl.sums_bytes;
     return pl;
