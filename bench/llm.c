@@ -45,8 +45,11 @@ typedef struct llm_bench_args {
 } llm_bench_args;
 
 /* Bytes one decoded token reads: every tensor of the file, except the embedding table when a separate
- * LM head exists (then only one of its rows is read). Returns -1 when the file cannot be read. */
-static int64_t llm_bench_bytes_per_token(const char *path, int64_t *file_weight_bytes) {
+ * LM head exists (then only one of its rows is read), and of a MoE file's expert tensors (names with
+ * "_exps", E experts outermost) only the n_used / n_expert share a token is routed to. Returns -1 when
+ * the file cannot be read. */
+static int64_t llm_bench_bytes_per_token(const char *path, int32_t n_expert, int32_t n_used,
+                                         int64_t *file_weight_bytes) {
     ax_gguf *g = NULL;
     if (ax_gguf_open(path, &g) != AX_OK) return -1;
     const int has_output = ax_gguf_find_tensor(g, "output.weight") >= 0;
@@ -60,7 +63,10 @@ static int64_t llm_bench_bytes_per_token(const char *path, int64_t *file_weight_
         all += (int64_t)t.bytes;
         static const char embd[] = "token_embd.weight";
         if (has_output && t.name.len == sizeof embd - 1 && memcmp(t.name.data, embd, sizeof embd - 1) == 0) continue;
-        per_token += (int64_t)t.bytes;
+        int experts = 0;
+        for (size_t c = 0; n_expert > 0 && c + 5 <= (size_t)t.name.len; c++)
+            experts |= memcmp(t.name.data + c, "_exps", 5) == 0;
+        per_token += experts ? (int64_t)t.bytes / n_expert * n_used : (int64_t)t.bytes;
     }
     ax_gguf_close(g);
     *file_weight_bytes = all;
@@ -195,16 +201,18 @@ int main(int argc, char **argv) {
         return 2;
     }
     int64_t file_weight_bytes = 0;
-    const int64_t bytes_per_token = llm_bench_bytes_per_token(a.model_path, &file_weight_bytes);
-    if (bytes_per_token < 0) {
-        fprintf(stderr, "bench_llm: %s\n", ax_last_error());
-        return 1;
-    }
     ax_llm_model_config mcfg = AX_LLM_MODEL_CONFIG_INIT;
     mcfg.num_threads = a.threads;
     ax_llm_model *model = NULL;
     ax_llm_model_info info;
     if (ax_llm_model_load(a.model_path, &mcfg, &model) != AX_OK || ax_llm_model_get_info(model, &info) != AX_OK) {
+        fprintf(stderr, "bench_llm: %s\n", ax_last_error());
+        ax_llm_model_free(model);
+        return 1;
+    }
+    const int64_t bytes_per_token =
+        llm_bench_bytes_per_token(a.model_path, info.n_expert, info.n_expert_used, &file_weight_bytes);
+    if (bytes_per_token < 0) {
         fprintf(stderr, "bench_llm: %s\n", ax_last_error());
         ax_llm_model_free(model);
         return 1;

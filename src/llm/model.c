@@ -294,11 +294,6 @@ static ax_status model_find_ffn(const model_loader *ld, ax_llm_model *m, int32_t
     for (size_t w = 0; w < sizeof experts / sizeof experts[0]; w++) {
         snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, experts[w].suffix);
         AX_CHECK(model_tensor_nd(ld, name, 3, experts[w].shape, 1, 0, experts[w].dst, NULL));
-        /* ax_moe_ffn_forward's experts are f32, bf16 or block-quantized (moe.h) */
-        if (experts[w].dst->dtype == AX_F16)
-            return ax_set_error(AX_ERR_UNSUPPORTED,
-                                "%s: tensor '%s' is f16: MoE experts must be f32, bf16 or block-quantized", ld->file,
-                                name);
     }
     return AX_OK;
 }

@@ -10,8 +10,8 @@ stored as llama.cpp's Mixtral tensors (experts outermost, 3-D):
   ffn_gate_inp  (E, D) f32                the router: zeros, or seeded normal values
 The blocks are copied byte for byte (no requantization), and multiplying d and m by E = 8 is exact
 in fp16 (a power of two; overflow is checked). F16 matrices are split the same way and stored as
-F32 (exact, as is the down experts' factor E; ax_moe_ffn_forward takes f32, bf16 or block-quantized
-experts, not f16). With the zero router every expert gets p = 1/E, so
+F32 (exact, as is the down experts' factor E), or with expert_dtype "f16" kept F16 (the factor E
+checked exact in fp16). With the zero router every expert gets p = 1/E, so
 with k = E the experts' weighted sum is exactly the dense feed-forward: sum_e (1/E) * E * down_e
 (swiglu_e) = down (swiglu). The model is then the dense one up to the arithmetic (Axial quantizes the
 down projection's input per expert, 192 elements in groups of 64, instead of 1536 in groups of 256).
@@ -45,9 +45,13 @@ def scale_q4_1_blocks(raw, factor):
     return blocks.reshape(raw.shape)
 
 
-def derive_moe(src, out, k=8, n_experts=8, router_seed=None, router_std=2.0, extra_kv=None):
+def derive_moe(src, out, k=8, n_experts=8, router_seed=None, router_std=2.0, extra_kv=None, expert_dtype="f32"):
     """Writes the MoE model derived from src to out; returns out. extra_kv: more metadata,
-    {key: (value, GGUFValueType)} (e.g. llama.expert_gating_func)."""
+    {key: (value, GGUFValueType)} (e.g. llama.expert_gating_func). expert_dtype ("f32" or "f16"): how
+    an F16 source's experts are stored (a Q4_1 source's stay Q4_1)."""
+    if expert_dtype not in ("f32", "f16"):
+        raise ValueError(f"expert_dtype {expert_dtype!r} is not 'f32' or 'f16'")
+    edt = np.float32 if expert_dtype == "f32" else np.float16
     reader = gguf.GGUFReader(src)
     tensors_in = {t.name: t for t in reader.tensors}
     D = int(reader.fields["llama.embedding_length"].contents())
@@ -83,9 +87,12 @@ def derive_moe(src, out, k=8, n_experts=8, router_seed=None, router_std=2.0, ext
             for kind in ("ffn_gate", "ffn_up"):
                 rows = np.asarray(kinds[kind].data).reshape(F, D)
                 tensors[f"blk.{layer}.{kind}_exps.weight"] = np.ascontiguousarray(
-                    rows.reshape(n_experts, Fe, D).astype(np.float32))
+                    rows.reshape(n_experts, Fe, D).astype(edt))
             down = np.asarray(kinds["ffn_down"].data).reshape(D, n_experts, Fe).transpose(1, 0, 2)
-            tensors[f"blk.{layer}.ffn_down_exps.weight"] = np.ascontiguousarray(down.astype(np.float32) * n_experts)
+            scaled = down.astype(np.float32) * n_experts
+            if not np.array_equal(scaled.astype(edt).astype(np.float32), scaled):
+                raise ValueError(f"block {layer}: ffn_down times {n_experts} is not exact in {expert_dtype}")
+            tensors[f"blk.{layer}.ffn_down_exps.weight"] = np.ascontiguousarray(scaled.astype(edt))
         else:
             raise ValueError(f"block {layer}: the feed-forward must be all Q4_1 or all F16, found "
                              f"{[t.tensor_type.name for t in kinds.values()]}")
@@ -111,8 +118,10 @@ def main(argv):
     ap.add_argument("--experts", type=int, default=8)
     ap.add_argument("--router-seed", type=int, default=None, help="random router with this seed (default: zeros)")
     ap.add_argument("--router-std", type=float, default=2.0, help="standard deviation of the random router's logits")
+    ap.add_argument("--expert-dtype", choices=("f32", "f16"), default="f32",
+                    help="how an F16 source's experts are stored (default f32)")
     a = ap.parse_args(argv)
-    derive_moe(a.src, a.out, a.k, a.experts, a.router_seed, a.router_std)
+    derive_moe(a.src, a.out, a.k, a.experts, a.router_seed, a.router_std, expert_dtype=a.expert_dtype)
 
 
 if __name__ == "__main__":
