@@ -6,7 +6,7 @@
  * value is the poison NaN, and extra_check demands their bytes unchanged), one row (decode), a
  * segment longer than the CPU's row tile of 256, K over the quantized path's K chunk of 4096, padded
  * rows, several column tiles with N not a multiple of the fp32 kernel's 6 columns and segments that
- * end part way through its 16-row panels (more and fewer than 8 rows left). w in q4_0, q4_1, q8_0, q4_k, q6_k (AX_TRANS only), f16, bf16, f32 (both); x and y in f32 or
+ * end part way through its 16-row panels (more and fewer than 8 rows left), K = 0 (zero rows). w in q4_0, q4_1, q8_0, q4_k, q6_k (AX_TRANS only), f16, bf16, f32 (both); x and y in f32 or
  * bf16.
  *
  * Reference: float64 sums of x times w, each weight decoded by the test's own decoder (the driver's
@@ -50,6 +50,7 @@ static const gg_shape shapes[] = {
     {3, 10, 6, 7, {0, 4, 4, 9}, OP_PADDED, 1, "K = 7 (float w)"},
     {3, 100, 100, 96, {0, 41, 42, 100}, OP_CONTIGUOUS, 1, "column tiles, N not a multiple of 6, partial panels"},
     {2, 40, 13, 44, {0, 18, 37}, OP_PADDED, 1, "K = 44: full 16-row panels with a K remainder (float w)"},
+    {2, 40, 13, 0, {3, 20, 37}, OP_PADDED, 1, "K = 0: the segments' rows are zero"},
 };
 
 static const ax_dtype w_dtypes[] = {AX_Q4_0, AX_Q4_1, AX_Q8_0, AX_Q4_K, AX_Q6_K, AX_F16, AX_BF16, AX_F32};

@@ -35,6 +35,26 @@
 
 #define GG_MR 16 /* rows of x per packed panel: two 8-lane vectors */
 #define GG_NR 6  /* rows of w (columns of y) per micro-tile: 12 accumulators, 15 of the 16 registers */
+_Static_assert(GG_MR == MOE_GG_PANEL_ROWS, "the plan sizes the packed panels with MOE_GG_PANEL_ROWS");
+
+/* The step both micro-kernels repeat: broadcast *(p), multiply it into the 8-lane vectors v0 and (when
+ * `two`) v1, add into accumulators ca and cb. fmadd(v, s, c) is v * s + c rounded once. */
+#define GG_BCAST_FMA(p, v0, v1, ca, cb)                       \
+    do {                                                      \
+        const __m256 s_ = _mm256_broadcast_ss(p);             \
+        ca = _mm256_fmadd_ps(v0, s_, ca);                     \
+        if (two) cb = _mm256_fmadd_ps(v1, s_, cb);            \
+    } while (0)
+
+/* The twelve accumulators c0a..c5b into out: row/column j's two vectors at out + j * stride. */
+#define GG_STORE12(out, stride)                               \
+    do {                                                      \
+        const __m256 acc_[12] = {c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b, c4a, c4b, c5a, c5b}; \
+        for (int j_ = 0; j_ < 6; j_++) {                      \
+            _mm256_storeu_ps((out) + j_ * (stride), acc_[2 * j_]);     \
+            _mm256_storeu_ps((out) + j_ * (stride) + 8, acc_[2 * j_ + 1]); \
+        }                                                     \
+    } while (0)
 
 /* r[c] becomes column c of the 8 x 8 block whose rows are r[0..7]. */
 static inline void gg_transpose8(__m256 r[8]) {
@@ -103,38 +123,16 @@ static inline __attribute__((always_inline)) void gg_micro_fixed(const float *re
     __m256 c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
     const float *w0 = w, *w1 = w + (nr > 1 ? ldw : 0), *w2 = w + (nr > 2 ? 2 * ldw : 0);
     const float *w3 = w + (nr > 3 ? 3 * ldw : 0), *w4 = w + (nr > 4 ? 4 * ldw : 0), *w5 = w + (nr > 5 ? 5 * ldw : 0);
-#define GG_STEP(k)                                                        \
-    do {                                                                  \
-        const __m256 a0 = _mm256_loadu_ps(panel + (k) * GG_MR);           \
+#define GG_STEP(k)                                                             \
+    do {                                                                       \
+        const __m256 a0 = _mm256_loadu_ps(panel + (k) * GG_MR);                \
         const __m256 a1 = two ? _mm256_loadu_ps(panel + (k) * GG_MR + 8) : a0; \
-        __m256 b = _mm256_broadcast_ss(w0 + (k));                         \
-        c0a = _mm256_fmadd_ps(a0, b, c0a);                                \
-        if (two) c0b = _mm256_fmadd_ps(a1, b, c0b);                       \
-        if (nr > 1) {                                                     \
-            b = _mm256_broadcast_ss(w1 + (k));                            \
-            c1a = _mm256_fmadd_ps(a0, b, c1a);                            \
-            if (two) c1b = _mm256_fmadd_ps(a1, b, c1b);                   \
-        }                                                                 \
-        if (nr > 2) {                                                     \
-            b = _mm256_broadcast_ss(w2 + (k));                            \
-            c2a = _mm256_fmadd_ps(a0, b, c2a);                            \
-            if (two) c2b = _mm256_fmadd_ps(a1, b, c2b);                   \
-        }                                                                 \
-        if (nr > 3) {                                                     \
-            b = _mm256_broadcast_ss(w3 + (k));                            \
-            c3a = _mm256_fmadd_ps(a0, b, c3a);                            \
-            if (two) c3b = _mm256_fmadd_ps(a1, b, c3b);                   \
-        }                                                                 \
-        if (nr > 4) {                                                     \
-            b = _mm256_broadcast_ss(w4 + (k));                            \
-            c4a = _mm256_fmadd_ps(a0, b, c4a);                            \
-            if (two) c4b = _mm256_fmadd_ps(a1, b, c4b);                   \
-        }                                                                 \
-        if (nr > 5) {                                                     \
-            b = _mm256_broadcast_ss(w5 + (k));                            \
-            c5a = _mm256_fmadd_ps(a0, b, c5a);                            \
-            if (two) c5b = _mm256_fmadd_ps(a1, b, c5b);                   \
-        }                                                                 \
+        GG_BCAST_FMA(w0 + (k), a0, a1, c0a, c0b);                              \
+        if (nr > 1) GG_BCAST_FMA(w1 + (k), a0, a1, c1a, c1b);                  \
+        if (nr > 2) GG_BCAST_FMA(w2 + (k), a0, a1, c2a, c2b);                  \
+        if (nr > 3) GG_BCAST_FMA(w3 + (k), a0, a1, c3a, c3b);                  \
+        if (nr > 4) GG_BCAST_FMA(w4 + (k), a0, a1, c4a, c4b);                  \
+        if (nr > 5) GG_BCAST_FMA(w5 + (k), a0, a1, c5a, c5b);                  \
     } while (0)
     int64_t k = 0;
     for (; k + 16 <= K; k += 16) {
@@ -147,18 +145,7 @@ static inline __attribute__((always_inline)) void gg_micro_fixed(const float *re
     }
     for (; k < K; k++) GG_STEP(k);
 #undef GG_STEP
-    _mm256_storeu_ps(out + 0 * GG_MR, c0a);
-    _mm256_storeu_ps(out + 0 * GG_MR + 8, c0b);
-    _mm256_storeu_ps(out + 1 * GG_MR, c1a);
-    _mm256_storeu_ps(out + 1 * GG_MR + 8, c1b);
-    _mm256_storeu_ps(out + 2 * GG_MR, c2a);
-    _mm256_storeu_ps(out + 2 * GG_MR + 8, c2b);
-    _mm256_storeu_ps(out + 3 * GG_MR, c3a);
-    _mm256_storeu_ps(out + 3 * GG_MR + 8, c3b);
-    _mm256_storeu_ps(out + 4 * GG_MR, c4a);
-    _mm256_storeu_ps(out + 4 * GG_MR + 8, c4b);
-    _mm256_storeu_ps(out + 5 * GG_MR, c5a);
-    _mm256_storeu_ps(out + 5 * GG_MR + 8, c5b);
+    GG_STORE12(out, GG_MR);
 }
 
 /* One micro-tile: nr (1..GG_NR) rows of w against one panel, `two` when the panel has more than 8 live
@@ -236,47 +223,14 @@ static inline __attribute__((always_inline)) void gg_nn_fixed(const float *restr
         const float *wk = w + k * ldw;
         const __m256 b0 = tail ? _mm256_maskload_ps(wk, mask0) : _mm256_loadu_ps(wk);
         const __m256 b1 = two ? (tail ? _mm256_maskload_ps(wk + 8, mask1) : _mm256_loadu_ps(wk + 8)) : b0;
-        __m256 a = _mm256_broadcast_ss(x0 + k);
-        c0a = _mm256_fmadd_ps(a, b0, c0a);
-        if (two) c0b = _mm256_fmadd_ps(a, b1, c0b);
-        if (mr > 1) {
-            a = _mm256_broadcast_ss(x1 + k);
-            c1a = _mm256_fmadd_ps(a, b0, c1a);
-            if (two) c1b = _mm256_fmadd_ps(a, b1, c1b);
-        }
-        if (mr > 2) {
-            a = _mm256_broadcast_ss(x2 + k);
-            c2a = _mm256_fmadd_ps(a, b0, c2a);
-            if (two) c2b = _mm256_fmadd_ps(a, b1, c2b);
-        }
-        if (mr > 3) {
-            a = _mm256_broadcast_ss(x3 + k);
-            c3a = _mm256_fmadd_ps(a, b0, c3a);
-            if (two) c3b = _mm256_fmadd_ps(a, b1, c3b);
-        }
-        if (mr > 4) {
-            a = _mm256_broadcast_ss(x4 + k);
-            c4a = _mm256_fmadd_ps(a, b0, c4a);
-            if (two) c4b = _mm256_fmadd_ps(a, b1, c4b);
-        }
-        if (mr > 5) {
-            a = _mm256_broadcast_ss(x5 + k);
-            c5a = _mm256_fmadd_ps(a, b0, c5a);
-            if (two) c5b = _mm256_fmadd_ps(a, b1, c5b);
-        }
+        GG_BCAST_FMA(x0 + k, b0, b1, c0a, c0b);
+        if (mr > 1) GG_BCAST_FMA(x1 + k, b0, b1, c1a, c1b);
+        if (mr > 2) GG_BCAST_FMA(x2 + k, b0, b1, c2a, c2b);
+        if (mr > 3) GG_BCAST_FMA(x3 + k, b0, b1, c3a, c3b);
+        if (mr > 4) GG_BCAST_FMA(x4 + k, b0, b1, c4a, c4b);
+        if (mr > 5) GG_BCAST_FMA(x5 + k, b0, b1, c5a, c5b);
     }
-    _mm256_storeu_ps(out + 0 * GG_NN_NR, c0a);
-    _mm256_storeu_ps(out + 0 * GG_NN_NR + 8, c0b);
-    _mm256_storeu_ps(out + 1 * GG_NN_NR, c1a);
-    _mm256_storeu_ps(out + 1 * GG_NN_NR + 8, c1b);
-    _mm256_storeu_ps(out + 2 * GG_NN_NR, c2a);
-    _mm256_storeu_ps(out + 2 * GG_NN_NR + 8, c2b);
-    _mm256_storeu_ps(out + 3 * GG_NN_NR, c3a);
-    _mm256_storeu_ps(out + 3 * GG_NN_NR + 8, c3b);
-    _mm256_storeu_ps(out + 4 * GG_NN_NR, c4a);
-    _mm256_storeu_ps(out + 4 * GG_NN_NR + 8, c4b);
-    _mm256_storeu_ps(out + 5 * GG_NN_NR, c5a);
-    _mm256_storeu_ps(out + 5 * GG_NN_NR + 8, c5b);
+    GG_STORE12(out, GG_NN_NR);
 }
 
 /* One NO_TRANS micro-tile: mr (1..GG_NN_MR) rows of x against nr (1..GG_NN_NR) columns of w. */
