@@ -117,6 +117,7 @@ typedef struct moe_gg_plan {
     int64_t wtile_bytes, ytile_bytes, sums_bytes;
     int64_t thread_bytes, threads;
     int64_t nt, rt;                /* float w: columns and rows per work item */
+    int64_t panels;                /* float w: the segments' MOE_GG_PANEL_ROWS-row panels of x */
 } moe_gg_plan;
 
 static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t threads) {
@@ -125,7 +126,7 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     pl.quant = qmm_w_is_quant(p->w_dtype);
     moe_gg_row_span(p->offsets, p->E, &pl.first, &pl.count, &pl.largest);
     pl.wtile_bytes = pl.ytile_bytes = pl.sums_bytes = 0;
-    pl.nt = pl.rt = 0;
+    pl.nt = pl.rt = pl.panels = 0;
     if (pl.quant) {
         pl.xrow_bytes = qmm_xq_row_bytes(p->K);
         pl.x_bytes = pl.count * pl.xrow_bytes;
@@ -135,14 +136,14 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
         pl.xrow_bytes = p->K * 4;
         pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);
         pl.rt = MOE_GG_RT;
-        int64_t row_tiles = 0, panels = 0;
+        int64_t row_tiles = 0;
         for (int64_t e = 0; e < p->E; e++) {
             const int64_t rows = p->offsets[e + 1] - p->offsets[e];
             row_tiles += (rows + pl.rt - 1) / pl.rt;
-            panels += (rows + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS;
+            pl.panels += (rows + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS;
         }
         if (p->trans_w) {
-            const int64_t panel_bytes = qmm_round64(panels * MOE_GG_PANEL_ROWS * p->K * 4);
+            const int64_t panel_bytes = qmm_round64(pl.panels * MOE_GG_PANEL_ROWS * p->K * 4);
             pl.x_bytes = pl.x_bytes > panel_bytes ? pl.x_bytes : panel_bytes;
         }
         /* The widest column tile that still gives every thread about two items, so small batches

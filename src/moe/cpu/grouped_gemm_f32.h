@@ -1,8 +1,8 @@
 /*
  * grouped_gemm_f32.h — ax_moe_grouped_gemm's own fp32 kernels for float w, on the paths that have AVX2
- * and FMA: AX_TRANS (w[e] is (N, K), K contiguous) first, AX_NO_TRANS (w[e] (K, N)) at the end. Static
- * functions, included by
- * cpu/grouped_gemm.isa.inc only. Never installed.
+ * and FMA: AX_TRANS (w[e] is (N, K), K contiguous) first, AX_NO_TRANS (w[e] (K, N)) at the end; before
+ * them, on every path, gg_store_rows (the store of a row-major result tile into y). Static functions,
+ * included by cpu/grouped_gemm.isa.inc only. Never installed.
  *
  * Why not OpenBLAS's sgemm per (expert, tile): sgemm packs its B operand (here w[e], N x K) into its
  * own layout on every call, and a MoE segment is short (64 rows at 512 tokens over 8 experts with
@@ -23,15 +23,31 @@
 #ifndef AXIAL_MOE_CPU_GROUPED_GEMM_F32_H
 #define AXIAL_MOE_CPU_GROUPED_GEMM_F32_H
 
-#if defined(__AVX2__) && defined(__FMA__)
-#define GG_OWN_F32 1
-
-#include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "core/cpu/vec.h"
 #include "moe/grouped_gemm_params.h"
+
+/* y[r0 + m, n0 + c] = sums[m * ld + c] for m < rows, c < cols, one rounding into y's dtype: the store
+ * of every row-major result tile (the quantized panels, the AX_NO_TRANS kernel), on every path. */
+static void gg_store_rows(const moe_gg_params *p, const float *sums, int64_t ld, int64_t r0, int64_t rows, int64_t n0,
+                          int64_t cols) {
+    for (int64_t m = 0; m < rows; m++) {
+        if (p->y_dtype == AX_F32) {
+            float *yr = (float *)p->y + (r0 + m) * p->y_row_stride + n0;
+            for (int64_t c = 0; c < cols; c++) yr[c] = sums[m * ld + c];
+        } else {
+            uint16_t *yr = (uint16_t *)p->y + (r0 + m) * p->y_row_stride + n0;
+            for (int64_t c = 0; c < cols; c++) yr[c] = ax_cvt_f32_to_bf16(sums[m * ld + c]);
+        }
+    }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define GG_OWN_F32 1
+
+#include <immintrin.h>
 
 #define GG_MR 16 /* rows of x per packed panel: two 8-lane vectors */
 #define GG_NR 6  /* rows of w (columns of y) per micro-tile: 12 accumulators, 15 of the 16 registers */
@@ -268,15 +284,7 @@ static void gg_nn_tile(const moe_gg_params *p, const float *x, int64_t ldx, int6
         for (int64_t i0 = 0; i0 < rows; i0 += GG_NN_MR) {
             const int mr = (int)(rows - i0 < GG_NN_MR ? rows - i0 : GG_NN_MR);
             gg_nn_micro(x + i0 * ldx, ldx, w + j0, ldw, p->K, mr, nr, out);
-            for (int i = 0; i < mr; i++) {
-                if (p->y_dtype == AX_F32) {
-                    float *yr = (float *)p->y + (r0 + i0 + i) * p->y_row_stride + n0 + j0;
-                    memcpy(yr, out + i * GG_NN_NR, (size_t)nr * sizeof(float));
-                } else {
-                    uint16_t *yr = (uint16_t *)p->y + (r0 + i0 + i) * p->y_row_stride + n0 + j0;
-                    for (int j = 0; j < nr; j++) yr[j] = ax_cvt_f32_to_bf16(out[i * GG_NN_NR + j]);
-                }
-            }
+            gg_store_rows(p, out, GG_NN_NR, r0 + i0, mr, n0 + j0, nr);
         }
     }
 }
