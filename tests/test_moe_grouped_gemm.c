@@ -6,10 +6,11 @@
  *     the whole segment (M = rows), for every quantized type, x and y in f32 and bf16, K within one
  *     and over two of the CPU's K chunks, on every CPU path this machine has;
  *   - the result does not depend on the context's thread count (1, 2, 3, 4 threads: bitwise);
- *   - with fp32 x, w and y on a path with the own fp32 kernels (avx2, avx512), every element of y,
- *     AX_TRANS and AX_NO_TRANS, is bit for bit the fused multiply-add chain over k = 0..K-1 in order
- *     (fmaf from the C library as the reference): so a row's result does not depend on the rows around
- *     it, the thread count or the tiling (the portable path runs OpenBLAS and is skipped);
+ *   - with float w on a path with the own fp32 kernels (avx2, avx512), every element of y, AX_TRANS
+ *     and AX_NO_TRANS, is bit for bit the fused multiply-add chain over k = 0..K-1 in order (fmaf from
+ *     the C library as the reference; bf16 y that sum rounded once), for x f32/bf16, w f32/bf16/f16,
+ *     y f32/bf16, padded strides, 1 and 3 threads: so a row's result does not depend on the rows
+ *     around it, the thread count or the tiling (the portable path runs OpenBLAS and is skipped);
  *   - invalid calls (offsets decreasing, negative or past R, quantized w with AX_NO_TRANS, K not a
  *     block multiple, offsets not of E + 1 elements, dtypes, trans_w, beta) fail with
  *     AX_ERR_INVALID_ARGUMENT, a message naming the argument, and the output untouched.
@@ -196,7 +197,33 @@ static void test_thread_count_independent(void) {
     }
 }
 
-/* fp32 rows are plain FMA chains in k order on the own kernels' paths (see the top). */
+/* Float element i of a buffer of dtype dt (f32, bf16, f16), decoded here without the library. */
+static float float_at(const void *buf, ax_dtype dt, int64_t i) {
+    if (dt == AX_F32) return ((const float *)buf)[i];
+    const uint16_t h = ((const uint16_t *)buf)[i];
+    if (dt == AX_BF16) {
+        const uint32_t u = (uint32_t)h << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    /* f16: the test writes normal numbers only (exponent field 1..30). */
+    const float mag = ldexpf(1.0f + (float)(h & 0x3ff) / 1024.0f, (int)((h >> 10) & 0x1f) - 15);
+    return h >> 15 ? -mag : mag;
+}
+
+/* A random value of dtype dt in about +-2 into element i (f16: normal, exponents -4..1). */
+static void put_random(void *buf, ax_dtype dt, int64_t i) {
+    const float v = (float)th_uniform(-2.0, 2.0);
+    if (dt == AX_F32) ((float *)buf)[i] = v;
+    else if (dt == AX_BF16) ((uint16_t *)buf)[i] = to_bf16(v);
+    else ((uint16_t *)buf)[i] = (uint16_t)(((th_rand_u64() & 1) << 15) | ((11 + th_rand_u64() % 6) << 10) |
+                                           (th_rand_u64() & 0x3ff));
+}
+
+/* Float rows are plain FMA chains in k order on the own kernels' paths (see the top), for every float
+ * dtype of x, w and y (bf16 y: the chain's fp32 sum rounded once, to nearest even), padded strides,
+ * 1 and 3 threads. */
 static void test_float_rows_are_fma_chains(void) {
     if (ax_cpu_path_active() < AX_CPU_PATH_AVX2) {
         printf("note: CPU path %s runs OpenBLAS for float w: FMA-chain check skipped\n",
@@ -204,44 +231,72 @@ static void test_float_rows_are_fma_chains(void) {
         return;
     }
     /* A one-row segment, segments ending part way through a 16-row panel and a 6-row group, an
-     * empty expert, N over one column tile and not a multiple of 6 or 16, K not a multiple of 8. */
-    enum { E = 4, R = 90, N = 101, K = 70 };
+     * empty expert, N over one column tile and not a multiple of 6 or 16, K not a multiple of 8;
+     * every row stride padded (x by 3, w by 2, y by 5 elements, w's experts by 7 more). */
+    enum { E = 4, R = 90, N = 101, K = 70, LDX = K + 3, LDY = N + 5 };
     static const int64_t offsets[E + 1] = {0, 1, 38, 38, 90};
-    float *x = malloc(sizeof(float) * R * K), *w = malloc(sizeof(float) * E * N * K);
-    float *y = malloc(sizeof(float) * R * N);
+    const int64_t w_elems = E * (N + 2) * (K + 2) + E * 7;
+    void *x = malloc(4 * R * LDX), *w = malloc((size_t)(4 * w_elems)), *y = malloc(4 * R * LDY);
     CHECK(x != NULL && w != NULL && y != NULL);
     if (x == NULL || w == NULL || y == NULL) {
         free(x), free(w), free(y);
         return;
     }
-    for (int64_t i = 0; i < R * K; i++) x[i] = (float)th_uniform(-2.0, 2.0);
-    for (int64_t i = 0; i < E * N * K; i++) w[i] = (float)th_uniform(-2.0, 2.0);
-    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
-    cfg.num_threads = 2;
-    ax_context *c = NULL;
-    CHECK_OK(ax_context_create(&c, &cfg));
-    for (int trans = 1; trans >= 0 && c != NULL; trans--) {
-        ax_tensor tx = make2(x, AX_F32, R, K), tw = trans ? make3(w, AX_F32, E, N, K) : make3(w, AX_F32, E, K, N);
-        ax_tensor ty = make2(y, AX_F32, R, N), toff;
-        ax_tensor_contiguous(&toff, (void *)offsets, AX_I64, 1, (const int64_t[]){E + 1});
-        memset(y, 0, sizeof(float) * R * N);
-        CHECK_OK(ax_moe_grouped_gemm(c, trans ? AX_TRANS : AX_NO_TRANS, &tx, &tw, &toff, &ty));
-        int64_t bad = 0;
-        for (int64_t e = 0; e < E; e++) {
-            for (int64_t r = offsets[e]; r < offsets[e + 1]; r++) {
-                for (int64_t n = 0; n < N; n++) {
-                    float want = 0.0f;
-                    for (int64_t k = 0; k < K; k++)
-                        want = fmaf(x[r * K + k], trans ? w[(e * N + n) * K + k] : w[(e * K + k) * N + n], want);
-                    if (memcmp(&want, &y[r * N + n], sizeof want) != 0 && bad++ == 0)
-                        TH_FAIL("%s: y[%lld, %lld] = %.9g, the k-ordered FMA chain gives %.9g (path %s)",
-                                trans ? "AX_TRANS" : "AX_NO_TRANS", (long long)r, (long long)n, (double)y[r * N + n],
-                                (double)want, ax_cpu_path_name(ax_cpu_path_active()));
+    static const ax_dtype dts[3] = {AX_F32, AX_BF16, AX_F16};
+    ax_tensor toff;
+    ax_tensor_contiguous(&toff, (void *)offsets, AX_I64, 1, (const int64_t[]){E + 1});
+    int64_t bad = 0;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+        cfg.num_threads = threads;
+        ax_context *c = NULL;
+        CHECK_OK(ax_context_create(&c, &cfg));
+        for (int combo = 0; combo < 2 * 3 * 2 * 2 && c != NULL; combo++) {
+            const ax_dtype xdt = dts[combo % 2], wdt = dts[combo / 2 % 3], ydt = dts[combo / 6 % 2];
+            const int trans = combo / 12 % 2 == 0;
+            /* w (E, N, K) for AX_TRANS, (E, K, N) for AX_NO_TRANS, rows padded by 2, experts by 7. */
+            const int64_t wrows = trans ? N : K, wcols = trans ? K : N, ldw = wcols + 2;
+            const int64_t lde = wrows * ldw + 7;
+            for (int64_t i = 0; i < R * LDX; i++) put_random(x, xdt, i);
+            for (int64_t i = 0; i < E * lde; i++) put_random(w, wdt, i);
+            memset(y, 0xa5, 4 * R * LDY);
+            ax_tensor tx = make2(x, xdt, R, K), tw = make3(w, wdt, E, wrows, wcols), ty = make2(y, ydt, R, N);
+            tx.strides[0] = LDX;
+            ty.strides[0] = LDY;
+            tw.strides[0] = lde;
+            tw.strides[1] = ldw;
+            CHECK_OK(ax_moe_grouped_gemm(c, trans ? AX_TRANS : AX_NO_TRANS, &tx, &tw, &toff, &ty));
+            for (int64_t e = 0; e < E; e++) {
+                for (int64_t r = offsets[e]; r < offsets[e + 1]; r++) {
+                    for (int64_t n = 0; n < LDY; n++) {
+                        const int64_t at = r * LDY + n;
+                        if (n >= N) { /* the row's padding: never written */
+                            const unsigned char *pad = (const unsigned char *)y + at * (int64_t)esize(ydt);
+                            if ((pad[0] != 0xa5 || pad[1] != 0xa5) && bad++ < 3)
+                                TH_FAIL("y[%lld, %lld] (stride padding) was written", (long long)r, (long long)n);
+                            continue;
+                        }
+                        float want = 0.0f;
+                        for (int64_t k = 0; k < K; k++)
+                            want = fmaf(float_at(x, xdt, r * LDX + k),
+                                        float_at(w, wdt, e * lde + (trans ? n * ldw + k : k * ldw + n)), want);
+                        if (ydt == AX_BF16) {
+                            const uint16_t h = to_bf16(want);
+                            want = float_at(&h, AX_BF16, 0);
+                        }
+                        const float got = float_at(y, ydt, at);
+                        if (memcmp(&want, &got, sizeof want) != 0 && bad++ < 3)
+                            TH_FAIL("%s, x %s, w %s, y %s, %d threads: y[%lld, %lld] = %.9g, the k-ordered FMA "
+                                    "chain gives %.9g (path %s)",
+                                    trans ? "AX_TRANS" : "AX_NO_TRANS", ax_dtype_name(xdt), ax_dtype_name(wdt),
+                                    ax_dtype_name(ydt), threads, (long long)r, (long long)n, (double)got,
+                                    (double)want, ax_cpu_path_name(ax_cpu_path_active()));
+                    }
                 }
             }
         }
+        ax_context_destroy(c);
     }
-    ax_context_destroy(c);
     free(x), free(w), free(y);
 }
 
