@@ -98,7 +98,7 @@ static inline void moe_gg_share(int64_t base, int64_t cost, int64_t items, int64
 #define MOE_GG_MIN_WORK ((int64_t)1 << 18) /* multiply-adds per thread before another one is woken */
 /* Most rows of a float work item: enough for sgemm's own blocking to pay off; for the own kernel, w[e]'s
  * tile is read from memory once per item and the item's packed x (K = 576: up to 576 KiB) from L2 or
- * L3 once per 6 columns. */
+ * L3 once per micro-tile of columns (6 on avx2, 12 on avx512). */
 #define MOE_GG_RT 256
 #define MOE_GG_PANEL_ROWS 16
 
@@ -147,8 +147,8 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
             pl.x_bytes = pl.x_bytes > panel_bytes ? pl.x_bytes : panel_bytes;
         }
         /* The widest column tile that still gives every thread about two items, so small batches
-         * spread over the threads too: of 512, 256, ... 32 for sgemm, of 768, 384, ... 48 (whole
-         * micro-tiles of 6 columns) for the own kernel. */
+         * spread over the threads too: of 512, 256, ... 32 for sgemm, of 768, 384, ... 48 for the own
+         * kernels (whole micro-tiles: 6 or 12 columns with AX_TRANS, 16 or 32 with AX_NO_TRANS). */
         const int64_t narrowest = p->trans_w ? 48 : 32;
         pl.nt = p->trans_w ? 768 : 512;
         while (pl.nt > narrowest && row_tiles * ((p->N + pl.nt - 1) / pl.nt) < 2 * pl.threads) pl.nt /= 2;

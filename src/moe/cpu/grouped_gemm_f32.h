@@ -154,7 +154,9 @@ static inline void gg_pack_panel(const void *x, ax_dtype dt, int64_t ldx, int64_
 #define GG512_NR 12
 
 /* out[j * 32 + i] = sum_k panel_i[k] w[j * ldw + k] for j < nr and i < (two ? 32 : 16), rows 0..15
- * from p0, 16..31 from p1 (p0's neighbour panel). pf / pf_rows: as gg_micro_fixed, over GG512_NR rows. */
+ * from p0, 16..31 from p1 (p0's neighbour panel; read only with `two`). pf, when not NULL, is the next
+ * group of GG512_NR rows of w (stride ldw, K each): the rows j whose bit is set in pf_rows are
+ * prefetched, a cache line per row every 16 k, so w's stream from memory overlaps the FMAs. */
 static inline __attribute__((always_inline)) void gg512_micro_fixed(const float *restrict p0, const float *restrict p1,
                                                                     const float *restrict w, int64_t ldw, int64_t K,
                                                                     int nr, int two, const float *pf,
@@ -231,7 +233,8 @@ static void gg_f32_tile(const moe_gg_params *p, const float *panels_x, int64_t r
             for (int j = 0; j < GG512_NR; j++) pf_rows |= (unsigned)(j % pairs == q) << j;
             const float *pf = j0 + 2 * GG512_NR <= cols && pf_rows != 0 ? w + (j0 + GG512_NR) * ldw : NULL;
             const float *p0 = panels_x + m0 * K;
-            gg512_micro(p0, p0 + GG_MR * K, w + j0 * ldw, ldw, K, nr, mr > GG_MR, pf, pf_rows, out);
+            const int two = mr > GG_MR; /* the second panel exists only then */
+            gg512_micro(p0, two ? p0 + GG_MR * K : p0, w + j0 * ldw, ldw, K, nr, two, pf, pf_rows, out);
             gg_store_cols(p, out, 2 * GG_MR, r0 + m0, mr, n0 + j0, nr);
         }
     }
@@ -347,7 +350,9 @@ static inline __attribute__((always_inline)) void gg512_nn_fixed(const float *re
 #pragma GCC unroll 2
     for (int64_t k = 0; k < K; k++) {
         const float *wk = w + k * ldw;
-        if (k + GG_NN_PF < K) { /* w's rows are ldw apart: a stride the hardware prefetchers miss */
+        /* w's rows are ldw apart, a stride the hardware prefetchers miss; the tile's K x 32 strip
+         * (72 KiB at K = 576) outgrows L1, so every block of rows streams it again. */
+        if (k + GG_NN_PF < K) {
             _mm_prefetch((const char *)(wk + GG_NN_PF * ldw), _MM_HINT_T0);
             if (two) _mm_prefetch((const char *)(wk + GG_NN_PF * ldw + 16), _MM_HINT_T0);
         }
