@@ -6,7 +6,9 @@
 #include "bench_util.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void openblas_set_num_threads(int num_threads);
@@ -35,6 +37,13 @@ void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state
 }
 
 void bench_blas_threads(int threads) { openblas_set_num_threads(threads); }
+
+void bench_note_wait_policy(void) {
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    if (policy != NULL && (strcmp(policy, "PASSIVE") == 0 || strcmp(policy, "passive") == 0))
+        printf("note: OMP_WAIT_POLICY=%s: OpenMP workers sleep between calls; after each sample's pause a "
+               "multi-threaded call can read slower than with the default policy\n", policy);
+}
 
 void bench_settle(void) {
     const struct timespec pause = {0, 400 * 1000 * 1000};

@@ -238,6 +238,7 @@ int main(int argc, char **argv) {
         return rc;
     }
 
+    bench_note_wait_policy();
     printf("ax_moe_grouped_gemm, CPU fp32, %d threads: y (R, F) = x (R, D) w[e]^T per segment, D = %d, F = %d\n",
            (int)ax_context_num_threads(ctx), D, F);
     printf("GFLOP/s = 2 R F D / time, median of %d samples taken in turn; loop = one ax_gemm per expert; dense = one ax_gemm of "
