@@ -153,6 +153,14 @@ static inline void gg_pack_panel(const void *x, ax_dtype dt, int64_t ldx, int64_
  * sgemm calls beat the 8-lane grouped kernel at k = 8). Sums are the same k-ordered FMA chains. */
 #define GG512_NR 12
 
+/* A switch over v = 1..12 (12 for anything else) whose case n is CASE(n): the micro-kernels' tile
+ * sizes become constants, so each instance keeps only the accumulators it uses. */
+#define GG512_SWITCH(v, CASE)                                                                          \
+    switch (v) {                                                                                       \
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)      \
+        default: CASE(12)                                                                              \
+    }
+
 /* out[j * 32 + i] = sum_k panel_i[k] w[j * ldw + k] for j < nr and i < (two ? 32 : 16), rows 0..15
  * from p0, 16..31 from p1 (p0's neighbour panel; read only with `two`). pf, when not NULL, is the next
  * group of GG512_NR rows of w (stride ldw, K each): the rows j whose bit is set in pf_rows are
@@ -203,20 +211,7 @@ static void gg512_micro(const float *p0, const float *p1, const float *w, int64_
         if (two) gg512_micro_fixed(p0, p1, w, ldw, K, n, 1, pf, pf_rows, out);     \
         else gg512_micro_fixed(p0, p1, w, ldw, K, n, 0, pf, pf_rows, out);         \
         break;
-    switch (nr) {
-        GG512_CASE(1)
-        GG512_CASE(2)
-        GG512_CASE(3)
-        GG512_CASE(4)
-        GG512_CASE(5)
-        GG512_CASE(6)
-        GG512_CASE(7)
-        GG512_CASE(8)
-        GG512_CASE(9)
-        GG512_CASE(10)
-        GG512_CASE(11)
-        default: GG512_CASE(12)
-    }
+    GG512_SWITCH(nr, GG512_CASE);
 #undef GG512_CASE
 }
 
@@ -387,20 +382,7 @@ static void gg512_nn_micro(const float *x, int64_t ldx, const float *w, int64_t 
         else if (two) gg512_nn_fixed(x, ldx, w, ldw, K, m, 1, 1, m0, m1, out);           \
         else gg512_nn_fixed(x, ldx, w, ldw, K, m, 0, 1, m0, m1, out);                    \
         break;
-    switch (mr) {
-        GG512_NN_CASE(1)
-        GG512_NN_CASE(2)
-        GG512_NN_CASE(3)
-        GG512_NN_CASE(4)
-        GG512_NN_CASE(5)
-        GG512_NN_CASE(6)
-        GG512_NN_CASE(7)
-        GG512_NN_CASE(8)
-        GG512_NN_CASE(9)
-        GG512_NN_CASE(10)
-        GG512_NN_CASE(11)
-        default: GG512_NN_CASE(12)
-    }
+    GG512_SWITCH(mr, GG512_NN_CASE);
 #undef GG512_NN_CASE
 }
 
