@@ -1,7 +1,7 @@
 /*
  * grouped_gemm_f32.h — ax_moe_grouped_gemm's own fp32 kernels for float w, on the paths that have AVX2
  * and FMA: AX_TRANS (w[e] is (N, K), K contiguous) first, AX_NO_TRANS (w[e] (K, N)) at the end; before
- * them, on every path, gg_store_rows (the store of a row-major result tile into y). Static functions,
+ * them, on every path, gg_store_tile (the store of a result tile into y). Static functions,
  * included by cpu/grouped_gemm.isa.inc only. Never installed.
  *
  * Why not OpenBLAS's sgemm per (expert, tile): sgemm packs its B operand (here w[e], N x K) into its
@@ -31,17 +31,20 @@
 #include "core/cpu/vec.h"
 #include "moe/grouped_gemm_params.h"
 
-/* y[r0 + m, n0 + c] = sums[m * ld + c] for m < rows, c < cols, one rounding into y's dtype: the store
- * of every row-major result tile (the quantized panels, the AX_NO_TRANS kernel), on every path. */
-static void gg_store_rows(const moe_gg_params *p, const float *sums, int64_t ld, int64_t r0, int64_t rows, int64_t n0,
-                          int64_t cols) {
+/* y[r0 + m, n0 + c] = sums[m * m_step + c * c_step] for m < rows, c < cols, one rounding into y's
+ * dtype: the store of every result tile into y, on every path. Row-major tiles (the quantized panels,
+ * the AX_NO_TRANS kernels) pass (ld, 1); the AX_TRANS micro-tiles, which hold a column of y per
+ * accumulator pair, pass (1, ld). */
+static void gg_store_tile(const moe_gg_params *p, const float *sums, int64_t m_step, int64_t c_step, int64_t r0,
+                          int64_t rows, int64_t n0, int64_t cols) {
     for (int64_t m = 0; m < rows; m++) {
+        const float *sm = sums + m * m_step;
         if (p->y_dtype == AX_F32) {
             float *yr = (float *)p->y + (r0 + m) * p->y_row_stride + n0;
-            for (int64_t c = 0; c < cols; c++) yr[c] = sums[m * ld + c];
+            for (int64_t c = 0; c < cols; c++) yr[c] = sm[c * c_step];
         } else {
             uint16_t *yr = (uint16_t *)p->y + (r0 + m) * p->y_row_stride + n0;
-            for (int64_t c = 0; c < cols; c++) yr[c] = ax_cvt_f32_to_bf16(sums[m * ld + c]);
+            for (int64_t c = 0; c < cols; c++) yr[c] = ax_cvt_f32_to_bf16(sm[c * c_step]);
         }
     }
 }
@@ -50,21 +53,6 @@ static void gg_store_rows(const moe_gg_params *p, const float *sums, int64_t ld,
 #define GG_OWN_F32 1
 
 #include <immintrin.h>
-
-/* y[r0 + m, n0 + c] = sums[c * ld + m] for m < rows, c < cols: the store of a column-major result
- * tile (the AX_TRANS kernels' micro-tiles hold a column of y per accumulator pair). */
-static void gg_store_cols(const moe_gg_params *p, const float *sums, int64_t ld, int64_t r0, int64_t rows, int64_t n0,
-                          int64_t cols) {
-    for (int64_t m = 0; m < rows; m++) {
-        if (p->y_dtype == AX_F32) {
-            float *yr = (float *)p->y + (r0 + m) * p->y_row_stride + n0;
-            for (int64_t c = 0; c < cols; c++) yr[c] = sums[c * ld + m];
-        } else {
-            uint16_t *yr = (uint16_t *)p->y + (r0 + m) * p->y_row_stride + n0;
-            for (int64_t c = 0; c < cols; c++) yr[c] = ax_cvt_f32_to_bf16(sums[c * ld + m]);
-        }
-    }
-}
 
 #define GG_MR 16 /* rows of x per packed panel: two 8-lane vectors */
 #define GG_NR 6  /* rows of w (columns of y) per micro-tile: 12 accumulators, 15 of the 16 registers */
@@ -230,7 +218,7 @@ static void gg_f32_tile(const moe_gg_params *p, const float *panels_x, int64_t r
             const float *p0 = panels_x + m0 * K;
             const int two = mr > GG_MR; /* the second panel exists only then */
             gg512_micro(p0, two ? p0 + GG_MR * K : p0, w + j0 * ldw, ldw, K, nr, two, pf, pf_rows, out);
-            gg_store_cols(p, out, 2 * GG_MR, r0 + m0, mr, n0 + j0, nr);
+            gg_store_tile(p, out, 1, 2 * GG_MR, r0 + m0, mr, n0 + j0, nr);
         }
     }
 }
@@ -312,7 +300,7 @@ static void gg_f32_tile(const moe_gg_params *p, const float *panels_x, int64_t r
             for (int j = 0; j < GG_NR; j++) pf_rows |= (unsigned)(j % panels == q) << j;
             const float *pf = j0 + 2 * GG_NR <= cols && pf_rows != 0 ? w + (j0 + GG_NR) * ldw : NULL;
             gg_micro(panels_x + q * GG_MR * K, w + j0 * ldw, ldw, K, nr, mr > 8, pf, pf_rows, out);
-            gg_store_cols(p, out, GG_MR, r0 + m0, mr, n0 + j0, nr);
+            gg_store_tile(p, out, 1, GG_MR, r0 + m0, mr, n0 + j0, nr);
         }
     }
 }
@@ -325,7 +313,7 @@ static void gg_f32_tile(const moe_gg_params *p, const float *panels_x, int64_t r
  * in L1/L2 while the item's rows pass it. Each y element is again one fp32 sum over k in order. */
 #define GG_NN_MR 6
 #define GG_NN_NR 16
-#define GG_NN_PF 8 /* rows of w ahead that the NO_TRANS kernels prefetch, a line or two each */
+#define GG_NN_PF 8 /* rows of w ahead that the 16-lane NO_TRANS kernel prefetches (the 8-lane one: none) */
 
 #if defined(__AVX512F__)
 /* On the avx512 path the NO_TRANS micro-tile is GG512_NN_MR = 12 rows of x by 32 columns of w (two
@@ -395,7 +383,7 @@ static void gg_nn_tile(const moe_gg_params *p, const float *x, int64_t ldx, int6
         for (int64_t i0 = 0; i0 < rows; i0 += GG512_NN_MR) {
             const int mr = (int)(rows - i0 < GG512_NN_MR ? rows - i0 : GG512_NN_MR);
             gg512_nn_micro(x + i0 * ldx, ldx, w + j0, ldw, p->K, mr, nr, out);
-            gg_store_rows(p, out, 32, r0 + i0, mr, n0 + j0, nr);
+            gg_store_tile(p, out, 32, 1, r0 + i0, mr, n0 + j0, nr);
         }
     }
 }
@@ -460,7 +448,7 @@ static void gg_nn_tile(const moe_gg_params *p, const float *x, int64_t ldx, int6
         for (int64_t i0 = 0; i0 < rows; i0 += GG_NN_MR) {
             const int mr = (int)(rows - i0 < GG_NN_MR ? rows - i0 : GG_NN_MR);
             gg_nn_micro(x + i0 * ldx, ldx, w + j0, ldw, p->K, mr, nr, out);
-            gg_store_rows(p, out, GG_NN_NR, r0 + i0, mr, n0 + j0, nr);
+            gg_store_tile(p, out, GG_NN_NR, 1, r0 + i0, mr, n0 + j0, nr);
         }
     }
 }
