@@ -5,8 +5,9 @@
  * every op is batch invariant.
  *
  *   - ax_qmatmul, every weight dtype and x in f32 / bf16, K from one x group to past the panel's K
- *     chunk (4096), N not a multiple of the panel's 4 rows: row m of a batch of M in {2, 3, 5, 17}
- *     (at several places in the batch, so it meets both the paired and the odd-row kernels) equals
+ *     chunk (4096), N = 45 (not a multiple of the 4-row panel, and past one 32-row panel of the VNNI
+ *     kernel): row m of a batch of M in {2, 3, 5, 17} (at several places in the batch, so it meets
+ *     every row-block kernel: pairs and odd rows, or blocks of 4 and the 1-3 tails) equals
  *     bit for bit the row computed alone (M = 1, the decode path), with 1 and 2 threads; and every
  *     row lies within ax_qmatmul's documented error bound of a float64 product with the dequantized
  *     w (ax_convert, itself checked against the `gguf` package by test_quant / test_qmatmul_gguf).
@@ -58,7 +59,7 @@ static int64_t first_row_differing(const void *a, const void *b, int64_t n, size
 
 /* ---- ax_qmatmul ---- */
 
-enum { QM_MAX_M = 17, QM_N = 13 };
+enum { QM_MAX_M = 17, QM_N = 45 };
 
 static float f32_of(const void *y, ax_dtype dt, int64_t i) {
     float v;

@@ -35,11 +35,11 @@ static int cmd_info(int argc, char **argv) {
     if (f & AX_CPU_HAS_AMX_TILE)
         snprintf(amx_cpu, sizeof amx_cpu, "yes%s%s", (f & AX_CPU_HAS_AMX_BF16) ? ", bf16" : "",
                  (f & AX_CPU_HAS_AMX_INT8) ? ", int8" : "");
-    printf("  features  avx2=%s fma=%s f16c=%s avx512f=%s avx512bw=%s avx512vl=%s avx512dq=%s avx512bf16=%s "
-           "amx=%s (cpu: %s)\n",
+    printf("  features  avx2=%s fma=%s f16c=%s avx512f=%s avx512bw=%s avx512vl=%s avx512dq=%s avx512vnni=%s "
+           "avx512bf16=%s amx=%s (cpu: %s)\n",
            yes_no(f & AX_CPU_HAS_AVX2), yes_no(f & AX_CPU_HAS_FMA), yes_no(f & AX_CPU_HAS_F16C),
            yes_no(f & AX_CPU_HAS_AVX512F), yes_no(f & AX_CPU_HAS_AVX512BW), yes_no(f & AX_CPU_HAS_AVX512VL),
-           yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512BF16), yes_no(f & AX_CPU_AMX_GRANTED),
+           yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512VNNI), yes_no(f & AX_CPU_HAS_AVX512BF16), yes_no(f & AX_CPU_AMX_GRANTED),
            amx_cpu);
     printf("  kernels   %s\n", ax_cpu_path_name(ax_cpu_path_active()));
     ax_context *ctx = NULL;

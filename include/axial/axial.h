@@ -345,7 +345,8 @@ typedef enum ax_cpu_path {
 
 /* Flags of what the running CPU supports. The AVX flags are set only when the OS also saves the
  * registers (XGETBV), so a set flag means usable. AVX-512 BF16 and AMX are detected and reported
- * only: no kernel uses them yet, and they do not change the path. */
+ * only: no kernel uses them yet, and they do not change the path. AVX-512 VNNI does not change the
+ * path either; within the avx512 path it selects one kernel (below). */
 #define AX_CPU_HAS_AVX2 0x1u
 #define AX_CPU_HAS_FMA 0x2u
 #define AX_CPU_HAS_F16C 0x4u
@@ -365,6 +366,10 @@ typedef enum ax_cpu_path {
  * environment variable AXIAL_AMX=0 Axial never asks (and this flag stays clear). Never set without
  * AX_CPU_HAS_AMX_TILE. */
 #define AX_CPU_AMX_GRANTED 0x800u
+/* AVX-512 VNNI (vpdpbusd): the avx512 path's quantized matmul then takes its int8 dot-product
+ * kernel (src/linalg/cpu/qmm_vnni.h). With the environment variable AXIAL_VNNI=0 the flag stays
+ * clear and that kernel is not used (tests compare both kernels on one machine this way). */
+#define AX_CPU_HAS_AVX512VNNI 0x1000u
 
 /* The flags above for the running CPU and OS; x86-64 and i386 builds with GCC or Clang detect them,
  * other builds report none. Detected once, then cached. */

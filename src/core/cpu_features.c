@@ -90,6 +90,9 @@ static uint32_t detect_features(void) {
         if ((ebx >> 17) & 1) flags |= AX_CPU_HAS_AVX512DQ;
         if ((ebx >> 30) & 1) flags |= AX_CPU_HAS_AVX512BW;
         if ((ebx >> 31) & 1) flags |= AX_CPU_HAS_AVX512VL;
+        /* AXIAL_VNNI=0 hides VNNI, so one machine runs the avx512 path both ways. */
+        const char *vnni_opt = getenv("AXIAL_VNNI");
+        if (((ecx >> 11) & 1) && !(vnni_opt != NULL && strcmp(vnni_opt, "0") == 0)) flags |= AX_CPU_HAS_AVX512VNNI;
         /* Subleaf 1 exists only when subleaf 0 says so; otherwise its registers are not defined. */
         if (leaf7_max_subleaf >= 1) {
             unsigned a1, b1, c1, d1;

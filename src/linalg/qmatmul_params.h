@@ -81,13 +81,29 @@ static inline int64_t qmm_panel_bytes(int quant, int64_t kc) {
     return quant ? QMM_NR * qmm_round64(kc + kc / 32 * 32) + qmm_round64(kc / 32 * 32) : qmm_round64(QMM_NR * kc * 4);
 }
 
+/* The avx512 path's VNNI kernel (cpu/qmm_vnni.h) unpacks QMM_VNNI_NR rows of w at a time over a K
+ * chunk: levels interleaved by 4-byte groups (32 kc bytes), and per block of 32 two fp32 scales and
+ * two offsets per row (the halves of 16). */
+#define QMM_VNNI_NR 32
+static inline int64_t qmm_vnni_panel_bytes(int64_t kc) {
+    return qmm_round64(QMM_VNNI_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_VNNI_NR * 4);
+}
+
+/* A thread's piece holds the panel of whichever kernel runs (the VNNI kernel is chosen at run time,
+ * after the workspace is sized), then the sums: this many per row of x. */
+static inline int64_t qmm_piece_panel_bytes(int quant, int64_t kc) {
+    const int64_t plain = qmm_panel_bytes(quant, kc), vnni = quant ? qmm_vnni_panel_bytes(kc) : 0;
+    return plain > vnni ? plain : vnni;
+}
+static inline int64_t qmm_sums_per_row(int quant) { return quant ? QMM_VNNI_NR : QMM_NR; }
+
 static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     qmm_plan plan;
     const int quant = qmm_w_is_quant(p->w_dtype);
     const int64_t kc = qmm_kc(p->K);
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
-    plan.thread_bytes = qmm_panel_bytes(quant, kc) + qmm_round64(p->M * QMM_NR * 4);
+    plan.thread_bytes = qmm_piece_panel_bytes(quant, kc) + qmm_round64(p->M * qmm_sums_per_row(quant) * 4);
     return plan;
 }
 

@@ -130,8 +130,8 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     if (pl.quant) {
         pl.xrow_bytes = qmm_xq_row_bytes(p->K);
         pl.x_bytes = pl.count * pl.xrow_bytes;
-        pl.wtile_bytes = qmm_panel_bytes(1, qmm_kc(p->K));
-        pl.sums_bytes = qmm_round64(pl.largest * QMM_NR * 4);
+        pl.wtile_bytes = qmm_piece_panel_bytes(1, qmm_kc(p->K));
+        pl.sums_bytes = qmm_round64(pl.largest * qmm_sums_per_row(1) * 4);
     } else {
         pl.xrow_bytes = p->K * 4;
         pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);

@@ -604,4 +604,7 @@ static inline void qmm_fill_panel(qmm_panel *pn, int quant, ax_dtype w_dtype, co
     }
 }
 
+/* The avx512 path's VNNI kernel (QMM_VNNI is 1 where it is compiled). */
+#include "linalg/cpu/qmm_vnni.h"
+
 #endif /* AXIAL_LINALG_CPU_QMM_KERNELS_H */

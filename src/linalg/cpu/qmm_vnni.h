@@ -1,0 +1,453 @@
+/*
+ * qmm_vnni.h — ax_qmatmul's block-quantized kernel for the avx512 path on a CPU with AVX-512 VNNI
+ * (chosen at run time: qmm_vnni_active), shared with ax_moe_grouped_gemm so that its rows stay bit
+ * for bit ax_qmatmul's. Included by qmm_kernels.h; defines QMM_VNNI to 1 only in the avx512 build.
+ *
+ * Why a second kernel: the 256-bit kernel (qmm_kernels.h) converts and scales every 4-element lane
+ * of every block, so two fp32 operations follow each integer dot of 4 and the int8 arithmetic never
+ * beats fp32 sgemm. Here the integer dot runs over a whole block first: the lanes of a zmm are 16
+ * rows of w, each vpdpbusd adds 4 products per row (x's 4 levels broadcast to every lane), 8 of them
+ * give the exact block dot (4 per half for q6_k, whose halves have their own scales), and only then
+ * one conversion and one FMA per block. x is quantized as for the other kernel (qmm_kernels.h).
+ *
+ * Levels are unsigned bytes (vpdpbusd's first operand) with a float offset per half block, so
+ * w = scale * level + offset for every type: q4_0 levels 0..15 with offset -8 d, q4_1 and q4_k their
+ * own minimum, q6_k levels 0..63 with offset -32 scale, q8_0 its signed level + 128 (0..255) with
+ * offset -128 d. The products (at most 255 * 127) and their int32 sums over a block are exact.
+ *
+ * Per output (row m of x, row n of w), over a K chunk, in this order (the decode case, M = 1, runs
+ * the same kernel, so a row's bits never depend on M):
+ *     c = 0
+ *     for each group g of x (blocks sharing x's scale dx_g):
+ *         a = 0
+ *         for each block b in g:
+ *             for each half h (one "half" of 32 but for q6_k): a = fma(float(dot_bh), scale_bh, a)
+ *             c = fma(offset_b0, xs_b0, c); c = fma(offset_b1, xs_b1, c)   (xs: dx times x's sums)
+ *         c = fma(a, dx_g, c)
+ *     sums += c
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_LINALG_CPU_QMM_VNNI_H
+#define AXIAL_LINALG_CPU_QMM_VNNI_H
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define QMM_VNNI 1
+#define QMM_VNNI_TARGET __attribute__((target("avx512vnni")))
+
+/* 1 when the running CPU has VNNI (and AXIAL_VNNI=0 does not hide it). */
+static inline int qmm_vnni_active(void) { return (ax_cpu_features() & AX_CPU_HAS_AVX512VNNI) != 0; }
+
+/* One thread's panel: QMM_VNNI_NR rows of w over a chunk of kc elements. */
+typedef struct qmm_vpanel {
+    uint8_t *q;       /* [kc/32][8 groups of 4][32 rows][4]: unsigned levels */
+    float *scale;     /* [kc/32][2 halves][32 rows] */
+    float *offset;    /* [kc/32][2 halves][32 rows] */
+    int64_t kc;
+} qmm_vpanel;
+
+/* The panel in a thread's piece (qmm_vnni_panel_bytes(kc_max) bytes; the same layout as the sizes). */
+static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int64_t kc_max) {
+    const int64_t nb = kc_max / 32, lv = qmm_round64(QMM_VNNI_NR * kc_max), sc = qmm_round64(nb * 2 * QMM_VNNI_NR * 4);
+    qmm_vpanel pn;
+    pn.q = piece;
+    pn.scale = (float *)(piece + lv);
+    pn.offset = (float *)(piece + lv + sc);
+    pn.kc = 0;
+    return pn;
+}
+
+/* 16 rows' 32 levels (L[i]: row i's 4-byte groups 0..7) into out[j] (j = 0..7): group j of the 16
+ * rows, row i in lane i. An 8 x 8 transpose of 4-byte elements done on both 256-bit halves at once
+ * (rows 0-7 in the low halves, rows 8-15 in the high ones). */
+static inline void qmm_vnni_transpose16(const __m256i L[16], __m512i out[8]) {
+    __m512i z[8], t[8], u[8];
+    for (int k = 0; k < 8; k++) z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(L[k]), L[k + 8], 1);
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);     /* r_k0 r_k+1,0 r_k1 r_k+1,1 per 128 bits */
+        t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]); /* groups 2, 3 (and 6, 7) */
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);         /* group 0 (4) of rows k .. k+3 */
+        u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);     /* group 1 (5) */
+        u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]); /* group 2 (6) */
+        u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]); /* group 3 (7) */
+    }
+    /* u[q] (rows 0-3, 8-11) and u[4 + q] (rows 4-7, 12-15): groups q in 128-bit lanes 0 and 2,
+     * groups q + 4 in lanes 1 and 3. */
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int q = 0; q < 4; q++) {
+        out[q] = _mm512_permutex2var_epi64(u[q], lo, u[4 + q]);
+        out[q + 4] = _mm512_permutex2var_epi64(u[q], hi, u[4 + q]);
+    }
+}
+
+/* The fill for q4_0, q4_1 and q8_0 (dt a constant at each call): each block's levels made in
+ * registers and transposed; the values unpack_row makes (levels, scales, offsets). */
+static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
+                                                                    int64_t w_row_bytes, int64_t rows, int64_t k0,
+                                                                    int64_t nb) {
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
+    const __m128i low4 = _mm_set1_epi8(0x0f);
+    for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
+        const uint8_t *rowp[16];
+        for (int i = 0; i < 16; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i L[16];
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *blk = rowp[i] + b * bytes;
+                if (dt == AX_Q8_0) {
+                    L[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
+                } else {
+                    const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + head));
+                    L[i] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), _mm_and_si128(packed, low4));
+                }
+            }
+            __m512i out[8];
+            qmm_vnni_transpose16(L, out);
+            uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
+            for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_VNNI_NR * 4, out[j]);
+            /* d in the low 16 bits of each block's first word; q4_1's minimum in the high 16
+             * (scalar loads: vpgatherdd is slower on Zen 4). */
+            int32_t head4[16];
+            for (int i = 0; i < 16; i++) memcpy(&head4[i], rowp[i] + b * bytes, 4);
+            const __m512i hd = _mm512_loadu_si512(head4);
+            const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd));
+            __m512 o;
+            if (dt == AX_Q4_0) o = _mm512_mul_ps(_mm512_set1_ps(-8.0f), d);
+            else if (dt == AX_Q8_0) o = _mm512_mul_ps(_mm512_set1_ps(-128.0f), d);
+            else o = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hd, 16)));
+            float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
+            _mm512_storeu_ps(sc, d);
+            _mm512_storeu_ps(sc + QMM_VNNI_NR, d);
+            _mm512_storeu_ps(of, o);
+            _mm512_storeu_ps(of + QMM_VNNI_NR, o);
+        }
+    }
+}
+
+/* The fill for q4_k and q6_k (dt a constant at each call): levels made in registers from each
+ * 256-element super-block and transposed as in qmm_vnni_fill_q32; scales and offsets per row as
+ * unpack_row computes them. */
+static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
+                                                                  int64_t w_row_bytes, int64_t rows, int64_t k0,
+                                                                  int64_t nb) {
+    const int64_t sbytes = dt == AX_Q4_K ? 144 : 210;
+    const __m256i low4 = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
+        const uint8_t *rowp[16];
+        for (int i = 0; i < 16; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 256) * sbytes;
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t sb = b / 8;
+            const int j = (int)(b % 8);
+            __m256i L[16];
+            float s0[16], s1[16], o0[16], o1[16];
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *blk = rowp[i] + sb * sbytes;
+                if (dt == AX_Q4_K) {
+                    int sc, mn;
+                    ax_q4_k_get_scale_min(blk + 4, j, &sc, &mn);
+                    const float step = f16_at(blk) * (float)sc, m = f16_at(blk + 2) * (float)mn;
+                    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (j / 2)));
+                    L[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4 * (j % 2)), low4);
+                    s0[i] = s1[i] = step;
+                    o0[i] = o1[i] = -m;
+                } else {
+                    /* Block j = 4 h + q of the super-block: low nibbles of ql[64 h + 32 (q & 1) + i]
+                     * (high ones when q >= 2), bits 2 q, 2 q + 1 of qh[32 h + i] on top. */
+                    const int h = j / 4, q = j % 4;
+                    const __m256i ql = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32 * (q & 1)));
+                    const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+                    const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (q >> 1)), low4);
+                    const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * q), 4), bits45);
+                    L[i] = _mm256_or_si256(lo, hi);
+                    const float dd = f16_at(blk + 208);
+                    const int8_t *scales = (const int8_t *)(blk + 192);
+                    const float a0 = dd * (float)scales[2 * j], a1 = dd * (float)scales[2 * j + 1];
+                    s0[i] = a0;
+                    s1[i] = a1;
+                    o0[i] = -32.0f * a0;
+                    o1[i] = -32.0f * a1;
+                }
+            }
+            __m512i out[8];
+            qmm_vnni_transpose16(L, out);
+            uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
+            for (int t = 0; t < 8; t++) _mm512_storeu_si512(qb + t * QMM_VNNI_NR * 4, out[t]);
+            float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
+            _mm512_storeu_ps(sc, _mm512_loadu_ps(s0));
+            _mm512_storeu_ps(sc + QMM_VNNI_NR, _mm512_loadu_ps(s1));
+            _mm512_storeu_ps(of, _mm512_loadu_ps(o0));
+            _mm512_storeu_ps(of + QMM_VNNI_NR, _mm512_loadu_ps(o1));
+        }
+    }
+}
+
+/* Rows n0 .. n0 + rows - 1 (rows <= QMM_VNNI_NR; w0: row n0) over [k0, k0 + kc) into the panel.
+ * Rows past `rows` repeat the last row: their sums are computed and dropped. */
+static inline void qmm_vnni_fill(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
+                                 int64_t k0, int64_t kc) {
+    const int64_t nb = kc / 32;
+    pn->kc = kc;
+    switch (dt) {
+    case AX_Q4_0: qmm_vnni_fill_q32(pn, AX_Q4_0, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q4_1: qmm_vnni_fill_q32(pn, AX_Q4_1, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q8_0: qmm_vnni_fill_q32(pn, AX_Q8_0, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q4_K: qmm_vnni_fill_k(pn, AX_Q4_K, w0, w_row_bytes, rows, k0, nb); break;
+    default: qmm_vnni_fill_k(pn, AX_Q6_K, w0, w_row_bytes, rows, k0, nb); break;
+    }
+}
+
+/* Rows m0 .. m0 + MR - 1 of x against the panel's 32 rows, added to sums[m * 32 + n]. H: 2 for
+ * q6_k (a scale per half block), 1 otherwise. MR and H are constants at every call, so the arrays
+ * below live in registers (MR = 4: 8 int32 dots, 8 group sums, 8 totals). */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
+qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t k0,
+              int64_t m0, float *sums) {
+    const int64_t nb = pn->kc / 32, gb = qmm_x_group(K) / 32;
+    const int NCH = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+    const int8_t *xq[4];
+    const float *xd[4], *xs[4];
+    for (int i = 0; i < MR; i++) {
+        const qmm_xrow xr = x_row(xbuf, xrow, K, k0, m0 + i);
+        xq[i] = xr.q;
+        xd[i] = xr.d;
+        xs[i] = xr.s;
+    }
+    __m512 c[4][2];
+    for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < nb; g += gb) {
+        __m512 a[4][2];
+        for (int i = 0; i < MR; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
+        for (int64_t b = g; b < g + gb; b++) {
+            const uint8_t *qb = pn->q + b * 8 * QMM_VNNI_NR * 4;
+            for (int h = 0; h < H; h++) {
+                /* With few rows of x the dots run as NCH chains summed at the end (integer sums are
+                 * exact in any order), so vpdpbusd's latency does not bind. */
+                __m512i acc[4][2], more[3][4][2];
+                for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+                for (int ch = 0; ch < NCH - 1; ch++)
+                    for (int i = 0; i < MR; i++) more[ch][i][0] = more[ch][i][1] = _mm512_setzero_si512();
+                for (int j = h * 8 / H; j < (h + 1) * 8 / H; j++) {
+                    const __m512i w0 = _mm512_loadu_si512(qb + j * QMM_VNNI_NR * 4);
+                    const __m512i w1 = _mm512_loadu_si512(qb + j * QMM_VNNI_NR * 4 + 64);
+                    const int ch = j % NCH;
+                    for (int i = 0; i < MR; i++) {
+                        int32_t x4;
+                        memcpy(&x4, xq[i] + 32 * b + 4 * j, 4);
+                        const __m512i xv = _mm512_set1_epi32(x4);
+                        if (ch == 0) {
+                            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], w0, xv);
+                            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], w1, xv);
+                        } else {
+                            more[ch - 1][i][0] = _mm512_dpbusd_epi32(more[ch - 1][i][0], w0, xv);
+                            more[ch - 1][i][1] = _mm512_dpbusd_epi32(more[ch - 1][i][1], w1, xv);
+                        }
+                    }
+                }
+                for (int ch = 0; ch < NCH - 1; ch++)
+                    for (int i = 0; i < MR; i++) {
+                        acc[i][0] = _mm512_add_epi32(acc[i][0], more[ch][i][0]);
+                        acc[i][1] = _mm512_add_epi32(acc[i][1], more[ch][i][1]);
+                    }
+                const float *sc = pn->scale + (2 * b + h) * QMM_VNNI_NR;
+                const __m512 s0 = _mm512_loadu_ps(sc), s1 = _mm512_loadu_ps(sc + 16);
+                for (int i = 0; i < MR; i++) {
+                    a[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][0]), s0, a[i][0]);
+                    a[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][1]), s1, a[i][1]);
+                }
+            }
+            const float *of = pn->offset + 2 * b * QMM_VNNI_NR;
+            const __m512 o00 = _mm512_loadu_ps(of), o01 = _mm512_loadu_ps(of + 16);
+            const __m512 o10 = _mm512_loadu_ps(of + QMM_VNNI_NR), o11 = _mm512_loadu_ps(of + QMM_VNNI_NR + 16);
+            for (int i = 0; i < MR; i++) {
+                const __m512 x0 = _mm512_set1_ps(xs[i][8 * b]), x1 = _mm512_set1_ps(xs[i][8 * b + 4]);
+                c[i][0] = _mm512_fmadd_ps(o00, x0, c[i][0]);
+                c[i][1] = _mm512_fmadd_ps(o01, x0, c[i][1]);
+                c[i][0] = _mm512_fmadd_ps(o10, x1, c[i][0]);
+                c[i][1] = _mm512_fmadd_ps(o11, x1, c[i][1]);
+            }
+        }
+        for (int i = 0; i < MR; i++) {
+            const __m512 dx = _mm512_set1_ps(xd[i][g]);
+            c[i][0] = _mm512_fmadd_ps(a[i][0], dx, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(a[i][1], dx, c[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *s = sums + (m0 + i) * QMM_VNNI_NR;
+        _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), c[i][0]));
+        _mm512_storeu_ps(s + 16, _mm512_add_ps(_mm512_loadu_ps(s + 16), c[i][1]));
+    }
+}
+
+/* Every row of x against the panel (M rows), added to sums[m * 32 + n]. */
+QMM_VNNI_TARGET static void qmm_vnni_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned char *xbuf,
+                                             int64_t xrow, int64_t K, int64_t k0, int64_t M, float *sums) {
+    int64_t m = 0;
+#define QMM_VNNI_ROWS(H)                                                                                    \
+    for (; m + 4 <= M; m += 4) qmm_vnni_rows(pn, H, 4, xbuf, xrow, K, k0, m, sums);                    \
+    switch (M - m) {                                                                                   \
+    case 3: qmm_vnni_rows(pn, H, 3, xbuf, xrow, K, k0, m, sums); break;                                \
+    case 2: qmm_vnni_rows(pn, H, 2, xbuf, xrow, K, k0, m, sums); break;                                \
+    case 1: qmm_vnni_rows(pn, H, 1, xbuf, xrow, K, k0, m, sums); break;                                \
+    default: break;                                                                                    \
+    }
+    if (dt == AX_Q6_K) {
+        QMM_VNNI_ROWS(2)
+    } else {
+        QMM_VNNI_ROWS(1)
+    }
+#undef QMM_VNNI_ROWS
+}
+
+/* ---- decode (M = 1) of q4_0, q4_1 and q8_0: no panel ----
+ * The panel's store and reload and its transpose cost more than the dots when each level is used
+ * once, so a lone row of x dots w's blocks straight from memory: each row's block dot in a ymm
+ * (vpdpbusd on the same unsigned levels), 16 rows' dots summed into one zmm (lane i: row i), then
+ * the float steps of qmm_vnni_rows in the same order, so the bits are the panel path's. */
+
+/* Blocks per pass of qmm_vnni_gemv16 (a multiple of every group's block count, 8). */
+#define QMM_VNNI_GEMV_SUB 32
+
+/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). */
+QMM_VNNI_TARGET static inline __m256i qmm_vnni_sum8(const __m256i v[8]) {
+    const __m256i t0 = _mm256_hadd_epi32(v[0], v[1]), t1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i t2 = _mm256_hadd_epi32(v[4], v[5]), t3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3); /* halves of v0..3, v4..7 */
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+/* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times x's row (levels xq, scales xd, sum lanes
+ * xs, from element 0) into out[0 .. 16). dt and gb are constants at each call. In passes of
+ * QMM_VNNI_GEMV_SUB blocks: first each row's blocks in turn, so the 16 rows (adjacent in memory) are
+ * read as one sequential stream (reading them block by block makes 16 streams, which ran at half the
+ * speed even with software prefetch), each 8 blocks' dots summed in registers into one vector (lane
+ * j: block j) and kept with each block's first 4 bytes (scale, q4_1's minimum); then 8 blocks at a
+ * time, the 16 rows' vectors transposed (lane i: row i) and the float steps block by block. */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
+qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K,
+                const int8_t *xq, const float *xd, const float *xs, float *out) {
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
+    const int64_t nb = K / 32, cb = qmm_kc(K) / 32;
+    const __m256i low4 = _mm256_set1_epi8(0x0f), flip = _mm256_set1_epi8((char)0x80);
+    const __m256i nib_shift = _mm256_setr_epi64x(0, 0, 4, 4);
+    int32_t dots[16 * QMM_VNNI_GEMV_SUB] __attribute__((aligned(64))); /* [row][block] */
+    int32_t head4[QMM_VNNI_GEMV_SUB * 16] __attribute__((aligned(64))); /* [block][row] */
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t c0 = 0; c0 < nb; c0 += cb) {
+        const int64_t c1 = nb - c0 < cb ? nb : c0 + cb;
+        __m512 c = _mm512_setzero_ps();
+        for (int64_t s0 = c0; s0 < c1; s0 += QMM_VNNI_GEMV_SUB) {
+            const int64_t s1 = c1 - s0 < QMM_VNNI_GEMV_SUB ? c1 : s0 + QMM_VNNI_GEMV_SUB;
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *row = w0 + (i < rows ? i : rows - 1) * w_row_bytes;
+                for (int64_t b8 = s0; b8 < s1; b8 += 8) {
+                    __m256i v[8];
+                    for (int j = 0; j < 8; j++) {
+                        const int64_t b = b8 + j;
+                        if (b >= s1) {
+                            v[j] = _mm256_setzero_si256();
+                            continue;
+                        }
+                        const uint8_t *blk = row + b * bytes;
+                        /* 4 KiB ahead in the stream (rows are adjacent): without it the loads
+                         * that miss leave too few misses in flight, and lm_head (28 MiB, q8_0)
+                         * ran at 60 % of the 256-bit kernel's speed; 2 and 8 KiB were slower.
+                         * A prefetch never faults, so past the end of w is harmless. */
+                        _mm_prefetch((const char *)(blk + 4096), _MM_HINT_T0);
+                        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+                        __m256i u;
+                        if (dt == AX_Q8_0) {
+                            u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
+                        } else {
+                            const __m256i p2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + head)));
+                            u = _mm256_and_si256(_mm256_srlv_epi64(p2, nib_shift), low4);
+                        }
+                        v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, xv);
+                        memcpy(&head4[(b - s0) * 16 + i], blk, 4);
+                    }
+                    _mm256_store_si256((__m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)), qmm_vnni_sum8(v));
+                }
+            }
+            for (int64_t b8 = s0; b8 < s1; b8 += 8) {
+                __m256i L[16];
+                __m512i col[8]; /* col[j] lane i: row i's dot of block b8 + j */
+                for (int i = 0; i < 16; i++) L[i] = _mm256_load_si256((const __m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)));
+                qmm_vnni_transpose16(L, col);
+                const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
+                /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
+                for (int64_t g = b8; g < e; g += gb) {
+                    __m512 a = _mm512_setzero_ps();
+                    for (int64_t b = g; b < g + gb; b++) {
+                        const __m512i hd = _mm512_load_si512(head4 + (b - s0) * 16);
+                        const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd));
+                        __m512 o;
+                        if (dt == AX_Q4_0) o = _mm512_mul_ps(_mm512_set1_ps(-8.0f), d);
+                        else if (dt == AX_Q8_0) o = _mm512_mul_ps(_mm512_set1_ps(-128.0f), d);
+                        else o = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hd, 16)));
+                        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(col[b - b8]), d, a);
+                        c = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[8 * b]), c);
+                        c = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[8 * b + 4]), c);
+                    }
+                    c = _mm512_fmadd_ps(a, _mm512_set1_ps(xd[g]), c);
+                }
+            }
+        }
+        sum = _mm512_add_ps(sum, c);
+    }
+    _mm512_storeu_ps(out, sum);
+}
+
+/* 1 when a lone row of x against w of dtype dt (rows of w_row_bytes) takes qmm_vnni_gemv. */
+static inline int qmm_vnni_gemv_fits(ax_dtype dt, int64_t w_row_bytes) {
+    (void)w_row_bytes;
+    return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0;
+}
+
+/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what
+ * qmm_vnni_panel_sums gives for that row. Only where qmm_vnni_gemv_fits. */
+QMM_VNNI_TARGET static void qmm_vnni_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
+                                          const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
+    const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
+    const int64_t gb = qmm_x_group(K) / 32;
+    for (int h = 0; h < QMM_VNNI_NR && h < rows; h += 16) {
+        const uint8_t *wh = w0 + h * w_row_bytes;
+        const int64_t rh = rows - h < 16 ? rows - h : 16;
+#define QMM_VNNI_GEMV_GB(dt_)                                                                          \
+    switch (gb) {                                                                                  \
+    case 8: qmm_vnni_gemv16(dt_, 8, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h); break;     \
+    case 4: qmm_vnni_gemv16(dt_, 4, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h); break;     \
+    case 2: qmm_vnni_gemv16(dt_, 2, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h); break;     \
+    default: qmm_vnni_gemv16(dt_, 1, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h); break;    \
+    }
+        if (dt == AX_Q4_0) {
+            QMM_VNNI_GEMV_GB(AX_Q4_0)
+        } else if (dt == AX_Q4_1) {
+            QMM_VNNI_GEMV_GB(AX_Q4_1)
+        } else {
+            QMM_VNNI_GEMV_GB(AX_Q8_0)
+        }
+#undef QMM_VNNI_GEMV_GB
+    }
+}
+
+/* sums[m * 32 + r] = row m of x (M rows, prepared by qmm_prepare_x_row) times row n0 + r of w (w0:
+ * row n0, rows <= 32 of them) over all of K. */
+static inline void qmm_vnni_panel_sums(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
+                                       int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
+                                       float *sums) {
+    const int64_t kc_max = qmm_kc(K);
+    memset(sums, 0, (size_t)(M * QMM_VNNI_NR) * sizeof(float));
+    for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
+        const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
+        qmm_vnni_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);
+        qmm_vnni_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+    }
+}
+#else
+#define QMM_VNNI 0
+#endif
+
+#endif /* AXIAL_LINALG_CPU_QMM_VNNI_H */
