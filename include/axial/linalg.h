@@ -134,16 +134,20 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * in device workspace for cuBLAS (larger M; fp32 compute, no TF32), so CPU and CUDA results differ
  * by up to the x-quantization bound above. y gets one rounding to its dtype (nearest even). Results
  * do not depend on the thread count, and on the CPU row m of y does not depend on M or on the row's
- * place in the batch (bit for bit, within one instruction-set path: what the serving engine's
- * deterministic batching relies on; CUDA's M <= 8 kernel and its cuBLAS path sum in other orders).
+ * place in the batch (bit for bit, within one instruction-set path and kernel: what the serving
+ * engine's deterministic batching relies on; CUDA's M <= 8 kernel and its cuBLAS path sum in other
+ * orders).
  *
  * Backends:
  *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time, into integer
  *     levels plus fp32 scales and offsets (an L1-sized panel per thread) and dotted with every row
  *     of the quantized x, so one pass over w serves all M rows (decode, M = 1: one streaming pass
  *     over w; prefill: each panel is reused across all rows). Parallel over N with the context's
- *     OpenMP threads. The avx2 and avx512 paths use AVX2 integer dot products (vpmaddubsw; no
- *     AVX512-VNNI or AMX path yet); the portable path does the same integer sums in scalar C.
+ *     OpenMP threads. The avx2 and avx512 paths use AVX2 integer dot products (vpmaddubsw); on a
+ *     CPU with AVX-512 VNNI (AX_CPU_HAS_AVX512VNNI; AXIAL_VNNI=0 hides it) the avx512 path instead
+ *     unpacks 32 rows at a time and sums each block's products with vpdpbusd before one fp32
+ *     step per block (docs/linalg.md), and decode reads 16 rows as one stream without a panel. The
+ *     portable path does the same integer sums as avx2 in scalar C. No AMX path yet.
  *     Scratch (the quantized x, per-thread panels) comes from the context's host workspace and
  *     counts in its peak and limit.
  *   - CUDA: asynchronous on the context's stream, never synchronises the host. M <= 8: one warp

@@ -43,8 +43,8 @@ ax_status qmatmul_cuda_workspace(const struct ax_context *ctx, const void *param
  * x quantized (block-quantized w): per row, K int8 levels, K/32 fp32 scales and, per block of 32,
  * 8 fp32 lanes holding the block's two 16-element level sums times its scale, each 4 times (the
  * lanes the kernel multiplies with the panel's offsets); or x widened to fp32 (float w): K floats
- * per row. Then one piece per thread: a panel of QMM_NR rows of w unpacked over a K chunk, and
- * QMM_NR accumulators per row of x. */
+ * per row. Then one piece per thread: a panel of QMM_NR rows of w unpacked over a K chunk (or of
+ * QMM_VNNI_NR rows for the VNNI kernel), and that many accumulators per row of x. */
 #define QMM_NR 4          /* rows of w unpacked together (the kernels' lanes assume 4) */
 #define QMM_KC 4096       /* elements of K per panel chunk (a multiple of 256) */
 

@@ -88,8 +88,9 @@ static inline void moe_gg_share(int64_t base, int64_t cost, int64_t items, int64
 }
 
 /* The forward's CPU plan. Quantized w: the segments' rows of x quantized once (ax_qmatmul's layout),
- * then per thread one panel and QMM_NR sums per row of the largest segment; work items are (expert,
- * panel of QMM_NR columns). Float w: work items are (expert, column tile of nt, row tile of rt); per
+ * then per thread one panel (sized for either of ax_qmatmul's kernels) and qmm_sums_per_row sums per
+ * row of the largest segment; work items are (expert, panel of QMM_NR columns, or QMM_VNNI_NR with
+ * the VNNI kernel). Float w: work items are (expert, column tile of nt, row tile of rt); per
  * thread a tile of w widened (bf16/f16 w) and an fp32 tile of y (bf16 y, OpenBLAS's kernel). x is
  * prepared once: with AX_TRANS, packed into panels of MOE_GG_PANEL_ROWS rows per segment for the own
  * fp32 kernel (cpu/grouped_gemm_f32.h, paths with AVX2 and FMA), else (and on the portable path,

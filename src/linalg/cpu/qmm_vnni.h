@@ -2,6 +2,8 @@
  * qmm_vnni.h — ax_qmatmul's block-quantized kernel for the avx512 path on a CPU with AVX-512 VNNI
  * (chosen at run time: qmm_vnni_active), shared with ax_moe_grouped_gemm so that its rows stay bit
  * for bit ax_qmatmul's. Included by qmm_kernels.h; defines QMM_VNNI to 1 only in the avx512 build.
+ * The functions that use VNNI instructions carry the target attribute, so the avx512 build itself
+ * still runs on AVX-512 CPUs without VNNI, which never call them.
  *
  * Why a second kernel: the 256-bit kernel (qmm_kernels.h) converts and scales every 4-element lane
  * of every block, so two fp32 operations follow each integer dot of 4 and the int8 arithmetic never
@@ -15,8 +17,9 @@
  * own minimum, q6_k levels 0..63 with offset -32 scale, q8_0 its signed level + 128 (0..255) with
  * offset -128 d. The products (at most 255 * 127) and their int32 sums over a block are exact.
  *
- * Per output (row m of x, row n of w), over a K chunk, in this order (the decode case, M = 1, runs
- * the same kernel, so a row's bits never depend on M):
+ * Per output (row m of x, row n of w), over a K chunk, in this order (every M, decode included,
+ * does these steps: the panel kernel for M > 1 and for q4_k / q6_k, qmm_vnni_gemv for a lone row of
+ * q4_0 / q4_1 / q8_0, so a row's bits never depend on M):
  *     c = 0
  *     for each group g of x (blocks sharing x's scale dx_g):
  *         a = 0
@@ -90,18 +93,21 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
                                                                     int64_t nb) {
     const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
     const __m128i low4 = _mm_set1_epi8(0x0f);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
         const uint8_t *rowp[16];
-        for (int i = 0; i < 16; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
+        for (int i = 0; i < 16; i++)
+            rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
         for (int64_t b = 0; b < nb; b++) {
             __m256i L[16];
             for (int i = 0; i < 16; i++) {
                 const uint8_t *blk = rowp[i] + b * bytes;
                 if (dt == AX_Q8_0) {
-                    L[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
+                    L[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
                 } else {
                     const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + head));
-                    L[i] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), _mm_and_si128(packed, low4));
+                    L[i] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
+                                            _mm_and_si128(packed, low4));
                 }
             }
             __m512i out[8];
@@ -137,7 +143,8 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn
     const __m256i low4 = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
     for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
         const uint8_t *rowp[16];
-        for (int i = 0; i < 16; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 256) * sbytes;
+        for (int i = 0; i < 16; i++)
+            rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 256) * sbytes;
         for (int64_t b = 0; b < nb; b++) {
             const int64_t sb = b / 8;
             const int j = (int)(b % 8);
@@ -362,7 +369,8 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
                         if (dt == AX_Q8_0) {
                             u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
                         } else {
-                            const __m256i p2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + head)));
+                            const __m128i p = _mm_loadu_si128((const __m128i *)(blk + head));
+                            const __m256i p2 = _mm256_broadcastsi128_si256(p);
                             u = _mm256_and_si256(_mm256_srlv_epi64(p2, nib_shift), low4);
                         }
                         v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, xv);
@@ -374,7 +382,8 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
             for (int64_t b8 = s0; b8 < s1; b8 += 8) {
                 __m256i L[16];
                 __m512i col[8]; /* col[j] lane i: row i's dot of block b8 + j */
-                for (int i = 0; i < 16; i++) L[i] = _mm256_load_si256((const __m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)));
+                for (int i = 0; i < 16; i++)
+                    L[i] = _mm256_load_si256((const __m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)));
                 qmm_vnni_transpose16(L, col);
                 const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
                 /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
