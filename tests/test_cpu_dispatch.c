@@ -43,8 +43,13 @@ static void test_features_match_cpuinfo(void) {
         {AX_CPU_HAS_AVX2, "avx2"},         {AX_CPU_HAS_FMA, "fma"},           {AX_CPU_HAS_F16C, "f16c"},
         {AX_CPU_HAS_AVX512F, "avx512f"},   {AX_CPU_HAS_AVX512BW, "avx512bw"}, {AX_CPU_HAS_AVX512VL, "avx512vl"},
         {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512_bf16"},
+        {AX_CPU_HAS_AVX512VNNI, "avx512_vnni"},
     };
+    /* With AXIAL_VNNI=0 the flag is hidden on purpose (test_vnni_hidden checks that). */
+    const char *vnni_env = getenv("AXIAL_VNNI");
+    const int vnni_hidden = vnni_env != NULL && strcmp(vnni_env, "0") == 0;
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (pairs[i].bit == AX_CPU_HAS_AVX512VNNI && vnni_hidden) continue;
         const int witness = cpuinfo_has(pairs[i].flag);
         if (witness < 0) {
             printf("  (no /proc/cpuinfo: skipped)\n");
@@ -64,11 +69,12 @@ static void test_feature_implications(void) {
     const uint32_t f = ax_cpu_features();
     CHECK_INT_EQ(ax_cpu_features(), f); /* cached: the same answer every call */
     if (f & AX_CPU_HAS_AVX512BF16) CHECK(f & AX_CPU_HAS_AVX512F);
+    if (f & AX_CPU_HAS_AVX512VNNI) CHECK(f & AX_CPU_HAS_AVX512F);
     if (f & AX_CPU_AMX_GRANTED) CHECK(f & AX_CPU_HAS_AMX_TILE);
     const uint32_t known = AX_CPU_HAS_AVX2 | AX_CPU_HAS_FMA | AX_CPU_HAS_F16C | AX_CPU_HAS_AVX512F |
                            AX_CPU_HAS_AVX512BW | AX_CPU_HAS_AVX512VL | AX_CPU_HAS_AVX512DQ |
                            AX_CPU_HAS_AVX512BF16 | AX_CPU_HAS_AMX_TILE | AX_CPU_HAS_AMX_BF16 |
-                           AX_CPU_HAS_AMX_INT8 | AX_CPU_AMX_GRANTED;
+                           AX_CPU_HAS_AMX_INT8 | AX_CPU_AMX_GRANTED | AX_CPU_HAS_AVX512VNNI;
     CHECK_INT_EQ(f & ~known, 0);
 #if !defined(__x86_64__) && !defined(__i386__)
     CHECK_INT_EQ(f, 0);
@@ -138,9 +144,29 @@ static void test_environment_cap(const char *self) {
     CHECK_STR_EQ(out, "portable\n");
 }
 
+/* AXIAL_VNNI=0 hides VNNI in a fresh process (the flags are read once) and leaves the rest alone. */
+static void test_vnni_hidden(const char *self) {
+    if (getenv("AXIAL_VNNI") != NULL) return; /* we are the child, or the caller set it */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "AXIAL_VNNI=0 '%s' --print-features", self);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (p == NULL) return;
+    char out[64] = {0};
+    CHECK(fgets(out, sizeof out, p) != NULL);
+    pclose(p);
+    const uint32_t child = (uint32_t)strtoul(out, NULL, 16);
+    CHECK_INT_EQ(child & AX_CPU_HAS_AVX512VNNI, 0);
+    CHECK_INT_EQ(child, ax_cpu_features() & ~AX_CPU_HAS_AVX512VNNI);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--print-path") == 0) {
         printf("%s\n", ax_cpu_path_name(ax_cpu_path_active()));
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--print-features") == 0) {
+        printf("%x\n", (unsigned)ax_cpu_features());
         return 0;
     }
     RUN(test_features_match_cpuinfo);
@@ -150,5 +176,9 @@ int main(int argc, char **argv) {
     th_current = "test_environment_cap";
     test_environment_cap(argv[0]);
     printf("%s test_environment_cap\n", th_failures ? "FAIL" : "ok  ");
+    const int before = th_failures;
+    th_current = "test_vnni_hidden";
+    test_vnni_hidden(argv[0]);
+    printf("%s test_vnni_hidden\n", th_failures > before ? "FAIL" : "ok  ");
     return th_finish();
 }

@@ -39,8 +39,8 @@ static int cmd_info(int argc, char **argv) {
            "avx512bf16=%s amx=%s (cpu: %s)\n",
            yes_no(f & AX_CPU_HAS_AVX2), yes_no(f & AX_CPU_HAS_FMA), yes_no(f & AX_CPU_HAS_F16C),
            yes_no(f & AX_CPU_HAS_AVX512F), yes_no(f & AX_CPU_HAS_AVX512BW), yes_no(f & AX_CPU_HAS_AVX512VL),
-           yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512VNNI), yes_no(f & AX_CPU_HAS_AVX512BF16), yes_no(f & AX_CPU_AMX_GRANTED),
-           amx_cpu);
+           yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512VNNI), yes_no(f & AX_CPU_HAS_AVX512BF16),
+           yes_no(f & AX_CPU_AMX_GRANTED), amx_cpu);
     printf("  kernels   %s\n", ax_cpu_path_name(ax_cpu_path_active()));
     ax_context *ctx = NULL;
     if (ax_context_create(&ctx, NULL) == AX_OK) {

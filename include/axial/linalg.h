@@ -139,15 +139,17 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * orders).
  *
  * Backends:
- *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time, into integer
- *     levels plus fp32 scales and offsets (an L1-sized panel per thread) and dotted with every row
+ *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time (32 with VNNI,
+ *     below), into integer levels plus fp32 scales and offsets (an L1-sized panel per thread;
+ *     L2-sized with VNNI) and dotted with every row
  *     of the quantized x, so one pass over w serves all M rows (decode, M = 1: one streaming pass
  *     over w; prefill: each panel is reused across all rows). Parallel over N with the context's
  *     OpenMP threads. The avx2 and avx512 paths use AVX2 integer dot products (vpmaddubsw); on a
  *     CPU with AVX-512 VNNI (AX_CPU_HAS_AVX512VNNI; AXIAL_VNNI=0 hides it) the avx512 path instead
- *     unpacks 32 rows at a time and sums each block's products with vpdpbusd before one fp32
- *     step per block (docs/linalg.md), and decode reads 16 rows as one stream without a panel. The
- *     portable path does the same integer sums as avx2 in scalar C. No AMX path yet.
+ *     unpacks 32 rows at a time (a panel of up to 192 KiB per thread, in L2) and sums each block's
+ *     products with vpdpbusd before one fp32 step per block (docs/linalg.md); decode of q4_0,
+ *     q4_1 and q8_0 reads 16 rows as one stream without a panel. The portable path does the same
+ *     integer sums as avx2 in scalar C. No AMX path yet.
  *     Scratch (the quantized x, per-thread panels) comes from the context's host workspace and
  *     counts in its peak and limit.
  *   - CUDA: asynchronous on the context's stream, never synchronises the host. M <= 8: one warp

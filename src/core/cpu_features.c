@@ -8,6 +8,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,14 +108,16 @@ static uint32_t detect_features(void) { return 0; }
 #endif
 
 uint32_t ax_cpu_features(void) {
-    /* Benign race: every thread computes the same value. */
-    static uint32_t cached;
-    static int known;
-    if (!known) {
-        cached = detect_features();
-        known = 1;
+    /* Threads that race here all compute the same value; the flags live in one atomic word (bit 31
+     * marks it known), so the race is well defined and kernels running in OpenMP regions read it
+     * safely. */
+    static _Atomic uint32_t cached;
+    uint32_t v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!(v & 0x80000000u)) {
+        v = detect_features() | 0x80000000u;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v & 0x7fffffffu;
 }
 
 static int path_supported(ax_cpu_path path) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "axial/axial.h"
+#include "core/internal.h" /* ax_cpu_path_resolved */
 #include "core/op.h"
 
 #ifdef __cplusplus
@@ -49,6 +50,7 @@ ax_status qmatmul_cuda_workspace(const struct ax_context *ctx, const void *param
 #define QMM_KC 4096       /* elements of K per panel chunk (a multiple of 256) */
 
 typedef struct qmm_plan {
+    int vnni;             /* the VNNI kernel runs (qmm_vnni_planned) */
     int64_t xq_bytes;     /* quantized (or widened) x, all rows */
     int64_t thread_bytes; /* one thread's piece, a multiple of 64 */
     int64_t threads;
@@ -89,21 +91,27 @@ static inline int64_t qmm_vnni_panel_bytes(int64_t kc) {
     return qmm_round64(QMM_VNNI_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_VNNI_NR * 4);
 }
 
-/* A thread's piece holds the panel of whichever kernel runs (the VNNI kernel is chosen at run time,
- * after the workspace is sized), then the sums: this many per row of x. */
-static inline int64_t qmm_piece_panel_bytes(int quant, int64_t kc) {
-    const int64_t plain = qmm_panel_bytes(quant, kc), vnni = quant ? qmm_vnni_panel_bytes(kc) : 0;
-    return plain > vnni ? plain : vnni;
+/* 1 when the CPU kernel takes the VNNI kernel: block-quantized w, the avx512 path (the one the op
+ * dispatches to) and AVX-512 VNNI. The plans ask it, so that other paths and machines do not reserve
+ * that kernel's larger panel, and the kernels follow the plan's answer. */
+static inline int qmm_vnni_planned(int quant) {
+    return quant && ax_cpu_path_resolved() == AX_CPU_PATH_AVX512 && (ax_cpu_features() & AX_CPU_HAS_AVX512VNNI) != 0;
 }
-static inline int64_t qmm_sums_per_row(int quant) { return quant ? QMM_VNNI_NR : QMM_NR; }
+
+/* A thread's piece holds the panel of the kernel that runs, then the sums: this many per row of x. */
+static inline int64_t qmm_piece_panel_bytes(int quant, int vnni, int64_t kc) {
+    return vnni ? qmm_vnni_panel_bytes(kc) : qmm_panel_bytes(quant, kc);
+}
+static inline int64_t qmm_sums_per_row(int vnni) { return vnni ? QMM_VNNI_NR : QMM_NR; }
 
 static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     qmm_plan plan;
     const int quant = qmm_w_is_quant(p->w_dtype);
     const int64_t kc = qmm_kc(p->K);
+    plan.vnni = qmm_vnni_planned(quant);
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
-    plan.thread_bytes = qmm_piece_panel_bytes(quant, kc) + qmm_round64(p->M * qmm_sums_per_row(quant) * 4);
+    plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.vnni, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.vnni) * 4);
     return plan;
 }
 

@@ -1,6 +1,6 @@
 /*
  * qmm_vnni.h — ax_qmatmul's block-quantized kernel for the avx512 path on a CPU with AVX-512 VNNI
- * (chosen at run time: qmm_vnni_active), shared with ax_moe_grouped_gemm so that its rows stay bit
+ * (chosen at run time: qmm_vnni_planned in qmatmul_params.h), shared with ax_moe_grouped_gemm so that its rows stay bit
  * for bit ax_qmatmul's. Included by qmm_kernels.h; defines QMM_VNNI to 1 only in the avx512 build.
  * The functions that use VNNI instructions carry the target attribute, so the avx512 build itself
  * still runs on AVX-512 CPUs without VNNI, which never call them.
@@ -38,9 +38,6 @@
 #include <immintrin.h>
 #define QMM_VNNI 1
 #define QMM_VNNI_TARGET __attribute__((target("avx512vnni")))
-
-/* 1 when the running CPU has VNNI (and AXIAL_VNNI=0 does not hide it). */
-static inline int qmm_vnni_active(void) { return (ax_cpu_features() & AX_CPU_HAS_AVX512VNNI) != 0; }
 
 /* One thread's panel: QMM_VNNI_NR rows of w over a chunk of kc elements. */
 typedef struct qmm_vpanel {
@@ -360,10 +357,10 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
                         }
                         const uint8_t *blk = row + b * bytes;
                         /* 4 KiB ahead in the stream (rows are adjacent): without it the loads
-                         * that miss leave too few misses in flight, and lm_head (28 MiB, q8_0)
+                         * that miss leave too few misses in flight, and lm_head (29 MiB, q8_0)
                          * ran at 60 % of the 256-bit kernel's speed; 2 and 8 KiB were slower.
                          * A prefetch never faults, so past the end of w is harmless. */
-                        _mm_prefetch((const char *)(blk + 4096), _MM_HINT_T0);
+                        _mm_prefetch((const char *)((uintptr_t)blk + 4096), _MM_HINT_T0);
                         const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
                         __m256i u;
                         if (dt == AX_Q8_0) {
@@ -410,8 +407,7 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
 }
 
 /* 1 when a lone row of x against w of dtype dt (rows of w_row_bytes) takes qmm_vnni_gemv. */
-static inline int qmm_vnni_gemv_fits(ax_dtype dt, int64_t w_row_bytes) {
-    (void)w_row_bytes;
+static inline int qmm_vnni_gemv_fits(ax_dtype dt) {
     return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0;
 }
 
