@@ -129,32 +129,32 @@ static void test_override(void) {
     CHECK_STR_EQ(ax_cpu_path_name(AX_CPU_PATH_AVX2), "avx2");
 }
 
-/* The environment variable caps the path for a whole process: run this binary again with it set. */
-static void test_environment_cap(const char *self) {
-    const char *env = getenv("AXIAL_CPU_PATH");
-    if (env != NULL) return; /* we are the child */
+/* Runs this binary again as `env self arg` and reads the first line it prints into out. Returns 1
+ * when a line came back. */
+static int run_child(const char *self, const char *env, const char *arg, char *out, size_t out_size) {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "AXIAL_CPU_PATH=portable '%s' --print-path", self);
+    snprintf(cmd, sizeof cmd, "%s '%s' %s", env, self, arg);
     FILE *p = popen(cmd, "r");
     CHECK(p != NULL);
-    if (p == NULL) return;
-    char out[64] = {0};
-    CHECK(fgets(out, sizeof out, p) != NULL);
+    if (p == NULL) return 0;
+    const int got = fgets(out, (int)out_size, p) != NULL;
+    CHECK(got);
     pclose(p);
-    CHECK_STR_EQ(out, "portable\n");
+    return got;
+}
+
+/* The environment variable caps the path for a whole process: run this binary again with it set. */
+static void test_environment_cap(const char *self) {
+    if (getenv("AXIAL_CPU_PATH") != NULL) return; /* we are the child */
+    char out[64] = {0};
+    if (run_child(self, "AXIAL_CPU_PATH=portable", "--print-path", out, sizeof out)) CHECK_STR_EQ(out, "portable\n");
 }
 
 /* AXIAL_VNNI=0 hides VNNI in a fresh process (the flags are read once) and leaves the rest alone. */
 static void test_vnni_hidden(const char *self) {
     if (getenv("AXIAL_VNNI") != NULL) return; /* we are the child, or the caller set it */
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "AXIAL_VNNI=0 '%s' --print-features", self);
-    FILE *p = popen(cmd, "r");
-    CHECK(p != NULL);
-    if (p == NULL) return;
     char out[64] = {0};
-    CHECK(fgets(out, sizeof out, p) != NULL);
-    pclose(p);
+    if (!run_child(self, "AXIAL_VNNI=0", "--print-features", out, sizeof out)) return;
     const uint32_t child = (uint32_t)strtoul(out, NULL, 16);
     CHECK_INT_EQ(child & AX_CPU_HAS_AVX512VNNI, 0);
     CHECK_INT_EQ(child, ax_cpu_features() & ~AX_CPU_HAS_AVX512VNNI);
