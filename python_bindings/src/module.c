@@ -320,6 +320,7 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
         {AX_CPU_HAS_AVX2, "avx2"},         {AX_CPU_HAS_FMA, "fma"},           {AX_CPU_HAS_F16C, "f16c"},
         {AX_CPU_HAS_AVX512F, "avx512f"},   {AX_CPU_HAS_AVX512BW, "avx512bw"}, {AX_CPU_HAS_AVX512VL, "avx512vl"},
         {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512bf16"},
+        {AX_CPU_HAS_AVX512VNNI, "avx512vnni"},
         {AX_CPU_HAS_AMX_TILE, "amx_tile"}, {AX_CPU_HAS_AMX_BF16, "amx_bf16"},   {AX_CPU_HAS_AMX_INT8, "amx_int8"}};
     PyObject *cpu = PyList_New(0);
     if (cpu == NULL) goto fail;

@@ -6,7 +6,7 @@ import pytest
 import axial
 
 KNOWN = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512bf16",
-         "amx_tile", "amx_bf16", "amx_int8"}
+         "avx512vnni", "amx_tile", "amx_bf16", "amx_int8"}
 
 
 def _cpuinfo_flags():
@@ -28,6 +28,8 @@ def test_cpu_features_are_consistent():
         assert "amx_tile" in features
     if "avx512bf16" in features:
         assert "avx512f" in features
+    if "avx512vnni" in features:
+        assert "avx512f" in features
 
 
 def test_cpu_features_match_cpuinfo():
@@ -36,6 +38,8 @@ def test_cpu_features_match_cpuinfo():
         pytest.skip("no x86 /proc/cpuinfo to compare with")
     features = set(axial.info()["cpu_features"])
     assert ("avx512bf16" in features) == ("avx512_bf16" in flags)
+    if os.environ.get("AXIAL_VNNI") != "0":  # AXIAL_VNNI=0 hides it on purpose
+        assert ("avx512vnni" in features) == ("avx512_vnni" in flags)
     # The kernel drops amx_tile when it cannot use tiles, so only "cpuinfo has it" is binding.
     if "amx_tile" in flags:
         assert "amx_tile" in features
