@@ -29,6 +29,11 @@ double bench_median(double *values, int n) {
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+float *bench_alloc_floats(int64_t n) {
+    const size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
 void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state) {
     for (int64_t i = 0; i < n; i++) {
         *state = *state * 6364136223846793005ull + 1442695040888963407ull;

@@ -13,6 +13,10 @@ double bench_now(void);
 /* Median of n values (sorts them in place). */
 double bench_median(double *values, int n);
 void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state);
+/* n floats aligned to 64 bytes, as NumPy's and PyTorch's CPU allocators give them (plain malloc of a
+ * large block returns a page + 16 bytes, which puts a row of 32 floats across three cache lines
+ * instead of two: the Evoformer forward measured 1.45x slower that way). Free with free(). */
+float *bench_alloc_floats(int64_t n);
 /* Median GFLOP/s of square cblas_sgemm of size m with `threads` BLAS threads (warm-up first). */
 double bench_sgemm_gflops(int64_t m, int threads, int repeats);
 /* Sleeps long enough (0.4 s) for spinning OpenBLAS/OpenMP worker threads to block, so one

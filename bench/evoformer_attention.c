@@ -55,12 +55,12 @@ static int alloc_buffers(buffers *bf, const shape *s) {
     float **acts[] = {&bf->q, &bf->k, &bf->v, &bf->out, &bf->dout, &bf->dq, &bf->dk, &bf->dv};
     memset(bf, 0, sizeof *bf);
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
-        if ((*acts[i] = malloc((size_t)act * sizeof(float))) == NULL) return -1;
-    bf->mask = malloc((size_t)(s->B * s->N * s->S) * sizeof(float));
-    bf->dmask = malloc((size_t)(s->B * s->N * s->S) * sizeof(float));
-    bf->pair = malloc((size_t)(s->B * s->H * s->S * s->S) * sizeof(float));
-    bf->dpair = malloc((size_t)(s->B * s->H * s->S * s->S) * sizeof(float));
-    bf->lse = malloc((size_t)(s->B * s->N * s->H * s->S) * sizeof(float));
+        if ((*acts[i] = bench_alloc_floats(act)) == NULL) return -1;
+    bf->mask = bench_alloc_floats(s->B * s->N * s->S);
+    bf->dmask = bench_alloc_floats(s->B * s->N * s->S);
+    bf->pair = bench_alloc_floats(s->B * s->H * s->S * s->S);
+    bf->dpair = bench_alloc_floats(s->B * s->H * s->S * s->S);
+    bf->lse = bench_alloc_floats(s->B * s->N * s->H * s->S);
     if (!bf->mask || !bf->dmask || !bf->pair || !bf->dpair || !bf->lse) return -1;
     uint64_t st = 7;
     bench_fill_uniform(bf->q, act, -1, 1, &st);
