@@ -83,49 +83,63 @@ static inline void qmm_vnni_transpose16(const __m256i L[16], __m512i out[8]) {
     }
 }
 
+/* ---- the pieces the panel fill and the decode kernel share, so both see the same values ---- */
+
+/* The 32 unsigned levels of a q4_0 / q4_1 / q8_0 block (dt a constant at each call): the nibbles
+ * (low ones first), or q8_0's signed levels + 128. */
+static inline __attribute__((always_inline)) __m256i qmm_vnni_q32_levels(ax_dtype dt, const uint8_t *blk) {
+    if (dt == AX_Q8_0)
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
+    const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + (dt == AX_Q4_0 ? 2 : 4)));
+    return _mm256_and_si256(_mm256_srlv_epi64(_mm256_broadcastsi128_si256(packed), _mm256_setr_epi64x(0, 0, 4, 4)),
+                            _mm256_set1_epi8(0x0f));
+}
+
+/* 16 blocks' scale d and offset (q4_0: -8 d, q8_0: -128 d, q4_1: its minimum) from their first 4
+ * bytes, one block per 32-bit lane of hd (fp16 d in the low half, q4_1's fp16 minimum in the high). */
+static inline __attribute__((always_inline)) void qmm_vnni_q32_scale_offset(ax_dtype dt, __m512i hd, __m512 *d,
+                                                                            __m512 *o) {
+    *d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd));
+    if (dt == AX_Q4_0) *o = _mm512_mul_ps(_mm512_set1_ps(-8.0f), *d);
+    else if (dt == AX_Q8_0) *o = _mm512_mul_ps(_mm512_set1_ps(-128.0f), *d);
+    else *o = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hd, 16)));
+}
+
+/* Block b of rows rg .. rg + 15 into the panel: their levels L (transposed into the interleaved
+ * layout) and the scales and offsets of the block's two halves. */
+static inline void qmm_vnni_store_block(qmm_vpanel *pn, int64_t b, int rg, const __m256i L[16], __m512 s0, __m512 s1,
+                                        __m512 o0, __m512 o1) {
+    __m512i out[8];
+    qmm_vnni_transpose16(L, out);
+    uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
+    for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_VNNI_NR * 4, out[j]);
+    float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
+    _mm512_storeu_ps(sc, s0);
+    _mm512_storeu_ps(sc + QMM_VNNI_NR, s1);
+    _mm512_storeu_ps(of, o0);
+    _mm512_storeu_ps(of + QMM_VNNI_NR, o1);
+}
+
 /* The fill for q4_0, q4_1 and q8_0 (dt a constant at each call): each block's levels made in
  * registers and transposed; the values unpack_row makes (levels, scales, offsets). */
 static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                                                     int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                     int64_t nb) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
-    const __m128i low4 = _mm_set1_epi8(0x0f);
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
     for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
         const uint8_t *rowp[16];
         for (int i = 0; i < 16; i++)
             rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
         for (int64_t b = 0; b < nb; b++) {
             __m256i L[16];
+            int32_t head4[16]; /* scalar loads: vpgatherdd is slower on Zen 4 */
             for (int i = 0; i < 16; i++) {
-                const uint8_t *blk = rowp[i] + b * bytes;
-                if (dt == AX_Q8_0) {
-                    L[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
-                } else {
-                    const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + head));
-                    L[i] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
-                                            _mm_and_si128(packed, low4));
-                }
+                L[i] = qmm_vnni_q32_levels(dt, rowp[i] + b * bytes);
+                memcpy(&head4[i], rowp[i] + b * bytes, 4);
             }
-            __m512i out[8];
-            qmm_vnni_transpose16(L, out);
-            uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
-            for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_VNNI_NR * 4, out[j]);
-            /* d in the low 16 bits of each block's first word; q4_1's minimum in the high 16
-             * (scalar loads: vpgatherdd is slower on Zen 4). */
-            int32_t head4[16];
-            for (int i = 0; i < 16; i++) memcpy(&head4[i], rowp[i] + b * bytes, 4);
-            const __m512i hd = _mm512_loadu_si512(head4);
-            const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd));
-            __m512 o;
-            if (dt == AX_Q4_0) o = _mm512_mul_ps(_mm512_set1_ps(-8.0f), d);
-            else if (dt == AX_Q8_0) o = _mm512_mul_ps(_mm512_set1_ps(-128.0f), d);
-            else o = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hd, 16)));
-            float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
-            _mm512_storeu_ps(sc, d);
-            _mm512_storeu_ps(sc + QMM_VNNI_NR, d);
-            _mm512_storeu_ps(of, o);
-            _mm512_storeu_ps(of + QMM_VNNI_NR, o);
+            __m512 d, o;
+            qmm_vnni_q32_scale_offset(dt, _mm512_loadu_si512(head4), &d, &o);
+            qmm_vnni_store_block(pn, b, rg, L, d, d, o, o);
         }
     }
 }
@@ -175,15 +189,8 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn
                     o1[i] = -32.0f * a1;
                 }
             }
-            __m512i out[8];
-            qmm_vnni_transpose16(L, out);
-            uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
-            for (int t = 0; t < 8; t++) _mm512_storeu_si512(qb + t * QMM_VNNI_NR * 4, out[t]);
-            float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
-            _mm512_storeu_ps(sc, _mm512_loadu_ps(s0));
-            _mm512_storeu_ps(sc + QMM_VNNI_NR, _mm512_loadu_ps(s1));
-            _mm512_storeu_ps(of, _mm512_loadu_ps(o0));
-            _mm512_storeu_ps(of + QMM_VNNI_NR, _mm512_loadu_ps(o1));
+            qmm_vnni_store_block(pn, b, rg, L, _mm512_loadu_ps(s0), _mm512_loadu_ps(s1), _mm512_loadu_ps(o0),
+                                 _mm512_loadu_ps(o1));
         }
     }
 }
@@ -333,10 +340,8 @@ QMM_VNNI_TARGET static inline __m256i qmm_vnni_sum8(const __m256i v[8]) {
 QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
 qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K,
                 const int8_t *xq, const float *xd, const float *xs, float *out) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
     const int64_t nb = K / 32, cb = qmm_kc(K) / 32;
-    const __m256i low4 = _mm256_set1_epi8(0x0f), flip = _mm256_set1_epi8((char)0x80);
-    const __m256i nib_shift = _mm256_setr_epi64x(0, 0, 4, 4);
     int32_t dots[16 * QMM_VNNI_GEMV_SUB] __attribute__((aligned(64))); /* [row][block] */
     int32_t head4[QMM_VNNI_GEMV_SUB * 16] __attribute__((aligned(64))); /* [block][row] */
     __m512 sum = _mm512_setzero_ps();
@@ -362,15 +367,7 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
                          * A prefetch never faults, so past the end of w is harmless. */
                         _mm_prefetch((const char *)((uintptr_t)blk + 4096), _MM_HINT_T0);
                         const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-                        __m256i u;
-                        if (dt == AX_Q8_0) {
-                            u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
-                        } else {
-                            const __m128i p = _mm_loadu_si128((const __m128i *)(blk + head));
-                            const __m256i p2 = _mm256_broadcastsi128_si256(p);
-                            u = _mm256_and_si256(_mm256_srlv_epi64(p2, nib_shift), low4);
-                        }
-                        v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, xv);
+                        v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qmm_vnni_q32_levels(dt, blk), xv);
                         memcpy(&head4[(b - s0) * 16 + i], blk, 4);
                     }
                     _mm256_store_si256((__m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)), qmm_vnni_sum8(v));
@@ -387,12 +384,8 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
                 for (int64_t g = b8; g < e; g += gb) {
                     __m512 a = _mm512_setzero_ps();
                     for (int64_t b = g; b < g + gb; b++) {
-                        const __m512i hd = _mm512_load_si512(head4 + (b - s0) * 16);
-                        const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hd));
-                        __m512 o;
-                        if (dt == AX_Q4_0) o = _mm512_mul_ps(_mm512_set1_ps(-8.0f), d);
-                        else if (dt == AX_Q8_0) o = _mm512_mul_ps(_mm512_set1_ps(-128.0f), d);
-                        else o = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hd, 16)));
+                        __m512 d, o;
+                        qmm_vnni_q32_scale_offset(dt, _mm512_load_si512(head4 + (b - s0) * 16), &d, &o);
                         a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(col[b - b8]), d, a);
                         c = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[8 * b]), c);
                         c = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[8 * b + 4]), c);
