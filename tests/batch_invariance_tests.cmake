@@ -8,9 +8,12 @@ add_test(NAME test_batch_invariance_portable COMMAND test_batch_invariance)
 set_tests_properties(test_batch_invariance_portable PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=portable"
                      LABELS "linalg;serving")
 # And with AXIAL_VNNI=0, so a machine with AVX-512 VNNI also checks the avx512 path's other
-# quantized-matmul kernel (src/linalg/cpu/qmm_vnni.h picks one at run time).
+# quantized-matmul kernel (qmm_kernel_planned in src/linalg/qmatmul_params.h picks one at run time:
+# vpdpbusd or vpmaddubsw), and with the avx2 path forced (the vpmaddubsw kernel in 256-bit code).
 add_test(NAME test_batch_invariance_no_vnni COMMAND test_batch_invariance)
 set_tests_properties(test_batch_invariance_no_vnni PROPERTIES ENVIRONMENT "AXIAL_VNNI=0" LABELS "linalg;serving")
+add_test(NAME test_batch_invariance_avx2 COMMAND test_batch_invariance)
+set_tests_properties(test_batch_invariance_avx2 PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=avx2" LABELS "linalg;serving")
 # The same promise end to end on the real model (SKIP, 77, when scripts/fetch-model.sh has not
 # installed it): a prompt's logits in one pass, in chunks and token by token, bit for bit.
 add_test(NAME test_batch_invariance_model COMMAND test_batch_invariance --model)

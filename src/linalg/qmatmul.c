@@ -14,7 +14,7 @@
 #include "linalg/qmatmul_params.h"
 
 /* The quantized x (or widened x) once, then one panel and its sums for every row of x per thread
- * (qmm_plan_for: 4-row panels, or 32-row ones for the VNNI kernel). */
+ * (qmm_plan_for: 4-row panels, or 32-row ones for the wide kernels). */
 static ax_status qmatmul_cpu_workspace(const ax_context *ctx, const void *params, ax_op_workspace *need) {
     const qmatmul_params *p = params;
     const qmm_plan plan = qmm_plan_for(p, ctx->num_threads);

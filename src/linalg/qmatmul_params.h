@@ -45,12 +45,18 @@ ax_status qmatmul_cuda_workspace(const struct ax_context *ctx, const void *param
  * 8 fp32 lanes holding the block's two 16-element level sums times its scale, each 4 times (the
  * lanes the kernel multiplies with the panel's offsets); or x widened to fp32 (float w): K floats
  * per row. Then one piece per thread: a panel of QMM_NR rows of w unpacked over a K chunk (or of
- * QMM_VNNI_NR rows for the VNNI kernel), and that many accumulators per row of x. */
+ * QMM_WIDE_NR rows for the wide kernels), and that many accumulators per row of x. */
 #define QMM_NR 4          /* rows of w unpacked together (the kernels' lanes assume 4) */
 #define QMM_KC 4096       /* elements of K per panel chunk (a multiple of 256) */
 
+typedef enum qmm_kernel {
+    QMM_KERNEL_LANES = 0,   /* 4-row panels, a float scale per 4-element lane (the portable path, float w) */
+    QMM_KERNEL_MADDUBS = 1, /* the wide kernel with vpmaddubsw dots (avx2; avx512 without VNNI) */
+    QMM_KERNEL_VNNI = 2     /* the wide kernel with vpdpbusd dots (avx512 with AVX-512 VNNI) */
+} qmm_kernel;
+
 typedef struct qmm_plan {
-    int vnni;             /* the VNNI kernel runs (qmm_vnni_planned) */
+    qmm_kernel kernel;    /* qmm_kernel_planned */
     int64_t xq_bytes;     /* quantized (or widened) x, all rows */
     int64_t thread_bytes; /* one thread's piece, a multiple of 64 */
     int64_t threads;
@@ -83,35 +89,42 @@ static inline int64_t qmm_panel_bytes(int quant, int64_t kc) {
     return quant ? QMM_NR * qmm_round64(kc + kc / 32 * 32) + qmm_round64(kc / 32 * 32) : qmm_round64(QMM_NR * kc * 4);
 }
 
-/* The avx512 path's VNNI kernel (cpu/qmm_vnni.h) unpacks QMM_VNNI_NR rows of w at a time over a K
- * chunk: levels interleaved by 4-byte groups (32 kc bytes), and per block of 32 two fp32 scales and
- * two offsets per row (the halves of 16). */
-#define QMM_VNNI_NR 32
-static inline int64_t qmm_vnni_panel_bytes(int64_t kc) {
-    return qmm_round64(QMM_VNNI_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_VNNI_NR * 4);
+/* Where the path has AVX2, block-quantized w runs a "wide" kernel: panels of QMM_WIDE_NR rows of w
+ * over a K chunk, levels interleaved by 4-byte groups across the rows (lane i of a vector: row i), so
+ * a whole block's integer dot is formed before one conversion and one FMA. Its integer dots are
+ * vpdpbusd on the avx512 path where the CPU has AVX-512 VNNI (cpu/qmm_vnni.h), else vpmaddubsw
+ * (cpu/qmm_maddubs.h, which splits q8_0's and q6_k's levels into two planes of nibbles: hence up to
+ * QMM_WIDE_PLANES x 32 level bytes per row per block). Per block of 32, two fp32 scales and two
+ * offsets per row (the halves of 16). The portable path runs the 4-row lanes kernel (QMM_NR). */
+#define QMM_WIDE_NR 32
+#define QMM_WIDE_PLANES 2
+static inline int64_t qmm_wide_panel_bytes(int64_t kc) {
+    return qmm_round64(QMM_WIDE_PLANES * QMM_WIDE_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_WIDE_NR * 4);
 }
 
-/* 1 when the CPU kernel takes the VNNI kernel: block-quantized w, the avx512 path (the one the op
- * dispatches to) and AVX-512 VNNI. The plans ask it, so that other paths and machines do not reserve
- * that kernel's larger panel, and the kernels follow the plan's answer. */
-static inline int qmm_vnni_planned(int quant) {
-    return quant && ax_cpu_path_resolved() == AX_CPU_PATH_AVX512 && (ax_cpu_features() & AX_CPU_HAS_AVX512VNNI) != 0;
+/* The kernel the CPU op runs for w of this kind on the path it dispatches to. The plans ask it, so
+ * that the workspace holds that kernel's panel, and the kernels follow the plan's answer. */
+static inline qmm_kernel qmm_kernel_planned(int quant) {
+    const ax_cpu_path path = ax_cpu_path_resolved();
+    if (!quant || (path != AX_CPU_PATH_AVX2 && path != AX_CPU_PATH_AVX512)) return QMM_KERNEL_LANES;
+    if (path == AX_CPU_PATH_AVX512 && (ax_cpu_features() & AX_CPU_HAS_AVX512VNNI) != 0) return QMM_KERNEL_VNNI;
+    return QMM_KERNEL_MADDUBS;
 }
 
 /* A thread's piece holds the panel of the kernel that runs, then the sums: this many per row of x. */
-static inline int64_t qmm_piece_panel_bytes(int quant, int vnni, int64_t kc) {
-    return vnni ? qmm_vnni_panel_bytes(kc) : qmm_panel_bytes(quant, kc);
+static inline int64_t qmm_piece_panel_bytes(int quant, qmm_kernel kernel, int64_t kc) {
+    return kernel != QMM_KERNEL_LANES ? qmm_wide_panel_bytes(kc) : qmm_panel_bytes(quant, kc);
 }
-static inline int64_t qmm_sums_per_row(int vnni) { return vnni ? QMM_VNNI_NR : QMM_NR; }
+static inline int64_t qmm_sums_per_row(qmm_kernel kernel) { return kernel != QMM_KERNEL_LANES ? QMM_WIDE_NR : QMM_NR; }
 
 static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     qmm_plan plan;
     const int quant = qmm_w_is_quant(p->w_dtype);
     const int64_t kc = qmm_kc(p->K);
-    plan.vnni = qmm_vnni_planned(quant);
+    plan.kernel = qmm_kernel_planned(quant);
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
-    plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.vnni, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.vnni) * 4);
+    plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.kernel, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.kernel) * 4);
     return plan;
 }
 

@@ -89,8 +89,8 @@ static inline void moe_gg_share(int64_t base, int64_t cost, int64_t items, int64
 
 /* The forward's CPU plan. Quantized w: the segments' rows of x quantized once (ax_qmatmul's layout),
  * then per thread one panel (of the ax_qmatmul kernel that runs) and qmm_sums_per_row sums per row
- * of the largest segment; work items are (expert, panel of QMM_NR columns, or QMM_VNNI_NR with
- * the VNNI kernel). Float w: work items are (expert, column tile of nt, row tile of rt); per
+ * of the largest segment; work items are (expert, panel of QMM_NR columns, or QMM_WIDE_NR with
+ * the wide kernels). Float w: work items are (expert, column tile of nt, row tile of rt); per
  * thread a tile of w widened (bf16/f16 w) and an fp32 tile of y (bf16 y, OpenBLAS's kernel). x is
  * prepared once: with AX_TRANS, packed into panels of MOE_GG_PANEL_ROWS rows per segment for the own
  * fp32 kernel (cpu/grouped_gemm_f32.h, paths with AVX2 and FMA), else (and on the portable path,
@@ -112,7 +112,7 @@ static inline int64_t moe_gg_tile_rows(int64_t rows, int64_t tiles) {
 
 typedef struct moe_gg_plan {
     int quant;
-    int vnni;                      /* quantized w through ax_qmatmul's VNNI kernel (qmm_vnni_planned) */
+    qmm_kernel kernel;             /* quantized w: ax_qmatmul's kernel for the path (qmm_kernel_planned) */
     int64_t first, count, largest; /* moe_gg_row_span */
     int64_t xrow_bytes;            /* one prepared row of x (quantized, or fp32 when widened) */
     int64_t x_bytes;               /* all prepared rows (0: x is used in place) */
@@ -126,16 +126,16 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     moe_gg_plan pl;
     pl.threads = threads > 0 ? threads : 1;
     pl.quant = qmm_w_is_quant(p->w_dtype);
-    pl.vnni = 0;
+    pl.kernel = QMM_KERNEL_LANES;
     moe_gg_row_span(p->offsets, p->E, &pl.first, &pl.count, &pl.largest);
     pl.wtile_bytes = pl.ytile_bytes = pl.sums_bytes = 0;
     pl.nt = pl.rt = pl.panels = 0;
     if (pl.quant) {
         pl.xrow_bytes = qmm_xq_row_bytes(p->K);
         pl.x_bytes = pl.count * pl.xrow_bytes;
-        pl.vnni = qmm_vnni_planned(1);
-        pl.wtile_bytes = qmm_piece_panel_bytes(1, pl.vnni, qmm_kc(p->K));
-        pl.sums_bytes = qmm_round64(pl.largest * qmm_sums_per_row(pl.vnni) * 4);
+        pl.kernel = qmm_kernel_planned(1);
+        pl.wtile_bytes = qmm_piece_panel_bytes(1, pl.kernel, qmm_kc(p->K));
+        pl.sums_bytes = qmm_round64(pl.largest * qmm_sums_per_row(pl.kernel) * 4);
     } else {
         pl.xrow_bytes = p->K * 4;
         pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);

@@ -18,7 +18,8 @@ add_test(NAME test_ops_gpu COMMAND test_ops -b cuda)
 set_tests_properties(test_ops_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
 
 # The avx512 path's block-quantized matmul has two kernels, picked by AVX-512 VNNI at run time
-# (src/linalg/cpu/qmm_vnni.h); AXIAL_VNNI=0 hides VNNI, so a VNNI machine tests the other one too
+# (qmm_kernel_planned, src/linalg/qmatmul_params.h: vpdpbusd or vpmaddubsw); AXIAL_VNNI=0 hides
+# VNNI, so a VNNI machine tests the other one too
 # (without AVX-512 these skip, 77; without VNNI they repeat the default).
 foreach(op qmatmul moe_grouped_gemm)
   add_test(NAME test_ops_${op}_no_vnni COMMAND test_ops -o ${op} -b avx512)

@@ -1,7 +1,8 @@
 /*
  * qmm_kernels.h — the pieces of ax_qmatmul's CPU kernel that other ops reuse so that their rows are
  * bit for bit ax_qmatmul's (ax_moe_grouped_gemm): x quantized or widened per row, w unpacked into a
- * panel of QMM_NR rows, the panel's dot products with rows of x, and the decode (M = 1) path. Static
+ * panel of QMM_NR rows and the panel's dot products with rows of x (float w; block-quantized w on the
+ * portable path), and the wide kernels for block-quantized w with their decode (M = 1). Static
  * functions, included by a kernel body compiled once per instruction-set path (cmake/isa.cmake), so
  * every includer gets the same code for the same path. The arithmetic is described in
  * qmatmul.isa.inc. Never installed.
@@ -166,19 +167,11 @@ static inline void unpack_row(ax_dtype dt, const uint8_t *row, int64_t k0, int64
             const float dd = f16_at(blk);
             const float off = dt == AX_Q4_0 ? -8.0f * dd : f16_at(blk + 2);
             uint8_t *qb = q + 32 * b;
-#if defined(__AVX2__)
-            const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + head));
-            const __m128i lo = _mm_and_si128(packed, _mm_set1_epi8(0x0f));
-            const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f));
-            _mm256_storeu_si256((__m256i *)qb, _mm256_set_m128i(hi, lo));
-            _mm256_storeu_ps(scale + 8 * b, _mm256_set1_ps(dd));
-#else
             for (int i = 0; i < 16; i++) {
                 qb[i] = blk[head + i] & 0x0f;
                 qb[16 + i] = blk[head + i] >> 4;
             }
             fill_lanes(scale + 8 * b, dd, dd);
-#endif
             offset[8 * b + r] = offset[8 * b + 4 + r] = off;
         }
         break;
@@ -188,11 +181,7 @@ static inline void unpack_row(ax_dtype dt, const uint8_t *row, int64_t k0, int64
             const uint8_t *blk = row + (k0 / 32 + b) * 34;
             const float dd = f16_at(blk);
             memcpy(q + 32 * b, blk + 2, 32);
-#if defined(__AVX2__)
-            _mm256_storeu_ps(scale + 8 * b, _mm256_set1_ps(dd));
-#else
             fill_lanes(scale + 8 * b, dd, dd);
-#endif
             offset[8 * b + r] = offset[8 * b + 4 + r] = 0.0f;
         }
         break;
@@ -252,108 +241,6 @@ static inline void widen_w_row(ax_dtype dt, const uint8_t *row, int64_t k0, int6
 
 /* ---- dot products of rows of x with the panel's rows, added to sums[r] (QMM_NR = 4 rows) ---- */
 
-#if defined(__AVX2__)
-/* Exact integer dots of 4-byte groups: unsigned u times signed v. */
-static inline __m256i dot_us(__m256i u, __m256i v) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, v), _mm256_set1_epi16(1));
-}
-/* Signed times signed, through |a| and v with a's sign (vpmaddubsw takes one unsigned side). */
-static inline __m256i dot_ss(__m256i a, __m256i v) {
-    return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(v, a));
-}
-/* The lane sums of a0..a3 plus the offset lanes o (lanes r and 4 + r belong to row r), added to
- * sums[0..3]. */
-static inline void reduce_rows(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 o, float *sums) {
-    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    r = _mm_add_ps(r, _mm_add_ps(_mm256_castps256_ps128(o), _mm256_extractf128_ps(o, 1)));
-    _mm_storeu_ps(sums, _mm_add_ps(_mm_loadu_ps(sums), r));
-}
-
-/* Row r of the panel against x0 (into acc0) and x1 (into acc1): exact integer dots, scaled per
- * lane by w's scales. */
-#define QMM_ROW_STEP(r, x0, x1, acc0, acc1)                                                                \
-    do {                                                                                               \
-        const __m256i wv_ = _mm256_loadu_si256((const __m256i *)(pn->q + (r) * kc + 32 * b));          \
-        const __m256 sc_ = _mm256_loadu_ps(pn->scale + ((r) * nb + b) * 8);                             \
-        const __m256i p0_ = is_signed ? dot_ss(wv_, x0) : dot_us(wv_, x0);                              \
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0_), sc_, acc0);                                     \
-        const __m256i p1_ = is_signed ? dot_ss(wv_, x1) : dot_us(wv_, x1);                              \
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1_), sc_, acc1);                                     \
-    } while (0)
-#define QMM_ROW_STEP1(r, x0, acc0)                                                                     \
-    do {                                                                                               \
-        const __m256i wv_ = _mm256_loadu_si256((const __m256i *)(pn->q + (r) * kc + 32 * b));          \
-        const __m256i p0_ = is_signed ? dot_ss(wv_, x0) : dot_us(wv_, x0);                              \
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0_), _mm256_loadu_ps(pn->scale + ((r) * nb + b) * 8), acc0); \
-    } while (0)
-
-/* Two rows of x (levels xq, scales xd, sum lanes xs) against the panel's 4 rows. Within a group of
- * gb blocks x's scale is one number, so the scaled integer dots of a group are summed first and
- * multiplied by it once. is_signed and has_offset are constants at each call, so each form compiles
- * without branches in its loop. */
-static inline __attribute__((always_inline)) void dots_quant_2(const qmm_panel *pn, int64_t nb, int64_t gb,
-                                                               const int8_t *xq0, const float *xd0, const float *xs0,
-                                                               const int8_t *xq1, const float *xd1, const float *xs1,
-                                                               int is_signed, int has_offset, float *sums0,
-                                                               float *sums1) {
-    const int64_t kc = pn->kc;
-    __m256 acc[8];
-    for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
-    __m256 o0 = _mm256_setzero_ps(), o1 = o0;
-    for (int64_t g = 0; g < nb; g += gb) {
-        __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        for (int64_t b = g; b < g + gb; b++) {
-            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq0 + 32 * b));
-            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(xq1 + 32 * b));
-            if (has_offset) {
-                const __m256 off = _mm256_loadu_ps(pn->offset + 8 * b);
-                o0 = _mm256_fmadd_ps(off, _mm256_loadu_ps(xs0 + 8 * b), o0);
-                o1 = _mm256_fmadd_ps(off, _mm256_loadu_ps(xs1 + 8 * b), o1);
-            }
-            QMM_ROW_STEP(0, x0, x1, a00, a10);
-            QMM_ROW_STEP(1, x0, x1, a01, a11);
-            QMM_ROW_STEP(2, x0, x1, a02, a12);
-            QMM_ROW_STEP(3, x0, x1, a03, a13);
-        }
-        const __m256 d0 = _mm256_broadcast_ss(xd0 + g), d1 = _mm256_broadcast_ss(xd1 + g);
-        acc[0] = _mm256_fmadd_ps(a00, d0, acc[0]);
-        acc[1] = _mm256_fmadd_ps(a01, d0, acc[1]);
-        acc[2] = _mm256_fmadd_ps(a02, d0, acc[2]);
-        acc[3] = _mm256_fmadd_ps(a03, d0, acc[3]);
-        acc[4] = _mm256_fmadd_ps(a10, d1, acc[4]);
-        acc[5] = _mm256_fmadd_ps(a11, d1, acc[5]);
-        acc[6] = _mm256_fmadd_ps(a12, d1, acc[6]);
-        acc[7] = _mm256_fmadd_ps(a13, d1, acc[7]);
-    }
-    reduce_rows(acc[0], acc[1], acc[2], acc[3], o0, sums0);
-    reduce_rows(acc[4], acc[5], acc[6], acc[7], o1, sums1);
-}
-
-static inline __attribute__((always_inline)) void dots_quant_1(const qmm_panel *pn, int64_t nb, int64_t gb,
-                                                               const int8_t *xq0, const float *xd0, const float *xs0,
-                                                               int is_signed, int has_offset, float *sums0) {
-    const int64_t kc = pn->kc;
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, o0 = c0;
-    for (int64_t g = 0; g < nb; g += gb) {
-        __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-        for (int64_t b = g; b < g + gb; b++) {
-            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq0 + 32 * b));
-            if (has_offset) o0 = _mm256_fmadd_ps(_mm256_loadu_ps(pn->offset + 8 * b), _mm256_loadu_ps(xs0 + 8 * b), o0);
-            QMM_ROW_STEP1(0, x0, a00);
-            QMM_ROW_STEP1(1, x0, a01);
-            QMM_ROW_STEP1(2, x0, a02);
-            QMM_ROW_STEP1(3, x0, a03);
-        }
-        const __m256 d0 = _mm256_broadcast_ss(xd0 + g);
-        c0 = _mm256_fmadd_ps(a00, d0, c0);
-        c1 = _mm256_fmadd_ps(a01, d0, c1);
-        c2 = _mm256_fmadd_ps(a02, d0, c2);
-        c3 = _mm256_fmadd_ps(a03, d0, c3);
-    }
-    reduce_rows(c0, c1, c2, c3, o0, sums0);
-}
-#else
 /* Scalar: the same exact integer sums per 4-element lane, scaled and summed in the same form. */
 static inline void dots_quant_1(const qmm_panel *pn, int64_t nb, int64_t gb, const int8_t *xq0, const float *xd0,
                                 const float *xs0, int is_signed, int has_offset, float *sums0) {
@@ -384,7 +271,6 @@ static inline void dots_quant_2(const qmm_panel *pn, int64_t nb, int64_t gb, con
     dots_quant_1(pn, nb, gb, xq0, xd0, xs0, is_signed, has_offset, sums0);
     dots_quant_1(pn, nb, gb, xq1, xd1, xs1, is_signed, has_offset, sums1);
 }
-#endif
 
 /* Float panel: rows of fp32 x against the panel's rows. */
 static inline void dots_float_1(const qmm_panel *pn, const float *x0, float out0[QMM_NR]) {
@@ -483,89 +369,6 @@ static inline void panel_times_x(const qmm_panel *pn, int quant, ax_dtype w_dtyp
     }
 }
 
-#if defined(__AVX2__)
-/* Decode (M = 1) for q4_0, q4_1 and q8_0: rows of w are dotted straight from their blocks, levels
- * unpacked in registers, without the panel's round trip through L1. The arithmetic is the panel
- * path's, operation for operation (dots_quant_1, then reduce_rows, chunk by chunk of kc): the same
- * lanes, the same FMA order within and across x's groups, the same offset lanes and the same
- * horizontal sums, so a row of y is bitwise the same whether it is computed alone or in a batch (the
- * serving engine's batch invariance rests on it).
- *
- * One row's lanes over blocks [c0, c1) of a chunk: c (the scaled dots) and o (the offset lanes: the
- * block's first 16 elements in lanes 0-3, its last 16 in lanes 4-7, all four equal). dt and gb are
- * constants at each call (gemv_quad), so each form compiles without branches and the group's loop
- * unrolls (a run-time two-trip loop made decode at K = 576, gb = 2, 10-30 % slower). */
-static inline __attribute__((always_inline)) void gemv_lanes_q32(ax_dtype dt, int64_t gb, const uint8_t *row,
-                                                                 int64_t c0, int64_t c1, const int8_t *xq,
-                                                                 const float *xd, const float *xs, __m256 *c_out,
-                                                                 __m256 *o_out) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34, head = dt == AX_Q4_0 ? 2 : 4;
-    const __m128i low4 = _mm_set1_epi8(0x0f);
-    __m256 c = _mm256_setzero_ps(), o = c;
-    for (int64_t g = c0; g < c1; g += gb) {
-        __m256 a = _mm256_setzero_ps();
-        for (int64_t b = g; b < g + gb; b++) {
-            const uint8_t *blk = row + b * bytes;
-            const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-            const float dw = f16_at(blk);
-            __m256i p;
-            if (dt == AX_Q8_0) {
-                p = dot_ss(_mm256_loadu_si256((const __m256i *)(blk + 2)), xv);
-            } else {
-                const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + head));
-                p = dot_us(_mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), _mm_and_si128(packed, low4)),
-                           xv);
-                const float off = dt == AX_Q4_0 ? -8.0f * dw : f16_at(blk + 2);
-                o = _mm256_fmadd_ps(_mm256_set1_ps(off), _mm256_loadu_ps(xs + 8 * b), o);
-            }
-            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw), a);
-        }
-        c = _mm256_fmadd_ps(a, _mm256_broadcast_ss(xd + g), c);
-    }
-    *c_out = c;
-    *o_out = o;
-}
-
-/* Rows n0 .. n0 + rows - 1 (rows <= 4) of w into out[0 .. rows). The rows are computed one after the
- * other, so w is read as one sequential stream (four rows interleaved read four short streams the
- * hardware prefetcher does not follow: half the speed on SmolLM2's lm_head); their lanes meet in one
- * reduce_rows, as the panel's four rows do, which also shares its cost. */
-static inline __attribute__((always_inline)) void gemv_quad_q32(ax_dtype dt, int64_t gb, const uint8_t *w0,
-                                                                int64_t row_bytes, int rows, int64_t K,
-                                                                const int8_t *xq, const float *xd, const float *xs,
-                                                                float out[QMM_NR]) {
-    const int64_t nb = K / 32, cb = qmm_kc(K) / 32;
-    float sums[QMM_NR] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int64_t c0 = 0; c0 < nb; c0 += cb) {
-        const int64_t c1 = nb - c0 < cb ? nb : c0 + cb;
-        __m256 c[QMM_NR], o[QMM_NR];
-        for (int r = 0; r < QMM_NR; r++) {
-            if (r < rows) gemv_lanes_q32(dt, gb, w0 + r * row_bytes, c0, c1, xq, xd, xs, &c[r], &o[r]);
-            else c[r] = o[r] = _mm256_setzero_ps();
-        }
-        /* The panel's offset vector: lane r (and 4 + r) from row r. */
-        const __m256 ob = _mm256_blend_ps(_mm256_blend_ps(o[0], o[1], 0x22), _mm256_blend_ps(o[2], o[3], 0x88), 0xcc);
-        reduce_rows(c[0], c[1], c[2], c[3], ob, sums);
-    }
-    for (int r = 0; r < QMM_NR; r++) out[r] = sums[r];
-}
-
-#define QMM_GEMV_GB(dt_)                                                                              \
-    switch (gb) {                                                                                  \
-    case 8: gemv_quad_q32(dt_, 8, w0, row_bytes, rows, K, xq, xd, xs, out); return;                \
-    case 4: gemv_quad_q32(dt_, 4, w0, row_bytes, rows, K, xq, xd, xs, out); return;                \
-    case 2: gemv_quad_q32(dt_, 2, w0, row_bytes, rows, K, xq, xd, xs, out); return;                \
-    default: gemv_quad_q32(dt_, 1, w0, row_bytes, rows, K, xq, xd, xs, out); return;               \
-    }
-static inline void gemv_quad(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t row_bytes, int rows, int64_t K,
-                      const int8_t *xq, const float *xd, const float *xs, float out[QMM_NR]) {
-    if (dt == AX_Q4_0) QMM_GEMV_GB(AX_Q4_0)
-    if (dt == AX_Q4_1) QMM_GEMV_GB(AX_Q4_1)
-    QMM_GEMV_GB(AX_Q8_0)
-}
-#undef QMM_GEMV_GB
-#endif
-
 /* Row m of x (K elements of x_dtype, at x_row) prepared once per call at dst: quantized to int8 per
  * group (block-quantized w) or widened to fp32 (float w), in the layout x_row() reads. */
 static inline void qmm_prepare_x_row(const void *x_row_src, ax_dtype x_dtype, int64_t K, int quant,
@@ -604,7 +407,43 @@ static inline void qmm_fill_panel(qmm_panel *pn, int quant, ax_dtype w_dtype, co
     }
 }
 
-/* The avx512 path's VNNI kernel (QMM_VNNI is 1 where it is compiled). */
+/* The wide kernels for block-quantized w (qmatmul_params.h): maddubs where AVX2 is compiled in
+ * (QMM_MADDUBS), VNNI in the avx512 build (QMM_VNNI). */
+#include "linalg/cpu/qmm_maddubs.h"
 #include "linalg/cpu/qmm_vnni.h"
+
+#if QMM_MADDUBS
+/* 1 when a lone row of x against w of dtype dt takes the wide kernels' panel-free decode. */
+static inline int qmm_wide_gemv_fits(ax_dtype dt) { return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0; }
+
+/* out[r] = row n0 + r of w (w0: row n0; rows <= QMM_WIDE_NR) times x's one prepared row, by the
+ * planned wide kernel's decode; bit for bit its panel path. Only where qmm_wide_gemv_fits. */
+static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
+                                 int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
+#if QMM_VNNI
+    if (kernel == QMM_KERNEL_VNNI) {
+        qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
+        return;
+    }
+#endif
+    (void)kernel;
+    qmm_mb_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
+}
+
+/* sums[m * QMM_WIDE_NR + r] = row m of x (M prepared rows) times row n0 + r of w over all of K, by
+ * the planned wide kernel. */
+static inline void qmm_wide_panel_sums(qmm_kernel kernel, qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
+                                       int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf, int64_t xrow,
+                                       int64_t K, int64_t M, float *sums) {
+#if QMM_VNNI
+    if (kernel == QMM_KERNEL_VNNI) {
+        qmm_vnni_panel_sums(pn, dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
+        return;
+    }
+#endif
+    (void)kernel;
+    qmm_mb_panel_sums(pn, dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
+}
+#endif
 
 #endif /* AXIAL_LINALG_CPU_QMM_KERNELS_H */

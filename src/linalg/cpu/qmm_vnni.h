@@ -1,13 +1,13 @@
 /*
  * qmm_vnni.h — ax_qmatmul's block-quantized kernel for the avx512 path on a CPU with AVX-512 VNNI
- * (chosen at run time: qmm_vnni_planned in qmatmul_params.h), shared with ax_moe_grouped_gemm so that its rows stay bit
- * for bit ax_qmatmul's. Included by qmm_kernels.h; defines QMM_VNNI to 1 only in the avx512 build.
+ * (chosen at run time: qmm_kernel_planned in qmatmul_params.h), shared with ax_moe_grouped_gemm so that its rows
+ * stay bit for bit ax_qmatmul's. Included by qmm_kernels.h after qmm_maddubs.h, whose panel and level
+ * unpacking it shares; defines QMM_VNNI to 1 only in the avx512 build.
  * The functions that use VNNI instructions carry the target attribute, so the avx512 build itself
  * still runs on AVX-512 CPUs without VNNI, which never call them.
  *
- * Why a second kernel: the 256-bit kernel (qmm_kernels.h) converts and scales every 4-element lane
- * of every block, so two fp32 operations follow each integer dot of 4 and the int8 arithmetic never
- * beats fp32 sgemm. Here the integer dot runs over a whole block first: the lanes of a zmm are 16
+ * The layout is the maddubs kernel's (qmm_maddubs.h, which says why it beats the lanes kernel) with
+ * 512-bit vectors and one plane: the integer dot runs over a whole block first: the lanes of a zmm are 16
  * rows of w, each vpdpbusd adds 4 products per row (x's 4 levels broadcast to every lane), 8 of them
  * give the exact block dot (4 per half for q6_k, whose halves have their own scales), and only then
  * one conversion and one FMA per block. x is quantized as for the other kernel (qmm_kernels.h).
@@ -39,25 +39,6 @@
 #define QMM_VNNI 1
 #define QMM_VNNI_TARGET __attribute__((target("avx512vnni")))
 
-/* One thread's panel: QMM_VNNI_NR rows of w over a chunk of kc elements. */
-typedef struct qmm_vpanel {
-    uint8_t *q;       /* [kc/32][8 groups of 4][32 rows][4]: unsigned levels */
-    float *scale;     /* [kc/32][2 halves][32 rows] */
-    float *offset;    /* [kc/32][2 halves][32 rows] */
-    int64_t kc;
-} qmm_vpanel;
-
-/* The panel in a thread's piece (qmm_vnni_panel_bytes(kc_max) bytes; the same layout as the sizes). */
-static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int64_t kc_max) {
-    const int64_t nb = kc_max / 32, lv = qmm_round64(QMM_VNNI_NR * kc_max), sc = qmm_round64(nb * 2 * QMM_VNNI_NR * 4);
-    qmm_vpanel pn;
-    pn.q = piece;
-    pn.scale = (float *)(piece + lv);
-    pn.offset = (float *)(piece + lv + sc);
-    pn.kc = 0;
-    return pn;
-}
-
 /* 16 rows' 32 levels (L[i]: row i's 4-byte groups 0..7) into out[j] (j = 0..7): group j of the 16
  * rows, row i in lane i. An 8 x 8 transpose of 4-byte elements done on both 256-bit halves at once
  * (rows 0-7 in the low halves, rows 8-15 in the high ones). */
@@ -85,16 +66,6 @@ static inline void qmm_vnni_transpose16(const __m256i L[16], __m512i out[8]) {
 
 /* ---- the pieces the panel fill and the decode kernel share, so both see the same values ---- */
 
-/* The 32 unsigned levels of a q4_0 / q4_1 / q8_0 block (dt a constant at each call): the nibbles
- * (low ones first), or q8_0's signed levels + 128. */
-static inline __attribute__((always_inline)) __m256i qmm_vnni_q32_levels(ax_dtype dt, const uint8_t *blk) {
-    if (dt == AX_Q8_0)
-        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
-    const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + (dt == AX_Q4_0 ? 2 : 4)));
-    return _mm256_and_si256(_mm256_srlv_epi64(_mm256_broadcastsi128_si256(packed), _mm256_setr_epi64x(0, 0, 4, 4)),
-                            _mm256_set1_epi8(0x0f));
-}
-
 /* 16 blocks' scale d and offset (q4_0: -8 d, q8_0: -128 d, q4_1: its minimum) from their first 4
  * bytes, one block per 32-bit lane of hd (fp16 d in the low half, q4_1's fp16 minimum in the high). */
 static inline __attribute__((always_inline)) void qmm_vnni_q32_scale_offset(ax_dtype dt, __m512i hd, __m512 *d,
@@ -111,13 +82,13 @@ static inline void qmm_vnni_store_block(qmm_vpanel *pn, int64_t b, int rg, const
                                         __m512 o0, __m512 o1) {
     __m512i out[8];
     qmm_vnni_transpose16(L, out);
-    uint8_t *qb = pn->q + (b * 8 * QMM_VNNI_NR + rg) * 4;
-    for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_VNNI_NR * 4, out[j]);
-    float *sc = pn->scale + 2 * b * QMM_VNNI_NR + rg, *of = pn->offset + 2 * b * QMM_VNNI_NR + rg;
+    uint8_t *qb = pn->q + (b * 8 * QMM_WIDE_NR + rg) * 4;
+    for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_WIDE_NR * 4, out[j]);
+    float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
     _mm512_storeu_ps(sc, s0);
-    _mm512_storeu_ps(sc + QMM_VNNI_NR, s1);
+    _mm512_storeu_ps(sc + QMM_WIDE_NR, s1);
     _mm512_storeu_ps(of, o0);
-    _mm512_storeu_ps(of + QMM_VNNI_NR, o1);
+    _mm512_storeu_ps(of + QMM_WIDE_NR, o1);
 }
 
 /* The fill for q4_0, q4_1 and q8_0 (dt a constant at each call): each block's levels made in
@@ -126,7 +97,7 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
                                                                     int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                     int64_t nb) {
     const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
-    for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
+    for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
         const uint8_t *rowp[16];
         for (int i = 0; i < 16; i++)
             rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
@@ -134,7 +105,7 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
             __m256i L[16];
             int32_t head4[16]; /* scalar loads: vpgatherdd is slower on Zen 4 */
             for (int i = 0; i < 16; i++) {
-                L[i] = qmm_vnni_q32_levels(dt, rowp[i] + b * bytes);
+                L[i] = qmm_q32_levels(dt, rowp[i] + b * bytes);
                 memcpy(&head4[i], rowp[i] + b * bytes, 4);
             }
             __m512 d, o;
@@ -144,15 +115,13 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
     }
 }
 
-/* The fill for q4_k and q6_k (dt a constant at each call): levels made in registers from each
- * 256-element super-block and transposed as in qmm_vnni_fill_q32; scales and offsets per row as
- * unpack_row computes them. */
+/* The fill for q4_k and q6_k (dt a constant at each call): levels, scales and offsets of each block
+ * from qmm_k_levels (qmm_maddubs.h), transposed as in qmm_vnni_fill_q32. */
 static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                                                   int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                   int64_t nb) {
     const int64_t sbytes = dt == AX_Q4_K ? 144 : 210;
-    const __m256i low4 = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
-    for (int rg = 0; rg < QMM_VNNI_NR; rg += 16) {
+    for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
         const uint8_t *rowp[16];
         for (int i = 0; i < 16; i++)
             rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 256) * sbytes;
@@ -161,41 +130,14 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn
             const int j = (int)(b % 8);
             __m256i L[16];
             float s0[16], s1[16], o0[16], o1[16];
-            for (int i = 0; i < 16; i++) {
-                const uint8_t *blk = rowp[i] + sb * sbytes;
-                if (dt == AX_Q4_K) {
-                    int sc, mn;
-                    ax_q4_k_get_scale_min(blk + 4, j, &sc, &mn);
-                    const float step = f16_at(blk) * (float)sc, m = f16_at(blk + 2) * (float)mn;
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (j / 2)));
-                    L[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4 * (j % 2)), low4);
-                    s0[i] = s1[i] = step;
-                    o0[i] = o1[i] = -m;
-                } else {
-                    /* Block j = 4 h + q of the super-block: low nibbles of ql[64 h + 32 (q & 1) + i]
-                     * (high ones when q >= 2), bits 2 q, 2 q + 1 of qh[32 h + i] on top. */
-                    const int h = j / 4, q = j % 4;
-                    const __m256i ql = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32 * (q & 1)));
-                    const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
-                    const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (q >> 1)), low4);
-                    const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * q), 4), bits45);
-                    L[i] = _mm256_or_si256(lo, hi);
-                    const float dd = f16_at(blk + 208);
-                    const int8_t *scales = (const int8_t *)(blk + 192);
-                    const float a0 = dd * (float)scales[2 * j], a1 = dd * (float)scales[2 * j + 1];
-                    s0[i] = a0;
-                    s1[i] = a1;
-                    o0[i] = -32.0f * a0;
-                    o1[i] = -32.0f * a1;
-                }
-            }
+            for (int i = 0; i < 16; i++) L[i] = qmm_k_levels(dt, rowp[i] + sb * sbytes, j, &s0[i], &s1[i], &o0[i], &o1[i]);
             qmm_vnni_store_block(pn, b, rg, L, _mm512_loadu_ps(s0), _mm512_loadu_ps(s1), _mm512_loadu_ps(o0),
                                  _mm512_loadu_ps(o1));
         }
     }
 }
 
-/* Rows n0 .. n0 + rows - 1 (rows <= QMM_VNNI_NR; w0: row n0) over [k0, k0 + kc) into the panel.
+/* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) over [k0, k0 + kc) into the panel.
  * Rows past `rows` repeat the last row: their sums are computed and dropped. */
 static inline void qmm_vnni_fill(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
                                  int64_t k0, int64_t kc) {
@@ -232,7 +174,7 @@ qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, in
         __m512 a[4][2];
         for (int i = 0; i < MR; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
         for (int64_t b = g; b < g + gb; b++) {
-            const uint8_t *qb = pn->q + b * 8 * QMM_VNNI_NR * 4;
+            const uint8_t *qb = pn->q + b * 8 * QMM_WIDE_NR * 4;
             for (int h = 0; h < H; h++) {
                 /* With few rows of x the dots run as NCH chains summed at the end (integer sums are
                  * exact in any order), so vpdpbusd's latency does not bind. */
@@ -241,8 +183,8 @@ qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, in
                 for (int ch = 0; ch < NCH - 1; ch++)
                     for (int i = 0; i < MR; i++) more[ch][i][0] = more[ch][i][1] = _mm512_setzero_si512();
                 for (int j = h * 8 / H; j < (h + 1) * 8 / H; j++) {
-                    const __m512i w0 = _mm512_loadu_si512(qb + j * QMM_VNNI_NR * 4);
-                    const __m512i w1 = _mm512_loadu_si512(qb + j * QMM_VNNI_NR * 4 + 64);
+                    const __m512i w0 = _mm512_loadu_si512(qb + j * QMM_WIDE_NR * 4);
+                    const __m512i w1 = _mm512_loadu_si512(qb + j * QMM_WIDE_NR * 4 + 64);
                     const int ch = j % NCH;
                     for (int i = 0; i < MR; i++) {
                         int32_t x4;
@@ -262,16 +204,16 @@ qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, in
                         acc[i][0] = _mm512_add_epi32(acc[i][0], more[ch][i][0]);
                         acc[i][1] = _mm512_add_epi32(acc[i][1], more[ch][i][1]);
                     }
-                const float *sc = pn->scale + (2 * b + h) * QMM_VNNI_NR;
+                const float *sc = pn->scale + (2 * b + h) * QMM_WIDE_NR;
                 const __m512 s0 = _mm512_loadu_ps(sc), s1 = _mm512_loadu_ps(sc + 16);
                 for (int i = 0; i < MR; i++) {
                     a[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][0]), s0, a[i][0]);
                     a[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][1]), s1, a[i][1]);
                 }
             }
-            const float *of = pn->offset + 2 * b * QMM_VNNI_NR;
+            const float *of = pn->offset + 2 * b * QMM_WIDE_NR;
             const __m512 o00 = _mm512_loadu_ps(of), o01 = _mm512_loadu_ps(of + 16);
-            const __m512 o10 = _mm512_loadu_ps(of + QMM_VNNI_NR), o11 = _mm512_loadu_ps(of + QMM_VNNI_NR + 16);
+            const __m512 o10 = _mm512_loadu_ps(of + QMM_WIDE_NR), o11 = _mm512_loadu_ps(of + QMM_WIDE_NR + 16);
             for (int i = 0; i < MR; i++) {
                 const __m512 x0 = _mm512_set1_ps(xs[i][8 * b]), x1 = _mm512_set1_ps(xs[i][8 * b + 4]);
                 c[i][0] = _mm512_fmadd_ps(o00, x0, c[i][0]);
@@ -287,7 +229,7 @@ qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, in
         }
     }
     for (int i = 0; i < MR; i++) {
-        float *s = sums + (m0 + i) * QMM_VNNI_NR;
+        float *s = sums + (m0 + i) * QMM_WIDE_NR;
         _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), c[i][0]));
         _mm512_storeu_ps(s + 16, _mm512_add_ps(_mm512_loadu_ps(s + 16), c[i][1]));
     }
@@ -321,14 +263,6 @@ QMM_VNNI_TARGET static void qmm_vnni_times_x(const qmm_vpanel *pn, ax_dtype dt, 
 
 /* Blocks per pass of qmm_vnni_gemv16 (a multiple of every group's block count, 8). */
 #define QMM_VNNI_GEMV_SUB 32
-
-/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). */
-QMM_VNNI_TARGET static inline __m256i qmm_vnni_sum8(const __m256i v[8]) {
-    const __m256i t0 = _mm256_hadd_epi32(v[0], v[1]), t1 = _mm256_hadd_epi32(v[2], v[3]);
-    const __m256i t2 = _mm256_hadd_epi32(v[4], v[5]), t3 = _mm256_hadd_epi32(v[6], v[7]);
-    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3); /* halves of v0..3, v4..7 */
-    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
-}
 
 /* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times x's row (levels xq, scales xd, sum lanes
  * xs, from element 0) into out[0 .. 16). dt and gb are constants at each call. In passes of
@@ -367,10 +301,10 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
                          * A prefetch never faults, so past the end of w is harmless. */
                         _mm_prefetch((const char *)((uintptr_t)blk + 4096), _MM_HINT_T0);
                         const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-                        v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qmm_vnni_q32_levels(dt, blk), xv);
+                        v[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qmm_q32_levels(dt, blk), xv);
                         memcpy(&head4[(b - s0) * 16 + i], blk, 4);
                     }
-                    _mm256_store_si256((__m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)), qmm_vnni_sum8(v));
+                    _mm256_store_si256((__m256i *)(dots + i * QMM_VNNI_GEMV_SUB + (b8 - s0)), qmm_sum8_epi32(v));
                 }
             }
             for (int64_t b8 = s0; b8 < s1; b8 += 8) {
@@ -399,18 +333,13 @@ qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes,
     _mm512_storeu_ps(out, sum);
 }
 
-/* 1 when a lone row of x against w of dtype dt (rows of w_row_bytes) takes qmm_vnni_gemv. */
-static inline int qmm_vnni_gemv_fits(ax_dtype dt) {
-    return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0;
-}
-
 /* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what
- * qmm_vnni_panel_sums gives for that row. Only where qmm_vnni_gemv_fits. */
+ * qmm_vnni_panel_sums gives for that row. Only where qmm_wide_gemv_fits. */
 QMM_VNNI_TARGET static void qmm_vnni_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
                                           const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
     const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
     const int64_t gb = qmm_x_group(K) / 32;
-    for (int h = 0; h < QMM_VNNI_NR && h < rows; h += 16) {
+    for (int h = 0; h < QMM_WIDE_NR && h < rows; h += 16) {
         const uint8_t *wh = w0 + h * w_row_bytes;
         const int64_t rh = rows - h < 16 ? rows - h : 16;
 #define QMM_VNNI_GEMV_GB(dt_)                                                                          \
@@ -437,7 +366,7 @@ static inline void qmm_vnni_panel_sums(qmm_vpanel *pn, ax_dtype dt, const uint8_
                                        int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
                                        float *sums) {
     const int64_t kc_max = qmm_kc(K);
-    memset(sums, 0, (size_t)(M * QMM_VNNI_NR) * sizeof(float));
+    memset(sums, 0, (size_t)(M * QMM_WIDE_NR) * sizeof(float));
     for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
         const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
         qmm_vnni_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);

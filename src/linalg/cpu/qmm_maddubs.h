@@ -1,0 +1,475 @@
+/*
+ * qmm_maddubs.h — ax_qmatmul's block-quantized kernel for the avx2 path, and for the avx512 path on
+ * CPUs without AVX-512 VNNI (qmm_kernel_planned in qmatmul_params.h), shared with
+ * ax_moe_grouped_gemm so that its rows stay bit for bit ax_qmatmul's. Also the pieces the VNNI kernel
+ * (qmm_vnni.h) shares with it: the wide panel and the level unpacking. Included by qmm_kernels.h;
+ * defines QMM_MADDUBS to 1 where AVX2 is compiled in.
+ *
+ * The layout is the VNNI kernel's, with 256-bit vectors: lane i of a vector is row i of w (8 rows per
+ * vector, QMM_WIDE_NR = 32 per panel), x's 4 levels of a 4-element group are broadcast to every lane,
+ * and vpmaddubsw multiplies them with the rows' 4 unsigned levels, adding pairs into int16. Those
+ * int16 sums are added up over the block's 8 groups before one vpmaddwd widens them: a 4-bit level
+ * times |x| <= 127 is at most 1905, so the 16 products an int16 lane collects stay below 2^15 and the
+ * sum is exact. Then one conversion and one FMA per block and 8 rows, where the lanes kernel
+ * (qmm_kernels.h) spends two integer multiplies, a conversion and an FMA per 4-element lane and row;
+ * that is why this one beats fp32 sgemm and that one did not (docs/performance.md).
+ *
+ * Levels wider than 4 bits (q8_0's level + 128, 0..255; q6_k's 0..63) would overflow those int16
+ * sums, so their panel holds two planes of nibbles per block, hi = level >> 4 and lo = level & 15, and
+ * the block dot is 16 * dot(hi) + dot(lo), exact. Values are as in the VNNI kernel: w = scale * level
+ * + offset per half block, q8_0 with the offset -128 d.
+ *
+ * Per output (row m of x, row n of w), over a K chunk, in this order (the VNNI kernel's order; every
+ * M does it: the panel kernel for M > 1 and for q4_k / q6_k, qmm_mb_gemv for a lone row of q4_0 /
+ * q4_1 / q8_0, so a row's bits never depend on M):
+ *     c = 0
+ *     for each group g of x (blocks sharing x's scale dx_g):
+ *         a = 0
+ *         for each block b in g:
+ *             for each half h (one "half" of 32 but for q6_k): a = fma(float(dot_bh), scale_bh, a)
+ *             c = fma(offset_b0, xs_b0, c); c = fma(offset_b1, xs_b1, c)   (xs: dx times x's sums)
+ *         c = fma(a, dx_g, c)
+ *     sums += c
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_LINALG_CPU_QMM_MADDUBS_H
+#define AXIAL_LINALG_CPU_QMM_MADDUBS_H
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define QMM_MADDUBS 1
+
+/* One thread's wide panel: QMM_WIDE_NR rows of w over a chunk of kc elements. */
+typedef struct qmm_vpanel {
+    uint8_t *q;       /* [kc/32][P planes][8 groups of 4][32 rows][4]: unsigned levels (P = 1 for VNNI) */
+    float *scale;     /* [kc/32][2 halves][32 rows] */
+    float *offset;    /* [kc/32][2 halves][32 rows] */
+    int64_t kc;
+} qmm_vpanel;
+
+/* The panel in a thread's piece (qmm_wide_panel_bytes(kc_max) bytes; the same layout as the sizes). */
+static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int64_t kc_max) {
+    const int64_t nb = kc_max / 32, lv = qmm_round64(QMM_WIDE_PLANES * QMM_WIDE_NR * kc_max),
+                  sc = qmm_round64(nb * 2 * QMM_WIDE_NR * 4);
+    qmm_vpanel pn;
+    pn.q = piece;
+    pn.scale = (float *)(piece + lv);
+    pn.offset = (float *)(piece + lv + sc);
+    pn.kc = 0;
+    return pn;
+}
+
+/* ---- the values both wide kernels unpack, so their panels and decode kernels agree ---- */
+
+/* The 32 unsigned levels of a q4_0 / q4_1 / q8_0 block (dt a constant at each call): the nibbles
+ * (low ones first), or q8_0's signed levels + 128. */
+static inline __attribute__((always_inline)) __m256i qmm_q32_levels(ax_dtype dt, const uint8_t *blk) {
+    if (dt == AX_Q8_0)
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), _mm256_set1_epi8((char)0x80));
+    const __m128i packed = _mm_loadu_si128((const __m128i *)(blk + (dt == AX_Q4_0 ? 2 : 4)));
+    return _mm256_and_si256(_mm256_srlv_epi64(_mm256_broadcastsi128_si256(packed), _mm256_setr_epi64x(0, 0, 4, 4)),
+                            _mm256_set1_epi8(0x0f));
+}
+
+/* Block j (0..7) of a q4_k / q6_k super-block (dt a constant at each call): its 32 unsigned levels,
+ * and the scales s0, s1 and offsets o0, o1 of its halves, as unpack_row computes them. */
+static inline __attribute__((always_inline)) __m256i qmm_k_levels(ax_dtype dt, const uint8_t *blk, int j, float *s0,
+                                                                  float *s1, float *o0, float *o1) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    if (dt == AX_Q4_K) {
+        int sc, mn;
+        ax_q4_k_get_scale_min(blk + 4, j, &sc, &mn);
+        const float step = f16_at(blk) * (float)sc, m = f16_at(blk + 2) * (float)mn;
+        *s0 = *s1 = step;
+        *o0 = *o1 = -m;
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (j / 2)));
+        return _mm256_and_si256(_mm256_srli_epi16(q, 4 * (j % 2)), low4);
+    }
+    /* Block j = 4 h + q of the super-block: low nibbles of ql[64 h + 32 (q & 1) + i] (high ones when
+     * q >= 2), bits 2 q, 2 q + 1 of qh[32 h + i] on top. */
+    const int h = j / 4, q = j % 4;
+    const __m256i ql = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32 * (q & 1)));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+    const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (q >> 1)), low4);
+    const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * q), 4), _mm256_set1_epi8(0x30));
+    const float dd = f16_at(blk + 208);
+    const int8_t *scales = (const int8_t *)(blk + 192);
+    *s0 = dd * (float)scales[2 * j];
+    *s1 = dd * (float)scales[2 * j + 1];
+    *o0 = -32.0f * *s0;
+    *o1 = -32.0f * *s1;
+    return _mm256_or_si256(lo, hi);
+}
+
+/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). */
+static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
+    const __m256i t0 = _mm256_hadd_epi32(v[0], v[1]), t1 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i t2 = _mm256_hadd_epi32(v[4], v[5]), t3 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3); /* halves of v0..3, v4..7 */
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+/* ---- the maddubs kernel ---- */
+
+/* Planes of nibbles per block in this kernel's panel: 2 for levels wider than 4 bits. */
+static inline int qmm_mb_planes(ax_dtype dt) { return dt == AX_Q8_0 ? 2 : 1; }
+
+/* out[j] lane i = L[i]'s 32-bit lane j: an 8 x 8 transpose of 4-byte elements. */
+static inline __attribute__((always_inline)) void qmm_mb_transpose8(const __m256i L[8], __m256i out[8]) {
+    __m256i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_epi32(L[k], L[k + 1]);     /* r_k0 r_k+1,0 r_k1 r_k+1,1 per 128 bits */
+        t[k + 1] = _mm256_unpackhi_epi32(L[k], L[k + 1]); /* elements 2, 3 (and 6, 7) */
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_unpacklo_epi64(t[k], t[k + 2]);         /* element 0 (4) of rows k .. k+3 */
+        u[k + 1] = _mm256_unpackhi_epi64(t[k], t[k + 2]);     /* element 1 (5) */
+        u[k + 2] = _mm256_unpacklo_epi64(t[k + 1], t[k + 3]); /* element 2 (6) */
+        u[k + 3] = _mm256_unpackhi_epi64(t[k + 1], t[k + 3]); /* element 3 (7) */
+    }
+    for (int q = 0; q < 4; q++) {
+        out[q] = _mm256_permute2x128_si256(u[q], u[4 + q], 0x20);
+        out[q + 4] = _mm256_permute2x128_si256(u[q], u[4 + q], 0x31);
+    }
+}
+
+/* 8 blocks' scale d and offset (q4_0: -8 d, q8_0: -128 d, q4_1: its minimum) from their first 4
+ * bytes, one block per 32-bit lane of hd (fp16 d in the low half, q4_1's fp16 minimum in the high):
+ * the values qmm_vnni_q32_scale_offset makes. */
+static inline __attribute__((always_inline)) void qmm_mb_q32_scale_offset(ax_dtype dt, __m256i hd, __m256 *d,
+                                                                          __m256 *o) {
+    const __m256i low_halves = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 4, 5,
+                                                8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i d16 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(hd, low_halves), 0x08);
+    *d = _mm256_cvtph_ps(_mm256_castsi256_si128(d16));
+    if (dt == AX_Q4_0) *o = _mm256_mul_ps(_mm256_set1_ps(-8.0f), *d);
+    else if (dt == AX_Q8_0) *o = _mm256_mul_ps(_mm256_set1_ps(-128.0f), *d);
+    else {
+        const __m256i m16 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_srli_epi32(hd, 16), low_halves), 0x08);
+        *o = _mm256_cvtph_ps(_mm256_castsi256_si128(m16));
+    }
+}
+
+/* Block b of rows rg .. rg + 7 into the panel: their levels L (split into P planes, transposed) and
+ * the scales and offsets of the block's two halves. */
+static inline __attribute__((always_inline)) void qmm_mb_store_block(qmm_vpanel *pn, int P, int64_t b, int rg,
+                                                                     const __m256i L[8], __m256 s0, __m256 s1,
+                                                                     __m256 o0, __m256 o1) {
+    uint8_t *qb = pn->q + (b * P * 8 * QMM_WIDE_NR + rg) * 4;
+    __m256i out[8];
+    if (P == 1) {
+        qmm_mb_transpose8(L, out);
+        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), out[j]);
+    } else {
+        const __m256i low4 = _mm256_set1_epi8(0x0f);
+        __m256i hi[8], lo[8];
+        for (int i = 0; i < 8; i++) {
+            hi[i] = _mm256_and_si256(_mm256_srli_epi16(L[i], 4), low4);
+            lo[i] = _mm256_and_si256(L[i], low4);
+        }
+        qmm_mb_transpose8(hi, out);
+        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), out[j]);
+        qmm_mb_transpose8(lo, out);
+        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + (8 + j) * QMM_WIDE_NR * 4), out[j]);
+    }
+    float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
+    _mm256_storeu_ps(sc, s0);
+    _mm256_storeu_ps(sc + QMM_WIDE_NR, s1);
+    _mm256_storeu_ps(of, o0);
+    _mm256_storeu_ps(of + QMM_WIDE_NR, o1);
+}
+
+/* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) over [k0, k0 + kc) into the panel,
+ * 8 rows at a time. dt is a constant at each call. Rows past `rows` repeat the last row: their sums
+ * are computed and dropped. */
+static inline __attribute__((always_inline)) void qmm_mb_fill_dt(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
+                                                                 int64_t w_row_bytes, int64_t rows, int64_t k0,
+                                                                 int64_t nb) {
+    const int P = qmm_mb_planes(dt);
+    const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K;
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
+    const int64_t first = ksuper ? k0 / 256 : k0 / 32;
+    for (int rg = 0; rg < QMM_WIDE_NR; rg += 8) {
+        const uint8_t *rowp[8];
+        for (int i = 0; i < 8; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + first * bytes;
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i L[8];
+            if (ksuper) {
+                float s0[8], s1[8], o0[8], o1[8];
+                for (int i = 0; i < 8; i++)
+                    L[i] = qmm_k_levels(dt, rowp[i] + (b / 8) * bytes, (int)(b % 8), &s0[i], &s1[i], &o0[i], &o1[i]);
+                qmm_mb_store_block(pn, P, b, rg, L, _mm256_loadu_ps(s0), _mm256_loadu_ps(s1), _mm256_loadu_ps(o0),
+                                   _mm256_loadu_ps(o1));
+            } else {
+                int32_t head4[8]; /* each block's first 4 bytes: fp16 d (and q4_1's minimum) */
+                for (int i = 0; i < 8; i++) {
+                    L[i] = qmm_q32_levels(dt, rowp[i] + b * bytes);
+                    memcpy(&head4[i], rowp[i] + b * bytes, 4);
+                }
+                __m256 d, o;
+                qmm_mb_q32_scale_offset(dt, _mm256_loadu_si256((const __m256i *)head4), &d, &o);
+                qmm_mb_store_block(pn, P, b, rg, L, d, d, o, o);
+            }
+        }
+    }
+}
+
+static inline void qmm_mb_fill(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
+                               int64_t k0, int64_t kc) {
+    const int64_t nb = kc / 32;
+    pn->kc = kc;
+    switch (dt) {
+    case AX_Q4_0: qmm_mb_fill_dt(pn, AX_Q4_0, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q4_1: qmm_mb_fill_dt(pn, AX_Q4_1, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q8_0: qmm_mb_fill_dt(pn, AX_Q8_0, w0, w_row_bytes, rows, k0, nb); break;
+    case AX_Q4_K: qmm_mb_fill_dt(pn, AX_Q4_K, w0, w_row_bytes, rows, k0, nb); break;
+    default: qmm_mb_fill_dt(pn, AX_Q6_K, w0, w_row_bytes, rows, k0, nb); break;
+    }
+}
+
+/* Rows m0 .. m0 + MR - 1 of x against the panel's 32 rows, 8 at a time, added to sums[m * 32 + n].
+ * H: 2 for q6_k (a scale per half block), 1 otherwise; P: planes. H, P and MR are constants at
+ * every call, so the arrays below live in registers (MR = 4, P = 1: 4 int16 sums, 4 group sums, 4
+ * totals, a row vector, a broadcast x and the vpmaddwd ones). */
+static inline __attribute__((always_inline)) void qmm_mb_rows(const qmm_vpanel *pn, int H, int P, int F, int MR,
+                                                              const unsigned char *xbuf, int64_t xrow, int64_t K,
+                                                              int64_t k0, int64_t m0, float *sums) {
+    const int64_t nb = pn->kc / 32, gb = qmm_x_group(K) / 32;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int8_t *xq[4];
+    const float *xd[4], *xs[4];
+    for (int i = 0; i < MR; i++) {
+        const qmm_xrow xr = x_row(xbuf, xrow, K, k0, m0 + i);
+        xq[i] = xr.q;
+        xd[i] = xr.d;
+        xs[i] = xr.s;
+    }
+    for (int v = 0; v < QMM_WIDE_NR; v += 8) {
+        __m256 c[4];
+        for (int i = 0; i < MR; i++) c[i] = _mm256_setzero_ps();
+        for (int64_t g = 0; g < nb; g += gb) {
+            __m256 a[4];
+            for (int i = 0; i < MR; i++) a[i] = _mm256_setzero_ps();
+            for (int64_t b = g; b < g + gb; b++) {
+                const uint8_t *qb = pn->q + (b * P * 8 * QMM_WIDE_NR + v) * 4;
+                for (int h = 0; h < H; h++) {
+                    __m256i dot[4];
+                    for (int i = 0; i < MR; i++) dot[i] = _mm256_setzero_si256(); /* set below; silences GCC */
+                    for (int pl = 0; pl < P; pl++)
+                        for (int j0 = h * 8 / H; j0 < (h + 1) * 8 / H; j0 += F) {
+                            __m256i s16[4];
+                            for (int i = 0; i < MR; i++) s16[i] = _mm256_setzero_si256();
+                            for (int j = j0; j < j0 + F; j++) {
+                                const __m256i w =
+                                    _mm256_loadu_si256((const __m256i *)(qb + (pl * 8 + j) * QMM_WIDE_NR * 4));
+                                for (int i = 0; i < MR; i++) {
+                                    int32_t x4;
+                                    memcpy(&x4, xq[i] + 32 * b + 4 * j, 4);
+                                    s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, _mm256_set1_epi32(x4)));
+                                    /* Keeps the sum a chain in one register: left alone, GCC regroups
+                                     * the adds into trees and spills the products (2x slower). */
+                                    __asm__("" : "+x"(s16[i]));
+                                }
+                            }
+                            for (int i = 0; i < MR; i++) {
+                                const __m256i t = _mm256_madd_epi16(s16[i], ones);
+                                if (pl == 0 && j0 == h * 8 / H) dot[i] = P == 2 ? _mm256_slli_epi32(t, 4) : t;
+                                else dot[i] = _mm256_add_epi32(dot[i], t);
+                            }
+                        }
+                    const __m256 s = _mm256_loadu_ps(pn->scale + (2 * b + h) * QMM_WIDE_NR + v);
+                    for (int i = 0; i < MR; i++) a[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), s, a[i]);
+                }
+                const float *of = pn->offset + 2 * b * QMM_WIDE_NR + v;
+                const __m256 o0 = _mm256_loadu_ps(of), o1 = _mm256_loadu_ps(of + QMM_WIDE_NR);
+                for (int i = 0; i < MR; i++) {
+                    c[i] = _mm256_fmadd_ps(o0, _mm256_set1_ps(xs[i][8 * b]), c[i]);
+                    c[i] = _mm256_fmadd_ps(o1, _mm256_set1_ps(xs[i][8 * b + 4]), c[i]);
+                }
+            }
+            for (int i = 0; i < MR; i++) c[i] = _mm256_fmadd_ps(a[i], _mm256_set1_ps(xd[i][g]), c[i]);
+        }
+        for (int i = 0; i < MR; i++) {
+            float *s = sums + (m0 + i) * QMM_WIDE_NR + v;
+            _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), c[i]));
+        }
+    }
+}
+
+/* Every row of x against the panel (M rows), added to sums[m * 32 + n]: 4 rows of x at a time for
+ * one plane, 3 for two (whose second set of int16 sums needs the registers). */
+static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned char *xbuf, int64_t xrow, int64_t K,
+                           int64_t k0, int64_t M, float *sums) {
+    int64_t m = 0;
+#define QMM_MB_ROWS(H, P, F, MR)                                                                           \
+    for (; m + (MR) <= M; m += (MR)) qmm_mb_rows(pn, H, P, F, MR, xbuf, xrow, K, k0, m, sums);          \
+    for (; m + 2 <= M; m += 2) qmm_mb_rows(pn, H, P, F, 2, xbuf, xrow, K, k0, m, sums);                 \
+    if (m < M) qmm_mb_rows(pn, H, P, F, 1, xbuf, xrow, K, k0, m, sums);
+    if (dt == AX_Q6_K) {
+        QMM_MB_ROWS(2, 1, 2, 3)
+    } else if (dt == AX_Q8_0) {
+        QMM_MB_ROWS(1, 2, 8, 3)
+    } else {
+        QMM_MB_ROWS(1, 1, 8, 4)
+    }
+#undef QMM_MB_ROWS
+}
+
+/* ---- decode (M = 1) of q4_0, q4_1 and q8_0: no panel ----
+ * As qmm_vnni_gemv: each row's blocks dotted straight from memory (vpmaddubsw then vpmaddwd, one
+ * 8-lane vector per block: q4's nibbles as they are; q8_0's signed levels by the sign-transfer form,
+ * plus 128 times the block's sum of x's levels, which gives the dot of the level + 128 the panel
+ * holds, exactly), 8 blocks' vectors summed into one (lane j: block j), 8 rows' of those transposed
+ * (lane i: row i), then the float steps of qmm_mb_rows in the same order. */
+
+/* Blocks per pass of qmm_mb_gemv_dt (a multiple of every group's block count, 8). */
+#define QMM_MB_GEMV_SUB 32
+
+/* Row i's exact dot with x of the blocks b8 .. b8 + n - 1 (n <= 8; n is 8 but for a pass's last
+ * blocks), lane j: block b8 + j (0 past n), each block's first 4 bytes into head4[j * 8]. dt is a
+ * constant at each call. */
+static inline __attribute__((always_inline)) __m256i qmm_mb_gemv_dots8(ax_dtype dt, const uint8_t *row, int64_t bytes,
+                                                                       int64_t b8, int n, const int8_t *xq,
+                                                                       int32_t *head4) {
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256i v[8];
+    for (int j = 0; j < 8; j++) {
+        if (j >= n) {
+            v[j] = _mm256_setzero_si256();
+            continue;
+        }
+        const uint8_t *blk = row + (b8 + j) * bytes;
+        /* 4 KiB ahead in the stream, as qmm_vnni_gemv16 (a prefetch never faults). */
+        _mm_prefetch((const char *)((uintptr_t)blk + 4096), _MM_HINT_T0);
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * (b8 + j)));
+        __m256i p16;
+        if (dt == AX_Q8_0) {
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2));
+            p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
+        } else {
+            p16 = _mm256_maddubs_epi16(qmm_q32_levels(dt, blk), xv);
+        }
+        v[j] = _mm256_madd_epi16(p16, ones16);
+        memcpy(&head4[j * 8], blk, 4);
+    }
+    return qmm_sum8_epi32(v);
+}
+
+/* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) times x's row (levels xq, scales xd,
+ * sum lanes xs, from element 0) into out[0 .. rows). dt and gb are constants at each call. In passes
+ * of QMM_MB_GEMV_SUB blocks, per 8 rows: each row's blocks in turn (the rows, adjacent in memory,
+ * read as one sequential stream), then 8 blocks at a time the 8 rows' dots transposed and the float
+ * steps. q8_0's block sums of x (128 times) are made once per pass for all the rows. */
+static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, int64_t gb, const uint8_t *w0,
+                                                                 int64_t w_row_bytes, int64_t rows, int64_t K,
+                                                                 const int8_t *xq, const float *xd, const float *xs,
+                                                                 float *out) {
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
+    const int64_t nb = K / 32, cb = qmm_kc(K) / 32, groups = (rows + 7) / 8;
+    int32_t dots[8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32)));  /* [row][block] */
+    int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32))); /* [block][row] */
+    int32_t xsum[QMM_MB_GEMV_SUB];                                    /* q8_0: 128 * the block's x levels */
+    __m256 sum[QMM_WIDE_NR / 8];
+    for (int64_t rg = 0; rg < groups; rg++) sum[rg] = _mm256_setzero_ps();
+    for (int64_t c0 = 0; c0 < nb; c0 += cb) {
+        const int64_t c1 = nb - c0 < cb ? nb : c0 + cb;
+        __m256 c[QMM_WIDE_NR / 8];
+        for (int64_t rg = 0; rg < groups; rg++) c[rg] = _mm256_setzero_ps();
+        for (int64_t s0 = c0; s0 < c1; s0 += QMM_MB_GEMV_SUB) {
+            const int64_t s1 = c1 - s0 < QMM_MB_GEMV_SUB ? c1 : s0 + QMM_MB_GEMV_SUB;
+            if (dt == AX_Q8_0) {
+                const __m256i ones16 = _mm256_set1_epi16(1), ones8 = _mm256_set1_epi8(1);
+                for (int64_t b = s0; b < s1; b++) {
+                    const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+                    const __m256i t8 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16);
+                    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
+                    t = _mm_hadd_epi32(t, t);
+                    t = _mm_hadd_epi32(t, t);
+                    xsum[b - s0] = 128 * _mm_cvtsi128_si32(t);
+                }
+            }
+            for (int64_t rg = 0; rg < groups; rg++) {
+                for (int i = 0; i < 8; i++) {
+                    const int64_t r = 8 * rg + i;
+                    const uint8_t *row = w0 + (r < rows ? r : rows - 1) * w_row_bytes;
+                    int64_t b8 = s0;
+                    for (; b8 + 8 <= s1; b8 += 8)
+                        _mm256_store_si256((__m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)),
+                                           qmm_mb_gemv_dots8(dt, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i));
+                    if (b8 < s1)
+                        _mm256_store_si256((__m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)),
+                                           qmm_mb_gemv_dots8(dt, row, bytes, b8, (int)(s1 - b8), xq,
+                                                             head4 + (b8 - s0) * 8 + i));
+                }
+                for (int64_t b8 = s0; b8 < s1; b8 += 8) {
+                    __m256i L[8], col[8]; /* col[j] lane i: row 8 rg + i's dot of block b8 + j */
+                    for (int i = 0; i < 8; i++)
+                        L[i] = _mm256_load_si256((const __m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)));
+                    qmm_mb_transpose8(L, col);
+                    const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
+                    /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
+                    for (int64_t g = b8; g < e; g += gb) {
+                        __m256 a = _mm256_setzero_ps();
+                        for (int64_t b = g; b < g + gb; b++) {
+                            __m256 d, o;
+                            qmm_mb_q32_scale_offset(dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)), &d,
+                                                    &o);
+                            __m256i dot = col[b - b8];
+                            if (dt == AX_Q8_0) dot = _mm256_add_epi32(dot, _mm256_set1_epi32(xsum[b - s0]));
+                            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, a);
+                            c[rg] = _mm256_fmadd_ps(o, _mm256_set1_ps(xs[8 * b]), c[rg]);
+                            c[rg] = _mm256_fmadd_ps(o, _mm256_set1_ps(xs[8 * b + 4]), c[rg]);
+                        }
+                        c[rg] = _mm256_fmadd_ps(a, _mm256_set1_ps(xd[g]), c[rg]);
+                    }
+                }
+            }
+        }
+        for (int64_t rg = 0; rg < groups; rg++) sum[rg] = _mm256_add_ps(sum[rg], c[rg]);
+    }
+    for (int64_t rg = 0; rg < groups; rg++) _mm256_storeu_ps(out + 8 * rg, sum[rg]);
+}
+
+/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what
+ * qmm_mb_panel_sums gives for that row. Only for q4_0, q4_1 and q8_0 (qmm_wide_gemv_fits). out
+ * has room for 32. */
+static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf,
+                        int64_t xrow, int64_t K, float *out) {
+    const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
+    const int64_t gb = qmm_x_group(K) / 32;
+#define QMM_MB_GEMV_GB(dt_)                                                                            \
+    switch (gb) {                                                                                  \
+    case 8: qmm_mb_gemv_dt(dt_, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
+    case 4: qmm_mb_gemv_dt(dt_, 4, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
+    case 2: qmm_mb_gemv_dt(dt_, 2, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
+    default: qmm_mb_gemv_dt(dt_, 1, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;       \
+    }
+    if (dt == AX_Q4_0) {
+        QMM_MB_GEMV_GB(AX_Q4_0)
+    } else if (dt == AX_Q4_1) {
+        QMM_MB_GEMV_GB(AX_Q4_1)
+    } else {
+        QMM_MB_GEMV_GB(AX_Q8_0)
+    }
+#undef QMM_MB_GEMV_GB
+}
+
+/* sums[m * 32 + r] = row m of x (M rows, prepared by qmm_prepare_x_row) times row n0 + r of w (w0:
+ * row n0, rows <= 32 of them) over all of K. */
+static inline void qmm_mb_panel_sums(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
+                                     int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
+                                     float *sums) {
+    const int64_t kc_max = qmm_kc(K);
+    memset(sums, 0, (size_t)(M * QMM_WIDE_NR) * sizeof(float));
+    for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
+        const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
+        qmm_mb_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);
+        qmm_mb_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+    }
+}
+#else
+#define QMM_MADDUBS 0
+#endif
+
+#endif /* AXIAL_LINALG_CPU_QMM_MADDUBS_H */
