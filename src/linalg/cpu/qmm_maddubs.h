@@ -102,12 +102,17 @@ static inline __attribute__((always_inline)) __m256i qmm_k_levels(ax_dtype dt, c
     return _mm256_or_si256(lo, hi);
 }
 
-/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). */
+/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). Unpacks and adds: vphaddd is
+ * three operations on Zen and ran the decode kernels slower. */
 static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
-    const __m256i t0 = _mm256_hadd_epi32(v[0], v[1]), t1 = _mm256_hadd_epi32(v[2], v[3]);
-    const __m256i t2 = _mm256_hadd_epi32(v[4], v[5]), t3 = _mm256_hadd_epi32(v[6], v[7]);
-    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3); /* halves of v0..3, v4..7 */
-    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+    __m256i t[4], u[2];
+    for (int k = 0; k < 4; k++) /* lanes: v2k_0+2, v2k+1_0+2, v2k_1+3, v2k+1_1+3 per 128 bits */
+        t[k] = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2 * k], v[2 * k + 1]),
+                                _mm256_unpackhi_epi32(v[2 * k], v[2 * k + 1]));
+    for (int k = 0; k < 2; k++) /* lanes: the 128-bit halves of v4k .. v4k+3 */
+        u[k] = _mm256_add_epi32(_mm256_unpacklo_epi64(t[2 * k], t[2 * k + 1]),
+                                _mm256_unpackhi_epi64(t[2 * k], t[2 * k + 1]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u[0], u[1], 0x20), _mm256_permute2x128_si256(u[0], u[1], 0x31));
 }
 
 /* ---- the maddubs kernel ---- */
