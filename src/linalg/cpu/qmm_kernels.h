@@ -430,19 +430,27 @@ static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *
     qmm_mb_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
 }
 
-/* sums[m * QMM_WIDE_NR + r] = row m of x (M prepared rows) times row n0 + r of w over all of K, by
- * the planned wide kernel. */
+/* sums[m * QMM_WIDE_NR + r] = row m of x (M rows, prepared by qmm_prepare_x_row) times row n0 + r of
+ * w (w0: row n0, rows <= QMM_WIDE_NR of them) over all of K, by the planned wide kernel: per K chunk
+ * the panel filled, then every row of x against it. */
 static inline void qmm_wide_panel_sums(qmm_kernel kernel, qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                        int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf, int64_t xrow,
                                        int64_t K, int64_t M, float *sums) {
+    const int64_t kc_max = qmm_kc(K);
+    memset(sums, 0, (size_t)(M * QMM_WIDE_NR) * sizeof(float));
+    for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
+        const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
 #if QMM_VNNI
-    if (kernel == QMM_KERNEL_VNNI) {
-        qmm_vnni_panel_sums(pn, dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
-        return;
-    }
+        if (kernel == QMM_KERNEL_VNNI) {
+            qmm_vnni_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);
+            qmm_vnni_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+            continue;
+        }
 #endif
-    (void)kernel;
-    qmm_mb_panel_sums(pn, dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
+        (void)kernel;
+        qmm_mb_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);
+        qmm_mb_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+    }
 }
 #endif
 

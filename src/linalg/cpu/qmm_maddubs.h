@@ -437,7 +437,7 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
 }
 
 /* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what
- * qmm_mb_panel_sums gives for that row. Only for q4_0, q4_1 and q8_0 (qmm_wide_gemv_fits). out
+ * the panel path (qmm_wide_panel_sums) gives for that row. Only for q4_0, q4_1 and q8_0 (qmm_wide_gemv_fits). out
  * has room for 32. */
 static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf,
                         int64_t xrow, int64_t K, float *out) {
@@ -460,19 +460,6 @@ static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int
 #undef QMM_MB_GEMV_GB
 }
 
-/* sums[m * 32 + r] = row m of x (M rows, prepared by qmm_prepare_x_row) times row n0 + r of w (w0:
- * row n0, rows <= 32 of them) over all of K. */
-static inline void qmm_mb_panel_sums(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
-                                     int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
-                                     float *sums) {
-    const int64_t kc_max = qmm_kc(K);
-    memset(sums, 0, (size_t)(M * QMM_WIDE_NR) * sizeof(float));
-    for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
-        const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
-        qmm_mb_fill(pn, dt, w0, w_row_bytes, rows, k0, kc);
-        qmm_mb_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
-    }
-}
 #else
 #define QMM_MADDUBS 0
 #endif
