@@ -93,13 +93,12 @@ static inline int64_t qmm_panel_bytes(int quant, int64_t kc) {
  * over a K chunk, levels interleaved by 4-byte groups across the rows (lane i of a vector: row i), so
  * a whole block's integer dot is formed before one conversion and one FMA. Its integer dots are
  * vpdpbusd on the avx512 path where the CPU has AVX-512 VNNI (cpu/qmm_vnni.h), else vpmaddubsw
- * (cpu/qmm_maddubs.h, which splits q8_0's and q6_k's levels into two planes of nibbles: hence up to
- * QMM_WIDE_PLANES x 32 level bytes per row per block). Per block of 32, two fp32 scales and two
- * offsets per row (the halves of 16). The portable path runs the 4-row lanes kernel (QMM_NR). */
+ * (cpu/qmm_maddubs.h, which splits q8_0's 8-bit levels into two planes of nibbles: qmm_wide_planes
+ * x 32 level bytes per row per block). Per block of 32, two fp32 scales and two offsets per row (the
+ * halves of 16). The portable path runs the 4-row lanes kernel (QMM_NR). */
 #define QMM_WIDE_NR 32
-#define QMM_WIDE_PLANES 2
-static inline int64_t qmm_wide_panel_bytes(int64_t kc) {
-    return qmm_round64(QMM_WIDE_PLANES * QMM_WIDE_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_WIDE_NR * 4);
+static inline int64_t qmm_wide_panel_bytes(int planes, int64_t kc) {
+    return qmm_round64(planes * QMM_WIDE_NR * kc) + 2 * qmm_round64(kc / 32 * 2 * QMM_WIDE_NR * 4);
 }
 
 /* The kernel the CPU op runs for w of this kind on the path it dispatches to. The plans ask it, so
@@ -111,9 +110,17 @@ static inline qmm_kernel qmm_kernel_planned(int quant) {
     return QMM_KERNEL_MADDUBS;
 }
 
-/* A thread's piece holds the panel of the kernel that runs, then the sums: this many per row of x. */
-static inline int64_t qmm_piece_panel_bytes(int quant, qmm_kernel kernel, int64_t kc) {
-    return kernel != QMM_KERNEL_LANES ? qmm_wide_panel_bytes(kc) : qmm_panel_bytes(quant, kc);
+/* Planes of levels per block in a wide kernel's panel: two nibble planes for q8_0 in the vpmaddubsw
+ * kernel, one otherwise. */
+static inline int qmm_wide_planes(qmm_kernel kernel, ax_dtype dt) {
+    return kernel == QMM_KERNEL_MADDUBS && dt == AX_Q8_0 ? 2 : 1;
+}
+
+/* A thread's piece holds the panel of the kernel that runs (for w of dtype dt), then the sums: this
+ * many per row of x. */
+static inline int64_t qmm_piece_panel_bytes(int quant, qmm_kernel kernel, ax_dtype dt, int64_t kc) {
+    return kernel != QMM_KERNEL_LANES ? qmm_wide_panel_bytes(qmm_wide_planes(kernel, dt), kc)
+                                      : qmm_panel_bytes(quant, kc);
 }
 static inline int64_t qmm_sums_per_row(qmm_kernel kernel) { return kernel != QMM_KERNEL_LANES ? QMM_WIDE_NR : QMM_NR; }
 
@@ -124,7 +131,7 @@ static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     plan.kernel = qmm_kernel_planned(quant);
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
-    plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.kernel, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.kernel) * 4);
+    plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.kernel, p->w_dtype, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.kernel) * 4);
     return plan;
 }
 

@@ -134,7 +134,7 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
         pl.xrow_bytes = qmm_xq_row_bytes(p->K);
         pl.x_bytes = pl.count * pl.xrow_bytes;
         pl.kernel = qmm_kernel_planned(1);
-        pl.wtile_bytes = qmm_piece_panel_bytes(1, pl.kernel, qmm_kc(p->K));
+        pl.wtile_bytes = qmm_piece_panel_bytes(1, pl.kernel, p->w_dtype, qmm_kc(p->K));
         pl.sums_bytes = qmm_round64(pl.largest * qmm_sums_per_row(pl.kernel) * 4);
     } else {
         pl.xrow_bytes = p->K * 4;

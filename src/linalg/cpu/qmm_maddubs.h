@@ -14,10 +14,11 @@
  * (qmm_kernels.h) spends two integer multiplies, a conversion and an FMA per 4-element lane and row;
  * that is why this one beats fp32 sgemm and that one did not (docs/performance.md).
  *
- * Levels wider than 4 bits (q8_0's level + 128, 0..255; q6_k's 0..63) would overflow those int16
- * sums, so their panel holds two planes of nibbles per block, hi = level >> 4 and lo = level & 15, and
- * the block dot is 16 * dot(hi) + dot(lo), exact. Values are as in the VNNI kernel: w = scale * level
- * + offset per half block, q8_0 with the offset -128 d.
+ * Wider levels overflow sooner: q6_k's 0..63 reach 2 * 63 * 127 per pair, so its int16 sums widen
+ * every 2 groups; q8_0's level + 128 (0..255) would overflow a single pair, so its panel holds two
+ * planes of nibbles per block, hi = level >> 4 and lo = level & 15, and the block dot is
+ * 16 * dot(hi) + dot(lo), exact. Values are as in the VNNI kernel: w = scale * level + offset per
+ * half block, q8_0 with the offset -128 d.
  *
  * Per output (row m of x, row n of w), over a K chunk, in this order (the VNNI kernel's order; every
  * M does it: the panel kernel for M > 1 and for q4_k / q6_k, qmm_mb_gemv for a lone row of q4_0 /
@@ -42,15 +43,16 @@
 
 /* One thread's wide panel: QMM_WIDE_NR rows of w over a chunk of kc elements. */
 typedef struct qmm_vpanel {
-    uint8_t *q;       /* [kc/32][P planes][8 groups of 4][32 rows][4]: unsigned levels (P = 1 for VNNI) */
+    uint8_t *q;       /* [kc/32][P planes][8 groups of 4][32 rows][4]: unsigned levels (qmm_wide_planes) */
     float *scale;     /* [kc/32][2 halves][32 rows] */
     float *offset;    /* [kc/32][2 halves][32 rows] */
     int64_t kc;
 } qmm_vpanel;
 
-/* The panel in a thread's piece (qmm_wide_panel_bytes(kc_max) bytes; the same layout as the sizes). */
-static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int64_t kc_max) {
-    const int64_t nb = kc_max / 32, lv = qmm_round64(QMM_WIDE_PLANES * QMM_WIDE_NR * kc_max),
+/* The panel in a thread's piece (qmm_wide_panel_bytes(planes, kc_max) bytes; the same layout as the
+ * sizes). */
+static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int planes, int64_t kc_max) {
+    const int64_t nb = kc_max / 32, lv = qmm_round64(planes * QMM_WIDE_NR * kc_max),
                   sc = qmm_round64(nb * 2 * QMM_WIDE_NR * 4);
     qmm_vpanel pn;
     pn.q = piece;
@@ -118,7 +120,7 @@ static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
 /* ---- the maddubs kernel ---- */
 
 /* Planes of nibbles per block in this kernel's panel: 2 for levels wider than 4 bits. */
-static inline int qmm_mb_planes(ax_dtype dt) { return dt == AX_Q8_0 ? 2 : 1; }
+static inline int qmm_mb_planes(ax_dtype dt) { return qmm_wide_planes(QMM_KERNEL_MADDUBS, dt); }
 
 /* out[j] lane i = L[i]'s 32-bit lane j: an 8 x 8 transpose of 4-byte elements. */
 static inline __attribute__((always_inline)) void qmm_mb_transpose8(const __m256i L[8], __m256i out[8]) {
@@ -303,7 +305,7 @@ static inline __attribute__((always_inline)) void qmm_mb_rows(const qmm_vpanel *
 }
 
 /* Every row of x against the panel (M rows), added to sums[m * 32 + n]: 4 rows of x at a time for
- * one plane, 3 for two (whose second set of int16 sums needs the registers). */
+ * the 4-bit types; 3 for q6_k and q8_0, whose int32 dots live beside the int16 sums. */
 static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned char *xbuf, int64_t xrow, int64_t K,
                            int64_t k0, int64_t M, float *sums) {
     int64_t m = 0;
