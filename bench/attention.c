@@ -54,8 +54,8 @@ static double now(void) {
 static double sgemm_gflops(int64_t m, int threads, int repeats) {
     if (!cpu_time_mode) return bench_sgemm_gflops(m, threads, repeats);
     bench_blas_threads(threads);
-    float *a = malloc((size_t)(m * m) * sizeof(float)), *b = malloc((size_t)(m * m) * sizeof(float));
-    float *c = malloc((size_t)(m * m) * sizeof(float));
+    const size_t bytes = (size_t)(m * m) * sizeof(float);
+    float *a = bench_alloc_bytes(bytes), *b = bench_alloc_bytes(bytes), *c = bench_alloc_bytes(bytes);
     double *t = calloc((size_t)repeats, sizeof(double));
     double gf = 0.0;
     if (a && b && c && t) {
@@ -81,11 +81,12 @@ static timing run_shape(const shape *s, ax_dtype dtype, int causal, int threads,
     timing tm = {0, 0, 0, 0, 0};
     const int64_t nq = s->B * s->S * s->H * s->D, nk = s->B * s->S * s->Hkv * s->D;
     const size_t es = dtype == AX_F32 ? 4 : 2;
-    float *f = malloc((size_t)(nq > nk ? nq : nk) * sizeof(float));
-    void *q = malloc((size_t)nq * es), *k = malloc((size_t)nk * es), *v = malloc((size_t)nk * es);
-    void *out = malloc((size_t)nq * es), *dout = malloc((size_t)nq * es), *dq = malloc((size_t)nq * es);
-    void *dk = malloc((size_t)nk * es), *dv = malloc((size_t)nk * es);
-    float *lse = malloc((size_t)(s->B * s->H * s->S) * sizeof(float));
+    float *f = bench_alloc_bytes((size_t)(nq > nk ? nq : nk) * sizeof(float));
+    const size_t qbytes = (size_t)nq * es, kbytes = (size_t)nk * es;
+    void *q = bench_alloc_bytes(qbytes), *k = bench_alloc_bytes(kbytes), *v = bench_alloc_bytes(kbytes);
+    void *out = bench_alloc_bytes(qbytes), *dout = bench_alloc_bytes(qbytes), *dq = bench_alloc_bytes(qbytes);
+    void *dk = bench_alloc_bytes(kbytes), *dv = bench_alloc_bytes(kbytes);
+    float *lse = bench_alloc_bytes((size_t)(s->B * s->H * s->S) * sizeof(float));
     double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
     ax_context *ctx = NULL;
     if (!f || !q || !k || !v || !out || !dout || !dq || !dk || !dv || !lse || !tf || !tb) {

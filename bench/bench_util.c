@@ -29,10 +29,9 @@ double bench_median(double *values, int n) {
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-float *bench_alloc_floats(int64_t n) {
-    const size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
-    return aligned_alloc(64, bytes);
-}
+void *bench_alloc_bytes(size_t bytes) { return aligned_alloc(64, ((bytes > 0 ? bytes : 1) + 63) / 64 * 64); }
+
+float *bench_alloc_floats(int64_t n) { return bench_alloc_bytes((size_t)(n > 0 ? n : 1) * sizeof(float)); }
 
 void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state) {
     for (int64_t i = 0; i < n; i++) {
@@ -57,9 +56,9 @@ void bench_settle(void) {
 
 double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
     bench_blas_threads(threads);
-    float *a = malloc((size_t)(m * m) * sizeof(float));
-    float *b = malloc((size_t)(m * m) * sizeof(float));
-    float *c = malloc((size_t)(m * m) * sizeof(float));
+    float *a = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
+    float *b = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
+    float *c = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
     double *t = malloc((size_t)repeats * sizeof(double));
     if (!a || !b || !c || !t) {
         free(a); free(b); free(c); free(t);

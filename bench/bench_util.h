@@ -17,6 +17,9 @@ void bench_fill_uniform(float *x, int64_t n, float lo, float hi, uint64_t *state
  * large block returns a page + 16 bytes, which puts a row of 32 floats across three cache lines
  * instead of two: the Evoformer forward measured 1.45x slower that way). Free with free(). */
 float *bench_alloc_floats(int64_t n);
+/* The same for any buffer a benchmark hands to the library or to BLAS: `bytes` rounded up to 64,
+ * aligned to 64 (NULL when out of memory). Free with free(). */
+void *bench_alloc_bytes(size_t bytes);
 /* Median GFLOP/s of square cblas_sgemm of size m with `threads` BLAS threads (warm-up first). */
 double bench_sgemm_gflops(int64_t m, int threads, int repeats);
 /* Sleeps long enough (0.4 s) for spinning OpenBLAS/OpenMP worker threads to block, so one

@@ -145,9 +145,11 @@ typedef struct variant {
 
 static void bench_cpu_problem(const problem *p, ax_context *ctx, int threads, int repeats) {
     const int64_t na = p->batch * p->M * p->K, nb = p->batch * p->K * p->N, nc = p->batch * p->M * p->N;
-    float *af = malloc((size_t)na * 4), *bf = malloc((size_t)nb * 4), *cf = malloc((size_t)nc * 4);
-    uint16_t *abf = malloc((size_t)na * 2), *bbf = malloc((size_t)nb * 2), *cbf = malloc((size_t)nc * 2);
-    uint16_t *ah = malloc((size_t)na * 2), *bh = malloc((size_t)nb * 2);
+    float *af = bench_alloc_bytes((size_t)na * 4), *bf = bench_alloc_bytes((size_t)nb * 4);
+    float *cf = bench_alloc_bytes((size_t)nc * 4);
+    uint16_t *abf = bench_alloc_bytes((size_t)na * 2), *bbf = bench_alloc_bytes((size_t)nb * 2);
+    uint16_t *cbf = bench_alloc_bytes((size_t)nc * 2);
+    uint16_t *ah = bench_alloc_bytes((size_t)na * 2), *bh = bench_alloc_bytes((size_t)nb * 2);
     enum { N_VARIANTS = 5 };
     double *samples = malloc((size_t)(N_VARIANTS * repeats) * sizeof(double));
     if (!af || !bf || !cf || !abf || !bbf || !cbf || !ah || !bh || !samples) {
@@ -269,8 +271,8 @@ static int sync_gpu(void *arg) { return ax_context_synchronize(((gpu_case *)arg)
 
 /* Device copy of n uniform values in `dt`. */
 static void *device_random(ax_context *ctx, ax_dtype dt, int64_t n, uint64_t *state) {
-    float *host = malloc((size_t)n * sizeof(float));
-    void *conv = malloc((size_t)n * ax_dtype_size(dt)), *dev = NULL;
+    float *host = bench_alloc_bytes((size_t)n * sizeof(float));
+    void *conv = bench_alloc_bytes((size_t)n * ax_dtype_size(dt)), *dev = NULL;
     if (host && conv) {
         bench_fill_uniform(host, n, -1.0f, 1.0f, state);
         if (ax_convert(host, AX_F32, conv, dt, n) != AX_OK ||

@@ -39,7 +39,7 @@ typedef struct layer {
 } layer;
 
 static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)n * sizeof(float));
+    float *p = bench_alloc_bytes((size_t)n * sizeof(float));
     if (p == NULL) {
         fprintf(stderr, "bench_moe_ffn: out of memory\n");
         exit(1);

@@ -152,7 +152,7 @@ static void measure3(int (*const fn[3])(bench_ctx *), bench_ctx *b, int repeats,
 /* --wtype q4_1: the quantized path at the derived MoE's shape (see the top). */
 static int quant_table(ax_context *ctx, float *x, float *y, const float *w, int repeats) {
     const int64_t E = 8, k = 8, wcount = E * FQ * D;
-    uint8_t *wq = malloc((size_t)ax_dtype_bytes(AX_Q4_1, wcount));
+    uint8_t *wq = bench_alloc_bytes((size_t)ax_dtype_bytes(AX_Q4_1, wcount));
     if (wq == NULL || ax_convert(w, AX_F32, wq, AX_Q4_1, wcount) != AX_OK) {
         fprintf(stderr, "q4_1 weights: %s\n", wq == NULL ? "out of memory" : ax_last_error());
         free(wq);
@@ -220,8 +220,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "context: %s\n", ax_last_error());
         return 1;
     }
-    float *x = malloc(sizeof(float) * MAX_ROWS * D), *y = malloc(sizeof(float) * MAX_ROWS * F);
-    float *w = malloc(sizeof(float) * (size_t)MAX_E * F * D);
+    float *x = bench_alloc_bytes(sizeof(float) * MAX_ROWS * D), *y = bench_alloc_bytes(sizeof(float) * MAX_ROWS * F);
+    float *w = bench_alloc_bytes(sizeof(float) * (size_t)MAX_E * F * D);
     if (x == NULL || y == NULL || w == NULL) {
         fprintf(stderr, "out of memory\n");
         return 1;

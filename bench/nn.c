@@ -52,7 +52,7 @@ static ax_status run_softmax(ax_context *c, bench_bufs *b) { return ax_softmax(c
 static ax_status run_embedding(ax_context *c, bench_bufs *b) { return ax_embedding(c, &b->ids, &b->table, &b->emb); }
 
 static void *alloc_or_die(size_t bytes) {
-    void *p = malloc(bytes);
+    void *p = bench_alloc_bytes(bytes);
     if (p == NULL) {
         fprintf(stderr, "out of memory\n");
         exit(1);

@@ -91,8 +91,10 @@ static int bench_shape(ax_context *ctx, const shape *s, const bench_opts *o) {
     const int64_t NS = o->seqs, L = o->context, BS = o->block, H = s->H, Hkv = s->Hkv, D = s->D;
     const int64_t MB = (L + BS - 1) / BS, NB = NS * MB;
     const int64_t kv_elems = NB * BS * Hkv * D;
-    float *q = malloc(sizeof(float) * (size_t)(NS * H * D)), *out = malloc(sizeof(float) * (size_t)(NS * H * D));
-    float *k = malloc(sizeof(float) * (size_t)kv_elems), *v = malloc(sizeof(float) * (size_t)kv_elems);
+    float *q = bench_alloc_bytes(sizeof(float) * (size_t)(NS * H * D));
+    float *out = bench_alloc_bytes(sizeof(float) * (size_t)(NS * H * D));
+    float *k = bench_alloc_bytes(sizeof(float) * (size_t)kv_elems);
+    float *v = bench_alloc_bytes(sizeof(float) * (size_t)kv_elems);
     int32_t *bt_s = malloc(sizeof(int32_t) * (size_t)NB), *bt_i = malloc(sizeof(int32_t) * (size_t)NB);
     int32_t *lens = malloc(sizeof(int32_t) * (size_t)NS), *cu_q = malloc(sizeof(int32_t) * (size_t)(NS + 1));
     int32_t *cu_k = malloc(sizeof(int32_t) * (size_t)(NS + 1));

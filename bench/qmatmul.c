@@ -130,9 +130,9 @@ static int setup(bench_case *bc, const problem *p, ax_context *ctx, int threads,
     bc->N = p->N;
     bc->K = p->K;
     const int64_t wbytes = ax_dtype_bytes(p->w_dtype, p->N * p->K);
-    float *xf = malloc((size_t)(p->M * p->K) * sizeof(float));
-    float *wf = malloc((size_t)(p->N * p->K) * sizeof(float));
-    float *yf = malloc((size_t)(p->M * p->N) * sizeof(float));
+    float *xf = bench_alloc_bytes((size_t)(p->M * p->K) * sizeof(float));
+    float *wf = bench_alloc_bytes((size_t)(p->N * p->K) * sizeof(float));
+    float *yf = bench_alloc_bytes((size_t)(p->M * p->N) * sizeof(float));
     void *wq = aligned_alloc(64, (size_t)((wbytes + 63) / 64 * 64));
     if (xf == NULL || wf == NULL || yf == NULL || wq == NULL) return -1;
     bench_fill_uniform(xf, p->M * p->K, -1.0f, 1.0f, rng);
