@@ -413,15 +413,17 @@ static inline void qmm_fill_panel(qmm_panel *pn, int quant, ax_dtype w_dtype, co
 #include "linalg/cpu/qmm_vnni.h"
 
 #if QMM_MADDUBS
-/* 1 when a lone row of x against w of dtype dt takes the wide kernels' panel-free decode. */
-static inline int qmm_wide_gemv_fits(ax_dtype dt) { return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0; }
+/* 1 when a lone row of x against w of dtype dt takes the wide kernels' panel-free decode (every
+ * block type). */
+static inline int qmm_wide_gemv_fits(ax_dtype dt) { return qmm_w_is_quant(dt); }
 
 /* out[r] = row n0 + r of w (w0: row n0; rows <= QMM_WIDE_NR) times x's one prepared row, by the
  * planned wide kernel's decode; bit for bit its panel path. Only where qmm_wide_gemv_fits. */
 static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
                                  int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
 #if QMM_VNNI
-    if (kernel == QMM_KERNEL_VNNI) {
+    /* q4_k and q6_k: the maddubs decode is the VNNI panel path's arithmetic too (qmm_maddubs.h). */
+    if (kernel == QMM_KERNEL_VNNI && dt != AX_Q4_K && dt != AX_Q6_K) {
         qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
         return;
     }

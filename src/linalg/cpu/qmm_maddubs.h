@@ -74,17 +74,10 @@ static inline __attribute__((always_inline)) __m256i qmm_q32_levels(ax_dtype dt,
                             _mm256_set1_epi8(0x0f));
 }
 
-/* Block j (0..7) of a q4_k / q6_k super-block (dt a constant at each call): its 32 unsigned levels,
- * and the scales s0, s1 and offsets o0, o1 of its halves, as unpack_row computes them. */
-static inline __attribute__((always_inline)) __m256i qmm_k_levels(ax_dtype dt, const uint8_t *blk, int j, float *s0,
-                                                                  float *s1, float *o0, float *o1) {
+/* Block j (0..7) of a q4_k / q6_k super-block (dt a constant at each call): its 32 unsigned levels. */
+static inline __attribute__((always_inline)) __m256i qmm_k_levels(ax_dtype dt, const uint8_t *blk, int j) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     if (dt == AX_Q4_K) {
-        int sc, mn;
-        ax_q4_k_get_scale_min(blk + 4, j, &sc, &mn);
-        const float step = f16_at(blk) * (float)sc, m = f16_at(blk + 2) * (float)mn;
-        *s0 = *s1 = step;
-        *o0 = *o1 = -m;
         const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * (j / 2)));
         return _mm256_and_si256(_mm256_srli_epi16(q, 4 * (j % 2)), low4);
     }
@@ -95,18 +88,57 @@ static inline __attribute__((always_inline)) __m256i qmm_k_levels(ax_dtype dt, c
     const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
     const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (q >> 1)), low4);
     const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * q), 4), _mm256_set1_epi8(0x30));
-    const float dd = f16_at(blk + 208);
-    const int8_t *scales = (const int8_t *)(blk + 192);
-    *s0 = dd * (float)scales[2 * j];
-    *s1 = dd * (float)scales[2 * j + 1];
-    *o0 = -32.0f * *s0;
-    *o1 = -32.0f * *s1;
     return _mm256_or_si256(lo, hi);
 }
 
-/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). Unpacks and adds: vphaddd is
- * three operations on Zen and ran the decode kernels slower. */
-static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
+/* The scales and offsets of the halves of a q4_k / q6_k super-block's 8 blocks (dt a constant at each
+ * call), the values unpack_row computes (the same fp32 products), block j's at s0[j * stride],
+ * s1[j * stride], o0[j * stride], o1[j * stride]. q4_k's 6-bit scales and minima are unpacked for all
+ * 8 blocks at once from the three 32-bit words of its 12 scale bytes (ax_q4_k_get_scale_min's rule,
+ * byte-parallel). */
+static inline __attribute__((always_inline)) void qmm_k_scales(ax_dtype dt, const uint8_t *blk, float *s0, float *s1,
+                                                               float *o0, float *o1, int stride) {
+    float a0[8], a1[8], m0[8], m1[8];
+    if (dt == AX_Q4_K) {
+        uint32_t A, B, C;
+        memcpy(&A, blk + 4, 4);
+        memcpy(&B, blk + 8, 4);
+        memcpy(&C, blk + 12, 4);
+        const uint32_t sc_lo = A & 0x3f3f3f3fu, mn_lo = B & 0x3f3f3f3fu;
+        const uint32_t sc_hi = (C & 0x0f0f0f0fu) | (((A >> 6) & 0x03030303u) << 4);
+        const uint32_t mn_hi = ((C >> 4) & 0x0f0f0f0fu) | (((B >> 6) & 0x03030303u) << 4);
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32((int)sc_lo, (int)sc_hi, 0, 0)));
+        const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32((int)mn_lo, (int)mn_hi, 0, 0)));
+        const __m256 step = _mm256_mul_ps(_mm256_set1_ps(f16_at(blk)), sc);
+        const __m256 neg_m = _mm256_xor_ps(_mm256_mul_ps(_mm256_set1_ps(f16_at(blk + 2)), mn), _mm256_set1_ps(-0.0f));
+        _mm256_storeu_ps(a0, step);
+        _mm256_storeu_ps(a1, step);
+        _mm256_storeu_ps(m0, neg_m);
+        _mm256_storeu_ps(m1, neg_m);
+    } else {
+        /* 16 int8 scales, one per 16 elements: the even ones for the blocks' first halves. */
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)(blk + 192));
+        const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m128i odd = _mm_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m256 dd = _mm256_set1_ps(f16_at(blk + 208)), m32 = _mm256_set1_ps(-32.0f);
+        const __m256 h0 = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_shuffle_epi8(s8, even))));
+        const __m256 h1 = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_shuffle_epi8(s8, odd))));
+        _mm256_storeu_ps(a0, h0);
+        _mm256_storeu_ps(a1, h1);
+        _mm256_storeu_ps(m0, _mm256_mul_ps(m32, h0));
+        _mm256_storeu_ps(m1, _mm256_mul_ps(m32, h1));
+    }
+    for (int j = 0; j < 8; j++) {
+        s0[j * stride] = a0[j];
+        s1[j * stride] = a1[j];
+        o0[j * stride] = m0[j];
+        o1[j * stride] = m1[j];
+    }
+}
+
+/* Lane j of h0: the sum of v[j]'s lanes 0-3 (exact); of h1: of its lanes 4-7 (q6_k's block halves).
+ * Unpacks and adds: vphaddd is three operations on Zen and ran the decode kernels slower. */
+static inline __attribute__((always_inline)) void qmm_sum8_halves(const __m256i v[8], __m256i *h0, __m256i *h1) {
     __m256i t[4], u[2];
     for (int k = 0; k < 4; k++) /* lanes: v2k_0+2, v2k+1_0+2, v2k_1+3, v2k+1_1+3 per 128 bits */
         t[k] = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2 * k], v[2 * k + 1]),
@@ -114,7 +146,15 @@ static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
     for (int k = 0; k < 2; k++) /* lanes: the 128-bit halves of v4k .. v4k+3 */
         u[k] = _mm256_add_epi32(_mm256_unpacklo_epi64(t[2 * k], t[2 * k + 1]),
                                 _mm256_unpackhi_epi64(t[2 * k], t[2 * k + 1]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(u[0], u[1], 0x20), _mm256_permute2x128_si256(u[0], u[1], 0x31));
+    *h0 = _mm256_permute2x128_si256(u[0], u[1], 0x20);
+    *h1 = _mm256_permute2x128_si256(u[0], u[1], 0x31);
+}
+
+/* Lane j of the result: the sum of v[j]'s 8 int32 lanes (exact). */
+static inline __m256i qmm_sum8_epi32(const __m256i v[8]) {
+    __m256i h0, h1;
+    qmm_sum8_halves(v, &h0, &h1);
+    return _mm256_add_epi32(h0, h1);
 }
 
 /* ---- the maddubs kernel ---- */
@@ -197,17 +237,21 @@ static inline __attribute__((always_inline)) void qmm_mb_fill_dt(qmm_vpanel *pn,
     const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K;
     const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
     const int64_t first = ksuper ? k0 / 256 : k0 / 32;
+    float S0[8][8], S1[8][8], O0[8][8], O1[8][8]; /* k types: [block of the super-block][row] */
     for (int rg = 0; rg < QMM_WIDE_NR; rg += 8) {
         const uint8_t *rowp[8];
         for (int i = 0; i < 8; i++) rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + first * bytes;
         for (int64_t b = 0; b < nb; b++) {
             __m256i L[8];
             if (ksuper) {
-                float s0[8], s1[8], o0[8], o1[8];
-                for (int i = 0; i < 8; i++)
-                    L[i] = qmm_k_levels(dt, rowp[i] + (b / 8) * bytes, (int)(b % 8), &s0[i], &s1[i], &o0[i], &o1[i]);
-                qmm_mb_store_block(pn, P, b, rg, L, _mm256_loadu_ps(s0), _mm256_loadu_ps(s1), _mm256_loadu_ps(o0),
-                                   _mm256_loadu_ps(o1));
+                /* A super-block's scales once per row, then its 8 blocks. */
+                if (b % 8 == 0)
+                    for (int i = 0; i < 8; i++)
+                        qmm_k_scales(dt, rowp[i] + (b / 8) * bytes, &S0[0][i], &S1[0][i], &O0[0][i], &O1[0][i], 8);
+                const int j = (int)(b % 8);
+                for (int i = 0; i < 8; i++) L[i] = qmm_k_levels(dt, rowp[i] + (b / 8) * bytes, j);
+                qmm_mb_store_block(pn, P, b, rg, L, _mm256_loadu_ps(S0[j]), _mm256_loadu_ps(S1[j]),
+                                   _mm256_loadu_ps(O0[j]), _mm256_loadu_ps(O1[j]));
             } else {
                 int32_t head4[8]; /* each block's first 4 bytes: fp16 d (and q4_1's minimum) */
                 for (int i = 0; i < 8; i++) {
@@ -323,44 +367,50 @@ static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned cha
 #undef QMM_MB_ROWS
 }
 
-/* ---- decode (M = 1) of q4_0, q4_1 and q8_0: no panel ----
+/* ---- decode (M = 1): no panel ----
  * As qmm_vnni_gemv: each row's blocks dotted straight from memory (vpmaddubsw then vpmaddwd, one
- * 8-lane vector per block: q4's nibbles as they are; q8_0's signed levels by the sign-transfer form,
- * plus 128 times the block's sum of x's levels, which gives the dot of the level + 128 the panel
- * holds, exactly), 8 blocks' vectors summed into one (lane j: block j), 8 rows' of those transposed
- * (lane i: row i), then the float steps of qmm_mb_rows in the same order. */
+ * 8-lane vector per block: 4-bit and 6-bit levels as they are; q8_0's signed levels by the
+ * sign-transfer form, plus 128 times the block's sum of x's levels, which gives the dot of the level
+ * + 128 the panel holds, exactly), 8 blocks' vectors summed into one (lane j: block j; q6_k: one per
+ * half), 8 rows' of those transposed (lane i: row i), then the float steps of qmm_mb_rows in the same
+ * order. The float steps and the integer dots are also the VNNI kernel's, lane for lane, so this
+ * decode serves q4_k and q6_k for both wide kernels (qmm_wide_gemv). */
 
-/* Blocks per pass of qmm_mb_gemv_dt (a multiple of every group's block count, 8). */
+/* Blocks per pass of qmm_mb_gemv_dt (a multiple of every group's block count and of a super-block). */
 #define QMM_MB_GEMV_SUB 32
 
-/* Row i's exact dot with x of the blocks b8 .. b8 + n - 1 (n <= 8; n is 8 but for a pass's last
- * blocks), lane j: block b8 + j (0 past n), each block's first 4 bytes into head4[j * 8]. dt is a
- * constant at each call. */
-static inline __attribute__((always_inline)) __m256i qmm_mb_gemv_dots8(ax_dtype dt, const uint8_t *row, int64_t bytes,
-                                                                       int64_t b8, int n, const int8_t *xq,
-                                                                       int32_t *head4) {
+/* Row i's exact dots with x of the blocks b8 .. b8 + n - 1 (n <= 8; n is 8 but for a pass's last
+ * blocks), lane j: block b8 + j (0 past n): h0 and h1 the block's halves, q6_k's two dots (their sum
+ * is the block's). q4_0 / q4_1 / q8_0: each block's first 4 bytes into head4[j * 8]. dt is a constant
+ * at each call; k types start at a super-block (b8 a multiple of 8). */
+static inline __attribute__((always_inline)) void qmm_mb_gemv_dots8(ax_dtype dt, const uint8_t *row, int64_t bytes,
+                                                                    int64_t b8, int n, const int8_t *xq,
+                                                                    int32_t *head4, __m256i *h0, __m256i *h1) {
     const __m256i ones16 = _mm256_set1_epi16(1);
+    const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K;
     __m256i v[8];
     for (int j = 0; j < 8; j++) {
         if (j >= n) {
             v[j] = _mm256_setzero_si256();
             continue;
         }
-        const uint8_t *blk = row + (b8 + j) * bytes;
+        const uint8_t *blk = ksuper ? row + (b8 / 8) * bytes : row + (b8 + j) * bytes;
         /* 4 KiB ahead in the stream, as qmm_vnni_gemv16 (a prefetch never faults). */
-        _mm_prefetch((const char *)((uintptr_t)blk + 4096), _MM_HINT_T0);
+        _mm_prefetch((const char *)((uintptr_t)blk + 4096 + (ksuper ? 32 * j : 0)), _MM_HINT_T0);
         const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * (b8 + j)));
         __m256i p16;
         if (dt == AX_Q8_0) {
             const __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2));
             p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
+        } else if (ksuper) {
+            p16 = _mm256_maddubs_epi16(qmm_k_levels(dt, blk, j), xv);
         } else {
             p16 = _mm256_maddubs_epi16(qmm_q32_levels(dt, blk), xv);
         }
         v[j] = _mm256_madd_epi16(p16, ones16);
-        memcpy(&head4[j * 8], blk, 4);
+        if (!ksuper) memcpy(&head4[j * 8], blk, 4);
     }
-    return qmm_sum8_epi32(v);
+    qmm_sum8_halves(v, h0, h1);
 }
 
 /* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) times x's row (levels xq, scales xd,
@@ -372,11 +422,13 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                                                                  int64_t w_row_bytes, int64_t rows, int64_t K,
                                                                  const int8_t *xq, const float *xd, const float *xs,
                                                                  float *out) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
+    const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K, H = dt == AX_Q6_K ? 2 : 1;
+    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
     const int64_t nb = K / 32, cb = qmm_kc(K) / 32, groups = (rows + 7) / 8;
-    int32_t dots[8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32)));  /* [row][block] */
-    int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32))); /* [block][row] */
-    int32_t xsum[QMM_MB_GEMV_SUB];                                    /* q8_0: 128 * the block's x levels */
+    int32_t dots[2][8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32))); /* [half][row][block] */
+    int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32)));  /* [block][row] */
+    float ks[4][QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32)));     /* k types: s0, s1, o0, o1 [block][row] */
+    int32_t xsum[QMM_MB_GEMV_SUB];                                      /* q8_0: 128 * the block's x levels */
     __m256 sum[QMM_WIDE_NR / 8];
     for (int64_t rg = 0; rg < groups; rg++) sum[rg] = _mm256_setzero_ps();
     for (int64_t c0 = 0; c0 < nb; c0 += cb) {
@@ -400,33 +452,57 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                 for (int i = 0; i < 8; i++) {
                     const int64_t r = 8 * rg + i;
                     const uint8_t *row = w0 + (r < rows ? r : rows - 1) * w_row_bytes;
-                    int64_t b8 = s0;
-                    for (; b8 + 8 <= s1; b8 += 8)
-                        _mm256_store_si256((__m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)),
-                                           qmm_mb_gemv_dots8(dt, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i));
-                    if (b8 < s1)
-                        _mm256_store_si256((__m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)),
-                                           qmm_mb_gemv_dots8(dt, row, bytes, b8, (int)(s1 - b8), xq,
-                                                             head4 + (b8 - s0) * 8 + i));
+                    for (int64_t b8 = s0; b8 < s1; b8 += 8) {
+                        const int n = s1 - b8 < 8 ? (int)(s1 - b8) : 8;
+                        __m256i h0, h1;
+                        if (n == 8)
+                            qmm_mb_gemv_dots8(dt, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i, &h0, &h1);
+                        else
+                            qmm_mb_gemv_dots8(dt, row, bytes, b8, n, xq, head4 + (b8 - s0) * 8 + i, &h0, &h1);
+                        int32_t *d0 = dots[0] + i * QMM_MB_GEMV_SUB + (b8 - s0);
+                        if (H == 2) {
+                            _mm256_store_si256((__m256i *)d0, h0);
+                            _mm256_store_si256((__m256i *)(dots[1] + i * QMM_MB_GEMV_SUB + (b8 - s0)), h1);
+                        } else {
+                            _mm256_store_si256((__m256i *)d0, _mm256_add_epi32(h0, h1));
+                        }
+                        if (ksuper) {
+                            const int64_t e = (b8 - s0) * 8 + i;
+                            qmm_k_scales(dt, row + (b8 / 8) * bytes, ks[0] + e, ks[1] + e, ks[2] + e, ks[3] + e, 8);
+                        }
+                    }
                 }
                 for (int64_t b8 = s0; b8 < s1; b8 += 8) {
-                    __m256i L[8], col[8]; /* col[j] lane i: row 8 rg + i's dot of block b8 + j */
-                    for (int i = 0; i < 8; i++)
-                        L[i] = _mm256_load_si256((const __m256i *)(dots + i * QMM_MB_GEMV_SUB + (b8 - s0)));
-                    qmm_mb_transpose8(L, col);
+                    __m256i L[8], col[2][8]; /* col[h][j] lane i: row 8 rg + i's dot of block b8 + j (half h) */
+                    for (int h = 0; h < H; h++) {
+                        for (int i = 0; i < 8; i++)
+                            L[i] = _mm256_load_si256((const __m256i *)(dots[h] + i * QMM_MB_GEMV_SUB + (b8 - s0)));
+                        qmm_mb_transpose8(L, col[h]);
+                    }
                     const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
                     /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
                     for (int64_t g = b8; g < e; g += gb) {
                         __m256 a = _mm256_setzero_ps();
                         for (int64_t b = g; b < g + gb; b++) {
-                            __m256 d, o;
-                            qmm_mb_q32_scale_offset(dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)), &d,
-                                                    &o);
-                            __m256i dot = col[b - b8];
+                            __m256 d0, d1, o0, o1;
+                            if (ksuper) {
+                                const int64_t at = (b - s0) * 8;
+                                d0 = _mm256_load_ps(ks[0] + at);
+                                d1 = _mm256_load_ps(ks[1] + at);
+                                o0 = _mm256_load_ps(ks[2] + at);
+                                o1 = _mm256_load_ps(ks[3] + at);
+                            } else {
+                                qmm_mb_q32_scale_offset(dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)),
+                                                        &d0, &o0);
+                                d1 = d0;
+                                o1 = o0;
+                            }
+                            __m256i dot = col[0][b - b8];
                             if (dt == AX_Q8_0) dot = _mm256_add_epi32(dot, _mm256_set1_epi32(xsum[b - s0]));
-                            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, a);
-                            c[rg] = _mm256_fmadd_ps(o, _mm256_set1_ps(xs[8 * b]), c[rg]);
-                            c[rg] = _mm256_fmadd_ps(o, _mm256_set1_ps(xs[8 * b + 4]), c[rg]);
+                            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d0, a);
+                            if (H == 2) a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(col[1][b - b8]), d1, a);
+                            c[rg] = _mm256_fmadd_ps(o0, _mm256_set1_ps(xs[8 * b]), c[rg]);
+                            c[rg] = _mm256_fmadd_ps(o1, _mm256_set1_ps(xs[8 * b + 4]), c[rg]);
                         }
                         c[rg] = _mm256_fmadd_ps(a, _mm256_set1_ps(xd[g]), c[rg]);
                     }
@@ -438,9 +514,9 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
     for (int64_t rg = 0; rg < groups; rg++) _mm256_storeu_ps(out + 8 * rg, sum[rg]);
 }
 
-/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what
- * the panel path (qmm_wide_panel_sums) gives for that row. Only for q4_0, q4_1 and q8_0 (qmm_wide_gemv_fits). out
- * has room for 32. */
+/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what the panel
+ * path (qmm_wide_panel_sums) gives for that row: this kernel's, and for q4_k / q6_k the VNNI
+ * kernel's too. Only where qmm_wide_gemv_fits. out has room for 32. */
 static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf,
                         int64_t xrow, int64_t K, float *out) {
     const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
@@ -452,16 +528,16 @@ static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int
     case 2: qmm_mb_gemv_dt(dt_, 2, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
     default: qmm_mb_gemv_dt(dt_, 1, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;       \
     }
-    if (dt == AX_Q4_0) {
-        QMM_MB_GEMV_GB(AX_Q4_0)
-    } else if (dt == AX_Q4_1) {
-        QMM_MB_GEMV_GB(AX_Q4_1)
-    } else {
-        QMM_MB_GEMV_GB(AX_Q8_0)
+    switch (dt) {
+    case AX_Q4_0: QMM_MB_GEMV_GB(AX_Q4_0) break;
+    case AX_Q4_1: QMM_MB_GEMV_GB(AX_Q4_1) break;
+    case AX_Q8_0: QMM_MB_GEMV_GB(AX_Q8_0) break;
+    /* K is a multiple of 256 for the k types, so x's groups are 256. */
+    case AX_Q4_K: qmm_mb_gemv_dt(AX_Q4_K, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;
+    default: qmm_mb_gemv_dt(AX_Q6_K, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;
     }
 #undef QMM_MB_GEMV_GB
 }
-
 #else
 #define QMM_MADDUBS 0
 #endif

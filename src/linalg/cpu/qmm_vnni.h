@@ -115,12 +115,13 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
     }
 }
 
-/* The fill for q4_k and q6_k (dt a constant at each call): levels, scales and offsets of each block
- * from qmm_k_levels (qmm_maddubs.h), transposed as in qmm_vnni_fill_q32. */
+/* The fill for q4_k and q6_k (dt a constant at each call): levels, scales and offsets from
+ * qmm_k_levels and qmm_k_scales (qmm_maddubs.h), transposed as in qmm_vnni_fill_q32. */
 static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                                                   int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                   int64_t nb) {
     const int64_t sbytes = dt == AX_Q4_K ? 144 : 210;
+    float S0[8][16], S1[8][16], O0[8][16], O1[8][16]; /* [block of the super-block][row] */
     for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
         const uint8_t *rowp[16];
         for (int i = 0; i < 16; i++)
@@ -128,11 +129,14 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn
         for (int64_t b = 0; b < nb; b++) {
             const int64_t sb = b / 8;
             const int j = (int)(b % 8);
+            /* A super-block's scales once per row, then its 8 blocks. */
+            if (j == 0)
+                for (int i = 0; i < 16; i++)
+                    qmm_k_scales(dt, rowp[i] + sb * sbytes, &S0[0][i], &S1[0][i], &O0[0][i], &O1[0][i], 16);
             __m256i L[16];
-            float s0[16], s1[16], o0[16], o1[16];
-            for (int i = 0; i < 16; i++) L[i] = qmm_k_levels(dt, rowp[i] + sb * sbytes, j, &s0[i], &s1[i], &o0[i], &o1[i]);
-            qmm_vnni_store_block(pn, b, rg, L, _mm512_loadu_ps(s0), _mm512_loadu_ps(s1), _mm512_loadu_ps(o0),
-                                 _mm512_loadu_ps(o1));
+            for (int i = 0; i < 16; i++) L[i] = qmm_k_levels(dt, rowp[i] + sb * sbytes, j);
+            qmm_vnni_store_block(pn, b, rg, L, _mm512_loadu_ps(S0[j]), _mm512_loadu_ps(S1[j]), _mm512_loadu_ps(O0[j]),
+                                 _mm512_loadu_ps(O1[j]));
         }
     }
 }
