@@ -241,7 +241,9 @@ static inline void widen_w_row(ax_dtype dt, const uint8_t *row, int64_t k0, int6
 
 /* ---- dot products of rows of x with the panel's rows, added to sums[r] (QMM_NR = 4 rows) ---- */
 
-/* Scalar: the same exact integer sums per 4-element lane, scaled and summed in the same form. */
+/* The lanes kernel (the portable path's): exact integer sums per 4-element lane, each scaled by its
+ * lane scale times x's scale and summed per lane; offsets against x's per-16 sums; one fixed
+ * horizontal sum per K chunk. Every row of x takes this same code, whatever M. */
 static inline void dots_quant_1(const qmm_panel *pn, int64_t nb, int64_t gb, const int8_t *xq0, const float *xd0,
                                 const float *xs0, int is_signed, int has_offset, float *sums0) {
     (void)gb; /* xd holds every block's (group's) scale */
