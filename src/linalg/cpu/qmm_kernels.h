@@ -415,23 +415,28 @@ static inline void qmm_fill_panel(qmm_panel *pn, int quant, ax_dtype w_dtype, co
 #include "linalg/cpu/qmm_vnni.h"
 
 #if QMM_MADDUBS
-/* 1 when a lone row of x against w of dtype dt takes the wide kernels' panel-free decode (every
- * block type). */
-static inline int qmm_wide_gemv_fits(ax_dtype dt) { return qmm_w_is_quant(dt); }
+/* 1 when M rows of x against w of dtype dt take the wide kernels' panel-free decode: every block
+ * type, up to QMM_MB_GEMV_NX rows (each block unpacked once for all of them). */
+static inline int qmm_wide_gemv_fits(ax_dtype dt, int64_t M) {
+    return qmm_w_is_quant(dt) && M >= 1 && M <= QMM_MB_GEMV_NX;
+}
 
-/* out[r] = row n0 + r of w (w0: row n0; rows <= QMM_WIDE_NR) times x's one prepared row, by the
- * planned wide kernel's decode; bit for bit its panel path. Only where qmm_wide_gemv_fits. */
+/* sums[m * QMM_WIDE_NR + r] = row n0 + r of w (w0: row n0; rows <= QMM_WIDE_NR) times row m of x's M
+ * prepared rows, by the wide kernels' decode; bit for bit the planned kernel's panel path. Only where
+ * qmm_wide_gemv_fits. */
 static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes,
-                                 int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
+                                 int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
+                                 float *sums) {
 #if QMM_VNNI
-    /* q4_k and q6_k: the maddubs decode is the VNNI panel path's arithmetic too (qmm_maddubs.h). */
-    if (kernel == QMM_KERNEL_VNNI && dt != AX_Q4_K && dt != AX_Q6_K) {
-        qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
+    /* One row of q4_0 / q4_1 / q8_0 with VNNI: its vpdpbusd decode. Otherwise the maddubs decode,
+     * which is the VNNI panel path's arithmetic too (qmm_maddubs.h). */
+    if (kernel == QMM_KERNEL_VNNI && M == 1 && dt != AX_Q4_K && dt != AX_Q6_K) {
+        qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
         return;
     }
 #endif
     (void)kernel;
-    qmm_mb_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, out);
+    qmm_mb_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
 }
 
 /* sums[m * QMM_WIDE_NR + r] = row m of x (M rows, prepared by qmm_prepare_x_row) times row n0 + r of

@@ -379,74 +379,91 @@ static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned cha
 /* Blocks per pass of qmm_mb_gemv_dt (a multiple of every group's block count and of a super-block). */
 #define QMM_MB_GEMV_SUB 32
 
-/* Row i's exact dots with x of the blocks b8 .. b8 + n - 1 (n <= 8; n is 8 but for a pass's last
- * blocks), lane j: block b8 + j (0 past n): h0 and h1 the block's halves, q6_k's two dots (their sum
- * is the block's). q4_0 / q4_1 / q8_0: each block's first 4 bytes into head4[j * 8]. dt is a constant
+/* Most rows of x the decode takes at once; more go through the panel. Its cost grows with each row
+ * (a reduction and the float steps per row and block) where the panel's hardly does, so 2: in
+ * bench_serving with 2 clients (decode steps of 2 rows) it gave 24 % more tokens per second than the
+ * panel; with 4 clients, allowing 3 and 4 rows changed nothing measurable, and alone a (49152, 576)
+ * q8_0 product of 4 rows took 2.27 ms against the panel's 1.71. */
+#define QMM_MB_GEMV_NX 2
+
+/* Row i's exact dots with rows xq[0 .. NX) of x of the blocks b8 .. b8 + n - 1 (n <= 8; n is 8 but
+ * for a pass's last blocks), lane j: block b8 + j (0 past n): h0[t] and h1[t] the block's halves
+ * against x row t, q6_k's two dots (their sum is the block's). Each block is unpacked once for the
+ * NX rows. q4_0 / q4_1 / q8_0: each block's first 4 bytes into head4[j * 8]. dt and NX are constants
  * at each call; k types start at a super-block (b8 a multiple of 8). */
-static inline __attribute__((always_inline)) void qmm_mb_gemv_dots8(ax_dtype dt, const uint8_t *row, int64_t bytes,
-                                                                    int64_t b8, int n, const int8_t *xq,
-                                                                    int32_t *head4, __m256i *h0, __m256i *h1) {
+static inline __attribute__((always_inline)) void qmm_mb_gemv_dots8(ax_dtype dt, int NX, const uint8_t *row,
+                                                                    int64_t bytes, int64_t b8, int n,
+                                                                    const int8_t *const *xq, int32_t *head4,
+                                                                    __m256i *h0, __m256i *h1) {
     const __m256i ones16 = _mm256_set1_epi16(1);
     const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K;
-    __m256i v[8];
+    __m256i v[QMM_MB_GEMV_NX][8];
     for (int j = 0; j < 8; j++) {
         if (j >= n) {
-            v[j] = _mm256_setzero_si256();
+            for (int t = 0; t < NX; t++) v[t][j] = _mm256_setzero_si256();
             continue;
         }
         const uint8_t *blk = ksuper ? row + (b8 / 8) * bytes : row + (b8 + j) * bytes;
         /* 4 KiB ahead in the stream, as qmm_vnni_gemv16 (a prefetch never faults). */
         _mm_prefetch((const char *)((uintptr_t)blk + 4096 + (ksuper ? 32 * j : 0)), _MM_HINT_T0);
-        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * (b8 + j)));
-        __m256i p16;
         if (dt == AX_Q8_0) {
-            const __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2));
-            p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
-        } else if (ksuper) {
-            p16 = _mm256_maddubs_epi16(qmm_k_levels(dt, blk, j), xv);
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 2)), aw = _mm256_sign_epi8(wv, wv);
+            for (int t = 0; t < NX; t++) {
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq[t] + 32 * (b8 + j)));
+                v[t][j] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, wv)), ones16);
+            }
         } else {
-            p16 = _mm256_maddubs_epi16(qmm_q32_levels(dt, blk), xv);
+            const __m256i lv = ksuper ? qmm_k_levels(dt, blk, j) : qmm_q32_levels(dt, blk);
+            for (int t = 0; t < NX; t++) {
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq[t] + 32 * (b8 + j)));
+                v[t][j] = _mm256_madd_epi16(_mm256_maddubs_epi16(lv, xv), ones16);
+            }
         }
-        v[j] = _mm256_madd_epi16(p16, ones16);
         if (!ksuper) memcpy(&head4[j * 8], blk, 4);
     }
-    qmm_sum8_halves(v, h0, h1);
+    for (int t = 0; t < NX; t++) qmm_sum8_halves(v[t], &h0[t], &h1[t]);
 }
 
-/* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) times x's row (levels xq, scales xd,
- * sum lanes xs, from element 0) into out[0 .. rows). dt and gb are constants at each call. In passes
- * of QMM_MB_GEMV_SUB blocks, per 8 rows: each row's blocks in turn (the rows, adjacent in memory,
- * read as one sequential stream), then 8 blocks at a time the 8 rows' dots transposed and the float
- * steps. q8_0's block sums of x (128 times) are made once per pass for all the rows. */
-static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, int64_t gb, const uint8_t *w0,
+/* Rows n0 .. n0 + rows - 1 (rows <= QMM_WIDE_NR; w0: row n0) times rows 0 .. NX - 1 of x (levels xq,
+ * scales xd, sum lanes xs, from element 0) into out[t * QMM_WIDE_NR + r]. dt, gb and NX are constants
+ * at each call. In passes of QMM_MB_GEMV_SUB blocks, per 8 rows of w: each row's blocks in turn (the
+ * rows, adjacent in memory, read as one sequential stream), then 8 blocks at a time the 8 rows' dots
+ * transposed and the float steps, per row of x. q8_0's block sums of x (128 times) are made once per
+ * pass for all the rows. */
+static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, int64_t gb, int NX, const uint8_t *w0,
                                                                  int64_t w_row_bytes, int64_t rows, int64_t K,
-                                                                 const int8_t *xq, const float *xd, const float *xs,
-                                                                 float *out) {
+                                                                 const qmm_xrow *xr, float *out) {
     const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K, H = dt == AX_Q6_K ? 2 : 1;
     const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
     const int64_t nb = K / 32, cb = qmm_kc(K) / 32, groups = (rows + 7) / 8;
-    int32_t dots[2][8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32))); /* [half][row][block] */
-    int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32)));  /* [block][row] */
-    float ks[4][QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32)));     /* k types: s0, s1, o0, o1 [block][row] */
-    int32_t xsum[QMM_MB_GEMV_SUB];                                      /* q8_0: 128 * the block's x levels */
-    __m256 sum[QMM_WIDE_NR / 8];
-    for (int64_t rg = 0; rg < groups; rg++) sum[rg] = _mm256_setzero_ps();
+    /* [x row][half][row][block] */
+    int32_t dots[QMM_MB_GEMV_NX][2][8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32)));
+    int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32))); /* [block][row] */
+    float ks[4][QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32)));    /* k types: s0, s1, o0, o1 [block][row] */
+    int32_t xsum[QMM_MB_GEMV_NX][QMM_MB_GEMV_SUB];                     /* q8_0: 128 * the block's x levels */
+    const int8_t *xq[QMM_MB_GEMV_NX];
+    for (int t = 0; t < NX; t++) xq[t] = xr[t].q;
+    __m256 sum[QMM_MB_GEMV_NX][QMM_WIDE_NR / 8];
+    for (int t = 0; t < NX; t++)
+        for (int64_t rg = 0; rg < groups; rg++) sum[t][rg] = _mm256_setzero_ps();
     for (int64_t c0 = 0; c0 < nb; c0 += cb) {
         const int64_t c1 = nb - c0 < cb ? nb : c0 + cb;
-        __m256 c[QMM_WIDE_NR / 8];
-        for (int64_t rg = 0; rg < groups; rg++) c[rg] = _mm256_setzero_ps();
+        __m256 c[QMM_MB_GEMV_NX][QMM_WIDE_NR / 8];
+        for (int t = 0; t < NX; t++)
+            for (int64_t rg = 0; rg < groups; rg++) c[t][rg] = _mm256_setzero_ps();
         for (int64_t s0 = c0; s0 < c1; s0 += QMM_MB_GEMV_SUB) {
             const int64_t s1 = c1 - s0 < QMM_MB_GEMV_SUB ? c1 : s0 + QMM_MB_GEMV_SUB;
             if (dt == AX_Q8_0) {
                 const __m256i ones16 = _mm256_set1_epi16(1), ones8 = _mm256_set1_epi8(1);
-                for (int64_t b = s0; b < s1; b++) {
-                    const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-                    const __m256i t8 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16);
-                    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
-                    t = _mm_hadd_epi32(t, t);
-                    t = _mm_hadd_epi32(t, t);
-                    xsum[b - s0] = 128 * _mm_cvtsi128_si32(t);
-                }
+                for (int t = 0; t < NX; t++)
+                    for (int64_t b = s0; b < s1; b++) {
+                        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq[t] + 32 * b));
+                        const __m256i t8 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), ones16);
+                        __m128i u = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
+                        u = _mm_hadd_epi32(u, u);
+                        u = _mm_hadd_epi32(u, u);
+                        xsum[t][b - s0] = 128 * _mm_cvtsi128_si32(u);
+                    }
             }
             for (int64_t rg = 0; rg < groups; rg++) {
                 for (int i = 0; i < 8; i++) {
@@ -454,17 +471,19 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                     const uint8_t *row = w0 + (r < rows ? r : rows - 1) * w_row_bytes;
                     for (int64_t b8 = s0; b8 < s1; b8 += 8) {
                         const int n = s1 - b8 < 8 ? (int)(s1 - b8) : 8;
-                        __m256i h0, h1;
+                        __m256i h0[QMM_MB_GEMV_NX], h1[QMM_MB_GEMV_NX];
                         if (n == 8)
-                            qmm_mb_gemv_dots8(dt, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i, &h0, &h1);
+                            qmm_mb_gemv_dots8(dt, NX, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i, h0, h1);
                         else
-                            qmm_mb_gemv_dots8(dt, row, bytes, b8, n, xq, head4 + (b8 - s0) * 8 + i, &h0, &h1);
-                        int32_t *d0 = dots[0] + i * QMM_MB_GEMV_SUB + (b8 - s0);
-                        if (H == 2) {
-                            _mm256_store_si256((__m256i *)d0, h0);
-                            _mm256_store_si256((__m256i *)(dots[1] + i * QMM_MB_GEMV_SUB + (b8 - s0)), h1);
-                        } else {
-                            _mm256_store_si256((__m256i *)d0, _mm256_add_epi32(h0, h1));
+                            qmm_mb_gemv_dots8(dt, NX, row, bytes, b8, n, xq, head4 + (b8 - s0) * 8 + i, h0, h1);
+                        const int64_t at = i * QMM_MB_GEMV_SUB + (b8 - s0);
+                        for (int t = 0; t < NX; t++) {
+                            if (H == 2) {
+                                _mm256_store_si256((__m256i *)(dots[t][0] + at), h0[t]);
+                                _mm256_store_si256((__m256i *)(dots[t][1] + at), h1[t]);
+                            } else {
+                                _mm256_store_si256((__m256i *)(dots[t][0] + at), _mm256_add_epi32(h0[t], h1[t]));
+                            }
                         }
                         if (ksuper) {
                             const int64_t e = (b8 - s0) * 8 + i;
@@ -473,69 +492,89 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                     }
                 }
                 for (int64_t b8 = s0; b8 < s1; b8 += 8) {
-                    __m256i L[8], col[2][8]; /* col[h][j] lane i: row 8 rg + i's dot of block b8 + j (half h) */
-                    for (int h = 0; h < H; h++) {
-                        for (int i = 0; i < 8; i++)
-                            L[i] = _mm256_load_si256((const __m256i *)(dots[h] + i * QMM_MB_GEMV_SUB + (b8 - s0)));
-                        qmm_mb_transpose8(L, col[h]);
-                    }
                     const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
-                    /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
-                    for (int64_t g = b8; g < e; g += gb) {
-                        __m256 a = _mm256_setzero_ps();
-                        for (int64_t b = g; b < g + gb; b++) {
-                            __m256 d0, d1, o0, o1;
-                            if (ksuper) {
-                                const int64_t at = (b - s0) * 8;
-                                d0 = _mm256_load_ps(ks[0] + at);
-                                d1 = _mm256_load_ps(ks[1] + at);
-                                o0 = _mm256_load_ps(ks[2] + at);
-                                o1 = _mm256_load_ps(ks[3] + at);
-                            } else {
-                                qmm_mb_q32_scale_offset(dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)),
-                                                        &d0, &o0);
-                                d1 = d0;
-                                o1 = o0;
-                            }
-                            __m256i dot = col[0][b - b8];
-                            if (dt == AX_Q8_0) dot = _mm256_add_epi32(dot, _mm256_set1_epi32(xsum[b - s0]));
-                            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d0, a);
-                            if (H == 2) a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(col[1][b - b8]), d1, a);
-                            c[rg] = _mm256_fmadd_ps(o0, _mm256_set1_ps(xs[8 * b]), c[rg]);
-                            c[rg] = _mm256_fmadd_ps(o1, _mm256_set1_ps(xs[8 * b + 4]), c[rg]);
+                    for (int t = 0; t < NX; t++) {
+                        __m256i L[8], col[2][8]; /* col[h][j] lane i: row 8 rg + i's dot of block b8 + j (half h) */
+                        for (int h = 0; h < H; h++) {
+                            for (int i = 0; i < 8; i++)
+                                L[i] = _mm256_load_si256((const __m256i *)(dots[t][h] + i * QMM_MB_GEMV_SUB + (b8 - s0)));
+                            qmm_mb_transpose8(L, col[h]);
                         }
-                        c[rg] = _mm256_fmadd_ps(a, _mm256_set1_ps(xd[g]), c[rg]);
+                        const float *xd = xr[t].d, *xs = xr[t].s;
+                        /* Groups (gb blocks, gb dividing 8) never straddle the 8. */
+                        for (int64_t g = b8; g < e; g += gb) {
+                            __m256 a = _mm256_setzero_ps();
+                            for (int64_t b = g; b < g + gb; b++) {
+                                __m256 d0, d1, o0, o1;
+                                if (ksuper) {
+                                    const int64_t at = (b - s0) * 8;
+                                    d0 = _mm256_load_ps(ks[0] + at);
+                                    d1 = _mm256_load_ps(ks[1] + at);
+                                    o0 = _mm256_load_ps(ks[2] + at);
+                                    o1 = _mm256_load_ps(ks[3] + at);
+                                } else {
+                                    qmm_mb_q32_scale_offset(
+                                        dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)), &d0, &o0);
+                                    d1 = d0;
+                                    o1 = o0;
+                                }
+                                __m256i dot = col[0][b - b8];
+                                if (dt == AX_Q8_0) dot = _mm256_add_epi32(dot, _mm256_set1_epi32(xsum[t][b - s0]));
+                                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d0, a);
+                                if (H == 2) a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(col[1][b - b8]), d1, a);
+                                c[t][rg] = _mm256_fmadd_ps(o0, _mm256_set1_ps(xs[8 * b]), c[t][rg]);
+                                c[t][rg] = _mm256_fmadd_ps(o1, _mm256_set1_ps(xs[8 * b + 4]), c[t][rg]);
+                            }
+                            c[t][rg] = _mm256_fmadd_ps(a, _mm256_set1_ps(xd[g]), c[t][rg]);
+                        }
                     }
                 }
             }
         }
-        for (int64_t rg = 0; rg < groups; rg++) sum[rg] = _mm256_add_ps(sum[rg], c[rg]);
+        for (int t = 0; t < NX; t++)
+            for (int64_t rg = 0; rg < groups; rg++) sum[t][rg] = _mm256_add_ps(sum[t][rg], c[t][rg]);
     }
-    for (int64_t rg = 0; rg < groups; rg++) _mm256_storeu_ps(out + 8 * rg, sum[rg]);
+    for (int t = 0; t < NX; t++)
+        for (int64_t rg = 0; rg < groups; rg++) _mm256_storeu_ps(out + t * QMM_WIDE_NR + 8 * rg, sum[t][rg]);
 }
 
-/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), bit for bit what the panel
- * path (qmm_wide_panel_sums) gives for that row: this kernel's, and for q4_k / q6_k the VNNI
- * kernel's too. Only where qmm_wide_gemv_fits. out has room for 32. */
+/* sums[t * 32 + r] = row n0 + r of w (rows <= 32) times row t of x's M prepared rows (xbuf; 1 <= M <=
+ * QMM_MB_GEMV_NX), bit for bit what the panel path (qmm_wide_panel_sums) gives for those rows: this
+ * kernel's, and the VNNI kernel's too (the same integer dots and float steps). */
 static void qmm_mb_gemv(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, const unsigned char *xbuf,
-                        int64_t xrow, int64_t K, float *out) {
-    const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
+                        int64_t xrow, int64_t K, int64_t M, float *sums) {
+    qmm_xrow xr[QMM_MB_GEMV_NX];
+    for (int64_t t = 0; t < M && t < QMM_MB_GEMV_NX; t++) xr[t] = x_row(xbuf, xrow, K, 0, t);
     const int64_t gb = qmm_x_group(K) / 32;
-#define QMM_MB_GEMV_GB(dt_)                                                                            \
+#define QMM_MB_GEMV_GB(dt_, nx_)                                                                       \
     switch (gb) {                                                                                  \
-    case 8: qmm_mb_gemv_dt(dt_, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
-    case 4: qmm_mb_gemv_dt(dt_, 4, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
-    case 2: qmm_mb_gemv_dt(dt_, 2, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;        \
-    default: qmm_mb_gemv_dt(dt_, 1, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;       \
+    case 8: qmm_mb_gemv_dt(dt_, 8, nx_, w0, w_row_bytes, rows, K, xr, sums); break;                \
+    case 4: qmm_mb_gemv_dt(dt_, 4, nx_, w0, w_row_bytes, rows, K, xr, sums); break;                \
+    case 2: qmm_mb_gemv_dt(dt_, 2, nx_, w0, w_row_bytes, rows, K, xr, sums); break;                \
+    default: qmm_mb_gemv_dt(dt_, 1, nx_, w0, w_row_bytes, rows, K, xr, sums); break;               \
+    }
+#define QMM_MB_GEMV_NXS(dt_)                                                                           \
+    if (M == 1) {                                                                                  \
+        QMM_MB_GEMV_GB(dt_, 1)                                                                     \
+    } else {                                                                                       \
+        QMM_MB_GEMV_GB(dt_, 2)                                                                     \
     }
     switch (dt) {
-    case AX_Q4_0: QMM_MB_GEMV_GB(AX_Q4_0) break;
-    case AX_Q4_1: QMM_MB_GEMV_GB(AX_Q4_1) break;
-    case AX_Q8_0: QMM_MB_GEMV_GB(AX_Q8_0) break;
-    /* K is a multiple of 256 for the k types, so x's groups are 256. */
-    case AX_Q4_K: qmm_mb_gemv_dt(AX_Q4_K, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;
-    default: qmm_mb_gemv_dt(AX_Q6_K, 8, w0, w_row_bytes, rows, K, xr.q, xr.d, xr.s, out); break;
+    case AX_Q4_0: QMM_MB_GEMV_NXS(AX_Q4_0) break;
+    case AX_Q4_1: QMM_MB_GEMV_NXS(AX_Q4_1) break;
+    case AX_Q8_0: QMM_MB_GEMV_NXS(AX_Q8_0) break;
+    default:
+        /* K is a multiple of 256 for the k types, so x's groups are 256 (gb = 8). */
+#undef QMM_MB_GEMV_GB
+#define QMM_MB_GEMV_GB(dt_, nx_) qmm_mb_gemv_dt(dt_, 8, nx_, w0, w_row_bytes, rows, K, xr, sums);
+        if (dt == AX_Q4_K) {
+            QMM_MB_GEMV_NXS(AX_Q4_K)
+        } else {
+            QMM_MB_GEMV_NXS(AX_Q6_K)
+        }
+        break;
     }
+#undef QMM_MB_GEMV_NXS
 #undef QMM_MB_GEMV_GB
 }
 #else
