@@ -139,17 +139,15 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * orders).
  *
  * Backends:
- *   - CPU: rows of w are unpacked, 4 rows over up to 4096 elements of K at a time (32 with VNNI,
- *     below), into integer levels plus fp32 scales and offsets (an L1-sized panel per thread;
- *     L2-sized with VNNI) and dotted with every row
- *     of the quantized x, so one pass over w serves all M rows (decode, M = 1: one streaming pass
- *     over w; prefill: each panel is reused across all rows). Parallel over N with the context's
- *     OpenMP threads. The avx2 and avx512 paths use AVX2 integer dot products (vpmaddubsw); on a
- *     CPU with AVX-512 VNNI (AX_CPU_HAS_AVX512VNNI; AXIAL_VNNI=0 hides it) the avx512 path instead
- *     unpacks 32 rows at a time (a panel of up to 192 KiB per thread, in L2) and sums each block's
- *     products with vpdpbusd before one fp32 step per block (docs/linalg.md); decode of q4_0,
- *     q4_1 and q8_0 reads 16 rows as one stream without a panel. The portable path does the same
- *     integer sums as avx2 in scalar C. No AMX path yet.
+ *   - CPU: rows of w are unpacked over up to 4096 elements of K at a time into integer levels plus
+ *     fp32 scales and offsets (a panel per thread) and dotted with every row of the quantized x, so
+ *     one pass over w serves all M rows (prefill: each panel is reused across all rows). Parallel
+ *     over N with the context's OpenMP threads. The avx2 and avx512 paths unpack 32 rows at a time
+ *     (at most 320 KiB per thread, meant for L2) and form each block's exact integer dot before one fp32
+ *     step per block: with vpmaddubsw, or vpdpbusd on a CPU with AVX-512 VNNI
+ *     (AX_CPU_HAS_AVX512VNNI; AXIAL_VNNI=0 hides it); one or two rows of x (decode) read w as one
+ *     stream without a panel, with the same arithmetic (docs/linalg.md). The portable path unpacks
+ *     4 rows at a time and sums 4-element lanes in scalar C. No AMX path yet.
  *     Scratch (the quantized x, per-thread panels) comes from the context's host workspace and
  *     counts in its peak and limit.
  *   - CUDA: asynchronous on the context's stream, never synchronises the host. M <= 8: one warp
