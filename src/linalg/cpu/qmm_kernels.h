@@ -2,7 +2,7 @@
  * qmm_kernels.h — the pieces of ax_qmatmul's CPU kernel that other ops reuse so that their rows are
  * bit for bit ax_qmatmul's (ax_moe_grouped_gemm): x quantized or widened per row, w unpacked into a
  * panel of QMM_NR rows and the panel's dot products with rows of x (float w; block-quantized w on the
- * portable path), and the wide kernels for block-quantized w with their decode (M = 1). Static
+ * portable path), and the wide kernels for block-quantized w with their decode (M <= 2). Static
  * functions, included by a kernel body compiled once per instruction-set path (cmake/isa.cmake), so
  * every includer gets the same code for the same path. The arithmetic is described in
  * qmatmul.isa.inc. Never installed.

@@ -21,8 +21,9 @@
  * half block, q8_0 with the offset -128 d.
  *
  * Per output (row m of x, row n of w), over a K chunk, in this order (the VNNI kernel's order; every
- * M does it: the panel kernel for M > 1 and for q4_k / q6_k, qmm_mb_gemv for a lone row of q4_0 /
- * q4_1 / q8_0, so a row's bits never depend on M):
+ * M does it: the panel kernel for M > 2, qmm_mb_gemv for one or two rows of any block type, so a
+ * row's bits never depend on M, and the two kernels' bits agree wherever their integer dots do,
+ * which is everywhere):
  *     c = 0
  *     for each group g of x (blocks sharing x's scale dx_g):
  *         a = 0
@@ -367,7 +368,7 @@ static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned cha
 #undef QMM_MB_ROWS
 }
 
-/* ---- decode (M = 1): no panel ----
+/* ---- decode (M = 1 or 2): no panel ----
  * As qmm_vnni_gemv: each row's blocks dotted straight from memory (vpmaddubsw then vpmaddwd, one
  * 8-lane vector per block: 4-bit and 6-bit levels as they are; q8_0's signed levels by the
  * sign-transfer form, plus 128 times the block's sum of x's levels, which gives the dot of the level

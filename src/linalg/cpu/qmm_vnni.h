@@ -18,8 +18,9 @@
  * offset -128 d. The products (at most 255 * 127) and their int32 sums over a block are exact.
  *
  * Per output (row m of x, row n of w), over a K chunk, in this order (every M, decode included,
- * does these steps: the panel kernel for M > 1 and for q4_k / q6_k, qmm_vnni_gemv for a lone row of
- * q4_0 / q4_1 / q8_0, so a row's bits never depend on M):
+ * does these steps: the panel kernel for M > 2, qmm_vnni_gemv for a lone row of q4_0 / q4_1 /
+ * q8_0, and qmm_maddubs.h's decode for the other one- and two-row cases, whose integer dots and
+ * float steps are these, so a row's bits never depend on M):
  *     c = 0
  *     for each group g of x (blocks sharing x's scale dx_g):
  *         a = 0
