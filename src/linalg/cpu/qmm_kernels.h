@@ -244,9 +244,9 @@ static inline void widen_w_row(ax_dtype dt, const uint8_t *row, int64_t k0, int6
 /* The lanes kernel (the portable path's): exact integer sums per 4-element lane, each scaled by its
  * lane scale times x's scale and summed per lane; offsets against x's per-16 sums; one fixed
  * horizontal sum per K chunk. Every row of x takes this same code, whatever M. */
-static inline void dots_quant_1(const qmm_panel *pn, int64_t nb, int64_t gb, const int8_t *xq0, const float *xd0,
-                                const float *xs0, int is_signed, int has_offset, float *sums0) {
-    (void)gb; /* xd holds every block's (group's) scale */
+static inline void dots_quant_row(const qmm_panel *pn, int64_t nb, const int8_t *xq0, const float *xd0,
+                                  const float *xs0, int is_signed, int has_offset, float *sums0) {
+    /* xd holds every block's scale (its group's), so the groups need no loop of their own. */
     for (int r = 0; r < QMM_NR; r++) {
         float lanes[8] = {0};
         const uint8_t *wq = pn->q + r * pn->kc;
@@ -266,12 +266,6 @@ static inline void dots_quant_1(const qmm_panel *pn, int64_t nb, int64_t gb, con
         }
         sums0[r] += ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + off;
     }
-}
-static inline void dots_quant_2(const qmm_panel *pn, int64_t nb, int64_t gb, const int8_t *xq0, const float *xd0,
-                                const float *xs0, const int8_t *xq1, const float *xd1, const float *xs1,
-                                int is_signed, int has_offset, float *sums0, float *sums1) {
-    dots_quant_1(pn, nb, gb, xq0, xd0, xs0, is_signed, has_offset, sums0);
-    dots_quant_1(pn, nb, gb, xq1, xd1, xs1, is_signed, has_offset, sums1);
 }
 
 /* Float panel: rows of fp32 x against the panel's rows. */
@@ -337,7 +331,7 @@ static inline qmm_xrow x_row(const unsigned char *xbuf, int64_t xrow, int64_t K,
 /* sums[m * QMM_NR + r] += row m of x against the panel's rows, for every row of x. */
 static inline void panel_times_x(const qmm_panel *pn, int quant, ax_dtype w_dtype, const unsigned char *xbuf,
                                  int64_t xrow, int64_t K, int64_t k0, int64_t M, float *sums) {
-    const int64_t nb = pn->kc / 32, gb = qmm_x_group(K) / 32;
+    const int64_t nb = pn->kc / 32;
     if (!quant) {
         int64_t m = 0;
         for (; m + 2 <= M; m += 2) {
@@ -356,18 +350,11 @@ static inline void panel_times_x(const qmm_panel *pn, int quant, ax_dtype w_dtyp
         }
         return;
     }
-    int64_t m = 0;
-    for (; m + 2 <= M; m += 2) {
-        const qmm_xrow a = x_row(xbuf, xrow, K, k0, m), c = x_row(xbuf, xrow, K, k0, m + 1);
-        float *sa = sums + m * QMM_NR, *sc = sa + QMM_NR;
-        /* Constant flags at each call: q8_0 (signed levels, no offsets) and the rest. */
-        if (w_dtype == AX_Q8_0) dots_quant_2(pn, nb, gb, a.q, a.d, a.s, c.q, c.d, c.s, 1, 0, sa, sc);
-        else dots_quant_2(pn, nb, gb, a.q, a.d, a.s, c.q, c.d, c.s, 0, 1, sa, sc);
-    }
-    for (; m < M; m++) {
+    for (int64_t m = 0; m < M; m++) {
         const qmm_xrow a = x_row(xbuf, xrow, K, k0, m);
-        if (w_dtype == AX_Q8_0) dots_quant_1(pn, nb, gb, a.q, a.d, a.s, 1, 0, sums + m * QMM_NR);
-        else dots_quant_1(pn, nb, gb, a.q, a.d, a.s, 0, 1, sums + m * QMM_NR);
+        /* Constant flags at each call: q8_0 (signed levels, no offsets) and the rest. */
+        if (w_dtype == AX_Q8_0) dots_quant_row(pn, nb, a.q, a.d, a.s, 1, 0, sums + m * QMM_NR);
+        else dots_quant_row(pn, nb, a.q, a.d, a.s, 0, 1, sums + m * QMM_NR);
     }
 }
 

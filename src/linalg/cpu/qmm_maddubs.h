@@ -65,6 +65,12 @@ static inline qmm_vpanel qmm_vpanel_in(unsigned char *piece, int planes, int64_t
 
 /* ---- the values both wide kernels unpack, so their panels and decode kernels agree ---- */
 
+/* Bytes per block (q4_0, q4_1, q8_0) or super-block (q4_k, q6_k): ax_dtype_block_bytes as a constant
+ * where dt is one, so the kernels' address arithmetic folds. */
+static inline __attribute__((always_inline)) int64_t qmm_block_bytes(ax_dtype dt) {
+    return dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
+}
+
 /* The 32 unsigned levels of a q4_0 / q4_1 / q8_0 block (dt a constant at each call): the nibbles
  * (low ones first), or q8_0's signed levels + 128. */
 static inline __attribute__((always_inline)) __m256i qmm_q32_levels(ax_dtype dt, const uint8_t *blk) {
@@ -205,21 +211,13 @@ static inline __attribute__((always_inline)) void qmm_mb_store_block(qmm_vpanel 
                                                                      const __m256i L[8], __m256 s0, __m256 s1,
                                                                      __m256 o0, __m256 o1) {
     uint8_t *qb = pn->q + (b * P * 8 * QMM_WIDE_NR + rg) * 4;
-    __m256i out[8];
-    if (P == 1) {
-        qmm_mb_transpose8(L, out);
-        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), out[j]);
-    } else {
-        const __m256i low4 = _mm256_set1_epi8(0x0f);
-        __m256i hi[8], lo[8];
-        for (int i = 0; i < 8; i++) {
-            hi[i] = _mm256_and_si256(_mm256_srli_epi16(L[i], 4), low4);
-            lo[i] = _mm256_and_si256(L[i], low4);
-        }
-        qmm_mb_transpose8(hi, out);
-        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), out[j]);
-        qmm_mb_transpose8(lo, out);
-        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + (8 + j) * QMM_WIDE_NR * 4), out[j]);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    for (int pl = 0; pl < P; pl++) {
+        __m256i plane[8], out[8]; /* the levels, or with two planes their high (pl 0) or low nibbles */
+        for (int i = 0; i < 8; i++)
+            plane[i] = P == 1 ? L[i] : _mm256_and_si256(pl == 0 ? _mm256_srli_epi16(L[i], 4) : L[i], low4);
+        qmm_mb_transpose8(plane, out);
+        for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(qb + (pl * 8 + j) * QMM_WIDE_NR * 4), out[j]);
     }
     float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
     _mm256_storeu_ps(sc, s0);
@@ -236,7 +234,7 @@ static inline __attribute__((always_inline)) void qmm_mb_fill_dt(qmm_vpanel *pn,
                                                                  int64_t nb) {
     const int P = qmm_mb_planes(dt);
     const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K;
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
+    const int64_t bytes = qmm_block_bytes(dt);
     const int64_t first = ksuper ? k0 / 256 : k0 / 32;
     float S0[8][8], S1[8][8], O0[8][8], O1[8][8]; /* k types: [block of the super-block][row] */
     for (int rg = 0; rg < QMM_WIDE_NR; rg += 8) {
@@ -435,7 +433,7 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                                                                  int64_t w_row_bytes, int64_t rows, int64_t K,
                                                                  const qmm_xrow *xr, float *out) {
     const int ksuper = dt == AX_Q4_K || dt == AX_Q6_K, H = dt == AX_Q6_K ? 2 : 1;
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : dt == AX_Q8_0 ? 34 : dt == AX_Q4_K ? 144 : 210;
+    const int64_t bytes = qmm_block_bytes(dt);
     const int64_t nb = K / 32, cb = qmm_kc(K) / 32, groups = (rows + 7) / 8;
     /* [x row][half][row][block] */
     int32_t dots[QMM_MB_GEMV_NX][2][8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32)));

@@ -97,7 +97,7 @@ static inline void qmm_vnni_store_block(qmm_vpanel *pn, int64_t b, int rg, const
 static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                                                     int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                     int64_t nb) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
+    const int64_t bytes = qmm_block_bytes(dt);
     for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
         const uint8_t *rowp[16];
         for (int i = 0; i < 16; i++)
@@ -121,7 +121,7 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
 static inline __attribute__((always_inline)) void qmm_vnni_fill_k(qmm_vpanel *pn, ax_dtype dt, const uint8_t *w0,
                                                                   int64_t w_row_bytes, int64_t rows, int64_t k0,
                                                                   int64_t nb) {
-    const int64_t sbytes = dt == AX_Q4_K ? 144 : 210;
+    const int64_t sbytes = qmm_block_bytes(dt);
     float S0[8][16], S1[8][16], O0[8][16], O1[8][16]; /* [block of the super-block][row] */
     for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
         const uint8_t *rowp[16];
@@ -279,7 +279,7 @@ QMM_VNNI_TARGET static void qmm_vnni_times_x(const qmm_vpanel *pn, ax_dtype dt, 
 QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
 qmm_vnni_gemv16(ax_dtype dt, int64_t gb, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K,
                 const int8_t *xq, const float *xd, const float *xs, float *out) {
-    const int64_t bytes = dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34;
+    const int64_t bytes = qmm_block_bytes(dt);
     const int64_t nb = K / 32, cb = qmm_kc(K) / 32;
     int32_t dots[16 * QMM_VNNI_GEMV_SUB] __attribute__((aligned(64))); /* [row][block] */
     int32_t head4[QMM_VNNI_GEMV_SUB * 16] __attribute__((aligned(64))); /* [block][row] */
