@@ -4,7 +4,8 @@
  *
  *   decode (M = 1): GB/s of weight bytes read, against a streaming read of the same bytes (an
  *     OpenMP sum of the weight buffer as 64-bit words), so "% of stream" is the share of the
- *     bandwidth this machine gives one pass over those bytes;
+ *     bandwidth this machine gives one pass over those bytes; for q4_0, q4_1 and q8_0 also the
+ *     same product with w packed once by ax_qweight_pack (ax_qmatmul_packed, the same bytes);
  *   prefill (M = 512): GFLOP/s (2 M N K per call), against OpenBLAS cblas_sgemm on the fp32
  *     dequantized weights (x W^T, W row-major (N, K)), the dense product a model without
  *     quantized kernels would run.
@@ -64,6 +65,7 @@ typedef struct bench_case {
     const float *xf, *wf; /* fp32 x and dequantized w for sgemm */
     float *yf;
     const uint64_t *words; /* w's bytes as words, for the streaming read */
+    ax_qweight *packed;    /* w packed (q4_0, q4_1, q8_0), or NULL */
     int64_t n_words;
     int threads;
     volatile uint64_t sink;
@@ -82,6 +84,10 @@ static double now(void) {
 }
 
 static int run_qmatmul(bench_case *bc) { return ax_qmatmul(bc->ctx, &bc->x, &bc->w, NULL, &bc->y) == AX_OK ? 0 : 1; }
+
+static int run_packed(bench_case *bc) {
+    return ax_qmatmul_packed(bc->ctx, &bc->x, bc->packed, NULL, &bc->y) == AX_OK ? 0 : 1;
+}
 
 static int run_sgemm(bench_case *bc) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bc->M, (int)bc->N, (int)bc->K, 1.0f, bc->xf, (int)bc->K,
@@ -149,6 +155,9 @@ static int setup(bench_case *bc, const problem *p, ax_context *ctx, int threads,
     bc->yf = yf;
     bc->words = wq;
     bc->n_words = wbytes / 8;
+    if ((p->w_dtype == AX_Q4_0 || p->w_dtype == AX_Q4_1 || p->w_dtype == AX_Q8_0) && p->N % 16 == 0 &&
+        ax_qweight_pack(&bc->w, &bc->packed) != AX_OK)
+        return -1;
     return 0;
 }
 
@@ -157,6 +166,7 @@ static void teardown(bench_case *bc) {
     free((void *)bc->wf);
     free(bc->yf);
     free((void *)bc->words);
+    ax_qweight_destroy(bc->packed);
 }
 
 int main(int argc, char **argv) {
@@ -187,7 +197,8 @@ int main(int argc, char **argv) {
     printf("ax_qmatmul on the CPU, %d threads, medians of %d samples of %s time\n\n", threads, repeats,
            use_cpu_time ? "process CPU" : "wall");
     printf("decode, M = 1: weight bytes per second vs a streaming read of the same bytes\n");
-    printf("%-30s %-5s %10s %12s %12s %10s\n", "w (N, K)", "dtype", "MiB", "qmatmul GB/s", "stream GB/s", "% stream");
+    printf("%-30s %-5s %10s %12s %12s %10s %12s %10s\n", "w (N, K)", "dtype", "MiB", "qmatmul GB/s", "stream GB/s",
+           "% stream", "packed GB/s", "% stream");
     for (size_t i = 0; i < sizeof decode_problems / sizeof decode_problems[0]; i++) {
         const problem *p = &decode_problems[i];
         bench_case bc;
@@ -198,12 +209,15 @@ int main(int argc, char **argv) {
         const double bytes = (double)ax_dtype_bytes(p->w_dtype, p->N * p->K);
         const double tq = time_median(run_qmatmul, &bc, repeats);
         const double ts = time_median(run_stream, &bc, repeats);
-        if (tq < 0) {
+        const double tp = bc.packed != NULL ? time_median(run_packed, &bc, repeats) : 0.0;
+        if (tq < 0 || tp < 0) {
             fprintf(stderr, "ax_qmatmul failed: %s\n", ax_last_error());
             return 1;
         }
-        printf("%-30s %-5s %10.2f %12.1f %12.1f %9.0f%%\n", p->what, ax_dtype_name(p->w_dtype), bytes / (1 << 20),
+        printf("%-30s %-5s %10.2f %12.1f %12.1f %9.0f%%", p->what, ax_dtype_name(p->w_dtype), bytes / (1 << 20),
                bytes / tq * 1e-9, bytes / ts * 1e-9, 100.0 * ts / tq);
+        if (bc.packed != NULL) printf(" %12.1f %9.0f%%\n", bytes / tp * 1e-9, 100.0 * ts / tp);
+        else printf(" %12s %10s\n", "-", "-");
         teardown(&bc);
     }
     printf("\nprefill, M = 512: GFLOP/s (2 M N K) vs cblas_sgemm on the dequantized fp32 weights\n");

@@ -5,6 +5,9 @@
  *
  *   qmatmul_helper W_DTYPE X_DTYPE Y_DTYPE M N K X W Y [BIAS]
  *
+ * W_DTYPE may end in "+packed" (q4_0, q4_1, q8_0): w is then packed with ax_qweight_pack and the
+ * product is ax_qmatmul_packed's.
+ *
  * X holds M x K elements of X_DTYPE (f32 or bf16), W the N rows of K elements of W_DTYPE as GGUF
  * stores them, BIAS (optional) N f32 values; Y gets M x N elements of Y_DTYPE, row-major. Exit 0 on
  * success, 3 when Axial reports an error (printed as "STATUS: message"), 2 for usage or file errors.
@@ -49,7 +52,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     ax_dtype wdt, xdt, ydt;
-    if (!parse_dtype(argv[1], &wdt) || !parse_dtype(argv[2], &xdt) || !parse_dtype(argv[3], &ydt)) {
+    char wname[32];
+    snprintf(wname, sizeof wname, "%s", argv[1]);
+    char *plus = strstr(wname, "+packed");
+    const int packed = plus != NULL && plus[7] == '\0';
+    if (packed) *plus = '\0';
+    if (!parse_dtype(wname, &wdt) || !parse_dtype(argv[2], &xdt) || !parse_dtype(argv[3], &ydt)) {
         fprintf(stderr, "qmatmul_helper: unknown dtype among %s %s %s\n", argv[1], argv[2], argv[3]);
         return 2;
     }
@@ -77,7 +85,12 @@ int main(int argc, char **argv) {
     if (st == AX_OK) st = ax_tensor_contiguous(&tw, w, wdt, 2, ws);
     if (st == AX_OK) st = ax_tensor_contiguous(&ty, y, ydt, 2, ys);
     if (st == AX_OK) st = ax_tensor_contiguous(&tb, bias, AX_F32, 1, bs);
-    if (st == AX_OK) st = ax_qmatmul(ctx, &tx, &tw, bias != NULL ? &tb : NULL, &ty);
+    ax_qweight *pw = NULL;
+    if (st == AX_OK && packed) st = ax_qweight_pack(&tw, &pw);
+    if (st == AX_OK)
+        st = packed ? ax_qmatmul_packed(ctx, &tx, pw, bias != NULL ? &tb : NULL, &ty)
+                    : ax_qmatmul(ctx, &tx, &tw, bias != NULL ? &tb : NULL, &ty);
+    ax_qweight_destroy(pw);
     if (st != AX_OK) {
         fprintf(stderr, "%s: %s\n", ax_status_string(st), ax_last_error());
         rc = 3;

@@ -16,3 +16,15 @@ add_test(NAME test_qmatmul_gguf
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/python/run_qmatmul_gguf.sh ${PROJECT_SOURCE_DIR}
                  $<TARGET_FILE:qmatmul_helper>)
 set_tests_properties(test_qmatmul_gguf PROPERTIES LABELS "core;python" SKIP_RETURN_CODE 77)
+
+# ax_qmatmul_packed against ax_qmatmul (bit for bit) and a float64 product, on every CPU path: the
+# default (VNNI's packed decode on an AVX-512 VNNI machine), the avx512 path's other kernel, the avx2
+# path and the portable one (which read the layout back into GGUF rows).
+axial_add_c_test(test_qmatmul_packed SOURCES test_qmatmul_packed.c LABELS "core;linalg")
+add_test(NAME test_qmatmul_packed_no_vnni COMMAND test_qmatmul_packed)
+set_tests_properties(test_qmatmul_packed_no_vnni PROPERTIES ENVIRONMENT "AXIAL_VNNI=0" LABELS "core;linalg")
+add_test(NAME test_qmatmul_packed_avx2 COMMAND test_qmatmul_packed)
+set_tests_properties(test_qmatmul_packed_avx2 PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=avx2" LABELS "core;linalg")
+add_test(NAME test_qmatmul_packed_portable COMMAND test_qmatmul_packed)
+set_tests_properties(test_qmatmul_packed_portable PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=portable"
+                     LABELS "core;linalg")

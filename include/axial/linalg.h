@@ -175,6 +175,44 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
 AX_API ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_tensor *bias,
                             ax_tensor *y);
 
+/* ------------------------------------------------------------------------------------------------
+ * Packed quantized weights: the same product with w repacked once for the CPU's decode
+ * ---------------------------------------------------------------------------------------------- */
+
+/* A (N, K) q4_0, q4_1 or q8_0 matrix copied into a 16-row interleaved layout of exactly the same
+ * byte count (src/linalg/qweight.h: each 32-element block of 16 consecutive rows stored together,
+ * the levels first with one row per 32-bit lane, then the rows' fp16 scales), owned by the object.
+ * Why: in GGUF order every block's partial dot products must be gathered across vector lanes before
+ * its scale applies, which on CPUs costs more than the products; in this layout the CPU decode
+ * (one row of x) on the avx512 path with AVX-512 VNNI runs 3-4x faster (docs/performance.md).
+ * Other paths and larger M read the layout back into GGUF rows per 32 rows and run ax_qmatmul's
+ * kernels, so a packed product is bit for bit ax_qmatmul's on the same path, for every M. Host
+ * memory only; the object is immutable, so any number of threads may use it at once. */
+typedef struct ax_qweight ax_qweight;
+
+/* Packs w (2-D (N, K) on the CPU, dtype q4_0, q4_1 or q8_0, N a multiple of 16, rows of whole
+ * blocks at any row stride) into a new object at *out (*out is NULL on error). Memory: N * K / 32
+ * * block bytes, 64-byte aligned. Thread-safe.
+ * Errors: AX_ERR_INVALID_ARGUMENT for NULL w, out or data, w not 2-D, on a CUDA device, another
+ * dtype ("w: dtype q4_k: packing takes q4_0, q4_1 or q8_0"), N not a multiple of 16, a row stride
+ * below K; AX_ERR_OUT_OF_MEMORY when the copy cannot be allocated. */
+AX_API ax_status ax_qweight_pack(const ax_tensor *w, ax_qweight **out);
+
+/* Frees a packed weight (NULL is a no-op). Not while a call is using it. */
+AX_API void ax_qweight_destroy(ax_qweight *w);
+
+/* w's dtype and shape (N, K) (shape may be NULL). Thread-safe, no errors for a valid object. */
+AX_API ax_dtype ax_qweight_dtype(const ax_qweight *w);
+AX_API void ax_qweight_shape(const ax_qweight *w, int64_t shape[2]);
+
+/* y = x * w^T + bias as ax_qmatmul, with w packed by ax_qweight_pack; every rule, dtype and error of
+ * ax_qmatmul holds with w's dtype and shape, plus AX_ERR_INVALID_ARGUMENT for a CUDA context
+ * ("ctx: packed weights are host memory; use ax_qmatmul on a CUDA context"). The result is bit for
+ * bit ax_qmatmul's on the unpacked w with the same context and CPU path. Scratch: ax_qmatmul's plus
+ * 32 GGUF rows of w per thread. */
+AX_API ax_status ax_qmatmul_packed(ax_context *ctx, const ax_tensor *x, const ax_qweight *w, const ax_tensor *bias,
+                                   ax_tensor *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "core/op.h"
 #include "core/tensor_spec.h"
 #include "linalg/qmatmul_params.h"
+#include "linalg/qweight_internal.h"
 
 /* The quantized x (or widened x) once, then one panel and its sums for every row of x per thread
  * (qmm_plan_for: 4-row panels, or 32-row ones for the wide kernels). */
@@ -54,7 +55,9 @@ static ax_status leading_rows(const ax_tensor *t, const char *name, int64_t fall
     return AX_OK;
 }
 
-ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_tensor *bias, ax_tensor *y) {
+/* ax_qmatmul, and ax_qmatmul_packed with w describing the packed matrix (packed = 1). */
+static ax_status qmatmul_call(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, int packed, const ax_tensor *bias,
+                              ax_tensor *y) {
     if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
     if (x == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "x: NULL tensor");
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL tensor");
@@ -109,6 +112,26 @@ ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, co
     p.w_dtype = w->dtype;
     p.y_dtype = y->dtype;
     p.w_row_bytes = w_stride / block * block_bytes;
+    p.w_packed = packed;
     if (p.M == 0 || p.N == 0) return AX_OK;
     return ax_op_run(&qmatmul_op, ctx, &p);
+}
+
+ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_tensor *bias, ax_tensor *y) {
+    return qmatmul_call(ctx, x, w, 0, bias, y);
+}
+
+ax_status ax_qmatmul_packed(ax_context *ctx, const ax_tensor *x, const ax_qweight *w, const ax_tensor *bias,
+                            ax_tensor *y) {
+    if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
+    if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL packed weight");
+    if (ctx->device.type != AX_CPU)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "ctx: packed weights are host memory; use ax_qmatmul on a CUDA context");
+    /* The packed bytes described as the (N, K) matrix they hold: the shape and dtype checks are
+     * ax_qmatmul's; only the kernel reads the layout. */
+    const int64_t shape[2] = {w->N, w->K};
+    ax_tensor wt;
+    AX_CHECK(ax_tensor_contiguous(&wt, w->data, w->dtype, 2, shape));
+    return qmatmul_call(ctx, x, &wt, 1, bias, y);
 }

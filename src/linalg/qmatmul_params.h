@@ -31,6 +31,7 @@ typedef struct qmatmul_params {
     int64_t M, N, K;
     int64_t x_row_stride, y_row_stride;
     int64_t w_row_bytes;
+    int w_packed; /* 1: w is in ax_qweight's 16-row interleaved layout (linalg/qweight.h), dtype q4_0/q4_1/q8_0 */
 } qmatmul_params;
 
 /* The CPU kernels compiled once per instruction-set path (cpu/qmatmul.isa.inc). */
@@ -59,6 +60,7 @@ typedef struct qmm_plan {
     qmm_kernel kernel;    /* qmm_kernel_planned */
     int64_t xq_bytes;     /* quantized (or widened) x, all rows */
     int64_t thread_bytes; /* one thread's piece, a multiple of 64 */
+    int64_t rows_bytes;   /* the piece's last part: packed w's rows in GGUF order (0 when w is not packed) */
     int64_t threads;
 } qmm_plan;
 
@@ -132,6 +134,9 @@ static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
     plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.kernel, p->w_dtype, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.kernel) * 4);
+    /* Packed w: QMM_WIDE_NR of its rows read back into GGUF order, where no kernel reads the layout. */
+    plan.rows_bytes = p->w_packed ? qmm_round64(QMM_WIDE_NR * ax_dtype_bytes(p->w_dtype, p->K)) : 0;
+    plan.thread_bytes += plan.rows_bytes;
     return plan;
 }
 

@@ -66,16 +66,16 @@ ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_deco
             AX_CHECK(ax_rms_norm(ctx, &x, &L->attn_norm, eps, &h));
         else
             AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->attn_norm, eps, &h, &x));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wq, NULL, &q));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wk, NULL, &k));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->wv, NULL, &v));
+        AX_CHECK(llm_matmul(ctx, &h, &L->wq, L->wq_p, &q));
+        AX_CHECK(llm_matmul(ctx, &h, &L->wk, L->wk_p, &k));
+        AX_CHECK(llm_matmul(ctx, &h, &L->wv, L->wv_p, &v));
         AX_CHECK(ax_rope(ctx, &q3, b->positions, &rope, &q3));
         AX_CHECK(ax_rope(ctx, &k3, b->positions, &rope, &k3));
         ax_tensor kc = dec_cache(m, b, l, 0), vc = dec_cache(m, b, l, 1);
         AX_CHECK(ax_kv_cache_append(ctx, &k3, &v3, b->slots, &kc, &vc, NULL, NULL));
         AX_CHECK(ax_paged_attention(ctx, &q3, &kc, &vc, b->block_table, b->context_lens, b->cu_seqlens, NULL, NULL,
                                     &b->attn, &attn3, NULL));
-        AX_CHECK(ax_qmatmul(ctx, &attn, &L->wo, NULL, &o));
+        AX_CHECK(llm_matmul(ctx, &attn, &L->wo, L->wo_p, &o));
         AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->ffn_norm, eps, &h, &x));
         if (in->n_expert > 0) {
             /* The experts' scratch (routing, sorted rows, expert activations) comes from ctx's
@@ -84,10 +84,10 @@ ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_deco
             AX_CHECK(ax_moe_ffn_forward(ctx, &m->moe, &h, &w, &o, NULL));
             continue;
         }
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_gate, NULL, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &h, &L->w_up, NULL, &up));
+        AX_CHECK(llm_matmul(ctx, &h, &L->w_gate, L->w_gate_p, &gate));
+        AX_CHECK(llm_matmul(ctx, &h, &L->w_up, L->w_up_p, &up));
         AX_CHECK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));
-        AX_CHECK(ax_qmatmul(ctx, &gate, &L->w_down, NULL, &o));
+        AX_CHECK(llm_matmul(ctx, &gate, &L->w_down, L->w_down_p, &o));
     }
     /* h: the final norm of every row, the LM head's input */
     return ax_rms_norm_residual(ctx, &o, &x, &m->output_norm, eps, &h, &x);

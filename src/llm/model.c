@@ -382,6 +382,32 @@ static ax_status model_place_weights(ax_llm_model *m, int tied) {
     return st;
 }
 
+/* A packed copy of w when the packed layout takes it (ax_qweight_pack: a dense matrix of q4_0, q4_1
+ * or q8_0 with a multiple of 16 rows); *out stays NULL otherwise. */
+static ax_status model_pack_one(const ax_tensor *w, ax_qweight **out) {
+    *out = NULL;
+    if (w->data == NULL || w->ndim != 2 || w->shape[0] % 16 != 0 ||
+        (w->dtype != AX_Q4_0 && w->dtype != AX_Q4_1 && w->dtype != AX_Q8_0))
+        return AX_OK;
+    return ax_qweight_pack(w, out);
+}
+
+static ax_status model_pack_weights(ax_llm_model *m) {
+    AX_CHECK(model_pack_one(&m->output, &m->output_p));
+    for (int32_t l = 0; l < m->info.n_layer; l++) {
+        llm_layer *L = &m->layers[l];
+        if (L->router.data != NULL) continue; /* MoE experts are 3-D: ax_moe_ffn_forward reads them */
+        AX_CHECK(model_pack_one(&L->wq, &L->wq_p));
+        AX_CHECK(model_pack_one(&L->wk, &L->wk_p));
+        AX_CHECK(model_pack_one(&L->wv, &L->wv_p));
+        AX_CHECK(model_pack_one(&L->wo, &L->wo_p));
+        AX_CHECK(model_pack_one(&L->w_gate, &L->w_gate_p));
+        AX_CHECK(model_pack_one(&L->w_up, &L->w_up_p));
+        AX_CHECK(model_pack_one(&L->w_down, &L->w_down_p));
+    }
+    return AX_OK;
+}
+
 ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax_llm_model **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
@@ -441,6 +467,7 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     m->info.add_bos = llm_tokenizer_add_bos(m->tok);
     m->info.add_eos = llm_tokenizer_add_eos(m->tok);
     AX_CHECK_GOTO(model_place_weights(m, m->output.data == m->token_embd.data), st, fail);
+    if (m->device.type == AX_CPU && c.pack_weights) AX_CHECK_GOTO(model_pack_weights(m), st, fail);
     *out = m;
     return AX_OK;
 fail:
@@ -452,6 +479,12 @@ void ax_llm_model_free(ax_llm_model *model) {
     if (model == NULL) return;
     for (int64_t i = 0; i < model->n_device_buffers; i++) ax_device_free(model->ctx, model->device_buffers[i]);
     free(model->device_buffers);
+    ax_qweight_destroy(model->output_p);
+    for (int32_t l = 0; model->layers != NULL && l < model->info.n_layer; l++) {
+        llm_layer *L = &model->layers[l];
+        ax_qweight *packed[] = {L->wq_p, L->wk_p, L->wv_p, L->wo_p, L->w_gate_p, L->w_up_p, L->w_down_p};
+        for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++) ax_qweight_destroy(packed[i]);
+    }
     free(model->layers);
     llm_tokenizer_free(model->tok);
     ax_gguf_close(model->gguf);

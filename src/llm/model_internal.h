@@ -10,6 +10,7 @@
 #include "axial/attention.h"
 #include "axial/axial.h"
 #include "axial/gguf.h"
+#include "axial/linalg.h"
 #include "axial/llm.h"
 #include "axial/moe.h"
 #include "llm/tokenizer.h"
@@ -28,6 +29,9 @@ typedef struct llm_layer {
     ax_tensor w_up;       /* (F, E); MoE: (n_expert, F, E) (ffn_up_exps) */
     ax_tensor w_down;     /* (E, F); MoE: (n_expert, E, F) (ffn_down_exps) */
     ax_tensor router;     /* MoE: (n_expert, E) f32 (ffn_gate_inp); data NULL in a dense model */
+    /* Packed copies (ax_qweight_pack) of the matrices above, or NULL (ax_llm_model_config's
+     * pack_weights; dense matrices of q4_0 / q4_1 / q8_0 with a multiple of 16 rows, CPU only). */
+    ax_qweight *wq_p, *wk_p, *wv_p, *wo_p, *w_gate_p, *w_up_p, *w_down_p;
 } llm_layer;
 
 struct ax_llm_model {
@@ -43,10 +47,18 @@ struct ax_llm_model {
     ax_tensor token_embd;    /* (V, E): the embedding table */
     ax_tensor output;        /* (V, E): the LM head (token_embd's tensor when tied) */
     ax_tensor output_norm;   /* (E) f32 */
+    ax_qweight *output_p;    /* the LM head packed, or NULL (as llm_layer's packed copies) */
     llm_layer *layers;       /* n_layer */
     void **device_buffers;   /* CUDA: one ax_device_alloc per uploaded tensor; NULL on the CPU */
     int64_t n_device_buffers;
 };
+
+/* y = x w^T: ax_qmatmul_packed when the matrix has a packed copy (pw), else ax_qmatmul (bit for bit
+ * the same result). */
+static inline ax_status llm_matmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, const ax_qweight *pw,
+                                   ax_tensor *y) {
+    return pw != NULL ? ax_qmatmul_packed(ctx, x, pw, NULL, y) : ax_qmatmul(ctx, x, w, NULL, y);
+}
 
 /* ---- the decoder over a batch of token rows (decoder.c) ---- */
 

@@ -246,7 +246,7 @@ static ax_status session_forward(ax_llm_session *s, const int32_t *tokens, int64
         const int64_t n = T - r0 < slice_rows ? T - r0 : slice_rows;
         const ax_tensor hr = session_tensor(s, s->h + r0 * E, AX_F32, 2, n, E, 0);
         ax_tensor logits = session_tensor(s, s->logits, AX_F32, 2, n, V, 0);
-        AX_CHECK(ax_qmatmul(ctx, &hr, &m->output, NULL, &logits));
+        AX_CHECK(llm_matmul(ctx, &hr, &m->output, m->output_p, &logits));
         AX_CHECK(ax_copy_to_host(ctx, s->host_logits + (dst_row + r0 - first_logit) * V, s->logits,
                                  (size_t)(n * V) * sizeof(float)));
         s->last_logits = s->logits + (n - 1) * V;

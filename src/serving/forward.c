@@ -272,7 +272,7 @@ static ax_status sample_rows(ax_serving_engine *e, int64_t T, int64_t ns) {
     ax_tensor hs = dev_tensor(e, e->hs, AX_F32, 2, ns, E, 0);
     ax_tensor logits = dev_tensor(e, e->logits, AX_F32, 2, ns, V, 0);
     AX_CHECK(ax_embedding(ctx, &rows, &h, &hs));
-    AX_CHECK(ax_qmatmul(ctx, &hs, &m->output, NULL, &logits));
+    AX_CHECK(llm_matmul(ctx, &hs, &m->output, m->output_p, &logits));
 
     /* settings and histories, in sampling-row order */
     int64_t nh = 0;

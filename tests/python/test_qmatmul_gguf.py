@@ -124,6 +124,10 @@ CASES = [
     ("q4_k", 1, 5, 256), ("q4_k", 70, 13, 1536),
     ("q6_k", 7, 6, 512), ("q6_k", 65, 3, 256),
     ("f16", 3, 5, 40), ("bf16", 9, 4, 33), ("f32", 2, 3, 100),
+    # w packed by ax_qweight_pack (N a multiple of 16), through ax_qmatmul_packed: the decode that
+    # reads the layout (M = 1) and the rows read back into GGUF order (M > 1).
+    ("q4_0+packed", 1, 32, 576), ("q4_1+packed", 1, 48, 1536), ("q8_0+packed", 1, 16, 4160),
+    ("q4_1+packed", 5, 16, 576), ("q8_0+packed", 40, 32, 96),
 ]
 
 
@@ -132,7 +136,8 @@ CASES = [
 @pytest.mark.parametrize("with_bias", [False, True])
 def test_qmatmul_matches_gguf(wname, m, n, k, xname, yname, with_bias):
     rng = np.random.default_rng(hash((wname, m, n, k, xname, yname, with_bias)) % 2**32)
-    wbytes, w, step = make_weights(rng, wname, n, k)
+    base = wname.removesuffix("+packed")
+    wbytes, w, step = make_weights(rng, base, n, k)
     x32 = rng.uniform(-1, 1, (m, k)).astype(np.float32)
     x = from_bf16_bits(to_bf16_bits(x32)) if xname == "bf16" else x32
     x = x.astype(np.float64)
@@ -140,7 +145,7 @@ def test_qmatmul_matches_gguf(wname, m, n, k, xname, yname, with_bias):
     b64 = bias.astype(np.float64) if with_bias else np.zeros(n)
     got = run_axial(wname, xname, yname, x, wbytes, m, n, k, bias)
     want = x @ w.T + b64
-    tol = bound(wname, x, w, step, b64)
+    tol = bound(base, x, w, step, b64)
     if yname == "bf16":
         tol = tol * (1 + 2.0**-8) + 2.0**-8 * np.abs(want)
     else:

@@ -400,6 +400,7 @@ static inline void qmm_fill_panel(qmm_panel *pn, int quant, ax_dtype w_dtype, co
  * (QMM_MADDUBS), VNNI in the avx512 build (QMM_VNNI). */
 #include "linalg/cpu/qmm_maddubs.h"
 #include "linalg/cpu/qmm_vnni.h"
+#include "linalg/cpu/qmm_packed.h"
 
 #if QMM_MADDUBS
 /* 1 when M rows of x against w of dtype dt take the wide kernels' panel-free decode: every block
