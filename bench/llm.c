@@ -11,10 +11,11 @@
  * implies, bandwidth / bytes read per decoded token (every weight tensor of the file, counting the
  * embedding table only when it is also the LM head; an untied embedding is read one row per token).
  *
- *   bench_llm --model F [--threads T] [--repeats R] [--prompt N] [--gen N] [--no-pack] [--json]
+ *   bench_llm --model F [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack] [--json]
  *
- * --no-pack loads the model with pack_weights = 0 (every matrix read from the mapped file in GGUF
- * order), for comparing against the default packed decode (ax_qweight_pack).
+ * --pack loads the model with pack_weights = 1 (on a CPU with AVX-512 VNNI its q4_0 / q4_1 / q8_0
+ * matrices copied into ax_qweight_pack's layout), for comparing against the default (every matrix
+ * read from the mapped file in GGUF order).
  * The prompt is pseudo-random token ids (fixed seed), as llama-bench uses; the cache is emptied with
  * ax_llm_session_rewind(0) between samples (the session is made once, outside the timing). One
  * warm-up prefill and decode precede the R samples; every number is a median over R. --json prints
@@ -44,7 +45,7 @@ typedef struct llm_bench_args {
     int n_prompt;
     int n_gen;
     int json;
-    int no_pack;
+    int pack;
 } llm_bench_args;
 
 /* Bytes one decoded token reads: every tensor of the file, except the embedding table when a separate
@@ -123,7 +124,7 @@ static int llm_bench_parse(int argc, char **argv, llm_bench_args *a) {
         else if (strcmp(argv[i], "--prompt") == 0 && has_value) a->n_prompt = atoi(argv[++i]);
         else if (strcmp(argv[i], "--gen") == 0 && has_value) a->n_gen = atoi(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0) a->json = 1;
-        else if (strcmp(argv[i], "--no-pack") == 0) a->no_pack = 1;
+        else if (strcmp(argv[i], "--pack") == 0) a->pack = 1;
         else return -1;
     }
     if (a->model_path == NULL || a->n_prompt < 1 || a->n_gen < 1) return -1;
@@ -201,13 +202,13 @@ int main(int argc, char **argv) {
     llm_bench_args a = {NULL, 0, 5, 512, 128, 0, 0};
     if (llm_bench_parse(argc, argv, &a) != 0) {
         fprintf(stderr,
-                "usage: bench_llm --model F.gguf [--threads T] [--repeats R] [--prompt N] [--gen N] [--no-pack] [--json]\n");
+                "usage: bench_llm --model F.gguf [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack] [--json]\n");
         return 2;
     }
     int64_t file_weight_bytes = 0;
     ax_llm_model_config mcfg = AX_LLM_MODEL_CONFIG_INIT;
     mcfg.num_threads = a.threads;
-    mcfg.pack_weights = !a.no_pack;
+    mcfg.pack_weights = a.pack;
     ax_llm_model *model = NULL;
     ax_llm_model_info info;
     if (ax_llm_model_load(a.model_path, &mcfg, &model) != AX_OK || ax_llm_model_get_info(model, &info) != AX_OK) {

@@ -5,6 +5,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -31,6 +32,11 @@ static void test_null_arguments(void) {
     bad.struct_size = 4;
     CHECK_STATUS(ax_llm_model_load("x.gguf", &bad, &model), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "struct_size");
+    /* The first version of the struct (it ended before pack_weights, 24 bytes on LP64) is taken:
+     * the load gets as far as opening the (missing) file. */
+    bad.struct_size = offsetof(ax_llm_model_config, pack_weights) + 4;
+    CHECK_STATUS(ax_llm_model_load("/nonexistent/axial-test.gguf", &bad, &model), AX_ERR_IO);
+    CHECK(model == NULL);
 
     ax_llm_model_info info;
     CHECK_STATUS(ax_llm_model_get_info(NULL, &info), AX_ERR_INVALID_ARGUMENT);

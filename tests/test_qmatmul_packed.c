@@ -106,7 +106,7 @@ static void check_case(ax_dtype dt, int64_t M, int64_t N, int64_t K, int with_bi
 
 static void test_matches_unpacked(void) {
     static const ax_dtype dts[3] = {AX_Q4_0, AX_Q4_1, AX_Q8_0};
-    static const int64_t shapes[][2] = {{16, 32}, {48, 576}, {32, 1536}, {80, 96}, {16, 4160}};
+    static const int64_t shapes[][2] = {{16, 32}, {48, 576}, {32, 1536}, {80, 96}, {16, 4160}, {48, 8224}};
     static const int64_t Ms[] = {1, 2, 3, 5, 33};
     th_seed(11);
     for (int d = 0; d < 3; d++)
@@ -148,6 +148,10 @@ static void test_errors(void) {
     bad.strides[0] = 32;
     CHECK_STATUS(ax_qweight_pack(&bad, &pw), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "row stride");
+    bad = make2(wq, AX_Q4_0, 16, 64);
+    bad.strides[0] = 80; /* not a whole number of blocks */
+    CHECK_STATUS(ax_qweight_pack(&bad, &pw), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "whole number");
     CHECK(pw == NULL);
 
     CHECK_OK(ax_qweight_pack(&tw, &pw));

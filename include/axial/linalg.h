@@ -183,19 +183,22 @@ AX_API ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor
  * byte count (src/linalg/qweight.h: each 32-element block of 16 consecutive rows stored together,
  * the levels first with one row per 32-bit lane, then the rows' fp16 scales), owned by the object.
  * Why: in GGUF order every block's partial dot products must be gathered across vector lanes before
- * its scale applies, which on CPUs costs more than the products; in this layout the CPU decode
- * (one row of x) on the avx512 path with AVX-512 VNNI runs 3-4x faster (docs/performance.md).
- * Other paths and larger M read the layout back into GGUF rows per 32 rows and run ax_qmatmul's
- * kernels, so a packed product is bit for bit ax_qmatmul's on the same path, for every M. Host
- * memory only; the object is immutable, so any number of threads may use it at once. */
+ * its scale applies, which on CPUs costs more than the products; from this layout the CPU decode
+ * (one row of x) on the avx512 path with AVX-512 VNNI runs about 2-3x faster when w sits in cache
+ * (docs/performance.md), and more rows of x fill that kernel's panel straight from the tiles. The
+ * other kernels (vpmaddubsw, portable) read the tiles back into GGUF rows (16, 32 or 4 at a time)
+ * and run as ax_qmatmul, which only adds a copy. Either way a packed product is bit for bit
+ * ax_qmatmul's on the same path, for every M. Host memory only; the object is immutable, so any
+ * number of threads may use it at once. */
 typedef struct ax_qweight ax_qweight;
 
-/* Packs w (2-D (N, K) on the CPU, dtype q4_0, q4_1 or q8_0, N a multiple of 16, rows of whole
- * blocks at any row stride) into a new object at *out (*out is NULL on error). Memory: N * K / 32
- * * block bytes, 64-byte aligned. Thread-safe.
+/* Packs w (2-D (N, K) on the CPU, dtype q4_0, q4_1 or q8_0, N a multiple of 16, K contiguous, a row
+ * stride of whole blocks, at least K) into a new object at *out (*out is NULL on error). Memory:
+ * N * K / 32 * block bytes, 64-byte aligned. Thread-safe.
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL w, out or data, w not 2-D, on a CUDA device, another
  * dtype ("w: dtype q4_k: packing takes q4_0, q4_1 or q8_0"), N not a multiple of 16, a row stride
- * below K; AX_ERR_OUT_OF_MEMORY when the copy cannot be allocated. */
+ * below K or not a whole number of blocks, sizes whose byte count overflows; AX_ERR_OUT_OF_MEMORY
+ * when the copy cannot be allocated. */
 AX_API ax_status ax_qweight_pack(const ax_tensor *w, ax_qweight **out);
 
 /* Frees a packed weight (NULL is a no-op). Not while a call is using it. */

@@ -16,6 +16,8 @@ ax_status ax_qweight_pack(const ax_tensor *w, ax_qweight **out) {
     *out = NULL;
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL tensor");
     if (w->ndim != 2) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: expected 2 dims (N, K), got %d", (int)w->ndim);
+    if (w->data == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL data");
+    AX_CHECK(ax_check_tensor(w, "w", 2, "(N, K)")); /* sizes, a known dtype, offsets within int64 */
     if (w->device.type != AX_CPU)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: on a CUDA device; packing reads host memory");
     if (!ax_qw_dtype_ok(w->dtype))
@@ -34,8 +36,14 @@ ax_status ax_qweight_pack(const ax_tensor *w, ax_qweight **out) {
     if (w->strides[0] < K)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: row stride %lld is below K = %lld",
                             (long long)w->strides[0], (long long)K);
-    if (w->data == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL data");
-    const int64_t bb = ax_qw_block_bytes(w->dtype), nb = K / 32, bytes = N * nb * bb;
+    if (w->strides[0] % 32 != 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: row stride %lld is not a whole number of %s blocks of 32",
+                            (long long)w->strides[0], ax_dtype_name(w->dtype));
+    const int64_t bytes = N <= INT64_MAX / K ? ax_dtype_bytes(w->dtype, N * K) : -1;
+    if (bytes < 0 || bytes > INT64_MAX - 63)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: (%lld, %lld) elements overflow a byte count", (long long)N,
+                            (long long)K);
+    const int64_t bb = ax_qw_block_bytes(w->dtype), nb = K / 32;
     ax_qweight *q = calloc(1, sizeof *q);
     uint8_t *data = aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
     if (q == NULL || data == NULL) {

@@ -5,12 +5,14 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "llm/model_internal.h"
+#include "linalg/qmatmul_params.h" /* qmm_kernel_planned: whether packing pays on this CPU path */
 
 /* Longest metadata key or tensor name built here ("blk.4095.attn_output.weight", "llama.rope...") */
 #define MODEL_NAME_MAX 96
@@ -396,7 +398,7 @@ static ax_status model_pack_weights(ax_llm_model *m) {
     AX_CHECK(model_pack_one(&m->output, &m->output_p));
     for (int32_t l = 0; l < m->info.n_layer; l++) {
         llm_layer *L = &m->layers[l];
-        if (L->router.data != NULL) continue; /* MoE experts are 3-D: ax_moe_ffn_forward reads them */
+        /* A MoE block's experts are 3-D (model_pack_one leaves them to ax_moe_ffn_forward). */
         AX_CHECK(model_pack_one(&L->wq, &L->wq_p));
         AX_CHECK(model_pack_one(&L->wk, &L->wk_p));
         AX_CHECK(model_pack_one(&L->wv, &L->wv_p));
@@ -414,10 +416,15 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL");
     ax_llm_model_config c = AX_LLM_MODEL_CONFIG_INIT;
     if (cfg != NULL) {
-        if (cfg->struct_size < sizeof c)
+        /* The first version ended before pack_weights (its size, padded, is below ours): take its
+         * fields and keep the defaults for the rest. */
+        const size_t first = offsetof(ax_llm_model_config, pack_weights);
+        if (cfg->struct_size < first)
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->struct_size: %zu, expected %zu (use AX_LLM_MODEL_CONFIG_INIT)",
                                 cfg->struct_size, sizeof c);
-        c = *cfg;
+        if (cfg->struct_size >= sizeof c) c = *cfg;
+        else memcpy(&c, cfg, first);
+        c.struct_size = sizeof c;
     }
     if (c.device.type != AX_CPU && c.device.type != AX_CUDA)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device: unknown device type %d", (int)c.device.type);
@@ -467,7 +474,10 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     m->info.add_bos = llm_tokenizer_add_bos(m->tok);
     m->info.add_eos = llm_tokenizer_add_eos(m->tok);
     AX_CHECK_GOTO(model_place_weights(m, m->output.data == m->token_embd.data), st, fail);
-    if (m->device.type == AX_CPU && c.pack_weights) AX_CHECK_GOTO(model_pack_weights(m), st, fail);
+    /* Only where a kernel reads the tiles (VNNI): elsewhere ax_qmatmul_packed reads them back into
+     * GGUF rows first, a copy per call that gains nothing (docs/linalg.md). */
+    if (m->device.type == AX_CPU && c.pack_weights && qmm_kernel_planned(1) == QMM_KERNEL_VNNI)
+        AX_CHECK_GOTO(model_pack_weights(m), st, fail);
     *out = m;
     return AX_OK;
 fail:
