@@ -15,9 +15,9 @@ from typing import Any, Dict
 from . import _axial, llm, serving
 from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
 from ._tensor import BFLOAT16, Tensor, from_dlpack
-from ._transformer import (activation, attention, attention_backward, embedding, glu, glu_backward, kv_cache_append,
-                           layer_norm, layer_norm_backward, paged_attention, qmatmul, rms_norm, rms_norm_backward, rope,
-                           sample, softmax)
+from ._transformer import (QWeight, activation, attention, attention_backward, embedding, glu, glu_backward,
+                           kv_cache_append, layer_norm, layer_norm_backward, paged_attention, qmatmul, rms_norm,
+                           rms_norm_backward, rope, sample, softmax)
 from .errors import (AxialError, BusyError, CudaError, DS4SciInvalidArgumentError, FileError, FormatError, InternalError,
                      InvalidArgumentError, MPIError, NCCLError, OutOfMemoryError, UnsupportedError)
 
@@ -25,7 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AxialError", "BFLOAT16", "BusyError", "Context", "CudaError", "DS4SciInvalidArgumentError", "FileError", "FormatError",
-    "InternalError", "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "Tensor", "UnsupportedError",
+    "InternalError", "InvalidArgumentError", "MPIError", "NCCLError", "OutOfMemoryError", "QWeight", "Tensor",
+    "UnsupportedError",
     "activation", "attention", "attention_backward", "attention_probabilities", "embedding", "evoformer_attention",
     "evoformer_attention_backward", "from_dlpack", "glu", "glu_backward", "info", "kv_cache_append", "layer_norm",
     "layer_norm_backward", "llm", "paged_attention", "qmatmul", "rms_norm", "rms_norm_backward", "rope", "sample",

@@ -297,7 +297,81 @@ static PyObject *py_op(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     Py_RETURN_NONE;
 }
 
+/* ---- linalg.h: packed weights (an ax_qweight in a capsule that owns it) ---- */
+
+#define QWEIGHT_CAPSULE "axial.qweight"
+
+static void qweight_destructor(PyObject *capsule) {
+    ax_qweight_destroy(PyCapsule_GetPointer(capsule, QWEIGHT_CAPSULE));
+}
+
+/* qweight_pack(w, code) -> capsule: w a host uint8 (N, row_bytes) array of GGUF blocks of dtype code. */
+static PyObject *py_qweight_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (axpy_check_nargs("qweight_pack", nargs, 2) < 0) return NULL;
+    int64_t code;
+    if (axpy_int64(args[1], "w_dtype", &code) < 0) return NULL;
+    axpy_array w;
+    if (axpy_array_get(args[0], "w", 0, Py_None, &w) < 0) return NULL;
+    ax_tensor wt;
+    if (as_blocks(&w.tensor, code, &wt) < 0) {
+        axpy_array_release(&w);
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "w: expected a C-contiguous uint8 (N, row_bytes) array of whole "
+                                                   "blocks");
+    }
+    ax_qweight *q = NULL;
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ax_qweight_pack(&wt, &q);
+    Py_END_ALLOW_THREADS
+    axpy_array_release(&w);
+    if (st != AX_OK) return axpy_raise_status(st);
+    PyObject *capsule = PyCapsule_New(q, QWEIGHT_CAPSULE, qweight_destructor);
+    if (capsule == NULL) ax_qweight_destroy(q);
+    return capsule;
+}
+
+/* qmatmul_packed(ctx, qweight, x, bias, y, stream, flags) */
+static PyObject *py_qmatmul_packed(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (axpy_check_nargs("qmatmul_packed", nargs, 7) < 0) return NULL;
+    axpy_context *c = axpy_context_from(args[0]);
+    int64_t flags;
+    if (c == NULL || axpy_int64(args[6], "flags", &flags) < 0) return NULL;
+    const ax_qweight *q = PyCapsule_IsValid(args[1], QWEIGHT_CAPSULE) ? PyCapsule_GetPointer(args[1], QWEIGHT_CAPSULE)
+                                                                      : NULL;
+    if (q == NULL) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "w: expected a packed weight (axial.QWeight)");
+    static const char *const names[] = {"x", "bias", "y"};
+    axpy_array arrays[3];
+    memset(arrays, 0, sizeof arrays);
+    for (int i = 0; i < 3; i++) {
+        PyObject *obj = args[2 + i];
+        if (obj == Py_None && i == 1) continue;
+        if (axpy_array_get(obj, names[i], (int)(flags & AXPY_U16_BF16) | (i == 2 ? AXPY_WRITABLE : 0), args[5],
+                           &arrays[i]) < 0) {
+            for (int j = 0; j < i; j++) axpy_array_release(&arrays[j]);
+            return NULL;
+        }
+    }
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(c->lock, WAIT_LOCK);
+    st = ax_qmatmul_packed(c->ctx, &arrays[0].tensor, q, args[3] == Py_None ? NULL : &arrays[1].tensor,
+                           &arrays[2].tensor);
+    PyThread_release_lock(c->lock);
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < 3; i++) axpy_array_release(&arrays[i]);
+    if (st != AX_OK) return axpy_raise_status(st);
+    Py_RETURN_NONE;
+}
+
 PyMethodDef axpy_transformer_methods[] = {
+    {"qweight_pack", (PyCFunction)(void (*)(void))py_qweight_pack, METH_FASTCALL,
+     "qweight_pack(w, w_dtype_code) -> capsule\n\n"
+     "ax_qweight_pack of a uint8 (N, row_bytes) array of GGUF blocks; the capsule owns the copy."},
+    {"qmatmul_packed", (PyCFunction)(void (*)(void))py_qmatmul_packed, METH_FASTCALL,
+     "qmatmul_packed(ctx, qweight, x, bias, y, stream, flags)\n\n"
+     "ax_qmatmul_packed into the caller's y."},
     {"op", (PyCFunction)(void (*)(void))py_op, METH_FASTCALL,
      "op(ctx, name, arrays, ints, floats, stream, flags)\n\n"
      "Runs the transformer op `name` (attention_forward, attention_backward, paged_attention,\n"

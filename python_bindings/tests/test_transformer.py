@@ -267,6 +267,45 @@ def test_qmatmul_matches_gguf_dequantize(qtype):
         assert np.all(np.abs(y - want) <= bound), np.max(np.abs(y - want) / bound)
 
 
+@pytest.mark.parametrize("qtype", ["q4_0", "q4_1", "q8_0"])
+def test_qweight_matches_qmatmul_and_gguf(qtype):
+    """A packed weight (ax_qmatmul_packed) gives the GGUF matrix's product bit for bit (one row of x:
+    the decode that reads the tiles on a VNNI CPU; 33 rows: the panel), within the bound of a float64
+    product with gguf's dequantized weights."""
+    gguf = pytest.importorskip("gguf")
+    from gguf.quants import dequantize, quantize
+
+    Q = getattr(gguf.GGMLQuantizationType, qtype.upper())
+    rng = np.random.default_rng(17)
+    N, K = 48, 576
+    raw = quantize(rng.standard_normal((N, K)).astype(np.float32), Q)
+    w64 = dequantize(raw, Q).astype(np.float64)
+    packed = axial.QWeight(raw, qtype)
+    assert packed.shape == (N, K) and packed.dtype == qtype
+    for M in (1, 33):
+        x = rng.standard_normal((M, K)).astype(np.float32)
+        bias = rng.standard_normal(N).astype(np.float32)
+        y = axial.qmatmul(x, packed, bias)
+        assert np.array_equal(y.view(np.uint32), axial.qmatmul(x, raw, bias, w_dtype=qtype).view(np.uint32))
+        want = x.astype(np.float64) @ w64.T + bias
+        bound = np.abs(x).astype(np.float64) @ np.abs(w64).T * 2e-2 + 1e-4
+        assert np.all(np.abs(y - want) <= bound)
+
+
+def test_qweight_errors():
+    gguf = pytest.importorskip("gguf")
+    from gguf.quants import quantize
+
+    raw = quantize(np.ones((24, 64), np.float32), gguf.GGMLQuantizationType.Q4_0)
+    with pytest.raises(axial.InvalidArgumentError, match="multiple of 16"):
+        axial.QWeight(raw, "q4_0")
+    with pytest.raises(axial.InvalidArgumentError, match="q4_0"):
+        axial.QWeight(raw, "q4_k")
+    packed = axial.QWeight(np.concatenate([raw, raw[:8]]), "q4_0")
+    with pytest.raises(axial.InvalidArgumentError, match="K"):
+        axial.qmatmul(np.ones((1, 32), np.float32), packed)
+
+
 def random_q4_k_blocks(rng, rows, K):
     """(rows, K / 256 * 144) uint8 Q4_K blocks: random quants and 6-bit scales, small finite fp16 d and
     dmin (bytes 0..3 of each block), as valid as any block a GGUF file holds."""
