@@ -18,8 +18,9 @@ add_test(NAME test_qmatmul_gguf
 set_tests_properties(test_qmatmul_gguf PROPERTIES LABELS "core;python" SKIP_RETURN_CODE 77)
 
 # ax_qmatmul_packed against ax_qmatmul (bit for bit) and a float64 product, on every CPU path: the
-# default (VNNI's packed decode on an AVX-512 VNNI machine), the avx512 path's other kernel, the avx2
-# path and the portable one (which read the layout back into GGUF rows).
+# default (the VNNI decode of the tiles on an AVX-512 VNNI machine), the avx512 path's vpmaddubsw
+# kernel, the avx2 path (the same kernel in 256-bit code) and the portable one (which reads the tiles
+# back into GGUF rows).
 axial_add_c_test(test_qmatmul_packed SOURCES test_qmatmul_packed.c LABELS "core;linalg")
 add_test(NAME test_qmatmul_packed_no_vnni COMMAND test_qmatmul_packed)
 set_tests_properties(test_qmatmul_packed_no_vnni PROPERTIES ENVIRONMENT "AXIAL_VNNI=0" LABELS "core;linalg")

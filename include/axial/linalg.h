@@ -184,12 +184,12 @@ AX_API ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor
  * the levels first with one row per 32-bit lane, then the rows' fp16 scales), owned by the object.
  * Why: in GGUF order every block's partial dot products must be gathered across vector lanes before
  * its scale applies, which on CPUs costs more than the products; from this layout the CPU decode
- * (one row of x) on the avx512 path with AVX-512 VNNI runs about 2-3x faster when w sits in cache
- * (docs/performance.md), and more rows of x fill that kernel's panel straight from the tiles. The
- * other kernels (vpmaddubsw, portable) read the tiles back into GGUF rows (16, 32 or 4 at a time)
- * and run as ax_qmatmul, which only adds a copy. Either way a packed product is bit for bit
- * ax_qmatmul's on the same path, for every M. Host memory only; the object is immutable, so any
- * number of threads may use it at once. */
+ * (one row of x) of the avx2 and avx512 paths (vpmaddubsw, or vpdpbusd with AVX-512 VNNI) runs
+ * about 2-4x faster for 4-bit types when w sits in cache (docs/performance.md), and more rows of x
+ * fill those kernels' panels straight from the tiles. The portable path reads the tiles back into
+ * GGUF rows, 4 at a time, and runs as ax_qmatmul, which only adds a copy. Either way a packed
+ * product is bit for bit ax_qmatmul's on the same path, for every M. Host memory only; the object is
+ * immutable, so any number of threads may use it at once. */
 typedef struct ax_qweight ax_qweight;
 
 /* Packs w (2-D (N, K) on the CPU, dtype q4_0, q4_1 or q8_0, N a multiple of 16, K contiguous, a row

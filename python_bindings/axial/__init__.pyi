@@ -134,7 +134,7 @@ def sample(logits: Any, *, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 
 class QWeight:
     """A q4_0 / q4_1 / q8_0 weight matrix copied once into the packed layout of ``ax_qweight_pack`` (host
     memory; N a multiple of 16), for ``qmatmul(x, qweight)``: bit for bit the product with the GGUF matrix,
-    faster for one row of x on CPUs with AVX-512 VNNI when the matrix sits in cache."""
+    faster for one row of x on AVX2 and AVX-512 CPUs when the matrix sits in cache."""
     shape: Tuple[int, int]
     dtype: str
     def __init__(self, w: Any, w_dtype: str) -> None: ...

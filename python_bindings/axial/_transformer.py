@@ -378,7 +378,7 @@ def _block_matrix(w: Any, w_dtype: Optional[str], name: str) -> Tuple[int, int]:
 class QWeight:
     """A q4_0 / q4_1 / q8_0 weight matrix copied once into the packed layout of ``ax_qweight_pack``
     (host memory; N a multiple of 16), for ``qmatmul(x, qweight)``: bit for bit the product with the
-    GGUF matrix, faster for one row of x on CPUs with AVX-512 VNNI when the matrix sits in cache
+    GGUF matrix, faster for one row of x on AVX2 and AVX-512 CPUs when the matrix sits in cache
     (docs/linalg.md). ``w`` is a (N, row_bytes) uint8 array of GGUF blocks of ``w_dtype``."""
 
     def __init__(self, w: Any, w_dtype: str) -> None:

@@ -474,9 +474,9 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     m->info.add_bos = llm_tokenizer_add_bos(m->tok);
     m->info.add_eos = llm_tokenizer_add_eos(m->tok);
     AX_CHECK_GOTO(model_place_weights(m, m->output.data == m->token_embd.data), st, fail);
-    /* Only where a kernel reads the tiles (VNNI): elsewhere ax_qmatmul_packed reads them back into
-     * GGUF rows first, a copy per call that gains nothing (docs/linalg.md). */
-    if (m->device.type == AX_CPU && c.pack_weights && qmm_kernel_planned(1) == QMM_KERNEL_VNNI)
+    /* Only where a kernel reads the tiles (the wide kernels): on the portable path ax_qmatmul_packed
+     * reads them back into GGUF rows first, a copy per call that gains nothing (docs/linalg.md). */
+    if (m->device.type == AX_CPU && c.pack_weights && qmm_kernel_planned(1) != QMM_KERNEL_LANES)
         AX_CHECK_GOTO(model_pack_weights(m), st, fail);
     *out = m;
     return AX_OK;

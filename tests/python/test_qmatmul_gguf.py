@@ -124,9 +124,8 @@ CASES = [
     ("q4_k", 1, 5, 256), ("q4_k", 70, 13, 1536),
     ("q6_k", 7, 6, 512), ("q6_k", 65, 3, 256),
     ("f16", 3, 5, 40), ("bf16", 9, 4, 33), ("f32", 2, 3, 100),
-    # w packed by ax_qweight_pack (N a multiple of 16), through ax_qmatmul_packed: on a VNNI CPU the
-    # decode that reads the tiles (M = 1) and the panel filled from them (M > 1); on other paths the
-    # rows read back into GGUF order.
+    # w packed by ax_qweight_pack (N a multiple of 16), through ax_qmatmul_packed: on an AVX2 or
+    # AVX-512 CPU the decode that reads the tiles (M = 1) and the panel filled from them (M > 1).
     ("q4_0+packed", 1, 32, 576), ("q4_1+packed", 1, 48, 1536), ("q8_0+packed", 1, 16, 4160),
     ("q4_1+packed", 5, 16, 576), ("q8_0+packed", 40, 32, 96),
 ]

@@ -32,17 +32,154 @@ static inline void qmm_packed_to_rows(ax_dtype dt, const uint8_t *base, int64_t 
     }
 }
 
-/* 1 when the planned kernel reads the packed layout itself (VNNI: the decode for one row of x, a
- * panel filled straight from the tiles for more); otherwise the rows are read back into GGUF order
- * first (qmm_packed_to_rows). */
-static inline int qmm_packed_direct(qmm_kernel kernel) {
-#if QMM_VNNI
-    return kernel == QMM_KERNEL_VNNI;
-#else
-    (void)kernel;
-    return 0;
-#endif
+#if QMM_MADDUBS
+/* 1 when the planned kernel reads the packed layout itself (either wide kernel: a decode of the
+ * tiles for one row of x, a panel filled straight from them for more); the portable path reads the
+ * rows back into GGUF order first (qmm_packed_to_rows). */
+static inline int qmm_packed_direct(qmm_kernel kernel) { return kernel != QMM_KERNEL_LANES; }
+
+/* The wide kernels' panel (qmm_maddubs.h; P planes per block: 2 for q8_0 in the vpmaddubsw kernel,
+ * which holds the high then the low nibbles of its level + 128) of rows n0 .. n0 + rows - 1 (rows:
+ * 16 or 32, n0 a multiple of 16) over [k0, k0 + kc) from the tiles: the levels, scales and offsets
+ * the GGUF-order fills make, with no transpose (a tile's 32-byte halves are 8 rows of a panel
+ * group). A lone group of 16 fills both halves of the panel. 256-bit code, for both kernels. */
+static inline void qmm_wide_fill_packed(qmm_vpanel *pn, int P, ax_dtype dt, const uint8_t *base, int64_t K,
+                                        int64_t n0, int64_t rows, int64_t k0, int64_t kc) {
+    const int64_t nb = kc / 32, tb = AX_QW_ROWS * qmm_block_bytes(dt), lv = ax_qw_level_bytes(dt);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    pn->kc = kc;
+    for (int rg = 0; rg < QMM_WIDE_NR; rg += 8) {
+        const int64_t grp = (n0 + (rg < rows ? rg : rg % 16)) / AX_QW_ROWS, half = rg % 16 / 8;
+        const uint8_t *tiles = base + (grp * (K / 32) + k0 / 32) * tb + 32 * half;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *t = tiles + b * tb;
+            uint8_t *qb = pn->q + (b * P * 8 * QMM_WIDE_NR + rg) * 4;
+            for (int j = 0; j < 8; j++) {
+                /* Group j of the panel: q8_0 chunk j; 4-bit chunk j / 2, low nibbles for even j. */
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(t + 64 * (dt == AX_Q8_0 ? j : j / 2)));
+                if (dt != AX_Q8_0) {
+                    const __m256i l = _mm256_and_si256(j % 2 == 0 ? v : _mm256_srli_epi16(v, 4), low4);
+                    _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), l);
+                } else if (P == 1) {
+                    _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), v);
+                } else {
+                    _mm256_storeu_si256((__m256i *)(qb + j * QMM_WIDE_NR * 4), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+                    _mm256_storeu_si256((__m256i *)(qb + (8 + j) * QMM_WIDE_NR * 4), _mm256_and_si256(v, low4));
+                }
+            }
+            const uint8_t *h = t - 32 * half + lv + 16 * half; /* the 8 rows' fp16 d (then q4_1's m) */
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+            const __m256 o = dt == AX_Q4_0   ? _mm256_mul_ps(_mm256_set1_ps(-8.0f), d)
+                             : dt == AX_Q8_0 ? _mm256_mul_ps(_mm256_set1_ps(-128.0f), d)
+                                             : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 32)));
+            float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
+            _mm256_storeu_ps(sc, d);
+            _mm256_storeu_ps(sc + QMM_WIDE_NR, d);
+            _mm256_storeu_ps(of, o);
+            _mm256_storeu_ps(of + QMM_WIDE_NR, o);
+        }
+    }
 }
+
+/* out[0 .. 16 G) = the G (1 or 2) row groups of 16 at `tiles` times x's one prepared row, by
+ * vpmaddubsw: bit for bit the vpmaddubsw kernel's panel path (qmm_mb_rows) on the same rows: per
+ * 8-row vector the block's int16 pair sums over its 8 groups (exact for 4-bit levels; q8_0's level +
+ * 128 split into its high and low nibbles, 16 dot(high) + dot(low)), one vpmaddwd, then the same fp32
+ * steps in the same order. dt, gb and G are constants at each call. */
+static inline __attribute__((always_inline)) void qmm_mb_packed_rows(ax_dtype dt, int64_t gb, int G,
+                                                                     const uint8_t *tiles, int64_t K,
+                                                                     const int8_t *xq, const float *xd,
+                                                                     const float *xs, float *out) {
+    const int64_t nb = K / 32, cb = qmm_kc(K) / 32, tb = AX_QW_ROWS * qmm_block_bytes(dt);
+    const int64_t lv = ax_qw_level_bytes(dt);
+    const __m256i low4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const int V = 2 * G; /* 8-row vectors */
+    __m256 sum[4];
+    for (int v = 0; v < V; v++) sum[v] = _mm256_setzero_ps();
+    for (int64_t c0 = 0; c0 < nb; c0 += cb) {
+        const int64_t c1 = nb - c0 < cb ? nb : c0 + cb;
+        __m256 c[4];
+        for (int v = 0; v < V; v++) c[v] = _mm256_setzero_ps();
+        for (int64_t g0 = c0; g0 < c1; g0 += gb) {
+            __m256 a[4];
+            for (int v = 0; v < V; v++) a[v] = _mm256_setzero_ps();
+            for (int64_t b = g0; b < g0 + gb; b++) {
+                __m256i xb[8];
+                for (int j = 0; j < 8; j++) {
+                    int32_t x4;
+                    memcpy(&x4, xq + 32 * b + 4 * j, 4);
+                    xb[j] = _mm256_set1_epi32(x4);
+                }
+                const __m256 xs0 = _mm256_set1_ps(xs[8 * b]), xs1 = _mm256_set1_ps(xs[8 * b + 4]);
+                for (int v = 0; v < V; v++) {
+                    const uint8_t *t = tiles + ((v / 2) * nb + b) * tb, *tv = t + 32 * (v % 2);
+                    if (v % 2 == 0) _mm_prefetch((const char *)((uintptr_t)t + 4096), _MM_HINT_T0);
+                    __m256i dot;
+                    if (dt == AX_Q8_0) {
+                        __m256i hi = _mm256_setzero_si256(), lo = _mm256_setzero_si256();
+                        for (int j = 0; j < 8; j++) {
+                            const __m256i w = _mm256_loadu_si256((const __m256i *)(tv + 64 * j));
+                            hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), low4), xb[j]));
+                            lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_and_si256(w, low4), xb[j]));
+                        }
+                        dot = _mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(hi, ones), 4), _mm256_madd_epi16(lo, ones));
+                    } else {
+                        __m256i s16 = _mm256_setzero_si256();
+                        for (int p = 0; p < 4; p++) {
+                            const __m256i w = _mm256_loadu_si256((const __m256i *)(tv + 64 * p));
+                            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(w, low4), xb[2 * p]));
+                            s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), low4), xb[2 * p + 1]));
+                        }
+                        dot = _mm256_madd_epi16(s16, ones);
+                    }
+                    const uint8_t *h = t + lv + 16 * (v % 2);
+                    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+                    const __m256 o = dt == AX_Q4_0   ? _mm256_mul_ps(_mm256_set1_ps(-8.0f), d)
+                                     : dt == AX_Q8_0 ? _mm256_mul_ps(_mm256_set1_ps(-128.0f), d)
+                                                     : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 32)));
+                    a[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, a[v]);
+                    c[v] = _mm256_fmadd_ps(o, xs0, c[v]);
+                    c[v] = _mm256_fmadd_ps(o, xs1, c[v]);
+                }
+            }
+            const __m256 dx = _mm256_set1_ps(xd[g0]);
+            for (int v = 0; v < V; v++) c[v] = _mm256_fmadd_ps(a[v], dx, c[v]);
+        }
+        for (int v = 0; v < V; v++) sum[v] = _mm256_add_ps(sum[v], c[v]);
+    }
+    for (int v = 0; v < V; v++) _mm256_storeu_ps(out + 8 * v, sum[v]);
+}
+
+/* Dispatches a kernel over (dt, gb, G) with every one a constant (the tiles' decodes). */
+#define QMM_PACKED_DISPATCH(fn, dt, gb, G, ...)                                                        \
+    do {                                                                                               \
+        const int g2_ = (G) == 2;                                                                      \
+        const int64_t gb_ = (gb);                                                                      \
+        if ((dt) == AX_Q4_0) {                                                                         \
+            QMM_PACKED_GB(fn, AX_Q4_0, gb_, g2_, __VA_ARGS__);                                         \
+        } else if ((dt) == AX_Q4_1) {                                                                  \
+            QMM_PACKED_GB(fn, AX_Q4_1, gb_, g2_, __VA_ARGS__);                                         \
+        } else {                                                                                       \
+            QMM_PACKED_GB(fn, AX_Q8_0, gb_, g2_, __VA_ARGS__);                                         \
+        }                                                                                              \
+    } while (0)
+#define QMM_PACKED_GB(fn, dt_, gb_, g2_, ...)                                                          \
+    do {                                                                                               \
+        if (g2_) {                                                                                     \
+            QMM_PACKED_G(fn, dt_, gb_, 2, __VA_ARGS__);                                                \
+        } else {                                                                                       \
+            QMM_PACKED_G(fn, dt_, gb_, 1, __VA_ARGS__);                                                \
+        }                                                                                              \
+    } while (0)
+#define QMM_PACKED_G(fn, dt_, gb_, G_, ...)                                                            \
+    do {                                                                                               \
+        switch (gb_) {                                                                                 \
+        case 8: fn(dt_, 8, G_, __VA_ARGS__); break;                                                    \
+        case 4: fn(dt_, 4, G_, __VA_ARGS__); break;                                                    \
+        case 2: fn(dt_, 2, G_, __VA_ARGS__); break;                                                    \
+        default: fn(dt_, 1, G_, __VA_ARGS__); break;                                                   \
+        }                                                                                              \
+    } while (0)
 
 #if QMM_VNNI
 /* out[0 .. 16 G) = the G (1 or 2) row groups of 16 starting at `tiles` (group g's tiles at tiles +
@@ -102,87 +239,58 @@ qmm_vnni_packed_rows(ax_dtype dt, int64_t gb, int G, const uint8_t *tiles, int64
     for (int g = 0; g < G; g++) _mm512_storeu_ps(out + 16 * g, sum[g]);
 }
 
+/* The VNNI decode of G row groups (qmm_vnni_packed_rows) for x's row xr. */
+QMM_VNNI_TARGET static inline void qmm_vnni_packed_gemv(ax_dtype dt, int64_t gb, int G, const uint8_t *tiles, int64_t K,
+                                                        qmm_xrow xr, float *out) {
+    QMM_PACKED_DISPATCH(qmm_vnni_packed_rows, dt, gb, G, tiles, K, xr.q, xr.d, xr.s, out);
+}
+#endif /* QMM_VNNI */
+
 /* out[r] = row n0 + r (rows: 16 or 32, n0 a multiple of 16) of the packed matrix at base times x's
- * one prepared row (xbuf): bit for bit qmm_vnni_gemv on the same rows in GGUF order. */
-QMM_VNNI_TARGET static inline void qmm_vnni_packed_gemv(ax_dtype dt, const uint8_t *base, int64_t n0, int64_t rows,
-                                                 const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
+ * one prepared row (xbuf), by the planned wide kernel: bit for bit its panel path on the same rows
+ * (and so ax_qmatmul's result). */
+static inline void qmm_packed_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *base, int64_t n0, int64_t rows,
+                                   const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
     const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
     const int64_t gb = qmm_x_group(K) / 32, nb = K / 32;
     const uint8_t *tiles = base + (n0 / AX_QW_ROWS) * nb * AX_QW_ROWS * qmm_block_bytes(dt);
     const int G = rows > AX_QW_ROWS ? 2 : 1;
-#define QMM_PACKED_G(dt_, G_)                                                                          \
-    switch (gb) {                                                                                      \
-    case 8: qmm_vnni_packed_rows(dt_, 8, G_, tiles, K, xr.q, xr.d, xr.s, out); break;                  \
-    case 4: qmm_vnni_packed_rows(dt_, 4, G_, tiles, K, xr.q, xr.d, xr.s, out); break;                  \
-    case 2: qmm_vnni_packed_rows(dt_, 2, G_, tiles, K, xr.q, xr.d, xr.s, out); break;                  \
-    default: qmm_vnni_packed_rows(dt_, 1, G_, tiles, K, xr.q, xr.d, xr.s, out); break;                 \
+#if QMM_VNNI
+    if (kernel == QMM_KERNEL_VNNI) {
+        qmm_vnni_packed_gemv(dt, gb, G, tiles, K, xr, out);
+        return;
     }
-#define QMM_PACKED_DT(dt_)                                                                             \
-    if (G == 2) {                                                                                      \
-        QMM_PACKED_G(dt_, 2)                                                                           \
-    } else {                                                                                           \
-        QMM_PACKED_G(dt_, 1)                                                                           \
-    }
-    if (dt == AX_Q4_0) {
-        QMM_PACKED_DT(AX_Q4_0)
-    } else if (dt == AX_Q4_1) {
-        QMM_PACKED_DT(AX_Q4_1)
-    } else {
-        QMM_PACKED_DT(AX_Q8_0)
-    }
-#undef QMM_PACKED_DT
-#undef QMM_PACKED_G
-}
-/* The VNNI panel (qmm_vnni.h) of rows n0 .. n0 + rows - 1 (rows: 16 or 32, n0 a multiple of 16)
- * over [k0, k0 + kc) from the tiles: the same levels, scales and offsets qmm_vnni_fill makes from
- * the GGUF rows, with no transpose (a tile's chunks are the panel's groups). A lone group of 16
- * fills both halves. */
-static inline void qmm_vnni_fill_packed(qmm_vpanel *pn, ax_dtype dt, const uint8_t *base, int64_t K, int64_t n0,
-                                        int64_t rows, int64_t k0, int64_t kc) {
-    const int64_t nb = kc / 32, tb = AX_QW_ROWS * qmm_block_bytes(dt), lv = ax_qw_level_bytes(dt);
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
-    pn->kc = kc;
-    for (int rg = 0; rg < QMM_WIDE_NR; rg += 16) {
-        const int64_t grp = (n0 + (rg < rows ? rg : 0)) / AX_QW_ROWS;
-        const uint8_t *tiles = base + (grp * (K / 32) + k0 / 32) * tb;
-        for (int64_t b = 0; b < nb; b++) {
-            const uint8_t *t = tiles + b * tb;
-            uint8_t *qb = pn->q + (b * 8 * QMM_WIDE_NR + rg) * 4;
-            if (dt == AX_Q8_0) {
-                for (int j = 0; j < 8; j++) _mm512_storeu_si512(qb + j * QMM_WIDE_NR * 4, _mm512_loadu_si512(t + 64 * j));
-            } else {
-                for (int p = 0; p < 4; p++) {
-                    const __m512i v = _mm512_loadu_si512(t + 64 * p);
-                    _mm512_storeu_si512(qb + 2 * p * QMM_WIDE_NR * 4, _mm512_and_si512(v, low4));
-                    _mm512_storeu_si512(qb + (2 * p + 1) * QMM_WIDE_NR * 4, _mm512_and_si512(_mm512_srli_epi16(v, 4), low4));
-                }
-            }
-            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + lv)));
-            const __m512 o = dt == AX_Q4_0   ? _mm512_mul_ps(_mm512_set1_ps(-8.0f), d)
-                             : dt == AX_Q8_0 ? _mm512_mul_ps(_mm512_set1_ps(-128.0f), d)
-                                             : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(t + lv + 32)));
-            float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
-            _mm512_storeu_ps(sc, d);
-            _mm512_storeu_ps(sc + QMM_WIDE_NR, d);
-            _mm512_storeu_ps(of, o);
-            _mm512_storeu_ps(of + QMM_WIDE_NR, o);
-        }
-    }
+#endif
+    (void)kernel;
+    QMM_PACKED_DISPATCH(qmm_mb_packed_rows, dt, gb, G, tiles, K, xr.q, xr.d, xr.s, out);
 }
 
-/* qmm_wide_panel_sums for packed w on the VNNI kernel: per K chunk the panel filled from the tiles,
- * then every row of x against it (the same qmm_vnni_times_x, so the same bits). */
-static inline void qmm_vnni_packed_panel_sums(qmm_vpanel *pn, ax_dtype dt, const uint8_t *base, int64_t n0,
-                                              int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K,
-                                              int64_t M, float *sums) {
+/* sums[m * QMM_WIDE_NR + r] for packed w and M rows of x (M > 1) on a wide kernel: per K chunk the
+ * panel filled from the tiles, then every row of x against it by that kernel (the same code as for
+ * GGUF-order w, so the same bits). */
+static inline void qmm_packed_panel_sums(qmm_kernel kernel, qmm_vpanel *pn, ax_dtype dt, const uint8_t *base,
+                                         int64_t n0, int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K,
+                                         int64_t M, float *sums) {
     const int64_t kc_max = qmm_kc(K);
     memset(sums, 0, (size_t)(M * QMM_WIDE_NR) * sizeof(float));
     for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
         const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
-        qmm_vnni_fill_packed(pn, dt, base, K, n0, rows, k0, kc);
-        qmm_vnni_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+        qmm_wide_fill_packed(pn, qmm_wide_planes(kernel, dt), dt, base, K, n0, rows, k0, kc);
+#if QMM_VNNI
+        if (kernel == QMM_KERNEL_VNNI) {
+            qmm_vnni_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
+            continue;
+        }
+#endif
+        qmm_mb_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
     }
 }
-#endif /* QMM_VNNI */
+#else
+static inline int qmm_packed_direct(qmm_kernel kernel) {
+    (void)kernel;
+    return 0;
+}
+#endif /* QMM_MADDUBS */
+
 
 #endif /* AXIAL_LINALG_CPU_QMM_PACKED_H */
