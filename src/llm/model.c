@@ -384,12 +384,13 @@ static ax_status model_place_weights(ax_llm_model *m, int tied) {
     return st;
 }
 
-/* A packed copy of w when the packed layout takes it (ax_qweight_pack: a dense matrix of q4_0, q4_1
- * or q8_0 with a multiple of 16 rows); *out stays NULL otherwise. */
+/* A packed copy of w when it is a dense q4_0 or q4_1 matrix with a multiple of 16 rows (the decode of
+ * whose tiles ran at twice the GGUF-order rate on both wide kernels, from cache or memory); q8_0 stays
+ * in the file, since its large matrices (the LM head) measured no faster packed. *out stays NULL
+ * otherwise. */
 static ax_status model_pack_one(const ax_tensor *w, ax_qweight **out) {
     *out = NULL;
-    if (w->data == NULL || w->ndim != 2 || w->shape[0] % 16 != 0 ||
-        (w->dtype != AX_Q4_0 && w->dtype != AX_Q4_1 && w->dtype != AX_Q8_0))
+    if (w->data == NULL || w->ndim != 2 || w->shape[0] % 16 != 0 || (w->dtype != AX_Q4_0 && w->dtype != AX_Q4_1))
         return AX_OK;
     return ax_qweight_pack(w, out);
 }
