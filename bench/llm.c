@@ -13,7 +13,7 @@
  *
  *   bench_llm --model F [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack] [--json]
  *
- * --pack loads the model with pack_weights = 1 (on a CPU with AVX-512 VNNI its q4_0 / q4_1 / q8_0
+ * --pack loads the model with pack_weights = 1 (on the avx2 and avx512 paths its q4_0 / q4_1
  * matrices copied into ax_qweight_pack's layout), for comparing against the default (every matrix
  * read from the mapped file in GGUF order).
  * The prompt is pseudo-random token ids (fixed seed), as llama-bench uses; the cache is emptied with

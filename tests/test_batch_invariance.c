@@ -557,8 +557,8 @@ static ax_llm_session *model_session(ax_llm_model *model, int32_t n_batch) {
 static float *g_unpacked_ref[3];
 
 /* Every token's logits of one prompt: one pass (the reference), chunks of 3, one token at a time;
- * with pack set, the model's matrices packed (ax_llm_model_config.pack_weights; on a CPU with
- * AVX-512 VNNI) and the one pass also equal to the unpacked model's. */
+ * with pack set, the model's matrices packed (ax_llm_model_config.pack_weights; on the avx2 and
+ * avx512 paths) and the one pass also equal to the unpacked model's. */
 static void model_case(const char *path, int32_t threads, int pack) {
     ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
     mc.num_threads = threads;

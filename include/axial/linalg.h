@@ -185,7 +185,7 @@ AX_API ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor
  * Why: in GGUF order every block's partial dot products must be gathered across vector lanes before
  * its scale applies, which on CPUs costs more than the products; from this layout the CPU decode
  * (one row of x) of the avx2 and avx512 paths (vpmaddubsw, or vpdpbusd with AVX-512 VNNI) runs
- * about 2-4x faster for 4-bit types when w sits in cache (docs/performance.md), and more rows of x
+ * about 2-3x faster for 4-bit types when w sits in cache (docs/performance.md), and more rows of x
  * fill those kernels' panels straight from the tiles. The portable path reads the tiles back into
  * GGUF rows, 4 at a time, and runs as ax_qmatmul, which only adds a copy. Either way a packed
  * product is bit for bit ax_qmatmul's on the same path, for every M. Host memory only; the object is
@@ -211,8 +211,8 @@ AX_API void ax_qweight_shape(const ax_qweight *w, int64_t shape[2]);
 /* y = x * w^T + bias as ax_qmatmul, with w packed by ax_qweight_pack; every rule, dtype and error of
  * ax_qmatmul holds with w's dtype and shape, plus AX_ERR_INVALID_ARGUMENT for a CUDA context
  * ("ctx: packed weights are host memory; use ax_qmatmul on a CUDA context"). The result is bit for
- * bit ax_qmatmul's on the unpacked w with the same context and CPU path. Scratch: ax_qmatmul's plus
- * 32 GGUF rows of w per thread. */
+ * bit ax_qmatmul's on the unpacked w with the same context and CPU path. Scratch: ax_qmatmul's, plus
+ * on the portable path 4 GGUF rows of w per thread. */
 AX_API ax_status ax_qmatmul_packed(ax_context *ctx, const ax_tensor *x, const ax_qweight *w, const ax_tensor *bias,
                                    ax_tensor *y);
 

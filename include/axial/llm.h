@@ -38,7 +38,7 @@ typedef struct ax_llm_model_config {
     /* CPU: 1: on the avx2 and avx512 paths (whose kernels read the packed layout itself), every
      * dense q4_0 / q4_1 matrix with a multiple of 16 rows is copied into ax_qweight_pack's layout
      * at load (results bit for bit the same; memory: those matrices once more). Its products
-     * run 2-4x faster when a matrix sits in cache, but a model whose weights do not fit in cache
+     * run 2-3x faster when a matrix sits in cache, but a model whose weights do not fit in cache
      * gains nothing measurable end to end (SmolLM2 on a 2-vCPU Zen 4, docs/performance.md), hence
      * the default 0: every matrix read from the mapped file. Ignored on CUDA and on the portable
      * path. */

@@ -134,10 +134,10 @@ static inline qmm_plan qmm_plan_for(const qmatmul_params *p, int64_t threads) {
     plan.threads = threads > 0 ? threads : 1;
     plan.xq_bytes = quant ? p->M * qmm_xq_row_bytes(p->K) : qmm_round64(p->M * p->K * 4);
     plan.thread_bytes = qmm_piece_panel_bytes(quant, plan.kernel, p->w_dtype, kc) + qmm_round64(p->M * qmm_sums_per_row(plan.kernel) * 4);
-    /* Packed w: QMM_WIDE_NR of its rows read back into GGUF order, where no kernel reads the layout
-     * (the portable path's lanes kernel: qmm_packed_direct in cpu/qmm_packed.h). */
+    /* Packed w: QMM_NR of its rows read back into GGUF order on the portable path, whose lanes kernel
+     * does not read the tiles (both wide kernels do: cpu/qmm_packed.h). */
     plan.rows_bytes = p->w_packed && plan.kernel == QMM_KERNEL_LANES
-                          ? qmm_round64(QMM_WIDE_NR * ax_dtype_bytes(p->w_dtype, p->K))
+                          ? qmm_round64(QMM_NR * ax_dtype_bytes(p->w_dtype, p->K))
                           : 0;
     plan.thread_bytes += plan.rows_bytes;
     return plan;

@@ -30,7 +30,7 @@ typedef struct llm_layer {
     ax_tensor w_down;     /* (E, F); MoE: (n_expert, E, F) (ffn_down_exps) */
     ax_tensor router;     /* MoE: (n_expert, E) f32 (ffn_gate_inp); data NULL in a dense model */
     /* Packed copies (ax_qweight_pack) of the matrices above, or NULL (ax_llm_model_config's
-     * pack_weights; dense matrices of q4_0 / q4_1 / q8_0 with a multiple of 16 rows, CPU only). */
+     * pack_weights: dense q4_0 / q4_1 matrices with a multiple of 16 rows, avx2 and avx512 paths). */
     ax_qweight *wq_p, *wk_p, *wv_p, *wo_p, *w_gate_p, *w_up_p, *w_down_p;
 } llm_layer;
 
@@ -47,7 +47,7 @@ struct ax_llm_model {
     ax_tensor token_embd;    /* (V, E): the embedding table */
     ax_tensor output;        /* (V, E): the LM head (token_embd's tensor when tied) */
     ax_tensor output_norm;   /* (E) f32 */
-    ax_qweight *output_p;    /* the LM head packed, or NULL (as llm_layer's packed copies) */
+    ax_qweight *output_p;    /* the LM head packed, or NULL (as llm_layer's packed copies; a q8_0 head stays unpacked) */
     llm_layer *layers;       /* n_layer */
     void **device_buffers;   /* CUDA: one ax_device_alloc per uploaded tensor; NULL on the CPU */
     int64_t n_device_buffers;

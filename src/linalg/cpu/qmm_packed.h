@@ -1,15 +1,15 @@
 /*
  * qmm_packed.h — ax_qmatmul_packed's side of the CPU kernel: w in the 16-row interleaved layout of
- * ax_qweight (linalg/qweight.h), read back into GGUF rows for every path, and dotted straight from
- * the layout by a vpdpbusd decode on the avx512 path with VNNI. Included by qmm_kernels.h after
- * qmm_vnni.h. Never installed.
+ * ax_qweight (linalg/qweight.h), read back into GGUF rows for the portable path, and read straight
+ * from the tiles by both wide kernels (a one-row decode with vpdpbusd or vpmaddubsw, and a panel fill
+ * for more rows). Included by qmm_kernels.h after qmm_vnni.h. Never installed.
  *
  * Why the layout: in GGUF order a block's 32 levels lie in one row, so a decode that reads rows
  * must sum each block's partial dots across vector lanes before its fp32 step, and the shuffles that
  * does cost more than the dots themselves (on Zen 4 the GGUF-layout decode of an L2-resident q4_1
  * matrix ran at a third of a streaming read). In the interleaved layout 64 bytes hold the same 4 (q8_0)
- * or 8 (4-bit) levels of 16 rows, one row per 32-bit lane, which is the VNNI panel's layout: one
- * vpdpbusd per 4 levels of 16 rows and no shuffle at all.
+ * or 8 (4-bit) levels of 16 rows, one row per 32-bit lane, which is the wide kernels' panel layout:
+ * one vpdpbusd per 4 levels of 16 rows (or a vpmaddubsw per 8 rows) and no shuffle at all.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -39,11 +39,6 @@ static inline void qmm_packed_to_rows(ax_dtype dt, const uint8_t *base, int64_t 
 static inline __attribute__((always_inline)) void qmm_packed_prefetch(const uint8_t *t, int64_t tb) {
     for (int64_t off = 0; off < tb; off += 64) _mm_prefetch((const char *)((uintptr_t)t + 4096 + off), _MM_HINT_T0);
 }
-
-/* 1 when the planned kernel reads the packed layout itself (either wide kernel: a decode of the
- * tiles for one row of x, a panel filled straight from them for more); the portable path reads the
- * rows back into GGUF order first (qmm_packed_to_rows). */
-static inline int qmm_packed_direct(qmm_kernel kernel) { return kernel != QMM_KERNEL_LANES; }
 
 /* The wide kernels' panel (qmm_maddubs.h; P planes per block: 2 for q8_0 in the vpmaddubsw kernel,
  * which holds the high then the low nibbles of its level + 128) of rows n0 .. n0 + rows - 1 (rows:
@@ -290,11 +285,6 @@ static inline void qmm_packed_panel_sums(qmm_kernel kernel, qmm_vpanel *pn, ax_d
 #endif
         qmm_mb_times_x(pn, dt, xbuf, xrow, K, k0, M, sums);
     }
-}
-#else
-static inline int qmm_packed_direct(qmm_kernel kernel) {
-    (void)kernel;
-    return 0;
 }
 #endif /* QMM_MADDUBS */
 
