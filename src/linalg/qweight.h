@@ -22,14 +22,12 @@
 #include <string.h>
 
 #include "axial/axial.h"
+#include "core/dtype_traits.h"
 
 #define AX_QW_ROWS 16
 
 /* 1 for the dtypes the layout covers. */
 static inline int ax_qw_dtype_ok(ax_dtype dt) { return dt == AX_Q4_0 || dt == AX_Q4_1 || dt == AX_Q8_0; }
-
-/* GGUF bytes per block (and per row of a tile): 18, 20, 34. */
-static inline int64_t ax_qw_block_bytes(ax_dtype dt) { return dt == AX_Q4_0 ? 18 : dt == AX_Q4_1 ? 20 : 34; }
 
 /* Bytes of a tile's levels (its scales follow). */
 static inline int64_t ax_qw_level_bytes(ax_dtype dt) { return dt == AX_Q8_0 ? 512 : 256; }

@@ -22,7 +22,7 @@
  * rows of blocks at dst (K / 32 * block bytes each): the exact bytes ax_qweight_pack read. */
 static inline void qmm_packed_to_rows(ax_dtype dt, const uint8_t *base, int64_t K, int64_t n0, int64_t rows,
                                       uint8_t *dst) {
-    const int64_t nb = K / 32, bb = ax_qw_block_bytes(dt), row_bytes = nb * bb;
+    const int64_t nb = K / 32, bb = ax_dt_block_bytes(dt), row_bytes = nb * bb;
     for (int64_t r = 0; r < rows; r++) {
         const int64_t n = n0 + r, lane = n % AX_QW_ROWS;
         for (int64_t b = 0; b < nb; b++) {
@@ -38,6 +38,16 @@ static inline void qmm_packed_to_rows(ax_dtype dt, const uint8_t *base, int64_t 
  * 29 MiB q8_0 lm_head (9 lines a tile) then ran at 0.7x the GGUF-order decode. */
 static inline __attribute__((always_inline)) void qmm_packed_prefetch(const uint8_t *t, int64_t tb) {
     for (int64_t off = 0; off < tb; off += 64) _mm_prefetch((const char *)((uintptr_t)t + 4096 + off), _MM_HINT_T0);
+}
+
+/* 8 rows' scale and offset from a tile's scales at h (fp16 d, then q4_1's fp16 minima 32 bytes on):
+ * the values qmm_mb_q32_scale_offset makes from GGUF blocks (q4_0: -8 d, q8_0: -128 d). */
+static inline __attribute__((always_inline)) void qmm_packed_scale_offset8(ax_dtype dt, const uint8_t *h, __m256 *d,
+                                                                           __m256 *o) {
+    *d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+    *o = dt == AX_Q4_0   ? _mm256_mul_ps(_mm256_set1_ps(-8.0f), *d)
+         : dt == AX_Q8_0 ? _mm256_mul_ps(_mm256_set1_ps(-128.0f), *d)
+                         : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 32)));
 }
 
 /* The wide kernels' panel (qmm_maddubs.h; P planes per block: 2 for q8_0 in the vpmaddubsw kernel,
@@ -69,11 +79,8 @@ static inline void qmm_wide_fill_packed(qmm_vpanel *pn, int P, ax_dtype dt, cons
                     _mm256_storeu_si256((__m256i *)(qb + (8 + j) * QMM_WIDE_NR * 4), _mm256_and_si256(v, low4));
                 }
             }
-            const uint8_t *h = t - 32 * half + lv + 16 * half; /* the 8 rows' fp16 d (then q4_1's m) */
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
-            const __m256 o = dt == AX_Q4_0   ? _mm256_mul_ps(_mm256_set1_ps(-8.0f), d)
-                             : dt == AX_Q8_0 ? _mm256_mul_ps(_mm256_set1_ps(-128.0f), d)
-                                             : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 32)));
+            __m256 d, o; /* the 8 rows' scales sit at lv + 16 half of the tile */
+            qmm_packed_scale_offset8(dt, t - 32 * half + lv + 16 * half, &d, &o);
             float *sc = pn->scale + 2 * b * QMM_WIDE_NR + rg, *of = pn->offset + 2 * b * QMM_WIDE_NR + rg;
             _mm256_storeu_ps(sc, d);
             _mm256_storeu_ps(sc + QMM_WIDE_NR, d);
@@ -134,11 +141,8 @@ static inline __attribute__((always_inline)) void qmm_mb_packed_rows(ax_dtype dt
                         }
                         dot = _mm256_madd_epi16(s16, ones);
                     }
-                    const uint8_t *h = t + lv + 16 * (v % 2);
-                    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
-                    const __m256 o = dt == AX_Q4_0   ? _mm256_mul_ps(_mm256_set1_ps(-8.0f), d)
-                                     : dt == AX_Q8_0 ? _mm256_mul_ps(_mm256_set1_ps(-128.0f), d)
-                                                     : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 32)));
+                    __m256 d, o;
+                    qmm_packed_scale_offset8(dt, t + lv + 16 * (v % 2), &d, &o);
                     a[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, a[v]);
                     c[v] = _mm256_fmadd_ps(o, xs0, c[v]);
                     c[v] = _mm256_fmadd_ps(o, xs1, c[v]);
