@@ -4,6 +4,8 @@
  * (32, or 256 for the K types) to 1792 and, in the full set, 4352 (more than one of the CPU's K
  * chunks); N odd and below, at and above the CPU's panel of 4 rows; bias or none; padded rows of x,
  * w and y; x and y in f32 or bf16. w's blocks are random valid bytes (op_fill_random_blocks).
+ * A second table, qmatmul_packed, runs ax_qmatmul_packed (w packed by ax_qweight_pack) on the CPU
+ * paths with the same reference and bound.
  *
  * Reference: float64 sums of x times w, each weight decoded by the test's own decoder
  * (opd_block_decode, through the driver's stored values), plus bias.
@@ -54,15 +56,34 @@ static const qmm_shape shapes[] = {
 };
 
 static const ax_dtype w_dtypes[] = {AX_Q4_0, AX_Q4_1, AX_Q8_0, AX_Q4_K, AX_Q6_K, AX_F16, AX_BF16, AX_F32};
-#define N_SHAPES (int)(sizeof shapes / sizeof shapes[0])
-#define N_WDT (int)(sizeof w_dtypes / sizeof w_dtypes[0])
+
+/* ax_qmatmul_packed (the qmatmul_packed table): w packed by ax_qweight_pack first, so N is a
+ * multiple of 16 (the tile height) and w is q4_0, q4_1 or q8_0. M = 1 takes the packed one-row decode,
+ * 2..7 the multi-row decode, 64 and 300 the prefill panels filled from tiles; K up to 4352 crosses a
+ * K chunk; padded w has a row stride above K, which the packer drops. */
+static const qmm_shape packed_shapes[] = {
+    {1, {1}, 16, 32, 0, OP_CONTIGUOUS, 1},
+    {0, {0}, 32, 64, 1, OP_CONTIGUOUS, 1},
+    {1, {1}, 48, 256, 1, OP_PADDED, 1},
+    {1, {2}, 16, 512, 0, OP_PADDED, 1},
+    {1, {7}, 32, 1792, 1, OP_CONTIGUOUS, 1},
+    {2, {2, 3}, 16, 256, 1, OP_CONTIGUOUS, 0},
+    {1, {64}, 80, 768, 0, OP_PADDED, 1},
+    {1, {300}, 16, 512, 1, OP_CONTIGUOUS, 0},
+    {1, {3}, 32, 4352, 1, OP_CONTIGUOUS, 0},
+};
+static const ax_dtype packed_w_dtypes[] = {AX_Q4_0, AX_Q4_1, AX_Q8_0};
+
+#define COUNT(a) (int)(sizeof a / sizeof a[0])
 
 typedef struct qmm_case {
     const qmm_shape *s;
     ax_dtype w_dtype;
 } qmm_case;
 
-static qmm_case combos[N_SHAPES * N_WDT]; /* what case i describes (static: c->params points here) */
+/* What case i of each table describes (static: c->params points here). */
+static qmm_case combos[COUNT(shapes) * COUNT(w_dtypes)];
+static qmm_case packed_combos[COUNT(packed_shapes) * COUNT(packed_w_dtypes)];
 
 static const op_dtype_pair dtypes[] = {
     {AX_F32, AX_F32}, {AX_BF16, AX_BF16}, {AX_F32, AX_BF16}, {AX_BF16, AX_F32},
@@ -74,26 +95,37 @@ static int64_t shape_M(const qmm_shape *s) {
     return m;
 }
 
-static int qmm_make_case(int index, op_mode mode, op_case *c) {
+/* Case `index` of shapes x w dtypes (the dtypes whose block divides K), described in out[index]. */
+static int qmm_pick_case(int index, op_mode mode, const qmm_shape *shape_list, int n_shapes, const ax_dtype *wdt,
+                         int n_wdt, qmm_case *out, op_case *c) {
     int seen = -1;
-    for (int i = 0; i < N_SHAPES; i++) {
-        const qmm_shape *s = &shapes[i];
+    for (int i = 0; i < n_shapes; i++) {
+        const qmm_shape *s = &shape_list[i];
         if (mode == OP_QUICK && !s->quick) continue;
-        for (int j = 0; j < N_WDT; j++) {
-            if (s->K % ax_dtype_block_elems(w_dtypes[j]) != 0) continue;
+        for (int j = 0; j < n_wdt; j++) {
+            if (s->K % ax_dtype_block_elems(wdt[j]) != 0) continue;
             if (++seen != index) continue;
-            combos[seen].s = s;
-            combos[seen].w_dtype = w_dtypes[j];
-            c->params = &combos[seen];
+            out[seen].s = s;
+            out[seen].w_dtype = wdt[j];
+            c->params = &out[seen];
             snprintf(c->name, sizeof c->name, "w %s M %lld (%d lead dims) N %lld K %lld%s%s",
-                     ax_dtype_name(w_dtypes[j]), (long long)shape_M(s), (int)s->lead_ndim, (long long)s->N,
+                     ax_dtype_name(wdt[j]), (long long)shape_M(s), (int)s->lead_ndim, (long long)s->N,
                      (long long)s->K, s->bias ? " bias" : "", s->layout == OP_PADDED ? " padded" : "");
-            c->n_dtypes = (int)(sizeof dtypes / sizeof dtypes[0]);
+            c->n_dtypes = COUNT(dtypes);
             memcpy(c->dtypes, dtypes, sizeof dtypes);
             return 1;
         }
     }
     return 0;
+}
+
+static int qmm_make_case(int index, op_mode mode, op_case *c) {
+    return qmm_pick_case(index, mode, shapes, COUNT(shapes), w_dtypes, COUNT(w_dtypes), combos, c);
+}
+
+static int qmm_packed_make_case(int index, op_mode mode, op_case *c) {
+    return qmm_pick_case(index, mode, packed_shapes, COUNT(packed_shapes), packed_w_dtypes, COUNT(packed_w_dtypes),
+                         packed_combos, c);
 }
 
 static int qmm_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
@@ -183,6 +215,24 @@ static op_tol qmm_tolerance(const op_case *c, op_dtype_pair dt, op_backend be, c
     return t;
 }
 
+/* Packs w (on the host: this table runs on CPU paths only), runs the packed product, frees the copy. */
+static ax_status qmm_packed_run(ax_context *ctx, const op_case *c, op_dtype_pair dt, op_problem *p) {
+    (void)c;
+    (void)dt;
+    ax_qweight *w = NULL;
+    ax_status st = ax_qweight_pack(op_in(p, "w"), &w);
+    if (st != AX_OK) return st;
+    st = ax_qmatmul_packed(ctx, op_in(p, "x"), w, op_in(p, "bias"), op_out(p, "y"));
+    ax_qweight_destroy(w);
+    return st;
+}
+
+static const char *qmm_packed_unsupported(const op_case *c, op_dtype_pair dt, op_backend be) {
+    (void)c;
+    (void)dt;
+    return be == OP_BACKEND_CUDA ? "packed weights are host memory (linalg.h)" : NULL;
+}
+
 const op_table op_table_qmatmul = {
     .name = "qmatmul",
     .make_case = qmm_make_case,
@@ -190,4 +240,17 @@ const op_table op_table_qmatmul = {
     .reference = qmm_reference,
     .run = qmm_run,
     .tolerance = qmm_tolerance,
+};
+
+/* The same products, bounds and references as qmatmul: packing changes where w's bytes sit, not the
+ * arithmetic (ax_qmatmul_packed is bit for bit ax_qmatmul on the same path; test_qmatmul_packed
+ * checks that with memcmp). */
+const op_table op_table_qmatmul_packed = {
+    .name = "qmatmul_packed",
+    .make_case = qmm_packed_make_case,
+    .setup = qmm_setup,
+    .reference = qmm_reference,
+    .run = qmm_packed_run,
+    .tolerance = qmm_tolerance,
+    .unsupported = qmm_packed_unsupported,
 };

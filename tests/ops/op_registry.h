@@ -28,6 +28,7 @@
     X(embedding)            \
     X(softmax)              \
     X(qmatmul)              \
+    X(qmatmul_packed)       \
     X(sampling)             \
     X(paged_attention)      \
     X(kv_cache_append)      \

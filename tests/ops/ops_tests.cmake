@@ -19,7 +19,7 @@ set_tests_properties(test_ops_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIME
 
 # The avx512 path's block-quantized matmul has two kernels, picked by AVX-512 VNNI at run time
 # (qmm_kernel_planned, src/linalg/qmatmul_params.h: vpdpbusd or vpmaddubsw); AXIAL_VNNI=0 hides
-# VNNI, so a VNNI machine tests the other one too
+# VNNI, so a VNNI machine tests the other one too ("-o qmatmul" also matches qmatmul_packed)
 # (without AVX-512 these skip, 77; without VNNI they repeat the default).
 foreach(op qmatmul moe_grouped_gemm)
   add_test(NAME test_ops_${op}_no_vnni COMMAND test_ops -o ${op} -b avx512)
