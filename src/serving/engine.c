@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/internal.h"
 #include "serving/engine_internal.h"
@@ -640,8 +643,23 @@ static void *loop_main(void *arg) {
     return NULL;
 }
 
+/* The calling thread's idle OpenMP threads, given back before the loop starts its own. Why: GCC's
+ * libgomp spin-waits between parallel regions only while the threads it manages, across every
+ * thread's pool, do not outnumber the CPUs; past that it sleeps and wakes them through futexes. The
+ * loop is a second OpenMP master beside the thread that created the engine (which has usually run
+ * ax_serving_step, a warm-up or a model check first), so the two pools outnumber the cores at
+ * full thread count and each of a decode step's ~240 regions cost 10-25 us instead of ~2.5 us:
+ * 1-client token latency went from 6 to 16-20 ms on a 2-vCPU machine (docs/serving.md). The pool is
+ * made again if this thread runs OpenMP work later. Not from inside a parallel region. */
+static void release_caller_openmp_threads(void) {
+#ifdef _OPENMP
+    if (!omp_in_parallel()) (void)omp_pause_resource_all(omp_pause_soft);
+#endif
+}
+
 ax_status ax_serving_start(ax_serving_engine *engine) {
     if (engine == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "engine: NULL");
+    release_caller_openmp_threads();
     pthread_mutex_lock(&engine->mu);
     ax_status st = AX_OK;
     if (!engine->thread_running) {
