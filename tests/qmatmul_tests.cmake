@@ -29,3 +29,14 @@ set_tests_properties(test_qmatmul_packed_avx2 PROPERTIES ENVIRONMENT "AXIAL_CPU_
 add_test(NAME test_qmatmul_packed_portable COMMAND test_qmatmul_packed)
 set_tests_properties(test_qmatmul_packed_portable PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=portable"
                      LABELS "core;linalg")
+
+# qmatmul_fused (src/linalg/qmatmul_fused.h, the LLM decoder's q/k/v and gate/up call) against
+# separate calls (bit for bit) and a float64 product, on every CPU path as above.
+axial_add_c_test(test_qmatmul_fused SOURCES test_qmatmul_fused.c LABELS "core;linalg")
+foreach(variant no_vnni avx2 portable)
+  add_test(NAME test_qmatmul_fused_${variant} COMMAND test_qmatmul_fused)
+endforeach()
+set_tests_properties(test_qmatmul_fused_no_vnni PROPERTIES ENVIRONMENT "AXIAL_VNNI=0" LABELS "core;linalg")
+set_tests_properties(test_qmatmul_fused_avx2 PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=avx2" LABELS "core;linalg")
+set_tests_properties(test_qmatmul_fused_portable PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=portable"
+                     LABELS "core;linalg")

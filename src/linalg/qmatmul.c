@@ -11,6 +11,7 @@
 #include "core/internal.h"
 #include "core/op.h"
 #include "core/tensor_spec.h"
+#include "linalg/qmatmul_fused.h"
 #include "linalg/qmatmul_params.h"
 #include "linalg/qweight_internal.h"
 
@@ -55,9 +56,10 @@ static ax_status leading_rows(const ax_tensor *t, const char *name, int64_t fall
     return AX_OK;
 }
 
-/* ax_qmatmul, and ax_qmatmul_packed with w describing the packed matrix (packed = 1). */
-static ax_status qmatmul_call(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, int packed, const ax_tensor *bias,
-                              ax_tensor *y) {
+/* Checks one product and fills *p: ax_qmatmul's, and ax_qmatmul_packed's with w describing the packed
+ * matrix (packed = 1). */
+static ax_status qmatmul_prepare(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, int packed,
+                                 const ax_tensor *bias, ax_tensor *y, qmatmul_params *out) {
     if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
     if (x == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "x: NULL tensor");
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL tensor");
@@ -113,6 +115,14 @@ static ax_status qmatmul_call(ax_context *ctx, const ax_tensor *x, const ax_tens
     p.y_dtype = y->dtype;
     p.w_row_bytes = w_stride / block * block_bytes;
     p.w_packed = packed;
+    *out = p;
+    return AX_OK;
+}
+
+static ax_status qmatmul_call(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, int packed, const ax_tensor *bias,
+                              ax_tensor *y) {
+    qmatmul_params p;
+    AX_CHECK(qmatmul_prepare(ctx, x, w, packed, bias, y, &p));
     if (p.M == 0 || p.N == 0) return AX_OK;
     return ax_op_run(&qmatmul_op, ctx, &p);
 }
@@ -121,17 +131,56 @@ ax_status ax_qmatmul(ax_context *ctx, const ax_tensor *x, const ax_tensor *w, co
     return qmatmul_call(ctx, x, w, 0, bias, y);
 }
 
-ax_status ax_qmatmul_packed(ax_context *ctx, const ax_tensor *x, const ax_qweight *w, const ax_tensor *bias,
-                            ax_tensor *y) {
+/* The packed bytes described as the (N, K) matrix they hold: the shape and dtype checks are
+ * ax_qmatmul's; only the kernel reads the layout. */
+static ax_status packed_view(const ax_context *ctx, const ax_qweight *w, ax_tensor *out) {
     if (ctx == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "ctx: NULL context");
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "w: NULL packed weight");
     if (ctx->device.type != AX_CPU)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "ctx: packed weights are host memory; use ax_qmatmul on a CUDA context");
-    /* The packed bytes described as the (N, K) matrix they hold: the shape and dtype checks are
-     * ax_qmatmul's; only the kernel reads the layout. */
     const int64_t shape[2] = {w->N, w->K};
+    return ax_tensor_contiguous(out, w->data, w->dtype, 2, shape);
+}
+
+ax_status ax_qmatmul_packed(ax_context *ctx, const ax_tensor *x, const ax_qweight *w, const ax_tensor *bias,
+                            ax_tensor *y) {
     ax_tensor wt;
-    AX_CHECK(ax_tensor_contiguous(&wt, w->data, w->dtype, 2, shape));
+    AX_CHECK(packed_view(ctx, w, &wt));
     return qmatmul_call(ctx, x, &wt, 1, bias, y);
+}
+
+ax_status qmatmul_fused(ax_context *ctx, const ax_tensor *x, int n, const ax_tensor *const *w,
+                        const ax_qweight *const *pw, ax_tensor *const *y) {
+    if (n < 1 || n > QMM_MAX_PARTS)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "n: %d products, expected 1 to %d", n, QMM_MAX_PARTS);
+    qmatmul_params p[QMM_MAX_PARTS];
+    ax_tensor wt[QMM_MAX_PARTS];
+    int fuse = ctx != NULL && ctx->device.type == AX_CPU;
+    for (int i = 0; i < n; i++) {
+        const ax_tensor *wi = w[i];
+        if (pw != NULL && pw[i] != NULL) {
+            AX_CHECK(packed_view(ctx, pw[i], &wt[i]));
+            wi = &wt[i];
+        }
+        AX_CHECK(qmatmul_prepare(ctx, x, wi, pw != NULL && pw[i] != NULL, NULL, y[i], &p[i]));
+        /* One x quantization and one panel plan serve every part only with the same w dtype and
+         * packing (K and M are x's). */
+        if (p[i].w_dtype != p[0].w_dtype || p[i].w_packed != p[0].w_packed || p[i].y_dtype != p[0].y_dtype ||
+            p[i].N == 0)
+            fuse = 0;
+    }
+    if (p[0].M == 0) return AX_OK;
+    if (!fuse || n == 1) {
+        for (int i = 0; i < n; i++)
+            if (p[i].N > 0) AX_CHECK(ax_op_run(&qmatmul_op, ctx, &p[i]));
+        return AX_OK;
+    }
+    qmatmul_params f = p[0];
+    f.n_parts = n;
+    for (int i = 0; i < n; i++) {
+        const qmm_part part = {p[i].w, p[i].w_row_bytes, p[i].y, p[i].y_row_stride, NULL, p[i].N};
+        f.parts[i] = part;
+    }
+    return ax_op_run(&qmatmul_op, ctx, &f);
 }

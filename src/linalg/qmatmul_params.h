@@ -18,6 +18,17 @@
 extern "C" {
 #endif
 
+/* One matrix of a fused call (qmatmul_fused.h): its w, y and bias as in qmatmul_params below. */
+#define QMM_MAX_PARTS 3
+typedef struct qmm_part {
+    const void *w;
+    int64_t w_row_bytes;
+    void *y;
+    int64_t y_row_stride;
+    const float *bias;
+    int64_t N;
+} qmm_part;
+
 /* y[m, n] = sum_k x[m, k] * w[n, k] + bias[n]. Row strides are in elements of the tensor's own
  * dtype; w's row n starts w_row_bytes * n bytes after w. */
 typedef struct qmatmul_params {
@@ -32,7 +43,26 @@ typedef struct qmatmul_params {
     int64_t x_row_stride, y_row_stride;
     int64_t w_row_bytes;
     int w_packed; /* 1: w is in ax_qweight's 16-row interleaved layout (linalg/qweight.h), dtype q4_0/q4_1/q8_0 */
+    /* CPU only: n_parts > 0 replaces w, bias, y, N and the row strides above by parts[0 .. n_parts),
+     * products of the same x (same K, w dtype and packing) run in one parallel region. */
+    int n_parts;
+    qmm_part parts[QMM_MAX_PARTS];
 } qmatmul_params;
+
+/* The call's matrices as parts (one for a plain call); returns how many. */
+static inline int qmm_parts_of(const qmatmul_params *p, qmm_part *out) {
+    if (p->n_parts > 0) {
+        for (int i = 0; i < p->n_parts; i++) out[i] = p->parts[i];
+        return p->n_parts;
+    }
+    out[0].w = p->w;
+    out[0].w_row_bytes = p->w_row_bytes;
+    out[0].y = p->y;
+    out[0].y_row_stride = p->y_row_stride;
+    out[0].bias = p->bias;
+    out[0].N = p->N;
+    return 1;
+}
 
 /* The CPU kernels compiled once per instruction-set path (cpu/qmatmul.isa.inc). */
 AX_DECLARE_CPU_KERNELS(qmatmul_cpu);

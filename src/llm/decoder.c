@@ -12,6 +12,7 @@
 #include "axial/moe.h"
 #include "axial/nn.h"
 #include "core/internal.h"
+#include "linalg/qmatmul_fused.h"
 #include "llm/model_internal.h"
 
 static ax_tensor dec_tensor(const ax_llm_model *m, const void *data, int32_t ndim, int64_t d0, int64_t d1, int64_t d2) {
@@ -66,9 +67,14 @@ ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_deco
             AX_CHECK(ax_rms_norm(ctx, &x, &L->attn_norm, eps, &h));
         else
             AX_CHECK(ax_rms_norm_residual(ctx, &o, &x, &L->attn_norm, eps, &h, &x));
-        AX_CHECK(llm_matmul(ctx, &h, &L->wq, L->wq_p, &q));
-        AX_CHECK(llm_matmul(ctx, &h, &L->wk, L->wk_p, &k));
-        AX_CHECK(llm_matmul(ctx, &h, &L->wv, L->wv_p, &v));
+        {
+            /* One call for the three projections of h (qmatmul_fused.h: one fork and join, the
+             * same bits as three calls). */
+            const ax_tensor *w[3] = {&L->wq, &L->wk, &L->wv};
+            const ax_qweight *pw[3] = {L->wq_p, L->wk_p, L->wv_p};
+            ax_tensor *y[3] = {&q, &k, &v};
+            AX_CHECK(qmatmul_fused(ctx, &h, 3, w, pw, y));
+        }
         AX_CHECK(ax_rope(ctx, &q3, b->positions, &rope, &q3));
         AX_CHECK(ax_rope(ctx, &k3, b->positions, &rope, &k3));
         ax_tensor kc = dec_cache(m, b, l, 0), vc = dec_cache(m, b, l, 1);
@@ -84,8 +90,12 @@ ax_status llm_decoder_run(const ax_llm_model *m, ax_context *ctx, const llm_deco
             AX_CHECK(ax_moe_ffn_forward(ctx, &m->moe, &h, &w, &o, NULL));
             continue;
         }
-        AX_CHECK(llm_matmul(ctx, &h, &L->w_gate, L->w_gate_p, &gate));
-        AX_CHECK(llm_matmul(ctx, &h, &L->w_up, L->w_up_p, &up));
+        {
+            const ax_tensor *w[2] = {&L->w_gate, &L->w_up};
+            const ax_qweight *pw[2] = {L->w_gate_p, L->w_up_p};
+            ax_tensor *y[2] = {&gate, &up};
+            AX_CHECK(qmatmul_fused(ctx, &h, 2, w, pw, y));
+        }
         AX_CHECK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));
         AX_CHECK(llm_matmul(ctx, &gate, &L->w_down, L->w_down_p, &o));
     }
