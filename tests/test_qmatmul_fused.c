@@ -57,12 +57,17 @@ typedef struct part {
     uint16_t *apart;  /* (M, N) y of a separate call */
 } part;
 
+/* malloc that gives a pointer for 0 bytes too (M = 0 and N = 0 cases). */
+static void *alloc(int64_t bytes) { return malloc((size_t)(bytes > 0 ? bytes : 1)); }
+
 static int quant_dt(ax_dtype dt) { return dt != AX_F32 && dt != AX_F16 && dt != AX_BF16; }
 
-/* n parts of dtypes dts and heights Ns over one x (M, K): fused against separate, then float64. */
+/* n parts of dtypes dts and heights Ns over one x (M, K), part i packed when bit i of pack is set, each
+ * y with `pad` unused elements after every row: fused against separate (padding untouched), then
+ * float64. */
 static void check_case(ax_context *ctx, int n, const ax_dtype *dts, const int64_t *Ns, int64_t M, int64_t K, int pack,
-                       ax_dtype ydt) {
-    float *x = malloc((size_t)(M * K) * sizeof(float));
+                       int64_t pad, ax_dtype ydt) {
+    float *x = alloc(M * K * (int64_t)sizeof(float));
     part p[3];
     memset(p, 0, sizeof p);
     CHECK(x != NULL);
@@ -74,19 +79,19 @@ static void check_case(ax_context *ctx, int n, const ax_dtype *dts, const int64_
         const int64_t NK = Ns[i] * K;
         p[i].dt = dts[i];
         p[i].N = Ns[i];
-        p[i].wq = malloc((size_t)ax_dtype_bytes(dts[i], NK));
-        p[i].wf = malloc((size_t)NK * sizeof(float));
-        p[i].fused = malloc((size_t)(M * Ns[i]) * 4);
-        p[i].apart = malloc((size_t)(M * Ns[i]) * 4);
+        p[i].wq = alloc(ax_dtype_bytes(dts[i], NK));
+        p[i].wf = alloc(NK * (int64_t)sizeof(float));
+        p[i].fused = alloc(M * (Ns[i] + pad) * 4);
+        p[i].apart = alloc(M * (Ns[i] + pad) * 4);
         ok &= p[i].wq && p[i].wf && p[i].fused && p[i].apart;
         if (!ok) break;
         for (int64_t k = 0; k < NK; k++) p[i].wf[k] = (float)th_uniform(-0.5, 0.5);
         CHECK_OK(ax_convert(p[i].wf, AX_F32, p[i].wq, dts[i], NK));
         CHECK_OK(ax_convert(p[i].wq, dts[i], p[i].wf, AX_F32, NK)); /* the weights as stored */
         p[i].w = make2(p[i].wq, dts[i], Ns[i], K);
-        if (pack) CHECK_OK(ax_qweight_pack(&p[i].w, &p[i].pw));
-        memset(p[i].fused, 0xA5, (size_t)(M * Ns[i]) * 4);
-        memset(p[i].apart, 0x5A, (size_t)(M * Ns[i]) * 4);
+        if (pack >> i & 1) CHECK_OK(ax_qweight_pack(&p[i].w, &p[i].pw));
+        memset(p[i].fused, 0xA5, (size_t)(M * (Ns[i] + pad)) * 4);
+        memset(p[i].apart, 0x5A, (size_t)(M * (Ns[i] + pad)) * 4);
     }
     CHECK(ok);
     if (ok) {
@@ -97,24 +102,33 @@ static void check_case(ax_context *ctx, int n, const ax_dtype *dts, const int64_
         for (int i = 0; i < n; i++) {
             ty[i] = make2(p[i].fused, ydt, M, p[i].N);
             ta[i] = make2(p[i].apart, ydt, M, p[i].N);
+            ty[i].strides[0] = ta[i].strides[0] = p[i].N + pad;
             w[i] = &p[i].w;
             pw[i] = p[i].pw;
             y[i] = &ty[i];
-            if (pack)
+            if (p[i].pw != NULL)
                 CHECK_OK(ax_qmatmul_packed(ctx, &tx, p[i].pw, NULL, &ta[i]));
             else
                 CHECK_OK(ax_qmatmul(ctx, &tx, &p[i].w, NULL, &ta[i]));
         }
         CHECK_OK(qmatmul_fused(ctx, &tx, n, w, pack ? pw : NULL, y));
         for (int i = 0; i < n; i++) {
-            CHECK(memcmp(p[i].fused, p[i].apart, (size_t)(M * p[i].N) * ysz) == 0);
+            const int64_t ld = p[i].N + pad;
+            int same = 1, pad_kept = 1;
+            for (int64_t m = 0; m < M; m++) {
+                const unsigned char *f = (const unsigned char *)p[i].fused + m * ld * ysz;
+                same &= memcmp(f, (const unsigned char *)p[i].apart + m * ld * ysz, (size_t)p[i].N * ysz) == 0;
+                for (int64_t b = p[i].N * (int64_t)ysz; b < ld * (int64_t)ysz; b++) pad_kept &= f[b] == 0xA5;
+            }
+            CHECK(same);
+            CHECK(pad_kept);
             int within = 1;
             for (int64_t m = 0; m < M; m++)
                 for (int64_t r = 0; r < p[i].N; r++) {
                     double want = 0.0;
                     for (int64_t k = 0; k < K; k++) want += (double)x[m * K + k] * p[i].wf[r * K + k];
-                    const double got = ydt == AX_F32 ? ((const float *)p[i].fused)[m * p[i].N + r]
-                                                     : ax_bf16_to_f32(p[i].fused[m * p[i].N + r]);
+                    const double got = ydt == AX_F32 ? ((const float *)p[i].fused)[m * ld + r]
+                                                     : ax_bf16_to_f32(p[i].fused[m * ld + r]);
                     within &= fabs(got - want) <= bound(x + m * K, p[i].wf + r * K, K, quant_dt(p[i].dt), want,
                                                         ydt == AX_BF16);
                 }
@@ -145,21 +159,28 @@ static void test_matches_separate(void) {
             /* q/k/v-like heights (the last not a multiple of the 32-row panel), and gate/up-like */
             const ax_dtype dts3[3] = {dt, dt, dt};
             const int64_t qkv[3] = {96, 32, 37};
-            check_case(ctx, 3, dts3, qkv, Ms[mi], K, 0, ydt);
+            check_case(ctx, 3, dts3, qkv, Ms[mi], K, 0, mi == 2 ? 5 : 0, ydt);
             const int64_t gu[2] = {80, 80};
-            check_case(ctx, 2, dts3, gu, Ms[mi], K, 0, ydt);
+            check_case(ctx, 2, dts3, gu, Ms[mi], K, 0, 0, ydt);
             if (packable) {
                 const int64_t qkv16[3] = {96, 32, 48};
-                check_case(ctx, 3, dts3, qkv16, Ms[mi], K, 1, ydt);
-                check_case(ctx, 2, dts3, gu, Ms[mi], K, 1, ydt);
+                check_case(ctx, 3, dts3, qkv16, Ms[mi], K, 7, mi == 1 ? 3 : 0, ydt);
+                check_case(ctx, 2, dts3, gu, Ms[mi], K, 3, 0, ydt);
+                /* some packed, some not (the decoder's pw arrays hold NULLs): separate calls inside */
+                check_case(ctx, 3, dts3, qkv16, Ms[mi], K, 5, 0, ydt);
             }
         }
     }
     /* Mixed dtypes: separate calls inside, the same results. */
     const ax_dtype mixed[3] = {AX_Q4_1, AX_Q8_0, AX_Q6_K};
     const int64_t Ns[3] = {64, 32, 16};
-    check_case(ctx2, 3, mixed, Ns, 3, 512, 0, AX_F32);
-    check_case(ctx2, 3, mixed, Ns, 1, 512, 0, AX_BF16);
+    check_case(ctx2, 3, mixed, Ns, 3, 512, 0, 0, AX_F32);
+    check_case(ctx2, 3, mixed, Ns, 1, 512, 0, 2, AX_BF16);
+    /* A part with no rows (N = 0) and no rows of x (M = 0). */
+    const ax_dtype q41[3] = {AX_Q4_1, AX_Q4_1, AX_Q4_1};
+    const int64_t with_empty[3] = {64, 0, 32};
+    check_case(ctx2, 3, q41, with_empty, 2, 256, 0, 0, AX_F32);
+    check_case(ctx2, 3, q41, Ns, 0, 256, 0, 0, AX_F32);
 }
 
 static void test_errors(void) {
@@ -190,10 +211,20 @@ static void test_errors(void) {
     const ax_tensor *wbad[2] = {&w0, &wk};
     CHECK_STATUS(qmatmul_fused(ctx2, &tx, 2, wbad, NULL, y), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "K");
-    /* A NULL packed weight where pw is given falls back to w[i]; a NULL tensor is an error. */
+    /* Without a packed weight for part i, w[i] is used: a NULL tensor there is an error. */
     const ax_tensor *wnull[2] = {&w0, NULL};
-    CHECK_STATUS(qmatmul_fused(ctx2, &tx, 2, wnull, NULL, y), AX_ERR_INVALID_ARGUMENT);
+    const ax_qweight *pnone[2] = {NULL, NULL};
+    CHECK_STATUS(qmatmul_fused(ctx2, &tx, 2, wnull, pnone, y), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "w: NULL");
+    /* Outputs that overlap each other, or another product's weights. */
+    ax_tensor yo = make2(y0 + 32, AX_F32, 2, 32);
+    ax_tensor *yover[2] = {&ty0, &yo};
+    CHECK_STATUS(qmatmul_fused(ctx2, &tx, 2, w, NULL, yover), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "overlaps y[");
+    ax_tensor yw0 = make2(wq, AX_F32, 2, 32); /* y[1] over w[0]'s bytes */
+    ax_tensor *yonw0[2] = {&ty0, &yw0};
+    CHECK_STATUS(qmatmul_fused(ctx2, &tx, 2, w, NULL, yonw0), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "y[1]: overlaps w[0]");
     int untouched = 1;
     for (int i = 0; i < 2 * 64; i++) untouched &= y0[i] == 7.0f;
     for (int i = 0; i < 2 * 32; i++) untouched &= y1[i] == 7.0f;

@@ -180,10 +180,10 @@ AX_API ax_status ax_serving_poll(ax_serving_engine *engine, int64_t id, int time
 AX_API ax_status ax_serving_step(ax_serving_engine *engine, int *did_work);
 
 /* Starts a background thread that steps while there is work and sleeps when there is none.
- * Starting it twice is a no-op. Outside an OpenMP parallel region it first gives back the calling
- * thread's idle OpenMP threads (omp_pause_resource_all), so that the loop's own team spin-waits
- * instead of sleeping between regions (docs/serving.md, "Threads"). Errors: AX_ERR_OUT_OF_MEMORY
- * (no thread). */
+ * Starting it twice is a no-op. Built with GCC's OpenMP (libgomp), it first gives back the calling
+ * thread's idle OpenMP threads (omp_pause_resource, outside a parallel region), so that the loop's
+ * own team spin-waits instead of sleeping between regions (docs/serving.md, "Threads"). Errors:
+ * AX_ERR_OUT_OF_MEMORY (no thread). */
 AX_API ax_status ax_serving_start(ax_serving_engine *engine);
 /* Stops the background thread after its current step; requests stay queued. No-op when stopped.
  * Not from inside a callback (the loop would wait for itself) and not from two threads at once. */

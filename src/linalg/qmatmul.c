@@ -157,19 +157,24 @@ ax_status qmatmul_fused(ax_context *ctx, const ax_tensor *x, int n, const ax_ten
     qmatmul_params p[QMM_MAX_PARTS];
     ax_tensor wt[QMM_MAX_PARTS];
     int fuse = ctx != NULL && ctx->device.type == AX_CPU;
+    const ax_tensor *wi[QMM_MAX_PARTS];
     for (int i = 0; i < n; i++) {
-        const ax_tensor *wi = w[i];
-        if (pw != NULL && pw[i] != NULL) {
-            AX_CHECK(packed_view(ctx, pw[i], &wt[i]));
-            wi = &wt[i];
-        }
-        AX_CHECK(qmatmul_prepare(ctx, x, wi, pw != NULL && pw[i] != NULL, NULL, y[i], &p[i]));
+        const int packed = pw != NULL && pw[i] != NULL;
+        wi[i] = packed ? &wt[i] : w != NULL ? w[i] : NULL;
+        if (packed) AX_CHECK(packed_view(ctx, pw[i], &wt[i]));
+        AX_CHECK(qmatmul_prepare(ctx, x, wi[i], packed, NULL, y[i], &p[i]));
         /* One x quantization and one panel plan serve every part only with the same w dtype and
          * packing (K and M are x's). */
         if (p[i].w_dtype != p[0].w_dtype || p[i].w_packed != p[0].w_packed || p[i].y_dtype != p[0].y_dtype ||
             p[i].N == 0)
             fuse = 0;
     }
+    /* One product's y must not be another's input or output: in one region they would race. */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (j != i && (ax_tensors_overlap(y[i], y[j]) || ax_tensors_overlap(y[i], wi[j])))
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y[%d]: overlaps %s[%d]", i,
+                                    ax_tensors_overlap(y[i], y[j]) ? "y" : "w", j);
     if (p[0].M == 0) return AX_OK;
     if (!fuse || n == 1) {
         for (int i = 0; i < n; i++)

@@ -652,14 +652,16 @@ static void *loop_main(void *arg) {
  * 1-client token latency went from 6 to 16-20 ms on a 2-vCPU machine (docs/serving.md). The pool is
  * made again if this thread runs OpenMP work later. Not from inside a parallel region. */
 static void release_caller_openmp_threads(void) {
-#ifdef _OPENMP
-    if (!omp_in_parallel()) (void)omp_pause_resource_all(omp_pause_soft);
+    /* libgomp (GCC 9 and later) frees the calling thread's pool only, and refuses inside a region.
+     * LLVM's libomp would instead put every thread of the process to sleep for a while, so other
+     * compilers' runtimes are left alone. */
+#if defined(_OPENMP) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9
+    if (!omp_in_parallel()) (void)omp_pause_resource(omp_pause_soft, omp_get_initial_device());
 #endif
 }
 
 ax_status ax_serving_start(ax_serving_engine *engine) {
     if (engine == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "engine: NULL");
-    release_caller_openmp_threads();
     pthread_mutex_lock(&engine->mu);
     ax_status st = AX_OK;
     if (!engine->thread_running) {
@@ -667,6 +669,7 @@ ax_status ax_serving_start(ax_serving_engine *engine) {
             st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "engine: another thread is inside ax_serving_step");
         } else {
             engine->stop_requested = 0;
+            release_caller_openmp_threads();
             if (pthread_create(&engine->thread, NULL, loop_main, engine) != 0)
                 st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "engine: cannot start the background thread");
             else

@@ -59,7 +59,7 @@ static const ax_dtype w_dtypes[] = {AX_Q4_0, AX_Q4_1, AX_Q8_0, AX_Q4_K, AX_Q6_K,
 
 /* ax_qmatmul_packed (the qmatmul_packed table): w packed by ax_qweight_pack first, so N is a
  * multiple of 16 (the tile height) and w is q4_0, q4_1 or q8_0. M = 1 takes the packed one-row decode,
- * 2..7 the multi-row decode, 64 and 300 the prefill panels filled from tiles; K up to 4352 crosses a
+ * M >= 2 (up to 300) the panels filled from the tiles (qmm_packed_panel_sums); K up to 4352 crosses a
  * K chunk; padded w has a row stride above K, which the packer drops. */
 static const qmm_shape packed_shapes[] = {
     {1, {1}, 16, 32, 0, OP_CONTIGUOUS, 1},

@@ -225,6 +225,8 @@ extern "C" ax_status qmatmul_cuda_workspace(const ax_context *ctx, const void *p
 /* The op table has made the context's device current. */
 extern "C" ax_status qmatmul_cuda(const ax_op_call *call) {
     const qmatmul_params *p = static_cast<const qmatmul_params *>(call->params);
+    /* Fused products (qmatmul_fused.h) are a CPU form; on a device they arrive as separate calls. */
+    if (p->n_parts != 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "qmatmul: fused products are CPU only");
     cudaStream_t stream = static_cast<cudaStream_t>(call->ctx->cuda_stream);
     if (!uses_gemv(p)) return run_prefill(call, p, stream);
     for (int64_t m0 = 0; m0 < p->M; m0 += kGemvMaxRows) {
