@@ -98,7 +98,9 @@ static uint32_t detect_features(void) {
         if (leaf7_max_subleaf >= 1) {
             unsigned a1, b1, c1, d1;
             __cpuid_count(7, 1, a1, b1, c1, d1);
-            if ((a1 >> 5) & 1) flags |= AX_CPU_HAS_AVX512BF16;
+            /* AXIAL_BF16=0 hides AVX512-BF16, so the bf16 kernels' fp32 alternatives run too. */
+            const char *bf16_opt = getenv("AXIAL_BF16");
+            if (((a1 >> 5) & 1) && !(bf16_opt != NULL && strcmp(bf16_opt, "0") == 0)) flags |= AX_CPU_HAS_AVX512BF16;
         }
     }
     return flags | detect_amx(edx, os_tiles);

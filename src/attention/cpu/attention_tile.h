@@ -19,6 +19,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -106,6 +109,96 @@ static inline void attn_transpose_rows(const float *restrict src, int64_t rows, 
     for (int64_t r = 0; r < rows; r++)
         for (int64_t d = 0; d < D; d++) dst[d * BR + r] = src[r * dp + d];
 }
+
+/* ---- bf16 pairs (AVX512-BF16) --------------------------------------------------------------------
+ * With bf16 storage on the avx512 path, where the CPU has AVX512-BF16 (ax_cpu_features; AXIAL_BF16=0
+ * hides it), the forward's logits s^T = k . q^T come from vdpbf16ps: each instruction multiplies 16
+ * lanes of two bf16 pairs and adds both products to fp32 accumulators, twice the multiply-adds of an
+ * fp32 FMA. The inputs are bf16 already, so the products are exact, as in the fp32 path; only the
+ * order of the fp32 sums differs (the pairs of D are summed together, and the instruction flushes
+ * denormal inputs and results to zero), and the softmax scale multiplies the finished dot product
+ * instead of q. Keys are rows of D/2 pairs; queries are transposed into (dp/2, BR) pairs, lane r
+ * query r. */
+#if VW == 16 && defined(__AVX512F__)
+#define ATTN_BF16_PAIRS 1
+
+/* The bf16 bits of an fp32 value that holds a bf16 exactly (a widened bf16 input). */
+static inline uint32_t attn_bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u >> 16;
+}
+
+/* rows x D of a bf16 activation as rows of dp/2 pairs (pair p: elements 2p, 2p+1, the second in the
+ * high half), the columns D..dp zero. */
+static inline void attn_pack_pairs(const void *base, const attn_strides *st, int64_t b, int64_t row0, int64_t h,
+                                   int64_t rows, int64_t D, int64_t dp, uint32_t *restrict dst) {
+    const uint16_t *src = base;
+    for (int64_t r = 0; r < rows; r++) {
+        const uint16_t *row = src + attn_offset(st, b, row0 + r, h);
+        uint32_t *restrict d = dst + r * (dp / 2);
+        for (int64_t p = 0; p < dp / 2; p++) {
+            const uint32_t lo = 2 * p < D ? row[2 * p] : 0, hi = 2 * p + 1 < D ? row[2 * p + 1] : 0;
+            d[p] = lo | hi << 16;
+        }
+    }
+}
+
+/* The transpose of `rows` fp32 rows (row stride dp, bf16 values) into (dp/2, BR) pairs, lanes
+ * rows..BR zero. */
+static inline void attn_transpose_pairs(const float *restrict src, int64_t rows, int64_t dp, uint32_t *restrict dst) {
+    for (int64_t p = 0; p < dp / 2; p++) {
+        uint32_t *restrict d = dst + p * BR;
+        for (int64_t r = 0; r < rows; r++)
+            d[r] = attn_bf16_bits(src[r * dp + 2 * p]) | attn_bf16_bits(src[r * dp + 2 * p + 1]) << 16;
+        for (int64_t r = rows; r < BR; r++) d[r] = 0;
+    }
+}
+
+/* s (rows x BR) = scale * (k rows . q^T) over np pairs, for `rows` <= 8 key rows and the 32 query
+ * lanes from v0. */
+__attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
+attn_kq_block_bf16(const int rows, int64_t np, const uint32_t *restrict k, const uint32_t *restrict qt, int64_t v0,
+                   float scale, float *restrict s) {
+    __m512 acc[8][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < np; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(qt + p * BR + v0);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(qt + p * BR + v0 + 16);
+        for (int r = 0; r < rows; r++) {
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)k[r * np + p]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+        }
+    }
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int r = 0; r < rows; r++) {
+        _mm512_storeu_ps(s + r * BR + v0, _mm512_mul_ps(acc[r][0], sc));
+        _mm512_storeu_ps(s + r * BR + v0 + 16, _mm512_mul_ps(acc[r][1], sc));
+    }
+}
+
+/* s^T (bc x BR) = scale * k . q^T from bf16 pairs: k (bc, dp/2), qt (dp/2, BR). */
+__attribute__((target("avx512bf16"))) static inline void attn_kq_bf16(int64_t bc, int64_t dp, const uint32_t *restrict k,
+                                                                const uint32_t *restrict qt, float scale,
+                                                                float *restrict s) {
+    const int64_t np = dp / 2;
+    for (int64_t v0 = 0; v0 < BR; v0 += 32) {
+        int64_t j = 0;
+        for (; j + 8 <= bc; j += 8) attn_kq_block_bf16(8, np, k + j * np, qt, v0, scale, s + j * BR);
+        switch (bc - j) {
+        case 7: attn_kq_block_bf16(7, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 6: attn_kq_block_bf16(6, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 5: attn_kq_block_bf16(5, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 4: attn_kq_block_bf16(4, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 3: attn_kq_block_bf16(3, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 2: attn_kq_block_bf16(2, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        case 1: attn_kq_block_bf16(1, np, k + j * np, qt, v0, scale, s + j * BR); break;
+        default: break;
+        }
+    }
+}
+#endif
 
 /* ---- GEMM --------------------------------------------------------------------------------------- */
 
