@@ -61,7 +61,7 @@ ax_status attn_cpu_plan_forward(const struct ax_context *ctx, const attn_params 
     AX_CHECK(check_size((double)plan->threads * (double)slots * (double)per_head, "attention forward"));
     plan->thread_bytes = 2 * floats_bytes(BC * dp) + 2 * floats_bytes(slots * dp * BR) + 2 * floats_bytes(slots * BR) +
                          floats_bytes(BC * BR) + 3 * floats_bytes(BR) + floats_bytes(row) +
-                         2 * ax_ws_round(tpu * BR * (int64_t)sizeof(int64_t));
+                         2 * ax_ws_round(tpu * BR * (int64_t)sizeof(int64_t)) + floats_bytes(BR * BC / 2);
     plan->prefix_offset = plan->threads * plan->thread_bytes;
     plan->partial_offset = plan->prefix_offset + ax_ws_round((p->B + 1) * (int64_t)sizeof(int64_t));
     plan->total_bytes = plan->partial_offset;
@@ -174,6 +174,7 @@ void attn_cpu_forward_carve(const attn_cpu_plan *plan, void *slice, attn_cpu_fwd
     w->row = carve(&at, floats_bytes(row));
     w->lo = carve(&at, ax_ws_round(plan->tiles_per_unit * BR * (int64_t)sizeof(int64_t)));
     w->hi = carve(&at, ax_ws_round(plan->tiles_per_unit * BR * (int64_t)sizeof(int64_t)));
+    w->pairs = carve(&at, floats_bytes(BR * BC / 2));
 }
 
 void attn_cpu_backward_carve(const attn_cpu_plan *plan, void *slice, attn_cpu_bwd_buffers *w) {

@@ -82,6 +82,7 @@ typedef struct attn_cpu_fwd_buffers {
     float *tile_max, *alpha, *lse_row; /* (BR) */
     float *row;            /* (max(dp, BC)) conversion scratch */
     int64_t *lo, *hi;      /* (tiles_per_unit, BR) each query's visible key range */
+    uint32_t *pairs;       /* (BR, BC / 2) p as bf16 pairs of keys (the AVX512-BF16 forward) */
 } attn_cpu_fwd_buffers;
 
 typedef struct attn_cpu_bwd_buffers {

@@ -178,6 +178,87 @@ attn_kq_block_bf16(const int rows, int64_t np, const uint32_t *restrict k, const
     }
 }
 
+/* A key tile of v as pairs of keys: dst[jp * dp + d] = (v[2 jp][d], v[2 jp + 1][d]), keys past `rows`
+ * and columns D..dp zero. */
+static inline void attn_pack_key_pairs(const void *base, const attn_strides *st, int64_t b, int64_t row0, int64_t h,
+                                       int64_t rows, int64_t D, int64_t dp, uint32_t *restrict dst) {
+    const uint16_t *src = base;
+    for (int64_t jp = 0; jp < (rows + 1) / 2; jp++) {
+        const uint16_t *r0 = src + attn_offset(st, b, row0 + 2 * jp, h);
+        const uint16_t *r1 = 2 * jp + 1 < rows ? src + attn_offset(st, b, row0 + 2 * jp + 1, h) : NULL;
+        uint32_t *restrict d = dst + jp * dp;
+        for (int64_t c = 0; c < D; c++) d[c] = r0[c] | (r1 != NULL ? (uint32_t)r1[c] << 16 : 0u);
+        for (int64_t c = D; c < dp; c++) d[c] = 0;
+    }
+}
+
+/* The probabilities p (bc x BR, key-major) as bf16 pairs of keys per query, each rounded to nearest:
+ * pp[r * BC / 2 + jp] = (p[2 jp][r], p[2 jp + 1][r]), a key past bc zero. */
+static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t *restrict pp) {
+    for (int64_t jp = 0; jp < (bc + 1) / 2; jp++) {
+        const float *s0 = s + 2 * jp * BR, *s1 = s0 + BR;
+        const int second = 2 * jp + 1 < bc;
+        for (int64_t r = 0; r < BR; r++)
+            pp[r * (BC / 2) + jp] =
+                ax_cvt_f32_to_bf16(s0[r]) | (second ? (uint32_t)ax_cvt_f32_to_bf16(s1[r]) << 16 : 0u);
+    }
+}
+
+/* o rows (rows <= 8, row stride dp) = alpha * o + p . v over np key pairs, for the 32 columns from
+ * d0 (m0, m1: the columns of its two 16-lane halves that exist). */
+__attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
+attn_pv_block_bf16(const int rows, int64_t np, const uint32_t *restrict pp, const uint32_t *restrict vp, int64_t dp,
+                   int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict o, const float *restrict alpha) {
+    __m512 acc[8][2];
+    for (int r = 0; r < rows; r++) {
+        const __m512 a = _mm512_set1_ps(alpha[r]);
+        acc[r][0] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, o + r * dp + d0), a);
+        acc[r][1] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, o + r * dp + d0 + 16), a);
+    }
+    for (int64_t p = 0; p < np; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, vp + p * dp + d0);
+        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, vp + p * dp + d0 + 16);
+        for (int r = 0; r < rows; r++) {
+            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)pp[r * (BC / 2) + p]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm512_mask_storeu_ps(o + r * dp + d0, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(o + r * dp + d0 + 16, m1, acc[r][1]);
+    }
+}
+
+/* o (br x dp) = diag(alpha) o + p . v from bf16 pairs of keys: pp as attn_prob_pairs, vp as
+ * attn_pack_key_pairs over bc keys. */
+__attribute__((target("avx512bf16"))) static inline void attn_pv_bf16(int64_t br, int64_t dp, int64_t bc,
+                                                                       const uint32_t *restrict pp,
+                                                                       const uint32_t *restrict vp, float *restrict o,
+                                                                       const float *restrict alpha) {
+    const int64_t np = (bc + 1) / 2;
+    for (int64_t d0 = 0; d0 < dp; d0 += 32) {
+        const int64_t n0 = dp - d0 < 16 ? dp - d0 : 16, n1 = dp - d0 - 16 < 0 ? 0 : dp - d0 - 16 < 16 ? dp - d0 - 16 : 16;
+        const __mmask16 m0 = (__mmask16)((1u << n0) - 1u), m1 = (__mmask16)((1u << n1) - 1u);
+        int64_t i = 0;
+        for (; i + 8 <= br; i += 8)
+            attn_pv_block_bf16(8, np, pp + i * (BC / 2), vp, dp, d0, m0, m1, o + i * dp, alpha + i);
+        const uint32_t *pi = pp + i * (BC / 2);
+        float *oi = o + i * dp;
+        const float *ai = alpha + i;
+        switch (br - i) {
+        case 7: attn_pv_block_bf16(7, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 6: attn_pv_block_bf16(6, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 5: attn_pv_block_bf16(5, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 4: attn_pv_block_bf16(4, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 3: attn_pv_block_bf16(3, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 2: attn_pv_block_bf16(2, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        case 1: attn_pv_block_bf16(1, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        default: break;
+        }
+    }
+}
+
 /* s^T (bc x BR) = scale * k . q^T from bf16 pairs: k (bc, dp/2), qt (dp/2, BR). */
 __attribute__((target("avx512bf16"))) static inline void attn_kq_bf16(int64_t bc, int64_t dp, const uint32_t *restrict k,
                                                                 const uint32_t *restrict qt, float scale,
