@@ -45,11 +45,13 @@ static void test_features_match_cpuinfo(void) {
         {AX_CPU_HAS_AVX512DQ, "avx512dq"}, {AX_CPU_HAS_AVX512BF16, "avx512_bf16"},
         {AX_CPU_HAS_AVX512VNNI, "avx512_vnni"},
     };
-    /* With AXIAL_VNNI=0 the flag is hidden on purpose (test_vnni_hidden checks that). */
-    const char *vnni_env = getenv("AXIAL_VNNI");
+    /* With AXIAL_VNNI=0 or AXIAL_BF16=0 the flag is hidden on purpose (test_hidden checks that). */
+    const char *vnni_env = getenv("AXIAL_VNNI"), *bf16_env = getenv("AXIAL_BF16");
     const int vnni_hidden = vnni_env != NULL && strcmp(vnni_env, "0") == 0;
+    const int bf16_hidden = bf16_env != NULL && strcmp(bf16_env, "0") == 0;
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if (pairs[i].bit == AX_CPU_HAS_AVX512VNNI && vnni_hidden) continue;
+        if (pairs[i].bit == AX_CPU_HAS_AVX512BF16 && bf16_hidden) continue;
         const int witness = cpuinfo_has(pairs[i].flag);
         if (witness < 0) {
             printf("  (no /proc/cpuinfo: skipped)\n");
@@ -160,6 +162,16 @@ static void test_vnni_hidden(const char *self) {
     CHECK_INT_EQ(child, ax_cpu_features() & ~AX_CPU_HAS_AVX512VNNI);
 }
 
+/* AXIAL_BF16=0 hides AVX512-BF16 and nothing else. */
+static void test_bf16_hidden(const char *self) {
+    if (getenv("AXIAL_BF16") != NULL) return;
+    char out[64] = {0};
+    if (!run_child(self, "AXIAL_BF16=0", "--print-features", out, sizeof out)) return;
+    const uint32_t child = (uint32_t)strtoul(out, NULL, 16);
+    CHECK_INT_EQ(child & AX_CPU_HAS_AVX512BF16, 0);
+    CHECK_INT_EQ(child, ax_cpu_features() & ~AX_CPU_HAS_AVX512BF16);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--print-path") == 0) {
         printf("%s\n", ax_cpu_path_name(ax_cpu_path_active()));
@@ -179,6 +191,8 @@ int main(int argc, char **argv) {
     const int before = th_failures;
     th_current = "test_vnni_hidden";
     test_vnni_hidden(argv[0]);
-    printf("%s test_vnni_hidden\n", th_failures > before ? "FAIL" : "ok  ");
+    th_current = "test_bf16_hidden";
+    test_bf16_hidden(argv[0]);
+    printf("%s test_vnni_hidden, test_bf16_hidden\n", th_failures > before ? "FAIL" : "ok  ");
     return th_finish();
 }

@@ -18,7 +18,7 @@
  * logit's absolute error) and for p.v; the exp polynomial adds 1.4e-7 and the soft-cap's tanh (built
  * on it) cap * 3e-7 on the logit. A 16-bit out is rounded once more: u_out |want|. lse is fp32:
  * the same absolute bound plus u32 |lse|.
- * The avx512 path with AVX512-BF16 rounds p to bf16 before P.V on bf16 inputs: 2^-9 more, absolute
+ * The avx512 path with AVX512-BF16 rounds p to bf16 before P.V on bf16 inputs: 2^-8 more, absolute
  * (fwd_tolerance says why).
  * CUDA (tensor cores round p to the 16-bit dtype before P.V): 2e-2 of max |out| for 16-bit, 1e-4
  * for fp32 (TF32 is never used for fp32 inputs), lse 1e-3 (1e-4 fp32) absolute and relative.
@@ -110,10 +110,10 @@ static op_tol fwd_tolerance(const op_case *c, op_dtype_pair dt, op_backend be, c
         t.rtol = u_out;
     }
     /* The avx512 path with AVX512-BF16 rounds p to bf16 for p.v (attention_tile.h): each p_j moves by
-     * at most 2^-9 p_j, so out by at most 2^-9 sum_j p_j |v_j| / l <= 2^-9 max |v| = 2^-9 (v in
-     * [-1, 1)), on top of the fp32 bound. */
+     * at most u p_j (u = 2^-8, bf16's unit roundoff), so out by at most u sum_j p_j |v_j| / l <= u max
+     * |v| = u (v in [-1, 1)), on top of the fp32 bound. */
     if (!is_lse && be == OP_BACKEND_AVX512 && dt.in == AX_BF16 && (ax_cpu_features() & AX_CPU_HAS_AVX512BF16) != 0)
-        t.atol += ldexp(1.0, -9);
+        t.atol += opd_unit_roundoff(AX_BF16);
     if (be == OP_BACKEND_CUDA) {
         const double cuda = dt.in == AX_F32 ? 1e-4 : (is_lse ? 1e-3 : 2e-2);
         if (is_lse) t.atol += cuda, t.rtol += cuda;

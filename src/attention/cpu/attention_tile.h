@@ -112,13 +112,14 @@ static inline void attn_transpose_rows(const float *restrict src, int64_t rows, 
 
 /* ---- bf16 pairs (AVX512-BF16) --------------------------------------------------------------------
  * With bf16 storage on the avx512 path, where the CPU has AVX512-BF16 (ax_cpu_features; AXIAL_BF16=0
- * hides it), the forward's logits s^T = k . q^T come from vdpbf16ps: each instruction multiplies 16
- * lanes of two bf16 pairs and adds both products to fp32 accumulators, twice the multiply-adds of an
- * fp32 FMA. The inputs are bf16 already, so the products are exact, as in the fp32 path; only the
- * order of the fp32 sums differs (the pairs of D are summed together, and the instruction flushes
- * denormal inputs and results to zero), and the softmax scale multiplies the finished dot product
- * instead of q. Keys are rows of D/2 pairs; queries are transposed into (dp/2, BR) pairs, lane r
- * query r. */
+ * hides it), the forward's products come from vdpbf16ps: each instruction multiplies 16 lanes of two
+ * bf16 pairs and adds both products to fp32 accumulators, twice the multiply-adds of an fp32 FMA.
+ * Logits s^T = k . q^T: the inputs are bf16 already, so every product is exact and the softmax scale
+ * multiplies the finished dot product (the fp32 path scales q first, one rounding); the sums run in
+ * another order (the pairs of D together) and the instruction flushes denormal inputs and results to
+ * zero. Keys are rows of D/2 pairs; queries are transposed into (dp/2, BR) pairs, lane r query r.
+ * p . v: v as pairs of keys, p rounded to bf16 (attn_prob_pairs), which moves out by at most 2^-8
+ * (bf16's unit roundoff) times sum p |v| / l. */
 #if VW == 16 && defined(__AVX512F__)
 #define ATTN_BF16_PAIRS 1
 
