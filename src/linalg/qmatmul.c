@@ -171,10 +171,13 @@ ax_status qmatmul_fused(ax_context *ctx, const ax_tensor *x, int n, const ax_ten
     }
     /* One product's y must not be another's input or output: in one region they would race. */
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (j != i && (ax_tensors_overlap(y[i], y[j]) || ax_tensors_overlap(y[i], wi[j])))
-                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y[%d]: overlaps %s[%d]", i,
-                                    ax_tensors_overlap(y[i], y[j]) ? "y" : "w", j);
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            if (ax_tensors_overlap(y[i], y[j]))
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y[%d]: overlaps y[%d]", i, j);
+            if (ax_tensors_overlap(y[i], wi[j]))
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT, "y[%d]: overlaps w[%d]", i, j);
+        }
     if (p[0].M == 0) return AX_OK;
     if (!fuse || n == 1) {
         for (int i = 0; i < n; i++)
