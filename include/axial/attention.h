@@ -77,8 +77,10 @@ AX_API ax_attention_options ax_attention_options_default(void);
  *   ax_tensor *lse               NULL, or fp32 (B, H, Sq), or (H, Tq) packed
  *
  * Dtypes: q, k, v, out share one of f32, bf16, f16; bias that dtype or f32; lse f32. Accumulation in
- * fp32; out is rounded once. Strides: any, except that the last dim (D) of q, k, v, out and the bias
- * are contiguous; outputs must not overlap each other or an input.
+ * fp32; out is rounded once. bf16 on a CPU with AVX512-BF16 (avx512 path): the probabilities are
+ * rounded to bf16 before p.v, and in the backward p and dS before their products, as GPU tensor cores
+ * take them (docs/attention.md; AXIAL_BF16=0 keeps them fp32). Strides: any, except that the last dim
+ * (D) of q, k, v, out and the bias are contiguous; outputs must not overlap each other or an input.
  *
  * Limits: D >= 1 on the CPU; D <= 256 and a multiple of 8 on CUDA (else AX_ERR_UNSUPPORTED).
  * Memory: per-thread tiles on the CPU (host arena), none on CUDA beyond split-K partials; never

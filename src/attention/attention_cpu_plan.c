@@ -103,7 +103,7 @@ ax_status attn_cpu_plan_backward(const struct ax_context *ctx, const attn_params
     const int64_t row = dp > BC ? dp : BC;
     plan->thread_bytes = 4 * floats_bytes(plan->range_keys * dp) + 5 * floats_bytes(BR * dp) + 2 * floats_bytes(BR) +
                          3 * floats_bytes(BC * BR) + floats_bytes(row) + 2 * ax_ws_round(BR * (int64_t)sizeof(int64_t)) +
-                         floats_bytes(plan->dbias_numel);
+                         floats_bytes(plan->dbias_numel) + floats_bytes(BR * BC / 2);
     plan->prefix_offset = plan->threads * plan->thread_bytes;
     plan->partial_offset = plan->prefix_offset + ax_ws_round((p->B + 1) * (int64_t)sizeof(int64_t));
     plan->total_bytes = plan->partial_offset + (R > 1 ? floats_bytes(R * plan->dq_rows * p->H * p->D) : 0);
@@ -198,6 +198,7 @@ void attn_cpu_backward_carve(const attn_cpu_plan *plan, void *slice, attn_cpu_bw
     w->lo = carve(&at, ax_ws_round(BR * (int64_t)sizeof(int64_t)));
     w->hi = carve(&at, ax_ws_round(BR * (int64_t)sizeof(int64_t)));
     w->dbias = plan->dbias_numel > 0 ? carve(&at, floats_bytes(plan->dbias_numel)) : NULL;
+    w->pairs = carve(&at, floats_bytes(BR * BC / 2));
 }
 
 ax_status attn_cpu_check_workspace(const ax_op_call *call, const attn_cpu_plan *plan, const char *op) {

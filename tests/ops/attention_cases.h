@@ -167,13 +167,21 @@ static inline void ac_forward(const attn_case *a, const ac_inputs *in, double *o
     free(p);
 }
 
+/* Per element of dq, dk and dv, the sum of its terms' magnitudes: scale sum |dx_j| |k_j|,
+ * scale sum |dx_j| |q|, sum p_j |dout|. A kernel that rounds each p or dx to a format of unit
+ * roundoff u before the products errs by at most u times these. */
+typedef struct ac_grad_mags {
+    double *dq, *dk, *dv;
+} ac_grad_mags;
+
 /* Backward by the analytic formulas: with p the row's probabilities, dp_j = dout . v_j,
  * delta = dout . out (out_rows: the out the op is given; NULL: the exact out, delta = sum p dp),
  * dS_j = p_j (dp_j - delta), dx_j = dS_j (1 - tanh^2) under a soft-cap, dq = scale sum dx_j k_j,
- * dk_j += scale dx_j q, dv_j += p_j dout, dbias += dS (summed over broadcast dims). Gradient arrays
- * are zeroed here for every sequence row; rows past cu_seqlens_q[B] of dq are left alone. */
+ * dk_j += scale dx_j q, dv_j += p_j dout, dbias += dS (summed over broadcast dims), and mags (when
+ * not NULL) as ac_grad_mags says. Gradient arrays are zeroed here for every sequence row; rows past
+ * cu_seqlens_q[B] of dq are left alone. */
 static inline void ac_backward(const attn_case *a, const ac_inputs *in, const double *dout, const double *out_rows,
-                               double *dq, double *dk, double *dv, double *dbias) {
+                               double *dq, double *dk, double *dv, double *dbias, const ac_grad_mags *mags) {
     const int64_t D = a->D, g_size = a->H / a->Hkv;
     double *p = malloc((size_t)(a->Sk > 0 ? a->Sk : 1) * sizeof(double));
     double *t = malloc((size_t)(a->Sk > 0 ? a->Sk : 1) * sizeof(double));
@@ -185,6 +193,8 @@ static inline void ac_backward(const attn_case *a, const ac_inputs *in, const do
     const double scale = ac_scale(a);
     const int64_t krows = a->cu_q ? a->Sk : a->B * a->Sk;
     for (int64_t x = 0; x < krows * a->Hkv * D; x++) dk[x] = dv[x] = 0.0;
+    if (mags)
+        for (int64_t x = 0; x < krows * a->Hkv * D; x++) mags->dk[x] = mags->dv[x] = 0.0;
     if (dbias) {
         const int64_t n = in->bias_shape[0] * in->bias_shape[1] * in->bias_shape[2] * in->bias_shape[3];
         for (int64_t x = 0; x < n; x++) dbias[x] = 0.0;
@@ -202,6 +212,8 @@ static inline void ac_backward(const attn_case *a, const ac_inputs *in, const do
                 const double *dor = dout + (qrow * a->H + h) * D, *qr = in->q + (qrow * a->H + h) * D;
                 double *dqr = dq + (qrow * a->H + h) * D;
                 for (int64_t d = 0; d < D; d++) dqr[d] = 0.0;
+                if (mags)
+                    for (int64_t d = 0; d < D; d++) mags->dq[(qrow * a->H + h) * D + d] = 0.0;
                 double delta = 0.0;
                 for (int64_t j = lo; j < hi; j++) {
                     const double *vr = in->v + (ac_krow(a, b, k0, j) * a->Hkv + g) * D;
@@ -225,6 +237,14 @@ static inline void ac_backward(const attn_case *a, const ac_inputs *in, const do
                         dqr[d] += scale * dx * kr[d];
                         dkr[d] += scale * dx * qr[d];
                         dvr[d] += p[j - lo] * dor[d];
+                    }
+                    if (mags) {
+                        const int64_t qi = (qrow * a->H + h) * D, ki = (krow * a->Hkv + g) * D;
+                        for (int64_t d = 0; d < D; d++) {
+                            mags->dq[qi + d] += scale * fabs(dx * kr[d]);
+                            mags->dk[ki + d] += scale * fabs(dx * qr[d]);
+                            mags->dv[ki + d] += p[j - lo] * fabs(dor[d]);
+                        }
                     }
                     if (dbias) dbias[ac_bias_index(a, in->bias_shape, b, h, i, j)] += ds;
                 }

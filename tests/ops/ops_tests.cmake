@@ -27,10 +27,10 @@ foreach(op qmatmul moe_grouped_gemm)
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
 
-# With bf16 storage the avx512 path's attention forward takes its logits from AVX512-BF16's vdpbf16ps
-# where the CPU has it (src/attention/cpu/attention_tile.h); AXIAL_BF16=0 hides it, so such a machine
-# tests the fp32 products too (without AVX-512 this skips, 77; without AVX512-BF16 it repeats the
-# default).
-add_test(NAME test_ops_attention_forward_no_bf16 COMMAND test_ops -o attention_forward -b avx512)
-set_tests_properties(test_ops_attention_forward_no_bf16 PROPERTIES ENVIRONMENT "AXIAL_BF16=0" LABELS core
+# With bf16 storage the avx512 path's attention forward and backward run their products on
+# AVX512-BF16's vdpbf16ps where the CPU has it (src/attention/cpu/attention_tile.h); AXIAL_BF16=0
+# hides it, so such a machine tests the fp32 products too (without AVX-512 this skips, 77; without
+# AVX512-BF16 it repeats the default). "attention_" selects attention_forward and attention_backward.
+add_test(NAME test_ops_attention_no_bf16 COMMAND test_ops -o attention_ -b avx512)
+set_tests_properties(test_ops_attention_no_bf16 PROPERTIES ENVIRONMENT "AXIAL_BF16=0" LABELS core
                      SKIP_RETURN_CODE 77 TIMEOUT 600)

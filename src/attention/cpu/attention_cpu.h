@@ -86,7 +86,7 @@ typedef struct attn_cpu_fwd_buffers {
 } attn_cpu_fwd_buffers;
 
 typedef struct attn_cpu_bwd_buffers {
-    float *k, *v;          /* (range_keys, dp) the unit's keys, rows */
+    float *k, *v;          /* (range_keys, dp) the unit's keys, rows (or bf16 pairs: attention_bwd.isa.inc) */
     float *dk, *dv;        /* (range_keys, dp) accumulators */
     float *q, *qt;         /* (BR, dp) scaled q rows and (dp, BR) its transpose */
     float *dout, *doutt;   /* the same for dout */
@@ -96,6 +96,7 @@ typedef struct attn_cpu_bwd_buffers {
     float *row;            /* (max(dp, BC)) */
     int64_t *lo, *hi;      /* (BR) */
     float *dbias;          /* (dbias_numel) this thread's partial, or NULL */
+    uint32_t *pairs;       /* (BC, BR / 2) p or dS as bf16 (the AVX512-BF16 backward) */
 } attn_cpu_bwd_buffers;
 
 void attn_cpu_forward_carve(const attn_cpu_plan *plan, void *slice, attn_cpu_fwd_buffers *w);

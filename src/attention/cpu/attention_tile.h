@@ -112,16 +112,23 @@ static inline void attn_transpose_rows(const float *restrict src, int64_t rows, 
 
 /* ---- bf16 pairs (AVX512-BF16) --------------------------------------------------------------------
  * With bf16 storage on the avx512 path, where the CPU has AVX512-BF16 (ax_cpu_features; AXIAL_BF16=0
- * hides it), the forward's products come from vdpbf16ps: each instruction multiplies 16 lanes of two
+ * hides it), every product comes from vdpbf16ps: each instruction multiplies 16 lanes of two
  * bf16 pairs and adds both products to fp32 accumulators, twice the multiply-adds of an fp32 FMA.
  * Logits s^T = k . q^T: the inputs are bf16 already, so every product is exact and the softmax scale
  * multiplies the finished dot product (the fp32 path scales q first, one rounding); the sums run in
  * another order (the pairs of D together) and the instruction flushes denormal inputs and results to
  * zero. Keys are rows of D/2 pairs; queries are transposed into (dp/2, BR) pairs, lane r query r.
  * p . v: v as pairs of keys, p rounded to bf16 (attn_prob_pairs), which moves out by at most 2^-8
- * (bf16's unit roundoff) times sum p |v| / l. */
+ * (bf16's unit roundoff) times sum p |v| / l. The backward's dp = v . dout^T is another such logit
+ * product; its gradient products round p or dS to bf16 the same way (attention_bwd.isa.inc). */
 #if VW == 16 && defined(__AVX512F__)
 #define ATTN_BF16_PAIRS 1
+
+/* 1 when a call's products run on bf16 pairs: bf16 storage, the avx512 path, AVX512-BF16 present. */
+static inline int attn_use_bf16_pairs(const attn_params *p) {
+    return AX_ISA_PATH == AX_CPU_PATH_AVX512 && p->dtype == AX_BF16 &&
+           (ax_cpu_features() & AX_CPU_HAS_AVX512BF16) != 0;
+}
 
 /* The bf16 bits of an fp32 value that holds a bf16 exactly (a widened bf16 input). */
 static inline uint32_t attn_bf16_bits(float f) {
@@ -205,56 +212,65 @@ static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t
     }
 }
 
-/* o rows (rows <= 8, row stride dp) = alpha * o + p . v over np key pairs, for the 32 columns from
- * d0 (m0, m1: the columns of its two 16-lane halves that exist). */
+/* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
+ * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's row r
+ * is a[r * a_rs ..] (one pair per step), b's pair row p is b[p * ldb ..]. */
 __attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
-attn_pv_block_bf16(const int rows, int64_t np, const uint32_t *restrict pp, const uint32_t *restrict vp, int64_t dp,
-                   int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict o, const float *restrict alpha) {
+attn_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
+                 int64_t ldb, int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict c, int64_t ldc,
+                 const float *restrict alpha) {
     __m512 acc[8][2];
     for (int r = 0; r < rows; r++) {
-        const __m512 a = _mm512_set1_ps(alpha[r]);
-        acc[r][0] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, o + r * dp + d0), a);
-        acc[r][1] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, o + r * dp + d0 + 16), a);
+        acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc + d0);
+        acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + d0 + 16);
+        if (alpha != NULL) {
+            const __m512 s = _mm512_set1_ps(alpha[r]);
+            acc[r][0] = _mm512_mul_ps(acc[r][0], s);
+            acc[r][1] = _mm512_mul_ps(acc[r][1], s);
+        }
     }
     for (int64_t p = 0; p < np; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, vp + p * dp + d0);
-        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, vp + p * dp + d0 + 16);
+        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, b + p * ldb + d0);
+        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, b + p * ldb + d0 + 16);
         for (int r = 0; r < rows; r++) {
-            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)pp[r * (BC / 2) + p]);
-            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
-            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * a_rs + p]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
         }
     }
     for (int r = 0; r < rows; r++) {
-        _mm512_mask_storeu_ps(o + r * dp + d0, m0, acc[r][0]);
-        _mm512_mask_storeu_ps(o + r * dp + d0 + 16, m1, acc[r][1]);
+        _mm512_mask_storeu_ps(c + r * ldc + d0, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(c + r * ldc + d0 + 16, m1, acc[r][1]);
     }
 }
 
-/* o (br x dp) = diag(alpha) o + p . v from bf16 pairs of keys: pp as attn_prob_pairs, vp as
- * attn_pack_key_pairs over bc keys. */
-__attribute__((target("avx512bf16"))) static inline void attn_pv_bf16(int64_t br, int64_t dp, int64_t bc,
-                                                                       const uint32_t *restrict pp,
-                                                                       const uint32_t *restrict vp, float *restrict o,
-                                                                       const float *restrict alpha) {
-    const int64_t np = (bc + 1) / 2;
-    for (int64_t d0 = 0; d0 < dp; d0 += 32) {
-        const int64_t n0 = dp - d0 < 16 ? dp - d0 : 16, n1 = dp - d0 - 16 < 0 ? 0 : dp - d0 - 16 < 16 ? dp - d0 - 16 : 16;
+/* c (m x n, row stride ldc) = diag(alpha) c + a . b (alpha NULL: c + a . b) from bf16 pairs: a (m
+ * rows of np pairs, row stride a_rs), b (np pair rows of n columns, row stride ldb). Forward: o +=
+ * p . v (attn_prob_pairs, attn_pack_key_pairs); backward: dv += p^T dout, dk += dS^T q (rows of p
+ * or dS rounded to bf16, which are pairs of queries) and dq += dS k. */
+__attribute__((target("avx512bf16"))) static inline void attn_pairs_gemm(int64_t m, int64_t n, int64_t np,
+                                                                         const uint32_t *restrict a, int64_t a_rs,
+                                                                         const uint32_t *restrict b, int64_t ldb,
+                                                                         float *restrict c, int64_t ldc,
+                                                                         const float *restrict alpha) {
+    for (int64_t d0 = 0; d0 < n; d0 += 32) {
+        const int64_t n0 = n - d0 < 16 ? n - d0 : 16, n1 = n - d0 - 16 < 0 ? 0 : n - d0 - 16 < 16 ? n - d0 - 16 : 16;
         const __mmask16 m0 = (__mmask16)((1u << n0) - 1u), m1 = (__mmask16)((1u << n1) - 1u);
         int64_t i = 0;
-        for (; i + 8 <= br; i += 8)
-            attn_pv_block_bf16(8, np, pp + i * (BC / 2), vp, dp, d0, m0, m1, o + i * dp, alpha + i);
-        const uint32_t *pi = pp + i * (BC / 2);
-        float *oi = o + i * dp;
-        const float *ai = alpha + i;
-        switch (br - i) {
-        case 7: attn_pv_block_bf16(7, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 6: attn_pv_block_bf16(6, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 5: attn_pv_block_bf16(5, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 4: attn_pv_block_bf16(4, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 3: attn_pv_block_bf16(3, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 2: attn_pv_block_bf16(2, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
-        case 1: attn_pv_block_bf16(1, np, pi, vp, dp, d0, m0, m1, oi, ai); break;
+        for (; i + 8 <= m; i += 8)
+            attn_pairs_block(8, np, a + i * a_rs, a_rs, b, ldb, d0, m0, m1, c + i * ldc, ldc,
+                             alpha != NULL ? alpha + i : NULL);
+        const uint32_t *ai = a + i * a_rs;
+        float *ci = c + i * ldc;
+        const float *si = alpha != NULL ? alpha + i : NULL;
+        switch (m - i) {
+        case 7: attn_pairs_block(7, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 6: attn_pairs_block(6, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 5: attn_pairs_block(5, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 4: attn_pairs_block(4, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 3: attn_pairs_block(3, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 2: attn_pairs_block(2, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 1: attn_pairs_block(1, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
         default: break;
         }
     }
