@@ -156,8 +156,8 @@ AX_API float ax_f8_e5m2_to_f32(uint8_t bits);
  *
  * Rounding. Between the float types (f32, f16, bf16, f64, fp8) each value is rounded once, to
  * nearest with ties to even (f64 -> 16 or 8 bits is rounded once, not through f32), with the
- * special values described at the scalar conversions above. Vectorised (AVX2/F16C) for f32 <->
- * bf16/f16 when the CPU has it; the results are the same bits on every path.
+ * special values described at the scalar conversions above. Vectorised (AVX2/F16C, AVX-512) for f32
+ * <-> bf16/f16 when the CPU has it; the results are the same bits on every path.
  *
  * Quantizing (any float type -> a block type) goes through fp32: an f64 source is first rounded to
  * fp32. Q4_0, Q4_1 and Q8_0 give the same bytes as GGML's reference quantizer (and the `gguf`
