@@ -3,7 +3,11 @@
  * forward and backward time, GFLOP/s, percent of the same-run BLAS sgemm rate, working memory, and
  * the same for a naive implementation that materialises the logits.
  *
- *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--gpu]
+ *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--bf16]
+ *                             [--gpu]
+ *
+ * --bf16 adds a row with every tensor but lse in bf16 (the biases too, as DeepSpeed's kernel takes
+ * them), after the fp32 row and in the same context.
  *
  * The mask is AlphaFold's 1e9 * (mask - 1) with every 11th key masked; --padded F also masks every key
  * of the last F * N MSA rows (padded rows, whose lse is -1e9 + log S: the backward recomputes their
@@ -45,6 +49,7 @@ static const shape default_shapes[] = {
 #define NAIVE_LIMIT_BYTES (3LL << 30)
 
 static double padded_fraction = 0.0; /* --padded */
+static int with_bf16 = 0;              /* --bf16: a row with every tensor but lse in bf16 */
 
 typedef struct buffers {
     float *q, *k, *v, *mask, *pair, *out, *lse, *dout, *dq, *dk, *dv, *dmask, *dpair;
@@ -82,50 +87,54 @@ static void free_buffers(buffers *bf) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
 }
 
-static void bench_shape(const shape *s, int threads, int repeats, double sgemm_gflops) {
-    buffers bf;
-    if (alloc_buffers(&bf, s) != 0) {
-        printf("%-24s  out of memory for inputs\n", s->name);
-        free_buffers(&bf);
-        return;
+/* dst[0..n) = src[0..n) rounded to bf16 (nearest even; the inputs are finite). */
+static void round_to_bf16(const float *src, uint16_t *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], sizeof u);
+        dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
     }
+}
+
+/* Times forward and backward on bf's inputs in dtype (f32, or bf16 for every tensor but lse) and
+ * prints one row. bf16 copies are made here; the f32 buffers stay as they are. */
+static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_context *ctx, int repeats,
+                        double sgemm_gflops, double *tf, double *tb) {
     const int64_t act[5] = {s->B, s->N, s->S, s->H, s->D}, mshape[5] = {s->B, s->N, 1, 1, s->S};
     const int64_t pshape[5] = {s->B, 1, s->H, s->S, s->S}, lshape[4] = {s->B, s->N, s->H, s->S};
-    ax_tensor q, k, v, mask, pair, out, lse, dout, dq, dk, dv, dmask, dpair;
-    ax_tensor_contiguous(&q, bf.q, AX_F32, 5, act);
-    ax_tensor_contiguous(&k, bf.k, AX_F32, 5, act);
-    ax_tensor_contiguous(&v, bf.v, AX_F32, 5, act);
-    ax_tensor_contiguous(&out, bf.out, AX_F32, 5, act);
-    ax_tensor_contiguous(&dout, bf.dout, AX_F32, 5, act);
-    ax_tensor_contiguous(&dq, bf.dq, AX_F32, 5, act);
-    ax_tensor_contiguous(&dk, bf.dk, AX_F32, 5, act);
-    ax_tensor_contiguous(&dv, bf.dv, AX_F32, 5, act);
-    ax_tensor_contiguous(&mask, bf.mask, AX_F32, 5, mshape);
-    ax_tensor_contiguous(&dmask, bf.dmask, AX_F32, 5, mshape);
-    ax_tensor_contiguous(&pair, bf.pair, AX_F32, 5, pshape);
-    ax_tensor_contiguous(&dpair, bf.dpair, AX_F32, 5, pshape);
-    ax_tensor_contiguous(&lse, bf.lse, AX_F32, 4, lshape);
-
-    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
-    cfg.num_threads = threads;
-    ax_context *ctx = NULL;
-    if (ax_context_create(&ctx, &cfg) != AX_OK) {
-        printf("context: %s\n", ax_last_error());
-        free_buffers(&bf);
-        return;
+    const int64_t na = s->B * s->N * s->S * s->H * s->D, nm = s->B * s->N * s->S, np = s->B * s->H * s->S * s->S;
+    float *const f32[12] = {bf->q, bf->k, bf->v, bf->out, bf->dout, bf->dq, bf->dk, bf->dv,
+                            bf->mask, bf->dmask, bf->pair, bf->dpair};
+    const int64_t counts[12] = {na, na, na, na, na, na, na, na, nm, nm, np, np};
+    void *data[12];
+    uint16_t *half[12] = {NULL};
+    for (int t = 0; t < 12; t++) {
+        data[t] = f32[t];
+        if (dtype != AX_BF16) continue;
+        half[t] = bench_alloc_bytes((size_t)counts[t] * sizeof(uint16_t));
+        if (half[t] == NULL) {
+            printf("%-24s %-6s  out of memory for bf16 copies\n", "", "bf16");
+            for (int u = 0; u < t; u++) free(half[u]);
+            return;
+        }
+        round_to_bf16(f32[t], half[t], counts[t]);
+        data[t] = half[t];
     }
-    double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
+    ax_tensor x[12], lse;
+    for (int t = 0; t < 12; t++)
+        ax_tensor_contiguous(&x[t], data[t], dtype, 5, t < 8 ? act : t < 10 ? mshape : pshape);
+    ax_tensor_contiguous(&lse, bf->lse, AX_F32, 4, lshape);
     int64_t fwd_mem = 0, bwd_mem = 0;
     for (int r = -1; r < repeats; r++) {
         ax_context_workspace_peak_reset(ctx);
         const double t0 = bench_now();
-        ax_status st = ax_evoformer_attention_forward(ctx, &q, &k, &v, &mask, &pair, &out, &lse);
+        ax_status st = ax_evoformer_attention_forward(ctx, &x[0], &x[1], &x[2], &x[8], &x[10], &x[3], &lse);
         const double t1 = bench_now();
         fwd_mem = ax_context_workspace_peak(ctx);
         ax_context_workspace_peak_reset(ctx);
         if (st == AX_OK)
-            st = ax_evoformer_attention_backward(ctx, &q, &k, &v, &mask, &pair, &out, &lse, &dout, &dq, &dk, &dv,
-                                                 &dmask, &dpair);
+            st = ax_evoformer_attention_backward(ctx, &x[0], &x[1], &x[2], &x[8], &x[10], &x[3], &lse, &x[4], &x[5],
+                                                 &x[6], &x[7], &x[9], &x[11]);
         const double t2 = bench_now();
         bwd_mem = ax_context_workspace_peak(ctx);
         if (st != AX_OK) {
@@ -140,9 +149,32 @@ static void bench_shape(const shape *s, int threads, int repeats, double sgemm_g
     const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
     const double f_ms = bench_median(tf, repeats) * 1e3, b_ms = bench_median(tb, repeats) * 1e3;
     const double f_gf = flops / f_ms * 1e-6, b_gf = 2.5 * flops / b_ms * 1e-6;
-    printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n", s->name, "axial", f_ms, b_ms,
-           f_gf, b_gf, 100.0 * f_gf / sgemm_gflops, 100.0 * b_gf / sgemm_gflops, b_ms / f_ms,
-           (double)fwd_mem / 1048576.0, (double)bwd_mem / 1048576.0);
+    printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n",
+           dtype == AX_BF16 ? "" : s->name, dtype == AX_BF16 ? "bf16" : "axial", f_ms, b_ms, f_gf, b_gf,
+           100.0 * f_gf / sgemm_gflops, 100.0 * b_gf / sgemm_gflops, b_ms / f_ms, (double)fwd_mem / 1048576.0,
+           (double)bwd_mem / 1048576.0);
+    for (int t = 0; t < 12; t++) free(half[t]);
+}
+
+static void bench_shape(const shape *s, int threads, int repeats, double sgemm_gflops) {
+    buffers bf;
+    if (alloc_buffers(&bf, s) != 0) {
+        printf("%-24s  out of memory for inputs\n", s->name);
+        free_buffers(&bf);
+        return;
+    }
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.num_threads = threads;
+    ax_context *ctx = NULL;
+    if (ax_context_create(&ctx, &cfg) != AX_OK) {
+        printf("context: %s\n", ax_last_error());
+        free_buffers(&bf);
+        return;
+    }
+    double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
+    bench_axial(s, &bf, AX_F32, ctx, repeats, sgemm_gflops, tf, tb);
+    if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, sgemm_gflops, tf, tb);
+    const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
 
     bench_settle();
     /* The naive implementation: its working memory is the materialised logits (forward) plus their
@@ -195,6 +227,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
+        else if (strcmp(argv[i], "--bf16") == 0) with_bf16 = 1;
         else if (strcmp(argv[i], "--padded") == 0 && i + 1 < argc) padded_fraction = atof(argv[++i]);
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && n_custom < 16) {
             shape *s = &custom[n_custom];
@@ -206,7 +239,8 @@ int main(int argc, char **argv) {
             *s = (shape){"custom", b, n, sq, h, d};
             n_custom++;
         } else {
-            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--gpu]\n",
+            fprintf(stderr,
+                    "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--bf16] [--gpu]\n",
                     argv[0]);
             return 2;
         }
