@@ -28,6 +28,7 @@
 #endif
 
 #include "attention/cpu/attention_cpu.h"
+#include "core/cpu/bf16_pairs.h"
 #include "core/cpu/vec.h"
 
 #define BR ATTN_CPU_BR
@@ -121,7 +122,7 @@ static inline void attn_transpose_rows(const float *restrict src, int64_t rows, 
  * p . v: v as pairs of keys, p rounded to bf16 (attn_prob_pairs), which moves out by at most 2^-8
  * (bf16's unit roundoff) times sum p |v| / l. The backward's dp = v . dout^T is another such logit
  * product; its gradient products round p or dS to bf16 the same way (attention_bwd.isa.inc). */
-#if VW == 16 && defined(__AVX512F__)
+#ifdef AX_BF16_PAIRS
 #define ATTN_BF16_PAIRS 1
 
 /* 1 when a call's products run on bf16 pairs: bf16 storage, the avx512 path, AVX512-BF16 present. */
@@ -212,74 +213,10 @@ static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t
     }
 }
 
-/* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
- * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's row r
- * is a[r * a_rs ..] (one pair per step), b's pair row p is b[p * ldb ..]. */
-__attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
-attn_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
-                 int64_t ldb, int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict c, int64_t ldc,
-                 const float *restrict alpha) {
-    __m512 acc[8][2];
-    for (int r = 0; r < rows; r++) {
-        acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc + d0);
-        acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + d0 + 16);
-        if (alpha != NULL) {
-            const __m512 s = _mm512_set1_ps(alpha[r]);
-            acc[r][0] = _mm512_mul_ps(acc[r][0], s);
-            acc[r][1] = _mm512_mul_ps(acc[r][1], s);
-        }
-    }
-    for (int64_t p = 0; p < np; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, b + p * ldb + d0);
-        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, b + p * ldb + d0 + 16);
-        for (int r = 0; r < rows; r++) {
-            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * a_rs + p]);
-            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
-            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
-        }
-    }
-    for (int r = 0; r < rows; r++) {
-        _mm512_mask_storeu_ps(c + r * ldc + d0, m0, acc[r][0]);
-        _mm512_mask_storeu_ps(c + r * ldc + d0 + 16, m1, acc[r][1]);
-    }
-}
-
-/* c (m x n, row stride ldc) = diag(alpha) c + a . b (alpha NULL: c + a . b) from bf16 pairs: a (m
- * rows of np pairs, row stride a_rs), b (np pair rows of n columns, row stride ldb). Forward: o +=
- * p . v (attn_prob_pairs, attn_pack_key_pairs); backward: dv += p^T dout, dk += dS^T q (rows of p
- * or dS rounded to bf16, which are pairs of queries) and dq += dS k. */
-__attribute__((target("avx512bf16"))) static inline void attn_pairs_gemm(int64_t m, int64_t n, int64_t np,
-                                                                         const uint32_t *restrict a, int64_t a_rs,
-                                                                         const uint32_t *restrict b, int64_t ldb,
-                                                                         float *restrict c, int64_t ldc,
-                                                                         const float *restrict alpha) {
-    for (int64_t d0 = 0; d0 < n; d0 += 32) {
-        const int64_t n0 = n - d0 < 16 ? n - d0 : 16, n1 = n - d0 - 16 < 0 ? 0 : n - d0 - 16 < 16 ? n - d0 - 16 : 16;
-        const __mmask16 m0 = (__mmask16)((1u << n0) - 1u), m1 = (__mmask16)((1u << n1) - 1u);
-        int64_t i = 0;
-        for (; i + 8 <= m; i += 8)
-            attn_pairs_block(8, np, a + i * a_rs, a_rs, b, ldb, d0, m0, m1, c + i * ldc, ldc,
-                             alpha != NULL ? alpha + i : NULL);
-        const uint32_t *ai = a + i * a_rs;
-        float *ci = c + i * ldc;
-        const float *si = alpha != NULL ? alpha + i : NULL;
-        switch (m - i) {
-        case 7: attn_pairs_block(7, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 6: attn_pairs_block(6, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 5: attn_pairs_block(5, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 4: attn_pairs_block(4, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 3: attn_pairs_block(3, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 2: attn_pairs_block(2, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 1: attn_pairs_block(1, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        default: break;
-        }
-    }
-}
-
 /* s^T (bc x BR) = scale * k . q^T from bf16 pairs: k (bc, dp/2), qt (dp/2, BR). */
-__attribute__((target("avx512bf16"))) static inline void attn_kq_bf16(int64_t bc, int64_t dp, const uint32_t *restrict k,
-                                                                const uint32_t *restrict qt, float scale,
-                                                                float *restrict s) {
+__attribute__((target("avx512bf16"))) static inline void
+attn_kq_bf16(int64_t bc, int64_t dp, const uint32_t *restrict k, const uint32_t *restrict qt, float scale,
+             float *restrict s) {
     const int64_t np = dp / 2;
     for (int64_t v0 = 0; v0 < BR; v0 += 32) {
         int64_t j = 0;

@@ -1,0 +1,85 @@
+/*
+ * bf16_pairs.h — the product of AVX512-BF16 kernels: c += a . b with a and b as bf16 pairs, each
+ * vdpbf16ps multiplying 16 lanes of two pairs and adding both products into fp32 (twice the
+ * multiply-adds of an fp32 FMA). A pair is one uint32: the first element in the low half. a holds a
+ * row's pairs along the summed dimension, b a pair row per two steps of it, so a row of p (keys
+ * consecutive) converted to bf16 is already a's layout, and b is two rows interleaved.
+ *
+ * Only for the avx512 build of a kernel body (AX_BF16_PAIRS is defined there); the caller checks
+ * AX_CPU_HAS_AVX512BF16 at run time before taking this path. Static inline, like vec.h.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef AXIAL_CORE_CPU_BF16_PAIRS_H
+#define AXIAL_CORE_CPU_BF16_PAIRS_H
+
+#include <stdint.h>
+
+#include "core/cpu/vec.h"
+
+#if AX_VF_LANES == 16 && defined(__AVX512F__)
+#include <immintrin.h>
+#define AX_BF16_PAIRS 1
+
+/* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
+ * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's row r
+ * is a[r * a_rs ..] (one pair per step), b's pair row p is b[p * ldb ..]. */
+__attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
+ax_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
+               int64_t ldb, int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict c, int64_t ldc,
+               const float *restrict alpha) {
+    __m512 acc[8][2];
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc + d0);
+        acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + d0 + 16);
+        if (alpha != NULL) {
+            const __m512 s = _mm512_set1_ps(alpha[r]);
+            acc[r][0] = _mm512_mul_ps(acc[r][0], s);
+            acc[r][1] = _mm512_mul_ps(acc[r][1], s);
+        }
+    }
+    for (int64_t p = 0; p < np; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, b + p * ldb + d0);
+        const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, b + p * ldb + d0 + 16);
+        for (int r = 0; r < rows; r++) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * a_rs + p]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm512_mask_storeu_ps(c + r * ldc + d0, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(c + r * ldc + d0 + 16, m1, acc[r][1]);
+    }
+}
+
+/* c (m x n, row stride ldc) = diag(alpha) c + a . b (alpha NULL: c + a . b) from bf16 pairs: a (m
+ * rows of np pairs, row stride a_rs), b (np pair rows of n columns, row stride ldb). */
+__attribute__((target("avx512bf16"))) static inline void
+ax_pairs_gemm(int64_t m, int64_t n, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
+              int64_t ldb, float *restrict c, int64_t ldc, const float *restrict alpha) {
+    for (int64_t d0 = 0; d0 < n; d0 += 32) {
+        const int64_t n0 = n - d0 < 16 ? n - d0 : 16, n1 = n - d0 - 16 < 0 ? 0 : n - d0 - 16 < 16 ? n - d0 - 16 : 16;
+        const __mmask16 m0 = (__mmask16)((1u << n0) - 1u), m1 = (__mmask16)((1u << n1) - 1u);
+        int64_t i = 0;
+        for (; i + 8 <= m; i += 8)
+            ax_pairs_block(8, np, a + i * a_rs, a_rs, b, ldb, d0, m0, m1, c + i * ldc, ldc,
+                           alpha != NULL ? alpha + i : NULL);
+        const uint32_t *ai = a + i * a_rs;
+        float *ci = c + i * ldc;
+        const float *si = alpha != NULL ? alpha + i : NULL;
+        switch (m - i) {
+        case 7: ax_pairs_block(7, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 6: ax_pairs_block(6, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 5: ax_pairs_block(5, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 4: ax_pairs_block(4, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 3: ax_pairs_block(3, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 2: ax_pairs_block(2, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 1: ax_pairs_block(1, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        default: break;
+        }
+    }
+}
+
+#endif
+#endif /* AXIAL_CORE_CPU_BF16_PAIRS_H */
