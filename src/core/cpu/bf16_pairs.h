@@ -21,6 +21,17 @@
 #include <immintrin.h>
 #define AX_BF16_PAIRS 1
 
+/* dst[0..n) = src[0..n) rounded to nearest even bf16 by vcvtne2ps2bf16 (n a multiple of 32), for a
+ * row of p or dS about to become a's pairs. Unlike ax_row_f32_to_bf16 it flushes denormals to zero
+ * (as vdpbf16ps would anyway). */
+__attribute__((target("avx512bf16"))) static inline void ax_pairs_round(const float *restrict src,
+                                                                        uint16_t *restrict dst, int64_t n) {
+    for (int64_t i = 0; i < n; i += 32) {
+        const __m512bh x = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+        _mm512_storeu_si512(dst + i, (__m512i)x);
+    }
+}
+
 /* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
  * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's row r
  * is a[r * a_rs ..] (one pair per step), b's pair row p is b[p * ldb ..]. */

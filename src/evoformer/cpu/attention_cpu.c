@@ -65,10 +65,10 @@ int64_t evo_cpu_tiled_floats(const evo_attn_params *p) { return evo_cpu_round_up
 int64_t evo_cpu_forward_thread_bytes(const evo_attn_params *p) {
     const int64_t dp = padded_d(p), s_pad = padded_s(p);
     const int64_t row = BC > dp ? BC : dp;
-    /* The twelve buffers evo_cpu_forward_carve hands out, plus up to 15 floats of alignment each. */
+    /* The thirteen buffers evo_cpu_forward_carve hands out, plus up to 15 floats of alignment each. */
     const int64_t floats = BR * dp /* q */ + evo_cpu_tiled_floats(p) /* kt */ + s_pad * dp /* v */ +
                            BR * BC /* s */ + BR * dp /* o */ + 4 * BR /* m, l, tile_max, alpha */ +
-                           s_pad /* mask */ + 2 * row /* bias_row, row */ + 16 * 13;
+                           s_pad /* mask */ + 2 * row /* bias_row, row */ + BR * BC / 2 /* pairs */ + 16 * 14;
     return evo_cpu_round_up(floats, 16) * (int64_t)sizeof(float);
 }
 
@@ -89,6 +89,9 @@ void evo_cpu_forward_carve(const evo_attn_params *p, void *slice, evo_cpu_fwd_bu
     carve(&cur, &w->mask, s_pad);
     carve(&cur, &w->bias_row, row);
     carve(&cur, &w->row, row);
+    float *pairs = NULL;
+    carve(&cur, &pairs, BR * BC / 2);
+    w->pairs = (uint32_t *)(void *)pairs;
 }
 
 int64_t evo_cpu_head_cache_floats(const evo_attn_params *p) {

@@ -53,6 +53,7 @@ int evo_cpu_backward_threads(const struct ax_context *ctx, const evo_cpu_backwar
 
 typedef struct evo_cpu_fwd_buffers {
     float *q, *kt, *v, *s, *o, *m, *l, *tile_max, *alpha, *mask, *bias_row, *row;
+    uint32_t *pairs;  /* (BR, BC / 2) p as bf16 pairs of keys (the AVX512-BF16 forward) */
     float mask_shift; /* what the mask row's load took off it (evoformer_params.h, "Huge masks") */
 } evo_cpu_fwd_buffers;
 
