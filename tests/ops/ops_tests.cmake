@@ -27,10 +27,12 @@ foreach(op qmatmul moe_grouped_gemm)
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
 
-# With bf16 storage the avx512 path's attention forward and backward run their products on
-# AVX512-BF16's vdpbf16ps where the CPU has it (src/attention/cpu/attention_tile.h); AXIAL_BF16=0
-# hides it, so such a machine tests the fp32 products too (without AVX-512 this skips, 77; without
-# AVX512-BF16 it repeats the default). "attention_" selects attention_forward and attention_backward.
+# With bf16 storage the avx512 path's attention forward and backward and the Evoformer forward run
+# their products on AVX512-BF16's vdpbf16ps where the CPU has it (src/core/cpu/bf16_pairs.h);
+# AXIAL_BF16=0 hides it, so such a machine tests the fp32 products too (without AVX-512 these skip,
+# 77; without AVX512-BF16 they repeat the default). "attention_" selects attention_forward and
+# attention_backward.
 add_test(NAME test_ops_attention_no_bf16 COMMAND test_ops -o attention_ -b avx512)
-set_tests_properties(test_ops_attention_no_bf16 PROPERTIES ENVIRONMENT "AXIAL_BF16=0" LABELS core
-                     SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_test(NAME test_ops_evoformer_no_bf16 COMMAND test_ops -o evoformer -b avx512)
+set_tests_properties(test_ops_attention_no_bf16 test_ops_evoformer_no_bf16 PROPERTIES ENVIRONMENT "AXIAL_BF16=0"
+                     LABELS core SKIP_RETURN_CODE 77 TIMEOUT 600)
