@@ -215,9 +215,12 @@ void ref_forward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, 
     free(row_lse);
 }
 
-void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, const ref_tensor *bias_mask,
-                  const ref_tensor *bias_pair, const ref_tensor *out, const ref_tensor *dout, ref_tensor *dq,
-                  ref_tensor *dk, ref_tensor *dv, ref_tensor *dbias_mask, ref_tensor *dbias_pair) {
+/* ref_backward, and with mags (dq, dk, dv order; NULL: not wanted) each gradient element's sum of
+ * its terms' magnitudes. */
+static void backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, const ref_tensor *bias_mask,
+                     const ref_tensor *bias_pair, const ref_tensor *out, const ref_tensor *dout, ref_tensor *dq,
+                     ref_tensor *dk, ref_tensor *dv, ref_tensor *dbias_mask, ref_tensor *dbias_pair,
+                     ref_tensor *const *mags) {
     const int64_t B = q->shape[0], N = q->shape[1], S = q->shape[2], H = q->shape[3], D = q->shape[4];
     const double scale = 1.0 / sqrt((double)D);
     const int64_t SS = S * S > 0 ? S * S : 1;
@@ -229,6 +232,8 @@ void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v,
     memset(dv->v, 0, (size_t)ref_numel(dv) * sizeof(double));
     if (dbias_mask) memset(dbias_mask->v, 0, (size_t)ref_numel(dbias_mask) * sizeof(double));
     if (dbias_pair) memset(dbias_pair->v, 0, (size_t)ref_numel(dbias_pair) * sizeof(double));
+    if (mags)
+        for (int t = 0; t < 3; t++) memset(mags[t]->v, 0, (size_t)ref_numel(mags[t]) * sizeof(double));
     for (int64_t b = 0; b < B; b++)
         for (int64_t n = 0; n < N; n++)
             for (int64_t h = 0; h < H; h++) {
@@ -252,6 +257,11 @@ void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v,
                             dv->v[at5(dv, b, n, j, h, d)] += p * dout->v[at5(dout, b, n, i, h, d)];
                             dq->v[at5(dq, b, n, i, h, d)] += scale * ds * k->v[at5(k, b, n, j, h, d)];
                             dk->v[at5(dk, b, n, j, h, d)] += scale * ds * q->v[at5(q, b, n, i, h, d)];
+                            if (mags) {
+                                mags[0]->v[at5(mags[0], b, n, i, h, d)] += scale * fabs(ds * k->v[at5(k, b, n, j, h, d)]);
+                                mags[1]->v[at5(mags[1], b, n, j, h, d)] += scale * fabs(ds * q->v[at5(q, b, n, i, h, d)]);
+                                mags[2]->v[at5(mags[2], b, n, j, h, d)] += p * fabs(dout->v[at5(dout, b, n, i, h, d)]);
+                            }
                         }
                         if (dbias_mask) dbias_mask->v[at5(dbias_mask, b, n, 0, 0, j)] += ds;
                         if (dbias_pair) dbias_pair->v[at5(dbias_pair, b, 0, h, i, j)] += ds;
@@ -260,6 +270,21 @@ void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v,
     free(prob);
     free(dprob);
     free(row_lse);
+}
+
+void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, const ref_tensor *bias_mask,
+                  const ref_tensor *bias_pair, const ref_tensor *out, const ref_tensor *dout, ref_tensor *dq,
+                  ref_tensor *dk, ref_tensor *dv, ref_tensor *dbias_mask, ref_tensor *dbias_pair) {
+    backward(q, k, v, bias_mask, bias_pair, out, dout, dq, dk, dv, dbias_mask, dbias_pair, NULL);
+}
+
+void ref_backward_magnitudes(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v,
+                             const ref_tensor *bias_mask, const ref_tensor *bias_pair, const ref_tensor *out,
+                             const ref_tensor *dout, ref_tensor *dq, ref_tensor *dk, ref_tensor *dv,
+                             ref_tensor *dbias_mask, ref_tensor *dbias_pair, ref_tensor *mag_dq, ref_tensor *mag_dk,
+                             ref_tensor *mag_dv) {
+    ref_tensor *const mags[3] = {mag_dq, mag_dk, mag_dv};
+    backward(q, k, v, bias_mask, bias_pair, out, dout, dq, dk, dv, dbias_mask, dbias_pair, mags);
 }
 
 static double round_to(ax_dtype dt, double x) {

@@ -53,6 +53,14 @@ void ref_forward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, 
 void ref_backward(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v, const ref_tensor *bias_mask,
                   const ref_tensor *bias_pair, const ref_tensor *out, const ref_tensor *dout, ref_tensor *dq,
                   ref_tensor *dk, ref_tensor *dv, ref_tensor *dbias_mask, ref_tensor *dbias_pair);
+/* ref_backward, and per element of dq, dk and dv the sum of each one's terms' magnitudes: scale sum_j
+ * |dS_ij| |k_j|, scale sum_i |dS_ij| |q_i|, sum_i p_ij |dout_i| (a kernel that rounds p and dS to a
+ * format of unit roundoff u errs by at most u times these). */
+void ref_backward_magnitudes(const ref_tensor *q, const ref_tensor *k, const ref_tensor *v,
+                             const ref_tensor *bias_mask, const ref_tensor *bias_pair, const ref_tensor *out,
+                             const ref_tensor *dout, ref_tensor *dq, ref_tensor *dk, ref_tensor *dv,
+                             ref_tensor *dbias_mask, ref_tensor *dbias_pair, ref_tensor *mag_dq, ref_tensor *mag_dk,
+                             ref_tensor *mag_dv);
 
 /* Compares a library output with the reference. Tolerance: fp32 outputs within rtol_f32 * max|ref|;
  * 16-bit outputs within twice the error of merely rounding the reference to that dtype (the best any

@@ -257,9 +257,10 @@ static int backward_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
     for (int64_t i = 0; i < lse->numel; i++) op_set(lse, i, fwd_lse[i]);
     free(fwd_out);
     free(fwd_lse);
-    for (int g = 0; g < 3; g++)
-        if (op_tensor_new(p, g == 0 ? "dq" : g == 1 ? "dk" : "dv", OP_OUTPUT, dt.out, 5, act, e->layout) == NULL)
-            return -1;
+    for (int g = 0; g < 3; g++) {
+        op_tensor *grad = op_tensor_new(p, g == 0 ? "dq" : g == 1 ? "dk" : "dv", OP_OUTPUT, dt.out, 5, act, e->layout);
+        if (grad == NULL || op_want_err_scale(grad) != 0) return -1;
+    }
     const op_tensor *m = op_find(p, "bias_mask"), *b = op_find(p, "bias_pair");
     if (!e->no_dbias && m && op_tensor_new(p, "dbias_mask", OP_OUTPUT, m->t.dtype, 5, m->t.shape, e->layout) == NULL)
         return -1;
@@ -278,8 +279,9 @@ static void backward_reference(const op_case *c, op_dtype_pair dt, op_problem *p
     ref_tensor rdm, rdp;
     if (dm) rdm = as_ref(dm, dm->expected);
     if (dp) rdp = as_ref(dp, dp->expected);
-    ref_backward(&in.q, &in.k, &in.v, in.has_mask ? &in.mask : NULL, in.has_pair ? &in.pair : NULL, &rout, &rdout,
-                 &rdq, &rdk, &rdv, dm ? &rdm : NULL, dp ? &rdp : NULL);
+    ref_tensor mdq = as_ref(dq, dq->err_scale), mdk = as_ref(dk, dk->err_scale), mdv = as_ref(dv, dv->err_scale);
+    ref_backward_magnitudes(&in.q, &in.k, &in.v, in.has_mask ? &in.mask : NULL, in.has_pair ? &in.pair : NULL, &rout,
+                            &rdout, &rdq, &rdk, &rdv, dm ? &rdm : NULL, dp ? &rdp : NULL, &mdq, &mdk, &mdv);
 }
 
 static ax_status backward_run(ax_context *ctx, const op_case *c, op_dtype_pair dt, op_problem *p) {
@@ -314,11 +316,13 @@ static op_tol evo_tolerance(const op_case *c, op_dtype_pair dt, op_backend be, c
     const double u = odt == AX_F32 ? 0.0 : opd_unit_roundoff(odt);
     t.rtol = u;
     t.norm_rtol = (backward ? 2e-5 : 1e-5) * (1.0 + u);
-    /* The forward on the avx512 path with AVX512-BF16 rounds p to bf16 for p.v (the kernel body's
-     * "bf16 pairs"): each p_j moves by at most u p_j (u = 2^-8), so out by u sum_j p_j |v_j| (the
-     * reference forward on |v|: err_scale), and out's own rounding can grow that by 1 + u. */
-    if (!backward && strcmp(out->name, "out") == 0 && be == OP_BACKEND_AVX512 && dt.in == AX_BF16 &&
-        (ax_cpu_features() & AX_CPU_HAS_AVX512BF16) != 0)
+    /* The avx512 path with AVX512-BF16 rounds p (forward and backward) and dS (backward) to bf16
+     * before their products (the kernel body's "bf16 pairs"): each term moves by at most u of its
+     * size (u = 2^-8), so out, dq, dk, dv by u times the reference's sum of their terms' magnitudes
+     * (err_scale: the forward on |v|; ref_backward_magnitudes), and the output's own rounding can grow
+     * that by 1 + u. lse and the bias gradients take fp32 statistics and dS. */
+    const int rounded = backward ? out->err_scale != NULL : strcmp(out->name, "out") == 0;
+    if (rounded && be == OP_BACKEND_AVX512 && dt.in == AX_BF16 && (ax_cpu_features() & AX_CPU_HAS_AVX512BF16) != 0)
         t.scale_tol = opd_unit_roundoff(AX_BF16) * (1.0 + opd_unit_roundoff(AX_BF16));
     if (be == OP_BACKEND_CUDA) {
         if (strcmp(out->name, "lse") == 0) {

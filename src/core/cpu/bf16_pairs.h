@@ -32,13 +32,29 @@ __attribute__((target("avx512bf16"))) static inline void ax_pairs_round(const fl
     }
 }
 
+/* dst[rp * cols + j] = (s[2 rp][j], s[2 rp + 1][j]) rounded as ax_pairs_round, for rows / 2 row
+ * pairs (rows even; row stride lds) and cols columns (a multiple of 16): two rows of p or dS as
+ * pair rows, the a of a product summed over those rows (a_rs = 1, a_cs = cols). */
+__attribute__((target("avx512bf16"))) static inline void ax_pairs_of_rows(const float *restrict s, int64_t lds,
+                                                                          int64_t rows, int64_t cols,
+                                                                          uint32_t *restrict dst) {
+    for (int64_t rp = 0; rp < rows / 2; rp++) {
+        const float *r0 = s + 2 * rp * lds, *r1 = r0 + lds;
+        for (int64_t j = 0; j < cols; j += 16) {
+            const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r0 + j)));
+            const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r1 + j)));
+            _mm512_storeu_si512(dst + rp * cols + j, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
 /* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
- * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's row r
- * is a[r * a_rs ..] (one pair per step), b's pair row p is b[p * ldb ..]. */
+ * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's pair p
+ * of row r is a[r * a_rs + p * a_cs], b's pair row p is b[p * ldb ..]. */
 __attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
-ax_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
-               int64_t ldb, int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict c, int64_t ldc,
-               const float *restrict alpha) {
+ax_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a_rs, int64_t a_cs,
+               const uint32_t *restrict b, int64_t ldb, int64_t d0, __mmask16 m0, __mmask16 m1, float *restrict c,
+               int64_t ldc, const float *restrict alpha) {
     __m512 acc[8][2];
     for (int r = 0; r < rows; r++) {
         acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc + d0);
@@ -53,7 +69,7 @@ ax_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a
         const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi32(m0, b + p * ldb + d0);
         const __m512bh b1 = (__m512bh)_mm512_maskz_loadu_epi32(m1, b + p * ldb + d0 + 16);
         for (int r = 0; r < rows; r++) {
-            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * a_rs + p]);
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * a_rs + p * a_cs]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
         }
@@ -65,28 +81,29 @@ ax_pairs_block(const int rows, int64_t np, const uint32_t *restrict a, int64_t a
 }
 
 /* c (m x n, row stride ldc) = diag(alpha) c + a . b (alpha NULL: c + a . b) from bf16 pairs: a (m
- * rows of np pairs, row stride a_rs), b (np pair rows of n columns, row stride ldb). */
+ * rows of np pairs, pair p of row r at a[r * a_rs + p * a_cs], so a transposed costs nothing), b
+ * (np pair rows of n columns, row stride ldb). */
 __attribute__((target("avx512bf16"))) static inline void
-ax_pairs_gemm(int64_t m, int64_t n, int64_t np, const uint32_t *restrict a, int64_t a_rs, const uint32_t *restrict b,
-              int64_t ldb, float *restrict c, int64_t ldc, const float *restrict alpha) {
+ax_pairs_gemm(int64_t m, int64_t n, int64_t np, const uint32_t *restrict a, int64_t a_rs, int64_t a_cs,
+              const uint32_t *restrict b, int64_t ldb, float *restrict c, int64_t ldc, const float *restrict alpha) {
     for (int64_t d0 = 0; d0 < n; d0 += 32) {
         const int64_t n0 = n - d0 < 16 ? n - d0 : 16, n1 = n - d0 - 16 < 0 ? 0 : n - d0 - 16 < 16 ? n - d0 - 16 : 16;
         const __mmask16 m0 = (__mmask16)((1u << n0) - 1u), m1 = (__mmask16)((1u << n1) - 1u);
         int64_t i = 0;
         for (; i + 8 <= m; i += 8)
-            ax_pairs_block(8, np, a + i * a_rs, a_rs, b, ldb, d0, m0, m1, c + i * ldc, ldc,
+            ax_pairs_block(8, np, a + i * a_rs, a_rs, a_cs, b, ldb, d0, m0, m1, c + i * ldc, ldc,
                            alpha != NULL ? alpha + i : NULL);
         const uint32_t *ai = a + i * a_rs;
         float *ci = c + i * ldc;
         const float *si = alpha != NULL ? alpha + i : NULL;
         switch (m - i) {
-        case 7: ax_pairs_block(7, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 6: ax_pairs_block(6, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 5: ax_pairs_block(5, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 4: ax_pairs_block(4, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 3: ax_pairs_block(3, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 2: ax_pairs_block(2, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
-        case 1: ax_pairs_block(1, np, ai, a_rs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 7: ax_pairs_block(7, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 6: ax_pairs_block(6, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 5: ax_pairs_block(5, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 4: ax_pairs_block(4, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 3: ax_pairs_block(3, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 2: ax_pairs_block(2, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
+        case 1: ax_pairs_block(1, np, ai, a_rs, a_cs, b, ldb, d0, m0, m1, ci, ldc, si); break;
         default: break;
         }
     }

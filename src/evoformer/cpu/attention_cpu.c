@@ -130,11 +130,11 @@ int64_t evo_cpu_bwd_pair_floats(const evo_attn_params *p) {
 static int64_t bwd_floats(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
     const int64_t dp = padded_d(p), acc_rows = padded_s(p), row = BC > dp ? BC : dp;
     const int64_t heads = bwd_live_heads(p, plan);
-    /* The sixteen buffers evo_cpu_backward_carve hands out, plus up to 15 floats of alignment each. */
+    /* The seventeen buffers evo_cpu_backward_carve hands out, plus up to 15 floats of alignment each. */
     const int64_t floats = BR * dp * 3 /* q, dout, dq */ + dp /* o_row */ + BR * BC * 2 /* s, ds */ +
                            3 * BR /* delta, sub, mul */ + 4 * BR /* stats */ + 2 * row /* bias_row, row */ +
                            2 * heads * acc_rows * dp /* dk, dv */ + evo_cpu_bwd_pair_floats(p) +
-                           heads * evo_cpu_head_cache_floats(p) + 16 * 15;
+                           heads * evo_cpu_head_cache_floats(p) + BR * BC / 2 /* pairs */ + 16 * 16;
     return evo_cpu_round_up(floats, 16);
 }
 
@@ -165,6 +165,9 @@ void evo_cpu_backward_carve(const evo_attn_params *p, const evo_cpu_backward_pla
     carve(&cur, &w->dv, heads * acc_rows * dp);
     carve(&cur, &w->dpair, evo_cpu_bwd_pair_floats(p));
     carve(&cur, &w->cache_mem, heads * evo_cpu_head_cache_floats(p));
+    float *pairs = NULL;
+    carve(&cur, &pairs, BR * BC / 2);
+    w->pairs = (uint32_t *)(void *)pairs;
     w->caches = (evo_cpu_head_cache *)((float *)slice + bwd_floats(p, plan));
 }
 

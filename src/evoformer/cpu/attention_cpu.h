@@ -72,6 +72,7 @@ typedef struct evo_cpu_bwd_buffers {
     float *dpair;               /* the pair-bias gradient accumulator (evo_cpu_bwd_pair_floats) */
     float *cache_mem;           /* heads x evo_cpu_head_cache_floats */
     evo_cpu_head_cache *caches; /* heads */
+    uint32_t *pairs;            /* (BR, BC / 2) p or dS as bf16 pairs (the AVX512-BF16 backward) */
 } evo_cpu_bwd_buffers;
 
 int64_t evo_cpu_forward_thread_bytes(const evo_attn_params *p);
