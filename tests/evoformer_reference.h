@@ -62,10 +62,16 @@ void ref_backward_magnitudes(const ref_tensor *q, const ref_tensor *k, const ref
                              ref_tensor *dbias_mask, ref_tensor *dbias_pair, ref_tensor *mag_dq, ref_tensor *mag_dk,
                              ref_tensor *mag_dv);
 
-/* Compares a library output with the reference. Tolerance: fp32 outputs within rtol_f32 * max|ref|;
- * 16-bit outputs within twice the error of merely rounding the reference to that dtype (the best any
- * implementation storing that dtype can do) plus 1e-5 * max|ref|. Prints the worst element on
+/* Compares a library output with the reference. Tolerance: fp32 outputs within rtol_f32 * max|ref|
+ * (max|ref| floored at 1e-2); 16-bit outputs within twice the error of merely rounding the reference
+ * to that dtype (the best any implementation storing that dtype can do) plus 1e-5 * max|ref| (floored
+ * at 1e-1). Prints the worst element on
  * failure; returns 1 when within tolerance. */
 int compare_to_ref(const char *what, const test_tensor *got, const ref_tensor *want, double rtol_f32);
+/* compare_to_ref, and for bf16 outputs of kernels that round p and dS to bf16 (the avx512 path with
+ * AVX512-BF16) an extra 2^-8 (1 + 2^-8) mag[i] per element; mag from ref_backward_magnitudes, or
+ * NULL (then the same as compare_to_ref). */
+int compare_to_ref_mag(const char *what, const test_tensor *got, const ref_tensor *want, double rtol_f32,
+                       const ref_tensor *mag);
 
 #endif /* AXIAL_TESTS_EVOFORMER_REFERENCE_H */

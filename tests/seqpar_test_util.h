@@ -258,9 +258,11 @@ static inline void sp_problem_free(sp_problem *p) {
 
 /* The float64 reference (evoformer_reference.h) of a global problem: the forward of its inputs, and
  * the backward given the single-rank op's out (the out the distributed backwards are given, which
- * delta = rowsum(dout * out) reads). dmask, dpair stay zero when the problem has no such bias. */
+ * delta = rowsum(dout * out) reads), with dq, dk and dv's term magnitudes (ref_backward_magnitudes)
+ * in mag. dmask, dpair stay zero when the problem has no such bias. */
 typedef struct sp_reference {
     ref_tensor out, lse, dq, dk, dv, dmask, dpair;
+    ref_tensor mag[3];
 } sp_reference;
 
 static inline void sp_reference_build(sp_reference *r, const sp_problem *p) {
@@ -279,16 +281,18 @@ static inline void sp_reference_build(sp_reference *r, const sp_problem *p) {
     ref_alloc(&r->dv, 5, p->q.t.shape);
     ref_alloc(&r->dmask, 5, p->mask.t.shape);
     ref_alloc(&r->dpair, 5, p->pair.t.shape);
+    for (int t = 0; t < 3; t++) ref_alloc(&r->mag[t], 5, p->q.t.shape);
     const ref_tensor *m = p->has_mask ? &mask : NULL, *b = p->has_pair ? &pair : NULL;
     ref_forward(&q, &k, &v, m, b, &r->out, &r->lse);
-    ref_backward(&q, &k, &v, m, b, &op_out, &dout, &r->dq, &r->dk, &r->dv, p->has_mask ? &r->dmask : NULL,
-                 p->has_pair ? &r->dpair : NULL);
+    ref_backward_magnitudes(&q, &k, &v, m, b, &op_out, &dout, &r->dq, &r->dk, &r->dv, p->has_mask ? &r->dmask : NULL,
+                            p->has_pair ? &r->dpair : NULL, &r->mag[0], &r->mag[1], &r->mag[2]);
     ref_tensor *temporaries[] = {&q, &k, &v, &mask, &pair, &op_out, &dout};
     for (size_t i = 0; i < sizeof temporaries / sizeof temporaries[0]; i++) ref_free(temporaries[i]);
 }
 
 static inline void sp_reference_free(sp_reference *r) {
-    ref_tensor *all[] = {&r->out, &r->lse, &r->dq, &r->dk, &r->dv, &r->dmask, &r->dpair};
+    ref_tensor *all[] = {&r->out,   &r->lse,    &r->dq,     &r->dk,    &r->dv,
+                         &r->dmask, &r->dpair, &r->mag[0], &r->mag[1], &r->mag[2]};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ref_free(all[i]);
 }
 
@@ -313,16 +317,23 @@ static inline void sp_ref_my_shard(ref_tensor *shard, const ref_tensor *full, in
 }
 
 /* A distributed output against this rank's shard (along `dim`; all of it when dim < 0) of a float64
- * reference, with compare_to_ref's tolerance. */
-static inline int sp_compare_ref(const char *what, const test_tensor *got, const ref_tensor *full, int32_t dim,
-                                 double rtol_f32) {
-    ref_tensor mine;
+ * reference, with compare_to_ref_mag's tolerance (mag_full: the reference's term magnitudes, or NULL). */
+static inline int sp_compare_ref_mag(const char *what, const test_tensor *got, const ref_tensor *full, int32_t dim,
+                                     double rtol_f32, const ref_tensor *mag_full) {
+    ref_tensor mine, mag;
     sp_ref_my_shard(&mine, full, dim);
+    if (mag_full != NULL) sp_ref_my_shard(&mag, mag_full, dim);
     th_checks++;
-    const int ok = compare_to_ref(what, got, &mine, rtol_f32);
+    const int ok = compare_to_ref_mag(what, got, &mine, rtol_f32, mag_full != NULL ? &mag : NULL);
     if (!ok) fprintf(stderr, "     [rank %d] saw the failure above\n", sp_rank);
     ref_free(&mine);
+    if (mag_full != NULL) ref_free(&mag);
     return ok;
+}
+
+static inline int sp_compare_ref(const char *what, const test_tensor *got, const ref_tensor *full, int32_t dim,
+                                 double rtol_f32) {
+    return sp_compare_ref_mag(what, got, full, dim, rtol_f32, NULL);
 }
 
 /* A distributed lse (B, N, H, S) against this rank's shard along `dim` of `want_full`, element by

@@ -89,10 +89,13 @@ static void run_backward_case(const evo_case *c) {
     ref_alloc(&rdq, 5, act);
     ref_alloc(&rdk, 5, act);
     ref_alloc(&rdv, 5, act);
+    ref_tensor mag[3];
+    for (int t = 0; t < 3; t++) ref_alloc(&mag[t], 5, act);
     if (p.has_mask) ref_alloc(&rdmask, 5, p.bias_mask.t.shape);
     if (p.has_pair) ref_alloc(&rdpair, 5, p.bias_pair.t.shape);
-    ref_backward(&p.rq, &p.rk, &p.rv, opt_ref(&p.rmask, p.has_mask), opt_ref(&p.rpair, p.has_pair), &rout, &rdout, &rdq,
-                 &rdk, &rdv, p.has_mask ? &rdmask : NULL, p.has_pair ? &rdpair : NULL);
+    ref_backward_magnitudes(&p.rq, &p.rk, &p.rv, opt_ref(&p.rmask, p.has_mask), opt_ref(&p.rpair, p.has_pair), &rout,
+                            &rdout, &rdq, &rdk, &rdv, p.has_mask ? &rdmask : NULL, p.has_pair ? &rdpair : NULL, &mag[0],
+                            &mag[1], &mag[2]);
 
     const ax_status st = run_backward(ctx, &p, &g);
     th_checks++;
@@ -100,9 +103,9 @@ static void run_backward_case(const evo_case *c) {
         TH_FAIL("%s: backward returned %s: %s", name, ax_status_string(st), ax_last_error());
     } else {
         /* Gradients sum many terms (dbias_mask: H * S per element), so fp32 gets a little more room. */
-        int ok = compare_to_ref("dq", &g.dq, &rdq, 2e-5);
-        ok &= compare_to_ref("dk", &g.dk, &rdk, 2e-5);
-        ok &= compare_to_ref("dv", &g.dv, &rdv, 2e-5);
+        int ok = compare_to_ref_mag("dq", &g.dq, &rdq, 2e-5, &mag[0]);
+        ok &= compare_to_ref_mag("dk", &g.dk, &rdk, 2e-5, &mag[1]);
+        ok &= compare_to_ref_mag("dv", &g.dv, &rdv, 2e-5, &mag[2]);
         th_checks += 3;
         if (p.has_mask) {
             ok &= compare_to_ref("dbias_mask", &g.dmask, &rdmask, 2e-5);
@@ -114,6 +117,7 @@ static void run_backward_case(const evo_case *c) {
         }
         if (!ok) fprintf(stderr, "     in case %s\n", name);
     }
+    for (int t = 0; t < 3; t++) ref_free(&mag[t]);
     ref_free(&rout);
     ref_free(&rdout);
     ref_free(&rdq);
@@ -192,15 +196,19 @@ static void test_broadcast_gradients(void) {
         ref_alloc(&rdv, 5, act);
         ref_alloc(&rdmask, 5, mask_shapes[m]);
         ref_alloc(&rdpair, 5, pair_shapes[m]);
-        ref_backward(&p.rq, &p.rk, &p.rv, &p.rmask, &p.rpair, &rout, &rdout, &rdq, &rdk, &rdv, &rdmask, &rdpair);
+        ref_tensor mag[3];
+        for (int t = 0; t < 3; t++) ref_alloc(&mag[t], 5, act);
+        ref_backward_magnitudes(&p.rq, &p.rk, &p.rv, &p.rmask, &p.rpair, &rout, &rdout, &rdq, &rdk, &rdv, &rdmask,
+                                &rdpair, &mag[0], &mag[1], &mag[2]);
         CHECK_OK(run_backward(ctx, &p, &g));
         th_checks += 5;
-        int ok = compare_to_ref("dq", &g.dq, &rdq, 2e-5);
-        ok &= compare_to_ref("dk", &g.dk, &rdk, 2e-5);
-        ok &= compare_to_ref("dv", &g.dv, &rdv, 2e-5);
+        int ok = compare_to_ref_mag("dq", &g.dq, &rdq, 2e-5, &mag[0]);
+        ok &= compare_to_ref_mag("dk", &g.dk, &rdk, 2e-5, &mag[1]);
+        ok &= compare_to_ref_mag("dv", &g.dv, &rdv, 2e-5, &mag[2]);
         ok &= compare_to_ref("dbias_mask", &g.dmask, &rdmask, 2e-5);
         ok &= compare_to_ref("dbias_pair", &g.dpair, &rdpair, 2e-5);
         if (!ok) fprintf(stderr, "     in broadcast configuration %d\n", m);
+        for (int t = 0; t < 3; t++) ref_free(&mag[t]);
         ref_free(&rout);
         ref_free(&rdout);
         ref_free(&rdq);

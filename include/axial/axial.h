@@ -346,8 +346,8 @@ typedef enum ax_cpu_path {
 /* Flags of what the running CPU supports. The AVX flags are set only when the OS also saves the
  * registers (XGETBV), so a set flag means usable. AMX is detected and reported only: no kernel uses
  * it yet. AVX-512 VNNI and AVX-512 BF16 do not change the path; within the avx512 path they select
- * kernels (VNNI: the block-quantized matmul's; BF16: the attention forward's and backward's with
- * bf16 storage). AXIAL_VNNI=0 and AXIAL_BF16=0 hide them. */
+ * kernels (VNNI: the block-quantized matmul's; BF16: flash and Evoformer attention's, forward and
+ * backward, with bf16 storage). AXIAL_VNNI=0 and AXIAL_BF16=0 hide them. */
 #define AX_CPU_HAS_AVX2 0x1u
 #define AX_CPU_HAS_FMA 0x2u
 #define AX_CPU_HAS_F16C 0x4u

@@ -25,7 +25,10 @@
  * its gradients are those of the forward for any finite biases (docs/evoformer-attention.md).
  *
  * dtypes: q, k, v, out (and dout, dq, dk, dv) share one dtype: AX_F32, AX_BF16 or AX_F16. Each bias
- * (and its gradient) is in that dtype or AX_F32. lse is always AX_F32. Accumulation is fp32.
+ * (and its gradient) is in that dtype or AX_F32. lse is always AX_F32. Accumulation is fp32. bf16 on a
+ * CPU with AVX512-BF16 (avx512 path): the probabilities, and in the backward dS, are rounded to bf16
+ * before their products, as GPU tensor cores take them (docs/evoformer-attention.md; AXIAL_BF16=0
+ * keeps them fp32).
  *
  * Limits: any B, N, S, H >= 1 (zero-sized tensors are a no-op); D from 1 to 256 on the CPU. On CUDA,
  * D must be a multiple of 8 and at most 128, and the last dimension of q/k/v/out/dout/grads must be

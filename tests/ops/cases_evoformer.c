@@ -1,7 +1,7 @@
 /*
  * cases_evoformer.c — ax_evoformer_attention_forward and _backward (evoformer.h): S not a multiple
- * of 64 (1, 17, 33, 40, 45, 47, 70, 100, 129, 130, 193, 200, 257) and one that is (64), D in
- * {8, 16, 24, 32, 64, 128},
+ * of 64 (1, 17, 33, 40, 45, 47, 65, 70, 100, 129, 130, 193, 200, 257) and one that is (64), D in
+ * {3, 8, 16, 24, 32, 59, 64, 128, 256},
  * bias_mask and bias_pair absent, full and broadcast in each form the header allows, f32 biases
  * with 16-bit activations, -1e9 and -inf masks (with fully masked rows), all three layouts
  * (contiguous, padded outer strides, every dim permuted and padded), lse absent, and in the
@@ -52,6 +52,10 @@ static const evo_params forward_cases[] = {
     {1, 2, 47, 2, 8, MASK_BATCH, PAIR_FULL, MV_RANDOM, OP_REVERSED, 1, 0, 0, 0},
     {1, 2, 257, 2, 64, MASK_FULL, PAIR_FULL, MV_1E9, OP_PADDED, 0, 0, 0, 0},
     {1, 1, 129, 1, 128, MASK_NONE, PAIR_HEADS, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
+    /* head dims that are odd or not a multiple of 8 (bf16 pairs end in a half-empty pair), and 256 */
+    {1, 2, 70, 2, 3, MASK_FULL, PAIR_FULL, MV_RANDOM, OP_REVERSED, 0, 0, 0, 0},
+    {1, 1, 65, 1, 59, MASK_NONE, PAIR_HEADS, MV_RANDOM, OP_PADDED, 0, 0, 0, 0},
+    {1, 1, 70, 1, 256, MASK_FULL, PAIR_NONE, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
 };
 
 static const evo_params backward_cases[] = {
@@ -65,6 +69,9 @@ static const evo_params backward_cases[] = {
     {1, 2, 40, 2, 16, MASK_FULL, PAIR_FULL, MV_NEG_INF, OP_CONTIGUOUS, 0, 0, 1, 0},
     {1, 1, 193, 2, 64, MASK_SHARED, PAIR_FULL, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 1, 100, 1, 128, MASK_FULL, PAIR_NO_HEAD, MV_1E9, OP_PADDED, 1, 0, 0, 0},
+    {1, 2, 70, 2, 3, MASK_FULL, PAIR_FULL, MV_RANDOM, OP_REVERSED, 0, 0, 0, 0},
+    {1, 1, 65, 1, 59, MASK_NONE, PAIR_HEADS, MV_RANDOM, OP_PADDED, 0, 0, 0, 0},
+    {1, 1, 70, 1, 256, MASK_FULL, PAIR_NONE, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
 };
 
 static const op_dtype_pair evo_dtypes[] = {{AX_F32, AX_F32}, {AX_BF16, AX_BF16}, {AX_F16, AX_F16}};
