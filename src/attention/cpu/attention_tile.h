@@ -19,9 +19,6 @@
 
 #include <math.h>
 #include <string.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -170,16 +167,7 @@ __attribute__((target("avx512bf16"))) static inline __attribute__((always_inline
 attn_kq_block_bf16(const int rows, int64_t np, const uint32_t *restrict k, const uint32_t *restrict qt, int64_t v0,
                    float scale, float *restrict s) {
     __m512 acc[8][2];
-    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < np; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(qt + p * BR + v0);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(qt + p * BR + v0 + 16);
-        for (int r = 0; r < rows; r++) {
-            const __m512bh a = (__m512bh)_mm512_set1_epi32((int)k[r * np + p]);
-            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
-            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
-        }
-    }
+    ax_pairs_dot_rows(rows, 2, np, k, qt + v0, BR, acc);
     const __m512 sc = _mm512_set1_ps(scale);
     for (int r = 0; r < rows; r++) {
         _mm512_storeu_ps(s + r * BR + v0, _mm512_mul_ps(acc[r][0], sc));

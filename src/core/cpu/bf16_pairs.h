@@ -48,6 +48,25 @@ __attribute__((target("avx512bf16"))) static inline void ax_pairs_of_rows(const 
     }
 }
 
+/* acc[r][v] = a . b for `rows` (<= 8) rows of a (np pairs each, row r at a + r * np) and `vecs` (1 or
+ * 2) 16-column vectors of b from b0 (pair row p at b0 + p * ldb): the product inside the logits
+ * kernels, whose epilogues (scale, bias, mask, row maxima) differ. rows and vecs are constants at
+ * every call, so acc stays in registers. */
+__attribute__((target("avx512bf16"))) static inline __attribute__((always_inline)) void
+ax_pairs_dot_rows(const int rows, const int vecs, int64_t np, const uint32_t *restrict a, const uint32_t *restrict b0,
+                  int64_t ldb, __m512 acc[8][2]) {
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < vecs; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < np; p++) {
+        __m512bh bv[2];
+        for (int v = 0; v < vecs; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b0 + p * ldb + 16 * v);
+        for (int r = 0; r < rows; r++) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * np + p]);
+            for (int v = 0; v < vecs; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x, bv[v]);
+        }
+    }
+}
+
 /* c rows (rows <= 8, row stride ldc) = diag(alpha) c + a . b over np pairs (alpha NULL: c + a . b),
  * for the 32 columns from d0 (m0, m1: the columns of its two 16-lane halves that exist). a's pair p
  * of row r is a[r * a_rs + p * a_cs], b's pair row p is b[p * ldb ..]. */
