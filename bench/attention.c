@@ -6,14 +6,26 @@
  * + matmul, which materialises the logits), forward and forward + backward.
  *
  *   bench_attention [--threads T] [--repeats R] [--shape B,S,H,Hkv,D]... [--full] [--no-torch] [--cpu-time]
+ *   bench_attention --gpu [--repeats R] [--shape B,S,H,Hkv,D]... [--full] [--no-torch]
  *
  * --cpu-time times everything (the sgemm baseline too) by the process's CPU time divided by the
  * thread count instead of the wall clock: on a machine shared with other work, where wall-clock
  * medians mostly measure the scheduler, it still compares work per core.
  *
+ * --gpu runs the same ops on CUDA device 0 (bf16 and fp16 on tensor cores, fp32): by default the
+ * issue's (1, 2048, 16, 16, 64) causal and non-causal in all three dtypes, a GQA shape (1, 4096, 32, 8,
+ * 128) causal in bf16 and fp16, and a long one (1, 8192, 32, 32, 128) causal in bf16 (--shape: those
+ * shapes causal, --full also non-causal, in all three dtypes). Times are CUDA events around samples of
+ * back-to-back calls on the context's stream (about 2 ms each), median of R (default 10) after three
+ * warm-ups. Inputs are not rotated: attention reads each byte about S/2 times from on-chip tiles, so
+ * it is compute-bound and the L2 does not flatter it (nor PyTorch, which runs on the same tensors).
+ * Then PyTorch's scaled_dot_product_attention on the same cases on the GPU (bench/attention_torch.py
+ * --device cuda, run with $AXIAL_TORCH_PYTHON, default python3), with Axial's speed-up over it.
+ * Without CUDA (build or device) --gpu prints why and exits with 77.
+ *
  * FLOPs counted are the useful ones: 4 * B * H * Sq * Sk * D for the forward (two products), halved
  * under the causal mask (the unmasked half), and 2.5 times that for the backward (five products).
- * Every figure is the median of R timed calls after one warm-up call.
+ * Every CPU figure is the median of R timed calls after one warm-up call.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -29,6 +41,7 @@
 #endif
 
 #include "axial/attention.h"
+#include "bench_cuda.h"
 #include "bench_util.h"
 
 typedef struct shape {
@@ -208,8 +221,189 @@ static void run_torch(const shape *s, int causal, int threads, int repeats) {
     pclose(pipe);
 }
 
+/* ---- the GPU ----------------------------------------------------------------------------------- */
+
+typedef struct gpu_case {
+    shape s;
+    ax_dtype dtype;
+    int causal;
+    double fwd_s, bwd_s; /* medians; <= 0 when the case failed */
+} gpu_case;
+
+typedef struct gpu_attn {
+    ax_context *ctx;
+    ax_tensor q, k, v, out, lse, dout, dq, dk, dv;
+    ax_attention_options o;
+} gpu_attn;
+
+static int gpu_forward(void *arg) {
+    gpu_attn *a = arg;
+    return ax_attention_forward(a->ctx, &a->q, &a->k, &a->v, NULL, &a->o, &a->out, &a->lse) == AX_OK ? 0 : 1;
+}
+
+static int gpu_backward(void *arg) {
+    gpu_attn *a = arg;
+    return ax_attention_backward(a->ctx, &a->q, &a->k, &a->v, NULL, &a->out, &a->lse, &a->dout, &a->o, &a->dq,
+                                 &a->dk, &a->dv, NULL) == AX_OK
+               ? 0
+               : 1;
+}
+
+static double attention_flops(const shape *s, int causal) {
+    return 4.0 * (double)s->B * (double)s->H * (double)s->S * (double)s->S * (double)s->D * (causal ? 0.5 : 1.0);
+}
+
+static void shape_text(const shape *s, char *text, size_t size) {
+    snprintf(text, size, "(%lld,%lld,%lld,%lld,%lld)", (long long)s->B, (long long)s->S, (long long)s->H,
+             (long long)s->Hkv, (long long)s->D);
+}
+
+static void print_gpu_row(const char *shape_str, const char *dtype, int causal, const char *impl, const shape *s,
+                          double f, double b) {
+    const double flops = attention_flops(s, causal);
+    printf("%-22s %-5s %-6s %-8s %9.3f %9.3f %9.1f %9.1f %9.1f", shape_str, dtype, causal ? "causal" : "full", impl,
+           f * 1e3, b * 1e3, flops / f * 1e-12, 2.5 * flops / b * 1e-12, 3.5 * flops / (f + b) * 1e-12);
+}
+
+/* Forward and backward of one case on the GPU: fills c->fwd_s and c->bwd_s and prints the row. */
+static void run_gpu_case(bench_cuda *g, gpu_case *c, int repeats) {
+    const shape *s = &c->s;
+    const int64_t sq[4] = {s->B, s->S, s->H, s->D}, sk[4] = {s->B, s->S, s->Hkv, s->D}, sl[3] = {s->B, s->H, s->S};
+    const int64_t nq = s->B * s->S * s->H * s->D, nk = s->B * s->S * s->Hkv * s->D;
+    const size_t es = ax_dtype_size(c->dtype);
+    uint64_t seed = 11;
+    void *q = bench_cuda_random(g, c->dtype, nq, -1, 1, &seed);
+    void *k = bench_cuda_random(g, c->dtype, nk, -1, 1, &seed);
+    void *v = bench_cuda_random(g, c->dtype, nk, -1, 1, &seed);
+    void *dout = bench_cuda_random(g, c->dtype, nq, -1, 1, &seed);
+    void *out = NULL, *lse = NULL, *dq = NULL, *dk = NULL, *dv = NULL;
+    char name[64];
+    shape_text(s, name, sizeof name);
+    c->fwd_s = c->bwd_s = -1.0;
+    const int ok = q && k && v && dout && ax_device_alloc(g->ctx, (size_t)nq * es, &out) == AX_OK &&
+                   ax_device_alloc(g->ctx, (size_t)(s->B * s->H * s->S) * sizeof(float), &lse) == AX_OK &&
+                   ax_device_alloc(g->ctx, (size_t)nq * es, &dq) == AX_OK &&
+                   ax_device_alloc(g->ctx, (size_t)nk * es, &dk) == AX_OK &&
+                   ax_device_alloc(g->ctx, (size_t)nk * es, &dv) == AX_OK;
+    if (!ok) {
+        printf("%-22s %-5s setup failed: %s %s\n", name, ax_dtype_name(c->dtype), g->error, ax_last_error());
+        goto done;
+    }
+    gpu_attn a = {g->ctx,
+                  bench_cuda_tensor(g, q, c->dtype, 4, sq),
+                  bench_cuda_tensor(g, k, c->dtype, 4, sk),
+                  bench_cuda_tensor(g, v, c->dtype, 4, sk),
+                  bench_cuda_tensor(g, out, c->dtype, 4, sq),
+                  bench_cuda_tensor(g, lse, AX_F32, 3, sl),
+                  bench_cuda_tensor(g, dout, c->dtype, 4, sq),
+                  bench_cuda_tensor(g, dq, c->dtype, 4, sq),
+                  bench_cuda_tensor(g, dk, c->dtype, 4, sk),
+                  bench_cuda_tensor(g, dv, c->dtype, 4, sk),
+                  ax_attention_options_default()};
+    a.o.causal = c->causal;
+    /* The forward's timing leaves out and lse in place for the backward. */
+    const double f = bench_cuda_time(g, gpu_forward, &a, 0, repeats);
+    const double b = f > 0 ? bench_cuda_time(g, gpu_backward, &a, 0, repeats) : -1.0;
+    if (f <= 0 || b <= 0) {
+        printf("%-22s %-5s %-6s axial  failed: %s\n", name, ax_dtype_name(c->dtype), c->causal ? "causal" : "full",
+               g->error);
+        goto done;
+    }
+    c->fwd_s = f;
+    c->bwd_s = b;
+    print_gpu_row(name, ax_dtype_name(c->dtype), c->causal, "axial", s, f, b);
+    printf("\n");
+done:
+    bench_cuda_free(g, q), bench_cuda_free(g, k), bench_cuda_free(g, v), bench_cuda_free(g, dout);
+    bench_cuda_free(g, out), bench_cuda_free(g, lse), bench_cuda_free(g, dq), bench_cuda_free(g, dk);
+    bench_cuda_free(g, dv);
+}
+
+/* PyTorch's SDPA on the same cases (bench/attention_torch.py --device cuda in a child process): its
+ * rows, each followed by Axial's speed-up on that case (torch time / Axial time). */
+static void run_torch_gpu(const gpu_case *cases, int n, int repeats) {
+    const char *python = getenv("AXIAL_TORCH_PYTHON");
+    if (python == NULL || python[0] == '\0') python = "python3";
+    char cmd[8192];
+    int len = snprintf(cmd, sizeof cmd, "'%s' '%s/bench/attention_torch.py' --device cuda --rounds %d", python,
+                       AXIAL_SOURCE_DIR, repeats);
+    for (int i = 0; i < n && len > 0 && (size_t)len < sizeof cmd; i++) {
+        const shape *s = &cases[i].s;
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --case %lld,%lld,%lld,%lld,%lld,%s,%d", (long long)s->B,
+                        (long long)s->S, (long long)s->H, (long long)s->Hkv, (long long)s->D,
+                        ax_dtype_name(cases[i].dtype), cases[i].causal);
+    }
+    if (len <= 0 || (size_t)len + 8 >= sizeof cmd) return;
+    snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>&1");
+    printf("\nbaseline: %s bench/attention_torch.py --device cuda (same cases, same timing); after each row,\n"
+           "Axial's speed-up over it (torch ms / axial ms), forward and backward\n",
+           python);
+    fflush(stdout);
+    FILE *pipe = popen(cmd, "r");
+    if (pipe == NULL) {
+        printf("PyTorch: cannot start %s, skipped\n", python);
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, pipe) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char shp[64], dt[16], mask[16], impl[16];
+        double f_ms = 0, b_ms = 0;
+        const gpu_case *match = NULL;
+        if (sscanf(line, "%63s %15s %15s %15s %lf %lf", shp, dt, mask, impl, &f_ms, &b_ms) == 6)
+            for (int i = 0; i < n && match == NULL; i++) {
+                char name[64];
+                shape_text(&cases[i].s, name, sizeof name);
+                if (strcmp(name, shp) == 0 && strcmp(ax_dtype_name(cases[i].dtype), dt) == 0 &&
+                    strcmp(cases[i].causal ? "causal" : "full", mask) == 0 && cases[i].fwd_s > 0)
+                    match = &cases[i];
+            }
+        if (match != NULL)
+            printf("%s   axial %5.2fx %5.2fx\n", line, f_ms * 1e-3 / match->fwd_s, b_ms * 1e-3 / match->bwd_s);
+        else
+            printf("%s\n", line);
+    }
+    pclose(pipe);
+}
+
+static int bench_gpu(const shape *shapes, int n_shapes, int full, int torch, int repeats) {
+    bench_cuda g;
+    const int rc = bench_cuda_open(&g, "bench_attention --gpu");
+    if (rc != 0) return rc;
+    enum { MAX_CASES = 128 };
+    gpu_case cases[MAX_CASES];
+    int n = 0;
+    if (n_shapes == 0) {
+        static const gpu_case defaults[] = {
+            {{1, 2048, 16, 16, 64}, AX_BF16, 1, 0, 0}, {{1, 2048, 16, 16, 64}, AX_BF16, 0, 0, 0},
+            {{1, 2048, 16, 16, 64}, AX_F16, 1, 0, 0},  {{1, 2048, 16, 16, 64}, AX_F16, 0, 0, 0},
+            {{1, 2048, 16, 16, 64}, AX_F32, 1, 0, 0},  {{1, 2048, 16, 16, 64}, AX_F32, 0, 0, 0},
+            {{1, 4096, 32, 8, 128}, AX_BF16, 1, 0, 0}, {{1, 4096, 32, 8, 128}, AX_F16, 1, 0, 0},
+            {{1, 8192, 32, 32, 128}, AX_BF16, 1, 0, 0},
+        };
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) cases[n++] = defaults[i];
+    } else {
+        static const ax_dtype dtypes[3] = {AX_BF16, AX_F16, AX_F32};
+        for (int i = 0; i < n_shapes; i++)
+            for (int causal = 1; causal >= (full ? 0 : 1); causal--)
+                for (int d = 0; d < 3 && n < MAX_CASES; d++)
+                    cases[n++] = (gpu_case){shapes[i], dtypes[d], causal, 0, 0};
+    }
+    bench_cuda_print_card(&g, "flash attention");
+    printf("CUDA events around samples of back-to-back calls (about 2 ms each), median of %d after 3 warm-ups;\n"
+           "FLOPs: useful only (causal: half), backward 2.5x the forward. Reference points (dense, NVIDIA's data\n"
+           "sheets): H100 SXM about 989 TFLOP/s bf16/fp16 tensor cores, 67 fp32; H200 the same.\n\n",
+           repeats);
+    printf("%-22s %-5s %-6s %-8s %9s %9s %9s %9s %9s\n", "shape (B,S,H,Hkv,D)", "dtype", "mask", "impl", "fwd ms",
+           "bwd ms", "fwd TF/s", "bwd TF/s", "f+b TF/s");
+    for (int i = 0; i < n; i++) run_gpu_case(&g, &cases[i], repeats);
+    bench_cuda_close(&g);
+    if (torch) run_torch_gpu(cases, n, repeats);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    int threads = 0, repeats = 5, full = 0, torch = 1, n_shapes = 0;
+    int threads = 0, repeats = 0, full = 0, torch = 1, n_shapes = 0, gpu = 0;
     shape shapes[16];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
@@ -217,22 +411,26 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--full") == 0) full = 1;
         else if (strcmp(argv[i], "--no-torch") == 0) torch = 0;
         else if (strcmp(argv[i], "--cpu-time") == 0) cpu_time_mode = 1;
+        else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && n_shapes < 16) {
             long long b, s, h, hk, d;
             if (sscanf(argv[++i], "%lld,%lld,%lld,%lld,%lld", &b, &s, &h, &hk, &d) != 5) return 2;
             shapes[n_shapes++] = (shape){b, s, h, hk, d};
         } else {
-            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--shape B,S,H,Hkv,D]... [--full] [--no-torch] [--cpu-time]\n",
+            fprintf(stderr,
+                    "usage: %s [--threads T] [--repeats R] [--shape B,S,H,Hkv,D]... [--full] [--no-torch] [--cpu-time]"
+                    " [--gpu]\n",
                     argv[0]);
             return 2;
         }
     }
+    if (gpu) return bench_gpu(shapes, n_shapes, full, torch, repeats > 0 ? repeats : 10);
     if (n_shapes == 0) shapes[n_shapes++] = (shape){1, 2048, 16, 16, 64};
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_max_threads();
 #endif
     if (threads <= 0) threads = 1;
-    if (repeats < 1) repeats = 1;
+    if (repeats < 1) repeats = 5;
     clock_threads = threads;
     printf("flash attention, CPU, %d threads, median of %d after a warm-up; FLOPs: useful only (causal: half)%s\n",
            threads, repeats, cpu_time_mode ? "; times: process CPU time / threads" : "");

@@ -11,7 +11,17 @@
  * implies, bandwidth / bytes read per decoded token (every weight tensor of the file, counting the
  * embedding table only when it is also the LM head; an untied embedding is read one row per token).
  *
- *   bench_llm --model F [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack] [--json]
+ *   bench_llm --model F [--device cpu|cuda] [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack]
+ *             [--json]
+ *
+ * --device cuda loads the model on CUDA device 0 (ax_llm_model_config.device: weights uploaded once,
+ * the forward on the GPU; each eval returns its logits to the host, so the host timer around it times
+ * finished work) and replaces the streaming read by the card's device-to-device copy bandwidth
+ * (bytes read plus bytes written per second of a 512 MiB cudaMemcpy, median of repeats), the decode
+ * ceiling being that over the bytes read per token. The header names the file's blocks (layers): the
+ * GPU check runs a SmolLM2 file cut to a few blocks, where the LM head dominates the bytes per token,
+ * and says when those bytes fit in the card's L2 (the ceiling then understates what can be reached).
+ * Without CUDA (build or device) it prints why and exits with 77.
  *
  * --pack loads the model with pack_weights = 1 (on the avx2 and avx512 paths its q4_0 / q4_1
  * matrices copied into ax_qweight_pack's layout), for comparing against the default (every matrix
@@ -34,6 +44,7 @@
 
 #include "axial/gguf.h"
 #include "axial/llm.h"
+#include "bench_cuda.h"
 #include "bench_util.h"
 
 #define LLM_BENCH_STREAM_BYTES ((int64_t)512 << 20)
@@ -46,6 +57,7 @@ typedef struct llm_bench_args {
     int n_gen;
     int json;
     int pack;
+    int cuda; /* --device cuda */
 } llm_bench_args;
 
 /* Bytes one decoded token reads: every tensor of the file, except the embedding table when a separate
@@ -125,7 +137,11 @@ static int llm_bench_parse(int argc, char **argv, llm_bench_args *a) {
         else if (strcmp(argv[i], "--gen") == 0 && has_value) a->n_gen = atoi(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0) a->json = 1;
         else if (strcmp(argv[i], "--pack") == 0) a->pack = 1;
-        else return -1;
+        else if (strcmp(argv[i], "--device") == 0 && has_value) {
+            const char *d = argv[++i];
+            if (strcmp(d, "cuda") == 0) a->cuda = 1;
+            else if (strcmp(d, "cpu") != 0) return -1;
+        } else return -1;
     }
     if (a->model_path == NULL || a->n_prompt < 1 || a->n_gen < 1) return -1;
     if (a->repeats < 1) a->repeats = 1;
@@ -198,70 +214,111 @@ static double llm_bench_bandwidth(int threads, int repeats) {
     return s;
 }
 
+/* Prints the result table (or the JSON object). `bw`: bytes per second of the device copy (CUDA) or of
+ * the streaming read (CPU). */
+static void llm_bench_print(const llm_bench_args *a, const ax_llm_model_info *info, const llm_bench_result *res,
+                            const bench_cuda *g, double bw, int64_t bytes_per_token, int64_t file_weight_bytes) {
+    const double pp = a->n_prompt / res->prefill_s[0], tg = a->n_gen / res->decode_s[0];
+    const double limit = bw / (double)bytes_per_token;
+    if (a->json) {
+        printf("{\"model\": \"%s\", \"name\": \"%s\", \"device\": \"%s\", \"n_layer\": %d, \"threads\": %d, "
+               "\"repeats\": %d, \"n_prompt\": %d, "
+               "\"n_gen\": %d, \"prefill_tok_s\": %.3f, \"prefill_tok_s_min\": %.3f, \"prefill_tok_s_max\": %.3f, "
+               "\"decode_tok_s\": %.3f, \"decode_tok_s_min\": %.3f, \"decode_tok_s_max\": %.3f, "
+               "\"stream_gb_s\": %.3f, \"bandwidth\": \"%s\", \"bytes_per_token\": %lld, \"weight_bytes\": %lld, "
+               "\"decode_limit_tok_s\": %.3f}\n",
+               a->model_path, info->name, a->cuda ? "cuda" : "cpu", info->n_layer, a->threads, a->repeats,
+               a->n_prompt, a->n_gen, pp, a->n_prompt / res->prefill_s[2], a->n_prompt / res->prefill_s[1], tg,
+               a->n_gen / res->decode_s[2], a->n_gen / res->decode_s[1], bw * 1e-9,
+               a->cuda ? "device copy" : "streaming read", (long long)bytes_per_token, (long long)info->weight_bytes,
+               limit);
+        return;
+    }
+    if (a->cuda)
+        printf("Axial LLM inference: %s (%s) on %s, medians of %d samples after a warm-up\n", info->name,
+               a->model_path, g->name, a->repeats);
+    else
+        printf("Axial LLM inference: %s (%s), %d threads, medians of %d samples after a warm-up\n", info->name,
+               a->model_path, a->threads, a->repeats);
+    printf("model: %d blocks, n_embd %d, n_ff %d, heads %d/%d, vocab %d; %.2f MB of weights read per token\n",
+           info->n_layer, info->n_embd, info->n_ff, info->n_head, info->n_head_kv, info->n_vocab,
+           (double)bytes_per_token * 1e-6);
+    printf("%-26s %12s %12s %12s\n", "test", "tok/s", "min", "max");
+    printf("pp%-24d %12.1f %12.1f %12.1f\n", a->n_prompt, pp, a->n_prompt / res->prefill_s[2],
+           a->n_prompt / res->prefill_s[1]);
+    printf("tg%-24d %12.1f %12.1f %12.1f\n", a->n_gen, tg, a->n_gen / res->decode_s[2], a->n_gen / res->decode_s[1]);
+    if (a->cuda)
+        printf("\nmemory: device-to-device copy of %lld MiB on %s: %.1f GB/s (read + write, median)\n",
+               (long long)(LLM_BENCH_STREAM_BYTES >> 20), g->name, bw * 1e-9);
+    else
+        printf("\nmemory: streaming read of %lld MiB with %d threads: %.1f GB/s (median)\n",
+               (long long)(LLM_BENCH_STREAM_BYTES >> 20), a->threads, bw * 1e-9);
+    printf("decode limit = %.1f GB/s / %.1f MB read per token = %.1f tok/s; tg%d reaches %.0f%% of it\n", bw * 1e-9,
+           (double)bytes_per_token * 1e-6, limit, a->n_gen, 100.0 * tg / limit);
+    if (a->cuda && bytes_per_token <= g->l2_bytes)
+        printf("note: the %.1f MB read per token fit in the card's %.0f MiB L2, so decode is not bound by device "
+               "memory\nand may pass this limit; per-token launch and host overheads bound it instead\n",
+               (double)bytes_per_token * 1e-6, (double)g->l2_bytes / 1048576.0);
+    printf("(weights in the file: %.1f MB; as loaded: %.1f MB)\n", (double)file_weight_bytes * 1e-6,
+           (double)info->weight_bytes * 1e-6);
+}
+
 int main(int argc, char **argv) {
-    llm_bench_args a = {NULL, 0, 5, 512, 128, 0, 0};
+    llm_bench_args a = {NULL, 0, 5, 512, 128, 0, 0, 0};
     if (llm_bench_parse(argc, argv, &a) != 0) {
-        fprintf(stderr,
-                "usage: bench_llm --model F.gguf [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack] [--json]\n");
+        fprintf(stderr, "usage: bench_llm --model F.gguf [--device cpu|cuda] [--threads T] [--repeats R] [--prompt N] "
+                        "[--gen N] [--pack] [--json]\n");
         return 2;
+    }
+    /* On CUDA, first make sure there is a device (the model then loads there) and hold a context of our
+     * own for the copy bandwidth. */
+    bench_cuda g;
+    memset(&g, 0, sizeof g);
+    if (a.cuda) {
+        const int rc = bench_cuda_open(&g, "bench_llm --device cuda");
+        if (rc != 0) return rc;
     }
     int64_t file_weight_bytes = 0;
     ax_llm_model_config mcfg = AX_LLM_MODEL_CONFIG_INIT;
     mcfg.num_threads = a.threads;
     mcfg.pack_weights = a.pack;
+    if (a.cuda) mcfg.device = (ax_device){AX_CUDA, 0};
     ax_llm_model *model = NULL;
     ax_llm_model_info info;
-    if (ax_llm_model_load(a.model_path, &mcfg, &model) != AX_OK || ax_llm_model_get_info(model, &info) != AX_OK) {
-        fprintf(stderr, "bench_llm: %s\n", ax_last_error());
-        ax_llm_model_free(model);
-        return 1;
-    }
-    const int64_t bytes_per_token =
-        llm_bench_bytes_per_token(a.model_path, info.n_expert, info.n_expert_used, &file_weight_bytes);
-    if (bytes_per_token < 0) {
-        fprintf(stderr, "bench_llm: %s\n", ax_last_error());
-        ax_llm_model_free(model);
-        return 1;
-    }
     llm_bench_result res;
-    if (llm_bench_run(&a, model, &info, &res) != 0) {
+    int64_t bytes_per_token = -1;
+    int rc = 1;
+    if (ax_llm_model_load(a.model_path, &mcfg, &model) != AX_OK || ax_llm_model_get_info(model, &info) != AX_OK ||
+        (bytes_per_token = llm_bench_bytes_per_token(a.model_path, info.n_expert, info.n_expert_used,
+                                                     &file_weight_bytes)) < 0 ||
+        llm_bench_run(&a, model, &info, &res) != 0) {
         fprintf(stderr, "bench_llm: %s\n", ax_last_error());
-        ax_llm_model_free(model);
-        return 1;
+        goto done;
     }
     ax_llm_model_free(model);
-    /* After the model runs, so the LLM's worker threads are idle and the buffer does not evict them. */
-    res.stream_s = llm_bench_bandwidth(a.threads, a.repeats);
-    if (res.stream_s <= 0) {
-        fprintf(stderr, "bench_llm: no memory for the %lld MiB bandwidth buffer\n",
-                (long long)(LLM_BENCH_STREAM_BYTES >> 20));
-        return 1;
+    model = NULL;
+    double bw = 0.0;
+    if (a.cuda) {
+        const double gbps = bench_cuda_copy_gbps(&g, (size_t)LLM_BENCH_STREAM_BYTES, a.repeats < 5 ? 5 : a.repeats);
+        if (gbps <= 0) {
+            fprintf(stderr, "bench_llm: device copy bandwidth: %s\n", g.error);
+            goto done;
+        }
+        bw = gbps * 1e9;
+    } else {
+        /* After the model runs, so the LLM's worker threads are idle and the buffer does not evict them. */
+        res.stream_s = llm_bench_bandwidth(a.threads, a.repeats);
+        if (res.stream_s <= 0) {
+            fprintf(stderr, "bench_llm: no memory for the %lld MiB bandwidth buffer\n",
+                    (long long)(LLM_BENCH_STREAM_BYTES >> 20));
+            goto done;
+        }
+        bw = (double)LLM_BENCH_STREAM_BYTES / res.stream_s;
     }
-    const double pp = a.n_prompt / res.prefill_s[0], tg = a.n_gen / res.decode_s[0];
-    const double bw = (double)LLM_BENCH_STREAM_BYTES / res.stream_s;
-    const double limit = bw / (double)bytes_per_token;
-    if (a.json) {
-        printf("{\"model\": \"%s\", \"name\": \"%s\", \"threads\": %d, \"repeats\": %d, \"n_prompt\": %d, "
-               "\"n_gen\": %d, \"prefill_tok_s\": %.3f, \"prefill_tok_s_min\": %.3f, \"prefill_tok_s_max\": %.3f, "
-               "\"decode_tok_s\": %.3f, \"decode_tok_s_min\": %.3f, \"decode_tok_s_max\": %.3f, "
-               "\"stream_gb_s\": %.3f, \"bytes_per_token\": %lld, \"weight_bytes\": %lld, "
-               "\"decode_limit_tok_s\": %.3f}\n",
-               a.model_path, info.name, a.threads, a.repeats, a.n_prompt, a.n_gen, pp, a.n_prompt / res.prefill_s[2],
-               a.n_prompt / res.prefill_s[1], tg, a.n_gen / res.decode_s[2], a.n_gen / res.decode_s[1], bw * 1e-9,
-               (long long)bytes_per_token, (long long)info.weight_bytes, limit);
-        return 0;
-    }
-    printf("Axial LLM inference: %s (%s), %d threads, medians of %d samples after a warm-up\n", info.name,
-           a.model_path, a.threads, a.repeats);
-    printf("%-26s %12s %12s %12s\n", "test", "tok/s", "min", "max");
-    printf("pp%-24d %12.1f %12.1f %12.1f\n", a.n_prompt, pp, a.n_prompt / res.prefill_s[2],
-           a.n_prompt / res.prefill_s[1]);
-    printf("tg%-24d %12.1f %12.1f %12.1f\n", a.n_gen, tg, a.n_gen / res.decode_s[2], a.n_gen / res.decode_s[1]);
-    printf("\nmemory: streaming read of %lld MiB with %d threads: %.1f GB/s (median)\n",
-           (long long)(LLM_BENCH_STREAM_BYTES >> 20), a.threads, bw * 1e-9);
-    printf("decode limit = %.1f GB/s / %.1f MB read per token = %.1f tok/s; tg%d reaches %.0f%% of it\n", bw * 1e-9,
-           (double)bytes_per_token * 1e-6, limit, a.n_gen, 100.0 * tg / limit);
-    printf("(weights in the file: %.1f MB; as loaded: %.1f MB)\n", (double)file_weight_bytes * 1e-6,
-           (double)info.weight_bytes * 1e-6);
-    return 0;
+    llm_bench_print(&a, &info, &res, &g, bw, bytes_per_token, file_weight_bytes);
+    rc = 0;
+done:
+    ax_llm_model_free(model);
+    bench_cuda_close(&g);
+    return rc;
 }

@@ -18,7 +18,17 @@
  * loop = one ax_qmatmul per expert, dense = ONE ax_qmatmul of the same R rows against one (FQ, D)
  * expert: the same multiply-adds, the per-multiply-add ceiling of the grouped call.
  *
- *   bench_moe_gemm [--threads T] [--repeats R] [--wtype f32|q4_1]
+ * --gpu measures the same three calls on a CUDA context (device 0), fp32 and bf16 (x, w and y in the
+ * dtype): grouped = the own SIMT kernel (fp32 accumulation, src/moe/cuda/grouped_gemm.cu); loop and
+ * dense = ax_gemm, i.e. cuBLAS (fp32 without TF32; bf16 on the tensor cores). T = 1 to 4096 tokens (R
+ * up to 32768 rows, enough to fill an H100), E = 8 and 64, k = 1, 2, 8. Timing is the project's for
+ * GPUs (bench/gemm.c --gpu): wall clock around a sample of calls ending in ax_context_synchronize,
+ * median of --repeats samples taken in turn after warm-up calls; the expert weights rotate through a
+ * 256 MiB pool, so the 50 MiB L2 does not keep them between calls (dense rotates through the pool's
+ * (F, D) matrices likewise). TFLOP/s = 2 R F D / time. Without CUDA in the build or a device it says
+ * so and exits 0, as bench_gemm --gpu does.
+ *
+ *   bench_moe_gemm [--threads T] [--repeats R] [--wtype f32|q4_1] [--gpu]
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -47,8 +57,12 @@ static uint64_t rng_next(void) {
     return rng_state;
 }
 
-/* Uniform top-k routing: counts per expert, then offsets. */
-static void route(problem *pr) {
+/* Uniform top-k routing of T tokens over E experts: counts per expert, then offsets. */
+static void route(problem *pr, int64_t T, int64_t E, int64_t k) {
+    memset(pr, 0, sizeof *pr);
+    pr->T = T;
+    pr->E = E;
+    pr->k = k;
     int64_t counts[MAX_E] = {0};
     for (int64_t t = 0; t < pr->T; t++) {
         int chosen[MAX_E] = {0};
@@ -168,11 +182,7 @@ static int quant_table(ax_context *ctx, float *x, float *y, const float *w, int 
     const int64_t Ts[] = {1, 128};
     for (int ti = 0; ti < 2; ti++) {
         problem pr;
-        memset(&pr, 0, sizeof pr);
-        pr.T = Ts[ti];
-        pr.E = E;
-        pr.k = k;
-        route(&pr);
+        route(&pr, Ts[ti], E, k);
         bench_ctx b;
         memset(&b, 0, sizeof b);
         b.ctx = ctx;
@@ -198,21 +208,221 @@ static int quant_table(ax_context *ctx, float *x, float *y, const float *w, int 
     return 0;
 }
 
+/* ---- --gpu: the same table on a CUDA context ----------------------------------------------------- */
+
+enum { GPU_MAX_T = 4096, GPU_MAX_ROWS = GPU_MAX_T * 8 };
+/* The weight pool: five times an H100's or H200's 50 MiB L2, so no call finds its weights left in L2
+ * by the one before. x is not rotated: in a layer it is the activation the previous op just wrote. */
+#define GPU_POOL_BYTES ((int64_t)256 << 20)
+_Static_assert(GPU_POOL_BYTES / 4 / ((int64_t)F * D) >= MAX_E, "the fp32 pool must hold MAX_E experts");
+
+typedef struct gpu_bench {
+    ax_context *ctx;
+    ax_dtype dt;
+    const problem *pr;
+    char *x, *y, *pool;   /* device: (GPU_MAX_ROWS, D), (GPU_MAX_ROWS, F), n_mats matrices (F, D) */
+    int64_t n_mats, elem; /* matrices in the pool; bytes per element */
+    int64_t *offsets;     /* device copy of pr->offsets */
+    int64_t call;         /* rotation counter */
+} gpu_bench;
+
+static ax_tensor gpu_t(const gpu_bench *g, void *data, int32_t ndim, int64_t a, int64_t b, int64_t c) {
+    ax_tensor t;
+    ax_tensor_contiguous(&t, data, g->dt, ndim, (const int64_t[]){a, b, c});
+    t.device = ax_context_device(g->ctx);
+    return t;
+}
+
+/* The pool's matrix index where this call's E experts start: whole groups of E, rotating. */
+static char *gpu_experts(gpu_bench *g) {
+    const int64_t groups = g->n_mats / g->pr->E > 0 ? g->n_mats / g->pr->E : 1;
+    return g->pool + (g->call++ % groups) * g->pr->E * (int64_t)F * D * g->elem;
+}
+
+static int gpu_grouped(gpu_bench *g) {
+    ax_tensor x = gpu_t(g, g->x, 2, g->pr->R, D, 0), y = gpu_t(g, g->y, 2, g->pr->R, F, 0);
+    ax_tensor w = gpu_t(g, gpu_experts(g), 3, g->pr->E, F, D), off;
+    ax_tensor_contiguous(&off, g->offsets, AX_I64, 1, (const int64_t[]){g->pr->E + 1});
+    off.device = ax_context_device(g->ctx);
+    return ax_moe_grouped_gemm(g->ctx, AX_TRANS, &x, &w, &off, &y) != AX_OK;
+}
+
+static int gpu_loop(gpu_bench *g) {
+    const char *w = gpu_experts(g);
+    for (int64_t e = 0; e < g->pr->E; e++) {
+        const int64_t r0 = g->pr->offsets[e], rows = g->pr->offsets[e + 1] - r0;
+        if (rows == 0) continue;
+        ax_tensor xs = gpu_t(g, g->x + r0 * D * g->elem, 2, rows, D, 0);
+        ax_tensor ys = gpu_t(g, g->y + r0 * F * g->elem, 2, rows, F, 0);
+        ax_tensor we = gpu_t(g, (void *)(w + e * (int64_t)F * D * g->elem), 2, F, D, 0);
+        if (ax_gemm(g->ctx, AX_NO_TRANS, AX_TRANS, 1.0f, &xs, &we, 0.0f, &ys) != AX_OK) return 1;
+    }
+    return 0;
+}
+
+static int gpu_dense(gpu_bench *g) {
+    char *w = g->pool + (g->call++ % g->n_mats) * (int64_t)F * D * g->elem;
+    ax_tensor x = gpu_t(g, g->x, 2, g->pr->R, D, 0), y = gpu_t(g, g->y, 2, g->pr->R, F, 0);
+    ax_tensor wd = gpu_t(g, w, 2, F, D, 0);
+    return ax_gemm(g->ctx, AX_NO_TRANS, AX_TRANS, 1.0f, &x, &wd, 0.0f, &y) != AX_OK;
+}
+
+/* Seconds for `calls` calls of fn and the synchronisation that ends them; < 0 on failure. */
+static double gpu_sample(int (*fn)(gpu_bench *), gpu_bench *g, int calls) {
+    const double t0 = bench_now();
+    for (int c = 0; c < calls; c++)
+        if (fn(g)) return -1.0;
+    if (ax_context_synchronize(g->ctx) != AX_OK) return -1.0;
+    return bench_now() - t0;
+}
+
+/* Median TFLOP/s of the three calls: two warm-up calls each (the first cuBLAS call makes its handle),
+ * two more to size the samples, then one sample of each per round, the three in turn, each long
+ * enough (>= ~5 ms) that the queue's start-up and the synchronisation are small parts of it. */
+static int gpu_measure3(int (*const fn[3])(gpu_bench *), gpu_bench *g, int repeats, double rate[3]) {
+    double samples[3][64];
+    int calls[3];
+    const double flops = 2.0 * (double)g->pr->R * F * D;
+    for (int f = 0; f < 3; f++) {
+        rate[f] = 0.0;
+        if (gpu_sample(fn[f], g, 2) < 0) return 1;
+        const double once = gpu_sample(fn[f], g, 2) / 2.0;
+        if (once < 0) return 1;
+        const double want = 0.005 / (once > 1e-7 ? once : 1e-7);
+        calls[f] = want < 1.0 ? 1 : want > 2000.0 ? 2000 : (int)want;
+    }
+    for (int s = 0; s < repeats; s++)
+        for (int f = 0; f < 3; f++) {
+            const double t = gpu_sample(fn[f], g, calls[f]);
+            if (t <= 0) return 1;
+            samples[f][s] = flops * calls[f] / t * 1e-12;
+        }
+    for (int f = 0; f < 3; f++) rate[f] = bench_median(samples[f], repeats);
+    return 0;
+}
+
+/* Device buffers in f32 and bf16 (bf16 made on the device by ax_tensor_copy from the f32 values). */
+static int gpu_buffers(ax_context *ctx, const float *host, int64_t n, char **f32, char **bf16) {
+    *f32 = *bf16 = NULL;
+    if (ax_device_alloc(ctx, (size_t)n * 4, (void **)f32) != AX_OK ||
+        ax_device_alloc(ctx, (size_t)n * 2, (void **)bf16) != AX_OK)
+        return 1;
+    if (host != NULL) {
+        if (ax_copy_to_device(ctx, *f32, host, (size_t)n * 4) != AX_OK) return 1;
+        ax_tensor a, b;
+        ax_tensor_contiguous(&a, *f32, AX_F32, 1, (const int64_t[]){n});
+        ax_tensor_contiguous(&b, *bf16, AX_BF16, 1, (const int64_t[]){n});
+        a.device = b.device = ax_context_device(ctx);
+        if (ax_tensor_copy(ctx, &a, &b) != AX_OK || ax_context_synchronize(ctx) != AX_OK) return 1;
+    }
+    return 0;
+}
+
+static int bench_gpu(int repeats) {
+    if (!ax_build_has_cuda() || ax_cuda_device_count() < 1) {
+        printf("bench_moe_gemm --gpu: %s; nothing measured\n",
+               ax_build_has_cuda() ? "no CUDA device found" : "this build of Axial has no CUDA (-DAXIAL_CUDA=ON)");
+        return 0;
+    }
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.device.type = AX_CUDA;
+    ax_context *ctx = NULL;
+    if (ax_context_create(&ctx, &cfg) != AX_OK) {
+        fprintf(stderr, "CUDA context: %s\n", ax_last_error());
+        return 1;
+    }
+    char name[128] = "";
+    int64_t memory = 0;
+    ax_cuda_device_info(0, name, sizeof name, &memory);
+    const int64_t x_n = (int64_t)GPU_MAX_ROWS * D, y_n = (int64_t)GPU_MAX_ROWS * F, pool_n = GPU_POOL_BYTES / 4;
+    float *host = bench_alloc_floats(pool_n > x_n ? pool_n : x_n);
+    char *x32 = NULL, *x16 = NULL, *y32 = NULL, *y16 = NULL, *p32 = NULL, *p16 = NULL;
+    int64_t *offsets = NULL;
+    int rc = host == NULL;
+    uint64_t seed = 17;
+    if (rc == 0) {
+        bench_fill_uniform(host, x_n, -1.0f, 1.0f, &seed);
+        rc = gpu_buffers(ctx, host, x_n, &x32, &x16) || gpu_buffers(ctx, NULL, y_n, &y32, &y16);
+    }
+    if (rc == 0) {
+        bench_fill_uniform(host, pool_n, -0.05f, 0.05f, &seed);
+        rc = gpu_buffers(ctx, host, pool_n, &p32, &p16) ||
+             ax_device_alloc(ctx, sizeof(int64_t) * (MAX_E + 1), (void **)&offsets) != AX_OK;
+    }
+    free(host);
+    if (rc != 0) {
+        fprintf(stderr, "device buffers: %s\n", ax_last_error());
+    } else {
+        printf("ax_moe_grouped_gemm on %s (%.0f GiB), CUDA: y (R, F) = x (R, D) w[e]^T per segment, D = %d, F = %d\n",
+               name, (double)memory / (1 << 30), D, F);
+        printf("TFLOP/s = 2 R F D / time; wall clock around samples of calls ending in ax_context_synchronize,\n"
+               "median of %d samples taken in turn after warm-up; weights rotated through a 256 MiB pool.\n"
+               "grouped = own SIMT kernel (fp32 accumulation); loop = one ax_gemm (cuBLAS) per expert with rows;\n"
+               "dense = one ax_gemm of the same R rows against one (F, D) matrix. Peaks (NVIDIA data sheets,\n"
+               "H100 SXM): ~67 TFLOP/s fp32 (CUDA cores, no TF32), ~989 TFLOP/s bf16 dense tensor cores.\n\n",
+               repeats);
+        printf("%5s %6s %4s %3s %6s | %9s %9s %9s | %8s %8s\n", "dtype", "tokens", "E", "k", "rows", "grouped", "loop",
+               "dense", "grp/dns", "grp/loop");
+    }
+    const int64_t Ts[] = {1, 16, 128, 512, GPU_MAX_T}, Es[] = {8, 64}, ks[] = {1, 2, 8};
+    for (int di = 0; di < 2 && rc == 0; di++)
+        for (int ei = 0; ei < 2 && rc == 0; ei++)
+            for (int ti = 0; ti < 5 && rc == 0; ti++)
+                for (int ki = 0; ki < 3 && rc == 0; ki++) {
+                    problem pr;
+                    route(&pr, Ts[ti], Es[ei], ks[ki]);
+                    gpu_bench g;
+                    memset(&g, 0, sizeof g);
+                    g.ctx = ctx;
+                    g.dt = di == 0 ? AX_F32 : AX_BF16;
+                    g.elem = di == 0 ? 4 : 2;
+                    g.pr = &pr;
+                    g.x = di == 0 ? x32 : x16;
+                    g.y = di == 0 ? y32 : y16;
+                    g.pool = di == 0 ? p32 : p16;
+                    g.n_mats = GPU_POOL_BYTES / g.elem / ((int64_t)F * D);
+                    g.offsets = offsets;
+                    if (ax_copy_to_device(ctx, offsets, pr.offsets, sizeof(int64_t) * (size_t)(pr.E + 1)) != AX_OK) {
+                        rc = 1;
+                        break;
+                    }
+                    int (*const fns[3])(gpu_bench *) = {gpu_grouped, gpu_loop, gpu_dense};
+                    double rate[3];
+                    if (gpu_measure3(fns, &g, repeats, rate) != 0) {
+                        fprintf(stderr, "call failed: %s\n", ax_last_error());
+                        rc = 1;
+                        break;
+                    }
+                    const double gr = rate[0], l = rate[1], d = rate[2];
+                    printf("%5s %6lld %4lld %3lld %6lld | %9.2f %9.2f %9.2f | %7.2fx %7.2fx\n", ax_dtype_name(g.dt),
+                           (long long)pr.T, (long long)pr.E, (long long)pr.k, (long long)pr.R, gr, l, d,
+                           d > 0 ? gr / d : 0.0, l > 0 ? gr / l : 0.0);
+                    fflush(stdout);
+                }
+    char *bufs[] = {x32, x16, y32, y16, p32, p16, (char *)offsets};
+    for (int i = 0; i < 7; i++) ax_device_free(ctx, bufs[i]);
+    ax_context_destroy(ctx);
+    return rc;
+}
+
 int main(int argc, char **argv) {
-    int threads = 0, repeats = 7, quant = 0;
+    int threads = 0, repeats = 7, quant = 0, gpu = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--wtype") == 0 && i + 1 < argc && (strcmp(argv[i + 1], "f32") == 0 ||
                                                                       strcmp(argv[i + 1], "q4_1") == 0))
             quant = strcmp(argv[++i], "q4_1") == 0;
+        else if (strcmp(argv[i], "--gpu") == 0)
+            gpu = 1;
         else {
-            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--wtype f32|q4_1]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads T] [--repeats R] [--wtype f32|q4_1] [--gpu]\n", argv[0]);
             return 2;
         }
     }
     if (repeats < 1) repeats = 1;
     if (repeats > 64) repeats = 64;
+    if (gpu) return bench_gpu(repeats);
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.num_threads = threads;
     ax_context *ctx = NULL;
@@ -253,11 +463,7 @@ int main(int argc, char **argv) {
         for (int ti = 0; ti < 4; ti++)
             for (int ki = 0; ki < 3; ki++) {
                 problem pr;
-                memset(&pr, 0, sizeof pr);
-                pr.T = Ts[ti];
-                pr.E = Es[ei];
-                pr.k = ks[ki];
-                route(&pr);
+                route(&pr, Ts[ti], Es[ei], ks[ki]);
                 bench_ctx b;
                 memset(&b, 0, sizeof b);
                 b.n = F;

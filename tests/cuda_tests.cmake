@@ -8,12 +8,12 @@ target_link_libraries(test_evoformer_cuda PRIVATE axial CUDA::cudart m)
 target_compile_options(test_evoformer_cuda PRIVATE ${AXIAL_C_WARNINGS})
 target_compile_definitions(test_evoformer_cuda PRIVATE _POSIX_C_SOURCE=200809L)
 add_test(NAME evoformer_cuda COMMAND test_evoformer_cuda)
-set_tests_properties(evoformer_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(evoformer_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 180)
 
 # The same checks with the tensor-core kernels switched off, so the SIMT kernels that serve fp32,
 # odd head dims and pre-sm_80 devices are also checked on bf16 / fp16 at every shape.
 add_test(NAME evoformer_cuda_simt COMMAND test_evoformer_cuda)
-set_tests_properties(evoformer_cuda_simt PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300
+set_tests_properties(evoformer_cuda_simt PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 180
                      ENVIRONMENT "AXIAL_CUDA_TENSOR_CORES=0")
 
 # ax_tensor_copy on the device against the CPU, bit for bit (every dtype pair, strided views).
@@ -22,7 +22,7 @@ target_include_directories(test_tensor_copy_cuda PRIVATE ${PROJECT_SOURCE_DIR}/i
 target_link_libraries(test_tensor_copy_cuda PRIVATE axial m)
 target_compile_options(test_tensor_copy_cuda PRIVATE ${AXIAL_C_WARNINGS})
 add_test(NAME tensor_copy_cuda COMMAND test_tensor_copy_cuda)
-set_tests_properties(tensor_copy_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(tensor_copy_cuda PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 180)
 
 # Evoformer forward + backward captured into a CUDA graph (cudaStreamCaptureModeGlobal, so any
 # host-synchronising call fails the capture), replayed and compared with the eager run bit for bit.
@@ -32,4 +32,4 @@ target_link_libraries(test_cuda_graph PRIVATE axial CUDA::cudart m)
 target_compile_options(test_cuda_graph PRIVATE ${AXIAL_C_WARNINGS})
 target_compile_definitions(test_cuda_graph PRIVATE _POSIX_C_SOURCE=200809L)
 add_test(NAME cuda_graph COMMAND test_cuda_graph)
-set_tests_properties(cuda_graph PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(cuda_graph PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 180)

@@ -11,5 +11,5 @@ set_tests_properties(test_gemm_portable PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=p
 # (exit 77) without a device. Linked to the static library: it reads the context's handle field.
 if(AXIAL_WITH_CUDA)
   axial_add_c_test(test_gemm_cuda SOURCES test_gemm_cuda.c LABELS "gpu;linalg" LIBS CUDA::cudart)
-  set_tests_properties(test_gemm_cuda PROPERTIES TIMEOUT 300)
+  set_tests_properties(test_gemm_cuda PROPERTIES TIMEOUT 180)
 endif()

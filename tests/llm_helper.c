@@ -10,9 +10,16 @@
  *                                               line (end tokens do not stop it)
  *   llm_helper info MODEL                       prints "n_layer n_embd n_ff n_expert n_expert_used
  *                                               weight_bytes" of ax_llm_model_get_info
+ *   llm_helper tokenize MODEL TEXT              prints TEXT's ids (BOS as the file says, special-token
+ *                                               text parsed: `axial tokenize`'s defaults) on one line;
+ *                                               always on the CPU (the tokenizer is host code), so
+ *                                               tests need not depend on the CLI, which a GPU
+ *                                               machine's fallback build leaves out
  *
- * AXIAL_THREADS in the environment sets the thread count. Exit 0 on success, 3 when Axial reports an
- * error (printed as "STATUS: message"), 2 for usage or file errors.
+ * Environment: AXIAL_THREADS sets the thread count; AXIAL_DEVICE=cuda loads the model on CUDA device 0
+ * (tests/python/test_llm_cuda.py), and with no CUDA device (or a build without CUDA) prints "SKIP: ..."
+ * and exits 77, ctest's skip code; AXIAL_DEVICE unset, empty or "cpu" is the CPU. Exit 0 on success,
+ * 3 when Axial reports an error (printed as "STATUS: message"), 2 for usage or file errors.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -27,22 +34,70 @@ static int fail(ax_status st) {
     return 3;
 }
 
+/* Reads AXIAL_DEVICE: returns 0 with *device set, or with the reason printed 77 (no CUDA device: the
+ * caller's test is skipped) or 2 (a value that names no device). */
+static int device_from_env(ax_device *device) {
+    const char *name = getenv("AXIAL_DEVICE");
+    if (name == NULL || name[0] == '\0' || strcmp(name, "cpu") == 0) {
+        *device = (ax_device){AX_CPU, 0};
+        return 0;
+    }
+    if (strcmp(name, "cuda") != 0) {
+        fprintf(stderr, "llm_helper: AXIAL_DEVICE is '%s', expected cpu or cuda\n", name);
+        return 2;
+    }
+    if (ax_cuda_device_count() < 1) {
+        printf("SKIP: AXIAL_DEVICE=cuda but no CUDA device is usable (ax_cuda_device_count() = %d; a build "
+               "without AXIAL_CUDA, no driver or no GPU)\n", ax_cuda_device_count());
+        return 77;
+    }
+    *device = (ax_device){AX_CUDA, 0};
+    return 0;
+}
+
+static int tokenize(const char *path, const char *text) {
+    ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
+    mc.num_threads = 1;
+    ax_llm_model *model = NULL;
+    const size_t len = strlen(text);
+    /* byte-level BPE: at most one token per byte, plus BOS and EOS */
+    const int64_t capacity = (int64_t)len + 2;
+    int32_t *ids = malloc((size_t)capacity * sizeof *ids);
+    int64_t n = 0;
+    ax_status st = ids == NULL ? AX_ERR_OUT_OF_MEMORY : ax_llm_model_load(path, &mc, &model);
+    if (st == AX_OK)
+        st = ax_llm_tokenize(model, text, len, AX_LLM_TOKENIZE_ADD_SPECIAL | AX_LLM_TOKENIZE_PARSE_SPECIAL, ids,
+                             capacity, &n);
+    if (st == AX_OK) {
+        for (int64_t i = 0; i < n; i++) printf("%s%d", i ? " " : "", (int)ids[i]);
+        printf("\n");
+    }
+    const int rc = st == AX_OK ? 0 : fail(st);
+    free(ids);
+    ax_llm_model_free(model);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     const int is_logits = argc >= 6 && strcmp(argv[1], "logits") == 0;
     const int is_greedy = argc >= 5 && strcmp(argv[1], "greedy") == 0;
     const int is_info = argc == 3 && strcmp(argv[1], "info") == 0;
-    if (!is_logits && !is_greedy && !is_info) {
+    const int is_tokenize = argc == 4 && strcmp(argv[1], "tokenize") == 0;
+    if (!is_logits && !is_greedy && !is_info && !is_tokenize) {
         fprintf(stderr, "usage: llm_helper logits MODEL OUT N_BATCH ID... | llm_helper greedy MODEL N_NEW ID... | "
-                        "llm_helper info MODEL\n");
+                        "llm_helper info MODEL | llm_helper tokenize MODEL TEXT\n");
         return 2;
     }
+    if (is_tokenize) return tokenize(argv[2], argv[3]);
+    ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
+    const int device_rc = device_from_env(&mc.device);
+    if (device_rc != 0) return device_rc;
     const int first_id = is_logits ? 5 : is_greedy ? 4 : 3;
     const int64_t n = argc - first_id;
     int32_t *ids = malloc((size_t)(n + 1) * sizeof *ids);
     if (ids == NULL) return 2;
     for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)atol(argv[first_id + i]);
 
-    ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
     const char *threads = getenv("AXIAL_THREADS");
     mc.num_threads = threads != NULL ? atoi(threads) : 0;
     ax_llm_model *model = NULL;
@@ -79,10 +134,16 @@ int main(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        for (int64_t i = 0; i < n; i++)
-            if (fwrite(ax_llm_session_logits(session, i), sizeof(float), (size_t)info.n_vocab, f) !=
-                (size_t)info.n_vocab)
+        for (int64_t i = 0; i < n && rc == 0; i++) {
+            const float *row = ax_llm_session_logits(session, i);
+            if (row == NULL) {
+                /* the eval succeeded, so every row must be there: a fault to report, not to write */
+                fprintf(stderr, "llm_helper: no logits for token %lld of %lld\n", (long long)i, (long long)n);
+                rc = 3;
+            } else if (fwrite(row, sizeof(float), (size_t)info.n_vocab, f) != (size_t)info.n_vocab) {
                 rc = 2;
+            }
+        }
         if (fclose(f) != 0) rc = 2;
         goto done;
     }

@@ -20,3 +20,12 @@ if(TARGET axial_cli)
                    $<TARGET_FILE:llm_helper> $<TARGET_FILE:axial_cli>)
   set_tests_properties(test_llm_reference PROPERTIES LABELS "llm;python" SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()
+
+# The runner on CUDA against the float64 reference, on the 2-block model of scripts/gpu-model.sh (or one
+# derived on the fly from the real model); skipped (77) without a CUDA device, the Python packages or
+# a model. Needs only llm_helper, not the CLI (which a GPU machine's fallback build leaves out).
+# AXIAL_LLM_CUDA_TEST_ON_CPU=1 in the environment runs it on the CPU as a self-check of the harness.
+add_test(NAME test_llm_cuda
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/python/run_llm_cuda.sh ${PROJECT_SOURCE_DIR}
+                 $<TARGET_FILE:llm_helper>)
+set_tests_properties(test_llm_cuda PROPERTIES LABELS "gpu;llm;python" SKIP_RETURN_CODE 77 TIMEOUT 180)

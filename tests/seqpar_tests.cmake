@@ -61,7 +61,7 @@ if(AXIAL_WITH_NCCL)
   add_test(NAME seqpar_nccl_np1
            COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 1 ${MPIEXEC_PREFLAGS}
                    $<TARGET_FILE:test_seqpar_nccl> ${MPIEXEC_POSTFLAGS})
-  set_tests_properties(seqpar_nccl_np1 PROPERTIES LABELS "gpu;mpi;seqpar" TIMEOUT 300 SKIP_RETURN_CODE 77
+  set_tests_properties(seqpar_nccl_np1 PROPERTIES LABELS "gpu;mpi;seqpar" TIMEOUT 180 SKIP_RETURN_CODE 77
                        ENVIRONMENT "${AXIAL_SEQPAR_TEST_ENV}")
 endif()
 

@@ -13,6 +13,16 @@
  * Errors on every rank with nothing written: E differing across ranks, k > E, local expert counts
  * off the shard rule.
  *
+ *   mpiexec -n P test_moe_ep           CPU tensors over an MPI communicator (P = 1, 2 or 4)
+ *   mpiexec -n P test_moe_ep --nccl    the same cases with the expert-parallel calls on CUDA tensors
+ *                                      over an NCCL communicator (ax_comm_create_nccl), one GPU per
+ *                                      rank (NCCL refuses two ranks on one device): each case's host
+ *                                      tensors are copied to the device (moe_test_device.h), outputs
+ *                                      poisoned with NaN there and brought back; the single-rank
+ *                                      comparisons stay on the CPU, so the CPU op is the reference.
+ *                                      Exit 77 (skip) without NCCL in the build or with fewer GPUs
+ *                                      than ranks on a node.
+ *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <mpi.h>
@@ -20,12 +30,50 @@
 #include "axial/comm.h"
 #include "axial/moe.h"
 #include "harness.h"
+#include "moe_test_device.h"
 #include "test_moe_ffn_reference.h"
 
 enum { D = 16, F = 12, K = 2 };
 
-static ax_context *ctx;
+static ax_context *ctx;            /* the CPU: references, and the MPI runs */
+static ax_context *gpu;            /* --nccl: this rank's device */
+static int use_nccl, gpu_id;
 static int world_rank, world_size;
+
+/* The expert-parallel communicator of a case: MPI for CPU tensors, NCCL on this rank's GPU. */
+static ax_status ep_comm_create(ax_comm **out, MPI_Comm mpi) {
+    return use_nccl ? ax_comm_create_nccl(out, mpi, gpu_id) : ax_comm_create_mpi(out, mpi);
+}
+
+/* The expert-parallel calls: on the CPU the host tensors themselves; with --nccl device copies of
+ * them on this rank's GPU (moe_test_device.h). poison: fill the outputs with NaN first; else their
+ * current values travel, for the checks that a failing call writes nothing. */
+static ax_status ep_forward(ax_comm *comm, const ax_moe_ffn_config *cfg, const ax_tensor *x,
+                            const ax_moe_ffn_weights *w, ax_tensor *y, ax_tensor *losses, int poison) {
+    dev_mirror m;
+    dm_ffn_args a;
+    dm_begin(&m, use_nccl ? gpu : NULL);
+    dm_forward_args(&m, x, w, y, losses, &a);
+    ax_status st = AX_ERR_INTERNAL;
+    if (dm_upload(&m, poison) == 0)
+        st = ax_moe_ffn_forward_ep(use_nccl ? gpu : ctx, comm, cfg, a.x, &a.w, a.y, a.losses);
+    dm_finish(&m);
+    return st;
+}
+
+static ax_status ep_backward(ax_comm *comm, const ax_moe_ffn_config *cfg, const ax_tensor *x,
+                             const ax_moe_ffn_weights *w, const ax_tensor *dy, ax_tensor *dx,
+                             const ax_moe_ffn_grads *g) {
+    dev_mirror m;
+    dm_ffn_args a;
+    dm_begin(&m, use_nccl ? gpu : NULL);
+    dm_backward_args(&m, x, w, dy, dx, g, &a);
+    ax_status st = AX_ERR_INTERNAL;
+    if (dm_upload(&m, 1) == 0)
+        st = ax_moe_ffn_backward_ep(use_nccl ? gpu : ctx, comm, cfg, a.x, &a.w, a.dy, a.dx, &a.g);
+    dm_finish(&m);
+    return st;
+}
 
 static ax_tensor tensor(void *data, ax_dtype dt, int32_t ndim, int64_t d0, int64_t d1, int64_t d2) {
     ax_tensor t;
@@ -161,7 +209,7 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     MPI_Comm_rank(mpi, &rank);
     MPI_Comm_size(mpi, &P);
     ax_comm *comm = NULL;
-    CHECK_OK(ax_comm_create_mpi(&comm, mpi));
+    CHECK_OK(ep_comm_create(&comm, mpi));
     layer l;
     layer_make(&l, E, Fd, 100 + (uint64_t)E);
     int64_t first = 0, count = 0;
@@ -182,7 +230,7 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     float loss[2], loss1[2];
     ax_tensor tx = tensor(x, AX_F32, 2, T, D, 0), ty = tensor(y, AX_F32, 2, T, D, 0), ty1 = tensor(y1, AX_F32, 2, T, D, 0);
     ax_tensor tl = tensor(loss, AX_F32, 1, 2, 0, 0), tl1 = tensor(loss1, AX_F32, 1, 2, 0, 0);
-    CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &mine.w, &ty, &tl));
+    CHECK_OK(ep_forward(comm, &cfg, &tx, &mine.w, &ty, &tl, 1));
     CHECK_OK(ax_moe_ffn_forward(ctx, &cfg, &tx, &all.w, &ty1, &tl1));
     check_close("y vs ax_moe_ffn_forward", y, y1, T * D);
     check_close("losses", loss, loss1, 2);
@@ -211,6 +259,15 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     m.x = xd, m.router = rd, m.gate = gd, m.up = ud, m.down = dd, m.dgate = dgd, m.dup = dud, m.ddown = ddd;
     ref_out r;
     ref_forward(&m, &r);
+    if (use_nccl) {
+        /* The device's fp32 logits (cuBLAS, or the decode kernel) and the CPU reference's differ by a
+         * few units of 2^-24 of the terms (at most ~16 * 4 * 2^-24 = 4e-6 here), which moves a gap
+         * between two softmax probabilities by less than 2e-5: with wider top-k gaps both route alike,
+         * as the comparisons with the CPU op assume. A property of the seeds (the narrowest is 8.5e-5). */
+        th_checks++;
+        if (!(r.min_gap > 2e-5))
+            TH_FAIL("rank %d: near tie in the routing (p gap %.3g): pick another seed", world_rank, r.min_gap);
+    }
     double scale = 0.0, err = 0.0;
     for (int64_t i = 0; i < T * D; i++) {
         scale = fmax(scale, fabs(r.y[i]));
@@ -231,7 +288,7 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     grads ge, g1;
     grads_make(&ge, E, count, Fd);
     grads_make(&g1, E, E, Fd);
-    CHECK_OK(ax_moe_ffn_backward_ep(ctx, comm, &cfg, &tx, &mine.w, &tdy, &tdx, &ge.g));
+    CHECK_OK(ep_backward(comm, &cfg, &tx, &mine.w, &tdy, &tdx, &ge.g));
     CHECK_OK(ax_moe_ffn_backward(ctx, &cfg, &tx, &all.w, &tdy, &tdx1, &g1.g));
     check_close("dx", dx, dx1, T * D);
     /* single-rank gradients of all ranks' tokens (the world's), summed */
@@ -251,6 +308,7 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     /* experts: complete for the EP group's rows; the hybrid layout all-reduces them over the
      * data-parallel group (with Axial's own all-reduce) */
     if (dp_mpi != MPI_COMM_NULL) {
+        /* on the host copies, also with --nccl: what is checked here is the layer's, not the all-reduce */
         ax_comm *dp = NULL;
         CHECK_OK(ax_comm_create_mpi(&dp, dp_mpi));
         for (int i = 1; i <= 3; i++)
@@ -297,7 +355,7 @@ static void expect_error_all(ax_comm *comm, const ax_moe_ffn_config *cfg, const 
                              const ax_moe_ffn_weights *w, float *y, int64_t n, const char *needle) {
     for (int64_t i = 0; i < n; i++) y[i] = 321.0f;
     ax_tensor ty = tensor(y, AX_F32, 2, n / D, D, 0);
-    CHECK_STATUS(ax_moe_ffn_forward_ep(ctx, comm, cfg, tx, w, &ty, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ep_forward(comm, cfg, tx, w, &ty, NULL, 0), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), needle);
     int same = 1;
     for (int64_t i = 0; i < n; i++) same &= y[i] == 321.0f;
@@ -306,7 +364,7 @@ static void expect_error_all(ax_comm *comm, const ax_moe_ffn_config *cfg, const 
 
 static void test_errors(void) {
     ax_comm *comm = NULL;
-    CHECK_OK(ax_comm_create_mpi(&comm, MPI_COMM_WORLD));
+    CHECK_OK(ep_comm_create(&comm, MPI_COMM_WORLD));
     const int64_t E = 6, T = 4;
     layer l;
     layer_make(&l, E, 0, 5);
@@ -343,10 +401,28 @@ static void test_errors(void) {
     }
     /* and the communicator still works afterwards */
     ax_tensor ty = tensor(y, AX_F32, 2, T, D, 0);
-    CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
+    CHECK_OK(ep_forward(comm, &cfg, &tx, &v.w, &ty, NULL, 1));
     free(x);
     layer_free(&l);
     ax_comm_destroy(comm);
+}
+
+/* --nccl: one GPU per rank of each node, every rank able; else a reason to skip (the same on every rank). */
+static const char *nccl_missing(void) {
+    MPI_Comm node;
+    int local_rank = 0, local_size = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &local_rank);
+    MPI_Comm_size(node, &local_size);
+    MPI_Comm_free(&node);
+    gpu_id = local_rank;
+    const int devices = ax_cuda_device_count();
+    int why = !ax_build_has_nccl() ? 1 : devices < 1 ? 2 : devices < local_size ? 3 : 0, worst = 0;
+    MPI_Allreduce(&why, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst == 1 ? "this build of Axial has no NCCL (needs CUDA, MPI and NCCL at configure time)"
+           : worst == 2 ? "no CUDA device found"
+           : worst == 3 ? "fewer CUDA devices than ranks on a node (NCCL needs one GPU per rank)"
+                        : NULL;
 }
 
 int main(int argc, char **argv) {
@@ -354,10 +430,37 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     int rc = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--nccl") == 0) use_nccl = 1;
+        else {
+            if (world_rank == 0) fprintf(stderr, "usage: mpiexec -n P %s [--nccl]\n", argv[0]);
+            MPI_Finalize();
+            return 2;
+        }
+    }
     if (tokens_for(world_size) == NULL) {
         if (world_rank == 0) fprintf(stderr, "run with 1, 2 or 4 ranks\n");
         MPI_Finalize();
         return 77;
+    }
+    if (use_nccl) {
+        const char *missing = nccl_missing();
+        if (missing != NULL) {
+            if (world_rank == 0) printf("SKIP: test_moe_ep --nccl on %d ranks: %s\n", world_size, missing);
+            MPI_Finalize();
+            return 77;
+        }
+        ax_context_config gc = AX_CONTEXT_CONFIG_INIT;
+        gc.device.type = AX_CUDA;
+        gc.device.id = gpu_id;
+        if (ax_context_create(&gpu, &gc) != AX_OK) {
+            fprintf(stderr, "[rank %d] CUDA context on device %d: %s\n", world_rank, gpu_id, ax_last_error());
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        char name[128] = "";
+        int64_t memory = 0;
+        ax_cuda_device_info(gpu_id, name, sizeof name, &memory);
+        printf("rank %d: NCCL on CUDA %d (%s)\n", world_rank, gpu_id, name);
     }
     ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
     cc.num_threads = 1;
@@ -371,6 +474,7 @@ int main(int argc, char **argv) {
     RUN(test_hybrid);
     RUN(test_errors);
     ax_context_destroy(ctx);
+    ax_context_destroy(gpu);
     /* one verdict for the whole job */
     int failures = th_failures;
     MPI_Allreduce(MPI_IN_PLACE, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

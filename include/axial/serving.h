@@ -17,10 +17,11 @@
  * that runs the step, with no engine lock held; a callback must return quickly (it delays every
  * sequence of the batch).
  *
- * Determinism: with greedy sampling a request's tokens do not depend on which other requests share
- * its batches or its prefix blocks (the CPU kernels compute each token row the same way whatever the
- * batch; split-K attention is off in the engine). Seeded sampling is reproducible likewise: draw i
- * of a request uses (seed, i).
+ * Determinism: on the CPU, with greedy sampling, a request's tokens do not depend on which other
+ * requests share its batches or its prefix blocks (the CPU kernels compute each token row the same
+ * way whatever the batch; split-K attention is off in the engine). Seeded sampling is reproducible
+ * likewise: draw i of a request uses (seed, i). On CUDA the quantized matmul rounds a row differently
+ * in small and large steps, so tokens can differ where two logits nearly tie (docs/serving.md).
  */
 #ifndef AXIAL_SERVING_H
 #define AXIAL_SERVING_H

@@ -15,7 +15,7 @@ set_tests_properties(test_ops PROPERTIES TIMEOUT 600)
 # The CUDA backend alone (label gpu): exits 77 (skipped) with a message when the build has no CUDA
 # or no device is present.
 add_test(NAME test_ops_gpu COMMAND test_ops -b cuda)
-set_tests_properties(test_ops_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
+set_tests_properties(test_ops_gpu PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 180)
 
 # The avx512 path's block-quantized matmul has two kernels, picked by AVX-512 VNNI at run time
 # (qmm_kernel_planned, src/linalg/qmatmul_params.h: vpdpbusd or vpmaddubsw); AXIAL_VNNI=0 hides
