@@ -19,16 +19,12 @@
 
 #include "axial/features.h"
 #include "axial/store.h"
+#include "bench_util.h"
 
 static double clock_seconds(clockid_t clock) {
     struct timespec ts;
     clock_gettime(clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static uint64_t lcg(uint64_t *state) {
@@ -65,11 +61,6 @@ static ax_chain_features *synthetic_features(int64_t rows, int64_t length) {
     return f;
 }
 
-static double median_of(double *values, int n) {
-    qsort(values, (size_t)n, sizeof *values, compare_double);
-    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 /* Median and minimum milliseconds of `runs` batches (after two warm-up batches), as wall-clock time
  * and as this thread's CPU time (which a loaded machine disturbs less). */
 static int time_batches(const ax_chain_features *f, int runs, double wall_ms[2], double cpu_ms[2]) {
@@ -94,9 +85,9 @@ static int time_batches(const ax_chain_features *f, int runs, double wall_ms[2],
             cpu[r] = 1e3 * (c1 - c0);
         }
     }
-    wall_ms[0] = median_of(times, runs);
+    wall_ms[0] = bench_median(times, runs);
     wall_ms[1] = times[0];
-    cpu_ms[0] = median_of(cpu, runs);
+    cpu_ms[0] = bench_median(cpu, runs);
     cpu_ms[1] = cpu[0];
     free(times);
     return 0;
@@ -161,11 +152,11 @@ static int time_from_store(const ax_chain_features *f, int runs) {
         if (r >= 0) direct_ms[r] = 1e3 * (t1 - t0);
     }
     if (!failed) {
-        const double read_median = median_of(read_ms, runs), read_min = read_ms[0];
-        const double both_median = median_of(both_ms, runs), both_min = both_ms[0];
+        const double read_median = bench_median(read_ms, runs), read_min = read_ms[0];
+        const double both_median = bench_median(both_ms, runs), both_min = both_ms[0];
         printf("%-30s %14.2f %14.2f\n", "store: read the chain", read_median, read_min);
         printf("%-30s %14.2f %14.2f\n", "store: read + create (auto)", both_median, both_min);
-        const double direct_median = median_of(direct_ms, runs), direct_min = direct_ms[0];
+        const double direct_median = bench_median(direct_ms, runs), direct_min = direct_ms[0];
         printf("%-30s %14.2f %14.2f   (target <= 20)\n", "store: ax_store_read_batch", direct_median, direct_min);
     }
     free(read_ms);
