@@ -148,6 +148,16 @@ prefill_plan plan_prefill(const ax_context *ctx, const qmatmul_params *p) {
     const int64_t per_row = (p->K + p->M) * 4;
     int64_t rows = kSliceBytes / per_row;
     rows = rows < 1 ? 1 : rows > p->N ? p->N : rows;
+    /* Under a tight workspace limit (as gemm_cuda_workspace does): cuBLAS runs without a workspace of
+     * its own, and the slices shrink to what is left (one row at least; below that the reservation
+     * fails with the limit named). */
+    const int64_t limit = ctx->workspace_limit;
+    const int64_t slices = round256(rows * p->K * 4) + round256(rows * p->M * 4);
+    if (limit > 0 && plan.blas_bytes + plan.x_bytes + slices > limit) {
+        plan.blas_bytes = 0;
+        const int64_t fit = (limit - plan.x_bytes - 512) / per_row; /* 512: the two slices' rounding */
+        rows = fit < 1 ? 1 : fit < rows ? fit : rows;
+    }
     plan.slice_rows = rows;
     plan.slice_w_bytes = round256(rows * p->K * 4);
     plan.slice_c_bytes = round256(rows * p->M * 4);
