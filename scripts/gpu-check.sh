@@ -93,6 +93,11 @@ if command -v nvidia-smi >/dev/null 2>&1; then
     [[ -n "$DEVICE" ]] || DEVICE="nvidia-smi found no GPU"
 fi
 echo "device: $DEVICE"
+# The host CPU too: its AVX-512 / AMX flags say which CPU kernel paths the "cpu" step exercises.
+HOST_CPU=$({ grep -m 1 'model name' /proc/cpuinfo 2>/dev/null || true; } | cut -d: -f2- | sed 's/^ *//')
+HOST_CPU="${HOST_CPU:-unknown} ($(nproc 2>/dev/null || echo '?') cores; $({ grep -o -w 'avx512f\|avx512_bf16\|amx_tile' \
+    /proc/cpuinfo 2>/dev/null || true; } | sort -u | tr '\n' ' ' | sed 's/ $//'))"
+echo "host CPU: $HOST_CPU"
 
 # ---- configure and build ------------------------------------------------------------------------
 EXTRA_ARGS=()
@@ -328,6 +333,7 @@ OVERALL=0
 echo
 echo "==================== gpu-check summary ===================="
 echo "device: $DEVICE"
+echo "host CPU: $HOST_CPU"
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'none')   CUDA archs: $ARCHS   total: $(($(date +%s) - START_S))s"
 ((USED_DEPS)) && echo "OpenBLAS / zlib from the packages in $DEPS_DIR (unpacked into $BUILD_DIR/deps)"
 printf '%-36s %-28s %6s  %s\n' "step" "status" "secs" "log"
