@@ -1,7 +1,7 @@
 """Axial for Python: Evoformer attention (CPU and CUDA) with two bias terms, forward and backward,
 without the S×S logits; AlphaFold-style protein features, an HDF5 feature store and training batches
 (:mod:`axial.io`); LLM inference on GGUF files (:mod:`axial.llm`) and a serving engine with continuous
-batching (:mod:`axial.serving`); and a drop-in for DeepSpeed's
+batching (:mod:`axial.serving`); transformer and Mixture-of-Experts kernels; and a drop-in for DeepSpeed's
 ``DS4Sci_EvoformerAttention`` (:mod:`axial.torch`).
 
 Arrays go in through the buffer protocol (NumPy, any strides, no copy) or DLPack (PyTorch, CuPy, JAX,
@@ -14,6 +14,8 @@ from typing import Any, Dict
 
 from . import _axial, llm, serving
 from ._attention import Context, attention_probabilities, evoformer_attention, evoformer_attention_backward
+from ._moe import (moe_combine, moe_combine_backward, moe_dispatch, moe_ffn, moe_ffn_backward, moe_grouped_gemm,
+                   moe_grouped_gemm_dw, moe_route, moe_route_backward)
 from ._tensor import BFLOAT16, Tensor, from_dlpack
 from ._transformer import (QWeight, activation, attention, attention_backward, embedding, glu, glu_backward,
                            kv_cache_append, layer_norm, layer_norm_backward, paged_attention, qmatmul, rms_norm,
@@ -29,8 +31,9 @@ __all__ = [
     "UnsupportedError",
     "activation", "attention", "attention_backward", "attention_probabilities", "embedding", "evoformer_attention",
     "evoformer_attention_backward", "from_dlpack", "glu", "glu_backward", "info", "kv_cache_append", "layer_norm",
-    "layer_norm_backward", "llm", "paged_attention", "qmatmul", "rms_norm", "rms_norm_backward", "rope", "sample",
-    "serving", "softmax",
+    "layer_norm_backward", "llm", "moe_combine", "moe_combine_backward", "moe_dispatch", "moe_ffn", "moe_ffn_backward",
+    "moe_grouped_gemm", "moe_grouped_gemm_dw", "moe_route", "moe_route_backward", "paged_attention", "qmatmul",
+    "rms_norm", "rms_norm_backward", "rope", "sample", "serving", "softmax",
 ]
 
 

@@ -145,3 +145,62 @@ def qmatmul(x: Any, w: Any, bias: Any = None, *, w_dtype: Optional[str] = None, 
     float32/bfloat16/float16, or with ``w_dtype`` one of "q4_0", "q4_1", "q8_0", "q4_k", "q6_k" a (N,
     row_bytes) uint8 array of GGUF blocks (as ``gguf.quants.quantize`` returns), or a ``QWeight``
     (``ax_qmatmul_packed``; CPU contexts). Returns y (M, N) float32 unless ``out`` is given."""
+
+def moe_route(logits: Any, k: int, *, gating: str = 'softmax', renormalize: bool = True,
+              capacity_factor: float = 0.0, min_capacity: int = 0, return_probs: bool = False,
+              return_losses: bool = False, context: Optional[Context] = None, stream: Any = None) -> Tuple[Any, ...]:
+    """Routes T tokens to k of E experts (``ax_moe_route``): logits (T, E) -> int32 expert_ids (T, k) (-1 where
+    the capacity dropped a choice) and float32 weights (T, k), followed by float32 probs (T, E) with
+    ``return_probs`` and float32 ``[aux, z]`` losses (2,) with ``return_losses``. Softmax or sigmoid gating, ties
+    to the lowest id, optional renormalisation, capacity ``max(min_capacity, ceil(T * capacity_factor / E))``."""
+
+def moe_route_backward(logits: Any, k: int, dweights: Any = None, *, gating: str = 'softmax',
+                       renormalize: bool = True, capacity_factor: float = 0.0, min_capacity: int = 0,
+                       aux_coef: float = 0.0, z_coef: float = 0.0, out: Any = None,
+                       context: Optional[Context] = None, stream: Any = None) -> Any:
+    """dlogits (T, E) of ``sum(dweights * weights) + aux_coef * aux + z_coef * z`` (``ax_moe_route_backward``),
+    the selection and drops held fixed."""
+
+def moe_dispatch(x: Any, expert_ids: Any, num_experts: int, *, align: int = 1, num_rows: Optional[int] = None,
+                 context: Optional[Context] = None, stream: Any = None) -> Tuple[Any, Any, Any, Any]:
+    """Token rows into expert-contiguous order (``ax_moe_dispatch``): ``(x_sorted (R, D), int64 offsets (E + 1,),
+    int64 counts (E,), int64 rows (T, k))``, R = T * k + E * (align - 1) unless ``num_rows`` is given."""
+
+def moe_combine(y_sorted: Any, rows: Any, weights: Any = None, *, out: Any = None,
+                context: Optional[Context] = None, stream: Any = None) -> Any:
+    """``y[t] = sum_j weights[t, j] * y_sorted[rows[t, j]]`` over the kept choices (``ax_moe_combine``); weight 1
+    without ``weights`` (the dispatch's backward). Returns y (T, D) in y_sorted's dtype."""
+
+def moe_combine_backward(dy: Any, y_sorted: Any, rows: Any, weights: Any = None, *, num_rows: Optional[int] = None,
+                         context: Optional[Context] = None, stream: Any = None) -> Tuple[Any, Optional[Any]]:
+    """Gradients of :func:`moe_combine` (``ax_moe_combine_backward``): ``(dy_sorted (R, D), float32 dweights (T,
+    k))``; dweights is None without y_sorted (then ``num_rows`` gives R)."""
+
+def moe_grouped_gemm(x: Any, w: Any, offsets: Any, *, trans_w: bool = True, w_dtype: Optional[str] = None,
+                     out: Any = None, context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Per expert segment ``offsets[e]:offsets[e + 1]`` of x (R, K): ``x[s] @ w[e].T`` with w (E, N, K) (float or,
+    with ``w_dtype``, uint8 GGUF blocks (E, N, row_bytes)), or ``x[s] @ w[e]`` with ``trans_w=False`` and w (E, K,
+    N) (``ax_moe_grouped_gemm``). Returns y (R, N) in x's dtype."""
+
+def moe_grouped_gemm_dw(dy: Any, x: Any, offsets: Any, *, beta: float = 0.0, out: Any = None,
+                        context: Optional[Context] = None, stream: Any = None) -> Any:
+    """Expert weight gradient ``dw[e] = dy[s_e].T @ x[s_e] + beta * dw[e]`` (``ax_moe_grouped_gemm_dw``):
+    float32 (E, N, K)."""
+
+def moe_ffn(x: Any, router: Any, gate: Any, up: Any, down: Any, *, dense_gate: Any = None, dense_up: Any = None,
+            dense_down: Any = None, k: int = 2, gating: str = 'softmax', renormalize: bool = True,
+            capacity_factor: float = 0.0, min_capacity: int = 0, act: str = 'silu',
+            w_dtype: Union[None, str, Dict[str, str]] = None, return_losses: bool = False, out: Any = None,
+            context: Optional[Context] = None, stream: Any = None) -> Any:
+    """The SwiGLU MoE feed-forward layer (``ax_moe_ffn_forward``): router (E, D), gate/up (E, F, D), down (E, D,
+    F), optional PR-MoE dense MLP dense_gate/dense_up (Fd, D), dense_down (D, Fd); expert and dense weights may be
+    uint8 GGUF blocks named by ``w_dtype``. Returns y (T, D), or ``(y, losses)`` with ``return_losses``."""
+
+def moe_ffn_backward(x: Any, router: Any, gate: Any, up: Any, down: Any, dy: Any, *, dense_gate: Any = None,
+                     dense_up: Any = None, dense_down: Any = None, k: int = 2, gating: str = 'softmax',
+                     renormalize: bool = True, capacity_factor: float = 0.0, min_capacity: int = 0,
+                     act: str = 'silu', aux_coef: float = 0.0, z_coef: float = 0.0,
+                     context: Optional[Context] = None, stream: Any = None) -> Tuple[Any, ...]:
+    """Gradients of :func:`moe_ffn` for ``sum(dy * y) + aux_coef * aux + z_coef * z`` (``ax_moe_ffn_backward``,
+    float32): ``(dx, drouter, dgate, dup, ddown, ddense_gate, ddense_up, ddense_down)``, dense ones None without
+    the dense MLP."""

@@ -1,9 +1,10 @@
 /*
- * transformer.c — the transformer-kernel ops (attention.h, nn.h, sampling.h, linalg.h's qmatmul)
- * behind one METH_FASTCALL entry, op(ctx, name, arrays, ints, floats, stream, flags): a table names
- * each op's arrays (which may be None, which are written), its integer and float arguments, and a
- * small adapter to the C function. The Python layer (axial/_transformer.py) allocates outputs and
- * documents each op; the C library checks every argument. The GIL is released while the op runs.
+ * transformer.c — the transformer-kernel ops (attention.h, nn.h, sampling.h, linalg.h's qmatmul,
+ * moe.h's single-device ops) behind one METH_FASTCALL entry, op(ctx, name, arrays, ints, floats,
+ * stream, flags): a table names each op's arrays (which may be None, which are written), its integer
+ * and float arguments, and a small adapter to the C function. The Python layer (axial/_transformer.py,
+ * axial/_moe.py) allocates outputs and documents each op; the C library checks every argument. The
+ * GIL is released while the op runs.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -11,11 +12,12 @@
 
 #include "axial/attention.h"
 #include "axial/linalg.h"
+#include "axial/moe.h"
 #include "axial/nn.h"
 #include "axial/sampling.h"
 #include "bindings.h"
 
-#define OP_MAX_ARRAYS 16
+#define OP_MAX_ARRAYS 20
 #define OP_MAX_SCALARS 16
 
 typedef ax_status (*op_adapter)(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv);
@@ -136,21 +138,31 @@ static ax_status run_glu(ax_context *ctx, ax_tensor *const *t, const int64_t *iv
     return iv[1] ? ax_glu_backward(ctx, kind, t[0], t[1], t[2], t[3], t[4]) : ax_glu(ctx, kind, t[0], t[1], t[3]);
 }
 
-/* A block-quantized matrix comes from Python as (rows, row_bytes) uint8 rows of raw GGUF blocks; this
- * describes it as (rows, K) of the block dtype `code`, K = row_bytes / block_bytes * block_elems, its
- * row stride in elements alike. Returns 0, or -1 when it is not such an array (then the library gets
- * it as it is and names its problem; the Python layer checks the shape first for a clearer message). */
+/* A block-quantized matrix comes from Python as (rows, row_bytes) uint8 rows of raw GGUF blocks, or a
+ * stack of them (E, rows, row_bytes) for the experts of a MoE layer; this describes it as (rows, K) or
+ * (E, rows, K) of the block dtype `code`, K = row_bytes / block_bytes * block_elems, the outer strides
+ * in elements alike. Returns 0, or -1 when it is not such an array (then the library gets it as it is
+ * and names its problem; the Python layer checks the shape first for a clearer message). */
 static int as_blocks(const ax_tensor *in, int64_t code, ax_tensor *out) {
     const ax_dtype dt = (ax_dtype)code;
     const int64_t be = ax_dtype_block_elems(dt), bb = ax_dtype_block_bytes(dt);
-    if (be <= 1 || bb <= 0 || in->dtype != AX_U8 || in->ndim != 2 || in->strides[1] != 1 || in->shape[1] % bb != 0 ||
-        in->strides[0] % bb != 0)
+    const int last = in->ndim - 1;
+    if (be <= 1 || bb <= 0 || in->dtype != AX_U8 || (in->ndim != 2 && in->ndim != 3) || in->strides[last] != 1 ||
+        in->shape[last] % bb != 0)
         return -1;
+    for (int d = 0; d < last; d++)
+        if (in->strides[d] % bb != 0) return -1;
     *out = *in;
     out->dtype = dt;
-    out->shape[1] = in->shape[1] / bb * be;
-    out->strides[0] = in->strides[0] / bb * be;
+    out->shape[last] = in->shape[last] / bb * be;
+    for (int d = 0; d < last; d++) out->strides[d] = in->strides[d] / bb * be;
     return 0;
+}
+
+/* The array as given (code < 0, or not a block array), else its block-dtype description in *scratch. */
+static const ax_tensor *maybe_blocks(const ax_tensor *in, int64_t code, ax_tensor *scratch) {
+    if (in == NULL || code < 0 || as_blocks(in, code, scratch) < 0) return in;
+    return scratch;
 }
 
 /* ids table | out  (ints: the table's block dtype code, or -1 to take it as it is) */
@@ -184,6 +196,91 @@ static ax_status run_qmatmul(ax_context *ctx, ax_tensor *const *t, const int64_t
     return ax_qmatmul(ctx, t[0], &w, t[2], t[3]);
 }
 
+/* ---- moe.h (single device) ---- */
+
+/* ints: top_k, gating, normalize, min_capacity; floats: capacity_factor */
+static ax_moe_route_config route_config(const int64_t *iv, const double *fv) {
+    ax_moe_route_config cfg = AX_MOE_ROUTE_CONFIG_INIT;
+    cfg.top_k = (int32_t)iv[0];
+    cfg.gating = (ax_moe_gating)iv[1];
+    cfg.normalize = (int32_t)iv[2];
+    cfg.min_capacity = iv[3];
+    cfg.capacity_factor = (float)fv[0];
+    return cfg;
+}
+
+/* logits | expert_ids weights probs losses */
+static ax_status run_moe_route(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_moe_route_config cfg = route_config(iv, fv);
+    return ax_moe_route(ctx, &cfg, t[0], t[1], t[2], t[3], t[4]);
+}
+
+/* logits dweights | dlogits  (floats: capacity_factor, aux_coef, z_coef) */
+static ax_status run_moe_route_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_moe_route_config cfg = route_config(iv, fv);
+    return ax_moe_route_backward(ctx, &cfg, t[0], t[1], (float)fv[1], (float)fv[2], t[2]);
+}
+
+/* x expert_ids | x_sorted offsets counts rows  (ints: num_experts, align) */
+static ax_status run_moe_dispatch(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    return ax_moe_dispatch(ctx, t[0], t[1], iv[0], iv[1], t[2], t[3], t[4], t[5]);
+}
+
+/* y_sorted rows weights | y */
+static ax_status run_moe_combine(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv, (void)fv;
+    return ax_moe_combine(ctx, t[0], t[1], t[2], t[3]);
+}
+
+/* dy y_sorted rows weights | dy_sorted dweights */
+static ax_status run_moe_combine_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv, (void)fv;
+    return ax_moe_combine_backward(ctx, t[0], t[1], t[2], t[3], t[4], t[5]);
+}
+
+/* x w offsets | y  (ints: trans_w, w's block dtype code or -1) */
+static ax_status run_moe_grouped_gemm(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)fv;
+    ax_tensor w;
+    return ax_moe_grouped_gemm(ctx, iv[0] ? AX_TRANS : AX_NO_TRANS, t[0], maybe_blocks(t[1], iv[1], &w), t[2], t[3]);
+}
+
+/* dy x offsets | dw (read too when beta != 0)  (floats: beta) */
+static ax_status run_moe_grouped_gemm_dw(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    (void)iv;
+    return ax_moe_grouped_gemm_dw(ctx, t[0], t[1], t[2], (float)fv[0], t[3]);
+}
+
+/* ints: top_k, gating, normalize, min_capacity, act; floats: capacity_factor, aux_coef, z_coef */
+static ax_moe_ffn_config ffn_config(const int64_t *iv, const double *fv) {
+    ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
+    cfg.route = route_config(iv, fv);
+    cfg.act = (ax_activation_kind)iv[4];
+    cfg.aux_coef = (float)fv[1];
+    cfg.z_coef = (float)fv[2];
+    return cfg;
+}
+
+/* x router gate up down dense_gate dense_up dense_down | y losses  (ints after the config's five: the
+ * block dtype code or -1 of gate, up, down, dense_gate, dense_up, dense_down) */
+static ax_status run_moe_ffn_forward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_moe_ffn_config cfg = ffn_config(iv, fv);
+    ax_tensor blocks[6];
+    const ax_tensor *q[6];
+    for (int i = 0; i < 6; i++) q[i] = maybe_blocks(t[2 + i], iv[5 + i], &blocks[i]);
+    const ax_moe_ffn_weights w = {t[1], q[0], q[1], q[2], q[3], q[4], q[5]};
+    return ax_moe_ffn_forward(ctx, &cfg, t[0], &w, t[8], t[9]);
+}
+
+/* x router gate up down dense_gate dense_up dense_down dy | dx and the seven weights' gradients */
+static ax_status run_moe_ffn_backward(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
+    const ax_moe_ffn_config cfg = ffn_config(iv, fv);
+    const ax_moe_ffn_weights w = {t[1], t[2], t[3], t[4], t[5], t[6], t[7]};
+    const ax_moe_ffn_grads g = {t[10], t[11], t[12], t[13], t[14], t[15], t[16]};
+    return ax_moe_ffn_backward(ctx, &cfg, t[0], &w, t[8], t[9], &g);
+}
+
 #define BIT(i) (1u << (i))
 
 static const op_entry ops[] = {
@@ -214,6 +311,24 @@ static const op_entry ops[] = {
     {"sample", {"logits", "settings", "history_ids", "history_offsets", "tokens", "probs"}, BIT(2) | BIT(3) | BIT(5),
      BIT(4) | BIT(5), 0, 0, run_sample},
     {"qmatmul", {"x", "w", "bias", "y"}, BIT(2), BIT(3), 1, 0, run_qmatmul},
+    {"moe_route", {"logits", "expert_ids", "weights", "probs", "losses"}, BIT(3) | BIT(4),
+     BIT(1) | BIT(2) | BIT(3) | BIT(4), 4, 1, run_moe_route},
+    {"moe_route_backward", {"logits", "dweights", "dlogits"}, BIT(1), BIT(2), 4, 3, run_moe_route_backward},
+    {"moe_dispatch", {"x", "expert_ids", "x_sorted", "offsets", "counts", "rows"}, BIT(4),
+     BIT(2) | BIT(3) | BIT(4) | BIT(5), 2, 0, run_moe_dispatch},
+    {"moe_combine", {"y_sorted", "rows", "weights", "y"}, BIT(2), BIT(3), 0, 0, run_moe_combine},
+    {"moe_combine_backward", {"dy", "y_sorted", "rows", "weights", "dy_sorted", "dweights"},
+     BIT(1) | BIT(3) | BIT(5), BIT(4) | BIT(5), 0, 0, run_moe_combine_backward},
+    {"moe_grouped_gemm", {"x", "w", "offsets", "y"}, 0, BIT(3), 2, 0, run_moe_grouped_gemm},
+    {"moe_grouped_gemm_dw", {"dy", "x", "offsets", "dw"}, 0, BIT(3), 0, 1, run_moe_grouped_gemm_dw},
+    {"moe_ffn_forward",
+     {"x", "router", "gate", "up", "down", "dense_gate", "dense_up", "dense_down", "y", "losses"},
+     BIT(5) | BIT(6) | BIT(7) | BIT(9), BIT(8) | BIT(9), 11, 3, run_moe_ffn_forward},
+    {"moe_ffn_backward",
+     {"x", "router", "gate", "up", "down", "dense_gate", "dense_up", "dense_down", "dy", "dx", "drouter", "dgate",
+      "dup", "ddown", "ddense_gate", "ddense_up", "ddense_down"},
+     BIT(5) | BIT(6) | BIT(7) | BIT(9) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16),
+     BIT(9) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16), 5, 3, run_moe_ffn_backward},
 };
 
 static const op_entry *find_op(const char *name) {
@@ -375,6 +490,7 @@ PyMethodDef axpy_transformer_methods[] = {
     {"op", (PyCFunction)(void (*)(void))py_op, METH_FASTCALL,
      "op(ctx, name, arrays, ints, floats, stream, flags)\n\n"
      "Runs the transformer op `name` (attention_forward, attention_backward, paged_attention,\n"
-     "kv_cache_append, ...) on a tuple of arrays (None where optional) and its integer and float\n"
-     "arguments; outputs are caller-provided arrays, written in place."},
+     "kv_cache_append, ..., moe_route, moe_dispatch, moe_ffn_forward, ...) on a tuple of arrays\n"
+     "(None where optional) and its integer and float arguments; outputs are caller-provided arrays,\n"
+     "written in place."},
     {NULL, NULL, 0, NULL}};
