@@ -32,6 +32,12 @@ void bench_cuda_print_card(const bench_cuda *g, const char *what) {
            (double)g->memory_bytes / 1073741824.0);
 }
 
+int bench_cuda_rotation_copies(const bench_cuda *g, size_t unit_bytes, int max_copies) {
+    const double l2 = 4.0 * (double)g->l2_bytes, span = l2 > 256.0 * 1048576.0 ? l2 : 256.0 * 1048576.0;
+    const double copies = span / (double)(unit_bytes > 0 ? unit_bytes : 1) + 1.0;
+    return copies < (double)max_copies ? (int)copies : max_copies;
+}
+
 void bench_cuda_free(bench_cuda *g, void *ptr) {
     if (g->ctx != NULL) ax_device_free(g->ctx, ptr);
 }

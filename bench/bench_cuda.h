@@ -54,6 +54,11 @@ double bench_cuda_time(bench_cuda *g, bench_cuda_fn fn, void *arg, int calls, in
  * Take bytes well above the L2 (256 MiB or more). Negative on failure (g->error). */
 double bench_cuda_copy_gbps(bench_cuda *g, size_t bytes, int repeats);
 
+/* How many copies of a unit of unit_bytes (>= 1) a timed loop should rotate through so that no call
+ * finds in L2 what the previous calls read: enough to span 4 times the L2 and at least 256 MiB, at
+ * most max_copies. */
+int bench_cuda_rotation_copies(const bench_cuda *g, size_t unit_bytes, int max_copies);
+
 /* Device memory (ax_device_alloc) holding a copy of `bytes` host bytes; NULL on failure (g->error). */
 void *bench_cuda_upload(bench_cuda *g, const void *host, size_t bytes);
 /* Device memory holding n values uniform in [lo, hi) drawn from *state (bench_fill_uniform), stored

@@ -248,10 +248,7 @@ static int bench_gpu_shape(bench_cuda *g, const shape *s, const bench_opts *o, a
     host_data h;
     if (host_make(&h, s, o) != 0) return 1;
     const size_t es = ax_dtype_size(dtype), pool_bytes = (size_t)h.kv_elems * es;
-    /* Enough copies that the L2 cannot hold what the previous calls read. */
-    const double span = 4.0 * (double)g->l2_bytes > 256.0 * 1048576.0 ? 4.0 * (double)g->l2_bytes : 256.0 * 1048576.0;
-    int copies = (int)(span / (2.0 * (double)pool_bytes)) + 1;
-    if (copies > 64) copies = 64;
+    const int copies = bench_cuda_rotation_copies(g, 2 * pool_bytes, 64); /* each: the K pool, then the V pool */
     buffers m = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     char *pools = NULL;
     int rc = 1;

@@ -266,9 +266,7 @@ static void gpu_bench_weight(bench_cuda *g, const gpu_weight *e, int repeats, ui
     }
     /* Decode: enough copies of w that the L2 cannot serve a call what the previous ones read. */
     const size_t stride = ((size_t)wbytes + 255) / 256 * 256;
-    const double span = 4.0 * (double)g->l2_bytes > 256.0 * 1048576.0 ? 4.0 * (double)g->l2_bytes : 256.0 * 1048576.0;
-    int n_copies = (int)(span / (double)stride) + 1;
-    if (n_copies > 1024) n_copies = 1024;
+    const int n_copies = bench_cuda_rotation_copies(g, stride, 1024);
     void *w0 = bench_cuda_upload(g, wq, (size_t)wbytes);
     int ok = w0 != NULL && ax_device_alloc(g->ctx, stride * (size_t)n_copies, (void **)&copies) == AX_OK;
     for (int c = 0; ok && c < n_copies; c++)
