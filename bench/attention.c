@@ -160,10 +160,14 @@ done:
     return tm;
 }
 
+/* The useful forward FLOPs: two products, halved under the causal mask (the backward does 2.5x). */
+static double attention_flops(const shape *s, int causal) {
+    return 4.0 * (double)s->B * (double)s->H * (double)s->S * (double)s->S * (double)s->D * (causal ? 0.5 : 1.0);
+}
+
 static void print_row(const char *name, const shape *s, int causal, const timing *tm, double sgemm) {
     if (!tm->ok) return;
-    const double flops = 4.0 * (double)s->B * (double)s->H * (double)s->S * (double)s->S * (double)s->D *
-                         (causal ? 0.5 : 1.0);
+    const double flops = attention_flops(s, causal);
     const double fgf = flops / tm->fwd_ms * 1e-6, bgf = 2.5 * flops / tm->bwd_ms * 1e-6;
     printf("%-22s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %9.2f %9.2f\n", name, tm->fwd_ms, tm->bwd_ms, fgf, bgf,
            100.0 * fgf / sgemm, 100.0 * bgf / sgemm, tm->bwd_ms / tm->fwd_ms, (double)tm->fwd_mem / 1048576.0,
@@ -247,10 +251,6 @@ static int gpu_backward(void *arg) {
                                  &a->dk, &a->dv, NULL) == AX_OK
                ? 0
                : 1;
-}
-
-static double attention_flops(const shape *s, int causal) {
-    return 4.0 * (double)s->B * (double)s->H * (double)s->S * (double)s->S * (double)s->D * (causal ? 0.5 : 1.0);
 }
 
 static void shape_text(const shape *s, char *text, size_t size) {

@@ -169,8 +169,7 @@ static const ax_tensor *maybe_blocks(const ax_tensor *in, int64_t code, ax_tenso
 static ax_status run_embedding(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
     (void)fv;
     ax_tensor table;
-    if (iv[0] < 0 || as_blocks(t[1], iv[0], &table) < 0) return ax_embedding(ctx, t[0], t[1], t[2]);
-    return ax_embedding(ctx, t[0], &table, t[2]);
+    return ax_embedding(ctx, t[0], maybe_blocks(t[1], iv[0], &table), t[2]);
 }
 
 /* y_or_x dout | out_or_dx  (ints: backward; floats: scale) */
@@ -192,8 +191,7 @@ static ax_status run_sample(ax_context *ctx, ax_tensor *const *t, const int64_t 
 static ax_status run_qmatmul(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
     (void)fv;
     ax_tensor w;
-    if (iv[0] < 0 || as_blocks(t[1], iv[0], &w) < 0) return ax_qmatmul(ctx, t[0], t[1], t[2], t[3]);
-    return ax_qmatmul(ctx, t[0], &w, t[2], t[3]);
+    return ax_qmatmul(ctx, t[0], maybe_blocks(t[1], iv[0], &w), t[2], t[3]);
 }
 
 /* ---- moe.h (single device) ---- */

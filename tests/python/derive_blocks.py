@@ -15,13 +15,9 @@ import os
 import sys
 
 import gguf
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llm_reference import write_gguf  # noqa: E402
-
-FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16)
-
+from llm_reference import as_written, write_gguf  # noqa: E402
 
 def derive_blocks(src, out, n_blocks=2):
     """Writes src's first n_blocks blocks (and everything outside the blocks) to out; returns out."""
@@ -36,11 +32,7 @@ def derive_blocks(src, out, n_blocks=2):
         parts = t.name.split(".")
         if parts[0] == "blk" and int(parts[1]) >= n_blocks:
             continue
-        if t.tensor_type in FLOAT_TYPES:
-            # GGUF lists dimensions innermost first; the writer takes the numpy (outermost first) shape
-            tensors[t.name] = np.asarray(t.data).reshape([int(n) for n in reversed(t.shape)])
-        else:
-            tensors[t.name] = (np.asarray(t.data), t.tensor_type)
+        tensors[t.name] = as_written(t)
     write_gguf(out, arch, {key: (n_blocks, gguf.GGUFValueType.UINT32)}, tensors, reader, skip=(key,))
     return out
 

@@ -28,7 +28,7 @@ import sys
 import gguf
 import numpy as np
 
-from llm_reference import write_gguf
+from llm_reference import as_written, write_gguf
 
 Q4_1 = gguf.GGMLQuantizationType.Q4_1
 BLOCK_ELEMS, BLOCK_BYTES = gguf.GGML_QUANT_SIZES[Q4_1]  # 32 weights in 20 bytes: d, m (fp16), 16 nibble bytes
@@ -68,10 +68,7 @@ def derive_moe(src, out, k=8, n_experts=8, router_seed=None, router_std=2.0, ext
         parts = name.split(".")
         if len(parts) == 4 and parts[2] in ("ffn_gate", "ffn_up", "ffn_down"):
             continue
-        if t.tensor_type in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
-            tensors[name] = np.asarray(t.data).reshape([int(n) for n in reversed(t.shape)])
-        else:
-            tensors[name] = (np.asarray(t.data), t.tensor_type)
+        tensors[name] = as_written(t)
     for layer in range(n_layer):
         kinds = {kind: tensors_in[f"blk.{layer}.{kind}.weight"] for kind in ("ffn_gate", "ffn_up", "ffn_down")}
         if all(t.tensor_type == Q4_1 for t in kinds.values()):

@@ -187,6 +187,29 @@ class Llama:
         return b"".join(self.token_bytes(t) for t in ids)
 
 
+def top_two_gap(logits):
+    """The gap between each row's two largest logits (a greedy choice is only fair where it is clear)."""
+    s = np.sort(logits, axis=-1)
+    return s[..., -1] - s[..., -2]
+
+
+def render_chat(template, user):
+    """One user message through a GGUF's Jinja chat template, with the generation prompt."""
+    import jinja2  # only the chat tests need it
+
+    env = jinja2.Environment()
+    return env.from_string(template).render(messages=[{"role": "user", "content": user}], add_generation_prompt=True)
+
+
+def as_written(t):
+    """A reader tensor as write_gguf takes it unchanged: float data (F32, F16) as an array of the numpy
+    shape, anything else as (raw bytes, GGMLQuantizationType)."""
+    if t.tensor_type in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+        # GGUF lists dimensions innermost first; the writer takes the numpy (outermost first) shape
+        return np.asarray(t.data).reshape([int(n) for n in reversed(t.shape)])
+    return (np.asarray(t.data), t.tensor_type)
+
+
 def copy_metadata(reader, writer, skip=()):
     """Every key of reader's file except GGUF.* and general.architecture (the writer sets it) and skip."""
     for key, field in reader.fields.items():

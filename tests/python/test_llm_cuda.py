@@ -69,10 +69,10 @@ import numpy as np
 import pytest
 
 gguf = pytest.importorskip("gguf")
-jinja2 = pytest.importorskip("jinja2")
+pytest.importorskip("jinja2")  # render_chat (llm_reference.py) needs it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from derive_moe import derive_moe  # noqa: E402
-from llm_reference import Llama  # noqa: E402
+from llm_reference import Llama, render_chat, top_two_gap  # noqa: E402
 
 MODEL = os.environ.get("AXIAL_LLM_CUDA_MODEL")
 HELPER = os.environ.get("AXIAL_LLM_HELPER")
@@ -121,9 +121,7 @@ def tokenize(text):
 
 def prompt_ids(kind, text):
     if kind == "chat":
-        env = jinja2.Environment()
-        text = env.from_string(reference().chat_template).render(messages=[{"role": "user", "content": text}],
-                                                                 add_generation_prompt=True)
+        text = render_chat(reference().chat_template, text)
     return list(tokenize(text))
 
 
@@ -133,17 +131,19 @@ def logit_ids():
     return ids
 
 
+@functools.lru_cache(maxsize=None)
+def reference_logits(path=None):
+    """The float64 logits of the logit prompt on the model at path (None: MODEL), computed once."""
+    ref = reference(path)
+    return ref.forward(logit_ids(), ref.new_cache())
+
+
 def device_logits(path, ids, n_batch):
     out = os.path.join(_TMP, "logits.f32")
     helper(["logits", path, out, str(n_batch)] + [str(i) for i in ids])
     got = np.fromfile(out, np.float32)
     os.remove(out)
     return got.reshape(len(ids), -1).astype(np.float64)
-
-
-def top_two_gap(logits):
-    s = np.sort(logits, axis=-1)
-    return s[..., -1] - s[..., -2]
 
 
 def assert_close(got, ref, what):
@@ -178,9 +178,7 @@ def test_info():
 def test_logits(n_batch):
     """Prefill in one chunk (CUDA: cuBLAS on decoded weights), in chunks of 5 and token by token
     (CUDA: the decode kernels), every position's logits against float64."""
-    ids = logit_ids()
-    ref = reference().forward(ids, reference().new_cache())
-    assert_close(device_logits(MODEL, ids, n_batch), ref, f"n_batch {n_batch}")
+    assert_close(device_logits(MODEL, logit_ids(), n_batch), reference_logits(), f"n_batch {n_batch}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -216,29 +214,26 @@ def moe_model(k, router_seed=None):
 
 def test_moe_derivation_is_exact():
     """The float64 reference of the k = 8 zero-router file equals the dense one: the split is exact."""
-    _, moe_ref = moe_model(8)
-    ids = logit_ids()
-    got = moe_ref.forward(ids, moe_ref.new_cache())
-    np.testing.assert_allclose(got, reference().forward(ids, reference().new_cache()), rtol=0, atol=1e-9)
+    path, moe_ref = moe_model(8)
+    np.testing.assert_allclose(reference_logits(path), reference_logits(), rtol=0, atol=1e-9)
     n_layer, _, n_ff, n_expert, n_used, _ = (int(v) for v in helper(["info", moe_model(8)[0]]).split())
     assert (n_layer, n_ff, n_expert, n_used) == (moe_ref.n_layer, moe_ref.layers[0]["ffn_gate_exps"].shape[1], 8, 8)
 
 
 @pytest.mark.parametrize("n_batch", [512, 1])
 def test_moe_k8_zero_router(n_batch):
-    path, moe_ref = moe_model(8)
-    ids = logit_ids()
-    ref = moe_ref.forward(ids, moe_ref.new_cache())
-    assert_close(device_logits(path, ids, n_batch), ref, f"MoE k = 8, zero router, n_batch {n_batch}")
+    path, _ = moe_model(8)
+    assert_close(device_logits(path, logit_ids(), n_batch), reference_logits(path),
+                 f"MoE k = 8, zero router, n_batch {n_batch}")
 
 
 @pytest.mark.parametrize("n_batch", [512, 1])
 def test_moe_k2_random_router(n_batch):
     path, moe_ref = moe_model(2, ROUTER_SEED)
-    ids = logit_ids()
-    ref = moe_ref.forward(ids, moe_ref.new_cache())
+    ref = reference_logits(path)  # its forward records the routing the checks below read
     gap = moe_ref.route_gaps.min()
     assert gap >= MIN_ROUTE_GAP, f"bad router seed: the 2nd - 3rd router-logit gap falls to {gap:.2e}"
     used = np.bincount(moe_ref.route_experts.ravel(), minlength=8)
     assert (used > 0).sum() >= 6, f"the router should spread the tokens: {used}"
-    assert_close(device_logits(path, ids, n_batch), ref, f"MoE k = 2, router seed {ROUTER_SEED}, n_batch {n_batch}")
+    assert_close(device_logits(path, logit_ids(), n_batch), ref,
+                 f"MoE k = 2, router seed {ROUTER_SEED}, n_batch {n_batch}")

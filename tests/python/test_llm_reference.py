@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 
 gguf = pytest.importorskip("gguf")
-jinja2 = pytest.importorskip("jinja2")
+pytest.importorskip("jinja2")  # render_chat (llm_reference.py) needs it
 sys.path.insert(0, os.path.dirname(__file__))
-from llm_reference import Llama, write_gguf  # noqa: E402
+from llm_reference import Llama, render_chat, top_two_gap, write_gguf  # noqa: E402
 
 MODEL = os.environ.get("AXIAL_LLM_MODEL")
 HELPER = os.environ.get("AXIAL_LLM_HELPER")
@@ -68,11 +68,6 @@ def axial_tokenize(text, model=MODEL):
     return [int(t) for t in r.stdout.split()]
 
 
-def render_chat(template, user):
-    env = jinja2.Environment()
-    return env.from_string(template).render(messages=[{"role": "user", "content": user}], add_generation_prompt=True)
-
-
 def prompt_ids(kind, text):
     if kind == "chat":
         text = render_chat(reference().chat_template, text)
@@ -85,11 +80,6 @@ def axial_logits(model, ids, n_batch):
         r = run([HELPER, "logits", model, out, str(n_batch)] + [str(i) for i in ids], text=True)
         assert r.returncode == 0, r.stderr
         return np.fromfile(out, np.float32).reshape(len(ids), -1).astype(np.float64)
-
-
-def top_two_gap(logits):
-    s = np.sort(logits, axis=-1)
-    return s[..., -1] - s[..., -2]
 
 
 # ---- the real model ----------------------------------------------------------------------------
