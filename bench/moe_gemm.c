@@ -21,12 +21,11 @@
  * --gpu measures the same three calls on a CUDA context (device 0), fp32 and bf16 (x, w and y in the
  * dtype): grouped = the own SIMT kernel (fp32 accumulation, src/moe/cuda/grouped_gemm.cu); loop and
  * dense = ax_gemm, i.e. cuBLAS (fp32 without TF32; bf16 on the tensor cores). T = 1 to 4096 tokens (R
- * up to 32768 rows, enough to fill an H100), E = 8 and 64, k = 1, 2, 8. Timing is the project's for
- * GPUs (bench/gemm.c --gpu): wall clock around a sample of calls ending in ax_context_synchronize,
- * median of --repeats samples taken in turn after warm-up calls; the expert weights rotate through a
- * 256 MiB pool, so the 50 MiB L2 does not keep them between calls (dense rotates through the pool's
- * (F, D) matrices likewise). TFLOP/s = 2 R F D / time. Without CUDA in the build or a device it says
- * so and exits 0, as bench_gemm --gpu does.
+ * up to 32768 rows, enough to fill an H100), E = 8 and 64, k = 1, 2, 8. Timing is bench_cuda's (CUDA
+ * events around samples of back-to-back calls on the bench's stream, median of --repeats after
+ * warm-up); the expert weights rotate through a 256 MiB pool, so the 50 MiB L2 does not keep them
+ * between calls (dense rotates through the pool's (F, D) matrices likewise). TFLOP/s = 2 R F D /
+ * time. Without CUDA in the build or a device it says so and exits 77, as the other --gpu modes do.
  *
  *   bench_moe_gemm [--threads T] [--repeats R] [--wtype f32|q4_1] [--gpu]
  *
@@ -40,6 +39,7 @@
 
 #include "axial/linalg.h"
 #include "axial/moe.h"
+#include "bench_cuda.h"
 #include "bench_util.h"
 
 enum { D = 576, F = 1536, FQ = 192, MAX_E = 64, MAX_ROWS = 512 * 8 };
@@ -217,6 +217,7 @@ enum { GPU_MAX_T = 4096, GPU_MAX_ROWS = GPU_MAX_T * 8 };
 _Static_assert(GPU_POOL_BYTES / 4 / ((int64_t)F * D) >= MAX_E, "the fp32 pool must hold MAX_E experts");
 
 typedef struct gpu_bench {
+    const bench_cuda *bc;
     ax_context *ctx;
     ax_dtype dt;
     const problem *pr;
@@ -227,10 +228,7 @@ typedef struct gpu_bench {
 } gpu_bench;
 
 static ax_tensor gpu_t(const gpu_bench *g, void *data, int32_t ndim, int64_t a, int64_t b, int64_t c) {
-    ax_tensor t;
-    ax_tensor_contiguous(&t, data, g->dt, ndim, (const int64_t[]){a, b, c});
-    t.device = ax_context_device(g->ctx);
-    return t;
+    return bench_cuda_tensor(g->bc, data, g->dt, ndim, (const int64_t[]){a, b, c});
 }
 
 /* The pool's matrix index where this call's E experts start: whole groups of E, rotating. */
@@ -239,15 +237,17 @@ static char *gpu_experts(gpu_bench *g) {
     return g->pool + (g->call++ % groups) * g->pr->E * (int64_t)F * D * g->elem;
 }
 
-static int gpu_grouped(gpu_bench *g) {
+/* The three calls timed (bench_cuda_fn: 0 on success). */
+static int gpu_grouped(void *arg) {
+    gpu_bench *g = arg;
     ax_tensor x = gpu_t(g, g->x, 2, g->pr->R, D, 0), y = gpu_t(g, g->y, 2, g->pr->R, F, 0);
-    ax_tensor w = gpu_t(g, gpu_experts(g), 3, g->pr->E, F, D), off;
-    ax_tensor_contiguous(&off, g->offsets, AX_I64, 1, (const int64_t[]){g->pr->E + 1});
-    off.device = ax_context_device(g->ctx);
+    ax_tensor w = gpu_t(g, gpu_experts(g), 3, g->pr->E, F, D);
+    ax_tensor off = bench_cuda_tensor(g->bc, g->offsets, AX_I64, 1, (const int64_t[]){g->pr->E + 1});
     return ax_moe_grouped_gemm(g->ctx, AX_TRANS, &x, &w, &off, &y) != AX_OK;
 }
 
-static int gpu_loop(gpu_bench *g) {
+static int gpu_loop(void *arg) {
+    gpu_bench *g = arg;
     const char *w = gpu_experts(g);
     for (int64_t e = 0; e < g->pr->E; e++) {
         const int64_t r0 = g->pr->offsets[e], rows = g->pr->offsets[e + 1] - r0;
@@ -260,45 +260,12 @@ static int gpu_loop(gpu_bench *g) {
     return 0;
 }
 
-static int gpu_dense(gpu_bench *g) {
+static int gpu_dense(void *arg) {
+    gpu_bench *g = arg;
     char *w = g->pool + (g->call++ % g->n_mats) * (int64_t)F * D * g->elem;
     ax_tensor x = gpu_t(g, g->x, 2, g->pr->R, D, 0), y = gpu_t(g, g->y, 2, g->pr->R, F, 0);
     ax_tensor wd = gpu_t(g, w, 2, F, D, 0);
     return ax_gemm(g->ctx, AX_NO_TRANS, AX_TRANS, 1.0f, &x, &wd, 0.0f, &y) != AX_OK;
-}
-
-/* Seconds for `calls` calls of fn and the synchronisation that ends them; < 0 on failure. */
-static double gpu_sample(int (*fn)(gpu_bench *), gpu_bench *g, int calls) {
-    const double t0 = bench_now();
-    for (int c = 0; c < calls; c++)
-        if (fn(g)) return -1.0;
-    if (ax_context_synchronize(g->ctx) != AX_OK) return -1.0;
-    return bench_now() - t0;
-}
-
-/* Median TFLOP/s of the three calls: two warm-up calls each (the first cuBLAS call makes its handle),
- * two more to size the samples, then one sample of each per round, the three in turn, each long
- * enough (>= ~5 ms) that the queue's start-up and the synchronisation are small parts of it. */
-static int gpu_measure3(int (*const fn[3])(gpu_bench *), gpu_bench *g, int repeats, double rate[3]) {
-    double samples[3][64];
-    int calls[3];
-    const double flops = 2.0 * (double)g->pr->R * F * D;
-    for (int f = 0; f < 3; f++) {
-        rate[f] = 0.0;
-        if (gpu_sample(fn[f], g, 2) < 0) return 1;
-        const double once = gpu_sample(fn[f], g, 2) / 2.0;
-        if (once < 0) return 1;
-        const double want = 0.005 / (once > 1e-7 ? once : 1e-7);
-        calls[f] = want < 1.0 ? 1 : want > 2000.0 ? 2000 : (int)want;
-    }
-    for (int s = 0; s < repeats; s++)
-        for (int f = 0; f < 3; f++) {
-            const double t = gpu_sample(fn[f], g, calls[f]);
-            if (t <= 0) return 1;
-            samples[f][s] = flops * calls[f] / t * 1e-12;
-        }
-    for (int f = 0; f < 3; f++) rate[f] = bench_median(samples[f], repeats);
-    return 0;
 }
 
 /* Device buffers in f32 and bf16 (bf16 made on the device by ax_tensor_copy from the f32 values). */
@@ -319,21 +286,10 @@ static int gpu_buffers(ax_context *ctx, const float *host, int64_t n, char **f32
 }
 
 static int bench_gpu(int repeats) {
-    if (!ax_build_has_cuda() || ax_cuda_device_count() < 1) {
-        printf("bench_moe_gemm --gpu: %s; nothing measured\n",
-               ax_build_has_cuda() ? "no CUDA device found" : "this build of Axial has no CUDA (-DAXIAL_CUDA=ON)");
-        return 0;
-    }
-    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
-    cfg.device.type = AX_CUDA;
-    ax_context *ctx = NULL;
-    if (ax_context_create(&ctx, &cfg) != AX_OK) {
-        fprintf(stderr, "CUDA context: %s\n", ax_last_error());
-        return 1;
-    }
-    char name[128] = "";
-    int64_t memory = 0;
-    ax_cuda_device_info(0, name, sizeof name, &memory);
+    bench_cuda bc;
+    const int opened = bench_cuda_open(&bc, "bench_moe_gemm --gpu");
+    if (opened != 0) return opened;
+    ax_context *ctx = bc.ctx;
     const int64_t x_n = (int64_t)GPU_MAX_ROWS * D, y_n = (int64_t)GPU_MAX_ROWS * F, pool_n = GPU_POOL_BYTES / 4;
     float *host = bench_alloc_floats(pool_n > x_n ? pool_n : x_n);
     char *x32 = NULL, *x16 = NULL, *y32 = NULL, *y16 = NULL, *p32 = NULL, *p16 = NULL;
@@ -353,10 +309,10 @@ static int bench_gpu(int repeats) {
     if (rc != 0) {
         fprintf(stderr, "device buffers: %s\n", ax_last_error());
     } else {
-        printf("ax_moe_grouped_gemm on %s (%.0f GiB), CUDA: y (R, F) = x (R, D) w[e]^T per segment, D = %d, F = %d\n",
-               name, (double)memory / (1 << 30), D, F);
-        printf("TFLOP/s = 2 R F D / time; wall clock around samples of calls ending in ax_context_synchronize,\n"
-               "median of %d samples taken in turn after warm-up; weights rotated through a 256 MiB pool.\n"
+        bench_cuda_print_card(&bc, "ax_moe_grouped_gemm");
+        printf("y (R, F) = x (R, D) w[e]^T per segment, D = %d, F = %d\n", D, F);
+        printf("TFLOP/s = 2 R F D / time; CUDA events around samples of back-to-back calls, median of %d after\n"
+               "warm-up; weights rotated through a 256 MiB pool.\n"
                "grouped = own SIMT kernel (fp32 accumulation); loop = one ax_gemm (cuBLAS) per expert with rows;\n"
                "dense = one ax_gemm of the same R rows against one (F, D) matrix. Peaks (NVIDIA data sheets,\n"
                "H100 SXM): ~67 TFLOP/s fp32 (CUDA cores, no TF32), ~989 TFLOP/s bf16 dense tensor cores.\n\n",
@@ -373,6 +329,7 @@ static int bench_gpu(int repeats) {
                     route(&pr, Ts[ti], Es[ei], ks[ki]);
                     gpu_bench g;
                     memset(&g, 0, sizeof g);
+                    g.bc = &bc;
                     g.ctx = ctx;
                     g.dt = di == 0 ? AX_F32 : AX_BF16;
                     g.elem = di == 0 ? 4 : 2;
@@ -386,13 +343,18 @@ static int bench_gpu(int repeats) {
                         rc = 1;
                         break;
                     }
-                    int (*const fns[3])(gpu_bench *) = {gpu_grouped, gpu_loop, gpu_dense};
+                    const bench_cuda_fn fns[3] = {gpu_grouped, gpu_loop, gpu_dense};
+                    const double flops = 2.0 * (double)pr.R * F * D;
                     double rate[3];
-                    if (gpu_measure3(fns, &g, repeats, rate) != 0) {
-                        fprintf(stderr, "call failed: %s\n", ax_last_error());
-                        rc = 1;
-                        break;
+                    for (int f = 0; f < 3 && rc == 0; f++) {
+                        const double s = bench_cuda_time(&bc, fns[f], &g, 0, repeats);
+                        if (s <= 0) {
+                            fprintf(stderr, "call failed: %s\n", bc.error);
+                            rc = 1;
+                        }
+                        rate[f] = flops / s * 1e-12;
                     }
+                    if (rc != 0) break;
                     const double gr = rate[0], l = rate[1], d = rate[2];
                     printf("%5s %6lld %4lld %3lld %6lld | %9.2f %9.2f %9.2f | %7.2fx %7.2fx\n", ax_dtype_name(g.dt),
                            (long long)pr.T, (long long)pr.E, (long long)pr.k, (long long)pr.R, gr, l, d,
@@ -401,7 +363,7 @@ static int bench_gpu(int repeats) {
                 }
     char *bufs[] = {x32, x16, y32, y16, p32, p16, (char *)offsets};
     for (int i = 0; i < 7; i++) ax_device_free(ctx, bufs[i]);
-    ax_context_destroy(ctx);
+    bench_cuda_close(&bc);
     return rc;
 }
 

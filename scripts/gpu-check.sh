@@ -315,13 +315,17 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-for log in demo-gpu.log bench-attention-gpu.log bench-qmatmul-gpu.log bench-paged-gpu.log bench-llm-gpu.log \
-    bench-moe-gpu.log bench-gemm-gpu.log bench-gpu.log torch-baseline.log bench-gpu-simt.log; do
-    if [[ -s "$LOG_DIR/$log" ]]; then
-        echo
-        echo "---- $log ----"
-        cat "$LOG_DIR/$log"
-    fi
+# The demo's and every benchmark's output, in the order they ran (record keeps each step's log).
+for log in "${STEP_LOGS[@]}"; do
+    case "$(basename "$log")" in
+    demo-*.log | bench-*.log | torch-*.log)
+        if [[ -s "$log" ]]; then
+            echo
+            echo "---- $(basename "$log") ----"
+            cat "$log"
+        fi
+        ;;
+    esac
 done
 if [[ -s "$LOG_DIR/ctest-gpu.log" ]]; then
     echo

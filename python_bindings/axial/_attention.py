@@ -198,18 +198,20 @@ class _Call:
         return x
 
     def empty(self, shape: Tuple[int, ...], like: Any = None, dtype: Optional[str] = None) -> Any:
-        """An output of `shape` in the reference's library and device, with `like`'s dtype (or `dtype`)."""
+        """An output of `shape` in the reference's library and device, with `like`'s dtype, or the dtype
+        named `dtype` (an Axial dtype name: float32, int32, int64, bfloat16, ...)."""
         like = self.ref if like is None else like
         if self.library == "numpy" and isinstance(like, np.ndarray):
-            return np.empty(shape, np.float32 if dtype == "float32" else like.dtype)
+            return np.empty(shape, like.dtype if dtype is None else numpy_dtype(CODE_OF_NAME[dtype]))
         if self.library == "torch":
             import torch
 
-            return torch.empty(shape, dtype=torch.float32 if dtype == "float32" else like.dtype, device=self.ref.device)
+            return torch.empty(shape, dtype=like.dtype if dtype is None else getattr(torch, dtype),
+                               device=self.ref.device)
         if self.library == "cupy":
             import cupy
 
-            return cupy.empty(shape, dtype=cupy.float32 if dtype == "float32" else like.dtype)
+            return cupy.empty(shape, dtype=like.dtype if dtype is None else dtype)
         code = CODE_OF_NAME[dtype] if dtype is not None else describe(like, "output")[0]
         if self.device[0] == "cpu":
             return np.empty(shape, numpy_dtype(code))

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple, Union
 
-import numpy as np
-
 from ._attention import Context, _Call
-from ._tensor import CODE_OF_NAME, DTYPES, Tensor, describe, numpy_dtype
+from ._tensor import DTYPES, Tensor, describe
 from ._transformer import _ACTIVATIONS, _BLOCK_DTYPES, _run
 from .errors import InvalidArgumentError
 
@@ -34,23 +32,7 @@ def _empty(call: _Call, shape: Tuple[int, ...], dtype: Optional[str] = None, zer
     """An output of `shape` in the reference's library and device, of dtype name `dtype` (None: the
     reference's dtype); zero-filled with `zero` where the library can (NumPy, PyTorch, CuPy, host memory),
     so rows an op leaves unwritten read as 0."""
-    shape = tuple(max(int(n), 0) for n in shape)
-    if dtype is None or dtype == "float32":
-        out = call.empty(shape, dtype=dtype)
-    elif call.library == "numpy":
-        out = np.empty(shape, numpy_dtype(CODE_OF_NAME[dtype]))
-    elif call.library == "torch":
-        import torch
-
-        out = torch.empty(shape, dtype=getattr(torch, dtype), device=call.ref.device)
-    elif call.library == "cupy":
-        import cupy
-
-        out = cupy.empty(shape, dtype=dtype)
-    elif call.device[0] == "cpu":
-        out = np.empty(shape, numpy_dtype(CODE_OF_NAME[dtype]))
-    else:
-        out = Tensor.empty(shape, dtype, call.ctx)
+    out = call.empty(tuple(max(int(n), 0) for n in shape), dtype=dtype)
     if zero:
         if call.library == "torch":
             out.zero_()

@@ -353,7 +353,7 @@ def sample(logits: Any, *, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 
     if call.library == "other" and call.device[0] == "cuda":
         raise InvalidArgumentError("logits: CUDA logits must be a PyTorch or CuPy tensor here (the settings are "
                                    "moved to the device with that library)", 1)
-    tokens = _to_device(call, np.empty(n, np.int32))
+    tokens = call.empty((n,), dtype="int32")
     probs = call.empty((n,), dtype="float32") if return_probs else None
     _run(call, "sample", (logits, settings, ids, offsets, tokens, probs), (), ())
     return (tokens, probs) if return_probs else tokens

@@ -13,12 +13,9 @@ import numpy as np
 import pytest
 
 import axial
+from conftest import f64
 
 MARGIN = 1e-4  # least gap between the deciding probabilities; the library's fp32 p is within ~1e-7 of float64
-
-
-def f64(x):
-    return np.asarray(x, np.float64)
 
 
 def rand(rng, *shape, scale=1.0):
