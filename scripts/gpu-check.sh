@@ -315,23 +315,19 @@ else
 fi
 
 # ---- summary (last, so it is what a truncated log still shows) ----------------------------------
-# The demo's and every benchmark's output, in the order they ran (record keeps each step's log).
+# The demo's and every benchmark's output, then the GPU tests' tail, of the steps this run recorded (a
+# log left by an earlier run on the same machine is not shown).
 for log in "${STEP_LOGS[@]}"; do
+    [[ -s "$log" ]] || continue
     case "$(basename "$log")" in
-    demo-*.log | bench-*.log | torch-*.log)
-        if [[ -s "$log" ]]; then
-            echo
-            echo "---- $(basename "$log") ----"
-            cat "$log"
-        fi
-        ;;
+    demo-*.log | bench-*.log | torch-*.log) echo && echo "---- $(basename "$log") ----" && cat "$log" ;;
     esac
 done
-if [[ -s "$LOG_DIR/ctest-gpu.log" ]]; then
-    echo
-    echo "---- ctest-gpu.log (tail) ----"
-    tail -n 40 "$LOG_DIR/ctest-gpu.log"
-fi
+for log in "${STEP_LOGS[@]}"; do
+    if [[ "$(basename "$log")" == ctest-gpu.log && -s "$log" ]]; then
+        echo && echo "---- ctest-gpu.log (tail) ----" && tail -n 40 "$log"
+    fi
+done
 
 OVERALL=0
 echo
