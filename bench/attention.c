@@ -402,6 +402,17 @@ static int bench_gpu(const shape *shapes, int n_shapes, int full, int torch, int
     return 0;
 }
 
+/* Which instructions the CPU path runs bf16 attention's products on (docs/attention.md). */
+static const char *bf16_products(int64_t D) {
+    static char text[64];
+    const uint32_t f = ax_cpu_features();
+    const int pairs = ax_cpu_path_active() == AX_CPU_PATH_AVX512 && (f & AX_CPU_HAS_AVX512BF16);
+    if (pairs && strcmp(ax_cpu_amx_tiles(), "none") != 0 && D % 32 == 0)
+        snprintf(text, sizeof text, "AMX tiles (%s)", ax_cpu_amx_tiles());
+    else snprintf(text, sizeof text, "%s", pairs ? "AVX512-BF16 (vdpbf16ps)" : "fp32 FMA (bf16 widened)");
+    return text;
+}
+
 int main(int argc, char **argv) {
     int threads = 0, repeats = 0, full = 0, torch = 1, n_shapes = 0, gpu = 0;
     shape shapes[16];
@@ -447,6 +458,9 @@ int main(int argc, char **argv) {
             bench_settle();
             timing t16 = run_shape(s, AX_BF16, causal, threads, repeats);
             print_row(causal ? "axial bf16 causal" : "axial bf16 full", s, causal, &t16, sgemm);
+            printf("  bf16 products on %s: f32 time / bf16 time fwd %.2fx, bwd %.2fx (target with AMX-BF16: fwd "
+                   ">= 2x)\n",
+                   bf16_products(s->D), t32.fwd_ms / t16.fwd_ms, t32.bwd_ms / t16.bwd_ms);
             bench_settle();
             if (torch) run_torch(s, causal, threads, repeats);
         }

@@ -172,9 +172,32 @@ static void test_bf16_hidden(const char *self) {
     CHECK_INT_EQ(child, ax_cpu_features() & ~AX_CPU_HAS_AVX512BF16);
 }
 
+/* Where tile products run (ax_cpu_amx_tiles): AXIAL_AMX=0 turns them off, AXIAL_AMX=emulate picks
+ * the scalar model wherever the tile kernels' path (avx512 with AVX512-BF16) is active, and the
+ * hardware is reported only with AMX-BF16 granted by the OS. */
+static void test_amx_tiles(const char *self) {
+    if (getenv("AXIAL_AMX") != NULL) return;
+    const uint32_t f = ax_cpu_features();
+    const int tile_path = ax_cpu_path_active() == AX_CPU_PATH_AVX512 && (f & AX_CPU_HAS_AVX512BF16);
+    const int hardware = (f & AX_CPU_HAS_AMX_BF16) && (f & AX_CPU_AMX_GRANTED);
+    const char *here = ax_cpu_amx_tiles();
+    if (strcmp(here, "hardware") == 0) CHECK(tile_path && hardware);
+    else CHECK_STR_EQ(here, "none");
+    char out[64] = {0};
+    if (run_child(self, "AXIAL_AMX=0", "--print-amx", out, sizeof out)) CHECK_STR_EQ(out, "none\n");
+    if (run_child(self, "AXIAL_AMX=emulate", "--print-amx", out, sizeof out))
+        CHECK_STR_EQ(out, tile_path ? "emulated\n" : "none\n");
+    if (run_child(self, "AXIAL_AMX=emulate AXIAL_CPU_PATH=avx2", "--print-amx", out, sizeof out))
+        CHECK_STR_EQ(out, "none\n");
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--print-path") == 0) {
         printf("%s\n", ax_cpu_path_name(ax_cpu_path_active()));
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--print-amx") == 0) {
+        printf("%s\n", ax_cpu_amx_tiles());
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--print-features") == 0) {
@@ -193,6 +216,8 @@ int main(int argc, char **argv) {
     test_vnni_hidden(argv[0]);
     th_current = "test_bf16_hidden";
     test_bf16_hidden(argv[0]);
-    printf("%s test_vnni_hidden, test_bf16_hidden\n", th_failures > before ? "FAIL" : "ok  ");
+    th_current = "test_amx_tiles";
+    test_amx_tiles(argv[0]);
+    printf("%s test_vnni_hidden, test_bf16_hidden, test_amx_tiles\n", th_failures > before ? "FAIL" : "ok  ");
     return th_finish();
 }

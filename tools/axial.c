@@ -42,6 +42,7 @@ static int cmd_info(int argc, char **argv) {
            yes_no(f & AX_CPU_HAS_AVX512DQ), yes_no(f & AX_CPU_HAS_AVX512VNNI), yes_no(f & AX_CPU_HAS_AVX512BF16),
            yes_no(f & AX_CPU_AMX_GRANTED), amx_cpu);
     printf("  kernels   %s\n", ax_cpu_path_name(ax_cpu_path_active()));
+    printf("  amx tiles %s\n", ax_cpu_amx_tiles());
     ax_context *ctx = NULL;
     if (ax_context_create(&ctx, NULL) == AX_OK) {
         printf("  threads   %d\n", (int)ax_context_num_threads(ctx));

@@ -344,10 +344,11 @@ typedef enum ax_cpu_path {
 } ax_cpu_path;
 
 /* Flags of what the running CPU supports. The AVX flags are set only when the OS also saves the
- * registers (XGETBV), so a set flag means usable. AMX is detected and reported only: no kernel uses
- * it yet. AVX-512 VNNI and AVX-512 BF16 do not change the path; within the avx512 path they select
- * kernels (VNNI: the block-quantized matmul's; BF16: flash and Evoformer attention's, forward and
- * backward, with bf16 storage). AXIAL_VNNI=0 and AXIAL_BF16=0 hide them. */
+ * registers (XGETBV), so a set flag means usable. AMX-BF16 with the OS grant selects tile products
+ * within the avx512 path (ax_cpu_amx_tiles says where they run). AVX-512 VNNI and AVX-512 BF16 do
+ * not change the path; within the avx512 path they select kernels (VNNI: the block-quantized
+ * matmul's; BF16: flash and Evoformer attention's, forward and backward, with bf16 storage).
+ * AXIAL_VNNI=0 and AXIAL_BF16=0 hide them. */
 #define AX_CPU_HAS_AVX2 0x1u
 #define AX_CPU_HAS_FMA 0x2u
 #define AX_CPU_HAS_F16C 0x4u
@@ -388,6 +389,15 @@ AX_API ax_status ax_cpu_path_set(ax_cpu_path path);
 
 /* "portable", "avx2", "avx512" or "auto". */
 AX_API const char *ax_cpu_path_name(ax_cpu_path path);
+
+/* Where the CPU kernels' AMX tile products run (today flash attention's forward and backward with
+ * bf16 storage and D a multiple of 32: docs/attention.md): "hardware" (AMX-BF16 and AX_CPU_AMX_GRANTED, on the
+ * avx512 path with AVX512-BF16, of which the tile kernels are part); "emulated" when the environment
+ * variable AXIAL_AMX=emulate asks for a scalar model of the tile instructions, with which a machine
+ * without AMX runs and tests the same tile code (slow: for tests only); otherwise "none"
+ * (AXIAL_AMX=0 among the reasons). The environment is read once, at first use; the path part
+ * follows ax_cpu_path_set. Thread-safe. */
+AX_API const char *ax_cpu_amx_tiles(void);
 
 /* Build options compiled in (1) or not (0). */
 AX_API int ax_build_has_cuda(void);

@@ -45,8 +45,10 @@ def info() -> Dict[str, Any]:
         ``hdf5``, ``png``, ``openmp``, ``stable_abi`` (the extension uses CPython's stable ABI),
         ``bfloat16_numpy`` (ml_dtypes is importable), ``cpu_features`` (list of ISA extensions;
         ``amx_tile``/``amx_bf16``/``amx_int8`` as the CPU reports them), ``amx_granted`` (the OS lets
-        this process use AMX tiles; detected and reported, no kernel uses AMX or AVX-512 BF16 yet;
-        ``avx512vnni`` selects the avx512 path's quantized-matmul kernel),
+        this process use AMX tiles), ``amx_tiles`` (where the kernels' AMX tile products run:
+        ``"hardware"``, ``"emulated"`` with ``AXIAL_AMX=emulate`` (a slow scalar model, for tests) or
+        ``"none"``; ``avx512bf16`` selects the bf16 attention products, ``avx512vnni`` the avx512
+        path's quantized-matmul kernel),
         ``cpu_path`` (the CPU kernel path in use) and ``cuda_devices`` (list of dicts with ``id``,
         ``name``, ``total_memory`` in bytes; empty without CUDA or a GPU).
     """

@@ -26,6 +26,9 @@ def test_cpu_features_are_consistent():
     assert isinstance(d["amx_granted"], bool)
     if d["amx_granted"]:
         assert "amx_tile" in features
+    assert d["amx_tiles"] in ("hardware", "emulated", "none")
+    if d["amx_tiles"] == "hardware":
+        assert d["amx_granted"] and "amx_bf16" in features and d["cpu_path"] == "avx512"
     if "avx512bf16" in features:
         assert "avx512f" in features
     if "avx512vnni" in features:

@@ -36,3 +36,11 @@ add_test(NAME test_ops_attention_no_bf16 COMMAND test_ops -o attention_ -b avx51
 add_test(NAME test_ops_evoformer_no_bf16 COMMAND test_ops -o evoformer -b avx512)
 set_tests_properties(test_ops_attention_no_bf16 test_ops_evoformer_no_bf16 PROPERTIES ENVIRONMENT "AXIAL_BF16=0"
                      LABELS core SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# Where the CPU has AMX-BF16 the avx512 path's attention forward takes tile products for bf16
+# storage and D a multiple of 32 (src/core/cpu/amx.h); AXIAL_AMX=emulate runs the same tile code on
+# a scalar model of the instructions, so every AVX512-BF16 machine tests it (without AVX-512 this
+# skips, 77; without AVX512-BF16 it repeats the default).
+add_test(NAME test_ops_attention_amx_emulated COMMAND test_ops -o attention_ -b avx512)
+set_tests_properties(test_ops_attention_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate" LABELS core
+                     SKIP_RETURN_CODE 77 TIMEOUT 600)

@@ -25,6 +25,7 @@
 #endif
 
 #include "attention/cpu/attention_cpu.h"
+#include "core/cpu/amx.h"
 #include "core/cpu/bf16_pairs.h"
 #include "core/cpu/vec.h"
 
@@ -198,6 +199,35 @@ static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t
         for (int64_t r = 0; r < BR; r++)
             pp[r * (BC / 2) + jp] =
                 ax_cvt_f32_to_bf16(s0[r]) | (second ? (uint32_t)ax_cvt_f32_to_bf16(s1[r]) << 16 : 0u);
+    }
+}
+
+/* ---- AMX-BF16 tiles --------------------------------------------------------------------------
+ * Where the CPU has AMX-BF16 (or AXIAL_AMX=emulate, the scalar model: core/cpu/amx.h) and D is a
+ * multiple of 32, the bf16-pair products of a tile run as 16 x 16 tile products on the same pair
+ * layouts: s^T = k . q^T as (BC, dp/2) . (dp/2, BR), o += p . v as (BR, BC/2) . (BC/2, dp). The tiles
+ * cover whole BC and BR blocks: where a short last tile leaves stale pairs in a sum (p and v past
+ * bc), they are zeroed first, since an earlier tile's values could be inf and 0 * inf is NaN; rows
+ * of a result past bc are computed from stale pairs and never read. */
+
+/* The AMX mode of a call that runs on bf16 pairs: NONE unless D is whole tile steps. */
+static inline ax_amx_mode_t attn_amx_mode(const attn_params *p, int bf16) {
+    return bf16 && p->D % (2 * AX_AMX_PAIRS) == 0 ? ax_amx_mode() : AX_AMX_NONE;
+}
+
+/* Zero the pair rows [from, to) of a buffer with `cols` pairs per row. */
+static inline void attn_zero_pair_rows(uint32_t *buf, int64_t cols, int64_t from, int64_t to) {
+    if (to > from) memset(buf + from * cols, 0, (size_t)((to - from) * cols) * sizeof(uint32_t));
+}
+
+/* c (rows x n, row stride n, n a multiple of VW) *= diag(alpha) (alpha NULL: every row times mul):
+ * the softmax scale of a logits tile, or the online softmax's rescale, which the AMX product cannot
+ * fold into its accumulator load. */
+static inline void attn_scale_rows(float *restrict c, int64_t rows, int64_t n, const float *restrict alpha,
+                                   float mul) {
+    for (int64_t r = 0; r < rows; r++) {
+        const ax_vf a = ax_vf_splat(alpha != NULL ? alpha[r] : mul);
+        for (int64_t d = 0; d < n; d += VW) ax_vf_store(c + r * n + d, ax_vf_load(c + r * n + d) * a);
     }
 }
 
