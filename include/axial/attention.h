@@ -79,7 +79,11 @@ AX_API ax_attention_options ax_attention_options_default(void);
  * Dtypes: q, k, v, out share one of f32, bf16, f16; bias that dtype or f32; lse f32. Accumulation in
  * fp32; out is rounded once. bf16 on a CPU with AVX512-BF16 (avx512 path): the probabilities are
  * rounded to bf16 before p.v, and in the backward p and dS before their products, as GPU tensor cores
- * take them (docs/attention.md; AXIAL_BF16=0 keeps them fp32). Strides: any, except that the last dim
+ * take them (docs/attention.md; AXIAL_BF16=0 keeps them fp32). With AMX-BF16 too and D a multiple of
+ * 32 the products run on AMX tiles, with the same rounding (ax_cpu_amx_tiles; AXIAL_AMX=0 turns
+ * them off); each OpenMP thread of the call loads its tile configuration and releases the tile
+ * state before the call returns, so a caller's own AMX code must configure again afterwards (as
+ * oneDNN does before each use). Strides: any, except that the last dim
  * (D) of q, k, v, out and the bias are contiguous; outputs must not overlap each other or an input.
  *
  * Limits: D >= 1 on the CPU; D <= 256 and a multiple of 8 on CUDA (else AX_ERR_UNSUPPORTED).

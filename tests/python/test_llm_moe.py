@@ -41,7 +41,6 @@ import atexit
 import functools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
