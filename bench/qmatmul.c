@@ -389,8 +389,10 @@ int main(int argc, char **argv) {
     }
     bench_blas_threads(threads);
     uint64_t rng = 42;
-    printf("ax_qmatmul on the CPU, %d threads, medians of %d samples of %s time\n\n", threads, repeats,
-           use_cpu_time ? "process CPU" : "wall");
+    const uint32_t f = ax_cpu_features();
+    printf("ax_qmatmul on the CPU, %d threads, medians of %d samples of %s time; path %s, vnni %s, amx tiles %s\n\n",
+           threads, repeats, use_cpu_time ? "process CPU" : "wall", ax_cpu_path_name(ax_cpu_path_active()),
+           (f & AX_CPU_HAS_AVX512VNNI) ? "yes" : "no", ax_cpu_amx_tiles());
     printf("decode, M = 1: weight bytes per second vs a streaming read of the same bytes\n");
     printf("%-30s %-5s %10s %12s %12s %10s %12s %10s\n", "w (N, K)", "dtype", "MiB", "qmatmul GB/s", "stream GB/s",
            "% stream", "packed GB/s", "% stream");

@@ -1,13 +1,13 @@
 /*
- * amx.c — AMX-BF16 tile products (amx.h): the instructions themselves, as inline assembly, and a
- * scalar model of them for machines without AMX.
+ * amx.c — AMX tiles (amx.h): the configuration, a scalar model of the tile instructions for machines
+ * without AMX, and the bf16 tile product.
  *
- * The assembly is written here rather than taken from GCC's <amxtileintrin.h>: that header's
- * tileloadd and ldtilecfg statements tell the compiler they read only a pointer (no memory operand
- * or clobber), so stores into a buffer just before a tile load of it may legally be moved past it.
- * Every statement below clobbers memory, which keeps them in program order with the packing code.
- * No compiler flag is needed for them (the assembler knows the instructions); they only ever run
- * when ax_amx_mode() found AMX-BF16 and the OS grant.
+ * The instructions are inline assembly (amx.h's AX_TILE_* macros) rather than GCC's
+ * <amxtileintrin.h>: that header's tileloadd and ldtilecfg statements tell the compiler they read
+ * only a pointer (no memory operand or clobber), so stores into a buffer just before a tile load of
+ * it may legally be moved past it. Every statement here clobbers memory, which keeps them in program
+ * order with the packing code. No compiler flag is needed for them (the assembler knows the
+ * instructions); they only ever run when ax_amx_mode() found AMX and the OS grant.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -20,9 +20,7 @@
 
 #include "core/internal.h"
 
-/* AXIAL_ASM_AMX: the build's assembler knows the tile instructions (CMakeLists.txt checks). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(AXIAL_ASM_AMX)
-#define AX_AMX_ASM 1
+#ifdef AX_AMX_ASM /* amx.h: the build's assembler knows the tile instructions */
 #include <cpuid.h>
 #endif
 
@@ -40,13 +38,12 @@ _Static_assert(sizeof(amx_config) == 64, "LDTILECFG reads 64 bytes");
 #define AMX_ROWS 16
 #define AMX_ROW_BYTES 64
 
-/* Every tile 16 rows of 64 bytes: C tiles 0-3 (16 x 16 fp32), a's 4-5 (16 rows x 16 pairs), b's 6-7
- * (16 pair rows x 16 columns). */
-static const _Alignas(64) amx_config amx_cfg = {
-    .palette = 1,
+/* ax_amx_bf16_gemm's shape: every tile 16 rows of 64 bytes; C tiles 0-3 (16 x 16 fp32), a's 4-5
+ * (16 rows x 16 pairs), b's 6-7 (16 pair rows x 16 columns). */
+static const ax_amx_shape amx_full = {
+    .rows = {AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS},
     .colsb = {AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES,
               AMX_ROW_BYTES},
-    .rows = {AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS},
 };
 
 /* ---- the scalar model ----------------------------------------------------------------------------
@@ -78,7 +75,7 @@ static void emu_release(void) {
     memset(emu.tile, 0, sizeof emu.tile);
 }
 
-static void emu_load(int t, const void *base, int64_t stride) {
+void ax_amx_emu_load(int t, const void *base, int64_t stride) {
     if (!emu.configured) {
         emu_poison(t);
         return;
@@ -87,7 +84,7 @@ static void emu_load(int t, const void *base, int64_t stride) {
     for (int r = 0; r < emu.cfg.rows[t]; r++) memcpy(emu.tile[t][r], (const char *)base + r * stride, emu.cfg.colsb[t]);
 }
 
-static void emu_store(int t, void *base, int64_t stride) {
+void ax_amx_emu_store(int t, void *base, int64_t stride) {
     const int rows = emu.configured ? emu.cfg.rows[t] : AMX_ROWS;
     const int bytes = emu.configured ? emu.cfg.colsb[t] : AMX_ROW_BYTES;
     for (int r = 0; r < rows; r++) {
@@ -96,7 +93,7 @@ static void emu_store(int t, void *base, int64_t stride) {
     }
 }
 
-static void emu_zero(int t) {
+void ax_amx_emu_zero(int t) {
     if (!emu.configured) emu_poison(t);
     else memset(emu.tile[t], 0, sizeof emu.tile[t]);
 }
@@ -113,14 +110,22 @@ static float emu_bf16(const uint8_t *p) {
 
 static float emu_flush(float x) { return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x; }
 
-static void emu_dpbf16ps(int c, int a, int b) {
+/* The shape of c += a . b from the configuration (M rows, N 4-byte columns, K 4-byte groups), or 0
+ * with c poisoned where the hardware would fault: no configuration, or shapes that disagree. */
+static int emu_product_shape(int c, int a, int b, int *M, int *N, int *K) {
     const amx_config *g = &emu.cfg;
     if (!emu.configured || g->rows[c] != g->rows[a] || g->colsb[a] != 4 * g->rows[b] || g->colsb[c] != g->colsb[b] ||
-        g->colsb[c] % 4 != 0) {
+        g->colsb[c] % 4 != 0 || g->colsb[a] % 4 != 0) {
         emu_poison(c);
-        return;
+        return 0;
     }
-    const int M = g->rows[c], N = g->colsb[c] / 4, K = g->colsb[a] / 4;
+    *M = g->rows[c], *N = g->colsb[c] / 4, *K = g->colsb[a] / 4;
+    return 1;
+}
+
+void ax_amx_emu_dpbf16ps(int c, int a, int b) {
+    int M, N, K;
+    if (!emu_product_shape(c, a, b, &M, &N, &K)) return;
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
             float acc;
@@ -133,37 +138,23 @@ static void emu_dpbf16ps(int c, int a, int b) {
         }
 }
 
-/* ---- the instructions, or the model --------------------------------------------------------------
- * Tile numbers must be literals in the assembly, hence macros; the branch on the mode is taken the
- * same way for a whole product, next to instructions of 8-16 cycles each. */
-#ifdef AX_AMX_ASM
-#define TILE_LOAD(t, base, stride)                                                                               \
-    do {                                                                                                         \
-        if (emu_mode) emu_load(t, base, stride);                                                                 \
-        else __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
-    } while (0)
-#define TILE_STORE(t, base, stride)                                                                               \
-    do {                                                                                                          \
-        if (emu_mode) emu_store(t, base, stride);                                                                 \
-        else __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
-    } while (0)
-#define TILE_ZERO(t)                                                 \
-    do {                                                             \
-        if (emu_mode) emu_zero(t);                                   \
-        else __asm__ volatile("tilezero %%tmm" #t ::: "memory");     \
-    } while (0)
-/* AT&T order: tdpbf16ps b, a, c computes c += a . b. */
-#define TILE_DPBF16PS(c, a, b)                                                              \
-    do {                                                                                    \
-        if (emu_mode) emu_dpbf16ps(c, a, b);                                                \
-        else __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory"); \
-    } while (0)
-#else
-#define TILE_LOAD(t, base, stride) emu_load(t, base, stride)
-#define TILE_STORE(t, base, stride) emu_store(t, base, stride)
-#define TILE_ZERO(t) emu_zero(t)
-#define TILE_DPBF16PS(c, a, b) emu_dpbf16ps(c, a, b)
-#endif
+/* c (int32) += a (signed bytes) . b (unsigned bytes): each int32 of c's row m, column n gains the
+ * four products of a's row m, group k and b's row k, column n, over k; sums wrap as int32. */
+void ax_amx_emu_dpbsud(int c, int a, int b) {
+    int M, N, K;
+    if (!emu_product_shape(c, a, b, &M, &N, &K)) return;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            int32_t acc;
+            memcpy(&acc, &emu.tile[c][m][4 * n], sizeof acc);
+            uint32_t sum = (uint32_t)acc; /* unsigned: wrap-around is defined */
+            for (int k = 0; k < K; k++)
+                for (int i = 0; i < 4; i++)
+                    sum += (uint32_t)((int32_t)(int8_t)emu.tile[a][m][4 * k + i] * (int32_t)emu.tile[b][k][4 * n + i]);
+            acc = (int32_t)sum;
+            memcpy(&emu.tile[c][m][4 * n], &acc, sizeof acc);
+        }
+}
 
 /* The CPU's palette 1 holds at least 8 tiles of 16 rows of 64 bytes (CPUID leaf 0x1D), the shape
  * every product here uses. */
@@ -185,7 +176,7 @@ static ax_amx_mode_t amx_detect(void) {
     const char *opt = getenv("AXIAL_AMX");
     if (opt != NULL && strcmp(opt, "0") == 0) return AX_AMX_NONE;
     if (opt != NULL && strcmp(opt, "emulate") == 0) return AX_AMX_EMULATED;
-    const uint32_t need = AX_CPU_HAS_AMX_BF16 | AX_CPU_AMX_GRANTED;
+    const uint32_t need = AX_CPU_HAS_AMX_BF16 | AX_CPU_HAS_AMX_INT8 | AX_CPU_AMX_GRANTED;
     if ((ax_cpu_features() & need) == need && amx_palette_fits()) return AX_AMX_HARDWARE;
     return AX_AMX_NONE;
 }
@@ -211,12 +202,22 @@ const char *ax_cpu_amx_tiles(void) {
     }
 }
 
-void ax_amx_begin(ax_amx_mode_t mode) {
-    if (mode == AX_AMX_EMULATED) emu_config(&amx_cfg);
+void ax_amx_begin_shape(ax_amx_mode_t mode, const ax_amx_shape *shape) {
+    if (mode == AX_AMX_NONE) return;
+    _Alignas(64) amx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < AMX_TILES; t++) {
+        cfg.rows[t] = shape->rows[t];
+        cfg.colsb[t] = shape->colsb[t];
+    }
+    if (mode == AX_AMX_EMULATED) emu_config(&cfg);
 #ifdef AX_AMX_ASM
-    else if (mode == AX_AMX_HARDWARE) __asm__ volatile("ldtilecfg %0" ::"m"(amx_cfg) : "memory");
+    else __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
 #endif
 }
+
+void ax_amx_begin(ax_amx_mode_t mode) { ax_amx_begin_shape(mode, &amx_full); }
 
 void ax_amx_end(ax_amx_mode_t mode) {
     if (mode == AX_AMX_EMULATED) emu_release();
@@ -227,37 +228,36 @@ void ax_amx_end(ax_amx_mode_t mode) {
 
 void ax_amx_bf16_gemm(ax_amx_mode_t mode, int64_t m, int64_t n, int64_t np, const uint32_t *a, int64_t lda,
                       const uint32_t *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
-    const int emu_mode = mode != AX_AMX_HARDWARE;
-    (void)emu_mode; /* unused where only the model exists */
+    const int hw = mode == AX_AMX_HARDWARE;
     const int64_t sa = lda * 4, sb = ldb * 4, sc = ldc * 4; /* strides in bytes */
     /* A 32 x 32 block of c in four tiles: each a tile and b tile loaded feeds two products. */
     for (int64_t i = 0; i < m; i += AX_AMX_BLOCK)
         for (int64_t j = 0; j < n; j += AX_AMX_BLOCK) {
             float *c0 = c + i * ldc + j, *c2 = c0 + 16 * ldc;
             if (accumulate) {
-                TILE_LOAD(0, c0, sc);
-                TILE_LOAD(1, c0 + 16, sc);
-                TILE_LOAD(2, c2, sc);
-                TILE_LOAD(3, c2 + 16, sc);
+                AX_TILE_LOAD(hw, 0, c0, sc);
+                AX_TILE_LOAD(hw, 1, c0 + 16, sc);
+                AX_TILE_LOAD(hw, 2, c2, sc);
+                AX_TILE_LOAD(hw, 3, c2 + 16, sc);
             } else {
-                TILE_ZERO(0);
-                TILE_ZERO(1);
-                TILE_ZERO(2);
-                TILE_ZERO(3);
+                AX_TILE_ZERO(hw, 0);
+                AX_TILE_ZERO(hw, 1);
+                AX_TILE_ZERO(hw, 2);
+                AX_TILE_ZERO(hw, 3);
             }
             for (int64_t p = 0; p < np; p += AX_AMX_PAIRS) {
-                TILE_LOAD(4, a + i * lda + p, sa);
-                TILE_LOAD(5, a + (i + 16) * lda + p, sa);
-                TILE_LOAD(6, b + p * ldb + j, sb);
-                TILE_LOAD(7, b + p * ldb + j + 16, sb);
-                TILE_DPBF16PS(0, 4, 6);
-                TILE_DPBF16PS(1, 4, 7);
-                TILE_DPBF16PS(2, 5, 6);
-                TILE_DPBF16PS(3, 5, 7);
+                AX_TILE_LOAD(hw, 4, a + i * lda + p, sa);
+                AX_TILE_LOAD(hw, 5, a + (i + 16) * lda + p, sa);
+                AX_TILE_LOAD(hw, 6, b + p * ldb + j, sb);
+                AX_TILE_LOAD(hw, 7, b + p * ldb + j + 16, sb);
+                AX_TILE_DPBF16PS(hw, 0, 4, 6);
+                AX_TILE_DPBF16PS(hw, 1, 4, 7);
+                AX_TILE_DPBF16PS(hw, 2, 5, 6);
+                AX_TILE_DPBF16PS(hw, 3, 5, 7);
             }
-            TILE_STORE(0, c0, sc);
-            TILE_STORE(1, c0 + 16, sc);
-            TILE_STORE(2, c2, sc);
-            TILE_STORE(3, c2 + 16, sc);
+            AX_TILE_STORE(hw, 0, c0, sc);
+            AX_TILE_STORE(hw, 1, c0 + 16, sc);
+            AX_TILE_STORE(hw, 2, c2, sc);
+            AX_TILE_STORE(hw, 3, c2 + 16, sc);
         }
 }

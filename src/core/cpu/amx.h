@@ -1,11 +1,14 @@
 /*
- * amx.h — AMX-BF16 tile products for the CPU kernels: c (m x n, fp32) = [c +] a . b with a and b as
- * bf16 pairs in the layouts of bf16_pairs.h (a: m rows of np pairs, the summed dimension along a
- * row; b: np pair rows of n columns, each element the two values of two consecutive steps), on
- * TDPBF16PS, which multiplies a 16 x 32 bf16 tile by a 32 x 16 one into 16 x 16 fp32 sums.
+ * amx.h — AMX tiles for the CPU kernels: a bf16 product (ax_amx_bf16_gemm: c (m x n, fp32) = [c +]
+ * a . b with a and b as bf16 pairs in the layouts of bf16_pairs.h; a: m rows of np pairs, the summed
+ * dimension along a row; b: np pair rows of n columns, each element the two values of two
+ * consecutive steps), on TDPBF16PS, which multiplies a 16 x 32 bf16 tile by a 32 x 16 one into
+ * 16 x 16 fp32 sums; and the tile instructions themselves (AX_TILE_*), for kernel bodies that
+ * interleave tile products with their own vector code (the quantized matmul's TDPBSUD block dots).
  *
  * Three modes, chosen once per process (ax_amx_mode):
- * - AX_AMX_HARDWARE: the CPU has AMX-BF16 and the OS granted tile state (AX_CPU_AMX_GRANTED);
+ * - AX_AMX_HARDWARE: the CPU has AMX-BF16 and AMX-INT8 and the OS granted tile state
+ *   (AX_CPU_AMX_GRANTED);
  * - AX_AMX_EMULATED: AXIAL_AMX=emulate, a scalar model of the same instructions (tile registers,
  *   the configuration's shapes and its checks, denormals flushed), so machines without AMX test
  *   every kernel's tile logic; slow, for tests only;
@@ -14,7 +17,8 @@
  * A thread loads the configuration (ax_amx_begin) before its first product and releases the tile
  * state (ax_amx_end) when done: tile configuration is per-thread state that starts empty, and an
  * instruction on an unconfigured tile faults (the emulation writes NaN into the result instead,
- * so a missing begin fails the tests rather than passing). Every tile is 16 rows of 64 bytes.
+ * so a missing begin fails the tests rather than passing). ax_amx_begin makes every tile 16 rows of
+ * 64 bytes (ax_amx_bf16_gemm's shape); ax_amx_begin_shape takes others.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -33,8 +37,16 @@ typedef enum ax_amx_mode_t { AX_AMX_NONE = 0, AX_AMX_HARDWARE = 1, AX_AMX_EMULAT
 /* The mode of this process (read once: the CPU flags and AXIAL_AMX). Thread-safe. */
 ax_amx_mode_t ax_amx_mode(void);
 
-/* Load the tile configuration in the calling thread; ax_amx_end releases it. mode NONE: nothing. */
+/* Rows (at most 16) and bytes per row (at most 64) of tiles 0..7; a tile with 0 rows is unused. */
+typedef struct ax_amx_shape {
+    uint8_t rows[8];
+    uint16_t colsb[8];
+} ax_amx_shape;
+
+/* Load the tile configuration in the calling thread (every tile 16 x 64 bytes, or `shape`);
+ * ax_amx_end releases it. mode NONE: nothing. */
 void ax_amx_begin(ax_amx_mode_t mode);
+void ax_amx_begin_shape(ax_amx_mode_t mode, const ax_amx_shape *shape);
 void ax_amx_end(ax_amx_mode_t mode);
 
 /* c (m x n, row stride ldc floats) = a . b, or c + a . b when accumulate; a: m rows of np pairs
@@ -45,5 +57,54 @@ void ax_amx_end(ax_amx_mode_t mode);
  * ax_amx_end of the same mode, in the same thread. */
 void ax_amx_bf16_gemm(ax_amx_mode_t mode, int64_t m, int64_t n, int64_t np, const uint32_t *a, int64_t lda,
                       const uint32_t *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
+
+/* ---- the instructions, for kernel bodies ----------------------------------------------------------
+ * AX_TILE_x(hw, ...) runs the instruction when hw is nonzero (mode AX_AMX_HARDWARE) and the model
+ * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. DPBSUD: c (int32) += a
+ * (signed bytes) . b (unsigned bytes, b's rows 4-byte groups along the summed dimension), with
+ * int32 wrap-around. The assembly clobbers memory, so it stays in order with the code around it
+ * (GCC's <amxtileintrin.h> tile loads do not, which is why they are not used). Builds whose
+ * assembler lacks the instructions (AXIAL_ASM_AMX unset by CMake) have only the model. */
+void ax_amx_emu_load(int t, const void *base, int64_t stride);
+void ax_amx_emu_store(int t, void *base, int64_t stride);
+void ax_amx_emu_zero(int t);
+void ax_amx_emu_dpbf16ps(int c, int a, int b);
+void ax_amx_emu_dpbsud(int c, int a, int b);
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(AXIAL_ASM_AMX)
+#define AX_AMX_ASM 1
+#define AX_TILE_LOAD(hw, t, base, stride)                                                                     \
+    do {                                                                                                      \
+        if (hw) __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
+        else ax_amx_emu_load(t, base, stride);                                                                \
+    } while (0)
+#define AX_TILE_STORE(hw, t, base, stride)                                                                     \
+    do {                                                                                                       \
+        if (hw) __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
+        else ax_amx_emu_store(t, base, stride);                                                                \
+    } while (0)
+#define AX_TILE_ZERO(hw, t)                                         \
+    do {                                                            \
+        if (hw) __asm__ volatile("tilezero %%tmm" #t ::: "memory"); \
+        else ax_amx_emu_zero(t);                                    \
+    } while (0)
+/* AT&T order: "tdpbf16ps b, a, c" computes c += a . b; the same for tdpbsud (a signed, b unsigned). */
+#define AX_TILE_DPBF16PS(hw, c, a, b)                                                              \
+    do {                                                                                           \
+        if (hw) __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory");     \
+        else ax_amx_emu_dpbf16ps(c, a, b);                                                         \
+    } while (0)
+#define AX_TILE_DPBSUD(hw, c, a, b)                                                              \
+    do {                                                                                         \
+        if (hw) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory");     \
+        else ax_amx_emu_dpbsud(c, a, b);                                                         \
+    } while (0)
+#else
+#define AX_TILE_LOAD(hw, t, base, stride) ((void)(hw), ax_amx_emu_load(t, base, stride))
+#define AX_TILE_STORE(hw, t, base, stride) ((void)(hw), ax_amx_emu_store(t, base, stride))
+#define AX_TILE_ZERO(hw, t) ((void)(hw), ax_amx_emu_zero(t))
+#define AX_TILE_DPBF16PS(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbf16ps(c, a, b))
+#define AX_TILE_DPBSUD(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbsud(c, a, b))
+#endif
 
 #endif /* AXIAL_CORE_CPU_AMX_H */
