@@ -407,7 +407,7 @@ static const char *bf16_products(int64_t D) {
     static char text[64];
     const uint32_t f = ax_cpu_features();
     const int pairs = ax_cpu_path_active() == AX_CPU_PATH_AVX512 && (f & AX_CPU_HAS_AVX512BF16);
-    if (pairs && strcmp(ax_cpu_amx_tiles(), "none") != 0 && D % 32 == 0)
+    if (pairs && strcmp(ax_cpu_amx_tiles(), "none") != 0 && D % 32 == 0) /* attention_tile.h */
         snprintf(text, sizeof text, "AMX tiles (%s)", ax_cpu_amx_tiles());
     else snprintf(text, sizeof text, "%s", pairs ? "AVX512-BF16 (vdpbf16ps)" : "fp32 FMA (bf16 widened)");
     return text;

@@ -294,6 +294,8 @@ elif ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
             "$BUILD_DIR/bench/bench_qmatmul" --repeats 5 || true
         run_step "CPU qmatmul bench (AXIAL_AMX=0)" bench-cpu-qmatmul-no-amx.log 60 \
             env AXIAL_AMX=0 "$BUILD_DIR/bench/bench_qmatmul" --repeats 5 || true
+        run_step "CPU Evoformer bench (AMX-BF16)" bench-cpu-evoformer-amx.log 60 \
+            "$BUILD_DIR/bench/bench_evoformer_attention" --bf16 --repeats 3 --shape 1,128,256,8,32 || true
     fi
 else
     skip_step "CPU tests (AVX-512)" "no AVX-512 here or no build"

@@ -9,3 +9,7 @@ target_sources(test_cpu_vec PRIVATE ${AXIAL_TEST_CPU_VEC_SOURCES})
 # The AMX-BF16 tile product (src/core/cpu/amx.h): its scalar model everywhere, the instructions
 # where the CPU has them and the OS grants tile state.
 axial_add_c_test(test_amx SOURCES test_amx.c LABELS core)
+# Its tile instructions are the library's (amx.h): assembled where the assembler knows them.
+if(AXIAL_ASM_AMX)
+  target_compile_definitions(test_amx PRIVATE AXIAL_ASM_AMX=1)
+endif()

@@ -99,8 +99,8 @@ static void test_model(void) {
 
 /* Where the hardware runs: the same cases. */
 static void test_hardware(void) {
-    if (ax_amx_mode() != AX_AMX_HARDWARE) {
-        printf("  (no AMX-BF16 with the OS grant here, or AXIAL_AMX set: hardware products not run)\n");
+    if (ax_amx_mode_here() != AX_AMX_HARDWARE) {
+        printf("  (no AMX with the OS grant here, AXIAL_AMX set, or an assembler without AMX: hardware not run)\n");
         return;
     }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -127,7 +127,7 @@ static void test_denormals_flush(ax_amx_mode_t mode) {
 
 static void test_denormals(void) {
     test_denormals_flush(AX_AMX_EMULATED);
-    if (ax_amx_mode() == AX_AMX_HARDWARE) test_denormals_flush(AX_AMX_HARDWARE);
+    if (ax_amx_mode_here() == AX_AMX_HARDWARE) test_denormals_flush(AX_AMX_HARDWARE);
 }
 
 /* The model without ax_amx_begin: where the hardware faults, every value of the result is NaN. */
@@ -183,7 +183,7 @@ static void test_dpbsud(void) {
     th_seed(7);
     check_dpbsud(AX_AMX_EMULATED, 32);
     check_dpbsud(AX_AMX_EMULATED, 16);
-    if (ax_amx_mode() == AX_AMX_HARDWARE) {
+    if (ax_amx_mode_here() == AX_AMX_HARDWARE) {
         check_dpbsud(AX_AMX_HARDWARE, 32);
         check_dpbsud(AX_AMX_HARDWARE, 16);
     }

@@ -173,13 +173,13 @@ static void test_bf16_hidden(const char *self) {
 }
 
 /* Where tile products run (ax_cpu_amx_tiles): AXIAL_AMX=0 turns them off, AXIAL_AMX=emulate picks
- * the scalar model wherever the tile kernels' path (avx512 with AVX512-BF16) is active, and the
- * hardware is reported only with AMX-BF16 granted by the OS. */
+ * the scalar model wherever the tile kernels' path (avx512) is active, and the hardware is reported
+ * only with AMX-BF16 and AMX-INT8 granted by the OS. */
 static void test_amx_tiles(const char *self) {
     if (getenv("AXIAL_AMX") != NULL) return;
     const uint32_t f = ax_cpu_features();
-    const int tile_path = ax_cpu_path_active() == AX_CPU_PATH_AVX512 && (f & AX_CPU_HAS_AVX512BF16);
-    const int hardware = (f & AX_CPU_HAS_AMX_BF16) && (f & AX_CPU_AMX_GRANTED);
+    const int tile_path = ax_cpu_path_active() == AX_CPU_PATH_AVX512;
+    const int hardware = (f & AX_CPU_HAS_AMX_BF16) && (f & AX_CPU_HAS_AMX_INT8) && (f & AX_CPU_AMX_GRANTED);
     const char *here = ax_cpu_amx_tiles();
     if (strcmp(here, "hardware") == 0) CHECK(tile_path && hardware);
     else CHECK_STR_EQ(here, "none");

@@ -212,7 +212,7 @@ static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t
 
 /* The AMX mode of a call that runs on bf16 pairs: NONE unless D is whole tile steps. */
 static inline ax_amx_mode_t attn_amx_mode(const attn_params *p, int bf16) {
-    return bf16 && p->D % (2 * AX_AMX_PAIRS) == 0 ? ax_amx_mode() : AX_AMX_NONE;
+    return bf16 && p->D % (2 * AX_AMX_PAIRS) == 0 ? ax_amx_mode_here() : AX_AMX_NONE;
 }
 
 /* Zero the pair rows [from, to) of a buffer with `cols` pairs per row. */

@@ -193,8 +193,7 @@ ax_amx_mode_t ax_amx_mode(void) {
 }
 
 const char *ax_cpu_amx_tiles(void) {
-    const uint32_t avx512_bf16 = AX_CPU_HAS_AVX512BF16;
-    if (ax_cpu_path_resolved() != AX_CPU_PATH_AVX512 || (ax_cpu_features() & avx512_bf16) == 0) return "none";
+    if (ax_cpu_path_resolved() != AX_CPU_PATH_AVX512) return "none";
     switch (ax_amx_mode()) {
     case AX_AMX_HARDWARE: return "hardware";
     case AX_AMX_EMULATED: return "emulated";

@@ -100,11 +100,27 @@ void ax_amx_emu_dpbsud(int c, int a, int b);
         else ax_amx_emu_dpbsud(c, a, b);                                                         \
     } while (0)
 #else
+/* Every AX_TILE_* call here goes to the model, even in hardware mode, whose configuration the model
+ * would not hold: ax_amx_mode_here never answers AX_AMX_HARDWARE in such a file. */
 #define AX_TILE_LOAD(hw, t, base, stride) ((void)(hw), ax_amx_emu_load(t, base, stride))
 #define AX_TILE_STORE(hw, t, base, stride) ((void)(hw), ax_amx_emu_store(t, base, stride))
 #define AX_TILE_ZERO(hw, t) ((void)(hw), ax_amx_emu_zero(t))
 #define AX_TILE_DPBF16PS(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbf16ps(c, a, b))
 #define AX_TILE_DPBSUD(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbsud(c, a, b))
 #endif
+
+
+/* ax_amx_mode() as the including file can run it: AX_AMX_HARDWARE only where its AX_TILE_* macros
+ * are the instructions (AX_AMX_ASM, from the AXIAL_ASM_AMX definition that CMake gives the library's
+ * sources), so a file built without them falls back to its non-AMX code instead of mixing a real
+ * configuration with the model's tiles. Kernels ask this, not ax_amx_mode. */
+static inline ax_amx_mode_t ax_amx_mode_here(void) {
+    const ax_amx_mode_t mode = ax_amx_mode();
+#ifdef AX_AMX_ASM
+    return mode;
+#else
+    return mode == AX_AMX_HARDWARE ? AX_AMX_NONE : mode;
+#endif
+}
 
 #endif /* AXIAL_CORE_CPU_AMX_H */

@@ -325,7 +325,7 @@ QMM_VNNI_TARGET static void qmm_amx_rows16(int hw, const qmm_vpanel *pn, int H, 
 QMM_VNNI_TARGET static void qmm_vnni_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned char *xbuf,
                                              int64_t xrow, int64_t K, int64_t k0, int64_t M, float *sums) {
     int64_t m = 0;
-    const ax_amx_mode_t amx = M >= QMM_AMX_ROWS ? ax_amx_mode() : AX_AMX_NONE;
+    const ax_amx_mode_t amx = M >= QMM_AMX_ROWS ? ax_amx_mode_here() : AX_AMX_NONE;
     if (amx != AX_AMX_NONE) {
         const int H = dt == AX_Q6_K ? 2 : 1;
         const ax_amx_shape shape = {
