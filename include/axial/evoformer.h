@@ -28,8 +28,9 @@
  * (and its gradient) is in that dtype or AX_F32. lse is always AX_F32. Accumulation is fp32. bf16 on a
  * CPU with AVX512-BF16 (avx512 path): the probabilities, and in the backward dS, are rounded to bf16
  * before their products, as GPU tensor cores take them (docs/evoformer-attention.md; AXIAL_BF16=0
- * keeps them fp32); with AMX too and D a multiple of 32 the forward's whole tiles run on AMX tiles,
- * with the same rounding (ax_cpu_amx_tiles; AXIAL_AMX=0 turns them off).
+ * keeps them fp32); with AMX too and D a multiple of 32 whole tiles' products (the forward's, and
+ * the backward's logits, dp and dq) run on AMX tiles, with the same rounding (ax_cpu_amx_tiles;
+ * AXIAL_AMX=0 turns them off).
  *
  * Limits: any B, N, S, H >= 1 (zero-sized tensors are a no-op); D from 1 to 256 on the CPU. On CUDA,
  * D must be a multiple of 8 and at most 128, and the last dimension of q/k/v/out/dout/grads must be
