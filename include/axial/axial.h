@@ -390,11 +390,13 @@ AX_API ax_status ax_cpu_path_set(ax_cpu_path path);
 /* "portable", "avx2", "avx512" or "auto". */
 AX_API const char *ax_cpu_path_name(ax_cpu_path path);
 
-/* Where the CPU kernels' AMX tile products run (flash and Evoformer attention, forward and backward,
- * with bf16 storage and D a multiple of 32, docs/attention.md; the VNNI quantized matmul's block
- * dots for each 16 rows of x, docs/linalg.md): "hardware" (AMX-BF16,
- * AMX-INT8 and AX_CPU_AMX_GRANTED, on the avx512 path, of which the tile kernels are part; the bf16
- * ones also need AVX512-BF16, which every AMX CPU has); "emulated" when the environment
+/* Whether the CPU kernels' AMX tile paths are on, and how: the kernels that have them (flash and
+ * Evoformer attention with bf16 storage, AVX512-BF16 and D a multiple of 32, docs/attention.md; the
+ * VNNI quantized matmul's block dots for each 16 rows of x, docs/linalg.md) take them under their
+ * own conditions (AXIAL_BF16=0 or AXIAL_VNNI=0 also keep them off). "hardware" (AMX-BF16,
+ * AMX-INT8 and AX_CPU_AMX_GRANTED, a tile palette of 8 tiles of 16 rows of 64 bytes, a build whose
+ * assembler knows the instructions, on the avx512 path, of which the tile kernels are part; the
+ * bf16 ones also need AVX512-BF16, which every AMX CPU has); "emulated" when the environment
  * variable AXIAL_AMX=emulate asks for a scalar model of the tile instructions, with which a machine
  * without AMX runs and tests the same tile code (slow: for tests only); otherwise "none"
  * (AXIAL_AMX=0 among the reasons). The environment is read once, at first use; the path part

@@ -30,7 +30,8 @@
  * before their products, as GPU tensor cores take them (docs/evoformer-attention.md; AXIAL_BF16=0
  * keeps them fp32); with AMX too and D a multiple of 32 whole tiles' products (the forward's, and
  * the backward's logits, dp and dq) run on AMX tiles, with the same rounding (ax_cpu_amx_tiles;
- * AXIAL_AMX=0 turns them off).
+ * AXIAL_AMX=0 turns them off); each thread of the call releases its tile state before the call
+ * returns, so a caller's own AMX code must configure again afterwards.
  *
  * Limits: any B, N, S, H >= 1 (zero-sized tensors are a no-op); D from 1 to 256 on the CPU. On CUDA,
  * D must be a multiple of 8 and at most 128, and the last dimension of q/k/v/out/dout/grads must be

@@ -61,6 +61,10 @@ static _Thread_local struct {
 
 static void emu_poison(int t) { memset(emu.tile[t], 0xff, sizeof emu.tile[t]); }
 
+/* Tile t is usable: a configuration is loaded and gives t rows and bytes (a tile left at 0 x 0 is
+ * not configured, and an instruction on it faults). */
+static int emu_valid(int t) { return emu.configured && emu.cfg.rows[t] > 0 && emu.cfg.colsb[t] > 0; }
+
 static void emu_config(const amx_config *cfg) {
     emu.cfg = *cfg;
     emu.configured = cfg->palette == 1;
@@ -76,7 +80,7 @@ static void emu_release(void) {
 }
 
 void ax_amx_emu_load(int t, const void *base, int64_t stride) {
-    if (!emu.configured) {
+    if (!emu_valid(t)) {
         emu_poison(t);
         return;
     }
@@ -84,6 +88,9 @@ void ax_amx_emu_load(int t, const void *base, int64_t stride) {
     for (int r = 0; r < emu.cfg.rows[t]; r++) memcpy(emu.tile[t][r], (const char *)base + r * stride, emu.cfg.colsb[t]);
 }
 
+/* Without any configuration the model writes 16 rows of 64 NaN bytes (the shape every caller's tiles
+ * have today), so a kernel that forgot ax_amx_begin fails its tests; a tile left unconfigured in a
+ * loaded configuration stores nothing. */
 void ax_amx_emu_store(int t, void *base, int64_t stride) {
     const int rows = emu.configured ? emu.cfg.rows[t] : AMX_ROWS;
     const int bytes = emu.configured ? emu.cfg.colsb[t] : AMX_ROW_BYTES;
@@ -94,7 +101,7 @@ void ax_amx_emu_store(int t, void *base, int64_t stride) {
 }
 
 void ax_amx_emu_zero(int t) {
-    if (!emu.configured) emu_poison(t);
+    if (!emu_valid(t)) emu_poison(t);
     else memset(emu.tile[t], 0, sizeof emu.tile[t]);
 }
 
@@ -111,11 +118,12 @@ static float emu_bf16(const uint8_t *p) {
 static float emu_flush(float x) { return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x; }
 
 /* The shape of c += a . b from the configuration (M rows, N 4-byte columns, K 4-byte groups), or 0
- * with c poisoned where the hardware would fault: no configuration, or shapes that disagree. */
+ * with c poisoned where the hardware would fault: a tile not configured, the same tile twice, or
+ * shapes that disagree. */
 static int emu_product_shape(int c, int a, int b, int *M, int *N, int *K) {
     const amx_config *g = &emu.cfg;
-    if (!emu.configured || g->rows[c] != g->rows[a] || g->colsb[a] != 4 * g->rows[b] || g->colsb[c] != g->colsb[b] ||
-        g->colsb[c] % 4 != 0 || g->colsb[a] % 4 != 0) {
+    if (!emu_valid(c) || !emu_valid(a) || !emu_valid(b) || a == c || b == c || a == b || g->rows[c] != g->rows[a] ||
+        g->colsb[a] != 4 * g->rows[b] || g->colsb[c] != g->colsb[b] || g->colsb[c] % 4 != 0 || g->colsb[a] % 4 != 0) {
         emu_poison(c);
         return 0;
     }

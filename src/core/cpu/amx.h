@@ -16,8 +16,9 @@
  *
  * A thread loads the configuration (ax_amx_begin) before its first product and releases the tile
  * state (ax_amx_end) when done: tile configuration is per-thread state that starts empty, and an
- * instruction on an unconfigured tile faults (the emulation writes NaN into the result instead,
- * so a missing begin fails the tests rather than passing). ax_amx_begin makes every tile 16 rows of
+ * instruction on an unconfigured tile faults (the emulation writes NaN bytes into the result
+ * instead, and a store without any configuration writes 16 rows of 64 of them, so a missing begin
+ * fails the tests rather than passing). ax_amx_begin makes every tile 16 rows of
  * 64 bytes (ax_amx_bf16_gemm's shape); ax_amx_begin_shape takes others.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
