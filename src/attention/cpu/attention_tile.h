@@ -191,7 +191,8 @@ static inline void attn_pack_key_pairs(const void *base, const attn_strides *st,
 }
 
 /* The probabilities p (bc x BR, key-major) as bf16 pairs of keys per query, each rounded to nearest:
- * pp[r * BC / 2 + jp] = (p[2 jp][r], p[2 jp + 1][r]), a key past bc zero. */
+ * pp[r * BC / 2 + jp] = (p[2 jp][r], p[2 jp + 1][r]), a key past bc zero, every pair of the row
+ * written (a product over whole tiles reads them all). */
 static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t *restrict pp) {
     for (int64_t jp = 0; jp < (bc + 1) / 2; jp++) {
         const float *s0 = s + 2 * jp * BR, *s1 = s0 + BR;
@@ -200,6 +201,9 @@ static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t
             pp[r * (BC / 2) + jp] =
                 ax_cvt_f32_to_bf16(s0[r]) | (second ? (uint32_t)ax_cvt_f32_to_bf16(s1[r]) << 16 : 0u);
     }
+    if (bc < BC)
+        for (int64_t r = 0; r < BR; r++)
+            memset(pp + r * (BC / 2) + (bc + 1) / 2, 0, (size_t)(BC / 2 - (bc + 1) / 2) * sizeof(uint32_t));
 }
 
 /* ---- AMX-BF16 tiles --------------------------------------------------------------------------
@@ -218,17 +222,6 @@ static inline ax_amx_mode_t attn_amx_mode(const attn_params *p, int bf16) {
 /* Zero the pair rows [from, to) of a buffer with `cols` pairs per row. */
 static inline void attn_zero_pair_rows(uint32_t *buf, int64_t cols, int64_t from, int64_t to) {
     if (to > from) memset(buf + from * cols, 0, (size_t)((to - from) * cols) * sizeof(uint32_t));
-}
-
-/* c (rows x n, row stride n, n a multiple of VW) *= diag(alpha) (alpha NULL: every row times mul):
- * the softmax scale of a logits tile, or the online softmax's rescale, which the AMX product cannot
- * fold into its accumulator load. */
-static inline void attn_scale_rows(float *restrict c, int64_t rows, int64_t n, const float *restrict alpha,
-                                   float mul) {
-    for (int64_t r = 0; r < rows; r++) {
-        const ax_vf a = ax_vf_splat(alpha != NULL ? alpha[r] : mul);
-        for (int64_t d = 0; d < n; d += VW) ax_vf_store(c + r * n + d, ax_vf_load(c + r * n + d) * a);
-    }
 }
 
 /* s^T (bc x BR) = scale * k . q^T from bf16 pairs: k (bc, dp/2), qt (dp/2, BR). */

@@ -192,4 +192,14 @@ static inline void ax_row_f32_to_f16(const float *restrict src, uint16_t *restri
     for (; i < n; i++) dst[i] = ax_cvt_f32_to_f16(src[i]);
 }
 
+/* c (rows x n, row stride n, n a multiple of AX_VF_LANES) *= diag(alpha) (alpha NULL: every row
+ * times mul): a logits tile's softmax scale, or the online softmax's rescale of an output
+ * accumulator before a product that cannot fold it into its accumulator load (AMX tiles). */
+static inline void ax_rows_scale(float *restrict c, int64_t rows, int64_t n, const float *restrict alpha, float mul) {
+    for (int64_t r = 0; r < rows; r++) {
+        const ax_vf a = ax_vf_splat(alpha != NULL ? alpha[r] : mul);
+        for (int64_t d = 0; d < n; d += AX_VF_LANES) ax_vf_store(c + r * n + d, ax_vf_load(c + r * n + d) * a);
+    }
+}
+
 #endif /* AXIAL_CORE_CPU_VEC_H */
