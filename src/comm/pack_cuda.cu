@@ -10,8 +10,6 @@
 #include "comm/comm_cuda.h"
 #include "core/cuda/check.cuh"
 
-static cudaStream_t stream_of(const ax_context *ctx) { return (cudaStream_t)ctx->cuda_stream; }
-
 /* Each helper makes the context's device current for its own call and puts the caller's back, so a
  * distributed call never leaves the caller's device changed (the communicator's scratch is taken
  * outside ax_op_run, whose scope covers only kernels). Plain calls, no C++ guards: without
@@ -39,7 +37,7 @@ extern "C" void comm_cuda_free(ax_context *ctx, void *p) {
 extern "C" ax_status comm_cuda_zero(ax_context *ctx, void *p, int64_t bytes) {
     int saved = -1;
     AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
-    const cudaError_t err = cudaMemsetAsync(p, 0, (size_t)bytes, stream_of(ctx));
+    const ax_status st = ax_cuda_ws_zero(ctx, p, bytes);
     ax_cuda_scope_leave(ctx, saved);
-    return err == cudaSuccess ? AX_OK : ax_cuda_error(err, "cudaMemsetAsync");
+    return st;
 }

@@ -46,6 +46,11 @@ ax_status ax_cuda_ws_alloc(ax_context *ctx, int64_t bytes, void **out) {
 
 void ax_cuda_ws_free(ax_context *ctx, void *ptr) { (void)ctx; (void)ptr; }
 
+ax_status ax_cuda_ws_zero(ax_context *ctx, void *p, int64_t bytes) {
+    (void)ctx; (void)p; (void)bytes;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");
+}
+
 const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx) {
     (void)ctx;
     return NULL;

@@ -241,6 +241,12 @@ extern "C" void ax_cuda_ws_free(ax_context *ctx, void *ptr) {
     if (cudaFreeAsync(ptr, stream_of(ctx)) != cudaSuccess) cudaGetLastError();
 }
 
+extern "C" ax_status ax_cuda_ws_zero(ax_context *ctx, void *p, int64_t bytes) {
+    if (bytes <= 0) return AX_OK;
+    const cudaError_t err = cudaMemsetAsync(p, 0, (size_t)bytes, stream_of(ctx));
+    return err == cudaSuccess ? AX_OK : ax_cuda_error(err, "cudaMemsetAsync of device workspace");
+}
+
 /* ---- the public helpers (these synchronise, as documented in axial.h) --------------------------- */
 
 extern "C" ax_status ax_cuda_alloc(ax_context *ctx, size_t bytes, void **out) {

@@ -135,6 +135,9 @@ void ax_cuda_device_leave(int32_t device, int saved);
  * current (inside the scope). */
 ax_status ax_cuda_ws_alloc(ax_context *ctx, int64_t bytes, void **out);
 void ax_cuda_ws_free(ax_context *ctx, void *ptr);
+/* Zeroes `bytes` at device pointer p, ordered on the context's stream (cudaMemsetAsync: no host
+ * synchronisation). The device must be current. */
+ax_status ax_cuda_ws_zero(ax_context *ctx, void *p, int64_t bytes);
 /* The context's cuBLAS handle (a cublasHandle_t), created at the first call: only contexts that run a
  * cuBLAS op ever hold one. The context's device must be current. Its stream is the context's. */
 ax_status ax_cuda_blas_handle(ax_context *ctx, void **out);

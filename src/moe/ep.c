@@ -288,7 +288,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
     const int bwd = c->call == MOE_BACKWARD;
     const ax_dtype wire = bwd ? AX_F32 : L.xdtype;
     moe_scratch s;
-    st = moe_scratch_open(ctx, local_bytes(&L, c->call), &s);
+    st = moe_scratch_open(ctx, local_bytes(&L, c->call), 0, &s);
     if (ctx->measure) return comm_agree_status(comm, c->name, st); /* counted, as agreed on every rank */
     ep_plan pl;
     memset(&pl, 0, sizeof pl);

@@ -23,7 +23,7 @@ ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, cons
     moe_layer L;
     AX_CHECK(moe_ffn_check(ctx, cfg, x, w, y, losses, NULL, NULL, NULL, MOE_FORWARD, 0, &L));
     moe_scratch s;
-    AX_CHECK(moe_scratch_open(ctx, forward_bytes(&L, y->dtype), &s));
+    AX_CHECK(moe_scratch_open(ctx, forward_bytes(&L, y->dtype), cfg->route.capacity_factor > 0.0f, &s));
     /* Measure mode: this layer's own scratch is counted; the ops it calls would each count theirs
      * while holding it, so their peaks are not added here. */
     if (ctx->measure) return AX_OK;

@@ -149,7 +149,7 @@ int64_t moe_buf_bytes(ax_dtype dtype, int64_t rows, int64_t cols) {
     return moe_align(rows * (cols > 0 ? cols : 1) * (int64_t)ax_dtype_size(dtype));
 }
 
-ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, moe_scratch *s) {
+ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, int zero, moe_scratch *s) {
     memset(s, 0, sizeof *s);
     s->ctx = ctx;
     const int on_device = ctx->device.type == AX_CUDA;
@@ -159,7 +159,11 @@ ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, moe_scratch *s) {
     if (on_device) {
         int saved = -1;
         AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
-        const ax_status st = ax_cuda_ws_alloc(ctx, bytes, &p);
+        ax_status st = ax_cuda_ws_alloc(ctx, bytes, &p);
+        if (st == AX_OK && zero) {
+            st = ax_cuda_ws_zero(ctx, p, bytes);
+            if (st != AX_OK) ax_cuda_ws_free(ctx, p);
+        }
         ax_cuda_scope_leave(ctx, saved);
         AX_CHECK(st);
     } else {
@@ -229,7 +233,8 @@ ax_status moe_route_dispatch(ax_context *ctx, const ax_moe_ffn_config *cfg, cons
     AX_CHECK(ax_moe_route(ctx, &cfg->route, &r->logits, &r->ids, &r->weights, NULL, losses));
     AX_CHECK(ax_moe_dispatch(ctx, x, &r->ids, L->E, 1, &r->xs, &r->offsets, NULL, &r->rows));
     /* On the CPU the kept rows are known without a device round trip: the experts then skip the
-     * rows that capacity dropping left empty. CUDA computes all T * k (never read back). */
+     * rows that capacity dropping left empty. CUDA computes all T * k (never read back; the scratch
+     * was zeroed when capacity can drop rows: moe_scratch_open). */
     r->R = ctx->device.type == AX_CPU ? ((const int64_t *)r->offsets.data)[L->E] : L->T * L->k;
     return AX_OK;
 }

@@ -45,8 +45,11 @@ typedef struct moe_scratch {
 int64_t moe_align(int64_t bytes);
 /* Bytes of a (rows, cols) buffer of `dtype`, aligned. */
 int64_t moe_buf_bytes(ax_dtype dtype, int64_t rows, int64_t cols);
-/* Accounts `bytes` (limit, peak) and, unless the context is measuring, takes the block. */
-ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, moe_scratch *s);
+/* Accounts `bytes` (limit, peak) and, unless the context is measuring, takes the block. On CUDA a
+ * nonzero `zero` clears it (stream-ordered): the single-rank layer computes all T * k rows there
+ * without reading offsets[E] back, and rows that capacity dropping leaves to no expert are then
+ * zeros, not stale pool memory (ax_glu of zeros is zero; nothing reads those rows' results). */
+ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, int zero, moe_scratch *s);
 /* A contiguous (rows, cols) tensor on the context's device from the scratch (cols 0: 1-D of rows). */
 ax_tensor moe_buf(moe_scratch *s, ax_dtype dtype, int64_t rows, int64_t cols);
 void moe_scratch_close(moe_scratch *s);
