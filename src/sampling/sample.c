@@ -293,7 +293,7 @@ static int32_t draw_row(const ax_sampling_row *s, int64_t V, row_scratch *w, flo
         token = (int32_t)t;
         if (run > target) break;
     }
-    *prob = (float)(e[token] / S);
+    *prob = token >= 0 ? (float)(e[token] / S) : 0.0f; /* token >= 0: the first candidate is kept */
     return token;
 }
 

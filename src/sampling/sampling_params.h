@@ -76,10 +76,15 @@ AX_HOST_DEVICE static inline int sampling_penalties_on(const ax_sampling_row *s)
     return s->repetition_penalty != 1.0f || s->frequency_penalty != 0.0f || s->presence_penalty != 0.0f;
 }
 
-/* Step 2 of the procedure for a token seen `count` >= 1 times. */
+/* Step 2 of the procedure for a token seen `count` >= 1 times. The penalties are finite, so an
+ * infinite w stays as it is; in f32 they can still overflow (count * frequency_penalty, or w /
+ * repetition_penalty) and meet an infinity of the other sign, and that NaN is taken as -inf, as
+ * step 1 takes a NaN logit: no NaN reaches the steps after (their buckets and keys assume none). */
 AX_HOST_DEVICE static inline float sampling_penalize(float w, uint32_t count, const ax_sampling_row *s) {
+    if (isinf(w)) return w;
     if (s->repetition_penalty != 1.0f) w = w > 0.0f ? w / s->repetition_penalty : w * s->repetition_penalty;
-    return w - ((float)count * s->frequency_penalty + s->presence_penalty);
+    const float r = w - ((float)count * s->frequency_penalty + s->presence_penalty);
+    return isnan(r) ? -INFINITY : r;
 }
 
 /* An unsigned key that orders floats as their values do (-inf lowest, +inf highest; no NaN here). */

@@ -3,7 +3,8 @@
  * (greedy, temperature 0.7 / 1 / 1.5, top-k 1 / 40 / V / off, top-p 0.9 / 1, min-p 0.05, repetition,
  * frequency and presence penalties, negative presence), ragged histories with repeats (empty rows,
  * a first offset past 0, unused trailing ids), -inf logits, a fully masked row, logits with many
- * +inf logits, exact ties, a flat row, padded logits rows and strided outputs.
+ * +inf logits, exact ties, a flat row, padded logits rows and strided outputs, and +-inf logits in
+ * the history under penalties that overflow f32.
  *
  * Reference: sampling.h's procedure in float64 from the stored logits and ax_sampling_uniform's
  * documented formula (re-implemented here): a full sort of the candidates, prefix sums, the id-order
@@ -47,18 +48,23 @@ typedef struct samp_case {
     int probs;         /* 1: ask for probs */
     int first_kind;    /* row r gets setting kind (first_kind + r) % N_KINDS */
     int quick;
+    int inf_history;   /* 1: token 0 is -inf and token 1 +inf in every row, each row's history is
+                        * {0, 0, 1, 1}, and frequency_penalty is -3e38 / +3e38 on alternate rows: in
+                        * f32 2 * 3e38 overflows, and a masked or +inf token must keep its value
+                        * (no inf - inf NaN); the float64 reference never overflows there */
 } samp_case;
 
 static const samp_case cases[] = {
-    {5, 1, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1},
-    {9, 7, 2.0, 0, 0.0, 0, 1, 0, 1, 3, 1},
-    {16, 100, 4.0, 0, 0.0, 0, 1, 1, 1, 1, 1},
-    {10, 64, 3.0, 0, 0.3, 1, 1, 0, 1, 2, 1},
-    {16, 200, 0.0, 1, 0.0, 0, 1, 0, 1, 5, 1},
-    {12, 1000, 5.0, 0, 0.2, 0, 1, 1, 0, 4, 0},
-    {8, 4097, 0.05, 0, 0.0, 0, 0, 0, 1, 6, 0}, /* nearly flat: top-p keeps thousands */
-    {8, 50000, 6.0, 0, 0.01, 0, 1, 1, 1, 0, 0},
-    {6, 30000, 0.3, 2, 0.0, 0, 0, 0, 1, 7, 0},
+    {5, 1, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 0},
+    {9, 7, 2.0, 0, 0.0, 0, 1, 0, 1, 3, 1, 0},
+    {16, 100, 4.0, 0, 0.0, 0, 1, 1, 1, 1, 1, 0},
+    {10, 64, 3.0, 0, 0.3, 1, 1, 0, 1, 2, 1, 0},
+    {16, 200, 0.0, 1, 0.0, 0, 1, 0, 1, 5, 1, 0},
+    {12, 1000, 5.0, 0, 0.2, 0, 1, 1, 0, 4, 0, 0},
+    {8, 4097, 0.05, 0, 0.0, 0, 0, 0, 1, 6, 0, 0}, /* nearly flat: top-p keeps thousands */
+    {8, 50000, 6.0, 0, 0.01, 0, 1, 1, 1, 0, 0, 0},
+    {6, 30000, 0.3, 2, 0.0, 0, 0, 0, 1, 7, 0, 0},
+    {10, 64, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 1},
 };
 
 /* Per-row settings, cycled over the rows. */
@@ -95,9 +101,10 @@ static int samp_make_case(int index, op_mode mode, op_case *c) {
         if (++seen != index) continue;
         const samp_case *s = &cases[i];
         c->params = s;
-        snprintf(c->name, sizeof c->name, "N %lld V %lld %s%s%s%s%s%s", (long long)s->N, (long long)s->V,
-                 s->ties == 1 ? "ties" : s->ties == 2 ? "organ-pipe" : "uniform", s->masked > 0 ? " -inf" : "", s->masked_row ? " masked-row" : "",
-                 s->history ? " history" : "", s->padded ? " padded" : "", s->probs ? " probs" : "");
+        snprintf(c->name, sizeof c->name, "N %lld V %lld %s%s%s%s%s%s%s", (long long)s->N, (long long)s->V,
+                 s->ties == 1 ? "ties" : s->ties == 2 ? "organ-pipe" : "uniform", s->masked > 0 ? " -inf" : "",
+                 s->masked_row ? " masked-row" : "", s->history ? " history" : "", s->padded ? " padded" : "",
+                 s->probs ? " probs" : "", s->inf_history ? " inf-history" : "");
         c->n_dtypes = (int)(sizeof dtypes / sizeof dtypes[0]);
         memcpy(c->dtypes, dtypes, sizeof dtypes);
         return 1;
@@ -133,11 +140,14 @@ static int samp_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
         op_set(logits, 2 * V + 5, INFINITY); /* +inf tokens share the whole mass */
         op_set(logits, 2 * V + 9, INFINITY);
     }
+    if (s->inf_history)
+        for (int64_t r = 0; r < N; r++) op_set(logits, r * V, -INFINITY), op_set(logits, r * V + 1, INFINITY);
 
     for (int64_t r = 0; r < N; r++) {
         ax_sampling_row row = kind_row((int)((s->first_kind + r) % N_KINDS), V);
         row.seed = op_rng_u64(&p->rng);
         row.counter = (uint64_t)op_rng_below(&p->rng, 1000000);
+        if (s->inf_history) row.frequency_penalty = r % 2 ? 3.0e38f : -3.0e38f;
         memcpy((unsigned char *)settings->t.data + r * AX_SAMPLING_ROW_BYTES, &row, sizeof row);
     }
     op_refresh_values(settings);
@@ -147,7 +157,7 @@ static int samp_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
          * before 3 more. */
         int64_t lens[64], H = 5;
         for (int64_t r = 0; r < N; r++) {
-            lens[r] = r % 4 == 3 ? 0 : op_rng_below(&p->rng, 31);
+            lens[r] = s->inf_history ? 4 : r % 4 == 3 ? 0 : op_rng_below(&p->rng, 31);
             H += lens[r];
         }
         const int64_t oshape = N + 1;
@@ -157,6 +167,8 @@ static int samp_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
         int64_t pool[8];
         for (int i = 0; i < 8; i++) pool[i] = op_rng_below(&p->rng, V);
         for (int64_t j = 0; j < H; j++) op_set(ids, j, (double)pool[op_rng_below(&p->rng, 8)]);
+        if (s->inf_history)
+            for (int64_t j = 2; j < H - 3; j++) op_set(ids, j, (double)((j - 2) % 4 / 2)); /* 0, 0, 1, 1 */
         int64_t at = 2;
         for (int64_t r = 0; r < N; r++) {
             op_set(offs, r, (double)at);
