@@ -407,6 +407,19 @@ static void test_errors(void) {
     expect_dw(NULL, &tx, &toff, 0.0f, &dw, "dy: NULL");
     expect_dw(&tdy, &tx, &toff, 0.0f, NULL, "dw: NULL");
 
+    /* A row stride past INT_MAX (which the CPU kernels would hand to a 32-bit BLAS): refused before
+     * anything is read or written; nothing reads x's rows at that stride. */
+    ax_tensor far = tx;
+    far.strides[0] = ((int64_t)1 << 32) + EK;
+    fill_outputs();
+    CHECK_STATUS(ax_moe_grouped_gemm(ctx, AX_TRANS, &far, &twf, &toff, &ty), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "x: row stride: 4294967360 exceeds the CPU BLAS limit");
+    CHECK(outputs_untouched());
+    fill_outputs();
+    CHECK_STATUS(ax_moe_grouped_gemm_dw(ctx, &tdy, &far, &toff, 0.0f, &dw), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "x: row stride: 4294967360 exceeds the CPU BLAS limit");
+    CHECK(outputs_untouched());
+
     /* The same tensors pass when nothing is wrong: q4_0 blocks of scale 0 give zeros in the
      * segments, and the rows past offsets[E] keep their values. */
     set_offsets(0, 2, 2, 5);

@@ -191,7 +191,8 @@ AX_API ax_status ax_moe_combine_backward(ax_context *ctx, const ax_tensor *dy, c
  * CPU: one OpenMP parallel region over (expert, column tile[, row tile]) work items balanced by FLOPs, not a
  * loop of per-expert calls; scratch from the context's workspace.
  * CUDA: an own grouped kernel reading offsets on the device (no host synchronisation).
- * Errors: as above; on the CPU offsets not nondecreasing within [0, R]. */
+ * Errors: as above; on the CPU offsets not nondecreasing within [0, R], and AX_ERR_UNSUPPORTED for
+ * R, N, K or a row stride above INT_MAX (the CPU kernels may call a 32-bit BLAS). */
 AX_API ax_status ax_moe_grouped_gemm(ax_context *ctx, ax_transpose trans_w, const ax_tensor *x,
                                      const ax_tensor *w, const ax_tensor *offsets, ax_tensor *y);
 
@@ -199,7 +200,7 @@ AX_API ax_status ax_moe_grouped_gemm(ax_context *ctx, ax_transpose trans_w, cons
  *     dw[e] = dy[s_e, :]^T @ x[s_e, :] + beta * dw[e]     dw (E, N, K)
  * (an expert with no rows gets beta * dw[e]; beta == 0 does not read dw).
  *   dy (R, N) and x (R, K): f32 or bf16, one dtype;  dw (E, N, K) f32, out (in-out when beta != 0)
- * Errors: as above. */
+ * Errors: as above (the same INT_MAX limit on the CPU). */
 AX_API ax_status ax_moe_grouped_gemm_dw(ax_context *ctx, const ax_tensor *dy, const ax_tensor *x,
                                         const ax_tensor *offsets, float beta, ax_tensor *dw);
 

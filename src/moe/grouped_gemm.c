@@ -5,6 +5,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <limits.h>
 #include <string.h>
 
 #include "axial/moe.h"
@@ -39,6 +40,14 @@ ax_status moe_check_offsets(const int64_t *offsets, int64_t E, int64_t R) {
                                 "nondecreasing",
                                 (long long)e, (long long)offsets[e], (long long)(e - 1), (long long)offsets[e - 1]);
     }
+    return AX_OK;
+}
+
+ax_status moe_check_blas_ints(const char *const *names, const int64_t *values, int n) {
+    for (int i = 0; i < n; i++)
+        if (values[i] > INT_MAX)
+            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld exceeds the CPU BLAS limit of %d (32-bit integers)",
+                                names[i], (long long)values[i], INT_MAX);
     return AX_OK;
 }
 
@@ -115,6 +124,9 @@ ax_status ax_moe_grouped_gemm(ax_context *ctx, ax_transpose trans_w, const ax_te
     p.y_dtype = y->dtype;
     p.trans_w = trans;
     if (ctx->device.type == AX_CPU) {
+        const char *names[] = {"x: dim 0 (R)", "w: N", "w: K", "x: row stride", "y: row stride", "w: stride of dim 1"};
+        const int64_t values[] = {p.R, p.N, p.K, p.x_row_stride, p.y_row_stride, p.w_row_stride};
+        AX_CHECK(moe_check_blas_ints(names, values, 6));
         AX_CHECK(moe_check_offsets(p.offsets, p.E, p.R));
         if (p.offsets[0] == p.offsets[p.E]) return AX_OK; /* no rows: nothing to write */
     }

@@ -54,6 +54,11 @@ typedef struct moe_gg_dw_params {
  * AX_ERR_INVALID_ARGUMENT naming the element (grouped_gemm.c). */
 ax_status moe_check_offsets(const int64_t *offsets, int64_t E, int64_t R);
 
+/* On the CPU: the sizes and leading dimensions a kernel may hand to cblas_sgemm, whose integers
+ * are 32-bit. AX_OK when each of the n values (names[i]: what it is) is at most INT_MAX, else
+ * AX_ERR_UNSUPPORTED naming the first that is not (grouped_gemm.c). */
+ax_status moe_check_blas_ints(const char *const *names, const int64_t *values, int n);
+
 /* CPU kernels (cpu/grouped_gemm.isa.inc, one build per instruction-set path). */
 AX_DECLARE_CPU_KERNELS(moe_gg_cpu);
 ax_status moe_gg_cpu_workspace(const struct ax_context *ctx, const void *params, ax_op_workspace *need);
