@@ -9,7 +9,8 @@
  *   - 1,000 mixed requests (200 on CUDA) with random cancellations and stop conditions: each ends
  *     exactly once and every block returns to the pool (the pool's own consistency check after every
  *     step);
- *   - the background loop with concurrent submitters and pollers;
+ *   - the background loop with concurrent submitters and pollers; a poller freeing a request that
+ *     the running step cancelled;
  *   - argument errors, AX_ERR_BUSY; on CUDA the defaults and a pool the device cannot hold.
  *
  * Usage: test_serving_engine [--device cpu|cuda] [--model PATH]
@@ -945,6 +946,64 @@ static void test_poll_beside_slow_callback(void) {
     ax_serving_free(e);
 }
 
+/* A cancelled poll request whose final event a poller takes (and frees the request with its next
+ * poll) while the step that cancelled it still runs another request's prefill: the step must not
+ * touch the request after releasing its lock (ASan in the test command checks; the poller spins with
+ * timeout 0, as an asyncio loop does, so it takes the event during the forward). */
+typedef struct cancel_poller {
+    ax_serving_engine *e;
+    int64_t id;
+    volatile int go, ok;
+} cancel_poller;
+
+static void *cancel_poll_thread(void *arg) {
+    cancel_poller *p = arg;
+    while (!__atomic_load_n(&p->go, __ATOMIC_ACQUIRE)) {}
+    ax_serving_event ev;
+    do {
+        if (ax_serving_poll(p->e, p->id, 0, &ev) != AX_OK) return NULL;
+    } while (ev.finish == AX_SERVING_RUNNING);
+    /* the final event was taken: the next poll frees the request and reports an unknown id */
+    p->ok = ev.finish == AX_SERVING_CANCELLED && ax_serving_poll(p->e, p->id, 0, &ev) == AX_ERR_INVALID_ARGUMENT;
+    return NULL;
+}
+
+static void test_poll_cancelled_during_forward(void) {
+    ax_serving_engine *e = new_engine(AX_SERVING_SPLITFUSE, 256, 0, 64, 8, 0);
+    if (e == NULL) return;
+    int32_t prompt[64];
+    for (int i = 0; i < 64; i++) prompt[i] = 100 + 7 * i;
+    for (int round = 0; round < 3; round++) {
+        ax_serving_request r = AX_SERVING_REQUEST_INIT;
+        r.tokens = prompt;
+        r.n_tokens = 8;
+        r.max_tokens = 4;
+        cancel_poller p = {e, 0, 0, 0};
+        int64_t other;
+        CHECK_OK(ax_serving_submit(e, &r, &p.id));
+        r.n_tokens = 64;
+        CHECK_OK(ax_serving_submit(e, &r, &other));
+        CHECK_OK(ax_serving_cancel(e, p.id));
+        pthread_t t;
+        pthread_create(&t, NULL, cancel_poll_thread, &p);
+        __atomic_store_n(&p.go, 1, __ATOMIC_RELEASE);
+        int did = 0;
+        CHECK_OK(ax_serving_step(e, &did)); /* cancels p.id, then the 64-token prefill */
+        CHECK(did);
+        pthread_join(t, NULL);
+        CHECK(p.ok);
+        CHECK_OK(ax_serving_cancel(e, other));
+        run_to_end(e);
+        ax_serving_event ev;
+        do {
+            CHECK_OK(ax_serving_poll(e, other, 0, &ev));
+        } while (ev.finish == AX_SERVING_RUNNING);
+        CHECK_STATUS(ax_serving_poll(e, other, 0, &ev), AX_ERR_INVALID_ARGUMENT);
+    }
+    check_pool_empty(e);
+    ax_serving_free(e);
+}
+
 /* The model: --model, else on CUDA $AXIAL_GPU_MODEL or the 2-block file scripts/gpu-model.sh writes
  * (a GPU machine gets the working tree, which cannot carry the 98 MB model), else model_path.h's. */
 static int find_model(const char *given, char *path, size_t cap) {
@@ -1014,8 +1073,10 @@ int main(int argc, char **argv) {
         RUN(test_device_errors);
         skip_on_cuda("test_poll_beside_slow_callback", "a race between host threads, with no device work of its "
                                                        "own; the CPU run (under ASan in CI) covers it");
+        skip_on_cuda("test_poll_cancelled_during_forward", "the same");
     } else {
         RUN(test_poll_beside_slow_callback);
+        RUN(test_poll_cancelled_during_forward);
     }
     RUN(test_reliability);
     printf("token sequences against the session: %d equal%s", g_exact, g_cuda ? "" : "\n");

@@ -494,6 +494,7 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
      * every request there can be, so adding to it never fails. */
     srv_seq **done = e->done;
     int64_t n_done = 0, prompt_computed = 0;
+    int cancelled = 0;
     ax_status st = AX_OK;
 
     pthread_mutex_lock(&e->mu);
@@ -523,16 +524,24 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
             }
         }
         e->cancel_pending = 0;
-        for (int64_t i = 0; i < n_done; i++) {
-            done[i]->n_new = 0;
-            if (done[i]->callback == NULL) publish_poll(e, done[i]);
-            retire_locked(e, done[i]);
+        /* A cancelled poll request belongs to its poller once the lock is released (its final event
+         * is published here, and the poll that takes it may free it during the forward below), so
+         * only callback requests stay on the done list. */
+        const int64_t n_cancelled = n_done;
+        n_done = 0;
+        for (int64_t i = 0; i < n_cancelled; i++) {
+            srv_seq *s = done[i];
+            s->n_new = 0;
+            if (s->callback == NULL) publish_poll(e, s);
+            retire_locked(e, s);
+            if (s->callback != NULL) done[n_done++] = s;
         }
+        cancelled = n_cancelled > 0;
     }
     srv_schedule(e);
     pthread_mutex_unlock(&e->mu);
 
-    if (did_work != NULL) *did_work = e->n_plan > 0 || n_done > 0;
+    if (did_work != NULL) *did_work = e->n_plan > 0 || cancelled;
     if (e->n_plan > 0) {
         for (int64_t i = 0; i < e->n_plan; i++) e->plan[i]->n_new = 0;
         st = srv_prepare_blocks(e);
