@@ -7,6 +7,9 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stdint.h>
+#include <string.h>
+
 #include "axial/attention.h"
 #include "harness.h"
 
@@ -294,6 +297,29 @@ static void test_valid_calls(void) {
     CHECK(dq[0] != sentinel && dk[0] != sentinel && dv[0] != sentinel && dbias[0] != sentinel);
 }
 
+/* A window of INT64_MAX on both sides bounds nothing: the same bits as -1 / -1 (no pos -/+ window
+ * overflow in the key range), forward and backward, padded and packed. */
+static void test_huge_windows(void) {
+    static float out_ref[NQ], lse_ref[NL], dq_ref[NQ], pout_ref[PQ];
+    ax_attention_options o = ax_attention_options_default();
+    CHECK_OK(ax_attention_forward(ctx, &tq, &tk, &tv, NULL, &o, &tout, &tlse));
+    CHECK_OK(ax_attention_backward(ctx, &tq, &tk, &tv, NULL, &tout, &tlse, &tdout, &o, &tdq, &tdk, &tdv, NULL));
+    memcpy(out_ref, out, sizeof out), memcpy(lse_ref, lse, sizeof lse), memcpy(dq_ref, dq, sizeof dq);
+    o.window_left = o.window_right = INT64_MAX;
+    fill_outputs();
+    CHECK_OK(ax_attention_forward(ctx, &tq, &tk, &tv, NULL, &o, &tout, &tlse));
+    CHECK_OK(ax_attention_backward(ctx, &tq, &tk, &tv, NULL, &tout, &tlse, &tdout, &o, &tdq, &tdk, &tdv, NULL));
+    CHECK(memcmp(out, out_ref, sizeof out) == 0 && memcmp(lse, lse_ref, sizeof lse) == 0);
+    CHECK(memcmp(dq, dq_ref, sizeof dq) == 0);
+    ax_attention_options po = ax_attention_options_default();
+    po.cu_seqlens_q = &tcuq, po.cu_seqlens_k = &tcuk;
+    CHECK_OK(ax_attention_forward(ctx, &tpq, &tpk, &tpv, NULL, &po, &tpout, NULL));
+    memcpy(pout_ref, pout, sizeof pout);
+    po.window_left = INT64_MAX, po.window_right = INT64_MAX - 1;
+    CHECK_OK(ax_attention_forward(ctx, &tpq, &tpk, &tpv, NULL, &po, &tpout, NULL));
+    CHECK(memcmp(pout, pout_ref, sizeof pout) == 0);
+}
+
 int main(void) {
     setup();
     if (ax_context_create(&ctx, NULL) != AX_OK) return 1;
@@ -304,6 +330,7 @@ int main(void) {
     RUN(test_forward_outputs_overlap);
     RUN(test_workspace_limit);
     RUN(test_valid_calls);
+    RUN(test_huge_windows);
     ax_context_destroy(ctx);
     return th_finish();
 }

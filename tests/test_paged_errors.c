@@ -6,6 +6,9 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stdint.h>
+#include <string.h>
+
 #include "axial/attention.h"
 #include "harness.h"
 
@@ -147,6 +150,8 @@ static void test_paged_option_errors(void) {
     ax_paged_attention_options o = ax_paged_attention_options_default();
     o.window_right = 2;
     EXPECT_ERROR("window_right", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
+    o = ax_paged_attention_options_default(), o.causal = 2;
+    EXPECT_ERROR("opt->causal: 2", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.scale = -1.0f;
     EXPECT_ERROR("scale", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.softcap = NAN;
@@ -155,6 +160,19 @@ static void test_paged_option_errors(void) {
     EXPECT_ERROR("num_splits", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.max_seqlen_q = -3;
     EXPECT_ERROR("max_seqlen_q", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
+}
+
+/* Windows of INT64_MAX bound nothing: the same bits as the unbounded default (no overflow). */
+static void test_paged_huge_windows(void) {
+    static float ref[T * H * D];
+    ax_paged_attention_options o = ax_paged_attention_options_default();
+    o.causal = 0;
+    CHECK_OK(PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
+    memcpy(ref, out, sizeof out);
+    o.window_left = o.window_right = INT64_MAX;
+    fill_outputs();
+    CHECK_OK(PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
+    CHECK(memcmp(out, ref, sizeof out) == 0);
 }
 
 static void test_paged_index_errors(void) {
@@ -218,6 +236,7 @@ int main(void) {
     RUN(test_paged_tensor_errors);
     RUN(test_paged_option_errors);
     RUN(test_paged_index_errors);
+    RUN(test_paged_huge_windows);
     RUN(test_append_errors);
     ax_context_destroy(ctx);
     return th_finish();

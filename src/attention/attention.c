@@ -152,6 +152,10 @@ static ax_status check_common(ax_context *ctx, ax_tensor_spec *specs, int32_t n,
     p->B = packed ? o->cu_seqlens_q->shape[0] - 1 : q->shape[0];
     p->Sq = q->shape[packed ? 0 : 1];
     p->Sk = k->shape[packed ? 0 : 1];
+    /* A window at least as wide as every sequence is unbounded; clamped, the kernels' pos -/+ window
+     * cannot overflow (a window of INT64_MAX is a valid way to say "no bound"). */
+    if (p->window_left > p->Sk) p->window_left = p->Sk;
+    if (p->window_right > p->Sq) p->window_right = p->Sq;
     p->H = H, p->Hkv = Hkv, p->D = D;
     p->group = Hkv > 0 ? H / Hkv : 0;
     p->dtype = q->dtype;

@@ -212,6 +212,8 @@ ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const ax_tenso
     if (!quantized && (k_scales != NULL || v_scales != NULL))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: given, but the caches are %s (scales are for i8 / f8_e4m3fn)",
                             k_scales != NULL ? "k_scales" : "v_scales", ax_dtype_name(k_cache->dtype));
+    if (o.causal != 0 && o.causal != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->causal: %d, expected 0 or 1", o.causal);
     if (o.causal && o.window_right > 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->window_right: %lld with causal (causal means 0)",
                             (long long)o.window_right);
@@ -239,6 +241,10 @@ ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const ax_tenso
     p.softcap = o.softcap;
     p.window_left = o.window_left < 0 ? -1 : o.window_left;
     p.window_right = o.causal ? 0 : o.window_right < 0 ? -1 : o.window_right;
+    /* Windows wider than any context (or query run) are unbounded; clamped so pos -/+ window cannot
+     * overflow in the kernels. */
+    if (p.window_left > MB * BS) p.window_left = MB * BS;
+    if (p.window_right > T) p.window_right = T;
     p.max_seqlen_q = o.max_seqlen_q > 0 && o.max_seqlen_q < T ? o.max_seqlen_q : T;
     p.max_context_len = o.max_context_len > 0 && o.max_context_len < MB * BS ? o.max_context_len : MB * BS;
     p.q = q->data;
