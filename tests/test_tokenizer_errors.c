@@ -98,9 +98,11 @@ static void test_decode_buffers(void) {
     CHECK_INT_EQ(len, 24);
     CHECK(memcmp(text, "<|im_start|>ab<|im_end|>", 24) == 0);
     CHECK(text[24] == 'z');
-    const int32_t bad[2] = {0, N_TOKENS};
+    const int32_t bad[2] = {ID_AB, N_TOKENS};
+    memset(text, 'z', sizeof text);
     CHECK_STATUS(llm_tokenizer_decode(tok, bad, 2, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "tokens[1]: id 260");
+    CHECK(text[0] == 'z'); /* nothing written before the bad id was found */
     CHECK_STATUS(llm_tokenizer_decode(tok, NULL, 2, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(llm_tokenizer_decode(tok, ids, -1, 0, text, sizeof text, &len), AX_ERR_INVALID_ARGUMENT);
     size_t tlen = 99;

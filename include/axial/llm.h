@@ -103,7 +103,7 @@ enum {
  * bytes are returned as they are, so concatenating the pieces of a stream gives the same bytes as
  * decoding it whole). Writes up to `capacity` bytes and a NUL when there is room; *len is the number
  * of bytes the text needs (without the NUL). capacity <= *len: AX_ERR_INVALID_ARGUMENT, truncated.
- * An id outside [0, n_vocab): AX_ERR_INVALID_ARGUMENT naming its position. Thread-safe. */
+ * An id outside [0, n_vocab): AX_ERR_INVALID_ARGUMENT naming its position, text untouched. Thread-safe. */
 AX_API ax_status ax_llm_detokenize(const ax_llm_model *model, const int32_t *tokens, int64_t n_tokens, int flags,
                                    char *text, size_t capacity, size_t *len);
 

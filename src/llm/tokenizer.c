@@ -396,18 +396,20 @@ int llm_tokenizer_is_end(const llm_tokenizer *tok, int32_t token) {
 
 ax_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *tokens, int64_t n_tokens, int flags,
                                char *text, size_t capacity, size_t *len) {
-    if (tok == NULL || len == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "detokenize: tokenizer and len must not be NULL");
+    if (len == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "detokenize: len is NULL");
+    if (tok == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "detokenize: the model has no tokenizer");
     *len = 0;
     if (n_tokens < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens: n_tokens %lld < 0", (long long)n_tokens);
     if (tokens == NULL && n_tokens > 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens is NULL with n_tokens %lld", (long long)n_tokens);
     if (text == NULL && capacity > 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "text is NULL with capacity %zu", capacity);
+    /* Every id first, so a bad one leaves text as it was. */
+    for (int64_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= tok->n_vocab)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens[%lld]: id %d is outside the vocabulary [0, %d)",
+                                (long long)i, (int)tokens[i], (int)tok->n_vocab);
     size_t need = 0;
     for (int64_t i = 0; i < n_tokens; i++) {
         const int32_t t = tokens[i];
-        if (t < 0 || t >= tok->n_vocab) {
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens[%lld]: id %d is outside the vocabulary [0, %d)",
-                                (long long)i, (int)t, (int)tok->n_vocab);
-        }
         if ((flags & AX_LLM_DETOKENIZE_SKIP_SPECIAL) && llm_tokenizer_is_control(tok, t)) continue;
         const size_t n = (size_t)(tok->bytes_off[t + 1] - tok->bytes_off[t]);
         if (need < capacity) memcpy(text + need, tok->bytes + tok->bytes_off[t], n < capacity - need ? n : capacity - need);
