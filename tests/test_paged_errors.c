@@ -224,6 +224,14 @@ static void test_append_errors(void) {
                  APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
     slots[2] = 7;
     EXPECT_ERROR("slot_mapping: rows 0 and 2 both write slot 7", APPEND(&trk, &trv, &tslots, &tkc8, &tvc8, &tks, &tvs));
+    /* Measure mode validates alike (axial.h), though it runs no kernel. */
+    CHECK_OK(ax_context_set_measure(ctx, 1));
+    slots[1] = NB * BS;
+    EXPECT_ERROR("slot_mapping: row 1: slot 64 outside", APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
+    slots[2] = 7;
+    EXPECT_ERROR("slot_mapping: rows 0 and 2 both write slot 7", APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
+    CHECK_OK(APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
+    CHECK_OK(ax_context_set_measure(ctx, 0));
 }
 
 int main(void) {

@@ -84,6 +84,49 @@ static void write_quant_rows(const kv_append_params *p, int which, const append_
     *scale = cur;
 }
 
+/* The rows with a slot (>= 0), as (slot, t, slot), sorted by slot then t; returns their count. */
+static int64_t slot_rows(const kv_append_params *p, append_row *rows) {
+    int64_t n = 0;
+    for (int64_t t = 0; t < p->T; t++) {
+        const int64_t slot = slot_of(p, t);
+        if (slot < 0) continue;
+        rows[n].key = slot, rows[n].t = t, rows[n].slot = slot;
+        n++;
+    }
+    qsort(rows, (size_t)n, sizeof *rows, by_key_then_t);
+    return n;
+}
+
+static ax_status check_distinct(const append_row *rows, int64_t n) {
+    for (int64_t i = 1; i < n; i++)
+        if (rows[i].slot == rows[i - 1].slot)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "slot_mapping: rows %lld and %lld both write slot %lld",
+                                (long long)rows[i - 1].t, (long long)rows[i].t, (long long)rows[i].slot);
+    return AX_OK;
+}
+
+/* On the CPU, in the entry (so measure mode gives the same errors): slots below the cache's end. */
+static ax_status check_slot_range(const kv_append_params *p) {
+    const int64_t cap = p->num_blocks * p->block_size;
+    for (int64_t t = 0; t < p->T; t++)
+        if (slot_of(p, t) >= cap)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "slot_mapping: row %lld: slot %lld outside [0, num_blocks * block_size = %lld)",
+                                (long long)t, (long long)slot_of(p, t), (long long)cap);
+    return AX_OK;
+}
+
+/* Measure mode runs no kernel, so the kernel's distinct-slot check runs here on a copy instead. */
+static ax_status check_distinct_measuring(const kv_append_params *p) {
+    append_row *rows = malloc((size_t)(p->T > 0 ? p->T : 1) * sizeof *rows);
+    if (rows == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "slot_mapping: %lld rows to check for repeated slots",
+                            (long long)p->T);
+    const ax_status st = check_distinct(rows, slot_rows(p, rows));
+    free(rows);
+    return st;
+}
+
 static ax_status kv_append_cpu(const ax_op_call *call) {
     const kv_append_params *p = call->params;
     const int threads = call->ctx->num_threads > 0 ? (int)call->ctx->num_threads : 1;
@@ -91,25 +134,10 @@ static ax_status kv_append_cpu(const ax_op_call *call) {
     append_row *rows = (append_row *)ws;
     int64_t *starts = (int64_t *)(ws + rows_bytes(p));
     char *thread_rows = ws + rows_bytes(p) + starts_bytes(p);
-    const int64_t cap = p->num_blocks * p->block_size;
 
-    /* Every check before the first write. */
-    int64_t n = 0;
-    for (int64_t t = 0; t < p->T; t++) {
-        const int64_t slot = slot_of(p, t);
-        if (slot < 0) continue;
-        if (slot >= cap)
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                                "slot_mapping: row %lld: slot %lld outside [0, num_blocks * block_size = %lld)",
-                                (long long)t, (long long)slot, (long long)cap);
-        rows[n].key = slot, rows[n].t = t, rows[n].slot = slot;
-        n++;
-    }
-    qsort(rows, (size_t)n, sizeof *rows, by_key_then_t);
-    for (int64_t i = 1; i < n; i++)
-        if (rows[i].slot == rows[i - 1].slot)
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "slot_mapping: rows %lld and %lld both write slot %lld",
-                                (long long)rows[i - 1].t, (long long)rows[i].t, (long long)rows[i].slot);
+    /* Every check before the first write (the entry checked the range: check_slot_range). */
+    const int64_t n = slot_rows(p, rows);
+    AX_CHECK(check_distinct(rows, n));
 
     const int64_t work = n * p->Hkv * p->D;
     if (!kv_quant_is_quantized(p->cache_dtype)) {
@@ -210,6 +238,10 @@ ax_status ax_kv_cache_append(ax_context *ctx, const ax_tensor *k, const ax_tenso
         p.k_scales = k_scales->data, p.v_scales = v_scales->data;
         p.ks_stride_blk = k_scales->strides[0], p.ks_stride_h = k_scales->strides[1];
         p.vs_stride_blk = v_scales->strides[0], p.vs_stride_h = v_scales->strides[1];
+    }
+    if (ctx->device.type == AX_CPU) {
+        AX_CHECK(check_slot_range(&p));
+        if (ctx->measure) AX_CHECK(check_distinct_measuring(&p));
     }
     if (p.T == 0 || p.Hkv == 0 || p.D == 0) return AX_OK;
     return ax_op_run(&kv_cache_append_op, ctx, &p);
