@@ -648,6 +648,26 @@ static void test_errors(void) {
     bad.aux_coef = NAN;
     CHECK_STATUS(ffn_backward(ctx, &bad, &tx, &o.w, &ty, NULL, &g, 0), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "aux_coef");
+    int same = 1;
+    if (!on_cuda) {
+        /* Layouts one of the layer's products refuses are refused up front, before any op writes:
+         * an expert weight broadcast along its rows (stride 0), and a dx whose rows run backwards. */
+        ax_tensor gate_b = o.gate;
+        gate_b.strides[1] = 0;
+        w2 = o.w;
+        w2.gate = &gate_b;
+        EXPECT_FWD(&cfg, &w2, &ty, "w->gate: stride 0 of dim 1 is below the row length 16");
+        float dxb[4 * 16];
+        for (int i = 0; i < T * D; i++) dxb[i] = 123.0f;
+        ax_tensor tdx = tensor(dxb + (T - 1) * D, AX_F32, 2, T, D, 0);
+        tdx.strides[0] = -D;
+        ax_tensor tdy = tensor(y, AX_F32, 2, T, D, 0);
+        CHECK_STATUS(ax_moe_ffn_backward(ctx, &cfg, &tx, &o.w, &tdy, &tdx, &g), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "dx: stride -16 of dim 0");
+        same = 1;
+        for (int i = 0; i < T * D; i++) same &= dxb[i] == 123.0f;
+        CHECK(same);
+    }
     /* a workspace limit below the layer's scratch (on CUDA the device pool's share) */
     ax_context *small = NULL;
     ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
@@ -656,7 +676,7 @@ static void test_errors(void) {
     CHECK_OK(ax_context_create(&small, &cc));
     for (int i = 0; i < T * D; i++) y[i] = 123.0f;
     CHECK_STATUS(ffn_forward(small, &cfg, &tx, &o.w, &ty, NULL, 0), AX_ERR_OUT_OF_MEMORY);
-    int same = 1;
+    same = 1;
     for (int i = 0; i < T * D; i++) same &= y[i] == 123.0f;
     CHECK(same);
     ax_context_destroy(small);

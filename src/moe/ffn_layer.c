@@ -6,6 +6,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -71,6 +72,34 @@ static ax_tensor_spec grad_of(const char *name, const ax_tensor *t, int32_t of) 
     return out;
 }
 
+/* The layer hands every tensor to row-major products (ax_gemm, ax_qmatmul, the grouped GEMMs), which
+ * take the last dim contiguous and rows apart (row stride >= row length; experts at a stride >= 0),
+ * and on the CPU 32-bit BLAS sizes. Checked here, before the first op writes anything: a layout one
+ * of them refuses would otherwise fail half-way, after earlier ops had written outputs. */
+static ax_status check_rows_apart(const ax_context *ctx, const ax_tensor *t, const char *name) {
+    if (t == NULL || t->ndim < 2) return AX_OK; /* losses (2): written by ax_moe_route, any stride */
+    const int32_t last = t->ndim - 1;
+    if (t->shape[last] > 1 && t->strides[last] != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: stride %lld of dim %d, expected 1 (rows contiguous)", name,
+                            (long long)t->strides[last], (int)last);
+    if (last >= 1 && t->shape[last - 1] > 1 && t->strides[last - 1] < t->shape[last])
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "%s: stride %lld of dim %d is below the row length %lld (the layer's products take "
+                            "row-major matrices with rows apart)",
+                            name, (long long)t->strides[last - 1], (int)(last - 1), (long long)t->shape[last]);
+    if (last == 2 && t->shape[0] > 1 && t->strides[0] < 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: stride %lld of dim 0 (experts) is negative", name,
+                            (long long)t->strides[0]);
+    if (ctx->device.type == AX_CPU)
+        for (int32_t i = 0; i <= last; i++)
+            if (t->shape[i] > INT_MAX || (i == last - 1 && t->strides[i] > INT_MAX))
+                return ax_set_error(AX_ERR_UNSUPPORTED,
+                                    "%s: %s %lld of dim %d exceeds the CPU BLAS limit of %d (32-bit integers)", name,
+                                    t->shape[i] > INT_MAX ? "size" : "stride",
+                                    (long long)(t->shape[i] > INT_MAX ? t->shape[i] : t->strides[i]), (int)i, INT_MAX);
+    return AX_OK;
+}
+
 ax_status moe_ffn_check(const ax_context *ctx, const ax_moe_ffn_config *cfg, const ax_tensor *x,
                         const ax_moe_ffn_weights *w, const ax_tensor *y, const ax_tensor *losses, const ax_tensor *dy,
                         const ax_tensor *dx, const ax_moe_ffn_grads *g, moe_call call, int expert_parallel,
@@ -123,6 +152,7 @@ ax_status moe_ffn_check(const ax_context *ctx, const ax_moe_ffn_config *cfg, con
     }
     ax_dims dims = {0};
     AX_CHECK(ax_check_specs(ctx, s, n, &dims));
+    for (int32_t i = 0; i < n; i++) AX_CHECK(check_rows_apart(ctx, s[i].t, s[i].name));
     L->T = ax_dims_get(&dims, "T");
     L->D = ax_dims_get(&dims, "D");
     L->E = ax_dims_get(&dims, "E");
