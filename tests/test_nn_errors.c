@@ -6,6 +6,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <math.h>
+#include <string.h>
 
 #include "axial/nn.h"
 #include "harness.h"
@@ -115,6 +116,38 @@ static void test_activation_errors(void) {
     CHECK_REJECTS(ax_activation_backward(ctx, AX_ACT_GELU_TANH, &tx, NULL, &tout), "dout: NULL");
 }
 
+/* The fused (T, 2F) projection of nn.h: gate and up are two views of one buffer whose spans overlap
+ * but whose rows interleave; out may be gate. Accepted, with out = silu(gate) * up against float64;
+ * views that really share elements are still refused. */
+static void test_glu_fused_views(void) {
+    enum { T = 5, F = 6 };
+    float buf[T * 2 * F];
+    double want[T * F];
+    for (int i = 0; i < T * 2 * F; i++) buf[i] = 0.25f * (float)(i % 9) - 1.0f;
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++) {
+            const double g = buf[t * 2 * F + f], u = buf[t * 2 * F + F + f];
+            want[t * F + f] = g / (1.0 + exp(-g)) * u;
+        }
+    const int64_t shape[2] = {T, F};
+    ax_tensor gate, up;
+    ax_tensor_contiguous(&gate, buf, AX_F32, 2, shape);
+    ax_tensor_contiguous(&up, buf + F, AX_F32, 2, shape);
+    gate.strides[0] = up.strides[0] = 2 * F;
+    CHECK_OK(ax_glu(ctx, AX_ACT_SILU, &gate, &up, &gate));
+    double err = 0.0;
+    for (int t = 0; t < T; t++)
+        for (int f = 0; f < F; f++) err = fmax(err, fabs(buf[t * 2 * F + f] - want[t * F + f]));
+    CHECK(err < 1e-6);
+    /* up shifted by half a row: its columns share elements with gate's */
+    ax_tensor shifted = up;
+    shifted.data = buf + F / 2;
+    float keep[T * 2 * F];
+    memcpy(keep, buf, sizeof buf);
+    CHECK_REJECTS(ax_glu(ctx, AX_ACT_SILU, &gate, &shifted, &gate), "overlaps");
+    CHECK(memcmp(keep, buf, sizeof buf) == 0);
+}
+
 static void test_embedding_errors(void) {
     ids[1] = V;
     CHECK_REJECTS(ax_embedding(ctx, &tids, &ttable, &tout), "ids[1] is 4");
@@ -149,6 +182,7 @@ int main(void) {
     RUN(test_norm_errors);
     RUN(test_rope_errors);
     RUN(test_activation_errors);
+    RUN(test_glu_fused_views);
     RUN(test_embedding_errors);
     RUN(test_softmax_errors);
     ax_context_destroy(ctx);

@@ -70,7 +70,8 @@ ax_status ax_check_no_self_overlap(const ax_tensor *t, const char *name);
 /* Element-offset span [lo, hi] of a tensor's in-bounds elements; returns 0 when it has none. */
 int ax_tensor_span(const ax_tensor *t, int64_t *lo, int64_t *hi);
 
-/* 1 when the byte ranges touched by the two tensors overlap. */
+/* 1 when the two tensors may share a byte: their byte spans overlap, unless they are views whose
+ * rows interleave without touching (the two halves of a fused (.., 2F) buffer). */
 int ax_tensors_overlap(const ax_tensor *a, const ax_tensor *b);
 
 /* ---- context internals ---- */

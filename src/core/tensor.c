@@ -73,10 +73,51 @@ int ax_tensor_span(const ax_tensor *t, int64_t *lo, int64_t *hi) {
     return 1;
 }
 
+static int64_t gcd64(int64_t a, int64_t b) {
+    while (b != 0) {
+        const int64_t r = a % b;
+        a = b, b = r;
+    }
+    return a;
+}
+
+/* Row pitch P (bytes) of t: the gcd of the byte strides of every dim but the last, which must be
+ * contiguous; 0 when t has no such rows (or a block dtype). Every element then lies at
+ * data + (a multiple of P) + its column's offset. */
+static int64_t row_pitch(const ax_tensor *t) {
+    if (t->ndim < 1 || ax_dtype_block_elems(t->dtype) != 1) return 0;
+    const int32_t last = t->ndim - 1;
+    if (t->shape[last] > 1 && t->strides[last] != 1) return 0;
+    int64_t pitch = 0;
+    for (int32_t d = 0; d < last; d++) {
+        if (t->shape[d] <= 1) continue;
+        const int64_t s = t->strides[d] * (int64_t)ax_dtype_size(t->dtype);
+        pitch = gcd64(pitch, s < 0 ? -s : s);
+    }
+    return pitch;
+}
+
+/* Two views whose spans overlap but whose rows interleave, as the two halves of a fused (.., 2F)
+ * projection do: with P the gcd of both row pitches, each view's bytes lie, modulo P, in one
+ * interval of its row width; disjoint intervals mean no byte in both. A sufficient test only. */
+static int interleaved_disjoint(const ax_tensor *a, const ax_tensor *b) {
+    const int64_t pa = row_pitch(a), pb = row_pitch(b);
+    if (pa == 0 || pb == 0) return 0;
+    const int64_t pitch = gcd64(pa, pb);
+    const int64_t wa = a->shape[a->ndim - 1] * (int64_t)ax_dtype_size(a->dtype);
+    const int64_t wb = b->shape[b->ndim - 1] * (int64_t)ax_dtype_size(b->dtype);
+    if (wa + wb > pitch) return 0;
+    const int64_t ra = (int64_t)((uintptr_t)a->data % (uintptr_t)pitch);
+    const int64_t rb = (int64_t)((uintptr_t)b->data % (uintptr_t)pitch);
+    const int64_t d = ((rb - ra) % pitch + pitch) % pitch; /* b's interval starts d bytes after a's */
+    return d >= wa && d + wb <= pitch;
+}
+
 int ax_tensors_overlap(const ax_tensor *a, const ax_tensor *b) {
     int64_t alo, ahi, blo, bhi;
     if (a->data == NULL || b->data == NULL) return 0;
     if (!ax_tensor_span(a, &alo, &ahi) || !ax_tensor_span(b, &blo, &bhi)) return 0;
+    if (interleaved_disjoint(a, b)) return 0;
     /* Byte ranges: for block types, [first block, end of the last block) (hi + 1 ends a block). */
     const intptr_t a0 = (intptr_t)a->data + (intptr_t)ax_dtype_offset_bytes(a->dtype, alo);
     const intptr_t a1 = (intptr_t)a->data + (intptr_t)ax_dtype_offset_bytes(a->dtype, ahi + 1);
