@@ -218,6 +218,10 @@ static void test_combine_errors(void) {
     set_rows(-5);
     CHECK_REJECTS(ax_moe_combine(ctx, &txs, &tin_rows, NULL, &ty), "(token 3, choice 0) is -5");
     CHECK_REJECTS(ax_moe_combine_backward(ctx, &ty, NULL, &tin_rows, NULL, &tdys, NULL), "(token 3, choice 0) is -5");
+    set_rows(2); /* token 1's choice 0 holds row 2 too: the backward's scatter must not take it twice */
+    CHECK_REJECTS(ax_moe_combine_backward(ctx, &ty, &txs, &tin_rows, &tweights, &tdys, &tdweights),
+                  "rows: [1, 0] and [3, 0] both refer to row 2 of y_sorted");
+    CHECK_OK(ax_moe_combine(ctx, &txs, &tin_rows, &tweights, &ty)); /* the forward only reads: fine */
     set_rows(-1);
     CHECK_REJECTS(ax_moe_combine(ctx, &txs, &tin_rows, &tprobs, &ty), "weights: dim 1 (k) is 4, expected 2");
     CHECK_REJECTS(ax_moe_combine(ctx, &txs, &tin_rows, &tweights, &tdweights), "y: dim 1 (D) is 2, expected 3");

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* struct addrinfo, MSG_DONTWAIT */
 #include "serve_http.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -210,12 +211,14 @@ static void http_on_event(void *user, const ax_serving_event *ev) {
     }
 }
 
-/* 1 once the client has closed its end of the connection (the peer's FIN reads as 0 bytes). */
+/* 1 once the client has closed its end of the connection: the peer's FIN reads as 0 bytes, a reset
+ * (or any error but "nothing to read yet") as -1. */
 static int http_client_gone(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (info == NULL) return 0;
     char b;
-    return recv(info->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    const ssize_t r = recv(info->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /* Waits up to HTTP_WAIT_MS for a change; job->mu held. */
@@ -349,7 +352,7 @@ static void http_stream_free(void *cls) {
     pthread_mutex_lock(&job->mu);
     const int finished = job->finished;
     pthread_mutex_unlock(&job->mu);
-    /* Outside the lock: a request not yet admitted ends inside ax_serving_cancel, whose callback takes it. */
+    /* Outside the lock: the request ends at the engine's next step, whose final callback takes it. */
     if (!finished) (void)ax_serving_cancel(job->srv->engine, job->id);
     http_job_release(job);
 }
@@ -573,7 +576,11 @@ static enum MHD_Result http_generate(srv_server *srv, struct MHD_Connection *c, 
         srv_result res;
         http_job_result(job, &res, job->text != NULL ? job->text : "", job->text_len);
         ret = http_send(c, MHD_HTTP_OK, "application/json", srv_response_json(endpoint, &res), NULL, NULL);
+    } else if (job->finish == AX_SERVING_CANCELLED && job->text_failed) {
+        srv_fail(&err, 500, NULL, "the server ran out of memory holding the generated text");
+        ret = http_send_error(c, &err);
     } else if (job->finish == AX_SERVING_CANCELLED) {
+        /* (A client that went away reads nothing; otherwise only a shutdown cancels.) */
         srv_fail(&err, 503, NULL, "the request was cancelled (the server is shutting down)");
         ret = http_send_error(c, &err);
     } else {

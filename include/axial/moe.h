@@ -161,7 +161,8 @@ AX_API ax_status ax_moe_combine(ax_context *ctx, const ax_tensor *y_sorted, cons
  *   dy_sorted  (R, D) f32 or dy's dtype, out: every row written (the padding and unreferenced rows
  *              with zeros, so a grouped GEMM over whole segments sees no garbage)
  *   dweights   NULL or (T, k) f32, out
- * Each row of y_sorted must be referenced at most once (as ax_moe_dispatch makes them). */
+ * Each row of y_sorted must be referenced at most once (as ax_moe_dispatch makes them): on the CPU a
+ * repeated row is AX_ERR_INVALID_ARGUMENT naming both choices. */
 AX_API ax_status ax_moe_combine_backward(ax_context *ctx, const ax_tensor *dy, const ax_tensor *y_sorted,
                                          const ax_tensor *rows, const ax_tensor *weights, ax_tensor *dy_sorted,
                                          ax_tensor *dweights);

@@ -24,6 +24,7 @@ import collections
 import operator
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -113,7 +114,8 @@ class Request:
     ``async for ev in req`` never blocks the event loop. Each event is delivered once; the last one
     has a ``finish_reason``. :meth:`result` waits for the end and returns the whole
     :class:`Completion`, whether or not the events were iterated. When the engine is closed, a request
-    that had not finished ends with ``"cancelled"``.
+    that had not finished ends with ``"cancelled"``. A request dropped (garbage-collected) before its
+    last event was read is cancelled, and freed in the engine at a later :meth:`Engine.submit`.
 
     Attributes:
         id: the engine's id of the request (> 0).
@@ -130,6 +132,9 @@ class Request:
         self._text: List[str] = []
         self._last: Optional[Event] = None
         self._finish: Optional[str] = None
+        # The engine frees a polled request only when its last event is polled: one dropped before
+        # that is handed back to the engine to cancel and drain (Engine._reap).
+        self._finalizer = weakref.finalize(self, engine._orphan, request_id)
 
     def __repr__(self) -> str:
         state = self._finish or "running"
@@ -163,6 +168,7 @@ class Request:
         self._last = ev
         if ev.finish_reason is not None:
             self._finish = ev.finish_reason
+            self._finalizer.detach()
         if ev.tokens or ev.text or ev.finish_reason:
             self._pending.append(ev)
 
@@ -341,7 +347,7 @@ class Engine:
         n_ctx: most tokens of one request, prompt and generated (default ``min(n_ctx_train, 4096)``).
         block_size: tokens per KV block, >= 16 (default 32).
         num_blocks: KV blocks in the pool (default: 8 full contexts on the CPU, 32 on CUDA).
-        max_batch_tokens: token budget of one step (default 256 on the CPU, 2048 on CUDA).
+        max_batch_tokens: token budget of one step (default 64 on the CPU, 2048 on CUDA).
         max_running: most requests admitted at once (default 64).
         max_queue: most requests waiting for admission; :meth:`submit` beyond it raises
             :class:`axial.BusyError` (default 1024).
@@ -363,6 +369,7 @@ class Engine:
                  max_queue: Optional[int] = None, static_batch: Optional[int] = None, prefix_sharing: bool = True,
                  start: bool = True) -> None:
         self._closed = True  # until the engine exists
+        self._orphans: Deque[int] = collections.deque()
         if not isinstance(model, Model):
             raise InvalidArgumentError(f"model: expected an axial.llm.Model, got {type(model).__name__}", 1)
         if not isinstance(policy, str):
@@ -465,11 +472,43 @@ class Engine:
                 _number("repetition_penalty", repetition_penalty), _number("frequency_penalty", frequency_penalty),
                 _number("presence_penalty", presence_penalty), _integer("penalty_last_n", penalty_last_n), seed_value,
                 stops, stop_ids, bool(ignore_eos))
+        self._reap()
         try:
             request_id = _axial.serving_submit(self._capsule, *args)
         except InvalidArgumentError as e:
             raise _python_names(e) from None
         return Request(self, request_id)
+
+    def _orphan(self, request_id: int) -> None:
+        """A :class:`Request` dropped before its last event was read (its finalizer, in any thread):
+        queued for :meth:`_reap`."""
+        self._orphans.append(request_id)
+
+    def _reap(self) -> None:
+        """Cancels the dropped requests and polls each to its last event, after which the engine
+        frees it; without this each would hold its buffers in the engine until :meth:`close`. One
+        that has not ended yet (a cancel takes effect at the next step) waits for the next call."""
+        for _ in range(len(self._orphans)):
+            try:
+                request_id = self._orphans.popleft()
+            except IndexError:
+                return
+            if self._closed:
+                continue
+            try:
+                _axial.serving_cancel(self._capsule, request_id)
+            except InvalidArgumentError:
+                pass  # finished already: its last event waits for the poll below
+            try:
+                while True:
+                    tokens, _, text, finish = _axial.serving_poll(self._capsule, request_id, 0)[:4]
+                    if finish is not None:
+                        break
+                    if not (tokens or text):
+                        self._orphans.append(request_id)
+                        break
+            except InvalidArgumentError:
+                pass  # no longer known to the engine
 
     def stats(self) -> Dict[str, int]:
         """A snapshot of the engine's counters (``ax_serving_get_stats``): waiting, running,
@@ -507,6 +546,7 @@ class Engine:
             return
         self._closed = True
         self._running = False
+        self._orphans.clear()  # ax_serving_free ends and frees them
         _axial.serving_close(self._capsule)
 
     def __enter__(self) -> "Engine":

@@ -418,12 +418,16 @@ static PyObject *py_serving_start(PyObject *self, PyObject *capsule) {
     Py_RETURN_NONE;
 }
 
-/* serving_stop(engine): waits for the loop's current step */
+/* serving_stop(engine): waits for the loop's current step. Under the step lock: serving.h forbids
+ * two ax_serving_stop at once (both would join the loop's thread), and a start must not slip in
+ * while a stop is still joining. */
 static PyObject *py_serving_stop(PyObject *self, PyObject *capsule) {
     serving_py_engine *e = serving_py_enter(capsule);
     if (e == NULL) return NULL;
     Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(e->step_lock, WAIT_LOCK);
     ax_serving_stop(e->engine);
+    PyThread_release_lock(e->step_lock);
     Py_END_ALLOW_THREADS
     serving_py_leave(e);
     Py_RETURN_NONE;

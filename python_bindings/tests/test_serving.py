@@ -5,6 +5,7 @@ path independent of the engine's (paged KV blocks shared between sequences, ragg
 per-request sampling in the step). Greedy ids must be equal whatever the batch, thread or policy;
 texts are compared with Model.detokenize of the reference ids."""
 import asyncio
+import gc
 import threading
 import time
 import _thread
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import axial
+from axial import _axial
 from axial.llm import Model
 from axial.serving import POLICIES, Completion, Engine, Event
 
@@ -283,6 +285,33 @@ def test_cancel_mid_way_frees_the_blocks(model):
         done = waiting.result(timeout=10)
         assert done.finish_reason == "cancelled" and done.tokens == [] and done.text == ""
         assert eng.stats()["blocks_used"] == 0 and eng.stats()["requests_cancelled"] == 2
+    finally:
+        eng.close()
+
+
+def test_dropped_requests_are_cancelled_and_freed(model):
+    # A request dropped before its last event was read would otherwise stay in the engine (its final
+    # event waiting for a poll that never comes): the next submit cancels and drains it, after which
+    # the engine no longer knows its id.
+    eng = Engine(model, start=False, **SMALL)
+    try:
+        running = eng.submit(PROMPTS[0], max_tokens=16, ignore_eos=True)
+        finished = eng.submit(PROMPTS[2], max_tokens=1, ignore_eos=True)
+        for _ in range(3):
+            eng.step()
+        ids = (running.id, finished.id)
+        assert eng.stats()["requests_finished"] == 1 and eng.stats()["blocks_used"] > 0
+        del running, finished
+        gc.collect()
+        eng.submit(PROMPTS[1], max_tokens=1).cancel()  # reaps: cancels the running one, drains the other
+        while eng.step():
+            pass
+        eng.submit(PROMPTS[1], max_tokens=1).cancel()  # reaps the now-cancelled one
+        s = eng.stats()
+        assert s["requests_cancelled"] >= 2 and s["blocks_used"] == 0
+        for request_id in ids:
+            with pytest.raises(axial.InvalidArgumentError, match="no such request"):
+                _axial.serving_poll(eng._capsule, request_id, 0)
     finally:
         eng.close()
 

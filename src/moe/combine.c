@@ -5,6 +5,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -135,6 +136,32 @@ static ax_status combine_check_rows(const ax_context *ctx, const moe_combine_par
     return AX_OK;
 }
 
+/* The backward scatters into dy_sorted[rows[t, j]]: on the CPU, rows referenced twice are refused
+ * (two threads would race on that row, and the result would not be the combine's gradient). */
+static ax_status combine_check_distinct(const ax_context *ctx, const moe_combine_params *p) {
+    if (ctx->device.type != AX_CPU || p->R == 0) return AX_OK;
+    unsigned char *seen = calloc((size_t)(p->R + 7) / 8, 1);
+    if (seen == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "rows: %lld bits to check that rows are distinct", (long long)p->R);
+    ax_status st = AX_OK;
+    for (int64_t i = 0; i < p->T * p->k && st == AX_OK; i++) {
+        const int64_t r = p->rows[(i / p->k) * p->rows_s0 + (i % p->k) * p->rows_s1];
+        if (r < 0) continue;
+        if (seen[r / 8] & (1u << (r % 8))) {
+            int64_t first = 0;
+            while (p->rows[(first / p->k) * p->rows_s0 + (first % p->k) * p->rows_s1] != r) first++;
+            st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                              "rows: [%lld, %lld] and [%lld, %lld] both refer to row %lld of y_sorted (each row may "
+                              "be referenced once, as ax_moe_dispatch makes them)",
+                              (long long)(first / p->k), (long long)(first % p->k), (long long)(i / p->k),
+                              (long long)(i % p->k), (long long)r);
+        }
+        seen[r / 8] |= (unsigned char)(1u << (r % 8));
+    }
+    free(seen);
+    return st;
+}
+
 static void combine_fill_common(moe_combine_params *p, const ax_tensor *rows, const ax_tensor *weights) {
     p->rows = rows->data;
     p->rows_s0 = rows->strides[0];
@@ -232,6 +259,7 @@ ax_status ax_moe_combine_backward(ax_context *ctx, const ax_tensor *dy, const ax
     p.D = dy->shape[1];
     p.R = dy_sorted->shape[0];
     AX_CHECK(combine_check_rows(ctx, &p));
+    AX_CHECK(combine_check_distinct(ctx, &p));
     if ((p.R == 0 || p.D == 0) && (p.T == 0 || dweights == NULL)) return AX_OK;
     return ax_op_run(&moe_combine_backward_op, ctx, &p);
 }
