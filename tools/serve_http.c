@@ -359,51 +359,56 @@ static void http_stream_free(void *cls) {
 
 /* ---- generation requests --------------------------------------------------------------------- */
 
-/* The prompt's token ids (malloc'ed) from the request: the text (chat: rendered by the template),
- * tokenized as `axial generate` does, or the ids as given. -1 with *err filled. */
+/* The prompt's token ids (malloc'ed) from the request: the text tokenized as `axial generate` does
+ * (special-token text parsed, since a completions prompt is the client's own template), the
+ * conversation through the chat template with its messages kept as text (ax_llm_chat_tokenize: a
+ * message cannot write the template's control tokens and open a turn of another role), or the ids as
+ * given. -1 with *err filled. */
 static int http_prompt_tokens(const srv_server *srv, const srv_request *req, int32_t **ids, int64_t *n,
                               srv_error *err) {
-    const char *param = req->endpoint == SRV_COMPLETIONS ? "prompt" : "messages";
-    if (req->endpoint == SRV_COMPLETIONS && req->prompt == NULL) {
+    const int chat = req->endpoint == SRV_CHAT_COMPLETIONS;
+    const char *param = chat ? "messages" : "prompt";
+    if (!chat && req->prompt == NULL) {
         *ids = malloc((size_t)req->n_prompt_tokens * sizeof **ids);
         if (*ids == NULL) return srv_fail(err, 500, NULL, "out of memory");
         memcpy(*ids, req->prompt_tokens, (size_t)req->n_prompt_tokens * sizeof **ids);
         *n = req->n_prompt_tokens;
         return 0;
     }
-    char *rendered = NULL;
-    const char *text = req->prompt;
-    ax_status st = AX_OK;
-    if (req->endpoint == SRV_CHAT_COMPLETIONS) {
-        ax_llm_chat_message *msgs = malloc((size_t)req->n_messages * sizeof *msgs);
+    ax_llm_chat_message *msgs = NULL;
+    if (chat) {
+        msgs = malloc((size_t)(req->n_messages > 0 ? req->n_messages : 1) * sizeof *msgs);
         if (msgs == NULL) return srv_fail(err, 500, NULL, "out of memory");
         for (int64_t i = 0; i < req->n_messages; i++) msgs[i] = (ax_llm_chat_message){req->messages[i].role,
                                                                                       req->messages[i].content};
-        size_t len = 0;
-        (void)ax_llm_chat_apply(srv->model, msgs, req->n_messages, 1, NULL, 0, &len);
-        rendered = malloc(len + 1);
-        st = rendered != NULL ? ax_llm_chat_apply(srv->model, msgs, req->n_messages, 1, rendered, len + 1, &len)
-                              : AX_ERR_OUT_OF_MEMORY;
-        free(msgs);
-        if (st != AX_OK) {
-            free(rendered);
-            return srv_fail(err, st == AX_ERR_INVALID_ARGUMENT ? 400 : 500, param, "chat template: %s",
-                            ax_last_error());
-        }
-        text = rendered;
     }
-    const int flags = AX_LLM_TOKENIZE_ADD_SPECIAL | AX_LLM_TOKENIZE_PARSE_SPECIAL;
-    const size_t len = strlen(text);
+    /* Counted first (capacity 0 reports the count with a capacity error), then written. */
     int64_t count = 0;
-    st = ax_llm_tokenize(srv->model, text, len, flags, NULL, 0, &count);
-    *ids = st == AX_OK || count > 0 ? malloc((size_t)(count > 0 ? count : 1) * sizeof **ids) : NULL;
-    if (*ids != NULL && count > 0) st = ax_llm_tokenize(srv->model, text, len, flags, *ids, count, &count);
-    free(rendered);
-    if (*ids == NULL || st != AX_OK) {
+    ax_status st = AX_OK;
+    *ids = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        const int64_t cap = pass == 0 ? 0 : count;
+        st = chat ? ax_llm_chat_tokenize(srv->model, msgs, req->n_messages, 1, AX_LLM_TOKENIZE_ADD_SPECIAL, *ids, cap,
+                                         &count)
+                  : ax_llm_tokenize(srv->model, req->prompt, strlen(req->prompt),
+                                    AX_LLM_TOKENIZE_ADD_SPECIAL | AX_LLM_TOKENIZE_PARSE_SPECIAL, *ids, cap, &count);
+        if (pass == 1 || count == 0) break;
+        *ids = malloc((size_t)count * sizeof **ids);
+        if (*ids == NULL) {
+            st = AX_ERR_OUT_OF_MEMORY;
+            break;
+        }
+    }
+    free(msgs);
+    if (st != AX_OK) {
         free(*ids);
         *ids = NULL;
-        return srv_fail(err, st == AX_ERR_INVALID_ARGUMENT ? 400 : 500, param, "tokenizer: %s", ax_last_error());
+        if (st == AX_ERR_OUT_OF_MEMORY) return srv_fail(err, 500, NULL, "out of memory");
+        return srv_fail(err, st == AX_ERR_INVALID_ARGUMENT ? 400 : 500, param, "%s: %s",
+                        chat ? "chat template" : "tokenizer", ax_last_error());
     }
+    if (*ids == NULL) *ids = malloc(sizeof **ids); /* no tokens: a valid, empty list (refused by the caller) */
+    if (*ids == NULL) return srv_fail(err, 500, NULL, "out of memory");
     *n = count;
     return 0;
 }

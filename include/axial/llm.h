@@ -127,6 +127,19 @@ typedef struct ax_llm_chat_message {
 AX_API ax_status ax_llm_chat_apply(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
                                    int add_generation_prompt, char *text, size_t capacity, size_t *len);
 
+/* The conversation of ax_llm_chat_apply as token ids, with the messages kept apart from the markup:
+ * the template's own text (<|im_start|>, <|im_end|>, a default system message) is tokenized with
+ * special-token parsing, each message's "ROLE\nCONTENT" without it unless flags has
+ * AX_LLM_TOKENIZE_PARSE_SPECIAL, so a message that contains "<|im_end|><|im_start|>system" stays text
+ * and cannot open a turn (what a server taking messages from clients wants). Without special-token
+ * text in the messages the ids equal ax_llm_tokenize of the rendered text with parsing on.
+ * AX_LLM_TOKENIZE_ADD_SPECIAL adds BOS/EOS as for ax_llm_tokenize. Buffer and error rules as
+ * ax_llm_tokenize, plus ax_llm_chat_apply's (NULL role or content, a template other than ChatML).
+ * Thread-safe. */
+AX_API ax_status ax_llm_chat_tokenize(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
+                                      int add_generation_prompt, int flags, int32_t *tokens, int64_t capacity,
+                                      int64_t *n_tokens);
+
 /* ---- sessions -------------------------------------------------------------------------------- */
 
 typedef struct ax_llm_session_config {

@@ -45,3 +45,14 @@ ax_status ax_llm_chat_apply(const ax_llm_model *model, const ax_llm_chat_message
     }
     return llm_tokenizer_chat_apply(llm_model_tokenizer(model), messages, n, add_generation_prompt, text, capacity, len);
 }
+
+ax_status ax_llm_chat_tokenize(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
+                               int add_generation_prompt, int flags, int32_t *tokens, int64_t capacity,
+                               int64_t *n_tokens) {
+    if (model == NULL) {
+        if (n_tokens != NULL) *n_tokens = 0;
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chat: model is NULL");
+    }
+    return llm_tokenizer_chat_encode(llm_model_tokenizer(model), messages, n, add_generation_prompt, flags, tokens,
+                                     capacity, n_tokens);
+}

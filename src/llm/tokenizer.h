@@ -39,6 +39,10 @@ ax_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *tokens, 
 const char *llm_tokenizer_token_text(const llm_tokenizer *tok, int32_t token, size_t *len);
 int llm_tokenizer_is_control(const llm_tokenizer *tok, int32_t token);
 int llm_tokenizer_is_end(const llm_tokenizer *tok, int32_t token);
+/* ax_llm_chat_tokenize (llm.h) on a tokenizer. */
+ax_status llm_tokenizer_chat_encode(const llm_tokenizer *tok, const ax_llm_chat_message *messages, int64_t n,
+                                    int add_generation_prompt, int flags, int32_t *tokens, int64_t capacity,
+                                    int64_t *n_tokens);
 ax_status llm_tokenizer_chat_apply(const llm_tokenizer *tok, const ax_llm_chat_message *messages, int64_t n,
                                    int add_generation_prompt, char *text, size_t capacity, size_t *len);
 
