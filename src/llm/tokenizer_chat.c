@@ -107,9 +107,11 @@ static ax_status chat_check(const llm_tokenizer *tok, const ax_llm_chat_message 
 
 ax_status llm_tokenizer_chat_apply(const llm_tokenizer *tok, const ax_llm_chat_message *messages, int64_t n,
                                    int add_generation_prompt, char *text, size_t capacity, size_t *len) {
-    if (tok == NULL || len == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chat: tokenizer and len must not be NULL");
+    if (tok == NULL || len == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "chat: tokenizer and len must not be NULL");
     *len = 0;
-    if (text == NULL && capacity > 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "text is NULL with capacity %zu", capacity);
+    if (text == NULL && capacity > 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "text is NULL with capacity %zu", capacity);
     AX_CHECK(chat_check(tok, messages, n));
     chat_out o = {text, capacity, 0};
     if (n > 0 && tok->chat_default_system != NULL && strcmp(messages[0].role, "system") != 0) {
@@ -148,7 +150,8 @@ typedef struct chat_ids {
 static ax_status chat_ids_put(chat_ids *c, const char *text, size_t len, int flags) {
     const int64_t room = c->capacity > c->count ? c->capacity - c->count : 0;
     int64_t n = 0;
-    const ax_status st = llm_tokenizer_encode(c->tok, text, len, flags, room > 0 ? c->tokens + c->count : NULL, room, &n);
+    int32_t *at = room > 0 ? c->tokens + c->count : NULL;
+    const ax_status st = llm_tokenizer_encode(c->tok, text, len, flags, at, room, &n);
     /* Past the capacity encode still counts (and writes the first `room`): keep counting. */
     if (st != AX_OK && n <= room) return st;
     c->count += n;

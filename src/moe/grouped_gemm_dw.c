@@ -163,7 +163,8 @@ ax_status ax_moe_grouped_gemm_dw(ax_context *ctx, const ax_tensor *dy, const ax_
     p.dtype = dy->dtype;
     p.beta = beta;
     if (ctx->device.type == AX_CPU) {
-        const char *names[] = {"x: dim 0 (R)", "dw: N", "dw: K", "dy: row stride", "x: row stride", "dw: stride of dim 1"};
+        const char *names[] = {"x: dim 0 (R)",  "dw: N",         "dw: K",
+                               "dy: row stride", "x: row stride", "dw: stride of dim 1"};
         const int64_t values[] = {p.R, p.N, p.K, p.dy_row_stride, p.x_row_stride, p.dw_row_stride};
         AX_CHECK(moe_check_blas_ints(names, values, 6));
         AX_CHECK(moe_check_offsets(p.offsets, p.E, p.R));
