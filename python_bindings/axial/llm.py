@@ -42,6 +42,16 @@ def _ids_array(ids: Any) -> np.ndarray:
     return a.astype(np.int32)
 
 
+
+def _message_pairs(messages: Sequence[Mapping[str, str]]) -> List[Tuple[str, str]]:
+    pairs: List[Tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        try:
+            pairs.append((m["role"], m["content"]))
+        except (KeyError, TypeError):
+            raise InvalidArgumentError(f"messages[{i}]: expected a dict with 'role' and 'content'", 1) from None
+    return pairs
+
 class Model:
     """A GGUF model loaded for inference (``ax_llm_model_load``).
 
@@ -115,13 +125,16 @@ class Model:
             messages: ``[{"role": "user", "content": "..."}, ...]``.
             add_generation_prompt: end with the opening of the assistant's turn.
         """
-        pairs: List[Tuple[str, str]] = []
-        for i, m in enumerate(messages):
-            try:
-                pairs.append((m["role"], m["content"]))
-            except (KeyError, TypeError):
-                raise InvalidArgumentError(f"messages[{i}]: expected a dict with 'role' and 'content'", 1) from None
-        return _axial.llm_chat_apply(self._capsule, pairs, bool(add_generation_prompt))
+        return _axial.llm_chat_apply(self._capsule, _message_pairs(messages), bool(add_generation_prompt))
+
+    def chat_tokenize(self, messages: Sequence[Mapping[str, str]], add_generation_prompt: bool = True,
+                      parse_special: bool = False) -> List[int]:
+        """The conversation of :meth:`chat_prompt` as token ids (``ax_llm_chat_tokenize``): the
+        template's markup becomes control tokens, each message's role and content plain text (so
+        ``<|im_end|>`` written inside a message stays text) unless ``parse_special``. Without such text
+        in the messages, equal to ``tokenize(chat_prompt(messages))``. BOS as :meth:`tokenize` adds it."""
+        flags = _ADD_SPECIAL | (_PARSE_SPECIAL if parse_special else 0)
+        return _axial.llm_chat_tokenize(self._capsule, _message_pairs(messages), bool(add_generation_prompt), flags)
 
     # ---- evaluation --------------------------------------------------------------------------------
 
@@ -221,7 +234,8 @@ class Model:
     def chat(self, messages: Sequence[Mapping[str, str]], max_tokens: int = 128, temperature: float = 0.0,
              top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repeat_penalty: float = 1.0, seed: int = 0,
              stream: bool = False) -> Union[str, Iterator[str]]:
-        """The assistant's reply to ``messages`` (``[{"role", "content"}, ...]``, rendered by
-        :meth:`chat_prompt`), generated as :meth:`generate` does; it ends at ``<|im_end|>``."""
-        return self.generate(self.chat_prompt(messages, True), max_tokens, temperature, top_k, top_p, min_p,
+        """The assistant's reply to ``messages`` (``[{"role", "content"}, ...]``, tokenized by
+        :meth:`chat_tokenize`: markup inside a message stays text), generated as :meth:`generate`
+        does; it ends at ``<|im_end|>``."""
+        return self.generate(self.chat_tokenize(messages, True), max_tokens, temperature, top_k, top_p, min_p,
                              repeat_penalty, seed, stream)

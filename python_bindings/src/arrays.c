@@ -133,21 +133,31 @@ static int from_dlpack(PyObject *obj, PyObject *method, const char *name, int fl
                        axpy_array *out) {
     const int device_type = dlpack_device_type(obj, name);
     if (device_type < 0) return -1;
-    PyObject *capsule;
-    if (device_type == AXPY_DL_CUDA || device_type == AXPY_DL_CUDA_MANAGED) {
-        /* The consumer's stream: the producer makes the data ready on it. 1 = the legacy default. */
-        PyObject *stream_value = stream;
-        if (stream == Py_None) stream_value = PyLong_FromLong(1);
-        else Py_INCREF(stream_value);
-        PyObject *kwargs = stream_value != NULL ? Py_BuildValue("{s:N}", "stream", stream_value) : NULL;
-        if (kwargs == NULL) return -1;
-        PyObject *args = PyTuple_New(0);
-        capsule = args != NULL ? PyObject_Call(method, args, kwargs) : NULL;
-        Py_XDECREF(args);
-        Py_DECREF(kwargs);
-    } else {
-        capsule = PyObject_CallNoArgs(method);
+    /* Keywords: the consumer's stream for CUDA data (the producer makes the data ready on it; 1 = the
+     * legacy default stream), and max_version=(1, 0) so a DLPack >= 1.0 producer returns a versioned
+     * capsule, whose read-only flag is then honoured (a read-only array can be an input, never an
+     * output). A producer older than the max_version keyword raises TypeError: asked again without. */
+    PyObject *kwargs = PyDict_New(), *args = PyTuple_New(0), *capsule = NULL;
+    int ok = kwargs != NULL && args != NULL;
+    if (ok && (device_type == AXPY_DL_CUDA || device_type == AXPY_DL_CUDA_MANAGED)) {
+        PyObject *stream_value = stream == Py_None ? PyLong_FromLong(1) : (Py_INCREF(stream), stream);
+        ok = stream_value != NULL && PyDict_SetItemString(kwargs, "stream", stream_value) == 0;
+        Py_XDECREF(stream_value);
     }
+    PyObject *version = ok ? Py_BuildValue("(ii)", 1, 0) : NULL;
+    ok = ok && version != NULL && PyDict_SetItemString(kwargs, "max_version", version) == 0;
+    Py_XDECREF(version);
+    if (ok) {
+        capsule = PyObject_Call(method, args, kwargs);
+        if (capsule == NULL && PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            ok = PyDict_DelItemString(kwargs, "max_version") == 0;
+            capsule = ok ? PyObject_Call(method, args, kwargs) : NULL;
+        }
+    }
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    if (capsule == NULL && !PyErr_Occurred()) PyErr_NoMemory();
     if (capsule == NULL) {
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback);

@@ -90,6 +90,9 @@ extern PyThread_type_lock axpy_hdf5_lock;
 /* Argument helpers for METH_FASTCALL functions; each returns -1 with an exception set. */
 int axpy_check_nargs(const char *function, Py_ssize_t nargs, Py_ssize_t expected);
 int axpy_int64(PyObject *obj, const char *name, int64_t *out);
+/* The same for an int32 field (out of range: named error) and for a uint64 such as a seed. */
+int axpy_int32(PyObject *obj, const char *name, int32_t *out);
+int axpy_uint64(PyObject *obj, const char *name, uint64_t *out);
 /* UTF-8 text of a str (NULL for None when allow_none), valid while obj lives. */
 int axpy_utf8(PyObject *obj, const char *name, int allow_none, const char **out);
 

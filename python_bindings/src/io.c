@@ -138,6 +138,13 @@ static PyObject *py_features_build(PyObject *self, PyObject *const *args, Py_ssi
         PyMem_Free(msa_paths);
         return NULL;
     }
+    if (structure_path != NULL && structure_kind == NULL) {
+        Py_DECREF(pairs);
+        PyMem_Free(msa_kinds);
+        PyMem_Free(msa_paths);
+        PyMem_Free(msas);
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "structure_kind: None with a structure path (\"pdb\" or \"mmcif\")");
+    }
     if (num_msas == 0 && structure_path == NULL && fasta_path == NULL) {
         Py_DECREF(pairs);
         PyMem_Free(msa_kinds);
@@ -504,8 +511,19 @@ static PyObject *tensor_entry(const ax_tensor *t) {
     if (t->ndim == 0 && t->data == NULL) Py_RETURN_NONE;
     PyObject *shape = PyTuple_New(t->ndim);
     if (shape == NULL) return NULL;
-    for (int d = 0; d < t->ndim; d++) PyTuple_SetItem(shape, d, PyLong_FromLongLong(t->shape[d]));
-    return Py_BuildValue("(NiN)", PyLong_FromVoidPtr(t->data), (int)t->dtype, shape);
+    for (int d = 0; d < t->ndim; d++) {
+        PyObject *v = PyLong_FromLongLong(t->shape[d]);
+        if (v == NULL || PyTuple_SetItem(shape, d, v) < 0) { /* SetItem steals v, even on failure */
+            Py_DECREF(shape);
+            return NULL;
+        }
+    }
+    PyObject *ptr = PyLong_FromVoidPtr(t->data);
+    if (ptr == NULL) {
+        Py_DECREF(shape);
+        return NULL;
+    }
+    return Py_BuildValue("(NiN)", ptr, (int)t->dtype, shape);
 }
 
 /* batch_arrays(batch) -> dict of tensors as (data_ptr or 0, dtype, shape) and scalars. */

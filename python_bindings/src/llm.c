@@ -147,6 +147,16 @@ fail:
     return NULL;
 }
 
+/* A new list of the n ids. */
+static PyObject *llm_py_id_list(const int32_t *ids, int64_t n) {
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (int64_t i = 0; list != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromLong(ids[i]);
+        if (v == NULL || PyList_SetItem(list, (Py_ssize_t)i, v) < 0) Py_CLEAR(list);
+    }
+    return list;
+}
+
 /* llm_tokenize(model, text (str or bytes), flags) -> list of ids */
 static PyObject *py_llm_tokenize(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("llm_tokenize", nargs, 3) < 0) return NULL;
@@ -184,11 +194,7 @@ static PyObject *py_llm_tokenize(PyObject *self, PyObject *const *args, Py_ssize
         free(ids);
         return axpy_raise_status(st);
     }
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (int64_t i = 0; list != NULL && i < n; i++) {
-        PyObject *v = PyLong_FromLong(ids[i]);
-        if (v == NULL || PyList_SetItem(list, (Py_ssize_t)i, v) < 0) Py_CLEAR(list);
-    }
+    PyObject *list = llm_py_id_list(ids, n);
     free(ids);
     return list;
 }
@@ -271,6 +277,35 @@ static ax_status llm_py_chat(const void *arg, char *text, size_t capacity, size_
     return ax_llm_chat_apply(a->model, a->messages, a->n, a->add_generation_prompt, text, capacity, len);
 }
 
+/* The messages of a [(role, content), ...] list (malloc'ed; the strings borrowed from the list's
+ * items, which outlive the call). NULL with an exception set. */
+static ax_llm_chat_message *llm_py_messages(PyObject *list, Py_ssize_t *n) {
+    if (!PyList_Check(list)) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "messages: expected a list");
+        return NULL;
+    }
+    *n = PyList_Size(list);
+    ax_llm_chat_message *msgs = calloc((size_t)(*n > 0 ? *n : 1), sizeof *msgs);
+    if (msgs == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        PyObject *item = PyList_GetItem(list, i); /* borrowed */
+        if (item == NULL || !PyTuple_Check(item) || PyTuple_Size(item) != 2) {
+            axpy_raise(AX_ERR_INVALID_ARGUMENT, "messages[%zd]: expected a (role, content) pair", i);
+            free(msgs);
+            return NULL;
+        }
+        if (axpy_utf8(PyTuple_GetItem(item, 0), "role", 0, &msgs[i].role) < 0 ||
+            axpy_utf8(PyTuple_GetItem(item, 1), "content", 0, &msgs[i].content) < 0) {
+            free(msgs);
+            return NULL;
+        }
+    }
+    return msgs;
+}
+
 /* llm_chat_apply(model, [(role, content), ...], add_generation_prompt) -> str */
 static PyObject *py_llm_chat_apply(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("llm_chat_apply", nargs, 3) < 0) return NULL;
@@ -278,25 +313,40 @@ static PyObject *py_llm_chat_apply(PyObject *self, PyObject *const *args, Py_ssi
     if (m == NULL) return NULL;
     const int add = PyObject_IsTrue(args[2]);
     if (add < 0) return NULL;
-    if (!PyList_Check(args[1])) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "messages: expected a list");
-    const Py_ssize_t n = PyList_Size(args[1]);
-    ax_llm_chat_message *msgs = calloc((size_t)(n > 0 ? n : 1), sizeof *msgs);
-    if (msgs == NULL) return PyErr_NoMemory();
-    PyObject *out = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyList_GetItem(args[1], i); /* borrowed; the list outlives this call */
-        if (item == NULL || !PyTuple_Check(item) || PyTuple_Size(item) != 2) {
-            axpy_raise(AX_ERR_INVALID_ARGUMENT, "messages[%zd]: expected a (role, content) pair", i);
-            goto done;
-        }
-        if (axpy_utf8(PyTuple_GetItem(item, 0), "role", 0, &msgs[i].role) < 0 ||
-            axpy_utf8(PyTuple_GetItem(item, 1), "content", 0, &msgs[i].content) < 0)
-            goto done;
-    }
+    Py_ssize_t n = 0;
+    ax_llm_chat_message *msgs = llm_py_messages(args[1], &n);
+    if (msgs == NULL) return NULL;
     const llm_py_chat_arg a = {m, msgs, (int64_t)n, add};
-    out = llm_py_text(llm_py_chat, &a, 1);
-done:
+    PyObject *out = llm_py_text(llm_py_chat, &a, 1);
     free(msgs);
+    return out;
+}
+
+/* llm_chat_tokenize(model, [(role, content), ...], add_generation_prompt, flags) -> list of ids */
+static PyObject *py_llm_chat_tokenize(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (axpy_check_nargs("llm_chat_tokenize", nargs, 4) < 0) return NULL;
+    ax_llm_model *m = llm_py_model_from(args[0]);
+    int64_t flags;
+    if (m == NULL || axpy_int64(args[3], "flags", &flags) < 0) return NULL;
+    const int add = PyObject_IsTrue(args[2]);
+    if (add < 0) return NULL;
+    Py_ssize_t n = 0;
+    ax_llm_chat_message *msgs = llm_py_messages(args[1], &n);
+    if (msgs == NULL) return NULL;
+    int64_t count = 0;
+    ax_status st = ax_llm_chat_tokenize(m, msgs, (int64_t)n, add, (int)flags, NULL, 0, &count);
+    int32_t *ids = NULL;
+    if (count > 0) { /* counted (a capacity error), then written */
+        ids = malloc((size_t)count * sizeof *ids);
+        st = ids != NULL ? ax_llm_chat_tokenize(m, msgs, (int64_t)n, add, (int)flags, ids, count, &count)
+                         : AX_ERR_OUT_OF_MEMORY;
+    }
+    free(msgs);
+    PyObject *out = NULL;
+    if (st == AX_ERR_OUT_OF_MEMORY && ids == NULL) out = PyErr_NoMemory();
+    else if (st != AX_OK) out = axpy_raise_status(st);
+    else out = llm_py_id_list(ids, count);
+    free(ids);
     return out;
 }
 
@@ -379,9 +429,14 @@ static PyObject *py_llm_session_logits(PyObject *self, PyObject *const *args, Py
         return axpy_raise(AX_ERR_INVALID_ARGUMENT, "logits: rows [%lld, +%lld) are not a valid range",
                           (long long)first, (long long)count);
     Py_buffer view;
-    if (PyObject_GetBuffer(args[3], &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (PyObject_GetBuffer(args[3], &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     const int64_t row_bytes = s->n_vocab * (int64_t)sizeof(float);
     PyObject *result = NULL;
+    if (view.itemsize != 4 || view.format == NULL || strcmp(view.format, "f") != 0) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: format '%s' with %zd-byte items, expected float32 ('f')",
+                   view.format != NULL ? view.format : "B", view.itemsize);
+        goto done;
+    }
     /* count comes from Python: compare by division so the product cannot overflow. */
     if (count > (int64_t)view.len / row_bytes) {
         axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: %zd bytes, need %lld rows of %lld", view.len, (long long)count,
@@ -392,14 +447,13 @@ static PyObject *py_llm_session_logits(PyObject *self, PyObject *const *args, Py
     int64_t missing = -2;
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(s->lock, WAIT_LOCK);
-    for (int64_t r = 0; r < count; r++) {
-        const float *row = ax_llm_session_logits(s->session, first == -1 ? -1 : first + r);
-        if (row == NULL) {
+    /* Every row is looked up before any is copied: a missing one leaves out as it was. */
+    for (int64_t r = 0; r < count && missing == -2; r++)
+        if (ax_llm_session_logits(s->session, first == -1 ? -1 : first + r) == NULL)
             missing = first == -1 ? -1 : first + r;
-            break;
-        }
-        memcpy((char *)view.buf + r * row_bytes, row, (size_t)row_bytes);
-    }
+    for (int64_t r = 0; r < count && missing == -2; r++)
+        memcpy((char *)view.buf + r * row_bytes, ax_llm_session_logits(s->session, first == -1 ? -1 : first + r),
+               (size_t)row_bytes);
     PyThread_release_lock(s->lock);
     Py_END_ALLOW_THREADS
     if (missing != -2) {
@@ -418,9 +472,10 @@ done:
 static PyObject *py_llm_session_sample(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("llm_session_sample", nargs, 11) < 0) return NULL;
     llm_py_session *s = llm_py_session_from(args[0]);
-    int64_t seed, counter, top_k, last_n;
-    if (s == NULL || axpy_int64(args[1], "seed", &seed) < 0 || axpy_int64(args[2], "counter", &counter) < 0 ||
-        axpy_int64(args[4], "top_k", &top_k) < 0 || axpy_int64(args[10], "penalty_last_n", &last_n) < 0)
+    uint64_t seed, counter;
+    int32_t top_k, last_n;
+    if (s == NULL || axpy_uint64(args[1], "seed", &seed) < 0 || axpy_uint64(args[2], "counter", &counter) < 0 ||
+        axpy_int32(args[4], "top_k", &top_k) < 0 || axpy_int32(args[10], "penalty_last_n", &last_n) < 0)
         return NULL;
     double f[6];
     const int float_args[6] = {3, 5, 6, 7, 8, 9};
@@ -429,10 +484,10 @@ static PyObject *py_llm_session_sample(PyObject *self, PyObject *const *args, Py
         if (f[i] == -1.0 && PyErr_Occurred()) return NULL;
     }
     ax_sampling_row row = AX_SAMPLING_ROW_INIT;
-    row.seed = (uint64_t)seed;
-    row.counter = (uint64_t)counter;
+    row.seed = seed;
+    row.counter = counter;
     row.temperature = (float)f[0];
-    row.top_k = top_k > INT32_MAX ? INT32_MAX : (int32_t)top_k;
+    row.top_k = top_k;
     row.top_p = (float)f[1];
     row.min_p = (float)f[2];
     row.repetition_penalty = (float)f[3];
@@ -443,7 +498,7 @@ static PyObject *py_llm_session_sample(PyObject *self, PyObject *const *args, Py
     ax_status st;
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(s->lock, WAIT_LOCK);
-    st = ax_llm_session_sample(s->session, &row, last_n > INT32_MAX ? INT32_MAX : (int32_t)last_n, &token, &prob);
+    st = ax_llm_session_sample(s->session, &row, last_n, &token, &prob);
     PyThread_release_lock(s->lock);
     Py_END_ALLOW_THREADS
     if (st != AX_OK) return axpy_raise_status(st);
@@ -491,6 +546,9 @@ PyMethodDef axpy_llm_methods[] = {
      "llm_token_is_end(model, token) -> bool (ax_llm_token_is_end)"},
     {"llm_chat_apply", (PyCFunction)(void (*)(void))py_llm_chat_apply, METH_FASTCALL,
      "llm_chat_apply(model, [(role, content), ...], add_generation_prompt) -> str (ax_llm_chat_apply)"},
+    {"llm_chat_tokenize", (PyCFunction)(void (*)(void))py_llm_chat_tokenize, METH_FASTCALL,
+     "llm_chat_tokenize(model, [(role, content), ...], add_generation_prompt, flags) -> list of token ids "
+     "(ax_llm_chat_tokenize)"},
     {"llm_session_create", (PyCFunction)(void (*)(void))py_llm_session_create, METH_FASTCALL,
      "llm_session_create(model, n_ctx, n_batch) -> session capsule (ax_llm_session_create)"},
     {"llm_session_eval", (PyCFunction)(void (*)(void))py_llm_session_eval, METH_FASTCALL,

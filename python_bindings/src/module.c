@@ -79,11 +79,39 @@ int axpy_check_nargs(const char *function, Py_ssize_t nargs, Py_ssize_t expected
 int axpy_int64(PyObject *obj, const char *name, int64_t *out) {
     const long long v = PyLong_AsLongLong(obj);
     if (v == -1 && PyErr_Occurred()) {
+        const int overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
         PyErr_Clear();
-        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected an integer", name);
+        if (overflow) axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: %R is outside the 64-bit integer range", name, obj);
+        else axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected an integer", name);
         return -1;
     }
     *out = (int64_t)v;
+    return 0;
+}
+
+int axpy_int32(PyObject *obj, const char *name, int32_t *out) {
+    int64_t v;
+    if (axpy_int64(obj, name, &v) < 0) return -1;
+    if (v < INT32_MIN || v > INT32_MAX) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: %lld is outside the 32-bit integer range", name, (long long)v);
+        return -1;
+    }
+    *out = (int32_t)v;
+    return 0;
+}
+
+int axpy_uint64(PyObject *obj, const char *name, uint64_t *out) {
+    if (!PyLong_Check(obj)) {
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: expected an integer", name);
+        return -1;
+    }
+    const unsigned long long v = PyLong_AsUnsignedLongLong(obj);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: %R is outside [0, 2**64)", name, obj);
+        return -1;
+    }
+    *out = (uint64_t)v;
     return 0;
 }
 
@@ -361,18 +389,23 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
         set_item(info, "hdf5", PyBool_FromLong(ax_build_has_hdf5())) < 0 ||
         set_item(info, "png", PyBool_FromLong(ax_build_has_png())) < 0 ||
         set_item(info, "openmp", PyBool_FromLong(ax_build_has_openmp())) < 0 ||
-        set_item(info, "cpu_features", cpu) < 0 ||
+        PyDict_SetItemString(info, "cpu_features", cpu) < 0 ||
         set_item(info, "amx_granted", PyBool_FromLong((ax_cpu_features() & AX_CPU_AMX_GRANTED) != 0)) < 0 ||
         set_item(info, "cpu_path", PyUnicode_FromString(ax_cpu_path_name(ax_cpu_path_active()))) < 0 ||
         set_item(info, "amx_tiles", PyUnicode_FromString(ax_cpu_amx_tiles())) < 0 ||
-        set_item(info, "cuda_devices", devices) < 0 ||
+        PyDict_SetItemString(info, "cuda_devices", devices) < 0 ||
 #ifdef Py_LIMITED_API
         set_item(info, "stable_abi", PyBool_FromLong(1)) < 0
 #else
         set_item(info, "stable_abi", PyBool_FromLong(0)) < 0
 #endif
-    )
+    ) {
+        Py_DECREF(cpu); /* the two lists are not stolen (set_item steals), so both paths drop them */
+        Py_DECREF(devices);
         goto fail;
+    }
+    Py_DECREF(cpu);
+    Py_DECREF(devices);
     return info;
 fail:
     Py_DECREF(info);

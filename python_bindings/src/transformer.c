@@ -22,6 +22,10 @@
 
 typedef ax_status (*op_adapter)(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv);
 
+/* An int field of a C struct from a Python int: saturated to the int32 range, so a value outside it
+ * reaches the library's range check (and its message) instead of wrapping to a valid-looking one. */
+static int32_t sat32(int64_t v) { return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int32_t)v; }
+
 typedef struct op_entry {
     const char *name;
     const char *arrays[OP_MAX_ARRAYS]; /* names for messages; the count is the first NULL */
@@ -36,7 +40,7 @@ typedef struct op_entry {
 static ax_attention_options attention_options(ax_tensor *cu_q, ax_tensor *cu_k, const int64_t *iv,
                                               const double *fv) {
     ax_attention_options o = ax_attention_options_default();
-    o.causal = (int)iv[0];
+    o.causal = sat32(iv[0]);
     o.window_left = iv[1];
     o.window_right = iv[2];
     o.max_seqlen_q = iv[3];
@@ -63,10 +67,10 @@ static ax_status run_attention_backward(ax_context *ctx, ax_tensor *const *t, co
 /* q k_cache v_cache block_table context_lens cu_seqlens_q k_scales v_scales | out lse */
 static ax_status run_paged_attention(ax_context *ctx, ax_tensor *const *t, const int64_t *iv, const double *fv) {
     ax_paged_attention_options o = ax_paged_attention_options_default();
-    o.causal = (int)iv[0];
+    o.causal = sat32(iv[0]);
     o.window_left = iv[1];
     o.window_right = iv[2];
-    o.num_splits = (int32_t)iv[3];
+    o.num_splits = sat32(iv[3]);
     o.max_seqlen_q = iv[4];
     o.max_context_len = iv[5];
     o.scale = (float)fv[0];
@@ -199,9 +203,9 @@ static ax_status run_qmatmul(ax_context *ctx, ax_tensor *const *t, const int64_t
 /* ints: top_k, gating, normalize, min_capacity; floats: capacity_factor */
 static ax_moe_route_config route_config(const int64_t *iv, const double *fv) {
     ax_moe_route_config cfg = AX_MOE_ROUTE_CONFIG_INIT;
-    cfg.top_k = (int32_t)iv[0];
-    cfg.gating = (ax_moe_gating)iv[1];
-    cfg.normalize = (int32_t)iv[2];
+    cfg.top_k = sat32(iv[0]);
+    cfg.gating = (ax_moe_gating)sat32(iv[1]);
+    cfg.normalize = sat32(iv[2]);
     cfg.min_capacity = iv[3];
     cfg.capacity_factor = (float)fv[0];
     return cfg;

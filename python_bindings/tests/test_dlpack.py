@@ -162,3 +162,15 @@ def test_read_only_memory_stays_read_only():
         assert not b.flags.writeable and b.tolist() == [0.0, 1.0, 2.0, 3.0]
     w = axial.from_dlpack(np.arange(3, dtype=np.float32))
     assert w.numpy().flags.writeable
+
+
+def test_read_only_tensor_is_an_input_not_an_output():
+    # The op layer asks producers for DLPack >= 1.0, so a read-only axial.Tensor (a broadcast view)
+    # can be read, and the read-only flag keeps it from being written.
+    x = np.broadcast_to(np.linspace(-1, 1, 8, dtype=np.float32), (4, 8))
+    t = axial.from_dlpack(x)
+    got = axial.rms_norm(t, None)
+    want = x / np.sqrt((x.astype(np.float64) ** 2).mean(axis=1, keepdims=True) + 1e-5)
+    assert np.abs(np.asarray(got) - want).max() < 1e-6
+    with pytest.raises(axial.InvalidArgumentError, match="read-only"):
+        axial.rms_norm(np.ones((4, 8), np.float32), None, out=t)

@@ -117,6 +117,15 @@ def test_attention_errors_name_the_argument():
                         cu_seqlens_k=np.array([0, 2, 4], np.int32))
 
 
+def test_paged_attention_num_splits_out_of_int32_range_is_refused():
+    rng = np.random.default_rng(5)
+    kc = rand(rng, 2, 16, 1, 8)
+    q = rand(rng, 1, 1, 8)
+    args = (q, kc, kc, np.array([[0, 1]], np.int32), np.array([20], np.int32), np.array([0, 1], np.int32))
+    with pytest.raises(axial.InvalidArgumentError, match="num_splits"):
+        axial.paged_attention(*args, num_splits=2**32 + 1)  # not wrapped to 1
+
+
 def test_paged_attention_matches_gathered_reference():
     rng = np.random.default_rng(4)
     bs, nblk, Hkv, H, D = 16, 12, 2, 4, 8
