@@ -291,7 +291,11 @@ int axial_cmd_gguf(int argc, char **argv) {
     int json = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0') return gguf_usage_error("unknown option");
+        else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            char what[160];
+            snprintf(what, sizeof what, "unknown option '%.100s'", argv[i]);
+            return gguf_usage_error(what);
+        }
         else if (path == NULL) path = argv[i];
         else return gguf_usage_error("more than one file");
     }

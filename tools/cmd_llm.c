@@ -129,8 +129,15 @@ int axial_cmd_tokenize(int argc, char **argv) {
             flags &= ~AX_LLM_TOKENIZE_PARSE_SPECIAL;
         } else if (strcmp(a, "--no-add-special") == 0) {
             flags &= ~AX_LLM_TOKENIZE_ADD_SPECIAL;
-        } else if (text == NULL && (a[0] != '-' || strcmp(a, "--") == 0)) {
-            text = strcmp(a, "--") == 0 && i + 1 < argc ? argv[++i] : a;
+        } else if (text == NULL && strcmp(a, "--") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "axial tokenize: '--' with no TEXT after it\n");
+                tokenize_usage(stderr);
+                return 2;
+            }
+            text = argv[++i];
+        } else if (text == NULL && a[0] != '-') {
+            text = a;
         } else {
             fprintf(stderr, "axial tokenize: unexpected argument '%s'\n", a);
             tokenize_usage(stderr);
@@ -284,6 +291,36 @@ static char *generate_prompt_text(const generate_options *o, const ax_llm_model 
     return text;
 }
 
+/* The prompt's ids: --prompt tokenized with special tokens parsed; with --chat, the conversation
+ * through ax_llm_chat_tokenize (the template's markup as control tokens, the messages as text). */
+static int32_t *generate_prompt_ids(const generate_options *o, const ax_llm_model *model, const char *text,
+                                    int64_t *n) {
+    if (!o->chat)
+        return llm_tokenize("generate", model, text, AX_LLM_TOKENIZE_ADD_SPECIAL | AX_LLM_TOKENIZE_PARSE_SPECIAL, n);
+    ax_llm_chat_message messages[2];
+    int64_t m = 0;
+    if (o->system != NULL) messages[m++] = (ax_llm_chat_message){"system", o->system};
+    messages[m++] = (ax_llm_chat_message){"user", o->prompt};
+    int64_t count = 0;
+    ax_status st = ax_llm_chat_tokenize(model, messages, m, 1, AX_LLM_TOKENIZE_ADD_SPECIAL, NULL, 0, &count);
+    int32_t *ids = count > 0 ? malloc((size_t)count * sizeof *ids) : NULL;
+    if (count > 0 && ids != NULL)
+        st = ax_llm_chat_tokenize(model, messages, m, 1, AX_LLM_TOKENIZE_ADD_SPECIAL, ids, count, &count);
+    else if (count == 0 && st == AX_OK)
+        ids = malloc(sizeof *ids); /* an empty conversation: refused as "no tokens" by the caller */
+    if (ids == NULL && (count > 0 || st == AX_OK)) {
+        fprintf(stderr, "axial generate: out of memory for %lld prompt tokens\n", (long long)count);
+        return NULL;
+    }
+    if (st != AX_OK) {
+        fprintf(stderr, "axial generate: chat template: %s: %s\n", ax_status_string(st), ax_last_error());
+        free(ids);
+        return NULL;
+    }
+    *n = count;
+    return ids;
+}
+
 static int generate_fail(ax_status st) {
     fprintf(stderr, "\naxial generate: %s: %s\n", ax_status_string(st), ax_last_error());
     return 1;
@@ -315,8 +352,7 @@ int axial_cmd_generate(int argc, char **argv) {
     int rc = 0;
     char *text = generate_prompt_text(&o, model);
     int64_t n_prompt = 0;
-    if (text == NULL || (ids = llm_tokenize("generate", model, text, AX_LLM_TOKENIZE_ADD_SPECIAL |
-                                            AX_LLM_TOKENIZE_PARSE_SPECIAL, &n_prompt)) == NULL) {
+    if (text == NULL || (ids = generate_prompt_ids(&o, model, text, &n_prompt)) == NULL) {
         rc = 1;
         goto done;
     }
@@ -337,6 +373,17 @@ int axial_cmd_generate(int argc, char **argv) {
         fflush(stdout);
     }
 
+    {
+        ax_llm_model_info mi;
+        ax_llm_model_get_info(model, &mi);
+        const int64_t ctx = sc.n_ctx > 0 ? sc.n_ctx : (mi.n_ctx_train < 4096 ? mi.n_ctx_train : 4096);
+        if (n_prompt > ctx) {
+            fprintf(stderr, "axial generate: the prompt has %lld tokens, more than the context of %lld (--ctx-size)\n",
+                    (long long)n_prompt, (long long)ctx);
+            rc = 2;
+            goto done;
+        }
+    }
     const double t0 = llm_now();
     st = ax_llm_session_eval(session, ids, n_prompt, 0);
     if (st != AX_OK) {

@@ -64,6 +64,23 @@ static ax_status model_meta_positive(const model_loader *ld, const char *suffix,
     return AX_OK;
 }
 
+/* <arch>.<suffix> as a float >= 0 (finite), or def (returned as is) when absent. */
+static ax_status model_meta_nonnegative(const model_loader *ld, const char *suffix, double def, float *out) {
+    char key[MODEL_NAME_MAX];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, suffix);
+    const int64_t i = ax_gguf_find_key(ld->g, key);
+    if (i < 0) {
+        *out = (float)def;
+        return AX_OK;
+    }
+    double v = 0.0;
+    if (ax_gguf_get_f64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
+    if (!(v >= 0.0 && v < 1e30))
+        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected a finite value >= 0", ld->file, key, v);
+    *out = (float)v;
+    return AX_OK;
+}
+
 /* Copies a string value into buf (NUL-terminated, truncated); "" when the key is absent. */
 static ax_status model_meta_string(const model_loader *ld, const char *key, char *buf, size_t size, int *found) {
     const int64_t i = ax_gguf_find_key(ld->g, key);
@@ -199,12 +216,16 @@ static ax_status model_read_hparams(const model_loader *ld, ax_llm_model *m) {
     snprintf(key, sizeof key, "%s.rope.scaling.type", ld->arch);
     AX_CHECK(model_meta_string(ld, key, scaling, sizeof scaling, &found));
     m->rope_linear = 1.0f;
-    if (found && strcmp(scaling, "none") != 0) {
-        if (strcmp(scaling, "linear") != 0)
-            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: rope scaling '%s' is not supported (only linear)", ld->file,
-                                scaling);
-        AX_CHECK(model_meta_positive(ld, "rope.scaling.factor", 1.0, &m->rope_linear));
-    }
+    if (found && strcmp(scaling, "none") == 0) return AX_OK;
+    if (found && strcmp(scaling, "linear") != 0)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: rope scaling '%s' is not supported (only linear)", ld->file,
+                            scaling);
+    /* Linear, named or not (as llama.cpp reads a file without the type): the factor, else the older
+     * key rope.scale_linear; 0 means none. */
+    float factor = 0.0f;
+    AX_CHECK(model_meta_nonnegative(ld, "rope.scaling.factor", -1.0, &factor));
+    if (factor < 0.0f) AX_CHECK(model_meta_nonnegative(ld, "rope.scale_linear", 0.0, &factor));
+    if (factor > 0.0f) m->rope_linear = factor;
     return AX_OK;
 }
 
@@ -348,6 +369,50 @@ static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
     return AX_OK;
 }
 
+/* 1 when the llama forward reads the tensor `name` (len bytes): token_embd, output, output_norm and
+ * blk.L.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm} plus the FFN's (dense or
+ * experts), each ".weight", for L < n_layer. */
+static int model_reads(const ax_llm_model *m, const char *name, size_t len) {
+    static const char *const top[] = {"token_embd.weight", "output.weight", "output_norm.weight"};
+    static const char *const block[] = {"attn_norm.weight", "attn_q.weight",      "attn_k.weight",
+                                        "attn_v.weight",    "attn_output.weight", "ffn_norm.weight"};
+    static const char *const dense[] = {"ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
+    static const char *const experts[] = {"ffn_gate_inp.weight", "ffn_gate_exps.weight", "ffn_up_exps.weight",
+                                          "ffn_down_exps.weight"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        if (len == strlen(top[i]) && memcmp(name, top[i], len) == 0) return 1;
+    if (len < 6 || memcmp(name, "blk.", 4) != 0) return 0;
+    size_t at = 4;
+    int64_t l = 0;
+    while (at < len && at < 14 && name[at] >= '0' && name[at] <= '9') l = 10 * l + (name[at++] - '0');
+    if (at == 4 || at >= len || name[at] != '.' || l >= m->info.n_layer) return 0;
+    const char *suffix = name + at + 1;
+    const size_t n = len - at - 1;
+    for (size_t i = 0; i < sizeof block / sizeof block[0]; i++)
+        if (n == strlen(block[i]) && memcmp(suffix, block[i], n) == 0) return 1;
+    const char *const *ffn = m->info.n_expert > 0 ? experts : dense;
+    const size_t n_ffn = m->info.n_expert > 0 ? 4 : 3;
+    for (size_t i = 0; i < n_ffn; i++)
+        if (n == strlen(ffn[i]) && memcmp(suffix, ffn[i], n) == 0) return 1;
+    return 0;
+}
+
+/* A tensor the forward would not read changes what the file means (attention biases, Llama 3.1's
+ * rope_freqs, a layer past block_count): refused by name rather than silently ignored. */
+static ax_status model_check_all_read(const model_loader *ld, const ax_llm_model *m) {
+    const int64_t count = ax_gguf_tensor_count(ld->g);
+    for (int64_t i = 0; i < count; i++) {
+        ax_gguf_tensor_info info;
+        AX_CHECK(ax_gguf_tensor_info_get(ld->g, i, &info));
+        if (!model_reads(m, info.name.data, (size_t)info.name.len))
+            return ax_set_error(AX_ERR_UNSUPPORTED,
+                                "%s: tensor '%.*s' is not one Axial's %s forward reads (attention biases, rope "
+                                "frequency factors and other extra tensors are not supported)",
+                                ld->file, (int)(info.name.len < 200 ? info.name.len : 200), info.name.data, ld->arch);
+    }
+    return AX_OK;
+}
+
 /* Every weight tensor of the model, for uploading and counting (the tied output counted once). */
 static int64_t model_weight_list(ax_llm_model *m, ax_tensor **list) {
     int64_t n = 0;
@@ -464,6 +529,7 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
         goto fail;
     }
     AX_CHECK_GOTO(model_find_weights(&ld, m), st, fail);
+    AX_CHECK_GOTO(model_check_all_read(&ld, m), st, fail);
     AX_CHECK_GOTO(llm_tokenizer_create(m->gguf, path, &m->tok), st, fail);
     if (llm_tokenizer_vocab_size(m->tok) != m->info.n_vocab) {
         st = ax_set_error(AX_ERR_FORMAT, "%s: the tokenizer has %d tokens but token_embd.weight has %d rows", path,

@@ -10,6 +10,7 @@
  * ax_paged_attention with one sequence and an identity block table (token p lives in block
  * p / SESSION_BLOCK, row p % SESSION_BLOCK), so the slot of token p is p itself.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,7 +146,14 @@ ax_status ax_llm_session_create(ax_llm_model *model, const ax_llm_session_config
         }
         kv_bytes *= kv_factors[i];
     }
-    AX_CHECK_GOTO(ax_device_alloc(s->ctx, kv_bytes, &s->kv_mem), st, fail);
+    st = ax_device_alloc(s->ctx, kv_bytes, &s->kv_mem);
+    if (st != AX_OK) {
+        /* Named by the setting that sized it (the allocator's message names only the bytes). */
+        char what[96];
+        snprintf(what, sizeof what, "n_ctx: a KV cache of %d tokens needs %zu bytes", (int)n_ctx, kv_bytes);
+        ax_error_prefix(what);
+        goto fail;
+    }
     session_carve measure = {NULL, 0};
     session_carve_activations(s, &measure);
     AX_CHECK_GOTO(ax_device_alloc(s->ctx, measure.offset, &s->act_mem), st, fail);

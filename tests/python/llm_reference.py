@@ -48,6 +48,14 @@ class Llama:
         self.n_head_kv = int(_field(reader, "llama.attention.head_count_kv", self.n_head))
         self.head_dim = self.n_embd // self.n_head
         self.rope_base = float(_field(reader, "llama.rope.freq_base", 10000.0))
+        # Linear position scaling as llama.cpp reads it: rope.scaling.factor when the type is linear
+        # or absent, else the older rope.scale_linear; positions are divided by the factor (0: none).
+        kind = _field(reader, "llama.rope.scaling.type", "linear")
+        assert kind in ("linear", "none"), kind
+        factor = _field(reader, "llama.rope.scaling.factor", None)
+        if factor is None:
+            factor = _field(reader, "llama.rope.scale_linear", 0.0)
+        self.rope_factor = float(factor) if kind == "linear" and float(factor) > 0 else 1.0
         self.eps = float(_field(reader, "llama.attention.layer_norm_rms_epsilon"))
         self.n_expert = int(_field(reader, "llama.expert_count", 0))
         self.n_expert_used = int(_field(reader, "llama.expert_used_count", 0))
@@ -85,7 +93,7 @@ class Llama:
         """x (T, heads, D): rotate adjacent pairs (2i, 2i+1) by pos * base^(-2i/D)."""
         d = x.shape[-1]
         inv_freq = self.rope_base ** (-np.arange(0, d, 2, dtype=np.float64) / d)  # (D/2)
-        angle = np.asarray(positions, np.float64)[:, None] * inv_freq[None, :]  # (T, D/2)
+        angle = np.asarray(positions, np.float64)[:, None] / self.rope_factor * inv_freq[None, :]  # (T, D/2)
         cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
         a, b = x[..., 0::2], x[..., 1::2]
         out = np.empty_like(x)

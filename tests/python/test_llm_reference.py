@@ -146,7 +146,8 @@ def test_generate_seed_reproducible():
 # ---- the derived f16 model: the forward in fp32 ------------------------------------------------
 
 @functools.lru_cache(maxsize=None)
-def f16_model():
+def f16_model(extra_kv=()):
+    """extra_kv: ((key, value, GGUFValueType), ...) added to the derived file's metadata."""
     tmp = tempfile.mkdtemp(prefix="axial-llm-f16-")
     path = os.path.join(tmp, "two-blocks-f16.gguf")
     reader = gguf.GGUFReader(MODEL)
@@ -164,7 +165,8 @@ def f16_model():
             is_norm = name.endswith("_norm.weight")
             tensors[name] = np.asarray(src[name].data, np.float32) if is_norm else f16(name)
     kv = {"llama.block_count": (2, gguf.GGUFValueType.UINT32)}
-    write_gguf(path, "llama", kv, tensors, reader, skip=("llama.block_count",))
+    kv.update({key: (value, kind) for key, value, kind in extra_kv})
+    write_gguf(path, "llama", kv, tensors, reader, skip=tuple(kv))
     return path, Llama(path)
 
 
@@ -179,6 +181,23 @@ def test_logits_f16_model(n_batch):
     assert diff.max() <= 5e-4, f"max |diff| {diff.max():.2e} at {np.unravel_index(diff.argmax(), diff.shape)}"
     clear = top_two_gap(ref) >= 1e-2
     np.testing.assert_array_equal(got.argmax(axis=1)[clear], ref.argmax(axis=1)[clear])
+
+
+F32 = gguf.GGUFValueType.FLOAT32
+
+
+@pytest.mark.parametrize("key", ["llama.rope.scaling.factor", "llama.rope.scale_linear"])
+def test_logits_linear_rope_scaling_without_a_type(key):
+    # A linear factor with no rope.scaling.type key (or in the older rope.scale_linear key) is
+    # honoured, as llama.cpp reads such files; the reference divides positions by the factor.
+    path, ref_model = f16_model(((key, 4.0, F32),))
+    assert ref_model.rope_factor == 4.0
+    ids = axial_tokenize(LOGIT_TEXT)
+    ref = ref_model.forward(ids, ref_model.new_cache())
+    got = axial_logits(path, ids, 512)
+    assert np.abs(got - ref).max() <= 5e-4
+    _, plain = f16_model()
+    assert np.abs(plain.forward(ids, plain.new_cache()) - ref).max() > 1e-2  # the factor matters here
 
 
 # ---- errors through `axial generate` -----------------------------------------------------------
@@ -218,6 +237,19 @@ def test_generate_missing_tensor(tmp_path):
     assert "(64, 32)" in r.stderr
 
 
+@pytest.mark.parametrize("extra", ["blk.0.attn_q.bias", "rope_freqs.weight", "blk.1.attn_norm.weight"])
+def test_generate_refuses_tensors_it_would_not_read(tmp_path, extra):
+    # Attention biases, Llama 3.1's rope frequency factors or a block past block_count would change
+    # what the file computes: refused by name, not ignored.
+    path = str(tmp_path / "extra.gguf")
+    kv, tensors = tiny_llama()
+    tensors[extra] = np.ones(32 if extra != "rope_freqs.weight" else 8, np.float32)
+    write_gguf(path, "llama", kv, tensors)
+    r = run([AXIAL, "generate", "--model", path, "--prompt", "hi"], text=True)
+    assert r.returncode == 1
+    assert "AX_ERR_UNSUPPORTED" in r.stderr and f"tensor '{extra}' is not one Axial's llama forward reads" in r.stderr
+
+
 def test_generate_wrong_shape(tmp_path):
     path = str(tmp_path / "shape.gguf")
     kv, tensors = tiny_llama(bad_shape="blk.0.attn_k.weight")
@@ -237,3 +269,11 @@ def test_generate_cli_errors():
         assert bad[0] in r.stderr
     r = run([AXIAL, "generate", "--model", MODEL], text=True)
     assert r.returncode == 2 and "--prompt" in r.stderr
+    n = len(axial_tokenize("The capital of France is Paris, and the capital of Italy is Rome."))
+    r = run([AXIAL, "generate", "--model", MODEL, "--prompt", "The capital of France is Paris, and the capital of "
+             "Italy is Rome.", "--ctx-size", "4"], text=True)
+    assert r.returncode == 2 and f"the prompt has {n} tokens, more than the context of 4 (--ctx-size)" in r.stderr
+    r = run([AXIAL, "tokenize", "--model", MODEL, "--"], text=True)
+    assert r.returncode == 2 and "'--' with no TEXT after it" in r.stderr
+    r = run([AXIAL, "tokenize", "--model", MODEL, "--", "--"], text=True)  # `--` then the text "--"
+    assert r.returncode == 0 and len(r.stdout.split()) >= 1
