@@ -111,7 +111,8 @@ AX_API ax_status ax_llm_detokenize(const ax_llm_model *model, const int32_t *tok
 AX_API const char *ax_llm_token_text(const ax_llm_model *model, int32_t token, size_t *len);
 /* 1 if the token is a control token (GGUF token type 3, e.g. <|im_end|>) or the file's EOS/EOT. */
 AX_API int ax_llm_token_is_control(const ax_llm_model *model, int32_t token);
-/* 1 if generation should stop at the token (EOS, EOT, or <|im_end|> for ChatML models). */
+/* 1 if generation should stop at the token (EOS, EOT, <|im_end|> for ChatML models, or a control
+ * token <|endoftext|>, as llama.cpp's end-of-generation set has it). */
 AX_API int ax_llm_token_is_end(const ax_llm_model *model, int32_t token);
 
 typedef struct ax_llm_chat_message {

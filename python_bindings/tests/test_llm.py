@@ -98,6 +98,15 @@ def test_detokenize_round_trip(model, hf, text):
         hf.encode(text, add_special_tokens=False).ids, skip_special_tokens=False)
 
 
+def test_end_tokens(model):
+    # EOS (<|im_end|> in SmolLM2's file) and the control token <|endoftext|> end generation, as in
+    # llama.cpp's end-of-generation set; ordinary text tokens do not.
+    [im_end] = model.tokenize("<|im_end|>", add_special=False)
+    [endoftext] = model.tokenize("<|endoftext|>", add_special=False)
+    assert model.is_end(im_end) and model.is_end(endoftext)
+    assert not any(model.is_end(t) for t in model.tokenize("Hello world", add_special=False))
+
+
 def test_detokenize_skip_special(model):
     ids = model.tokenize("<|im_start|>user\nHi<|im_end|>")
     assert model.detokenize(ids) == "<|im_start|>user\nHi<|im_end|>"

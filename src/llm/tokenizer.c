@@ -300,8 +300,14 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
         }
     }
     tok_sort_specials(tok);
-    int64_t im_end;
+    int64_t im_end, eot_text;
     tok->im_end = ax_strmap_find(vocab, "<|im_end|>", 10, &im_end) ? (int32_t)im_end : -1;
+    /* A control token "<|endoftext|>" ends generation too, as llama.cpp's end-of-generation set has it
+     * (SmolLM2's EOS is <|im_end|>; a model that writes <|endoftext|> is done as well). */
+    tok->endoftext = ax_strmap_find(vocab, "<|endoftext|>", 13, &eot_text) &&
+                             tok->types[eot_text] == LLM_TOKEN_CONTROL
+                         ? (int32_t)eot_text
+                         : -1;
     return AX_OK;
 }
 
@@ -391,7 +397,7 @@ int llm_tokenizer_is_control(const llm_tokenizer *tok, int32_t token) {
 
 int llm_tokenizer_is_end(const llm_tokenizer *tok, int32_t token) {
     if (tok == NULL || token < 0) return 0;
-    return token == tok->eos || token == tok->eot || token == tok->im_end;
+    return token == tok->eos || token == tok->eot || token == tok->im_end || token == tok->endoftext;
 }
 
 ax_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *tokens, int64_t n_tokens, int flags,

@@ -40,6 +40,7 @@ struct llm_tokenizer {
     int32_t n_vocab;
     int32_t bos, eos, eot, unk, pad; /* -1 when the file names none */
     int32_t im_end;                  /* the id of "<|im_end|>", or -1 */
+    int32_t endoftext;               /* the id of a control token "<|endoftext|>", or -1 */
     int add_bos, add_eos;
     llm_pre_type pre;
     uint8_t *types;       /* (n_vocab) GGUF token type, clamped to 0..255 */
