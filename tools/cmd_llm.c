@@ -364,6 +364,12 @@ int axial_cmd_generate(int argc, char **argv) {
     ax_llm_session_config sc = AX_LLM_SESSION_CONFIG_INIT;
     sc.n_ctx = (int32_t)o.ctx_size;
     ax_status st = ax_llm_session_create(model, &sc, &session);
+    if (st == AX_OK && n_prompt > ax_llm_session_n_ctx(session)) {
+        fprintf(stderr, "axial generate: the prompt has %lld tokens, more than the context of %lld (--ctx-size)\n",
+                (long long)n_prompt, (long long)ax_llm_session_n_ctx(session));
+        rc = 2;
+        goto done;
+    }
     if (st != AX_OK) {
         rc = generate_fail(st);
         goto done;
@@ -373,17 +379,6 @@ int axial_cmd_generate(int argc, char **argv) {
         fflush(stdout);
     }
 
-    {
-        ax_llm_model_info mi;
-        ax_llm_model_get_info(model, &mi);
-        const int64_t ctx = sc.n_ctx > 0 ? sc.n_ctx : (mi.n_ctx_train < 4096 ? mi.n_ctx_train : 4096);
-        if (n_prompt > ctx) {
-            fprintf(stderr, "axial generate: the prompt has %lld tokens, more than the context of %lld (--ctx-size)\n",
-                    (long long)n_prompt, (long long)ctx);
-            rc = 2;
-            goto done;
-        }
-    }
     const double t0 = llm_now();
     st = ax_llm_session_eval(session, ids, n_prompt, 0);
     if (st != AX_OK) {
@@ -398,10 +393,7 @@ int axial_cmd_generate(int argc, char **argv) {
     row.top_p = (float)o.top_p;
     row.min_p = (float)o.min_p;
     row.repetition_penalty = (float)o.repeat_penalty;
-    ax_llm_model_info info;
-    ax_llm_model_get_info(model, &info);
-    /* The session's context, as ax_llm_session_create chooses it for sc.n_ctx <= 0. */
-    const int64_t n_ctx = sc.n_ctx > 0 ? sc.n_ctx : (info.n_ctx_train < 4096 ? info.n_ctx_train : 4096);
+    const int64_t n_ctx = ax_llm_session_n_ctx(session);
     long long generated = 0;
     for (; generated < o.max_tokens; generated++) {
         int32_t tok;

@@ -69,7 +69,9 @@ typedef struct ax_llm_model_info {
 
 /* Loads a GGUF model: checks the architecture ("llama"; others are AX_ERR_UNSUPPORTED naming it), finds
  * every tensor the forward needs (a missing one, or one whose shape or type does not fit, is
- * AX_ERR_FORMAT naming the tensor), builds the tokenizer from the metadata, and on CUDA uploads the
+ * AX_ERR_FORMAT naming the tensor; one it would not read, such as an attention bias or rope_freqs,
+ * is AX_ERR_UNSUPPORTED naming it), reads linear rope scaling (rope.scaling.factor with the type
+ * linear or absent, else rope.scale_linear), builds the tokenizer from the metadata, and on CUDA uploads the
  * weights once. A file with <arch>.expert_count is a Mixture-of-Experts model (llama.cpp's Mixtral
  * layout: ffn_gate_inp, ffn_{gate,up,down}_exps per block); gating options it does not run are
  * AX_ERR_UNSUPPORTED naming the key. cfg NULL = CPU with all cores. Errors: AX_ERR_INVALID_ARGUMENT,
@@ -160,6 +162,8 @@ AX_API void ax_llm_session_free(ax_llm_session *session);
 
 /* Tokens in the cache (the position of the next token). */
 AX_API int64_t ax_llm_session_position(const ax_llm_session *session);
+/* Tokens the session's KV cache holds (its n_ctx, defaults resolved); 0 for NULL. */
+AX_API int64_t ax_llm_session_n_ctx(const ax_llm_session *session);
 /* Forgets every token from `position` on (0 = empty). Errors: position outside [0, current]. */
 AX_API ax_status ax_llm_session_rewind(ax_llm_session *session, int64_t position);
 

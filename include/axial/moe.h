@@ -245,6 +245,10 @@ typedef struct ax_moe_ffn_grads {
  *   y       (T, D) x's dtype or f32, out
  *   losses  NULL or (2) f32, out: ax_moe_route's [aux, z] for these tokens
  * "Per-layer expert counts" (PR-MoE's pyramid) need nothing special: every call takes its own E.
+ * Layouts: every matrix the layer hands to a product (x, the weights, dx, the gradients, and y/dy
+ * with PR-MoE) has its last dim contiguous and its rows apart (row stride >= row length; experts at
+ * a stride >= 0); on the CPU sizes and row strides above INT_MAX are AX_ERR_UNSUPPORTED. Checked
+ * before anything is written.
  * Scratch: the routing, the sorted rows and the expert activations, from the context's workspace
  * (about T * k * (D + 3 F) floats). */
 AX_API ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, const ax_tensor *x,

@@ -79,7 +79,7 @@ typedef struct ax_serving_config {
 
 typedef enum ax_serving_finish {
     AX_SERVING_RUNNING = 0,     /* not finished */
-    AX_SERVING_STOP = 1,        /* an end token (EOS/EOT/<|im_end|>), a stop token or a stop string */
+    AX_SERVING_STOP = 1,        /* an end token (ax_llm_token_is_end), a stop token or a stop string */
     AX_SERVING_LENGTH = 2,      /* max_tokens generated, or the context is full */
     AX_SERVING_CANCELLED = 3,   /* ax_serving_cancel, or the engine was freed */
     AX_SERVING_ERROR = 4        /* the forward failed (memory, CUDA); the event's text holds the message */

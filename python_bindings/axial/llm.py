@@ -42,7 +42,6 @@ def _ids_array(ids: Any) -> np.ndarray:
     return a.astype(np.int32)
 
 
-
 def _message_pairs(messages: Sequence[Mapping[str, str]]) -> List[Tuple[str, str]]:
     pairs: List[Tuple[str, str]] = []
     for i, m in enumerate(messages):
@@ -51,6 +50,7 @@ def _message_pairs(messages: Sequence[Mapping[str, str]]) -> List[Tuple[str, str
         except (KeyError, TypeError):
             raise InvalidArgumentError(f"messages[{i}]: expected a dict with 'role' and 'content'", 1) from None
     return pairs
+
 
 class Model:
     """A GGUF model loaded for inference (``ax_llm_model_load``).

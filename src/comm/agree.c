@@ -140,7 +140,7 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
     if (buf[0] != NO_FAILURE) {
         const int64_t failing_rank = buf[0] / STATUS_RADIX;
         const ax_status status = (ax_status)(buf[0] % STATUS_RADIX);
-        if (a->local_status != AX_OK) return a->local_status; /* keep this rank's own message */
+        if (a->local_status != AX_OK) return comm_failed_too(a->op_name, a->local_status, status, failing_rank);
         return ax_set_error(status,
                             "%s: rank %lld rejected its arguments or scratch (%s; its ax_last_error() names the "
                             "argument); no data was exchanged",
@@ -180,12 +180,22 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
     return AX_OK;
 }
 
+ax_status comm_failed_too(const char *op_name, ax_status local, ax_status agreed, long long failing_rank) {
+    if (agreed == local) return local; /* this rank's own failure decided: its message stands */
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "%s: rank %lld failed with %s, the status every rank returns; this rank's own error",
+             op_name, failing_rank, ax_status_string(agreed));
+    ax_error_prefix(prefix);
+    return agreed;
+}
+
 ax_status comm_agree_status(ax_comm *comm, const char *op_name, ax_status local) {
     int64_t key = local == AX_OK ? NO_FAILURE : (int64_t)comm->rank * STATUS_RADIX + (int64_t)local;
     const int rc = MPI_Allreduce(MPI_IN_PLACE, &key, 1, MPI_INT64_T, MPI_MIN, comm->mpi);
     if (rc != MPI_SUCCESS) return comm_mpi_error(rc, "status agreement (MPI_Allreduce)");
-    if (key == NO_FAILURE || local != AX_OK) return local;
+    if (key == NO_FAILURE) return local;
     const ax_status status = (ax_status)(key % STATUS_RADIX);
+    if (local != AX_OK) return comm_failed_too(op_name, local, status, (long long)(key / STATUS_RADIX));
     return ax_set_error(status, "%s: rank %lld failed (%s; see its ax_last_error()); the exchange was abandoned",
                         op_name, (long long)(key / STATUS_RADIX), ax_status_string(status));
 }

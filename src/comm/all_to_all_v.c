@@ -77,9 +77,10 @@ static ax_status share_verdict(ax_comm *comm, const char *op, ax_status local, i
     if (local != AX_OK) key = ((int64_t)comm->rank * REASON_COUNT + reason) * STATUS_RADIX + (int64_t)local;
     const int rc = MPI_Allreduce(MPI_IN_PLACE, &key, 1, MPI_INT64_T, MPI_MIN, comm->mpi);
     if (rc != MPI_SUCCESS) return comm_mpi_error(rc, "ax_all_to_all_v: sharing the verdict (MPI_Allreduce)");
-    if (key == NO_FAILURE || local != AX_OK) return local; /* a failing rank keeps its own message */
+    if (key == NO_FAILURE) return local;
     const ax_status status = (ax_status)(key % STATUS_RADIX);
     const long long rank = (long long)(key / STATUS_RADIX / REASON_COUNT);
+    if (local != AX_OK) return comm_failed_too(op, local, status, rank); /* its own message, the agreed status */
     switch ((int)(key / STATUS_RADIX % REASON_COUNT)) {
     case REASON_CAPACITY:
         return ax_set_error(status,

@@ -21,7 +21,10 @@ static ax_status check_mpi_running(void) {
 
 /* Duplicates `comm` and sets up everything but NCCL. Collective over `comm`. */
 static ax_status comm_create(ax_comm **out, MPI_Comm comm, comm_backend backend) {
-    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    /* A NULL out is a local error like any other: this rank still takes part in the dup and the
+     * status agreement below, so the others do not wait in MPI_Comm_dup for it forever. */
+    ax_comm *local = NULL;
+    if (out == NULL) out = &local;
     *out = NULL;
     if (comm == MPI_COMM_NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: MPI_COMM_NULL");
     AX_CHECK(check_mpi_running());
@@ -49,6 +52,7 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, comm_backend backend)
             st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm: count arrays for %d ranks", c->size);
     }
     if (st == AX_OK) st = comm_agree_setup(c);
+    if (st == AX_OK && out == &local) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     /* Every rank holds the duplicate now: share whether the local setup worked, so that a rank that
      * failed (out of memory, say) does not return alone and leave the others with a communicator
      * whose first call waits for it forever. */
@@ -70,13 +74,13 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, comm_backend backend)
 ax_status ax_comm_create_mpi(ax_comm **out, MPI_Comm comm) { return comm_create(out, comm, COMM_MPI); }
 
 ax_status ax_comm_create_nccl(ax_comm **out, MPI_Comm comm, int cuda_device) {
-    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
-    *out = NULL;
+    if (out != NULL) *out = NULL;
     ax_comm *c = NULL;
     AX_CHECK(comm_create(&c, comm, COMM_NCCL));
     /* From here on every rank holds a working MPI duplicate: failures are shared, never a hang. */
     ax_status st = AX_OK;
-    if (cuda_device < 0) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "cuda_device: %d is negative", cuda_device);
+    if (out == NULL) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
+    else if (cuda_device < 0) st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "cuda_device: %d is negative", cuda_device);
 #if AXIAL_WITH_NCCL
     c->cuda_device = cuda_device;
     st = comm_nccl_init(c, st);

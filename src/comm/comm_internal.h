@@ -77,6 +77,10 @@ void comm_agree_fail(comm_agreement *a, ax_status status);
 /* The one collective of the check. Returns AX_OK on every rank or the same failing status on every
  * rank (the message names the tensor and dimension, or the rank that rejected its arguments). */
 ax_status comm_agree(ax_comm *comm, comm_agreement *a);
+/* A failing rank after a status agreement: every rank returns the agreed status (the lowest failing
+ * rank's); when that is another rank's, this rank's own message is kept behind a prefix naming it. */
+ax_status comm_failed_too(const char *op_name, ax_status local, ax_status agreed, long long failing_rank);
+
 /* Shares a status reached after the check (a local kernel's), so no rank waits in a later exchange
  * for a rank that has given up. */
 ax_status comm_agree_status(ax_comm *comm, const char *op_name, ax_status local);

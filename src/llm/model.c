@@ -386,6 +386,7 @@ static int model_reads(const ax_llm_model *m, const char *name, size_t len) {
     int64_t l = 0;
     while (at < len && at < 14 && name[at] >= '0' && name[at] <= '9') l = 10 * l + (name[at++] - '0');
     if (at == 4 || at >= len || name[at] != '.' || l >= m->info.n_layer) return 0;
+    if (name[4] == '0' && at > 5) return 0; /* "blk.01": not the name the forward looks up */
     const char *suffix = name + at + 1;
     const size_t n = len - at - 1;
     for (size_t i = 0; i < sizeof block / sizeof block[0]; i++)

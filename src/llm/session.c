@@ -195,6 +195,8 @@ void ax_llm_session_free(ax_llm_session *session) {
 
 int64_t ax_llm_session_position(const ax_llm_session *session) { return session != NULL ? session->pos : 0; }
 
+int64_t ax_llm_session_n_ctx(const ax_llm_session *session) { return session != NULL ? session->n_ctx : 0; }
+
 ax_status ax_llm_session_rewind(ax_llm_session *session, int64_t position) {
     if (session == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "session: NULL");
     if (position < 0 || position > session->pos)
