@@ -418,9 +418,50 @@ static void test_local_argument_errors(void) {
     CHECK_STATUS(ax_all_to_all_v(sp_ctx, sp_comm, &quant, send_counts, &recv.t, recv_counts), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "no whole-byte element");
     CHECK_STATUS(ax_all_to_all_v(sp_ctx, NULL, &send.t, send_counts, &recv.t, recv_counts), AX_ERR_INVALID_ARGUMENT);
+    /* recv_counts over send_counts: written before send_counts is read for the rows */
+    CHECK_STATUS(ax_all_to_all_v(sp_ctx, sp_comm, &send.t, send_counts, &recv.t, send_counts), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "recv_counts: overlaps send_counts");
     CHECK(untouched(&recv));
     free_tensor(&send);
     free_tensor(&recv);
+}
+
+/* Different failures on different ranks: every rank returns the lowest failing rank's status (rank
+ * 0's NULL input, AX_ERR_INVALID_ARGUMENT), though the others ran out of scratch (a gather along
+ * dim 1 packs through scratch), each keeping its own reason behind a prefix naming rank 0. */
+static void test_different_failures_one_status(void) {
+    if (sp_size < 2) return;
+    float in[4 * 2], out[4 * 2 * MAX_RANKS];
+    const int64_t in_shape[2] = {4, 2}, out_shape[2] = {4, 2 * (int64_t)sp_size};
+    ax_tensor tin, tout;
+    ax_tensor_contiguous(&tin, in, AX_F32, 2, in_shape);
+    ax_tensor_contiguous(&tout, out, AX_F32, 2, out_shape);
+    for (int i = 0; i < 8; i++) in[i] = (float)i;
+    for (int i = 0; i < 8 * sp_size; i++) out[i] = -1.0f;
+    ax_context *tiny = NULL;
+    ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+    cc.workspace_limit = 16;
+    CHECK_OK(ax_context_create(&tiny, &cc));
+    const ax_status st = sp_rank == 0 ? ax_all_gather(sp_ctx, sp_comm, NULL, 1, &tout)
+                                      : ax_all_gather(tiny, sp_comm, &tin, 1, &tout);
+    CHECK_STATUS(st, AX_ERR_INVALID_ARGUMENT);
+    if (sp_rank != 0) {
+        CHECK_CONTAINS(ax_last_error(), "rank 0 failed with AX_ERR_INVALID_ARGUMENT");
+        CHECK_CONTAINS(ax_last_error(), "workspace");
+    }
+    int same = 1;
+    for (int i = 0; i < 8 * sp_size; i++) same &= out[i] == -1.0f;
+    CHECK(same);
+    ax_context_destroy(tiny);
+}
+
+/* A NULL out on one rank: that rank's error, shared, instead of the others waiting in MPI_Comm_dup. */
+static void test_create_with_null_out_on_one_rank(void) {
+    ax_comm *c = (ax_comm *)&c;
+    const ax_status st = ax_comm_create_mpi(sp_rank == 0 ? NULL : &c, MPI_COMM_WORLD);
+    CHECK_STATUS(st, AX_ERR_INVALID_ARGUMENT);
+    if (sp_rank != 0) CHECK(c == NULL);
+    CHECK_CONTAINS(ax_last_error(), sp_rank == 0 ? "out: NULL" : "another rank failed");
 }
 
 /* Measure mode (ax_context_set_measure on every rank): the call agrees, exchanges the counts and
@@ -550,6 +591,8 @@ int main(int argc, char **argv) {
     SP_RUN(test_recv_too_small_on_one_rank);
     SP_RUN(test_trailing_dims_differ);
     SP_RUN(test_local_argument_errors);
+    SP_RUN(test_different_failures_one_status);
+    SP_RUN(test_create_with_null_out_on_one_rank);
     SP_RUN(test_measure_mode);
     SP_RUN(test_measure_mode_attention);
     SP_RUN(test_usable_after_errors);

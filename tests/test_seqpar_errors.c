@@ -171,6 +171,32 @@ static void test_dap_backward_mask_gradient_without_mask(void) {
     tt_free(&dmask);
 }
 
+/* A DAP forward with f32 activations and a bf16 pair bias: the single-rank op takes a bias in q's
+ * dtype or f32 only, so it is refused by name before the bias is gathered (it had been gathered, then
+ * refused as the internal 'bias_pair'); the backward, which converts biases to fp32, takes it. */
+static void test_dap_forward_bias_dtype(void) {
+    const int64_t S = 6;
+    int64_t n_local, s_off, s_cnt;
+    ax_shard_range(2, sp_size, sp_rank, NULL, &n_local);
+    ax_shard_range(S, sp_size, sp_rank, &s_off, &s_cnt);
+    const int64_t act[5] = {1, n_local, S, 2, 4}, pair_shape[5] = {1, 1, 2, s_cnt, S};
+    test_tensor t[4], pair;
+    for (int i = 0; i < 4; i++) {
+        tt_alloc(&t[i], AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+        tt_fill_uniform(&t[i], -1, 1);
+    }
+    tt_poison(&t[3]);
+    tt_alloc(&pair, AX_BF16, 5, pair_shape, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&pair, -1, 1);
+    const ax_status st = ax_evoformer_attention_forward_dap(sp_ctx, sp_comm, &t[0].t, &t[1].t, &t[2].t, NULL,
+                                                            &pair.t, &t[3].t, NULL);
+    CHECK(all_ranks_got(st, AX_ERR_INVALID_ARGUMENT));
+    CHECK_CONTAINS(ax_last_error(), "bias_pair_shard: dtype is bf16, expected f32");
+    CHECK(sp_all_nan(&t[3].t));
+    for (int i = 0; i < 4; i++) tt_free(&t[i]);
+    tt_free(&pair);
+}
+
 /* Ulysses forward with lse written over out's memory: rejected on every rank, as the single-rank op
  * rejects it. */
 static void test_ulysses_outputs_overlap(void) {
@@ -276,6 +302,7 @@ int main(int argc, char **argv) {
     SP_RUN(test_dap_sequence_mismatch);
     SP_RUN(test_one_rank_rejects_its_arguments);
     SP_RUN(test_dap_backward_mask_gradient_without_mask);
+    SP_RUN(test_dap_forward_bias_dtype);
     SP_RUN(test_ulysses_outputs_overlap);
     SP_RUN(test_different_operations);
     SP_RUN(test_local_errors);

@@ -187,8 +187,9 @@ AX_API ax_status ax_all_to_all(ax_context *ctx, ax_comm *comm, const ax_tensor *
  *   recv:        (capacity_rows, ...) on the context's device; send's dtype and ndim (>= 1), and its
  *                trailing dims (all but the leading one), which every rank must pass alike;
  *                capacity_rows >= the rows this rank receives
- *   recv_counts: host, P entries, out: rows received from each rank. Written once the counts are
- *                exchanged, also when the call then fails because some rank's recv is too small (and
+ *   recv_counts: host, P entries, out (not overlapping send_counts): rows received from each rank.
+ *                Written once the counts are exchanged, also when the call then fails because some
+ *                rank's recv is too small (and
  *                in measure mode), so a caller can size recv from it and call again; not written on
  *                earlier errors.
  * Rows are the leading dimension; send and recv may have any strides (non-contiguous ones are packed

@@ -286,6 +286,9 @@ AX_API ax_status ax_moe_ffn_backward(ax_context *ctx, const ax_moe_ffn_config *c
  * Host synchronisation: the per-rank row counts travel as host arrays, so on CUDA the call reads the
  * per-expert counts back once per call (a stream synchronisation) and uploads the regrouping ids
  * once (a blocking copy); the rest stays on the stream.
+ * Measure mode counts this rank's own scratch (routing, sorted rows, the combine), not the scratch
+ * for the rows other ranks send it, whose size is known only from the counts exchange: leave room
+ * for about R_recv * (D + 3 F) floats more (R_recv: the rows this rank's experts receive).
  * Errors: those of comm.h's collectives plus ax_moe_ffn_forward's. */
 AX_API ax_status ax_moe_ffn_forward_ep(ax_context *ctx, ax_comm *comm, const ax_moe_ffn_config *cfg,
                                        const ax_tensor *x, const ax_moe_ffn_weights *w, ax_tensor *y,

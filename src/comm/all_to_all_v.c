@@ -50,6 +50,10 @@ static ax_status check_local(const ax_context *ctx, const ax_comm *comm, const a
                                 (int)d, (long long)recv->shape[d], (long long)send->shape[d]);
     if (send_counts == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "send_counts: NULL");
     if (recv_counts == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "recv_counts: NULL");
+    /* recv_counts is written before send_counts is read for the row exchange: they must not share. */
+    if (recv_counts < send_counts + comm->size && send_counts < recv_counts + comm->size)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "recv_counts: overlaps send_counts (%d entries each)",
+                            comm->size);
     const int64_t rows = send->shape[0];
     int64_t sum = 0;
     for (int r = 0; r < comm->size; r++) {

@@ -193,7 +193,7 @@ static int64_t local_bytes(const moe_layer *L, moe_call call) {
     if (call == MOE_BACKWARD)
         bytes += moe_buf_bytes(AX_F32, Tk, L->D) + moe_buf_bytes(AX_F32, L->T, L->k) + moe_buf_bytes(AX_F32, L->T, L->E);
     else
-        bytes += 2 * moe_buf_bytes(AX_F32, L->T, L->D);
+        bytes += 2 * moe_buf_bytes(AX_F32, L->T, L->D) + moe_buf_bytes(AX_F32, 2, 0);
     return bytes;
 }
 
@@ -295,7 +295,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
     if (st == AX_OK) st = ep_plan_alloc(&pl, comm, L.E, L.E_here, comm_shard_offset(comm, L.E, comm->rank));
     moe_routed r;
     memset(&r, 0, sizeof r);
-    ax_tensor ys_back = {0}, dys = {0}, dweights = {0}, dlogits = {0}, ymoe = {0}, yd = {0};
+    ax_tensor ys_back = {0}, dys = {0}, dweights = {0}, dlogits = {0}, ymoe = {0}, yd = {0}, losses = {0};
     if (st == AX_OK) {
         moe_routed_take(&s, &L, wire, &r);
         ys_back = moe_buf(&s, AX_F32, L.T * L.k, L.D);
@@ -306,8 +306,12 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
         } else {
             ymoe = moe_buf(&s, AX_F32, L.T, L.D);
             yd = moe_buf(&s, AX_F32, L.T, L.D);
+            /* The losses land in scratch and reach the caller only once the whole call has succeeded:
+             * the exchanges after routing may still fail on some rank. */
+            losses = moe_buf(&s, AX_F32, 2, 0);
         }
-        st = moe_route_dispatch(ctx, c->cfg, &L, c->x, c->w->router, bwd ? NULL : c->losses, &r);
+        st = moe_route_dispatch(ctx, c->cfg, &L, c->x, c->w->router, !bwd && c->losses != NULL ? &losses : NULL,
+                                &r);
     }
     st = comm_agree_status(comm, c->name, st);
     if (st == AX_OK) st = ep_plan_exchange(ctx, comm, c->name, &L, &r.offsets, &pl);
@@ -353,6 +357,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
         } else if (st == AX_OK && !direct) {
             st = ax_tensor_copy(ctx, &ymoe, c->y);
         }
+        if (st == AX_OK && c->losses != NULL) st = ax_tensor_copy(ctx, &losses, c->losses);
     } else {
         ax_tensor dyb = moe_rows(&dys, pl.R_sent);
         if (st == AX_OK) st = ax_moe_combine_backward(ctx, c->dy, &yb, &r.rows, &r.weights, &dyb, &dweights);

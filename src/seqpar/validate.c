@@ -40,6 +40,15 @@ ax_status seqpar_check(const ax_context *ctx, const ax_comm *comm, const seqpar_
     s[SP_MASK].t = t[SP_MASK];
     s[SP_PAIR] = c->pair;
     s[SP_PAIR].t = t[SP_PAIR];
+    if (!backward) {
+        /* The forward hands the exchanged biases to the single-rank op in their own dtype, whose rule
+         * is q's dtype or f32 (evoformer.h): checked here, before anything moves, not after. The
+         * backward converts them to fp32 and takes any float dtype. */
+        for (int i = SP_MASK; i <= SP_PAIR; i++) {
+            s[i].dtype_as = SP_Q;
+            s[i].dtypes = AX_DTYPE_BIT(AX_F32);
+        }
+    }
     /* The forward writes out and lse; the backward reads them. */
     activation(&s[SP_OUT], "out", t[SP_OUT], c, backward ? 0u : AX_SPEC_OUTPUT);
     const ax_tensor_spec lse = AX_SPEC("lse", t[SP_LSE], 4, c->lse[0], c->lse[1], c->lse[2], c->lse[3]);
