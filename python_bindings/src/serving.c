@@ -76,18 +76,6 @@ static void serving_py_leave(serving_py_engine *e) {
     pthread_mutex_unlock(&e->mutex);
 }
 
-/* An int64 argument that must fit an int32 field. */
-static int serving_py_int32(PyObject *obj, const char *name, int32_t *out) {
-    int64_t v;
-    if (axpy_int64(obj, name, &v) < 0) return -1;
-    if (v < INT32_MIN || v > INT32_MAX) {
-        axpy_raise(AX_ERR_INVALID_ARGUMENT, "%s: %lld is outside the int32 range", name, (long long)v);
-        return -1;
-    }
-    *out = (int32_t)v;
-    return 0;
-}
-
 static int serving_py_float(PyObject *obj, const char *name, float *out) {
     const double v = PyFloat_AsDouble(obj);
     if (v == -1.0 && PyErr_Occurred()) {
@@ -128,13 +116,13 @@ static PyObject *py_serving_create(PyObject *self, PyObject *const *args, Py_ssi
     ax_status st = ax_serving_policy_parse(policy, &cfg.policy);
     if (st != AX_OK) return axpy_raise_status(st);
     int64_t num_blocks;
-    if (serving_py_int32(args[2], "n_ctx", &cfg.n_ctx) < 0 ||
-        serving_py_int32(args[3], "block_size", &cfg.block_size) < 0 ||
+    if (axpy_int32(args[2], "n_ctx", &cfg.n_ctx) < 0 ||
+        axpy_int32(args[3], "block_size", &cfg.block_size) < 0 ||
         axpy_int64(args[4], "num_blocks", &num_blocks) < 0 ||
-        serving_py_int32(args[5], "max_batch_tokens", &cfg.max_batch_tokens) < 0 ||
-        serving_py_int32(args[6], "max_running", &cfg.max_running) < 0 ||
-        serving_py_int32(args[7], "max_queue", &cfg.max_queue) < 0 ||
-        serving_py_int32(args[8], "static_batch", &cfg.static_batch) < 0)
+        axpy_int32(args[5], "max_batch_tokens", &cfg.max_batch_tokens) < 0 ||
+        axpy_int32(args[6], "max_running", &cfg.max_running) < 0 ||
+        axpy_int32(args[7], "max_queue", &cfg.max_queue) < 0 ||
+        axpy_int32(args[8], "static_batch", &cfg.static_batch) < 0)
         return NULL;
     cfg.num_blocks = num_blocks;
     const int sharing = PyObject_IsTrue(args[9]);
@@ -238,15 +226,15 @@ static PyObject *py_serving_config(PyObject *self, PyObject *capsule) {
 static PyObject *py_serving_submit(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (axpy_check_nargs("serving_submit", nargs, 15) < 0) return NULL;
     ax_serving_request req = AX_SERVING_REQUEST_INIT;
-    if (serving_py_int32(args[2], "max_tokens", &req.max_tokens) < 0 ||
+    if (axpy_int32(args[2], "max_tokens", &req.max_tokens) < 0 ||
         serving_py_float(args[3], "temperature", &req.sampling.temperature) < 0 ||
-        serving_py_int32(args[4], "top_k", &req.sampling.top_k) < 0 ||
+        axpy_int32(args[4], "top_k", &req.sampling.top_k) < 0 ||
         serving_py_float(args[5], "top_p", &req.sampling.top_p) < 0 ||
         serving_py_float(args[6], "min_p", &req.sampling.min_p) < 0 ||
         serving_py_float(args[7], "repetition_penalty", &req.sampling.repetition_penalty) < 0 ||
         serving_py_float(args[8], "frequency_penalty", &req.sampling.frequency_penalty) < 0 ||
         serving_py_float(args[9], "presence_penalty", &req.sampling.presence_penalty) < 0 ||
-        serving_py_int32(args[10], "penalty_last_n", &req.penalty_last_n) < 0)
+        axpy_int32(args[10], "penalty_last_n", &req.penalty_last_n) < 0)
         return NULL;
     const unsigned long long seed = PyLong_AsUnsignedLongLong(args[11]);
     if (seed == (unsigned long long)-1 && PyErr_Occurred()) {
@@ -355,7 +343,7 @@ static PyObject *py_serving_poll(PyObject *self, PyObject *const *args, Py_ssize
     if (axpy_check_nargs("serving_poll", nargs, 3) < 0) return NULL;
     int64_t id;
     int32_t timeout_ms;
-    if (axpy_int64(args[1], "id", &id) < 0 || serving_py_int32(args[2], "timeout_ms", &timeout_ms) < 0) return NULL;
+    if (axpy_int64(args[1], "id", &id) < 0 || axpy_int32(args[2], "timeout_ms", &timeout_ms) < 0) return NULL;
     serving_py_engine *e = serving_py_enter(args[0]);
     if (e == NULL) return NULL;
     ax_serving_event ev;
