@@ -178,6 +178,65 @@ static void test_abort_and_errors_leave_nothing(void) {
     ax_chain_features_destroy(a3m);
 }
 
+/* The writer refuses values its reader would refuse (aatype past 20, an MSA token past 21, a
+ * negative deletion) before writing, and a failed add leaves the writer usable with the name free:
+ * the same chain, corrected, is then added and read back. NULL stores count no chains. */
+static void test_writer_refuses_what_the_reader_refuses(void) {
+    ax_chain_features *a3m = features_from_a3m();
+    if (a3m == NULL) return;
+    char path[512];
+    path_in_dir(path, sizeof path, "writer_checks.h5");
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(path, 0, &w));
+    const int64_t cell = 1 * a3m->seq_length + 2; /* row 1, column 2 */
+    const int32_t aa = a3m->aatype[7], token = a3m->msa[cell], deletion = a3m->deletion_matrix[cell];
+    a3m->aatype[7] = 25;
+    CHECK_STATUS(ax_store_add_chain(w, "c", a3m, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "aatype[7] is 25, outside [0, 20]");
+    a3m->aatype[7] = aa;
+    a3m->msa[cell] = 22;
+    CHECK_STATUS(ax_store_add_chain(w, "c", a3m, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "msa row 1 column 2 is 22");
+    a3m->msa[cell] = token;
+    a3m->deletion_matrix[cell] = -3;
+    CHECK_STATUS(ax_store_add_chain(w, "c", a3m, NULL), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "deletion_matrix row 1 column 2 is -3, negative");
+    a3m->deletion_matrix[cell] = deletion;
+    CHECK_OK(ax_store_add_chain(w, "c", a3m, NULL));
+    CHECK_OK(ax_store_commit(w));
+    ax_store *s = NULL;
+    CHECK_OK(ax_store_open(path, &s));
+    CHECK_INT_EQ(ax_store_num_chains(s), 1);
+    ax_chain_features *back = NULL;
+    CHECK_OK(ax_store_read_chain(s, "c", &back));
+    if (back != NULL) CHECK(back->aatype[7] == aa && back->msa[cell] == token);
+    ax_chain_features_destroy(back);
+    ax_store_close(s);
+    CHECK_INT_EQ(ax_store_num_chains(NULL), 0);
+    CHECK(ax_store_chain_name(NULL, 0) == NULL);
+    ax_chain_features_destroy(a3m);
+}
+
+/* Appending to a store path that exists but cannot be checked (here a symbolic link to itself:
+ * stat fails with ELOOP, as it would with EACCES for a user without permission) fails and leaves the
+ * path alone; before, anything but a readable file was taken as "no store yet" and replaced. */
+static void test_append_to_unreadable_store_fails(void) {
+    ax_chain_features *a3m = features_from_a3m();
+    if (a3m == NULL) return;
+    char path[512];
+    path_in_dir(path, sizeof path, "loop.h5");
+    unlink(path);
+    CHECK(symlink("loop.h5", path) == 0);
+    ax_store_writer *w = NULL;
+    CHECK_STATUS(ax_store_begin(path, 1, &w), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), "cannot check the existing store to append to");
+    CHECK(w == NULL);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode)); /* still the link */
+    unlink(path);
+    ax_chain_features_destroy(a3m);
+}
+
 static void test_rejects_what_is_not_a_store(void) {
     char path[512];
     ax_store *s = NULL;
@@ -984,6 +1043,8 @@ int main(void) {
     RUN(test_round_trip);
     RUN(test_append_keeps_chains);
     RUN(test_abort_and_errors_leave_nothing);
+    RUN(test_writer_refuses_what_the_reader_refuses);
+    RUN(test_append_to_unreadable_store_fails);
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
     RUN(test_rejects_out_of_range_values);

@@ -151,6 +151,12 @@ static int cmd_build(int argc, char **argv) {
             goto done;
         }
         snprintf(sources, sizeof sources, "%s", fasta);
+        if (fa->num_records != 1) {
+            fprintf(stderr, "axial features build: %s holds %lld records; --fasta takes a file with one sequence\n",
+                    fasta, (long long)fa->num_records);
+            rc = 1;
+            goto done;
+        }
         if (ax_chain_features_from_sequence(fa->sequences[0], &features) != AX_OK) {
             rc = fail("making features");
             goto done;

@@ -89,10 +89,23 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
         free(h);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", final_path);
     }
-    snprintf(h->temp_path, cap, "%s.tmp.%ld.%u", final_path, (long)getpid(), counter++);
-    h->file = H5Fcreate(h->temp_path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* The temporary is made here (O_EXCL, a fresh name on a collision with a stale one), so that it
+     * is ours to remove if HDF5 then fails to write its superblock (a full disk). */
+    int fd = -1, err = 0;
+    for (int attempt = 0; attempt < 64 && fd < 0; attempt++) {
+        snprintf(h->temp_path, cap, "%s.tmp.%ld.%u", final_path, (long)getpid(),
+                 __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED));
+        fd = open(h->temp_path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+        err = errno;
+        if (fd < 0 && err != EEXIST) break;
+    }
+    h->file = fd >= 0 ? H5Fcreate(h->temp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (fd >= 0) close(fd);
     if (h->file < 0) {
-        ax_status st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
+        ax_status st = fd < 0 ? ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s",
+                                             final_path, strerror(err))
+                              : h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
+        if (fd >= 0) unlink(h->temp_path);
         free(h->final_path);
         free(h->temp_path);
         free(h);
@@ -190,6 +203,11 @@ static hid_t intermediate_groups(void) {
 }
 
 /* ---- groups ------------------------------------------------------------------------------------ */
+
+void ax_h5_remove(ax_h5 *h, const char *path) {
+    H5E_BEGIN_TRY { (void)H5Ldelete(h->file, path, H5P_DEFAULT); }
+    H5E_END_TRY;
+}
 
 ax_status ax_h5_create_group(ax_h5 *h, const char *group) {
     hid_t lcpl = intermediate_groups();

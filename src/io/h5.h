@@ -31,6 +31,9 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out);
 const char *ax_h5_path(const ax_h5 *h);
 
 ax_status ax_h5_create_group(ax_h5 *h, const char *group);
+/* Unlinks `path` (a group and what it holds) from the file being written; errors are cleared, not
+ * reported: for undoing a partly written group after another failure. */
+void ax_h5_remove(ax_h5 *h, const char *path);
 /* 1 if an object (group or dataset) exists at `path`, 0 if not. */
 int ax_h5_exists(ax_h5 *h, const char *path);
 

@@ -3,9 +3,11 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "axial/store.h"
 #include "core/internal.h"
@@ -101,9 +103,12 @@ ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
     if (st == AX_OK) st = ax_h5_create_group(w->h5, "/chains");
     if (st == AX_OK && append) {
         ax_store *old = NULL;
-        FILE *probe = fopen(path, "rb");
-        if (probe != NULL) {
-            fclose(probe);
+        struct stat info;
+        /* Only a store that does not exist starts empty: one that exists but cannot be read (no
+         * permission, an I/O error) must not be replaced by a store without its chains. */
+        if (stat(path, &info) != 0 && errno != ENOENT)
+            st = ax_set_error(AX_ERR_IO, "%s: cannot check the existing store to append to: %s", path, strerror(errno));
+        else if (stat(path, &info) == 0) {
             st = ax_store_open(path, &old);
             for (int64_t i = 0; st == AX_OK && i < old->num_chains; i++) {
                 char src[512];
@@ -138,6 +143,21 @@ static ax_status check_features(const ax_chain_features *f) {
                             strlen(f->sequence), (long long)f->seq_length);
     if ((f->all_atom_positions == NULL) != (f->all_atom_mask == NULL))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: all_atom_positions and all_atom_mask come together");
+    /* The values the reader checks, checked here too, before anything is written. */
+    for (int64_t i = 0; i < f->seq_length; i++)
+        if (f->aatype[i] < 0 || f->aatype[i] > AX_RESTYPE_UNKNOWN)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: aatype[%lld] is %d, outside [0, %d]", (long long)i,
+                                (int)f->aatype[i], AX_RESTYPE_UNKNOWN);
+    const int64_t cells = f->num_alignments * f->seq_length;
+    for (int64_t i = 0; i < cells; i++) {
+        if (f->msa[i] < 0 || f->msa[i] > 21)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: msa row %lld column %lld is %d, outside 0..21",
+                                (long long)(i / f->seq_length), (long long)(i % f->seq_length), (int)f->msa[i]);
+        if (f->deletion_matrix[i] < 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: deletion_matrix row %lld column %lld is %d, negative",
+                                (long long)(i / f->seq_length), (long long)(i % f->seq_length),
+                                (int)f->deletion_matrix[i]);
+    }
     return AX_OK;
 }
 
@@ -231,6 +251,8 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
         st = ax_h5_set_attr_string(w->h5, group, "parser_version", writer);
     }
     if (st == AX_OK) st = remember_name(w, name);
+    /* A failure half-way leaves nothing behind: the writer stays usable and the name free. */
+    if (st != AX_OK) ax_h5_remove(w->h5, group);
     return st;
 }
 
@@ -281,10 +303,10 @@ void ax_store_close(ax_store *s) {
 
 int64_t ax_store_schema_version(const ax_store *s) { return s != NULL ? s->schema_version : 0; }
 
-int64_t ax_store_num_chains(const ax_store *s) { return s->num_chains; }
+int64_t ax_store_num_chains(const ax_store *s) { return s != NULL ? s->num_chains : 0; }
 
 const char *ax_store_chain_name(const ax_store *s, int64_t index) {
-    return index >= 0 && index < s->num_chains ? s->names[index] : NULL;
+    return s != NULL && index >= 0 && index < s->num_chains ? s->names[index] : NULL;
 }
 
 static ax_status find_chain(ax_store *s, const char *name) {
