@@ -9,16 +9,24 @@
 #include "axial/axial.h"
 #include "cli.h"
 
+
+static const char *yes_no(int v) { return v ? "yes" : "no"; }
+
+/* 2 with a message when a subcommand that takes no arguments is given some. */
+static int no_arguments(const char *name, int argc, char **argv) {
+    if (argc <= 1) return 0;
+    fprintf(stderr, "axial %s: unexpected argument '%s' (it takes none)\n", name, argv[1]);
+    return 2;
+}
+
 static int cmd_version(int argc, char **argv) {
-    (void)argc; (void)argv;
+    if (no_arguments("version", argc, argv)) return 2;
     printf("axial %s\n", ax_version_string());
     return 0;
 }
 
-static const char *yes_no(int v) { return v ? "yes" : "no"; }
-
 static int cmd_info(int argc, char **argv) {
-    (void)argc; (void)argv;
+    if (no_arguments("info", argc, argv)) return 2;
     const uint32_t f = ax_cpu_features();
     printf("axial %s\n", ax_version_string());
     printf("build:\n");
