@@ -237,6 +237,41 @@ static void test_append_to_unreadable_store_fails(void) {
     ax_chain_features_destroy(a3m);
 }
 
+/* Processes appending to one store at once each keep their chain (they take turns on the file's
+ * lock; before, each copied the old store and the last rename dropped the others' chains). */
+static void test_concurrent_appends_keep_every_chain(void) {
+    ax_chain_features *a3m = features_from_a3m();
+    if (a3m == NULL) return;
+    char path[512];
+    path_in_dir(path, sizeof path, "concurrent.h5");
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(path, 0, &w));
+    CHECK_OK(ax_store_add_chain(w, "first", a3m, NULL));
+    CHECK_OK(ax_store_commit(w));
+    enum { WRITERS = 6 };
+    pid_t pids[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", i);
+            ax_store_writer *cw = NULL;
+            const int ok = ax_store_begin(path, 1, &cw) == AX_OK && ax_store_add_chain(cw, name, a3m, NULL) == AX_OK &&
+                           ax_store_commit(cw) == AX_OK;
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        int status = -1;
+        CHECK(pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    ax_store *s = NULL;
+    CHECK_OK(ax_store_open(path, &s));
+    CHECK_INT_EQ(ax_store_num_chains(s), 1 + WRITERS);
+    ax_store_close(s);
+    ax_chain_features_destroy(a3m);
+}
+
 static void test_rejects_what_is_not_a_store(void) {
     char path[512];
     ax_store *s = NULL;
@@ -1045,6 +1080,7 @@ int main(void) {
     RUN(test_abort_and_errors_leave_nothing);
     RUN(test_writer_refuses_what_the_reader_refuses);
     RUN(test_append_to_unreadable_store_fails);
+    RUN(test_concurrent_appends_keep_every_chain);
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
     RUN(test_rejects_out_of_range_values);

@@ -38,9 +38,13 @@ extern "C" {
 typedef struct ax_store_writer ax_store_writer;
 
 /* Starts writing the store at `path`. append = 0 replaces any existing store at commit; append = 1
- * keeps its chains (the existing file must be a valid store). Errors: AX_ERR_INVALID_ARGUMENT (NULL),
- * AX_ERR_IO (the directory is missing or not writable), AX_ERR_FORMAT (append to a file that is not
- * a valid store), AX_ERR_OUT_OF_MEMORY. */
+ * keeps its chains (the existing file must be a valid store). Appenders of one store take turns:
+ * begin waits (an advisory flock on "<path>.lock", a file left beside the store) until an earlier
+ * appender of that path has committed or aborted, so processes appending at once all keep their
+ * chains; within one process, commit or abort a writer before beginning another append to the same
+ * path, or begin waits for ever. Errors: AX_ERR_INVALID_ARGUMENT (NULL),
+ * AX_ERR_IO (the directory is missing or not writable; with append, a path that exists but cannot
+ * be opened), AX_ERR_FORMAT (append to a file that is not a valid store), AX_ERR_OUT_OF_MEMORY. */
 AX_API ax_status ax_store_begin(const char *path, int append, ax_store_writer **out);
 
 /* Adds one chain as group /chains/<name>. name: 1-255 characters from [A-Za-z0-9_-:+], unique in

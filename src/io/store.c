@@ -4,10 +4,13 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "axial/store.h"
 #include "core/internal.h"
@@ -27,6 +30,7 @@ struct ax_store_writer {
     int msa_deflate_level; /* 0: MSA arrays uncompressed (the default); 1..9: deflated */
     char **names; /* chains in the new file, for duplicate checks */
     int64_t num_names, cap_names;
+    int lock_fd; /* append: "<path>.lock", flock'ed until commit or abort; else -1 */
 };
 
 struct ax_store {
@@ -69,6 +73,7 @@ static ax_status remember_name(ax_store_writer *w, const char *name) {
 }
 
 static void free_writer(ax_store_writer *w) {
+    if (w->lock_fd >= 0) close(w->lock_fd); /* after the commit's rename: the next appender sees it */
     for (int64_t i = 0; i < w->num_names; i++) free(w->names[i]);
     free(w->names);
     free(w);
@@ -87,12 +92,45 @@ static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
     return AX_OK;
 }
 
+/* Appenders of one store take turns: each holds an advisory lock (flock) on "<path>.lock" from
+ * begin to commit or abort, so the next one copies a store that already holds the last one's chain
+ * (two at once had each copied the old store, and the later rename dropped the other's chain). The
+ * lock is on a file of its own because HDF5 takes its own flock on the store when it opens it. The
+ * lock file stays (removing it would let a waiter hold a lock on an unlinked file). *exists: whether
+ * a store is there to append to. */
+static ax_status lock_for_append(const char *path, int *fd_out, int *exists) {
+    *fd_out = -1;
+    *exists = 0;
+    const size_t n = strlen(path) + sizeof ".lock";
+    char *lock_path = malloc(n);
+    if (lock_path == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    snprintf(lock_path, n, "%s.lock", path);
+    const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        const ax_status st = ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, strerror(errno));
+        free(lock_path);
+        return st;
+    }
+    free(lock_path);
+    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    } /* any other failure (no locks on this file system): go on unlocked */
+    *fd_out = fd;
+    struct stat info;
+    if (stat(path, &info) == 0) {
+        *exists = 1;
+        return AX_OK;
+    }
+    if (errno == ENOENT) return AX_OK;
+    return ax_set_error(AX_ERR_IO, "%s: cannot check the existing store to append to: %s", path, strerror(errno));
+}
+
 ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
     if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL");
     ax_store_writer *w = calloc(1, sizeof *w);
     if (w == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "store: out of memory");
+    w->lock_fd = -1;
     ax_status st = ax_h5_create_atomic(path, &w->h5);
     if (st == AX_OK) st = ax_h5_set_attr_int(w->h5, "/", "axial_schema_version", AX_STORE_SCHEMA_VERSION);
     if (st == AX_OK) {
@@ -103,12 +141,11 @@ ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
     if (st == AX_OK) st = ax_h5_create_group(w->h5, "/chains");
     if (st == AX_OK && append) {
         ax_store *old = NULL;
-        struct stat info;
         /* Only a store that does not exist starts empty: one that exists but cannot be read (no
          * permission, an I/O error) must not be replaced by a store without its chains. */
-        if (stat(path, &info) != 0 && errno != ENOENT)
-            st = ax_set_error(AX_ERR_IO, "%s: cannot check the existing store to append to: %s", path, strerror(errno));
-        else if (stat(path, &info) == 0) {
+        int exists = 0;
+        st = lock_for_append(path, &w->lock_fd, &exists);
+        if (st == AX_OK && exists) {
             st = ax_store_open(path, &old);
             for (int64_t i = 0; st == AX_OK && i < old->num_chains; i++) {
                 char src[512];
