@@ -173,9 +173,11 @@ ax_status ax_h5_commit(ax_h5 *h) {
     if (st == AX_OK && rename(h->temp_path, h->final_path) != 0)
         st = ax_set_error(AX_ERR_IO, "%s: rename from %s: %s", h->final_path, h->temp_path, strerror(errno));
     if (st == AX_OK) {
+        /* Best effort, as the PNG writers do: the new store is in place under its name already, so a
+         * failure here must not report the commit as failed (the caller would think it had not). */
         char dir[4096];
         directory_of(h->final_path, dir, sizeof dir);
-        st = fsync_path(dir, 1);
+        (void)fsync_path(dir, 1);
     } else {
         unlink(h->temp_path);
     }
