@@ -29,6 +29,9 @@ ax_status ax_set_errorv(ax_status status, const char *fmt, va_list args);
 
 /* Prefixes the current last-error message with "<prefix>: " (for adding context on the way up). */
 void ax_error_prefix(const char *prefix);
+/* AX_ERR_UNSUPPORTED "WHAT: VALUE exceeds the LIMIT limit of INT_MAX (32-bit integers)" when value
+ * does not fit a 32-bit int (sizes and leading dimensions handed to BLAS), else AX_OK. */
+ax_status ax_check_int32_limit(int64_t value, const char *what, const char *limit);
 
 /* Debug log to stderr, only when AXIAL_LOG=debug (read once). */
 void ax_log_debug(const char *fmt, ...) AX_PRINTF(1, 2);

@@ -3,6 +3,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,11 @@ void ax_log_debug(const char *fmt, ...) {
     vfprintf(stderr, fmt, args);
     fputc('\n', stderr);
     va_end(args);
+}
+
+ax_status ax_check_int32_limit(int64_t value, const char *what, const char *limit) {
+    if (value > INT_MAX)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld exceeds the %s limit of %d (32-bit integers)", what,
+                            (long long)value, limit, INT_MAX);
+    return AX_OK;
 }

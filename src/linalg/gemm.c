@@ -101,12 +101,7 @@ static ax_status check_batch(const matrix_view *v, int64_t batch, int c_is_3d) {
                         "%s: dim 0 (batch) is %lld, expected %lld (c's batch) or 1 (broadcast)", v->name, (long long)v->batch, (long long)batch);
 }
 
-static ax_status check_blas_int(int64_t value, const char *what) {
-    if (value > INT_MAX)
-        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld exceeds the BLAS limit of %d (32-bit integers)", what,
-                            (long long)value, INT_MAX);
-    return AX_OK;
-}
+static ax_status check_blas_int(int64_t value, const char *what) { return ax_check_int32_limit(value, what, "BLAS"); }
 
 static ax_status check_alignment(const ax_tensor *t, const char *name) {
     const size_t size = ax_dtype_size(t->dtype);

@@ -158,10 +158,9 @@ static ax_status chat_ids_put(chat_ids *c, const char *text, size_t len, int fla
     return AX_OK;
 }
 
-static ax_status chat_ids_emit(chat_ids *c, int32_t id) {
+static void chat_ids_emit(chat_ids *c, int32_t id) {
     if (c->count < c->capacity) c->tokens[c->count] = id;
     c->count++;
-    return AX_OK;
 }
 
 ax_status llm_tokenizer_chat_encode(const llm_tokenizer *tok, const ax_llm_chat_message *messages, int64_t n,

@@ -5,7 +5,6 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#include <limits.h>
 #include <string.h>
 
 #include "axial/moe.h"
@@ -44,10 +43,7 @@ ax_status moe_check_offsets(const int64_t *offsets, int64_t E, int64_t R) {
 }
 
 ax_status moe_check_blas_ints(const char *const *names, const int64_t *values, int n) {
-    for (int i = 0; i < n; i++)
-        if (values[i] > INT_MAX)
-            return ax_set_error(AX_ERR_UNSUPPORTED, "%s: %lld exceeds the CPU BLAS limit of %d (32-bit integers)",
-                                names[i], (long long)values[i], INT_MAX);
+    for (int i = 0; i < n; i++) AX_CHECK(ax_check_int32_limit(values[i], names[i], "CPU BLAS"));
     return AX_OK;
 }
 
