@@ -9,7 +9,9 @@
  * untouched; on any error, or ax_store_abort, the temporary is removed. A process killed midway
  * (kill -9) leaves the previous store intact; only its temporary "<path>.tmp.<pid>.<n>" may remain.
  * Appending copies the existing chains into the new file first, so existing chains are never
- * modified in place.
+ * modified in place. A write to the temporary that fails (a full disk, a quota, a file size limit)
+ * fails that call with AX_ERR_IO naming the temporary and the reason; every later call on that
+ * writer fails the same way, and commit then removes the temporary and leaves the target as it was.
  *
  * Thread safety: HDF5 as packaged by Debian is not thread-safe; use the store from one thread at a
  * time (any thread). Errors are captured from HDF5's error stack into ax_last_error(); HDF5 never

@@ -19,11 +19,13 @@
 
 #include "core/internal.h"
 #include "io/fletcher32.h"
+#include "io/h5_driver.h"
 
 struct ax_h5 {
     hid_t file;
     char *final_path; /* where the file is (reading) or will be (writing) */
     char *temp_path;  /* NULL when reading */
+    ax_h5_disk disk;  /* writing: what the driver reports (h5_driver.h) */
 };
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -45,7 +47,12 @@ typedef struct stack_message {
 static herr_t keep_message(unsigned n, const H5E_error2_t *err, void *client) {
     (void)n;
     stack_message *m = client;
-    if (err->desc != NULL && err->desc[0] != '\0') snprintf(m->text, sizeof m->text, "%s", err->desc);
+    if (err->desc != NULL && err->desc[0] != '\0') {
+        snprintf(m->text, sizeof m->text, "%s", err->desc);
+        /* Some descriptions span lines (time, file name, errno...): keep messages on one line. */
+        for (char *c = m->text; *c; c++)
+            if (*c == '\n' || *c == '\r') *c = ' ';
+    }
     return 0;
 }
 
@@ -99,13 +106,23 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
         err = errno;
         if (fd < 0 && err != EEXIST) break;
     }
-    h->file = fd >= 0 ? H5Fcreate(h->temp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (fd >= 0) close(fd);
+    const int made = fd >= 0;
+    if (made) close(fd);
+    const hid_t fapl = made ? ax_h5_driver_fapl(&h->disk) : -1;
+    h->file = fapl >= 0 ? H5Fcreate(h->temp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
+    if (h->file >= 0 && h->disk.error != 0) { /* the superblock did not reach the disk */
+        H5Fclose(h->file);
+        h->file = -1;
+    }
     if (h->file < 0) {
-        ax_status st = fd < 0 ? ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s",
-                                             final_path, strerror(err))
-                              : h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
-        if (fd >= 0) unlink(h->temp_path);
+        ax_status st;
+        if (!made || h->disk.error != 0)
+            st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", final_path,
+                              strerror(made ? h->disk.error : err));
+        else
+            st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
+        if (made) unlink(h->temp_path);
         free(h->final_path);
         free(h->temp_path);
         free(h);
@@ -164,11 +181,21 @@ static void directory_of(const char *path, char *dir, size_t size) {
     }
 }
 
+/* Once a write to the temporary has failed (h5_driver.h), the file is lost: every later write
+ * operation answers with that failure, without touching HDF5, and the commit discards the file. */
+static ax_status disk_failed(const ax_h5 *h) {
+    return ax_set_error(AX_ERR_IO, "%s: writing its temporary file %s failed: %s", h->final_path, h->temp_path,
+                        strerror(h->disk.error));
+}
+
+static ax_status disk_status(const ax_h5 *h, ax_status st) { return h->disk.error != 0 ? disk_failed(h) : st; }
+
 ax_status ax_h5_commit(ax_h5 *h) {
     ax_status st = AX_OK;
     if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) st = h5_error(AX_ERR_IO, h->final_path, "flush");
     if (H5Fclose(h->file) < 0 && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
     h->file = -1;
+    st = disk_status(h, st);
     if (st == AX_OK) st = fsync_path(h->temp_path, 0);
     if (st == AX_OK && rename(h->temp_path, h->final_path) != 0)
         st = ax_set_error(AX_ERR_IO, "%s: rename from %s: %s", h->final_path, h->temp_path, strerror(errno));
@@ -207,11 +234,13 @@ static hid_t intermediate_groups(void) {
 /* ---- groups ------------------------------------------------------------------------------------ */
 
 void ax_h5_remove(ax_h5 *h, const char *path) {
+    if (h->disk.error != 0) return; /* the file is being discarded */
     H5E_BEGIN_TRY { (void)H5Ldelete(h->file, path, H5P_DEFAULT); }
     H5E_END_TRY;
 }
 
 ax_status ax_h5_create_group(ax_h5 *h, const char *group) {
+    if (h->disk.error != 0) return disk_failed(h);
     hid_t lcpl = intermediate_groups();
     if (lcpl < 0) return h5_error(AX_ERR_INTERNAL, h->final_path, "property list");
     hid_t g = H5Gcreate2(h->file, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
@@ -222,7 +251,7 @@ ax_status ax_h5_create_group(ax_h5 *h, const char *group) {
         return h5_error(AX_ERR_IO, h->final_path, what);
     }
     H5Gclose(g);
-    return AX_OK;
+    return disk_status(h, AX_OK);
 }
 
 int ax_h5_exists(ax_h5 *h, const char *path) {
@@ -302,12 +331,13 @@ ax_status ax_h5_list(ax_h5 *h, const char *group, int64_t *count, char ***names)
 }
 
 ax_status ax_h5_copy(ax_h5 *src, const char *src_path, ax_h5 *dst, const char *dst_path) {
+    if (dst->disk.error != 0) return disk_failed(dst);
     if (H5Ocopy(src->file, src_path, dst->file, dst_path, H5P_DEFAULT, H5P_DEFAULT) < 0) {
         char what[1024];
         snprintf(what, sizeof what, "copy %s from %s", src_path, src->final_path);
         return h5_error(AX_ERR_IO, dst->final_path, what);
     }
-    return AX_OK;
+    return disk_status(dst, AX_OK);
 }
 
 /* ---- datasets ---------------------------------------------------------------------------------- */
@@ -402,6 +432,7 @@ static ax_status write_failed(ax_h5 *h, const char *path) {
 
 ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape,
                       const void *data) {
+    if (h->disk.error != 0) return disk_failed(h);
     hid_t dset = -1;
     ax_status st = create_dataset(h, path, dtype, ndim, shape, &dset);
     int64_t numel = 1;
@@ -409,12 +440,13 @@ ax_status ax_h5_write(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, 
     if (st == AX_OK && numel > 0 && H5Dwrite(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         st = write_failed(h, path);
     if (dset >= 0) H5Dclose(dset);
-    return st;
+    return disk_status(h, st);
 }
 
 ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t rows, int64_t cols,
                              int64_t chunk_rows, int64_t chunk_cols, int deflate_level, ax_h5_fill_rows_fn fill,
                              void *ctx) {
+    if (h->disk.error != 0) return disk_failed(h);
     const hid_t ftype = file_type(dtype);
     if (ftype < 0 || rows < 1 || cols < 1 || chunk_rows < 1 || chunk_cols < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %s: cannot store a (%lld, %lld) %s matrix in (%lld, %lld) chunks",
@@ -445,8 +477,9 @@ ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t
     }
     void *buf = st == AX_OK ? malloc((size_t)chunk_rows * (size_t)cols * elem) : NULL;
     if (st == AX_OK && buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
-    /* One band of whole chunks per write: HDF5 never has to read a chunk back to merge a part. */
-    for (int64_t r0 = 0; st == AX_OK && r0 < rows; r0 += chunk_rows) {
+    /* One band of whole chunks per write: HDF5 never has to read a chunk back to merge a part. A
+     * failed write stops the bands (the driver would hold the rest in memory). */
+    for (int64_t r0 = 0; st == AX_OK && h->disk.error == 0 && r0 < rows; r0 += chunk_rows) {
         const int64_t n = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
         st = fill(ctx, r0, n, buf);
         if (st != AX_OK) break;
@@ -462,7 +495,7 @@ ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t
     if (lcpl >= 0) H5Pclose(lcpl);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (space >= 0) H5Sclose(space);
-    return st;
+    return disk_status(h, st);
 }
 
 static hid_t string_type(size_t length) {
@@ -475,6 +508,7 @@ static hid_t string_type(size_t length) {
 }
 
 ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value) {
+    if (h->disk.error != 0) return disk_failed(h);
     const size_t n = strlen(value);
     hid_t type = string_type(n);
     hid_t space = H5Screate(H5S_SCALAR);
@@ -492,7 +526,7 @@ ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value) {
     if (lcpl >= 0) H5Pclose(lcpl);
     if (space >= 0) H5Sclose(space);
     if (type >= 0) H5Tclose(type);
-    return st;
+    return disk_status(h, st);
 }
 
 /* Does the stored type class, size and sign agree with `dtype`? */
@@ -743,6 +777,7 @@ ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out) {
 /* ---- attributes -------------------------------------------------------------------------------- */
 
 static ax_status write_attr(ax_h5 *h, const char *path, const char *name, hid_t type, const void *value) {
+    if (h->disk.error != 0) return disk_failed(h);
     hid_t obj = H5Oopen(h->file, path, H5P_DEFAULT);
     hid_t space = H5Screate(H5S_SCALAR);
     ax_status st = AX_OK;
@@ -760,7 +795,7 @@ static ax_status write_attr(ax_h5 *h, const char *path, const char *name, hid_t 
     if (attr >= 0) H5Aclose(attr);
     if (space >= 0) H5Sclose(space);
     if (obj >= 0) H5Oclose(obj);
-    return st;
+    return disk_status(h, st);
 }
 
 ax_status ax_h5_set_attr_int(ax_h5 *h, const char *path, const char *name, int64_t value) {
