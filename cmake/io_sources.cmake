@@ -16,4 +16,5 @@ set(AXIAL_IO_SOURCES
   src/io/pdb.c
   src/io/structure_builder.c
   src/io/gguf.c
+  src/io/output_file.c
 )

@@ -222,6 +222,23 @@ static void test_png_roundtrip(void) {
     free(a);
     CHECK_INT_EQ(count_entries(dir), 2);
 
+    /* Through a symbolic link: the file it points to is replaced and the link stays (the rename had
+     * replaced the link with a plain file and left map.png stale). */
+    char via[340];
+    snprintf(via, sizeof via, "%s/via.png", dir);
+    CHECK(symlink("map.png", via) == 0);
+    const float ones[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    CHECK_OK(ax_png_write_heatmap(via, ones, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    struct stat link_info;
+    CHECK(lstat(via, &link_info) == 0 && S_ISLNK(link_info.st_mode));
+    px = read_png(path, &w, &h);
+    CHECK(px != NULL);
+    if (px != NULL) {
+        CHECK(w == 4 && h == 3 && same_rgb(px, viridis_1) && same_rgb(px + 3 * 11, viridis_1));
+        free(px);
+    }
+    CHECK_INT_EQ(count_entries(dir), 3);
+
     /* A larger image, many rows (exercises the row loop and compression). */
     float *big = malloc(300 * 257 * sizeof(float));
     for (int e = 0; e < 300 * 257; e++) big[e] = (float)(e % 1000);

@@ -73,7 +73,9 @@ AX_API ax_status ax_heatmap_range(const float *values, int64_t count, float *vmi
  * inputs give byte-identical files with the same libpng/zlib. The write is atomic: the image goes to
  * a temporary file in the destination's directory ("<path>.tmp.<pid>.<n>"), which is fsync'ed and
  * renamed over `path`; the directory is then fsync'ed (best effort). On any failure the temporary is
- * removed and `path` is untouched (not created, or keeping its previous contents).
+ * removed and `path` is untouched (not created, or keeping its previous contents). A `path` that is
+ * a symbolic link is written through: the file it points to is replaced (its temporary beside it)
+ * and the link kept.
  *
  * Errors: AX_ERR_INVALID_ARGUMENT as for ax_heatmap_render_rgb plus a NULL or empty path, or rows
  * or cols above 2^31 - 1 (PNG's limit); AX_ERR_IO when the OS refuses (missing or read-only

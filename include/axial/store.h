@@ -12,6 +12,8 @@
  * modified in place. A write to the temporary that fails (a full disk, a quota, a file size limit)
  * fails that call with AX_ERR_IO naming the temporary and the reason; every later call on that
  * writer fails the same way, and commit then removes the temporary and leaves the target as it was.
+ * A path that is a symbolic link is written through: the file it points to is replaced (its
+ * temporary and append lock beside it) and the link kept.
  *
  * Thread safety: HDF5 as packaged by Debian is not thread-safe; use the store from one thread at a
  * time (any thread). Errors are captured from HDF5's error stack into ax_last_error(); HDF5 never

@@ -20,11 +20,12 @@
 #include "core/internal.h"
 #include "io/fletcher32.h"
 #include "io/h5_driver.h"
+#include "io/output_file.h"
 
 struct ax_h5 {
     hid_t file;
-    char *final_path; /* where the file is (reading) or will be (writing) */
-    char *temp_path;  /* NULL when reading */
+    char *final_path; /* where the file is (reading) or will be (writing), as the caller named it */
+    ax_output_file out; /* writing: the temporary and the file it replaces; zeroed when reading */
     ax_h5_disk disk;  /* writing: what the driver reports (h5_driver.h) */
 };
 
@@ -78,53 +79,38 @@ static char *dup_string(const char *s) {
 const char *ax_h5_path(const ax_h5 *h) { return h->final_path; }
 
 ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
-    static unsigned counter;
     silence_hdf5();
     *out = NULL;
     if (final_path == NULL || final_path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
     ax_h5 *h = calloc(1, sizeof *h);
-    const size_t cap = strlen(final_path) + 64;
-    if (h != NULL) {
-        h->final_path = dup_string(final_path);
-        h->temp_path = malloc(cap);
-    }
-    if (h == NULL || h->final_path == NULL || h->temp_path == NULL) {
-        if (h != NULL) {
-            free(h->final_path);
-            free(h->temp_path);
-        }
+    if (h == NULL || (h->final_path = dup_string(final_path)) == NULL) {
         free(h);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", final_path);
     }
-    /* The temporary is made here (O_EXCL, a fresh name on a collision with a stale one), so that it
-     * is ours to remove if HDF5 then fails to write its superblock (a full disk). */
-    int fd = -1, err = 0;
-    for (int attempt = 0; attempt < 64 && fd < 0; attempt++) {
-        snprintf(h->temp_path, cap, "%s.tmp.%ld.%u", final_path, (long)getpid(),
-                 __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED));
-        fd = open(h->temp_path, O_CREAT | O_EXCL | O_WRONLY, 0644);
-        err = errno;
-        if (fd < 0 && err != EEXIST) break;
+    /* The temporary is made first, so that it is ours to remove if HDF5 then fails. */
+    int fd = -1;
+    ax_status st = ax_output_begin(final_path, &h->out, &fd);
+    if (st != AX_OK) {
+        free(h->final_path);
+        free(h);
+        return st;
     }
-    const int made = fd >= 0;
-    if (made) close(fd);
-    const hid_t fapl = made ? ax_h5_driver_fapl(&h->disk) : -1;
-    h->file = fapl >= 0 ? H5Fcreate(h->temp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    close(fd);
+    const hid_t fapl = ax_h5_driver_fapl(&h->disk);
+    h->file = fapl >= 0 ? H5Fcreate(h->out.temp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (h->file >= 0 && h->disk.error != 0) { /* the superblock did not reach the disk */
         H5Fclose(h->file);
         h->file = -1;
     }
     if (h->file < 0) {
-        ax_status st;
-        if (!made || h->disk.error != 0)
+        if (h->disk.error != 0)
             st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", final_path,
-                              strerror(made ? h->disk.error : err));
+                              strerror(h->disk.error));
         else
             st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
-        if (made) unlink(h->temp_path);
+        ax_output_discard(&h->out);
         free(h->final_path);
-        free(h->temp_path);
         free(h);
         return st;
     }
@@ -158,33 +144,20 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
     return AX_OK;
 }
 
-static ax_status fsync_path(const char *path, int directory) {
-    const int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open for fsync: %s", path, strerror(errno));
+static ax_status fsync_file(const char *path, const char *temp) {
+    const int fd = open(temp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open %s for fsync: %s", path, temp, strerror(errno));
     const int rc = fsync(fd);
     const int saved = errno;
     close(fd);
-    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync: %s", path, strerror(saved));
+    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync %s: %s", path, temp, strerror(saved));
     return AX_OK;
-}
-
-static void directory_of(const char *path, char *dir, size_t size) {
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, size, ".");
-    } else if (slash == path) {
-        snprintf(dir, size, "/");
-    } else {
-        const size_t n = (size_t)(slash - path) < size - 1 ? (size_t)(slash - path) : size - 1;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
 }
 
 /* Once a write to the temporary has failed (h5_driver.h), the file is lost: every later write
  * operation answers with that failure, without touching HDF5, and the commit discards the file. */
 static ax_status disk_failed(const ax_h5 *h) {
-    return ax_set_error(AX_ERR_IO, "%s: writing its temporary file %s failed: %s", h->final_path, h->temp_path,
+    return ax_set_error(AX_ERR_IO, "%s: writing its temporary file %s failed: %s", h->final_path, h->out.temp,
                         strerror(h->disk.error));
 }
 
@@ -196,19 +169,9 @@ ax_status ax_h5_commit(ax_h5 *h) {
     if (H5Fclose(h->file) < 0 && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
     h->file = -1;
     st = disk_status(h, st);
-    if (st == AX_OK) st = fsync_path(h->temp_path, 0);
-    if (st == AX_OK && rename(h->temp_path, h->final_path) != 0)
-        st = ax_set_error(AX_ERR_IO, "%s: rename from %s: %s", h->final_path, h->temp_path, strerror(errno));
-    if (st == AX_OK) {
-        /* Best effort, as the PNG writers do: the new store is in place under its name already, so a
-         * failure here must not report the commit as failed (the caller would think it had not). */
-        char dir[4096];
-        directory_of(h->final_path, dir, sizeof dir);
-        (void)fsync_path(dir, 1);
-    } else {
-        unlink(h->temp_path);
-    }
-    free(h->temp_path);
+    if (st == AX_OK) st = fsync_file(h->final_path, h->out.temp);
+    if (st == AX_OK) st = ax_output_commit(&h->out, h->final_path);
+    else ax_output_discard(&h->out);
     free(h->final_path);
     free(h);
     return st;
@@ -218,8 +181,7 @@ void ax_h5_close(ax_h5 *h) {
     if (h == NULL) return;
     if (h->file >= 0) H5Fclose(h->file);
     H5Eclear2(H5E_DEFAULT);
-    if (h->temp_path != NULL) unlink(h->temp_path);
-    free(h->temp_path);
+    ax_output_discard(&h->out);
     free(h->final_path);
     free(h);
 }

@@ -25,17 +25,15 @@ ax_status ax_png_write_heatmap(const char *path, const float *values, int64_t ro
 #else
 
 #include <errno.h>
-#include <fcntl.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/features_util.h"
+#include "io/output_file.h"
 #include "io/png_write.h"
 
 /* Where encoded bytes go, and what went wrong if something did. */
@@ -111,57 +109,13 @@ static const char *errno_text(int err, char *buf, size_t size) {
     return buf;
 }
 
-/* Makes the rename durable; a failure here cannot undo the rename, so it is not reported. */
-static void sync_directory_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (slash == NULL) dir = strdup(".");
-    else if (slash == path) dir = strdup("/");
-    else {
-        dir = malloc((size_t)(slash - path) + 1);
-        if (dir != NULL) {
-            memcpy(dir, path, (size_t)(slash - path));
-            dir[slash - path] = '\0';
-        }
-    }
-    if (dir == NULL) return;
-    const int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Creates "<path>.tmp.<pid>.<n>" exclusively (mode 0666 minus the umask, as fopen would). */
-static int create_temporary(const char *path, char *tmp_path, size_t tmp_size) {
-    static atomic_uint counter;
-    for (int attempt = 0; attempt < 64; attempt++) {
-        const unsigned n = atomic_fetch_add(&counter, 1u);
-        snprintf(tmp_path, tmp_size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
-        const int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, int64_t height) {
-    const size_t tmp_size = strlen(path) + 64;
-    char *tmp_path = malloc(tmp_size);
-    if (tmp_path == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     char reason[128];
-    ax_status st = AX_OK;
     png_sink sink;
     memset(&sink, 0, sizeof sink);
-    sink.fd = create_temporary(path, tmp_path, tmp_size);
-    if (sink.fd < 0) {
-        st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file in its directory: %s", path,
-                          errno_text(errno, reason, sizeof reason));
-        free(tmp_path);
-        return st;
-    }
-
+    ax_output_file out;
+    AX_CHECK(ax_output_begin(path, &out, &sink.fd));
+    ax_status st = AX_OK;
     if (encode_png(&sink, rgb, height, width) != 0) {
         if (sink.write_errno != 0)
             st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, errno_text(sink.write_errno, reason, sizeof reason));
@@ -173,12 +127,8 @@ ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, 
     /* close() can report a deferred write error (NFS); it counts like any other. */
     if (close(sink.fd) != 0 && st == AX_OK)
         st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, errno_text(errno, reason, sizeof reason));
-    if (st == AX_OK && rename(tmp_path, path) != 0)
-        st = ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
-                          errno_text(errno, reason, sizeof reason));
-    if (st != AX_OK) unlink(tmp_path);
-    else sync_directory_of(path);
-    free(tmp_path);
+    if (st == AX_OK) return ax_output_commit(&out, path);
+    ax_output_discard(&out);
     return st;
 }
 

@@ -16,6 +16,7 @@
 #include "core/internal.h"
 #include "io/features_batch.h"
 #include "io/h5.h"
+#include "io/output_file.h"
 
 #define WRITER_NAME "axial " /* followed by the version */
 #define MAX_NAME 255
@@ -101,10 +102,16 @@ static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
 static ax_status lock_for_append(const char *path, int *fd_out, int *exists) {
     *fd_out = -1;
     *exists = 0;
-    const size_t n = strlen(path) + sizeof ".lock";
+    char *target = NULL; /* through symbolic links: one lock per store, whatever name it is written by */
+    AX_CHECK(ax_output_target(path, &target));
+    const size_t n = strlen(target) + sizeof ".lock";
     char *lock_path = malloc(n);
-    if (lock_path == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    snprintf(lock_path, n, "%s.lock", path);
+    if (lock_path == NULL) {
+        free(target);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    snprintf(lock_path, n, "%s.lock", target);
+    free(target);
     const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         const ax_status st = ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, strerror(errno));
