@@ -171,7 +171,7 @@ class _Call:
     """What one op call needs to know about its reference input (q): library, device, context, and how
     to allocate outputs like it."""
 
-    __slots__ = ("ref", "library", "device", "code", "ctx", "flags")
+    __slots__ = ("ref", "library", "device", "code", "ctx", "_flags", "_plain_uint16")
 
     def __init__(self, ref: Any, name: str, context: Optional[Context], stream: Any) -> None:
         self.ref = ref
@@ -187,15 +187,31 @@ class _Call:
             threads = _torch_num_threads() if self.library == "torch" and self.device[0] == "cpu" else 0
             context = context_for(self.device, stream, threads)
         self.ctx = context
-        self.flags = 0
+        self._flags = 0
+        self._plain_uint16 = False
 
     def host(self, x: Any) -> Any:
         """NumPy bfloat16 arrays go to C as their uint16 view (NumPy's buffer protocol cannot carry the
         ml_dtypes type); everything else as it is."""
-        if BFLOAT16 is not None and isinstance(x, np.ndarray) and x.dtype == BFLOAT16:
-            self.flags = _axial.U16_BF16
-            return x.view(np.uint16)
+        if isinstance(x, np.ndarray):
+            if BFLOAT16 is not None and x.dtype == BFLOAT16:
+                self._flags = _axial.U16_BF16
+                return x.view(np.uint16)
+            if x.dtype == np.uint16:
+                self._plain_uint16 = True
         return x
+
+    @property
+    def flags(self) -> int:
+        """The flags argument of the C call: read after every array has been through :meth:`host`
+        (the last argument of each call). The C layer reads every uint16 array of a call as bfloat16
+        once one bfloat16 array was converted, so a plain uint16 array beside it, which is no Axial
+        dtype and would be refused alone, is refused here instead of being read as bfloat16."""
+        if self._flags & _axial.U16_BF16 and self._plain_uint16:
+            raise InvalidArgumentError("a uint16 array was given beside bfloat16 ones: uint16 is not an Axial dtype "
+                                       "(it would have been read as bfloat16); pass bfloat16 data as ml_dtypes "
+                                       "bfloat16 arrays", 1)
+        return self._flags
 
     def empty(self, shape: Tuple[int, ...], like: Any = None, dtype: Optional[str] = None) -> Any:
         """An output of `shape` in the reference's library and device, with `like`'s dtype, or the dtype

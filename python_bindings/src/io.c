@@ -689,7 +689,10 @@ static PyObject *py_heatmap_range(PyObject *self, PyObject *obj) {
     axpy_array values;
     if (float_matrix(obj, "values", &values) < 0) return NULL;
     float vmin = 0.0f, vmax = 1.0f;
-    const ax_status st = ax_heatmap_range(values.tensor.data, ax_tensor_numel(&values.tensor), &vmin, &vmax);
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ax_heatmap_range(values.tensor.data, ax_tensor_numel(&values.tensor), &vmin, &vmax);
+    Py_END_ALLOW_THREADS
     axpy_array_release(&values);
     if (st != AX_OK) return axpy_raise_status(st);
     return Py_BuildValue("(dd)", (double)vmin, (double)vmax);
@@ -717,8 +720,11 @@ static PyObject *py_heatmap_render_rgb(PyObject *self, PyObject *const *args, Py
         return axpy_raise(AX_ERR_INVALID_ARGUMENT, "out: expected a contiguous uint8 host array of shape (%lld, %lld, 3)",
                           (long long)rows, (long long)cols);
     }
-    const ax_status st =
-        ax_heatmap_render_rgb(values.tensor.data, rows, cols, (float)vmin, (float)vmax, (ax_colormap)cmap, out.tensor.data);
+    ax_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ax_heatmap_render_rgb(values.tensor.data, rows, cols, (float)vmin, (float)vmax, (ax_colormap)cmap,
+                               out.tensor.data);
+    Py_END_ALLOW_THREADS
     axpy_array_release(&values);
     axpy_array_release(&out);
     if (st != AX_OK) return axpy_raise_status(st);

@@ -80,6 +80,22 @@ def test_bias_dtype_may_be_float32_with_bf16_inputs(rng):
     assert rel_err(out, reference_forward(q, k, v, None, bp)[0]) < TOL["bfloat16"]
 
 
+def test_plain_uint16_beside_bf16_is_refused(rng):
+    """uint16 is no Axial dtype: alone it is refused naming the argument; beside bfloat16 arrays (which
+    reach C as uint16 views under a per-call flag) it had been read as bfloat16 without a word."""
+    if BF16 is None:
+        pytest.skip("ml_dtypes is not installed")
+    q, k, v, _, _ = inputs(rng, dtype=BF16)
+    bp_bits = make(rng, (2, 1, 2, 17, 17)).astype(BF16).view(np.uint16)
+    with pytest.raises(axial.InvalidArgumentError, match="uint16 array was given beside bfloat16"):
+        axial.evoformer_attention(q, k, v, None, bp_bits)
+    with pytest.raises(axial.InvalidArgumentError, match="uint16 array was given beside bfloat16"):
+        axial.attention(q[:, 0], k[:, 0], v[:, 0], bias=make(rng, (2, 2, 17, 17)).astype(BF16).view(np.uint16))
+    q32, k32, v32, _, _ = inputs(rng)
+    with pytest.raises(axial.InvalidArgumentError, match="bias_pair"):
+        axial.evoformer_attention(q32, k32, v32, None, bp_bits)
+
+
 @pytest.mark.parametrize("mask_shape,pair_shape", [
     ((2, 1, 1, 1, 17), (1, 1, 2, 17, 17)),
     ((1, 3, 1, 1, 17), (2, 1, 1, 17, 17)),
