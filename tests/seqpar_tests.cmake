@@ -30,7 +30,9 @@ endif()
 function(axial_add_mpi_test target source test_prefix labels)
   add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/${source} ${CMAKE_CURRENT_SOURCE_DIR}/evoformer_reference.c)
   target_link_libraries(${target} PRIVATE axial_static MPI::MPI_C m)
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
+  # src/: test_comm_alltoallv also drives the internal agreement check directly.
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}
+                             ${PROJECT_SOURCE_DIR}/src)
   target_compile_options(${target} PRIVATE ${AXIAL_C_WARNINGS})
   target_compile_definitions(${target} PRIVATE _POSIX_C_SOURCE=200809L)
   foreach(np 1 2 4)

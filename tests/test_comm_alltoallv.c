@@ -11,6 +11,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include "axial/evoformer.h"
+#include "comm/comm_internal.h"
 #include "seqpar_test_util.h"
 
 #define MAX_RANKS 64
@@ -575,6 +576,28 @@ static void test_usable_after_errors(void) {
     run_case(&c);
 }
 
+/* The agreement check (internal) with descriptors of different lengths on different ranks: a value
+ * or split length one rank describes and another does not met a neutral slot and passed unseen, so a
+ * shard one rank alone declared failed its shard rule on that rank only (the others returned AX_OK,
+ * which would leave that rank alone in the next collective). Every rank now fails alike. */
+static void test_agreement_descriptors_of_different_lengths(void) {
+    for (int kind = 0; kind < 2; kind++) {
+        comm_agreement a;
+        comm_agree_init(&a, "agreement_test", COMM_OP_CLIENT_BASE + 31, sp_ctx);
+        comm_agree_value(&a, "common", 7);
+        if (sp_rank == 0 && kind == 0) comm_agree_value(&a, "rank 0 only", 3);
+        if (sp_rank == 0 && kind == 1) comm_agree_shard(&a, "rank 0 only rows", 5);
+        const ax_status st = comm_agree(sp_comm, &a);
+        if (sp_size == 1) { /* one rank: one descriptor, and 5 of 5 rows follow the shard rule */
+            CHECK_OK(st);
+            continue;
+        }
+        CHECK_STATUS(st, AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "the ranks described their arguments differently");
+        CHECK_CONTAINS(ax_last_error(), kind == 0 ? "values" : "split lengths");
+    }
+}
+
 int main(int argc, char **argv) {
     if (sp_init(&argc, &argv) != 0) return 2;
     if (sp_size > MAX_RANKS) {
@@ -595,6 +618,7 @@ int main(int argc, char **argv) {
     SP_RUN(test_create_with_null_out_on_one_rank);
     SP_RUN(test_measure_mode);
     SP_RUN(test_measure_mode_attention);
+    SP_RUN(test_agreement_descriptors_of_different_lengths);
     SP_RUN(test_usable_after_errors);
     return sp_finish();
 }

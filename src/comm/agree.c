@@ -13,8 +13,12 @@
 
 #include "comm/comm_internal.h"
 
-/* Layout of the reduced buffer. */
-#define MIN_SLOTS (1 + 2 * COMM_AGREE_MAX_VALUES + 2 * COMM_AGREE_MAX_SHARDS)
+/* Layout of the reduced buffer: the status, the descriptor's own length (values and shards, each with
+ * its negation), the values, the shard lengths (each with its negation), then the sums. */
+#define LENGTH_SLOT 1
+#define VALUE_SLOT(i) (5 + 2 * (i))
+#define SHARD_SLOT(i) (5 + 2 * COMM_AGREE_MAX_VALUES + 2 * (i))
+#define MIN_SLOTS (5 + 2 * COMM_AGREE_MAX_VALUES + 2 * COMM_AGREE_MAX_SHARDS)
 #define SUM_SLOTS (2 * COMM_AGREE_MAX_SHARDS)
 #define ALL_SLOTS (MIN_SLOTS + SUM_SLOTS)
 #define NO_FAILURE INT64_MAX
@@ -123,13 +127,17 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
     if (a->local_status != AX_OK) {
         buf[0] = (int64_t)comm->rank * STATUS_RADIX + (int64_t)a->local_status;
     } else {
+        buf[LENGTH_SLOT] = a->n_values;
+        buf[LENGTH_SLOT + 1] = -(int64_t)a->n_values;
+        buf[LENGTH_SLOT + 2] = a->n_shards;
+        buf[LENGTH_SLOT + 3] = -(int64_t)a->n_shards;
         for (int i = 0; i < a->n_values; i++) {
-            buf[1 + 2 * i] = a->values[i];
-            buf[2 + 2 * i] = -a->values[i];
+            buf[VALUE_SLOT(i)] = a->values[i];
+            buf[VALUE_SLOT(i) + 1] = -a->values[i];
         }
         for (int i = 0; i < a->n_shards; i++) {
-            buf[1 + 2 * COMM_AGREE_MAX_VALUES + 2 * i] = a->shards[i];
-            buf[2 + 2 * COMM_AGREE_MAX_VALUES + 2 * i] = -a->shards[i];
+            buf[SHARD_SLOT(i)] = a->shards[i];
+            buf[SHARD_SLOT(i) + 1] = -a->shards[i];
             buf[MIN_SLOTS + 2 * i] = a->shards[i];
             buf[MIN_SLOTS + 2 * i + 1] = a->shards[i] * comm->rank;
         }
@@ -147,7 +155,7 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
                             a->op_name, (long long)failing_rank, ax_status_string(status));
     }
     for (int i = 0; i < a->n_values; i++) {
-        const int64_t min = buf[1 + 2 * i], max = -buf[2 + 2 * i];
+        const int64_t min = buf[VALUE_SLOT(i)], max = -buf[VALUE_SLOT(i) + 1];
         if (min != max) {
             if (i == 0)
                 return ax_set_error(AX_ERR_INVALID_ARGUMENT,
@@ -162,10 +170,22 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
         }
         }
     }
+    /* Values this rank did not describe met the others' as neutral slots and passed unseen: the
+     * descriptors must have the same length (a different one means different code paths, which the
+     * values compared above normally show first, e.g. a tensor given on one rank only). */
+    for (int k = 0; k < 2; k++) {
+        const int64_t min = buf[LENGTH_SLOT + 2 * k], max = -buf[LENGTH_SLOT + 2 * k + 1];
+        if (min != max)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: the ranks described their arguments differently (%lld to %lld %s in the "
+                                "agreement descriptor; this rank %lld): a different call or build on some rank",
+                                a->op_name, (long long)min, (long long)max, k == 0 ? "values" : "split lengths",
+                                (long long)(k == 0 ? a->n_values : a->n_shards));
+    }
     const int64_t P = comm->size;
     for (int i = 0; i < a->n_shards; i++) {
-        const int64_t min = buf[1 + 2 * COMM_AGREE_MAX_VALUES + 2 * i];
-        const int64_t max = -buf[2 + 2 * COMM_AGREE_MAX_VALUES + 2 * i];
+        const int64_t min = buf[SHARD_SLOT(i)];
+        const int64_t max = -buf[SHARD_SLOT(i) + 1];
         const int64_t total = buf[MIN_SLOTS + 2 * i], weighted = buf[MIN_SLOTS + 2 * i + 1];
         if (!shard_rule_holds(min, max, total, weighted, P))
             return ax_set_error(AX_ERR_INVALID_ARGUMENT,
