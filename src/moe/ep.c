@@ -327,6 +327,13 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
                               "%s: this rank sends %lld and receives %lld rows of %lld, more than one MPI call moves "
                               "(INT_MAX elements)",
                               c->name, (long long)pl.R_sent, (long long)Rr, (long long)L.D);
+        if (st == AX_OK) {
+            /* Both blocks are held at once: the limit and the peak count them together (each is
+             * also reserved alone, by its own allocation). */
+            const int64_t both = local_bytes(&L, c->call) + remote_bytes(&L, c->call, Rr);
+            const int on_device = ctx->device.type == AX_CUDA;
+            st = ax_context_reserve_workspace(ctx, on_device ? 0 : both, on_device ? both : 0);
+        }
         if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s2, remote_bytes(&L, c->call, Rr));
         if (st == AX_OK) {
             m.xr = take(&s2, ctx, wire, Rr, L.D), m.xg = take(&s2, ctx, wire, Rr, L.D);
