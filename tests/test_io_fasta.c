@@ -48,6 +48,13 @@ static void test_records(void) {
     CHECK_OK(ax_fasta_parse("", 0, NULL, &f));
     if (f != NULL) CHECK_INT_EQ(f->num_records, 0);
     ax_fasta_destroy(f);
+
+    /* Vertical tab, form feed and a lone CR inside sequence lines are whitespace, as for AlphaFold's
+     * parse_fasta (Python's splitlines() breaks lines there and strip() drops the rest): "ACDEF". */
+    static const char odd_space[] = ">a\nAC\vD\fE\rF \t\n";
+    CHECK_OK(ax_fasta_parse(odd_space, sizeof odd_space - 1, NULL, &f));
+    if (f != NULL && f->num_records == 1) CHECK_STR_EQ(f->sequences[0], "ACDEF");
+    ax_fasta_destroy(f);
 }
 
 static void test_reader(void) {

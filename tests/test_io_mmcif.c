@@ -469,6 +469,70 @@ static void test_fallbacks(void) {
         CHECK_INT_EQ(s->chains[0].residues[2].seq_index, -1);
     }
     ax_structure_destroy(s);
+
+    /* _entity_poly_seq for entity 1 only: entity 2's residues still form its chain's sequence, by
+     * their numeric label_seq_id (they had been made non-polymer, leaving chain B without one). */
+    static const char one_entity_seq[] =
+        "data_three\n"
+        "loop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+        "1 1 ALA\n1 2 GLY\n"
+        "loop_\n_atom_site.group_PDB\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n"
+        "_atom_site.label_asym_id\n_atom_site.label_entity_id\n_atom_site.label_seq_id\n"
+        "_atom_site.auth_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
+        "ATOM CA ALA A 1 1 1 0 0 0\n"
+        "ATOM CA GLY A 1 2 2 0 0 0\n"
+        "ATOM CA LYS B 2 1 1 0 0 0\n"
+        "ATOM CA LEU B 2 2 2 0 0 0\n"
+        "HETATM O HOH C 3 . 9 0 0 0\n";
+    CHECK_OK(ax_mmcif_parse(one_entity_seq, sizeof one_entity_seq - 1, "oneseq.cif", &s));
+    CHECK(s != NULL && s->num_chains == 3);
+    if (s != NULL && s->num_chains == 3) {
+        CHECK_STR_EQ(s->chains[0].sequence, "AG");
+        CHECK_STR_EQ(s->chains[1].id, "B");
+        CHECK_STR_EQ(s->chains[1].sequence, "KL");
+        CHECK(s->chains[1].polymer_type == AX_POLYMER_PROTEIN);
+        CHECK_INT_EQ(s->chains[1].residues[1].seq_index, 1);
+        CHECK_INT_EQ(s->chains[2].seq_len, 0); /* water */
+    }
+    ax_structure_destroy(s);
+
+    /* _entity_poly_seq but no label_seq_id column to map residues to it: the group ATOM records form
+     * the sequence in file order (the whole chain had become non-polymer). */
+    static const char no_label_seq[] =
+        "data_four\n"
+        "loop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+        "1 1 ALA\n1 2 GLY\n"
+        "loop_\n_atom_site.group_PDB\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n"
+        "_atom_site.label_asym_id\n_atom_site.label_entity_id\n_atom_site.auth_seq_id\n"
+        "_atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
+        "ATOM CA ALA A 1 1 0 0 0\n"
+        "ATOM CA GLY A 1 2 0 0 0\n"
+        "HETATM C1 NAG A 2 3 0 0 0\n";
+    CHECK_OK(ax_mmcif_parse(no_label_seq, sizeof no_label_seq - 1, "nolabel.cif", &s));
+    if (s != NULL) {
+        CHECK_STR_EQ(s->chains[0].sequence, "AG");
+        CHECK(s->chains[0].polymer_type == AX_POLYMER_PROTEIN);
+        CHECK_INT_EQ(s->chains[0].residues[2].seq_index, -1);
+    }
+    ax_structure_destroy(s);
+
+    /* Resolution: a value that is not a number is passed over for the next source, as AlphaFold's
+     * parser does (it had failed the whole file, even with _refine holding a number). */
+    static const char *const resolutions[] = {
+        "data_r\n_refine.ls_d_res_high 2.0\n_reflns.d_resolution_high n/a\n",
+        "data_r\n_refine.ls_d_res_high n/a\n_reflns.d_resolution_high 3.25\n",
+        "data_r\n_refine.ls_d_res_high high\n_em_3d_reconstruction.resolution ?\n",
+    };
+    const double expected[] = {2.0, 3.25, 0.0};
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", resolutions[i],
+                 "_atom_site.label_atom_id CA\n_atom_site.label_comp_id GLY\n_atom_site.label_asym_id A\n"
+                 "_atom_site.label_seq_id 1\n_atom_site.Cartn_x 0\n_atom_site.Cartn_y 0\n_atom_site.Cartn_z 0\n");
+        CHECK_OK(ax_mmcif_parse(text, strlen(text), "res.cif", &s));
+        if (s != NULL) CHECK(s->resolution == expected[i]);
+        ax_structure_destroy(s);
+    }
 }
 
 static void expect_error_len(const char *text, size_t len, const char *message) {
@@ -500,6 +564,9 @@ static void test_errors(void) {
                  "bad.cif:2: _atom_site has no Cartn_z column");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 abc 3\n", "bad.cif:11:18: Cartn_y 'abc' is not a number");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 ? 3\n", "bad.cif:11: atom CA of GLY 1 has no coordinates");
+    /* Numbers past the float range had become inf in the coordinates. */
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 x 1 2 3\n", "bad.cif:11:12: residue number 'x' is not an integer");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 ? 1 2 3\n", "residue number '?' is missing");
     expect_error("data_x\n" ATOM_LOOP "CA GLYCINES A 1 1 1 2 3\n", "bad.cif:11:4: residue name 'GLYCINES' is too long");

@@ -237,6 +237,11 @@ static void test_errors(void) {
     EXPECT_ERROR("ATOM      1      GLY A   1       1.000   2.000   3.000\n", "bad.pdb:1:13: atom name is blank");
     EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000   3.000  x.00\n",
                  "bad.pdb:1:55: occupancy 'x.00' is not a number");
+    /* Past the float range (it had become inf in the coordinates). */
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1      1.0e39   2.000   3.000\n",
+                 "bad.pdb:1:31: x '1.0e39' is outside the float range");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000   3.000 9e100\n",
+                 "bad.pdb:1:55: occupancy '9e100' is outside the float range");
     EXPECT_ERROR("HEADER\nATOM   \0  1  CA  GLY A   1       1.000   2.000   3.000\n", "bad.pdb:2:8: NUL byte");
     ax_structure *s = NULL;
     CHECK_STATUS(ax_pdb_read(DATA "/query.a3m", &s), AX_ERR_FORMAT);

@@ -79,6 +79,19 @@ static int features_equal(const ax_chain_features *a, const ax_chain_features *b
     return 1;
 }
 
+/* The store at `path` holds `chains` chains, `name` among them equal to `want`. */
+static void check_store_holds(const char *path, int64_t chains, const char *name, const ax_chain_features *want) {
+    ax_store *s = NULL;
+    CHECK_OK(ax_store_open(path, &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(ax_store_num_chains(s), chains);
+    ax_chain_features *back = NULL;
+    CHECK_OK(ax_store_read_chain(s, name, &back));
+    CHECK(back != NULL && features_equal(want, back));
+    ax_chain_features_destroy(back);
+    ax_store_close(s);
+}
+
 static void write_two_chains(const char *path, ax_chain_features *a3m, ax_chain_features *cbs) {
     ax_store_writer *w = NULL;
     CHECK_OK(ax_store_begin(path, 0, &w));
@@ -140,15 +153,7 @@ static void test_append_keeps_chains(void) {
     CHECK_CONTAINS(ax_last_error(), "chain 'first' is already in");
     CHECK_OK(ax_store_add_chain(w, "second", cbs, NULL));
     CHECK_OK(ax_store_commit(w));
-    ax_store *s = NULL;
-    CHECK_OK(ax_store_open(path, &s));
-    if (s == NULL) return;
-    CHECK_INT_EQ(ax_store_num_chains(s), 2);
-    ax_chain_features *back = NULL;
-    CHECK_OK(ax_store_read_chain(s, "first", &back));
-    CHECK(back != NULL && features_equal(a3m, back));
-    ax_chain_features_destroy(back);
-    ax_store_close(s);
+    check_store_holds(path, 2, "first", a3m);
     ax_chain_features_destroy(a3m);
     ax_chain_features_destroy(cbs);
 }
@@ -495,17 +500,7 @@ static void test_kill_midway_keeps_previous_store(void) {
     int status = 0;
     waitpid(child, &status, 0);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-
-    ax_store *s = NULL;
-    CHECK_OK(ax_store_open(path, &s));
-    if (s != NULL) {
-        CHECK_INT_EQ(ax_store_num_chains(s), 1);
-        ax_chain_features *back = NULL;
-        CHECK_OK(ax_store_read_chain(s, "kept", &back));
-        CHECK(back != NULL && features_equal(a3m, back));
-        ax_chain_features_destroy(back);
-        ax_store_close(s);
-    }
+    check_store_holds(path, 1, "kept", a3m);
     ax_chain_features_destroy(a3m);
 }
 
@@ -577,15 +572,7 @@ static void test_full_disk_fails_cleanly(void) {
                                                                                               : WEXITSTATUS(status));
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         CHECK_INT_EQ(count_files("full.h5.tmp"), 0);
-        ax_store *s = NULL;
-        CHECK_OK(ax_store_open(path, &s));
-        if (s == NULL) continue;
-        CHECK_INT_EQ(ax_store_num_chains(s), 1);
-        ax_chain_features *back = NULL;
-        CHECK_OK(ax_store_read_chain(s, "kept", &back));
-        CHECK(back != NULL && features_equal(a3m, back));
-        ax_chain_features_destroy(back);
-        ax_store_close(s);
+        check_store_holds(path, 1, "kept", a3m);
     }
     ax_chain_features_destroy(a3m);
 }

@@ -43,10 +43,11 @@ extern "C" {
  * FASTA
  *
  * Records start with a '>' header line; the sequence is the concatenation of the following lines
- * with spaces, tabs and line endings (LF or CRLF) removed. Blank lines are ignored. Sequence
- * characters may be any printable ASCII (letters, '*', '-', ...); they are kept as written. A file
- * with no records is valid (zero records). Errors: sequence text before the first header, control
- * or non-ASCII bytes in a sequence line.
+ * with ASCII whitespace removed: spaces, tabs, line endings (LF, CRLF) and also vertical tab, form
+ * feed and a lone CR, which AlphaFold's parse_fasta (Python's splitlines and strip) drops as well.
+ * Blank lines are ignored. Sequence characters may be any printable ASCII (letters, '*', '-', ...);
+ * they are kept as written. A file with no records is valid (zero records). Errors: sequence text
+ * before the first header, other control bytes or non-ASCII bytes in a sequence line.
  * ---------------------------------------------------------------------------------------------- */
 
 typedef struct ax_fasta {

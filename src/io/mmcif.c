@@ -4,6 +4,8 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +233,7 @@ static ax_status get_float(const mmcif_state *s, int field, const char *item, fl
     double value = 0.0;
     if (!ax_parse_double(row_value(&s->row, field), s->row.len[field], &value))
         return field_fail(s, field, item, "is not a number");
+    if (!(fabs(value) <= FLT_MAX)) return field_fail(s, field, item, "is outside the float range");
     *out = (float)value;
     return AX_OK;
 }
@@ -391,11 +394,11 @@ static ax_status consume_chem_comp(mmcif_state *s) {
 }
 
 static ax_status consume_resolution(mmcif_state *s, enum category category) {
-    /* Only a number counts: '?' or '.' means the next source in the priority order applies. */
+    /* Only a number counts: '?', '.' or any other text means the next source in the priority order
+     * applies, as in AlphaFold's parser (which skips a value float() refuses). */
     if (s->have_resolution[category] || !s->row.present[0]) return AX_OK;
     double value = 0.0;
-    if (!ax_parse_double(row_value(&s->row, 0), s->row.len[0], &value))
-        return field_fail(s, 0, "resolution", "is not a number");
+    if (!ax_parse_double(row_value(&s->row, 0), s->row.len[0], &value)) return AX_OK;
     s->have_resolution[category] = 1;
     s->resolution[category] = value;
     return AX_OK;
@@ -624,20 +627,21 @@ cleanup:
 
 /* Decides each atom's entity and whether it belongs to a polymer, now that all categories are in. */
 static void resolve_entities(mmcif_state *s) {
-    const int have_poly_seq = s->poly_entity_index.count > 0;
     for (int64_t i = 0; i < s->num_atoms; i++) {
         ax_atom_record *r = &s->atoms[i];
         int64_t index = 0;
         if (r->entity_id[0] == '\0' && ax_strmap_find(&s->asym_entity_index, r->asym_id, strlen(r->asym_id), &index))
             memcpy(r->entity_id, s->asym_entities[index], sizeof r->entity_id);
-        if (r->entity_id[0] != '\0' &&
-            ax_strmap_find(&s->poly_entity_index, r->entity_id, strlen(r->entity_id), &index)) {
+        const int has_sequence = r->entity_id[0] != '\0' &&
+                                 ax_strmap_find(&s->poly_entity_index, r->entity_id, strlen(r->entity_id), &index);
+        if (has_sequence && s->label_seq_column) {
             r->polymer = r->label_seq != AX_NO_LABEL_SEQ;
-        } else if (r->entity_id[0] != '\0' && have_poly_seq) {
-            r->polymer = 0; /* a known entity without a sequence: ligand or water */
-            r->label_seq = AX_NO_LABEL_SEQ;
         } else {
-            r->label_seq = AX_NO_LABEL_SEQ; /* no sequence to map to: keep the provisional guess */
+            /* No sequence to map to (an entity without _entity_poly_seq rows, even where others have
+             * them), or no label_seq_id to map by: keep the provisional guess (a numeric label_seq_id,
+             * else group ATOM); the residues then form the sequence in file order. Ligands and water
+             * have label_seq_id '.', so they stay out of it. */
+            r->label_seq = AX_NO_LABEL_SEQ;
         }
     }
 }

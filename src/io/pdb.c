@@ -3,6 +3,8 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,9 @@ static ax_status number_field(const pdb_state *s, size_t first, size_t last, con
     double value = 0.0;
     if (!ax_parse_double(text, len, &value))
         return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)first, "%s '%.*s' is not a number", what, (int)len, text);
+    if (!(fabs(value) <= FLT_MAX))
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)first, "%s '%.*s' is outside the float range", what,
+                            (int)len, text);
     *out = (float)value;
     return AX_OK;
 }
