@@ -132,7 +132,11 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * f16, bf16 or f32 w, x is not quantized: w is widened to fp32 and the products summed in fp32. The
  * CUDA backend never quantizes x: it decodes w's blocks in registers (M <= 8) or into an fp32 copy
  * in device workspace for cuBLAS (larger M; fp32 compute, no TF32), so CPU and CUDA results differ
- * by up to the x-quantization bound above. y gets one rounding to its dtype (nearest even). Results
+ * by up to the x-quantization bound above. NaN or Inf in a group of x makes the rows it meets NaN.
+ * A block of w whose fp16 scale (or min) is Inf or NaN is no number the bound covers: the rows it
+ * meets come out NaN or +-Inf, depending on the path (the scale times an offset meets Inf - Inf on
+ * some). Groups of x whose largest magnitude is below ~1.8e-43 quantize to zero. y gets one
+ * rounding to its dtype (nearest even). Results
  * do not depend on the thread count, and on the CPU row m of y does not depend on M or on the row's
  * place in the batch (bit for bit, within one instruction-set path and kernel: what the serving
  * engine's deterministic batching relies on; CUDA's M <= 8 kernel and its cuBLAS path sum in other
@@ -198,7 +202,8 @@ typedef struct ax_qweight ax_qweight;
  * stride of whole blocks, at least K) into a new object at *out (*out is NULL on error). Memory:
  * N * K / 32 * block bytes, 64-byte aligned. Thread-safe.
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL w, out or data, w not 2-D, on a CUDA device, another
- * dtype ("w: dtype q4_k: packing takes q4_0, q4_1 or q8_0"), N not a multiple of 16, a row stride
+ * dtype ("w: dtype q4_k: packing takes q4_0, q4_1 or q8_0"), N not a positive multiple of 16, K = 0
+ * (an empty matrix packs nothing; ax_qmatmul takes it unpacked), a row stride
  * below K or not a whole number of blocks, sizes whose byte count overflows; AX_ERR_OUT_OF_MEMORY
  * when the copy cannot be allocated. */
 AX_API ax_status ax_qweight_pack(const ax_tensor *w, ax_qweight **out);

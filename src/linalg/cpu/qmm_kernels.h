@@ -79,9 +79,14 @@ static inline void quantize_x_row(const void *x, ax_dtype dt, int64_t K, int8_t 
             finite &= a <= 3.4028234663852886e38f;
         }
 #endif
-        const float scale = finite ? amax / 127.0f : NAN, inv = finite && amax > 0.0f ? 127.0f / amax : 0.0f;
+        /* A group whose largest magnitude is below ~2^-118 has no finite 127 / amax (it overflows
+         * below 127 / FLT_MAX, and every level then snapped to +-127): its levels come from a
+         * division by the scale instead. Below ~1.8e-43 the scale itself underflows and the group
+         * reads as zeros. */
+        const int tiny = finite && amax > 0.0f && amax < 0x1p-118f;
+        const float scale = finite ? amax / 127.0f : NAN, inv = finite && amax > 0.0f && !tiny ? 127.0f / amax : 0.0f;
 #if defined(__AVX2__)
-        if (finite) {
+        if (finite && !tiny) {
             /* Finite group: rintf(v * inv) (one rounding of the product, then to nearest even, as
              * the scalar loop below), clamped, packed to int8; the block sums from the exact int32
              * levels. |v * inv| <= 127 (+ rounding), so the packs never saturate. */
@@ -112,7 +117,7 @@ static inline void quantize_x_row(const void *x, ax_dtype dt, int64_t K, int8_t 
         }
 #endif
         for (int64_t i = 0; i < G; i++) {
-            float l = rintf(v[i] * inv);
+            float l = tiny ? (scale > 0.0f ? rintf(v[i] / scale) : 0.0f) : rintf(v[i] * inv);
             l = l > 127.0f ? 127.0f : l < -127.0f ? -127.0f : l;
             q[g0 + i] = (int8_t)l;
         }
