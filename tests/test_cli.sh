@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The `axial features` command line: good input works; bad input gives a non-zero exit, one line on
+# The `axial features` command line (and `axial version`/`info`'s arguments): good input works; bad input gives a non-zero exit, one line on
 # stderr naming the problem, and no output file. Usage: test_cli.sh AXIAL_BINARY DATA_DIR
 set -u
 axial=$1
@@ -101,6 +101,21 @@ grep -q ': chain m, 4 residues, 6 alignments$' "$work/out_m"; check "--no-dedup 
 "$axial" features build --a3m "$work/one.a3m" --name m -o "$work/m.h5" --replace > "$work/out_m" 2>&1
 grep -q ': chain m, 4 residues, 2 alignments$' "$work/out_m"; check "one MSA: its duplicate row is dropped too" $?
 expect_failure "MSAs of different lengths" "three.a3m: 3 columns, but the first MSA" "$work/x.h5" "$axial" features build --a3m "$work/one.a3m" --a3m "$work/three.a3m" --name x -o "$work/x.h5"
+
+# The version: `axial --version` and -V (the usage line's form) as `axial version`, which is the
+# project's version in CMakeLists.txt; --help for the commands without options; extra arguments refused.
+root=$(cd "$data/../.." && pwd)
+want="axial $(sed -n 's/^project(axial VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")"
+for form in --version -V version; do
+    got=$("$axial" $form 2> /dev/null)
+    [ $? -eq 0 ] && [ "$got" = "$want" ]; check "axial $form prints '$want' (got '$got')" $?
+done
+for cmd in info version; do
+    "$axial" $cmd --help > "$work/help_$cmd" 2>&1
+    [ $? -eq 0 ] && grep -q "^usage: axial $cmd" "$work/help_$cmd"; check "axial $cmd --help prints its usage" $?
+    "$axial" $cmd extra > /dev/null 2> "$work/extra_$cmd"
+    [ $? -eq 2 ] && grep -q "unexpected argument 'extra'" "$work/extra_$cmd"; check "axial $cmd refuses an argument" $?
+done
 
 # A failed append leaves the existing store as it was.
 before=$(md5sum < "$work/s.h5")

@@ -12,21 +12,29 @@
 
 static const char *yes_no(int v) { return v ? "yes" : "no"; }
 
-/* 2 with a message when a subcommand that takes no arguments is given some. */
-static int no_arguments(const char *name, int argc, char **argv) {
-    if (argc <= 1) return 0;
+/* For a subcommand that takes no arguments: -1 to go on; else the exit status, after its usage for
+ * --help (0) or a message naming the unexpected argument (2). */
+static int no_arguments(const char *name, const char *what, int argc, char **argv) {
+    if (argc <= 1) return -1;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: axial %s\n\n%s. Takes no options.\n", name, what);
+        return 0;
+    }
     fprintf(stderr, "axial %s: unexpected argument '%s' (it takes none)\n", name, argv[1]);
     return 2;
 }
 
 static int cmd_version(int argc, char **argv) {
-    if (no_arguments("version", argc, argv)) return 2;
+    const int rc = no_arguments("version", "Prints Axial's version", argc, argv);
+    if (rc >= 0) return rc;
     printf("axial %s\n", ax_version_string());
     return 0;
 }
 
 static int cmd_info(int argc, char **argv) {
-    if (no_arguments("info", argc, argv)) return 2;
+    const int rc = no_arguments("info", "Prints the build's options, the CPU's features and the kernels chosen, and "
+                                        "the CUDA devices", argc, argv);
+    if (rc >= 0) return rc;
     const uint32_t f = ax_cpu_features();
     printf("axial %s\n", ax_version_string());
     printf("build:\n");
@@ -104,7 +112,7 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) return cmd_version(argc, argv);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) return cmd_version(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;

@@ -33,9 +33,9 @@ static void serve_usage(FILE *out) {
             "  clients send (default: the file's base name without .gguf). --policy splitfuse (default),\n"
             "  prefill-first or static. --ctx-size: tokens per sequence (default min(training context,\n"
             "  4096)); --max-queue: waiting requests before 503 (default 1024); --max-running: sequences\n"
-            "  at once (64); --batch-tokens: tokens per step (64 on the CPU); --block-size: tokens per KV\n"
-            "  block (32); --blocks: KV blocks in the pool (enough for 8 full contexts). --threads: CPU\n"
-            "  threads (0 = all cores).\n");
+            "  at once (64); --batch-tokens: tokens per step (64 on the CPU, 2048 on CUDA); --block-size:\n"
+            "  tokens per KV block (32); --blocks: KV blocks in the pool (enough for 8 full contexts on the\n"
+            "  CPU, 32 on CUDA). --threads: CPU threads (0 = all cores).\n");
 }
 
 typedef struct serve_options {
