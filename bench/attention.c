@@ -206,15 +206,15 @@ static void run_torch(const shape *s, int causal, int threads, int repeats) {
              "    q = torch.rand(B, H, S, D, dtype=dt) * 2 - 1; k = torch.rand(B, Hkv, S, D, dtype=dt) * 2 - 1\n"
              "    v = torch.rand(B, Hkv, S, D, dtype=dt) * 2 - 1\n"
              "    tf, tb = [], []\n"
-             "    # bf16 matmul is slow in old CPU builds of PyTorch: fewer rounds there\n"
-             "    for r in range((R if dt == torch.float32 else min(R, 2)) + 1):\n"
+             "    # bf16 matmul is slow in old CPU builds of PyTorch: fewer rounds there (3, a true median)\n"
+             "    for r in range((R if dt == torch.float32 else min(R, 3)) + 1):\n"
              "        qq, kk, vv = (x.clone().requires_grad_() for x in (q, k, v))\n"
              "        t0 = clock(); o = attn(qq, kk, vv); t1 = clock()\n"
              "        o.backward(torch.ones_like(o)); t2 = clock()\n"
              "        if r: tf.append(t1 - t0); tb.append(t2 - t1)\n"
              "    f, b = statistics.median(tf) * 1e3, statistics.median(tb) * 1e3\n"
-             "    print('%%-22s %%9.2f %%9.2f   (%%s, torch %%s)' %% ('torch ' + str(dt).split('.')[1], f, b,\n"
-             "          'SDPA' if sdpa else 'matmul+softmax, logits materialised', torch.__version__))\n"
+             "    print('%%-22s %%9.2f %%9.2f   (%%s, torch %%s, median of %%d)' %% ('torch ' + str(dt).split('.')[1],\n"
+             "          f, b, 'SDPA' if sdpa else 'matmul+softmax, logits materialised', torch.__version__, len(tf)))\n"
              "PYEOF",
              python, threads, (long long)s->B, (long long)s->S, (long long)s->H, (long long)s->Hkv, (long long)s->D,
              causal, repeats, cpu_time_mode, threads);

@@ -81,6 +81,19 @@ double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
     return gflops;
 }
 
+void bench_parallel_copy(void *dst, const void *src, size_t bytes, int threads) {
+    const int parts = threads > 0 ? threads : 1;
+    (void)parts;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(parts) schedule(static)
+#endif
+    for (int i = 0; i < parts; i++) {
+        const size_t step = bytes / (size_t)parts, lo = step * (size_t)i;
+        const size_t hi = i == parts - 1 ? bytes : lo + step;
+        memcpy((char *)dst + lo, (const char *)src + lo, hi - lo);
+    }
+}
+
 uint64_t bench_stream_sum(const uint64_t *words, int64_t n, int threads) {
     uint64_t sum = 0;
     (void)threads;

@@ -29,6 +29,9 @@ void bench_settle(void);
  * OpenMP): the streaming read behind the benchmarks' memory-bandwidth lines. Return it to a sink so
  * the read is not optimised away. */
 uint64_t bench_stream_sum(const uint64_t *words, int64_t n, int threads);
+/* memcpy split into `threads` contiguous parts copied in parallel (OpenMP; serial without it): the
+ * copy baseline for ops that run on that many threads. */
+void bench_parallel_copy(void *dst, const void *src, size_t bytes, int threads);
 /* Prints a note when OMP_WAIT_POLICY is set to passive: the OpenMP workers then sleep between calls,
  * and on a VM a call that follows a pause measured markedly slower (docs/performance.md, MoE). */
 void bench_note_wait_policy(void);

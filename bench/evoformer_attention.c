@@ -137,9 +137,10 @@ static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_co
                                                  &x[6], &x[7], &x[9], &x[11]);
         const double t2 = bench_now();
         bwd_mem = ax_context_workspace_peak(ctx);
-        if (st != AX_OK) {
-            printf("%s: %s\n", s->name, ax_last_error());
-            break;
+        if (st != AX_OK) { /* no row: the arrays hold another run's times, or none */
+            printf("%s %s: %s\n", s->name, dtype == AX_BF16 ? "bf16" : "fp32", ax_last_error());
+            for (int t = 0; t < 12; t++) free(half[t]);
+            return;
         }
         if (r >= 0) {
             tf[r] = t1 - t0;

@@ -13,9 +13,9 @@
  *   bench_qmatmul [--threads T] [--repeats R] [--cpu-time]
  *   bench_qmatmul --gpu [--repeats R]
  *
- * --cpu-time measures the process's CPU time instead of wall time (both sides alike): on a machine
- * shared with other jobs it is the steadier number, and it is fair with --threads 1 (with more
- * threads, OpenBLAS's spinning workers inflate sgemm's).
+ * --cpu-time measures the process's CPU time divided by the thread count instead of wall time (both
+ * sides alike): on a machine shared with other jobs it is the steadier number, and it is fair with
+ * --threads 1 (with more threads, OpenBLAS's spinning workers inflate sgemm's).
  *
  * Each number is the median of R samples (default 15) after warm-up calls; one sample repeats the
  * call for at least 20 ms. Weights come from random normal-ish floats quantized with ax_convert;
@@ -88,13 +88,15 @@ typedef struct bench_case {
 
 typedef int (*run_fn)(bench_case *bc);
 
-static int use_cpu_time;
+static int use_cpu_time, clock_threads = 1;
 
+/* Wall seconds, or the process's CPU seconds divided by the thread count (as bench_attention does),
+ * so that GB/s and GFLOP/s keep their meaning with --cpu-time on several threads. */
 static double now(void) {
     if (!use_cpu_time) return bench_now();
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return ((double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec) / clock_threads;
 }
 
 static int run_qmatmul(bench_case *bc) { return ax_qmatmul(bc->ctx, &bc->x, &bc->w, NULL, &bc->y) == AX_OK ? 0 : 1; }
@@ -378,6 +380,7 @@ int main(int argc, char **argv) {
     if (threads <= 0) threads = omp_get_max_threads();
 #endif
     if (threads <= 0) threads = 1;
+    clock_threads = threads;
     if (repeats < 1) repeats = 1;
     if (gpu) return bench_gpu(repeats);
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;

@@ -186,10 +186,10 @@ def test_async_iteration_with_gather(model, reference):
         assert generated(model, tokens) == want
         assert text == model.detokenize(want, skip_special=True)
         assert last.finish_reason in ("stop", "length")
-    # The loop kept running while the requests were generated: a wait for the end in the iteration
-    # would have starved the ticker (it sleeps 5 ms between ticks; the bound allows a busy machine
-    # to oversleep 20-fold). test_async_iteration_leaves_the_loop_free_to_step is the strict check.
-    assert ticks >= 0.05 * elapsed / 0.005, (ticks, elapsed)
+    # The loop ran the ticker while the requests were generated; how often depends on the machine's
+    # load, so it is reported, not asserted (no timing asserts in tests):
+    # test_async_iteration_leaves_the_loop_free_to_step is the deterministic check.
+    print(f"ticker: {ticks} ticks in {elapsed:.3f} s")
 
 
 def test_async_iteration_leaves_the_loop_free_to_step(model, reference):
@@ -397,12 +397,10 @@ def test_ctrl_c_interrupts_a_blocking_wait(model):
     try:
         req = eng.submit(PROMPTS[0], max_tokens=2)
         timer = threading.Timer(0.3, _thread.interrupt_main)
-        t0 = time.monotonic()
         timer.start()
         with pytest.raises(KeyboardInterrupt):
             for _ in req:  # nothing steps: only the interrupt ends this
                 pass
-        assert time.monotonic() - t0 < 5
         timer.join()
         while eng.step():
             pass

@@ -492,6 +492,6 @@ def test_sigterm_mid_stream_exits_cleanly():
     stream = client.completions.create(model=MODEL_ID, prompt="Once upon a time", max_tokens=CTX - 16, stream=True)
     first = next(iter(stream))
     assert first.choices[0].text is not None
-    t0 = time.monotonic()
+    # stop() waits up to 30 s and fails on a hang (it kills the server and returns None); how long the
+    # shutdown takes is not asserted (no timing asserts in tests)
     assert s.stop() == 0, s.proc.stderr.read()
-    assert time.monotonic() - t0 < 10

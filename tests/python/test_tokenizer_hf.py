@@ -323,8 +323,8 @@ def test_ids_match_hf_tokenizers(vocab, corpus, parse_special):
     n_tok = sum(len(x) for x in got)
     print(f"\n{len(corpus)} lines, {sum(map(len, data))} bytes, {n_tok} tokens: identical to HF tokenizers "
           f"(parse_special={parse_special}); {n_exact} decode to exactly their bytes, the others lack only bytes "
-          f"{missing.hex(' ')} that have no token; encoded in {seconds:.3f} s")
-    assert seconds < 10.0, f"encoding {len(corpus)} lines took {seconds:.1f} s"
+          f"{missing.hex(' ')} that have no token; encoded in {seconds:.3f} s (reported, not asserted: speed is "
+          f"for bench/, never a test)")
 
 
 def test_gpt2_pretokenizer_matches_hf(vocab, corpus, tmp_path):
