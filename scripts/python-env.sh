@@ -28,7 +28,11 @@ else
         exit 0
     fi
     echo "python-env: creating $venv with ${packages[*]}"
-    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    # A venv whose pip is missing (venv stopped at ensurepip, e.g. python3-venv was not installed
+    # then) is made again rather than used.
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version > /dev/null 2>&1; then
+        "$python" -m venv --clear "$venv"
+    fi
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]}"
     echo "python-env: done"
 fi

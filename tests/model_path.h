@@ -19,7 +19,8 @@ static inline int th_model_path(char *path, size_t cap) {
     if (env != NULL && env[0] != '\0') {
         snprintf(path, cap, "%s", env);
     } else {
-        FILE *p = popen(AXIAL_TEST_DATA "/../../scripts/fetch-model.sh 2> /dev/null", "r");
+        /* Quoted: the checkout's path may hold spaces. */
+        FILE *p = popen("'" AXIAL_TEST_DATA "/../../scripts/fetch-model.sh' 2> /dev/null", "r");
         if (p != NULL) {
             if (fgets(path, (int)cap, p) == NULL) path[0] = '\0';
             pclose(p);

@@ -23,7 +23,7 @@ if(AXIAL_WITH_MPI)
     # Open MPI's own allocations outlive MPI_Finalize (see seqpar_tests.cmake for the reasoning).
     list(APPEND AXIAL_MOE_MPI_ENV
       "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0"
-      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/seqpar_lsan.supp:print_suppressions=0")
+      "LSAN_OPTIONS=suppressions=\"${CMAKE_CURRENT_SOURCE_DIR}/seqpar_lsan.supp\":print_suppressions=0")
   endif()
   add_executable(test_moe_ep ${CMAKE_CURRENT_SOURCE_DIR}/test_moe_ep.c)
   target_link_libraries(test_moe_ep PRIVATE axial_static MPI::MPI_C m)

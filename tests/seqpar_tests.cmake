@@ -23,7 +23,7 @@ if(AXIAL_SANITIZE MATCHES "address")
   # a leak in Axial or in the tests still fails. The rest of ASAN_OPTIONS is what scripts/test.sh uses.
   list(APPEND AXIAL_SEQPAR_TEST_ENV
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0"
-    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/seqpar_lsan.supp:print_suppressions=0")
+    "LSAN_OPTIONS=suppressions=\"${CMAKE_CURRENT_SOURCE_DIR}/seqpar_lsan.supp\":print_suppressions=0")
 endif()
 
 # One test program under real mpiexec with 1, 2 and 4 ranks, as tests `<test_prefix>_np<P>`.
@@ -84,9 +84,9 @@ file(WRITE ${AXIAL_SEQPAR_HEADER_CHECK_DIR}/check_comm.cpp
      "int main() { ax_comm *c = nullptr; (void)ax_comm_create_nccl(&c, MPI_COMM_WORLD, 0); return 0; }\n")
 set(AXIAL_SEQPAR_MPI_INCLUDES "")
 foreach(dir ${MPI_C_INCLUDE_DIRS})
-  string(APPEND AXIAL_SEQPAR_MPI_INCLUDES " -I${dir}")
+  string(APPEND AXIAL_SEQPAR_MPI_INCLUDES " -I'${dir}'")
 endforeach()
 add_test(NAME test_seqpar_header
          COMMAND ${CMAKE_COMMAND} -E chdir ${AXIAL_SEQPAR_HEADER_CHECK_DIR} sh -c
-                 "${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.c -o check_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.cpp -o check_cpp.o && ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.c -o check_comm_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I${PROJECT_SOURCE_DIR}/include ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.cpp -o check_comm_cpp.o")
+                 "${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I'${PROJECT_SOURCE_DIR}/include' ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.c -o check_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I'${PROJECT_SOURCE_DIR}/include' ${AXIAL_SEQPAR_MPI_INCLUDES} -c check.cpp -o check_cpp.o && ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -pedantic -Werror -I'${PROJECT_SOURCE_DIR}/include' ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.c -o check_comm_c.o && \${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror -I'${PROJECT_SOURCE_DIR}/include' ${AXIAL_SEQPAR_MPI_INCLUDES} -c check_comm.cpp -o check_comm_cpp.o")
 set_tests_properties(test_seqpar_header PROPERTIES LABELS "mpi;seqpar;core")

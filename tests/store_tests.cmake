@@ -17,6 +17,6 @@ if(AXIAL_WITH_HDF5 AND AXIAL_BUILD_TOOLS)
     # `axial features plot` draws text: fontconfig keeps its configuration and cairo's font patterns
     # until the process exits (test_png frees them and checks the figure writers leak nothing).
     set_tests_properties(test_cli PROPERTIES ENVIRONMENT
-      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/figures_lsan.supp:print_suppressions=0")
+      "LSAN_OPTIONS=suppressions=\"${CMAKE_CURRENT_SOURCE_DIR}/figures_lsan.supp\":print_suppressions=0")
   endif()
 endif()

@@ -16,7 +16,9 @@ expected=$(sed -n 's/^Version: //p' "$libdir/pkgconfig/axial.pc")
 
 echo "== pkg-config"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
-cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" $(pkg-config --cflags --libs axial) -o "$work/consumer_pc"
+# pkg-config escapes spaces in paths with backslashes: eval splits its output as a shell would.
+eval "pc_flags=($(pkg-config --cflags --libs axial))"
+cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" "${pc_flags[@]}" -o "$work/consumer_pc"
 out=$(LD_LIBRARY_PATH=$libdir "$work/consumer_pc")
 echo "$out"
 [ "$out" = "axial $expected numel 6" ] || { echo "FAIL: pkg-config consumer printed '$out'"; exit 1; }
