@@ -2,7 +2,8 @@
 # The Python bindings' checks, run by ctest (tests/python_bindings_tests.cmake) with the project's
 # virtual environments (scripts/python-env.sh makes them). Usage: run_bindings.sh ROOT STEP [CUDA]
 #   install    builds the wheel of python_bindings/ (scikit-build-core, same CMake project; the build
-#              folder python_bindings/build/ persists, so rebuilds are incremental) and installs it into
+#              folder python_bindings/build/ persists in the checkout (gitignored), so rebuilds are
+#              incremental; every build directory's ctest shares it) and installs it into
 #              .venv and, when present, .venv-torch. CUDA (ON/OFF) mirrors the C build's backend.
 #   pytest     python_bindings/tests in .venv (NumPy 2, ml_dtypes, h5py; the PyTorch tests skip there)
 #   torch      python_bindings/tests in .venv-torch (Debian's PyTorch and NumPy 1.x)
@@ -63,8 +64,10 @@ root)
         skip "$root/.venv with numpy and scikit-build-core is missing (scripts/python-env.sh makes it)"
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
+    # The CMake build goes to the temporary folder too (the root pyproject.toml's own build-dir is
+    # build-python/ in the checkout, for people building the wheel by hand).
     AXIAL_CUDA=OFF "$py" -m pip wheel --no-build-isolation --no-deps -q --disable-pip-version-check -w "$tmp/dist" \
-        "$root" || exit 1
+        --config-settings=build-dir="$tmp/build" "$root" || exit 1
     (cd "$tmp" && "$py" -m zipfile -e dist/axial-*.whl site) || exit 1
     cd "$tmp" && PYTHONPATH="$tmp/site" "$py" - <<'PY' || exit 1
 import numpy as np
