@@ -4,7 +4,8 @@
  * (ax_moe_route, ax_moe_dispatch, ax_moe_combine) to show their share; then, when
  * <source>/.venv-torch has PyTorch, the same layer written plainly in PyTorch (bench/moe_ffn_torch.py:
  * softmax top-k, a loop over experts with index_select / index_add_, autograd backward) on the same
- * shape and thread count, in the same run.
+ * shape and thread count, in the same run. Always, as a baseline: the time the layer's matrix products
+ * would take at the sgemm rate measured in the same run.
  *
  * Shape (the issue's): T = 512 tokens, D = 576 (SmolLM2-135M's width), F = 1536 / 8 = 192 per
  * expert, E = 8 experts, k = 2, top-2 softmax gating renormalised, no capacity, SwiGLU experts.
@@ -199,6 +200,14 @@ int main(int argc, char **argv) {
         bench_settle();
     }
     printf("(backward recomputes the forward: activation checkpointing)\n");
+    /* Always-present baseline: the layer's matrix products (router and the k experts' three, per
+     * token; the backward recomputes the forward's and adds the data and weight gradients: three
+     * times the forward's) at the rate sgemm reaches on this machine and thread count, measured now. */
+    const double sgemm = bench_sgemm_gflops(1024, threads, repeats);
+    const double fwd_flops = 2.0 * (double)T * ((double)K * 3.0 * D * F + (double)D * E);
+    printf("%-24s %10.3f   (forward's %.2f GFLOP at sgemm's %.1f GFLOP/s, 1024^3, %d threads)\n",
+           "baseline: matmuls fwd", fwd_flops / (sgemm * 1e9) * 1e3, fwd_flops * 1e-9, sgemm, threads);
+    printf("%-24s %10.3f   (3x the forward's FLOPs)\n", "baseline: matmuls bwd", 3.0 * fwd_flops / (sgemm * 1e9) * 1e3);
     if (torch) run_torch(T, threads, repeats);
     ax_context_destroy(ctx);
     return 0;
