@@ -404,6 +404,43 @@ static void test_copy_on_write(void) {
     ax_serving_free(e);
 }
 
+/* A pool of exactly one request's blocks, and a request whose cached prefix includes the block it
+ * writes first (the whole prompt cached, ending on a block boundary; or its cached partial last
+ * block): that block is written in place, not copied, so the request fits. Its admission had counted
+ * a copy of it, so it waited for ever, and so did every request behind it. */
+static void test_cached_prefix_fits_a_pool_of_one(void) {
+    char text[512];
+    snprintf(text, sizeof text, "%s %s %s", k_prompts[3], k_prompts[2], k_prompts[1]);
+    int32_t p[256];
+    const int64_t n = tokenize(text, p, 256);
+    CHECK(n >= 32);
+    if (n < 32) return;
+    for (int partial = 0; partial < 2; partial++) {
+        /* A 32-token prompt (one full block), or 31 tokens (one partial block). */
+        const int64_t np = partial ? 31 : 32;
+        const int32_t max_tokens = (int32_t)(64 - np); /* prompt + max_tokens = n_ctx = 2 blocks */
+        ax_serving_engine *e = new_engine(AX_SERVING_SPLITFUSE, 64, 2, 64, 8, 1);
+        if (e == NULL) return;
+        collected first = {0}, again = {0}, behind = {0};
+        /* The first run caches the prompt's blocks (the partial one is registered once the prompt
+         * is in, so a one-token run leaves it cached). */
+        submit_tokens(e, p, np, partial ? 1 : max_tokens, &first);
+        run_to_end(e);
+        submit_tokens(e, p, np, max_tokens, &again);
+        submit_tokens(e, p, 3, 2, &behind);
+        run_to_end(e);
+        CHECK_INT_EQ(again.finals, 1);
+        CHECK_INT_EQ(again.n_tokens, max_tokens);
+        CHECK_INT_EQ(again.cached_tokens, np - 1);
+        check_tokens(partial ? "pool of one, cached partial block" : "pool of one, cached full block", p, np,
+                     again.tokens, max_tokens, NULL, 0);
+        CHECK_INT_EQ(behind.finals, 1);
+        CHECK_INT_EQ(behind.n_tokens, 2);
+        check_pool_empty(e);
+        ax_serving_free(e);
+    }
+}
+
 static void test_stop_conditions(void) {
     int32_t p[256];
     const int64_t n = tokenize(k_prompts[3], p, 256);
@@ -1066,6 +1103,7 @@ int main(int argc, char **argv) {
     RUN(test_penalties);
     RUN(test_stop_conditions);
     RUN(test_copy_on_write);
+    RUN(test_cached_prefix_fits_a_pool_of_one);
     RUN(test_batch_invariance);
     RUN(test_background_loop);
     if (g_cuda) {

@@ -29,15 +29,24 @@ int srv_try_admit(ax_serving_engine *e, srv_seq *s) {
     const int64_t computed = matched < s->n_prompt ? matched : s->n_prompt - 1;
     /* Blocks from the one holding position `computed` on will be written (or copied first). */
     const int64_t kept = computed / e->block_size;
-    const int64_t need = blocks_for(e, s->max_total) - kept;
+    int64_t need = blocks_for(e, s->max_total) - kept;
+    /* The block at `kept`, written first, may be one the match took from the cache with no other
+     * holder: it is then written in place, not copied, and needs no block of its own. It leaves the
+     * index now, so that no request admitted before that write can share it and force a copy this
+     * reservation does not cover. (Counting a copy had left a request that fits the pool alone
+     * waiting for ever once its prefix was cached, and every request behind it.) */
+    const int in_place = kept < matched_blocks && kvb_refcount(e->pool, s->blocks[kept]) == 1;
+    if (in_place) need--;
     if (kvb_available(e->pool) - e->reserved < need) {
         for (int32_t b = 0; b < matched_blocks; b++) kvb_release(e->pool, s->blocks[b]);
         return 0;
     }
+    if (in_place) (void)kvb_prepare_write(e->pool, s->blocks[kept]); /* unregisters it: OK, in place */
     s->n_blocks = matched_blocks;
     s->n_computed = computed;
     s->n_cached = computed;
-    s->n_registered = matched_blocks; /* the shared blocks are in the index already */
+    /* The shared blocks are in the index already (not the one just taken out of it). */
+    s->n_registered = in_place ? (int32_t)kept : matched_blocks;
     s->reserved = need;
     e->reserved += need;
     s->state = SRV_RUNNING;
