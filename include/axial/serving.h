@@ -195,7 +195,7 @@ typedef struct ax_serving_stats {
     int64_t running;             /* admitted sequences (prefilling or decoding) */
     int64_t blocks_total;        /* KV blocks in the pool */
     int64_t blocks_used;         /* blocks held by live sequences (reference count > 0) */
-    int64_t blocks_cached;       /* free blocks that still hold a reusable prompt prefix */
+    int64_t blocks_cached;       /* free blocks still in the prefix index: reusable prompt (or generated) tokens */
     int64_t block_size;
     int64_t requests_submitted, requests_finished, requests_cancelled;
     int64_t prompt_tokens;       /* prompt tokens of admitted requests */
