@@ -213,8 +213,9 @@ static void run_torch(const shape *s, int causal, int threads, int repeats) {
              "        o.backward(torch.ones_like(o)); t2 = clock()\n"
              "        if r: tf.append(t1 - t0); tb.append(t2 - t1)\n"
              "    f, b = statistics.median(tf) * 1e3, statistics.median(tb) * 1e3\n"
-             "    print('%%-22s %%9.2f %%9.2f   (%%s, torch %%s, median of %%d)' %% ('torch ' + str(dt).split('.')[1],\n"
-             "          f, b, 'SDPA' if sdpa else 'matmul+softmax, logits materialised', torch.__version__, len(tf)))\n"
+             "    print('%%-22s %%9.2f %%9.2f   (%%s, torch %%s, median of %%d)' %%\n"
+             "          ('torch ' + str(dt).split('.')[1], f, b,\n"
+             "           'SDPA' if sdpa else 'matmul+softmax, logits materialised', torch.__version__, len(tf)))\n"
              "PYEOF",
              python, threads, (long long)s->B, (long long)s->S, (long long)s->H, (long long)s->Hkv, (long long)s->D,
              causal, repeats, cpu_time_mode, threads);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The `axial features` command line (and `axial version`/`info`'s arguments): good input works; bad input gives a non-zero exit, one line on
-# stderr naming the problem, and no output file. Usage: test_cli.sh AXIAL_BINARY DATA_DIR
+# The `axial features` command line (and `axial version`/`info`'s arguments): good input works; bad
+# input gives a non-zero exit, one line on stderr naming the problem, and no output file.
+# Usage: test_cli.sh AXIAL_BINARY DATA_DIR
 set -u
 axial=$1
 data=$2
