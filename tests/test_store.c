@@ -92,6 +92,14 @@ static void check_store_holds(const char *path, int64_t chains, const char *name
     ax_store_close(s);
 }
 
+/* A new store at `path` (replacing any) holding one chain. */
+static void write_one_chain(const char *path, const char *name, const ax_chain_features *f, const char *sources) {
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(path, 0, &w));
+    CHECK_OK(ax_store_add_chain(w, name, f, sources));
+    CHECK_OK(ax_store_commit(w));
+}
+
 static void write_two_chains(const char *path, ax_chain_features *a3m, ax_chain_features *cbs) {
     ax_store_writer *w = NULL;
     CHECK_OK(ax_store_begin(path, 0, &w));
@@ -145,9 +153,7 @@ static void test_append_keeps_chains(void) {
     char path[512];
     path_in_dir(path, sizeof path, "append.h5");
     ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(path, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "first", a3m, "query.a3m"));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(path, "first", a3m, "query.a3m");
     CHECK_OK(ax_store_begin(path, 1, &w));
     CHECK_STATUS(ax_store_add_chain(w, "first", cbs, NULL), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "chain 'first' is already in");
@@ -273,9 +279,7 @@ static void test_writes_through_symbolic_links(void) {
     path_in_dir(dangling, sizeof dangling, "dangling.h5");
     path_in_dir(created, sizeof created, "created.h5");
     ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(real, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "a", a3m, NULL));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(real, "a", a3m, NULL);
     CHECK(symlink("real.h5", link) == 0);  /* relative to the link's directory */
     CHECK(symlink(link, link2) == 0);      /* absolute, to the first link */
     CHECK(symlink("created.h5", dangling) == 0);
@@ -308,10 +312,7 @@ static void test_concurrent_appends_keep_every_chain(void) {
     if (a3m == NULL) return;
     char path[512];
     path_in_dir(path, sizeof path, "concurrent.h5");
-    ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(path, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "first", a3m, NULL));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(path, "first", a3m, NULL);
     enum { WRITERS = 6 };
     pid_t pids[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
@@ -473,10 +474,7 @@ static void test_kill_midway_keeps_previous_store(void) {
     if (a3m == NULL) return;
     char path[512];
     path_in_dir(path, sizeof path, "killed.h5");
-    ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(path, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "kept", a3m, "query.a3m"));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(path, "kept", a3m, "query.a3m");
 
     int ready[2];
     CHECK(pipe(ready) == 0);
@@ -549,10 +547,7 @@ static void test_full_disk_fails_cleanly(void) {
     if (a3m == NULL) return;
     char path[512];
     path_in_dir(path, sizeof path, "full.h5");
-    ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(path, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "kept", a3m, NULL));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(path, "kept", a3m, NULL);
     struct stat info;
     CHECK(stat(path, &info) == 0);
     const rlim_t limits[] = {1, (rlim_t)info.st_size / 2, (rlim_t)info.st_size * 2};
@@ -808,10 +803,7 @@ static void test_corrupt_chunk_is_an_error(void) {
     for (int64_t i = 0; i < L; i++) f->msa[i] = f->aatype[i] = (int32_t)((i * 7) % 20);
     char path[512];
     path_in_dir(path, sizeof path, "corrupt.h5");
-    ax_store_writer *w = NULL;
-    CHECK_OK(ax_store_begin(path, 0, &w));
-    CHECK_OK(ax_store_add_chain(w, "c", f, NULL));
-    CHECK_OK(ax_store_commit(w));
+    write_one_chain(path, "c", f, NULL);
     /* Find row 0's first 64 tokens in the file. */
     FILE *file = fopen(path, "r+b");
     CHECK(file != NULL);
