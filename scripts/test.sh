@@ -38,9 +38,12 @@ run_ctest() {
         local total bad
         total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<< "$line")
         bad=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<< "$line")
-        # "The following tests did not run:" lists "<tab> 19 - name (Skipped)" lines.
+        # "The following tests did not run:" lists "<tab> 19 - name (Skipped)" lines up to a blank
+        # line; only "(Skipped)" ones passed ctest's count (Disabled ones are outside its total, and
+        # a test that could not run at all is among the failed).
         local skips gpu_tests other
-        skips=$(sed -nE 's/^[[:space:]]+[0-9]+ - (.+) \((Skipped|Not Run|Disabled)\)$/\1/p' "$log" | sort -u)
+        skips=$(sed -n '/^The following tests did not run:/,/^$/p' "$log" |
+            sed -nE 's/^[[:space:]]+[0-9]+ - (.+) \(Skipped\)$/\1/p' | sort -u)
         gpu_tests=$(cd "$dir" && ctest -N -L gpu | sed -nE 's/^ *Test +#[0-9]+: (.+)$/\1/p' | sort -u)
         other=$(comm -23 <(printf '%s\n' "$skips" | sed '/^$/d') <(printf '%s\n' "$gpu_tests" | sed '/^$/d'))
         local n_skip

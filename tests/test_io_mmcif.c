@@ -470,12 +470,16 @@ static void test_fallbacks(void) {
     }
     ax_structure_destroy(s);
 
-    /* _entity_poly_seq for entity 1 only: entity 2's residues still form its chain's sequence, by
-     * their numeric label_seq_id (they had been made non-polymer, leaving chain B without one). */
+    /* _entity_poly_seq rows for entity 1 only. Entity 2, which _entity_poly declares a polypeptide,
+     * still forms its chain's sequence from its numeric label_seq_id (it had been made non-polymer,
+     * leaving chain B without one); entities 3 (a ligand) and 4 (water), which neither category
+     * names, stay out of every sequence although their writer gave them numeric label_seq_ids, as in
+     * AlphaFold, which takes only entities with sequences as chains. */
     static const char one_entity_seq[] =
         "data_three\n"
         "loop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
         "1 1 ALA\n1 2 GLY\n"
+        "loop_\n_entity_poly.entity_id\n_entity_poly.type\n1 polypeptide(L)\n2 polypeptide(L)\n"
         "loop_\n_atom_site.group_PDB\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n"
         "_atom_site.label_asym_id\n_atom_site.label_entity_id\n_atom_site.label_seq_id\n"
         "_atom_site.auth_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
@@ -483,16 +487,21 @@ static void test_fallbacks(void) {
         "ATOM CA GLY A 1 2 2 0 0 0\n"
         "ATOM CA LYS B 2 1 1 0 0 0\n"
         "ATOM CA LEU B 2 2 2 0 0 0\n"
-        "HETATM O HOH C 3 . 9 0 0 0\n";
+        "HETATM C1 NAG L 3 101 101 0 0 0\n"
+        "HETATM O HOH W 4 201 201 0 0 0\n"
+        "HETATM O HOH W 4 202 202 0 0 0\n";
     CHECK_OK(ax_mmcif_parse(one_entity_seq, sizeof one_entity_seq - 1, "oneseq.cif", &s));
-    CHECK(s != NULL && s->num_chains == 3);
-    if (s != NULL && s->num_chains == 3) {
+    CHECK(s != NULL && s->num_chains == 4);
+    if (s != NULL && s->num_chains == 4) {
         CHECK_STR_EQ(s->chains[0].sequence, "AG");
         CHECK_STR_EQ(s->chains[1].id, "B");
         CHECK_STR_EQ(s->chains[1].sequence, "KL");
         CHECK(s->chains[1].polymer_type == AX_POLYMER_PROTEIN);
         CHECK_INT_EQ(s->chains[1].residues[1].seq_index, 1);
-        CHECK_INT_EQ(s->chains[2].seq_len, 0); /* water */
+        for (int c = 2; c < 4; c++) { /* the ligand and the water */
+            CHECK_INT_EQ(s->chains[c].seq_len, 0);
+            CHECK(s->chains[c].polymer_type == AX_POLYMER_NONE);
+        }
     }
     ax_structure_destroy(s);
 

@@ -232,7 +232,9 @@ typedef struct ax_structure {
  * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
  * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity
  * (two monomers at one num) keeps the first. Without _entity_poly_seq for an entity, residues with a
- * numeric label_seq_id (or group ATOM, when label_seq_id is absent) form the sequence in file order.
+ * numeric label_seq_id (or group ATOM, when label_seq_id is absent) form the sequence in file order;
+ * but where the file has _entity_poly_seq, an entity that neither it nor _entity_poly names is a
+ * ligand or water (no sequence), as AlphaFold takes only entities with sequences as chains.
  * Only chains with atoms in the first model are listed.
  * Errors (AX_ERR_FORMAT): tokenizer errors (unterminated quote or text field, a tag without a value,
  * a loop whose value count is not a multiple of its tags), no data_ block, _atom_site without

@@ -166,24 +166,29 @@ static ax_status disk_status(const ax_h5 *h, ax_status st) { return h->disk.erro
 ax_status ax_h5_commit(ax_h5 *h) {
     ax_status st = AX_OK;
     if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) st = h5_error(AX_ERR_IO, h->final_path, "flush");
-    if (H5Fclose(h->file) < 0 && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
+    const int closed = H5Fclose(h->file) >= 0;
+    if (!closed && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
     h->file = -1;
     st = disk_status(h, st);
     if (st == AX_OK) st = fsync_file(h->final_path, h->out.temp);
     if (st == AX_OK) st = ax_output_commit(&h->out, h->final_path);
     else ax_output_discard(&h->out);
     free(h->final_path);
-    free(h);
+    h->final_path = NULL;
+    /* A file HDF5 failed to close may still be open inside it, its driver pointing at h->disk: h is
+     * then left allocated (a small leak) rather than freed under it. */
+    if (closed) free(h);
     return st;
 }
 
 void ax_h5_close(ax_h5 *h) {
     if (h == NULL) return;
-    if (h->file >= 0) H5Fclose(h->file);
+    const int closed = h->file < 0 || H5Fclose(h->file) >= 0;
     H5Eclear2(H5E_DEFAULT);
     ax_output_discard(&h->out);
     free(h->final_path);
-    free(h);
+    h->final_path = NULL;
+    if (closed) free(h); /* as in ax_h5_commit */
 }
 
 /* A link-creation property list that makes missing parent groups on the way (close it after). */

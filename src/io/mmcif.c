@@ -627,20 +627,28 @@ cleanup:
 
 /* Decides each atom's entity and whether it belongs to a polymer, now that all categories are in. */
 static void resolve_entities(mmcif_state *s) {
+    const int have_poly_seq = s->poly_entity_index.count > 0;
     for (int64_t i = 0; i < s->num_atoms; i++) {
         ax_atom_record *r = &s->atoms[i];
         int64_t index = 0;
         if (r->entity_id[0] == '\0' && ax_strmap_find(&s->asym_entity_index, r->asym_id, strlen(r->asym_id), &index))
             memcpy(r->entity_id, s->asym_entities[index], sizeof r->entity_id);
-        const int has_sequence = r->entity_id[0] != '\0' &&
-                                 ax_strmap_find(&s->poly_entity_index, r->entity_id, strlen(r->entity_id), &index);
+        const size_t len = strlen(r->entity_id);
+        const int has_sequence = len > 0 && ax_strmap_find(&s->poly_entity_index, r->entity_id, len, &index);
+        const int declared_polymer = len > 0 && ax_strmap_find(&s->poly_type_index, r->entity_id, len, &index);
         if (has_sequence && s->label_seq_column) {
             r->polymer = r->label_seq != AX_NO_LABEL_SEQ;
+        } else if (!has_sequence && len > 0 && have_poly_seq && !declared_polymer) {
+            /* A known entity that neither _entity_poly_seq nor _entity_poly names, where the file has
+             * sequences: a ligand or water, as for AlphaFold, which takes only the entities with
+             * sequences as chains (some writers give such atoms a numeric label_seq_id). */
+            r->polymer = 0;
+            r->label_seq = AX_NO_LABEL_SEQ;
         } else {
-            /* No sequence to map to (an entity without _entity_poly_seq rows, even where others have
-             * them), or no label_seq_id to map by: keep the provisional guess (a numeric label_seq_id,
-             * else group ATOM); the residues then form the sequence in file order. Ligands and water
-             * have label_seq_id '.', so they stay out of it. */
+            /* No sequence to map to (no _entity_poly_seq in the file, or an entity _entity_poly
+             * declares a polymer without rows), or no label_seq_id to map by: keep the provisional
+             * guess (a numeric label_seq_id, else group ATOM); the residues then form the sequence in
+             * file order. */
             r->label_seq = AX_NO_LABEL_SEQ;
         }
     }
