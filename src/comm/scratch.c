@@ -20,7 +20,7 @@ ax_status comm_scratch_alloc(ax_context *ctx, ax_comm *comm, comm_scratch *s, in
     if (bytes <= 0) return AX_OK;
     /* The limit, and the peak (per kind: device bytes on a CUDA context, host bytes otherwise). */
     const int on_device = ctx->device.type == AX_CUDA;
-    AX_CHECK(ax_context_reserve_workspace(ctx, on_device ? 0 : bytes, on_device ? bytes : 0));
+    AX_CHECK(ax_context_reserve_own_workspace(ctx, bytes));
     if (ctx->measure) return AX_OK; /* measure mode: counted, not taken (the ops stop after the agreement) */
     void *p = NULL;
     if (on_device) {

@@ -88,6 +88,11 @@ ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int6
     return AX_OK;
 }
 
+ax_status ax_context_reserve_own_workspace(ax_context *ctx, int64_t bytes) {
+    const int on_device = ctx->device.type == AX_CUDA;
+    return ax_context_reserve_workspace(ctx, on_device ? 0 : bytes, on_device ? bytes : 0);
+}
+
 /* Grows one of the context's kept host arenas to `bytes` (never shrinks it). */
 static ax_status context_arena_grow(void **arena, int64_t *arena_bytes, int64_t bytes, const char *which, void **out) {
     if (bytes > *arena_bytes) {

@@ -99,6 +99,9 @@ struct ax_context {
  * limit on their sum (AX_ERR_OUT_OF_MEMORY, message naming both sizes), else the context's peaks
  * (the sum and each kind) are raised. */
 ax_status ax_context_reserve_workspace(ax_context *ctx, int64_t host_bytes, int64_t device_bytes);
+/* The same for `bytes` of scratch on the context's own device (device bytes on a CUDA context, host
+ * bytes otherwise). */
+ax_status ax_context_reserve_own_workspace(ax_context *ctx, int64_t bytes);
 
 /* The context's host arena, at least `bytes` long and 64-byte aligned, without accounting (the op
  * runner has already reserved it). Kept between ops and only grown, so repeated calls do not map and

@@ -16,21 +16,15 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/grow.h"
 
 /* As many links as the kernel follows in one path lookup before it says ELOOP. */
 #define MAX_LINKS 40
 
-static char *copy_string(const char *s) {
-    const size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL) memcpy(d, s, n);
-    return d;
-}
-
 /* The link's text, resolved against the link's own directory when relative. */
 static char *follow(const char *link, const char *text) {
     const char *slash = strrchr(link, '/');
-    if (text[0] == '/' || slash == NULL) return copy_string(text);
+    if (text[0] == '/' || slash == NULL) return ax_strndup(text, strlen(text));
     const size_t dir = (size_t)(slash - link) + 1, n = dir + strlen(text) + 1;
     char *out = malloc(n);
     if (out == NULL) return NULL;
@@ -41,7 +35,7 @@ static char *follow(const char *link, const char *text) {
 
 ax_status ax_output_target(const char *path, char **target) {
     *target = NULL;
-    char *cur = copy_string(path);
+    char *cur = ax_strndup(path, strlen(path));
     if (cur == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     for (int links = 0;; links++) {
         struct stat info;
@@ -96,9 +90,8 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
 /* Makes the rename durable; a failure here cannot undo the rename, so it is not reported. */
 static void sync_directory_of(const char *target) {
     const char *slash = strrchr(target, '/');
-    char *dir = slash == NULL ? copy_string(".") : slash == target ? copy_string("/") : copy_string(target);
+    char *dir = slash == NULL ? ax_strndup(".", 1) : ax_strndup(target, slash == target ? 1 : (size_t)(slash - target));
     if (dir == NULL) return;
-    if (slash != NULL && slash != target) dir[slash - target] = '\0';
     const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);

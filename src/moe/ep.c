@@ -330,9 +330,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
         if (st == AX_OK) {
             /* Both blocks are held at once: the limit and the peak count them together (each is
              * also reserved alone, by its own allocation). */
-            const int64_t both = local_bytes(&L, c->call) + remote_bytes(&L, c->call, Rr);
-            const int on_device = ctx->device.type == AX_CUDA;
-            st = ax_context_reserve_workspace(ctx, on_device ? 0 : both, on_device ? both : 0);
+            st = ax_context_reserve_own_workspace(ctx, local_bytes(&L, c->call) + remote_bytes(&L, c->call, Rr));
         }
         if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s2, remote_bytes(&L, c->call, Rr));
         if (st == AX_OK) {

@@ -185,7 +185,7 @@ ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, int zero, moe_scratch
     memset(s, 0, sizeof *s);
     s->ctx = ctx;
     const int on_device = ctx->device.type == AX_CUDA;
-    AX_CHECK(ax_context_reserve_workspace(ctx, on_device ? 0 : bytes, on_device ? bytes : 0));
+    AX_CHECK(ax_context_reserve_own_workspace(ctx, bytes));
     if (ctx->measure || bytes <= 0) return AX_OK;
     void *p = NULL;
     if (on_device) {
