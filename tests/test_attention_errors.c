@@ -221,6 +221,15 @@ static void test_packed(void) {
     o.cu_seqlens_k = &tcuwide;
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "opt->cu_seqlens_k: dtype is i64, expected i32", ctx, &tpq, &tpk, &tpv,
                      NULL, &o, &tpout, &tplse);
+    /* a strided view: it had passed the checks (which honoured the stride) and then been read as
+     * contiguous, leaving rows unwritten */
+    int32_t cu_spread[2 * (B + 1)] = {0, -1, 4, -1, 9, -1};
+    ax_tensor spread = tcuk;
+    spread.data = cu_spread;
+    spread.strides[0] = 2;
+    o.cu_seqlens_k = &spread;
+    EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "opt->cu_seqlens_k: the last dim has stride 2, expected 1", ctx, &tpq,
+                     &tpk, &tpv, NULL, &o, &tpout, &tplse);
     /* lse in the padded form for a packed batch */
     o.cu_seqlens_k = &tcuk;
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "lse: expected 2 dims (H, Tq), got 3", ctx, &tpq, &tpk, &tpv, NULL, &o, &tpout,

@@ -578,6 +578,19 @@ static void test_hostile_tensors(void) {
     }
     ax_gguf_close(g);
     w_free(&b);
+    /* ... also in a file that ends before its (empty) data section's alignment: it had been refused
+     * as "data [0, 0) ... runs past the end of the file". */
+    w_header(&b, 3, 1, 0);
+    w_tensor(&b, "w", 2, ne0, AX_GGML_TYPE_Q4_0, 0);
+    CHECK(b.len % 32 != 0);
+    CHECK_OK(ax_gguf_open_memory(b.p, b.len, NULL, &g));
+    if (g != NULL) {
+        CHECK(ax_gguf_data_offset(g) > b.len);
+        CHECK_OK(ax_gguf_tensor_view(g, 0, &v));
+        CHECK_INT_EQ(v.shape[1], 0);
+    }
+    ax_gguf_close(g);
+    w_free(&b);
     /* A type with no ax_dtype is listed but refused by the view (Q5_K: 256 elements in 176 bytes). */
     const uint64_t ne256[1] = {256};
     write_one_tensor(&b, 1, ne256, 13, 0, 176, f);

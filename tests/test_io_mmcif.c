@@ -559,6 +559,46 @@ static void expect_error(const char *text, const char *message) { expect_error_l
     "_atom_site.label_entity_id\n_atom_site.label_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n" \
     "_atom_site.Cartn_z\n"
 
+#define ATOM_LOOP_AUTH                                                                              \
+    "loop_\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.label_asym_id\n"         \
+    "_atom_site.label_entity_id\n_atom_site.label_seq_id\n_atom_site.auth_seq_id\n"                 \
+    "_atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
+
+/* Records of a residue split by another residue's records make one residue, its atoms in file
+ * order (as Biopython reads them), with or without _entity_poly_seq. Before, the first case was an
+ * error and the second listed GLY twice (sequence "GAG"). */
+static void test_split_residues(void) {
+    static const char with_seq[] =
+        "data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+        "1 1 GLY\n1 2 ALA\n" ATOM_LOOP "CA GLY A 1 1 1 0 0\nCA ALA A 1 2 2 0 0\nC GLY A 1 1 3 0 0\n"
+        "CB ALA A 1 2 4 0 0\nO GLY A 1 1 5 0 0\n";
+    static const char without_seq[] =
+        "data_x\n" ATOM_LOOP "CA GLY A 1 1 1 0 0\nCA ALA A 1 2 2 0 0\nC GLY A 1 1 3 0 0\n"
+        "CB ALA A 1 2 4 0 0\nO GLY A 1 1 5 0 0\n";
+    const char *texts[2] = {with_seq, without_seq};
+    for (int t = 0; t < 2; t++) {
+        ax_structure *s = NULL;
+        CHECK_OK(ax_mmcif_parse(texts[t], strlen(texts[t]), "split.cif", &s));
+        if (s == NULL) continue;
+        const ax_chain *c = &s->chains[0];
+        CHECK_STR_EQ(c->sequence, "GA");
+        CHECK_INT_EQ(c->num_residues, 2);
+        CHECK_INT_EQ(c->num_atoms, 5);
+        CHECK_INT_EQ(c->residues[0].first_atom, 0);
+        CHECK_INT_EQ(c->residues[0].num_atoms, 3);
+        CHECK_INT_EQ(c->residues[1].first_atom, 3);
+        CHECK_INT_EQ(c->residues[1].num_atoms, 2);
+        CHECK_INT_EQ(c->residues[1].seq_index, 1);
+        static const char *const names[5] = {"CA", "C", "O", "CA", "CB"};
+        static const double xs[5] = {1, 3, 5, 2, 4};
+        for (int i = 0; i < 5; i++) {
+            CHECK_STR_EQ(c->atoms[i].name, names[i]);
+            CHECK(near(c->atoms[i].x, xs[i]));
+        }
+        ax_structure_destroy(s);
+    }
+}
+
 static void test_errors(void) {
     expect_error("data_x\n_cell.length_a 10\n", "bad.cif:2: no atoms");
     expect_error("", "bad.cif:1: no data_ block");
@@ -585,9 +625,13 @@ static void test_errors(void) {
     expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
                  "1 2 GLY\n1 1 ALA\n" ATOM_LOOP "CA GLY A 1 2 1 2 3\n",
                  "bad.cif:7: _entity_poly_seq of entity 1: num 1 comes after 2");
+    /* Two author numbers at one label_seq_id. */
     expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
-                 "1 1 GLY\n1 2 ALA\n" ATOM_LOOP "CA GLY A 1 1 0 0 0\nCA ALA A 1 2 0 0 0\nCB GLY A 1 1 0 0 0\n",
-                 "bad.cif:19: residue GLY 1 of chain A appears twice");
+                 "1 1 GLY\n" ATOM_LOOP_AUTH "CA GLY A 1 1 5 0 0 0\nCA GLY A 1 1 6 0 0 0\n",
+                 "bad.cif:18: residue GLY 6 of chain A takes sequence position 1, which another residue");
+    /* INT32_MIN is the parser's "no label_seq_id": it had made the residue a ligand. */
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 -2147483648 1 2 3\n",
+                 "bad.cif:11:12: label_seq_id '-2147483648' is out of range");
     expect_error("data_x\n_a.b 'unterminated\n", "bad.cif:2:6: quoted string is not closed");
     static const char elf[] = "\x7f" "ELF\x02\x01\x01\0\0\0";
     expect_error_len(elf, sizeof elf - 1, "bad.cif:1:8: NUL byte");
@@ -621,6 +665,7 @@ int main(void) {
     RUN(test_1lcd);
     RUN(test_modified_residues);
     RUN(test_fallbacks);
+    RUN(test_split_residues);
     RUN(test_errors);
     RUN(test_truncated);
     return th_finish();

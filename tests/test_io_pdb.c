@@ -142,6 +142,44 @@ static void test_conventions(void) {
     ax_structure_destroy(s);
 }
 
+/* Records of a residue that come after other residues' records join it (Biopython's reading, which
+ * AlphaFold's from_pdb_string uses); before, such a residue was listed twice ("MAMA"). A water and a
+ * ligand numbered like a polymer residue, or like each other, stay apart (Biopython's hetero field). */
+static void test_split_residues(void) {
+    static char text[4096];
+    text[0] = '\0';
+    atom_line(text, sizeof text, "ATOM", 1, " N", ' ', "MET", 'A', 1, ' ', 1, 0, 0, 1, 10, "N");
+    atom_line(text, sizeof text, "ATOM", 2, " CA", ' ', "ALA", 'A', 2, ' ', 2, 0, 0, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 3, " CA", ' ', "MET", 'A', 1, ' ', 3, 0, 0, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 4, " CB", ' ', "ALA", 'A', 2, ' ', 4, 0, 0, 1, 10, "C");
+    strcat(text, "TER       5      ALA A   2\n");
+    atom_line(text, sizeof text, "HETATM", 6, " O", ' ', "HOH", 'A', 1, ' ', 5, 0, 0, 1, 10, "O");
+    atom_line(text, sizeof text, "HETATM", 7, " C1", ' ', "NAG", 'A', 301, ' ', 6, 0, 0, 1, 10, "C");
+    atom_line(text, sizeof text, "HETATM", 8, " C1", ' ', "FUC", 'A', 301, ' ', 7, 0, 0, 1, 10, "C");
+    atom_line(text, sizeof text, "HETATM", 9, " O1", ' ', "NAG", 'A', 301, ' ', 8, 0, 0, 1, 10, "O");
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "split.pdb", &s));
+    if (s == NULL) return;
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->sequence, "MA");
+    CHECK_INT_EQ(c->num_residues, 5);
+    CHECK_INT_EQ(c->num_atoms, 8);
+    static const char *const residues[5] = {"MET", "ALA", "HOH", "NAG", "FUC"};
+    static const int64_t counts[5] = {2, 2, 1, 2, 1};
+    int64_t first = 0;
+    for (int i = 0; i < 5; i++) {
+        CHECK_STR_EQ(c->residues[i].name, residues[i]);
+        CHECK_INT_EQ(c->residues[i].first_atom, first);
+        CHECK_INT_EQ(c->residues[i].num_atoms, counts[i]);
+        first += counts[i];
+    }
+    /* x holds each record's serial position: atoms grouped by residue, in file order within one. */
+    static const double xs[8] = {1, 3, 2, 4, 5, 6, 8, 7};
+    for (int i = 0; i < 8; i++) CHECK(near(c->atoms[i].x, xs[i]));
+    CHECK_STR_EQ(c->atoms[6].name, "O1");
+    ax_structure_destroy(s);
+}
+
 /* ---- 2N0N, first model: a MODRES record --------------------------------------------------- */
 
 /* 2n0n_M1.pdb (PDB entry 2N0N, first model; PHE 10 renumbered 9A by Biopython's tests):
@@ -253,6 +291,7 @@ static void test_errors(void) {
 int main(void) {
     RUN(test_1tii);
     RUN(test_conventions);
+    RUN(test_split_residues);
     RUN(test_2n0n);
     RUN(test_polymer_types);
     RUN(test_errors);

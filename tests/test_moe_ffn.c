@@ -186,9 +186,9 @@ static void check_clear_routing(const ref_out *r) {
  * moves y by O(max |y|). */
 #define FWD_F32_REL 2e-5
 
-static void forward_case(ref_moe *overrides, int64_t T, int64_t Fd, uint64_t seed, int expect_drops) {
+static void forward_case_f(ref_moe *overrides, int64_t T, int64_t F, int64_t Fd, uint64_t seed, int expect_drops) {
     problem p;
-    problem_make(&p, T, 16, 5, 12, Fd, overrides->k, seed);
+    problem_make(&p, T, 16, 5, F, Fd, overrides->k, seed);
     p.m.gating = overrides->gating, p.m.normalize = overrides->normalize, p.m.act = overrides->act;
     p.m.capacity_factor = overrides->capacity_factor, p.m.min_capacity = overrides->min_capacity;
     ref_out r;
@@ -211,6 +211,53 @@ static void forward_case(ref_moe *overrides, int64_t T, int64_t Fd, uint64_t see
     CHECK(fabs(losses[1] - r.z) <= 1e-5 * fmax(1.0, r.z));
     free(y);
     ref_out_free(&r);
+    problem_free(&p);
+}
+
+static void forward_case(ref_moe *overrides, int64_t T, int64_t Fd, uint64_t seed, int expect_drops) {
+    forward_case_f(overrides, T, 12, Fd, seed, expect_drops);
+}
+
+/* Experts of width 0: y is the dense MLP's alone. An internal buffer of 0 columns had been made 1-D
+ * and refused after the losses were written. */
+static void test_forward_zero_width_experts(void) {
+    ref_moe c = {.k = 2, .gating = AX_MOE_SOFTMAX_TOPK, .normalize = 1, .act = AX_ACT_SILU};
+    forward_case_f(&c, 9, 0, 7, 14, 0);
+}
+
+/* Measure mode's peak is enough for the real call: a context limited to it runs the layer. It had
+ * counted the layer's own scratch only, below the grouped GEMMs' 16-row panels at decode sizes
+ * (T = 1, k = 8: 23808 bytes measured, 131072 needed), so such a context failed with
+ * AX_ERR_OUT_OF_MEMORY. */
+static void test_measure_covers_real_call(void) {
+    const int64_t T = 1, D = 256, E = 8, F = 64, k = 8;
+    problem p;
+    problem_make(&p, T, D, E, F, 0, k, 15);
+    op_weights o;
+    op_weights_make(&p, &o);
+    float y[256], dx[256];
+    ax_tensor tx = tensor(p.xf, AX_F32, 2, T, D, 0), ty = tensor(y, AX_F32, 2, T, D, 0);
+    ax_tensor tdx = tensor(dx, AX_F32, 2, T, D, 0);
+    const ax_moe_ffn_config cfg = config_of(&p.m);
+    const ax_moe_ffn_grads none = {0};
+    for (int backward = 0; backward < 2; backward++) {
+        ax_context *m = NULL, *limited = NULL;
+        ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+        cc.num_threads = 2;
+        CHECK_OK(ax_context_create(&m, &cc));
+        if (m == NULL) break;
+        CHECK_OK(ax_context_set_measure(m, 1));
+        if (backward) CHECK_OK(ax_moe_ffn_backward(m, &cfg, &tx, &o.w, &ty, &tdx, &none));
+        else CHECK_OK(ax_moe_ffn_forward(m, &cfg, &tx, &o.w, &ty, NULL));
+        cc.workspace_limit = ax_context_workspace_peak(m);
+        ax_context_destroy(m);
+        CHECK_OK(ax_context_create(&limited, &cc));
+        if (limited == NULL) break;
+        for (int i = 0; i < 256; i++) y[i] = 1.0f;
+        if (backward) CHECK_OK(ax_moe_ffn_backward(limited, &cfg, &tx, &o.w, &ty, &tdx, &none));
+        else CHECK_OK(ax_moe_ffn_forward(limited, &cfg, &tx, &o.w, &ty, NULL));
+        ax_context_destroy(limited);
+    }
     problem_free(&p);
 }
 
@@ -745,6 +792,8 @@ int main(int argc, char **argv) {
     RUN(test_backward_sigmoid_top1);
     RUN(test_backward_top3_normalized);
     RUN(test_empty);
+    RUN(test_forward_zero_width_experts);
+    RUN(test_measure_covers_real_call);
     RUN(test_errors);
     ax_context_destroy(ctx);
     return th_finish();

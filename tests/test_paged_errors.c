@@ -232,6 +232,35 @@ static void test_append_errors(void) {
     EXPECT_ERROR("slot_mapping: rows 0 and 2 both write slot 7", APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
     CHECK_OK(APPEND(&trk, &trv, &tslots, &tkc, &tvc, NULL, NULL));
     CHECK_OK(ax_context_set_measure(ctx, 0));
+    /* With nothing to write (D = 0) the kernel never runs: repeated slots had passed unnoticed. */
+    ax_tensor k0 = trk, v0 = trv, kc0 = tkc, vc0 = tvc;
+    k0.shape[2] = v0.shape[2] = kc0.shape[3] = vc0.shape[3] = 0;
+    slots[2] = 7;
+    EXPECT_ERROR("slot_mapping: rows 0 and 2 both write slot 7", APPEND(&k0, &v0, &tslots, &kc0, &vc0, NULL, NULL));
+    CHECK_OK(APPEND(&k0, &v0, &tslots, &kc0, &vc0, NULL, NULL));
+}
+
+/* Split-K scratch past int64 is a workspace failure (AX_ERR_OUT_OF_MEMORY, as the header lists it),
+ * not a bad argument. The tensors only describe shapes: the call fails before any kernel reads them
+ * (fixed, distinct, never dereferenced addresses). */
+static void test_paged_scratch_overflow(void) {
+    const int64_t T_big = 20000000, H_big = 1024, D_big = 1 << 20;
+    int32_t bt1[1] = {0}, cl1[1] = {16}, cu1[2] = {0, 1};
+    const int64_t sq[3] = {T_big, H_big, D_big}, sc[4] = {1, 16, 1, D_big}, sbt[2] = {1, 1}, one = 1, two = 2;
+    ax_tensor bq, bout, bkc, bvc, tbt1, tcl1, tcu1;
+    ax_tensor_contiguous(&bq, (void *)(uintptr_t)0x100000000000ull, AX_F32, 3, sq);
+    ax_tensor_contiguous(&bout, (void *)(uintptr_t)0x4000000000000000ull, AX_F32, 3, sq);
+    ax_tensor_contiguous(&bkc, (void *)(uintptr_t)0x7000000000000000ull, AX_F32, 4, sc);
+    ax_tensor_contiguous(&bvc, (void *)(uintptr_t)0x7100000000000000ull, AX_F32, 4, sc);
+    ax_tensor_contiguous(&tbt1, bt1, AX_I32, 2, sbt);
+    ax_tensor_contiguous(&tcl1, cl1, AX_I32, 1, &one);
+    ax_tensor_contiguous(&tcu1, cu1, AX_I32, 1, &two);
+    ax_paged_attention_options o = ax_paged_attention_options_default();
+    o.num_splits = 64;
+    ax_clear_error();
+    CHECK_STATUS(ax_paged_attention(ctx, &bq, &bkc, &bvc, &tbt1, &tcl1, &tcu1, NULL, NULL, &o, &bout, NULL),
+                 AX_ERR_OUT_OF_MEMORY);
+    CHECK_CONTAINS(ax_last_error(), "paged_attention: the CPU scratch size overflows int64");
 }
 
 int main(void) {
@@ -246,6 +275,7 @@ int main(void) {
     RUN(test_paged_index_errors);
     RUN(test_paged_huge_windows);
     RUN(test_append_errors);
+    RUN(test_paged_scratch_overflow);
     ax_context_destroy(ctx);
     return th_finish();
 }

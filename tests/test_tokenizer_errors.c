@@ -8,11 +8,14 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "axial/gguf.h"
+#include "axial/llm.h"
 #include "harness.h"
 #include "llm/tokenizer.h"
+#include "llm/tokenizer_internal.h"
 #include "tokenizer_tiny_gguf.h"
 
 static tiny_buf file_buf;
@@ -142,6 +145,63 @@ static void test_chat(void) {
     llm_tokenizer_free(tok);
 }
 
+/* The template reader: SmolLM2's shape gives ChatML with its default system text; a test of the
+ * first message in another shape (Qwen2.5 writes its default in an else branch) is refused: it had
+ * been taken for plain ChatML and rendered without the default. */
+static void test_chat_template_shapes(void) {
+    static const char smol[] =
+        "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+        "{{ '<|im_start|>system\nDefault.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + "
+        "'\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}";
+    static const char qwen[] =
+        "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\n' + messages[0]['content'] + "
+        "'<|im_end|>\n' }}{%- else %}{{- '<|im_start|>system\nYou are Qwen.<|im_end|>\n' }}{%- endif %}"
+        "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\n' + message.content + "
+        "'<|im_end|>' + '\n' }}{%- endfor %}";
+    static const char plain[] =
+        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+        "'<|im_end|>\n'}}{% endfor %}";
+    llm_tokenizer t;
+    memset(&t, 0, sizeof t);
+    CHECK_OK(llm_chat_template_parse(&t, smol, sizeof smol - 1));
+    CHECK_INT_EQ(t.chat_kind, LLM_CHAT_CHATML);
+    CHECK(t.chat_default_system != NULL && t.chat_default_system_len == 38 &&
+          memcmp(t.chat_default_system, "<|im_start|>system\nDefault.<|im_end|>\n", 38) == 0);
+    free(t.chat_default_system);
+    memset(&t, 0, sizeof t);
+    CHECK_OK(llm_chat_template_parse(&t, qwen, sizeof qwen - 1));
+    CHECK_INT_EQ(t.chat_kind, LLM_CHAT_NONE);
+    free(t.chat_default_system);
+    memset(&t, 0, sizeof t);
+    CHECK_OK(llm_chat_template_parse(&t, plain, sizeof plain - 1));
+    CHECK_INT_EQ(t.chat_kind, LLM_CHAT_CHATML);
+    CHECK(t.chat_default_system == NULL);
+}
+
+/* A user-defined token's text is that token with or without PARSE_SPECIAL (HF's non-special added
+ * tokens, llama.cpp's partition); a control token's only with it. "<|im_end|>" is made user-defined
+ * here (the tiny vocab's specials are control tokens); before, it too was split as text. Expected ids
+ * from the tiny vocab's layout: byte b is id N_SPECIAL + b, and no merge applies to these bytes. */
+static void test_user_defined_tokens(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = open_tiny(&g);
+    ax_gguf_close(g);
+    if (tok == NULL) return;
+    tok->types[2] = LLM_TOKEN_USER_DEFINED;
+    static const char text[] = "<|im_start|>x<|im_end|>";
+    const size_t plain_len = strlen("<|im_start|>x");
+    int32_t ids[32];
+    int64_t n = 0;
+    CHECK_OK(llm_tokenizer_encode(tok, text, sizeof text - 1, 0, ids, 32, &n));
+    CHECK_INT_EQ(n, (int64_t)plain_len + 1);
+    for (size_t i = 0; i < plain_len && (int64_t)i < n; i++) CHECK_INT_EQ(ids[i], N_SPECIAL + (unsigned char)text[i]);
+    CHECK_INT_EQ(ids[n - 1], 2);
+    CHECK_OK(llm_tokenizer_encode(tok, text, sizeof text - 1, AX_LLM_TOKENIZE_PARSE_SPECIAL, ids, 32, &n));
+    CHECK_INT_EQ(n, 3);
+    CHECK(ids[0] == 1 && ids[1] == N_SPECIAL + 'x' && ids[2] == 2);
+    llm_tokenizer_free(tok);
+}
+
 /* Counts id in ids[0, n). */
 static int64_t count_id(const int32_t *ids, int64_t n, int32_t id) {
     int64_t c = 0;
@@ -211,6 +271,8 @@ int main(void) {
     RUN(test_encode_buffers);
     RUN(test_decode_buffers);
     RUN(test_chat);
+    RUN(test_chat_template_shapes);
+    RUN(test_user_defined_tokens);
     RUN(test_chat_tokenize);
     return th_finish();
 }

@@ -84,7 +84,8 @@ AX_API ax_attention_options ax_attention_options_default(void);
  * them off); each OpenMP thread of the call loads its tile configuration and releases the tile
  * state before the call returns, so a caller's own AMX code must configure again afterwards (as
  * oneDNN does before each use). Strides: any, except that the last dim
- * (D) of q, k, v, out and the bias are contiguous; outputs must not overlap each other or an input.
+ * (D) of q, k, v, out and the bias are contiguous, and so are cu_seqlens_q / cu_seqlens_k (stride
+ * 1); outputs must not overlap each other or an input.
  *
  * Limits: D >= 1 on the CPU; D <= 256 and a multiple of 8 on CUDA (else AX_ERR_UNSUPPORTED).
  * Memory: per-thread tiles on the CPU (host arena), none on CUDA beyond split-K partials; never

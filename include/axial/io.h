@@ -127,6 +127,11 @@ AX_API ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_na
  * Conversion as in AlphaFold: columns where the query (first sequence) has a gap are dropped, and
  * residues of other rows in dropped columns are counted as deletions into the next kept column.
  * Lower-case residues (insert states) are upper-cased. names[i] is the sequence name.
+ * One difference from AlphaFold's parse_stockholm, which takes only '-' as a gap: there a '.' in the
+ * query row keeps its column (and AlphaFold's feature step then fails, having no id for '.'), and a
+ * '.' of another row where the query has '-' counts as a deletion; here '.' is the gap HMMER writes
+ * in insert columns, so such columns are dropped and such dots count as nothing. Files whose only
+ * gap character is '-' give the same values either way.
  * Errors (AX_ERR_FORMAT): missing header; a sequence appearing twice in one block; a line that is
  * not "name aligned-sequence"; a character other than letters, '.' and '-'; rows of different
  * lengths (the message names the row); no sequences; a query that is all gaps; missing "//";
@@ -146,8 +151,13 @@ AX_API void ax_msa_destroy(ax_msa *msa);
  * in order of first appearance, each holding its residues (polymer residues, ligands and waters
  * alike) and their atoms. Only the first model is read. Common conventions, as in AlphaFold:
  *  - Alternate locations: for each atom name in a residue, the record with the highest occupancy is
- *    kept (ties: the first). Records of an alternative residue with a different name at the same
- *    position (point heterogeneity) are dropped: the first residue name wins.
+ *    kept (ties: the first). Records of an alternative polymer residue with a different name at
+ *    the same position (point heterogeneity) are dropped: the first residue name wins. Ligands and
+ *    waters with different names are different residues, even at one number.
+ *  - A residue is one residue however its records are ordered: records of a residue that come after
+ *    other residues' records (same chain, number, insertion code and mmCIF label_asym_id/
+ *    label_seq_id; for ligands and waters the name too) join it, in file order, as Biopython
+ *    (AlphaFold's reader) joins them.
  *  - MSE (selenomethionine) becomes MET and its SE atom is renamed SD (its element stays "SE").
  *  - Modified amino acids keep their name (HYP stays HYP) and read as their parent's one-letter
  *    code (HYP -> 'P'). The parent is the one the file states (mmCIF _pdbx_struct_mod_residue
@@ -238,9 +248,9 @@ typedef struct ax_structure {
  * Only chains with atoms in the first model are listed.
  * Errors (AX_ERR_FORMAT): tokenizer errors (unterminated quote or text field, a tag without a value,
  * a loop whose value count is not a multiple of its tags), no data_ block, _atom_site without
- * coordinates / atom / residue / chain columns, bad numbers, no atoms, a label_seq_id missing from
- * _entity_poly_seq, a polymer residue whose records are not contiguous (detected when the entity
- * has an _entity_poly_seq; without one such a residue is listed twice). */
+ * coordinates / atom / residue / chain columns, bad numbers (a label_seq_id of -2147483648 too), no
+ * atoms, a label_seq_id missing from _entity_poly_seq, two polymer residues at one label_seq_id
+ * (different author numbers or insertion codes). */
 AX_API ax_status ax_mmcif_read(const char *path, ax_structure **out);
 AX_API ax_status ax_mmcif_parse(const char *buf, size_t len, const char *source_name, ax_structure **out);
 

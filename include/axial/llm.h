@@ -85,8 +85,9 @@ AX_API ax_status ax_llm_model_get_info(const ax_llm_model *model, ax_llm_model_i
 
 enum {
     AX_LLM_TOKENIZE_ADD_SPECIAL = 1,   /* add BOS/EOS as the file's add_bos_token / add_eos_token say */
-    AX_LLM_TOKENIZE_PARSE_SPECIAL = 2  /* text of special tokens ("<|im_start|>") becomes that token;
-                                          without it, such text is split like any other text */
+    AX_LLM_TOKENIZE_PARSE_SPECIAL = 2  /* text of control tokens ("<|im_start|>") becomes that token;
+                                          without it, such text is split like any other text (the
+                                          text of user-defined tokens is that token either way) */
 };
 
 /* Encodes `len` bytes of `text` (UTF-8; invalid bytes are encoded as their byte tokens) with the

@@ -21,8 +21,11 @@
  *      A w of +-inf keeps its value; a NaN from overflowing penalties (inf - inf) becomes -inf.
  *   3. temperature == 0: greedy. The token is the largest w, the lowest id among equal ones;
  *      prob = 1. Steps 4-10 are skipped (every filter below keeps the largest token anyway).
- *   4. x[t] = w[t] / temperature (f32 division).
- *   5. The unmasked tokens in the order "x descending, then id ascending"; M of them.
+ *   4. x[t] = w[t] / temperature (f32 division). If that overflows for some finite w (temperature
+ *      below max|w| / FLT_MAX: ~1e-37 for logits of order 10), the row is greedy as in step 3 (the
+ *      limit as temperature -> 0) instead: prob = 1.
+ *   5. The unmasked tokens in the order "x descending, then id ascending" (-0 and +0 equal); M of
+ *      them.
  *   6. top-k: K = top_k if 0 < top_k < M, else M. The candidates are the first K of that order.
  *   7. e[t] = expf(x[t] - m), m = the first candidate's x (e = 1 where x[t] == m, so +inf logits
  *      share the mass); S_K = the sum of e over the candidates (p[t] = e[t] / S_K is the softmax).

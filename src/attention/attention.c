@@ -70,7 +70,9 @@ static void fill_specs(ax_tensor_spec *s, int packed, const ax_tensor *q, const 
     s[T_CUQ] = cq;
     s[T_CUK] = ck;
     s[T_CUQ].dtypes = s[T_CUK].dtypes = AX_DTYPE_BIT(AX_I32);
-    s[T_CUQ].flags = s[T_CUK].flags = AX_SPEC_OPTIONAL;
+    /* Contiguous: the kernels index them as plain arrays (a strided view had been checked with its
+     * stride, then read without it). */
+    s[T_CUQ].flags = s[T_CUK].flags = AX_SPEC_OPTIONAL | AX_SPEC_LAST_CONTIGUOUS;
     s[T_OUT] = act_spec("out", out, packed, sq, "H", backward ? 0 : AX_SPEC_OUTPUT);
     const ax_tensor_spec sl = packed ? (ax_tensor_spec)AX_SPEC("lse", lse, 2, "H", sq)
                                      : (ax_tensor_spec)AX_SPEC("lse", lse, 3, "B", "H", sq);

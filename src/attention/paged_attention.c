@@ -113,9 +113,9 @@ static ax_status paged_cpu_workspace(const ax_context *ctx, const void *params, 
     const paged_attn_params *p = params;
     const paged_cpu_layout L = paged_cpu_layout_of(p, ctx->num_threads > 0 ? ctx->num_threads : 1, p->num_splits);
     if (L.total < 0)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                            "paged_attention: workspace size overflows (T %lld, H %lld, D %lld)", (long long)p->T,
-                            (long long)p->H, (long long)p->D);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY,
+                            "paged_attention: the CPU scratch size overflows int64 (T %lld, H %lld, D %lld)",
+                            (long long)p->T, (long long)p->H, (long long)p->D);
     need->host_bytes = L.total;
     return AX_OK;
 }
@@ -127,8 +127,8 @@ static ax_status paged_cuda_workspace(const ax_context *ctx, const void *params,
     if (p->num_splits <= 1) return AX_OK;
     const double bytes = (double)p->T * (double)p->H * p->num_splits * (double)(p->D + 2) * sizeof(float);
     if (bytes > 4.0e18)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "paged_attention: workspace size overflows (T %lld, H %lld)",
-                            (long long)p->T, (long long)p->H);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "paged_attention: the split-K scratch would need %.3g bytes",
+                            bytes);
     need->device_bytes = (int64_t)bytes;
     return AX_OK;
 }

@@ -362,6 +362,7 @@ static ax_status gguf_check_tensor_data(const gguf_cursor *c, const ax_gguf *g, 
     const int nl = GGUF_SHOWN(t->name.len);
     const uint64_t offset_at = info_end - 8;
     const uint64_t data_bytes = g->data_offset <= g->size ? g->size - g->data_offset : 0;
+    if (t->bytes == 0) return AX_OK; /* nothing to read: accepted wherever it points, as GGML accepts it */
     if (g->data_offset > g->size || t->offset > data_bytes || t->bytes > data_bytes - t->offset)
         return gguf_fail(c, offset_at, "tensor '%.*s': data [%llu, %llu) of the data section at byte %llu runs "
                          "past the end of the file (%llu bytes)", nl, t->name.data, (unsigned long long)t->offset,
@@ -755,7 +756,9 @@ ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
                             (unsigned)t.ggml_type);
     memset(out, 0, sizeof *out);
     /* The mapping is read-only; the header tells callers never to write through the view. */
-    out->data = (void *)(uintptr_t)(g->base + g->data_offset + t.offset);
+    /* An empty tensor may point past the end of the file (see gguf_check_tensor_data): no bytes are
+     * read through it, and the mapping's start keeps the pointer inside the mapping. */
+    out->data = (void *)(uintptr_t)(t.bytes == 0 ? g->base : g->base + g->data_offset + t.offset);
     out->dtype = (ax_dtype)t.dtype;
     out->device.type = AX_CPU;
     out->device.id = 0;

@@ -303,6 +303,8 @@ static ax_status consume_atom_site(mmcif_state *s) {
     if (row->present[AS_LABEL_SEQ] &&
         !ax_parse_int32(row_value(row, AS_LABEL_SEQ), row->len[AS_LABEL_SEQ], &r.label_seq))
         return field_fail(s, AS_LABEL_SEQ, "label_seq_id", "is not an integer");
+    if (r.label_seq == AX_NO_LABEL_SEQ && row->present[AS_LABEL_SEQ]) /* the value that means "none" here */
+        return field_fail(s, AS_LABEL_SEQ, "label_seq_id", "is out of range (-2147483647 to 2147483647)");
     if (!row->present[AS_X] || !row->present[AS_Y] || !row->present[AS_Z])
         return ax_io_fail(AX_ERR_FORMAT, s->source, row->first_line, 0, "atom %s of %s %d has no coordinates",
                           r.atom_name, r.res_name, r.res_num);

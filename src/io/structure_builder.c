@@ -5,6 +5,7 @@
  */
 #include "io/structure_builder.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,13 +20,23 @@ typedef struct chain_build {
     int has_polymer;                         /* the polymer's asym id is known */
     char polymer_asym[AX_STRUCTURE_ID_CAP];
     const ax_entity_seq *entity;             /* the polymer's sequence, or NULL: built in file order */
-    /* Key of the last residue: only it can still receive atoms (records of one residue are
-     * contiguous in both formats). */
+    /* Key of the residue that took the last record: the next record usually continues it. */
+    int64_t current;                         /* its index into residues */
     char last_asym[AX_STRUCTURE_ID_CAP];
     int32_t last_num;
     char last_ins;
     int32_t last_label_seq;
-    char last_raw_name[AX_STRUCTURE_ID_CAP]; /* residue name as written, before MSE -> MET */
+    int8_t last_polymer;
+    /* Every residue by its key (residue_key), so that records of a residue split by other
+     * residues' records join it, as Biopython (AlphaFold's reader) joins them. Atoms are chained
+     * per residue while reading (atom_next, residue_tail) and grouped by residue at the end when
+     * such a split occurred (scattered). */
+    ax_strmap residue_index;
+    int64_t *atom_next, atom_next_cap;       /* next atom of the same residue, -1 after its last */
+    int64_t *residue_tail, residue_tail_cap; /* last atom of each residue */
+    char (*raw_names)[AX_STRUCTURE_ID_CAP];  /* residue names as written, before MSE -> MET */
+    int64_t raw_names_cap;
+    int scattered;
     ax_polymer_census census;                /* the polymer's residues by kind */
 } chain_build;
 
@@ -42,6 +53,14 @@ static void free_chain(ax_chain *c) {
     free(c->resolved);
     free(c->residues);
     free(c->atoms);
+}
+
+static void free_chain_build(chain_build *c) {
+    free_chain(&c->chain);
+    ax_strmap_free(&c->residue_index);
+    free(c->atom_next);
+    free(c->residue_tail);
+    free(c->raw_names);
 }
 
 void ax_structure_destroy(ax_structure *structure) {
@@ -133,8 +152,8 @@ static ax_status place_in_sequence(const build_state *s, chain_build *c, const a
     if (c->chain.resolved[index]) {
         const char ins[2] = {r->ins_code == ' ' ? '\0' : r->ins_code, '\0'};
         return ax_io_fail(AX_ERR_FORMAT, s->in->source, r->line, 0,
-                          "residue %s %d%s of chain %s appears twice (sequence position %lld); its atoms must be "
-                          "contiguous",
+                          "residue %s %d%s of chain %s takes sequence position %lld, which another residue (other "
+                          "author number, insertion code or chain) already holds",
                           r->res_name, r->res_num, ins, r->chain_id, (long long)index + 1);
     }
     c->chain.resolved[index] = 1;
@@ -142,9 +161,30 @@ static ax_status place_in_sequence(const build_state *s, chain_build *c, const a
     return AX_OK;
 }
 
-static ax_status start_residue(const build_state *s, chain_build *c, const ax_atom_record *r) {
-    AX_CHECK(ax_grow((void **)&c->chain.residues, &c->residues_cap, c->chain.num_residues + 1,
-                     sizeof *c->chain.residues));
+/* The key that names a residue within its chain: asym id, number, insertion code, label_seq and
+ * polymer flag, and for a ligand or water its name too (Biopython's hetero field), so that a
+ * ligand numbered like a polymer residue stays apart from it. Returns the key's length. */
+static size_t residue_key(const ax_atom_record *r, char *key, size_t cap) {
+    const int n = snprintf(key, cap, "%s|%d|%c|%d|%d|%s", r->asym_id, (int)r->res_num, r->ins_code,
+                           (int)r->label_seq, (int)r->polymer, r->polymer ? "" : r->res_name);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static void set_current(chain_build *c, int64_t index, const ax_atom_record *r) {
+    c->current = index;
+    memcpy(c->last_asym, r->asym_id, sizeof c->last_asym);
+    c->last_num = r->res_num;
+    c->last_ins = r->ins_code;
+    c->last_label_seq = r->label_seq;
+    c->last_polymer = r->polymer;
+}
+
+static ax_status start_residue(const build_state *s, chain_build *c, const ax_atom_record *r, const char *key,
+                               size_t key_len) {
+    const int64_t index = c->chain.num_residues;
+    AX_CHECK(ax_grow((void **)&c->chain.residues, &c->residues_cap, index + 1, sizeof *c->chain.residues));
+    AX_CHECK(ax_grow((void **)&c->residue_tail, &c->residue_tail_cap, index + 1, sizeof *c->residue_tail));
+    AX_CHECK(ax_grow((void **)&c->raw_names, &c->raw_names_cap, index + 1, sizeof *c->raw_names));
     const int is_mse = strcmp(r->res_name, "MSE") == 0;
     ax_residue res;
     memset(&res, 0, sizeof res);
@@ -153,7 +193,7 @@ static ax_status start_residue(const build_state *s, chain_build *c, const ax_at
     res.ins_code = r->ins_code;
     res.number = r->res_num;
     res.seq_index = -1;
-    res.first_atom = c->chain.num_atoms;
+    res.first_atom = -1;
     if (r->polymer) {
         if (!c->has_polymer) AX_CHECK(start_polymer(s, c, r));
         /* A second polymer under the same author chain (rare) is kept as non-polymer residues. */
@@ -162,32 +202,44 @@ static ax_status start_residue(const build_state *s, chain_build *c, const ax_at
             ax_polymer_census_add(&c->census, s->in->parents, r->res_name);
         }
     }
-    c->chain.residues[c->chain.num_residues++] = res;
-    memcpy(c->last_asym, r->asym_id, sizeof c->last_asym);
-    memcpy(c->last_raw_name, r->res_name, sizeof c->last_raw_name);
-    c->last_num = r->res_num;
-    c->last_ins = r->ins_code;
-    c->last_label_seq = r->label_seq;
+    AX_CHECK(ax_strmap_add(&c->residue_index, key, key_len, index));
+    c->chain.residues[index] = res;
+    c->residue_tail[index] = -1;
+    memcpy(c->raw_names[index], r->res_name, sizeof c->raw_names[index]);
+    c->chain.num_residues = index + 1;
+    set_current(c, index, r);
     return AX_OK;
 }
 
+/* The record continues the current residue: the same key as residue_key's, compared in place. */
 static int same_residue(const chain_build *c, const ax_atom_record *r) {
     return c->chain.num_residues > 0 && c->last_num == r->res_num && c->last_ins == r->ins_code &&
-           c->last_label_seq == r->label_seq && strcmp(c->last_asym, r->asym_id) == 0;
+           c->last_label_seq == r->label_seq && c->last_polymer == r->polymer &&
+           strcmp(c->last_asym, r->asym_id) == 0 && (r->polymer || strcmp(c->raw_names[c->current], r->res_name) == 0);
+}
+
+/* The residue the record belongs to: the current one, an earlier one it continues, or a new one. */
+static ax_status find_or_start_residue(const build_state *s, chain_build *c, const ax_atom_record *r) {
+    if (same_residue(c, r)) return AX_OK;
+    char key[3 * AX_STRUCTURE_ID_CAP + 48];
+    const size_t key_len = residue_key(r, key, sizeof key);
+    int64_t index = 0;
+    if (!ax_strmap_find(&c->residue_index, key, key_len, &index)) return start_residue(s, c, r, key, key_len);
+    c->scattered = 1;
+    set_current(c, index, r);
+    return AX_OK;
 }
 
 static ax_status add_record(build_state *s, const ax_atom_record *r) {
     chain_build *c = NULL;
     AX_CHECK(find_or_add_chain(s, r, &c));
-    if (!same_residue(c, r)) {
-        AX_CHECK(start_residue(s, c, r));
-    } else if (strcmp(c->last_raw_name, r->res_name) != 0) {
-        return AX_OK; /* another residue at the same position (point heterogeneity): first one wins */
-    }
-    ax_residue *res = &c->chain.residues[c->chain.num_residues - 1];
+    AX_CHECK(find_or_start_residue(s, c, r));
+    /* Another residue at the same position (point heterogeneity): the first one wins. */
+    if (strcmp(c->raw_names[c->current], r->res_name) != 0) return AX_OK;
+    ax_residue *res = &c->chain.residues[c->current];
     ax_atom atom;
     memset(&atom, 0, sizeof atom);
-    const int se_to_sd = strcmp(c->last_raw_name, "MSE") == 0 && strcmp(r->atom_name, "SE") == 0;
+    const int se_to_sd = strcmp(r->res_name, "MSE") == 0 && strcmp(r->atom_name, "SE") == 0;
     memcpy(atom.name, se_to_sd ? "SD" : r->atom_name, se_to_sd ? 3 : sizeof atom.name);
     memcpy(atom.element, r->element, sizeof atom.element);
     atom.x = r->x;
@@ -196,14 +248,42 @@ static ax_status add_record(build_state *s, const ax_atom_record *r) {
     atom.occupancy = r->occupancy;
     atom.b_factor = r->b_factor;
     /* Alternate locations: one atom per name, the most occupied (the first on ties). */
-    for (int64_t i = res->first_atom; i < res->first_atom + res->num_atoms; i++) {
+    for (int64_t i = res->first_atom; i >= 0; i = c->atom_next[i]) {
         if (strcmp(c->chain.atoms[i].name, atom.name) != 0) continue;
         if (atom.occupancy > c->chain.atoms[i].occupancy) c->chain.atoms[i] = atom;
         return AX_OK;
     }
-    AX_CHECK(ax_grow((void **)&c->chain.atoms, &c->atoms_cap, c->chain.num_atoms + 1, sizeof *c->chain.atoms));
-    c->chain.atoms[c->chain.num_atoms++] = atom;
+    const int64_t a = c->chain.num_atoms;
+    AX_CHECK(ax_grow((void **)&c->chain.atoms, &c->atoms_cap, a + 1, sizeof *c->chain.atoms));
+    AX_CHECK(ax_grow((void **)&c->atom_next, &c->atom_next_cap, a + 1, sizeof *c->atom_next));
+    c->chain.atoms[a] = atom;
+    c->atom_next[a] = -1;
+    if (res->first_atom < 0) res->first_atom = a;
+    else c->atom_next[c->residue_tail[c->current]] = a;
+    c->residue_tail[c->current] = a;
+    c->chain.num_atoms = a + 1;
     res->num_atoms++;
+    return AX_OK;
+}
+
+/* Makes each residue's atoms contiguous, residues in order of first appearance, each residue's
+ * atoms in file order. Only needed when a residue's records were split by others'. */
+static ax_status group_atoms(chain_build *c) {
+    if (!c->scattered) return AX_OK;
+    ax_atom *grouped = malloc((size_t)c->chain.num_atoms * sizeof *grouped);
+    if (grouped == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: %lld atoms of chain %s",
+                            (long long)c->chain.num_atoms, c->chain.id);
+    int64_t n = 0;
+    for (int64_t r = 0; r < c->chain.num_residues; r++) {
+        ax_residue *res = &c->chain.residues[r];
+        const int64_t first = n;
+        for (int64_t i = res->first_atom; i >= 0; i = c->atom_next[i]) grouped[n++] = c->chain.atoms[i];
+        res->first_atom = first;
+    }
+    free(c->chain.atoms);
+    c->chain.atoms = grouped;
+    c->atoms_cap = c->chain.num_atoms;
     return AX_OK;
 }
 
@@ -214,6 +294,7 @@ ax_status ax_structure_assemble(const ax_structure_input *in, ax_structure **out
     s.in = in;
     ax_status st = AX_OK;
     for (int64_t i = 0; i < in->num_atoms; i++) AX_CHECK_GOTO(add_record(&s, &in->atoms[i]), st, cleanup);
+    for (int64_t i = 0; i < s.num_chains; i++) AX_CHECK_GOTO(group_atoms(&s.chains[i]), st, cleanup);
     ax_structure *structure = calloc(1, sizeof *structure);
     ax_chain *chains = calloc((size_t)s.num_chains + 1, sizeof *chains);
     if (structure == NULL || chains == NULL) {
@@ -241,7 +322,7 @@ ax_status ax_structure_assemble(const ax_structure_input *in, ax_structure **out
     }
     *out = structure;
 cleanup:
-    for (int64_t i = 0; i < s.num_chains; i++) free_chain(&s.chains[i].chain);
+    for (int64_t i = 0; i < s.num_chains; i++) free_chain_build(&s.chains[i]);
     free(s.chains);
     ax_strmap_free(&s.chain_index);
     return st;

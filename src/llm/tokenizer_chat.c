@@ -59,6 +59,9 @@ ax_status llm_chat_template_parse(llm_tokenizer *tok, const char *tmpl, size_t l
                                  "messages[0].role != 'system'", "messages[0].role != \"system\""};
     const char *cond = NULL;
     for (size_t k = 0; k < sizeof(conds) / sizeof(conds[0]) && cond == NULL; k++) cond = chat_find(tmpl, len, conds[k]);
+    /* Any other test of the first message (Qwen2.5's "== 'system'" with the default in an else
+     * branch) is a default-system block of a shape not read here: refused, not rendered without it. */
+    if (cond == NULL && chat_find(tmpl, len, "messages[0]") != NULL) return AX_OK;
     if (cond != NULL) {
         /* the default system text: the first {{ 'literal' }} of that if-block */
         const char *end = tmpl + len;

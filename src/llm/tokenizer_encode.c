@@ -1,7 +1,8 @@
 /*
  * tokenizer_encode.c — text to token ids, in the order HF tokenizers applies its steps:
  *
- *   1. with PARSE_SPECIAL, the text of control and user-defined tokens is cut out first, leftmost
+ *   1. the text of user-defined tokens, and with PARSE_SPECIAL of control tokens too, is cut out
+ *      first (llama.cpp skips only control and unknown tokens without it), leftmost
  *      match first and the longest at a position (HF's added-token split; llama.cpp's longest-first
  *      partition agrees whenever no special text overlaps another, as in every vocabulary we know);
  *   2. each other fragment is pre-tokenized: "smollm" isolates every \p{N} character (HF Digits with
@@ -213,8 +214,8 @@ static ax_status enc_fragment(enc_state *e, const char *text, size_t begin, size
 }
 
 /* Cuts out special-token text, leftmost first; specials are sorted longest first, so the first
- * that matches at a position is the longest there. */
-static ax_status enc_split_specials(enc_state *e, const char *text, size_t len) {
+ * that matches at a position is the longest there. Control tokens only when `control`. */
+static ax_status enc_split_specials(enc_state *e, const char *text, size_t len, int control) {
     const llm_tokenizer *tok = e->tok;
     size_t start = 0;
     for (size_t i = 0; i < len;) {
@@ -226,6 +227,7 @@ static ax_status enc_split_specials(enc_state *e, const char *text, size_t len) 
         size_t hit_len = 0;
         for (int32_t k = 0; k < tok->n_specials; k++) {
             const int32_t id = tok->specials[k];
+            if (!control && tok->types[id] == LLM_TOKEN_CONTROL) continue;
             const size_t n = (size_t)(tok->text_off[id + 1] - tok->text_off[id]);
             if (n <= len - i && memcmp(text + i, tok->text + tok->text_off[id], n) == 0) {
                 hit = id, hit_len = n;
@@ -255,8 +257,8 @@ ax_status llm_tokenizer_encode(const llm_tokenizer *tok, const char *text, size_
     if ((flags & AX_LLM_TOKENIZE_ADD_SPECIAL) && llm_tokenizer_add_bos(tok)) enc_emit(&e, tok->bos);
     ax_status st = AX_OK;
     if (len > 0) {
-        st = (flags & AX_LLM_TOKENIZE_PARSE_SPECIAL) && tok->n_specials > 0 ? enc_split_specials(&e, text, len)
-                                                                            : enc_fragment(&e, text, 0, len);
+        const int control = (flags & AX_LLM_TOKENIZE_PARSE_SPECIAL) != 0;
+        st = tok->n_specials > 0 ? enc_split_specials(&e, text, len, control) : enc_fragment(&e, text, 0, len);
     }
     if (st == AX_OK && (flags & AX_LLM_TOKENIZE_ADD_SPECIAL) && llm_tokenizer_add_eos(tok)) enc_emit(&e, tok->eos);
     free(e.cp);

@@ -193,7 +193,7 @@ static int64_t local_bytes(const moe_layer *L, moe_call call) {
     if (call == MOE_BACKWARD)
         bytes += moe_buf_bytes(AX_F32, Tk, L->D) + moe_buf_bytes(AX_F32, L->T, L->k) + moe_buf_bytes(AX_F32, L->T, L->E);
     else
-        bytes += 2 * moe_buf_bytes(AX_F32, L->T, L->D) + moe_buf_bytes(AX_F32, 2, 0);
+        bytes += 2 * moe_buf_bytes(AX_F32, L->T, L->D) + moe_buf_bytes(AX_F32, 2, MOE_VECTOR);
     return bytes;
 }
 
@@ -202,7 +202,7 @@ static int64_t local_bytes(const moe_layer *L, moe_call call) {
 static int64_t remote_bytes(const moe_layer *L, moe_call call, int64_t Rr) {
     const ax_dtype wire = call == MOE_BACKWARD ? AX_F32 : L->xdtype;
     int64_t bytes = 2 * moe_buf_bytes(wire, Rr, L->D) + moe_buf_bytes(AX_I32, Rr, 1) +
-                    moe_buf_bytes(AX_I64, L->E_here + 1, 0) + moe_buf_bytes(AX_I64, Rr, 1) +
+                    moe_buf_bytes(AX_I64, L->E_here + 1, MOE_VECTOR) + moe_buf_bytes(AX_I64, Rr, 1) +
                     3 * moe_buf_bytes(AX_F32, Rr, L->F) + 2 * moe_buf_bytes(AX_F32, Rr, L->D);
     if (call == MOE_BACKWARD) bytes += 3 * moe_buf_bytes(AX_F32, Rr, L->D);
     return bytes;
@@ -308,7 +308,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
             yd = moe_buf(&s, AX_F32, L.T, L.D);
             /* The losses land in scratch and reach the caller only once the whole call has succeeded:
              * the exchanges after routing may still fail on some rank. */
-            losses = moe_buf(&s, AX_F32, 2, 0);
+            losses = moe_buf(&s, AX_F32, 2, MOE_VECTOR);
         }
         st = moe_route_dispatch(ctx, c->cfg, &L, c->x, c->w->router, !bwd && c->losses != NULL ? &losses : NULL,
                                 &r);

@@ -24,9 +24,9 @@ ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, cons
     AX_CHECK(moe_ffn_check(ctx, cfg, x, w, y, losses, NULL, NULL, NULL, MOE_FORWARD, 0, &L));
     moe_scratch s;
     AX_CHECK(moe_scratch_open(ctx, forward_bytes(&L, y->dtype), cfg->route.capacity_factor > 0.0f, &s));
-    /* Measure mode: this layer's own scratch is counted; the ops it calls would each count theirs
-     * while holding it, so their peaks are not added here. */
-    if (ctx->measure) return AX_OK;
+    /* Measure mode: this layer's own scratch, and the most its grouped GEMMs can take (each op's
+     * workspace counts on its own, as when it runs). */
+    if (ctx->measure) return moe_experts_reserve_bound(ctx, &L, L.xdtype, w, MOE_FORWARD);
     moe_routed r;
     moe_routed_take(&s, &L, L.xdtype, &r);
     ax_tensor gs = moe_buf(&s, AX_F32, L.T * L.k, L.F), us = moe_buf(&s, AX_F32, L.T * L.k, L.F);

@@ -25,7 +25,7 @@ ax_status ax_moe_ffn_backward(ax_context *ctx, const ax_moe_ffn_config *cfg, con
     AX_CHECK(moe_ffn_check(ctx, cfg, x, w, NULL, NULL, dy, dx, grads, MOE_BACKWARD, 0, &L));
     moe_scratch s;
     AX_CHECK(moe_scratch_open(ctx, backward_bytes(&L), cfg->route.capacity_factor > 0.0f, &s));
-    if (ctx->measure) return AX_OK; /* this layer's scratch counted, as in the forward */
+    if (ctx->measure) return moe_experts_reserve_bound(ctx, &L, AX_F32, w, MOE_BACKWARD); /* as in the forward */
     const int64_t Tk = L.T * L.k;
     moe_routed r;
     moe_routed_take(&s, &L, AX_F32, &r);

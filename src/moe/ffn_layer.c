@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/tensor_spec.h"
+#include "moe/grouped_gemm_params.h"
 #include "moe/moe_internal.h"
 
 #define MOE_ALIGN 256
@@ -178,7 +179,7 @@ ax_status moe_ffn_check(const ax_context *ctx, const ax_moe_ffn_config *cfg, con
 int64_t moe_align(int64_t bytes) { return (bytes + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN; }
 
 int64_t moe_buf_bytes(ax_dtype dtype, int64_t rows, int64_t cols) {
-    return moe_align(rows * (cols > 0 ? cols : 1) * (int64_t)ax_dtype_size(dtype));
+    return moe_align(rows * (cols == MOE_VECTOR ? 1 : cols) * (int64_t)ax_dtype_size(dtype));
 }
 
 ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, int zero, moe_scratch *s) {
@@ -209,7 +210,7 @@ ax_status moe_scratch_open(ax_context *ctx, int64_t bytes, int zero, moe_scratch
 ax_tensor moe_buf(moe_scratch *s, ax_dtype dtype, int64_t rows, int64_t cols) {
     const int64_t shape[2] = {rows, cols};
     ax_tensor t;
-    (void)ax_tensor_contiguous(&t, NULL, dtype, cols > 0 ? 2 : 1, shape); /* valid shapes only */
+    (void)ax_tensor_contiguous(&t, NULL, dtype, cols == MOE_VECTOR ? 1 : 2, shape); /* valid shapes only */
     t.device = s->ctx->device;
     const int64_t bytes = moe_buf_bytes(dtype, rows, cols);
     if (s->base != NULL && s->used + bytes <= s->bytes) {
@@ -243,7 +244,7 @@ ax_tensor moe_rows(const ax_tensor *t, int64_t rows) {
 int64_t moe_routed_bytes(const moe_layer *L, ax_dtype xs_dtype) {
     const int64_t Tk = L->T * L->k;
     return moe_buf_bytes(AX_F32, L->T, L->E) + moe_buf_bytes(AX_I32, L->T, L->k) + moe_buf_bytes(AX_F32, L->T, L->k) +
-           moe_buf_bytes(xs_dtype, Tk, L->D) + moe_buf_bytes(AX_I64, L->E + 1, 0) + moe_buf_bytes(AX_I64, L->T, L->k);
+           moe_buf_bytes(xs_dtype, Tk, L->D) + moe_buf_bytes(AX_I64, L->E + 1, MOE_VECTOR) + moe_buf_bytes(AX_I64, L->T, L->k);
 }
 
 void moe_routed_take(moe_scratch *s, const moe_layer *L, ax_dtype xs_dtype, moe_routed *r) {
@@ -251,7 +252,7 @@ void moe_routed_take(moe_scratch *s, const moe_layer *L, ax_dtype xs_dtype, moe_
     r->ids = moe_buf(s, AX_I32, L->T, L->k);
     r->weights = moe_buf(s, AX_F32, L->T, L->k);
     r->xs = moe_buf(s, xs_dtype, L->T * L->k, L->D);
-    r->offsets = moe_buf(s, AX_I64, L->E + 1, 0);
+    r->offsets = moe_buf(s, AX_I64, L->E + 1, MOE_VECTOR);
     r->rows = moe_buf(s, AX_I64, L->T, L->k);
     r->R = L->T * L->k;
 }
@@ -285,6 +286,35 @@ ax_status moe_add_into(ax_context *ctx, ax_tensor *add, ax_tensor *acc) {
 }
 
 /* ---- the experts ---- */
+
+ax_status moe_experts_reserve_bound(ax_context *ctx, const moe_layer *L, ax_dtype xs_dtype,
+                                    const ax_moe_ffn_weights *w, moe_call call) {
+    if (ctx->device.type != AX_CPU) return AX_OK; /* the CUDA grouped GEMM takes no workspace */
+    const int64_t threads = ctx->num_threads > 0 ? ctx->num_threads : 1;
+    /* Each grouped GEMM the layer runs: (AX_TRANS, x dtype, w, N, K); the backward's first. */
+    const struct {
+        int trans;
+        ax_dtype x;
+        const ax_tensor *w;
+        int64_t N, K;
+    } gemms[6] = {{1, xs_dtype, w->gate, L->F, L->D}, {1, xs_dtype, w->up, L->F, L->D},
+                  {1, AX_F32, w->down, L->D, L->F},   {0, AX_F32, w->down, L->F, L->D},
+                  {0, AX_F32, w->gate, L->D, L->F},   {0, AX_F32, w->up, L->D, L->F}};
+    for (int i = 0; i < (call == MOE_BACKWARD ? 6 : 3); i++) {
+        moe_gg_params p;
+        memset(&p, 0, sizeof p);
+        p.E = L->E_here;
+        p.R = L->T * L->k;
+        p.N = gemms[i].N;
+        p.K = gemms[i].K;
+        p.x_dtype = gemms[i].x;
+        p.w_dtype = gemms[i].w->dtype;
+        p.y_dtype = AX_F32;
+        p.trans_w = gemms[i].trans;
+        AX_CHECK(ax_context_reserve_workspace(ctx, moe_gg_cpu_bytes_bound(&p, threads), 0));
+    }
+    return AX_OK;
+}
 
 ax_status moe_experts_forward(ax_context *ctx, ax_activation_kind act, const ax_tensor *xs, const ax_tensor *offsets,
                               const ax_tensor *gate, const ax_tensor *up, const ax_tensor *down, ax_tensor *gs,

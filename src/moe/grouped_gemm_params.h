@@ -127,12 +127,15 @@ typedef struct moe_gg_plan {
     int64_t panels;                /* float w: the segments' MOE_GG_PANEL_ROWS-row panels of x */
 } moe_gg_plan;
 
-static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t threads) {
+/* The plan from the segments' sizes: rows covered (count; the first at `first`), the largest
+ * segment, and for float w the row tiles and MOE_GG_PANEL_ROWS-row panels they make. */
+static inline moe_gg_plan moe_gg_plan_sized(const moe_gg_params *p, int64_t threads, int64_t first, int64_t count,
+                                            int64_t largest, int64_t row_tiles, int64_t panels) {
     moe_gg_plan pl;
     pl.threads = threads > 0 ? threads : 1;
     pl.quant = qmm_w_is_quant(p->w_dtype);
     pl.kernel = QMM_KERNEL_LANES;
-    moe_gg_row_span(p->offsets, p->E, &pl.first, &pl.count, &pl.largest);
+    pl.first = first, pl.count = count, pl.largest = largest;
     pl.wtile_bytes = pl.ytile_bytes = pl.sums_bytes = 0;
     pl.nt = pl.rt = pl.panels = 0;
     if (pl.quant) {
@@ -145,12 +148,7 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
         pl.xrow_bytes = p->K * 4;
         pl.x_bytes = p->x_dtype == AX_F32 ? 0 : qmm_round64(pl.count * p->K * 4);
         pl.rt = MOE_GG_RT;
-        int64_t row_tiles = 0;
-        for (int64_t e = 0; e < p->E; e++) {
-            const int64_t rows = p->offsets[e + 1] - p->offsets[e];
-            row_tiles += (rows + pl.rt - 1) / pl.rt;
-            pl.panels += (rows + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS;
-        }
+        pl.panels = panels;
         if (p->trans_w) {
             const int64_t panel_bytes = qmm_round64(pl.panels * MOE_GG_PANEL_ROWS * p->K * 4);
             pl.x_bytes = pl.x_bytes > panel_bytes ? pl.x_bytes : panel_bytes;
@@ -166,6 +164,31 @@ static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t thread
     }
     pl.thread_bytes = pl.wtile_bytes + pl.ytile_bytes + pl.sums_bytes;
     return pl;
+}
+
+static inline moe_gg_plan moe_gg_plan_for(const moe_gg_params *p, int64_t threads) {
+    int64_t first, count, largest, row_tiles = 0, panels = 0;
+    moe_gg_row_span(p->offsets, p->E, &first, &count, &largest);
+    if (!qmm_w_is_quant(p->w_dtype)) {
+        for (int64_t e = 0; e < p->E; e++) {
+            const int64_t rows = p->offsets[e + 1] - p->offsets[e];
+            row_tiles += (rows + MOE_GG_RT - 1) / MOE_GG_RT;
+            panels += (rows + MOE_GG_PANEL_ROWS - 1) / MOE_GG_PANEL_ROWS;
+        }
+    }
+    return moe_gg_plan_sized(p, threads, first, count, largest, row_tiles, panels);
+}
+
+/* The most host workspace the CPU forward can need for p's shapes and dtypes, whatever p->offsets
+ * holds (it is not read): every row covered and in one segment, the most panels R rows can make
+ * over E segments (each segment at most one partial panel), and the widest column tile. Composite
+ * layers reserve it in measure mode, where the offsets are not computed. */
+static inline int64_t moe_gg_cpu_bytes_bound(const moe_gg_params *p, int64_t threads) {
+    const int64_t t = threads > 0 ? threads : 1;
+    const int64_t segments = p->E < p->R ? p->E : p->R;
+    const int64_t panels = (p->R + (MOE_GG_PANEL_ROWS - 1) * segments) / MOE_GG_PANEL_ROWS + 1;
+    const moe_gg_plan pl = moe_gg_plan_sized(p, t, 0, p->R, p->R, 2 * t, panels);
+    return pl.x_bytes + pl.threads * pl.thread_bytes;
 }
 
 #ifdef __cplusplus

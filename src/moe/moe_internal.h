@@ -44,6 +44,14 @@ typedef struct moe_scratch {
 
 int64_t moe_align(int64_t bytes);
 /* Bytes of a (rows, cols) buffer of `dtype`, aligned. */
+/* Measure mode: reserves, one by one as they would run, the most host workspace each of the layer's
+ * grouped GEMMs can need (moe_gg_cpu_bytes_bound): theirs depends on the routing, which measure mode
+ * does not compute. The other ops the layer calls take scratch by shape only, within the layer's. */
+ax_status moe_experts_reserve_bound(ax_context *ctx, const moe_layer *L, ax_dtype xs_dtype,
+                                    const ax_moe_ffn_weights *w, moe_call call);
+
+/* cols for a 1-D buffer of `rows` elements (offsets, losses); any cols >= 0 gives (rows, cols). */
+#define MOE_VECTOR ((int64_t)-1)
 int64_t moe_buf_bytes(ax_dtype dtype, int64_t rows, int64_t cols);
 /* Accounts `bytes` (limit, peak) and, unless the context is measuring, takes the block. On CUDA a
  * nonzero `zero` clears it (stream-ordered): the single-rank layer computes all T * k rows there

@@ -148,7 +148,10 @@ AX_HOST_DEVICE static inline void act_eval(int kind, float x, float *value, floa
         const float k0 = 0.7978845608028654f, c = 0.044715f; /* sqrt(2 / pi) */
         const float t = tanhf(k0 * (x + c * x * x * x));
         *value = 0.5f * x * (1.0f + t);
-        *deriv = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k0 * (1.0f + 3.0f * c * x * x);
+        /* Where tanh has saturated (sech^2 == 0) the second term is 0; computing it regardless
+         * gives 0 * inf = NaN once 3c x^2 overflows (|x| > ~5e19). */
+        const float sech2 = 1.0f - t * t;
+        *deriv = 0.5f * (1.0f + t) + (sech2 == 0.0f ? 0.0f : 0.5f * x * sech2 * k0 * (1.0f + 3.0f * c * x * x));
     } else {
         const float e = erff(x * 0.7071067811865476f); /* 1 / sqrt(2) */
         *value = 0.5f * x * (1.0f + e);

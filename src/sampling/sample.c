@@ -303,7 +303,11 @@ static void sample_row(const sampling_params *p, int64_t r, row_scratch *w) {
     load_row(p, r, &s, w);
     int32_t token = -1;
     float prob = 0.0f;
-    if (s.temperature == 0.0f) {
+    float max_abs = 0.0f;
+    if (s.temperature != 0.0f)
+        for (int64_t t = 0; t < p->V; t++)
+            if (isfinite(w->x[t]) && fabsf(w->x[t]) > max_abs) max_abs = fabsf(w->x[t]);
+    if (s.temperature == 0.0f || sampling_too_cold(max_abs, s.temperature)) {
         float best = -INFINITY;
         for (int64_t t = 0; t < p->V; t++)
             if (w->x[t] > best) {

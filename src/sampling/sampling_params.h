@@ -10,6 +10,7 @@
 #ifndef AXIAL_SAMPLING_PARAMS_H
 #define AXIAL_SAMPLING_PARAMS_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -87,8 +88,17 @@ AX_HOST_DEVICE static inline float sampling_penalize(float w, uint32_t count, co
     return isnan(r) ? -INFINITY : r;
 }
 
-/* An unsigned key that orders floats as their values do (-inf lowest, +inf highest; no NaN here). */
+/* Step 4's test: the temperature is so small that the largest finite |w| (max_abs) divided by it
+ * overflows f32, and the row is greedy. Dividing regardless had turned every finite negative w into
+ * -inf (a row of them came out "fully masked", token -1) and positive ones into +inf ties. */
+AX_HOST_DEVICE static inline int sampling_too_cold(float max_abs, float temperature) {
+    return temperature > 0.0f && max_abs / temperature > FLT_MAX;
+}
+
+/* An unsigned key that orders floats as their values do (-inf lowest, +inf highest; no NaN here;
+ * -0 and +0 equal, so that such a tie goes to the lower id as in greedy). */
 AX_HOST_DEVICE static inline uint32_t sampling_float_key(float x) {
+    if (x == 0.0f) x = 0.0f;
     uint32_t b;
     memcpy(&b, &x, sizeof b);
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);

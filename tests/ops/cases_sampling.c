@@ -3,8 +3,9 @@
  * (greedy, temperature 0.7 / 1 / 1.5, top-k 1 / 40 / V / off, top-p 0.9 / 1, min-p 0.05, repetition,
  * frequency and presence penalties, negative presence), ragged histories with repeats (empty rows,
  * a first offset past 0, unused trailing ids), -inf logits, a fully masked row, logits with many
- * +inf logits, exact ties, a flat row, padded logits rows and strided outputs, and +-inf logits in
- * the history under penalties that overflow f32.
+ * +inf logits, exact ties, a flat row, padded logits rows and strided outputs, +-inf logits in
+ * the history under penalties that overflow f32, ties between -0 and +0, and a temperature of 1e-40
+ * (w / temperature overflows: greedy, step 4).
  *
  * Reference: sampling.h's procedure in float64 from the stored logits and ax_sampling_uniform's
  * documented formula (re-implemented here): a full sort of the candidates, prefix sums, the id-order
@@ -21,6 +22,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,9 @@ typedef struct samp_case {
     double scale;      /* logits uniform in [-scale, scale) */
     int ties;          /* 1: logits are integers in [-3, 3] (many exact ties); 2: they rise then
                         * fall with the id (organ pipe: the input that drives a quickselect with
-                        * fixed pivot positions quadratic) */
+                        * fixed pivot positions quadratic); 3: integers in [-3, 0] whose zeros are
+                        * -0 at even ids and +0 at odd ones (a -0/+0 tie goes to the lower id;
+                        * top-k and top-p had ranked -0 below +0) */
     double masked;     /* fraction of logits set to -inf */
     int masked_row;    /* 1: row 1 is entirely -inf, and row 2 has two +inf logits */
     int history;       /* 1: ragged histories */
@@ -52,19 +56,24 @@ typedef struct samp_case {
                         * {0, 0, 1, 1}, and frequency_penalty is -3e38 / +3e38 on alternate rows: in
                         * f32 2 * 3e38 overflows, and a masked or +inf token must keep its value
                         * (no inf - inf NaN); the float64 reference never overflows there */
+    int cold;          /* 1: every sampled row's temperature is 1e-40, so small that w / temperature
+                        * overflows f32 for these logits: such a row is greedy (sampling.h, step 4;
+                        * it had given -1 for a row of negative logits) */
 } samp_case;
 
 static const samp_case cases[] = {
-    {5, 1, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 0},
-    {9, 7, 2.0, 0, 0.0, 0, 1, 0, 1, 3, 1, 0},
-    {16, 100, 4.0, 0, 0.0, 0, 1, 1, 1, 1, 1, 0},
-    {10, 64, 3.0, 0, 0.3, 1, 1, 0, 1, 2, 1, 0},
-    {16, 200, 0.0, 1, 0.0, 0, 1, 0, 1, 5, 1, 0},
-    {12, 1000, 5.0, 0, 0.2, 0, 1, 1, 0, 4, 0, 0},
-    {8, 4097, 0.05, 0, 0.0, 0, 0, 0, 1, 6, 0, 0}, /* nearly flat: top-p keeps thousands */
-    {8, 50000, 6.0, 0, 0.01, 0, 1, 1, 1, 0, 0, 0},
-    {6, 30000, 0.3, 2, 0.0, 0, 0, 0, 1, 7, 0, 0},
-    {10, 64, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 1},
+    {5, 1, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 0, 0},
+    {9, 7, 2.0, 0, 0.0, 0, 1, 0, 1, 3, 1, 0, 0},
+    {16, 100, 4.0, 0, 0.0, 0, 1, 1, 1, 1, 1, 0, 0},
+    {10, 64, 3.0, 0, 0.3, 1, 1, 0, 1, 2, 1, 0, 0},
+    {16, 200, 0.0, 1, 0.0, 0, 1, 0, 1, 5, 1, 0, 0},
+    {12, 1000, 5.0, 0, 0.2, 0, 1, 1, 0, 4, 0, 0, 0},
+    {8, 4097, 0.05, 0, 0.0, 0, 0, 0, 1, 6, 0, 0, 0}, /* nearly flat: top-p keeps thousands */
+    {8, 50000, 6.0, 0, 0.01, 0, 1, 1, 1, 0, 0, 0, 0},
+    {6, 30000, 0.3, 2, 0.0, 0, 0, 0, 1, 7, 0, 0, 0},
+    {10, 64, 2.0, 0, 0.0, 0, 1, 0, 1, 0, 1, 1, 0},
+    {10, 64, 0.0, 3, 0.0, 0, 0, 0, 1, 0, 1, 0, 0},
+    {10, 64, 2.0, 0, 0.1, 0, 1, 0, 1, 0, 1, 0, 1},
 };
 
 /* Per-row settings, cycled over the rows. */
@@ -101,10 +110,11 @@ static int samp_make_case(int index, op_mode mode, op_case *c) {
         if (++seen != index) continue;
         const samp_case *s = &cases[i];
         c->params = s;
-        snprintf(c->name, sizeof c->name, "N %lld V %lld %s%s%s%s%s%s%s", (long long)s->N, (long long)s->V,
-                 s->ties == 1 ? "ties" : s->ties == 2 ? "organ-pipe" : "uniform", s->masked > 0 ? " -inf" : "",
-                 s->masked_row ? " masked-row" : "", s->history ? " history" : "", s->padded ? " padded" : "",
-                 s->probs ? " probs" : "", s->inf_history ? " inf-history" : "");
+        static const char *const logit_kinds[4] = {"uniform", "ties", "organ-pipe", "signed-zero-ties"};
+        snprintf(c->name, sizeof c->name, "N %lld V %lld %s%s%s%s%s%s%s%s", (long long)s->N, (long long)s->V,
+                 logit_kinds[s->ties], s->masked > 0 ? " -inf" : "", s->masked_row ? " masked-row" : "",
+                 s->history ? " history" : "", s->padded ? " padded" : "", s->probs ? " probs" : "",
+                 s->inf_history ? " inf-history" : "", s->cold ? " cold" : "");
         c->n_dtypes = (int)(sizeof dtypes / sizeof dtypes[0]);
         memcpy(c->dtypes, dtypes, sizeof dtypes);
         return 1;
@@ -125,6 +135,11 @@ static int samp_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
 
     if (s->ties == 1) {
         for (int64_t i = 0; i < N * V; i++) op_set(logits, i, (double)(op_rng_below(&p->rng, 7) - 3));
+    } else if (s->ties == 3) {
+        for (int64_t i = 0; i < N * V; i++) {
+            const double v = (double)(op_rng_below(&p->rng, 4) - 3);
+            op_set(logits, i, v == 0.0 && i % 2 == 0 ? -0.0 : v);
+        }
     } else if (s->ties == 2) {
         for (int64_t i = 0; i < N * V; i++) {
             const int64_t t = i % V;
@@ -148,6 +163,7 @@ static int samp_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
         row.seed = op_rng_u64(&p->rng);
         row.counter = (uint64_t)op_rng_below(&p->rng, 1000000);
         if (s->inf_history) row.frequency_penalty = r % 2 ? 3.0e38f : -3.0e38f;
+        if (s->cold && row.temperature != 0.0f) row.temperature = 1e-40f;
         memcpy((unsigned char *)settings->t.data + r * AX_SAMPLING_ROW_BYTES, &row, sizeof row);
     }
     op_refresh_values(settings);
@@ -240,7 +256,11 @@ static void ref_row(const double *logit, int64_t V, const ax_sampling_row *s, co
         w[id] = v - (count * (double)s->frequency_penalty + (double)s->presence_penalty);
     }
     *n_alts = 0;
-    if (s->temperature == 0.0f) {
+    /* Step 4: a temperature that makes the largest finite |w| overflow f32 on division is greedy. */
+    double max_abs = 0.0;
+    for (int64_t t = 0; t < V; t++)
+        if (isfinite(w[t]) && fabs(w[t]) > max_abs) max_abs = fabs(w[t]);
+    if (s->temperature == 0.0f || max_abs / (double)s->temperature > FLT_MAX) {
         int64_t best = -1;
         for (int64_t t = 0; t < V; t++)
             if (w[t] > -INFINITY && (best < 0 || w[t] > w[best])) best = t;

@@ -205,7 +205,14 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(sample_args args) {
 
         int token = -1;
         float prob = 0.0f;
-        if (s.temperature == 0.0f) {
+        bool greedy = s.temperature == 0.0f;
+        if (!greedy) { /* uniform over the block: every thread takes part in the reduction */
+            float local_abs = 0.0f;
+            for (int64_t t = threadIdx.x; t < V; t += kThreads)
+                if (isfinite(x[t])) local_abs = fmaxf(local_abs, fabsf(x[t]));
+            greedy = sampling_too_cold(block_max_float(local_abs, sh), s.temperature) != 0;
+        }
+        if (greedy) {
             float best = -INFINITY;
             int best_id = INT32_MAX;
             for (int64_t t = threadIdx.x; t < V; t += kThreads)
