@@ -19,6 +19,7 @@
 
 #include "core/internal.h"
 #include "io/fletcher32.h"
+#include "io/grow.h"
 #include "io/h5_driver.h"
 #include "io/output_file.h"
 
@@ -67,13 +68,6 @@ static ax_status h5_error(ax_status status, const char *path, const char *what) 
     return ax_set_error(status, "%s: %s", path, what);
 }
 
-static char *dup_string(const char *s) {
-    const size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL) memcpy(d, s, n);
-    return d;
-}
-
 /* ---- files ------------------------------------------------------------------------------------- */
 
 const char *ax_h5_path(const ax_h5 *h) { return h->final_path; }
@@ -83,7 +77,7 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
     *out = NULL;
     if (final_path == NULL || final_path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
     ax_h5 *h = calloc(1, sizeof *h);
-    if (h == NULL || (h->final_path = dup_string(final_path)) == NULL) {
+    if (h == NULL || (h->final_path = ax_strndup(final_path, strlen(final_path))) == NULL) {
         free(h);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", final_path);
     }
@@ -129,7 +123,7 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
         return ax_set_error(AX_ERR_FORMAT, "%s: not an HDF5 file", path);
     }
     ax_h5 *h = calloc(1, sizeof *h);
-    if (h == NULL || (h->final_path = dup_string(path)) == NULL) {
+    if (h == NULL || (h->final_path = ax_strndup(path, strlen(path))) == NULL) {
         free(h);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
@@ -261,7 +255,7 @@ static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info
         l->names = grown;
         l->cap = cap;
     }
-    if ((l->names[l->count] = dup_string(name)) == NULL) {
+    if ((l->names[l->count] = ax_strndup(name, strlen(name))) == NULL) {
         l->failed = 1;
         return -1;
     }

@@ -211,7 +211,7 @@ static int64_t remote_bytes(const moe_layer *L, moe_call call, int64_t Rr) {
 static ax_tensor take(comm_scratch *s, ax_context *ctx, ax_dtype dtype, int64_t rows, int64_t cols) {
     const int64_t shape[2] = {rows, cols};
     ax_tensor t;
-    (void)ax_tensor_contiguous(&t, NULL, dtype, cols > 0 ? 2 : 1, shape);
+    (void)ax_tensor_contiguous(&t, NULL, dtype, cols == MOE_VECTOR ? 1 : 2, shape);
     t.device = ctx->device;
     t.data = comm_scratch_take(s, moe_buf_bytes(dtype, rows, cols));
     return t;
@@ -335,7 +335,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
         if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s2, remote_bytes(&L, c->call, Rr));
         if (st == AX_OK) {
             m.xr = take(&s2, ctx, wire, Rr, L.D), m.xg = take(&s2, ctx, wire, Rr, L.D);
-            m.lid = take(&s2, ctx, AX_I32, Rr, 1), m.off_l = take(&s2, ctx, AX_I64, L.E_here + 1, 0);
+            m.lid = take(&s2, ctx, AX_I32, Rr, 1), m.off_l = take(&s2, ctx, AX_I64, L.E_here + 1, MOE_VECTOR);
             m.rows_l = take(&s2, ctx, AX_I64, Rr, 1);
             m.gs = take(&s2, ctx, AX_F32, Rr, L.F), m.us = take(&s2, ctx, AX_F32, Rr, L.F);
             m.hs = take(&s2, ctx, AX_F32, Rr, L.F);
