@@ -185,7 +185,7 @@ static void test_1cbs(void) {
 
 static const char conventions_cif[] =
     "data_TEST\n"
-    "# the resolution falls through '?' to the EM value\n"
+    "# the resolution: '?' is passed over and the last number (reflns) wins, as in AlphaFold 2\n"
     "_refine.ls_d_res_high ?\n"
     "_em_3d_reconstruction.resolution 3.2\n"
     "_reflns.d_resolution_high 2.0\n"
@@ -248,7 +248,7 @@ static void test_conventions(void) {
     ax_structure *s = NULL;
     CHECK_OK(ax_mmcif_parse(conventions_cif, sizeof conventions_cif - 1, "conv.cif", &s));
     if (s == NULL) return;
-    CHECK(fabs(s->resolution - 3.2) < 1e-12);
+    CHECK(fabs(s->resolution - 2.0) < 1e-12);
     CHECK_INT_EQ(s->num_chains, 2);
     const ax_chain *c = &s->chains[0];
     CHECK_STR_EQ(c->id, "X");
@@ -531,9 +531,10 @@ static void test_fallbacks(void) {
         "data_r\n_refine.ls_d_res_high 2.0\n_reflns.d_resolution_high n/a\n",
         "data_r\n_refine.ls_d_res_high n/a\n_reflns.d_resolution_high 3.25\n",
         "data_r\n_refine.ls_d_res_high high\n_em_3d_reconstruction.resolution ?\n",
+        "data_r\n_refine.ls_d_res_high 2.5\n_em_3d_reconstruction.resolution 3.1\n",
     };
-    const double expected[] = {2.0, 3.25, 0.0};
-    for (int i = 0; i < 3; i++) {
+    const double expected[] = {2.0, 3.25, 0.0, 3.1};
+    for (int i = 0; i < 4; i++) {
         char text[512];
         snprintf(text, sizeof text, "%s%s", resolutions[i],
                  "_atom_site.label_atom_id CA\n_atom_site.label_comp_id GLY\n_atom_site.label_asym_id A\n"

@@ -6,6 +6,10 @@
  *
  * The conventions are AlphaFold2's (and OpenFold's), so features and batches can be compared with
  * theirs value for value. docs/features.md explains each choice and formula at more length.
+ * Two arrays are in the form AlphaFold's model-side input pipeline gives them, not its data
+ * pipeline's: aatype holds indices (make_sequence_features stores their one-hot, (L, 21)), and msa
+ * is in the restype order below (make_msa_features stores HHblits order, A C D E ...; its
+ * correct_msa_restypes maps that to this one).
  *
  * Token orders used everywhere below:
  *
@@ -277,7 +281,7 @@ typedef struct ax_feature_batch {
 /* Builds a batch from chain features (see the steps above). cfg NULL means the defaults.
  * Cost: one thread; O(R * C * L) byte comparisons for the assignment (vectorised with AVX2 when the
  * CPU has it, same result either way) plus one read of the crop of every row, O(N * L). Memory: the
- * outputs (about 4 * L * (73 * C + 3 * E) bytes) plus about R * L bytes of scratch while building.
+ * outputs (about 4 * L * (77 * C + 3 * E + 22) bytes) plus about R * L bytes of scratch while building.
  * Only the cropped columns of `features` are read and validated.
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL features/out, a bad struct_size, max_msa_clusters < 1,
  * max_extra_msa < 0, probabilities outside [0, 1] or summing above 1, features whose arrays are

@@ -152,8 +152,9 @@ AX_API void ax_msa_destroy(ax_msa *msa);
  * alike) and their atoms. Only the first model is read. Common conventions, as in AlphaFold:
  *  - Alternate locations: for each atom name in a residue, the record with the highest occupancy is
  *    kept (ties: the first). Records of an alternative polymer residue with a different name at
- *    the same position (point heterogeneity) are dropped: the first residue name wins. Ligands and
- *    waters with different names are different residues, even at one number.
+ *    the same position (point heterogeneity) are dropped: the first residue name wins (AlphaFold,
+ *    reading through Biopython, keeps the last one's atoms instead). Ligands and waters with
+ *    different names are different residues, even at one number.
  *  - A residue is one residue however its records are ordered: records of a residue that come after
  *    other residues' records (same chain, number, insertion code and mmCIF label_asym_id/
  *    label_seq_id; for ligands and waters the name too) join it, in file order, as Biopython
@@ -236,8 +237,9 @@ typedef struct ax_structure {
 
 /* mmCIF (PDBx). Reads the first data_ block: the _atom_site table (first pdbx_PDB_model_num only),
  * _entity_poly_seq, _entity_poly (type), _struct_asym, _pdbx_struct_mod_residue and _chem_comp
- * (parents of modified residues), and the resolution from _refine.ls_d_res_high, else
- * _em_3d_reconstruction.resolution, else _reflns.d_resolution_high (the first that holds a number).
+ * (parents of modified residues), and the resolution: the last of _refine.ls_d_res_high,
+ * _em_3d_reconstruction.resolution and _reflns.d_resolution_high that holds a number (AlphaFold 2's
+ * _get_header reads them in that order and keeps the last; 4ZHL: reflns 2.05 over refine 2.06).
  * The tokenizer handles loop_, quoted strings and ';' text fields, in any order of categories.
  * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
  * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity

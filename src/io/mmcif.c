@@ -684,10 +684,11 @@ static ax_status assemble(mmcif_state *s, ax_structure **out) {
     in.entities = entities;
     in.entity_index = entities != NULL ? &s->poly_entity_index : NULL;
     in.parents = &s->mod_residue_parents;
-    /* Resolution priority as in AlphaFold: refinement, then EM reconstruction, then reflections. */
-    if (s->have_resolution[CAT_REFINE]) in.resolution = s->resolution[CAT_REFINE];
+    /* As AlphaFold 2's _get_header: it reads refinement, EM reconstruction, then reflections, each
+     * readable number overwriting the one before (no break), so the last of them wins. */
+    if (s->have_resolution[CAT_REFLNS]) in.resolution = s->resolution[CAT_REFLNS];
     else if (s->have_resolution[CAT_EM_3D]) in.resolution = s->resolution[CAT_EM_3D];
-    else if (s->have_resolution[CAT_REFLNS]) in.resolution = s->resolution[CAT_REFLNS];
+    else if (s->have_resolution[CAT_REFINE]) in.resolution = s->resolution[CAT_REFINE];
     const ax_status st = ax_structure_assemble(&in, out);
     if (st == AX_OK) apply_polymer_types(s, *out);
     for (int64_t e = 0; e < num_entities; e++) {
