@@ -4,6 +4,8 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <string.h>
+
 #include "axial/evoformer.h"
 #include "harness.h"
 
@@ -106,8 +108,9 @@ static void test_forward_errors(void) {
                      NULL, &bad, &tout, &tlse);
     bad = tpair;
     bad.dtype = AX_F16;
-    EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "bias_pair: dtype is f16, expected f32 (as q) or f32", ctx, &tq, &tk,
+    EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "bias_pair: dtype is f16, expected f32 (as q)", ctx, &tq, &tk,
                      &tv, NULL, &bad, &tout, &tlse);
+    CHECK(strstr(ax_last_error(), "or f32") == NULL); /* had read "expected f32 (as q) or f32" */
     bad = tlse;
     bad.dtype = AX_BF16;
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "lse: dtype is bf16, expected f32", ctx, &tq, &tk, &tv, NULL, NULL,
@@ -141,6 +144,34 @@ static void test_head_dim_limit(void) {
     o.data = obuf;
     CHECK_STATUS(ax_evoformer_attention_forward(ctx, &t, &t, &t, NULL, NULL, &o, NULL), AX_ERR_UNSUPPORTED);
     CHECK_CONTAINS(ax_last_error(), "D = 257 exceeds the CPU backend's limit of 256");
+}
+
+/* D = 0 is outside D >= 1: refused (lse had been left unwritten). An empty problem (N = 0 here) whose
+ * pair bias broadcasts over N still has a dbias_pair to write: zeros, the gradient of an empty sum
+ * (it had kept its old bytes). */
+static void test_zero_sizes(void) {
+    const int64_t act0[5] = {B, N, S, H, 0};
+    ax_tensor q0, o0;
+    ax_tensor_contiguous(&q0, q, AX_F32, 5, act0);
+    ax_tensor_contiguous(&o0, out, AX_F32, 5, act0);
+    fill_outputs();
+    CHECK_STATUS(ax_evoformer_attention_forward(ctx, &q0, &q0, &q0, NULL, &tpair, &o0, &tlse), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "q: dim 4 (D) is 0");
+    CHECK(outputs_untouched());
+
+    const int64_t empty[5] = {B, 0, S, H, D}, lse0[4] = {B, 0, H, S}, mask0[5] = {B, 1, 1, 1, S};
+    ax_tensor qe, le, me, dme;
+    ax_tensor_contiguous(&qe, q, AX_F32, 5, empty);
+    ax_tensor_contiguous(&le, lse, AX_F32, 4, lse0);
+    ax_tensor_contiguous(&me, mask, AX_F32, 5, mask0);
+    ax_tensor_contiguous(&dme, dmask, AX_F32, 5, mask0);
+    fill_outputs();
+    CHECK_OK(ax_evoformer_attention_backward(ctx, &qe, &qe, &qe, &me, &tpair, &qe, &le, &qe, &qe, &qe, &qe, &dme,
+                                             &tdpair));
+    int zero = 1;
+    for (int i = 0; i < B * H * S * S; i++) zero &= dpair[i] == 0.0f;
+    for (int i = 0; i < B * S; i++) zero &= dmask[i] == 0.0f;
+    CHECK(zero);
 }
 
 static void test_backward_errors(void) {
@@ -194,6 +225,7 @@ int main(void) {
     if (ax_context_create(&ctx, NULL) != AX_OK) return 1;
     RUN(test_forward_errors);
     RUN(test_head_dim_limit);
+    RUN(test_zero_sizes);
     RUN(test_backward_errors);
     RUN(test_workspace_limit);
     RUN(test_valid_call_succeeds);

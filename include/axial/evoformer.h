@@ -33,7 +33,9 @@
  * AXIAL_AMX=0 turns them off); each thread of the call releases its tile state before the call
  * returns, so a caller's own AMX code must configure again afterwards.
  *
- * Limits: any B, N, S, H >= 1 (zero-sized tensors are a no-op); D from 1 to 256 on the CPU. On CUDA,
+ * Limits: any B, N, S, H >= 1 (a 0 among them is a no-op, except that a bias gradient broadcast over
+ * the empty dim still has elements and is zeroed: the gradient of an empty sum); D from 1 to 256 on
+ * the CPU (D = 0 is AX_ERR_UNSUPPORTED). On CUDA,
  * D must be a multiple of 8 and at most 128, and the last dimension of q/k/v/out/dout/grads must be
  * contiguous; anything else returns AX_ERR_UNSUPPORTED naming the reason.
  *
@@ -42,7 +44,9 @@
  *
  * Memory (CPU): the forward holds one head's packed K and V (O(S*D) fp32) plus O(tile) buffers per
  * thread; the backward holds, per thread, fp32 dK/dV accumulators and packed K/V for the heads of
- * its work unit (O(N*S*D) when dbias_pair is wanted, O(S*D) otherwise) plus O(B*H*N*S) fp32 shared
+ * its work unit (O(N*S*D) when dbias_pair is wanted, O(S*D) otherwise; a work unit spans every
+ * (b, h) that dbias_pair broadcasts over, so a (1, 1, 1, S, S) pair bias makes one unit of
+ * O(B*H*N*S*D) run on one thread) plus O(B*H*N*S) fp32 shared
  * for the bias_mask gradient. Never O(S^2) per head beyond dbias_pair itself.
  * ax_context_workspace_peak() reports the bytes an op used; a context's workspace_limit caps them.
  *

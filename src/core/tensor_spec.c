@@ -91,12 +91,12 @@ static ax_status check_dtype(const ax_tensor_spec *specs, const ax_tensor_spec *
     if (s->dtypes & AX_DTYPE_BIT(t->dtype)) return AX_OK;
     char list[96];
     dtype_list(s->dtypes, list, sizeof list);
-    if (as != NULL && s->dtypes != 0)
+    if (as != NULL && s->dtypes != 0 && s->dtypes != AX_DTYPE_BIT(as->dtype)) /* not "f32 (as q) or f32" */
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected %s (as %s) or %s", s->name,
                             ax_dtype_name(t->dtype), ax_dtype_name(as->dtype), specs[s->dtype_as].name, list);
     if (as != NULL)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected %s", s->name, ax_dtype_name(t->dtype),
-                            ax_dtype_name(as->dtype));
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected %s (as %s)", s->name,
+                            ax_dtype_name(t->dtype), ax_dtype_name(as->dtype), specs[s->dtype_as].name);
     return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: dtype is %s, expected %s", s->name, ax_dtype_name(t->dtype), list);
 }
 
