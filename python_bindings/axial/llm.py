@@ -100,7 +100,8 @@ class Model:
 
     def tokenize(self, text: Union[str, bytes], add_special: bool = True, parse_special: bool = True) -> List[int]:
         """Token ids of ``text`` (``ax_llm_tokenize``). ``add_special`` adds BOS/EOS as the file asks;
-        ``parse_special`` turns the text of special tokens (``"<|im_start|>"``) into those tokens."""
+        ``parse_special`` turns the text of control tokens (``"<|im_start|>"``) into those tokens (a
+        user-defined token's text is that token either way, as in HF and llama.cpp)."""
         flags = (_ADD_SPECIAL if add_special else 0) | (_PARSE_SPECIAL if parse_special else 0)
         return _axial.llm_tokenize(self._capsule, text, flags)
 
