@@ -282,6 +282,55 @@ static void test_local_errors(void) {
     tt_free(&out);
 }
 
+/* DAP's local op writes straight into the caller's outputs. When it would fail on one rank only (here
+ * the last rank's context has a 64-byte workspace limit), every rank fails and no rank writes: the
+ * other ranks had written theirs (the status was agreed only after the local op). D = 0 is refused
+ * on every rank before anything moves (DAP had returned AX_OK with lse unwritten). */
+static void test_dap_local_failure_writes_nothing(void) {
+    ax_context *limited = NULL;
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.num_threads = 1;
+    cfg.workspace_limit = 64;
+    CHECK_OK(ax_context_create(&limited, &cfg));
+    if (limited == NULL) return;
+    ax_context *ctx = sp_rank == odd_rank() ? limited : sp_ctx;
+    int64_t n_local;
+    ax_shard_range(4, sp_size, sp_rank, NULL, &n_local);
+    const int64_t act[5] = {1, n_local, 6, 2, 8}, ls[4] = {1, n_local, 2, 6};
+    test_tensor q, o, l, dq, dk, dv;
+    tt_alloc(&q, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_fill_uniform(&q, -1, 1);
+    tt_alloc(&o, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&l, AX_F32, 4, ls, LAYOUT_CONTIGUOUS);
+    tt_alloc(&dq, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&dk, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_alloc(&dv, AX_F32, 5, act, LAYOUT_CONTIGUOUS);
+    tt_poison(&o);
+    tt_poison(&l);
+    ax_status st = ax_evoformer_attention_forward_dap(ctx, sp_comm, &q.t, &q.t, &q.t, NULL, NULL, &o.t, &l.t);
+    CHECK(all_ranks_got(st, AX_ERR_OUT_OF_MEMORY));
+    CHECK(sp_all_nan(&o.t) && sp_all_nan(&l.t));
+    CHECK_OK(ax_evoformer_attention_forward_dap(sp_ctx, sp_comm, &q.t, &q.t, &q.t, NULL, NULL, &o.t, &l.t));
+    tt_poison(&dq);
+    tt_poison(&dk);
+    tt_poison(&dv);
+    st = ax_evoformer_attention_backward_dap(ctx, sp_comm, &q.t, &q.t, &q.t, NULL, NULL, &o.t, &l.t, &q.t, &dq.t,
+                                             &dk.t, &dv.t, NULL, NULL);
+    CHECK(all_ranks_got(st, AX_ERR_OUT_OF_MEMORY));
+    CHECK(sp_all_nan(&dq.t) && sp_all_nan(&dk.t) && sp_all_nan(&dv.t));
+
+    ax_tensor q0 = q.t, o0 = o.t;
+    q0.shape[4] = o0.shape[4] = 0;
+    tt_poison(&l);
+    st = ax_evoformer_attention_forward_dap(sp_ctx, sp_comm, &q0, &q0, &q0, NULL, NULL, &o0, &l.t);
+    CHECK(all_ranks_got(st, AX_ERR_UNSUPPORTED));
+    CHECK_CONTAINS(ax_last_error(), "q: dim 4 (D) is 0");
+    CHECK(sp_all_nan(&l.t));
+    test_tensor *all[6] = {&q, &o, &l, &dq, &dk, &dv};
+    for (int i = 0; i < 6; i++) tt_free(all[i]);
+    ax_context_destroy(limited);
+}
+
 /* After every failure above the communicator still works. */
 static void test_usable_after_errors(void) {
     const int64_t shape[1] = {3};
@@ -306,6 +355,7 @@ int main(int argc, char **argv) {
     SP_RUN(test_ulysses_outputs_overlap);
     SP_RUN(test_different_operations);
     SP_RUN(test_local_errors);
+    SP_RUN(test_dap_local_failure_writes_nothing);
     SP_RUN(test_usable_after_errors);
     return sp_finish();
 }

@@ -77,6 +77,28 @@ static ax_tensor full_bias(const ax_tensor *shard, int64_t S, ax_dtype dtype) {
     return comm_contiguous(NULL, dtype, shard->device, 5, shape);
 }
 
+/* The local op writes straight into the caller's outputs, so a rank whose op would fail (its
+ * workspace limit, say) must say so before the agreement, or the other ranks would have written
+ * theirs: the op runs first in measure mode (its checks and its workspace, nothing written). Skipped
+ * when the caller measures: nothing is written then anyway, and the gathered bias has no memory. */
+static ax_status precheck_forward(ax_context *ctx, const dap_forward_params *p) {
+    ctx->measure = 1;
+    const ax_status st = ax_evoformer_attention_forward(ctx, p->q, p->k, p->v, p->bias_mask,
+                                                        p->bias_pair_shard != NULL ? &p->bias : NULL, p->out, p->lse);
+    ctx->measure = 0;
+    return st;
+}
+
+static ax_status precheck_backward(ax_context *ctx, const dap_backward_params *p) {
+    ax_tensor dbias = p->dbias;
+    ctx->measure = 1;
+    const ax_status st = ax_evoformer_attention_backward(
+        ctx, p->q, p->k, p->v, p->bias_mask, p->bias_pair_shard != NULL ? &p->bias : NULL, p->out, p->lse, p->dout,
+        p->dq, p->dk, p->dv, p->dbias_mask, p->dbias_pair_shard != NULL ? &dbias : NULL);
+    ctx->measure = 0;
+    return st;
+}
+
 static ax_status dap_forward_kernel(const ax_op_call *call) {
     const dap_forward_params *p = call->params;
     ax_context *ctx = call->ctx;
@@ -150,6 +172,7 @@ ax_status ax_evoformer_attention_forward_dap(ax_context *ctx, ax_comm *comm, con
         if (st == AX_OK) st = comm_scratch_alloc(ctx, comm, &s, comm_align(bias_bytes) + gather);
         if (st == AX_OK) p.bias.data = comm_scratch_take(&s, bias_bytes);
     }
+    if (st == AX_OK && !p.empty && !ctx->measure) st = precheck_forward(ctx, &p);
     comm_agree_fail(&a, st);
     st = comm_agree(comm, &a);
     /* Agreed, so every rank goes on alike: in measure mode ax_op_run stops before the kernel (the
@@ -202,6 +225,7 @@ ax_status ax_evoformer_attention_backward_dap(ax_context *ctx, ax_comm *comm, co
         st = comm_scratch_alloc(ctx, comm, &s, comm_align(4));
     }
     if (st == AX_OK) p.zero = comm_scratch_take(&s, 4);
+    if (st == AX_OK && !p.empty && !ctx->measure) st = precheck_backward(ctx, &p);
     comm_agree_fail(&a, st);
     st = comm_agree(comm, &a);
     if (st == AX_OK) st = ax_op_run(&dap_backward_op, ctx, &p); /* measure mode: stops before the kernel */

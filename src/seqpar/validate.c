@@ -24,6 +24,14 @@ static void gradient(ax_tensor_spec *s, const char *name, const ax_tensor *t, in
     s->flags = AX_SPEC_OUTPUT | AX_SPEC_OPTIONAL;
 }
 
+/* The single-rank op's D >= 1, checked before anything moves: a rank whose q has no elements skips
+ * the local op (DAP), which had returned AX_OK with lse unwritten for D = 0. */
+static ax_status check_head_dim(const ax_tensor *q) {
+    if (q->shape[4] == 0)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "q: dim 4 (D) is 0; Evoformer attention needs D >= 1");
+    return AX_OK;
+}
+
 ax_status seqpar_check(const ax_context *ctx, const ax_comm *comm, const seqpar_contract *c,
                        const ax_tensor *const *t, int backward, ax_dims *dims) {
     AX_CHECK(comm_check_ctx(ctx, comm));
@@ -55,12 +63,16 @@ ax_status seqpar_check(const ax_context *ctx, const ax_comm *comm, const seqpar_
     s[SP_LSE] = lse;
     s[SP_LSE].dtypes = AX_DTYPE_BIT(AX_F32);
     s[SP_LSE].flags = backward ? 0u : AX_SPEC_OUTPUT | AX_SPEC_OPTIONAL;
-    if (!backward) return ax_check_specs(ctx, s, SP_LSE + 1, dims);
+    if (!backward) {
+        AX_CHECK(ax_check_specs(ctx, s, SP_LSE + 1, dims));
+        return check_head_dim(t[SP_Q]);
+    }
     activation(&s[SP_DOUT], "dout", t[SP_DOUT], c, 0);
     activation(&s[SP_DQ], "dq", t[SP_DQ], c, AX_SPEC_OUTPUT);
     activation(&s[SP_DK], "dk", t[SP_DK], c, AX_SPEC_OUTPUT);
     activation(&s[SP_DV], "dv", t[SP_DV], c, AX_SPEC_OUTPUT);
     gradient(&s[SP_DMASK], c->dmask_name, t[SP_DMASK], SP_MASK);
     gradient(&s[SP_DPAIR], c->dpair_name, t[SP_DPAIR], SP_PAIR);
-    return ax_check_specs(ctx, s, SP_COUNT, dims);
+    AX_CHECK(ax_check_specs(ctx, s, SP_COUNT, dims));
+    return check_head_dim(t[SP_Q]);
 }
