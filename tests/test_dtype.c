@@ -200,6 +200,52 @@ static void test_vector_paths_match_scalar(void) {
     CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_AUTO));
 }
 
+/* 16-bit -> f32 gives the same bits on every path, contiguous or strided, for all 65536 codes: fp16
+ * NaNs quiet (as F16C converts them), bf16 bits kept. Before, the vector paths quieted fp16
+ * signalling NaNs where the scalar codec (tails, portable path) kept them, and a strided copy
+ * quieted bf16 ones (through double) where the contiguous shift kept them. */
+static void test_widening_same_bits_everywhere(void) {
+    enum { n = 65536 };
+    static uint16_t codes[n];
+    static float contiguous[n], strided[2 * n];
+    for (int i = 0; i < n; i++) codes[i] = (uint16_t)i;
+    ax_context *ctx = NULL;
+    CHECK_OK(ax_context_create(&ctx, NULL));
+    if (ctx == NULL) return;
+    const ax_cpu_path paths[3] = {AX_CPU_PATH_PORTABLE, AX_CPU_PATH_AVX2, AX_CPU_PATH_AVX512};
+    for (int pi = 0; pi < 3; pi++) {
+        if (ax_cpu_path_set(paths[pi]) != AX_OK) continue;
+        for (int fmt = 0; fmt < 2; fmt++) {
+            const ax_dtype dt = fmt ? AX_F16 : AX_BF16;
+            CHECK_OK(ax_convert(codes, dt, contiguous, AX_F32, n));
+            const int64_t shape = n, two = 2;
+            ax_tensor src, dst;
+            ax_tensor_contiguous(&src, codes, dt, 1, &shape);
+            ax_tensor_contiguous(&dst, strided, AX_F32, 1, &shape);
+            dst.strides[0] = two;
+            CHECK_OK(ax_tensor_copy(ctx, &src, &dst));
+            int bad = 0;
+            for (int i = 0; i < n; i++) {
+                const uint32_t want_scalar = float_to_bits(fmt ? ax_f16_to_f32(codes[i]) : ax_bf16_to_f32(codes[i]));
+                /* Independent expectations: bf16 is the top half of an f32; an fp16 NaN gains the quiet bit. */
+                const uint32_t mant = (uint32_t)i & 0x3ffu;
+                const int f16_nan = ((i >> 10) & 0x1f) == 0x1f && mant != 0;
+                const uint32_t want = fmt ? (f16_nan ? ((uint32_t)(i & 0x8000) << 16) | 0x7fc00000u | (mant << 13)
+                                                     : want_scalar)
+                                          : (uint32_t)i << 16;
+                const uint32_t got_c = float_to_bits(contiguous[i]), got_s = float_to_bits(strided[2 * i]);
+                if ((got_c != want || got_s != want || want_scalar != want) && bad++ < 3)
+                    TH_FAIL("path %s %s code 0x%04x: contiguous 0x%08x, strided 0x%08x, scalar 0x%08x, expected "
+                            "0x%08x", ax_cpu_path_name(paths[pi]), ax_dtype_name(dt), i, got_c, got_s, want_scalar,
+                            want);
+            }
+            CHECK_INT_EQ(bad, 0);
+        }
+    }
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_AUTO));
+    ax_context_destroy(ctx);
+}
+
 /* f64 -> 16 bit rounds once: values just above a midpoint must round up even where going through
  * fp32 first would land exactly on the midpoint and round to even (down). */
 static void test_f64_conversion_rounds_once(void) {
@@ -241,6 +287,7 @@ int main(void) {
     RUN(test_f32_to_bf16_rounding);
     RUN(test_nan_inf_zero);
     RUN(test_vector_paths_match_scalar);
+    RUN(test_widening_same_bits_everywhere);
     RUN(test_f64_conversion_rounds_once);
     RUN(test_convert_errors);
     return th_finish();

@@ -241,7 +241,7 @@ static void test_errors_write_nothing(void) {
     d.ndim = 2;
     d.strides[0] = 4; /* rows of 8 four apart */
     CHECK_STATUS(ax_tensor_copy(ctx, &s, &d), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "dst: output strides make elements overlap");
+    CHECK_CONTAINS(ax_last_error(), "dst: output strides may make elements overlap");
     d.strides[0] = 8;
     ax_tensor alias = view2(src + 4, AX_F32, 8, 8, 8, 1);
     CHECK_STATUS(ax_tensor_copy(ctx, &s, &alias), AX_ERR_INVALID_ARGUMENT);

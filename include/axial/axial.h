@@ -132,7 +132,9 @@ AX_API const char *ax_dtype_name(ax_dtype dtype);
 
 /* Scalar conversions. fp32 -> 16-bit rounds to nearest, ties to even; Inf and signed zeros are
  * kept, NaN stays NaN (quiet, sign kept), denormals are produced and read exactly; fp16 overflow
- * gives Inf. Thread-safe, no errors. */
+ * gives Inf. 16-bit -> fp32: fp16 NaNs come out quiet (payload and sign kept, as F16C converts
+ * them); bf16 -> fp32 keeps all 16 bits, a signalling NaN included. Every path (vector or scalar,
+ * contiguous or strided) gives these bits. Thread-safe, no errors. */
 AX_API uint16_t ax_f32_to_bf16(float value);
 AX_API float ax_bf16_to_f32(uint16_t bits);
 AX_API uint16_t ax_f32_to_f16(float value);
@@ -140,7 +142,7 @@ AX_API float ax_f16_to_f32(uint16_t bits);
 
 /* fp8 scalar conversions, bit for bit as ml_dtypes' astype. fp32 -> fp8 rounds to nearest, ties to
  * even, producing subnormals and keeping the sign of zeros and NaNs. E4M3FN has no Inf: a magnitude
- * that rounds above 448 (that is, >= 464), and +-Inf, become NaN (0x7f, or 0xff when negative).
+ * that rounds above 448 (that is, > 464: 464 itself ties to even, 448), and +-Inf, become NaN (0x7f, or 0xff when negative).
  * E5M2 overflows to Inf like IEEE formats (magnitudes >= 61440), and every NaN becomes the quiet
  * NaN 0x7e (0xfe when negative). fp8 -> fp32 is exact; NaN codes read as the quiet NaN 0x7fc00000
  * with their sign. Thread-safe, no errors. */
@@ -206,7 +208,10 @@ typedef struct ax_device {
 
 /* A caller-owned tensor descriptor; Axial never frees `data`. Element (i0, ..., i{n-1}) lives at
  * `(char *)data + ax_dtype_size(dtype) * sum_k i_k * strides[k]`. Strides are in elements and may be
- * zero (broadcast) for inputs; outputs must not alias themselves. Entries past ndim are ignored.
+ * zero (broadcast) for inputs; outputs must not alias themselves, and their strides must nest: in
+ * order of size, each beyond the reach of the smaller ones (every row-major, column-major, padded
+ * or permuted layout does; an interleaved one such as strides (3, 2) for shape (2, 3) is refused
+ * even where no two elements meet). Entries past ndim are ignored.
  *
  * Block-quantized tensors (ax_dtype_block_elems(dtype) > 1). The quantized dimension is the
  * innermost one: a tensor has ndim >= 1, shape[ndim-1] is a multiple of the block size,

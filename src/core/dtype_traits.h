@@ -82,8 +82,16 @@ AX_HD double ax_elem_load_f64(const void *base, int64_t i, ax_dtype dtype) {
 
 /* Exact for all but f64, which rounds to nearest even. */
 AX_HD float ax_elem_load_f32(const void *base, int64_t i, ax_dtype dtype) {
-    if (dtype == AX_F64) return (float)((const double *)base)[i];
-    return (float)ax_elem_load_f64(base, i, dtype);
+    switch (dtype) {
+    /* The codecs' own results, not through double: that round trip quiets a signalling NaN, which
+     * the contiguous (vector) paths keep, so strided copies had given other bits. */
+    case AX_F16: return ax_cvt_f16_to_f32(((const uint16_t *)base)[i]);
+    case AX_BF16: return ax_cvt_bf16_to_f32(((const uint16_t *)base)[i]);
+    case AX_F8_E4M3FN: return ax_cvt_fp8_to_f32(((const uint8_t *)base)[i], ax_fp8_e4m3fn());
+    case AX_F8_E5M2: return ax_cvt_fp8_to_f32(((const uint8_t *)base)[i], ax_fp8_e5m2());
+    case AX_F64: return (float)((const double *)base)[i];
+    default: return (float)ax_elem_load_f64(base, i, dtype);
+    }
 }
 
 /* One rounding to nearest even. */
@@ -121,6 +129,7 @@ AX_HD void ax_elem_copy(const void *src, int64_t si, ax_dtype st, void *dst, int
         }
     }
     if (st == AX_F32) ax_elem_store_f32(dst, di, dt, ((const float *)src)[si]);
+    else if (dt == AX_F32 && st != AX_F64) ((float *)dst)[di] = ax_elem_load_f32(src, si, st); /* exact widening */
     else ax_elem_store_f64(dst, di, dt, ax_elem_load_f64(src, si, st));
 }
 

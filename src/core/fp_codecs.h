@@ -91,7 +91,8 @@ AX_HD float ax_cvt_f16_to_f32(uint16_t bits) {
         const float magnitude = ldexpf((float)mant, -24); /* exact: at most 10 significant bits */
         return sign ? -magnitude : magnitude;
     }
-    if (exp5 == 31) return ax_bits_f32(sign | 0x7f800000u | (mant << 13));
+    /* A NaN comes out quiet (payload and sign kept), as F16C's vcvtph2ps gives it: every path alike. */
+    if (exp5 == 31) return ax_bits_f32(sign | 0x7f800000u | (mant << 13) | (mant != 0 ? 0x400000u : 0u));
     return ax_bits_f32(sign | ((exp5 + 112u) << 23) | (mant << 13));
 }
 

@@ -233,7 +233,9 @@ ax_status ax_check_no_self_overlap(const ax_tensor *t, const char *name) {
     for (int32_t i = 0; i < n; i++) {
         const int64_t s = t->strides[order[i]] < 0 ? -t->strides[order[i]] : t->strides[order[i]];
         if (s <= reach)
-            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: output strides make elements overlap (dim %d, stride %lld)",
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "%s: output strides may make elements overlap (dim %d, stride %lld is within the "
+                                "reach of the smaller strides; an output's strides must nest, axial.h)",
                                 name, (int)order[i], (long long)t->strides[order[i]]);
         reach += (t->shape[order[i]] - 1) * s;
     }
