@@ -153,7 +153,8 @@ AX_API ax_status ax_gguf_tensor_info_get(const ax_gguf *g, int64_t i, ax_gguf_te
 
 /* A CPU ax_tensor view of tensor i's data inside the mapping (read-only memory: never pass it as an
  * output). The shape is GGML's reversed to row-major: shape = (ne[n-1], ..., ne[0]), contiguous, so a
- * GGUF matrix with ne = (in, out) is an (out, in) tensor whose rows are output features.
+ * GGUF matrix with ne = (in, out) is an (out, in) tensor whose rows are output features. An empty
+ * tensor (0 bytes) may point past the end of the file; its view's data is the mapping's start.
  * Errors: AX_ERR_INVALID_ARGUMENT (i out of range, NULL out), AX_ERR_UNSUPPORTED (a GGML type
  * without an ax_dtype, naming the tensor and type). */
 AX_API ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out);
