@@ -178,8 +178,9 @@ AX_API float ax_f8_e5m2_to_f32(uint8_t bits);
  *    in GGML, and read back as Inf or NaN;
  *  - a block so small that GGML's fp32 reciprocal scale overflows (largest magnitude below about
  *    2e-38 for Q4_0 or 4e-37 for Q8_0, range below about 4e-38 for Q4_1) is stored with zero quants:
- *    its scale is an fp16 zero either way, so it reads back as zeros exactly as GGML's bytes do,
- *    though the quant bits (which GGML leaves undefined) differ;
+ *    its scale is an fp16 zero either way, so it reads back as zeros as GGML's bytes do, though the
+ *    quant bits (which GGML leaves undefined) differ, and with them the sign of a zero (Q4_0: level
+ *    8 times a -0 scale reads -0 where the gguf package's bytes read +0);
  *  - signed zeros: an all-zero Q4_0 block takes the sign of its first element for its scale, as the
  *    `gguf` package does (GGML's C reference always takes +0); the sign of a zero Q4_1 minimum is
  *    that of the first zero among the minima, as in GGML (the `gguf` package's NumPy reduction may

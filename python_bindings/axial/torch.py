@@ -235,8 +235,14 @@ class FlashAttentionFunction(torch.autograd.Function):
         broadcast dimensions. The lse output is not differentiable (its gradient is ignored)."""
         cq, ck, cv, cb, out, lse = (None if t is None else t.detach() for t in ctx.saved_tensors)
         want_bias = cb is not None and ctx.needs_input_grad[3]
+        # Packed batches: query rows past cu_seqlens_q[-1] take no part, and the library leaves their dq
+        # as it finds it, so dq starts at zero (uninitialised memory had given NaN gradients there).
+        grads = None
+        if ctx.opts["cu_seqlens_q"] is not None:
+            grads = (torch.zeros_like(cq), torch.empty_like(ck), torch.empty_like(cv),
+                     torch.empty_like(cb) if want_bias else None)
         dq, dk, dv, db = _flash_backward(cq, ck, cv, out, lse, dout.detach().to(out.dtype).contiguous(), bias=cb,
-                                         want_dbias=want_bias, **ctx.opts)
+                                         want_dbias=want_bias, grads=grads, **ctx.opts)
         grads = [_cast(g, dt) if need else None
                  for g, dt, need in zip((dq, dk, dv, db), ctx.dtypes, ctx.needs_input_grad[:4])]
         return (*grads, None, None, None, None, None, None, None, None, None)
@@ -248,6 +254,12 @@ def _flash_check(dropout_p: float, alibi_slopes: Optional[torch.Tensor]) -> None
     if alibi_slopes is not None:
         raise UnsupportedError("alibi_slopes: ALiBi is not supported; pass the ALiBi term as an additive bias "
                                "with axial.attention(..., bias=...)", 2)
+
+
+def _flash_window(causal: bool, window_size: Tuple[int, int]) -> Tuple[int, int]:
+    # flash_attn takes causal as window_right = 0 whatever window_size[1] says (HF's sliding-window
+    # models pass causal=True with (w, w)); Axial's C API would call the pair a conflict.
+    return int(window_size[0]), 0 if causal else int(window_size[1])
 
 
 def _flash_return(out: torch.Tensor, lse: torch.Tensor, return_attn_probs: bool):
@@ -267,17 +279,22 @@ def flash_attn_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p
         q: (batch, seqlen_q, nheads, headdim); k, v: (batch, seqlen_k, nheads_k, headdim), nheads a
             multiple of nheads_k (GQA/MQA). float32, bfloat16, float16 (float64 computed in float32).
         dropout_p: must be 0.0 (no dropout). softmax_scale: None = 1/sqrt(headdim).
-        causal: bottom-right aligned causal mask. window_size: (left, right), -1 = unbounded.
+        causal: bottom-right aligned causal mask (it sets window_size's right side to 0, as in
+            flash_attn). window_size: (left, right), -1 = unbounded.
         softcap: 0 = none. alibi_slopes: not supported (None). deterministic: accepted; Axial's
             backward is always deterministic.
         return_attn_probs: also return (softmax_lse (batch, nheads, seqlen_q) float32, None).
+
+    Differences from flash_attn: a query row with every key masked has softmax_lse -inf (flash_attn
+    stores +inf there; out is 0 in both), and softmax_scale must be > 0.
 
     Returns:
         out like q, or ``(out, softmax_lse, None)``. Differentiable with respect to q, k, v.
     """
     _flash_check(dropout_p, alibi_slopes)
-    out, lse = FlashAttentionFunction.apply(q, k, v, None, None, None, 0, 0, softmax_scale, causal, window_size[0],
-                                            window_size[1], softcap)
+    left, right = _flash_window(causal, window_size)
+    out, lse = FlashAttentionFunction.apply(q, k, v, None, None, None, 0, 0, softmax_scale, causal, left, right,
+                                            softcap)
     return _flash_return(out, lse, return_attn_probs)
 
 
@@ -303,6 +320,7 @@ def flash_attn_varlen_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu
     _flash_check(dropout_p, alibi_slopes)
     if block_table is not None:
         raise UnsupportedError("block_table: use axial.paged_attention for paged KV caches", 2)
+    left, right = _flash_window(causal, window_size)
     out, lse = FlashAttentionFunction.apply(q, k, v, None, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
-                                            softmax_scale, causal, window_size[0], window_size[1], softcap)
+                                            softmax_scale, causal, left, right, softcap)
     return _flash_return(out, lse, return_attn_probs)

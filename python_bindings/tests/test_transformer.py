@@ -354,7 +354,9 @@ def torch_reference(q, k, v, causal, window, scale):
 
 
 @needs_torch
-@pytest.mark.parametrize("causal,window", [(False, (-1, -1)), (True, (-1, -1)), (False, (2, 1))])
+# (True, (3, 3)): causal with a right window, as HF's sliding-window models call flash_attn (causal
+# sets the right side to 0); the drop-in had raised "window_right conflicts with causal".
+@pytest.mark.parametrize("causal,window", [(False, (-1, -1)), (True, (-1, -1)), (False, (2, 1)), (True, (3, 3))])
 def test_flash_attn_func_forward_and_grads(causal, window):
     from axial.torch import flash_attn_func
 
@@ -392,6 +394,37 @@ def test_flash_attn_varlen_func_lse_shape_and_values():
         want = torch_reference(q[sq][None].double(), k[sk][None].double(), v[sk][None].double(), True, (-1, -1),
                                1 / math.sqrt(8))
         torch.testing.assert_close(out[sq].double(), want[0], rtol=1e-4, atol=1e-5)
+
+
+@needs_torch
+def test_flash_attn_varlen_backward_zeroes_rows_past_the_batch():
+    """Query rows past cu_seqlens_q[-1] take no part: their gradient is 0 (the backward had handed back
+    uninitialised memory there, NaN in fp16)."""
+    from axial.torch import flash_attn_varlen_func
+
+    g = torch.Generator().manual_seed(8)
+    q = torch.randn(14, 2, 8, generator=g, requires_grad=True)
+    k = torch.randn(10, 2, 8, generator=g, requires_grad=True)
+    v = torch.randn(10, 2, 8, generator=g, requires_grad=True)
+    cq = torch.tensor([0, 3, 3, 8, 10], dtype=torch.int32)
+    ck = torch.tensor([0, 2, 4, 8, 10], dtype=torch.int32)
+    out = flash_attn_varlen_func(q, k, v, cq, ck, 5, 4, causal=True)
+    out.backward(torch.randn(out.shape, generator=g))
+    assert torch.equal(q.grad[10:], torch.zeros(4, 2, 8))
+    assert torch.isfinite(q.grad).all()
+
+
+@needs_torch
+def test_flash_attn_backward_of_an_empty_batch():
+    """sum().backward() hands an expanded (stride-0) gradient; for an empty output the library had
+    refused it ("dout: the last dim has stride 0"). dk and dv of the keys are zeros."""
+    from axial.torch import flash_attn_func
+
+    q = torch.zeros(1, 0, 2, 8, requires_grad=True)
+    k = torch.randn(1, 3, 2, 8, requires_grad=True)
+    v = torch.randn(1, 3, 2, 8, requires_grad=True)
+    flash_attn_func(q, k, v, causal=True).sum().backward()
+    assert torch.equal(k.grad, torch.zeros_like(k)) and torch.equal(v.grad, torch.zeros_like(v))
 
 
 @needs_torch

@@ -152,8 +152,10 @@ static ax_status check_one(const ax_context *ctx, const ax_tensor_spec *specs, c
         AX_CHECK(check_dims(s, dims));
     }
     const ax_tensor *t = s->t;
+    /* A tensor with no elements reads nothing, whatever its strides (torch hands an expanded,
+     * stride-0 gradient of an empty output to a backward). */
     if ((s->flags & AX_SPEC_LAST_CONTIGUOUS) && t->ndim > 0 && t->shape[t->ndim - 1] > 1 &&
-        t->strides[t->ndim - 1] != 1)
+        t->strides[t->ndim - 1] != 1 && ax_tensor_numel(t) > 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: the last dim has stride %lld, expected 1 (contiguous)",
                             s->name, (long long)t->strides[t->ndim - 1]);
     const ax_device host = {AX_CPU, 0};
