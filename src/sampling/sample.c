@@ -214,13 +214,21 @@ static inline int kept(float x, float e, int64_t t, uint64_t cut, float min_p) {
 static int32_t draw_row(const ax_sampling_row *s, int64_t V, row_scratch *w, float *prob) {
     float *x = w->x, *e = w->e;
     uint64_t *keys = w->keys;
-    int64_t M = 0;
-    float m = -INFINITY;
+    int64_t M = 0, best_id = -1;
+    float m = -INFINITY, best = -INFINITY, max_abs = 0.0f;
     for (int64_t t = 0; t < V; t++) {
-        x[t] = x[t] / s->temperature;
+        const float w_t = x[t];
+        /* Step 3's greedy choice and the largest finite |w|, in the same pass, for step 4's test. */
+        if (w_t > best) best = w_t, best_id = t;
+        if (isfinite(w_t) && fabsf(w_t) > max_abs) max_abs = fabsf(w_t);
+        x[t] = w_t / s->temperature;
         if (x[t] == -INFINITY) continue;
         M++;
         if (x[t] > m) m = x[t];
+    }
+    if (sampling_too_cold(max_abs, s->temperature)) { /* step 4: greedy */
+        *prob = 1.0f;
+        return (int32_t)best_id;
     }
     *prob = 0.0f;
     if (M == 0) return -1;
@@ -303,11 +311,7 @@ static void sample_row(const sampling_params *p, int64_t r, row_scratch *w) {
     load_row(p, r, &s, w);
     int32_t token = -1;
     float prob = 0.0f;
-    float max_abs = 0.0f;
-    if (s.temperature != 0.0f)
-        for (int64_t t = 0; t < p->V; t++)
-            if (isfinite(w->x[t]) && fabsf(w->x[t]) > max_abs) max_abs = fabsf(w->x[t]);
-    if (s.temperature == 0.0f || sampling_too_cold(max_abs, s.temperature)) {
+    if (s.temperature == 0.0f) {
         float best = -INFINITY;
         for (int64_t t = 0; t < p->V; t++)
             if (w->x[t] > best) {
