@@ -65,7 +65,7 @@ expect_failure() { # description, expected text, output file that must not exist
     [ "$(wc -l < "$work/stderr")" -eq 1 ]; check "$what: one line on stderr" $?
     grep -q -- "$text" "$work/stderr"; check "$what: message mentions '$text'" $?
     [ ! -e "$out" ]; check "$what: no output file" $?
-    [ -z "$(ls "$work" | grep '\.tmp\.')" ]; check "$what: no temporary left" $?
+    [ -z "$(ls -A "$work" | grep '\.tmp\.')" ]; check "$what: no temporary left" $?
 }
 expect_failure "missing input" "no-such.a3m" "$work/x.h5" "$axial" features build --a3m "$work/no-such.a3m" --name x -o "$work/x.h5"
 printf '>q\nACDE\n>r\nAC\n' > "$work/ragged.a3m"
@@ -110,6 +110,16 @@ want="axial $(sed -n 's/^project(axial VERSION \([0-9.]*\).*/\1/p' "$root/CMakeL
 for form in --version -V version; do
     got=$("$axial" $form 2> /dev/null)
     [ $? -eq 0 ] && [ "$got" = "$want" ]; check "axial $form prints '$want' (got '$got')" $?
+done
+expect_failure "a FASTA beside an MSA (would be ignored)" "--fasta is for a sequence alone" "$work/x.h5" "$axial" features build --fasta "$work/ragged.a3m" --a3m "$data/query.a3m" --name x -o "$work/x.h5"
+expect_failure "--chain without a structure" "--chain picks a chain" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --chain A --name x -o "$work/x.h5"
+for sub in build show plot; do
+    "$axial" features $sub --help > "$work/help_$sub" 2>&1
+    [ $? -eq 0 ] && grep -q "axial features $sub" "$work/help_$sub"; check "axial features $sub --help prints the usage" $?
+done
+for opt in "--threads abc" "--threads -3" "--repeat 0" "--repeat x"; do
+    "$axial" attention $opt > /dev/null 2> "$work/attn_err"
+    [ $? -eq 2 ] && grep -q "expected an integer" "$work/attn_err"; check "axial attention $opt is refused" $?
 done
 for cmd in info version; do
     "$axial" $cmd --help > "$work/help_$cmd" 2>&1

@@ -252,6 +252,21 @@ static void test_png_roundtrip(void) {
     }
     CHECK(px != NULL);
     free(big);
+
+    /* Replacing a file keeps its permission bits (a 0600 file had become 0644 by the umask), and a
+     * name near NAME_MAX works (the temporary's name had been the target's plus a suffix, too long). */
+    snprintf(path2, sizeof path2, "%s/private.png", dir);
+    CHECK_OK(ax_png_write_heatmap(path2, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    CHECK(chmod(path2, 0600) == 0);
+    CHECK_OK(ax_png_write_heatmap(path2, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    struct stat st;
+    CHECK(stat(path2, &st) == 0 && (st.st_mode & 07777) == 0600);
+    char long_name[600];
+    const int n = snprintf(long_name, sizeof long_name, "%s/", dir);
+    memset(long_name + n, 'x', 250);
+    memcpy(long_name + n + 250, ".png", 5);
+    CHECK_OK(ax_png_write_heatmap(long_name, values, 3, 4, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS));
+    CHECK(stat(long_name, &st) == 0 && st.st_size > 0);
 }
 
 static void test_png_errors(void) {

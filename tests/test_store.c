@@ -36,7 +36,7 @@ static int file_exists(const char *path) {
 /* Files in the scratch directory whose names start with `prefix` (temporaries included). */
 static int count_files(const char *prefix) {
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "ls -1 '%s' | grep -c '^%s' || true", dir, prefix);
+    snprintf(cmd, sizeof cmd, "ls -1A '%s' | grep -c '^%s' || true", dir, prefix);
     FILE *p = popen(cmd, "r");
     int n = 0;
     if (p != NULL) {
@@ -114,7 +114,7 @@ static void test_round_trip(void) {
     char path[512];
     path_in_dir(path, sizeof path, "round.h5");
     write_two_chains(path, a3m, cbs);
-    CHECK_INT_EQ(count_files("round.h5.tmp"), 0);
+    CHECK_INT_EQ(count_files(".round.h5.tmp"), 0);
     ax_store *s = NULL;
     CHECK_OK(ax_store_open(path, &s));
     if (s == NULL) return;
@@ -300,8 +300,8 @@ static void test_writes_through_symbolic_links(void) {
     CHECK_OK(ax_store_commit(w));
     CHECK(is_link_to(dangling, "created.h5"));
     CHECK_INT_EQ(chains_in(created), 1);
-    CHECK_INT_EQ(count_files("real.h5.tmp"), 0);
-    CHECK_INT_EQ(count_files("created.h5.tmp"), 0);
+    CHECK_INT_EQ(count_files(".real.h5.tmp"), 0);
+    CHECK_INT_EQ(count_files(".created.h5.tmp"), 0);
     ax_chain_features_destroy(a3m);
 }
 
@@ -566,7 +566,7 @@ static void test_full_disk_fails_cleanly(void) {
                    WIFSIGNALED(status) ? "killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status)
                                                                                               : WEXITSTATUS(status));
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        CHECK_INT_EQ(count_files("full.h5.tmp"), 0);
+        CHECK_INT_EQ(count_files(".full.h5.tmp"), 0);
         check_store_holds(path, 1, "kept", a3m);
     }
     ax_chain_features_destroy(a3m);

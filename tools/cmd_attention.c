@@ -4,6 +4,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,16 @@ static void fill_uniform(host_tensor *h, unsigned *seed, float lo, float hi) {
     }
 }
 
+/* All of s as an integer in [lo, hi] ("abc", "-3" and "1e3" are refused: atoi had read them as 0). */
+static int parse_count(const char *s, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    const long v = strtol(s, &end, 10);
+    if (s[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -86,11 +97,16 @@ int axial_cmd_attention(int argc, char **argv) {
             device = val;
             i++;
         } else if (strcmp(a, "--threads") == 0 && val) {
-            threads = atoi(val);
+            if (parse_count(val, 0, 4096, &threads) != 0) {
+                fprintf(stderr, "axial attention: --threads '%s': expected an integer in [0, 4096] (0 = all)\n", val);
+                return 2;
+            }
             i++;
         } else if (strcmp(a, "--repeat") == 0 && val) {
-            repeat = atoi(val);
-            if (repeat < 1) repeat = 1;
+            if (parse_count(val, 1, 1000000, &repeat) != 0) {
+                fprintf(stderr, "axial attention: --repeat '%s': expected an integer in [1, 1000000]\n", val);
+                return 2;
+            }
             i++;
         } else {
             fprintf(stderr, "axial attention: unknown or incomplete option '%s'\n", a);

@@ -125,7 +125,7 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
     demo_tensors d;
     memset(&d, 0, sizeof d);
     ax_context *ctx = NULL;
-    int rc = 1;
+    int rc = 1, copy_failed = 0;
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     if (use_gpu) cfg.device.type = AX_CUDA;
     if (ax_context_create(&ctx, &cfg) != AX_OK) return demo_fail("context");
@@ -206,7 +206,7 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
         /* The two must agree: a cheap end-to-end check of the run. */
         const float *ours = d.host[OUT];
         if (use_gpu && ax_copy_to_host(ctx, d.host[OUT], d.dev[OUT], (size_t)ax_tensor_numel(&d.t[OUT]) * 4) != AX_OK) {
-            rc = demo_fail("copy back");
+            copy_failed = 1;
         } else {
             double worst = 0.0, scale = 0.0;
             for (int64_t i = 0; i < ax_tensor_numel(&d.t[OUT]); i++) {
@@ -222,6 +222,11 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
     free(dprobs);
     free(nout);
     for (int i = 0; i < 5; i++) free(ng[i]);
+    /* rc is set to 0 only at the end: a failed copy had fallen through to it and exited 0. */
+    if (copy_failed) {
+        rc = demo_fail("copy back");
+        goto done;
+    }
 
     /* Attention map of head 3 (a band about 8 residues wide, plus what q.k adds) for the query row of
      * the MSA (n = 0), on the host copies. */
@@ -280,6 +285,11 @@ int axial_cmd_demo(int argc, char **argv) {
         return 1;
     }
     char store[1100], msa_png[1100], dist_png[1100], attn_png[1100];
+    /* Longer paths are refused, not cut short (files named "msa_covera" had been written). */
+    if (strlen(out_dir) > 1000 || strlen(data) > 1000) {
+        fprintf(stderr, "axial demo: --out/--data: paths over 1000 characters are not supported\n");
+        return 2;
+    }
     snprintf(store, sizeof store, "%s/demo.h5", out_dir);
     snprintf(msa_png, sizeof msa_png, "%s/msa_coverage.png", out_dir);
     snprintf(dist_png, sizeof dist_png, "%s/1cbs_distance_map.png", out_dir);

@@ -99,6 +99,11 @@ static int cmd_build(int argc, char **argv) {
     }
     if (name == NULL || out == NULL) return usage_error("build needs --name NAME and -o STORE.h5");
     if (n_msa == 0 && fasta == NULL && structure == NULL) return usage_error("build needs an MSA, a FASTA or a structure");
+    /* Options that would be ignored are refused (a FASTA beside an MSA or structure, whose sequence
+     * those give; --chain without a structure). */
+    if (fasta != NULL && (n_msa > 0 || structure != NULL))
+        return usage_error("--fasta is for a sequence alone: with an MSA or a structure, they give the sequence");
+    if (chain_id != NULL && structure == NULL) return usage_error("--chain picks a chain of --mmcif/--pdb");
 
     int rc = 1;
     ax_msa *msas[16] = {NULL};
@@ -282,6 +287,14 @@ int axial_cmd_features(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         features_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    /* "axial features build --help" (as the top-level help promises for every command) had been an
+     * unknown option. */
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            features_usage(stdout);
+            return 0;
+        }
     }
     if (strcmp(argv[1], "build") == 0) return cmd_build(argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0) return cmd_show(argc - 1, argv + 1);

@@ -7,7 +7,8 @@
  * Writing is atomic. ax_store_begin creates a temporary file beside the target; ax_store_commit
  * fsyncs it, renames it over the target and fsyncs the directory. Until then the target (if any) is
  * untouched; on any error, or ax_store_abort, the temporary is removed. A process killed midway
- * (kill -9) leaves the previous store intact; only its temporary "<path>.tmp.<pid>.<n>" may remain.
+ * (kill -9) leaves the previous store intact; only its hidden temporary ".<name>.tmp.<pid>.<n>"
+ * (the name cut to 40 characters) may remain.
  * Appending copies the existing chains into the new file first, so existing chains are never
  * modified in place. A write to the temporary that fails (a full disk, a quota, a file size limit)
  * fails that call with AX_ERR_IO naming the temporary and the reason; every later call on that

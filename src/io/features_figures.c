@@ -67,10 +67,11 @@ ax_status ax_colormap_rgb(ax_colormap cmap, float t, uint8_t rgb[3]) {
 
 ax_status ax_heatmap_render_rgb(const float *values, int64_t rows, int64_t cols, float vmin, float vmax,
                                 ax_colormap cmap, uint8_t *rgb_out) {
-    if (values == NULL || rgb_out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "values or rgb_out: NULL");
+    /* The size first: a writer passes no buffer for an empty size, which had read as "NULL". */
     if (rows < 1 || cols < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "heatmap: %lld x %lld, expected at least 1 x 1",
                             (long long)rows, (long long)cols);
+    if (values == NULL || rgb_out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "values or rgb_out: NULL");
     int64_t count = 0;
     if (!ax_feat_mul(rows, cols, 3, &count))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "heatmap: %lld x %lld pixels overflow", (long long)rows,

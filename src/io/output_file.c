@@ -67,14 +67,21 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
     out->target = out->temp = NULL;
     *fd = -1;
     AX_CHECK(ax_output_target(path, &out->target));
-    const size_t cap = strlen(out->target) + 64;
+    /* In the target's directory (the rename must stay within one file system), hidden, and named by
+     * at most 40 characters of the target's name: the whole name plus a suffix had overflowed
+     * NAME_MAX for names near it. */
+    const char *slash = strrchr(out->target, '/');
+    const size_t dir_len = slash == NULL ? 0 : (size_t)(slash - out->target) + 1;
+    const char *base = out->target + dir_len;
+    const size_t cap = dir_len + 40 + 64;
     if ((out->temp = malloc(cap)) == NULL) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     int err = EEXIST;
     for (int attempt = 0; attempt < 64 && *fd < 0 && err == EEXIST; attempt++) {
-        snprintf(out->temp, cap, "%s.tmp.%ld.%u", out->target, (long)getpid(), atomic_fetch_add(&counter, 1u));
+        snprintf(out->temp, cap, "%.*s.%.40s.tmp.%ld.%u", (int)dir_len, out->target, base, (long)getpid(),
+                 atomic_fetch_add(&counter, 1u));
         *fd = open(out->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         err = errno;
     }
@@ -84,6 +91,10 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(err));
     }
+    /* A replaced file keeps its permission bits (a private 0600 file had become 0644 by the umask). */
+    struct stat existing;
+    if (stat(out->target, &existing) == 0 && S_ISREG(existing.st_mode))
+        (void)fchmod(*fd, existing.st_mode & 07777);
     return AX_OK;
 }
 

@@ -14,7 +14,7 @@
 
 typedef struct ax_output_file {
     char *target; /* the file replaced at commit: the path, or what the symbolic link there points to */
-    char *temp;   /* "<target>.tmp.<pid>.<n>", created exclusively */
+    char *temp;   /* "<directory>/.<name, 40 characters at most>.tmp.<pid>.<n>", created exclusively */
 } ax_output_file;
 
 /* The file a write to `path` replaces: `path` itself, or the end of the chain of symbolic links
