@@ -53,7 +53,7 @@ int axial_default_model(char *buf, size_t size) {
     return -1;
 }
 
-/* Loads the model; prints the reason on failure. */
+/* Loads the model; prints the reason (and, for a file that is not there, how to get one) on failure. */
 static ax_llm_model *llm_load(const char *cmd, const char *path, ax_device device, int threads) {
     ax_llm_model_config cfg = AX_LLM_MODEL_CONFIG_INIT;
     cfg.device = device;
@@ -61,9 +61,8 @@ static ax_llm_model *llm_load(const char *cmd, const char *path, ax_device devic
     ax_llm_model *model = NULL;
     const ax_status st = ax_llm_model_load(path, &cfg, &model);
     if (st != AX_OK) {
-        /* The error names the file and the reason; the fetch hint is for when no model was found at
-         * all (axial_default_model), not for a --model path that cannot be read. */
         fprintf(stderr, "axial %s: %s: %s\n", cmd, ax_status_string(st), ax_last_error());
+        if (st == AX_ERR_IO) llm_no_model_hint();
     }
     return model;
 }
