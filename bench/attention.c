@@ -90,24 +90,36 @@ static double sgemm_gflops(int64_t m, int threads, int repeats) {
 
 static void to_bf16(const float *src, uint16_t *dst, int64_t n) { ax_convert(src, AX_F32, dst, AX_BF16, n); }
 
-static timing run_shape(const shape *s, ax_dtype dtype, int causal, int threads, int repeats) {
-    timing tm = {0, 0, 0, 0, 0};
+/* One dtype's problem on one shape: its inputs, outputs and context, run one forward + backward at a
+ * time so that two dtypes can take turns (pairs of runs see the same machine state). */
+typedef struct problem {
+    void *buf[10]; /* f, q, k, v, out, dout, dq, dk, dv, lse */
+    ax_tensor q, k, v, out, dout, dq, dk, dv, lse;
+    ax_context *ctx;
+    ax_attention_options o;
+} problem;
+
+static void problem_close(problem *pb) {
+    ax_context_destroy(pb->ctx);
+    for (int i = 0; i < 10; i++) free(pb->buf[i]);
+    memset(pb, 0, sizeof *pb);
+}
+
+static int problem_open(problem *pb, const shape *s, ax_dtype dtype, int causal, int threads) {
+    memset(pb, 0, sizeof *pb);
     const int64_t nq = s->B * s->S * s->H * s->D, nk = s->B * s->S * s->Hkv * s->D;
-    const size_t es = dtype == AX_F32 ? 4 : 2;
-    float *f = bench_alloc_bytes((size_t)(nq > nk ? nq : nk) * sizeof(float));
-    const size_t qbytes = (size_t)nq * es, kbytes = (size_t)nk * es;
-    void *q = bench_alloc_bytes(qbytes), *k = bench_alloc_bytes(kbytes), *v = bench_alloc_bytes(kbytes);
-    void *out = bench_alloc_bytes(qbytes), *dout = bench_alloc_bytes(qbytes), *dq = bench_alloc_bytes(qbytes);
-    void *dk = bench_alloc_bytes(kbytes), *dv = bench_alloc_bytes(kbytes);
-    float *lse = bench_alloc_bytes((size_t)(s->B * s->H * s->S) * sizeof(float));
-    double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
-    ax_context *ctx = NULL;
-    if (!f || !q || !k || !v || !out || !dout || !dq || !dk || !dv || !lse || !tf || !tb) {
-        printf("out of memory\n");
-        goto done;
-    }
+    const size_t es = dtype == AX_F32 ? 4 : 2, qbytes = (size_t)nq * es, kbytes = (size_t)nk * es;
+    const size_t bytes[10] = {(size_t)(nq > nk ? nq : nk) * sizeof(float), qbytes, kbytes, kbytes, qbytes, qbytes,
+                              qbytes, kbytes, kbytes, (size_t)(s->B * s->H * s->S) * sizeof(float)};
+    for (int i = 0; i < 10; i++)
+        if ((pb->buf[i] = bench_alloc_bytes(bytes[i])) == NULL) {
+            printf("out of memory\n");
+            problem_close(pb);
+            return 0;
+        }
+    float *f = pb->buf[0];
     uint64_t st = 11;
-    void *ins[4] = {q, k, v, dout};
+    void *ins[4] = {pb->buf[1], pb->buf[2], pb->buf[3], pb->buf[5]};
     const int64_t ns[4] = {nq, nk, nk, nq};
     for (int i = 0; i < 4; i++) {
         bench_fill_uniform(f, ns[i], -1, 1, &st);
@@ -115,49 +127,79 @@ static timing run_shape(const shape *s, ax_dtype dtype, int causal, int threads,
         else to_bf16(f, ins[i], ns[i]);
     }
     const int64_t sq[4] = {s->B, s->S, s->H, s->D}, sk[4] = {s->B, s->S, s->Hkv, s->D}, sl[3] = {s->B, s->H, s->S};
-    ax_tensor tq, tk, tv, tout, tdout, tdq, tdk, tdv, tlse;
-    ax_tensor_contiguous(&tq, q, dtype, 4, sq);
-    ax_tensor_contiguous(&tk, k, dtype, 4, sk);
-    ax_tensor_contiguous(&tv, v, dtype, 4, sk);
-    ax_tensor_contiguous(&tout, out, dtype, 4, sq);
-    ax_tensor_contiguous(&tdout, dout, dtype, 4, sq);
-    ax_tensor_contiguous(&tdq, dq, dtype, 4, sq);
-    ax_tensor_contiguous(&tdk, dk, dtype, 4, sk);
-    ax_tensor_contiguous(&tdv, dv, dtype, 4, sk);
-    ax_tensor_contiguous(&tlse, lse, AX_F32, 3, sl);
+    ax_tensor_contiguous(&pb->q, pb->buf[1], dtype, 4, sq);
+    ax_tensor_contiguous(&pb->k, pb->buf[2], dtype, 4, sk);
+    ax_tensor_contiguous(&pb->v, pb->buf[3], dtype, 4, sk);
+    ax_tensor_contiguous(&pb->out, pb->buf[4], dtype, 4, sq);
+    ax_tensor_contiguous(&pb->dout, pb->buf[5], dtype, 4, sq);
+    ax_tensor_contiguous(&pb->dq, pb->buf[6], dtype, 4, sq);
+    ax_tensor_contiguous(&pb->dk, pb->buf[7], dtype, 4, sk);
+    ax_tensor_contiguous(&pb->dv, pb->buf[8], dtype, 4, sk);
+    ax_tensor_contiguous(&pb->lse, pb->buf[9], AX_F32, 3, sl);
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.num_threads = threads;
-    if (ax_context_create(&ctx, &cfg) != AX_OK) {
+    if (ax_context_create(&pb->ctx, &cfg) != AX_OK) {
         printf("context: %s\n", ax_last_error());
-        goto done;
+        problem_close(pb);
+        return 0;
     }
-    ax_attention_options o = ax_attention_options_default();
-    o.causal = causal;
-    for (int r = -1; r < repeats; r++) {
-        ax_context_workspace_peak_reset(ctx);
-        const double t0 = now();
-        ax_status s1 = ax_attention_forward(ctx, &tq, &tk, &tv, NULL, &o, &tout, &tlse);
-        const double t1 = now();
-        tm.fwd_mem = ax_context_workspace_peak(ctx);
-        ax_context_workspace_peak_reset(ctx);
-        if (s1 == AX_OK)
-            s1 = ax_attention_backward(ctx, &tq, &tk, &tv, NULL, &tout, &tlse, &tdout, &o, &tdq, &tdk, &tdv, NULL);
-        const double t2 = now();
-        tm.bwd_mem = ax_context_workspace_peak(ctx);
-        if (s1 != AX_OK) {
-            printf("attention: %s\n", ax_last_error());
-            goto done;
+    pb->o = ax_attention_options_default();
+    pb->o.causal = causal;
+    return 1;
+}
+
+/* One forward and one backward: their seconds and workspace peaks; 0 on failure (printed). */
+static int problem_step(problem *pb, double *fwd_s, double *bwd_s, int64_t *fwd_mem, int64_t *bwd_mem) {
+    ax_context_workspace_peak_reset(pb->ctx);
+    const double t0 = now();
+    ax_status st = ax_attention_forward(pb->ctx, &pb->q, &pb->k, &pb->v, NULL, &pb->o, &pb->out, &pb->lse);
+    const double t1 = now();
+    *fwd_mem = ax_context_workspace_peak(pb->ctx);
+    ax_context_workspace_peak_reset(pb->ctx);
+    if (st == AX_OK)
+        st = ax_attention_backward(pb->ctx, &pb->q, &pb->k, &pb->v, NULL, &pb->out, &pb->lse, &pb->dout, &pb->o,
+                                   &pb->dq, &pb->dk, &pb->dv, NULL);
+    const double t2 = now();
+    *bwd_mem = ax_context_workspace_peak(pb->ctx);
+    if (st != AX_OK) {
+        printf("attention: %s\n", ax_last_error());
+        return 0;
+    }
+    *fwd_s = t1 - t0, *bwd_s = t2 - t1;
+    return 1;
+}
+
+/* f32 and bf16 on one shape, taking turns repeat by repeat (after one warm-up each): their median
+ * times, and the medians of the per-repeat ratios f32 time / bf16 time, which a machine whose speed
+ * drifts between repeats moves far less than it moves the ratio of the medians. */
+static void run_pair(const shape *s, int causal, int threads, int repeats, timing *t32, timing *t16,
+                     double *fwd_ratio, double *bwd_ratio) {
+    memset(t32, 0, sizeof *t32), memset(t16, 0, sizeof *t16);
+    *fwd_ratio = *bwd_ratio = 0.0;
+    problem pa, pb;
+    const int ok_a = problem_open(&pa, s, AX_F32, causal, threads);
+    const int ok_b = ok_a && problem_open(&pb, s, AX_BF16, causal, threads);
+    double *t = calloc((size_t)(6 * repeats), sizeof(double));
+    if (ok_b && t != NULL) {
+        double *fa = t, *ba = t + repeats, *fb = t + 2 * repeats, *bb = t + 3 * repeats, *rf = t + 4 * repeats,
+               *rb = t + 5 * repeats;
+        int ok = 1;
+        for (int r = -1; r < repeats && ok; r++) {
+            double f1, b1, f2, b2;
+            ok = problem_step(&pa, &f1, &b1, &t32->fwd_mem, &t32->bwd_mem) &&
+                 problem_step(&pb, &f2, &b2, &t16->fwd_mem, &t16->bwd_mem);
+            if (ok && r >= 0) fa[r] = f1, ba[r] = b1, fb[r] = f2, bb[r] = b2, rf[r] = f1 / f2, rb[r] = b1 / b2;
         }
-        if (r >= 0) tf[r] = t1 - t0, tb[r] = t2 - t1;
+        if (ok) {
+            t32->fwd_ms = bench_median(fa, repeats) * 1e3, t32->bwd_ms = bench_median(ba, repeats) * 1e3;
+            t16->fwd_ms = bench_median(fb, repeats) * 1e3, t16->bwd_ms = bench_median(bb, repeats) * 1e3;
+            *fwd_ratio = bench_median(rf, repeats), *bwd_ratio = bench_median(rb, repeats);
+            t32->ok = t16->ok = 1;
+        }
     }
-    tm.fwd_ms = bench_median(tf, repeats) * 1e3;
-    tm.bwd_ms = bench_median(tb, repeats) * 1e3;
-    tm.ok = 1;
-done:
-    ax_context_destroy(ctx);
-    free(f), free(q), free(k), free(v), free(out), free(dout), free(dq), free(dk), free(dv), free(lse), free(tf),
-        free(tb);
-    return tm;
+    free(t);
+    if (ok_b) problem_close(&pb);
+    if (ok_a) problem_close(&pa);
 }
 
 /* The useful forward FLOPs: two products, halved under the causal mask (the backward does 2.5x). */
@@ -444,7 +486,8 @@ int main(int argc, char **argv) {
     if (threads <= 0) threads = 1;
     if (repeats < 1) repeats = 5;
     clock_threads = threads;
-    printf("flash attention, CPU, %d threads, median of %d after a warm-up; FLOPs: useful only (causal: half)%s\n",
+    printf("flash attention, CPU, %d threads, median of %d after a warm-up, f32 and bf16 runs taking turns; FLOPs:"
+           " useful only (causal: half)%s\n",
            threads, repeats, cpu_time_mode ? "; times: process CPU time / threads" : "");
     for (int i = 0; i < n_shapes; i++) {
         const shape *s = &shapes[i];
@@ -454,14 +497,15 @@ int main(int argc, char **argv) {
         printf("%-22s %9s %9s %8s %8s %7s %7s %7s %9s %9s\n", "", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s", "fwd pk",
                "bwd pk", "bwd/fwd", "fwd MiB", "bwd MiB");
         for (int causal = 1; causal >= (full ? 0 : 1); causal--) {
-            timing t32 = run_shape(s, AX_F32, causal, threads, repeats);
+            timing t32, t16;
+            double rf, rb;
+            run_pair(s, causal, threads, repeats, &t32, &t16, &rf, &rb);
             print_row(causal ? "axial f32 causal" : "axial f32 full", s, causal, &t32, sgemm);
-            bench_settle();
-            timing t16 = run_shape(s, AX_BF16, causal, threads, repeats);
             print_row(causal ? "axial bf16 causal" : "axial bf16 full", s, causal, &t16, sgemm);
-            printf("  bf16 products on %s: f32 time / bf16 time fwd %.2fx, bwd %.2fx (target with AMX-BF16: fwd "
-                   ">= 2x)\n",
-                   bf16_products(s->D), t32.fwd_ms / t16.fwd_ms, t32.bwd_ms / t16.bwd_ms);
+            if (t32.ok)
+                printf("  bf16 products on %s: f32 time / bf16 time (median of the runs' pairs) fwd %.2fx, bwd %.2fx "
+                       "(target with AMX-BF16: fwd >= 2x)\n",
+                       bf16_products(s->D), rf, rb);
             bench_settle();
             if (torch) run_torch(s, causal, threads, repeats);
         }

@@ -144,6 +144,11 @@ static inline void attn_pack_pairs(const void *base, const attn_strides *st, int
     for (int64_t r = 0; r < rows; r++) {
         const uint16_t *row = src + attn_offset(st, b, row0 + r, h);
         uint32_t *restrict d = dst + r * (dp / 2);
+        if (D % 2 == 0) { /* the pairs are the row's own bytes (little-endian: element 2p low) */
+            memcpy(d, row, (size_t)D * sizeof(uint16_t));
+            for (int64_t p = D / 2; p < dp / 2; p++) d[p] = 0;
+            continue;
+        }
         for (int64_t p = 0; p < dp / 2; p++) {
             const uint32_t lo = 2 * p < D ? row[2 * p] : 0, hi = 2 * p + 1 < D ? row[2 * p + 1] : 0;
             d[p] = lo | hi << 16;
@@ -190,27 +195,76 @@ static inline void attn_pack_key_pairs(const void *base, const attn_strides *st,
     }
 }
 
+/* A key tile of v transposed, as pairs of keys: dst[d * BC / 2 + jp] = (v[2 jp][d], v[2 jp + 1][d]) for
+ * the D columns (a multiple of 16; dp = D), keys past `rows` zero up to the whole tile (the AMX
+ * forward's o^T += v^T . p^T sums over all BC / 2 pairs). Built 16 pairs x 16 columns at a time in
+ * registers and transposed there. */
+static inline void attn_pack_key_pairs_t(const void *base, const attn_strides *st, int64_t b, int64_t row0, int64_t h,
+                                         int64_t rows, int64_t D, uint32_t *restrict dst) {
+    const uint16_t *src = base;
+    const uint16_t *r[BC];
+    for (int64_t j = 0; j < BC; j++) r[j] = j < rows ? src + attn_offset(st, b, row0 + j, h) : NULL;
+    for (int64_t jb = 0; jb < BC / 2; jb += 16)
+        for (int64_t d0 = 0; d0 < D; d0 += 16) {
+            __m512i x[16];
+            for (int i = 0; i < 16; i++) {
+                const uint16_t *r0 = r[2 * (jb + i)], *r1 = r[2 * (jb + i) + 1];
+                const __m512i lo = r0 != NULL ? _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(r0 + d0)))
+                                              : _mm512_setzero_si512();
+                const __m512i hi = r1 != NULL ? _mm512_cvtepu16_epi32(_mm256_loadu_si256((const void *)(r1 + d0)))
+                                              : _mm512_setzero_si512();
+                x[i] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+            }
+            ax_transpose16_u32(x);
+            for (int c = 0; c < 16; c++) _mm512_storeu_si512(dst + (d0 + c) * (BC / 2) + jb, x[c]);
+        }
+}
+
+/* q^T as pairs for the AMX forward: dst[p * BR + i] = (q[i][2 p], q[i][2 p + 1]) for the `rows` bf16 rows
+ * of D (a multiple of 32) elements, lanes rows..BR zero: the pairs are 32-bit words of the rows,
+ * transposed 16 x 16 in registers. */
+static inline void attn_pack_query_pairs_t(const void *base, const attn_strides *st, int64_t b, int64_t row0,
+                                           int64_t h, int64_t rows, int64_t D, uint32_t *restrict dst) {
+    const uint16_t *src = base;
+    for (int64_t i0 = 0; i0 < BR; i0 += 16)
+        for (int64_t p0 = 0; p0 < D / 2; p0 += 16) {
+            __m512i x[16];
+            for (int i = 0; i < 16; i++)
+                x[i] = i0 + i < rows
+                           ? _mm512_loadu_si512((const void *)(src + attn_offset(st, b, row0 + i0 + i, h) + 2 * p0))
+                           : _mm512_setzero_si512();
+            ax_transpose16_u32(x);
+            for (int c = 0; c < 16; c++) _mm512_storeu_si512(dst + (p0 + c) * BR + i0, x[c]);
+        }
+}
+
 /* The probabilities p (bc x BR, key-major) as bf16 pairs of keys per query, each rounded to nearest:
  * pp[r * BC / 2 + jp] = (p[2 jp][r], p[2 jp + 1][r]), a key past bc zero, every pair of the row
- * written (a product over whole tiles reads them all). */
-static inline void attn_prob_pairs(const float *restrict s, int64_t bc, uint32_t *restrict pp) {
-    for (int64_t jp = 0; jp < (bc + 1) / 2; jp++) {
-        const float *s0 = s + 2 * jp * BR, *s1 = s0 + BR;
-        const int second = 2 * jp + 1 < bc;
-        for (int64_t r = 0; r < BR; r++)
-            pp[r * (BC / 2) + jp] =
-                ax_cvt_f32_to_bf16(s0[r]) | (second ? (uint32_t)ax_cvt_f32_to_bf16(s1[r]) << 16 : 0u);
-    }
-    if (bc < BC)
-        for (int64_t r = 0; r < BR; r++)
-            memset(pp + r * (BC / 2) + (bc + 1) / 2, 0, (size_t)(BC / 2 - (bc + 1) / 2) * sizeof(uint32_t));
+ * written (a product over whole tiles reads them all). The pairs of 16 key pairs x 16 queries are
+ * made lane-wise from two rows of s and transposed in registers. Rounded by vcvtne2ps2bf16, which
+ * flushes denormals to zero, as the products that read the pairs (vdpbf16ps, AMX) would anyway. */
+__attribute__((target("avx512bf16,avx512bw"))) static inline void attn_prob_pairs(const float *restrict s, int64_t bc,
+                                                                                 uint32_t *restrict pp) {
+    for (int64_t jb = 0; jb < BC / 2; jb += 16)
+        for (int64_t r0 = 0; r0 < BR; r0 += 16) {
+            __m512i x[16];
+            for (int i = 0; i < 16; i++) {
+                const int64_t j = 2 * (jb + i);
+                const __m512 e0 = j < bc ? _mm512_loadu_ps(s + j * BR + r0) : _mm512_setzero_ps();
+                const __m512 e1 = j + 1 < bc ? _mm512_loadu_ps(s + (j + 1) * BR + r0) : _mm512_setzero_ps();
+                x[i] = ax_pairs_of_lanes(e0, e1);
+            }
+            ax_transpose16_u32(x);
+            for (int c = 0; c < 16; c++) _mm512_storeu_si512(pp + (r0 + c) * (BC / 2) + jb, x[c]);
+        }
 }
 
 /* ---- AMX-BF16 tiles --------------------------------------------------------------------------
  * Where the CPU has AMX-BF16 (or AXIAL_AMX=emulate, the scalar model: core/cpu/amx.h) and D is a
  * multiple of 32, the bf16-pair products of a tile run as 16 x 16 tile products on the same pair
- * layouts: s^T = k . q^T as (BC, dp/2) . (dp/2, BR), o += p . v as (BR, BC/2) . (BC/2, dp). The tiles
- * cover whole BC and BR blocks: where a short last tile leaves stale pairs in a sum (p and v past
+ * layouts: s^T = k . q^T as (BC, dp/2) . (dp/2, BR); the forward keeps its output transposed,
+ * o^T += v^T . p^T as (dp, BC/2) . (BC/2, BR), so that p^T's pairs of keys are lane-wise in s^T (no
+ * transpose of p per tile; v^T's is paid once per key tile). The tiles cover whole BC and BR blocks: where a short last tile leaves stale pairs in a sum (p and v past
  * bc), they are zeroed first, since an earlier tile's values could be inf and 0 * inf is NaN; rows
  * of a result past bc are computed from stale pairs and never read. */
 

@@ -48,6 +48,43 @@ __attribute__((target("avx512bf16"))) static inline void ax_pairs_of_rows(const 
     }
 }
 
+/* Transposes a 16 x 16 block of 32-bit elements held in r[0..16) (row i in r[i]) in place: 32-bit
+ * then 64-bit interleaves make 4 x 4 transposes inside each 128-bit lane, two lane shuffles put them
+ * in place (64 shuffles in all, no memory round trip). */
+static inline __attribute__((always_inline)) void ax_transpose16_u32(__m512i r[16]) {
+    __m512i a[16], b[16];
+    for (int i = 0; i < 16; i += 2) {
+        a[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        a[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* b[4i + c], 128-bit lane L: element 4L + c of rows 4i .. 4i + 3 */
+    for (int i = 0; i < 16; i += 4) {
+        b[i] = _mm512_unpacklo_epi64(a[i], a[i + 2]);
+        b[i + 1] = _mm512_unpackhi_epi64(a[i], a[i + 2]);
+        b[i + 2] = _mm512_unpacklo_epi64(a[i + 1], a[i + 3]);
+        b[i + 3] = _mm512_unpackhi_epi64(a[i + 1], a[i + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512i c1 = _mm512_shuffle_i32x4(b[c], b[4 + c], 0x88); /* lanes 0, 2 of each */
+        const __m512i c2 = _mm512_shuffle_i32x4(b[c], b[4 + c], 0xdd); /* lanes 1, 3 */
+        const __m512i c3 = _mm512_shuffle_i32x4(b[8 + c], b[12 + c], 0x88);
+        const __m512i c4 = _mm512_shuffle_i32x4(b[8 + c], b[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_i32x4(c1, c3, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(c2, c4, 0x88);
+        r[8 + c] = _mm512_shuffle_i32x4(c1, c3, 0xdd);
+        r[12 + c] = _mm512_shuffle_i32x4(c2, c4, 0xdd);
+    }
+}
+
+/* The pairs (lo[i], hi[i]) of two 16-lane vectors rounded as ax_pairs_round: lane i's 32 bits hold
+ * lo[i]'s bf16 in the low half, hi[i]'s in the high half (one vcvtne2ps2bf16, one vpermw). */
+__attribute__((target("avx512bf16,avx512bw"))) static inline __m512i ax_pairs_of_lanes(__m512 lo, __m512 hi) {
+    /* vcvtne2ps2bf16 puts lo's 16 values in words 0-15 and hi's in 16-31; word 2i takes i, 2i+1 16+i */
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                                22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
 /* acc[r][v] = a . b for `rows` (<= 8) rows of a (np pairs each, row r at a + r * np) and `vecs` (1 or
  * 2) 16-column vectors of b from b0 (pair row p at b0 + p * ldb): the product inside the logits
  * kernels, whose epilogues (scale, bias, mask, row maxima) differ. rows and vecs are constants at
