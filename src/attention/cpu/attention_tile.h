@@ -54,23 +54,12 @@ static inline float attn_load(const void *base, ax_dtype dtype, int64_t i) {
     }
 }
 
-/* An fp32 row copy that stays inline: GCC otherwise turns the copy loop into a memmove call, whose
- * fixed cost per 64-float row was a tenth of the forward's time (perf). */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
-static void attn_copy_row(float *restrict dst, const float *restrict src, int64_t n) {
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) ax_vf_store(dst + i, ax_vf_load(src + i));
-    for (; i < n; i++) dst[i] = src[i];
-}
-
 /* dst[0..n) = base[off ..] in fp32 (the row is contiguous). */
 static inline void attn_load_row(const void *base, ax_dtype dtype, int64_t off, int64_t n, float *restrict dst) {
     switch (dtype) {
     case AX_BF16: ax_row_bf16_to_f32((const uint16_t *)base + off, dst, n); return;
     case AX_F16: ax_row_f16_to_f32((const uint16_t *)base + off, dst, n); return;
-    default: attn_copy_row(dst, (const float *)base + off, n); return;
+    default: ax_row_copy_f32(dst, (const float *)base + off, n); return;
     }
 }
 
@@ -79,7 +68,7 @@ static inline void attn_store_row(void *base, ax_dtype dtype, int64_t off, int64
     switch (dtype) {
     case AX_BF16: ax_row_f32_to_bf16(src, (uint16_t *)base + off, n); return;
     case AX_F16: ax_row_f32_to_f16(src, (uint16_t *)base + off, n); return;
-    default: attn_copy_row((float *)base + off, src, n); return;
+    default: ax_row_copy_f32((float *)base + off, src, n); return;
     }
 }
 
