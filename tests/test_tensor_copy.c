@@ -1,7 +1,8 @@
 /*
  * test_tensor_copy.c — ax_tensor_copy on the CPU: strided conversions against per-element scalar
  * conversions, block-quantized tensors against ax_convert of gathered rows, the block layout rule,
- * broadcast sources, the threaded path, and every argument error (with the output left untouched).
+ * broadcast sources, the threaded path, every argument error (with the output left untouched), and
+ * ax_tensor_zero on strided views.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -274,6 +275,35 @@ static void test_errors_write_nothing(void) {
     ax_context_destroy(ctx);
 }
 
+/* ax_tensor_zero (core/internal.h): every element of a strided view (transposed, negative and
+ * padded strides) of each element size becomes zero bits, and the bytes between its elements keep
+ * theirs; a contiguous tensor and an empty one too. */
+static void test_tensor_zero(void) {
+    ax_context *ctx = cpu_context(2);
+    static const ax_dtype dts[4] = {AX_F32, AX_BF16, AX_F64, AX_I32};
+    for (int t = 0; t < 4; t++) {
+        const int64_t es = (int64_t)ax_dtype_size(dts[t]);
+        unsigned char buf[8 * 7 * 9], want[sizeof buf];
+        memset(buf, 0xab, sizeof buf);
+        memcpy(want, buf, sizeof buf);
+        /* a 5 x 3 view in a 7 x 9 block: row stride -9 (from the last row up), column stride 2 */
+        ax_tensor v = view2(buf + (6 * 9 + 1) * es, dts[t], 5, 3, -9, 2);
+        CHECK_OK(ax_tensor_zero(ctx, &v));
+        for (int64_t r = 0; r < 5; r++)
+            for (int64_t c = 0; c < 3; c++) memset(want + ((6 - r) * 9 + 1 + 2 * c) * es, 0, (size_t)es);
+        CHECK(memcmp(buf, want, (size_t)(7 * 9 * es)) == 0);
+        ax_tensor whole = view2(buf, dts[t], 7, 9, 9, 1);
+        CHECK_OK(ax_tensor_zero(ctx, &whole));
+        memset(want, 0, sizeof want);
+        CHECK(memcmp(buf, want, (size_t)(7 * 9 * es)) == 0);
+        buf[0] = 1;
+        ax_tensor empty = view2(buf, dts[t], 0, 9, 9, 1);
+        CHECK_OK(ax_tensor_zero(ctx, &empty));
+        CHECK(buf[0] == 1);
+    }
+    ax_context_destroy(ctx);
+}
+
 int main(void) {
     RUN(test_strided_float_conversions);
     RUN(test_same_dtype_and_broadcast);
@@ -281,5 +311,6 @@ int main(void) {
     RUN(test_block_layout_rule);
     RUN(test_threads_agree);
     RUN(test_errors_write_nothing);
+    RUN(test_tensor_zero);
     return th_finish();
 }

@@ -129,9 +129,6 @@ void comm_scratch_free(ax_context *ctx, comm_scratch *s);
 /* Zero-fills `bytes` at `p` on the context's device. */
 ax_status comm_zero(ax_context *ctx, void *p, int64_t bytes);
 
-/* Sets every element of `t` to zero; `zero_f32` is 4 bytes of scratch on the context's device. */
-ax_status comm_fill_zero(ax_context *ctx, const ax_tensor *t, float *zero_f32);
-
 /* ---- packing strided tensors (pack.c) ---- */
 
 /* Copies every element of `src` (any strides) into contiguous row-major `dst` of dtype dst_dtype,

@@ -24,13 +24,3 @@ ax_status comm_unpack(ax_context *ctx, const void *src, ax_dtype src_dtype, cons
     const ax_tensor s = comm_contiguous((void *)src, src_dtype, dst->device, dst->ndim, dst->shape);
     return copy(ctx, &s, dst);
 }
-
-ax_status comm_fill_zero(ax_context *ctx, const ax_tensor *t, float *zero_f32) {
-    if (ax_tensor_numel(t) == 0) return AX_OK;
-    AX_CHECK(comm_zero(ctx, zero_f32, 4));
-    ax_tensor src = *t; /* one zero read through all-zero strides */
-    src.data = zero_f32;
-    src.dtype = AX_F32;
-    for (int32_t d = 0; d < src.ndim; d++) src.strides[d] = 0;
-    return copy(ctx, &src, t);
-}

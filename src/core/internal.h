@@ -145,6 +145,11 @@ void ax_cuda_ws_free(ax_context *ctx, void *ptr);
 /* Zeroes `bytes` at device pointer p, ordered on the context's stream (cudaMemsetAsync: no host
  * synchronisation). The device must be current. */
 ax_status ax_cuda_ws_zero(ax_context *ctx, void *p, int64_t bytes);
+/* Sets every element of t (a float or integer dtype, any strides, on the context's device) to zero:
+ * a memset where t is contiguous, else ax_tensor_copy from one zero read through all-zero strides
+ * (on CUDA 8 bytes of stream-ordered workspace, queued on the context's stream). For outputs an op
+ * must clear without running its kernel (an empty problem's gradients). */
+ax_status ax_tensor_zero(ax_context *ctx, const ax_tensor *t);
 /* The context's cuBLAS handle (a cublasHandle_t), created at the first call: only contexts that run a
  * cuBLAS op ever hold one. The context's device must be current. Its stream is the context's. */
 ax_status ax_cuda_blas_handle(ax_context *ctx, void **out);

@@ -147,3 +147,36 @@ ax_status ax_tensor_copy(ax_context *ctx, const ax_tensor *src, ax_tensor *dst) 
     p.dst = dst;
     return ax_op_run(&copy_op, ctx, &p);
 }
+
+ax_status ax_tensor_zero(ax_context *ctx, const ax_tensor *t) {
+    if (t == NULL || ax_tensor_numel(t) == 0) return AX_OK;
+    const int64_t bytes = ax_tensor_numel(t) * (int64_t)ax_dtype_size(t->dtype);
+    ax_tensor src = *t, dst = *t; /* a strided t reads one zero through all-zero strides */
+    for (int32_t d = 0; d < src.ndim; d++) src.strides[d] = 0;
+    if (ctx->device.type != AX_CUDA) {
+        if (ax_tensor_is_contiguous(t)) {
+            memset(t->data, 0, (size_t)bytes);
+            return AX_OK;
+        }
+        static const uint64_t zero = 0; /* the widest element is 8 bytes */
+        src.data = (void *)&zero;
+        return ax_tensor_copy(ctx, &src, &dst);
+    }
+    int saved = -1;
+    AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
+    ax_status st = AX_OK;
+    if (ax_tensor_is_contiguous(t)) {
+        st = ax_cuda_ws_zero(ctx, t->data, bytes);
+    } else {
+        void *zero = NULL;
+        st = ax_cuda_ws_alloc(ctx, 8, &zero);
+        if (st == AX_OK) st = ax_cuda_ws_zero(ctx, zero, 8);
+        if (st == AX_OK) {
+            src.data = zero;
+            st = ax_tensor_copy(ctx, &src, &dst);
+        }
+        if (zero != NULL) ax_cuda_ws_free(ctx, zero);
+    }
+    ax_cuda_scope_leave(ctx, saved);
+    return st;
+}

@@ -154,44 +154,6 @@ static ax_status check_head_dim(const evo_attn_params *p) {
     return AX_OK;
 }
 
-/* Zeroes a bias gradient that still has elements when the problem is empty (it broadcasts over the
- * empty dim): the gradient of an empty sum. Every float dtype's zero is all zero bits. */
-static ax_status zero_gradient(ax_context *ctx, const ax_tensor *t) {
-    if (t == NULL) return AX_OK;
-    int64_t numel = 1;
-    for (int32_t d = 0; d < t->ndim; d++) numel *= t->shape[d];
-    if (numel == 0) return AX_OK;
-    const int64_t size = (int64_t)ax_dtype_size(t->dtype);
-    if (ctx->device.type == AX_CUDA) {
-        int saved = -1;
-        AX_CHECK(ax_cuda_scope_enter(ctx, &saved));
-        ax_status st = AX_OK;
-        if (ax_tensor_is_contiguous(t)) {
-            st = ax_cuda_ws_zero(ctx, t->data, numel * size);
-        } else {
-            for (int64_t i = 0; i < numel && st == AX_OK; i++) {
-                int64_t offset = 0, rest = i;
-                for (int32_t d = t->ndim - 1; d >= 0; d--) {
-                    offset += (rest % t->shape[d]) * t->strides[d];
-                    rest /= t->shape[d];
-                }
-                st = ax_cuda_ws_zero(ctx, (char *)t->data + offset * size, size);
-            }
-        }
-        ax_cuda_scope_leave(ctx, saved);
-        return st;
-    }
-    for (int64_t i = 0; i < numel; i++) {
-        int64_t offset = 0, rest = i;
-        for (int32_t d = t->ndim - 1; d >= 0; d--) {
-            offset += (rest % t->shape[d]) * t->strides[d];
-            rest /= t->shape[d];
-        }
-        memset((char *)t->data + offset * size, 0, (size_t)size);
-    }
-    return AX_OK;
-}
-
 ax_status ax_evoformer_attention_forward(ax_context *ctx, const ax_tensor *q, const ax_tensor *k, const ax_tensor *v,
                                          const ax_tensor *bias_mask, const ax_tensor *bias_pair, ax_tensor *out,
                                          ax_tensor *lse) {
@@ -267,8 +229,10 @@ ax_status ax_evoformer_attention_backward(ax_context *ctx, const ax_tensor *q, c
     AX_CHECK(check_head_dim(&p));
     if (is_empty(&p)) {
         if (ctx->measure) return AX_OK;
-        AX_CHECK(zero_gradient(ctx, dbias_mask));
-        return zero_gradient(ctx, dbias_pair);
+        /* A bias gradient that still has elements (it broadcasts over the empty dim) is the
+         * gradient of an empty sum. */
+        AX_CHECK(ax_tensor_zero(ctx, dbias_mask));
+        return ax_tensor_zero(ctx, dbias_pair);
     }
     return ax_op_run(&evo_backward_op, ctx, &p);
 }

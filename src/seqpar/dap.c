@@ -51,7 +51,6 @@ typedef struct dap_backward_params {
     const ax_tensor *q, *k, *v, *bias_mask, *bias_pair_shard, *out, *lse, *dout;
     ax_tensor *dq, *dk, *dv, *dbias_mask, *dbias_pair_shard;
     ax_tensor bias, dbias; /* the gathered fp32 bias and the whole fp32 bias gradient, in scratch */
-    float *zero;           /* 4 bytes of scratch for comm_fill_zero */
 } dap_backward_params;
 
 /* The local contract, then what every rank must agree on (recorded only when the contract holds: a
@@ -126,7 +125,7 @@ static ax_status dap_backward_kernel(const ax_op_call *call) {
         /* The single-rank op writes nothing for an empty problem; here no rows means a zero contribution
          * (and a zero gradient for a mask that broadcasts over N). */
         if (p->dbias_pair_shard != NULL) st = comm_zero(ctx, dbias.data, ax_tensor_numel(&dbias) * 4);
-        if (st == AX_OK && p->dbias_mask != NULL) st = comm_fill_zero(ctx, p->dbias_mask, p->zero);
+        if (st == AX_OK && p->dbias_mask != NULL) st = ax_tensor_zero(ctx, p->dbias_mask);
     } else {
         st = ax_evoformer_attention_backward(ctx, p->q, p->k, p->v, p->bias_mask,
                                              p->bias_pair_shard != NULL ? &bias : NULL, p->out, p->lse, p->dout, p->dq,
@@ -215,16 +214,13 @@ ax_status ax_evoformer_attention_backward_dap(ax_context *ctx, ax_comm *comm, co
             dbias_pair_shard != NULL ? comm_reduce_scatter_bytes(comm, &p.dbias, 3, dbias_pair_shard) : 0;
         st = comm_check_message_size(comm, ax_tensor_numel(&p.bias), "bias_pair_shard");
         if (st == AX_OK)
-            st = comm_scratch_alloc(ctx, comm, &s, comm_align(4) + full_bytes * (dbias_pair_shard != NULL ? 2 : 1) +
-                                                     (gather > reduce ? gather : reduce));
+            st = comm_scratch_alloc(ctx, comm, &s,
+                                    full_bytes * (dbias_pair_shard != NULL ? 2 : 1) + (gather > reduce ? gather : reduce));
         if (st == AX_OK) {
             p.bias.data = comm_scratch_take(&s, ax_tensor_numel(&p.bias) * 4);
             if (dbias_pair_shard != NULL) p.dbias.data = comm_scratch_take(&s, ax_tensor_numel(&p.dbias) * 4);
         }
-    } else if (st == AX_OK) {
-        st = comm_scratch_alloc(ctx, comm, &s, comm_align(4));
     }
-    if (st == AX_OK) p.zero = comm_scratch_take(&s, 4);
     if (st == AX_OK && !p.empty && !ctx->measure) st = precheck_backward(ctx, &p);
     comm_agree_fail(&a, st);
     st = comm_agree(comm, &a);
