@@ -584,8 +584,15 @@ static enum MHD_Result http_generate(srv_server *srv, struct MHD_Connection *c, 
     } else if (job->finish == AX_SERVING_CANCELLED && job->text_failed) {
         srv_fail(&err, 500, NULL, "the server ran out of memory holding the generated text");
         ret = http_send_error(c, &err);
+    } else if (job->finish == AX_SERVING_CANCELLED && cancelled) {
+        /* Read only by a client that half-closed (shutdown of its sending side) and still listens:
+         * the end of its stream looks the same as leaving, which cancels to free the sequence. */
+        srv_fail(&err, 400, NULL,
+                 "the client closed its end of the connection before the answer (a half-close counts as "
+                 "leaving); the request was cancelled");
+        ret = http_send_error(c, &err);
     } else if (job->finish == AX_SERVING_CANCELLED) {
-        /* (A client that went away reads nothing; otherwise only a shutdown cancels.) */
+        /* Only a shutdown cancels a request whose client is still connected. */
         srv_fail(&err, 503, NULL, "the request was cancelled (the server is shutting down)");
         ret = http_send_error(c, &err);
     } else {

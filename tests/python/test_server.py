@@ -436,6 +436,27 @@ def test_client_disconnect_cancels(server, stream):
     assert after["axial_generation_tokens_total"] - before["axial_generation_tokens_total"] < CTX - 16
 
 
+def test_half_close_is_cancelled_with_its_reason(server):
+    """A client that shuts down its sending side after a complete request looks like one that left
+    (the server cancels to free the sequence); if it still reads, it gets that reason, not the
+    shutdown 503 it used to get."""
+    before, _ = metrics(server)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request("POST", "/v1/completions", json.dumps({"model": MODEL_ID, "prompt": "Once upon a time",
+                                                        "max_tokens": CTX - 16, "temperature": 0}),
+                 {"Content-Type": "application/json"})
+    conn.sock.shutdown(1)  # SHUT_WR: the request is complete, the reading side stays open
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 400, body
+    assert "half-close" in body["error"]["message"] and "shutting down" not in body["error"]["message"]
+    after = wait_idle(server)
+    key = 'axial_requests_total{finish_reason="cancelled"}'
+    assert after[key] - before[key] == 1
+    assert curl(server, "/health")[0] == 200
+
+
 def test_load_concurrent_streams_memory_flat(server):
     client = server.client()
     errors = []
