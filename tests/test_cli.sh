@@ -128,6 +128,52 @@ for cmd in info version; do
     [ $? -eq 2 ] && grep -q "unexpected argument 'extra'" "$work/extra_$cmd"; check "axial $cmd refuses an argument" $?
 done
 
+# A write error on stdout is an error with a message, whatever the command (gguf show had exited 1
+# silently, the others 0). The GGUF file is the smallest valid one: "GGUF", version 3, no tensors,
+# no metadata (little-endian counts).
+if [ -w /dev/full ]; then
+    printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' > "$work/min.gguf"
+    "$axial" gguf show "$work/min.gguf" > "$work/gguf_out" 2>&1
+    [ $? -eq 0 ] && grep -q '^tensors: 0$' "$work/gguf_out"; check "gguf show of the minimal GGUF file succeeds" $?
+    for cmd in "gguf show $work/min.gguf" "gguf show $work/min.gguf --json" "version" "info" "--help" \
+               "features show $work/s.h5" "features --help"; do
+        # shellcheck disable=SC2086
+        "$axial" $cmd > /dev/full 2> "$work/full_err"
+        rc=$?
+        [ $rc -eq 1 ] && [ "$(wc -l < "$work/full_err")" -eq 1 ] &&
+            grep -q '^axial: writing to standard output: No space left on device$' "$work/full_err"
+        check "axial $cmd > /dev/full: exit 1 (got $rc) and one line naming the write error" $?
+    done
+fi
+
+# generate: --system belongs to a --chat conversation; alone it had been ignored. Refused before the
+# model is read (the --model path does not exist).
+expect_failure "generate --system without --chat" "--system needs --chat" "$work/none" \
+    "$axial" generate --model "$work/no-such.gguf" --prompt hi --system "be brief"
+"$axial" generate --model "$work/no-such.gguf" --prompt hi --system "be brief" > /dev/null 2>&1
+[ $? -eq 2 ]; check "generate --system without --chat: exit 2 (a usage error)" $?
+
+# demo: --data is checked before --out is created; the run passes at the default tolerance and fails
+# (exit 1, a message on stderr) when the optimised and the naive attention disagree beyond it. They sum
+# in different orders in fp32, so they differ by about 1e-7 of max |out|: far above 1e-12, far below
+# the default 1e-4.
+"$axial" demo --data "$work/no-such-dir" --out "$work/demo_bad" > /dev/null 2> "$work/demo_err"
+rc=$?
+[ $rc -eq 1 ] && grep -q -- "--data $work/no-such-dir: .*query.a3m: No such file" "$work/demo_err"
+check "demo with a missing --data: exit 1 (got $rc) naming --data and the file" $?
+[ ! -e "$work/demo_bad" ]; check "demo with a missing --data: --out not created" $?
+"$axial" demo --tolerance x > /dev/null 2> "$work/demo_err"
+[ $? -eq 2 ] && grep -q -- "--tolerance 'x'" "$work/demo_err"; check "demo --tolerance x is refused" $?
+"$axial" demo --data "$data" --out "$work/demo_ok" --device cpu > "$work/demo_out" 2> "$work/demo_err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'agreement .*tolerance' "$work/demo_out" && [ -s "$work/demo_ok/msa_coverage.png" ]
+check "demo on the CPU succeeds at the default tolerance (exit $rc)" $?
+"$axial" demo --data "$data" --out "$work/demo_tight" --device cpu --tolerance 1e-12 > /dev/null 2> "$work/demo_err"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'the optimised and the naive attention disagree' "$work/demo_err"
+check "demo fails (exit 1, got $rc) when the outputs differ beyond --tolerance" $?
+[ ! -e "$work/demo_tight/msa_coverage.png" ]; check "demo draws no figures after a disagreement" $?
+
 # A failed append leaves the existing store as it was.
 before=$(md5sum < "$work/s.h5")
 "$axial" features build --a3m "$data/query.a3m" --name FAM69B -o "$work/s.h5" > /dev/null 2>&1

@@ -3,6 +3,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,7 +108,26 @@ static void usage(FILE *out) {
     fprintf(out, "\n`axial <command> --help` describes a command's options.\n");
 }
 
-int main(int argc, char **argv) {
+/* The reason of the first failed flush of stdout; 0 while none has failed. */
+static int stdout_errno;
+
+int axial_flush_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    if (stdout_errno == 0) stdout_errno = errno != 0 ? errno : EIO;
+    return -1;
+}
+
+/* Output that could not be written (a full disk, /dev/full, a pipe whose reader left while SIGPIPE is
+ * ignored) fails the command with a message, whichever command printed it: checked once, here, after
+ * it returns. A command that has already failed keeps its status. */
+static int finish_stdout(int rc) {
+    if (axial_flush_stdout() == 0) return rc;
+    fprintf(stderr, "axial: writing to standard output: %s\n", strerror(stdout_errno));
+    return rc != 0 ? rc : 1;
+}
+
+static int run_command(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -123,3 +143,5 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
 }
+
+int main(int argc, char **argv) { return finish_stdout(run_command(argc, argv)); }

@@ -22,6 +22,10 @@ int axial_cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compat
  * stderr saying how to fetch it) if not. cmd_llm.c. */
 int axial_default_model(char *buf, size_t size);
 
+/* Flushes stdout: 0, or -1 when it or an earlier write to it failed (the first failure's reason is
+ * kept, and main reports it on stderr and exits 1 after the command returns). axial.c. */
+int axial_flush_stdout(void);
+
 /* Draws a stored chain as a PNG (kind: msa, distance or contact); prints one line; 0 on success. */
 int axial_plot_chain(const char *store_path, const char *chain, const char *kind, const char *out);
 

@@ -116,7 +116,11 @@ typedef struct demo_tensors {
 
 enum { Q, K, V, MASK, PAIR, OUT, LSE, DOUT, DQ, DK, DV, DMASK, DPAIR, NT };
 
-static int run_attention(const ax_feature_batch *batch, int use_gpu, const char *attention_png) {
+/* The default of --tolerance: the CUDA tests' fp32 bound on attention outputs (test_evoformer_cuda). */
+#define DEMO_DEFAULT_TOLERANCE 1e-4
+
+/* tolerance: the largest max |axial - naive| accepted, as a fraction of max |naive output|. */
+static int run_attention(const ax_feature_batch *batch, int use_gpu, double tolerance, const char *attention_png) {
     const int64_t N = batch->num_clusters, S = batch->num_res, H = HEADS, D = HEAD_DIM;
     const int64_t act[5] = {1, N, S, H, D}, mshape[5] = {1, N, 1, 1, S}, pshape[5] = {1, 1, H, S, S};
     const int64_t lshape[4] = {1, N, H, S};
@@ -125,7 +129,7 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
     demo_tensors d;
     memset(&d, 0, sizeof d);
     ax_context *ctx = NULL;
-    int rc = 1, copy_failed = 0;
+    int rc = 1, copy_failed = 0, disagree = 0;
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     if (use_gpu) cfg.device.type = AX_CUDA;
     if (ax_context_create(&ctx, &cfg) != AX_OK) return demo_fail("context");
@@ -213,7 +217,16 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
                 worst = fmax(worst, fabs((double)ours[i] - (double)nout[i]));
                 scale = fmax(scale, fabs((double)nout[i]));
             }
-            printf("  agreement     max |axial - naive| = %.2e (max |out| %.2e)\n", worst, scale);
+            const double bound = tolerance * scale;
+            printf("  agreement     max |axial - naive| = %.2e (max |out| %.2e, tolerance %.2e)\n", worst, scale,
+                   bound);
+            /* Written so that a NaN anywhere (worst or scale NaN) disagrees too. */
+            disagree = !(worst <= bound);
+            if (disagree)
+                fprintf(stderr,
+                        "axial demo: the optimised and the naive attention disagree: max |axial - naive| = %.2e, "
+                        "above %.2e (--tolerance %g of max |out| %.2e)\n",
+                        worst, bound, tolerance, scale);
         }
     } else {
         printf("  naive (CPU)   skipped: cannot allocate %.1f MiB of logits\n", 2.0 * (double)logits / 1048576.0);
@@ -227,6 +240,7 @@ static int run_attention(const ax_feature_batch *batch, int use_gpu, const char 
         rc = demo_fail("copy back");
         goto done;
     }
+    if (disagree) goto done; /* rc is 1; the reason is printed above */
 
     /* Attention map of head 3 (a band about 8 residues wide, plus what q.k adds) for the query row of
      * the MSA (n = 0), on the host copies. */
@@ -256,19 +270,39 @@ done:
     return rc;
 }
 
+/* The sample files the demo reads from --data. */
+static const char *const DEMO_SAMPLES[] = {"query.a3m", "1cbs.cif.gz"};
+
+static void demo_usage(void) {
+    printf("usage: axial demo [--data DIR] [--out DIR] [--device auto|cpu|cuda] [--tolerance T]\n"
+           "  Builds a feature store from the sample A3M and mmCIF in DIR (default: the source tree's\n"
+           "  tests/data), makes a training batch, runs MSA row attention with pair bias forward and\n"
+           "  backward (GPU when present), times it next to a naive implementation, and writes PNGs\n"
+           "  to --out (default ./axial-demo, created if missing, after DIR is checked).\n"
+           "  Exits 1 when the two attention outputs differ by more than T times the largest output\n"
+           "  magnitude (default %g).\n",
+           DEMO_DEFAULT_TOLERANCE);
+}
+
 int axial_cmd_demo(int argc, char **argv) {
     const char *data = AXIAL_SAMPLE_DATA, *out_dir = "axial-demo", *device = "auto";
+    double tolerance = DEMO_DEFAULT_TOLERANCE;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--data") == 0 && v) data = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && v) out_dir = argv[++i];
         else if (strcmp(argv[i], "--device") == 0 && v) device = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: axial demo [--data DIR] [--out DIR] [--device auto|cpu|cuda]\n"
-                   "  Builds a feature store from the sample A3M and mmCIF in DIR (default: the source tree's\n"
-                   "  tests/data), makes a training batch, runs MSA row attention with pair bias forward and\n"
-                   "  backward (GPU when present), times it next to a naive implementation, and writes PNGs\n"
-                   "  to --out (default ./axial-demo).\n");
+        else if (strcmp(argv[i], "--tolerance") == 0 && v) {
+            char *end;
+            errno = 0;
+            tolerance = strtod(v, &end);
+            if (v[0] == '\0' || *end != '\0' || errno != 0 || !(tolerance >= 0.0 && tolerance <= 1e6)) {
+                fprintf(stderr, "axial demo: --tolerance '%s': expected a number in [0, 1e6]\n", v);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            demo_usage();
             return 0;
         } else {
             fprintf(stderr, "axial demo: unknown or incomplete option '%s'\n", argv[i]);
@@ -279,16 +313,28 @@ int axial_cmd_demo(int argc, char **argv) {
         fprintf(stderr, "axial demo: --device %s: expected auto, cpu or cuda\n", device);
         return 2;
     }
-    const int use_gpu = strcmp(device, "cuda") == 0 || (strcmp(device, "auto") == 0 && ax_cuda_device_count() > 0);
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "axial demo: --out %s: %s\n", out_dir, strerror(errno));
-        return 1;
-    }
+    /* Every argument is checked before anything is created: a bad --data had left an empty --out. */
     char store[1100], msa_png[1100], dist_png[1100], attn_png[1100];
     /* Longer paths are refused, not cut short (files named "msa_covera" had been written). */
     if (strlen(out_dir) > 1000 || strlen(data) > 1000) {
         fprintf(stderr, "axial demo: --out/--data: paths over 1000 characters are not supported\n");
         return 2;
+    }
+    for (size_t i = 0; i < sizeof DEMO_SAMPLES / sizeof DEMO_SAMPLES[0]; i++) {
+        char sample[1100];
+        snprintf(sample, sizeof sample, "%s/%s", data, DEMO_SAMPLES[i]);
+        FILE *probe = fopen(sample, "rb");
+        if (probe == NULL) {
+            fprintf(stderr, "axial demo: --data %s: %s: %s (the directory must hold %s and %s)\n", data, sample,
+                    strerror(errno), DEMO_SAMPLES[0], DEMO_SAMPLES[1]);
+            return 1;
+        }
+        fclose(probe);
+    }
+    const int use_gpu = strcmp(device, "cuda") == 0 || (strcmp(device, "auto") == 0 && ax_cuda_device_count() > 0);
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "axial demo: --out %s: %s\n", out_dir, strerror(errno));
+        return 1;
     }
     snprintf(store, sizeof store, "%s/demo.h5", out_dir);
     snprintf(msa_png, sizeof msa_png, "%s/msa_coverage.png", out_dir);
@@ -316,7 +362,7 @@ int axial_cmd_demo(int argc, char **argv) {
            "in %.2f ms\n",
            (long long)batch->num_res, (long long)f->seq_length, (long long)batch->num_clusters, (long long)batch->num_extra,
            (long long)batch->num_clusters, (long long)batch->num_res, (now_s() - tb0) * 1e3);
-    if (run_attention(batch, use_gpu, attn_png) != 0) goto done;
+    if (run_attention(batch, use_gpu, tolerance, attn_png) != 0) goto done;
     if (axial_plot_chain(store, "FAM69B_HUMAN", "msa", msa_png) != 0 ||
         axial_plot_chain(store, "1cbs_A", "distance", dist_png) != 0)
         goto done;

@@ -307,6 +307,5 @@ int axial_cmd_gguf(int argc, char **argv) {
     }
     const int rc = json ? show_json(g, path) : show_text(g, path);
     ax_gguf_close(g);
-    if (fflush(stdout) != 0) return 1;
-    return rc;
+    return rc; /* a failed write to stdout is reported by main */
 }

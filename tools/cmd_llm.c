@@ -175,9 +175,10 @@ static void generate_usage(FILE *out) {
             "  Streams the model's continuation of TEXT to stdout until an end token or N tokens (default\n"
             "  128), then prints the prompt and generation speeds on stderr. --chat wraps TEXT as a user\n"
             "  message (after --system, if given) in the model's chat template, with the assistant's turn\n"
-            "  opened. Sampling defaults: temperature 0.8 (0 = greedy), top-k 40, top-p 0.95, min-p 0.05,\n"
-            "  repeat penalty 1 (off) over the last 64 tokens, a seed from the clock. --ctx-size: the KV\n"
-            "  cache's tokens (default min(training context, 4096)). --echo prints the prompt first.\n");
+            "  opened; --system is refused without --chat. Sampling defaults: temperature 0.8 (0 = greedy),\n"
+            "  top-k 40, top-p 0.95, min-p 0.05, repeat penalty 1 (off) over the last 64 tokens, a seed from\n"
+            "  the clock. --ctx-size: the KV cache's tokens (default min(training context, 4096)). --echo\n"
+            "  prints the prompt first.\n");
 }
 
 typedef struct generate_options {
@@ -263,6 +264,12 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
     if (o->prompt == NULL) {
         fprintf(stderr, "axial generate: --prompt TEXT is required\n");
         generate_usage(stderr);
+        return 2;
+    }
+    /* A system message exists only in a chat conversation; without --chat it had been dropped silently. */
+    if (o->system != NULL && !o->chat) {
+        fprintf(stderr, "axial generate: --system needs --chat (the system message is part of the chat template; "
+                        "without --chat the prompt is plain text)\n");
         return 2;
     }
     return 0;
@@ -408,7 +415,11 @@ int axial_cmd_generate(int argc, char **argv) {
             size_t len = 0;
             const char *piece = ax_llm_token_text(model, tok, &len);
             if (piece != NULL) fwrite(piece, 1, len, stdout);
-            fflush(stdout);
+            /* Nobody can read the rest: stop (main reports the write error). */
+            if (axial_flush_stdout() != 0) {
+                rc = 1;
+                goto done;
+            }
         }
         if (generated + 1 == o.max_tokens) {
             generated++;
