@@ -174,6 +174,24 @@ rc=$?
 check "demo fails (exit 1, got $rc) when the outputs differ beyond --tolerance" $?
 [ ! -e "$work/demo_tight/msa_coverage.png" ]; check "demo draws no figures after a disagreement" $?
 
+# An MSA deeper than cairo's 32767 pixels (a figure shows at most 30000 lines): plotted with each line
+# the mean of 2 rows, saying so, in an image about 40001 / 2 lines tall (it had been refused with a
+# message naming a C function). Rows spell their number in base 3 with -, C and A: no two are the same.
+awk 'BEGIN { print ">q"; print "AAAAAAAAAAAA";
+             for (r = 1; r <= 40000; r++) { s = ""; v = r;
+                 for (c = 0; c < 12; c++) { s = s substr("-CA", v % 3 + 1, 1); v = int(v / 3) }
+                 print ">r" r; print s } }' > "$work/deep.a3m"
+"$axial" features build --a3m "$work/deep.a3m" --name deep -o "$work/deep.h5" > "$work/deep_out" 2>&1
+grep -q ': chain deep, 12 residues, 40001 alignments$' "$work/deep_out"; check "build of the 40001-row MSA" $?
+"$axial" features plot "$work/deep.h5" --chain deep --kind msa -o "$work/deep.png" \
+    > "$work/deep_out" 2> "$work/deep_err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'msa map of deep, 40001 x 12 (2 MSA rows per line, averaged' "$work/deep_out"
+check "plot of a 40001-row MSA succeeds (exit $rc), saying rows are averaged in pairs" $?
+height=$(od -An -tu1 -j20 -N4 "$work/deep.png" 2> /dev/null | awk '{print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4}')
+[ "${height:-0}" -gt 20001 ] && [ "${height:-0}" -lt 20401 ]
+check "the deep MSA's figure is 20001 lines plus margins tall (got ${height:-none})" $?
+
 # A failed append leaves the existing store as it was.
 before=$(md5sum < "$work/s.h5")
 "$axial" features build --a3m "$data/query.a3m" --name FAM69B -o "$work/s.h5" > /dev/null 2>&1

@@ -553,6 +553,199 @@ static void test_attention_figure(void) {
     CHECK_STATUS(ax_png_write_attention_map(path, NULL, S, NULL, 1), AX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(ax_png_write_attention_map(path, probs, 0, NULL, 1), AX_ERR_INVALID_ARGUMENT);
 }
+
+/* ---- ticks ------------------------------------------------------------------------------------ */
+
+/* Rows y in [y0, y1) where pixel (x, y) is black: the tick marks that cross column x (they are drawn
+ * without antialiasing on pixel centres, so a tick is exactly black). Up to max rows into rows. */
+static int black_rows(const uint8_t *px, uint32_t w, uint32_t x, uint32_t y0, uint32_t y1, uint32_t *rows, int max) {
+    const uint8_t black[3] = {0, 0, 0};
+    int n = 0;
+    for (uint32_t y = y0; y < y1; y++)
+        if (same_rgb(px + 3 * ((size_t)y * w + x), black)) {
+            if (n < max) rows[n] = y;
+            n++;
+        }
+    return n;
+}
+
+/* A 4 x 4 ramp over [lo, hi] in 20-pixel cells (an 80-pixel bar): the bar has at least two ticks,
+ * at most eight, each at a round value (a multiple of `round`, to within a pixel) with a number
+ * beside it. Steps from range / 2 alone gave none for 0.55..0.97 (step 0.5) and one for
+ * 1000.1..1000.9 (1000.5). */
+static void check_bar_ticks(const char *path, float lo, float hi, double round) {
+    float values[16];
+    for (int e = 0; e < 16; e++) values[e] = lo + (hi - lo) * (float)e / 15.0f;
+    ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
+    cfg.cell_width = 20;
+    cfg.cell_height = 20;
+    CHECK_OK(ax_png_write_figure(path, values, 4, 4, lo, hi, AX_COLORMAP_VIRIDIS, &cfg));
+    uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL && find_first(px, w, h, viridis_0, &x0, &y0)); /* cell (0, 0) = lo */
+    if (px == NULL || x0 + 81 >= w || y0 + 80 >= h) {
+        CHECK(0);
+        free(px);
+        return;
+    }
+    /* The bar: the first coloured pixel right of the map on its middle row; its frame: the first black
+     * one after that; the ticks: black across the column 3 pixels right of the frame. */
+    const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+    uint32_t bar_x = 0, frame_x = 0;
+    for (uint32_t x = x0 + 81; x < w && bar_x == 0; x++) {
+        const uint8_t *p = px + 3 * ((size_t)(y0 + 40) * w + x);
+        if (!same_rgb(p, white) && !is_ink(p)) bar_x = x;
+    }
+    for (uint32_t x = bar_x; bar_x > 0 && x < w && frame_x == 0; x++)
+        if (same_rgb(px + 3 * ((size_t)(y0 + 40) * w + x), black)) frame_x = x;
+    CHECK(bar_x > 0 && frame_x > bar_x && frame_x + 20 < w);
+    if (bar_x > 0 && frame_x > bar_x && frame_x + 20 < w) {
+        uint32_t rows[64];
+        const int n = black_rows(px, w, frame_x + 3, y0, y0 + 80, rows, 64);
+        if (n < 2 || n > 8) TH_FAIL("[%g, %g]: %d colour bar ticks, expected 2..8", lo, hi, n);
+        th_checks++;
+        for (int i = 0; i < n && i < 64; i++) {
+            /* The value at the centre of the tick's pixel row: hi at the top edge, lo at the bottom. */
+            const double v = hi - ((double)(rows[i] - y0) + 0.5) / 80.0 * ((double)hi - lo);
+            const double off = fabs(v - round * floor(v / round + 0.5));
+            if (off > ((double)hi - lo) / 80.0 + 1e-9)
+                TH_FAIL("[%g, %g]: tick at row %u reads %.4f, not a multiple of %g", lo, hi, rows[i] - y0, v, round);
+            if (count_ink(px, w, frame_x + 8, rows[i] - 3, w, rows[i] + 4) < 10)
+                TH_FAIL("[%g, %g]: no number beside the tick at row %u", lo, hi, rows[i] - y0);
+            th_checks += 2;
+        }
+    }
+    free(px);
+}
+
+/* The rows of a 7001-row map (one pixel each): its ticks go to the end of the axis, evenly spaced
+ * (numbers 0, s, 2s, ... up to the last multiple within 7000). They had been cut at 64, so the
+ * numbers stopped at 6300. */
+static void test_figure_ticks(void) {
+    char path[320];
+    snprintf(path, sizeof path, "%s/ticks.png", temp_root);
+    check_bar_ticks(path, 0.55f, 0.97f, 0.05);
+    check_bar_ticks(path, 1000.1f, 1000.9f, 0.1);
+
+    enum { ROWS = 7001 };
+    float *values = malloc((size_t)ROWS * 2 * sizeof(float));
+    CHECK(values != NULL);
+    if (values == NULL) return;
+    for (int e = 0; e < ROWS * 2; e++) values[e] = 0.5f;
+    CHECK_OK(ax_png_write_figure(path, values, ROWS, 2, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, NULL));
+    free(values);
+    uint32_t w = 0, h = 0, x0 = 0, y0 = 0;
+    uint8_t *px = read_png(path, &w, &h);
+    CHECK(px != NULL && find_first(px, w, h, viridis_50, &x0, &y0));
+    if (px == NULL || x0 < 10 || y0 + ROWS > h) {
+        CHECK(0);
+        free(px);
+        return;
+    }
+    /* Automatic cells: one pixel per row. The y ticks cross the column 3 pixels left of the map. */
+    CHECK(block_is(px, w, x0, y0 + ROWS - 1, 4, 1, viridis_50) && !block_is(px, w, x0, y0 + ROWS, 4, 1, viridis_50));
+    uint32_t rows[200];
+    const int n = black_rows(px, w, x0 - 3, y0, y0 + ROWS, rows, 200);
+    CHECK(n >= 2 && n <= 64);
+    if (n >= 2 && n <= 64) {
+        const uint32_t gap = rows[1] - rows[0];
+        int uneven = 0;
+        for (int i = 2; i < n; i++) uneven += rows[i] - rows[i - 1] != gap;
+        CHECK_INT_EQ(uneven, 0);
+        CHECK_INT_EQ(rows[0], y0); /* row 0 is a multiple of every step */
+        /* The last tick is within one step of the last row: nothing is left unnumbered. */
+        if (!(y0 + ROWS - 1 - rows[n - 1] < gap))
+            TH_FAIL("the last y tick is at row %u of %d (ticks every %u rows)", rows[n - 1] - y0, ROWS, gap);
+        th_checks++;
+        CHECK(count_ink(px, w, 0, rows[n - 1] - 3, x0 - 8, rows[n - 1] + 4) > 10); /* its number */
+    }
+    free(px);
+}
+
+/* ---- deep MSAs -------------------------------------------------------------------------------- */
+
+/* Deeper than cairo's 32767 pixels per side (such an MSA had been refused); binned in pairs. */
+enum { DEEP_COLS = 12, DEEP_ROWS = 40001 };
+
+/* Digit c (base 3, column 0 the least significant) of MSA row r of the deep test MSA: row 0 is the
+ * query (all 'A', digit 2); row r >= 1 spells r with '-' (0), 'C' (1) and 'A' (2), so every row
+ * differs and its identity to the query in column c is digit / 2 (gap 0, other residue 0.5, same 1). */
+static int deep_digit(int64_t r, int c) {
+    if (r == 0) return 2;
+    for (int i = 0; i < c; i++) r /= 3;
+    return (int)(r % 3);
+}
+
+/* An MSA deeper than a figure shows (AX_CHAIN_MAP_MAX_ROWS lines): drawn as 20001 lines, each the mean
+ * of 2 rows (the last of row 40000 alone), the y axis numbering MSA rows to the end. */
+static void test_deep_msa_figure(void) {
+    char a3m[320], fig[320];
+    snprintf(a3m, sizeof a3m, "%s/deep.a3m", temp_root);
+    snprintf(fig, sizeof fig, "%s/deep.png", temp_root);
+    FILE *f = fopen(a3m, "w");
+    CHECK(f != NULL);
+    if (f == NULL) return;
+    for (int64_t r = 0; r < DEEP_ROWS; r++) {
+        fprintf(f, ">r%lld\n", (long long)r);
+        for (int c = 0; c < DEEP_COLS; c++) fputc("-CA"[deep_digit(r, c)], f);
+        fputc('\n', f);
+    }
+    CHECK(fclose(f) == 0);
+    ax_msa *msa = NULL;
+    ax_chain_features *features = NULL;
+    CHECK_OK(ax_a3m_read(a3m, &msa));
+    if (msa != NULL) CHECK_OK(ax_chain_features_create(msa, NULL, 0.0, &features));
+    ax_msa_destroy(msa);
+    if (features == NULL) return;
+    CHECK_INT_EQ(features->num_alignments, DEEP_ROWS);
+    CHECK(DEEP_ROWS > AX_CHAIN_MAP_MAX_ROWS && DEEP_ROWS <= 2 * AX_CHAIN_MAP_MAX_ROWS); /* 2 rows per line */
+    CHECK_OK(ax_png_write_chain_map(fig, features, "deep", AX_CHAIN_MAP_MSA_IDENTITY, 8.0f));
+    ax_chain_features_destroy(features);
+
+    enum { LINES = (DEEP_ROWS + 1) / 2, CELL_W = 60 }; /* automatic cells: 720 / 12 wide, 1 tall */
+    uint32_t w = 0, h = 0;
+    uint8_t *px = read_png(fig, &w, &h);
+    CHECK(px != NULL && h > LINES && h < LINES + 400);
+    if (px == NULL || !(h > LINES && h < LINES + 400)) {
+        free(px);
+        return;
+    }
+    /* The map's corner, inside its one-pixel frame. */
+    const uint8_t black[3] = {0, 0, 0};
+    uint32_t fx = 0, fy = 0;
+    int found = 0;
+    for (uint32_t y = 0; y + LINES + 2 <= h && !found; y++)
+        for (uint32_t x = 0; x + DEEP_COLS * CELL_W + 2 <= w && !found; x++)
+            if (block_is(px, w, x, y, DEEP_COLS * CELL_W + 2, 1, black) && block_is(px, w, x, y, 1, LINES + 2, black)) {
+                fx = x + 1;
+                fy = y + 1;
+                found = 1;
+            }
+    CHECK(found && fx > 8);
+    if (found && fx > 8) {
+        int bad = 0;
+        for (int64_t line = 0; line < LINES; line++)
+            for (int c = 0; c < DEEP_COLS; c++) {
+                const int64_t first = 2 * line, count = first + 1 < DEEP_ROWS ? 2 : 1;
+                double sum = 0.0;
+                for (int64_t r = first; r < first + count; r++) sum += deep_digit(r, c) / 2.0;
+                uint8_t want[3];
+                const uint8_t *got = px + 3 * ((size_t)(fy + line) * w + fx + (uint32_t)c * CELL_W);
+                if (ax_colormap_rgb(AX_COLORMAP_VIRIDIS, (float)(sum / (double)count), want) != AX_OK ||
+                    !near_rgb(got, want, 1) || !block_is(px, w, fx + (uint32_t)c * CELL_W, fy + (uint32_t)line,
+                                                         CELL_W, 1, got)) {
+                    if (bad == 0) TH_FAIL("line %lld, column %d: not the mean of its rows", (long long)line, c);
+                    bad++;
+                }
+            }
+        CHECK_INT_EQ(bad, 0);
+        /* Row 40000 is a multiple of any step the axis can take (up to 20000): its tick is on the last line. */
+        uint32_t rows[80];
+        const int n = black_rows(px, w, fx - 3, fy, fy + LINES, rows, 80);
+        CHECK(n >= 2 && n <= 64 && n <= 80 && rows[n - 1] == fy + LINES - 1);
+    }
+    free(px);
+}
 #else
 static void test_png_unsupported(void) {
     const float values[1] = {0.0f};
@@ -883,6 +1076,8 @@ int main(void) {
     RUN(test_figure_layout);
     RUN(test_figure_errors);
     RUN(test_attention_figure);
+    RUN(test_figure_ticks);
+    RUN(test_deep_msa_figure);
 #else
     RUN(test_png_unsupported);
 #endif

@@ -37,7 +37,12 @@ static void features_usage(FILE *out) {
             "      --compress-msa deflates the chain's MSA arrays (LEVEL 1..9, default 1): 3-5x\n"
             "      smaller, slower to read training batches from (docs/feature-store.md).\n"
             "  axial features show STORE.h5 [--chain NAME]\n"
-            "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n");
+            "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n"
+            "      Draws a labelled figure of the chain's MSA identity to the query, C-alpha distances or\n"
+            "      contacts (< 8 A). An MSA deeper than %d rows is drawn with each line the mean of\n"
+            "      ceil(depth / %d) consecutive rows (the labels and the printed line say so); chains\n"
+            "      of more than %d residues are refused.\n",
+            AX_CHAIN_MAP_MAX_ROWS, AX_CHAIN_MAP_MAX_ROWS, AX_CHAIN_MAP_MAX_ROWS);
 }
 
 /* The chain named, or without a name the first protein chain: DNA and RNA chains are skipped, as
@@ -268,6 +273,13 @@ int axial_plot_chain(const char *store_path, const char *chain, const char *kind
         fprintf(stderr, "axial features: chain %s has no structure to draw a %s map from\n", chain, kind);
         goto done;
     }
+    /* Deep MSAs are binned by the library; a chain too long for a figure is refused here, by its length
+     * (the library's message would point to its bare-pixel writer). */
+    if (cols > AX_CHAIN_MAP_MAX_ROWS) {
+        fprintf(stderr, "axial features: chain %s: %lld residues; a figure shows at most %d (%s map)\n", chain,
+                (long long)cols, AX_CHAIN_MAP_MAX_ROWS, kind);
+        goto done;
+    }
     const ax_chain_map map = msa_kind ? AX_CHAIN_MAP_MSA_IDENTITY
                              : strcmp(kind, "distance") == 0 ? AX_CHAIN_MAP_CA_DISTANCE
                                                              : AX_CHAIN_MAP_CONTACT;
@@ -275,7 +287,11 @@ int axial_plot_chain(const char *store_path, const char *chain, const char *kind
         fail("writing the PNG");
         goto done;
     }
-    printf("%s: %s map of %s, %lld x %lld\n", out, kind, chain, (long long)rows, (long long)cols);
+    printf("%s: %s map of %s, %lld x %lld", out, kind, chain, (long long)rows, (long long)cols);
+    if (msa_kind && rows > AX_CHAIN_MAP_MAX_ROWS)
+        printf(" (%lld MSA rows per line, averaged: a figure has at most %d lines)",
+               (long long)((rows + AX_CHAIN_MAP_MAX_ROWS - 1) / AX_CHAIN_MAP_MAX_ROWS), AX_CHAIN_MAP_MAX_ROWS);
+    printf("\n");
     rc = 0;
 done:
     ax_chain_features_destroy(f);

@@ -96,11 +96,13 @@ AX_API ax_status ax_png_write_heatmap(const char *path, const float *values, int
  *   - the title centred above it;
  *   - tick marks and numbers on the left (rows) and bottom (columns) axes at the cell centres,
  *     numbered from y_first / x_first in steps of 1, 2 or 5 times a power of ten so the numbers do
- *     not collide (the first number is also shown when it is not too close to the next tick);
+ *     not collide and at most 64 ticks cover the whole axis (the first number is also shown when it
+ *     is not too close to the next tick);
  *   - the axis labels below the numbers and, rotated, left of them;
  *   - a vertical colour bar right of the map, as tall as the map, vmin at the bottom and vmax at the
- *     top, with ticks and numbers at round values and value_label (what a colour means, with its
- *     unit) rotated beside it; when vmin == vmax the bar's lower half has the colour of values <= vmin
+ *     top, with ticks and numbers at round values (about one per 80 pixels of bar, and at least
+ *     two when vmin < vmax, however narrow the range) and value_label (what a colour means, with
+ *     its unit) rotated beside it; when vmin == vmax the bar's lower half has the colour of values <= vmin
  *     and its upper half that of larger values, with one tick at vmin between them;
  *   - when any value is NaN, a magenta swatch labelled "no value" under the colour bar.
  * Text is black DejaVu Sans (through fontconfig; Debian's fonts-dejavu-core) on a white background,
@@ -193,6 +195,11 @@ AX_API ax_status ax_attention_probabilities(const ax_tensor *q,         /* (B, N
  * Labelled figures of chains and attention (ax_png_write_figure with the labels filled in)
  * ---------------------------------------------------------------------------------------------- */
 
+/* MSA_IDENTITY draws at most this many pixel lines of rows (so the figure stays within cairo's 32767
+ * pixels per side): a deeper MSA of N rows is drawn as lines that are each the mean identity of
+ * k = ceil(N / AX_CHAIN_MAP_MAX_ROWS) consecutive rows (the last line of what is left). */
+#define AX_CHAIN_MAP_MAX_ROWS 30000
+
 typedef enum ax_chain_map {
     AX_CHAIN_MAP_MSA_IDENTITY = 0, /* ax_msa_identity_map, (N, L) */
     AX_CHAIN_MAP_CA_DISTANCE = 1,  /* ax_ca_distance_map, (L, L) */
@@ -209,6 +216,9 @@ typedef enum ax_chain_map {
  *                 colour bar "contact (1 = Cα-Cα distance < CUTOFF Å)", grays over [0, 1].
  * chain_name may be NULL (the title then has no ", chain NAME"); contact_cutoff is only read for
  * CONTACT. Residues are numbered by position in the sequence (residue_index + 1).
+ * An MSA of more than AX_CHAIN_MAP_MAX_ROWS rows is binned (see there): each line of the map is the
+ * mean of k consecutive rows, the y axis still numbers MSA rows, and the labels say so (y "MSA row
+ * (0 = query), k rows per line", colour bar "mean of k rows: 0 gap, ...").
  * Errors: those of the map's function (a chain without an msa or structure: AX_ERR_INVALID_ARGUMENT
  * "features: no structure ..."), an unknown kind, chain_name that is not valid UTF-8 or longer than
  * 200 bytes, and those of ax_png_write_figure; AX_ERR_OUT_OF_MEMORY. Reentrant. */

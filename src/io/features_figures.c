@@ -256,6 +256,25 @@ ax_status ax_attention_probabilities(const ax_tensor *q, const ax_tensor *k, con
 
 enum { MAX_CHAIN_NAME = 200 };
 
+/* Means of `per_line` consecutive rows of a (rows, cols) map, in place: row b becomes the mean of rows
+ * b * per_line ... (the last line of what is left). Returns the number of lines. */
+static ax_status bin_rows(float *values, int64_t rows, int64_t cols, int64_t per_line, int64_t *lines) {
+    double *sum = malloc((size_t)cols * sizeof *sum);
+    if (sum == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory for %lld columns", (long long)cols);
+    int64_t line = 0;
+    for (int64_t first = 0; first < rows; first += per_line, line++) {
+        const int64_t end = first + per_line < rows ? first + per_line : rows;
+        for (int64_t c = 0; c < cols; c++) sum[c] = 0.0;
+        for (int64_t r = first; r < end; r++)
+            for (int64_t c = 0; c < cols; c++) sum[c] += values[r * cols + c];
+        /* Row `line` is at or before row `first`: every row still to be read lies after it. */
+        for (int64_t c = 0; c < cols; c++) values[line * cols + c] = (float)(sum[c] / (double)(end - first));
+    }
+    free(sum);
+    *lines = line;
+    return AX_OK;
+}
+
 ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *features, const char *chain_name,
                                  ax_chain_map kind, float contact_cutoff) {
     if (features == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "features: NULL");
@@ -276,7 +295,7 @@ ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *feat
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory for a %lld x %lld map", (long long)rows,
                             (long long)cols);
 
-    char title[MAX_CHAIN_NAME + 96], value_label[96], cutoff_text[32] = "";
+    char title[MAX_CHAIN_NAME + 96], value_label[96], y_label[64], cutoff_text[32] = "";
     const char *name_sep = chain_name != NULL ? ", chain " : "", *name = chain_name != NULL ? chain_name : "";
     ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
     cfg.title = title;
@@ -286,13 +305,23 @@ ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *feat
     cfg.y_first = 1;
     float vmin = 0.0f, vmax = 1.0f;
     ax_colormap cmap = AX_COLORMAP_VIRIDIS;
+    /* A deeper MSA than a figure can show one row per pixel line: each line the mean of per_line rows. */
+    int64_t per_line = 1, lines = rows;
     ax_status st;
     switch (kind) {
     case AX_CHAIN_MAP_MSA_IDENTITY:
         st = ax_msa_identity_map(features, values);
         snprintf(title, sizeof title, "MSA identity to the query%s%s", name_sep, name);
         snprintf(value_label, sizeof value_label, "0 gap, 0.5 other residue, 1 query's residue");
-        cfg.y_label = "MSA row (0 = query)";
+        snprintf(y_label, sizeof y_label, "MSA row (0 = query)");
+        if (rows > AX_CHAIN_MAP_MAX_ROWS) {
+            per_line = (rows + AX_CHAIN_MAP_MAX_ROWS - 1) / AX_CHAIN_MAP_MAX_ROWS;
+            if (st == AX_OK) st = bin_rows(values, rows, cols, per_line, &lines);
+            snprintf(value_label, sizeof value_label, "mean of %lld rows: 0 gap, 0.5 other residue, 1 query's residue",
+                     (long long)per_line);
+            snprintf(y_label, sizeof y_label, "MSA row (0 = query), %lld rows per line", (long long)per_line);
+        }
+        cfg.y_label = y_label;
         cfg.y_first = 0;
         break;
     case AX_CHAIN_MAP_CA_DISTANCE:
@@ -319,7 +348,7 @@ ax_status ax_png_write_chain_map(const char *path, const ax_chain_features *feat
         cmap = AX_COLORMAP_GRAYS;
         break;
     }
-    if (st == AX_OK) st = ax_png_write_figure(path, values, rows, cols, vmin, vmax, cmap, &cfg);
+    if (st == AX_OK) st = ax_png_write_binned_figure(path, values, lines, cols, vmin, vmax, cmap, &cfg, per_line, rows);
     free(values);
     return st;
 }

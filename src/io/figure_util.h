@@ -8,7 +8,18 @@
 #define AXIAL_IO_FIGURE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "axial/figures.h"
+
+/* ax_png_write_figure (png_figure.c) for a matrix whose rows are bins: each row of cells stands for
+ * rows_per_cell consecutive rows of an axis of axis_rows rows (the last for what is left), and the y
+ * axis numbers those rows from config->y_first, a tick at the centre of its row's bin.
+ * ax_png_write_figure is this with rows_per_cell 1 and axis_rows = rows. */
+ax_status ax_png_write_binned_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                                     float vmax, ax_colormap cmap, const ax_figure_config *config,
+                                     int64_t rows_per_cell, int64_t axis_rows);
 
 /* 1 when s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
  * Checked before drawing so a bad label is reported by name instead of as a cairo state error. */

@@ -14,13 +14,22 @@
 #include "axial/figures.h"
 #include "core/internal.h"
 
+#include "io/figure_util.h"
+
 #if !AXIAL_WITH_PNG
+
+ax_status ax_png_write_binned_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                                     float vmax, ax_colormap cmap, const ax_figure_config *config,
+                                     int64_t rows_per_cell, int64_t axis_rows) {
+    (void)values, (void)rows, (void)cols, (void)vmin, (void)vmax, (void)cmap, (void)config;
+    (void)rows_per_cell, (void)axis_rows;
+    return ax_set_error(AX_ERR_UNSUPPORTED, "%s: this build has no libpng (configure with AXIAL_PNG=ON)",
+                        path != NULL ? path : "(null)");
+}
 
 ax_status ax_png_write_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
                               float vmax, ax_colormap cmap, const ax_figure_config *config) {
-    (void)values, (void)rows, (void)cols, (void)vmin, (void)vmax, (void)cmap, (void)config;
-    return ax_set_error(AX_ERR_UNSUPPORTED, "%s: this build has no libpng (configure with AXIAL_PNG=ON)",
-                        path != NULL ? path : "(null)");
+    return ax_png_write_binned_figure(path, values, rows, cols, vmin, vmax, cmap, config, 1, rows);
 }
 
 #else
@@ -31,7 +40,6 @@ ax_status ax_png_write_figure(const char *path, const float *values, int64_t row
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/figure_util.h"
 #include "io/png_write.h"
 
 enum {
@@ -110,6 +118,12 @@ static int has_text(const char *s) { return s != NULL && s[0] != '\0'; }
 
 /* ---- ticks ----------------------------------------------------------------------------------- */
 
+/* The numbers of the y axis: `numbers` of them from y_first, `per_cell` to a row of cells (1, but for
+ * binned rows; the last row may hold fewer). */
+typedef struct axis_rows {
+    int64_t numbers, per_cell;
+} axis_rows;
+
 typedef struct tick {
     double value;  /* axis: the number; colour bar: the value */
     double pos;    /* pixel coordinate of the tick's centre line (x for columns, y otherwise) */
@@ -118,25 +132,35 @@ typedef struct tick {
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-/* Steps 1, 2, 5, 10, 20, 50, ...: the smallest whose spacing on screen is at least `spacing` pixels. */
-static int64_t axis_step(int64_t count, int32_t cell, double spacing) {
-    int64_t step = 1;
-    for (int k = 0; k < 40; k++) {
-        for (int m = 0; m < 3; m++) {
-            const int64_t mult[3] = {1, 2, 5};
-            const int64_t s = mult[m] * step;
-            if ((double)s * cell >= spacing || s >= count) return s;
-        }
-        if (step > INT64_MAX / 10) break;
-        step *= 10;
-    }
-    return count;
+/* How many multiples of step lie in [first, last]. */
+static int64_t multiples_in(int64_t first, int64_t last, int64_t step) {
+    return floor_div(last, step) - floor_div(first - 1, step);
 }
 
-/* Ticks of an axis of `count` cells numbered from `first`, cells `cell` pixels wide starting at
- * pixel `origin`: every multiple of step, and the first number when it is at least half a step
- * from the next multiple (a map of residues 1..137 reads 1, 20, 40, ...). */
-static int axis_ticks(int64_t first, int64_t count, int32_t cell, int64_t origin, int64_t step, tick *out) {
+/* Steps 1, 2, 5, 10, 20, 50, ...: the smallest that puts numbers at least `spacing` pixels apart and
+ * fewer than MAX_TICKS multiples on the axis, so the ticks always reach its end (a 7001-row map had
+ * stopped at 6300 when the ticks were cut at MAX_TICKS). An axis numbers `count` numbers from
+ * `first`, `per_cell` numbers to a cell of `cell` pixels. */
+static int64_t axis_step(int64_t first, int64_t count, int64_t per_cell, int32_t cell, double spacing) {
+    static const int64_t mult[3] = {1, 2, 5};
+    const int64_t last = first + count - 1;
+    for (int64_t power = 1;; power *= 10) {
+        for (int m = 0; m < 3; m++) {
+            const int64_t s = mult[m] * power;
+            if (s >= count) return s; /* one multiple at most */
+            if ((double)s * cell >= spacing * (double)per_cell && multiples_in(first, last, s) < MAX_TICKS) return s;
+        }
+        if (power > INT64_MAX / 50) return count;
+    }
+}
+
+/* Ticks of an axis numbering `count` numbers from `first`, `per_cell` consecutive numbers to a cell
+ * (1 but for binned rows), cells `cell` pixels wide starting at pixel `origin`: every multiple of
+ * step, and the first number when it is at least half a step from the next multiple (a map of
+ * residues 1..137 reads 1, 20, 40, ...). A number's tick is at the centre of its cell. axis_step's
+ * step gives at most MAX_TICKS ticks. */
+static int axis_ticks(int64_t first, int64_t count, int64_t per_cell, int32_t cell, int64_t origin, int64_t step,
+                      tick *out) {
     int n = 0;
     const int64_t last = first + count - 1;
     int64_t m = floor_div(first, step) * step;
@@ -152,7 +176,7 @@ static int axis_ticks(int64_t first, int64_t count, int32_t cell, int64_t origin
         n++;
     }
     for (int i = 0; i < n; i++) {
-        const int64_t index = (int64_t)out[i].value - first;
+        const int64_t index = ((int64_t)out[i].value - first) / per_cell;
         /* The centre of the cell, moved to a pixel centre so a one-pixel line is crisp. */
         out[i].pos = floor((double)origin + ((double)index + 0.5) * cell) + 0.5;
         snprintf(out[i].text, sizeof out[i].text, "%lld", (long long)out[i].value);
@@ -160,7 +184,21 @@ static int axis_ticks(int64_t first, int64_t count, int32_t cell, int64_t origin
     return n;
 }
 
-/* Round values for the colour bar: multiples of 1, 2 or 5 x 10^k, about `target` of them. */
+/* Text of a colour bar value: "0", or decimals down to 10^exponent, or exponent form with `digits`
+ * significant digits for large or tiny numbers. */
+static void bar_text(tick *t, double value, int exponent, int exponent_form, int digits) {
+    if (value == 0.0) snprintf(t->text, sizeof t->text, "0");
+    else if (exponent_form) snprintf(t->text, sizeof t->text, "%.*g", digits, value);
+    else snprintf(t->text, sizeof t->text, "%.*f", exponent < 0 ? -exponent : 0, value);
+    ax_fix_decimal_point(t->text);
+    t->value = value;
+}
+
+/* Round values for the colour bar: multiples of 1, 2 or 5 x 10^k, about `target` of them and never
+ * fewer than two. The step from range / target can leave a narrow range with none (0.55..0.97 and a
+ * step of 0.5), so a step without two multiples in the range is made finer (0.2 there) until it has
+ * them: from fewer than two, one finer step gives at most six. Should that fail (a range too narrow
+ * for doubles), the ends themselves are the ticks. */
 static int bar_ticks(double vmin, double vmax, int target, tick *out) {
     const double range = vmax - vmin;
     if (!(range > 0.0)) {
@@ -171,28 +209,40 @@ static int bar_ticks(double vmin, double vmax, int target, tick *out) {
     }
     const double raw = range / target;
     int exponent = (int)floor(log10(raw));
-    double unit = pow(10.0, exponent), step = unit;
-    if (step < raw) step = 2.0 * unit;
-    if (step < raw) step = 5.0 * unit;
-    if (step < raw) {
-        step = 10.0 * unit;
+    int mult = 1; /* step = mult x 10^exponent */
+    if (pow(10.0, exponent) < raw) mult = 2;
+    if (mult == 2 && 2.0 * pow(10.0, exponent) < raw) mult = 5;
+    if (mult == 5 && 5.0 * pow(10.0, exponent) < raw) {
+        mult = 1;
         exponent++;
     }
-    const double lo = ceil(vmin / step - 1e-9), hi = floor(vmax / step + 1e-9);
+    double step = mult * pow(10.0, exponent), lo = 0.0, hi = -1.0;
+    for (int finer = 0; finer < 64; finer++) {
+        lo = ceil(vmin / step - 1e-9);
+        hi = floor(vmax / step + 1e-9);
+        if (hi - lo >= 1.0) break;
+        if (mult == 1) exponent--;
+        mult = mult == 5 ? 2 : mult == 2 ? 1 : 5;
+        step = mult * pow(10.0, exponent);
+    }
     const double magnitude = fmax(fabs(vmin), fabs(vmax));
     /* Large or tiny numbers in exponent form, with enough digits that neighbours differ. */
     const int exponent_form = magnitude >= 1e6 || exponent < -5;
     int digits = (int)floor(log10(magnitude)) - exponent + 1;
     digits = digits < 1 ? 1 : digits > 17 ? 17 : digits;
     int n = 0;
-    for (double k = lo; k <= hi && n < MAX_TICKS; k += 1.0) {
-        out[n].value = k * step;
-        if (k == 0.0) snprintf(out[n].text, sizeof out[n].text, "0");
-        else if (exponent_form) snprintf(out[n].text, sizeof out[n].text, "%.*g", digits, k * step);
-        else snprintf(out[n].text, sizeof out[n].text, "%.*f", exponent < 0 ? -exponent : 0, k * step);
-        ax_fix_decimal_point(out[n].text);
-        n++;
+    if (!(hi - lo >= 1.0 && hi - lo < MAX_TICKS)) {
+        /* The ends, with as many digits as it takes to tell them apart. */
+        digits = 1;
+        do {
+            snprintf(out[0].text, sizeof out[0].text, "%.*g", digits, vmin);
+            snprintf(out[1].text, sizeof out[1].text, "%.*g", digits, vmax);
+        } while (strcmp(out[0].text, out[1].text) == 0 && ++digits <= 17);
+        bar_text(&out[0], vmin, 0, 1, digits);
+        bar_text(&out[1], vmax, 0, 1, digits);
+        return 2;
     }
+    for (double k = lo; k <= hi; k += 1.0) bar_text(&out[n++], k * step, exponent, exponent_form, digits);
     return n;
 }
 
@@ -228,8 +278,8 @@ static int32_t auto_cell(int64_t cells) {
 }
 
 /* Places everything; returns 0, or -1 when the figure would exceed cairo's size limit. */
-static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols, float vmin, float vmax,
-                       figure_layout *L) {
+static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols, const axis_rows *y_rows,
+                       float vmin, float vmax, figure_layout *L) {
     L->cell_w = cfg->cell_width > 0 ? cfg->cell_width : auto_cell(cols);
     L->cell_h = cfg->cell_height > 0 ? cfg->cell_height : auto_cell(rows);
     if (cols > MAX_SIDE / L->cell_w || rows > MAX_SIDE / L->cell_h) return -1;
@@ -247,9 +297,10 @@ static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, i
                                                             ? cfg->x_first
                                                             : cfg->x_first + cols - 1));
     const double x_spacing = fmax(MIN_TICK_SPACING, text_width(cr, widest) + 16.0);
-    const int64_t x_step = axis_step(cols, L->cell_w, x_spacing), y_step = axis_step(rows, L->cell_h, MIN_TICK_SPACING);
-    L->nx = axis_ticks(cfg->x_first, cols, L->cell_w, 0, x_step, L->xt);
-    L->ny = axis_ticks(cfg->y_first, rows, L->cell_h, 0, y_step, L->yt);
+    const int64_t x_step = axis_step(cfg->x_first, cols, 1, L->cell_w, x_spacing);
+    const int64_t y_step = axis_step(cfg->y_first, y_rows->numbers, y_rows->per_cell, L->cell_h, MIN_TICK_SPACING);
+    L->nx = axis_ticks(cfg->x_first, cols, 1, L->cell_w, 0, x_step, L->xt);
+    L->ny = axis_ticks(cfg->y_first, y_rows->numbers, y_rows->per_cell, L->cell_h, 0, y_step, L->yt);
     const int bar_target = L->map_h / 80 < 2 ? 2 : L->map_h / 80 > 8 ? 8 : L->map_h / 80;
     L->nb = bar_ticks(vmin, vmax, bar_target, L->bt);
 
@@ -427,7 +478,19 @@ static ax_status cairo_failure(const char *path, cairo_status_t status) {
 
 ax_status ax_png_write_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
                               float vmax, ax_colormap cmap, const ax_figure_config *config) {
+    return ax_png_write_binned_figure(path, values, rows, cols, vmin, vmax, cmap, config, 1, rows);
+}
+
+ax_status ax_png_write_binned_figure(const char *path, const float *values, int64_t rows, int64_t cols, float vmin,
+                                     float vmax, ax_colormap cmap, const ax_figure_config *config,
+                                     int64_t rows_per_cell, int64_t axis_rows_count) {
     if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL or empty");
+    /* Internal callers only: each row of cells but the last holds rows_per_cell numbers. */
+    if (rows >= 1 && rows <= MAX_SIDE &&
+        (rows_per_cell < 1 || rows_per_cell > MAX_FIRST || axis_rows_count <= (rows - 1) * rows_per_cell ||
+         axis_rows_count > rows * rows_per_cell))
+        return ax_set_error(AX_ERR_INTERNAL, "%s: %lld rows of %lld numbers cannot number %lld rows", path,
+                            (long long)rows, (long long)rows_per_cell, (long long)axis_rows_count);
     ax_figure_config cfg = AX_FIGURE_CONFIG_INIT;
     if (config != NULL) {
         if (config->struct_size < sizeof(size_t) || config->struct_size > sizeof(ax_figure_config))
@@ -475,7 +538,8 @@ ax_status ax_png_write_figure(const char *path, const float *values, int64_t row
     }
     set_font_options(measure);
     for (int64_t e = 0; e < rows * cols && !layout->has_nan; e++) layout->has_nan = isnan(values[e]);
-    if (plan_layout(measure, &cfg, rows, cols, vmin, vmax, layout) != 0) {
+    const axis_rows y_rows = {axis_rows_count, rows_per_cell};
+    if (plan_layout(measure, &cfg, rows, cols, &y_rows, vmin, vmax, layout) != 0) {
         st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
                           "%s: %lld x %lld cells need a figure above cairo's %d pixels per side (use smaller cells, or "
                           "write the bare pixels with ax_png_write_heatmap)",
