@@ -48,6 +48,8 @@ static const attn_case cases[] = {
     {3, 110, 150, 2, 1, 8, 1, -1, -1, 0, 0, BIAS_I | BIAS_J, 1, cu_q_b, cu_k_b, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 50, 60, 2, 1, 1, 0, -1, -1, 0, 0, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 70, 70, 8, 1, 128, 1, -1, -1, 0, 0, BIAS_FULL, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 1, 0, 0},
+    /* strided (padded) rows with D = 64: the AMX tiles' packing from strided q, k, v, dout */
+    {2, 77, 99, 4, 2, 64, 1, -1, -1, 0, 0, 0, 0, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
 };
 
 static int bwd_make_case(int index, op_mode mode, op_case *c) {

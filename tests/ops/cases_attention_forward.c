@@ -52,6 +52,8 @@ static const attn_case cases[] = {
     {1, 70, 70, 8, 1, 128, 1, -1, -1, 0, 0, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 45, 45, 2, 2, 40, 0, -1, -1, 0, 0, BIAS_J, 0, NULL, NULL, 0, OP_CONTIGUOUS, 1, 0, 0, 1},
     {2, 64, 128, 2, 2, 64, 0, -1, -1, 0, 30.0f, BIAS_FULL, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    /* strided (padded) rows with D = 64: the AMX forward's direct q and v loads */
+    {2, 77, 99, 4, 2, 64, 1, -1, -1, 0, 0, 0, 0, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
 };
 
 static int fwd_make_case(int index, op_mode mode, op_case *c) {
