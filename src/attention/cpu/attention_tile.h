@@ -253,9 +253,10 @@ __attribute__((target("avx512bf16,avx512bw"))) static inline void attn_prob_pair
  * multiple of 32, the bf16-pair products of a tile run as 16 x 16 tile products on the same pair
  * layouts: s^T = k . q^T as (BC, dp/2) . (dp/2, BR); the forward keeps its output transposed,
  * o^T += v^T . p^T as (dp, BC/2) . (BC/2, BR), so that p^T's pairs of keys are lane-wise in s^T (no
- * transpose of p per tile; v^T's is paid once per key tile). The tiles cover whole BC and BR blocks: where a short last tile leaves stale pairs in a sum (p and v past
- * bc), they are zeroed first, since an earlier tile's values could be inf and 0 * inf is NaN; rows
- * of a result past bc are computed from stale pairs and never read. */
+ * transpose of p per tile; v^T's is paid once per key tile). The tiles cover whole BC and BR
+ * blocks: where a short last tile leaves stale pairs in a sum (p and v past bc), they are zeroed
+ * first, since an earlier tile's values could be inf and 0 * inf is NaN; rows of a result past bc
+ * are computed from stale pairs and never read. */
 
 /* The AMX mode of a call that runs on bf16 pairs: NONE unless D is whole tile steps. */
 static inline ax_amx_mode_t attn_amx_mode(const attn_params *p, int bf16) {
