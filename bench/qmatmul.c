@@ -18,7 +18,8 @@
  * --threads 1 (with more threads, OpenBLAS's spinning workers inflate sgemm's).
  *
  * Each number is the median of R samples (default 15) after warm-up calls; one sample repeats the
- * call for at least 20 ms. Weights come from random normal-ish floats quantized with ax_convert;
+ * call for at least 20 ms. Prefill's two sides take turns sample by sample and its speedup is the
+ * median of the per-pair ratios (a VM whose speed drifts moves that far less than separate medians). Weights come from random normal-ish floats quantized with ax_convert;
  * x is uniform in [-1, 1). Never asserts timings.
  *
  * --gpu runs ax_qmatmul on CUDA device 0 (x and y fp32) for q4_0, q4_1, q8_0, q4_k, q6_k and f16 at
@@ -116,10 +117,10 @@ static int run_stream(bench_case *bc) {
     return 0;
 }
 
-/* Median seconds per call. */
-static double time_median(run_fn fn, bench_case *bc, int repeats) {
+/* Calls per sample: doubled until one sample lasts 20 ms, after three warm-up calls; 0 on failure. */
+static int calls_per_sample(run_fn fn, bench_case *bc) {
     for (int i = 0; i < 3; i++)
-        if (fn(bc) != 0) return -1.0;
+        if (fn(bc) != 0) return 0;
     int calls = 1;
     for (;;) {
         const double t0 = now();
@@ -127,20 +128,60 @@ static double time_median(run_fn fn, bench_case *bc, int repeats) {
         if (now() - t0 >= 0.02 || calls >= (1 << 20)) break;
         calls *= 2;
     }
+    return calls;
+}
+
+/* Seconds per call of one sample of `calls` calls; negative on failure. */
+static double sample(run_fn fn, bench_case *bc, int calls) {
+    const double t0 = now();
+    for (int c = 0; c < calls; c++)
+        if (fn(bc) != 0) return -1.0;
+    return (now() - t0) / calls;
+}
+
+/* Median seconds per call. */
+static double time_median(run_fn fn, bench_case *bc, int repeats) {
+    const int calls = calls_per_sample(fn, bc);
     double *t = malloc((size_t)repeats * sizeof(double));
-    if (t == NULL) return -1.0;
-    for (int r = 0; r < repeats; r++) {
-        const double t0 = now();
-        for (int c = 0; c < calls; c++)
-            if (fn(bc) != 0) {
-                free(t);
-                return -1.0;
-            }
-        t[r] = (now() - t0) / calls;
+    if (calls == 0 || t == NULL) {
+        free(t);
+        return -1.0;
     }
+    for (int r = 0; r < repeats; r++)
+        if ((t[r] = sample(fn, bc, calls)) < 0) {
+            free(t);
+            return -1.0;
+        }
     const double med = bench_median(t, repeats);
     free(t);
     return med;
+}
+
+/* a and b taking turns sample by sample, so each pair sees the same machine state: their median
+ * seconds per call and the median of the per-pair ratios b / a, which a machine whose speed drifts
+ * between samples moves far less than the ratio of the two medians. Returns 0 on success. */
+static int time_turns(run_fn a, run_fn b, bench_case *bc, int repeats, double *ta, double *tb, double *ratio) {
+    const int ca = calls_per_sample(a, bc), cb = calls_per_sample(b, bc);
+    double *t = malloc(3 * (size_t)repeats * sizeof(double));
+    if (ca == 0 || cb == 0 || t == NULL) {
+        free(t);
+        return -1;
+    }
+    double *u = t + repeats, *q = u + repeats;
+    int rc = 0;
+    for (int r = 0; r < repeats && rc == 0; r++) {
+        t[r] = sample(a, bc, ca);
+        u[r] = sample(b, bc, cb);
+        q[r] = u[r] / t[r];
+        rc = t[r] < 0 || u[r] < 0 ? -1 : 0;
+    }
+    if (rc == 0) {
+        *ta = bench_median(t, repeats);
+        *tb = bench_median(u, repeats);
+        *ratio = bench_median(q, repeats);
+    }
+    free(t);
+    return rc;
 }
 
 /* Builds x, quantized w (from fp32 values), the dequantized fp32 w and y. Returns 0 on success. */
@@ -393,9 +434,9 @@ int main(int argc, char **argv) {
     bench_blas_threads(threads);
     uint64_t rng = 42;
     const uint32_t f = ax_cpu_features();
-    printf("ax_qmatmul on the CPU, %d threads, medians of %d samples of %s time; path %s, vnni %s, amx tiles %s\n\n",
+    printf("ax_qmatmul on the CPU, %d threads, medians of %d samples of %s time; path %s, vnni %s\n\n",
            threads, repeats, use_cpu_time ? "process CPU" : "wall", ax_cpu_path_name(ax_cpu_path_active()),
-           (f & AX_CPU_HAS_AVX512VNNI) ? "yes" : "no", ax_cpu_amx_tiles());
+           (f & AX_CPU_HAS_AVX512VNNI) ? "yes" : "no");
     printf("decode, M = 1: weight bytes per second vs a streaming read of the same bytes\n");
     printf("%-30s %-5s %10s %12s %12s %10s %12s %10s\n", "w (N, K)", "dtype", "MiB", "qmatmul GB/s", "stream GB/s",
            "% stream", "packed GB/s", "% stream");
@@ -430,16 +471,14 @@ int main(int argc, char **argv) {
             return 1;
         }
         const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
-        const double tq = time_median(run_qmatmul, &bc, repeats);
-        bench_settle();
-        const double ts = time_median(run_sgemm, &bc, repeats);
-        bench_settle();
-        if (tq < 0) {
+        double tq, ts, speedup;
+        if (time_turns(run_qmatmul, run_sgemm, &bc, repeats, &tq, &ts, &speedup) != 0) {
             fprintf(stderr, "ax_qmatmul failed: %s\n", ax_last_error());
             return 1;
         }
+        bench_settle();
         printf("%-30s %-5s %14.1f %12.1f %7.2fx\n", p->what, ax_dtype_name(p->w_dtype), flops / tq * 1e-9,
-               flops / ts * 1e-9, ts / tq);
+               flops / ts * 1e-9, speedup);
         teardown(&bc);
     }
     ax_context_destroy(ctx);

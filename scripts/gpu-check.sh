@@ -285,15 +285,10 @@ elif ((BUILT)) && [[ "$CPU_FLAGS" == *avx512f* ]]; then
         -R "evoformer_(for|back)ward|cpu_dispatch|test_gemm|test_cpu_vec|^test_ops$|amx|^test_batch_invariance$" \
         -j 4 --output-on-failure --timeout 110 || true
     # Where the host has AMX the bf16 attention products run on tiles: the row (bf16
-    # forward >= 2x the fp32 one, same shape) is the benchmark's ratio line. The quantized
-    # matmul's prefill takes AMX-INT8 block dots: its table with tiles and with AXIAL_AMX=0.
+    # forward >= 2x the fp32 one, same shape) is the benchmark's ratio line.
     if [[ "$CPU_FLAGS" == *amx_bf16* ]]; then
         run_step "CPU attention bench (AMX-BF16)" bench-cpu-attention-amx.log 60 \
             "$BUILD_DIR/bench/bench_attention" --no-torch --repeats 5 || true
-        run_step "CPU qmatmul bench (AMX-INT8)" bench-cpu-qmatmul-amx.log 60 \
-            "$BUILD_DIR/bench/bench_qmatmul" --repeats 5 || true
-        run_step "CPU qmatmul bench (AXIAL_AMX=0)" bench-cpu-qmatmul-no-amx.log 60 \
-            env AXIAL_AMX=0 "$BUILD_DIR/bench/bench_qmatmul" --repeats 5 || true
         run_step "CPU Evoformer bench (AMX-BF16)" bench-cpu-evoformer-amx.log 60 \
             "$BUILD_DIR/bench/bench_evoformer_attention" --bf16 --repeats 3 --shape 1,128,256,8,32 || true
     fi

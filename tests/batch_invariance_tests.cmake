@@ -14,17 +14,7 @@ add_test(NAME test_batch_invariance_no_vnni COMMAND test_batch_invariance)
 set_tests_properties(test_batch_invariance_no_vnni PROPERTIES ENVIRONMENT "AXIAL_VNNI=0" LABELS "linalg;serving")
 add_test(NAME test_batch_invariance_avx2 COMMAND test_batch_invariance)
 set_tests_properties(test_batch_invariance_avx2 PROPERTIES ENVIRONMENT "AXIAL_CPU_PATH=avx2" LABELS "linalg;serving")
-# With AXIAL_AMX=emulate the VNNI kernel takes the block dots of each 16 rows of x from AMX tiles
-# (the scalar model of TDPBSUD where the CPU has no AMX; src/linalg/cpu/qmm_vnni.h), which must
-# leave every row's bits those of the decode.
-add_test(NAME test_batch_invariance_amx_emulated COMMAND test_batch_invariance)
-set_tests_properties(test_batch_invariance_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate"
-                     LABELS "linalg;serving")
 # The same promise end to end on the real model (SKIP, 77, when scripts/fetch-model.sh has not
 # installed it): a prompt's logits in one pass, in chunks and token by token, bit for bit.
 add_test(NAME test_batch_invariance_model COMMAND test_batch_invariance --model)
 set_tests_properties(test_batch_invariance_model PROPERTIES LABELS "llm;serving" SKIP_RETURN_CODE 77 TIMEOUT 300)
-# And on AMX tiles (their scalar model where the CPU has no AMX), end to end.
-add_test(NAME test_batch_invariance_model_amx_emulated COMMAND test_batch_invariance --model)
-set_tests_properties(test_batch_invariance_model_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate"
-                     LABELS "llm;serving" SKIP_RETURN_CODE 77 TIMEOUT 300)

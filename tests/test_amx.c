@@ -1,7 +1,6 @@
 /*
  * test_amx.c — the AMX tile products (src/core/cpu/amx.h): the bf16 product against a float64
- * reference and the int8 dot product (TDPBSUD) against exact integer sums; the scalar model on every
- * machine, the hardware where ax_amx_mode() finds AMX with the OS grant.
+ * reference; the scalar model on every machine, the hardware where ax_amx_mode() finds AMX with the OS grant.
  * Shapes of several blocks in each dimension, row
  * strides wider than the rows, with and without accumulating into c. The model's stand-ins for a
  * hardware fault (NaN in the result) and its denormal rules are checked too, since the kernels'
@@ -149,52 +148,11 @@ static void test_model_unconfigured(void) {
     CHECK(isnan(c[0]));
 }
 
-/* TDPBSUD: c (16 x 16 int32) += a (16 rows of `kb` signed bytes) . b (kb / 4 rows of 16 groups of 4
- * unsigned bytes), the shapes the quantized matmul configures (kb 32, and 16 for q6_k's half
- * blocks), against exact integer sums. */
-static void check_dpbsud(ax_amx_mode_t mode, int kb) {
-    int8_t a[16 * 32];
-    uint8_t b[8 * 64];
-    int32_t c[16 * 16], want[16 * 16];
-    for (int i = 0; i < 16 * kb; i++) a[i] = (int8_t)(th_rand_u64() & 0xff);
-    for (int i = 0; i < kb / 4 * 64; i++) b[i] = (uint8_t)(th_rand_u64() & 0xff);
-    for (int i = 0; i < 16 * 16; i++) want[i] = c[i] = (int32_t)(th_rand_u64() % 2000001) - 1000000;
-    for (int m = 0; m < 16; m++)
-        for (int n = 0; n < 16; n++)
-            for (int k = 0; k < kb; k++) want[m * 16 + n] += a[m * kb + k] * b[(k / 4) * 64 + 4 * n + k % 4];
-    const ax_amx_shape shape = {.rows = {16, 0, 0, 0, 16, 0, (uint8_t)(kb / 4), 0},
-                                .colsb = {64, 0, 0, 0, (uint16_t)kb, 0, 64, 0}};
-    const int hw = mode == AX_AMX_HARDWARE;
-    ax_amx_begin_shape(mode, &shape);
-    AX_TILE_LOAD(hw, 0, c, 64);
-    AX_TILE_LOAD(hw, 4, a, kb);
-    AX_TILE_LOAD(hw, 6, b, 64);
-    AX_TILE_DPBSUD(hw, 0, 4, 6);
-    AX_TILE_STORE(hw, 0, c, 64);
-    ax_amx_end(mode);
-    int bad = 0;
-    for (int i = 0; i < 16 * 16; i++) bad += c[i] != want[i];
-    if (bad) TH_FAIL("%s dpbsud with %d bytes per row: %d of 256 sums differ (c[0] = %d, want %d)",
-                     hw ? "hardware" : "model", kb, bad, (int)c[0], (int)want[0]);
-    th_checks++;
-}
-
-static void test_dpbsud(void) {
-    th_seed(7);
-    check_dpbsud(AX_AMX_EMULATED, 32);
-    check_dpbsud(AX_AMX_EMULATED, 16);
-    if (ax_amx_mode_here() == AX_AMX_HARDWARE) {
-        check_dpbsud(AX_AMX_HARDWARE, 32);
-        check_dpbsud(AX_AMX_HARDWARE, 16);
-    }
-}
-
 int main(void) {
     printf("amx tiles: %s\n", ax_cpu_amx_tiles());
     RUN(test_model);
     RUN(test_hardware);
     RUN(test_denormals);
-    RUN(test_dpbsud);
     RUN(test_model_unconfigured);
     return th_finish();
 }

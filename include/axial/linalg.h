@@ -151,9 +151,7 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  *     step per block: with vpmaddubsw, or vpdpbusd on a CPU with AVX-512 VNNI
  *     (AX_CPU_HAS_AVX512VNNI; AXIAL_VNNI=0 hides it); one or two rows of x (decode) read w as one
  *     stream without a panel, with the same arithmetic (docs/linalg.md). The portable path unpacks
- *     4 rows at a time and sums 4-element lanes in scalar C. With AMX (ax_cpu_amx_tiles), the VNNI
- *     kernel takes each 16 rows of x's block dots from AMX-INT8 tiles, bit for bit the same (each
- *     thread configures its tiles and releases the tile state before the call returns).
+ *     4 rows at a time and sums 4-element lanes in scalar C. No AMX tiles (measured slower).
  *     Scratch (the quantized x, per-thread panels) comes from the context's host workspace and
  *     counts in its peak and limit.
  *   - CUDA: asynchronous on the context's stream, never synchronises the host. M <= 8: one warp

@@ -39,12 +39,10 @@ set_tests_properties(test_ops_attention_no_bf16 test_ops_evoformer_no_bf16 PROPE
 
 # Where the CPU has AMX the avx512 path takes tile products (src/core/cpu/amx.h): flash attention
 # forward and backward and the Evoformer's whole tiles (forward; the backward's logits, dp and dq)
-# for bf16 storage and D a multiple of 32 (with AVX512-BF16), and the VNNI quantized matmul's block
-# dots for each 16 rows of x (qmatmul, and moe_grouped_gemm through the same kernel).
-# AXIAL_AMX=emulate runs the same tile code on a scalar model of the instructions, so every AVX-512
-# machine tests it (without AVX-512 these skip, 77; the attention ones repeat the default without
-# AVX512-BF16, the matmul ones without VNNI).
-foreach(op attention_ evoformer qmatmul moe_grouped_gemm)
+# for bf16 storage and D a multiple of 32 (with AVX512-BF16). AXIAL_AMX=emulate runs the same tile
+# code on a scalar model of the instructions, so every AVX-512 machine tests it (without AVX-512
+# these skip, 77; without AVX512-BF16 they repeat the default).
+foreach(op attention_ evoformer)
   string(REGEX REPLACE "_$" "" name ${op})
   add_test(NAME test_ops_${name}_amx_emulated COMMAND test_ops -o ${op} -b avx512)
   set_tests_properties(test_ops_${name}_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate" LABELS core

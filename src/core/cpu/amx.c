@@ -38,14 +38,6 @@ _Static_assert(sizeof(amx_config) == 64, "LDTILECFG reads 64 bytes");
 #define AMX_ROWS 16
 #define AMX_ROW_BYTES 64
 
-/* ax_amx_bf16_gemm's shape: every tile 16 rows of 64 bytes; C tiles 0-3 (16 x 16 fp32), a's 4-5
- * (16 rows x 16 pairs), b's 6-7 (16 pair rows x 16 columns). */
-static const ax_amx_shape amx_full = {
-    .rows = {AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS, AMX_ROWS},
-    .colsb = {AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES, AMX_ROW_BYTES,
-              AMX_ROW_BYTES},
-};
-
 /* ---- the scalar model ----------------------------------------------------------------------------
  * Per thread, like the hardware's state. It follows the SDM's pseudocode for TILELOADD, TILESTORED,
  * TILEZERO and TDPBF16PS: rows and bytes per row from the loaded configuration, loads zero the rest
@@ -146,24 +138,6 @@ void ax_amx_emu_dpbf16ps(int c, int a, int b) {
         }
 }
 
-/* c (int32) += a (signed bytes) . b (unsigned bytes): each int32 of c's row m, column n gains the
- * four products of a's row m, group k and b's row k, column n, over k; sums wrap as int32. */
-void ax_amx_emu_dpbsud(int c, int a, int b) {
-    int M, N, K;
-    if (!emu_product_shape(c, a, b, &M, &N, &K)) return;
-    for (int m = 0; m < M; m++)
-        for (int n = 0; n < N; n++) {
-            int32_t acc;
-            memcpy(&acc, &emu.tile[c][m][4 * n], sizeof acc);
-            uint32_t sum = (uint32_t)acc; /* unsigned: wrap-around is defined */
-            for (int k = 0; k < K; k++)
-                for (int i = 0; i < 4; i++)
-                    sum += (uint32_t)((int32_t)(int8_t)emu.tile[a][m][4 * k + i] * (int32_t)emu.tile[b][k][4 * n + i]);
-            acc = (int32_t)sum;
-            memcpy(&emu.tile[c][m][4 * n], &acc, sizeof acc);
-        }
-}
-
 /* The CPU's palette 1 holds at least 8 tiles of 16 rows of 64 bytes (CPUID leaf 0x1D), the shape
  * every product here uses. */
 static int amx_palette_fits(void) {
@@ -209,22 +183,22 @@ const char *ax_cpu_amx_tiles(void) {
     }
 }
 
-void ax_amx_begin_shape(ax_amx_mode_t mode, const ax_amx_shape *shape) {
+/* Every tile 16 rows of 64 bytes: ax_amx_bf16_gemm's C tiles 0-3 (16 x 16 fp32), a's 4-5 (16 rows x
+ * 16 pairs), b's 6-7 (16 pair rows x 16 columns), and the attention kernels' own use of them. */
+void ax_amx_begin(ax_amx_mode_t mode) {
     if (mode == AX_AMX_NONE) return;
     _Alignas(64) amx_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < AMX_TILES; t++) {
-        cfg.rows[t] = shape->rows[t];
-        cfg.colsb[t] = shape->colsb[t];
+        cfg.rows[t] = AMX_ROWS;
+        cfg.colsb[t] = AMX_ROW_BYTES;
     }
     if (mode == AX_AMX_EMULATED) emu_config(&cfg);
 #ifdef AX_AMX_ASM
     else __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
 #endif
 }
-
-void ax_amx_begin(ax_amx_mode_t mode) { ax_amx_begin_shape(mode, &amx_full); }
 
 void ax_amx_end(ax_amx_mode_t mode) {
     if (mode == AX_AMX_EMULATED) emu_release();

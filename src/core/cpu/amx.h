@@ -4,7 +4,7 @@
  * dimension along a row; b: np pair rows of n columns, each element the two values of two
  * consecutive steps), on TDPBF16PS, which multiplies a 16 x 32 bf16 tile by a 32 x 16 one into
  * 16 x 16 fp32 sums; and the tile instructions themselves (AX_TILE_*), for kernel bodies that
- * interleave tile products with their own vector code (the quantized matmul's TDPBSUD block dots).
+ * interleave tile products with their own vector code (flash attention's forward).
  *
  * Three modes, chosen once per process (ax_amx_mode):
  * - AX_AMX_HARDWARE: the CPU has AMX-BF16 and AMX-INT8 and the OS granted tile state
@@ -19,7 +19,7 @@
  * instruction on an unconfigured tile faults (the emulation writes NaN bytes into the result
  * instead, and a store without any configuration writes 16 rows of 64 of them, so a missing begin
  * fails the tests rather than passing). ax_amx_begin makes every tile 16 rows of
- * 64 bytes (ax_amx_bf16_gemm's shape); ax_amx_begin_shape takes others.
+ * 64 bytes, the shape every kernel here uses.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -38,16 +38,9 @@ typedef enum ax_amx_mode_t { AX_AMX_NONE = 0, AX_AMX_HARDWARE = 1, AX_AMX_EMULAT
 /* The mode of this process (read once: the CPU flags and AXIAL_AMX). Thread-safe. */
 ax_amx_mode_t ax_amx_mode(void);
 
-/* Rows (at most 16) and bytes per row (at most 64) of tiles 0..7; a tile with 0 rows is unused. */
-typedef struct ax_amx_shape {
-    uint8_t rows[8];
-    uint16_t colsb[8];
-} ax_amx_shape;
-
-/* Load the tile configuration in the calling thread (every tile 16 x 64 bytes, or `shape`);
- * ax_amx_end releases it. mode NONE: nothing. */
+/* Load the tile configuration in the calling thread (every tile 16 x 64 bytes); ax_amx_end
+ * releases it. mode NONE: nothing. */
 void ax_amx_begin(ax_amx_mode_t mode);
-void ax_amx_begin_shape(ax_amx_mode_t mode, const ax_amx_shape *shape);
 void ax_amx_end(ax_amx_mode_t mode);
 
 /* c (m x n, row stride ldc floats) = a . b, or c + a . b when accumulate; a: m rows of np pairs
@@ -61,16 +54,13 @@ void ax_amx_bf16_gemm(ax_amx_mode_t mode, int64_t m, int64_t n, int64_t np, cons
 
 /* ---- the instructions, for kernel bodies ----------------------------------------------------------
  * AX_TILE_x(hw, ...) runs the instruction when hw is nonzero (mode AX_AMX_HARDWARE) and the model
- * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. DPBSUD: c (int32) += a
- * (signed bytes) . b (unsigned bytes, b's rows 4-byte groups along the summed dimension), with
- * int32 wrap-around. The assembly clobbers memory, so it stays in order with the code around it
+ * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. The assembly clobbers memory, so it stays in order with the code around it
  * (GCC's <amxtileintrin.h> tile loads do not, which is why they are not used). Builds whose
  * assembler lacks the instructions (AXIAL_ASM_AMX unset by CMake) have only the model. */
 void ax_amx_emu_load(int t, const void *base, int64_t stride);
 void ax_amx_emu_store(int t, void *base, int64_t stride);
 void ax_amx_emu_zero(int t);
 void ax_amx_emu_dpbf16ps(int c, int a, int b);
-void ax_amx_emu_dpbsud(int c, int a, int b);
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(AXIAL_ASM_AMX)
 #define AX_AMX_ASM 1
@@ -89,16 +79,11 @@ void ax_amx_emu_dpbsud(int c, int a, int b);
         if (hw) __asm__ volatile("tilezero %%tmm" #t ::: "memory"); \
         else ax_amx_emu_zero(t);                                    \
     } while (0)
-/* AT&T order: "tdpbf16ps b, a, c" computes c += a . b; the same for tdpbsud (a signed, b unsigned). */
+/* AT&T order: "tdpbf16ps b, a, c" computes c += a . b. */
 #define AX_TILE_DPBF16PS(hw, c, a, b)                                                              \
     do {                                                                                           \
         if (hw) __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory");     \
         else ax_amx_emu_dpbf16ps(c, a, b);                                                         \
-    } while (0)
-#define AX_TILE_DPBSUD(hw, c, a, b)                                                              \
-    do {                                                                                         \
-        if (hw) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory");     \
-        else ax_amx_emu_dpbsud(c, a, b);                                                         \
     } while (0)
 #else
 /* Every AX_TILE_* call here goes to the model, even in hardware mode, whose configuration the model
@@ -107,7 +92,6 @@ void ax_amx_emu_dpbsud(int c, int a, int b);
 #define AX_TILE_STORE(hw, t, base, stride) ((void)(hw), ax_amx_emu_store(t, base, stride))
 #define AX_TILE_ZERO(hw, t) ((void)(hw), ax_amx_emu_zero(t))
 #define AX_TILE_DPBF16PS(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbf16ps(c, a, b))
-#define AX_TILE_DPBSUD(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbsud(c, a, b))
 #endif
 
 

@@ -38,7 +38,6 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
-#include "core/cpu/amx.h"
 #define QMM_VNNI 1
 #define QMM_VNNI_TARGET __attribute__((target("avx512vnni")))
 
@@ -242,101 +241,13 @@ qmm_vnni_rows(const qmm_vpanel *pn, int H, int MR, const unsigned char *xbuf, in
     }
 }
 
-/* ---- AMX-INT8: the block dots of 16 rows of x at a time on tiles ----
- * Where the CPU has AMX (core/cpu/amx.h; AXIAL_AMX=emulate runs the scalar model), groups of 16 rows
- * of x take their integer dots from TDPBSUD instead of vpdpbusd: x's signed levels (16 rows of one
- * block, or half block for q6_k) times the panel's unsigned levels, whose layout (per block, 8
- * 4-byte groups of 32 rows) is already the tile's (a tile row is a group of 16 rows of w). Those
- * int32 sums are exact, so they equal vpdpbusd's, and the float steps below are qmm_vnni_rows' in
- * its order: a row's bits stay the same whether it ran here, in qmm_vnni_rows or in the decode. */
-#define QMM_AMX_ROWS 16
-
-/* Rows m0 .. m0 + 15 of x against the panel, added to sums[m * 32 + n]; the tiles configured by
- * qmm_vnni_times_x (C 0-1: 16 x 16 int32, A 4: 16 rows x 32 / H bytes, B 6-7: 8 / H groups x 16
- * rows of w). a and c live in memory (16 x 32 each, L1). */
-QMM_VNNI_TARGET static void qmm_amx_rows16(int hw, const qmm_vpanel *pn, int H, const unsigned char *xbuf,
-                                           int64_t xrow, int64_t K, int64_t k0, int64_t m0, float *sums) {
-    const int64_t nb = pn->kc / 32, gb = qmm_x_group(K) / 32;
-    int32_t dots[QMM_AMX_ROWS][QMM_WIDE_NR] __attribute__((aligned(64)));
-    float a[QMM_AMX_ROWS][QMM_WIDE_NR] __attribute__((aligned(64)));
-    float c[QMM_AMX_ROWS][QMM_WIDE_NR] __attribute__((aligned(64)));
-    const float *xd[QMM_AMX_ROWS], *xs[QMM_AMX_ROWS];
-    for (int i = 0; i < QMM_AMX_ROWS; i++) {
-        const qmm_xrow xr = x_row(xbuf, xrow, K, k0, m0 + i);
-        xd[i] = xr.d;
-        xs[i] = xr.s;
-    }
-    const int8_t *x0 = x_row(xbuf, xrow, K, k0, m0).q; /* row i at x0 + i * xrow */
-    memset(c, 0, sizeof c);
-    for (int64_t g = 0; g < nb; g += gb) {
-        memset(a, 0, sizeof a);
-        for (int64_t b = g; b < g + gb; b++) {
-            const uint8_t *qb = pn->q + b * 8 * QMM_WIDE_NR * 4;
-            for (int h = 0; h < H; h++) {
-                const uint8_t *qh = qb + h * (8 / H) * QMM_WIDE_NR * 4;
-                AX_TILE_ZERO(hw, 0);
-                AX_TILE_ZERO(hw, 1);
-                AX_TILE_LOAD(hw, 4, x0 + 32 * b + 32 / H * h, xrow);
-                AX_TILE_LOAD(hw, 6, qh, QMM_WIDE_NR * 4);
-                AX_TILE_LOAD(hw, 7, qh + 64, QMM_WIDE_NR * 4);
-                AX_TILE_DPBSUD(hw, 0, 4, 6);
-                AX_TILE_DPBSUD(hw, 1, 4, 7);
-                AX_TILE_STORE(hw, 0, &dots[0][0], QMM_WIDE_NR * 4);
-                AX_TILE_STORE(hw, 1, &dots[0][16], QMM_WIDE_NR * 4);
-                const float *sc = pn->scale + (2 * b + h) * QMM_WIDE_NR;
-                const __m512 s0 = _mm512_loadu_ps(sc), s1 = _mm512_loadu_ps(sc + 16);
-                for (int i = 0; i < QMM_AMX_ROWS; i++) {
-                    const __m512 d0 = _mm512_cvtepi32_ps(_mm512_load_si512(&dots[i][0]));
-                    const __m512 d1 = _mm512_cvtepi32_ps(_mm512_load_si512(&dots[i][16]));
-                    _mm512_store_ps(&a[i][0], _mm512_fmadd_ps(d0, s0, _mm512_load_ps(&a[i][0])));
-                    _mm512_store_ps(&a[i][16], _mm512_fmadd_ps(d1, s1, _mm512_load_ps(&a[i][16])));
-                }
-            }
-            const float *of = pn->offset + 2 * b * QMM_WIDE_NR;
-            const __m512 o00 = _mm512_loadu_ps(of), o01 = _mm512_loadu_ps(of + 16);
-            const __m512 o10 = _mm512_loadu_ps(of + QMM_WIDE_NR), o11 = _mm512_loadu_ps(of + QMM_WIDE_NR + 16);
-            for (int i = 0; i < QMM_AMX_ROWS; i++) {
-                const __m512 x0v = _mm512_set1_ps(xs[i][8 * b]), x1v = _mm512_set1_ps(xs[i][8 * b + 4]);
-                __m512 c0 = _mm512_load_ps(&c[i][0]), c1 = _mm512_load_ps(&c[i][16]);
-                c0 = _mm512_fmadd_ps(o00, x0v, c0);
-                c1 = _mm512_fmadd_ps(o01, x0v, c1);
-                c0 = _mm512_fmadd_ps(o10, x1v, c0);
-                c1 = _mm512_fmadd_ps(o11, x1v, c1);
-                _mm512_store_ps(&c[i][0], c0);
-                _mm512_store_ps(&c[i][16], c1);
-            }
-        }
-        for (int i = 0; i < QMM_AMX_ROWS; i++) {
-            const __m512 dx = _mm512_set1_ps(xd[i][g]);
-            _mm512_store_ps(&c[i][0], _mm512_fmadd_ps(_mm512_load_ps(&a[i][0]), dx, _mm512_load_ps(&c[i][0])));
-            _mm512_store_ps(&c[i][16], _mm512_fmadd_ps(_mm512_load_ps(&a[i][16]), dx, _mm512_load_ps(&c[i][16])));
-        }
-    }
-    for (int i = 0; i < QMM_AMX_ROWS; i++) {
-        float *s = sums + (m0 + i) * QMM_WIDE_NR;
-        _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), _mm512_load_ps(&c[i][0])));
-        _mm512_storeu_ps(s + 16, _mm512_add_ps(_mm512_loadu_ps(s + 16), _mm512_load_ps(&c[i][16])));
-    }
-}
-
-/* Every row of x against the panel (M rows), added to sums[m * 32 + n]: groups of 16 rows on AMX
- * tiles where there are any (the thread's tile configuration loaded and released around them),
- * the rest 4, 3, 2 or 1 rows at a time. */
+/* Every row of x against the panel (M rows), added to sums[m * 32 + n], 4, 3, 2 or 1 rows at a time.
+ * No AMX-INT8 tiles: TDPBSUD block dots for 16 rows of x at a time (bit for bit these) ran 1.1-1.6x
+ * slower than this on an AMX Xeon (2026-12-06, docs/performance.md), because each block's (q6_k:
+ * half block's) 16 x 32 dots had to leave the tiles through memory for their float steps. */
 QMM_VNNI_TARGET static void qmm_vnni_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned char *xbuf,
                                              int64_t xrow, int64_t K, int64_t k0, int64_t M, float *sums) {
     int64_t m = 0;
-    const ax_amx_mode_t amx = M >= QMM_AMX_ROWS ? ax_amx_mode_here() : AX_AMX_NONE;
-    if (amx != AX_AMX_NONE) {
-        const int H = dt == AX_Q6_K ? 2 : 1;
-        const ax_amx_shape shape = {
-            .rows = {QMM_AMX_ROWS, QMM_AMX_ROWS, 0, 0, QMM_AMX_ROWS, 0, (uint8_t)(8 / H), (uint8_t)(8 / H)},
-            .colsb = {64, 64, 0, 0, (uint16_t)(32 / H), 0, 64, 64},
-        };
-        ax_amx_begin_shape(amx, &shape);
-        for (; m + QMM_AMX_ROWS <= M; m += QMM_AMX_ROWS)
-            qmm_amx_rows16(amx == AX_AMX_HARDWARE, pn, H, xbuf, xrow, K, k0, m, sums);
-        ax_amx_end(amx);
-    }
 #define QMM_VNNI_ROWS(H)                                                                                    \
     for (; m + 4 <= M; m += 4) qmm_vnni_rows(pn, H, 4, xbuf, xrow, K, k0, m, sums);                    \
     switch (M - m) {                                                                                   \
