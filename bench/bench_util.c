@@ -54,29 +54,65 @@ void bench_settle(void) {
     nanosleep(&pause, NULL);
 }
 
-double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
+struct bench_sgemm {
+    int64_t m;
+    float *a, *b, *c;
+};
+
+void bench_sgemm_destroy(bench_sgemm *g) {
+    if (g == NULL) return;
+    free(g->a);
+    free(g->b);
+    free(g->c);
+    free(g);
+}
+
+static double sgemm_call(bench_sgemm *g) {
+    const int m = (int)g->m;
+    const double t0 = bench_now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, g->a, m, g->b, m, 0.0f, g->c, m);
+    return 2.0 * (double)g->m * (double)g->m * (double)g->m / (bench_now() - t0) * 1e-9;
+}
+
+bench_sgemm *bench_sgemm_create(int64_t m, int threads) {
     bench_blas_threads(threads);
-    float *a = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
-    float *b = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
-    float *c = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
-    double *t = malloc((size_t)repeats * sizeof(double));
-    if (!a || !b || !c || !t) {
-        free(a); free(b); free(c); free(t);
-        return 0.0;
+    bench_sgemm *g = calloc(1, sizeof *g);
+    if (g == NULL) return NULL;
+    g->m = m;
+    g->a = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
+    g->b = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
+    g->c = bench_alloc_bytes((size_t)(m * m) * sizeof(float));
+    if (!g->a || !g->b || !g->c) {
+        bench_sgemm_destroy(g);
+        return NULL;
     }
     uint64_t s = 1;
-    bench_fill_uniform(a, m * m, -1, 1, &s);
-    bench_fill_uniform(b, m * m, -1, 1, &s);
-    for (int r = -1; r < repeats; r++) {
-        const double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0f, a, (int)m, b, (int)m, 0.0f,
-                    c, (int)m);
-        if (r >= 0) t[r] = bench_now() - t0;
-    }
-    const double gflops = 2.0 * (double)m * (double)m * (double)m / bench_median(t, repeats) * 1e-9;
-    free(a); free(b); free(c); free(t);
+    bench_fill_uniform(g->a, m * m, -1, 1, &s);
+    bench_fill_uniform(g->b, m * m, -1, 1, &s);
+    sgemm_call(g);
+    return g;
+}
+
+double bench_sgemm_sample(bench_sgemm *g) {
+    const double gflops = sgemm_call(g);
     /* OpenBLAS's worker threads spin for a while after a call; let them go to sleep so they do not
      * steal cores from whatever is measured next. */
+    bench_settle();
+    return gflops;
+}
+
+double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
+    bench_sgemm *g = bench_sgemm_create(m, threads);
+    double *t = malloc((size_t)repeats * sizeof(double));
+    if (g == NULL || t == NULL) {
+        bench_sgemm_destroy(g);
+        free(t);
+        return 0.0;
+    }
+    for (int r = 0; r < repeats; r++) t[r] = sgemm_call(g);
+    const double gflops = bench_median(t, repeats);
+    bench_sgemm_destroy(g);
+    free(t);
     bench_settle();
     return gflops;
 }

@@ -22,6 +22,13 @@ float *bench_alloc_floats(int64_t n);
 void *bench_alloc_bytes(size_t bytes);
 /* Median GFLOP/s of square cblas_sgemm of size m with `threads` BLAS threads (warm-up first). */
 double bench_sgemm_gflops(int64_t m, int threads, int repeats);
+/* One square sgemm of size m kept for samples taken in turns with what it is the baseline of:
+ * create (allocates, fills, one warm-up call; NULL when out of memory), then each sample is one
+ * call's GFLOP/s, followed by bench_settle. */
+typedef struct bench_sgemm bench_sgemm;
+bench_sgemm *bench_sgemm_create(int64_t m, int threads);
+double bench_sgemm_sample(bench_sgemm *g);
+void bench_sgemm_destroy(bench_sgemm *g);
 /* Sleeps long enough (0.4 s) for spinning OpenBLAS/OpenMP worker threads to block, so one
  * measurement does not slow the next. */
 void bench_settle(void);

@@ -97,9 +97,12 @@ static void round_to_bf16(const float *src, uint16_t *dst, int64_t n) {
 }
 
 /* Times forward and backward on bf's inputs in dtype (f32, or bf16 for every tensor but lse) and
- * prints one row. bf16 copies are made here; the f32 buffers stay as they are. */
+ * prints one row. bf16 copies are made here; the f32 buffers stay as they are. Each repeat is
+ * followed by one sample of the sgemm baseline pk: the %pk columns are the medians of the per-repeat
+ * ratios (a VM whose speed drifts moves those far less than a peak measured once per shape), and
+ * *sgemm_gflops the median of the samples. tf, tb, ratios: `repeats` doubles each, scratch. */
 static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_context *ctx, int repeats,
-                        double sgemm_gflops, double *tf, double *tb) {
+                        bench_sgemm *pk, double *tf, double *tb, double *ratios, double *sgemm_gflops) {
     const int64_t act[5] = {s->B, s->N, s->S, s->H, s->D}, mshape[5] = {s->B, s->N, 1, 1, s->S};
     const int64_t pshape[5] = {s->B, 1, s->H, s->S, s->S}, lshape[4] = {s->B, s->N, s->H, s->S};
     const int64_t na = s->B * s->N * s->S * s->H * s->D, nm = s->B * s->N * s->S, np = s->B * s->H * s->S * s->S;
@@ -145,19 +148,31 @@ static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_co
         if (r >= 0) {
             tf[r] = t1 - t0;
             tb[r] = t2 - t1;
+            ratios[r] = bench_sgemm_sample(pk); /* GFLOP/s for now; ratios below */
         }
     }
     const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
+    double *pk_f = malloc(2 * (size_t)repeats * sizeof(double)), *pk_b = pk_f + repeats;
+    double pct_f = 0.0, pct_b = 0.0;
+    if (pk_f != NULL) {
+        for (int r = 0; r < repeats; r++) {
+            pk_f[r] = 100.0 * flops / tf[r] * 1e-9 / ratios[r];
+            pk_b[r] = 100.0 * 2.5 * flops / tb[r] * 1e-9 / ratios[r];
+        }
+        pct_f = bench_median(pk_f, repeats);
+        pct_b = bench_median(pk_b, repeats);
+        free(pk_f);
+    }
+    *sgemm_gflops = bench_median(ratios, repeats);
     const double f_ms = bench_median(tf, repeats) * 1e3, b_ms = bench_median(tb, repeats) * 1e3;
     const double f_gf = flops / f_ms * 1e-6, b_gf = 2.5 * flops / b_ms * 1e-6;
     printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n",
-           dtype == AX_BF16 ? "" : s->name, dtype == AX_BF16 ? "bf16" : "axial", f_ms, b_ms, f_gf, b_gf,
-           100.0 * f_gf / sgemm_gflops, 100.0 * b_gf / sgemm_gflops, b_ms / f_ms, (double)fwd_mem / 1048576.0,
-           (double)bwd_mem / 1048576.0);
+           dtype == AX_BF16 ? "" : s->name, dtype == AX_BF16 ? "bf16" : "axial", f_ms, b_ms, f_gf, b_gf, pct_f,
+           pct_b, b_ms / f_ms, (double)fwd_mem / 1048576.0, (double)bwd_mem / 1048576.0);
     for (int t = 0; t < 12; t++) free(half[t]);
 }
 
-static void bench_shape(const shape *s, int threads, int repeats, double sgemm_gflops) {
+static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *pk) {
     buffers bf;
     if (alloc_buffers(&bf, s) != 0) {
         printf("%-24s  out of memory for inputs\n", s->name);
@@ -172,9 +187,19 @@ static void bench_shape(const shape *s, int threads, int repeats, double sgemm_g
         free_buffers(&bf);
         return;
     }
-    double *tf = calloc((size_t)repeats, sizeof(double)), *tb = calloc((size_t)repeats, sizeof(double));
-    bench_axial(s, &bf, AX_F32, ctx, repeats, sgemm_gflops, tf, tb);
-    if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, sgemm_gflops, tf, tb);
+    double *tf = calloc(3 * (size_t)repeats, sizeof(double)), *tb = tf + repeats, *ratios = tb + repeats;
+    double sgemm_gflops = 0.0, sgemm_bf16 = 0.0;
+    if (tf == NULL) {
+        printf("%-24s  out of memory for timings\n", s->name);
+        ax_context_destroy(ctx);
+        free_buffers(&bf);
+        return;
+    }
+    bench_axial(s, &bf, AX_F32, ctx, repeats, pk, tf, tb, ratios, &sgemm_gflops);
+    if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, pk, tf, tb, ratios, &sgemm_bf16);
+    printf("%-24s %-6s %.1f GFLOP/s (median of the samples beside the fp32 row", "", "sgemm", sgemm_gflops);
+    if (with_bf16) printf("; %.1f beside the bf16 row", sgemm_bf16);
+    printf(")\n");
     const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
 
     bench_settle();
@@ -215,7 +240,6 @@ static void bench_shape(const shape *s, int threads, int repeats, double sgemm_g
         free(dprobs);
     }
     free(tf);
-    free(tb);
     ax_context_destroy(ctx);
     free_buffers(&bf);
 }
@@ -262,21 +286,26 @@ int main(int argc, char **argv) {
 #endif
     printf("Evoformer attention, CPU, fp32, %d threads, %s kernels, median of %d after a warm-up\n", threads,
            ax_cpu_path_name(ax_cpu_path_active()), repeats);
-    printf("baseline: OpenBLAS sgemm 1536^3 with %d threads, measured again just before each shape (%%pk columns)\n",
+    printf("baseline: OpenBLAS sgemm 1536^3 with %d threads, one call after each repeat; %%pk columns: medians of\n"
+           "the per-repeat ratios (naive: of the fp32 row's sgemm median, printed under each shape)\n",
            threads);
     printf("FLOPs: forward 4*B*N*H*S^2*D, backward 2.5x forward; memory = scratch beyond inputs/outputs\n");
     printf("mask: 1e9 * (mask - 1), every 11th key masked; padded MSA rows (every key masked): %.0f%%\n\n",
            100.0 * padded_fraction);
     printf("%-24s %-6s %9s %9s %8s %8s %7s %7s %7s %10s %10s\n", "shape (B,N,S,H,D)", "impl", "fwd ms", "bwd ms",
            "fwd GF/s", "bwd GF/s", "fwd %pk", "bwd %pk", "bwd/fwd", "fwd MiB", "bwd MiB");
+    bench_sgemm *pk = bench_sgemm_create(1536, threads);
+    if (pk == NULL) {
+        fprintf(stderr, "out of memory for the sgemm baseline\n");
+        return 1;
+    }
     const shape *shapes = n_custom ? custom : default_shapes;
     const int n_shapes = n_custom ? n_custom : (int)(sizeof default_shapes / sizeof default_shapes[0]);
     for (int i = 0; i < n_shapes; i++) {
-        /* Re-measured per shape: on a shared machine the peak drifts, and the ratio is what counts. */
-        const double sgemm = bench_sgemm_gflops(1536, threads, 5);
-        printf("%-24s (%lld,%lld,%lld,%lld,%lld)  sgemm %.1f GFLOP/s\n", shapes[i].name, (long long)shapes[i].B,
-               (long long)shapes[i].N, (long long)shapes[i].S, (long long)shapes[i].H, (long long)shapes[i].D, sgemm);
-        bench_shape(&shapes[i], threads, repeats, sgemm);
+        printf("%-24s (%lld,%lld,%lld,%lld,%lld)\n", shapes[i].name, (long long)shapes[i].B, (long long)shapes[i].N,
+               (long long)shapes[i].S, (long long)shapes[i].H, (long long)shapes[i].D);
+        bench_shape(&shapes[i], threads, repeats, pk);
     }
+    bench_sgemm_destroy(pk);
     return 0;
 }
