@@ -407,53 +407,70 @@ static void test_errors(void) {
     ax_comm_destroy(comm);
 }
 
-/* The context's workspace limit counts the layer's own scratch and the arriving rows' scratch
- * together, as they are held at once (each had been checked alone, so a limit of exactly the local
- * block let a call hold up to twice it). The local block is what measure mode reports (it stops
- * before the rows arrive); a limit of exactly that must fail on every rank, one of 64 MiB must not. */
-static void test_workspace_limit_counts_both_blocks(void) {
+/* Measure mode counts, besides this rank's own scratch, the most scratch any routing can make the
+ * rows other ranks send it need (it stops before the counts exchange; before, it counted only its
+ * own block, and a context limited to what it reported failed). Per layout, tokens per rank uneven:
+ * the real call's peak is at most what measure mode reported on every rank, a limit of the largest
+ * report lets the real call through, and a limit one byte below the largest real peak fails on
+ * every rank (the limit counts the two blocks together, as they are held at once). */
+static void test_workspace_measure_bounds_the_call(void) {
     if (use_nccl) return; /* the same code on either device; the CPU run checks it */
     ax_comm *comm = NULL;
     CHECK_OK(ep_comm_create(&comm, MPI_COMM_WORLD));
-    /* Many experts and top-1: the local block (logits (T, E) among it) outgrows the arriving rows' on
-     * every rank, so the old check, block by block, let the call through at that limit. */
-    const int64_t E = 256, T = 8;
-    layer l;
-    layer_make(&l, E, 0, 21);
-    int64_t first = 0, count = 0;
-    CHECK_OK(ax_shard_range(E, world_size, world_rank, &first, &count));
-    views v;
-    views_make(&l, first, count, &v);
-    th_seed(31);
-    float *x = rand_f(T * D, 1.0), y[8 * D];
-    ax_tensor tx = tensor(x, AX_F32, 2, T, D, 0), ty = tensor(y, AX_F32, 2, T, D, 0);
-    ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
-    cfg.route.top_k = 1;
-    ax_context_workspace_peak_reset(ctx);
-    CHECK_OK(ax_context_set_measure(ctx, 1));
-    CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
-    CHECK_OK(ax_context_set_measure(ctx, 0));
-    const int64_t local = ax_context_workspace_peak(ctx);
-    CHECK(local > 0);
-    int64_t limit = local; /* one limit for all ranks: the largest local block */
-    MPI_Allreduce(MPI_IN_PLACE, &limit, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-    for (int big = 0; big < 2; big++) {
-        ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
-        cc.num_threads = 1;
-        cc.workspace_limit = big ? (int64_t)64 << 20 : limit;
-        ax_context *lim = NULL;
-        CHECK_OK(ax_context_create(&lim, &cc));
-        const ax_status st = ax_moe_ffn_forward_ep(lim, comm, &cfg, &tx, &v.w, &ty, NULL);
-        if (big) {
-            CHECK_OK(st);
-        } else {
-            CHECK_STATUS(st, AX_ERR_OUT_OF_MEMORY);
-            CHECK_CONTAINS(ax_last_error(), "workspace");
+    /* Many experts and top-1 (the local block, logits (T, E) among it, is the larger one); few
+     * experts, top-2 and a capacity (the arriving rows are). */
+    const struct {
+        int64_t E;
+        int k;
+        float capacity_factor;
+    } layouts[2] = {{256, 1, 0.0f}, {4, 2, 1.25f}};
+    for (int li = 0; li < 2; li++) {
+        const int64_t E = layouts[li].E, T = 8 + 5 * world_rank;
+        layer l;
+        layer_make(&l, E, 0, 21 + (uint64_t)li);
+        int64_t first = 0, count = 0;
+        CHECK_OK(ax_shard_range(E, world_size, world_rank, &first, &count));
+        views v;
+        views_make(&l, first, count, &v);
+        th_seed(31 + (uint64_t)li);
+        float *x = rand_f(T * D, 1.0), *y = malloc(sizeof(float) * (size_t)(T * D));
+        ax_tensor tx = tensor(x, AX_F32, 2, T, D, 0), ty = tensor(y, AX_F32, 2, T, D, 0);
+        ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
+        cfg.route.top_k = layouts[li].k;
+        cfg.route.capacity_factor = layouts[li].capacity_factor;
+        ax_context_workspace_peak_reset(ctx);
+        CHECK_OK(ax_context_set_measure(ctx, 1));
+        CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
+        CHECK_OK(ax_context_set_measure(ctx, 0));
+        const int64_t measured = ax_context_workspace_peak(ctx);
+        ax_context_workspace_peak_reset(ctx);
+        CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
+        const int64_t real = ax_context_workspace_peak(ctx);
+        if (real > measured)
+            TH_FAIL("layout %d, rank %d: the call's peak %lld exceeds what measure mode reported, %lld", li,
+                    world_rank, (long long)real, (long long)measured);
+        th_checks++;
+        int64_t limits[2] = {measured, real}; /* one limit for all ranks: the largest of each */
+        MPI_Allreduce(MPI_IN_PLACE, limits, 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+        for (int fits = 0; fits < 2; fits++) {
+            ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+            cc.num_threads = 1;
+            cc.workspace_limit = fits ? limits[0] : limits[1] - 1;
+            ax_context *lim = NULL;
+            CHECK_OK(ax_context_create(&lim, &cc));
+            const ax_status st = ax_moe_ffn_forward_ep(lim, comm, &cfg, &tx, &v.w, &ty, NULL);
+            if (fits) {
+                CHECK_OK(st);
+            } else {
+                CHECK_STATUS(st, AX_ERR_OUT_OF_MEMORY); /* the other ranks name the one that failed */
+                if (real == limits[1]) CHECK_CONTAINS(ax_last_error(), "workspace");
+            }
+            ax_context_destroy(lim);
         }
-        ax_context_destroy(lim);
+        free(x);
+        free(y);
+        layer_free(&l);
     }
-    free(x);
-    layer_free(&l);
     ax_comm_destroy(comm);
 }
 
@@ -523,7 +540,7 @@ int main(int argc, char **argv) {
     RUN(test_e6_capacity_dense);
     RUN(test_hybrid);
     RUN(test_errors);
-    RUN(test_workspace_limit_counts_both_blocks);
+    RUN(test_workspace_measure_bounds_the_call);
     ax_context_destroy(ctx);
     ax_context_destroy(gpu);
     /* one verdict for the whole job */

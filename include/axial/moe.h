@@ -286,11 +286,14 @@ AX_API ax_status ax_moe_ffn_backward(ax_context *ctx, const ax_moe_ffn_config *c
  * Host synchronisation: the per-rank row counts travel as host arrays, so on CUDA the call reads the
  * per-expert counts back once per call (a stream synchronisation) and uploads the regrouping ids
  * once (a blocking copy); the rest stays on the stream.
- * Measure mode counts this rank's own scratch (routing, sorted rows, the combine), not the scratch
- * for the rows other ranks send it, whose size is known only from the counts exchange: leave room
- * for about R_recv * (D + 3 F) floats more (R_recv: the rows this rank's experts receive). In a
- * real call the context's workspace_limit bounds both together (they are held at once): a rank whose
- * two blocks exceed it fails with AX_ERR_OUT_OF_MEMORY after the counts exchange, on every rank.
+ * Measure mode counts this rank's own scratch (routing, sorted rows, the combine) together with the
+ * most that the rows other ranks send it can need under any routing (their number is known only
+ * from the counts exchange, which measure mode does not make): each of rank r's T_r tokens sends at
+ * most min(k, E_here) rows here, and with a capacity C_r (from T_r) at most E_here * C_r in all; the
+ * T_r travel in one MPI_Allgather. A workspace_limit of what it reports lets the real call through
+ * whatever the routing. In a real call the limit bounds both blocks together (they are held at
+ * once): a rank whose two blocks exceed it fails with AX_ERR_OUT_OF_MEMORY after the counts
+ * exchange, on every rank.
  * Errors: those of comm.h's collectives plus ax_moe_ffn_forward's. */
 AX_API ax_status ax_moe_ffn_forward_ep(ax_context *ctx, ax_comm *comm, const ax_moe_ffn_config *cfg,
                                        const ax_tensor *x, const ax_moe_ffn_weights *w, ax_tensor *y,

@@ -258,6 +258,40 @@ static ax_status ep_experts_forward(ax_context *ctx, ep_call *c, const moe_layer
     return st;
 }
 
+/* Measure mode, after the local block (status st) was counted: the rows other ranks will send are
+ * known only from the counts exchange, which measure mode does not make, so count the most any
+ * routing can send here: each of rank r's T_r tokens sends at most min(k, E_here) rows to this rank's
+ * experts, and with a capacity at most C_r (rank r's capacity, from T_r) rows reach each expert.
+ * The T_r travel in one MPI_Allgather (on every rank, whatever st, so no rank waits alone). Counted
+ * as the real call holds them: both blocks at once, and the experts' grouped GEMMs over those rows. */
+static ax_status ep_measure_remote(ax_context *ctx, ax_comm *comm, const ep_call *c, const moe_layer *L,
+                                   ax_status st) {
+    int64_t *T_all = malloc(sizeof(int64_t) * (size_t)comm->size);
+    int64_t T = L->T;
+    const int rc = MPI_Allgather(&T, 1, MPI_INT64_T, T_all != NULL ? T_all : &T, 1, MPI_INT64_T, comm->mpi);
+    if (st == AX_OK && T_all == NULL)
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "expert parallelism: %d int64 of host plan", comm->size);
+    if (st == AX_OK && rc != MPI_SUCCESS)
+        st = comm_mpi_error(rc, "expert parallelism: gathering the token counts (MPI_Allgather)");
+    int64_t R = 0;
+    for (int r = 0; st == AX_OK && r < comm->size; r++) {
+        const int64_t per_token = L->k < L->E_here ? L->k : L->E_here;
+        int64_t rows = T_all[r] * per_token;
+        const int64_t cap = moe_capacity(T_all[r], L->E, &c->cfg->route);
+        if (cap >= 0 && cap * L->E_here < rows) rows = cap * L->E_here;
+        R += rows;
+    }
+    free(T_all);
+    if (st == AX_OK) st = ax_context_reserve_own_workspace(ctx, local_bytes(L, c->call) + remote_bytes(L, c->call, R));
+    if (st == AX_OK) {
+        moe_layer Lr = *L; /* the experts' rows: R rows, one choice each */
+        Lr.T = R;
+        Lr.k = 1;
+        st = moe_experts_reserve_bound(ctx, &Lr, c->call == MOE_BACKWARD ? AX_F32 : L->xdtype, c->w, c->call);
+    }
+    return comm_agree_status(comm, c->name, st); /* counted, as agreed on every rank */
+}
+
 static ax_status ep_run(ax_context *ctx, ep_call *c) {
     ax_comm *comm = c->comm;
     moe_layer L;
@@ -289,7 +323,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
     const ax_dtype wire = bwd ? AX_F32 : L.xdtype;
     moe_scratch s;
     st = moe_scratch_open(ctx, local_bytes(&L, c->call), 0, &s);
-    if (ctx->measure) return comm_agree_status(comm, c->name, st); /* counted, as agreed on every rank */
+    if (ctx->measure) return ep_measure_remote(ctx, comm, c, &L, st);
     ep_plan pl;
     memset(&pl, 0, sizeof pl);
     if (st == AX_OK) st = ep_plan_alloc(&pl, comm, L.E, L.E_here, comm_shard_offset(comm, L.E, comm->rank));

@@ -67,6 +67,10 @@ ax_tensor moe_rows(const ax_tensor *t, int64_t rows);
 
 /* ---- the router's front end ---- */
 
+/* The capacity of each expert for T tokens routed over E experts (GShard / DeepSpeed-MoE: ceil(T /
+ * E * factor), at least min_capacity, at most T), or -1 when cfg has no capacity (factor <= 0). */
+int64_t moe_capacity(int64_t T, int64_t E, const ax_moe_route_config *cfg);
+
 /* Buffers of routing and dispatch for T tokens: logits (T, E) f32, ids (T, k) i32, weights (T, k)
  * f32, xs (T * k, D) in x's dtype (wire), offsets (E + 1) i64, rows (T, k) i64. */
 typedef struct moe_routed {

@@ -22,6 +22,7 @@
 #include "core/internal.h"
 #include "core/op.h"
 #include "core/tensor_spec.h"
+#include "moe/moe_internal.h"
 #include "moe/moe_params.h"
 
 /* Workspace pieces, each 64-byte aligned: p (T, E) f32, lse (T) f32, the chosen ids (T, k) i32
@@ -282,15 +283,17 @@ static ax_status route_fill_selection(const ax_moe_route_config *cfg, const ax_t
     p->k = cfg->top_k;
     p->gating = (int)cfg->gating;
     p->normalize = cfg->normalize != 0;
-    p->capacity = -1;
-    if (cfg->capacity_factor > 0.0f) {
-        /* In double from the float's exact value, so every backend and a reference agree. An expert
-         * gets at most T choices (a token picks distinct experts), so a C above T drops nothing: the
-         * clamp changes no result and keeps the cast below in range for any finite factor. */
-        const double c = fmin(ceil((double)p->T * (double)cfg->capacity_factor / (double)p->E), (double)p->T);
-        p->capacity = c > (double)cfg->min_capacity ? (int64_t)c : cfg->min_capacity;
-    }
+    p->capacity = moe_capacity(p->T, p->E, cfg);
     return AX_OK;
+}
+
+int64_t moe_capacity(int64_t T, int64_t E, const ax_moe_route_config *cfg) {
+    if (!(cfg->capacity_factor > 0.0f)) return -1;
+    /* In double from the float's exact value, so every backend and a reference agree. An expert gets
+     * at most T choices (a token picks distinct experts), so a C above T drops nothing: the clamp
+     * changes no result and keeps the cast below in range for any finite factor. */
+    const double c = fmin(ceil((double)T * (double)cfg->capacity_factor / (double)E), (double)T);
+    return c > (double)cfg->min_capacity ? (int64_t)c : cfg->min_capacity;
 }
 
 ax_status ax_moe_route(ax_context *ctx, const ax_moe_route_config *cfg, const ax_tensor *logits,
