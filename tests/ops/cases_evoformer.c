@@ -56,6 +56,9 @@ static const evo_params forward_cases[] = {
     {1, 2, 70, 2, 3, MASK_FULL, PAIR_FULL, MV_RANDOM, OP_REVERSED, 0, 0, 0, 0},
     {1, 1, 65, 1, 59, MASK_NONE, PAIR_HEADS, MV_RANDOM, OP_PADDED, 0, 0, 0, 0},
     {1, 1, 70, 1, 256, MASK_FULL, PAIR_NONE, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
+    /* every head's f32 pair bias past 4 MiB (16 x 260^2 x 4 bytes): the CPU forward then runs its
+     * units with n fastest (forward_heads_fastest), every case above with h fastest */
+    {1, 3, 260, 16, 8, MASK_FULL, PAIR_HEADS, MV_RANDOM, OP_PADDED, 1, 0, 0, 0},
 };
 
 static const evo_params backward_cases[] = {
