@@ -262,16 +262,22 @@ static ax_status ep_experts_forward(ax_context *ctx, ep_call *c, const moe_layer
  * known only from the counts exchange, which measure mode does not make, so count the most any
  * routing can send here: each of rank r's T_r tokens sends at most min(k, E_here) rows to this rank's
  * experts, and with a capacity at most C_r (rank r's capacity, from T_r) rows reach each expert.
- * The T_r travel in one MPI_Allgather (on every rank, whatever st, so no rank waits alone). Counted
- * as the real call holds them: both blocks at once, and the experts' grouped GEMMs over those rows. */
+ * The T_r travel in one MPI_Allgather, after a status agreement: every rank gathers or none does, and
+ * none gathers without the array to receive them in. Counted as the real call holds them: both blocks
+ * at once, and the experts' grouped GEMMs over those rows. */
 static ax_status ep_measure_remote(ax_context *ctx, ax_comm *comm, const ep_call *c, const moe_layer *L,
                                    ax_status st) {
     int64_t *T_all = malloc(sizeof(int64_t) * (size_t)comm->size);
-    int64_t T = L->T;
-    const int rc = MPI_Allgather(&T, 1, MPI_INT64_T, T_all != NULL ? T_all : &T, 1, MPI_INT64_T, comm->mpi);
     if (st == AX_OK && T_all == NULL)
         st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "expert parallelism: %d int64 of host plan", comm->size);
-    if (st == AX_OK && rc != MPI_SUCCESS)
+    st = comm_agree_status(comm, c->name, st);
+    if (st != AX_OK) {
+        free(T_all);
+        return st;
+    }
+    const int64_t T = L->T;
+    const int rc = MPI_Allgather(&T, 1, MPI_INT64_T, T_all, 1, MPI_INT64_T, comm->mpi);
+    if (rc != MPI_SUCCESS)
         st = comm_mpi_error(rc, "expert parallelism: gathering the token counts (MPI_Allgather)");
     int64_t R = 0;
     for (int r = 0; st == AX_OK && r < comm->size; r++) {
