@@ -19,8 +19,9 @@
  *
  * Each number is the median of R samples (default 15) after warm-up calls; one sample repeats the
  * call for at least 20 ms. Prefill's two sides take turns sample by sample and its speedup is the
- * median of the per-pair ratios (a VM whose speed drifts moves that far less than separate medians). Weights come from random normal-ish floats quantized with ax_convert;
- * x is uniform in [-1, 1). Never asserts timings.
+ * median of the per-pair ratios (a VM whose speed drifts moves that far less than separate
+ * medians). Weights come from random normal-ish floats quantized with ax_convert; x is uniform in
+ * [-1, 1). Never asserts timings.
  *
  * --gpu runs ax_qmatmul on CUDA device 0 (x and y fp32) for q4_0, q4_1, q8_0, q4_k, q6_k and f16 at
  * (4096, 4096) and (11008, 4096), and SmolLM2's q4_1 (1536, 576), (576, 1536) and q8_0 (49152, 576):

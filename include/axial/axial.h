@@ -398,8 +398,8 @@ AX_API const char *ax_cpu_path_name(ax_cpu_path path);
 
 /* Whether the CPU kernels' AMX tile paths are on, and how: the kernels that have them (flash and
  * Evoformer attention with bf16 storage, AVX512-BF16 and D a multiple of 32, docs/attention.md; the
- * VNNI quantized matmul's block dots for each 16 rows of x, docs/linalg.md) take them under their
- * own conditions (AXIAL_BF16=0 or AXIAL_VNNI=0 also keep them off). "hardware" (AMX-BF16,
+ * quantized matmul has none, docs/linalg.md) take them under their own conditions (AXIAL_BF16=0
+ * also keeps them off). "hardware" (AMX-BF16,
  * AMX-INT8 and AX_CPU_AMX_GRANTED, a tile palette of 8 tiles of 16 rows of 64 bytes, a build whose
  * assembler knows the instructions, on the avx512 path, of which the tile kernels are part; the
  * bf16 ones also need AVX512-BF16, which every AMX CPU has); "emulated" when the environment

@@ -184,7 +184,7 @@ const char *ax_cpu_amx_tiles(void) {
 }
 
 /* Every tile 16 rows of 64 bytes: ax_amx_bf16_gemm's C tiles 0-3 (16 x 16 fp32), a's 4-5 (16 rows x
- * 16 pairs), b's 6-7 (16 pair rows x 16 columns), and the attention kernels' own use of them. */
+ * 16 pairs), b's 6-7 (16 pair rows x 16 columns); the attention kernels' tiles are all its. */
 void ax_amx_begin(ax_amx_mode_t mode) {
     if (mode == AX_AMX_NONE) return;
     _Alignas(64) amx_config cfg;

@@ -3,8 +3,9 @@
  * a . b with a and b as bf16 pairs in the layouts of bf16_pairs.h; a: m rows of np pairs, the summed
  * dimension along a row; b: np pair rows of n columns, each element the two values of two
  * consecutive steps), on TDPBF16PS, which multiplies a 16 x 32 bf16 tile by a 32 x 16 one into
- * 16 x 16 fp32 sums; and the tile instructions themselves (AX_TILE_*), for kernel bodies that
- * interleave tile products with their own vector code (flash attention's forward).
+ * 16 x 16 fp32 sums; and the tile instructions themselves (AX_TILE_*), which that product is
+ * written with (no kernel body outside amx.c uses them: flash and Evoformer attention call
+ * ax_amx_bf16_gemm).
  *
  * Three modes, chosen once per process (ax_amx_mode):
  * - AX_AMX_HARDWARE: the CPU has AMX-BF16 and AMX-INT8 and the OS granted tile state
@@ -54,9 +55,10 @@ void ax_amx_bf16_gemm(ax_amx_mode_t mode, int64_t m, int64_t n, int64_t np, cons
 
 /* ---- the instructions, for kernel bodies ----------------------------------------------------------
  * AX_TILE_x(hw, ...) runs the instruction when hw is nonzero (mode AX_AMX_HARDWARE) and the model
- * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. The assembly clobbers memory, so it stays in order with the code around it
- * (GCC's <amxtileintrin.h> tile loads do not, which is why they are not used). Builds whose
- * assembler lacks the instructions (AXIAL_ASM_AMX unset by CMake) have only the model. */
+ * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. The assembly clobbers memory,
+ * so it stays in order with the code around it (GCC's <amxtileintrin.h> tile loads do not, which is
+ * why they are not used). Builds whose assembler lacks the instructions (AXIAL_ASM_AMX unset by
+ * CMake) have only the model. */
 void ax_amx_emu_load(int t, const void *base, int64_t stride);
 void ax_amx_emu_store(int t, void *base, int64_t stride);
 void ax_amx_emu_zero(int t);
