@@ -17,6 +17,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,10 @@ static void round_to_bf16(const float *src, uint16_t *dst, int64_t n) {
  * prints one row. bf16 copies are made here; the f32 buffers stay as they are. Each repeat is
  * followed by one sample of the sgemm baseline pk: the %pk columns are the medians of the per-repeat
  * ratios (a VM whose speed drifts moves those far less than a peak measured once per shape), and
- * *sgemm_gflops the median of the samples. tf, tb, ratios: `repeats` doubles each, scratch. */
+ * *sgemm_gflops the median of the samples. scratch: 5 * `repeats` doubles (times, samples, ratios). */
 static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_context *ctx, int repeats,
-                        bench_sgemm *pk, double *tf, double *tb, double *ratios, double *sgemm_gflops) {
+                        bench_sgemm *pk, double *scratch, double *sgemm_gflops) {
+    double *tf = scratch, *tb = tf + repeats, *gf = tb + repeats, *pk_f = gf + repeats, *pk_b = pk_f + repeats;
     const int64_t act[5] = {s->B, s->N, s->S, s->H, s->D}, mshape[5] = {s->B, s->N, 1, 1, s->S};
     const int64_t pshape[5] = {s->B, 1, s->H, s->S, s->S}, lshape[4] = {s->B, s->N, s->H, s->S};
     const int64_t na = s->B * s->N * s->S * s->H * s->D, nm = s->B * s->N * s->S, np = s->B * s->H * s->S * s->S;
@@ -148,22 +150,17 @@ static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_co
         if (r >= 0) {
             tf[r] = t1 - t0;
             tb[r] = t2 - t1;
-            ratios[r] = bench_sgemm_sample(pk); /* GFLOP/s for now; ratios below */
+            bench_settle(); /* Axial's OpenMP workers spinning would slow the sgemm sample */
+            gf[r] = bench_sgemm_sample(pk);
         }
     }
     const double flops = 4.0 * (double)s->B * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
-    double *pk_f = malloc(2 * (size_t)repeats * sizeof(double)), *pk_b = pk_f + repeats;
-    double pct_f = 0.0, pct_b = 0.0;
-    if (pk_f != NULL) {
-        for (int r = 0; r < repeats; r++) {
-            pk_f[r] = 100.0 * flops / tf[r] * 1e-9 / ratios[r];
-            pk_b[r] = 100.0 * 2.5 * flops / tb[r] * 1e-9 / ratios[r];
-        }
-        pct_f = bench_median(pk_f, repeats);
-        pct_b = bench_median(pk_b, repeats);
-        free(pk_f);
+    for (int r = 0; r < repeats; r++) {
+        pk_f[r] = 100.0 * flops / tf[r] * 1e-9 / gf[r];
+        pk_b[r] = 100.0 * 2.5 * flops / tb[r] * 1e-9 / gf[r];
     }
-    *sgemm_gflops = bench_median(ratios, repeats);
+    const double pct_f = bench_median(pk_f, repeats), pct_b = bench_median(pk_b, repeats);
+    *sgemm_gflops = bench_median(gf, repeats);
     const double f_ms = bench_median(tf, repeats) * 1e3, b_ms = bench_median(tb, repeats) * 1e3;
     const double f_gf = flops / f_ms * 1e-6, b_gf = 2.5 * flops / b_ms * 1e-6;
     printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n",
@@ -187,16 +184,16 @@ static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *p
         free_buffers(&bf);
         return;
     }
-    double *tf = calloc(3 * (size_t)repeats, sizeof(double)), *tb = tf + repeats, *ratios = tb + repeats;
+    double *scratch = calloc(5 * (size_t)repeats, sizeof(double)), *tf = scratch, *tb = tf + repeats;
     double sgemm_gflops = 0.0, sgemm_bf16 = 0.0;
-    if (tf == NULL) {
+    if (scratch == NULL) {
         printf("%-24s  out of memory for timings\n", s->name);
         ax_context_destroy(ctx);
         free_buffers(&bf);
         return;
     }
-    bench_axial(s, &bf, AX_F32, ctx, repeats, pk, tf, tb, ratios, &sgemm_gflops);
-    if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, pk, tf, tb, ratios, &sgemm_bf16);
+    bench_axial(s, &bf, AX_F32, ctx, repeats, pk, scratch, &sgemm_gflops);
+    if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, pk, scratch, &sgemm_bf16);
     printf("%-24s %-6s %.1f GFLOP/s (median of the samples beside the fp32 row", "", "sgemm", sgemm_gflops);
     if (with_bf16) printf("; %.1f beside the bf16 row", sgemm_bf16);
     printf(")\n");
@@ -229,6 +226,7 @@ static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *p
                 }
             }
             const double nf = bench_median(tf, repeats) * 1e3, nb = bench_median(tb, repeats) * 1e3;
+            if (!(sgemm_gflops > 0.0)) sgemm_gflops = NAN; /* the fp32 row failed: no baseline, "nan%" */
             printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx %10.2f %10.2f\n", "", "naive", nf, nb,
                    flops / nf * 1e-6, 2.5 * flops / nb * 1e-6, 100.0 * flops / nf * 1e-6 / sgemm_gflops,
                    100.0 * 2.5 * flops / nb * 1e-6 / sgemm_gflops, nb / nf, logits_bytes / 1048576.0,
@@ -239,7 +237,7 @@ static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *p
         free(probs);
         free(dprobs);
     }
-    free(tf);
+    free(scratch);
     ax_context_destroy(ctx);
     free_buffers(&bf);
 }

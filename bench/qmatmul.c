@@ -171,8 +171,12 @@ static int time_turns(run_fn a, run_fn b, bench_case *bc, int repeats, double *t
     double *u = t + repeats, *q = u + repeats;
     int rc = 0;
     for (int r = 0; r < repeats && rc == 0; r++) {
+        /* Each side's worker threads (OpenMP, OpenBLAS) spin for a while after it returns: let them
+         * sleep before the other side runs, or whichever runs second pays for them. */
         t[r] = sample(a, bc, ca);
+        bench_settle();
         u[r] = sample(b, bc, cb);
+        bench_settle();
         q[r] = u[r] / t[r];
         rc = t[r] < 0 || u[r] < 0 ? -1 : 0;
     }
