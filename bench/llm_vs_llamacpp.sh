@@ -121,8 +121,20 @@ system_info=$(grep -m1 -o 'system_info:.*' "$tmp/completion.log" | sed 's/ *$//'
 repack_args=()
 [ -n "$repack" ] && repack_args=(--repack "$repack")
 log "llama-bench: pp512 and tg128, $repeats repetitions, $threads threads"
+rc=0
 "$llama_bench" -m "$model" -t "$threads" -p 512 -n 128 -r "$repeats" "${repack_args[@]}" -o json \
-    > "$tmp/llamacpp.json" 2> "$tmp/llamacpp.log" || { cat "$tmp/llamacpp.log" >&2; log "llama-bench failed"; exit 1; }
+    > "$tmp/llamacpp.json" 2> "$tmp/llamacpp.log" || rc=$?
+if [ "$rc" -ne 0 ]; then
+    cat "$tmp/llamacpp.log" >&2
+    # 132 = killed by SIGILL: on an Intel VM that reports AMX, llama.cpp's AMX weight buffers fault
+    # (seen on a 2-vCPU Xeon, 2026-12-06, where Axial's own AMX tiles run).
+    if [ "$rc" -eq 132 ] && [ -z "$repack" ]; then
+        log "llama-bench died of an illegal instruction (exit 132): its AMX or repacked kernels fault on this CPU; rerun with --repack 0"
+    else
+        log "llama-bench failed (exit $rc)"
+    fi
+    exit 1
+fi
 log "Axial bench_llm: pp512 and tg128, $repeats repetitions, $threads threads"
 "$axial_bench" --model "$model" --threads "$threads" --repeats "$repeats" --prompt 512 --gen 128 --json \
     > "$tmp/axial.json" || { log "bench_llm failed"; exit 1; }
