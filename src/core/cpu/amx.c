@@ -2,7 +2,7 @@
  * amx.c — AMX tiles (amx.h): the configuration, a scalar model of the tile instructions for machines
  * without AMX, and the bf16 tile product.
  *
- * The instructions are inline assembly (amx.h's AX_TILE_* macros) rather than GCC's
+ * The instructions are inline assembly (the AX_TILE_* macros below) rather than GCC's
  * <amxtileintrin.h>: that header's tileloadd and ldtilecfg statements tell the compiler they read
  * only a pointer (no memory operand or clobber), so stores into a buffer just before a tile load of
  * it may legally be moved past it. Every statement here clobbers memory, which keeps them in program
@@ -71,7 +71,7 @@ static void emu_release(void) {
     memset(emu.tile, 0, sizeof emu.tile);
 }
 
-void ax_amx_emu_load(int t, const void *base, int64_t stride) {
+static void emu_load(int t, const void *base, int64_t stride) {
     if (!emu_valid(t)) {
         emu_poison(t);
         return;
@@ -83,7 +83,7 @@ void ax_amx_emu_load(int t, const void *base, int64_t stride) {
 /* Without any configuration the model writes 16 rows of 64 NaN bytes (the shape every caller's tiles
  * have today), so a kernel that forgot ax_amx_begin fails its tests; a tile left unconfigured in a
  * loaded configuration stores nothing. */
-void ax_amx_emu_store(int t, void *base, int64_t stride) {
+static void emu_store(int t, void *base, int64_t stride) {
     const int rows = emu.configured ? emu.cfg.rows[t] : AMX_ROWS;
     const int bytes = emu.configured ? emu.cfg.colsb[t] : AMX_ROW_BYTES;
     for (int r = 0; r < rows; r++) {
@@ -92,7 +92,7 @@ void ax_amx_emu_store(int t, void *base, int64_t stride) {
     }
 }
 
-void ax_amx_emu_zero(int t) {
+static void emu_zero(int t) {
     if (!emu_valid(t)) emu_poison(t);
     else memset(emu.tile[t], 0, sizeof emu.tile[t]);
 }
@@ -123,7 +123,7 @@ static int emu_product_shape(int c, int a, int b, int *M, int *N, int *K) {
     return 1;
 }
 
-void ax_amx_emu_dpbf16ps(int c, int a, int b) {
+static void emu_dpbf16ps(int c, int a, int b) {
     int M, N, K;
     if (!emu_product_shape(c, a, b, &M, &N, &K)) return;
     for (int m = 0; m < M; m++)
@@ -137,6 +137,44 @@ void ax_amx_emu_dpbf16ps(int c, int a, int b) {
             memcpy(&emu.tile[c][m][4 * n], &acc, sizeof acc);
         }
 }
+
+/* ---- the instructions -----------------------------------------------------------------------------
+ * AX_TILE_x(hw, ...) runs the instruction when hw is nonzero (mode AX_AMX_HARDWARE) and the model
+ * above otherwise; tile numbers are literals 0..7; strides in bytes. The assembly clobbers memory,
+ * so it stays in order with the code around it (GCC's <amxtileintrin.h> tile loads do not, which is
+ * why they are not used). Builds whose assembler lacks the instructions (AXIAL_ASM_AMX unset by
+ * CMake) have only the model. */
+
+#ifdef AX_AMX_ASM
+#define AX_TILE_LOAD(hw, t, base, stride)                                                                         \
+    do {                                                                                                          \
+        if (hw) __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
+        else emu_load(t, base, stride);                                                                           \
+    } while (0)
+#define AX_TILE_STORE(hw, t, base, stride)                                                                            \
+    do {                                                                                                              \
+        if (hw) __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
+        else emu_store(t, base, stride);                                                                              \
+    } while (0)
+#define AX_TILE_ZERO(hw, t)                                         \
+    do {                                                            \
+        if (hw) __asm__ volatile("tilezero %%tmm" #t ::: "memory"); \
+        else emu_zero(t);                                           \
+    } while (0)
+/* AT&T order: "tdpbf16ps b, a, c" computes c += a . b. */
+#define AX_TILE_DPBF16PS(hw, c, a, b)                                                          \
+    do {                                                                                       \
+        if (hw) __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory"); \
+        else emu_dpbf16ps(c, a, b);                                                            \
+    } while (0)
+#else
+/* Without the instructions every AX_TILE_* goes to the model; ax_amx_mode_here then never answers
+ * AX_AMX_HARDWARE. */
+#define AX_TILE_LOAD(hw, t, base, stride) ((void)(hw), emu_load(t, base, stride))
+#define AX_TILE_STORE(hw, t, base, stride) ((void)(hw), emu_store(t, base, stride))
+#define AX_TILE_ZERO(hw, t) ((void)(hw), emu_zero(t))
+#define AX_TILE_DPBF16PS(hw, c, a, b) ((void)(hw), emu_dpbf16ps(c, a, b))
+#endif
 
 /* The CPU's palette 1 holds at least 8 tiles of 16 rows of 64 bytes (CPUID leaf 0x1D), the shape
  * every product here uses. */

@@ -3,9 +3,8 @@
  * a . b with a and b as bf16 pairs in the layouts of bf16_pairs.h; a: m rows of np pairs, the summed
  * dimension along a row; b: np pair rows of n columns, each element the two values of two
  * consecutive steps), on TDPBF16PS, which multiplies a 16 x 32 bf16 tile by a 32 x 16 one into
- * 16 x 16 fp32 sums; and the tile instructions themselves (AX_TILE_*), which that product is
- * written with (no kernel body outside amx.c uses them: flash and Evoformer attention call
- * ax_amx_bf16_gemm).
+ * 16 x 16 fp32 sums. The tile instructions themselves and their scalar model are private to amx.c;
+ * flash and Evoformer attention call ax_amx_bf16_gemm.
  *
  * Three modes, chosen once per process (ax_amx_mode):
  * - AX_AMX_HARDWARE: the CPU has AMX-BF16 and AMX-INT8 and the OS granted tile state
@@ -53,53 +52,14 @@ void ax_amx_end(ax_amx_mode_t mode);
 void ax_amx_bf16_gemm(ax_amx_mode_t mode, int64_t m, int64_t n, int64_t np, const uint32_t *a, int64_t lda,
                       const uint32_t *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
 
-/* ---- the instructions, for kernel bodies ----------------------------------------------------------
- * AX_TILE_x(hw, ...) runs the instruction when hw is nonzero (mode AX_AMX_HARDWARE) and the model
- * (amx.c) otherwise; tile numbers are literals 0..7; strides in bytes. The assembly clobbers memory,
- * so it stays in order with the code around it (GCC's <amxtileintrin.h> tile loads do not, which is
- * why they are not used). Builds whose assembler lacks the instructions (AXIAL_ASM_AMX unset by
- * CMake) have only the model. */
-void ax_amx_emu_load(int t, const void *base, int64_t stride);
-void ax_amx_emu_store(int t, void *base, int64_t stride);
-void ax_amx_emu_zero(int t);
-void ax_amx_emu_dpbf16ps(int c, int a, int b);
-
+/* AX_AMX_ASM: this file's build can assemble the tile instructions (AXIAL_ASM_AMX, given by CMake
+ * when the assembler knows them); without it only amx.c's scalar model runs. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(AXIAL_ASM_AMX)
 #define AX_AMX_ASM 1
-#define AX_TILE_LOAD(hw, t, base, stride)                                                                     \
-    do {                                                                                                      \
-        if (hw) __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
-        else ax_amx_emu_load(t, base, stride);                                                                \
-    } while (0)
-#define AX_TILE_STORE(hw, t, base, stride)                                                                     \
-    do {                                                                                                       \
-        if (hw) __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"((int64_t)(stride)) : "memory"); \
-        else ax_amx_emu_store(t, base, stride);                                                                \
-    } while (0)
-#define AX_TILE_ZERO(hw, t)                                         \
-    do {                                                            \
-        if (hw) __asm__ volatile("tilezero %%tmm" #t ::: "memory"); \
-        else ax_amx_emu_zero(t);                                    \
-    } while (0)
-/* AT&T order: "tdpbf16ps b, a, c" computes c += a . b. */
-#define AX_TILE_DPBF16PS(hw, c, a, b)                                                              \
-    do {                                                                                           \
-        if (hw) __asm__ volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::: "memory");     \
-        else ax_amx_emu_dpbf16ps(c, a, b);                                                         \
-    } while (0)
-#else
-/* Every AX_TILE_* call here goes to the model, even in hardware mode, whose configuration the model
- * would not hold: ax_amx_mode_here never answers AX_AMX_HARDWARE in such a file. */
-#define AX_TILE_LOAD(hw, t, base, stride) ((void)(hw), ax_amx_emu_load(t, base, stride))
-#define AX_TILE_STORE(hw, t, base, stride) ((void)(hw), ax_amx_emu_store(t, base, stride))
-#define AX_TILE_ZERO(hw, t) ((void)(hw), ax_amx_emu_zero(t))
-#define AX_TILE_DPBF16PS(hw, c, a, b) ((void)(hw), ax_amx_emu_dpbf16ps(c, a, b))
 #endif
 
-
-/* ax_amx_mode() as the including file can run it: AX_AMX_HARDWARE only where its AX_TILE_* macros
- * are the instructions (AX_AMX_ASM, from the AXIAL_ASM_AMX definition that CMake gives the library's
- * sources), so a file built without them falls back to its non-AMX code instead of mixing a real
+/* ax_amx_mode() as the including file can run it: AX_AMX_HARDWARE only where AX_AMX_ASM holds, so
+ * a file built without the instructions falls back to its non-AMX code instead of mixing a real
  * configuration with the model's tiles. Kernels ask this, not ax_amx_mode. */
 static inline ax_amx_mode_t ax_amx_mode_here(void) {
     const ax_amx_mode_t mode = ax_amx_mode();
