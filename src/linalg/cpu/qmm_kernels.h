@@ -427,6 +427,10 @@ static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *
         qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
         return;
     }
+    if (kernel == QMM_KERNEL_VNNI && M == 1 && qmm_vnni_gemv_k_fits(dt, w_row_bytes)) {
+        qmm_vnni_gemv_k(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
+        return;
+    }
 #endif
     (void)kernel;
     qmm_mb_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
