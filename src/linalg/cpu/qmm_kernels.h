@@ -421,14 +421,15 @@ static inline void qmm_wide_gemv(qmm_kernel kernel, ax_dtype dt, const uint8_t *
                                  int64_t rows, const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
                                  float *sums) {
 #if QMM_VNNI
-    /* One row of q4_0 / q4_1 / q8_0 with VNNI: its vpdpbusd decode. Otherwise the maddubs decode,
-     * which is the VNNI panel path's arithmetic too (qmm_maddubs.h). */
-    if (kernel == QMM_KERNEL_VNNI && M == 1 && dt != AX_Q4_K && dt != AX_Q6_K) {
-        qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
+    /* With VNNI the vpdpbusd decodes (qmm_vnni.h): q4_k and q6_k for one or two rows, the other
+     * types for one. Otherwise the maddubs decode, which is the VNNI panel path's arithmetic too
+     * (qmm_maddubs.h). */
+    if (kernel == QMM_KERNEL_VNNI && (dt == AX_Q4_K || dt == AX_Q6_K)) {
+        qmm_vnni_gemv_k(dt, w0, w_row_bytes, rows, xbuf, xrow, K, M, sums);
         return;
     }
-    if (kernel == QMM_KERNEL_VNNI && M == 1 && qmm_vnni_gemv_k_fits(dt, w_row_bytes)) {
-        qmm_vnni_gemv_k(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
+    if (kernel == QMM_KERNEL_VNNI && M == 1) {
+        qmm_vnni_gemv(dt, w0, w_row_bytes, rows, xbuf, xrow, K, sums);
         return;
     }
 #endif

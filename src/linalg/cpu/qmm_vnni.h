@@ -388,18 +388,16 @@ QMM_VNNI_TARGET static void qmm_vnni_gemv(ax_dtype dt, const uint8_t *w0, int64_
  * transposes and float steps. */
 #define QMM_VNNI_K_SUB 4
 
-/* Row `row`'s 16 half-block dots of super-block `blk` against x's levels xq (the super-block's 256):
- * 128-bit lane k, element p: block 2p + (k >> 1), half k & 1 (q4_k too; its halves are added later). */
-QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_k_dots(ax_dtype dt, const uint8_t *blk,
-                                                                                       const __m512i xv[4]) {
+/* The levels of super-block `blk`'s 4 pairs of blocks (2p, 2p + 1), 64 bytes each, in the order of
+ * x's levels. */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_levels(ax_dtype dt, const uint8_t *blk,
+                                                                                     __m512i lv[4]) {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
-    __m512i d[4];
     for (int p = 0; p < 4; p++) {
-        __m512i lv;
         if (dt == AX_Q4_K) {
             /* Blocks 2p and 2p + 1: the low and high nibbles of the same 32 bytes. */
             const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * p)));
-            lv = _mm512_and_si512(_mm512_mask_srli_epi16(q, (__mmask32)0xffff0000u, q, 4), low4);
+            lv[p] = _mm512_and_si512(_mm512_mask_srli_epi16(q, (__mmask32)0xffff0000u, q, 4), low4);
         } else {
             /* Blocks 2p, 2p + 1 = 4h + q, 4h + q + 1 (h = p / 2, q = 2 (p % 2)): ql's 64 bytes at 64 h, both
              * shifted by 4 (p % 2); qh's 32 bytes at 128 + 32 h, bits 2q, 2q + 1 for the first block and
@@ -411,14 +409,29 @@ QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_k_
             const __m512i sh = _mm512_mask_blend_epi16((__mmask32)0xffff0000u, _mm512_set1_epi16((short)(2 * q)),
                                                        _mm512_set1_epi16((short)(2 * q + 2)));
             const __m512i hi = _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh), 4), _mm512_set1_epi8(0x30));
-            lv = _mm512_or_si512(lo, hi);
+            lv[p] = _mm512_or_si512(lo, hi);
         }
-        d[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lv, xv[p]);
     }
+}
+
+/* The 16 half-block dots of a super-block's levels lv against x's 256 levels there (xq): 128-bit
+ * lane k, element p: block 2p + (k >> 1), half k & 1 (q4_k too; its halves are added later). */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_k_dots(const __m512i lv[4],
+                                                                                       const int8_t *xq) {
+    __m512i d[4];
+    for (int p = 0; p < 4; p++) d[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lv[p], _mm512_loadu_si512(xq + 64 * p));
     /* Per 128-bit lane: (D0 D1 D2 D3)'s four-element sums, in that order. */
     const __m512i e0 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[0], d[1]), _mm512_unpackhi_epi32(d[0], d[1]));
     const __m512i e1 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[2], d[3]), _mm512_unpackhi_epi32(d[2], d[3]));
     return _mm512_add_epi32(_mm512_unpacklo_epi64(e0, e1), _mm512_unpackhi_epi64(e0, e1));
+}
+
+/* The 32-bit word at byte `at` of 16 rows' super-blocks, row i in lane i (64-bit offsets: no limit
+ * on the row size). */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_gather16(const uint8_t *at,
+                                                                                         const __m512i vidx[2]) {
+    const __m256i lo = _mm512_i64gather_epi32(vidx[0], at, 1), hi = _mm512_i64gather_epi32(vidx[1], at, 1);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
 /* One fp16 of each lane's 32-bit word (the low half, or the high one when high) as fp32. */
@@ -426,22 +439,61 @@ static inline __m512 qmm_vnni_f16_lanes(__m512i w, int high) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(high ? _mm512_srli_epi32(w, 16) : w));
 }
 
-/* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times x's row (levels xq, scales xd, sum lanes
- * xs, from element 0) into out[0 .. 16). dt is a constant at each call; K is a multiple of 256
- * (x's groups are super-blocks). */
+/* Block j's scales and offsets (two halves) of 16 rows' super-blocks from their gathered words W
+ * (q4_k: d and dmin, then the 3 words of 6-bit scales and minima; q6_k: 4 words of int8 scales, then
+ * the word whose high half is d): the values qmm_k_scales makes. */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_block(ax_dtype dt, const __m512i W[5], int j,
+                                                                                   __m512 *s0, __m512 *s1, __m512 *o0,
+                                                                                   __m512 *o1) {
+    if (dt == AX_Q4_K) {
+        const __m512i A = W[1], B = W[2], C = W[3];
+        const __m512i m6 = _mm512_set1_epi32(0x3f), m4 = _mm512_set1_epi32(0x0f), m2 = _mm512_set1_epi32(3);
+        __m512i sc, mn;
+        if (j < 4) {
+            sc = _mm512_and_si512(_mm512_srli_epi32(A, 8 * j), m6);
+            mn = _mm512_and_si512(_mm512_srli_epi32(B, 8 * j), m6);
+        } else {
+            const int k = j - 4;
+            sc = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k), m4),
+                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(A, 8 * k + 6), m2), 4));
+            mn = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k + 4), m4),
+                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(B, 8 * k + 6), m2), 4));
+        }
+        *s0 = *s1 = _mm512_mul_ps(qmm_vnni_f16_lanes(W[0], 0), _mm512_cvtepi32_ps(sc));
+        *o0 = *o1 = _mm512_castsi512_ps(
+            _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(qmm_vnni_f16_lanes(W[0], 1), _mm512_cvtepi32_ps(mn))),
+                             _mm512_set1_epi32((int)0x80000000u)));
+    } else {
+        const __m512 dd = qmm_vnni_f16_lanes(W[4], 1), m32 = _mm512_set1_ps(-32.0f);
+        __m512 h[2];
+        for (int half = 0; half < 2; half++) {
+            const int e = 2 * j + half; /* scale byte e: word e / 4, byte e % 4, sign-extended */
+            h[half] = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(W[e / 4], 24 - 8 * (e % 4)), 24)));
+        }
+        *s0 = h[0];
+        *s1 = h[1];
+        *o0 = _mm512_mul_ps(m32, h[0]);
+        *o1 = _mm512_mul_ps(m32, h[1]);
+    }
+}
+
+/* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times rows 0 .. NX - 1 of x (xr) into
+ * out[t * QMM_WIDE_NR + r]. dt and NX are constants at each call; K is a multiple of 256 (x's groups
+ * are super-blocks). Each super-block's levels are unpacked once for the NX rows of x. */
 QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
-qmm_vnni_gemv_k16(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K, const int8_t *xq,
-                  const float *xd, const float *xs, float *out) {
+qmm_vnni_gemv_k16(ax_dtype dt, int NX, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K,
+                  const qmm_xrow *xr, float *out) {
     const int64_t bytes = qmm_block_bytes(dt), nsb = K / 256, csb = qmm_kc(K) / 256;
-    int32_t dots[QMM_VNNI_K_SUB][16][16] __attribute__((aligned(64))); /* [super-block][row][half-block] */
-    int32_t idx[16];
-    for (int i = 0; i < 16; i++) idx[i] = (int32_t)((i < rows ? i : rows - 1) * w_row_bytes);
-    const __m512i vidx = _mm512_loadu_si512(idx);
-    const __m512 m32 = _mm512_set1_ps(-32.0f);
-    __m512 sum = _mm512_setzero_ps();
+    int32_t dots[QMM_MB_GEMV_NX][QMM_VNNI_K_SUB][16][16] __attribute__((aligned(64))); /* [x row][sb][row][half-block] */
+    int64_t idx[16];
+    for (int i = 0; i < 16; i++) idx[i] = (i < rows ? i : rows - 1) * w_row_bytes;
+    const __m512i vidx[2] = {_mm512_loadu_si512(idx), _mm512_loadu_si512(idx + 8)};
+    __m512 sum[QMM_MB_GEMV_NX];
+    for (int t = 0; t < NX; t++) sum[t] = _mm512_setzero_ps();
     for (int64_t c0 = 0; c0 < nsb; c0 += csb) {
         const int64_t c1 = nsb - c0 < csb ? nsb : c0 + csb;
-        __m512 c = _mm512_setzero_ps();
+        __m512 c[QMM_MB_GEMV_NX];
+        for (int t = 0; t < NX; t++) c[t] = _mm512_setzero_ps();
         for (int64_t s0 = c0; s0 < c1; s0 += QMM_VNNI_K_SUB) {
             const int64_t s1 = c1 - s0 < QMM_VNNI_K_SUB ? c1 : s0 + QMM_VNNI_K_SUB;
             for (int i = 0; i < 16; i++) {
@@ -450,94 +502,71 @@ qmm_vnni_gemv_k16(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t r
                     const uint8_t *blk = row + sb * bytes;
                     /* 4 KiB ahead, as qmm_vnni_gemv16 (a prefetch never faults). */
                     for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)((uintptr_t)blk + 4096 + o), _MM_HINT_T0);
-                    __m512i xv[4];
-                    for (int p = 0; p < 4; p++) xv[p] = _mm512_loadu_si512(xq + 256 * sb + 64 * p);
-                    _mm512_store_si512(dots[sb - s0][i], qmm_vnni_k_dots(dt, blk, xv));
+                    __m512i lv[4];
+                    qmm_vnni_k_levels(dt, blk, lv);
+                    for (int t = 0; t < NX; t++) _mm512_store_si512(dots[t][sb - s0][i], qmm_vnni_k_dots(lv, xr[t].q + 256 * sb));
                 }
             }
             for (int64_t sb = s0; sb < s1; sb++) {
-                /* col[k][p] lane i: row i's dot of block 2p + (k >> 1), half k & 1 */
-                __m256i L[16];
-                __m512i col[4][4], t[8];
-                for (int half = 0; half < 2; half++) {
-                    for (int i = 0; i < 16; i++) L[i] = _mm256_load_si256((const __m256i *)(dots[sb - s0][i] + 8 * half));
-                    qmm_vnni_transpose16(L, t);
-                    for (int p = 0; p < 4; p++) {
-                        col[2 * half][p] = t[p];
-                        col[2 * half + 1][p] = t[4 + p];
-                    }
-                }
                 const uint8_t *base = w0 + sb * bytes;
-                __m512 a = _mm512_setzero_ps();
-                if (dt == AX_Q4_K) {
-                    const __m512i dm = _mm512_i32gather_epi32(vidx, base, 1), A = _mm512_i32gather_epi32(vidx, base + 4, 1);
-                    const __m512i B = _mm512_i32gather_epi32(vidx, base + 8, 1), C = _mm512_i32gather_epi32(vidx, base + 12, 1);
-                    const __m512 d = qmm_vnni_f16_lanes(dm, 0), dmin = qmm_vnni_f16_lanes(dm, 1);
-                    const __m512i m6 = _mm512_set1_epi32(0x3f), m4 = _mm512_set1_epi32(0x0f), m2 = _mm512_set1_epi32(3);
+                __m512i W[5];
+                for (int q = 0; q < 4; q++) W[q] = qmm_vnni_gather16(base + (dt == AX_Q4_K ? 4 * q : 192 + 4 * q), vidx);
+                W[4] = dt == AX_Q4_K ? W[0] : qmm_vnni_gather16(base + 206, vidx); /* q6_k's d: at 208 */
+                for (int t = 0; t < NX; t++) {
+                    /* col[k][p] lane i: row i's dot of block 2p + (k >> 1), half k & 1 */
+                    __m256i L[16];
+                    __m512i col[4][4], tr[8];
+                    for (int half = 0; half < 2; half++) {
+                        for (int i = 0; i < 16; i++)
+                            L[i] = _mm256_load_si256((const __m256i *)(dots[t][sb - s0][i] + 8 * half));
+                        qmm_vnni_transpose16(L, tr);
+                        for (int p = 0; p < 4; p++) {
+                            col[2 * half][p] = tr[p];
+                            col[2 * half + 1][p] = tr[4 + p];
+                        }
+                    }
+                    const float *xs = xr[t].s;
+                    __m512 a = _mm512_setzero_ps();
                     for (int j = 0; j < 8; j++) {
-                        __m512i sc, mn;
-                        if (j < 4) {
-                            sc = _mm512_and_si512(_mm512_srli_epi32(A, 8 * j), m6);
-                            mn = _mm512_and_si512(_mm512_srli_epi32(B, 8 * j), m6);
+                        __m512 d0, d1, o0, o1;
+                        qmm_vnni_k_block(dt, W, j, &d0, &d1, &o0, &o1);
+                        const __m512i h0 = col[2 * (j & 1)][j >> 1], h1 = col[2 * (j & 1) + 1][j >> 1];
+                        const int64_t b = 8 * sb + j;
+                        if (dt == AX_Q4_K) {
+                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(h0, h1)), d0, a);
                         } else {
-                            const int k = j - 4;
-                            sc = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k), m4),
-                                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(A, 8 * k + 6), m2), 4));
-                            mn = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k + 4), m4),
-                                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(B, 8 * k + 6), m2), 4));
+                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h0), d0, a);
+                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h1), d1, a);
                         }
-                        const __m512 step = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc));
-                        const __m512 neg_m = _mm512_castsi512_ps(_mm512_xor_si512(
-                            _mm512_castps_si512(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn))), _mm512_set1_epi32((int)0x80000000u)));
-                        const __m512i dot = _mm512_add_epi32(col[2 * (j & 1)][j >> 1], col[2 * (j & 1) + 1][j >> 1]);
-                        const int64_t b = 8 * sb + j;
-                        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), step, a);
-                        c = _mm512_fmadd_ps(neg_m, _mm512_set1_ps(xs[8 * b]), c);
-                        c = _mm512_fmadd_ps(neg_m, _mm512_set1_ps(xs[8 * b + 4]), c);
+                        c[t] = _mm512_fmadd_ps(o0, _mm512_set1_ps(xs[8 * b]), c[t]);
+                        c[t] = _mm512_fmadd_ps(o1, _mm512_set1_ps(xs[8 * b + 4]), c[t]);
                     }
-                } else {
-                    /* 16 int8 scales at 192 (four words) and the fp16 d at 208 (the high half of the
-                     * word at 206, which stays inside the super-block). */
-                    __m512i W[4];
-                    for (int q = 0; q < 4; q++) W[q] = _mm512_i32gather_epi32(vidx, base + 192 + 4 * q, 1);
-                    const __m512 dd = qmm_vnni_f16_lanes(_mm512_i32gather_epi32(vidx, base + 206, 1), 1);
-                    for (int j = 0; j < 8; j++) {
-                        __m512 hs[2];
-                        for (int h = 0; h < 2; h++) {
-                            const int e = 2 * j + h; /* scale byte e: word e / 4, byte e % 4, sign-extended */
-                            const __m512i v = _mm512_srai_epi32(_mm512_slli_epi32(W[e / 4], 24 - 8 * (e % 4)), 24);
-                            hs[h] = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(v));
-                        }
-                        const int64_t b = 8 * sb + j;
-                        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(col[2 * (j & 1)][j >> 1]), hs[0], a);
-                        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(col[2 * (j & 1) + 1][j >> 1]), hs[1], a);
-                        c = _mm512_fmadd_ps(_mm512_mul_ps(m32, hs[0]), _mm512_set1_ps(xs[8 * b]), c);
-                        c = _mm512_fmadd_ps(_mm512_mul_ps(m32, hs[1]), _mm512_set1_ps(xs[8 * b + 4]), c);
-                    }
+                    c[t] = _mm512_fmadd_ps(a, _mm512_set1_ps(xr[t].d[8 * sb]), c[t]);
                 }
-                c = _mm512_fmadd_ps(a, _mm512_set1_ps(xd[8 * sb]), c);
             }
         }
-        sum = _mm512_add_ps(sum, c);
+        for (int t = 0; t < NX; t++) sum[t] = _mm512_add_ps(sum[t], c[t]);
     }
-    _mm512_storeu_ps(out, sum);
+    for (int t = 0; t < NX; t++) _mm512_storeu_ps(out + t * QMM_WIDE_NR, sum[t]);
 }
 
-/* 1 when qmm_vnni_gemv_k takes these rows: the gather offsets (16 rows) fit in int32. */
-static inline int qmm_vnni_gemv_k_fits(ax_dtype dt, int64_t w_row_bytes) {
-    return (dt == AX_Q4_K || dt == AX_Q6_K) && w_row_bytes <= INT32_MAX / 16;
-}
-
-/* out[r] = row n0 + r of w (rows <= 32) times x's one prepared row (xbuf), q4_k or q6_k; bit for
- * bit what qmm_mb_gemv and the panel path give. Only where qmm_vnni_gemv_k_fits. */
+/* sums[t * 32 + r] = row n0 + r of w (rows <= 32; q4_k or q6_k) times row t of x's M prepared rows
+ * (xbuf; 1 <= M <= QMM_MB_GEMV_NX), bit for bit what qmm_mb_gemv and the panel path give. */
 QMM_VNNI_TARGET static void qmm_vnni_gemv_k(ax_dtype dt, const uint8_t *w0, int64_t w_row_bytes, int64_t rows,
-                                            const unsigned char *xbuf, int64_t xrow, int64_t K, float *out) {
-    const qmm_xrow xr = x_row(xbuf, xrow, K, 0, 0);
+                                            const unsigned char *xbuf, int64_t xrow, int64_t K, int64_t M,
+                                            float *sums) {
+    qmm_xrow xr[QMM_MB_GEMV_NX];
+    for (int64_t t = 0; t < M && t < QMM_MB_GEMV_NX; t++) xr[t] = x_row(xbuf, xrow, K, 0, t);
     for (int h = 0; h < QMM_WIDE_NR && h < rows; h += 16) {
         const uint8_t *wh = w0 + h * w_row_bytes;
         const int64_t rh = rows - h < 16 ? rows - h : 16;
-        if (dt == AX_Q4_K) qmm_vnni_gemv_k16(AX_Q4_K, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h);
-        else qmm_vnni_gemv_k16(AX_Q6_K, wh, w_row_bytes, rh, K, xr.q, xr.d, xr.s, out + h);
+        if (dt == AX_Q4_K) {
+            if (M == 1) qmm_vnni_gemv_k16(AX_Q4_K, 1, wh, w_row_bytes, rh, K, xr, sums + h);
+            else qmm_vnni_gemv_k16(AX_Q4_K, 2, wh, w_row_bytes, rh, K, xr, sums + h);
+        } else {
+            if (M == 1) qmm_vnni_gemv_k16(AX_Q6_K, 1, wh, w_row_bytes, rh, K, xr, sums + h);
+            else qmm_vnni_gemv_k16(AX_Q6_K, 2, wh, w_row_bytes, rh, K, xr, sums + h);
+        }
     }
 }
 
