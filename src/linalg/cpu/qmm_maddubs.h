@@ -143,29 +143,22 @@ static inline __attribute__((always_inline)) void qmm_k_scales(ax_dtype dt, cons
     }
 }
 
-/* qmm_k_scales for 8 rows at once, lane i: row i: the words of one super-block's scales gathered
- * from each row (w: the rows' super-blocks at byte offsets vidx from base) once, then block j's
- * scales and offsets unpacked lane-parallel by qmm_mb_k_block (the same fp32 products). The decode
- * had unpacked them row by row into a [block][row] table: a fifth of its time. */
+/* qmm_k_scales for 8 rows at once, lane i: row i. The decode copies each row's scale words into a
+ * [word][row] table as it reads the row (scalar loads: gathers are slow on Zen and on Intel CPUs
+ * with the Gather Data Sampling mitigation), then unpacks block j's scales and offsets from the
+ * table lane-parallel with qmm_mb_k_block (the same fp32 products). It had unpacked them row by row
+ * into a [block][row] table: a fifth of its time. */
 typedef struct qmm_k_words {
     __m256i w[5]; /* q4_k: d and dmin, then the 3 words of scales and minima; q6_k: 4 words of int8
                    * scales, then the word whose high half is d */
 } qmm_k_words;
 
-/* The 32-bit word at byte `at` of 8 rows' super-blocks (64-bit offsets: no limit on the row size). */
-static inline __attribute__((always_inline)) __m256i qmm_gather8_words(const uint8_t *at, const __m256i vidx[2]) {
-    const __m128i lo = _mm256_i64gather_epi32((const int *)at, vidx[0], 1);
-    const __m128i hi = _mm256_i64gather_epi32((const int *)at, vidx[1], 1);
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-}
-
-static inline __attribute__((always_inline)) qmm_k_words qmm_k_gather8(ax_dtype dt, const uint8_t *base,
-                                                                       const __m256i vidx[2]) {
-    qmm_k_words k;
-    for (int q = 0; q < 4; q++) k.w[q] = qmm_gather8_words(base + (dt == AX_Q4_K ? 4 * q : 192 + 4 * q), vidx);
-    /* q6_k's d is at 208, the high half of the word at 206 (which stays inside the super-block). */
-    k.w[4] = dt == AX_Q4_K ? k.w[0] : qmm_gather8_words(base + 206, vidx);
-    return k;
+/* Scale words per super-block (QMM_K_WORDS) and the byte offset of word q in it: q4_k's first 16
+ * bytes; q6_k's 16 int8 scales at 192 and the word at 206, whose high half is d (at 208; the word
+ * stays inside the super-block). */
+#define QMM_K_WORDS 5
+static inline __attribute__((always_inline)) int qmm_k_word_at(ax_dtype dt, int q) {
+    return dt == AX_Q4_K ? 4 * (q & 3) : q < 4 ? 192 + 4 * q : 206;
 }
 
 static inline __m256 qmm_f16_lanes8(__m256i w, int high) {
@@ -176,7 +169,8 @@ static inline __m256 qmm_f16_lanes8(__m256i w, int high) {
     return _mm256_cvtph_ps(packed);
 }
 
-/* Block j (0..7) of the gathered super-blocks: the scales and offsets of its two halves. */
+/* Block j (0..7) of 8 rows' super-blocks (their scale words k): the scales and offsets of its two
+ * halves. */
 static inline __attribute__((always_inline)) void qmm_mb_k_block(ax_dtype dt, const qmm_k_words *k, int j, __m256 *s0,
                                                                  __m256 *s1, __m256 *o0, __m256 *o1) {
     if (dt == AX_Q4_K) {
@@ -440,8 +434,10 @@ static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned cha
  * sign-transfer form, plus 128 times the block's sum of x's levels, which gives the dot of the level
  * + 128 the panel holds, exactly), 8 blocks' vectors summed into one (lane j: block j; q6_k: one per
  * half), 8 rows' of those transposed (lane i: row i), then the float steps of qmm_mb_rows in the same
- * order. The float steps and the integer dots are also the VNNI kernel's, lane for lane, so this
- * decode serves q4_k and q6_k for both wide kernels (qmm_wide_gemv). */
+ * order; q4_k / q6_k scales from a [word][row] table filled as the rows are read (qmm_k_words).
+ * The float steps and the integer dots are also the VNNI kernel's, lane for lane, so this decode
+ * serves the VNNI kernel too where it has no decode of its own: two rows of q4_0 / q4_1 / q8_0
+ * (qmm_wide_gemv). */
 
 /* Blocks per pass of qmm_mb_gemv_dt (a multiple of every group's block count and of a super-block). */
 #define QMM_MB_GEMV_SUB 32
@@ -506,6 +502,7 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
     /* [x row][half][row][block] */
     int32_t dots[QMM_MB_GEMV_NX][2][8 * QMM_MB_GEMV_SUB] __attribute__((aligned(32)));
     int32_t head4[QMM_MB_GEMV_SUB * 8] __attribute__((aligned(32))); /* [block][row] */
+    int32_t kwords[QMM_MB_GEMV_SUB / 8][QMM_K_WORDS][8] __attribute__((aligned(32))); /* k types: [sb][word][row] */
     int32_t xsum[QMM_MB_GEMV_NX][QMM_MB_GEMV_SUB];                     /* q8_0: 128 * the block's x levels */
     const int8_t *xq[QMM_MB_GEMV_NX];
     for (int t = 0; t < NX; t++) xq[t] = xr[t].q;
@@ -542,6 +539,9 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                             qmm_mb_gemv_dots8(dt, NX, row, bytes, b8, 8, xq, head4 + (b8 - s0) * 8 + i, h0, h1);
                         else
                             qmm_mb_gemv_dots8(dt, NX, row, bytes, b8, n, xq, head4 + (b8 - s0) * 8 + i, h0, h1);
+                        if (ksuper)
+                            for (int q = 0; q < QMM_K_WORDS; q++)
+                                memcpy(&kwords[(b8 - s0) / 8][q][i], row + (b8 / 8) * bytes + qmm_k_word_at(dt, q), 4);
                         const int64_t at = i * QMM_MB_GEMV_SUB + (b8 - s0);
                         for (int t = 0; t < NX; t++) {
                             if (H == 2) {
@@ -553,14 +553,12 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                         }
                     }
                 }
-                int64_t idx[8];
-                for (int i = 0; i < 8; i++) idx[i] = (8 * rg + i < rows ? 8 * rg + i : rows - 1) * w_row_bytes;
-                const __m256i vidx[2] = {_mm256_loadu_si256((const __m256i *)idx),
-                                         _mm256_loadu_si256((const __m256i *)(idx + 4))};
                 for (int64_t b8 = s0; b8 < s1; b8 += 8) {
                     const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
                     qmm_k_words kw;
-                    if (ksuper) kw = qmm_k_gather8(dt, w0 + (b8 / 8) * bytes, vidx);
+                    if (ksuper)
+                        for (int q = 0; q < QMM_K_WORDS; q++)
+                            kw.w[q] = _mm256_load_si256((const __m256i *)kwords[(b8 - s0) / 8][q]);
                     for (int t = 0; t < NX; t++) {
                         __m256i L[8], col[2][8]; /* col[h][j] lane i: row 8 rg + i's dot of block b8 + j (half h) */
                         for (int h = 0; h < H; h++) {

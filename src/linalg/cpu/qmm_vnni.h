@@ -19,8 +19,8 @@
  *
  * Per output (row m of x, row n of w), over a K chunk, in this order (every M, decode included,
  * does these steps: the panel kernel for M > 2, qmm_vnni_gemv for a lone row of q4_0 / q4_1 /
- * q8_0, and qmm_maddubs.h's decode for the other one- and two-row cases, whose integer dots and
- * float steps are these, so a row's bits never depend on M):
+ * q8_0, qmm_vnni_gemv_k for one or two rows of q4_k / q6_k, and qmm_maddubs.h's decode for two rows
+ * of the others, whose integer dots and float steps are these, so a row's bits never depend on M):
  *     c = 0
  *     for each group g of x (blocks sharing x's scale dx_g):
  *         a = 0
@@ -105,7 +105,7 @@ static inline __attribute__((always_inline)) void qmm_vnni_fill_q32(qmm_vpanel *
             rowp[i] = w0 + (rg + i < rows ? rg + i : rows - 1) * w_row_bytes + (k0 / 32) * bytes;
         for (int64_t b = 0; b < nb; b++) {
             __m256i L[16];
-            int32_t head4[16]; /* scalar loads: vpgatherdd is slower on Zen 4 */
+            int32_t head4[16]; /* scalar loads: vpgatherdd is slower on Zen 4 (and wherever the GDS mitigation is) */
             for (int i = 0; i < 16; i++) {
                 L[i] = qmm_q32_levels(dt, rowp[i] + b * bytes);
                 memcpy(&head4[i], rowp[i] + b * bytes, 4);
@@ -369,17 +369,19 @@ QMM_VNNI_TARGET static void qmm_vnni_gemv(ax_dtype dt, const uint8_t *w0, int64_
     }
 }
 
-/* ---- decode (M = 1) of q4_k and q6_k: no panel ----
- * qmm_mb_gemv (the maddubs decode, which served these types on VNNI machines too) unpacked every
- * super-block's scales row by row into a [block][row] table and formed each block's dot in a 256-bit
- * vector: 27-31 % of a streaming read on an AVX-512 Xeon. Here 16 rows of w go in the 16 lanes:
+/* ---- decode (M = 1 or 2) of q4_k and q6_k: no panel ----
+ * qmm_mb_gemv (the maddubs decode, which served these types on VNNI machines too) formed each
+ * block's dot in a 256-bit vector and then unpacked every super-block's scales row by row into a
+ * [block][row] table: about half the speed of this kernel on an AVX-512 Xeon (docs/performance.md).
+ * Here 16 rows of w go in the 16 lanes:
  *   - dots: per row and super-block, the 4 pairs of blocks (2p, 2p + 1) whose levels are 64 bytes
  *     apart in a zmm (q4_k: one 32-byte load, low nibbles then high; q6_k: 64 bytes of ql and the
  *     shared qh) against x's 64 levels of those blocks, one vpdpbusd each; two unpack-and-add rounds
  *     leave the row's 16 half-block dots in one zmm (128-bit lane k, element p: block 2p + (k >> 1),
  *     half k & 1), and two 16 x 8 transposes per super-block put row i in lane i;
- *   - scales: per super-block, the 16 rows' scale words gathered into lanes and unpacked there (the
- *     values qmm_k_scales makes, the same fp32 products);
+ *   - scales: per super-block, the 16 rows' scale words copied into a [word][row] table as the rows
+ *     are read, loaded with row i in lane i and unpacked there (the values qmm_k_scales makes, the
+ *     same fp32 products);
  *   - the float steps of qmm_mb_gemv_dt in the same order, lane for lane, so the bits are that
  *     kernel's and the panel path's.
  * Integer sums are exact in any order. */
@@ -408,7 +410,8 @@ QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_lev
             const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h)));
             const __m512i sh = _mm512_mask_blend_epi16((__mmask32)0xffff0000u, _mm512_set1_epi16((short)(2 * q)),
                                                        _mm512_set1_epi16((short)(2 * q + 2)));
-            const __m512i hi = _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh), 4), _mm512_set1_epi8(0x30));
+            const __m512i hi =
+                _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh), 4), _mm512_set1_epi8(0x30));
             lv[p] = _mm512_or_si512(lo, hi);
         }
     }
@@ -419,19 +422,12 @@ QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_lev
 QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_k_dots(const __m512i lv[4],
                                                                                        const int8_t *xq) {
     __m512i d[4];
-    for (int p = 0; p < 4; p++) d[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lv[p], _mm512_loadu_si512(xq + 64 * p));
+    for (int p = 0; p < 4; p++)
+        d[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lv[p], _mm512_loadu_si512(xq + 64 * p));
     /* Per 128-bit lane: (D0 D1 D2 D3)'s four-element sums, in that order. */
     const __m512i e0 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[0], d[1]), _mm512_unpackhi_epi32(d[0], d[1]));
     const __m512i e1 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[2], d[3]), _mm512_unpackhi_epi32(d[2], d[3]));
     return _mm512_add_epi32(_mm512_unpacklo_epi64(e0, e1), _mm512_unpackhi_epi64(e0, e1));
-}
-
-/* The 32-bit word at byte `at` of 16 rows' super-blocks, row i in lane i (64-bit offsets: no limit
- * on the row size). */
-QMM_VNNI_TARGET static inline __attribute__((always_inline)) __m512i qmm_vnni_gather16(const uint8_t *at,
-                                                                                         const __m512i vidx[2]) {
-    const __m256i lo = _mm512_i64gather_epi32(vidx[0], at, 1), hi = _mm512_i64gather_epi32(vidx[1], at, 1);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
 /* One fp16 of each lane's 32-bit word (the low half, or the high one when high) as fp32. */
@@ -439,10 +435,10 @@ static inline __m512 qmm_vnni_f16_lanes(__m512i w, int high) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(high ? _mm512_srli_epi32(w, 16) : w));
 }
 
-/* Block j's scales and offsets (two halves) of 16 rows' super-blocks from their gathered words W
- * (q4_k: d and dmin, then the 3 words of 6-bit scales and minima; q6_k: 4 words of int8 scales, then
- * the word whose high half is d): the values qmm_k_scales makes. */
-QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_block(ax_dtype dt, const __m512i W[5], int j,
+/* Block j's scales and offsets (two halves) of 16 rows' super-blocks from their scale words W (row
+ * i in lane i; word q from byte qmm_k_word_at(dt, q)): the values qmm_k_scales makes. */
+QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_block(ax_dtype dt, const __m512i W[5],
+                                                                                   int j,
                                                                                    __m512 *s0, __m512 *s1, __m512 *o0,
                                                                                    __m512 *o1) {
     if (dt == AX_Q4_K) {
@@ -468,7 +464,8 @@ QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_blo
         __m512 h[2];
         for (int half = 0; half < 2; half++) {
             const int e = 2 * j + half; /* scale byte e: word e / 4, byte e % 4, sign-extended */
-            h[half] = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(W[e / 4], 24 - 8 * (e % 4)), 24)));
+            const __m512i v = _mm512_srai_epi32(_mm512_slli_epi32(W[e / 4], 24 - 8 * (e % 4)), 24);
+            h[half] = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(v));
         }
         *s0 = h[0];
         *s1 = h[1];
@@ -479,15 +476,17 @@ QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_blo
 
 /* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times rows 0 .. NX - 1 of x (xr) into
  * out[t * QMM_WIDE_NR + r]. dt and NX are constants at each call; K is a multiple of 256 (x's groups
- * are super-blocks). Each super-block's levels are unpacked once for the NX rows of x. */
+ * are super-blocks). Each super-block's levels are unpacked, and its scales, once for the NX rows of
+ * x; each row of x keeps its own a and c, so its float steps run in the order above. The scale words
+ * are copied into a [word][row] table as each row is read (scalar loads, as qmm_mb_gemv_dt: gathers
+ * are slow on Zen 4 and on Intel CPUs with the Gather Data Sampling mitigation). */
 QMM_VNNI_TARGET static inline __attribute__((always_inline)) void
 qmm_vnni_gemv_k16(ax_dtype dt, int NX, const uint8_t *w0, int64_t w_row_bytes, int64_t rows, int64_t K,
                   const qmm_xrow *xr, float *out) {
     const int64_t bytes = qmm_block_bytes(dt), nsb = K / 256, csb = qmm_kc(K) / 256;
-    int32_t dots[QMM_MB_GEMV_NX][QMM_VNNI_K_SUB][16][16] __attribute__((aligned(64))); /* [x row][sb][row][half-block] */
-    int64_t idx[16];
-    for (int i = 0; i < 16; i++) idx[i] = (i < rows ? i : rows - 1) * w_row_bytes;
-    const __m512i vidx[2] = {_mm512_loadu_si512(idx), _mm512_loadu_si512(idx + 8)};
+    /* [x row][super-block][row][half-block] */
+    int32_t dots[QMM_MB_GEMV_NX][QMM_VNNI_K_SUB][16][16] __attribute__((aligned(64)));
+    int32_t kwords[QMM_VNNI_K_SUB][QMM_K_WORDS][16] __attribute__((aligned(64)));     /* [sb][word][row] */
     __m512 sum[QMM_MB_GEMV_NX];
     for (int t = 0; t < NX; t++) sum[t] = _mm512_setzero_ps();
     for (int64_t c0 = 0; c0 < nsb; c0 += csb) {
@@ -497,52 +496,55 @@ qmm_vnni_gemv_k16(ax_dtype dt, int NX, const uint8_t *w0, int64_t w_row_bytes, i
         for (int64_t s0 = c0; s0 < c1; s0 += QMM_VNNI_K_SUB) {
             const int64_t s1 = c1 - s0 < QMM_VNNI_K_SUB ? c1 : s0 + QMM_VNNI_K_SUB;
             for (int i = 0; i < 16; i++) {
-                const uint8_t *row = w0 + idx[i];
+                const uint8_t *row = w0 + (i < rows ? i : rows - 1) * w_row_bytes;
                 for (int64_t sb = s0; sb < s1; sb++) {
                     const uint8_t *blk = row + sb * bytes;
                     /* 4 KiB ahead, as qmm_vnni_gemv16 (a prefetch never faults). */
-                    for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)((uintptr_t)blk + 4096 + o), _MM_HINT_T0);
+                    for (int64_t o = 0; o < bytes; o += 64)
+                        _mm_prefetch((const char *)((uintptr_t)blk + 4096 + o), _MM_HINT_T0);
                     __m512i lv[4];
                     qmm_vnni_k_levels(dt, blk, lv);
-                    for (int t = 0; t < NX; t++) _mm512_store_si512(dots[t][sb - s0][i], qmm_vnni_k_dots(lv, xr[t].q + 256 * sb));
+                    for (int t = 0; t < NX; t++)
+                        _mm512_store_si512(dots[t][sb - s0][i], qmm_vnni_k_dots(lv, xr[t].q + 256 * sb));
+                    for (int q = 0; q < QMM_K_WORDS; q++) memcpy(&kwords[sb - s0][q][i], blk + qmm_k_word_at(dt, q), 4);
                 }
             }
             for (int64_t sb = s0; sb < s1; sb++) {
-                const uint8_t *base = w0 + sb * bytes;
-                __m512i W[5];
-                for (int q = 0; q < 4; q++) W[q] = qmm_vnni_gather16(base + (dt == AX_Q4_K ? 4 * q : 192 + 4 * q), vidx);
-                W[4] = dt == AX_Q4_K ? W[0] : qmm_vnni_gather16(base + 206, vidx); /* q6_k's d: at 208 */
-                for (int t = 0; t < NX; t++) {
-                    /* col[k][p] lane i: row i's dot of block 2p + (k >> 1), half k & 1 */
-                    __m256i L[16];
-                    __m512i col[4][4], tr[8];
+                __m512i W[QMM_K_WORDS];
+                for (int q = 0; q < QMM_K_WORDS; q++) W[q] = _mm512_load_si512(kwords[sb - s0][q]);
+                /* col[t][k][p] lane i: row i's dot with x row t of block 2p + (k >> 1), half k & 1 */
+                __m512i col[QMM_MB_GEMV_NX][4][4];
+                for (int t = 0; t < NX; t++)
                     for (int half = 0; half < 2; half++) {
+                        __m256i L[16];
+                        __m512i tr[8];
                         for (int i = 0; i < 16; i++)
                             L[i] = _mm256_load_si256((const __m256i *)(dots[t][sb - s0][i] + 8 * half));
                         qmm_vnni_transpose16(L, tr);
                         for (int p = 0; p < 4; p++) {
-                            col[2 * half][p] = tr[p];
-                            col[2 * half + 1][p] = tr[4 + p];
+                            col[t][2 * half][p] = tr[p];
+                            col[t][2 * half + 1][p] = tr[4 + p];
                         }
                     }
-                    const float *xs = xr[t].s;
-                    __m512 a = _mm512_setzero_ps();
-                    for (int j = 0; j < 8; j++) {
-                        __m512 d0, d1, o0, o1;
-                        qmm_vnni_k_block(dt, W, j, &d0, &d1, &o0, &o1);
-                        const __m512i h0 = col[2 * (j & 1)][j >> 1], h1 = col[2 * (j & 1) + 1][j >> 1];
-                        const int64_t b = 8 * sb + j;
+                __m512 a[QMM_MB_GEMV_NX];
+                for (int t = 0; t < NX; t++) a[t] = _mm512_setzero_ps();
+                for (int j = 0; j < 8; j++) {
+                    __m512 d0, d1, o0, o1;
+                    qmm_vnni_k_block(dt, W, j, &d0, &d1, &o0, &o1);
+                    const int64_t b = 8 * sb + j;
+                    for (int t = 0; t < NX; t++) {
+                        const __m512i h0 = col[t][2 * (j & 1)][j >> 1], h1 = col[t][2 * (j & 1) + 1][j >> 1];
                         if (dt == AX_Q4_K) {
-                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(h0, h1)), d0, a);
+                            a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(h0, h1)), d0, a[t]);
                         } else {
-                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h0), d0, a);
-                            a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h1), d1, a);
+                            a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h0), d0, a[t]);
+                            a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h1), d1, a[t]);
                         }
-                        c[t] = _mm512_fmadd_ps(o0, _mm512_set1_ps(xs[8 * b]), c[t]);
-                        c[t] = _mm512_fmadd_ps(o1, _mm512_set1_ps(xs[8 * b + 4]), c[t]);
+                        c[t] = _mm512_fmadd_ps(o0, _mm512_set1_ps(xr[t].s[8 * b]), c[t]);
+                        c[t] = _mm512_fmadd_ps(o1, _mm512_set1_ps(xr[t].s[8 * b + 4]), c[t]);
                     }
-                    c[t] = _mm512_fmadd_ps(a, _mm512_set1_ps(xr[t].d[8 * sb]), c[t]);
                 }
+                for (int t = 0; t < NX; t++) c[t] = _mm512_fmadd_ps(a[t], _mm512_set1_ps(xr[t].d[8 * sb]), c[t]);
             }
         }
         for (int t = 0; t < NX; t++) sum[t] = _mm512_add_ps(sum[t], c[t]);
