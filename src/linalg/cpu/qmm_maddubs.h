@@ -143,24 +143,20 @@ static inline __attribute__((always_inline)) void qmm_k_scales(ax_dtype dt, cons
     }
 }
 
-/* qmm_k_scales for 8 rows at once, lane i: row i. The decode copies each row's scale words into a
- * [word][row] table as it reads the row (scalar loads: gathers are slow on Zen and on Intel CPUs
- * with the Gather Data Sampling mitigation), then unpacks block j's scales and offsets from the
- * table lane-parallel with qmm_mb_k_block (the same fp32 products). It had unpacked them row by row
- * into a [block][row] table: a fifth of its time. */
-typedef struct qmm_k_words {
-    __m256i w[5]; /* q4_k: d and dmin, then the 3 words of scales and minima; q6_k: 4 words of int8
-                   * scales, then the word whose high half is d */
-} qmm_k_words;
-
-/* Scale words per super-block (QMM_K_WORDS) and the byte offset of word q in it: q4_k's first 16
- * bytes; q6_k's 16 int8 scales at 192 and the word at 206, whose high half is d (at 208; the word
- * stays inside the super-block). */
+/* The scales of q4_k / q6_k in the decodes, for 8 (16) rows at once, lane i: row i. Each row's scale
+ * words are copied into a [word][row] table as the row is read (scalar loads: gathers are slow on
+ * Zen and on Intel CPUs with the Gather Data Sampling mitigation), then each block's scales and
+ * offsets are unpacked from the table lane-parallel (QMM_K_BLOCK_FN below). The decode had unpacked
+ * them row by row with qmm_k_scales into a [block][row] table: a fifth of its time.
+ * QMM_K_WORDS words per super-block; word q is at byte qmm_k_word_at(dt, q): q4_k's first 16 bytes
+ * (d and dmin, then the 12 bytes of 6-bit scales and minima); q6_k's 16 int8 scales at 192 and the
+ * word at 206, whose high half is d (at 208; the word stays inside the super-block). */
 #define QMM_K_WORDS 5
 static inline __attribute__((always_inline)) int qmm_k_word_at(ax_dtype dt, int q) {
     return dt == AX_Q4_K ? 4 * (q & 3) : q < 4 ? 192 + 4 * q : 206;
 }
 
+/* One fp16 of each lane's 32-bit word (the low half, or the high one when high) as fp32. */
 static inline __m256 qmm_f16_lanes8(__m256i w, int high) {
     const __m256i h = high ? _mm256_srli_epi32(w, 16) : w;
     /* the low 16 bits of each 32-bit lane, packed to 8 fp16 */
@@ -169,41 +165,45 @@ static inline __m256 qmm_f16_lanes8(__m256i w, int high) {
     return _mm256_cvtph_ps(packed);
 }
 
-/* Block j (0..7) of 8 rows' super-blocks (their scale words k): the scales and offsets of its two
- * halves. */
-static inline __attribute__((always_inline)) void qmm_mb_k_block(ax_dtype dt, const qmm_k_words *k, int j, __m256 *s0,
-                                                                 __m256 *s1, __m256 *o0, __m256 *o1) {
-    if (dt == AX_Q4_K) {
-        const __m256i A = k->w[1], B = k->w[2], C = k->w[3];
-        const __m256i m6 = _mm256_set1_epi32(0x3f), m4 = _mm256_set1_epi32(0x0f), m2 = _mm256_set1_epi32(3);
-        __m256i sc, mn;
-        if (j < 4) {
-            sc = _mm256_and_si256(_mm256_srli_epi32(A, 8 * j), m6);
-            mn = _mm256_and_si256(_mm256_srli_epi32(B, 8 * j), m6);
-        } else {
-            const int q = j - 4;
-            sc = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(C, 8 * q), m4),
-                                 _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(A, 8 * q + 6), m2), 4));
-            mn = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(C, 8 * q + 4), m4),
-                                 _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(B, 8 * q + 6), m2), 4));
-        }
-        *s0 = *s1 = _mm256_mul_ps(qmm_f16_lanes8(k->w[0], 0), _mm256_cvtepi32_ps(sc));
-        *o0 = *o1 = _mm256_xor_ps(_mm256_mul_ps(qmm_f16_lanes8(k->w[0], 1), _mm256_cvtepi32_ps(mn)),
-                                  _mm256_set1_ps(-0.0f));
-    } else {
-        const __m256 dd = qmm_f16_lanes8(k->w[4], 1), m32 = _mm256_set1_ps(-32.0f);
-        __m256 h[2];
-        for (int half = 0; half < 2; half++) {
-            const int e = 2 * j + half; /* scale byte e: word e / 4, byte e % 4, sign-extended */
-            const __m256i v = _mm256_srai_epi32(_mm256_slli_epi32(k->w[e / 4], 24 - 8 * (e % 4)), 24);
-            h[half] = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(v));
-        }
-        *s0 = h[0];
-        *s1 = h[1];
-        *o0 = _mm256_mul_ps(m32, h[0]);
-        *o1 = _mm256_mul_ps(m32, h[1]);
+/* QMM_K_BLOCK_FN(name, VI, VU, VF) defines name(dt, w, d, m, j, s0, s1, o0, o1): block j (0..7) of
+ * a set of rows' q4_k / q6_k super-blocks, one row per lane (VI / VU / VF: GCC vectors of int32,
+ * uint32, float of one width), from their scale words w (word q from byte qmm_k_word_at(dt, q)) and
+ * fp16 scales already widened (q4_k: d, dmin; q6_k: d, unused): the scales and offsets of the
+ * block's two halves, the values qmm_k_scales makes (the same fp32 products; -x flips the sign bit
+ * as qmm_k_scales's xor does). One body for the 8-lane decode here and the 16-lane VNNI one. */
+#define QMM_K_BLOCK_FN(name, VI, VU, VF)                                                                     \
+    static inline __attribute__((always_inline)) void name(ax_dtype dt, const VI *w, VF d, VF m, int j, VF *s0, \
+                                                           VF *s1, VF *o0, VF *o1) {                             \
+        if (dt == AX_Q4_K) {                                                                                 \
+            VI sc, mn; /* 6-bit scale and minimum (ax_q4_k_get_scale_min's rule, lane-parallel) */         \
+            if (j < 4) {                                                                                     \
+                sc = (w[1] >> (8 * j)) & 0x3f;                                                               \
+                mn = (w[2] >> (8 * j)) & 0x3f;                                                               \
+            } else {                                                                                         \
+                const int q = j - 4;                                                                         \
+                sc = ((w[3] >> (8 * q)) & 0x0f) | (((w[1] >> (8 * q + 6)) & 3) << 4);                        \
+                mn = ((w[3] >> (8 * q + 4)) & 0x0f) | (((w[2] >> (8 * q + 6)) & 3) << 4);                    \
+            }                                                                                                \
+            *s0 = *s1 = d * __builtin_convertvector(sc, VF);                                                 \
+            *o0 = *o1 = -(m * __builtin_convertvector(mn, VF));                                              \
+        } else {                                                                                             \
+            VF h[2];                                                                                         \
+            for (int half = 0; half < 2; half++) {                                                           \
+                const int e = 2 * j + half; /* scale byte e: word e / 4, byte e % 4, sign-extended */       \
+                const VI v = (VI)((VU)w[e / 4] << (24 - 8 * (e % 4))) >> 24;                                 \
+                h[half] = d * __builtin_convertvector(v, VF);                                                \
+            }                                                                                                \
+            *s0 = h[0];                                                                                      \
+            *s1 = h[1];                                                                                      \
+            *o0 = -32.0f * h[0];                                                                             \
+            *o1 = -32.0f * h[1];                                                                             \
+        }                                                                                                    \
     }
-}
+
+typedef int32_t qmm_v8i __attribute__((vector_size(32)));
+typedef uint32_t qmm_v8u __attribute__((vector_size(32)));
+typedef float qmm_v8f __attribute__((vector_size(32)));
+QMM_K_BLOCK_FN(qmm_k_block8, qmm_v8i, qmm_v8u, qmm_v8f)
 
 /* Lane j of h0: the sum of v[j]'s lanes 0-3 (exact); of h1: of its lanes 4-7 (q6_k's block halves).
  * Unpacks and adds: vphaddd is three operations on Zen and ran the decode kernels slower. */
@@ -555,10 +555,13 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                 }
                 for (int64_t b8 = s0; b8 < s1; b8 += 8) {
                     const int64_t e = s1 - b8 < 8 ? s1 : b8 + 8;
-                    qmm_k_words kw;
-                    if (ksuper)
-                        for (int q = 0; q < QMM_K_WORDS; q++)
-                            kw.w[q] = _mm256_load_si256((const __m256i *)kwords[(b8 - s0) / 8][q]);
+                    qmm_v8i kw[QMM_K_WORDS]; /* k types: the super-block's scale words, row i in lane i */
+                    __m256 kd = _mm256_setzero_ps(), km = kd;  /* and its fp16 scales (q4_k: d, dmin; q6_k: d) */
+                    if (ksuper) {
+                        for (int q = 0; q < QMM_K_WORDS; q++) kw[q] = *(const qmm_v8i *)kwords[(b8 - s0) / 8][q];
+                        kd = qmm_f16_lanes8((__m256i)kw[dt == AX_Q4_K ? 0 : 4], dt != AX_Q4_K);
+                        km = qmm_f16_lanes8((__m256i)kw[0], 1);
+                    }
                     for (int t = 0; t < NX; t++) {
                         __m256i L[8], col[2][8]; /* col[h][j] lane i: row 8 rg + i's dot of block b8 + j (half h) */
                         for (int h = 0; h < H; h++) {
@@ -573,7 +576,12 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                             for (int64_t b = g; b < g + gb; b++) {
                                 __m256 d0, d1, o0, o1;
                                 if (ksuper) {
-                                    qmm_mb_k_block(dt, &kw, (int)(b - b8), &d0, &d1, &o0, &o1);
+                                    qmm_v8f s0v, s1v, o0v, o1v;
+                                    qmm_k_block8(dt, kw, (qmm_v8f)kd, (qmm_v8f)km, (int)(b - b8), &s0v, &s1v, &o0v, &o1v);
+                                    d0 = (__m256)s0v;
+                                    d1 = (__m256)s1v;
+                                    o0 = (__m256)o0v;
+                                    o1 = (__m256)o1v;
                                 } else {
                                     qmm_mb_q32_scale_offset(
                                         dt, _mm256_load_si256((const __m256i *)(head4 + (b - s0) * 8)), &d0, &o0);

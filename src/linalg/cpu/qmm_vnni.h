@@ -435,44 +435,10 @@ static inline __m512 qmm_vnni_f16_lanes(__m512i w, int high) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(high ? _mm512_srli_epi32(w, 16) : w));
 }
 
-/* Block j's scales and offsets (two halves) of 16 rows' super-blocks from their scale words W (row
- * i in lane i; word q from byte qmm_k_word_at(dt, q)): the values qmm_k_scales makes. */
-QMM_VNNI_TARGET static inline __attribute__((always_inline)) void qmm_vnni_k_block(ax_dtype dt, const __m512i W[5],
-                                                                                   int j,
-                                                                                   __m512 *s0, __m512 *s1, __m512 *o0,
-                                                                                   __m512 *o1) {
-    if (dt == AX_Q4_K) {
-        const __m512i A = W[1], B = W[2], C = W[3];
-        const __m512i m6 = _mm512_set1_epi32(0x3f), m4 = _mm512_set1_epi32(0x0f), m2 = _mm512_set1_epi32(3);
-        __m512i sc, mn;
-        if (j < 4) {
-            sc = _mm512_and_si512(_mm512_srli_epi32(A, 8 * j), m6);
-            mn = _mm512_and_si512(_mm512_srli_epi32(B, 8 * j), m6);
-        } else {
-            const int k = j - 4;
-            sc = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k), m4),
-                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(A, 8 * k + 6), m2), 4));
-            mn = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 8 * k + 4), m4),
-                                 _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(B, 8 * k + 6), m2), 4));
-        }
-        *s0 = *s1 = _mm512_mul_ps(qmm_vnni_f16_lanes(W[0], 0), _mm512_cvtepi32_ps(sc));
-        *o0 = *o1 = _mm512_castsi512_ps(
-            _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(qmm_vnni_f16_lanes(W[0], 1), _mm512_cvtepi32_ps(mn))),
-                             _mm512_set1_epi32((int)0x80000000u)));
-    } else {
-        const __m512 dd = qmm_vnni_f16_lanes(W[4], 1), m32 = _mm512_set1_ps(-32.0f);
-        __m512 h[2];
-        for (int half = 0; half < 2; half++) {
-            const int e = 2 * j + half; /* scale byte e: word e / 4, byte e % 4, sign-extended */
-            const __m512i v = _mm512_srai_epi32(_mm512_slli_epi32(W[e / 4], 24 - 8 * (e % 4)), 24);
-            h[half] = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(v));
-        }
-        *s0 = h[0];
-        *s1 = h[1];
-        *o0 = _mm512_mul_ps(m32, h[0]);
-        *o1 = _mm512_mul_ps(m32, h[1]);
-    }
-}
+typedef int32_t qmm_v16i __attribute__((vector_size(64)));
+typedef uint32_t qmm_v16u __attribute__((vector_size(64)));
+typedef float qmm_v16f __attribute__((vector_size(64)));
+QMM_K_BLOCK_FN(qmm_k_block16, qmm_v16i, qmm_v16u, qmm_v16f)
 
 /* Rows n0 .. n0 + rows - 1 (rows <= 16; w0: row n0) times rows 0 .. NX - 1 of x (xr) into
  * out[t * QMM_WIDE_NR + r]. dt and NX are constants at each call; K is a multiple of 256 (x's groups
@@ -510,8 +476,11 @@ qmm_vnni_gemv_k16(ax_dtype dt, int NX, const uint8_t *w0, int64_t w_row_bytes, i
                 }
             }
             for (int64_t sb = s0; sb < s1; sb++) {
-                __m512i W[QMM_K_WORDS];
-                for (int q = 0; q < QMM_K_WORDS; q++) W[q] = _mm512_load_si512(kwords[sb - s0][q]);
+                qmm_v16i W[QMM_K_WORDS];
+                for (int q = 0; q < QMM_K_WORDS; q++) W[q] = *(const qmm_v16i *)kwords[sb - s0][q];
+                /* the fp16 scales (q4_k: d, dmin; q6_k: d) */
+                const qmm_v16f kd = (qmm_v16f)qmm_vnni_f16_lanes((__m512i)W[dt == AX_Q4_K ? 0 : 4], dt != AX_Q4_K);
+                const qmm_v16f km = (qmm_v16f)qmm_vnni_f16_lanes((__m512i)W[0], 1);
                 /* col[t][k][p] lane i: row i's dot with x row t of block 2p + (k >> 1), half k & 1 */
                 __m512i col[QMM_MB_GEMV_NX][4][4];
                 for (int t = 0; t < NX; t++)
@@ -529,8 +498,9 @@ qmm_vnni_gemv_k16(ax_dtype dt, int NX, const uint8_t *w0, int64_t w_row_bytes, i
                 __m512 a[QMM_MB_GEMV_NX];
                 for (int t = 0; t < NX; t++) a[t] = _mm512_setzero_ps();
                 for (int j = 0; j < 8; j++) {
-                    __m512 d0, d1, o0, o1;
-                    qmm_vnni_k_block(dt, W, j, &d0, &d1, &o0, &o1);
+                    qmm_v16f s0v, s1v, o0v, o1v;
+                    qmm_k_block16(dt, W, kd, km, j, &s0v, &s1v, &o0v, &o1v);
+                    const __m512 d0 = (__m512)s0v, d1 = (__m512)s1v, o0 = (__m512)o0v, o1 = (__m512)o1v;
                     const int64_t b = 8 * sb + j;
                     for (int t = 0; t < NX; t++) {
                         const __m512i h0 = col[t][2 * (j & 1)][j >> 1], h1 = col[t][2 * (j & 1) + 1][j >> 1];
