@@ -577,7 +577,8 @@ static inline __attribute__((always_inline)) void qmm_mb_gemv_dt(ax_dtype dt, in
                                 __m256 d0, d1, o0, o1;
                                 if (ksuper) {
                                     qmm_v8f s0v, s1v, o0v, o1v;
-                                    qmm_k_block8(dt, kw, (qmm_v8f)kd, (qmm_v8f)km, (int)(b - b8), &s0v, &s1v, &o0v, &o1v);
+                                    qmm_k_block8(dt, kw, (qmm_v8f)kd, (qmm_v8f)km, (int)(b - b8), &s0v, &s1v, &o0v,
+                                                 &o1v);
                                     d0 = (__m256)s0v;
                                     d1 = (__m256)s1v;
                                     o0 = (__m256)o0v;
