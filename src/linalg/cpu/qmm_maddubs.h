@@ -434,7 +434,7 @@ static void qmm_mb_times_x(const qmm_vpanel *pn, ax_dtype dt, const unsigned cha
  * sign-transfer form, plus 128 times the block's sum of x's levels, which gives the dot of the level
  * + 128 the panel holds, exactly), 8 blocks' vectors summed into one (lane j: block j; q6_k: one per
  * half), 8 rows' of those transposed (lane i: row i), then the float steps of qmm_mb_rows in the same
- * order; q4_k / q6_k scales from a [word][row] table filled as the rows are read (qmm_k_words).
+ * order; q4_k / q6_k scales from a [word][row] table filled as the rows are read (QMM_K_BLOCK_FN).
  * The float steps and the integer dots are also the VNNI kernel's, lane for lane, so this decode
  * serves the VNNI kernel too where it has no decode of its own: two rows of q4_0 / q4_1 / q8_0
  * (qmm_wide_gemv). */
