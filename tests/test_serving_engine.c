@@ -441,6 +441,44 @@ static void test_cached_prefix_fits_a_pool_of_one(void) {
     }
 }
 
+/* The last token of a request is sampled and returned, never run, so it has no K/V: a request whose
+ * prompt + max_tokens is one block and one token fits a pool of one block (its reservation had
+ * counted that token's row, a second block). Also capped by n_ctx; one token more is refused. */
+static void test_last_token_needs_no_block(void) {
+    int32_t p[256];
+    const int64_t n = tokenize(k_prompts[0], p, 256);
+    CHECK(n >= 3);
+    if (n < 3) return;
+    for (int capped = 0; capped < 2; capped++) {
+        /* 3 + 30 = 33 tokens, 32 of them run: one block; capped: max_tokens 100, n_ctx 33 */
+        const int32_t max_tokens = capped ? 100 : 30;
+        ax_serving_engine *e = new_engine(AX_SERVING_SPLITFUSE, capped ? 33 : 64, 1, 64, 4, 0);
+        if (e == NULL) return;
+        collected a = {0}, b = {0};
+        submit_tokens(e, p, 3, max_tokens, &a);
+        submit_tokens(e, p, 3, max_tokens, &b); /* waits for a's block */
+        run_to_end(e);
+        CHECK_INT_EQ(a.finals, 1);
+        CHECK_INT_EQ(a.finish, AX_SERVING_LENGTH);
+        CHECK_INT_EQ(a.n_tokens, 30);
+        check_tokens(capped ? "one block, capped by n_ctx" : "one block and one token", p, 3, a.tokens, 30, NULL, 0);
+        CHECK_INT_EQ(b.finals, 1);
+        CHECK_INT_EQ(b.n_tokens, 30);
+        check_tokens("one block, second request", p, 3, b.tokens, 30, NULL, 0);
+        check_pool_empty(e);
+        if (!capped) {
+            ax_serving_request r = AX_SERVING_REQUEST_INIT;
+            r.tokens = p;
+            r.n_tokens = 3;
+            r.max_tokens = 31; /* 33 tokens run: two blocks */
+            int64_t id = 0;
+            CHECK_STATUS(ax_serving_submit(e, &r, &id), AX_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ax_last_error(), "33 tokens of KV need 2 blocks, the pool has 1");
+        }
+        ax_serving_free(e);
+    }
+}
+
 static void test_stop_conditions(void) {
     int32_t p[256];
     const int64_t n = tokenize(k_prompts[3], p, 256);
@@ -1104,6 +1142,7 @@ int main(int argc, char **argv) {
     RUN(test_stop_conditions);
     RUN(test_copy_on_write);
     RUN(test_cached_prefix_fits_a_pool_of_one);
+    RUN(test_last_token_needs_no_block);
     RUN(test_batch_invariance);
     RUN(test_background_loop);
     if (g_cuda) {

@@ -234,11 +234,12 @@ static ax_status copy_request(ax_serving_engine *e, const ax_serving_request *r,
     if (r->max_tokens < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->max_tokens: %d, expected at least 1", r->max_tokens);
     s->max_total = n + r->max_tokens < e->n_ctx ? n + r->max_tokens : e->n_ctx;
-    const int64_t need = (s->max_total + e->block_size - 1) / e->block_size;
+    s->max_kv = s->max_total - 1;
+    const int64_t need = (s->max_kv + e->block_size - 1) / e->block_size;
     if (need > e->num_blocks)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "request: %lld tokens of KV need %lld blocks, the pool has %lld (raise num_blocks)",
-                            (long long)s->max_total, (long long)need, (long long)e->num_blocks);
+                            (long long)s->max_kv, (long long)need, (long long)e->num_blocks);
 
     s->sampling = r->sampling;
     s->sampling.counter = 0;

@@ -58,6 +58,7 @@ typedef struct srv_seq {
     int32_t *tokens;            /* prompt then generated ids; capacity n_ctx */
     int64_t n_prompt, n_total;  /* n_total - n_prompt ids were generated */
     int64_t max_total;          /* min(n_prompt + max_tokens, n_ctx): the sequence never grows past it */
+    int64_t max_kv;             /* max_total - 1: the last token is sampled, never run, so it has no K/V */
     ax_sampling_row sampling;
     int32_t penalty_last_n;
     int32_t *stop_tokens;

@@ -5,9 +5,10 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
  * KV admission by reservation: a request is admitted only when the pool can give it every block it
- * may ever need (prompt + max_tokens, capped at n_ctx), less the prefix blocks it shares and will not
- * write. The blocks are then taken as the sequence grows, but they are promised, so a running
- * sequence never runs out of room and nothing is ever preempted. The price is admitting fewer
+ * may ever need (for prompt + max_tokens - 1 tokens, capped at n_ctx - 1: the last token is sampled,
+ * never run), less the prefix blocks it shares and will not write. The blocks are then taken as
+ * the sequence grows, but they are promised, so a running sequence never runs out of room and
+ * nothing is ever preempted. The price is admitting fewer
  * sequences than a preempting scheduler when most requests stop long before max_tokens.
  */
 #include <string.h>
@@ -29,7 +30,7 @@ int srv_try_admit(ax_serving_engine *e, srv_seq *s) {
     const int64_t computed = matched < s->n_prompt ? matched : s->n_prompt - 1;
     /* Blocks from the one holding position `computed` on will be written (or copied first). */
     const int64_t kept = computed / e->block_size;
-    int64_t need = blocks_for(e, s->max_total) - kept;
+    int64_t need = blocks_for(e, s->max_kv) - kept;
     /* The block at `kept`, written first, may be one the match took from the cache with no other
      * holder: it is then written in place, not copied, and needs no block of its own. It leaves the
      * index now, so that no request admitted before that write can share it and force a copy this
