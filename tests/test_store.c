@@ -435,6 +435,44 @@ static void test_rejects_out_of_range_values(void) {
     }
 }
 
+/* Counts that would overflow a reader's buffer sizes (2 x N x L bytes) are refused before anything
+ * is sized from them: N = INT32_MAX with L = 2^23 (2^54 cells), and N past INT32_MAX. The MSA
+ * arrays are never written (a reader that trusted the counts would size its buffers first). */
+static void test_rejects_huge_counts(void) {
+    const int64_t Ns[2] = {INT32_MAX, (int64_t)INT32_MAX + 1}, Ls[2] = {(int64_t)1 << 23, 3};
+    const char *want[2] = {"more than 2^40 cells", "/chains/c/num_alignments is 2147483648, expected 1..2147483647"};
+    for (int which = 0; which < 2; which++) {
+        char path[512];
+        path_in_dir(path, sizeof path, "huge_counts.h5");
+        ax_h5 *h = NULL;
+        CHECK_OK(ax_h5_create_atomic(path, &h));
+        CHECK_OK(ax_h5_set_attr_int(h, "/", "axial_schema_version", AX_STORE_SCHEMA_VERSION));
+        CHECK_OK(ax_h5_create_group(h, "/chains/c"));
+        CHECK_OK(ax_h5_set_attr_string(h, "/chains/c", "sources", ""));
+        CHECK_OK(ax_h5_write(h, "/chains/c/seq_length", AX_I64, 0, NULL, &Ls[which]));
+        CHECK_OK(ax_h5_write(h, "/chains/c/num_alignments", AX_I64, 0, NULL, &Ns[which]));
+        CHECK_OK(ax_h5_commit(h));
+        ax_store *s = NULL;
+        CHECK_OK(ax_store_open(path, &s));
+        if (s == NULL) return;
+        ax_store_chain_info info;
+        memset(&info, 0x5a, sizeof info);
+        CHECK_STATUS(ax_store_chain_info_get(s, "c", &info), AX_ERR_FORMAT);
+        CHECK_CONTAINS(ax_last_error(), want[which]);
+        CHECK_INT_EQ(info.seq_length, 0x5a5a5a5a5a5a5a5aLL); /* untouched */
+        ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
+        cfg.crop_size = 0; /* the whole chain */
+        ax_feature_batch *batch = NULL;
+        CHECK_STATUS(ax_store_read_batch(s, "c", &cfg, &batch), AX_ERR_FORMAT);
+        CHECK_CONTAINS(ax_last_error(), want[which]);
+        CHECK(batch == NULL);
+        ax_chain_features *f = NULL;
+        CHECK_STATUS(ax_store_read_chain(s, "c", &f), AX_ERR_FORMAT);
+        CHECK(f == NULL);
+        ax_store_close(s);
+    }
+}
+
 static void test_wide_deletions_round_trip(void) {
     char path[512];
     path_in_dir(path, sizeof path, "wide.h5");
@@ -1204,6 +1242,7 @@ int main(void) {
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
     RUN(test_rejects_out_of_range_values);
+    RUN(test_rejects_huge_counts);
     RUN(test_wide_deletions_round_trip);
     RUN(test_kill_midway_keeps_previous_store);
     RUN(test_full_disk_fails_cleanly);

@@ -103,7 +103,8 @@ typedef struct ax_store_chain_info {
     char sources[512]; /* provenance, truncated to fit */
 } ax_store_chain_info;
 
-/* Errors: AX_ERR_INVALID_ARGUMENT (no such chain), AX_ERR_FORMAT (malformed group). */
+/* Errors: AX_ERR_INVALID_ARGUMENT (no such chain), AX_ERR_FORMAT (malformed group; seq_length or
+ * num_alignments outside 1..INT32_MAX, or more than 2^40 MSA cells). *info is written only on success. */
 AX_API ax_status ax_store_chain_info_get(ax_store *store, const char *name, ax_store_chain_info *info);
 
 /* Reads a chain back into newly allocated features, after checking every dataset's presence, dtype

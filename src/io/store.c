@@ -362,34 +362,44 @@ static ax_status find_chain(ax_store *s, const char *name) {
                         (long long)s->num_chains);
 }
 
-/* A scalar int64 dataset that must be >= 1. */
+/* A scalar int64 dataset in 1..INT32_MAX (the batch builder's limit for N and L). */
 static ax_status read_count(ax_store *s, const char *name, const char *leaf, int64_t *value) {
     char p[600];
     chain_path(p, sizeof p, name, leaf);
     AX_CHECK(ax_h5_read(s->h5, p, AX_I64, 0, NULL, value));
-    if (*value < 1 || *value > ((int64_t)1 << 40))
-        return ax_set_error(AX_ERR_FORMAT, "%s: %s is %lld", ax_h5_path(s->h5), p, (long long)*value);
+    if (*value < 1 || *value > INT32_MAX)
+        return ax_set_error(AX_ERR_FORMAT, "%s: %s is %lld, expected 1..%d", ax_h5_path(s->h5), p, (long long)*value,
+                            INT32_MAX);
     return AX_OK;
 }
+
+/* N x L MSA cells at most: what a reader sizes its buffers from (2 bytes a cell, or 4) before any
+ * array's shape is checked against N and L, so a hostile pair of counts cannot overflow a size. */
+#define STORE_MAX_MSA_CELLS ((int64_t)1 << 40)
 
 ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_info *info) {
     AX_CHECK(find_chain(s, name));
     if (info == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "info: NULL");
-    memset(info, 0, sizeof *info);
-    AX_CHECK(read_count(s, name, "seq_length", &info->seq_length));
-    AX_CHECK(read_count(s, name, "num_alignments", &info->num_alignments));
+    ax_store_chain_info got; /* *info is written only on success */
+    memset(&got, 0, sizeof got);
+    AX_CHECK(read_count(s, name, "seq_length", &got.seq_length));
+    AX_CHECK(read_count(s, name, "num_alignments", &got.num_alignments));
+    if (got.num_alignments > STORE_MAX_MSA_CELLS / got.seq_length)
+        return ax_set_error(AX_ERR_FORMAT, "%s: chain %s has %lld alignments of %lld columns, more than 2^40 cells",
+                            ax_h5_path(s->h5), name, (long long)got.num_alignments, (long long)got.seq_length);
     char p[600];
     chain_path(p, sizeof p, name, "all_atom_positions");
-    info->has_structure = ax_h5_exists(s->h5, p);
-    if (info->has_structure) {
+    got.has_structure = ax_h5_exists(s->h5, p);
+    if (got.has_structure) {
         chain_path(p, sizeof p, name, "resolution");
-        AX_CHECK(ax_h5_read(s->h5, p, AX_F64, 0, NULL, &info->resolution));
+        AX_CHECK(ax_h5_read(s->h5, p, AX_F64, 0, NULL, &got.resolution));
     }
     chain_path(p, sizeof p, name, "");
     char *sources = NULL;
     AX_CHECK(ax_h5_get_attr_string(s->h5, p, "sources", &sources));
-    snprintf(info->sources, sizeof info->sources, "%s", sources);
+    snprintf(got.sources, sizeof got.sources, "%s", sources);
     free(sources);
+    *info = got;
     return AX_OK;
 }
 
