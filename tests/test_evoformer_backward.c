@@ -286,35 +286,50 @@ static void test_finite_differences(void) {
     problem_free(&p);
 }
 
-/* Two runs give the same bits, for every gradient, with several threads and uneven work. */
+/* Two runs give the same bits, for every gradient, with several threads and uneven work; and so do
+ * one thread and three (the backward cuts n into ranges whose dbias_pair sums are added after the
+ * parallel loop: the cut must follow the shape, never the thread count). */
 static void test_determinism(void) {
     const ax_dtype dts[2] = {AX_F32, AX_BF16};
+    ax_context *others[2] = {NULL, NULL};
+    const int counts[2] = {1, 3};
+    for (int i = 0; i < 2; i++) {
+        ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+        cfg.num_threads = counts[i];
+        CHECK_OK(ax_context_create(&others[i], &cfg));
+    }
     for (int t = 0; t < 2; t++) {
-        evo_case c = {2, 7, 150, 3, 32, dts[t], AX_F32, BIAS_FULL, BIAS_FULL, MASK_RANDOM, LAYOUT_CONTIGUOUS};
+        /* N = 9 with D = 256: two ranges of n (5 + 4) */
+        evo_case c = {2, 9, 100, 3, 256, dts[t], AX_F32, BIAS_FULL, BIAS_FULL, MASK_RANDOM, LAYOUT_CONTIGUOUS};
         evo_problem p;
-        grads g1, g2;
-        ref_tensor rout1, rdout1, rout2, rdout2;
+        grads g[4];
+        ref_tensor rout[4], rdout[4];
         CHECK(problem_build(&p, &c) == 0);
-        tt_seed(5);
-        CHECK(grads_setup(&g1, &p, &rout1, &rdout1) == 0);
-        tt_seed(5);
-        CHECK(grads_setup(&g2, &p, &rout2, &rdout2) == 0);
-        CHECK_OK(run_backward(ctx, &p, &g1));
-        CHECK_OK(run_backward(ctx, &p, &g2));
+        for (int r = 0; r < 4; r++) {
+            tt_seed(5);
+            CHECK(grads_setup(&g[r], &p, &rout[r], &rdout[r]) == 0);
+        }
+        CHECK_OK(run_backward(ctx, &p, &g[0]));
+        CHECK_OK(run_backward(ctx, &p, &g[1]));
+        for (int i = 0; i < 2; i++)
+            if (others[i] != NULL) CHECK_OK(run_backward(others[i], &p, &g[2 + i]));
         const size_t es = ax_dtype_size(c.dtype);
-        CHECK(memcmp(g1.dq.storage, g2.dq.storage, (size_t)g1.dq.storage_elems * es) == 0);
-        CHECK(memcmp(g1.dk.storage, g2.dk.storage, (size_t)g1.dk.storage_elems * es) == 0);
-        CHECK(memcmp(g1.dv.storage, g2.dv.storage, (size_t)g1.dv.storage_elems * es) == 0);
-        CHECK(memcmp(g1.dmask.storage, g2.dmask.storage, (size_t)g1.dmask.storage_elems * 4) == 0);
-        CHECK(memcmp(g1.dpair.storage, g2.dpair.storage, (size_t)g1.dpair.storage_elems * 4) == 0);
-        ref_free(&rout1);
-        ref_free(&rdout1);
-        ref_free(&rout2);
-        ref_free(&rdout2);
-        grads_free(&g1);
-        grads_free(&g2);
+        for (int r = 1; r < 4; r++) {
+            if (r >= 2 && others[r - 2] == NULL) continue;
+            CHECK(memcmp(g[0].dq.storage, g[r].dq.storage, (size_t)g[0].dq.storage_elems * es) == 0);
+            CHECK(memcmp(g[0].dk.storage, g[r].dk.storage, (size_t)g[0].dk.storage_elems * es) == 0);
+            CHECK(memcmp(g[0].dv.storage, g[r].dv.storage, (size_t)g[0].dv.storage_elems * es) == 0);
+            CHECK(memcmp(g[0].dmask.storage, g[r].dmask.storage, (size_t)g[0].dmask.storage_elems * 4) == 0);
+            CHECK(memcmp(g[0].dpair.storage, g[r].dpair.storage, (size_t)g[0].dpair.storage_elems * 4) == 0);
+        }
+        for (int r = 0; r < 4; r++) {
+            ref_free(&rout[r]);
+            ref_free(&rdout[r]);
+            grads_free(&g[r]);
+        }
         problem_free(&p);
     }
+    for (int i = 0; i < 2; i++) ax_context_destroy(others[i]);
 }
 
 /* Long enough (S * S > 256K) that the backward runs its query tiles outer and keeps only a tile of
@@ -324,6 +339,10 @@ static void test_long_sequence_order(void) {
     run_backward_case(&c);
     evo_case bf = {1, 2, 530, 1, 16, AX_BF16, AX_F32, BIAS_BROADCAST, BIAS_FULL, MASK_RANDOM, LAYOUT_STRIDED};
     run_backward_case(&bf);
+    /* and with N cut into two ranges (at least 1024 / D rows each), whose partial sums of dbias_pair
+     * are copied out a tile of rows at a time */
+    evo_case ranges = {1, 8, 520, 1, 256, AX_F32, AX_F32, BIAS_FULL, BIAS_FULL, MASK_RANDOM, LAYOUT_CONTIGUOUS};
+    run_backward_case(&ranges);
 }
 
 static void test_every_cpu_path(void) {

@@ -75,6 +75,12 @@ static const evo_params backward_cases[] = {
     {1, 2, 70, 2, 3, MASK_FULL, PAIR_FULL, MV_RANDOM, OP_REVERSED, 0, 0, 0, 0},
     {1, 1, 65, 1, 59, MASK_NONE, PAIR_HEADS, MV_RANDOM, OP_PADDED, 0, 0, 0, 0},
     {1, 1, 70, 1, 256, MASK_FULL, PAIR_NONE, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 0},
+    /* N long enough that the CPU backward cuts it into ranges whose dbias_pair sums are added after
+     * the parallel loop (at least 1024 / D rows a range): 5 + 4 rows; 9 + 8 with the pair bias
+     * shared by both b; 4 + 4 + 4 with it shared by the three heads */
+    {1, 9, 40, 2, 256, MASK_FULL, PAIR_FULL, MV_RANDOM, OP_CONTIGUOUS, 0, 0, 0, 1},
+    {2, 17, 24, 2, 128, MASK_SHARED, PAIR_HEADS, MV_RANDOM, OP_PADDED, 1, 0, 0, 0},
+    {1, 12, 30, 3, 256, MASK_BATCH, PAIR_NO_HEAD, MV_NEG_INF, OP_REVERSED, 0, 0, 0, 0},
 };
 
 static const op_dtype_pair evo_dtypes[] = {{AX_F32, AX_F32}, {AX_BF16, AX_BF16}, {AX_F16, AX_F16}};

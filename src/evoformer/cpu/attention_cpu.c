@@ -28,20 +28,48 @@ int evo_cpu_forward_threads(const ax_context *ctx, const evo_attn_params *p) {
 }
 
 /* Units must not share an output element. dbias_pair sums over n (and over b or h where it
- * broadcasts), so with it one unit takes every n of a (b, h) pair; without it each (b, h, n) is a unit. */
+ * broadcasts), so with it one unit takes a range of n of a (b, h) pair (every b or h where the
+ * gradient broadcasts over them) and writes its sum to a partial slice; the slices are added after
+ * the parallel loop. Without it each (b, h, n) is a unit.
+ *
+ * The n ranges: a unit per (b, h) pair alone gives B x H units (8 in MSA row attention, 4 in
+ * triangle attention), which leaves most cores of a large node idle. So n is cut into ranges until
+ * there are about BWD_TARGET_UNITS units, as long as the partial slices stay within
+ * BWD_PAIR_PARTIAL_MAX_BYTES and each range does enough work to pay for its slice: a slice costs
+ * about three passes over S x S floats (cleared, summed into, reduced), a range about
+ * range x D x 8 flops per element, so a range holds at least BWD_MIN_RANGE_WORK / D rows of n
+ * (about 2 % slower than one range at (1,128,256,8,32) with 16 rows of D = 32; 1.2x slower with
+ * ranges of one row at (1,64,256,1,32), 1 thread). The cut depends on the shape only, never on the
+ * thread count, so the order of every sum, and the bits of the result, are the same for any number
+ * of threads. */
+#define BWD_TARGET_UNITS 64
+#define BWD_PAIR_PARTIAL_MAX_BYTES ((int64_t)64 << 20)
+#define BWD_MIN_RANGE_WORK 1024
 evo_cpu_backward_plan evo_cpu_plan_backward(const evo_attn_params *p) {
     evo_cpu_backward_plan plan;
     memset(&plan, 0, sizeof plan);
     if (p->dbias_pair != NULL) {
         plan.unit_nb = p->dpair_shape_b == 1 ? p->B : 1;
         plan.unit_nh = p->dpair_shape_h == 1 ? p->H : 1;
-        plan.unit_nn = p->N;
+        plan.pair_out_floats = p->dpair_shape_i * p->dpair_shape_j;
+        const int64_t bh_units = plan.unit_nb > 0 && plan.unit_nh > 0 ? p->B / plan.unit_nb * (p->H / plan.unit_nh) : 0;
+        int64_t ranges = 1;
+        if (bh_units > 0 && plan.pair_out_floats > 0) {
+            ranges = (BWD_TARGET_UNITS + bh_units - 1) / bh_units;
+            const int64_t fit = BWD_PAIR_PARTIAL_MAX_BYTES / (bh_units * plan.pair_out_floats * (int64_t)sizeof(float));
+            if (ranges > fit) ranges = fit;
+            const int64_t min_rows = (BWD_MIN_RANGE_WORK + p->D - 1) / (p->D > 0 ? p->D : 1);
+            if (ranges > p->N / min_rows) ranges = p->N / min_rows;
+            if (ranges > p->N) ranges = p->N;
+            if (ranges < 1) ranges = 1;
+        }
+        plan.unit_nn = p->N > 0 ? (p->N + ranges - 1) / ranges : 1;
     } else {
         plan.unit_nb = plan.unit_nh = plan.unit_nn = 1;
     }
     plan.units_b = plan.unit_nb > 0 ? p->B / plan.unit_nb : 0;
     plan.units_h = plan.unit_nh > 0 ? p->H / plan.unit_nh : 0;
-    plan.units_n = plan.unit_nn > 0 ? p->N / plan.unit_nn : 0;
+    plan.units_n = (p->N + plan.unit_nn - 1) / plan.unit_nn;
     return plan;
 }
 
@@ -175,6 +203,11 @@ int64_t evo_cpu_mask_partial_bytes(const evo_attn_params *p) {
     return p->dbias_mask != NULL ? p->B * p->H * p->N * p->S * (int64_t)sizeof(float) : 0;
 }
 
+int64_t evo_cpu_pair_partial_bytes(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    if (p->dbias_pair == NULL || plan->units_n <= 1) return 0;
+    return plan->units_b * plan->units_h * plan->units_n * plan->pair_out_floats * (int64_t)sizeof(float);
+}
+
 ax_status evo_cpu_check_workspace(const ax_op_call *call, int64_t need, const char *op) {
     if (need > 0 && (call->host_ws == NULL || call->workspace.host_bytes < need))
         return ax_set_error(AX_ERR_INTERNAL, "%s: the kernel needs %lld bytes of host workspace, the call has %lld",
@@ -194,7 +227,7 @@ ax_status evo_attn_backward_cpu_workspace(const ax_context *ctx, const void *par
     const evo_attn_params *p = params;
     const evo_cpu_backward_plan plan = evo_cpu_plan_backward(p);
     need->host_bytes = evo_cpu_backward_threads(ctx, &plan) * evo_cpu_backward_thread_bytes(p, &plan) +
-                       evo_cpu_mask_partial_bytes(p);
+                       evo_cpu_mask_partial_bytes(p) + evo_cpu_pair_partial_bytes(p, &plan);
     return AX_OK;
 }
 

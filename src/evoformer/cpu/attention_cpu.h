@@ -36,8 +36,13 @@ typedef struct evo_cpu_backward_plan {
     /* Each unit covers b in [b0, b0 + unit_nb), h in [h0, h0 + unit_nh), n in [n0, n0 + unit_nn). Units
      * never share an output element, so every sum runs in one fixed order: deterministic. */
     int64_t unit_nb, unit_nh, unit_nn;
-    int64_t units_b, units_h, units_n; /* unit counts along b, h, n */
+    int64_t units_b, units_h, units_n; /* unit counts along b, h, n (the last n unit may be shorter) */
+    int64_t pair_out_floats;           /* dpair_shape_i x dpair_shape_j: one (b, h) slice of dbias_pair */
     float *mask_partial;               /* (B, H, N, S) fp32 column sums of dS, or NULL */
+    /* (units_b, units_h, units_n) slices of pair_out_floats: each unit's sum of dbias_pair over its n,
+     * added over the n units in order after the parallel loop; NULL when units_n == 1 or without
+     * dbias_pair (the unit then writes dbias_pair itself). */
+    float *pair_partial;
 } evo_cpu_backward_plan;
 
 /* ---- the work split: one answer for the workspace functions and the kernels ---- */
@@ -49,7 +54,8 @@ int evo_cpu_backward_threads(const struct ax_context *ctx, const evo_cpu_backwar
 
 /* ---- per-thread scratch: each thread's slice of the call's host workspace, carved into fp32
  * buffers, every one 64-byte aligned. A call's workspace is threads x the thread bytes (a multiple
- * of 64), followed in the backward by the bias_mask gradient's partial sums. ---- */
+ * of 64), followed in the backward by the bias_mask gradient's partial sums, then the pair-bias
+ * gradient's. ---- */
 
 typedef struct evo_cpu_fwd_buffers {
     float *q, *kt, *v, *s, *o, *m, *l, *tile_max, *alpha, *mask, *bias_row, *row;
@@ -82,6 +88,8 @@ void evo_cpu_backward_carve(const evo_attn_params *p, const evo_cpu_backward_pla
                             evo_cpu_bwd_buffers *w);
 /* Bytes of the backward's bias_mask partial sums (0 without a mask gradient). */
 int64_t evo_cpu_mask_partial_bytes(const evo_attn_params *p);
+/* Bytes of the backward's dbias_pair partial sums over n units (0 when a unit takes every n). */
+int64_t evo_cpu_pair_partial_bytes(const evo_attn_params *p, const evo_cpu_backward_plan *plan);
 
 /* All S rows of a head transposed, in (dp x BC) blocks per key tile. */
 int64_t evo_cpu_tiled_floats(const evo_attn_params *p);
