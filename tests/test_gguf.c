@@ -254,6 +254,8 @@ static void check_sample(const ax_gguf *g, uint32_t version, uint32_t alignment,
     CHECK(memcmp(v.data, sample_c, sizeof sample_c) == 0);
     CHECK_STATUS(ax_gguf_tensor_info_get(g, 3, &t), AX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(ax_gguf_tensor_view(g, -1, &v), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_gguf_tensor_view(g, 0, NULL), AX_ERR_INVALID_ARGUMENT); /* crashed before */
+    CHECK_CONTAINS(ax_last_error(), "out: NULL");
 }
 
 /* An exact-size heap copy, so the sanitizers catch any read past the end. */

@@ -618,7 +618,10 @@ static void test_errors(void) {
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 x 1 2 3\n", "bad.cif:11:12: residue number 'x' is not an integer");
-    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 ? 1 2 3\n", "residue number '?' is missing");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 ? 1 2 3\n", "bad.cif:11:12: residue number '?' is missing");
+    /* A null value whose auth_* twin the loop lacks is named where it stands (it had been line 0). */
+    expect_error("data_x\n" ATOM_LOOP "? GLY A 1 1 1 2 3\n", "bad.cif:11:1: atom name '?' is missing");
+    expect_error("data_x\n" ATOM_LOOP "CA . A 1 1 1 2 3\n", "bad.cif:11:4: residue name '?' is missing");
     expect_error("data_x\n" ATOM_LOOP "CA GLYCINES A 1 1 1 2 3\n", "bad.cif:11:4: residue name 'GLYCINES' is too long");
     expect_error("data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
                  "1 1 GLY\n" ATOM_LOOP "CA GLY A 1 2 1 2 3\n",

@@ -94,7 +94,9 @@ enum {
  * file's byte-level BPE and pre-tokenizer. Writes up to `capacity` ids; *n_tokens is the number the
  * text needs. capacity < *n_tokens: AX_ERR_INVALID_ARGUMENT ("tokens: capacity 10 < 17 needed"), the
  * first `capacity` ids written. Errors: AX_ERR_INVALID_ARGUMENT (NULL model/n_tokens, NULL text with
- * len > 0, NULL tokens with capacity > 0), AX_ERR_OUT_OF_MEMORY. Thread-safe. */
+ * len > 0, NULL tokens with capacity > 0, a pre-tokenizer piece of more than INT32_MAX / 3 bytes),
+ * AX_ERR_OUT_OF_MEMORY; after these *n_tokens is 0 and tokens[0, capacity) may hold some ids of the
+ * text's start (ids are written as they are found). Thread-safe. */
 AX_API ax_status ax_llm_tokenize(const ax_llm_model *model, const char *text, size_t len, int flags,
                                  int32_t *tokens, int64_t capacity, int64_t *n_tokens);
 

@@ -748,6 +748,7 @@ ax_status ax_gguf_tensor_info_get(const ax_gguf *g, int64_t i, ax_gguf_tensor_in
 }
 
 ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
+    if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     ax_gguf_tensor_info t;
     AX_CHECK(ax_gguf_tensor_info_get(g, i, &t));
     if (t.dtype < 0)

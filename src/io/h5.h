@@ -15,7 +15,7 @@
 /* An open HDF5 file; groups are addressed by '/'-separated paths. */
 typedef struct ax_h5 ax_h5;
 
-/* Creates `final_path`'s temporary sibling ("<final_path>.tmp.<pid>.<n>") for writing. Nothing
+/* Creates `final_path`'s hidden temporary sibling (".<name>.tmp.<pid>.<n>") for writing. Nothing
  * appears at final_path until ax_h5_commit. */
 ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out);
 /* Closes, fsyncs and renames the temporary over the final path, then fsyncs the directory. Frees

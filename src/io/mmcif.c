@@ -212,7 +212,9 @@ static const char *row_value(const cif_row *row, int field) { return row->buf + 
 
 static ax_status field_fail(const mmcif_state *s, int field, const char *item, const char *what) {
     const cif_row *row = &s->row;
-    return ax_io_fail(AX_ERR_FORMAT, s->source, row->line[field], row->column[field], "%s '%.40s' %s", item,
+    /* A field the loop lacks has no place of its own: the row's first line then. */
+    return ax_io_fail(AX_ERR_FORMAT, s->source, row->seen[field] ? row->line[field] : row->first_line,
+                      row->seen[field] ? row->column[field] : 0, "%s '%.40s' %s", item,
                       row->present[field] ? row_value(row, field) : "?", what);
 }
 
@@ -238,8 +240,13 @@ static ax_status get_float(const mmcif_state *s, int field, const char *item, fl
     return AX_OK;
 }
 
-/* The first present field of two (label_* then auth_*, or the reverse). */
-static int pick(const cif_row *row, int preferred, int other) { return row->present[preferred] ? preferred : other; }
+/* The first present field of two (label_* then auth_*, or the reverse); when neither has a value,
+ * one the loop has, so that an error names where its '?' or '.' stands. */
+static int pick(const cif_row *row, int preferred, int other) {
+    if (row->present[preferred]) return preferred;
+    if (row->present[other] || !row->seen[preferred]) return other;
+    return preferred;
+}
 
 /* ---- row consumers -------------------------------------------------------------------------- */
 

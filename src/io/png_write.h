@@ -14,7 +14,7 @@
 #include "axial/figures.h"
 
 /* Writes `rgb` (height rows of width x 3 bytes, top row first) as an 8-bit RGB PNG at `path`:
- * encoded into "<path>.tmp.<pid>.<n>" in the same directory, fsync'ed, renamed over `path`, then the
+ * encoded into ".<name>.tmp.<pid>.<n>" in the same directory, fsync'ed, renamed over `path`, then the
  * directory fsync'ed (best effort). On failure the temporary is removed and `path` is untouched.
  * The caller has checked path (non-empty) and that width, height are in [1, 2^31 - 1].
  * Errors: AX_ERR_IO (with the path and the OS's reason), AX_ERR_FORMAT (libpng's message),
