@@ -402,6 +402,13 @@ static void test_errors(void) {
     /* and the communicator still works afterwards */
     ax_tensor ty = tensor(y, AX_F32, 2, T, D, 0);
     CHECK_OK(ep_forward(comm, &cfg, &tx, &v.w, &ty, NULL, 1));
+    /* -0.0 and 0.0 mean the same ("off"): odd ranks pass -0.0 for the capacity and both loss
+     * weights, the agreement passes (it had compared the bits), forward and backward */
+    ax_moe_ffn_config zeros = cfg;
+    if (world_rank % 2 == 1) zeros.route.capacity_factor = zeros.aux_coef = zeros.z_coef = -0.0f;
+    CHECK_OK(ep_forward(comm, &zeros, &tx, &v.w, &ty, NULL, 1));
+    ax_moe_ffn_grads none = {0};
+    if (!use_nccl) CHECK_OK(ax_moe_ffn_backward_ep(ctx, comm, &zeros, &tx, &v.w, &ty, NULL, &none));
     free(x);
     layer_free(&l);
     ax_comm_destroy(comm);

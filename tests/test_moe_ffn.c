@@ -714,6 +714,18 @@ static void test_errors(void) {
         same = 1;
         for (int i = 0; i < T * D; i++) same &= dxb[i] == 123.0f;
         CHECK(same);
+        /* T * k sorted rows past the CPU BLAS limit (2^30 tokens, k = 2): refused up front, the
+         * losses untouched (they had been written by the routing before the grouped GEMM refused
+         * the rows). The tensors only describe the sizes: nothing may be read or written. */
+        ax_tensor tx_huge = tx, ty_huge = ty;
+        tx_huge.shape[0] = ty_huge.shape[0] = (int64_t)1 << 30;
+        float loss_out[2] = {123.0f, 123.0f};
+        const int64_t two[1] = {2};
+        ax_tensor tl;
+        CHECK_OK(ax_tensor_contiguous(&tl, loss_out, AX_F32, 1, two));
+        CHECK_STATUS(ax_moe_ffn_forward(ctx, &cfg, &tx_huge, &o.w, &ty_huge, &tl), AX_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ax_last_error(), "x: T = 1073741824 tokens x top_k 2 = 2147483648 sorted rows exceed");
+        CHECK(loss_out[0] == 123.0f && loss_out[1] == 123.0f);
     }
     /* a workspace limit below the layer's scratch (on CUDA the device pool's share) */
     ax_context *small = NULL;

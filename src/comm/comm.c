@@ -28,18 +28,23 @@ static ax_status comm_create(ax_comm **out, MPI_Comm comm, comm_backend backend)
     *out = NULL;
     if (comm == MPI_COMM_NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "comm: MPI_COMM_NULL");
     AX_CHECK(check_mpi_running());
+    MPI_Comm dup = MPI_COMM_NULL;
+    int rc = MPI_Comm_dup(comm, &dup);
+    if (rc != MPI_SUCCESS) return comm_mpi_error(rc, "comm: MPI_Comm_dup");
     ax_comm *c = calloc(1, sizeof *c);
-    if (c == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm: %zu bytes", sizeof *c);
-    c->mpi = MPI_COMM_NULL;
+    if (c == NULL) {
+        /* This rank still shares its verdict on the duplicate (the others' MPI_Allreduce below). */
+        const int mine = (int)AX_ERR_OUT_OF_MEMORY;
+        int worst = 0;
+        (void)MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, dup);
+        MPI_Comm_free(&dup);
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm: %zu bytes", sizeof *c);
+    }
+    c->mpi = dup;
     c->agree_op = MPI_OP_NULL;
     c->agree_type = MPI_DATATYPE_NULL;
     c->backend = backend;
     c->cuda_device = -1;
-    int rc = MPI_Comm_dup(comm, &c->mpi);
-    if (rc != MPI_SUCCESS) {
-        free(c);
-        return comm_mpi_error(rc, "comm: MPI_Comm_dup");
-    }
     ax_status st = AX_OK;
     rc = MPI_Comm_set_errhandler(c->mpi, MPI_ERRORS_RETURN);
     if (rc == MPI_SUCCESS) rc = MPI_Comm_rank(c->mpi, &c->rank);

@@ -75,9 +75,11 @@ static ax_status ep_plan_exchange(ax_context *ctx, ax_comm *comm, const char *na
                                   const ax_tensor *offsets, ep_plan *pl) {
     const int64_t E = L->E;
     int64_t *host_offsets = malloc(sizeof(int64_t) * (size_t)(E + 1));
-    if (host_offsets == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "expert parallelism: host offsets");
+    /* A failure here still takes part in the agreement below, which every rank enters. */
     ax_status st = AX_OK;
-    if (ctx->device.type == AX_CUDA)
+    if (host_offsets == NULL)
+        st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "expert parallelism: host offsets");
+    else if (ctx->device.type == AX_CUDA)
         st = ax_copy_to_host(ctx, host_offsets, offsets->data, sizeof(int64_t) * (size_t)(E + 1));
     else
         memcpy(host_offsets, offsets->data, sizeof(int64_t) * (size_t)(E + 1));
@@ -133,7 +135,9 @@ static ax_status ep_exchange(ax_context *ctx, ax_comm *comm, ep_plan *pl, const 
 
 /* ---- the agreement ---- */
 
+/* The bits of v, with -0.0 as 0.0 (both mean "off" for the capacity and the loss weights). */
 static int64_t float_bits(float v) {
+    if (v == 0.0f) v = 0.0f;
     uint32_t u;
     memcpy(&u, &v, sizeof u);
     return (int64_t)u;
@@ -392,16 +396,16 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
     if (st == AX_OK) st = ep_experts_forward(ctx, c, &L, &pl, &r, &m, &ys_back);
     ax_tensor yb = moe_rows(&ys_back, pl.R_sent);
     if (!bwd) {
-        /* Combine, then the dense MLP as on one rank. */
+        /* Combine, then the dense MLP as on one rank: what can fail on one rank only runs into
+         * scratch, and y and the losses are written once every rank has got that far. (Without the
+         * dense MLP and with an f32 y, the combine writes y itself, after the agreement.) */
         const int direct = !L.dense && c->y->dtype == AX_F32;
-        ax_tensor *sum = direct ? c->y : &ymoe;
-        if (st == AX_OK) st = ax_moe_combine(ctx, &yb, &r.rows, &r.weights, sum);
-        if (st == AX_OK && L.dense) {
-            st = moe_dense_forward(ctx, &s, &L, c->cfg->act, c->x, c->w, &yd);
-            if (st == AX_OK) st = ax_rms_norm_residual(ctx, &yd, &ymoe, NULL, 0.0f, &yd, c->y);
-        } else if (st == AX_OK && !direct) {
-            st = ax_tensor_copy(ctx, &ymoe, c->y);
-        }
+        if (st == AX_OK && !direct) st = ax_moe_combine(ctx, &yb, &r.rows, &r.weights, &ymoe);
+        if (st == AX_OK && L.dense) st = moe_dense_forward(ctx, &s, &L, c->cfg->act, c->x, c->w, &yd);
+        st = comm_agree_status(comm, c->name, st);
+        if (st == AX_OK && direct) st = ax_moe_combine(ctx, &yb, &r.rows, &r.weights, c->y);
+        else if (st == AX_OK && L.dense) st = ax_rms_norm_residual(ctx, &yd, &ymoe, NULL, 0.0f, &yd, c->y);
+        else if (st == AX_OK) st = ax_tensor_copy(ctx, &ymoe, c->y);
         if (st == AX_OK && c->losses != NULL) st = ax_tensor_copy(ctx, &losses, c->losses);
     } else {
         ax_tensor dyb = moe_rows(&dys, pl.R_sent);

@@ -15,7 +15,7 @@ static int64_t forward_bytes(const moe_layer *L, ax_dtype ydtype) {
     int64_t bytes = moe_routed_bytes(L, L->xdtype) + 3 * moe_buf_bytes(AX_F32, Tk, L->F) + moe_buf_bytes(AX_F32, Tk, L->D);
     if (L->dense) bytes += moe_dense_bytes(L, MOE_FORWARD) + moe_buf_bytes(AX_F32, L->T, L->D);
     if (L->dense || ydtype != AX_F32) bytes += moe_buf_bytes(AX_F32, L->T, L->D);
-    return bytes;
+    return bytes + moe_buf_bytes(AX_F32, 2, MOE_VECTOR); /* the losses, until the call has succeeded */
 }
 
 ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, const ax_tensor *x,
@@ -36,7 +36,9 @@ ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, cons
     const int direct = !L.dense && y->dtype == AX_F32;
     ax_tensor ymoe = direct ? *y : moe_buf(&s, AX_F32, L.T, L.D);
     ax_tensor yd = L.dense ? moe_buf(&s, AX_F32, L.T, L.D) : ymoe;
-    ax_status st = moe_route_dispatch(ctx, cfg, &L, x, w->router, losses, &r);
+    /* The losses land in scratch and reach the caller only once every step has succeeded. */
+    ax_tensor losses_s = moe_buf(&s, AX_F32, 2, MOE_VECTOR);
+    ax_status st = moe_route_dispatch(ctx, cfg, &L, x, w->router, losses != NULL ? &losses_s : NULL, &r);
     if (st == AX_OK) {
         ax_tensor xs = moe_rows(&r.xs, r.R), gr = moe_rows(&gs, r.R), ur = moe_rows(&us, r.R);
         ax_tensor hr = moe_rows(&hs, r.R), yr = moe_rows(&ys, r.R);
@@ -50,6 +52,7 @@ ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cfg, cons
     } else if (st == AX_OK && !direct) {
         st = ax_tensor_copy(ctx, &ymoe, y);
     }
+    if (st == AX_OK && losses != NULL) st = ax_tensor_copy(ctx, &losses_s, losses);
     moe_scratch_close(&s);
     if (st != AX_OK) ax_error_prefix("ax_moe_ffn_forward");
     return st;

@@ -169,6 +169,12 @@ ax_status moe_ffn_check(const ax_context *ctx, const ax_moe_ffn_config *cfg, con
     if (L->k < 1 || L->k > L->E)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->route.top_k: %lld, expected 1 to E = %lld",
                             (long long)L->k, (long long)L->E);
+    /* The sorted rows (T * k) go to the grouped GEMMs, which would refuse them half-way. */
+    if (ctx->device.type == AX_CPU && L->T * L->k > INT_MAX)
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "x: T = %lld tokens x top_k %lld = %lld sorted rows exceed the CPU BLAS limit of %d "
+                            "(32-bit integers)",
+                            (long long)L->T, (long long)L->k, (long long)(L->T * L->k), INT_MAX);
     /* Gradients that are given must not alias the inputs they are computed from (ax_check_specs checks
      * outputs against each other and the inputs listed before them). */
     return AX_OK;
