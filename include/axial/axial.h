@@ -288,6 +288,8 @@ AX_API int64_t ax_context_workspace_peak(const ax_context *ctx);
 /* The same peak split by kind: the most host bytes and the most device bytes one op has used (the two
  * maxima may come from different ops). NULL pointers are skipped. */
 AX_API void ax_context_workspace_peaks(const ax_context *ctx, int64_t *host_bytes, int64_t *device_bytes);
+/* Sets the peaks above to 0 (the workspace itself is kept). Accepts NULL. Not thread-safe against ops
+ * on the same context. */
 AX_API void ax_context_workspace_peak_reset(ax_context *ctx);
 
 /* Measure mode. While on (on != 0), every op called on ctx validates its arguments exactly as usual

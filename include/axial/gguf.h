@@ -80,6 +80,8 @@ AX_API ax_status ax_gguf_open_memory(const void *data, size_t size, const char *
 /* Unmaps and frees. Accepts NULL. Views and strings taken from it become invalid. */
 AX_API void ax_gguf_close(ax_gguf *g);
 
+/* The file's GGUF version (2 or 3) and its data alignment in bytes (general.alignment, default 32);
+ * 0 for a NULL g. */
 AX_API uint32_t ax_gguf_version(const ax_gguf *g);
 AX_API uint32_t ax_gguf_alignment(const ax_gguf *g);
 /* Byte offset of the data section in the file, and the file's size. */
@@ -90,6 +92,7 @@ AX_API const void *ax_gguf_file_data(const ax_gguf *g);
 
 /* ---- metadata -------------------------------------------------------------------------------- */
 
+/* Number of metadata entries (0 for a NULL g). */
 AX_API int64_t ax_gguf_kv_count(const ax_gguf *g);
 /* Index of the key, or -1 if absent. Keys are unique (checked at open). */
 AX_API int64_t ax_gguf_find_key(const ax_gguf *g, const char *key);
@@ -145,6 +148,7 @@ typedef struct ax_gguf_tensor_info {
     int dtype;                     /* the ax_dtype, or -1 when Axial has none for ggml_type */
 } ax_gguf_tensor_info;
 
+/* Number of tensors (0 for a NULL g). */
 AX_API int64_t ax_gguf_tensor_count(const ax_gguf *g);
 /* Index of the tensor, or -1 if absent. */
 AX_API int64_t ax_gguf_find_tensor(const ax_gguf *g, const char *name);

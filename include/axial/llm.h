@@ -78,7 +78,11 @@ typedef struct ax_llm_model_info {
  * AX_ERR_IO, AX_ERR_FORMAT, AX_ERR_UNSUPPORTED, AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. *out NULL on
  * failure. */
 AX_API ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax_llm_model **out);
+/* Frees the model and its weights (host and device). Accepts NULL. Sessions and serving engines
+ * made from it must be freed first. */
 AX_API void ax_llm_model_free(ax_llm_model *model);
+/* Copies the model's sizes and metadata into *out. Errors: AX_ERR_INVALID_ARGUMENT (NULL model or
+ * out). Thread-safe. */
 AX_API ax_status ax_llm_model_get_info(const ax_llm_model *model, ax_llm_model_info *out);
 
 /* ---- tokenizer ------------------------------------------------------------------------------- */
@@ -161,6 +165,7 @@ typedef struct ax_llm_session_config {
  * AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA. */
 AX_API ax_status ax_llm_session_create(ax_llm_model *model, const ax_llm_session_config *cfg,
                                        ax_llm_session **out);
+/* Frees the session and its KV cache. Accepts NULL. */
 AX_API void ax_llm_session_free(ax_llm_session *session);
 
 /* Tokens in the cache (the position of the next token). */

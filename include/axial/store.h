@@ -83,6 +83,7 @@ typedef struct ax_store ax_store;
  * AX_STORE_SCHEMA_VERSION). Errors: AX_ERR_IO (missing/unreadable), AX_ERR_FORMAT (not HDF5, not an
  * Axial store, another schema version). */
 AX_API ax_status ax_store_open(const char *path, ax_store **out);
+/* Closes the file and frees the store. Accepts NULL. */
 AX_API void ax_store_close(ax_store *store);
 
 /* The schema version of the open file (its axial_schema_version attribute, read and checked by

@@ -73,6 +73,7 @@ ax_device ax_context_device(const ax_context *ctx) { return ctx->device; }
 int32_t ax_context_num_threads(const ax_context *ctx) { return ctx->num_threads; }
 int64_t ax_context_workspace_peak(const ax_context *ctx) { return ctx->workspace_peak; }
 void ax_context_workspace_peak_reset(ax_context *ctx) {
+    if (ctx == NULL) return;
     ctx->workspace_peak = ctx->workspace_peak_host = ctx->workspace_peak_device = 0;
 }
 
