@@ -209,11 +209,13 @@ AX_API ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const a
  *                                  448 for f8_e4m3fn).
  *
  * Quantization, in fp32 with one rounding per operation, per row and KV head: scale' = max(scale,
- * amax / Q) with amax = max |x| over D and Q = 127 (i8) or 448 (f8_e4m3fn); when scale' > scale every
- * row of the (block, head) is first requantized, code <- quant(code * scale, scale') (all codes
- * become 0 when scale was 0: the block held nothing); then the row is stored as quant(x, scale').
- * quant(x, s) = x / s rounded to fp32, then to i8 by round-to-nearest-even clamped to [-127, 127], or
- * to f8_e4m3fn as ax_f32_to_f8_e4m3fn; 0 when s is 0. A stored scale that is not > 0 counts as 0.
+ * amax / Q) with amax = max |x| over the row's finite values and Q = 127 (i8) or 448 (f8_e4m3fn); when
+ * scale' > scale every row of the (block, head) is first requantized, code <- quant(code * scale,
+ * scale') (all codes become 0 when scale was 0: the block held nothing); then the row is stored as
+ * quant(x, scale'). quant(x, s) = x / s rounded to fp32, then to i8 by round-to-nearest-even clamped
+ * to [-127, 127] (NaN -> 0, +-inf -> +-127), or to f8_e4m3fn as ax_f32_to_f8_e4m3fn (inf -> NaN);
+ * 0 when s is 0. So a non-finite value spoils only itself, never its block's scale. A stored scale
+ * that is not > 0 counts as 0.
  *
  * Rows of one call that land in the same block are applied in order of t. CPU checks slot values
  * (< num_blocks * block_size, distinct) before writing anything; CUDA trusts them, skips out-of-range

@@ -8,6 +8,7 @@
 #ifndef AXIAL_ATTENTION_PARAMS_H
 #define AXIAL_ATTENTION_PARAMS_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -163,7 +164,7 @@ ax_status kv_cache_append_cuda(const ax_op_call *call);
 
 /* ---- KV-cache quantization rules (ax_kv_cache_append): one definition for the CPU and CUDA kernels,
  * so both store the same bytes. All arithmetic is fp32, one rounding per operation:
- *   scale' = max(scale, amax / Q)      amax = max |x| over the row's D values, Q = 127 (i8), 448 (fp8)
+ *   scale' = max(scale, amax / Q)      amax = max |x| over the row's finite values, Q = 127 (i8), 448 (fp8)
  *   code   = i8: rint(x / scale') clamped to [-127, 127] (nearest even; NaN -> 0)
  *            f8_e4m3fn: ax_cvt_f32_to_fp8(x / scale') (nearest even, as ax_f32_to_f8_e4m3fn)
  *            0 when scale' is 0
@@ -175,10 +176,12 @@ AX_HOST_DEVICE static inline int kv_quant_is_quantized(ax_dtype dt) { return dt 
 /* A stored scale that is not > 0 (0, negative, NaN) marks a block that holds nothing yet. */
 AX_HOST_DEVICE static inline float kv_quant_live_scale(float s) { return s > 0.0f ? s : 0.0f; }
 
-/* The running |x| maximum; a NaN x is passed over. */
+/* The running |x| maximum over finite x: a NaN or an infinity is passed over (an infinite amax would
+ * make the block's scale infinite, zero every row already in it and read back every later row as
+ * 0 * inf = NaN; the infinity itself saturates, to +-127 in i8). */
 AX_HOST_DEVICE static inline float kv_quant_amax(float amax, float x) {
     const float a = fabsf(x);
-    return a > amax ? a : amax;
+    return a > amax && a <= FLT_MAX ? a : amax;
 }
 
 AX_HOST_DEVICE static inline float kv_quant_next_scale(float cur, float amax, ax_dtype dt) {

@@ -4,7 +4,8 @@
  * the slots' order, padding rows (slot -1), int32 and int64 slots, block sizes 16 and 48, D = 33;
  * float caches (same dtype as k, wider, narrower) and i8 / f8_e4m3fn caches whose blocks start
  * fresh (scale 0, arbitrary codes, a NaN code among them), or live with a scale that the new rows
- * sometimes exceed (the block is then requantized) and sometimes not.
+ * sometimes exceed (the block is then requantized) and sometimes not; and an i8 cache fed +inf, -inf
+ * and NaN.
  *
  * Reference: a float64 model of the documented rules applied row by row in order of t, rounding to
  * fp32 after each operation as the rules say (attention_params.h: kv_quant_*), with the driver's own
@@ -33,24 +34,28 @@ typedef struct append_case {
     int cache;
     op_layout layout;   /* of k, v and the caches */
     int quick;
+    int nonfinite;      /* k holds +inf, -inf and NaN in three rows */
 } append_case;
 
 static const append_case cases[] = {
-    {"decode scatter", 5, 2, 64, 8, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_FLOAT, OP_CONTIGUOUS, 1},
-    {"prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_FLOAT, OP_PADDED, 1},
+    {"decode scatter", 5, 2, 64, 8, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_FLOAT, OP_CONTIGUOUS, 1, 0},
+    {"prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_FLOAT, OP_PADDED, 1, 0},
     {"one block out of order, padding", 8, 2, 24, 4, 16, SLOTS_LIST, 0, {33, 20, -1, 38, 17, 45, -1, 32}, AX_I64,
-     KC_FLOAT, OP_CONTIGUOUS, 0},
-    {"block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_FLOAT, OP_CONTIGUOUS, 0},
-    {"i8 decode scatter", 6, 2, 64, 9, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_I8, OP_CONTIGUOUS, 1},
-    {"i8 prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_I8, OP_PADDED, 1},
+     KC_FLOAT, OP_CONTIGUOUS, 0, 0},
+    {"block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_FLOAT, OP_CONTIGUOUS, 0, 0},
+    {"i8 decode scatter", 6, 2, 64, 9, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_I8, OP_CONTIGUOUS, 1, 0},
+    {"i8 prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_I8, OP_PADDED, 1, 0},
     {"i8 one block out of order, padding", 8, 2, 24, 4, 16, SLOTS_LIST, 0, {33, 20, -1, 38, 17, 45, -1, 32}, AX_I64,
-     KC_I8, OP_CONTIGUOUS, 0},
-    {"i8 block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_I8, OP_CONTIGUOUS, 0},
-    {"f8 decode scatter", 6, 2, 64, 9, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_F8, OP_CONTIGUOUS, 1},
-    {"f8 prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_F8, OP_PADDED, 1},
+     KC_I8, OP_CONTIGUOUS, 0, 0},
+    {"i8 block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_I8, OP_CONTIGUOUS, 0, 0},
+    /* An infinity must not reach a block's scale (it had zeroed the block's rows and made every
+     * later read 0 * inf = NaN); it saturates, and a NaN is stored as 0. */
+    {"i8 non-finite k", 12, 2, 32, 3, 16, SLOTS_RUN, 3, {0}, AX_I32, KC_I8, OP_CONTIGUOUS, 1, 1},
+    {"f8 decode scatter", 6, 2, 64, 9, 16, SLOTS_SCATTER, 0, {0}, AX_I32, KC_F8, OP_CONTIGUOUS, 1, 0},
+    {"f8 prefill run", 40, 2, 32, 6, 16, SLOTS_RUN, 21, {0}, AX_I32, KC_F8, OP_PADDED, 1, 0},
     {"f8 one block out of order, padding", 8, 2, 24, 4, 16, SLOTS_LIST, 0, {33, 20, -1, 38, 17, 45, -1, 32}, AX_I64,
-     KC_F8, OP_CONTIGUOUS, 0},
-    {"f8 block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_F8, OP_CONTIGUOUS, 0},
+     KC_F8, OP_CONTIGUOUS, 0, 0},
+    {"f8 block 48 d 33", 30, 1, 33, 3, 48, SLOTS_RUN, 40, {0}, AX_I64, KC_F8, OP_CONTIGUOUS, 0, 0},
 };
 
 /* (k's dtype, the caches' dtype) */
@@ -117,6 +122,11 @@ static int append_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
             op_refresh_values(vc);
         }
     }
+    if (r->nonfinite) {
+        op_set(k, (1 * r->Hkv + 0) * r->D + 3, INFINITY);
+        op_set(k, (4 * r->Hkv + 1) * r->D + 7, -INFINITY);
+        op_set(k, (6 * r->Hkv + 0) * r->D + 0, NAN);
+    }
     /* Slots. */
     if (r->pattern == SLOTS_SCATTER) {
         int64_t perm[64];
@@ -141,7 +151,8 @@ static double quantize(int cache, double x, double scale) {
     const double y = f32(x / scale);
     if (cache == KC_F8) return opd_round(AX_F8_E4M3FN, y);
     double code = nearbyint(y);
-    code = code > 127.0 ? 127.0 : code < -127.0 ? -127.0 : code;
+    code = code > 127.0 ? 127.0 : code < -127.0 ? -127.0 : code; /* +-inf saturate */
+    if (isnan(code)) code = 0.0;
     return code + 0.0; /* an i8 has no -0 */
 }
 
@@ -171,7 +182,8 @@ static void append_reference(const op_case *c, op_dtype_pair dt, op_problem *p) 
                 double *scale = &scales[w]->expected[blk * Hkv + h];
                 const double old = *scale > 0.0 ? *scale : 0.0;
                 double amax = 0.0;
-                for (int64_t d = 0; d < D; d++) amax = fabs(x[d]) > amax ? fabs(x[d]) : amax;
+                for (int64_t d = 0; d < D; d++) /* over the finite values */
+                    amax = isfinite(x[d]) && fabs(x[d]) > amax ? fabs(x[d]) : amax;
                 const double want = f32(amax / qmax), next = want > old ? want : old;
                 if (next > old) {
                     for (int64_t j = 0; j < bs * D; j++) {
