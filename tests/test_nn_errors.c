@@ -94,6 +94,9 @@ static void test_rope_errors(void) {
     o.base = 0.0f;
     o.linear_factor = INFINITY;
     CHECK_REJECTS(ax_rope(ctx, &trx, &tpos, &o, &tro), "linear_factor");
+    o.linear_factor = 1e-39f; /* 1 / factor is inf: every angle had been inf or NaN */
+    CHECK_REJECTS(ax_rope(ctx, &trx, &tpos, &o, &tro), "linear_factor: 1e-39, its inverse overflows");
+    o.linear_factor = 0.0f;
     o.linear_factor = 0.0f;
     o.ntk_factor = 2.0f;
     o.rotary_dim = 2;

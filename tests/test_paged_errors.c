@@ -156,6 +156,8 @@ static void test_paged_option_errors(void) {
     EXPECT_ERROR("scale", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.softcap = NAN;
     EXPECT_ERROR("softcap", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
+    o = ax_paged_attention_options_default(), o.softcap = 1e-39f;
+    EXPECT_ERROR("its inverse overflows", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.num_splits = -1;
     EXPECT_ERROR("num_splits", PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, &o, &tout, &tlse));
     o = ax_paged_attention_options_default(), o.max_seqlen_q = -3;

@@ -97,6 +97,10 @@ static ax_status check_options(const ax_attention_options *o, int64_t D, attn_pa
     if (!(isfinite(o->softcap) && o->softcap >= 0.0f))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->softcap: %g, expected 0 (none) or finite and > 0",
                             (double)o->softcap);
+    /* The kernels divide by it (or multiply by its inverse): a tiny one would give inf * 0 = NaN. */
+    if (o->softcap > 0.0f && isinf(1.0f / o->softcap))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->softcap: %g, its inverse overflows fp32",
+                            (double)o->softcap);
     p->scale = o->scale != 0.0f ? o->scale : (float)(1.0 / sqrt((double)(D > 0 ? D : 1)));
     p->softcap = o->softcap;
     return AX_OK;

@@ -223,6 +223,9 @@ ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const ax_tenso
     if (!(o.softcap >= 0.0f) || isinf(o.softcap))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->softcap: %g, expected 0 (none) or finite and > 0",
                             (double)o.softcap);
+    if (o.softcap > 0.0f && isinf(1.0f / o.softcap)) /* as ax_attention_forward */
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->softcap: %g, its inverse overflows fp32",
+                            (double)o.softcap);
     if (o.num_splits < 0 || o.num_splits > PAGED_MAX_SPLITS)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->num_splits: %d, expected 0 (auto) to %d", (int)o.num_splits,
                             PAGED_MAX_SPLITS);

@@ -101,6 +101,10 @@ static ax_status rope_run(ax_context *ctx, const ax_tensor *x, const char *x_nam
     if (!(p.base > 0.0f) || isinf(p.base))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->ntk_factor: base %g x %g^(d/(d-2)) overflows fp32",
                             (double)base, (double)ntk);
+    /* Finite and > 0, but its inverse can still overflow (it had made every angle inf or NaN). */
+    if (isinf(p.freq_scale))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->linear_factor: %g, its inverse overflows fp32",
+                            (double)linear);
     if (p.T == 0 || p.H == 0 || p.D == 0) return AX_OK;
     return ax_op_run(&rope_op, ctx, &p);
 }

@@ -141,7 +141,8 @@ static void select_top(uint64_t *a, int64_t n, int64_t k) {
 }
 
 /* Step 8: the smallest n >= 1 such that the n largest keys of a[0, n_all) have weights summing to at
- * least `target` (n_all when rounding keeps the total below it); leaves those n first. The sum of
+ * least `target` (n_all when rounding keeps the total below it; where rounding makes two sums of
+ * the same keys disagree, the cut the first level found); leaves those n first. The sum of
  * the part above a pivot decides which side holds the cut, so each level touches its range once. */
 static int64_t select_mass(uint64_t *a, int64_t n_all, double target, const float *e) {
     int64_t lo = 0, hi = n_all;
@@ -159,7 +160,10 @@ static int64_t select_mass(uint64_t *a, int64_t n_all, double target, const floa
             lo = i + 1;
         }
     }
-    return n_all;
+    /* lo == hi: n_all when no level narrowed hi; else a level found a[0, hi) to reach the target and
+     * a later one, summing in another order, found a[0, lo) short of it: the cut is there. (This had
+     * returned n_all, keeping every key.) */
+    return lo;
 }
 
 /* The binary exponent field of a weight in [0, 1]: weights in a higher bucket are larger, so the

@@ -137,6 +137,12 @@ static int paged_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
         if (!ks || !vs) return -1;
         op_fill_uniform(p, ks, s_lo, s_hi);
         op_fill_uniform(p, vs, s_lo, s_hi);
+        /* Scales that are not > 0 mark blocks that hold nothing (as ax_kv_cache_append reads them):
+         * their rows count as 0 (they had dequantized as code * -1 and as NaN). */
+        for (int64_t b = 0; b < NB; b++) {
+            if (b % 5 == 1) op_set(ks, b * r->Hkv, -1.0);
+            if (b % 5 == 2) op_set(vs, b * r->Hkv, NAN);
+        }
     }
     /* Block ids: a shuffled pool, dealt out to the sequences in order. */
     int64_t perm[512];
@@ -156,6 +162,9 @@ static int paged_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
     op_set(cu, r->nseq, (double)q0);
     return 0;
 }
+
+/* A stored scale that is not > 0 (negative, NaN) counts as 0. */
+static double live_scale(double s) { return s > 0.0 ? s : 0.0; }
 
 static void paged_reference(const op_case *c, op_dtype_pair dt, op_problem *p) {
     (void)dt;
@@ -183,7 +192,7 @@ static void paged_reference(const op_case *c, op_dtype_pair dt, op_problem *p) {
                 double m = -INFINITY;
                 for (int64_t j = lo; j < hi; j++) {
                     const int64_t blk = (int64_t)bt->value[s * MB + j / bs], row = j % bs;
-                    const double sk = ks ? ks->value[blk * Hkv + g] : 1.0;
+                    const double sk = ks ? live_scale(ks->value[blk * Hkv + g]) : 1.0;
                     double x = 0.0;
                     for (int64_t d = 0; d < D; d++)
                         x += q->value[(t * H + h) * D + d] * kc->value[((blk * bs + row) * Hkv + g) * D + d] * sk;
@@ -198,7 +207,7 @@ static void paged_reference(const op_case *c, op_dtype_pair dt, op_problem *p) {
                     double o = 0.0;
                     for (int64_t j = lo; j < hi; j++) {
                         const int64_t blk = (int64_t)bt->value[s * MB + j / bs], row = j % bs;
-                        const double sv = vs ? vs->value[blk * Hkv + g] : 1.0;
+                        const double sv = vs ? live_scale(vs->value[blk * Hkv + g]) : 1.0;
                         o += exp(logits[j - lo] - m) / sum * vc->value[((blk * bs + row) * Hkv + g) * D + d] * sv;
                     }
                     out->expected[(t * H + h) * D + d] = hi > lo ? o : 0.0;

@@ -163,8 +163,10 @@ __global__ void __launch_bounds__(kThreads) paged_attention_kernel(paged_args ar
                     const CT *kr = kc + id * p.kc_stride_blk + (j % bs) * p.kc_stride_row + w.g * p.kc_stride_h;
                     float x = 0.0f;
                     for (int64_t d = 0; d < D; d++) x += qs[d] * elem_f32(kr[d]);
-                    if (p.k_scales != nullptr) x *= p.k_scales[id * p.ks_stride_blk + w.g * p.ks_stride_h];
-                    if (p.v_scales != nullptr) vscale = p.v_scales[id * p.vs_stride_blk + w.g * p.vs_stride_h];
+                    if (p.k_scales != nullptr)
+                        x *= kv_quant_live_scale(p.k_scales[id * p.ks_stride_blk + w.g * p.ks_stride_h]);
+                    if (p.v_scales != nullptr)
+                        vscale = kv_quant_live_scale(p.v_scales[id * p.vs_stride_blk + w.g * p.vs_stride_h]);
                     if (p.softcap > 0.0f) x = p.softcap * tanhf(x / p.softcap);
                     score = x;
                 }
