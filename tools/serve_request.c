@@ -371,11 +371,23 @@ char *srv_error_json(const srv_error *err) {
     return srv_print(root);
 }
 
-/* cJSON strings are NUL-terminated; generated text never holds NUL (the engine's text is), but the
- * length is honoured anyway. */
+/* Generated text as a JSON string. The model can generate a NUL byte (the byte token 0x00), which a
+ * cJSON string (NUL-terminated) would end at, dropping the rest: each NUL is sent as U+FFFD. */
 static cJSON *srv_text(const char *text, size_t len) {
-    char *copy = srv_strndup(text != NULL ? text : "", text != NULL ? len : 0);
+    if (text == NULL) len = 0;
+    size_t nuls = 0;
+    for (size_t i = 0; i < len; i++) nuls += text[i] == '\0';
+    char *copy = malloc(len + 2 * nuls + 1);
     if (copy == NULL) return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '\0') {
+            copy[at++] = text[i];
+        } else {
+            copy[at++] = (char)0xEF, copy[at++] = (char)0xBF, copy[at++] = (char)0xBD;
+        }
+    }
+    copy[at] = '\0';
     cJSON *s = cJSON_CreateString(copy);
     free(copy);
     return s;

@@ -1,0 +1,53 @@
+/*
+ * test_serve_json.c — the JSON that `axial serve` writes for generated text (tools/serve_request.c):
+ * text the model generated comes back whole, escaped as JSON, whatever bytes it holds. A NUL byte
+ * (the model's byte token 0x00) had ended the string there, dropping the rest of the answer.
+ * Reference: the input bytes themselves, with each NUL as U+FFFD, read back with cJSON's parser.
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <cJSON.h>
+
+#include "harness.h"
+#include "serve_request.h"
+
+/* choices[0].text (completions) or choices[0].delta.content / message.content (chat), parsed back. */
+static char *text_of(const char *json, srv_endpoint endpoint, int chunk) {
+    cJSON *root = cJSON_Parse(json);
+    if (root == NULL) return NULL;
+    const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+    const cJSON *t = NULL;
+    if (endpoint == SRV_COMPLETIONS) t = cJSON_GetObjectItemCaseSensitive(choice, "text");
+    else t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(choice, chunk ? "delta" : "message"),
+                                              "content");
+    char *out = cJSON_IsString(t) ? strdup(t->valuestring) : NULL;
+    cJSON_Delete(root);
+    return out;
+}
+
+static void test_nul_in_generated_text(void) {
+    static const char text[] = "ab\0cd\0\"\n\xC3\xA9"; /* NULs, a quote, a newline, a 2-byte character */
+    static const char want[] = "ab\xEF\xBF\xBD" "cd\xEF\xBF\xBD\"\n\xC3\xA9";
+    srv_result r;
+    memset(&r, 0, sizeof r);
+    r.id = "cmpl-1", r.model = "m", r.created = 1, r.finish_reason = "stop";
+    r.text = text, r.text_len = sizeof text - 1;
+    const srv_endpoint eps[2] = {SRV_COMPLETIONS, SRV_CHAT_COMPLETIONS};
+    for (int e = 0; e < 2; e++) {
+        for (int chunk = 0; chunk < 2; chunk++) {
+            char *json = chunk ? srv_chunk_json(eps[e], SRV_CHUNK_TEXT, &r) : srv_response_json(eps[e], &r);
+            CHECK(json != NULL);
+            if (json == NULL) continue;
+            char *got = text_of(json, eps[e], chunk);
+            CHECK(got != NULL);
+            if (got != NULL) CHECK_STR_EQ(got, want);
+            free(got);
+            free(json);
+        }
+    }
+}
+
+int main(void) {
+    RUN(test_nul_in_generated_text);
+    return th_finish();
+}
