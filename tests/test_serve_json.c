@@ -47,7 +47,34 @@ static void test_nul_in_generated_text(void) {
     }
 }
 
+/* One stop string over 256 bytes is refused by the parser, naming "stop", as an array's entry is
+ * (it had reached the engine, whose error named no parameter). */
+static void test_long_single_stop(void) {
+    char body[600], stop[301];
+    memset(stop, 'x', 300);
+    stop[300] = '\0';
+    for (int array = 0; array < 2; array++) {
+        snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":%s\"%s\"%s}", array ? "[" : "", stop,
+                 array ? "]" : "");
+        srv_request req;
+        srv_error err;
+        memset(&err, 0, sizeof err);
+        CHECK_INT_EQ(srv_request_parse(SRV_COMPLETIONS, body, strlen(body), &req, &err), -1);
+        CHECK_INT_EQ(err.http_status, 400);
+        CHECK_STR_EQ(err.param, "stop");
+        CHECK(strstr(err.message, "at most 256 bytes") != NULL);
+    }
+    stop[256] = '\0'; /* 256 bytes: accepted */
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"hi\",\"stop\":\"%s\"}", stop);
+    srv_request req;
+    srv_error err;
+    CHECK_INT_EQ(srv_request_parse(SRV_COMPLETIONS, body, strlen(body), &req, &err), 0);
+    CHECK_INT_EQ(req.n_stop, 1);
+    srv_request_free(&req);
+}
+
 int main(void) {
     RUN(test_nul_in_generated_text);
+    RUN(test_long_single_stop);
     return th_finish();
 }

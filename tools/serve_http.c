@@ -81,6 +81,7 @@ typedef struct http_upload {
     char *body;
     size_t len, cap;
     int too_large;
+    size_t dropped; /* bytes read past the limit */
 } http_upload;
 
 static double http_now(void) {
@@ -668,8 +669,12 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
         const size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (up->too_large || up->len + n > SRV_MAX_BODY_BYTES) {
-            up->too_large = 1; /* keep reading (and dropping) so the 413 can be sent at the end */
-            return MHD_YES;
+            /* Keep reading (and dropping) so the 413 can be sent at the end, but not for ever: a
+             * chunked upload has no length to refuse up front, and one that goes on past 8 times
+             * the limit (or trickles) would hold a connection thread; it is closed instead. */
+            up->too_large = 1;
+            up->dropped += n;
+            return up->dropped > 8 * (size_t)SRV_MAX_BODY_BYTES ? MHD_NO : MHD_YES;
         }
         if (up->len + n + 1 > up->cap) {
             const size_t cap = up->len + n + 1 > 2 * up->cap ? up->len + n + 1 : 2 * up->cap;

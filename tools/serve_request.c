@@ -232,6 +232,8 @@ static int srv_parse_stop(const cJSON *root, srv_request *r, srv_error *err) {
     if (s == NULL) return 0;
     if (cJSON_IsString(s)) {
         if (s->valuestring[0] == '\0') return 0;
+        if (strlen(s->valuestring) > 256) /* as for the entries of an array */
+            return srv_fail(err, 400, "stop", "'stop' sequences are at most 256 bytes");
         r->stop[0] = srv_strdup(s->valuestring);
         if (r->stop[0] == NULL) return srv_oom(err);
         r->n_stop = 1;
