@@ -392,6 +392,13 @@ def test_body_over_1mib_is_413(server, tmp_path):
     # Without a Content-Length the size shows only while reading.
     error_of(curl(server, "/v1/completions", "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
                   "--data-binary", f"@{big}"), 413)
+    # A chunked upload that goes on past 8 MiB is not read to its end: the connection is closed
+    # (it had been read and dropped for as long as the client kept sending).
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps({"model": MODEL_ID, "prompt": "x" * (9 << 20)}))
+    r = run(["curl", "-sS", "-i", "--max-time", "120", "-H", "Content-Type: application/json", "-H",
+             "Transfer-Encoding: chunked", "--data-binary", f"@{huge}", server.base + "/v1/completions"])
+    assert r.returncode != 0 and not r.stdout.startswith("HTTP/1.1 413"), (r.returncode, r.stdout[:200])
     # The server still answers afterwards.
     assert curl(server, "/health")[0] == 200
 
