@@ -73,8 +73,29 @@ static void test_long_single_stop(void) {
     srv_request_free(&req);
 }
 
+/* An error quoting a client's value cut to 64 bytes inside a 2-byte character: the cut byte becomes
+ * '?' (the body had held a lone 0xC3, not valid UTF-8, which strict clients fail to decode). */
+static void test_error_cut_inside_a_character(void) {
+    char role[128] = "a", body[256];
+    for (int i = 0; i < 40; i++) strcat(role, "\xC3\xA9"); /* 'a' and 40 x U+00E9: 81 bytes */
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"messages\":[{\"role\":\"%s\",\"content\":\"hi\"}]}", role);
+    srv_request req;
+    srv_error err;
+    memset(&err, 0, sizeof err);
+    CHECK_INT_EQ(srv_request_parse(SRV_CHAT_COMPLETIONS, body, strlen(body), &req, &err), -1);
+    CHECK_INT_EQ(err.http_status, 400);
+    char want[128] = "'a";
+    for (int i = 0; i < 31; i++) strcat(want, "\xC3\xA9"); /* 63 bytes whole, the 64th cut */
+    strcat(want, "?'");
+    CHECK(strstr(err.message, want) != NULL);
+    char *json = srv_error_json(&err);
+    CHECK(json != NULL && strstr(json, want) != NULL);
+    free(json);
+}
+
 int main(void) {
     RUN(test_nul_in_generated_text);
     RUN(test_long_single_stop);
+    RUN(test_error_cut_inside_a_character);
     return th_finish();
 }

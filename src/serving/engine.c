@@ -538,6 +538,8 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
             if (s->callback != NULL) done[n_done++] = s;
         }
         cancelled = n_cancelled > 0;
+        /* Their pollers now, not after the step's forward (hundreds of ms on a CPU). */
+        if (cancelled) pthread_cond_broadcast(&e->poll_cv);
     }
     srv_schedule(e);
     pthread_mutex_unlock(&e->mu);
