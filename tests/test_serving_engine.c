@@ -622,6 +622,11 @@ static void test_errors(void) {
     r.n_stop = 1;
     CHECK_STATUS(ax_serving_submit(e, &r, &id), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "request->stop[0]");
+    const char *bad_stops[2] = {"ok", "\x80x"}; /* a stray continuation byte could split a character */
+    r.stop = bad_stops;
+    r.n_stop = 2;
+    CHECK_STATUS(ax_serving_submit(e, &r, &id), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "request->stop[1]: not valid UTF-8");
     r.stop = NULL;
     r.n_stop = 0;
     const int32_t bad_tok[1] = {g_info.n_vocab};

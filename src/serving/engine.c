@@ -14,6 +14,7 @@
 #endif
 
 #include "core/internal.h"
+#include "core/utf8.h"
 #include "serving/engine_internal.h"
 
 double srv_now(void) {
@@ -269,6 +270,9 @@ static ax_status copy_request(ax_serving_engine *e, const ax_serving_request *r,
         if (len == 0 || len > SRV_MAX_STOP_LEN)
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->stop[%d]: %zu bytes, expected 1..%d", i, len,
                                 SRV_MAX_STOP_LEN);
+        /* The text stream holds back and cuts at characters; a stop that is not UTF-8 could cut one. */
+        if (!ax_utf8_valid(r->stop[i]))
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->stop[%d]: not valid UTF-8", i);
         s->stop[i] = malloc(len + 1);
         if (s->stop[i] == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "stop strings");
         memcpy(s->stop[i], r->stop[i], len + 1);
