@@ -775,11 +775,17 @@ ax_status ax_serving_poll(ax_serving_engine *engine, int64_t id, int timeout_ms,
     event->first_token_seconds = s->pub_first > 0.0 ? s->pub_first - s->t_submit : 0.0;
     event->completion_tokens = s->pub_completion;
     event->finish = s->poll_finish;
-    if (s->poll_finish == AX_SERVING_ERROR && s->error != NULL && event->text_len == 0) {
-        event->text = s->error;
-        event->text_len = strlen(s->error);
+    if (s->poll_finish == AX_SERVING_ERROR && s->error != NULL) {
+        /* An error event's text is the message: text still to deliver goes first, in an event that
+         * says RUNNING, and the message comes with the next poll, at once (it had been lost). */
+        if (event->text_len == 0) {
+            event->text = s->error;
+            event->text_len = strlen(s->error);
+        } else {
+            event->finish = AX_SERVING_RUNNING;
+        }
     }
-    if (s->poll_finish != AX_SERVING_RUNNING) {
+    if (event->finish != AX_SERVING_RUNNING) {
         ptrs_remove(e->all, &e->n_all, s);
         (void)pthread_setspecific(last_final_key, s); /* its buffers back the event */
     }
