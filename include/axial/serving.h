@@ -170,6 +170,8 @@ AX_API ax_status ax_serving_cancel(ax_serving_engine *engine, int64_t id);
  * new; < 0 waits until something is new. Once an event with finish != AX_SERVING_RUNNING has been
  * returned the request is forgotten (polling it again is AX_ERR_INVALID_ARGUMENT). A poll that finds
  * nothing new after a timeout is AX_OK with n_tokens 0, text_len 0 and finish AX_SERVING_RUNNING.
+ * A request that failed with text not yet polled returns that text first (finish RUNNING), then at
+ * the next poll, at once, the AX_SERVING_ERROR event whose text is the message.
  * Errors: AX_ERR_INVALID_ARGUMENT (unknown id, a request with a callback). Thread-safe (one poller per
  * request). */
 AX_API ax_status ax_serving_poll(ax_serving_engine *engine, int64_t id, int timeout_ms, ax_serving_event *event);
