@@ -201,6 +201,10 @@ static void http_on_event(void *user, const ax_serving_event *ev) {
     if (last) {
         job->finished = 1;
         job->finish = ev->finish;
+        if (job->text_failed && ev->finish != AX_SERVING_ERROR) { /* not a 200 with the tail missing */
+            job->finish = AX_SERVING_ERROR;
+            snprintf(job->error, sizeof job->error, "out of memory for the answer's text");
+        }
         srv_metrics_finished(metrics, http_finish_name(ev->finish), ev->prompt_tokens, now - job->t_submit);
     }
     pthread_cond_broadcast(&job->cv);

@@ -417,7 +417,8 @@ static void register_blocks(ax_serving_engine *e, srv_seq *s) {
 }
 
 static void publish_poll(ax_serving_engine *e, srv_seq *s) {
-    /* Growth failures drop the new tokens of a poller rather than the request: set an error finish. */
+    /* A growth failure ends the request with an error (retired by the caller, which checks the
+     * finish after this), rather than dropping what it could not copy in silence. */
     if (s->n_new > 0) {
         if (s->poll_n + s->n_new > s->poll_cap) {
             const int64_t c = s->poll_cap ? 2 * s->poll_cap : 16;
@@ -447,6 +448,8 @@ static void publish_poll(ax_serving_engine *e, srv_seq *s) {
             if (t != NULL) {
                 s->poll_text = t;
                 s->poll_text_cap = c;
+            } else {
+                s->finish = AX_SERVING_ERROR; /* as for the tokens: no text silently skipped */
             }
         }
         if (need <= s->poll_text_cap) {
@@ -470,15 +473,21 @@ static void fill_event(const srv_seq *s, ax_serving_event *ev) {
     ev->first_token_seconds = s->t_first > 0.0 ? s->t_first - s->t_submit : 0.0;
 }
 
+/* The message of an error that has none of its own: the growth of a request's text or token buffer
+ * failed (no room to copy a message either). */
+static const char k_no_memory[] = "serving: out of memory for the request's text or tokens";
+
+static const char *error_message(const srv_seq *s) { return s->error != NULL ? s->error : k_no_memory; }
+
 static void deliver_callback(srv_seq *s) {
     ax_serving_event ev;
     fill_event(s, &ev);
     ev.tokens = s->new_tokens;
     ev.probs = s->new_probs;
     ev.n_tokens = s->n_new;
-    if (s->finish == AX_SERVING_ERROR && s->error != NULL) {
-        ev.text = s->error;
-        ev.text_len = strlen(s->error);
+    if (s->finish == AX_SERVING_ERROR) {
+        ev.text = error_message(s);
+        ev.text_len = strlen(ev.text);
     } else {
         ev.text = s->text.out != NULL ? s->text.out : "";
         ev.text_len = s->text.out != NULL ? s->text.out_len : 0;
@@ -775,12 +784,12 @@ ax_status ax_serving_poll(ax_serving_engine *engine, int64_t id, int timeout_ms,
     event->first_token_seconds = s->pub_first > 0.0 ? s->pub_first - s->t_submit : 0.0;
     event->completion_tokens = s->pub_completion;
     event->finish = s->poll_finish;
-    if (s->poll_finish == AX_SERVING_ERROR && s->error != NULL) {
+    if (s->poll_finish == AX_SERVING_ERROR) {
         /* An error event's text is the message: text still to deliver goes first, in an event that
          * says RUNNING, and the message comes with the next poll, at once (it had been lost). */
         if (event->text_len == 0) {
-            event->text = s->error;
-            event->text_len = strlen(s->error);
+            event->text = error_message(s);
+            event->text_len = strlen(event->text);
         } else {
             event->finish = AX_SERVING_RUNNING;
         }
