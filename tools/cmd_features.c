@@ -131,8 +131,10 @@ static int cmd_build(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        strncat(sources, msa_paths[m], sizeof sources - strlen(sources) - 2);
-        strncat(sources, " ", sizeof sources - strlen(sources) - 1);
+        /* Appended with snprintf, which truncates at the buffer's end (strncat's bound had wrapped
+         * around once the paths filled it, writing past the end). */
+        const size_t used = strlen(sources);
+        snprintf(sources + used, sizeof sources - used, "%s ", msa_paths[m]);
     }
     ax_chain_features_config features_cfg = AX_CHAIN_FEATURES_CONFIG_INIT;
     features_cfg.keep_duplicate_rows = keep_duplicate_rows;

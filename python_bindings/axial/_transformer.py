@@ -340,6 +340,15 @@ def sample(logits: Any, *, temperature: Any = 1.0, top_k: Any = 0, top_p: Any = 
         values = np.asarray(value)
         if values.ndim not in (0, 1) or (values.ndim == 1 and values.shape[0] != n):
             raise InvalidArgumentError(f"{name}: expected a scalar or {n} values, got shape {values.shape}", 1)
+        field = _SAMPLING_ROW.fields[name][0]
+        if field.kind in "iu":
+            # Integers stay integers and in range (numpy's cast would wrap seed=-1 to 2**64 - 1 and
+            # truncate top_k=3.7), as the LLM binding checks them.
+            info = np.iinfo(field)
+            if values.dtype.kind not in "iu" or (values.size > 0 and (int(values.min()) < info.min or
+                                                                     int(values.max()) > info.max)):
+                raise InvalidArgumentError(f"{name}: expected integers in [{info.min}, {info.max}], got {value!r}",
+                                           1)
         rows[name] = values
     settings = _to_device(call, rows.view(np.uint8).reshape(n, _SAMPLING_ROW.itemsize))
     ids = offsets = None

@@ -216,6 +216,8 @@ class Model:
             until the character is whole, so every piece is valid text and the pieces join to the
             text ``stream=False`` returns.
         """
+        if isinstance(prompt, (bytearray, memoryview)):  # text bytes, not token ids (as bytes)
+            prompt = bytes(prompt)
         ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else list(prompt)
         tokens = self.generate_tokens(ids, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, seed)
         if stream:

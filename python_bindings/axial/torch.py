@@ -219,6 +219,8 @@ class FlashAttentionFunction(torch.autograd.Function):
                 window_left, window_right, softcap):  # type: ignore[override]
         """Runs ax_attention_forward and keeps what the backward needs."""
         cq, ck, cv, cb = (_compute(t) for t in (q, k, v, bias))
+        # flash_attn makes a strided last dim contiguous (its kernels, like Axial's, need it); so do we.
+        cq, ck, cv = (t if t.stride(-1) == 1 else t.contiguous() for t in (cq, ck, cv))
         opts = dict(causal=bool(causal), window=(int(window_left), int(window_right)), scale=scale,
                     softcap=float(softcap), cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
                     max_seqlen_q=int(max_seqlen_q or 0), max_seqlen_k=int(max_seqlen_k or 0))

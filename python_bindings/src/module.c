@@ -161,6 +161,14 @@ static PyObject *py_context_create(PyObject *self, PyObject *const *args, Py_ssi
     if (axpy_int64(args[0], "device_type", &type) < 0 || axpy_int64(args[1], "device_id", &id) < 0 ||
         axpy_int64(args[3], "num_threads", &threads) < 0 || axpy_int64(args[4], "workspace_limit", &limit) < 0)
         return NULL;
+    /* Checked as llm_load does: a cast would have run cuda:4294967296 on device 0, and 2**32 threads
+     * as 0 (all cores). */
+    if (type != AX_CPU && type != AX_CUDA)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device_type: %lld is neither CPU (0) nor CUDA (1)", (long long)type);
+    if (id < 0 || id > INT32_MAX)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device id: %lld out of range [0, %d]", (long long)id, INT32_MAX);
+    if (threads < INT32_MIN || threads > INT32_MAX)
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "num_threads: %lld out of range", (long long)threads);
     void *stream = args[2] == Py_None ? NULL : PyLong_AsVoidPtr(args[2]);
     if (stream == NULL && PyErr_Occurred()) return NULL;
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;

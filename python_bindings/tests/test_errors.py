@@ -99,6 +99,14 @@ def test_workspace_limit_gives_out_of_memory():
     assert e.value.status == 3 and e.value.message
 
 
+def test_context_device_id_and_threads_out_of_range():
+    # a cast had run cuda:4294967296 on device 0 and 2**32 threads as 0 (every core)
+    with pytest.raises(axial.InvalidArgumentError, match="num_threads"):
+        axial.Context("cpu", num_threads=2**32)
+    with pytest.raises(axial.InvalidArgumentError, match="device id"):
+        axial.Context("cuda:4294967296")
+
+
 def test_cuda_context_without_gpu_is_unsupported():
     if axial.info()["cuda_devices"]:
         pytest.skip("a CUDA device is present")

@@ -237,6 +237,17 @@ def test_sample_greedy_and_reproducible():
     np.testing.assert_array_equal(probs, np.ones(4, np.float32))
 
 
+def test_sample_integer_settings_are_checked():
+    # numpy's cast into the settings row had wrapped seed=-1 to 2**64 - 1, top_k=2**32 to 0 (off)
+    # and truncated top_k=3.7 to 3; they are refused, as the LLM binding refuses them.
+    logits = rand(np.random.default_rng(3), 2, 50)
+    for kwargs in (dict(seed=-1), dict(top_k=2**32), dict(top_k=3.7), dict(counter=[1, -2])):
+        name = next(iter(kwargs))
+        with pytest.raises(axial.InvalidArgumentError, match=name):
+            axial.sample(logits, temperature=0.8, **kwargs)
+    np.testing.assert_array_equal(axial.sample(logits, top_k=1, seed=2**64 - 1), logits.argmax(-1))
+
+
 def test_sample_frequencies_follow_float64_probabilities():
     """Top-k 3 at temperature 1: over 2000 counters, each kept id is drawn about as often as its float64
     softmax probability among the kept ids (a fixed seed, so the check is deterministic; 0.05 is more
@@ -375,6 +386,18 @@ def test_flash_attn_func_forward_and_grads(causal, window):
     (want * w).sum().backward()
     for a, b in zip(got, (q.grad, k.grad, v.grad)):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+@needs_torch
+def test_flash_attn_func_strided_head_dim():
+    # flash_attn makes a last dim with stride != 1 contiguous; the drop-in had refused it.
+    from axial.torch import flash_attn_func
+
+    g = torch.Generator().manual_seed(9)
+    q, k, v = (torch.randn(1, 6, 2, 32, generator=g, dtype=torch.float64) for _ in range(3))
+    out = flash_attn_func(q[..., ::2].float(), k[..., ::2].float(), v[..., ::2].float(), causal=True)
+    want = torch_reference(q[..., ::2], k[..., ::2], v[..., ::2], True, (-1, -1), 0.25)
+    torch.testing.assert_close(out.double(), want, rtol=1e-4, atol=1e-5)
 
 
 @needs_torch

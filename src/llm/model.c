@@ -5,6 +5,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <float.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,11 @@ static ax_status model_meta_positive(const model_loader *ld, const char *suffix,
     const int64_t i = ax_gguf_find_key(ld->g, key);
     double v = def;
     if (i >= 0 && ax_gguf_get_f64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
-    if (!(v > 0.0 && v < 1e30))
-        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected a finite value > 0", ld->file, key, v);
+    /* Checked as the fp32 it becomes: a value below FLT_MIN would be 0 (the default, silently) or a
+     * denormal whose inverse overflows (NaN angles in RoPE). */
+    if (!(v >= FLT_MIN && v < 1e30))
+        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected a finite value > 0 (at least %g)",
+                            ld->file, key, v, (double)FLT_MIN);
     *out = (float)v;
     return AX_OK;
 }
@@ -75,8 +79,9 @@ static ax_status model_meta_nonnegative(const model_loader *ld, const char *suff
     }
     double v = 0.0;
     if (ax_gguf_get_f64(ld->g, i, &v) != AX_OK) return model_key_error(ld, key);
-    if (!(v >= 0.0 && v < 1e30))
-        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected a finite value >= 0", ld->file, key, v);
+    if (!((v == 0.0 || v >= FLT_MIN) && v < 1e30)) /* as model_meta_positive, 0 allowed */
+        return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s' is %g, expected 0 or a finite value >= %g", ld->file,
+                            key, v, (double)FLT_MIN);
     *out = (float)v;
     return AX_OK;
 }
@@ -342,6 +347,7 @@ static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
     AX_CHECK(model_tensor(ld, "token_embd.weight", V, E, 1, 0, &m->token_embd, NULL));
     int has_output = 0;
     AX_CHECK(model_tensor(ld, "output.weight", V, E, 1, 1, &m->output, &has_output));
+    m->tied_output = !has_output;
     if (!has_output) m->output = m->token_embd; /* tied embeddings (SmolLM2) */
     AX_CHECK(model_tensor(ld, "output_norm.weight", 0, E, 0, 0, &m->output_norm, NULL));
 
@@ -541,7 +547,9 @@ ax_status ax_llm_model_load(const char *path, const ax_llm_model_config *cfg, ax
     m->info.eos_id = llm_tokenizer_eos(m->tok);
     m->info.add_bos = llm_tokenizer_add_bos(m->tok);
     m->info.add_eos = llm_tokenizer_add_eos(m->tok);
-    AX_CHECK_GOTO(model_place_weights(m, m->output.data == m->token_embd.data), st, fail);
+    /* Tied by the file's own say, not by equal data pointers: two tensors of a crafted file may share
+     * an offset with different types, and the LM head would have read its bytes as token_embd's. */
+    AX_CHECK_GOTO(model_place_weights(m, m->tied_output), st, fail);
     /* Only where a kernel reads the tiles (the wide kernels): on the portable path ax_qmatmul_packed
      * reads them back into GGUF rows first, a copy per call that gains nothing (docs/linalg.md). */
     if (m->device.type == AX_CPU && c.pack_weights && qmm_kernel_planned(1) != QMM_KERNEL_LANES)

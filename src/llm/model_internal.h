@@ -46,6 +46,7 @@ struct ax_llm_model {
     ax_context *ctx;         /* owns the uploaded weights on CUDA (ax_device_alloc / free) */
     ax_tensor token_embd;    /* (V, E): the embedding table */
     ax_tensor output;        /* (V, E): the LM head (token_embd's tensor when tied) */
+    int tied_output;         /* the file has no output.weight: the LM head is token_embd */
     ax_tensor output_norm;   /* (E) f32 */
     ax_qweight *output_p;    /* the LM head packed, or NULL (as llm_layer's packed copies; a q8_0 head stays unpacked) */
     llm_layer *layers;       /* n_layer */

@@ -279,6 +279,9 @@ ax_status ax_llm_session_eval(ax_llm_session *session, const int32_t *tokens, in
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokens[%lld]: id %d, expected an id in [0, %lld)",
                                 (long long)i, tokens[i], (long long)V);
     const int64_t rows = all_logits ? n : 1;
+    /* From here on a failure leaves no logits (llm.h), the out-of-memory one below included. */
+    s->n_logit_rows = 0;
+    s->last_logits = NULL;
     if (rows > s->host_logit_capacity) {
         float *grown = realloc(s->host_logits, (size_t)rows * (size_t)V * sizeof(float));
         if (grown == NULL)

@@ -250,6 +250,21 @@ def test_generate_refuses_tensors_it_would_not_read(tmp_path, extra):
     assert "AX_ERR_UNSUPPORTED" in r.stderr and f"tensor '{extra}' is not one Axial's llama forward reads" in r.stderr
 
 
+@pytest.mark.parametrize("key", ["llama.rope.freq_base", "llama.rope.scaling.factor",
+                                 "llama.attention.layer_norm_rms_epsilon"])
+def test_generate_denormal_float_metadata(tmp_path, key):
+    # 1e-40 in float32 is > 0 but below FLT_MIN: refused at load naming the key. It had loaded and
+    # then given NaN angles (freq_base), failed every evaluation naming an internal option
+    # (scaling.factor), or let an all-zero row become NaN (epsilon).
+    path = str(tmp_path / "denormal.gguf")
+    kv, tensors = tiny_llama()
+    kv[key] = (1e-40, F32)
+    write_gguf(path, "llama", kv, tensors)
+    r = run([AXIAL, "generate", "--model", path, "--prompt", "hi"], text=True)
+    assert r.returncode == 1
+    assert "AX_ERR_FORMAT" in r.stderr and f"metadata '{key}' is " in r.stderr, r.stderr
+
+
 def test_generate_wrong_shape(tmp_path):
     path = str(tmp_path / "shape.gguf")
     kv, tensors = tiny_llama(bad_shape="blk.0.attn_k.weight")
