@@ -21,7 +21,7 @@
 #   AXIAL_GPU_ONLY          comma-separated groups to run after the build: tests (ctest -L gpu and the
 #                           demo), bench, evo, cpu, python (default: all), for a re-run of what failed
 #   AXIAL_GPU_QUICK=1       skip the Evoformer comparison runs (SIMT-only benchmark, PyTorch baseline)
-#                           and run the Python bindings' GPU tests only
+#                           and run only the Python bindings' attention, DLPack and torch tests
 #   AXIAL_GPU_MODEL         the GGUF model for the LLM tests and bench_llm (default
 #                           .gpu-model/smollm2-2blk.gguf when present)
 #   AXIAL_GPU_DEPS          folder of Debian packages (.deb) for a machine with no package registry:

@@ -58,7 +58,8 @@ fi
 # Three MSAs whose paths (about 600 bytes each) overflow the store's 1 KiB provenance string: it is
 # cut, not written past (the third path had been appended past the end of a stack buffer).
 long="$data$(printf '/.%.0s' $(seq 300))/query.a3m"
-"$axial" features build --a3m "$long" --a3m "$long" --a3m "$long" --name FAM69B -o "$work/long.h5" > "$work/out_long" 2>&1
+"$axial" features build --a3m "$long" --a3m "$long" --a3m "$long" --name FAM69B -o "$work/long.h5" \
+    > "$work/out_long" 2>&1
 check "build from three MSAs with long paths succeeds" $?
 "$axial" features show "$work/long.h5" > "$work/show_long" 2>&1
 grep -Eq '^FAM69B +431 +59 ' "$work/show_long"; check "show lists the chain built from long paths" $?

@@ -201,11 +201,13 @@ static void http_on_event(void *user, const ax_serving_event *ev) {
     if (last) {
         job->finished = 1;
         job->finish = ev->finish;
-        if (job->text_failed && ev->finish != AX_SERVING_ERROR) { /* not a 200 with the tail missing */
+        /* The last text failed to append: not a 200 with the tail missing. (An earlier failure
+         * cancelled the request, and that answer says so.) */
+        if (job->text_failed && (ev->finish == AX_SERVING_STOP || ev->finish == AX_SERVING_LENGTH)) {
             job->finish = AX_SERVING_ERROR;
-            snprintf(job->error, sizeof job->error, "out of memory for the answer's text");
+            snprintf(job->error, sizeof job->error, "the server ran out of memory holding the generated text");
         }
-        srv_metrics_finished(metrics, http_finish_name(ev->finish), ev->prompt_tokens, now - job->t_submit);
+        srv_metrics_finished(metrics, http_finish_name(job->finish), ev->prompt_tokens, now - job->t_submit);
     }
     pthread_cond_broadcast(&job->cv);
     pthread_mutex_unlock(&job->mu);
@@ -675,10 +677,10 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
         if (up->too_large || up->len + n > SRV_MAX_BODY_BYTES) {
             /* Keep reading (and dropping) so the 413 can be sent at the end, but not for ever: a
              * chunked upload has no length to refuse up front, and one that goes on past 8 times
-             * the limit (or trickles) would hold a connection thread; it is closed instead. */
+             * the limit in all (or trickles) would hold a connection thread; it is closed instead. */
             up->too_large = 1;
             up->dropped += n;
-            return up->dropped > 8 * (size_t)SRV_MAX_BODY_BYTES ? MHD_NO : MHD_YES;
+            return up->len + up->dropped > 8 * (size_t)SRV_MAX_BODY_BYTES ? MHD_NO : MHD_YES;
         }
         if (up->len + n + 1 > up->cap) {
             const size_t cap = up->len + n + 1 > 2 * up->cap ? up->len + n + 1 : 2 * up->cap;

@@ -45,7 +45,8 @@ typedef struct ax_attention_options {
     int64_t window_left;   /* keys before a query's position it may see; -1 = unbounded */
     int64_t window_right;  /* keys after it; -1 = unbounded. causal with window_right > 0 is an error */
     float scale;           /* multiplies q.k; 0 means the default 1 / sqrt(D); else finite and > 0 */
-    float softcap;         /* > 0: soft-cap the scaled logits; 0: none; negative or non-finite is an error */
+    float softcap;         /* > 0: soft-cap the scaled logits; 0: none; negative, non-finite or so small that
+                              1 / softcap overflows is an error */
     /* Packed batches: both NULL (padded batches) or both set, int32, length B + 1, on the context's
      * device. On CPU their values are checked (non-decreasing, from 0, within Tq / Tk); on CUDA the
      * host never reads them (no synchronisation), so they are trusted, and a sequence reaching past

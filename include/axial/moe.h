@@ -259,7 +259,7 @@ AX_API ax_status ax_moe_ffn_forward(ax_context *ctx, const ax_moe_ffn_config *cf
  * caller keeps nothing between the passes. dx (T, D) f32, out (may be NULL); grads overwritten.
  * Backward dtypes: f32 everywhere. Arguments are checked before anything is written; a failure past
  * the checks (out of memory in a later step, a device error) may leave dx and the gradients partly
- * written (the forward's y and losses are written only once every step has succeeded). */
+ * written (the forward writes y and the losses last: y by its final step, the losses after it). */
 AX_API ax_status ax_moe_ffn_backward(ax_context *ctx, const ax_moe_ffn_config *cfg, const ax_tensor *x,
                                      const ax_moe_ffn_weights *w, const ax_tensor *dy, ax_tensor *dx,
                                      const ax_moe_ffn_grads *grads);

@@ -154,7 +154,7 @@ typedef struct ax_rope_options {
     ax_rope_layout layout;
     float base;           /* theta base; 0 = 10000. Finite and > 0 */
     float linear_factor;  /* linear position scaling ("position interpolation"): positions are divided
-                             by it; 0 = 1. Finite and > 0 */
+                             by it; 0 = 1. Finite and > 0, with 1 / linear_factor finite */
     float ntk_factor;     /* NTK-aware scaling: the base becomes base * ntk_factor^(d / (d - 2)); 0 = 1.
                              Finite and > 0; != 1 needs d >= 4 */
 } ax_rope_options;
@@ -180,7 +180,8 @@ typedef struct ax_rope_options {
  *   ax_tensor *out              the shape of x, x's dtype or f32; may be x itself (in place)
  *
  * Errors: besides the tensors, rotary_dim odd, negative or > D, a base or factor that is not finite
- * and > 0, an NTK factor other than 1 with d < 4. Host scratch: 3 rows of D floats per thread (CPU). */
+ * and > 0, a linear factor whose inverse overflows fp32, an NTK factor other than 1 with d < 4. Host
+ * scratch: 3 rows of D floats per thread (CPU). */
 AX_API ax_status ax_rope(ax_context *ctx, const ax_tensor *x, const ax_tensor *positions,
                          const ax_rope_options *opt, ax_tensor *out);
 

@@ -126,7 +126,7 @@ typedef struct ax_serving_request {
     int32_t max_tokens;          /* >= 1; generation also stops when the context is full */
     const int32_t *stop_tokens;  /* extra ids that end generation (copied), or NULL */
     int32_t n_stop_tokens;
-    const char *const *stop;     /* stop strings (copied; at most 16, each 1..256 bytes), or NULL */
+    const char *const *stop;     /* stop strings (copied; at most 16, each 1..256 bytes of valid UTF-8), or NULL */
     int32_t n_stop;
     int32_t ignore_eos;          /* 1: the model's end tokens do not stop generation */
     ax_serving_callback callback;/* events as they happen, or NULL: poll with ax_serving_poll */

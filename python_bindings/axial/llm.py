@@ -204,9 +204,9 @@ class Model:
             one[0] = token
             _axial.llm_session_eval(session, one, False)
 
-    def generate(self, prompt: Union[str, Sequence[int]], max_tokens: int = 128, temperature: float = 0.0,
-                 top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repeat_penalty: float = 1.0, seed: int = 0,
-                 stream: bool = False) -> Union[str, Iterator[str]]:
+    def generate(self, prompt: Union[str, bytes, bytearray, Sequence[int]], max_tokens: int = 128,
+                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0,
+                 repeat_penalty: float = 1.0, seed: int = 0, stream: bool = False) -> Union[str, Iterator[str]]:
         """The continuation of ``prompt`` (text, tokenized with special tokens parsed and BOS added
         as the file asks; or token ids), as :meth:`generate_tokens` samples it.
 
@@ -216,7 +216,7 @@ class Model:
             until the character is whole, so every piece is valid text and the pieces join to the
             text ``stream=False`` returns.
         """
-        if isinstance(prompt, (bytearray, memoryview)):  # text bytes, not token ids (as bytes)
+        if isinstance(prompt, bytearray):  # text bytes, as bytes are (not token ids)
             prompt = bytes(prompt)
         ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else list(prompt)
         tokens = self.generate_tokens(ids, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, seed)

@@ -164,7 +164,8 @@ static PyObject *py_context_create(PyObject *self, PyObject *const *args, Py_ssi
     /* Checked as llm_load does: a cast would have run cuda:4294967296 on device 0, and 2**32 threads
      * as 0 (all cores). */
     if (type != AX_CPU && type != AX_CUDA)
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device_type: %lld is neither CPU (0) nor CUDA (1)", (long long)type);
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device_type: %lld is neither CPU (0) nor CUDA (1)",
+                          (long long)type);
     if (id < 0 || id > INT32_MAX)
         return axpy_raise(AX_ERR_INVALID_ARGUMENT, "device id: %lld out of range [0, %d]", (long long)id, INT32_MAX);
     if (threads < INT32_MIN || threads > INT32_MAX)

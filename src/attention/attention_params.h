@@ -178,7 +178,8 @@ AX_HOST_DEVICE static inline float kv_quant_live_scale(float s) { return s > 0.0
 
 /* The running |x| maximum over finite x: a NaN or an infinity is passed over (an infinite amax would
  * make the block's scale infinite, zero every row already in it and read back every later row as
- * 0 * inf = NaN; the infinity itself saturates, to +-127 in i8). */
+ * 0 * inf = NaN). The infinity itself saturates (+-127 in i8) when the block's scale is > 0, and is
+ * stored as 0 when it is 0. */
 AX_HOST_DEVICE static inline float kv_quant_amax(float amax, float x) {
     const float a = fabsf(x);
     return a > amax && a <= FLT_MAX ? a : amax;

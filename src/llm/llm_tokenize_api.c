@@ -11,6 +11,7 @@
 
 ax_status ax_llm_tokenize(const ax_llm_model *model, const char *text, size_t len, int flags, int32_t *tokens,
                           int64_t capacity, int64_t *n_tokens) {
+    if (n_tokens != NULL) *n_tokens = 0; /* llm.h: 0 after an error */
     if (model == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "tokenize: model is NULL");
     return llm_tokenizer_encode(llm_model_tokenizer(model), text, len, flags, tokens, capacity, n_tokens);
 }

@@ -393,7 +393,8 @@ def test_body_over_1mib_is_413(server, tmp_path):
     error_of(curl(server, "/v1/completions", "-H", "Content-Type: application/json", "-H", "Transfer-Encoding: chunked",
                   "--data-binary", f"@{big}"), 413)
     # A chunked upload that goes on past 8 MiB is not read to its end: the connection is closed
-    # (it had been read and dropped for as long as the client kept sending).
+    # once 8 MiB have arrived, a MiB before the end of this one (it had been read and dropped for as
+    # long as the client kept sending).
     huge = tmp_path / "huge.json"
     huge.write_text(json.dumps({"model": MODEL_ID, "prompt": "x" * (9 << 20)}))
     r = run(["curl", "-sS", "-i", "--max-time", "120", "-H", "Content-Type: application/json", "-H",

@@ -154,6 +154,13 @@ int64_t evo_cpu_bwd_pair_floats(const evo_attn_params *p) {
     return (evo_cpu_bwd_heads_outer(p) ? p->S : BR) * p->dpair_shape_j;
 }
 
+/* The accumulator a thread carves for itself: none where every unit sums straight into its partial
+ * slice (n cut into ranges, heads outer; see backward_unit). */
+static int64_t bwd_thread_pair_floats(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    const int direct = p->dbias_pair != NULL && plan->units_n > 1 && evo_cpu_bwd_heads_outer(p);
+    return direct ? 0 : evo_cpu_bwd_pair_floats(p);
+}
+
 /* The fp32 part of a backward thread's slice; the head caches' descriptors follow it. */
 static int64_t bwd_floats(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
     const int64_t dp = padded_d(p), acc_rows = padded_s(p), row = BC > dp ? BC : dp;
@@ -161,7 +168,7 @@ static int64_t bwd_floats(const evo_attn_params *p, const evo_cpu_backward_plan 
     /* The seventeen buffers evo_cpu_backward_carve hands out, plus up to 15 floats of alignment each. */
     const int64_t floats = BR * dp * 3 /* q, dout, dq */ + dp /* o_row */ + BR * BC * 2 /* s, ds */ +
                            3 * BR /* delta, sub, mul */ + 4 * BR /* stats */ + 2 * row /* bias_row, row */ +
-                           2 * heads * acc_rows * dp /* dk, dv */ + evo_cpu_bwd_pair_floats(p) +
+                           2 * heads * acc_rows * dp /* dk, dv */ + bwd_thread_pair_floats(p, plan) +
                            heads * evo_cpu_head_cache_floats(p) + BR * BC / 2 /* pairs */ + 16 * 16;
     return evo_cpu_round_up(floats, 16);
 }
@@ -191,7 +198,7 @@ void evo_cpu_backward_carve(const evo_attn_params *p, const evo_cpu_backward_pla
     carve(&cur, &w->row, row);
     carve(&cur, &w->dk, heads * acc_rows * dp);
     carve(&cur, &w->dv, heads * acc_rows * dp);
-    carve(&cur, &w->dpair, evo_cpu_bwd_pair_floats(p));
+    carve(&cur, &w->dpair, bwd_thread_pair_floats(p, plan));
     carve(&cur, &w->cache_mem, heads * evo_cpu_head_cache_floats(p));
     float *pairs = NULL;
     carve(&cur, &pairs, BR * BC / 2);
@@ -199,8 +206,9 @@ void evo_cpu_backward_carve(const evo_attn_params *p, const evo_cpu_backward_pla
     w->caches = (evo_cpu_head_cache *)((float *)slice + bwd_floats(p, plan));
 }
 
+/* Rounded to the workspace's alignment: the pair-bias partial slices follow. */
 int64_t evo_cpu_mask_partial_bytes(const evo_attn_params *p) {
-    return p->dbias_mask != NULL ? p->B * p->H * p->N * p->S * (int64_t)sizeof(float) : 0;
+    return p->dbias_mask != NULL ? ax_ws_round(p->B * p->H * p->N * p->S * (int64_t)sizeof(float)) : 0;
 }
 
 int64_t evo_cpu_pair_partial_bytes(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
