@@ -17,20 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the bytes there are not one
- * (a stray continuation byte, an overlong or surrogate form, a sequence cut short). */
-static size_t utf8_char_len(const unsigned char *s, size_t n) {
-    if (s[0] < 0x80) return 1;
-    const size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-    if (len == 0 || len > n || s[0] > 0xF4) return 0;
-    uint32_t cp = s[0] & (0xFF >> (len + 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    const uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-    return cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : len;
-}
+#include "core/utf8.h" /* header-only: ax_utf8_char_len */
 
 /* Messages quote what clients sent, cut to a length ('%.64s'), which can end inside a character, and
  * cJSON neither validates nor repairs UTF-8: each byte that does not begin a valid sequence becomes
@@ -38,7 +25,7 @@ static size_t utf8_char_len(const unsigned char *s, size_t n) {
 static void utf8_scrub(char *s) {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
-        const size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
+        const size_t len = ax_utf8_char_len((const unsigned char *)s + i, n - i);
         if (len == 0) s[i++] = '?';
         else i += len;
     }

@@ -1,38 +1,40 @@
 /*
  * utf8.h — UTF-8 well-formedness, for the places that take text from users (figure labels, stop
- * strings) and must refuse what would otherwise fail later or split a character.
+ * strings, the server's error messages) and must refuse or repair what would otherwise fail later
+ * or split a character. Header-only, so the command-line tools can use it too.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #ifndef AXIAL_CORE_UTF8_H
 #define AXIAL_CORE_UTF8_H
 
-/* 1 when s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes, n >= 1), or 0 when the bytes there
+ * are not one: a stray continuation byte, an overlong form, a surrogate, a code point above
+ * U+10FFFF, a sequence cut short. */
+static inline size_t ax_utf8_char_len(const unsigned char *s, size_t n) {
+    if (s[0] < 0x80) return 1;
+    const size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (len == 0 || len > n || s[0] > 0xF4) return 0;
+    uint32_t cp = s[0] & (0xFFu >> (len + 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    const uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    return cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : len;
+}
+
+/* 1 when the NUL-terminated s is well-formed UTF-8. */
 static inline int ax_utf8_valid(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != 0) {
-        const unsigned c = *p;
-        int extra;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            extra = 1, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3, min = 0x10000;
-        } else {
-            return 0;
-        }
-        unsigned code = c & (0x3Fu >> extra);
-        for (int i = 1; i <= extra; i++) {
-            if ((p[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
-            code = (code << 6) | (p[i] & 0x3Fu);
-        }
-        if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-        p += extra + 1;
+    const size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        const size_t len = ax_utf8_char_len((const unsigned char *)s + i, n - i);
+        if (len == 0) return 0;
+        i += len;
     }
     return 1;
 }
