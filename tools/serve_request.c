@@ -242,29 +242,26 @@ static int srv_parse_messages(const cJSON *root, srv_request *r, srv_error *err)
     return 0;
 }
 
+/* One stop sequence: empty ones are dropped, the rest copied (at most 256 bytes each). */
+static int srv_add_stop(srv_request *r, const char *stop, srv_error *err) {
+    if (stop[0] == '\0') return 0;
+    if (strlen(stop) > 256) return srv_fail(err, 400, "stop", "'stop' sequences are at most 256 bytes");
+    r->stop[r->n_stop] = srv_strdup(stop);
+    if (r->stop[r->n_stop] == NULL) return srv_oom(err);
+    r->n_stop++;
+    return 0;
+}
+
 static int srv_parse_stop(const cJSON *root, srv_request *r, srv_error *err) {
     const cJSON *s = srv_field(root, "stop");
     if (s == NULL) return 0;
-    if (cJSON_IsString(s)) {
-        if (s->valuestring[0] == '\0') return 0;
-        if (strlen(s->valuestring) > 256) /* as for the entries of an array */
-            return srv_fail(err, 400, "stop", "'stop' sequences are at most 256 bytes");
-        r->stop[0] = srv_strdup(s->valuestring);
-        if (r->stop[0] == NULL) return srv_oom(err);
-        r->n_stop = 1;
-        return 0;
-    }
+    if (cJSON_IsString(s)) return srv_add_stop(r, s->valuestring, err);
     if (!cJSON_IsArray(s)) return srv_fail(err, 400, "stop", "'stop' must be a string or an array of strings");
     if (cJSON_GetArraySize(s) > SRV_MAX_STOP)
         return srv_fail(err, 400, "stop", "'stop' holds %d sequences; at most %d", cJSON_GetArraySize(s), SRV_MAX_STOP);
     for (const cJSON *e = s->child; e != NULL; e = e->next) {
         if (!cJSON_IsString(e)) return srv_fail(err, 400, "stop", "'stop' must be a string or an array of strings");
-        if (e->valuestring[0] == '\0') continue;
-        if (strlen(e->valuestring) > 256)
-            return srv_fail(err, 400, "stop", "'stop' sequences are at most 256 bytes");
-        r->stop[r->n_stop] = srv_strdup(e->valuestring);
-        if (r->stop[r->n_stop] == NULL) return srv_oom(err);
-        r->n_stop++;
+        if (srv_add_stop(r, e->valuestring, err) != 0) return -1;
     }
     return 0;
 }
