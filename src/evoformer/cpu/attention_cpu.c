@@ -59,8 +59,7 @@ evo_cpu_backward_plan evo_cpu_plan_backward(const evo_attn_params *p) {
             const int64_t fit = BWD_PAIR_PARTIAL_MAX_BYTES / (bh_units * plan.pair_out_floats * (int64_t)sizeof(float));
             if (ranges > fit) ranges = fit;
             const int64_t min_rows = (BWD_MIN_RANGE_WORK + p->D - 1) / (p->D > 0 ? p->D : 1);
-            if (ranges > p->N / min_rows) ranges = p->N / min_rows;
-            if (ranges > p->N) ranges = p->N;
+            if (ranges > p->N / min_rows) ranges = p->N / min_rows; /* also at most N */
             if (ranges < 1) ranges = 1;
         }
         plan.unit_nn = p->N > 0 ? (p->N + ranges - 1) / ranges : 1;
@@ -154,11 +153,13 @@ int64_t evo_cpu_bwd_pair_floats(const evo_attn_params *p) {
     return (evo_cpu_bwd_heads_outer(p) ? p->S : BR) * p->dpair_shape_j;
 }
 
-/* The accumulator a thread carves for itself: none where every unit sums straight into its partial
- * slice (n cut into ranges, heads outer; see backward_unit). */
+int evo_cpu_bwd_pair_direct(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
+    return evo_cpu_pair_partial_bytes(p, plan) > 0 && evo_cpu_bwd_heads_outer(p);
+}
+
+/* The accumulator a thread carves for itself. */
 static int64_t bwd_thread_pair_floats(const evo_attn_params *p, const evo_cpu_backward_plan *plan) {
-    const int direct = p->dbias_pair != NULL && plan->units_n > 1 && evo_cpu_bwd_heads_outer(p);
-    return direct ? 0 : evo_cpu_bwd_pair_floats(p);
+    return evo_cpu_bwd_pair_direct(p, plan) ? 0 : evo_cpu_bwd_pair_floats(p);
 }
 
 /* The fp32 part of a backward thread's slice; the head caches' descriptors follow it. */

@@ -98,6 +98,9 @@ int64_t evo_cpu_head_cache_floats(const evo_attn_params *p);
 int evo_cpu_bwd_heads_outer(const evo_attn_params *p);
 /* Floats of the pair-bias gradient accumulator (0 without that gradient). */
 int64_t evo_cpu_bwd_pair_floats(const evo_attn_params *p);
+/* Whether each unit sums dbias_pair straight into its partial slice (n cut into ranges, heads
+ * outer: the accumulator would span the slice anyway), so threads carve no accumulator of their own. */
+int evo_cpu_bwd_pair_direct(const evo_attn_params *p, const evo_cpu_backward_plan *plan);
 
 /* dbias_mask from the per-(b, h, n) column sums, in one fixed order. */
 void evo_cpu_reduce_mask_gradient(const evo_attn_params *p, const float *partial);
