@@ -36,6 +36,21 @@ static void test_utf8_split(void) {
     /* an overlong encoding and a surrogate are invalid even when complete */
     feed(&t, NULL, 0, "\xC0\xAF|\xED\xA0\x80|", "\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|");
     srv_text_free(&t);
+    /* a tail that can still become a character waits; one that never can (overlong, surrogate,
+     * above U+10FFFF by its second byte) is replaced at once */
+    const char *never[] = {"\xE0\x9F", "\xED\xA0", "\xF0\x8F", "\xF4\x90", "\xF0\x9F\xC3"};
+    const char *never_out[] = {"\xEF\xBF\xBD\xEF\xBF\xBD", "\xEF\xBF\xBD\xEF\xBF\xBD",
+                               "\xEF\xBF\xBD\xEF\xBF\xBD", "\xEF\xBF\xBD\xEF\xBF\xBD",
+                               "\xEF\xBF\xBD\xEF\xBF\xBD"};
+    for (int i = 0; i < 5; i++) {
+        feed(&t, NULL, 0, never[i], never_out[i]);
+        srv_text_free(&t);
+    }
+    const char *waits[] = {"\xE0", "\xE0\xA0", "\xED\x9F", "\xF0\x90\x80", "\xF4\x8F\xBF", "\xC2"};
+    for (int i = 0; i < 6; i++) {
+        feed(&t, NULL, 0, waits[i], "");
+        srv_text_free(&t);
+    }
 }
 
 static void test_stop_strings(void) {

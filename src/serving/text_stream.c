@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/utf8.h"
 #include "serving/engine_internal.h"
 
 static ax_status text_reserve(char **buf, size_t *cap, size_t need) {
@@ -52,43 +53,6 @@ int srv_text_find_stop(const srv_text *t, char *const *stop, int32_t n_stop, siz
     return found;
 }
 
-/* Length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
-static int utf8_lead_len(unsigned char c) {
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return 2;
-    if (c >= 0xE0 && c <= 0xEF) return 3;
-    if (c >= 0xF0 && c <= 0xF4) return 4;
-    return 0;
-}
-
-/* Whether s[0..n) is a valid UTF-8 sequence of its lead's length, n = utf8_lead_len(s[0]) (or a
- * valid prefix of one when partial). */
-static int utf8_valid(const unsigned char *s, int n, int partial) {
-    const int need = utf8_lead_len(s[0]);
-    if (need == 0 || (!partial && n != need) || n > need) return 0;
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        if (i == 1) { /* the second byte's narrower ranges: no overlongs, no surrogates, <= U+10FFFF */
-            if (s[0] == 0xE0 && s[1] < 0xA0) return 0;
-            if (s[0] == 0xED && s[1] > 0x9F) return 0;
-            if (s[0] == 0xF0 && s[1] < 0x90) return 0;
-            if (s[0] == 0xF4 && s[1] > 0x8F) return 0;
-        }
-    }
-    return 1;
-}
-
-/* Bytes at the end of b[0..n) that are the valid start of a character still missing bytes. */
-static size_t utf8_incomplete_tail(const char *b, size_t n) {
-    for (size_t k = 1; k <= 3 && k <= n; k++) {
-        const unsigned char *s = (const unsigned char *)b + n - k;
-        const int need = utf8_lead_len(s[0]);
-        if (need == 0) continue; /* a continuation byte: look further back */
-        return (need > (int)k && utf8_valid(s, (int)k, 1)) ? k : 0;
-    }
-    return 0;
-}
-
 ax_status srv_text_take(srv_text *t, char *const *stop, int32_t n_stop, int final, size_t limit) {
     if (t->bytes == NULL || limit < t->emitted) limit = t->emitted; /* nothing generated (yet) */
     if (t->bytes == NULL) {
@@ -111,7 +75,7 @@ ax_status srv_text_take(srv_text *t, char *const *stop, int32_t n_stop, int fina
             }
         }
         end -= hold;
-        end -= utf8_incomplete_tail(t->bytes + t->emitted, end - t->emitted);
+        end -= ax_utf8_partial_tail(t->bytes + t->emitted, end - t->emitted);
     }
     /* Sanitise [emitted, end): every invalid byte becomes U+FFFD (3 bytes). */
     const size_t n = end - t->emitted;
@@ -119,11 +83,11 @@ ax_status srv_text_take(srv_text *t, char *const *stop, int32_t n_stop, int fina
     const unsigned char *s = (const unsigned char *)t->bytes + t->emitted;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        const int need = utf8_lead_len(s[i]);
-        if (need > 0 && i + (size_t)need <= n && utf8_valid(s + i, need, 0)) {
-            memcpy(t->out + o, s + i, (size_t)need);
-            o += (size_t)need;
-            i += (size_t)need;
+        const size_t len = ax_utf8_char_len(s + i, n - i);
+        if (len > 0) {
+            memcpy(t->out + o, s + i, len);
+            o += len;
+            i += len;
         } else {
             memcpy(t->out + o, "\xEF\xBF\xBD", 3);
             o += 3;
