@@ -171,6 +171,10 @@ static void test_options(void) {
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "opt->softcap", ctx, &tq, &tk, &tv, NULL, &o, &tout, &tlse);
     o.softcap = 1e-39f; /* finite and > 0, but 1 / softcap is inf: a zero logit had become NaN */
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "its inverse overflows", ctx, &tq, &tk, &tv, NULL, &o, &tout, &tlse);
+    o = ax_attention_options_default();
+    o.max_seqlen_k = -1; /* had been taken as 0 while ax_paged_attention refused it */
+    EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "opt->max_seqlen_k: -1, expected >= 0", ctx, &tq, &tk, &tv, NULL, &o,
+                     &tout, &tlse);
     /* Causal with window_right 0 (the same thing) is fine. */
     o = ax_attention_options_default();
     o.causal = 1;

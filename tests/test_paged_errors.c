@@ -6,6 +6,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -177,6 +178,33 @@ static void test_paged_huge_windows(void) {
     CHECK(memcmp(out, ref, sizeof out) == 0);
 }
 
+/* The default scale is ax_attention_forward's, 1 / sqrt(D) rounded once from double (it had been
+ * 1.0f / sqrtf(D), one ulp away at D = 24, so decode and prefill scaled differently). */
+static void test_paged_default_scale(void) {
+    enum { DD = 24, CTX = 5 };
+    static float q1[DD], kv1[BS * DD], o_default[DD], o_given[DD], l1[1];
+    const int64_t qs[3] = {1, 1, DD}, cs[4] = {1, BS, 1, DD}, one = 1, two = 2, bts[2] = {1, 1}, ls[2] = {1, 1};
+    int32_t bt1[1] = {0}, cl1[1] = {CTX}, cu1[2] = {0, 1};
+    for (int i = 0; i < DD; i++) q1[i] = 0.3f + 0.05f * (float)i;
+    for (int i = 0; i < BS * DD; i++) kv1[i] = (float)((i * 7) % 11) * 0.1f - 0.4f;
+    ax_tensor t_q, t_kv, t_bt, t_cl, t_cu, t_out, t_lse;
+    ax_tensor_contiguous(&t_q, q1, AX_F32, 3, qs);
+    ax_tensor_contiguous(&t_kv, kv1, AX_F32, 4, cs);
+    ax_tensor_contiguous(&t_bt, bt1, AX_I32, 2, bts);
+    ax_tensor_contiguous(&t_cl, cl1, AX_I32, 1, &one);
+    ax_tensor_contiguous(&t_cu, cu1, AX_I32, 1, &two);
+    ax_tensor_contiguous(&t_lse, l1, AX_F32, 2, ls);
+    const float from_double = (float)(1.0 / sqrt((double)DD));
+    CHECK(from_double != 1.0f / sqrtf((float)DD)); /* the case tells the two roundings apart */
+    ax_paged_attention_options o = ax_paged_attention_options_default();
+    ax_tensor_contiguous(&t_out, o_default, AX_F32, 3, qs);
+    CHECK_OK(ax_paged_attention(ctx, &t_q, &t_kv, &t_kv, &t_bt, &t_cl, &t_cu, NULL, NULL, &o, &t_out, &t_lse));
+    o.scale = from_double;
+    ax_tensor_contiguous(&t_out, o_given, AX_F32, 3, qs);
+    CHECK_OK(ax_paged_attention(ctx, &t_q, &t_kv, &t_kv, &t_bt, &t_cl, &t_cu, NULL, NULL, &o, &t_out, &t_lse));
+    CHECK(memcmp(o_default, o_given, sizeof o_default) == 0);
+}
+
 static void test_paged_index_errors(void) {
     cu[0] = 1;
     EXPECT_ERROR("cu_seqlens_q: entry 0 is 1",
@@ -276,6 +304,7 @@ int main(void) {
     RUN(test_paged_option_errors);
     RUN(test_paged_index_errors);
     RUN(test_paged_huge_windows);
+    RUN(test_paged_default_scale);
     RUN(test_append_errors);
     RUN(test_paged_scratch_overflow);
     ax_context_destroy(ctx);

@@ -57,7 +57,7 @@ typedef struct ax_attention_options {
      * cu_seqlens). 0 = Tq / Tk, always safe, at the cost of idle blocks. Trusted: a sequence longer
      * than them is cut to its first max_seqlen_q queries / max_seqlen_k keys (what it loses is
      * unspecified, but nothing is read or written out of bounds). A packed bias must cover them.
-     * Ignored on CPU, where the lengths are measured from cu_seqlens. */
+     * Ignored on CPU, where the lengths are measured from cu_seqlens. Negative: an error. */
     int64_t max_seqlen_q, max_seqlen_k;
 } ax_attention_options;
 
@@ -142,7 +142,7 @@ AX_API ax_status ax_attention_backward(ax_context *ctx, const ax_tensor *q, cons
 typedef struct ax_paged_attention_options {
     int causal;            /* 1 (the default from ax_paged_attention_options_default) or 0 */
     int64_t window_left, window_right; /* as ax_attention_options; -1 = unbounded */
-    float scale;           /* 0: 1 / sqrt(D) */
+    float scale;           /* 0: 1 / sqrt(D), rounded as ax_attention_forward's; else finite and > 0 */
     float softcap;         /* 0: none */
     /* Split-K (flash-decoding): the keys of one query row are cut into this many parts reduced
      * afterwards. 0 = chosen from the shape (long contexts with few queries split); 1 = never;
@@ -150,7 +150,7 @@ typedef struct ax_paged_attention_options {
     int32_t num_splits;
     /* CUDA: the largest n_s and context length in the batch (grid sizes without reading the index
      * tensors on the host). 0 = T and max_blocks * block_size. A max_seqlen_q below some n_s leaves
-     * that sequence's later query rows unwritten. Ignored on CPU. */
+     * that sequence's later query rows unwritten. Ignored on CPU. Negative: an error. */
     int64_t max_seqlen_q, max_context_len;
 } ax_paged_attention_options;
 

@@ -91,6 +91,10 @@ static ax_status check_options(const ax_attention_options *o, int64_t D, attn_pa
                             (long long)o->window_right);
     p->window_left = o->window_left < 0 ? -1 : o->window_left;
     p->window_right = o->causal ? 0 : o->window_right < 0 ? -1 : o->window_right;
+    if (o->max_seqlen_q < 0 || o->max_seqlen_k < 0) /* as ax_paged_attention */
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->%s: %lld, expected >= 0 (0: Tq / Tk)",
+                            o->max_seqlen_q < 0 ? "max_seqlen_q" : "max_seqlen_k",
+                            (long long)(o->max_seqlen_q < 0 ? o->max_seqlen_q : o->max_seqlen_k));
     if (o->scale != 0.0f && !(isfinite(o->scale) && o->scale > 0.0f))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->scale: %g, expected 0 (1 / sqrt(D)) or finite and > 0",
                             (double)o->scale);
@@ -101,7 +105,7 @@ static ax_status check_options(const ax_attention_options *o, int64_t D, attn_pa
     if (o->softcap > 0.0f && isinf(1.0f / o->softcap))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "opt->softcap: %g, its inverse overflows fp32",
                             (double)o->softcap);
-    p->scale = o->scale != 0.0f ? o->scale : (float)(1.0 / sqrt((double)(D > 0 ? D : 1)));
+    p->scale = o->scale != 0.0f ? o->scale : attn_default_scale(D);
     p->softcap = o->softcap;
     return AX_OK;
 }

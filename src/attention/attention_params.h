@@ -26,6 +26,10 @@ typedef struct attn_strides {
     int64_t b, s, h;
 } attn_strides;
 
+/* The default scale 1 / sqrt(D), rounded once from double: ax_attention_* and ax_paged_attention
+ * share it, so a decode step over the paged cache scales exactly as a prefill over contiguous KV. */
+static inline float attn_default_scale(int64_t D) { return (float)(1.0 / sqrt((double)(D > 0 ? D : 1))); }
+
 /* ax_attention_forward / ax_attention_backward (attention.c, cpu/, cuda/). */
 typedef struct attn_params {
     /* sizes: padded batches B, Sq, Sk; packed batches B sequences, Sq = Tq, Sk = Tk (the longest

@@ -240,7 +240,7 @@ ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const ax_tenso
     p.num_seqs = NS, p.num_blocks = NB, p.block_size = BS, p.max_blocks = MB;
     p.dtype = q->dtype;
     p.cache_dtype = k_cache->dtype;
-    p.scale = o.scale > 0.0f ? o.scale : 1.0f / sqrtf((float)D);
+    p.scale = o.scale > 0.0f ? o.scale : attn_default_scale(D);
     p.softcap = o.softcap;
     p.window_left = o.window_left < 0 ? -1 : o.window_left;
     p.window_right = o.causal ? 0 : o.window_right < 0 ? -1 : o.window_right;
