@@ -7,3 +7,7 @@ axial_add_c_test(test_attention_errors SOURCES test_attention_errors.c LABELS co
 
 # The backward's bits repeat run to run for a given thread count (no atomics, fixed sum orders).
 axial_add_c_test(test_attention_determinism SOURCES test_attention_determinism.c LABELS core)
+
+# A NaN logit (NaN in q, k or the bias, or a +inf bias) makes the rows that see it NaN on every CPU
+# path, forward, backward and paged, instead of passing for a masked key.
+axial_add_c_test(test_attention_nonfinite SOURCES test_attention_nonfinite.c LABELS core)

@@ -402,11 +402,11 @@ static void attn_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, 
 /* ---- logits ------------------------------------------------------------------------------------- */
 
 /* tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1, so only the softmax's exp for
- * non-positive arguments is needed; +-inf give +-1. */
+ * non-positive arguments is needed; +-inf give +-1, NaN stays NaN (as tanhf). */
 static inline ax_vf attn_vf_tanh(ax_vf x) {
     const ax_vi sign = (ax_vi)x & ax_vi_splat((int32_t)0x80000000u);
     const ax_vf ax = (ax_vf)((ax_vi)x & ax_vi_splat(0x7fffffff));
-    const ax_vf e = ax_vf_exp_neg(ax * ax_vf_splat(-2.0f));
+    const ax_vf e = ax_vf_exp_neg_nan(ax * ax_vf_splat(-2.0f));
     const ax_vf one = ax_vf_splat(1.0f);
     const ax_vf t = (one - e) / (one + e);
     return (ax_vf)((ax_vi)t | sign);

@@ -142,9 +142,8 @@ static inline float ax_vf_hmax(ax_vf x) {
  * (fitted for this code by Lawson's iterated weighted least squares; 1.4e-7 relative, checked in
  * fp32), and 2^k assembled in the exponent bits. Inputs below -87 (including -inf) give exactly 0,
  * which fully masked rows rely on. Lanes are independent, so every path gives the same bits. */
-static inline ax_vf ax_vf_exp_neg(ax_vf x) {
-    /* No clamp: -inf and values below -87 produce garbage lanes that the final mask zeroes. */
-    const ax_vf lo = ax_vf_splat(-87.0f);
+static inline ax_vf ax_vf_exp_neg_unmasked_(ax_vf x) {
+    /* No clamp: -inf and values below -87 produce garbage lanes that the callers' masks zero. */
     const ax_vf shifter = ax_vf_splat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
     const ax_vf kf = (x * ax_vf_splat(1.44269504088896341f) + shifter) - shifter;
     const ax_vf r = (x - kf * ax_vf_splat(0.693145751953125f)) - kf * ax_vf_splat(1.428606765330187e-06f);
@@ -155,8 +154,17 @@ static inline ax_vf ax_vf_exp_neg(ax_vf x) {
     poly = poly * r + ax_vf_splat(0.9999997019767761f);
     poly = poly * r + ax_vf_splat(1.0000001192092896f);
     const ax_vi bits = (__builtin_convertvector(kf, ax_vi) + 127) << 23;
-    const ax_vf result = poly * (ax_vf)bits;
-    return (ax_vf)((ax_vi)result & (x > lo));
+    return poly * (ax_vf)bits; /* NaN where x is NaN: poly is */
+}
+/* NaN lanes give 0 here: callers may subtract -inf from -inf (a row that saw only masked keys). */
+static inline ax_vf ax_vf_exp_neg(ax_vf x) {
+    return (ax_vf)((ax_vi)ax_vf_exp_neg_unmasked_(x) & (x > ax_vf_splat(-87.0f)));
+}
+/* The same with NaN lanes kept NaN, for attention probabilities: a NaN logit (NaN in q, k or the
+ * bias, or inf - inf from a +inf one) must reach the output, as it does on CUDA and in PyTorch, not
+ * pass for a masked key. Only for arguments that are never -inf - (-inf). */
+static inline ax_vf ax_vf_exp_neg_nan(ax_vf x) {
+    return (ax_vf)((ax_vi)ax_vf_exp_neg_unmasked_(x) & ~(x <= ax_vf_splat(-87.0f)));
 }
 
 /* The same exp for one value (lane 0 of the vector form, so scalar and vector callers agree). */

@@ -1,0 +1,213 @@
+/*
+ * test_attention_nonfinite.c — a NaN logit reaches the output on every CPU path, as it does on CUDA
+ * and in PyTorch, instead of passing for a masked key: a NaN in q, k or the bias, or a +inf bias
+ * (inf - inf in the softmax), makes exactly the rows that see it NaN (out and lse), with and without
+ * soft-cap, in f32 and bf16, for ax_attention_forward / _backward and ax_paged_attention (one split
+ * and several). A NaN at a key the causal mask hides changes nothing. Rows that do not see the value
+ * keep the bits of a run without it. (The CPU had taken NaN logits for masked ones: a row with a NaN
+ * in q came out 0 with lse -inf, like a fully masked row.)
+ *
+ * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "axial/attention.h"
+#include "harness.h"
+
+enum { S = 8, H = 2, HKV = 1, D = 32, NQ = S * H * D, NK = S * HKV * D, NL = H * S, NB = H * S * S };
+
+static ax_context *ctx;
+
+static void fill(float *x, int64_t n, uint64_t seed) {
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((double)(seed >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
+    }
+}
+
+/* Storage of n floats in dtype dt (bf16: the high halves, which keep NaN and inf). */
+static void store(const float *x, int64_t n, ax_dtype dt, void *dst) {
+    if (dt == AX_F32) {
+        memcpy(dst, x, (size_t)n * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        ((uint16_t *)dst)[i] = (uint16_t)(u >> 16);
+    }
+}
+
+static float load(const void *src, int64_t i, ax_dtype dt) {
+    if (dt == AX_F32) return ((const float *)src)[i];
+    const uint32_t u = (uint32_t)((const uint16_t *)src)[i] << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Row (i, h) of a (S, H, D) tensor: 1 when every element is NaN, 0 when none is; -1 when mixed. */
+static int row_nan(const void *x, ax_dtype dt, int64_t i, int64_t h) {
+    int n = 0;
+    for (int64_t d = 0; d < D; d++) n += isnan(load(x, (i * H + h) * D + d, dt)) ? 1 : 0;
+    return n == D ? 1 : n == 0 ? 0 : -1;
+}
+
+static int same_row(const void *a, const void *b, ax_dtype dt, int64_t i, int64_t h) {
+    const size_t es = dt == AX_F32 ? 4 : 2;
+    return memcmp((const char *)a + (size_t)((i * H + h) * D) * es, (const char *)b + (size_t)((i * H + h) * D) * es,
+                  D * es) == 0;
+}
+
+typedef struct poison {
+    const char *what;
+    int causal;
+    char where;         /* 'q', 'k' or 'b' (bias) */
+    int64_t i, h, j, d; /* q: (i, h, d); k: (j, d); bias: (h, i, j) */
+    float value;
+    int nan_rows[S][H]; /* the rows that see it */
+} poison;
+
+/* The forward (and backward) with and without the poison: rows that see it are NaN, the rest keep
+ * their bits. */
+static void check_padded(const poison *c, ax_dtype dt, float softcap) {
+    static float q[NQ], k[NK], v[NK], dout[NQ], bias[NB];
+    static uint16_t buf[2][6][NQ * 2]; /* [clean, poisoned][q, k, v, dout, out, dq] in dt */
+    static float lse[2][NL], dbias[2][NB], dk[2][NK * 2], dv[2][NK * 2];
+    const int64_t sq[4] = {1, S, H, D}, sk[4] = {1, S, HKV, D}, sl[3] = {1, H, S}, sb[4] = {1, H, S, S};
+    ax_attention_options o = ax_attention_options_default();
+    o.causal = c->causal;
+    o.softcap = softcap;
+    for (int run = 0; run < 2; run++) {
+        fill(q, NQ, 1), fill(k, NK, 2), fill(v, NK, 3), fill(dout, NQ, 4), fill(bias, NB, 5);
+        if (run == 1) {
+            if (c->where == 'q') q[(c->i * H + c->h) * D + c->d] = c->value;
+            if (c->where == 'k') k[c->j * D + c->d] = c->value;
+            if (c->where == 'b') bias[(c->h * S + c->i) * S + c->j] = c->value;
+        }
+        store(q, NQ, dt, buf[run][0]), store(k, NK, dt, buf[run][1]), store(v, NK, dt, buf[run][2]);
+        store(dout, NQ, dt, buf[run][3]);
+        ax_tensor tq, tk, tv, tdout, tout, tdq, tdk, tdv, tlse, tb, tdb;
+        ax_tensor_contiguous(&tq, buf[run][0], dt, 4, sq);
+        ax_tensor_contiguous(&tk, buf[run][1], dt, 4, sk);
+        ax_tensor_contiguous(&tv, buf[run][2], dt, 4, sk);
+        ax_tensor_contiguous(&tdout, buf[run][3], dt, 4, sq);
+        ax_tensor_contiguous(&tout, buf[run][4], dt, 4, sq);
+        ax_tensor_contiguous(&tdq, buf[run][5], dt, 4, sq);
+        ax_tensor_contiguous(&tdk, dk[run], dt, 4, sk);
+        ax_tensor_contiguous(&tdv, dv[run], dt, 4, sk);
+        ax_tensor_contiguous(&tlse, lse[run], AX_F32, 3, sl);
+        ax_tensor_contiguous(&tb, bias, AX_F32, 4, sb);
+        ax_tensor_contiguous(&tdb, dbias[run], AX_F32, 4, sb);
+        CHECK_OK(ax_attention_forward(ctx, &tq, &tk, &tv, &tb, &o, &tout, &tlse));
+        CHECK_OK(ax_attention_backward(ctx, &tq, &tk, &tv, &tb, &tout, &tlse, &tdout, &o, &tdq, &tdk, &tdv, &tdb));
+    }
+    int bad = 0;
+    for (int64_t i = 0; i < S; i++)
+        for (int64_t h = 0; h < H; h++) {
+            const int want = c->nan_rows[i][h];
+            if (row_nan(buf[1][4], dt, i, h) != want || (want ? !isnan(lse[1][h * S + i]) : 0)) bad = 1;
+            if (!want && (!same_row(buf[0][4], buf[1][4], dt, i, h) || lse[0][h * S + i] != lse[1][h * S + i])) bad = 1;
+            /* dq of a row depends on that row's ds only, but dq = ds . k multiplies a masked key's
+             * exact 0 by its k, so a NaN k element reaches every row of its tile (as in any GEMM) */
+            if (c->where != 'k' && row_nan(buf[1][5], dt, i, h) != want) bad = 1;
+            if (c->where != 'k' && !want && !same_row(buf[0][5], buf[1][5], dt, i, h)) bad = 1;
+            for (int64_t j = 0; j < S; j++) {
+                const float g0 = dbias[0][(h * S + i) * S + j], g1 = dbias[1][(h * S + i) * S + j];
+                if (want && !isnan(g1) && g1 != 0.0f) bad = 1; /* masked keys' gradient may stay 0 */
+                if (!want && memcmp(&g0, &g1, sizeof g0) != 0) bad = 1;
+            }
+        }
+    if (bad)
+        printf("  %s: %s %s softcap %g\n", ax_cpu_path_name(ax_cpu_path_active()), c->what, ax_dtype_name(dt),
+               (double)softcap);
+    CHECK(!bad);
+}
+
+/* Paged attention over one sequence of S tokens (prefill: the queries are all of them) in one block of
+ * 16 slots, or one decode query over a 40-token context in 3 blocks; splits 1 and 4. */
+static void check_paged(ax_dtype dt, int decode, int32_t splits, char where) {
+    enum { BS = 16, NBLK = 3, CTX_DECODE = 40 };
+    const int64_t T = decode ? 1 : S, ctx_len = decode ? CTX_DECODE : S;
+    static float q[S * H * D], kc[NBLK * BS * HKV * D], vc[NBLK * BS * HKV * D];
+    static uint16_t bq[2][S * H * D * 2], bk[2][NBLK * BS * D * 2], bv[2][NBLK * BS * D * 2], bo[2][S * H * D * 2];
+    static float lse[2][H * S];
+    const int64_t sq[3] = {T, H, D}, sc[4] = {NBLK, BS, HKV, D}, sbt[2] = {1, NBLK}, one = 1, two = 2, sl[2] = {H, T};
+    int32_t bt[NBLK] = {2, 0, 1}, cl[1] = {(int32_t)ctx_len}, cu[2] = {0, (int32_t)T};
+    const int64_t poison_pos = decode ? 20 : 5; /* a key position; for 'q' the token (row) */
+    ax_paged_attention_options o = ax_paged_attention_options_default();
+    o.num_splits = splits;
+    for (int run = 0; run < 2; run++) {
+        fill(q, T * H * D, 6), fill(kc, NBLK * BS * D, 7), fill(vc, NBLK * BS * D, 8);
+        if (run == 1 && where == 'q') q[((decode ? 0 : 2) * H + 1) * D + 4] = NAN;
+        if (run == 1 && where == 'k') kc[(bt[poison_pos / BS] * BS + poison_pos % BS) * D + 9] = NAN;
+        store(q, T * H * D, dt, bq[run]), store(kc, NBLK * BS * D, dt, bk[run]), store(vc, NBLK * BS * D, dt, bv[run]);
+        ax_tensor tq, tk, tv, tbt, tcl, tcu, to, tl;
+        ax_tensor_contiguous(&tq, bq[run], dt, 3, sq);
+        ax_tensor_contiguous(&tk, bk[run], dt, 4, sc);
+        ax_tensor_contiguous(&tv, bv[run], dt, 4, sc);
+        ax_tensor_contiguous(&tbt, bt, AX_I32, 2, sbt);
+        ax_tensor_contiguous(&tcl, cl, AX_I32, 1, &one);
+        ax_tensor_contiguous(&tcu, cu, AX_I32, 1, &two);
+        ax_tensor_contiguous(&to, bo[run], dt, 3, sq);
+        ax_tensor_contiguous(&tl, lse[run], AX_F32, 2, sl);
+        CHECK_OK(ax_paged_attention(ctx, &tq, &tk, &tv, &tbt, &tcl, &tcu, NULL, NULL, &o, &to, &tl));
+    }
+    int bad = 0;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            /* token t is position ctx_len - T + t and sees the keys up to it */
+            const int64_t pos = ctx_len - T + t;
+            const int want = where == 'q' ? (t == (decode ? 0 : 2) && h == 1) : pos >= poison_pos;
+            if (row_nan(bo[1], dt, t, h) != want || (want && !isnan(lse[1][h * T + t]))) bad = 1;
+            if (!want && (!same_row(bo[0], bo[1], dt, t, h) || lse[0][h * T + t] != lse[1][h * T + t])) bad = 1;
+        }
+    if (bad)
+        printf("  %s: paged %s %s, NaN in %c, %d splits\n", ax_cpu_path_name(ax_cpu_path_active()),
+               decode ? "decode" : "prefill", ax_dtype_name(dt), where, (int)splits);
+    CHECK(!bad);
+}
+
+static void test_every_path(void) {
+    static poison cases[5];
+    memset(cases, 0, sizeof cases);
+    cases[0] = (poison){.what = "NaN in q", .where = 'q', .i = 2, .h = 1, .d = 0, .value = NAN};
+    cases[0].nan_rows[2][1] = 1;
+    cases[1] = (poison){.what = "NaN in k, causal", .causal = 1, .where = 'k', .j = 5, .d = 3, .value = NAN};
+    for (int i = 5; i < S; i++) cases[1].nan_rows[i][0] = cases[1].nan_rows[i][1] = 1;
+    cases[2] = (poison){.what = "NaN in the bias", .where = 'b', .h = 0, .i = 3, .j = 6, .value = NAN};
+    cases[2].nan_rows[3][0] = 1;
+    cases[3] = (poison){.what = "+inf in the bias", .where = 'b', .h = 1, .i = 4, .j = 1, .value = INFINITY};
+    cases[3].nan_rows[4][1] = 1;
+    cases[4] = (poison){.what = "NaN in the bias at a masked key", .causal = 1, .where = 'b', .h = 0, .i = 1, .j = 6,
+                        .value = NAN};
+    const ax_cpu_path paths[3] = {AX_CPU_PATH_PORTABLE, AX_CPU_PATH_AVX2, AX_CPU_PATH_AVX512};
+    const ax_dtype dts[2] = {AX_F32, AX_BF16};
+    for (int pi = 0; pi < 3; pi++) {
+        if (ax_cpu_path_set(paths[pi]) != AX_OK) {
+            printf("  skip %s: not on this CPU\n", ax_cpu_path_name(paths[pi]));
+            continue;
+        }
+        for (int di = 0; di < 2; di++) {
+            for (int ci = 0; ci < 5; ci++) {
+                check_padded(&cases[ci], dts[di], 0.0f);
+                check_padded(&cases[ci], dts[di], 5.0f);
+            }
+            for (int decode = 0; decode < 2; decode++)
+                for (int32_t splits = 1; splits <= 4; splits += 3) {
+                    check_paged(dts[di], decode, splits, 'q');
+                    check_paged(dts[di], decode, splits, 'k');
+                }
+        }
+    }
+    CHECK_OK(ax_cpu_path_set(AX_CPU_PATH_AUTO));
+}
+
+int main(void) {
+    CHECK_OK(ax_context_create(&ctx, NULL));
+    RUN(test_every_path);
+    ax_context_destroy(ctx);
+    return th_finish();
+}
