@@ -150,8 +150,8 @@ __global__ void __launch_bounds__(kSimtThreads) attn_fwd_simt_kernel(const attn_
         const int64_t i = i0 + warp * kSimtRows + r;
         const float lsum = warp_sum(l[r]);
         if (i >= seq.nq) continue;
-        /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf. */
-        const float inv = lsum > 0.0f ? 1.0f / lsum : 0.0f;
+        /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf (NaN l: NaN both). */
+        const float inv = lsum <= 0.0f ? 0.0f : 1.0f / lsum;
         T *out = act_row_mut<T>(p.out, p.out_strides, ab, seq.q0 + i, h);
 #pragma unroll
         for (int c = 0; c < kDC; c++) {
@@ -159,7 +159,7 @@ __global__ void __launch_bounds__(kSimtThreads) attn_fwd_simt_kernel(const attn_
             if (d < D) out[d] = from_f32<T>(o[r][c] * inv);
         }
         if (p.lse != NULL && lane == 0)
-            p.lse[lse_index(p, ab, h, seq.q0 + i)] = lsum > 0.0f ? m[r] + logf(lsum) : -INFINITY;
+            p.lse[lse_index(p, ab, h, seq.q0 + i)] = lsum <= 0.0f ? -INFINITY : m[r] + logf(lsum);
     }
 }
 
@@ -332,8 +332,8 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_mma_kernel(const attn_de
 #pragma unroll
     for (int r = 0; r < 2; r++) {
         l[r] = quad_sum(l[r]);
-        /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf. */
-        inv[r] = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf (NaN l: NaN both). */
+        inv[r] = l[r] <= 0.0f ? 0.0f : 1.0f / l[r];
     }
     const bool a_ok = ia < seq.nq, b_ok = ib < seq.nq;
     T *out_a = a_ok ? act_row_mut<T>(p.out, p.out_strides, ab, seq.q0 + ia, h) : NULL;
@@ -347,8 +347,8 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_mma_kernel(const attn_de
         if (b_ok) *reinterpret_cast<uint32_t *>(out_b + d) = pack2(o[t][2] * inv[1], o[t][3] * inv[1], (const T *)0);
     }
     if (p.lse != NULL && tig == 0) {
-        if (a_ok) p.lse[lse_index(p, ab, h, seq.q0 + ia)] = l[0] > 0.0f ? m[0] + logf(l[0]) : -INFINITY;
-        if (b_ok) p.lse[lse_index(p, ab, h, seq.q0 + ib)] = l[1] > 0.0f ? m[1] + logf(l[1]) : -INFINITY;
+        if (a_ok) p.lse[lse_index(p, ab, h, seq.q0 + ia)] = l[0] <= 0.0f ? -INFINITY : m[0] + logf(l[0]);
+        if (b_ok) p.lse[lse_index(p, ab, h, seq.q0 + ib)] = l[1] <= 0.0f ? -INFINITY : m[1] + logf(l[1]);
     }
 #elif defined(__CUDA_ARCH__)
     __trap(); /* device code below sm_80: mma_usable never sends work here */

@@ -106,7 +106,7 @@ __device__ __forceinline__ bool cta_decode(const paged_attn_params &p, int64_t t
 template <typename QT>
 __device__ __forceinline__ void finish_row(const paged_attn_params &p, int64_t t, int64_t h, float m, float l,
                                            const float acc[kPerLane], int lane) {
-    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    const float inv = l <= 0.0f ? 0.0f : 1.0f / l; /* NaN l (a NaN logit): NaN out and lse */
     QT *out = static_cast<QT *>(p.out) + t * p.out_stride_t + h * p.out_stride_h;
 #pragma unroll
     for (int k = 0; k < kPerLane; k++) {
@@ -114,7 +114,7 @@ __device__ __forceinline__ void finish_row(const paged_attn_params &p, int64_t t
         if (d < p.D) out[d] = from_f32<QT>(acc[k] * inv);
     }
     if (p.lse != nullptr && lane == 0)
-        p.lse[h * p.lse_stride_h + t * p.lse_stride_t] = l > 0.0f ? m + logf(l) : -INFINITY;
+        p.lse[h * p.lse_stride_h + t * p.lse_stride_t] = l <= 0.0f ? -INFINITY : m + logf(l);
 }
 
 template <typename QT, typename CT>
@@ -171,8 +171,9 @@ __global__ void __launch_bounds__(kThreads) paged_attention_kernel(paged_args ar
                     score = x;
                 }
             }
-            const float chunk_max = warp_max(score);
-            if (chunk_max == -INFINITY) continue; /* the whole warp agrees */
+            const float chunk_max = warp_max(score); /* fmaxf skips NaN: the flag keeps it */
+            const bool nan = __any_sync(0xffffffffu, score != score);
+            if (chunk_max == -INFINITY && !nan) continue; /* the whole warp agrees */
             const float m_new = fmaxf(m, chunk_max);
             const float corr = expf(m - m_new); /* 0 while m is -inf */
             const float prob = score == -INFINITY ? 0.0f : expf(score - m_new);
@@ -224,11 +225,15 @@ template <typename QT> __global__ void __launch_bounds__(kThreads) paged_combine
         const int64_t t = w.sq.q0 + w.i0 + r / p.group, h = w.g * p.group + r % p.group;
         const float *part = partials + (t * p.H + h) * splits * (D + 2);
         float m = -INFINITY;
-        for (int k = 0; k < splits; k++) m = fmaxf(m, part[k * (D + 2)]);
-        float l = 0.0f, acc[kPerLane];
+        bool nan = false; /* a split that met a NaN logit has l NaN: so has the row */
+        for (int k = 0; k < splits; k++) {
+            m = fmaxf(m, part[k * (D + 2)]);
+            nan |= part[k * (D + 2) + 1] != part[k * (D + 2) + 1];
+        }
+        float l = nan ? NAN : 0.0f, acc[kPerLane];
 #pragma unroll
-        for (int k = 0; k < kPerLane; k++) acc[k] = 0.0f;
-        if (m > -INFINITY) {
+        for (int k = 0; k < kPerLane; k++) acc[k] = nan ? NAN : 0.0f;
+        if (!nan && m > -INFINITY) {
             for (int k = 0; k < splits; k++) {
                 const float *pk = part + k * (D + 2);
                 if (pk[1] == 0.0f) continue;
