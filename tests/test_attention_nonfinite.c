@@ -2,8 +2,8 @@
  * test_attention_nonfinite.c — a NaN logit reaches the output on every CPU path, as it does on CUDA
  * and in PyTorch, instead of passing for a masked key: a NaN in q, k or the bias, or a +inf bias
  * (inf - inf in the softmax), makes exactly the rows that see it NaN (out and lse), with and without
- * soft-cap, in f32 and bf16, for ax_attention_forward / _backward and ax_paged_attention (one split
- * and several). A NaN at a key the causal mask hides changes nothing. Rows that do not see the value
+ * soft-cap, in f32 and bf16, for ax_attention_forward / _backward, ax_paged_attention (one split
+ * and several) and Evoformer attention (forward and backward, the pair-bias gradient included). A NaN at a key the causal mask hides changes nothing. Rows that do not see the value
  * keep the bits of a run without it. (The CPU had taken NaN logits for masked ones: a row with a NaN
  * in q came out 0 with lse -inf, like a fully masked row.)
  *
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "axial/attention.h"
+#include "axial/evoformer.h"
 #include "harness.h"
 
 enum { S = 8, H = 2, HKV = 1, D = 32, NQ = S * H * D, NK = S * HKV * D, NL = H * S, NB = H * S * S };
@@ -170,6 +171,59 @@ static void check_paged(ax_dtype dt, int decode, int32_t splits, char where) {
     CHECK(!bad);
 }
 
+/* Evoformer attention, (1, N, S, H, D): a NaN in q (every logit of its row NaN) or in the pair bias
+ * at (h, i, j), which every n shares; the gradients of those rows NaN, the rest unchanged. */
+static void check_evoformer(ax_dtype dt, char where) {
+    enum { N = 2, EQ = N * S * H * D, EL = N * H * S, EP = H * S * S };
+    static float q[EQ], k[EQ], v[EQ], dout[EQ], pair[EP];
+    static uint16_t buf[2][8][EQ * 2]; /* [run][q, k, v, dout, out, dq, dk, dv] */
+    static uint16_t pb[2][EP * 2], dpb[2][EP * 2];
+    static float lse[2][EL];
+    const int64_t sa[5] = {1, N, S, H, D}, sl[4] = {1, N, H, S}, sp[5] = {1, 1, H, S, S};
+    for (int run = 0; run < 2; run++) {
+        fill(q, EQ, 11), fill(k, EQ, 12), fill(v, EQ, 13), fill(dout, EQ, 14), fill(pair, EP, 15);
+        if (run == 1 && where == 'q') q[((1 * S + 2) * H + 1) * D] = NAN;
+        if (run == 1 && where == 'b') pair[(0 * S + 3) * S + 6] = NAN;
+        ax_tensor t[8], tl, tp, tdp;
+        const float *src[4] = {q, k, v, dout};
+        for (int a = 0; a < 8; a++) {
+            if (a < 4) store(src[a], EQ, dt, buf[run][a]);
+            ax_tensor_contiguous(&t[a], buf[run][a], dt, 5, sa);
+        }
+        store(pair, EP, dt, pb[run]);
+        ax_tensor_contiguous(&tp, pb[run], dt, 5, sp);
+        ax_tensor_contiguous(&tdp, dpb[run], dt, 5, sp);
+        ax_tensor_contiguous(&tl, lse[run], AX_F32, 4, sl);
+        CHECK_OK(ax_evoformer_attention_forward(ctx, &t[0], &t[1], &t[2], NULL, &tp, &t[4], &tl));
+        CHECK_OK(ax_evoformer_attention_backward(ctx, &t[0], &t[1], &t[2], NULL, &tp, &t[4], &tl, &t[3], &t[5], &t[6],
+                                                 &t[7], NULL, &tdp));
+    }
+    int bad = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t i = 0; i < S; i++)
+            for (int64_t h = 0; h < H; h++) {
+                const int want = where == 'q' ? (n == 1 && i == 2 && h == 1) : (i == 3 && h == 0);
+                const int64_t row = n * S + i; /* (n, i) as the row index of an (N * S, H, D) view */
+                const float l0 = lse[0][(n * H + h) * S + i], l1 = lse[1][(n * H + h) * S + i];
+                if (row_nan(buf[1][4], dt, row, h) != want || (want && !isnan(l1))) bad = 1;
+                if (!want && (!same_row(buf[0][4], buf[1][4], dt, row, h) || l0 != l1)) bad = 1;
+                if (row_nan(buf[1][5], dt, row, h) != want) bad = 1;
+                if (!want && !same_row(buf[0][5], buf[1][5], dt, row, h)) bad = 1;
+            }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < S; i++) {
+            const int want = where == 'q' ? (i == 2 && h == 1) : (i == 3 && h == 0); /* summed over n */
+            for (int64_t j = 0; j < S; j++) {
+                const float g0 = load(dpb[0], (h * S + i) * S + j, dt), g1 = load(dpb[1], (h * S + i) * S + j, dt);
+                if (want ? !isnan(g1) : memcmp(&g0, &g1, sizeof g0) != 0) bad = 1;
+            }
+        }
+    if (bad)
+        printf("  %s: evoformer %s, NaN in %s\n", ax_cpu_path_name(ax_cpu_path_active()), ax_dtype_name(dt),
+               where == 'q' ? "q" : "the pair bias");
+    CHECK(!bad);
+}
+
 static void test_every_path(void) {
     static poison cases[5];
     memset(cases, 0, sizeof cases);
@@ -195,6 +249,8 @@ static void test_every_path(void) {
                 check_padded(&cases[ci], dts[di], 0.0f);
                 check_padded(&cases[ci], dts[di], 5.0f);
             }
+            check_evoformer(dts[di], 'q');
+            check_evoformer(dts[di], 'b');
             for (int decode = 0; decode < 2; decode++)
                 for (int32_t splits = 1; splits <= 4; splits += 3) {
                     check_paged(dts[di], decode, splits, 'q');

@@ -15,7 +15,8 @@
  * bias_mask (B, 1, 1, 1, S) shared by every row, or bias_pair (1, 1, H, S, S).
  *
  * Fully masked rows: a query row whose every logit is -inf gets out = 0, lse = -inf, and zero
- * gradients for everything it touches. No NaN is produced from -inf biases.
+ * gradients for everything it touches. No NaN is produced from -inf biases; a NaN in q, k or a bias
+ * makes the rows that see it NaN (out, lse, gradients), as in PyTorch.
  *
  * Huge finite masks (1e9 * (mask - 1), 1e9 * mask - 1, -3e38): each (b, n) row of bias_mask is used
  * less its largest value (when finite), which softmax does not see, so a row masked on every key
