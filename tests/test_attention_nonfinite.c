@@ -3,8 +3,9 @@
  * and in PyTorch, instead of passing for a masked key: a NaN in q, k or the bias, or a +inf bias
  * (inf - inf in the softmax), makes exactly the rows that see it NaN (out and lse), with and without
  * soft-cap, in f32 and bf16, for ax_attention_forward / _backward, ax_paged_attention (one split
- * and several) and Evoformer attention (forward and backward, the pair-bias gradient included). A NaN at a key the causal mask hides changes nothing. Rows that do not see the value
- * keep the bits of a run without it. (The CPU had taken NaN logits for masked ones: a row with a NaN
+ * and several) and Evoformer attention (forward and backward, the pair-bias gradient included). A
+ * NaN at a key the causal mask hides changes nothing. Rows that do not see the value keep the bits of
+ * a run without it. (The CPU had taken NaN logits for masked ones: a row with a NaN
  * in q came out 0 with lse -inf, like a fully masked row.)
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0

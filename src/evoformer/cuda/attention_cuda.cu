@@ -298,7 +298,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
         const int64_t i = i0 + row0 + r;
         if (i >= p.S) continue;
         /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf. */
-        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        const float inv = l[r] <= 0.0f ? 0.0f : 1.0f / l[r]; /* NaN l (a NaN logit): NaN */
         T *o = slice_mut<T>(p.out, p.out_strides, b, n, h) + i * p.out_strides.s;
 #pragma unroll
         for (int t = 0; t < DC; t++) {
@@ -306,7 +306,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
             if (d < D) o[d] = from_f32<T>(acc[r][t] * inv);
         }
         if (p.lse != NULL && lane == 0)
-            p.lse[lse_offset(p, b, n, h, i)] = l[r] > 0.0f ? m[r] + logf(l[r]) + lse_shift_at(p, b, n) : -INFINITY;
+            p.lse[lse_offset(p, b, n, h, i)] = l[r] <= 0.0f ? -INFINITY : m[r] + logf(l[r]) + lse_shift_at(p, b, n);
     }
 }
 
@@ -746,8 +746,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_rowref_kern
         for (int r = 0; r < kRowsPerWarp; r++) {
             const int64_t i = i0 + row0 + r;
             if (i >= p.S || !untrusted(i)) continue;
-            dv.row_sub[out0 + i] = l[r] > 0.0f ? m[r] : -INFINITY;
-            dv.row_mul[out0 + i] = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+            /* l NaN (a NaN logit; m may still be -inf): p NaN, not a masked row's 0 */
+            dv.row_sub[out0 + i] = l[r] <= 0.0f ? -INFINITY : m[r] == -INFINITY ? 0.0f : m[r];
+            dv.row_mul[out0 + i] = l[r] <= 0.0f ? 0.0f : 1.0f / l[r];
         }
     }
 }

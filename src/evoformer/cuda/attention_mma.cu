@@ -267,7 +267,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
     for (int r = 0; r < 2; r++) {
         l[r] = quad_sum(l[r]);
         /* l == 0 exactly when every logit of the row is -inf: out 0, lse -inf. */
-        inv[r] = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        inv[r] = l[r] <= 0.0f ? 0.0f : 1.0f / l[r]; /* NaN l (a NaN logit): NaN */
     }
     T *out = slice_mut<T>(p.out, p.out_strides, b, n, h);
     store_rows<T, kD>(out + ia * p.out_strides.s, out + ib * p.out_strides.s, ia < p.S, ib < p.S, D, o, inv[0],
@@ -275,8 +275,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_fwd_kernel(const mma_args a)
     if (p.lse != NULL && tig == 0) {
         float *lse = p.lse + b * p.lse_stride_b + n * p.lse_stride_n + h * p.lse_stride_h;
         const float shift = lse_shift_at(p, b, n); /* what the shifted mask took off (evoformer_params.h) */
-        if (ia < p.S) lse[ia * p.lse_stride_s] = l[0] > 0.0f ? (m[0] + log2f(l[0])) * kLn2 + shift : -INFINITY;
-        if (ib < p.S) lse[ib * p.lse_stride_s] = l[1] > 0.0f ? (m[1] + log2f(l[1])) * kLn2 + shift : -INFINITY;
+        if (ia < p.S) lse[ia * p.lse_stride_s] = l[0] <= 0.0f ? -INFINITY : (m[0] + log2f(l[0])) * kLn2 + shift;
+        if (ib < p.S) lse[ib * p.lse_stride_s] = l[1] <= 0.0f ? -INFINITY : (m[1] + log2f(l[1])) * kLn2 + shift;
     }
 #elif defined(__CUDA_ARCH__)
     __trap(); /* device code for an arch below sm_80: evo_mma_usable never sends work here */
