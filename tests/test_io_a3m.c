@@ -128,6 +128,18 @@ static void test_errors(void) {
     CHECK_STATUS(ax_a3m_parse("#only\n>ss_pred\nCC\n", 18, "annot.a3m", &m), AX_ERR_FORMAT);
     CHECK_CONTAINS(ax_last_error(), "no sequences");
 
+    /* aa_* is an annotation only after the query: a query so named is kept, not replaced by the
+     * next record */
+    static const char aa_query[] = ">aa_query\nACDE\n>hit\nAC-E\n>aa_track\nzz\n";
+    CHECK_OK(ax_a3m_parse(aa_query, sizeof aa_query - 1, "aa.a3m", &m));
+    if (m != NULL) {
+        CHECK_INT_EQ(m->num_rows, 2);
+        CHECK_STR_EQ(m->names[0], "aa_query");
+        CHECK_STR_EQ(m->names[1], "hit");
+        ax_msa_destroy(m);
+        m = NULL;
+    }
+
     static const char empty_query[] = ">q\nabc\n>s\nA\n";
     CHECK_STATUS(ax_a3m_parse(empty_query, sizeof empty_query - 1, "eq.a3m", &m), AX_ERR_FORMAT);
     CHECK_CONTAINS(ax_last_error(), "eq.a3m:1:1: query 'q' has no match columns");

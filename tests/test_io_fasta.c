@@ -55,6 +55,19 @@ static void test_records(void) {
     CHECK_OK(ax_fasta_parse(odd_space, sizeof odd_space - 1, NULL, &f));
     if (f != NULL && f->num_records == 1) CHECK_STR_EQ(f->sequences[0], "ACDEF");
     ax_fasta_destroy(f);
+    /* Classic Mac OS line ends (a lone CR): two records, as AlphaFold's splitlines reads them (it had
+     * been one record whose header was the whole file). */
+    static const char mac[] = ">q desc\rACDE\rFGH\r>s\rKL\r";
+    f = NULL;
+    CHECK_OK(ax_fasta_parse(mac, sizeof mac - 1, NULL, &f));
+    CHECK(f != NULL && f->num_records == 2);
+    if (f != NULL && f->num_records == 2) {
+        CHECK_STR_EQ(f->headers[0], "q desc");
+        CHECK_STR_EQ(f->sequences[0], "ACDEFGH");
+        CHECK_STR_EQ(f->headers[1], "s");
+        CHECK_STR_EQ(f->sequences[1], "KL");
+    }
+    ax_fasta_destroy(f);
 }
 
 static void test_reader(void) {

@@ -618,6 +618,10 @@ static void test_errors(void) {
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 x 1 2 3\n", "bad.cif:11:12: residue number 'x' is not an integer");
+    /* Numbers too large to hold are named as such (they had been "not a number") */
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e400 2 3\n", "bad.cif:11:14: Cartn_x '1e400' is out of range");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 99999999999 1 2 3\n",
+                 "bad.cif:11:12: residue number '99999999999' is out of the 32-bit integer range");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 ? 1 2 3\n", "bad.cif:11:12: residue number '?' is missing");
     /* A null value whose auth_* twin the loop lacks is named where it stands (it had been line 0). */
     expect_error("data_x\n" ATOM_LOOP "? GLY A 1 1 1 2 3\n", "bad.cif:11:1: atom name '?' is missing");

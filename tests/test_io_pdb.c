@@ -269,6 +269,7 @@ static void test_errors(void) {
     EXPECT_ERROR("", "bad.pdb:1: no ATOM or HETATM records");
     EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000\n", "bad.pdb:1:47: ATOM record ends at column 46");
     EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.0x0   3.000\n", "bad.pdb:1:39: y '2.0x0' is not a number");
+    EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   1e400   3.000\n", "bad.pdb:1:39: y '1e400' is out of range");
     EXPECT_ERROR("ATOM      1  CA  GLY A   1       1.000   2.000          \n", "bad.pdb:1:31: blank coordinate");
     EXPECT_ERROR("ATOM      1  CA  GLY AA000       1.000   2.000   3.000\n",
                  "bad.pdb:1:23: residue number 'A000' is not an integer");

@@ -61,6 +61,13 @@ static void test_numbers(void) {
     CHECK(!ax_parse_int32("12a", 3, &i));
     CHECK(!ax_parse_int32("", 0, &i));
     CHECK(!ax_parse_int32("+", 1, &i));
+    CHECK_STR_EQ(ax_number_refusal("99999999999", 11, 1), "is out of the 32-bit integer range");
+    CHECK_STR_EQ(ax_number_refusal("-3000000000", 11, 1), "is out of the 32-bit integer range");
+    CHECK_STR_EQ(ax_number_refusal("12a", 3, 1), "is not an integer");
+    CHECK_STR_EQ(ax_number_refusal("-", 1, 1), "is not an integer");
+    CHECK_STR_EQ(ax_number_refusal("1e400", 5, 0), "is out of range");
+    CHECK_STR_EQ(ax_number_refusal("-2.5e309", 8, 0), "is out of range");
+    CHECK_STR_EQ(ax_number_refusal("1e4x", 4, 0), "is not a number");
     const char *text = "  ab c \t";
     CHECK_INT_EQ(ax_trim(&text, strlen(text)), 4);
     CHECK(strncmp(text, "ab c", 4) == 0);
@@ -92,6 +99,15 @@ static void test_line_reader_memory(void) {
     CHECK_OK(join_lines(&r, joined, sizeof joined));
     CHECK_STR_EQ(joined, "x|");
     CHECK_STR_EQ(r.source, "<memory>");
+    ax_line_reader_close(&r);
+
+    /* A lone CR ends a line too (classic Mac OS files), as Python's splitlines has it:
+     * "a\rb\r\nc\r\rd\r".splitlines() == ['a', 'b', 'c', '', 'd']. */
+    static const char mac[] = "a\rb\r\nc\r\rd\r";
+    ax_line_reader_open_memory(&r, mac, sizeof mac - 1, "mac");
+    CHECK_OK(join_lines(&r, joined, sizeof joined));
+    CHECK_STR_EQ(joined, "a|b|c||d|");
+    CHECK_INT_EQ(r.line_no, 5);
     ax_line_reader_close(&r);
 
     static const char nul[] = "ok\nab\0c\n";
@@ -150,6 +166,27 @@ static void test_line_reader_files(void) {
     CHECK_OK(ax_line_reader_next(&r, &has));
     CHECK_INT_EQ(has, 0);
     ax_line_reader_close(&r);
+
+    /* A CRLF whose CR ends one read chunk and whose LF starts the next is one line end. */
+    char path2[64];
+    const int64_t chunk = (int64_t)AX_LINE_READER_CHUNK;
+    static char crlf[(size_t)AX_LINE_READER_CHUNK + 7];
+    memset(crlf, 'A', sizeof crlf);
+    crlf[chunk - 1] = '\r', crlf[chunk] = '\n', crlf[chunk + 5] = '\r', crlf[chunk + 6] = '\r';
+    CHECK(write_gzip(crlf, (size_t)chunk + 7, path2) > 0);
+    CHECK_OK(ax_line_reader_open_path(&r, path2));
+    int64_t lens[4] = {-1, -1, -1, -1}, n_lines = 0;
+    for (;;) {
+        CHECK_OK(ax_line_reader_next(&r, &has));
+        if (!has || n_lines == 4) break;
+        lens[n_lines++] = (int64_t)r.line_len;
+    }
+    CHECK_INT_EQ(n_lines, 3);
+    CHECK_INT_EQ(lens[0], chunk - 1);
+    CHECK_INT_EQ(lens[1], 4);
+    CHECK_INT_EQ(lens[2], 0);
+    ax_line_reader_close(&r);
+    remove(path2);
 
     /* Truncated gzip: the data read so far, then AX_ERR_FORMAT naming the file. */
     CHECK(truncate(path, (off_t)(packed / 2)) == 0);

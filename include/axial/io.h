@@ -42,9 +42,12 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------
  * FASTA
  *
+ * Every text parser here ends lines at LF, CRLF or a lone CR (classic Mac OS files), as Python's
+ * splitlines does for AlphaFold's parsers.
+ *
  * Records start with a '>' header line; the sequence is the concatenation of the following lines
- * with ASCII whitespace removed: spaces, tabs, line endings (LF, CRLF) and also vertical tab, form
- * feed and a lone CR, which AlphaFold's parse_fasta (Python's splitlines and strip) drops as well.
+ * with ASCII whitespace removed: spaces, tabs, vertical tab and form feed, which AlphaFold's
+ * parse_fasta (Python's splitlines and strip) drops as well.
  * Blank lines are ignored. Sequence characters may be any printable ASCII (letters, '*', '-', ...);
  * they are kept as written. A file with no records is valid (zero records). Errors: sequence text
  * before the first header, other control bytes or non-ASCII bytes in a sequence line.
@@ -109,8 +112,9 @@ typedef struct ax_msa {
 /* A3M (HHblits / ColabFold). Upper-case letters are match columns and '-' is a gap in a match
  * column; lower-case letters are insertions, counted into the deletion entry of the NEXT match
  * column; '.' and blanks are ignored. Lines starting with '#' (ColabFold's "#101\t1") are skipped,
- * and so are HH-suite annotation records (headers ss_pred, ss_conf, ss_dssp, sa_dssp, aa_*).
- * names[i] is the header line without the '>'. The first record is the query.
+ * and so are HH-suite annotation records (headers ss_pred, ss_conf, ss_dssp, sa_dssp anywhere;
+ * aa_* after the query). names[i] is the header line without the '>'. The first other record is the
+ * query.
  * Errors (AX_ERR_FORMAT): no records; a query without match columns; a record whose match-column
  * count differs from the query's (the message names the record and its header line); a character
  * other than the above; sequence text before the first header. */

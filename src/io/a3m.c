@@ -26,13 +26,15 @@ typedef struct a3m_state {
 } a3m_state;
 
 /* HH-suite puts predicted/observed secondary structure and similar tracks into A3M files as
- * records named ss_pred, ss_conf, ss_dssp, sa_dssp and aa_*; they are not sequences. */
-static int is_annotation(const char *header) {
+ * records named ss_pred, ss_conf, ss_dssp, sa_dssp (before the query, too) and aa_*; they are not
+ * sequences. An aa_* name counts as one only after the query: a query that happens to be called
+ * "aa_something" is kept (it had been dropped, and the next record taken for the query). */
+static int is_annotation(const char *header, int have_query) {
     static const char *const exact[] = {"ss_pred", "ss_conf", "ss_dssp", "sa_dssp"};
     size_t word = strcspn(header, " \t");
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
         if (word == strlen(exact[i]) && memcmp(header, exact[i], word) == 0) return 1;
-    return strncmp(header, "aa_", 3) == 0;
+    return have_query && strncmp(header, "aa_", 3) == 0;
 }
 
 /* Ends the current record: the first one fixes the column count, the rest must match it. */
@@ -58,7 +60,7 @@ static ax_status start_record(a3m_state *s) {
     s->header_len = len;
     s->header_line = s->lr.line_no;
     s->in_record = 1;
-    s->skipping = is_annotation(s->header);
+    s->skipping = is_annotation(s->header, s->msa.num_rows > 0);
     s->row_len = 0;
     s->pending_insertions = 0;
     return AX_OK;

@@ -14,9 +14,6 @@
 
 #include "io/grow.h"
 
-/* Big enough that zlib's per-call overhead is noise, small enough to be irrelevant in memory. */
-#define CHUNK_BYTES ((size_t)1 << 16)
-
 /* Copies the OS message for `err` into buf (strerror is not thread-safe). */
 static void os_message(int err, char *buf, size_t size) {
 #if defined(_GNU_SOURCE)
@@ -63,7 +60,7 @@ ax_status ax_line_reader_open_path(ax_line_reader *r, const char *path) {
         os_message(errno, msg, sizeof msg);
         return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, msg);
     }
-    r->chunk = malloc(CHUNK_BYTES);
+    r->chunk = malloc(AX_LINE_READER_CHUNK);
     if (r->chunk == NULL) {
         gzclose(gz);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
@@ -108,7 +105,7 @@ static ax_status append_to_line(ax_line_reader *r, const char *seg, size_t len) 
 /* Refills the chunk from the gzip stream; sets source_done at the end. */
 static ax_status refill(ax_line_reader *r) {
     gzFile gz = (gzFile)r->gz;
-    int got = gzread(gz, r->chunk, (unsigned)CHUNK_BYTES);
+    int got = gzread(gz, r->chunk, (unsigned)AX_LINE_READER_CHUNK);
     int zerr = Z_OK;
     const char *zmsg = gzerror(gz, &zerr);
     /* zlib hands over what it decoded before an error and reports the error on the next call. */
@@ -136,15 +133,34 @@ static ax_status refill(ax_line_reader *r) {
     }
 }
 
+/* Where the line at start[0, left) ends: LF, CRLF, or a lone CR (classic Mac OS files; AlphaFold
+ * splits its inputs with Python's splitlines, which breaks there too). Returns the line's length;
+ * *used gets the bytes to consume with the terminator (the line's length when none was found), and
+ * *cr_last is 1 when a CR ends the buffer, so an LF that starts the next chunk belongs to it. */
+static size_t line_end(const char *start, size_t left, size_t *used, int *cr_last) {
+    const char *lf = memchr(start, '\n', left);
+    const size_t upto = lf != NULL ? (size_t)(lf - start) : left;
+    const char *cr = memchr(start, '\r', upto);
+    *cr_last = 0;
+    if (cr == NULL) {
+        *used = upto + (lf != NULL ? 1 : 0);
+        return upto;
+    }
+    const size_t len = (size_t)(cr - start);
+    *used = len + 1 + (len + 1 < left && start[len + 1] == '\n' ? 1 : 0);
+    *cr_last = len + 1 == left;
+    return len;
+}
+
 /* Takes the next line from the memory buffer. */
 static ax_status next_from_memory(ax_line_reader *r, int *has_line) {
     if (r->mem_pos >= r->mem_len) return AX_OK;
     const char *start = r->mem + r->mem_pos;
-    const size_t left = r->mem_len - r->mem_pos;
-    const char *newline = memchr(start, '\n', left);
-    const size_t len = newline != NULL ? (size_t)(newline - start) : left;
+    size_t used;
+    int cr_last;
+    const size_t len = line_end(start, r->mem_len - r->mem_pos, &used, &cr_last);
     AX_CHECK(append_to_line(r, start, len));
-    r->mem_pos += len + (newline != NULL ? 1 : 0);
+    r->mem_pos += used;
     *has_line = 1;
     return AX_OK;
 }
@@ -159,13 +175,21 @@ static ax_status next_from_file(ax_line_reader *r, int *has_line) {
             continue;
         }
         const char *start = (const char *)r->chunk + r->chunk_pos;
-        const size_t left = r->chunk_len - r->chunk_pos;
-        const char *newline = memchr(start, '\n', left);
-        const size_t len = newline != NULL ? (size_t)(newline - start) : left;
+        if (r->lf_pending) { /* the LF of a CRLF split across chunks */
+            r->lf_pending = 0;
+            if (*start == '\n') {
+                r->chunk_pos++;
+                continue;
+            }
+        }
+        size_t used;
+        int cr_last;
+        const size_t len = line_end(start, r->chunk_len - r->chunk_pos, &used, &cr_last);
         AX_CHECK(append_to_line(r, start, len));
         started = 1;
-        r->chunk_pos += len + (newline != NULL ? 1 : 0);
-        if (newline != NULL) break;
+        r->chunk_pos += used;
+        r->lf_pending = cr_last;
+        if (used > len) break; /* a terminator was found */
     }
     *has_line = started;
     return AX_OK;
@@ -178,7 +202,5 @@ ax_status ax_line_reader_next(ax_line_reader *r, int *has_line) {
     AX_CHECK(r->gz != NULL ? next_from_file(r, has_line) : next_from_memory(r, has_line));
     if (!*has_line) return AX_OK;
     r->line_no++;
-    /* CRLF files are common (Windows tools): the '\r' is part of the terminator, not the line. */
-    if (r->line_len > 0 && r->line[r->line_len - 1] == '\r') r->line[--r->line_len] = '\0';
     return AX_OK;
 }

@@ -16,6 +16,10 @@
  * allocate without bound. */
 #define AX_LINE_MAX ((size_t)1 << 28)
 
+/* Bytes decompressed per read (file mode; lines may be longer): big enough that zlib's per-call
+ * overhead is noise, small enough to be irrelevant in memory. */
+#define AX_LINE_READER_CHUNK ((size_t)1 << 16)
+
 typedef struct ax_line_reader {
     void *gz;                /* gzFile, or NULL when reading a memory buffer */
     const char *mem;         /* memory buffer (not owned) */
@@ -25,7 +29,8 @@ typedef struct ax_line_reader {
     size_t chunk_len;
     size_t chunk_pos;
     int source_done;         /* no more bytes to read */
-    char *line;              /* current line, NUL-terminated, without "\n" or "\r\n" */
+    int lf_pending;          /* the last chunk ended in CR: an LF starting the next one is its CRLF's */
+    char *line;              /* current line, NUL-terminated, without its "\n", "\r\n" or "\r" */
     size_t line_len;
     int64_t line_cap;
     int64_t line_no;         /* 1-based number of the current line; 0 before the first */

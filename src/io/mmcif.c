@@ -234,7 +234,7 @@ static ax_status get_float(const mmcif_state *s, int field, const char *item, fl
     }
     double value = 0.0;
     if (!ax_parse_double(row_value(&s->row, field), s->row.len[field], &value))
-        return field_fail(s, field, item, "is not a number");
+        return field_fail(s, field, item, ax_number_refusal(row_value(&s->row, field), s->row.len[field], 0));
     if (!(fabs(value) <= FLT_MAX)) return field_fail(s, field, item, "is outside the float range");
     *out = (float)value;
     return AX_OK;
@@ -276,7 +276,8 @@ static ax_status consume_atom_site(mmcif_state *s) {
     if (s->row.present[AS_MODEL]) {
         int32_t model = 0;
         if (!ax_parse_int32(row_value(row, AS_MODEL), row->len[AS_MODEL], &model))
-            return field_fail(s, AS_MODEL, "pdbx_PDB_model_num", "is not an integer");
+            return field_fail(s, AS_MODEL, "pdbx_PDB_model_num",
+                              ax_number_refusal(row_value(row, AS_MODEL), row->len[AS_MODEL], 1));
         if (!s->have_model) {
             s->have_model = 1;
             s->first_model = model;
@@ -305,11 +306,12 @@ static ax_status consume_atom_site(mmcif_state *s) {
     AX_CHECK(copy_id(s, AS_INS_CODE, "pdbx_PDB_ins_code", ins, sizeof ins));
     r.ins_code = ins[0] != '\0' ? ins[0] : ' ';
     if (!ax_parse_int32(row_value(row, number), row->len[number], &r.res_num))
-        return field_fail(s, number, "residue number", "is not an integer");
+        return field_fail(s, number, "residue number", ax_number_refusal(row_value(row, number), row->len[number], 1));
     r.label_seq = AX_NO_LABEL_SEQ;
     if (row->present[AS_LABEL_SEQ] &&
         !ax_parse_int32(row_value(row, AS_LABEL_SEQ), row->len[AS_LABEL_SEQ], &r.label_seq))
-        return field_fail(s, AS_LABEL_SEQ, "label_seq_id", "is not an integer");
+        return field_fail(s, AS_LABEL_SEQ, "label_seq_id",
+                          ax_number_refusal(row_value(row, AS_LABEL_SEQ), row->len[AS_LABEL_SEQ], 1));
     if (r.label_seq == AX_NO_LABEL_SEQ && row->present[AS_LABEL_SEQ]) /* the value that means "none" here */
         return field_fail(s, AS_LABEL_SEQ, "label_seq_id", "is out of range (-2147483647 to 2147483647)");
     if (!row->present[AS_X] || !row->present[AS_Y] || !row->present[AS_Z])
@@ -342,7 +344,8 @@ static ax_status consume_entity_poly_seq(mmcif_state *s) {
     memset(&p, 0, sizeof p);
     p.line = row->first_line;
     if (!ax_parse_int32(row_value(row, EPS_NUM), row->len[EPS_NUM], &p.num))
-        return field_fail(s, EPS_NUM, "_entity_poly_seq.num", "is not an integer");
+        return field_fail(s, EPS_NUM, "_entity_poly_seq.num",
+                          ax_number_refusal(row_value(row, EPS_NUM), row->len[EPS_NUM], 1));
     AX_CHECK(copy_id(s, EPS_MON, "_entity_poly_seq.mon_id", p.mon_id, sizeof p.mon_id));
     char entity[AX_STRUCTURE_ID_CAP];
     AX_CHECK(copy_id(s, EPS_ENTITY, "_entity_poly_seq.entity_id", entity, sizeof entity));

@@ -13,7 +13,9 @@ static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-int ax_parse_double(const char *s, size_t len, double *out) {
+/* ax_parse_double, telling the failures apart: 1 parsed, 0 not a number, -1 a number out of double
+ * range. */
+static int parse_double(const char *s, size_t len, double *out) {
     size_t i = 0;
     int negative = 0;
     if (i < len && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
@@ -66,14 +68,16 @@ int ax_parse_double(const char *s, size_t len, double *out) {
     } else if (exponent < -400) {
         value = 0.0;
     } else if (exponent > 400) {
-        return 0;
+        return -1;
     } else {
         value = (double)mantissa * pow(10.0, (double)exponent);
     }
-    if (!isfinite(value)) return 0;
+    if (!isfinite(value)) return -1;
     *out = negative ? -value : value;
     return 1;
 }
+
+int ax_parse_double(const char *s, size_t len, double *out) { return parse_double(s, len, out) == 1; }
 
 int ax_parse_int32(const char *s, size_t len, int32_t *out) {
     size_t i = 0;
@@ -90,6 +94,18 @@ int ax_parse_int32(const char *s, size_t len, int32_t *out) {
     if (value < INT32_MIN || value > INT32_MAX) return 0;
     *out = (int32_t)value;
     return 1;
+}
+
+const char *ax_number_refusal(const char *s, size_t len, int integer) {
+    if (!integer) {
+        double ignored;
+        return parse_double(s, len, &ignored) == -1 ? "is out of range" : "is not a number";
+    }
+    size_t i = len > 0 && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    if (i == len) return "is not an integer";
+    for (; i < len; i++)
+        if (s[i] < '0' || s[i] > '9') return "is not an integer";
+    return "is out of the 32-bit integer range";
 }
 
 size_t ax_trim(const char **s, size_t len) {

@@ -21,6 +21,11 @@ int ax_parse_double(const char *s, size_t len, double *out);
  * the text is not an integer or overflows int32. */
 int ax_parse_int32(const char *s, size_t len, int32_t *out);
 
+/* Why ax_parse_double (integer 0) or ax_parse_int32 (integer 1) refused s[0, len), for messages:
+ * "is out of range" (or "is out of the 32-bit integer range") when the text is a number of that
+ * kind too large to hold, else "is not a number" / "is not an integer". */
+const char *ax_number_refusal(const char *s, size_t len, int integer);
+
 /* s[0, len) without leading and trailing spaces and tabs: updates *s and returns the new length. */
 size_t ax_trim(const char **s, size_t len);
 

@@ -50,7 +50,8 @@ static ax_status number_field(const pdb_state *s, size_t first, size_t last, con
     }
     double value = 0.0;
     if (!ax_parse_double(text, len, &value))
-        return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)first, "%s '%.*s' is not a number", what, (int)len, text);
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)first, "%s '%.*s' %s", what, (int)len, text,
+                            ax_number_refusal(text, len, 0));
     if (!(fabs(value) <= FLT_MAX))
         return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)first, "%s '%.*s' is outside the float range", what,
                             (int)len, text);
