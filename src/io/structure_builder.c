@@ -32,6 +32,9 @@ typedef struct chain_build {
      * per residue while reading (atom_next, residue_tail) and grouped by residue at the end when
      * such a split occurred (scattered). */
     ax_strmap residue_index;
+    /* Every atom by (residue index, atom name), for the alternate-location rule: a walk over the
+     * residue's atoms per record had made a residue of N atoms (a hostile HETATM group) cost N^2. */
+    ax_strmap atom_index;
     int64_t *atom_next, atom_next_cap;       /* next atom of the same residue, -1 after its last */
     int64_t *residue_tail, residue_tail_cap; /* last atom of each residue */
     char (*raw_names)[AX_STRUCTURE_ID_CAP];  /* residue names as written, before MSE -> MET */
@@ -58,6 +61,7 @@ static void free_chain(ax_chain *c) {
 static void free_chain_build(chain_build *c) {
     free_chain(&c->chain);
     ax_strmap_free(&c->residue_index);
+    ax_strmap_free(&c->atom_index);
     free(c->atom_next);
     free(c->residue_tail);
     free(c->raw_names);
@@ -248,12 +252,17 @@ static ax_status add_record(build_state *s, const ax_atom_record *r) {
     atom.occupancy = r->occupancy;
     atom.b_factor = r->b_factor;
     /* Alternate locations: one atom per name, the most occupied (the first on ties). */
-    for (int64_t i = res->first_atom; i >= 0; i = c->atom_next[i]) {
-        if (strcmp(c->chain.atoms[i].name, atom.name) != 0) continue;
-        if (atom.occupancy > c->chain.atoms[i].occupancy) c->chain.atoms[i] = atom;
+    char key[sizeof c->current + sizeof atom.name];
+    memcpy(key, &c->current, sizeof c->current);
+    const size_t name_len = strnlen(atom.name, sizeof atom.name);
+    memcpy(key + sizeof c->current, atom.name, name_len);
+    int64_t seen = 0;
+    if (ax_strmap_find(&c->atom_index, key, sizeof c->current + name_len, &seen)) {
+        if (atom.occupancy > c->chain.atoms[seen].occupancy) c->chain.atoms[seen] = atom;
         return AX_OK;
     }
     const int64_t a = c->chain.num_atoms;
+    AX_CHECK(ax_strmap_add(&c->atom_index, key, sizeof c->current + name_len, a));
     AX_CHECK(ax_grow((void **)&c->chain.atoms, &c->atoms_cap, a + 1, sizeof *c->chain.atoms));
     AX_CHECK(ax_grow((void **)&c->atom_next, &c->atom_next_cap, a + 1, sizeof *c->atom_next));
     c->chain.atoms[a] = atom;
