@@ -43,7 +43,7 @@ extern "C" {
  * FASTA
  *
  * Every text parser here ends lines at LF, CRLF or a lone CR (classic Mac OS files), as Python's
- * splitlines does for AlphaFold's parsers.
+ * splitlines does for AlphaFold's parsers, and skips a UTF-8 byte-order mark at the start.
  *
  * Records start with a '>' header line; the sequence is the concatenation of the following lines
  * with ASCII whitespace removed: spaces, tabs, vertical tab and form feed, which AlphaFold's

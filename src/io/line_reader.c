@@ -201,6 +201,12 @@ ax_status ax_line_reader_next(ax_line_reader *r, int *has_line) {
     if (r->line != NULL) r->line[0] = '\0';
     AX_CHECK(r->gz != NULL ? next_from_file(r, has_line) : next_from_memory(r, has_line));
     if (!*has_line) return AX_OK;
+    /* A UTF-8 byte-order mark (some Windows editors write one) is an encoding mark, not text: without
+     * this, every parser failed at 1:1 with a message about what the first line should be. */
+    if (r->line_no == 0 && r->line_len >= 3 && memcmp(r->line, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(r->line, r->line + 3, r->line_len - 3 + 1);
+        r->line_len -= 3;
+    }
     r->line_no++;
     return AX_OK;
 }
