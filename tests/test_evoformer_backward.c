@@ -165,8 +165,7 @@ static void test_grid_full(void) { test_grid(0); }
 static void test_grid_quick(void) { test_grid(1); }
 
 /* Broadcast in every position a bias allows, so each gradient sums over each kind of axis. */
-static void test_broadcast_gradients(void) {
-    const int64_t B = 2, N = 3, S = 19, H = 3, D = 8;
+static void broadcast_gradients_at(int64_t B, int64_t N, int64_t S, int64_t H, int64_t D) {
     /* (A bias broadcast over the key axis j would get the sum over j of dS, which is zero for every
      * row: such a case tests only cancellation, so j stays whole here.) */
     const int64_t mask_shapes[4][5] = {{B, N, 1, 1, S}, {1, N, 1, 1, S}, {B, 1, 1, 1, S}, {1, 1, 1, 1, S}};
@@ -207,7 +206,8 @@ static void test_broadcast_gradients(void) {
         ok &= compare_to_ref_mag("dv", &g.dv, &rdv, 2e-5, &mag[2]);
         ok &= compare_to_ref("dbias_mask", &g.dmask, &rdmask, 2e-5);
         ok &= compare_to_ref("dbias_pair", &g.dpair, &rdpair, 2e-5);
-        if (!ok) fprintf(stderr, "     in broadcast configuration %d\n", m);
+        if (!ok)
+            fprintf(stderr, "     in broadcast configuration %d, N = %lld, D = %lld\n", m, (long long)N, (long long)D);
         for (int t = 0; t < 3; t++) ref_free(&mag[t]);
         ref_free(&rout);
         ref_free(&rdout);
@@ -219,6 +219,13 @@ static void test_broadcast_gradients(void) {
         grads_free(&g);
         problem_free(&p);
     }
+}
+
+static void test_broadcast_gradients(void) {
+    broadcast_gradients_at(2, 3, 19, 3, 8);
+    /* N = 13 with D = 256: the backward cuts n into ranges of 5, 5 and 3 for each (b, h) the pair
+     * gradient keeps, and sums their slices afterwards, for every broadcast form */
+    broadcast_gradients_at(2, 13, 37, 3, 256);
 }
 
 /* Loss L = sum(dout * out). Central differences of the library's own forward (fp32, run in double

@@ -38,7 +38,7 @@ int evo_cpu_forward_threads(const ax_context *ctx, const evo_attn_params *p) {
  * BWD_PAIR_PARTIAL_MAX_BYTES and each range does enough work to pay for its slice: a slice costs
  * about three passes over S x S floats (cleared, summed into, reduced), a range about
  * range x D x 8 flops per element, so a range holds at least BWD_MIN_RANGE_WORK / D rows of n
- * (about 2 % slower than one range at (1,128,256,8,32) with 16 rows of D = 32; 1.2x slower with
+ * (all but the last, which holds what is left; about 2 % slower than one range at (1,128,256,8,32) with 16 rows of D = 32; 1.2x slower with
  * ranges of one row at (1,64,256,1,32), 1 thread). The cut depends on the shape only, never on the
  * thread count, so the order of every sum, and the bits of the result, are the same for any number
  * of threads. */
@@ -51,7 +51,8 @@ evo_cpu_backward_plan evo_cpu_plan_backward(const evo_attn_params *p) {
     if (p->dbias_pair != NULL) {
         plan.unit_nb = p->dpair_shape_b == 1 ? p->B : 1;
         plan.unit_nh = p->dpair_shape_h == 1 ? p->H : 1;
-        plan.pair_out_floats = p->dpair_shape_i * p->dpair_shape_j;
+        /* rounded to 64 bytes: neighbouring units' slices share no cache line */
+        plan.pair_out_floats = (p->dpair_shape_i * p->dpair_shape_j + 15) / 16 * 16;
         const int64_t bh_units = plan.unit_nb > 0 && plan.unit_nh > 0 ? p->B / plan.unit_nb * (p->H / plan.unit_nh) : 0;
         int64_t ranges = 1;
         if (bh_units > 0 && plan.pair_out_floats > 0) {

@@ -37,7 +37,7 @@ typedef struct evo_cpu_backward_plan {
      * never share an output element, so every sum runs in one fixed order: deterministic. */
     int64_t unit_nb, unit_nh, unit_nn;
     int64_t units_b, units_h, units_n; /* unit counts along b, h, n (the last n unit may be shorter) */
-    int64_t pair_out_floats;           /* dpair_shape_i x dpair_shape_j: one (b, h) slice of dbias_pair */
+    int64_t pair_out_floats;           /* one (b, h) slice of dbias_pair, dpair_shape_i x _j, rounded up to 16 */
     float *mask_partial;               /* (B, H, N, S) fp32 column sums of dS, or NULL */
     /* (units_b, units_h, units_n) slices of pair_out_floats: each unit's sum of dbias_pair over its n,
      * added over the n units in order after the parallel loop; NULL when units_n == 1 or without
