@@ -532,9 +532,12 @@ static void test_fallbacks(void) {
         "data_r\n_refine.ls_d_res_high n/a\n_reflns.d_resolution_high 3.25\n",
         "data_r\n_refine.ls_d_res_high high\n_em_3d_reconstruction.resolution ?\n",
         "data_r\n_refine.ls_d_res_high 2.5\n_em_3d_reconstruction.resolution 3.1\n",
+        /* only row [0] of a loop counts, and float() refuses an uncertainty */
+        "data_r\nloop_\n_refine.pdbx_refine_id\n_refine.ls_d_res_high\nX-RAY ?\nNEUTRON 2.5\n",
+        "data_r\n_refine.ls_d_res_high 1.8\n_reflns.d_resolution_high 2.0(1)\n",
     };
-    const double expected[] = {2.0, 3.25, 0.0, 3.1};
-    for (int i = 0; i < 4; i++) {
+    const double expected[] = {2.0, 3.25, 0.0, 3.1, 0.0, 1.8};
+    for (int i = 0; i < 6; i++) {
         char text[512];
         snprintf(text, sizeof text, "%s%s", resolutions[i],
                  "_atom_site.label_atom_id CA\n_atom_site.label_comp_id GLY\n_atom_site.label_asym_id A\n"

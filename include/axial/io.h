@@ -242,8 +242,9 @@ typedef struct ax_structure {
 /* mmCIF (PDBx). Reads the first data_ block: the _atom_site table (first pdbx_PDB_model_num only),
  * _entity_poly_seq, _entity_poly (type), _struct_asym, _pdbx_struct_mod_residue and _chem_comp
  * (parents of modified residues), and the resolution: the last of _refine.ls_d_res_high,
- * _em_3d_reconstruction.resolution and _reflns.d_resolution_high that holds a number (AlphaFold 2's
- * _get_header reads them in that order and keeps the last; 4ZHL: reflns 2.05 over refine 2.06).
+ * _em_3d_reconstruction.resolution and _reflns.d_resolution_high whose first row holds a plain number
+ * (AlphaFold 2's _get_header reads row [0] of each in that order, with float(), and keeps the last;
+ * 4ZHL: reflns 2.05 over refine 2.06).
  * The tokenizer handles loop_, quoted strings and ';' text fields, in any order of categories.
  * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
  * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity

@@ -173,6 +173,7 @@ typedef struct mmcif_state {
     int64_t num_asym_entities;
     int64_t asym_entities_cap;
     int have_resolution[CAT_REFLNS + 1];
+    int64_t resolution_rows[CAT_REFLNS + 1]; /* rows seen: only the first counts */
     double resolution[CAT_REFLNS + 1];
     ax_strmap poly_type_index;        /* _entity_poly entity id -> index into poly_types */
     ax_polymer_type *poly_types;
@@ -406,11 +407,13 @@ static ax_status consume_chem_comp(mmcif_state *s) {
 }
 
 static ax_status consume_resolution(mmcif_state *s, enum category category) {
-    /* Only a number counts: '?', '.' or any other text means the next source in the priority order
-     * applies, as in AlphaFold's parser (which skips a value float() refuses). */
-    if (s->have_resolution[category] || !s->row.present[0]) return AX_OK;
+    /* Only the first row, and only a number: '?', '.', a standard uncertainty "2.0(1)" or any other
+     * text means the next source in the priority order applies, as in AlphaFold's parser (which
+     * reads row [0] and skips a value float() refuses; a later row that parsed had been taken). */
+    if (s->resolution_rows[category]++ > 0 || !s->row.present[0]) return AX_OK;
     double value = 0.0;
-    if (!ax_parse_double(row_value(&s->row, 0), s->row.len[0], &value)) return AX_OK;
+    const char *text = row_value(&s->row, 0);
+    if (memchr(text, '(', s->row.len[0]) != NULL || !ax_parse_double(text, s->row.len[0], &value)) return AX_OK;
     s->have_resolution[category] = 1;
     s->resolution[category] = value;
     return AX_OK;
