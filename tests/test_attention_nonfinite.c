@@ -172,26 +172,27 @@ static void check_paged(ax_dtype dt, int decode, int32_t splits, char where) {
     CHECK(!bad);
 }
 
-/* Evoformer attention, (1, N, S, H, D): a NaN in q (every logit of its row NaN) or in the pair bias
- * at (h, i, j), which every n shares; the gradients of those rows NaN, the rest unchanged. */
-static void check_evoformer(ax_dtype dt, char where) {
-    enum { N = 2, EQ = N * S * H * D, EL = N * H * S, EP = H * S * S };
+/* Evoformer attention, (1, N, s, H, D): a NaN in q (every logit of its row NaN) or in the pair bias
+ * at (h, i, j), which every n shares; the gradients of those rows NaN, the rest unchanged. s = 64
+ * takes the whole-tile paths (AMX tiles for bf16 where the CPU has them). */
+static void check_evoformer(ax_dtype dt, char where, int64_t s) {
+    enum { N = 2, SMAX = 64, EQ = N * SMAX * H * D, EL = N * H * SMAX, EP = H * SMAX * SMAX };
     static float q[EQ], k[EQ], v[EQ], dout[EQ], pair[EP];
     static uint16_t buf[2][8][EQ * 2]; /* [run][q, k, v, dout, out, dq, dk, dv] */
     static uint16_t pb[2][EP * 2], dpb[2][EP * 2];
     static float lse[2][EL];
-    const int64_t sa[5] = {1, N, S, H, D}, sl[4] = {1, N, H, S}, sp[5] = {1, 1, H, S, S};
+    const int64_t sa[5] = {1, N, s, H, D}, sl[4] = {1, N, H, s}, sp[5] = {1, 1, H, s, s};
     for (int run = 0; run < 2; run++) {
         fill(q, EQ, 11), fill(k, EQ, 12), fill(v, EQ, 13), fill(dout, EQ, 14), fill(pair, EP, 15);
-        if (run == 1 && where == 'q') q[((1 * S + 2) * H + 1) * D] = NAN;
-        if (run == 1 && where == 'b') pair[(0 * S + 3) * S + 6] = NAN;
+        if (run == 1 && where == 'q') q[((1 * s + 2) * H + 1) * D] = NAN;
+        if (run == 1 && where == 'b') pair[(0 * s + 3) * s + 6] = NAN;
         ax_tensor t[8], tl, tp, tdp;
         const float *src[4] = {q, k, v, dout};
         for (int a = 0; a < 8; a++) {
-            if (a < 4) store(src[a], EQ, dt, buf[run][a]);
+            if (a < 4) store(src[a], N * s * H * D, dt, buf[run][a]);
             ax_tensor_contiguous(&t[a], buf[run][a], dt, 5, sa);
         }
-        store(pair, EP, dt, pb[run]);
+        store(pair, H * s * s, dt, pb[run]);
         ax_tensor_contiguous(&tp, pb[run], dt, 5, sp);
         ax_tensor_contiguous(&tdp, dpb[run], dt, 5, sp);
         ax_tensor_contiguous(&tl, lse[run], AX_F32, 4, sl);
@@ -201,27 +202,64 @@ static void check_evoformer(ax_dtype dt, char where) {
     }
     int bad = 0;
     for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < S; i++)
+        for (int64_t i = 0; i < s; i++)
             for (int64_t h = 0; h < H; h++) {
                 const int want = where == 'q' ? (n == 1 && i == 2 && h == 1) : (i == 3 && h == 0);
-                const int64_t row = n * S + i; /* (n, i) as the row index of an (N * S, H, D) view */
-                const float l0 = lse[0][(n * H + h) * S + i], l1 = lse[1][(n * H + h) * S + i];
+                const int64_t row = n * s + i; /* (n, i) as the row index of an (N * s, H, D) view */
+                const float l0 = lse[0][(n * H + h) * s + i], l1 = lse[1][(n * H + h) * s + i];
                 if (row_nan(buf[1][4], dt, row, h) != want || (want && !isnan(l1))) bad = 1;
                 if (!want && (!same_row(buf[0][4], buf[1][4], dt, row, h) || l0 != l1)) bad = 1;
                 if (row_nan(buf[1][5], dt, row, h) != want) bad = 1;
                 if (!want && !same_row(buf[0][5], buf[1][5], dt, row, h)) bad = 1;
             }
     for (int64_t h = 0; h < H; h++)
-        for (int64_t i = 0; i < S; i++) {
+        for (int64_t i = 0; i < s; i++) {
             const int want = where == 'q' ? (i == 2 && h == 1) : (i == 3 && h == 0); /* summed over n */
-            for (int64_t j = 0; j < S; j++) {
-                const float g0 = load(dpb[0], (h * S + i) * S + j, dt), g1 = load(dpb[1], (h * S + i) * S + j, dt);
+            for (int64_t j = 0; j < s; j++) {
+                const float g0 = load(dpb[0], (h * s + i) * s + j, dt), g1 = load(dpb[1], (h * s + i) * s + j, dt);
                 if (want ? !isnan(g1) : memcmp(&g0, &g1, sizeof g0) != 0) bad = 1;
             }
         }
     if (bad)
-        printf("  %s: evoformer %s, NaN in %s\n", ax_cpu_path_name(ax_cpu_path_active()), ax_dtype_name(dt),
-               where == 'q' ? "q" : "the pair bias");
+        printf("  %s: evoformer %s S %lld, NaN in %s\n", ax_cpu_path_name(ax_cpu_path_active()), ax_dtype_name(dt),
+               (long long)s, where == 'q' ? "q" : "the pair bias");
+    CHECK(!bad);
+}
+
+/* A key whose k is -inf everywhere, with q > 0: every real row sees logit -inf there (a masked key),
+ * and out, lse, dk and dv stay finite, dk and dv of that key exactly 0. The tile's padding
+ * query lanes (S = 3 and 8 leave most of a tile empty) compute 0 . -inf = NaN; that must not reach
+ * dk or dv through the products (it had, in bf16). */
+static void check_infinite_key(ax_dtype dt, int64_t s_len) {
+    static float q[NQ], k[NK], v[NK], dout[NQ];
+    static uint16_t b[8][NQ * 2]; /* q, k, v, dout, out, dq, dk, dv */
+    static float lse[NL];
+    const int64_t sq[4] = {1, s_len, H, D}, sk[4] = {1, s_len, HKV, D}, sl[3] = {1, H, s_len};
+    fill(q, NQ, 21), fill(k, NK, 22), fill(v, NK, 23), fill(dout, NQ, 24);
+    for (int64_t i = 0; i < NQ; i++) q[i] = fabsf(q[i]) + 0.01f;
+    for (int64_t d = 0; d < D; d++) k[1 * D + d] = -INFINITY;
+    const float *src[4] = {q, k, v, dout};
+    const int64_t n[4] = {NQ, NK, NK, NQ};
+    for (int a = 0; a < 4; a++) store(src[a], n[a], dt, b[a]);
+    ax_tensor t[8], tl;
+    for (int a = 0; a < 8; a++) ax_tensor_contiguous(&t[a], b[a], dt, 4, a == 1 || a == 2 || a >= 6 ? sk : sq);
+    ax_tensor_contiguous(&tl, lse, AX_F32, 3, sl);
+    ax_attention_options o = ax_attention_options_default();
+    CHECK_OK(ax_attention_forward(ctx, &t[0], &t[1], &t[2], NULL, &o, &t[4], &tl));
+    CHECK_OK(ax_attention_backward(ctx, &t[0], &t[1], &t[2], NULL, &t[4], &tl, &t[3], &o, &t[5], &t[6], &t[7], NULL));
+    int bad = 0;
+    /* (dq = ds . k multiplies the masked key's exact 0 by its -inf: NaN, as in any GEMM; not checked) */
+    for (int64_t i = 0; i < s_len * H * D; i++)
+        if (!isfinite(load(b[4], i, dt))) bad = 1;
+    for (int64_t i = 0; i < s_len * H; i++)
+        if (!isfinite(lse[i])) bad = 1;
+    for (int64_t i = 0; i < s_len * HKV * D; i++) {
+        const float gk = load(b[6], i, dt), gv = load(b[7], i, dt);
+        if (i / D == 1 ? (gk != 0.0f || gv != 0.0f) : (!isfinite(gk) || !isfinite(gv))) bad = 1;
+    }
+    if (bad)
+        printf("  %s: -inf key, %s, S = %lld\n", ax_cpu_path_name(ax_cpu_path_active()), ax_dtype_name(dt),
+               (long long)s_len);
     CHECK(!bad);
 }
 
@@ -250,8 +288,12 @@ static void test_every_path(void) {
                 check_padded(&cases[ci], dts[di], 0.0f);
                 check_padded(&cases[ci], dts[di], 5.0f);
             }
-            check_evoformer(dts[di], 'q');
-            check_evoformer(dts[di], 'b');
+            check_infinite_key(dts[di], 3);
+            check_infinite_key(dts[di], S);
+            for (int64_t es = 8; es <= 64; es *= 8) {
+                check_evoformer(dts[di], 'q', es);
+                check_evoformer(dts[di], 'b', es);
+            }
             for (int decode = 0; decode < 2; decode++)
                 for (int32_t splits = 1; splits <= 4; splits += 3) {
                     check_paged(dts[di], decode, splits, 'q');

@@ -55,8 +55,6 @@ static void test_records(void) {
     CHECK_OK(ax_fasta_parse(odd_space, sizeof odd_space - 1, NULL, &f));
     if (f != NULL && f->num_records == 1) CHECK_STR_EQ(f->sequences[0], "ACDEF");
     ax_fasta_destroy(f);
-    /* Classic Mac OS line ends (a lone CR): two records, as AlphaFold's splitlines reads them (it had
-     * been one record whose header was the whole file). */
     /* A UTF-8 byte-order mark before the first header is skipped (it had failed at 1:1). */
     static const char bom[] = "\xEF\xBB\xBF>q\nAC\n";
     f = NULL;
@@ -64,6 +62,8 @@ static void test_records(void) {
     if (f != NULL && f->num_records == 1) CHECK_STR_EQ(f->headers[0], "q");
     ax_fasta_destroy(f);
 
+    /* Classic Mac OS line ends (a lone CR): two records, as AlphaFold's splitlines reads them (it had
+     * been one record whose header was the whole file). */
     static const char mac[] = ">q desc\rACDE\rFGH\r>s\rKL\r";
     f = NULL;
     CHECK_OK(ax_fasta_parse(mac, sizeof mac - 1, NULL, &f));

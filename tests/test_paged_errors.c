@@ -182,7 +182,8 @@ static void test_paged_huge_windows(void) {
  * 1.0f / sqrtf(D), one ulp away at D = 24, so decode and prefill scaled differently). */
 static void test_paged_default_scale(void) {
     enum { DD = 24, CTX = 5 };
-    static float q1[DD], kv1[BS * DD], o_default[DD], o_given[DD], l1[1];
+    static float q1[DD], kv1[BS * DD], o_default[DD], o_given[DD], o_single[DD], l_default[1], l_given[1],
+        l_single[1];
     const int64_t qs[3] = {1, 1, DD}, cs[4] = {1, BS, 1, DD}, one = 1, two = 2, bts[2] = {1, 1}, ls[2] = {1, 1};
     int32_t bt1[1] = {0}, cl1[1] = {CTX}, cu1[2] = {0, 1};
     for (int i = 0; i < DD; i++) q1[i] = 0.3f + 0.05f * (float)i;
@@ -193,16 +194,20 @@ static void test_paged_default_scale(void) {
     ax_tensor_contiguous(&t_bt, bt1, AX_I32, 2, bts);
     ax_tensor_contiguous(&t_cl, cl1, AX_I32, 1, &one);
     ax_tensor_contiguous(&t_cu, cu1, AX_I32, 1, &two);
-    ax_tensor_contiguous(&t_lse, l1, AX_F32, 2, ls);
     const float from_double = (float)(1.0 / sqrt((double)DD));
     CHECK(from_double != 1.0f / sqrtf((float)DD)); /* the case tells the two roundings apart */
     ax_paged_attention_options o = ax_paged_attention_options_default();
-    ax_tensor_contiguous(&t_out, o_default, AX_F32, 3, qs);
-    CHECK_OK(ax_paged_attention(ctx, &t_q, &t_kv, &t_kv, &t_bt, &t_cl, &t_cu, NULL, NULL, &o, &t_out, &t_lse));
-    o.scale = from_double;
-    ax_tensor_contiguous(&t_out, o_given, AX_F32, 3, qs);
-    CHECK_OK(ax_paged_attention(ctx, &t_q, &t_kv, &t_kv, &t_bt, &t_cl, &t_cu, NULL, NULL, &o, &t_out, &t_lse));
-    CHECK(memcmp(o_default, o_given, sizeof o_default) == 0);
+    float *outs[3] = {o_default, o_given, o_single}, *lses[3] = {l_default, l_given, l_single};
+    const float scales[3] = {0.0f, from_double, 1.0f / sqrtf((float)DD)};
+    for (int i = 0; i < 3; i++) {
+        o.scale = scales[i];
+        ax_tensor_contiguous(&t_out, outs[i], AX_F32, 3, qs);
+        ax_tensor_contiguous(&t_lse, lses[i], AX_F32, 2, ls);
+        CHECK_OK(ax_paged_attention(ctx, &t_q, &t_kv, &t_kv, &t_bt, &t_cl, &t_cu, NULL, NULL, &o, &t_out, &t_lse));
+    }
+    CHECK(memcmp(o_default, o_given, sizeof o_default) == 0 && l_default[0] == l_given[0]);
+    /* and the data tell the two scales apart, so the comparison above means something */
+    CHECK(memcmp(o_default, o_single, sizeof o_default) != 0 || l_default[0] != l_single[0]);
 }
 
 static void test_paged_index_errors(void) {

@@ -23,7 +23,9 @@
  * negative side meaning unbounded; causal is right = 0. A query row with every key masked gives
  * out = 0 and lse = -inf, and contributes nothing to any gradient (no NaN). A NaN logit at a key the
  * row sees (NaN in q, k or the bias, or inf - inf from a +inf bias) makes that row's out and lse NaN,
- * as in PyTorch; a value at a masked key is never read into the result.
+ * as in PyTorch; a value at a masked key never reaches out or lse (in the backward, dq = dS . k
+ * still multiplies a masked key's zero by its k, so a NaN or infinite k there gives NaN in dq, as
+ * in any matrix product).
  *
  * Packed variable-length batches: q (Tq, H, D), k and v (Tk, Hkv, D), out like q, and int32
  * cu_seqlens_q, cu_seqlens_k of length B + 1 (non-decreasing, starting at 0, ending at most at Tq /

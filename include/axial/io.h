@@ -42,8 +42,8 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------
  * FASTA
  *
- * Every text parser here ends lines at LF, CRLF or a lone CR (classic Mac OS files), as Python's
- * splitlines does for AlphaFold's parsers, and skips a UTF-8 byte-order mark at the start.
+ * Every text parser here ends lines at LF, CRLF or a lone CR (classic Mac OS files; Python's
+ * universal newlines, as AlphaFold reads files) and skips a UTF-8 byte-order mark at the start.
  *
  * Records start with a '>' header line; the sequence is the concatenation of the following lines
  * with ASCII whitespace removed: spaces, tabs, vertical tab and form feed, which AlphaFold's
@@ -113,8 +113,8 @@ typedef struct ax_msa {
  * column; lower-case letters are insertions, counted into the deletion entry of the NEXT match
  * column; '.' and blanks are ignored. Lines starting with '#' (ColabFold's "#101\t1") are skipped,
  * and so are HH-suite annotation records (headers ss_pred, ss_conf, ss_dssp, sa_dssp anywhere;
- * aa_* after the query). names[i] is the header line without the '>'. The first other record is the
- * query.
+ * aa_* after the query). names[i] is the header line without the '>'. The first record that is not
+ * an annotation is the query.
  * Errors (AX_ERR_FORMAT): no records; a query without match columns; a record whose match-column
  * count differs from the query's (the message names the record and its header line); a character
  * other than the above; sequence text before the first header. */

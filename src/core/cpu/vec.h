@@ -140,8 +140,9 @@ static inline float ax_vf_hmax(ax_vf x) {
 /* exp(x) for x <= 0 (the softmax case): Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, then a
  * degree-5 polynomial whose coefficients minimise the maximum relative error on that interval
  * (fitted for this code by Lawson's iterated weighted least squares; 1.4e-7 relative, checked in
- * fp32), and 2^k assembled in the exponent bits. Inputs below -87 (including -inf) give exactly 0,
- * which fully masked rows rely on. Lanes are independent, so every path gives the same bits. */
+ * fp32), and 2^k assembled in the exponent bits. Lanes are independent, so every path gives the
+ * same bits. This core leaves lanes below -87 undefined; the two forms below give exactly 0 there
+ * (including -inf), which fully masked rows rely on. */
 static inline ax_vf ax_vf_exp_neg_unmasked_(ax_vf x) {
     /* No clamp: -inf and values below -87 produce garbage lanes that the callers' masks zero. */
     const ax_vf shifter = ax_vf_splat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */

@@ -493,7 +493,9 @@ __device__ __forceinline__ void p_and_ds(float sl2, const float bias[4], const f
         /* -inf logits (masked, or past S) and fully masked rows give exactly 0. */
         const float x = fmaf(s[e], sl2, bias[e]);
         /* P <= row_mul; the clamp keeps a rounding of the reference (or of a huge bias) from making
-         * it overflow. */
+         * it overflow. fminf(NaN, 0) is 0, so a NaN logit does not make its P NaN here: a row with
+         * one has a NaN lse, which is never trusted, so its reference is recomputed and row_mul is
+         * NaN (rowref), and that is what carries the NaN into P. */
         const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(fminf(x - l2, 0.0f)) * mul[e >> 1];
         s[e] = pv;
         dp[e] = pv * (dp[e] - dl[e >> 1]);
