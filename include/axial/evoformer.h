@@ -47,9 +47,9 @@
  * thread. The backward holds, per thread, fp32 dK/dV accumulators and packed K/V: one head's
  * (O(S*D)), or, when dbias_pair is wanted with whole rows and S times its key dimension exceeds
  * 256K, those of its work unit's heads (a unit is a range of n for every (b, h) that dbias_pair
- * broadcasts over). With dbias_pair it also holds one fp32 partial slice of dbias_pair per unit (about 64 units; at most 64 MiB in all, whatever the
- * thread count), and O(B*H*N*S) fp32 shared for the bias_mask gradient. Never O(S^2) per head
- * beyond those slices. docs/evoformer-attention.md gives the details.
+ * broadcasts over). With dbias_pair it also holds one fp32 partial slice of dbias_pair per unit
+ * (about 64 units; at most 64 MiB in all, whatever the thread count), and O(B*H*N*S) fp32 shared
+ * for the bias_mask gradient. Never O(S^2) per head beyond those slices. docs/evoformer-attention.md gives the details.
  * ax_context_workspace_peak() reports the bytes an op used; a context's workspace_limit caps them.
  *
  * Determinism: backward never uses floating-point atomics. dbias_pair (summed over N and any

@@ -39,9 +39,9 @@ int evo_cpu_forward_threads(const ax_context *ctx, const evo_attn_params *p) {
  * about three passes over S x S floats (cleared, summed into, reduced), a range about
  * range x D x 8 flops per element, so a range holds at least BWD_MIN_RANGE_WORK / D rows of n
  * (all but the last, which holds what is left; about 2 % slower than one range at (1,128,256,8,32)
- * with 16 rows of D = 32; 1.2x slower with ranges of one row at (1,64,256,1,32), 1 thread). The cut depends on the shape only, never on the
- * thread count, so the order of every sum, and the bits of the result, are the same for any number
- * of threads. */
+ * with 16 rows of D = 32; 1.2x slower with ranges of one row at (1,64,256,1,32), 1 thread). The
+ * cut depends on the shape only, never on the thread count, so the order of every sum, and the bits
+ * of the result, are the same for any number of threads. */
 #define BWD_TARGET_UNITS 64
 #define BWD_PAIR_PARTIAL_MAX_BYTES ((int64_t)64 << 20)
 #define BWD_MIN_RANGE_WORK 1024
