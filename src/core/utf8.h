@@ -1,7 +1,7 @@
 /*
  * utf8.h — UTF-8 well-formedness, for the places that take text from users (figure labels, stop
- * strings, the server's error messages, streamed text) and must refuse or repair what would otherwise fail later
- * or split a character. Header-only, so the command-line tools can use it too.
+ * strings, the server's error messages, streamed text) and must refuse or repair what would
+ * otherwise fail later or split a character. Header-only, so the command-line tools can use it too.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -12,12 +12,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The sequence length a byte >= 0x80 announces as a lead (2 to 4), or 0 for a continuation byte
+ * or a lead that is always overlong (0xC0, 0xC1). Leads above 0xF4 are the callers' to refuse. */
+static inline size_t ax_utf8_lead_len_(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0; }
+
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes, n >= 1), or 0 when the bytes there
  * are not one: a stray continuation byte, an overlong form, a surrogate, a code point above
  * U+10FFFF, a sequence cut short. */
 static inline size_t ax_utf8_char_len(const unsigned char *s, size_t n) {
     if (s[0] < 0x80) return 1;
-    const size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    const size_t len = ax_utf8_lead_len_(s[0]);
     if (len == 0 || len > n || s[0] > 0xF4) return 0;
     uint32_t cp = s[0] & (0xFFu >> (len + 1));
     for (size_t i = 1; i < len; i++) {
@@ -35,7 +39,7 @@ static inline size_t ax_utf8_partial_tail(const char *b, size_t n) {
     for (size_t k = 1; k <= 3 && k <= n; k++) {
         const unsigned char *s = (const unsigned char *)b + n - k;
         if ((s[0] & 0xC0) == 0x80) continue; /* a continuation byte: the lead is further back */
-        const size_t need = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+        const size_t need = ax_utf8_lead_len_(s[0]);
         if (need <= k) return 0;
         /* Only the second byte's range depends on the lead, so completing the prefix with the
          * smallest byte each lead allows there (0x80 elsewhere) is well-formed iff the prefix can be. */
