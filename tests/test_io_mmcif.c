@@ -603,6 +603,40 @@ static void test_split_residues(void) {
     }
 }
 
+/* Microheterogeneity with _atom_site listing the second monomer first: the residue is the one the
+ * sequence keeps (the first monomer), so its name and atoms agree with the sequence letter. Chain B
+ * has only the second monomer's atoms there: they stay, as at any point heterogeneity. Before, chain
+ * A's residue was SER with SER's atoms under the sequence letter 'A'. */
+static void test_microheterogeneity(void) {
+    static const char text[] =
+        "data_x\nloop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n"
+        "1 1 GLY\n1 2 ALA\n1 2 SER\n1 3 GLY\n" ATOM_LOOP
+        "CA GLY A 1 1 1 0 0\nCA SER A 1 2 2 0 0\nOG SER A 1 2 3 0 0\nCA ALA A 1 2 4 0 0\n"
+        "CB ALA A 1 2 5 0 0\nCA GLY A 1 3 6 0 0\n"
+        "CA GLY B 1 1 7 0 0\nCA SER B 1 2 8 0 0\nOG SER B 1 2 9 0 0\n";
+    ax_structure *s = NULL;
+    CHECK_OK(ax_mmcif_parse(text, strlen(text), "micro.cif", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 2);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->sequence, "GAG");
+    CHECK_INT_EQ(c->num_residues, 3);
+    CHECK_INT_EQ(c->num_atoms, 4);
+    const ax_residue *r = &c->residues[1];
+    CHECK_STR_EQ(r->name, "ALA");
+    CHECK_INT_EQ(r->one_letter, 'A');
+    CHECK_INT_EQ(r->seq_index, 1);
+    CHECK_INT_EQ(r->num_atoms, 2);
+    CHECK(find_atom(c, r, "CB") != NULL && near(find_atom(c, r, "CB")->x, 5));
+    CHECK(find_atom(c, r, "OG") == NULL);
+    c = &s->chains[1];
+    CHECK_STR_EQ(c->sequence, "GAG");
+    CHECK_INT_EQ(c->num_residues, 2);
+    CHECK_STR_EQ(c->residues[1].name, "SER");
+    CHECK_INT_EQ(c->residues[1].num_atoms, 2);
+    ax_structure_destroy(s);
+}
+
 static void test_errors(void) {
     expect_error("data_x\n_cell.length_a 10\n", "bad.cif:2: no atoms");
     expect_error("", "bad.cif:1: no data_ block");
@@ -677,6 +711,7 @@ int main(void) {
     RUN(test_modified_residues);
     RUN(test_fallbacks);
     RUN(test_split_residues);
+    RUN(test_microheterogeneity);
     RUN(test_errors);
     RUN(test_truncated);
     return th_finish();

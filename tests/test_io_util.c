@@ -116,6 +116,13 @@ static void test_line_reader_memory(void) {
     CHECK_STR_EQ(ax_last_error(), "nul.txt:2:3: NUL byte: this is not a text file");
     ax_line_reader_close(&r);
 
+    static const char colabfold[] = ">101\nMK\n>x\nMK\n\0\n>102\nAC\n";
+    ax_line_reader_open_memory(&r, colabfold, sizeof colabfold - 1, "multi.a3m");
+    CHECK_STATUS(join_lines(&r, joined, sizeof joined), AX_ERR_FORMAT);
+    CHECK_STR_EQ(ax_last_error(), "multi.a3m:5:1: NUL byte: this is not a text file (a NUL line separates the "
+                                  "queries of a ColabFold multi-query A3M: give each query's MSA in a file of its own)");
+    ax_line_reader_close(&r);
+
     CHECK_INT_EQ(ax_io_fail(AX_ERR_FORMAT, "f", 7, 0, "why %d", 1), AX_ERR_FORMAT);
     CHECK_STR_EQ(ax_last_error(), "f:7: why 1");
 }

@@ -117,7 +117,8 @@ typedef struct ax_msa {
  * an annotation is the query.
  * Errors (AX_ERR_FORMAT): no records; a query without match columns; a record whose match-column
  * count differs from the query's (the message names the record and its header line); a character
- * other than the above; sequence text before the first header. */
+ * other than the above; sequence text before the first header; a NUL byte (ColabFold's multi-query
+ * files separate the queries by NUL lines: the message says to give one query per file). */
 AX_API ax_status ax_a3m_read(const char *path, ax_msa **out);
 AX_API ax_status ax_a3m_parse(const char *buf, size_t len, const char *source_name, ax_msa **out);
 
@@ -248,7 +249,9 @@ typedef struct ax_structure {
  * The tokenizer handles loop_, quoted strings and ';' text fields, in any order of categories.
  * Sequences: from _entity_poly_seq of the chain's polymer entity (entity from atom_site
  * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity
- * (two monomers at one num) keeps the first. Without _entity_poly_seq for an entity, residues with a
+ * (two monomers at one num) keeps the first monomer, and the residue of that name where the chain
+ * has its atoms there, in whatever order _atom_site lists the variants (AlphaFold lists every
+ * monomer in the sequence). Without _entity_poly_seq for an entity, residues with a
  * numeric label_seq_id (or group ATOM, when label_seq_id is absent) form the sequence in file order;
  * but where the file has _entity_poly_seq, an entity that neither it nor _entity_poly names is a
  * ligand or water (no sequence), as AlphaFold takes only entities with sequences as chains.

@@ -33,6 +33,13 @@ void ax_error_prefix(const char *prefix);
  * does not fit a 32-bit int (sizes and leading dimensions handed to BLAS), else AX_OK. */
 ax_status ax_check_int32_limit(int64_t value, const char *what, const char *limit);
 
+/* The OS's message for an errno value. strerror is not thread-safe, so this copies strerror_r's text
+ * into a value the caller's expression holds: `ax_set_error(AX_ERR_IO, "...: %s", ax_os_error(e).text)`. */
+typedef struct ax_os_message {
+    char text[128];
+} ax_os_message;
+ax_os_message ax_os_error(int err);
+
 /* Debug log to stderr, only when AXIAL_LOG=debug (read once). */
 void ax_log_debug(const char *fmt, ...) AX_PRINTF(1, 2);
 

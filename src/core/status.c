@@ -34,6 +34,17 @@ const char *ax_status_string(ax_status status) {
 
 const char *ax_last_error(void) { return last_error; }
 
+ax_os_message ax_os_error(int err) {
+    ax_os_message m;
+#if defined(_GNU_SOURCE)
+    const char *msg = strerror_r(err, m.text, sizeof m.text); /* GNU: may return a static string */
+    if (msg != m.text) snprintf(m.text, sizeof m.text, "%s", msg);
+#else
+    if (strerror_r(err, m.text, sizeof m.text) != 0) snprintf(m.text, sizeof m.text, "error %d", err);
+#endif
+    return m;
+}
+
 void ax_clear_error(void) { last_error[0] = '\0'; }
 
 ax_status ax_set_errorv(ax_status status, const char *fmt, va_list args) {

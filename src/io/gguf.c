@@ -478,12 +478,12 @@ ax_status ax_gguf_open(const char *path, ax_gguf **out) {
     *out = NULL;
     if (path == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: NULL");
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, ax_os_error(errno).text);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         const int e = errno;
         close(fd);
-        return ax_set_error(AX_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+        return ax_set_error(AX_ERR_IO, "%s: cannot stat: %s", path, ax_os_error(e).text);
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
@@ -498,7 +498,8 @@ ax_status ax_gguf_open(const char *path, ax_gguf **out) {
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     const int e = errno;
     close(fd); /* the mapping keeps the file */
-    if (map == MAP_FAILED) return ax_set_error(AX_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(e));
+    if (map == MAP_FAILED)
+        return ax_set_error(AX_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, ax_os_error(e).text);
     return gguf_open_common(map, size, 1, path, out);
 }
 

@@ -100,7 +100,7 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
     if (h->file < 0) {
         if (h->disk.error != 0)
             st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", final_path,
-                              strerror(h->disk.error));
+                              ax_os_error(h->disk.error).text);
         else
             st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
         ax_output_discard(&h->out);
@@ -116,7 +116,7 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
     silence_hdf5();
     *out = NULL;
     if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
-    if (access(path, R_OK) != 0) return ax_set_error(AX_ERR_IO, "%s: %s", path, strerror(errno));
+    if (access(path, R_OK) != 0) return ax_set_error(AX_ERR_IO, "%s: %s", path, ax_os_error(errno).text);
     htri_t is_h5 = H5Fis_hdf5(path);
     if (is_h5 <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -140,11 +140,11 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
 
 static ax_status fsync_file(const char *path, const char *temp) {
     const int fd = open(temp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open %s for fsync: %s", path, temp, strerror(errno));
+    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open %s for fsync: %s", path, temp, ax_os_error(errno).text);
     const int rc = fsync(fd);
     const int saved = errno;
     close(fd);
-    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync %s: %s", path, temp, strerror(saved));
+    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync %s: %s", path, temp, ax_os_error(saved).text);
     return AX_OK;
 }
 
@@ -152,7 +152,7 @@ static ax_status fsync_file(const char *path, const char *temp) {
  * operation answers with that failure, without touching HDF5, and the commit discards the file. */
 static ax_status disk_failed(const ax_h5 *h) {
     return ax_set_error(AX_ERR_IO, "%s: writing its temporary file %s failed: %s", h->final_path, h->out.temp,
-                        strerror(h->disk.error));
+                        ax_os_error(h->disk.error).text);
 }
 
 static ax_status disk_status(const ax_h5 *h, ax_status st) { return h->disk.error != 0 ? disk_failed(h) : st; }

@@ -14,16 +14,6 @@
 
 #include "io/grow.h"
 
-/* Copies the OS message for `err` into buf (strerror is not thread-safe). */
-static void os_message(int err, char *buf, size_t size) {
-#if defined(_GNU_SOURCE)
-    const char *msg = strerror_r(err, buf, size);
-    if (msg != buf) snprintf(buf, size, "%s", msg);
-#else
-    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
-#endif
-}
-
 ax_status ax_io_fail(ax_status status, const char *source, int64_t line, int64_t column, const char *fmt,
                      ...) {
     char reason[768];
@@ -56,9 +46,7 @@ ax_status ax_line_reader_open_path(ax_line_reader *r, const char *path) {
     gzFile gz = gzopen(path, "rbe");
     if (gz == NULL) {
         if (errno == 0) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory opening the file", path);
-        char msg[256];
-        os_message(errno, msg, sizeof msg);
-        return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, msg);
+        return ax_set_error(AX_ERR_IO, "%s: cannot open: %s", path, ax_os_error(errno).text);
     }
     r->chunk = malloc(AX_LINE_READER_CHUNK);
     if (r->chunk == NULL) {
@@ -88,9 +76,13 @@ static ax_status append_to_line(ax_line_reader *r, const char *seg, size_t len) 
     const char *nul = len > 0 ? memchr(seg, '\0', len) : NULL;
     if (nul != NULL) {
         /* The line number is that of the line being assembled: one past the last returned. */
-        return ax_io_fail(AX_ERR_FORMAT, r->source, r->line_no + 1,
-                          (int64_t)(r->line_len + (size_t)(nul - seg)) + 1,
-                          "NUL byte: this is not a text file");
+        const size_t column = r->line_len + (size_t)(nul - seg) + 1;
+        /* ColabFold's multi-query A3M output puts a NUL line between the queries' MSAs. */
+        const char *hint = column == 1 ? " (a NUL line separates the queries of a ColabFold multi-query A3M: give "
+                                         "each query's MSA in a file of its own)"
+                                       : "";
+        return ax_io_fail(AX_ERR_FORMAT, r->source, r->line_no + 1, (int64_t)column,
+                          "NUL byte: this is not a text file%s", hint);
     }
     if (len > AX_LINE_MAX - r->line_len)
         return ax_io_fail(AX_ERR_FORMAT, r->source, r->line_no + 1, 0, "line longer than %zu bytes",
@@ -120,11 +112,7 @@ static ax_status refill(ax_line_reader *r) {
     /* The line being read when it failed is one past the last returned one. */
     const int64_t line = r->line_no + 1;
     switch (zerr) {
-    case Z_ERRNO: {
-        char msg[256];
-        os_message(errno, msg, sizeof msg);
-        return ax_io_fail(AX_ERR_IO, r->source, line, 0, "read failed: %s", msg);
-    }
+    case Z_ERRNO: return ax_io_fail(AX_ERR_IO, r->source, line, 0, "read failed: %s", ax_os_error(errno).text);
     case Z_MEM_ERROR: return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory decompressing", r->source);
     case Z_BUF_ERROR:
         return ax_io_fail(AX_ERR_FORMAT, r->source, line, 0, "truncated gzip data (%s)", zmsg ? zmsg : "");

@@ -175,6 +175,7 @@ typedef struct mmcif_state {
     int have_resolution[CAT_REFLNS + 1];
     int64_t resolution_rows[CAT_REFLNS + 1]; /* rows seen: only the first counts */
     double resolution[CAT_REFLNS + 1];
+    ax_strmap hetero_index;           /* (num, entity id) with two monomers -> the first one's poly row */
     ax_strmap poly_type_index;        /* _entity_poly entity id -> index into poly_types */
     ax_polymer_type *poly_types;
     int64_t poly_types_cap;
@@ -574,6 +575,23 @@ static ax_status read_tokens(mmcif_state *s) {
 
 /* ---- assembly ------------------------------------------------------------------------------- */
 
+/* A position key: the number first (fixed width), then the id, so no two positions share a key. */
+static size_t position_key(int32_t num, const char *id, char *key) {
+    const size_t len = strnlen(id, AX_STRUCTURE_ID_CAP);
+    memcpy(key, &num, sizeof num);
+    memcpy(key + sizeof num, id, len);
+    return sizeof num + len;
+}
+
+/* Records that entity_id's monomer num is microheterogeneous, keeping the first row's index. */
+static ax_status note_hetero(mmcif_state *s, const char *entity_id, int32_t num, int64_t first_row) {
+    char key[sizeof num + AX_STRUCTURE_ID_CAP];
+    const size_t len = position_key(num, entity_id, key);
+    int64_t seen = 0;
+    if (ax_strmap_find(&s->hetero_index, key, len, &seen)) return AX_OK; /* a third monomer */
+    return ax_strmap_add(&s->hetero_index, key, len, first_row);
+}
+
 /* Groups _entity_poly_seq rows per entity (file order within each) into sequences. */
 static ax_status build_entities(mmcif_state *s, ax_entity_seq **out, int64_t *num_out) {
     const int64_t num_entities = s->poly_entity_index.count;
@@ -609,7 +627,11 @@ static ax_status build_entities(mmcif_state *s, ax_entity_seq **out, int64_t *nu
         }
         for (int64_t k = start[e]; k < start[e + 1]; k++) {
             const poly_seq_row *p = &s->poly_rows[order[k]];
-            if (seq->len > 0 && p->num == seq->nums[seq->len - 1]) continue; /* microheterogeneity: first wins */
+            if (seq->len > 0 && p->num == seq->nums[seq->len - 1]) { /* microheterogeneity: first wins */
+                st = note_hetero(s, seq->entity_id, p->num, order[k - 1]);
+                if (st != AX_OK) goto cleanup;
+                continue;
+            }
             if (seq->len > 0 && p->num < seq->nums[seq->len - 1]) {
                 st = ax_io_fail(AX_ERR_FORMAT, s->source, p->line, 0,
                                 "_entity_poly_seq of entity %s: num %d comes after %d (rows must be in order)",
@@ -669,6 +691,50 @@ static void resolve_entities(mmcif_state *s) {
     }
 }
 
+/* The first monomer's name where a polymer atom sits at a microheterogeneous position, else NULL. */
+static const char *hetero_first_name(const mmcif_state *s, const ax_atom_record *r) {
+    if (!r->polymer || r->label_seq == AX_NO_LABEL_SEQ) return NULL;
+    char key[sizeof r->label_seq + AX_STRUCTURE_ID_CAP];
+    const size_t len = position_key(r->label_seq, r->entity_id, key);
+    int64_t row = 0;
+    return ax_strmap_find(&s->hetero_index, key, len, &row) ? s->poly_rows[row].mon_id : NULL;
+}
+
+/* Microheterogeneity: _entity_poly_seq names two or more monomers at one num and _atom_site usually
+ * holds a residue of each (as alternate locations). The sequence keeps the first monomer; so that
+ * the residue agrees with it whatever order _atom_site lists the variants in, the other names'
+ * atoms at that position are dropped where the chain has atoms of the first. Where it has none, the
+ * builder keeps the first residue in file order, as at any point heterogeneity. */
+static ax_status keep_sequence_variants(mmcif_state *s) {
+    if (s->hetero_index.count == 0) return AX_OK;
+    ax_strmap covered; /* (label_seq, asym id) positions with atoms of the first monomer */
+    memset(&covered, 0, sizeof covered);
+    ax_status st = AX_OK;
+    for (int64_t i = 0; i < s->num_atoms && st == AX_OK; i++) {
+        const ax_atom_record *r = &s->atoms[i];
+        const char *first = hetero_first_name(s, r);
+        if (first == NULL || strcmp(first, r->res_name) != 0) continue;
+        char key[sizeof r->label_seq + AX_STRUCTURE_ID_CAP];
+        const size_t len = position_key(r->label_seq, r->asym_id, key);
+        int64_t seen = 0;
+        if (!ax_strmap_find(&covered, key, len, &seen)) st = ax_strmap_add(&covered, key, len, 0);
+    }
+    int64_t kept = 0;
+    for (int64_t i = 0; i < s->num_atoms && st == AX_OK; i++) {
+        const ax_atom_record *r = &s->atoms[i];
+        const char *first = hetero_first_name(s, r);
+        char key[sizeof r->label_seq + AX_STRUCTURE_ID_CAP];
+        int64_t seen = 0;
+        if (first != NULL && strcmp(first, r->res_name) != 0 &&
+            ax_strmap_find(&covered, key, position_key(r->label_seq, r->asym_id, key), &seen))
+            continue;
+        s->atoms[kept++] = *r;
+    }
+    if (st == AX_OK) s->num_atoms = kept;
+    ax_strmap_free(&covered);
+    return st;
+}
+
 /* The file's own word on each chain's polymer type, where its entity has an _entity_poly row. */
 static void apply_polymer_types(const mmcif_state *s, ax_structure *structure) {
     for (int64_t c = 0; c < structure->num_chains; c++) {
@@ -689,6 +755,7 @@ static ax_status assemble(mmcif_state *s, ax_structure **out) {
     int64_t num_entities = 0;
     AX_CHECK(build_entities(s, &entities, &num_entities));
     resolve_entities(s);
+    ax_status st = keep_sequence_variants(s);
     ax_structure_input in;
     memset(&in, 0, sizeof in);
     in.source = s->source;
@@ -702,7 +769,7 @@ static ax_status assemble(mmcif_state *s, ax_structure **out) {
     if (s->have_resolution[CAT_REFLNS]) in.resolution = s->resolution[CAT_REFLNS];
     else if (s->have_resolution[CAT_EM_3D]) in.resolution = s->resolution[CAT_EM_3D];
     else if (s->have_resolution[CAT_REFINE]) in.resolution = s->resolution[CAT_REFINE];
-    const ax_status st = ax_structure_assemble(&in, out);
+    if (st == AX_OK) st = ax_structure_assemble(&in, out);
     if (st == AX_OK) apply_polymer_types(s, *out);
     for (int64_t e = 0; e < num_entities; e++) {
         free(entities[e].nums);
@@ -726,6 +793,7 @@ static ax_status mmcif_run(mmcif_state *s, ax_structure **out) {
     ax_strmap_free(&s->poly_entity_index);
     ax_strmap_free(&s->asym_entity_index);
     ax_strmap_free(&s->poly_type_index);
+    ax_strmap_free(&s->hetero_index);
     free(s->poly_types);
     ax_parent_map_free(&s->mod_residue_parents);
     ax_parent_map_free(&s->chem_comp_parents);

@@ -48,7 +48,7 @@ ax_status ax_output_target(const char *path, char **target) {
         const ssize_t n = readlink(cur, text, sizeof text - 1);
         if (n < 0) {
             const ax_status st = ax_set_error(AX_ERR_IO, "%s: cannot read the symbolic link %s: %s", path, cur,
-                                              strerror(errno));
+                                              ax_os_error(errno).text);
             free(cur);
             return st;
         }
@@ -89,7 +89,7 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
         free(out->temp);
         out->temp = NULL; /* not ours: nothing to remove */
         ax_output_discard(out);
-        return ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(err));
+        return ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, ax_os_error(err).text);
     }
     /* A replaced file keeps its permission bits (a private 0600 file had become 0644 by the umask). */
     struct stat existing;
@@ -115,9 +115,9 @@ ax_status ax_output_commit(ax_output_file *f, const char *path) {
     if (rename(f->temp, f->target) != 0) {
         const ax_status st = f->target != NULL && strcmp(f->target, path) != 0
                                  ? ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file over %s: %s", path,
-                                                f->target, strerror(errno))
+                                                f->target, ax_os_error(errno).text)
                                  : ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s",
-                                                path, strerror(errno));
+                                                path, ax_os_error(errno).text);
         ax_output_discard(f);
         return st;
     }

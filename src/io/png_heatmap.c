@@ -103,14 +103,7 @@ static int encode_png(png_sink *sink, const uint8_t *rgb, int64_t rows, int64_t 
     return 0;
 }
 
-static const char *errno_text(int err, char *buf, size_t size) {
-    /* XSI strerror_r (we build with _POSIX_C_SOURCE), reentrant unlike strerror. */
-    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
-    return buf;
-}
-
 ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, int64_t height) {
-    char reason[128];
     png_sink sink;
     memset(&sink, 0, sizeof sink);
     ax_output_file out;
@@ -118,15 +111,15 @@ ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, 
     ax_status st = AX_OK;
     if (encode_png(&sink, rgb, height, width) != 0) {
         if (sink.write_errno != 0)
-            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, errno_text(sink.write_errno, reason, sizeof reason));
+            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, ax_os_error(sink.write_errno).text);
         else
             st = ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
     } else if (fsync(sink.fd) != 0) {
-        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, errno_text(errno, reason, sizeof reason));
+        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, ax_os_error(errno).text);
     }
     /* close() can report a deferred write error (NFS); it counts like any other. */
     if (close(sink.fd) != 0 && st == AX_OK)
-        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, errno_text(errno, reason, sizeof reason));
+        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, ax_os_error(errno).text);
     if (st == AX_OK) return ax_output_commit(&out, path);
     ax_output_discard(&out);
     return st;

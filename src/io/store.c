@@ -114,7 +114,8 @@ static ax_status lock_for_append(const char *path, int *fd_out, int *exists) {
     free(target);
     const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        const ax_status st = ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, strerror(errno));
+        const ax_status st =
+            ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, ax_os_error(errno).text);
         free(lock_path);
         return st;
     }
@@ -128,7 +129,8 @@ static ax_status lock_for_append(const char *path, int *fd_out, int *exists) {
         return AX_OK;
     }
     if (errno == ENOENT) return AX_OK;
-    return ax_set_error(AX_ERR_IO, "%s: cannot check the existing store to append to: %s", path, strerror(errno));
+    return ax_set_error(AX_ERR_IO, "%s: cannot check the existing store to append to: %s", path,
+                        ax_os_error(errno).text);
 }
 
 ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
