@@ -226,6 +226,48 @@ static void check_evoformer(ax_dtype dt, char where, int64_t s) {
     CHECK(!bad);
 }
 
+/* Evoformer: a non-finite v at a key the mask bias hides (key 5 of n = 0) and throughout a row
+ * group the mask hides wholly (n = 1): given the out and lse of the run with v finite, the backward
+ * gives the same gradients bit for bit (dS had been 0 * NaN there). */
+static void check_evoformer_masked_value(ax_dtype dt, int64_t s, float value) {
+    enum { N = 2, SMAX = 64, EQ = N * SMAX * H * D, EL = N * H * SMAX, EP = H * SMAX * SMAX, KEY = 5 };
+    static float q[EQ], k[EQ], v[EQ], dout[EQ], pair[EP], mask[N * SMAX];
+    static uint16_t buf[2][8][EQ * 2]; /* [run][q, k, v, dout, out, dq, dk, dv] */
+    static uint16_t pb[EP * 2], dpb[2][EP * 2];
+    static float lse[EL];
+    const int64_t sa[5] = {1, N, s, H, D}, sl[4] = {1, N, H, s}, sp[5] = {1, 1, H, s, s}, sm[5] = {1, N, 1, 1, s};
+    fill(q, EQ, 41), fill(k, EQ, 42), fill(v, EQ, 43), fill(dout, EQ, 44), fill(pair, EP, 45);
+    for (int64_t j = 0; j < s; j++) mask[j] = j == KEY ? -INFINITY : 0.0f, mask[s + j] = -INFINITY;
+    ax_tensor tl, tp, tm;
+    store(pair, H * s * s, dt, pb);
+    ax_tensor_contiguous(&tp, pb, dt, 5, sp);
+    ax_tensor_contiguous(&tm, mask, AX_F32, 5, sm);
+    ax_tensor_contiguous(&tl, lse, AX_F32, 4, sl);
+    for (int run = 0; run < 2; run++) {
+        if (run == 1)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t h = 0; h < H; h++) v[((n * s + KEY) * H + h) * D + 3] = value;
+        ax_tensor t[8], tdp, clean_out;
+        const float *src[4] = {q, k, v, dout};
+        for (int a = 0; a < 8; a++) {
+            if (a < 4) store(src[a], N * s * H * D, dt, buf[run][a]);
+            ax_tensor_contiguous(&t[a], buf[run][a], dt, 5, sa);
+        }
+        ax_tensor_contiguous(&tdp, dpb[run], dt, 5, sp);
+        ax_tensor_contiguous(&clean_out, buf[0][4], dt, 5, sa);
+        if (run == 0) CHECK_OK(ax_evoformer_attention_forward(ctx, &t[0], &t[1], &t[2], &tm, &tp, &t[4], &tl));
+        CHECK_OK(ax_evoformer_attention_backward(ctx, &t[0], &t[1], &t[2], &tm, &tp, &clean_out, &tl, &t[3], &t[5],
+                                                 &t[6], &t[7], NULL, &tdp));
+    }
+    const size_t es = dt == AX_F32 ? 4 : 2, n = (size_t)(N * s * H * D) * es;
+    const int same = memcmp(buf[0][5], buf[1][5], n) == 0 && memcmp(buf[0][6], buf[1][6], n) == 0 &&
+                     memcmp(buf[0][7], buf[1][7], n) == 0 && memcmp(dpb[0], dpb[1], (size_t)(H * s * s) * es) == 0;
+    if (!same)
+        printf("  %s: evoformer %s S %lld, %g in v at masked keys\n", ax_cpu_path_name(ax_cpu_path_active()),
+               ax_dtype_name(dt), (long long)s, (double)value);
+    CHECK(same);
+}
+
 /* A key whose k is -inf everywhere, with q > 0: every real row sees logit -inf there (a masked key),
  * and out, lse, dk and dv stay finite, dk and dv of that key exactly 0. The tile's padding
  * query lanes (S = 3 and 8 leave most of a tile empty) compute 0 . -inf = NaN; that must not reach
@@ -263,6 +305,51 @@ static void check_infinite_key(ax_dtype dt, int64_t s_len) {
     CHECK(!bad);
 }
 
+/* A non-finite v at a key the bias masks for every row (key 6), and a row the bias masks wholly
+ * (row 2 of head 0): the backward, given the out and lse of a run with that v finite (which a masked
+ * key cannot change), gives the same gradients bit for bit. dS is exactly 0 at masked pairs and in
+ * dead rows, not 0 * (dout . v - delta), which had been NaN there and reached dq, dk and dbias. */
+static void check_masked_value(ax_dtype dt, float softcap, float value) {
+    enum { KEY = 6, ROW = 2 };
+    static float q[NQ], k[NK], v[NK], dout[NQ], bias[NB];
+    static uint16_t b[2][5][NQ * 2]; /* [clean, poisoned][q, k, v, dout, out] */
+    static uint16_t g[2][3][NQ * 2]; /* dq, dk, dv */
+    static float lse[NL], dbias[2][NB];
+    const int64_t sq[4] = {1, S, H, D}, sk[4] = {1, S, HKV, D}, sl[3] = {1, H, S}, sb[4] = {1, H, S, S};
+    fill(q, NQ, 31), fill(k, NK, 32), fill(v, NK, 33), fill(dout, NQ, 34), fill(bias, NB, 35);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < S; i++) bias[(h * S + i) * S + KEY] = -INFINITY;
+    for (int64_t j = 0; j < S; j++) bias[ROW * S + j] = -INFINITY;
+    ax_attention_options o = ax_attention_options_default();
+    o.softcap = softcap;
+    ax_tensor tb, tl;
+    ax_tensor_contiguous(&tb, bias, AX_F32, 4, sb);
+    ax_tensor_contiguous(&tl, lse, AX_F32, 3, sl);
+    for (int run = 0; run < 2; run++) {
+        if (run == 1)
+            for (int64_t d = 0; d < D; d++) v[KEY * D + d] = d == 3 ? value : 0.5f;
+        store(q, NQ, dt, b[run][0]), store(k, NK, dt, b[run][1]), store(v, NK, dt, b[run][2]);
+        store(dout, NQ, dt, b[run][3]);
+        ax_tensor t[5], tg[3], tdb;
+        for (int a = 0; a < 5; a++) ax_tensor_contiguous(&t[a], b[run][a], dt, 4, a == 1 || a == 2 ? sk : sq);
+        for (int a = 0; a < 3; a++) ax_tensor_contiguous(&tg[a], g[run][a], dt, 4, a == 0 ? sq : sk);
+        ax_tensor_contiguous(&tdb, dbias[run], AX_F32, 4, sb);
+        if (run == 0) CHECK_OK(ax_attention_forward(ctx, &t[0], &t[1], &t[2], &tb, &o, &t[4], &tl));
+        const ax_tensor *out = run == 0 ? &t[4] : NULL;
+        ax_tensor clean_out;
+        if (run == 1) ax_tensor_contiguous(&clean_out, b[0][4], dt, 4, sq), out = &clean_out;
+        CHECK_OK(ax_attention_backward(ctx, &t[0], &t[1], &t[2], &tb, out, &tl, &t[3], &o, &tg[0], &tg[1], &tg[2],
+                                       &tdb));
+    }
+    const size_t es = dt == AX_F32 ? 4 : 2;
+    const int same = memcmp(g[0][0], g[1][0], NQ * es) == 0 && memcmp(g[0][1], g[1][1], NK * es) == 0 &&
+                     memcmp(g[0][2], g[1][2], NK * es) == 0 && memcmp(dbias[0], dbias[1], sizeof dbias[0]) == 0;
+    if (!same)
+        printf("  %s: %g in v at a masked key, %s softcap %g\n", ax_cpu_path_name(ax_cpu_path_active()),
+               (double)value, ax_dtype_name(dt), (double)softcap);
+    CHECK(same);
+}
+
 static void test_every_path(void) {
     static poison cases[5];
     memset(cases, 0, sizeof cases);
@@ -288,11 +375,17 @@ static void test_every_path(void) {
                 check_padded(&cases[ci], dts[di], 0.0f);
                 check_padded(&cases[ci], dts[di], 5.0f);
             }
+            for (int sc = 0; sc < 2; sc++) {
+                check_masked_value(dts[di], sc * 5.0f, INFINITY);
+                check_masked_value(dts[di], sc * 5.0f, NAN);
+            }
             check_infinite_key(dts[di], 3);
             check_infinite_key(dts[di], S);
             for (int64_t es = 8; es <= 64; es *= 8) {
                 check_evoformer(dts[di], 'q', es);
                 check_evoformer(dts[di], 'b', es);
+                check_evoformer_masked_value(dts[di], es, INFINITY);
+                check_evoformer_masked_value(dts[di], es, NAN);
             }
             for (int decode = 0; decode < 2; decode++)
                 for (int32_t splits = 1; splits <= 4; splits += 3) {

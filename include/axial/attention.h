@@ -23,9 +23,12 @@
  * negative side meaning unbounded; causal is right = 0. A query row with every key masked gives
  * out = 0 and lse = -inf, and contributes nothing to any gradient (no NaN). A NaN logit at a key the
  * row sees (NaN in q, k or the bias, or inf - inf from a +inf bias) makes that row's out and lse NaN,
- * as in PyTorch; a value at a masked key never reaches out or lse (in the backward, dq = dS . k
- * still multiplies a masked key's zero by its k, so a NaN or infinite k there gives NaN in dq, as
- * in any matrix product).
+ * as in PyTorch; a NaN in q, k or the bias at a masked key never reaches out or lse (in the
+ * backward, dq = dS . k still multiplies a masked key's zero by its k, so a NaN or infinite k there
+ * gives NaN in dq, as in any matrix product). An infinite or NaN v at a masked key can reach out:
+ * its probability 0 times inf is NaN in the P . v product, as in PyTorch and FlashAttention, for
+ * the rows that share its key tile (tiles differ by backend). The backward's dS is exactly 0 where
+ * P is 0, so such a v reaches no gradient (given an out without it).
  *
  * Packed variable-length batches: q (Tq, H, D), k and v (Tk, Hkv, D), out like q, and int32
  * cu_seqlens_q, cu_seqlens_k of length B + 1 (non-decreasing, starting at 0, ending at most at Tq /

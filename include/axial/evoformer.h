@@ -16,7 +16,9 @@
  *
  * Fully masked rows: a query row whose every logit is -inf gets out = 0, lse = -inf, and zero
  * gradients for everything it touches. No NaN is produced from -inf biases; a NaN in q, k or a bias
- * makes the rows that see it NaN (out, lse, gradients), as in PyTorch.
+ * makes the rows that see it NaN (out, lse, gradients), as in PyTorch. An infinite or NaN v at a
+ * masked key can reach out (0 * inf in the P . v product, as in PyTorch), but no gradient: the
+ * backward's dS is exactly 0 wherever P is 0.
  *
  * Huge finite masks (1e9 * (mask - 1), 1e9 * mask - 1, -3e38): each (b, n) row of bias_mask is used
  * less its largest value (when finite), which softmax does not see, so a row masked on every key

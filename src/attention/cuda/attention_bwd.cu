@@ -74,7 +74,8 @@ __device__ __forceinline__ void pair_grad(const attn_dev &a, int64_t b, int64_t 
     const float x = attn_logit(p, s, bias_at<T>(a, b, h, i, j), &t);
     if (x == -INFINITY) return; /* a -inf bias */
     *pv = expf(x - lse);
-    *ds = *pv * (dp - delta);
+    /* p = 0 (an underflow) gives dS = 0, as on the CPU, even where dp is NaN from an infinite v */
+    *ds = *pv == 0.0f ? 0.0f : *pv * (dp - delta);
     *ds_qk = p.softcap > 0.0f ? *ds * (1.0f - t * t) : *ds;
 }
 

@@ -181,7 +181,7 @@ __device__ __forceinline__ void tile_p_ds(const evo_attn_params &p, const float 
         if (i < p.S && j < p.S && lse_i != -INFINITY) {
             const float logit = p.scale * s[r] + bias_at<T>(p, b, n, h, i, j);
             pv = expf(logit - lse_i) * mul_s[row];
-            dsv = pv * (dp[r] - delta_s[row]);
+            dsv = pv == 0.0f ? 0.0f : pv * (dp[r] - delta_s[row]); /* not 0 * NaN from an infinite v */
         }
         pr[r] = pv;
         ds[r] = dsv;

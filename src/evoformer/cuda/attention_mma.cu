@@ -498,7 +498,7 @@ __device__ __forceinline__ void p_and_ds(float sl2, const float bias[4], const f
          * NaN (rowref), and that is what carries the NaN into P. */
         const float pv = (l2 == -INFINITY || x == -INFINITY) ? 0.0f : exp2f(fminf(x - l2, 0.0f)) * mul[e >> 1];
         s[e] = pv;
-        dp[e] = pv * (dp[e] - dl[e >> 1]);
+        dp[e] = pv == 0.0f ? 0.0f : pv * (dp[e] - dl[e >> 1]); /* not 0 * NaN from an infinite v at a masked key */
     }
 }
 
