@@ -95,7 +95,10 @@ AX_API ax_attention_options ax_attention_options_default(void);
  * (D) of q, k, v, out and the bias are contiguous, and so are cu_seqlens_q / cu_seqlens_k (stride
  * 1); outputs must not overlap each other or an input.
  *
- * Limits: D >= 1 on the CPU; D <= 256 and a multiple of 8 on CUDA (else AX_ERR_UNSUPPORTED).
+ * Limits: D >= 1 on the CPU; D <= 256 and a multiple of 8 on CUDA (else AX_ERR_UNSUPPORTED). For
+ * 128 < D <= 256 the CUDA kernels need up to about 137 KB of shared memory per block: on GPUs that
+ * give a block less (about 99 KB on sm_86 / sm_89: A10, L4, L40S, RTX 30xx and 40xx) the backward,
+ * and a forward off the tensor cores (fp32, or rows not 16-byte aligned), are AX_ERR_UNSUPPORTED.
  * Memory: per-thread tiles on the CPU (host arena), none on CUDA beyond split-K partials; never
  * O(Sq x Sk). The CPU backward holds one sequence's keys (4 x Sk x D fp32) per thread, plus dq
  * partial sums when a batch has fewer (sequence, KV head) pairs than twice the threads (at most
@@ -178,8 +181,10 @@ AX_API ax_paged_attention_options ax_paged_attention_options_default(void);
  *   ax_tensor *lse                 NULL, or f32 (H, T)
  *
  * Strides: any, except that D is contiguous in q, out and the caches, and cu_seqlens_q and
- * context_lens are contiguous. Accumulation in fp32 (quantized entries dequantized as code * scale);
- * out is rounded once. Query rows past cu_seqlens_q[num_seqs] are not touched.
+ * context_lens are contiguous. Accumulation in fp32 (quantized entries dequantized as code * scale
+ * on the CPU; the CUDA kernel takes the scale out of the sums, (sum_d q_d code_d) * k_scale and
+ * p * v_scale * code, so the two agree to fp32 rounding, not bit for bit); out is rounded once.
+ * Query rows past cu_seqlens_q[num_seqs] are not touched.
  *
  * Split-K: each row's key blocks are cut into num_splits runs whose partial results (host arena /
  * device pool: T * H * splits * (D + 2) floats) are folded in split order, so results are

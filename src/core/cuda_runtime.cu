@@ -34,6 +34,10 @@ cuda_state *state_of(const ax_context *ctx) { return static_cast<cuda_state *>(c
 
 cudaStream_t stream_of(const ax_context *ctx) { return static_cast<cudaStream_t>(ctx->cuda_stream); }
 
+/* Compiled like every kernel of the build, so its attributes tell which of the build's device codes
+ * the driver picked for this device. */
+__global__ void arch_probe_kernel() {}
+
 ax_status read_props(int32_t device, ax_cuda_device_props *props) {
     cudaDeviceProp prop;
     AX_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
@@ -46,6 +50,9 @@ ax_status read_props(int32_t device, ax_cuda_device_props *props) {
     props->smem_per_sm = (int64_t)prop.sharedMemPerMultiprocessor;
     props->total_memory = (int64_t)prop.totalGlobalMem;
     props->memory_pools = prop.memoryPoolsSupported != 0;
+    cudaFuncAttributes attr;
+    AX_CUDA_CHECK(cudaFuncGetAttributes(&attr, arch_probe_kernel));
+    props->code_arch = attr.ptxVersion;
     static_assert(sizeof props->name == sizeof prop.name, "ax_cuda_device_props::name: cudaDeviceProp's size");
     memcpy(props->name, prop.name, sizeof props->name);
     props->name[sizeof props->name - 1] = '\0';

@@ -89,6 +89,7 @@ AX_HD float ax_elem_load_f32(const void *base, int64_t i, ax_dtype dtype) {
     case AX_BF16: return ax_cvt_bf16_to_f32(((const uint16_t *)base)[i]);
     case AX_F8_E4M3FN: return ax_cvt_fp8_to_f32(((const uint8_t *)base)[i], ax_fp8_e4m3fn());
     case AX_F8_E5M2: return ax_cvt_fp8_to_f32(((const uint8_t *)base)[i], ax_fp8_e5m2());
+    case AX_F32: return ((const float *)base)[i]; /* not through double (1/64-rate FP64 on many GPUs) */
     case AX_F64: return (float)((const double *)base)[i];
     default: return (float)ax_elem_load_f64(base, i, dtype);
     }

@@ -33,6 +33,14 @@ void ax_error_prefix(const char *prefix);
  * does not fit a 32-bit int (sizes and leading dimensions handed to BLAS), else AX_OK. */
 ax_status ax_check_int32_limit(int64_t value, const char *what, const char *limit);
 
+/* The calling thread's last-error message, kept across a step that may fail without the call failing
+ * (an optional allocation with a fallback), so that a successful call leaves the message as it was. */
+typedef struct ax_error_snapshot {
+    char text[1024];
+} ax_error_snapshot;
+void ax_error_keep(ax_error_snapshot *snapshot);
+void ax_error_restore(const ax_error_snapshot *snapshot);
+
 /* The OS's message for an errno value. strerror is not thread-safe, so this copies strerror_r's text
  * into a value the caller's expression holds: `ax_set_error(AX_ERR_IO, "...: %s", ax_os_error(e).text)`. */
 typedef struct ax_os_message {

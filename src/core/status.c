@@ -47,6 +47,13 @@ ax_os_message ax_os_error(int err) {
 
 void ax_clear_error(void) { last_error[0] = '\0'; }
 
+void ax_error_keep(ax_error_snapshot *snapshot) {
+    _Static_assert(sizeof snapshot->text == AX_ERROR_CAPACITY, "a snapshot holds the whole message");
+    memcpy(snapshot->text, last_error, sizeof last_error);
+}
+
+void ax_error_restore(const ax_error_snapshot *snapshot) { memcpy(last_error, snapshot->text, sizeof last_error); }
+
 ax_status ax_set_errorv(ax_status status, const char *fmt, va_list args) {
     vsnprintf(last_error, sizeof last_error, fmt, args);
     ax_log_debug("error %s: %s", ax_status_string(status), last_error);

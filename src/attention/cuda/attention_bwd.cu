@@ -750,7 +750,7 @@ bool mma_bwd_usable(const ax_op_call *call, const attn_dev &a) {
     if (!AXIAL_CUDA_MMA) return false;
     if ((p.dtype != AX_BF16 && p.dtype != AX_F16) || p.D > 128) return false;
     const ax_cuda_device_props *dev = ax_cuda_props(call->ctx);
-    if (dev == NULL || dev->cc_major < 8 || !ax_cuda_tensor_cores_enabled()) return false;
+    if (dev == NULL || dev->cc_major < 8 || dev->code_arch < 80 || !ax_cuda_tensor_cores_enabled()) return false;
     const int kD = attn_padded_d(p.D);
     const size_t smem = kD == 32 ? mma_dkdv_smem<32>() : kD == 64 ? mma_dkdv_smem<64>() : mma_dkdv_smem<128>();
     if ((int64_t)smem > dev->smem_optin_per_block) return false; /* dq's is smaller */
@@ -778,20 +778,22 @@ ax_status launch_mma(const attn_dev &a, cudaStream_t stream) {
 template <typename T, int kD>
 ax_status launch_typed(const ax_op_call *call, const attn_dev &a, cudaStream_t stream) {
     const attn_params &p = a.p;
+    bool mma = false;
+    if constexpr (!std::is_same<T, float>::value && kD <= 128) mma = mma_bwd_usable(call, a);
+    /* Every shared-memory check before the first launch, so a refusal writes no output. */
+    if (!mma) {
+        AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA)", dkdv_smem<kD>()));
+        AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA)", dq_smem<kD>()));
+    }
+    if (p.dbias != NULL) AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA, dbias)", dbias_smem<kD>()));
     /* A launch of 0 blocks is a CUDA error: an empty grid (Sq or Sk 0) is skipped. */
     if (delta_tokens(p) * p.H > 0)
         AX_CHECK(ax_cuda_launch(attn_delta_kernel<T>, "attn_delta_kernel",
                                 ceil_div(delta_tokens(p) * p.H, kDeltaThreads / 32), kDeltaThreads, 0, stream, a));
-    bool done = false;
     if constexpr (!std::is_same<T, float>::value && kD <= 128) {
-        if (mma_bwd_usable(call, a)) {
-            AX_CHECK((launch_mma<T, kD>(a, stream)));
-            done = true;
-        }
+        if (mma) AX_CHECK((launch_mma<T, kD>(a, stream)));
     }
-    if (!done) {
-        AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA)", dkdv_smem<kD>()));
-        AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA)", dq_smem<kD>()));
+    if (!mma) {
         if (a.k_tiles * p.Hkv * p.B > 0)
             AX_CHECK(ax_cuda_launch(attn_dkdv_kernel<T, kD>, "attn_dkdv_kernel", a.k_tiles * p.Hkv * p.B, kThreads,
                                     dkdv_smem<kD>(), stream, a));
@@ -800,7 +802,6 @@ ax_status launch_typed(const ax_op_call *call, const attn_dev &a, cudaStream_t s
                                     dq_smem<kD>(), stream, a));
     }
     if (p.dbias != NULL) {
-        AX_CHECK(attn_smem_check(call->ctx, "attention_backward (CUDA, dbias)", dbias_smem<kD>()));
         const int64_t tiles = ceil_div(p.dbias_shape_j, kTile) * ceil_div(p.dbias_shape_i, kTile) *
                               p.dbias_shape_h * p.dbias_shape_b;
         if (tiles > 0)

@@ -32,6 +32,11 @@ typedef struct ax_cuda_device_props {
     int64_t smem_per_sm;         /* shared memory of one SM */
     int64_t total_memory;        /* bytes of device memory */
     int32_t memory_pools;        /* 1 when the device supports stream-ordered pools (cudaMallocAsync) */
+    int32_t code_arch;           /* the virtual architecture (x10, e.g. 80) of the device code this
+                                    build runs on the device: below the device's own when it runs
+                                    JIT-compiled older PTX (a build for "75;90" on an sm_80 card),
+                                    whose tensor-core kernels have no body: the tensor-core
+                                    paths require 80 or more) */
     char name[256];              /* the device's marketing name, NUL-terminated */
 } ax_cuda_device_props;
 

@@ -24,6 +24,11 @@ __device__ __forceinline__ float warp_sum(float x) {
     for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
     return x;
 }
+__device__ __forceinline__ double warp_sum(double x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
@@ -40,15 +45,16 @@ __device__ __forceinline__ float quad_max(float x) {
 }
 
 /* The sum / maximum of x over a block of kThreads threads (a multiple of 32, every thread taking
- * part), returned to every thread. `scratch` is kThreads / 32 floats of shared memory; the caller
- * must __syncthreads() before writing it again (e.g. before a second block reduction). */
-template <int kThreads>
-__device__ __forceinline__ float block_sum(float x, float *scratch) {
+ * part), returned to every thread. `scratch` is kThreads / 32 values (float, or double for a double
+ * sum) of shared memory; the caller must __syncthreads() before writing it again (e.g. before a
+ * second block reduction). */
+template <int kThreads, typename T>
+__device__ __forceinline__ T block_sum(T x, T *scratch) {
     static_assert(kThreads % 32 == 0, "block_sum: whole warps only");
     x = warp_sum(x);
     if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = x;
     __syncthreads();
-    float total = scratch[0];
+    T total = scratch[0];
 #pragma unroll
     for (int w = 1; w < kThreads / 32; w++) total += scratch[w];
     return total;

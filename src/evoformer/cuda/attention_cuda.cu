@@ -928,9 +928,34 @@ ax_status check_grid(int64_t blocks, const char *kernel) {
     return AX_OK;
 }
 
-/* AX_OK when this backend can run the params (forward, or backward when `backward`), else
- * AX_ERR_UNSUPPORTED with the reason. */
-ax_status cuda_supports(const evo_attn_params *p, int backward) {
+/* AX_ERR_UNSUPPORTED when a SIMT kernel that will run needs more shared memory than the device
+ * gives a block (64 KiB on sm_75: the dQ kernel from D = 96), so that the call is refused before
+ * any kernel writes an output rather than failing half way through the backward. */
+ax_status simt_smem_fits(const ax_cuda_device_props &dev, int64_t D, size_t bytes, const char *kernel) {
+    if ((int64_t)bytes <= dev.smem_optin_per_block) return AX_OK;
+    return ax_set_error(AX_ERR_UNSUPPORTED,
+                        "D: %lld needs %zu bytes of shared memory per block in %s, more than this device's %lld "
+                        "(the tensor-core kernels, for bf16 and f16 on sm_80 or newer, need less)",
+                        (long long)D, bytes, kernel, (long long)dev.smem_optin_per_block);
+}
+
+ax_status simt_smem_supports(const ax_cuda_device_props &dev, const evo_attn_params &p, int backward) {
+    if (!backward)
+        return evo_mma_usable(dev, p, false) ? AX_OK
+                                             : simt_smem_fits(dev, p.D, fwd_smem_bytes(p.D), "evo_attn_fwd_kernel");
+    AX_CHECK(simt_smem_fits(dev, p.D, rowref_smem_bytes(p.D), "evo_attn_bwd_rowref_kernel"));
+    if (!evo_mma_usable(dev, p, true)) {
+        AX_CHECK(simt_smem_fits(dev, p.D, dkdv_smem_bytes(p.D), "evo_attn_bwd_dkdv_kernel"));
+        AX_CHECK(simt_smem_fits(dev, p.D, dq_smem_bytes(p.D), "evo_attn_bwd_dq_kernel"));
+    }
+    if (p.dbias_pair != NULL && !evo_mma_dpair_usable(dev, p))
+        AX_CHECK(simt_smem_fits(dev, p.D, dpair_smem_bytes(p.D), "evo_attn_bwd_dpair_kernel"));
+    return AX_OK;
+}
+
+/* AX_OK when this backend can run the params (forward, or backward when `backward`) on the device
+ * `dev` describes (NULL: only the device-independent rules), else AX_ERR_UNSUPPORTED with the reason. */
+ax_status cuda_supports(const ax_cuda_device_props *dev, const evo_attn_params *p, int backward) {
     if (p->D % 8 != 0)
         return ax_set_error(AX_ERR_UNSUPPORTED,
                             "D: %lld is not a multiple of 8 (CUDA backend needs D %% 8 == 0 and D <= %d)",
@@ -964,7 +989,7 @@ ax_status cuda_supports(const evo_attn_params *p, int backward) {
             AX_CHECK(check_grid(ceil_div(p->dmask_shape_b * p->dmask_shape_n * p->dmask_shape_j, 32),
                                 "evo_attn_bwd_dmask_kernel"));
     }
-    return AX_OK;
+    return dev != NULL ? simt_smem_supports(*dev, *p, backward) : AX_OK;
 }
 
 /* The props of the context's device; every CUDA context has them (ax_cuda_context_init). */
@@ -1007,13 +1032,12 @@ const evo_attn_params *params_of(const void *params) { return static_cast<const 
 } /* namespace */
 
 extern "C" ax_status evo_attn_forward_cuda_supports(const ax_context *ctx, const void *params) {
-    (void)ctx;
-    return cuda_supports(params_of(params), 0);
+    return cuda_supports(ax_cuda_props(ctx), params_of(params), 0);
 }
 
 extern "C" ax_status evo_attn_backward_cuda_supports(const ax_context *ctx, const void *params) {
-    (void)ctx;
-    return cuda_supports(params_of(params), 1); /* out, lse and dout: required by the entry's specs */
+    /* out, lse and dout: required by the entry's specs */
+    return cuda_supports(ax_cuda_props(ctx), params_of(params), 1);
 }
 
 /* The forward's scratch: the shifted mask (evoformer_params.h), when there is a mask. */
@@ -1072,10 +1096,13 @@ extern "C" ax_status evo_attn_backward_cuda(const ax_op_call *call) {
      * back to the pool on the stream behind the kernels, at every return. */
     ax_cuda_workspace pair(ctx);
     if (l.pair_bytes > 0) {
+        ax_error_snapshot before; /* a failed optional allocation must not leave its message behind */
+        ax_error_keep(&before);
         if (!over_limit(ctx, l.fixed + l.pair_bytes) && pair.alloc(l.pair_bytes) == AX_OK) {
             AX_CHECK(ax_context_reserve_workspace(ctx, 0, l.fixed + l.pair_bytes));
             dv.dpair_partial = reinterpret_cast<float *>(pair.bytes());
         } else {
+            ax_error_restore(&before);
             dv.dpair_chunks = 1;
         }
     }

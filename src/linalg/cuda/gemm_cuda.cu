@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "core/cuda/blas_scope.cuh"
 #include "core/cuda/convert.cuh"
 #include "core/cuda/launch.cuh"
 #include "core/cuda/device.h"
@@ -101,13 +102,13 @@ extern "C" ax_status gemm_cuda(const ax_op_call *call) {
         return launch_scale<float>(p, stream);
     }
 
-    void *handle = NULL;
-    AX_CHECK(ax_cuda_blas_handle(ctx, &handle));
     /* cuBLAS's own workspace is the block the op table took from the context's pool: counted in
      * the workspace peak and limit, and no cudaMalloc of cuBLAS's inside a CUDA-graph capture. */
-    cublasStatus_t ws_st = cublasSetWorkspace(static_cast<cublasHandle_t>(handle), call->device_ws,
-                                              (size_t)call->workspace.device_bytes);
+    ax_cuda_blas_scope blas;
+    cublasStatus_t ws_st = CUBLAS_STATUS_SUCCESS;
+    AX_CHECK(blas.begin(ctx, call->device_ws, (size_t)call->workspace.device_bytes, &ws_st));
     if (ws_st != CUBLAS_STATUS_SUCCESS) return cublas_failure(ws_st, "cublasSetWorkspace");
+    const cublasHandle_t handle = blas.handle();
     const gemm_operand *x = &p->first, *y = &p->second;
     const cudaDataType ab_type = cuda_type(x->dtype), c_type = cuda_type(p->c_dtype);
     for (int64_t done = 0; done < p->batch;) {
@@ -116,7 +117,7 @@ extern "C" ax_status gemm_cuda(const ax_op_call *call) {
         const char *yb = static_cast<const char *>(y->data) + (size_t)(done * y->batch_stride) * element_size(y->dtype);
         char *cb = static_cast<char *>(p->c) + (size_t)(done * p->c_batch_stride) * element_size(p->c_dtype);
         const cublasStatus_t st = cublasGemmStridedBatchedEx(
-            static_cast<cublasHandle_t>(handle), cublas_op(x->transpose), cublas_op(y->transpose), (int)p->m,
+            handle, cublas_op(x->transpose), cublas_op(y->transpose), (int)p->m,
             (int)p->n, (int)p->k, &p->alpha, xb, ab_type, (int)x->ld, (long long)x->batch_stride, yb, ab_type,
             (int)y->ld, (long long)y->batch_stride, &p->beta, cb, c_type, (int)p->ldc, (long long)p->c_batch_stride,
             (int)count, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "core/cuda/blas_scope.cuh"
 #include "core/cuda/device.h"
 #include "core/cuda/launch.cuh"
 #include "core/cuda/reduce.cuh"
@@ -191,12 +192,12 @@ ax_status run_prefill(const ax_op_call *call, const qmatmul_params *p, cudaStrea
     float *w32 = reinterpret_cast<float *>(ws + plan.blas_bytes + plan.x_bytes);
     float *c32 = reinterpret_cast<float *>(ws + plan.blas_bytes + plan.x_bytes + plan.slice_w_bytes);
 
-    void *handle = NULL;
-    AX_CHECK(ax_cuda_blas_handle(call->ctx, &handle));
-    cublasHandle_t h = static_cast<cublasHandle_t>(handle);
-    /* cuBLAS's workspace is ours for this call (another op may have left its own, since returned). */
-    cublasStatus_t st = cublasSetWorkspace(h, blas_ws, (size_t)plan.blas_bytes);
+    /* cuBLAS's workspace is ours for this call, and handed back at every return. */
+    ax_cuda_blas_scope blas;
+    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
+    AX_CHECK(blas.begin(call->ctx, blas_ws, (size_t)plan.blas_bytes, &st));
     if (st != CUBLAS_STATUS_SUCCESS) return cublas_failure(st, "cublasSetWorkspace");
+    const cublasHandle_t h = blas.handle();
     const float one = 1.0f, zero = 0.0f;
     for (int64_t n0 = 0; n0 < p->N; n0 += plan.slice_rows) {
         const int64_t rows = p->N - n0 < plan.slice_rows ? p->N - n0 : plan.slice_rows;

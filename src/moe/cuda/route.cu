@@ -150,7 +150,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) route_backward_kernel(Rou
     if (t >= p.T) return;
     const int64_t E = p.E, k = p.k;
     const float *pt = a.prob + t * E;
-    const float aux_scale = (float)((double)p.aux_coef * (double)E / ((double)p.T * (double)p.T * (double)k));
+    /* The load-balancing term of expert e, rounded once from double as the CPU's (route.c) */
+    const double aux_scale = (double)p.aux_coef * (double)E;
+    const double aux_div = (double)p.T * (double)p.T * (double)k;
     float s = 1.0f, dot = 0.0f;
     if (p.dweights != NULL && p.normalize) {
         s = route_kept_sum(a, t);
@@ -161,7 +163,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) route_backward_kernel(Rou
     /* dL/dp_e for this lane's experts; then sum_e g_e p_e over the warp (softmax). */
     float gp = 0.0f;
     for (int64_t e = lane; e < E; e += 32) {
-        float g = aux_scale * (float)a.counts[e];
+        float g = (float)(aux_scale * (double)a.counts[e] / aux_div);
         if (p.dweights != NULL)
             for (int64_t j = 0; j < k; j++) {
                 if (a.final_id[t * k + j] != e) continue;
@@ -176,7 +178,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) route_backward_kernel(Rou
     const float zscale = 2.0f * p.z_coef * lse / (float)p.T;
     const void *row = (const char *)p.logits + ax_dt_offset_bytes(p.logits_dtype, t * p.logits_s0);
     for (int64_t e = lane; e < E; e += 32) {
-        float g = aux_scale * (float)a.counts[e];
+        float g = (float)(aux_scale * (double)a.counts[e] / aux_div);
         if (p.dweights != NULL)
             for (int64_t j = 0; j < k; j++) {
                 if (a.final_id[t * k + j] != e) continue;
@@ -196,24 +198,26 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) route_backward_kernel(Rou
     }
 }
 
+/* Sums in double, as the CPU's (route.c): fp32 partial sums of ~T/256 terms each would lose about
+ * (T / 256) 2^-24 relative, 2e-4 at a million tokens. */
 __global__ void __launch_bounds__(kLossThreads) route_losses_kernel(RouteArgs a) {
     const moe_route_params &p = a.p;
-    __shared__ float scratch[kLossThreads / 32];
+    __shared__ double scratch[kLossThreads / 32];
     const int64_t T = p.T, E = p.E;
-    float aux = 0.0f;
+    double aux = 0.0;
     for (int64_t e = 0; e < E && T > 0; e++) {
-        float part = 0.0f;
-        for (int64_t t = threadIdx.x; t < T; t += kLossThreads) part += a.prob[t * E + e];
-        const float P = block_sum<kLossThreads>(part, scratch) / (float)T;
+        double part = 0.0;
+        for (int64_t t = threadIdx.x; t < T; t += kLossThreads) part += (double)a.prob[t * E + e];
+        const double P = block_sum<kLossThreads>(part, scratch);
         __syncthreads();
-        aux += ((float)a.counts[e] / (float)(T * p.k)) * P;
+        aux += ((double)a.counts[e] / (double)(T * p.k)) * (P / (double)T);
     }
-    float zpart = 0.0f;
-    for (int64_t t = threadIdx.x; t < T; t += kLossThreads) zpart += a.lse[t] * a.lse[t];
-    const float z = block_sum<kLossThreads>(zpart, scratch);
+    double zpart = 0.0;
+    for (int64_t t = threadIdx.x; t < T; t += kLossThreads) zpart += (double)a.lse[t] * (double)a.lse[t];
+    const double z = block_sum<kLossThreads>(zpart, scratch);
     if (threadIdx.x == 0) {
-        p.losses[0] = T > 0 ? (float)E * aux : 0.0f;
-        p.losses[p.losses_s0] = T > 0 ? z / (float)T : 0.0f;
+        p.losses[0] = T > 0 ? (float)(aux * (double)E) : 0.0f;
+        p.losses[p.losses_s0] = T > 0 ? (float)(z / (double)T) : 0.0f;
     }
 }
 

@@ -31,8 +31,8 @@ __global__ void __launch_bounds__(kThreads) embedding_kernel(embedding_params p)
         return;
     }
     const int64_t e0 = id * p.table_row_stride + u * be;
-    if (be == 1) {
-        ax_elem_store_f32(p.out, o0, p.out_dtype, ax_elem_load_f32(p.table, e0, p.table_dtype));
+    if (be == 1) { /* bits copied when the dtypes match (a signalling NaN stays one), else one rounding */
+        ax_elem_copy(p.table, e0, p.table_dtype, p.out, o0, p.out_dtype);
         return;
     }
     float values[AX_QK_K];
