@@ -172,6 +172,10 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
         free(s);
         return st;
     }
+    ax_log_debug("CUDA device %d (%s): compute capability %d.%d, device code compute_%d, tensor-core kernels %s",
+                 (int)ctx->device.id, s->props.name, (int)s->props.cc_major, (int)s->props.cc_minor,
+                 (int)s->props.code_arch,
+                 s->props.cc_major >= 8 && s->props.code_arch >= 80 && ax_cuda_tensor_cores_enabled() ? "on" : "off");
     /* No cuBLAS handle here: creating one costs time and device memory, and most contexts never run
      * a GEMM. ax_cuda_blas_handle makes it at the first cuBLAS op. */
     ctx->cuda = s;
