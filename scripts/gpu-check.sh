@@ -228,8 +228,10 @@ DEMO="$BUILD_DIR/tools/axial"
 if ! step_wanted tests; then
     skip_step "axial demo --device cuda" "AXIAL_GPU_ONLY"
 elif ((BUILT)) && [[ -x "$DEMO" ]]; then
-    run_step "axial demo --device cuda" demo-gpu.log 60 "$DEMO" demo --device cuda --data "$ROOT/tests/data" \
-        --out "$BUILD_DIR/demo" || true
+    # The debug log names the device code the driver picked and whether the tensor-core kernels run.
+    run_step "axial demo --device cuda" demo-gpu.log 60 env AXIAL_LOG=debug "$DEMO" demo --device cuda \
+        --data "$ROOT/tests/data" --out "$BUILD_DIR/demo" || true
+    grep -m1 "CUDA device .*device code" "$LOG_DIR/demo-gpu.log" || true
 else
     skip_step "axial demo --device cuda" "CLI not built"
 fi
