@@ -72,6 +72,9 @@ static ax_status h5_error(ax_status status, const char *path, const char *what) 
 
 const char *ax_h5_path(const ax_h5 *h) { return h->final_path; }
 
+/* The status for the driver's errno: memory running out is not an I/O error. */
+static ax_status disk_error_status(int err) { return err == ENOMEM ? AX_ERR_OUT_OF_MEMORY : AX_ERR_IO; }
+
 ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
     silence_hdf5();
     *out = NULL;
@@ -99,8 +102,8 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
     }
     if (h->file < 0) {
         if (h->disk.error != 0)
-            st = ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", final_path,
-                              ax_os_error(h->disk.error).text);
+            st = ax_set_error(disk_error_status(h->disk.error), "%s: cannot create a temporary file beside it: %s",
+                              final_path, ax_os_error(h->disk.error).text);
         else
             st = h5_error(AX_ERR_IO, final_path, "cannot create a temporary file beside it");
         ax_output_discard(&h->out);
@@ -151,7 +154,7 @@ static ax_status fsync_file(const char *path, const char *temp) {
 /* Once a write to the temporary has failed (h5_driver.h), the file is lost: every later write
  * operation answers with that failure, without touching HDF5, and the commit discards the file. */
 static ax_status disk_failed(const ax_h5 *h) {
-    return ax_set_error(AX_ERR_IO, "%s: writing its temporary file %s failed: %s", h->final_path, h->out.temp,
+    return ax_set_error(disk_error_status(h->disk.error), "%s: writing its temporary file %s failed: %s", h->final_path, h->out.temp,
                         ax_os_error(h->disk.error).text);
 }
 

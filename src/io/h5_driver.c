@@ -56,8 +56,11 @@ static H5FD_t *open_cb(const char *name, unsigned flags, hid_t fapl, haddr_t max
     const int fd = open(name, mode | O_CLOEXEC, 0644);
     if (fd < 0) return NULL;
     struct stat st;
-    disk_file *f = fstat(fd, &st) == 0 ? calloc(1, sizeof *f) : NULL;
+    const int stat_ok = fstat(fd, &st) == 0;
+    disk_file *f = stat_ok ? calloc(1, sizeof *f) : NULL;
     if (f == NULL) {
+        /* HDF5 says only "unable to open": tell the owner why, so it names the cause */
+        if (info->disk->error == 0) info->disk->error = stat_ok ? ENOMEM : errno;
         close(fd);
         return NULL;
     }

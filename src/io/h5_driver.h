@@ -18,7 +18,8 @@
 
 /* What the driver reports to the owner of a file it writes; must outlive the HDF5 file. */
 typedef struct ax_h5_disk {
-    int error; /* errno of the first failed write, truncate or close; 0 while none failed */
+    int error; /* errno of the first failed write, truncate or close (ENOMEM: the driver's own memory
+                  at open); 0 while none failed */
 } ax_h5_disk;
 
 /* A file access property list (H5Pclose it) that writes through the driver, reporting to *disk.
