@@ -985,6 +985,47 @@ static void test_background_loop(void) {
     CHECK_INT_EQ(c.finish, AX_SERVING_CANCELLED);
 }
 
+/* Starts and stops from several threads at once: two stops both wait for the one join (two joins of
+ * one thread are undefined), and a start during a stop waits for it and then starts a thread, so
+ * after every round the engine either runs (a start came last) or not, and a request submitted then
+ * finishes either way. */
+static void *stop_thread(void *arg) {
+    ax_serving_stop((ax_serving_engine *)arg);
+    return NULL;
+}
+
+static void *start_thread(void *arg) {
+    if (ax_serving_start((ax_serving_engine *)arg) != AX_OK) TH_FAIL("start: %s", ax_last_error());
+    return NULL;
+}
+
+static void test_start_stop_races(void) {
+    ax_serving_engine *e = new_engine(AX_SERVING_SPLITFUSE, 128, 0, 32, 4, 1);
+    if (e == NULL) return;
+    for (int round = 0; round < 200; round++) {
+        CHECK_OK(ax_serving_start(e));
+        pthread_t t[3];
+        pthread_create(&t[0], NULL, stop_thread, e);
+        pthread_create(&t[1], NULL, stop_thread, e);
+        pthread_create(&t[2], NULL, round % 2 ? start_thread : stop_thread, e);
+        for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    }
+    /* whatever the last round left, a request finishes: in the loop, or stepped here after a stop */
+    collected c = {0};
+    int32_t prompt[4] = {504, 3575, 282, 4649};
+    const int64_t id = submit_tokens(e, prompt, 4, 2, &c);
+    (void)id;
+    ax_serving_stop(e);
+    run_to_end(e);
+    CHECK_INT_EQ(c.finals, 1);
+    CHECK_INT_EQ(c.finish, AX_SERVING_LENGTH);
+    th_checks++;
+    if (e->thread_running || e->joining) TH_FAIL("after stop: thread_running %d joining %d", e->thread_running,
+                                                 e->joining);
+    check_pool_empty(e);
+    ax_serving_free(e);
+}
+
 /* A poll request finishing in the same step as a callback request whose callback is slow: the
  * poller takes (and, on its next poll, frees) the request while the step still runs callbacks; the
  * step must not touch it then (ASan in the test command checks). */
@@ -1150,6 +1191,7 @@ int main(int argc, char **argv) {
     RUN(test_last_token_needs_no_block);
     RUN(test_batch_invariance);
     RUN(test_background_loop);
+    RUN(test_start_stop_races);
     if (g_cuda) {
         RUN(test_cuda_defaults);
         RUN(test_device_errors);

@@ -39,6 +39,7 @@ struct srv_server {
     ax_serving_engine *engine;
     char *model_id;
     int32_t n_ctx;
+    int64_t pool_tokens;         /* KV slots of the engine's whole pool: num_blocks * block_size */
     srv_metrics *metrics;
     int64_t started;             /* Unix seconds, the models' "created" */
     pthread_mutex_t mu;          /* guards the fields below */
@@ -231,7 +232,7 @@ static int http_client_gone(struct MHD_Connection *c) {
 /* Waits up to HTTP_WAIT_MS for a change; job->mu held. */
 static void http_job_wait(http_job *job) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until); /* job->cv's clock (http_job_new) */
     until.tv_nsec += HTTP_WAIT_MS * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
@@ -433,8 +434,13 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
     const int64_t room = srv->n_ctx - n;
     int64_t max_tokens = req->max_tokens;
     if (max_tokens == 0) {
-        /* OpenAI's defaults: 16 for completions, as many as fit for chat. */
-        max_tokens = req->endpoint == SRV_COMPLETIONS && room > 16 ? 16 : room;
+        /* OpenAI's defaults: 16 for completions, as many as fit for chat; "fit" also in the KV pool,
+         * which a server may size below one full context (the last token needs no KV slot). */
+        const int64_t pool_room = srv->pool_tokens + 1 - n, fit = room < pool_room ? room : pool_room;
+        if (fit < 1)
+            return srv_fail(err, 400, param, "the prompt has %lld tokens; the server's KV pool holds %lld",
+                            (long long)n, (long long)srv->pool_tokens);
+        max_tokens = req->endpoint == SRV_COMPLETIONS && fit > 16 ? 16 : fit;
     } else if (max_tokens > room) {
         const char *name = req->max_completion_tokens ? "max_completion_tokens" : "max_tokens";
         return srv_fail(err, 400, name,
@@ -467,7 +473,13 @@ static http_job *http_job_new(srv_server *srv, const srv_request *req) {
     if (job == NULL) return NULL;
     job->srv = srv;
     pthread_mutex_init(&job->mu, NULL);
-    pthread_cond_init(&job->cv, NULL);
+    /* Its timed waits run on the monotonic clock: a step of the wall clock (NTP, a resumed VM) must
+     * not stretch them, or a departed client would hold its request and no keep-alive go out. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->cv, &attr);
+    pthread_condattr_destroy(&attr);
     job->refs = 2;
     job->endpoint = req->endpoint;
     job->include_usage = req->include_usage;
@@ -745,6 +757,7 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_o
     srv->model = cfg->model;
     srv->engine = cfg->engine;
     srv->n_ctx = ec.n_ctx;
+    srv->pool_tokens = ec.num_blocks * (int64_t)ec.block_size;
     srv->started = (int64_t)time(NULL);
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                            (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
@@ -770,15 +783,9 @@ void srv_server_stop(srv_server *srv) {
      * connections, which answer and end, so stopping the daemon does not wait on a generation. */
     pthread_mutex_lock(&srv->mu);
     srv->stopping = 1;
-    int64_t n = 0;
-    for (http_job *j = srv->live; j != NULL; j = j->next) n++;
-    int64_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *ids);
-    n = 0;
-    if (ids != NULL)
-        for (http_job *j = srv->live; j != NULL; j = j->next) ids[n++] = j->id;
+    /* Under the server lock, then the engine's (http_submit's order); a cancel runs no callback. */
+    for (http_job *j = srv->live; j != NULL; j = j->next) (void)ax_serving_cancel(srv->engine, j->id);
     pthread_mutex_unlock(&srv->mu);
-    for (int64_t i = 0; i < n; i++) (void)ax_serving_cancel(srv->engine, ids[i]);
-    free(ids);
     /* The final events come from the engine's loop at its next step; until the last has come, a
      * callback may still reach this server. */
     pthread_mutex_lock(&srv->mu);

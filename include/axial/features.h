@@ -196,7 +196,9 @@ AX_API void ax_chain_features_destroy(ax_chain_features *features);
 /* ------------------------------------------------------------------------------------------------
  * Training batches
  *
- * Steps, in order (AlphaFold2 supplement 1.2.5-1.2.9 and its data transforms; docs/features.md):
+ * Steps, in order (AlphaFold2 supplement 1.2.5-1.2.9 and its data transforms; docs/features.md).
+ * The supplement's MSA block deletion (training only; not in AF2's released input pipeline) is not
+ * done: a caller who wants it deletes blocks of rows before building the features.
  *
  *  1. Crop: L = min(crop_size, seq_length) consecutive residues starting at a uniformly random
  *     crop_start in [0, seq_length - L]. Everything below works on the cropped columns only (AF2
@@ -215,11 +217,13 @@ AX_API void ax_chain_features_destroy(ax_chain_features *features);
  *  4. Cluster assignment: every remaining row (all R, not only the extra ones) goes to the centre
  *     with which it agrees at the most positions, where agreement means the same token in 0..20
  *     (gaps and the mask token never agree: AF2's weights 1 for 21 tokens, 0 for gap and mask),
- *     compared against the masked centres. That is the nearest centre by Hamming distance over
- *     non-gap positions. Ties go to the lowest centre index (the query first).
+ *     compared against the masked centres (the most agreeing positions, which is not the fewest
+ *     differing ones: a row AAAA goes to AAAC before AA--). Ties go to the lowest centre index
+ *     (the query first).
  *  5. cluster_profile[c, i, :] = (one_hot23(msa[c, i]) + sum of one_hot23 over the rows assigned to
  *     c) / (1 + n_c); cluster_deletion_mean likewise over deletion counts. Each profile row sums
- *     to 1 (AF2 adds 1e-6 to the count; the count is never 0 here, so it is left out).
+ *     to 1 (AF2 adds 1e-6 to the count; the count is never 0 here, so it is left out: values
+ *     differ from AF2's by up to about 1e-6 relative).
  *  6. msa_feat[c, i, :] (49 channels) = one_hot23(msa[c, i]) | has_deletion | deletion_value |
  *     cluster_profile (23) | deletion_mean_value, with has_deletion = min(d, 1),
  *     deletion_value = 2/pi * atan(d / 3), deletion_mean_value = 2/pi * atan(mean / 3).

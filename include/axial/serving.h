@@ -189,7 +189,8 @@ AX_API ax_status ax_serving_step(ax_serving_engine *engine, int *did_work);
  * AX_ERR_OUT_OF_MEMORY (no thread). */
 AX_API ax_status ax_serving_start(ax_serving_engine *engine);
 /* Stops the background thread after its current step; requests stay queued. No-op when stopped.
- * Not from inside a callback (the loop would wait for itself) and not from two threads at once. */
+ * Not from inside a callback (the loop would wait for itself). Two stops at once both return when
+ * the thread has ended; a start during a stop waits for it, then starts a new thread. */
 AX_API void ax_serving_stop(ax_serving_engine *engine);
 
 typedef struct ax_serving_stats {

@@ -171,6 +171,7 @@ ax_status ax_serving_create(ax_llm_model *model, const ax_serving_config *cfg, a
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->work_cv, &ca);
     pthread_cond_init(&e->poll_cv, &ca);
+    pthread_cond_init(&e->joined_cv, &ca);
     pthread_condattr_destroy(&ca);
 
     ax_status st;
@@ -688,6 +689,8 @@ static void release_caller_openmp_threads(void) {
 ax_status ax_serving_start(ax_serving_engine *engine) {
     if (engine == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "engine: NULL");
     pthread_mutex_lock(&engine->mu);
+    /* A stop joining the thread meanwhile would leave it stopped after this call found it running. */
+    while (engine->joining) pthread_cond_wait(&engine->joined_cv, &engine->mu);
     ax_status st = AX_OK;
     if (!engine->thread_running) {
         if (engine->stepping) {
@@ -708,14 +711,22 @@ ax_status ax_serving_start(ax_serving_engine *engine) {
 void ax_serving_stop(ax_serving_engine *engine) {
     if (engine == NULL) return;
     pthread_mutex_lock(&engine->mu);
+    if (engine->joining) { /* another stop is joining: wait for it rather than join twice */
+        while (engine->joining) pthread_cond_wait(&engine->joined_cv, &engine->mu);
+        pthread_mutex_unlock(&engine->mu);
+        return;
+    }
     const int running = engine->thread_running;
     engine->stop_requested = 1;
+    engine->joining = running;
     pthread_cond_broadcast(&engine->work_cv);
     pthread_mutex_unlock(&engine->mu);
     if (running) pthread_join(engine->thread, NULL);
     pthread_mutex_lock(&engine->mu);
     engine->thread_running = 0;
     engine->stop_requested = 0;
+    engine->joining = 0;
+    pthread_cond_broadcast(&engine->joined_cv);
     pthread_mutex_unlock(&engine->mu);
 }
 
@@ -837,6 +848,7 @@ void ax_serving_free(ax_serving_engine *engine) {
     ax_context_destroy(e->ctx);
     pthread_cond_destroy(&e->work_cv);
     pthread_cond_destroy(&e->poll_cv);
+    pthread_cond_destroy(&e->joined_cv);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }

@@ -128,6 +128,8 @@ struct ax_serving_engine {
     /* background loop */
     pthread_t thread;
     int thread_running, stop_requested, stepping;
+    int joining;                /* a stop is joining the thread (mu released meanwhile) */
+    pthread_cond_t joined_cv;   /* signalled when that join is over */
 
     /* step thread state */
     srv_seq **running;          /* admitted, in admission order */

@@ -515,6 +515,20 @@ def test_queue_full_is_503_with_retry_after():
         assert s.stop() == 0
 
 
+def test_chat_default_max_tokens_fits_a_small_pool():
+    """A KV pool smaller than one context: a chat request without max_tokens gets as many as the pool
+    holds (the default had been the whole context's room, which the engine refused: a 400 blaming the
+    client for the server's --blocks)."""
+    s = Server("--block-size", "16", "--blocks", "4")  # 64 KV slots, a context of 512
+    try:
+        r = s.client().chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": CHAT_PROMPT}],
+                                               temperature=0)
+        assert r.usage.prompt_tokens + r.usage.completion_tokens <= 4 * 16 + 1
+        assert r.choices[0].finish_reason in ("stop", "length")
+    finally:
+        assert s.stop() == 0
+
+
 def test_sigterm_mid_stream_exits_cleanly():
     s = Server()
     client = s.client()
