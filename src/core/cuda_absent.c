@@ -58,6 +58,11 @@ const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx) {
 
 int ax_cuda_tensor_cores_enabled(void) { return 0; }
 
+int ax_cuda_tensor_cores_usable(const ax_cuda_device_props *dev) {
+    (void)dev;
+    return 0;
+}
+
 ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
     (void)ctx; (void)out;
     return ax_set_error(AX_ERR_UNSUPPORTED, "this build of Axial has no CUDA");

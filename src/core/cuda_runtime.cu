@@ -121,6 +121,10 @@ extern "C" int ax_cuda_tensor_cores_enabled(void) {
     return value;
 }
 
+extern "C" int ax_cuda_tensor_cores_usable(const ax_cuda_device_props *dev) {
+    return dev != NULL && dev->cc_major >= 8 && dev->code_arch >= 80 && ax_cuda_tensor_cores_enabled();
+}
+
 extern "C" const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx) {
     const cuda_state *s = ctx != NULL ? state_of(ctx) : NULL;
     return s != NULL ? &s->props : NULL;
@@ -175,7 +179,7 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
     ax_log_debug("CUDA device %d (%s): compute capability %d.%d, device code compute_%d, tensor-core kernels %s",
                  (int)ctx->device.id, s->props.name, (int)s->props.cc_major, (int)s->props.cc_minor,
                  (int)s->props.code_arch,
-                 s->props.cc_major >= 8 && s->props.code_arch >= 80 && ax_cuda_tensor_cores_enabled() ? "on" : "off");
+                 ax_cuda_tensor_cores_usable(&s->props) ? "on" : "off");
     /* No cuBLAS handle here: creating one costs time and device memory, and most contexts never run
      * a GEMM. ax_cuda_blas_handle makes it at the first cuBLAS op. */
     ctx->cuda = s;

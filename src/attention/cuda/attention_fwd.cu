@@ -383,7 +383,7 @@ bool mma_usable(const ax_op_call *call, const attn_dev &a) {
     if (!AXIAL_CUDA_MMA) return false;
     if (p.dtype != AX_BF16 && p.dtype != AX_F16) return false;
     const ax_cuda_device_props *dev = ax_cuda_props(call->ctx);
-    if (dev == NULL || dev->cc_major < 8 || dev->code_arch < 80 || !ax_cuda_tensor_cores_enabled()) return false;
+    if (!ax_cuda_tensor_cores_usable(dev)) return false;
     const int kD = attn_padded_d(p.D);
     const size_t smem = kD == 32    ? mma_fwd_smem<32>()
                         : kD == 64  ? mma_fwd_smem<64>()

@@ -48,6 +48,11 @@ const ax_cuda_device_props *ax_cuda_props(const ax_context *ctx);
  * 1. Read once per process, at the first call; thread-safe. */
 int ax_cuda_tensor_cores_enabled(void);
 
+/* 1 when the tensor-core kernels may run on the device `dev` describes: sm_80 or newer, running
+ * device code of compute_80 or newer (code_arch), and not switched off by the environment. 0 for
+ * NULL. The one rule every tensor-core path checks. */
+int ax_cuda_tensor_cores_usable(const ax_cuda_device_props *dev);
+
 #ifdef __cplusplus
 }
 #endif

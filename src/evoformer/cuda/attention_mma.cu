@@ -897,7 +897,7 @@ bool evo_mma_usable(const ax_cuda_device_props &dev, const evo_attn_params &p, b
     if (!AXIAL_CUDA_MMA) return false;
     if (p.dtype != AX_BF16 && p.dtype != AX_F16) return false;
     if (p.D % 16 != 0 || p.D > 128) return false;
-    if (!ax_cuda_tensor_cores_enabled() || dev.cc_major < 8 || dev.code_arch < 80) return false;
+    if (!ax_cuda_tensor_cores_usable(&dev)) return false;
     if (!backward ? !smem_fits(dev, p, K_FWD) : !smem_fits(dev, p, K_DKDV) || !smem_fits(dev, p, K_DQ))
         return false;
     if (!rows_aligned(p.q, p.q_strides, p) || !rows_aligned(p.k, p.k_strides, p) ||
