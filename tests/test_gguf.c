@@ -282,6 +282,38 @@ static void test_round_trip(void) {
         }
 }
 
+/* A view is refused when its data is not aligned for its type: a file with general.alignment 1 read
+ * from a buffer at an odd address (or a tensor at an odd offset) had given an f32 view at data % 4
+ * == 3. Shifted by 2, the f32 tensor is still refused while q8_0 (2-byte scales, 34-byte blocks) and
+ * f16 are fine. */
+static void test_misaligned_views(void) {
+    wbuf b = {0};
+    write_sample(&b, 3, 1);
+    for (size_t shift = 1; shift <= 2; shift++) {
+        uint8_t *mem = malloc(b.len + 8);
+        if (mem == NULL) exit(2);
+        uint8_t *file = mem + ((8 - (uintptr_t)mem % 8) % 8) + shift; /* shift past an 8-byte boundary */
+        memcpy(file, b.p, b.len);
+        ax_gguf *g = NULL;
+        CHECK_OK(ax_gguf_open_memory(file, b.len, "shifted.gguf", &g));
+        ax_tensor v;
+        CHECK_STATUS(ax_gguf_tensor_view(g, 0, &v), AX_ERR_UNSUPPORTED);
+        CHECK_CONTAINS(ax_last_error(), "tensor 'a': its data at file offset");
+        CHECK_CONTAINS(ax_last_error(), "is not aligned to 4 bytes for f32 (general.alignment is 1");
+        if (shift == 1) {
+            CHECK_STATUS(ax_gguf_tensor_view(g, 1, &v), AX_ERR_UNSUPPORTED);
+            CHECK_CONTAINS(ax_last_error(), "not aligned to 2 bytes for q8_0");
+        } else {
+            CHECK_OK(ax_gguf_tensor_view(g, 1, &v));
+            CHECK_OK(ax_gguf_tensor_view(g, 2, &v));
+            CHECK((uintptr_t)v.data % 2 == 0);
+        }
+        ax_gguf_close(g);
+        free(mem);
+    }
+    w_free(&b);
+}
+
 static void test_open_file(void) {
     wbuf b = {0};
     const sample_layout L = write_sample(&b, 3, 0);
@@ -721,6 +753,7 @@ int main(int argc, char **argv) {
     RUN(test_names);
     RUN(test_round_trip);
     RUN(test_open_file);
+    RUN(test_misaligned_views);
     RUN(test_truncated_everywhere);
     RUN(test_hostile_header);
     RUN(test_hostile_metadata);

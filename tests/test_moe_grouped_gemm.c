@@ -17,7 +17,9 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +346,59 @@ static void expect_dw(const ax_tensor *dy, const ax_tensor *x, const ax_tensor *
     CHECK(outputs_untouched());
 }
 
+/* OpenBLAS's process-wide thread count after ax_moe_grouped_gemm_dw (which sets 1 for its per-item
+ * sgemms) and ax_gemm (which sets the context's 2) ran at once on two threads: the count the process
+ * had (3) must come back. Each had restored its own saved value, and interleaved, the process was
+ * left at 1 or 2 (seen in five runs of five). */
+enum { RACE_ITERS = 1500 };
+
+static void *race_dw(void *arg) {
+    ax_context *c = arg;
+    static float dy[64 * 32], x[64 * 32], dw[2 * 32 * 32];
+    int64_t off[3] = {0, 32, 64};
+    ax_tensor tdy, tx, tdw, toff;
+    ax_tensor_contiguous(&tdy, dy, AX_F32, 2, (int64_t[]){64, 32});
+    ax_tensor_contiguous(&tx, x, AX_F32, 2, (int64_t[]){64, 32});
+    ax_tensor_contiguous(&tdw, dw, AX_F32, 3, (int64_t[]){2, 32, 32});
+    ax_tensor_contiguous(&toff, off, AX_I64, 1, (int64_t[]){3});
+    for (int i = 0; i < RACE_ITERS; i++)
+        if (ax_moe_grouped_gemm_dw(c, &tdy, &tx, &toff, 0.0f, &tdw) != AX_OK) return (void *)1;
+    return NULL;
+}
+
+static void *race_gemm(void *arg) {
+    ax_context *c = arg;
+    static float a[32 * 32], b[32 * 32], out[32 * 32];
+    ax_tensor ta, tb, tc;
+    ax_tensor_contiguous(&ta, a, AX_F32, 2, (int64_t[]){32, 32});
+    ax_tensor_contiguous(&tb, b, AX_F32, 2, (int64_t[]){32, 32});
+    ax_tensor_contiguous(&tc, out, AX_F32, 2, (int64_t[]){32, 32});
+    for (int i = 0; i < RACE_ITERS; i++)
+        if (ax_gemm(c, AX_NO_TRANS, AX_NO_TRANS, 1.0f, &ta, &tb, 0.0f, &tc) != AX_OK) return (void *)1;
+    return NULL;
+}
+
+static void test_blas_thread_count_restored(void) {
+    ax_context *c1 = NULL, *c2 = NULL;
+    ax_context_config cc = AX_CONTEXT_CONFIG_INIT;
+    cc.num_threads = 2;
+    CHECK_OK(ax_context_create(&c1, &cc));
+    CHECK_OK(ax_context_create(&c2, &cc));
+    openblas_set_num_threads(3);
+    for (int run = 0; run < 3 && c1 != NULL && c2 != NULL; run++) {
+        pthread_t t1, t2;
+        void *r1 = NULL, *r2 = NULL;
+        CHECK(pthread_create(&t1, NULL, race_dw, c1) == 0);
+        CHECK(pthread_create(&t2, NULL, race_gemm, c2) == 0);
+        pthread_join(t1, &r1);
+        pthread_join(t2, &r2);
+        CHECK(r1 == NULL && r2 == NULL);
+        CHECK_INT_EQ(openblas_get_num_threads(), 3);
+    }
+    ax_context_destroy(c1);
+    ax_context_destroy(c2);
+}
+
 static void test_errors(void) {
     ax_tensor tx = make2(ex, AX_F32, ER, EK), tw = make3(ewq, AX_Q4_0, EE, EN, EK), ty = make2(ey, AX_F32, ER, EN);
     ax_tensor twf = make3(ewf, AX_F32, EE, EN, EK), toff, dw = make3(edw, AX_F32, EE, EN, EK);
@@ -439,6 +494,7 @@ int main(void) {
     RUN(test_bitwise_qmatmul);
     RUN(test_thread_count_independent);
     RUN(test_float_rows_are_fma_chains);
+    RUN(test_blas_thread_count_restored);
     RUN(test_errors);
     ax_context_destroy(ctx);
     return th_finish();

@@ -8,6 +8,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,13 @@ static void test_create_errors(void) {
     CHECK_CONTAINS(ax_last_error(), "tokenizer.ggml.model is missing");
     CHECK_STATUS(llm_tokenizer_create(g, "tiny.gguf", NULL), AX_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(llm_tokenizer_create(NULL, "tiny.gguf", &tok), AX_ERR_INVALID_ARGUMENT);
+    ax_gguf_close(g);
+    /* a token type past INT64_MAX is the file's fault, named (it had been AX_ERR_INVALID_ARGUMENT
+     * without the file) */
+    tiny_gguf(&file_buf, "u64types");
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "tiny.gguf", &g));
+    CHECK_STATUS(llm_tokenizer_create(g, "tiny.gguf", &tok), AX_ERR_FORMAT);
+    CHECK_CONTAINS(ax_last_error(), "tiny.gguf: gguf: key 'tokenizer.ggml.token_type' element 0: value does not fit");
     ax_gguf_close(g);
     llm_tokenizer_free(NULL);
 }
@@ -178,6 +186,75 @@ static void test_chat_template_shapes(void) {
     CHECK(t.chat_default_system == NULL);
 }
 
+/* Templates read token by token: each accepted one is rendered as jinja2 renders it (the expected
+ * text below is worked out by hand from Jinja's rules: {%- and -%} strip the whitespace beside them,
+ * "+" concatenates, message.role is message['role']); each other shape is refused with its byte
+ * offset. Before, any template holding "<|im_start|>" was ChatML and its default system message was
+ * the first literal of the block, so the concatenated and split defaults below lost text, and an else
+ * branch, a test without loop.first, a filter or bos_token were ignored. */
+static void test_chat_template_variants(void) {
+    static const struct {
+        const char *tmpl;
+        const char *default_system; /* NULL: refused */
+        int generation_prompt;
+    } cases[] = {
+        {"{%- for message in messages -%}\n  {%- if loop.first and messages[0].role != \"system\" -%}\n"
+         "    {{- \"<|im_start|>system\\n\" + 'You are X.<|im_end|>\\n' -}}\n  {%- endif -%}\n"
+         "  {{- '<|im_start|>' + message.role + '\\n' + message.content }}<|im_end|>{{ '\\n' -}}\n"
+         "{%- endfor -%}\n{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif -%}\n",
+         "<|im_start|>system\nYou are X.<|im_end|>\n", 1},
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+         "{{ '<|im_start|>system\\nDefault' }}{{ '<|im_end|>\\n' }}{% endif %}{# a comment #}"
+         "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}",
+         "<|im_start|>system\nDefault<|im_end|>\n", 0},
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ 'D\\n' }}"
+         "{% else %}{{ 'E\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{% if messages[0]['role'] != 'system' %}{{ 'D\\n' }}{% endif %}"
+         "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] | trim + "
+         "'<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{{ bos_token }}{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+         "message['content'] + '<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}\n{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\x0a' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant' }}{% endif %}",
+         NULL, 0},
+        {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }", NULL, 0},
+    };
+    const ax_llm_chat_message conv[2] = {{"user", "Hi"}, {"assistant", "Yo"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        llm_tokenizer t;
+        memset(&t, 0, sizeof t);
+        CHECK_OK(llm_chat_template_parse(&t, cases[c].tmpl, strlen(cases[c].tmpl)));
+        char text[256], want[256];
+        size_t len = 0;
+        if (cases[c].default_system == NULL) {
+            CHECK_INT_EQ(t.chat_kind, LLM_CHAT_NONE);
+            CHECK_STATUS(llm_tokenizer_chat_apply(&t, conv, 2, 0, text, sizeof text, &len), AX_ERR_UNSUPPORTED);
+            CHECK_CONTAINS(ax_last_error(), "is not the ChatML template Axial renders");
+            CHECK(t.chat_refusal != NULL && t.chat_refusal_at < (int64_t)strlen(cases[c].tmpl));
+            free(t.chat_default_system);
+            continue;
+        }
+        CHECK_INT_EQ(t.chat_kind, LLM_CHAT_CHATML);
+        CHECK_INT_EQ(t.chat_generation_prompt, cases[c].generation_prompt);
+        snprintf(want, sizeof want, "%s<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n%s",
+                 cases[c].default_system, cases[c].generation_prompt ? "<|im_start|>assistant\n" : "");
+        CHECK_OK(llm_tokenizer_chat_apply(&t, conv, 2, cases[c].generation_prompt, text, sizeof text, &len));
+        CHECK_STR_EQ(text, want);
+        if (!cases[c].generation_prompt) {
+            CHECK_STATUS(llm_tokenizer_chat_apply(&t, conv, 2, 1, text, sizeof text, &len), AX_ERR_UNSUPPORTED);
+            CHECK_CONTAINS(ax_last_error(), "add_generation_prompt: the model's chat template has no");
+        }
+        free(t.chat_default_system);
+    }
+}
+
 /* A user-defined token's text is that token with or without PARSE_SPECIAL (HF's non-special added
  * tokens, llama.cpp's partition); a control token's only with it. "<|im_end|>" is made user-defined
  * here (the tiny vocab's specials are control tokens); before, it too was split as text. Expected ids
@@ -272,6 +349,7 @@ int main(void) {
     RUN(test_decode_buffers);
     RUN(test_chat);
     RUN(test_chat_template_shapes);
+    RUN(test_chat_template_variants);
     RUN(test_user_defined_tokens);
     RUN(test_chat_tokenize);
     return th_finish();

@@ -70,9 +70,10 @@ static const char *const tiny_specials[N_SPECIAL] = {"<|endoftext|>", "<|im_star
 static const char tiny_chatml[] =
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
     "{{ '<|im_start|>system\\nDefault.<|im_end|>\\n' }}{% endif %}"
-    "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";
+    "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/* skip: a key left out ("model", "tokens"), or NULL. */
+/* skip: a key left out ("model", "tokens"), a variant ("u64types"), or NULL. */
 static inline size_t tiny_gguf(tiny_buf *b, const char *skip) {
     tiny_buf kv = {{0}, 0, 0};
     if (!skip || strcmp(skip, "model") != 0) tiny_kv_string(&kv, "tokenizer.ggml.model", "gpt2");
@@ -90,11 +91,15 @@ static inline size_t tiny_gguf(tiny_buf *b, const char *skip) {
         tiny_put_str(&kv, "ab", 2);
         kv.n_kv++;
     }
+    const int u64_types = skip && strcmp(skip, "u64types") == 0; /* uint64 types, the first past INT64_MAX */
     tiny_put_str(&kv, "tokenizer.ggml.token_type", 25);
     tiny_put_u32(&kv, AX_GGUF_ARRAY);
-    tiny_put_u32(&kv, AX_GGUF_INT32);
+    tiny_put_u32(&kv, u64_types ? AX_GGUF_UINT64 : AX_GGUF_INT32);
     tiny_put_u64(&kv, N_TOKENS);
-    for (int i = 0; i < N_TOKENS; i++) tiny_put_u32(&kv, i < N_SPECIAL ? 3 : 1);
+    for (int i = 0; i < N_TOKENS; i++) {
+        if (u64_types) tiny_put_u64(&kv, i == 0 ? 0x8000000000000003ull : (i < N_SPECIAL ? 3 : 1));
+        else tiny_put_u32(&kv, i < N_SPECIAL ? 3 : 1);
+    }
     kv.n_kv++;
     tiny_put_str(&kv, "tokenizer.ggml.merges", 21);
     tiny_put_u32(&kv, AX_GGUF_ARRAY);

@@ -14,6 +14,7 @@
 #include "serve_http.h"
 
 #include <errno.h>
+#include <float.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -30,6 +31,13 @@
 #define HTTP_WAIT_MS 200
 /* A stream silent this long (a request waiting for admission) sends a comment line. */
 #define HTTP_KEEPALIVE_S 5.0
+/* MHD closes a connection idle this long (no bytes either way; a handler waiting on a generation,
+ * and a stream with its keep-alives, are not idle). Short, because each connection holds a thread
+ * and the daemon takes 512: idle keep-alive sockets must not hold the server for minutes. */
+#define HTTP_IDLE_TIMEOUT_S 30
+/* At shutdown, how long answers already due (503s, a stream's error event and [DONE]) may take to
+ * reach their clients before the daemon closes every connection. */
+#define HTTP_DRAIN_S 5
 
 typedef struct http_job http_job;
 
@@ -40,6 +48,7 @@ struct srv_server {
     char *model_id;
     int32_t n_ctx;
     int64_t pool_tokens;         /* KV slots of the engine's whole pool: num_blocks * block_size */
+    int32_t n_vocab;
     srv_metrics *metrics;
     int64_t started;             /* Unix seconds, the models' "created" */
     pthread_mutex_t mu;          /* guards the fields below */
@@ -47,6 +56,8 @@ struct srv_server {
     uint64_t next_serial;
     http_job *live;              /* submitted jobs whose final event has not come */
     pthread_cond_t live_cv;      /* signalled when live becomes empty */
+    int64_t answering;           /* generation requests whose response MHD has not finished */
+    pthread_cond_t answered_cv;  /* signalled when answering drops to 0 (CLOCK_MONOTONIC waits) */
 };
 
 struct http_job {
@@ -267,6 +278,13 @@ static int http_out_event(http_job *job, char *json) {
     return 0;
 }
 
+static int http_stopping(srv_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    const int stopping = srv->stopping;
+    pthread_mutex_unlock(&srv->mu);
+    return stopping;
+}
+
 /* Fills job->out with the next events; returns 0, or -1 to end the stream early (out of memory, or
  * the client went away). Waits for text rather than returning nothing: MHD would call again at once
  * (a busy loop in its threaded mode), and a silence longer than HTTP_KEEPALIVE_S sends an SSE comment
@@ -324,7 +342,10 @@ static int http_stream_fill(http_job *job) {
         r.text_len = 0;
         if (job->finish == AX_SERVING_ERROR || job->finish == AX_SERVING_CANCELLED) {
             srv_error err;
-            srv_fail(&err, 500, NULL, "%s", job->finish == AX_SERVING_ERROR ? job->error : "the request was cancelled");
+            if (job->finish == AX_SERVING_ERROR) srv_fail(&err, 500, NULL, "%s", job->error);
+            else if (http_stopping(job->srv))
+                srv_fail(&err, 503, NULL, "the request was cancelled (the server is shutting down)");
+            else srv_fail(&err, 500, NULL, "the request was cancelled");
             rc = http_out_event(job, srv_error_json(&err));
         } else {
             rc = http_out_event(job, srv_chunk_json(job->endpoint, SRV_CHUNK_FINISH, &r));
@@ -431,6 +452,12 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
         return srv_fail(err, 400, param,
                         "the prompt has %lld tokens; the context holds %d, and at least one must be left to generate",
                         (long long)n, (int)srv->n_ctx);
+    /* What the engine would refuse, checked here so the 400 names the API's fields, not the C
+     * request's (request->tokens[3], request->max_tokens). */
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= srv->n_vocab)
+            return srv_fail(err, 400, param, "%s[%lld]: token id %d is outside the vocabulary [0, %d)", param,
+                            (long long)i, (int)ids[i], (int)srv->n_vocab);
     const int64_t room = srv->n_ctx - n;
     int64_t max_tokens = req->max_tokens;
     if (max_tokens == 0) {
@@ -446,13 +473,22 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
         return srv_fail(err, 400, name,
                         "%s is %lld, but the prompt's %lld tokens leave room for %lld in the context of %d",
                         name, (long long)max_tokens, (long long)n, (long long)room, (int)srv->n_ctx);
+    } else if (n + max_tokens - 1 > srv->pool_tokens) {
+        /* the engine's rule: the last token needs no KV slot */
+        const char *name = req->max_completion_tokens ? "max_completion_tokens" : "max_tokens";
+        return srv_fail(err, 400, name,
+                        "%s is %lld: with the prompt's %lld tokens that needs %lld KV slots, and the server's pool "
+                        "holds %lld (axial serve --blocks x --block-size)",
+                        name, (long long)max_tokens, (long long)n, (long long)(n + max_tokens - 1),
+                        (long long)srv->pool_tokens);
     }
     ax_serving_request r = AX_SERVING_REQUEST_INIT;
     r.tokens = ids;
     r.n_tokens = n;
     r.max_tokens = (int32_t)max_tokens;
     r.sampling.temperature = (float)req->temperature;
-    r.sampling.top_p = (float)req->top_p;
+    /* top_p 0 (or below float's range): the most probable token alone, the limit of top_p -> 0 */
+    r.sampling.top_p = (float)req->top_p > 0.0f ? (float)req->top_p : FLT_MIN;
     r.sampling.top_k = req->top_k;
     r.sampling.min_p = (float)req->min_p;
     r.sampling.presence_penalty = (float)req->presence_penalty;
@@ -680,6 +716,9 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
         http_upload *up = calloc(1, sizeof *up);
         if (up == NULL) return MHD_NO;
         *con_cls = up;
+        pthread_mutex_lock(&srv->mu);
+        srv->answering++; /* until http_completed, after the last byte of the answer */
+        pthread_mutex_unlock(&srv->mu);
         return MHD_YES;
     }
     http_upload *up = *con_cls;
@@ -711,14 +750,17 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)cls;
     (void)c;
     (void)toe;
+    srv_server *srv = cls;
     http_upload *up = *con_cls;
     if (up != NULL) {
         free(up->body);
         free(up);
         *con_cls = NULL;
+        pthread_mutex_lock(&srv->mu);
+        if (--srv->answering == 0) pthread_cond_broadcast(&srv->answered_cv);
+        pthread_mutex_unlock(&srv->mu);
     }
 }
 
@@ -754,16 +796,24 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_o
     }
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->live_cv, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->answered_cv, &attr);
+    pthread_condattr_destroy(&attr);
     srv->model = cfg->model;
     srv->engine = cfg->engine;
     srv->n_ctx = ec.n_ctx;
     srv->pool_tokens = ec.num_blocks * (int64_t)ec.block_size;
+    ax_llm_model_info mi;
+    srv->n_vocab = ax_llm_model_get_info(cfg->model, &mi) == AX_OK ? mi.n_vocab : INT32_MAX;
     srv->started = (int64_t)time(NULL);
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                            (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, http_handle, srv, MHD_OPTION_SOCK_ADDR,
                                    ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
-                                   MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 300u,
+                                   MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT,
+                                   (unsigned)HTTP_IDLE_TIMEOUT_S,
                                    MHD_OPTION_END);
     freeaddrinfo(ai);
     if (srv->daemon == NULL) {
@@ -790,9 +840,17 @@ void srv_server_stop(srv_server *srv) {
      * callback may still reach this server. */
     pthread_mutex_lock(&srv->mu);
     while (srv->live != NULL) pthread_cond_wait(&srv->live_cv, &srv->mu);
+    /* Every connection now has its answer to send (a 503, or a stream's end); MHD_stop_daemon
+     * closes the sockets at once, so let them be written first (a slow reader gets HTTP_DRAIN_S). */
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += HTTP_DRAIN_S;
+    while (srv->answering > 0 && pthread_cond_timedwait(&srv->answered_cv, &srv->mu, &deadline) != ETIMEDOUT) {
+    }
     pthread_mutex_unlock(&srv->mu);
     if (srv->daemon != NULL) MHD_stop_daemon(srv->daemon);
     srv_metrics_free(srv->metrics);
+    pthread_cond_destroy(&srv->answered_cv);
     pthread_cond_destroy(&srv->live_cv);
     pthread_mutex_destroy(&srv->mu);
     free(srv->model_id);

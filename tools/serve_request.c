@@ -3,8 +3,8 @@
  * with (errors, responses, stream chunks, the model list), all through cJSON.
  *
  * Validation follows the OpenAI API's documented ranges (temperature [0, 2], penalties [-2, 2],
- * top_p (0, 1], at most 4 stop sequences, n = 1 here) so a client gets the same 400 it would get
- * there; JSON null counts as "not given", as OpenAI treats it.
+ * top_p [0, 1] (0 keeps the most probable token alone), at most 4 stop sequences, n = 1 here) so a
+ * client gets the same 400 it would get there; JSON null counts as "not given", as OpenAI treats it.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -287,7 +287,7 @@ static int srv_parse_fields(const cJSON *root, srv_endpoint endpoint, srv_reques
     r->max_tokens = given ? (int32_t)v : 0;
     r->max_completion_tokens = max_name[4] == 'c';
     if (srv_get_number(root, "temperature", 0.0, 0, 2.0, &r->temperature, err) != 0 ||
-        srv_get_number(root, "top_p", 0.0, 1, 1.0, &r->top_p, err) != 0 ||
+        srv_get_number(root, "top_p", 0.0, 0, 1.0, &r->top_p, err) != 0 ||
         srv_get_number(root, "min_p", 0.0, 0, 1.0, &r->min_p, err) != 0 ||
         srv_get_number(root, "presence_penalty", -2.0, 0, 2.0, &r->presence_penalty, err) != 0 ||
         srv_get_number(root, "frequency_penalty", -2.0, 0, 2.0, &r->frequency_penalty, err) != 0 ||
@@ -312,12 +312,37 @@ static int srv_parse_fields(const cJSON *root, srv_endpoint endpoint, srv_reques
     return 0;
 }
 
+/* JSON text is UTF-8 (RFC 8259), and cJSON passes bytes through unchecked: an invalid byte would
+ * reach the tokenizer, which drops bytes the vocabulary lacks, so the model would read another
+ * prompt than the one sent. A \u0000 escape would become a NUL that ends the C string there (the
+ * prompt "ab\u0000cd" served as "ab"). Both are refused, at their byte. */
+static int srv_body_check(const char *body, size_t len, srv_error *err) {
+    int in_string = 0;
+    for (size_t i = 0; i < len;) {
+        const size_t n = ax_utf8_char_len((const unsigned char *)body + i, len - i);
+        if (n == 0 || (n == 1 && body[i] == '\0'))
+            return srv_fail(err, 400, NULL, "the request body is not valid UTF-8 (byte %zu)", i);
+        if (n == 1 && body[i] == '"') in_string = !in_string;
+        if (n == 1 && body[i] == '\\' && in_string && i + 1 < len) {
+            if (body[i + 1] == 'u' && i + 6 <= len && memcmp(body + i + 2, "0000", 4) == 0)
+                return srv_fail(err, 400, NULL,
+                                "the request holds \\u0000 (byte %zu): strings with NUL characters are not supported",
+                                i);
+            i += 2; /* the escaped character: an escaped quote does not end the string */
+            continue;
+        }
+        i += n;
+    }
+    return 0;
+}
+
 int srv_request_parse(srv_endpoint endpoint, const char *body, size_t len, srv_request *out, srv_error *err) {
     memset(out, 0, sizeof *out);
     out->endpoint = endpoint;
     out->temperature = 1.0;
     out->top_p = 1.0;
     out->repetition_penalty = 1.0;
+    if (srv_body_check(body, len, err) != 0) return -1;
     /* The per-call end pointer, not cJSON_GetErrorPtr: that one is global, and connections parse in
      * parallel threads. */
     const char *at = NULL;

@@ -159,8 +159,10 @@ AX_API ax_status ax_gguf_tensor_info_get(const ax_gguf *g, int64_t i, ax_gguf_te
  * output). The shape is GGML's reversed to row-major: shape = (ne[n-1], ..., ne[0]), contiguous, so a
  * GGUF matrix with ne = (in, out) is an (out, in) tensor whose rows are output features. An empty
  * tensor (0 bytes) may point past the end of the file; its view's data is the mapping's start.
+ * The data is aligned to the largest power of two dividing the element (block) size, at most 8.
  * Errors: AX_ERR_INVALID_ARGUMENT (i out of range, NULL out), AX_ERR_UNSUPPORTED (a GGML type
- * without an ax_dtype, naming the tensor and type). */
+ * without an ax_dtype, naming the tensor and type; data not so aligned, possible in a file whose
+ * general.alignment is below 8, naming the tensor, offset and alignment). */
 AX_API ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out);
 
 /* The name of a GGML type number ("q4_1"), or "unknown". */

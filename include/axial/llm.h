@@ -129,11 +129,13 @@ typedef struct ax_llm_chat_message {
     const char *content;  /* UTF-8, NUL-terminated */
 } ax_llm_chat_message;
 
-/* Renders a conversation with the model's chat template. Supported: ChatML (the template in the
- * GGUF's tokenizer.chat_template contains "<|im_start|>"), rendered as that Jinja template renders
- * it: "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then "<|im_start|>assistant\n" when
- * add_generation_prompt; a template Axial does not know is AX_ERR_UNSUPPORTED. Buffer rules as
- * ax_llm_detokenize. Thread-safe. */
+/* Renders a conversation with the model's chat template. Supported: the ChatML loop (the GGUF's
+ * tokenizer.chat_template is, tag by tag, SmolLM2's template or plain ChatML; docs/tokenizer.md lists
+ * what may vary), rendered as jinja2 renders it: an optional default system message when the first
+ * message is not "system", "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then
+ * "<|im_start|>assistant\n" when add_generation_prompt. Any other template, or add_generation_prompt
+ * with a template lacking that block, is AX_ERR_UNSUPPORTED naming the template's byte offset and
+ * what differs. Buffer rules as ax_llm_detokenize. Thread-safe. */
 AX_API ax_status ax_llm_chat_apply(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
                                    int add_generation_prompt, char *text, size_t capacity, size_t *len);
 

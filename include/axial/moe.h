@@ -72,15 +72,20 @@ typedef struct ax_moe_route_config {
  *   losses      NULL or (2) f32, out: [aux, z] as defined below
  *
  * Selection: the k largest p of a token; ties go to the lowest expert id (NaN logits are an input
- * error the op does not detect: their order is unspecified but ids stay in range). The weight of a
+ * error the op does not detect: their order is unspecified but ids stay in range; a row of all -inf
+ * or any +inf gives NaN p, weights and losses, the losses for the whole call). The weight of a
  * kept choice is its p; with cfg->normalize, the kept weights of a token are divided by their sum
  * (over kept choices only, as DeepSpeed's top-2 gating does after dropping; a token with nothing
- * kept gets all-zero weights). Without normalize, softmax weights of k = E sum to 1 anyway.
+ * kept gets all-zero weights, and so does one whose kept p all underflow to 0: sigmoid gating with
+ * logits below about -88, or softmax kept choices ~100 below a dropped first choice). Without
+ * normalize, softmax weights of k = E sum to 1 anyway.
  *
  * Capacity (GShard / DeepSpeed-MoE): with capacity_factor > 0 every expert takes at most
  *     C = max(min_capacity, ceil(T * capacity_factor / E))
- * choices. Slots are filled in priority order: every token's choice 0 in token order, then every
- * token's choice 1, and so on; a choice arriving at a full expert is dropped (id -1, weight 0).
+ * choices (of T * k: DeepSpeed's top-k gating and GShard's top-2 scale their factor by k, so their
+ * factor f is capacity_factor = k * f here). Slots are filled in priority order: every token's
+ * choice 0 in token order, then every token's choice 1, and so on; a choice arriving at a full
+ * expert is dropped (id -1, weight 0).
  *
  * Losses (per call, over the call's T tokens; 0 when T = 0):
  *   aux = E * sum_e f_e * P_e   (load balancing; 1 when perfectly balanced)
@@ -88,6 +93,7 @@ typedef struct ax_moe_route_config {
  *         P_e = (1 / T) * sum_t p[t, e]
  *     For k = 1 this is the Switch / GShard / DeepSpeed-MoE l_aux; Hugging Face's Mixtral
  *     load_balancing_loss sums f over the k choices without dividing by k, i.e. k times this value.
+ *     For k = 2, DeepSpeed's and GShard's top-2 gating count f_e over the first choices only.
  *   z   = (1 / T) * sum_t (logsumexp_e logits[t, e])^2   (ST-MoE router z-loss)
  *
  * Errors: AX_ERR_INVALID_ARGUMENT for NULL cfg, logits, expert_ids or weights; k outside [1, E];

@@ -83,11 +83,13 @@ class Completion:
     """A finished request: every token and the whole text (:meth:`Request.result`).
 
     Attributes:
-        text: the generated text (what the events' ``text`` joins to).
+        text: the generated text (what the events' ``text`` joins to, without an ``"error"`` event's
+            message).
         tokens: every generated token id; ``probs`` their probabilities.
         finish_reason: ``"stop"``, ``"length"``, ``"cancelled"`` or ``"error"`` (see :class:`Event`).
         prompt_tokens, cached_tokens, completion_tokens, queue_seconds, first_token_seconds: as the
             last :class:`Event` reported them.
+        error: with ``finish_reason == "error"``, the message of why the forward failed; else None.
     """
 
     text: str
@@ -99,6 +101,7 @@ class Completion:
     queue_seconds: float
     first_token_seconds: float
     probs: List[float] = field(default_factory=list)
+    error: Optional[str] = None
 
 
 def _event(raw: Tuple[Any, ...]) -> Event:
@@ -130,6 +133,7 @@ class Request:
         self._tokens: List[int] = []
         self._probs: List[float] = []
         self._text: List[str] = []
+        self._error: Optional[str] = None
         self._last: Optional[Event] = None
         self._finish: Optional[str] = None
         # The engine frees a polled request only when its last event is polled: one dropped before
@@ -163,7 +167,9 @@ class Request:
             return  # a wait that ended with nothing new
         self._tokens.extend(ev.tokens)
         self._probs.extend(ev.probs)
-        if ev.text:
+        if ev.finish_reason == "error":
+            self._error = ev.text  # the message, not generated text
+        elif ev.text:
             self._text.append(ev.text)
         self._last = ev
         if ev.finish_reason is not None:
@@ -221,7 +227,8 @@ class Request:
         return Completion(text="".join(self._text), tokens=list(self._tokens), finish_reason=self._finish,
                           prompt_tokens=last.prompt_tokens, cached_tokens=last.cached_tokens,
                           completion_tokens=last.completion_tokens, queue_seconds=last.queue_seconds,
-                          first_token_seconds=last.first_token_seconds, probs=list(self._probs))
+                          first_token_seconds=last.first_token_seconds, probs=list(self._probs),
+                          error=self._error)
 
     def result(self, timeout: Optional[float] = None) -> Completion:
         """Waits for the request to finish and returns the whole :class:`Completion` (events not yet

@@ -756,6 +756,18 @@ ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
         return ax_set_error(AX_ERR_UNSUPPORTED, "gguf: tensor '%.*s': GGML type %s (%u) has no Axial dtype",
                             GGUF_SHOWN(t.name.len), t.name.data, ax_ggml_type_name(t.ggml_type),
                             (unsigned)t.ggml_type);
+    /* general.alignment may be 1 or 2 (ggml accepts it): a view whose data is not aligned for its
+     * element or block would be read through misaligned pointers by every op. The alignment asked
+     * is the largest power of two dividing the element or block size, at most 8. */
+    const int64_t unit = ax_dtype_block_bytes((ax_dtype)t.dtype);
+    const int64_t need = unit > 0 ? (unit & -unit) > 8 ? 8 : (unit & -unit) : 1;
+    const uint64_t at = g->data_offset + t.offset;
+    if (t.bytes > 0 && (uintptr_t)(g->base + at) % (uintptr_t)need != 0)
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "gguf: tensor '%.*s': its data at file offset %llu is not aligned to %lld bytes for %s "
+                            "(general.alignment is %u, or the file's buffer is misaligned)",
+                            GGUF_SHOWN(t.name.len), t.name.data, (unsigned long long)at, (long long)need,
+                            ax_ggml_type_name(t.ggml_type), (unsigned)g->alignment);
     memset(out, 0, sizeof *out);
     /* The mapping is read-only; the header tells callers never to write through the view. */
     /* An empty tensor may point past the end of the file (see gguf_check_tensor_data): no bytes are

@@ -18,7 +18,10 @@ ax_status ax_llm_tokenize(const ax_llm_model *model, const char *text, size_t le
 
 ax_status ax_llm_detokenize(const ax_llm_model *model, const int32_t *tokens, int64_t n_tokens, int flags, char *text,
                             size_t capacity, size_t *len) {
-    if (model == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "detokenize: model is NULL");
+    if (model == NULL) {
+        if (len != NULL) *len = 0;
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "detokenize: model is NULL");
+    }
     return llm_tokenizer_decode(llm_model_tokenizer(model), tokens, n_tokens, flags, text, capacity, len);
 }
 

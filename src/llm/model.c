@@ -336,7 +336,11 @@ static ax_status model_find_weights(const model_loader *ld, ax_llm_model *m) {
     if (ti < 0) return ax_set_error(AX_ERR_FORMAT, "%s: tensor 'token_embd.weight' is missing", ld->file);
     ax_gguf_tensor_info tinfo;
     AX_CHECK(ax_gguf_tensor_info_get(ld->g, ti, &tinfo));
-    const int64_t V = tinfo.n_dims == 2 ? tinfo.ne[1] : -1;
+    if (tinfo.n_dims != 2)
+        return ax_set_error(AX_ERR_FORMAT,
+                            "%s: tensor 'token_embd.weight' has %d dimensions, expected 2 (%lld, n_vocab)", ld->file,
+                            (int)tinfo.n_dims, (long long)E);
+    const int64_t V = tinfo.ne[1];
     if (in->n_vocab != 0 && V != in->n_vocab)
         return ax_set_error(AX_ERR_FORMAT, "%s: tensor 'token_embd.weight' has %lld rows, but %s.vocab_size is %d",
                             ld->file, (long long)V, ld->arch, in->n_vocab);

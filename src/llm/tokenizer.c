@@ -8,6 +8,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,15 +59,24 @@ static ax_status tok_get_string(const ax_gguf *g, const char *file, const char *
     return ax_gguf_get_string(g, i, out);
 }
 
+/* The last error (an accessor's "value does not fit", read from the file) as the file's fault. */
+static ax_status tok_file_error(const char *file) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", ax_last_error());
+    return ax_set_error(AX_ERR_FORMAT, "%s: %s", file, why);
+}
+
 /* A token id key: -1 when absent; present, it must name a token. */
 static ax_status tok_get_id(const ax_gguf *g, const char *file, const char *key, int32_t n_vocab, int32_t *out) {
     *out = -1;
     const int64_t i = ax_gguf_find_key(g, key);
     if (i < 0) return AX_OK;
     int64_t v;
+    const ax_gguf_type type = ax_gguf_kv_type(g, i);
     if (ax_gguf_get_i64(g, i, &v) != AX_OK) {
+        if (type == AX_GGUF_UINT64) return tok_file_error(file); /* past INT64_MAX */
         return ax_set_error(AX_ERR_FORMAT, "%s: %s is a %s, expected an integer token id", file, key,
-                            ax_gguf_type_name(ax_gguf_kv_type(g, i)));
+                            ax_gguf_type_name(type));
     }
     if (v < 0 || v >= n_vocab) {
         return ax_set_error(AX_ERR_FORMAT, "%s: %s is %lld, outside the vocabulary [0, %d)", file, key,
@@ -146,7 +156,11 @@ static ax_status tok_read_merges(llm_tokenizer *tok, const ax_gguf *g, const cha
     size_t joined_cap = 0;
     for (int64_t r = 0; r < count; r++) {
         ax_gguf_string s;
-        AX_CHECK(ax_gguf_array_get_string(g, key, r, &s));
+        const ax_status got = ax_gguf_array_get_string(g, key, r, &s);
+        if (got != AX_OK) {
+            free(joined);
+            return got;
+        }
         const char *space = s.len > 0 ? memchr(s.data, ' ', s.len) : NULL;
         if (space == NULL || space == s.data || space == s.data + s.len - 1) {
             free(joined);
@@ -180,25 +194,31 @@ static ax_status tok_read_merges(llm_tokenizer *tok, const ax_gguf *g, const cha
 
 /* ---- vocabulary ---- */
 
-static int tok_special_cmp(const void *a, const void *b, void *ctx) {
-    const llm_tokenizer *tok = ctx;
-    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    const int64_t lx = tok->text_off[x + 1] - tok->text_off[x], ly = tok->text_off[y + 1] - tok->text_off[y];
-    if (lx != ly) return lx > ly ? -1 : 1;
-    return (x > y) - (x < y);
+typedef struct tok_special_key {
+    int64_t len;
+    int32_t id;
+} tok_special_key;
+
+static int tok_special_cmp(const void *a, const void *b) {
+    const tok_special_key *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Insertion sort: a handful of special tokens, and qsort has no context argument in C11. */
-static void tok_sort_specials(llm_tokenizer *tok) {
-    for (int32_t i = 1; i < tok->n_specials; i++) {
-        const int32_t v = tok->specials[i];
-        int32_t j = i;
-        while (j > 0 && tok_special_cmp(&v, &tok->specials[j - 1], tok) < 0) {
-            tok->specials[j] = tok->specials[j - 1];
-            j--;
-        }
-        tok->specials[j] = v;
+/* Longest text first, then lowest id (the leftmost-longest match takes the first that fits). A
+ * sort of (length, id) keys: a file may hold any number of control tokens. */
+static ax_status tok_sort_specials(llm_tokenizer *tok) {
+    tok_special_key *keys = malloc((size_t)(tok->n_specials > 0 ? tok->n_specials : 1) * sizeof *keys);
+    if (keys == NULL)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: %d special tokens", (int)tok->n_specials);
+    for (int32_t i = 0; i < tok->n_specials; i++) {
+        const int32_t t = tok->specials[i];
+        keys[i] = (tok_special_key){tok->text_off[t + 1] - tok->text_off[t], t};
     }
+    qsort(keys, (size_t)tok->n_specials, sizeof *keys, tok_special_cmp);
+    for (int32_t i = 0; i < tok->n_specials; i++) tok->specials[i] = keys[i].id;
+    free(keys);
+    return AX_OK;
 }
 
 static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char *file, ax_strmap *vocab) {
@@ -235,7 +255,7 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
         }
         for (int64_t t = 0; t < count; t++) {
             int64_t v;
-            AX_CHECK(ax_gguf_array_get_i64(g, type_key, t, &v));
+            if (ax_gguf_array_get_i64(g, type_key, t, &v) != AX_OK) return tok_file_error(file);
             tok->types[t] = (uint8_t)(v < 0 || v > 255 ? 0 : v);
         }
     }
@@ -299,7 +319,7 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
             if (tok->specials == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: special tokens");
         }
     }
-    tok_sort_specials(tok);
+    AX_CHECK(tok_sort_specials(tok));
     int64_t im_end, eot_text;
     tok->im_end = ax_strmap_find(vocab, "<|im_end|>", 10, &im_end) ? (int32_t)im_end : -1;
     /* A control token "<|endoftext|>" ends generation too, as llama.cpp's end-of-generation set has it

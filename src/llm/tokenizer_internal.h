@@ -1,7 +1,7 @@
 /*
  * tokenizer_internal.h — the llm_tokenizer's fields, shared by the files that implement tokenizer.h:
  * tokenizer.c (building it from GGUF metadata, decoding), tokenizer_encode.c (special-token split,
- * pre-tokenizer, BPE) and tokenizer_chat.c (chat templates).
+ * pre-tokenizer, BPE), chat_template.c (reading the chat template) and tokenizer_chat.c (rendering it).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -57,12 +57,16 @@ struct llm_tokenizer {
     llm_chat_kind chat_kind;
     char *chat_default_system;  /* ChatML: the text the template puts first when no system message */
     size_t chat_default_system_len;
+    int chat_generation_prompt; /* ChatML: the template has the {% if add_generation_prompt %} block */
+    const char *chat_refusal;   /* a template that is not rendered: why (static text), else NULL */
+    int64_t chat_refusal_at;    /* its byte offset in the template, -1 for its end */
 };
 
 /* The merge rule for (left, right), or NULL. */
 const llm_merge_slot *llm_merge_find(const llm_tokenizer *tok, int32_t left, int32_t right);
 
-/* Reads tokenizer.chat_template (tokenizer_chat.c): sets chat_kind and the default system text. */
+/* Reads tokenizer.chat_template (chat_template.c): sets chat_kind, the default system text and the
+ * generation prompt, or the reason the template is not rendered. AX_ERR_OUT_OF_MEMORY only. */
 ax_status llm_chat_template_parse(llm_tokenizer *tok, const char *tmpl, size_t len);
 
 #endif /* AXIAL_LLM_TOKENIZER_INTERNAL_H */

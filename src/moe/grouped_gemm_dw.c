@@ -15,6 +15,7 @@
 #endif
 
 #include "axial/moe.h"
+#include "core/blas_threads.h"
 #include "core/dtype_convert.h"
 #include "core/internal.h"
 #include "core/op.h"
@@ -56,8 +57,7 @@ static ax_status gg_dw_cpu(const ax_op_call *call) {
     int64_t total = 0; /* multiply-adds plus dw's own traffic, the split's measure of cost */
     for (int64_t e = 0; e < p->E; e++) total += (p->offsets[e + 1] - p->offsets[e] + 1) * GG_DW_NT * K * tiles;
 
-    const int previous_blas_threads = openblas_get_num_threads();
-    if (previous_blas_threads != 1) openblas_set_num_threads(1);
+    ax_blas_threads_begin(1); /* one sgemm per item, inside the OpenMP team */
     int64_t team_size = total / MOE_GG_MIN_WORK; /* small calls stay on one thread */
     team_size = team_size < 1 ? 1 : team_size > threads ? threads : team_size;
 #pragma omp parallel num_threads((int)team_size) if (team_size > 1)
@@ -99,7 +99,7 @@ static ax_status gg_dw_cpu(const ax_op_call *call) {
             }
         }
     }
-    if (previous_blas_threads != 1) openblas_set_num_threads(previous_blas_threads);
+    ax_blas_threads_end();
     return AX_OK;
 }
 

@@ -237,6 +237,18 @@ def test_generate_missing_tensor(tmp_path):
     assert "(64, 32)" in r.stderr
 
 
+def test_generate_embedding_not_a_matrix(tmp_path):
+    # A 3-D token_embd with llama.vocab_size given had been reported as "has -1 rows".
+    path = str(tmp_path / "embd3d.gguf")
+    kv, tensors = tiny_llama()
+    kv["llama.vocab_size"] = (8, gguf.GGUFValueType.UINT32)
+    tensors["token_embd.weight"] = tensors["token_embd.weight"].reshape(2, 4, 32)
+    write_gguf(path, "llama", kv, tensors)
+    r = run([AXIAL, "generate", "--model", path, "--prompt", "hi"], text=True)
+    assert r.returncode == 1
+    assert "tensor 'token_embd.weight' has 3 dimensions, expected 2 (32, n_vocab)" in r.stderr
+
+
 @pytest.mark.parametrize("extra", ["blk.0.attn_q.bias", "rope_freqs.weight", "blk.1.attn_norm.weight"])
 def test_generate_refuses_tensors_it_would_not_read(tmp_path, extra):
     # Attention biases, Llama 3.1's rope frequency factors or a block past block_count would change

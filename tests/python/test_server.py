@@ -194,6 +194,14 @@ def test_completion_greedy_matches_generate(server, raw_reference):
     assert r.choices[0].finish_reason == ("length" if generated == GREEDY_NEW else "stop")
 
 
+def test_top_p_zero_is_the_most_probable_token(server, raw_reference):
+    # top_p 0 at temperature 1 keeps only the most probable token: the greedy text (it had been a 400).
+    text, generated = raw_reference
+    r = server.client().completions.create(model=MODEL_ID, prompt=RAW_PROMPT, max_tokens=GREEDY_NEW,
+                                           temperature=1, top_p=0)
+    assert r.choices[0].text == text and r.usage.completion_tokens == generated
+
+
 def test_completion_stream_equals_non_stream(server, raw_reference):
     text, generated = raw_reference
     chunks = list(server.client().completions.create(model=MODEL_ID, prompt=RAW_PROMPT, max_tokens=GREEDY_NEW,
@@ -346,7 +354,7 @@ def error_of(status_body, status, param="<any>"):
     ("/v1/completions", {"model": MODEL_ID, "prompt": "hi", "temperature": 3}, "temperature"),
     ("/v1/completions", {"model": MODEL_ID, "prompt": "hi", "stop": ["a", "b", "c", "d", "e"]}, "stop"),
     ("/v1/completions", {"model": MODEL_ID, "prompt": ["a", "b"]}, "prompt"),
-    ("/v1/completions", {"model": MODEL_ID, "prompt": [1, 10 ** 9]}, None),
+    ("/v1/completions", {"model": MODEL_ID, "prompt": [1, 10 ** 9]}, "prompt"),
     ("/v1/chat/completions", {"model": MODEL_ID}, "messages"),
     ("/v1/chat/completions", {"model": MODEL_ID, "messages": []}, "messages"),
     ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "wizard", "content": "x"}]},
@@ -362,6 +370,38 @@ def error_of(status_body, status, param="<any>"):
 def test_bad_requests_are_400(server, path, body, param):
     err = error_of(post(server, path, body), 400, param)
     assert err["type"] == "invalid_request_error" and err["code"] is None
+
+
+def raw_post(server, path, body):
+    """(status, body text) of a POST of the exact bytes `body`."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("body,marker,why", [
+    (b'{"model": "M", "prompt": "ab\xff\xfe abc", "max_tokens": 1}', b"\xff", "is not valid UTF-8"),
+    (b'{"model": "M", "prompt": "ab\\u0000cd", "max_tokens": 1}', b"\\u0000", "holds \\u0000"),
+    (b'{"model": "M", "messages": [{"role": "user", "content": "x"}], "stop": "\\u0000x"}', b"\\u0000",
+     "holds \\u0000"),
+])
+def test_body_bytes_that_would_change_the_prompt_are_400(server, body, marker, why):
+    # cJSON passes invalid UTF-8 through (the tokenizer then dropped those bytes: the model read
+    # another prompt) and decodes \u0000 to a NUL that cut the string short ("ab" served for
+    # "ab\u0000cd"); both were answered 200.
+    body = body.replace(b'"M"', json.dumps(MODEL_ID).encode())
+    path = "/v1/chat/completions" if b"messages" in body else "/v1/completions"
+    status, text = raw_post(server, path, body)
+    assert status == 400, text
+    message = json.loads(text)["error"]["message"]
+    assert why in message and f"(byte {body.index(marker)})" in message, message
+    # an escaped backslash before "u0000" is text, not a NUL
+    ok = json.dumps({"model": MODEL_ID, "prompt": "a\\u0000", "max_tokens": 1}).encode()
+    assert raw_post(server, "/v1/completions", ok)[0] == 200
 
 
 def test_prompt_too_long_names_lengths(server):
@@ -525,16 +565,40 @@ def test_chat_default_max_tokens_fits_a_small_pool():
                                                temperature=0)
         assert r.usage.prompt_tokens + r.usage.completion_tokens <= 4 * 16 + 1
         assert r.choices[0].finish_reason in ("stop", "length")
+        # an explicit max_tokens past the pool is the client's 400 naming the field and the pool (the
+        # engine's own message had named the C request's fields)
+        err = error_of(post(s, "/v1/completions", {"model": MODEL_ID, "prompt": "hi", "max_tokens": 100}), 400,
+                       "max_tokens")
+        assert "the server's pool holds 64" in err["message"], err
     finally:
         assert s.stop() == 0
 
 
 def test_sigterm_mid_stream_exits_cleanly():
+    """SIGTERM with a stream and a plain request running: both get their answers before the process
+    exits (the stream its error event and [DONE], the plain request a 503). Before, the daemon closed
+    the sockets as soon as the requests were cancelled, so most answers were cut off."""
     s = Server()
-    client = s.client()
-    stream = client.completions.create(model=MODEL_ID, prompt="Once upon a time", max_tokens=CTX - 16, stream=True)
-    first = next(iter(stream))
-    assert first.choices[0].text is not None
+    long = {"model": MODEL_ID, "prompt": "Once upon a time", "max_tokens": CTX - 16}
+    stream = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+    stream.request("POST", "/v1/completions", body=json.dumps({**long, "stream": True}),
+                   headers={"Content-Type": "application/json"})
+    resp = stream.getresponse()
+    assert resp.status == 200
+    assert resp.readline().startswith(b"data: {")
+    plain = {}
+    t = threading.Thread(target=lambda: plain.update(answer=raw_post(s, "/v1/completions", json.dumps(long))))
+    t.start()
+    deadline = time.monotonic() + 60
+    while metrics(s)[0]["axial_requests_running"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     # stop() waits up to 30 s and fails on a hang (it kills the server and returns None); how long the
     # shutdown takes is not asserted (no timing asserts in tests)
     assert s.stop() == 0, s.proc.stderr.read()
+    rest = resp.read().decode()  # a cut-off chunked stream raises IncompleteRead here
+    events = [ln for ln in rest.split("\n") if ln.startswith("data: ")]
+    assert events[-1] == "data: [DONE]" and "shutting down" in events[-2], rest[-500:]
+    t.join(timeout=60)
+    status, body = plain["answer"]
+    assert status == 503 and "shutting down" in json.loads(body)["error"]["message"], body

@@ -10,6 +10,7 @@
  */
 #include <cblas.h>
 
+#include "core/blas_threads.h"
 #include "core/dtype_convert.h"
 #include "core/internal.h"
 #include "linalg/gemm_params.h"
@@ -102,9 +103,7 @@ ax_status gemm_cpu(const ax_op_call *call) {
     const ax_convert_kernels *kernels = ax_convert_kernels_active();
 
     /* OpenBLAS has one process-wide thread count; set the context's for this call only. */
-    const int previous_threads = openblas_get_num_threads();
-    const int threads = (int)call->ctx->num_threads;
-    if (threads != previous_threads) openblas_set_num_threads(threads);
+    ax_blas_threads_begin((int)call->ctx->num_threads);
 
     const int m = (int)p->m, n = (int)p->n, k = (int)p->k;
     for (int64_t bt = 0; bt < p->batch; bt++) {
@@ -129,6 +128,6 @@ ax_status gemm_cpu(const ax_op_call *call) {
         }
     }
 
-    if (threads != previous_threads) openblas_set_num_threads(previous_threads);
+    ax_blas_threads_end();
     return AX_OK;
 }
