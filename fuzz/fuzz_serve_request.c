@@ -2,8 +2,8 @@
  * fuzz_serve_request.c — libFuzzer target for the request parser of `axial serve`
  * (tools/serve_request.c): the input's first byte picks the endpoint (completions or chat), the rest
  * is the HTTP body, any bytes. A parse either succeeds with a request whose fields are in their
- * documented ranges, or fails with a 4xx error whose JSON object renders; a parsed request's strings
- * then go through the response and stream-chunk renderers, whose output must be JSON again.
+ * documented ranges and valid UTF-8 text, or fails with a 4xx error whose JSON object renders; a
+ * parsed request's strings then go through the response and stream-chunk renderers, whose output must be JSON again.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../tools/serve_request.h"
+#include "core/utf8.h"
 
 /* The renderer's output parses back as a JSON object. */
 static void fuzz_check_json(char *text) {
@@ -36,13 +37,18 @@ static void fuzz_check_request(const srv_request *r) {
             if (r->messages[i].role == NULL || r->messages[i].content == NULL) __builtin_trap();
     }
     if (r->max_tokens < 0 || !(r->temperature >= 0.0 && r->temperature <= 2.0) ||
-        !(r->top_p > 0.0 && r->top_p <= 1.0) || !(r->min_p >= 0.0 && r->min_p <= 1.0) || r->top_k < 0 ||
+        !(r->top_p >= 0.0 && r->top_p <= 1.0) || !(r->min_p >= 0.0 && r->min_p <= 1.0) || r->top_k < 0 ||
         !(r->presence_penalty >= -2.0 && r->presence_penalty <= 2.0) ||
         !(r->frequency_penalty >= -2.0 && r->frequency_penalty <= 2.0) || !(r->repetition_penalty > 0.0) ||
         r->n_stop < 0 || r->n_stop > SRV_MAX_STOP)
         __builtin_trap();
     for (int i = 0; i < r->n_stop; i++)
-        if (r->stop[i] == NULL || r->stop[i][0] == '\0' || strlen(r->stop[i]) > 256) __builtin_trap();
+        if (r->stop[i] == NULL || r->stop[i][0] == '\0' || strlen(r->stop[i]) > 256 || !ax_utf8_valid(r->stop[i]))
+            __builtin_trap();
+    /* Every text the model would read is valid UTF-8 (the body check refuses the rest). */
+    if (r->prompt != NULL && !ax_utf8_valid(r->prompt)) __builtin_trap();
+    for (int64_t i = 0; i < r->n_messages; i++)
+        if (!ax_utf8_valid(r->messages[i].content)) __builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -4,7 +4,8 @@
 # a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
 # usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
-#        stockholm mmcif pdb gguf tokenizer serve_request). Environment: CC_FUZZ (default clang), AXIAL_FUZZ_BUILD (build dir).
+#        stockholm mmcif pdb gguf tokenizer chat_template serve_request). Environment: CC_FUZZ
+#        (default clang), AXIAL_FUZZ_BUILD (build dir).
 #
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
@@ -13,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer serve_request); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer chat_template serve_request); fi
 build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
 data=$root/tests/data
 
@@ -132,6 +133,32 @@ CIF
 printf '\003<|im_start|>user\nHello 123,  world!\r\n\t\xce\xb1\xce\xb2 \xf0\x9f\x98\x80\xff' | seed tokenizer mixed.txt
 printf '\000  def f(x):\n    return x**2  # 12345\n' | seed tokenizer code.txt
 
+# Chat template seeds: SmolLM2's own, and the same loop with whitespace control, dot access,
+# concatenated literals and text (all accepted); the dictionary holds the tags the reader compares.
+printf "%s" "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"\
+"{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}"\
+"{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"\
+"{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}" | seed chat_template smol.jinja
+printf "%s" "{%- for message in messages -%}{{- '<|im_start|>' + message.role + \"\\n\" + message.content }}"\
+"<|im_end|>{{ '\\n' -}}{%- endfor -%}{# c #}" | seed chat_template plain.jinja
+cat > "$build/chat_template.dict" <<'DICT'
+"{%"
+"%}"
+"{{"
+"}}"
+"{%-"
+"-%}"
+"for message in messages"
+"endfor"
+"if loop.first and messages[0]['role'] != 'system'"
+"endif"
+"if add_generation_prompt"
+"message['role']"
+"message['content']"
+"'<|im_start|>'"
+"'<|im_end|>\\n'"
+DICT
+
 # `axial serve` request seeds: the first byte picks the endpoint (0 completions, 1 chat).
 printf '\000{"model":"m","prompt":"Once upon","max_tokens":8,"temperature":0,"stop":["\\n","x"],"stream":true,'\
 '"stream_options":{"include_usage":true},"seed":-3,"top_p":0.9,"top_k":40,"min_p":0.05}' | seed serve_request completion.json
@@ -242,7 +269,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -n "$build/seeds/$t"/* "$corpus"/ 2>/dev/null || true
   dict=()
-  if [ "$t" = mmcif ] || [ "$t" = gguf ] || [ "$t" = serve_request ]; then dict=(-dict="$build/$t.dict"); fi
+  if [ -f "$build/$t.dict" ]; then dict=(-dict="$build/$t.dict"); fi
   log=$build/fuzz_$t.log
   if "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" >"$log" 2>&1; then

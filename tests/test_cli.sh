@@ -207,5 +207,28 @@ before=$(md5sum < "$work/s.h5")
 [ $? -ne 0 ]; check "adding an existing chain name fails" $?
 [ "$(md5sum < "$work/s.h5")" = "$before" ]; check "the store is unchanged after the failed append" $?
 
+# An output that is an input is refused, and the input stays (plot -o STORE had turned the store into
+# a PNG; build --replace -o of its own A3M had overwritten the A3M).
+before=$(md5sum < "$work/s.h5")
+ln -sf "$work/s.h5" "$work/s_link.h5"
+for target in "$work/s.h5" "$work/s_link.h5"; do
+    "$axial" features plot "$work/s.h5" --chain 1cbs_A --kind contact -o "$target" > /dev/null 2> "$work/stderr"
+    [ $? -eq 2 ] && grep -q "is the input store" "$work/stderr"; check "plot -o the store itself is refused" $?
+done
+[ "$(md5sum < "$work/s.h5")" = "$before" ]; check "the store is unchanged after plot -o the store" $?
+cp "$data/query.a3m" "$work/q.a3m"
+"$axial" features build --a3m "$work/q.a3m" --name x -o "$work/q.a3m" --replace > /dev/null 2> "$work/stderr"
+[ $? -eq 2 ] && grep -q -- "is the input --a3m" "$work/stderr" && cmp -s "$data/query.a3m" "$work/q.a3m"
+check "build -o its own A3M is refused and the A3M kept" $?
+# A value option given twice is refused (it had been last-wins: --mmcif A --pdb B built from B).
+expect_failure "--mmcif and --pdb" "--mmcif/--pdb given twice" "$work/x.h5" "$axial" features build --mmcif "$data/1cbs.cif.gz" --pdb "$data/1tii.pdb" --name x -o "$work/x.h5"
+expect_failure "-o twice" "-o given twice" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/y.h5" -o "$work/x.h5"
+expect_failure "--compress-msa twice" "--compress-msa given twice" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/x.h5" --compress-msa=3 --compress-msa
+[ ! -e "$work/y.h5" ]; check "-o twice: neither output written" $?
+# "-h" as an option's value is that value (a chain may be named "-h"), not a request for help.
+"$axial" features build --a3m "$data/query.a3m" --name -h -o "$work/h.h5" > /dev/null 2>&1 &&
+    "$axial" features show "$work/h.h5" | grep -Eq '^-h +431 '
+check "--name -h names the chain -h" $?
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -9,9 +9,14 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#define _DEFAULT_SOURCE /* flock, usleep */
 #include <hdf5.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -174,7 +179,7 @@ static void test_abort_and_errors_leave_nothing(void) {
     CHECK_OK(ax_store_add_chain(w, "x", a3m, NULL));
     ax_store_abort(w);
     CHECK(!file_exists(path));
-    CHECK_INT_EQ(count_files("aborted.h5"), 0);
+    CHECK_INT_EQ(count_files(".aborted.h5.tmp"), 0); /* the append lock "aborted.h5.lock" stays, by design */
     /* A directory that does not exist. */
     char missing[600];
     snprintf(missing, sizeof missing, "%s/no/such/dir/s.h5", dir);
@@ -335,6 +340,105 @@ static void test_concurrent_appends_keep_every_chain(void) {
     CHECK_INT_EQ(ax_store_num_chains(s), 1 + WRITERS);
     ax_store_close(s);
     ax_chain_features_destroy(a3m);
+}
+
+/* The lock file: created 0666 less the umask and opened read-only, so another user who may write
+ * the store may take it (it had been 0644 and opened read-write: every later appender but its
+ * creator failed); a name too long for "<name>.lock" appends through a hidden shortened lock name
+ * (it had failed with "File name too long"); a directory target is refused before any work; a
+ * sources text past AX_STORE_MAX_SOURCES is refused before the chain's arrays are written. */
+static void test_lock_file_and_targets(void) {
+    ax_chain_features *a3m = features_from_a3m();
+    if (a3m == NULL) return;
+    char path[512], lock[520];
+    path_in_dir(path, sizeof path, "umask.h5");
+    const mode_t old_mask = umask(002);
+    write_one_chain(path, "first", a3m, NULL);
+    ax_store_writer *w = NULL;
+    CHECK_OK(ax_store_begin(path, 1, &w));
+    CHECK_OK(ax_store_add_chain(w, "second", a3m, NULL));
+    CHECK_OK(ax_store_commit(w));
+    umask(old_mask);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    struct stat info;
+    CHECK(stat(lock, &info) == 0 && (info.st_mode & 0777) == 0664);
+
+    char name[256];
+    memset(name, 'n', 251);
+    memcpy(name + 251, ".h5", 4); /* 254 bytes: "<name>.lock" would be 259 */
+    path_in_dir(path, sizeof path, name);
+    write_one_chain(path, "first", a3m, NULL);
+    CHECK_OK(ax_store_begin(path, 1, &w));
+    CHECK_OK(ax_store_add_chain(w, "second", a3m, NULL));
+    CHECK_OK(ax_store_commit(w));
+    check_store_holds(path, 2, "second", a3m);
+    CHECK_INT_EQ(count_files("\\.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\\.[0-9a-f]*\\.lock"), 1); /* hidden lock */
+
+    char target[600];
+    snprintf(target, sizeof target, "%s/", dir);
+    for (int k = 0; k < 2; k++) {
+        CHECK_STATUS(ax_store_begin(k == 0 ? dir : target, 0, &w), AX_ERR_IO);
+        CHECK_CONTAINS(ax_last_error(), "is a directory");
+        CHECK(w == NULL);
+    }
+    CHECK_INT_EQ(count_files("\\.\\.tmp"), 0);
+
+    path_in_dir(path, sizeof path, "sources.h5");
+    char *sources = malloc(AX_STORE_MAX_SOURCES + 2);
+    if (sources != NULL) {
+        memset(sources, 's', AX_STORE_MAX_SOURCES + 1);
+        sources[AX_STORE_MAX_SOURCES + 1] = '\0';
+        CHECK_OK(ax_store_begin(path, 0, &w));
+        CHECK_STATUS(ax_store_add_chain(w, "x", a3m, sources), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "sources: 16385 bytes, at most 16384");
+        sources[AX_STORE_MAX_SOURCES] = '\0';
+        CHECK_OK(ax_store_add_chain(w, "x", a3m, sources));
+        CHECK_OK(ax_store_commit(w));
+        ax_store *s = NULL;
+        ax_store_chain_info ci;
+        CHECK_OK(ax_store_open(path, &s));
+        CHECK_OK(ax_store_chain_info_get(s, "x", &ci));
+        ax_store_close(s);
+        free(sources);
+    }
+    ax_chain_features_destroy(a3m);
+}
+
+/* A replacing writer waits for the lock an appender holds (it had taken none, so an append that
+ * copied the store before the replacement committed could undo it). The lock is held here by hand;
+ * the check is that begin has not returned while it is held, then returns once it is released. */
+typedef struct replace_job {
+    const char *path;
+    ax_store_writer *w;
+    ax_status st;
+    atomic_int done;
+} replace_job;
+
+static void *replace_begin(void *arg) {
+    replace_job *j = arg;
+    j->st = ax_store_begin(j->path, 0, &j->w);
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+static void test_replace_waits_for_the_lock(void) {
+    char path[512], lock[520];
+    path_in_dir(path, sizeof path, "replace_lock.h5");
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    const int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    if (fd < 0) return;
+    replace_job job = {path, NULL, AX_OK, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, replace_begin, &job) == 0);
+    usleep(300 * 1000);
+    CHECK(!atomic_load(&job.done));
+    flock(fd, LOCK_UN);
+    close(fd);
+    pthread_join(t, NULL);
+    CHECK(atomic_load(&job.done));
+    CHECK_OK(job.st);
+    ax_store_abort(job.w);
 }
 
 static void test_rejects_what_is_not_a_store(void) {
@@ -1239,6 +1343,8 @@ int main(void) {
     RUN(test_append_to_unreadable_store_fails);
     RUN(test_writes_through_symbolic_links);
     RUN(test_concurrent_appends_keep_every_chain);
+    RUN(test_lock_file_and_targets);
+    RUN(test_replace_waits_for_the_lock);
     RUN(test_rejects_what_is_not_a_store);
     RUN(test_rejects_bad_shapes_and_values);
     RUN(test_rejects_out_of_range_values);

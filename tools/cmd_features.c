@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "axial/figures.h"
 #include "axial/io.h"
@@ -23,6 +24,32 @@ static int usage_error(const char *message) {
     fprintf(stderr, "axial features: %s (see `axial features --help`)\n", message);
     return 2;
 }
+
+/* A value option given twice had been last-wins (--mmcif A --pdb B built from B alone). */
+static int take_once(const char **slot, const char *value, const char *option) {
+    if (*slot != NULL) {
+        fprintf(stderr, "axial features: %s given twice (see `axial features --help`)\n", option);
+        return 2;
+    }
+    *slot = value;
+    return 0;
+}
+
+/* 1 when out names an existing file that is also the input `in` (same device and inode, whatever
+ * the names or links): writing it would replace the input (`plot st.h5 -o st.h5` had turned the
+ * store into a PNG). */
+static int same_file(const char *out, const char *in) {
+    struct stat a, b;
+    return in != NULL && stat(out, &a) == 0 && stat(in, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int output_is_input(const char *out, const char *in, const char *in_option) {
+    if (!same_file(out, in)) return 0;
+    fprintf(stderr, "axial features: -o %s is the input %s %s: refusing to overwrite it\n", out, in_option, in);
+    return 1;
+}
+
+static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
 static void features_usage(FILE *out) {
     fprintf(out,
@@ -62,45 +89,50 @@ static int cmd_build(int argc, char **argv) {
     int n_msa = 0;
     const char *fasta = NULL, *structure = NULL, *structure_kind = NULL, *chain_id = NULL, *name = NULL, *out = NULL;
     int replace = 0, msa_level = 0, keep_duplicate_rows = 0;
+    int level_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
         if ((strcmp(a, "--a3m") == 0 || strcmp(a, "--sto") == 0) && v) {
             if (n_msa == 16) return usage_error("at most 16 MSAs");
             msa_kinds[n_msa] = a + 2;
             msa_paths[n_msa++] = v;
             i++;
         } else if (strcmp(a, "--fasta") == 0 && v) {
-            fasta = v;
+            rc = take_once(&fasta, v, a);
             i++;
         } else if ((strcmp(a, "--mmcif") == 0 || strcmp(a, "--pdb") == 0) && v) {
-            structure = v;
+            rc = take_once(&structure, v, "--mmcif/--pdb");
             structure_kind = a + 2;
             i++;
         } else if (strcmp(a, "--chain") == 0 && v) {
-            chain_id = v;
+            rc = take_once(&chain_id, v, a);
             i++;
         } else if (strcmp(a, "--name") == 0 && v) {
-            name = v;
+            rc = take_once(&name, v, a);
             i++;
         } else if (strcmp(a, "-o") == 0 && v) {
-            out = v;
+            rc = take_once(&out, v, a);
             i++;
         } else if (strcmp(a, "--replace") == 0) {
             replace = 1;
         } else if (strcmp(a, "--no-dedup") == 0) {
             keep_duplicate_rows = 1;
-        } else if (strcmp(a, "--compress-msa") == 0) {
-            msa_level = 1;
-        } else if (strncmp(a, "--compress-msa=", 15) == 0) {
+        } else if (strcmp(a, "--compress-msa") == 0 || strncmp(a, "--compress-msa=", 15) == 0) {
+            if (level_given++) return usage_error("--compress-msa given twice");
             /* One digit, so "--compress-msa=" alone, "=1x" or "=10" are not read as something else. */
-            const char *level = a + 15;
+            const char *level = a[14] == '=' ? a + 15 : "1";
             if (level[0] < '1' || level[0] > '9' || level[1] != '\0')
                 return usage_error("--compress-msa=LEVEL takes a deflate level 1..9");
             msa_level = level[0] - '0';
+        } else if (is_help(a)) {
+            features_usage(stdout);
+            return 0;
         } else {
             fprintf(stderr, "axial features build: unknown or incomplete option '%s'\n", a);
             return 2;
         }
+        if (rc != 0) return rc;
     }
     if (name == NULL || out == NULL) return usage_error("build needs --name NAME and -o STORE.h5");
     if (n_msa == 0 && fasta == NULL && structure == NULL) return usage_error("build needs an MSA, a FASTA or a structure");
@@ -109,6 +141,10 @@ static int cmd_build(int argc, char **argv) {
     if (fasta != NULL && (n_msa > 0 || structure != NULL))
         return usage_error("--fasta is for a sequence alone: with an MSA or a structure, they give the sequence");
     if (chain_id != NULL && structure == NULL) return usage_error("--chain picks a chain of --mmcif/--pdb");
+    for (int m = 0; m < n_msa; m++)
+        if (output_is_input(out, msa_paths[m], msa_kinds[m][0] == 'a' ? "--a3m" : "--sto")) return 2;
+    const char *structure_option = structure_kind != NULL && strcmp(structure_kind, "mmcif") == 0 ? "--mmcif" : "--pdb";
+    if (output_is_input(out, fasta, "--fasta") || output_is_input(out, structure, structure_option)) return 2;
 
     int rc = 1;
     ax_msa *msas[16] = {NULL};
@@ -207,7 +243,11 @@ done:
 static int cmd_show(int argc, char **argv) {
     const char *path = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--chain") == 0 && i + 1 < argc) only = argv[++i];
+        if (is_help(argv[i])) {
+            features_usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--chain") == 0 && i + 1 < argc && only == NULL) only = argv[++i];
         else if (path == NULL && argv[i][0] != '-') path = argv[i];
         else return usage_error("show takes STORE.h5 [--chain NAME]");
     }
@@ -244,16 +284,23 @@ static int cmd_plot(int argc, char **argv) {
     const char *path = NULL, *chain = NULL, *kind = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--chain") == 0 && v) chain = argv[++i];
-        else if (strcmp(argv[i], "--kind") == 0 && v) kind = argv[++i];
-        else if (strcmp(argv[i], "-o") == 0 && v) out = argv[++i];
+        int rc = 0;
+        if (is_help(argv[i])) {
+            features_usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--chain") == 0 && v) rc = take_once(&chain, argv[++i], "--chain");
+        else if (strcmp(argv[i], "--kind") == 0 && v) rc = take_once(&kind, argv[++i], "--kind");
+        else if (strcmp(argv[i], "-o") == 0 && v) rc = take_once(&out, argv[++i], "-o");
         else if (path == NULL && argv[i][0] != '-') path = argv[i];
         else return usage_error("plot takes STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png");
+        if (rc != 0) return rc;
     }
     if (path == NULL || chain == NULL || kind == NULL || out == NULL)
         return usage_error("plot needs STORE.h5, --chain, --kind and -o");
     if (strcmp(kind, "msa") != 0 && strcmp(kind, "distance") != 0 && strcmp(kind, "contact") != 0)
         return usage_error("--kind must be msa, distance or contact");
+    if (output_is_input(out, path, "store")) return 2;
     return axial_plot_chain(path, chain, kind, out) == 0 ? 0 : 1;
 }
 
@@ -306,14 +353,8 @@ int axial_cmd_features(int argc, char **argv) {
         features_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    /* "axial features build --help" (as the top-level help promises for every command) had been an
-     * unknown option. */
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            features_usage(stdout);
-            return 0;
-        }
-    }
+    /* Each subcommand takes --help where an option may stand ("axial features build --help", as the
+     * top-level help promises for every command); as an option's value ("--name -h") it is that value. */
     if (strcmp(argv[1], "build") == 0) return cmd_build(argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0) return cmd_show(argc - 1, argv + 1);
     if (strcmp(argv[1], "plot") == 0) return cmd_plot(argc - 1, argv + 1);

@@ -52,7 +52,9 @@ extern "C" {
  *
  * Dtypes: x f32, bf16 or f16; weight x's dtype or f32; out x's dtype or f32. The mean square and the
  * product are computed in fp32 and rounded once into out (nearest even). A row of zeros gives zeros
- * when eps > 0 (and NaN when eps == 0, as the formula says); NaN or Inf in a row spreads over it.
+ * when eps > 0 (and NaN when eps == 0, as the formula says); NaN or Inf in a row spreads over it. A
+ * finite row whose sum of squares overflows fp32 (|x| above about sqrt(FLT_MAX / D), 2.9e17 at
+ * D = 4096) gives zeros, as PyTorch's fp32 norm does.
  *
  * Errors: AX_ERR_INVALID_ARGUMENT naming the tensor and dimension (shape, dtype, device, stride,
  * overlap, eps); AX_ERR_CUDA. Host scratch: D floats x 4 per thread (CPU). CUDA: queued on the
@@ -207,8 +209,8 @@ typedef enum ax_activation_kind {
  *   ax_tensor *out            the shape of x, x's dtype or f32; may be x (in place)
  *
  * fp32 with the C library's expf / tanhf / erff (CPU) and CUDA's accurate expf / tanhf / erff;
- * SiLU's sigmoid on the CPU uses Axial's vector exp (1.4e-7 relative), the same bits on every CPU
- * path. Errors: besides the tensors, a kind outside the enum. Host scratch (all four functions): 5
+ * SiLU's sigmoid on the CPU uses Axial's vector exp (1.4e-7 relative above -87, 0 below), the same
+ * bits on every CPU path. Errors: besides the tensors, a kind outside the enum. Host scratch (all four functions): 5
  * rows of F floats per thread. */
 AX_API ax_status ax_activation(ax_context *ctx, ax_activation_kind kind, const ax_tensor *x, ax_tensor *out);
 
@@ -283,8 +285,8 @@ AX_API ax_status ax_embedding(ax_context *ctx, const ax_tensor *ids, const ax_te
  *   ax_tensor *out       the shape of x, x's dtype or f32; may be x (in place)
  *
  * fp32. A row whose scaled logits are all -Inf (fully masked) gives zeros rather than NaN; a NaN
- * spreads over its row. exp is Axial's vector exp on the CPU (1.4e-7 relative, the same bits on
- * every path) and CUDA's accurate expf on the device. Host scratch: 2 rows of N floats per
+ * spreads over its row. exp is Axial's vector exp on the CPU (1.4e-7 relative above -87, 0 below,
+ * the same bits on every path) and CUDA's accurate expf on the device. Host scratch: 2 rows of N floats per
  * thread. */
 AX_API ax_status ax_softmax(ax_context *ctx, const ax_tensor *x, float scale, ax_tensor *out);
 

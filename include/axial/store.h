@@ -7,8 +7,10 @@
  * Writing is atomic. ax_store_begin creates a temporary file beside the target; ax_store_commit
  * fsyncs it, renames it over the target and fsyncs the directory. Until then the target (if any) is
  * untouched; on any error, or ax_store_abort, the temporary is removed. A process killed midway
- * (kill -9) leaves the previous store intact; only its hidden temporary ".<name>.tmp.<pid>.<n>"
- * (the name cut to 40 characters) may remain.
+ * (kill -9, or any signal it does not handle: `axial features` handles none, so Ctrl-C counts)
+ * leaves the previous store intact; only its hidden temporary ".<name>.tmp.<pid>.<n>" (the name cut
+ * to 40 characters) may remain. The temporary is reopened by HDF5 only if it is still the file
+ * created (no link, the same inode).
  * Appending copies the existing chains into the new file first, so existing chains are never
  * modified in place. A write to the temporary that fails (a full disk, a quota, a file size limit)
  * fails that call with AX_ERR_IO naming the temporary and the reason; every later call on that
@@ -43,18 +45,24 @@ extern "C" {
 typedef struct ax_store_writer ax_store_writer;
 
 /* Starts writing the store at `path`. append = 0 replaces any existing store at commit; append = 1
- * keeps its chains (the existing file must be a valid store). Appenders of one store take turns:
- * begin waits (an advisory flock on "<path>.lock", a file left beside the store) until an earlier
- * appender of that path has committed or aborted, so processes appending at once all keep their
- * chains; within one process, commit or abort a writer before beginning another append to the same
- * path, or begin waits for ever. Errors: AX_ERR_INVALID_ARGUMENT (NULL),
- * AX_ERR_IO (the directory is missing or not writable; with append, a path that exists but cannot
- * be opened), AX_ERR_FORMAT (append to a file that is not a valid store), AX_ERR_OUT_OF_MEMORY. */
+ * keeps its chains (the existing file must be a valid store). Writers of one store take turns:
+ * begin waits (an advisory flock on "<path>.lock", a file left beside the store, created 0666 less
+ * the umask; a hidden shortened name when "<name>.lock" would pass NAME_MAX) until an earlier writer
+ * of that path has committed or aborted, so processes appending at once all keep their chains and a
+ * replacement is never undone by an append that began before it; within one process, commit or
+ * abort a writer before beginning another on the same path, or begin waits for ever. Errors:
+ * AX_ERR_INVALID_ARGUMENT (NULL), AX_ERR_IO (the directory is missing or not writable; the path is a
+ * directory; with append, a path that exists but cannot be opened), AX_ERR_FORMAT (append to a file
+ * that is not a valid store), AX_ERR_OUT_OF_MEMORY. */
 AX_API ax_status ax_store_begin(const char *path, int append, ax_store_writer **out);
+
+/* The longest `sources` text ax_store_add_chain takes, in bytes (an HDF5 attribute holds 64 KiB). */
+#define AX_STORE_MAX_SOURCES 16384
 
 /* Adds one chain as group /chains/<name>. name: 1-255 characters from [A-Za-z0-9_-:+], unique in
  * the store. sources: free text recorded as provenance (e.g. "query.a3m 1cbs.cif.gz:A"), may be
- * NULL. Errors: AX_ERR_INVALID_ARGUMENT (bad or duplicate name, inconsistent features), AX_ERR_IO. On
+ * NULL, at most AX_STORE_MAX_SOURCES bytes. Errors: AX_ERR_INVALID_ARGUMENT (bad or duplicate name,
+ * inconsistent features, sources too long, all checked before anything is written), AX_ERR_IO. On
  * error the writer stays usable for other chains; nothing reaches the target until commit. */
 AX_API ax_status ax_store_add_chain(ax_store_writer *writer, const char *name, const ax_chain_features *features,
                                     const char *sources);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dtype_traits.h"
 #include "core/internal.h"
 #include "io/grow.h"
 #include "io/strmap.h"
@@ -759,7 +760,7 @@ ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
     /* general.alignment may be 1 or 2 (ggml accepts it): a view whose data is not aligned for its
      * element or block would be read through misaligned pointers by every op. The alignment asked
      * is the largest power of two dividing the element or block size, at most 8. */
-    const int64_t unit = ax_dtype_block_bytes((ax_dtype)t.dtype);
+    const int64_t unit = ax_dt_block_bytes((ax_dtype)t.dtype);
     const int64_t need = unit > 0 ? (unit & -unit) > 8 ? 8 : (unit & -unit) : 1;
     const uint64_t at = g->data_offset + t.offset;
     if (t.bytes > 0 && (uintptr_t)(g->base + at) % (uintptr_t)need != 0)

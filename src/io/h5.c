@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -91,6 +92,12 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
         free(h->final_path);
         free(h);
         return st;
+    }
+    struct stat made;
+    if (fstat(fd, &made) == 0) {
+        h->disk.expect_file = 1;
+        h->disk.dev = (unsigned long long)made.st_dev;
+        h->disk.ino = (unsigned long long)made.st_ino;
     }
     close(fd);
     const hid_t fapl = ax_h5_driver_fapl(&h->disk);

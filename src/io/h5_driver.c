@@ -53,10 +53,21 @@ static H5FD_t *open_cb(const char *name, unsigned flags, hid_t fapl, haddr_t max
     if (flags & H5F_ACC_TRUNC) mode |= O_TRUNC;
     if (flags & H5F_ACC_CREAT) mode |= O_CREAT;
     if (flags & H5F_ACC_EXCL) mode |= O_EXCL;
-    const int fd = open(name, mode | O_CLOEXEC, 0644);
-    if (fd < 0) return NULL;
+    /* The temporary was created by ax_output_begin (O_EXCL) and is reopened here by name: in a
+     * directory others may write, it must still be that file, not a link or a file put in its place. */
+    const int fd = open(name, mode | O_CLOEXEC | (info->disk->expect_file ? O_NOFOLLOW : 0), 0644);
+    if (fd < 0) {
+        if (info->disk->error == 0) info->disk->error = errno;
+        return NULL;
+    }
     struct stat st;
     const int stat_ok = fstat(fd, &st) == 0;
+    if (stat_ok && info->disk->expect_file &&
+        ((unsigned long long)st.st_dev != info->disk->dev || (unsigned long long)st.st_ino != info->disk->ino)) {
+        if (info->disk->error == 0) info->disk->error = EEXIST;
+        close(fd);
+        return NULL;
+    }
     disk_file *f = stat_ok ? calloc(1, sizeof *f) : NULL;
     if (f == NULL) {
         /* HDF5 says only "unable to open": tell the owner why, so it names the cause */

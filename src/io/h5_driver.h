@@ -20,6 +20,8 @@
 typedef struct ax_h5_disk {
     int error; /* errno of the first failed write, truncate or close (ENOMEM: the driver's own memory
                   at open); 0 while none failed */
+    int expect_file;           /* nonzero: open only the file with this device and inode, not a link */
+    unsigned long long dev, ino;
 } ax_h5_disk;
 
 /* A file access property list (H5Pclose it) that writes through the driver, reporting to *disk.

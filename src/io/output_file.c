@@ -73,6 +73,14 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
     const char *slash = strrchr(out->target, '/');
     const size_t dir_len = slash == NULL ? 0 : (size_t)(slash - out->target) + 1;
     const char *base = out->target + dir_len;
+    /* A directory is refused now, not at the rename after all the work (the temporary had been made
+     * inside it, as "dir/..tmp.*", for "-o dir/"). */
+    struct stat target_info;
+    if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+        (stat(out->target, &target_info) == 0 && S_ISDIR(target_info.st_mode))) {
+        ax_output_discard(out);
+        return ax_set_error(AX_ERR_IO, "%s: is a directory; an output file needs a file name", path);
+    }
     const size_t cap = dir_len + 40 + 64;
     if ((out->temp = malloc(cap)) == NULL) {
         ax_output_discard(out);

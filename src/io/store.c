@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,26 +95,38 @@ static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
     return AX_OK;
 }
 
-/* Appenders of one store take turns: each holds an advisory lock (flock) on "<path>.lock" from
- * begin to commit or abort, so the next one copies a store that already holds the last one's chain
- * (two at once had each copied the old store, and the later rename dropped the other's chain). The
- * lock is on a file of its own because HDF5 takes its own flock on the store when it opens it. The
- * lock file stays (removing it would let a waiter hold a lock on an unlinked file). *exists: whether
- * a store is there to append to. */
-static ax_status lock_for_append(const char *path, int *fd_out, int *exists) {
+/* Writers of one store take turns: each holds an advisory lock (flock) on "<path>.lock" from begin
+ * to commit or abort, so the next appender copies a store that already holds the last one's chain
+ * (two at once had each copied the old store, and the later rename dropped the other's chain), and
+ * a replacement cannot be undone by an appender that copied the store before it. The lock is on a
+ * file of its own because HDF5 takes its own flock on the store when it opens it. The lock file
+ * stays (removing it would let a waiter hold a lock on an unlinked file). It is opened read-only
+ * (flock needs no write access) and created 0666 less the umask, so every user who may write the
+ * store may take it; a name too long for ".lock" (NAME_MAX) locks on a hidden, shortened name as
+ * the temporaries do. *exists: whether a store is there to append to. */
+static ax_status lock_store(const char *path, int *fd_out, int *exists) {
     *fd_out = -1;
     *exists = 0;
     char *target = NULL; /* through symbolic links: one lock per store, whatever name it is written by */
     AX_CHECK(ax_output_target(path, &target));
-    const size_t n = strlen(target) + sizeof ".lock";
+    const char *slash = strrchr(target, '/');
+    const size_t dir_len = slash == NULL ? 0 : (size_t)(slash - target) + 1;
+    const char *base = target + dir_len;
+    const size_t n = strlen(target) + 64;
     char *lock_path = malloc(n);
     if (lock_path == NULL) {
         free(target);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    snprintf(lock_path, n, "%s.lock", target);
+    if (strlen(base) + sizeof ".lock" - 1 <= NAME_MAX) {
+        snprintf(lock_path, n, "%s.lock", target);
+    } else {
+        uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the whole name */
+        for (const char *c = base; *c != '\0'; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+        snprintf(lock_path, n, "%.*s.%.40s.%016llx.lock", (int)dir_len, target, base, (unsigned long long)h);
+    }
     free(target);
-    const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) {
         const ax_status st =
             ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, ax_os_error(errno).text);
@@ -148,13 +162,13 @@ ax_status ax_store_begin(const char *path, int append, ax_store_writer **out) {
         st = ax_h5_set_attr_string(w->h5, "/", "axial_writer", writer);
     }
     if (st == AX_OK) st = ax_h5_create_group(w->h5, "/chains");
+    /* Only a store that does not exist starts empty: one that exists but cannot be read (no
+     * permission, an I/O error) must not be replaced by a store without its chains. */
+    int exists = 0;
+    if (st == AX_OK) st = lock_store(path, &w->lock_fd, &exists);
     if (st == AX_OK && append) {
         ax_store *old = NULL;
-        /* Only a store that does not exist starts empty: one that exists but cannot be read (no
-         * permission, an I/O error) must not be replaced by a store without its chains. */
-        int exists = 0;
-        st = lock_for_append(path, &w->lock_fd, &exists);
-        if (st == AX_OK && exists) {
+        if (exists) {
             st = ax_store_open(path, &old);
             for (int64_t i = 0; st == AX_OK && i < old->num_chains; i++) {
                 char src[512];
@@ -252,6 +266,11 @@ ax_status ax_store_add_chain(ax_store_writer *w, const char *name, const ax_chai
     if (w == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "writer: NULL");
     AX_CHECK(check_name(name));
     AX_CHECK(check_features(f));
+    /* An HDF5 attribute lives in its object header, at most 64 KiB; checked before the chain's
+     * arrays are written (they had been, then unlinked, leaving their space dead in the file). */
+    if (sources != NULL && strlen(sources) > AX_STORE_MAX_SOURCES)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "sources: %zu bytes, at most %d", strlen(sources),
+                            AX_STORE_MAX_SOURCES);
     for (int64_t i = 0; i < w->num_names; i++)
         if (strcmp(w->names[i], name) == 0)
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "name: chain '%s' is already in %s", name, ax_h5_path(w->h5));

@@ -118,7 +118,9 @@ static inline void quantize_x_row(const void *x, ax_dtype dt, int64_t K, int8_t 
 #endif
         for (int64_t i = 0; i < G; i++) {
             float l = tiny ? (scale > 0.0f ? rintf(v[i] / scale) : 0.0f) : rintf(v[i] * inv);
-            l = l > 127.0f ? 127.0f : l < -127.0f ? -127.0f : l;
+            /* A group holding Inf or NaN has inv = 0 and a NaN scale (its rows come out NaN): its
+             * levels are 0, never a NaN cast to int8 (undefined behaviour in C). */
+            l = l > 127.0f ? 127.0f : l < -127.0f ? -127.0f : l == l ? l : 0.0f;
             q[g0 + i] = (int8_t)l;
         }
         for (int64_t b = g0 / 32; b < (g0 + G) / 32; b++) {
