@@ -130,6 +130,13 @@ for opt in "--threads abc" "--threads -3" "--repeat 0" "--repeat x"; do
     "$axial" attention $opt > /dev/null 2> "$work/attn_err"
     [ $? -eq 2 ] && grep -q "expected an integer" "$work/attn_err"; check "axial attention $opt is refused" $?
 done
+# --shape: digits only, in range, tensors below 1 TiB (" 1,+2,..." had been taken, and a shape whose
+# product overflowed int64 was undefined behaviour reported as "out of memory").
+for shape in " 1,2,3,4,5" "1,+2,3,4,5" "1,2,3,4" "1,2,3,4,5,6" "1,2,3,4,5x" "0,2,3,4,5" "1048576,1048576,1048576,1,1" \
+             "1,1,1048576,1048576,1"; do
+    "$axial" attention --shape "$shape" > /dev/null 2> "$work/attn_err"
+    [ $? -eq 2 ] && grep -q "expected five integers" "$work/attn_err"; check "axial attention --shape '$shape' is refused" $?
+done
 for cmd in info version; do
     "$axial" $cmd --help > "$work/help_$cmd" 2>&1
     [ $? -eq 0 ] && grep -q "^usage: axial $cmd" "$work/help_$cmd"; check "axial $cmd --help prints its usage" $?

@@ -28,15 +28,24 @@ static void attention_usage(FILE *out) {
             "  Default shape 1,32,256,8,32; --device auto uses a GPU when one is present.\n");
 }
 
+/* Five comma-separated decimal integers in [1, 2^20], digits only (sscanf had taken " 1" and "+2"),
+ * whose largest tensor, B*N*S*H*D or B*H*S*S values, stays below 2^40 bytes (the product had
+ * overflowed int64, undefined behaviour, reported as "out of memory"). */
 static int parse_shape(const char *s, int64_t dims[5]) {
-    long long v[5];
-    char tail;
-    if (sscanf(s, "%lld,%lld,%lld,%lld,%lld%c", &v[0], &v[1], &v[2], &v[3], &v[4], &tail) != 5) return -1;
     for (int i = 0; i < 5; i++) {
-        if (v[i] < 1 || v[i] > (1 << 20)) return -1;
-        dims[i] = v[i];
+        int64_t v = 0;
+        int digits = 0;
+        for (; *s >= '0' && *s <= '9'; s++, digits++) {
+            v = v * 10 + (*s - '0');
+            if (v > (1 << 20)) return -1;
+        }
+        if (digits == 0 || v < 1 || *s != (i < 4 ? ',' : '\0')) return -1;
+        if (i < 4) s++;
+        dims[i] = v;
     }
-    return 0;
+    const double act = (double)dims[0] * dims[1] * dims[2] * dims[3] * dims[4];
+    const double pair = (double)dims[0] * dims[3] * dims[2] * dims[2];
+    return act * 4.0 < 0x1p40 && pair * 4.0 < 0x1p40 ? 0 : -1;
 }
 
 /* A tensor's host copy, and the tensor the op sees (host memory on the CPU, device memory on a GPU). */
@@ -89,7 +98,8 @@ int axial_cmd_attention(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--shape") == 0 && val) {
             if (parse_shape(val, dims) != 0) {
-                fprintf(stderr, "axial attention: --shape %s: expected five positive integers B,N,S,H,D\n", val);
+                fprintf(stderr, "axial attention: --shape %s: expected five integers B,N,S,H,D in [1, 1048576] "
+                                "whose tensors stay below 1 TiB\n", val);
                 return 2;
             }
             i++;

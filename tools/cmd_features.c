@@ -164,7 +164,7 @@ static int cmd_build(int argc, char **argv) {
         if (msas[m]->num_cols != msas[0]->num_cols) {
             fprintf(stderr, "axial features: %s: %lld columns, but the first MSA (%s) has %lld\n", msa_paths[m],
                     (long long)msas[m]->num_cols, msa_paths[0], (long long)msas[0]->num_cols);
-            rc = 2;
+            rc = 1; /* the data's fault, as every other input error (2 is for usage) */
             goto done;
         }
         /* Appended with snprintf, which truncates at the buffer's end (strncat's bound had wrapped

@@ -218,7 +218,8 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
         } else if (strcmp(a, "--system") == 0) {
             o->system = val;
         } else if (strcmp(a, "--max-tokens") == 0) {
-            if (llm_parse_int(val, 0, INT32_MAX, &o->max_tokens)) bad = llm_bad_value(cmd, a, val, "an integer >= 0");
+            if (llm_parse_int(val, 0, INT32_MAX, &o->max_tokens))
+                bad = llm_bad_value(cmd, a, val, "an integer in [0, 2147483647]");
         } else if (strcmp(a, "--temperature") == 0) {
             if (llm_parse_double(val, 0.0, 1e6, &o->temperature))
                 bad = llm_bad_value(cmd, a, val, "a number >= 0 (0 = greedy)");
