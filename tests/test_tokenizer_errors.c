@@ -207,6 +207,21 @@ static void test_chat_template_variants(void) {
          "{{ '<|im_start|>system\\nDefault' }}{{ '<|im_end|>\\n' }}{% endif %}{# a comment #}"
          "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}",
          "<|im_start|>system\nDefault<|im_end|>\n", 0},
+        /* one trailing newline: jinja2 drops it from the source */
+        {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+         "'<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}\n",
+         "", 1},
+        /* whitespace jinja2 writes and Hugging Face's trim_blocks / lstrip_blocks drop: a newline after
+         * a block tag, a line's indent before one; and a raw carriage return (jinja2 rewrites it) */
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}\n"
+         "<|im_start|>system\nD<|im_end|>\n{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + "
+         "message['content'] + '<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+         "<|im_start|>system\nD<|im_end|>\n    {% endif %}{{'<|im_start|>' + message['role'] + '\\n' + "
+         "message['content'] + '<|im_end|>\\n'}}{% endfor %}", NULL, 0},
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+         "{{ '<|im_start|>system\r\nD<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + "
+         "message['content'] + '<|im_end|>\\n'}}{% endfor %}", NULL, 0},
         {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ 'D\\n' }}"
          "{% else %}{{ 'E\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
          "'<|im_end|>\\n'}}{% endfor %}", NULL, 0},

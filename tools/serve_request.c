@@ -328,7 +328,10 @@ static int srv_body_check(const char *body, size_t len, srv_error *err) {
                 return srv_fail(err, 400, NULL,
                                 "the request holds \\u0000 (byte %zu): strings with NUL characters are not supported",
                                 i);
-            i += 2; /* the escaped character: an escaped quote does not end the string */
+            /* the escaped character: an escaped quote does not end the string (a multi-byte one is
+             * invalid JSON, which cJSON reports, rather than a stray continuation byte here) */
+            const size_t esc = ax_utf8_char_len((const unsigned char *)body + i + 1, len - i - 1);
+            i += 1 + (esc > 0 ? esc : 1);
             continue;
         }
         i += n;

@@ -18,8 +18,9 @@
 
 /* What the driver reports to the owner of a file it writes; must outlive the HDF5 file. */
 typedef struct ax_h5_disk {
-    int error; /* errno of the first failed write, truncate or close (ENOMEM: the driver's own memory
-                  at open); 0 while none failed */
+    int error; /* errno of the first failed open, write, truncate or close (ENOMEM: the driver's own
+                  memory at open; EEXIST: the file at the name is no longer the expected one); 0 while
+                  none failed */
     int expect_file;           /* nonzero: open only the file with this device and inode, not a link */
     unsigned long long dev, ino;
 } ax_h5_disk;

@@ -33,7 +33,7 @@ struct ax_store_writer {
     int msa_deflate_level; /* 0: MSA arrays uncompressed (the default); 1..9: deflated */
     char **names; /* chains in the new file, for duplicate checks */
     int64_t num_names, cap_names;
-    int lock_fd; /* append: "<path>.lock", flock'ed until commit or abort; else -1 */
+    int lock_fd; /* "<path>.lock", flock'ed from begin until commit or abort */
 };
 
 struct ax_store {
@@ -100,9 +100,9 @@ static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
  * (two at once had each copied the old store, and the later rename dropped the other's chain), and
  * a replacement cannot be undone by an appender that copied the store before it. The lock is on a
  * file of its own because HDF5 takes its own flock on the store when it opens it. The lock file
- * stays (removing it would let a waiter hold a lock on an unlinked file). It is opened read-only
- * (flock needs no write access) and created 0666 less the umask, so every user who may write the
- * store may take it; a name too long for ".lock" (NAME_MAX) locks on a hidden, shortened name as
+ * stays (removing it would let a waiter hold a lock on an unlinked file). It is created 0666 less
+ * the umask and opened read-only when it is another user's (local flock needs no write access), so
+ * every user who may write the store may take it; a name too long for ".lock" (NAME_MAX) locks on a hidden, shortened name as
  * the temporaries do. *exists: whether a store is there to append to. */
 static ax_status lock_store(const char *path, int *fd_out, int *exists) {
     *fd_out = -1;
@@ -126,10 +126,13 @@ static ax_status lock_store(const char *path, int *fd_out, int *exists) {
         snprintf(lock_path, n, "%.*s.%.40s.%016llx.lock", (int)dir_len, target, base, (unsigned long long)h);
     }
     free(target);
-    const int fd = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+    /* Read-write where allowed: NFS emulates flock with POSIX locks, whose exclusive kind needs a
+     * descriptor open for writing; read-only where the file is another user's (local flock is fine). */
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) fd = open(lock_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const ax_status st =
-            ax_set_error(AX_ERR_IO, "%s: cannot open the append lock: %s", lock_path, ax_os_error(errno).text);
+            ax_set_error(AX_ERR_IO, "%s: cannot open the store's lock: %s", lock_path, ax_os_error(errno).text);
         free(lock_path);
         return st;
     }

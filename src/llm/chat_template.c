@@ -214,10 +214,14 @@ static int ct_out_tag(ct_out *o, const ct_tag *tag, int messages, int *oom) {
     return 1;
 }
 
-/* Cuts the template into text and tags; text is what is left after {%- -%} whitespace control. */
-static int ct_split(const char *s, size_t len, ct_tag **tags_out, int *n_out, size_t *bad_at, int *oom) {
+/* Cuts the template into text and tags; text is what is left after {%- -%} whitespace control.
+ * Text whose rendering depends on the environment is refused (*why set): a newline right after a
+ * block or comment tag (Hugging Face's trim_blocks drops it, plain jinja2 writes it) and spaces or
+ * tabs that start a line and end before one (lstrip_blocks). */
+static int ct_split(const char *s, size_t len, ct_tag **tags_out, int *n_out, size_t *bad_at, const char **why,
+                    int *oom) {
     ct_tag *tags = NULL;
-    int n = 0, cap = 0, trim_next = 0;
+    int n = 0, cap = 0, trim_next = 0, after_block = 0;
     size_t i = 0;
     while (i < len) {
         size_t open = i;
@@ -229,6 +233,18 @@ static int ct_split(const char *s, size_t len, ct_tag **tags_out, int *n_out, si
         const int trim_prev = open < len && open + 2 < len && s[open + 2] == '-';
         if (trim_next) while (text_n > 0 && ct_space(*text)) text++, text_n--;
         if (trim_prev) while (text_n > 0 && ct_space(text[text_n - 1])) text_n--;
+        const int before_block = open + 1 < len && (s[open + 1] == '%' || s[open + 1] == '#');
+        size_t blank = text_n; /* the run of spaces and tabs ending the text */
+        while (blank > 0 && (text[blank - 1] == ' ' || text[blank - 1] == '\t')) blank--;
+        const int line_start = blank > 0 ? text[blank - 1] == '\n' : text == s;
+        if (text_n > 0 && ((after_block && !trim_next && text[0] == '\n') ||
+                           (before_block && !trim_prev && blank < text_n && line_start))) {
+            free(tags);
+            *bad_at = i;
+            *why = "whitespace beside a {% %} tag that jinja2 writes and Hugging Face's trim_blocks/lstrip_blocks "
+                   "drop (remove it, or mark the tag {%- -%})";
+            return 0;
+        }
         trim_next = 0;
         ct_tag tag = {CT_TEXT, text, text_n, i};
         for (int pass = 0; pass < 2; pass++) {
@@ -245,8 +261,9 @@ static int ct_split(const char *s, size_t len, ct_tag **tags_out, int *n_out, si
                     } else if (kind != '#' && (s[e] == '\'' || s[e] == '"')) quote = s[e];
                     else if (s[e] == closer[0] && s[e + 1] == closer[1]) break;
                 }
-                if (e + 1 >= len) return (free(tags), *bad_at = open, 0);
+                if (e + 1 >= len) return (free(tags), *bad_at = open, *why = "a tag without its closing bracket", 0);
                 i = e + 2;
+                after_block = kind != '{';
                 if (e > b && s[e - 1] == '-') trim_next = 1, e--;
                 if (kind == '#') continue;
                 tag = (ct_tag){kind == '{' ? CT_EXPR : CT_STMT, s + b, e - b, open};
@@ -296,9 +313,19 @@ ax_status llm_chat_template_parse(llm_tokenizer *tok, const char *tmpl, size_t l
     ct_tag *tags = NULL;
     int n = 0, oom = 0;
     size_t bad_at = 0;
-    if (!ct_split(tmpl, len, &tags, &n, &bad_at, &oom)) {
+    const char *why = NULL;
+    /* jinja2 turns \r\n and \r into \n before anything else, escapes aside: refused rather than
+     * followed, as no ChatML template needs them */
+    const char *cr = memchr(tmpl, '\r', len);
+    if (cr != NULL) {
+        tok->chat_refusal = "a raw carriage return";
+        tok->chat_refusal_at = (int64_t)(cr - tmpl);
+        return AX_OK;
+    }
+    if (len > 0 && tmpl[len - 1] == '\n') len--; /* jinja2 drops one trailing newline of the source */
+    if (!ct_split(tmpl, len, &tags, &n, &bad_at, &why, &oom)) {
         if (oom) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "tokenizer.chat_template: %zu bytes", len);
-        tok->chat_refusal = "a tag without its closing bracket";
+        tok->chat_refusal = why;
         tok->chat_refusal_at = (int64_t)bad_at;
         return AX_OK;
     }
