@@ -102,8 +102,8 @@ static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
  * file of its own because HDF5 takes its own flock on the store when it opens it. The lock file
  * stays (removing it would let a waiter hold a lock on an unlinked file). It is created 0666 less
  * the umask and opened read-only when it is another user's (local flock needs no write access), so
- * every user who may write the store may take it; a name too long for ".lock" (NAME_MAX) locks on a hidden, shortened name as
- * the temporaries do. *exists: whether a store is there to append to. */
+ * every user who may write the store may take it; a name too long for ".lock" (NAME_MAX) locks on
+ * a hidden, shortened name as the temporaries do. *exists: whether a store is there to append to. */
 static ax_status lock_store(const char *path, int *fd_out, int *exists) {
     *fd_out = -1;
     *exists = 0;
