@@ -302,14 +302,15 @@ static void test_png_errors(void) {
     CHECK_INT_EQ(count_entries(dir), 0);
     chmod(dir, 0755);
 
-    /* The temporary is written, then the rename fails (the path is a directory): it is removed. */
-    snprintf(dir, sizeof dir, "%s/rename", temp_root);
+    /* A path that is a directory is refused up front (the temporary had been written, then the
+     * rename failed); nothing is left beside it. */
+    snprintf(dir, sizeof dir, "%s/dir_target", temp_root);
     CHECK(mkdir(dir, 0755) == 0);
     snprintf(path, sizeof path, "%s/taken.png", dir);
     CHECK(mkdir(path, 0755) == 0);
     CHECK_STATUS(ax_png_write_heatmap(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS), AX_ERR_IO);
     CHECK_CONTAINS(ax_last_error(), path);
-    CHECK_CONTAINS(ax_last_error(), "rename");
+    CHECK_CONTAINS(ax_last_error(), "is a directory");
     CHECK_INT_EQ(count_entries(dir), 1);
 
     /* Argument errors create nothing. */
@@ -513,11 +514,12 @@ static void test_figure_errors(void) {
     free(wide);
     CHECK_INT_EQ(count_entries(dir), 0); /* argument errors create nothing */
 
-    /* The temporary is drawn and written, then the rename fails (the path is a directory). */
+    /* A path that is a directory is refused before anything is drawn (the temporary had been drawn
+     * and written, then the rename failed); nothing is left beside it. */
     snprintf(path, sizeof path, "%s/taken.png", dir);
     CHECK(mkdir(path, 0755) == 0);
     CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_IO);
-    CHECK_CONTAINS(ax_last_error(), "rename");
+    CHECK_CONTAINS(ax_last_error(), "taken.png: is a directory");
     CHECK_INT_EQ(count_entries(dir), 1);
     snprintf(path, sizeof path, "%s/no/such/dir/x.png", temp_root);
     CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, NULL), AX_ERR_IO);

@@ -3,6 +3,7 @@ DLPack producers (PyTorch, CuPy, JAX) and :class:`axial.Tensor`, with contexts p
 from __future__ import annotations
 
 import contextlib
+import numbers
 import threading
 from typing import Any, Iterator, Optional, Tuple, Union
 
@@ -16,14 +17,20 @@ __all__ = ["Context", "evoformer_attention", "evoformer_attention_backward", "at
 
 
 def _parse_device(device: Union[str, Tuple[str, int]]) -> Tuple[str, int]:
+    # "cuda:x" had been a bare ValueError and "cpu:3" taken as cpu 0
+    bad = InvalidArgumentError(f"device: expected 'cpu' or 'cuda[:id]' (id >= 0), got {device!r}", 1)
     if isinstance(device, tuple):
+        if len(device) != 2:
+            raise bad
         kind, index = device
     else:
-        kind, _, index = str(device).partition(":")
-        index = int(index) if index else 0
-    if kind not in ("cpu", "cuda"):
-        raise InvalidArgumentError(f"device: expected 'cpu' or 'cuda[:id]', got {device!r}", 1)
-    return (kind, 0 if kind == "cpu" else int(index))
+        kind, colon, text = str(device).partition(":")
+        if colon and not (text.isdigit() and text.isascii()):
+            raise bad
+        index = int(text) if colon else 0
+    if kind not in ("cpu", "cuda") or not isinstance(index, numbers.Integral) or index < 0 or (kind == "cpu" and index):
+        raise bad
+    return (kind, int(index))
 
 
 def _stream_ptr(stream: Any) -> int:
@@ -114,9 +121,10 @@ def context_for(device: Tuple[str, int], stream: Any, num_threads: int = 0) -> C
     """The calling thread's context for (device, stream, num_threads), made on first use.
 
     A context's thread count is fixed when it is made (``ax_context_config``), so each count asked for
-    gets a context of its own; a CPU context is a few bytes and holds no scratch between calls, so
-    keeping one per count is cheaper than remaking one whenever the count changes. ``num_threads``
-    matters on the CPU only (``<= 0``: OpenMP's default when the context is made)."""
+    gets a context of its own. A context keeps the largest scratch a call on it needed (the library
+    never shrinks it) until the thread ends: callers with one huge call, or a new stream per batch,
+    should pass their own ``Context`` (docs/python.md). ``num_threads`` matters on the CPU only
+    (``<= 0``: OpenMP's default when the context is made)."""
     cache = getattr(_local, "contexts", None)
     if cache is None:
         cache = _local.contexts = {}

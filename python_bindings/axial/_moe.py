@@ -126,6 +126,8 @@ def moe_route(logits: Any, k: int, *, gating: str = "softmax", renormalize: bool
     call = _Call(logits, "logits", context, stream)
     ints, floats = _route_scalars(k, gating, renormalize, capacity_factor, min_capacity)
     T, E = _dim(logits, 2, 0), _dim(logits, 2, 1)
+    if not 1 <= int(k) <= E:  # before the outputs are allocated (k = 2**40 had been a MemoryError)
+        raise InvalidArgumentError(f"k (top_k): {int(k)}, expected a value in [1, E = {E}]", 1)
     ids, weights = _empty(call, (T, k), "int32"), _empty(call, (T, k), "float32")
     probs = _empty(call, (T, E), "float32") if return_probs else None
     losses = _empty(call, (2,), "float32") if return_losses else None
@@ -188,6 +190,12 @@ def moe_dispatch(x: Any, expert_ids: Any, num_experts: int, *, align: int = 1, n
     call = _Call(x, "x", context, stream)
     T, D = _dim(x, 2, 0), _dim(x, 2, 1)
     k, E = _dim(expert_ids, 2, 1), int(num_experts)
+    # Checked before x_sorted is allocated and zeroed, as the docstring promises these errors (a
+    # default R is only as large as the memory it needs: a huge align is a MemoryError).
+    if E < 1:
+        raise InvalidArgumentError(f"num_experts: {E}, expected >= 1", 1)
+    if int(align) < 1:
+        raise InvalidArgumentError(f"align: {int(align)}, expected >= 1", 1)
     if num_rows is None:
         num_rows = T * k + max(E, 0) * (max(int(align), 1) - 1)
     x_sorted = _empty(call, (num_rows, D), zero=True)

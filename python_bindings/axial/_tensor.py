@@ -8,7 +8,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import _axial
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, UnsupportedError
 
 try:  # bfloat16 for NumPy
     import ml_dtypes as _ml_dtypes
@@ -41,7 +41,7 @@ def numpy_dtype(code: int) -> np.dtype:
     """The NumPy dtype of an ax_dtype code (bfloat16 needs ml_dtypes)."""
     name, dt, _ = DTYPES[code]
     if dt is None:
-        raise InvalidArgumentError(f"{name}: NumPy needs the ml_dtypes package for this dtype", 2)
+        raise UnsupportedError(f"{name}: NumPy needs the ml_dtypes package for this dtype", 2)
     return dt
 
 

@@ -183,9 +183,11 @@ def rms_norm(x: Any, weight: Any = None, eps: float = 1e-5, *, residual: Any = N
     """RMSNorm over the last dim (``ax_rms_norm``; with ``residual``, ``ax_rms_norm_residual``: the norm
     of ``x + residual``, the Llama pre-norm pattern). Returns ``out`` in x's dtype, or ``(out, h)`` with
     ``return_residual`` (h = x + residual, the next layer's residual stream)."""
+    if return_residual and residual is None:  # it had returned (out, None)
+        raise InvalidArgumentError("return_residual: needs a residual (h = x + residual)", 1)
     call = _Call(x, "x", context, stream)
     out = call.empty(tuple(x.shape)) if out is None else out
-    res_out = call.empty(tuple(x.shape)) if return_residual and residual is not None else None
+    res_out = call.empty(tuple(x.shape)) if return_residual else None
     _run(call, "rms_norm", (x, residual, weight, out, res_out), (), (eps,))
     return (out, res_out) if return_residual else out
 
@@ -207,9 +209,11 @@ def layer_norm(x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5, 
     """LayerNorm over the last dim (``ax_layer_norm``), optionally of ``x + residual``. Returns ``out``,
     followed by h = x + residual with ``return_residual`` and by the float32 ``(mean, rstd)`` of each
     row with ``return_stats``."""
+    if return_residual and residual is None:  # it had returned (out, None)
+        raise InvalidArgumentError("return_residual: needs a residual (h = x + residual)", 1)
     call = _Call(x, "x", context, stream)
     out = call.empty(tuple(x.shape)) if out is None else out
-    res_out = call.empty(tuple(x.shape)) if return_residual and residual is not None else None
+    res_out = call.empty(tuple(x.shape)) if return_residual else None
     rows = tuple(x.shape[:-1])
     mean = call.empty(rows, dtype="float32") if return_stats else None
     rstd = call.empty(rows, dtype="float32") if return_stats else None
@@ -407,7 +411,10 @@ def qmatmul(x: Any, w: Any, bias: Any = None, *, w_dtype: Optional[str] = None, 
     """``y = x · wᵀ (+ bias)`` with w in GGUF layout (``ax_qmatmul``): x (M, K) float32 or bfloat16; w
     (N, K) float32/bfloat16/float16, or with ``w_dtype`` one of "q4_0", "q4_1", "q8_0", "q4_k", "q6_k" a
     (N, row_bytes) uint8 array of GGUF blocks (as ``gguf.quants.quantize`` returns), or a ``QWeight``
-    (``ax_qmatmul_packed``; CPU contexts). Returns y (M, N) float32 unless ``out`` is given."""
+    (``ax_qmatmul_packed``; CPU contexts). Returns y (M, N) float32 unless ``out`` is given. With a
+    block-quantized w, x is quantized too, in groups of 8-bit levels with a float scale (as llama.cpp
+    does): the error bound is in ``include/axial/linalg.h`` (about 6e-3 relative against the
+    dequantized product for random data); a float w gives fp32 accuracy."""
     call = _Call(x, "x", context, stream)
     if isinstance(w, QWeight):
         if out is None:

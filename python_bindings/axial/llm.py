@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import codecs
+import math
 import os
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -36,7 +37,14 @@ _PENALTY_LAST_N = 64
 
 
 def _ids_array(ids: Any) -> np.ndarray:
-    a = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+    raw = np.asarray(ids)
+    # Floats, strings and bools are not ids (they had been cast: [1.7] read as token 1, ["5"] as 5),
+    # nor is a 2-D array (it had been flattened).
+    if raw.ndim > 1:
+        raise InvalidArgumentError(f"tokens: expected a flat sequence of ids, got shape {raw.shape}", 1)
+    if raw.size and raw.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"tokens: ids must be integers, got {raw.dtype}", 1)
+    a = np.ascontiguousarray(raw, dtype=np.int64).reshape(-1)
     if a.size and (a.min() < -2**31 or a.max() >= 2**31):
         raise InvalidArgumentError("tokens: ids outside the int32 range", 1)
     return a.astype(np.int32)
@@ -169,10 +177,13 @@ class Model:
         max_tokens = int(max_tokens)
         if max_tokens < 0:
             raise InvalidArgumentError(f"max_tokens: {max_tokens} is negative", 1)
-        n_ctx = prompt.size + max_tokens
-        if prompt.size < self._info["n_ctx_train"]:
-            n_ctx = min(n_ctx, self._info["n_ctx_train"])
+        # At most the training context, unless the prompt alone fills it (then one slot past it): one
+        # rule for every prompt length (a prompt of n_ctx_train - 1 tokens had been capped, one of
+        # n_ctx_train not).
+        n_ctx = min(prompt.size + max_tokens, max(self._info["n_ctx_train"], prompt.size + 1))
         if max_tokens == 0:
+            # Nothing to generate, but the same errors as any other call (they had been skipped).
+            self._check_request(prompt, temperature, top_p, min_p, repeat_penalty)
             return iter(())
         # The prompt and the first draw run now, so a bad prompt or bad settings raise here, not at
         # the first next() of a stream.
@@ -181,6 +192,23 @@ class Model:
         settings = (int(seed), float(temperature), int(top_k), float(top_p), float(min_p), float(repeat_penalty))
         first = self._sample(session, settings, 0)
         return self._continue(session, settings, first, max_tokens, n_ctx)
+
+    def _check_request(self, prompt: np.ndarray, temperature: float, top_p: float, min_p: float,
+                       repeat_penalty: float) -> None:
+        """The checks the session's eval and ax_sample make (sampling.h), for a call that runs neither."""
+        V = self._info["n_vocab"]
+        bad = np.flatnonzero((prompt < 0) | (prompt >= V))
+        if bad.size:
+            raise InvalidArgumentError(f"tokens[{bad[0]}]: id {prompt[bad[0]]}, expected an id in [0, {V})", 1)
+        t, p, mp, rp = float(temperature), float(top_p), float(min_p), float(repeat_penalty)
+        if not (t >= 0.0 and math.isfinite(t)):
+            raise InvalidArgumentError(f"temperature: {t}, expected 0 (greedy) or a finite value > 0", 1)
+        if not 0.0 < p <= 1.0:
+            raise InvalidArgumentError(f"top_p: {p}, expected a value in (0, 1]", 1)
+        if not 0.0 <= mp <= 1.0:
+            raise InvalidArgumentError(f"min_p: {mp}, expected a value in [0, 1]", 1)
+        if not (rp > 0.0 and math.isfinite(rp)):
+            raise InvalidArgumentError(f"repeat_penalty: {rp}, expected a finite value > 0", 1)
 
     def _sample(self, session: Any, settings: Tuple[Any, ...], i: int) -> Tuple[int, float]:
         seed, temperature, top_k, top_p, min_p, repeat_penalty = settings

@@ -329,11 +329,12 @@ static PyObject *py_store_write(PyObject *self, PyObject *const *args, Py_ssize_
     if (axpy_utf8(args[0], "store", 0, &path) < 0) return NULL;
     const int append = PyObject_IsTrue(args[1]);
     if (append < 0) return NULL;
-    const long level = PyLong_AsLong(args[3]);
-    if (level == -1 && PyErr_Occurred()) return NULL;
+    int64_t level; /* an InvalidArgumentError for 1.5, as the docstring says (a bare TypeError before) */
+    if (axpy_int64(args[3], "compress_msa", &level) < 0) return NULL;
     /* The C call names the argument `level`; Python callers know it as compress_msa. */
     if (level < 0 || level > 9)
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "compress_msa: %ld is not a deflate level (0 = off, 1..9)", level);
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "compress_msa: %lld is not a deflate level (0 = off, 1..9)",
+                          (long long)level);
     if (!PyList_Check(args[2])) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "entries: expected a list");
     /* A tuple snapshot holds every entry (and through it the names, capsules and sources) while the
      * GIL is released below: another thread may change the caller's list meanwhile. */
@@ -450,8 +451,9 @@ static PyObject *py_store_read_chain(PyObject *self, PyObject *const *args, Py_s
  * masked_msa_fraction, uniform_prob, profile_prob, same_prob. -1 with a Python error set. */
 static int batch_config(PyObject *const *args, ax_feature_batch_config *cfg) {
     *cfg = (ax_feature_batch_config)AX_FEATURE_BATCH_CONFIG_INIT;
-    const unsigned long long seed = PyLong_AsUnsignedLongLongMask(args[0]);
-    if (seed == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    /* In [0, 2**64) (a mask had taken -1 as 2**64 - 1 and 2**70 as 0), as sample's and the LLM's */
+    uint64_t seed;
+    if (axpy_uint64(args[0], "seed", &seed) < 0) return -1;
     cfg->seed = seed;
     if (axpy_int64(args[1], "crop", &cfg->crop_size) < 0 || axpy_int64(args[2], "msa_clusters", &cfg->max_msa_clusters) < 0 ||
         axpy_int64(args[3], "extra_msa", &cfg->max_extra_msa) < 0)

@@ -213,6 +213,12 @@ def test_threads_share_nothing_and_agree(rng):
 def test_context_reports_workspace_and_threads(rng):
     ctx = axial.Context("cpu", num_threads=2)
     assert ctx.num_threads == 2
+    # malformed devices are the caller's error by name ("cuda:x" had been a bare ValueError, "cpu:3"
+    # taken as the CPU)
+    for bad in ("cuda:x", "cuda:-1", "cpu:3", "gpu", ("cuda",)):
+        with pytest.raises(axial.InvalidArgumentError, match="device"):
+            axial.Context(bad)
+    assert axial.Context("cpu:0").device == ("cpu", 0)
     q, k, v, bm, bp = inputs(rng, pair_shape=(2, 1, 2, 17, 17))
     ctx.reset_workspace_peak()
     axial.evoformer_attention(q, k, v, None, bp, context=ctx)

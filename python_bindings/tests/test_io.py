@@ -175,9 +175,13 @@ def test_compressed_msa_reads_back_the_same(tmp_path, store, data_dir):
         assert h5["chains/q/msa/tokens"].compression == "gzip"
     with h5py.File(plain, "r") as h5:
         assert h5["chains/q/msa/tokens"].compression is None
-    for bad in (-1, 10):
+    for bad in (-1, 10, 1.5):  # 1.5 had been a bare TypeError
         with pytest.raises(axial.InvalidArgumentError, match="compress_msa"):
             axial.io.write_chain(tmp_path / "bad.h5", "q", a, compress_msa=bad)
+    # a seed outside [0, 2**64) is refused by name (-1 had been taken as 2**64 - 1)
+    for seed in (-1, 2**64):
+        with pytest.raises(axial.InvalidArgumentError, match="seed"):
+            axial.io.make_batch(plain, "q", crop=100, msa_clusters=16, extra_msa=32, seed=seed)
     assert not (tmp_path / "bad.h5").exists()
 
 

@@ -262,6 +262,17 @@ def test_errors(model, tmp_path, monkeypatch):
     assert str(n_vocab) in str(e.value) or "2" in str(e.value)
     with pytest.raises(axial.InvalidArgumentError):
         model.detokenize([n_vocab])
+    # Not ids: floats, strings, bools and 2-D arrays had been cast ([1.7] read as token 1).
+    for bad, why in (([1.7, 2.2], "must be integers"), (["5"], "must be integers"), ([True], "must be integers"),
+                     ([[1, 2]], "flat sequence")):
+        with pytest.raises(axial.InvalidArgumentError, match=why):
+            model.detokenize(bad)
+    # max_tokens=0 checks what any other call checks (it had returned "" for anything).
+    with pytest.raises(axial.InvalidArgumentError, match="expected an id in"):
+        model.generate([10**9], max_tokens=0)
+    with pytest.raises(axial.InvalidArgumentError, match="temperature"):
+        model.generate("Hi", max_tokens=0, temperature=-5.0)
+    assert model.generate("Hi", max_tokens=0) == ""
     with pytest.raises(axial.InvalidArgumentError, match="temperature"):
         model.generate("Hi", temperature=-1.0)
     # Integers outside the C fields' ranges are refused by name, not wrapped to a valid-looking value.

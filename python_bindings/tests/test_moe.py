@@ -474,6 +474,10 @@ def test_errors_name_the_argument():
     logits = np.zeros((3, 4), np.float32)
     with pytest.raises(axial.InvalidArgumentError, match="top_k"):
         axial.moe_route(logits, 5)  # k > E
+    with pytest.raises(axial.InvalidArgumentError, match="top_k"):
+        axial.moe_route(logits, 2**40)  # refused before the outputs are allocated (had been a MemoryError)
+    with pytest.raises(axial.InvalidArgumentError, match="align"):
+        axial.moe_dispatch(np.zeros((2, 8), np.float32), np.zeros((2, 1), np.int32), 4, align=0)
     with pytest.raises(axial.InvalidArgumentError, match="gating"):
         axial.moe_route(logits, 2, gating="relu")
     with pytest.raises(axial.InvalidArgumentError, match="capacity_factor"):

@@ -161,6 +161,8 @@ def test_rms_norm_residual_and_backward():
     rng = np.random.default_rng(8)
     x, r, w = rand(rng, 5, 24), rand(rng, 5, 24), rand(rng, 24)
     out, h = axial.rms_norm(x, w, 1e-5, residual=r, return_residual=True)
+    with pytest.raises(axial.InvalidArgumentError, match="return_residual"):  # it had returned (out, None)
+        axial.rms_norm(x, w, 1e-5, return_residual=True)
     hh = x.astype(np.float64) + r
     want = hh / np.sqrt((hh * hh).mean(-1, keepdims=True) + 1e-5) * w
     np.testing.assert_allclose(h, hh, rtol=1e-6)
