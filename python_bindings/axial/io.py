@@ -67,16 +67,22 @@ class Store:
 
     def chains(self) -> List[str]:
         """Chain names, sorted."""
-        return _axial.store_chains(self._capsule)
+        return _axial.store_chains(self._handle())
 
     def info(self, name: str) -> Dict[str, Any]:
         """``{name, seq_length, num_alignments, has_structure, resolution, sources}`` of one chain,
         without reading its arrays."""
-        return _axial.store_chain_info(self._capsule, name)
+        return _axial.store_chain_info(self._handle(), name)
 
     def read_chain(self, name: str) -> Dict[str, Any]:
         """One chain's features (see :func:`read_chain`)."""
-        return _features_dict(_axial.store_read_chain(self._capsule, name))
+        return _features_dict(_axial.store_read_chain(self._handle(), name))
+
+    def _handle(self) -> Any:
+        # a closed store says so (it had been "store: expected axial._axial.store")
+        if self._capsule is None:
+            raise InvalidArgumentError(f"store: {self.path} is closed (Store.close was called)", 1)
+        return self._capsule
 
     def close(self) -> None:
         """Closes the file (also done when the object is garbage-collected)."""
@@ -229,7 +235,7 @@ def make_batch(store: Union[PathLike, Store], name: str, *, crop: int = 256, msa
         FileError, FormatError: the store cannot be read, or the chain's data is malformed or corrupt.
     """
     s = _open(store)
-    return _batch_dict(_axial.store_read_batch(s._capsule, name, int(seed), int(crop), int(msa_clusters),
+    return _batch_dict(_axial.store_read_batch(s._handle(), name, int(seed), int(crop), int(msa_clusters),
                                                int(extra_msa), float(masked_msa_fraction), float(uniform_prob),
                                                float(profile_prob), float(same_prob)))
 

@@ -433,8 +433,8 @@ static PyObject *py_qweight_pack(PyObject *self, PyObject *const *args, Py_ssize
     ax_tensor wt;
     if (as_blocks(&w.tensor, code, &wt) < 0) {
         axpy_array_release(&w);
-        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "w: expected a C-contiguous uint8 (N, row_bytes) array of whole "
-                                                   "blocks");
+        return axpy_raise(AX_ERR_INVALID_ARGUMENT, "w: expected a uint8 (N, row_bytes) array of whole blocks whose "
+                                                   "rows are contiguous");
     }
     ax_qweight *q = NULL;
     ax_status st;

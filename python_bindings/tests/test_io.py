@@ -139,6 +139,13 @@ def test_read_chain_round_trip_and_h5py(store, data_dir):
     assert [c["name"] for c in chains] == ["1cbs_A", "FAM69B"]
     assert chains[0]["has_structure"] and chains[0]["seq_length"] == 137
     assert "1cbs.cif.gz:A" in chains[0]["sources"]
+    # a closed Store says so (it had said "store: expected axial._axial.store")
+    s = axial.io.Store(store)
+    assert s.chains() == ["1cbs_A", "FAM69B"]
+    s.close()
+    for call in (s.chains, lambda: s.info("FAM69B"), lambda: axial.io.make_batch(s, "FAM69B", crop=16)):
+        with pytest.raises(axial.InvalidArgumentError, match="is closed"):
+            call()
     h5py = pytest.importorskip("h5py")
     with h5py.File(store, "r") as h5:
         np.testing.assert_array_equal(h5["chains/FAM69B/aatype"][()], built["aatype"])
