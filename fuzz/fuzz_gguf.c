@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "axial/gguf.h"
+#include "core/dtype_traits.h"
 #include "fuzz_parsers.h"
 
 static const uint8_t *fuzz_lo, *fuzz_hi;
@@ -83,7 +84,15 @@ static void fuzz_walk_tensor(const ax_gguf *g, int64_t i) {
     }
     ax_tensor view;
     const ax_status st = ax_gguf_tensor_view(g, i, &view);
-    if ((st == AX_OK) != (t.dtype >= 0)) __builtin_trap();
+    /* A view is made for every tensor with an Axial dtype whose data is aligned for it (the largest
+     * power of two dividing the element or block size, at most 8; general.alignment may be 1). */
+    int aligned = 1;
+    if (t.dtype >= 0 && t.bytes > 0) {
+        const int64_t unit = ax_dt_block_bytes((ax_dtype)t.dtype);
+        const int64_t need = (unit & -unit) > 8 ? 8 : (unit & -unit);
+        aligned = (uintptr_t)(fuzz_lo + start) % (uintptr_t)need == 0;
+    }
+    if ((st == AX_OK) != (t.dtype >= 0 && aligned)) __builtin_trap();
     /* An empty tensor's view points at the mapping's start (its offset may lie past the end). */
     if (st == AX_OK && (const uint8_t *)view.data != (t.bytes > 0 ? fuzz_lo + start : fuzz_lo)) __builtin_trap();
 }
