@@ -603,11 +603,7 @@ ax_status ax_store_read_batch(ax_store *s, const char *name, const ax_feature_ba
         };
         st = ax_batch_build(&source, cfg, out);
         /* A bad value here is the file's fault, not the caller's. */
-        if (st == AX_ERR_INVALID_ARGUMENT) {
-            char message[1024];
-            snprintf(message, sizeof message, "%s", ax_last_error());
-            st = ax_set_error(AX_ERR_FORMAT, "%s", message);
-        }
+        if (st == AX_ERR_INVALID_ARGUMENT) st = AX_ERR_FORMAT;
     }
     free(residues);
     free(atoms);

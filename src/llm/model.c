@@ -27,9 +27,10 @@ typedef struct model_loader {
 /* Re-labels a failed typed read of key `key` as a format error of the file: a value of the wrong
  * kind is the file's fault, not the caller's. */
 static ax_status model_key_error(const model_loader *ld, const char *key) {
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s", ax_last_error());
-    return ax_set_error(AX_ERR_FORMAT, "%s: metadata '%s': %s", ld->file, key, detail);
+    char where[MODEL_NAME_MAX + 512];
+    snprintf(where, sizeof where, "%s: metadata '%s'", ld->file, key);
+    ax_error_prefix(where);
+    return AX_ERR_FORMAT;
 }
 
 /* <arch>.<suffix> as an integer in [lo, hi]; `def` when absent and not required. */

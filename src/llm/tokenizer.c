@@ -61,9 +61,8 @@ static ax_status tok_get_string(const ax_gguf *g, const char *file, const char *
 
 /* The last error (an accessor's "value does not fit", read from the file) as the file's fault. */
 static ax_status tok_file_error(const char *file) {
-    char why[256];
-    snprintf(why, sizeof why, "%s", ax_last_error());
-    return ax_set_error(AX_ERR_FORMAT, "%s: %s", file, why);
+    ax_error_prefix(file);
+    return AX_ERR_FORMAT;
 }
 
 /* A token id key: -1 when absent; present, it must name a token. */
