@@ -512,6 +512,22 @@ static void test_figure_errors(void) {
     big.cell_width = 64;
     CHECK_STATUS(ax_png_write_figure(path, wide, 1, 1000, 0.0f, 1.0f, AX_COLORMAP_VIRIDIS, &big), AX_ERR_INVALID_ARGUMENT);
     free(wide);
+    /* A title or a rotated label too long for any figure is named as such, not blamed on the cells
+     * (a 2 x 2 map has room to spare). */
+    char *text = malloc(4001);
+    memset(text, 'W', 4000);
+    text[4000] = '\0';
+    cfg = (ax_figure_config)AX_FIGURE_CONFIG_INIT;
+    cfg.title = text;
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "config->title is too long");
+    CHECK(strstr(ax_last_error(), "cells") == NULL);
+    cfg.title = NULL;
+    cfg.y_label = text;
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "y_label");
+    CHECK(strstr(ax_last_error(), "cells") == NULL);
+    free(text);
     CHECK_INT_EQ(count_entries(dir), 0); /* argument errors create nothing */
 
     /* A path that is a directory is refused before anything is drawn (the temporary had been drawn

@@ -277,12 +277,15 @@ static int32_t auto_cell(int64_t cells) {
     return (int32_t)(size < 1 ? 1 : size > MAX_CELL ? MAX_CELL : size);
 }
 
-/* Places everything; returns 0, or -1 when the figure would exceed cairo's size limit. */
-static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols, const axis_rows *y_rows,
+/* What pushed a figure past cairo's size limit, for the message that names it. */
+typedef enum { LAYOUT_FITS = 0, LAYOUT_CELLS, LAYOUT_TITLE, LAYOUT_LABELS } layout_fit;
+
+/* Places everything; returns LAYOUT_FITS, or what makes the figure exceed cairo's size limit. */
+static layout_fit plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols, const axis_rows *y_rows,
                        float vmin, float vmax, figure_layout *L) {
     L->cell_w = cfg->cell_width > 0 ? cfg->cell_width : auto_cell(cols);
     L->cell_h = cfg->cell_height > 0 ? cfg->cell_height : auto_cell(rows);
-    if (cols > MAX_SIDE / L->cell_w || rows > MAX_SIDE / L->cell_h) return -1;
+    if (cols > MAX_SIDE / L->cell_w || rows > MAX_SIDE / L->cell_h) return LAYOUT_CELLS;
     L->map_w = (int)(cols * L->cell_w);
     L->map_h = (int)(rows * L->cell_h);
     L->title = metrics_of(cr, TITLE_SIZE, 1);
@@ -348,7 +351,12 @@ static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, i
 
     /* The title is centred over the map and may widen the image. */
     width = fmax(width, PAD + title_w + PAD);
-    if (width > MAX_SIDE || height > MAX_SIDE) return -1;
+    if (width > MAX_SIDE || height > MAX_SIDE) {
+        /* The text alone (with the margins it always has) too long for any map: name it, not the cells. */
+        if (PAD + title_w + PAD > MAX_SIDE) return LAYOUT_TITLE;
+        if (content_top + rotated + PAD > MAX_SIDE) return LAYOUT_LABELS;
+        return LAYOUT_CELLS;
+    }
     L->width = (int)ceil(width);
     L->height = (int)ceil(height);
     for (int i = 0; i < L->nx; i++) L->xt[i].pos += L->map_x;
@@ -361,7 +369,7 @@ static int plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, i
         if (y < L->map_y + 0.5) y = L->map_y + 0.5;
         L->bt[i].pos = y;
     }
-    return 0;
+    return LAYOUT_FITS;
 }
 
 /* ---- drawing --------------------------------------------------------------------------------- */
@@ -539,7 +547,13 @@ ax_status ax_png_write_binned_figure(const char *path, const float *values, int6
     set_font_options(measure);
     for (int64_t e = 0; e < rows * cols && !layout->has_nan; e++) layout->has_nan = isnan(values[e]);
     const axis_rows y_rows = {axis_rows_count, rows_per_cell};
-    if (plan_layout(measure, &cfg, rows, cols, &y_rows, vmin, vmax, layout) != 0) {
+    const layout_fit fit = plan_layout(measure, &cfg, rows, cols, &y_rows, vmin, vmax, layout);
+    if (fit == LAYOUT_TITLE || fit == LAYOUT_LABELS) {
+        st = ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: config->%s is too long: drawn, it exceeds cairo's %d pixels "
+                          "per side", path, fit == LAYOUT_TITLE ? "title" : "y_label or config->value_label", MAX_SIDE);
+        goto done;
+    }
+    if (fit != LAYOUT_FITS) {
         st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
                           "%s: %lld x %lld cells need a figure above cairo's %d pixels per side (use smaller cells, or "
                           "write the bare pixels with ax_png_write_heatmap)",
