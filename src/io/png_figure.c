@@ -281,8 +281,8 @@ static int32_t auto_cell(int64_t cells) {
 typedef enum { LAYOUT_FITS = 0, LAYOUT_CELLS, LAYOUT_TITLE, LAYOUT_LABELS } layout_fit;
 
 /* Places everything; returns LAYOUT_FITS, or what makes the figure exceed cairo's size limit. */
-static layout_fit plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols, const axis_rows *y_rows,
-                       float vmin, float vmax, figure_layout *L) {
+static layout_fit plan_layout(cairo_t *cr, const ax_figure_config *cfg, int64_t rows, int64_t cols,
+                              const axis_rows *y_rows, float vmin, float vmax, figure_layout *L) {
     L->cell_w = cfg->cell_width > 0 ? cfg->cell_width : auto_cell(cols);
     L->cell_h = cfg->cell_height > 0 ? cfg->cell_height : auto_cell(rows);
     if (cols > MAX_SIDE / L->cell_w || rows > MAX_SIDE / L->cell_h) return LAYOUT_CELLS;
