@@ -4,6 +4,20 @@
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 
 file(GLOB AXIAL_OP_CASE_TABLES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/cases_*.c)
+# A table compiles from the glob but runs only from its line in op_registry.h: a forgotten line
+# would be a table that never runs, so configuring stops.
+file(READ ${CMAKE_CURRENT_LIST_DIR}/op_registry.h AXIAL_OP_REGISTRY_TEXT)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/op_registry.h)
+foreach(table_file ${AXIAL_OP_CASE_TABLES})
+  file(STRINGS ${table_file} table_definitions REGEX "^const op_table op_table_[a-z0-9_]+ *=")
+  foreach(definition ${table_definitions})
+    string(REGEX REPLACE "^const op_table op_table_([a-z0-9_]+).*" "\\1" table_name "${definition}")
+    if(NOT AXIAL_OP_REGISTRY_TEXT MATCHES "X\\(${table_name}\\)")
+      message(FATAL_ERROR "${table_file} defines op_table_${table_name}, which tests/ops/op_registry.h does not "
+                          "list: add X(${table_name}) there")
+    endif()
+  endforeach()
+endforeach()
 axial_add_c_test(test_ops
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_ops.c ${CMAKE_CURRENT_LIST_DIR}/op_driver.c
           ${CMAKE_CURRENT_LIST_DIR}/op_dtype.c ${AXIAL_OP_CASE_TABLES}
