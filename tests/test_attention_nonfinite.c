@@ -228,7 +228,8 @@ static void check_evoformer(ax_dtype dt, char where, int64_t s) {
 
 /* Evoformer: a non-finite v at a key the mask bias hides (key 5 of n = 0) and throughout a row
  * group the mask hides wholly (n = 1): given the out and lse of the run with v finite, the backward
- * gives the same gradients bit for bit (dS had been 0 * NaN there). */
+ * gives the same gradients bit for bit (dS had been 0 * NaN there); the forward with that v gives
+ * the wholly masked rows out = 0 exactly (it had given 0 * NaN). */
 static void check_evoformer_masked_value(ax_dtype dt, int64_t s, float value) {
     enum { N = 2, SMAX = 64, EQ = N * SMAX * H * D, EL = N * H * SMAX, EP = H * SMAX * SMAX, KEY = 5 };
     static float q[EQ], k[EQ], v[EQ], dout[EQ], pair[EP], mask[N * SMAX];
@@ -258,6 +259,18 @@ static void check_evoformer_masked_value(ax_dtype dt, int64_t s, float value) {
         if (run == 0) CHECK_OK(ax_evoformer_attention_forward(ctx, &t[0], &t[1], &t[2], &tm, &tp, &t[4], &tl));
         CHECK_OK(ax_evoformer_attention_backward(ctx, &t[0], &t[1], &t[2], &tm, &tp, &clean_out, &tl, &t[3], &t[5],
                                                  &t[6], &t[7], NULL, &tdp));
+        if (run == 1) {
+            static float poisoned_lse[EL];
+            ax_tensor tpl;
+            ax_tensor_contiguous(&tpl, poisoned_lse, AX_F32, 4, sl);
+            CHECK_OK(ax_evoformer_attention_forward(ctx, &t[0], &t[1], &t[2], &tm, &tp, &t[4], &tpl));
+            int dead_rows_zero = 1;
+            for (int64_t i = s * H * D; i < N * s * H * D; i++) dead_rows_zero &= load(buf[1][4], i, dt) == 0.0f;
+            if (!dead_rows_zero)
+                printf("  %s: evoformer %s S %lld, %g in v: a wholly masked row's out is not 0\n",
+                       ax_cpu_path_name(ax_cpu_path_active()), ax_dtype_name(dt), (long long)s, (double)value);
+            CHECK(dead_rows_zero);
+        }
     }
     const size_t es = dt == AX_F32 ? 4 : 2, n = (size_t)(N * s * H * D) * es;
     const int same = memcmp(buf[0][5], buf[1][5], n) == 0 && memcmp(buf[0][6], buf[1][6], n) == 0 &&
@@ -308,7 +321,8 @@ static void check_infinite_key(ax_dtype dt, int64_t s_len) {
 /* A non-finite v at a key the bias masks for every row (key 6), and a row the bias masks wholly
  * (row 2 of head 0): the backward, given the out and lse of a run with that v finite (which a masked
  * key cannot change), gives the same gradients bit for bit. dS is exactly 0 at masked pairs and in
- * dead rows, not 0 * (dout . v - delta), which had been NaN there and reached dq, dk and dbias. */
+ * dead rows, not 0 * (dout . v - delta), which had been NaN there and reached dq, dk and dbias. The
+ * forward with that v gives the dead row out = 0 exactly (it had given 0 * NaN). */
 static void check_masked_value(ax_dtype dt, float softcap, float value) {
     enum { KEY = 6, ROW = 2 };
     static float q[NQ], k[NK], v[NK], dout[NQ], bias[NB];
@@ -340,6 +354,18 @@ static void check_masked_value(ax_dtype dt, float softcap, float value) {
         if (run == 1) ax_tensor_contiguous(&clean_out, b[0][4], dt, 4, sq), out = &clean_out;
         CHECK_OK(ax_attention_backward(ctx, &t[0], &t[1], &t[2], &tb, out, &tl, &t[3], &o, &tg[0], &tg[1], &tg[2],
                                        &tdb));
+        if (run == 1) {
+            static float poisoned_lse[NL];
+            ax_tensor tpl;
+            ax_tensor_contiguous(&tpl, poisoned_lse, AX_F32, 3, sl);
+            CHECK_OK(ax_attention_forward(ctx, &t[0], &t[1], &t[2], &tb, &o, &t[4], &tpl));
+            int dead_row_zero = 1;
+            for (int64_t d = 0; d < D; d++) dead_row_zero &= load(b[1][4], (ROW * H + 0) * D + d, dt) == 0.0f;
+            if (!dead_row_zero)
+                printf("  %s: %g in v at a masked key, %s softcap %g: the dead row's out is not 0\n",
+                       ax_cpu_path_name(ax_cpu_path_active()), (double)value, ax_dtype_name(dt), (double)softcap);
+            CHECK(dead_row_zero);
+        }
     }
     const size_t es = dt == AX_F32 ? 4 : 2;
     const int same = memcmp(g[0][0], g[1][0], NQ * es) == 0 && memcmp(g[0][1], g[1][1], NK * es) == 0 &&

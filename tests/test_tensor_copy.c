@@ -260,6 +260,11 @@ static void test_errors_write_nothing(void) {
     qd.strides[0] = 16;
     CHECK_STATUS(ax_tensor_copy(ctx, &qs, &qd), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "dst: stride 16 of dim 0 is not a whole number of q8_0 blocks");
+    /* INT64_MIN has no magnitude in int64 (negating it was undefined behaviour, caught by UBSan). */
+    s.strides[0] = INT64_MIN;
+    CHECK_STATUS(ax_tensor_copy(ctx, &s, &d), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STR_EQ(ax_last_error(), "src: stride of dim 0 is INT64_MIN");
+    s.strides[0] = 8;
     s.ndim = 9;
     CHECK_STATUS(ax_tensor_copy(ctx, &s, &d), AX_ERR_INVALID_ARGUMENT);
     CHECK_STR_EQ(ax_last_error(), "src: ndim 9 is outside [0, 8]");

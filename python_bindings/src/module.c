@@ -31,7 +31,10 @@ static PyObject *raise_with_message(ax_status status, PyObject *message) {
 }
 
 PyObject *axpy_raise_status(ax_status status) {
-    PyObject *message = PyUnicode_FromString(ax_last_error());
+    /* Messages quote file names and file content, which need not be UTF-8: undecodable bytes show
+     * as escapes rather than replace the error with a UnicodeDecodeError. */
+    const char *text = ax_last_error();
+    PyObject *message = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "backslashreplace");
     if (message == NULL) return NULL;
     raise_with_message(status, message);
     Py_DECREF(message);

@@ -172,3 +172,17 @@ def test_random_shapes_never_crash():
             axial.evoformer_attention(*arrays, return_lse=True)
         except axial.AxialError:
             pass
+
+
+def test_messages_with_cut_or_foreign_bytes_stay_errors(tmp_path):
+    """A message quoting a non-UTF-8 header, or cut at its 1023 bytes inside a long non-ASCII path,
+    raises the Axial error (had been a UnicodeDecodeError hiding it)."""
+    path = tmp_path / "latin1.a3m"
+    path.write_bytes(b">q\xe9\nAC#DE\n")
+    with pytest.raises(axial.FormatError) as e:
+        axial.io.build_features(a3m=path)
+    assert "q\\xe9" in str(e.value) and str(e.value).startswith(str(path) + ":2:")
+    for prefix in ("/", "//"):  # the cut falls after either byte of a character
+        with pytest.raises(axial.FileError) as e:
+            axial.io.build_features(a3m=prefix + "\u00e9" * 640)
+        assert e.value.status == 4 and str(e.value).startswith(prefix + "\u00e9" * 100)

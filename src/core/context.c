@@ -4,6 +4,7 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/internal.h"
 
@@ -29,12 +30,18 @@ static int32_t default_threads(void) {
 ax_status ax_context_create(ax_context **out, const ax_context_config *cfg) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
-    ax_context_config defaults = AX_CONTEXT_CONFIG_INIT;
-    if (cfg == NULL) cfg = &defaults;
-    if (cfg->struct_size < sizeof(size_t) || cfg->struct_size > sizeof(ax_context_config))
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                            "cfg->struct_size: %zu is not a known ax_context_config size (use AX_CONTEXT_CONFIG_INIT)",
-                            cfg->struct_size);
+    ax_context_config c = AX_CONTEXT_CONFIG_INIT;
+    if (cfg != NULL) {
+        if (cfg->struct_size < sizeof(size_t) || cfg->struct_size > sizeof(ax_context_config))
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                "cfg->struct_size: %zu is not a known ax_context_config size (use "
+                                "AX_CONTEXT_CONFIG_INIT)",
+                                cfg->struct_size);
+        /* Only the caller's struct_size bytes are read: fields an older header lacks keep their
+         * defaults (reading past them read whatever followed, e.g. a thread count from the stack). */
+        memcpy(&c, cfg, cfg->struct_size);
+    }
+    cfg = &c;
     if (cfg->device.type != AX_CPU && cfg->device.type != AX_CUDA)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device.type: %d is not an ax_device_type",
                             (int)cfg->device.type);
@@ -97,6 +104,9 @@ ax_status ax_context_reserve_own_workspace(ax_context *ctx, int64_t bytes) {
 /* Grows one of the context's kept host arenas to `bytes` (never shrinks it). */
 static ax_status context_arena_grow(void **arena, int64_t *arena_bytes, int64_t bytes, const char *which, void **out) {
     if (bytes > *arena_bytes) {
+        if (bytes > INT64_MAX - 63)
+            return ax_set_error(AX_ERR_OUT_OF_MEMORY, "workspace: %lld bytes of host memory%s", (long long)bytes,
+                                which);
         const int64_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
         void *p = aligned_alloc(64, (size_t)rounded);
         if (p == NULL)

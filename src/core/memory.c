@@ -4,6 +4,7 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,10 @@ ax_status ax_device_alloc(ax_context *ctx, size_t bytes, void **out) {
     if (out == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "out: NULL");
     *out = NULL;
     if (ctx->device.type == AX_CUDA) return ax_cuda_alloc(ctx, bytes, out);
-    /* 64-byte alignment suits every vector width; aligned_alloc wants a multiple of it. */
+    /* 64-byte alignment suits every vector width; aligned_alloc wants a multiple of it. A size whose
+     * rounding would wrap (SIZE_MAX, e.g. a failed size computation's -1) must not become 64 bytes. */
+    if (bytes > SIZE_MAX - 63)
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_device_alloc: %zu bytes of host memory", bytes);
     const size_t rounded = (bytes + 63) / 64 * 64;
     *out = aligned_alloc(64, rounded > 0 ? rounded : 64);
     if (*out == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_device_alloc: %zu bytes of host memory", bytes);

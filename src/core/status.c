@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/utf8.h"
 
 /* Long enough for a message naming a file, a line and a reason; longer ones are truncated. */
 #define AX_ERROR_CAPACITY 1024
@@ -54,8 +55,15 @@ void ax_error_keep(ax_error_snapshot *snapshot) {
 
 void ax_error_restore(const ax_error_snapshot *snapshot) { memcpy(last_error, snapshot->text, sizeof last_error); }
 
+/* A message cut at the buffer's end must not end in part of a character (a path of non-ASCII names):
+ * bindings decoding it as UTF-8 would fail on the cut instead of reporting the error. */
+static void drop_partial_character(size_t used) {
+    last_error[used - ax_utf8_partial_tail(last_error, used)] = '\0';
+}
+
 ax_status ax_set_errorv(ax_status status, const char *fmt, va_list args) {
-    vsnprintf(last_error, sizeof last_error, fmt, args);
+    const int n = vsnprintf(last_error, sizeof last_error, fmt, args);
+    if (n >= (int)sizeof last_error) drop_partial_character(sizeof last_error - 1);
     ax_log_debug("error %s: %s", ax_status_string(status), last_error);
     return status;
 }
@@ -77,6 +85,7 @@ void ax_error_prefix(const char *prefix) {
     for (int i = 0; i < 3; i++)
         for (const char *c = parts[i]; *c != '\0' && used + 1 < sizeof last_error; c++) last_error[used++] = *c;
     last_error[used] = '\0';
+    if (used + 1 == sizeof last_error) drop_partial_character(used);
 }
 
 static int log_enabled(void) {

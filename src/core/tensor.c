@@ -174,6 +174,8 @@ ax_status ax_check_tensor(const ax_tensor *t, const char *name, int32_t ndim, co
         if (t->shape[d] > 0 && numel > INT64_MAX / t->shape[d])
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: element count overflows int64", name);
         numel *= t->shape[d];
+        if (t->strides[d] == INT64_MIN) /* has no int64 magnitude: every |stride| below relies on this */
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: stride of dim %d is INT64_MIN", name, (int)d);
         const int64_t s = t->strides[d] < 0 ? -t->strides[d] : t->strides[d];
         if (t->shape[d] > 1 && s > 0 && (t->shape[d] - 1) > (INT64_MAX / 16 - reach) / s)
             return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: strides reach past int64 offsets", name);
