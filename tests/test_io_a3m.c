@@ -5,6 +5,8 @@
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "axial/io.h"
 #include "harness.h"
@@ -102,6 +104,22 @@ static void test_rules(void) {
     int mismatches = 0;
     for (int i = 0; i < 15; i++) mismatches += m->deletions[i] != expected[i];
     CHECK_INT_EQ(mismatches, 0);
+    ax_msa_destroy(m);
+
+    /* An empty line first in a record, read from a file (whose rows have no memory reserved yet:
+     * offsetting their NULL arrays was undefined behaviour, seen by UBSan). */
+    char path[] = "/tmp/axial_a3m_XXXXXX";
+    const int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    static const char blank_first[] = ">q\n\nACD\n>s\n\nA-dD\n";
+    CHECK(write(fd, blank_first, sizeof blank_first - 1) == (ssize_t)(sizeof blank_first - 1));
+    close(fd);
+    m = NULL;
+    CHECK_OK(ax_a3m_read(path, &m));
+    unlink(path);
+    CHECK(m != NULL && m->num_rows == 2 && m->num_cols == 3);
+    if (m != NULL && m->num_rows == 2) CHECK(memcmp(m->residues, "ACDA-D", 6) == 0 && m->deletions[5] == 1);
     ax_msa_destroy(m);
 }
 

@@ -75,6 +75,19 @@ static void test_records(void) {
         CHECK_STR_EQ(f->sequences[1], "KL");
     }
     ax_fasta_destroy(f);
+
+    /* A header indented with blanks is a header, as for AlphaFold's parse_fasta (which strips each
+     * line first): two records, not "AC>bdescGG". Its trailing blanks go, those after '>' stay. */
+    static const char indented[] = ">a\nAC\n  \t> b desc \nGG\n";
+    f = NULL;
+    CHECK_OK(ax_fasta_parse(indented, sizeof indented - 1, NULL, &f));
+    CHECK(f != NULL && f->num_records == 2);
+    if (f != NULL && f->num_records == 2) {
+        CHECK_STR_EQ(f->sequences[0], "AC");
+        CHECK_STR_EQ(f->headers[1], " b desc");
+        CHECK_STR_EQ(f->sequences[1], "GG");
+    }
+    ax_fasta_destroy(f);
 }
 
 static void test_reader(void) {

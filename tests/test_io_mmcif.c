@@ -428,6 +428,35 @@ static void test_modified_residues(void) {
 
 /* Without _entity_poly_seq the sequence is the residues with a label_seq_id, in file order; a
  * single atom may be written as tag/value pairs; missing auth columns fall back to label ones. */
+/* A label_seq_id column of '?' and '.' only numbers nothing: the ATOM rows (group_PDB) are the
+ * polymer, as without the column; the HETATM water is not (every residue had been outside it, an
+ * empty sequence). With _entity_poly_seq too, the residues map by file order as documented. */
+static void test_null_label_seq(void) {
+    static const char body[] =
+        "loop_\n_atom_site.group_PDB\n_atom_site.label_atom_id\n_atom_site.label_comp_id\n"
+        "_atom_site.label_asym_id\n_atom_site.label_entity_id\n_atom_site.label_seq_id\n"
+        "_atom_site.auth_seq_id\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
+        "ATOM CA MET A 1 ? 1 0 0 0\nATOM CA ALA A 1 . 2 1 0 0\nHETATM O HOH A 2 ? 3 2 0 0\n";
+    static const char poly_seq[] =
+        "loop_\n_entity_poly_seq.entity_id\n_entity_poly_seq.num\n_entity_poly_seq.mon_id\n1 1 MET\n1 2 ALA\n";
+    for (int with_poly_seq = 0; with_poly_seq < 2; with_poly_seq++) {
+        char text[1024];
+        snprintf(text, sizeof text, "data_n\n%s%s", with_poly_seq ? poly_seq : "", body);
+        ax_structure *s = NULL;
+        CHECK_OK(ax_mmcif_parse(text, strlen(text), "null_seq.cif", &s));
+        if (s == NULL) continue;
+        CHECK_INT_EQ(s->num_chains, 1);
+        CHECK_STR_EQ(s->chains[0].sequence, "MA");
+        CHECK_INT_EQ(s->chains[0].num_residues, 3);
+        if (s->chains[0].num_residues == 3) {
+            CHECK_INT_EQ(s->chains[0].residues[0].seq_index, 0);
+            CHECK_INT_EQ(s->chains[0].residues[1].seq_index, 1);
+            CHECK_INT_EQ(s->chains[0].residues[2].seq_index, -1);
+        }
+        ax_structure_destroy(s);
+    }
+}
+
 static void test_fallbacks(void) {
     static const char pairs[] =
         "data_one\n"
@@ -535,9 +564,11 @@ static void test_fallbacks(void) {
         /* only row [0] of a loop counts, and float() refuses an uncertainty */
         "data_r\nloop_\n_refine.pdbx_refine_id\n_refine.ls_d_res_high\nX-RAY ?\nNEUTRON 2.5\n",
         "data_r\n_refine.ls_d_res_high 1.8\n_reflns.d_resolution_high 2.0(1)\n",
+        /* a text field's value "\n1.8 " is 1.8 to float(), which ignores the whitespace around it */
+        "data_r\n_refine.ls_d_res_high\n;\n1.8 \n;\n",
     };
-    const double expected[] = {2.0, 3.25, 0.0, 3.1, 0.0, 1.8};
-    for (int i = 0; i < 6; i++) {
+    const double expected[] = {2.0, 3.25, 0.0, 3.1, 0.0, 1.8, 1.8};
+    for (int i = 0; i < 7; i++) {
         char text[512];
         snprintf(text, sizeof text, "%s%s", resolutions[i],
                  "_atom_site.label_atom_id CA\n_atom_site.label_comp_id GLY\n_atom_site.label_asym_id A\n"
@@ -651,6 +682,8 @@ static void test_errors(void) {
                  "bad.cif:2: _atom_site has no Cartn_z column");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 abc 3\n", "bad.cif:11:18: Cartn_y 'abc' is not a number");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 ? 3\n", "bad.cif:11: atom CA of GLY 1 has no coordinates");
+    /* A quoted value keeps the message on one line: a text field's newline is written \x0a. */
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0\n;multi\nline\n;\n3\n", "Cartn_y 'multi\\x0aline' is not a number");
     /* Numbers past the float range had become inf in the coordinates. */
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");
@@ -710,6 +743,7 @@ int main(void) {
     RUN(test_1lcd);
     RUN(test_modified_residues);
     RUN(test_fallbacks);
+    RUN(test_null_label_seq);
     RUN(test_split_residues);
     RUN(test_microheterogeneity);
     RUN(test_errors);

@@ -142,6 +142,38 @@ static void test_conventions(void) {
     ax_structure_destroy(s);
 }
 
+/* A chain in segments (ATOM records resume after its TER): the modified residue of the second
+ * segment is in the sequence (it had been taken for a ligand, "AGK"); ligands after the last TER
+ * stay out. A water written as ATOM records (Amber's WAT) is outside the polymer like a HETATM one. */
+static void test_segments_and_atom_waters(void) {
+    static char text[4096];
+    text[0] = '\0';
+    atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "ALA", 'A', 1, ' ', 1, 2, 3, 1, 10, "C");
+    strcat(text, "TER       2      ALA A   1\n");
+    atom_line(text, sizeof text, "ATOM", 3, " CA", ' ', "GLY", 'A', 10, ' ', 4, 5, 6, 1, 10, "C");
+    atom_line(text, sizeof text, "HETATM", 4, " CA", ' ', "MSE", 'A', 11, ' ', 7, 8, 9, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 5, " CA", ' ', "LYS", 'A', 12, ' ', 10, 11, 12, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 6, " O", ' ', "WAT", 'A', 13, ' ', 13, 14, 15, 1, 10, "O");
+    strcat(text, "TER       7      LYS A  12\n");
+    atom_line(text, sizeof text, "HETATM", 8, " C1", ' ', "NAG", 'A', 301, ' ', 20, 21, 22, 1, 30, "C");
+    ax_structure *s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "seg.pdb", &s));
+    if (s == NULL) return;
+    CHECK_INT_EQ(s->num_chains, 1);
+    const ax_chain *c = &s->chains[0];
+    CHECK_STR_EQ(c->sequence, "AGMK");
+    CHECK_INT_EQ(c->num_residues, 6);
+    if (c->num_residues == 6) {
+        CHECK_STR_EQ(c->residues[2].name, "MET");
+        CHECK_INT_EQ(c->residues[2].seq_index, 2);
+        CHECK_STR_EQ(c->residues[4].name, "WAT");
+        CHECK_INT_EQ(c->residues[4].seq_index, -1);
+        CHECK_STR_EQ(c->residues[5].name, "NAG");
+        CHECK_INT_EQ(c->residues[5].seq_index, -1);
+    }
+    ax_structure_destroy(s);
+}
+
 /* Records of a residue that come after other residues' records join it (Biopython's reading, which
  * AlphaFold's from_pdb_string uses); before, such a residue was listed twice ("MAMA"). A water and a
  * ligand numbered like a polymer residue, or like each other, stay apart (Biopython's hetero field). */
@@ -293,6 +325,7 @@ int main(void) {
     RUN(test_1tii);
     RUN(test_conventions);
     RUN(test_split_residues);
+    RUN(test_segments_and_atom_waters);
     RUN(test_2n0n);
     RUN(test_polymer_types);
     RUN(test_errors);

@@ -45,7 +45,8 @@ extern "C" {
  * Every text parser here ends lines at LF, CRLF or a lone CR (classic Mac OS files; Python's
  * universal newlines, as AlphaFold reads files) and skips a UTF-8 byte-order mark at the start.
  *
- * Records start with a '>' header line; the sequence is the concatenation of the following lines
+ * Records start with a '>' header line (blanks before the '>' allowed: AlphaFold strips each line
+ * before looking for it; a '>' was otherwise kept as a sequence character); the sequence is the concatenation of the following lines
  * with ASCII whitespace removed: spaces, tabs, vertical tab and form feed, which AlphaFold's
  * parse_fasta (Python's splitlines and strip) drops as well.
  * Blank lines are ignored. Sequence characters may be any printable ASCII (letters, '*', '-', ...);
@@ -251,9 +252,9 @@ typedef struct ax_structure {
  * label_entity_id, else _struct_asym); residues map to it by label_seq_id; microheterogeneity
  * (two monomers at one num) keeps the first monomer, and the residue of that name where the chain
  * has its atoms there, in whatever order _atom_site lists the variants (AlphaFold lists every
- * monomer in the sequence). Without _entity_poly_seq for an entity, residues with a
- * numeric label_seq_id (or group ATOM, when label_seq_id is absent) form the sequence in file order;
- * but where the file has _entity_poly_seq, an entity that neither it nor _entity_poly names is a
+ * monomer in the sequence). Without _entity_poly_seq for an entity, residues with a numeric
+ * label_seq_id (or group ATOM, when label_seq_id is absent or never a number) form the sequence in
+ * file order; but where the file has _entity_poly_seq, an entity that neither it nor _entity_poly names is a
  * ligand or water (no sequence), as AlphaFold takes only entities with sequences as chains.
  * Only chains with atoms in the first model are listed.
  * Errors (AX_ERR_FORMAT): tokenizer errors (unterminated quote or text field, a tag without a value,

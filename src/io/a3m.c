@@ -42,10 +42,10 @@ static ax_status finish_record(a3m_state *s) {
     if (!s->in_record || s->skipping) return AX_OK;
     if (s->msa.num_rows == 0 && s->row_len == 0)
         return ax_io_fail(AX_ERR_FORMAT, s->lr.source, s->header_line, 1,
-                          "query '%.80s' has no match columns", s->header);
+                          "query '%s' has no match columns", ax_quote(s->header).text);
     if (s->msa.num_rows > 0 && s->row_len != s->msa.num_cols)
         return ax_io_fail(AX_ERR_FORMAT, s->lr.source, s->header_line, 1,
-                          "sequence '%.80s' has %lld match columns but the query has %lld", s->header,
+                          "sequence '%s' has %lld match columns but the query has %lld", ax_quote(s->header).text,
                           (long long)s->row_len, (long long)s->msa.num_cols);
     return ax_msa_builder_commit_row(&s->msa, s->header, s->header_len, s->row_len);
 }
@@ -89,6 +89,7 @@ static a3m_kinds make_kinds(void) {
 static ax_status add_sequence_line(a3m_state *s, const a3m_kinds *kinds) {
     const char *line = s->lr.line;
     const size_t n = s->lr.line_len;
+    if (n == 0) return AX_OK; /* nothing to add (and the row's arrays may not exist yet) */
     /* A line adds at most one column per character: make room once, not per character. */
     AX_CHECK(ax_msa_builder_row_room(&s->msa, s->row_len + (int64_t)n));
     const int64_t start = ax_msa_builder_row_start(&s->msa);
@@ -112,8 +113,8 @@ static ax_status add_sequence_line(a3m_state *s, const a3m_kinds *kinds) {
         for (size_t i = 0; i < n; i++)
             if (kinds->of[(unsigned char)line[i]] == A3M_BAD)
                 return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)i + 1,
-                                    "unexpected character 0x%02x in sequence '%.80s'", (unsigned char)line[i],
-                                    s->header);
+                                    "unexpected character 0x%02x in sequence '%s'", (unsigned char)line[i],
+                                    ax_quote(s->header).text);
     }
     s->row_len = row_len;
     s->pending_insertions = pending;

@@ -26,12 +26,21 @@ struct ax_fasta_reader {
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-/* Copies the current line, without '>' and trailing blanks, into *dst. */
-static ax_status copy_header(const ax_line_reader *lr, char **dst, int64_t *cap) {
-    size_t len = lr->line_len - 1;
-    while (len > 0 && is_space(lr->line[len])) len--;
+/* Where the current line's '>' is when the line is a header: its first non-blank byte, as
+ * AlphaFold's parse_fasta strips each line before looking for '>'; -1 for any other line. */
+static int64_t header_at(const ax_line_reader *lr) {
+    size_t i = 0;
+    while (i < lr->line_len && is_space(lr->line[i])) i++;
+    return i < lr->line_len && lr->line[i] == '>' ? (int64_t)i : -1;
+}
+
+/* Copies the current line after its '>' (at `at`), without trailing blanks, into *dst. */
+static ax_status copy_header(const ax_line_reader *lr, int64_t at, char **dst, int64_t *cap) {
+    const char *text = lr->line + at + 1;
+    size_t len = lr->line_len - (size_t)at - 1;
+    while (len > 0 && is_space(text[len - 1])) len--;
     AX_CHECK(ax_grow((void **)dst, cap, (int64_t)len + 1, 1));
-    memcpy(*dst, lr->line + 1, len);
+    memcpy(*dst, text, len);
     (*dst)[len] = '\0';
     return AX_OK;
 }
@@ -56,8 +65,9 @@ static ax_status reader_next(ax_fasta_reader *r, ax_fasta_record *record, int *h
         int has_line = 0;
         AX_CHECK(ax_line_reader_next(&r->lr, &has_line));
         if (!has_line) return AX_OK;
-        if (r->lr.line[0] == '>') {
-            AX_CHECK(copy_header(&r->lr, &r->next_header, &r->next_header_cap));
+        const int64_t at = header_at(&r->lr);
+        if (at >= 0) {
+            AX_CHECK(copy_header(&r->lr, at, &r->next_header, &r->next_header_cap));
             r->have_header = 1;
             break;
         }
@@ -80,8 +90,9 @@ static ax_status reader_next(ax_fasta_reader *r, ax_fasta_record *record, int *h
         int has_line = 0;
         AX_CHECK(ax_line_reader_next(&r->lr, &has_line));
         if (!has_line) break;
-        if (r->lr.line[0] == '>') {
-            AX_CHECK(copy_header(&r->lr, &r->next_header, &r->next_header_cap));
+        const int64_t at = header_at(&r->lr);
+        if (at >= 0) {
+            AX_CHECK(copy_header(&r->lr, at, &r->next_header, &r->next_header_cap));
             r->have_header = 1;
             break;
         }

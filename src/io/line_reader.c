@@ -14,6 +14,25 @@
 
 #include "io/grow.h"
 
+ax_quoted ax_quote(const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    ax_quoted q;
+    size_t used = 0;
+    for (size_t i = 0; i < AX_QUOTE_MAX && s[i] != '\0'; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            q.text[used++] = '\\';
+            q.text[used++] = 'x';
+            q.text[used++] = hex[c >> 4];
+            q.text[used++] = hex[c & 15];
+        } else {
+            q.text[used++] = (char)c;
+        }
+    }
+    q.text[used] = '\0';
+    return q;
+}
+
 ax_status ax_io_fail(ax_status status, const char *source, int64_t line, int64_t column, const char *fmt,
                      ...) {
     char reason[768];

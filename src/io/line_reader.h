@@ -65,6 +65,15 @@ ax_status ax_io_fail(ax_status status, const char *source, int64_t line, int64_t
 ax_status ax_line_fail(const ax_line_reader *r, ax_status status, int64_t column, const char *fmt, ...)
     AX_PRINTF(4, 5);
 
+/* File text quoted in a message: at most AX_QUOTE_MAX bytes of s (to its NUL), control bytes and
+ * DEL written as \xNN, so that a value holding a newline (a CIF text field) or other control bytes
+ * keeps the message on one line. Used as ax_quote(s).text in the message's arguments. */
+#define AX_QUOTE_MAX 80
+typedef struct ax_quoted {
+    char text[4 * AX_QUOTE_MAX + 1];
+} ax_quoted;
+ax_quoted ax_quote(const char *s);
+
 /* The name used for memory buffers whose caller gave none. */
 #define AX_MEMORY_SOURCE "<memory>"
 

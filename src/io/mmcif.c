@@ -162,6 +162,7 @@ typedef struct mmcif_state {
     int have_model;
     int32_t first_model;
     int label_seq_column;      /* _atom_site has label_seq_id (for the polymer fallback) */
+    int64_t numbered_atoms;    /* atoms whose label_seq_id is a number, not '?' or '.' */
     poly_seq_row *poly_rows;
     int64_t num_poly_rows;
     int64_t poly_rows_cap;
@@ -216,8 +217,8 @@ static ax_status field_fail(const mmcif_state *s, int field, const char *item, c
     const cif_row *row = &s->row;
     /* A field the loop lacks has no place of its own: the row's first line then. */
     return ax_io_fail(AX_ERR_FORMAT, s->source, row->seen[field] ? row->line[field] : row->first_line,
-                      row->seen[field] ? row->column[field] : 0, "%s '%.40s' %s", item,
-                      row->present[field] ? row_value(row, field) : "?", what);
+                      row->seen[field] ? row->column[field] : 0, "%s '%s' %s", item,
+                      ax_quote(row->present[field] ? row_value(row, field) : "?").text, what);
 }
 
 /* Copies a short identifier field; absent (or null) gives "". */
@@ -325,8 +326,9 @@ static ax_status consume_atom_site(mmcif_state *s) {
     AX_CHECK(get_float(s, AS_OCCUPANCY, "occupancy", 1.0f, &r.occupancy));
     AX_CHECK(get_float(s, AS_B_ISO, "B_iso_or_equiv", 0.0f, &r.b_factor));
     /* Provisional polymer guess for files without _entity_poly_seq; refined once all is read. */
-    r.polymer = (int8_t)(s->label_seq_column ? r.label_seq != AX_NO_LABEL_SEQ
-                                             : row->present[AS_GROUP] && strcmp(row_value(row, AS_GROUP), "ATOM") == 0);
+    r.group_atom = (int8_t)(row->present[AS_GROUP] && strcmp(row_value(row, AS_GROUP), "ATOM") == 0);
+    r.polymer = (int8_t)(s->label_seq_column ? r.label_seq != AX_NO_LABEL_SEQ : r.group_atom);
+    s->numbered_atoms += r.label_seq != AX_NO_LABEL_SEQ;
     AX_CHECK(ax_grow((void **)&s->atoms, &s->atoms_cap, s->num_atoms + 1, sizeof *s->atoms));
     s->atoms[s->num_atoms++] = r;
     return AX_OK;
@@ -407,6 +409,9 @@ static ax_status consume_chem_comp(mmcif_state *s) {
                              row_value(row, CC_PARENT), row->len[CC_PARENT]);
 }
 
+/* The ASCII whitespace Python's str.strip() and float() ignore. */
+static int is_python_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 static ax_status consume_resolution(mmcif_state *s, enum category category) {
     /* Only the first row, and only a number: '?', '.', a standard uncertainty "2.0(1)" or any other
      * text means the next source in the priority order applies, as in AlphaFold's parser (which
@@ -414,7 +419,11 @@ static ax_status consume_resolution(mmcif_state *s, enum category category) {
     if (s->resolution_rows[category]++ > 0 || !s->row.present[0]) return AX_OK;
     double value = 0.0;
     const char *text = row_value(&s->row, 0);
-    if (memchr(text, '(', s->row.len[0]) != NULL || !ax_parse_double(text, s->row.len[0], &value)) return AX_OK;
+    size_t len = s->row.len[0];
+    /* Python's float() ignores surrounding whitespace, newlines too: a ';' text field holds "\n1.8". */
+    while (len > 0 && is_python_space(text[0])) text++, len--;
+    while (len > 0 && is_python_space(text[len - 1])) len--;
+    if (memchr(text, '(', len) != NULL || !ax_parse_double(text, len, &value)) return AX_OK;
     s->have_resolution[category] = 1;
     s->resolution[category] = value;
     return AX_OK;
@@ -665,6 +674,9 @@ cleanup:
 /* Decides each atom's entity and whether it belongs to a polymer, now that all categories are in. */
 static void resolve_entities(mmcif_state *s) {
     const int have_poly_seq = s->poly_entity_index.count > 0;
+    /* A label_seq_id column holding no number ('?' or '.' throughout) numbers nothing: guess from
+     * group_PDB as without the column (every residue had been outside the polymer). */
+    const int by_label_seq = s->label_seq_column && s->numbered_atoms > 0;
     for (int64_t i = 0; i < s->num_atoms; i++) {
         ax_atom_record *r = &s->atoms[i];
         int64_t index = 0;
@@ -673,7 +685,7 @@ static void resolve_entities(mmcif_state *s) {
         const size_t len = strlen(r->entity_id);
         const int has_sequence = len > 0 && ax_strmap_find(&s->poly_entity_index, r->entity_id, len, &index);
         const int declared_polymer = len > 0 && ax_strmap_find(&s->poly_type_index, r->entity_id, len, &index);
-        if (has_sequence && s->label_seq_column) {
+        if (has_sequence && by_label_seq) {
             r->polymer = r->label_seq != AX_NO_LABEL_SEQ;
         } else if (!has_sequence && len > 0 && have_poly_seq && !declared_polymer) {
             /* A known entity that neither _entity_poly_seq nor _entity_poly names, where the file has
@@ -686,6 +698,7 @@ static void resolve_entities(mmcif_state *s) {
              * declares a polymer without rows), or no label_seq_id to map by: keep the provisional
              * guess (a numeric label_seq_id, else group ATOM); the residues then form the sequence in
              * file order. */
+            if (!by_label_seq) r->polymer = r->group_atom;
             r->label_seq = AX_NO_LABEL_SEQ;
         }
     }

@@ -101,9 +101,12 @@ static ax_status parse_atom(pdb_state *s, int hetatm) {
     memcpy(r.element, text, len);
     r.element[len] = '\0';
     const unsigned char chain = (unsigned char)r.chain_id[0];
-    /* Modified residues (MSE, ...) are HETATMs inside the chain, before its TER; ligands and
-     * waters come after it. */
-    r.polymer = (int8_t)(!hetatm || (!ax_residue_is_water(r.res_name) && !s->terminated[chain]));
+    /* Modified residues (MSE, ...) are HETATMs inside the chain, before its TER; ligands come after
+     * it. ATOM records after a TER resume the chain (a chain in segments, or chains sharing a blank
+     * id), so the HETATMs among them are in it again. Waters are never in it, as ATOM records too
+     * (Amber's and other MD tools' WAT, HOH). */
+    if (!hetatm) s->terminated[chain] = 0;
+    r.polymer = (int8_t)(!ax_residue_is_water(r.res_name) && (!hetatm || !s->terminated[chain]));
     s->last_chain = r.chain_id[0];
     AX_CHECK(ax_grow((void **)&s->atoms, &s->atoms_cap, s->num_atoms + 1, sizeof *s->atoms));
     s->atoms[s->num_atoms++] = r;

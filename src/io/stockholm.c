@@ -53,7 +53,7 @@ static ax_status add_sequence_line(sto_state *s) {
     while (seq_end > seq_start && is_blank_char(line[seq_end - 1])) seq_end--;
     if (seq_start == seq_end)
         return ax_line_fail(&s->lr, AX_ERR_FORMAT, (int64_t)name_end + 1,
-                            "expected 'name aligned-sequence', found only '%.80s'", line);
+                            "expected 'name aligned-sequence', found only '%s'", ax_quote(line).text);
     for (size_t i = seq_start; i < seq_end; i++) {
         if (is_letter(line[i]) || is_gap(line[i])) continue;
         if (is_blank_char(line[i]))
@@ -79,8 +79,8 @@ static ax_status add_sequence_line(sto_state *s) {
     }
     sto_sequence *seq = &s->seqs[index];
     if (seq->last_block == s->block)
-        return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "sequence '%.80s' appears twice in one block (first on line %lld)",
-                            s->names + seq->name_offset, (long long)seq->last_line);
+        return ax_line_fail(&s->lr, AX_ERR_FORMAT, 1, "sequence '%s' appears twice in one block (first on line %lld)",
+                            ax_quote(s->names + seq->name_offset).text, (long long)seq->last_line);
     const int64_t add = (int64_t)(seq_end - seq_start);
     AX_CHECK(ax_grow((void **)&seq->aligned, &seq->aligned_cap, seq->aligned_len + add, 1));
     memcpy(seq->aligned + seq->aligned_len, line + seq_start, (size_t)add);
@@ -185,15 +185,15 @@ static ax_status convert(sto_state *s, ax_msa **out) {
         const sto_sequence *seq = &s->seqs[i];
         if (seq->aligned_len != query->aligned_len)
             return ax_io_fail(AX_ERR_FORMAT, s->lr.source, seq->last_line, 0,
-                              "sequence '%.80s' has %lld aligned columns but '%.80s' (the first) has %lld",
-                              s->names + seq->name_offset, (long long)seq->aligned_len,
-                              s->names + query->name_offset, (long long)query->aligned_len);
+                              "sequence '%s' has %lld aligned columns but '%s' (the first) has %lld",
+                              ax_quote(s->names + seq->name_offset).text, (long long)seq->aligned_len,
+                              ax_quote(s->names + query->name_offset).text, (long long)query->aligned_len);
     }
     int64_t num_cols = 0;
     for (int64_t c = 0; c < query->aligned_len; c++) num_cols += !is_gap(query->aligned[c]);
     if (num_cols == 0)
-        return ax_io_fail(AX_ERR_FORMAT, s->lr.source, query->last_line, 0, "query '%.80s' has only gaps",
-                          s->names + query->name_offset);
+        return ax_io_fail(AX_ERR_FORMAT, s->lr.source, query->last_line, 0, "query '%s' has only gaps",
+                          ax_quote(s->names + query->name_offset).text);
 
     ax_msa_builder msa;
     memset(&msa, 0, sizeof msa);

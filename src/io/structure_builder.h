@@ -27,6 +27,7 @@ typedef struct ax_atom_record {
     char element[4];
     char ins_code;                       /* ' ' when none */
     int8_t polymer;                      /* 1 when the residue belongs to its chain's polymer */
+    int8_t group_atom;                   /* mmCIF: group_PDB is ATOM (the polymer guess's fallback) */
     int32_t res_num;                     /* author residue number */
     int32_t label_seq;                   /* mmCIF label_seq_id when its entity has a sequence, else AX_NO_LABEL_SEQ */
     float x, y, z, occupancy, b_factor;
