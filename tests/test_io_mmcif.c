@@ -683,7 +683,8 @@ static void test_errors(void) {
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 abc 3\n", "bad.cif:11:18: Cartn_y 'abc' is not a number");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 ? 3\n", "bad.cif:11: atom CA of GLY 1 has no coordinates");
     /* A quoted value keeps the message on one line: a text field's newline is written \x0a. */
-    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0\n;multi\nline\n;\n3\n", "Cartn_y 'multi\\x0aline' is not a number");
+    expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0\n;multi\nline\n;\n3\n",
+                 "Cartn_y 'multi\\x0aline' is not a number");
     /* Numbers past the float range had become inf in the coordinates. */
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");

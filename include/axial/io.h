@@ -46,9 +46,9 @@ extern "C" {
  * universal newlines, as AlphaFold reads files) and skips a UTF-8 byte-order mark at the start.
  *
  * Records start with a '>' header line (blanks before the '>' allowed: AlphaFold strips each line
- * before looking for it; a '>' was otherwise kept as a sequence character); the sequence is the concatenation of the following lines
- * with ASCII whitespace removed: spaces, tabs, vertical tab and form feed, which AlphaFold's
- * parse_fasta (Python's splitlines and strip) drops as well.
+ * before looking for it; a '>' was otherwise kept as a sequence character); the sequence is the
+ * concatenation of the following lines with ASCII whitespace removed: spaces, tabs, vertical tab
+ * and form feed, which AlphaFold's parse_fasta (Python's splitlines and strip) drops as well.
  * Blank lines are ignored. Sequence characters may be any printable ASCII (letters, '*', '-', ...);
  * they are kept as written. A file with no records is valid (zero records). Errors: sequence text
  * before the first header, other control bytes or non-ASCII bytes in a sequence line.
