@@ -47,8 +47,9 @@
 extern "C" {
 #endif
 
-/* Options shared by the attention ops. Zero-initialise, then set what differs (or start from
- * ax_attention_options_default(): window -1/-1, everything else 0). */
+/* Options shared by the attention ops. Start from ax_attention_options_default() (window -1/-1,
+ * unbounded; everything else 0), then set what differs. Not zero-initialisable: zeroed windows are
+ * window (0, 0), a query that sees only the key at its own position. */
 typedef struct ax_attention_options {
     int causal;            /* 1: causal (window right = 0), aligned bottom-right; 0: not */
     int64_t window_left;   /* keys before a query's position it may see; -1 = unbounded */
