@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "core/dtype_convert.h"
 #include "core/internal.h"
 #include "evoformer/cpu/attention_cpu.h"
 
@@ -244,7 +245,8 @@ ax_status evo_attn_backward_cpu_workspace(const ax_context *ctx, const void *par
 /* ---- the bias_mask gradient ------------------------------------------------------------------------ */
 
 /* dbias_mask[bo, no, 0, 0, jo] = sum over its broadcast b, n, j and over every h of the partial column
- * sums, always in the same order. */
+ * sums, always in the same order, in double: a (B, 1, 1, 1, S) mask sums B * H * N terms per entry
+ * (an fp32 running sum had a relative error of 2.6e-6 at N = 4096, H = 8, against 4e-7 for dpair). */
 void evo_cpu_reduce_mask_gradient(const evo_attn_params *p, const float *partial) {
     const int64_t nb = p->dmask_shape_b == 1 ? p->B : 1;
     const int64_t nn = p->dmask_shape_n == 1 ? p->N : 1;
@@ -252,7 +254,7 @@ void evo_cpu_reduce_mask_gradient(const evo_attn_params *p, const float *partial
     for (int64_t bo = 0; bo < p->dmask_shape_b; bo++)
         for (int64_t no = 0; no < p->dmask_shape_n; no++)
             for (int64_t jo = 0; jo < p->dmask_shape_j; jo++) {
-                float sum = 0.0f;
+                double sum = 0.0;
                 for (int64_t b = bo; b < bo + nb; b++)
                     for (int64_t h = 0; h < p->H; h++)
                         for (int64_t n = no; n < no + nn; n++) {
@@ -260,8 +262,8 @@ void evo_cpu_reduce_mask_gradient(const evo_attn_params *p, const float *partial
                             for (int64_t j = jo; j < jo + nj; j++) sum += row[j];
                         }
                 const int64_t idx = bo * p->dmask_stride_b + no * p->dmask_stride_n + jo * p->dmask_stride_j;
-                if (p->dbias_mask_dtype == AX_F32) ((float *)p->dbias_mask)[idx] = sum;
-                else if (p->dbias_mask_dtype == AX_BF16) ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_bf16(sum);
-                else ((uint16_t *)p->dbias_mask)[idx] = ax_f32_to_f16(sum);
+                if (p->dbias_mask_dtype == AX_F32) ((float *)p->dbias_mask)[idx] = (float)sum;
+                else if (p->dbias_mask_dtype == AX_BF16) ((uint16_t *)p->dbias_mask)[idx] = ax_f64_to_bf16(sum);
+                else ((uint16_t *)p->dbias_mask)[idx] = ax_f64_to_f16(sum);
             }
 }
