@@ -110,8 +110,11 @@ needs_cli = pytest.mark.skipif(not CLI, reason="AXIAL_CLI is not set (run throug
 
 
 @needs_cli
-@pytest.mark.skipif(not MODEL, reason="no model file (scripts/fetch-model.sh)")
+@pytest.mark.skipif(not MODEL and os.environ.get("AXIAL_TEST_NO_PARTIAL_SKIPS") != "1",
+                    reason="no model file (scripts/fetch-model.sh)")
 def test_model_matches_gguf_package():
+    # scripts/test.sh fetches the model: there, its absence fails this test instead of skipping it
+    assert MODEL, "no model file (scripts/fetch-model.sh; AXIAL_ALLOW_SKIPS=1 skips)"
     ax = compare(MODEL)
     assert len(ax["tensors"]) == 272
     by_name = {t["name"]: t for t in ax["tensors"]}
