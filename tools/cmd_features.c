@@ -62,7 +62,7 @@ static void features_usage(FILE *out) {
             "      row, in the same MSA or an earlier one, is dropped (--no-dedup keeps every row).\n"
             "      With a structure, the first MSA's query must match the chain.\n"
             "      --compress-msa deflates the chain's MSA arrays (LEVEL 1..9, default 1): 3-5x\n"
-            "      smaller, slower to read training batches from (docs/feature-store.md).\n"
+            "      smaller, training batches 2.5-3x slower to read (docs/feature-store.md).\n"
             "  axial features show STORE.h5 [--chain NAME]\n"
             "  axial features plot STORE.h5 --chain NAME --kind msa|distance|contact -o OUT.png\n"
             "      Draws a labelled figure of the chain's MSA identity to the query, C-alpha distances or\n"

@@ -63,10 +63,12 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         {"--port", 0, 65535, offsetof(serve_options, port), "a port in [0, 65535] (0 = any free port)"},
         {"--ctx-size", 0, INT32_MAX, offsetof(serve_options, ctx_size), "an integer >= 0 (0 = the default)"},
         {"--threads", 0, 4096, offsetof(serve_options, threads), "an integer >= 0 (0 = all cores)"},
-        {"--max-queue", 0, INT32_MAX, offsetof(serve_options, max_queue), "an integer >= 0 (0 = the default)"},
-        {"--max-running", 0, INT32_MAX, offsetof(serve_options, max_running), "an integer >= 0 (0 = the default)"},
-        {"--batch-tokens", 0, INT32_MAX, offsetof(serve_options, batch_tokens), "an integer >= 0 (0 = the default)"},
-        {"--block-size", 0, INT32_MAX, offsetof(serve_options, block_size), "an integer >= 0 (0 = the default)"},
+        /* The engine's limits (serving.h), so that the option is named rather than its cfg-> field */
+        {"--max-queue", 0, 1 << 20, offsetof(serve_options, max_queue), "an integer in [0, 1048576] (0 = the default)"},
+        {"--max-running", 0, 4096, offsetof(serve_options, max_running), "an integer in [0, 4096] (0 = the default)"},
+        {"--batch-tokens", 0, 65536, offsetof(serve_options, batch_tokens),
+         "an integer in [0, 65536] (0 = the default)"},
+        {"--block-size", 0, 4096, offsetof(serve_options, block_size), "0 (the default) or an integer in [16, 4096]"},
         {"--blocks", 0, INT64_MAX, offsetof(serve_options, blocks), "an integer >= 0 (0 = the default)"},
     };
     for (int i = 1; i < argc; i++) {

@@ -390,9 +390,10 @@ AX_API uint32_t ax_cpu_features(void);
  * ignored). */
 AX_API ax_cpu_path ax_cpu_path_active(void);
 
-/* Caps the CPU path at run time (tests use this to cover every path on one machine). A path the CPU
- * lacks gives AX_ERR_UNSUPPORTED; AX_CPU_PATH_AUTO restores the default. Not thread-safe with
- * concurrent ops. */
+/* Caps the CPU path at run time (tests use this to cover every path on one machine), in place of
+ * AXIAL_CPU_PATH's cap (a set path replaces it; AX_CPU_PATH_AUTO returns to it). A path the CPU
+ * lacks gives AX_ERR_UNSUPPORTED, a value outside ax_cpu_path AX_ERR_INVALID_ARGUMENT. Not
+ * thread-safe with concurrent ops. */
 AX_API ax_status ax_cpu_path_set(ax_cpu_path path);
 
 /* "portable", "avx2", "avx512" or "auto". */

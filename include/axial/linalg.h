@@ -65,17 +65,17 @@ typedef enum ax_transpose {
  *     ax_context_workspace_peak, must fit the context's workspace limit, and stays with the context
  *     (the largest needed so far) until ax_context_destroy.
  *     OpenBLAS keeps one process-wide thread count: when it differs from the context's, ax_gemm
- *     sets it for the call and puts the previous value back before returning. Calls on CPU
- *     contexts with different thread counts from several threads at once therefore race on that
- *     setting: each result stays correct, but the thread count a call runs with, and the value left
- *     behind afterwards, may be the other call's. Give such contexts one thread count.
+ *     sets it for the call, and the count the process had before the first of overlapping calls
+ *     is put back when the last of them returns. While calls on contexts with different thread
+ *     counts overlap, each result stays correct but a call may run with the other's count.
  *   - CUDA: cuBLAS cublasGemmStridedBatchedEx on the context's stream, asynchronous (the call
  *     returns once the work is queued; errors inside the kernels appear at the next synchronising
  *     call). fp32 is computed in full fp32 (CUBLAS_COMPUTE_32F: no TF32); bf16/f16 use tensor
  *     cores with fp32 accumulation, reduced-precision split-K reductions disallowed. The context's
  *     cuBLAS handle is created at its first GEMM and destroyed with the context. The context's
  *     device is made current for the call and the caller's current device put back. cuBLAS's own
- *     workspace is not counted in ax_context_workspace_peak.
+ *     workspace (32 MiB on Hopper, 4 MiB before; less under a smaller workspace limit) comes from
+ *     the context's pool and counts in ax_context_workspace_peak and the limit.
  *   All pointers are host pointers for a CPU context and device pointers for a CUDA context. The
  *   CPU and CUDA results agree to within fp32 accumulation error (their summation orders differ).
  *

@@ -63,14 +63,16 @@ typedef struct ax_serving_config {
     size_t struct_size;         /* sizeof(ax_serving_config); set by AX_SERVING_CONFIG_INIT */
     ax_serving_policy policy;   /* default AX_SERVING_SPLITFUSE */
     int32_t n_ctx;              /* most tokens of one sequence (prompt + generated); <= 0: min(n_ctx_train, 4096) */
-    int32_t block_size;         /* tokens per KV block, >= 16; <= 0: 32 */
+    int32_t block_size;         /* tokens per KV block, 16..4096; <= 0: 32 */
     int64_t num_blocks;         /* blocks in the pool; <= 0: enough for 8 full contexts (CPU),
                                    32 (CUDA) */
-    int32_t max_batch_tokens;   /* token budget of one step (forward rows); <= 0: 64 on the CPU, 2048 on CUDA */
-    int32_t max_running;        /* most sequences admitted at once; <= 0: 64; at most max_batch_tokens
-                                   (every running sequence decodes in every step): larger is lowered */
-    int32_t max_queue;          /* most requests waiting for admission; submit beyond it is
-                                   AX_ERR_BUSY; <= 0: 1024 */
+    int32_t max_batch_tokens;   /* token budget of one step (forward rows), at most 65536; <= 0: 64 on
+                                   the CPU, 2048 on CUDA */
+    int32_t max_running;        /* most sequences admitted at once, at most 4096; <= 0: 64; at most
+                                   max_batch_tokens (every running sequence decodes in every step):
+                                   larger is lowered */
+    int32_t max_queue;          /* most requests waiting for admission, at most 2^20; submit beyond it
+                                   is AX_ERR_BUSY; <= 0: 1024 */
     int32_t static_batch;       /* AX_SERVING_STATIC batch size; <= 0: max_running */
     int32_t prefix_sharing;     /* 1 (default): identical prompt prefixes share KV blocks; 0: off */
 } ax_serving_config;
