@@ -259,8 +259,10 @@ def evoformer_attention(q: Any, k: Any, v: Any, bias_mask: Any = None, bias_pair
         q, k, v: (B, N, S, H, D) arrays of one dtype: float32, bfloat16 or float16. NumPy arrays (any
             strides; bfloat16 through ml_dtypes), or any DLPack producer (PyTorch, CuPy, JAX) on the
             CPU or a CUDA device.
-        bias_mask: None or broadcastable to (B, N, 1, 1, S), in q's dtype or float32.
-        bias_pair: None or broadcastable to (B, 1, H, S, S), in q's dtype or float32.
+        bias_mask: None or (B, N, 1, 1, S), all five dims, each of size 1 to broadcast, in q's dtype
+            or float32.
+        bias_pair: None or (B, 1, H, S, S), all five dims, each of size 1 to broadcast, in q's dtype
+            or float32.
         return_lse: also return the (B, N, H, S) float32 log-sum-exp the backward pass needs.
         out, lse: optional preallocated outputs (written in place and returned).
         context: an :class:`axial.Context`; default: the calling thread's context for q's device, which

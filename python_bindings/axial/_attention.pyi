@@ -1,6 +1,8 @@
 from contextlib import AbstractContextManager
 from typing import Any, Optional, Tuple, Union
 
+import numpy as np
+
 class Context:
     """Device, CUDA stream, CPU threads and workspace limit for ops (ax_context)."""
     device: Tuple[str, int]
@@ -18,3 +20,13 @@ class Context:
     def synchronize(self) -> None: ...
 
 def context_for(device: Tuple[str, int], stream: Any, num_threads: int = 0) -> Context: ...
+
+def evoformer_attention(q: Any, k: Any, v: Any, bias_mask: Any = None, bias_pair: Any = None, *,
+                        return_lse: bool = False, out: Any = None, lse: Any = None,
+                        context: Optional[Context] = None, stream: Any = None) -> Any: ...
+def evoformer_attention_backward(q: Any, k: Any, v: Any, bias_mask: Any, bias_pair: Any, out: Any, lse: Any,
+                                 dout: Any, *, grads: Optional[Tuple[Any, Any, Any, Any, Any]] = None,
+                                 context: Optional[Context] = None, stream: Any = None
+                                 ) -> Tuple[Any, Any, Any, Optional[Any], Optional[Any]]: ...
+def attention_probabilities(q: Any, k: Any, bias_mask: Any = None, bias_pair: Any = None, *, b: int = 0,
+                            n: int = 0, h: int = 0) -> np.ndarray: ...

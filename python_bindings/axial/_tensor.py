@@ -136,8 +136,11 @@ class Tensor:
             raise BufferError("axial.Tensor exports views only (copy=True is not supported)")
         if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
             raise BufferError(f"axial.Tensor lives on {self.device}, cannot export to DLPack device {dl_device}")
-        if self.device[0] == "cuda" and self._context is not None and stream != self._context.stream_ptr:
-            self._context.synchronize()
+        if self.device[0] == "cuda" and self._context is not None:
+            # DLPack names the legacy default stream 1 (0 is not a valid value); the context holds it as 0.
+            ours = self._context.stream_ptr
+            if stream != ours and not (stream == 1 and ours == 0):
+                self._context.synchronize()
         versioned = max_version is not None and tuple(max_version)[0] >= 1
         if self._readonly and not versioned:
             # A legacy capsule has no read-only flag: the consumer would take the memory as writable.

@@ -60,13 +60,15 @@ def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int
         k, v: (B, Sk, Hkv, D), or (Tk, Hkv, D) packed; H must be a multiple of Hkv (GQA/MQA).
         causal: causal mask aligned bottom-right when Sq != Sk (as FlashAttention >= 2.1).
         window: (left, right) sliding window around each query's position; -1 = unbounded.
-        bias: None or broadcastable to (B, H, Sq, Sk), in q's dtype or float32.
+        bias: None or (B, H, Sq, Sk), all four dims, each of size 1 to broadcast (PyTorch's rule of
+            leading dims added does not apply), in q's dtype or float32.
         scale: multiplies q·k; None = 1/sqrt(D).
         softcap: > 0 soft-caps the scaled logits; 0 = none.
         cu_seqlens_q, cu_seqlens_k: int32 (B + 1,) cumulative sequence lengths for packed batches.
         max_seqlen_q, max_seqlen_k: CUDA grid hints for packed batches (0 = the totals).
         return_lse: also return the float32 log-sum-exp, (B, H, Sq) or (H, Tq) packed.
-        out, lse: optional preallocated outputs.
+        out, lse: optional preallocated outputs. Packed, the rows past cu_seqlens_q[-1] are left as
+            they are: those of outputs made here read 0 (out) and -inf (lse), as a row seeing no key.
         context, stream: as for :func:`axial.evoformer_attention`.
 
     Returns:
@@ -78,13 +80,25 @@ def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int
     """
     call = _Call(q, "q", context, stream)
     packed = cu_seqlens_q is not None or cu_seqlens_k is not None
+    # The op leaves rows past cu_seqlens_q[-1] as it finds them: outputs made here start as a row that
+    # sees no key (out 0, lse -inf) there, not as uninitialised memory (a NaN loss over the buffer).
     if out is None:
-        out = call.empty(tuple(q.shape))
+        out = _filled(call, call.empty(tuple(q.shape)), 0.0 if packed else None)
     if lse is None and return_lse:
-        lse = call.empty(_lse_shape(q, packed), dtype="float32")
+        lse = _filled(call, call.empty(_lse_shape(q, packed), dtype="float32"), float("-inf") if packed else None)
     ints, floats = _attention_ints_floats(causal, window, scale, softcap, max_seqlen_q, max_seqlen_k)
     _run(call, "attention_forward", (q, k, v, bias, cu_seqlens_q, cu_seqlens_k, out, lse), ints, floats)
     return (out, lse) if return_lse else out
+
+
+def _filled(call: _Call, x: Any, value: Optional[float]) -> Any:
+    """x filled with value (None: as it is) where its library can fill (NumPy, PyTorch, CuPy)."""
+    if value is not None:
+        if call.library == "torch":
+            x.fill_(value)
+        elif hasattr(x, "fill"):
+            x.fill(value)
+    return x
 
 
 def attention_backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, *, causal: bool = False,

@@ -18,7 +18,11 @@ output gradient's dtype (see :class:`EvoformerFusedAttention`).
 float64: Axial's kernels compute in float32 (storage float32, bfloat16 or float16). float64 tensors
 are accepted here so that ``torch.autograd.gradcheck`` and float64 models run: they are converted
 to float32, computed, and the results converted back, so their accuracy is float32's (about 1e-6
-relative), not float64's.
+relative), not float64's. q, k and v share one dtype (float64 with float32 is refused, as any mix).
+
+The backwards are first-order only: with ``create_graph=True`` the gradients they return carry a
+node that raises when differentiated (gradient penalties, ``gradgradcheck``), rather than being
+constants whose second-order terms would silently be dropped.
 """
 from __future__ import annotations
 
@@ -49,10 +53,18 @@ def _compute(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
     return t.float() if t.dtype == torch.float64 else t
 
 
+def _same_dtype(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+    """q, k and v of one dtype: checked before float64 becomes float32, which would hide a mix."""
+    for name, t in (("k", k), ("v", v)):
+        if isinstance(t, torch.Tensor) and isinstance(q, torch.Tensor) and t.dtype != q.dtype:
+            raise InvalidArgumentError(f"{name}: dtype {t.dtype}, expected q's ({q.dtype})", 1)
+
+
 def _attention_forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias_mask: Optional[torch.Tensor],
                        bias_pair: Optional[torch.Tensor]) -> torch.Tensor:
     """ax_evoformer_attention_forward on the compute tensors; keeps in ctx what the backward needs
     (the compute inputs, out and lse) and the inputs' dtypes."""
+    _same_dtype(q, k, v)
     cq, ck, cv, cbm, cbp = (_compute(t) for t in (q, k, v, bias_mask, bias_pair))
     out, lse = _forward(cq, ck, cv, cbm, cbp, return_lse=True)
     ctx.save_for_backward(cq, ck, cv, cbm, cbp, out, lse)
@@ -78,6 +90,35 @@ def _attention_backward(ctx, dout: torch.Tensor) -> _Gradients:
     return dq, dk, dv, dbm, dbp
 
 
+class _FirstOrderOnly(torch.autograd.Function):
+    """Identity on gradients whose own backward raises: what the attention backwards return under
+    ``create_graph=True``, so that differentiating them is an error rather than a silent zero."""
+
+    @staticmethod
+    def forward(ctx, anchor, *grads):  # type: ignore[override]
+        return tuple(g.view_as(g) for g in grads)
+
+    @staticmethod
+    def backward(ctx, *unused):  # type: ignore[override]
+        raise RuntimeError("axial.torch: attention gradients are first-order only; differentiating them "
+                           "(create_graph=True: a gradient penalty, gradgradcheck) is not supported")
+
+
+# A leaf that requires grad, so that _FirstOrderOnly's outputs do even when the gradients handed to a
+# backward do not (autograd's once_differentiable marks them only in that case).
+_ANCHOR = torch.zeros((), requires_grad=True)
+
+
+def _first_order(grads):
+    """grads unchanged, or under create_graph=True (grad mode on in a backward) wrapped so that their
+    own differentiation raises."""
+    present = [g for g in grads if g is not None]
+    if not torch.is_grad_enabled() or not present:
+        return grads
+    wrapped = iter(_FirstOrderOnly.apply(_ANCHOR, *present))
+    return tuple(None if g is None else next(wrapped) for g in grads)
+
+
 def _cast(g: Optional[torch.Tensor], dtype: Optional[torch.dtype]) -> Optional[torch.Tensor]:
     return None if g is None or dtype is None else g.to(dtype)
 
@@ -99,8 +140,7 @@ class EvoformerAttentionFunction(torch.autograd.Function):
         """Runs ax_evoformer_attention_backward; bias gradients are summed over broadcast dimensions and,
         like the others, returned in their input's dtype."""
         grads = _attention_backward(ctx, dout)
-        dq, dk, dv, dbm, dbp = (_cast(g, dtype) for g, dtype in zip(grads, ctx.dtypes))
-        return dq, dk, dv, dbm, dbp
+        return _first_order(tuple(_cast(g, dtype) for g, dtype in zip(grads, ctx.dtypes)))
 
 
 class EvoformerFusedAttention(EvoformerAttentionFunction):
@@ -143,7 +183,7 @@ class EvoformerFusedAttention(EvoformerAttentionFunction):
             raise DS4SciInvalidArgumentError(e.message, e.status) from e
         dq, dk, dv = (_cast(g, dtype) for g, dtype in zip(grads[:3], ctx.dtypes[:3]))
         db1, db2 = (_cast(g, grad_output.dtype) for g in grads[3:])
-        return dq, dk, dv, db1, db2
+        return _first_order((dq, dk, dv, db1, db2))
 
 
 def evoformer_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -155,8 +195,10 @@ def evoformer_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     Args:
         q, k, v: (B, N, S, H, D) tensors of one dtype (float32, bfloat16, float16, or float64 computed in
             float32), on the CPU or a CUDA device, any strides.
-        bias_mask: None or broadcastable to (B, N, 1, 1, S), in q's dtype or float32.
-        bias_pair: None or broadcastable to (B, 1, H, S, S), in q's dtype or float32.
+        bias_mask: None or (B, N, 1, 1, S), all five dims, each of size 1 to broadcast, in q's dtype
+            or float32.
+        bias_pair: None or (B, 1, H, S, S), all five dims, each of size 1 to broadcast, in q's dtype
+            or float32.
 
     Returns:
         (B, N, S, H, D) tensor in q's dtype. Differentiable with respect to all five inputs; each
@@ -218,14 +260,18 @@ class FlashAttentionFunction(torch.autograd.Function):
     def forward(ctx, q, k, v, bias, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, scale, causal,
                 window_left, window_right, softcap):  # type: ignore[override]
         """Runs ax_attention_forward and keeps what the backward needs."""
+        _same_dtype(q, k, v)
         cq, ck, cv, cb = (_compute(t) for t in (q, k, v, bias))
-        # flash_attn makes a strided last dim contiguous (its kernels, like Axial's, need it); so do we.
-        cq, ck, cv = (t if t.stride(-1) == 1 else t.contiguous() for t in (cq, ck, cv))
+        # flash_attn makes a strided last dim contiguous (its kernels, like Axial's, need it); so do we,
+        # for the bias too (a permuted T5/ALiBi-style bias).
+        cq, ck, cv, cb = (t if t is None or t.stride(-1) == 1 or t.shape[-1] == 1 else t.contiguous()
+                          for t in (cq, ck, cv, cb))
         opts = dict(causal=bool(causal), window=(int(window_left), int(window_right)), scale=scale,
-                    softcap=float(softcap), cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
-                    max_seqlen_q=int(max_seqlen_q or 0), max_seqlen_k=int(max_seqlen_k or 0))
-        out, lse = _flash_forward(cq, ck, cv, bias=cb, return_lse=True, **opts)
-        ctx.save_for_backward(cq, ck, cv, cb, out, lse)
+                    softcap=float(softcap), max_seqlen_q=int(max_seqlen_q or 0), max_seqlen_k=int(max_seqlen_k or 0))
+        out, lse = _flash_forward(cq, ck, cv, bias=cb, return_lse=True, cu_seqlens_q=cu_seqlens_q,
+                                  cu_seqlens_k=cu_seqlens_k, **opts)
+        # cu_seqlens are saved as tensors, so an in-place change before the backward is PyTorch's error.
+        ctx.save_for_backward(cq, ck, cv, cb, out, lse, cu_seqlens_q, cu_seqlens_k)
         ctx.opts = opts
         ctx.dtypes = tuple(None if t is None else t.dtype for t in (q, k, v, bias))
         ctx.mark_non_differentiable(lse)
@@ -235,18 +281,19 @@ class FlashAttentionFunction(torch.autograd.Function):
     def backward(ctx, dout, dlse):  # type: ignore[override]
         """Runs ax_attention_backward; each gradient in its input's dtype, the bias's summed over its
         broadcast dimensions. The lse output is not differentiable (its gradient is ignored)."""
-        cq, ck, cv, cb, out, lse = (None if t is None else t.detach() for t in ctx.saved_tensors)
+        cq, ck, cv, cb, out, lse, cu_q, cu_k = (None if t is None else t.detach() for t in ctx.saved_tensors)
         want_bias = cb is not None and ctx.needs_input_grad[3]
         # Packed batches: query rows past cu_seqlens_q[-1] take no part, and the library leaves their dq
         # as it finds it, so dq starts at zero (uninitialised memory had given NaN gradients there).
         grads = None
-        if ctx.opts["cu_seqlens_q"] is not None:
+        if cu_q is not None:
             grads = (torch.zeros_like(cq), torch.empty_like(ck), torch.empty_like(cv),
                      torch.empty_like(cb) if want_bias else None)
         dq, dk, dv, db = _flash_backward(cq, ck, cv, out, lse, dout.detach().to(out.dtype).contiguous(), bias=cb,
-                                         want_dbias=want_bias, grads=grads, **ctx.opts)
-        grads = [_cast(g, dt) if need else None
-                 for g, dt, need in zip((dq, dk, dv, db), ctx.dtypes, ctx.needs_input_grad[:4])]
+                                         want_dbias=want_bias, grads=grads, cu_seqlens_q=cu_q, cu_seqlens_k=cu_k,
+                                         **ctx.opts)
+        grads = _first_order(tuple(_cast(g, dt) if need else None
+                                   for g, dt, need in zip((dq, dk, dv, db), ctx.dtypes, ctx.needs_input_grad[:4])))
         return (*grads, None, None, None, None, None, None, None, None, None)
 
 

@@ -47,7 +47,7 @@ def import_module(module_name):
     return importlib.import_module(module_name)
 
 
-@pytest.mark.parametrize("module_name", ["axial", "axial.io", "axial.torch", "axial._axial"])
+@pytest.mark.parametrize("module_name", ["axial", "axial.io", "axial.torch", "axial._axial", "axial._attention"])
 def test_stubs_match_runtime(module_name):
     module = import_module(module_name)
     stubs = stub_functions(module_name)

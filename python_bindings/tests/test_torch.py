@@ -84,6 +84,21 @@ def test_gradients_match_naive_float64(device, dtype, tol, S, D):
         assert (g.double() - r).abs().max() / r.abs().max() < tol, name
 
 
+def test_second_order_and_mixed_dtypes_are_refused():
+    """The backward is first-order: differentiating it raises (the second-order terms had silently been
+    zero). q float32 with k float64 is refused (it had been computed in float32 without a word)."""
+    q, k, v = rand(1, 2, 4, 2, 8), rand(1, 2, 4, 2, 8), rand(1, 2, 4, 2, 8)
+    pair = rand(1, 1, 2, 4, 4)
+    out = evoformer_attention(q, k, v, None, pair)
+    (dpair,) = torch.autograd.grad(out.sum(), pair, create_graph=True)
+    with pytest.raises(RuntimeError, match="first-order only"):
+        (dpair * dpair).sum().backward()
+    with pytest.raises(axial.InvalidArgumentError, match="k: dtype torch.float64"):
+        evoformer_attention(q, k.detach().double(), v)
+    with pytest.raises(axial.torch.DS4SciInvalidArgumentError):
+        DS4Sci_EvoformerAttention(q, k, v.detach().double(), [])
+
+
 def test_apply_without_biases():
     """EvoformerAttentionFunction.apply(q, k, v[, bias_mask]): the biases default to None, and backward
     returns gradients for the inputs given only."""

@@ -434,9 +434,50 @@ def test_flash_attn_varlen_backward_zeroes_rows_past_the_batch():
     cq = torch.tensor([0, 3, 3, 8, 10], dtype=torch.int32)
     ck = torch.tensor([0, 2, 4, 8, 10], dtype=torch.int32)
     out = flash_attn_varlen_func(q, k, v, cq, ck, 5, 4, causal=True)
+    # and the forward's rows there are 0, as a row seeing no key (uninitialised: a NaN out.sum())
+    assert torch.equal(out[10:].detach(), torch.zeros(4, 2, 8))
     out.backward(torch.randn(out.shape, generator=g))
     assert torch.equal(q.grad[10:], torch.zeros(4, 2, 8))
     assert torch.isfinite(q.grad).all()
+
+
+@needs_torch
+def test_flash_function_bias_with_a_strided_last_dim():
+    """A bias permuted so its last dim is not contiguous (T5/ALiBi-style) is made contiguous like q, k
+    and v (it had been refused); out and the bias gradient against float64 autograd."""
+    from axial.torch import FlashAttentionFunction
+
+    g = torch.Generator().manual_seed(10)
+    q = torch.randn(1, 5, 2, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(1, 6, 2, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 6, 2, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(1, 2, 6, 5, generator=g, dtype=torch.float64).permute(0, 1, 3, 2).requires_grad_()
+    assert bias.stride(-1) != 1
+    out, _ = FlashAttentionFunction.apply(q, k, v, bias, None, None, 0, 0, None, False, -1, -1, 0.0)
+    s = torch.einsum("bihd,bjhd->bhij", q, k) / math.sqrt(8) + bias
+    want = torch.einsum("bhij,bjhd->bihd", torch.softmax(s, dim=-1), v)
+    torch.testing.assert_close(out, want, rtol=1e-5, atol=1e-6)
+    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
+    (out * w).sum().backward()
+    got = bias.grad.clone()
+    bias.grad = None
+    (want * w).sum().backward()
+    torch.testing.assert_close(got, bias.grad, rtol=1e-4, atol=1e-6)
+
+
+@needs_torch
+def test_flash_function_refuses_mixed_dtypes_and_second_order():
+    """float64 k with float32 q had been computed silently in float32 (another mix is refused by the
+    library); differentiating the gradient had dropped the second-order terms without an error."""
+    from axial.torch import flash_attn_func
+
+    q = torch.randn(1, 4, 2, 8, requires_grad=True)
+    with pytest.raises(axial.InvalidArgumentError, match="k: dtype torch.float64"):
+        flash_attn_func(q, q.detach().double(), q.detach())
+    out = flash_attn_func(q, q, q, causal=True)
+    (dq,) = torch.autograd.grad(out.sum(), q, create_graph=True)
+    with pytest.raises(RuntimeError, match="first-order only"):
+        (dq * dq).sum().backward()
 
 
 @needs_torch
