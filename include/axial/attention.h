@@ -236,7 +236,9 @@ AX_API ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const a
  * Rows of one call that land in the same block are applied in order of t. CPU checks slot values
  * (< num_blocks * block_size, distinct) before writing anything; CUDA trusts them, skips out-of-range
  * ones and applies repeated ones in order of t. Strides: D contiguous in every tensor; slot_mapping
- * contiguous. Errors as ax_paged_attention. */
+ * contiguous. Pointers: every tensor on the context's device (host memory for a CPU context). Errors
+ * as ax_paged_attention; nothing is written on an argument error. CUDA: queued on the context's
+ * stream, no host synchronisation. Thread-safe with distinct contexts and distinct caches. */
 AX_API ax_status ax_kv_cache_append(ax_context *ctx, const ax_tensor *k, const ax_tensor *v,
                                     const ax_tensor *slot_mapping, ax_tensor *k_cache, ax_tensor *v_cache,
                                     ax_tensor *k_scales, ax_tensor *v_scales);

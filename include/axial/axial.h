@@ -14,6 +14,10 @@
  *  - Opaque handles have create/destroy pairs; destroy accepts NULL.
  *  - Config structs are zero-initialisable and start with a `struct_size` field; use the *_INIT
  *    macro so fields added in later versions get their defaults.
+ *  - Threads: functions that only read (names, sizes, build, CPU and device queries, a context's
+ *    properties) may be called from any thread at any time. A context, a communicator, a model or
+ *    a session serves one thread at a time unless its header says otherwise; other rules are stated
+ *    where a function is declared.
  */
 #ifndef AXIAL_AXIAL_H
 #define AXIAL_AXIAL_H
@@ -240,10 +244,10 @@ typedef struct ax_tensor {
 AX_API ax_status ax_tensor_contiguous(ax_tensor *out, void *data, ax_dtype dtype, int32_t ndim,
                                       const int64_t *shape);
 
-/* Number of elements (product of the shape; 1 for ndim 0). No validation. */
+/* Number of elements (product of the shape; 1 for ndim 0). No validation. Thread-safe. */
 AX_API int64_t ax_tensor_numel(const ax_tensor *t);
 
-/* 1 if the tensor is row-major contiguous (size-1 dims may have any stride), else 0. */
+/* 1 if the tensor is row-major contiguous (size-1 dims may have any stride), else 0. Thread-safe. */
 AX_API int ax_tensor_is_contiguous(const ax_tensor *t);
 
 /* ------------------------------------------------------------------------------------------------
@@ -275,7 +279,8 @@ AX_API ax_status ax_context_create(ax_context **out, const ax_context_config *cf
  * on the context. */
 AX_API void ax_context_destroy(ax_context *ctx);
 
-/* The context's device, and its CPU thread count (the value ops use). No errors; ctx must be valid. */
+/* The context's device, and its CPU thread count (the value ops use). No errors; ctx must be valid.
+ * Thread-safe (they read values fixed at creation). */
 AX_API ax_device ax_context_device(const ax_context *ctx);
 AX_API int32_t ax_context_num_threads(const ax_context *ctx);
 
@@ -305,8 +310,9 @@ AX_API int ax_context_measuring(const ax_context *ctx);
 
 /* Memory on the context's device, for callers without a CUDA toolkit of their own (the CLI, the
  * benchmarks, Fortran codes): host memory for an AX_CPU context, device memory (cudaMalloc) for
- * AX_CUDA. Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx/out), AX_ERR_OUT_OF_MEMORY, AX_ERR_CUDA.
- * ax_device_free accepts NULL. */
+ * AX_CUDA. Errors: AX_ERR_INVALID_ARGUMENT (NULL ctx/out), AX_ERR_OUT_OF_MEMORY (also for a size
+ * whose rounding to 64 bytes would wrap), AX_ERR_CUDA. ax_device_free accepts NULL. Thread-safe
+ * (they use no context state; on CUDA, the context's device is made current for the call). */
 AX_API ax_status ax_device_alloc(ax_context *ctx, size_t bytes, void **out);
 AX_API void ax_device_free(ax_context *ctx, void *ptr);
 
@@ -396,7 +402,7 @@ AX_API ax_cpu_path ax_cpu_path_active(void);
  * thread-safe with concurrent ops. */
 AX_API ax_status ax_cpu_path_set(ax_cpu_path path);
 
-/* "portable", "avx2", "avx512" or "auto". */
+/* "portable", "avx2", "avx512" or "auto"; "unknown" for a value outside the enum. Thread-safe. */
 AX_API const char *ax_cpu_path_name(ax_cpu_path path);
 
 /* Whether the CPU kernels' AMX tile paths are on, and how: the kernels that have them (flash and
@@ -412,7 +418,7 @@ AX_API const char *ax_cpu_path_name(ax_cpu_path path);
  * follows ax_cpu_path_set. Thread-safe. */
 AX_API const char *ax_cpu_amx_tiles(void);
 
-/* Build options compiled in (1) or not (0). */
+/* Build options compiled in (1) or not (0). Thread-safe. */
 AX_API int ax_build_has_cuda(void);
 AX_API int ax_build_has_mpi(void);
 AX_API int ax_build_has_nccl(void);
@@ -421,11 +427,12 @@ AX_API int ax_build_has_png(void);
 AX_API int ax_build_has_openmp(void);
 
 /* Number of usable CUDA devices: 0 when the build has no CUDA, no driver is loaded or no device is
- * present (this is not an error). */
+ * present (this is not an error). Thread-safe. */
 AX_API int ax_cuda_device_count(void);
 
 /* Name (NUL-terminated, truncated to name_size) and total memory in bytes of CUDA device `id`.
- * Errors: AX_ERR_UNSUPPORTED without CUDA, AX_ERR_INVALID_ARGUMENT for a bad id or NULL buffers. */
+ * Errors: AX_ERR_UNSUPPORTED without CUDA, AX_ERR_INVALID_ARGUMENT for a bad id or NULL buffers.
+ * Thread-safe. */
 AX_API ax_status ax_cuda_device_info(int32_t id, char *name, size_t name_size, int64_t *total_memory);
 
 #ifdef __cplusplus

@@ -74,7 +74,8 @@ AX_API const char *ax_gguf_type_name(ax_gguf_type type);
 AX_API ax_status ax_gguf_open(const char *path, ax_gguf **out);
 
 /* The same over `size` bytes in memory (not copied: they must outlive the ax_gguf). `name` is used in
- * messages (NULL: "<memory>"). For tests, fuzzers and files that are already mapped. */
+ * messages (NULL: "<memory>"). For tests, fuzzers and files that are already mapped. Errors as
+ * ax_gguf_open, less AX_ERR_IO (NULL data with size > 0 is AX_ERR_INVALID_ARGUMENT). Thread-safe. */
 AX_API ax_status ax_gguf_open_memory(const void *data, size_t size, const char *name, ax_gguf **out);
 
 /* Unmaps and frees. Accepts NULL. Views and strings taken from it become invalid. */
