@@ -79,8 +79,18 @@ class Llama:
         self.n_vocab = self.embd.shape[0]
         self.tokens = [bytes(t) if not isinstance(t, str) else t for t in _field(reader, "tokenizer.ggml.tokens")]
         self.token_type = list(_field(reader, "tokenizer.ggml.token_type"))
+        self.merges = list(_field(reader, "tokenizer.ggml.merges", []))
+        self._tokenizer = None
         self.chat_template = _field(reader, "tokenizer.chat_template")
         self.eos_id = int(_field(reader, "tokenizer.ggml.eos_token_id", -1))
+
+    def tokenize(self, text):
+        """text's token ids by Hugging Face's `tokenizers` over this file's vocabulary and merges, control
+        tokens parsed as specials: prompts for the reference come from outside the code under test."""
+        if self._tokenizer is None:
+            control = [t for t, ty in zip(self.tokens, self.token_type) if ty == 3]
+            self._tokenizer = hf_tokenizer(self.tokens, self.merges, control)
+        return self._tokenizer.encode(text, add_special_tokens=False).ids
 
     def mm(self, x, w):
         """x @ w^T for a weight matrix w (out, in) of the file."""
@@ -246,6 +256,22 @@ def write_gguf(path, arch, kv, tensors, reader=None, skip=()):
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def hf_tokenizer(tokens, merges, control, digits=True, specials=True):
+    """Hugging Face `tokenizers`' byte-level BPE (GPT-2 pre-tokenizer, digits split one by one as
+    SmolLM2's) over a GGUF's tokens and merges; `control` tokens added as specials when `specials`."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    bpe = models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=[tuple(m.split(" ")) for m in merges])
+    tk = Tokenizer(bpe)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level]) \
+        if digits else byte_level
+    tk.decoder = decoders.ByteLevel()
+    if specials:
+        tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
+    return tk
 
 
 def _byte_level_map():

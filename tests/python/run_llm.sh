@@ -5,8 +5,8 @@
 # missing.
 root=$1
 py=$root/.venv/bin/python
-if [ ! -x "$py" ] || ! "$py" -c "import gguf, numpy, pytest, jinja2" 2> /dev/null; then
-    echo "SKIP: $root/.venv with gguf, numpy, pytest and jinja2 is missing (scripts/python-env.sh makes it)"
+if [ ! -x "$py" ] || ! "$py" -c "import gguf, numpy, pytest, jinja2, tokenizers" 2> /dev/null; then
+    echo "SKIP: $root/.venv with gguf, numpy, pytest, jinja2 and tokenizers is missing (scripts/python-env.sh makes it)"
     exit 77
 fi
 if ! model=$("$root/scripts/fetch-model.sh" 2> /dev/null); then

@@ -33,6 +33,7 @@ import pytest
 
 gguf = pytest.importorskip("gguf")
 pytest.importorskip("jinja2")  # render_chat (llm_reference.py) needs it
+pytest.importorskip("tokenizers")  # the reference's tokenizer (llm_reference.py hf_tokenizer)
 sys.path.insert(0, os.path.dirname(__file__))
 from llm_reference import Llama, render_chat, top_two_gap, write_gguf  # noqa: E402
 
@@ -69,9 +70,13 @@ def axial_tokenize(text, model=MODEL):
 
 
 def prompt_ids(kind, text):
+    """The reference's prompt: tokenized by Hugging Face's tokenizers (llm_reference), not by Axial;
+    Axial's own tokenization of it must agree."""
     if kind == "chat":
         text = render_chat(reference().chat_template, text)
-    return axial_tokenize(text)
+    ids = reference().tokenize(text)
+    assert axial_tokenize(text) == ids
+    return ids
 
 
 def axial_logits(model, ids, n_batch):
@@ -86,7 +91,7 @@ def axial_logits(model, ids, n_batch):
 
 @pytest.mark.parametrize("n_batch", [512, 5, 1])
 def test_logits_real_model(n_batch):
-    ids = axial_tokenize(LOGIT_TEXT)[:16]
+    ids = prompt_ids("raw", LOGIT_TEXT)[:16]
     assert len(ids) == 16
     ref = reference().forward(ids, reference().new_cache())
     got = axial_logits(MODEL, ids, n_batch)
@@ -174,7 +179,7 @@ def f16_model(extra_kv=()):
 def test_logits_f16_model(n_batch):
     path, ref_model = f16_model()
     assert ref_model.n_layer == 2 and ref_model.output is not ref_model.embd
-    ids = axial_tokenize(LOGIT_TEXT)
+    ids = prompt_ids("raw", LOGIT_TEXT)
     ref = ref_model.forward(ids, ref_model.new_cache())
     got = axial_logits(path, ids, n_batch)
     diff = np.abs(got - ref)
@@ -192,7 +197,7 @@ def test_logits_linear_rope_scaling_without_a_type(key):
     # honoured, as llama.cpp reads such files; the reference divides positions by the factor.
     path, ref_model = f16_model(((key, 4.0, F32),))
     assert ref_model.rope_factor == 4.0
-    ids = axial_tokenize(LOGIT_TEXT)
+    ids = prompt_ids("raw", LOGIT_TEXT)
     ref = ref_model.forward(ids, ref_model.new_cache())
     got = axial_logits(path, ids, 512)
     assert np.abs(got - ref).max() <= 5e-4

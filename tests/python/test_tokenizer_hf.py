@@ -23,6 +23,7 @@ import random
 import re
 import struct
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import unicodedata
@@ -32,7 +33,8 @@ import pytest
 gguf = pytest.importorskip("gguf")
 tokenizers = pytest.importorskip("tokenizers")
 jinja2 = pytest.importorskip("jinja2")
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import llm_reference  # noqa: E402  (hf_tokenizer)
 
 HELPER = os.environ.get("AXIAL_TOKENIZER_HELPER")
 MODEL = os.environ.get("AXIAL_TOKENIZER_MODEL")
@@ -69,15 +71,7 @@ def vocab():
 
 
 def hf_tokenizer(v, digits=True, specials=True):
-    bpe = models.BPE(vocab={t: i for i, t in enumerate(v.tokens)}, merges=[tuple(m.split(" ")) for m in v.merges])
-    tk = Tokenizer(bpe)
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level]) \
-        if digits else byte_level
-    tk.decoder = decoders.ByteLevel()
-    if specials:
-        tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in v.control])
-    return tk
+    return llm_reference.hf_tokenizer(v.tokens, v.merges, v.control, digits=digits, specials=specials)
 
 
 def bytes_to_unicode():
