@@ -4,7 +4,8 @@
  * thread. Prints the median and minimum of several runs, wall-clock and thread CPU time, with the
  * vector (AVX2 when present) and the portable assignment kernel, measured in the same run; then
  * the same MSA from an HDF5 store: read the chain, read it + batch, and ax_store_read_batch (which
- * reads only the crop's columns). Never asserts timings.
+ * reads only the crop's columns), after the I/O baseline measured in the same run: read(2) of the
+ * whole store file from the page cache into one buffer. Never asserts timings.
  *
  * Usage: bench_features_batch [rows [length [runs]]]   (defaults 10000 512 15)
  *
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +96,21 @@ static int time_batches(const ax_chain_features *f, int runs, double wall_ms[2],
     return 0;
 }
 
+/* Milliseconds of read(2) of the whole file at `path` into `buf` (at least its size); -1 on error. */
+static double read_file_ms(const char *path, char *buf, size_t size) {
+    const double t0 = clock_seconds(CLOCK_MONOTONIC);
+    const int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1.0;
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t n = read(fd, buf + done, size - done);
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    close(fd);
+    return done == size ? 1e3 * (clock_seconds(CLOCK_MONOTONIC) - t0) : -1.0;
+}
+
 /* The same MSA written to an HDF5 store: reading the chain back, reading it plus making one batch,
  * and ax_store_read_batch (the crop's columns only), as a loader that does not keep chains in
  * memory would; seeds 100, 101, ... in both loops. */
@@ -118,8 +136,25 @@ static int time_from_store(const ax_chain_features *f, int runs) {
         remove(path);
         return 1;
     }
-    double *read_ms = malloc((size_t)runs * 3 * sizeof(double)), *both_ms = read_ms + runs, *direct_ms = both_ms + runs;
+    double *read_ms = malloc((size_t)runs * 4 * sizeof(double)), *both_ms = read_ms + runs, *direct_ms = both_ms + runs;
+    double *raw_ms = direct_ms + runs;
     int failed = read_ms == NULL;
+    /* The baseline: the file's bytes from the page cache, as fast as a plain read gets them. */
+    struct stat info;
+    char *raw = NULL;
+    if (!failed && stat(path, &info) == 0 && (raw = malloc((size_t)info.st_size + 1)) != NULL) {
+        for (int r = -2; r < runs && !failed; r++) {
+            const double ms = read_file_ms(path, raw, (size_t)info.st_size);
+            failed = ms < 0.0;
+            if (r >= 0) raw_ms[r] = ms;
+        }
+        if (!failed) {
+            const double raw_median = bench_median(raw_ms, runs), raw_min = raw_ms[0]; /* sorted by the median */
+            printf("%-30s %14.2f %14.2f   (%.1f MB: the I/O baseline)\n", "store: read(2) of the file", raw_median,
+                   raw_min, (double)info.st_size * 1e-6);
+        }
+    }
+    free(raw);
     ax_feature_batch_config cfg = AX_FEATURE_BATCH_CONFIG_INIT;
     for (int r = -2; r < runs && !failed; r++) {
         ax_chain_features *g = NULL;

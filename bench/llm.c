@@ -9,7 +9,12 @@
  * and, in the same run with the same thread count, a memory-bandwidth line: the median time of an
  * OpenMP streaming read (a sum as 64-bit words) of a 512 MiB buffer, and the decode ceiling it
  * implies, bandwidth / bytes read per decoded token (every weight tensor of the file, counting the
- * embedding table only when it is also the LM head; an untied embedding is read one row per token).
+ * embedding table only when it is also the LM head; an untied embedding is read one row per token);
+ * and a compute line for the prefill: OpenBLAS's fp32 SGEMM rate (1024^3, median) with the same
+ * threads, and the prefill rate it implies, that over the matrix FLOPs per token (2 x the matrix
+ * weights a token multiplies: attention projections, feed-forward (the used experts), LM head;
+ * attention's own q.k and p.v, which grow with the position, are left out). The quantized kernels
+ * multiply int8 (VNNI/AMX) and may pass an fp32 rate.
  *
  *   bench_llm --model F [--device cpu|cuda] [--threads T] [--repeats R] [--prompt N] [--gen N] [--pack]
  *             [--json]
@@ -156,7 +161,17 @@ typedef struct llm_bench_result {
     double prefill_s[3]; /* median, min, max of R samples */
     double decode_s[3];
     double stream_s;
+    double sgemm_gflops; /* CPU: OpenBLAS's fp32 rate, the prefill baseline; 0 on CUDA */
 } llm_bench_result;
+
+/* Matrix FLOPs per token of the forward: 2 x the weights of every projection a token goes through
+ * (q, k, v, o; gate, up, down of the experts it uses; the LM head). */
+static double llm_bench_flops_per_token(const ax_llm_model_info *info) {
+    const double E = info->n_embd, F = info->n_ff, L = info->n_layer;
+    const double kv = (double)info->n_head_kv * info->head_dim, q = (double)info->n_head * info->head_dim;
+    const double experts = info->n_expert > 0 ? info->n_expert_used : 1;
+    return 2.0 * (L * (E * q + 2.0 * E * kv + q * E + experts * 3.0 * E * F) + (double)info->n_vocab * E);
+}
 
 static void llm_bench_stats(double *t, int n, double out[3]) {
     double lo = t[0], hi = t[0];
@@ -226,12 +241,12 @@ static void llm_bench_print(const llm_bench_args *a, const ax_llm_model_info *in
                "\"n_gen\": %d, \"prefill_tok_s\": %.3f, \"prefill_tok_s_min\": %.3f, \"prefill_tok_s_max\": %.3f, "
                "\"decode_tok_s\": %.3f, \"decode_tok_s_min\": %.3f, \"decode_tok_s_max\": %.3f, "
                "\"stream_gb_s\": %.3f, \"bandwidth\": \"%s\", \"bytes_per_token\": %lld, \"weight_bytes\": %lld, "
-               "\"decode_limit_tok_s\": %.3f}\n",
+               "\"decode_limit_tok_s\": %.3f, \"sgemm_gflops\": %.3f, \"flops_per_token\": %.0f}\n",
                a->model_path, info->name, a->cuda ? "cuda" : "cpu", info->n_layer, a->threads, a->repeats,
                a->n_prompt, a->n_gen, pp, a->n_prompt / res->prefill_s[2], a->n_prompt / res->prefill_s[1], tg,
                a->n_gen / res->decode_s[2], a->n_gen / res->decode_s[1], bw * 1e-9,
                a->cuda ? "device copy" : "streaming read", (long long)bytes_per_token, (long long)info->weight_bytes,
-               limit);
+               limit, res->sgemm_gflops, llm_bench_flops_per_token(info));
         return;
     }
     if (a->cuda)
@@ -259,6 +274,14 @@ static void llm_bench_print(const llm_bench_args *a, const ax_llm_model_info *in
         printf("note: the %.1f MB read per token fit in the card's %.0f MiB L2, so decode is not bound by device "
                "memory\nand may pass this limit; per-token launch and host overheads bound it instead\n",
                (double)bytes_per_token * 1e-6, (double)g->l2_bytes / 1048576.0);
+    if (res->sgemm_gflops > 0.0) {
+        const double flops = llm_bench_flops_per_token(info), pp_limit = res->sgemm_gflops * 1e9 / flops;
+        printf("compute: OpenBLAS sgemm 1024^3 with %d threads: %.1f GFLOP/s (median)\n", a->threads,
+               res->sgemm_gflops);
+        printf("prefill at that rate = %.1f GFLOP/s / %.3f GFLOP of matrices per token = %.1f tok/s; pp%d reaches "
+               "%.0f%% of it\n(int8 kernels may pass an fp32 rate)\n",
+               res->sgemm_gflops, flops * 1e-9, pp_limit, a->n_prompt, 100.0 * pp / pp_limit);
+    }
     printf("(weights in the file: %.1f MB; as loaded: %.1f MB)\n", (double)file_weight_bytes * 1e-6,
            (double)info->weight_bytes * 1e-6);
 }
@@ -285,7 +308,7 @@ int main(int argc, char **argv) {
     if (a.cuda) mcfg.device = (ax_device){AX_CUDA, 0};
     ax_llm_model *model = NULL;
     ax_llm_model_info info;
-    llm_bench_result res;
+    llm_bench_result res = {{0}, {0}, 0.0, 0.0};
     int64_t bytes_per_token = -1;
     int rc = 1;
     if (ax_llm_model_load(a.model_path, &mcfg, &model) != AX_OK || ax_llm_model_get_info(model, &info) != AX_OK ||
@@ -314,6 +337,7 @@ int main(int argc, char **argv) {
             goto done;
         }
         bw = (double)LLM_BENCH_STREAM_BYTES / res.stream_s;
+        res.sgemm_gflops = bench_sgemm_gflops(1024, a.threads, a.repeats < 5 ? 5 : a.repeats);
     }
     llm_bench_print(&a, &info, &res, &g, bw, bytes_per_token, file_weight_bytes);
     rc = 0;
