@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axial/linalg.h"
 #include "bench_util.h"
 
 #if defined(AXIAL_BENCH_GPU) && AXIAL_BENCH_GPU
@@ -68,6 +69,35 @@ void *bench_cuda_random(bench_cuda *g, ax_dtype dtype, int64_t n, float lo, floa
     free(host);
     free(conv);
     return dev;
+}
+
+typedef struct gemm_call {
+    ax_context *ctx;
+    ax_tensor a, b, c;
+} gemm_call;
+
+static int run_gemm(void *arg) {
+    gemm_call *c = arg;
+    return ax_gemm(c->ctx, AX_NO_TRANS, AX_NO_TRANS, 1.0f, &c->a, &c->b, 0.0f, &c->c) == AX_OK ? 0 : 1;
+}
+
+double bench_cuda_gemm_tflops(bench_cuda *g, ax_dtype dtype, int64_t n, int repeats) {
+    uint64_t state = 17;
+    const int64_t shape[2] = {n, n};
+    void *a = bench_cuda_random(g, dtype, n * n, -1.0f, 1.0f, &state);
+    void *b = a != NULL ? bench_cuda_random(g, dtype, n * n, -1.0f, 1.0f, &state) : NULL;
+    void *c = b != NULL ? bench_cuda_random(g, dtype, n * n, -1.0f, 1.0f, &state) : NULL;
+    double tflops = -1.0;
+    if (c != NULL) {
+        gemm_call call = {g->ctx, bench_cuda_tensor(g, a, dtype, 2, shape), bench_cuda_tensor(g, b, dtype, 2, shape),
+                          bench_cuda_tensor(g, c, dtype, 2, shape)};
+        const double s = bench_cuda_time(g, run_gemm, &call, 0, repeats);
+        if (s > 0) tflops = 2.0 * (double)n * (double)n * (double)n / s * 1e-12;
+    }
+    bench_cuda_free(g, a);
+    bench_cuda_free(g, b);
+    bench_cuda_free(g, c);
+    return tflops;
 }
 
 #if BENCH_CUDA_BUILT

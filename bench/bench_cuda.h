@@ -54,6 +54,11 @@ double bench_cuda_time(bench_cuda *g, bench_cuda_fn fn, void *arg, int calls, in
  * Take bytes well above the L2 (256 MiB or more). Negative on failure (g->error). */
 double bench_cuda_copy_gbps(bench_cuda *g, size_t bytes, int repeats);
 
+/* cuBLAS's rate through ax_gemm on g's context: C (n x n) = A (n x n) * B (n x n) in `dtype` (fp32
+ * accumulation; f32 without TF32), median seconds per call from bench_cuda_time, as TFLOP/s (2 n^3
+ * per call). The same-run compute baseline of the GPU benchmarks. Negative on failure (g->error). */
+double bench_cuda_gemm_tflops(bench_cuda *g, ax_dtype dtype, int64_t n, int repeats);
+
 /* How many copies of a unit of unit_bytes (>= 1) a timed loop should rotate through so that no call
  * finds in L2 what the previous calls read: enough to span 4 times the L2 and at least 256 MiB, at
  * most max_copies. */
