@@ -35,7 +35,9 @@ for pair in avx2:avx2 fma:fma f16c:f16c avx512f:avx512f avx512bw:avx512bw avx512
         failures=$((failures + 1))
     fi
     case $name in avx2 | fma | f16c) [ "$witness" = yes ] || all_avx2=no ;; esac
-    case $name in avx2 | fma | f16c | avx512f | avx512bw | avx512vl | avx512dq) [ "$witness" = yes ] || all_avx512=no ;; esac
+    case $name in
+    avx2 | fma | f16c | avx512f | avx512bw | avx512vl | avx512dq) [ "$witness" = yes ] || all_avx512=no ;;
+    esac
 done
 amx_cpu=$(printf '%s\n' "$features" | grep -o '(cpu: [a-z]*' | cut -d' ' -f2)
 case "$flags" in *" amx_tile "*) witness=yes ;; *) witness=no ;; esac

@@ -106,6 +106,15 @@ static void test_rules(void) {
     CHECK_INT_EQ(mismatches, 0);
     ax_msa_destroy(m);
 
+    /* An indented header is a header, as for AlphaFold's parse_a3m (it had been "unexpected character
+     * 0x3e"). */
+    static const char indented[] = ">q\nACD\n  >s\nA-D\n";
+    m = NULL;
+    CHECK_OK(ax_a3m_parse(indented, sizeof indented - 1, "indented.a3m", &m));
+    CHECK(m != NULL && m->num_rows == 2);
+    if (m != NULL && m->num_rows == 2) CHECK_STR_EQ(m->names[1], "s");
+    ax_msa_destroy(m);
+
     /* An empty line first in a record, read from a file (whose rows have no memory reserved yet:
      * offsetting their NULL arrays was undefined behaviour, seen by UBSan). */
     char path[] = "/tmp/axial_a3m_XXXXXX";

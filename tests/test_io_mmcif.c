@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "axial/io.h"
+#include "core/utf8.h"
 #include "harness.h"
 #include "io/cif_tokenizer.h"
 
@@ -685,6 +686,15 @@ static void test_errors(void) {
     /* A quoted value keeps the message on one line: a text field's newline is written \x0a. */
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0\n;multi\nline\n;\n3\n",
                  "Cartn_y 'multi\\x0aline' is not a number");
+    /* A quoted value cut at its 80 bytes is cut at a character: "a" and 60 two-byte characters end
+     * 39.5 characters in, so the half is dropped (the message had ended in invalid UTF-8). */
+    {
+        char text[512] = "data_x\n" ATOM_LOOP "CA GLY A 1 1 1.0 a";
+        for (int i = 0; i < 60; i++) strcat(text, "\xC3\xA9");
+        strcat(text, " 3\n");
+        expect_error(text, "Cartn_y 'a\xC3\xA9");
+        CHECK(ax_utf8_valid(ax_last_error()));
+    }
     /* Numbers past the float range had become inf in the coordinates. */
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1e39 2 3\n", "bad.cif:11:14: Cartn_x '1e39' is outside the float");
     expect_error("data_x\n" ATOM_LOOP "CA GLY A 1 1 1 2 -3.5e38\n", "Cartn_z '-3.5e38' is outside the float range");

@@ -172,6 +172,33 @@ static void test_segments_and_atom_waters(void) {
         CHECK_INT_EQ(c->residues[5].seq_index, -1);
     }
     ax_structure_destroy(s);
+
+    /* A water written as ATOM after the TER does not resume the chain: the ion and the sugar after it
+     * stay ligands ("AG", not "AGXX"). */
+    text[0] = '\0';
+    atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "ALA", 'A', 1, ' ', 1, 2, 3, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 2, " CA", ' ', "GLY", 'A', 2, ' ', 4, 5, 6, 1, 10, "C");
+    strcat(text, "TER       3      GLY A   2\n");
+    atom_line(text, sizeof text, "ATOM", 4, " O", ' ', "HOH", 'A', 101, ' ', 7, 8, 9, 1, 10, "O");
+    atom_line(text, sizeof text, "HETATM", 5, "NA", ' ', " NA", 'A', 201, ' ', 10, 11, 12, 1, 10, "NA");
+    atom_line(text, sizeof text, "HETATM", 6, " C1", ' ', "NAG", 'A', 301, ' ', 13, 14, 15, 1, 10, "C");
+    s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "water_after_ter.pdb", &s));
+    if (s != NULL) CHECK_STR_EQ(s->chains[0].sequence, "AG");
+    ax_structure_destroy(s);
+
+    /* Chains sharing a blank id, TER only between them, the ligand after the last chain unmarked: the
+     * resumed chain takes no HETATM but a modified amino acid ("AG", not "AGX"). */
+    text[0] = '\0';
+    atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "ALA", ' ', 1, ' ', 1, 2, 3, 1, 10, "C");
+    strcat(text, "TER       2      ALA     1\n");
+    atom_line(text, sizeof text, "ATOM", 3, " CA", ' ', "GLY", ' ', 2, ' ', 4, 5, 6, 1, 10, "C");
+    atom_line(text, sizeof text, "HETATM", 4, " C1", ' ', "NAG", ' ', 301, ' ', 7, 8, 9, 1, 10, "C");
+    strcat(text, "END\n");
+    s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "blank_chains.pdb", &s));
+    if (s != NULL) CHECK_STR_EQ(s->chains[0].sequence, "AG");
+    ax_structure_destroy(s);
 }
 
 /* Records of a residue that come after other residues' records join it (Biopython's reading, which

@@ -519,12 +519,14 @@ static void test_figure_errors(void) {
     text[4000] = '\0';
     cfg = (ax_figure_config)AX_FIGURE_CONFIG_INIT;
     cfg.title = text;
-    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg),
+                 AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "config->title is too long");
     CHECK(strstr(ax_last_error(), "cells") == NULL);
     cfg.title = NULL;
     cfg.y_label = text;
-    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg), AX_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ax_png_write_figure(path, values, 2, 2, 0.0f, 3.0f, AX_COLORMAP_VIRIDIS, &cfg),
+                 AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "y_label");
     CHECK(strstr(ax_last_error(), "cells") == NULL);
     free(text);

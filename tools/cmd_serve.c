@@ -106,6 +106,18 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
             }
         }
     }
+    /* The engine's other limits on these two, named by option rather than by its cfg-> fields. */
+    if (o->block_size > 0 && o->block_size < 16) {
+        fprintf(stderr, "axial serve: --block-size '%lld': expected 0 (the default) or an integer in [16, 4096]\n",
+                o->block_size);
+        return 2;
+    }
+    const long long block = o->block_size > 0 ? o->block_size : 32;
+    if (o->blocks > INT32_MAX / block) {
+        fprintf(stderr, "axial serve: --blocks '%lld': %lld blocks of %lld tokens exceed 2^31 KV slots\n", o->blocks,
+                o->blocks, block);
+        return 2;
+    }
     return 0;
 }
 

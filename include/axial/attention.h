@@ -28,7 +28,7 @@
  * gives NaN in dq, as in any matrix product). An infinite or NaN v at a masked key can reach out:
  * its probability 0 times inf is NaN in the P . v product, as in PyTorch and FlashAttention, for
  * the rows that share its key tile (tiles differ by backend) and see some key (a row with every key
- * masked is written as 0, on the CPU). The backward's dS is exactly 0 where P is 0, so such a v
+ * masked is written as 0). The backward's dS is exactly 0 where P is 0, so such a v
  * reaches no gradient given an out without it; given that NaN out, the row's gradients are NaN
  * (the backward reads out: delta = rowsum(dout * out)).
  *

@@ -18,7 +18,7 @@
  * gradients for everything it touches. No NaN is produced from -inf biases; a NaN in q, k or a bias
  * makes the rows that see it NaN (out, lse, gradients), as in PyTorch. An infinite or NaN v at a
  * masked key can reach out in rows that see some key (0 * inf in the P . v product, as in
- * PyTorch; a fully masked row is written as 0, on the CPU), but no gradient given an out without
+ * PyTorch; a fully masked row is written as 0), but no gradient given an out without
  * it: the backward's dS is exactly 0 wherever P is 0. Given that NaN out, the row's gradients are
  * NaN (the backward reads out: delta = rowsum(dout * out)); zero a padded residue's v to avoid it.
  *

@@ -114,8 +114,8 @@ typedef struct ax_msa {
  * column; lower-case letters are insertions, counted into the deletion entry of the NEXT match
  * column; '.' and blanks are ignored. Lines starting with '#' (ColabFold's "#101\t1") are skipped,
  * and so are HH-suite annotation records (headers ss_pred, ss_conf, ss_dssp, sa_dssp anywhere;
- * aa_* after the query). names[i] is the header line without the '>'. The first record that is not
- * an annotation is the query.
+ * aa_* after the query). names[i] is the header line without the '>' (which blanks may precede, as
+ * for FASTA). The first record that is not an annotation is the query.
  * Errors (AX_ERR_FORMAT): no records; a query without match columns; a record whose match-column
  * count differs from the query's (the message names the record and its header line); a character
  * other than the above; sequence text before the first header; a NUL byte (ColabFold's multi-query

@@ -68,7 +68,8 @@ def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int
         max_seqlen_q, max_seqlen_k: CUDA grid hints for packed batches (0 = the totals).
         return_lse: also return the float32 log-sum-exp, (B, H, Sq) or (H, Tq) packed.
         out, lse: optional preallocated outputs. Packed, the rows past cu_seqlens_q[-1] are left as
-            they are: those of outputs made here read 0 (out) and -inf (lse), as a row seeing no key.
+            they are: those of outputs made here read 0 (out) and -inf (lse), as a row seeing no key
+            (NumPy, PyTorch and CuPy outputs; an axial.Tensor on a device is not filled).
         context, stream: as for :func:`axial.evoformer_attention`.
 
     Returns:
@@ -82,22 +83,37 @@ def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int
     packed = cu_seqlens_q is not None or cu_seqlens_k is not None
     # The op leaves rows past cu_seqlens_q[-1] as it finds them: outputs made here start as a row that
     # sees no key (out 0, lse -inf) there, not as uninitialised memory (a NaN loss over the buffer).
+    tail = _tail_start(call, cu_seqlens_q) if cu_seqlens_q is not None else None
     if out is None:
-        out = _filled(call, call.empty(tuple(q.shape)), 0.0 if packed else None)
+        out = _fill_tail(call, call.empty(tuple(q.shape)), tail, 0.0, 0)
     if lse is None and return_lse:
-        lse = _filled(call, call.empty(_lse_shape(q, packed), dtype="float32"), float("-inf") if packed else None)
+        lse = _fill_tail(call, call.empty(_lse_shape(q, packed), dtype="float32"), tail, float("-inf"), 1)
     ints, floats = _attention_ints_floats(causal, window, scale, softcap, max_seqlen_q, max_seqlen_k)
     _run(call, "attention_forward", (q, k, v, bias, cu_seqlens_q, cu_seqlens_k, out, lse), ints, floats)
     return (out, lse) if return_lse else out
 
 
-def _filled(call: _Call, x: Any, value: Optional[float]) -> Any:
-    """x filled with value (None: as it is) where its library can fill (NumPy, PyTorch, CuPy)."""
-    if value is not None:
-        if call.library == "torch":
-            x.fill_(value)
-        elif hasattr(x, "fill"):
-            x.fill(value)
+def _tail_start(call: _Call, cu_seqlens_q: Any) -> int:
+    """Where the rows no sequence owns begin: cu_seqlens_q[-1] when host memory holds it (reading it
+    costs nothing there), else 0 (the whole output is filled, asynchronously, on a device)."""
+    if call.device[0] == "cpu":
+        try:
+            return int(np.asarray(cu_seqlens_q)[-1]) if call.library != "torch" else int(cu_seqlens_q[-1])
+        except (TypeError, ValueError, IndexError):
+            return 0
+    return 0
+
+
+def _fill_tail(call: _Call, x: Any, start: Optional[int], value: float, dim: int) -> Any:
+    """x with its entries from index `start` of dimension `dim` (0 or 1) set to value (None: x as it
+    is), where its library can fill (NumPy, PyTorch, CuPy; not Axial's own device Tensor)."""
+    if start is None or not hasattr(x, "shape") or start >= x.shape[dim]:
+        return x
+    part = x[max(start, 0):] if dim == 0 else x[:, max(start, 0):]
+    if call.library == "torch":
+        part.fill_(value)
+    elif hasattr(part, "fill"):
+        part.fill(value)
     return x
 
 

@@ -50,9 +50,10 @@ static ax_status finish_record(a3m_state *s) {
     return ax_msa_builder_commit_row(&s->msa, s->header, s->header_len, s->row_len);
 }
 
-static ax_status start_record(a3m_state *s) {
-    const char *text = s->lr.line + 1;
-    size_t len = s->lr.line_len - 1;
+/* The header line's text after its '>' (at `at`), without trailing blanks. */
+static ax_status start_record(a3m_state *s, size_t at) {
+    const char *text = s->lr.line + at + 1;
+    size_t len = s->lr.line_len - at - 1;
     while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r')) len--;
     AX_CHECK(ax_grow((void **)&s->header, &s->header_cap, (int64_t)len + 1, 1));
     memcpy(s->header, text, len);
@@ -135,9 +136,12 @@ static ax_status parse_lines(a3m_state *s) {
         if (!has_line) break;
         const char *line = s->lr.line;
         if (line[0] == '#') continue;
-        if (line[0] == '>') {
+        /* A header may be indented: AlphaFold's parse_a3m (through parse_fasta) strips each line. */
+        size_t at = 0;
+        while (at < s->lr.line_len && (line[at] == ' ' || line[at] == '\t')) at++;
+        if (at < s->lr.line_len && line[at] == '>') {
             AX_CHECK(finish_record(s));
-            AX_CHECK(start_record(s));
+            AX_CHECK(start_record(s, at));
             continue;
         }
         if (!s->in_record) {

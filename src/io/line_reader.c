@@ -12,13 +12,17 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/utf8.h"
 #include "io/grow.h"
 
 ax_quoted ax_quote(const char *s) {
     static const char hex[] = "0123456789abcdef";
     ax_quoted q;
-    size_t used = 0;
-    for (size_t i = 0; i < AX_QUOTE_MAX && s[i] != '\0'; i++) {
+    size_t used = 0, n = 0;
+    while (n < AX_QUOTE_MAX && s[n] != '\0') n++;
+    /* Cut short at a character, not inside one (the message stays UTF-8 for C consumers too). */
+    if (s[n] != '\0') n -= ax_utf8_partial_tail(s, n);
+    for (size_t i = 0; i < n; i++) {
         const unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {
             q.text[used++] = '\\';

@@ -22,6 +22,7 @@ typedef struct pdb_state {
     int64_t num_atoms;
     int64_t atoms_cap;
     unsigned char terminated[256]; /* chain ids whose TER record was seen: later HETATMs are ligands */
+    unsigned char resumed[256];    /* chain ids whose ATOM records went on after a TER */
     char last_chain;               /* chain of the last atom, for TER records without a chain id */
     double resolution;
     int64_t models;                /* MODEL records seen */
@@ -102,11 +103,19 @@ static ax_status parse_atom(pdb_state *s, int hetatm) {
     r.element[len] = '\0';
     const unsigned char chain = (unsigned char)r.chain_id[0];
     /* Modified residues (MSE, ...) are HETATMs inside the chain, before its TER; ligands come after
-     * it. ATOM records after a TER resume the chain (a chain in segments, or chains sharing a blank
-     * id), so the HETATMs among them are in it again. Waters are never in it, as ATOM records too
-     * (Amber's and other MD tools' WAT, HOH). */
-    if (!hetatm) s->terminated[chain] = 0;
-    r.polymer = (int8_t)(!ax_residue_is_water(r.res_name) && (!hetatm || !s->terminated[chain]));
+     * it. Waters are never in it, as ATOM records too (Amber's and other MD tools' WAT, HOH). ATOM
+     * records after a TER resume the chain (a chain in segments, or chains sharing a blank id); a
+     * TER may then only separate chains, with the ligands after the last one unmarked, so in a
+     * resumed chain a HETATM is in it only when it names a modified amino acid (MSE, or a MODRES
+     * parent): the segment's MSE goes back in the sequence, a NAG or an ion stays out. */
+    const int water = ax_residue_is_water(r.res_name);
+    if (!hetatm && !water && s->terminated[chain]) {
+        s->terminated[chain] = 0;
+        s->resumed[chain] = 1;
+    }
+    r.polymer = (int8_t)(!water && (!hetatm || (!s->terminated[chain] &&
+                                                (!s->resumed[chain] ||
+                                                 ax_residue_parent_amino_acid(&s->parents, r.res_name) != NULL))));
     s->last_chain = r.chain_id[0];
     AX_CHECK(ax_grow((void **)&s->atoms, &s->atoms_cap, s->num_atoms + 1, sizeof *s->atoms));
     s->atoms[s->num_atoms++] = r;

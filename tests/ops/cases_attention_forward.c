@@ -47,6 +47,7 @@ static const attn_case cases[] = {
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 5.0f, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     /* a large cap: tanh of tiny arguments, whose 1 - exp(-2x) form had lost the logits' digits */
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 1e4f, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
+    {1, 64, 64, 2, 2, 32, 0, -1, -1, 0.3f, 1e6f, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     {1, 70, 70, 1, 1, 256, 0, -1, -1, 0, 0, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {4, 150, 190, 4, 2, 64, 1, -1, -1, 0, 0, 0, 0, cu_q_a, cu_k_a, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     {3, 110, 150, 2, 2, 32, 0, 16, 4, 0, 0, BIAS_FULL, 0, cu_q_b, cu_k_b, 3, OP_PADDED, 0, 0, 0, 0},

@@ -420,7 +420,7 @@ static inline ax_vf attn_vf_tanh(ax_vf x) {
     c = ax_vf_fma(c, z, ax_vf_splat(-17.0f / 315.0f));
     c = ax_vf_fma(c, z, ax_vf_splat(2.0f / 15.0f));
     c = ax_vf_fma(c, z, ax_vf_splat(-1.0f / 3.0f));
-    const ax_vf small = ax_vf_fma(x * z, c, x);
+    const ax_vf small = (ax_vf)((ax_vi)ax_vf_fma(x * z, c, x) | sign); /* -0 stays -0, as tanhf */
     return ax_vf_select(ax < ax_vf_splat(0.5f), small, t);
 }
 

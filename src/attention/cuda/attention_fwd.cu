@@ -156,7 +156,7 @@ __global__ void __launch_bounds__(kSimtThreads) attn_fwd_simt_kernel(const attn_
 #pragma unroll
         for (int c = 0; c < kDC; c++) {
             const int d = lane + 32 * c;
-            if (d < D) out[d] = from_f32<T>(o[r][c] * inv);
+            if (d < D) out[d] = from_f32<T>(inv == 0.0f ? 0.0f : o[r][c] * inv); /* 0, not 0 * (0 * NaN v) */
         }
         if (p.lse != NULL && lane == 0)
             p.lse[lse_index(p, ab, h, seq.q0 + i)] = lsum <= 0.0f ? -INFINITY : m[r] + logf(lsum);
@@ -343,8 +343,13 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_mma_kernel(const attn_de
         const int d = t * 8 + 2 * tig;
         if (d >= D) continue;
         /* rows are 16-byte aligned (attn_rows_aligned), so a pair at an even dim is one 4-byte store */
-        if (a_ok) *reinterpret_cast<uint32_t *>(out_a + d) = pack2(o[t][0] * inv[0], o[t][1] * inv[0], (const T *)0);
-        if (b_ok) *reinterpret_cast<uint32_t *>(out_b + d) = pack2(o[t][2] * inv[1], o[t][3] * inv[1], (const T *)0);
+        /* A fully masked row (inv 0) is written as 0: its o may hold 0 * NaN from a masked key's v. */
+        if (a_ok)
+            *reinterpret_cast<uint32_t *>(out_a + d) = pack2(inv[0] == 0.0f ? 0.0f : o[t][0] * inv[0],
+                                                             inv[0] == 0.0f ? 0.0f : o[t][1] * inv[0], (const T *)0);
+        if (b_ok)
+            *reinterpret_cast<uint32_t *>(out_b + d) = pack2(inv[1] == 0.0f ? 0.0f : o[t][2] * inv[1],
+                                                             inv[1] == 0.0f ? 0.0f : o[t][3] * inv[1], (const T *)0);
     }
     if (p.lse != NULL && tig == 0) {
         if (a_ok) p.lse[lse_index(p, ab, h, seq.q0 + ia)] = l[0] <= 0.0f ? -INFINITY : m[0] + logf(l[0]);

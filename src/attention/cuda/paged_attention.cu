@@ -111,7 +111,7 @@ __device__ __forceinline__ void finish_row(const paged_attn_params &p, int64_t t
 #pragma unroll
     for (int k = 0; k < kPerLane; k++) {
         const int64_t d = lane + 32 * k;
-        if (d < p.D) out[d] = from_f32<QT>(acc[k] * inv);
+        if (d < p.D) out[d] = from_f32<QT>(inv == 0.0f ? 0.0f : acc[k] * inv); /* a row that saw no key: 0 */
     }
     if (p.lse != nullptr && lane == 0)
         p.lse[h * p.lse_stride_h + t * p.lse_stride_t] = l <= 0.0f ? -INFINITY : m + logf(l);

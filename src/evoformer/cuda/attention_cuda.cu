@@ -303,7 +303,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_fwd_kernel(cons
 #pragma unroll
         for (int t = 0; t < DC; t++) {
             const int d = lane + 32 * t;
-            if (d < D) o[d] = from_f32<T>(acc[r][t] * inv);
+            if (d < D) o[d] = from_f32<T>(inv == 0.0f ? 0.0f : acc[r][t] * inv); /* 0, not 0 * (0 * NaN v) */
         }
         if (p.lse != NULL && lane == 0)
             p.lse[lse_offset(p, b, n, h, i)] = l[r] <= 0.0f ? -INFINITY : m[r] + logf(l[r]) + lse_shift_at(p, b, n);

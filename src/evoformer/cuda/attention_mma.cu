@@ -140,8 +140,14 @@ __device__ __forceinline__ void store_rows(T *row_a, T *row_b, bool a_ok, bool b
     for (int t = 0; t < kD / 8; t++) {
         const int d = t * 8 + 2 * tig;
         if (d >= D) continue;
-        if (a_ok) *reinterpret_cast<uint32_t *>(row_a + d) = pack2(acc[t][0] * sa, acc[t][1] * sa, (const T *)0);
-        if (b_ok) *reinterpret_cast<uint32_t *>(row_b + d) = pack2(acc[t][2] * sb, acc[t][3] * sb, (const T *)0);
+        /* A scale of 0 (a fully masked row's 1 / l; the gradients' scales are > 0) writes 0, not
+         * 0 * (0 * NaN) from a masked key's non-finite v. */
+        if (a_ok)
+            *reinterpret_cast<uint32_t *>(row_a + d) =
+                pack2(sa == 0.0f ? 0.0f : acc[t][0] * sa, sa == 0.0f ? 0.0f : acc[t][1] * sa, (const T *)0);
+        if (b_ok)
+            *reinterpret_cast<uint32_t *>(row_b + d) =
+                pack2(sb == 0.0f ? 0.0f : acc[t][2] * sb, sb == 0.0f ? 0.0f : acc[t][3] * sb, (const T *)0);
     }
 }
 
