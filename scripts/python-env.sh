@@ -22,7 +22,9 @@ modules="h5py, numpy, pytest, scikit_build_core, ml_dtypes, gguf, matplotlib, nb
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $modules" 2> /dev/null; then
     echo "python-env: $venv has ${packages[*]}"
 else
-    python=$(command -v python3 || true)
+    # Debian's python3 first: .venv-torch is made from it, and the bindings' wheel must fit both.
+    python=/usr/bin/python3
+    [ -x "$python" ] || python=$(command -v python3 || true)
     if [ -z "$python" ]; then
         echo "python-env: no python3; the Python tests will be skipped" >&2
         exit 0
@@ -55,8 +57,9 @@ if ! /usr/bin/python3 -c "import torch, pytest" 2> /dev/null; then
     fi
     echo "python-env: installing Debian's python3-torch python3-pytest (about a minute)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || true
-    apt-get install -y -qq --no-install-recommends python3-torch python3-pytest > /dev/null ||
+    apt-get -o DPkg::Lock::Timeout=600 update -qq || true
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends python3-torch python3-pytest \
+        > /dev/null ||
         { echo "python-env: could not install python3-torch; the PyTorch tests will be skipped" >&2; exit 0; }
 fi
 /usr/bin/python3 -m venv --system-site-packages "$tvenv"

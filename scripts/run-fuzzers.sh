@@ -271,6 +271,23 @@ for t in "${targets[@]}"; do
   dict=()
   if [ -f "$build/$t.dict" ]; then dict=(-dict="$build/$t.dict"); fi
   log=$build/fuzz_$t.log
+  # Reproducers left by earlier runs go first: a finding stays a failure until it is fixed (libFuzzer
+  # writes them beside the corpus, so a fresh run would otherwise rarely meet them again). A fixed one
+  # is moved into the corpus, where it keeps guarding the fix.
+  found=("$artifacts"crash-* "$artifacts"leak-* "$artifacts"timeout-* "$artifacts"oom-*)
+  old=()
+  for f in "${found[@]}"; do [ -f "$f" ] && old+=("$f"); done
+  if [ ${#old[@]} -gt 0 ]; then
+    if "$bin" -timeout=10 -rss_limit_mb=2048 "${old[@]}" >"$log" 2>&1; then
+      for f in "${old[@]}"; do mv "$f" "$corpus/fixed-$(basename "$f")"; done
+      echo "fuzz_$t: ${#old[@]} earlier reproducer(s) pass now, kept in the corpus"
+    else
+      failed=1
+      echo "fuzz_$t: FAILED on an earlier reproducer in $artifacts, see $log" >&2
+      grep -E 'ERROR|SUMMARY' "$log" | head -5 >&2 || true
+      continue
+    fi
+  fi
   if "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" >"$log" 2>&1; then
     runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')

@@ -5,8 +5,11 @@
 # naive implementation -> PNG figures under build/demo. Extra arguments go to `axial demo`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# One run at a time per checkout (scripts/test.sh takes the same lock): both install and build.
+exec 8> "$root/.test.lock"
+flock -n 8 || { echo "run: scripts/test.sh or run.sh runs in $root; waiting for it" >&2; flock 8; }
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" "$root/build"
+AXIAL_BUILD_TARGET=axial_cli "$root/scripts/build.sh" "$root/build" # the demo needs the CLI only
 axial=$root/build/tools/axial
 echo
 "$axial" info

@@ -18,7 +18,10 @@ if(NOT AXIAL_SANITIZE)
   set_tests_properties(test_python_bindings_install test_python_bindings test_python_torch test_python_notebooks
                        test_python_root_install PROPERTIES LABELS python SKIP_RETURN_CODE 77)
   set_tests_properties(test_python_root_install PROPERTIES TIMEOUT 1200)
+  # A fixture, not only an order: `ctest -R test_python_bindings$` installs first, and a failed install
+  # stops the tests that would otherwise run against whichever wheel an earlier build installed.
+  set_tests_properties(test_python_bindings_install PROPERTIES FIXTURES_SETUP axial_python_wheel)
   set_tests_properties(test_python_bindings test_python_torch test_python_notebooks
-                       PROPERTIES DEPENDS test_python_bindings_install)
+                       PROPERTIES FIXTURES_REQUIRED axial_python_wheel)
   set_tests_properties(test_python_bindings_install PROPERTIES TIMEOUT 1200)
 endif()
