@@ -433,13 +433,7 @@ static int bench_gpu(const shape *shapes, int n_shapes, int full, int torch, int
                     cases[n++] = (gpu_case){shapes[i], dtypes[d], causal, 0, 0};
     }
     bench_cuda_print_card(&g, "flash attention");
-    /* Same-run baselines that need no PyTorch: the card's memory and cuBLAS's matrix rate. */
-    const double copy_gbps = bench_cuda_copy_gbps(&g, (size_t)512 << 20, repeats);
-    const double gemm_bf16 = bench_cuda_gemm_tflops(&g, AX_BF16, 8192, repeats);
-    const double gemm_f32 = bench_cuda_gemm_tflops(&g, AX_F32, 4096, repeats);
-    printf("baselines (this run): device copy %.0f GB/s (read + write); cuBLAS via ax_gemm bf16 8192^3 %.1f TF/s,\n"
-           "f32 4096^3 %.1f TF/s (negative: failed)\n\n",
-           copy_gbps, gemm_bf16, gemm_f32);
+    bench_cuda_print_baselines(&g, repeats); /* same-run baselines that need no PyTorch */
     printf("CUDA events around samples of back-to-back calls (about 2 ms each), median of %d after 3 warm-ups;\n"
            "FLOPs: useful only (causal: half), backward 2.5x the forward. Reference points (dense, NVIDIA's data\n"
            "sheets): H100 SXM about 989 TFLOP/s bf16/fp16 tensor cores, 67 fp32; H200 the same.\n\n",

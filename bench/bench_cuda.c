@@ -100,6 +100,15 @@ double bench_cuda_gemm_tflops(bench_cuda *g, ax_dtype dtype, int64_t n, int repe
     return tflops;
 }
 
+void bench_cuda_print_baselines(bench_cuda *g, int repeats) {
+    const double copy_gbps = bench_cuda_copy_gbps(g, (size_t)512 << 20, repeats);
+    const double gemm_bf16 = bench_cuda_gemm_tflops(g, AX_BF16, 8192, repeats);
+    const double gemm_f32 = bench_cuda_gemm_tflops(g, AX_F32, 4096, repeats);
+    printf("baselines (this run): device copy %.0f GB/s (read + write); cuBLAS via ax_gemm bf16 8192^3 %.1f TF/s,\n"
+           "f32 4096^3 %.1f TF/s (negative: failed)\n\n",
+           copy_gbps, gemm_bf16, gemm_f32);
+}
+
 #if BENCH_CUDA_BUILT
 
 /* Records `what` and the CUDA error in g->error; returns nonzero for `if (cuda_failed(...))`. */

@@ -58,6 +58,9 @@ double bench_cuda_copy_gbps(bench_cuda *g, size_t bytes, int repeats);
  * accumulation; f32 without TF32), median seconds per call from bench_cuda_time, as TFLOP/s (2 n^3
  * per call). The same-run compute baseline of the GPU benchmarks. Negative on failure (g->error). */
 double bench_cuda_gemm_tflops(bench_cuda *g, ax_dtype dtype, int64_t n, int repeats);
+/* Prints one line of same-run baselines that need no PyTorch: the device copy bandwidth (512 MiB)
+ * and cuBLAS's bf16 (8192^3) and f32 (4096^3) rates through ax_gemm. */
+void bench_cuda_print_baselines(bench_cuda *g, int repeats);
 
 /* How many copies of a unit of unit_bytes (>= 1) a timed loop should rotate through so that no call
  * finds in L2 what the previous calls read: enough to span 4 times the L2 and at least 256 MiB, at

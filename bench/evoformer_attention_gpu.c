@@ -149,14 +149,7 @@ int bench_evoformer_gpu(int repeats) {
     printf("Evoformer attention on %s, median of %d after 3 warm-ups (CUDA events around each op)\n", name, repeats);
     /* Same-run baselines: the card's memory and cuBLAS's matrix rate (a context of their own). */
     bench_cuda base;
-    if (bench_cuda_open(&base, "bench_evoformer_attention --gpu") == 0) {
-        const double copy_gbps = bench_cuda_copy_gbps(&base, (size_t)512 << 20, repeats);
-        const double gemm_bf16 = bench_cuda_gemm_tflops(&base, AX_BF16, 8192, repeats);
-        const double gemm_f32 = bench_cuda_gemm_tflops(&base, AX_F32, 4096, repeats);
-        printf("baselines (this run): device copy %.0f GB/s (read + write); cuBLAS via ax_gemm bf16 8192^3 %.1f "
-               "TF/s, f32 4096^3 %.1f TF/s (negative: failed)\n",
-               copy_gbps, gemm_bf16, gemm_f32);
-    }
+    if (bench_cuda_open(&base, "bench_evoformer_attention --gpu") == 0) bench_cuda_print_baselines(&base, repeats);
     bench_cuda_close(&base);
     printf("FLOPs: forward 4*B*N*H*S^2*D, backward 2.5x; both biases present, both bias gradients computed\n\n");
     printf("%-22s %-5s %9s %9s %9s %9s %9s\n", "shape (B,N,S,H,D)", "dtype", "fwd ms", "bwd ms", "fwd TF/s", "bwd TF/s",
