@@ -147,6 +147,21 @@ static void test_paged_tensor_errors(void) {
     EXPECT_ERROR("k_scales: dim 1 (Hkv)", PAGED(&tq, &tkc8, &tvc8, &tbt, &tcl, &tcu, &bad, &tvs, NULL, &tout, &tlse));
 }
 
+/* D = 0 is AX_ERR_UNSUPPORTED, as for ax_attention_forward and the Evoformer op (it had been
+ * INVALID_ARGUMENT here alone); lse is left as it was. */
+static void test_paged_zero_head_dim(void) {
+    const int64_t qs[3] = {T, H, 0}, cs[4] = {NB, BS, HKV, 0};
+    ax_tensor q0, k0, v0, o0;
+    ax_tensor_contiguous(&q0, q, AX_F32, 3, qs);
+    ax_tensor_contiguous(&k0, kc, AX_F32, 4, cs);
+    ax_tensor_contiguous(&v0, vc, AX_F32, 4, cs);
+    ax_tensor_contiguous(&o0, out, AX_F32, 3, qs);
+    fill_outputs();
+    CHECK_STATUS(PAGED(&q0, &k0, &v0, &tbt, &tcl, &tcu, NULL, NULL, NULL, &o0, &tlse), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "q: dim 2 (D) is 0");
+    CHECK(outputs_untouched());
+}
+
 static void test_paged_option_errors(void) {
     ax_paged_attention_options o = ax_paged_attention_options_default();
     o.window_right = 2;
@@ -306,6 +321,7 @@ int main(void) {
     setup();
     RUN(test_valid_calls_run);
     RUN(test_paged_tensor_errors);
+    RUN(test_paged_zero_head_dim);
     RUN(test_paged_option_errors);
     RUN(test_paged_index_errors);
     RUN(test_paged_huge_windows);

@@ -199,7 +199,7 @@ AX_API ax_paged_attention_options ax_paged_attention_options_default(void);
  * block_size). On CUDA the host never reads them (no synchronisation): they are clipped to the
  * tensors' bounds, and an out-of-range block id is read as an all-masked block instead of faulting.
  *
- * Limits: block_size >= 16 (any value); D <= 256 on CUDA (else AX_ERR_UNSUPPORTED).
+ * Limits: block_size >= 16 (any value); D >= 1, and D <= 256 on CUDA (else AX_ERR_UNSUPPORTED).
  * Errors (before anything is written): AX_ERR_INVALID_ARGUMENT naming the argument and dimension, or
  * the sequence and position of a bad index value; AX_ERR_UNSUPPORTED; AX_ERR_OUT_OF_MEMORY (workspace
  * limit); AX_ERR_CUDA. CUDA: queued on the context's stream, no host synchronisation. Thread-safe with

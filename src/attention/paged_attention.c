@@ -201,7 +201,8 @@ ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const ax_tenso
     if (BS < 16)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "k_cache: dim 1 (block_size) is %lld, expected at least 16",
                             (long long)BS);
-    if (D < 1) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "q: dim 2 (D) is 0, expected at least 1");
+    /* As ax_attention_forward and the Evoformer op: D = 0 is outside what the ops support. */
+    if (D < 1) return ax_set_error(AX_ERR_UNSUPPORTED, "q: dim 2 (D) is 0, expected at least 1");
     const int quantized = k_cache->dtype == AX_I8 || k_cache->dtype == AX_F8_E4M3FN;
     if (!quantized && k_cache->dtype != q->dtype)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "k_cache: dtype %s, expected q's (%s), i8 or f8_e4m3fn",
