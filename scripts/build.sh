@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=$root/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then # a first argument that is not an option is the folder
-    build_dir=$1
+    build_dir=${1:-$root/build}
     shift
 fi
 jobs=$(nproc 2>/dev/null || echo 2)

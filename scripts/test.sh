@@ -8,11 +8,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 # One run at a time per checkout: two would build the same folders and install into the same .venv.
-exec 8> "$root/.test.lock"
-if ! flock -n 8; then
-    echo "test: another scripts/test.sh (or scripts/run.sh) runs in $root; waiting for it" >&2
-    flock 8
+# The script runs again under flock -o, so the lock is not inherited by what it starts (a daemon that
+# outlived it would hold the lock for good).
+lock=$root/.test.lock
+if [ -z "${AXIAL_TEST_LOCKED:-}" ]; then
+    export AXIAL_TEST_LOCKED=1
+    flock -n -o "$lock" true || echo "test: another scripts/test.sh runs in $root; waiting for it" >&2
+    exec flock -o "$lock" "$0" "$@"
 fi
+unset AXIAL_BUILD_TARGET # (scripts/build.sh would build that one target: the tests need them all)
 "$root/scripts/install-deps.sh"
 "$root/scripts/python-env.sh" ||
     echo "test: could not make .venv; the Python tests will report SKIP (AXIAL_ALLOW_SKIPS=1 lets them)"
@@ -33,7 +37,7 @@ export OMP_WAIT_POLICY=PASSIVE
 if [ "${AXIAL_ALLOW_SKIPS:-0}" != 1 ]; then export AXIAL_TEST_NO_PARTIAL_SKIPS=1; fi
 # MPI is AUTO in the build: without it the MPI tests would not even be registered, so a green run
 # could hide them. Asked for here (configure fails with the package to install instead).
-mpi=()
+mpi=(-DAXIAL_MPI=AUTO) # (stated either way: the build folder's cache keeps the last value)
 if [ "${AXIAL_ALLOW_SKIPS:-0}" != 1 ]; then mpi=(-DAXIAL_MPI=ON); fi
 
 status=0

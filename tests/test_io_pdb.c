@@ -199,6 +199,24 @@ static void test_segments_and_atom_waters(void) {
     CHECK_OK(ax_pdb_parse(text, strlen(text), "blank_chains.pdb", &s));
     if (s != NULL) CHECK_STR_EQ(s->chains[0].sequence, "AG");
     ax_structure_destroy(s);
+
+    /* A resumed RNA chain keeps a modified nucleotide its MODRES names (PSU, parent U): 4 residues in
+     * the polymer, not 3. */
+    text[0] = '\0';
+    strcat(text, "MODRES 1XYZ PSU B    3    U  PSEUDOURIDINE-5'-MONOPHOSPHATE\n");
+    atom_line(text, sizeof text, "ATOM", 1, " P", ' ', "  A", 'B', 1, ' ', 1, 2, 3, 1, 10, "P");
+    strcat(text, "TER       2        A B   1\n");
+    atom_line(text, sizeof text, "ATOM", 3, " P", ' ', "  G", 'B', 2, ' ', 4, 5, 6, 1, 10, "P");
+    atom_line(text, sizeof text, "HETATM", 4, " P", ' ', "PSU", 'B', 3, ' ', 7, 8, 9, 1, 10, "P");
+    atom_line(text, sizeof text, "ATOM", 5, " P", ' ', "  C", 'B', 4, ' ', 10, 11, 12, 1, 10, "P");
+    s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "rna_segments.pdb", &s));
+    if (s != NULL) {
+        CHECK_INT_EQ(s->chains[0].seq_len, 4);
+        CHECK_INT_EQ(s->chains[0].num_residues, 4);
+        if (s->chains[0].num_residues == 4) CHECK_INT_EQ(s->chains[0].residues[2].seq_index, 2);
+    }
+    ax_structure_destroy(s);
 }
 
 /* Records of a residue that come after other residues' records join it (Biopython's reading, which

@@ -107,8 +107,9 @@ def _tail_start(call: _Call, cu_seqlens_q: Any) -> int:
 def _fill_tail(call: _Call, x: Any, start: Optional[int], value: float, dim: int) -> Any:
     """x with its entries from index `start` of dimension `dim` (0 or 1) set to value (None: x as it
     is), where its library can fill (NumPy, PyTorch, CuPy; not Axial's own device Tensor)."""
-    if start is None or not hasattr(x, "shape") or start >= x.shape[dim]:
-        return x
+    fillable = call.library == "torch" or hasattr(x, "fill")
+    if start is None or not fillable or len(x.shape) <= dim or start >= x.shape[dim]:
+        return x  # (a misshapen q is the op's to report, with its own message)
     part = x[max(start, 0):] if dim == 0 else x[:, max(start, 0):]
     if call.library == "torch":
         part.fill_(value)

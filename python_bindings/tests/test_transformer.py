@@ -80,6 +80,18 @@ def test_attention_varlen_matches_per_sequence():
         np.testing.assert_allclose(lse[:, sl_q], want_lse[0], rtol=1e-5, atol=1e-5)
 
 
+def test_attention_varlen_outputs_past_the_batch():
+    """Rows past cu_seqlens_q[-1] of outputs made by the wrapper read as a row seeing no key (out 0,
+    lse -inf) instead of uninitialised memory; a q of the wrong rank is still the op's own error."""
+    rng = np.random.default_rng(3)
+    cq, ck = np.array([0, 2, 5], np.int32), np.array([0, 3, 4], np.int32)
+    q, k, v = rand(rng, 8, 2, 8), rand(rng, 4, 2, 8), rand(rng, 4, 2, 8)
+    out, lse = axial.attention(q, k, v, cu_seqlens_q=cq, cu_seqlens_k=ck, return_lse=True)
+    assert np.all(out[5:] == 0) and np.all(lse[:, 5:] == -np.inf)
+    with pytest.raises(axial.InvalidArgumentError, match="q"):
+        axial.attention(q[None], k, v, cu_seqlens_q=cq, cu_seqlens_k=ck, return_lse=True)
+
+
 def test_attention_backward_matches_finite_differences():
     """The gradients of L = sum(out * w) against central differences of the float64 reference."""
     rng = np.random.default_rng(3)

@@ -106,16 +106,21 @@ static ax_status parse_atom(pdb_state *s, int hetatm) {
      * it. Waters are never in it, as ATOM records too (Amber's and other MD tools' WAT, HOH). ATOM
      * records after a TER resume the chain (a chain in segments, or chains sharing a blank id); a
      * TER may then only separate chains, with the ligands after the last one unmarked, so in a
-     * resumed chain a HETATM is in it only when it names a modified amino acid (MSE, or a MODRES
-     * parent): the segment's MSE goes back in the sequence, a NAG or an ion stays out. */
+     * resumed chain a HETATM is in it only when it names a polymer unit: an amino acid (MSE, or a
+     * MODRES parent) or a nucleotide (by name or MODRES parent), as the polymer census counts them.
+     * The segment's MSE goes back in the sequence, a NAG or an ion stays out. */
     const int water = ax_residue_is_water(r.res_name);
     if (!hetatm && !water && s->terminated[chain]) {
         s->terminated[chain] = 0;
         s->resumed[chain] = 1;
     }
-    r.polymer = (int8_t)(!water && (!hetatm || (!s->terminated[chain] &&
-                                                (!s->resumed[chain] ||
-                                                 ax_residue_parent_amino_acid(&s->parents, r.res_name) != NULL))));
+    int unit = 1;
+    if (hetatm && s->resumed[chain]) {
+        ax_polymer_census census = {0, 0, 0};
+        ax_polymer_census_add(&census, &s->parents, r.res_name);
+        unit = census.amino_acids + census.deoxy + census.ribo > 0;
+    }
+    r.polymer = (int8_t)(!water && (!hetatm || (!s->terminated[chain] && unit)));
     s->last_chain = r.chain_id[0];
     AX_CHECK(ax_grow((void **)&s->atoms, &s->atoms_cap, s->num_atoms + 1, sizeof *s->atoms));
     s->atoms[s->num_atoms++] = r;
