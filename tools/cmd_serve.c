@@ -64,11 +64,14 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         {"--ctx-size", 0, INT32_MAX, offsetof(serve_options, ctx_size), "an integer >= 0 (0 = the default)"},
         {"--threads", 0, 4096, offsetof(serve_options, threads), "an integer >= 0 (0 = all cores)"},
         /* The engine's limits (serving.h), so that the option is named rather than its cfg-> field */
-        {"--max-queue", 0, 1 << 20, offsetof(serve_options, max_queue), "an integer in [0, 1048576] (0 = the default)"},
-        {"--max-running", 0, 4096, offsetof(serve_options, max_running), "an integer in [0, 4096] (0 = the default)"},
-        {"--batch-tokens", 0, 65536, offsetof(serve_options, batch_tokens),
+        {"--max-queue", 0, AX_SERVING_MAX_QUEUE_LIMIT, offsetof(serve_options, max_queue),
+         "an integer in [0, 1048576] (0 = the default)"},
+        {"--max-running", 0, AX_SERVING_MAX_RUNNING_LIMIT, offsetof(serve_options, max_running),
+         "an integer in [0, 4096] (0 = the default)"},
+        {"--batch-tokens", 0, AX_SERVING_MAX_BATCH_TOKENS_LIMIT, offsetof(serve_options, batch_tokens),
          "an integer in [0, 65536] (0 = the default)"},
-        {"--block-size", 0, 4096, offsetof(serve_options, block_size), "0 (the default) or an integer in [16, 4096]"},
+        {"--block-size", 0, AX_SERVING_BLOCK_SIZE_MAX, offsetof(serve_options, block_size),
+         "0 (the default) or an integer in [16, 4096]"},
         {"--blocks", 0, INT64_MAX, offsetof(serve_options, blocks), "an integer >= 0 (0 = the default)"},
     };
     for (int i = 1; i < argc; i++) {
@@ -107,12 +110,12 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         }
     }
     /* The engine's other limits on these two, named by option rather than by its cfg-> fields. */
-    if (o->block_size > 0 && o->block_size < 16) {
+    if (o->block_size > 0 && o->block_size < AX_SERVING_BLOCK_SIZE_MIN) {
         fprintf(stderr, "axial serve: --block-size '%lld': expected 0 (the default) or an integer in [16, 4096]\n",
                 o->block_size);
         return 2;
     }
-    const long long block = o->block_size > 0 ? o->block_size : 32;
+    const long long block = o->block_size > 0 ? o->block_size : AX_SERVING_BLOCK_SIZE_DEFAULT;
     if (o->blocks > INT32_MAX / block) {
         fprintf(stderr, "axial serve: --blocks '%lld': %lld blocks of %lld tokens exceed 2^31 KV slots\n", o->blocks,
                 o->blocks, block);

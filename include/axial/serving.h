@@ -59,6 +59,15 @@ AX_API const char *ax_serving_policy_name(ax_serving_policy policy);
 /* Parses a name above. Errors: AX_ERR_INVALID_ARGUMENT naming the text and the accepted names. */
 AX_API ax_status ax_serving_policy_parse(const char *name, ax_serving_policy *out);
 
+/* The limits ax_serving_engine_create checks ax_serving_config against (AX_ERR_INVALID_ARGUMENT
+ * beyond them), for front ends that check their own options first. */
+#define AX_SERVING_BLOCK_SIZE_MIN 16
+#define AX_SERVING_BLOCK_SIZE_MAX 4096
+#define AX_SERVING_BLOCK_SIZE_DEFAULT 32
+#define AX_SERVING_MAX_RUNNING_LIMIT 4096
+#define AX_SERVING_MAX_BATCH_TOKENS_LIMIT 65536
+#define AX_SERVING_MAX_QUEUE_LIMIT (1 << 20)
+
 typedef struct ax_serving_config {
     size_t struct_size;         /* sizeof(ax_serving_config); set by AX_SERVING_CONFIG_INIT */
     ax_serving_policy policy;   /* default AX_SERVING_SPLITFUSE */

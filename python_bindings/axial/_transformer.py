@@ -96,12 +96,12 @@ def attention(q: Any, k: Any, v: Any, *, causal: bool = False, window: Tuple[int
 def _tail_start(call: _Call, cu_seqlens_q: Any) -> int:
     """Where the rows no sequence owns begin: cu_seqlens_q[-1] when host memory holds it (reading it
     costs nothing there), else 0 (the whole output is filled, asynchronously, on a device)."""
-    if call.device[0] == "cpu":
-        try:
-            return int(np.asarray(cu_seqlens_q)[-1]) if call.library != "torch" else int(cu_seqlens_q[-1])
-        except (TypeError, ValueError, IndexError):
-            return 0
-    return 0
+    if call.device[0] != "cpu":
+        return 0
+    try:
+        return int(cu_seqlens_q[-1])  # NumPy and PyTorch alike
+    except (TypeError, ValueError, IndexError):
+        return 0
 
 
 def _fill_tail(call: _Call, x: Any, start: Optional[int], value: float, dim: int) -> Any:

@@ -109,9 +109,10 @@ static ax_status check_config(const ax_llm_model *model, ax_serving_config *c) {
     if ((int)c->policy < 0 || c->policy > AX_SERVING_STATIC)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->policy: %d, expected 0..2", (int)c->policy);
     if (c->n_ctx <= 0) c->n_ctx = in->n_ctx_train < 4096 ? in->n_ctx_train : 4096;
-    if (c->block_size <= 0) c->block_size = 32;
-    if (c->block_size < 16 || c->block_size > 4096)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->block_size: %d, expected 16..4096", c->block_size);
+    if (c->block_size <= 0) c->block_size = AX_SERVING_BLOCK_SIZE_DEFAULT;
+    if (c->block_size < AX_SERVING_BLOCK_SIZE_MIN || c->block_size > AX_SERVING_BLOCK_SIZE_MAX)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->block_size: %d, expected %d..%d", c->block_size,
+                            AX_SERVING_BLOCK_SIZE_MIN, AX_SERVING_BLOCK_SIZE_MAX);
     const int64_t per_ctx = ((int64_t)c->n_ctx + c->block_size - 1) / c->block_size;
     if (c->num_blocks <= 0) c->num_blocks = (cuda ? 32 : 8) * per_ctx;
     if (c->num_blocks > INT32_MAX / c->block_size)
@@ -119,15 +120,16 @@ static ax_status check_config(const ax_llm_model *model, ax_serving_config *c) {
                             (long long)c->num_blocks, c->block_size);
     if (c->max_batch_tokens <= 0) c->max_batch_tokens = cuda ? 2048 : 64;
     if (c->max_running <= 0) c->max_running = 64;
-    if (c->max_running > 4096)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_running: %d, expected at most 4096", c->max_running);
-    if (c->max_batch_tokens > 65536)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_batch_tokens: %d, expected at most 65536",
-                            c->max_batch_tokens);
+    if (c->max_running > AX_SERVING_MAX_RUNNING_LIMIT)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_running: %d, expected at most %d", c->max_running,
+                            AX_SERVING_MAX_RUNNING_LIMIT);
+    if (c->max_batch_tokens > AX_SERVING_MAX_BATCH_TOKENS_LIMIT)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_batch_tokens: %d, expected at most %d",
+                            c->max_batch_tokens, AX_SERVING_MAX_BATCH_TOKENS_LIMIT);
     /* Every running sequence decodes in every step: no more of them than the step has rows. */
     if (c->max_running > c->max_batch_tokens) c->max_running = c->max_batch_tokens;
     if (c->max_queue <= 0) c->max_queue = 1024;
-    if (c->max_queue > 1 << 20)
+    if (c->max_queue > AX_SERVING_MAX_QUEUE_LIMIT)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->max_queue: %d, expected at most 2^20", c->max_queue);
     if (c->static_batch <= 0 || c->static_batch > c->max_running) c->static_batch = c->max_running;
     if (c->prefix_sharing != 0 && c->prefix_sharing != 1)
