@@ -1,16 +1,21 @@
 /*
  * test_io_util.c — the parsers' building blocks: locale-free numbers, the line reader (plain,
- * gzip, truncated and corrupt gzip, CRLF, NUL bytes) and the string map.
+ * gzip, truncated and corrupt gzip, CRLF, NUL bytes), the string map and the atomic output file.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "harness.h"
 #include "io/line_reader.h"
+#include "io/output_file.h"
 #include "io/parse_number.h"
 #include "io/strmap.h"
 
@@ -253,10 +258,94 @@ static void test_strmap(void) {
     CHECK_INT_EQ(m.count, 0);
 }
 
+/* Entries of a directory (without . and ..), temporaries included. */
+static int entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static int file_holds(const char *path, const char *text) {
+    char buf[64] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return 0;
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    return n == strlen(text) && memcmp(buf, text, n) == 0;
+}
+
+static void put(int fd, const char *text) { CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text)); }
+
+/* ax_output_*: the temporary is unnamed where the file system allows (nothing in the directory until
+ * the commit) or named on request; either way the commit replaces the target whole, the discard
+ * leaves it as it was, and a zeroed file's discard closes nothing. */
+static void test_output_file(void) {
+    char dir[] = "/tmp/axial-output-XXXXXX", path[64];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+
+    ax_output_file out;
+    CHECK_OK(ax_output_begin(path, 0, &out));
+    if (out.named && th_partial_skip("no unnamed temporaries (O_TMPFILE) on /tmp here")) {
+        ax_output_discard(&out);
+    } else {
+        CHECK_INT_EQ(entries(dir), 0); /* no name until the commit: a writer killed now leaves nothing */
+        put(out.fd, "first");
+        CHECK_OK(ax_output_commit(&out, path));
+        CHECK(file_holds(path, "first"));
+        CHECK_INT_EQ(entries(dir), 1);
+        CHECK(out.temp == NULL && out.target == NULL && !out.named && out.fd == -1);
+
+        CHECK_OK(ax_output_begin(path, 0, &out));
+        put(out.fd, "discarded");
+        ax_output_discard(&out);
+        CHECK(file_holds(path, "first"));
+        CHECK_INT_EQ(entries(dir), 1);
+    }
+
+    CHECK_OK(ax_output_begin(path, AX_OUTPUT_NAMED, &out));
+    CHECK(out.named && strncmp(out.temp, dir, strlen(dir)) == 0 && out.temp[strlen(dir) + 1] == '.');
+    struct stat made;
+    CHECK(out.temp != NULL && stat(out.temp, &made) == 0 && S_ISREG(made.st_mode));
+    put(out.fd, "named");
+    CHECK_OK(ax_output_commit(&out, path));
+    CHECK(file_holds(path, "named"));
+    CHECK_INT_EQ(entries(dir), 1);
+
+    CHECK_OK(ax_output_begin(path, AX_OUTPUT_NAMED, &out));
+    put(out.fd, "discarded");
+    ax_output_discard(&out);
+    CHECK(file_holds(path, "named"));
+    CHECK_INT_EQ(entries(dir), 1);
+
+    /* A zeroed file (as a store opened for reading holds) owns no descriptor: fd 0 stays open. */
+    const int spare = open("/dev/null", O_RDONLY);
+    const int saved = dup(0);
+    CHECK(spare >= 0 && dup2(spare, 0) == 0);
+    ax_output_file zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    ax_output_discard(&zeroed);
+    CHECK(fcntl(0, F_GETFD) != -1);
+    if (saved >= 0) dup2(saved, 0);
+    else close(0);
+    if (saved >= 0) close(saved);
+    if (spare >= 0) close(spare);
+
+    unlink(path);
+    CHECK(rmdir(dir) == 0);
+}
+
 int main(void) {
     RUN(test_numbers);
     RUN(test_line_reader_memory);
     RUN(test_line_reader_files);
     RUN(test_strmap);
+    RUN(test_output_file);
     return th_finish();
 }

@@ -71,9 +71,10 @@ AX_API ax_status ax_heatmap_range(const float *values, int64_t count, float *vmi
  *
  * The output is deterministic (no time or text chunks; fixed compression settings): the same
  * inputs give byte-identical files with the same libpng/zlib. The write is atomic: the image goes to
- * a temporary file in the destination's directory (".<name>.tmp.<pid>.<n>": hidden, the name cut to
- * 40 characters), which is fsync'ed and renamed over `path`; the directory is then fsync'ed (best
- * effort). On any failure the temporary is removed and `path` is untouched (not created, or keeping
+ * a temporary file in the destination's directory (unnamed where the file system allows O_TMPFILE,
+ * so a process killed midway leaves nothing; else ".<name>.tmp.<pid>.<n>": hidden, the name cut to
+ * 40 characters), which is fsync'ed, named as above and renamed over `path`; the directory is then
+ * fsync'ed (best effort). On any failure the temporary is removed and `path` is untouched (not created, or keeping
  * its previous contents). A `path` that is a symbolic link is written through: the file it points
  * to is replaced (its temporary beside it) and the link kept. A replaced file keeps its permission
  * bits.
@@ -141,8 +142,8 @@ typedef struct ax_figure_config {
  * The output is deterministic: the same inputs give byte-identical files with the same cairo,
  * libpng, zlib, fonts and fontconfig configuration (no time or text chunks; fixed encoder settings;
  * numbers formatted without the C locale). The write is atomic as for ax_png_write_heatmap
- * (hidden temporary ".<name>.tmp.<pid>.<n>", fsync, rename, directory fsync; on failure the
- * temporary is removed and `path` is untouched).
+ * (a temporary beside `path`, unnamed until complete where possible, fsync, rename, directory fsync;
+ * on failure the temporary is removed and `path` is untouched).
  *
  * Errors: AX_ERR_INVALID_ARGUMENT for a NULL or empty path, the arguments ax_heatmap_render_rgb
  * rejects, a config with an unknown struct_size, a cell size outside [0, 64], x_first or y_first

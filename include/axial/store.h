@@ -4,16 +4,17 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  *
- * Writing is atomic. ax_store_begin creates a temporary file beside the target; ax_store_commit
- * fsyncs it, renames it over the target and fsyncs the directory. Until then the target (if any) is
- * untouched; on any error, or ax_store_abort, the temporary is removed. A process killed midway
- * (kill -9, or any signal it does not handle: `axial features` handles none, so Ctrl-C counts)
- * leaves the previous store intact; only its hidden temporary ".<name>.tmp.<pid>.<n>" (the name cut
- * to 40 characters) may remain. The temporary is reopened by HDF5 only if it is still the file
- * created (no link, the same inode).
+ * Writing is atomic. ax_store_begin creates a temporary file in the target's directory, unnamed
+ * (O_TMPFILE) where the file system allows it; ax_store_commit fsyncs it, names it (hidden,
+ * ".<name>.tmp.<pid>.<n>", the name cut to 40 characters), renames it over the target and fsyncs the
+ * directory. Until then the target (if any) is untouched; on any error, or ax_store_abort, the
+ * temporary is removed. A process killed midway (kill -9, or any signal it does not handle:
+ * `axial features` handles none, so Ctrl-C counts) leaves the previous store intact and, where the
+ * temporary was unnamed, nothing else (on a file system without O_TMPFILE its hidden temporary
+ * stays). HDF5 writes the temporary through its descriptor, never reopening it by name.
  * Appending copies the existing chains into the new file first, so existing chains are never
  * modified in place. A write to the temporary that fails (a full disk, a quota, a file size limit)
- * fails that call with AX_ERR_IO naming the temporary and the reason; every later call on that
+ * fails that call with AX_ERR_IO naming the store and the reason; every later call on that
  * writer fails the same way, and commit then removes the temporary and leaves the target as it was.
  * A path that is a symbolic link is written through: the file it points to is replaced (its
  * temporary and append lock beside it) and the link kept.

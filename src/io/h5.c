@@ -85,23 +85,20 @@ ax_status ax_h5_create_atomic(const char *final_path, ax_h5 **out) {
         free(h);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", final_path);
     }
-    /* The temporary is made first, so that it is ours to remove if HDF5 then fails. */
-    int fd = -1;
-    ax_status st = ax_output_begin(final_path, &h->out, &fd);
+    /* The temporary is made first, so that it is ours to remove if HDF5 then fails. Axial's driver
+     * writes through its descriptor, so it can be unnamed (a writer killed midway leaves nothing);
+     * HDF5's own driver opens it by name. */
+    ax_status st = ax_output_begin(final_path, AX_H5_OWN_DRIVER ? 0 : AX_OUTPUT_NAMED, &h->out);
     if (st != AX_OK) {
         free(h->final_path);
         free(h);
         return st;
     }
-    struct stat made;
-    if (fstat(fd, &made) == 0) {
-        h->disk.expect_file = 1;
-        h->disk.dev = (unsigned long long)made.st_dev;
-        h->disk.ino = (unsigned long long)made.st_ino;
-    }
-    close(fd);
+    h->disk.fd = h->out.fd;
     const hid_t fapl = ax_h5_driver_fapl(&h->disk);
-    h->file = fapl >= 0 ? H5Fcreate(h->out.temp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    /* The name is HDF5's label for the file; Axial's driver opens the descriptor whatever it says. */
+    h->file = fapl >= 0 ? H5Fcreate(h->out.named ? h->out.temp : final_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                        : -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (h->file >= 0 && h->disk.error != 0) { /* the superblock did not reach the disk */
         H5Fclose(h->file);
@@ -148,20 +145,10 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
     return AX_OK;
 }
 
-static ax_status fsync_file(const char *path, const char *temp) {
-    const int fd = open(temp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ax_set_error(AX_ERR_IO, "%s: open %s for fsync: %s", path, temp, ax_os_error(errno).text);
-    const int rc = fsync(fd);
-    const int saved = errno;
-    close(fd);
-    if (rc != 0) return ax_set_error(AX_ERR_IO, "%s: fsync %s: %s", path, temp, ax_os_error(saved).text);
-    return AX_OK;
-}
-
 /* Once a write to the temporary has failed (h5_driver.h), the file is lost: every later write
  * operation answers with that failure, without touching HDF5, and the commit discards the file. */
 static ax_status disk_failed(const ax_h5 *h) {
-    return ax_set_error(disk_error_status(h->disk.error), "%s: writing its temporary file %s failed: %s", h->final_path, h->out.temp,
+    return ax_set_error(disk_error_status(h->disk.error), "%s: writing its temporary file failed: %s", h->final_path,
                         ax_os_error(h->disk.error).text);
 }
 
@@ -174,8 +161,7 @@ ax_status ax_h5_commit(ax_h5 *h) {
     if (!closed && st == AX_OK) st = h5_error(AX_ERR_IO, h->final_path, "close");
     h->file = -1;
     st = disk_status(h, st);
-    if (st == AX_OK) st = fsync_file(h->final_path, h->out.temp);
-    if (st == AX_OK) st = ax_output_commit(&h->out, h->final_path);
+    if (st == AX_OK) st = ax_output_commit(&h->out, h->final_path); /* fsync, close, rename */
     else ax_output_discard(&h->out);
     free(h->final_path);
     h->final_path = NULL;

@@ -10,7 +10,7 @@
  */
 #include "io/h5_driver.h"
 
-#if H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10
+#if AX_H5_OWN_DRIVER
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,25 +49,15 @@ static H5FD_t *open_cb(const char *name, unsigned flags, hid_t fapl, haddr_t max
     (void)maxaddr;
     const driver_info *info = H5Pget_driver_info(fapl);
     if (name == NULL || info == NULL || info->disk == NULL) return NULL;
-    int mode = (flags & H5F_ACC_RDWR) ? O_RDWR : O_RDONLY;
-    if (flags & H5F_ACC_TRUNC) mode |= O_TRUNC;
-    if (flags & H5F_ACC_CREAT) mode |= O_CREAT;
-    if (flags & H5F_ACC_EXCL) mode |= O_EXCL;
-    /* The temporary was created by ax_output_begin (O_EXCL) and is reopened here by name: in a
-     * directory others may write, it must still be that file, not a link or a file put in its place. */
-    const int fd = open(name, mode | O_CLOEXEC | (info->disk->expect_file ? O_NOFOLLOW : 0), 0644);
-    if (fd < 0) {
-        if (info->disk->error == 0) info->disk->error = errno;
+    /* HDF5 may open a file more than once (a trial open before the real one): each gets a duplicate. */
+    const int fd = info->disk->fd < 0 ? -1 : fcntl(info->disk->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0 || ((flags & H5F_ACC_TRUNC) && ftruncate(fd, 0) != 0)) {
+        if (info->disk->error == 0) info->disk->error = info->disk->fd < 0 ? EBADF : errno;
+        if (fd >= 0) close(fd);
         return NULL;
     }
     struct stat st;
     const int stat_ok = fstat(fd, &st) == 0;
-    if (stat_ok && info->disk->expect_file &&
-        ((unsigned long long)st.st_dev != info->disk->dev || (unsigned long long)st.st_ino != info->disk->ino)) {
-        if (info->disk->error == 0) info->disk->error = EEXIST;
-        close(fd);
-        return NULL;
-    }
     disk_file *f = stat_ok ? calloc(1, sizeof *f) : NULL;
     if (f == NULL) {
         /* HDF5 says only "unable to open": tell the owner why, so it names the cause */

@@ -19,11 +19,15 @@
 /* What the driver reports to the owner of a file it writes; must outlive the HDF5 file. */
 typedef struct ax_h5_disk {
     int error; /* errno of the first failed open, write, truncate or close (ENOMEM: the driver's own
-                  memory at open; EEXIST: the file at the name is no longer the expected one); 0 while
-                  none failed */
-    int expect_file;           /* nonzero: open only the file with this device and inode, not a link */
-    unsigned long long dev, ino;
+                  memory at open); 0 while none failed */
+    int fd; /* the file, open read-write: the driver works on duplicates of it, never opening a file by
+               name (the file may have none, and a name in a directory others write could be a
+               different file by then); the owner closes it */
 } ax_h5_disk;
+
+/* Whether ax_h5_driver_fapl gives Axial's driver (HDF5 1.10) or HDF5's default one, which opens the
+ * file by the name given to H5Fcreate. */
+#define AX_H5_OWN_DRIVER (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10)
 
 /* A file access property list (H5Pclose it) that writes through the driver, reporting to *disk.
  * Where the driver is not built (an HDF5 other than 1.10, whose driver interface differs), a plain

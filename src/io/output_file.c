@@ -3,6 +3,8 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#define _GNU_SOURCE 1 /* O_TMPFILE */
+
 #include "io/output_file.h"
 
 #include <errno.h>
@@ -62,16 +64,52 @@ ax_status ax_output_target(const char *path, char **target) {
     return AX_OK;
 }
 
-ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
+/* "<directory>.<at most 40 characters of the name>.tmp.<pid>.<n>": in the target's directory (the
+ * rename must stay within one file system), hidden, and short (the whole name plus a suffix had
+ * overflowed NAME_MAX for names near it). */
+#define TEMP_CAP(dir_len) ((dir_len) + 40 + 64)
+static void temp_name(ax_output_file *out, size_t dir_len) {
     static atomic_uint counter;
+    snprintf(out->temp, TEMP_CAP(dir_len), "%.*s.%.40s.tmp.%ld.%u", (int)dir_len, out->target, out->target + dir_len, (long)getpid(),
+             atomic_fetch_add(&counter, 1u));
+}
+
+static size_t dir_length(const char *target) {
+    const char *slash = strrchr(target, '/');
+    return slash == NULL ? 0 : (size_t)(slash - target) + 1;
+}
+
+/* Where the kernel names an open descriptor; linkat through it gives an unnamed file a name. */
+static void proc_fd_path(int fd, char *buf, size_t cap) { snprintf(buf, cap, "/proc/self/fd/%d", fd); }
+
+/* An unnamed temporary (O_TMPFILE) in the target's directory, or -1 where the file system or the
+ * kernel has none, or /proc (needed to name it at the commit) is not there. */
+static int open_unnamed(const char *target, size_t dir_len) {
+#ifdef O_TMPFILE
+    char *dir = dir_len == 0 ? ax_strndup(".", 1) : ax_strndup(target, dir_len);
+    if (dir == NULL) return -1;
+    const int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+    free(dir);
+    if (fd < 0) return -1;
+    char proc[64];
+    proc_fd_path(fd, proc, sizeof proc);
+    struct stat by_path, by_fd;
+    if (stat(proc, &by_path) == 0 && fstat(fd, &by_fd) == 0 && by_path.st_dev == by_fd.st_dev &&
+        by_path.st_ino == by_fd.st_ino)
+        return fd;
+    close(fd);
+#else
+    (void)target, (void)dir_len;
+#endif
+    return -1;
+}
+
+ax_status ax_output_begin(const char *path, unsigned flags, ax_output_file *out) {
     out->target = out->temp = NULL;
-    *fd = -1;
+    out->named = 0;
+    out->fd = -1;
     AX_CHECK(ax_output_target(path, &out->target));
-    /* In the target's directory (the rename must stay within one file system), hidden, and named by
-     * at most 40 characters of the target's name: the whole name plus a suffix had overflowed
-     * NAME_MAX for names near it. */
-    const char *slash = strrchr(out->target, '/');
-    const size_t dir_len = slash == NULL ? 0 : (size_t)(slash - out->target) + 1;
+    const size_t dir_len = dir_length(out->target);
     const char *base = out->target + dir_len;
     /* A directory is refused now, not at the rename after all the work (the temporary had been made
      * inside it, as "dir/..tmp.*", for "-o dir/"). */
@@ -81,28 +119,26 @@ ax_status ax_output_begin(const char *path, ax_output_file *out, int *fd) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_IO, "%s: is a directory; an output file needs a file name", path);
     }
-    const size_t cap = dir_len + 40 + 64;
-    if ((out->temp = malloc(cap)) == NULL) {
+    if ((out->temp = malloc(TEMP_CAP(dir_len))) == NULL) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
+    if (!(flags & AX_OUTPUT_NAMED)) out->fd = open_unnamed(out->target, dir_len);
     int err = EEXIST;
-    for (int attempt = 0; attempt < 64 && *fd < 0 && err == EEXIST; attempt++) {
-        snprintf(out->temp, cap, "%.*s.%.40s.tmp.%ld.%u", (int)dir_len, out->target, base, (long)getpid(),
-                 atomic_fetch_add(&counter, 1u));
-        *fd = open(out->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    for (int attempt = 0; attempt < 64 && out->fd < 0 && err == EEXIST; attempt++) {
+        temp_name(out, dir_len);
+        out->fd = open(out->temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         err = errno;
+        out->named = out->fd >= 0;
     }
-    if (*fd < 0) {
-        free(out->temp);
-        out->temp = NULL; /* not ours: nothing to remove */
+    if (out->fd < 0) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, ax_os_error(err).text);
     }
     /* A replaced file keeps its permission bits (a private 0600 file had become 0644 by the umask). */
     struct stat existing;
     if (stat(out->target, &existing) == 0 && S_ISREG(existing.st_mode))
-        (void)fchmod(*fd, existing.st_mode & 07777);
+        (void)fchmod(out->fd, existing.st_mode & 07777);
     return AX_OK;
 }
 
@@ -119,26 +155,58 @@ static void sync_directory_of(const char *target) {
     free(dir);
 }
 
+/* Gives the unnamed temporary its hidden name, for the rename. Returns 0, or an errno. */
+static int link_unnamed(ax_output_file *f) {
+    char proc[64];
+    proc_fd_path(f->fd, proc, sizeof proc);
+    int err = EEXIST;
+    for (int attempt = 0; attempt < 64 && err == EEXIST; attempt++) {
+        temp_name(f, dir_length(f->target));
+        err = linkat(AT_FDCWD, proc, AT_FDCWD, f->temp, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+    }
+    f->named = err == 0;
+    return err;
+}
+
+static ax_status commit_failed(ax_output_file *f, const char *path, const char *what, int err) {
+    const ax_status st = ax_set_error(AX_ERR_IO, "%s: %s: %s", path, what, ax_os_error(err).text);
+    ax_output_discard(f);
+    return st;
+}
+
 ax_status ax_output_commit(ax_output_file *f, const char *path) {
+    if (fsync(f->fd) != 0) return commit_failed(f, path, "fsync failed", errno);
+    if (!f->named) {
+        const int err = link_unnamed(f);
+        if (err != 0) return commit_failed(f, path, "cannot name the temporary file", err);
+    }
+    /* close() can report a deferred write error (NFS); it counts like any other. */
+    const int closed = close(f->fd);
+    f->fd = -1;
+    if (closed != 0) return commit_failed(f, path, "close failed", errno);
     if (rename(f->temp, f->target) != 0) {
-        const ax_status st = f->target != NULL && strcmp(f->target, path) != 0
-                                 ? ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file over %s: %s", path,
-                                                f->target, ax_os_error(errno).text)
-                                 : ax_set_error(AX_ERR_IO, "%s: cannot rename the temporary file into place: %s",
-                                                path, ax_os_error(errno).text);
-        ax_output_discard(f);
-        return st;
+        const int err = errno;
+        if (strcmp(f->target, path) != 0) {
+            char what[64 + PATH_MAX];
+            snprintf(what, sizeof what, "cannot rename the temporary file over %s", f->target);
+            return commit_failed(f, path, what, err);
+        }
+        return commit_failed(f, path, "cannot rename the temporary file into place", err);
     }
     sync_directory_of(f->target);
     free(f->temp);
     free(f->target);
     f->temp = f->target = NULL;
+    f->named = 0;
     return AX_OK;
 }
 
 void ax_output_discard(ax_output_file *f) {
-    if (f->temp != NULL) unlink(f->temp);
+    if (f->target != NULL && f->fd >= 0) close(f->fd); /* a zeroed file's fd 0 is not ours */
+    if (f->named) unlink(f->temp);
     free(f->temp);
     free(f->target);
     f->temp = f->target = NULL;
+    f->named = 0;
+    f->fd = -1;
 }

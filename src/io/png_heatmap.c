@@ -107,20 +107,13 @@ ax_status ax_png_write_rgb(const char *path, const uint8_t *rgb, int64_t width, 
     png_sink sink;
     memset(&sink, 0, sizeof sink);
     ax_output_file out;
-    AX_CHECK(ax_output_begin(path, &out, &sink.fd));
-    ax_status st = AX_OK;
-    if (encode_png(&sink, rgb, height, width) != 0) {
-        if (sink.write_errno != 0)
-            st = ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, ax_os_error(sink.write_errno).text);
-        else
-            st = ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
-    } else if (fsync(sink.fd) != 0) {
-        st = ax_set_error(AX_ERR_IO, "%s: fsync failed: %s", path, ax_os_error(errno).text);
-    }
-    /* close() can report a deferred write error (NFS); it counts like any other. */
-    if (close(sink.fd) != 0 && st == AX_OK)
-        st = ax_set_error(AX_ERR_IO, "%s: close failed: %s", path, ax_os_error(errno).text);
-    if (st == AX_OK) return ax_output_commit(&out, path);
+    AX_CHECK(ax_output_begin(path, 0, &out));
+    sink.fd = out.fd;
+    if (encode_png(&sink, rgb, height, width) == 0) return ax_output_commit(&out, path); /* fsync, close, rename */
+    const ax_status st =
+        sink.write_errno != 0
+            ? ax_set_error(AX_ERR_IO, "%s: writing failed: %s", path, ax_os_error(sink.write_errno).text)
+            : ax_set_error(AX_ERR_FORMAT, "%s: libpng: %s", path, sink.message);
     ax_output_discard(&out);
     return st;
 }
