@@ -217,6 +217,55 @@ static void test_segments_and_atom_waters(void) {
         if (s->chains[0].num_residues == 4) CHECK_INT_EQ(s->chains[0].residues[2].seq_index, 2);
     }
     ax_structure_destroy(s);
+
+    /* Molecular dynamics output: solvent and ions as ATOM records in the protein's chain, after its
+     * TER (GROMACS's SOL, CHARMM's 4-letter TIP3, an ion) or with no TER at all (T3P, SPC). Neither
+     * resumes the chain nor joins the polymer ("AG"; they had made it "AGXXX"). */
+    for (int with_ter = 1; with_ter >= 0; with_ter--) {
+        text[0] = '\0';
+        atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "ALA", 'A', 1, ' ', 1, 2, 3, 1, 10, "C");
+        atom_line(text, sizeof text, "ATOM", 2, " CA", ' ', "GLY", 'A', 2, ' ', 4, 5, 6, 1, 10, "C");
+        if (with_ter) {
+            strcat(text, "TER       3      GLY A   2\n");
+            atom_line(text, sizeof text, "ATOM", 4, " OW", ' ', "SOL", 'A', 3, ' ', 7, 8, 9, 1, 10, "O");
+            atom_line(text, sizeof text, "ATOM", 5, " OH2", ' ', "TIP", 'A', 4, ' ', 7, 8, 9, 1, 10, "O");
+            char *last = text + strlen(text) - 1; /* the line just written: its column 21 makes "TIP3" */
+            while (last > text && last[-1] != '\n') last--;
+            last[20] = '3';
+            atom_line(text, sizeof text, "ATOM", 6, "NA", ' ', " NA", 'A', 5, ' ', 10, 11, 12, 1, 10, "NA");
+        } else {
+            atom_line(text, sizeof text, "ATOM", 4, " O", ' ', "T3P", 'A', 3, ' ', 7, 8, 9, 1, 10, "O");
+            atom_line(text, sizeof text, "ATOM", 5, " OW", ' ', "SPC", 'A', 4, ' ', 7, 8, 9, 1, 10, "O");
+        }
+        s = NULL;
+        CHECK_OK(ax_pdb_parse(text, strlen(text), "md.pdb", &s));
+        if (s != NULL && s->num_chains == 1) {
+            const ax_chain *md = &s->chains[0];
+            CHECK_STR_EQ(md->sequence, "AG");
+            CHECK_INT_EQ(md->num_residues, with_ter ? 5 : 4);
+            for (int64_t i = 2; i < md->num_residues; i++) CHECK_INT_EQ(md->residues[i].seq_index, -1);
+            if (with_ter && md->num_residues == 5) CHECK_STR_EQ(md->residues[3].name, "TIP");
+        } else {
+            CHECK(s != NULL && s->num_chains == 1);
+        }
+        ax_structure_destroy(s);
+    }
+
+    /* A resumed chain takes only polymer units from ATOM records too: the chloride after the
+     * segment stays out ("AG", not "AGX"). */
+    text[0] = '\0';
+    atom_line(text, sizeof text, "ATOM", 1, " CA", ' ', "ALA", 'A', 1, ' ', 1, 2, 3, 1, 10, "C");
+    strcat(text, "TER       2      ALA A   1\n");
+    atom_line(text, sizeof text, "ATOM", 3, " CA", ' ', "GLY", 'A', 10, ' ', 4, 5, 6, 1, 10, "C");
+    atom_line(text, sizeof text, "ATOM", 4, "CL", ' ', " CL", 'A', 11, ' ', 7, 8, 9, 1, 10, "CL");
+    s = NULL;
+    CHECK_OK(ax_pdb_parse(text, strlen(text), "resumed_ion.pdb", &s));
+    if (s != NULL) {
+        CHECK_STR_EQ(s->chains[0].sequence, "AG");
+        CHECK_INT_EQ(s->chains[0].num_residues, 3);
+        if (s->chains[0].num_residues == 3) CHECK_INT_EQ(s->chains[0].residues[2].seq_index, -1);
+    }
+    ax_structure_destroy(s);
 }
 
 /* Records of a residue that come after other residues' records join it (Biopython's reading, which

@@ -268,8 +268,12 @@ AX_API ax_status ax_mmcif_parse(const char *buf, size_t len, const char *source_
 /* PDB format. ATOM and HETATM records up to the first ENDMDL (or END, or a second MODEL);
  * resolution from "REMARK   2 RESOLUTION." ("NOT APPLICABLE" gives 0). The polymer of a chain is
  * its ATOM residues plus the non-water HETATM residues before its TER record (modified residues
- * such as MSE); HETATM residues after TER, and waters, are outside it. In a file without TER
- * records, ligands inside a chain therefore count as polymer residues ('X'). MODRES records give
+ * such as MSE); HETATM residues after TER, and waters (HOH, DOD, H2O, and the MD names WAT, SOL,
+ * TIP, TP3, T3P, T4P, T5P, SPC, as ATOM records too), are outside it. ATOM records after a chain's
+ * TER resume it (a chain in segments) when they name a polymer unit (an amino acid, UNK, a
+ * nucleotide, or a MODRES parent); a resumed chain takes only such units, so ions or lipids written
+ * as ATOM records after a TER stay out. In a file without TER records, ligands inside a chain
+ * count as polymer residues ('X'). MODRES records give
  * the parents of modified residues (columns 13-15 and 25-27; records with a blank name or parent
  * are ignored). The polymer type comes from the residue names (see above). SEQRES is not read:
  * the sequence lists the residues that have atoms, so every `resolved` flag is 1. Elements come

@@ -103,24 +103,25 @@ static ax_status parse_atom(pdb_state *s, int hetatm) {
     r.element[len] = '\0';
     const unsigned char chain = (unsigned char)r.chain_id[0];
     /* Modified residues (MSE, ...) are HETATMs inside the chain, before its TER; ligands come after
-     * it. Waters are never in it, as ATOM records too (Amber's and other MD tools' WAT, HOH). ATOM
-     * records after a TER resume the chain (a chain in segments, or chains sharing a blank id); a
-     * TER may then only separate chains, with the ligands after the last one unmarked, so in a
-     * resumed chain a HETATM is in it only when it names a polymer unit: an amino acid (MSE, or a
-     * MODRES parent) or a nucleotide (by name or MODRES parent), as the polymer census counts them.
-     * The segment's MSE goes back in the sequence, a NAG or an ion stays out. */
+     * it. Waters are never in it, as ATOM records too (Amber's WAT, GROMACS's SOL, CHARMM's TIP3...).
+     * ATOM records after a TER resume the chain (a chain in segments, or chains sharing a blank id)
+     * when they name a polymer unit: an amino acid (UNK, MSE, or a MODRES parent) or a nucleotide (by
+     * name or MODRES parent), as the polymer census counts them. A TER may then only separate
+     * chains, with the ligands after the last one unmarked, so a resumed chain takes only such
+     * units, ATOM or HETATM: the segment's MSE goes back in the sequence; a NAG, an ion or an MD
+     * solvent written as ATOM records (NA, CL, POPC) stays out. */
     const int water = ax_residue_is_water(r.res_name);
-    if (!hetatm && !water && s->terminated[chain]) {
-        s->terminated[chain] = 0;
-        s->resumed[chain] = 1;
-    }
-    int unit = 1;
-    if (hetatm && s->resumed[chain]) {
+    int unit = 1; /* asked only after a TER: the lookup is not free, and most atoms come before it */
+    if (s->terminated[chain] || s->resumed[chain]) {
         ax_polymer_census census = {0, 0, 0};
         ax_polymer_census_add(&census, &s->parents, r.res_name);
         unit = census.amino_acids + census.deoxy + census.ribo > 0;
     }
-    r.polymer = (int8_t)(!water && (!hetatm || (!s->terminated[chain] && unit)));
+    if (!hetatm && !water && unit && s->terminated[chain]) {
+        s->terminated[chain] = 0;
+        s->resumed[chain] = 1;
+    }
+    r.polymer = (int8_t)(!water && !s->terminated[chain] && unit);
     s->last_chain = r.chain_id[0];
     AX_CHECK(ax_grow((void **)&s->atoms, &s->atoms_cap, s->num_atoms + 1, sizeof *s->atoms));
     s->atoms[s->num_atoms++] = r;

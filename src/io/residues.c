@@ -133,11 +133,6 @@ char ax_residue_one_letter(const ax_parent_map *file, const char *name) {
     return parent == NULL ? 'X' : amino_acids[standard_index(parent)].code;
 }
 
-int ax_residue_is_water(const char *name) {
-    return strcmp(name, "HOH") == 0 || strcmp(name, "WAT") == 0 || strcmp(name, "DOD") == 0 ||
-           strcmp(name, "H2O") == 0;
-}
-
 static int in_list(const char *name, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (strcmp(name, list[i]) == 0) return 1;
@@ -145,6 +140,13 @@ static int in_list(const char *name, const char *const *list, size_t n) {
 }
 
 #define IN_LIST(name, list) in_list((name), (list), sizeof(list) / sizeof(list)[0])
+
+int ax_residue_is_water(const char *name) {
+    /* The PDB's, then molecular dynamics tools': GROMACS's SOL, CHARMM's TIP3/TIP4/TIP5 (a 4-letter
+     * name; columns 18-20 hold "TIP"), Amber's and others' WAT, TP3, T3P, T4P, T5P, SPC. */
+    static const char *const names[] = {"HOH", "DOD", "H2O", "WAT", "SOL", "TIP", "TP3", "T3P", "T4P", "T5P", "SPC"};
+    return IN_LIST(name, names);
+}
 
 void ax_polymer_census_add(ax_polymer_census *census, const ax_parent_map *file, const char *name) {
     if (ax_residue_parent_amino_acid(file, name) != NULL || strcmp(name, "UNK") == 0) {

@@ -48,7 +48,8 @@ char ax_residue_one_letter(const ax_parent_map *file, const char *name);
 /* 1 for the names of the 20 standard amino acids. */
 int ax_residue_is_standard(const char *name);
 
-/* 1 for water names (HOH, WAT, DOD, H2O), which are never part of a polymer. */
+/* 1 for water names, the PDB's (HOH, DOD, H2O) and molecular dynamics tools' (WAT, SOL, TIP, TP3,
+ * T3P, T4P, T5P, SPC), which are never part of a polymer. */
 int ax_residue_is_water(const char *name);
 
 /* Counts of a polymer's residues by kind, to tell its type where the file does not state it. */
