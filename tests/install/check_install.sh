@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the built library into a scratch prefix, then builds and runs a small consumer program
-# outside the tree with pkg-config and with find_package(axial) (shared and static).
+# outside the tree with pkg-config and with find_package(axial), each shared and static.
 set -euo pipefail
 build_dir=$1
 work=$2
@@ -23,6 +23,19 @@ out=$(LD_LIBRARY_PATH=$libdir "$work/consumer_pc")
 echo "$out"
 [ "$out" = "axial $expected numel 6" ] || { echo "FAIL: pkg-config consumer printed '$out'"; exit 1; }
 
+echo "== pkg-config --static"
+# The static library by path (-laxial would pick the shared one), then its private dependencies.
+eval "pc_static=($(pkg-config --static --cflags --libs axial))"
+pc_static=("${pc_static[@]/#-laxial/$libdir/libaxial.a}")
+cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" "${pc_static[@]}" -o "$work/consumer_pc_static"
+out=$(LD_LIBRARY_PATH=$libdir "$work/consumer_pc_static")
+echo "$out"
+[ "$out" = "axial $expected numel 6" ] || { echo "FAIL: pkg-config --static consumer printed '$out'"; exit 1; }
+if ldd "$work/consumer_pc_static" | grep -q 'libaxial\.so'; then
+    echo "FAIL: the pkg-config --static consumer loads libaxial.so"
+    exit 1
+fi
+
 echo "== find_package(axial)"
 cmake -S "$here" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log"
 cmake --build "$work/cmake-build" > "$work/cmake-build.log"
@@ -31,4 +44,4 @@ for kind in shared static; do
     echo "$kind: $out"
     [ "$out" = "axial $expected numel 6" ] || { echo "FAIL: find_package consumer ($kind) printed '$out'"; exit 1; }
 done
-echo "2 passed, 0 failed"
+echo "3 passed, 0 failed"
