@@ -694,7 +694,12 @@ static void test_errors(void) {
     bad = cfg;
     bad.aux_coef = NAN;
     CHECK_STATUS(ffn_backward(ctx, &bad, &tx, &o.w, &ty, NULL, &g, 0), AX_ERR_INVALID_ARGUMENT);
-    CHECK_CONTAINS(ax_last_error(), "aux_coef");
+    CHECK_CONTAINS(ax_last_error(), "cfg->aux_coef: nan");
+    bad = cfg;
+    bad.z_coef = INFINITY; /* the message names the bad one only (it had named both) */
+    CHECK_STATUS(ffn_backward(ctx, &bad, &tx, &o.w, &ty, NULL, &g, 0), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "cfg->z_coef: inf");
+    CHECK(strstr(ax_last_error(), "aux_coef") == NULL);
     int same = 1;
     if (!on_cuda) {
         /* Layouts one of the layer's products refuses are refused up front, before any op writes:

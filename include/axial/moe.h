@@ -72,8 +72,10 @@ typedef struct ax_moe_route_config {
  *   losses      NULL or (2) f32, out: [aux, z] as defined below
  *
  * Selection: the k largest p of a token; ties go to the lowest expert id (NaN logits are an input
- * error the op does not detect: their order is unspecified but ids stay in range; a row of all -inf
- * or any +inf gives NaN p, weights and losses, the losses for the whole call). The weight of a
+ * error the op does not detect: their order is unspecified but ids stay in range; with softmax
+ * gating a row of all -inf or any +inf gives NaN p, weights and losses, the losses for the whole
+ * call; with sigmoid gating -inf gives p 0 and +inf p 1, and only the z loss, a logsumexp of the
+ * logits, is NaN). The weight of a
  * kept choice is its p; with cfg->normalize, the kept weights of a token are divided by their sum
  * (over kept choices only, as DeepSpeed's top-2 gating does after dropping; a token with nothing
  * kept gets all-zero weights, and so does one whose kept p all underflow to 0: sigmoid gating with
@@ -81,7 +83,8 @@ typedef struct ax_moe_route_config {
  * normalize, softmax weights of k = E sum to 1 anyway.
  *
  * Capacity (GShard / DeepSpeed-MoE): with capacity_factor > 0 every expert takes at most
- *     C = max(min_capacity, ceil(T * capacity_factor / E))
+ *     C = max(min_capacity, ceil(T * capacity_factor / E))   (taken as T when above it: an expert
+ *                                                              never gets more than T choices)
  * choices (of T * k: DeepSpeed's top-k gating and GShard's top-2 scale their factor by k, so their
  * factor f is capacity_factor = k * f here). Slots are filled in priority order: every token's
  * choice 0 in token order, then every token's choice 1, and so on; a choice arriving at a full

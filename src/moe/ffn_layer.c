@@ -37,9 +37,10 @@ static ax_status check_config(const ax_moe_ffn_config *cfg, moe_call call) {
                             (long long)r->min_capacity);
     if (cfg->act != AX_ACT_SILU && cfg->act != AX_ACT_GELU_TANH && cfg->act != AX_ACT_GELU_ERF)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->act: %d is not an ax_activation_kind", (int)cfg->act);
-    if (call == MOE_BACKWARD && (!isfinite(cfg->aux_coef) || !isfinite(cfg->z_coef)))
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg: aux_coef %g and z_coef %g must be finite",
-                            (double)cfg->aux_coef, (double)cfg->z_coef);
+    if (call == MOE_BACKWARD && !isfinite(cfg->aux_coef))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->aux_coef: %g, expected a finite number", (double)cfg->aux_coef);
+    if (call == MOE_BACKWARD && !isfinite(cfg->z_coef))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->z_coef: %g, expected a finite number", (double)cfg->z_coef);
     return AX_OK;
 }
 

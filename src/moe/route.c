@@ -291,9 +291,11 @@ int64_t moe_capacity(int64_t T, int64_t E, const ax_moe_route_config *cfg) {
     if (!(cfg->capacity_factor > 0.0f)) return -1;
     /* In double from the float's exact value, so every backend and a reference agree. An expert gets
      * at most T choices (a token picks distinct experts), so a C above T drops nothing: the clamp
-     * changes no result and keeps the cast below in range for any finite factor. */
+     * changes no result, keeps the cast below in range for any finite factor, and keeps C * E from
+     * overflowing where a huge min_capacity stands for "no limit" (expert parallelism's row counts). */
     const double c = fmin(ceil((double)T * (double)cfg->capacity_factor / (double)E), (double)T);
-    return c > (double)cfg->min_capacity ? (int64_t)c : cfg->min_capacity;
+    const int64_t C = c > (double)cfg->min_capacity ? (int64_t)c : cfg->min_capacity;
+    return C < T ? C : T;
 }
 
 ax_status ax_moe_route(ax_context *ctx, const ax_moe_route_config *cfg, const ax_tensor *logits,
