@@ -254,8 +254,75 @@ static void test_strmap(void) {
     CHECK(!ax_strmap_find(&m, "k1000", 5, &v));
     CHECK(!ax_strmap_find(&m, "k1", 1, &v)); /* "k", a prefix of stored keys */
     CHECK_INT_EQ(m.count, 1001);
+    CHECK_OK(ax_strmap_put(&m, "k7", 2, -5)); /* replaces */
+    CHECK_OK(ax_strmap_put(&m, "new", 3, 9)); /* adds */
+    CHECK(ax_strmap_find(&m, "k7", 2, &v) && v == -5);
+    CHECK(ax_strmap_find(&m, "new", 3, &v) && v == 9);
+    CHECK_INT_EQ(m.count, 1002);
     ax_strmap_free(&m);
     CHECK_INT_EQ(m.count, 0);
+}
+
+/* FNV-1a, the map's hash before it was keyed: the low bits of its state depend only on the low bits
+ * of the state before and on the bytes, which lets a file choose colliding names. */
+static uint64_t fnv1a_step(uint64_t h, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* 4096 names that share the low 16 bits of their FNV-1a hash (12 positions, each one of two
+ * 3-character blocks that collide there from the common state): under FNV-1a every one had the same
+ * home slot, so the table filled as one run (4095 slots from home at the end: quadratic work). With
+ * the keyed hash no key may sit far from its home slot. */
+static void test_strmap_chosen_collisions(void) {
+    static int32_t first_block[1 << 16]; /* low 16 bits -> the first block giving them, or -1 */
+    char blocks[12][2][3];
+    uint64_t state = 0xcbf29ce484222325ull;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    for (int pos = 0; pos < 12; pos++) {
+        for (int i = 0; i < (1 << 16); i++) first_block[i] = -1;
+        int found = 0;
+        for (int i = 0; i < 36 * 36 * 36 && !found; i++) {
+            const char b[3] = {alphabet[i / 1296], alphabet[i / 36 % 36], alphabet[i % 36]};
+            const uint16_t low = (uint16_t)fnv1a_step(state, b, 3);
+            if (first_block[low] < 0) {
+                first_block[low] = i;
+                continue;
+            }
+            const int j = first_block[low];
+            const char other[3] = {alphabet[j / 1296], alphabet[j / 36 % 36], alphabet[j % 36]};
+            memcpy(blocks[pos][0], other, 3);
+            memcpy(blocks[pos][1], b, 3);
+            found = 1;
+        }
+        CHECK(found);
+        state = fnv1a_step(state, blocks[pos][0], 3);
+    }
+    ax_strmap m;
+    memset(&m, 0, sizeof m);
+    char key[36];
+    uint16_t low = 0;
+    int same_low = 1, failed = 0;
+    for (int k = 0; k < 4096; k++) {
+        for (int pos = 0; pos < 12; pos++) memcpy(key + 3 * pos, blocks[pos][(k >> pos) & 1], 3);
+        const uint16_t h = (uint16_t)fnv1a_step(0xcbf29ce484222325ull, key, sizeof key);
+        if (k == 0) low = h;
+        same_low &= h == low;
+        failed += ax_strmap_add(&m, key, sizeof key, k) != AX_OK;
+    }
+    CHECK(same_low); /* the construction works: FNV-1a would put them all in one slot */
+    CHECK_INT_EQ(failed, 0);
+    CHECK_INT_EQ(m.count, 4096);
+    int64_t worst = 0;
+    const int64_t mask = m.num_slots - 1;
+    for (int64_t i = 0; i < m.num_slots; i++) {
+        if (m.slots[i].key_offset < 0) continue;
+        const int64_t from_home = (i - (int64_t)(m.slots[i].hash & (uint64_t)mask)) & mask;
+        if (from_home > worst) worst = from_home;
+    }
+    if (worst >= 200) TH_FAIL("a key sits %lld slots from its home slot (chosen collisions)", (long long)worst);
+    th_checks++;
+    ax_strmap_free(&m);
 }
 
 /* Entries of a directory (without . and ..), temporaries included. */
@@ -346,6 +413,7 @@ int main(void) {
     RUN(test_line_reader_memory);
     RUN(test_line_reader_files);
     RUN(test_strmap);
+    RUN(test_strmap_chosen_collisions);
     RUN(test_output_file);
     return th_finish();
 }

@@ -55,6 +55,25 @@ static void test_create_errors(void) {
     llm_tokenizer_free(NULL);
 }
 
+/* A string listed twice takes the later id, as Hugging Face's vocabulary ({token: id}) and llama.cpp
+ * do: for the merge's parts and result and for the byte tokens (the first id had been kept). */
+static void test_duplicate_tokens(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = NULL;
+    tiny_gguf(&file_buf, "dups");
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "dups.gguf", &g));
+    CHECK_OK(llm_tokenizer_create(g, "dups.gguf", &tok));
+    ax_gguf_close(g);
+    if (tok == NULL) return;
+    int32_t ids[8];
+    int64_t n = 0;
+    CHECK_OK(llm_tokenizer_encode(tok, "ab", 2, 0, ids, 8, &n));
+    CHECK(n == 1 && ids[0] == N_TOKENS + 1);
+    CHECK_OK(llm_tokenizer_encode(tok, "ba", 2, 0, ids, 8, &n));
+    CHECK(n == 2 && ids[0] == N_SPECIAL + 'b' && ids[1] == N_TOKENS);
+    llm_tokenizer_free(tok);
+}
+
 static void test_encode_buffers(void) {
     ax_gguf *g = NULL;
     llm_tokenizer *tok = open_tiny(&g);
@@ -360,6 +379,7 @@ static void test_chat_tokenize(void) {
 
 int main(void) {
     RUN(test_create_errors);
+    RUN(test_duplicate_tokens);
     RUN(test_encode_buffers);
     RUN(test_decode_buffers);
     RUN(test_chat);

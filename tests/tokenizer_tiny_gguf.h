@@ -2,7 +2,8 @@
  * tokenizer_tiny_gguf.h — a tiny GGUF (version 3, no tensors) holding a byte-level BPE vocabulary,
  * written in memory, for tests/test_tokenizer_errors.c and fuzz/fuzz_tokenizer.c: three control
  * tokens, the 256 byte tokens in byte order, "ab" (merge "a b"), a ChatML template with a default
- * system message, BOS 1 and EOS 0.
+ * system message, BOS 1 and EOS 0. The "dups" variant appends "a" and "ab" again (ids N_TOKENS and
+ * N_TOKENS + 1).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -73,30 +74,33 @@ static const char tiny_chatml[] =
     "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/* skip: a key left out ("model", "tokens"), a variant ("u64types"), or NULL. */
+/* skip: a key left out ("model", "tokens"), a variant ("u64types", "dups"), or NULL. */
 static inline size_t tiny_gguf(tiny_buf *b, const char *skip) {
     tiny_buf kv = {{0}, 0, 0};
+    const int dups = skip && strcmp(skip, "dups") == 0;
+    const uint64_t n_tokens = N_TOKENS + (dups ? 2 : 0);
     if (!skip || strcmp(skip, "model") != 0) tiny_kv_string(&kv, "tokenizer.ggml.model", "gpt2");
     tiny_kv_string(&kv, "tokenizer.ggml.pre", "smollm");
     if (!skip || strcmp(skip, "tokens") != 0) {
         tiny_put_str(&kv, "tokenizer.ggml.tokens", 21);
         tiny_put_u32(&kv, AX_GGUF_ARRAY);
         tiny_put_u32(&kv, AX_GGUF_STRING);
-        tiny_put_u64(&kv, N_TOKENS);
+        tiny_put_u64(&kv, n_tokens);
         for (int i = 0; i < N_SPECIAL; i++) tiny_put_str(&kv, tiny_specials[i], strlen(tiny_specials[i]));
         for (int i = 0; i < 256; i++) {
             char c[2];
             tiny_put_str(&kv, c, tiny_byte_char(i, c));
         }
         tiny_put_str(&kv, "ab", 2);
+        if (dups) tiny_put_str(&kv, "a", 1), tiny_put_str(&kv, "ab", 2);
         kv.n_kv++;
     }
     const int u64_types = skip && strcmp(skip, "u64types") == 0; /* uint64 types, the first past INT64_MAX */
     tiny_put_str(&kv, "tokenizer.ggml.token_type", 25);
     tiny_put_u32(&kv, AX_GGUF_ARRAY);
     tiny_put_u32(&kv, u64_types ? AX_GGUF_UINT64 : AX_GGUF_INT32);
-    tiny_put_u64(&kv, N_TOKENS);
-    for (int i = 0; i < N_TOKENS; i++) {
+    tiny_put_u64(&kv, n_tokens);
+    for (int i = 0; i < (int)n_tokens; i++) {
         if (u64_types) tiny_put_u64(&kv, i == 0 ? 0x8000000000000003ull : (i < N_SPECIAL ? 3 : 1));
         else tiny_put_u32(&kv, i < N_SPECIAL ? 3 : 1);
     }

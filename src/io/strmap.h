@@ -37,4 +37,7 @@ int ax_strmap_find(const ax_strmap *m, const char *key, size_t len, int64_t *val
 /* Adds key[0, len) -> value; the key must not be present. Errors: AX_ERR_OUT_OF_MEMORY. */
 ax_status ax_strmap_add(ax_strmap *m, const char *key, size_t len, int64_t value);
 
+/* Sets key[0, len) -> value, replacing the value of a key already present. Errors: as ax_strmap_add. */
+ax_status ax_strmap_put(ax_strmap *m, const char *key, size_t len, int64_t value);
+
 #endif /* AXIAL_IO_STRMAP_H */

@@ -272,8 +272,8 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
         tok->text_off[t] = text_at;
         if (s.len > 0) memcpy(tok->text + text_at, s.data, s.len);
         text_at += (int64_t)s.len;
-        int64_t dup;
-        if (!ax_strmap_find(vocab, s.data, s.len, &dup)) AX_CHECK(ax_strmap_add(vocab, s.data, s.len, t));
+        /* A string listed twice means its later id, as in Hugging Face's {token: id} and llama.cpp. */
+        AX_CHECK(ax_strmap_put(vocab, s.data, s.len, t));
         /* Control and user-defined tokens are text of their own, not byte-encoded; in a normal
          * token a character outside the table (none in a well-formed file) stays as it is. */
         tok->bytes_off[t] = bytes_at;
