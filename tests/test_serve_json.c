@@ -3,6 +3,7 @@
  * text the model generated comes back whole, escaped as JSON, whatever bytes it holds. A NUL byte
  * (the model's byte token 0x00) had ended the string there, dropping the rest of the answer.
  * Reference: the input bytes themselves, with each NUL as U+FFFD, read back with cJSON's parser.
+ * And request fields the OpenAI API defines as this parser must read them (seed, stream_options).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -93,7 +94,68 @@ static void test_error_cut_inside_a_character(void) {
     free(json);
 }
 
+/* Parses a chat request with `extra` fields; returns the parser's result (0 or -1). */
+static int parse_chat(const char *extra, srv_request *req, srv_error *err) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]%s}",
+             extra);
+    memset(req, 0, sizeof *req);
+    memset(err, 0, sizeof *err);
+    return srv_request_parse(SRV_CHAT_COMPLETIONS, body, strlen(body), req, err);
+}
+
+/* seed: any 64-bit integer, signed or unsigned (the range had stopped at +-9.2e18: INT64_MAX was a
+ * 400), its bits as they are; JSON's doubles round 2^64 - 1 to 2^64. Past that, or a fraction, 400. */
+static void test_seed_range(void) {
+    static const struct {
+        const char *text;
+        uint64_t want;
+    } ok[] = {
+        {"0", 0},
+        {"-1", UINT64_MAX},
+        {"9223372036854775807", 9223372036854775808ull}, /* INT64_MAX, which JSON reads as 2^63 */
+        {"-9223372036854775808", 9223372036854775808ull},
+        {"18446744073709551615", UINT64_MAX},
+        {"12345", 12345},
+    };
+    srv_request req;
+    srv_error err;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, ", \"seed\": %s", ok[i].text);
+        const int rc = parse_chat(extra, &req, &err);
+        if (rc != 0 || !req.have_seed || req.seed != ok[i].want)
+            TH_FAIL("seed %s: rc %d (%s), seed %llu, expected %llu", ok[i].text, rc, err.message,
+                    (unsigned long long)req.seed, (unsigned long long)ok[i].want);
+        th_checks++;
+        if (rc == 0) srv_request_free(&req);
+    }
+    static const char *const bad[] = {"1.5", "36893488147419103232", "-9223372036854777856", "\"7\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, ", \"seed\": %s", bad[i]);
+        CHECK_INT_EQ(parse_chat(extra, &req, &err), -1);
+        CHECK_INT_EQ(err.http_status, 400);
+        CHECK_STR_EQ(err.param, "seed");
+    }
+}
+
+/* stream_options without stream true is a 400 naming it, as OpenAI answers (it had been accepted). */
+static void test_stream_options_needs_stream(void) {
+    srv_request req;
+    srv_error err;
+    CHECK_INT_EQ(parse_chat(", \"stream_options\": {\"include_usage\": true}", &req, &err), -1);
+    CHECK_INT_EQ(err.http_status, 400);
+    CHECK_STR_EQ(err.param, "stream_options");
+    CHECK_INT_EQ(parse_chat(", \"stream\": false, \"stream_options\": {}", &req, &err), -1);
+    CHECK_INT_EQ(parse_chat(", \"stream\": true, \"stream_options\": {\"include_usage\": true}", &req, &err), 0);
+    CHECK(req.include_usage == 1);
+    srv_request_free(&req);
+}
+
 int main(void) {
+    RUN(test_seed_range);
+    RUN(test_stream_options_needs_stream);
     RUN(test_nul_in_generated_text);
     RUN(test_long_single_stop);
     RUN(test_error_cut_inside_a_character);

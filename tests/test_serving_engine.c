@@ -737,6 +737,74 @@ static void test_penalties(void) {
     ax_serving_free(e);
 }
 
+/* penalty_generated_only (OpenAI's presence and frequency penalties, as axial serve sends them): the
+ * history is the generated tokens only. Against the session fed the engine's tokens, with the
+ * penalties applied over those tokens alone on the host and the greedy choice taken (CUDA: within a
+ * near tie); over the prompt as well (as before the option) the tokens differ. */
+static void test_penalties_generated_only(void) {
+    const int32_t max_tokens = 16;
+    int32_t prompt[256];
+    /* a chat turn: counted in the history, the prompt's own end-of-turn token is pushed down, and the
+     * reply runs past where it ends (axial serve's chat replies had run to max_tokens) */
+    int64_t n = 0;
+    static const char chat[] = "<|im_start|>user\nSay just the word yes.<|im_end|>\n<|im_start|>assistant\n";
+    CHECK_OK(ax_llm_tokenize(g_model, chat, strlen(chat), AX_LLM_TOKENIZE_PARSE_SPECIAL, prompt, 256, &n));
+    ax_sampling_row set = ((ax_serving_request)AX_SERVING_REQUEST_INIT).sampling;
+    set.presence_penalty = 1.0f;
+    set.frequency_penalty = 1.0f;
+    ax_serving_engine *e = new_engine(AX_SERVING_SPLITFUSE, 256, 0, 32, 8, 1);
+    if (e == NULL) return;
+    collected c[2];
+    memset(c, 0, sizeof c);
+    for (int only = 0; only < 2; only++) {
+        ax_serving_request r = AX_SERVING_REQUEST_INIT;
+        r.tokens = prompt;
+        r.n_tokens = n;
+        r.max_tokens = max_tokens;
+        r.ignore_eos = 1;
+        r.sampling = set;
+        r.penalty_last_n = 256;
+        r.penalty_generated_only = only;
+        r.callback = on_event;
+        r.user = &c[only];
+        int64_t id;
+        CHECK_OK(ax_serving_submit(e, &r, &id));
+    }
+    run_to_end(e);
+    check_pool_empty(e);
+    ax_serving_free(e);
+    const collected *got = &c[1];
+    CHECK_INT_EQ(got->n_tokens, max_tokens);
+    if (got->n_tokens != max_tokens) return;
+    th_checks++;
+    if (memcmp(c[0].tokens, got->tokens, (size_t)max_tokens * sizeof(int32_t)) == 0)
+        TH_FAIL("penalties over generated tokens only: the same tokens as over the prompt too");
+    const int64_t V = g_info.n_vocab;
+    float *w = malloc((size_t)V * sizeof *w);
+    ax_llm_session *s = NULL;
+    CHECK_OK(ax_llm_session_create(g_model, NULL, &s));
+    if (w != NULL && s != NULL) CHECK_OK(ax_llm_session_eval(s, prompt, n, 0));
+    for (int32_t i = 0; i < max_tokens && w != NULL && s != NULL; i++) {
+        const float *logits = ax_llm_session_logits(s, -1);
+        if (logits == NULL) break;
+        memcpy(w, logits, (size_t)V * sizeof *w);
+        apply_penalties(w, got->tokens, i, &set);
+        int32_t best = 0;
+        for (int32_t t = 1; t < V; t++)
+            if (w[t] > w[best]) best = t;
+        th_checks++;
+        const double gap = (double)w[best] - (double)w[got->tokens[i]];
+        if (g_cuda ? !(gap <= K_NEAR_TIE) : got->tokens[i] != best) {
+            TH_FAIL("penalties over generated tokens only: token %d is %d, the reference's %d (%.4g below)", i,
+                    got->tokens[i], best, gap);
+            break;
+        }
+        if (i + 1 < max_tokens) CHECK_OK(ax_llm_session_eval(s, &got->tokens[i], 1, 0));
+    }
+    ax_llm_session_free(s);
+    free(w);
+}
+
 /* CUDA: the engine with every default (cfg NULL): CUDA's pool of 32 full contexts and budget of 2048
  * rows, so eight prompts are prefilled in one step and decode together. */
 static void test_cuda_defaults(void) {
@@ -1185,6 +1253,7 @@ int main(int argc, char **argv) {
     RUN(test_errors);
     RUN(test_matches_session);
     RUN(test_penalties);
+    RUN(test_penalties_generated_only);
     RUN(test_stop_conditions);
     RUN(test_copy_on_write);
     RUN(test_cached_prefix_fits_a_pool_of_one);

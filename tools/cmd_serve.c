@@ -33,7 +33,8 @@ static void serve_usage(FILE *out) {
             "  clients send (default: the file's base name without .gguf). --policy splitfuse (default),\n"
             "  prefill-first or static. --ctx-size: tokens per sequence (default min(training context,\n"
             "  4096)); --max-queue: waiting requests before 503 (default 1024); --max-running: sequences\n"
-            "  at once (64); --batch-tokens: tokens per step (64 on the CPU, 2048 on CUDA); --block-size:\n"
+            "  at once (64, and at most --batch-tokens: each decodes a token every step); --batch-tokens:\n"
+            "  tokens per step (64 on the CPU, 2048 on CUDA); --block-size:\n"
             "  tokens per KV block (32); --blocks: KV blocks in the pool (enough for 8 full contexts on the\n"
             "  CPU, 32 on CUDA). --threads: CPU threads (0 = all cores).\n");
 }
@@ -198,8 +199,11 @@ static int serve_run(const serve_options *o) {
     ax_serving_config got;
     ax_serving_get_config(engine, &got);
     const int v6 = strchr(sc.host, ':') != NULL;
-    fprintf(stderr, "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens\n", model_id,
-            ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks, (int)got.block_size);
+    fprintf(stderr,
+            "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "
+            "at most %d sequences at once\n",
+            model_id, ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks,
+            (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running);
     printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", sc.host, v6 ? "]" : "", port);
     fflush(stdout);
     int sig = 0;

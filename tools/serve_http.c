@@ -10,13 +10,14 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#define _GNU_SOURCE /* struct addrinfo, MSG_DONTWAIT */
+#define _GNU_SOURCE /* struct addrinfo, MSG_DONTWAIT, POLLRDHUP */
 #include "serve_http.h"
 
 #include <errno.h>
 #include <float.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,10 +232,14 @@ static void http_on_event(void *user, const ax_serving_event *ev) {
 }
 
 /* 1 once the client has closed its end of the connection: the peer's FIN reads as 0 bytes, a reset
- * (or any error but "nothing to read yet") as -1. */
+ * (or any error but "nothing to read yet") as -1. Bytes a client pipelined before leaving are still
+ * unread (MHD reads no more while a handler runs) and would hide the FIN from the peek: POLLRDHUP
+ * sees it behind them. */
 static int http_client_gone(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (info == NULL) return 0;
+    struct pollfd p = {info->connect_fd, POLLRDHUP, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return 1;
     char b;
     const ssize_t r = recv(info->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
@@ -294,7 +299,9 @@ static int http_stream_fill(http_job *job) {
     srv_result r;
     if (!job->sent_role && job->endpoint == SRV_CHAT_COMPLETIONS) {
         job->sent_role = 1;
+        pthread_mutex_lock(&job->mu); /* the engine's callback writes the counts under it */
         http_job_result(job, &r, "", 0);
+        pthread_mutex_unlock(&job->mu);
         r.finish_reason = NULL;
         return http_out_event(job, srv_chunk_json(job->endpoint, SRV_CHUNK_ROLE, &r));
     }
@@ -460,6 +467,13 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
                             (long long)i, (int)ids[i], (int)srv->n_vocab);
     const int64_t room = srv->n_ctx - n;
     int64_t max_tokens = req->max_tokens;
+    /* A prompt the pool cannot hold is the prompt's fault whatever max_tokens says (the 400 had named
+     * max_tokens, which no value could satisfy). The last token needs no KV slot. */
+    if (n > srv->pool_tokens)
+        return srv_fail(err, 400, param,
+                        "the prompt has %lld tokens; the server's KV pool holds %lld (axial serve --blocks x "
+                        "--block-size)",
+                        (long long)n, (long long)srv->pool_tokens);
     if (max_tokens == 0) {
         /* OpenAI's defaults: 16 for completions, as many as fit for chat; "fit" also in the KV pool,
          * which a server may size below one full context (the last token needs no KV slot). */
@@ -495,8 +509,12 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
     r.sampling.frequency_penalty = (float)req->frequency_penalty;
     r.sampling.repetition_penalty = (float)req->repetition_penalty;
     r.sampling.seed = req->seed; /* without one, http_submit picks one per request */
+    /* OpenAI's presence and frequency penalties count generated tokens only (over the prompt they
+     * had pushed down the end token every chat turn holds: replies ran to max_tokens); llama.cpp's
+     * repetition penalty counts the prompt too, and with it all three do (one history). */
     const int penalties = req->presence_penalty != 0.0 || req->frequency_penalty != 0.0 ||
                           req->repetition_penalty != 1.0;
+    r.penalty_generated_only = req->repetition_penalty == 1.0;
     r.penalty_last_n = penalties ? (int32_t)(n + max_tokens) : 0;
     r.stop = (const char *const *)req->stop;
     r.n_stop = req->n_stop;
@@ -678,14 +696,38 @@ static enum MHD_Result http_metrics(srv_server *srv, struct MHD_Connection *c) {
                      NULL, NULL);
 }
 
-typedef enum http_route { HTTP_HEALTH, HTTP_MODELS, HTTP_METRICS, HTTP_COMPLETIONS, HTTP_CHAT, HTTP_UNKNOWN } http_route;
+typedef enum http_route {
+    HTTP_HEALTH,
+    HTTP_MODELS,
+    HTTP_METRICS,
+    HTTP_COMPLETIONS,
+    HTTP_CHAT,
+    HTTP_MODEL, /* /v1/models/{id}: OpenAI's "retrieve model" */
+    HTTP_UNKNOWN
+} http_route;
+
+#define HTTP_MODEL_PREFIX "/v1/models/"
 
 static http_route http_find_route(const char *url) {
     static const char *const paths[] = {"/health", "/v1/models", "/metrics", "/v1/completions",
                                         "/v1/chat/completions"};
-    for (int i = 0; i < HTTP_UNKNOWN; i++)
+    for (int i = 0; i < HTTP_MODEL; i++)
         if (strcmp(url, paths[i]) == 0) return (http_route)i;
+    if (strncmp(url, HTTP_MODEL_PREFIX, strlen(HTTP_MODEL_PREFIX)) == 0) return HTTP_MODEL;
     return HTTP_UNKNOWN;
+}
+
+/* GET /v1/models/{id}: the model object, or 404 model_not_found as a generation request naming
+ * another model gets. */
+static enum MHD_Result http_model(srv_server *srv, struct MHD_Connection *c, const char *url) {
+    const char *id = url + strlen(HTTP_MODEL_PREFIX);
+    if (strcmp(id, srv->model_id) == 0)
+        return http_send(c, MHD_HTTP_OK, "application/json", srv_model_json(srv->model_id, srv->started), NULL,
+                         NULL);
+    srv_error err;
+    srv_fail(&err, 404, "model", "The model '%.200s' does not exist; this server has '%.200s'", id, srv->model_id);
+    err.code = "model_not_found";
+    return http_send_error(c, &err);
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -710,6 +752,7 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
             return http_send(c, MHD_HTTP_OK, "application/json", srv_models_json(srv->model_id, srv->started), NULL,
                              NULL);
         if (route == HTTP_METRICS) return http_metrics(srv, c);
+        if (route == HTTP_MODEL) return http_model(srv, c, url);
         const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length != NULL && strtoull(length, NULL, 10) > SRV_MAX_BODY_BYTES)
             return http_fail(c, 413, NULL, "the request body is larger than 1 MiB");
@@ -808,10 +851,19 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_o
     ax_llm_model_info mi;
     srv->n_vocab = ax_llm_model_get_info(cfg->model, &mi) == AX_OK ? mi.n_vocab : INT32_MAX;
     srv->started = (int64_t)time(NULL);
+    /* One socket: a name with addresses of both families binds its IPv4 one (localhost is often ::1
+     * first, and an IPv4 client then found nothing listening); an IPv6 socket takes IPv4 too (dual
+     * stack), so "::" serves every interface as "0.0.0.0" does (it had been IPv6 only). */
+    const struct addrinfo *use = ai;
+    for (const struct addrinfo *a = ai; a != NULL; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            use = a;
+            break;
+        }
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                           (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                           (use->ai_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0);
     srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, http_handle, srv, MHD_OPTION_SOCK_ADDR,
-                                   ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+                                   use->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
                                    MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT,
                                    (unsigned)HTTP_IDLE_TIMEOUT_S,
                                    MHD_OPTION_END);

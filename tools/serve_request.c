@@ -77,6 +77,21 @@ static int srv_get_number(const cJSON *obj, const char *name, double lo, int lo_
     return 0;
 }
 
+/* OpenAI's seed is a 64-bit integer; any value is a seed, its bits taken as they are: signed from
+ * -2^63, or unsigned up to 2^64 - 1, which JSON's doubles round to 2^64 (as in every client; values
+ * beyond 2^53 are rounded already). The range had stopped at +-9.2e18, refusing INT64_MAX. */
+static int srv_parse_seed(const cJSON *root, srv_request *r, srv_error *err) {
+    const cJSON *v = srv_field(root, "seed");
+    if (v == NULL) return 0;
+    if (!cJSON_IsNumber(v)) return srv_fail(err, 400, "seed", "'seed' must be an integer");
+    const double x = v->valuedouble, two63 = 9223372036854775808.0, two64 = 18446744073709551616.0;
+    if (!isfinite(x) || floor(x) != x || x < -two63 || x > two64)
+        return srv_fail(err, 400, "seed", "'seed' is %g; expected an integer in [-2^63, 2^64 - 1]", x);
+    r->seed = x >= two64 ? UINT64_MAX : x >= two63 ? (uint64_t)x : (uint64_t)(int64_t)x;
+    r->have_seed = 1;
+    return 0;
+}
+
 static int srv_is_integer(const cJSON *v, double lo, double hi) {
     return cJSON_IsNumber(v) && isfinite(v->valuedouble) && floor(v->valuedouble) == v->valuedouble &&
            v->valuedouble >= lo && v->valuedouble <= hi;
@@ -296,12 +311,11 @@ static int srv_parse_fields(const cJSON *root, srv_endpoint endpoint, srv_reques
     v = 0;
     if (srv_get_int(root, "top_k", INT32_MIN, INT32_MAX, &v, NULL, err) != 0) return -1;
     r->top_k = v <= 0 ? 0 : (int32_t)v;
-    /* OpenAI's seed is a signed 64-bit integer; any value is a seed, so its bits are taken as they are
-     * (doubles beyond 2^53 are already rounded by JSON, as they are in every client). */
-    if (srv_get_int(root, "seed", -9.2e18, 9.2e18, &v, &r->have_seed, err) != 0) return -1;
-    if (r->have_seed) r->seed = (uint64_t)v;
+    if (srv_parse_seed(root, r, err) != 0) return -1;
     if (srv_parse_stop(root, r, err) != 0 || srv_get_bool(root, "stream", &r->stream, err) != 0) return -1;
     const cJSON *so = srv_field(root, "stream_options");
+    if (so != NULL && !r->stream) /* as OpenAI answers */
+        return srv_fail(err, 400, "stream_options", "'stream_options' is only allowed when 'stream' is true");
     if (so != NULL) {
         if (!cJSON_IsObject(so)) return srv_fail(err, 400, "stream_options", "'stream_options' must be an object");
         if (srv_get_bool(so, "include_usage", &r->include_usage, err) != 0) {
@@ -526,19 +540,30 @@ char *srv_chunk_json(srv_endpoint endpoint, srv_chunk_kind kind, const srv_resul
     return srv_print(root);
 }
 
+static cJSON *srv_model_object(const char *model, int64_t created) {
+    cJSON *m = cJSON_CreateObject();
+    if (m == NULL) return NULL;
+    cJSON_AddStringToObject(m, "id", model);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", (double)created);
+    cJSON_AddStringToObject(m, "owned_by", "axial");
+    return m;
+}
+
 char *srv_models_json(const char *model, int64_t created) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "object", "list");
     cJSON *data = cJSON_AddArrayToObject(root, "data");
-    cJSON *m = cJSON_CreateObject();
+    cJSON *m = srv_model_object(model, created);
     if (data == NULL || m == NULL || !cJSON_AddItemToArray(data, m)) {
         cJSON_Delete(m);
         cJSON_Delete(root);
         return NULL;
     }
-    cJSON_AddStringToObject(m, "id", model);
-    cJSON_AddStringToObject(m, "object", "model");
-    cJSON_AddNumberToObject(m, "created", (double)created);
-    cJSON_AddStringToObject(m, "owned_by", "axial");
     return srv_print(root);
+}
+
+char *srv_model_json(const char *model, int64_t created) {
+    cJSON *m = srv_model_object(model, created);
+    return m != NULL ? srv_print(m) : NULL;
 }

@@ -90,7 +90,8 @@ char *srv_response_json(srv_endpoint endpoint, const srv_result *r);
 typedef enum srv_chunk_kind { SRV_CHUNK_ROLE, SRV_CHUNK_TEXT, SRV_CHUNK_FINISH, SRV_CHUNK_USAGE } srv_chunk_kind;
 char *srv_chunk_json(srv_endpoint endpoint, srv_chunk_kind kind, const srv_result *r);
 
-/* GET /v1/models: the one model. */
+/* GET /v1/models: the one model; GET /v1/models/{model}: the model object alone. */
 char *srv_models_json(const char *model, int64_t created);
+char *srv_model_json(const char *model, int64_t created);
 
 #endif /* AXIAL_TOOLS_SERVE_REQUEST_H */

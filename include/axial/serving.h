@@ -133,7 +133,8 @@ typedef struct ax_serving_request {
     int64_t n_tokens;
     ax_sampling_row sampling;    /* AX_SAMPLING_ROW_INIT but temperature 0 (greedy); counter ignored
                                     (draw i uses counter i) */
-    int32_t penalty_last_n;      /* tokens the repetition penalties see (prompt and generated); 0: none */
+    int32_t penalty_last_n;      /* tokens the repetition penalties see (the last ones of the prompt and
+                                    the generated, or see penalty_generated_only); 0: none */
     int32_t max_tokens;          /* >= 1; generation also stops when the context is full */
     const int32_t *stop_tokens;  /* extra ids that end generation (copied), or NULL */
     int32_t n_stop_tokens;
@@ -142,11 +143,14 @@ typedef struct ax_serving_request {
     int32_t ignore_eos;          /* 1: the model's end tokens do not stop generation */
     ax_serving_callback callback;/* events as they happen, or NULL: poll with ax_serving_poll */
     void *user;                  /* passed to callback */
+    int32_t penalty_generated_only; /* 1: the penalties see only generated tokens (at most the last
+                                       penalty_last_n of them), as OpenAI's presence and frequency
+                                       penalties do; 0: the prompt too */
 } ax_serving_request;
 
 #define AX_SERVING_REQUEST_INIT                                                                      \
     { sizeof(ax_serving_request), NULL, 0, NULL, 0, { 0u, 0u, 0.0f, 0, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0u }, \
-      0, 16, NULL, 0, NULL, 0, 0, NULL, NULL }
+      0, 16, NULL, 0, NULL, 0, 0, NULL, NULL, 0 }
 
 /* Creates an engine on a loaded model (the model must outlive the engine; several engines may
  * share a model). Allocates the KV pool and the activations of one step on the model's device.

@@ -251,6 +251,10 @@ static ax_status copy_request(ax_serving_engine *e, const ax_serving_request *r,
     if (r->penalty_last_n < 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->penalty_last_n: %d, expected >= 0", r->penalty_last_n);
     s->penalty_last_n = r->penalty_last_n < e->n_ctx ? r->penalty_last_n : (int32_t)e->n_ctx;
+    if (r->penalty_generated_only != 0 && r->penalty_generated_only != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->penalty_generated_only: %d, expected 0 or 1",
+                            r->penalty_generated_only);
+    s->penalty_generated_only = r->penalty_generated_only;
     if (r->n_stop_tokens < 0 || r->n_stop_tokens > 1024 || (r->n_stop_tokens > 0 && r->stop_tokens == NULL))
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->stop_tokens: %d ids%s, expected 0..1024",
                             r->n_stop_tokens, r->stop_tokens == NULL && r->n_stop_tokens > 0 ? " at NULL" : "");

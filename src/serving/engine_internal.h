@@ -61,6 +61,7 @@ typedef struct srv_seq {
     int64_t max_kv;             /* max_total - 1: the last token is sampled, never run, so it has no K/V */
     ax_sampling_row sampling;
     int32_t penalty_last_n;
+    int32_t penalty_generated_only; /* the penalties' history starts at n_prompt */
     int32_t *stop_tokens;
     int32_t n_stop_tokens;
     char *stop[SRV_MAX_STOP];

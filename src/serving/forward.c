@@ -284,7 +284,8 @@ static ax_status sample_rows(ax_serving_engine *e, int64_t T, int64_t ns) {
         ax_sampling_row row = s->sampling;
         row.counter = (uint64_t)(s->n_total - s->n_prompt); /* draw i of the request uses counter i */
         e->h_settings[r] = row;
-        const int64_t hn = s->penalty_last_n < s->n_total ? s->penalty_last_n : s->n_total;
+        const int64_t seen = s->penalty_generated_only ? s->n_total - s->n_prompt : s->n_total;
+        const int64_t hn = s->penalty_last_n < seen ? s->penalty_last_n : seen;
         memcpy(e->h_history + nh, s->tokens + s->n_total - hn, (size_t)hn * sizeof(int32_t));
         nh += hn;
         e->h_history_offsets[r + 1] = nh;

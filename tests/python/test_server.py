@@ -268,6 +268,16 @@ def test_stop_string(server, raw_reference):
     assert r.choices[0].finish_reason == "stop"
 
 
+def test_presence_penalty_lets_a_chat_reply_end(server):
+    """OpenAI's presence and frequency penalties count generated tokens only. Counted over the prompt,
+    they pushed down the end-of-turn token every chat prompt holds, and a short reply ran on to
+    max_tokens ("length")."""
+    r = server.client().chat.completions.create(
+        model=MODEL_ID, messages=[{"role": "user", "content": "Say just the word yes."}], temperature=0,
+        max_tokens=60, presence_penalty=2, frequency_penalty=1)
+    assert r.choices[0].finish_reason == "stop" and r.usage.completion_tokens < 60, r
+
+
 # ---- curl: plain endpoints, metrics, errors ------------------------------------------------------
 
 def test_health_and_models(server):
@@ -278,6 +288,11 @@ def test_health_and_models(server):
     models = json.loads(body)
     assert models["object"] == "list" and [m["id"] for m in models["data"]] == [MODEL_ID]
     assert [m.id for m in server.client().models.list()] == [MODEL_ID]
+    # OpenAI's "retrieve model" (it had been 404 "Unknown path")
+    assert server.client().models.retrieve(MODEL_ID).id == MODEL_ID
+    status, _, body = curl(server, "/v1/models/" + MODEL_ID)
+    assert status == 200 and json.loads(body)["object"] == "model"
+    assert error_of(curl(server, "/v1/models/gpt-4"), 404, "model")["code"] == "model_not_found"
 
 
 def test_metrics_count_requests(server):
@@ -570,6 +585,10 @@ def test_chat_default_max_tokens_fits_a_small_pool():
         err = error_of(post(s, "/v1/completions", {"model": MODEL_ID, "prompt": "hi", "max_tokens": 100}), 400,
                        "max_tokens")
         assert "the server's pool holds 64" in err["message"], err
+        # a prompt the pool cannot hold is the prompt's fault, whatever max_tokens (it had named max_tokens)
+        err = error_of(post(s, "/v1/completions", {"model": MODEL_ID, "prompt": "word " * 80, "max_tokens": 1}),
+                       400, "prompt")
+        assert "KV pool holds 64" in err["message"], err
     finally:
         assert s.stop() == 0
 
