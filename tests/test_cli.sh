@@ -166,6 +166,17 @@ if [ -w /dev/full ]; then
     done
 fi
 
+# gguf show prints a key whose name holds a terminal escape, a newline and a NUL quoted and escaped
+# (it had printed the name raw: the escape reached the terminal, the newline forged a line, the text
+# after the NUL was hidden). Version 3, no tensors, one UINT32 key of 15 bytes "ev<ESC>[2J<LF>fake<NUL>hid".
+printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\001\000\000\000\000\000\000\000' > "$work/esc.gguf"
+printf '\017\000\000\000\000\000\000\000ev\033[2J\nfake\000hid\004\000\000\000\007\000\000\000' >> "$work/esc.gguf"
+"$axial" gguf show "$work/esc.gguf" > "$work/esc_out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ! grep -q $'\033' "$work/esc_out" &&
+    grep -qF '  "ev\x1b[2J\nfake\x00hid": uint32 = 7' "$work/esc_out"
+check "gguf show escapes a key's control bytes and NUL (exit $rc)" $?
+
 # generate: --system belongs to a --chat conversation; alone it had been ignored. Refused before the
 # model is read (the --model path does not exist).
 expect_failure "generate --system without --chat" "--system needs --chat" "$work/none" \

@@ -499,6 +499,14 @@ static void test_hostile_metadata(void) {
     w_kv_u32(&b, "dup", 2);
     EXPECT_REFUSED(&b, at, "duplicate key 'dup'");
     w_free(&b);
+    /* A key's control bytes are escaped in the message, which stays one line (they had been copied
+     * raw: a terminal escape, a forged line). */
+    w_header(&b, 3, 0, 2);
+    w_kv_u32(&b, "a\x1b[2J\nb", 1);
+    at = b.len;
+    w_kv_u32(&b, "a\x1b[2J\nb", 2);
+    EXPECT_REFUSED(&b, at, "duplicate key 'a\\x1b[2J\\x0ab'");
+    w_free(&b);
     /* general.alignment: wrong type, zero, not a power of two. */
     w_header(&b, 3, 0, 1);
     w_key(&b, "general.alignment", AX_GGUF_UINT64);

@@ -97,6 +97,22 @@ static void text_string(const char *data, uint64_t len, uint64_t max) {
     if (len > max) fputs("...", stdout);
 }
 
+/* A key or tensor name: as it is when it is plain text, else quoted and escaped as values are (a
+ * name's control bytes had gone to the terminal raw: escapes, forged lines, text hidden after a NUL). */
+static void text_name(const char *data, uint64_t len) {
+    int plain = 1;
+    for (uint64_t i = 0; i < len && plain; i++) {
+        const unsigned char c = (unsigned char)data[i];
+        plain = c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+    }
+    if (!plain || len == 0) {
+        text_string(data, len, GGUF_SHOW_STRING_BYTES);
+        return;
+    }
+    printf("%.*s", (int)(len > GGUF_SHOW_STRING_BYTES ? GGUF_SHOW_STRING_BYTES : len), data);
+    if (len > GGUF_SHOW_STRING_BYTES) fputs("...", stdout);
+}
+
 static void json_double(double v) {
     /* Python's json module reads these three spellings. */
     if (isnan(v)) fputs("NaN", stdout);
@@ -236,7 +252,9 @@ static int show_text(const ax_gguf *g, const char *path) {
     for (int64_t i = 0; i < ax_gguf_kv_count(g); i++) {
         const ax_gguf_string key = ax_gguf_kv_key(g, i);
         const ax_gguf_type type = ax_gguf_kv_type(g, i);
-        printf("  %.*s: ", (int)(key.len > GGUF_SHOW_STRING_BYTES ? GGUF_SHOW_STRING_BYTES : key.len), key.data);
+        fputs("  ", stdout);
+        text_name(key.data, key.len);
+        fputs(": ", stdout);
         if (type != AX_GGUF_ARRAY) {
             printf("%s = ", ax_gguf_type_name(type));
             if (print_value(g, i, -1, type, 0) != 0) return 1;
@@ -268,8 +286,9 @@ static int show_text(const ax_gguf *g, const char *path) {
             fprintf(stderr, "axial gguf: %s\n", ax_last_error());
             return 1;
         }
-        printf("  %.*s %s ne=", (int)(t.name.len > GGUF_SHOW_STRING_BYTES ? GGUF_SHOW_STRING_BYTES : t.name.len),
-               t.name.data, ax_ggml_type_name(t.ggml_type));
+        fputs("  ", stdout);
+        text_name(t.name.data, t.name.len);
+        printf(" %s ne=", ax_ggml_type_name(t.ggml_type));
         print_dims(t.ne, t.n_dims, 0, 0);
         printf(" shape=");
         print_dims(t.ne, t.n_dims, 1, 0);

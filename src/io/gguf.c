@@ -19,7 +19,11 @@
 #include "core/dtype_traits.h"
 #include "core/internal.h"
 #include "io/grow.h"
+#include "io/line_reader.h"
 #include "io/strmap.h"
+
+/* A key or name from the file in a message: cut, control and NUL bytes escaped (line_reader.h). */
+#define GGUF_QUOTED(str) ax_quote_n((str).data, (size_t)(str).len).text
 
 /* Arrays of arrays are walked recursively; the limit keeps a hostile file from exhausting the stack
  * (real files never nest at all). */
@@ -30,8 +34,6 @@
  * (4) and an offset (8). */
 #define GGUF_MIN_KV_BYTES 13u
 #define GGUF_MIN_TENSOR_BYTES 32u
-/* Messages quote at most 200 bytes of a key or name (a %.*s precision, never negative). */
-#define GGUF_SHOWN(len) ((int)((len) > 200 ? 200 : (len)))
 
 typedef struct gguf_kv {
     ax_gguf_string key;
@@ -199,16 +201,16 @@ static ax_status gguf_skip_array(gguf_cursor *c, ax_gguf *g, const ax_gguf_strin
     const uint64_t esize = gguf_scalar_bytes(elem_type);
     if (esize > 0) {
         if (count > gguf_left(c) / esize)
-            return gguf_fail(c, count_at, "key '%.*s': array of %llu %s elements runs past the end of the file "
-                             "(%llu bytes left)", GGUF_SHOWN(key->len), key->data, (unsigned long long)count,
+            return gguf_fail(c, count_at, "key '%s': array of %llu %s elements runs past the end of the file "
+                             "(%llu bytes left)", GGUF_QUOTED(*key), (unsigned long long)count,
                              ax_gguf_type_name((ax_gguf_type)elem_type), (unsigned long long)gguf_left(c));
         c->pos += count * esize;
         return AX_OK;
     }
     if (elem_type == AX_GGUF_STRING) {
         if (count > gguf_left(c) / 8)
-            return gguf_fail(c, count_at, "key '%.*s': array of %llu strings cannot fit in the %llu bytes left",
-                             GGUF_SHOWN(key->len), key->data, (unsigned long long)count,
+            return gguf_fail(c, count_at, "key '%s': array of %llu strings cannot fit in the %llu bytes left",
+                             GGUF_QUOTED(*key), (unsigned long long)count,
                              (unsigned long long)gguf_left(c));
         if (index_strings)
             AX_CHECK(ax_grow((void **)&g->str_pos, &g->str_cap, g->str_count + (int64_t)count, sizeof *g->str_pos));
@@ -222,11 +224,11 @@ static ax_status gguf_skip_array(gguf_cursor *c, ax_gguf *g, const ax_gguf_strin
     }
     if (elem_type == AX_GGUF_ARRAY) {
         if (depth >= GGUF_MAX_ARRAY_DEPTH)
-            return gguf_fail(c, count_at, "key '%.*s': arrays nested deeper than %d levels", GGUF_SHOWN(key->len),
-                             key->data, GGUF_MAX_ARRAY_DEPTH);
+            return gguf_fail(c, count_at, "key '%s': arrays nested deeper than %d levels",
+                             GGUF_QUOTED(*key), GGUF_MAX_ARRAY_DEPTH);
         if (count > gguf_left(c) / 12)
-            return gguf_fail(c, count_at, "key '%.*s': array of %llu arrays cannot fit in the %llu bytes left",
-                             GGUF_SHOWN(key->len), key->data, (unsigned long long)count,
+            return gguf_fail(c, count_at, "key '%s': array of %llu arrays cannot fit in the %llu bytes left",
+                             GGUF_QUOTED(*key), (unsigned long long)count,
                              (unsigned long long)gguf_left(c));
         for (uint64_t j = 0; j < count; j++) {
             const uint64_t type_at = c->pos;
@@ -234,15 +236,15 @@ static ax_status gguf_skip_array(gguf_cursor *c, ax_gguf *g, const ax_gguf_strin
             uint64_t inner_count = 0;
             AX_CHECK(gguf_read_u32(c, "nested array type", &inner_type));
             if (inner_type > AX_GGUF_FLOAT64)
-                return gguf_fail(c, type_at, "key '%.*s': unknown array element type %u", GGUF_SHOWN(key->len),
-                                 key->data, (unsigned)inner_type);
+                return gguf_fail(c, type_at, "key '%s': unknown array element type %u", GGUF_QUOTED(*key),
+                                 (unsigned)inner_type);
             const uint64_t inner_count_at = c->pos;
             AX_CHECK(gguf_read_u64(c, "nested array count", &inner_count));
             AX_CHECK(gguf_skip_array(c, g, key, inner_type, inner_count, inner_count_at, depth + 1, 0));
         }
         return AX_OK;
     }
-    return gguf_fail(c, count_at - 4, "key '%.*s': unknown array element type %u", GGUF_SHOWN(key->len), key->data,
+    return gguf_fail(c, count_at - 4, "key '%s': unknown array element type %u", GGUF_QUOTED(*key),
                      (unsigned)elem_type);
 }
 
@@ -251,7 +253,7 @@ static ax_status gguf_read_kv(gguf_cursor *c, ax_gguf *g, gguf_kv *kv) {
     AX_CHECK(gguf_read_string(c, "key", &kv->key));
     int64_t existing = 0;
     if (ax_strmap_find(&g->key_index, kv->key.data, (size_t)kv->key.len, &existing))
-        return gguf_fail(c, key_at, "duplicate key '%.*s'", GGUF_SHOWN(kv->key.len), kv->key.data);
+        return gguf_fail(c, key_at, "duplicate key '%s'", GGUF_QUOTED(kv->key));
     const uint64_t type_at = c->pos;
     AX_CHECK(gguf_read_u32(c, "value type", &kv->type));
     kv->str_first = -1;
@@ -259,8 +261,8 @@ static ax_status gguf_read_kv(gguf_cursor *c, ax_gguf *g, gguf_kv *kv) {
     const uint64_t esize = gguf_scalar_bytes(kv->type);
     if (esize > 0) {
         if (esize > gguf_left(c))
-            return gguf_fail(c, c->pos, "key '%.*s': truncated %s value (%llu bytes left)", GGUF_SHOWN(kv->key.len),
-                             kv->key.data, ax_gguf_type_name((ax_gguf_type)kv->type), (unsigned long long)gguf_left(c));
+            return gguf_fail(c, c->pos, "key '%s': truncated %s value (%llu bytes left)", GGUF_QUOTED(kv->key),
+                             ax_gguf_type_name((ax_gguf_type)kv->type), (unsigned long long)gguf_left(c));
         c->pos += esize;
     } else if (kv->type == AX_GGUF_STRING) {
         ax_gguf_string s;
@@ -270,8 +272,8 @@ static ax_status gguf_read_kv(gguf_cursor *c, ax_gguf *g, gguf_kv *kv) {
         uint64_t count = 0;
         AX_CHECK(gguf_read_u32(c, "array element type", &kv->elem_type));
         if (kv->elem_type > AX_GGUF_FLOAT64)
-            return gguf_fail(c, elem_at, "key '%.*s': unknown array element type %u", GGUF_SHOWN(kv->key.len),
-                             kv->key.data, (unsigned)kv->elem_type);
+            return gguf_fail(c, elem_at, "key '%s': unknown array element type %u", GGUF_QUOTED(kv->key),
+                             (unsigned)kv->elem_type);
         const uint64_t count_at = c->pos;
         AX_CHECK(gguf_read_u64(c, "array count", &count));
         kv->value_pos = c->pos;
@@ -279,7 +281,7 @@ static ax_status gguf_read_kv(gguf_cursor *c, ax_gguf *g, gguf_kv *kv) {
         AX_CHECK(gguf_skip_array(c, g, &kv->key, kv->elem_type, count, count_at, 1, 1));
         kv->count = (int64_t)count; /* bounded by the file size above */
     } else {
-        return gguf_fail(c, type_at, "key '%.*s': unknown value type %u", GGUF_SHOWN(kv->key.len), kv->key.data,
+        return gguf_fail(c, type_at, "key '%s': unknown value type %u", GGUF_QUOTED(kv->key),
                          (unsigned)kv->type);
     }
     return AX_OK;
@@ -306,15 +308,14 @@ static ax_status gguf_read_alignment(const gguf_cursor *c, ax_gguf *g) {
 static ax_status gguf_read_tensor_info(gguf_cursor *c, ax_gguf *g, ax_gguf_tensor_info *t) {
     const uint64_t name_at = c->pos;
     AX_CHECK(gguf_read_string(c, "tensor name", &t->name));
-    const int nl = GGUF_SHOWN(t->name.len);
     int64_t existing = 0;
     if (ax_strmap_find(&g->tensor_index, t->name.data, (size_t)t->name.len, &existing))
-        return gguf_fail(c, name_at, "duplicate tensor name '%.*s'", nl, t->name.data);
+        return gguf_fail(c, name_at, "duplicate tensor name '%s'", GGUF_QUOTED(t->name));
     const uint64_t dims_at = c->pos;
     uint32_t n_dims = 0;
     AX_CHECK(gguf_read_u32(c, "n_dims", &n_dims));
     if (n_dims < 1 || n_dims > AX_GGUF_MAX_DIMS)
-        return gguf_fail(c, dims_at, "tensor '%.*s': n_dims %u is outside [1, %d]", nl, t->name.data,
+        return gguf_fail(c, dims_at, "tensor '%s': n_dims %u is outside [1, %d]", GGUF_QUOTED(t->name),
                          (unsigned)n_dims, AX_GGUF_MAX_DIMS);
     t->n_dims = (int32_t)n_dims;
     /* The element count, and the same product with zero dims taken as 1: the strides of the view,
@@ -326,12 +327,12 @@ static ax_status gguf_read_tensor_info(gguf_cursor *c, ax_gguf *g, ax_gguf_tenso
         uint64_t ne = 0;
         AX_CHECK(gguf_read_u64(c, "tensor dim", &ne));
         if (ne > (uint64_t)INT64_MAX)
-            return gguf_fail(c, ne_at, "tensor '%.*s': ne[%u] = %lld is negative", nl, t->name.data, (unsigned)d,
+            return gguf_fail(c, ne_at, "tensor '%s': ne[%u] = %lld is negative", GGUF_QUOTED(t->name), (unsigned)d,
                              (long long)ne);
         t->ne[d] = (int64_t)ne;
         if (ne > 0 && extent > INT64_MAX / (int64_t)ne)
-            return gguf_fail(c, ne_at, "tensor '%.*s': element count overflows int64 at ne[%u] = %llu", nl,
-                             t->name.data, (unsigned)d, (unsigned long long)ne);
+            return gguf_fail(c, ne_at, "tensor '%s': element count overflows int64 at ne[%u] = %llu",
+                             GGUF_QUOTED(t->name), (unsigned)d, (unsigned long long)ne);
         numel *= (int64_t)ne;
         extent *= ne > 0 ? (int64_t)ne : 1;
     }
@@ -339,34 +340,33 @@ static ax_status gguf_read_tensor_info(gguf_cursor *c, ax_gguf *g, ax_gguf_tenso
     AX_CHECK(gguf_read_u32(c, "tensor type", &t->ggml_type));
     const gguf_ggml_type *gt = gguf_ggml_lookup(t->ggml_type);
     if (gt == NULL)
-        return gguf_fail(c, type_at, "tensor '%.*s': unknown GGML type %u", nl, t->name.data, (unsigned)t->ggml_type);
+        return gguf_fail(c, type_at, "tensor '%s': unknown GGML type %u", GGUF_QUOTED(t->name), (unsigned)t->ggml_type);
     if (t->ne[0] % gt->block_elems != 0)
-        return gguf_fail(c, dims_at + 4, "tensor '%.*s': ne[0] = %lld is not a multiple of the %s block size %u",
-                         nl, t->name.data, (long long)t->ne[0], gt->name, (unsigned)gt->block_elems);
+        return gguf_fail(c, dims_at + 4, "tensor '%s': ne[0] = %lld is not a multiple of the %s block size %u",
+                         GGUF_QUOTED(t->name), (long long)t->ne[0], gt->name, (unsigned)gt->block_elems);
     /* An int64 element count of an 8-byte type can overflow uint64 bytes. */
     const uint64_t blocks = (uint64_t)numel / gt->block_elems;
     if (blocks > UINT64_MAX / gt->block_bytes)
-        return gguf_fail(c, dims_at, "tensor '%.*s': byte size overflows", nl, t->name.data);
+        return gguf_fail(c, dims_at, "tensor '%s': byte size overflows", GGUF_QUOTED(t->name));
     t->bytes = blocks * gt->block_bytes;
     t->dtype = gt->dtype;
     const uint64_t offset_at = c->pos;
     AX_CHECK(gguf_read_u64(c, "tensor offset", &t->offset));
     if (t->offset % g->alignment != 0)
-        return gguf_fail(c, offset_at, "tensor '%.*s': offset %llu is not a multiple of the alignment %u", nl,
-                         t->name.data, (unsigned long long)t->offset, (unsigned)g->alignment);
+        return gguf_fail(c, offset_at, "tensor '%s': offset %llu is not a multiple of the alignment %u",
+                         GGUF_QUOTED(t->name), (unsigned long long)t->offset, (unsigned)g->alignment);
     return AX_OK;
 }
 
 /* Each tensor's data lies inside the file; its info's offset field is found again for the message. */
 static ax_status gguf_check_tensor_data(const gguf_cursor *c, const ax_gguf *g, const ax_gguf_tensor_info *t,
                                         uint64_t info_end) {
-    const int nl = GGUF_SHOWN(t->name.len);
     const uint64_t offset_at = info_end - 8;
     const uint64_t data_bytes = g->data_offset <= g->size ? g->size - g->data_offset : 0;
     if (t->bytes == 0) return AX_OK; /* nothing to read: accepted wherever it points, as GGML accepts it */
     if (g->data_offset > g->size || t->offset > data_bytes || t->bytes > data_bytes - t->offset)
-        return gguf_fail(c, offset_at, "tensor '%.*s': data [%llu, %llu) of the data section at byte %llu runs "
-                         "past the end of the file (%llu bytes)", nl, t->name.data, (unsigned long long)t->offset,
+        return gguf_fail(c, offset_at, "tensor '%s': data [%llu, %llu) of the data section at byte %llu runs "
+                         "past the end of the file (%llu bytes)", GGUF_QUOTED(t->name), (unsigned long long)t->offset,
                          (unsigned long long)(t->offset + t->bytes), (unsigned long long)g->data_offset,
                          (unsigned long long)g->size);
     return AX_OK;
@@ -588,21 +588,19 @@ static ax_status gguf_check_index(const ax_gguf *g, int64_t i, const void *out) 
 
 /* The message's subject: "key 'K'" or "key 'K' element j". */
 static ax_status gguf_kind_error(const gguf_kv *kv, int64_t j, uint32_t type, const char *wanted) {
-    const int kl = GGUF_SHOWN(kv->key.len);
     if (j < 0)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%.*s': a %s value, not %s", kl, kv->key.data,
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%s': a %s value, not %s", GGUF_QUOTED(kv->key),
                             ax_gguf_type_name((ax_gguf_type)type), wanted);
-    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%.*s' element %lld: a %s value, not %s", kl,
-                        kv->key.data, (long long)j, ax_gguf_type_name((ax_gguf_type)type), wanted);
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%s' element %lld: a %s value, not %s",
+                        GGUF_QUOTED(kv->key), (long long)j, ax_gguf_type_name((ax_gguf_type)type), wanted);
 }
 
 static ax_status gguf_fit_error(const gguf_kv *kv, int64_t j, const char *wanted) {
-    const int kl = GGUF_SHOWN(kv->key.len);
     if (j < 0)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%.*s': value does not fit %s", kl, kv->key.data,
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%s': value does not fit %s", GGUF_QUOTED(kv->key),
                             wanted);
-    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%.*s' element %lld: value does not fit %s", kl,
-                        kv->key.data, (long long)j, wanted);
+    return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%s' element %lld: value does not fit %s",
+                        GGUF_QUOTED(kv->key), (long long)j, wanted);
 }
 
 static ax_status gguf_to_i64(const gguf_kv *kv, int64_t j, const uint8_t *p, uint32_t type, int64_t *out) {
@@ -694,8 +692,8 @@ static ax_status gguf_array_element(const ax_gguf *g, int64_t i, int64_t j, cons
     *kv = &g->kvs[i];
     if ((*kv)->type != AX_GGUF_ARRAY) return gguf_kind_error(*kv, -1, (*kv)->type, "an array");
     if (j < 0 || j >= (*kv)->count)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%.*s': element %lld is outside [0, %lld)",
-                            GGUF_SHOWN((*kv)->key.len), (*kv)->key.data, (long long)j,
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "gguf: key '%s': element %lld is outside [0, %lld)",
+                            GGUF_QUOTED((*kv)->key), (long long)j,
                             (long long)(*kv)->count);
     const uint64_t esize = gguf_scalar_bytes((*kv)->elem_type);
     *p = esize > 0 ? g->base + (*kv)->value_pos + (uint64_t)j * esize : NULL;
@@ -754,8 +752,8 @@ ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
     ax_gguf_tensor_info t;
     AX_CHECK(ax_gguf_tensor_info_get(g, i, &t));
     if (t.dtype < 0)
-        return ax_set_error(AX_ERR_UNSUPPORTED, "gguf: tensor '%.*s': GGML type %s (%u) has no Axial dtype",
-                            GGUF_SHOWN(t.name.len), t.name.data, ax_ggml_type_name(t.ggml_type),
+        return ax_set_error(AX_ERR_UNSUPPORTED, "gguf: tensor '%s': GGML type %s (%u) has no Axial dtype",
+                            GGUF_QUOTED(t.name), ax_ggml_type_name(t.ggml_type),
                             (unsigned)t.ggml_type);
     /* general.alignment may be 1 or 2 (ggml accepts it): a view whose data is not aligned for its
      * element or block would be read through misaligned pointers by every op. The alignment asked
@@ -765,9 +763,9 @@ ax_status ax_gguf_tensor_view(const ax_gguf *g, int64_t i, ax_tensor *out) {
     const uint64_t at = g->data_offset + t.offset;
     if (t.bytes > 0 && (uintptr_t)(g->base + at) % (uintptr_t)need != 0)
         return ax_set_error(AX_ERR_UNSUPPORTED,
-                            "gguf: tensor '%.*s': its data at file offset %llu is not aligned to %lld bytes for %s "
+                            "gguf: tensor '%s': its data at file offset %llu is not aligned to %lld bytes for %s "
                             "(general.alignment is %u, or the file's buffer is misaligned)",
-                            GGUF_SHOWN(t.name.len), t.name.data, (unsigned long long)at, (long long)need,
+                            GGUF_QUOTED(t.name), (unsigned long long)at, (long long)need,
                             ax_ggml_type_name(t.ggml_type), (unsigned)g->alignment);
     memset(out, 0, sizeof *out);
     /* The mapping is read-only; the header tells callers never to write through the view. */

@@ -16,12 +16,17 @@
 #include "io/grow.h"
 
 ax_quoted ax_quote(const char *s) {
+    size_t n = 0;
+    while (n <= AX_QUOTE_MAX && s[n] != '\0') n++;
+    return ax_quote_n(s, n);
+}
+
+ax_quoted ax_quote_n(const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     ax_quoted q;
-    size_t used = 0, n = 0;
-    while (n < AX_QUOTE_MAX && s[n] != '\0') n++;
+    size_t used = 0, n = len < AX_QUOTE_MAX ? len : AX_QUOTE_MAX;
     /* Cut short at a character, not inside one (the message stays UTF-8 for C consumers too). */
-    if (s[n] != '\0') n -= ax_utf8_partial_tail(s, n);
+    if (n < len) n -= ax_utf8_partial_tail(s, n);
     for (size_t i = 0; i < n; i++) {
         const unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f) {

@@ -73,6 +73,8 @@ typedef struct ax_quoted {
     char text[4 * AX_QUOTE_MAX + 1];
 } ax_quoted;
 ax_quoted ax_quote(const char *s);
+/* The same for s[0, len), which may hold NUL bytes (written \x00) and need not end with one. */
+ax_quoted ax_quote_n(const char *s, size_t len);
 
 /* The name used for memory buffers whose caller gave none. */
 #define AX_MEMORY_SOURCE "<memory>"
