@@ -259,6 +259,12 @@ static void test_chat_template_variants(void) {
          NULL, 0},
         {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
          "'<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }", NULL, 0},
+        /* "-" trims what Python's str.isspace calls whitespace, as jinja2 does: a no-break space, an
+         * ideographic space, \x1c (ASCII alone had been trimmed, the NBSP rendered) */
+        {"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' -%}\xe3\x80\x80"
+         "{{ '<|im_start|>system\\nD<|im_end|>\\n' }}\xc2\xa0\x1c{%- endif %}{{'<|im_start|>' + message['role'] + "
+         "'\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}",
+         "<|im_start|>system\nD<|im_end|>\n", 0},
     };
     const ax_llm_chat_message conv[2] = {{"user", "Hi"}, {"assistant", "Yo"}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

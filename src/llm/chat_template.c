@@ -45,6 +45,30 @@ typedef struct ct_tag {
 } ct_tag;
 
 static int ct_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* Bytes of the whitespace character that s[0, n) starts with (0: none), as Python's str.isspace
+ * counts it, which is what jinja2's "-" trimming strips: ASCII whitespace and \x1c-\x1f, U+0085,
+ * U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (ASCII alone had left a
+ * no-break space that jinja2 removes). */
+static size_t ct_uspace_len(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    if (n >= 1 && (ct_space((char)s[0]) || (s[0] >= 0x1c && s[0] <= 0x1f))) return 1;
+    if (n >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0)) return 2;
+    if (n < 3) return 0;
+    const uint32_t cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+    if ((s[0] & 0xF0) != 0xE0 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+                   cp == 0x205F || cp == 0x3000
+               ? 3
+               : 0;
+}
+
+/* The same for the whitespace character that s[0, n) ends with. */
+static size_t ct_uspace_len_before(const char *s, size_t n) {
+    for (size_t k = 1; k <= 3 && k <= n; k++)
+        if (ct_uspace_len(s + n - k, k) == k) return k;
+    return 0;
+}
 static int ct_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 static int ct_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -231,8 +255,8 @@ static int ct_split(const char *s, size_t len, ct_tag **tags_out, int *n_out, si
         const char *text = s + i;
         size_t text_n = open - i;
         const int trim_prev = open < len && open + 2 < len && s[open + 2] == '-';
-        if (trim_next) while (text_n > 0 && ct_space(*text)) text++, text_n--;
-        if (trim_prev) while (text_n > 0 && ct_space(text[text_n - 1])) text_n--;
+        for (size_t k; trim_next && (k = ct_uspace_len(text, text_n)) > 0;) text += k, text_n -= k;
+        for (size_t k; trim_prev && (k = ct_uspace_len_before(text, text_n)) > 0;) text_n -= k;
         const int before_block = open + 1 < len && (s[open + 1] == '%' || s[open + 1] == '#');
         size_t blank = text_n; /* the run of spaces and tabs ending the text */
         while (blank > 0 && (text[blank - 1] == ' ' || text[blank - 1] == '\t')) blank--;
