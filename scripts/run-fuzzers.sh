@@ -4,7 +4,7 @@
 # a broken invariant; the reproducer is left in build-fuzz/artifacts/<target>/.
 #
 # usage: scripts/run-fuzzers.sh [SECONDS] [TARGET...]      (default 20 s; targets: fasta a3m
-#        stockholm mmcif pdb gguf tokenizer chat_template serve_request). Environment: CC_FUZZ
+#        stockholm mmcif pdb gguf tokenizer tokenizer_gguf chat_template serve_request). Environment: CC_FUZZ
 #        (default clang), AXIAL_FUZZ_BUILD (build dir).
 #
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
@@ -14,7 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 if [ $# -gt 0 ]; then shift; fi
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(fasta a3m stockholm mmcif pdb gguf tokenizer chat_template serve_request); fi
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(fasta a3m stockholm mmcif pdb gguf tokenizer tokenizer_gguf chat_template serve_request)
+fi
 build=${AXIAL_FUZZ_BUILD:-$root/build-fuzz}
 data=$root/tests/data
 
@@ -170,7 +172,7 @@ printf '\001{"model":"m","messages":[{"role":"system","content":"Be brief."},{"r
 
 # GGUF seeds: small files with every value type, nested arrays and a few tensor types, written by the
 # `gguf` package when the .venv has it; a bare header otherwise.
-mkdir -p "$build/seeds/gguf"
+mkdir -p "$build/seeds/gguf" "$build/seeds/tokenizer_gguf"
 printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' |
   seed gguf empty_v3.gguf
 if [ -x "$root/.venv/bin/python" ] && "$root/.venv/bin/python" -c "import gguf, numpy" 2>/dev/null; then
@@ -198,6 +200,33 @@ for name, alignment in [("types", 0), ("aligned64", 64)]:
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+# fuzz_tokenizer_gguf: a small byte-level BPE vocabulary (GPT-2's byte characters, ChatML control
+# tokens, two merges) with SmolLM2's chat template, as a GGUF file with no tensors.
+import os
+chars = [c for c in range(33, 127)] + [c for c in range(161, 173)] + [c for c in range(174, 256)]
+table, extra = {}, 256
+for b in range(256):
+    if b in chars:
+        table[b] = chr(b)
+    else:
+        table[b] = chr(extra)
+        extra += 1
+tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + [table[b] for b in range(256)] + ["ab", "abc"]
+w = gguf.GGUFWriter(os.path.join(os.path.dirname(out), "tokenizer_gguf", "tiny_bpe.gguf"), arch="llama")
+w.add_tokenizer_model("gpt2")
+w.add_tokenizer_pre("smollm")
+w.add_token_list(tokens)
+w.add_token_types([3, 3, 3] + [1] * (len(tokens) - 3))
+w.add_token_merges(["a b", "ab c"])
+w.add_bos_token_id(1)
+w.add_eos_token_id(2)
+w.add_chat_template("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+                    "{{ '<|im_start|>system\\nBe brief.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + "
+                    "message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+                    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+w.write_header_to_file()
+w.write_kv_data_to_file()
+w.close()
 PY
 fi
 cat > "$build/gguf.dict" <<'DICT'

@@ -74,6 +74,25 @@ static void test_duplicate_tokens(void) {
     llm_tokenizer_free(tok);
 }
 
+/* A ChatML template whose markup is plain text in the vocabulary (not control or user-defined tokens)
+ * is refused for chat: the chat's separately encoded pieces could then tokenize differently from the
+ * rendered text, which llm.h promises they equal. */
+static void test_chatml_markup_must_be_tokens(void) {
+    ax_gguf *g = NULL;
+    llm_tokenizer *tok = NULL;
+    tiny_gguf(&file_buf, "plain_markup");
+    CHECK_OK(ax_gguf_open_memory(file_buf.data, file_buf.len, "plain.gguf", &g));
+    CHECK_OK(llm_tokenizer_create(g, "plain.gguf", &tok));
+    ax_gguf_close(g);
+    if (tok == NULL) return;
+    const ax_llm_chat_message conv[1] = {{"user", "Hi!"}};
+    char text[256];
+    size_t len = 0;
+    CHECK_STATUS(llm_tokenizer_chat_apply(tok, conv, 1, 1, text, sizeof text, &len), AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "not both control or user-defined tokens");
+    llm_tokenizer_free(tok);
+}
+
 static void test_encode_buffers(void) {
     ax_gguf *g = NULL;
     llm_tokenizer *tok = open_tiny(&g);
@@ -385,6 +404,7 @@ static void test_chat_tokenize(void) {
 
 int main(void) {
     RUN(test_create_errors);
+    RUN(test_chatml_markup_must_be_tokens);
     RUN(test_duplicate_tokens);
     RUN(test_encode_buffers);
     RUN(test_decode_buffers);

@@ -74,7 +74,8 @@ static const char tiny_chatml[] =
     "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/* skip: a key left out ("model", "tokens"), a variant ("u64types", "dups"), or NULL. */
+/* skip: a key left out ("model", "tokens"), a variant ("u64types", "dups", "plain_markup": the three
+ * specials typed normal), or NULL. */
 static inline size_t tiny_gguf(tiny_buf *b, const char *skip) {
     tiny_buf kv = {{0}, 0, 0};
     const int dups = skip && strcmp(skip, "dups") == 0;
@@ -102,7 +103,7 @@ static inline size_t tiny_gguf(tiny_buf *b, const char *skip) {
     tiny_put_u64(&kv, n_tokens);
     for (int i = 0; i < (int)n_tokens; i++) {
         if (u64_types) tiny_put_u64(&kv, i == 0 ? 0x8000000000000003ull : (i < N_SPECIAL ? 3 : 1));
-        else tiny_put_u32(&kv, i < N_SPECIAL ? 3 : 1);
+        else tiny_put_u32(&kv, i < N_SPECIAL && !(skip && strcmp(skip, "plain_markup") == 0) ? 3 : 1);
     }
     kv.n_kv++;
     tiny_put_str(&kv, "tokenizer.ggml.merges", 21);

@@ -135,7 +135,9 @@ typedef struct ax_llm_chat_message {
  * message is not "system", "<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then
  * "<|im_start|>assistant\n" when add_generation_prompt. Any other template, or add_generation_prompt
  * with a template lacking that block, is AX_ERR_UNSUPPORTED naming the template's byte offset and
- * what differs. Buffer rules as ax_llm_detokenize. Thread-safe. */
+ * what differs; so is a ChatML template whose <|im_start|> and <|im_end|> are not both control or
+ * user-defined tokens of the vocabulary (ax_llm_chat_tokenize could not keep its promise below).
+ * Buffer rules as ax_llm_detokenize. Thread-safe. */
 AX_API ax_status ax_llm_chat_apply(const ax_llm_model *model, const ax_llm_chat_message *messages, int64_t n,
                                    int add_generation_prompt, char *text, size_t capacity, size_t *len);
 

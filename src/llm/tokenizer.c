@@ -372,6 +372,22 @@ ax_status llm_tokenizer_create(const ax_gguf *g, const char *file, llm_tokenizer
     AX_CHECK_GOTO(tok_get_bool(g, file, "tokenizer.ggml.add_eos_token", &tok->add_eos), st, fail);
     AX_CHECK_GOTO(tok_get_string(g, file, "tokenizer.chat_template", 0, &tmpl), st, fail);
     if (tmpl.data != NULL) AX_CHECK_GOTO(llm_chat_template_parse(tok, tmpl.data, tmpl.len), st, fail);
+    /* The chat's ids are the rendered text's only when the markup is tokens of its own (control or
+     * user-defined); as plain text "<|im_end|>" would merge with the message's last characters ("!<|")
+     * in the rendered text but not in the chat's separately encoded pieces. */
+    if (tok->chat_kind == LLM_CHAT_CHATML) {
+        int64_t start = -1, end = -1;
+        const int special = ax_strmap_find(&vocab, "<|im_start|>", 12, &start) &&
+                            ax_strmap_find(&vocab, "<|im_end|>", 10, &end) &&
+                            (tok->types[start] == LLM_TOKEN_CONTROL || tok->types[start] == LLM_TOKEN_USER_DEFINED) &&
+                            (tok->types[end] == LLM_TOKEN_CONTROL || tok->types[end] == LLM_TOKEN_USER_DEFINED);
+        if (!special) {
+            tok->chat_kind = LLM_CHAT_NONE;
+            tok->chat_refusal = "<|im_start|> and <|im_end|> are not both control or user-defined tokens of the "
+                                "vocabulary";
+            tok->chat_refusal_at = LLM_CHAT_REFUSAL_VOCAB;
+        }
+    }
     ax_strmap_free(&vocab);
     *out = tok;
     return AX_OK;

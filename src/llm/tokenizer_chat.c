@@ -40,6 +40,8 @@ static ax_status chat_check(const llm_tokenizer *tok, const ax_llm_chat_message 
     if (tok->chat_kind == LLM_CHAT_CHATML) return AX_OK;
     if (tok->chat_refusal == NULL)
         return ax_set_error(AX_ERR_UNSUPPORTED, "chat: the model has no tokenizer.chat_template");
+    if (tok->chat_refusal_at == LLM_CHAT_REFUSAL_VOCAB)
+        return ax_set_error(AX_ERR_UNSUPPORTED, "chat: tokenizer.chat_template is ChatML, but %s", tok->chat_refusal);
     if (tok->chat_refusal_at < 0)
         return ax_set_error(AX_ERR_UNSUPPORTED, "chat: tokenizer.chat_template is not the ChatML template Axial "
                                                 "renders (at its end: %s)", tok->chat_refusal);

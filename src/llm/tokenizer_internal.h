@@ -36,6 +36,8 @@ typedef enum llm_chat_kind {
     LLM_CHAT_CHATML = 1
 } llm_chat_kind;
 
+#define LLM_CHAT_REFUSAL_VOCAB (-2)
+
 struct llm_tokenizer {
     int32_t n_vocab;
     int32_t bos, eos, eot, unk, pad; /* -1 when the file names none */
@@ -59,7 +61,8 @@ struct llm_tokenizer {
     size_t chat_default_system_len;
     int chat_generation_prompt; /* ChatML: the template has the {% if add_generation_prompt %} block */
     const char *chat_refusal;   /* a template that is not rendered: why (static text), else NULL */
-    int64_t chat_refusal_at;    /* its byte offset in the template, -1 for its end */
+    int64_t chat_refusal_at;    /* its byte offset in the template, -1 for its end, LLM_CHAT_REFUSAL_VOCAB for
+                                   the vocabulary (the markup is not tokens of its own) */
 };
 
 /* The merge rule for (left, right), or NULL. */
