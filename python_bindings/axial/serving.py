@@ -417,7 +417,8 @@ class Engine:
                top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repetition_penalty: float = 1.0,
                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, penalty_last_n: int = 64,
                seed: int = 0, stop: Optional[Union[str, Sequence[str]]] = None,
-               stop_tokens: Optional[Sequence[int]] = None, ignore_eos: bool = False) -> Request:
+               stop_tokens: Optional[Sequence[int]] = None, ignore_eos: bool = False,
+               penalize_prompt: bool = True) -> Request:
         """Queues a request (``ax_serving_submit``) and returns it at once. Thread-safe.
 
         Args:
@@ -429,6 +430,8 @@ class Engine:
                 ``min_p`` (0 = off), as ``axial.sample``.
             repetition_penalty, frequency_penalty, presence_penalty: penalties over the last
                 ``penalty_last_n`` tokens, prompt included (1, 0, 0 = off).
+            penalize_prompt: False: the penalties see only generated tokens, as OpenAI's presence
+                and frequency penalties do (a chat prompt's own end token is then not pushed down).
             seed: draw i of the request depends only on (seed, i): the same seed gives the same
                 tokens whatever else the engine runs.
             stop: a string or up to 16 strings (1..256 bytes each) that end generation; the text ends
@@ -478,7 +481,7 @@ class Engine:
                 _integer("top_k", top_k), _number("top_p", top_p), _number("min_p", min_p),
                 _number("repetition_penalty", repetition_penalty), _number("frequency_penalty", frequency_penalty),
                 _number("presence_penalty", presence_penalty), _integer("penalty_last_n", penalty_last_n), seed_value,
-                stops, stop_ids, bool(ignore_eos))
+                stops, stop_ids, bool(ignore_eos), bool(penalize_prompt))
         self._reap()
         try:
             request_id = _axial.serving_submit(self._capsule, *args)

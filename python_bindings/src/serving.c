@@ -222,9 +222,9 @@ static PyObject *py_serving_config(PyObject *self, PyObject *capsule) {
 
 /* serving_submit(engine, prompt (str, or int32 buffer of ids), max_tokens, temperature, top_k, top_p,
  * min_p, repetition_penalty, frequency_penalty, presence_penalty, penalty_last_n, seed,
- * stop (tuple of str or None), stop_tokens (int32 buffer or None), ignore_eos) -> id */
+ * stop (tuple of str or None), stop_tokens (int32 buffer or None), ignore_eos, penalize_prompt) -> id */
 static PyObject *py_serving_submit(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (axpy_check_nargs("serving_submit", nargs, 15) < 0) return NULL;
+    if (axpy_check_nargs("serving_submit", nargs, 16) < 0) return NULL;
     ax_serving_request req = AX_SERVING_REQUEST_INIT;
     if (axpy_int32(args[2], "max_tokens", &req.max_tokens) < 0 ||
         serving_py_float(args[3], "temperature", &req.sampling.temperature) < 0 ||
@@ -245,6 +245,9 @@ static PyObject *py_serving_submit(PyObject *self, PyObject *const *args, Py_ssi
     const int ignore_eos = PyObject_IsTrue(args[14]);
     if (ignore_eos < 0) return NULL;
     req.ignore_eos = ignore_eos;
+    const int penalize_prompt = PyObject_IsTrue(args[15]);
+    if (penalize_prompt < 0) return NULL;
+    req.penalty_generated_only = !penalize_prompt;
 
     Py_buffer prompt_view = {0}, stop_view = {0};
     int has_prompt_view = 0, has_stop_view = 0;
@@ -468,7 +471,8 @@ PyMethodDef axpy_serving_methods[] = {
     {"serving_config", py_serving_config, METH_O, "serving_config(engine) -> dict (ax_serving_get_config)"},
     {"serving_submit", (PyCFunction)(void (*)(void))py_serving_submit, METH_FASTCALL,
      "serving_submit(engine, prompt, max_tokens, temperature, top_k, top_p, min_p, repetition_penalty, "
-     "frequency_penalty, presence_penalty, penalty_last_n, seed, stop, stop_tokens, ignore_eos) -> id "
+     "frequency_penalty, presence_penalty, penalty_last_n, seed, stop, stop_tokens, ignore_eos, penalize_prompt) "
+     "-> id "
      "(ax_serving_submit)"},
     {"serving_poll", (PyCFunction)(void (*)(void))py_serving_poll, METH_FASTCALL,
      "serving_poll(engine, id, timeout_ms) -> (tokens, probs, text, finish, prompt_tokens, cached_tokens, "

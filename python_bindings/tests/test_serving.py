@@ -392,6 +392,28 @@ def test_seeded_sampling_is_reproducible(model, reference):
     assert generated(model, a.tokens) == reference(PROMPTS[3], 12, temperature=0.9, top_k=40, top_p=0.95, seed=11)
 
 
+def test_penalties_over_generated_tokens_only(model):
+    """penalize_prompt=False (OpenAI's presence and frequency penalties): the history is the generated
+    tokens alone. Reference: Model.logits over the prompt and the engine's tokens, the penalties of
+    sampling.h applied in float64 over the tokens generated before each step, then the greedy choice
+    (within 1e-2 of the best logit: the engine's paged path rounds a little differently). Over the
+    prompt as well, the chat prompt's own <|im_end|> is pushed down and the tokens differ."""
+    ids = model.tokenize("<|im_start|>user\nSay just the word yes.<|im_end|>\n<|im_start|>assistant\n")
+    n, kw = 16, dict(presence_penalty=1.0, frequency_penalty=1.0, penalty_last_n=256, ignore_eos=True)
+    with Engine(model, **SMALL) as eng:
+        only = eng.submit(ids, max_tokens=n, penalize_prompt=False, **kw)
+        both = eng.submit(ids, max_tokens=n, **kw)
+        only, both = only.result(timeout=120), both.result(timeout=120)
+    assert only.tokens != both.tokens
+    logits = model.logits(ids + only.tokens).astype(np.float64)[len(ids) - 1:len(ids) - 1 + n]
+    for i in range(n):
+        w = logits[i].copy()
+        seen = only.tokens[:i]
+        for t in set(seen):
+            w[t] -= seen.count(t) * 1.0 + 1.0
+        assert w.max() - w[only.tokens[i]] <= 1e-2, (i, only.tokens, int(np.argmax(w)))
+
+
 def test_ctrl_c_interrupts_a_blocking_wait(model):
     eng = Engine(model, start=False, **SMALL)
     try:
