@@ -25,7 +25,7 @@ static void serve_usage(FILE *out) {
     fprintf(out,
             "usage: axial serve [--model FILE] [--alias NAME] [--host ADDR] [--port N] [--policy P]\n"
             "                   [--ctx-size N] [--threads T] [--max-queue N] [--max-running N]\n"
-            "                   [--batch-tokens N] [--block-size N] [--blocks N]\n"
+            "                   [--batch-tokens N] [--block-size N] [--blocks N] [--allow-origin ORIGIN]\n"
             "  Serves the model over HTTP with an OpenAI-compatible API (POST /v1/completions,\n"
             "  /v1/chat/completions; GET /v1/models, /health, /metrics) until SIGINT or SIGTERM.\n"
             "  --host defaults to 127.0.0.1 and --port to 8080 (0: a free port); the line \"axial serve:\n"
@@ -34,13 +34,15 @@ static void serve_usage(FILE *out) {
             "  prefill-first or static. --ctx-size: tokens per sequence (default min(training context,\n"
             "  4096)); --max-queue: waiting requests before 503 (default 1024); --max-running: sequences\n"
             "  at once (64, and at most --batch-tokens: each decodes a token every step); --batch-tokens:\n"
-            "  tokens per step (64 on the CPU, 2048 on CUDA); --block-size:\n"
-            "  tokens per KV block (32); --blocks: KV blocks in the pool (enough for 8 full contexts on the\n"
-            "  CPU, 32 on CUDA). --threads: CPU threads (0 = all cores).\n");
+            "  tokens per step (64 on the CPU, 2048 on CUDA); --block-size: tokens per KV block (32);\n"
+            "  --blocks: KV blocks in the pool (enough for 8 full contexts on the CPU, 32 on CUDA).\n"
+            "  --threads: CPU threads (0 = all cores). --allow-origin: let browser pages from ORIGIN\n"
+            "  (\"*\": any) call the server (CORS: the header on every answer, OPTIONS preflights); off by\n"
+            "  default, so a web page cannot use a local server.\n");
 }
 
 typedef struct serve_options {
-    const char *model_path, *alias, *host, *policy;
+    const char *model_path, *alias, *host, *policy, *allow_origin;
     long long port, ctx_size, threads, max_queue, max_running, batch_tokens, block_size, blocks;
 } serve_options;
 
@@ -96,6 +98,19 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
             o->host = val;
         } else if (strcmp(a, "--policy") == 0) {
             o->policy = val;
+        } else if (strcmp(a, "--allow-origin") == 0) {
+            /* a header value: no control characters (a CR or LF would start a header of its own) */
+            for (const char *ch = val; *ch != '\0'; ch++)
+                if ((unsigned char)*ch < 0x20 || *ch == 0x7f) {
+                    fprintf(stderr, "axial serve: --allow-origin: control characters are not allowed\n");
+                    return 2;
+                }
+            if (val[0] == '\0') {
+                fprintf(stderr, "axial serve: --allow-origin '': expected \"*\" or an origin such as "
+                                "http://localhost:3000\n");
+                return 2;
+            }
+            o->allow_origin = val;
         } else {
             size_t k = 0;
             while (k < sizeof ints / sizeof ints[0] && strcmp(a, ints[k].name) != 0) k++;
@@ -188,7 +203,8 @@ static int serve_run(const serve_options *o) {
         rc = serve_fail("engine loop", st);
         goto done;
     }
-    const srv_server_config sc = {o->host != NULL ? o->host : "127.0.0.1", (int)o->port, model_id, model, engine};
+    const srv_server_config sc = {o->host != NULL ? o->host : "127.0.0.1", (int)o->port, model_id, model, engine,
+                                  o->allow_origin};
     char err[512];
     int port = 0;
     if (srv_server_start(&sc, &srv, &port, err, sizeof err) != 0) {

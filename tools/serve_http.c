@@ -105,6 +105,13 @@ static double http_now(void) {
 
 /* ---- responses ------------------------------------------------------------------------------- */
 
+/* --allow-origin: the Access-Control-Allow-Origin of every answer, or NULL (set once at start). */
+static const char *http_allow_origin;
+
+static void http_add_cors(struct MHD_Response *r) {
+    if (http_allow_origin != NULL) MHD_add_response_header(r, "Access-Control-Allow-Origin", http_allow_origin);
+}
+
 /* Queues body (malloc'ed, taken) with a status; extra_name/extra_value: one more header, or NULL. */
 static enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, const char *content_type, char *body,
                                  const char *extra_name, const char *extra_value) {
@@ -122,6 +129,7 @@ static enum MHD_Result http_send(struct MHD_Connection *c, unsigned status, cons
     if (r == NULL) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (extra_name != NULL) MHD_add_response_header(r, extra_name, extra_value);
+    http_add_cors(r);
     const enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -631,6 +639,7 @@ static enum MHD_Result http_generate(srv_server *srv, struct MHD_Connection *c, 
         } else {
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+            http_add_cors(resp);
             ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
             MHD_destroy_response(resp);
         }
@@ -730,6 +739,19 @@ static enum MHD_Result http_model(srv_server *srv, struct MHD_Connection *c, con
     return http_send_error(c, &err);
 }
 
+/* A browser's CORS preflight (--allow-origin): 204 with the methods and headers a client may send. */
+static enum MHD_Result http_preflight(struct MHD_Connection *c, int wants_post) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) return MHD_NO;
+    http_add_cors(r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", wants_post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    const enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                    const char *version, const char *upload_data, size_t *upload_data_size,
                                    void **con_cls) {
@@ -742,6 +764,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c, const ch
     if (*con_cls == NULL) {
         /* First call: headers only. Everything but a generation POST is answered now. */
         if (route == HTTP_UNKNOWN) return http_fail(c, 404, NULL, "Unknown path");
+        if (http_allow_origin != NULL && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+            return http_preflight(c, wants_post);
         if (wants_post ? !is_post : !is_get)
             return http_send(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
                              srv_error_json(&(srv_error){405, "Method not allowed", "", "invalid_request_error", NULL}),
@@ -851,6 +875,7 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_o
     ax_llm_model_info mi;
     srv->n_vocab = ax_llm_model_get_info(cfg->model, &mi) == AX_OK ? mi.n_vocab : INT32_MAX;
     srv->started = (int64_t)time(NULL);
+    http_allow_origin = cfg->allow_origin;
     /* One socket: a name with addresses of both families binds its IPv4 one (localhost is often ::1
      * first, and an IPv4 client then found nothing listening); an IPv6 socket takes IPv4 too (dual
      * stack), so "::" serves every interface as "0.0.0.0" does (it had been IPv6 only). */

@@ -23,6 +23,9 @@ typedef struct srv_server_config {
     const char *model_id;        /* the name clients must send as "model" */
     ax_llm_model *model;         /* tokenizer and chat template */
     ax_serving_engine *engine;   /* with its background loop running */
+    const char *allow_origin;    /* NULL: no CORS; else the Access-Control-Allow-Origin every answer carries
+                                    ("*" or an origin) and OPTIONS preflights are answered. One value per
+                                    process: it is read by every server of the process */
 } srv_server_config;
 
 /* Starts the daemon; *port_out receives the bound port. 0 on success; -1 with the reason in err. */

@@ -570,6 +570,35 @@ def test_queue_full_is_503_with_retry_after():
         assert s.stop() == 0
 
 
+def test_cors_only_when_allowed(server):
+    """--allow-origin: answers carry Access-Control-Allow-Origin (streams too) and OPTIONS preflights
+    get 204 with the allowed methods and headers; without it (the default server) there is no CORS
+    header and OPTIONS is 405, so a web page cannot call a local server."""
+    status, headers, _ = curl(server, "/health")
+    assert status == 200 and "access-control-allow-origin" not in headers
+    status, _, _ = curl(server, "/v1/chat/completions", "-X", "OPTIONS")
+    assert status == 405
+    s = Server("--allow-origin", "http://localhost:3000")
+    try:
+        status, headers, _ = curl(s, "/v1/chat/completions", "-X", "OPTIONS",
+                                  "-H", "Origin: http://localhost:3000",
+                                  "-H", "Access-Control-Request-Method: POST")
+        assert status == 204, headers
+        assert headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert headers["access-control-allow-methods"] == "POST, OPTIONS"
+        assert "content-type" in headers["access-control-allow-headers"].lower()
+        status, headers, _ = curl(s, "/v1/models")
+        assert status == 200 and headers["access-control-allow-origin"] == "http://localhost:3000"
+        status, headers, _ = curl(s, "/v1/nothing")
+        assert status == 404  # unknown paths stay unknown, preflight or not
+        stream = s.client().completions.create(model=MODEL_ID, prompt="Hi", max_tokens=2, stream=True)
+        assert stream.response.headers["access-control-allow-origin"] == "http://localhost:3000"
+        for _ in stream:
+            pass
+    finally:
+        assert s.stop() == 0
+
+
 def test_chat_default_max_tokens_fits_a_small_pool():
     """A KV pool smaller than one context: a chat request without max_tokens gets as many as the pool
     holds (the default had been the whole context's room, which the engine refused: a 400 blaming the
