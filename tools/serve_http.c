@@ -147,6 +147,14 @@ static enum MHD_Result http_fail(struct MHD_Connection *c, int status, const cha
     return http_send_error(c, &err);
 }
 
+/* 404 model_not_found: a generation request or GET /v1/models/{id} naming another model. */
+static enum MHD_Result http_model_not_found(const srv_server *srv, struct MHD_Connection *c, const char *model) {
+    srv_error err;
+    srv_fail(&err, 404, "model", "The model '%.200s' does not exist; this server has '%.200s'", model, srv->model_id);
+    err.code = "model_not_found";
+    return http_send_error(c, &err);
+}
+
 /* ---- jobs ------------------------------------------------------------------------------------ */
 
 static void http_job_release(http_job *job) {
@@ -600,10 +608,7 @@ static enum MHD_Result http_generate(srv_server *srv, struct MHD_Connection *c, 
     http_job *job = NULL;
     enum MHD_Result ret;
     if (strcmp(req.model, srv->model_id) != 0) {
-        srv_fail(&err, 404, "model", "The model '%.200s' does not exist; this server has '%.200s'", req.model,
-                 srv->model_id);
-        err.code = "model_not_found";
-        ret = http_send_error(c, &err);
+        ret = http_model_not_found(srv, c, req.model);
         goto done;
     }
     if (http_prompt_tokens(srv, &req, &ids, &n, &err) != 0 || http_engine_request(srv, &req, ids, n, &r, &err) != 0) {
@@ -733,10 +738,7 @@ static enum MHD_Result http_model(srv_server *srv, struct MHD_Connection *c, con
     if (strcmp(id, srv->model_id) == 0)
         return http_send(c, MHD_HTTP_OK, "application/json", srv_model_json(srv->model_id, srv->started), NULL,
                          NULL);
-    srv_error err;
-    srv_fail(&err, 404, "model", "The model '%.200s' does not exist; this server has '%.200s'", id, srv->model_id);
-    err.code = "model_not_found";
-    return http_send_error(c, &err);
+    return http_model_not_found(srv, c, id);
 }
 
 /* A browser's CORS preflight (--allow-origin): 204 with the methods and headers a client may send. */

@@ -64,29 +64,37 @@ ax_status ax_output_target(const char *path, char **target) {
     return AX_OK;
 }
 
-/* "<directory>.<at most 40 characters of the name>.tmp.<pid>.<n>": in the target's directory (the
- * rename must stay within one file system), hidden, and short (the whole name plus a suffix had
- * overflowed NAME_MAX for names near it). */
-#define TEMP_CAP(dir_len) ((dir_len) + 40 + 64)
-static void temp_name(ax_output_file *out, size_t dir_len) {
-    static atomic_uint counter;
-    snprintf(out->temp, TEMP_CAP(dir_len), "%.*s.%.40s.tmp.%ld.%u", (int)dir_len, out->target, out->target + dir_len, (long)getpid(),
-             atomic_fetch_add(&counter, 1u));
-}
-
+/* Bytes of the target's directory part, its final '/' included (0 for a bare name). */
 static size_t dir_length(const char *target) {
     const char *slash = strrchr(target, '/');
     return slash == NULL ? 0 : (size_t)(slash - target) + 1;
 }
 
+/* "<directory>.<at most 40 characters of the name>.tmp.<pid>.<n>" into out->temp (TEMP_CAP bytes):
+ * in the target's directory (the rename must stay within one file system), hidden, and short (the
+ * whole name plus a suffix had overflowed NAME_MAX for names near it). */
+#define TEMP_CAP(dir_len) ((dir_len) + 40 + 64)
+static void temp_name(ax_output_file *out) {
+    static atomic_uint counter;
+    const size_t dir_len = dir_length(out->target);
+    snprintf(out->temp, TEMP_CAP(dir_len), "%.*s.%.40s.tmp.%ld.%u", (int)dir_len, out->target, out->target + dir_len,
+             (long)getpid(), atomic_fetch_add(&counter, 1u));
+}
+
 /* Where the kernel names an open descriptor; linkat through it gives an unnamed file a name. */
 static void proc_fd_path(int fd, char *buf, size_t cap) { snprintf(buf, cap, "/proc/self/fd/%d", fd); }
 
+/* The directory a target lies in ("." for a bare name), malloc'd; NULL when out of memory. */
+static char *directory_of(const char *target) {
+    const char *slash = strrchr(target, '/');
+    return slash == NULL ? ax_strndup(".", 1) : ax_strndup(target, slash == target ? 1 : (size_t)(slash - target));
+}
+
 /* An unnamed temporary (O_TMPFILE) in the target's directory, or -1 where the file system or the
  * kernel has none, or /proc (needed to name it at the commit) is not there. */
-static int open_unnamed(const char *target, size_t dir_len) {
+static int open_unnamed(const char *target) {
 #ifdef O_TMPFILE
-    char *dir = dir_len == 0 ? ax_strndup(".", 1) : ax_strndup(target, dir_len);
+    char *dir = directory_of(target);
     if (dir == NULL) return -1;
     const int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
     free(dir);
@@ -99,7 +107,7 @@ static int open_unnamed(const char *target, size_t dir_len) {
         return fd;
     close(fd);
 #else
-    (void)target, (void)dir_len;
+    (void)target;
 #endif
     return -1;
 }
@@ -123,10 +131,10 @@ ax_status ax_output_begin(const char *path, unsigned flags, ax_output_file *out)
         ax_output_discard(out);
         return ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    if (!(flags & AX_OUTPUT_NAMED)) out->fd = open_unnamed(out->target, dir_len);
+    if (!(flags & AX_OUTPUT_NAMED)) out->fd = open_unnamed(out->target);
     int err = EEXIST;
     for (int attempt = 0; attempt < 64 && out->fd < 0 && err == EEXIST; attempt++) {
-        temp_name(out, dir_len);
+        temp_name(out);
         out->fd = open(out->temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         err = errno;
         out->named = out->fd >= 0;
@@ -144,8 +152,7 @@ ax_status ax_output_begin(const char *path, unsigned flags, ax_output_file *out)
 
 /* Makes the rename durable; a failure here cannot undo the rename, so it is not reported. */
 static void sync_directory_of(const char *target) {
-    const char *slash = strrchr(target, '/');
-    char *dir = slash == NULL ? ax_strndup(".", 1) : ax_strndup(target, slash == target ? 1 : (size_t)(slash - target));
+    char *dir = directory_of(target);
     if (dir == NULL) return;
     const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -161,7 +168,7 @@ static int link_unnamed(ax_output_file *f) {
     proc_fd_path(f->fd, proc, sizeof proc);
     int err = EEXIST;
     for (int attempt = 0; attempt < 64 && err == EEXIST; attempt++) {
-        temp_name(f, dir_length(f->target));
+        temp_name(f);
         err = linkat(AT_FDCWD, proc, AT_FDCWD, f->temp, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
     }
     f->named = err == 0;

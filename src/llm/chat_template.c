@@ -24,6 +24,7 @@
 
 #include "core/internal.h"
 #include "llm/tokenizer_internal.h"
+#include "llm/unicode.h"
 
 /* ---- tags and their tokens ---- */
 
@@ -51,16 +52,13 @@ static int ct_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
  * U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (ASCII alone had left a
  * no-break space that jinja2 removes). */
 static size_t ct_uspace_len(const char *p, size_t n) {
-    const unsigned char *s = (const unsigned char *)p;
-    if (n >= 1 && (ct_space((char)s[0]) || (s[0] >= 0x1c && s[0] <= 0x1f))) return 1;
-    if (n >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0)) return 2;
-    if (n < 3) return 0;
-    const uint32_t cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-    if ((s[0] & 0xF0) != 0xE0 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-                   cp == 0x205F || cp == 0x3000
-               ? 3
-               : 0;
+    if (n == 0) return 0;
+    uint32_t cp;
+    const int len = llm_utf8_next((const unsigned char *)p, n, &cp);
+    const int space = (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
+                      cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+                      cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return space ? (size_t)len : 0;
 }
 
 /* The same for the whitespace character that s[0, n) ends with. */

@@ -20,6 +20,12 @@
 /* GPT-2's byte-to-unicode table: printable Latin-1 bytes stand for themselves, the other 68 bytes
  * (controls, space, DEL, NBSP, soft hyphen) for U+0100 onwards in byte order, so every byte is a
  * visible character in the vocabulary's strings. */
+/* Control and user-defined tokens are text of their own: not byte-encoded, matched whole by
+ * special-token parsing. */
+static int tok_own_text(const llm_tokenizer *tok, int64_t t) {
+    return tok->types[t] == LLM_TOKEN_CONTROL || tok->types[t] == LLM_TOKEN_USER_DEFINED;
+}
+
 static int tok_byte_is_printable(int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174; }
 
 static void tok_byte_to_unicode(uint32_t table[256]) {
@@ -277,7 +283,7 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
         /* Control and user-defined tokens are text of their own, not byte-encoded; in a normal
          * token a character outside the table (none in a well-formed file) stays as it is. */
         tok->bytes_off[t] = bytes_at;
-        const int raw = tok->types[t] == LLM_TOKEN_CONTROL || tok->types[t] == LLM_TOKEN_USER_DEFINED;
+        const int raw = tok_own_text(tok, t);
         const unsigned char *p = (const unsigned char *)s.data;
         for (size_t at = 0; at < s.len;) {
             uint32_t cp;
@@ -304,7 +310,7 @@ static ax_status tok_read_vocab(llm_tokenizer *tok, const ax_gguf *g, const char
     for (int pass = 0; pass < 2; pass++) {
         int32_t n = 0;
         for (int32_t t = 0; t < tok->n_vocab; t++) {
-            const int special = tok->types[t] == LLM_TOKEN_CONTROL || tok->types[t] == LLM_TOKEN_USER_DEFINED;
+            const int special = tok_own_text(tok, t);
             if (!special || tok->text_off[t + 1] == tok->text_off[t]) continue;
             if (pass == 1) {
                 tok->specials[n] = t;
@@ -378,9 +384,8 @@ ax_status llm_tokenizer_create(const ax_gguf *g, const char *file, llm_tokenizer
     if (tok->chat_kind == LLM_CHAT_CHATML) {
         int64_t start = -1, end = -1;
         const int special = ax_strmap_find(&vocab, "<|im_start|>", 12, &start) &&
-                            ax_strmap_find(&vocab, "<|im_end|>", 10, &end) &&
-                            (tok->types[start] == LLM_TOKEN_CONTROL || tok->types[start] == LLM_TOKEN_USER_DEFINED) &&
-                            (tok->types[end] == LLM_TOKEN_CONTROL || tok->types[end] == LLM_TOKEN_USER_DEFINED);
+                            ax_strmap_find(&vocab, "<|im_end|>", 10, &end) && tok_own_text(tok, start) &&
+                            tok_own_text(tok, end);
         if (!special) {
             tok->chat_kind = LLM_CHAT_NONE;
             tok->chat_refusal = "<|im_start|> and <|im_end|> are not both control or user-defined tokens of the "
