@@ -425,13 +425,16 @@ static void test_workspace_measure_bounds_the_call(void) {
     ax_comm *comm = NULL;
     CHECK_OK(ep_comm_create(&comm, MPI_COMM_WORLD));
     /* Many experts and top-1 (the local block, logits (T, E) among it, is the larger one); few
-     * experts, top-2 and a capacity (the arriving rows are). */
+     * experts, top-2 and a capacity (the arriving rows are); a min_capacity far past T, which stands
+     * for "no limit" (the bound had multiplied it by the local experts: signed overflow, and too
+     * little reported). */
     const struct {
         int64_t E;
         int k;
         float capacity_factor;
-    } layouts[2] = {{256, 1, 0.0f}, {4, 2, 1.25f}};
-    for (int li = 0; li < 2; li++) {
+        int64_t min_capacity;
+    } layouts[3] = {{256, 1, 0.0f, 0}, {4, 2, 1.25f, 0}, {4, 2, 1.25f, INT64_MAX / 2}};
+    for (int li = 0; li < 3; li++) {
         const int64_t E = layouts[li].E, T = 8 + 5 * world_rank;
         layer l;
         layer_make(&l, E, 0, 21 + (uint64_t)li);
@@ -445,6 +448,7 @@ static void test_workspace_measure_bounds_the_call(void) {
         ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
         cfg.route.top_k = layouts[li].k;
         cfg.route.capacity_factor = layouts[li].capacity_factor;
+        cfg.route.min_capacity = layouts[li].min_capacity;
         ax_context_workspace_peak_reset(ctx);
         CHECK_OK(ax_context_set_measure(ctx, 1));
         CHECK_OK(ax_moe_ffn_forward_ep(ctx, comm, &cfg, &tx, &v.w, &ty, NULL));
