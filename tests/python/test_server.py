@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -49,11 +50,11 @@ class Server:
                                       "--ctx-size", str(CTX), *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
-        m = re.match(r"axial serve: listening on http://127\.0\.0\.1:(\d+)$", line.strip())
+        m = re.match(r"axial serve: listening on http://(127\.0\.0\.1|\[::\]):(\d+)$", line.strip())
         if not m:
             self.proc.kill()
             raise AssertionError(f"no 'listening' line: {line!r} {self.proc.stderr.read()}")
-        self.port = int(m.group(1))
+        self.port = int(m.group(2))
         self.base = f"http://127.0.0.1:{self.port}"
 
     def client(self):
@@ -595,6 +596,22 @@ def test_cors_only_when_allowed(server):
         assert stream.response.headers["access-control-allow-origin"] == "http://localhost:3000"
         for _ in stream:
             pass
+    finally:
+        assert s.stop() == 0
+
+
+def test_host_any_ipv6_takes_ipv4_clients_too():
+    """--host :: listens dual stack: IPv4 clients reach it as well as IPv6 ones (a v6-only socket had
+    refused 127.0.0.1, the address every example uses)."""
+    try:
+        socket.socket(socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("this machine has no IPv6 sockets")
+    s = Server("--host", "::")
+    try:
+        for base in (f"http://127.0.0.1:{s.port}", f"http://[::1]:{s.port}"):
+            r = run(["curl", "-sS", "--max-time", "30", base + "/health"])
+            assert r.returncode == 0 and json.loads(r.stdout)["status"] == "ok", (base, r.stdout, r.stderr)
     finally:
         assert s.stop() == 0
 
