@@ -189,9 +189,72 @@ static void test_distribution(void) {
     ax_context_destroy(ctx1);
 }
 
+/* Step 2 in f32, each operation rounded (volatile: the compiler may not fuse or widen them). */
+static float ref_penalized(float w, int count, float rep, float freq, float pres) {
+    volatile float v = w;
+    if (rep != 1.0f) v = v > 0.0f ? v / rep : v * rep;
+    volatile float c = (float)count * freq;
+    volatile float pen = c + pres;
+    return v - pen;
+}
+
+/* Step 2's arithmetic to the bit (sampling.h: f32, each operation rounded on its own): token 0,
+ * seen `count` times, against token 1 whose logit is the documented penalized value (a tie: token
+ * 0, the lower id) or the next float above it (token 1). A fused count * frequency + presence gives
+ * another float for some of these (count 3, frequency 0.2, presence 0.1: 0.699999988 instead of
+ * 0.700000048), which one of the two rows then shows. */
+static void test_penalty_rounding(void) {
+    ax_context *ctx = NULL;
+    CHECK_OK(ax_context_create(&ctx, NULL));
+    static const float ws[] = {1.0f, -2.5f, 0.7f, 13.37f};
+    static const float reps[] = {1.0f, 1.3f};
+    static const float freqs[] = {0.1f, 0.2f, 0.3f, 0.7f, 1.3f, -0.4f};
+    static const float press[] = {0.1f, 0.3f, -0.2f, 0.05f};
+    enum { MAXC = 6, ROWS = 2 };
+    for (size_t wi = 0; wi < sizeof ws / sizeof ws[0]; wi++)
+        for (size_t ri = 0; ri < sizeof reps / sizeof reps[0]; ri++)
+            for (size_t fi = 0; fi < sizeof freqs / sizeof freqs[0]; fi++)
+                for (size_t pi = 0; pi < sizeof press / sizeof press[0]; pi++)
+                    for (int count = 1; count <= MAXC; count++) {
+                        const float r = ref_penalized(ws[wi], count, reps[ri], freqs[fi], press[pi]);
+                        float logits[ROWS * 2] = {ws[wi], r, ws[wi], nextafterf(r, INFINITY)};
+                        ax_sampling_row rows[ROWS];
+                        int32_t hist[ROWS * MAXC] = {0}, tokens[ROWS];
+                        int64_t offs[ROWS + 1] = {0, count, 2 * count};
+                        for (int k = 0; k < ROWS; k++) {
+                            const ax_sampling_row init = AX_SAMPLING_ROW_INIT;
+                            rows[k] = init;
+                            rows[k].temperature = 0.0f;
+                            rows[k].repetition_penalty = reps[ri];
+                            rows[k].frequency_penalty = freqs[fi];
+                            rows[k].presence_penalty = press[pi];
+                        }
+                        const int64_t ls[2] = {ROWS, 2}, ss[2] = {ROWS, AX_SAMPLING_ROW_BYTES}, hs = 2 * count,
+                                      os = ROWS + 1, ns = ROWS;
+                        ax_tensor tl, tsr, th, to, tt;
+                        ax_tensor_contiguous(&tl, logits, AX_F32, 2, ls);
+                        ax_tensor_contiguous(&tsr, rows, AX_U8, 2, ss);
+                        ax_tensor_contiguous(&th, hist, AX_I32, 1, &hs);
+                        ax_tensor_contiguous(&to, offs, AX_I64, 1, &os);
+                        ax_tensor_contiguous(&tt, tokens, AX_I32, 1, &ns);
+                        CHECK_OK(ax_sample(ctx, &tl, &tsr, &th, &to, &tt, NULL));
+                        th_checks++;
+                        if (tokens[0] != 0 || tokens[1] != 1) {
+                            TH_FAIL("w %g, repetition %g, frequency %g, presence %g, count %d: tokens %d %d, "
+                                    "expected 0 1 (penalized value %.9g)",
+                                    (double)ws[wi], (double)reps[ri], (double)freqs[fi], (double)press[pi], count,
+                                    tokens[0], tokens[1], (double)r);
+                            ax_context_destroy(ctx);
+                            return;
+                        }
+                    }
+    ax_context_destroy(ctx);
+}
+
 int main(void) {
     make_row();
     RUN(test_uniform);
     RUN(test_distribution);
+    RUN(test_penalty_rounding);
     return th_finish();
 }

@@ -220,15 +220,19 @@ AX_API ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const a
  *   ax_tensor *k_scales, *v_scales f32 (num_blocks, Hkv), read and written, for i8 / f8 caches; NULL
  *                                  otherwise. A block's scale starts at 0 (the caller zeroes the
  *                                  scales of a fresh block); when a new row needs a larger scale, the
- *                                  rows already in that block are requantized to it, so every row is
- *                                  stored with the block's current scale (amax / 127 for i8, amax /
- *                                  448 for f8_e4m3fn).
+ *                                  scale doubles until it suffices and the rows already in that block
+ *                                  are requantized to it, so every row is stored with the block's
+ *                                  current scale (a fresh block's: amax / 127 for i8, amax / 448 for
+ *                                  f8_e4m3fn).
  *
- * Quantization, in fp32 with one rounding per operation, per row and KV head: scale' = max(scale,
- * amax / Q) with amax = max |x| over the row's finite values and Q = 127 (i8) or 448 (f8_e4m3fn); when
- * scale' > scale every row of the (block, head) is first requantized, code <- quant(code * scale,
- * scale') (all codes become 0 when scale was 0: the block held nothing); then the row is stored as
- * quant(x, scale'). quant(x, s) = x / s rounded to fp32, then to i8 by round-to-nearest-even clamped
+ * Quantization, in fp32 with one rounding per operation, per row and KV head: amax = max |x| over the
+ * row's finite values, want = amax / Q with Q = 127 (i8) or 448 (f8_e4m3fn); scale' = want when scale
+ * is 0, else scale * 2^k for the least k >= 0 with scale * 2^k >= want. When scale' > scale every row
+ * of the (block, head) is first requantized, code <- quant(c, 2^k) with c the code's value, exact
+ * division, one rounding (all codes become 0 when scale was 0: the block held nothing), so however
+ * often a block's scale grows, a stored value stays within one step of the final scale (i8) of what
+ * it was; then the row is stored as quant(x, scale'). quant(x, s) = x / s rounded to fp32, then to
+ * i8 by round-to-nearest-even clamped
  * to [-127, 127] (NaN -> 0, +-inf -> +-127), or to f8_e4m3fn as ax_f32_to_f8_e4m3fn (inf -> NaN);
  * 0 when s is 0. So a non-finite value spoils only itself, never its block's scale. A stored scale
  * that is not > 0 counts as 0.

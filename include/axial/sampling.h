@@ -17,7 +17,8 @@
  *        if repetition_penalty != 1:  w[t] = w[t] > 0 ? w[t] / repetition_penalty
  *                                                     : w[t] * repetition_penalty
  *        w[t] = w[t] - (c * frequency_penalty + presence_penalty)
- *      (llama.cpp's order: CTRL's repetition penalty, then OpenAI's frequency and presence). f32.
+ *      (llama.cpp's order: CTRL's repetition penalty, then OpenAI's frequency and presence). f32,
+ *      each operation rounded on its own (no fused multiply-add, on CUDA either).
  *      A w of +-inf keeps its value; a NaN from overflowing penalties (inf - inf) becomes -inf.
  *   3. temperature == 0: greedy. The token is the largest w, the lowest id among equal ones;
  *      prob = 1. Steps 4-10 are skipped (every filter below keeps the largest token anyway).

@@ -169,6 +169,28 @@ def test_kv_cache_append_writes_slots():
     assert np.count_nonzero(kc) == 2 * k[0].size
 
 
+def test_kv_cache_int8_rows_stay_within_a_step_as_the_scale_grows():
+    """A block filled one row per call while the rows' amax rises slowly: every stored value stays
+    within one code step of the block's final scale of its true value (the scale had grown to each
+    new row's exact need, which re-rounded early rows at every growth; small codes stayed put while
+    the scale rose, and row 0 read back at 2.4x its value)."""
+    rng = np.random.default_rng(12)
+    bs, D = 256, 64
+    kc = np.zeros((1, bs, 1, D), np.int8)
+    vc = np.zeros_like(kc)
+    ks = np.zeros((1, 1), np.float32)
+    vs = np.zeros_like(ks)
+    rows = rand(rng, bs, 1, D) * (1.0035 ** np.arange(bs))[:, None, None].astype(np.float32)
+    for t in range(bs):
+        axial.kv_cache_append(rows[t:t + 1], rows[t:t + 1], np.array([t], np.int64), kc, vc, k_scales=ks,
+                              v_scales=vs)
+    back = kc.astype(np.float64)[0, :, 0] * float(ks[0, 0])
+    err = np.abs(back - rows[:, 0].astype(np.float64))
+    assert ks[0, 0] >= np.abs(rows).max() / 127 * (1 - 1e-6)
+    assert err.max() <= float(ks[0, 0]), (err.max() / ks[0, 0], np.unravel_index(err.argmax(), err.shape))
+    np.testing.assert_array_equal(vc, kc)
+
+
 def test_rms_norm_residual_and_backward():
     rng = np.random.default_rng(8)
     x, r, w = rand(rng, 5, 24), rand(rng, 5, 24), rand(rng, 24)

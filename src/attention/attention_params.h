@@ -168,12 +168,21 @@ ax_status kv_cache_append_cuda(const ax_op_call *call);
 
 /* ---- KV-cache quantization rules (ax_kv_cache_append): one definition for the CPU and CUDA kernels,
  * so both store the same bytes. All arithmetic is fp32, one rounding per operation:
- *   scale' = max(scale, amax / Q)      amax = max |x| over the row's finite values, Q = 127 (i8), 448 (fp8)
+ *   want   = amax / Q                 amax = max |x| over the row's finite values, Q = 127 (i8), 448 (fp8)
+ *   scale' = want when scale is 0 (a fresh block); else scale * 2^k for the least k >= 0 with
+ *            scale * 2^k >= want
  *   code   = i8: rint(x / scale') clamped to [-127, 127] (nearest even; NaN -> 0)
  *            f8_e4m3fn: ax_cvt_f32_to_fp8(x / scale') (nearest even, as ax_f32_to_f8_e4m3fn)
  *            0 when scale' is 0
- *   when scale' > scale, every row of the (block, head) is first requantized: code <- quant(deq(code)),
- *   deq(code) = code * scale (0 for a block whose scale is 0, whose rows hold nothing yet). */
+ *   when scale' > scale, every row of the (block, head) is first requantized: code <- quant(c / 2^k),
+ *   c the code's value (the i8 integer, the fp8 number); all codes 0 when scale was 0 (the block held
+ *   nothing yet).
+ * Why powers of two: c / 2^k is exact, so each growth rounds a code once, by at most half a step of
+ * the new scale, and the steps of a block's growths sum to less than one step of its final scale.
+ * With scale' = max(scale, want), a block whose rows' amax rose slowly rounded its early codes at
+ * every growth; small codes stayed put while the scale grew, so early rows read back inflated (i8,
+ * block 256, amax +0.35 % a row: row 0 at 2.4x its value). The price: a row may be stored with up to
+ * twice the scale it alone would need (one bit of resolution). */
 
 AX_HOST_DEVICE static inline int kv_quant_is_quantized(ax_dtype dt) { return dt == AX_I8 || dt == AX_F8_E4M3FN; }
 
@@ -191,7 +200,12 @@ AX_HOST_DEVICE static inline float kv_quant_amax(float amax, float x) {
 
 AX_HOST_DEVICE static inline float kv_quant_next_scale(float cur, float amax, ax_dtype dt) {
     const float want = amax / (dt == AX_I8 ? 127.0f : 448.0f);
-    return want > cur ? want : cur;
+    if (!(cur > 0.0f)) return want;
+    /* Doubling is exact and stays finite (want <= FLT_MAX / 127); at most ~280 steps, from the least
+     * subnormal to the largest scale. */
+    float next = cur;
+    while (next < want) next *= 2.0f;
+    return next;
 }
 
 AX_HOST_DEVICE static inline float kv_quant_load(const void *cache, int64_t i, ax_dtype dt, float scale) {
@@ -210,9 +224,14 @@ AX_HOST_DEVICE static inline void kv_quant_store(void *cache, int64_t i, ax_dtyp
     }
 }
 
-/* Element i, stored with scale `old`, restored with scale `next` (> old). */
+/* Element i, stored with scale `old`, restored with scale `next` = old * 2^k (kv_quant_next_scale):
+ * its code's value divided by next / old, which is exactly 2^k (0 when old is 0). */
 AX_HOST_DEVICE static inline void kv_quant_requantize(void *cache, int64_t i, ax_dtype dt, float old, float next) {
-    kv_quant_store(cache, i, dt, old > 0.0f ? kv_quant_load(cache, i, dt, old) : 0.0f, next);
+    if (!(old > 0.0f)) {
+        kv_quant_store(cache, i, dt, 0.0f, next);
+        return;
+    }
+    kv_quant_store(cache, i, dt, kv_quant_load(cache, i, dt, 1.0f), next / old);
 }
 
 #ifdef __cplusplus

@@ -12,8 +12,8 @@
  * Floating-point discipline: every multiply, add and divide below must round on its own, as the
  * reference (and NumPy, which the `gguf` package uses) does. A fused multiply-add changes results
  * in the last bit, which moves a value across a rounding threshold of the quantizer. On the device
- * the AX_F* macros are the explicitly rounded intrinsics, which nvcc never fuses; host files that
- * include this header are compiled with -ffp-contract=off (CMakeLists.txt).
+ * the AX_F* macros (core/fp_rounded.h) are the explicitly rounded intrinsics, which nvcc never
+ * fuses; host files that include this header are compiled with -ffp-contract=off (CMakeLists.txt).
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -21,18 +21,7 @@
 #define AXIAL_CORE_QUANT_BLOCKS_H
 
 #include "core/dtype_traits.h"
-
-#ifdef __CUDA_ARCH__
-#define AX_FMUL(a, b) __fmul_rn((a), (b))
-#define AX_FADD(a, b) __fadd_rn((a), (b))
-#define AX_FSUB(a, b) __fsub_rn((a), (b))
-#define AX_FDIV(a, b) __fdiv_rn((a), (b))
-#else
-#define AX_FMUL(a, b) ((a) * (b))
-#define AX_FADD(a, b) ((a) + (b))
-#define AX_FSUB(a, b) ((a) - (b))
-#define AX_FDIV(a, b) ((a) / (b))
-#endif
+#include "core/fp_rounded.h"
 
 #define AX_QK 32    /* elements per block of Q4_0, Q4_1, Q8_0 */
 #define AX_QK_K 256 /* elements per super-block of the K types */

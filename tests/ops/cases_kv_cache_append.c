@@ -4,7 +4,8 @@
  * the slots' order, padding rows (slot -1), int32 and int64 slots, block sizes 16 and 48, D = 33;
  * float caches (same dtype as k, wider, narrower) and i8 / f8_e4m3fn caches whose blocks start
  * fresh (scale 0, arbitrary codes, a NaN code among them), or live with a scale that the new rows
- * sometimes exceed (the block is then requantized) and sometimes not; and an i8 cache fed +inf, -inf
+ * sometimes exceed (the block is then requantized, its scale doubled until it covers them) and
+ * sometimes not; and an i8 cache fed +inf, -inf
  * and NaN.
  *
  * Reference: a float64 model of the documented rules applied row by row in order of t, rounding to
@@ -184,11 +185,15 @@ static void append_reference(const op_case *c, op_dtype_pair dt, op_problem *p) 
                 double amax = 0.0;
                 for (int64_t d = 0; d < D; d++) /* over the finite values */
                     amax = isfinite(x[d]) && fabs(x[d]) > amax ? fabs(x[d]) : amax;
-                const double want = f32(amax / qmax), next = want > old ? want : old;
-                if (next > old) {
+                /* A fresh block takes the row's need; a live one doubles until it covers it. */
+                const double want = f32(amax / qmax);
+                double next = old;
+                if (old == 0.0) next = want;
+                while (next < want) next *= 2.0;
+                if (next > old) { /* the codes' values divided by next / old = 2^k (0 in a fresh block) */
                     for (int64_t j = 0; j < bs * D; j++) {
                         double *e = &dst[((blk * bs + j / D) * Hkv + h) * D + j % D];
-                        *e = quantize(r->cache, old > 0.0 ? f32(*e * old) : 0.0, next);
+                        *e = old > 0.0 ? quantize(r->cache, *e, next / old) : 0.0;
                     }
                 }
                 for (int64_t d = 0; d < D; d++)

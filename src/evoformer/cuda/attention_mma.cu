@@ -442,7 +442,9 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
                     /* P <= row_mul; the clamp keeps a rounding of the reference (or of a huge bias) from
                      * making it overflow. */
                     pv = exp2f(fminf(fmaf(st[t][e], sl2, to_log2(mk[e >> 1] + pbt[t][e])) - l2, 0.0f)) * mlb[col];
-                    dsv = pv * (dpt[t][e] - dlb[col]);
+                    /* not 0 * NaN from an infinite v at a masked key, as p_and_ds (evoformer.h: dS is
+                     * exactly 0 wherever P is) */
+                    dsv = pv == 0.0f ? 0.0f : pv * (dpt[t][e] - dlb[col]);
                 }
                 st[t][e] = pv;
                 dpt[t][e] = dsv;

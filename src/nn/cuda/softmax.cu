@@ -11,6 +11,7 @@
 #include "core/cuda/launch.cuh"
 #include "core/cuda/reduce.cuh"
 #include "core/dtype_traits.h"
+#include "core/fp_rounded.h"
 #include "nn/nn_params.h"
 
 namespace {
@@ -36,7 +37,9 @@ __global__ void __launch_bounds__(kThreads) softmax_kernel(softmax_params p) {
     }
     float m = -INFINITY, nan = 0.0f;
     for (int64_t j = threadIdx.x; j < p.N; j += kThreads) {
-        const float v = p.scale * ax_elem_load_f32(p.in, i0 + j, p.in_dtype);
+        /* The product rounded as in the exponent's argument below, where nvcc would otherwise fuse it
+         * into the subtraction: the largest element's exp was then exp(rounding residual), not 1. */
+        const float v = AX_FMUL(p.scale, ax_elem_load_f32(p.in, i0 + j, p.in_dtype));
         if (isnan(v)) nan = 1.0f;
         m = fmaxf(m, v);
     }
@@ -47,13 +50,13 @@ __global__ void __launch_bounds__(kThreads) softmax_kernel(softmax_params p) {
     float sum = 0.0f;
     if (m != -INFINITY)
         for (int64_t j = threadIdx.x; j < p.N; j += kThreads)
-            sum += expf(p.scale * ax_elem_load_f32(p.in, i0 + j, p.in_dtype) - m);
+            sum += expf(AX_FMUL(p.scale, ax_elem_load_f32(p.in, i0 + j, p.in_dtype)) - m);
     const float inv = 1.0f / block_sum<kThreads>(sum, scratch);
     for (int64_t j = threadIdx.x; j < p.N; j += kThreads) {
         float y;
         if (nan != 0.0f) y = NAN;
         else if (m == -INFINITY) y = 0.0f; /* fully masked */
-        else y = expf(p.scale * ax_elem_load_f32(p.in, i0 + j, p.in_dtype) - m) * inv;
+        else y = expf(AX_FMUL(p.scale, ax_elem_load_f32(p.in, i0 + j, p.in_dtype)) - m) * inv;
         ax_elem_store_f32(p.out, o0 + j, p.out_dtype, y);
     }
 }
