@@ -78,6 +78,20 @@ static void test_norm_errors(void) {
     CHECK_REJECTS(ax_rms_norm_backward(ctx, &tx, &tw, &tbig, 1e-5f, &tout, NULL), "dout: dim 1 (D)");
     CHECK_REJECTS(ax_rms_norm_backward(ctx, &tx, &tw, &tres, 1e-5f, &tout, &tout2), "dweight");
     CHECK_REJECTS(ax_layer_norm_backward(ctx, &tx, &tw, &tres, 0.0f / 0.0f, &tout, NULL, NULL), "eps");
+    /* Rows of no values: LayerNorm's mean and rstd would be 0 / 0 (they had been left unwritten
+     * under AX_OK); without them the call is an empty one. */
+    float stats[R];
+    for (int i = 0; i < R; i++) stats[i] = sentinel;
+    const int64_t s0[2] = {R, 0}, sr[1] = {R}, sw0[1] = {0};
+    ax_tensor tx0, tout0, tw0, tstats;
+    ax_tensor_contiguous(&tx0, x, AX_F32, 2, s0);
+    ax_tensor_contiguous(&tout0, out, AX_F32, 2, s0);
+    ax_tensor_contiguous(&tw0, w, AX_F32, 1, sw0);
+    ax_tensor_contiguous(&tstats, stats, AX_F32, 1, sr);
+    CHECK_REJECTS(ax_layer_norm(ctx, &tx0, NULL, &tw0, NULL, 1e-5f, &tout0, NULL, &tstats, NULL), "mean: x's last dim");
+    CHECK_REJECTS(ax_layer_norm(ctx, &tx0, NULL, &tw0, NULL, 1e-5f, &tout0, NULL, NULL, &tstats), "rstd: x's last dim");
+    for (int i = 0; i < R; i++) CHECK(stats[i] == sentinel);
+    CHECK_OK(ax_layer_norm(ctx, &tx0, NULL, &tw0, NULL, 1e-5f, &tout0, NULL, NULL, NULL));
 }
 
 static void test_rope_errors(void) {
@@ -106,6 +120,11 @@ static void test_rope_errors(void) {
     o.layout = (ax_rope_layout)7;
     CHECK_REJECTS(ax_rope(ctx, &trx, &tpos, &o, &tro), "layout");
     CHECK_REJECTS(ax_rope(ctx, &trx, &tpf, NULL, &tro), "positions: dtype is f32");
+    /* An odd D with the default rotary_dim names D (the message had named opt->rotary_dim, a field
+     * of a NULL pointer). */
+    ax_tensor odd_x = trx, odd_out = tro;
+    odd_x.shape[2] = odd_out.shape[2] = D - 1;
+    CHECK_REJECTS(ax_rope(ctx, &odd_x, &tpos, NULL, &odd_out), "x: dim 2 (D) is 7, odd");
     CHECK_REJECTS(ax_rope(ctx, &tx, &tpos, NULL, &tro), "x: expected 3 dims");
     CHECK_REJECTS(ax_rope_backward(ctx, &trx, &tids, NULL, &tout), "dx: expected 3 dims");
 }

@@ -7,6 +7,9 @@
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
+#include <limits.h>
+#include <stdint.h>
+
 #include "seqpar_test_util.h"
 
 /* The rank that misbehaves: the last one (with P = 1 the mismatch cases degenerate to local ones). */
@@ -282,6 +285,33 @@ static void test_local_errors(void) {
     tt_free(&out);
 }
 
+/* MPI's int counts bound one rank's send and receive buffers, not the whole tensor: an all-to-all
+ * whose every buffer holds 2e9 elements runs (the whole tensor, P times larger, had been refused),
+ * and one past INT_MAX per buffer is refused on every rank naming it. Measure mode: the placeholder
+ * pointers are never read, and nothing moves. */
+static void test_all_to_all_message_size_per_rank(void) {
+    ax_context *measure = NULL;
+    CHECK_OK(ax_context_create(&measure, NULL));
+    CHECK_OK(ax_context_set_measure(measure, 1));
+    for (int over = 0; over < 2; over++) {
+        const int64_t inner = over ? (int64_t)INT_MAX / sp_size + 1 : 2000000000 / sp_size;
+        ax_tensor in, out;
+        const int64_t in_shape[2] = {sp_size, inner}, out_shape[2] = {1, sp_size * inner};
+        ax_tensor_contiguous(&in, (void *)(uintptr_t)0x100000000ull, AX_F32, 2, in_shape);
+        ax_tensor_contiguous(&out, (void *)(uintptr_t)0x4000000000ull, AX_F32, 2, out_shape);
+        const ax_status st = ax_all_to_all(measure, sp_comm, &in, 0, 1, &out);
+        if (over) {
+            CHECK(all_ranks_got(st, AX_ERR_UNSUPPORTED));
+            CHECK_CONTAINS(ax_last_error(), "INT_MAX");
+        } else {
+            if (!all_ranks_got(st, AX_OK)) TH_FAIL("per-rank buffers of %lld elements: %s", (long long)(sp_size * inner),
+                                                   ax_last_error());
+            th_checks++;
+        }
+    }
+    ax_context_destroy(measure);
+}
+
 /* DAP's local op writes straight into the caller's outputs. When it would fail on one rank only (here
  * the last rank's context has a 64-byte workspace limit), every rank fails and no rank writes: the
  * other ranks had written theirs (the status was agreed only after the local op). D = 0 is refused
@@ -355,6 +385,7 @@ int main(int argc, char **argv) {
     SP_RUN(test_ulysses_outputs_overlap);
     SP_RUN(test_different_operations);
     SP_RUN(test_local_errors);
+    SP_RUN(test_all_to_all_message_size_per_rank);
     SP_RUN(test_dap_local_failure_writes_nothing);
     SP_RUN(test_usable_after_errors);
     return sp_finish();

@@ -120,7 +120,8 @@ AX_API ax_status ax_rms_norm_backward(ax_context *ctx, const ax_tensor *x, const
  *   ax_tensor *residual_out       NULL, or the shape of x in any float dtype: receives h; may be x or
  *                                 residual (in place)
  *   ax_tensor *mean, *rstd        NULL, or f32 with x's shape minus the last dim (0-dim for a 1-D x),
- *                                 any strides: the row statistics (for a backward that saves them)
+ *                                 any strides: the row statistics (for a backward that saves them);
+ *                                 refused when D is 0 and there are rows (0 / 0: no statistics)
  *
  * Errors, scratch, CUDA and threads as ax_rms_norm. */
 AX_API ax_status ax_layer_norm(ax_context *ctx, const ax_tensor *x, const ax_tensor *residual,

@@ -72,7 +72,7 @@ int comm_blocks_contiguous(const ax_tensor *t, int32_t dim) {
 ax_status comm_check_message_size(const ax_comm *comm, int64_t full_elements, const char *name) {
     if (comm->backend == COMM_MPI && full_elements > INT_MAX)
         return ax_set_error(AX_ERR_UNSUPPORTED,
-                            "%s: %lld elements in all exceed what one MPI call can move (INT_MAX); split the tensor",
+                            "%s: %lld elements exceed what one MPI call can move (INT_MAX); split the tensor",
                             name, (long long)full_elements);
     return AX_OK;
 }

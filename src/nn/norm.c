@@ -132,6 +132,10 @@ static ax_status norm_forward(ax_context *ctx, int layer, const ax_tensor *x, co
     p.eps = eps;
     const ax_tensor *slots[NN_ROW_TENSORS] = {x, residual, out, residual_out, mean, rstd};
     p.rows = nn_rows_init(&p.layout, x, slots, NN_ROW_TENSORS);
+    /* A row of no values has no mean or deviation (0 / 0); returning OK had left them unwritten. */
+    if (p.D == 0 && p.rows > 0 && (mean != NULL || rstd != NULL))
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: x's last dim (D) is 0, so the rows have no mean or rstd; "
+                            "pass NULL for them", mean != NULL ? "mean" : "rstd");
     if (p.rows == 0 || p.D == 0) return AX_OK;
     return ax_op_run(&norm_forward_op, ctx, &p);
 }

@@ -52,6 +52,10 @@ static ax_status rope_run(ax_context *ctx, const ax_tensor *x, const char *x_nam
     AX_CHECK(ax_check_specs(ctx, specs, 3, &dims));
     const int64_t D = x->shape[2];
     const int64_t d = o.rotary_dim == 0 ? D : o.rotary_dim;
+    if (o.rotary_dim == 0 && D % 2 != 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                            "x: dim 2 (D) is %lld, odd, and RoPE rotates pairs; set opt->rotary_dim to an even "
+                            "value below D to rotate only those dims", (long long)D);
     if (o.rotary_dim < 0 || d > D || d % 2 != 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "opt->rotary_dim: %lld, expected an even value in [0, D] (D = %lld; 0 means D)",
