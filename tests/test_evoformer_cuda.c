@@ -3,9 +3,9 @@
  * reference), on fresh random inputs: forward and backward, f32 / bf16 / f16, biases absent, full or
  * broadcast (in every dimension a bias may broadcast), -inf masks with fully masked rows, OpenFold's
  * huge finite masks (1e9 * (mask - 1), 1e9 * mask - 1, -3e38) with padded MSA rows and pair-bias rows
- * of -1e9, contiguous and strided (16-byte-misaligned) layouts. CUDA outputs are poisoned with NaN bytes first, so an
- * element the kernels never write fails the comparison; a second backward run must give identical
- * bits. Skips (exit 77) without a CUDA device.
+ * of -1e9, contiguous and strided (16-byte-misaligned) layouts, an infinite v at a masked key. CUDA
+ * outputs are poisoned with NaN bytes first, so an element the kernels never write fails the
+ * comparison; a second backward run must give identical bits. Skips (exit 77) without a CUDA device.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -509,6 +509,71 @@ static void test_against_cpu(void) {
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) run_case(&k_cases[i]);
 }
 
+/* An infinite v at a masked key (a padded residue's garbage) reaches no gradient, given an out
+ * without it (evoformer.h: dS is exactly 0 wherever P is 0): the CPU forward runs on a finite v,
+ * then key S - 1's v becomes +inf (it is masked with -inf in every row) and both backends run the
+ * backward from the CPU's out and lse. Every gradient must be finite and match the CPU's, dk and
+ * dbias_mask of that key 0. The tensor-core dK/dV kernel had multiplied its P of 0 by an infinite
+ * dP (NaN in dk and dbias_mask, on bf16/f16 with D a multiple of 16 only). */
+static void test_inf_v_at_masked_key(void) {
+    static const ax_dtype dtypes[3] = {AX_BF16, AX_F16, AX_F32};
+    const int64_t B = 1, N = 2, S = 40, H = 2, D = 64;
+    for (int di = 0; di < 3; di++) {
+        const ax_dtype dt = dtypes[di];
+        const int64_t shape[5] = {B, N, S, H, D}, mshape[5] = {B, N, 1, 1, S}, lshape[4] = {B, N, H, S};
+        twin q, k, v, dout, out, lse, mask, dq, dk, dv, dmask;
+        twin *all[11] = {&q, &k, &v, &dout, &out, &lse, &mask, &dq, &dk, &dv, &dmask};
+        twin *act[9] = {&q, &k, &v, &dout, &out, &dq, &dk, &dv, NULL};
+        for (int i = 0; act[i] != NULL; i++) twin_alloc(act[i], dt, 5, shape, NULL);
+        twin_alloc(&lse, AX_F32, 4, lshape, NULL);
+        twin_alloc(&mask, dt, 5, mshape, NULL);
+        twin_alloc(&dmask, dt, 5, mshape, NULL);
+        twin_fill_uniform(&q, -1.5, 1.5);
+        twin_fill_uniform(&k, -1.5, 1.5);
+        twin_fill_uniform(&v, -1.0, 1.0);
+        twin_fill_uniform(&dout, -1.0, 1.0);
+        for (int64_t e = 0; e < twin_numel(&mask); e++)
+            elem_set(mask.host.data, dt, offset_of(&mask.host, e), e % S == S - 1 ? -INFINITY : 0.0);
+        twin_upload(&mask);
+        CHECK_OK(ax_evoformer_attention_forward(g_cpu, &q.host, &k.host, &v.host, &mask.host, NULL, &out.host,
+                                                &lse.host));
+        twin_upload(&out);
+        twin_upload(&lse);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t d = 0; d < D; d++)
+                    elem_set(v.host.data, dt, ((n * S + S - 1) * H + h) * D + d, INFINITY);
+        twin_upload(&v);
+        twin *grads[4] = {&dq, &dk, &dv, &dmask};
+        for (int g = 0; g < 4; g++) twin_poison(grads[g]);
+        CHECK_OK(ax_evoformer_attention_backward(g_cpu, &q.host, &k.host, &v.host, &mask.host, NULL, &out.host,
+                                                 &lse.host, &dout.host, &dq.host, &dk.host, &dv.host, &dmask.host,
+                                                 NULL));
+        CHECK_OK(ax_evoformer_attention_backward(g_cuda, &q.dev, &k.dev, &v.dev, &mask.dev, NULL, &out.dev, &lse.dev,
+                                                 &dout.dev, &dq.dev, &dk.dev, &dv.dev, &dmask.dev, NULL));
+        CUDA_OR_DIE(cudaStreamSynchronize(g_stream));
+        CUDA_OR_DIE(cudaGetLastError());
+        char desc[96];
+        snprintf(desc, sizeof desc, "inf v at a masked key, %s, D=%lld", ax_dtype_name(dt), (long long)D);
+        const double tol = dt == AX_F32 ? 1e-4 : 2e-2;
+        static const char *names[4] = {"dq", "dk", "dv", "dbias_mask"};
+        for (int g = 0; g < 4; g++) compare_twin(names[g], desc, grads[g], tol, 1e-2); /* NaN never passes */
+        void *dk_got = twin_download(&dk), *dm_got = twin_download(&dmask);
+        int bad = 0;
+        for (int64_t n = 0; n < N; n++) {
+            bad += elem_get(dm_got, dt, n * S + S - 1) != 0.0;
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t d = 0; d < D; d++) bad += elem_get(dk_got, dt, ((n * S + S - 1) * H + h) * D + d) != 0.0;
+        }
+        th_checks++;
+        if (bad > 0) TH_FAIL("[%s]: %d values of the masked key's dk / dbias_mask are not 0", desc, bad);
+        free(dk_got);
+        free(dm_got);
+        printf("  %s %s\n", bad == 0 ? "ok  " : "FAIL", desc);
+        for (int i = 0; i < 11; i++) twin_free(all[i]);
+    }
+}
+
 /* ---- limits of the CUDA backend ---------------------------------------------------------------- */
 
 /* Calls forward on the CUDA context with head dim D (and, when d_stride != 1, q's last-dim stride)
@@ -569,6 +634,7 @@ int main(void) {
 
     RUN(test_unsupported);
     RUN(test_against_cpu);
+    RUN(test_inf_v_at_masked_key);
 
     ax_context_destroy(g_cuda);
     ax_context_destroy(g_cpu);

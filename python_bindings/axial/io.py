@@ -9,7 +9,7 @@ memory (no copy), kept alive by the arrays themselves.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -107,8 +107,27 @@ def _paths(value: Union[PathLike, Sequence[PathLike], None]) -> List[str]:
     return [os.fspath(p) for p in value]
 
 
+_MSA_SUFFIXES = ((".a3m", "a3m"), (".sto", "sto"), (".stockholm", "sto"))
+
+
+def _msa_kind(value: Union[PathLike, Tuple[str, PathLike]], i: int) -> Tuple[str, str]:
+    """(kind, path) of one entry of ``msas``: a (kind, path) pair, or a path whose name says its format."""
+    if isinstance(value, tuple):
+        if len(value) != 2 or value[0] not in ("a3m", "sto"):
+            raise InvalidArgumentError(f"msas[{i}]: expected ('a3m' or 'sto', path), got {value!r}", 1)
+        return value[0], os.fspath(value[1])
+    path = os.fspath(value)
+    name = path.lower()[:-3] if path.lower().endswith(".gz") else path.lower()
+    for suffix, kind in _MSA_SUFFIXES:
+        if name.endswith(suffix):
+            return kind, path
+    raise InvalidArgumentError(f"msas[{i}]: cannot tell the format of {path!r} from its name (.a3m, .sto or "
+                               ".stockholm, optionally .gz); give ('a3m', path) or ('sto', path)", 1)
+
+
 def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
                    sto: Union[PathLike, Sequence[PathLike], None] = None,
+                   msas: Optional[Sequence[Union[PathLike, Tuple[str, PathLike]]]] = None,
                    fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
                    pdb: Optional[PathLike] = None, chain: Optional[str] = None,
                    store: Optional[PathLike] = None, name: Optional[str] = None,
@@ -117,9 +136,13 @@ def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
 
     ``a3m`` and ``sto`` each take one path or a list of paths: MSAs of the same query, merged in
     order (the ``a3m`` files, then the ``sto`` files; the first one's query is row 0) by
-    ``ax_chain_features_from_msas``. With ``dedup`` (the default) a row whose aligned letters repeat
-    an earlier row, in the same MSA or an earlier one, is dropped as AlphaFold does, one MSA or
-    several; ``dedup=False`` keeps every row. Give at most one structure (``mmcif`` or ``pdb``, with
+    ``ax_chain_features_from_msas``. ``msas`` takes them in any order instead, each a path named
+    .a3m / .sto / .stockholm (optionally .gz) or an ``('a3m' | 'sto', path)`` pair; the order
+    matters, since a repeated row keeps its first occurrence's deletions: AlphaFold's pipeline merges
+    ``msas=[uniref90.sto, bfd.a3m, mgnify.sto]``, which ``a3m=``/``sto=`` cannot express (as the
+    CLI's --sto/--a3m options, given in that order, can). With ``dedup`` (the default) a row whose
+    aligned letters repeat an earlier row, in the same MSA or an earlier one, is dropped as AlphaFold
+    does, one MSA or several; ``dedup=False`` keeps every row. Give at most one structure (``mmcif`` or ``pdb``, with
     ``chain`` = author chain id; default the first protein chain: DNA and RNA chains are skipped
     and refused by name), or a ``fasta`` (its first record). Files may be gzip-compressed. With a
     structure and an MSA, the first MSA's query must match the chain.
@@ -136,7 +159,14 @@ def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
         FileError: a file cannot be opened. FormatError: malformed content (file:line:column: reason).
         InvalidArgumentError: bad combinations, a missing chain, a query/chain mismatch, a bad name.
     """
-    msa_paths = [("a3m", p) for p in _paths(a3m)] + [("sto", p) for p in _paths(sto)]
+    if msas is not None and (a3m is not None or sto is not None):
+        raise InvalidArgumentError("build_features: give msas, or a3m and sto, not both", 1)
+    if msas is not None and isinstance(msas, (str, bytes, os.PathLike, tuple)):
+        raise InvalidArgumentError("msas: expected a list of MSAs (paths or (kind, path) pairs)", 1)
+    if msas is not None:
+        msa_paths = [_msa_kind(m, i) for i, m in enumerate(msas)]
+    else:
+        msa_paths = [("a3m", p) for p in _paths(a3m)] + [("sto", p) for p in _paths(sto)]
     if mmcif is not None and pdb is not None:
         raise InvalidArgumentError("build_features: give one structure (mmcif or pdb), not both", 1)
     if fasta is not None and (msa_paths or mmcif is not None or pdb is not None):

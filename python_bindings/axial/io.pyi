@@ -1,5 +1,5 @@
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -19,6 +19,7 @@ class Store:
 
 def build_features(*, a3m: Union[PathLike, Sequence[PathLike], None] = None,
                    sto: Union[PathLike, Sequence[PathLike], None] = None,
+                   msas: Optional[Sequence[Union[PathLike, Tuple[str, PathLike]]]] = None,
                    fasta: Optional[PathLike] = None, mmcif: Optional[PathLike] = None,
                    pdb: Optional[PathLike] = None, chain: Optional[str] = None,
                    store: Optional[PathLike] = None, name: Optional[str] = None,

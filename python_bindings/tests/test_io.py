@@ -107,6 +107,29 @@ def test_build_features_merges_msas_and_drops_duplicates(tmp_path):
     assert axial.io.list_chains(store)[0]["sources"] == f"{one} {sto}"
 
 
+def test_build_features_msas_in_alphafolds_order(tmp_path):
+    # AlphaFold merges uniref90 (sto), bfd (a3m), mgnify (sto), and a repeated row keeps its first
+    # occurrence's deletions. By hand: the sto hit ACDKKEWGY has KK in the query's gap columns (2
+    # deletions before E, column 3); the a3m hit AkCDEWGY aligns to the same letters (ACDEWGY) with 1
+    # deletion before C (column 1). a3m=/sto= merge the a3m first and so keep the a3m's deletions.
+    sto, a3m = tmp_path / "u90.sto", tmp_path / "bfd.a3m"
+    sto.write_text("# STOCKHOLM 1.0\nquery ACD--EFGY\nhitA  ACDKKEWGY\n//\n")
+    a3m.write_text(">query\nACDEFGY\n>hitB\nAkCDEWGY\n")
+    f = axial.io.build_features(msas=[sto, a3m])
+    assert f["msa"].shape == (2, 7)
+    np.testing.assert_array_equal(f["deletion_matrix"][1], [0, 0, 0, 2, 0, 0, 0])
+    f = axial.io.build_features(msas=[("a3m", a3m), ("sto", sto)])
+    np.testing.assert_array_equal(f["deletion_matrix"][1], [0, 1, 0, 0, 0, 0, 0])
+    f = axial.io.build_features(sto=sto, a3m=a3m)  # the a3m= files first, as documented
+    np.testing.assert_array_equal(f["deletion_matrix"][1], [0, 1, 0, 0, 0, 0, 0])
+    with pytest.raises(axial.InvalidArgumentError, match="not both"):
+        axial.io.build_features(msas=[sto], a3m=a3m)
+    with pytest.raises(axial.InvalidArgumentError, match=r"msas\[0\]: cannot tell the format"):
+        axial.io.build_features(msas=[tmp_path / "hits.txt"])
+    with pytest.raises(axial.InvalidArgumentError, match="a list of MSAs"):
+        axial.io.build_features(msas=sto)
+
+
 def test_mmcif_features_match_the_atom_table(data_dir):
     f = axial.io.build_features(mmcif=data_dir / "1cbs.cif.gz", chain="A")
     assert f["seq_length"] == 137 and f["num_alignments"] == 1

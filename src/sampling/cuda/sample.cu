@@ -34,7 +34,7 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
-constexpr int kBlocksPerSm = 4;
+constexpr int kBlocksPerSm = 2; /* 512 threads of 64 registers: two blocks fill an SM's 64K registers */
 constexpr double kFixedScale = 1099511627776.0; /* 2^40: e <= 1, so V < 2^24 sums fit 64 bits */
 
 /* Bytes of one block's scratch: the f32 row and the u32 counts, each 256-byte aligned. */
@@ -162,7 +162,7 @@ struct sample_args {
     int64_t slice;
 };
 
-__global__ void __launch_bounds__(kThreads) sample_kernel(sample_args args) {
+__global__ void __launch_bounds__(kThreads, kBlocksPerSm) sample_kernel(sample_args args) {
     __shared__ block_shared sh;
     const sampling_params &p = args.p;
     unsigned char *ws = args.ws;
