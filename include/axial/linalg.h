@@ -72,7 +72,9 @@ typedef enum ax_transpose {
  *     returns once the work is queued; errors inside the kernels appear at the next synchronising
  *     call). fp32 is computed in full fp32 (CUBLAS_COMPUTE_32F: no TF32); bf16/f16 use tensor
  *     cores with fp32 accumulation, reduced-precision split-K reductions disallowed. The context's
- *     cuBLAS handle is created at its first GEMM and destroyed with the context. The context's
+ *     cuBLAS handle is created at its first GEMM and destroyed with the context; creating it
+ *     allocates, so a context's first GEMM inside a CUDA-graph capture of its stream is refused
+ *     (AX_ERR_UNSUPPORTED; run one GEMM before capturing, later ones capture). The context's
  *     device is made current for the call and the caller's current device put back. cuBLAS's own
  *     workspace (32 MiB on Hopper, 4 MiB before; less under a smaller workspace limit) comes from
  *     the context's pool and counts in ax_context_workspace_peak and the limit.
@@ -93,7 +95,8 @@ typedef enum ax_transpose {
  *                            other, or c's address range overlapping a's or b's; a misaligned data
  *                            pointer; a tensor on a device other than the context's.
  *   AX_ERR_UNSUPPORTED       M, N, K or a leading dimension above 2^31 - 1; a dtype combination the
- *                            device's cuBLAS reports as not supported.
+ *                            device's cuBLAS reports as not supported; the context's first GEMM
+ *                            under a stream capture.
  *   AX_ERR_OUT_OF_MEMORY     host scratch exceeds the workspace limit or could not be allocated (CPU,
  *                            16-bit dtypes); cuBLAS could not allocate its handle.
  *   AX_ERR_CUDA              cuBLAS or the CUDA runtime failed (kernel faults surface later, at a
@@ -132,7 +135,9 @@ AX_API ax_status ax_gemm(ax_context *ctx, ax_transpose trans_a, ax_transpose tra
  * f16, bf16 or f32 w, x is not quantized: w is widened to fp32 and the products summed in fp32. The
  * CUDA backend never quantizes x: it decodes w's blocks in registers (M <= 8) or into an fp32 copy
  * in device workspace for cuBLAS (larger M; fp32 compute, no TF32), so CPU and CUDA results differ
- * by up to the x-quantization bound above. NaN or Inf in a group of x makes the rows it meets NaN.
+ * by up to the x-quantization bound above. NaN or Inf in a group of x makes the rows it meets NaN
+ * where x is quantized (its group's scale is then NaN); unquantized (float w, and CUDA always) they
+ * are what fp32 gives: an Inf stays +-Inf, or NaN where it meets a 0 weight or another sign.
  * A block of w whose fp16 scale (or min) is Inf or NaN is no number the bound covers: the rows it
  * meets come out NaN or +-Inf, depending on the path (the scale times an offset meets Inf - Inf on
  * some). Groups of x whose largest magnitude is below ~1.8e-43 quantize to zero. y gets one

@@ -156,8 +156,17 @@ extern "C" void ax_cuda_scope_leave(const ax_context *ctx, int saved) { ax_cuda_
 
 extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
     const int count = ax_cuda_count_devices();
-    if (count == 0)
+    if (count == 0) {
+        /* Say why: a driver older than the toolkit (or one that failed to initialise) also counts no
+         * device, and "no device" alone had hidden it behind every GPU test's skip. */
+        int again = 0;
+        const cudaError_t e = cudaGetDeviceCount(&again);
+        cudaGetLastError();
+        if (e != cudaSuccess && e != cudaErrorNoDevice)
+            return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but the CUDA runtime finds no usable "
+                                "device: cudaGetDeviceCount: %s (%s)", cudaGetErrorName(e), cudaGetErrorString(e));
         return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but no CUDA device is present");
+    }
     if (ctx->device.id >= count)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->device.id: %d, but only %d CUDA device(s) present",
                             (int)ctx->device.id, count);
@@ -188,6 +197,15 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
 
 extern "C" ax_status ax_cuda_blas_handle(ax_context *ctx, void **out) {
     if (ctx->cublas_handle == NULL) {
+        /* cublasCreate allocates device memory, which a stream capture forbids (it would invalidate
+         * the caller's graph with a bare "operation not permitted when stream is capturing"). */
+        cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+        if (cudaStreamIsCapturing(stream_of(ctx), &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone)
+            return ax_set_error(AX_ERR_UNSUPPORTED,
+                                "ctx: its stream is capturing a CUDA graph, and this is the context's first cuBLAS "
+                                "op, which must create the cuBLAS handle (a device allocation); run one cuBLAS op "
+                                "(ax_gemm, a quantized matmul of more than 8 rows) on the context before capturing");
+        cudaGetLastError();
         cublasHandle_t handle = NULL;
         cublasStatus_t st = cublasCreate(&handle);
         if (st != CUBLAS_STATUS_SUCCESS)
