@@ -65,6 +65,12 @@ if(AXIAL_WITH_NCCL)
                    $<TARGET_FILE:test_seqpar_nccl> ${MPIEXEC_POSTFLAGS})
   set_tests_properties(seqpar_nccl_np1 PROPERTIES LABELS "gpu;mpi;seqpar" TIMEOUT 180 SKIP_RETURN_CODE 77
                        ENVIRONMENT "${AXIAL_SEQPAR_TEST_ENV}")
+  # Two ranks asking for one device: refused by name on both (one GPU is enough).
+  add_test(NAME seqpar_nccl_shared_device_np2
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 ${MPIEXEC_PREFLAGS}
+                   $<TARGET_FILE:test_seqpar_nccl> ${MPIEXEC_POSTFLAGS} --shared-device)
+  set_tests_properties(seqpar_nccl_shared_device_np2 PROPERTIES LABELS "gpu;mpi;seqpar" TIMEOUT 120
+                       SKIP_RETURN_CODE 77 PROCESSORS 2 ENVIRONMENT "${AXIAL_SEQPAR_TEST_ENV}")
 endif()
 
 # axial/comm.h and axial/seqpar.h with MPI's include path: the MPI half of each header compiles on its

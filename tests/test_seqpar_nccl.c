@@ -3,7 +3,7 @@
  * and DAP / Ulysses attention, forward and backward, against the CPU single-rank op on the gathered
  * tensors. Needs one GPU per rank (NCCL refuses two ranks on one device); exits 77 (skip) without a
  * device or without NCCL in the build. Run it as `mpiexec -n 1` on a one-GPU machine, `-n G` with G
- * GPUs.
+ * GPUs; `mpiexec -n 2 ... --shared-device` checks that two ranks on one device are refused by name.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -203,8 +203,24 @@ static void test_nccl_ulysses(void) {
     run_attention(1, AX_BF16);
 }
 
+/* --shared-device (run with 2 ranks on a machine with one GPU): every rank asks for device 0, and
+ * every rank gets an error naming both ranks and the device, before NCCL is entered (NCCL had
+ * answered "invalid usage"). */
+static int shared_device_check(void) {
+    ax_comm *c = NULL;
+    const ax_status st = ax_comm_create_nccl(&c, MPI_COMM_WORLD, 0);
+    int ok = st == AX_ERR_INVALID_ARGUMENT && strstr(ax_last_error(), "would share CUDA device") != NULL &&
+             c == NULL, all = 0;
+    if (!ok) fprintf(stderr, "[rank %d] got %s: %s\n", sp_rank, ax_status_string(st), ax_last_error());
+    if (st == AX_OK) ax_comm_destroy(c);
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (sp_rank == 0) printf("%s shared device refused on every rank (P = %d)\n", all ? "ok  " : "FAIL", sp_size);
+    return all ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (sp_init(&argc, &argv) != 0) return 1;
+    const int shared = argc > 1 && strcmp(argv[1], "--shared-device") == 0;
     int usable = ax_build_has_nccl() && ax_cuda_device_count() > 0, everywhere = 0;
     MPI_Allreduce(&usable, &everywhere, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (!everywhere) {
@@ -213,6 +229,13 @@ int main(int argc, char **argv) {
         ax_context_destroy(sp_ctx);
         MPI_Finalize();
         return 77;
+    }
+    if (shared) {
+        const int rc = sp_size > 1 ? shared_device_check() : 77;
+        ax_comm_destroy(sp_comm);
+        ax_context_destroy(sp_ctx);
+        MPI_Finalize();
+        return rc;
     }
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.device.type = AX_CUDA;

@@ -123,8 +123,9 @@ AX_API ax_status ax_comm_create_mpi(ax_comm **out, MPI_Comm comm);
  * duplicates `comm` as above, and bootstraps an NCCL communicator through it (rank 0 makes the NCCL
  * unique id, MPI_Bcast shares it; collective over `comm`). Use it with an AX_CUDA context on the same
  * device. A failure on one rank (bad device, no NCCL) is returned on every rank.
- * Errors: as ax_comm_create_mpi, plus AX_ERR_INVALID_ARGUMENT (negative or absent device),
- * AX_ERR_UNSUPPORTED (a build without NCCL), AX_ERR_CUDA, AX_ERR_NCCL. */
+ * Errors: as ax_comm_create_mpi, plus AX_ERR_INVALID_ARGUMENT (negative or absent device; two ranks
+ * of one host on the same device, which NCCL cannot take: named on every rank before NCCL is
+ * entered), AX_ERR_UNSUPPORTED (a build without NCCL), AX_ERR_CUDA, AX_ERR_NCCL. */
 AX_API ax_status ax_comm_create_nccl(ax_comm **out, MPI_Comm comm, int cuda_device);
 #endif
 

@@ -8,6 +8,7 @@
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "comm/comm_internal.h"
@@ -28,6 +29,38 @@ static ax_status nccl_error(ncclResult_t r, const char *what) {
 static ncclComm_t nccl_of(const ax_comm *comm) { return (ncclComm_t)comm->nccl; }
 static cudaStream_t stream_of(const ax_context *ctx) { return (cudaStream_t)ctx->cuda_stream; }
 
+enum { DEVICE_TAG_BYTES = MPI_MAX_PROCESSOR_NAME + 32 };
+
+static ax_status check_distinct_devices(ax_comm *comm, ax_status st) {
+    if (comm->size < 2) return st;
+    char mine[DEVICE_TAG_BYTES];
+    memset(mine, 0, sizeof mine);
+    int len = 0;
+    if (st == AX_OK && MPI_Get_processor_name(mine, &len) == MPI_SUCCESS &&
+        cudaDeviceGetPCIBusId(mine + MPI_MAX_PROCESSOR_NAME, 32, comm->cuda_device) != cudaSuccess) {
+        cudaGetLastError();
+        memset(mine, 0, sizeof mine); /* unknown: not compared */
+    }
+    char *all = malloc((size_t)comm->size * DEVICE_TAG_BYTES);
+    if (all == NULL) /* the other ranks then wait in the gather, as after any rank lost mid-collective */
+        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm_create_nccl: out of host memory");
+    const int rc = MPI_Allgather(mine, DEVICE_TAG_BYTES, MPI_BYTE, all, DEVICE_TAG_BYTES, MPI_BYTE, comm->mpi);
+    if (rc != MPI_SUCCESS) {
+        free(all);
+        return st != AX_OK ? st : comm_mpi_error(rc, "MPI_Allgather of the ranks' CUDA devices");
+    }
+    for (int i = 0; st == AX_OK && i < comm->size; i++)
+        for (int j = i + 1; st == AX_OK && j < comm->size; j++) {
+            const char *a = all + (size_t)i * DEVICE_TAG_BYTES, *b = all + (size_t)j * DEVICE_TAG_BYTES;
+            if (a[MPI_MAX_PROCESSOR_NAME] != '\0' && memcmp(a, b, DEVICE_TAG_BYTES) == 0)
+                st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                  "cuda_device: ranks %d and %d would share CUDA device %s on %s; NCCL needs one "
+                                  "device per rank", i, j, a + MPI_MAX_PROCESSOR_NAME, a);
+        }
+    free(all);
+    return st;
+}
+
 ax_status comm_nccl_init(ax_comm *comm, ax_status pre) {
     const int count = ax_cuda_count_devices(); /* 0 without a driver */
     ax_status st = pre;
@@ -42,6 +75,10 @@ ax_status comm_nccl_init(ax_comm *comm, ax_status pre) {
         st = ax_cuda_device_enter(comm->cuda_device, &saved);
         entered = st == AX_OK;
     }
+    /* NCCL takes one device per rank; two ranks of one host on one device fail inside
+     * ncclCommInitRank with a bare "invalid usage". Every rank sees every (host, PCI bus id) and so
+     * names the same pair. A rank that failed above still takes part, with an empty record. */
+    st = check_distinct_devices(comm, st);
     ncclUniqueId id;
     memset(&id, 0, sizeof id);
     if (st == AX_OK && comm->rank == 0) {
