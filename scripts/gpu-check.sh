@@ -121,6 +121,12 @@ if command -v nvidia-smi >/dev/null 2>&1; then
     [[ -n "$DEVICE" ]] || DEVICE="nvidia-smi found no GPU"
 fi
 echo "device: $DEVICE"
+# The toolkit against the driver: a driver older than the toolkit finds no usable device, and every
+# GPU test would skip (the context's error names it; this line says it first).
+DRIVER_CUDA=$({ grep -o 'CUDA Version: [0-9.]*' "$LOG_DIR/nvidia-smi.log" 2>/dev/null || true; } | head -n 1)
+NVCC_VERSION=$({ nvcc --version 2>/dev/null || /usr/local/cuda/bin/nvcc --version 2>/dev/null || true; } |
+    grep -o 'release [0-9.]*' | head -n 1)
+echo "driver: ${DRIVER_CUDA:-unknown}; toolkit: nvcc ${NVCC_VERSION:-not found}"
 # What the checks need besides the tree: without .gpu-deps a bare image cannot even configure.
 [[ -d "$ROOT/.gpu-deps" ]] || echo "MISSING .gpu-deps (carry it: scripts/gpu-deps.sh, scripts/gpu-deps-mpi.sh)"
 [[ -d "$ROOT/.gpu-model" ]] || echo "MISSING .gpu-model (carry it: scripts/gpu-model.sh): the LLM checks will skip"
