@@ -269,8 +269,9 @@ typedef struct ax_context_config {
 
 /* Creates a context. cfg == NULL means the CPU with all cores. For AX_CUDA the device is selected; the
  * context's cuBLAS handle is made only at its first GEMM (linalg.h) and released with it.
- * Errors: AX_ERR_INVALID_ARGUMENT (NULL out, bad struct_size, negative device id),
- * AX_ERR_UNSUPPORTED (CUDA requested but this build has no CUDA, or no CUDA device is present),
+ * Errors: AX_ERR_INVALID_ARGUMENT (NULL out, bad struct_size, negative device id, a cuda_stream of
+ * another device, where the runtime can tell: CUDA 12.8+), AX_ERR_UNSUPPORTED (CUDA requested but
+ * this build has no CUDA, or no usable CUDA device is present: the message names the runtime's error),
  * AX_ERR_CUDA (the runtime failed), AX_ERR_OUT_OF_MEMORY. On failure *out is set to NULL.
  * Thread-safe. */
 AX_API ax_status ax_context_create(ax_context **out, const ax_context_config *cfg);

@@ -52,7 +52,11 @@ class Context:
     Args:
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
         stream: CUDA stream the ops are queued on: an int (``cudaStream_t``), a ``torch.cuda.Stream``
-            or a CuPy stream; ``None`` = the legacy default stream.
+            or a CuPy stream (kept alive as long as the context); ``None`` = the legacy default
+            stream. PyTorch tensors are ordered with the ops only when this is the stream current in
+            PyTorch at the call (which is what the ops' own per-thread contexts use): with another
+            one, synchronise the streams yourself before PyTorch reads the outputs or reuses the
+            inputs' memory.
         num_threads: CPU threads (``<= 0`` = all cores).
         workspace_limit: bytes of scratch an op may use (``<= 0`` = no limit).
 
@@ -60,12 +64,15 @@ class Context:
         UnsupportedError: CUDA requested without a CUDA build or device.
     """
 
-    __slots__ = ("_capsule", "device", "stream_ptr", "__weakref__")
+    __slots__ = ("_capsule", "device", "stream_ptr", "_stream", "__weakref__")
 
     def __init__(self, device: Union[str, Tuple[str, int]] = "cpu", *, stream: Any = None, num_threads: int = 0,
                  workspace_limit: int = 0) -> None:
         self.device = _parse_device(device)
         self.stream_ptr = _stream_ptr(stream) if self.device[0] == "cuda" else 0
+        # A CuPy stream is destroyed when collected: the context (and its cuBLAS handle) would then
+        # hold a dangling cudaStream_t.
+        self._stream = stream
         self._capsule = _axial.context_create(1 if self.device[0] == "cuda" else 0, self.device[1],
                                               self.stream_ptr or None, int(num_threads), int(workspace_limit))
 

@@ -174,6 +174,21 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
     if (s == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_context_create: out of host memory");
     int saved = -1;
     ax_status st = ax_cuda_scope_enter(ctx, &saved);
+#if CUDART_VERSION >= 12080
+    /* A caller's stream of another device fails only at the first op, as an "invalid resource
+     * handle" from deep inside; say it here. */
+    if (st == AX_OK && ctx->cuda_stream != NULL) {
+        int stream_device = -1;
+        if (cudaStreamGetDevice(stream_of(ctx), &stream_device) != cudaSuccess) {
+            cudaGetLastError(); /* not decided here (special handles): the first op will say */
+        } else if (stream_device != ctx->device.id) {
+            st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                              "cfg->cuda_stream: a stream of CUDA device %d, but cfg->device is CUDA device %d",
+                              stream_device, (int)ctx->device.id);
+        }
+        if (st != AX_OK) ax_cuda_scope_leave(ctx, saved);
+    }
+#endif
     if (st == AX_OK) {
         st = read_props(ctx->device.id, &s->props);
         /* Without pools (rare: some virtualised or old drivers) the context still works; only ops
