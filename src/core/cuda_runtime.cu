@@ -163,8 +163,8 @@ extern "C" ax_status ax_cuda_context_init(ax_context *ctx) {
         const cudaError_t e = cudaGetDeviceCount(&again);
         cudaGetLastError();
         if (e != cudaSuccess && e != cudaErrorNoDevice)
-            return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but the CUDA runtime finds no usable "
-                                "device: cudaGetDeviceCount: %s (%s)", cudaGetErrorName(e), cudaGetErrorString(e));
+            return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but no CUDA device is present "
+                                "(cudaGetDeviceCount: %s: %s)", cudaGetErrorName(e), cudaGetErrorString(e));
         return ax_set_error(AX_ERR_UNSUPPORTED, "cfg->device: CUDA requested, but no CUDA device is present");
     }
     if (ctx->device.id >= count)
