@@ -194,6 +194,25 @@ def test_logits_match_a_float64_reference(model, reader):
     assert (got.argmax(-1) == want.argmax(-1)).all()
 
 
+@pytest.mark.skipif(not axial.info().get("cuda_devices"), reason="needs a CUDA device and an Axial build with CUDA")
+def test_cuda_model_matches_the_float64_reference(path, reader):
+    """Model(device="cuda") through the bindings: weights uploaded, logits read back from the device
+    (the C-side test_llm_cuda checks the kernels tightly; this checks the Python plumbing with the
+    bounds of the CPU test above, which the CUDA path, not quantizing activations, meets with room)."""
+    from llm_reference import LlamaReference
+
+    cuda = Model(path, device="cuda")
+    assert cuda.info["device"] == "cuda:0"
+    ids = cuda.tokenize("The capital of France is")
+    want = LlamaReference(reader).logits(ids)
+    got = cuda.logits(ids).astype(np.float64)
+    assert np.isfinite(got).all()
+    assert np.abs(got - want).max() / np.abs(want).max() < 0.15
+    assert (got.argmax(-1) == want.argmax(-1)).all()
+    steps = list(cuda.generate_tokens(ids, max_tokens=2))
+    assert steps[0][0] == int(np.argmax(got[-1]))
+
+
 def test_same_seed_same_text(model):
     kw = dict(max_tokens=24, temperature=0.9, top_k=40, top_p=0.95)
     a = model.generate("Once upon a time", seed=7, **kw)
