@@ -5,6 +5,26 @@
 # naive implementation -> PNG figures under build/demo. Extra arguments go to `axial demo`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+usage() {
+    cat <<'EOF_USAGE'
+usage: scripts/run.sh [--data DIR] [--device auto|cpu|cuda] [--tolerance T] [--out DIR]
+  Installs what is missing (apt packages when root), builds Axial into build/, prints `axial info`,
+  then runs `axial demo` with these options (see `build/tools/axial demo --help`): the sample MSA and
+  mmCIF -> HDF5 feature store -> training batch -> MSA row attention forward and backward, timed
+  next to a naive implementation -> PNG figures in build/demo (or --out).
+EOF_USAGE
+}
+# The demo's options are checked here, before the install and the build (a typo had cost a build).
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+    -h | --help) usage; exit 0 ;;
+    --data | --device | --tolerance | --out)
+        if ((i + 1 >= ${#args[@]})); then echo "run: ${args[i]} needs a value" >&2; exit 2; fi
+        i=$((i + 1)) ;;
+    *) echo "run: unknown option '${args[i]}' (scripts/run.sh --help)" >&2; exit 2 ;;
+    esac
+done
 # One run at a time per checkout (both build into build/); the script runs again under flock -o so
 # that nothing it starts inherits the lock. scripts/test.sh builds elsewhere and has a lock of its own.
 lock=$root/.run.lock

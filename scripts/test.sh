@@ -6,6 +6,13 @@
 #   AXIAL_TEST_QUICK=1 ...     skip the sanitizer pass and the fuzzers
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+case "${1:-}" in
+'') ;;
+-h | --help)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0 ;;
+*) echo "test: unknown argument '$1': the suite takes none (scripts/test.sh --help)" >&2; exit 2 ;;
+esac
 jobs=$(nproc 2>/dev/null || echo 2)
 # One run at a time per checkout: two would build the same folders and install into the same .venv.
 # The script runs again under flock -o, so the lock is not inherited by what it starts (a daemon that

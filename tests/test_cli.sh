@@ -252,5 +252,29 @@ expect_failure "--compress-msa twice" "--compress-msa given twice" "$work/x.h5" 
     "$axial" features show "$work/h.h5" | grep -Eq '^-h +431 '
 check "--name -h names the chain -h" $?
 
+# Help at every level (gguf show --help had been an unknown option); ranges named as they are; the
+# "no model" hint only without --model (it had followed any unreadable --model FILE).
+"$axial" gguf show --help > "$work/gguf_help" 2>&1
+[ $? -eq 0 ] && grep -q 'axial gguf show FILE.gguf' "$work/gguf_help"; check "gguf show --help: usage, exit 0" $?
+"$axial" tokenize --model "$work/no-such.gguf" hi > /dev/null 2> "$work/tok_err"
+[ $? -eq 1 ] && grep -q 'no-such.gguf' "$work/tok_err" && ! grep -q 'fetch-model' "$work/tok_err"
+check "tokenize --model MISSING names it, without the fetch-model hint" $?
+"$axial" generate --model "$work/no-such.gguf" --prompt hi --temperature 1e30 > /dev/null 2> "$work/gen_err"
+[ $? -eq 2 ] && grep -qF -- "--temperature '1e30': expected a number in [0, 1e6]" "$work/gen_err"
+check "generate --temperature 1e30 names the range [0, 1e6]" $?
+"$axial" generate --model "$work/no-such.gguf" --prompt hi --threads 10000 > /dev/null 2> "$work/gen_err"
+[ $? -eq 2 ] && grep -qF -- "expected an integer in [0, 4096]" "$work/gen_err"; check "generate --threads 10000 names [0, 4096]" $?
+"$axial" serve --alias "" > /dev/null 2> "$work/serve_err"
+[ $? -eq 2 ] && grep -qF -- "--alias ''" "$work/serve_err"; check "serve --alias '' is refused" $?
+"$axial" serve --device gpu > /dev/null 2> "$work/serve_err"
+[ $? -eq 2 ] && grep -qF -- "--device 'gpu': expected cpu or cuda" "$work/serve_err"; check "serve --device gpu is refused" $?
+# demo --device cuda on a machine without a usable GPU fails before writing anything (it had built the
+# store first and failed at the attention step).
+if "$axial" info 2>/dev/null | grep -q 'no CUDA device'; then
+    "$axial" demo --device cuda --data "$data" --out "$work/demo_cuda" > /dev/null 2> "$work/demo_err"
+    [ $? -eq 1 ] && [ ! -e "$work/demo_cuda" ] && grep -q -- '--device cuda' "$work/demo_err"
+    check "demo --device cuda without a GPU: exit 1, nothing written" $?
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -332,6 +332,16 @@ int axial_cmd_demo(int argc, char **argv) {
         fclose(probe);
     }
     const int use_gpu = strcmp(device, "cuda") == 0 || (strcmp(device, "auto") == 0 && ax_cuda_device_count() > 0);
+    if (use_gpu) { /* before anything is written: a failure at the attention step had left the store behind */
+        ax_context_config probe_cfg = AX_CONTEXT_CONFIG_INIT;
+        probe_cfg.device.type = AX_CUDA;
+        ax_context *probe_ctx = NULL;
+        if (ax_context_create(&probe_ctx, &probe_cfg) != AX_OK) {
+            fprintf(stderr, "axial demo: --device cuda: %s\n", ax_last_error());
+            return 1;
+        }
+        ax_context_destroy(probe_ctx);
+    }
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "axial demo: --out %s: %s\n", out_dir, strerror(errno));
         return 1;

@@ -309,6 +309,10 @@ int axial_cmd_gguf(int argc, char **argv) {
     const char *path = NULL;
     int json = 0;
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            gguf_usage(stdout);
+            return 0;
+        }
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             char what[160];

@@ -53,8 +53,9 @@ int axial_default_model(char *buf, size_t size) {
     return -1;
 }
 
-/* Loads the model; prints the reason (and, for a file that is not there, how to get one) on failure. */
-static ax_llm_model *llm_load(const char *cmd, const char *path, ax_device device, int threads) {
+/* Loads the model; prints the reason on failure and, for a default path (no --model) that is not
+ * there, how to get one. */
+static ax_llm_model *llm_load(const char *cmd, const char *path, int path_is_default, ax_device device, int threads) {
     ax_llm_model_config cfg = AX_LLM_MODEL_CONFIG_INIT;
     cfg.device = device;
     cfg.num_threads = threads;
@@ -62,7 +63,7 @@ static ax_llm_model *llm_load(const char *cmd, const char *path, ax_device devic
     const ax_status st = ax_llm_model_load(path, &cfg, &model);
     if (st != AX_OK) {
         fprintf(stderr, "axial %s: %s: %s\n", cmd, ax_status_string(st), ax_last_error());
-        if (st == AX_ERR_IO) llm_no_model_hint();
+        if (st == AX_ERR_IO && path_is_default) llm_no_model_hint();
     }
     return model;
 }
@@ -153,7 +154,7 @@ int axial_cmd_tokenize(int argc, char **argv) {
         if (axial_default_model(default_path, sizeof default_path) != 0) return 1;
         model_path = default_path;
     }
-    ax_llm_model *model = llm_load("tokenize", model_path, (ax_device){AX_CPU, 0}, 0);
+    ax_llm_model *model = llm_load("tokenize", model_path, model_path == default_path, (ax_device){AX_CPU, 0}, 0);
     if (model == NULL) return 1;
     int64_t n = 0;
     int32_t *ids = llm_tokenize("tokenize", model, text, flags, &n);
@@ -222,7 +223,7 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
                 bad = llm_bad_value(cmd, a, val, "an integer in [0, 2147483647]");
         } else if (strcmp(a, "--temperature") == 0) {
             if (llm_parse_double(val, 0.0, 1e6, &o->temperature))
-                bad = llm_bad_value(cmd, a, val, "a number >= 0 (0 = greedy)");
+                bad = llm_bad_value(cmd, a, val, "a number in [0, 1e6] (0 = greedy)");
         } else if (strcmp(a, "--top-k") == 0) {
             if (llm_parse_int(val, 0, INT32_MAX, &o->top_k)) bad = llm_bad_value(cmd, a, val, "an integer >= 0 (0 = off)");
         } else if (strcmp(a, "--top-p") == 0) {
@@ -231,13 +232,13 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
             if (llm_parse_double(val, 0.0, 1.0, &o->min_p)) bad = llm_bad_value(cmd, a, val, "a number in [0, 1]");
         } else if (strcmp(a, "--repeat-penalty") == 0) {
             if (llm_parse_double(val, 1e-30, 1e6, &o->repeat_penalty))
-                bad = llm_bad_value(cmd, a, val, "a number > 0 (1 = off)");
+                bad = llm_bad_value(cmd, a, val, "a number in (0, 1e6] (1 = off)");
         } else if (strcmp(a, "--repeat-last-n") == 0) {
             if (llm_parse_int(val, 0, INT32_MAX, &o->repeat_last_n)) bad = llm_bad_value(cmd, a, val, "an integer >= 0");
         } else if (strcmp(a, "--seed") == 0) {
             long long s;
             if (llm_parse_int(val, 0, INT64_MAX, &s)) {
-                bad = llm_bad_value(cmd, a, val, "an integer >= 0");
+                bad = llm_bad_value(cmd, a, val, "an integer in [0, 9223372036854775807]");
             } else {
                 o->seed = (unsigned long long)s;
                 o->have_seed = 1;
@@ -246,7 +247,7 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
             if (llm_parse_int(val, 0, INT32_MAX, &o->ctx_size))
                 bad = llm_bad_value(cmd, a, val, "an integer >= 0 (0 = the default)");
         } else if (strcmp(a, "--threads") == 0) {
-            if (llm_parse_int(val, 0, 4096, &o->threads)) bad = llm_bad_value(cmd, a, val, "an integer >= 0 (0 = all cores)");
+            if (llm_parse_int(val, 0, 4096, &o->threads)) bad = llm_bad_value(cmd, a, val, "an integer in [0, 4096] (0 = all cores)");
         } else if (strcmp(a, "--device") == 0) {
             if (strcmp(val, "cpu") == 0)
                 o->device = (ax_device){AX_CPU, 0};
@@ -353,7 +354,7 @@ int axial_cmd_generate(int argc, char **argv) {
         if (axial_default_model(default_path, sizeof default_path) != 0) return 1;
         o.model_path = default_path;
     }
-    ax_llm_model *model = llm_load("generate", o.model_path, o.device, (int)o.threads);
+    ax_llm_model *model = llm_load("generate", o.model_path, o.model_path == default_path, o.device, (int)o.threads);
     if (model == NULL) return 1;
     ax_llm_session *session = NULL;
     int32_t *ids = NULL;

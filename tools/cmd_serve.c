@@ -24,14 +24,16 @@
 static void serve_usage(FILE *out) {
     fprintf(out,
             "usage: axial serve [--model FILE] [--alias NAME] [--host ADDR] [--port N] [--policy P]\n"
-            "                   [--ctx-size N] [--threads T] [--max-queue N] [--max-running N]\n"
-            "                   [--batch-tokens N] [--block-size N] [--blocks N] [--allow-origin ORIGIN]\n"
+            "                   [--device cpu|cuda] [--ctx-size N] [--threads T] [--max-queue N]\n"
+            "                   [--max-running N] [--batch-tokens N] [--block-size N] [--blocks N]\n"
+            "                   [--allow-origin ORIGIN]\n"
             "  Serves the model over HTTP with an OpenAI-compatible API (POST /v1/completions,\n"
             "  /v1/chat/completions; GET /v1/models, /health, /metrics) until SIGINT or SIGTERM.\n"
             "  --host defaults to 127.0.0.1 and --port to 8080 (0: a free port); the line \"axial serve:\n"
             "  listening on http://HOST:PORT\" on stdout says when it is ready. --alias: the model name\n"
             "  clients send (default: the file's base name without .gguf). --policy splitfuse (default),\n"
-            "  prefill-first or static. --ctx-size: tokens per sequence (default min(training context,\n"
+            "  prefill-first or static. --device: where the model runs (cpu, the default; cuda: GPU 0, the\n"
+            "  weights uploaded once). --ctx-size: tokens per sequence (default min(training context,\n"
             "  4096)); --max-queue: waiting requests before 503 (default 1024); --max-running: sequences\n"
             "  at once (64, and at most --batch-tokens: each decodes a token every step); --batch-tokens:\n"
             "  tokens per step (64 on the CPU, 2048 on CUDA); --block-size: tokens per KV block (32);\n"
@@ -43,6 +45,7 @@ static void serve_usage(FILE *out) {
 
 typedef struct serve_options {
     const char *model_path, *alias, *host, *policy, *allow_origin;
+    ax_device device;
     long long port, ctx_size, threads, max_queue, max_running, batch_tokens, block_size, blocks;
 } serve_options;
 
@@ -65,7 +68,7 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
     } ints[] = {
         {"--port", 0, 65535, offsetof(serve_options, port), "a port in [0, 65535] (0 = any free port)"},
         {"--ctx-size", 0, INT32_MAX, offsetof(serve_options, ctx_size), "an integer >= 0 (0 = the default)"},
-        {"--threads", 0, 4096, offsetof(serve_options, threads), "an integer >= 0 (0 = all cores)"},
+        {"--threads", 0, 4096, offsetof(serve_options, threads), "an integer in [0, 4096] (0 = all cores)"},
         /* The engine's limits (serving.h), so that the option is named rather than its cfg-> field */
         {"--max-queue", 0, AX_SERVING_MAX_QUEUE_LIMIT, offsetof(serve_options, max_queue),
          "an integer in [0, 1048576] (0 = the default)"},
@@ -93,7 +96,20 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         if (strcmp(a, "--model") == 0) {
             o->model_path = val;
         } else if (strcmp(a, "--alias") == 0) {
+            if (val[0] == '\0') { /* clients would have to send "model": "" */
+                fprintf(stderr, "axial serve: --alias '': expected a model name clients send\n");
+                return 2;
+            }
             o->alias = val;
+        } else if (strcmp(a, "--device") == 0) {
+            if (strcmp(val, "cpu") == 0) {
+                o->device = (ax_device){AX_CPU, 0};
+            } else if (strcmp(val, "cuda") == 0) {
+                o->device = (ax_device){AX_CUDA, 0};
+            } else {
+                fprintf(stderr, "axial serve: --device '%s': expected cpu or cuda\n", val);
+                return 2;
+            }
         } else if (strcmp(a, "--host") == 0) {
             o->host = val;
         } else if (strcmp(a, "--policy") == 0) {
@@ -159,7 +175,7 @@ static int serve_fail(const char *what, ax_status st) {
 static int serve_run(const serve_options *o) {
     ax_serving_config ec = AX_SERVING_CONFIG_INIT;
     if (o->policy != NULL && ax_serving_policy_parse(o->policy, &ec.policy) != AX_OK) {
-        fprintf(stderr, "axial serve: --policy: %s\n", ax_last_error());
+        fprintf(stderr, "axial serve: --policy '%s': expected splitfuse, prefill-first or static\n", o->policy);
         return 2;
     }
     char default_path[4096];
@@ -183,9 +199,10 @@ static int serve_run(const serve_options *o) {
 
     ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
     mc.num_threads = (int)o->threads;
+    mc.device = o->device;
     ax_llm_model *model = NULL;
     ax_status st = ax_llm_model_load(model_path, &mc, &model);
-    if (st != AX_OK) return serve_fail(model_path, st);
+    if (st != AX_OK) return serve_fail("loading the model", st); /* the message names the file */
     ec.n_ctx = (int32_t)o->ctx_size;
     ec.max_queue = (int32_t)o->max_queue;
     ec.max_running = (int32_t)o->max_running;
