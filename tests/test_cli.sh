@@ -263,11 +263,13 @@ check "tokenize --model MISSING names it, without the fetch-model hint" $?
 [ $? -eq 2 ] && grep -qF -- "--temperature '1e30': expected a number in [0, 1e6]" "$work/gen_err"
 check "generate --temperature 1e30 names the range [0, 1e6]" $?
 "$axial" generate --model "$work/no-such.gguf" --prompt hi --threads 10000 > /dev/null 2> "$work/gen_err"
-[ $? -eq 2 ] && grep -qF -- "expected an integer in [0, 4096]" "$work/gen_err"; check "generate --threads 10000 names [0, 4096]" $?
+[ $? -eq 2 ] && grep -qF -- "expected an integer in [0, 4096]" "$work/gen_err"
+check "generate --threads 10000 names [0, 4096]" $?
 "$axial" serve --alias "" > /dev/null 2> "$work/serve_err"
 [ $? -eq 2 ] && grep -qF -- "--alias ''" "$work/serve_err"; check "serve --alias '' is refused" $?
 "$axial" serve --device gpu > /dev/null 2> "$work/serve_err"
-[ $? -eq 2 ] && grep -qF -- "--device 'gpu': expected cpu or cuda" "$work/serve_err"; check "serve --device gpu is refused" $?
+[ $? -eq 2 ] && grep -qF -- "--device 'gpu': expected cpu or cuda" "$work/serve_err"
+check "serve --device gpu is refused" $?
 # demo --device cuda on a machine without a usable GPU fails before writing anything (it had built the
 # store first and failed at the attention step).
 if "$axial" info 2>/dev/null | grep -q 'no CUDA device'; then

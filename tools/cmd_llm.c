@@ -247,7 +247,8 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
             if (llm_parse_int(val, 0, INT32_MAX, &o->ctx_size))
                 bad = llm_bad_value(cmd, a, val, "an integer >= 0 (0 = the default)");
         } else if (strcmp(a, "--threads") == 0) {
-            if (llm_parse_int(val, 0, 4096, &o->threads)) bad = llm_bad_value(cmd, a, val, "an integer in [0, 4096] (0 = all cores)");
+            if (llm_parse_int(val, 0, 4096, &o->threads))
+                bad = llm_bad_value(cmd, a, val, "an integer in [0, 4096] (0 = all cores)");
         } else if (strcmp(a, "--device") == 0) {
             if (strcmp(val, "cpu") == 0)
                 o->device = (ax_device){AX_CPU, 0};
