@@ -92,7 +92,7 @@ expect_failure "plot without structure" "no structure" "$work/d.png" "$axial" fe
 # without --chain the first protein chain is taken; naming a DNA chain is refused.
 "$axial" features build --mmcif "$data/1lcd.cif.gz" --name lcd -o "$work/dna.h5" > "$work/out_dna" 2>&1
 check "build from 1LCD without --chain succeeds" $?
-grep -q ': chain lcd, 51 residues, 1 alignments, structure$' "$work/out_dna"; check "1LCD: protein chain A is taken" $?
+grep -q ': chain lcd, 51 residues, 1 alignment, structure$' "$work/out_dna"; check "1LCD: protein chain A is taken" $?
 "$axial" features show "$work/dna.h5" | grep -q '1lcd.cif.gz:A$'; check "1LCD: the sources name chain A" $?
 expect_failure "a DNA chain" "chain B: polymer type DNA, not protein" "$work/x.h5" "$axial" features build --mmcif "$data/1lcd.cif.gz" --chain B --name x -o "$work/x.h5"
 expect_failure "show of a non-store" "not an HDF5 file" "$work/none" "$axial" features show "$work/ragged.a3m"

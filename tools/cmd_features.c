@@ -228,8 +228,9 @@ static int cmd_build(int argc, char **argv) {
         rc = fail("writing the store");
         goto done;
     }
-    printf("%s: chain %s, %lld residues, %lld alignments%s\n", out, name, (long long)features->seq_length,
-           (long long)features->num_alignments, features->all_atom_positions ? ", structure" : "");
+    printf("%s: chain %s, %lld residue%s, %lld alignment%s%s\n", out, name, (long long)features->seq_length,
+           features->seq_length == 1 ? "" : "s", (long long)features->num_alignments,
+           features->num_alignments == 1 ? "" : "s", features->all_atom_positions ? ", structure" : "");
     rc = 0;
 done:
     ax_store_abort(writer);
@@ -254,8 +255,9 @@ static int cmd_show(int argc, char **argv) {
     if (path == NULL) return usage_error("show needs STORE.h5");
     ax_store *s = NULL;
     if (ax_store_open(path, &s) != AX_OK) return fail("opening the store");
-    printf("%s: Axial feature store, schema version %lld, %lld chains\n", path,
-           (long long)ax_store_schema_version(s), (long long)ax_store_num_chains(s));
+    printf("%s: Axial feature store, schema version %lld, %lld chain%s\n", path,
+           (long long)ax_store_schema_version(s), (long long)ax_store_num_chains(s),
+           ax_store_num_chains(s) == 1 ? "" : "s");
     printf("%-24s %8s %10s %10s  %s\n", "chain", "length", "msa depth", "resolution", "sources");
     int rc = 0, shown = 0;
     for (int64_t c = 0; c < ax_store_num_chains(s); c++) {
