@@ -140,7 +140,9 @@ int axial_cmd_tokenize(int argc, char **argv) {
         } else if (text == NULL && a[0] != '-') {
             text = a;
         } else {
-            fprintf(stderr, "axial tokenize: unexpected argument '%s'\n", a);
+            const int no_value = strcmp(a, "--model") == 0;
+            fprintf(stderr, "axial tokenize: %s '%s'%s\n", no_value ? "no value after" : "unexpected argument", a,
+                    a[0] == '-' && !no_value ? " (a TEXT starting with '-' goes after --)" : "");
             tokenize_usage(stderr);
             return 2;
         }
