@@ -404,6 +404,18 @@ static void test_output_file(void) {
     if (saved >= 0) close(saved);
     if (spare >= 0) close(spare);
 
+    /* A FIFO (or device) as the target is refused before anything is made: the commit's rename
+     * would have replaced it with a regular file. */
+    char fifo[80];
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK_STATUS(ax_output_begin(fifo, 0, &out), AX_ERR_IO);
+    CHECK_CONTAINS(ax_last_error(), "FIFO");
+    struct stat still;
+    CHECK(stat(fifo, &still) == 0 && S_ISFIFO(still.st_mode));
+    CHECK_INT_EQ(entries(dir), 2);
+    unlink(fifo);
+
     unlink(path);
     CHECK(rmdir(dir) == 0);
 }

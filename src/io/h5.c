@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -122,6 +123,11 @@ ax_status ax_h5_open_read(const char *path, ax_h5 **out) {
     *out = NULL;
     if (path == NULL || path[0] == '\0') return ax_set_error(AX_ERR_INVALID_ARGUMENT, "path: empty");
     if (access(path, R_OK) != 0) return ax_set_error(AX_ERR_IO, "%s: %s", path, ax_os_error(errno).text);
+    /* A FIFO would block the read below for good; a directory is no store either. */
+    struct stat info;
+    if (stat(path, &info) == 0 && !S_ISREG(info.st_mode))
+        return ax_set_error(AX_ERR_IO, "%s: %s, not a regular file", path,
+                            S_ISDIR(info.st_mode) ? "is a directory" : "is a device, FIFO or socket");
     htri_t is_h5 = H5Fis_hdf5(path);
     if (is_h5 <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -453,14 +459,27 @@ ax_status ax_h5_write_matrix(ax_h5 *h, const char *path, ax_dtype dtype, int64_t
     return disk_status(h, st);
 }
 
-static hid_t string_type(size_t length) {
+static hid_t string_type_cset(size_t length, H5T_cset_t cset) {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
     H5Tset_size(t, length > 0 ? length : 1);
     H5Tset_strpad(t, H5T_STR_NULLPAD);
-    H5Tset_cset(t, H5T_CSET_UTF8);
+    H5Tset_cset(t, cset);
     return t;
 }
+
+static hid_t string_type(size_t length) { return string_type_cset(length, H5T_CSET_UTF8); }
+
+/* Reading a stored string: the memory type takes the file's character set (HDF5 converts no ASCII
+ * string to UTF-8: h5py's bytes and C's H5T_C_S1 had been refused). The bytes are kept as stored. */
+static hid_t string_read_type(hid_t file_type, size_t length) {
+    const H5T_cset_t cset = H5Tget_cset(file_type);
+    return string_type_cset(length, cset == H5T_CSET_ASCII ? H5T_CSET_ASCII : H5T_CSET_UTF8);
+}
+
+/* 1 when a dataspace holds exactly one element (scalar, or any shape of one): what the store's
+ * scalars are. A crafted file with more had been read into a buffer of one. */
+static int one_element(hid_t space) { return space >= 0 && H5Sget_simple_extent_npoints(space) == 1; }
 
 ax_status ax_h5_write_string(ax_h5 *h, const char *path, const char *value) {
     if (h->disk.error != 0) return disk_failed(h);
@@ -536,20 +555,24 @@ int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype) {
     return matches;
 }
 
-ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data) {
+ax_status ax_h5_expect_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape) {
     int32_t got_ndim = 0;
     int64_t got[AX_MAX_DIMS];
     AX_CHECK(ax_h5_shape(h, path, dtype, &got_ndim, got));
     if (got_ndim != ndim)
         return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s has %d dims, expected %d", h->final_path, path, (int)got_ndim,
                             (int)ndim);
-    int64_t numel = 1;
-    for (int32_t d = 0; d < ndim; d++) {
+    for (int32_t d = 0; d < ndim; d++)
         if (got[d] != shape[d])
             return ax_set_error(AX_ERR_FORMAT, "%s: dataset %s dim %d is %lld, expected %lld", h->final_path, path, (int)d,
                                 (long long)got[d], (long long)shape[d]);
-        numel *= shape[d];
-    }
+    return AX_OK;
+}
+
+ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data) {
+    AX_CHECK(ax_h5_expect_shape(h, path, dtype, ndim, shape));
+    int64_t numel = 1;
+    for (int32_t d = 0; d < ndim; d++) numel *= shape[d];
     if (numel == 0) return AX_OK;
     hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
     if (dset < 0 || H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
@@ -704,20 +727,29 @@ ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t
     return st;
 }
 
-ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out) {
+ax_status ax_h5_read_string(ax_h5 *h, const char *path, size_t max_bytes, char **out) {
     *out = NULL;
     if (!ax_h5_exists(h, path)) return ax_set_error(AX_ERR_FORMAT, "%s: missing dataset %s", h->final_path, path);
     hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
     hid_t type = dset >= 0 ? H5Dget_type(dset) : -1;
+    hid_t space = dset >= 0 ? H5Dget_space(dset) : -1;
     ax_status st = AX_OK;
     if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
         H5Eclear2(H5E_DEFAULT);
         st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is not a fixed-length string", h->final_path, path);
+    } else if (!one_element(space)) {
+        H5Eclear2(H5E_DEFAULT);
+        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s holds %lld strings, expected one", h->final_path, path,
+                          (long long)H5Sget_simple_extent_npoints(space));
+    } else if (H5Tget_size(type) > max_bytes) {
+        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is a string of %zu bytes, at most %zu expected", h->final_path,
+                          path, H5Tget_size(type), max_bytes);
     }
+    if (space >= 0) H5Sclose(space);
     if (st == AX_OK) {
         const size_t size = H5Tget_size(type);
         char *buf = calloc(size + 1, 1);
-        hid_t mem = string_type(size);
+        hid_t mem = string_read_type(type, size);
         if (buf == NULL) st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "%s: out of memory", h->final_path);
         else if (H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) st = h5_error(AX_ERR_FORMAT, h->final_path, path);
         if (mem >= 0) H5Tclose(mem);
@@ -781,11 +813,12 @@ ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64
         H5Eclear2(H5E_DEFAULT);
         st = ax_set_error(AX_ERR_FORMAT, "%s: %s has no attribute %s", h->final_path, path, name);
     } else {
-        hid_t type = H5Aget_type(attr);
-        if (H5Tget_class(type) != H5T_INTEGER || H5Aread(attr, H5T_NATIVE_INT64, value) < 0) {
+        hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+        if (H5Tget_class(type) != H5T_INTEGER || !one_element(space) || H5Aread(attr, H5T_NATIVE_INT64, value) < 0) {
             H5Eclear2(H5E_DEFAULT);
-            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not an integer", h->final_path, name, path);
+            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not one integer", h->final_path, name, path);
         }
+        if (space >= 0) H5Sclose(space);
         H5Tclose(type);
         H5Aclose(attr);
     }
@@ -793,7 +826,7 @@ ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64
     return st;
 }
 
-ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, char **out) {
+ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, size_t max_bytes, char **out) {
     *out = NULL;
     hid_t obj;
     hid_t attr = open_attr(h, path, name, &obj);
@@ -802,14 +835,21 @@ ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, ch
         H5Eclear2(H5E_DEFAULT);
         st = ax_set_error(AX_ERR_FORMAT, "%s: %s has no attribute %s", h->final_path, path, name);
     } else {
-        hid_t type = H5Aget_type(attr);
+        hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
         if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
             H5Eclear2(H5E_DEFAULT);
             st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not a fixed-length string", h->final_path, name, path);
+        } else if (!one_element(space)) {
+            H5Eclear2(H5E_DEFAULT);
+            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s holds %lld strings, expected one", h->final_path,
+                              name, path, (long long)H5Sget_simple_extent_npoints(space));
+        } else if (H5Tget_size(type) > max_bytes) {
+            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is a string of %zu bytes, at most %zu expected",
+                              h->final_path, name, path, H5Tget_size(type), max_bytes);
         } else {
             const size_t size = H5Tget_size(type);
             char *buf = calloc(size + 1, 1);
-            hid_t mem = string_type(size);
+            hid_t mem = string_read_type(type, size);
             if (buf == NULL || H5Aread(attr, mem, buf) < 0) {
                 free(buf);
                 st = h5_error(AX_ERR_FORMAT, h->final_path, name);
@@ -818,6 +858,7 @@ ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, ch
             }
             H5Tclose(mem);
         }
+        if (space >= 0) H5Sclose(space);
         H5Tclose(type);
         H5Aclose(attr);
     }

@@ -68,6 +68,9 @@ ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim,
 /* 1 if the dataset at `path` exists and is stored as `dtype` (class, size and sign), else 0; for
  * datasets the schema allows in more than one type. Sets no error. */
 int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype);
+/* The dataset's rank and shape equal the expected ones (and its type class `dtype`'s), else
+ * AX_ERR_FORMAT naming the dataset and the first dim that differs. */
+ax_status ax_h5_expect_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape);
 /* Reads a whole dataset into `data` (which holds prod(shape) elements of `dtype`), after checking
  * that its rank and shape equal the expected ones. */
 ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape, void *data);
@@ -81,13 +84,14 @@ ax_status ax_h5_read(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, c
  * (compressed chunks included) goes through HDF5's own reads and filters. */
 ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, int64_t rows, int64_t cols,
                              int64_t col_start, int64_t col_count, void *out);
-/* Reads a string dataset; *out is malloc'd. */
-ax_status ax_h5_read_string(ax_h5 *h, const char *path, char **out);
+/* Reads a string dataset of one fixed-length string of at most max_bytes; *out is malloc'd. */
+ax_status ax_h5_read_string(ax_h5 *h, const char *path, size_t max_bytes, char **out);
 
 /* Attributes on an object (use "/" for the file). */
 ax_status ax_h5_set_attr_int(ax_h5 *h, const char *path, const char *name, int64_t value);
 ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64_t *value);
 ax_status ax_h5_set_attr_string(ax_h5 *h, const char *path, const char *name, const char *value);
-ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, char **out);
+/* One integer / one fixed-length string (of at most max_bytes) in the attribute, else AX_ERR_FORMAT. */
+ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, size_t max_bytes, char **out);
 
 #endif /* AXIAL_IO_H5_H */

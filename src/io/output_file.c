@@ -122,10 +122,18 @@ ax_status ax_output_begin(const char *path, unsigned flags, ax_output_file *out)
     /* A directory is refused now, not at the rename after all the work (the temporary had been made
      * inside it, as "dir/..tmp.*", for "-o dir/"). */
     struct stat target_info;
+    const int exists = stat(out->target, &target_info) == 0;
     if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
-        (stat(out->target, &target_info) == 0 && S_ISDIR(target_info.st_mode))) {
+        (exists && S_ISDIR(target_info.st_mode))) {
         ax_output_discard(out);
         return ax_set_error(AX_ERR_IO, "%s: is a directory; an output file needs a file name", path);
+    }
+    /* The commit renames over the target: a device node or FIFO there would be replaced by a regular
+     * file (-o /dev/null, as root, had replaced /dev/null). */
+    if (exists && !S_ISREG(target_info.st_mode)) {
+        ax_output_discard(out);
+        return ax_set_error(AX_ERR_IO, "%s: is a device, FIFO or socket; an output must be a regular file (or new)",
+                            path);
     }
     if ((out->temp = malloc(TEMP_CAP(dir_len))) == NULL) {
         ax_output_discard(out);

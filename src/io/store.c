@@ -84,9 +84,11 @@ static void free_writer(ax_store_writer *w) {
 
 static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
     int64_t version = 0;
-    if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK)
+    if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK) {
+        if (strstr(ax_last_error(), "has no attribute") == NULL) return AX_ERR_FORMAT; /* there, but not one integer */
         return ax_set_error(AX_ERR_FORMAT, "%s: not an Axial feature store (no axial_schema_version attribute)",
                             ax_h5_path(h));
+    }
     if (version < AX_STORE_SCHEMA_VERSION_MIN || version > AX_STORE_SCHEMA_VERSION)
         return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads versions %d to %d", ax_h5_path(h),
                             (long long)version, AX_STORE_SCHEMA_VERSION_MIN, AX_STORE_SCHEMA_VERSION);
@@ -401,6 +403,21 @@ static ax_status read_count(ax_store *s, const char *name, const char *leaf, int
  * array's shape is checked against N and L, so a hostile pair of counts cannot overflow a size. */
 #define STORE_MAX_MSA_CELLS ((int64_t)1 << 40)
 
+/* The counts against the arrays they describe, before any reader sizes a buffer by them: a crafted
+ * num_alignments of 2^30 had been an "out of memory" naming neither file nor dataset, and counts
+ * under 2^40 cells still cost gigabytes before the shapes were compared. aatype is (L); msa/tokens
+ * (N, L), or flat (N * L) in schema 1 chains. */
+static ax_status check_counts_against_arrays(ax_store *s, const char *name, int64_t L, int64_t N) {
+    char p[600];
+    const int64_t shape_l[1] = {L}, shape_msa[2] = {N, L}, shape_flat[1] = {N * L};
+    chain_path(p, sizeof p, name, "aatype");
+    AX_CHECK(ax_h5_expect_shape(s->h5, p, AX_I32, 1, shape_l));
+    chain_path(p, sizeof p, name, "msa/row_offsets");
+    const int flat = ax_h5_exists(s->h5, p);
+    chain_path(p, sizeof p, name, "msa/tokens");
+    return ax_h5_expect_shape(s->h5, p, AX_U8, flat ? 1 : 2, flat ? shape_flat : shape_msa);
+}
+
 ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_info *info) {
     AX_CHECK(find_chain(s, name));
     if (info == NULL) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "info: NULL");
@@ -411,6 +428,7 @@ ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_
     if (got.num_alignments > STORE_MAX_MSA_CELLS / got.seq_length)
         return ax_set_error(AX_ERR_FORMAT, "%s: chain %s has %lld alignments of %lld columns, more than 2^40 cells",
                             ax_h5_path(s->h5), name, (long long)got.num_alignments, (long long)got.seq_length);
+    AX_CHECK(check_counts_against_arrays(s, name, got.seq_length, got.num_alignments));
     char p[600];
     chain_path(p, sizeof p, name, "all_atom_positions");
     got.has_structure = ax_h5_exists(s->h5, p);
@@ -420,7 +438,7 @@ ax_status ax_store_chain_info_get(ax_store *s, const char *name, ax_store_chain_
     }
     chain_path(p, sizeof p, name, "");
     char *sources = NULL;
-    AX_CHECK(ax_h5_get_attr_string(s->h5, p, "sources", &sources));
+    AX_CHECK(ax_h5_get_attr_string(s->h5, p, "sources", AX_STORE_MAX_SOURCES + 1, &sources));
     snprintf(got.sources, sizeof got.sources, "%s", sources);
     free(sources);
     *info = got;
@@ -492,7 +510,7 @@ ax_status ax_store_read_chain(ax_store *s, const char *name, ax_chain_features *
     int32_t msa_ndim = 2, *wide = NULL;
     ax_status st = AX_OK;
 #define PATH(leaf) (chain_path(p, sizeof p, name, leaf), p)
-    if (st == AX_OK) st = ax_h5_read_string(s->h5, PATH("sequence"), &sequence);
+    if (st == AX_OK) st = ax_h5_read_string(s->h5, PATH("sequence"), (size_t)L + 1, &sequence);
     if (st == AX_OK && (int64_t)strlen(sequence) != L)
         st = ax_set_error(AX_ERR_FORMAT, "%s: %s has %zu letters, seq_length is %lld", ax_h5_path(s->h5), p,
                           strlen(sequence), (long long)L);

@@ -113,3 +113,87 @@ def test_structure_values(store):
     assert tuple(pos[0, ca]) == pytest.approx(first_ca, abs=1e-3)
     assert mask[:, ca].sum() == sum(1 for (_, name) in atoms if name == "CA")
     assert mask.sum() == len(atoms)
+
+
+# ---- stores written or edited by other tools --------------------------------------------------------
+# A crafted file must give an error naming the file and what is wrong, never a crash: attributes and
+# string datasets holding several elements had been read into a buffer of one (a stack or heap
+# overflow: SIGSEGV, or "malloc(): invalid size" killing Python), and counts were trusted before the
+# arrays' shapes (a num_alignments of 2^30 was an anonymous "out of memory").
+
+
+def edited_copy(store, tmp_path, edit):
+    """A copy of the fixture store, edited by `edit(h5py.File)`; returns its path."""
+    path = str(tmp_path / "edited.h5")
+    with open(store.filename, "rb") as src, open(path, "wb") as dst:
+        dst.write(src.read())
+    with h5py.File(path, "r+") as f:
+        edit(f)
+    return path
+
+
+def plot(path, tmp_path, chain="FAM69B"):
+    return subprocess.run([AXIAL, "features", "plot", path, "--chain", chain, "--kind", "msa", "-o",
+                           str(tmp_path / "msa.png")], capture_output=True, text=True, timeout=120)
+
+
+def refused(r, *needles):
+    assert r.returncode == 1, (r.returncode, r.stderr)  # not a signal (negative) or 134/139
+    for n in needles:
+        assert n in r.stderr, r.stderr
+
+
+def test_schema_attribute_with_many_values_is_refused(store, tmp_path):
+    def edit(f):
+        f.attrs["axial_schema_version"] = np.full(4096, 2, np.int64)
+    r = subprocess.run([AXIAL, "features", "show", edited_copy(store, tmp_path, edit)], capture_output=True,
+                       text=True, timeout=60)
+    refused(r, "axial_schema_version", "not one integer")
+
+
+def test_sources_attribute_with_many_strings_is_refused(store, tmp_path):
+    def edit(f):
+        g = f["chains/FAM69B"]
+        del g.attrs["sources"]
+        g.attrs.create("sources", np.array([b"abcdefgh"] * 64, dtype=h5py.string_dtype("utf-8", 8)))
+    r = subprocess.run([AXIAL, "features", "show", edited_copy(store, tmp_path, edit)], capture_output=True,
+                       text=True, timeout=60)
+    refused(r, "sources", "holds 64 strings")
+
+
+def test_sequence_with_many_strings_or_a_huge_size_is_refused(store, tmp_path):
+    def many(f):
+        seq = f["chains/FAM69B/sequence"][()]
+        del f["chains/FAM69B/sequence"]
+        f.create_dataset("chains/FAM69B/sequence", data=np.array([seq] * 4, dtype=h5py.string_dtype("utf-8", len(seq))))
+    refused(plot(edited_copy(store, tmp_path, many), tmp_path), "sequence", "holds 4 strings")
+
+    def huge(f):
+        del f["chains/FAM69B/sequence"]
+        f.create_dataset("chains/FAM69B/sequence", shape=(), dtype=h5py.string_dtype("utf-8", 1 << 30))
+    refused(plot(edited_copy(store, tmp_path, huge), tmp_path), "sequence", "at most 432 expected")
+
+
+def test_ascii_strings_from_other_tools_are_read(store, tmp_path):
+    """h5py's bytes (and C's H5T_C_S1) are ASCII strings: HDF5 converts none to UTF-8, and the store had
+    refused them ("no appropriate function for conversion path")."""
+    def edit(f):
+        seq = f["chains/FAM69B/sequence"][()]
+        del f["chains/FAM69B/sequence"]
+        f.create_dataset("chains/FAM69B/sequence", data=np.bytes_(seq))
+    r = plot(edited_copy(store, tmp_path, edit), tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_counts_larger_than_the_arrays_are_refused_by_name(store, tmp_path):
+    def edit(f):
+        f["chains/FAM69B/num_alignments"][()] = 1 << 30
+    refused(plot(edited_copy(store, tmp_path, edit), tmp_path), "msa/tokens dim 0 is 59, expected 1073741824")
+
+
+def test_a_fifo_is_not_read_as_a_store(tmp_path):
+    """A FIFO had blocked the reader for good."""
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    r = subprocess.run([AXIAL, "features", "show", str(fifo)], capture_output=True, text=True, timeout=60)
+    refused(r, "FIFO")
