@@ -39,15 +39,27 @@ def _features_dict(capsule: Any) -> Dict[str, Any]:
     return out
 
 
+def _int32_array(features: Dict[str, Any], key: str) -> np.ndarray:
+    """features[key] as int32, refusing what the cast would change (NumPy's would floor 0.7 and wrap
+    2**32 + 5 to 5, which had then been written or batched as valid data)."""
+    a = np.asarray(features[key])
+    if a.dtype.kind not in "iub":
+        if a.dtype.kind != "f" or not np.all(np.isfinite(a)) or not np.array_equal(a, np.trunc(a)):
+            raise InvalidArgumentError(f"features[{key!r}]: expected integers, got dtype {a.dtype}", 1)
+    if a.size and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
+        raise InvalidArgumentError(f"features[{key!r}]: values outside int32 ({a.min()}..{a.max()})", 1)
+    return np.ascontiguousarray(a, np.int32)
+
+
 def _features_capsule(features: Dict[str, Any]) -> Any:
     """A C feature set from a features dict (a copy), for the functions that take one."""
     try:
         return _axial.features_from_arrays(
             str(features["sequence"]),
-            np.ascontiguousarray(features["aatype"], np.int32),
-            np.ascontiguousarray(features["residue_index"], np.int32),
-            np.ascontiguousarray(features["msa"], np.int32),
-            np.ascontiguousarray(features["deletion_matrix"], np.int32),
+            _int32_array(features, "aatype"),
+            _int32_array(features, "residue_index"),
+            _int32_array(features, "msa"),
+            _int32_array(features, "deletion_matrix"),
             None if features.get("all_atom_positions") is None
             else np.ascontiguousarray(features["all_atom_positions"], np.float32),
             None if features.get("all_atom_mask") is None

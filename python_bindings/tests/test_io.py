@@ -183,6 +183,17 @@ def test_write_chain_from_arrays(tmp_path, store):
     g = axial.io.read_chain(out, "copy")
     np.testing.assert_array_equal(g["all_atom_positions"], f["all_atom_positions"])
     assert g["resolution"] == pytest.approx(1.8)
+    # Integer arrays are taken as they are or refused: NumPy's cast had floored a float MSA and
+    # wrapped 2**32 + 5 to 5, written as valid data. Whole floats are integers.
+    as_float = dict(f, msa=f["msa"].astype(np.float64))
+    axial.io.write_chain(tmp_path / "f.h5", "f", as_float)
+    np.testing.assert_array_equal(axial.io.read_chain(tmp_path / "f.h5", "f")["msa"], f["msa"])
+    for key, bad, why in (("msa", f["msa"] + 0.7, "expected integers"),
+                          ("aatype", f["aatype"].astype(np.int64) + 2**32, "values outside int32"),
+                          ("deletion_matrix", np.full(f["deletion_matrix"].shape, np.nan), "expected integers")):
+        with pytest.raises(axial.InvalidArgumentError, match=f"features\\['{key}'\\]: {why}"):
+            axial.io.write_chain(tmp_path / "bad.h5", "x", dict(f, **{key: bad}))
+    assert not (tmp_path / "bad.h5").exists()
 
 
 def test_compressed_msa_reads_back_the_same(tmp_path, store, data_dir):
