@@ -18,6 +18,7 @@
 #include "core/internal.h"
 #include "io/features_batch.h"
 #include "io/h5.h"
+#include "io/line_reader.h"
 #include "io/output_file.h"
 
 #define WRITER_NAME "axial " /* followed by the version */
@@ -356,6 +357,12 @@ ax_status ax_store_open(const char *path, ax_store **out) {
     ax_status st = ax_h5_open_read(path, &s->h5);
     if (st == AX_OK) st = check_schema(s->h5, &s->schema_version);
     if (st == AX_OK) st = ax_h5_list(s->h5, "/chains", &s->num_chains, &s->names);
+    /* Names as the writer makes them: a crafted one (bytes that are not UTF-8, or longer than the
+     * paths built from it) had broken Python's listing of the whole store, or been cut off. */
+    for (int64_t i = 0; st == AX_OK && i < s->num_chains; i++)
+        if (check_name(s->names[i]) != AX_OK)
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain name '%s' is not one Axial writes (letters, digits and _-:+, "
+                              "at most %d)", path, ax_quote(s->names[i]).text, MAX_NAME);
     if (st != AX_OK) {
         ax_store_close(s);
         return st;

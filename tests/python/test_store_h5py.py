@@ -197,3 +197,14 @@ def test_a_fifo_is_not_read_as_a_store(tmp_path):
     os.mkfifo(fifo)
     r = subprocess.run([AXIAL, "features", "show", str(fifo)], capture_output=True, text=True, timeout=60)
     refused(r, "FIFO")
+
+
+def test_chain_names_the_writer_would_refuse_are_refused(store, tmp_path):
+    """A chain name that is not UTF-8 had made Python's listing of the whole store raise
+    UnicodeDecodeError; one longer than the paths built from it had been cut off."""
+    for bad in (b"chains/\xff\xfeq", b"chains/" + b"n" * 300, b"chains/a b"):
+        def edit(f, bad=bad):
+            f.move("chains/FAM69B", bad)
+        r = subprocess.run([AXIAL, "features", "show", edited_copy(store, tmp_path, edit)], capture_output=True,
+                           text=True, errors="replace", timeout=60)
+        refused(r, "is not one Axial writes")
