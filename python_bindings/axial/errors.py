@@ -7,6 +7,9 @@ Each carries the status code (``status``), its C name (``status_name``, e.g.
 """
 from __future__ import annotations
 
+import operator
+from typing import Any
+
 from . import _axial
 
 __all__ = [
@@ -96,3 +99,22 @@ _axial.register_errors({
     1: InvalidArgumentError, 2: UnsupportedError, 3: OutOfMemoryError, 4: FileError, 5: FormatError,
     6: CudaError, 7: MPIError, 8: NCCLError, 9: InternalError, 10: BusyError,
 })
+
+
+# ---- argument checks shared by the modules (they raise the errors above) ----------------------------
+
+def _integer(name: str, value: Any) -> int:
+    """value as an int, or InvalidArgumentError naming it (a float such as 1.5 is not truncated)."""
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{name}: expected an integer, got a bool", 1)
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{name}: expected an integer, got {type(value).__name__}", 1) from None
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name}: expected a number, got {type(value).__name__}", 1) from None

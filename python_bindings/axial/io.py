@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _axial
 from ._tensor import host_array
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, _integer
 
 __all__ = [
     "Store", "build_features", "features_from_sequence", "write_chain", "list_chains", "read_chain", "make_batch",
@@ -249,7 +249,8 @@ def batch_from_features(features: Dict[str, Any], *, crop: int = 256, msa_cluste
                         ) -> Dict[str, Any]:
     """A training batch from a features dict (see :func:`make_batch`)."""
     capsule = _features_capsule(features)
-    return _batch_dict(_axial.batch_create(capsule, int(seed), int(crop), int(msa_clusters), int(extra_msa),
+    return _batch_dict(_axial.batch_create(capsule, _integer("seed", seed), _integer("crop", crop),
+                                           _integer("msa_clusters", msa_clusters), _integer("extra_msa", extra_msa),
                                            float(masked_msa_fraction), float(uniform_prob), float(profile_prob),
                                            float(same_prob)))
 
@@ -277,8 +278,10 @@ def make_batch(store: Union[PathLike, Store], name: str, *, crop: int = 256, msa
         FileError, FormatError: the store cannot be read, or the chain's data is malformed or corrupt.
     """
     s = _open(store)
-    return _batch_dict(_axial.store_read_batch(s._handle(), name, int(seed), int(crop), int(msa_clusters),
-                                               int(extra_msa), float(masked_msa_fraction), float(uniform_prob),
+    return _batch_dict(_axial.store_read_batch(s._handle(), name, _integer("seed", seed), _integer("crop", crop),
+                                               _integer("msa_clusters", msa_clusters),
+                                               _integer("extra_msa", extra_msa), float(masked_msa_fraction),
+                                               float(uniform_prob),
                                                float(profile_prob), float(same_prob)))
 
 

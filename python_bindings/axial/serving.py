@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _axial
-from .errors import AxialError, InvalidArgumentError
+from .errors import AxialError, InvalidArgumentError, _integer, _number
 from .llm import Model, _ids_array
 
 __all__ = ["Completion", "Engine", "Event", "POLICIES", "Request"]
@@ -324,22 +324,6 @@ def _config_int(name: str, value: Optional[int]) -> int:
     if v < 1:
         raise InvalidArgumentError(f"{name}: {v} must be >= 1 (None: the default)", 1)
     return v
-
-
-def _integer(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise InvalidArgumentError(f"{name}: expected an integer, got a bool", 1)
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(f"{name}: expected an integer, got {type(value).__name__}", 1) from None
-
-
-def _number(name: str, value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name}: expected a number, got {type(value).__name__}", 1) from None
 
 
 class Engine:

@@ -219,6 +219,12 @@ def test_compressed_msa_reads_back_the_same(tmp_path, store, data_dir):
     for bad in (-1, 10, 1.5):  # 1.5 had been a bare TypeError
         with pytest.raises(axial.InvalidArgumentError, match="compress_msa"):
             axial.io.write_chain(tmp_path / "bad.h5", "q", a, compress_msa=bad)
+    # sizes are integers: crop=1.5 had been truncated to 1 without a word
+    for key in ("crop", "msa_clusters", "extra_msa", "seed"):
+        with pytest.raises(axial.InvalidArgumentError, match=f"{key}: expected an integer"):
+            axial.io.make_batch(plain, "q", **{key: 1.5})
+        with pytest.raises(axial.InvalidArgumentError, match=f"{key}: expected an integer"):
+            axial.io.batch_from_features(a, **{key: 1.5})
     # a seed outside [0, 2**64) is refused by name (-1 had been taken as 2**64 - 1)
     for seed in (-1, 2**64):
         with pytest.raises(axial.InvalidArgumentError, match="seed"):
