@@ -292,9 +292,15 @@ def test_generate_wrong_shape(tmp_path):
 
 
 def test_generate_cli_errors():
+    # A --model that cannot be read is named; how to fetch the default model is said only when no
+    # --model was given (the default, here from AXIAL_MODEL, is missing), not after the user's own file.
     r = run([AXIAL, "generate", "--model", "/nonexistent-axial/model.gguf", "--prompt", "hi"], text=True)
     assert r.returncode == 1
-    assert "/nonexistent-axial/model.gguf" in r.stderr and "scripts/fetch-model.sh" in r.stderr
+    assert "/nonexistent-axial/model.gguf" in r.stderr and "scripts/fetch-model.sh" not in r.stderr
+    r = run([AXIAL, "generate", "--prompt", "hi"], text=True,
+            env=dict(os.environ, AXIAL_MODEL="/nonexistent-axial/m.gguf"))
+    assert r.returncode == 1
+    assert "/nonexistent-axial/m.gguf" in r.stderr and "scripts/fetch-model.sh" in r.stderr
     for bad in (["--temperature", "-1"], ["--top-p", "0"], ["--max-tokens", "x"], ["--device", "tpu"]):
         r = run([AXIAL, "generate", "--model", MODEL, "--prompt", "hi"] + bad, text=True)
         assert r.returncode == 2, (bad, r.stderr)
