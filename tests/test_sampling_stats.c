@@ -198,57 +198,84 @@ static float ref_penalized(float w, int count, float rep, float freq, float pres
     return v - pen;
 }
 
-/* Step 2's arithmetic to the bit (sampling.h: f32, each operation rounded on its own): token 0,
- * seen `count` times, against token 1 whose logit is the documented penalized value (a tie: token
- * 0, the lower id) or the next float above it (token 1). A fused count * frequency + presence gives
- * another float for some of these (count 3, frequency 0.2, presence 0.1: 0.699999988 instead of
- * 0.700000048), which one of the two rows then shows. */
+/* ax_sample on `ctx`'s device: the host arrays are copied there and the tokens back (a CPU context
+ * takes them as they are). */
+static ax_status sample_on(ax_context *ctx, float *logits, ax_sampling_row *rows, int32_t *hist, int64_t *offs,
+                           int64_t n_rows, int64_t n_vocab, int64_t H, int32_t *tokens) {
+    const int64_t ls[2] = {n_rows, n_vocab}, ss[2] = {n_rows, AX_SAMPLING_ROW_BYTES}, os = n_rows + 1, ns = n_rows;
+    const size_t bytes[5] = {sizeof(float) * (size_t)(n_rows * n_vocab), sizeof(ax_sampling_row) * (size_t)n_rows,
+                             sizeof(int32_t) * (size_t)H, sizeof(int64_t) * (size_t)os, sizeof(int32_t) * (size_t)ns};
+    void *host[5] = {logits, rows, hist, offs, tokens}, *ptr[5] = {logits, rows, hist, offs, tokens};
+    const int cuda = ax_context_device(ctx).type == AX_CUDA;
+    ax_status st = AX_OK;
+    for (int i = 0; cuda && i < 5; i++) {
+        ptr[i] = NULL;
+        if (st == AX_OK) st = ax_device_alloc(ctx, bytes[i], &ptr[i]);
+        if (st == AX_OK && i < 4) st = ax_copy_to_device(ctx, ptr[i], host[i], bytes[i]);
+    }
+    ax_tensor tl, tsr, th, to, tt;
+    ax_tensor_contiguous(&tl, ptr[0], AX_F32, 2, ls);
+    ax_tensor_contiguous(&tsr, ptr[1], AX_U8, 2, ss);
+    ax_tensor_contiguous(&th, ptr[2], AX_I32, 1, &H);
+    ax_tensor_contiguous(&to, ptr[3], AX_I64, 1, &os);
+    ax_tensor_contiguous(&tt, ptr[4], AX_I32, 1, &ns);
+    tl.device = tsr.device = th.device = to.device = tt.device = ax_context_device(ctx);
+    if (st == AX_OK) st = ax_sample(ctx, &tl, &tsr, &th, &to, &tt, NULL);
+    if (st == AX_OK && cuda) st = ax_copy_to_host(ctx, tokens, ptr[4], bytes[4]);
+    for (int i = 0; cuda && i < 5; i++) ax_device_free(ctx, ptr[i]);
+    return st;
+}
+
+/* Step 2's arithmetic to the bit (sampling.h: f32, each operation rounded on its own), on the CPU
+ * and on CUDA where there is a device: token 0, seen `count` times, against token 1 whose logit is
+ * the documented penalized value (a tie: token 0, the lower id) or the next float above it (token
+ * 1). A fused count * frequency + presence gives another float for some of these (count 3,
+ * frequency 0.2, presence 0.1: 0.699999988 instead of 0.700000048), which one of the two rows then
+ * shows: nvcc had fused it in the CUDA kernel (the CPU's ISO C build does not contract). */
 static void test_penalty_rounding(void) {
-    ax_context *ctx = NULL;
-    CHECK_OK(ax_context_create(&ctx, NULL));
     static const float ws[] = {1.0f, -2.5f, 0.7f, 13.37f};
     static const float reps[] = {1.0f, 1.3f};
     static const float freqs[] = {0.1f, 0.2f, 0.3f, 0.7f, 1.3f, -0.4f};
     static const float press[] = {0.1f, 0.3f, -0.2f, 0.05f};
     enum { MAXC = 6, ROWS = 2 };
-    for (size_t wi = 0; wi < sizeof ws / sizeof ws[0]; wi++)
-        for (size_t ri = 0; ri < sizeof reps / sizeof reps[0]; ri++)
-            for (size_t fi = 0; fi < sizeof freqs / sizeof freqs[0]; fi++)
-                for (size_t pi = 0; pi < sizeof press / sizeof press[0]; pi++)
-                    for (int count = 1; count <= MAXC; count++) {
-                        const float r = ref_penalized(ws[wi], count, reps[ri], freqs[fi], press[pi]);
-                        float logits[ROWS * 2] = {ws[wi], r, ws[wi], nextafterf(r, INFINITY)};
-                        ax_sampling_row rows[ROWS];
-                        int32_t hist[ROWS * MAXC] = {0}, tokens[ROWS];
-                        int64_t offs[ROWS + 1] = {0, count, 2 * count};
-                        for (int k = 0; k < ROWS; k++) {
-                            const ax_sampling_row init = AX_SAMPLING_ROW_INIT;
-                            rows[k] = init;
-                            rows[k].temperature = 0.0f;
-                            rows[k].repetition_penalty = reps[ri];
-                            rows[k].frequency_penalty = freqs[fi];
-                            rows[k].presence_penalty = press[pi];
+    for (int device = 0; device < 2; device++) {
+        if (device == 1 && ax_cuda_device_count() == 0) break; /* the CPU only, here */
+        ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
+        if (device == 1) cfg.device.type = AX_CUDA;
+        ax_context *ctx = NULL;
+        CHECK_OK(ax_context_create(&ctx, &cfg));
+        if (ctx == NULL) return;
+        int failed = 0;
+        for (size_t wi = 0; !failed && wi < sizeof ws / sizeof ws[0]; wi++)
+            for (size_t ri = 0; !failed && ri < sizeof reps / sizeof reps[0]; ri++)
+                for (size_t fi = 0; !failed && fi < sizeof freqs / sizeof freqs[0]; fi++)
+                    for (size_t pi = 0; !failed && pi < sizeof press / sizeof press[0]; pi++)
+                        for (int count = 1; !failed && count <= MAXC; count++) {
+                            const float r = ref_penalized(ws[wi], count, reps[ri], freqs[fi], press[pi]);
+                            float logits[ROWS * 2] = {ws[wi], r, ws[wi], nextafterf(r, INFINITY)};
+                            ax_sampling_row rows[ROWS];
+                            int32_t hist[ROWS * MAXC] = {0}, tokens[ROWS] = {-2, -2};
+                            int64_t offs[ROWS + 1] = {0, count, 2 * count};
+                            for (int k = 0; k < ROWS; k++) {
+                                const ax_sampling_row init = AX_SAMPLING_ROW_INIT;
+                                rows[k] = init;
+                                rows[k].temperature = 0.0f;
+                                rows[k].repetition_penalty = reps[ri];
+                                rows[k].frequency_penalty = freqs[fi];
+                                rows[k].presence_penalty = press[pi];
+                            }
+                            CHECK_OK(sample_on(ctx, logits, rows, hist, offs, ROWS, 2, 2 * count, tokens));
+                            th_checks++;
+                            if (tokens[0] != 0 || tokens[1] != 1) {
+                                TH_FAIL("%s: w %g, repetition %g, frequency %g, presence %g, count %d: tokens %d %d, "
+                                        "expected 0 1 (penalized value %.9g)", device ? "cuda" : "cpu",
+                                        (double)ws[wi], (double)reps[ri], (double)freqs[fi], (double)press[pi], count,
+                                        tokens[0], tokens[1], (double)r);
+                                failed = 1;
+                            }
                         }
-                        const int64_t ls[2] = {ROWS, 2}, ss[2] = {ROWS, AX_SAMPLING_ROW_BYTES}, hs = 2 * count,
-                                      os = ROWS + 1, ns = ROWS;
-                        ax_tensor tl, tsr, th, to, tt;
-                        ax_tensor_contiguous(&tl, logits, AX_F32, 2, ls);
-                        ax_tensor_contiguous(&tsr, rows, AX_U8, 2, ss);
-                        ax_tensor_contiguous(&th, hist, AX_I32, 1, &hs);
-                        ax_tensor_contiguous(&to, offs, AX_I64, 1, &os);
-                        ax_tensor_contiguous(&tt, tokens, AX_I32, 1, &ns);
-                        CHECK_OK(ax_sample(ctx, &tl, &tsr, &th, &to, &tt, NULL));
-                        th_checks++;
-                        if (tokens[0] != 0 || tokens[1] != 1) {
-                            TH_FAIL("w %g, repetition %g, frequency %g, presence %g, count %d: tokens %d %d, "
-                                    "expected 0 1 (penalized value %.9g)",
-                                    (double)ws[wi], (double)reps[ri], (double)freqs[fi], (double)press[pi], count,
-                                    tokens[0], tokens[1], (double)r);
-                            ax_context_destroy(ctx);
-                            return;
-                        }
-                    }
-    ax_context_destroy(ctx);
+        ax_context_destroy(ctx);
+    }
 }
 
 int main(void) {

@@ -304,8 +304,8 @@ static void test_all_to_all_message_size_per_rank(void) {
             CHECK(all_ranks_got(st, AX_ERR_UNSUPPORTED));
             CHECK_CONTAINS(ax_last_error(), "INT_MAX");
         } else {
-            if (!all_ranks_got(st, AX_OK)) TH_FAIL("per-rank buffers of %lld elements: %s", (long long)(sp_size * inner),
-                                                   ax_last_error());
+            if (!all_ranks_got(st, AX_OK))
+                TH_FAIL("per-rank buffers of %lld elements: %s", (long long)(sp_size * inner), ax_last_error());
             th_checks++;
         }
     }

@@ -232,10 +232,9 @@ AX_API ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const a
  * division, one rounding (all codes become 0 when scale was 0: the block held nothing), so however
  * often a block's scale grows, a stored value stays within one step of the final scale (i8) of what
  * it was; then the row is stored as quant(x, scale'). quant(x, s) = x / s rounded to fp32, then to
- * i8 by round-to-nearest-even clamped
- * to [-127, 127] (NaN -> 0, +-inf -> +-127), or to f8_e4m3fn as ax_f32_to_f8_e4m3fn (inf -> NaN);
- * 0 when s is 0. So a non-finite value spoils only itself, never its block's scale. A stored scale
- * that is not > 0 counts as 0.
+ * i8 by round-to-nearest-even clamped to [-127, 127] (NaN -> 0, +-inf -> +-127), or to f8_e4m3fn
+ * as ax_f32_to_f8_e4m3fn (inf -> NaN); 0 when s is 0. So a non-finite value spoils only itself,
+ * never its block's scale. A stored scale that is not > 0 counts as 0.
  *
  * Rows of one call that land in the same block are applied in order of t. CPU checks slot values
  * (< num_blocks * block_size, distinct) before writing anything; CUDA trusts them, skips out-of-range

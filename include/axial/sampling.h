@@ -122,7 +122,7 @@ AX_API double ax_sampling_uniform(uint64_t seed, uint64_t counter);
  * repetition_penalty <= 0 or NaN as 1), but the tokens of such a row are unspecified.
  *
  * Scratch (from the context's workspace, nothing allocated per call): CPU, 20 * V bytes per thread
- * (one row at a time per thread); CUDA, 8 * V bytes per resident thread block (at most 4 per SM).
+ * (one row at a time per thread); CUDA, 8 * V bytes per resident thread block (at most 2 per SM).
  *
  * Errors: AX_ERR_INVALID_ARGUMENT naming the tensor and dimension, or the row and field of a bad
  * setting or history; AX_ERR_UNSUPPORTED (a CUDA context in a build without CUDA; V >= 2^24 on

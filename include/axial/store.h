@@ -53,7 +53,8 @@ typedef struct ax_store_writer ax_store_writer;
  * replacement is never undone by an append that began before it; within one process, commit or
  * abort a writer before beginning another on the same path, or begin waits for ever. Errors:
  * AX_ERR_INVALID_ARGUMENT (NULL), AX_ERR_IO (the directory is missing or not writable; the path is a
- * directory; with append, a path that exists but cannot be opened), AX_ERR_FORMAT (append to a file
+ * directory, a device, a FIFO or a socket; with append, a path that exists but cannot be opened),
+ * AX_ERR_FORMAT (append to a file
  * that is not a valid store), AX_ERR_OUT_OF_MEMORY. */
 AX_API ax_status ax_store_begin(const char *path, int append, ax_store_writer **out);
 
@@ -89,8 +90,9 @@ AX_API void ax_store_abort(ax_store_writer *writer);
 typedef struct ax_store ax_store;
 
 /* Opens a store read-only and validates its schema version (AX_STORE_SCHEMA_VERSION_MIN to
- * AX_STORE_SCHEMA_VERSION). Errors: AX_ERR_IO (missing/unreadable), AX_ERR_FORMAT (not HDF5, not an
- * Axial store, another schema version). */
+ * AX_STORE_SCHEMA_VERSION). Errors: AX_ERR_IO (missing/unreadable; not a regular file: a directory,
+ * device, FIFO or socket), AX_ERR_FORMAT (not HDF5, not an Axial store, another schema version, a
+ * schema attribute that is not one integer, a chain name the writer would refuse). */
 AX_API ax_status ax_store_open(const char *path, ax_store **out);
 /* Closes the file and frees the store. Accepts NULL. */
 AX_API void ax_store_close(ax_store *store);

@@ -127,8 +127,8 @@ def _msa_kind(value: Union[PathLike, Tuple[str, PathLike]], i: int) -> Tuple[str
     if isinstance(value, tuple):
         if len(value) != 2 or value[0] not in ("a3m", "sto"):
             raise InvalidArgumentError(f"msas[{i}]: expected ('a3m' or 'sto', path), got {value!r}", 1)
-        return value[0], os.fspath(value[1])
-    path = os.fspath(value)
+        return value[0], os.fsdecode(value[1])
+    path = os.fsdecode(value)
     name = path.lower()[:-3] if path.lower().endswith(".gz") else path.lower()
     for suffix, kind in _MSA_SUFFIXES:
         if name.endswith(suffix):

@@ -8,7 +8,8 @@
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
-#include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "comm/comm_internal.h"
@@ -29,35 +30,47 @@ static ax_status nccl_error(ncclResult_t r, const char *what) {
 static ncclComm_t nccl_of(const ax_comm *comm) { return (ncclComm_t)comm->nccl; }
 static cudaStream_t stream_of(const ax_context *ctx) { return (cudaStream_t)ctx->cuda_stream; }
 
-enum { DEVICE_TAG_BYTES = MPI_MAX_PROCESSOR_NAME + 32 };
+/* FNV-1a over a string, continuing from h. */
+static uint64_t tag_hash(uint64_t h, const char *text) {
+    for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) h = (h ^ *c) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator, so ("ab", "c") and ("a", "bc") differ */
+}
 
+/* NCCL takes one device per rank; two ranks of one host on one device fail inside
+ * ncclCommInitRank with a bare "invalid usage". Each rank hashes (host name, boot id, PCI bus id):
+ * the boot id tells apart hosts (containers) that share a name. The hashes are gathered into the
+ * communicator's count array (no allocation here: a rank failing one would leave the others
+ * waiting in the gather), so every rank sees every hash and names the same pair. A rank that
+ * failed before, or cannot tell its device, sends 0, which is not compared. */
 static ax_status check_distinct_devices(ax_comm *comm, ax_status st) {
     if (comm->size < 2) return st;
-    char mine[DEVICE_TAG_BYTES];
-    memset(mine, 0, sizeof mine);
+    char host[MPI_MAX_PROCESSOR_NAME + 1], boot[64] = "", bus[32] = "";
+    memset(host, 0, sizeof host);
     int len = 0;
-    if (st == AX_OK && MPI_Get_processor_name(mine, &len) == MPI_SUCCESS &&
-        cudaDeviceGetPCIBusId(mine + MPI_MAX_PROCESSOR_NAME, 32, comm->cuda_device) != cudaSuccess) {
-        cudaGetLastError();
-        memset(mine, 0, sizeof mine); /* unknown: not compared */
-    }
-    char *all = malloc((size_t)comm->size * DEVICE_TAG_BYTES);
-    if (all == NULL) /* the other ranks then wait in the gather, as after any rank lost mid-collective */
-        return ax_set_error(AX_ERR_OUT_OF_MEMORY, "ax_comm_create_nccl: out of host memory");
-    const int rc = MPI_Allgather(mine, DEVICE_TAG_BYTES, MPI_BYTE, all, DEVICE_TAG_BYTES, MPI_BYTE, comm->mpi);
-    if (rc != MPI_SUCCESS) {
-        free(all);
-        return st != AX_OK ? st : comm_mpi_error(rc, "MPI_Allgather of the ranks' CUDA devices");
-    }
-    for (int i = 0; st == AX_OK && i < comm->size; i++)
-        for (int j = i + 1; st == AX_OK && j < comm->size; j++) {
-            const char *a = all + (size_t)i * DEVICE_TAG_BYTES, *b = all + (size_t)j * DEVICE_TAG_BYTES;
-            if (a[MPI_MAX_PROCESSOR_NAME] != '\0' && memcmp(a, b, DEVICE_TAG_BYTES) == 0)
-                st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                                  "cuda_device: ranks %d and %d would share CUDA device %s on %s; NCCL needs one "
-                                  "device per rank", i, j, a + MPI_MAX_PROCESSOR_NAME, a);
+    uint64_t mine = 0;
+    if (st == AX_OK && MPI_Get_processor_name(host, &len) == MPI_SUCCESS &&
+        cudaDeviceGetPCIBusId(bus, (int)sizeof bus, comm->cuda_device) == cudaSuccess) {
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+        if (f != NULL) {
+            if (fgets(boot, (int)sizeof boot, f) == NULL) boot[0] = '\0';
+            fclose(f);
         }
-    free(all);
+        mine = tag_hash(tag_hash(tag_hash(0xcbf29ce484222325ull, host), boot), bus) | 1u;
+    }
+    cudaGetLastError();
+    int64_t *all = comm->counts; /* 4 * size entries */
+    const int64_t tag = (int64_t)mine;
+    const int rc = MPI_Allgather(&tag, 1, MPI_INT64_T, all, 1, MPI_INT64_T, comm->mpi);
+    if (rc != MPI_SUCCESS) return st != AX_OK ? st : comm_mpi_error(rc, "MPI_Allgather of the ranks' CUDA devices");
+    for (int i = 0; st == AX_OK && i < comm->size; i++)
+        for (int j = i + 1; st == AX_OK && j < comm->size; j++)
+            if (all[i] != 0 && all[i] == all[j]) {
+                const int named = comm->rank == i || comm->rank == j;
+                st = ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                  "cuda_device: ranks %d and %d would share CUDA device %s%s%s; NCCL needs one "
+                                  "device per rank", i, j, named ? bus : "",
+                                  named ? " on " : "(one host, one PCI bus id)", named ? host : "");
+            }
     return st;
 }
 

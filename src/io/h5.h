@@ -68,7 +68,8 @@ ax_status ax_h5_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t *ndim,
 /* 1 if the dataset at `path` exists and is stored as `dtype` (class, size and sign), else 0; for
  * datasets the schema allows in more than one type. Sets no error. */
 int ax_h5_stored_as(ax_h5 *h, const char *path, ax_dtype dtype);
-/* The dataset's rank and shape equal the expected ones (and its type class `dtype`'s), else
+/* The dataset's rank and shape equal the expected ones (and its stored type matches `dtype` as
+ * ax_h5_shape checks it), else
  * AX_ERR_FORMAT naming the dataset and the first dim that differs. */
 ax_status ax_h5_expect_shape(ax_h5 *h, const char *path, ax_dtype dtype, int32_t ndim, const int64_t *shape);
 /* Reads a whole dataset into `data` (which holds prod(shape) elements of `dtype`), after checking

@@ -54,8 +54,8 @@ static ax_status rope_run(ax_context *ctx, const ax_tensor *x, const char *x_nam
     const int64_t d = o.rotary_dim == 0 ? D : o.rotary_dim;
     if (o.rotary_dim == 0 && D % 2 != 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                            "x: dim 2 (D) is %lld, odd, and RoPE rotates pairs; set opt->rotary_dim to an even "
-                            "value below D to rotate only those dims", (long long)D);
+                            "%s: dim 2 (D) is %lld, odd, and RoPE rotates pairs; set opt->rotary_dim to an even "
+                            "value below D to rotate only those dims", x_name, (long long)D);
     if (o.rotary_dim < 0 || d > D || d % 2 != 0)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "opt->rotary_dim: %lld, expected an even value in [0, D] (D = %lld; 0 means D)",
