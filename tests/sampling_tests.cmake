@@ -3,4 +3,5 @@
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 
 axial_add_c_test(test_sampling_errors SOURCES test_sampling_errors.c LABELS sampling)
-axial_add_c_test(test_sampling_stats SOURCES test_sampling_stats.c LABELS sampling)
+# gpu too: its penalty-rounding case runs on CUDA where there is a device (ctest -L gpu in gpu-check.sh)
+axial_add_c_test(test_sampling_stats SOURCES test_sampling_stats.c LABELS sampling gpu)
