@@ -225,6 +225,10 @@ int ax_h5_exists(ax_h5 *h, const char *path) {
             const char saved = *p;
             *p = '\0';
             htri_t e = H5Lexists(h->file, buf, H5P_DEFAULT);
+            /* Only what the writer makes: hard links. An external link would be followed into
+             * another file (a FIFO there would block), a soft one anywhere in this one. */
+            H5L_info_t link;
+            if (e > 0 && (H5Lget_info(h->file, buf, &link, H5P_DEFAULT) < 0 || link.type != H5L_TYPE_HARD)) e = 0;
             *p = saved;
             if (e <= 0) {
                 H5Eclear2(H5E_DEFAULT);

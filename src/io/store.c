@@ -359,10 +359,15 @@ ax_status ax_store_open(const char *path, ax_store **out) {
     if (st == AX_OK) st = ax_h5_list(s->h5, "/chains", &s->num_chains, &s->names);
     /* Names as the writer makes them: a crafted one (bytes that are not UTF-8, or longer than the
      * paths built from it) had broken Python's listing of the whole store, or been cut off. */
-    for (int64_t i = 0; st == AX_OK && i < s->num_chains; i++)
+    for (int64_t i = 0; st == AX_OK && i < s->num_chains; i++) {
+        char p[600];
         if (check_name(s->names[i]) != AX_OK)
             st = ax_set_error(AX_ERR_FORMAT, "%s: chain name '%s' is not one Axial writes (letters, digits and _-:+, "
                               "at most %d)", path, ax_quote(s->names[i]).text, MAX_NAME);
+        else if (chain_path(p, sizeof p, s->names[i], ""), !ax_h5_exists(s->h5, p))
+            st = ax_set_error(AX_ERR_FORMAT, "%s: chain '%s' is a link (to another file or place), not a group of its "
+                              "own; links are not followed", path, s->names[i]);
+    }
     if (st != AX_OK) {
         ax_store_close(s);
         return st;

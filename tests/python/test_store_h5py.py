@@ -208,3 +208,21 @@ def test_chain_names_the_writer_would_refuse_are_refused(store, tmp_path):
         r = subprocess.run([AXIAL, "features", "show", edited_copy(store, tmp_path, edit)], capture_output=True,
                            text=True, errors="replace", timeout=60)
         refused(r, "is not one Axial writes")
+
+
+def test_links_to_other_files_or_places_are_not_followed(store, tmp_path):
+    """A chain (or a dataset in one) that is an external or soft link had been followed: into another
+    file, where a FIFO would block the reader."""
+    other = str(tmp_path / "other.h5")
+    with open(store.filename, "rb") as src, open(other, "wb") as dst:
+        dst.write(src.read())
+
+    def external(f):
+        f["chains/ext"] = h5py.ExternalLink(other, "/chains/FAM69B")
+    refused(subprocess.run([AXIAL, "features", "show", edited_copy(store, tmp_path, external)],
+                           capture_output=True, text=True, timeout=60), "chain 'ext' is a link")
+
+    def soft(f):
+        del f["chains/FAM69B/aatype"]
+        f["chains/FAM69B/aatype"] = h5py.SoftLink("/chains/1cbs_A/aatype")
+    refused(plot(edited_copy(store, tmp_path, soft), tmp_path), "missing dataset /chains/FAM69B/aatype")
