@@ -375,6 +375,10 @@ int axial_cmd_generate(int argc, char **argv) {
     }
     ax_llm_session_config sc = AX_LLM_SESSION_CONFIG_INIT;
     sc.n_ctx = (int32_t)o.ctx_size;
+    ax_llm_model_info info;
+    if (ax_llm_model_get_info(model, &info) == AX_OK && info.n_ctx_train > 0 && o.ctx_size > info.n_ctx_train)
+        fprintf(stderr, "axial generate: note: --ctx-size %lld is past the %d tokens the model was trained on; "
+                        "positions beyond them are untested\n", o.ctx_size, (int)info.n_ctx_train);
     ax_status st = ax_llm_session_create(model, &sc, &session);
     if (st == AX_OK && n_prompt > ax_llm_session_n_ctx(session)) {
         fprintf(stderr, "axial generate: the prompt has %lld tokens, more than the context of %lld (--ctx-size)\n",

@@ -307,6 +307,10 @@ def test_generate_cli_errors():
         assert bad[0] in r.stderr
     r = run([AXIAL, "generate", "--model", MODEL], text=True)
     assert r.returncode == 2 and "--prompt" in r.stderr
+    # a context past the training one runs, with a note (it had been taken silently)
+    r = run([AXIAL, "generate", "--model", MODEL, "--prompt", "hi", "--max-tokens", "1", "--ctx-size", "9000"],
+            text=True)
+    assert r.returncode == 0 and "--ctx-size 9000 is past the 8192 tokens the model was trained on" in r.stderr
     n = len(axial_tokenize("The capital of France is Paris, and the capital of Italy is Rome."))
     r = run([AXIAL, "generate", "--model", MODEL, "--prompt", "The capital of France is Paris, and the capital of "
              "Italy is Rome.", "--ctx-size", "4"], text=True)
