@@ -296,7 +296,7 @@ fi
 # A CUDA context logs it at debug level: on an H100/H200 it must say compute_90 and the tensor-core
 # kernels on (else the attention benchmarks drop to SIMT speed). A small test that makes a context,
 # since the demo below needs the CLI and the HDF5 store, which a bare image's build lacks.
-if ((BUILT)) && [[ -x "$BUILD_DIR/tests/test_tensor_copy_cuda" ]]; then
+if step_wanted tests && ((BUILT)) && [[ -x "$BUILD_DIR/tests/test_tensor_copy_cuda" ]]; then
     run_step "device code (AXIAL_LOG=debug)" device-code.log 30 env AXIAL_LOG=debug \
         "$BUILD_DIR/tests/test_tensor_copy_cuda" || true
     grep -m1 "device code" "$LOG_DIR/device-code.log" || echo "    no 'device code' line in device-code.log"

@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
-WHEEL_DIR="$ROOT/.gpu-deps/mpi"
+WHEEL_DIR="${AXIAL_GPU_DEPS:-$ROOT/.gpu-deps}/mpi" # gpu-check.sh's AXIAL_GPU_DEPS, as it looks there
 
 if [[ "${1:-}" != "--unpack" ]]; then
     mkdir -p "$WHEEL_DIR"
