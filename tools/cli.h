@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "axial/axial.h"
+
 /* Each takes argv with argv[0] = the subcommand's name and returns the process exit status. */
 int axial_cmd_attention(int argc, char **argv);
 int axial_cmd_features(int argc, char **argv);
@@ -21,6 +23,10 @@ int axial_cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compat
  * installs into the source tree's .venv. Writes the path into buf; 0 if found, -1 (with a message on
  * stderr saying how to fetch it) if not. cmd_llm.c. */
 int axial_default_model(char *buf, size_t size);
+
+/* The model commands' --device value: "cpu" or "cuda" (GPU 0) into *out; -1 (nothing written) for
+ * anything else. cmd_llm.c. */
+int axial_parse_model_device(const char *value, ax_device *out);
 
 /* Flushes stdout: 0, or -1 when it or an earlier write to it failed (the first failure's reason is
  * kept, and main reports it on stderr and exits 1 after the command returns). axial.c. */

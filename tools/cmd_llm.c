@@ -24,6 +24,13 @@ static double llm_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int axial_parse_model_device(const char *value, ax_device *out) {
+    if (strcmp(value, "cpu") == 0) *out = (ax_device){AX_CPU, 0};
+    else if (strcmp(value, "cuda") == 0) *out = (ax_device){AX_CUDA, 0};
+    else return -1;
+    return 0;
+}
+
 static void llm_no_model_hint(void) {
     fprintf(stderr, "axial: no model: run scripts/fetch-model.sh (installs SmolLM2-135M-Instruct), or pass --model "
                     "FILE.gguf, or set AXIAL_MODEL\n");
@@ -252,12 +259,7 @@ static int generate_parse(int argc, char **argv, generate_options *o) {
             if (llm_parse_int(val, 0, 4096, &o->threads))
                 bad = llm_bad_value(cmd, a, val, "an integer in [0, 4096] (0 = all cores)");
         } else if (strcmp(a, "--device") == 0) {
-            if (strcmp(val, "cpu") == 0)
-                o->device = (ax_device){AX_CPU, 0};
-            else if (strcmp(val, "cuda") == 0)
-                o->device = (ax_device){AX_CUDA, 0};
-            else
-                bad = llm_bad_value(cmd, a, val, "cpu or cuda");
+            if (axial_parse_model_device(val, &o->device) != 0) bad = llm_bad_value(cmd, a, val, "cpu or cuda");
         } else {
             fprintf(stderr, "axial generate: unknown option '%s'\n", a);
             generate_usage(stderr);

@@ -102,11 +102,7 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
             }
             o->alias = val;
         } else if (strcmp(a, "--device") == 0) {
-            if (strcmp(val, "cpu") == 0) {
-                o->device = (ax_device){AX_CPU, 0};
-            } else if (strcmp(val, "cuda") == 0) {
-                o->device = (ax_device){AX_CUDA, 0};
-            } else {
+            if (axial_parse_model_device(val, &o->device) != 0) {
                 fprintf(stderr, "axial serve: --device '%s': expected cpu or cuda\n", val);
                 return 2;
             }

@@ -731,24 +731,33 @@ ax_status ax_h5_read_columns(ax_h5 *h, const char *path, ax_dtype dtype, int32_t
     return st;
 }
 
+/* The stored string `what` (a dataset or attribute, named in messages) is one fixed-length string of
+ * at most max_bytes; else AX_ERR_FORMAT. */
+static ax_status check_one_string(const ax_h5 *h, hid_t type, hid_t space, const char *what, size_t max_bytes) {
+    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ax_set_error(AX_ERR_FORMAT, "%s: %s is not a fixed-length string", h->final_path, what);
+    }
+    if (!one_element(space)) {
+        H5Eclear2(H5E_DEFAULT);
+        return ax_set_error(AX_ERR_FORMAT, "%s: %s holds %lld strings, expected one", h->final_path, what,
+                            (long long)H5Sget_simple_extent_npoints(space));
+    }
+    if (H5Tget_size(type) > max_bytes)
+        return ax_set_error(AX_ERR_FORMAT, "%s: %s is a string of %zu bytes, at most %zu expected", h->final_path, what,
+                            H5Tget_size(type), max_bytes);
+    return AX_OK;
+}
+
 ax_status ax_h5_read_string(ax_h5 *h, const char *path, size_t max_bytes, char **out) {
     *out = NULL;
     if (!ax_h5_exists(h, path)) return ax_set_error(AX_ERR_FORMAT, "%s: missing dataset %s", h->final_path, path);
     hid_t dset = H5Dopen2(h->file, path, H5P_DEFAULT);
     hid_t type = dset >= 0 ? H5Dget_type(dset) : -1;
     hid_t space = dset >= 0 ? H5Dget_space(dset) : -1;
-    ax_status st = AX_OK;
-    if (type < 0 || H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
-        H5Eclear2(H5E_DEFAULT);
-        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is not a fixed-length string", h->final_path, path);
-    } else if (!one_element(space)) {
-        H5Eclear2(H5E_DEFAULT);
-        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s holds %lld strings, expected one", h->final_path, path,
-                          (long long)H5Sget_simple_extent_npoints(space));
-    } else if (H5Tget_size(type) > max_bytes) {
-        st = ax_set_error(AX_ERR_FORMAT, "%s: dataset %s is a string of %zu bytes, at most %zu expected", h->final_path,
-                          path, H5Tget_size(type), max_bytes);
-    }
+    char what[1100];
+    snprintf(what, sizeof what, "dataset %s", path);
+    ax_status st = check_one_string(h, type, space, what, max_bytes);
     if (space >= 0) H5Sclose(space);
     if (st == AX_OK) {
         const size_t size = H5Tget_size(type);
@@ -802,6 +811,12 @@ ax_status ax_h5_set_attr_string(ax_h5 *h, const char *path, const char *name, co
     return st;
 }
 
+int ax_h5_has_attr(ax_h5 *h, const char *path, const char *name) {
+    const htri_t e = H5Aexists_by_name(h->file, path, name, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return e > 0;
+}
+
 static hid_t open_attr(ax_h5 *h, const char *path, const char *name, hid_t *obj) {
     *obj = H5Oopen(h->file, path, H5P_DEFAULT);
     if (*obj < 0) return -1;
@@ -840,17 +855,10 @@ ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, si
         st = ax_set_error(AX_ERR_FORMAT, "%s: %s has no attribute %s", h->final_path, path, name);
     } else {
         hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
-        if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
-            H5Eclear2(H5E_DEFAULT);
-            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is not a fixed-length string", h->final_path, name, path);
-        } else if (!one_element(space)) {
-            H5Eclear2(H5E_DEFAULT);
-            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s holds %lld strings, expected one", h->final_path,
-                              name, path, (long long)H5Sget_simple_extent_npoints(space));
-        } else if (H5Tget_size(type) > max_bytes) {
-            st = ax_set_error(AX_ERR_FORMAT, "%s: attribute %s of %s is a string of %zu bytes, at most %zu expected",
-                              h->final_path, name, path, H5Tget_size(type), max_bytes);
-        } else {
+        char what[1100];
+        snprintf(what, sizeof what, "attribute %s of %s", name, path);
+        st = check_one_string(h, type, space, what, max_bytes);
+        if (st == AX_OK) {
             const size_t size = H5Tget_size(type);
             char *buf = calloc(size + 1, 1);
             hid_t mem = string_read_type(type, size);

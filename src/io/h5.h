@@ -92,6 +92,8 @@ ax_status ax_h5_read_string(ax_h5 *h, const char *path, size_t max_bytes, char *
 ax_status ax_h5_set_attr_int(ax_h5 *h, const char *path, const char *name, int64_t value);
 ax_status ax_h5_get_attr_int(ax_h5 *h, const char *path, const char *name, int64_t *value);
 ax_status ax_h5_set_attr_string(ax_h5 *h, const char *path, const char *name, const char *value);
+/* 1 if the object at `path` has attribute `name`, else 0. Sets no error. */
+int ax_h5_has_attr(ax_h5 *h, const char *path, const char *name);
 /* One integer / one fixed-length string (of at most max_bytes) in the attribute, else AX_ERR_FORMAT. */
 ax_status ax_h5_get_attr_string(ax_h5 *h, const char *path, const char *name, size_t max_bytes, char **out);
 

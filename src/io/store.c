@@ -85,11 +85,10 @@ static void free_writer(ax_store_writer *w) {
 
 static ax_status check_schema(ax_h5 *h, int64_t *schema_version) {
     int64_t version = 0;
-    if (ax_h5_get_attr_int(h, "/", "axial_schema_version", &version) != AX_OK) {
-        if (strstr(ax_last_error(), "has no attribute") == NULL) return AX_ERR_FORMAT; /* there, but not one integer */
+    if (!ax_h5_has_attr(h, "/", "axial_schema_version"))
         return ax_set_error(AX_ERR_FORMAT, "%s: not an Axial feature store (no axial_schema_version attribute)",
                             ax_h5_path(h));
-    }
+    AX_CHECK(ax_h5_get_attr_int(h, "/", "axial_schema_version", &version)); /* there, but not one integer */
     if (version < AX_STORE_SCHEMA_VERSION_MIN || version > AX_STORE_SCHEMA_VERSION)
         return ax_set_error(AX_ERR_FORMAT, "%s: schema version %lld, this Axial reads versions %d to %d", ax_h5_path(h),
                             (long long)version, AX_STORE_SCHEMA_VERSION_MIN, AX_STORE_SCHEMA_VERSION);
