@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axial/serving.h"
 #include "cli.h"
@@ -193,12 +194,24 @@ static int serve_run(const serve_options *o) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Bound before the model loads: a port in use is told at once, not after the load. */
+    const char *host = o->host != NULL ? o->host : "127.0.0.1";
+    char err[512];
+    int listen_fd = -1, port = 0;
+    if (srv_listen(host, (int)o->port, &listen_fd, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "axial serve: %s\n", err);
+        return 1;
+    }
+
     ax_llm_model_config mc = AX_LLM_MODEL_CONFIG_INIT;
     mc.num_threads = (int)o->threads;
     mc.device = o->device;
     ax_llm_model *model = NULL;
     ax_status st = ax_llm_model_load(model_path, &mc, &model);
-    if (st != AX_OK) return serve_fail("loading the model", st); /* the message names the file */
+    if (st != AX_OK) {
+        close(listen_fd);
+        return serve_fail("loading the model", st); /* the message names the file */
+    }
     ec.n_ctx = (int32_t)o->ctx_size;
     ec.max_queue = (int32_t)o->max_queue;
     ec.max_running = (int32_t)o->max_running;
@@ -216,30 +229,31 @@ static int serve_run(const serve_options *o) {
         rc = serve_fail("engine loop", st);
         goto done;
     }
-    const srv_server_config sc = {o->host != NULL ? o->host : "127.0.0.1", (int)o->port, model_id, model, engine,
-                                  o->allow_origin};
-    char err[512];
-    int port = 0;
-    if (srv_server_start(&sc, &srv, &port, err, sizeof err) != 0) {
+    const srv_server_config sc = {listen_fd, model_id, model, engine, o->allow_origin};
+    /* From here the socket is the daemon's: MHD_stop_daemon closes it. After a failed start it is
+     * left alone (libmicrohttpd may have closed it already) and the process ends. */
+    listen_fd = -1;
+    if (srv_server_start(&sc, &srv, err, sizeof err) != 0) {
         fprintf(stderr, "axial serve: %s\n", err);
         rc = 1;
         goto done;
     }
     ax_serving_config got;
     ax_serving_get_config(engine, &got);
-    const int v6 = strchr(sc.host, ':') != NULL;
+    const int v6 = strchr(host, ':') != NULL;
     fprintf(stderr,
             "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "
             "at most %d sequences at once\n",
             model_id, ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks,
             (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running);
-    printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", sc.host, v6 ? "]" : "", port);
+    printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
     fflush(stdout);
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
     }
     fprintf(stderr, "axial serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 done:
+    if (listen_fd >= 0) close(listen_fd);
     srv_server_stop(srv);
     ax_serving_free(engine);
     ax_llm_model_free(model);

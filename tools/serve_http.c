@@ -835,30 +835,65 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls, 
 
 /* ---- the daemon ------------------------------------------------------------------------------ */
 
-int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_out, char *err, size_t err_size) {
-    *out = NULL;
-    ax_serving_config ec;
-    if (ax_serving_get_config(cfg->engine, &ec) != AX_OK) {
-        snprintf(err, err_size, "engine: %s", ax_last_error());
-        return -1;
-    }
+int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err, size_t err_size) {
+    *fd_out = -1;
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     char port_text[16];
-    snprintf(port_text, sizeof port_text, "%d", cfg->port);
-    const int gai = getaddrinfo(cfg->host, port_text, &hints, &ai);
+    snprintf(port_text, sizeof port_text, "%d", port);
+    const int gai = getaddrinfo(host, port_text, &hints, &ai);
     if (gai != 0) {
-        snprintf(err, err_size, "--host %s: %s", cfg->host, gai_strerror(gai));
+        snprintf(err, err_size, "--host %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    /* One socket: a name with addresses of both families binds its IPv4 one (localhost is often ::1
+     * first, and an IPv4 client then found nothing listening); an IPv6 socket takes IPv4 too (dual
+     * stack), so "::" serves every interface as "0.0.0.0" does. */
+    const struct addrinfo *use = ai;
+    for (const struct addrinfo *a = ai; a != NULL; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            use = a;
+            break;
+        }
+    const int v6 = use->ai_family == AF_INET6;
+    const int fd = socket(use->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const int on = 1, off = 0;
+    int failed = fd < 0;
+    /* SO_REUSEADDR: a restart may bind while the last run's connections sit in TIME_WAIT. */
+    if (!failed) (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (!failed && v6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    failed = failed || bind(fd, use->ai_addr, use->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0;
+    freeaddrinfo(ai);
+    struct sockaddr_storage bound;
+    socklen_t bound_len = sizeof bound;
+    if (!failed && getsockname(fd, (struct sockaddr *)&bound, &bound_len) != 0) failed = 1;
+    if (failed) {
+        const int e = errno;
+        snprintf(err, err_size, "cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host, v6 ? "]" : "", port,
+                 strerror(e));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *port_out = ntohs(bound.ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)&bound)->sin6_port
+                                                   : ((const struct sockaddr_in *)&bound)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
+int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size) {
+    *out = NULL;
+    ax_serving_config ec;
+    if (ax_serving_get_config(cfg->engine, &ec) != AX_OK) {
+        snprintf(err, err_size, "engine: %s", ax_last_error());
         return -1;
     }
     srv_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL || (srv->model_id = http_strdup(cfg->model_id)) == NULL ||
         (srv->metrics = srv_metrics_create()) == NULL) {
         snprintf(err, err_size, "out of memory");
-        freeaddrinfo(ai);
         if (srv != NULL) free(srv->model_id);
         free(srv);
         return -1;
@@ -878,30 +913,16 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_o
     srv->n_vocab = ax_llm_model_get_info(cfg->model, &mi) == AX_OK ? mi.n_vocab : INT32_MAX;
     srv->started = (int64_t)time(NULL);
     http_allow_origin = cfg->allow_origin;
-    /* One socket: a name with addresses of both families binds its IPv4 one (localhost is often ::1
-     * first, and an IPv4 client then found nothing listening); an IPv6 socket takes IPv4 too (dual
-     * stack), so "::" serves every interface as "0.0.0.0" does (it had been IPv6 only). */
-    const struct addrinfo *use = ai;
-    for (const struct addrinfo *a = ai; a != NULL; a = a->ai_next)
-        if (a->ai_family == AF_INET) {
-            use = a;
-            break;
-        }
-    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                           (use->ai_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0);
-    srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, http_handle, srv, MHD_OPTION_SOCK_ADDR,
-                                   use->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
-                                   MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT,
-                                   (unsigned)HTTP_IDLE_TIMEOUT_S,
-                                   MHD_OPTION_END);
-    freeaddrinfo(ai);
+    /* The socket is bound already (srv_listen), so the port argument is unused. */
+    srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+                                   http_handle, srv, MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
+                                   MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        snprintf(err, err_size, "cannot listen on %s:%d (address in use, or not this host's?)", cfg->host, cfg->port);
+        snprintf(err, err_size, "cannot start the HTTP daemon (out of threads or memory?)");
         srv_server_stop(srv);
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    *port_out = info != NULL ? (int)info->port : cfg->port;
     *out = srv;
     return 0;
 }

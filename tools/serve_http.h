@@ -18,8 +18,7 @@
 typedef struct srv_server srv_server;
 
 typedef struct srv_server_config {
-    const char *host;            /* address to bind, numeric or a name ("127.0.0.1", "::1", "localhost") */
-    int port;                    /* 0: the system picks a free one */
+    int listen_fd;               /* from srv_listen; the daemon owns it from srv_server_start on */
     const char *model_id;        /* the name clients must send as "model" */
     ax_llm_model *model;         /* tokenizer and chat template */
     ax_serving_engine *engine;   /* with its background loop running */
@@ -28,8 +27,13 @@ typedef struct srv_server_config {
                                     process: it is read by every server of the process */
 } srv_server_config;
 
-/* Starts the daemon; *port_out receives the bound port. 0 on success; -1 with the reason in err. */
-int srv_server_start(const srv_server_config *cfg, srv_server **out, int *port_out, char *err, size_t err_size);
+/* Binds and listens on host ("127.0.0.1", "::1", "localhost", "::") and port (0: the system picks a
+ * free one; *port_out receives the bound port). Called before the model loads, so a port in use is
+ * told at once with the system's reason. 0 on success; -1 with the reason in err. */
+int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err, size_t err_size);
+
+/* Starts the daemon on cfg->listen_fd. 0 on success; -1 with the reason in err. */
+int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size);
 
 /* Refuses new requests (503), cancels the live ones, waits for their final events (so the engine's
  * background loop must still run), then stops the daemon. The engine is left to the caller (free it

@@ -617,6 +617,20 @@ def test_host_any_ipv6_takes_ipv4_clients_too():
         assert s.stop() == 0
 
 
+def test_port_in_use_is_refused_before_the_model_loads():
+    """A port another socket holds: the server exits 1 at once with the system's reason and the port,
+    before it reads the model (a missing model file would otherwise be the first complaint)."""
+    with socket.socket(socket.AF_INET) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        for model in (MODEL, "/nonexistent/model.gguf"):
+            r = run([AXIAL, "serve", "--model", model, "--port", str(port), "--threads", THREADS])
+            assert r.returncode == 1, (r.returncode, r.stderr)
+            assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in r.stderr, r.stderr
+            assert "listening" not in r.stdout and "model.gguf" not in r.stderr, (r.stdout, r.stderr)
+
+
 def test_chat_default_max_tokens_fits_a_small_pool():
     """A KV pool smaller than one context: a chat request without max_tokens gets as many as the pool
     holds (the default had been the whole context's room, which the engine refused: a 400 blaming the
