@@ -145,17 +145,23 @@ AX_HOST_DEVICE static inline void act_eval(int kind, float x, float *value, floa
         *value = x * s;
         *deriv = s * (1.0f + x * (1.0f - s));
     } else if (kind == ACT_GELU_TANH) {
+        /* 0.5 x (1 + tanh(u)) = x s with s = sigmoid(2u): for negative x, 1 + tanh(u) cancels to
+         * nothing (gelu(-6) came out 0, not -5.9e-9), while s keeps its relative accuracy. With
+         * e = exp(-|2u|) (no overflow), s is 1 / (1 + e) or e / (1 + e), and 1 - s the other. */
         const float k0 = 0.7978845608028654f, c = 0.044715f; /* sqrt(2 / pi) */
-        const float t = tanhf(k0 * (x + c * x * x * x));
-        *value = 0.5f * x * (1.0f + t);
-        /* Where tanh has saturated (sech^2 == 0) the second term is 0; computing it regardless
-         * gives 0 * inf = NaN once 3c x^2 overflows (|x| > ~5e19). */
-        const float sech2 = 1.0f - t * t;
-        *deriv = 0.5f * (1.0f + t) + (sech2 == 0.0f ? 0.0f : 0.5f * x * sech2 * k0 * (1.0f + 3.0f * c * x * x));
+        const float u2 = 2.0f * k0 * (x + c * x * x * x);
+        const float e = expf(-fabsf(u2)), r = 1.0f / (1.0f + e);
+        const float s = u2 >= 0.0f ? r : e * r;
+        *value = x * s;
+        /* 0.5 sech^2(u) = 2 s (1 - s) = 2 e r^2. Where it is 0 so is the second term; computing it
+         * regardless gives 0 * inf = NaN once 3c x^2 overflows (|x| > ~5e19). */
+        const float q = 2.0f * e * r * r;
+        *deriv = s + (q == 0.0f ? 0.0f : x * q * k0 * (1.0f + 3.0f * c * x * x));
     } else {
-        const float e = erff(x * 0.7071067811865476f); /* 1 / sqrt(2) */
-        *value = 0.5f * x * (1.0f + e);
-        *deriv = 0.5f * (1.0f + e) + x * expf(-0.5f * x * x) * 0.3989422804014327f; /* 1 / sqrt(2 pi) */
+        /* 1 + erf(x / sqrt 2) = erfc(-x / sqrt 2), accurate where the sum cancels (x < 0). */
+        const float e = erfcf(x * -0.7071067811865476f); /* 1 / sqrt(2) */
+        *value = 0.5f * x * e;
+        *deriv = 0.5f * e + x * expf(-0.5f * x * x) * 0.3989422804014327f; /* 1 / sqrt(2 pi) */
     }
 }
 

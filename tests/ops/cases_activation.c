@@ -2,17 +2,18 @@
  * cases_activation.c — ax_activation, ax_activation_backward (table "activation") and ax_glu,
  * ax_glu_backward (table "glu"), for SiLU, GELU-tanh and GELU-erf: F from 1 to 1000 (under and over
  * a vector), one to three dims, padded rows, inputs over [-6, 6), [-20, 20) (the tails where
- * sigmoid and erf saturate) and [-1e21, 1e21) (where 3c x^2 overflows fp32), up / dout in f32 with
- * 16-bit gates, in place.
+ * sigmoid and erf saturate), [-1e21, 1e21) (where 3c x^2 overflows fp32) and [-12, -2) (GELU's
+ * negative tail, to relative accuracy), up / dout in f32 with 16-bit gates, in place.
  *
  * Reference: float64 act(x) and act'(x) from their formulas (nn.h), and the products. extra_check
  * tests the float64 derivatives against central differences of the float64 activations.
  *
  * Bound (u = 2^-24): every act and act' is a handful of fp32 operations and one library call
- * (expf, tanhf, erff: a few ulp; the CPU's vector exp 1.4e-7); the saturating forms lose relative
- * accuracy where 1 + tanh, 1 + erf or 1 - s cancel, but never more than a few u of the terms'
- * magnitude, at most (1 + |x| (1 + 3 * 0.045 x^2)) for a value or a derivative. So err_scale =
- * |multiplier| (1 + |x|) (1 + 0.14 x^2) in units of 16 u, plus one rounding into the output.
+ * (expf, erfcf: a few ulp; the CPU's vector exp 1.4e-7), whose argument carries a rounding error
+ * of a few u of (1 + |x| (1 + 3 * 0.045 x^2)); SiLU's derivative loses relative accuracy where
+ * 1 - s cancels, never more than that many u of the terms' magnitude. So err_scale = |multiplier|
+ * (1 + |x|) (1 + 0.14 x^2) in units of 16 u, times |value| in the tail cases (GELU is written as
+ * x sigmoid(2u) and 0.5 x erfc(-x / sqrt 2), with no cancelling sum), plus one rounding into the output.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
@@ -34,34 +35,41 @@ typedef struct act_case {
     int f32_others; /* up / dout in f32 */
     int in_place;   /* out = the first input (forward) or dgate = gate, dup = up (GLU backward), dx = dout */
     int quick;
+    int tail; /* inputs over [-range, -2) and error relative to the value: the negative tails of GELU */
 } act_case;
 
 static const act_case cases[] = {
-    {0, 0, AX_ACT_SILU, 1, {1}, 6.0, OP_CONTIGUOUS, 0, 0, 1},
-    {0, 0, AX_ACT_SILU, 2, {3, 37}, 20.0, OP_PADDED, 0, 0, 1},
-    {0, 0, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1},
-    {0, 0, AX_ACT_GELU_ERF, 3, {2, 2, 100}, 20.0, OP_PADDED, 0, 0, 0},
-    {0, 0, AX_ACT_SILU, 2, {2, 1000}, 6.0, OP_CONTIGUOUS, 0, 1, 0},
-    {0, 0, AX_ACT_GELU_TANH, 2, {40, 1000}, 6.0, OP_PADDED, 0, 0, 0}, /* 40k elements: threads */
-    {0, 1, AX_ACT_SILU, 2, {3, 37}, 20.0, OP_PADDED, 1, 0, 1},
-    {0, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1},
-    {0, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 20.0, OP_PADDED, 1, 0, 1},
-    {0, 1, AX_ACT_SILU, 3, {2, 2, 100}, 6.0, OP_PADDED, 0, 1, 0},
-    {1, 0, AX_ACT_SILU, 1, {5}, 6.0, OP_CONTIGUOUS, 0, 0, 1},
-    {1, 0, AX_ACT_SILU, 2, {4, 259}, 20.0, OP_PADDED, 1, 0, 1},
-    {1, 0, AX_ACT_GELU_TANH, 2, {4, 259}, 6.0, OP_CONTIGUOUS, 0, 1, 1},
-    {1, 0, AX_ACT_GELU_ERF, 3, {2, 3, 64}, 6.0, OP_PADDED, 1, 0, 0},
-    {1, 1, AX_ACT_SILU, 2, {4, 259}, 20.0, OP_PADDED, 1, 0, 1},
-    {1, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1},
-    {1, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 6.0, OP_PADDED, 0, 0, 0},
-    {1, 1, AX_ACT_SILU, 2, {2, 1000}, 6.0, OP_CONTIGUOUS, 0, 1, 0},
-    {1, 1, AX_ACT_SILU, 2, {40, 1000}, 6.0, OP_PADDED, 1, 0, 0},
+    {0, 0, AX_ACT_SILU, 1, {1}, 6.0, OP_CONTIGUOUS, 0, 0, 1, 0},
+    {0, 0, AX_ACT_SILU, 2, {3, 37}, 20.0, OP_PADDED, 0, 0, 1, 0},
+    {0, 0, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1, 0},
+    {0, 0, AX_ACT_GELU_ERF, 3, {2, 2, 100}, 20.0, OP_PADDED, 0, 0, 0, 0},
+    {0, 0, AX_ACT_SILU, 2, {2, 1000}, 6.0, OP_CONTIGUOUS, 0, 1, 0, 0},
+    {0, 0, AX_ACT_GELU_TANH, 2, {40, 1000}, 6.0, OP_PADDED, 0, 0, 0, 0}, /* 40k elements: threads */
+    {0, 1, AX_ACT_SILU, 2, {3, 37}, 20.0, OP_PADDED, 1, 0, 1, 0},
+    {0, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1, 0},
+    {0, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 20.0, OP_PADDED, 1, 0, 1, 0},
+    {0, 1, AX_ACT_SILU, 3, {2, 2, 100}, 6.0, OP_PADDED, 0, 1, 0, 0},
+    {1, 0, AX_ACT_SILU, 1, {5}, 6.0, OP_CONTIGUOUS, 0, 0, 1, 0},
+    {1, 0, AX_ACT_SILU, 2, {4, 259}, 20.0, OP_PADDED, 1, 0, 1, 0},
+    {1, 0, AX_ACT_GELU_TANH, 2, {4, 259}, 6.0, OP_CONTIGUOUS, 0, 1, 1, 0},
+    {1, 0, AX_ACT_GELU_ERF, 3, {2, 3, 64}, 6.0, OP_PADDED, 1, 0, 0, 0},
+    {1, 1, AX_ACT_SILU, 2, {4, 259}, 20.0, OP_PADDED, 1, 0, 1, 0},
+    {1, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 6.0, OP_CONTIGUOUS, 0, 1, 1, 0},
+    {1, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 6.0, OP_PADDED, 0, 0, 0, 0},
+    {1, 1, AX_ACT_SILU, 2, {2, 1000}, 6.0, OP_CONTIGUOUS, 0, 1, 0, 0},
+    {1, 1, AX_ACT_SILU, 2, {40, 1000}, 6.0, OP_PADDED, 1, 0, 0, 0},
     /* |x| up to 1e21 (no f16): GELU-tanh's derivative had been 0 * inf = NaN past |x| ~ 5e19. */
-    {0, 0, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1},
-    {0, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_PADDED, 1, 0, 1},
-    {0, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1},
-    {0, 1, AX_ACT_SILU, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1},
-    {1, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 1, 0, 1},
+    {0, 0, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1, 0},
+    {0, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_PADDED, 1, 0, 1, 0},
+    {0, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1, 0},
+    {0, 1, AX_ACT_SILU, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 0, 0, 1, 0},
+    {1, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 1e21, OP_CONTIGUOUS, 1, 0, 1, 0},
+    /* GELU's negative tail to its relative accuracy: 1 + tanh and 1 + erf had cancelled, so
+     * gelu(-6) came out 0 (-5.9e-9 exactly) and gelu(-4) lost half its digits. */
+    {0, 0, AX_ACT_GELU_TANH, 2, {3, 37}, 12.0, OP_CONTIGUOUS, 0, 0, 1, 1},
+    {0, 0, AX_ACT_GELU_ERF, 2, {3, 37}, 12.0, OP_PADDED, 0, 0, 1, 1},
+    {0, 1, AX_ACT_GELU_TANH, 2, {3, 37}, 12.0, OP_PADDED, 1, 0, 1, 1},
+    {1, 1, AX_ACT_GELU_ERF, 2, {3, 37}, 12.0, OP_CONTIGUOUS, 0, 0, 1, 1},
 };
 
 static const op_dtype_pair dtypes[] = {
@@ -84,7 +92,7 @@ static int make_case_of(int glu, int index, op_mode mode, op_case *c) {
                          r->backward ? "backward" : "forward");
         for (int32_t d = 0; d < r->ndim; d++)
             w += snprintf(c->name + w, sizeof c->name - (size_t)w, "%s%lld", d ? ", " : "", (long long)r->shape[d]);
-        snprintf(c->name + w, sizeof c->name - (size_t)w, ") range %g%s%s%s", r->range,
+        snprintf(c->name + w, sizeof c->name - (size_t)w, ") range %g%s%s%s%s", r->range, r->tail ? " tail" : "",
                  r->layout == OP_PADDED ? " padded" : "", r->f32_others ? " f32 others" : "",
                  r->in_place ? " in place" : "");
         /* f16 holds at most 65504: inputs past it run in the other dtypes (the first three). */
@@ -119,7 +127,7 @@ static int act_setup(const op_case *c, op_dtype_pair dt, op_problem *p) {
         const ax_dtype d = i > 0 && r->f32_others ? AX_F32 : dt.in;
         op_tensor *t = op_tensor_new(p, in[i], OP_INPUT, d, r->ndim, r->shape, r->layout);
         if (t == NULL) return -1;
-        if (i == 0) op_fill_uniform(p, t, -r->range, r->range);
+        if (i == 0) op_fill_uniform(p, t, -r->range, r->tail ? -2.0 : r->range);
         else op_fill_uniform(p, t, -2.0, 2.0);
     }
     for (int i = 0; i < n_out; i++)
@@ -133,12 +141,16 @@ static void act_ref(ax_activation_kind kind, double x, double *value, double *de
         *value = x * s;
         *deriv = s + x * s * (1.0 - s);
     } else if (kind == AX_ACT_GELU_TANH) {
-        const double k0 = sqrt(2.0 / 3.14159265358979323846), c = 0.044715, t = tanh(k0 * (x + c * x * x * x));
-        *value = 0.5 * x * (1.0 + t);
-        *deriv = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k0 * (1.0 + 3.0 * c * x * x);
+        /* 1 + tanh(u) = 2 sigmoid(2u) and 1 - tanh(u)^2 = 4 sigmoid(2u) sigmoid(-2u): the sums cancel
+         * for negative x even in float64 (the tail cases go to x = -12), the sigmoids do not. */
+        const double k0 = sqrt(2.0 / 3.14159265358979323846), c = 0.044715, u = k0 * (x + c * x * x * x);
+        const double s = 1.0 / (1.0 + exp(-2.0 * u)), s_neg = 1.0 / (1.0 + exp(2.0 * u));
+        *value = x * s;
+        *deriv = s + 2.0 * x * s * s_neg * k0 * (1.0 + 3.0 * c * x * x);
     } else {
-        *value = 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-        *deriv = 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
+        const double e = erfc(-x / sqrt(2.0)); /* 1 + erf(x / sqrt 2), without its cancellation */
+        *value = 0.5 * x * e;
+        *deriv = 0.5 * e + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
     }
 }
 
@@ -166,9 +178,10 @@ static void act_reference(const op_case *c, op_dtype_pair dt, op_problem *p) {
         else {
             o0->expected[i] = d * (m0 = g->value[i] * b->value[i]);
             o1->expected[i] = v * (m1 = g->value[i]);
-            o1->err_scale[i] = fabs(m1) * growth;
+            o1->err_scale[i] = fabs(m1) * growth * (r->tail ? fabs(v) : 1.0);
         }
-        o0->err_scale[i] = fabs(m0) * growth;
+        /* In the tail the bound is relative: the value is tiny next to the terms it was a sum of. */
+        o0->err_scale[i] = fabs(m0) * growth * (r->tail ? fabs(!r->backward ? v : d) : 1.0);
     }
 }
 

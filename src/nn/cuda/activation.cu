@@ -1,6 +1,6 @@
 /*
  * activation.cu — the CUDA kernel of the activations and gated units (activation.c): one thread
- * per element, act and act' from act_eval (nn_params.h, the accurate expf / tanhf / erff). Each
+ * per element, act and act' from act_eval (nn_params.h, the accurate expf / erfcf). Each
  * thread reads its element of every input before writing its outputs, so in place is safe.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
