@@ -132,7 +132,9 @@ def attention_backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, *,
         causal, window, bias, scale, softcap, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k:
             the forward's options.
         want_dbias: compute the bias gradient when a bias is given.
-        grads: optional preallocated ``(dq, dk, dv, dbias)``.
+        grads: optional preallocated ``(dq, dk, dv, dbias)``. Packed, dq's rows past
+            ``cu_seqlens_q[-1]`` are left as they are; those of a dq made here read 0 (NumPy, PyTorch
+            and CuPy; an axial.Tensor on a device is not filled).
 
     Returns:
         ``(dq, dk, dv, dbias)``; dk and dv sum over the query heads sharing a KV head; dbias has the
@@ -140,7 +142,10 @@ def attention_backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, *,
     """
     call = _Call(q, "q", context, stream)
     if grads is None:
-        grads = (call.empty(tuple(q.shape)), call.empty(tuple(k.shape), like=k), call.empty(tuple(v.shape), like=v),
+        # dq's rows past cu_seqlens_q[-1] are not written: made here, they read 0, as the forward's out.
+        tail = _tail_start(call, cu_seqlens_q) if cu_seqlens_q is not None else None
+        grads = (_fill_tail(call, call.empty(tuple(q.shape)), tail, 0.0, 0), call.empty(tuple(k.shape), like=k),
+                 call.empty(tuple(v.shape), like=v),
                  call.empty(tuple(bias.shape), like=bias) if bias is not None and want_dbias else None)
     dq, dk, dv, dbias = grads
     ints, floats = _attention_ints_floats(causal, window, scale, softcap, max_seqlen_q, max_seqlen_k)
@@ -168,15 +173,20 @@ def paged_attention(q: Any, k_cache: Any, v_cache: Any, block_table: Any, contex
         num_splits: split-K parts per query row (0 = chosen from the shape, 1 = none).
         max_seqlen_q, max_context_len: CUDA grid hints (0 = safe defaults).
         return_lse: also return the float32 (H, T) log-sum-exp.
+        out, lse: optional preallocated outputs. Their rows past ``cu_seqlens_q[-1]`` are left as they
+            are; those of outputs made here read 0 (out) and -inf (lse) (NumPy, PyTorch and CuPy).
 
     Returns:
         ``out`` (T, H, D) in q's dtype, or ``(out, lse)``.
     """
     call = _Call(q, "q", context, stream)
+    # Rows past cu_seqlens_q[-1] are not written: outputs made here read 0 (out) and -inf (lse) there.
+    tail = _tail_start(call, cu_seqlens_q)
     if out is None:
-        out = call.empty(tuple(q.shape))
+        out = _fill_tail(call, call.empty(tuple(q.shape)), tail, 0.0, 0)
     if lse is None and return_lse:
-        lse = call.empty((q.shape[1], q.shape[0]) if len(q.shape) == 3 else (0,), dtype="float32")
+        lse = _fill_tail(call, call.empty((q.shape[1], q.shape[0]) if len(q.shape) == 3 else (0,), dtype="float32"),
+                         tail, float("-inf"), 1)
     left, right = _window(window)
     ints = (int(bool(causal)), left, right, int(num_splits), int(max_seqlen_q), int(max_context_len))
     floats = (0.0 if scale is None else float(scale), float(softcap))

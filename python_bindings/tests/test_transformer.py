@@ -92,6 +92,47 @@ def test_attention_varlen_outputs_past_the_batch():
         axial.attention(q[None], k, v, cu_seqlens_q=cq, cu_seqlens_k=ck, return_lse=True)
 
 
+@pytest.fixture
+def poisoned_empty(monkeypatch):
+    """np.empty hands back NaN-filled (float) or 0x5a-filled arrays, so an output the wrapper leaves
+    unwritten shows itself (fresh pages from the system are zero, which hid it)."""
+    real_empty = np.empty
+
+    def empty(shape, dtype=float, *args, **kwargs):
+        a = real_empty(shape, dtype, *args, **kwargs)
+        if a.dtype.kind in "fc":
+            a.fill(np.nan)
+        else:
+            a.view(np.uint8).fill(0x5A)
+        return a
+
+    monkeypatch.setattr(np, "empty", empty)
+
+
+def test_attention_backward_varlen_dq_past_the_batch(poisoned_empty):
+    """dq's rows past cu_seqlens_q[-1] read 0 when the wrapper makes dq (they had been whatever the
+    allocation held: the op does not write them); dk and dv past cu_seqlens_k[-1] are 0 by the op."""
+    rng = np.random.default_rng(13)
+    cq, ck = np.array([0, 2, 5], np.int32), np.array([0, 3, 4], np.int32)
+    q, k, v = rand(rng, 8, 2, 8), rand(rng, 6, 2, 8), rand(rng, 6, 2, 8)
+    out, lse = axial.attention(q, k, v, cu_seqlens_q=cq, cu_seqlens_k=ck, return_lse=True)
+    dq, dk, dv, _ = axial.attention_backward(q, k, v, out, lse, rand(rng, 8, 2, 8), cu_seqlens_q=cq, cu_seqlens_k=ck)
+    assert np.all(dq[5:] == 0) and np.all(dk[4:] == 0) and np.all(dv[4:] == 0)
+    assert np.isfinite(dq).all() and np.isfinite(dk).all() and np.isfinite(dv).all()
+
+
+def test_paged_attention_outputs_past_the_batch(poisoned_empty):
+    """Rows past cu_seqlens_q[-1] of the out and lse the wrapper makes read 0 and -inf (a row seeing no
+    key), as the contiguous op's do; the op does not write them."""
+    rng = np.random.default_rng(14)
+    kc = rand(rng, 2, 16, 1, 8)
+    q = rand(rng, 4, 1, 8)
+    out, lse = axial.paged_attention(q, kc, kc, np.array([[0, 1]], np.int32), np.array([20], np.int32),
+                                     np.array([0, 1], np.int32), return_lse=True)
+    assert np.all(out[1:] == 0) and np.all(lse[:, 1:] == -np.inf)
+    assert np.isfinite(out[0]).all() and np.isfinite(lse[:, 0]).all()
+
+
 def test_attention_backward_matches_finite_differences():
     """The gradients of L = sum(out * w) against central differences of the float64 reference."""
     rng = np.random.default_rng(3)
