@@ -243,9 +243,10 @@ static int serve_run(const serve_options *o) {
     const int v6 = strchr(host, ':') != NULL;
     fprintf(stderr,
             "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "
-            "at most %d sequences at once\n",
+            "at most %d sequences at once and %d waiting, %lld connections\n",
             model_id, ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks,
-            (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running);
+            (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running, (int)got.max_queue,
+            (long long)srv_connection_limit(&got));
     printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
     fflush(stdout);
     int sig = 0;

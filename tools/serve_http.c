@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -33,12 +34,19 @@
 /* A stream silent this long (a request waiting for admission) sends a comment line. */
 #define HTTP_KEEPALIVE_S 5.0
 /* MHD closes a connection idle this long (no bytes either way; a handler waiting on a generation,
- * and a stream with its keep-alives, are not idle). Short, because each connection holds a thread
- * and the daemon takes 512: idle keep-alive sockets must not hold the server for minutes. */
+ * and a stream with its keep-alives, are not idle). Short, because each connection holds a thread:
+ * idle keep-alive sockets must not hold the server for minutes. */
 #define HTTP_IDLE_TIMEOUT_S 30
 /* At shutdown, how long answers already due (503s, a stream's error event and [DONE]) may take to
  * reach their clients before the daemon closes every connection. */
 #define HTTP_DRAIN_S 5
+/* Connections beyond the engine's max_running + max_queue: room for the requests answered 503, for
+ * /health and /metrics, and for idle keep-alive sockets. Past the daemon's cap a client is not
+ * answered at all (MHD closes it, or it waits unaccepted), so the cap must exceed what the engine
+ * holds: the 503 with Retry-After is then what a client past the queue gets. */
+#define HTTP_SPARE_CONNECTIONS 64
+/* File descriptors beyond the connections: the model file, logs, the process's own. */
+#define HTTP_SPARE_FDS 64
 
 typedef struct http_job http_job;
 
@@ -883,6 +891,30 @@ int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err
     return 0;
 }
 
+int64_t srv_connection_limit(const ax_serving_config *ec) {
+    return (int64_t)ec->max_running + ec->max_queue + HTTP_SPARE_CONNECTIONS;
+}
+
+/* Raises the soft open-file limit to `need` when it is lower (the hard limit allows it on most
+ * systems; a soft limit of 1024 is common and would cap the default queue's connections). */
+static int srv_reserve_fds(int64_t need, char *err, size_t err_size) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || (int64_t)rl.rlim_cur >= need) return 0;
+    if (rl.rlim_max != RLIM_INFINITY && (int64_t)rl.rlim_max < need) {
+        snprintf(err, err_size,
+                 "%lld connections (--max-running + --max-queue + %d) need %lld open files; the limit is %lld "
+                 "(ulimit -Hn): lower --max-queue",
+                 (long long)(need - HTTP_SPARE_FDS), HTTP_SPARE_CONNECTIONS, (long long)need, (long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = (rlim_t)need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        snprintf(err, err_size, "raising the open-file limit to %lld: %s", (long long)need, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size) {
     *out = NULL;
     ax_serving_config ec;
@@ -890,6 +922,8 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, 
         snprintf(err, err_size, "engine: %s", ax_last_error());
         return -1;
     }
+    const int64_t connections = srv_connection_limit(&ec);
+    if (srv_reserve_fds(connections + HTTP_SPARE_FDS, err, err_size) != 0) return -1;
     srv_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL || (srv->model_id = http_strdup(cfg->model_id)) == NULL ||
         (srv->metrics = srv_metrics_create()) == NULL) {
@@ -916,8 +950,9 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, 
     /* The socket is bound already (srv_listen), so the port argument is unused. */
     srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
                                    http_handle, srv, MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
-                                   MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_CONNECTION_LIMIT, 512u,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_END);
+                                   MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+                                   (unsigned)connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                                   (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(err, err_size, "cannot start the HTTP daemon (out of threads or memory?)");
         srv_server_stop(srv);

@@ -571,6 +571,55 @@ def test_queue_full_is_503_with_retry_after():
         assert s.stop() == 0
 
 
+def test_connections_outnumber_what_the_engine_holds():
+    """The daemon's connection cap exceeds --max-running + --max-queue at the defaults (it had been
+    512 against a queue of 1024, so clients past 512 were never accepted and never got their 503)."""
+    s = Server("--max-running", "3")
+    try:
+        s.proc.send_signal(signal.SIGTERM)
+        err = s.proc.communicate(timeout=30)[1]
+    finally:
+        s.stop()
+    m = re.search(r"at most (\d+) sequences at once and (\d+) waiting, (\d+) connections", err)
+    assert m, err
+    running, waiting, connections = map(int, m.groups())
+    assert running == 3 and waiting == 1024 and connections > running + waiting, m.group(0)
+
+
+def test_clients_past_the_connection_cap_get_503():
+    """More clients at once than the server takes connections (1 running + 2 waiting + 64): every one
+    is answered, 200 or 503 with Retry-After (those past the cap wait to be accepted, then meet a full
+    queue); none is dropped or left hanging."""
+    s = Server("--max-queue", "2", "--max-running", "1")
+    body = json.dumps({"model": MODEL_ID, "prompt": "Once upon a time", "max_tokens": 24, "temperature": 0})
+    answers = [None] * 100
+
+    def client(i):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+        try:
+            c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+            r = c.getresponse()
+            answers[i] = (r.status, r.getheader("Retry-After"), r.read())
+        except OSError as e:
+            answers[i] = ("error", repr(e), b"")
+        finally:
+            c.close()
+
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(len(answers))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=180)
+        statuses = [a[0] if a else "hung" for a in answers]
+        assert set(statuses) <= {200, 503} and 200 in statuses and 503 in statuses, statuses
+        for status, retry, text in answers:
+            if status == 503:
+                assert retry == "1" and json.loads(text)["error"]["message"]
+    finally:
+        assert s.stop() == 0
+
+
 def test_cors_only_when_allowed(server):
     """--allow-origin: answers carry Access-Control-Allow-Origin (streams too) and OPTIONS preflights
     get 204 with the allowed methods and headers; without it (the default server) there is no CORS
