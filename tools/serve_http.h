@@ -36,7 +36,8 @@ int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err
  * spare, so a client past the queue is answered 503 rather than left unaccepted. */
 int64_t srv_connection_limit(const ax_serving_config *ec);
 
-/* Starts the daemon on cfg->listen_fd, raising the soft open-file limit to hold its connections. 0 on success; -1 with the reason in err. */
+/* Starts the daemon on cfg->listen_fd, raising the soft open-file limit to hold its connections.
+ * 0 on success; -1 with the reason in err. */
 int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size);
 
 /* Refuses new requests (503), cancels the live ones, waits for their final events (so the engine's
