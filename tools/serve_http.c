@@ -479,10 +479,13 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
                                ax_serving_request *out, srv_error *err) {
     const char *param = req->endpoint == SRV_COMPLETIONS ? "prompt" : "messages";
     if (n == 0) return srv_fail(err, 400, param, "the prompt has no tokens");
-    if (n >= srv->n_ctx)
-        return srv_fail(err, 400, param,
-                        "the prompt has %lld tokens; the context holds %d, and at least one must be left to generate",
-                        (long long)n, (int)srv->n_ctx);
+    if (n >= srv->n_ctx) {
+        srv_fail(err, 400, param,
+                 "the prompt has %lld tokens; the context holds %d, and at least one must be left to generate",
+                 (long long)n, (int)srv->n_ctx);
+        err->code = "context_length_exceeded"; /* OpenAI's code, which clients test for */
+        return -1;
+    }
     /* What the engine would refuse, checked here so the 400 names the API's fields, not the C
      * request's (request->tokens[3], request->max_tokens). */
     for (int64_t i = 0; i < n; i++)
@@ -508,9 +511,10 @@ static int http_engine_request(const srv_server *srv, const srv_request *req, co
         max_tokens = req->endpoint == SRV_COMPLETIONS && fit > 16 ? 16 : fit;
     } else if (max_tokens > room) {
         const char *name = req->max_completion_tokens ? "max_completion_tokens" : "max_tokens";
-        return srv_fail(err, 400, name,
-                        "%s is %lld, but the prompt's %lld tokens leave room for %lld in the context of %d",
-                        name, (long long)max_tokens, (long long)n, (long long)room, (int)srv->n_ctx);
+        srv_fail(err, 400, name, "%s is %lld, but the prompt's %lld tokens leave room for %lld in the context of %d",
+                 name, (long long)max_tokens, (long long)n, (long long)room, (int)srv->n_ctx);
+        err->code = "context_length_exceeded";
+        return -1;
     } else if (n + max_tokens - 1 > srv->pool_tokens) {
         /* the engine's rule: the last token needs no KV slot */
         const char *name = req->max_completion_tokens ? "max_completion_tokens" : "max_tokens";

@@ -236,6 +236,9 @@ static int srv_parse_messages(const cJSON *root, srv_request *r, srv_error *err)
         snprintf(param, sizeof param, "messages[%d].content", i);
         const cJSON *content = srv_field(msg, "content");
         size_t len = 0;
+        /* OpenAI lets only an assistant turn go without content (one that called tools). */
+        if (content == NULL && k != 2)
+            return srv_fail(err, 400, param, "'%s' is required for a %s message", param, roles[k]);
         if (content == NULL || cJSON_IsString(content)) {
             out->content = srv_strdup(content != NULL ? content->valuestring : "");
             if (out->content == NULL) return srv_oom(err);

@@ -377,6 +377,10 @@ def error_of(status_body, status, param="<any>"):
      "messages[0].role"),
     ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "user", "content": 3}]},
      "messages[0].content"),
+    ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "system", "content": "x"}, {"role": "user"}]},
+     "messages[1].content"),
+    ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "user", "content": None}]},
+     "messages[0].content"),
     ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "user", "content": "x"}],
                               "max_completion_tokens": -1}, "max_completion_tokens"),
     ("/v1/chat/completions", {"model": MODEL_ID, "messages": [{"role": "user", "content": "x"}], "stream": "yes"},
@@ -385,7 +389,10 @@ def error_of(status_body, status, param="<any>"):
 ])
 def test_bad_requests_are_400(server, path, body, param):
     err = error_of(post(server, path, body), 400, param)
-    assert err["type"] == "invalid_request_error" and err["code"] is None
+    # OpenAI's code for a prompt (or prompt and max_tokens) past the context, which clients test for
+    past_context = isinstance(body, dict) and (body.get("max_tokens") == CTX or len(str(body.get("prompt"))) > CTX)
+    assert err["type"] == "invalid_request_error"
+    assert err["code"] == ("context_length_exceeded" if past_context else None), (err, body)
 
 
 def raw_post(server, path, body):
@@ -418,6 +425,14 @@ def test_body_bytes_that_would_change_the_prompt_are_400(server, body, marker, w
     # an escaped backslash before "u0000" is text, not a NUL
     ok = json.dumps({"model": MODEL_ID, "prompt": "a\\u0000", "max_tokens": 1}).encode()
     assert raw_post(server, "/v1/completions", ok)[0] == 200
+
+
+def test_assistant_turn_without_content_is_taken(server):
+    """Only an assistant turn may go without content, as in OpenAI's API (one that called tools)."""
+    status, _, body = post(server, "/v1/chat/completions", {
+        "model": MODEL_ID, "max_tokens": 1,
+        "messages": [{"role": "user", "content": "x"}, {"role": "assistant"}, {"role": "user", "content": "y"}]})
+    assert status == 200, body
 
 
 def test_prompt_too_long_names_lengths(server):
