@@ -60,6 +60,12 @@ def _message_pairs(messages: Sequence[Mapping[str, str]]) -> List[Tuple[str, str
     return pairs
 
 
+
+def random_seed() -> int:
+    """A fresh 64-bit seed from the system's entropy: the default of every sampling call, so two
+    calls at a temperature above 0 give different text unless a seed is passed."""
+    return int.from_bytes(os.urandom(8), "little")
+
 class Model:
     """A GGUF model loaded for inference (``ax_llm_model_load``).
 
@@ -161,7 +167,7 @@ class Model:
 
     def generate_tokens(self, ids: Sequence[int], max_tokens: int = 128, temperature: float = 0.0, top_k: int = 0,
                         top_p: float = 1.0, min_p: float = 0.0, repeat_penalty: float = 1.0,
-                        seed: int = 0) -> Iterator[Tuple[int, float]]:
+                        seed: Optional[int] = None) -> Iterator[Tuple[int, float]]:
         """An iterator of ``(token, probability)`` for up to ``max_tokens`` tokens following the prompt
         ``ids``, stopping before an end token (:meth:`is_end`) or when the context is full. The prompt
         is evaluated and the first token drawn before this returns, so errors raise here.
@@ -169,7 +175,8 @@ class Model:
         Sampling is ``ax_sample``'s (``include/axial/sampling.h``): ``temperature`` 0 is greedy; else
         ``top_k`` (0 = off), ``top_p`` (1 = off), ``min_p`` (0 = off), ``repeat_penalty`` over the last
         64 tokens (1 = off), and a draw that depends only on ``(seed, index of the token)``, so the
-        same seed gives the same text. ``probability`` is the chosen token's after the filters.
+        same seed gives the same text; None (the default) draws a fresh seed per call, as ``axial
+        generate`` and the server do. ``probability`` is the chosen token's after the filters.
         """
         prompt = _ids_array(ids)
         if prompt.size == 0:
@@ -189,7 +196,8 @@ class Model:
         # the first next() of a stream.
         session = _axial.llm_session_create(self._capsule, int(n_ctx), 0)
         _axial.llm_session_eval(session, prompt, False)
-        settings = (int(seed), float(temperature), int(top_k), float(top_p), float(min_p), float(repeat_penalty))
+        settings = (random_seed() if seed is None else int(seed), float(temperature), int(top_k), float(top_p),
+                    float(min_p), float(repeat_penalty))
         first = self._sample(session, settings, 0)
         return self._continue(session, settings, first, max_tokens, n_ctx)
 
@@ -234,7 +242,8 @@ class Model:
 
     def generate(self, prompt: Union[str, bytes, bytearray, Sequence[int]], max_tokens: int = 128,
                  temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0,
-                 repeat_penalty: float = 1.0, seed: int = 0, stream: bool = False) -> Union[str, Iterator[str]]:
+                 repeat_penalty: float = 1.0, seed: Optional[int] = None,
+                 stream: bool = False) -> Union[str, Iterator[str]]:
         """The continuation of ``prompt`` (text, tokenized with special tokens parsed and BOS added
         as the file asks; or token ids), as :meth:`generate_tokens` samples it.
 
@@ -263,8 +272,8 @@ class Model:
             yield tail
 
     def chat(self, messages: Sequence[Mapping[str, str]], max_tokens: int = 128, temperature: float = 0.0,
-             top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repeat_penalty: float = 1.0, seed: int = 0,
-             stream: bool = False) -> Union[str, Iterator[str]]:
+             top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repeat_penalty: float = 1.0,
+             seed: Optional[int] = None, stream: bool = False) -> Union[str, Iterator[str]]:
         """The assistant's reply to ``messages`` (``[{"role", "content"}, ...]``, tokenized by
         :meth:`chat_tokenize`: markup inside a message stays text), generated as :meth:`generate`
         does; it ends at ``<|im_end|>``."""

@@ -30,7 +30,7 @@ from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Se
 
 from . import _axial
 from .errors import AxialError, InvalidArgumentError, _integer, _number
-from .llm import Model, _ids_array
+from .llm import Model, _ids_array, random_seed
 
 __all__ = ["Completion", "Engine", "Event", "POLICIES", "Request"]
 
@@ -400,7 +400,7 @@ class Engine:
     def submit(self, prompt: Union[str, Sequence[int]], max_tokens: int = 16, temperature: float = 0.0,
                top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repetition_penalty: float = 1.0,
                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, penalty_last_n: int = 64,
-               seed: int = 0, stop: Optional[Union[str, Sequence[str]]] = None,
+               seed: Optional[int] = None, stop: Optional[Union[str, Sequence[str]]] = None,
                stop_tokens: Optional[Sequence[int]] = None, ignore_eos: bool = False,
                penalize_prompt: bool = True) -> Request:
         """Queues a request (``ax_serving_submit``) and returns it at once. Thread-safe.
@@ -417,7 +417,7 @@ class Engine:
             penalize_prompt: False: the penalties see only generated tokens, as OpenAI's presence
                 and frequency penalties do (a chat prompt's own end token is then not pushed down).
             seed: draw i of the request depends only on (seed, i): the same seed gives the same
-                tokens whatever else the engine runs.
+                tokens whatever else the engine runs. None (the default): a fresh seed per request.
             stop: a string or up to 16 strings (1..256 bytes each) that end generation; the text ends
                 before the stop string.
             stop_tokens: extra token ids that end generation.
@@ -456,7 +456,7 @@ class Engine:
                 stop_ids = _ids_array(stop_tokens)
             except (TypeError, ValueError, OverflowError) as e:
                 raise InvalidArgumentError(f"stop_tokens: expected a sequence of token ids ({e})", 1) from None
-        seed_value = _integer("seed", seed)
+        seed_value = random_seed() if seed is None else _integer("seed", seed)
         if not 0 <= seed_value < 2**64:
             raise InvalidArgumentError(f"seed: {seed_value} is outside [0, 2**64)", 1)
         if self._closed:

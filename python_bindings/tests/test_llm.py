@@ -220,6 +220,9 @@ def test_same_seed_same_text(model):
     assert a == b and len(a) > 0
     others = {model.generate("Once upon a time", seed=s, **kw) for s in (1, 2, 3, 4)}
     assert len(others) > 1  # the seed is used
+    # No seed: a fresh one per call, as axial generate and the server (the default had been seed 0,
+    # the same text every time). Four calls of 24 tokens at 0.9 all alike would be a 1-in-huge event.
+    assert len({model.generate("Once upon a time", **kw) for _ in range(4)}) > 1
 
 
 def test_repeat_penalty_changes_a_repetitive_continuation(model):
