@@ -62,3 +62,13 @@ foreach(op attention_ evoformer)
   set_tests_properties(test_ops_${name}_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate" LABELS core
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+
+# And the other way round: AXIAL_AMX=0 hides hardware AMX, so an AMX machine also tests the
+# AVX512-BF16 products (vdpbf16ps) that machines without AMX take for the same cases (elsewhere these
+# repeat the default, or skip without AVX-512).
+foreach(op attention_ evoformer)
+  string(REGEX REPLACE "_$" "" name ${op})
+  add_test(NAME test_ops_${name}_no_amx COMMAND test_ops -o ${op} -b avx512)
+  set_tests_properties(test_ops_${name}_no_amx PROPERTIES ENVIRONMENT "AXIAL_AMX=0" LABELS core
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
