@@ -352,15 +352,29 @@ ax_status llm_tokenizer_create(const ax_gguf *g, const char *file, llm_tokenizer
                             file, (int)(model.len > 64 ? 64 : model.len), model.data);
     }
     AX_CHECK(tok_get_string(g, file, "tokenizer.ggml.pre", 1, &pre));
-    llm_pre_type pre_type;
-    if (tok_string_is(pre, "smollm")) {
-        pre_type = LLM_PRE_SMOLLM;
-    } else if (tok_string_is(pre, "gpt-2")) {
-        pre_type = LLM_PRE_GPT2;
-    } else {
-        return ax_set_error(AX_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (supported: 'smollm', 'gpt-2')",
+    /* The names llama.cpp gives these two rules (llama-vocab.cpp): each digit apart, then GPT-2's
+     * regex; or GPT-2's regex alone. Names whose vocabularies also change other settings there
+     * (command-r, the BERT-like jina-v1-en / jina-v2-code / roberta-bpe) are left out. */
+    static const struct {
+        const char *name;
+        llm_pre_type type;
+    } pre_names[] = {
+        {"smollm", LLM_PRE_SMOLLM}, {"starcoder", LLM_PRE_SMOLLM}, {"refact", LLM_PRE_SMOLLM},
+        {"gpt-2", LLM_PRE_GPT2},    {"phi-2", LLM_PRE_GPT2},       {"jina-es", LLM_PRE_GPT2},
+        {"jina-de", LLM_PRE_GPT2},  {"jina-v2-es", LLM_PRE_GPT2},  {"jina-v2-de", LLM_PRE_GPT2},
+        {"gigachat", LLM_PRE_GPT2}, {"mellum", LLM_PRE_GPT2},      {"a.x-4.0", LLM_PRE_GPT2},
+    };
+    size_t pre_index = 0;
+    const size_t n_pre_names = sizeof pre_names / sizeof pre_names[0];
+    while (pre_index < n_pre_names && !tok_string_is(pre, pre_names[pre_index].name)) pre_index++;
+    if (pre_index == n_pre_names) {
+        return ax_set_error(AX_ERR_UNSUPPORTED,
+                            "%s: tokenizer.ggml.pre '%.*s' is not supported (supported: 'smollm', 'starcoder', "
+                            "'refact': digits apart; 'gpt-2', 'phi-2', 'jina-es', 'jina-de', 'jina-v2-es', "
+                            "'jina-v2-de', 'gigachat', 'mellum', 'a.x-4.0': GPT-2's rule)",
                             file, (int)(pre.len > 64 ? 64 : pre.len), pre.data);
     }
+    const llm_pre_type pre_type = pre_names[pre_index].type;
 
     llm_tokenizer *tok = calloc(1, sizeof(*tok));
     if (tok == NULL) return ax_set_error(AX_ERR_OUT_OF_MEMORY, "out of memory: tokenizer");

@@ -321,11 +321,15 @@ def test_ids_match_hf_tokenizers(vocab, corpus, parse_special):
           f"for bench/, never a test)")
 
 
-def test_gpt2_pretokenizer_matches_hf(vocab, corpus, tmp_path):
-    """The same vocabulary with tokenizer.ggml.pre = "gpt-2": HF's ByteLevel regex alone."""
-    path = str(tmp_path / "gpt2.gguf")
-    write_gguf(path, vocab.tokens, vocab.merges, vocab.types, pre="gpt-2")
-    tk = hf_tokenizer(vocab, digits=False, specials=False)
+@pytest.mark.parametrize("pre,digits", [("gpt-2", False), ("phi-2", False), ("mellum", False), ("starcoder", True),
+                                        ("refact", True)])
+def test_other_pretokenizer_names_match_hf(vocab, corpus, tmp_path, pre, digits):
+    """The same vocabulary under the other tokenizer.ggml.pre names llama.cpp gives the two rules:
+    "gpt-2" and its kin are HF's ByteLevel regex alone; "starcoder" and "refact" split digits first,
+    as "smollm" does."""
+    path = str(tmp_path / "other.gguf")
+    write_gguf(path, vocab.tokens, vocab.merges, vocab.types, pre=pre)
+    tk = hf_tokenizer(vocab, digits=digits, specials=False)
     sample = corpus[::3]
     want = [e.ids for e in tk.encode_batch(sample, add_special_tokens=False)]
     res, _ = ax_encode(path, [t.encode() for t in sample], 0)
