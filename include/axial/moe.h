@@ -88,7 +88,9 @@ typedef struct ax_moe_route_config {
  * choices (of T * k: DeepSpeed's top-k gating and GShard's top-2 scale their factor by k, so their
  * factor f is capacity_factor = k * f here). Slots are filled in priority order: every token's
  * choice 0 in token order, then every token's choice 1, and so on; a choice arriving at a full
- * expert is dropped (id -1, weight 0).
+ * expert is dropped (id -1, weight 0). For k <= 2 that is DeepSpeed's top-1 / top-2 gating with its
+ * random token selection and noisy second choice off; its top-k gating (k > 2) drops by gate value
+ * or by token order instead (docs/moe.md).
  *
  * Losses (per call, over the call's T tokens; 0 when T = 0):
  *   aux = E * sum_e f_e * P_e   (load balancing; 1 when perfectly balanced)
