@@ -385,7 +385,34 @@ static void test_errors(void) {
         views v2 = v;
         if (world_rank == 0) v2.router.shape[0] = E - 1;
         v2.w.router = &v2.router;
-        expect_error_all(comm, &cfg, &tx, &v2.w, y, T * D, world_rank == 0 ? "" : "E");
+        expect_error_all(comm, &cfg, &tx, &v2.w, y, T * D,
+                         "w->router: dim 0 (E) differs across ranks (smallest 5, largest 6");
+        /* a float setting differing: named, with the values as numbers (they had been the bits) */
+        ax_moe_ffn_config c2 = cfg;
+        c2.route.capacity_factor = world_rank == 0 ? 1.5f : 2.0f;
+        expect_error_all(comm, &c2, &tx, &v.w, y, T * D,
+                         "cfg->route.capacity_factor differs across ranks (1.5 on some, 2 on others; this rank ");
+        CHECK_CONTAINS(ax_last_error(), world_rank == 0 ? "this rank 1.5)" : "this rank 2)");
+        if (!use_nccl) {
+            /* the backward alike, dx untouched */
+            float dyb[4 * D], dxb[4 * D];
+            for (int64_t i = 0; i < T * D; i++) dyb[i] = 1.0f, dxb[i] = 321.0f;
+            ax_tensor tdy = tensor(dyb, AX_F32, 2, T, D, 0), tdx = tensor(dxb, AX_F32, 2, T, D, 0);
+            ax_moe_ffn_grads no_grads = {0};
+            CHECK_STATUS(ax_moe_ffn_backward_ep(ctx, comm, &c2, &tx, &v.w, &tdy, &tdx, &no_grads),
+                         AX_ERR_INVALID_ARGUMENT);
+            CHECK_CONTAINS(ax_last_error(), "cfg->route.capacity_factor differs across ranks (1.5 on some, 2");
+            int untouched = 1;
+            for (int64_t i = 0; i < T * D; i++) untouched &= dxb[i] == 321.0f;
+            CHECK(untouched);
+        }
+        /* a dtype differing: named (rank 0's router in bf16, which one rank alone may take) */
+        uint16_t router16[6 * D];
+        for (int64_t i = 0; i < E * D; i++) router16[i] = ax_f32_to_bf16(l.router[i]);
+        views v4 = v;
+        if (world_rank == 0) v4.router = tensor(router16, AX_BF16, 2, E, D, 0);
+        v4.w.router = &v4.router;
+        expect_error_all(comm, &cfg, &tx, &v4.w, y, T * D, "w->router: dtype differs across ranks (f32 on some, bf16");
         /* local expert counts off the shard rule: rank 0 one expert fewer, the last rank one more */
         views v3;
         int64_t c3 = count + (world_rank == 0 ? -1 : world_rank == world_size - 1 ? 1 : 0);

@@ -76,13 +76,29 @@ void comm_agree_dim(comm_agreement *a, const char *name, int dim, int64_t value)
     a->values[a->n_values++] = value;
 }
 
-void comm_agree_value(comm_agreement *a, const char *name, int64_t value) { comm_agree_dim(a, name, -1, value); }
+/* What a value is, where it is not a tensor's dim (value_dims >= 0). */
+enum { AGREE_PLAIN = -1, AGREE_PRESENCE = -2, AGREE_DTYPE = -3, AGREE_NDIM = -4, AGREE_FLOAT = -5 };
+
+void comm_agree_value(comm_agreement *a, const char *name, int64_t value) {
+    comm_agree_dim(a, name, AGREE_PLAIN, value);
+}
+
+void comm_agree_dtype(comm_agreement *a, const char *name, ax_dtype dtype) {
+    comm_agree_dim(a, name, AGREE_DTYPE, (int64_t)dtype);
+}
+
+void comm_agree_float(comm_agreement *a, const char *name, float value) {
+    if (value == 0.0f) value = 0.0f; /* -0 and 0 both mean "off" (capacity, loss weights) */
+    uint32_t u;
+    memcpy(&u, &value, sizeof u);
+    comm_agree_dim(a, name, AGREE_FLOAT, (int64_t)u);
+}
 
 void comm_agree_tensor(comm_agreement *a, const char *name, const ax_tensor *t, unsigned agreed_dims) {
-    comm_agree_dim(a, name, -2, t != NULL);
+    comm_agree_dim(a, name, AGREE_PRESENCE, t != NULL);
     if (t == NULL) return;
-    comm_agree_dim(a, name, -3, t->dtype);
-    comm_agree_dim(a, name, -4, t->ndim);
+    comm_agree_dim(a, name, AGREE_DTYPE, t->dtype);
+    comm_agree_dim(a, name, AGREE_NDIM, t->ndim);
     for (int d = 0; d < t->ndim; d++)
         if (agreed_dims & (1u << d)) comm_agree_dim(a, name, d, t->shape[d]);
 }
@@ -91,10 +107,25 @@ void comm_agree_tensor(comm_agreement *a, const char *name, const ax_tensor *t, 
 static void describe_value(const comm_agreement *a, int i, char *buf, size_t size) {
     const int dim = a->value_dims[i];
     if (dim >= 0) snprintf(buf, size, "%s: dim %d", a->value_names[i], dim);
-    else if (dim == -2) snprintf(buf, size, "%s: presence (1 = given, 0 = NULL)", a->value_names[i]);
-    else if (dim == -3) snprintf(buf, size, "%s: dtype (ax_dtype value)", a->value_names[i]);
-    else if (dim == -4) snprintf(buf, size, "%s: number of dims", a->value_names[i]);
+    else if (dim == AGREE_PRESENCE) snprintf(buf, size, "%s: presence (1 = given, 0 = NULL)", a->value_names[i]);
+    else if (dim == AGREE_DTYPE) snprintf(buf, size, "%s: dtype", a->value_names[i]);
+    else if (dim == AGREE_NDIM) snprintf(buf, size, "%s: number of dims", a->value_names[i]);
     else snprintf(buf, size, "%s", a->value_names[i]);
+}
+
+/* One value of kind `dim` as the user wrote it: a dtype's name, a float, or the integer. (The
+ * smallest and largest of a dtype or a float's bits are two of the values the ranks passed.) */
+static void format_value(int dim, int64_t v, char *buf, size_t size) {
+    if (dim == AGREE_DTYPE) {
+        snprintf(buf, size, "%s", ax_dtype_name((ax_dtype)v));
+    } else if (dim == AGREE_FLOAT) {
+        const uint32_t u = (uint32_t)v;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        snprintf(buf, size, "%.9g", (double)f);
+    } else {
+        snprintf(buf, size, "%lld", (long long)v);
+    }
 }
 
 int comm_agree_shard(comm_agreement *a, const char *name, int64_t local_length) {
@@ -162,11 +193,19 @@ ax_status comm_agree(ax_comm *comm, comm_agreement *a) {
                                     "%s: the ranks called different distributed operations (ids %lld to %lld)",
                                     a->op_name, (long long)min, (long long)max);
         {
-            char what[160];
+            char what[160], lo[48], hi[48], here[48];
             describe_value(a, i, what, sizeof what);
+            const int kind = a->value_dims[i];
+            format_value(kind, min, lo, sizeof lo);
+            format_value(kind, max, hi, sizeof hi);
+            format_value(kind, a->values[i], here, sizeof here);
+            if (kind == AGREE_DTYPE || kind == AGREE_FLOAT)
+                return ax_set_error(AX_ERR_INVALID_ARGUMENT,
+                                    "%s: %s differs across ranks (%s on some, %s on others; this rank %s)",
+                                    a->op_name, what, lo, hi, here);
             return ax_set_error(AX_ERR_INVALID_ARGUMENT,
-                                "%s: %s differs across ranks (smallest %lld, largest %lld; this rank %lld)",
-                                a->op_name, what, (long long)min, (long long)max, (long long)a->values[i]);
+                                "%s: %s differs across ranks (smallest %s, largest %s; this rank %s)", a->op_name,
+                                what, lo, hi, here);
         }
         }
     }

@@ -55,7 +55,7 @@ typedef struct comm_agreement {
     ax_status local_status; /* this rank's own verdict on its arguments and scratch */
     int n_values, n_shards;
     const char *value_names[COMM_AGREE_MAX_VALUES];
-    int value_dims[COMM_AGREE_MAX_VALUES]; /* the dim a value is the size of, or -1 */
+    int value_dims[COMM_AGREE_MAX_VALUES]; /* the dim a value is the size of, or a COMM_AGREE_* kind */
     int64_t values[COMM_AGREE_MAX_VALUES];
     const char *shard_names[COMM_AGREE_MAX_SHARDS];
     int64_t shards[COMM_AGREE_MAX_SHARDS];
@@ -66,6 +66,11 @@ typedef struct comm_agreement {
 void comm_agree_init(comm_agreement *a, const char *op_name, int op_id, const ax_context *ctx);
 /* A value every rank must pass identically; `name` is static text such as "q: dim 2 (S)". */
 void comm_agree_value(comm_agreement *a, const char *name, int64_t value);
+/* A dtype every rank must pass identically: reported by name ("x: dtype differs ... (f32 on some
+ * ranks, bf16 on others ...)"). */
+void comm_agree_dtype(comm_agreement *a, const char *name, ax_dtype dtype);
+/* A float every rank must pass identically (compared by bits, -0 as 0); reported as a number. */
+void comm_agree_float(comm_agreement *a, const char *name, float value);
 /* Dim `dim` of the tensor called `name`: reported as "name: dim d". */
 void comm_agree_dim(comm_agreement *a, const char *name, int dim, int64_t value);
 /* A tensor's presence, dtype, ndim and, for the dims in `agreed_dims` (a bit mask), its sizes. */

@@ -135,14 +135,6 @@ static ax_status ep_exchange(ax_context *ctx, ax_comm *comm, ep_plan *pl, const 
 
 /* ---- the agreement ---- */
 
-/* The bits of v, with -0.0 as 0.0 (both mean "off" for the capacity and the loss weights). */
-static int64_t float_bits(float v) {
-    if (v == 0.0f) v = 0.0f;
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (int64_t)u;
-}
-
 static void agree_layer(comm_agreement *a, const ax_moe_ffn_config *cfg, const ax_tensor *x,
                         const ax_moe_ffn_weights *w, const moe_layer *L, moe_call call, int *shard) {
     comm_agree_value(a, "w->router: dim 0 (E)", L->E);
@@ -152,23 +144,23 @@ static void agree_layer(comm_agreement *a, const ax_moe_ffn_config *cfg, const a
     comm_agree_value(a, "cfg->route.top_k", L->k);
     comm_agree_value(a, "cfg->route.gating", cfg->route.gating);
     comm_agree_value(a, "cfg->route.normalize (nonzero or not)", cfg->route.normalize != 0);
-    comm_agree_value(a, "cfg->route.capacity_factor (bits)", float_bits(cfg->route.capacity_factor));
+    comm_agree_float(a, "cfg->route.capacity_factor", cfg->route.capacity_factor);
     comm_agree_value(a, "cfg->route.min_capacity", cfg->route.min_capacity);
     comm_agree_value(a, "cfg->act", cfg->act);
     /* Shapes are tied to these sizes by each rank's own check; what is left to agree is dtypes. */
-    comm_agree_value(a, "x: dtype (ax_dtype value)", x->dtype);
-    comm_agree_value(a, "w->router: dtype (ax_dtype value)", w->router->dtype);
-    comm_agree_value(a, "w->gate: dtype (ax_dtype value)", w->gate->dtype);
-    comm_agree_value(a, "w->up: dtype (ax_dtype value)", w->up->dtype);
-    comm_agree_value(a, "w->down: dtype (ax_dtype value)", w->down->dtype);
+    comm_agree_dtype(a, "x", x->dtype);
+    comm_agree_dtype(a, "w->router", w->router->dtype);
+    comm_agree_dtype(a, "w->gate", w->gate->dtype);
+    comm_agree_dtype(a, "w->up", w->up->dtype);
+    comm_agree_dtype(a, "w->down", w->down->dtype);
     if (L->dense) {
-        comm_agree_value(a, "w->dense_gate: dtype (ax_dtype value)", w->dense_gate->dtype);
-        comm_agree_value(a, "w->dense_up: dtype (ax_dtype value)", w->dense_up->dtype);
-        comm_agree_value(a, "w->dense_down: dtype (ax_dtype value)", w->dense_down->dtype);
+        comm_agree_dtype(a, "w->dense_gate", w->dense_gate->dtype);
+        comm_agree_dtype(a, "w->dense_up", w->dense_up->dtype);
+        comm_agree_dtype(a, "w->dense_down", w->dense_down->dtype);
     }
     if (call == MOE_BACKWARD) {
-        comm_agree_value(a, "cfg->aux_coef (bits)", float_bits(cfg->aux_coef));
-        comm_agree_value(a, "cfg->z_coef (bits)", float_bits(cfg->z_coef));
+        comm_agree_float(a, "cfg->aux_coef", cfg->aux_coef);
+        comm_agree_float(a, "cfg->z_coef", cfg->z_coef);
     }
     *shard = comm_agree_shard(a, "w->gate: dim 0 (E_here, this rank's experts)", L->E_here);
 }
@@ -315,7 +307,7 @@ static ax_status ep_run(ax_context *ctx, ep_call *c) {
     if (st == AX_OK) {
         agree_layer(&a, c->cfg, c->x, c->w, &L, c->call, &shard);
         if (c->call == MOE_FORWARD) {
-            comm_agree_value(&a, "y: dtype (ax_dtype value)", c->y->dtype);
+            comm_agree_dtype(&a, "y", c->y->dtype);
             comm_agree_value(&a, "losses: presence (1 = given, 0 = NULL)", c->losses != NULL);
         } else {
             comm_agree_value(&a, "dx: presence (1 = given, 0 = NULL)", c->dx != NULL);
