@@ -37,8 +37,28 @@ def _field(reader, key, default=None):
     return f.contents()
 
 
+def quantize_rows(x):
+    """x as ax_qmatmul's CPU path sees it (include/axial/linalg.h): each row in float32, cut into
+    groups of G elements (the largest of 256, 128, 64, 32 dividing the row), each group's values
+    replaced by rint(v * (127 / amax)) * (amax / 127), those two factors rounded to float32. Written
+    from that description; returns float64."""
+    x = np.asarray(x, np.float32)
+    K = x.shape[-1]
+    G = next(g for g in (256, 128, 64, 32) if K % g == 0)
+    v = x.reshape(*x.shape[:-1], K // G, G)
+    amax = np.abs(v).max(axis=-1, keepdims=True)
+    safe = np.where(amax > 0, amax, np.float32(1))
+    inv = np.float32(127.0) / safe
+    levels = np.clip(np.rint(v * inv), -127, 127)
+    q = levels.astype(np.float64) * (safe / np.float32(127.0)).astype(np.float64)
+    return np.where(amax > 0, q, 0.0).reshape(x.shape)
+
+
 class Llama:
-    def __init__(self, path):
+    def __init__(self, path, quantize_activations=False):
+        """quantize_activations: the inputs of products with a block-quantized matrix are first
+        quantized as ax_qmatmul does (quantize_rows), which makes this the network Axial's CPU
+        forward computes on the real model up to fp32 rounding (dense files only)."""
         reader = GGUFReader(path)
         arch = _field(reader, "general.architecture")
         assert arch == "llama", arch
@@ -66,10 +86,17 @@ class Llama:
         # the other way; route_experts (n_layer, T, k) the experts chosen.
         self.route_gaps = self.route_experts = None
         tensors = {t.name: t for t in reader.tensors}
+        self._quantized = set()  # ids of the block-quantized matrices, when quantize_activations
+        assert not (quantize_activations and self.n_expert), "quantize_activations: dense files only"
+        float_types = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16,
+                       gguf.GGMLQuantizationType.BF16, gguf.GGMLQuantizationType.F64)
 
         def weight(name):
             t = tensors[name]
-            return np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float64)
+            w = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float64)
+            if quantize_activations and t.tensor_type not in float_types and w.ndim == 2:
+                self._quantized.add(id(w))
+            return w
 
         self.embd = weight("token_embd.weight")  # (V, E)
         self.output = weight("output.weight") if "output.weight" in tensors else self.embd
@@ -94,6 +121,8 @@ class Llama:
 
     def mm(self, x, w):
         """x @ w^T for a weight matrix w (out, in) of the file."""
+        if id(w) in self._quantized:
+            x = quantize_rows(x)
         return x @ w.T
 
     def rms_norm(self, x, w):
