@@ -9,9 +9,10 @@
  *     of every rank's single-rank expert gradients (the experts see every rank's rows); the router
  *     and dense gradients summed over ranks with the single-rank ones summed likewise;
  * with capacity on (drops), and the hybrid layout on 4 ranks: 2 expert-parallel groups x 2
- * data-parallel (MPI_Comm_split), expert gradients all-reduced over the data-parallel comm.
- * Errors on every rank with nothing written: E differing across ranks, k > E, local expert counts
- * off the shard rule.
+ * data-parallel (MPI_Comm_split), expert gradients all-reduced over the data-parallel comm. The
+ * forward also with bf16 rows and q8_0 experts (MPI), against the single-rank op.
+ * Errors on every rank with nothing written: E, capacity or a dtype differing across ranks (the
+ * backward's too, dx untouched), k > E, local expert counts off the shard rule.
  *
  *   mpiexec -n P test_moe_ep           CPU tensors over an MPI communicator (P = 1, 2 or 4)
  *   mpiexec -n P test_moe_ep --nccl    the same cases with the expert-parallel calls on CUDA tensors
@@ -327,8 +328,8 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
 }
 
 static const int64_t *tokens_for(int P) {
-    /* uneven, with empty ranks */
-    static const int64_t t1[1] = {13}, t2[2] = {9, 0}, t4[4] = {7, 0, 11, 3};
+    /* uneven; on 4 ranks one has none (on 2 both send, so rows cross both ways) */
+    static const int64_t t1[1] = {13}, t2[2] = {9, 3}, t4[4] = {7, 0, 11, 3};
     return P == 1 ? t1 : P == 2 ? t2 : P == 4 ? t4 : NULL;
 }
 
@@ -348,6 +349,69 @@ static void test_hybrid(void) {
     ep_case(ep, dp, 5, 6, tokens_for(4), 0.9f, 1);
     MPI_Comm_free(&ep);
     MPI_Comm_free(&dp);
+}
+
+/* bf16 rows and q8_0 experts (forward): the rows travel in bf16 and meet block-quantized experts;
+ * EP against ax_moe_ffn_forward on this rank's rows with every expert. Each row's routing and
+ * products are computed alike in both (ax_qmatmul per row), so y agrees to its bf16 rounding. */
+static void test_bf16_rows_q8_0_experts(void) {
+    if (use_nccl) return; /* the device mirror (moe_test_device.h) copies the f32 layouts only */
+    enum { D2 = 64, F2 = 32 };
+    const int64_t E = 6, rows_g = (D2 / 32) * 34, rows_d = (F2 / 32) * 34; /* bytes per q8_0 row */
+    ax_comm *comm = NULL;
+    CHECK_OK(ep_comm_create(&comm, MPI_COMM_WORLD));
+    int64_t first = 0, count = 0;
+    CHECK_OK(ax_shard_range(E, world_size, world_rank, &first, &count));
+    th_seed(4242);
+    float *router = rand_f(E * D2, 0.5), *gate = rand_f(E * F2 * D2, 0.3), *up = rand_f(E * F2 * D2, 0.3);
+    float *down = rand_f(E * D2 * F2, 0.3);
+    uint8_t *gq = malloc((size_t)(E * F2 * rows_g)), *uq = malloc((size_t)(E * F2 * rows_g));
+    uint8_t *dq = malloc((size_t)(E * D2 * rows_d));
+    CHECK_OK(ax_convert(gate, AX_F32, gq, AX_Q8_0, E * F2 * D2));
+    CHECK_OK(ax_convert(up, AX_F32, uq, AX_Q8_0, E * F2 * D2));
+    CHECK_OK(ax_convert(down, AX_F32, dq, AX_Q8_0, E * D2 * F2));
+    /* every rank's tokens from one seed; this rank's slice in bf16 */
+    const int64_t *tp = tokens_for(world_size);
+    int64_t T_all = 0, at = 0;
+    for (int r = 0; r < world_size; r++) {
+        if (r == world_rank) at = T_all;
+        T_all += tp[r];
+    }
+    const int64_t T = tp[world_rank];
+    float *x_all = rand_f(T_all * D2, 1.0);
+    uint16_t *xb = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
+    uint16_t *y = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
+    uint16_t *y1 = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
+    CHECK_OK(ax_convert(x_all + at * D2, AX_F32, xb, AX_BF16, T * D2));
+    ax_tensor tx = tensor(xb, AX_BF16, 2, T, D2, 0), ty = tensor(y, AX_BF16, 2, T, D2, 0);
+    ax_tensor ty1 = tensor(y1, AX_BF16, 2, T, D2, 0), tr = tensor(router, AX_F32, 2, E, D2, 0);
+    ax_tensor all[3] = {tensor(gq, AX_Q8_0, 3, E, F2, D2), tensor(uq, AX_Q8_0, 3, E, F2, D2),
+                        tensor(dq, AX_Q8_0, 3, E, D2, F2)};
+    ax_tensor mine[3] = {tensor(gq + first * F2 * rows_g, AX_Q8_0, 3, count, F2, D2),
+                         tensor(uq + first * F2 * rows_g, AX_Q8_0, 3, count, F2, D2),
+                         tensor(dq + first * D2 * rows_d, AX_Q8_0, 3, count, D2, F2)};
+    ax_moe_ffn_weights w_all = {0}, w_mine = {0};
+    w_all.router = w_mine.router = &tr;
+    w_all.gate = &all[0], w_all.up = &all[1], w_all.down = &all[2];
+    w_mine.gate = &mine[0], w_mine.up = &mine[1], w_mine.down = &mine[2];
+    ax_moe_ffn_config cfg = AX_MOE_FFN_CONFIG_INIT;
+    cfg.route.top_k = K;
+    CHECK_OK(ep_forward(comm, &cfg, &tx, &w_mine, &ty, NULL, 1));
+    CHECK_OK(ax_moe_ffn_forward(ctx, &cfg, &tx, &w_all, &ty1, NULL));
+    float *yf = malloc(sizeof(float) * (size_t)(T * D2 + 1)), *y1f = malloc(sizeof(float) * (size_t)(T * D2 + 1));
+    CHECK_OK(ax_convert(y, AX_BF16, yf, AX_F32, T * D2));
+    CHECK_OK(ax_convert(y1, AX_BF16, y1f, AX_F32, T * D2));
+    double scale = 0.0, err = 0.0;
+    for (int64_t i = 0; i < T * D2; i++) {
+        scale = fmax(scale, fabs((double)y1f[i]));
+        err = fmax(err, fabs((double)yf[i] - (double)y1f[i]));
+    }
+    th_checks++;
+    if (!(err <= 0x1p-8 * scale && (T == 0 || scale > 0.1)))
+        TH_FAIL("rank %d: bf16 y vs ax_moe_ffn_forward: %.3g (max |y| %.3g)", world_rank, err, scale);
+    free(router), free(gate), free(up), free(down), free(gq), free(uq), free(dq);
+    free(x_all), free(xb), free(y), free(y1), free(yf), free(y1f);
+    ax_comm_destroy(comm);
 }
 
 /* Every rank fails alike, and y is untouched. */
@@ -577,6 +641,7 @@ int main(int argc, char **argv) {
     RUN(test_e3_capacity);
     RUN(test_e6_capacity_dense);
     RUN(test_hybrid);
+    RUN(test_bf16_rows_q8_0_experts);
     RUN(test_errors);
     RUN(test_workspace_measure_bounds_the_call);
     ax_context_destroy(ctx);
