@@ -1,11 +1,12 @@
-# Sources of the io area (parsers), relative to the project root. Included by the top-level
-# CMakeLists.txt and by fuzz/CMakeLists.txt; they need zlib (ZLIB::ZLIB) and libm.
+# Sources of the io area (parsers), relative to the project root, with the two core utilities they
+# stand on (growable arrays, the string map), which the fuzzers build with them. Included by the
+# top-level CMakeLists.txt and by fuzz/CMakeLists.txt; they need zlib (ZLIB::ZLIB) and libm.
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set(AXIAL_IO_SOURCES
-  src/io/grow.c
+  src/core/grow.c
+  src/core/strmap.c
   src/io/line_reader.c
   src/io/parse_number.c
-  src/io/strmap.c
   src/io/residues.c
   src/io/msa.c
   src/io/fasta.c

@@ -8,7 +8,7 @@
 
 #include "axial/io.h"
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/line_reader.h"
 #include "io/msa_builder.h"
 

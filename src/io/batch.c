@@ -13,7 +13,7 @@
 #include "core/internal.h"
 #include "io/features_batch.h"
 #include "io/features_util.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 /* Alignment of every tensor inside the batch's block (a cache line, and enough for AVX-512). */
 #define BATCH_ALIGN 64

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/grow.h"
+#include "core/grow.h"
 
 /* CIF's whitespace is blank, tab and line ends; \v and \f are accepted too since they cannot start
  * anything meaningful. */

@@ -9,7 +9,7 @@
 #include "axial/features.h"
 #include "core/internal.h"
 #include "io/features_util.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/residues.h"
 
 void ax_chain_features_destroy(ax_chain_features *features) {

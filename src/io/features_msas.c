@@ -11,7 +11,7 @@
 #include "axial/features.h"
 #include "core/internal.h"
 #include "io/features_util.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 /* A row that goes into the features: pointers into one of the caller's alignments. */
 typedef struct kept_row {

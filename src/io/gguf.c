@@ -18,9 +18,9 @@
 
 #include "core/dtype_traits.h"
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/line_reader.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 /* A key or name from the file in a message: cut, control and NUL bytes escaped (line_reader.h). */
 #define GGUF_QUOTED(str) ax_quote_n((str).data, (size_t)(str).len).text

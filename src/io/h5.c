@@ -19,7 +19,7 @@
 
 #include "core/internal.h"
 #include "io/fletcher32.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/h5_driver.h"
 #include "io/output_file.h"
 

@@ -13,7 +13,7 @@
 #include <zlib.h>
 
 #include "core/utf8.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 ax_quoted ax_quote(const char *s) {
     size_t n = 0;

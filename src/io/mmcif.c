@@ -13,10 +13,10 @@
 #include "axial/io.h"
 #include "core/internal.h"
 #include "io/cif_tokenizer.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/parse_number.h"
 #include "io/residues.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 #include "io/structure_builder.h"
 
 /* ---- the categories and items we read ------------------------------------------------------- */

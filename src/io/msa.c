@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/msa_builder.h"
 
 ax_status ax_msa_builder_reserve(ax_msa_builder *b, int64_t cells) {

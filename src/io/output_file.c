@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 /* As many links as the kernel follows in one path lookup before it says ELOOP. */
 #define MAX_LINKS 40

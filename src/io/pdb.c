@@ -10,7 +10,7 @@
 
 #include "axial/io.h"
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/line_reader.h"
 #include "io/parse_number.h"
 #include "io/residues.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 static const struct {
     const char name[4];

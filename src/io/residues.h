@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "axial/io.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 /* Parents of modified residues as a file states them (mmCIF _pdbx_struct_mod_residue and
  * _chem_comp.mon_nstd_parent_comp_id, PDB MODRES): residue name -> parent name. A zeroed map is

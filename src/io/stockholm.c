@@ -8,10 +8,10 @@
 
 #include "axial/io.h"
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/line_reader.h"
 #include "io/msa_builder.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 typedef struct sto_sequence {
     char *aligned;       /* the row as written, blocks concatenated */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "io/line_reader.h"
 #include "io/residues.h"
 

@@ -13,7 +13,7 @@
 
 #include "axial/io.h"
 #include "io/residues.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 #define AX_NO_LABEL_SEQ INT32_MIN
 

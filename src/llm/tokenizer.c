@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 #include "llm/tokenizer_internal.h"
 #include "llm/unicode.h"
 

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 #include "llm/tokenizer_internal.h"
 #include "llm/unicode.h"
 

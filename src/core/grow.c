@@ -6,7 +6,7 @@
 /* MADV_HUGEPAGE is a Linux extension, outside the POSIX names the build asks for. */
 #define _DEFAULT_SOURCE 1
 
-#include "io/grow.h"
+#include "core/grow.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*
- * strmap.h — a string -> int64 hash map (open addressing), for sequence names in Stockholm blocks
- * and chain ids in structures, so lookups stay O(1) however many there are.
+ * strmap.h — a string -> int64 hash map (open addressing), for sequence names in Stockholm blocks,
+ * chain ids in structures, GGUF keys and the tokenizer's vocabulary, so lookups stay O(1) however many there are.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#ifndef AXIAL_IO_STRMAP_H
-#define AXIAL_IO_STRMAP_H
+#ifndef AXIAL_CORE_STRMAP_H
+#define AXIAL_CORE_STRMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,4 +40,4 @@ ax_status ax_strmap_add(ax_strmap *m, const char *key, size_t len, int64_t value
 /* Sets key[0, len) -> value, replacing the value of a key already present. Errors: as ax_strmap_add. */
 ax_status ax_strmap_put(ax_strmap *m, const char *key, size_t len, int64_t value);
 
-#endif /* AXIAL_IO_STRMAP_H */
+#endif /* AXIAL_CORE_STRMAP_H */

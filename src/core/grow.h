@@ -1,11 +1,11 @@
 /*
- * grow.h — growable arrays for the parsers: geometric growth with overflow checks, so a hostile
+ * grow.h — growable arrays (the parsers, the tokenizer, the store): geometric growth with overflow checks, so a hostile
  * input can make an allocation fail but never wrap a size.
  *
  * Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
  */
-#ifndef AXIAL_IO_GROW_H
-#define AXIAL_IO_GROW_H
+#ifndef AXIAL_CORE_GROW_H
+#define AXIAL_CORE_GROW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,4 +26,4 @@ void ax_advise_huge_pages(void *p, size_t bytes);
 /* A NUL-terminated heap copy of the first len bytes of s, or NULL when out of memory. */
 char *ax_strndup(const char *s, size_t len);
 
-#endif /* AXIAL_IO_GROW_H */
+#endif /* AXIAL_CORE_GROW_H */

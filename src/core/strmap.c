@@ -5,7 +5,7 @@
  */
 #define _DEFAULT_SOURCE 1 /* getrandom */
 
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "io/grow.h"
+#include "core/grow.h"
 
 /* Keys come from files (GGUF key and tensor names, vocabularies, Stockholm names), so the hash is
  * keyed with a secret drawn once per process: SipHash-1-3. An unkeyed hash (FNV-1a, as before) let a
