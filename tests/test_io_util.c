@@ -17,7 +17,7 @@
 #include "io/line_reader.h"
 #include "io/output_file.h"
 #include "io/parse_number.h"
-#include "io/strmap.h"
+#include "core/strmap.h"
 
 #define DATA AXIAL_TEST_DATA
 
