@@ -424,21 +424,21 @@ __global__ void __launch_bounds__(kThreads) attn_dbias_kernel(const attn_dev a) 
             float sum = 0.0f;
             for (int r = 0; r < kTile; r++)
                 for (int c = 0; c < kTile; c++) sum += fold_s[r * kPS + c];
-            store_bias<T>(p.dbias, a.bias_f32, base, sum);
+            store_t_or_f32<T>(p.dbias, a.bias_f32, base, sum);
         }
     } else if (all_i) {
         const int64_t oj = ojt * kTile + t;
         if (t < kTile && oj < p.dbias_shape_j) {
             float sum = 0.0f;
             for (int r = 0; r < kTile; r++) sum += fold_s[r * kPS + t];
-            store_bias<T>(p.dbias, a.bias_f32, base + oj * p.dbias_stride_j, sum);
+            store_t_or_f32<T>(p.dbias, a.bias_f32, base + oj * p.dbias_stride_j, sum);
         }
     } else if (all_j) {
         const int64_t oi = oit * kTile + t;
         if (t < kTile && oi < p.dbias_shape_i) {
             float sum = 0.0f;
             for (int c = 0; c < kTile; c++) sum += fold_s[t * kPS + c];
-            store_bias<T>(p.dbias, a.bias_f32, base + oi * p.dbias_stride_i, sum);
+            store_t_or_f32<T>(p.dbias, a.bias_f32, base + oi * p.dbias_stride_i, sum);
         }
     } else {
         const int64_t oj = ojt * kTile + lane;
@@ -446,7 +446,7 @@ __global__ void __launch_bounds__(kThreads) attn_dbias_kernel(const attn_dev a) 
         for (int r = 0; r < kRows; r++) {
             const int64_t oi = oit * kTile + warp * kRows + r;
             if (oi < p.dbias_shape_i && oj < p.dbias_shape_j)
-                store_bias<T>(p.dbias, a.bias_f32, base + oi * p.dbias_stride_i + oj * p.dbias_stride_j, acc[r]);
+                store_t_or_f32<T>(p.dbias, a.bias_f32, base + oi * p.dbias_stride_i + oj * p.dbias_stride_j, acc[r]);
         }
     }
 }

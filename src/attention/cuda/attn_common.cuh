@@ -70,26 +70,13 @@ __device__ __forceinline__ int64_t attn_token(const attn_params &p, int64_t ab, 
     return ab * p.Sq + row;
 }
 
-/* A bias element is in the activation dtype T or in fp32. */
-template <typename T>
-__device__ __forceinline__ float load_bias(const void *base, bool is_f32, int64_t off) {
-    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
-}
-template <typename T>
-__device__ __forceinline__ void store_bias(void *base, bool is_f32, int64_t off, float x) {
-    if (is_f32)
-        static_cast<float *>(base)[off] = x;
-    else
-        static_cast<T *>(base)[off] = from_f32<T>(x);
-}
-
 /* bias[b, h, i, j] with i, j counted within the sequence (broadcast dims have stride 0); 0 without
  * a bias. */
 template <typename T>
 __device__ __forceinline__ float bias_at(const attn_dev &a, int64_t b, int64_t h, int64_t i, int64_t j) {
     const attn_params &p = a.p;
     if (p.bias == NULL) return 0.0f;
-    return load_bias<T>(p.bias, a.bias_f32,
+    return load_t_or_f32<T>(p.bias, a.bias_f32,
                         b * p.bias_stride_b + h * p.bias_stride_h + i * p.bias_stride_i + j * p.bias_stride_j);
 }
 

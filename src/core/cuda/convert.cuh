@@ -6,7 +6,8 @@
  * held as the low bits of an integer (unpacking and packing 16-byte vectors, vec.cuh); pack2 /
  * unpack2 for two 16-bit elements in one 32-bit register, the lower column in the low half (the
  * layout of mma.sync fragments, ptx.cuh). The 16-bit overloads take a null `const T *` tag to pick
- * the dtype. The rest of the toolkit: check.cuh, launch.cuh, scope.cuh (workspace guard), vec.cuh, reduce.cuh, ptx.cuh.
+ * the dtype; load_t_or_f32 / store_t_or_f32 for an element stored in T or fp32 (biases and their
+ * gradients). The rest of the toolkit: check.cuh, launch.cuh, scope.cuh (workspace guard), vec.cuh, reduce.cuh, ptx.cuh.
  *
  * C++, .cu files only; everything is internal to the including file.
  *
@@ -58,6 +59,19 @@ __device__ __forceinline__ float2 unpack2(uint32_t u, const __nv_bfloat16 *) {
 }
 __device__ __forceinline__ float2 unpack2(uint32_t u, const __half *) {
     return __half22float2(*reinterpret_cast<__half2 *>(&u));
+}
+
+/* An element stored in T or in fp32 (a bias, a bias gradient), read as fp32 / written from it. */
+template <typename T>
+__device__ __forceinline__ float load_t_or_f32(const void *base, bool is_f32, int64_t off) {
+    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
+}
+template <typename T>
+__device__ __forceinline__ void store_t_or_f32(void *base, bool is_f32, int64_t off, float x) {
+    if (is_f32)
+        static_cast<float *>(base)[off] = x;
+    else
+        static_cast<T *>(base)[off] = from_f32<T>(x);
 }
 
 } /* namespace */

@@ -1,7 +1,7 @@
 /*
  * reduce.cuh — deterministic sums and maxima across the threads of a warp, a quad or a block.
  *
- * What it holds: warp_sum / warp_max (all 32 lanes), quad_sum / quad_max (the 4 lanes of a quad,
+ * What it holds: warp_sum (float, double, 64-bit unsigned) / warp_max / warp_min (int) (all 32 lanes), quad_sum / quad_max (the 4 lanes of a quad,
  * lane / 4 equal: a row of an mma.sync accumulator fragment), and block_sum / block_max (every
  * warp's result in shared memory, then each thread folds the warps' results in warp order). Every one
  * is a butterfly (xor) shuffle: partners always combine the same two values, so every lane ends with
@@ -27,6 +27,16 @@ __device__ __forceinline__ float warp_sum(float x) {
 __device__ __forceinline__ double warp_sum(double x) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+__device__ __forceinline__ unsigned long long warp_sum(unsigned long long x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+__device__ __forceinline__ int warp_min(int x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x = min(x, __shfl_xor_sync(0xffffffffu, x, o));
     return x;
 }
 __device__ __forceinline__ float warp_max(float x) {

@@ -89,10 +89,10 @@ __device__ __forceinline__ float bias_at(const evo_attn_params &p, int64_t b, in
                                          int64_t j) {
     float x = 0.0f;
     if (p.bias_mask != NULL)
-        x += load_bias<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
+        x += load_t_or_f32<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
                           b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
     if (p.bias_pair != NULL)
-        x += load_bias<T>(p.bias_pair, p.bias_pair_dtype == AX_F32,
+        x += load_t_or_f32<T>(p.bias_pair, p.bias_pair_dtype == AX_F32,
                           b * p.pair_stride_b + h * p.pair_stride_h + i * p.pair_stride_i + j * p.pair_stride_j);
     return x;
 }
@@ -576,7 +576,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kerne
         for (int r = 0; r < kRowsPerWarp; r++) {
             const int64_t i = oit * kTile + row0 + r, j = ojt * kTile + lane;
             if (i < p.S && j < p.S)
-                store_bias<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[r]);
+                store_t_or_f32<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[r]);
         }
         return;
     }
@@ -590,20 +590,20 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) evo_attn_bwd_dpair_kerne
         if (t < kTile && j < p.S) {
             float sum = 0.0f;
             for (int r = 0; r < kTile; r++) sum += red_s[r * kTStride + t];
-            store_bias<T>(p.dbias_pair, f32, out_base + j * p.dpair_stride_j, sum);
+            store_t_or_f32<T>(p.dbias_pair, f32, out_base + j * p.dpair_stride_j, sum);
         }
     } else if (!sum_i && sum_j) {
         const int64_t i = oit * kTile + t;
         if (t < kTile && i < p.S) {
             float sum = 0.0f;
             for (int c = 0; c < kTile; c++) sum += red_s[t * kTStride + c];
-            store_bias<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i, sum);
+            store_t_or_f32<T>(p.dbias_pair, f32, out_base + i * p.dpair_stride_i, sum);
         }
     } else if (t == 0) {
         float sum = 0.0f;
         for (int r = 0; r < kTile; r++)
             for (int c = 0; c < kTile; c++) sum += red_s[r * kTStride + c];
-        store_bias<T>(p.dbias_pair, f32, out_base, sum);
+        store_t_or_f32<T>(p.dbias_pair, f32, out_base, sum);
     }
 }
 
@@ -655,7 +655,7 @@ __global__ void __launch_bounds__(kMaskThreads) evo_attn_bwd_dmask_kernel(const 
     if (warp == 0 && valid) {
         float total = part_s[0][lane];
         for (int w = 1; w < kMaskThreads / 32; w++) total += part_s[w][lane];
-        store_bias<T>(p.dbias_mask, p.dbias_mask_dtype == AX_F32,
+        store_t_or_f32<T>(p.dbias_mask, p.dbias_mask_dtype == AX_F32,
                       ob * p.dmask_stride_b + on * p.dmask_stride_n + oj * p.dmask_stride_j, total);
     }
 }
@@ -676,12 +676,12 @@ __global__ void __launch_bounds__(kShiftThreads) evo_attn_mask_shift_kernel(cons
     const bool f32 = p.bias_mask_dtype == AX_F32;
     float mx = -INFINITY;
     for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
-        mx = fmaxf(mx, load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j));
+        mx = fmaxf(mx, load_t_or_f32<T>(p.bias_mask, f32, base + j * p.mask_stride_j));
     const float m = block_max<kShiftThreads>(mx, red_s);
     const float shift = isfinite(m) && m != 0.0f ? m : 0.0f;
     if (threadIdx.x == 0) dv.mask_shift[row] = shift;
     for (int64_t j = threadIdx.x; j < p.S; j += kShiftThreads)
-        dv.mask_copy[row * p.S + j] = load_bias<T>(p.bias_mask, f32, base + j * p.mask_stride_j) - shift;
+        dv.mask_copy[row * p.S + j] = load_t_or_f32<T>(p.bias_mask, f32, base + j * p.mask_stride_j) - shift;
 }
 
 /* The backward's reference of each query row (b, n, h, i) into row_sub / row_mul, (B, N, H, S)

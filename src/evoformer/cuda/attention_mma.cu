@@ -90,7 +90,7 @@ __device__ __forceinline__ float2 bias2(const void *base, bool f32, bool vec2, i
         if (f32) return *reinterpret_cast<const float2 *>(static_cast<const float *>(base) + off);
         return unpack2(*reinterpret_cast<const uint32_t *>(static_cast<const T *>(base) + off), (const T *)0);
     }
-    return make_float2(load_bias<T>(base, f32, off), load_bias<T>(base, f32, off + step));
+    return make_float2(load_t_or_f32<T>(base, f32, off), load_t_or_f32<T>(base, f32, off + step));
 }
 
 /* The log2-domain bias of one accumulator tile of a row-major product (rows = queries ia, ib; keys
@@ -118,10 +118,10 @@ __device__ __forceinline__ void bias_rows(const mma_args &a, int64_t b, int64_t 
                           p.pair_stride_j);
         }
     } else {
-        if (p.bias_mask != NULL) mk.x = load_bias<T>(p.bias_mask, mf32, moff + jc * p.mask_stride_j);
+        if (p.bias_mask != NULL) mk.x = load_t_or_f32<T>(p.bias_mask, mf32, moff + jc * p.mask_stride_j);
         if (p.bias_pair != NULL) {
-            pa.x = load_bias<T>(p.bias_pair, pf32, poff + iac * p.pair_stride_i + jc * p.pair_stride_j);
-            pb.x = load_bias<T>(p.bias_pair, pf32, poff + ibc * p.pair_stride_i + jc * p.pair_stride_j);
+            pa.x = load_t_or_f32<T>(p.bias_pair, pf32, poff + iac * p.pair_stride_i + jc * p.pair_stride_j);
+            pb.x = load_t_or_f32<T>(p.bias_pair, pf32, poff + ibc * p.pair_stride_i + jc * p.pair_stride_j);
         }
     }
     const bool ra = ia < p.S, rb = ib < p.S;
@@ -380,8 +380,8 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
     if (p.bias_mask != NULL) {
         const bool f32 = p.bias_mask_dtype == AX_F32;
         const int64_t base = b * p.mask_stride_b + n * p.mask_stride_n;
-        if (ja < p.S) mk[0] = load_bias<T>(p.bias_mask, f32, base + ja * p.mask_stride_j);
-        if (jb < p.S) mk[1] = load_bias<T>(p.bias_mask, f32, base + jb * p.mask_stride_j);
+        if (ja < p.S) mk[0] = load_t_or_f32<T>(p.bias_mask, f32, base + ja * p.mask_stride_j);
+        if (jb < p.S) mk[1] = load_t_or_f32<T>(p.bias_mask, f32, base + jb * p.mask_stride_j);
     }
     const bool key_ok[2] = {ja < p.S, jb < p.S};
     const int64_t key_c[2] = {ja < p.S ? ja : p.S - 1, jb < p.S ? jb : p.S - 1};
@@ -420,7 +420,7 @@ __global__ void __launch_bounds__(kThreads) evo_mma_dkdv_kernel(const mma_args a
             for (int e = 0; e < 4; e++) {
                 const int64_t i = i0 + t * 8 + 2 * tig + (e & 1);
                 pbt[t][e] = p.bias_pair == NULL ? 0.0f
-                                                : load_bias<T>(p.bias_pair, pair_f32,
+                                                : load_t_or_f32<T>(p.bias_pair, pair_f32,
                                                            pair_base + (i < p.S ? i : p.S - 1) * p.pair_stride_i +
                                                                key_c[e >> 1] * p.pair_stride_j);
             }
@@ -681,7 +681,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
         }
         if (tid < kPairKeys && j < p.S)
             st[2] = p.bias_mask == NULL ? 0.0f
-                                        : load_bias<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
+                                        : load_t_or_f32<T>(p.bias_mask, p.bias_mask_dtype == AX_F32,
                                                    b * p.mask_stride_b + n * p.mask_stride_n + j * p.mask_stride_j);
     };
     auto store_stats = [&](int buf, const float st[4]) {
@@ -705,7 +705,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
                 const int64_t ic = i < p.S ? i : p.S - 1, jc = j < p.S ? j : p.S - 1;
                 /* ob is 0 when the gradient sums over b; the bias itself may still vary with b, but
                  * then the gradient does too (it has the bias's shape), so b == ob here. */
-                const float v = load_bias<T>(p.bias_pair, f32,
+                const float v = load_t_or_f32<T>(p.bias_pair, f32,
                                          ob * p.pair_stride_b + h * p.pair_stride_h + ic * p.pair_stride_i +
                                              jc * p.pair_stride_j);
                 pb[t][e] = i < p.S && j < p.S ? v : -INFINITY;
@@ -778,7 +778,7 @@ __global__ void __launch_bounds__(kThreads, dpair_min_blocks<kD>()) evo_mma_dpai
             if (split)
                 part[i * p.S + j] = acc[t][e];
             else
-                store_bias<T>(p.dbias_pair, f32, base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[t][e]);
+                store_t_or_f32<T>(p.dbias_pair, f32, base + i * p.dpair_stride_i + j * p.dpair_stride_j, acc[t][e]);
         }
     }
 #elif defined(__CUDA_ARCH__)
@@ -796,7 +796,7 @@ __global__ void __launch_bounds__(256) evo_mma_dpair_reduce_kernel(const mma_arg
     float sum = 0.0f;
     for (int64_t c = 0; c < a.dpair_chunks; c++) sum += a.dpair_partial[c * per_chunk + idx];
     const int64_t j = idx % p.S, i = (idx / p.S) % p.S, h = (idx / (p.S * p.S)) % p.H, ob = idx / (p.S * p.S * p.H);
-    store_bias<T>(p.dbias_pair, p.bias_pair_dtype == AX_F32,
+    store_t_or_f32<T>(p.dbias_pair, p.bias_pair_dtype == AX_F32,
                   ob * p.dpair_stride_b + h * p.dpair_stride_h + i * p.dpair_stride_i + j * p.dpair_stride_j, sum);
 }
 

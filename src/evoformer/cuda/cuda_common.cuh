@@ -23,19 +23,6 @@
 
 namespace {
 
-/* A bias or bias gradient is in the activation dtype T or in fp32. */
-template <typename T>
-__device__ __forceinline__ float load_bias(const void *base, bool is_f32, int64_t off) {
-    return is_f32 ? static_cast<const float *>(base)[off] : to_f32(static_cast<const T *>(base)[off]);
-}
-template <typename T>
-__device__ __forceinline__ void store_bias(void *base, bool is_f32, int64_t off, float x) {
-    if (is_f32)
-        static_cast<float *>(base)[off] = x;
-    else
-        static_cast<T *>(base)[off] = from_f32<T>(x);
-}
-
 /* The (b, n, h) slice of a (B, N, S, H, D) activation: row i at + i * s.s. */
 template <typename T>
 __device__ __forceinline__ const T *slice(const void *base, const evo_bnshd_strides &s, int64_t b, int64_t n,

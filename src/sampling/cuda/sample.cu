@@ -52,15 +52,9 @@ struct block_shared {
     double total;
 };
 
-__device__ __forceinline__ unsigned long long warp_sum_u64(unsigned long long x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-    return x;
-}
-
 /* Sum over the block, returned to every thread (integers: exact, any order would do). */
 __device__ unsigned long long block_sum_u64(unsigned long long x, block_shared &sh) {
-    x = warp_sum_u64(x);
+    x = warp_sum(x); /* core/cuda/reduce.cuh */
     __syncthreads();
     if ((threadIdx.x & 31) == 0) sh.ured[threadIdx.x >> 5] = x;
     __syncthreads();
@@ -71,8 +65,7 @@ __device__ unsigned long long block_sum_u64(unsigned long long x, block_shared &
 
 /* Smallest int over the block (INT32_MAX when none), returned to every thread. */
 __device__ int block_min_int(int x, block_shared &sh) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = min(x, __shfl_xor_sync(0xffffffffu, x, o));
+    x = warp_min(x);
     __syncthreads();
     if ((threadIdx.x & 31) == 0) sh.ired[threadIdx.x >> 5] = x;
     __syncthreads();
