@@ -7,7 +7,8 @@
  * unpack2 for two 16-bit elements in one 32-bit register, the lower column in the low half (the
  * layout of mma.sync fragments, ptx.cuh). The 16-bit overloads take a null `const T *` tag to pick
  * the dtype; load_t_or_f32 / store_t_or_f32 for an element stored in T or fp32 (biases and their
- * gradients). The rest of the toolkit: check.cuh, launch.cuh, scope.cuh (workspace guard), vec.cuh, reduce.cuh, ptx.cuh.
+ * gradients). The rest of the toolkit: check.cuh, launch.cuh, scope.cuh (workspace guard),
+ * vec.cuh, reduce.cuh, ptx.cuh.
  *
  * C++, .cu files only; everything is internal to the including file.
  *
