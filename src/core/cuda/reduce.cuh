@@ -4,8 +4,9 @@
  * What it holds: warp_sum (float, double, 64-bit unsigned) / warp_max / warp_min (int) (all 32
  * lanes), quad_sum / quad_max (the 4 lanes of a quad, lane / 4 equal: a row of an mma.sync
  * accumulator fragment), and block_sum / block_max (every warp's result in shared memory, then
- * each thread folds the warps' results in warp order). Every one is a butterfly (xor) shuffle: partners always combine the same two values, so every lane ends with
- * the same bits, and the order of the operations is fixed by the shapes alone, never by timing.
+ * each thread folds the warps' results in warp order). Every one is a butterfly (xor) shuffle:
+ * partners always combine the same two values, so every lane ends with the same bits, and the
+ * order of the operations is fixed by the shapes alone, never by timing.
  * The warp and quad forms need all 32 lanes of the warp active.
  *
  * C++, .cu files only; everything is internal to the including file.
