@@ -26,6 +26,7 @@ constants whose second-order terms would silently be dropped.
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -316,6 +317,25 @@ def _flash_return(out: torch.Tensor, lse: torch.Tensor, return_attn_probs: bool)
     return (out, lse, None) if return_attn_probs else out
 
 
+# Axial's CUDA kernels take head dims that are multiples of 8 (at most 256). flash_attn pads other
+# head dims with zeros and slices the output, and so do these drop-ins; tests set this to take the
+# same path on the CPU, where the kernels need no padding.
+_PAD_HEADS_ON_CPU = False
+
+
+def _padded_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, softmax_scale: Optional[float]):
+    """(q, k, v, softmax_scale, D): the head dim D padded with zeros to a multiple of 8 where the
+    kernels need it (zeros add nothing to q·k and give output columns that are cut off), the scale
+    kept at 1/sqrt(D) of the real dim. Through autograd, so the gradients come back unpadded."""
+    D = q.shape[-1]
+    if D % 8 == 0 or not (q.is_cuda or _PAD_HEADS_ON_CPU) or k.shape[-1] != D or v.shape[-1] != D:
+        return q, k, v, softmax_scale, D  # (mismatched dims are the op's to report)
+    pad = (0, 8 - D % 8)
+    scale = 1.0 / math.sqrt(D) if softmax_scale is None else softmax_scale
+    return (torch.nn.functional.pad(q, pad), torch.nn.functional.pad(k, pad), torch.nn.functional.pad(v, pad),
+            scale, D)
+
+
 def flash_attn_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float = 0.0,
                     softmax_scale: Optional[float] = None, causal: bool = False,
                     window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
@@ -335,16 +355,18 @@ def flash_attn_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p
         return_attn_probs: also return (softmax_lse (batch, nheads, seqlen_q) float32, None).
 
     Differences from flash_attn: a query row with every key masked has softmax_lse -inf (flash_attn
-    stores +inf there; out is 0 in both), and softmax_scale must be > 0.
+    stores +inf there; out is 0 in both), and softmax_scale must be > 0. On CUDA a head dim that is
+    not a multiple of 8 is padded with zeros and the output sliced, as flash_attn does.
 
     Returns:
         out like q, or ``(out, softmax_lse, None)``. Differentiable with respect to q, k, v.
     """
     _flash_check(dropout_p, alibi_slopes)
     left, right = _flash_window(causal, window_size)
+    q, k, v, softmax_scale, D = _padded_heads(q, k, v, softmax_scale)
     out, lse = FlashAttentionFunction.apply(q, k, v, None, None, None, 0, 0, softmax_scale, causal, left, right,
                                             softcap)
-    return _flash_return(out, lse, return_attn_probs)
+    return _flash_return(out[..., :D], lse, return_attn_probs)
 
 
 def flash_attn_varlen_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seqlens_q: torch.Tensor,
@@ -370,6 +392,7 @@ def flash_attn_varlen_func(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu
     if block_table is not None:
         raise UnsupportedError("block_table: use axial.paged_attention for paged KV caches", 2)
     left, right = _flash_window(causal, window_size)
+    q, k, v, softmax_scale, D = _padded_heads(q, k, v, softmax_scale)
     out, lse = FlashAttentionFunction.apply(q, k, v, None, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
                                             softmax_scale, causal, left, right, softcap)
-    return _flash_return(out, lse, return_attn_probs)
+    return _flash_return(out[..., :D], lse, return_attn_probs)

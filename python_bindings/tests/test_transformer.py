@@ -466,6 +466,44 @@ def test_flash_attn_func_forward_and_grads(causal, window):
 
 
 @needs_torch
+@pytest.mark.parametrize("varlen", [False, True])
+def test_flash_attn_head_dim_padded_as_on_cuda(monkeypatch, varlen):
+    """A head dim that is not a multiple of 8 (20) through the padding the drop-ins do on CUDA (taken
+    on the CPU here): out, lse and the gradients of q, k, v against float64 autograd at the real
+    scale 1/sqrt(20) (padding must not change it), the gradients back at 20 columns."""
+    import axial.torch as at
+
+    monkeypatch.setattr(at, "_PAD_HEADS_ON_CPU", True)
+    g = torch.Generator().manual_seed(15)
+    q = torch.randn(1, 5, 2, 20, generator=g, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(1, 6, 2, 20, generator=g, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 6, 2, 20, generator=g, dtype=torch.float64, requires_grad=True)
+    if varlen:
+        cq, ck = torch.tensor([0, 5], dtype=torch.int32), torch.tensor([0, 6], dtype=torch.int32)
+        out, lse, _ = at.flash_attn_varlen_func(q[0].float(), k[0].float(), v[0].float(), cq, ck, 5, 6, causal=True,
+                                                return_attn_probs=True)
+        out = out[None]
+    else:
+        out, lse, _ = at.flash_attn_func(q.float(), k.float(), v.float(), causal=True, return_attn_probs=True)
+    assert out.shape == q.shape
+    want = torch_reference(q, k, v, True, (-1, -1), 1.0 / math.sqrt(20))
+    torch.testing.assert_close(out.double(), want, rtol=1e-4, atol=1e-5)
+    s = torch.einsum("bihd,bjhd->bhij", q, k).detach() / math.sqrt(20)
+    s = s.masked_fill(torch.ones(5, 6, dtype=torch.bool).triu(2), float("-inf"))
+    want_lse = torch.logsumexp(s, dim=-1)
+    torch.testing.assert_close(lse.double().reshape(want_lse.shape), want_lse, rtol=1e-5, atol=1e-5)
+    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
+    (out.double() * w).sum().backward()
+    got = [t.grad.clone() for t in (q, k, v)]
+    for t in (q, k, v):
+        t.grad = None
+    (want * w).sum().backward()
+    for a, b in zip(got, (q.grad, k.grad, v.grad)):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+@needs_torch
 def test_flash_attn_func_strided_head_dim():
     # flash_attn makes a last dim with stride != 1 contiguous; the drop-in had refused it.
     from axial.torch import flash_attn_func
