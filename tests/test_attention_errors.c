@@ -217,6 +217,23 @@ static void test_packed(void) {
     o.cu_seqlens_k = &tcubad;
     EXPECT_FWD_ERROR(AX_ERR_INVALID_ARGUMENT, "opt->cu_seqlens_k: element 2 is 10, past Tk = 9", ctx, &tpq, &tpk, &tpv,
                      NULL, &o, &tpout, &tplse);
+    /* the same values through ax_attention_check_cu_seqlens (host copies bound for a CUDA context):
+     * the same messages, and the valid pair passes */
+    {
+        const int32_t good_q[3] = {0, 3, 7}, good_k[3] = {0, 4, 9}, decreasing[3] = {0, 5, 4}, late[3] = {0, 4, 10};
+        const int32_t from_one[3] = {1, 3, 7};
+        CHECK_OK(ax_attention_check_cu_seqlens(good_q, good_k, 2, 7, 9));
+        CHECK_STATUS(ax_attention_check_cu_seqlens(decreasing, good_k, 2, 7, 9), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "opt->cu_seqlens_q: element 2 is 4, below element 1 (5)");
+        CHECK_STATUS(ax_attention_check_cu_seqlens(from_one, good_k, 2, 7, 9), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "opt->cu_seqlens_q: element 0 is 1, expected 0");
+        CHECK_STATUS(ax_attention_check_cu_seqlens(good_q, late, 2, 7, 9), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "opt->cu_seqlens_k: element 2 is 10, past Tk = 9");
+        CHECK_STATUS(ax_attention_check_cu_seqlens(good_q, NULL, 2, 7, 9), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "cu_seqlens_k: NULL");
+        CHECK_STATUS(ax_attention_check_cu_seqlens(good_q, good_k, -1, 7, 9), AX_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(ax_last_error(), "batch: -1 is negative");
+    }
     /* wrong length: cu_seqlens_k with B + 2 entries */
     ax_tensor longer = tcuk;
     longer.shape[0] = B;

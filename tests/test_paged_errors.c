@@ -225,28 +225,38 @@ static void test_paged_default_scale(void) {
     CHECK(memcmp(o_default, o_single, sizeof o_default) != 0 || l_default[0] != l_single[0]);
 }
 
+/* The op refuses the index values with `needle`, writing nothing, and ax_paged_attention_check (for
+ * host copies that go to a CUDA context) refuses the same values with the same message. */
+#define EXPECT_INDEX_ERROR(needle)                                                                                     \
+    do {                                                                                                               \
+        fill_outputs();                                                                                                \
+        CHECK_STATUS(PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse),                     \
+                     AX_ERR_INVALID_ARGUMENT);                                                                         \
+        CHECK_CONTAINS(ax_last_error(), needle);                                                                       \
+        CHECK(outputs_untouched());                                                                                    \
+        CHECK_STATUS(ax_paged_attention_check(bt, cl, cu, NS, MB, T, NB, BS, -1), AX_ERR_INVALID_ARGUMENT);            \
+        CHECK_CONTAINS(ax_last_error(), needle);                                                                       \
+        reset_indices();                                                                                               \
+    } while (0)
+
 static void test_paged_index_errors(void) {
+    CHECK_OK(ax_paged_attention_check(bt, cl, cu, NS, MB, T, NB, BS, -1)); /* the valid indices pass */
+    EXPECT_ERROR("block_size: 0", ax_paged_attention_check(bt, cl, cu, NS, MB, T, NB, 0, -1));
+    EXPECT_ERROR("context_lens: NULL", ax_paged_attention_check(bt, NULL, cu, NS, MB, T, NB, BS, -1));
     cu[0] = 1;
-    EXPECT_ERROR("cu_seqlens_q: entry 0 is 1",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("cu_seqlens_q: entry 0 is 1");
     cu[1] = 3, cu[2] = 2;
-    EXPECT_ERROR("cu_seqlens_q: entry 2 (2) is less than entry 1 (3)",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("cu_seqlens_q: entry 2 (2) is less than entry 1 (3)");
     cu[2] = 4;
-    EXPECT_ERROR("cu_seqlens_q: entry 2 is 4, past T = 3",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("cu_seqlens_q: entry 2 is 4, past T = 3");
     cl[1] = 33;
-    EXPECT_ERROR("context_lens: sequence 1: 33 is outside [0, max_blocks * block_size = 32]",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("context_lens: sequence 1: 33 is outside [0, max_blocks * block_size = 32]");
     cl[1] = 1;
-    EXPECT_ERROR("context_lens: sequence 1: 1 keys, fewer than its 2 queries",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("context_lens: sequence 1: 1 keys, fewer than its 2 queries");
     bt[3] = 4;
-    EXPECT_ERROR("block_table: sequence 1, position 1: block id 4 outside [0, num_blocks = 4)",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("block_table: sequence 1, position 1: block id 4 outside [0, num_blocks = 4)");
     bt[0] = -1;
-    EXPECT_ERROR("block_table: sequence 0, position 0: block id -1",
-                 PAGED(&tq, &tkc, &tvc, &tbt, &tcl, &tcu, NULL, NULL, NULL, &tout, &tlse));
+    EXPECT_INDEX_ERROR("block_table: sequence 0, position 0: block id -1");
 }
 
 #define APPEND(k_, v_, s_, kc_, vc_, ks_, vs_) ax_kv_cache_append(ctx, k_, v_, s_, kc_, vc_, ks_, vs_)

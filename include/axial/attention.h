@@ -60,7 +60,8 @@ typedef struct ax_attention_options {
     /* Packed batches: both NULL (padded batches) or both set, int32, length B + 1, on the context's
      * device. On CPU their values are checked (non-decreasing, from 0, within Tq / Tk); on CUDA the
      * host never reads them (no synchronisation), so they are trusted, and a sequence reaching past
-     * Tq / Tk is clipped to it rather than read out of bounds. */
+     * Tq / Tk is clipped to it rather than read out of bounds (ax_attention_check_cu_seqlens checks
+     * host copies). */
     const ax_tensor *cu_seqlens_q;
     const ax_tensor *cu_seqlens_k;
     /* Packed batches on CUDA: the longest sequence lengths (they size the grid without reading
@@ -134,6 +135,17 @@ AX_API ax_status ax_attention_backward(ax_context *ctx, const ax_tensor *q, cons
                                        const ax_tensor *dout, const ax_attention_options *opt, ax_tensor *dq,
                                        ax_tensor *dk, ax_tensor *dv, ax_tensor *dbias);
 
+/* Checks host copies of a packed batch's cumulative lengths as ax_attention_forward and _backward do
+ * on a CPU context (on CUDA they live on the device and are trusted: check them here where they are
+ * built, before the upload):
+ *   cu_seqlens_q, cu_seqlens_k  int32, batch + 1 entries each (host memory)
+ *   tq, tk                       q's and k's dim 0 (total query and key rows)
+ * Errors: AX_ERR_INVALID_ARGUMENT naming the array, the entry and the rule ("opt->cu_seqlens_k:
+ * element 2 is 9, past Tk = 8"): element 0 not 0, decreasing, past Tq / Tk; NULL arrays or
+ * batch < 0. Thread-safe. */
+AX_API ax_status ax_attention_check_cu_seqlens(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int64_t batch,
+                                               int64_t tq, int64_t tk);
+
 /* ------------------------------------------------------------------------------------------------
  * Paged attention (serving)
  *
@@ -197,7 +209,8 @@ AX_API ax_paged_attention_options ax_paged_attention_options_default(void);
  * Index values are checked on CPU (cu_seqlens_q non-decreasing from 0 to at most T; 0 <= n_s <=
  * context_lens[s]; every block id a sequence reads in [0, num_blocks); context within max_blocks *
  * block_size). On CUDA the host never reads them (no synchronisation): they are clipped to the
- * tensors' bounds, and an out-of-range block id is read as an all-masked block instead of faulting.
+ * tensors' bounds, and an out-of-range block id is read as an all-masked block instead of faulting;
+ * check host copies with ax_paged_attention_check where they are built.
  *
  * Limits: block_size >= 16 (any value); D >= 1, and D <= 256 on CUDA (else AX_ERR_UNSUPPORTED).
  * Errors (before anything is written): AX_ERR_INVALID_ARGUMENT naming the argument and dimension, or
@@ -209,6 +222,19 @@ AX_API ax_status ax_paged_attention(ax_context *ctx, const ax_tensor *q, const a
                                     const ax_tensor *context_lens, const ax_tensor *cu_seqlens_q,
                                     const ax_tensor *k_scales, const ax_tensor *v_scales,
                                     const ax_paged_attention_options *opt, ax_tensor *out, ax_tensor *lse);
+
+/* Checks host copies of paged attention's index arrays as ax_paged_attention does on a CPU context:
+ *   block_table    int32 (num_seqs, max_blocks), row-major (host memory)
+ *   context_lens   int32 (num_seqs) (host memory)
+ *   cu_seqlens_q   int32 (num_seqs + 1) (host memory)
+ *   t              q's dim 0 (query rows); num_blocks, block_size: the caches' dims 0 and 1
+ *   window_left    opt->window_left (-1 unbounded): only the blocks a sequence reads are checked
+ * Errors: AX_ERR_INVALID_ARGUMENT naming the array, the sequence and position ("block_table:
+ * sequence 1, position 2: block id 40 outside [0, num_blocks = 32)"), as the CPU op's; NULL arrays,
+ * negative sizes or block_size < 1. Thread-safe. */
+AX_API ax_status ax_paged_attention_check(const int32_t *block_table, const int32_t *context_lens,
+                                          const int32_t *cu_seqlens_q, int64_t num_seqs, int64_t max_blocks, int64_t t,
+                                          int64_t num_blocks, int64_t block_size, int64_t window_left);
 
 /* Writes T new K/V rows into their cache slots: row t goes to block slot_mapping[t] / block_size,
  * row slot_mapping[t] % block_size (a negative slot skips the row, as for padding tokens).

@@ -112,10 +112,8 @@ static ax_status check_options(const ax_attention_options *o, int64_t D, attn_pa
 
 /* cu_seqlens values (CPU contexts only: the tensor is host memory): from 0, non-decreasing, ending
  * at most at `total`. Returns the longest sequence in *longest. */
-static ax_status check_cu_seqlens(const char *name, const ax_tensor *t, int64_t total, const char *total_name,
-                                  int64_t *longest) {
-    const int32_t *c = t->data;
-    const int64_t n = t->shape[0], st = t->strides[0];
+static ax_status check_cu_values(const char *name, const int32_t *c, int64_t n, int64_t st, int64_t total,
+                                 const char *total_name, int64_t *longest) {
     *longest = 0;
     if (c[0] != 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: element 0 is %d, expected 0", name, (int)c[0]);
     for (int64_t b = 1; b < n; b++) {
@@ -129,6 +127,23 @@ static ax_status check_cu_seqlens(const char *name, const ax_tensor *t, int64_t 
         if (cur - prev > *longest) *longest = cur - prev;
     }
     return AX_OK;
+}
+
+static ax_status check_cu_seqlens(const char *name, const ax_tensor *t, int64_t total, const char *total_name,
+                                  int64_t *longest) {
+    return check_cu_values(name, t->data, t->shape[0], t->strides[0], total, total_name, longest);
+}
+
+ax_status ax_attention_check_cu_seqlens(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int64_t batch,
+                                        int64_t tq, int64_t tk) {
+    if (cu_seqlens_q == NULL || cu_seqlens_k == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL", cu_seqlens_q == NULL ? "cu_seqlens_q" : "cu_seqlens_k");
+    if (batch < 0 || tq < 0 || tk < 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld is negative",
+                            batch < 0 ? "batch" : tq < 0 ? "tq" : "tk", (long long)(batch < 0 ? batch : tq < 0 ? tq : tk));
+    int64_t longest;
+    AX_CHECK(check_cu_values("opt->cu_seqlens_q", cu_seqlens_q, batch + 1, 1, tq, "Tq", &longest));
+    return check_cu_values("opt->cu_seqlens_k", cu_seqlens_k, batch + 1, 1, tk, "Tk", &longest);
 }
 
 static attn_strides act_strides(const ax_tensor *t, int packed) {

@@ -74,6 +74,27 @@ static ax_status check_indices(const paged_attn_params *p) {
     return AX_OK;
 }
 
+ax_status ax_paged_attention_check(const int32_t *block_table, const int32_t *context_lens,
+                                   const int32_t *cu_seqlens_q, int64_t num_seqs, int64_t max_blocks, int64_t t,
+                                   int64_t num_blocks, int64_t block_size, int64_t window_left) {
+    if (block_table == NULL || context_lens == NULL || cu_seqlens_q == NULL)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL",
+                            block_table == NULL ? "block_table" : context_lens == NULL ? "context_lens" : "cu_seqlens_q");
+    const int64_t sizes[4] = {num_seqs, max_blocks, t, num_blocks};
+    static const char *const names[4] = {"num_seqs", "max_blocks", "t", "num_blocks"};
+    for (int i = 0; i < 4; i++)
+        if (sizes[i] < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld is negative", names[i], (long long)sizes[i]);
+    if (block_size < 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "block_size: %lld, expected >= 1", (long long)block_size);
+    paged_attn_params p;
+    memset(&p, 0, sizeof p);
+    p.block_table = block_table, p.bt_stride_s = max_blocks, p.bt_stride_b = 1;
+    p.context_lens = context_lens, p.cu_seqlens_q = cu_seqlens_q;
+    p.num_seqs = num_seqs, p.max_blocks = max_blocks, p.T = t, p.num_blocks = num_blocks, p.block_size = block_size;
+    p.window_left = window_left < 0 ? -1 : window_left;
+    return check_indices(&p);
+}
+
 /* ---- split-K ---------------------------------------------------------------------------------- */
 
 /* Splits when the (tile, KV head) units are too few to fill `workers` and the keys are many: each
