@@ -137,10 +137,13 @@ static ax_status check_cu_seqlens(const char *name, const ax_tensor *t, int64_t 
 ax_status ax_attention_check_cu_seqlens(const int32_t *cu_seqlens_q, const int32_t *cu_seqlens_k, int64_t batch,
                                         int64_t tq, int64_t tk) {
     if (cu_seqlens_q == NULL || cu_seqlens_k == NULL)
-        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL", cu_seqlens_q == NULL ? "cu_seqlens_q" : "cu_seqlens_k");
-    if (batch < 0 || tq < 0 || tk < 0)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL",
+                            cu_seqlens_q == NULL ? "cu_seqlens_q" : "cu_seqlens_k");
+    if (batch < 0 || tq < 0 || tk < 0) {
+        const int64_t bad = batch < 0 ? batch : tq < 0 ? tq : tk;
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld is negative",
-                            batch < 0 ? "batch" : tq < 0 ? "tq" : "tk", (long long)(batch < 0 ? batch : tq < 0 ? tq : tk));
+                            batch < 0 ? "batch" : tq < 0 ? "tq" : "tk", (long long)bad);
+    }
     int64_t longest;
     AX_CHECK(check_cu_values("opt->cu_seqlens_q", cu_seqlens_q, batch + 1, 1, tq, "Tq", &longest));
     return check_cu_values("opt->cu_seqlens_k", cu_seqlens_k, batch + 1, 1, tk, "Tk", &longest);

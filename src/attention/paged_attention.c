@@ -79,11 +79,14 @@ ax_status ax_paged_attention_check(const int32_t *block_table, const int32_t *co
                                    int64_t num_blocks, int64_t block_size, int64_t window_left) {
     if (block_table == NULL || context_lens == NULL || cu_seqlens_q == NULL)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: NULL",
-                            block_table == NULL ? "block_table" : context_lens == NULL ? "context_lens" : "cu_seqlens_q");
+                            block_table == NULL    ? "block_table"
+                            : context_lens == NULL ? "context_lens"
+                                                   : "cu_seqlens_q");
     const int64_t sizes[4] = {num_seqs, max_blocks, t, num_blocks};
     static const char *const names[4] = {"num_seqs", "max_blocks", "t", "num_blocks"};
     for (int i = 0; i < 4; i++)
-        if (sizes[i] < 0) return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld is negative", names[i], (long long)sizes[i]);
+        if (sizes[i] < 0)
+            return ax_set_error(AX_ERR_INVALID_ARGUMENT, "%s: %lld is negative", names[i], (long long)sizes[i]);
     if (block_size < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "block_size: %lld, expected >= 1", (long long)block_size);
     paged_attn_params p;
