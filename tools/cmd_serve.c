@@ -195,6 +195,7 @@ static int serve_run(const serve_options *o) {
     signal(SIGPIPE, SIG_IGN);
 
     /* Bound before the model loads: a port in use is told at once, not after the load. */
+    srv_raise_fd_limit();
     const char *host = o->host != NULL ? o->host : "127.0.0.1";
     char err[512];
     int listen_fd = -1, port = 0;
@@ -240,6 +241,12 @@ static int serve_run(const serve_options *o) {
     }
     ax_serving_config got;
     ax_serving_get_config(engine, &got);
+    if (srv_connection_limit(&got) < srv_connections_wanted(&got))
+        fprintf(stderr,
+                "axial serve: warning: the open-file limit (ulimit -n) holds %lld connections, fewer than "
+                "--max-running + --max-queue + 64 = %lld: clients past it are closed unanswered instead of "
+                "getting a 503 (raise ulimit -Hn, or lower --max-queue)\n",
+                (long long)srv_connection_limit(&got), (long long)srv_connections_wanted(&got));
     const int v6 = strchr(host, ':') != NULL;
     fprintf(stderr,
             "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "

@@ -41,9 +41,9 @@
  * reach their clients before the daemon closes every connection. */
 #define HTTP_DRAIN_S 5
 /* Connections beyond the engine's max_running + max_queue: room for the requests answered 503, for
- * /health and /metrics, and for idle keep-alive sockets. Past the daemon's cap a client is not
- * answered at all (MHD closes it, or it waits unaccepted), so the cap must exceed what the engine
- * holds: the 503 with Retry-After is then what a client past the queue gets. */
+ * /health and /metrics, and for idle keep-alive sockets. Past the daemon's cap libmicrohttpd closes
+ * a new connection unanswered, so the cap must exceed what the engine holds: the 503 with
+ * Retry-After is then what a client past the queue gets. */
 #define HTTP_SPARE_CONNECTIONS 64
 /* File descriptors beyond the connections: the model file, logs, the process's own. */
 #define HTTP_SPARE_FDS 64
@@ -877,7 +877,10 @@ int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err
     /* SO_REUSEADDR: a restart may bind while the last run's connections sit in TIME_WAIT. */
     if (!failed) (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     if (!failed && v6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-    failed = failed || bind(fd, use->ai_addr, use->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0;
+    /* Bound, not listening: a port in use or an address not this host's fails here, while clients
+     * that connect during the model load are refused (ECONNREFUSED) rather than left waiting, so a
+     * TCP readiness probe does not see the server up before it is. srv_server_start listens. */
+    failed = failed || bind(fd, use->ai_addr, use->ai_addrlen) != 0;
     freeaddrinfo(ai);
     struct sockaddr_storage bound;
     socklen_t bound_len = sizeof bound;
@@ -895,28 +898,23 @@ int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err
     return 0;
 }
 
-int64_t srv_connection_limit(const ax_serving_config *ec) {
+void srv_raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) return;
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort: the cap below follows what holds */
+}
+
+int64_t srv_connections_wanted(const ax_serving_config *ec) {
     return (int64_t)ec->max_running + ec->max_queue + HTTP_SPARE_CONNECTIONS;
 }
 
-/* Raises the soft open-file limit to `need` when it is lower (the hard limit allows it on most
- * systems; a soft limit of 1024 is common and would cap the default queue's connections). */
-static int srv_reserve_fds(int64_t need, char *err, size_t err_size) {
+int64_t srv_connection_limit(const ax_serving_config *ec) {
+    const int64_t want = srv_connections_wanted(ec);
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || (int64_t)rl.rlim_cur >= need) return 0;
-    if (rl.rlim_max != RLIM_INFINITY && (int64_t)rl.rlim_max < need) {
-        snprintf(err, err_size,
-                 "%lld connections (--max-running + --max-queue + %d) need %lld open files; the limit is %lld "
-                 "(ulimit -Hn): lower --max-queue",
-                 (long long)(need - HTTP_SPARE_FDS), HTTP_SPARE_CONNECTIONS, (long long)need, (long long)rl.rlim_max);
-        return -1;
-    }
-    rl.rlim_cur = (rlim_t)need;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        snprintf(err, err_size, "raising the open-file limit to %lld: %s", (long long)need, strerror(errno));
-        return -1;
-    }
-    return 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return want;
+    const int64_t room = (int64_t)rl.rlim_cur - HTTP_SPARE_FDS;
+    return room < want ? (room > 16 ? room : 16) : want;
 }
 
 int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size) {
@@ -927,7 +925,10 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, 
         return -1;
     }
     const int64_t connections = srv_connection_limit(&ec);
-    if (srv_reserve_fds(connections + HTTP_SPARE_FDS, err, err_size) != 0) return -1;
+    if (listen(cfg->listen_fd, SOMAXCONN) != 0) {
+        snprintf(err, err_size, "listen: %s", strerror(errno));
+        return -1;
+    }
     srv_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL || (srv->model_id = http_strdup(cfg->model_id)) == NULL ||
         (srv->metrics = srv_metrics_create()) == NULL) {
@@ -952,7 +953,9 @@ int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, 
     srv->started = (int64_t)time(NULL);
     http_allow_origin = cfg->allow_origin;
     /* The socket is bound already (srv_listen), so the port argument is unused. */
-    srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+    /* poll(), not select(): select() cannot watch a socket numbered FD_SETSIZE (1024) or above, and
+     * libmicrohttpd closes such connections unanswered. */
+    srv->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
                                    http_handle, srv, MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
                                    MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
                                    (unsigned)connections, MHD_OPTION_CONNECTION_TIMEOUT,

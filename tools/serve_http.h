@@ -27,17 +27,24 @@ typedef struct srv_server_config {
                                     process: it is read by every server of the process */
 } srv_server_config;
 
-/* Binds and listens on host ("127.0.0.1", "::1", "localhost", "::") and port (0: the system picks a
- * free one; *port_out receives the bound port). Called before the model loads, so a port in use is
- * told at once with the system's reason. 0 on success; -1 with the reason in err. */
+/* Binds a socket to host ("127.0.0.1", "::1", "localhost", "::") and port (0: the system picks a
+ * free one; *port_out receives the bound port), not yet listening. Called before the model loads,
+ * so a port in use is told at once with the system's reason. 0 on success; -1 with the reason in
+ * err. */
 int srv_listen(const char *host, int port, int *fd_out, int *port_out, char *err, size_t err_size);
 
-/* The daemon's connection cap for an engine of this configuration: max_running + max_queue and some
- * spare, so a client past the queue is answered 503 rather than left unaccepted. */
+/* Raises the soft open-file limit to the hard one (best effort): each connection is a socket. */
+void srv_raise_fd_limit(void);
+
+/* Connections an engine of this configuration wants: max_running + max_queue and some spare, so a
+ * client past the queue is answered 503 rather than closed unanswered at the daemon's cap. */
+int64_t srv_connections_wanted(const ax_serving_config *ec);
+
+/* The daemon's connection cap: srv_connections_wanted, or fewer where the open-file limit holds
+ * fewer (the caller says so). */
 int64_t srv_connection_limit(const ax_serving_config *ec);
 
-/* Starts the daemon on cfg->listen_fd, raising the soft open-file limit to hold its connections.
- * 0 on success; -1 with the reason in err. */
+/* Listens on cfg->listen_fd and starts the daemon there. 0 on success; -1 with the reason in err. */
 int srv_server_start(const srv_server_config *cfg, srv_server **out, char *err, size_t err_size);
 
 /* Refuses new requests (503), cancels the live ones, waits for their final events (so the engine's

@@ -589,6 +589,10 @@ def test_queue_full_is_503_with_retry_after():
 def test_connections_outnumber_what_the_engine_holds():
     """The daemon's connection cap exceeds --max-running + --max-queue at the defaults (it had been
     512 against a queue of 1024, so clients past 512 were never accepted and never got their 503)."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 1300:
+        pytest.skip("the hard open-file limit here holds fewer connections than the default queue")
     s = Server("--max-running", "3")
     try:
         s.proc.send_signal(signal.SIGTERM)
@@ -599,40 +603,33 @@ def test_connections_outnumber_what_the_engine_holds():
     assert m, err
     running, waiting, connections = map(int, m.groups())
     assert running == 3 and waiting == 1024 and connections > running + waiting, m.group(0)
+    assert "warning" not in err, err
 
 
-def test_clients_past_the_connection_cap_get_503():
-    """More clients at once than the server takes connections (1 running + 2 waiting + 64): every one
-    is answered, 200 or 503 with Retry-After (those past the cap wait to be accepted, then meet a full
-    queue); none is dropped or left hanging."""
-    s = Server("--max-queue", "2", "--max-running", "1")
-    body = json.dumps({"model": MODEL_ID, "prompt": "Once upon a time", "max_tokens": 24, "temperature": 0})
-    answers = [None] * 100
+def test_connections_past_socket_1024_are_served():
+    """1050 connections held open by clients that sent half a request, then one more client: it is
+    answered (libmicrohttpd under select() had closed every connection whose socket number reached
+    FD_SETSIZE, 1024, unanswered: with the default queue of 1024 that cut the 503s short)."""
+    import resource
 
-    def client(i):
-        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
-        try:
-            c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
-            r = c.getresponse()
-            answers[i] = (r.status, r.getheader("Retry-After"), r.read())
-        except OSError as e:
-            answers[i] = ("error", repr(e), b"")
-        finally:
-            c.close()
-
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2300:
+        pytest.skip(f"the hard open-file limit ({hard}) is too low for 1050 connections on each side")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 4096, hard))
+    s = Server("--max-queue", "1100", "--max-running", "1")
+    holders = []
     try:
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(len(answers))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=180)
-        statuses = [a[0] if a else "hung" for a in answers]
-        assert set(statuses) <= {200, 503} and 200 in statuses and 503 in statuses, statuses
-        for status, retry, text in answers:
-            if status == 503:
-                assert retry == "1" and json.loads(text)["error"]["message"]
+        for _ in range(1050):
+            h = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+            h.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # headers not finished
+            holders.append(h)
+        r = run(["curl", "-sS", "--max-time", "60", s.base + "/health"])
+        assert r.returncode == 0 and json.loads(r.stdout)["status"] == "ok", (r.stdout, r.stderr)
     finally:
+        for h in holders:
+            h.close()
         assert s.stop() == 0
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_cors_only_when_allowed(server):
