@@ -52,7 +52,7 @@ class Engine:
     def submit(self, prompt: Union[str, Sequence[int]], max_tokens: int = 16, temperature: float = 0.0,
                top_k: int = 0, top_p: float = 1.0, min_p: float = 0.0, repetition_penalty: float = 1.0,
                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, penalty_last_n: int = 64,
-               seed: int = 0, stop: Optional[Union[str, Sequence[str]]] = None,
+               seed: Optional[int] = None, stop: Optional[Union[str, Sequence[str]]] = None,
                stop_tokens: Optional[Sequence[int]] = None, ignore_eos: bool = False,
                penalize_prompt: bool = True) -> Request: ...
     def stats(self) -> Dict[str, int]: ...

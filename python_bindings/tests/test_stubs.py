@@ -34,6 +34,34 @@ def stub_params(fn):
     return names, kw
 
 
+def stub_defaults(fn):
+    """{parameter: default} for the stub's defaults that are literals (`...` and expressions are not
+    compared)."""
+    a = fn.args
+    params = a.posonlyargs + a.args
+    pairs = list(zip(params[len(params) - len(a.defaults):], a.defaults)) + \
+        [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    out = {}
+    for p, d in pairs:
+        try:
+            value = ast.literal_eval(d)
+        except ValueError:
+            continue
+        if value is not Ellipsis:
+            out[p.arg] = value
+    return out
+
+
+def check_defaults(fn, stub, where):
+    """The stub's literal defaults are the runtime's (a default changed in one place only had gone
+    unnoticed: seed 0 in the stubs after the runtime took None)."""
+    runtime = inspect.signature(fn).parameters
+    for name, value in stub_defaults(stub).items():
+        got = runtime[name].default
+        assert got is not inspect.Parameter.empty, f"{where}({name}): the stub has a default, the runtime none"
+        assert type(got) is type(value) and got == value, f"{where}({name}): stub {value!r}, runtime {got!r}"
+
+
 def runtime_params(fn):
     sig = inspect.signature(fn)
     positional = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -63,6 +91,7 @@ def test_stubs_match_runtime(module_name):
         if module_name == "axial._axial":
             continue  # builtins have no introspectable signature; presence is checked
         assert runtime_params(fn) == (names, kw), f"{module_name}.{name}"
+        check_defaults(fn, stubs[name], f"{module_name}.{name}")
         assert inspect.getdoc(fn), f"{module_name}.{name} has no docstring"
 
 
@@ -80,6 +109,7 @@ def test_stubbed_classes_match_runtime(module_name):
             if isinstance(fn, staticmethod):
                 fn = fn.__func__
             assert runtime_params(fn) == stub_params(method), where
+            check_defaults(fn, method, where)
             assert any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.decorator_list) == \
                 isinstance(inspect.getattr_static(cls, method.name), staticmethod), where
 
