@@ -328,12 +328,21 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
 }
 
 static const int64_t *tokens_for(int P) {
-    /* uneven; on 4 ranks one has none (on 2 both send, so rows cross both ways) */
-    static const int64_t t1[1] = {13}, t2[2] = {9, 3}, t4[4] = {7, 0, 11, 3};
+    /* uneven, with a rank that has none (its zero-size buffers and exchanges, NCCL's too) */
+    static const int64_t t1[1] = {13}, t2[2] = {9, 0}, t4[4] = {7, 0, 11, 3};
+    return P == 1 ? t1 : P == 2 ? t2 : P == 4 ? t4 : NULL;
+}
+
+static const int64_t *tokens_every_rank(int P) {
+    /* uneven, every rank holding some: rows cross both ways between every pair */
+    static const int64_t t1[1] = {13}, t2[2] = {4, 9}, t4[4] = {7, 2, 11, 3};
     return P == 1 ? t1 : P == 2 ? t2 : P == 4 ? t4 : NULL;
 }
 
 static void test_e6_dense(void) { ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 6, 8, tokens_for(world_size), 0.0f, 0); }
+static void test_e6_every_rank_tokens(void) {
+    ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 6, 0, tokens_every_rank(world_size), 0.0f, 0);
+}
 static void test_e3_capacity(void) {
     /* E = 3 over 4 ranks: rank 3 holds no expert; capacity 0.7 drops choices */
     ep_case(MPI_COMM_WORLD, MPI_COMM_NULL, 3, 0, tokens_for(world_size), 0.7f, 1);
@@ -371,7 +380,7 @@ static void test_bf16_rows_q8_0_experts(void) {
     CHECK_OK(ax_convert(up, AX_F32, uq, AX_Q8_0, E * F2 * D2));
     CHECK_OK(ax_convert(down, AX_F32, dq, AX_Q8_0, E * D2 * F2));
     /* every rank's tokens from one seed; this rank's slice in bf16 */
-    const int64_t *tp = tokens_for(world_size);
+    const int64_t *tp = tokens_every_rank(world_size);
     int64_t T_all = 0, at = 0;
     for (int r = 0; r < world_size; r++) {
         if (r == world_rank) at = T_all;
@@ -638,6 +647,7 @@ int main(int argc, char **argv) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     RUN(test_e6_dense);
+    RUN(test_e6_every_rank_tokens);
     RUN(test_e3_capacity);
     RUN(test_e6_capacity_dense);
     RUN(test_hybrid);
