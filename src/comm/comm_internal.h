@@ -55,7 +55,7 @@ typedef struct comm_agreement {
     ax_status local_status; /* this rank's own verdict on its arguments and scratch */
     int n_values, n_shards;
     const char *value_names[COMM_AGREE_MAX_VALUES];
-    int value_dims[COMM_AGREE_MAX_VALUES]; /* the dim a value is the size of, or a COMM_AGREE_* kind */
+    int value_dims[COMM_AGREE_MAX_VALUES]; /* the dim a value is the size of, or a kind (< 0, agree.c) */
     int64_t values[COMM_AGREE_MAX_VALUES];
     const char *shard_names[COMM_AGREE_MAX_SHARDS];
     int64_t shards[COMM_AGREE_MAX_SHARDS];

@@ -47,11 +47,14 @@ def quantize_rows(x):
     G = next(g for g in (256, 128, 64, 32) if K % g == 0)
     v = x.reshape(*x.shape[:-1], K // G, G)
     amax = np.abs(v).max(axis=-1, keepdims=True)
-    safe = np.where(amax > 0, amax, np.float32(1))
+    # a group of zeros, or so small that 127 / amax overflows, reads as zeros (not modelled further:
+    # linalg.h divides by the scale there, at magnitudes real activations never reach)
+    usable = (amax > 0) & (amax >= np.float32(127.0) / np.finfo(np.float32).max)
+    safe = np.where(usable, amax, np.float32(1))
     inv = np.float32(127.0) / safe
     levels = np.clip(np.rint(v * inv), -127, 127)
     q = levels.astype(np.float64) * (safe / np.float32(127.0)).astype(np.float64)
-    return np.where(amax > 0, q, 0.0).reshape(x.shape)
+    return np.where(usable, q, 0.0).reshape(x.shape)
 
 
 class Llama:
