@@ -441,6 +441,20 @@ def torch_reference(q, k, v, causal, window, scale):
     return out
 
 
+def assert_grads_match(out, want, inputs, g):
+    """The gradients of sum(out * w) for a random w reaching `inputs` through out (Axial) and through
+    want (float64 autograd) agree, shapes included."""
+    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
+    (out.double() * w).sum().backward()
+    got = [t.grad.clone() for t in inputs]
+    for t in inputs:
+        t.grad = None
+    (want * w).sum().backward()
+    for a, t in zip(got, inputs):
+        assert a.shape == t.grad.shape
+        torch.testing.assert_close(a, t.grad, rtol=1e-3, atol=1e-4)
+
+
 @needs_torch
 # (True, (3, 3)): causal with a right window, as HF's sliding-window models call flash_attn (causal
 # sets the right side to 0); the drop-in had raised "window_right conflicts with causal".
@@ -455,14 +469,7 @@ def test_flash_attn_func_forward_and_grads(causal, window):
     out = flash_attn_func(q.float(), k.float(), v.float(), causal=causal, window_size=window)
     want = torch_reference(q, k, v, causal, window, 0.25)
     torch.testing.assert_close(out.double(), want, rtol=1e-4, atol=1e-5)
-    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
-    (out.double() * w).sum().backward()
-    got = [t.grad.clone() for t in (q, k, v)]
-    for t in (q, k, v):
-        t.grad = None
-    (want * w).sum().backward()
-    for a, b in zip(got, (q.grad, k.grad, v.grad)):
-        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    assert_grads_match(out, want, (q, k, v), g)
 
 
 @needs_torch
@@ -492,15 +499,7 @@ def test_flash_attn_head_dim_padded_as_on_cuda(monkeypatch, varlen):
     s = s.masked_fill(torch.ones(5, 6, dtype=torch.bool).triu(2), float("-inf"))
     want_lse = torch.logsumexp(s, dim=-1)
     torch.testing.assert_close(lse.double().reshape(want_lse.shape), want_lse, rtol=1e-5, atol=1e-5)
-    w = torch.randn(want.shape, generator=g, dtype=torch.float64)
-    (out.double() * w).sum().backward()
-    got = [t.grad.clone() for t in (q, k, v)]
-    for t in (q, k, v):
-        t.grad = None
-    (want * w).sum().backward()
-    for a, b in zip(got, (q.grad, k.grad, v.grad)):
-        assert a.shape == b.shape
-        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    assert_grads_match(out, want, (q, k, v), g)
 
 
 @needs_torch

@@ -54,21 +54,17 @@ set_tests_properties(test_ops_attention_no_bf16 test_ops_evoformer_no_bf16 PROPE
 # Where the CPU has AMX the avx512 path takes tile products (src/core/cpu/amx.h): flash attention
 # forward and backward and the Evoformer's whole tiles (forward; the backward's logits, dp and dq)
 # for bf16 storage and D a multiple of 32 (with AVX512-BF16). AXIAL_AMX=emulate runs the same tile
-# code on a scalar model of the instructions, so every AVX-512 machine tests it (without AVX-512
-# these skip, 77; without AVX512-BF16 they repeat the default).
-foreach(op attention_ evoformer)
-  string(REGEX REPLACE "_$" "" name ${op})
-  add_test(NAME test_ops_${name}_amx_emulated COMMAND test_ops -o ${op} -b avx512)
-  set_tests_properties(test_ops_${name}_amx_emulated PROPERTIES ENVIRONMENT "AXIAL_AMX=emulate" LABELS core
-                       SKIP_RETURN_CODE 77 TIMEOUT 600)
-endforeach()
-
-# And the other way round: AXIAL_AMX=0 hides hardware AMX, so an AMX machine also tests the
-# AVX512-BF16 products (vdpbf16ps) that machines without AMX take for the same cases (elsewhere these
-# repeat the default, or skip without AVX-512).
-foreach(op attention_ evoformer)
-  string(REGEX REPLACE "_$" "" name ${op})
-  add_test(NAME test_ops_${name}_no_amx COMMAND test_ops -o ${op} -b avx512)
-  set_tests_properties(test_ops_${name}_no_amx PROPERTIES ENVIRONMENT "AXIAL_AMX=0" LABELS core
-                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+# code on a scalar model of the instructions, so every AVX-512 machine tests it; AXIAL_AMX=0 hides
+# hardware AMX, so an AMX machine also tests the AVX512-BF16 products (vdpbf16ps) that machines
+# without AMX take for the same cases. Without AVX-512 these skip (77); without AVX512-BF16 (or,
+# for _no_amx, without AMX) they repeat the default.
+foreach(variant "amx_emulated;emulate" "no_amx;0")
+  list(GET variant 0 suffix)
+  list(GET variant 1 amx)
+  foreach(op attention_ evoformer)
+    string(REGEX REPLACE "_$" "" name ${op})
+    add_test(NAME test_ops_${name}_${suffix} COMMAND test_ops -o ${op} -b avx512)
+    set_tests_properties(test_ops_${name}_${suffix} PROPERTIES ENVIRONMENT "AXIAL_AMX=${amx}" LABELS core
+                         SKIP_RETURN_CODE 77 TIMEOUT 600)
+  endforeach()
 endforeach()
