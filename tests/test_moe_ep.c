@@ -187,18 +187,18 @@ static void check_close(const char *what, const float *got, const float *want, i
     if (!(err <= 1e-5 * scale + 1e-6)) TH_FAIL("rank %d: %s: max error %.3g (max |ref| %.3g)", world_rank, what, err, scale);
 }
 
-/* The tokens of every rank (one seed on every rank); returns this rank's rows. */
-static float *tokens_of(const int64_t *T_per_rank, int P, int rank, int64_t *T_here) {
+/* The tokens of every rank, rows of `dim` values (one seed on every rank); returns this rank's rows. */
+static float *tokens_of(const int64_t *T_per_rank, int P, int rank, int64_t dim, int64_t *T_here) {
     int64_t T_all = 0, first = 0;
     for (int r = 0; r < P; r++) {
         if (r == rank) first = T_all;
         T_all += T_per_rank[r];
     }
     th_seed(777);
-    float *all = rand_f(T_all * D, 1.0);
+    float *all = rand_f(T_all * dim, 1.0);
     *T_here = T_per_rank[rank];
-    float *mine = malloc(sizeof(float) * (size_t)(*T_here * D + 1));
-    memcpy(mine, all + first * D, sizeof(float) * (size_t)(*T_here * D));
+    float *mine = malloc(sizeof(float) * (size_t)(*T_here * dim + 1));
+    memcpy(mine, all + first * dim, sizeof(float) * (size_t)(*T_here * dim));
     free(all);
     return mine;
 }
@@ -217,7 +217,7 @@ static void ep_case(MPI_Comm mpi, MPI_Comm dp_mpi, int64_t E, int64_t Fd, const 
     CHECK_OK(ax_shard_range(E, P, rank, &first, &count));
     /* the hybrid layout: the EP group's tokens are a slice of the world's, by world rank */
     int64_t T = 0;
-    float *x = tokens_of(T_per_rank, world_size, world_rank, &T);
+    float *x = tokens_of(T_per_rank, world_size, world_rank, D, &T);
     views all, mine;
     views_make(&l, 0, E, &all);
     views_make(&l, first, count, &mine);
@@ -379,19 +379,13 @@ static void test_bf16_rows_q8_0_experts(void) {
     CHECK_OK(ax_convert(gate, AX_F32, gq, AX_Q8_0, E * F2 * D2));
     CHECK_OK(ax_convert(up, AX_F32, uq, AX_Q8_0, E * F2 * D2));
     CHECK_OK(ax_convert(down, AX_F32, dq, AX_Q8_0, E * D2 * F2));
-    /* every rank's tokens from one seed; this rank's slice in bf16 */
-    const int64_t *tp = tokens_every_rank(world_size);
-    int64_t T_all = 0, at = 0;
-    for (int r = 0; r < world_size; r++) {
-        if (r == world_rank) at = T_all;
-        T_all += tp[r];
-    }
-    const int64_t T = tp[world_rank];
-    float *x_all = rand_f(T_all * D2, 1.0);
+    /* this rank's tokens, in bf16 */
+    int64_t T = 0;
+    float *x = tokens_of(tokens_every_rank(world_size), world_size, world_rank, D2, &T);
     uint16_t *xb = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
     uint16_t *y = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
     uint16_t *y1 = malloc(sizeof(uint16_t) * (size_t)(T * D2 + 1));
-    CHECK_OK(ax_convert(x_all + at * D2, AX_F32, xb, AX_BF16, T * D2));
+    CHECK_OK(ax_convert(x, AX_F32, xb, AX_BF16, T * D2));
     ax_tensor tx = tensor(xb, AX_BF16, 2, T, D2, 0), ty = tensor(y, AX_BF16, 2, T, D2, 0);
     ax_tensor ty1 = tensor(y1, AX_BF16, 2, T, D2, 0), tr = tensor(router, AX_F32, 2, E, D2, 0);
     ax_tensor all[3] = {tensor(gq, AX_Q8_0, 3, E, F2, D2), tensor(uq, AX_Q8_0, 3, E, F2, D2),
@@ -419,7 +413,7 @@ static void test_bf16_rows_q8_0_experts(void) {
     if (!(err <= 0x1p-8 * scale && (T == 0 || scale > 0.1)))
         TH_FAIL("rank %d: bf16 y vs ax_moe_ffn_forward: %.3g (max |y| %.3g)", world_rank, err, scale);
     free(router), free(gate), free(up), free(down), free(gq), free(uq), free(dq);
-    free(x_all), free(xb), free(y), free(y1), free(yf), free(y1f);
+    free(x), free(xb), free(y), free(y1), free(yf), free(y1f);
     ax_comm_destroy(comm);
 }
 

@@ -241,19 +241,20 @@ static int serve_run(const serve_options *o) {
     }
     ax_serving_config got;
     ax_serving_get_config(engine, &got);
-    if (srv_connection_limit(&got) < srv_connections_wanted(&got))
+    const int64_t connections = srv_connection_limit(&got), wanted = srv_connections_wanted(&got);
+    if (connections < wanted)
         fprintf(stderr,
                 "axial serve: warning: the open-file limit (ulimit -n) holds %lld connections, fewer than "
                 "--max-running + --max-queue + 64 = %lld: clients past it are closed unanswered instead of "
                 "getting a 503 (raise ulimit -Hn, or lower --max-queue)\n",
-                (long long)srv_connection_limit(&got), (long long)srv_connections_wanted(&got));
+                (long long)connections, (long long)wanted);
     const int v6 = strchr(host, ':') != NULL;
     fprintf(stderr,
             "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "
             "at most %d sequences at once and %d waiting, %lld connections\n",
             model_id, ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks,
             (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running, (int)got.max_queue,
-            (long long)srv_connection_limit(&got));
+            (long long)connections);
     printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
     fflush(stdout);
     int sig = 0;
