@@ -40,6 +40,11 @@ static const attn_case cases[] = {
     {2, 40, 70, 2, 1, 64, 0, -1, -1, 0, 0, BIAS_FULL, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     {2, 33, 67, 4, 2, 16, 1, -1, -1, 0, 0, BIAS_H | BIAS_I | BIAS_J, 0, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
     {2, 50, 50, 2, 2, 32, 0, -1, -1, 0, 0, BIAS_B | BIAS_J, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    /* whole 64-query tiles with a key-mask bias and with a pair bias shared by the batch (its gradient
+     * summed over B through 8 x 8 register transposes, then the odd rows and keys) */
+    {2, 130, 90, 2, 1, 16, 0, -1, -1, 0, 0, BIAS_B | BIAS_J, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    {3, 130, 75, 2, 2, 16, 0, -1, -1, 0, 0, BIAS_H | BIAS_I | BIAS_J, 1, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
+    {1, 130, 75, 2, 1, 16, 1, -1, -1, 0, 0, BIAS_FULL, 1, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
     {1, 60, 75, 2, 1, 24, 0, 10, 10, 0, 0, BIAS_I, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 5.0f, BIAS_FULL, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 1e4f, BIAS_FULL, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
