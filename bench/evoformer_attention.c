@@ -4,7 +4,7 @@
  * the same for a naive implementation that materialises the logits.
  *
  *   bench_evoformer_attention [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--bf16]
- *                             [--gpu]
+ *                             [--vs-flash] [--gpu]
  *
  * --bf16 adds a row with every tensor but lse in bf16 (the biases too, as DeepSpeed's kernel takes
  * them), after the fp32 row and in the same context.
@@ -12,6 +12,13 @@
  * The mask is AlphaFold's 1e9 * (mask - 1) with every 11th key masked; --padded F also masks every key
  * of the last F * N MSA rows (padded rows, whose lse is -1e9 + log S: the backward recomputes their
  * softmax statistics instead of trusting it), to measure what OpenFold's padding costs.
+ *
+ * --vs-flash (B = 1 shapes) adds four rows, in pairs timed in one loop, alternating: Evoformer attention
+ * with the pair bias only (no mask; evo-pb) and ax_attention_forward / _backward on the same work
+ * (fla-pb: the MSA rows folded into its batch, (N, S, H, D) tensors, the pair bias (1, H, S, S)
+ * broadcast over it; both compute the pair bias's gradient), then the two without a bias (evo-nb,
+ * fla-nb). It measures whether Evoformer attention would gain from running on the flash-attention
+ * tile loop (issue 14; docs/attention.md).
  *
  * FLOPs: forward 4*B*N*H*S^2*D (two matrix products), backward 2.5x that.
  *
@@ -26,6 +33,7 @@
 #include <omp.h>
 #endif
 
+#include "axial/attention.h"
 #include "axial/evoformer.h"
 #include "bench_util.h"
 #include "naive_attention.h"
@@ -51,6 +59,7 @@ static const shape default_shapes[] = {
 
 static double padded_fraction = 0.0; /* --padded */
 static int with_bf16 = 0;              /* --bf16: a row with every tensor but lse in bf16 */
+static int vs_flash = 0;               /* --vs-flash: Evoformer (pair bias only) against ax_attention_* */
 
 typedef struct buffers {
     float *q, *k, *v, *mask, *pair, *out, *lse, *dout, *dq, *dk, *dv, *dmask, *dpair;
@@ -169,6 +178,73 @@ static void bench_axial(const shape *s, const buffers *bf, ax_dtype dtype, ax_co
     for (int t = 0; t < 12; t++) free(half[t]);
 }
 
+/* --vs-flash: times Evoformer attention and ax_attention_forward / _backward on the same work (the N
+ * MSA rows as its batch), both with the pair bias (broadcast over the rows, its gradient computed) or
+ * both without a bias; alternating within each repeat so both see the same moments of the machine.
+ * Prints a row each with the medians and the percent of the sgemm sample taken after each repeat.
+ * B must be 1 (a pair bias (B, 1, H, S, S) broadcasts over N inside the folded batch, which a 4-D
+ * attention bias cannot say for B > 1). scratch: 5 * `repeats` doubles. */
+static void bench_vs_flash(const shape *s, const buffers *bf, int with_pair, ax_context *ctx, int repeats,
+                           bench_sgemm *pk, double *scratch) {
+    const char *names[2] = {with_pair ? "evo-pb" : "evo-nb", with_pair ? "fla-pb" : "fla-nb"};
+    if (s->B != 1) {
+        printf("%-24s %-6s  skipped: needs B = 1\n", "", names[1]);
+        return;
+    }
+    double *t[4] = {scratch, scratch + repeats, scratch + 2 * repeats, scratch + 3 * repeats};
+    double *gf = scratch + 4 * repeats;
+    const int64_t act5[5] = {s->B, s->N, s->S, s->H, s->D}, pshape5[5] = {s->B, 1, s->H, s->S, s->S};
+    const int64_t act4[4] = {s->N, s->S, s->H, s->D}, pshape4[4] = {1, s->H, s->S, s->S};
+    const int64_t lshape4[4] = {s->B, s->N, s->H, s->S}, lshape3[3] = {s->N, s->H, s->S};
+    float *const bufs[9] = {bf->q, bf->k, bf->v, bf->out, bf->dout, bf->dq, bf->dk, bf->dv, bf->pair};
+    ax_tensor e[9], f[9], edp, fdp, e_lse, f_lse;
+    for (int i = 0; i < 9; i++) {
+        ax_tensor_contiguous(&e[i], bufs[i], AX_F32, 5, i < 8 ? act5 : pshape5);
+        ax_tensor_contiguous(&f[i], bufs[i], AX_F32, 4, i < 8 ? act4 : pshape4);
+    }
+    ax_tensor_contiguous(&edp, bf->dpair, AX_F32, 5, pshape5);
+    ax_tensor_contiguous(&fdp, bf->dpair, AX_F32, 4, pshape4);
+    ax_tensor_contiguous(&e_lse, bf->lse, AX_F32, 4, lshape4);
+    ax_tensor_contiguous(&f_lse, bf->lse, AX_F32, 3, lshape3);
+    const ax_tensor *epair = with_pair ? &e[8] : NULL, *fpair = with_pair ? &f[8] : NULL;
+    ax_tensor *edpair = with_pair ? &edp : NULL, *fdpair = with_pair ? &fdp : NULL;
+    for (int r = -1; r < repeats; r++) {
+        double c[5];
+        ax_status st;
+        c[0] = bench_now();
+        st = ax_evoformer_attention_forward(ctx, &e[0], &e[1], &e[2], NULL, epair, &e[3], &e_lse);
+        c[1] = bench_now();
+        if (st == AX_OK)
+            st = ax_evoformer_attention_backward(ctx, &e[0], &e[1], &e[2], NULL, epair, &e[3], &e_lse, &e[4], &e[5],
+                                                 &e[6], &e[7], NULL, edpair);
+        c[2] = bench_now();
+        if (st == AX_OK) st = ax_attention_forward(ctx, &f[0], &f[1], &f[2], fpair, NULL, &f[3], &f_lse);
+        c[3] = bench_now();
+        if (st == AX_OK)
+            st = ax_attention_backward(ctx, &f[0], &f[1], &f[2], fpair, &f[3], &f_lse, &f[4], NULL, &f[5], &f[6],
+                                       &f[7], fdpair);
+        c[4] = bench_now();
+        if (st != AX_OK) {
+            printf("%-24s %-6s  %s\n", "", names[1], ax_last_error());
+            return;
+        }
+        if (r >= 0) {
+            for (int i = 0; i < 4; i++) t[i][r] = c[i + 1] - c[i];
+            bench_settle();
+            gf[r] = bench_sgemm_sample(pk);
+        }
+    }
+    const double flops = 4.0 * (double)s->N * (double)s->H * (double)s->S * (double)s->S * (double)s->D;
+    const double g = bench_median(gf, repeats);
+    for (int row = 0; row < 2; row++) {
+        const double f_ms = bench_median(t[2 * row], repeats) * 1e3;
+        const double b_ms = bench_median(t[2 * row + 1], repeats) * 1e3;
+        printf("%-24s %-6s %9.2f %9.2f %8.1f %8.1f %6.1f%% %6.1f%% %6.2fx\n", "", names[row], f_ms, b_ms,
+               flops / f_ms * 1e-6, 2.5 * flops / b_ms * 1e-6, 100.0 * flops / f_ms * 1e-6 / g,
+               100.0 * 2.5 * flops / b_ms * 1e-6 / g, b_ms / f_ms);
+    }
+}
+
 static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *pk) {
     buffers bf;
     if (alloc_buffers(&bf, s) != 0) {
@@ -194,6 +270,8 @@ static void bench_shape(const shape *s, int threads, int repeats, bench_sgemm *p
     }
     bench_axial(s, &bf, AX_F32, ctx, repeats, pk, scratch, &sgemm_gflops);
     if (with_bf16) bench_axial(s, &bf, AX_BF16, ctx, repeats, pk, scratch, &sgemm_bf16);
+    for (int with_pair = 1; vs_flash && with_pair >= 0; with_pair--)
+        bench_vs_flash(s, &bf, with_pair, ctx, repeats, pk, scratch);
     printf("%-24s %-6s %.1f GFLOP/s (median of the samples beside the fp32 row", "", "sgemm", sgemm_gflops);
     if (with_bf16) printf("; %.1f beside the bf16 row", sgemm_bf16);
     printf(")\n");
@@ -251,6 +329,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--gpu") == 0) gpu = 1;
         else if (strcmp(argv[i], "--bf16") == 0) with_bf16 = 1;
+        else if (strcmp(argv[i], "--vs-flash") == 0) vs_flash = 1;
         else if (strcmp(argv[i], "--padded") == 0 && i + 1 < argc) padded_fraction = atof(argv[++i]);
         else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && n_custom < 16) {
             shape *s = &custom[n_custom];
@@ -263,7 +342,8 @@ int main(int argc, char **argv) {
             n_custom++;
         } else {
             fprintf(stderr,
-                    "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--bf16] [--gpu]\n",
+                    "usage: %s [--threads T] [--repeats R] [--shape B,N,S,H,D]... [--padded F] [--bf16] [--vs-flash]"
+                    " [--gpu]\n",
                     argv[0]);
             return 2;
         }
