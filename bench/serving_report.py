@@ -166,6 +166,51 @@ def markdown(machine, points, ratios):
     return "\n".join(lines) + "\n"
 
 
+def raw_ratio_line(points, clients):
+    """Splitfuse / prefill-first raw throughput (every request, SLA or not) at `clients`, beside the
+    effective ratio: how much of the gap is the SLA and how much is plain speed."""
+    at = {p["policy"]: p for p in points if p["system"] == "axial" and p["clients"] == clients}
+    sf, pf = at.get("splitfuse"), at.get("prefill-first")
+    if sf is None or pf is None or pf["throughput_tok_s"] <= 0:
+        return None
+    return (f"Raw throughput at {clients} clients (every request, in or out of the SLA): splitfuse / prefill-first "
+            f"{sf['throughput_req_s']:.3f} / {pf['throughput_req_s']:.3f} req/s = "
+            f"{sf['throughput_req_s'] / pf['throughput_req_s']:.2f} x, generated tokens "
+            f"{sf['throughput_tok_s']:.1f} / {pf['throughput_tok_s']:.1f} tok/s = "
+            f"{sf['throughput_tok_s'] / pf['throughput_tok_s']:.2f} x.")
+
+
+SWEEP_FRACS = (0.025, 0.05, 0.1, 0.2)
+
+
+def sla_sweep(machine, points, requests):
+    """Effective req/s at the highest client count for other generation SLA rates (fractions of the
+    single-stream decode speed; the prompt rule as run), recomputed from the same request timelines,
+    so the table shows how much the comparison depends on the rate chosen. Markdown lines."""
+    top = max(p["clients"] for p in points)
+    rows = []
+    for name, cps in series(points).items():
+        p = dict(cps).get(top)
+        reqs = requests.get((p["system"], p["policy"], p["clients"])) if p else None
+        if reqs:
+            rows.append((name, [point_metrics(reqs, machine["prompt_sla_tok_s"], f * machine["decode_tok_s"],
+                                              machine["ema_span"])["effective_req_s"] for f in SWEEP_FRACS]))
+    if not rows:
+        return []
+    head = " | ".join(f"{f:g} x decode ({f * machine['decode_tok_s']:.1f} tok/s)" for f in SWEEP_FRACS)
+    lines = ["", f"Effective req/s at {top} clients for other generation SLA rates (recomputed from the same "
+             f"request timelines; prompt SLA as run, {machine['prompt_sla_tok_s']:.1f} tok/s):", "",
+             f"| system / policy | {head} |", "|---|" + "---:|" * len(SWEEP_FRACS)]
+    for name, eff in rows:
+        lines.append(f"| {name} | " + " | ".join(f"{e:.3f}" for e in eff) + " |")
+    by = dict(rows)
+    if "splitfuse" in by and "prefill-first" in by:
+        lines.append("| splitfuse / prefill-first | " + " | ".join(
+            f"{a / b:.2f} x" if b > 0 else ("n/a" if a == 0 else "inf (prefill-first has none)")
+            for a, b in zip(by["splitfuse"], by["prefill-first"])) + " |")
+    return lines
+
+
 def plot(machine, points, path, title):
     import matplotlib
     matplotlib.use("Agg")
@@ -217,6 +262,14 @@ def main():
     problems = check(machine, points, requests)
     n_checked = sum(1 for p in points if requests.get((p["system"], p["policy"], p["clients"])))
     text = markdown(machine, points, ratios)
+    extra = []
+    if ratios is not None:
+        line = raw_ratio_line(points, ratios["clients"])
+        if line:
+            extra += ["", line]
+    extra += sla_sweep(machine, points, requests)
+    if extra:
+        text += "\n".join(extra) + "\n"
     if args.md:
         with open(args.md, "w") as f:
             f.write(text)

@@ -18,8 +18,10 @@
 # every 1/tg after; the table then says "llama.cpp (derived)".
 #
 #   bench/serving_vs_llamacpp.sh [--model F] [--threads T] [--out DIR] [--anchor server|derived|none]
-#                                [--llamacpp-live] [-- bench_serving options...]
+#                                [--llamacpp-live] [--repack 0|1] [-- bench_serving options...]
 #   --out DIR   results.jsonl, trace.json, serving.md, serving.png, logs (default: a new temp dir)
+#   --repack 0  llama.cpp without repacked or AMX weight buffers (llama-server --no-repack, llama-bench
+#               --repack 0), for an Intel VM whose AMX llama.cpp's kernels fault on (see llm_vs_llamacpp.sh)
 #   bench_serving options: --clients, --policies, --prompt-mean, --gen-mean, --prompt-sla-frac,
 #               --gen-sla-frac, --batch-tokens, --ctx, --seed (see bench/serving.c)
 #   AXIAL_CACHE  cache root (default ~/.cache/axial); llama.cpp lives in $AXIAL_CACHE/llamacpp.
@@ -36,8 +38,9 @@ threads=$(nproc)
 out=""
 anchor=server
 live=0
+repack=""
 bench_args=()
-usage() { sed -n '20,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '20,28p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --model) model=$2; shift 2 ;;
@@ -45,12 +48,17 @@ while [ $# -gt 0 ]; do
         --out) out=$2; shift 2 ;;
         --anchor) anchor=$2; shift 2 ;;
         --llamacpp-live) live=1; shift ;;
+        --repack) repack=$2; shift 2 ;;
         --) shift; bench_args=("$@"); break ;;
         -h|--help) usage; exit 0 ;;
         *) echo "serving_vs_llamacpp: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
 case "$anchor" in server|derived|none) ;; *) echo "serving_vs_llamacpp: --anchor must be server, derived or none" >&2; exit 2 ;; esac
+case "$repack" in ""|0|1) ;; *) echo "serving_vs_llamacpp: --repack must be 0 or 1" >&2; exit 2 ;; esac
+server_repack=(); bench_repack=()
+[ "$repack" = 0 ] && server_repack=(--no-repack) && bench_repack=(--repack 0)
+[ "$repack" = 1 ] && server_repack=(--repack) && bench_repack=(--repack 1)
 log() { echo "serving_vs_llamacpp: $*" >&2; }
 
 python=$root/.venv/bin/python
@@ -107,14 +115,15 @@ if [ "$anchor" != none ]; then
         n_ctx=$("$python" -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["n_ctx"])' "$out/results.jsonl")
         # One slot, no prompt cache kept across requests, no web UI; same thread count as Axial.
         "$llama_server" -m "$model" -t "$threads" -tb "$threads" -c "$n_ctx" --parallel 1 --no-cache-prompt \
-            --cache-ram 0 --no-webui --host 127.0.0.1 --port "$port" > "$out/llama-server.log" 2>&1 &
+            --cache-ram 0 --no-webui --host 127.0.0.1 --port "$port" "${server_repack[@]}" > "$out/llama-server.log" 2>&1 &
         server_pid=$!
         url=http://127.0.0.1:$port
         log "llama-server --parallel 1 on $url (pid $server_pid), log in $out/llama-server.log"
     else
         read -r pm gm < <("$python" -c 'import json, sys; m = json.loads(open(sys.argv[1]).readline()); print(m["prompt_mean"], m["gen_mean"])' "$out/results.jsonl")
         log "llama-bench: pp$pm and tg$gm, 3 repetitions, $threads threads"
-        "$llama_bench" -m "$model" -t "$threads" -p "$pm" -n "$gm" -r 3 -o json > "$out/llama-bench.json" 2> "$out/llama-bench.log" ||
+        "$llama_bench" -m "$model" -t "$threads" -p "$pm" -n "$gm" -r 3 "${bench_repack[@]}" -o json \
+            > "$out/llama-bench.json" 2> "$out/llama-bench.log" ||
             { cat "$out/llama-bench.log" >&2; log "llama-bench failed"; exit 1; }
     fi
     ROOT=$root LIVE=$live URL=$url "$python" - "$out/results.jsonl" "$out/trace.json" "$out/llama-bench.json" <<'PY'
@@ -141,7 +150,9 @@ def wait_healthy(timeout=120):
         except Exception:
             pass
         time.sleep(0.5)
-    raise SystemExit("serving_vs_llamacpp: llama-server did not become healthy")
+    raise SystemExit("serving_vs_llamacpp: llama-server did not become healthy (its log is llama-server.log in the "
+                     "output folder; one that died at start may have hit its AMX or repacked kernels faulting on "
+                     "this CPU: rerun with --repack 0)")
 
 
 def serve(req):
