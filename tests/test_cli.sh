@@ -246,6 +246,18 @@ check "build -o its own A3M is refused and the A3M kept" $?
 expect_failure "--mmcif and --pdb" "--mmcif/--pdb given twice" "$work/x.h5" "$axial" features build --mmcif "$data/1cbs.cif.gz" --pdb "$data/1tii.pdb" --name x -o "$work/x.h5"
 expect_failure "-o twice" "-o given twice" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/y.h5" -o "$work/x.h5"
 expect_failure "--compress-msa twice" "--compress-msa given twice" "$work/x.h5" "$axial" features build --a3m "$data/query.a3m" --name x -o "$work/x.h5" --compress-msa=3 --compress-msa
+# ... in every subcommand (generate had run the second --prompt alone); a value that looks like an
+# option is a value. Each command also has a bad model, data or value, so that a build without the
+# check fails at once instead of running (or serving).
+expect_failure "generate --prompt twice" "--prompt given twice" "$work/x.h5" "$axial" generate --model "$work/no-such.gguf" --prompt a --prompt b
+expect_failure "serve --port twice" "--port given twice" "$work/x.h5" "$axial" serve --model "$work/no-such.gguf" --port 0 --port 0
+expect_failure "tokenize --model twice" "--model given twice" "$work/x.h5" "$axial" tokenize --model a --model b hi
+expect_failure "attention --threads twice" "--threads given twice" "$work/x.h5" "$axial" attention --threads 1 --repeat 0 --threads 2
+expect_failure "demo --out twice" "--out given twice" "$work/demo-b" "$axial" demo --data "$work/no-such" --out "$work/demo-a" --out "$work/demo-b"
+[ ! -e "$work/demo-a" ]; check "demo --out twice: no first output folder either" $?
+"$axial" generate --model "$work/no-such.gguf" --prompt --prompt > /dev/null 2> "$work/stderr"
+! grep -q "given twice" "$work/stderr" && grep -q "no-such.gguf" "$work/stderr"
+check "generate --prompt --prompt: the second is the prompt's value" $?
 [ ! -e "$work/y.h5" ]; check "-o twice: neither output written" $?
 # "-h" as an option's value is that value (a chain may be named "-h"), not a request for help.
 "$axial" features build --a3m "$data/query.a3m" --name -h -o "$work/h.h5" > /dev/null 2>&1 &&

@@ -108,6 +108,28 @@ static void usage(FILE *out) {
     fprintf(out, "\n`axial <command> --help` describes a command's options.\n");
 }
 
+static int is_listed(const char *arg, const char *const *names) {
+    for (; *names != NULL; names++)
+        if (strcmp(arg, *names) == 0) return 1;
+    return 0;
+}
+
+int axial_refuse_repeated_options(int argc, char *const *argv, const char *cmd, const char *const *value_options) {
+    const char *seen[64]; /* every subcommand has fewer value options */
+    int n = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!is_listed(argv[i], value_options)) continue;
+        for (int k = 0; k < n; k++)
+            if (strcmp(seen[k], argv[i]) == 0) {
+                fprintf(stderr, "axial %s: %s given twice (see `axial %s --help`)\n", cmd, argv[i], cmd);
+                return 2;
+            }
+        if (n < (int)(sizeof seen / sizeof seen[0])) seen[n++] = argv[i];
+        i++; /* its value */
+    }
+    return 0;
+}
+
 /* The reason of the first failed flush of stdout; 0 while none has failed. */
 static int stdout_errno;
 

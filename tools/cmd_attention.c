@@ -90,6 +90,8 @@ int axial_cmd_attention(int argc, char **argv) {
     int64_t dims[5] = {1, 32, 256, 8, 32};
     const char *device = "auto";
     int threads = 0, repeat = 5;
+    static const char *const value_options[] = {"--shape", "--device", "--threads", "--repeat", NULL};
+    if (axial_refuse_repeated_options(argc, argv, "attention", value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;

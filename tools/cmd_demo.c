@@ -287,6 +287,8 @@ static void demo_usage(void) {
 int axial_cmd_demo(int argc, char **argv) {
     const char *data = AXIAL_SAMPLE_DATA, *out_dir = "axial-demo", *device = "auto";
     double tolerance = DEMO_DEFAULT_TOLERANCE;
+    static const char *const value_options[] = {"--data", "--out", "--device", "--tolerance", NULL};
+    if (axial_refuse_repeated_options(argc, argv, "demo", value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--data") == 0 && v) data = argv[++i];

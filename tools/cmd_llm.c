@@ -126,6 +126,8 @@ static void tokenize_usage(FILE *out) {
 int axial_cmd_tokenize(int argc, char **argv) {
     const char *model_path = NULL, *text = NULL;
     int flags = AX_LLM_TOKENIZE_ADD_SPECIAL | AX_LLM_TOKENIZE_PARSE_SPECIAL;
+    static const char *const value_options[] = {"--model", NULL};
+    if (axial_refuse_repeated_options(argc, argv, "tokenize", value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -204,6 +206,11 @@ typedef struct generate_options {
 /* 0 when parsed, else the exit status (0 for --help is returned as -1). */
 static int generate_parse(int argc, char **argv, generate_options *o) {
     const char *cmd = "generate";
+    static const char *const value_options[] = {"--model", "--prompt", "--system", "--max-tokens", "--temperature",
+                                                 "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+                                                 "--repeat-last-n", "--seed", "--ctx-size", "--threads", "--device",
+                                                 NULL};
+    if (axial_refuse_repeated_options(argc, argv, cmd, value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;

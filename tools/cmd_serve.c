@@ -81,6 +81,11 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
          "0 (the default) or an integer in [16, 4096]"},
         {"--blocks", 0, INT64_MAX, offsetof(serve_options, blocks), "an integer >= 0 (0 = the default)"},
     };
+    enum { N_INTS = sizeof ints / sizeof ints[0] };
+    const char *value_options[6 + N_INTS + 1] = {"--model", "--host", "--alias", "--device", "--policy", "--allow-origin"};
+    for (size_t k = 0; k < N_INTS; k++) value_options[6 + k] = ints[k].name;
+    value_options[6 + N_INTS] = NULL;
+    if (axial_refuse_repeated_options(argc, argv, "serve", value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
