@@ -82,7 +82,8 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         {"--blocks", 0, INT64_MAX, offsetof(serve_options, blocks), "an integer >= 0 (0 = the default)"},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    const char *value_options[6 + N_INTS + 1] = {"--model", "--host", "--alias", "--device", "--policy", "--allow-origin"};
+    const char *value_options[6 + N_INTS + 1] = {"--model",  "--host",   "--alias",
+                                                 "--device", "--policy", "--allow-origin"};
     for (size_t k = 0; k < N_INTS; k++) value_options[6 + k] = ints[k].name;
     value_options[6 + N_INTS] = NULL;
     if (axial_refuse_repeated_options(argc, argv, "serve", value_options) != 0) return 2;
