@@ -171,7 +171,7 @@ def raw_ratio_line(points, clients):
     effective ratio: how much of the gap is the SLA and how much is plain speed."""
     at = {p["policy"]: p for p in points if p["system"] == "axial" and p["clients"] == clients}
     sf, pf = at.get("splitfuse"), at.get("prefill-first")
-    if sf is None or pf is None or pf["throughput_tok_s"] <= 0:
+    if sf is None or pf is None or pf["throughput_req_s"] <= 0 or pf["throughput_tok_s"] <= 0:
         return None
     return (f"Raw throughput at {clients} clients (every request, in or out of the SLA): splitfuse / prefill-first "
             f"{sf['throughput_req_s']:.3f} / {pf['throughput_req_s']:.3f} req/s = "

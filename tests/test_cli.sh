@@ -258,6 +258,9 @@ expect_failure "demo --out twice" "--out given twice" "$work/demo-b" "$axial" de
 "$axial" generate --model "$work/no-such.gguf" --prompt --prompt > /dev/null 2> "$work/stderr"
 ! grep -q "given twice" "$work/stderr" && grep -q "no-such.gguf" "$work/stderr"
 check "generate --prompt --prompt: the second is the prompt's value" $?
+expect_failure "tokenize --model after --" "after the TEXT that follows --" "$work/x.h5" "$axial" tokenize --model "$work/no-a.gguf" -- hi --model "$work/no-b.gguf"
+"$axial" attention --threads 1 --threads 2 --help > "$work/stdout" 2>&1
+check "attention with a repeated option and --help: help wins" $?
 [ ! -e "$work/y.h5" ]; check "-o twice: neither output written" $?
 # "-h" as an option's value is that value (a chain may be named "-h"), not a request for help.
 "$axial" features build --a3m "$data/query.a3m" --name -h -o "$work/h.h5" > /dev/null 2>&1 &&

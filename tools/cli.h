@@ -30,9 +30,11 @@ int axial_parse_model_device(const char *value, ax_device *out);
 
 /* Refuses a value option given twice: last-wins had silently dropped the first of two --prompt. Scans
  * argv[1..] as the subcommands' parsers read it: a name in value_options (NULL-terminated) takes the
- * next argument as its value, whatever it looks like; "--" ends the options; anything else is passed
- * over (flags, positional arguments, unknown options: the parser reports those). Returns 0, or 2 after
- * printing "axial CMD: OPTION given twice (see `axial CMD --help`)". axial.c. */
+ * next argument as its value, whatever it looks like; "--" ends the options (a parser that takes "--"
+ * must read nothing after it as an option); --help or -h in an option's place ends the scan (help
+ * wins); anything else is passed over (flags, positional arguments, unknown options: the parser
+ * reports those). Returns 0, or 2 after printing "axial CMD: OPTION given twice (see `axial CMD
+ * --help`)". axial.c. */
 int axial_refuse_repeated_options(int argc, char *const *argv, const char *cmd, const char *const *value_options);
 
 /* Flushes stdout: 0, or -1 when it or an earlier write to it failed (the first failure's reason is

@@ -146,6 +146,11 @@ int axial_cmd_tokenize(int argc, char **argv) {
                 return 2;
             }
             text = argv[++i];
+            if (i + 1 < argc) { /* after "--" every argument is TEXT, and there is one */
+                fprintf(stderr, "axial tokenize: unexpected argument '%s' after the TEXT that follows -- "
+                                "(see `axial tokenize --help`)\n", argv[i + 1]);
+                return 2;
+            }
         } else if (text == NULL && a[0] != '-') {
             text = a;
         } else {

@@ -45,6 +45,12 @@ static const attn_case cases[] = {
     {2, 130, 90, 2, 1, 16, 0, -1, -1, 0, 0, BIAS_B | BIAS_J, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {3, 130, 75, 2, 2, 16, 0, -1, -1, 0, 0, BIAS_H | BIAS_I | BIAS_J, 1, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
     {1, 130, 75, 2, 1, 16, 1, -1, -1, 0, 0, BIAS_FULL, 1, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
+    /* dbias summed over keys past the first query tile, over queries and keys (one value per head, per
+     * sequence), and over keys in a packed batch */
+    {1, 130, 75, 2, 1, 16, 0, -1, -1, 0, 0, BIAS_I, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    {2, 130, 70, 2, 2, 8, 1, -1, -1, 0, 0, BIAS_H, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    {2, 70, 130, 2, 1, 8, 0, -1, -1, 0, 0, BIAS_B, 0, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
+    {3, 110, 150, 2, 1, 8, 1, -1, -1, 0, 0, BIAS_H | BIAS_I, 0, cu_q_b, cu_k_b, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 60, 75, 2, 1, 24, 0, 10, 10, 0, 0, BIAS_I, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 5.0f, BIAS_FULL, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 1e4f, BIAS_FULL, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},

@@ -47,6 +47,9 @@ static const attn_case cases[] = {
      * the batch (8 x 8 register transposes, then the odd rows and keys) */
     {2, 130, 90, 2, 1, 16, 0, -1, -1, 0, 0, BIAS_B | BIAS_J, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {3, 130, 75, 2, 2, 16, 0, -1, -1, 0, 0, BIAS_H | BIAS_I | BIAS_J, 1, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
+    /* one bias value per head, per sequence */
+    {2, 130, 70, 2, 2, 8, 1, -1, -1, 0, 0, BIAS_H, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
+    {2, 70, 130, 2, 1, 8, 0, -1, -1, 0, 0, BIAS_B, 0, NULL, NULL, 0, OP_PADDED, 0, 0, 0, 0},
     {1, 60, 75, 2, 1, 24, 0, 10, 10, 0, 0, BIAS_I, 1, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 0},
     {1, 100, 100, 2, 2, 64, 1, -1, -1, 0.3f, 5.0f, 0, 0, NULL, NULL, 0, OP_CONTIGUOUS, 0, 0, 0, 1},
     /* a large cap: tanh of tiny arguments, whose 1 - exp(-2x) form had lost the logits' digits */

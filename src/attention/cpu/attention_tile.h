@@ -454,8 +454,8 @@ static inline int attn_tile_unmasked(const int64_t *lo, const int64_t *hi, int64
 /* ---- Transposed tile updates. The logits tile is s^T (bc x BR: key j's row holds the BR query
  * lanes), while a bias and its gradient are rows along keys. Element by element, adding a bias row
  * to s^T is a strided scatter: with a pair-shaped bias, Evoformer attention's work run through this
- * op took 1.34x Evoformer's time forward and 1.30x backward (bench_evoformer_attention --vs-flash, 2
- * threads, AVX-512); with the transposes 1.04x and 1.01x. 8 x 8 blocks are transposed in registers
+ * op took 1.35x Evoformer's time forward and 1.28x backward at (1,128,256,8,32)
+ * (bench_evoformer_attention --vs-flash, 2 threads, AVX-512); with the transposes 1.04x and 1.04x. 8 x 8 blocks are transposed in registers
  * (ax_vf8, 8 lanes on every path) where the compiler has __builtin_shufflevector; the rest, and every
  * block without it, element by element. */
 #ifdef AX_VF_HAVE_SHUFFLE
