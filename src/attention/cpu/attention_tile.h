@@ -455,9 +455,9 @@ static inline int attn_tile_unmasked(const int64_t *lo, const int64_t *hi, int64
  * lanes), while a bias and its gradient are rows along keys. Element by element, adding a bias row
  * to s^T is a strided scatter: with a pair-shaped bias, Evoformer attention's work run through this
  * op took 1.35x Evoformer's time forward and 1.28x backward at (1,128,256,8,32)
- * (bench_evoformer_attention --vs-flash, 2 threads, AVX-512); with the transposes 1.04x and 1.04x. 8 x 8 blocks are transposed in registers
- * (ax_vf8, 8 lanes on every path) where the compiler has __builtin_shufflevector; the rest, and every
- * block without it, element by element. */
+ * (bench_evoformer_attention --vs-flash, 2 threads, AVX-512); with the transposes 1.04x and 1.04x.
+ * 8 x 8 blocks are transposed in registers (ax_vf8, 8 lanes on every path) where the compiler has
+ * __builtin_shufflevector; the rest, and every block without it, element by element. */
 #ifdef AX_VF_HAVE_SHUFFLE
 /* x[i] = row i of an 8 x 8 block in, column i out: pairs interleaved, then pairs of pairs, then
  * halves. */
