@@ -479,55 +479,44 @@ static inline __attribute__((always_inline)) void attn_transpose8(ax_vf8 x[8]) {
 }
 #endif
 
-/* s[j * BR + r] += src[r * ld + j] for r < rows, j < cols (s may point at a lane offset). */
-static inline void attn_add_rows_t(float *restrict s, const float *restrict src, int64_t ld, int64_t rows,
-                                   int64_t cols) {
+/* d[c * dld + r] (+)= a[r * ald + c] for r < rows, c < cols: the transpose of a rows x cols block of a
+ * (rows ald apart) into d (rows dld apart), added when accumulate, else stored. */
+static inline void attn_transpose_block(float *restrict d, int64_t dld, const float *restrict a, int64_t ald,
+                                        int64_t rows, int64_t cols, int accumulate) {
     int64_t r0 = 0;
 #ifdef AX_VF_HAVE_SHUFFLE
     for (; r0 + 8 <= rows; r0 += 8) {
-        int64_t j0 = 0;
-        for (; j0 + 8 <= cols; j0 += 8) {
+        int64_t c0 = 0;
+        for (; c0 + 8 <= cols; c0 += 8) {
             ax_vf8 x[8];
-            for (int i = 0; i < 8; i++) x[i] = ax_vf8_load(src + (r0 + i) * ld + j0);
+            for (int i = 0; i < 8; i++) x[i] = ax_vf8_load(a + (r0 + i) * ald + c0);
             attn_transpose8(x);
             for (int i = 0; i < 8; i++) {
-                float *d = s + (j0 + i) * BR + r0;
-                ax_vf8_store(d, ax_vf8_load(d) + x[i]);
+                float *dc = d + (c0 + i) * dld + r0;
+                if (accumulate) x[i] += ax_vf8_load(dc);
+                ax_vf8_store(dc, x[i]);
             }
         }
-        for (; j0 < cols; j0++)
-            for (int64_t r = r0; r < r0 + 8; r++) s[j0 * BR + r] += src[r * ld + j0];
+        for (; c0 < cols; c0++)
+            for (int64_t r = r0; r < r0 + 8; r++)
+                d[c0 * dld + r] = accumulate ? d[c0 * dld + r] + a[r * ald + c0] : a[r * ald + c0];
     }
 #endif
     for (; r0 < rows; r0++)
-        for (int64_t j = 0; j < cols; j++) s[j * BR + r0] += src[r0 * ld + j];
+        for (int64_t c = 0; c < cols; c++)
+            d[c * dld + r0] = accumulate ? d[c * dld + r0] + a[r0 * ald + c] : a[r0 * ald + c];
+}
+
+/* s[j * BR + r] += src[r * ld + j] for r < rows, j < cols (s may point at a lane offset). */
+static inline void attn_add_rows_t(float *restrict s, const float *restrict src, int64_t ld, int64_t rows,
+                                   int64_t cols) {
+    attn_transpose_block(s, BR, src, ld, rows, cols, 1);
 }
 
 /* dst[r * ld + j] (+)= s[j * BR + r] for r < rows, j < cols: added when accumulate, else stored. */
 static inline void attn_rows_from_t(float *restrict dst, int64_t ld, const float *restrict s, int64_t rows,
                                     int64_t cols, int accumulate) {
-    int64_t r0 = 0;
-#ifdef AX_VF_HAVE_SHUFFLE
-    for (; r0 + 8 <= rows; r0 += 8) {
-        int64_t j0 = 0;
-        for (; j0 + 8 <= cols; j0 += 8) {
-            ax_vf8 x[8];
-            for (int i = 0; i < 8; i++) x[i] = ax_vf8_load(s + (j0 + i) * BR + r0);
-            attn_transpose8(x);
-            for (int i = 0; i < 8; i++) {
-                float *d = dst + (r0 + i) * ld + j0;
-                if (accumulate) x[i] += ax_vf8_load(d);
-                ax_vf8_store(d, x[i]);
-            }
-        }
-        for (; j0 < cols; j0++)
-            for (int64_t r = r0; r < r0 + 8; r++)
-                dst[r * ld + j0] = accumulate ? dst[r * ld + j0] + s[j0 * BR + r] : s[j0 * BR + r];
-    }
-#endif
-    for (; r0 < rows; r0++)
-        for (int64_t j = 0; j < cols; j++)
-            dst[r0 * ld + j] = accumulate ? dst[r0 * ld + j] + s[j * BR + r0] : s[j * BR + r0];
+    attn_transpose_block(dst, ld, s, BR, cols, rows, accumulate);
 }
 
 /* s^T += the bias's (i0 .. i0 + br) x (j0 .. j0 + bc) block of head h, sequence b. Lanes br..BR are
