@@ -114,25 +114,26 @@ static int is_listed(const char *arg, const char *const *names) {
     return 0;
 }
 
-int axial_refuse_repeated_options(int argc, char *const *argv, const char *cmd, const char *const *value_options) {
-    /* Two passes over the options' places: --help anywhere among them wins (the parser prints it);
-     * then the first option seen twice is named. */
-    for (int pass = 0; pass < 2; pass++) {
-        const char *seen[64]; /* every subcommand has fewer value options */
-        int n = 0;
-        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-            if (pass == 0 && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) return 0;
-            if (!is_listed(argv[i], value_options)) continue;
-            for (int k = 0; pass == 1 && k < n; k++)
-                if (strcmp(seen[k], argv[i]) == 0) {
-                    fprintf(stderr, "axial %s: %s given twice (see `axial %s --help`)\n", cmd, argv[i], cmd);
-                    return 2;
-                }
-            if (n < (int)(sizeof seen / sizeof seen[0])) seen[n++] = argv[i];
-            i++; /* its value */
-        }
-    }
+static int is_listed_n(const char *arg, const char *const *names, int n) {
+    for (int k = 0; k < n; k++)
+        if (strcmp(arg, names[k]) == 0) return 1;
     return 0;
+}
+
+int axial_refuse_repeated_options(int argc, char *const *argv, const char *cmd, const char *const *value_options) {
+    const char *seen[64]; /* every subcommand has fewer value options */
+    const char *repeated = NULL; /* the first one seen twice, named unless --help comes later */
+    int n = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 0; /* the parser prints it */
+        if (!is_listed(argv[i], value_options)) continue;
+        if (repeated == NULL && is_listed_n(argv[i], seen, n)) repeated = argv[i];
+        if (n < (int)(sizeof seen / sizeof seen[0])) seen[n++] = argv[i];
+        i++; /* its value */
+    }
+    if (repeated == NULL) return 0;
+    fprintf(stderr, "axial %s: %s given twice (see `axial %s --help`)\n", cmd, repeated, cmd);
+    return 2;
 }
 
 /* The reason of the first failed flush of stdout; 0 while none has failed. */
