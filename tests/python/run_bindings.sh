@@ -57,7 +57,11 @@ torch)
 notebooks)
     [ -x "$py" ] && "$py" -c "import axial, nbclient, nbformat, ipykernel, matplotlib" 2> /dev/null ||
         skip "$root/.venv with axial, nbclient, nbformat, ipykernel and matplotlib is missing"
-    exec "$py" "$root/python_bindings/tests/run_notebooks.py" "$root/notebooks"/*.ipynb
+    # The notebooks write their outputs under tempfile.mkdtemp(), left for a reader to open; under
+    # the suite they go to a folder of this run's own, removed at the end.
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    TMPDIR=$tmp "$py" "$root/python_bindings/tests/run_notebooks.py" "$root/notebooks"/*.ipynb
     ;;
 root)
     [ -x "$py" ] && "$py" -c "import numpy, scikit_build_core" 2> /dev/null ||

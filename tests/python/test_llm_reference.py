@@ -27,8 +27,11 @@ Two models:
     largest values; the bound leaves a factor 15 for other CPU paths and thread counts): a check of
     the forward itself (RoPE layout, GQA grouping, cache, chunking, the untied head).
 """
+import atexit
 import functools
+import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +60,11 @@ GREEDY_MIN_GAP = 1.0
 GREEDY_NEW = 20
 GREEDY_PROMPTS = [("raw", "1, 2, 3, 4, 5, 6, 7, 8,"), ("raw", "10, 20, 30, 40, 50,"), ("chat", "Count from 1 to 10.")]
 LOGIT_TEXT = "The capital of France is Paris. The capital of Germany is Berlin. The capital of Italy is"
+
+# The derived model files (one per cached variant, ~124 MB each) live here and go at exit.
+_TMP = tempfile.mkdtemp(prefix="axial-llm-ref-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
+_SERIAL = itertools.count()
 
 
 @functools.lru_cache(maxsize=None)
@@ -157,8 +165,7 @@ def test_generate_seed_reproducible():
 def one_quantized_block():
     """The real model cut to its first block: every tensor copied byte for byte (Q4_1 / Q8_0 blocks
     as they are), block_count 1. Returns (path, exact reference, activation-quantized reference)."""
-    tmp = tempfile.mkdtemp(prefix="axial-llm-q1-")
-    path = os.path.join(tmp, "one-block-q.gguf")
+    path = os.path.join(_TMP, "one-block-q.gguf")
     reader = gguf.GGUFReader(MODEL)
     tensors = {}
     for t in reader.tensors:
@@ -192,8 +199,7 @@ def test_logits_one_quantized_block_are_the_quantized_network(n_batch):
 @functools.lru_cache(maxsize=None)
 def f16_model(extra_kv=()):
     """extra_kv: ((key, value, GGUFValueType), ...) added to the derived file's metadata."""
-    tmp = tempfile.mkdtemp(prefix="axial-llm-f16-")
-    path = os.path.join(tmp, "two-blocks-f16.gguf")
+    path = os.path.join(_TMP, f"two-blocks-f16-{next(_SERIAL)}.gguf")
     reader = gguf.GGUFReader(MODEL)
     src = {t.name: t for t in reader.tensors}
 
