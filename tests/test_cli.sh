@@ -285,6 +285,9 @@ check "generate --threads 10000 names [0, 4096]" $?
 "$axial" serve --device gpu > /dev/null 2> "$work/serve_err"
 [ $? -eq 2 ] && grep -qF -- "--device 'gpu': expected cpu or cuda" "$work/serve_err"
 check "serve --device gpu is refused" $?
+"$axial" serve --admission eager > /dev/null 2> "$work/serve_err"
+[ $? -eq 2 ] && grep -qF -- "--admission 'eager': expected preempt or reserve" "$work/serve_err"
+check "serve --admission eager is refused" $?
 # demo --device cuda on a machine without a usable GPU fails before writing anything (it had built the
 # store first and failed at the attention step).
 if "$axial" info 2>/dev/null | grep -q 'no CUDA device'; then

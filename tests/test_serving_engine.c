@@ -479,6 +479,103 @@ static void test_last_token_needs_no_block(void) {
     }
 }
 
+/* Eight requests of 70 to 95 tokens each (3 blocks) in a pool of 6 blocks, under every policy. Reserving,
+ * two run at once and nothing is preempted. Preempting, more are admitted than the pool can finish,
+ * the latest-submitted ones are sent back and recomputed, and every request still gets the session's
+ * tokens: greedy ones and a sampled one with penalties, whose draws are numbered per request. The
+ * victim of the second preemption is cancelled while it waits: it ends once, with the tokens (the
+ * session's) and the text it had. (The schedule has no timing in it: the same steps every run.) */
+static void test_preemption(void) {
+    enum { N = N_PROMPTS };
+    const int32_t max_tokens = 70;
+    int32_t prompts[N][256];
+    int64_t lens[N];
+    for (int p = 0; p < N; p++) lens[p] = tokenize(k_prompts[p], prompts[p], 256);
+    ax_sampling_row sampled = AX_SAMPLING_ROW_INIT;
+    sampled.temperature = 0.9f;
+    sampled.top_k = 40;
+    sampled.seed = 1234;
+    sampled.repetition_penalty = 1.2f;
+    for (int pol = 0; pol <= AX_SERVING_STATIC; pol++) {
+        for (int preempt = 0; preempt <= 1; preempt++) {
+            ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
+            cfg.policy = (ax_serving_policy)pol;
+            cfg.n_ctx = 256;
+            cfg.block_size = 32;
+            cfg.num_blocks = 6;
+            cfg.max_batch_tokens = 24;
+            cfg.max_running = 8;
+            cfg.preemption = preempt;
+            ax_serving_engine *e = NULL;
+            CHECK_OK(ax_serving_create(g_model, &cfg, &e));
+            if (e == NULL) return;
+            collected c[N];
+            memset(c, 0, sizeof c);
+            int64_t ids[N];
+            for (int p = 0; p < N; p++) {
+                ax_serving_request r = AX_SERVING_REQUEST_INIT;
+                r.tokens = prompts[p];
+                r.n_tokens = lens[p];
+                r.max_tokens = max_tokens;
+                r.ignore_eos = 1;
+                r.callback = on_event;
+                r.user = &c[p];
+                if (p == 2) {
+                    r.sampling = sampled;
+                    r.penalty_last_n = 16;
+                }
+                CHECK_OK(ax_serving_submit(e, &r, &ids[p]));
+            }
+            int64_t peak = 0, preemptions = 0;
+            int cancelled = -1;
+            for (int guard = 0; guard < 100000; guard++) {
+                int did = 0;
+                if (ax_serving_step(e, &did) != AX_OK) TH_FAIL("step: %s", ax_last_error());
+                if (kvb_check(e->pool) != 0) TH_FAIL("pool after a step: %s", ax_last_error());
+                ax_serving_stats st;
+                CHECK_OK(ax_serving_get_stats(e, &st));
+                if (st.running > peak) peak = st.running;
+                if (st.preemptions == 2 && preemptions == 1) {
+                    /* the step's victim waits at the head of the queue */
+                    for (int p = 0; p < N; p++)
+                        if (e->n_waiting > 0 && e->waiting[0]->id == ids[p]) cancelled = p;
+                    if (cancelled >= 0) CHECK_OK(ax_serving_cancel(e, ids[cancelled]));
+                }
+                preemptions = st.preemptions;
+                if (!did) break;
+            }
+            char what[96];
+            snprintf(what, sizeof what, "%s, %s", ax_serving_policy_name((ax_serving_policy)pol),
+                     preempt ? "preempting" : "reserving");
+            printf("%s: at most %lld running, %lld preemptions, request %d cancelled after one\n", what,
+                   (long long)peak, (long long)preemptions, cancelled);
+            th_checks++;
+            if (preempt && (peak <= 2 || preemptions < 2 || cancelled < 0))
+                TH_FAIL("%s: %lld running at most, %lld preemptions, victim %d; expected more than 2, at least 2 and "
+                        "one", what, (long long)peak, (long long)preemptions, cancelled);
+            if (!preempt) {
+                CHECK_INT_EQ(peak, 2);
+                CHECK_INT_EQ(preemptions, 0);
+            }
+            for (int p = 0; p < N; p++) {
+                char which[128];
+                snprintf(which, sizeof which, "%s, request %d", what, p);
+                const int32_t want = p == cancelled ? (int32_t)c[p].n_tokens : max_tokens;
+                CHECK_INT_EQ(c[p].finals, 1);
+                CHECK_INT_EQ(c[p].finish, p == cancelled ? AX_SERVING_CANCELLED : AX_SERVING_LENGTH);
+                CHECK_INT_EQ(c[p].n_tokens, want);
+                CHECK_INT_EQ(c[p].prompt_tokens, lens[p]);
+                CHECK_INT_EQ(c[p].completion_tokens, want);
+                if (p == cancelled) CHECK(want > 0 && want < max_tokens);
+                check_tokens(which, prompts[p], lens[p], c[p].tokens, want, p == 2 ? &sampled : NULL, p == 2 ? 16 : 0);
+                check_text(&c[p]);
+            }
+            check_pool_empty(e);
+            ax_serving_free(e);
+        }
+    }
+}
+
 static void test_stop_conditions(void) {
     int32_t p[256];
     const int64_t n = tokenize(k_prompts[3], p, 256);
@@ -578,6 +675,11 @@ static void test_errors(void) {
     CHECK_CONTAINS(ax_last_error(), "cfg->block_size");
     CHECK(e == NULL);
     CHECK_STATUS(ax_serving_create(NULL, NULL, &e), AX_ERR_INVALID_ARGUMENT);
+    cfg = (ax_serving_config)AX_SERVING_CONFIG_INIT;
+    cfg.preemption = 2;
+    CHECK_STATUS(ax_serving_create(g_model, &cfg, &e), AX_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ax_last_error(), "cfg->preemption: 2");
+    CHECK(e == NULL);
     ax_serving_policy pol;
     CHECK_STATUS(ax_serving_policy_parse("fastest", &pol), AX_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ax_last_error(), "\"fastest\"");
@@ -906,11 +1008,23 @@ static void test_reliability(void) {
     int32_t base[64];
     for (int i = 0; i < 64; i++) base[i] = 300 + (int32_t)(th_rand_u64() % 20000);
     int submitted = 0, cancels = 0;
-    for (int round = 0; round < 3; round++) {
-        /* a small pool and budget: requests wait, share blocks, and get cancelled at any point */
-        ax_serving_engine *e = new_engine((ax_serving_policy)round, 96, 24, 48, 12, 1);
+    int64_t preemptions = 0;
+    for (int round = 0; round < 6; round++) {
+        /* a small pool and budget: requests wait, share blocks, and get cancelled at any point; in the
+         * last three rounds (preempting) a pool of 4 blocks (a context is 3) that they outgrow */
+        const int preempt = round >= 3;
+        ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
+        cfg.policy = (ax_serving_policy)(round % 3);
+        cfg.n_ctx = 96;
+        cfg.num_blocks = preempt ? 4 : 24;
+        cfg.max_batch_tokens = 48;
+        cfg.max_running = 12;
+        cfg.block_size = 32;
+        cfg.preemption = preempt;
+        ax_serving_engine *e = NULL;
+        CHECK_OK(ax_serving_create(g_model, &cfg, &e));
         if (e == NULL) break;
-        const int end = round == 2 ? N : (round + 1) * N / 3;
+        const int end = round == 5 ? N : (round + 1) * N / 6;
         int next = submitted;
         for (;;) {
             /* up to 6 arrivals per step */
@@ -924,7 +1038,8 @@ static void test_reliability(void) {
                 ax_serving_request r = AX_SERVING_REQUEST_INIT;
                 r.tokens = prompt;
                 r.n_tokens = n;
-                r.max_tokens = 1 + (int32_t)(th_rand_u64() % 12);
+                /* preempting: long enough to outgrow the block of room admission leaves each */
+                r.max_tokens = 1 + (int32_t)(th_rand_u64() % (preempt ? 56 : 12));
                 r.callback = on_event;
                 r.user = &c[next];
                 const int kind = (int)(th_rand_u64() % 4);
@@ -968,8 +1083,12 @@ static void test_reliability(void) {
         ax_serving_stats st;
         CHECK_OK(ax_serving_get_stats(e, &st));
         CHECK_INT_EQ(st.requests_finished, st.requests_submitted);
+        if (!preempt) CHECK_INT_EQ(st.preemptions, 0);
+        preemptions += st.preemptions;
         ax_serving_free(e);
     }
+    th_checks++;
+    if (preemptions == 0) TH_FAIL("the preempting rounds never preempted");
     int bad = 0, cancelled = 0, stopped = 0, length = 0;
     for (int i = 0; i < N; i++) {
         if (c[i].finals != 1 || c[i].bad_utf8 || c[i].completion_tokens != c[i].n_tokens) bad++;
@@ -981,8 +1100,8 @@ static void test_reliability(void) {
     if (bad != 0) TH_FAIL("%d of %d requests did not end exactly once with consistent counts and valid UTF-8", bad, N);
     CHECK_INT_EQ(cancelled + stopped + length, N);
     CHECK(cancelled > N / 50 && stopped > N / 50 && length > N / 50);
-    printf("reliability: %d requests, %d cancel calls, %d cancelled, %d stopped, %d length\n", N, cancels, cancelled,
-           stopped, length);
+    printf("reliability: %d requests, %d cancel calls, %d cancelled, %d stopped, %d length, %lld preemptions\n", N,
+           cancels, cancelled, stopped, length, (long long)preemptions);
     free(c);
     free(ids);
 }
@@ -1255,6 +1374,7 @@ int main(int argc, char **argv) {
     RUN(test_penalties);
     RUN(test_penalties_generated_only);
     RUN(test_stop_conditions);
+    RUN(test_preemption);
     RUN(test_copy_on_write);
     RUN(test_cached_prefix_fits_a_pool_of_one);
     RUN(test_last_token_needs_no_block);

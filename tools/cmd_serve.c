@@ -27,7 +27,7 @@ static void serve_usage(FILE *out) {
             "usage: axial serve [--model FILE] [--alias NAME] [--host ADDR] [--port N] [--policy P]\n"
             "                   [--device cpu|cuda] [--ctx-size N] [--threads T] [--max-queue N]\n"
             "                   [--max-running N] [--batch-tokens N] [--block-size N] [--blocks N]\n"
-            "                   [--allow-origin ORIGIN]\n"
+            "                   [--admission preempt|reserve] [--allow-origin ORIGIN]\n"
             "  Serves the model over HTTP with an OpenAI-compatible API (POST /v1/completions,\n"
             "  /v1/chat/completions; GET /v1/models, /health, /metrics) until SIGINT or SIGTERM.\n"
             "  --host defaults to 127.0.0.1 and --port to 8080 (0: a free port); the line \"axial serve:\n"
@@ -39,6 +39,11 @@ static void serve_usage(FILE *out) {
             "  at once (64, and at most --batch-tokens: each decodes a token every step); --batch-tokens:\n"
             "  tokens per step (64 on the CPU, 2048 on CUDA); --block-size: tokens per KV block (32);\n"
             "  --blocks: KV blocks in the pool (enough for 8 full contexts on the CPU, 32 on CUDA).\n"
+            "  --admission: preempt (default) admits a request when its prompt fits the pool and, when\n"
+            "  the pool runs out, sends the latest requests back to the queue to recompute later (the\n"
+            "  same tokens, later); reserve admits a request only when the pool can promise it\n"
+            "  prompt + max_tokens (the rest of the context when a request gives none) and never\n"
+            "  preempts.\n"
             "  --threads: CPU threads (0 = all cores). --allow-origin: let browser pages from ORIGIN\n"
             "  (\"*\": any) call the server (CORS: the header on every answer, OPTIONS preflights); off by\n"
             "  default, so a web page cannot use a local server.\n");
@@ -46,6 +51,7 @@ static void serve_usage(FILE *out) {
 
 typedef struct serve_options {
     const char *model_path, *alias, *host, *policy, *allow_origin;
+    int preemption; /* --admission: 1 preempt (default), 0 reserve */
     ax_device device;
     long long port, ctx_size, threads, max_queue, max_running, batch_tokens, block_size, blocks;
 } serve_options;
@@ -82,10 +88,10 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
         {"--blocks", 0, INT64_MAX, offsetof(serve_options, blocks), "an integer >= 0 (0 = the default)"},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    const char *value_options[6 + N_INTS + 1] = {"--model",  "--host",   "--alias",
-                                                 "--device", "--policy", "--allow-origin"};
-    for (size_t k = 0; k < N_INTS; k++) value_options[6 + k] = ints[k].name;
-    value_options[6 + N_INTS] = NULL;
+    const char *value_options[7 + N_INTS + 1] = {"--model",  "--host",         "--alias",    "--device",
+                                                 "--policy", "--allow-origin", "--admission"};
+    for (size_t k = 0; k < N_INTS; k++) value_options[7 + k] = ints[k].name;
+    value_options[7 + N_INTS] = NULL;
     if (axial_refuse_repeated_options(argc, argv, "serve", value_options) != 0) return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -117,6 +123,12 @@ static int serve_parse(int argc, char **argv, serve_options *o) {
             o->host = val;
         } else if (strcmp(a, "--policy") == 0) {
             o->policy = val;
+        } else if (strcmp(a, "--admission") == 0) {
+            if (strcmp(val, "preempt") != 0 && strcmp(val, "reserve") != 0) {
+                fprintf(stderr, "axial serve: --admission '%s': expected preempt or reserve\n", val);
+                return 2;
+            }
+            o->preemption = strcmp(val, "preempt") == 0;
         } else if (strcmp(a, "--allow-origin") == 0) {
             /* a header value: no control characters (a CR or LF would start a header of its own) */
             for (const char *ch = val; *ch != '\0'; ch++)
@@ -225,6 +237,7 @@ static int serve_run(const serve_options *o) {
     ec.max_batch_tokens = (int32_t)o->batch_tokens;
     ec.block_size = (int32_t)o->block_size;
     ec.num_blocks = (int64_t)o->blocks;
+    ec.preemption = o->preemption;
     ax_serving_engine *engine = NULL;
     srv_server *srv = NULL;
     int rc = 0;
@@ -256,10 +269,11 @@ static int serve_run(const serve_options *o) {
                 (long long)connections, (long long)wanted);
     const int v6 = strchr(host, ':') != NULL;
     fprintf(stderr,
-            "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens, %d tokens per step, "
-            "at most %d sequences at once and %d waiting, %lld connections\n",
+            "axial serve: model %s, policy %s, context %d tokens, %lld KV blocks of %d tokens (admission: %s), "
+            "%d tokens per step, at most %d sequences at once and %d waiting, %lld connections\n",
             model_id, ax_serving_policy_name(got.policy), (int)got.n_ctx, (long long)got.num_blocks,
-            (int)got.block_size, (int)got.max_batch_tokens, (int)got.max_running, (int)got.max_queue,
+            (int)got.block_size, got.preemption ? "preempt" : "reserve", (int)got.max_batch_tokens,
+            (int)got.max_running, (int)got.max_queue,
             (long long)connections);
     printf("axial serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
     fflush(stdout);
@@ -280,6 +294,7 @@ done:
 int axial_cmd_serve(int argc, char **argv) {
     serve_options o = {0};
     o.port = 8080;
+    o.preemption = 1; /* the server's clients often leave max_tokens out (a whole context each to reserve) */
     const int parsed = serve_parse(argc, argv, &o);
     if (parsed != 0) return parsed < 0 ? 0 : parsed;
 #ifdef AXIAL_SERVE_HTTP

@@ -715,9 +715,9 @@ static char *http_strdup(const char *s) {
 
 static enum MHD_Result http_metrics(srv_server *srv, struct MHD_Connection *c) {
     ax_serving_stats st;
-    srv_gauges g = {0, 0, 0, 0, 0};
+    srv_gauges g = {0, 0, 0, 0, 0, 0};
     if (ax_serving_get_stats(srv->engine, &st) == AX_OK)
-        g = (srv_gauges){st.waiting, st.running, st.blocks_used, st.blocks_total, st.blocks_cached};
+        g = (srv_gauges){st.waiting, st.running, st.blocks_used, st.blocks_total, st.blocks_cached, st.preemptions};
     return http_send(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", srv_metrics_render(srv->metrics, &g),
                      NULL, NULL);
 }

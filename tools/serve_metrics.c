@@ -163,6 +163,9 @@ char *srv_metrics_render(srv_metrics *m, const srv_gauges *g) {
     metrics_gauge(&t, "axial_kv_blocks_total", "KV-cache blocks in the pool.", g->blocks_total);
     metrics_gauge(&t, "axial_kv_blocks_cached", "Free KV-cache blocks that still hold a reusable prompt prefix.",
                   g->blocks_cached);
+    metrics_counter(&t, "axial_preemptions_total",
+                    "Running sequences sent back to the queue to recompute later (--admission preempt).",
+                    (uint64_t)g->preemptions);
     pthread_mutex_lock(&m->mu);
     metrics_counter(&t, "axial_prompt_tokens_total", "Prompt tokens of finished requests.", m->prompt_tokens);
     metrics_counter(&t, "axial_generation_tokens_total", "Tokens generated.", m->generation_tokens);

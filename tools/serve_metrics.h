@@ -15,6 +15,7 @@ typedef struct srv_metrics srv_metrics;
 /* The engine's gauges at render time (ax_serving_get_stats). */
 typedef struct srv_gauges {
     int64_t waiting, running, blocks_used, blocks_total, blocks_cached;
+    int64_t preemptions; /* the engine's own counter (ax_serving_stats), rendered as one */
 } srv_gauges;
 
 /* NULL when out of memory. */

@@ -84,9 +84,21 @@ typedef struct ax_serving_config {
                                    is AX_ERR_BUSY; <= 0: 1024 */
     int32_t static_batch;       /* AX_SERVING_STATIC batch size; <= 0: max_running */
     int32_t prefix_sharing;     /* 1 (default): identical prompt prefixes share KV blocks; 0: off */
+    int32_t preemption;         /* how KV room is promised; 0 (default): reserve, a request is admitted
+                                   only when the pool can promise every block it may need (prompt +
+                                   max_tokens), and is never preempted; 1: preempt, a request is
+                                   admitted when its prompt fits (with a block of room left for each
+                                   running sequence), running sequences take blocks as they grow, and
+                                   when a step needs more than the pool has, the latest-submitted
+                                   running sequences are preempted: their blocks are freed and they
+                                   wait again at the head of the queue, to recompute their KV (prompt
+                                   and tokens generated so far, less what the prefix cache still
+                                   holds) when readmitted. Their tokens are the same either way
+                                   (sampling draws are numbered per request, the kernels are
+                                   batch-invariant); only the time differs. */
 } ax_serving_config;
 
-#define AX_SERVING_CONFIG_INIT { sizeof(ax_serving_config), AX_SERVING_SPLITFUSE, 0, 0, 0, 0, 0, 0, 0, 1 }
+#define AX_SERVING_CONFIG_INIT { sizeof(ax_serving_config), AX_SERVING_SPLITFUSE, 0, 0, 0, 0, 0, 0, 0, 1, 0 }
 
 typedef enum ax_serving_finish {
     AX_SERVING_RUNNING = 0,     /* not finished */
@@ -222,6 +234,7 @@ typedef struct ax_serving_stats {
     int64_t generated_tokens;
     int64_t steps;               /* forward steps run */
     int64_t copy_on_write;       /* blocks copied because a shared block was about to be written */
+    int64_t preemptions;         /* running sequences sent back to the queue (cfg.preemption 1) */
 } ax_serving_stats;
 
 /* Thread-safe snapshot. */

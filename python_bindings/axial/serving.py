@@ -344,6 +344,11 @@ class Engine:
             :class:`axial.BusyError` (default 1024).
         static_batch: batch size of the ``"static"`` policy (default ``max_running``).
         prefix_sharing: requests whose prompts start alike share the KV blocks of that prefix.
+        preemption: False (default): a request is admitted only when the pool can promise it
+            prompt + max_tokens, and is never preempted; True: a request is admitted when its
+            prompt fits, and when the pool runs out the latest-submitted running requests go back
+            to the queue and recompute their KV later (the same tokens, later). True suits requests
+            without a useful ``max_tokens`` (it then defaults to the rest of the context).
         start: start the engine's own thread, which steps while there is work; with False nothing
             runs until :meth:`step` or :meth:`start`.
 
@@ -358,7 +363,7 @@ class Engine:
                  block_size: Optional[int] = None, num_blocks: Optional[int] = None,
                  max_batch_tokens: Optional[int] = None, max_running: Optional[int] = None,
                  max_queue: Optional[int] = None, static_batch: Optional[int] = None, prefix_sharing: bool = True,
-                 start: bool = True) -> None:
+                 preemption: bool = False, start: bool = True) -> None:
         self._closed = True  # until the engine exists
         self._orphans: Deque[int] = collections.deque()
         if not isinstance(model, Model):
@@ -372,7 +377,8 @@ class Engine:
             ("static_batch", static_batch))]
         self.model = model
         try:
-            self._capsule = _axial.serving_create(model._capsule, policy, *values, bool(prefix_sharing))
+            self._capsule = _axial.serving_create(model._capsule, policy, *values, bool(prefix_sharing),
+                                                  bool(preemption))
         except InvalidArgumentError as e:
             raise _python_names(e) from None
         self._closed = False
@@ -385,7 +391,7 @@ class Engine:
     def config(self) -> Dict[str, Any]:
         """The configuration in effect (``ax_serving_get_config``, defaults filled in): policy, n_ctx,
         block_size, num_blocks, max_batch_tokens, max_running, max_queue, static_batch,
-        prefix_sharing."""
+        prefix_sharing, preemption."""
         return dict(self._config)
 
     @property
@@ -508,7 +514,7 @@ class Engine:
         """A snapshot of the engine's counters (``ax_serving_get_stats``): waiting, running,
         blocks_total, blocks_used, blocks_cached, block_size, requests_submitted, requests_finished,
         requests_cancelled, prompt_tokens, cached_prompt_tokens, computed_prompt_tokens,
-        generated_tokens, steps, copy_on_write."""
+        generated_tokens, steps, copy_on_write, preemptions."""
         return _axial.serving_stats(self._capsule)
 
     def step(self) -> bool:

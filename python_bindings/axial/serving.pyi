@@ -46,7 +46,7 @@ class Engine:
                  block_size: Optional[int] = None, num_blocks: Optional[int] = None,
                  max_batch_tokens: Optional[int] = None, max_running: Optional[int] = None,
                  max_queue: Optional[int] = None, static_batch: Optional[int] = None, prefix_sharing: bool = True,
-                 start: bool = True) -> None: ...
+                 preemption: bool = False, start: bool = True) -> None: ...
     config: Dict[str, Any]  # a read-only property
     closed: bool  # a read-only property
     def submit(self, prompt: Union[str, Sequence[int]], max_tokens: int = 16, temperature: float = 0.0,

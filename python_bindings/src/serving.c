@@ -104,9 +104,9 @@ static int serving_py_ids(PyObject *obj, const char *name, Py_buffer *view, cons
 }
 
 /* serving_create(model, policy, n_ctx, block_size, num_blocks, max_batch_tokens, max_running,
- * max_queue, static_batch, prefix_sharing) -> engine capsule */
+ * max_queue, static_batch, prefix_sharing, preemption) -> engine capsule */
 static PyObject *py_serving_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (axpy_check_nargs("serving_create", nargs, 10) < 0) return NULL;
+    if (axpy_check_nargs("serving_create", nargs, 11) < 0) return NULL;
     ax_llm_model *model = PyCapsule_IsValid(args[0], SERVING_MODEL_CAPSULE)
                               ? PyCapsule_GetPointer(args[0], SERVING_MODEL_CAPSULE) : NULL;
     if (model == NULL) return axpy_raise(AX_ERR_INVALID_ARGUMENT, "model: expected an LLM model capsule (llm_load)");
@@ -128,6 +128,9 @@ static PyObject *py_serving_create(PyObject *self, PyObject *const *args, Py_ssi
     const int sharing = PyObject_IsTrue(args[9]);
     if (sharing < 0) return NULL;
     cfg.prefix_sharing = sharing;
+    const int preempt = PyObject_IsTrue(args[10]);
+    if (preempt < 0) return NULL;
+    cfg.preemption = preempt;
 
     serving_py_engine *e = calloc(1, sizeof *e);
     if (e == NULL) return PyErr_NoMemory();
@@ -213,7 +216,8 @@ static PyObject *py_serving_config(PyObject *self, PyObject *capsule) {
         serving_py_set(d, "max_running", PyLong_FromLong(cfg.max_running)) < 0 ||
         serving_py_set(d, "max_queue", PyLong_FromLong(cfg.max_queue)) < 0 ||
         serving_py_set(d, "static_batch", PyLong_FromLong(cfg.static_batch)) < 0 ||
-        serving_py_set(d, "prefix_sharing", PyBool_FromLong(cfg.prefix_sharing)) < 0) {
+        serving_py_set(d, "prefix_sharing", PyBool_FromLong(cfg.prefix_sharing)) < 0 ||
+        serving_py_set(d, "preemption", PyBool_FromLong(cfg.preemption)) < 0) {
         Py_DECREF(d);
         return NULL;
     }
@@ -450,7 +454,8 @@ static PyObject *py_serving_stats(PyObject *self, PyObject *capsule) {
         {"computed_prompt_tokens", s.computed_prompt_tokens},
         {"generated_tokens", s.generated_tokens},
         {"steps", s.steps},
-        {"copy_on_write", s.copy_on_write}};
+        {"copy_on_write", s.copy_on_write},
+        {"preemptions", s.preemptions}};
     PyObject *d = PyDict_New();
     if (d == NULL) return NULL;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -465,7 +470,7 @@ static PyObject *py_serving_stats(PyObject *self, PyObject *capsule) {
 PyMethodDef axpy_serving_methods[] = {
     {"serving_create", (PyCFunction)(void (*)(void))py_serving_create, METH_FASTCALL,
      "serving_create(model, policy, n_ctx, block_size, num_blocks, max_batch_tokens, max_running, max_queue, "
-     "static_batch, prefix_sharing) -> engine capsule (ax_serving_create; 0 = the default)"},
+     "static_batch, prefix_sharing, preemption) -> engine capsule (ax_serving_create; 0 = the default)"},
     {"serving_close", py_serving_close, METH_O,
      "serving_close(engine): stops the loop, cancels unfinished requests, frees the engine (ax_serving_free)"},
     {"serving_config", py_serving_config, METH_O, "serving_config(engine) -> dict (ax_serving_get_config)"},

@@ -380,6 +380,30 @@ def test_prefix_sharing(model, reference):
         assert eng.config["prefix_sharing"] is False
 
 
+def test_preemption(model, reference):
+    # Four requests of ~3 blocks each in a pool of 6: with preemption more than two run at once, the
+    # latest go back to the queue and recompute, and each still gets Model.generate_tokens' ids.
+    prompts = [PROMPTS[i] for i in (0, 2, 3, 4)]
+    small = dict(n_ctx=256, block_size=32, num_blocks=6, max_batch_tokens=24)
+    with Engine(model, preemption=True, start=False, **small) as eng:
+        assert eng.config["preemption"] is True
+        futures = [eng.submit(p, max_tokens=60) for p in prompts]
+        peak = 0
+        while eng.step():
+            peak = max(peak, eng.stats()["running"])
+        results = [f.result(timeout=1) for f in futures]
+        assert peak > 2 and eng.stats()["preemptions"] > 0
+    for p, r in zip(prompts, results):
+        check_against_reference(model, reference, p, r, 60)
+    with Engine(model, start=False, **small) as eng:
+        assert eng.config["preemption"] is False
+        futures = [eng.submit(p, max_tokens=60, ignore_eos=True) for p in prompts]
+        peak = 0
+        while eng.step():
+            peak = max(peak, eng.stats()["running"])
+        assert peak == 2 and eng.stats()["preemptions"] == 0
+
+
 def test_seeded_sampling_is_reproducible(model, reference):
     kw = dict(temperature=0.9, top_k=40, top_p=0.95, seed=11)
     with Engine(model, **SMALL) as eng:

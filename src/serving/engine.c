@@ -134,6 +134,9 @@ static ax_status check_config(const ax_llm_model *model, ax_serving_config *c) {
     if (c->static_batch <= 0 || c->static_batch > c->max_running) c->static_batch = c->max_running;
     if (c->prefix_sharing != 0 && c->prefix_sharing != 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->prefix_sharing: %d, expected 0 or 1", c->prefix_sharing);
+    if (c->preemption != 0 && c->preemption != 1)
+        return ax_set_error(AX_ERR_INVALID_ARGUMENT, "cfg->preemption: %d, expected 0 (reserve) or 1 (preempt)",
+                            c->preemption);
     return AX_OK;
 }
 
@@ -185,7 +188,11 @@ ax_status ax_serving_create(ax_llm_model *model, const ax_serving_config *cfg, a
     e->running = calloc((size_t)e->max_running, sizeof *e->running);
     e->plan = calloc((size_t)e->max_running, sizeof *e->plan);
     e->done = calloc((size_t)(e->max_running + e->max_queue), sizeof *e->done);
-    if (e->running == NULL || e->plan == NULL || e->done == NULL) {
+    /* The queue holds max_queue submissions and, with preemption, up to max_running sequences sent
+     * back: room for all of them now, so that a preemption never needs memory. */
+    e->cap_waiting = e->max_running + e->max_queue;
+    e->waiting = malloc((size_t)e->cap_waiting * sizeof *e->waiting);
+    if (e->running == NULL || e->plan == NULL || e->done == NULL || e->waiting == NULL) {
         st = ax_set_error(AX_ERR_OUT_OF_MEMORY, "engine: tables of %lld sequences", (long long)e->max_running);
         goto fail;
     }
@@ -234,7 +241,7 @@ static ax_status copy_request(ax_serving_engine *e, const ax_serving_request *r,
         return ax_set_error(AX_ERR_INVALID_ARGUMENT,
                             "prompt: %lld tokens, the context holds %lld (no room to generate)", (long long)n,
                             (long long)e->n_ctx);
-    s->n_prompt = s->n_total = n;
+    s->n_prompt = s->n_total = s->n_prefill = n;
     if (r->max_tokens < 1)
         return ax_set_error(AX_ERR_INVALID_ARGUMENT, "request->max_tokens: %d, expected at least 1", r->max_tokens);
     s->max_total = n + r->max_tokens < e->n_ctx ? n + r->max_tokens : e->n_ctx;
@@ -362,6 +369,30 @@ static void release_seq(ax_serving_engine *e, srv_seq *s) {
     s->n_blocks = 0;
     e->reserved -= s->reserved;
     s->reserved = 0;
+}
+
+void srv_preempt(ax_serving_engine *e, srv_seq *s) {
+    release_seq(e, s);
+    ptrs_remove(e->running, &e->n_running, s);
+    ptrs_remove(e->plan, &e->n_plan, s);
+    /* Its KV is gone: everything it holds (prompt and generated tokens) is run again, from whatever
+     * the prefix cache still has of it, before its next token is sampled. */
+    s->n_prefill = s->n_total;
+    s->n_computed = 0;
+    s->n_registered = 0;
+    s->plan_tokens = 0;
+    s->plan_sample = 0;
+    s->n_new = 0;
+    /* Its last text went out with the previous step's events; the steps that recompute it sample
+     * nothing and must not send that text again. */
+    s->text.out_len = 0;
+    s->state = SRV_WAITING;
+    /* The head of the queue: it was admitted before anything still waiting. The queue has room for
+     * every running sequence beyond max_queue (ax_serving_create). */
+    memmove(e->waiting + 1, e->waiting, (size_t)e->n_waiting * sizeof *e->waiting);
+    e->waiting[0] = s;
+    e->n_waiting++;
+    e->stats.preemptions++;
 }
 
 static void finish_seq(srv_seq *s, ax_serving_finish reason, size_t text_limit) {

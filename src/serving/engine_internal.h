@@ -57,6 +57,8 @@ typedef struct srv_seq {
     /* the request, copied */
     int32_t *tokens;            /* prompt then generated ids; capacity n_ctx */
     int64_t n_prompt, n_total;  /* n_total - n_prompt ids were generated */
+    int64_t n_prefill;          /* tokens run before the next sample: n_prompt, or after a preemption
+                                   n_total (the prompt and the tokens generated before it) */
     int64_t max_total;          /* min(n_prompt + max_tokens, n_ctx): the sequence never grows past it */
     int64_t max_kv;             /* max_total - 1: the last token is sampled, never run, so it has no K/V */
     ax_sampling_row sampling;
@@ -75,7 +77,7 @@ typedef struct srv_seq {
     int32_t n_blocks;
     int64_t reserved;           /* blocks still to allocate, counted in engine->reserved */
     int64_t n_computed;         /* tokens whose K/V are in the cache */
-    int64_t n_cached;           /* prompt tokens whose K/V came from shared blocks */
+    int64_t n_cached;           /* prompt tokens whose K/V came from shared blocks (first admission) */
     int32_t n_registered;       /* leading blocks already offered to the prefix index */
 
     /* the step's plan (step thread) */
@@ -173,6 +175,8 @@ double srv_now(void);
 void srv_schedule(ax_serving_engine *e);
 /* Whether seq can be admitted now (its KV fits); if so admits it (prefix match, reservation). */
 int srv_try_admit(ax_serving_engine *e, srv_seq *s);
+/* engine.c: sends a running sequence back to the head of the queue, its blocks freed (mu held). */
+void srv_preempt(ax_serving_engine *e, srv_seq *s);
 
 /* forward.c */
 ax_status srv_forward_alloc(ax_serving_engine *e);

@@ -9,6 +9,7 @@ tokens at every step, so the comparison does not hang on a near-tie.
 
 Run through tests/python/run_server.sh (ctest test_server), which sets AXIAL_CLI and AXIAL_LLM_MODEL.
 """
+import concurrent.futures
 import http.client
 import json
 import os
@@ -302,6 +303,7 @@ def test_metrics_count_requests(server):
                        ("axial_kv_blocks_used", "gauge"), ("axial_kv_blocks_total", "gauge"),
                        ("axial_kv_blocks_cached", "gauge"), ("axial_prompt_tokens_total", "counter"),
                        ("axial_generation_tokens_total", "counter"), ("axial_requests_total", "counter"),
+                       ("axial_preemptions_total", "counter"),
                        ("axial_time_to_first_token_seconds", "histogram"),
                        ("axial_inter_token_latency_seconds", "histogram"),
                        ("axial_request_duration_seconds", "histogram")]:
@@ -711,6 +713,32 @@ def test_chat_default_max_tokens_fits_a_small_pool():
         err = error_of(post(s, "/v1/completions", {"model": MODEL_ID, "prompt": "word " * 80, "max_tokens": 1}),
                        400, "prompt")
         assert "KV pool holds 64" in err["message"], err
+    finally:
+        assert s.stop() == 0
+
+
+def test_chats_without_max_tokens_share_a_small_pool():
+    """Four concurrent chats without max_tokens in a pool of 12 blocks of 16 (each would reserve the
+    whole pool): with --admission preempt (the default) they run together, the latest are preempted
+    and recompute, and each reply is still the greedy reference's."""
+    s = Server("--block-size", "16", "--blocks", "12")
+    try:
+        client = s.client()
+
+        def chat(_):
+            r = client.chat.completions.create(model=MODEL_ID, temperature=0,
+                                               messages=[{"role": "user", "content": CHAT_PROMPT}])
+            return r.choices[0].message.content, r.choices[0].finish_reason
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(chat, range(4)))
+        want, generated = axial_generate(CHAT_PROMPT, 120, chat=True)
+        assert generated < 120  # the reply ends on its own, well inside the pool
+        for text, finish in replies:
+            assert finish == "stop" and text == want, (text, want)
+        after, _ = metrics(s)
+        assert after["axial_preemptions_total"] > 0
+        assert after["axial_requests_running"] == 0 and after["axial_kv_blocks_used"] == 0
     finally:
         assert s.stop() == 0
 
