@@ -93,9 +93,12 @@ typedef struct ax_serving_config {
                                    running sequences are preempted: their blocks are freed and they
                                    wait again at the head of the queue, to recompute their KV (prompt
                                    and tokens generated so far, less what the prefix cache still
-                                   holds) when readmitted. Their tokens are the same either way
-                                   (sampling draws are numbered per request, the kernels are
-                                   batch-invariant); only the time differs. */
+                                   holds) when readmitted. On the CPU their tokens are the same
+                                   either way (sampling draws are numbered per request, the kernels
+                                   are batch-invariant); only the time differs. On CUDA a recompute
+                                   runs generated tokens as prefill rows, which round differently
+                                   (docs/serving.md, Determinism): a near tie may then flip. Preempted
+                                   requests do not count against max_queue. */
 } ax_serving_config;
 
 #define AX_SERVING_CONFIG_INIT { sizeof(ax_serving_config), AX_SERVING_SPLITFUSE, 0, 0, 0, 0, 0, 0, 0, 1, 0 }
@@ -230,7 +233,7 @@ typedef struct ax_serving_stats {
     int64_t requests_submitted, requests_finished, requests_cancelled;
     int64_t prompt_tokens;       /* prompt tokens of admitted requests */
     int64_t cached_prompt_tokens;/* of which came from shared prefix blocks */
-    int64_t computed_prompt_tokens; /* prompt tokens run through the forward */
+    int64_t computed_prompt_tokens; /* prompt tokens run through the forward (again after a preemption) */
     int64_t generated_tokens;
     int64_t steps;               /* forward steps run */
     int64_t copy_on_write;       /* blocks copied because a shared block was about to be written */

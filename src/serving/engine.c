@@ -323,7 +323,8 @@ ax_status ax_serving_submit(ax_serving_engine *engine, const ax_serving_request 
     }
     s->t_submit = srv_now();
     pthread_mutex_lock(&e->mu);
-    if (e->n_waiting >= e->max_queue) {
+    /* Sequences sent back by a preemption wait too, but were admitted once: not the queue's to refuse. */
+    if (e->n_waiting - e->n_requeued >= e->max_queue) {
         pthread_mutex_unlock(&e->mu);
         seq_free(s);
         return ax_set_error(AX_ERR_BUSY, "engine: %lld requests already wait (max_queue); try again later",
@@ -392,6 +393,7 @@ void srv_preempt(ax_serving_engine *e, srv_seq *s) {
     memmove(e->waiting + 1, e->waiting, (size_t)e->n_waiting * sizeof *e->waiting);
     e->waiting[0] = s;
     e->n_waiting++;
+    e->n_requeued++;
     e->stats.preemptions++;
 }
 
@@ -558,6 +560,7 @@ static ax_status step(ax_serving_engine *e, int *did_work) {
                 done[n_done++] = s;
                 memmove(e->waiting + i, e->waiting + i + 1, (size_t)(e->n_waiting - i - 1) * sizeof *e->waiting);
                 e->n_waiting--;
+                if (s->t_admit > 0.0) e->n_requeued--; /* a preempted one */
                 finish_seq(s, AX_SERVING_CANCELLED, s->text.len);
             } else {
                 i++;
@@ -698,7 +701,8 @@ static void *loop_main(void *arg) {
         int did = 0;
         (void)step(e, &did); /* a failed forward already ended its requests with AX_SERVING_ERROR */
         if (!did) {
-            /* Work exists but nothing can run (cannot happen with reservation; be safe): nap. */
+            /* Work exists but nothing can run (cannot happen: the head of the queue fits an empty pool,
+             * and a plan is never emptied while something runs; be safe): nap. */
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }

@@ -123,8 +123,9 @@ struct ax_serving_engine {
     int64_t next_id;
     srv_seq **all;              /* every live request (registry), under mu */
     int64_t n_all, cap_all;
-    srv_seq **waiting;          /* FIFO of submitted, not yet admitted */
+    srv_seq **waiting;          /* FIFO of submitted, not yet admitted (preempted ones at its head) */
     int64_t n_waiting, cap_waiting;
+    int64_t n_requeued;         /* of which were preempted (not counted against max_queue) */
     int64_t cancel_pending;     /* cancels not yet seen by a step */
     ax_serving_stats stats;
 

@@ -64,11 +64,13 @@ int srv_try_admit(ax_serving_engine *e, srv_seq *s) {
     e->reserved += need;
     s->state = SRV_RUNNING;
     e->running[e->n_running++] = s;
-    if (s->t_admit == 0.0) { /* not a readmission after a preemption */
+    if (s->t_admit == 0.0) {
         s->t_admit = srv_now();
         s->n_cached = computed;
         e->stats.prompt_tokens += s->n_prompt;
         e->stats.cached_prompt_tokens += computed;
+    } else { /* a readmission after a preemption */
+        e->n_requeued--;
     }
     return 1;
 }
