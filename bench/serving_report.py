@@ -239,7 +239,11 @@ def plot(machine, points, path, title):
     ax_lat.set_ylabel("P95 inter-token latency (ms)")
     ax_lat.set_yscale("log")
     ax_lat.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax_lat.get_yaxis().set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    # Minor labels help within a decade; across several they print on top of each other.
+    lats = [1e3 * p["token_p95_s"] for p in points if p["token_p95_s"] > 0]
+    spans_decades = bool(lats) and max(lats) > 10 * min(lats)
+    ax_lat.get_yaxis().set_minor_formatter(matplotlib.ticker.NullFormatter() if spans_decades
+                                           else matplotlib.ticker.ScalarFormatter())
     ax_lat.set_title("Tail token latency", fontsize=10)
     m = machine
     fig.suptitle(title or (f"Axial serving, {m['name']}, {m['threads']} CPU threads: prompt ~{m['prompt_mean']}, "

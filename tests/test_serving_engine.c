@@ -89,8 +89,9 @@ static void on_event(void *user, const ax_serving_event *ev) {
     c->completion_tokens = ev->completion_tokens;
 }
 
-static ax_serving_engine *new_engine(ax_serving_policy policy, int32_t n_ctx, int64_t num_blocks, int32_t budget,
-                                     int32_t max_running, int prefix_sharing) {
+static ax_serving_engine *new_engine_preempting(ax_serving_policy policy, int32_t n_ctx, int64_t num_blocks,
+                                                int32_t budget, int32_t max_running, int prefix_sharing,
+                                                int preemption) {
     ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
     cfg.policy = policy;
     cfg.n_ctx = n_ctx;
@@ -98,10 +99,16 @@ static ax_serving_engine *new_engine(ax_serving_policy policy, int32_t n_ctx, in
     cfg.max_batch_tokens = budget;
     cfg.max_running = max_running;
     cfg.prefix_sharing = prefix_sharing;
+    cfg.preemption = preemption;
     cfg.block_size = 32; /* as the session's cache: the attention's rounding follows the block size */
     ax_serving_engine *e = NULL;
     CHECK_OK(ax_serving_create(g_model, &cfg, &e));
     return e;
+}
+
+static ax_serving_engine *new_engine(ax_serving_policy policy, int32_t n_ctx, int64_t num_blocks, int32_t budget,
+                                     int32_t max_running, int prefix_sharing) {
+    return new_engine_preempting(policy, n_ctx, num_blocks, budget, max_running, prefix_sharing, 0);
 }
 
 static int64_t submit_tokens(ax_serving_engine *e, const int32_t *prompt, int64_t n, int32_t max_tokens,
@@ -550,16 +557,7 @@ static void test_preemption(void) {
     for (int pol = 0; pol <= AX_SERVING_STATIC; pol++) {
         /* reserving, the contrast, under one policy */
         for (int preempt = pol == AX_SERVING_SPLITFUSE ? 0 : 1; preempt <= 1; preempt++) {
-            ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
-            cfg.policy = (ax_serving_policy)pol;
-            cfg.n_ctx = 256;
-            cfg.block_size = 32;
-            cfg.num_blocks = 6;
-            cfg.max_batch_tokens = 24;
-            cfg.max_running = 8;
-            cfg.preemption = preempt;
-            ax_serving_engine *e = NULL;
-            CHECK_OK(ax_serving_create(g_model, &cfg, &e));
+            ax_serving_engine *e = new_engine_preempting((ax_serving_policy)pol, 256, 6, 24, 8, 1, preempt);
             if (e == NULL) return;
             collected c[N];
             memset(c, 0, sizeof c);
@@ -1065,16 +1063,8 @@ static void test_reliability(void) {
         /* a small pool and budget: requests wait, share blocks, and get cancelled at any point; in the
          * last three rounds (preempting) a pool of 4 blocks (a context is 3) that they outgrow */
         const int preempt = round >= 3;
-        ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
-        cfg.policy = (ax_serving_policy)(round % 3);
-        cfg.n_ctx = 96;
-        cfg.num_blocks = preempt ? 4 : 24;
-        cfg.max_batch_tokens = 48;
-        cfg.max_running = 12;
-        cfg.block_size = 32;
-        cfg.preemption = preempt;
-        ax_serving_engine *e = NULL;
-        CHECK_OK(ax_serving_create(g_model, &cfg, &e));
+        ax_serving_engine *e =
+            new_engine_preempting((ax_serving_policy)(round % 3), 96, preempt ? 4 : 24, 48, 12, 1, preempt);
         if (e == NULL) break;
         const int end = round == 5 ? N : (round + 1) * N / 6;
         int next = submitted;
