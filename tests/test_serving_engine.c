@@ -626,6 +626,61 @@ static void test_preemption(void) {
     }
 }
 
+/* max_queue counts requests that were never admitted: with max_queue 1, a request sent back by a
+ * preemption waits at the head of the queue, and a new submission is still taken. */
+static void test_preempted_do_not_fill_the_queue(void) {
+    ax_serving_config cfg = AX_SERVING_CONFIG_INIT;
+    cfg.n_ctx = 128;
+    cfg.block_size = 32;
+    cfg.num_blocks = 4; /* one context */
+    cfg.max_batch_tokens = 32;
+    cfg.max_queue = 1;
+    cfg.preemption = 1;
+    ax_serving_engine *e = NULL;
+    CHECK_OK(ax_serving_create(g_model, &cfg, &e));
+    if (e == NULL) return;
+    int32_t prompts[3][256];
+    int64_t lens[3];
+    collected c[3];
+    memset(c, 0, sizeof c);
+    for (int p = 0; p < 3; p++) lens[p] = tokenize(k_prompts[p], prompts[p], 256);
+    submit_tokens(e, prompts[0], lens[0], 90, &c[0]);
+    int submitted = 1, busy_checked = 0;
+    for (int guard = 0; guard < 100000; guard++) {
+        int did = 0;
+        if (ax_serving_step(e, &did) != AX_OK) TH_FAIL("step: %s", ax_last_error());
+        ax_serving_stats st;
+        CHECK_OK(ax_serving_get_stats(e, &st));
+        if (submitted == 1 && st.waiting == 0) {
+            submit_tokens(e, prompts[1], lens[1], 90, &c[1]);
+            submitted = 2;
+        }
+        if (submitted == 2 && st.preemptions == 1 && st.waiting == 1) {
+            submit_tokens(e, prompts[2], lens[2], 4, &c[2]); /* CHECK_OK inside: not AX_ERR_BUSY */
+            submitted = 3;
+            /* the queue now holds one request that was never admitted: the next is refused */
+            ax_serving_request r = AX_SERVING_REQUEST_INIT;
+            r.tokens = prompts[0];
+            r.n_tokens = lens[0];
+            int64_t id = 0;
+            CHECK_STATUS(ax_serving_submit(e, &r, &id), AX_ERR_BUSY);
+            CHECK_CONTAINS(ax_last_error(), "max_queue");
+            busy_checked = 1;
+        }
+        if (!did && submitted > 1) break;
+    }
+    CHECK_INT_EQ(submitted, 3);
+    CHECK(busy_checked);
+    for (int p = 0; p < 3; p++) {
+        CHECK_INT_EQ(c[p].finals, 1);
+        CHECK_INT_EQ(c[p].finish, AX_SERVING_LENGTH);
+        CHECK_INT_EQ(c[p].n_tokens, p == 2 ? 4 : 90);
+        check_tokens("queue after a preemption", prompts[p], lens[p], c[p].tokens, (int32_t)c[p].n_tokens, NULL, 0);
+    }
+    check_pool_empty(e);
+    ax_serving_free(e);
+}
+
 static void test_stop_conditions(void) {
     int32_t p[256];
     const int64_t n = tokenize(k_prompts[3], p, 256);
@@ -1417,6 +1472,7 @@ int main(int argc, char **argv) {
     RUN(test_penalties_generated_only);
     RUN(test_stop_conditions);
     RUN(test_preemption);
+    RUN(test_preempted_do_not_fill_the_queue);
     RUN(test_copy_on_write);
     RUN(test_cached_prefix_fits_a_pool_of_one);
     RUN(test_last_token_needs_no_block);

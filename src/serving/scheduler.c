@@ -16,7 +16,7 @@
  * prompt, or after a preemption everything the sequence holds), and admission also leaves one
  * unpromised block per running sequence, so that the step that admits a request cannot have to
  * preempt one. Running sequences then borrow unpromised blocks as they grow (take_block in
- * forward.c); srv_fit_plan checks, before the blocks are taken, that the step's borrowing fits, and
+ * forward.c); fit_plan (below) checks, before the blocks are taken, that the step's borrowing fits, and
  * preempts the latest-submitted running sequences (recompute, as vLLM does; srv_preempt) until it
  * does. The earliest-submitted sequence is never preempted and always fits alone (a request whose
  * max_tokens cannot fit the whole pool is refused at submission), so every request ends.
