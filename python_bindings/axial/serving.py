@@ -347,7 +347,8 @@ class Engine:
         preemption: False (default): a request is admitted only when the pool can promise it
             prompt + max_tokens, and is never preempted; True: a request is admitted when its
             prompt fits, and when the pool runs out the latest-submitted running requests go back
-            to the queue and recompute their KV later (the same tokens, later). True suits requests
+            to the queue and recompute their KV later (on the CPU the same tokens, later; on CUDA a
+            near tie may flip, docs/serving.md). True suits requests
             without a useful ``max_tokens`` (it then defaults to the rest of the context).
         start: start the engine's own thread, which steps while there is work; with False nothing
             runs until :meth:`step` or :meth:`start`.
