@@ -5,6 +5,8 @@
  */
 #include "bench_util.h"
 
+#include "axial/axial.h"
+
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,15 @@ void bench_note_wait_policy(void) {
                "multi-threaded call can read slower than with the default policy\n", policy);
 }
 
+void bench_note_blas(void) {
+    static int printed;
+    if (printed || !ax_blas_core_lags_cpu()) return;
+    printed = 1;
+    fprintf(stderr, "note: OpenBLAS runs its generic %s kernels on this CPU (a model it does not know): sgemm "
+                    "baselines and ax_gemm read about 4-5x low; rerun with OPENBLAS_CORETYPE=%s\n",
+            ax_blas_core(), (ax_cpu_features() & AX_CPU_HAS_AVX512F) ? "SkylakeX" : "Haswell");
+}
+
 void bench_settle(void) {
     const struct timespec pause = {0, 400 * 1000 * 1000};
     nanosleep(&pause, NULL);
@@ -79,6 +90,7 @@ static double sgemm_call(bench_sgemm *g) {
 }
 
 bench_sgemm *bench_sgemm_create(int64_t m, int threads) {
+    bench_note_blas();
     bench_sgemm *g = calloc(1, sizeof *g);
     if (g == NULL) return NULL;
     g->m = m;
@@ -106,6 +118,7 @@ double bench_sgemm_sample(bench_sgemm *g) {
 }
 
 double bench_sgemm_gflops(int64_t m, int threads, int repeats) {
+    bench_note_blas();
     bench_sgemm *g = bench_sgemm_create(m, threads);
     double *t = malloc((size_t)repeats * sizeof(double));
     if (g == NULL || t == NULL) {

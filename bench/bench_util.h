@@ -42,6 +42,10 @@ void bench_parallel_copy(void *dst, const void *src, size_t bytes, int threads);
 /* Prints a note when OMP_WAIT_POLICY is set to passive: the OpenMP workers then sleep between calls,
  * and on a VM a call that follows a pause measured markedly slower (docs/performance.md, MoE). */
 void bench_note_wait_policy(void);
+
+/* Prints a note on stderr, once, when OpenBLAS runs kernels older than the CPU (ax_blas_core_lags_cpu):
+ * every sgemm or ax_gemm baseline is then 4-5x low. The sgemm helpers below call it. */
+void bench_note_blas(void);
 /* Asks OpenBLAS for this many threads (no-op if the symbol is absent). */
 void bench_blas_threads(int threads);
 

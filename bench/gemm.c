@@ -363,6 +363,7 @@ int main(int argc, char **argv) {
     }
     if (repeats < 1) repeats = 1;
     if (gpu) return bench_gpu(repeats);
+    bench_note_blas();
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_max_threads();
 #else

@@ -385,6 +385,7 @@ int main(int argc, char **argv) {
     if (repeats < 1) repeats = 1;
     if (repeats > 64) repeats = 64;
     if (gpu) return bench_gpu(repeats);
+    bench_note_blas();
     ax_context_config cfg = AX_CONTEXT_CONFIG_INIT;
     cfg.num_threads = threads;
     ax_context *ctx = NULL;

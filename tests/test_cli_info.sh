@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `axial info` exits 0 and its CPU answers agree with /proc/cpuinfo, a witness Axial does not read:
-# each instruction-set feature, AMX as CPUID reports it, and the kernel path those features select.
+# each instruction-set feature, AMX as CPUID reports it, and the kernel path those features select;
+# the BLAS line against OpenBLAS's own report.
 # Usage: test_cli_info.sh AXIAL_CLI
 # Copyright 2026 The Axial authors. SPDX-License-Identifier: Apache-2.0
 set -u
@@ -53,5 +54,29 @@ if [ -z "${AXIAL_CPU_PATH:-}" ] && [ "$kernels" != "$expected" ]; then
     echo "FAIL: kernels: axial info says '$kernels', the CPU's features select $expected"
     failures=$((failures + 1))
 fi
+# The BLAS line: the core name against OpenBLAS's own report when it loads (OPENBLAS_VERBOSE=2 prints
+# "Core: NAME" on stderr), and "older than this CPU" exactly when a core forced with OPENBLAS_CORETYPE
+# lacks AVX2/FMA the CPU has.
+blas_line() { printf '%s\n' "$1" | sed -n 's/^  blas      //p'; }
+said=$(blas_line "$out")
+witness=$(OPENBLAS_VERBOSE=2 "$1" info 2>&1 >/dev/null | sed -n 's/^Core: //p' | head -1)
+if [ -n "$witness" ] && [ "${said#OpenBLAS core $witness}" = "$said" ]; then
+    echo "FAIL: blas: axial info says '$said', OpenBLAS says 'Core: $witness'"
+    failures=$((failures + 1))
+fi
+case "$flags" in *" avx2 "*" fma "* | *" fma "*" avx2 "*) cpu_avx2=yes ;; *) cpu_avx2=no ;; esac
+forced=Prescott
+[ "$cpu_avx2" = yes ] && forced="Prescott Haswell"
+for core in $forced; do
+    line=$(blas_line "$(OPENBLAS_CORETYPE=$core "$1" info)")
+    lags=no
+    case "$line" in *"older than this CPU"*) lags=yes ;; esac
+    expect=no
+    [ "$core" = Prescott ] && [ "$cpu_avx2" = yes ] && expect=yes
+    if [ "${line#OpenBLAS core $core}" = "$line" ] || [ "$lags" != "$expect" ]; then
+        echo "FAIL: OPENBLAS_CORETYPE=$core: blas line '$line' (older than this CPU expected: $expect)"
+        failures=$((failures + 1))
+    fi
+done
 [ "$failures" -eq 0 ] || exit 1
-echo "ok: axial info agrees with /proc/cpuinfo"
+echo "ok: axial info agrees with /proc/cpuinfo and OpenBLAS's own report"

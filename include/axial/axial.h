@@ -419,6 +419,18 @@ AX_API const char *ax_cpu_path_name(ax_cpu_path path);
  * follows ax_cpu_path_set. Thread-safe. */
 AX_API const char *ax_cpu_amx_tiles(void);
 
+/* The name of the kernel family OpenBLAS chose for this CPU when it loaded (openblas_get_corename():
+ * "SkylakeX", "Haswell", "Zen", "Prescott", ...; "" if it gives none). ax_gemm's fp32 calls and the
+ * portable path's sgemm calls run on those kernels. Thread-safe; the string is OpenBLAS's, static. */
+AX_API const char *ax_blas_core(void);
+
+/* 1 when ax_blas_core() names a family without AVX2 and FMA while the CPU has both: OpenBLAS did not
+ * recognise the CPU model and runs its generic kernels (Debian 12's OpenBLAS 0.3.21 on Emerald
+ * Rapids: "Prescott", sgemm about 4-5x slower). Setting OPENBLAS_CORETYPE=SkylakeX (a CPU with
+ * AVX-512) or Haswell (AVX2) in the environment before the process starts fixes it; Axial cannot
+ * set it, as OpenBLAS reads it when it loads. 0 otherwise. Thread-safe. */
+AX_API int ax_blas_core_lags_cpu(void);
+
 /* Build options compiled in (1) or not (0). Thread-safe. */
 AX_API int ax_build_has_cuda(void);
 AX_API int ax_build_has_mpi(void);

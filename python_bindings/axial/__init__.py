@@ -49,7 +49,10 @@ def info() -> Dict[str, Any]:
         ``"hardware"``, ``"emulated"`` with ``AXIAL_AMX=emulate`` (a slow scalar model, for tests) or
         ``"none"``; ``avx512bf16`` selects the bf16 attention products, ``avx512vnni`` the avx512
         path's quantized-matmul kernel),
-        ``cpu_path`` (the CPU kernel path in use) and ``cuda_devices`` (list of dicts with ``id``,
+        ``cpu_path`` (the CPU kernel path in use), ``blas_core`` (the kernel family OpenBLAS chose
+        for this CPU) and ``blas_core_lags_cpu`` (True when that family lacks AVX2/FMA the CPU has:
+        OpenBLAS did not know the model and its sgemm runs 4-5x slow; set ``OPENBLAS_CORETYPE``
+        before Python starts), ``cuda_devices`` (list of dicts with ``id``,
         ``name``, ``total_memory`` in bytes; empty without CUDA or a GPU).
     """
     d = _axial.build_info()

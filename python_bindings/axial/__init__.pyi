@@ -17,7 +17,7 @@ BFLOAT16: Optional[np.dtype]
 
 def info() -> Dict[str, Any]:
     """Build options and devices: version, cuda, mpi, nccl, hdf5, png, openmp, stable_abi,
-    bfloat16_numpy, cpu_features, amx_granted, amx_tiles, cpu_path, cuda_devices."""
+    bfloat16_numpy, cpu_features, amx_granted, amx_tiles, cpu_path, blas_core, blas_core_lags_cpu, cuda_devices."""
 
 def evoformer_attention(q: Any, k: Any, v: Any, bias_mask: Any = None, bias_pair: Any = None, *,
                         return_lse: bool = False, out: Any = None, lse: Any = None,

@@ -405,6 +405,8 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused) {
         set_item(info, "amx_granted", PyBool_FromLong((ax_cpu_features() & AX_CPU_AMX_GRANTED) != 0)) < 0 ||
         set_item(info, "cpu_path", PyUnicode_FromString(ax_cpu_path_name(ax_cpu_path_active()))) < 0 ||
         set_item(info, "amx_tiles", PyUnicode_FromString(ax_cpu_amx_tiles())) < 0 ||
+        set_item(info, "blas_core", PyUnicode_FromString(ax_blas_core())) < 0 ||
+        set_item(info, "blas_core_lags_cpu", PyBool_FromLong(ax_blas_core_lags_cpu())) < 0 ||
         PyDict_SetItemString(info, "cuda_devices", devices) < 0 ||
 #ifdef Py_LIMITED_API
         set_item(info, "stable_abi", PyBool_FromLong(1)) < 0

@@ -46,3 +46,17 @@ def test_cpu_features_match_cpuinfo():
     # The kernel drops amx_tile when it cannot use tiles, so only "cpuinfo has it" is binding.
     if "amx_tile" in flags:
         assert "amx_tile" in features
+
+
+def test_blas_core_matches_a_forced_core_type():
+    """blas_core is the core OPENBLAS_CORETYPE forces (read by OpenBLAS when the process starts, so a
+    child process is run); the pre-AVX2 Prescott core lags exactly when the CPU has AVX2 and FMA."""
+    import subprocess
+    import sys
+    env = dict(os.environ, OPENBLAS_CORETYPE="Prescott")
+    code = "import axial; d = axial.info(); print(d['blas_core'], d['blas_core_lags_cpu'], ' '.join(d['cpu_features']))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    core, lags, *features = out.split()
+    assert core.lower() == "prescott"
+    assert lags == str("avx2" in features and "fma" in features)
+    assert isinstance(axial.info()["blas_core"], str)
