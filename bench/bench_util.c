@@ -55,9 +55,9 @@ void bench_note_blas(void) {
     static int printed;
     if (printed || !ax_blas_core_lags_cpu()) return;
     printed = 1;
-    fprintf(stderr, "note: OpenBLAS runs its generic %s kernels on this CPU (a model it does not know): sgemm "
-                    "baselines and ax_gemm read about 4-5x low; rerun with OPENBLAS_CORETYPE=%s\n",
-            ax_blas_core(), (ax_cpu_features() & AX_CPU_HAS_AVX512F) ? "SkylakeX" : "Haswell");
+    fprintf(stderr, "note: OpenBLAS runs its %s kernels, older than this CPU: sgemm baselines and ax_gemm "
+                    "read low (4-5x with Prescott's); rerun with OPENBLAS_CORETYPE=%s\n",
+            ax_blas_core(), ax_blas_core_suggestion());
 }
 
 void bench_settle(void) {

@@ -61,9 +61,9 @@ static int cmd_info(int argc, char **argv) {
     printf("  kernels   %s\n", ax_cpu_path_name(ax_cpu_path_active()));
     printf("  amx tiles %s\n", ax_cpu_amx_tiles());
     if (ax_blas_core_lags_cpu())
-        printf("  blas      OpenBLAS core %s: older than this CPU (model unknown to this OpenBLAS), sgemm runs "
-               "generic kernels; set OPENBLAS_CORETYPE=%s\n",
-               ax_blas_core(), (f & AX_CPU_HAS_AVX512F) ? "SkylakeX" : "Haswell");
+        printf("  blas      OpenBLAS core %s: older than this CPU, sgemm runs slow kernels; set "
+               "OPENBLAS_CORETYPE=%s\n",
+               ax_blas_core(), ax_blas_core_suggestion());
     else
         printf("  blas      OpenBLAS core %s\n", ax_blas_core());
     ax_context *ctx = NULL;

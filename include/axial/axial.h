@@ -419,17 +419,25 @@ AX_API const char *ax_cpu_path_name(ax_cpu_path path);
  * follows ax_cpu_path_set. Thread-safe. */
 AX_API const char *ax_cpu_amx_tiles(void);
 
-/* The name of the kernel family OpenBLAS chose for this CPU when it loaded (openblas_get_corename():
- * "SkylakeX", "Haswell", "Zen", "Prescott", ...; "" if it gives none). ax_gemm's fp32 calls and the
- * portable path's sgemm calls run on those kernels. Thread-safe; the string is OpenBLAS's, static. */
+/* The name of the kernel family OpenBLAS runs (openblas_get_corename(): "SkylakeX", "Haswell", "Zen",
+ * "Prescott", ...; "" if it gives none). A DYNAMIC_ARCH build (Debian's) picks it from the CPU when it
+ * loads, or from OPENBLAS_CORETYPE; other builds report their build target. ax_gemm's fp32 calls and
+ * the portable path's sgemm calls run on those kernels. Thread-safe; the string is OpenBLAS's, static. */
 AX_API const char *ax_blas_core(void);
 
-/* 1 when ax_blas_core() names a family without AVX2 and FMA while the CPU has both: OpenBLAS did not
- * recognise the CPU model and runs its generic kernels (Debian 12's OpenBLAS 0.3.21 on Emerald
- * Rapids: "Prescott", sgemm about 4-5x slower). Setting OPENBLAS_CORETYPE=SkylakeX (a CPU with
- * AVX-512) or Haswell (AVX2) in the environment before the process starts fixes it; Axial cannot
- * set it, as OpenBLAS reads it when it loads. 0 otherwise. Thread-safe. */
+/* 1 when ax_blas_core() names an x86 family without AVX2 or FMA while the CPU has both: OpenBLAS runs
+ * kernels older than the CPU, typically because it does not know the model (Debian 12's OpenBLAS
+ * 0.3.21 on Emerald Rapids: "Prescott", its generic kernels, sgemm about 4-5x slower). Setting
+ * OPENBLAS_CORETYPE to ax_blas_core_suggestion() in the environment before the process starts fixes
+ * that in a DYNAMIC_ARCH build; Axial cannot set it, as OpenBLAS reads it when it loads. 0 otherwise.
+ * Reads ax_cpu_features() (see AX_CPU_AMX_GRANTED for what its first call asks of the OS).
+ * Thread-safe. */
 AX_API int ax_blas_core_lags_cpu(void);
+
+/* The OPENBLAS_CORETYPE value for this CPU's newest kernels OpenBLAS 0.3.x knows on every CPU that has
+ * the features: "SkylakeX" with AVX-512 F, BW, VL and DQ, "Haswell" with AVX2 and FMA, otherwise "".
+ * Thread-safe; a static string. */
+AX_API const char *ax_blas_core_suggestion(void);
 
 /* Build options compiled in (1) or not (0). Thread-safe. */
 AX_API int ax_build_has_cuda(void);

@@ -1,5 +1,6 @@
 /*
- * blas_core.c — which kernels OpenBLAS runs on this CPU (ax_blas_core, ax_blas_core_lags_cpu).
+ * blas_core.c — which kernels OpenBLAS runs on this CPU (ax_blas_core, ax_blas_core_lags_cpu,
+ * ax_blas_core_suggestion).
  *
  * OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernels from the CPU model when it loads. A
  * model newer than the library (Emerald Rapids under Debian 12's 0.3.21, for one) falls back to the
@@ -11,6 +12,7 @@
  */
 #include <cblas.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "axial/axial.h"
@@ -23,11 +25,13 @@ const char *ax_blas_core(void) {
 int ax_blas_core_lags_cpu(void) {
     const uint32_t f = ax_cpu_features();
     if (!(f & AX_CPU_HAS_AVX2) || !(f & AX_CPU_HAS_FMA)) return 0;
-    /* OpenBLAS's x86 kernel families without AVX2 and FMA (gotoblas_corename's names). */
-    static const char *const older[] = {"unknown",  "katmai",  "coppermine", "northwood",   "prescott",  "banias",
-                                        "atom",     "core2",   "penryn",     "dunnington",  "nehalem",   "sandybridge",
-                                        "opteron",  "barcelona", "bobcat",   "bulldozer",   "piledriver", "steamroller",
-                                        "nano"};
+    /* OpenBLAS's x86 kernel families without AVX2 or FMA (its corename strings, compared in lower
+     * case: a build for one target reports it in upper case). */
+    static const char *const older[] = {"unknown",  "generic",     "katmai",    "coppermine", "northwood",
+                                        "prescott", "banias",      "atom",      "core2",      "penryn",
+                                        "dunnington", "nehalem",   "sandybridge", "athlon",   "opteron",
+                                        "opteron_sse3", "barcelona", "bobcat",  "bulldozer",  "piledriver",
+                                        "steamroller", "nano"};
     char lower[32];
     const char *name = ax_blas_core();
     size_t n = 0;
@@ -36,4 +40,12 @@ int ax_blas_core_lags_cpu(void) {
     for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
         if (strcmp(lower, older[i]) == 0) return 1;
     return 0;
+}
+
+const char *ax_blas_core_suggestion(void) {
+    const uint32_t f = ax_cpu_features();
+    const uint32_t avx512 = AX_CPU_HAS_AVX512F | AX_CPU_HAS_AVX512BW | AX_CPU_HAS_AVX512VL | AX_CPU_HAS_AVX512DQ;
+    if ((f & avx512) == avx512) return "SkylakeX";
+    if ((f & AX_CPU_HAS_AVX2) && (f & AX_CPU_HAS_FMA)) return "Haswell";
+    return "";
 }
